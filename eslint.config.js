@@ -1,0 +1,41 @@
+// @ts-check
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['**/dist/**', '**/node_modules/**', '**/.turbo/**', '**/coverage/**', '**/*.config.ts', 'eslint.config.js'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+      'max-params': ['error', 6],
+    },
+  },
+  {
+    // Runtime code asks the injected Clock for time, so tests can drive it with a ManualClock.
+    files: ['packages/core/src/**/*.ts', 'packages/async/src/**/*.ts'],
+    rules: {
+      'no-restricted-globals': [
+        'error',
+        { name: 'setTimeout', message: 'Use the injected Clock (clock.schedule) so tests can drive time.' },
+        { name: 'setInterval', message: 'Use the injected Clock (clock.schedule) so tests can drive time.' },
+        { name: 'Date', message: 'Use the injected Clock (clock.now()) so tests can drive time.' },
+      ],
+      'no-restricted-properties': ['error', { object: 'Date', property: 'now', message: 'Use clock.now().' }],
+    },
+  },
+  {
+    files: ['**/test/**/*.ts', '**/*.test.ts'],
+    rules: {
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-member-access': 'off',
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      '@typescript-eslint/require-await': 'off',
+    },
+  },
+);

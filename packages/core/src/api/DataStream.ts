@@ -1,0 +1,280 @@
+import { FilterOperator } from '../operators/FilterOperator.js';
+import { FlatMapOperator } from '../operators/FlatMapOperator.js';
+import { MapOperator } from '../operators/MapOperator.js';
+import { ProcessOperator } from '../operators/ProcessOperator.js';
+import { SinkOperator } from '../operators/SinkOperator.js';
+import type { OperatorFactory } from '../operators/StreamOperator.js';
+import { InvalidJobError } from '../runtime/errors.js';
+import type { Key } from '../runtime/keyGroups.js';
+import { CollectSink } from '../sinks/CollectSink.js';
+import { FunctionSink } from '../sinks/FunctionSink.js';
+import { PrintSink } from '../sinks/PrintSink.js';
+import type {
+  FilterFunction,
+  FlatMapFunction,
+  KeyedProcessFunction,
+  KeySelector,
+  MapFunction,
+  ProcessFunction,
+  ReduceFunction,
+} from './functions.js';
+import { KeyedProcessOperator } from '../operators/KeyedProcessOperator.js';
+import { KeyedReduceOperator } from '../operators/KeyedReduceOperator.js';
+import type { OutputTag } from './OutputTag.js';
+import type { Sink } from './Sink.js';
+import { positiveInteger, type StreamExecutionEnvironment } from './StreamExecutionEnvironment.js';
+import type { OperatorTransformation, Transformation } from './transformations.js';
+
+/** Options of {@link DataStream.transform}: how a custom operator is placed in the graph. */
+export interface TransformOptions {
+  /** `head` starts a new task at this operator (used by async operators so `capacity` is exact). Default `always`. */
+  readonly chaining?: 'always' | 'head';
+  /** @internal Set by KeyedStream: the operator runs keyed. */
+  readonly keySelector?: ((value: unknown) => Key) | undefined;
+}
+
+// DataStream and KeyedStream share this module: keyBy() returns the subclass, and
+// an import cycle between two modules would break class initialisation.
+
+/**
+ * A stream of records of type `T`. Every transformation returns a new
+ * stream; nothing runs until `execute()`.
+ */
+export class DataStream<T> {
+  /** @internal */
+  constructor(
+    /** The environment that runs this stream's job. */
+    readonly env: StreamExecutionEnvironment,
+    /** @internal */
+    readonly transformation: Transformation,
+  ) {}
+
+  /** Applies `fn` to every record. */
+  map<R>(fn: MapFunction<T, R> | ((value: T) => R)): SingleOutputStream<R> {
+    checkFunction('map', fn, 'map');
+    return this.transform<R>('Map', (ctx) => new MapOperator(ctx, fn));
+  }
+
+  /** Zero or more records per record: a function returning an iterable, or a `FlatMapFunction` with a collector. */
+  flatMap<R>(fn: FlatMapFunction<T, R> | ((value: T) => Iterable<R>)): SingleOutputStream<R> {
+    checkFunction('flatMap', fn, 'flatMap');
+    return this.transform<R>('FlatMap', (ctx) => new FlatMapOperator(ctx, fn));
+  }
+
+  /** Keeps the records `fn` accepts; a type guard narrows the stream's type. */
+  filter<S extends T>(fn: (value: T) => value is S): SingleOutputStream<S>;
+  filter(fn: FilterFunction<T> | ((value: T) => boolean)): SingleOutputStream<T>;
+  filter(fn: FilterFunction<T> | ((value: T) => boolean)): SingleOutputStream<T> {
+    checkFunction('filter', fn, 'filter');
+    return this.transform<T>('Filter', (ctx) => new FilterOperator(ctx, fn));
+  }
+
+  /** Runs a `ProcessFunction`: any number of outputs per record, side outputs, processing time. */
+  process<R>(fn: ProcessFunction<T, R>): SingleOutputStream<R> {
+    checkFunction('process', fn, 'processElement');
+    return this.transform<R>('Process', (ctx) => new ProcessOperator(ctx, fn));
+  }
+
+  /**
+   * Partitions the stream by key: records with the same key go to the same
+   * subtask, and the next operator sees that key's state and timers.
+   * Keys must be strings, numbers, bigints or booleans (compose several
+   * fields into a string).
+   */
+  keyBy<TKey extends Key>(selector: KeySelector<T, TKey>): KeyedStream<T, TKey> {
+    this.env.checkUsable(this.transformation);
+    if (typeof selector !== 'function') throw new InvalidJobError('keyBy() needs a key selector function');
+    const partition = this.env.add({
+      kind: 'partition',
+      input: this.transformation,
+      partitioning: 'hash',
+      keySelector: selector as (value: unknown) => Key,
+      name: 'keyBy',
+      uid: undefined,
+      parallelism: undefined,
+    });
+    return new KeyedStream<T, TKey>(this.env, partition, selector);
+  }
+
+  /** Spreads records round-robin over the next operator's subtasks. */
+  rebalance(): DataStream<T> {
+    this.env.checkUsable(this.transformation);
+    return new DataStream<T>(
+      this.env,
+      this.env.add({ kind: 'partition', input: this.transformation, partitioning: 'rebalance', name: 'rebalance', uid: undefined, parallelism: undefined }),
+    );
+  }
+
+  /** Merges streams of the same type. */
+  union(...others: DataStream<T>[]): DataStream<T> {
+    this.env.checkUsable(this.transformation);
+    for (const other of others) {
+      if (other.env !== this.env) throw new InvalidJobError('union() of streams from different environments');
+      this.env.checkUsable(other.transformation);
+    }
+    return new DataStream<T>(
+      this.env,
+      this.env.add({
+        kind: 'union',
+        inputs: [this.transformation, ...others.map((o) => o.transformation)],
+        name: 'Union',
+        uid: undefined,
+        parallelism: undefined,
+      }),
+    );
+  }
+
+  /**
+   * Adds a custom operator (the SPI `@tributary/async` builds on): `factory`
+   * creates one operator instance per subtask.
+   */
+  transform<R>(name: string, factory: OperatorFactory<T, R>, options: TransformOptions = {}): SingleOutputStream<R> {
+    return new SingleOutputStream<R>(this.env, this.addOperator(name, factory, options, false));
+  }
+
+  /** Writes the stream to a sink connector. */
+  sinkTo(sink: Sink<T>): DataStreamSink {
+    if (typeof sink?.createWriter !== 'function') throw new InvalidJobError('sinkTo() needs a sink with a createWriter(ctx) method');
+    const t = this.addOperator('Sink', (ctx) => new SinkOperator<T>(ctx, sink), {}, true);
+    return new DataStreamSink(this.env, t);
+  }
+
+  /** Writes each record with `fn`; a returned promise holds back the next record until it settles. */
+  addSink(fn: (value: T) => void | Promise<void>): DataStreamSink {
+    if (typeof fn !== 'function') throw new InvalidJobError('addSink() needs a function');
+    return this.sinkTo(new FunctionSink(fn)).name('Sink: Function');
+  }
+
+  /** Prints each record to stdout. */
+  print(prefix?: string): DataStreamSink {
+    return this.sinkTo(new PrintSink<T>(prefix)).name('Sink: Print');
+  }
+
+  /**
+   * Runs the job with this stream collected into an array and resolves with
+   * it (all subtasks' records, in arrival order).
+   */
+  async executeAndCollect(jobName = 'collect'): Promise<T[]> {
+    const sink = new CollectSink<T>();
+    this.sinkTo(sink).name('Sink: Collect');
+    await this.env.execute(jobName);
+    return sink.values;
+  }
+
+  /** @internal */
+  protected addOperator(
+    name: string,
+    factory: OperatorFactory<T, unknown>,
+    options: TransformOptions,
+    isSink: boolean,
+  ): OperatorTransformation {
+    this.env.checkUsable(this.transformation);
+    if (typeof name !== 'string' || name === '') throw new InvalidJobError('transform() needs a non-empty operator name');
+    if (typeof factory !== 'function') throw new InvalidJobError(`transform('${name}') needs an operator factory function`);
+    return this.env.add<OperatorTransformation>({
+      kind: 'operator',
+      input: this.transformation,
+      factory: factory,
+      keySelector: options.keySelector,
+      chaining: options.chaining ?? 'always',
+      isSink,
+      name,
+      uid: undefined,
+      parallelism: undefined,
+    });
+  }
+}
+
+/** A stream produced by one operator or source: it can be named, given a uid and a parallelism. */
+export class SingleOutputStream<T> extends DataStream<T> {
+  /** Names the operator in logs, metrics and errors. */
+  name(name: string): this {
+    this.env.checkUsable(this.transformation);
+    if (typeof name !== 'string' || name === '') throw new InvalidJobError('name() needs a non-empty string');
+    this.transformation.name = name;
+    return this;
+  }
+
+  /** A stable id for the operator, unique in the job: checkpoints find its state by it. */
+  uid(uid: string): this {
+    this.env.checkUsable(this.transformation);
+    this.env.claimUid(uid, this.transformation.name);
+    this.transformation.uid = uid;
+    return this;
+  }
+
+  /** Runs the operator in `parallelism` subtasks. */
+  setParallelism(parallelism: number): this {
+    this.env.checkUsable(this.transformation);
+    const t = this.transformation;
+    positiveInteger(`setParallelism() of '${t.name}'`, parallelism);
+    if (t.kind === 'source' && t.source.parallel !== true && parallelism !== 1) {
+      throw new InvalidJobError(`'${t.name}' is a non-parallel source; its parallelism must be 1, got ${parallelism}`);
+    }
+    t.parallelism = parallelism;
+    return this;
+  }
+
+  /** The records this operator emitted to the side output `tag`. */
+  getSideOutput<S>(tag: OutputTag<S>): DataStream<S> {
+    this.env.checkUsable(this.transformation);
+    return new DataStream<S>(
+      this.env,
+      this.env.add({ kind: 'sideOutput', input: this.transformation, tagId: tag.id, name: `side output '${tag.id}'`, uid: undefined, parallelism: undefined }),
+    );
+  }
+}
+
+/** A sink in the graph: it can be named, given a uid and a parallelism. */
+export class DataStreamSink extends SingleOutputStream<never> {}
+
+function checkFunction(operator: string, fn: unknown, method: string): void {
+  if (typeof fn === 'function') return;
+  if (typeof fn === 'object' && fn !== null && typeof (fn as Record<string, unknown>)[method] === 'function') return;
+  throw new InvalidJobError(`${operator}() needs a function or an object with a ${method}() method`);
+}
+
+/**
+ * A stream partitioned by key. Operators applied to it run per key: their
+ * rich functions can use keyed state, and process functions keyed timers.
+ */
+export class KeyedStream<T, TKey extends Key> extends DataStream<T> {
+  /** @internal */
+  constructor(
+    env: StreamExecutionEnvironment,
+    transformation: Transformation,
+    /** The key of each record. */
+    readonly keySelector: KeySelector<T, TKey>,
+  ) {
+    super(env, transformation);
+  }
+
+  /** Runs a `KeyedProcessFunction`: keyed state, timers per key, side outputs. */
+  override process<R>(fn: KeyedProcessFunction<TKey, T, R>): SingleOutputStream<R> {
+    if (typeof fn?.processElement !== 'function') throw new InvalidJobError('process() needs an object with a processElement() method');
+    return this.transform<R>('KeyedProcess', (ctx) => new KeyedProcessOperator<TKey, T, R>(ctx, fn));
+  }
+
+  /** Rolling reduce per key: emits the key's new value after every record. */
+  reduce(fn: ReduceFunction<T> | ((accumulator: T, value: T) => T)): SingleOutputStream<T> {
+    if (typeof fn !== 'function' && typeof fn?.reduce !== 'function') throw new InvalidJobError('reduce() needs a function or an object with a reduce() method');
+    return this.transform<T>('Reduce', (ctx) => new KeyedReduceOperator<T>(ctx, fn));
+  }
+
+  // Keyed map/flatMap are the plain operators: they set the current key because the stream is keyed.
+
+  /** A keyed map: a rich function's `open(ctx)` can declare keyed state. */
+  override map<R>(fn: MapFunction<T, R> | ((value: T) => R)): SingleOutputStream<R> {
+    return super.map(fn);
+  }
+
+  /** A keyed flatMap: a rich function's `open(ctx)` can declare keyed state. */
+  override flatMap<R>(fn: FlatMapFunction<T, R> | ((value: T) => Iterable<R>)): SingleOutputStream<R> {
+    return super.flatMap(fn);
+  }
+
+  /** Operators applied to a keyed stream run keyed. */
+  override transform<R>(name: string, factory: OperatorFactory<T, R>, options: TransformOptions = {}): SingleOutputStream<R> {
+    return super.transform(name, factory, { ...options, keySelector: this.keySelector as (value: unknown) => Key });
+  }
+}

@@ -1,0 +1,58 @@
+/** `read()` returns records, or `null` once the input is exhausted. */
+export type ReadResult<T> = readonly T[] | null;
+
+/** Where a reader runs. */
+export interface SourceReaderContext {
+  readonly subtaskIndex: number;
+  readonly parallelism: number;
+  /** Aborted when the job is cancelled or fails: a blocked `read()` should give up. */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * Reads records for one subtask of a source, pull-based.
+ *
+ * The runtime calls `read(max)` whenever it can take more input (never while
+ * the job is backpressured), so a reader never buffers more than it returns.
+ * `position()` describes what has been read so far, in a form `start()` can
+ * resume from: the runtime stores it in checkpoints.
+ */
+export interface SourceReader<T, TPosition = unknown> {
+  /** Called once before the first read, with the position to resume from, if any. */
+  start?(position: TPosition | undefined): void | Promise<void>;
+  /**
+   * Up to `max` records (an empty array means "nothing right now, ask again"),
+   * or `null` when the input is exhausted. Return synchronously when records
+   * are at hand: it saves a promise per chunk.
+   */
+  read(max: number): ReadResult<T> | Promise<ReadResult<T>>;
+  /** The position just after the last record returned by `read`. */
+  position(): TPosition;
+  /** A checkpoint that covers everything up to `position` is durable: ack the broker. */
+  notifyCheckpointComplete?(checkpointId: number, position: TPosition): void | Promise<void>;
+  close?(): void | Promise<void>;
+}
+
+/**
+ * A source connector: a factory of readers, one per subtask.
+ *
+ * @example
+ * ```ts
+ * const countdown: Source<number, number> = {
+ *   createReader: () => {
+ *     let next = 3;
+ *     return {
+ *       start: (pos) => { if (pos !== undefined) next = pos; },
+ *       read: () => (next > 0 ? [next--] : null),
+ *       position: () => next,
+ *     };
+ *   },
+ * };
+ * env.fromSource(countdown, 'countdown');
+ * ```
+ */
+export interface Source<T, TPosition = unknown> {
+  /** Whether several subtasks may each run a reader (the source splits the input itself). Default: false. */
+  readonly parallel?: boolean;
+  createReader(ctx: SourceReaderContext): SourceReader<T, TPosition>;
+}

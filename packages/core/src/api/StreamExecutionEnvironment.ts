@@ -1,0 +1,152 @@
+import { MetricRegistry } from '../metrics/MetricRegistry.js';
+import { SystemClock, type Clock } from '../runtime/Clock.js';
+import { InvalidJobError } from '../runtime/errors.js';
+import { compileJobGraph, sinksOf } from '../runtime/JobGraph.js';
+import { runJob, type JobClient, type JobExecutionResult } from '../runtime/JobRunner.js';
+import { AsyncIterableSource } from '../sources/AsyncIterableSource.js';
+import { CollectionSource } from '../sources/CollectionSource.js';
+import { SingleOutputStream } from './DataStream.js';
+import type { Source } from './Source.js';
+import type { PhysicalTransformation, Transformation } from './transformations.js';
+
+/** Options of {@link StreamExecutionEnvironment.create}. */
+export interface EnvironmentOptions {
+  /** Default number of subtasks per operator. Default 1. */
+  readonly parallelism?: number;
+  /** Processing time for timers and async operators. Default: the system clock. */
+  readonly clock?: Clock;
+  /** Records per chunk sent between tasks. Default 256. */
+  readonly chunkSize?: number;
+  /** Chunks a channel between tasks holds before the producer waits (backpressure). Default 8. */
+  readonly channelCapacity?: number;
+  /** Where metrics go; pass one to share it with an exporter. Default: a new registry. */
+  readonly metrics?: MetricRegistry;
+}
+
+/**
+ * Where a job is built and run: create sources, chain transformations on the
+ * streams they return, add sinks, then `execute()`.
+ *
+ * @example
+ * ```ts
+ * const env = StreamExecutionEnvironment.create({ parallelism: 2 });
+ * env
+ *   .fromElements('a b', 'b c')
+ *   .flatMap((line) => line.split(' '))
+ *   .keyBy((word) => word)
+ *   .map({
+ *     open(ctx) { this.count = ctx.getState(new ValueStateDescriptor<number>('count', 0)); },
+ *     map(word) { const n = this.count.value()! + 1; this.count.update(n); return `${word}:${n}`; },
+ *   } as MapFunction<string, string> & { count: ValueState<number> })
+ *   .print();
+ * await env.execute('word count');
+ * ```
+ */
+export class StreamExecutionEnvironment {
+  readonly parallelism: number;
+  readonly clock: Clock;
+  readonly metrics: MetricRegistry;
+  private readonly chunkSize: number;
+  private readonly channelCapacity: number;
+  private nextId = 0;
+  private generation = 0;
+  private transformations: PhysicalTransformation[] = [];
+  private readonly uids = new Set<string>();
+
+  private constructor(options: EnvironmentOptions) {
+    this.parallelism = positiveInteger('parallelism', options.parallelism ?? 1);
+    this.chunkSize = positiveInteger('chunkSize', options.chunkSize ?? 256);
+    this.channelCapacity = positiveInteger('channelCapacity', options.channelCapacity ?? 8);
+    this.clock = options.clock ?? new SystemClock();
+    this.metrics = options.metrics ?? new MetricRegistry();
+  }
+
+  static create(options: EnvironmentOptions = {}): StreamExecutionEnvironment {
+    return new StreamExecutionEnvironment(options);
+  }
+
+  /** A stream of the given values, in order. */
+  fromElements<T>(...values: T[]): SingleOutputStream<T> {
+    return this.fromSource(new CollectionSource(values), 'Source: Elements');
+  }
+
+  /** A stream over an array or any synchronous iterable, also an infinite generator. */
+  fromCollection<T>(values: Iterable<T>): SingleOutputStream<T> {
+    return this.fromSource(new CollectionSource(values), 'Source: Collection');
+  }
+
+  /** A stream over an async iterable (async generator, Node readable in object mode, ...). */
+  fromAsyncIterable<T>(values: AsyncIterable<T>): SingleOutputStream<T> {
+    return this.fromSource(new AsyncIterableSource(values), 'Source: AsyncIterable');
+  }
+
+  /** A stream read by a source connector. */
+  fromSource<T>(source: Source<T>, name: string): SingleOutputStream<T> {
+    if (typeof source?.createReader !== 'function') {
+      throw new InvalidJobError(`fromSource('${name}'): the source must have a createReader(ctx) method`);
+    }
+    return new SingleOutputStream<T>(
+      this,
+      this.add({ kind: 'source', source: source, name, uid: undefined, parallelism: undefined }),
+    );
+  }
+
+  /** Builds the job from everything added since the last run, runs it, and resolves when it ends. */
+  async execute(jobName = 'Tributary job'): Promise<JobExecutionResult> {
+    return this.executeAsync(jobName).result;
+  }
+
+  /**
+   * Starts the job and returns at once with a client to watch or cancel it.
+   * Graph errors are thrown here, before anything runs.
+   */
+  executeAsync(jobName = 'Tributary job'): JobClient {
+    const transformations = this.transformations;
+    if (sinksOf(transformations).length === 0) {
+      throw new InvalidJobError(`Job '${jobName}' has no sink: add one with sinkTo(), addSink(), print() or executeAndCollect()`);
+    }
+    const graph = compileJobGraph(transformations, this.parallelism);
+    this.transformations = [];
+    this.uids.clear();
+    this.generation++;
+    return runJob(graph, {
+      jobName,
+      clock: this.clock,
+      registry: this.metrics,
+      chunkSize: this.chunkSize,
+      channelCapacity: this.channelCapacity,
+    });
+  }
+
+  /** @internal Registers a node of the logical graph. */
+  add<T extends Transformation>(t: DistributiveOmit<T, 'id' | 'generation'>): T {
+    const full = { ...t, id: this.nextId++, generation: this.generation } as unknown as T;
+    if (full.kind === 'source' || full.kind === 'operator') this.transformations.push(full);
+    return full;
+  }
+
+  /** @internal Fails fast when a stream from a job that already ran is used again. */
+  checkUsable(t: Transformation): void {
+    if (t.generation !== this.generation) {
+      throw new InvalidJobError(
+        `The stream '${t.name}' belongs to a job that already ran; build a new pipeline from the environment's sources`,
+      );
+    }
+  }
+
+  /** @internal Reserves a uid; uids must be unique within a job. */
+  claimUid(uid: string, owner: string): void {
+    if (typeof uid !== 'string' || uid === '') throw new InvalidJobError(`uid() of '${owner}' must be a non-empty string`);
+    if (this.uids.has(uid)) throw new InvalidJobError(`uid '${uid}' is used twice in this job (second time on '${owner}')`);
+    this.uids.add(uid);
+  }
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** @internal */
+export function positiveInteger(option: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) throw new InvalidJobError(`${option} must be an integer >= 1, got ${String(value)}`);
+  return value;
+}
+

@@ -1,0 +1,49 @@
+/**
+ * @tributary/core: the DataStream API and the runtime that executes it.
+ * @packageDocumentation
+ */
+export { StreamExecutionEnvironment, type EnvironmentOptions } from './api/StreamExecutionEnvironment.js';
+export { DataStream, SingleOutputStream, DataStreamSink, KeyedStream, type TransformOptions } from './api/DataStream.js';
+
+export { OutputTag } from './api/OutputTag.js';
+export type * from './api/functions.js';
+export type { Source, SourceReader, SourceReaderContext, ReadResult } from './api/Source.js';
+export type { Sink, SinkWriter, SinkWriterContext } from './api/Sink.js';
+
+export { type Clock, SystemClock, ManualClock, settle } from './runtime/Clock.js';
+export { type Key, MAX_PARALLELISM, keyGroupOf, subtaskForKey } from './runtime/keyGroups.js';
+export {
+  ValueStateDescriptor,
+  ListStateDescriptor,
+  MapStateDescriptor,
+  ReducingStateDescriptor,
+  type StateDescriptor,
+  type ValueState,
+  type ListState,
+  type MapState,
+  type ReducingState,
+} from './runtime/state/descriptors.js';
+export { HeapKeyedStateBackend, type KeyedStateSnapshot } from './runtime/state/HeapKeyedStateBackend.js';
+export type { TimersSnapshot } from './runtime/timers/InternalTimerService.js';
+export { JobExecutionError, InvalidJobError, OperatorError } from './runtime/errors.js';
+export type { JobClient, JobExecutionResult, JobStatus, OperatorStats } from './runtime/JobRunner.js';
+
+export { MetricRegistry, MetricGroup, Counter, Gauge, type Metric, type MetricValue } from './metrics/MetricRegistry.js';
+export { Histogram, type HistogramSnapshot } from './metrics/Histogram.js';
+
+// Operator SPI: for operator authors (@tributary/async, the test harnesses).
+export {
+  createOperatorContext,
+  extractKey,
+  type OneInputStreamOperator,
+  type OperatorContext,
+  type OperatorContextOptions,
+  type OperatorFactory,
+  type OperatorSnapshot,
+  type Output,
+  type ProcessingTimeService,
+  type KeyedContext,
+  type TaskHooks,
+} from './operators/StreamOperator.js';
+export { CollectionSource } from './sources/CollectionSource.js';
+export { AsyncIterableSource } from './sources/AsyncIterableSource.js';

@@ -1,0 +1,38 @@
+import type { FlatMapFunction } from '../api/functions.js';
+import type { OneInputStreamOperator, OperatorContext } from './StreamOperator.js';
+import { closeFunction, perSubtask, keyContextSetter, openFunction } from './userFunctions.js';
+
+/**
+ * Emits zero or more records per input: a plain function returns an
+ * iterable, a `FlatMapFunction` object emits through a collector (Flink style).
+ */
+export class FlatMapOperator<TIn, TOut> implements OneInputStreamOperator<TIn> {
+  private readonly fn: FlatMapFunction<TIn, TOut> | ((value: TIn) => Iterable<TOut>);
+  private readonly setKey: ((value: unknown) => unknown) | undefined;
+
+  constructor(
+    private readonly ctx: OperatorContext<TOut>,
+    userFn: FlatMapFunction<TIn, TOut> | ((value: TIn) => Iterable<TOut>),
+  ) {
+    this.fn = perSubtask(userFn);
+    this.setKey = keyContextSetter(ctx);
+  }
+
+  open(): void | Promise<void> {
+    return openFunction(this.fn, this.ctx.runtimeContext);
+  }
+
+  processElement(value: TIn): void {
+    this.setKey?.(value);
+    const out = this.ctx.output;
+    if (typeof this.fn === 'function') {
+      for (const v of this.fn(value)) out.collect(v);
+    } else {
+      this.fn.flatMap(value, out);
+    }
+  }
+
+  close(): void | Promise<void> {
+    return closeFunction(this.fn);
+  }
+}

@@ -1,0 +1,56 @@
+import type { KeyedProcessContext, KeyedProcessFunction } from '../api/functions.js';
+import type { Key } from '../runtime/keyGroups.js';
+import type { KeyedContext, OneInputStreamOperator, OperatorContext } from './StreamOperator.js';
+import { extractKey } from './StreamOperator.js';
+import { closeFunction, perSubtask, openFunction } from './userFunctions.js';
+
+/** Runs a `KeyedProcessFunction`: keyed state and one timer per (key, timestamp). */
+export class KeyedProcessOperator<TKey extends Key, TIn, TOut> implements OneInputStreamOperator<TIn> {
+  private readonly fn: KeyedProcessFunction<TKey, TIn, TOut>;
+  private readonly keyed: KeyedContext;
+  private readonly processContext: KeyedProcessContext<TKey>;
+
+  constructor(
+    private readonly ctx: OperatorContext<TOut>,
+    userFn: KeyedProcessFunction<TKey, TIn, TOut>,
+  ) {
+    this.fn = perSubtask(userFn);
+    if (ctx.keyed === undefined) throw new Error(`KeyedProcessOperator ${ctx.description} needs a keyed stream`);
+    const keyed = (this.keyed = ctx.keyed);
+    const output = ctx.output;
+    this.processContext = {
+      get currentKey() {
+        return keyed.backend.currentKey as TKey;
+      },
+      timerService: {
+        currentProcessingTime: () => ctx.clock.now(),
+        registerProcessingTimeTimer: (timestamp) => {
+          keyed.timers.register(keyed.backend.currentKey, timestamp);
+        },
+        deleteProcessingTimeTimer: (timestamp) => {
+          keyed.timers.delete(keyed.backend.currentKey, timestamp);
+        },
+      },
+      output: (tag, value) => {
+        output.collectSide(tag, value);
+      },
+    };
+  }
+
+  open(): void | Promise<void> {
+    return openFunction(this.fn, this.ctx.runtimeContext);
+  }
+
+  processElement(value: TIn): void {
+    this.keyed.backend.setCurrentKey(extractKey(this.keyed.selector, value, this.ctx.description));
+    this.fn.processElement(value, this.processContext, this.ctx.output);
+  }
+
+  onProcessingTime(timestamp: number): void {
+    this.fn.onTimer?.(timestamp, this.processContext, this.ctx.output);
+  }
+
+  close(): void | Promise<void> {
+    return closeFunction(this.fn);
+  }
+}

@@ -1,0 +1,40 @@
+import type { ReduceFunction } from '../api/functions.js';
+import { ValueStateDescriptor, type ValueState } from '../runtime/state/descriptors.js';
+import type { OneInputStreamOperator, OperatorContext } from './StreamOperator.js';
+import { closeFunction, perSubtask, keyContextSetter, openFunction } from './userFunctions.js';
+
+/** Flink's rolling `reduce`: folds each record into its key's value and emits the new value. */
+export class KeyedReduceOperator<T> implements OneInputStreamOperator<T> {
+  private readonly fn: ReduceFunction<T> | ((accumulator: T, value: T) => T);
+  private readonly reduce: (accumulator: T, value: T) => T;
+  private readonly setKey: (value: unknown) => unknown;
+  private readonly state: ValueState<T>;
+
+  constructor(
+    private readonly ctx: OperatorContext<T>,
+    userFn: ReduceFunction<T> | ((accumulator: T, value: T) => T),
+  ) {
+    this.fn = perSubtask(userFn);
+    const setKey = keyContextSetter(ctx);
+    if (setKey === undefined) throw new Error(`reduce ${ctx.description} needs a keyed stream`);
+    this.setKey = setKey;
+    this.reduce = typeof this.fn === 'function' ? this.fn : this.fn.reduce.bind(this.fn);
+    this.state = ctx.runtimeContext.getState(new ValueStateDescriptor<T>('_reduce'));
+  }
+
+  open(): void | Promise<void> {
+    return openFunction(this.fn, this.ctx.runtimeContext);
+  }
+
+  processElement(value: T): void {
+    this.setKey(value);
+    const current = this.state.value();
+    const next = current === undefined ? value : this.reduce(current, value);
+    this.state.update(next);
+    this.ctx.output.collect(next);
+  }
+
+  close(): void | Promise<void> {
+    return closeFunction(this.fn);
+  }
+}

@@ -1,0 +1,32 @@
+import type { MapFunction } from '../api/functions.js';
+import type { OneInputStreamOperator, OperatorContext } from './StreamOperator.js';
+import { closeFunction, perSubtask, keyContextSetter, openFunction } from './userFunctions.js';
+
+/** Applies a function to every record (keyed or not). */
+export class MapOperator<TIn, TOut> implements OneInputStreamOperator<TIn> {
+  private readonly fn: MapFunction<TIn, TOut> | ((value: TIn) => TOut);
+  private readonly map: (value: TIn) => TOut;
+  private readonly setKey: ((value: unknown) => unknown) | undefined;
+
+  constructor(
+    private readonly ctx: OperatorContext<TOut>,
+    userFn: MapFunction<TIn, TOut> | ((value: TIn) => TOut),
+  ) {
+    this.fn = perSubtask(userFn);
+    this.map = typeof this.fn === 'function' ? this.fn : this.fn.map.bind(this.fn);
+    this.setKey = keyContextSetter(ctx);
+  }
+
+  open(): void | Promise<void> {
+    return openFunction(this.fn, this.ctx.runtimeContext);
+  }
+
+  processElement(value: TIn): void {
+    this.setKey?.(value);
+    this.ctx.output.collect(this.map(value));
+  }
+
+  close(): void | Promise<void> {
+    return closeFunction(this.fn);
+  }
+}

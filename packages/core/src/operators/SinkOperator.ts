@@ -1,0 +1,43 @@
+import type { Sink, SinkWriter } from '../api/Sink.js';
+import type { OneInputStreamOperator, OperatorContext } from './StreamOperator.js';
+
+/**
+ * Hands records to a sink writer. A write that returns a promise holds back
+ * the task's next record until it settles (backpressure); a rejected write
+ * fails the job naming this sink.
+ */
+export class SinkOperator<T> implements OneInputStreamOperator<T> {
+  private writer: SinkWriter<T> | undefined;
+
+  constructor(
+    private readonly ctx: OperatorContext<never>,
+    private readonly sink: Sink<T>,
+  ) {}
+
+  async open(): Promise<void> {
+    this.writer = await this.sink.createWriter({
+      subtaskIndex: this.ctx.subtaskIndex,
+      parallelism: this.ctx.parallelism,
+      metrics: this.ctx.metrics,
+    });
+  }
+
+  processElement(value: T): void {
+    const pending = this.writer?.write(value);
+    if (pending !== undefined) {
+      this.ctx.task.backpressure(
+        pending.catch((error: unknown) => {
+          this.ctx.task.fail(error, this.ctx.description);
+        }),
+      );
+    }
+  }
+
+  async endInput(): Promise<void> {
+    await this.writer?.flush?.();
+  }
+
+  async close(): Promise<void> {
+    await this.writer?.close?.();
+  }
+}

@@ -1,0 +1,214 @@
+/**
+ * The operator SPI: what the runtime (and the test harnesses) call, and
+ * what an operator may ask of its task. `@tributary/async` implements its
+ * operators against this contract; most users never see it.
+ */
+import type { Collector, RuntimeContext } from '../api/functions.js';
+import type { OutputTag } from '../api/OutputTag.js';
+import type { Clock } from '../runtime/Clock.js';
+import type { Key } from '../runtime/keyGroups.js';
+import type { MetricGroup } from '../metrics/MetricRegistry.js';
+import type { HeapKeyedStateBackend, KeyedStateSnapshot } from '../runtime/state/HeapKeyedStateBackend.js';
+import { InternalTimerService, type TimersSnapshot } from '../runtime/timers/InternalTimerService.js';
+import { describeOperator, OperatorError } from '../runtime/errors.js';
+
+/** Where an operator emits: the main output and any side outputs. */
+export interface Output<T> extends Collector<T> {
+  collectSide<S>(tag: OutputTag<S>, value: S): void;
+}
+
+/** What an operator needs from the task that runs it. The runtime and the test harnesses implement it. */
+export interface TaskHooks {
+  /**
+   * Runs `action` as one unit of the task's work, from a timer or a settled
+   * promise: an exception fails the job, and records the action emitted are
+   * flushed downstream afterwards.
+   */
+  execute(action: () => void, operator: string): void;
+  /** Fails the job with `error`, attributed to `operator`. */
+  fail(error: unknown, operator: string): void;
+  /** Holds back the task's next input record until `until` settles (it must not reject). */
+  backpressure(until: Promise<unknown>): void;
+  /** Aborted when the job is cancelled or fails. */
+  readonly signal: AbortSignal;
+}
+
+/** Operator-level (non-keyed) processing-time timers, e.g. an async operator's batch timeout. */
+export interface ProcessingTimeService {
+  currentProcessingTime(): number;
+  /** Runs `callback` as task work once `at` has come; returns a function that cancels it. */
+  registerTimer(at: number, callback: (timestamp: number) => void): () => void;
+  /** Timers registered and neither fired nor cancelled. */
+  readonly pendingTimers: number;
+  /** Cancels every pending timer (the task has ended). */
+  dispose(): void;
+}
+
+/** Keyed context of an operator on a keyed stream. */
+export interface KeyedContext {
+  readonly selector: (value: unknown) => Key;
+  readonly backend: HeapKeyedStateBackend;
+  readonly timers: InternalTimerService;
+}
+
+/** Everything an operator instance is given when it is created. */
+export interface OperatorContext<TOut> {
+  readonly name: string;
+  readonly uid: string | undefined;
+  /** `name` and uid, quoted, for messages. */
+  readonly description: string;
+  readonly subtaskIndex: number;
+  readonly parallelism: number;
+  readonly clock: Clock;
+  readonly metrics: MetricGroup;
+  readonly output: Output<TOut>;
+  readonly processingTimeService: ProcessingTimeService;
+  readonly task: TaskHooks;
+  /** Present when the operator runs on a keyed stream. */
+  readonly keyed: KeyedContext | undefined;
+  /** The context user functions see in `open()`. */
+  readonly runtimeContext: RuntimeContext;
+}
+
+/** Operator state in a snapshot: keyed state, keyed timers and the operator's own state. */
+export interface OperatorSnapshot {
+  readonly keyedState?: KeyedStateSnapshot;
+  readonly timers?: TimersSnapshot;
+  readonly operatorState?: unknown;
+}
+
+/**
+ * An operator with one input. Created per subtask by an {@link OperatorFactory}.
+ *
+ * The runtime calls, in order: `initializeState` (when restoring), `open`,
+ * `processElement` for every record, `endInput` once the input is exhausted
+ * (the job waits for the promise: an async operator resolves it when all its
+ * work has settled and been emitted), and `close`. `close` is also called on
+ * failure and cancellation, so it must release resources without assuming
+ * `endInput` ran.
+ */
+export interface OneInputStreamOperator<TIn> {
+  initializeState?(snapshot: OperatorSnapshot): void;
+  open?(): void | Promise<void>;
+  processElement(value: TIn): void;
+  /** A keyed timer fired; the key is already the current key. */
+  onProcessingTime?(timestamp: number, key: Key): void;
+  endInput?(): void | Promise<void>;
+  close?(): void | Promise<void>;
+  /** The operator's own state (buffers, offsets); keyed state and timers are captured by the runtime. */
+  snapshotState?(): unknown;
+}
+
+/** Creates one operator instance per subtask. */
+export type OperatorFactory<TIn, TOut> = (ctx: OperatorContext<TOut>) => OneInputStreamOperator<TIn>;
+
+/** The options {@link createOperatorContext} needs: where the operator runs and what it talks to. */
+export interface OperatorContextOptions<TOut> {
+  readonly name: string;
+  readonly uid?: string | undefined;
+  readonly subtaskIndex: number;
+  readonly parallelism: number;
+  readonly clock: Clock;
+  readonly metrics: MetricGroup;
+  readonly output: Output<TOut>;
+  readonly task: TaskHooks;
+  readonly keyed?: { readonly selector: (value: unknown) => Key; readonly backend: HeapKeyedStateBackend } | undefined;
+}
+
+/**
+ * Builds the context an operator instance gets: the runtime uses it for
+ * every subtask and the test harnesses for the operator under test, so an
+ * operator behaves the same in both.
+ */
+export function createOperatorContext<TOut>(
+  options: OperatorContextOptions<TOut>,
+  /** Receives keyed timer firings; bound once the operator exists. */
+  onKeyedTimer: (timestamp: number, key: Key) => void,
+): OperatorContext<TOut> {
+  const { name, uid, clock, task } = options;
+  const description = describeOperator(name, uid);
+  const execute = (action: () => void): void => {
+    task.execute(action, description);
+  };
+  const keyed: KeyedContext | undefined =
+    options.keyed === undefined
+      ? undefined
+      : {
+          ...options.keyed,
+          timers: new InternalTimerService(clock, execute, (timestamp, key) => {
+            options.keyed?.backend.setCurrentKey(key);
+            onKeyedTimer(timestamp, key);
+          }),
+        };
+  const pending = new Set<() => void>();
+  const processingTimeService: ProcessingTimeService = {
+    currentProcessingTime: () => clock.now(),
+    registerTimer(at, callback) {
+      const cancelClock = clock.schedule(at, () => {
+        pending.delete(cancel);
+        execute(() => {
+          callback(at);
+        });
+      });
+      const cancel = (): void => {
+        pending.delete(cancel);
+        cancelClock();
+      };
+      pending.add(cancel);
+      return cancel;
+    },
+    get pendingTimers() {
+      return pending.size;
+    },
+    dispose() {
+      for (const cancel of [...pending]) cancel();
+    },
+  };
+  const noKeyedState = (): never => {
+    throw new Error(`Keyed state is only available on a keyed stream (after keyBy); operator ${description} is not keyed`);
+  };
+  const backend = keyed?.backend;
+  const runtimeContext: RuntimeContext = {
+    operatorName: name,
+    subtaskIndex: options.subtaskIndex,
+    parallelism: options.parallelism,
+    clock,
+    metrics: options.metrics,
+    getState: (d) => (backend === undefined ? noKeyedState() : backend.getState(d)),
+    getListState: (d) => (backend === undefined ? noKeyedState() : backend.getListState(d)),
+    getMapState: (d) => (backend === undefined ? noKeyedState() : backend.getMapState(d)),
+    getReducingState: (d) => (backend === undefined ? noKeyedState() : backend.getReducingState(d)),
+  };
+  return {
+    name,
+    uid,
+    description,
+    subtaskIndex: options.subtaskIndex,
+    parallelism: options.parallelism,
+    clock,
+    metrics: options.metrics,
+    output: options.output,
+    processingTimeService,
+    task,
+    keyed,
+    runtimeContext,
+  };
+}
+
+/** Calls `selector` and rejects keys the runtime cannot route, naming the place that asked. */
+export function extractKey<T>(selector: (value: T) => Key, value: T, where: string): Key {
+  const key = selector(value);
+  const type = typeof key;
+  if (type !== 'string' && type !== 'number' && type !== 'bigint' && type !== 'boolean') {
+    throw new OperatorError(
+      where,
+      new TypeError(
+        `the key selector returned ${key === null ? 'null' : type === 'undefined' ? 'undefined' : `a ${type}`}; keys must be strings, numbers, bigints or booleans`,
+      ),
+    );
+  }
+  if (type === 'number' && Number.isNaN(key)) {
+    throw new OperatorError(where, new TypeError('the key selector returned NaN'));
+  }
+  return key;
+}

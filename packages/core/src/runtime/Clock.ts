@@ -1,0 +1,143 @@
+/**
+ * Processing time, injected.
+ *
+ * Everything in the runtime that reads the time or waits for it asks a
+ * `Clock`, never `Date.now()` or `setTimeout` directly, so that a test can
+ * drive a whole job with a {@link ManualClock} and no real sleeps.
+ *
+ * @example
+ * ```ts
+ * const env = StreamExecutionEnvironment.create({ clock: new ManualClock(0) });
+ * ```
+ */
+export interface Clock {
+  /** Current processing time in milliseconds. */
+  now(): number;
+  /**
+   * Calls `callback` once, as soon as `now() >= at`. Returns a function that
+   * cancels the call if it has not happened yet (calling it later is a no-op).
+   */
+  schedule(at: number, callback: () => void): () => void;
+}
+
+/** The wall clock: `Date.now()` and `setTimeout`. The default of every environment. */
+export class SystemClock implements Clock {
+  now(): number {
+    // eslint-disable-next-line no-restricted-globals, no-restricted-properties -- the one place real time is read
+    return Date.now();
+  }
+
+  schedule(at: number, callback: () => void): () => void {
+    // eslint-disable-next-line no-restricted-globals -- the one place real timers are set
+    const handle = setTimeout(callback, Math.max(0, at - this.now()));
+    return () => {
+      clearTimeout(handle);
+    };
+  }
+}
+
+interface PendingTimer {
+  readonly at: number;
+  readonly seq: number;
+  readonly callback: () => void;
+  cancelled: boolean;
+}
+
+/**
+ * A clock that only moves when told to.
+ *
+ * `advance(ms)` and `setTime(t)` fire every timer that falls due, in
+ * timestamp order (ties in the order they were scheduled), and between
+ * timers let the promise work they started settle, so that the effects of
+ * one timer (a batch dispatched, a retry scheduled) are visible before the
+ * next one fires. Await them.
+ *
+ * Like Flink's `ManualClock`, it lives next to the runtime that uses it;
+ * `@tributary/testing` re-exports it together with the harnesses.
+ *
+ * @example
+ * ```ts
+ * const clock = new ManualClock(0);
+ * const fired: number[] = [];
+ * clock.schedule(10, () => fired.push(clock.now()));
+ * await clock.advance(15); // fired is [10], clock.now() is 15
+ * ```
+ */
+export class ManualClock implements Clock {
+  private time: number;
+  private seq = 0;
+  private timers: PendingTimer[] = [];
+
+  constructor(startTime = 0) {
+    this.time = startTime;
+  }
+
+  now(): number {
+    return this.time;
+  }
+
+  schedule(at: number, callback: () => void): () => void {
+    const timer: PendingTimer = { at, seq: this.seq++, callback, cancelled: false };
+    this.timers.push(timer);
+    return () => {
+      timer.cancelled = true;
+    };
+  }
+
+  /** Number of scheduled, not yet fired or cancelled timers. */
+  get pendingTimers(): number {
+    return this.timers.filter((t) => !t.cancelled).length;
+  }
+
+  /** Timestamp of the earliest pending timer, or `undefined` when none is pending. */
+  nextTimerAt(): number | undefined {
+    return this.nextDue(Number.POSITIVE_INFINITY)?.at;
+  }
+
+  /** Moves time forward by `ms`, firing due timers in order. */
+  advance(ms: number): Promise<void> {
+    if (!(ms >= 0)) throw new RangeError(`ManualClock.advance: ms must be >= 0, got ${ms}`);
+    return this.setTime(this.time + ms);
+  }
+
+  /** Moves time to `t` (never backwards), firing due timers in order. */
+  async setTime(t: number): Promise<void> {
+    if (t < this.time) {
+      throw new RangeError(`ManualClock.setTime: time cannot go backwards (now ${this.time}, asked ${t})`);
+    }
+    await settle();
+    for (;;) {
+      const due = this.nextDue(t);
+      if (due === undefined) break;
+      this.timers.splice(this.timers.indexOf(due), 1);
+      this.time = Math.max(this.time, due.at);
+      due.callback();
+      await settle();
+    }
+    this.time = t;
+    await settle();
+  }
+
+  private nextDue(limit: number): PendingTimer | undefined {
+    this.timers = this.timers.filter((t) => !t.cancelled);
+    let best: PendingTimer | undefined;
+    for (const timer of this.timers) {
+      if (timer.at > limit) continue;
+      if (best === undefined || timer.at < best.at || (timer.at === best.at && timer.seq < best.seq)) {
+        best = timer;
+      }
+    }
+    return best;
+  }
+}
+
+/**
+ * Lets promise chains that are already runnable finish: every hop through
+ * `setImmediate` drains the microtask queue, and a few hops cover work that
+ * itself yields to the event loop once or twice (the runtime's task loops do).
+ */
+export async function settle(hops = 8): Promise<void> {
+  for (let i = 0; i < hops; i++) {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}

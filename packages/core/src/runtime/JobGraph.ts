@@ -1,0 +1,158 @@
+import type { OperatorTransformation, PhysicalTransformation, Transformation } from '../api/transformations.js';
+import { describeOperator, InvalidJobError } from './errors.js';
+import type { Partitioning } from './RecordWriter.js';
+
+/** An operator (or source) with its resolved parallelism and edges. */
+export interface StreamNode {
+  readonly transformation: PhysicalTransformation;
+  readonly parallelism: number;
+  readonly description: string;
+  readonly inEdges: StreamEdge[];
+  readonly outEdges: StreamEdge[];
+  /** Position in a topological order of the whole graph. */
+  order: number;
+}
+
+export interface StreamEdge {
+  readonly from: StreamNode;
+  readonly to: StreamNode;
+  /** Side-output tag id, or undefined for the main output. */
+  readonly tagId: string | undefined;
+  readonly partitioning: Partitioning;
+  /** Both ends run in one task, calling each other directly. */
+  chained: boolean;
+}
+
+/** Operators that run in one task, head first, in topological order. */
+export interface Chain {
+  readonly head: StreamNode;
+  readonly nodes: StreamNode[];
+  readonly parallelism: number;
+}
+
+export interface JobGraph {
+  readonly nodes: StreamNode[];
+  readonly chains: Chain[];
+}
+
+/**
+ * Turns the logical graph into operators, edges and chains.
+ *
+ * An edge is chained when it needs no repartitioning: forward, same
+ * parallelism, the target has this one input and allows chaining. A `keyBy`
+ * between two operators of parallelism 1 is also chained: every key goes to
+ * the one subtask anyway, and the keyed operator extracts the key itself.
+ */
+export function compileJobGraph(
+  transformations: readonly PhysicalTransformation[],
+  defaultParallelism: number,
+): JobGraph {
+  const nodes = new Map<Transformation, StreamNode>();
+  for (const t of transformations) {
+    const parallelism =
+      t.parallelism ?? (t.kind === 'source' && t.source.parallel !== true ? 1 : defaultParallelism);
+    nodes.set(t, {
+      transformation: t,
+      parallelism,
+      description: describeOperator(t.name, t.uid),
+      inEdges: [],
+      outEdges: [],
+      order: -1,
+    });
+  }
+
+  for (const t of transformations) {
+    if (t.kind !== 'operator') continue;
+    const to = nodes.get(t) as StreamNode;
+    for (const input of resolveInputs(t.input, undefined, undefined)) {
+      const from = nodes.get(input.node);
+      if (from === undefined) throw new InvalidJobError(`Operator ${to.description} reads from a stream that is not part of this job`);
+      if (from.transformation.kind === 'operator' && from.transformation.isSink) {
+        throw new InvalidJobError(`Operator ${to.description} reads from sink ${from.description}; sinks have no output`);
+      }
+      const partitioning: Partitioning =
+        input.partition?.partitioning === 'hash'
+          ? { kind: 'hash', selector: input.partition.keySelector as (v: unknown) => never, description: `keyBy before ${to.description}` }
+          : input.partition?.partitioning === 'rebalance' || from.parallelism !== to.parallelism
+            ? { kind: 'rebalance' }
+            : { kind: 'forward' };
+      const edge: StreamEdge = { from, to, tagId: input.tagId, partitioning, chained: false };
+      from.outEdges.push(edge);
+      to.inEdges.push(edge);
+    }
+  }
+
+  const ordered = topologicalOrder([...nodes.values()]);
+  for (const node of ordered) {
+    const t = node.transformation;
+    if (node.inEdges.length !== 1 || t.kind !== 'operator' || t.chaining === 'head') continue;
+    const edge = node.inEdges[0] as StreamEdge;
+    const sameSubtasks = edge.from.parallelism === node.parallelism;
+    edge.chained =
+      sameSubtasks &&
+      (edge.partitioning.kind === 'forward' || (edge.partitioning.kind === 'hash' && node.parallelism === 1));
+  }
+
+  const chains: Chain[] = [];
+  const chainOf = new Map<StreamNode, Chain>();
+  for (const node of ordered) {
+    const chainedIn = node.inEdges.length === 1 && (node.inEdges[0] as StreamEdge).chained;
+    if (chainedIn) {
+      const chain = chainOf.get((node.inEdges[0] as StreamEdge).from) as Chain;
+      chain.nodes.push(node);
+      chainOf.set(node, chain);
+    } else {
+      const chain: Chain = { head: node, nodes: [node], parallelism: node.parallelism };
+      chains.push(chain);
+      chainOf.set(node, chain);
+    }
+  }
+  return { nodes: ordered, chains };
+}
+
+interface ResolvedInput {
+  readonly node: PhysicalTransformation;
+  readonly tagId: string | undefined;
+  readonly partition: { partitioning: 'hash' | 'rebalance'; keySelector?: unknown } | undefined;
+}
+
+/** Follows virtual nodes (union, partition, side output) down to the physical nodes that feed an operator. */
+function resolveInputs(
+  t: Transformation,
+  tagId: string | undefined,
+  partition: ResolvedInput['partition'],
+): ResolvedInput[] {
+  switch (t.kind) {
+    case 'source':
+    case 'operator':
+      return [{ node: t, tagId, partition }];
+    case 'partition':
+      return resolveInputs(t.input, tagId, partition ?? { partitioning: t.partitioning, keySelector: t.keySelector });
+    case 'union':
+      return t.inputs.flatMap((i) => resolveInputs(i, tagId, partition));
+    case 'sideOutput':
+      return resolveInputs(t.input, t.tagId, partition);
+  }
+}
+
+function topologicalOrder(nodes: StreamNode[]): StreamNode[] {
+  const order: StreamNode[] = [];
+  const remaining = new Map(nodes.map((n) => [n, n.inEdges.length]));
+  const ready = nodes.filter((n) => n.inEdges.length === 0);
+  while (ready.length > 0) {
+    const node = ready.shift() as StreamNode;
+    node.order = order.length;
+    order.push(node);
+    for (const edge of node.outEdges) {
+      const left = (remaining.get(edge.to) ?? 0) - 1;
+      remaining.set(edge.to, left);
+      if (left === 0) ready.push(edge.to);
+    }
+  }
+  return order;
+}
+
+/** The sinks of a graph, to check a job has somewhere to write. */
+export function sinksOf(transformations: readonly PhysicalTransformation[]): OperatorTransformation[] {
+  return transformations.filter((t): t is OperatorTransformation => t.kind === 'operator' && t.isSink);
+}

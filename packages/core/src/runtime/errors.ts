@@ -1,0 +1,50 @@
+/** Identifies an operator in messages: its name and, when set, its uid. */
+export function describeOperator(name: string, uid?: string): string {
+  return uid === undefined ? `'${name}'` : `'${name}' (uid '${uid}')`;
+}
+
+/**
+ * An exception thrown by (or on behalf of) one operator, tagged with it while
+ * it travels up a chain of operators, so the job's error can name the culprit.
+ */
+export class OperatorError extends Error {
+  override readonly name = 'OperatorError';
+  constructor(
+    readonly operator: string,
+    override readonly cause: unknown,
+  ) {
+    super(`operator ${operator} failed: ${messageOf(cause)}`, { cause });
+  }
+
+  /** Tags `error` with `operator` unless an inner operator already did. */
+  static wrap(error: unknown, operator: string): OperatorError {
+    return error instanceof OperatorError ? error : new OperatorError(operator, error);
+  }
+}
+
+/** `execute()` rejects with this when the job fails: it names the job, the operator and the cause. */
+export class JobExecutionError extends Error {
+  override readonly name = 'JobExecutionError';
+  constructor(
+    readonly jobName: string,
+    /** The failing operator's description (name and uid), when one is known. */
+    readonly operator: string | undefined,
+    override readonly cause: unknown,
+  ) {
+    super(
+      operator === undefined
+        ? `Job '${jobName}' failed: ${messageOf(cause)}`
+        : `Job '${jobName}' failed in operator ${operator}: ${messageOf(cause)}`,
+      { cause },
+    );
+  }
+}
+
+/** A graph or option that cannot work, reported when the job is built. */
+export class InvalidJobError extends Error {
+  override readonly name = 'InvalidJobError';
+}
+
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

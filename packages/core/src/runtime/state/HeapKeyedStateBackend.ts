@@ -1,0 +1,173 @@
+import type { Key } from '../keyGroups.js';
+import type {
+  ListState,
+  ListStateDescriptor,
+  MapState,
+  MapStateDescriptor,
+  ReducingState,
+  ReducingStateDescriptor,
+  StateDescriptor,
+  ValueState,
+  ValueStateDescriptor,
+} from './descriptors.js';
+
+/** A state table: the values of one named state, by key. */
+type Table = Map<Key, unknown>;
+
+/** What a keyed state backend snapshot holds: every state's entries by name. */
+export interface KeyedStateSnapshot {
+  readonly states: Record<string, { readonly kind: StateDescriptor['kind']; readonly entries: [Key, unknown][] }>;
+}
+
+/**
+ * Keyed state on the JavaScript heap, scoped to a current key.
+ *
+ * The operator sets the current key before it calls user code
+ * (`setCurrentKey`), and every state handle reads and writes that key's
+ * entry. Handles are cheap views; the tables are plain `Map`s.
+ */
+export class HeapKeyedStateBackend {
+  private readonly tables = new Map<string, { kind: StateDescriptor['kind']; table: Table }>();
+  private key: Key | undefined;
+
+  setCurrentKey(key: Key): void {
+    this.key = key;
+  }
+
+  get currentKey(): Key {
+    if (this.key === undefined) throw new Error('No current key: keyed state is only available while a keyed record or timer is processed');
+    return this.key;
+  }
+
+  /** Every key that has an entry in any state (used by tests and rescaling). */
+  keys(): Set<Key> {
+    const keys = new Set<Key>();
+    for (const { table } of this.tables.values()) for (const k of table.keys()) keys.add(k);
+    return keys;
+  }
+
+  getState<T>(descriptor: ValueStateDescriptor<T>): ValueState<T> {
+    const table = this.table(descriptor);
+    const fallback = descriptor.defaultValue;
+    return {
+      value: () => (table.has(this.currentKey) ? (table.get(this.currentKey) as T) : fallback),
+      update: (value) => {
+        table.set(this.currentKey, value);
+      },
+      clear: () => {
+        table.delete(this.currentKey);
+      },
+    };
+  }
+
+  getListState<T>(descriptor: ListStateDescriptor<T>): ListState<T> {
+    const table = this.table(descriptor);
+    const list = (): T[] => {
+      let l = table.get(this.currentKey) as T[] | undefined;
+      if (l === undefined) table.set(this.currentKey, (l = []));
+      return l;
+    };
+    return {
+      get: () => (table.get(this.currentKey) as T[] | undefined) ?? [],
+      add: (value) => {
+        list().push(value);
+      },
+      addAll: (values) => {
+        list().push(...values);
+      },
+      update: (values) => {
+        table.set(this.currentKey, [...values]);
+      },
+      clear: () => {
+        table.delete(this.currentKey);
+      },
+    };
+  }
+
+  getMapState<TMapKey, TValue>(descriptor: MapStateDescriptor<TMapKey, TValue>): MapState<TMapKey, TValue> {
+    const table = this.table(descriptor);
+    const current = (): Map<TMapKey, TValue> | undefined => table.get(this.currentKey) as Map<TMapKey, TValue> | undefined;
+    const orCreate = (): Map<TMapKey, TValue> => {
+      let m = current();
+      if (m === undefined) table.set(this.currentKey, (m = new Map()));
+      return m;
+    };
+    const empty = new Map<TMapKey, TValue>();
+    return {
+      get: (k) => current()?.get(k),
+      put: (k, v) => {
+        orCreate().set(k, v);
+      },
+      putAll: (entries) => {
+        const m = orCreate();
+        for (const [k, v] of entries) m.set(k, v);
+      },
+      remove: (k) => {
+        const m = current();
+        if (m === undefined) return;
+        m.delete(k);
+        if (m.size === 0) table.delete(this.currentKey);
+      },
+      contains: (k) => current()?.has(k) ?? false,
+      entries: () => (current() ?? empty).entries(),
+      keys: () => (current() ?? empty).keys(),
+      values: () => (current() ?? empty).values(),
+      isEmpty: () => (current()?.size ?? 0) === 0,
+      clear: () => {
+        table.delete(this.currentKey);
+      },
+    };
+  }
+
+  getReducingState<T>(descriptor: ReducingStateDescriptor<T>): ReducingState<T> {
+    const table = this.table(descriptor);
+    return {
+      get: () => table.get(this.currentKey) as T | undefined,
+      add: (value) => {
+        const key = this.currentKey;
+        table.set(key, table.has(key) ? descriptor.reduce(table.get(key) as T, value) : value);
+      },
+      clear: () => {
+        table.delete(this.currentKey);
+      },
+    };
+  }
+
+  /** A deep copy of every state, safe to keep while processing goes on. */
+  snapshot(): KeyedStateSnapshot {
+    const states: Record<string, { kind: StateDescriptor['kind']; entries: [Key, unknown][] }> = {};
+    for (const [name, { kind, table }] of this.tables) {
+      states[name] = { kind, entries: structuredClone([...table.entries()]) };
+    }
+    return { states };
+  }
+
+  /** Loads a snapshot taken by {@link snapshot}; states are matched by name and kind. */
+  restore(snapshot: KeyedStateSnapshot): void {
+    for (const [name, { kind, entries }] of Object.entries(snapshot.states)) {
+      const existing = this.tables.get(name);
+      if (existing !== undefined && existing.kind !== kind) {
+        throw new Error(`Cannot restore keyed state '${name}': it was a ${kind} state and is now a ${existing.kind} state`);
+      }
+      this.tables.set(name, { kind, table: new Map(structuredClone(entries)) });
+    }
+  }
+
+  private table(descriptor: StateDescriptor): Table {
+    if (typeof descriptor.name !== 'string' || descriptor.name === '') {
+      throw new Error('A state descriptor needs a non-empty name');
+    }
+    const existing = this.tables.get(descriptor.name);
+    if (existing !== undefined) {
+      if (existing.kind !== descriptor.kind) {
+        throw new Error(
+          `State '${descriptor.name}' is already registered as a ${existing.kind} state; it cannot also be a ${descriptor.kind} state`,
+        );
+      }
+      return existing.table;
+    }
+    const entry: { kind: StateDescriptor['kind']; table: Table } = { kind: descriptor.kind, table: new Map() };
+    this.tables.set(descriptor.name, entry);
+    return entry.table;
+  }
+}

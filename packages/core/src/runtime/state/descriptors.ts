@@ -1,0 +1,83 @@
+/**
+ * State descriptors: how an operator names and types a piece of keyed state.
+ * The same descriptor in `open()` of every subtask gives each key its own value.
+ */
+
+/** One value per key. */
+export class ValueStateDescriptor<T> {
+  readonly kind = 'value';
+  constructor(
+    readonly name: string,
+    /** Returned by `value()` when the key has no value yet. */
+    readonly defaultValue?: T,
+  ) {}
+}
+
+/** A list per key. */
+export class ListStateDescriptor<T> {
+  readonly kind = 'list';
+  declare readonly _element?: T;
+  constructor(readonly name: string) {}
+}
+
+/** A map per key. `TMapKey` compares by value, as in a JavaScript `Map` of primitives. */
+export class MapStateDescriptor<TMapKey, TValue> {
+  readonly kind = 'map';
+  declare readonly _entry?: [TMapKey, TValue];
+  constructor(readonly name: string) {}
+}
+
+/** A value per key folded with `reduce` on every `add`. */
+export class ReducingStateDescriptor<T> {
+  readonly kind = 'reducing';
+  constructor(
+    readonly name: string,
+    readonly reduce: (accumulator: T, value: T) => T,
+  ) {}
+}
+
+export type StateDescriptor =
+  | ValueStateDescriptor<unknown>
+  | ListStateDescriptor<unknown>
+  | MapStateDescriptor<unknown, unknown>
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the reducer's parameter makes T invariant
+  | ReducingStateDescriptor<any>;
+
+/** The value of the current key. */
+export interface ValueState<T> {
+  /** The current key's value, or the descriptor's default. */
+  value(): T | undefined;
+  update(value: T): void;
+  clear(): void;
+}
+
+/** The list of the current key. */
+export interface ListState<T> {
+  /** The current key's elements (a live, read-only view: copy it before keeping it). */
+  get(): readonly T[];
+  add(value: T): void;
+  addAll(values: Iterable<T>): void;
+  update(values: Iterable<T>): void;
+  clear(): void;
+}
+
+/** The map of the current key. */
+export interface MapState<TMapKey, TValue> {
+  get(key: TMapKey): TValue | undefined;
+  put(key: TMapKey, value: TValue): void;
+  putAll(entries: Iterable<readonly [TMapKey, TValue]>): void;
+  remove(key: TMapKey): void;
+  contains(key: TMapKey): boolean;
+  entries(): IterableIterator<[TMapKey, TValue]>;
+  keys(): IterableIterator<TMapKey>;
+  values(): IterableIterator<TValue>;
+  isEmpty(): boolean;
+  clear(): void;
+}
+
+/** The reduced value of the current key. */
+export interface ReducingState<T> {
+  get(): T | undefined;
+  add(value: T): void;
+  clear(): void;
+}

@@ -1,0 +1,52 @@
+import type { ReadResult, Source, SourceReader, SourceReaderContext } from '../api/Source.js';
+
+/**
+ * Reads an async iterable (a generator, a stream, a paginated API).
+ *
+ * Each `read` takes the records the iterator yields within one turn of the
+ * event loop, so a fast generator is read in chunks and a slow one still
+ * delivers each record as soon as it arrives. Position: records read.
+ */
+export class AsyncIterableSource<T> implements Source<T, number> {
+  readonly parallel = false;
+  constructor(private readonly iterable: AsyncIterable<T>) {}
+
+  createReader(ctx: SourceReaderContext): SourceReader<T, number> {
+    const iterator = this.iterable[Symbol.asyncIterator]();
+    let offset = 0;
+    let pending: Promise<IteratorResult<T>> | undefined;
+    let done = false;
+    return {
+      read: async (max): Promise<ReadResult<T>> => {
+        if (done) return null;
+        const chunk: T[] = [];
+        let turnOver = false;
+        const endOfTurn = new Promise<'turn'>((resolve) =>
+          setImmediate(() => {
+            turnOver = true;
+            resolve('turn');
+          }),
+        );
+        while (chunk.length < max && !ctx.signal.aborted) {
+          pending ??= iterator.next();
+          // The first record of a chunk is awaited; after that, stop at the end of the turn.
+          const r = chunk.length === 0 ? await pending : await Promise.race([pending, endOfTurn]);
+          if (r === 'turn') break;
+          pending = undefined;
+          if (r.done === true) {
+            done = true;
+            break;
+          }
+          chunk.push(r.value);
+          if (turnOver) break;
+        }
+        offset += chunk.length;
+        return chunk.length === 0 && done ? null : chunk;
+      },
+      position: () => offset,
+      close: async () => {
+        await iterator.return?.();
+      },
+    };
+  }
+}
