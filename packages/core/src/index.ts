@@ -47,3 +47,5 @@ export {
 } from './operators/StreamOperator.js';
 export { CollectionSource } from './sources/CollectionSource.js';
 export { AsyncIterableSource } from './sources/AsyncIterableSource.js';
+export { ProcessOperator } from './operators/ProcessOperator.js';
+export { KeyedProcessOperator } from './operators/KeyedProcessOperator.js';
