@@ -97,19 +97,21 @@ export function runJob(graph: JobGraph, options: RunnerOptions): JobClient {
   const counters = new Map<StreamNode, NodeCounters>();
   for (const node of graph.nodes) counters.set(node, { node, recordsIn: [], recordsOut: [] });
 
+  const metricGroups = operatorMetricNames(graph.nodes);
+  const groupOf = (node: StreamNode, subtask: number) =>
+    registry.group('job', jobName, 'operator', metricGroups.get(node) as string, String(subtask));
   const channelOf = new Map<Chain, InputChannel<unknown>[]>();
   for (const chain of graph.chains) {
     const producers = chain.head.inEdges.reduce((n, e) => n + e.from.parallelism, 0);
     if (producers === 0) continue;
-    channelOf.set(
-      chain,
-      Array.from({ length: chain.parallelism }, () => new InputChannel<unknown>(producers, options.channelCapacity)),
-    );
+    const channels = Array.from({ length: chain.parallelism }, () => new InputChannel<unknown>(producers, options.channelCapacity));
+    channelOf.set(chain, channels);
+    channels.forEach((channel, subtask) => {
+      // Records waiting in front of the chain's head: the backpressure buffer, bounded by capacity.
+      groupOf(chain.head, subtask).gauge('inputQueueRecords', () => channel.bufferedRecords);
+    });
   }
   const chainOfHead = new Map(graph.chains.map((c) => [c.head, c]));
-  const metricGroups = operatorMetricNames(graph.nodes);
-  const groupOf = (node: StreamNode, subtask: number) =>
-    registry.group('job', jobName, 'operator', metricGroups.get(node) as string, String(subtask));
   stop.onAbort = () => {
     for (const channels of channelOf.values()) for (const c of channels) c.release();
   };

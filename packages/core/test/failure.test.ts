@@ -1,0 +1,147 @@
+import { describe, expect, it } from 'vitest';
+import { InvalidJobError, JobExecutionError, StreamExecutionEnvironment, type Source } from '../src/index.js';
+
+/** A source that counts how it was used, to check the runtime closes it. */
+function trackedSource(items: number[] | 'infinite') {
+  const log = { started: 0, closed: 0, read: 0 };
+  const source: Source<number, number> = {
+    createReader: () => {
+      let next = 0;
+      return {
+        start: () => void log.started++,
+        read: (max) => {
+          if (items !== 'infinite' && next >= items.length) return null;
+          const chunk: number[] = [];
+          while (chunk.length < max && (items === 'infinite' || next < items.length)) chunk.push(next++);
+          log.read += chunk.length;
+          return chunk;
+        },
+        position: () => next,
+        close: () => void log.closed++,
+      };
+    },
+  };
+  return { source, log };
+}
+
+describe('failure', () => {
+  it('fails the job naming the job, the operator and the cause, and closes source and sink', async () => {
+    const { source, log } = trackedSource(Array.from({ length: 1000 }, (_, i) => i));
+    const env = StreamExecutionEnvironment.create({ parallelism: 2 });
+    const sinkLog = { closed: 0 };
+    const cause = new RangeError('bad record 500');
+    env
+      .fromSource(source, 'numbers')
+      .rebalance()
+      .map((n) => {
+        if (n === 500) throw cause;
+        return n;
+      })
+      .name('validate')
+      .uid('validate-v1')
+      .sinkTo({ createWriter: () => ({ write: () => undefined, close: () => void sinkLog.closed++ }) });
+    const error: unknown = await env.execute('orders').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(JobExecutionError);
+    const jobError = error as JobExecutionError;
+    expect(jobError.message).toBe("Job 'orders' failed in operator 'validate' (uid 'validate-v1'): bad record 500");
+    expect(jobError.jobName).toBe('orders');
+    expect(jobError.cause).toBe(cause);
+    expect(log.closed).toBe(1);
+    expect(sinkLog.closed).toBe(2);
+  });
+
+  it('names the sink when an async write rejects, and stops reading', async () => {
+    const { source, log } = trackedSource('infinite');
+    const env = StreamExecutionEnvironment.create();
+    let writes = 0;
+    env.fromSource(source, 'endless').addSink(async () => {
+      if (++writes === 100) throw new Error('disk full');
+    }).name('archive');
+    await expect(env.execute('archive job')).rejects.toThrow("Job 'archive job' failed in operator 'archive': disk full");
+    expect(log.closed).toBe(1);
+    expect(log.read).toBeLessThan(1000);
+  });
+
+  it('fails on a key selector that returns undefined, naming the keyed operator', async () => {
+    const env = StreamExecutionEnvironment.create({ parallelism: 2 });
+    env
+      .fromElements({ id: 'a' }, { id: undefined })
+      .keyBy((r) => r.id as string)
+      .map((r) => r)
+      .name('enrich')
+      .addSink(() => undefined);
+    await expect(env.execute('keys')).rejects.toThrow(/keyBy before 'enrich'.*key selector returned undefined/);
+  });
+
+  it('fails when a source read throws, naming the source', async () => {
+    const env = StreamExecutionEnvironment.create();
+    env
+      .fromSource<number>({ createReader: () => ({ read: () => Promise.reject(new Error('broker gone')), position: () => 0 }) }, 'broker')
+      .print();
+    await expect(env.execute()).rejects.toThrow(/operator 'broker': broker gone/);
+  });
+});
+
+describe('cancel', () => {
+  it('stops an infinite source, closes everything and resolves as cancelled', async () => {
+    const { source, log } = trackedSource('infinite');
+    const env = StreamExecutionEnvironment.create({ parallelism: 2 });
+    let seen = 0;
+    let closed = 0;
+    env
+      .fromSource(source, 'endless')
+      .rebalance()
+      .map((n) => n + 1)
+      .sinkTo({ createWriter: () => ({ write: () => void seen++, close: () => void closed++ }) });
+    const job = env.executeAsync('forever');
+    while (seen < 10_000) await new Promise((r) => setImmediate(r));
+    expect(job.status).toBe('running');
+    job.cancel();
+    const result = await job.result;
+    expect(result.status).toBe('cancelled');
+    expect(job.status).toBe('cancelled');
+    expect(log.closed).toBe(1);
+    expect(closed).toBe(2);
+  });
+});
+
+describe('build-time validation', () => {
+  it('rejects bad parallelism with the option named', () => {
+    expect(() => StreamExecutionEnvironment.create({ parallelism: 0 })).toThrow('parallelism must be an integer >= 1, got 0');
+    const env = StreamExecutionEnvironment.create();
+    expect(() => env.fromElements(1).map((n) => n).name('m').setParallelism(-2)).toThrow(
+      "setParallelism() of 'm' must be an integer >= 1, got -2",
+    );
+    expect(() => env.fromElements(1).setParallelism(2)).toThrow(/'Source: Elements' is a non-parallel source/);
+  });
+
+  it('rejects a job without a sink', () => {
+    const env = StreamExecutionEnvironment.create();
+    env.fromElements(1).map((n) => n);
+    expect(() => env.executeAsync('empty')).toThrow(InvalidJobError);
+    expect(() => env.executeAsync('empty')).toThrow("Job 'empty' has no sink");
+  });
+
+  it('rejects the same uid twice', () => {
+    const env = StreamExecutionEnvironment.create();
+    env.fromElements(1).map((n) => n).uid('parse');
+    expect(() => env.fromElements(2).filter(() => true).name('f').uid('parse')).toThrow("uid 'parse' is used twice in this job (second time on 'f')");
+  });
+
+  it('rejects a stream used after its job ran', async () => {
+    const env = StreamExecutionEnvironment.create();
+    const doubled = env.fromElements(1, 2).map((n) => n * 2).name('double');
+    expect(await doubled.executeAndCollect()).toEqual([2, 4]);
+    expect(() => doubled.map((n) => n)).toThrow("The stream 'double' belongs to a job that already ran");
+    // The environment itself can run a new job.
+    expect(await env.fromElements(3).executeAndCollect()).toEqual([3]);
+  });
+
+  it('rejects functions of the wrong shape', () => {
+    const env = StreamExecutionEnvironment.create();
+    const s = env.fromElements(1);
+    expect(() => s.map({} as never)).toThrow('map() needs a function or an object with a map() method');
+    expect(() => s.keyBy('id' as never)).toThrow('keyBy() needs a key selector function');
+    expect(() => s.keyBy((n) => n).process({} as never)).toThrow('process() needs an object with a processElement() method');
+  });
+});

@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest';
+import {
+  ListStateDescriptor,
+  MapStateDescriptor,
+  ReducingStateDescriptor,
+  StreamExecutionEnvironment,
+  ValueStateDescriptor,
+  type Collector,
+  type KeyedProcessContext,
+  type KeyedProcessFunction,
+  type ListState,
+  type MapState,
+  type ReducingState,
+  type RuntimeContext,
+  type ValueState,
+} from '../src/index.js';
+
+interface Event {
+  user: string;
+  item: string;
+  amount: number;
+}
+
+/** Uses every kind of keyed state; emits a summary of the key's state after each event. */
+class UserSummary implements KeyedProcessFunction<string, Event, string> {
+  private count!: ValueState<number>;
+  private items!: ListState<string>;
+  private perItem!: MapState<string, number>;
+  private total!: ReducingState<number>;
+
+  open(ctx: RuntimeContext): void {
+    this.count = ctx.getState(new ValueStateDescriptor('count', 0));
+    this.items = ctx.getListState(new ListStateDescriptor<string>('items'));
+    this.perItem = ctx.getMapState(new MapStateDescriptor<string, number>('perItem'));
+    this.total = ctx.getReducingState(new ReducingStateDescriptor<number>('total', (a, b) => a + b));
+  }
+
+  processElement(e: Event, ctx: KeyedProcessContext<string>, out: Collector<string>): void {
+    this.count.update((this.count.value() ?? 0) + 1);
+    this.items.add(e.item);
+    this.perItem.put(e.item, (this.perItem.get(e.item) ?? 0) + e.amount);
+    this.total.add(e.amount);
+    const perItem = [...this.perItem.entries()].sort().map(([k, v]) => `${k}=${v}`).join(',');
+    out.collect(`${ctx.currentKey}#${this.count.value()} items=${this.items.get().join('|')} per=${perItem} total=${this.total.get()}`);
+  }
+}
+
+const users = ['ann', 'bob', 'cid', 'dee', 'eve', 'fay', 'gus'];
+const events: Event[] = Array.from({ length: 700 }, (_, i) => ({
+  user: users[(i * 7 + (i >> 3)) % users.length]!,
+  item: `i${i % 5}`,
+  amount: (i % 13) + 1,
+}));
+
+/** The same computation over a plain array: what each event's summary must be. */
+function referenceSummaries(): string[] {
+  const byUser = new Map<string, { count: number; items: string[]; perItem: Map<string, number>; total: number }>();
+  return events.map((e) => {
+    const s = byUser.get(e.user) ?? { count: 0, items: [], perItem: new Map<string, number>(), total: 0 };
+    byUser.set(e.user, s);
+    s.count++;
+    s.items.push(e.item);
+    s.perItem.set(e.item, (s.perItem.get(e.item) ?? 0) + e.amount);
+    s.total += e.amount;
+    const perItem = [...s.perItem.entries()].sort().map(([k, v]) => `${k}=${v}`).join(',');
+    return `${e.user}#${s.count} items=${s.items.join('|')} per=${perItem} total=${s.total}`;
+  });
+}
+
+describe('keyed state', () => {
+  it.each([1, 4])('scopes value, list, map and reducing state to the key (parallelism %i)', async (parallelism) => {
+    const env = StreamExecutionEnvironment.create({ parallelism, chunkSize: 16 });
+    const out = await env.fromCollection(events).keyBy((e) => e.user).process(new UserSummary()).executeAndCollect();
+    expect([...out].sort()).toEqual(referenceSummaries().sort());
+    // Within one key, order is kept (one key lives on one subtask).
+    for (const user of users) {
+      const mine = out.filter((line) => line.startsWith(`${user}#`));
+      expect(mine).toEqual(referenceSummaries().filter((line) => line.startsWith(`${user}#`)));
+    }
+  });
+
+  it('rolls reduce per key and emits every intermediate value', async () => {
+    const env = StreamExecutionEnvironment.create({ parallelism: 3 });
+    const out = await env
+      .fromElements<[string, number]>(['a', 1], ['b', 10], ['a', 2], ['b', 20], ['a', 3])
+      .keyBy(([k]) => k)
+      .reduce(([k, x], [, y]) => [k, x + y])
+      .executeAndCollect();
+    expect(out.filter(([k]) => k === 'a').map(([, v]) => v)).toEqual([1, 3, 6]);
+    expect(out.filter(([k]) => k === 'b').map(([, v]) => v)).toEqual([10, 30]);
+  });
+
+  it('rejects keyed state outside a keyed stream and a state name reused with another kind', async () => {
+    const env = StreamExecutionEnvironment.create();
+    const notKeyed = env.fromElements(1).map({
+      open(ctx: RuntimeContext) {
+        ctx.getState(new ValueStateDescriptor<number>('x'));
+      },
+      map: (n: number) => n,
+    });
+    await expect(notKeyed.executeAndCollect('not keyed')).rejects.toThrow(/only available on a keyed stream/);
+
+    const env2 = StreamExecutionEnvironment.create();
+    const clash = env2.fromElements(1).keyBy((n) => n).map({
+      open(ctx: RuntimeContext) {
+        ctx.getState(new ValueStateDescriptor<number>('x'));
+        ctx.getListState(new ListStateDescriptor<number>('x'));
+      },
+      map: (n: number) => n,
+    });
+    await expect(clash.executeAndCollect('clash')).rejects.toThrow(/State 'x' is already registered as a value state/);
+  });
+});

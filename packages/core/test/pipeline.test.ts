@@ -1,0 +1,133 @@
+import { describe, expect, it } from 'vitest';
+import { OutputTag, StreamExecutionEnvironment, type Collector, type FlatMapFunction } from '../src/index.js';
+
+const numbers = Array.from({ length: 2000 }, (_, i) => i);
+const reference = numbers.map((n) => n * 3).filter((n) => n % 2 === 0).map((n) => `v${n}`);
+
+describe('pipelines', () => {
+  it('gives the same output chained in one task and split over tasks', async () => {
+    const chained = StreamExecutionEnvironment.create();
+    const chainedOut = await chained
+      .fromCollection(numbers)
+      .map((n) => n * 3)
+      .filter((n) => n % 2 === 0)
+      .map((n) => `v${n}`)
+      .executeAndCollect();
+
+    // rebalance() and a parallelism change put a channel between every pair of operators.
+    const split = StreamExecutionEnvironment.create({ chunkSize: 7, channelCapacity: 2 });
+    const splitOut = await split
+      .fromCollection(numbers)
+      .rebalance()
+      .map((n) => n * 3)
+      .setParallelism(3)
+      .rebalance()
+      .filter((n) => n % 2 === 0)
+      .setParallelism(2)
+      .map((n) => `v${n}`)
+      .executeAndCollect();
+
+    expect(chainedOut).toEqual(reference);
+    expect([...splitOut].sort()).toEqual([...reference].sort());
+  });
+
+  it('keeps per-subtask order through a forward edge', async () => {
+    const env = StreamExecutionEnvironment.create({ chunkSize: 3 });
+    const out = await env.fromCollection(numbers).map((n) => n + 1).rebalance().map((n) => n - 1).executeAndCollect();
+    expect(out).toEqual(numbers);
+  });
+
+  it('unions streams of the same type, including a stream with itself', async () => {
+    const env = StreamExecutionEnvironment.create({ parallelism: 2 });
+    const a = env.fromElements(1, 2, 3);
+    const b = env.fromCollection([10, 20]).map((n) => n + 1);
+    const out = await a.union(b, a).map((n) => n * 2).executeAndCollect();
+    expect(out.sort((x, y) => x - y)).toEqual([2, 2, 4, 4, 6, 6, 22, 42]);
+  });
+
+  it('routes side outputs to their own streams, also across a channel', async () => {
+    const env = StreamExecutionEnvironment.create();
+    const odd = new OutputTag<string>('odd');
+    const big = new OutputTag<number>('big');
+    const main = env.fromCollection(numbers.slice(0, 20)).process<number>({
+      processElement(n, ctx, out) {
+        if (n % 2 === 1) ctx.output(odd, `odd:${n}`);
+        else out.collect(n);
+        if (n >= 18) ctx.output(big, n);
+      },
+    });
+    const odds: string[] = [];
+    main.getSideOutput(odd).addSink((v) => void odds.push(v));
+    const bigs: number[] = [];
+    main.getSideOutput(big).rebalance().map((n) => n * 10).setParallelism(2).addSink((v) => void bigs.push(v));
+    const evens = await main.executeAndCollect();
+    expect(evens).toEqual([0, 2, 4, 6, 8, 10, 12, 14, 16, 18]);
+    expect(odds).toEqual(['odd:1', 'odd:3', 'odd:5', 'odd:7', 'odd:9', 'odd:11', 'odd:13', 'odd:15', 'odd:17', 'odd:19']);
+    expect(bigs.sort()).toEqual([180, 190]);
+  });
+
+  it('supports flatMap as an iterable-returning function and as a collector object', async () => {
+    const env = StreamExecutionEnvironment.create();
+    const splitter: FlatMapFunction<string, string> = {
+      flatMap(line: string, out: Collector<string>) {
+        for (const w of line.split(' ')) if (w !== '') out.collect(w.toUpperCase());
+      },
+    };
+    const words = await env
+      .fromElements('a b', '', 'c')
+      .flatMap((line) => line.split(' '))
+      .filter((w) => w !== '')
+      .union(env.fromElements('d e').flatMap(splitter))
+      .executeAndCollect();
+    expect(words.sort()).toEqual(['D', 'E', 'a', 'b', 'c']);
+  });
+
+  it('reads async iterables, fast and slow', async () => {
+    async function* gen() {
+      for (let i = 0; i < 1000; i++) {
+        if (i % 100 === 0) await new Promise((r) => setImmediate(r));
+        yield i;
+      }
+    }
+    const env = StreamExecutionEnvironment.create();
+    expect(await env.fromAsyncIterable(gen()).map((n) => n * 2).executeAndCollect()).toEqual(numbers.slice(0, 1000).map((n) => n * 2));
+  });
+
+  it('reports records in and out per operator and a fan-out writes to every consumer', async () => {
+    const env = StreamExecutionEnvironment.create({ parallelism: 2 });
+    const src = env.fromCollection(numbers).name('numbers');
+    const evens = src.filter((n) => n % 2 === 0).name('evens');
+    evens.addSink(() => undefined).name('sink-a');
+    evens.map((n) => n).name('copy').addSink(() => undefined).name('sink-b');
+    const result = await env.execute('counts');
+    const byName = Object.fromEntries(result.operators.map((o) => [o.name, o]));
+    expect(result.status).toBe('finished');
+    expect(byName.numbers).toMatchObject({ recordsOut: 2000, parallelism: 1 });
+    expect(byName.evens).toMatchObject({ recordsIn: 2000, recordsOut: 1000, parallelism: 2 });
+    expect(byName['sink-a']).toMatchObject({ recordsIn: 1000 });
+    expect(byName['sink-b']).toMatchObject({ recordsIn: 1000 });
+    expect(result.metrics['job.counts.operator.evens.0.numRecordsIn']).toBeGreaterThan(0);
+  });
+
+  it('opens rich functions once per subtask with their own instance and closes them', async () => {
+    const env = StreamExecutionEnvironment.create({ parallelism: 3 });
+    const events: string[] = [];
+    const tagger = {
+      tag: '',
+      open(ctx: { subtaskIndex: number }) {
+        this.tag = `s${ctx.subtaskIndex}`;
+        events.push(`open ${this.tag}`);
+      },
+      map(_n: number) {
+        return this.tag;
+      },
+      close() {
+        events.push(`close ${this.tag}`);
+      },
+    };
+    const out = await env.fromCollection(numbers).rebalance().map(tagger).executeAndCollect();
+    expect(new Set(out)).toEqual(new Set(['s0', 's1', 's2']));
+    expect(events.filter((e) => e.startsWith('open')).sort()).toEqual(['open s0', 'open s1', 'open s2']);
+    expect(events.filter((e) => e.startsWith('close')).sort()).toEqual(['close s0', 'close s1', 'close s2']);
+  });
+});
