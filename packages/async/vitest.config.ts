@@ -1,6 +1,3 @@
-import { defineProject } from 'vitest/config';
+import { tributaryProject } from '../../vitest.shared.js';
 
-export default defineProject({
-  resolve: { conditions: ['@tributary/source'] },
-  test: { name: 'async', include: ['test/**/*.test.ts'] },
-});
+export default tributaryProject('async');

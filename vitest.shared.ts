@@ -1,0 +1,16 @@
+import { defineProject, type UserWorkspaceConfig } from 'vitest/config';
+
+/**
+ * The vitest project settings every package uses: resolve workspace packages
+ * to their TypeScript sources (the `@tributary/source` export condition), so
+ * tests run without a build. Vitest resolves for Node through Vite's SSR
+ * resolver, hence `ssr.resolve`.
+ */
+export function tributaryProject(name: string, test: UserWorkspaceConfig['test'] = {}): UserWorkspaceConfig {
+  const conditions = ['@tributary/source', 'import', 'node', 'default'];
+  return defineProject({
+    resolve: { conditions },
+    ssr: { resolve: { conditions, externalConditions: conditions } },
+    test: { name, include: ['test/**/*.test.ts'], ...test },
+  });
+}
