@@ -1,6 +1,5 @@
-import { defineProject } from 'vitest/config';
+import { configDefaults } from 'vitest/config';
+import { tributaryProject } from '../../vitest.shared.js';
 
-export default defineProject({
-  resolve: { conditions: ['@tributary/source'] },
-  test: { name: 'testing', include: ['test/**/*.test.ts'] },
-});
+// test/node holds node:test files (run by `node --test` in the package's test script), proving the kit works without vitest.
+export default tributaryProject('testing', { exclude: [...configDefaults.exclude, 'test/node/**'] });

@@ -2,7 +2,15 @@
  * @tributary/core: the DataStream API and the runtime that executes it.
  * @packageDocumentation
  */
-export { StreamExecutionEnvironment, type EnvironmentOptions } from './api/StreamExecutionEnvironment.js';
+export {
+  StreamExecutionEnvironment,
+  type EnvironmentOptions,
+  type CheckpointingOptions,
+  type ExecuteOptions,
+} from './api/StreamExecutionEnvironment.js';
+export type { CheckpointStorage, CompletedCheckpoint, StoredCheckpoint } from './runtime/checkpoint/CheckpointStorage.js';
+export { FileCheckpointStorage, type FileCheckpointStorageOptions } from './runtime/checkpoint/FileCheckpointStorage.js';
+export { RestartStrategies, type RestartStrategy } from './runtime/restartStrategies.js';
 export { DataStream, SingleOutputStream, DataStreamSink, KeyedStream, type TransformOptions } from './api/DataStream.js';
 
 export { OutputTag } from './api/OutputTag.js';
@@ -35,6 +43,8 @@ export { Histogram, type HistogramSnapshot } from './metrics/Histogram.js';
 export {
   createOperatorContext,
   extractKey,
+  snapshotOperator,
+  restoreOperator,
   type OneInputStreamOperator,
   type OperatorContext,
   type OperatorContextOptions,
@@ -49,3 +59,6 @@ export { CollectionSource } from './sources/CollectionSource.js';
 export { AsyncIterableSource } from './sources/AsyncIterableSource.js';
 export { ProcessOperator } from './operators/ProcessOperator.js';
 export { KeyedProcessOperator } from './operators/KeyedProcessOperator.js';
+export { FileSource } from './sources/FileSource.js';
+export { FileSink, type FileSinkOptions } from './sinks/FileSink.js';
+export { TwoPhaseCommitSink } from './sinks/TwoPhaseCommitSink.js';

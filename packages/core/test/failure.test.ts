@@ -145,3 +145,19 @@ describe('build-time validation', () => {
     expect(() => s.keyBy((n) => n).process({} as never)).toThrow('process() needs an object with a processElement() method');
   });
 });
+
+describe('cancel while a source waits', () => {
+  it('ends a job whose async generator is parked on an await that never settles', async () => {
+    const env = StreamExecutionEnvironment.create();
+    async function* stuck() {
+      yield 1;
+      await new Promise(() => undefined);
+    }
+    const seen: number[] = [];
+    env.fromAsyncIterable(stuck()).addSink((n) => void seen.push(n));
+    const job = env.executeAsync('parked');
+    while (seen.length === 0) await new Promise((r) => setImmediate(r));
+    job.cancel();
+    expect((await job.result).status).toBe('cancelled');
+  });
+});

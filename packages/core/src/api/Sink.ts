@@ -5,6 +5,8 @@ export interface SinkWriterContext {
   readonly subtaskIndex: number;
   readonly parallelism: number;
   readonly metrics: MetricGroup;
+  /** What this writer's `snapshotState` returned at the checkpoint the job restored from, if any. */
+  readonly restoredState: unknown;
 }
 
 /**
@@ -17,8 +19,20 @@ export interface SinkWriterContext {
  */
 export interface SinkWriter<T> {
   write(value: T): void | Promise<void>;
+  /**
+   * A checkpoint barrier arrived: everything written so far belongs to
+   * checkpoint `checkpointId`. Called synchronously at the barrier. An
+   * at-least-once writer returns a promise that resolves once all of it is
+   * durable; a two-phase-commit writer starts a new transaction and
+   * pre-commits the old one. The resolved value is stored in the checkpoint
+   * and handed back as `restoredState` after a restore.
+   */
+  snapshotState?(checkpointId: number): unknown;
+  /** Checkpoint `checkpointId` is stored: commit the transactions it covers. */
+  notifyCheckpointComplete?(checkpointId: number): void | Promise<void>;
   /** End of input: write out anything buffered. */
   flush?(): void | Promise<void>;
+  /** Release resources. On failure, uncommitted work is abandoned here. */
   close?(): void | Promise<void>;
 }
 

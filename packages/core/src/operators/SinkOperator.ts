@@ -1,5 +1,5 @@
 import type { Sink, SinkWriter } from '../api/Sink.js';
-import type { OneInputStreamOperator, OperatorContext } from './StreamOperator.js';
+import type { OneInputStreamOperator, OperatorContext, OperatorSnapshot } from './StreamOperator.js';
 
 /**
  * Hands records to a sink writer. A write that returns a promise holds back
@@ -8,18 +8,33 @@ import type { OneInputStreamOperator, OperatorContext } from './StreamOperator.j
  */
 export class SinkOperator<T> implements OneInputStreamOperator<T> {
   private writer: SinkWriter<T> | undefined;
+  private restoredState: unknown;
 
   constructor(
     private readonly ctx: OperatorContext<never>,
     private readonly sink: Sink<T>,
   ) {}
 
+  initializeState(snapshot: OperatorSnapshot): void {
+    this.restoredState = snapshot.operatorState;
+  }
+
   async open(): Promise<void> {
     this.writer = await this.sink.createWriter({
       subtaskIndex: this.ctx.subtaskIndex,
       parallelism: this.ctx.parallelism,
       metrics: this.ctx.metrics,
+      restoredState: this.restoredState,
     });
+    this.restoredState = undefined;
+  }
+
+  snapshotState(checkpointId: number): unknown {
+    return this.writer?.snapshotState?.(checkpointId);
+  }
+
+  async notifyCheckpointComplete(checkpointId: number): Promise<void> {
+    await this.writer?.notifyCheckpointComplete?.(checkpointId);
   }
 
   processElement(value: T): void {

@@ -95,9 +95,9 @@ export class ManualClock implements Clock {
   }
 
   /** Moves time forward by `ms`, firing due timers in order. */
-  advance(ms: number): Promise<void> {
+  async advance(ms: number): Promise<void> {
     if (!(ms >= 0)) throw new RangeError(`ManualClock.advance: ms must be >= 0, got ${ms}`);
-    return this.setTime(this.time + ms);
+    await this.setTime(this.time + ms);
   }
 
   /** Moves time to `t` (never backwards), firing due timers in order. */

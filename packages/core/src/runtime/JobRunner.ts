@@ -1,15 +1,20 @@
 import type { Collector } from '../api/functions.js';
-import type { Counter, MetricRegistry, MetricValue } from '../metrics/MetricRegistry.js';
-import { createOperatorContext } from '../operators/StreamOperator.js';
+import type { MetricRegistry, MetricValue } from '../metrics/MetricRegistry.js';
+import { createOperatorContext, restoreOperator } from '../operators/StreamOperator.js';
+import type { CheckpointStorage, StoredCheckpoint } from './checkpoint/CheckpointStorage.js';
+import { CheckpointCoordinator, type TaskPlacement } from './checkpoint/CheckpointCoordinator.js';
+import { operatorIds } from './checkpoint/operatorIds.js';
+import { assignRestoredState, type SubtaskRestore } from './checkpoint/restoreAssignment.js';
 import type { Clock } from './Clock.js';
-import { JobExecutionError } from './errors.js';
+import { InvalidJobError, JobExecutionError, OperatorError, messageOf } from './errors.js';
 import { InputChannel } from './InputChannel.js';
-import type { Chain, JobGraph, StreamNode } from './JobGraph.js';
+import type { Chain, JobGraph, StreamEdge, StreamNode } from './JobGraph.js';
 import { RecordWriter } from './RecordWriter.js';
+import { restartDelay, type RestartStrategy } from './restartStrategies.js';
 import { HeapKeyedStateBackend } from './state/HeapKeyedStateBackend.js';
 import { ChainedInput, OperatorOutput, Task, type ChainedOperator, type JobControl } from './Task.js';
 
-/** Records in and out of one operator, summed over its subtasks. */
+/** Records in and out of one operator, summed over its subtasks (and over restarts). */
 export interface OperatorStats {
   readonly name: string;
   readonly uid: string | undefined;
@@ -27,6 +32,12 @@ export interface JobExecutionResult {
   readonly operators: readonly OperatorStats[];
   /** Every metric of the job at its end. */
   readonly metrics: Record<string, MetricValue>;
+  /** In-process restarts after failures (see `restartStrategy`). */
+  readonly restarts: number;
+  /** The cause of the last failure that was recovered from, if any. */
+  readonly lastFailure: unknown;
+  /** The checkpoint the job started from, when it was restored. */
+  readonly restoredFrom: string | undefined;
 }
 
 export type JobStatus = 'running' | 'finished' | 'cancelled' | 'failed';
@@ -46,8 +57,12 @@ export interface RunnerOptions {
   readonly registry: MetricRegistry;
   /** Records per chunk between tasks. */
   readonly chunkSize: number;
-  /** Chunks a channel holds before its producers wait. */
+  /** Chunks a producer may queue in a channel before it waits. */
   readonly channelCapacity: number;
+  readonly checkpointing: { readonly intervalMs: number; readonly storage: CheckpointStorage } | undefined;
+  readonly restartStrategy: RestartStrategy;
+  /** Start from a stored checkpoint: the newest one, or one at a location. */
+  readonly restoreFrom: 'latest' | (string & {}) | undefined;
 }
 
 class StopSignal implements JobControl {
@@ -83,26 +98,155 @@ class StopSignal implements JobControl {
   }
 }
 
-interface NodeCounters {
-  readonly node: StreamNode;
-  readonly recordsIn: Counter[];
-  readonly recordsOut: Counter[];
+/**
+ * Runs a compiled job: restores it if asked, runs attempts, and on failure
+ * restarts from the latest completed checkpoint as the restart strategy
+ * allows.
+ */
+export function executeJob(graph: JobGraph, options: RunnerOptions): JobClient {
+  const { jobName, clock } = options;
+  const start = clock.now();
+  let status: JobStatus = 'running';
+  let stopCurrent: (() => void) | undefined;
+  let cancelled = false;
+  let wakeFromDelay: (() => void) | undefined;
+
+  const run = async (): Promise<JobExecutionResult> => {
+    let restore = await loadRestore(options);
+    const restoredFrom = restore?.location;
+    let restarts = 0;
+    let lastFailure: unknown;
+    for (;;) {
+      const attempt = runAttempt(graph, options, restore);
+      stopCurrent = attempt.cancel;
+      if (cancelled) attempt.cancel();
+      const outcome = await attempt.done;
+      if (outcome.failure === undefined) {
+        return {
+          jobName,
+          status: outcome.cancelled ? 'cancelled' : 'finished',
+          runtimeMs: clock.now() - start,
+          operators: outcome.operators,
+          metrics: options.registry.snapshot(),
+          restarts,
+          lastFailure,
+          restoredFrom,
+        };
+      }
+      const { error, operator } = outcome.failure;
+      const delay = cancelled ? undefined : restartDelay(options.restartStrategy, restarts + 1);
+      if (delay === undefined) throw new JobExecutionError(jobName, operator, unwrapOperatorError(error), restarts);
+      restarts++;
+      lastFailure = unwrapOperatorError(error);
+      restore = outcome.latestCheckpoint ?? restore;
+      await new Promise<void>((resolve) => {
+        const cancelTimer = clock.schedule(clock.now() + delay, resolve);
+        wakeFromDelay = () => {
+          cancelTimer();
+          resolve();
+        };
+      });
+      wakeFromDelay = undefined;
+      if (cancelled) {
+        return {
+          jobName,
+          status: 'cancelled',
+          runtimeMs: clock.now() - start,
+          operators: outcome.operators,
+          metrics: options.registry.snapshot(),
+          restarts,
+          lastFailure,
+          restoredFrom,
+        };
+      }
+    }
+  };
+
+  const result = run().then(
+    (r) => {
+      status = r.status;
+      return r;
+    },
+    (error: unknown) => {
+      status = 'failed';
+      throw error;
+    },
+  );
+  // Whoever awaits `result` sees a failure; a client that nobody awaited yet must not crash the process.
+  result.catch(() => undefined);
+  return {
+    jobName,
+    get status() {
+      return status;
+    },
+    cancel: () => {
+      cancelled = true;
+      stopCurrent?.();
+      wakeFromDelay?.();
+    },
+    result,
+  };
 }
 
-/** Instantiates every subtask of a compiled graph and runs them to the end. */
-export function runJob(graph: JobGraph, options: RunnerOptions): JobClient {
+async function loadRestore(options: RunnerOptions): Promise<StoredCheckpoint | undefined> {
+  const { restoreFrom, checkpointing, jobName } = options;
+  if (restoreFrom === undefined) return undefined;
+  if (checkpointing === undefined) {
+    throw new InvalidJobError(`Job '${jobName}': restoreFrom needs checkpointing (env.enableCheckpointing(...)) to know the storage`);
+  }
+  if (restoreFrom === 'latest') return checkpointing.storage.loadLatest();
+  try {
+    return await checkpointing.storage.load(restoreFrom);
+  } catch (error) {
+    throw new InvalidJobError(`Job '${jobName}' cannot restore from ${restoreFrom}: ${messageOf(error)}`, { cause: error });
+  }
+}
+
+interface AttemptOutcome {
+  readonly failure: { error: unknown; operator: string | undefined } | undefined;
+  readonly cancelled: boolean;
+  readonly operators: OperatorStats[];
+  readonly latestCheckpoint: StoredCheckpoint | undefined;
+}
+
+/** Instantiates every subtask of the graph (restoring state if given) and runs them to the end. */
+function runAttempt(
+  graph: JobGraph,
+  options: RunnerOptions,
+  restore: StoredCheckpoint | undefined,
+): { cancel: () => void; done: Promise<AttemptOutcome> } {
   const { jobName, clock, registry } = options;
   const stop = new StopSignal();
-  const start = clock.now();
-  const counters = new Map<StreamNode, NodeCounters>();
-  for (const node of graph.nodes) counters.set(node, { node, recordsIn: [], recordsOut: [] });
+  const ids = operatorIds(graph.nodes);
+  const restored =
+    restore === undefined
+      ? undefined
+      : assignRestoredState(
+          restore,
+          graph.nodes.map((n) => ({
+            id: ids.get(n) as string,
+            name: n.transformation.name,
+            parallelism: n.parallelism,
+            isSource: n.transformation.kind === 'source',
+          })),
+        );
+  const restoredFor = (node: StreamNode, subtask: number): SubtaskRestore | undefined =>
+    restored?.get(ids.get(node) as string)?.[subtask];
 
-  const metricGroups = operatorMetricNames(graph.nodes);
+  const metricNames = operatorMetricNames(graph.nodes);
   const groupOf = (node: StreamNode, subtask: number) =>
-    registry.group('job', jobName, 'operator', metricGroups.get(node) as string, String(subtask));
+    registry.group('job', jobName, 'operator', metricNames.get(node) as string, String(subtask));
+  const counters = new Map(graph.nodes.map((node) => [node, { recordsIn: [] as { count: number }[], recordsOut: [] as { count: number }[] }]));
+
   const channelOf = new Map<Chain, InputChannel<unknown>[]>();
+  const slotOffset = new Map<StreamEdge, number>();
   for (const chain of graph.chains) {
-    const producers = chain.head.inEdges.reduce((n, e) => n + e.from.parallelism, 0);
+    let producers = 0;
+    for (const edge of chain.head.inEdges) {
+      // Each upstream subtask of each edge into a chain writes to its own queue of the chain's channels.
+      slotOffset.set(edge, producers);
+      producers += edge.from.parallelism;
+    }
     if (producers === 0) continue;
     const channels = Array.from({ length: chain.parallelism }, () => new InputChannel<unknown>(producers, options.channelCapacity));
     channelOf.set(chain, channels);
@@ -116,30 +260,44 @@ export function runJob(graph: JobGraph, options: RunnerOptions): JobClient {
     for (const channels of channelOf.values()) for (const c of channels) c.release();
   };
 
-  const tasks: Task[] = [];
+  const placements = new Map<Task, TaskPlacement>();
+  const sourceTasks: Task[] = [];
   for (const chain of graph.chains) {
     for (let subtask = 0; subtask < chain.parallelism; subtask++) {
-      tasks.push(buildTask(chain, subtask));
+      const task = buildTask(chain, subtask);
+      placements.set(task, {
+        subtaskIndex: subtask,
+        parallelism: chain.parallelism,
+        names: new Map(chain.nodes.map((n) => [ids.get(n) as string, n.transformation.name])),
+      });
+      if (chain.head.transformation.kind === 'source') sourceTasks.push(task);
     }
   }
+
+  const coordinator = new CheckpointCoordinator({
+    jobName,
+    clock,
+    intervalMs: options.checkpointing?.intervalMs ?? 0,
+    storage: options.checkpointing?.storage,
+    tasks: placements,
+    sourceTasks,
+    lastCheckpointId: restore?.checkpoint.checkpointId ?? 0,
+    metrics: registry.group('job', jobName, 'checkpoints'),
+    fail: (error) => stop.fail(error, undefined),
+  });
+  for (const task of placements.keys()) task.checkpoints = coordinator;
 
   function buildTask(chain: Chain, subtaskIndex: number): Task {
     const taskName = `${chain.nodes.map((n) => n.transformation.name).join(' -> ')} (${subtaskIndex + 1}/${chain.parallelism})`;
     const writers: RecordWriter<unknown>[] = [];
     const inputs = new Map<StreamNode, Collector<unknown>>();
     const operators: ChainedOperator[] = [];
-    // Built tail first, so every operator's successors exist when its output is wired.
+    // Operators are created before their task exists; their hooks reach it through this.
     let task: Task | undefined;
     const hooks = {
-      execute: (action: () => void, operator: string) => {
-        task?.hooks.execute(action, operator);
-      },
-      fail: (error: unknown, operator: string) => {
-        task?.hooks.fail(error, operator);
-      },
-      backpressure: (until: Promise<unknown>) => {
-        task?.hooks.backpressure(until);
-      },
+      execute: (action: () => void, operator: string) => task?.hooks.execute(action, operator),
+      fail: (error: unknown, operator: string) => task?.hooks.fail(error, operator),
+      backpressure: (until: Promise<unknown>) => task?.hooks.backpressure(until),
       signal: stop.signal,
     };
 
@@ -155,6 +313,7 @@ export function runJob(graph: JobGraph, options: RunnerOptions): JobClient {
             channelOf.get(chainOfHead.get(edge.to) as Chain) as InputChannel<unknown>[],
             edge.partitioning,
             subtaskIndex,
+            (slotOffset.get(edge) as number) + subtaskIndex,
             options.chunkSize,
             hooks.backpressure,
           );
@@ -165,10 +324,11 @@ export function runJob(graph: JobGraph, options: RunnerOptions): JobClient {
         else side.set(edge.tagId, [...(side.get(edge.tagId) ?? []), target]);
       }
       const recordsOut = groupOf(node, subtaskIndex).counter('numRecordsOut');
-      (counters.get(node) as NodeCounters).recordsOut.push(recordsOut);
+      counters.get(node)?.recordsOut.push(recordsOut);
       return new OperatorOutput(main, side, recordsOut);
     };
 
+    // Tail first, so every operator's successors exist when its output is wired.
     let sourceOutput: Collector<unknown> | undefined;
     for (const node of [...chain.nodes].reverse()) {
       const t = node.transformation;
@@ -193,20 +353,36 @@ export function runJob(graph: JobGraph, options: RunnerOptions): JobClient {
         (timestamp, key) => operator.onProcessingTime?.(timestamp, key),
       );
       const operator = t.factory(ctx);
-      operators.unshift({ operator, ctx });
+      const snapshot = restoredFor(node, subtaskIndex)?.snapshot;
+      if (snapshot !== undefined) {
+        try {
+          restoreOperator(ctx, operator, snapshot);
+        } catch (error) {
+          throw new InvalidJobError(
+            `Cannot restore checkpoint ${restore?.checkpoint.checkpointId} (${restore?.location}) into operator ${node.description}: ${messageOf(error)}`,
+            { cause: error },
+          );
+        }
+      }
+      operators.unshift({ id: ids.get(node) as string, operator, ctx });
       const recordsIn = metrics.counter('numRecordsIn');
-      (counters.get(node) as NodeCounters).recordsIn.push(recordsIn);
+      counters.get(node)?.recordsIn.push(recordsIn);
       inputs.set(node, new ChainedInput(operator, recordsIn, node.description));
     }
 
     const head = chain.head;
     if (head.transformation.kind === 'source') {
-      const source = head.transformation.source;
-      const reader = source.createReader({ subtaskIndex, parallelism: head.parallelism, signal: stop.signal });
+      const reader = head.transformation.source.createReader({ subtaskIndex, parallelism: head.parallelism, signal: stop.signal });
       task = new Task(
         taskName,
         stop,
-        { kind: 'source', reader, description: head.description, restoredPosition: undefined },
+        {
+          kind: 'source',
+          id: ids.get(head) as string,
+          reader,
+          description: head.description,
+          restoredPosition: restoredFor(head, subtaskIndex)?.position,
+        },
         sourceOutput as Collector<unknown>,
         operators,
         writers,
@@ -219,38 +395,23 @@ export function runJob(graph: JobGraph, options: RunnerOptions): JobClient {
     return task;
   }
 
-  let status: JobStatus = 'running';
-  const result = Promise.all(tasks.map((t) => t.run())).then((): JobExecutionResult => {
-    if (stop.failure !== undefined) {
-      status = 'failed';
-      throw new JobExecutionError(jobName, stop.failure.operator, unwrapOperatorError(stop.failure.error));
-    }
-    status = stop.cancelled ? 'cancelled' : 'finished';
+  coordinator.start();
+  const done = Promise.all([...placements.keys()].map((t) => t.run())).then((): AttemptOutcome => {
+    coordinator.stop();
     return {
-      jobName,
-      status,
-      runtimeMs: clock.now() - start,
-      operators: [...counters.values()].map(({ node, recordsIn, recordsOut }) => ({
+      failure: stop.failure,
+      cancelled: stop.cancelled,
+      latestCheckpoint: coordinator.latest,
+      operators: graph.nodes.map((node) => ({
         name: node.transformation.name,
         uid: node.transformation.uid,
         parallelism: node.parallelism,
-        recordsIn: recordsIn.reduce((n, c) => n + c.count, 0),
-        recordsOut: recordsOut.reduce((n, c) => n + c.count, 0),
+        recordsIn: counters.get(node)?.recordsIn.reduce((n, c) => n + c.count, 0) ?? 0,
+        recordsOut: counters.get(node)?.recordsOut.reduce((n, c) => n + c.count, 0) ?? 0,
       })),
-      metrics: registry.snapshot(),
     };
   });
-
-  return {
-    jobName,
-    get status() {
-      return status;
-    },
-    cancel: () => {
-      stop.cancel();
-    },
-    result,
-  };
+  return { cancel: () => stop.cancel(), done };
 }
 
 /**
@@ -272,5 +433,5 @@ function operatorMetricNames(nodes: readonly StreamNode[]): Map<StreamNode, stri
 
 /** The job error names the operator itself; its cause is what the user code threw. */
 function unwrapOperatorError(error: unknown): unknown {
-  return error instanceof Error && error.name === 'OperatorError' ? (error as Error & { cause: unknown }).cause : error;
+  return error instanceof OperatorError ? error.cause : error;
 }

@@ -1,4 +1,5 @@
 import type { Collector } from '../api/functions.js';
+import type { CheckpointBarrier } from './checkpoint/CheckpointBarrier.js';
 import type { InputChannel } from './InputChannel.js';
 import { subtaskForKey, type Key } from './keyGroups.js';
 import { extractKey } from '../operators/StreamOperator.js';
@@ -22,7 +23,10 @@ export class RecordWriter<T> implements Collector<T> {
   constructor(
     private readonly channels: readonly InputChannel<T>[],
     private readonly partitioning: Partitioning,
+    /** The upstream subtask index: forward edges pair subtask i with subtask i. */
     private readonly producerIndex: number,
+    /** This writer's queue in the target channels (unique across all edges into them). */
+    private readonly slot: number,
     private readonly chunkSize: number,
     private readonly backpressure: (until: Promise<unknown>) => void,
   ) {
@@ -44,10 +48,16 @@ export class RecordWriter<T> implements Collector<T> {
     }
   }
 
+  /** Flushes, then sends the barrier to every target: records before it belong to its checkpoint. */
+  broadcastBarrier(barrier: CheckpointBarrier): void {
+    this.flush();
+    for (const channel of this.channels) channel.pushBarrier(this.slot, barrier);
+  }
+
   /** Flushes and tells every target this producer is done. */
   end(): void {
     this.flush();
-    for (const channel of this.channels) channel.endOfInput();
+    for (const channel of this.channels) channel.endOfInput(this.slot);
   }
 
   private select(value: T): number {
@@ -68,6 +78,6 @@ export class RecordWriter<T> implements Collector<T> {
     const channel = this.channels[target] as InputChannel<T>;
     const chunk = this.buffers[target] as T[];
     this.buffers[target] = [];
-    if (!channel.push(chunk)) this.backpressure(channel.writable());
+    if (!channel.push(this.slot, chunk)) this.backpressure(channel.writable(this.slot));
   }
 }

@@ -2,10 +2,25 @@ import type { Collector } from '../api/functions.js';
 import type { OutputTag } from '../api/OutputTag.js';
 import type { SourceReader } from '../api/Source.js';
 import type { Counter } from '../metrics/MetricRegistry.js';
-import type { OneInputStreamOperator, OperatorContext, Output, TaskHooks } from '../operators/StreamOperator.js';
+import {
+  snapshotOperator,
+  type OneInputStreamOperator,
+  type OperatorContext,
+  type OperatorSnapshot,
+  type Output,
+  type TaskHooks,
+} from '../operators/StreamOperator.js';
+import { CheckpointBarrier } from './checkpoint/CheckpointBarrier.js';
 import { OperatorError } from './errors.js';
 import type { InputChannel } from './InputChannel.js';
 import type { RecordWriter } from './RecordWriter.js';
+
+/**
+ * The checkpoint id operators see for the final snapshot at the end of input,
+ * and then in `notifyCheckpointComplete`: later than any periodic checkpoint,
+ * so a sink commits everything it still holds.
+ */
+export const FINAL_CHECKPOINT = Number.MAX_SAFE_INTEGER;
 
 /** How many chunks a task processes before it lets the event loop run other tasks, timers and I/O. */
 const CHUNKS_PER_TURN = 16;
@@ -20,8 +35,25 @@ export interface JobControl {
 
 /** One operator instance in a task, with what the task needs to drive it. */
 export interface ChainedOperator {
+  /** Stable id of the operator in checkpoints (its uid, or one derived from the graph). */
+  readonly id: string;
   readonly operator: OneInputStreamOperator<unknown>;
   readonly ctx: OperatorContext<unknown>;
+}
+
+/** What one subtask contributes to a checkpoint. */
+export interface TaskSnapshot {
+  readonly operators: readonly { readonly id: string; readonly snapshot: OperatorSnapshot }[];
+  readonly source?: { readonly id: string; readonly position: unknown };
+}
+
+/** The task's view of the checkpoint coordinator. */
+export interface CheckpointParticipant {
+  acknowledge(task: Task, checkpointId: number, snapshot: TaskSnapshot): void;
+  /** The task reached the end of its input: no barrier can pass it any more. */
+  inputEnded(task: Task): void;
+  /** The task flushed everything: its final snapshot. Resolves true once the final checkpoint is stored. */
+  finishTask(task: Task, snapshot: TaskSnapshot): Promise<boolean>;
 }
 
 /** Feeds a chained operator: counts its input and tags its exceptions with its name. */
@@ -64,7 +96,13 @@ export class OperatorOutput<T> implements Output<T> {
 
 /** Where a task's records come from. */
 export type TaskInput =
-  | { readonly kind: 'source'; readonly reader: SourceReader<unknown>; readonly description: string; readonly restoredPosition: unknown }
+  | {
+      readonly kind: 'source';
+      readonly id: string;
+      readonly reader: SourceReader<unknown>;
+      readonly description: string;
+      readonly restoredPosition: unknown;
+    }
   | { readonly kind: 'channel'; readonly channel: InputChannel<unknown> };
 
 /**
@@ -77,6 +115,13 @@ export type TaskInput =
 export class Task {
   private blockers: Promise<unknown>[] = [];
   private finished = false;
+  /** A checkpoint the coordinator asked this source task to start. */
+  private requestedCheckpoint: number | undefined;
+  private wakeForCheckpoint: (() => void) | undefined;
+  /** Source positions of checkpoints not yet confirmed complete, for the reader's acks. */
+  private readonly positions = new Map<number, unknown>();
+  /** Set when checkpointing is on. */
+  checkpoints: CheckpointParticipant | undefined;
   readonly hooks: TaskHooks;
 
   constructor(
@@ -119,6 +164,7 @@ export class Task {
       if (this.input.kind === 'source') await this.readSource(this.input);
       else await this.readChannel(this.input.channel);
       if (this.job.signal.aborted) return;
+      this.checkpoints?.inputEnded(this);
 
       for (const { operator, ctx } of this.operators) {
         await this.guard(ctx.description, () => operator.endInput?.());
@@ -126,6 +172,7 @@ export class Task {
       }
       this.blockers = [];
       for (const writer of this.writers) writer.end();
+      await this.finish();
     } catch (error) {
       const operator = error instanceof OperatorError ? error.operator : undefined;
       this.job.fail(error, operator);
@@ -140,15 +187,45 @@ export class Task {
     for (const writer of this.writers) writer.flush();
   }
 
+  /** Asks this source task to inject a barrier at its next opportunity. */
+  triggerCheckpoint(checkpointId: number): void {
+    this.requestedCheckpoint = checkpointId;
+    this.wakeForCheckpoint?.();
+  }
+
+  /** Checkpoint `checkpointId` is durable: let operators commit and the source ack its broker. */
+  notifyCheckpointComplete(checkpointId: number): void {
+    if (this.finished) return;
+    for (const { operator, ctx } of this.operators) {
+      this.settleAsync(ctx.description, () => operator.notifyCheckpointComplete?.(checkpointId));
+    }
+    if (this.input.kind === 'source' && this.positions.has(checkpointId)) {
+      const { reader, description } = this.input;
+      const position = this.positions.get(checkpointId);
+      for (const id of this.positions.keys()) if (id <= checkpointId) this.positions.delete(id);
+      this.settleAsync(description, () => reader.notifyCheckpointComplete?.(checkpointId, position));
+    }
+  }
+
   private async readSource(input: Extract<TaskInput, { kind: 'source' }>): Promise<void> {
     const { reader, description } = input;
     await this.guard(description, () => reader.start?.(input.restoredPosition));
     const head = this.head;
     for (let chunks = 1; !this.job.signal.aborted; chunks++) {
+      if (this.requestedCheckpoint !== undefined) await this.checkpointSource(input);
       let records = this.wrap(description, () => reader.read(256));
       if (records instanceof Promise) {
-        const pending = records;
-        records = (await this.guard(description, () => pending)) ?? null;
+        const pending = this.guard(description, () => records);
+        // Barriers may pass while a read waits for data: what that read returns comes after them.
+        for (;;) {
+          if (this.requestedCheckpoint !== undefined) {
+            await this.checkpointSource(input);
+            continue;
+          }
+          const checkpointFirst = await Promise.race([pending.then(() => false), this.checkpointRequested()]);
+          if (!checkpointFirst) break;
+        }
+        records = (await pending) ?? null;
       }
       if (records === null || this.job.signal.aborted) break;
       for (const record of records) {
@@ -156,8 +233,29 @@ export class Task {
         if (this.blockers.length !== 0) await this.waitForBlockers();
       }
       this.flush();
-      if ((records).length === 0 || chunks % CHUNKS_PER_TURN === 0) await yieldToEventLoop();
+      if (records.length === 0 || chunks % CHUNKS_PER_TURN === 0) await yieldToEventLoop();
     }
+  }
+
+  /** Resolves true once a checkpoint is requested (or the job stops). */
+  private checkpointRequested(): Promise<boolean> {
+    if (this.requestedCheckpoint !== undefined) return Promise.resolve(true);
+    return Promise.race([
+      new Promise<boolean>((resolve) => (this.wakeForCheckpoint = () => resolve(true))),
+      this.job.aborted.then(() => false),
+    ]);
+  }
+
+  /** Injects the requested barrier with the reader's current position. Returns false when none was requested. */
+  private async checkpointSource(input: Extract<TaskInput, { kind: 'source' }>): Promise<boolean> {
+    const checkpointId = this.requestedCheckpoint;
+    if (checkpointId === undefined) return false;
+    this.requestedCheckpoint = undefined;
+    this.wakeForCheckpoint = undefined;
+    const position = this.wrap(input.description, () => input.reader.position());
+    this.positions.set(checkpointId, position);
+    await this.checkpoint(checkpointId, { id: input.id, position });
+    return true;
   }
 
   private async readChannel(channel: InputChannel<unknown>): Promise<void> {
@@ -170,6 +268,10 @@ export class Task {
         await this.raceAbort(channel.readable());
         continue;
       }
+      if (chunk instanceof CheckpointBarrier) {
+        await this.checkpoint(chunk.id, undefined);
+        continue;
+      }
       for (const record of chunk) {
         head.collect(record);
         if (this.blockers.length !== 0) await this.waitForBlockers();
@@ -177,6 +279,66 @@ export class Task {
       if (chunks % CHUNKS_PER_TURN === 0) await yieldToEventLoop();
     }
     this.flush();
+  }
+
+  /**
+   * Snapshots every operator of the chain at this instant (the synchronous
+   * part), forwards the barrier downstream, then waits for the operators'
+   * asynchronous parts (sinks flushing) before acknowledging.
+   */
+  private async checkpoint(checkpointId: number, source: TaskSnapshot['source']): Promise<void> {
+    const pending = this.operators.map(({ id, operator, ctx }) => {
+      const snapshot = this.wrap(ctx.description, () => snapshotOperator(ctx, operator, checkpointId));
+      return Promise.resolve(snapshot).then(
+        (s) => ({ id, snapshot: s }),
+        (error: unknown) => {
+          throw OperatorError.wrap(error, ctx.description);
+        },
+      );
+    });
+    const barrier = new CheckpointBarrier(checkpointId);
+    for (const writer of this.writers) writer.broadcastBarrier(barrier);
+    const operators = await this.raceAbort(Promise.all(pending));
+    if (operators === undefined || this.job.signal.aborted) return;
+    this.checkpoints?.acknowledge(this, checkpointId, source === undefined ? { operators } : { operators, source });
+  }
+
+  /**
+   * Offers the final snapshot (everything flushed) and, once the final
+   * checkpoint is stored, lets the operators commit what is left (sinks'
+   * last transactions) before the task closes.
+   */
+  private async finish(): Promise<void> {
+    const participant = this.checkpoints;
+    if (participant === undefined) return;
+    const operators = await this.raceAbort(
+      Promise.all(
+        this.operators.map(async ({ id, operator, ctx }) => ({
+          id,
+          snapshot: await this.guard(ctx.description, () => snapshotOperator(ctx, operator, FINAL_CHECKPOINT)),
+        })),
+      ),
+    );
+    if (operators === undefined || this.job.signal.aborted) return;
+    const snapshot: TaskSnapshot = {
+      operators: operators.map(({ id, snapshot: s }) => ({ id, snapshot: s ?? {} })),
+      ...(this.input.kind === 'source' ? { source: { id: this.input.id, position: this.input.reader.position() } } : {}),
+    };
+    const stored = await this.raceAbort(participant.finishTask(this, snapshot));
+    if (stored !== true) return;
+    for (const { operator, ctx } of this.operators) {
+      await this.guard(ctx.description, () => operator.notifyCheckpointComplete?.(FINAL_CHECKPOINT));
+    }
+  }
+
+  /** Runs a possibly asynchronous callback whose failure fails the job, naming `operator`. */
+  private settleAsync(operator: string, fn: () => void | Promise<void> | undefined): void {
+    try {
+      const result = fn();
+      if (result instanceof Promise) result.catch((error: unknown) => this.hooks.fail(error, operator));
+    } catch (error) {
+      this.hooks.fail(error, operator);
+    }
   }
 
   private async waitForBlockers(): Promise<void> {

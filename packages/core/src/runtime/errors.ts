@@ -30,11 +30,13 @@ export class JobExecutionError extends Error {
     /** The failing operator's description (name and uid), when one is known. */
     readonly operator: string | undefined,
     override readonly cause: unknown,
+    /** Restarts tried before giving up. */
+    readonly restarts = 0,
   ) {
     super(
       operator === undefined
-        ? `Job '${jobName}' failed: ${messageOf(cause)}`
-        : `Job '${jobName}' failed in operator ${operator}: ${messageOf(cause)}`,
+        ? `Job '${jobName}' failed${after(restarts)}: ${messageOf(cause)}`
+        : `Job '${jobName}' failed${after(restarts)} in operator ${operator}: ${messageOf(cause)}`,
       { cause },
     );
   }
@@ -47,4 +49,8 @@ export class InvalidJobError extends Error {
 
 export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+function after(restarts: number): string {
+  return restarts === 0 ? '' : ` after ${restarts} restart${restarts === 1 ? '' : 's'}`;
 }

@@ -45,7 +45,11 @@ export class AsyncIterableSource<T> implements Source<T, number> {
       },
       position: () => offset,
       close: async () => {
-        await iterator.return?.();
+        // An async generator handles return() only after its pending await settles, which
+        // may be never (a cancelled job whose generator waits for data): don't wait for it then.
+        const returned = iterator.return?.();
+        if (pending === undefined) await returned;
+        else returned?.catch(() => undefined);
       },
     };
   }

@@ -137,7 +137,14 @@ export class HeapKeyedStateBackend {
   snapshot(): KeyedStateSnapshot {
     const states: Record<string, { kind: StateDescriptor['kind']; entries: [Key, unknown][] }> = {};
     for (const [name, { kind, table }] of this.tables) {
-      states[name] = { kind, entries: structuredClone([...table.entries()]) };
+      try {
+        states[name] = { kind, entries: structuredClone([...table.entries()]) };
+      } catch (error) {
+        throw new TypeError(
+          `Keyed state '${name}' holds a value a checkpoint cannot store (state values must be structured-cloneable: no functions or symbols; class instances come back as plain objects): ${String(error)}`,
+          { cause: error },
+        );
+      }
     }
     return { states };
   }

@@ -1,0 +1,33 @@
+import type { OperatorSnapshot } from '../../operators/StreamOperator.js';
+
+/** Everything a checkpoint holds: operator snapshots and source positions, by operator id. */
+export interface CompletedCheckpoint {
+  readonly version: 1;
+  readonly jobName: string;
+  readonly checkpointId: number;
+  /** Processing time (environment clock) when the checkpoint completed. */
+  readonly timestamp: number;
+  /** Taken when the job finished its input: restoring it only commits what was left to commit. */
+  readonly final: boolean;
+  readonly operators: Record<string, { readonly name: string; readonly parallelism: number; readonly subtasks: OperatorSnapshot[] }>;
+  readonly sources: Record<string, { readonly name: string; readonly parallelism: number; readonly positions: unknown[] }>;
+}
+
+/** A checkpoint found in storage, with where it came from (for messages). */
+export interface StoredCheckpoint {
+  readonly location: string;
+  readonly checkpoint: CompletedCheckpoint;
+}
+
+/**
+ * Where checkpoints are persisted. `store` must be atomic: after a crash a
+ * checkpoint is either wholly there or not there.
+ */
+export interface CheckpointStorage {
+  /** Persists a checkpoint; resolves with its location and size once durable. */
+  store(checkpoint: CompletedCheckpoint): Promise<{ location: string; bytes: number }>;
+  /** The newest checkpoint that reads back intact (skipping damaged ones with a warning), or undefined. */
+  loadLatest(): Promise<StoredCheckpoint | undefined>;
+  /** The checkpoint at `location`; rejects with a message naming it when it is unreadable. */
+  load(location: string): Promise<StoredCheckpoint>;
+}

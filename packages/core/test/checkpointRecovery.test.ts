@@ -1,0 +1,280 @@
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  FileSink,
+  InvalidJobError,
+  ManualClock,
+  RestartStrategies,
+  StreamExecutionEnvironment,
+  ValueStateDescriptor,
+  type MapFunction,
+  type RuntimeContext,
+  type Source,
+  type ValueState,
+} from '../src/index.js';
+import { driveUntilDone, gatedSource, until } from './support/gatedSource.js';
+
+/** Counts records per key (n % keys) in keyed state and emits [n, count of its key so far]. */
+class CountPerKey implements MapFunction<number, [number, number]> {
+  private count!: ValueState<number>;
+  open(ctx: RuntimeContext) {
+    this.count = ctx.getState(new ValueStateDescriptor('count', 0));
+  }
+  map(n: number): [number, number] {
+    const c = this.count.value()! + 1;
+    this.count.update(c);
+    return [n, c];
+  }
+}
+
+const KEYS = 7;
+
+/** Keeps a function in keyed state: fine on the heap, impossible to checkpoint. */
+class RememberCallback implements MapFunction<number, number> {
+  private state!: ValueState<() => number>;
+  open(ctx: RuntimeContext) {
+    this.state = ctx.getState(new ValueStateDescriptor<() => number>('callbacks'));
+  }
+  map(n: number) {
+    this.state.update(() => n);
+    return n;
+  }
+}
+
+/** The job under test: source -> keyed count (uid'd) -> exactly-once file sink. */
+function buildJob(env: StreamExecutionEnvironment, source: Source<number, number>, out: string, parallelism = 2) {
+  env
+    .fromSource(source, 'numbers')
+    .uid('numbers')
+    .keyBy((n) => n % KEYS)
+    .map(new CountPerKey())
+    .uid('count')
+    .setParallelism(parallelism)
+    .sinkTo(FileSink.jsonLines<[number, number]>(out))
+    .uid('out');
+}
+
+/** Committed output lines (hidden in-progress files are not output). */
+function committed(dir: string): [number, number][] {
+  return readdirSync(dir)
+    .filter((f) => !f.startsWith('.'))
+    .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter((l) => l !== ''))
+    .map((l) => JSON.parse(l) as [number, number]);
+}
+
+/** What every record's count must be: its position among the records of its key. */
+function expectExactlyOnce(records: [number, number][], total: number) {
+  expect(records.map(([n]) => n).sort((a, b) => a - b)).toEqual(Array.from({ length: total }, (_, i) => i));
+  for (const [n, count] of records) expect(count).toBe(Math.floor(n / KEYS) + 1);
+}
+
+const completedCheckpoints = (env: StreamExecutionEnvironment, job: string) =>
+  (env.metrics.snapshot()[`job.${job}.checkpoints.numCompletedCheckpoints`] as number | undefined) ?? 0;
+
+describe('checkpoints and recovery', () => {
+  it('restores keyed state and source position after a failure: every record exactly once', async () => {
+    const storage = mkdtempSync(join(tmpdir(), 'ckpt-'));
+    const out = mkdtempSync(join(tmpdir(), 'out-'));
+    const clock = new ManualClock(0);
+
+    // First run: 120 records, a checkpoint, 60 more, then the job fails.
+    const env1 = StreamExecutionEnvironment.create({ clock }).enableCheckpointing(10, { storage });
+    const gate1 = gatedSource(1000);
+    let failNow = false;
+    env1
+      .fromSource(gate1.source, 'numbers')
+      .uid('numbers')
+      .map((n) => {
+        if (failNow) throw new Error('crash');
+        return n;
+      })
+      .uid('guard')
+      .keyBy((n) => n % KEYS)
+      .map(new CountPerKey())
+      .uid('count')
+      .setParallelism(2)
+      .sinkTo(FileSink.jsonLines<[number, number]>(out))
+      .uid('out');
+    const job1 = env1.executeAsync('exactly once');
+    gate1.openUntil(120);
+    await clock.advance(10);
+    await until(() => completedCheckpoints(env1, 'exactly once') === 1, 'checkpoint 1');
+    gate1.openUntil(180);
+    await clock.advance(1);
+    failNow = true;
+    gate1.openUntil(181);
+    await expect(job1.result).rejects.toThrow("Job 'exactly once' failed in operator 'Map' (uid 'guard'): crash");
+    // Only what checkpoint 1 covered is visible.
+    expect(committed(out).map(([n]) => n).sort((a, b) => a - b)).toEqual(Array.from({ length: 120 }, (_, i) => i));
+
+    // Second run: restore and finish.
+    const env2 = StreamExecutionEnvironment.create({ clock }).enableCheckpointing(10, { storage });
+    const gate2 = gatedSource(300);
+    env2
+      .fromSource(gate2.source, 'numbers')
+      .uid('numbers')
+      .map((n) => n)
+      .uid('guard')
+      .keyBy((n) => n % KEYS)
+      .map(new CountPerKey())
+      .uid('count')
+      .setParallelism(2)
+      .sinkTo(FileSink.jsonLines<[number, number]>(out))
+      .uid('out');
+    gate2.openUntil(300);
+    const result = await env2.execute('exactly once', { restoreFrom: 'latest' });
+    expect(result.restoredFrom).toMatch(/chk-0000000001\.ckpt$/);
+    expectExactlyOnce(committed(out), 300);
+    expect(readdirSync(out).filter((f) => f.startsWith('.'))).toEqual([]);
+  });
+
+  it('restarts in-process from the latest checkpoint with a restart strategy', async () => {
+    const storage = mkdtempSync(join(tmpdir(), 'ckpt-'));
+    const out = mkdtempSync(join(tmpdir(), 'out-'));
+    const clock = new ManualClock(0);
+    const env = StreamExecutionEnvironment.create({ clock, restartStrategy: RestartStrategies.fixedDelay(2, 50) });
+    env.enableCheckpointing(10, { storage });
+    const gate = gatedSource(400);
+    let failures = 0;
+    env
+      .fromSource(gate.source, 'numbers')
+      .uid('numbers')
+      .map((n) => {
+        if (n === 250 && failures === 0) {
+          failures++;
+          throw new Error('flaky dependency');
+        }
+        return n;
+      })
+      .uid('flaky')
+      .keyBy((n) => n % KEYS)
+      .map(new CountPerKey())
+      .uid('count')
+      .sinkTo(FileSink.jsonLines<[number, number]>(out))
+      .uid('out');
+    const job = env.executeAsync('restarting');
+    gate.openUntil(200);
+    await clock.advance(10);
+    await until(() => completedCheckpoints(env, 'restarting') >= 1, 'a checkpoint');
+    gate.openUntil(400);
+    await until(() => failures === 1, 'the failure');
+    // The restart waits 50 ms of (manual) time.
+    await driveUntilDone(job.result, clock);
+    const result = await job.result;
+    expect(result.restarts).toBe(1);
+    expect((result.lastFailure as Error).message).toBe('flaky dependency');
+    expectExactlyOnce(committed(out), 400);
+  });
+
+  it('gives up after the restart strategy is exhausted, saying how often it tried', async () => {
+    const clock = new ManualClock(0);
+    const env = StreamExecutionEnvironment.create({ clock, restartStrategy: RestartStrategies.fixedDelay(2, 5) });
+    env.fromElements(1, 2, 3).map(() => {
+      throw new Error('always');
+    }).addSink(() => undefined);
+    const job = env.executeAsync('hopeless');
+    const settled = job.result.catch((e: unknown) => e);
+    await clock.advance(5);
+    await clock.advance(5);
+    expect(String(await settled)).toBe("JobExecutionError: Job 'hopeless' failed after 2 restarts in operator 'Map': always");
+  });
+
+  it('re-splits keyed state by key group when parallelism changes', async () => {
+    const storage = mkdtempSync(join(tmpdir(), 'ckpt-'));
+    const out = mkdtempSync(join(tmpdir(), 'out-'));
+    const clock = new ManualClock(0);
+    const env1 = StreamExecutionEnvironment.create({ clock }).enableCheckpointing(10, { storage });
+    const gate1 = gatedSource(1000);
+    buildJob(env1, gate1.source, out, 2);
+    const job1 = env1.executeAsync('rescale');
+    gate1.openUntil(140);
+    await clock.advance(10);
+    await until(() => completedCheckpoints(env1, 'rescale') === 1, 'checkpoint 1');
+    job1.cancel();
+    await job1.result;
+
+    const env2 = StreamExecutionEnvironment.create({ clock }).enableCheckpointing(10, { storage });
+    const gate2 = gatedSource(210);
+    gate2.openUntil(210);
+    buildJob(env2, gate2.source, out, 3);
+    await env2.execute('rescale', { restoreFrom: 'latest' });
+    expectExactlyOnce(committed(out), 210);
+  });
+
+  it('refuses a checkpoint that does not fit the job, naming the operator and the checkpoint', async () => {
+    const storage = mkdtempSync(join(tmpdir(), 'ckpt-'));
+    const out = mkdtempSync(join(tmpdir(), 'out-'));
+    const clock = new ManualClock(0);
+    const env1 = StreamExecutionEnvironment.create({ clock }).enableCheckpointing(10, { storage });
+    const gate = gatedSource(100);
+    buildJob(env1, gate.source, out);
+    const job = env1.executeAsync('v1');
+    gate.openUntil(50);
+    await clock.advance(10);
+    await until(() => completedCheckpoints(env1, 'v1') === 1, 'checkpoint 1');
+    job.cancel();
+    await job.result;
+
+    // The counting operator lost its uid: its state has nowhere to go.
+    const env2 = StreamExecutionEnvironment.create({ clock }).enableCheckpointing(10, { storage });
+    env2
+      .fromSource(gatedSource(100).source, 'numbers')
+      .uid('numbers')
+      .keyBy((n) => n % KEYS)
+      .map(new CountPerKey())
+      .setParallelism(2)
+      .sinkTo(FileSink.jsonLines<[number, number]>(out))
+      .uid('out');
+    const error = await env2.execute('v2', { restoreFrom: 'latest' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidJobError);
+    expect((error as Error).message).toMatch(
+      /^Cannot restore checkpoint 1 \(.*chk-0000000001\.ckpt\): it holds state of operator 'Map' \(id 'count'\), which is not in this job/,
+    );
+
+    const env3 = StreamExecutionEnvironment.create({ clock }).enableCheckpointing(10, { storage });
+    env3.fromElements(1).print();
+    await expect(env3.execute('v3', { restoreFrom: join(storage, 'nope.ckpt') })).rejects.toThrow(
+      `Job 'v3' cannot restore from ${join(storage, 'nope.ckpt')}: checkpoint ${join(storage, 'nope.ckpt')} cannot be read`,
+    );
+    const noCheckpointing = StreamExecutionEnvironment.create();
+    noCheckpointing.fromElements(1).print();
+    expect(() => noCheckpointing.executeAsync('x', { restoreFrom: 'latest' })).toThrow(/restoreFrom needs enableCheckpointing/);
+  });
+
+  it('fails the checkpoint, naming the state, when a state value cannot be stored', async () => {
+    const clock = new ManualClock(0);
+    const env = StreamExecutionEnvironment.create({ clock }).enableCheckpointing(10, { storage: mkdtempSync(join(tmpdir(), 'ckpt-')) });
+    const gate = gatedSource(100);
+    env
+      .fromSource(gate.source, 'numbers')
+      .keyBy((n) => n % 2)
+      .map(new RememberCallback())
+      .name('remember')
+      .addSink(() => undefined);
+    const job = env.executeAsync('bad state');
+    gate.openUntil(10);
+    await clock.advance(10);
+    await expect(job.result).rejects.toThrow(/operator 'remember'.*Keyed state 'callbacks' holds a value a checkpoint cannot store/);
+  });
+
+  it('resumes a restored final checkpoint without writing anything twice', async () => {
+    const storage = mkdtempSync(join(tmpdir(), 'ckpt-'));
+    const out = mkdtempSync(join(tmpdir(), 'out-'));
+    const env1 = StreamExecutionEnvironment.create().enableCheckpointing(1000, { storage });
+    const gate1 = gatedSource(50);
+    gate1.openUntil(50);
+    buildJob(env1, gate1.source, out);
+    await env1.execute('done');
+    expectExactlyOnce(committed(out), 50);
+
+    const env2 = StreamExecutionEnvironment.create().enableCheckpointing(1000, { storage });
+    const gate2 = gatedSource(50);
+    gate2.openUntil(50);
+    buildJob(env2, gate2.source, out);
+    const again = await env2.execute('done', { restoreFrom: 'latest' });
+    expect(again.operators.find((o) => o.name === 'numbers')?.recordsOut).toBe(0);
+    expectExactlyOnce(committed(out), 50);
+  });
+});

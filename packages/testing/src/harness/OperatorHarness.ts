@@ -1,0 +1,399 @@
+import {
+  createOperatorContext,
+  type HeapKeyedStateBackend,
+  ManualClock,
+  MetricRegistry,
+  restoreOperator,
+  snapshotOperator,
+  type Counter,
+  type Key,
+  type OneInputStreamOperator,
+  type OperatorContext,
+  type OperatorFactory,
+  type OperatorSnapshot,
+  type Output,
+  type OutputTag,
+  type TaskHooks,
+} from '@tributary/core';
+import { quiesce } from '../internal/quiesce.js';
+
+/** Options shared by {@link OneInputOperatorHarness} and {@link KeyedOneInputOperatorHarness}. */
+export interface HarnessOptions {
+  /** The clock the operator sees; share it with a `FakeBatchService`. Default: `new ManualClock(0)`. */
+  readonly clock?: ManualClock;
+  /** Operator name, used in error messages. Default: `'Operator under test'`. */
+  readonly name?: string;
+  /** Operator uid, also in error messages. Default: none. */
+  readonly uid?: string;
+  /** Which subtask the operator believes it is. Default 0. */
+  readonly subtaskIndex?: number;
+  /** How many subtasks the operator believes there are. Default 1. */
+  readonly parallelism?: number;
+  /** Where the operator's metrics go. Default: a new registry; read it with `harness.metrics.snapshot()`. */
+  readonly metrics?: MetricRegistry;
+  /**
+   * How many clock steps {@link OperatorHarness.endInput} and
+   * {@link OperatorHarness.feed} take at most before they give up (an
+   * operator that re-arms a timer forever). Default 10,000.
+   */
+  readonly maxSteps?: number;
+}
+
+/** A record the operator emitted, with the processing time it was emitted at. */
+export interface TimedRecord<T> {
+  readonly time: number;
+  readonly value: T;
+}
+
+type Lifecycle = 'created' | 'open' | 'ended' | 'closed';
+
+/**
+ * What both operator harnesses share: an operator instance driven by hand,
+ * on a {@link ManualClock}, with its outputs collected in arrays.
+ *
+ * The harness plays the task the runtime would run the operator in: it
+ * builds the operator's context with core's `createOperatorContext` (so the
+ * operator behaves as in a job) and implements the task hooks:
+ * `execute` runs timer and promise callbacks and records their exceptions
+ * as {@link failure}; `backpressure` makes {@link backpressured} true until
+ * the promise settles; `signal` aborts on failure and on {@link cancel}.
+ *
+ * Nothing here sleeps: time moves only through {@link setProcessingTime}
+ * (or the shared `clock`), and {@link settle} lets pending promise work
+ * finish without moving it.
+ */
+export abstract class OperatorHarness<TIn, TOut> {
+  /** The operator's clock; time moves only when a test moves it. */
+  readonly clock: ManualClock;
+  /** The operator's metrics, registered under the names the operator chose (`metrics.snapshot()['numRecordsIn']`). */
+  readonly metrics: MetricRegistry;
+  /** The operator under test. */
+  readonly operator: OneInputStreamOperator<TIn>;
+  /** The context the operator was created with. */
+  readonly context: OperatorContext<TOut>;
+
+  private readonly output: TOut[] = [];
+  private readonly timedOutput: TimedRecord<TOut>[] = [];
+  private readonly sideOutputs = new Map<string, unknown[]>();
+  private readonly blockers = new Set<Promise<unknown>>();
+  private readonly controller = new AbortController();
+  private readonly recordsIn: Counter;
+  private readonly maxSteps: number;
+  private lifecycle: Lifecycle = 'created';
+  private nextCheckpointId = 1;
+  private failed: { error: unknown } | undefined;
+
+  protected constructor(
+    factory: OperatorFactory<TIn, TOut>,
+    keyed: { readonly selector: (value: unknown) => Key; readonly backend: HeapKeyedStateBackend } | undefined,
+    options: HarnessOptions,
+  ) {
+    const parallelism = options.parallelism ?? 1;
+    const subtaskIndex = options.subtaskIndex ?? 0;
+    if (!Number.isInteger(parallelism) || parallelism < 1) {
+      throw new RangeError(`harness option parallelism must be an integer >= 1, got ${String(parallelism)}`);
+    }
+    if (!Number.isInteger(subtaskIndex) || subtaskIndex < 0 || subtaskIndex >= parallelism) {
+      throw new RangeError(`harness option subtaskIndex must be an integer in [0, ${parallelism - 1}], got ${String(subtaskIndex)}`);
+    }
+    this.maxSteps = options.maxSteps ?? 10_000;
+    this.clock = options.clock ?? new ManualClock(0);
+    this.metrics = options.metrics ?? new MetricRegistry();
+    const group = this.metrics.group();
+    this.recordsIn = group.counter('numRecordsIn');
+    const recordsOut = group.counter('numRecordsOut');
+
+    const clock = this.clock;
+    const output: Output<TOut> = {
+      collect: (value) => {
+        recordsOut.count++;
+        this.output.push(value);
+        this.timedOutput.push({ time: clock.now(), value });
+      },
+      collectSide: (tag, value) => {
+        let values = this.sideOutputs.get(tag.id);
+        if (values === undefined) this.sideOutputs.set(tag.id, (values = []));
+        values.push(value);
+      },
+    };
+    const task: TaskHooks = {
+      execute: (action) => {
+        // As in the runtime: a task that ended or whose job failed runs no more work.
+        if (this.lifecycle === 'closed' || this.controller.signal.aborted) return;
+        try {
+          action();
+        } catch (error) {
+          this.recordFailure(error);
+        }
+      },
+      fail: (error) => {
+        this.recordFailure(error);
+      },
+      backpressure: (until) => {
+        const blocker = until.then(
+          () => undefined,
+          (error: unknown) => {
+            // The runtime swallows this; a test should hear about the broken contract.
+            this.recordFailure(
+              new Error(`operator ${this.context.description} passed task.backpressure() a promise that rejected; it must not reject`, {
+                cause: error,
+              }),
+            );
+          },
+        );
+        this.blockers.add(blocker);
+        void blocker.then(() => this.blockers.delete(blocker));
+      },
+      signal: this.controller.signal,
+    };
+    const context = createOperatorContext<TOut>(
+      {
+        name: options.name ?? 'Operator under test',
+        uid: options.uid,
+        subtaskIndex,
+        parallelism,
+        clock,
+        metrics: group,
+        output,
+        task,
+        keyed,
+      },
+      (timestamp, key) => this.operator.onProcessingTime?.(timestamp, key),
+    );
+    this.context = context;
+    this.operator = factory(context);
+  }
+
+  /** The first error given to `task.fail()` or thrown inside `task.execute()` (or by `processElement`); `undefined` if none. */
+  get failure(): unknown {
+    return this.failed?.error;
+  }
+
+  /** True while a promise the operator passed to `task.backpressure()` is pending: the runtime would feed no further record. */
+  get backpressured(): boolean {
+    return this.blockers.size !== 0;
+  }
+
+  /** The task's abort signal: aborted by a failure or by {@link cancel}. */
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /**
+   * Restores a snapshot taken by {@link snapshot} (on another harness): keyed
+   * state, keyed timers and the operator's own state. Call it on a new
+   * harness, before {@link open}. Restored timers that are already due fire
+   * the next time the clock is set or advanced (also to the current time).
+   */
+  initializeState(snapshot: OperatorSnapshot): void {
+    if (this.lifecycle !== 'created') throw new Error('initializeState() must be called before open(), on a new harness');
+    restoreOperator(this.context, this.operator, snapshot);
+  }
+
+  /** Opens the operator (and the user function it wraps). */
+  async open(): Promise<void> {
+    if (this.lifecycle !== 'created') throw new Error(`open() can only be called once, on a new harness (it is ${this.lifecycle})`);
+    this.lifecycle = 'open';
+    try {
+      await this.operator.open?.();
+    } catch (error) {
+      this.recordFailure(error);
+      throw error;
+    }
+  }
+
+  /**
+   * Feeds one record, synchronously, as the runtime does. An exception the
+   * operator throws is recorded as {@link failure} (the job would fail) and
+   * rethrown.
+   *
+   * Like Flink's harness this does not wait while the operator is
+   * {@link backpressured}; use {@link feed} to respect backpressure.
+   */
+  processElement(value: TIn): void {
+    this.checkOpen('processElement');
+    this.recordsIn.count++;
+    try {
+      this.operator.processElement(value);
+    } catch (error) {
+      this.recordFailure(error);
+      throw error;
+    }
+  }
+
+  /** {@link processElement} for each value, in order. */
+  processElements(values: Iterable<TIn>): void {
+    for (const value of values) this.processElement(value);
+  }
+
+  /**
+   * Feeds records the way a task does: before each record, while the
+   * operator is backpressured, lets promise work settle and, if that is not
+   * enough, moves the clock to its next timer. Rejects if the operator stays
+   * backpressured with no timer left to fire (it would hang the job).
+   */
+  async feed(values: Iterable<TIn>): Promise<void> {
+    for (const value of values) {
+      await this.driveUntil(() => !this.backpressured || this.signal.aborted, 'released backpressure');
+      if (this.signal.aborted) return;
+      this.processElement(value);
+    }
+  }
+
+  /** Lets pending promise work finish, and fires timers already due, without moving the clock. */
+  async settle(): Promise<void> {
+    await quiesce();
+    await this.clock.setTime(this.clock.now());
+    await quiesce();
+  }
+
+  /**
+   * Moves processing time to `t` (never backwards): due timers fire in
+   * timestamp order, with promise work settled between them.
+   */
+  async setProcessingTime(t: number): Promise<void> {
+    await this.clock.setTime(t);
+    await quiesce();
+  }
+
+  /**
+   * Signals end of input, as the runtime does when the input is exhausted,
+   * and waits for the operator to finish: while the promise its `endInput()`
+   * returned is pending, the clock moves to the next pending timer (a batch
+   * timeout, a service answering, a retry delay) and promise work settles,
+   * again and again. Rejects if the promise is still pending with no timer
+   * left (the job would hang), and with the operator's error if it rejects.
+   * Stops waiting, like the runtime, once the task fails or is cancelled.
+   */
+  async endInput(): Promise<void> {
+    this.checkOpen('endInput');
+    this.lifecycle = 'ended';
+    let result: unknown;
+    try {
+      result = this.operator.endInput?.();
+    } catch (error) {
+      this.recordFailure(error);
+      throw error;
+    }
+    let outcome: { error: unknown } | 'pending' | 'done' = 'pending';
+    Promise.resolve(result).then(
+      () => (outcome = 'done'),
+      (error: unknown) => (outcome = { error }),
+    );
+    await this.driveUntil(() => outcome !== 'pending' || this.signal.aborted, 'finished end of input');
+    const settled = outcome as { error: unknown } | 'pending' | 'done';
+    if (typeof settled === 'object') {
+      this.recordFailure(settled.error);
+      throw settled.error;
+    }
+  }
+
+  /** Closes the operator; its pending timers are cancelled first, as in the runtime. */
+  async close(): Promise<void> {
+    if (this.lifecycle === 'closed') return;
+    this.lifecycle = 'closed';
+    this.context.processingTimeService.dispose();
+    this.context.keyed?.timers.dispose();
+    try {
+      await this.operator.close?.();
+    } catch (error) {
+      this.recordFailure(error);
+      throw error;
+    }
+  }
+
+  /** Aborts the task's signal, as cancelling the job would. */
+  cancel(): void {
+    this.controller.abort(new Error('job cancelled'));
+  }
+
+  /**
+   * The operator's state now, as a checkpoint would hold it (taken by core's
+   * `snapshotOperator`, like the runtime's): a deep copy of its keyed state
+   * and keyed timers (keyed harness) and of what its `snapshotState()`
+   * returns. Restore it with {@link initializeState} on a new harness.
+   * Throws if `snapshotState()` returns a promise: use {@link snapshotAsync}.
+   */
+  snapshot(checkpointId = this.nextCheckpointId++): OperatorSnapshot {
+    const snapshot = snapshotOperator(this.context, this.operator, checkpointId);
+    if (snapshot instanceof Promise) {
+      void snapshot.catch(() => undefined);
+      throw new Error(`operator ${this.context.description} snapshots asynchronously: use await harness.snapshotAsync()`);
+    }
+    return snapshot;
+  }
+
+  /** {@link snapshot} for operators whose `snapshotState()` returns a promise (a sink pre-committing). */
+  async snapshotAsync(checkpointId = this.nextCheckpointId++): Promise<OperatorSnapshot> {
+    return snapshotOperator(this.context, this.operator, checkpointId);
+  }
+
+  /** Tells the operator that checkpoint `checkpointId` is durable (two-phase-commit sinks commit here). */
+  async notifyCheckpointComplete(checkpointId: number): Promise<void> {
+    await this.operator.notifyCheckpointComplete?.(checkpointId);
+  }
+
+  /** Every record emitted on the main output so far, in order. */
+  getOutput(): TOut[] {
+    return [...this.output];
+  }
+
+  /** Every main-output record with the processing time it was emitted at. */
+  getTimedOutput(): TimedRecord<TOut>[] {
+    return [...this.timedOutput];
+  }
+
+  /** Forgets the main output collected so far (side outputs stay). */
+  clearOutput(): void {
+    this.output.length = 0;
+    this.timedOutput.length = 0;
+  }
+
+  /** Every record emitted to the side output `tag` so far. */
+  getSideOutput<S>(tag: OutputTag<S>): S[] {
+    return [...((this.sideOutputs.get(tag.id) as S[] | undefined) ?? [])];
+  }
+
+  /** Pending timers: keyed timers plus the operator's processing-time service timers. */
+  numProcessingTimeTimers(): number {
+    return (this.context.keyed?.timers.size ?? 0) + this.context.processingTimeService.pendingTimers;
+  }
+
+  private recordFailure(error: unknown): void {
+    if (this.failed !== undefined) return;
+    this.failed = { error };
+    this.controller.abort(error);
+  }
+
+  private checkOpen(method: string): void {
+    if (this.lifecycle !== 'open') {
+      throw new Error(
+        this.lifecycle === 'created'
+          ? `${method}() before open(): call await harness.open() first`
+          : `${method}() after end of input: the operator ${this.lifecycle === 'ended' ? 'has ended its input' : 'is closed'}`,
+      );
+    }
+  }
+
+  /** Settles, then moves the clock timer by timer until `done()` holds; rejects when no timer is left. */
+  private async driveUntil(done: () => boolean, what: string): Promise<void> {
+    for (let steps = 0; ; steps++) {
+      await this.settle();
+      if (done()) return;
+      const next = this.clock.nextTimerAt();
+      if (next === undefined) {
+        throw new Error(
+          `operator ${this.context.description} never ${what}: it is still waiting at time ${this.clock.now()} ` +
+            'and no timer is pending on the clock (a promise that never settles?)',
+        );
+      }
+      if (steps >= this.maxSteps) {
+        throw new Error(
+          `operator ${this.context.description} has not ${what} after ${this.maxSteps} clock steps (time ${this.clock.now()}); ` +
+            'raise the harness option maxSteps if that is expected',
+        );
+      }
+      await this.clock.setTime(Math.max(next, this.clock.now()));
+    }
+  }
+}

@@ -1,0 +1,101 @@
+import type { OperatorHarness, TimedRecord } from './OperatorHarness.js';
+
+/** Options of {@link feedMarbles}. */
+export interface FeedMarblesOptions<TIn> {
+  /** Processing time one frame (one `-`, record or group) takes. */
+  readonly frameMs: number;
+  /** The record each symbol stands for; without it, the symbol itself is the record. */
+  readonly values?: Readonly<Record<string, TIn>>;
+  /** Time of the first frame. Default: the harness clock's current time. */
+  readonly startTime?: number;
+}
+
+/**
+ * Feeds records to a harness on a timeline drawn as a marble diagram, after
+ * RxJS's marble tests.
+ *
+ * Every character is one frame of `frameMs`: `-` lets time pass, a symbol
+ * feeds its record at that frame's time, `(ab)` feeds several records in one
+ * frame, `|` ends the input (awaiting `harness.endInput()`), and spaces are
+ * ignored. Before a frame's records are fed the clock is set to the frame's
+ * time, so timers due by then (a batch timeout) fire first.
+ *
+ * @example
+ * ```ts
+ * // records 1 and 2 at t=0, 3 at t=30, end of input at t=40
+ * await feedMarbles(harness, '(ab)--c|', { frameMs: 10, values: { a: 1, b: 2, c: 3 } });
+ * ```
+ */
+export async function feedMarbles<TIn>(harness: OperatorHarness<TIn, unknown>, diagram: string, options: FeedMarblesOptions<TIn>): Promise<void> {
+  const { frameMs, values } = options;
+  if (!(frameMs > 0)) throw new RangeError(`feedMarbles: frameMs must be > 0, got ${String(frameMs)}`);
+  const start = options.startTime ?? harness.clock.now();
+  const valueOf = (symbol: string): TIn => {
+    if (values === undefined) return symbol as TIn;
+    if (!(symbol in values)) throw new Error(`feedMarbles: the symbol '${symbol}' in '${diagram}' has no entry in values`);
+    return values[symbol] as TIn;
+  };
+  let frame = 0;
+  let group: string[] | undefined;
+  for (const char of diagram) {
+    if (char === ' ') continue;
+    if (char === '(') {
+      if (group !== undefined) throw new Error(`feedMarbles: nested '(' in '${diagram}'`);
+      group = [];
+      continue;
+    }
+    if (group !== undefined && char !== ')') {
+      group.push(char);
+      continue;
+    }
+    await harness.setProcessingTime(Math.max(start + frame * frameMs, harness.clock.now()));
+    if (char === '|') {
+      await harness.endInput();
+      return;
+    }
+    if (char === ')') {
+      harness.processElements((group ?? []).map(valueOf));
+      group = undefined;
+    } else if (char !== '-') {
+      harness.processElement(valueOf(char));
+    }
+    frame++;
+  }
+  if (group !== undefined) throw new Error(`feedMarbles: unclosed '(' in '${diagram}'`);
+}
+
+/** Options of {@link toMarbles}. */
+export interface ToMarblesOptions<T> {
+  readonly frameMs: number;
+  /** Time of frame 0. Default 0. */
+  readonly startTime?: number;
+  /** The one-character symbol of a record. Default `String(value)`. */
+  readonly symbol?: (value: T) => string;
+}
+
+/**
+ * Draws emitted records (`harness.getTimedOutput()`) as a marble diagram:
+ * one character per frame of `frameMs`, `-` for a frame without output,
+ * `(ab)` for several records in one frame. A record belongs to the frame
+ * its emission time falls in.
+ *
+ * @example
+ * ```ts
+ * toMarbles(harness.getTimedOutput(), { frameMs: 10, symbol: (batch) => String(batch.length) }); // '---3-2'
+ * ```
+ */
+export function toMarbles<T>(records: readonly TimedRecord<T>[], options: ToMarblesOptions<T>): string {
+  const { frameMs } = options;
+  if (!(frameMs > 0)) throw new RangeError(`toMarbles: frameMs must be > 0, got ${String(frameMs)}`);
+  const start = options.startTime ?? 0;
+  const symbol = options.symbol ?? ((value: T) => String(value));
+  const frames: string[][] = [];
+  for (const { time, value } of records) {
+    const frame = Math.floor((time - start) / frameMs);
+    if (frame < 0) throw new RangeError(`toMarbles: a record at time ${time} is before startTime ${start}`);
+    (frames[frame] ??= []).push(symbol(value));
+  }
+  return Array.from(frames, (symbols) =>
+    symbols === undefined ? '-' : symbols.length === 1 ? (symbols[0] as string) : `(${symbols.join('')})`,
+  ).join('');
+}

@@ -1,0 +1,167 @@
+import { OutputTag, ValueStateDescriptor, type KeyedProcessFunction, type ValueState } from '@tributary/core';
+import { describe, expect, it } from 'vitest';
+import { KeyedOneInputOperatorHarness, ManualClock } from '../src/index.js';
+
+interface Event {
+  readonly user: string;
+  readonly amount: number;
+}
+
+const COUNT = new ValueStateDescriptor<number>('count', 0);
+const negative = new OutputTag<Event>('negative');
+
+/**
+ * Counts a user's events and reports the count 100 ms after the user's
+ * first event of a window (one timer per user and timestamp), then resets.
+ */
+function windowedCount(): KeyedProcessFunction<string, Event, string> & { count?: ValueState<number> } {
+  return {
+    open(ctx) {
+      this.count = ctx.getState(COUNT);
+    },
+    processElement(event, ctx) {
+      if (event.amount < 0) {
+        ctx.output(negative, event);
+        return;
+      }
+      if (event.user === 'boom') throw new Error(`cannot count ${event.user}`);
+      const count = this.count!;
+      const n = count.value()! + 1;
+      count.update(n);
+      // Each event asks for the same timer: the window's end, rounded to 100 ms.
+      ctx.timerService.registerProcessingTimeTimer(Math.floor(ctx.timerService.currentProcessingTime() / 100) * 100 + 100);
+    },
+    onTimer(timestamp, ctx, out) {
+      if (ctx.currentKey === 'timer-boom') throw new Error('timer failed');
+      out.collect(`${ctx.currentKey}:${this.count!.value()}@${timestamp}`);
+      this.count!.clear();
+    },
+  };
+}
+
+const byUser = (e: Event) => e.user;
+
+async function openHarness(clock = new ManualClock(0)) {
+  const harness = KeyedOneInputOperatorHarness.forKeyedProcessFunction(windowedCount(), byUser, { clock });
+  await harness.open();
+  return harness;
+}
+
+describe('KeyedOneInputOperatorHarness', () => {
+  it('fires one timer per (key, timestamp), once, with that key and its state in scope', async () => {
+    const harness = await openHarness();
+    harness.processElements([
+      { user: 'ann', amount: 1 },
+      { user: 'bob', amount: 1 },
+      { user: 'ann', amount: 1 },
+    ]);
+    expect(harness.numProcessingTimeTimers()).toBe(2);
+    expect(harness.getOutput()).toEqual([]);
+
+    await harness.setProcessingTime(99);
+    expect(harness.getOutput()).toEqual([]);
+
+    await harness.setProcessingTime(100);
+    expect(harness.getOutput()).toEqual(['ann:2@100', 'bob:1@100']);
+    expect(harness.numProcessingTimeTimers()).toBe(0);
+    expect(harness.valueState('ann', COUNT)).toBe(0);
+
+    await harness.setProcessingTime(1_000);
+    expect(harness.getOutput()).toHaveLength(2);
+  });
+
+  it('keeps each key in its own window', async () => {
+    const harness = await openHarness();
+    harness.processElement({ user: 'ann', amount: 1 });
+    await harness.setProcessingTime(150);
+    harness.processElement({ user: 'bob', amount: 1 });
+    harness.processElement({ user: 'ann', amount: 1 });
+    await harness.setProcessingTime(250);
+    expect(harness.getOutput()).toEqual(['ann:1@100', 'bob:1@200', 'ann:1@200']);
+  });
+
+  it('round-trips keyed state and timers through snapshot and initializeState', async () => {
+    const before = await openHarness();
+    before.processElements([
+      { user: 'ann', amount: 1 },
+      { user: 'ann', amount: 1 },
+      { user: 'bob', amount: 1 },
+    ]);
+    await before.setProcessingTime(150);
+    before.processElement({ user: 'cid', amount: 1 });
+    before.clearOutput();
+    before.processElement({ user: 'cid', amount: 1 });
+
+    const snapshot = before.snapshot();
+    // The snapshot is a copy: later changes to the old harness do not leak into it.
+    before.processElement({ user: 'cid', amount: 1 });
+
+    // The restored operator starts later than the timer it inherits: it is overdue.
+    const after = KeyedOneInputOperatorHarness.forKeyedProcessFunction(windowedCount(), byUser, { clock: new ManualClock(230) });
+    after.initializeState(snapshot);
+    await after.open();
+    expect(after.numProcessingTimeTimers()).toBe(1);
+    expect(after.valueState('cid', COUNT)).toBe(2);
+    // ann's and bob's windows closed (and cleared their counts) before the snapshot.
+    expect(after.keys(COUNT)).toEqual(['cid']);
+
+    await after.setProcessingTime(230);
+    expect(after.getOutput()).toEqual(['cid:2@200']);
+    expect(after.numProcessingTimeTimers()).toBe(0);
+  });
+
+  it('restores timers that are not due yet and fires them on time', async () => {
+    const before = await openHarness();
+    before.processElement({ user: 'ann', amount: 1 });
+    const after = KeyedOneInputOperatorHarness.forKeyedProcessFunction(windowedCount(), byUser);
+    after.initializeState(before.snapshot());
+    await after.open();
+    await after.setProcessingTime(99);
+    expect(after.getOutput()).toEqual([]);
+    await after.setProcessingTime(100);
+    expect(after.getOutput()).toEqual(['ann:1@100']);
+  });
+
+  it('collects side outputs apart from the main output', async () => {
+    const harness = await openHarness();
+    harness.processElements([
+      { user: 'ann', amount: -5 },
+      { user: 'ann', amount: 1 },
+      { user: 'bob', amount: -1 },
+    ]);
+    expect(harness.getSideOutput(negative)).toEqual([
+      { user: 'ann', amount: -5 },
+      { user: 'bob', amount: -1 },
+    ]);
+    expect(harness.getSideOutput(new OutputTag<string>('unused'))).toEqual([]);
+    expect(harness.getOutput()).toEqual([]);
+  });
+
+  it('rethrows an exception from processElement and records it as the failure', async () => {
+    const harness = await openHarness();
+    expect(() => harness.processElement({ user: 'boom', amount: 1 })).toThrow('cannot count boom');
+    expect(harness.failure).toBeInstanceOf(Error);
+    expect((harness.failure as Error).message).toBe('cannot count boom');
+    expect(harness.signal.aborted).toBe(true);
+  });
+
+  it('records an exception thrown by a timer as the failure, and runs no more timers after it', async () => {
+    const harness = await openHarness();
+    harness.processElement({ user: 'timer-boom', amount: 1 });
+    harness.processElement({ user: 'ann', amount: 1 });
+    await harness.setProcessingTime(100);
+    expect((harness.failure as Error).message).toBe('timer failed');
+    // Both timers fire in one unit of task work; the exception ends it, as a failing job would.
+    expect(harness.getOutput()).toEqual([]);
+    harness.processElement({ user: 'ann', amount: 1 });
+    await harness.setProcessingTime(300);
+    expect(harness.getOutput()).toEqual([]);
+  });
+
+  it('routes by the key selector and rejects keys the runtime cannot route', async () => {
+    const harness = KeyedOneInputOperatorHarness.forKeyedProcessFunction(windowedCount(), byUser);
+    await harness.open();
+    expect(harness.keyOf({ user: 'ann', amount: 1 })).toBe('ann');
+    expect(() => harness.processElement({ user: undefined as unknown as string, amount: 1 })).toThrow(/key selector returned undefined/);
+  });
+});

@@ -1,0 +1,255 @@
+import { OutputTag, type OneInputStreamOperator, type OperatorFactory } from '@tributary/core';
+import { describe, expect, it } from 'vitest';
+import { FakeBatchService, ManualClock, OneInputOperatorHarness } from '../src/index.js';
+import { miniBatch } from './fixtures/MiniBatchOperator.js';
+
+const odd = new OutputTag<number>('odd');
+
+function doubler() {
+  return OneInputOperatorHarness.forProcessFunction<number, number>({
+    processElement(n, ctx, out) {
+      if (n < 0) throw new RangeError(`negative: ${n}`);
+      if (n % 2 === 1) ctx.output(odd, n);
+      out.collect(n * 2);
+    },
+  });
+}
+
+function batchingHarness(options: { maxInFlight?: number; concurrency?: number; failCalls?: number[] } = {}) {
+  const clock = new ManualClock(0);
+  const service = new FakeBatchService<number, string>({
+    clock,
+    handler: (xs) => xs.map((x) => `r${x}`),
+    latency: { baseMs: 10, perItemMs: 1 },
+    ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+    ...(options.failCalls === undefined ? {} : { failCalls: options.failCalls }),
+  });
+  const harness = new OneInputOperatorHarness(
+    miniBatch<number, string>({
+      call: (inputs, signal) => service.call(inputs, { signal }),
+      maxBatchSize: 3,
+      maxDelayMs: 50,
+      maxInFlight: options.maxInFlight ?? 10,
+    }),
+    { clock, name: 'MiniBatch', uid: 'mini' },
+  );
+  return { clock, service, harness };
+}
+
+describe('OneInputOperatorHarness', () => {
+  it('runs a process function: main output, side output and record counts', async () => {
+    const harness = doubler();
+    await harness.open();
+    harness.processElements([1, 2, 3]);
+    expect(harness.getOutput()).toEqual([2, 4, 6]);
+    expect(harness.getSideOutput(odd)).toEqual([1, 3]);
+    expect(harness.metrics.snapshot()).toMatchObject({ numRecordsIn: 3, numRecordsOut: 3 });
+    harness.clearOutput();
+    expect(harness.getOutput()).toEqual([]);
+    expect(harness.getSideOutput(odd)).toEqual([1, 3]);
+  });
+
+  it('rethrows a synchronous exception and records it as the failure', async () => {
+    const harness = doubler();
+    await harness.open();
+    expect(() => harness.processElement(-1)).toThrow(RangeError);
+    expect(harness.failure).toBeInstanceOf(RangeError);
+    expect(harness.signal.aborted).toBe(true);
+  });
+
+  it('insists on open() first and no records after end of input', async () => {
+    const harness = doubler();
+    expect(() => harness.processElement(1)).toThrow(/before open\(\)/);
+    await harness.open();
+    await expect(harness.open()).rejects.toThrow(/only be called once/);
+    await harness.endInput();
+    expect(() => harness.processElement(1)).toThrow(/after end of input/);
+  });
+
+  it('emits the results of promise work only when the test lets it settle', async () => {
+    const { harness, service } = batchingHarness();
+    await harness.open();
+    harness.processElements([1, 2, 3]);
+    expect(service.calls).toHaveLength(1);
+    await harness.settle();
+    expect(harness.getOutput()).toEqual([]); // the call takes 13 ms
+    await harness.setProcessingTime(13);
+    expect(harness.getOutput()).toEqual(['r1', 'r2', 'r3']);
+    expect(harness.getTimedOutput()).toEqual([
+      { time: 13, value: 'r1' },
+      { time: 13, value: 'r2' },
+      { time: 13, value: 'r3' },
+    ]);
+  });
+
+  it('counts operator timers in numProcessingTimeTimers and fires them with setProcessingTime', async () => {
+    const { harness, service } = batchingHarness();
+    await harness.open();
+    harness.processElement(1);
+    expect(harness.numProcessingTimeTimers()).toBe(1);
+    await harness.setProcessingTime(49);
+    expect(service.calls).toHaveLength(0);
+    await harness.setProcessingTime(50);
+    expect(harness.numProcessingTimeTimers()).toBe(0);
+    expect(service.calls.map((c) => c.queuedAt)).toEqual([50]);
+  });
+
+  it('endInput drives the clock through pending timers until the operator has finished', async () => {
+    const { harness, service, clock } = batchingHarness({ concurrency: 1 });
+    await harness.open();
+    harness.processElements([1, 2, 3, 4, 5, 6, 7]);
+    await harness.endInput();
+    expect(harness.getOutput()).toEqual(['r1', 'r2', 'r3', 'r4', 'r5', 'r6', 'r7']);
+    expect(service.batchSizes()).toEqual([3, 3, 1]);
+    // Served one at a time: 13 + 13 + 11 ms.
+    expect(clock.now()).toBe(37);
+    expect(harness.failure).toBeUndefined();
+  });
+
+  it('endInput reports an operator that never finishes instead of hanging', async () => {
+    const stuck: OperatorFactory<number, number> = () => ({
+      processElement() {},
+      endInput: () => new Promise<void>(() => {}),
+    });
+    const harness = new OneInputOperatorHarness(stuck, { name: 'Stuck' });
+    await harness.open();
+    await expect(harness.endInput()).rejects.toThrow(/operator 'Stuck' never finished end of input/);
+  });
+
+  it('endInput gives up after maxSteps on an operator that re-arms a timer forever', async () => {
+    const ticking: OperatorFactory<number, number> = (ctx) => {
+      const tick = (): void => {
+        ctx.processingTimeService.registerTimer(ctx.clock.now() + 1, tick);
+      };
+      return { processElement() {}, open: tick, endInput: () => new Promise<void>(() => {}) };
+    };
+    const harness = new OneInputOperatorHarness(ticking, { maxSteps: 20 });
+    await harness.open();
+    await expect(harness.endInput()).rejects.toThrow(/after 20 clock steps/);
+  });
+
+  it('endInput rejects with the error the operator rejects with', async () => {
+    const failing: OperatorFactory<number, number> = () => ({
+      processElement() {},
+      endInput: () => Promise.reject(new Error('flush failed')),
+    });
+    const harness = new OneInputOperatorHarness(failing);
+    await harness.open();
+    await expect(harness.endInput()).rejects.toThrow('flush failed');
+    expect((harness.failure as Error).message).toBe('flush failed');
+  });
+
+  it('records a failure reported through task.fail and aborts the task signal', async () => {
+    const { harness, service } = batchingHarness({ failCalls: [1] });
+    await harness.open();
+    harness.processElements([1, 2, 3, 4, 5, 6]);
+    await harness.setProcessingTime(100);
+    expect(harness.failure).toMatchObject({ name: 'FakeServiceError', callId: 1 });
+    expect(harness.signal.aborted).toBe(true);
+    // Call 2 was due at the same time, after call 1: the aborted signal cancelled it.
+    expect(service.calls.map((c) => c.outcome)).toEqual(['error', 'aborted']);
+    expect(harness.getOutput()).toEqual([]);
+  });
+
+  it('runs no task work after a failure, as a failed job runs none', async () => {
+    const ran: number[] = [];
+    const failing: OperatorFactory<number, number> = (ctx) => ({
+      processElement(n) {
+        ctx.processingTimeService.registerTimer(n, () => ran.push(n));
+        if (n === 5) ctx.task.fail(new Error('five'), ctx.description);
+      },
+    });
+    const harness = new OneInputOperatorHarness(failing);
+    await harness.open();
+    harness.processElements([1, 5, 10]);
+    await harness.setProcessingTime(20);
+    expect((harness.failure as Error).message).toBe('five');
+    expect(ran).toEqual([]);
+  });
+
+  it('is backpressured while a promise given to task.backpressure is pending', async () => {
+    const { harness, service } = batchingHarness({ maxInFlight: 2 });
+    await harness.open();
+    harness.processElements([1, 2, 3]);
+    expect(harness.backpressured).toBe(false);
+    harness.processElements([4, 5, 6]);
+    expect(harness.backpressured).toBe(true);
+    await harness.settle();
+    expect(harness.backpressured).toBe(true);
+    await harness.setProcessingTime(13);
+    expect(harness.backpressured).toBe(false);
+    expect(service.inFlight).toBe(0);
+  });
+
+  it('feed() waits for backpressure to clear before each record, as a task does', async () => {
+    const { harness, service } = batchingHarness({ maxInFlight: 1 });
+    await harness.open();
+    await harness.feed([1, 2, 3, 4, 5, 6, 7]);
+    await harness.endInput();
+    expect(service.calls.map((c) => [c.queuedAt, c.inputs.length])).toEqual([
+      [0, 3],
+      [13, 3],
+      [26, 1],
+    ]);
+    expect(service.maxConcurrency).toBe(1);
+  });
+
+  it('records a backpressure promise that rejects as a broken contract', async () => {
+    const rude: OperatorFactory<number, number> = (ctx) => ({
+      processElement() {
+        ctx.task.backpressure(Promise.reject(new Error('nope')));
+      },
+    });
+    const harness = new OneInputOperatorHarness(rude, { name: 'Rude' });
+    await harness.open();
+    harness.processElement(1);
+    await harness.settle();
+    expect(String(harness.failure)).toMatch(/operator 'Rude' passed task.backpressure\(\) a promise that rejected/);
+  });
+
+  it('cancel() aborts the task signal, which aborts in-flight calls', async () => {
+    const { harness, service } = batchingHarness();
+    await harness.open();
+    harness.processElements([1, 2, 3]);
+    harness.cancel();
+    await harness.settle();
+    expect(harness.signal.aborted).toBe(true);
+    expect(service.calls[0]?.outcome).toBe('aborted');
+  });
+
+  it('snapshots operator state as a copy and restores it into a new harness', async () => {
+    const first = batchingHarness();
+    await first.harness.open();
+    first.harness.processElements([1, 2]);
+    const snapshot = first.harness.snapshot();
+    first.harness.processElement(3); // mutates the live buffer, not the snapshot
+    expect(snapshot).toEqual({ operatorState: [1, 2] });
+
+    const second = batchingHarness();
+    second.harness.initializeState(snapshot);
+    await second.harness.open();
+    await second.harness.endInput();
+    expect(second.harness.getOutput()).toEqual(['r1', 'r2']);
+  });
+
+  it('refuses keyed snapshots, late restores and operator state a checkpoint could not store', async () => {
+    const harness = doubler();
+    expect(() => harness.initializeState({ keyedState: { states: {} } })).toThrow(/holds keyed state/);
+    await harness.open();
+    expect(() => harness.initializeState({})).toThrow(/before open\(\)/);
+
+    const withFunction: OperatorFactory<number, number> = () =>
+      ({ processElement() {}, snapshotState: () => ({ callback: () => 1 }) }) satisfies OneInputStreamOperator<number>;
+    expect(() => new OneInputOperatorHarness(withFunction).snapshot()).toThrow(/cannot store/);
+  });
+
+  it('validates its options', () => {
+    expect(() => new OneInputOperatorHarness(() => ({ processElement() {} }), { parallelism: 2, subtaskIndex: 2 })).toThrow(/subtaskIndex/);
+    expect(() => new OneInputOperatorHarness(() => ({ processElement() {} }), { parallelism: 0 })).toThrow(/parallelism/);
+  });
+
+  it('gives the operator the subtask, parallelism, name and uid it was asked for', () => {
+    const harness = new OneInputOperatorHarness(() => ({ processElement() {} }), { name: 'Embed', uid: 'embed', subtaskIndex: 1, parallelism: 3 });
+    expect(harness.context).toMatchObject({ subtaskIndex: 1, parallelism: 3, description: "'Embed' (uid 'embed')" });
+  });
+});

@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest';
+import { FakeBatchService, feedMarbles, ManualClock, OneInputOperatorHarness, toMarbles } from '../src/index.js';
+import { expectBatches, expectBatchSizes, expectNoEmptyBatches, expectOutputMarbles } from '../src/vitest/index.js';
+import { miniBatch } from './fixtures/MiniBatchOperator.js';
+
+function setup() {
+  const clock = new ManualClock(0);
+  const service = new FakeBatchService<number, number[]>({
+    clock,
+    // Answers each input with itself; the operator below emits one record per batch to make batches visible.
+    handler: (xs) => xs.map((x) => [x]),
+    latency: { baseMs: 10, perItemMs: 0 },
+  });
+  const harness = new OneInputOperatorHarness(
+    miniBatch<number, number[]>({
+      call: async (inputs, signal) => [(await service.call(inputs, { signal })).flat()],
+      maxBatchSize: 3,
+      maxDelayMs: 30,
+      maxInFlight: 10,
+    }),
+    { clock },
+  );
+  return { clock, service, harness };
+}
+
+describe('feedMarbles', () => {
+  it('feeds records at their frame times and ends the input at |', async () => {
+    const { harness, service } = setup();
+    await harness.open();
+    await feedMarbles(harness, '(ab)-c---d-|', { frameMs: 10, values: { a: 1, b: 2, c: 3, d: 4 } });
+
+    // a, b at 0 and c at 20 fill a batch of 3; d at 60 waits alone until end of input at 80.
+    expect(service.calls.map((c) => [c.queuedAt, c.inputs])).toEqual([
+      [20, [1, 2, 3]],
+      [80, [4]],
+    ]);
+    expect(harness.getTimedOutput()).toEqual([
+      { time: 30, value: [1, 2, 3] },
+      { time: 90, value: [4] },
+    ]);
+    // The timeline docs/testing.md shows for this run.
+    expectOutputMarbles(harness, '---3-----1', { frameMs: 10, symbol: (batch) => String(batch.length) });
+  });
+
+  it('fires timers due before a frame before feeding it', async () => {
+    const { harness, service } = setup();
+    await harness.open();
+    // a at 0 times out at 30, before b (at 40) arrives.
+    await feedMarbles(harness, 'a---b', { frameMs: 10, values: { a: 1, b: 2 } });
+    expect(service.calls.map((c) => c.queuedAt)).toEqual([30]);
+    expect(harness.clock.now()).toBe(40);
+  });
+
+  it('uses the symbols themselves as records when no values are given, and rejects unknown symbols', async () => {
+    const seen: string[] = [];
+    const harness = OneInputOperatorHarness.forProcessFunction<string, string>({
+      processElement: (s) => {
+        seen.push(s);
+      },
+    });
+    await harness.open();
+    await feedMarbles(harness, 'x y', { frameMs: 5 });
+    expect(seen).toEqual(['x', 'y']);
+    await expect(feedMarbles(harness, 'q', { frameMs: 5, values: { x: 'x' } })).rejects.toThrow(/'q'.*no entry in values/);
+    await expect(feedMarbles(harness, '(x', { frameMs: 5 })).rejects.toThrow(/unclosed/);
+  });
+});
+
+describe('toMarbles', () => {
+  it('draws one frame per character, grouping records of one frame', () => {
+    const records = [
+      { time: 10, value: 'a' },
+      { time: 35, value: 'b' },
+      { time: 39, value: 'c' },
+    ];
+    expect(toMarbles(records, { frameMs: 10 })).toBe('-a-(bc)');
+    expect(toMarbles(records, { frameMs: 10, startTime: 10, symbol: (v) => v.toUpperCase() })).toBe('A-(BC)');
+    expect(() => toMarbles(records, { frameMs: 10, startTime: 20 })).toThrow(/before startTime/);
+  });
+});
+
+describe('@tributary/testing/vitest', () => {
+  it('asserts batch boundaries, sizes and timelines', async () => {
+    const { harness, service } = setup();
+    await harness.open();
+    await feedMarbles(harness, 'abcd|', { frameMs: 10, values: { a: 1, b: 2, c: 3, d: 4 } });
+    expectBatches(service, [[1, 2, 3], [4]]);
+    expectBatchSizes(service, [3, 1]);
+    expectNoEmptyBatches(service);
+    expectOutputMarbles(harness, '---3-1', { frameMs: 10, symbol: (batch) => String(batch.length) });
+  });
+
+  it('fails with the call log in the message', async () => {
+    const { clock, service } = setup();
+    const answers = [service.call([1]), service.call([])];
+    await clock.advance(10);
+    await Promise.all(answers);
+    expect(() => expectBatches(service, [[1]])).toThrow(/#2 batch n=0 queued 0, served 0..10: ok/);
+    expect(() => expectBatchSizes(service, [1, 1])).toThrow(/batch sizes/);
+    expect(() => expectNoEmptyBatches(service)).toThrow(/empty batch/);
+  });
+});

@@ -1,0 +1,161 @@
+import {
+  JobExecutionError,
+  OutputTag,
+  StreamExecutionEnvironment,
+  ValueStateDescriptor,
+  type Clock,
+  type KeyedProcessFunction,
+  type Source,
+  type ValueState,
+} from '@tributary/core';
+import { describe, expect, it } from 'vitest';
+import { collect, ManualClock, runJobToCompletion } from '../src/index.js';
+
+interface Click {
+  readonly user: string;
+}
+
+const tooMany = new OutputTag<string>('too-many');
+
+/** Waits on the job's clock, as a slow source would between records. */
+function sleep(clock: Clock, ms: number): Promise<void> {
+  return new Promise((resolve) => clock.schedule(clock.now() + ms, resolve));
+}
+
+/** Yields `[delayMs, record]` pairs: each record after its delay on the clock. */
+async function* timed<T>(clock: Clock, items: readonly (readonly [number, T])[]): AsyncGenerator<T> {
+  for (const [delay, item] of items) {
+    if (delay > 0) await sleep(clock, delay);
+    yield item;
+  }
+}
+
+/** Reports each user's clicks 100 ms after their first click in a session; more than 2 also go to a side output. */
+function sessionCount(): KeyedProcessFunction<string, Click, string> & { count?: ValueState<number> } {
+  return {
+    open(ctx) {
+      this.count = ctx.getState(new ValueStateDescriptor<number>('count', 0));
+    },
+    processElement(_click, ctx) {
+      const n = this.count!.value()! + 1;
+      this.count!.update(n);
+      if (n === 1) ctx.timerService.registerProcessingTimeTimer(ctx.timerService.currentProcessingTime() + 100);
+    },
+    onTimer(timestamp, ctx, out) {
+      const n = this.count!.value()!;
+      out.collect(`${ctx.currentKey}:${n}@${timestamp}`);
+      if (n > 2) ctx.output(tooMany, ctx.currentKey);
+      this.count!.clear();
+    },
+  };
+}
+
+describe('runJobToCompletion', () => {
+  it('runs a keyed job with timers to its end under a manual clock, collecting main and side outputs', async () => {
+    const clock = new ManualClock(0);
+    const env = StreamExecutionEnvironment.create({ clock, parallelism: 2 });
+    const clicks: [number, Click][] = [
+      [0, { user: 'ann' }],
+      [10, { user: 'bob' }],
+      [20, { user: 'ann' }],
+      [20, { user: 'ann' }],
+      [200, { user: 'bob' }], // t=250, after the first sessions closed
+      [200, { user: 'ann' }], // t=450; the source ends at 450 + 200
+      [200, { user: 'ann' }],
+    ];
+    const sessions = env.fromAsyncIterable(timed(clock, clicks)).keyBy((c) => c.user).process(sessionCount());
+    const out = collect(sessions);
+    const flagged = collect(sessions.getSideOutput(tooMany));
+
+    const result = await runJobToCompletion(env.executeAsync('sessions'), clock);
+
+    expect(result.status).toBe('finished');
+    expect([...out].sort()).toEqual(['ann:1@550', 'ann:3@100', 'bob:1@110', 'bob:1@350']);
+    expect(flagged).toEqual(['ann']);
+    expect(clock.now()).toBe(650);
+    expect(result.runtimeMs).toBe(650);
+  });
+
+  it('lets every record through before it moves the clock', async () => {
+    const clock = new ManualClock(0);
+    const env = StreamExecutionEnvironment.create({ clock, parallelism: 2 });
+    const n = 20_000;
+    async function* burstThenWait() {
+      for (let i = 0; i < n; i++) {
+        // A source reading in chunks (a file, a socket) hands over control between them without using the clock.
+        if (i % 50 === 0) await new Promise((resolve) => setImmediate(resolve));
+        yield { user: `u${i % 500}` };
+      }
+      await sleep(clock, 1_000);
+    }
+    const out = collect(env.fromAsyncIterable(burstThenWait()).keyBy((c) => c.user).process(sessionCount()));
+
+    await runJobToCompletion(env.executeAsync('burst'), clock);
+
+    // Every click arrived at t=0, so every session closed at t=100 with 40 clicks.
+    expect(out).toHaveLength(500);
+    expect(out.every((line) => line.endsWith(':40@100'))).toBe(true);
+  });
+
+  it('rejects with the job error when the job fails', async () => {
+    const clock = new ManualClock(0);
+    const env = StreamExecutionEnvironment.create({ clock });
+    collect(
+      env
+        .fromElements(1, 2, 3)
+        .map((x) => {
+          if (x === 2) throw new Error('two');
+          return x;
+        })
+        .name('Fragile'),
+    );
+    const run = runJobToCompletion(env.executeAsync('fragile'), clock);
+    await expect(run).rejects.toThrow(JobExecutionError);
+    await expect(run).rejects.toThrow(/Job 'fragile' failed in operator 'Fragile': two/);
+  });
+
+  it('reports a stuck job instead of hanging, and cancels it', async () => {
+    const clock = new ManualClock(0);
+    const env = StreamExecutionEnvironment.create({ clock });
+    // Reads one record, then waits for a promise that never settles.
+    const stalls: Source<number> = {
+      createReader: () => {
+        let sent = false;
+        return {
+          read: () => (sent ? new Promise<never>(() => {}) : ((sent = true), [1])),
+          position: () => (sent ? 1 : 0),
+        };
+      },
+    };
+    const out = collect(env.fromSource(stalls, 'Stalling source'));
+    const job = env.executeAsync('stalled');
+
+    await expect(runJobToCompletion(job, clock)).rejects.toThrow(/Job 'stalled' is stuck: it has not finished.*no timer is pending/);
+    expect(out).toEqual([1]);
+    await expect(job.result).resolves.toMatchObject({ status: 'cancelled' });
+  });
+
+  it('gives up after maxSteps on a job that never ends', async () => {
+    const clock = new ManualClock(0);
+    const env = StreamExecutionEnvironment.create({ clock });
+    async function* ticks() {
+      for (let i = 0; ; i++) {
+        await sleep(clock, 10);
+        yield i;
+      }
+    }
+    const out = collect(env.fromAsyncIterable(ticks()));
+    const job = env.executeAsync('forever');
+    await expect(runJobToCompletion(job, clock, { maxSteps: 5 })).rejects.toThrow(/Job 'forever' has not finished after 5 clock steps/);
+    expect(out).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('accepts the result promise of env.execute() too', async () => {
+    const clock = new ManualClock(0);
+    const env = StreamExecutionEnvironment.create({ clock });
+    const out = collect(env.fromAsyncIterable(timed(clock, [[5, 'a'], [5, 'b']])));
+    const result = await runJobToCompletion(env.execute('plain'), clock);
+    expect(out).toEqual(['a', 'b']);
+    expect(result.runtimeMs).toBe(10);
+  });
+});
