@@ -20,7 +20,9 @@ export class FileSource implements Source<string, number> {
   createReader(): SourceReader<string, number> {
     const path = this.path;
     let file: FileHandle | undefined;
+    /** Byte offset after the last line returned: the position (a barrier may come while a read is pending). */
     let offset = 0;
+    /** Bytes read from `offset` on that are not returned yet. */
     let carry = Buffer.alloc(0);
     let eof = false;
     return {
@@ -30,20 +32,19 @@ export class FileSource implements Source<string, number> {
       },
       async read(max): Promise<ReadResult<string>> {
         const lines: string[] = [];
+        let consumed = 0;
         while (lines.length < max) {
-          const nl = carry.indexOf(0x0a);
+          const nl = carry.indexOf(0x0a, consumed);
           if (nl >= 0) {
-            const raw = carry.subarray(0, nl);
-            carry = carry.subarray(nl + 1);
-            offset += nl + 1;
-            lines.push(raw.toString('utf8', 0, raw.at(-1) === 0x0d ? raw.length - 1 : raw.length));
+            const end = nl > consumed && carry[nl - 1] === 0x0d ? nl - 1 : nl;
+            lines.push(carry.toString('utf8', consumed, end));
+            consumed = nl + 1;
             continue;
           }
           if (eof) {
-            if (carry.length > 0) {
-              lines.push(carry.toString('utf8'));
-              offset += carry.length;
-              carry = Buffer.alloc(0);
+            if (consumed < carry.length) {
+              lines.push(carry.toString('utf8', consumed));
+              consumed = carry.length;
             }
             break;
           }
@@ -52,6 +53,9 @@ export class FileSource implements Source<string, number> {
           if (bytesRead === 0) eof = true;
           else carry = Buffer.concat([carry, chunk.subarray(0, bytesRead)]);
         }
+        // Only now do the lines count as read.
+        offset += consumed;
+        carry = carry.subarray(consumed);
         return lines.length === 0 && eof ? null : lines;
       },
       position: () => offset,
