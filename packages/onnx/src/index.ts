@@ -1,1 +1,18 @@
-export {};
+export { OnnxBatchFunction, onnxBatchFunction } from './batch/OnnxBatchFunction.js';
+export type { OnnxBatchFunctionOptions, OnnxCallContext, OnnxResultFuture } from './batch/OnnxBatchFunction.js';
+export { OnnxInputError } from './batch/validateFeeds.js';
+export {
+  DEFAULT_EMBEDDER_CONFIG,
+  DEFAULT_MODEL_CACHE_DIR,
+  EMBEDDER_IO,
+  buildEmbedderModel,
+  ensureEmbedderModel,
+  generateEmbedderModel,
+} from './model/embedderModel.js';
+export type { EmbedderModel, EmbedderModelConfig } from './model/embedderModel.js';
+export { packSequences, splitRows } from './tensors/packing.js';
+export type { PackSequencesOptions, PackedSequences } from './tensors/packing.js';
+export { createNgramTokenizer } from './text/ngramTokenizer.js';
+export type { NgramTokenizer, NgramTokenizerOptions } from './text/ngramTokenizer.js';
+export { onnxTextEmbedder } from './text/onnxTextEmbedder.js';
+export type { OnnxRecordEmbedderOptions, OnnxTextEmbedderOptions } from './text/onnxTextEmbedder.js';

@@ -1,1 +1,17 @@
-export {};
+/**
+ * @tributary/openai: batch functions for OpenAI-compatible embeddings and chat
+ * endpoints, for `@tributary/async`'s batch operators.
+ * @packageDocumentation
+ */
+export { openAIEmbeddings, type EmbeddingsOptions, type Embedding, type EmbeddingsBatchFunction } from './embeddings.js';
+export {
+  openAIChat,
+  type ChatOptions,
+  type ChatMessage,
+  type ChatCompletion,
+  type ChatCompletionResponse,
+  type ChatBatchFunction,
+} from './chat.js';
+export type { OpenAIClientOptions, CallContext } from './client.js';
+export { OpenAIHttpError, OpenAIResponseError, OpenAIConnectionError } from './errors.js';
+export { approximateTokens, tokenWeigher } from './tokens.js';

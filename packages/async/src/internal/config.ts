@@ -1,0 +1,283 @@
+import { InvalidJobError, KeyedStream, OutputTag, type DataStream, type Key } from '@tributary/core';
+import type { AsyncBatchFunction, AsyncFunction, FailurePolicy, Ordering } from '../functions.js';
+import type { AsyncBatchOptions, AsyncWaitOptions } from '../options.js';
+import type { RateLimit } from '../retry/RateLimiter.js';
+import { RetryStrategies, type RetryStrategy } from '../retry/RetryStrategies.js';
+
+/** How the user function is called: the four shapes a user may pass. */
+export type FunctionKind = 'batch-function' | 'batch-object' | 'record-function' | 'record-object';
+
+/** Every option of an async operator, validated and with defaults applied. */
+export interface AsyncOperatorConfig<TIn, TOut> {
+  readonly fn: unknown;
+  readonly kind: FunctionKind;
+  readonly maxBatchSize: number;
+  /** 0: no time trigger. */
+  readonly maxBatchDelay: number;
+  /** Infinity when there is no weight budget. */
+  readonly maxBatchWeight: number;
+  readonly weigher: ((input: TIn) => number) | undefined;
+  readonly batchKey: ((input: TIn) => unknown) | undefined;
+  readonly maxInFlightBatches: number;
+  readonly capacity: number;
+  /** Infinity: none. */
+  readonly timeout: number;
+  /** Infinity: none. */
+  readonly deadline: number;
+  readonly retry: RetryStrategy<TOut>;
+  readonly ordering: Ordering;
+  /** key-ordered: the explicit order key (else the stream's key). */
+  readonly orderKey: ((input: TIn) => Key) | undefined;
+  readonly perItem: boolean;
+  readonly onFailure: FailurePolicy<TIn, TOut>;
+  readonly splitOnFailure: boolean;
+  readonly rateLimit: RateLimit | undefined;
+}
+
+const BATCH_OPTIONS_FIXED_ORDER: ReadonlySet<string> = new Set([
+  'maxBatchSize',
+  'maxBatchDelay',
+  'maxBatchWeight',
+  'weigher',
+  'batchKey',
+  'maxInFlightBatches',
+  'capacity',
+  'timeout',
+  'deadline',
+  'retry',
+  'resultMode',
+  'onFailure',
+  'splitOnFailure',
+  'rateLimit',
+  'orderKey',
+]);
+const BATCH_OPTIONS: ReadonlySet<string> = new Set([...BATCH_OPTIONS_FIXED_ORDER, 'ordering']);
+const WAIT_OPTIONS = new Set(['timeout', 'attemptTimeout', 'capacity', 'retry', 'onFailure', 'rateLimit']);
+
+/** Formats build-time errors: `orderedWaitBatch() ('OrderedWaitBatch'): option 'x' ...`. */
+class Checker {
+  constructor(private readonly where: string) {}
+
+  fail(message: string): never {
+    throw new InvalidJobError(`${this.where}: ${message}`);
+  }
+
+  object(options: unknown): Record<string, unknown> {
+    if (typeof options !== 'object' || options === null) this.fail('needs an options object');
+    return options as Record<string, unknown>;
+  }
+
+  known(options: Record<string, unknown>, allowed: ReadonlySet<string>): void {
+    for (const key of Object.keys(options)) {
+      if (!allowed.has(key)) this.fail(`unknown option '${key}' (known: ${[...allowed].join(', ')})`);
+    }
+  }
+
+  integer(name: string, value: unknown, fallback: number | undefined): number {
+    if (value === undefined && fallback !== undefined) return fallback;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+      this.fail(`option '${name}' must be an integer >= 1, got ${describe(value)}`);
+    }
+    return value;
+  }
+
+  /** A positive duration, or `off` when absent. */
+  duration(name: string, value: unknown, off: number, allowZero: boolean): number {
+    if (value === undefined) return off;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
+      this.fail(`option '${name}' must be a finite number of milliseconds ${allowZero ? '>= 0' : '> 0'}, got ${describe(value)}`);
+    }
+    return value === 0 ? off : value;
+  }
+
+  fn(name: string, value: unknown): void {
+    if (value !== undefined && typeof value !== 'function') this.fail(`option '${name}' must be a function, got ${describe(value)}`);
+  }
+
+  retry<TOut>(value: unknown): RetryStrategy<TOut> {
+    if (value === undefined) return RetryStrategies.none();
+    const r = value as Partial<RetryStrategy<TOut>> | null;
+    if (
+      typeof r !== 'object' ||
+      r === null ||
+      typeof r.backoff !== 'function' ||
+      typeof r.retryOnError !== 'function' ||
+      typeof r.retryOnResult !== 'function' ||
+      typeof r.maxAttempts !== 'number' ||
+      !Number.isInteger(r.maxAttempts) ||
+      r.maxAttempts < 1
+    ) {
+      this.fail(`option 'retry' must be a RetryStrategy (use RetryStrategies.none(), fixedDelay() or exponentialBackoff())`);
+    }
+    return r as RetryStrategy<TOut>;
+  }
+
+  onFailure<TIn, TOut>(value: unknown): FailurePolicy<TIn, TOut> {
+    if (value === undefined || value === 'fail') return 'fail';
+    if (typeof value === 'object' && value !== null) {
+      const keys = Object.keys(value);
+      const v = value as { deadLetter?: unknown; fallback?: unknown };
+      if (keys.length === 1 && v.deadLetter instanceof OutputTag) return value as FailurePolicy<TIn, TOut>;
+      if (keys.length === 1 && typeof v.fallback === 'function') return value as FailurePolicy<TIn, TOut>;
+    }
+    this.fail(`option 'onFailure' must be 'fail', { deadLetter: OutputTag } or { fallback: (input, error) => outputs }, got ${describe(value)}`);
+  }
+
+  rateLimit(value: unknown): RateLimit | undefined {
+    if (value === undefined) return undefined;
+    if (typeof value !== 'object' || value === null) this.fail(`option 'rateLimit' must be an object, got ${describe(value)}`);
+    const { requestsPerSecond, itemsPerSecond, ...rest } = value as Record<string, unknown>;
+    const extra = Object.keys(rest);
+    if (extra.length > 0) this.fail(`option 'rateLimit' has unknown field '${extra[0]}' (known: requestsPerSecond, itemsPerSecond)`);
+    if (requestsPerSecond === undefined && itemsPerSecond === undefined) {
+      this.fail(`option 'rateLimit' needs requestsPerSecond or itemsPerSecond`);
+    }
+    for (const [name, rate] of [['requestsPerSecond', requestsPerSecond], ['itemsPerSecond', itemsPerSecond]] as const) {
+      if (rate !== undefined && !(typeof rate === 'number' && Number.isFinite(rate) && rate > 0)) {
+        this.fail(`option 'rateLimit.${name}' must be a finite number > 0, got ${describe(rate)}`);
+      }
+    }
+    return value;
+  }
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return `'${value}'`;
+  if (typeof value === 'function') return 'a function';
+  if (typeof value === 'object' && value !== null) return Array.isArray(value) ? 'an array' : 'an object';
+  return String(value);
+}
+
+/** `undefined` when building a bare operator factory (the operator checks its keyed context itself). */
+function checkStream(c: Checker, stream: unknown): void {
+  if (stream === undefined) return;
+  if (typeof (stream as DataStream<unknown> | null)?.transform !== 'function') c.fail('needs a DataStream as its first argument');
+}
+
+/** Validates the options of a batch operator; throws an `InvalidJobError` naming the operator and option. */
+export function resolveBatchConfig<TIn, TOut>(
+  where: string,
+  stream: DataStream<TIn> | undefined,
+  fn: unknown,
+  options: AsyncBatchOptions<TIn, TOut> & { readonly ordering?: Ordering | undefined },
+  defaultOrdering: Ordering,
+  /** Whether `ordering` is an option here (waitBatch) or fixed by the method's name. */
+  orderingOption: boolean,
+): AsyncOperatorConfig<TIn, TOut> {
+  const c: Checker = new Checker(where);
+  checkStream(c, stream);
+  let kind: FunctionKind;
+  if (typeof fn === 'function') kind = 'batch-function';
+  else if (typeof (fn as AsyncBatchFunction<TIn, TOut> | null)?.asyncInvokeBatch === 'function') kind = 'batch-object';
+  else c.fail('needs a batch function: an async function (inputs, ctx) => outputs, or an object with asyncInvokeBatch(inputs, resultFuture)');
+  if (kind === 'batch-object') checkHooks(c, fn);
+  const o = c.object(options);
+  c.known(o, orderingOption ? BATCH_OPTIONS : BATCH_OPTIONS_FIXED_ORDER);
+
+  const maxBatchSize = c.integer('maxBatchSize', o.maxBatchSize, undefined);
+  const maxBatchDelay = c.duration('maxBatchDelay', o.maxBatchDelay, 0, true);
+  c.fn('weigher', o.weigher);
+  if ((o.maxBatchWeight === undefined) !== (o.weigher === undefined)) {
+    c.fail(`options 'maxBatchWeight' and 'weigher' go together: set both or neither`);
+  }
+  let maxBatchWeight = Number.POSITIVE_INFINITY;
+  if (o.maxBatchWeight !== undefined) {
+    const w = o.maxBatchWeight;
+    if (typeof w !== 'number' || !Number.isFinite(w) || w <= 0) c.fail(`option 'maxBatchWeight' must be a finite number > 0, got ${describe(w)}`);
+    maxBatchWeight = w;
+  }
+  c.fn('batchKey', o.batchKey);
+  const maxInFlightBatches = c.integer('maxInFlightBatches', o.maxInFlightBatches, 1);
+  const capacity = c.integer('capacity', o.capacity, 2 * maxBatchSize * maxInFlightBatches);
+  if (capacity < maxBatchSize) c.fail(`option 'capacity' (${capacity}) must be >= maxBatchSize (${maxBatchSize}), or no batch could ever fill`);
+
+  const ordering = (o.ordering as Ordering | undefined) ?? defaultOrdering;
+  if (ordering !== 'unordered' && ordering !== 'ordered' && ordering !== 'key-ordered') {
+    c.fail(`option 'ordering' must be 'unordered', 'ordered' or 'key-ordered', got ${describe(ordering)}`);
+  }
+  c.fn('orderKey', o.orderKey);
+  if (o.orderKey !== undefined && ordering !== 'key-ordered') c.fail(`option 'orderKey' only applies to ordering 'key-ordered'`);
+  if (ordering === 'key-ordered' && o.orderKey === undefined && stream !== undefined && !(stream instanceof KeyedStream)) {
+    c.fail(`ordering 'key-ordered' needs a KeyedStream (keyBy() first) or the option 'orderKey'`);
+  }
+  const resultMode = o.resultMode ?? 'collect';
+  if (resultMode !== 'collect' && resultMode !== 'per-item') c.fail(`option 'resultMode' must be 'collect' or 'per-item', got ${describe(resultMode)}`);
+  // A collect-mode batch's outputs belong to no single record, so no key's line can place them.
+  if (ordering === 'key-ordered' && resultMode !== 'per-item') {
+    c.fail(`ordering 'key-ordered' needs resultMode 'per-item' (one output per input): in 'collect' mode a batch's outputs belong to no single key`);
+  }
+  if (o.splitOnFailure !== undefined && typeof o.splitOnFailure !== 'boolean') {
+    c.fail(`option 'splitOnFailure' must be a boolean, got ${describe(o.splitOnFailure)}`);
+  }
+  return {
+    fn,
+    kind,
+    maxBatchSize,
+    maxBatchDelay,
+    maxBatchWeight,
+    weigher: o.weigher as ((input: TIn) => number) | undefined,
+    batchKey: o.batchKey as ((input: TIn) => unknown) | undefined,
+    maxInFlightBatches,
+    capacity,
+    timeout: c.duration('timeout', o.timeout, Number.POSITIVE_INFINITY, false),
+    deadline: c.duration('deadline', o.deadline, Number.POSITIVE_INFINITY, false),
+    retry: c.retry<TOut>(o.retry),
+    ordering,
+    orderKey: o.orderKey as ((input: TIn) => Key) | undefined,
+    perItem: resultMode === 'per-item',
+    onFailure: c.onFailure<TIn, TOut>(o.onFailure),
+    splitOnFailure: o.splitOnFailure === true,
+    rateLimit: c.rateLimit(o.rateLimit),
+  };
+}
+
+/**
+ * Validates the options of a per-record operator and maps them onto the
+ * batch machinery: batches of one, as many in flight as the capacity
+ * allows, Flink's `timeout` as the deadline of all attempts.
+ */
+export function resolveRecordConfig<TIn, TOut>(
+  where: string,
+  stream: DataStream<TIn> | undefined,
+  fn: unknown,
+  options: AsyncWaitOptions<TIn, TOut>,
+  ordering: Ordering,
+): AsyncOperatorConfig<TIn, TOut> {
+  const c: Checker = new Checker(where);
+  checkStream(c, stream);
+  let kind: FunctionKind;
+  if (typeof fn === 'function') kind = 'record-function';
+  else if (typeof (fn as AsyncFunction<TIn, TOut> | null)?.asyncInvoke === 'function') kind = 'record-object';
+  else c.fail('needs an async function (input, ctx) => output, or an object with asyncInvoke(input, resultFuture)');
+  if (kind === 'record-object') checkHooks(c, fn);
+  const o = c.object(options);
+  c.known(o, WAIT_OPTIONS);
+  const capacity = c.integer('capacity', o.capacity, 100);
+  return {
+    fn,
+    kind,
+    maxBatchSize: 1,
+    maxBatchDelay: 0,
+    maxBatchWeight: Number.POSITIVE_INFINITY,
+    weigher: undefined,
+    batchKey: undefined,
+    maxInFlightBatches: capacity,
+    capacity,
+    timeout: c.duration('attemptTimeout', o.attemptTimeout, Number.POSITIVE_INFINITY, false),
+    deadline: c.duration('timeout', o.timeout, Number.POSITIVE_INFINITY, false),
+    retry: c.retry<TOut>(o.retry),
+    ordering,
+    orderKey: undefined,
+    perItem: false,
+    onFailure: c.onFailure<TIn, TOut>(o.onFailure),
+    splitOnFailure: false,
+    rateLimit: c.rateLimit(o.rateLimit),
+  };
+}
+
+function checkHooks(c: Checker, fn: unknown): void {
+  for (const hook of ['open', 'close', 'timeout']) {
+    const value = (fn as Record<string, unknown>)[hook];
+    if (value !== undefined && typeof value !== 'function') c.fail(`the function's '${hook}' must be a method, got ${describe(value)}`);
+  }
+}

@@ -1,0 +1,65 @@
+import type { Counter, Histogram, MetricGroup } from '@tributary/core';
+
+/**
+ * Names of the metrics every async operator subtask registers in its metric
+ * group (`job.<job>.operator.<name or uid>.<subtask>.<metric>`).
+ *
+ * Histograms (over the last 1024 values):
+ * - `batchSize`, `batchWeight`: records and weight (`weigher`, else 0) of each call.
+ * - `queueWaitMs`: for each batch formed from the input, from its first
+ *   record's arrival to its first call (the longest wait in the batch).
+ * - `callLatencyMs`: from the start of a call to its completion or failure
+ *   (calls abandoned by a timeout or cancellation are not measured).
+ *
+ * Gauges: `inFlightBatches` (calls running), `bufferedRecords` (records not
+ * in a call: in open batches, waiting for a call slot or for a retry),
+ * `concurrencyLimit` (the throttling-adjusted cap on calls).
+ *
+ * Counters: `batches` (calls made, retries included), `records` (records
+ * sent over all calls), `retries` (calls that were retries), `failures`
+ * (calls that failed: threw, rejected, completed exceptionally or timed
+ * out), `failedItems` (items marked failed in per-item responses),
+ * `timeouts` (calls cut by their timeout or the deadline, and batches whose
+ * deadline passed while they waited for a call slot), `deadLettered`
+ * (records sent to the dead-letter output), `throttled` (calls or items that
+ * carried a retry-after hint; one per response).
+ */
+export const ASYNC_METRICS = {
+  histograms: ['batchSize', 'batchWeight', 'queueWaitMs', 'callLatencyMs'],
+  gauges: ['inFlightBatches', 'bufferedRecords', 'concurrencyLimit'],
+  counters: ['batches', 'records', 'retries', 'failures', 'failedItems', 'timeouts', 'deadLettered', 'throttled'],
+} as const;
+
+/** The metric objects of one operator subtask (see {@link ASYNC_METRICS}). */
+export class AsyncOperatorMetrics {
+  readonly batchSize: Histogram;
+  readonly batchWeight: Histogram;
+  readonly queueWaitMs: Histogram;
+  readonly callLatencyMs: Histogram;
+  readonly batches: Counter;
+  readonly records: Counter;
+  readonly retries: Counter;
+  readonly failures: Counter;
+  readonly failedItems: Counter;
+  readonly timeouts: Counter;
+  readonly deadLettered: Counter;
+  readonly throttled: Counter;
+
+  constructor(group: MetricGroup, gauges: { readonly inFlightBatches: () => number; readonly bufferedRecords: () => number; readonly concurrencyLimit: () => number }) {
+    this.batchSize = group.histogram('batchSize');
+    this.batchWeight = group.histogram('batchWeight');
+    this.queueWaitMs = group.histogram('queueWaitMs');
+    this.callLatencyMs = group.histogram('callLatencyMs');
+    group.gauge('inFlightBatches', gauges.inFlightBatches);
+    group.gauge('bufferedRecords', gauges.bufferedRecords);
+    group.gauge('concurrencyLimit', gauges.concurrencyLimit);
+    this.batches = group.counter('batches');
+    this.records = group.counter('records');
+    this.retries = group.counter('retries');
+    this.failures = group.counter('failures');
+    this.failedItems = group.counter('failedItems');
+    this.timeouts = group.counter('timeouts');
+    this.deadLettered = group.counter('deadLettered');
+    this.throttled = group.counter('throttled');
+  }
+}

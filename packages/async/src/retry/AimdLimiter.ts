@@ -1,0 +1,30 @@
+/**
+ * The concurrency limit under throttling: additive increase, multiplicative
+ * decrease (TCP's rule, and Flink's `AIMDScalingStrategy` in its async sink).
+ * A throttled call multiplies the limit by `decreaseFactor`; each successful
+ * call adds `1 / limit`, so the limit grows by about one per round of calls.
+ * The limit stays within [1, max].
+ */
+export class AimdLimiter {
+  private value: number;
+
+  constructor(
+    readonly max: number,
+    private readonly decreaseFactor = 0.5,
+  ) {
+    this.value = max;
+  }
+
+  /** Calls allowed in flight now. */
+  get limit(): number {
+    return Math.max(1, Math.floor(this.value));
+  }
+
+  onSuccess(): void {
+    if (this.value < this.max) this.value = Math.min(this.max, this.value + 1 / this.value);
+  }
+
+  onThrottle(): void {
+    this.value = Math.max(1, this.value * this.decreaseFactor);
+  }
+}

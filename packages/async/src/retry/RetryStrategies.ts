@@ -1,0 +1,160 @@
+import { InvalidJobError } from '@tributary/core';
+
+/**
+ * When and how often a failed attempt is retried (Flink's `AsyncRetryStrategy`).
+ * Build one with {@link RetryStrategies}.
+ *
+ * An error with `retryable === false` is never retried, whatever the
+ * strategy says; an error with `retryAfterMs` waits that long instead of
+ * {@link RetryStrategy.backoff}. The operator's `deadline` bounds all attempts.
+ */
+export interface RetryStrategy<TOut = unknown> {
+  /** Attempts in total, the first included (1 = never retry). */
+  readonly maxAttempts: number;
+  /** Milliseconds to wait after failed attempt number `attempt` (1-based) before the next one. */
+  backoff(attempt: number): number;
+  /** Whether `error`, thrown by attempt number `attempt`, is worth a retry. */
+  retryOnError(error: unknown, attempt: number): boolean;
+  /**
+   * Whether a successful result should be retried anyway (an empty answer,
+   * a "not ready" marker). Per-item mode asks per item, with `[output]`.
+   * When no attempt is left, the last result is emitted.
+   */
+  retryOnResult(outputs: readonly TOut[]): boolean;
+}
+
+/** Predicates shared by every strategy. */
+export interface RetryPredicates<TOut = unknown> {
+  /** Default: retry every error. */
+  readonly retryOnError?: ((error: unknown, attempt: number) => boolean) | undefined;
+  /** Default: never retry a result. */
+  readonly retryOnResult?: ((outputs: readonly TOut[]) => boolean) | undefined;
+}
+
+/** Options of {@link RetryStrategies.fixedDelay}. */
+export interface FixedDelayOptions<TOut> extends RetryPredicates<TOut> {
+  /** Attempts in total, the first included; at least 1. */
+  readonly maxAttempts: number;
+  /** Wait between attempts, in ms. */
+  readonly delayMs: number;
+}
+
+/** Options of {@link RetryStrategies.exponentialBackoff}. */
+export interface ExponentialBackoffOptions<TOut> extends RetryPredicates<TOut> {
+  /** Attempts in total, the first included; at least 1. */
+  readonly maxAttempts: number;
+  /** Wait after the first failure, in ms. */
+  readonly initialDelayMs: number;
+  /** Upper bound of the wait (before jitter), in ms. */
+  readonly maxDelayMs: number;
+  /** Growth factor per attempt. Default 2. */
+  readonly multiplier?: number | undefined;
+  /**
+   * Fraction of the wait that is random, in [0, 1]: the wait is drawn from
+   * `[d * (1 - jitter), d]`. 1 is "full jitter". Default 0.
+   */
+  readonly jitter?: number | undefined;
+  /** Random numbers in [0, 1) for the jitter. Default: `seed` if given, else `Math.random`. */
+  readonly random?: (() => number) | undefined;
+  /** Seeds a deterministic generator for the jitter (tests, reproducible runs). */
+  readonly seed?: number | undefined;
+}
+
+const retryAll = (): boolean => true;
+const retryNoResult = (): boolean => false;
+
+/**
+ * Factories for {@link RetryStrategy}: `none()`, `fixedDelay(...)` and
+ * `exponentialBackoff(...)`, each with optional error and result predicates.
+ *
+ * @example
+ * ```ts
+ * const retry = RetryStrategies.exponentialBackoff({
+ *   maxAttempts: 5, initialDelayMs: 100, maxDelayMs: 5_000, jitter: 0.5,
+ *   retryOnError: (err) => !(err instanceof TypeError),
+ * });
+ * ```
+ */
+export const RetryStrategies = {
+  /** Never retry (the default). */
+  none(): RetryStrategy<never> {
+    return { maxAttempts: 1, backoff: () => 0, retryOnError: () => false, retryOnResult: retryNoResult };
+  },
+
+  /** Retry after the same wait each time. */
+  fixedDelay<TOut = unknown>(options: FixedDelayOptions<TOut>): RetryStrategy<TOut> {
+    const where = 'RetryStrategies.fixedDelay()';
+    checkAttempts(where, options.maxAttempts);
+    const delayMs = nonNegative(where, 'delayMs', options.delayMs);
+    return {
+      maxAttempts: options.maxAttempts,
+      backoff: () => delayMs,
+      ...predicates(where, options),
+    };
+  },
+
+  /** Retry after waits that grow by `multiplier` up to `maxDelayMs`, with optional jitter. */
+  exponentialBackoff<TOut = unknown>(options: ExponentialBackoffOptions<TOut>): RetryStrategy<TOut> {
+    const where = 'RetryStrategies.exponentialBackoff()';
+    checkAttempts(where, options.maxAttempts);
+    const initial = nonNegative(where, 'initialDelayMs', options.initialDelayMs);
+    const max = nonNegative(where, 'maxDelayMs', options.maxDelayMs);
+    if (max < initial) throw new InvalidJobError(`${where}: maxDelayMs (${max}) must be >= initialDelayMs (${initial})`);
+    const multiplier = options.multiplier ?? 2;
+    if (!(Number.isFinite(multiplier) && multiplier >= 1)) {
+      throw new InvalidJobError(`${where}: multiplier must be a number >= 1, got ${String(multiplier)}`);
+    }
+    const jitter = options.jitter ?? 0;
+    if (!(jitter >= 0 && jitter <= 1)) throw new InvalidJobError(`${where}: jitter must be in [0, 1], got ${String(jitter)}`);
+    if (options.random !== undefined && typeof options.random !== 'function') {
+      throw new InvalidJobError(`${where}: random must be a function returning numbers in [0, 1)`);
+    }
+    if (options.seed !== undefined && !Number.isFinite(options.seed)) {
+      throw new InvalidJobError(`${where}: seed must be a finite number, got ${String(options.seed)}`);
+    }
+    const random = options.random ?? (options.seed === undefined ? Math.random : seededRandom(options.seed));
+    return {
+      maxAttempts: options.maxAttempts,
+      backoff: (attempt) => {
+        const base = Math.min(max, initial * multiplier ** (attempt - 1));
+        return jitter === 0 ? base : base * (1 - jitter * random());
+      },
+      ...predicates(where, options),
+    };
+  },
+} as const;
+
+/**
+ * A small deterministic generator (mulberry32) of numbers in [0, 1): for
+ * jitter in tests and reproducible benchmarks.
+ */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function predicates<TOut>(where: string, options: RetryPredicates<TOut>): Pick<RetryStrategy<TOut>, 'retryOnError' | 'retryOnResult'> {
+  const { retryOnError, retryOnResult } = options;
+  if (retryOnError !== undefined && typeof retryOnError !== 'function') throw new InvalidJobError(`${where}: retryOnError must be a function`);
+  if (retryOnResult !== undefined && typeof retryOnResult !== 'function') throw new InvalidJobError(`${where}: retryOnResult must be a function`);
+  return { retryOnError: retryOnError ?? retryAll, retryOnResult: retryOnResult ?? retryNoResult };
+}
+
+function checkAttempts(where: string, maxAttempts: number): void {
+  if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
+    throw new InvalidJobError(`${where}: maxAttempts (attempts in total, the first included) must be an integer >= 1, got ${String(maxAttempts)}`);
+  }
+}
+
+function nonNegative(where: string, option: string, value: number): number {
+  if (!(typeof value === 'number' && Number.isFinite(value) && value >= 0)) {
+    throw new InvalidJobError(`${where}: ${option} must be a finite number >= 0, got ${String(value)}`);
+  }
+  return value;
+}

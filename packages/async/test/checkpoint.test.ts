@@ -1,0 +1,131 @@
+import { describe, expect, it } from 'vitest';
+import { FakeBatchService, ManualClock } from '@tributary/testing';
+import { RetryStrategies, type AsyncOperatorState } from '../src/index.js';
+import { ControlledCalls, batchHarness, keyedBatchHarness, range } from './helpers.js';
+
+describe('snapshot and restore', () => {
+  it('a half-filled batch and an in-flight batch at snapshot time are both delivered after restore', async () => {
+    const before = new ControlledCalls<number, number>();
+    const first = batchHarness(before.fn, { maxBatchSize: 3, maxBatchDelay: 1_000 });
+    await first.open();
+    first.processElements(range(1, 5)); // [1, 2, 3] in flight, [4, 5] buffered
+    await first.settle();
+    expect(before.batches()).toEqual([[1, 2, 3]]);
+    const snapshot = first.snapshot();
+    expect(snapshot.operatorState).toEqual({ version: 1, entries: [{ input: 1 }, { input: 2 }, { input: 3 }, { input: 4 }, { input: 5 }] });
+    await first.close(); // the crash: nothing of the first instance is delivered
+
+    const clock = new ManualClock(0);
+    const service = new FakeBatchService<number, number>({ clock, handler: (xs) => xs.map((x) => x * 10) });
+    const second = batchHarness<number, number>((xs, { signal }) => service.call(xs, { signal }), { maxBatchSize: 3, maxBatchDelay: 1_000 }, clock);
+    second.initializeState(snapshot);
+    await second.open();
+    await second.settle();
+    // Re-sent right after open, not held back by the delay.
+    expect(service.calls.map((c) => [c.queuedAt, c.inputs])).toEqual([
+      [0, [1, 2, 3]],
+      [0, [4, 5]],
+    ]);
+    second.processElement(6);
+    await second.endInput();
+    expect(second.getOutput().sort((a, b) => a - b)).toEqual([10, 20, 30, 40, 50, 60]);
+  });
+
+  it('captures batches waiting for a call slot or a retry, with retry counters reset after restore', async () => {
+    const clock = new ManualClock(0);
+    const service = new FakeBatchService<number, number>({ clock, handler: (xs) => [...xs], latency: { baseMs: 10, perItemMs: 0 }, failCalls: [1] });
+    const first = batchHarness<number, number>((xs, { signal }) => service.call(xs, { signal }), {
+      maxBatchSize: 2,
+      maxInFlightBatches: 1,
+      retry: RetryStrategies.fixedDelay({ maxAttempts: 3, delayMs: 100 }),
+    }, clock);
+    await first.open();
+    first.processElements([1, 2, 3, 4, 5, 6]);
+    await first.setProcessingTime(15); // [1, 2] failed and waits for its retry; [3, 4] in flight; [5, 6] waits for a slot
+    const state = first.snapshot().operatorState as AsyncOperatorState<number, number>;
+    expect(state.entries.map((e) => ('input' in e ? e.input : null)).sort()).toEqual([1, 2, 3, 4, 5, 6]);
+    await first.close();
+
+    const attempts: number[] = [];
+    const second = batchHarness<number, number>(
+      (xs, { attempt }) => {
+        attempts.push(attempt);
+        return Promise.resolve(xs);
+      },
+      { maxBatchSize: 2 },
+    );
+    second.initializeState({ operatorState: state });
+    await second.open();
+    await second.endInput();
+    expect(attempts).toEqual([1, 1, 1]);
+    expect(second.getOutput().sort()).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it('ordered mode keeps completed results waiting for earlier records, and their place', async () => {
+    const before = new ControlledCalls<number, number>();
+    const first = batchHarness(before.fn, { maxBatchSize: 2, maxInFlightBatches: 2, ordering: 'ordered' });
+    await first.open();
+    first.processElements([1, 2, 3, 4, 5]);
+    await first.settle();
+    before.call(1).resolve([30, 40]); // done, but waits for [1, 2]
+    await first.settle();
+    const snapshot = first.snapshot();
+    expect(snapshot.operatorState).toEqual({ version: 1, entries: [{ input: 1 }, { input: 2 }, { outputs: [30, 40] }, { input: 5 }] });
+    await first.close();
+
+    const after = new ControlledCalls<number, number>();
+    const second = batchHarness(after.fn, { maxBatchSize: 2, maxInFlightBatches: 2, ordering: 'ordered' });
+    second.initializeState(snapshot);
+    await second.open();
+    await second.settle();
+    expect(after.batches()).toEqual([[1, 2], [5]]); // [3, 4] is not called again
+    after.call(1).resolve([50]);
+    await second.settle();
+    expect(second.getOutput()).toEqual([]);
+    after.call(0).resolve([10, 20]);
+    await second.settle();
+    expect(second.getOutput()).toEqual([10, 20, 30, 40, 50]);
+  });
+
+  it('key-ordered mode stores the key of a waiting result', async () => {
+    const before = new ControlledCalls<string, string>();
+    const first = keyedBatchHarness(before.fn, { maxBatchSize: 1, maxInFlightBatches: 4, ordering: 'key-ordered', resultMode: 'per-item' }, (s: string) => s[0] as string);
+    await first.open();
+    first.processElements(['a1', 'b1', 'a2']);
+    await first.settle();
+    before.call(2).resolve(['A2']); // waits for a1
+    before.call(1).resolve(['B1']);
+    await first.settle();
+    expect(first.getOutput()).toEqual(['B1']);
+    const snapshot = first.snapshot();
+    expect(snapshot.operatorState).toEqual({ version: 1, entries: [{ input: 'a1' }, { outputs: ['A2'], key: 'a' }] });
+
+    const after = new ControlledCalls<string, string>();
+    const second = keyedBatchHarness(after.fn, { maxBatchSize: 1, maxInFlightBatches: 4, ordering: 'key-ordered', resultMode: 'per-item' }, (s: string) => s[0] as string);
+    second.initializeState(snapshot);
+    await second.open();
+    second.processElement('b2');
+    await second.settle();
+    after.call(1).resolve(['B2']);
+    await second.settle();
+    expect(second.getOutput()).toEqual(['B2']);
+    after.call(0).resolve(['A1']);
+    await second.settle();
+    expect(second.getOutput()).toEqual(['B2', 'A1', 'A2']);
+  });
+
+  it('after end of input the state is empty', async () => {
+    const harness = batchHarness<number, number>((xs) => Promise.resolve(xs), { maxBatchSize: 2 });
+    await harness.open();
+    harness.processElements([1, 2, 3]);
+    await harness.endInput();
+    expect(harness.snapshot().operatorState).toEqual({ version: 1, entries: [] });
+  });
+
+  it('refuses a state that is not an async operator snapshot', () => {
+    const harness = batchHarness<number, number>((xs) => Promise.resolve(xs), { maxBatchSize: 2 });
+    expect(() => harness.initializeState({ operatorState: { offset: 3 } })).toThrow(
+      "cannot restore async operator 'embed': its state is not an async operator snapshot (version 1)",
+    );
+  });
+});

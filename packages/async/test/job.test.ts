@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest';
+import { JobExecutionError, OutputTag, StreamExecutionEnvironment } from '@tributary/core';
+import { FakeBatchService, ManualClock, collect, runJobToCompletion, settle } from '@tributary/testing';
+import { AsyncDataStream, RetryStrategies, type DeadLetter } from '../src/index.js';
+import { range } from './helpers.js';
+
+interface Event {
+  readonly user: string;
+  readonly text: string;
+}
+
+describe('in a job', () => {
+  it('composes with keyBy, map, union and side outputs, keeping order per key', async () => {
+    const clock = new ManualClock(0);
+    const env = StreamExecutionEnvironment.create({ clock, parallelism: 2 });
+    const service = new FakeBatchService<Event, number>({
+      clock,
+      handler: (events) => events.map((e) => e.text.length),
+      latency: { baseMs: 10, perItemMs: 1 },
+      failRecords: (e) => e.text === 'poison',
+    });
+    const users = ['ann', 'bob', 'dan']; // dan's records run on subtask 0, the others' on subtask 1
+    const events: Event[] = range(0, 29).map((i) => ({ user: users[i % 3] as string, text: i === 13 ? 'poison' : 'x'.repeat(i) }));
+    const dead = new OutputTag<DeadLetter<Event>>('dead');
+    const sized = AsyncDataStream.waitBatch(
+      env.fromCollection(events).keyBy((e) => e.user),
+      async (batch: readonly Event[], { signal }) => (await service.call(batch, { signal })).map((n, i) => ({ user: (batch[i] as Event).user, n })),
+      {
+        maxBatchSize: 4,
+        maxBatchDelay: 5,
+        maxInFlightBatches: 2,
+        ordering: 'key-ordered',
+        resultMode: 'per-item',
+        splitOnFailure: true,
+        onFailure: { deadLetter: dead },
+      },
+    )
+      .name('size')
+      .uid('size-v1');
+    const lines = collect(sized.map((r) => `${r.user}:${r.n}`).union(env.fromElements('extra')));
+    const letters = collect(sized.getSideOutput(dead));
+
+    const result = await runJobToCompletion(env.executeAsync('compose'), clock);
+
+    expect(result.status).toBe('finished');
+    const expected = events.filter((e) => e.text !== 'poison').map((e) => `${e.user}:${e.text.length}`);
+    expect([...lines].sort()).toEqual([...expected, 'extra'].sort());
+    for (const user of users) {
+      expect(lines.filter((l) => l.startsWith(`${user}:`))).toEqual(expected.filter((l) => l.startsWith(`${user}:`)));
+    }
+    expect(letters.map((l) => l.input.text)).toEqual(['poison']);
+    const batches = [0, 1].map((s) => result.metrics[`job.compose.operator.size-v1.${s}.batches`] as number);
+    expect(batches[0]! + batches[1]!).toBe(service.calls.length);
+    expect(batches.every((n) => n > 0)).toBe(true);
+    expect(result.operators.find((o) => o.uid === 'size-v1')).toMatchObject({ parallelism: 2, recordsIn: 30, recordsOut: 29 });
+  });
+
+  it("the 'fail' policy fails the job naming the operator, the batch and the cause", async () => {
+    const clock = new ManualClock(0);
+    const env = StreamExecutionEnvironment.create({ clock });
+    const service = new FakeBatchService<number, number>({ clock, handler: (xs) => [...xs], latency: { baseMs: 10, perItemMs: 0 }, failCalls: [2] });
+    collect(
+      AsyncDataStream.unorderedWaitBatch(env.fromCollection(range(1, 10)), (xs, { signal }) => service.call(xs, { signal }), {
+        maxBatchSize: 3,
+        retry: RetryStrategies.fixedDelay({ maxAttempts: 2, delayMs: 5, retryOnError: (e) => !(e instanceof Error && e.message.includes('#2')) }),
+      }).uid('embed'),
+    );
+    const run = runJobToCompletion(env.executeAsync('fails'), clock);
+    await expect(run).rejects.toThrow(JobExecutionError);
+    await expect(run).rejects.toThrow(
+      "Job 'fails' failed in operator 'UnorderedWaitBatch' (uid 'embed'): a batch of 3 records failed after 1 attempt: FakeBatchService call #2 failed (failCalls)",
+    );
+  });
+
+  it('cancel during in-flight batches aborts them and the job ends', async () => {
+    const clock = new ManualClock(0);
+    const env = StreamExecutionEnvironment.create({ clock });
+    const service = new FakeBatchService<number, number>({ clock, handler: (xs) => [...xs], hangCalls: [1, 2, 3] });
+    const out = collect(
+      AsyncDataStream.unorderedWaitBatch(env.fromCollection(range(1, 100)), (xs, { signal }) => service.call(xs, { signal }), {
+        maxBatchSize: 10,
+        maxInFlightBatches: 3,
+        retry: RetryStrategies.fixedDelay({ maxAttempts: 5, delayMs: 1_000 }),
+      }),
+    );
+    const job = env.executeAsync('cancel');
+    for (let i = 0; i < 100 && service.inFlight < 3; i++) await settle();
+    expect(service.inFlight).toBe(3);
+    job.cancel();
+    const result = await job.result;
+    expect(result.status).toBe('cancelled');
+    expect(service.calls.map((c) => c.outcome)).toEqual(['aborted', 'aborted', 'aborted']);
+    expect(out).toEqual([]);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('holds back an unbounded source: records read ahead stay bounded by capacity and channel buffers', async () => {
+    const clock = new ManualClock(0);
+    const env = StreamExecutionEnvironment.create({ clock, chunkSize: 16, channelCapacity: 2 });
+    const service = new FakeBatchService<number, number>({ clock, handler: (xs) => [...xs], latency: { baseMs: 10, perItemMs: 0 } });
+    let read = 0;
+    let emitted = 0;
+    let aheadPeak = 0;
+    function* numbers(): Generator<number> {
+      for (let i = 0; ; i++) {
+        read++;
+        aheadPeak = Math.max(aheadPeak, read - emitted);
+        yield i;
+      }
+    }
+    AsyncDataStream.unorderedWaitBatch(env.fromCollection(numbers()), (xs, { signal }) => service.call(xs, { signal }), {
+      maxBatchSize: 16,
+      maxInFlightBatches: 2,
+      capacity: 64,
+    }).addSink(() => {
+      emitted++;
+    });
+    const running = env.executeAsync('unbounded');
+    while (emitted < 3_000) {
+      await settle();
+      await clock.setTime(clock.nextTimerAt() ?? clock.now());
+    }
+    running.cancel();
+    await running.result;
+    // capacity + one source read (256) + the channel (2 chunks) and a chunk in each writer.
+    expect(aheadPeak).toBeLessThanOrEqual(64 + 256 + 16 * 4);
+    expect(read).toBeLessThan(3_000 + 64 + 256 + 16 * 4);
+  });
+});

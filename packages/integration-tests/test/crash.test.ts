@@ -1,0 +1,116 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { scoreOf, type Enriched, type Event } from './crash/model.js';
+
+const EVENTS = 40_000;
+const USERS = 40;
+const KILLS = 20;
+
+/** A small seeded PRNG (mulberry32): the kill schedule is the same on every run. */
+function prng(seed: number) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function writeEvents(dir: string): Event[] {
+  const random = prng(7);
+  const events = Array.from({ length: EVENTS }, (_, id) => ({ id, user: `u${Math.floor(random() * USERS)}`, amount: 1 + Math.floor(random() * 100) }));
+  writeFileSync(join(dir, 'events.jsonl'), events.map((e) => JSON.stringify(e)).join('\n') + '\n');
+  return events;
+}
+
+/** The output each event must produce: its user's running total up to it. */
+function reference(events: Event[]): Map<number, Enriched> {
+  const totals = new Map<string, number>();
+  return new Map(
+    events.map((e) => {
+      const total = (totals.get(e.user) ?? 0) + e.amount;
+      totals.set(e.user, total);
+      return [e.id, { id: e.id, user: e.user, total, score: scoreOf(e.id, total) }];
+    }),
+  );
+}
+
+function start(dir: string, guarantee: string): ChildProcess {
+  return spawn(process.execPath, ['--conditions=@tributary/source', '--import', 'tsx', join(import.meta.dirname, 'crash', 'crashJob.ts'), dir, guarantee], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+}
+
+/**
+ * Runs the job until it finishes, killing it with SIGKILL `KILLS` times: each
+ * time at a seeded random moment after the run stored at least one checkpoint
+ * (so every run makes progress), then lets the last run finish.
+ */
+async function runWithKills(dir: string, guarantee: string, seed: number): Promise<{ kills: number; runs: number }> {
+  const random = prng(seed);
+  let kills = 0;
+  for (let runs = 1; ; runs++) {
+    const child = start(dir, guarantee);
+    const killAfterMs = kills < KILLS ? 5 + random() * 150 : undefined;
+    let output = '';
+    const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    let killed = false;
+    let killTimer: NodeJS.Timeout | undefined;
+    child.stdout?.on('data', (data: Buffer) => {
+      output += data.toString();
+      if (output.includes('done finished')) clearTimeout(killTimer);
+      else if (killAfterMs !== undefined && !killed && /checkpoint \d+/.test(output)) {
+        killed = true;
+        killTimer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+      }
+    });
+    const code = await exit;
+    if (output.includes('done finished')) {
+      // The job finished; a kill that landed during exit changes nothing.
+      return { kills, runs };
+    }
+    if (!killed) throw new Error(`crash job exited (code ${String(code)}) without being killed or finishing:\n${output}`);
+    kills++;
+  }
+}
+
+function readOutput(dir: string): Enriched[] {
+  const out = join(dir, 'out');
+  return readdirSync(out)
+    .filter((f) => !f.startsWith('.'))
+    .flatMap((f) => readFileSync(join(out, f), 'utf8').split('\n'))
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as Enriched);
+}
+
+describe('crash recovery (SIGKILL, restart from the latest checkpoint)', () => {
+  it('exactly-once sink: every input exactly once, running totals equal the reference', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'crash-eo-'));
+    const expected = reference(writeEvents(dir));
+    const { kills, runs } = await runWithKills(dir, 'exactly-once', 11);
+    const output = readOutput(dir);
+    console.log(`exactly-once: ${kills} kills over ${runs} runs, ${output.length} output records`);
+    expect(kills).toBeGreaterThanOrEqual(KILLS);
+    expect(output).toHaveLength(EVENTS);
+    const byId = new Map(output.map((r) => [r.id, r]));
+    expect(byId.size).toBe(EVENTS);
+    for (const [id, want] of expected) expect(byId.get(id)).toEqual(want);
+  });
+
+  it('at-least-once sink: nothing lost, duplicates counted and identical', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'crash-alo-'));
+    const expected = reference(writeEvents(dir));
+    const { kills, runs } = await runWithKills(dir, 'at-least-once', 12);
+    const output = readOutput(dir);
+    const duplicates = output.length - new Set(output.map((r) => r.id)).size;
+    console.log(`at-least-once: ${kills} kills over ${runs} runs, ${output.length} output records, ${duplicates} duplicates`);
+    expect(kills).toBeGreaterThanOrEqual(KILLS);
+    for (const r of output) expect(r).toEqual(expected.get(r.id));
+    expect(new Set(output.map((r) => r.id)).size).toBe(EVENTS);
+  });
+});

@@ -1,0 +1,196 @@
+import { InferenceSession, type Tensor } from 'onnxruntime-node';
+import { validateFeeds } from './validateFeeds.js';
+
+/** What a call may receive from the async batch operator. */
+export interface OnnxCallContext {
+  /** Aborted on timeout or cancellation: a call not yet started on the session is skipped. */
+  readonly signal?: AbortSignal;
+  readonly attempt?: number;
+}
+
+/** Completes one batch attempt (the async operator's `ResultFuture`). */
+export interface OnnxResultFuture<TOut> {
+  complete(outputs: readonly TOut[]): void;
+  completeExceptionally(error: unknown): void;
+}
+
+/** Options of {@link onnxBatchFunction}. */
+export interface OnnxBatchFunctionOptions<TIn, TOut> {
+  /** Path of an `.onnx` file, or the model's bytes. */
+  readonly model: string | Uint8Array;
+  /** Passed to `InferenceSession.create`: `intraOpNumThreads`, `executionProviders`, `graphOptimizationLevel`, ... */
+  readonly sessionOptions?: InferenceSession.SessionOptions;
+  /** Builds the model's named input tensors for a whole batch of records. */
+  readonly feeds: (inputs: readonly TIn[]) => Readonly<Record<string, Tensor>>;
+  /** Splits the session's outputs into exactly one output per record, in input order. */
+  readonly outputs: (results: InferenceSession.ReturnType, inputs: readonly TIn[]) => readonly TOut[];
+  /** Names the model in error messages. Default: the path, or `from bytes`. */
+  readonly name?: string;
+}
+
+interface OpenSession {
+  readonly session: Promise<InferenceSession>;
+  readonly running: Set<Promise<unknown>>;
+}
+
+/**
+ * A batch function that runs one `onnxruntime-node` inference session call
+ * per batch of records.
+ *
+ * Pass it to `AsyncDataStream.unorderedWaitBatch` as is: it has the
+ * `AsyncBatchFunction` shape (`open`, `asyncInvokeBatch`, `close`). For
+ * direct use, `invoke(inputs, ctx)` builds the feeds for the whole batch, checks them
+ * against the model's declared inputs (a wrong name, element type, rank or
+ * size throws {@link OnnxInputError} naming the input and what it expects),
+ * runs the session once and splits the outputs back per record.
+ *
+ * Lifecycle (Flink's rich function): `open()` creates the session, `close()`
+ * waits for running calls and releases it. Both are optional for direct use:
+ * the first `invoke` opens the session if needed. The runtime gives each
+ * parallel subtask its own copy of this object (`Object.create`), and each
+ * copy opens its own session, so set `sessionOptions.intraOpNumThreads` with
+ * the parallelism in mind.
+ *
+ * @example
+ * ```ts
+ * const classify = onnxBatchFunction<number[], number>({
+ *   model: 'model.onnx',
+ *   sessionOptions: { intraOpNumThreads: 2 },
+ *   feeds: (rows) => ({ x: new Tensor('float32', Float32Array.from(rows.flat()), [rows.length, 4]) }),
+ *   outputs: (results) => Array.from((results['label'] as Tensor).data as Float32Array),
+ * });
+ * await classify.open();
+ * const labels = await classify.invoke([[1, 2, 3, 4], [5, 6, 7, 8]]);
+ * await classify.close();
+ * ```
+ */
+export class OnnxBatchFunction<TIn, TOut> {
+  /** The session of this object (not of the object it was copied from), once opened. */
+  private opened: OpenSession | undefined = undefined;
+  private readonly label: string;
+
+  constructor(private readonly options: OnnxBatchFunctionOptions<TIn, TOut>) {
+    this.label = `onnx model "${options.name ?? (typeof options.model === 'string' ? options.model : 'from bytes')}"`;
+  }
+
+  /** Creates the inference session; a second call while open does nothing. */
+  async open(): Promise<void> {
+    await this.own().session;
+  }
+
+  /**
+   * Runs the model on a batch and returns one output per input, in order.
+   *
+   * An empty batch returns `[]` without running the session. If
+   * `ctx.signal` is already aborted the call rejects with its reason.
+   */
+  async invoke(inputs: readonly TIn[], ctx: OnnxCallContext = {}): Promise<TOut[]> {
+    if (inputs.length === 0) return [];
+    ctx.signal?.throwIfAborted();
+    const opened = this.own();
+    const call = this.run(opened.session, inputs, ctx);
+    opened.running.add(call);
+    try {
+      return await call;
+    } finally {
+      opened.running.delete(call);
+    }
+  }
+
+  /**
+   * The async batch operator's object form (`AsyncBatchFunction`): runs
+   * {@link invoke} and completes `resultFuture` with its outputs or error.
+   */
+  async asyncInvokeBatch(inputs: readonly TIn[], resultFuture: OnnxResultFuture<TOut>, ctx: OnnxCallContext): Promise<void> {
+    let outputs: TOut[];
+    try {
+      outputs = await this.invoke(inputs, ctx);
+    } catch (error) {
+      resultFuture.completeExceptionally(error);
+      return;
+    }
+    resultFuture.complete(outputs);
+  }
+
+  /** Waits for running calls, then releases the session. Safe to call when not open. */
+  async close(): Promise<void> {
+    const opened = this.ownOpened();
+    if (opened === undefined) return;
+    this.opened = undefined;
+    await Promise.allSettled(opened.running);
+    const session = await opened.session.catch(() => undefined);
+    await session?.release();
+  }
+
+  private async run(sessionPromise: Promise<InferenceSession>, inputs: readonly TIn[], ctx: OnnxCallContext) {
+    const session = await sessionPromise;
+    const feeds = this.options.feeds(inputs);
+    validateFeeds(feeds, session.inputMetadata, this.label);
+    ctx.signal?.throwIfAborted();
+    const results = await session.run(feeds);
+    const outputs = this.options.outputs(results, inputs);
+    if (outputs.length !== inputs.length) {
+      throw new Error(
+        `${this.label}: the outputs splitter returned ${outputs.length} outputs for a batch of ${inputs.length} inputs`,
+      );
+    }
+    return Array.from(outputs);
+  }
+
+  /**
+   * This object's own session, created on first use. A session inherited
+   * through `Object.create` belongs to another subtask and is never reused
+   * or released here.
+   */
+  private own(): OpenSession {
+    const existing = this.ownOpened();
+    if (existing !== undefined) return existing;
+    const session = this.createSession();
+    const opened: OpenSession = { session, running: new Set() };
+    this.opened = opened;
+    // A failed open is forgotten, so the next call (or a restart) tries again.
+    session.catch(() => {
+      if (this.ownOpened() === opened) this.opened = undefined;
+    });
+    return opened;
+  }
+
+  private ownOpened(): OpenSession | undefined {
+    return Object.hasOwn(this, 'opened') ? this.opened : undefined;
+  }
+
+  private async createSession(): Promise<InferenceSession> {
+    const { model, sessionOptions = {} } = this.options;
+    try {
+      return typeof model === 'string'
+        ? await InferenceSession.create(model, sessionOptions)
+        : await InferenceSession.create(model, sessionOptions);
+    } catch (error) {
+      throw new Error(`${this.label}: cannot create the inference session: ${String(error)}`, { cause: error });
+    }
+  }
+}
+
+/**
+ * Creates an {@link OnnxBatchFunction}: the generic building block for any
+ * ONNX model, given a feeds builder (records -> named tensors) and an
+ * outputs splitter (named tensors -> one output per record).
+ *
+ * {@link packSequences} and {@link splitRows} cover the usual token-model
+ * case; {@link onnxTextEmbedder} is the ready-made text embedder.
+ *
+ * @example
+ * ```ts
+ * const embed = onnxBatchFunction<number[], Float32Array>({
+ *   model: '/models/encoder.onnx',
+ *   feeds: (seqs) => {
+ *     const { ids, mask } = packSequences(seqs, { maskType: 'int64' });
+ *     return { input_ids: ids, attention_mask: mask };
+ *   },
+ *   outputs: (results) => splitRows(results['sentence_embedding'] as Tensor) as Float32Array[],
+ * });
+ * ```
+ */
+export function onnxBatchFunction<TIn, TOut>(options: OnnxBatchFunctionOptions<TIn, TOut>): OnnxBatchFunction<TIn, TOut> {
+  return new OnnxBatchFunction(options);
+}

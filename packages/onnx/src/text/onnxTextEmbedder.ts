@@ -1,0 +1,83 @@
+import type { InferenceSession, Tensor } from 'onnxruntime-node';
+import { OnnxBatchFunction } from '../batch/OnnxBatchFunction.js';
+import { DEFAULT_EMBEDDER_CONFIG, EMBEDDER_IO, type EmbedderModel } from '../model/embedderModel.js';
+import { packSequences, splitRows } from '../tensors/packing.js';
+import { createNgramTokenizer, type NgramTokenizerOptions } from './ngramTokenizer.js';
+
+/** Options of {@link onnxTextEmbedder}. */
+export interface OnnxTextEmbedderOptions extends NgramTokenizerOptions {
+  /**
+   * The generated embedder model: what {@link generateEmbedderModel} or
+   * {@link ensureEmbedderModel} returned (its `vocab` configures the
+   * tokenizer), or a path / bytes of such a model (then pass `vocab` if it
+   * is not the default).
+   */
+  readonly model: EmbedderModel | string | Uint8Array;
+  readonly sessionOptions?: InferenceSession.SessionOptions;
+}
+
+/** Options of {@link onnxTextEmbedder} for records that are not plain strings: where the text is, and what to emit. */
+export interface OnnxRecordEmbedderOptions<TIn, TOut> extends OnnxTextEmbedderOptions {
+  /** The text to embed of a record. */
+  readonly text: (record: TIn) => string;
+  /** The output for a record, given its embedding (e.g. `{ id, vector }`). */
+  readonly output: (embedding: Float32Array, record: TIn) => TOut;
+}
+
+/**
+ * The ready-made text embedder: a batch function from strings to unit-length
+ * `Float32Array` embeddings, over the model {@link generateEmbedderModel}
+ * writes.
+ *
+ * Per batch it tokenizes each text into hashed character n-gram ids
+ * ({@link createNgramTokenizer}), pads them to the batch's longest text with
+ * an attention mask, runs the session once, and returns one row per text.
+ * The dot product of two embeddings is their cosine similarity, which
+ * follows how many character n-grams the texts share. A text without
+ * letters or digits embeds as the zero vector.
+ *
+ * For records such as `{ id, text }`, pass `text` and `output` to read the
+ * text and build each output, so the embedding stays with its record.
+ *
+ * @example
+ * ```ts
+ * const model = await ensureEmbedderModel();
+ * const embedder = onnxTextEmbedder({ model, sessionOptions: { intraOpNumThreads: 1 } });
+ * const [a, b] = await embedder.invoke(['the cat sat on the mat', 'the cat sat on a mat']);
+ *
+ * const docs = onnxTextEmbedder({
+ *   model,
+ *   text: (doc: { id: string; body: string }) => doc.body,
+ *   output: (vector, doc) => ({ id: doc.id, vector }),
+ * });
+ * ```
+ */
+export function onnxTextEmbedder<TIn, TOut>(options: OnnxRecordEmbedderOptions<TIn, TOut>): OnnxBatchFunction<TIn, TOut>;
+export function onnxTextEmbedder(options: OnnxTextEmbedderOptions): OnnxBatchFunction<string, Float32Array>;
+export function onnxTextEmbedder<TIn, TOut>(
+  options: OnnxTextEmbedderOptions & Partial<OnnxRecordEmbedderOptions<TIn, TOut>>,
+): OnnxBatchFunction<TIn, TOut> {
+  const { model } = options;
+  const generated = typeof model === 'string' || model instanceof Uint8Array ? undefined : model;
+  if (generated !== undefined && options.vocab !== undefined && options.vocab !== generated.vocab) {
+    throw new RangeError(
+      `onnxTextEmbedder: option 'vocab' (${options.vocab}) differs from the model's vocab (${generated.vocab}); leave it out to use the model's`,
+    );
+  }
+  const tokenize = createNgramTokenizer({ ...options, vocab: generated?.vocab ?? options.vocab ?? DEFAULT_EMBEDDER_CONFIG.vocab });
+  // Without a mapping the records are the texts and the embeddings the outputs (the first overload).
+  const text = options.text ?? ((record: TIn) => record as string);
+  const output = options.output ?? ((embedding: Float32Array) => embedding as TOut);
+  const source = generated?.path ?? (model as string | Uint8Array);
+  return new OnnxBatchFunction<TIn, TOut>({
+    model: source,
+    ...(options.sessionOptions === undefined ? {} : { sessionOptions: options.sessionOptions }),
+    name: typeof source === 'string' ? source : 'text embedder',
+    feeds: (records) => {
+      const { ids, mask } = packSequences(records.map((record) => tokenize(text(record))));
+      return { [EMBEDDER_IO.ids]: ids, [EMBEDDER_IO.mask]: mask };
+    },
+    outputs: (results, records) =>
+      splitRows(results[EMBEDDER_IO.output] as Tensor).map((row, i) => output(row as Float32Array, records[i]!)),
+  });
+}

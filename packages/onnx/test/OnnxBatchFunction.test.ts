@@ -1,0 +1,263 @@
+import { InferenceSession, Tensor } from 'onnxruntime-node';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { encodeModel } from '../src/internal/onnxProto.js';
+import {
+  EMBEDDER_IO,
+  OnnxInputError,
+  type OnnxBatchFunction,
+  onnxBatchFunction,
+  onnxTextEmbedder,
+  packSequences,
+  splitRows,
+} from '../src/index.js';
+import { useTempModel } from './support/tempModel.js';
+
+const model = useTempModel();
+
+/** y = x · W for x float32 [batch, 4], W = [[1,0],[0,1],[1,1],[2,-1]]: a model with a fixed dimension. */
+const LINEAR_MODEL = encodeModel({
+  irVersion: 8,
+  opsetVersion: 18,
+  producerName: 'test',
+  producerVersion: '1',
+  graph: {
+    name: 'linear',
+    nodes: [{ opType: 'MatMul', inputs: ['x', 'w'], outputs: ['y'] }],
+    initializers: [{ name: 'w', dims: [4, 2], data: Float32Array.of(1, 0, 0, 1, 1, 1, 2, -1) }],
+    inputs: [{ name: 'x', type: 'float32', shape: ['batch', 4] }],
+    outputs: [{ name: 'y', type: 'float32', shape: ['batch', 2] }],
+  },
+});
+
+function linear(overrides: Partial<Parameters<typeof onnxBatchFunction<number[], number[]>>[0]> = {}) {
+  return onnxBatchFunction<number[], number[]>({
+    model: LINEAR_MODEL,
+    name: 'linear',
+    feeds: (rows) => ({ x: new Tensor('float32', Float32Array.from(rows.flat()), [rows.length, rows[0]!.length]) }),
+    outputs: (results) => splitRows(results['y'] as Tensor).map((row) => Array.from(row as Float32Array)),
+    ...overrides,
+  });
+}
+
+/** Records every `InferenceSession.create` call and the session it made, still creating real ones. */
+function spyOnSessions(): InferenceSession[] & { readonly calls: unknown[][] } {
+  const sessions = Object.assign([] as InferenceSession[], { calls: [] as unknown[][] });
+  const create = InferenceSession.create.bind(InferenceSession) as (...args: unknown[]) => Promise<InferenceSession>;
+  vi.spyOn(InferenceSession, 'create').mockImplementation(async (...args: unknown[]) => {
+    sessions.calls.push(args);
+    const session = await create(...args);
+    sessions.push(session);
+    return session;
+  });
+  return sessions;
+}
+
+/** Feeds that match the embedder model, for tests that break one thing at a time. */
+function embedderFeeds(): Record<string, Tensor> {
+  const { ids, mask } = packSequences([[1, 2, 3], [4]]);
+  return { [EMBEDDER_IO.ids]: ids, [EMBEDDER_IO.mask]: mask };
+}
+
+function embedderWith(feeds: (valid: Record<string, Tensor>) => Record<string, Tensor>) {
+  return onnxBatchFunction<string, Float32Array>({
+    model: model().path,
+    feeds: () => feeds(embedderFeeds()),
+    outputs: (results) => splitRows(results[EMBEDDER_IO.output] as Tensor) as Float32Array[],
+  });
+}
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe('onnxBatchFunction', () => {
+  it('runs a batch through the session once and splits outputs per record', async () => {
+    const sessions = spyOnSessions();
+    const fn = linear();
+    await fn.open();
+    const runSpy = vi.spyOn(sessions[0]!, 'run');
+    const outputs = await fn.invoke([
+      [1, 2, 3, 4],
+      [0, 0, 0, 1],
+      [1, 1, 1, 1],
+    ]);
+    expect(outputs).toEqual([
+      [12, 1],
+      [2, -1],
+      [4, 1],
+    ]);
+    expect(runSpy).toHaveBeenCalledTimes(1);
+    await fn.close();
+  });
+
+  it('passes session options through to InferenceSession.create', async () => {
+    const sessions = spyOnSessions();
+    const sessionOptions = { intraOpNumThreads: 1, executionProviders: ['cpu'], graphOptimizationLevel: 'basic' } as const;
+    const fn = linear({ sessionOptions });
+    await fn.open();
+    expect(sessions).toHaveLength(1);
+    expect(sessions.calls).toEqual([[LINEAR_MODEL, sessionOptions]]);
+    await fn.close();
+  });
+
+  it('returns [] for an empty batch without opening a session', async () => {
+    const sessions = spyOnSessions();
+    expect(await linear().invoke([])).toEqual([]);
+    expect(sessions).toHaveLength(0);
+  });
+
+  it('fails when the outputs splitter does not return one output per input, naming both counts', async () => {
+    const fn = linear({ outputs: () => [[0, 0]] });
+    await expect(fn.invoke([[1, 2, 3, 4], [5, 6, 7, 8]])).rejects.toThrow(
+      'onnx model "linear": the outputs splitter returned 1 outputs for a batch of 2 inputs',
+    );
+    await fn.close();
+  });
+
+  it('rejects with the abort reason and does not run when the signal is already aborted', async () => {
+    const sessions = spyOnSessions();
+    const fn = linear();
+    await fn.open();
+    const runSpy = vi.spyOn(sessions[0]!, 'run');
+    const controller = new AbortController();
+    controller.abort(new Error('batch timed out'));
+    await expect(fn.invoke([[1, 2, 3, 4]], { signal: controller.signal, attempt: 1 })).rejects.toThrow('batch timed out');
+    expect(runSpy).not.toHaveBeenCalled();
+    await fn.close();
+  });
+  it('has the async operator\'s object form: asyncInvokeBatch completes the result future', async () => {
+    const fn = linear();
+    const completed: unknown[] = [];
+    const failed: unknown[] = [];
+    const future = { complete: (o: readonly number[][]) => completed.push(o), completeExceptionally: (e: unknown) => failed.push(e) };
+    const ctx = { signal: new AbortController().signal, attempt: 1 };
+    await fn.asyncInvokeBatch([[1, 1, 1, 1]], future, ctx);
+    await fn.asyncInvokeBatch([[1, 1]], future, ctx);
+    expect(completed).toEqual([[[4, 1]]]);
+    expect(failed).toHaveLength(1);
+    expect(failed[0]).toBeInstanceOf(OnnxInputError);
+    await fn.close();
+  });
+});
+
+describe('bad input', () => {
+  it('names the input and its expected type when the element type is wrong', async () => {
+    const fn = embedderWith((feeds) => ({
+      ...feeds,
+      ids: new Tensor('float32', Float32Array.of(1, 2, 3, 4, 0, 0), [2, 3]),
+    }));
+    const error = await fn.invoke(['a']).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OnnxInputError);
+    expect((error as Error).message).toContain(
+      "input 'ids' expects int64 [batch, sequence], got float32 [2, 3] (element type float32)",
+    );
+    expect(error).toMatchObject({ inputName: 'ids', expected: 'int64 [batch, sequence]', actual: 'float32 [2, 3]' });
+    await fn.close();
+  });
+
+  it('names the input and its expected shape when the rank is wrong', async () => {
+    const fn = embedderWith((feeds) => ({ ...feeds, ids: new Tensor('int64', BigInt64Array.of(1n, 2n, 3n), [3]) }));
+    await expect(fn.invoke(['a'])).rejects.toThrow(
+      "input 'ids' expects int64 [batch, sequence], got int64 [3] (rank 1, expected rank 2)",
+    );
+    await fn.close();
+  });
+
+  it('names both inputs when a shared dimension disagrees (mask shorter than ids)', async () => {
+    const fn = embedderWith((feeds) => ({ ...feeds, mask: new Tensor('float32', new Float32Array(4), [2, 2]) }));
+    await expect(fn.invoke(['a'])).rejects.toThrow(
+      "input 'mask' expects float32 [batch, sequence], got float32 [2, 2] (sequence = 2, but input 'ids' has sequence = 3)",
+    );
+    await fn.close();
+  });
+
+  it('names a fixed dimension that does not match', async () => {
+    const fn = linear();
+    await expect(fn.invoke([[1, 2, 3]])).rejects.toThrow(
+      'onnx model "linear": input \'x\' expects float32 [batch, 4], got float32 [1, 3] (dimension 1 must be 4)',
+    );
+    await fn.close();
+  });
+
+  it('names a missing input and an unknown one', async () => {
+    const missing = embedderWith(({ ids }) => ({ ids: ids! }));
+    await expect(missing.invoke(['a'])).rejects.toThrow(
+      "input 'mask' expects float32 [batch, sequence], but the feeds do not contain it",
+    );
+    const unknown = embedderWith((feeds) => ({ ...feeds, attention_mask: feeds[EMBEDDER_IO.mask]! }));
+    await expect(unknown.invoke(['a'])).rejects.toThrow(
+      "the feeds contain 'attention_mask', which is not an input of the model; its inputs are 'ids' (int64 [batch, sequence]), 'mask' (float32 [batch, sequence])",
+    );
+    await Promise.all([missing.close(), unknown.close()]);
+  });
+
+  it('checks before running, so onnxruntime never sees the bad tensors', async () => {
+    const sessions = spyOnSessions();
+    const fn = linear();
+    await fn.open();
+    const runSpy = vi.spyOn(sessions[0]!, 'run');
+    await expect(fn.invoke([[1]])).rejects.toBeInstanceOf(OnnxInputError);
+    expect(runSpy).not.toHaveBeenCalled();
+    await fn.close();
+  });
+});
+
+describe('lifecycle', () => {
+  it('creates one session for concurrent open and calls, and close releases it', async () => {
+    const sessions = spyOnSessions();
+    const embedder = onnxTextEmbedder({ model: model() });
+    await Promise.all([embedder.open(), embedder.invoke(['one']), embedder.invoke(['two']), embedder.open()]);
+    expect(sessions).toHaveLength(1);
+    await embedder.close();
+    await expect(sessions[0]!.run(embedderFeeds())).rejects.toThrow(/disposed/);
+  });
+
+  it('lets a running call finish before releasing the session', async () => {
+    const embedder = onnxTextEmbedder({ model: model() });
+    await embedder.open();
+    const call = embedder.invoke(['still running']);
+    const closed = embedder.close();
+    const [vector] = await call;
+    await closed;
+    expect(vector).toHaveLength(model().outputDim);
+  });
+
+  it('opens a fresh session when called again after close (a restarted job)', async () => {
+    const sessions = spyOnSessions();
+    const embedder = onnxTextEmbedder({ model: model() });
+    await embedder.open();
+    await embedder.close();
+    await embedder.close(); // a second close is harmless
+    const [vector] = await embedder.invoke(['again']);
+    expect(vector).toHaveLength(model().outputDim);
+    expect(sessions).toHaveLength(2);
+    await embedder.close();
+  });
+
+  it('gives each per-subtask copy (Object.create) its own session', async () => {
+    const sessions = spyOnSessions();
+    const original = onnxTextEmbedder({ model: model() });
+    await original.open();
+    const copy = Object.create(original) as OnnxBatchFunction<string, Float32Array>;
+    await copy.open();
+    expect(sessions).toHaveLength(2);
+    await copy.close();
+    // Closing the copy released only the copy's session.
+    const [vector] = await original.invoke(['still open']);
+    expect(vector).toHaveLength(model().outputDim);
+    await expect(sessions[1]!.run(embedderFeeds())).rejects.toThrow(/disposed/);
+    await original.close();
+  });
+
+  it('names the model when the session cannot be created, and retries on the next call', async () => {
+    const fn = onnxTextEmbedder({ model: '/nonexistent/embedder.onnx' });
+    await expect(fn.open()).rejects.toThrow(
+      'onnx model "/nonexistent/embedder.onnx": cannot create the inference session',
+    );
+    const sessions = spyOnSessions();
+    await expect(fn.invoke(['x'])).rejects.toThrow(/cannot create the inference session/);
+    expect(sessions.calls).toHaveLength(1);
+    expect(sessions).toHaveLength(0);
+    await fn.close();
+  });
+});

@@ -1,0 +1,65 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { createNgramTokenizer } from '../src/index.js';
+
+const tokenize = createNgramTokenizer();
+const sorted = (ids: Uint32Array) => Array.from(ids).sort((a, b) => a - b);
+
+describe('createNgramTokenizer', () => {
+  it('cuts each word with boundary markers into overlapping n-grams', () => {
+    expect(tokenize('hello')).toHaveLength(5); // <he hel ell llo lo>
+    expect(tokenize('ab')).toHaveLength(2); // <ab ab>
+    expect(tokenize('a')).toHaveLength(1); // <a> is a single n-gram
+    expect(createNgramTokenizer({ ngram: 2 })('hello')).toHaveLength(6);
+    // Characters outside the BMP count once, not as two UTF-16 units: <𠀀𠀁> has two trigrams.
+    expect(tokenize('𠀀𠀁')).toHaveLength(2);
+  });
+
+  it('ignores case, punctuation, spacing and compatibility forms', () => {
+    expect(tokenize('Hello,   WORLD!')).toEqual(tokenize('hello world'));
+    expect(tokenize('ﬁne café')).toEqual(tokenize('FINE CAFÉ'));
+  });
+
+  it('keeps each n-gram once, so repeated words do not weigh more', () => {
+    expect(tokenize('the the the')).toEqual(tokenize('the'));
+    expect(sorted(tokenize('world hello'))).toEqual(sorted(tokenize('hello world')));
+  });
+
+  it('gives one changed word only its own n-grams', () => {
+    const a = new Set(tokenize('the cat sat on the mat'));
+    const b = new Set(tokenize('the dog sat on the mat'));
+    const onlyInB = [...b].filter((id) => !a.has(id));
+    expect(onlyInB).toEqual(Array.from(tokenize('dog')).filter((id) => !a.has(id)));
+    expect(onlyInB.length).toBeGreaterThan(0);
+  });
+
+  it('caps the ids per text at maxLength, keeping the first', () => {
+    const text = 'stream processing with batches of records and models';
+    const capped = createNgramTokenizer({ maxLength: 7 })(text);
+    expect(Array.from(capped)).toEqual(Array.from(tokenize(text)).slice(0, 7));
+  });
+
+  it('returns no ids for text without letters or digits', () => {
+    expect(tokenize('')).toHaveLength(0);
+    expect(tokenize(' ?!.. -- ')).toHaveLength(0);
+  });
+
+  it('yields distinct ids in 1..vocab-1 for any text (property)', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 200 }), fc.integer({ min: 2, max: 5000 }), (text, vocab) => {
+        const ids = createNgramTokenizer({ vocab })(text);
+        expect(new Set(ids).size).toBe(ids.length);
+        for (const id of ids) {
+          expect(id).toBeGreaterThanOrEqual(1);
+          expect(id).toBeLessThan(vocab);
+        }
+      }),
+    );
+  });
+
+  it('rejects bad options, naming them', () => {
+    expect(() => createNgramTokenizer({ vocab: 1 })).toThrow("createNgramTokenizer: option 'vocab' must be an integer >= 2, got 1");
+    expect(() => createNgramTokenizer({ ngram: 0 })).toThrow("option 'ngram' must be an integer >= 1, got 0");
+    expect(() => createNgramTokenizer({ maxLength: 1.5 })).toThrow("option 'maxLength' must be an integer >= 1, got 1.5");
+  });
+});

@@ -1,0 +1,82 @@
+import { AsyncDataStream, type AsyncBatchFunction } from '@tributary/async';
+import { StreamExecutionEnvironment } from '@tributary/core';
+import { InferenceSession } from 'onnxruntime-node';
+import { afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
+import { onnxTextEmbedder, type OnnxBatchFunction } from '../src/index.js';
+import { SENTENCES, dot } from './fixtures/sentences.js';
+import { useTempModel } from './support/tempModel.js';
+
+const model = useTempModel();
+
+interface Doc {
+  readonly id: number;
+  readonly text: string;
+}
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe('the text embedder in a job (AsyncDataStream.unorderedWaitBatch)', () => {
+  it('has the async batch function shape', () => {
+    expectTypeOf<OnnxBatchFunction<Doc, number>>().toExtend<AsyncBatchFunction<Doc, number>>();
+  });
+
+  it('embeds every record once in batches, per subtask sessions opened and released', async () => {
+    const sessions: { session: InferenceSession; batchSizes: number[]; released: boolean }[] = [];
+    const create = InferenceSession.create.bind(InferenceSession) as (...args: unknown[]) => Promise<InferenceSession>;
+    vi.spyOn(InferenceSession, 'create').mockImplementation(async (...args: unknown[]) => {
+      const session = await create(...args);
+      const entry = { session, batchSizes: [] as number[], released: false };
+      const run = session.run.bind(session);
+      vi.spyOn(session, 'run').mockImplementation((feeds, ...rest) => {
+        entry.batchSizes.push(feeds['ids']!.dims[0]!);
+        return (run as (...a: unknown[]) => ReturnType<typeof run>)(feeds, ...rest);
+      });
+      const release = session.release.bind(session);
+      vi.spyOn(session, 'release').mockImplementation(() => {
+        entry.released = true;
+        return release();
+      });
+      sessions.push(entry);
+      return session;
+    });
+
+    // Each sentence, and a near-duplicate of it (one word changed) planted later in the stream.
+    const docs: Doc[] = [
+      ...SENTENCES.map((text, id) => ({ id, text })),
+      ...SENTENCES.map((text, i) => ({ id: 100 + i, text: text.replace(/\w+$/, 'yesterday') })),
+    ];
+    const env = StreamExecutionEnvironment.create({ parallelism: 2 });
+    const embedder = onnxTextEmbedder({
+      model: model(),
+      sessionOptions: { intraOpNumThreads: 1 },
+      text: (doc: Doc) => doc.text,
+      output: (vector, doc) => ({ id: doc.id, vector }),
+    });
+    const embedded = await AsyncDataStream.unorderedWaitBatch(env.fromCollection(docs).rebalance(), embedder, {
+      maxBatchSize: 8,
+      maxInFlightBatches: 2,
+    })
+      .name('embed')
+      .executeAndCollect('embed-documents');
+
+    expect(embedded.map((e) => e.id).sort((a, b) => a - b)).toEqual(docs.map((d) => d.id));
+    // Every planted near-duplicate is the closest document to its original.
+    const byId = new Map(embedded.map((e) => [e.id, e.vector]));
+    for (let i = 0; i < SENTENCES.length; i++) {
+      const original = byId.get(i)!;
+      const scores = embedded.filter((e) => e.id !== i).map((e) => ({ id: e.id, score: dot(original, e.vector) }));
+      const best = scores.reduce((a, b) => (b.score > a.score ? b : a));
+      expect(best.id).toBe(100 + i);
+      expect(best.score).toBeGreaterThan(0.8);
+    }
+    // One session per subtask, each run on batches of at most 8, and released when the job ended.
+    expect(sessions).toHaveLength(2);
+    const batchSizes = sessions.flatMap((s) => s.batchSizes);
+    expect(batchSizes.reduce((sum, n) => sum + n, 0)).toBe(docs.length);
+    expect(Math.max(...batchSizes)).toBeLessThanOrEqual(8);
+    expect(batchSizes.length).toBeLessThan(docs.length / 2);
+    expect(sessions.every((s) => s.released)).toBe(true);
+  });
+});

@@ -1,0 +1,222 @@
+import type { HistogramSnapshot, Metric, MetricRegistry } from '@tributary/core';
+import { collectDefaultMetrics, Counter, Gauge, Registry, validateMetricName } from 'prom-client';
+import { toPrometheusSeries } from './metricNames.js';
+import { WindowSummary } from './WindowSummary.js';
+
+/** Options of {@link toPrometheusRegistry} and {@link startMetricsServer}. */
+export interface PrometheusExportOptions {
+  /** Prefix of every exported metric name; `''` for none. Default `'tributary'`. */
+  readonly prefix?: string;
+  /**
+   * Also export prom-client's default Node.js process metrics (CPU, memory,
+   * event loop lag, GC; names `process_*` and `nodejs_*`). Default `false`.
+   */
+  readonly processMetrics?: boolean;
+}
+
+/**
+ * A prom-client `Registry` that shows the current values of a Tributary
+ * {@link MetricRegistry} whenever it is read.
+ *
+ * Details:
+ * - Counters become counters named `<prefix>_<metric>_total`, gauges become
+ *   gauges, and histograms become summaries with quantiles 0 (window min), 0.5,
+ *   0.95, 0.99 and 1 (window max) plus `_count` (every update since start), and a
+ *   gauge `<prefix>_<metric>_mean` with the window mean. Operator metrics carry
+ *   the labels `job`, `operator`, `subtask` (see {@link toPrometheusSeries}).
+ * - Values are read at scrape time through prom-client collectors; nothing is
+ *   copied in between. Metrics registered after this call (a job started later)
+ *   appear on the next read.
+ * - `metrics()`, `getMetricsAsJSON()` and `Registry.merge([...])` see the live
+ *   values; the returned registry is an ordinary prom-client registry, so you can
+ *   register your own prom-client metrics on it too.
+ *
+ * Gotchas:
+ * - Two metrics of different kinds that map to one name (a gauge `latency` in one
+ *   operator, a histogram `latency` in another) cannot share a Prometheus family:
+ *   the one registered later gets its kind appended (`latency_summary`).
+ * - Two metrics of one operator subtask whose names differ only in characters
+ *   Prometheus does not allow (`a-b`, `a_b`) would be one series: reading the
+ *   registry throws an error naming both.
+ *
+ * @example
+ * ```ts
+ * const env = StreamExecutionEnvironment.create();
+ * const prometheus = toPrometheusRegistry(env.metrics);
+ * // in your own HTTP handler:
+ * res.setHeader('content-type', prometheus.contentType);
+ * res.end(await prometheus.metrics());
+ * ```
+ */
+export function toPrometheusRegistry(registry: MetricRegistry, options: PrometheusExportOptions = {}): Registry {
+  if (typeof (registry as Partial<MetricRegistry> | undefined)?.entries !== 'function') {
+    throw new TypeError('toPrometheusRegistry: registry must be a @tributary/core MetricRegistry (e.g. env.metrics)');
+  }
+  const prefix = options.prefix ?? 'tributary';
+  if (prefix !== '' && !validateMetricName(prefix)) {
+    throw new RangeError(`toPrometheusRegistry: prefix must be a valid Prometheus metric name or '', got '${prefix}'`);
+  }
+  const prometheus = new TributaryRegistry(registry, prefix);
+  if (options.processMetrics === true) collectDefaultMetrics({ register: prometheus });
+  return prometheus;
+}
+
+type FamilyKind = 'counter' | 'gauge' | 'summary';
+type Labels = Readonly<Record<string, string>>;
+
+interface Series<TValue> {
+  readonly id: string;
+  readonly labels: Labels;
+  readonly read: () => TValue;
+}
+
+/** One Prometheus metric family and the Tributary metrics that make up its series. */
+class Family<TValue> {
+  readonly series: Series<TValue>[] = [];
+
+  constructor(
+    readonly name: string,
+    readonly kind: FamilyKind,
+    readonly labelNames: readonly string[],
+  ) {}
+
+  /** Sample names this family writes besides its own name. */
+  static reservedSuffixes(kind: FamilyKind): readonly string[] {
+    return kind === 'summary' ? ['_count'] : [];
+  }
+
+  fits(kind: FamilyKind, labelNames: readonly string[]): boolean {
+    return this.kind === kind && this.labelNames.join() === labelNames.join();
+  }
+
+  add(series: Series<TValue>): void {
+    const key = JSON.stringify(this.labelNames.map((l) => series.labels[l]));
+    const clash = this.series.find((s) => JSON.stringify(this.labelNames.map((l) => s.labels[l])) === key);
+    if (clash !== undefined) {
+      throw new Error(
+        `Tributary metrics '${clash.id}' and '${series.id}' both map to the Prometheus series ${this.name}${JSON.stringify(series.labels)}; rename one of them`,
+      );
+    }
+    this.series.push(series);
+  }
+}
+
+class TributaryRegistry extends Registry {
+  /** Every name a family owns (its own and reserved sample names) to that family. */
+  private readonly names = new Map<string, Family<number> | Family<HistogramSnapshot>>();
+  private readonly bound = new Set<string>();
+
+  constructor(
+    private readonly source: MetricRegistry,
+    private readonly prefix: string,
+  ) {
+    super();
+  }
+
+  /** prom-client reads its metric list here before every exposition, so new Tributary metrics join first. */
+  override getMetricsAsArray(): ReturnType<Registry['getMetricsAsArray']> {
+    for (const [id, metric] of this.source.entries()) {
+      if (this.bound.has(id)) continue;
+      this.bind(id, metric);
+      this.bound.add(id);
+    }
+    return super.getMetricsAsArray();
+  }
+
+  /** Also forgets the Tributary bindings, so the next read registers every Tributary metric again. */
+  override clear(): void {
+    super.clear();
+    this.names.clear();
+    this.bound.clear();
+  }
+
+  private bind(id: string, metric: Metric): void {
+    const { name, metric: metricName, labels } = toPrometheusSeries(id, this.prefix);
+    const labelNames = Object.keys(labels);
+    switch (metric.kind) {
+      case 'counter':
+        this.family(name, 'counter', labelNames, `Tributary counter '${metricName}'.`).add({
+          id,
+          labels,
+          read: () => metric.count,
+        });
+        break;
+      case 'gauge':
+        this.family(name, 'gauge', labelNames, `Tributary gauge '${metricName}'.`).add({
+          id,
+          labels,
+          read: () => metric.read(),
+        });
+        break;
+      case 'histogram': {
+        this.family(
+          name,
+          'summary',
+          labelNames,
+          `Tributary histogram '${metricName}' over its most recent values: quantile 0 is the min, 1 the max; _count counts every update.`,
+        ).add({ id, labels, read: () => metric.snapshot() });
+        this.family(`${name}_mean`, 'gauge', labelNames, `Mean of Tributary histogram '${metricName}' over its most recent values.`).add({
+          id,
+          labels,
+          read: () => metric.snapshot().mean,
+        });
+        break;
+      }
+    }
+  }
+
+  private family(base: string, kind: 'summary', labelNames: readonly string[], help: string): Family<HistogramSnapshot>;
+  private family(base: string, kind: 'counter' | 'gauge', labelNames: readonly string[], help: string): Family<number>;
+  private family(
+    base: string,
+    kind: FamilyKind,
+    labelNames: readonly string[],
+    help: string,
+  ): Family<number> | Family<HistogramSnapshot> {
+    for (const candidate of [base, `${base}_${kind}`]) {
+      const name = kind === 'counter' ? `${candidate}_total` : candidate;
+      const existing = this.names.get(name);
+      if (existing?.name === name && existing.fits(kind, labelNames)) return existing;
+      const owned = [name, ...Family.reservedSuffixes(kind).map((s) => name + s)];
+      if (owned.every((n) => !this.names.has(n) && this.getSingleMetric(n) === undefined)) {
+        const family = this.create(name, kind, labelNames, help);
+        for (const n of owned) this.names.set(n, family);
+        return family;
+      }
+    }
+    throw new Error(`Prometheus names '${base}' and '${base}_${kind}' are both taken by other metrics`);
+  }
+
+  private create(name: string, kind: FamilyKind, labelNames: readonly string[], help: string): Family<number> | Family<HistogramSnapshot> {
+    const config = { name, help, labelNames, registers: [] };
+    if (kind === 'summary') {
+      const family = new Family<HistogramSnapshot>(name, kind, labelNames);
+      this.registerMetric(new WindowSummary(config, () => family.series));
+      return family;
+    }
+    const family = new Family<number>(name, kind, labelNames);
+    // Reset then set on every read: the Tributary metric is the only source of truth.
+    if (kind === 'counter') {
+      this.registerMetric(
+        new Counter({
+          ...config,
+          collect() {
+            this.reset();
+            for (const s of family.series) this.inc(s.labels, s.read());
+          },
+        }),
+      );
+    } else {
+      this.registerMetric(
+        new Gauge({
+          ...config,
+          collect() {
+            this.reset();
+            for (const s of family.series) this.set(s.labels, s.read());
+          },
+        }),
+      );
+    }
+    return family;
+  }
+}

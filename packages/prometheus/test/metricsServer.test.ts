@@ -1,0 +1,89 @@
+import { MetricRegistry, StreamExecutionEnvironment, subtaskForKey } from '@tributary/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startMetricsServer, type MetricsServer } from '../src/index.js';
+import { parseExposition, scrape, sumOf, valueOf } from './support/exposition.js';
+
+const servers: MetricsServer[] = [];
+async function serve(options: Parameters<typeof startMetricsServer>[0]): Promise<MetricsServer> {
+  const server = await startMetricsServer(options);
+  servers.push(server);
+  return server;
+}
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+
+describe('startMetricsServer', () => {
+  it('serves the record counts of a finished job over HTTP', async () => {
+    const env = StreamExecutionEnvironment.create({ parallelism: 2 });
+    const server = await serve({ registry: env.metrics });
+    const values = Array.from({ length: 100 }, (_, i) => i);
+    const kept = values.filter((n) => n % 5 !== 0);
+    env
+      .fromCollection(values)
+      .map((n) => n * 2)
+      .name('double')
+      .filter((n) => n % 10 !== 0)
+      .name('drop tens')
+      .keyBy((n) => n % 7)
+      .map((n) => n + 1)
+      .name('inc')
+      .addSink(() => undefined);
+
+    await env.execute('scrape me');
+    const response = await scrape(server.url);
+    expect(response.status).toBe(200);
+    expect(response.contentType).toBe('text/plain; version=0.0.4; charset=utf-8');
+    const text = parseExposition(response.body);
+    const job = { job: 'scrape me' };
+
+    expect(text.types.get('tributary_numRecordsIn_total')).toBe('counter');
+    expect(sumOf(text, 'tributary_numRecordsIn_total', { ...job, operator: 'double' })).toBe(100);
+    expect(sumOf(text, 'tributary_numRecordsOut_total', { ...job, operator: 'double' })).toBe(100);
+    expect(sumOf(text, 'tributary_numRecordsIn_total', { ...job, operator: 'drop tens' })).toBe(100);
+    expect(sumOf(text, 'tributary_numRecordsOut_total', { ...job, operator: 'drop tens' })).toBe(kept.length);
+    // After keyBy each subtask gets exactly the keys routed to it.
+    for (const subtask of [0, 1]) {
+      const routed = kept.filter((n) => subtaskForKey((n * 2) % 7, 2) === subtask).length;
+      expect(valueOf(text, 'tributary_numRecordsIn_total', { ...job, operator: 'inc', subtask: String(subtask) })).toBe(routed);
+      expect(valueOf(text, 'tributary_numRecordsOut_total', { ...job, operator: 'inc', subtask: String(subtask) })).toBe(routed);
+    }
+    expect(sumOf(text, 'tributary_numRecordsIn_total', { ...job, operator: 'inc' })).toBe(kept.length);
+  });
+
+  it('answers HEAD, 404 elsewhere, 405 for other methods and 500 when a gauge throws', async () => {
+    const registry = new MetricRegistry();
+    let broken = false;
+    registry.group('app').gauge('temperature', () => {
+      if (broken) throw new Error('sensor unplugged');
+      return 21;
+    });
+    const server = await serve({ registry, path: '/prom' });
+    expect(server.url).toBe(`http://127.0.0.1:${server.port}/prom`);
+
+    const head = await scrape(server.url, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.body).toBe('');
+    expect((await scrape(`${server.url}?x=1`)).body).toContain('tributary_app_temperature 21');
+    expect((await scrape(server.url.replace('/prom', '/metrics'))).status).toBe(404);
+    expect((await scrape(server.url, { method: 'POST' })).status).toBe(405);
+
+    broken = true;
+    const failed = await scrape(server.url);
+    expect(failed.status).toBe(500);
+    expect(failed.body).toContain('sensor unplugged');
+  });
+
+  it('closes, also twice, and frees the port', async () => {
+    const server = await serve({ registry: new MetricRegistry() });
+    expect((await scrape(server.url)).status).toBe(200);
+    await server.close();
+    await server.close();
+    await expect(scrape(server.url)).rejects.toThrow();
+  });
+
+  it('rejects a bad port or path, naming the option', async () => {
+    await expect(startMetricsServer({ registry: new MetricRegistry(), port: 70000 })).rejects.toThrow(/port must be an integer/);
+    await expect(startMetricsServer({ registry: new MetricRegistry(), path: 'metrics' })).rejects.toThrow(/path must start with '\/'/);
+  });
+});
