@@ -38,7 +38,8 @@ export class SinkOperator<T> implements OneInputStreamOperator<T> {
   }
 
   processElement(value: T): void {
-    const pending = this.writer?.write(value);
+    // open() ran before any record: the writer exists.
+    const pending = (this.writer as SinkWriter<T>).write(value);
     if (pending !== undefined) {
       this.ctx.task.backpressure(
         pending.catch((error: unknown) => {

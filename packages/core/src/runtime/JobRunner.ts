@@ -1,6 +1,6 @@
 import type { Collector } from '../api/functions.js';
 import type { MetricRegistry, MetricValue } from '../metrics/MetricRegistry.js';
-import { createOperatorContext, restoreOperator } from '../operators/StreamOperator.js';
+import { createOperatorContext, restoreOperator, type Output } from '../operators/StreamOperator.js';
 import type { CheckpointStorage, StoredCheckpoint } from './checkpoint/CheckpointStorage.js';
 import { CheckpointCoordinator, type TaskPlacement } from './checkpoint/CheckpointCoordinator.js';
 import { operatorIds } from './checkpoint/operatorIds.js';
@@ -12,7 +12,7 @@ import type { Chain, JobGraph, StreamEdge, StreamNode } from './JobGraph.js';
 import { RecordWriter } from './RecordWriter.js';
 import { restartDelay, type RestartStrategy } from './restartStrategies.js';
 import { HeapKeyedStateBackend } from './state/HeapKeyedStateBackend.js';
-import { ChainedInput, OperatorOutput, Task, type ChainedOperator, type JobControl } from './Task.js';
+import { ChainedInput, operatorOutput, Task, type ChainedOperator, type JobControl } from './Task.js';
 
 /** Records in and out of one operator, summed over its subtasks (and over restarts). */
 export interface OperatorStats {
@@ -301,7 +301,7 @@ function runAttempt(
       signal: stop.signal,
     };
 
-    const outputOf = (node: StreamNode): OperatorOutput<unknown> => {
+    const outputOf = (node: StreamNode): Output<unknown> => {
       const main: Collector<unknown>[] = [];
       const side = new Map<string, Collector<unknown>[]>();
       for (const edge of node.outEdges) {
@@ -325,7 +325,7 @@ function runAttempt(
       }
       const recordsOut = groupOf(node, subtaskIndex).counter('numRecordsOut');
       counters.get(node)?.recordsOut.push(recordsOut);
-      return new OperatorOutput(main, side, recordsOut);
+      return operatorOutput(main, side, recordsOut);
     };
 
     // Tail first, so every operator's successors exist when its output is wired.

@@ -74,8 +74,37 @@ export class ChainedInput<T> implements Collector<T> {
   }
 }
 
+/** Builds an operator's output, with a fast path for the common case of one main target and no side outputs. */
+export function operatorOutput<T>(
+  main: readonly Collector<T>[],
+  side: ReadonlyMap<string, readonly Collector<unknown>[]>,
+  recordsOut: Counter,
+): Output<T> {
+  const only = main[0];
+  return main.length === 1 && side.size === 0 && only !== undefined
+    ? new SingleTargetOutput(only, recordsOut)
+    : new OperatorOutput(main, side, recordsOut);
+}
+
+/** An output with exactly one target: one call per record, no loop. */
+class SingleTargetOutput<T> implements Output<T> {
+  constructor(
+    private readonly target: Collector<T>,
+    private readonly recordsOut: Counter,
+  ) {}
+
+  collect(value: T): void {
+    this.recordsOut.count++;
+    this.target.collect(value);
+  }
+
+  collectSide(): void {
+    // No side outputs are wired: records emitted to them have no consumer.
+  }
+}
+
 /** An operator's output: its chained successors and record writers, main and side, and its out-count. */
-export class OperatorOutput<T> implements Output<T> {
+class OperatorOutput<T> implements Output<T> {
   constructor(
     private readonly main: readonly Collector<T>[],
     private readonly side: ReadonlyMap<string, readonly Collector<unknown>[]>,
@@ -228,8 +257,8 @@ export class Task {
         records = (await pending) ?? null;
       }
       if (records === null || this.job.signal.aborted) break;
-      for (const record of records) {
-        head.collect(record);
+      for (let i = 0; i < records.length; i++) {
+        head.collect(records[i]);
         if (this.blockers.length !== 0) await this.waitForBlockers();
       }
       this.flush();
@@ -272,8 +301,8 @@ export class Task {
         await this.checkpoint(chunk.id, undefined);
         continue;
       }
-      for (const record of chunk) {
-        head.collect(record);
+      for (let i = 0; i < chunk.length; i++) {
+        head.collect(chunk[i]);
         if (this.blockers.length !== 0) await this.waitForBlockers();
       }
       if (chunks % CHUNKS_PER_TURN === 0) await yieldToEventLoop();
