@@ -17,34 +17,38 @@ export type Partitioning =
  * asks the task to hold back input until there is room.
  */
 export class RecordWriter<T> implements Collector<T> {
+  /** One chunk per target, pre-sized; `fill[t]` records are in use. */
   private readonly buffers: T[][];
-  private roundRobin: number;
+  private readonly fill: number[];
+  private readonly select: (value: T) => number;
 
   constructor(
     private readonly channels: readonly InputChannel<T>[],
-    private readonly partitioning: Partitioning,
+    partitioning: Partitioning,
     /** The upstream subtask index: forward edges pair subtask i with subtask i. */
-    private readonly producerIndex: number,
+    producerIndex: number,
     /** This writer's queue in the target channels (unique across all edges into them). */
     private readonly slot: number,
     private readonly chunkSize: number,
     private readonly backpressure: (until: Promise<unknown>) => void,
   ) {
-    this.buffers = channels.map(() => []);
-    this.roundRobin = producerIndex;
+    this.buffers = channels.map(() => new Array<T>(chunkSize));
+    this.fill = channels.map(() => 0);
+    this.select = selector(partitioning, channels.length, producerIndex);
   }
 
   collect(value: T): void {
     const target = this.select(value);
-    const buffer = this.buffers[target] as T[];
-    buffer.push(value);
-    if (buffer.length >= this.chunkSize) this.flushTarget(target);
+    const n = (this.fill[target] as number) + 1;
+    (this.buffers[target] as T[])[n - 1] = value;
+    this.fill[target] = n;
+    if (n === this.chunkSize) this.flushTarget(target);
   }
 
   /** Pushes every partly filled chunk (the task calls this whenever it goes idle). */
   flush(): void {
     for (let t = 0; t < this.buffers.length; t++) {
-      if ((this.buffers[t] as T[]).length > 0) this.flushTarget(t);
+      if (this.fill[t] !== 0) this.flushTarget(t);
     }
   }
 
@@ -60,24 +64,33 @@ export class RecordWriter<T> implements Collector<T> {
     for (const channel of this.channels) channel.endOfInput(this.slot);
   }
 
-  private select(value: T): number {
-    const n = this.channels.length;
-    switch (this.partitioning.kind) {
-      case 'forward':
-        return n === 1 ? 0 : this.producerIndex;
-      case 'rebalance':
-        return this.roundRobin++ % n;
-      case 'hash':
-        return n === 1
-          ? (extractKey(this.partitioning.selector, value, this.partitioning.description), 0)
-          : subtaskForKey(extractKey(this.partitioning.selector, value, this.partitioning.description), n);
-    }
-  }
-
   private flushTarget(target: number): void {
     const channel = this.channels[target] as InputChannel<T>;
-    const chunk = this.buffers[target] as T[];
-    this.buffers[target] = [];
+    const n = this.fill[target] as number;
+    const buffer = this.buffers[target] as T[];
+    const chunk = n === this.chunkSize ? buffer : buffer.slice(0, n);
+    if (n === this.chunkSize) this.buffers[target] = new Array<T>(this.chunkSize);
+    this.fill[target] = 0;
     if (!channel.push(this.slot, chunk)) this.backpressure(channel.writable(this.slot));
+  }
+}
+
+/** Picks the target subtask of each record, decided once per edge. */
+function selector<T>(partitioning: Partitioning, targets: number, producerIndex: number): (value: T) => number {
+  switch (partitioning.kind) {
+    case 'forward': {
+      const target = targets === 1 ? 0 : producerIndex;
+      return () => target;
+    }
+    case 'rebalance': {
+      let next = producerIndex;
+      return () => next++ % targets;
+    }
+    case 'hash': {
+      const { selector: key, description } = partitioning;
+      return targets === 1
+        ? (value) => (extractKey(key, value, description), 0)
+        : (value) => subtaskForKey(extractKey(key, value, description), targets);
+    }
   }
 }

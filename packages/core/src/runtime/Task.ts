@@ -59,9 +59,9 @@ export interface CheckpointParticipant {
 /** Feeds a chained operator: counts its input and tags its exceptions with its name. */
 export class ChainedInput<T> implements Collector<T> {
   constructor(
-    private readonly operator: OneInputStreamOperator<T>,
-    private readonly recordsIn: Counter,
-    private readonly description: string,
+    readonly operator: OneInputStreamOperator<T>,
+    readonly recordsIn: Counter,
+    readonly description: string,
   ) {}
 
   collect(value: T): void {
@@ -81,9 +81,42 @@ export function operatorOutput<T>(
   recordsOut: Counter,
 ): Output<T> {
   const only = main[0];
-  return main.length === 1 && side.size === 0 && only !== undefined
-    ? new SingleTargetOutput(only, recordsOut)
-    : new OperatorOutput(main, side, recordsOut);
+  if (main.length !== 1 || side.size !== 0 || only === undefined) return new OperatorOutput(main, side, recordsOut);
+  return only instanceof ChainedInput ? new DirectChainedOutput(only, recordsOut) : new SingleTargetOutput(only, recordsOut);
+}
+
+/**
+ * The output of an operator whose only successor is chained to it: calls the
+ * successor directly (one call per record and operator, the hot path of
+ * every chained pipeline), counting out and in.
+ */
+class DirectChainedOutput<T> implements Output<T> {
+  private readonly operator: OneInputStreamOperator<T>;
+  private readonly recordsIn: Counter;
+  private readonly description: string;
+
+  constructor(
+    next: ChainedInput<T>,
+    private readonly recordsOut: Counter,
+  ) {
+    this.operator = next.operator;
+    this.recordsIn = next.recordsIn;
+    this.description = next.description;
+  }
+
+  collect(value: T): void {
+    this.recordsOut.count++;
+    this.recordsIn.count++;
+    try {
+      this.operator.processElement(value);
+    } catch (error) {
+      throw OperatorError.wrap(error, this.description);
+    }
+  }
+
+  collectSide(): void {
+    // No side outputs are wired: records emitted to them have no consumer.
+  }
 }
 
 /** An output with exactly one target: one call per record, no loop. */
