@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { StreamExecutionEnvironment } from '../src/index.js';
 
@@ -44,4 +45,30 @@ describe('backpressure', () => {
     expect(maxQueued).toBeGreaterThan(0); // the queues did fill: the sink was the bottleneck
     expect(produced - consumed).toBeLessThanOrEqual(bound);
   }, 60_000);
+});
+
+describe('long-running jobs', () => {
+  it('leave no listener behind per backpressure wait (no growth with the number of records)', async () => {
+    const env = StreamExecutionEnvironment.create({ chunkSize: 16, channelCapacity: 1 });
+    let maxListeners = 0;
+    let signal: AbortSignal | undefined;
+    let seen = 0;
+    env
+      .fromCollection(Array.from({ length: 200_000 }, (_, i) => i))
+      .transform<number>('watch', (ctx) => {
+        signal = ctx.task.signal;
+        return { processElement: (v: number) => ctx.output.collect(v) };
+      })
+      .rebalance()
+      .map((n) => n)
+      .addSink(async () => {
+        // Every write waits: the task waits on backpressure for every record.
+        if (++seen % 1000 === 0 && signal !== undefined) maxListeners = Math.max(maxListeners, getEventListeners(signal, 'abort').length);
+        await Promise.resolve();
+      });
+    await env.execute('listeners');
+    expect(seen).toBe(200_000);
+    expect(maxListeners).toBeGreaterThan(0);
+    expect(maxListeners).toBeLessThan(20);
+  });
 });

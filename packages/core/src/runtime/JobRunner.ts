@@ -67,14 +67,9 @@ export interface RunnerOptions {
 
 class StopSignal implements JobControl {
   private readonly controller = new AbortController();
-  readonly aborted: Promise<void>;
   failure: { error: unknown; operator: string | undefined } | undefined;
   cancelled = false;
   onAbort: () => void = () => undefined;
-
-  constructor() {
-    this.aborted = new Promise((resolve) => this.controller.signal.addEventListener('abort', () => resolve(), { once: true }));
-  }
 
   get signal(): AbortSignal {
     return this.controller.signal;

@@ -28,8 +28,6 @@ const CHUNKS_PER_TURN = 16;
 /** The job-wide stop signal every task watches. */
 export interface JobControl {
   readonly signal: AbortSignal;
-  /** Resolves (never rejects) once the job is aborted: failed or cancelled. */
-  readonly aborted: Promise<void>;
   fail(error: unknown, operator: string | undefined): void;
 }
 
@@ -302,10 +300,7 @@ export class Task {
   /** Resolves true once a checkpoint is requested (or the job stops). */
   private checkpointRequested(): Promise<boolean> {
     if (this.requestedCheckpoint !== undefined) return Promise.resolve(true);
-    return Promise.race([
-      new Promise<boolean>((resolve) => (this.wakeForCheckpoint = () => resolve(true))),
-      this.job.aborted.then(() => false),
-    ]);
+    return this.raceAbort(new Promise<boolean>((resolve) => (this.wakeForCheckpoint = () => resolve(true)))).then((r) => r === true);
   }
 
   /** Injects the requested barrier with the reader's current position. Returns false when none was requested. */
@@ -413,7 +408,7 @@ export class Task {
   }
 
   private raceAbort<T>(promise: Promise<T>): Promise<T | undefined> {
-    return Promise.race([promise, this.job.aborted.then(() => undefined)]);
+    return raceAbort(promise, this.job.signal);
   }
 
   private wrap<T>(operator: string, fn: () => T): T {
@@ -450,6 +445,31 @@ export class Task {
       }
     }
   }
+}
+
+/**
+ * Settles like `promise`, or with undefined as soon as `signal` aborts.
+ *
+ * The abort listener is removed once `promise` settles: a task waits millions
+ * of times over a job's life, and a reaction left on a job-long promise per
+ * wait would grow without bound.
+ */
+export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+  if (signal.aborted) return Promise.resolve(undefined);
+  return new Promise<T | undefined>((resolve, reject) => {
+    const onAbort = (): void => resolve(undefined);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }
 
 /** Lets timers, I/O and other tasks run (not time-based, so not the Clock's business). */

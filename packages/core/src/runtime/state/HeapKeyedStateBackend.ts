@@ -49,10 +49,15 @@ export class HeapKeyedStateBackend {
   getState<T>(descriptor: ValueStateDescriptor<T>): ValueState<T> {
     const table = this.table(descriptor);
     const fallback = descriptor.defaultValue;
+    // One lookup per access: an entry is never `undefined` (updating to undefined clears it).
     return {
-      value: () => (table.has(this.currentKey) ? (table.get(this.currentKey) as T) : fallback),
+      value: () => {
+        const v = table.get(this.currentKey) as T | undefined;
+        return v === undefined ? fallback : v;
+      },
       update: (value) => {
-        table.set(this.currentKey, value);
+        if (value === undefined) table.delete(this.currentKey);
+        else table.set(this.currentKey, value);
       },
       clear: () => {
         table.delete(this.currentKey);

@@ -47,6 +47,7 @@ export type StateDescriptor =
 export interface ValueState<T> {
   /** The current key's value, or the descriptor's default. */
   value(): T | undefined;
+  /** Sets the current key's value; `undefined` clears it (as `null` does in Flink). */
   update(value: T): void;
   clear(): void;
 }
