@@ -1,0 +1,105 @@
+import { describeEnvironment, measure, median, rotation } from './measure.js';
+import type { Checksum, Contender, CpuContenderResult, CpuScenarioResult, ScenarioId, Target } from './model.js';
+import { evaluateTargets, figureOf } from './targets.js';
+
+/** A scenario whose figure is CPU per record: S2, S3, S4. */
+export interface CpuScenario {
+  readonly kind: 'cpu';
+  readonly id: ScenarioId;
+  readonly title: string;
+  readonly description: string;
+  readonly records: { readonly full: number; readonly quick: number };
+  /** The contender the ratios divide by (the hand-written loop). */
+  readonly baseline: string;
+  /** The contender the targets are about (Tributary). */
+  readonly subject: string;
+  readonly contenders: readonly Contender<number, Checksum>[];
+  readonly targets: readonly Target[];
+}
+
+export interface CpuRunOptions {
+  readonly records: number;
+  readonly repetitions: number;
+  readonly warmupRecords: number;
+  readonly command: string;
+  readonly quick: boolean;
+  readonly note: string | undefined;
+  readonly log: (line: string) => void;
+}
+
+/**
+ * Runs every contender of a scenario: one warm-up each (the JIT settles),
+ * then `repetitions` rounds in which each runs once, in a rotated order,
+ * after a forced GC. Reports medians. Fails when two contenders disagree
+ * on the checksum: a benchmark that does different work measures nothing.
+ */
+export async function runCpuScenario(scenario: CpuScenario, options: CpuRunOptions): Promise<CpuScenarioResult> {
+  const { records, repetitions, log } = options;
+  const contenders = scenario.contenders;
+  const cpu = new Map<string, number[]>(contenders.map((c) => [c.id, []]));
+  const wall = new Map<string, number[]>(contenders.map((c) => [c.id, []]));
+  const checksums = new Map<string, Checksum>();
+
+  log(`${scenario.id} ${scenario.title}: ${records.toLocaleString('en-US')} records, warm-up ${options.warmupRecords.toLocaleString('en-US')}, ${repetitions} repetitions`);
+  for (const c of contenders) c.prepare?.(records);
+  for (const c of contenders) await c.run(options.warmupRecords);
+  for (let rep = 0; rep < repetitions; rep++) {
+    const line: string[] = [];
+    for (const c of rotation(contenders, rep)) {
+      const sample = await measure(() => c.run(records));
+      cpu.get(c.id)?.push(sample.cpuNs / records);
+      wall.get(c.id)?.push(sample.wallNs / records);
+      checksums.set(c.id, sample.value);
+      line.push(`${c.id} ${(sample.cpuNs / records).toFixed(1)}`);
+    }
+    log(`  rep ${rep + 1}: ${line.join(', ')} ns CPU/record`);
+  }
+  verifyChecksums(scenario.id, checksums, scenario.baseline);
+
+  const results: CpuContenderResult[] = contenders.map((c) => {
+    const cpuSamples = cpu.get(c.id) ?? [];
+    const wallSamples = wall.get(c.id) ?? [];
+    const checksum = checksums.get(c.id);
+    if (checksum === undefined || cpuSamples.length === 0) throw new Error(`${scenario.id}: ${c.id} was never measured`);
+    return {
+      id: c.id,
+      label: c.label,
+      note: c.note,
+      extra: c.extra ?? false,
+      cpuNsPerRecord: median(cpuSamples),
+      wallNsPerRecord: median(wallSamples),
+      cpuSamples,
+      wallSamples,
+      checksum,
+    };
+  });
+  return {
+    kind: 'cpu',
+    id: scenario.id,
+    title: scenario.title,
+    description: scenario.description,
+    records,
+    warmupRecords: options.warmupRecords,
+    repetitions,
+    baseline: scenario.baseline,
+    subject: scenario.subject,
+    measuredAt: new Date().toISOString(),
+    command: options.command,
+    quick: options.quick,
+    ...(options.note === undefined ? {} : { note: options.note }),
+    environment: describeEnvironment(),
+    contenders: results,
+    targets: evaluateTargets(scenario.targets, (id) => figureOf(results, id, (c) => c.cpuNsPerRecord)),
+  };
+}
+
+/** Throws when any contender's checksum differs from the baseline's (or, without one, from the first). */
+export function verifyChecksums(scenario: string, checksums: ReadonlyMap<string, Checksum>, baseline: string): void {
+  const reference = checksums.get(baseline) ?? checksums.values().next().value;
+  if (reference === undefined) return;
+  const wrong = [...checksums].filter(([, c]) => c.count !== reference.count || c.sum !== reference.sum);
+  if (wrong.length > 0) {
+    const detail = wrong.map(([id, c]) => `${id} count ${c.count} sum ${c.sum}`).join('; ');
+    throw new Error(`${scenario}: contenders disagree with ${baseline} (count ${reference.count}, sum ${reference.sum}): ${detail}`);
+  }
+}

@@ -1,0 +1,188 @@
+import { FakeBatchService, SystemClock, type CallRecord } from '@tributary/testing';
+import { FlowProbe, embed, type Doc } from './flowProbe.js';
+import { collectGarbage, describeEnvironment, median, rotation } from './measure.js';
+import type { Checksum, Contender, FlowContenderResult, FlowScenarioResult, FlowStats, ScenarioId, ServiceModel, Target } from './model.js';
+import { verifyChecksums } from './cpuRunner.js';
+import { evaluateTargets, figureOf } from './targets.js';
+
+/** What a contender of a service-bound scenario gets for one run. */
+export interface ServiceParams {
+  readonly records: number;
+  readonly batchSize: number;
+  readonly maxBatchDelayMs: number;
+  /** Calls the service serves at once; every contender caps its in-flight calls at this. */
+  readonly concurrency: number;
+  /** Source, sink and meters: every contender reads `probe.source(records)` and writes to `probe.deliver`. */
+  readonly probe: FlowProbe;
+  /** Sends a batch to this run's simulated service. */
+  readonly call: (batch: readonly Doc[], signal?: AbortSignal) => Promise<number[]>;
+}
+
+export type FlowContender = Contender<ServiceParams, Checksum>;
+
+/** One measured configuration: a contender at a batch size over some records. */
+export interface FlowPoint {
+  readonly contender: FlowContender;
+  readonly records: number;
+  readonly batchSize: number;
+}
+
+/** A scenario against the simulated service (S1, its batch-size sweep, its memory run). */
+export interface FlowScenario {
+  readonly kind: 'flow';
+  readonly id: ScenarioId;
+  readonly title: string;
+  readonly description: string;
+  readonly service: ServiceModel;
+  readonly subject: string;
+  readonly targets: readonly Target[];
+  /** Force a GC and sample the live heap every this many source records (the memory run). */
+  readonly liveHeapEvery?: number;
+  /** The configurations to measure, given the record count asked for (or the default). */
+  points(records: number | undefined, quick: boolean): readonly FlowPoint[];
+}
+
+export interface FlowRunOptions {
+  readonly records: number | undefined;
+  readonly repetitions: number;
+  readonly command: string;
+  readonly quick: boolean;
+  readonly note: string | undefined;
+  readonly log: (line: string) => void;
+}
+
+/** Records per second the service can take at most: `concurrency * b / (base + perItem * b)`. */
+export function serviceBound(service: ServiceModel, batchSize: number): number {
+  return (service.concurrency * batchSize * 1000) / (service.baseMs + service.perItemMs * batchSize);
+}
+
+/**
+ * Runs one configuration once: a fresh `FakeBatchService` on the system
+ * clock (the same implementation for every contender), a fresh probe, and
+ * the wall time from the first pull to the last delivery.
+ */
+export async function runFlowPoint(point: FlowPoint, service: ServiceModel, liveHeapEvery?: number): Promise<FlowStats> {
+  collectGarbage();
+  const fake = new FakeBatchService<Doc, number>({
+    clock: new SystemClock(),
+    handler: embed,
+    latency: { baseMs: service.baseMs, perItemMs: service.perItemMs },
+    concurrency: service.concurrency,
+  });
+  // The fake keeps every call (with a copy of its inputs) for test assertions; a benchmark
+  // of a million records must not, or every contender looks unbounded. Nothing here reads
+  // the log, so it is emptied as it grows.
+  const log = fake.calls as CallRecord<Doc>[];
+  const probe = new FlowProbe(liveHeapEvery);
+  let busyMs = 0;
+  const params: ServiceParams = {
+    records: point.records,
+    batchSize: point.batchSize,
+    maxBatchDelayMs: service.maxBatchDelayMs,
+    concurrency: service.concurrency,
+    probe,
+    call: (batch, signal) => {
+      probe.onCall(batch.length);
+      const answer = fake.call(batch, signal === undefined ? {} : { signal });
+      const record = log.at(-1);
+      log.length = 0;
+      const served = (): void => {
+        if (record?.startedAt !== undefined && record.finishedAt !== undefined) busyMs += record.finishedAt - record.startedAt;
+      };
+      answer.then(served, served);
+      return answer;
+    },
+  };
+  probe.start();
+  const started = process.hrtime.bigint();
+  let checksum: Checksum;
+  try {
+    checksum = await point.contender.run(params);
+  } finally {
+    probe.stop();
+  }
+  const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
+  return {
+    count: checksum.count,
+    sum: checksum.sum,
+    peakInFlight: probe.peakInFlight,
+    peakHeapDeltaBytes: probe.peakHeapDeltaBytes,
+    ...(probe.peakLiveHeapDeltaBytes === undefined ? {} : { peakLiveHeapDeltaBytes: probe.peakLiveHeapDeltaBytes }),
+    wallMs,
+    calls: probe.calls,
+    meanBatchSize: probe.calls === 0 ? 0 : probe.batchedRecords / probe.calls,
+    serviceBusyMs: busyMs,
+  };
+}
+
+/** Runs every configuration of a flow scenario, `repetitions` rounds in rotated order; medians of throughput. */
+export async function runFlowScenario(scenario: FlowScenario, options: FlowRunOptions): Promise<FlowScenarioResult> {
+  const points = scenario.points(options.records, options.quick);
+  const samples = new Map<FlowPoint, FlowStats[]>(points.map((p) => [p, []]));
+  const s = scenario.service;
+  options.log(
+    `${scenario.id} ${scenario.title}: service ${s.baseMs} ms + ${s.perItemMs} ms/item, ${s.concurrency} calls at once, ` +
+      `${points.length} configurations, ${options.repetitions} repetitions`,
+  );
+  for (let rep = 0; rep < options.repetitions; rep++) {
+    for (const point of rotation(points, rep)) {
+      const stats = await runFlowPoint(point, s, scenario.liveHeapEvery);
+      samples.get(point)?.push(stats);
+      const rate = (point.records / stats.wallMs) * 1000;
+      options.log(
+        `  rep ${rep + 1}: ${point.contender.id} b=${point.batchSize} ${point.records} records in ${stats.wallMs.toFixed(0)} ms = ` +
+          `${((100 * rate) / serviceBound(s, point.batchSize)).toFixed(1)}% of bound, ` +
+          `service busy ${((100 * stats.serviceBusyMs) / (s.concurrency * stats.wallMs)).toFixed(1)}%, peak in flight ${stats.peakInFlight}, ` +
+          `heap +${(stats.peakHeapDeltaBytes / 2 ** 20).toFixed(1)} MB` +
+          (stats.peakLiveHeapDeltaBytes === undefined ? '' : `, live heap +${(stats.peakLiveHeapDeltaBytes / 2 ** 20).toFixed(1)} MB`),
+      );
+    }
+  }
+  for (const point of points) {
+    const expected = expectedChecksum(point.records);
+    const got = samples.get(point)?.at(-1);
+    if (got !== undefined) {
+      verifyChecksums(`${scenario.id} ${point.contender.id} b=${point.batchSize}`, new Map([['expected', expected], [point.contender.id, got]]), 'expected');
+    }
+  }
+
+  const contenders: FlowContenderResult[] = points.map((p) => {
+    const runs = samples.get(p) ?? [];
+    const rate = median(runs.map((r) => (p.records / r.wallMs) * 1000));
+    const bound = serviceBound(s, p.batchSize);
+    return {
+      id: p.contender.id,
+      label: p.contender.label,
+      note: p.contender.note,
+      extra: p.contender.extra ?? false,
+      records: p.records,
+      batchSize: p.batchSize,
+      boundRecordsPerSecond: bound,
+      recordsPerSecond: rate,
+      percentOfBound: (100 * rate) / bound,
+      samples: runs,
+    };
+  });
+  return {
+    kind: 'flow',
+    id: scenario.id,
+    title: scenario.title,
+    description: scenario.description,
+    service: s,
+    repetitions: options.repetitions,
+    subject: scenario.subject,
+    measuredAt: new Date().toISOString(),
+    command: options.command,
+    quick: options.quick,
+    ...(options.note === undefined ? {} : { note: options.note }),
+    environment: describeEnvironment(),
+    contenders,
+    // A contender measured at several batch sizes is judged at the first listed (the scenario's main size).
+    targets: evaluateTargets(scenario.targets, (id) => figureOf(contenders, id, (c) => c.percentOfBound)),
+  };
+}
+
+/** What every contender must deliver for `n` documents: one output each, the ids summed. */
+export function expectedChecksum(n: number): Checksum {
+  return { count: n, sum: (n * (n - 1)) / 2 };
+}

@@ -1,0 +1,162 @@
+/**
+ * What a benchmark is made of: scenarios, their contenders, the targets the
+ * issues set, and the results the runner records (and the docs are generated
+ * from).
+ */
+
+/** What every contender returns, so the runner can check all did the same work. */
+export interface Checksum {
+  readonly count: number;
+  readonly sum: number;
+}
+
+/** The scenarios of issues 2 and 3, plus the memory run of issue 3. */
+export type ScenarioId = 'S1' | 'S2' | 'S3' | 'S4' | 'S1-memory' | 'S1-sweep';
+
+/** One implementation of a scenario's workload. */
+export interface Contender<TParams, TResult extends Checksum> {
+  /** Stable id, used in results and targets: `tributary`, `hand-loop`, `rxjs`, ... */
+  readonly id: string;
+  /** What the tables print. */
+  readonly label: string;
+  /** How it is built, one line, for the docs. */
+  readonly note: string;
+  /** A supplementary row (another variant): no target talks about it. */
+  readonly extra?: boolean;
+  /** Called once before the warm-up, outside any measurement, with the largest params the run will use. */
+  prepare?(params: TParams): void;
+  run(params: TParams): Promise<TResult>;
+}
+
+/** A target from an issue, checked against the medians of one run. */
+export type Target =
+  /** `subject` takes at most `max` times the CPU of `baseline` per record. */
+  | { readonly kind: 'max-ratio'; readonly label: string; readonly subject: string; readonly baseline: string; readonly max: number }
+  /** `subject` is at least `min` times faster (CPU per record) than `baseline`. */
+  | { readonly kind: 'min-speedup'; readonly label: string; readonly subject: string; readonly baseline: string; readonly min: number }
+  /** `subject`'s figure (ns/record or % of bound) is at most `max`. */
+  | { readonly kind: 'max-value'; readonly label: string; readonly subject: string; readonly max: number }
+  /** `subject`'s figure is at least `min`. */
+  | { readonly kind: 'min-value'; readonly label: string; readonly subject: string; readonly min: number };
+
+/** How a target fared in a run: `value` must be at most or at least `threshold`. */
+export interface TargetResult {
+  readonly label: string;
+  readonly value: number;
+  readonly bound: 'at-most' | 'at-least';
+  readonly threshold: number;
+  readonly met: boolean;
+}
+
+/** The machine and runtime a result was measured on. */
+export interface Environment {
+  readonly node: string;
+  readonly v8: string;
+  readonly platform: string;
+  readonly cpuModel: string;
+  readonly cpus: number;
+  readonly totalMemoryGb: number;
+  readonly loadAverage: readonly number[];
+}
+
+/** A CPU-cost scenario (S2, S3, S4): ns of CPU per record, median of the repetitions. */
+export interface CpuContenderResult {
+  readonly id: string;
+  readonly label: string;
+  readonly note: string;
+  readonly extra: boolean;
+  /** Medians of the repetitions. */
+  readonly cpuNsPerRecord: number;
+  readonly wallNsPerRecord: number;
+  readonly cpuSamples: readonly number[];
+  readonly wallSamples: readonly number[];
+  readonly checksum: Checksum;
+}
+
+export interface CpuScenarioResult {
+  readonly kind: 'cpu';
+  readonly id: ScenarioId;
+  readonly title: string;
+  readonly description: string;
+  readonly records: number;
+  readonly warmupRecords: number;
+  readonly repetitions: number;
+  readonly baseline: string;
+  readonly subject: string;
+  readonly measuredAt: string;
+  readonly command: string;
+  readonly quick: boolean;
+  /** Free text given with `--note` (e.g. "provisional: shared machine"). */
+  readonly note?: string;
+  readonly environment: Environment;
+  readonly contenders: readonly CpuContenderResult[];
+  readonly targets: readonly TargetResult[];
+}
+
+/** What a run against a (simulated) service reports besides its checksum. */
+export interface FlowStats extends Checksum {
+  /** Most records read from the source and not yet delivered to the sink, at any moment. */
+  readonly peakInFlight: number;
+  /** Highest heap used during the run, above the heap used just before it (after a GC), in bytes. Includes garbage. */
+  readonly peakHeapDeltaBytes: number;
+  /** Highest heap still in use after a forced GC, sampled every so many records (memory run only), above the start. */
+  readonly peakLiveHeapDeltaBytes?: number;
+  readonly wallMs: number;
+  /** Calls made to the service and the records they carried. */
+  readonly calls: number;
+  readonly meanBatchSize: number;
+  /**
+   * Time the service spent serving calls, summed over calls (from its call
+   * log). Divided by `concurrency * wallMs` it is the service's utilisation,
+   * a figure that does not depend on how precisely timers fire.
+   */
+  readonly serviceBusyMs: number;
+}
+
+/** A service-bound scenario (S1, its memory run and its batch-size sweep): throughput as % of the bound. */
+export interface FlowContenderResult {
+  readonly id: string;
+  readonly label: string;
+  readonly note: string;
+  readonly extra: boolean;
+  readonly records: number;
+  readonly batchSize: number;
+  readonly boundRecordsPerSecond: number;
+  /** Median of the repetitions. */
+  readonly recordsPerSecond: number;
+  readonly percentOfBound: number;
+  readonly samples: readonly FlowStats[];
+}
+
+export interface FlowScenarioResult {
+  readonly kind: 'flow';
+  readonly id: ScenarioId;
+  readonly title: string;
+  readonly description: string;
+  readonly service: ServiceModel;
+  readonly repetitions: number;
+  readonly subject: string;
+  readonly measuredAt: string;
+  readonly command: string;
+  readonly quick: boolean;
+  readonly note?: string;
+  readonly environment: Environment;
+  readonly contenders: readonly FlowContenderResult[];
+  readonly targets: readonly TargetResult[];
+}
+
+/** The simulated service: `baseMs + perItemMs * batchSize` per call, at most `concurrency` calls served at once. */
+export interface ServiceModel {
+  readonly baseMs: number;
+  readonly perItemMs: number;
+  readonly concurrency: number;
+  readonly maxBatchDelayMs: number;
+}
+
+export type ScenarioResult = CpuScenarioResult | FlowScenarioResult;
+
+/** The JSON file the docs and charts are generated from. */
+export interface ResultsFile {
+  readonly schema: 1;
+  readonly scenarios: Partial<Record<ScenarioId, ScenarioResult>>;
+}

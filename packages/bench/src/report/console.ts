@@ -1,0 +1,23 @@
+import type { ScenarioResult } from '../harness/model.js';
+import { tableOf, targetTable, type Table } from './tables.js';
+
+/** A plain-text table for the terminal. */
+export function renderText(table: Table): string {
+  const widths = table.headers.map((h, i) => Math.max(h.length, ...table.rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]): string =>
+    cells.map((c, i) => (table.align[i] === 'right' ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
+  return [line(table.headers), widths.map((w) => '-'.repeat(w)).join('  '), ...table.rows.map(line)].join('\n');
+}
+
+/** What the console shows after a scenario: its table and its targets. */
+export function renderConsoleTable(result: ScenarioResult): string {
+  const parts = [`${result.id}: ${result.title}`, renderText(tableOf(result))];
+  if (result.targets.length > 0) parts.push(renderText(targetTable(result.targets, targetUnit(result))));
+  return parts.join('\n\n');
+}
+
+/** How a scenario's target figures read: S3/S4 compare ratios, S2 absolute ns, S1 % of the bound. */
+export function targetUnit(result: ScenarioResult): 'ratio' | 'ns' | 'percent' {
+  if (result.kind === 'flow') return 'percent';
+  return result.id === 'S2' ? 'ns' : 'ratio';
+}

@@ -1,0 +1,142 @@
+import { AsyncDataStream } from '@tributary/async';
+import { StreamExecutionEnvironment } from '@tributary/core';
+import type { CpuScenario } from '../harness/cpuRunner.js';
+import type { Checksum, Contender } from '../harness/model.js';
+import { naturals } from './mapFilterMap.js';
+import { EFFECT_NOTE, RXJS_NOTE, runEffect, runRxjs, type BatchPipeline } from './servicePeers.js';
+
+export const S2_BATCH = 256;
+const CONCURRENCY = 4;
+const MAX_DELAY_MS = 5;
+
+/** The instant service: answers every call with an already-resolved promise of one output per input. */
+export function instantService(inputs: readonly number[]): Promise<number[]> {
+  return Promise.resolve(inputs.map((x) => x + 1));
+}
+
+class Totals {
+  count = 0;
+  sum = 0;
+  readonly deliver = (v: number): void => {
+    this.count++;
+    this.sum += v;
+  };
+  readonly deliverAll = (values: readonly number[]): void => {
+    for (let i = 0; i < values.length; i++) this.deliver(values[i] as number);
+  };
+  result(): Checksum {
+    return { count: this.count, sum: this.sum };
+  }
+}
+
+function pipeline(n: number, totals: Totals): BatchPipeline<number, number> {
+  return {
+    source: () => naturals(n),
+    call: instantService,
+    deliverAll: totals.deliverAll,
+    result: () => totals.result(),
+    batchSize: S2_BATCH,
+    maxBatchDelayMs: MAX_DELAY_MS,
+    concurrency: CONCURRENCY,
+  };
+}
+
+const handLoop: Contender<number, Checksum> = {
+  id: 'hand-loop',
+  label: 'hand-written loop',
+  note: 'fills an array of 256 from the generator, `await call(batch)`, sums the outputs; one call at a time',
+  run: async (n) => {
+    const totals = new Totals();
+    let batch: number[] = [];
+    for (const x of naturals(n)) {
+      batch.push(x);
+      if (batch.length === S2_BATCH) {
+        totals.deliverAll(await instantService(batch));
+        batch = [];
+      }
+    }
+    if (batch.length > 0) totals.deliverAll(await instantService(batch));
+    return totals.result();
+  },
+};
+
+function handLoopArray(): Contender<number, Checksum> {
+  let values: number[] = [];
+  return {
+    id: 'hand-loop-array',
+    label: 'hand-written loop, array source',
+    note: '`call(array.slice(i, i + 256))` over an array built before the measurement',
+    extra: true,
+    prepare: (n) => {
+      values = Array.from(naturals(n));
+    },
+    run: async (n) => {
+      const totals = new Totals();
+      const input = values.length === n ? values : values.slice(0, n);
+      for (let i = 0; i < input.length; i += S2_BATCH) totals.deliverAll(await instantService(input.slice(i, i + S2_BATCH)));
+      return totals.result();
+    },
+  };
+}
+
+function tributary(ordered: boolean): Contender<number, Checksum> {
+  const method = ordered ? 'orderedWaitBatch' : 'unorderedWaitBatch';
+  return {
+    id: ordered ? 'tributary-ordered' : 'tributary',
+    label: `Tributary ${method}`,
+    note: `\`AsyncDataStream.${method}(env.fromCollection(naturals(n)), call, { maxBatchSize: 256, maxBatchDelay: 5, maxInFlightBatches: 4, capacity: 2048 })\``,
+    extra: ordered,
+    run: async (n) => {
+      const totals = new Totals();
+      const env = StreamExecutionEnvironment.create({ parallelism: 1 });
+      const options = { maxBatchSize: S2_BATCH, maxBatchDelay: MAX_DELAY_MS, maxInFlightBatches: CONCURRENCY, capacity: 2 * S2_BATCH * CONCURRENCY };
+      const input = env.fromCollection(naturals(n));
+      const out = ordered
+        ? AsyncDataStream.orderedWaitBatch(input, instantService, options)
+        : AsyncDataStream.unorderedWaitBatch(input, instantService, options);
+      out.addSink(totals.deliver);
+      await env.execute(`S2 ${method}`);
+      return totals.result();
+    },
+  };
+}
+
+/** S2 (issue 3): what batching itself costs per record when the service costs nothing. */
+export function batchOverheadScenario(): CpuScenario {
+  return {
+    kind: 'cpu',
+    id: 'S2',
+    title: 'batching overhead: instant service, batch 256',
+    description:
+      'Records 0..n-1 from a generator are batched by 256 (or 5 ms), sent to a service that answers with an already-resolved ' +
+      'promise of x + 1 per input, at most 4 calls in flight, and the outputs counted and summed.',
+    records: { full: 1_000_000, quick: 50_000 },
+    baseline: 'hand-loop',
+    subject: 'tributary',
+    contenders: [
+      handLoop,
+      tributary(false),
+      {
+        id: 'rxjs',
+        label: 'RxJS 7.8',
+        note: RXJS_NOTE,
+        run: (n) => {
+          const totals = new Totals();
+          return runRxjs(pipeline(n, totals));
+        },
+      },
+      {
+        id: 'effect',
+        label: 'Effect 4.1',
+        note: EFFECT_NOTE,
+        run: (n) => {
+          const totals = new Totals();
+          return runEffect(pipeline(n, totals));
+        },
+      },
+      handLoopArray(),
+      tributary(true),
+    ],
+    targets: [{ kind: 'max-value', label: 'Tributary at most 120 ns CPU per record', subject: 'tributary', max: 120 }],
+  };
+}

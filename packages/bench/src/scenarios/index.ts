@@ -1,0 +1,50 @@
+import { runCpuScenario, type CpuScenario } from '../harness/cpuRunner.js';
+import { runFlowScenario, type FlowScenario } from '../harness/flowRunner.js';
+import type { ScenarioId, ScenarioResult } from '../harness/model.js';
+import type { BenchOptions } from '../options.js';
+import { asyncServiceScenario, batchSizeSweepScenario, memoryScenario } from './asyncService.js';
+import { batchOverheadScenario } from './batchOverhead.js';
+import { keyedRunningSumScenario } from './keyedRunningSum.js';
+import { mapFilterMapScenario } from './mapFilterMap.js';
+
+/** Every scenario, built. */
+export function buildScenarios(): Record<ScenarioId, CpuScenario | FlowScenario> {
+  return {
+    S3: mapFilterMapScenario(),
+    S4: keyedRunningSumScenario(),
+    S2: batchOverheadScenario(),
+    S1: asyncServiceScenario(),
+    'S1-sweep': batchSizeSweepScenario(),
+    'S1-memory': memoryScenario(),
+  };
+}
+
+/** Runs one scenario as the options say. */
+export async function runScenario(
+  scenario: CpuScenario | FlowScenario,
+  options: BenchOptions,
+  command: string,
+  log: (line: string) => void,
+): Promise<ScenarioResult> {
+  if (scenario.kind === 'cpu') {
+    const records = options.records[scenario.id] ?? (options.quick ? scenario.records.quick : scenario.records.full);
+    return runCpuScenario(scenario, {
+      records,
+      repetitions: options.repetitions ?? (options.quick ? 1 : 5),
+      warmupRecords: Math.max(1, Math.floor(records / 5)),
+      command,
+      quick: options.quick,
+      note: options.note,
+      log,
+    });
+  }
+  return runFlowScenario(scenario, {
+    records: options.records[scenario.id],
+    // One memory run each: its figure is a peak, and each run takes seconds.
+    repetitions: options.repetitions ?? (options.quick || scenario.id !== 'S1' ? 1 : 3),
+    command,
+    quick: options.quick,
+    note: options.note,
+    log,
+  });
+}

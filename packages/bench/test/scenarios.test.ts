@@ -1,0 +1,118 @@
+import { describe, expect, it } from 'vitest';
+import { runFlowPoint, type FlowScenario } from '../src/harness/flowRunner.js';
+import { verifyChecksums, type CpuScenario } from '../src/harness/cpuRunner.js';
+import { evaluateTargets } from '../src/harness/targets.js';
+import { parseOptions } from '../src/options.js';
+import { renderMarkdownTable } from '../src/report/markdown.js';
+import { tableOf, targetTable } from '../src/report/tables.js';
+import { buildScenarios, runScenario } from '../src/scenarios/index.js';
+
+// Correctness of the benchmark, not timing: with tiny inputs every contender of
+// every scenario must do exactly the work its scenario describes. The expected
+// figures are computed here from the scenario descriptions, independently of
+// the contenders (and of the hand-written loops the bench compares against).
+
+const scenarios = buildScenarios();
+
+/** S3: x -> 2x, keep when not a multiple of 3, -> +1. */
+function expectedS3(n: number): { count: number; sum: number } {
+  let count = 0;
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    if ((2 * i) % 3 === 0) continue;
+    count++;
+    sum += 2 * i + 1;
+  }
+  return { count, sum };
+}
+
+/** S4: records i mod 10007 keyed by value mod 1000; every record emits its key's running sum. */
+function expectedS4(n: number): { count: number; sum: number } {
+  const sums: number[] = new Array<number>(1000).fill(0);
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    const v = i % 10007;
+    sums[v % 1000] = (sums[v % 1000] as number) + v;
+    sum += sums[v % 1000] as number;
+  }
+  return { count: n, sum };
+}
+
+/** S2: one output x + 1 per record 0..n-1. */
+const expectedS2 = (n: number) => ({ count: n, sum: (n * (n - 1)) / 2 + n });
+
+const cpuCases: [CpuScenario, number, (n: number) => { count: number; sum: number }][] = [
+  [scenarios.S3 as CpuScenario, 10_500, expectedS3],
+  [scenarios.S4 as CpuScenario, 12_345, expectedS4],
+  [scenarios.S2 as CpuScenario, 1_000, expectedS2],
+];
+
+describe.each(cpuCases)('$id', (scenario, n, expected) => {
+  it.each(scenario.contenders.map((c) => [c.id, c] as const))('%s produces the expected count and sum', async (_id, contender) => {
+    contender.prepare?.(n);
+    await expect(contender.run(n)).resolves.toEqual(expected(n));
+  });
+
+  it('has the hand-written loop baseline and the Tributary row its targets name', () => {
+    const ids = scenario.contenders.map((c) => c.id);
+    expect(ids).toContain(scenario.baseline);
+    expect(ids).toContain(scenario.subject);
+    for (const t of scenario.targets) expect(ids).toContain(t.subject);
+  });
+});
+
+const flowCases: [FlowScenario, number][] = [
+  [scenarios.S1 as FlowScenario, 150],
+  [scenarios['S1-sweep'] as FlowScenario, 40],
+  [scenarios['S1-memory'] as FlowScenario, 600],
+];
+
+describe.each(flowCases)('$id', (scenario, n) => {
+  // Each configuration once; the per-record rows with few records, they make one 10 ms call per record.
+  const points = scenario
+    .points(n, true)
+    .map((p) => ({ ...p, records: p.contender.id === 'tributary-per-record' ? Math.min(p.records, 8) : p.records }));
+
+  it.each(points.map((p) => [`${p.contender.id} b=${p.batchSize}`, p] as const))(
+    '%s delivers one output per document, and never sends a batch above the size',
+    async (_name, point) => {
+      const stats = await runFlowPoint(point, scenario.service);
+      expect({ count: stats.count, sum: stats.sum }).toEqual({ count: point.records, sum: (point.records * (point.records - 1)) / 2 });
+      expect(stats.calls).toBeGreaterThanOrEqual(Math.ceil(point.records / point.batchSize));
+      expect(stats.meanBatchSize).toBeLessThanOrEqual(point.batchSize);
+    },
+  );
+});
+
+describe('runner and report', () => {
+  it('runs a scenario end to end in quick mode: every contender measured, checksums checked, targets judged, tables rendered', async () => {
+    const result = await runScenario(scenarios.S3, parseOptions(['--quick', '--records', '3000']), 'test', () => undefined);
+    if (result.kind !== 'cpu') throw new Error('S3 is a CPU scenario');
+    expect(result.records).toBe(3000);
+    expect(result.contenders.map((c) => c.checksum)).toEqual(result.contenders.map(() => expectedS3(3000)));
+    for (const c of result.contenders) expect(c.cpuNsPerRecord).toBeGreaterThan(0);
+    expect(result.targets.map((t) => t.label)).toEqual((scenarios.S3 as CpuScenario).targets.map((t) => t.label));
+    const markdown = renderMarkdownTable(tableOf(result));
+    for (const c of result.contenders) expect(markdown).toContain(c.label);
+  });
+
+  it('refuses results where a contender did different work', () => {
+    const checksums = new Map([
+      ['hand-loop', { count: 3, sum: 6 }],
+      ['tributary', { count: 3, sum: 7 }],
+    ]);
+    expect(() => verifyChecksums('S3', checksums, 'hand-loop')).toThrow(/tributary count 3 sum 7/);
+  });
+
+  it('rounds target figures towards failing, so a miss never prints as the threshold', () => {
+    const [speedup, ratio] = evaluateTargets(
+      [
+        { kind: 'min-speedup', label: 'at least 3x', subject: 'a', baseline: 'b', min: 3 },
+        { kind: 'max-ratio', label: 'at most 2x', subject: 'a', baseline: 'b', max: 2 },
+      ],
+      (id) => (id === 'a' ? 1 : 2.9961),
+    );
+    expect(speedup?.met).toBe(false);
+    expect(renderMarkdownTable(targetTable([speedup!, ratio!], 'ratio'))).toContain('| at least 3x | 2.99x | NO |');
+  });
+});
