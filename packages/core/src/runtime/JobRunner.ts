@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Collector } from '../api/functions.js';
 import type { MetricRegistry, MetricValue } from '../metrics/MetricRegistry.js';
 import { createOperatorContext, restoreOperator, type Output } from '../operators/StreamOperator.js';
@@ -70,6 +71,13 @@ class StopSignal implements JobControl {
   failure: { error: unknown; operator: string | undefined } | undefined;
   cancelled = false;
   onAbort: () => void = () => undefined;
+
+  constructor() {
+    // Every waiting task and every in-flight async call listens here, so a job with a
+    // dozen tasks passes Node's default warning threshold of 10 without leaking anything
+    // (listeners are removed when their wait ends; see the test in backpressure.test.ts).
+    setMaxListeners(0, this.controller.signal);
+  }
 
   get signal(): AbortSignal {
     return this.controller.signal;

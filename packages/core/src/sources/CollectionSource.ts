@@ -55,18 +55,24 @@ export class CollectionSource<T> implements Source<T, number> {
  */
 function* chunked<T>(items: Iterable<T>, skip: number): Generator<T[], void, number> {
   let size: number = yield [];
-  let chunk: T[] = [];
+  // Pre-sized: growing an array by push reallocates it several times per chunk.
+  let chunk = new Array<T>(size);
+  let n = 0;
   let skipped = 0;
   for (const item of items) {
     if (skipped < skip) {
       skipped++;
       continue;
     }
-    chunk.push(item);
-    if (chunk.length >= size) {
+    chunk[n++] = item;
+    if (n >= size) {
       size = yield chunk;
-      chunk = [];
+      chunk = new Array<T>(size);
+      n = 0;
     }
   }
-  if (chunk.length > 0) yield chunk;
+  if (n > 0) {
+    chunk.length = n;
+    yield chunk;
+  }
 }
