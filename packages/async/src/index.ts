@@ -27,7 +27,6 @@ export type {
 export { ThrottledError, NonRetryableError, AsyncTimeoutError, AsyncBatchFailedError } from './errors.js';
 export {
   RetryStrategies,
-  seededRandom,
   type RetryStrategy,
   type RetryPredicates,
   type FixedDelayOptions,

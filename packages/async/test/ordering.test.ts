@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '@tributary/testing';
-import { seededRandom } from '../src/index.js';
+import { seededRandom } from '@tributary/core';
 import { ControlledCalls, batchHarness, keyedBatchHarness, range } from './helpers.js';
 
 const times10 = (xs: readonly number[]): number[] => xs.map((x) => x * 10);

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { OutputTag } from '@tributary/core';
-import { RetryStrategies, seededRandom, type DeadLetter, type Ordering, type WaitBatchOptions } from '../src/index.js';
+import { seededRandom } from '@tributary/core';
+import { RetryStrategies, type DeadLetter, type Ordering, type WaitBatchOptions } from '../src/index.js';
 import { ControlledCalls, batchHarness } from './helpers.js';
 
 interface Scenario {

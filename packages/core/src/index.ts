@@ -62,3 +62,4 @@ export { KeyedProcessOperator } from './operators/KeyedProcessOperator.js';
 export { FileSource } from './sources/FileSource.js';
 export { FileSink, type FileSinkOptions } from './sinks/FileSink.js';
 export { TwoPhaseCommitSink } from './sinks/TwoPhaseCommitSink.js';
+export { seededRandom } from './runtime/seededRandom.js';

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { seededRandom } from '@tributary/core';
 import { describe, expect, it } from 'vitest';
 import { scoreOf, type Enriched, type Event } from './crash/model.js';
 
@@ -9,20 +10,8 @@ const EVENTS = 40_000;
 const USERS = 40;
 const KILLS = 20;
 
-/** A small seeded PRNG (mulberry32): the kill schedule is the same on every run. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function writeEvents(dir: string): Event[] {
-  const random = prng(7);
+  const random = seededRandom(7);
   const events = Array.from({ length: EVENTS }, (_, id) => ({ id, user: `u${Math.floor(random() * USERS)}`, amount: 1 + Math.floor(random() * 100) }));
   writeFileSync(join(dir, 'events.jsonl'), events.map((e) => JSON.stringify(e)).join('\n') + '\n');
   return events;
@@ -52,7 +41,7 @@ function start(dir: string, guarantee: string): ChildProcess {
  * (so every run makes progress), then lets the last run finish.
  */
 async function runWithKills(dir: string, guarantee: string, seed: number): Promise<{ kills: number; runs: number }> {
-  const random = prng(seed);
+  const random = seededRandom(seed);
   let kills = 0;
   for (let runs = 1; ; runs++) {
     const child = start(dir, guarantee);

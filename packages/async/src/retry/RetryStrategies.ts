@@ -1,4 +1,4 @@
-import { InvalidJobError } from '@tributary/core';
+import { InvalidJobError, seededRandom } from '@tributary/core';
 
 /**
  * When and how often a failed attempt is retried (Flink's `AsyncRetryStrategy`).
@@ -123,21 +123,6 @@ export const RetryStrategies = {
     };
   },
 } as const;
-
-/**
- * A small deterministic generator (mulberry32) of numbers in [0, 1): for
- * jitter in tests and reproducible benchmarks.
- */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function predicates<TOut>(where: string, options: RetryPredicates<TOut>): Pick<RetryStrategy<TOut>, 'retryOnError' | 'retryOnResult'> {
   const { retryOnError, retryOnResult } = options;

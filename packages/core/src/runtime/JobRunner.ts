@@ -124,18 +124,17 @@ export function executeJob(graph: JobGraph, options: RunnerOptions): JobClient {
       stopCurrent = attempt.cancel;
       if (cancelled) attempt.cancel();
       const outcome = await attempt.done;
-      if (outcome.failure === undefined) {
-        return {
-          jobName,
-          status: outcome.cancelled ? 'cancelled' : 'finished',
-          runtimeMs: clock.now() - start,
-          operators: outcome.operators,
-          metrics: options.registry.snapshot(),
-          restarts,
-          lastFailure,
-          restoredFrom,
-        };
-      }
+      const resultAs = (status: JobExecutionResult['status']): JobExecutionResult => ({
+        jobName,
+        status,
+        runtimeMs: clock.now() - start,
+        operators: outcome.operators,
+        metrics: options.registry.snapshot(),
+        restarts,
+        lastFailure,
+        restoredFrom,
+      });
+      if (outcome.failure === undefined) return resultAs(outcome.cancelled ? 'cancelled' : 'finished');
       const { error, operator } = outcome.failure;
       const delay = cancelled ? undefined : restartDelay(options.restartStrategy, restarts + 1);
       if (delay === undefined) throw new JobExecutionError(jobName, operator, unwrapOperatorError(error), restarts);
@@ -150,18 +149,7 @@ export function executeJob(graph: JobGraph, options: RunnerOptions): JobClient {
         };
       });
       wakeFromDelay = undefined;
-      if (cancelled) {
-        return {
-          jobName,
-          status: 'cancelled',
-          runtimeMs: clock.now() - start,
-          operators: outcome.operators,
-          metrics: options.registry.snapshot(),
-          restarts,
-          lastFailure,
-          restoredFrom,
-        };
-      }
+      if (cancelled) return resultAs('cancelled');
     }
   };
 

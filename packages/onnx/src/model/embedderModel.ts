@@ -2,7 +2,8 @@ import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeModel, type NodeSpec } from '../internal/onnxProto.js';
-import { gaussian, mulberry32 } from '../internal/random.js';
+import { seededRandom } from '@tributary/core';
+import { gaussian } from '../internal/random.js';
 
 /** The parameters that fully determine a generated embedder model's bytes. */
 export interface EmbedderModelConfig {
@@ -61,7 +62,7 @@ const MAX_DIM = 4096;
 export function buildEmbedderModel(options: Partial<EmbedderModelConfig> = {}): Uint8Array {
   const config = resolveEmbedderConfig(options, 'buildEmbedderModel');
   const { vocab, dim, outputDim } = config;
-  const next = mulberry32(config.seed);
+  const next = seededRandom(config.seed);
 
   const table = new Float32Array(vocab * dim);
   const scale = 1 / Math.sqrt(dim);

@@ -1,5 +1,4 @@
-import type { Clock } from '@tributary/core';
-import { mulberry32 } from '../internal/random.js';
+import { seededRandom, type Clock } from '@tributary/core';
 import { AbortError, FakeServiceError, ThrottledError } from './errors.js';
 
 /** How a call ended; `pending` while it is queued or being served. */
@@ -164,7 +163,7 @@ export class FakeBatchService<TIn, TOut> {
     this.throttleCalls = callNumbers('throttleCalls', options.throttleCalls);
     this.failRecords = options.failRecords;
     this.failItems = options.failItems;
-    this.random = mulberry32(options.seed ?? 1);
+    this.random = seededRandom(options.seed ?? 1);
   }
 
   /** Every call received so far, in arrival order; records update as calls progress. */
