@@ -131,3 +131,31 @@ describe('pipelines', () => {
     expect(events.filter((e) => e.startsWith('close')).sort()).toEqual(['close s0', 'close s1', 'close s2']);
   });
 });
+
+describe('chunked execution inside a chain', () => {
+  it('keeps a sink strictly sequential: records in order, at most one pending write, when only some writes are async', async () => {
+    const env = StreamExecutionEnvironment.create({ chunkSize: 64 });
+    const written: number[] = [];
+    let pending = 0;
+    let maxPending = 0;
+    env
+      .fromCollection(numbers)
+      .map((n) => n * 2)
+      .addSink((n) => {
+        if (pending !== 0) throw new Error(`write of ${n} while another write is pending`);
+        written.push(n);
+        if (n % 7 !== 0) return undefined;
+        pending++;
+        maxPending = Math.max(maxPending, pending);
+        return new Promise<void>((resolve) =>
+          setImmediate(() => {
+            pending--;
+            resolve();
+          }),
+        );
+      });
+    await env.execute('sequential sink');
+    expect(written).toEqual(numbers.map((n) => n * 2));
+    expect(maxPending).toBe(1);
+  });
+});

@@ -1,5 +1,5 @@
 import type { FilterFunction } from '../api/functions.js';
-import type { OneInputStreamOperator, OperatorContext } from './StreamOperator.js';
+import { emitChunk, type OneInputStreamOperator, type OperatorContext } from './StreamOperator.js';
 import { closeFunction, perSubtask, openFunction } from './userFunctions.js';
 
 /** Keeps the records a predicate accepts. */
@@ -21,6 +21,15 @@ export class FilterOperator<T> implements OneInputStreamOperator<T> {
 
   processElement(value: T): void {
     if (this.filter(value)) this.ctx.output.collect(value);
+  }
+
+  processChunk(values: readonly T[]): void {
+    const kept: T[] = [];
+    for (let i = 0; i < values.length; i++) {
+      const value = values[i] as T;
+      if (this.filter(value)) kept.push(value);
+    }
+    emitChunk(this.ctx.output, kept);
   }
 
   close(): void | Promise<void> {

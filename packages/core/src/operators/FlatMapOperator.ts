@@ -1,5 +1,5 @@
 import type { FlatMapFunction } from '../api/functions.js';
-import type { OneInputStreamOperator, OperatorContext } from './StreamOperator.js';
+import { emitChunk, type OneInputStreamOperator, type OperatorContext } from './StreamOperator.js';
 import { closeFunction, perSubtask, keyContextSetter, openFunction } from './userFunctions.js';
 
 /**
@@ -30,6 +30,22 @@ export class FlatMapOperator<TIn, TOut> implements OneInputStreamOperator<TIn> {
     } else {
       this.fn.flatMap(value, out);
     }
+  }
+
+  processChunk(values: readonly TIn[]): void {
+    const fn = this.fn;
+    if (typeof fn !== 'function') {
+      // A FlatMapFunction emits through the collector itself.
+      for (let i = 0; i < values.length; i++) this.processElement(values[i] as TIn);
+      return;
+    }
+    const out: TOut[] = [];
+    for (let i = 0; i < values.length; i++) {
+      const value = values[i] as TIn;
+      this.setKey?.(value);
+      for (const v of fn(value)) out.push(v);
+    }
+    emitChunk(this.ctx.output, out);
   }
 
   close(): void | Promise<void> {

@@ -1,6 +1,6 @@
 import type { ReduceFunction } from '../api/functions.js';
 import { ValueStateDescriptor, type ValueState } from '../runtime/state/descriptors.js';
-import type { OneInputStreamOperator, OperatorContext } from './StreamOperator.js';
+import { emitChunk, type OneInputStreamOperator, type OperatorContext } from './StreamOperator.js';
 import { closeFunction, perSubtask, keyContextSetter, openFunction } from './userFunctions.js';
 
 /** Flink's rolling `reduce`: folds each record into its key's value and emits the new value. */
@@ -27,11 +27,22 @@ export class KeyedReduceOperator<T> implements OneInputStreamOperator<T> {
   }
 
   processElement(value: T): void {
+    this.ctx.output.collect(this.fold(value));
+  }
+
+  processChunk(values: readonly T[]): void {
+    const out = new Array<T>(values.length);
+    for (let i = 0; i < values.length; i++) out[i] = this.fold(values[i] as T);
+    emitChunk(this.ctx.output, out);
+  }
+
+  /** Folds a record into its key's value and returns the new value. */
+  private fold(value: T): T {
     this.setKey(value);
     const current = this.state.value();
     const next = current === undefined ? value : this.reduce(current, value);
     this.state.update(next);
-    this.ctx.output.collect(next);
+    return next;
   }
 
   close(): void | Promise<void> {

@@ -1,5 +1,5 @@
 import type { MapFunction } from '../api/functions.js';
-import type { OneInputStreamOperator, OperatorContext } from './StreamOperator.js';
+import { emitChunk, type OneInputStreamOperator, type OperatorContext } from './StreamOperator.js';
 import { closeFunction, perSubtask, keyContextSetter, openFunction } from './userFunctions.js';
 
 /** Applies a function to every record (keyed or not). */
@@ -24,6 +24,17 @@ export class MapOperator<TIn, TOut> implements OneInputStreamOperator<TIn> {
   processElement(value: TIn): void {
     this.setKey?.(value);
     this.ctx.output.collect(this.map(value));
+  }
+
+  processChunk(values: readonly TIn[]): void {
+    const out = new Array<TOut>(values.length);
+    const setKey = this.setKey;
+    for (let i = 0; i < values.length; i++) {
+      const value = values[i] as TIn;
+      setKey?.(value);
+      out[i] = this.map(value);
+    }
+    emitChunk(this.ctx.output, out);
   }
 
   close(): void | Promise<void> {

@@ -40,12 +40,33 @@ export class SinkOperator<T> implements OneInputStreamOperator<T> {
   processElement(value: T): void {
     // open() ran before any record: the writer exists.
     const pending = (this.writer as SinkWriter<T>).write(value);
-    if (pending !== undefined) {
-      this.ctx.task.backpressure(
-        pending.catch((error: unknown) => {
-          this.ctx.task.fail(error, this.ctx.description);
-        }),
-      );
+    if (pending !== undefined) this.ctx.task.backpressure(this.writeAfter(pending, [], 0));
+  }
+
+  /**
+   * Writes a chunk in order. When a write returns a promise, the rest of the
+   * chunk waits here and is written one record after another, each after the
+   * previous write settled: the same order and the same pacing as record by
+   * record, and the task takes no new input meanwhile.
+   */
+  processChunk(values: readonly T[]): void {
+    const writer = this.writer as SinkWriter<T>;
+    for (let i = 0; i < values.length; i++) {
+      const pending = writer.write(values[i] as T);
+      if (pending !== undefined) {
+        this.ctx.task.backpressure(this.writeAfter(pending, values, i + 1));
+        return;
+      }
+    }
+  }
+
+  private async writeAfter(pending: Promise<void>, values: readonly T[], from: number): Promise<void> {
+    try {
+      await pending;
+      const writer = this.writer as SinkWriter<T>;
+      for (let i = from; i < values.length; i++) await writer.write(values[i] as T);
+    } catch (error) {
+      this.ctx.task.fail(error, this.ctx.description);
     }
   }
 

@@ -15,6 +15,15 @@ import { describeOperator, OperatorError } from '../runtime/errors.js';
 /** Where an operator emits: the main output and any side outputs. */
 export interface Output<T> extends Collector<T> {
   collectSide<S>(tag: OutputTag<S>, value: S): void;
+  /** Emits several records at once, as `collect` would one by one (the runtime's outputs have it; harnesses may not). */
+  collectChunk?(values: readonly T[]): void;
+}
+
+/** Emits `values` in one call when the output takes chunks, else one by one. */
+export function emitChunk<T>(output: Output<T>, values: readonly T[]): void {
+  if (values.length === 0) return;
+  if (output.collectChunk !== undefined) output.collectChunk(values);
+  else for (const v of values) output.collect(v);
 }
 
 /** What an operator needs from the task that runs it. The runtime and the test harnesses implement it. */
@@ -91,6 +100,16 @@ export interface OneInputStreamOperator<TIn> {
   initializeState?(snapshot: OperatorSnapshot): void;
   open?(): void | Promise<void>;
   processElement(value: TIn): void;
+  /**
+   * Optional: processes several records at once, with exactly the effect of
+   * `processElement` on each in order. Inside a chain the runtime hands over
+   * whole chunks (the source's reads, a channel's chunks) to operators that
+   * have it, saving calls per record; backpressure is then checked per chunk,
+   * so an operator that needs the check before every record (an async
+   * operator's exact `capacity`) must start its own task (`chaining: 'head'`)
+   * and leave this out.
+   */
+  processChunk?(values: readonly TIn[]): void;
   /** A keyed timer fired; the key is already the current key. */
   onProcessingTime?(timestamp: number, key: Key): void;
   endInput?(): void | Promise<void>;

@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import type { Collector } from '../api/functions.js';
 import type { MetricRegistry, MetricValue } from '../metrics/MetricRegistry.js';
-import { createOperatorContext, restoreOperator, type Output } from '../operators/StreamOperator.js';
+import { createOperatorContext, restoreOperator } from '../operators/StreamOperator.js';
 import type { CheckpointStorage, StoredCheckpoint } from './checkpoint/CheckpointStorage.js';
 import { CheckpointCoordinator, type TaskPlacement } from './checkpoint/CheckpointCoordinator.js';
 import { operatorIds } from './checkpoint/operatorIds.js';
@@ -13,7 +13,7 @@ import type { Chain, JobGraph, StreamEdge, StreamNode } from './JobGraph.js';
 import { RecordWriter } from './RecordWriter.js';
 import { restartDelay, type RestartStrategy } from './restartStrategies.js';
 import { HeapKeyedStateBackend } from './state/HeapKeyedStateBackend.js';
-import { ChainedInput, operatorOutput, Task, type ChainedOperator, type JobControl } from './Task.js';
+import { ChainedInput, operatorOutput, Task, type ChainedOperator, type ChunkCollector, type ChunkOutput, type JobControl } from './Task.js';
 
 /** Records in and out of one operator, summed over its subtasks (and over restarts). */
 export interface OperatorStats {
@@ -281,7 +281,7 @@ function runAttempt(
   function buildTask(chain: Chain, subtaskIndex: number): Task {
     const taskName = `${chain.nodes.map((n) => n.transformation.name).join(' -> ')} (${subtaskIndex + 1}/${chain.parallelism})`;
     const writers: RecordWriter<unknown>[] = [];
-    const inputs = new Map<StreamNode, Collector<unknown>>();
+    const inputs = new Map<StreamNode, ChunkCollector<unknown>>();
     const operators: ChainedOperator[] = [];
     // Operators are created before their task exists; their hooks reach it through this.
     let task: Task | undefined;
@@ -292,13 +292,13 @@ function runAttempt(
       signal: stop.signal,
     };
 
-    const outputOf = (node: StreamNode): Output<unknown> => {
-      const main: Collector<unknown>[] = [];
+    const outputOf = (node: StreamNode): ChunkOutput<unknown> => {
+      const main: ChunkCollector<unknown>[] = [];
       const side = new Map<string, Collector<unknown>[]>();
       for (const edge of node.outEdges) {
-        let target: Collector<unknown>;
+        let target: ChunkCollector<unknown>;
         if (edge.chained) {
-          target = inputs.get(edge.to) as Collector<unknown>;
+          target = inputs.get(edge.to) as ChunkCollector<unknown>;
         } else {
           const writer = new RecordWriter(
             channelOf.get(chainOfHead.get(edge.to) as Chain) as InputChannel<unknown>[],
@@ -320,7 +320,7 @@ function runAttempt(
     };
 
     // Tail first, so every operator's successors exist when its output is wired.
-    let sourceOutput: Collector<unknown> | undefined;
+    let sourceOutput: ChunkCollector<unknown> | undefined;
     for (const node of [...chain.nodes].reverse()) {
       const t = node.transformation;
       const output = outputOf(node);
@@ -374,14 +374,14 @@ function runAttempt(
           description: head.description,
           restoredPosition: restoredFor(head, subtaskIndex)?.position,
         },
-        sourceOutput as Collector<unknown>,
+        sourceOutput as ChunkCollector<unknown>,
         operators,
         writers,
       );
     } else {
       const channel = (channelOf.get(chain) as InputChannel<unknown>[])[subtaskIndex] as InputChannel<unknown>;
       // The head's ChainedInput counts its records in, as it does for chained operators.
-      task = new Task(taskName, stop, { kind: 'channel', channel }, inputs.get(head) as Collector<unknown>, operators, writers);
+      task = new Task(taskName, stop, { kind: 'channel', channel }, inputs.get(head) as ChunkCollector<unknown>, operators, writers);
     }
     return task;
   }

@@ -1,6 +1,6 @@
-import type { Collector } from '../api/functions.js';
 import type { CheckpointBarrier } from './checkpoint/CheckpointBarrier.js';
 import type { InputChannel } from './InputChannel.js';
+import type { ChunkCollector } from './Task.js';
 import { subtaskForKey, type Key } from './keyGroups.js';
 import { extractKey } from '../operators/StreamOperator.js';
 
@@ -16,7 +16,7 @@ export type Partitioning =
  * pushes full chunks into the targets' channels. When a channel is full it
  * asks the task to hold back input until there is room.
  */
-export class RecordWriter<T> implements Collector<T> {
+export class RecordWriter<T> implements ChunkCollector<T> {
   /** One chunk per target, pre-sized; `fill[t]` records are in use. */
   private readonly buffers: T[][];
   private readonly fill: number[];
@@ -43,6 +43,10 @@ export class RecordWriter<T> implements Collector<T> {
     (this.buffers[target] as T[])[n - 1] = value;
     this.fill[target] = n;
     if (n === this.chunkSize) this.flushTarget(target);
+  }
+
+  collectChunk(values: readonly T[]): void {
+    for (let i = 0; i < values.length; i++) this.collect(values[i] as T);
   }
 
   /** Pushes every partly filled chunk (the task calls this whenever it goes idle). */

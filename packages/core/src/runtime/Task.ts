@@ -54,8 +54,19 @@ export interface CheckpointParticipant {
   finishTask(task: Task, snapshot: TaskSnapshot): Promise<boolean>;
 }
 
+/** A collector that also takes whole chunks: every collector the runtime wires is one. */
+export interface ChunkCollector<T> extends Collector<T> {
+  collectChunk(values: readonly T[]): void;
+}
+
+/** Hands a chunk to an operator: in one call when it takes chunks, else record by record. */
+function processChunk<T>(operator: OneInputStreamOperator<T>, values: readonly T[]): void {
+  if (operator.processChunk !== undefined) operator.processChunk(values);
+  else for (let i = 0; i < values.length; i++) operator.processElement(values[i] as T);
+}
+
 /** Feeds a chained operator: counts its input and tags its exceptions with its name. */
-export class ChainedInput<T> implements Collector<T> {
+export class ChainedInput<T> implements ChunkCollector<T> {
   constructor(
     readonly operator: OneInputStreamOperator<T>,
     readonly recordsIn: Counter,
@@ -70,25 +81,37 @@ export class ChainedInput<T> implements Collector<T> {
       throw OperatorError.wrap(error, this.description);
     }
   }
+
+  collectChunk(values: readonly T[]): void {
+    this.recordsIn.count += values.length;
+    try {
+      processChunk(this.operator, values);
+    } catch (error) {
+      throw OperatorError.wrap(error, this.description);
+    }
+  }
 }
 
 /** Builds an operator's output, with a fast path for the common case of one main target and no side outputs. */
 export function operatorOutput<T>(
-  main: readonly Collector<T>[],
+  main: readonly ChunkCollector<T>[],
   side: ReadonlyMap<string, readonly Collector<unknown>[]>,
   recordsOut: Counter,
-): Output<T> {
+): ChunkOutput<T> {
   const only = main[0];
   if (main.length !== 1 || side.size !== 0 || only === undefined) return new OperatorOutput(main, side, recordsOut);
   return only instanceof ChainedInput ? new DirectChainedOutput(only, recordsOut) : new SingleTargetOutput(only, recordsOut);
 }
+
+/** An operator output the runtime wires: it takes chunks. */
+export type ChunkOutput<T> = Output<T> & ChunkCollector<T>;
 
 /**
  * The output of an operator whose only successor is chained to it: calls the
  * successor directly (one call per record and operator, the hot path of
  * every chained pipeline), counting out and in.
  */
-class DirectChainedOutput<T> implements Output<T> {
+class DirectChainedOutput<T> implements ChunkOutput<T> {
   private readonly operator: OneInputStreamOperator<T>;
   private readonly recordsIn: Counter;
   private readonly description: string;
@@ -112,15 +135,25 @@ class DirectChainedOutput<T> implements Output<T> {
     }
   }
 
+  collectChunk(values: readonly T[]): void {
+    this.recordsOut.count += values.length;
+    this.recordsIn.count += values.length;
+    try {
+      processChunk(this.operator, values);
+    } catch (error) {
+      throw OperatorError.wrap(error, this.description);
+    }
+  }
+
   collectSide(): void {
     // No side outputs are wired: records emitted to them have no consumer.
   }
 }
 
 /** An output with exactly one target: one call per record, no loop. */
-class SingleTargetOutput<T> implements Output<T> {
+class SingleTargetOutput<T> implements ChunkOutput<T> {
   constructor(
-    private readonly target: Collector<T>,
+    private readonly target: ChunkCollector<T>,
     private readonly recordsOut: Counter,
   ) {}
 
@@ -129,15 +162,20 @@ class SingleTargetOutput<T> implements Output<T> {
     this.target.collect(value);
   }
 
+  collectChunk(values: readonly T[]): void {
+    this.recordsOut.count += values.length;
+    this.target.collectChunk(values);
+  }
+
   collectSide(): void {
     // No side outputs are wired: records emitted to them have no consumer.
   }
 }
 
 /** An operator's output: its chained successors and record writers, main and side, and its out-count. */
-class OperatorOutput<T> implements Output<T> {
+class OperatorOutput<T> implements ChunkOutput<T> {
   constructor(
-    private readonly main: readonly Collector<T>[],
+    private readonly main: readonly ChunkCollector<T>[],
     private readonly side: ReadonlyMap<string, readonly Collector<unknown>[]>,
     private readonly recordsOut: Counter,
   ) {}
@@ -145,7 +183,12 @@ class OperatorOutput<T> implements Output<T> {
   collect(value: T): void {
     this.recordsOut.count++;
     const main = this.main;
-    for (let i = 0; i < main.length; i++) (main[i] as Collector<T>).collect(value);
+    for (let i = 0; i < main.length; i++) (main[i] as ChunkCollector<T>).collect(value);
+  }
+
+  collectChunk(values: readonly T[]): void {
+    this.recordsOut.count += values.length;
+    for (const target of this.main) target.collectChunk(values);
   }
 
   collectSide<S>(tag: OutputTag<S>, value: S): void {
@@ -189,7 +232,7 @@ export class Task {
     private readonly job: JobControl,
     private readonly input: TaskInput,
     /** Receives every input record: the head operator's input, or a source's output. */
-    private readonly head: Collector<unknown>,
+    private readonly head: ChunkCollector<unknown>,
     /** Head first, in topological order. */
     private readonly operators: readonly ChainedOperator[],
     private readonly writers: readonly RecordWriter<unknown>[],
@@ -288,10 +331,10 @@ export class Task {
         records = (await pending) ?? null;
       }
       if (records === null || this.job.signal.aborted) break;
-      for (let i = 0; i < records.length; i++) {
-        head.collect(records[i]);
-        if (this.blockers.length !== 0) await this.waitForBlockers();
-      }
+      // Everything chained to a source takes whole chunks (operators that need a
+      // backpressure check before every record start their own task).
+      head.collectChunk(records);
+      if (this.blockers.length !== 0) await this.waitForBlockers();
       this.flush();
       if (records.length === 0 || chunks % CHUNKS_PER_TURN === 0) await yieldToEventLoop();
     }
@@ -317,6 +360,9 @@ export class Task {
 
   private async readChannel(channel: InputChannel<unknown>): Promise<void> {
     const head = this.head;
+    // A head operator without processChunk (an async operator) is fed record by record,
+    // with the backpressure check before each one.
+    const byChunk = this.operators[0]?.operator.processChunk !== undefined;
     for (let chunks = 1; !this.job.signal.aborted; chunks++) {
       const chunk = channel.poll();
       if (chunk === null) break;
@@ -329,9 +375,14 @@ export class Task {
         await this.checkpoint(chunk.id, undefined);
         continue;
       }
-      for (let i = 0; i < chunk.length; i++) {
-        head.collect(chunk[i]);
+      if (byChunk) {
+        head.collectChunk(chunk);
         if (this.blockers.length !== 0) await this.waitForBlockers();
+      } else {
+        for (let i = 0; i < chunk.length; i++) {
+          head.collect(chunk[i]);
+          if (this.blockers.length !== 0) await this.waitForBlockers();
+        }
       }
       if (chunks % CHUNKS_PER_TURN === 0) await yieldToEventLoop();
     }
