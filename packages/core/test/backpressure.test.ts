@@ -13,6 +13,8 @@ describe('backpressure', () => {
       for (;;) yield produced++;
     }
     let consumed = 0;
+    let reachedMillion: () => void = () => undefined;
+    const million = new Promise<void>((resolve) => (reachedMillion = resolve));
     let maxInFlight = 0;
     let maxQueued = 0;
     const queued = () =>
@@ -24,14 +26,14 @@ describe('backpressure', () => {
       .map((n) => n * 2)
       .setParallelism(sinkParallelism)
       .addSink(async () => {
-        consumed++;
+        if (++consumed === 1_000_000) reachedMillion();
         maxInFlight = Math.max(maxInFlight, produced - consumed);
         if (consumed % 4096 === 0) maxQueued = Math.max(maxQueued, queued());
         // A slow sink: every write waits for a turn of the event loop.
         await new Promise((resolve) => setImmediate(resolve));
       });
     const job = env.executeAsync('slow sink');
-    while (consumed < 1_000_000) await new Promise((resolve) => setTimeout(resolve, 5));
+    await million;
     job.cancel();
     await job.result;
 
