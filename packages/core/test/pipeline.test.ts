@@ -107,6 +107,10 @@ describe('pipelines', () => {
     expect(byName['sink-a']).toMatchObject({ recordsIn: 1000 });
     expect(byName['sink-b']).toMatchObject({ recordsIn: 1000 });
     expect(result.metrics['job.counts.operator.evens.0.numRecordsIn']).toBeGreaterThan(0);
+    // Each task reports its busy time on its head operator (the source's task, each filter subtask's task).
+    expect(result.metrics['job.counts.operator.numbers.0.busyTimeMs']).toBeGreaterThan(0);
+    expect(result.metrics['job.counts.operator.evens.1.busyTimeMs']).toBeGreaterThan(0);
+    expect(result.metrics['job.counts.operator.copy.0.busyTimeMs']).toBeUndefined(); // chained: part of the filter's task
   });
 
   it('opens rich functions once per subtask with their own instance and closes them', async () => {

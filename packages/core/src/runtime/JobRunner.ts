@@ -256,6 +256,8 @@ function runAttempt(
   for (const chain of graph.chains) {
     for (let subtask = 0; subtask < chain.parallelism; subtask++) {
       const task = buildTask(chain, subtask);
+      // Busy time belongs to the task; it is reported on the operator at its head.
+      task.busyTimeMs = groupOf(chain.head, subtask).counter('busyTimeMs');
       placements.set(task, {
         subtaskIndex: subtask,
         parallelism: chain.parallelism,

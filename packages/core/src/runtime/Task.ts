@@ -1,7 +1,7 @@
 import type { Collector } from '../api/functions.js';
 import type { OutputTag } from '../api/OutputTag.js';
 import type { SourceReader } from '../api/Source.js';
-import type { Counter } from '../metrics/MetricRegistry.js';
+import { Counter } from '../metrics/MetricRegistry.js';
 import {
   snapshotOperator,
   type OneInputStreamOperator,
@@ -225,6 +225,8 @@ export class Task {
   private readonly positions = new Map<number, unknown>();
   /** Set when checkpointing is on. */
   checkpoints: CheckpointParticipant | undefined;
+  /** Wall time spent processing (records, timers, async callbacks), not waiting, in ms. */
+  busyTimeMs: Counter = new Counter();
   readonly hooks: TaskHooks;
 
   constructor(
@@ -240,11 +242,14 @@ export class Task {
     this.hooks = {
       execute: (action, operator) => {
         if (this.finished || job.signal.aborted) return;
+        const start = performance.now();
         try {
           action();
         } catch (error) {
           job.fail(OperatorError.wrap(error, operator), operator);
           return;
+        } finally {
+          this.busyTimeMs.count += performance.now() - start;
         }
         this.flush();
       },
@@ -333,9 +338,11 @@ export class Task {
       if (records === null || this.job.signal.aborted) break;
       // Everything chained to a source takes whole chunks (operators that need a
       // backpressure check before every record start their own task).
+      const start = performance.now();
       head.collectChunk(records);
-      if (this.blockers.length !== 0) await this.waitForBlockers();
       this.flush();
+      this.busyTimeMs.count += performance.now() - start;
+      if (this.blockers.length !== 0) await this.waitForBlockers();
       if (records.length === 0 || chunks % CHUNKS_PER_TURN === 0) await yieldToEventLoop();
     }
   }
@@ -375,15 +382,21 @@ export class Task {
         await this.checkpoint(chunk.id, undefined);
         continue;
       }
+      let start = performance.now();
       if (byChunk) {
         head.collectChunk(chunk);
-        if (this.blockers.length !== 0) await this.waitForBlockers();
       } else {
         for (let i = 0; i < chunk.length; i++) {
           head.collect(chunk[i]);
-          if (this.blockers.length !== 0) await this.waitForBlockers();
+          if (this.blockers.length !== 0) {
+            this.busyTimeMs.count += performance.now() - start;
+            await this.waitForBlockers();
+            start = performance.now();
+          }
         }
       }
+      this.busyTimeMs.count += performance.now() - start;
+      if (this.blockers.length !== 0) await this.waitForBlockers();
       if (chunks % CHUNKS_PER_TURN === 0) await yieldToEventLoop();
     }
     this.flush();
