@@ -73,4 +73,31 @@ describe('long-running jobs', () => {
     expect(maxListeners).toBeGreaterThan(0);
     expect(maxListeners).toBeLessThan(20);
   });
+
+  it('leave no listener behind per asynchronous source read', async () => {
+    const env = StreamExecutionEnvironment.create();
+    let next = 0;
+    let maxListeners = 0;
+    env
+      .fromSource<number>(
+        {
+          createReader: (ctx) => {
+            return {
+              // One record per read, each after a turn of the event loop (as a broker read would).
+              read: () => {
+                if (next % 500 === 0) maxListeners = Math.max(maxListeners, getEventListeners(ctx.signal, 'abort').length);
+                return next >= 20_000 ? null : new Promise<number[]>((resolve) => setImmediate(() => resolve([next++])));
+              },
+              position: () => next,
+            };
+          },
+        },
+        'slow reads',
+      )
+      .addSink(() => undefined);
+    await env.execute('reads');
+    expect(next).toBe(20_000);
+    // A listener left per read would make this grow into the thousands.
+    expect(maxListeners).toBeLessThan(20);
+  });
 });

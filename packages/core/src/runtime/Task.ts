@@ -325,14 +325,7 @@ export class Task {
       if (records instanceof Promise) {
         const pending = this.guard(description, () => records);
         // Barriers may pass while a read waits for data: what that read returns comes after them.
-        for (;;) {
-          if (this.requestedCheckpoint !== undefined) {
-            await this.checkpointSource(input);
-            continue;
-          }
-          const checkpointFirst = await Promise.race([pending.then(() => false), this.checkpointRequested()]);
-          if (!checkpointFirst) break;
-        }
+        while (await this.readOrCheckpoint(pending)) await this.checkpointSource(input);
         records = (await pending) ?? null;
       }
       if (records === null || this.job.signal.aborted) break;
@@ -347,10 +340,22 @@ export class Task {
     }
   }
 
-  /** Resolves true once a checkpoint is requested (or the job stops). */
-  private checkpointRequested(): Promise<boolean> {
+  /**
+   * Waits for a pending read to settle or a checkpoint to be requested,
+   * whichever comes first: true when a checkpoint is due. Nothing is left
+   * attached afterwards (a source may wait like this millions of times).
+   * The read itself gives up when the job stops.
+   */
+  private readOrCheckpoint(pending: Promise<unknown>): Promise<boolean> {
     if (this.requestedCheckpoint !== undefined) return Promise.resolve(true);
-    return this.raceAbort(new Promise<boolean>((resolve) => (this.wakeForCheckpoint = () => resolve(true)))).then((r) => r === true);
+    return new Promise<boolean>((resolve) => {
+      this.wakeForCheckpoint = () => resolve(true);
+      const readDone = (): void => {
+        this.wakeForCheckpoint = undefined;
+        resolve(false);
+      };
+      pending.then(readDone, readDone);
+    });
   }
 
   /** Injects the requested barrier with the reader's current position. Returns false when none was requested. */
@@ -449,6 +454,12 @@ export class Task {
     if (stored !== true) return;
     for (const { operator, ctx } of this.operators) {
       await this.guard(ctx.description, () => operator.notifyCheckpointComplete?.(FINAL_CHECKPOINT));
+    }
+    if (this.input.kind === 'source' && snapshot.source !== undefined) {
+      // A bounded broker source acks the tail it read since the last checkpoint.
+      const { reader, description } = this.input;
+      const position = snapshot.source.position;
+      await this.guard(description, () => reader.notifyCheckpointComplete?.(FINAL_CHECKPOINT, position));
     }
   }
 
