@@ -1,0 +1,108 @@
+import { AsyncDataStream } from '@tributary/async';
+import { StreamExecutionEnvironment, SystemClock, type Clock } from '@tributary/core';
+import { RedisStreamSink, RedisStreamSource, splitDecodeFailures, DECODE_FAILURES, type RedisStreamEntry } from '@tributary/redis';
+import { FakeBatchService } from '@tributary/testing';
+import type { Settings } from './settings.js';
+
+/** A task the feeder writes: some text to "score". */
+export interface Task {
+  readonly n: number;
+  readonly text: string;
+}
+
+/** What a worker writes for each task. */
+export interface Result {
+  /** The task's entry id in the input stream: the idempotency key. */
+  readonly taskId: string;
+  readonly n: number;
+  readonly words: number;
+  readonly worker: string;
+}
+
+/** The task text for number `n`: a few words, deterministic. */
+export function taskText(n: number): string {
+  return Array.from({ length: 3 + (n % 5) }, (_, i) => `w${(n * 7 + i) % 97}`).join(' ');
+}
+
+/** Writes tasks 0..count-1 to the input stream with a one-off job (collection -> RedisStreamSink). */
+export async function feed(settings: Settings, count: number, from = 0): Promise<void> {
+  const env = StreamExecutionEnvironment.create();
+  env
+    .fromCollection(Array.from({ length: count }, (_, i) => from + i))
+    .sinkTo(
+      new RedisStreamSink<number>({
+        redis: settings.redis,
+        stream: settings.input,
+        encode: (n) => ({ n, text: taskText(n) }),
+        idempotencyKey: (n) => `task-${n}`,
+      }),
+    );
+  await env.execute('feed');
+}
+
+/** Options of {@link buildWorker}. */
+export interface WorkerOptions {
+  /** This worker's consumer name: stable across restarts, unique among the running workers. */
+  readonly name: string;
+  /** Where its checkpoints go (one directory per worker). */
+  readonly checkpoints: string;
+  /** Checkpoint interval, ms. Default 500. */
+  readonly checkpointMs?: number;
+  readonly clock?: Clock;
+}
+
+/**
+ * One worker's job: tasks from the consumer group -> a (simulated) batch
+ * model via unorderedWaitBatch -> results, acked on checkpoint. Start it in
+ * as many processes as you like with different names.
+ */
+export function buildWorker(settings: Settings, options: WorkerOptions): StreamExecutionEnvironment {
+  const clock = options.clock ?? new SystemClock();
+  // Stands in for a model server: 5 ms per call plus 0.05 ms per task, four calls at a time.
+  const model = new FakeBatchService<RedisStreamEntry<Task>, Result>({
+    clock,
+    handler: (batch) => batch.map((e) => ({ taskId: e.id, n: e.value.n, words: e.value.text.split(' ').length, worker: options.name })),
+    latency: { baseMs: 5, perItemMs: 0.05 },
+    concurrency: 4,
+  });
+  const env = StreamExecutionEnvironment.create({ clock });
+  env.enableCheckpointing(options.checkpointMs ?? 500, { storage: options.checkpoints });
+  const tasks = splitDecodeFailures(
+    env
+      .fromSource(
+        new RedisStreamSource<Task>({
+          redis: settings.redis,
+          stream: settings.input,
+          group: settings.group,
+          consumer: options.name,
+          createGroup: '0',
+          // Checkpoints every 500 ms; an entry idle for 10 s belongs to a dead worker.
+          reclaim: { minIdleMs: 10_000, intervalMs: 2_000 },
+          decode: (fields) => {
+            const n = Number(fields.n);
+            if (!Number.isInteger(n) || fields.text === undefined) throw new Error('a task needs an integer n and a text');
+            return { n, text: fields.text };
+          },
+        }),
+        'tasks',
+      )
+      .uid('tasks'),
+  );
+  tasks.getSideOutput(DECODE_FAILURES).print(`[${options.name}] bad task`);
+  AsyncDataStream.unorderedWaitBatch(tasks, (batch, ctx) => model.call(batch, { signal: ctx.signal }), {
+    maxBatchSize: 64,
+    maxBatchDelay: 10,
+    maxInFlightBatches: 4,
+  })
+    .uid('model')
+    .sinkTo(
+      new RedisStreamSink<Result>({
+        redis: settings.redis,
+        stream: settings.output,
+        encode: (r) => ({ task: r.n, words: r.words, worker: r.worker }),
+        idempotencyKey: (r) => r.taskId,
+      }),
+    )
+    .uid('results');
+  return env;
+}

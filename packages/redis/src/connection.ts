@@ -1,0 +1,26 @@
+import { Redis, type RedisOptions } from 'ioredis';
+
+/**
+ * How to reach Redis: a `redis://` / `rediss://` URL, or ioredis
+ * {@link RedisOptions} (host, port, password, tls, retryStrategy, ...), passed
+ * through unchanged. Every reader and writer opens its own connections from
+ * it, so a blocking read never delays an ack or a write.
+ */
+export type RedisConnection = string | RedisOptions;
+
+/** Opens a client named `name` (visible in `CLIENT LIST`) unless the options name it. */
+export function openClient(connection: RedisConnection | undefined, name: string): Redis {
+  const client =
+    typeof connection === 'string'
+      ? new Redis(connection, { connectionName: name })
+      : // Any `replyMapping` works at run time: the replies are parsed in every shape (see internal/replies.ts).
+        new Redis({ connectionName: name, ...(connection ?? {}) } as RedisOptions & { replyMapping?: 'legacy' });
+  // ioredis reconnects by itself; without a listener each failed attempt would be printed as "Unhandled error event".
+  client.on('error', () => undefined);
+  return client;
+}
+
+/** Closes a client without waiting for commands still blocked on the server. */
+export function closeClient(client: Redis): void {
+  client.disconnect(false);
+}

@@ -1,0 +1,361 @@
+import { ManualClock, type SourceReader } from '@tributary/core';
+import type { Redis, RedisOptions } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  RedisStreamSource,
+  type RedisStreamPosition,
+  type RedisStreamRecord,
+  type RedisStreamSourceOptions,
+} from '../src/index.js';
+import {
+  addEntries,
+  adminClient,
+  eventually,
+  pendingByConsumer,
+  pendingCount,
+  pendingIds,
+  readerContext,
+  redisUrl,
+  uniqueKey,
+} from './support/redis.js';
+
+type Reader = SourceReader<RedisStreamRecord<number>, RedisStreamPosition>;
+
+let admin: Redis;
+const open: Reader[] = [];
+
+beforeAll(() => {
+  admin = adminClient();
+});
+afterAll(async () => {
+  await Promise.all(open.map((r) => Promise.resolve(r.close?.())));
+  admin.disconnect();
+});
+
+const numbered = (from: number, n: number) => Array.from({ length: n }, (_, i) => ({ n: String(from + i) }));
+
+function options(stream: string, overrides: Partial<RedisStreamSourceOptions<number>> = {}): RedisStreamSourceOptions<number> {
+  return {
+    redis: redisUrl(),
+    stream,
+    group: 'g',
+    consumer: 'c',
+    createGroup: '0',
+    blockMs: 10,
+    decode: (fields) => {
+      const n = Number(fields.n);
+      if (!Number.isInteger(n)) throw new Error(`not a number: ${JSON.stringify(fields.n)}`);
+      return n;
+    },
+    ...overrides,
+  };
+}
+
+async function startReader(opts: RedisStreamSourceOptions<number>, signal?: AbortSignal): Promise<Reader> {
+  const reader = new RedisStreamSource(opts).createReader(readerContext(signal));
+  open.push(reader);
+  await reader.start?.(undefined);
+  return reader;
+}
+
+async function read(reader: Reader, max = 1_000): Promise<RedisStreamRecord<number>[]> {
+  const records = await reader.read(max);
+  if (records === null) throw new Error('the Redis source never ends');
+  return [...records];
+}
+
+/** Reads until `n` records came back (a read may return fewer: the pending-list rescan ends with an empty read). */
+async function readN(reader: Reader, n: number): Promise<RedisStreamRecord<number>[]> {
+  const all: RedisStreamRecord<number>[] = [];
+  for (let attempts = 0; all.length < n && attempts < 100; attempts++) all.push(...(await read(reader, n - all.length)));
+  return all;
+}
+
+const values = (records: readonly RedisStreamRecord<number>[]) => records.map((r) => (r.kind === 'entry' ? r.value : r.id));
+
+describe('RedisStreamSource reader', () => {
+  it('acks entries only when the checkpoint covering them completes', async () => {
+    const stream = uniqueKey('ack');
+    const ids = await addEntries(admin, stream, numbered(0, 10));
+    const reader = await startReader(options(stream));
+
+    const first = await readN(reader, 10);
+    expect(values(first)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(first.map((r) => r.id)).toEqual(ids);
+    expect(first.every((r) => r.delivery === 'new')).toBe(true);
+    const atBarrier = reader.position();
+    expect(atBarrier).toEqual({ consumer: 'c', returned: 10 });
+
+    const laterIds = await addEntries(admin, stream, numbered(10, 5));
+    expect(values(await readN(reader, 5))).toEqual([10, 11, 12, 13, 14]);
+    expect(await pendingCount(admin, stream, 'g')).toBe(15);
+
+    await reader.notifyCheckpointComplete?.(1, atBarrier);
+    expect(await pendingIds(admin, stream, 'g')).toEqual(laterIds);
+    await reader.notifyCheckpointComplete?.(2, reader.position());
+    expect(await pendingCount(admin, stream, 'g')).toBe(0);
+  });
+
+  it('does not count what a pending read returns in a barrier taken while it waits', async () => {
+    const stream = uniqueKey('barrier');
+    const reader = await startReader(options(stream, { createGroup: '$', blockMs: 5_000 }));
+    // Nothing to read: the read blocks in Redis until entries arrive.
+    const pending = reader.read(100);
+    const atBarrier = reader.position();
+    const ids = await addEntries(admin, stream, numbered(0, 3));
+    const records = await pending;
+    expect(records?.map((r) => r.id)).toEqual(ids);
+    expect(atBarrier.returned).toBe(0);
+
+    await reader.notifyCheckpointComplete?.(1, atBarrier);
+    expect(await pendingCount(admin, stream, 'g')).toBe(3);
+    await reader.notifyCheckpointComplete?.(2, reader.position());
+    expect(await pendingCount(admin, stream, 'g')).toBe(0);
+  });
+
+  it("re-reads its own pending entries first after a restart, then new ones", async () => {
+    const stream = uniqueKey('restart');
+    const ids = await addEntries(admin, stream, numbered(0, 6));
+    const crashed = await startReader(options(stream, { count: 4 }));
+    expect(values(await readN(crashed, 4))).toEqual([0, 1, 2, 3]);
+    // Gone without acking: its entries stay pending under its name.
+    await crashed.close?.();
+    const moreIds = await addEntries(admin, stream, numbered(6, 2));
+
+    const restarted = await startReader(options(stream, { count: 4 }));
+    const again = await read(restarted);
+    expect(again.map((r) => r.id)).toEqual(ids.slice(0, 4));
+    expect(again.every((r) => r.delivery === 'pending')).toBe(true);
+    const fresh = await readN(restarted, 4);
+    expect(fresh.map((r) => r.id)).toEqual([...ids.slice(4), ...moreIds]);
+    expect(fresh.every((r) => r.delivery === 'new')).toBe(true);
+
+    await restarted.notifyCheckpointComplete?.(1, restarted.position());
+    expect(await pendingCount(admin, stream, 'g')).toBe(0);
+  });
+
+  it('claims what a dead consumer left pending once it is idle for minIdleMs, and never hands out an entry it holds twice', async () => {
+    const stream = uniqueKey('claim');
+    const ids = await addEntries(admin, stream, numbered(0, 5));
+    const dead = await startReader(options(stream, { consumer: 'dead' }));
+    await readN(dead, 5);
+    await dead.close?.();
+
+    const patient = await startReader(options(stream, { consumer: 'patient', reclaim: { minIdleMs: 3_600_000 } }));
+    expect(await read(patient)).toEqual([]);
+    expect(await pendingByConsumer(admin, stream, 'g')).toEqual(new Map([['dead', 5]]));
+
+    const clock = new ManualClock();
+    const eager = await startReader(options(stream, { consumer: 'eager', clock, reclaim: { minIdleMs: 0, intervalMs: 1_000 } }));
+    const claimed = await read(eager);
+    expect(claimed.map((r) => r.id)).toEqual(ids);
+    expect(claimed.every((r) => r.delivery === 'claimed')).toBe(true);
+    expect(await pendingByConsumer(admin, stream, 'g')).toEqual(new Map([['eager', 5]]));
+
+    // The next scan waits for the interval, and then re-claims only entries it already holds: nothing comes out twice.
+    expect(await read(eager)).toEqual([]);
+    await clock.advance(1_000);
+    expect(await read(eager)).toEqual([]);
+    await eager.notifyCheckpointComplete?.(1, eager.position());
+    expect(await pendingCount(admin, stream, 'g')).toBe(0);
+  });
+
+  it('runs the next claim scan only after intervalMs', async () => {
+    const stream = uniqueKey('claim-interval');
+    const clock = new ManualClock();
+    const survivor = await startReader(options(stream, { consumer: 'survivor', clock, reclaim: { minIdleMs: 0, intervalMs: 5_000 } }));
+    expect(await read(survivor)).toEqual([]);
+
+    const ids = await addEntries(admin, stream, numbered(0, 3));
+    const dead = await startReader(options(stream, { consumer: 'dead' }));
+    await readN(dead, 3);
+    await dead.close?.();
+    expect(await read(survivor)).toEqual([]);
+    await clock.advance(4_999);
+    expect(await read(survivor)).toEqual([]);
+    await clock.advance(1);
+    expect((await read(survivor)).map((r) => [r.id, r.delivery])).toEqual(ids.map((id) => [id, 'claimed']));
+  });
+
+  it('turns an entry its decoder rejects into a decode failure with the id, the fields and the error', async () => {
+    const stream = uniqueKey('decode');
+    const ids = await addEntries(admin, stream, [{ n: '1' }, { n: 'one' }, { other: 'x' }, { n: '4' }]);
+    const reader = await startReader(options(stream));
+    expect(await readN(reader, 4)).toEqual([
+      { kind: 'entry', id: ids[0], value: 1, delivery: 'new' },
+      { kind: 'decode-failure', id: ids[1], stream, fields: { n: 'one' }, error: 'not a number: "one"', delivery: 'new' },
+      { kind: 'decode-failure', id: ids[2], stream, fields: { other: 'x' }, error: 'not a number: undefined', delivery: 'new' },
+      { kind: 'entry', id: ids[3], value: 4, delivery: 'new' },
+    ]);
+  });
+
+  it('reports an entry deleted while it was pending as a decode failure when it is re-read', async () => {
+    const stream = uniqueKey('deleted');
+    const ids = await addEntries(admin, stream, numbered(0, 3));
+    const crashed = await startReader(options(stream));
+    await readN(crashed, 3);
+    await crashed.close?.();
+    await admin.xdel(stream, ids[1]!);
+
+    const restarted = await startReader(options(stream));
+    const records = await read(restarted);
+    expect(records.map((r) => [r.id, r.kind])).toEqual([
+      [ids[0], 'entry'],
+      [ids[1], 'decode-failure'],
+      [ids[2], 'entry'],
+    ]);
+    expect(records[1]).toMatchObject({ fields: null, error: expect.stringContaining('deleted') });
+  });
+
+  it("with ack 'on-read', acks a batch when the next one is asked for", async () => {
+    const stream = uniqueKey('on-read');
+    await addEntries(admin, stream, numbered(0, 12));
+    const reader = await startReader(options(stream, { ack: 'on-read', count: 5 }));
+    await readN(reader, 5);
+    expect(await pendingCount(admin, stream, 'g')).toBe(5);
+    const second = await readN(reader, 5);
+    await eventually(async () => (await pendingCount(admin, stream, 'g')) === 5, 'the first batch acked');
+    expect(await pendingIds(admin, stream, 'g')).toEqual(second.map((r) => r.id));
+    // A checkpoint changes nothing in this mode.
+    await reader.notifyCheckpointComplete?.(1, reader.position());
+    expect(await pendingCount(admin, stream, 'g')).toBe(5);
+  });
+
+  it('reads nothing more once maxUnacked entries wait for a checkpoint', async () => {
+    const stream = uniqueKey('max-unacked');
+    await addEntries(admin, stream, numbered(0, 10));
+    const reader = await startReader(options(stream, { maxUnacked: 4 }));
+    expect(values(await readN(reader, 4))).toEqual([0, 1, 2, 3]);
+
+    let resolved = false;
+    const blocked = Promise.resolve(reader.read(100)).then((r) => {
+      resolved = true;
+      return r;
+    });
+    // A round trip to Redis: a read that did not wait would have come back by now.
+    await admin.ping();
+    await admin.ping();
+    expect(resolved).toBe(false);
+    expect(await pendingCount(admin, stream, 'g')).toBe(4);
+
+    await reader.notifyCheckpointComplete?.(1, reader.position());
+    expect(await blocked).toEqual([]);
+    expect(values(await readN(reader, 4))).toEqual([4, 5, 6, 7]);
+  });
+
+  it('warns once when it fills up before any checkpoint completed (checkpointing may be off)', async () => {
+    const stream = uniqueKey('no-checkpoint');
+    await addEntries(admin, stream, numbered(0, 10));
+    const warnings: string[] = [];
+    const onWarning = (w: Error & { code?: string }) => warnings.push(`${w.code}: ${w.message}`);
+    process.on('warning', onWarning);
+    try {
+      const reader = await startReader(options(stream, { maxUnacked: 3 }));
+      await readN(reader, 3);
+      const stalled = reader.read(10);
+      await eventually(() => warnings.length > 0, 'the warning');
+      expect(warnings).toEqual([expect.stringMatching(/^TRIBUTARY_REDIS_NO_CHECKPOINT: .*holds maxUnacked \(3\).*enable checkpointing.*ack: 'on-read'/)]);
+      await reader.notifyCheckpointComplete?.(1, reader.position());
+      await stalled;
+      await readN(reader, 3);
+      // Full again, but a checkpoint completed before: no second warning.
+      const again = reader.read(10);
+      await admin.ping();
+      await reader.notifyCheckpointComplete?.(2, reader.position());
+      await again;
+      expect(warnings).toHaveLength(1);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
+  it('keeps its bookkeeping across a reconnect: entries it never saw are found, none comes out twice', async () => {
+    const stream = uniqueKey('reconnect');
+    const reader = await startReader(options(stream, { consumer: 'victim' }));
+    const before = await addEntries(admin, stream, numbered(0, 5));
+    expect((await readN(reader, 5)).map((r) => r.id)).toEqual(before);
+
+    // Entries delivered to this consumer whose reply the reader never got (as when a connection drops mid-read).
+    const lost = await addEntries(admin, stream, numbered(5, 2));
+    await admin.call('XREADGROUP', 'GROUP', 'g', 'victim', 'COUNT', 2, 'STREAMS', stream, '>');
+    const list = (await admin.call('CLIENT', 'LIST')) as string;
+    const victims = list
+      .split('\n')
+      .filter((line) => line.includes('name=tributary:g:victim:'))
+      .map((line) => /id=(\d+)/.exec(line)?.[1]);
+    expect(victims).toHaveLength(2);
+    for (const id of victims) await admin.call('CLIENT', 'KILL', 'ID', id!);
+
+    const after = await addEntries(admin, stream, numbered(7, 3));
+    const rest = await readN(reader, 5);
+    expect(new Set(rest.map((r) => r.id))).toEqual(new Set([...lost, ...after]));
+    expect(rest.filter((r) => lost.includes(r.id)).every((r) => r.delivery === 'pending')).toBe(true);
+    expect(await read(reader)).toEqual([]);
+
+    await reader.notifyCheckpointComplete?.(1, reader.position());
+    expect(await pendingCount(admin, stream, 'g')).toBe(0);
+  });
+
+  it('gives up a blocked read as soon as the job is cancelled', async () => {
+    const stream = uniqueKey('cancel');
+    const abort = new AbortController();
+    const reader = await startReader(options(stream, { createGroup: '$', blockMs: 600_000 }), abort.signal);
+    const pending = reader.read(10);
+    await admin.ping();
+    abort.abort();
+    expect(await pending).toEqual([]);
+  });
+
+  it('explains a missing consumer group', async () => {
+    const stream = uniqueKey('nogroup');
+    const reader = await startReader(options(stream, { createGroup: undefined as never, group: 'missing' }));
+    await expect(reader.read(10)).rejects.toThrow(/consumer group 'missing' does not exist on stream .*createGroup/);
+  });
+
+  it.each<[string, (url: URL) => RedisOptions]>([
+    ['RESP2', (url) => ({ host: url.hostname, port: Number(url.port), protocol: 2 })],
+    ['RESP3 with plain-object maps', (url) => ({ host: url.hostname, port: Number(url.port), protocol: 3, replyMapping: 'resp3' })],
+  ])('passes connection options through (%s)', async (_name, connection) => {
+    const stream = uniqueKey('protocol');
+    const ids = await addEntries(admin, stream, numbered(0, 3));
+    const dead = await startReader(options(stream, { consumer: 'dead', redis: connection(new URL(redisUrl())) }));
+    await readN(dead, 2);
+    await dead.close?.();
+    const reader = await startReader(options(stream, { redis: connection(new URL(redisUrl())), reclaim: { minIdleMs: 0 } }));
+    const records = await readN(reader, 3);
+    expect(records.map((r) => [r.id, r.delivery])).toEqual([
+      [ids[0], 'claimed'],
+      [ids[1], 'claimed'],
+      [ids[2], 'new'],
+    ]);
+  });
+
+  it.each<[Partial<RedisStreamSourceOptions<number>>, RegExp]>([
+    [{ stream: '' }, /option 'stream' must be a non-empty string/],
+    [{ count: 0 }, /option 'count' must be an integer >= 1, got 0/],
+    [{ blockMs: 0 }, /option 'blockMs' must be an integer >= 1/],
+    [{ maxUnacked: 1.5 }, /option 'maxUnacked'/],
+    [{ reclaim: { minIdleMs: -1 } }, /option 'reclaim.minIdleMs'/],
+    [{ ack: 'never' as never }, /option 'ack' must be 'on-checkpoint' or 'on-read'/],
+    [{ createGroup: 'first' as never }, /option 'createGroup' must be '0' or '\$'/],
+    [{ decode: undefined as never }, /option 'decode' must be a function/],
+  ])('rejects bad options when the job is built: %o', (bad, message) => {
+    expect(() => new RedisStreamSource(options('s', bad))).toThrow(message);
+  });
+
+  it('reads as <consumer>-<subtask> when the source runs in parallel', async () => {
+    const stream = uniqueKey('parallel');
+    await addEntries(admin, stream, numbered(0, 4));
+    const source = new RedisStreamSource(options(stream, { consumer: 'w' }));
+    const readers = [0, 1].map((subtaskIndex) => source.createReader({ subtaskIndex, parallelism: 2, signal: new AbortController().signal }));
+    open.push(...readers);
+    for (const r of readers) await r.start?.(undefined);
+    await readers[0]!.read(3);
+    await readers[1]!.read(3);
+    expect(await pendingByConsumer(admin, stream, 'g')).toEqual(new Map([
+      ['w-0', 3],
+      ['w-1', 1],
+    ]));
+    expect(readers[1]!.position().consumer).toBe('w-1');
+  });
+});
