@@ -1,9 +1,10 @@
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   FileSink,
+  HeapKeyedStateBackend,
   InvalidJobError,
   ManualClock,
   RestartStrategies,
@@ -276,5 +277,23 @@ describe('checkpoints and recovery', () => {
     const again = await env2.execute('done', { restoreFrom: 'latest' });
     expect(again.operators.find((o) => o.name === 'numbers')?.recordsOut).toBe(0);
     expectExactlyOnce(committed(out), 50);
+  });
+});
+
+describe('without checkpointing', () => {
+  it('still commits a two-phase-commit sink at the end, takes no keyed snapshot and counts no checkpoint', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'out-'));
+    const keyedSnapshots = vi.spyOn(HeapKeyedStateBackend.prototype, 'snapshot');
+    const env = StreamExecutionEnvironment.create();
+    env
+      .fromCollection(Array.from({ length: 100 }, (_, i) => i))
+      .keyBy((n) => n % KEYS)
+      .map(new CountPerKey())
+      .sinkTo(FileSink.jsonLines<[number, number]>(out));
+    const result = await env.execute('plain');
+    expectExactlyOnce(committed(out), 100);
+    expect(result.metrics['job.plain.checkpoints.numCompletedCheckpoints']).toBe(0);
+    expect(keyedSnapshots).not.toHaveBeenCalled();
+    keyedSnapshots.mockRestore();
   });
 });

@@ -249,9 +249,13 @@ export function snapshotOperator(
   ctx: OperatorContext<unknown>,
   operator: OneInputStreamOperator<unknown>,
   checkpointId: number,
+  /** False when nothing is stored (the end of a job without checkpointing): only the operator's own state is taken, so sinks still pre-commit. */
+  withKeyedState = true,
 ): OperatorSnapshot | Promise<OperatorSnapshot> {
   const keyed =
-    ctx.keyed === undefined ? {} : { keyedState: ctx.keyed.backend.snapshot(), timers: ctx.keyed.timers.snapshot() };
+    ctx.keyed === undefined || !withKeyedState
+      ? {}
+      : { keyedState: ctx.keyed.backend.snapshot(), timers: ctx.keyed.timers.snapshot() };
   if (operator.snapshotState === undefined) return keyed;
   const state = operator.snapshotState(checkpointId);
   if (state instanceof Promise) {

@@ -52,6 +52,8 @@ export interface CheckpointParticipant {
   inputEnded(task: Task): void;
   /** The task flushed everything: its final snapshot. Resolves true once the final checkpoint is stored. */
   finishTask(task: Task, snapshot: TaskSnapshot): Promise<boolean>;
+  /** Whether snapshots are stored (checkpointing is on); without it the final snapshot skips keyed state. */
+  readonly storesSnapshots: boolean;
 }
 
 /** A collector that also takes whole chunks: every collector the runtime wires is one. */
@@ -441,7 +443,9 @@ export class Task {
       Promise.all(
         this.operators.map(async ({ id, operator, ctx }) => ({
           id,
-          snapshot: await this.guard(ctx.description, () => snapshotOperator(ctx, operator, FINAL_CHECKPOINT)),
+          snapshot: await this.guard(ctx.description, () =>
+            snapshotOperator(ctx, operator, FINAL_CHECKPOINT, participant.storesSnapshots),
+          ),
         })),
       ),
     );

@@ -67,6 +67,10 @@ export class CheckpointCoordinator implements CheckpointParticipant {
     this.sizeBytes = options.metrics.histogram('checkpointSizeBytes');
   }
 
+  get storesSnapshots(): boolean {
+    return this.options.storage !== undefined;
+  }
+
   start(): void {
     if (this.options.intervalMs > 0) this.schedule();
   }
@@ -137,8 +141,10 @@ export class CheckpointCoordinator implements CheckpointParticipant {
     if (this.stopped || this.pending !== pending) return;
     this.pending = undefined;
     this.lastId = pending.id;
-    this.completed.inc();
-    this.durationMs.update(this.options.clock.now() - pending.startedAt);
+    if (this.options.storage !== undefined) {
+      this.completed.inc();
+      this.durationMs.update(this.options.clock.now() - pending.startedAt);
+    }
     if (pending.final) {
       for (const resolve of this.finalWaiters.splice(0)) resolve(true);
       return;
