@@ -5,7 +5,8 @@
  * one contender or one configuration directly.
  * @packageDocumentation
  */
-export { buildScenarios, runScenario } from './scenarios/index.js';
+export { buildScenarios, runScenario, type Scenario } from './scenarios/index.js';
+export { runCheckpointScenario, type CheckpointScenario, type CheckpointProbe, type CheckpointRunOptions, type ProbeRun } from './harness/checkpointRunner.js';
 export { runCpuScenario, type CpuScenario, type CpuRunOptions } from './harness/cpuRunner.js';
 export {
   runFlowScenario,

@@ -1,7 +1,7 @@
 import type { ScenarioId } from './harness/model.js';
 
 /** Every scenario the CLI knows, in the order a full run goes through them. */
-export const ALL_SCENARIOS: readonly ScenarioId[] = ['S3', 'S4', 'S2', 'S1', 'S1-sweep', 'S1-memory'];
+export const ALL_SCENARIOS: readonly ScenarioId[] = ['S3', 'S4', 'S2', 'S1', 'S1-sweep', 'S1-memory', 'CK', 'S5'];
 
 /** What `pnpm bench` was asked to do. */
 export interface BenchOptions {
@@ -24,7 +24,8 @@ export const USAGE = `Usage: pnpm bench [-- options]
 
   --scenario S3,S4     run only these scenarios (${ALL_SCENARIOS.join(', ')}); default: all
   --quick              small record counts, 1 repetition: a smoke run (results/quick.json, docs untouched)
-  --records N          records for every scenario run (or S3=N,S4=N,... per scenario)
+  --records N          records for every scenario run (or S3=N,S4=N,... per scenario; for CK, the records of
+                       its S3/S4 overhead runs, the checkpoint always holds 100,000 keys; for S5, texts)
   --reps N             measured repetitions per contender (default 5, quick 1)
   --docs-only          rewrite docs/benchmarks.md and the charts from results/latest.json
   --no-docs            measure and write results/latest.json, leave the docs alone

@@ -1,42 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { runFlowPoint, type FlowScenario } from '../src/harness/flowRunner.js';
 import { verifyChecksums, type CpuScenario } from '../src/harness/cpuRunner.js';
+import { mergeResults } from '../src/harness/results.js';
 import { evaluateTargets } from '../src/harness/targets.js';
 import { parseOptions } from '../src/options.js';
 import { renderMarkdownTable } from '../src/report/markdown.js';
 import { tableOf, targetTable } from '../src/report/tables.js';
 import { buildScenarios, runScenario } from '../src/scenarios/index.js';
+import { expectedS3, expectedS4 } from './support/expected.js';
 
 // Correctness of the benchmark, not timing: with tiny inputs every contender of
 // every scenario must do exactly the work its scenario describes. The expected
-// figures are computed here from the scenario descriptions, independently of
-// the contenders (and of the hand-written loops the bench compares against).
+// figures are computed from the scenario descriptions (test/support/expected.ts),
+// independently of the contenders. CK and S5 have their own files.
 
 const scenarios = buildScenarios();
-
-/** S3: x -> 2x, keep when not a multiple of 3, -> +1. */
-function expectedS3(n: number): { count: number; sum: number } {
-  let count = 0;
-  let sum = 0;
-  for (let i = 0; i < n; i++) {
-    if ((2 * i) % 3 === 0) continue;
-    count++;
-    sum += 2 * i + 1;
-  }
-  return { count, sum };
-}
-
-/** S4: records i mod 10007 keyed by value mod 1000; every record emits its key's running sum. */
-function expectedS4(n: number): { count: number; sum: number } {
-  const sums: number[] = new Array<number>(1000).fill(0);
-  let sum = 0;
-  for (let i = 0; i < n; i++) {
-    const v = i % 10007;
-    sums[v % 1000] = (sums[v % 1000] as number) + v;
-    sum += sums[v % 1000] as number;
-  }
-  return { count: n, sum };
-}
 
 /** S2: one output x + 1 per record 0..n-1. */
 const expectedS2 = (n: number) => ({ count: n, sum: (n * (n - 1)) / 2 + n });
@@ -49,8 +27,12 @@ const cpuCases: [CpuScenario, number, (n: number) => { count: number; sum: numbe
 
 describe.each(cpuCases)('$id', (scenario, n, expected) => {
   it.each(scenario.contenders.map((c) => [c.id, c] as const))('%s produces the expected count and sum', async (_id, contender) => {
-    contender.prepare?.(n);
-    await expect(contender.run(n)).resolves.toEqual(expected(n));
+    await contender.prepare?.(n);
+    try {
+      await expect(contender.run(n)).resolves.toEqual(expected(n));
+    } finally {
+      await contender.teardown?.();
+    }
   });
 
   it('has the hand-written loop baseline and the Tributary row its targets name', () => {
@@ -94,6 +76,15 @@ describe('runner and report', () => {
     expect(result.targets.map((t) => t.label)).toEqual((scenarios.S3 as CpuScenario).targets.map((t) => t.label));
     const markdown = renderMarkdownTable(tableOf(result));
     for (const c of result.contenders) expect(markdown).toContain(c.label);
+  });
+
+  it('merges a run of some scenarios into the stored results, keeping the others', async () => {
+    const s3 = await runScenario(scenarios.S3, parseOptions(['--quick', '--records', '300']), 'old', () => undefined);
+    const s4 = await runScenario(scenarios.S4, parseOptions(['--quick', '--records', '300']), 'old', () => undefined);
+    const fresh = await runScenario(scenarios.S3, parseOptions(['--quick', '--records', '600']), 'new', () => undefined);
+    const merged = mergeResults({ schema: 1, scenarios: { S3: s3, S4: s4 } }, [fresh]);
+    expect(merged.scenarios.S4).toBe(s4);
+    expect(merged.scenarios.S3).toBe(fresh);
   });
 
   it('refuses results where a contender did different work', () => {

@@ -1,8 +1,8 @@
 import { describeEnvironment, measure, median, rotation } from './measure.js';
-import type { Checksum, Contender, CpuContenderResult, CpuScenarioResult, ScenarioId, Target } from './model.js';
+import type { Checksum, Contender, CpuContenderResult, CpuScenarioResult, RunStats, ScenarioId, Target } from './model.js';
 import { evaluateTargets, figureOf } from './targets.js';
 
-/** A scenario whose figure is CPU per record: S2, S3, S4. */
+/** A scenario whose figure is CPU per record: S2, S3, S4, S5 (and the two halves of CK's overhead part). */
 export interface CpuScenario {
   readonly kind: 'cpu';
   readonly id: ScenarioId;
@@ -13,7 +13,9 @@ export interface CpuScenario {
   readonly baseline: string;
   /** The contender the targets are about (Tributary). */
   readonly subject: string;
-  readonly contenders: readonly Contender<number, Checksum>[];
+  /** What a record is, plural (`embeddings`), when records per second mean something to a reader. */
+  readonly unit?: string;
+  readonly contenders: readonly Contender<number, RunStats>[];
   readonly targets: readonly Target[];
 }
 
@@ -38,21 +40,32 @@ export async function runCpuScenario(scenario: CpuScenario, options: CpuRunOptio
   const contenders = scenario.contenders;
   const cpu = new Map<string, number[]>(contenders.map((c) => [c.id, []]));
   const wall = new Map<string, number[]>(contenders.map((c) => [c.id, []]));
+  const stats = new Map<string, Record<string, number[]>>(contenders.map((c) => [c.id, {}]));
   const checksums = new Map<string, Checksum>();
 
   log(`${scenario.id} ${scenario.title}: ${records.toLocaleString('en-US')} records, warm-up ${options.warmupRecords.toLocaleString('en-US')}, ${repetitions} repetitions`);
-  for (const c of contenders) c.prepare?.(records);
-  for (const c of contenders) await c.run(options.warmupRecords);
-  for (let rep = 0; rep < repetitions; rep++) {
-    const line: string[] = [];
-    for (const c of rotation(contenders, rep)) {
-      const sample = await measure(() => c.run(records));
-      cpu.get(c.id)?.push(sample.cpuNs / records);
-      wall.get(c.id)?.push(sample.wallNs / records);
-      checksums.set(c.id, sample.value);
-      line.push(`${c.id} ${(sample.cpuNs / records).toFixed(1)}`);
+  try {
+    for (const c of contenders) await c.prepare?.(records);
+    for (const c of contenders) await c.run(options.warmupRecords);
+    for (let rep = 0; rep < repetitions; rep++) {
+      const line: string[] = [];
+      for (const c of rotation(contenders, rep)) {
+        const sample = await measure(() => c.run(records));
+        cpu.get(c.id)?.push(sample.cpuNs / records);
+        wall.get(c.id)?.push(sample.wallNs / records);
+        const { stats: runStats, ...checksum } = sample.value;
+        checksums.set(c.id, { count: checksum.count, sum: checksum.sum });
+        const kept = stats.get(c.id) as Record<string, number[]>;
+        for (const [name, value] of Object.entries(runStats ?? {})) (kept[name] ??= []).push(value);
+        const shown = Object.entries(runStats ?? {})
+          .map(([name, value]) => `${name} ${value}`)
+          .join(', ');
+        line.push(`${c.id} ${(sample.cpuNs / records).toFixed(1)}${shown === '' ? '' : ` (${shown})`}`);
+      }
+      log(`  rep ${rep + 1}: ${line.join(', ')} ns CPU/record`);
     }
-    log(`  rep ${rep + 1}: ${line.join(', ')} ns CPU/record`);
+  } finally {
+    for (const c of contenders) await c.teardown?.();
   }
   verifyChecksums(scenario.id, checksums, scenario.baseline);
 
@@ -60,6 +73,7 @@ export async function runCpuScenario(scenario: CpuScenario, options: CpuRunOptio
     const cpuSamples = cpu.get(c.id) ?? [];
     const wallSamples = wall.get(c.id) ?? [];
     const checksum = checksums.get(c.id);
+    const runStats = stats.get(c.id) ?? {};
     if (checksum === undefined || cpuSamples.length === 0) throw new Error(`${scenario.id}: ${c.id} was never measured`);
     return {
       id: c.id,
@@ -71,6 +85,7 @@ export async function runCpuScenario(scenario: CpuScenario, options: CpuRunOptio
       cpuSamples,
       wallSamples,
       checksum,
+      ...(Object.keys(runStats).length > 0 ? { stats: runStats } : {}),
     };
   });
   return {
@@ -83,6 +98,7 @@ export async function runCpuScenario(scenario: CpuScenario, options: CpuRunOptio
     repetitions,
     baseline: scenario.baseline,
     subject: scenario.subject,
+    ...(scenario.unit === undefined ? {} : { unit: scenario.unit }),
     measuredAt: new Date().toISOString(),
     command: options.command,
     quick: options.quick,

@@ -10,8 +10,20 @@ export interface Checksum {
   readonly sum: number;
 }
 
-/** The scenarios of issues 2 and 3, plus the memory run of issue 3. */
-export type ScenarioId = 'S1' | 'S2' | 'S3' | 'S4' | 'S1-memory' | 'S1-sweep';
+/**
+ * The scenarios of issues 2 and 3 (plus the memory run of issue 3), the
+ * checkpoint costs of issue 5 (`CK`) and the ONNX embedder of issue 6 (`S5`).
+ */
+export type ScenarioId = 'S1' | 'S2' | 'S3' | 'S4' | 'S1-memory' | 'S1-sweep' | 'CK' | 'S5';
+
+/**
+ * What a contender may return besides its checksum: figures of the run
+ * itself (checkpoints completed, ...), kept per repetition and shown next to
+ * the timings. They are not compared between contenders.
+ */
+export interface RunStats extends Checksum {
+  readonly stats?: Readonly<Record<string, number>>;
+}
 
 /** One implementation of a scenario's workload. */
 export interface Contender<TParams, TResult extends Checksum> {
@@ -24,8 +36,10 @@ export interface Contender<TParams, TResult extends Checksum> {
   /** A supplementary row (another variant): no target talks about it. */
   readonly extra?: boolean;
   /** Called once before the warm-up, outside any measurement, with the largest params the run will use. */
-  prepare?(params: TParams): void;
+  prepare?(params: TParams): void | Promise<void>;
   run(params: TParams): Promise<TResult>;
+  /** Called once after the last repetition (also when one failed): releases what `prepare` or the runs left behind. */
+  teardown?(): void | Promise<void>;
 }
 
 /** A target from an issue, checked against the medians of one run. */
@@ -71,6 +85,8 @@ export interface CpuContenderResult {
   readonly cpuSamples: readonly number[];
   readonly wallSamples: readonly number[];
   readonly checksum: Checksum;
+  /** {@link RunStats.stats} of each measured repetition, by name. */
+  readonly stats?: Readonly<Record<string, readonly number[]>>;
 }
 
 export interface CpuScenarioResult {
@@ -83,6 +99,8 @@ export interface CpuScenarioResult {
   readonly repetitions: number;
   readonly baseline: string;
   readonly subject: string;
+  /** What a record is, plural (`embeddings`): the table then shows records per second too. */
+  readonly unit?: string;
   readonly measuredAt: string;
   readonly command: string;
   readonly quick: boolean;
@@ -153,7 +171,46 @@ export interface ServiceModel {
   readonly maxBatchDelayMs: number;
 }
 
-export type ScenarioResult = CpuScenarioResult | FlowScenarioResult;
+/** One way of taking (part of) a checkpoint of the CK state: how long it took and what it stored. */
+export interface CheckpointProbeResult {
+  readonly id: string;
+  readonly label: string;
+  readonly note: string;
+  readonly extra: boolean;
+  /** Median of the repetitions. */
+  readonly durationMs: number;
+  readonly durationSamples: readonly number[];
+  /** Bytes stored (or serialized); undefined when the probe stores nothing. */
+  readonly sizeBytes: number | undefined;
+  /** Keys in the snapshot and the sum of their values. */
+  readonly checksum: Checksum;
+}
+
+/**
+ * CK (issue 5): the checkpoint of 100,000 keys of `ValueState` (time from
+ * trigger to completion, and size), and what checkpointing every
+ * `intervalMs` costs S3 and S4 (one CPU table per pipeline, without and with).
+ */
+export interface CheckpointScenarioResult {
+  readonly kind: 'checkpoint';
+  readonly id: ScenarioId;
+  readonly title: string;
+  readonly description: string;
+  readonly keys: number;
+  readonly intervalMs: number;
+  readonly repetitions: number;
+  readonly measuredAt: string;
+  readonly command: string;
+  readonly quick: boolean;
+  readonly note?: string;
+  readonly environment: Environment;
+  readonly probes: readonly CheckpointProbeResult[];
+  /** S3 and S4, each without and with checkpointing; stats `periodicCheckpoints` per repetition. */
+  readonly overhead: readonly CpuScenarioResult[];
+  readonly targets: readonly TargetResult[];
+}
+
+export type ScenarioResult = CpuScenarioResult | FlowScenarioResult | CheckpointScenarioResult;
 
 /** The JSON file the docs and charts are generated from. */
 export interface ResultsFile {

@@ -1,5 +1,5 @@
 import type { ScenarioResult } from '../harness/model.js';
-import { tableOf, targetTable, type Table } from './tables.js';
+import { cpuTable, overheadSummary, tableOf, targetTable, type Table } from './tables.js';
 
 /** A plain-text table for the terminal. */
 export function renderText(table: Table): string {
@@ -12,11 +12,14 @@ export function renderText(table: Table): string {
 /** What the console shows after a scenario: its table and its targets. */
 export function renderConsoleTable(result: ScenarioResult): string {
   const parts = [`${result.id}: ${result.title}`, renderText(tableOf(result))];
+  if (result.kind === 'checkpoint') {
+    for (const part of result.overhead) parts.push(`${part.title}\n${renderText(cpuTable(part))}\n${overheadSummary(part, result.intervalMs)}`);
+  }
   if (result.targets.length > 0) parts.push(renderText(targetTable(result.targets, targetUnit(result))));
   return parts.join('\n\n');
 }
 
-/** How a scenario's target figures read: S3/S4 compare ratios, S2 absolute ns, S1 % of the bound. */
+/** How a scenario's target figures read: S3/S4/S5 compare ratios, S2 absolute ns, S1 % of the bound. */
 export function targetUnit(result: ScenarioResult): 'ratio' | 'ns' | 'percent' {
   if (result.kind === 'flow') return 'percent';
   return result.id === 'S2' ? 'ns' : 'ratio';

@@ -1,14 +1,20 @@
+import { runCheckpointScenario, type CheckpointScenario } from '../harness/checkpointRunner.js';
 import { runCpuScenario, type CpuScenario } from '../harness/cpuRunner.js';
 import { runFlowScenario, type FlowScenario } from '../harness/flowRunner.js';
 import type { ScenarioId, ScenarioResult } from '../harness/model.js';
 import type { BenchOptions } from '../options.js';
 import { asyncServiceScenario, batchSizeSweepScenario, memoryScenario } from './asyncService.js';
 import { batchOverheadScenario } from './batchOverhead.js';
+import { checkpointScenario } from './checkpointCost.js';
 import { keyedRunningSumScenario } from './keyedRunningSum.js';
 import { mapFilterMapScenario } from './mapFilterMap.js';
+import { onnxEmbeddingScenario } from './onnxEmbedding.js';
+
+/** Any built scenario. */
+export type Scenario = CpuScenario | FlowScenario | CheckpointScenario;
 
 /** Every scenario, built. */
-export function buildScenarios(): Record<ScenarioId, CpuScenario | FlowScenario> {
+export function buildScenarios(): Record<ScenarioId, Scenario> {
   return {
     S3: mapFilterMapScenario(),
     S4: keyedRunningSumScenario(),
@@ -16,12 +22,14 @@ export function buildScenarios(): Record<ScenarioId, CpuScenario | FlowScenario>
     S1: asyncServiceScenario(),
     'S1-sweep': batchSizeSweepScenario(),
     'S1-memory': memoryScenario(),
+    CK: checkpointScenario(),
+    S5: onnxEmbeddingScenario(),
   };
 }
 
 /** Runs one scenario as the options say. */
 export async function runScenario(
-  scenario: CpuScenario | FlowScenario,
+  scenario: Scenario,
   options: BenchOptions,
   command: string,
   log: (line: string) => void,
@@ -32,6 +40,18 @@ export async function runScenario(
       records,
       repetitions: options.repetitions ?? (options.quick ? 1 : 5),
       warmupRecords: Math.max(1, Math.floor(records / 5)),
+      command,
+      quick: options.quick,
+      note: options.note,
+      log,
+    });
+  }
+  if (scenario.kind === 'checkpoint') {
+    return runCheckpointScenario(scenario, {
+      keys: options.quick ? scenario.keys.quick : scenario.keys.full,
+      // --records CK=N sets the records of the S3/S4 overhead runs; the key count is the issue's.
+      records: options.records[scenario.id],
+      repetitions: options.repetitions ?? (options.quick ? 1 : 5),
       command,
       quick: options.quick,
       note: options.note,

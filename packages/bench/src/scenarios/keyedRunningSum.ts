@@ -68,6 +68,21 @@ function runningSumFunction(): RunningSum {
   };
 }
 
+/** The name S4's Tributary job runs under (its metrics live under `job.<name>`). */
+export const S4_JOB = 'S4 keyed running sum';
+
+/**
+ * S4's Tributary job (ValueState) over `keyedInput(n)` on the given
+ * environment, at the environment's parallelism: the S4 rows run it on a
+ * plain environment, CK on one with checkpointing enabled.
+ */
+export async function runKeyedRunningSumJob(env: StreamExecutionEnvironment, n: number): Promise<Checksum> {
+  const sink = new CountingSink();
+  env.fromCollection(keyedInput(n)).keyBy(keyOf).map(runningSumFunction()).addSink(sink.write);
+  await env.execute(S4_JOB);
+  return sink.result();
+}
+
 function tributaryValueState(parallelism: number): Contender<number, Checksum> {
   return {
     id: parallelism === 1 ? 'tributary' : `tributary-p${parallelism}`,
@@ -77,13 +92,7 @@ function tributaryValueState(parallelism: number): Contender<number, Checksum> {
         ? '`keyBy(v => v % 1000).map(rich function with ValueState)`, parallelism 1: keyBy is chained, no channel'
         : `the same job with parallelism ${parallelism}: records cross a channel from the source to two keyed subtasks`,
     extra: parallelism !== 1,
-    run: async (n) => {
-      const sink = new CountingSink();
-      const env = StreamExecutionEnvironment.create({ parallelism });
-      env.fromCollection(keyedInput(n)).keyBy(keyOf).map(runningSumFunction()).addSink(sink.write);
-      await env.execute('S4 keyed running sum');
-      return sink.result();
-    },
+    run: (n) => runKeyedRunningSumJob(StreamExecutionEnvironment.create({ parallelism }), n),
   };
 }
 

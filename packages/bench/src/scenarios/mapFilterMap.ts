@@ -45,17 +45,25 @@ const handLoop: Contender<number, Checksum> = {
   },
 };
 
+/** The name S3's Tributary job runs under (its metrics live under `job.<name>`). */
+export const S3_JOB = 'S3 map-filter-map';
+
+/**
+ * S3's Tributary job over `naturals(n)` on the given environment: the S3 row
+ * runs it on a plain environment, CK on one with checkpointing enabled.
+ */
+export async function runMapFilterMapJob(env: StreamExecutionEnvironment, n: number): Promise<Checksum> {
+  const sink = new CountingSink();
+  env.fromCollection(naturals(n)).map(double).filter(notMultipleOf3).map(increment).addSink(sink.write);
+  await env.execute(S3_JOB);
+  return sink.result();
+}
+
 const tributary: Contender<number, Checksum> = {
   id: 'tributary',
   label: 'Tributary',
   note: '`env.fromCollection(naturals(n)).map().filter().map().addSink()`, parallelism 1 (one chained task)',
-  run: async (n) => {
-    const sink = new CountingSink();
-    const env = StreamExecutionEnvironment.create({ parallelism: 1 });
-    env.fromCollection(naturals(n)).map(double).filter(notMultipleOf3).map(increment).addSink(sink.write);
-    await env.execute('S3 map-filter-map');
-    return sink.result();
-  },
+  run: (n) => runMapFilterMapJob(StreamExecutionEnvironment.create({ parallelism: 1 }), n),
 };
 
 /** The input as an array, built before the warm-up (outside the measurement) and shared by the array rows. */
