@@ -42,6 +42,7 @@ export { Histogram, type HistogramSnapshot } from './metrics/Histogram.js';
 // Operator SPI: for operator authors (@tributary/async, the test harnesses).
 export {
   createOperatorContext,
+  emitChunk,
   extractKey,
   snapshotOperator,
   restoreOperator,

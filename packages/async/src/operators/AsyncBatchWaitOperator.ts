@@ -1,4 +1,5 @@
 import {
+  emitChunk,
   extractKey,
   type Key,
   type OneInputStreamOperator,
@@ -623,8 +624,8 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
   private resolveBatch(batch: Batch<TIn, TOut>, outputs: readonly TOut[]): void {
     const slots = batch.slots;
     if (slots === undefined) {
-      const out = this.ctx.output;
-      for (let i = 0; i < outputs.length; i++) out.collect(outputs[i] as TOut);
+      // The whole batch's outputs go down the chain in one call.
+      emitChunk(this.ctx.output, outputs);
       this.outstanding -= batch.inputs.length;
       return;
     }
