@@ -1,0 +1,71 @@
+import type { HistogramSnapshot, MetricValue } from '@tributary/core';
+
+/** What the report and the progress line show of the async batch operator, summed over its subtasks. */
+export interface BatchStats {
+  /** Records the operator emitted (embedded documents). */
+  readonly recordsOut: number;
+  /** Calls made, retries included. */
+  readonly batches: number;
+  /** Records sent over all calls. */
+  readonly recordsSent: number;
+  /** `recordsSent / batches`, 0 before the first call. */
+  readonly meanBatchSize: number;
+  readonly inFlightBatches: number;
+  readonly retries: number;
+  readonly failures: number;
+  /** Over the histogram's window of recent calls (the worst subtask for percentiles). */
+  readonly callLatencyMs: HistogramSnapshot;
+  readonly queueWaitMs: HistogramSnapshot;
+}
+
+const EMPTY: HistogramSnapshot = { count: 0, min: 0, max: 0, mean: 0, p50: 0, p95: 0, p99: 0 };
+
+/**
+ * Reads an async operator's metrics from a metrics snapshot: the job
+ * result's `metrics`, or `env.metrics.snapshot()` while the job runs. Ids
+ * are `job.<job>.operator.<operator>.<subtask>.<metric>`; counters and gauges
+ * are summed over subtasks, histograms merged (count-weighted mean, the
+ * largest percentile).
+ */
+export function batchStats(metrics: Readonly<Record<string, MetricValue>>, job: string, operator: string): BatchStats {
+  const prefix = `job.${job}.operator.${operator}.`;
+  const sums = new Map<string, number>();
+  const histograms = new Map<string, HistogramSnapshot[]>();
+  for (const [id, value] of Object.entries(metrics)) {
+    if (!id.startsWith(prefix)) continue;
+    // The rest is `<subtask>.<metric>`.
+    const name = id.slice(prefix.length).replace(/^\d+\./, '');
+    if (typeof value === 'number') sums.set(name, (sums.get(name) ?? 0) + value);
+    else histograms.set(name, [...(histograms.get(name) ?? []), value]);
+  }
+  const sum = (name: string) => sums.get(name) ?? 0;
+  const batches = sum('batches');
+  return {
+    recordsOut: sum('numRecordsOut'),
+    batches,
+    recordsSent: sum('records'),
+    meanBatchSize: batches === 0 ? 0 : sum('records') / batches,
+    inFlightBatches: sum('inFlightBatches'),
+    retries: sum('retries'),
+    failures: sum('failures'),
+    callLatencyMs: merge(histograms.get('callLatencyMs') ?? []),
+    queueWaitMs: merge(histograms.get('queueWaitMs') ?? []),
+  };
+}
+
+function merge(parts: readonly HistogramSnapshot[]): HistogramSnapshot {
+  const filled = parts.filter((h) => h.count > 0);
+  if (filled.length === 0) return EMPTY;
+  if (filled.length === 1) return filled[0]!;
+  const count = filled.reduce((n, h) => n + h.count, 0);
+  const worst = (pick: (h: HistogramSnapshot) => number) => Math.max(...filled.map(pick));
+  return {
+    count,
+    min: Math.min(...filled.map((h) => h.min)),
+    max: worst((h) => h.max),
+    mean: filled.reduce((s, h) => s + h.mean * h.count, 0) / count,
+    p50: worst((h) => h.p50),
+    p95: worst((h) => h.p95),
+    p99: worst((h) => h.p99),
+  };
+}

@@ -1,0 +1,253 @@
+import { constants, createReadStream } from 'node:fs';
+import { access, mkdir, rename, stat, writeFile } from 'node:fs/promises';
+import { isAbsolute, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { MetricRegistry } from '@tributary/core';
+import { batchStats } from './batchStats.js';
+import { generateCorpus, type PlantedPair } from './corpus.js';
+import type { Embedder } from './embedders.js';
+import { Progress, type ProgressStream } from './progress.js';
+import { compareWithPlanted, formatReport } from './report.js';
+
+const PROGRAM = 'embed-documents';
+
+export const USAGE = `Usage: pnpm start [-- options]      (in examples/embed-documents: node dist/main.js [options])
+
+Finds near-duplicate documents. Embeds each document with a local ONNX model
+(or an OpenAI-compatible server) in batches through the async batch operator,
+puts the embeddings in locality-sensitive-hash buckets, and compares the
+documents of a bucket in keyed state. Writes the pairs as JSON lines and
+prints a report: pairs found (recall and precision against the duplicates
+planted in the generated corpus), throughput and batch statistics.
+
+Options:
+  --docs N          size of the generated corpus (default 5000); it has
+                    near-duplicates planted at known places
+  --seed N          seed of the generated corpus (default 7)
+  --input FILE      read this JSON-lines file of {"id": ..., "text": ...}
+                    instead of generating a corpus (relative paths start
+                    where you run the command)
+  --out DIR         directory for the pairs: part-0.jsonl, replaced on each
+                    run (default: examples/embed-documents/out)
+  --threshold X     cosine similarity from which two documents are
+                    near-duplicates (default 0.8)
+  --batch-size N    documents per embedding call (default 64)
+  --endpoint URL    embed with an OpenAI-compatible server instead, e.g.
+                    http://localhost:11434/v1 (Ollama); needs --model;
+                    the API key, if any, comes from OPENAI_API_KEY
+  --model NAME      the server's embedding model, e.g. nomic-embed-text
+  --quiet           no progress while the job runs
+  -h, --help        show this help
+`;
+
+/** Where the CLI writes: `process` in real use, collectors in tests. */
+export interface CliIo {
+  readonly stdout: ProgressStream;
+  readonly stderr: { write(text: string): unknown };
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+/** A bad flag: one line on stderr, exit code 2. */
+class UsageError extends Error {}
+/** An input file the job cannot read: one line on stderr, exit code 2. */
+class InputError extends Error {}
+
+interface Settings {
+  readonly docs: number;
+  readonly seed: number;
+  readonly input: string | undefined;
+  readonly out: string;
+  readonly threshold: number;
+  readonly batchSize: number;
+  readonly endpoint: string | undefined;
+  readonly model: string | undefined;
+  readonly quiet: boolean;
+}
+
+/** Runs the command line `argv` (without `node` and the script); resolves with the exit code. */
+export async function runCli(argv: readonly string[], io: CliIo = process): Promise<number> {
+  let settings: Settings | 'help';
+  try {
+    settings = parseSettings(argv, io.env?.INIT_CWD ?? process.cwd());
+    if (settings !== 'help' && settings.input !== undefined) await checkReadable(settings.input);
+  } catch (error) {
+    io.stderr.write(`${PROGRAM}: ${firstLine(error)}${error instanceof InputError ? '' : ' (see --help)'}\n`);
+    return 2;
+  }
+  if (settings === 'help') {
+    io.stdout.write(USAGE);
+    return 0;
+  }
+  try {
+    await run(settings, io);
+    return 0;
+  } catch (error) {
+    io.stderr.write(`${PROGRAM}: ${firstLine(error)}\n`);
+    return 1;
+  }
+}
+
+async function run(settings: Settings, io: CliIo): Promise<void> {
+  // Loaded here, not at the top: --help and a bad flag answer without loading the model runtime.
+  const { endpointEmbedder, localEmbedder } = await import('./embedders.js');
+  const { DEFAULT_LSH, EMBED_OPERATOR, JOB_NAME, findNearDuplicates } = await import('./nearDuplicates.js');
+  let input: string;
+  let documents: number;
+  let planted: readonly PlantedPair[] | undefined;
+  let source: string;
+  if (settings.input === undefined) {
+    const corpus = generateCorpus({ docs: settings.docs, seed: settings.seed });
+    input = await writeCorpus(corpus.docs, `corpus-${settings.docs}-seed${settings.seed}.jsonl`);
+    documents = corpus.docs.length;
+    planted = corpus.planted;
+    source = `generated corpus, seed ${settings.seed}, ${corpus.planted.length} planted near-duplicate pairs`;
+  } else {
+    input = settings.input;
+    documents = await countLines(input);
+    source = settings.input;
+  }
+
+  const embedder: Embedder =
+    settings.endpoint === undefined
+      ? await localEmbedder()
+      : endpointEmbedder({ baseUrl: settings.endpoint, model: settings.model ?? '', apiKey: io.env?.OPENAI_API_KEY });
+
+  const registry = new MetricRegistry();
+  const progress = settings.quiet
+    ? undefined
+    : new Progress({ registry, job: JOB_NAME, operator: EMBED_OPERATOR, stream: io.stdout, total: documents }).start();
+  let result;
+  try {
+    result = await findNearDuplicates({
+      input,
+      output: settings.out,
+      embedder,
+      threshold: settings.threshold,
+      maxBatchSize: settings.batchSize,
+      environment: { metrics: registry },
+    });
+  } finally {
+    progress?.stop();
+  }
+
+  const fromCwd = relative(io.env?.INIT_CWD ?? process.cwd(), result.outputFile);
+  const shownPath = fromCwd.startsWith('..') || isAbsolute(fromCwd) ? result.outputFile : fromCwd;
+  io.stdout.write(
+    formatReport({
+      documents,
+      source,
+      embedder: embedder.description,
+      threshold: settings.threshold,
+      lsh: `LSH, ${DEFAULT_LSH.bands} bands of ${DEFAULT_LSH.bitsPerBand} hyperplane bits`,
+      job: result.job,
+      stats: batchStats(result.job.metrics, JOB_NAME, EMBED_OPERATOR),
+      pairs: result.pairs,
+      outputFile: shownPath,
+      comparison: planted === undefined ? undefined : compareWithPlanted(result.pairs, planted),
+    }),
+  );
+}
+
+/** `cwd`: where relative paths start, the directory the user ran the command in (pnpm runs scripts in the package). */
+function parseSettings(argv: readonly string[], cwd: string): Settings | 'help' {
+  const { values } = parseArgs({
+    // `pnpm start -- --docs 100` hands the script a leading `--`.
+    args: argv[0] === '--' ? argv.slice(1) : [...argv],
+    strict: true,
+    allowPositionals: false,
+    options: {
+      docs: { type: 'string' },
+      seed: { type: 'string' },
+      input: { type: 'string' },
+      out: { type: 'string' },
+      threshold: { type: 'string' },
+      'batch-size': { type: 'string' },
+      endpoint: { type: 'string' },
+      model: { type: 'string' },
+      quiet: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help === true) return 'help';
+  if ((values.endpoint === undefined) !== (values.model === undefined)) {
+    throw new UsageError(values.endpoint === undefined ? '--model needs --endpoint' : '--endpoint needs --model NAME');
+  }
+  if (values.input !== undefined && (values.docs !== undefined || values.seed !== undefined)) {
+    throw new UsageError('--docs and --seed describe the generated corpus; leave them out with --input');
+  }
+  if (values.endpoint !== undefined) checkUrl(values.endpoint);
+  return {
+    docs: integerOption('--docs', values.docs, 5000, 2, 1_000_000),
+    seed: integerOption('--seed', values.seed, 7, 0, 2 ** 32 - 1),
+    input: values.input === undefined ? undefined : resolve(cwd, values.input),
+    // By default next to the job, in its gitignored out/, wherever it is run from.
+    out: values.out === undefined ? fileURLToPath(new URL('../out/', import.meta.url)) : resolve(cwd, values.out),
+    threshold: numberOption('--threshold', values.threshold, 0.8, -1, 1),
+    batchSize: integerOption('--batch-size', values['batch-size'], 64, 1, 4096),
+    endpoint: values.endpoint,
+    model: values.model,
+    quiet: values.quiet === true,
+  };
+}
+
+function integerOption(flag: string, text: string | undefined, fallback: number, min: number, max: number): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!/^\d+$/.test(text.trim()) || value < min || value > max) throw new UsageError(`${flag} must be an integer from ${min} to ${max}, got '${text}'`);
+  return value;
+}
+
+function numberOption(flag: string, text: string | undefined, fallback: number, min: number, max: number): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value) || value < min || value > max) throw new UsageError(`${flag} must be a number from ${min} to ${max}, got '${text}'`);
+  return value;
+}
+
+function checkUrl(text: string): void {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UsageError(`--endpoint must be a URL such as http://localhost:11434/v1, got '${text}'`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--endpoint must be an http or https URL, got '${text}'`);
+}
+
+async function checkReadable(path: string): Promise<void> {
+  try {
+    await access(path, constants.R_OK);
+    if (!(await stat(path)).isFile()) throw new Error('not a file');
+  } catch (error) {
+    throw new InputError(`cannot read --input '${path}': ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+}
+
+/** Generated corpora go to the package's `.cache/` (gitignored); the write is atomic, so concurrent runs are safe. */
+async function writeCorpus(docs: readonly { id: string; text: string }[], name: string): Promise<string> {
+  const directory = fileURLToPath(new URL('../.cache/', import.meta.url));
+  await mkdir(directory, { recursive: true });
+  const path = resolve(directory, name);
+  const temporary = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  await writeFile(temporary, docs.map((doc) => `${JSON.stringify(doc)}\n`).join(''));
+  await rename(temporary, path);
+  return path;
+}
+
+async function countLines(path: string): Promise<number> {
+  let lines = 0;
+  let last = 0x0a;
+  for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
+    for (const byte of chunk) if (byte === 0x0a) lines++;
+    last = chunk.at(-1) ?? last;
+  }
+  return last === 0x0a ? lines : lines + 1;
+}
+
+function firstLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  // node:util's parseArgs adds a second sentence of advice to its first.
+  const first = message.split('\n')[0] ?? message;
+  return (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true ? first.split('. ')[0]!.replace(/\.$/, '') : first;
+}

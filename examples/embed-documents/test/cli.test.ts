@@ -1,0 +1,130 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { USAGE, runCli } from '../src/cli.js';
+
+function io(isTTY = false) {
+  const out: string[] = [];
+  const err: string[] = [];
+  return {
+    io: { stdout: { isTTY, write: (s: string) => out.push(s) }, stderr: { write: (s: string) => err.push(s) }, env: {} },
+    stdout: () => out.join(''),
+    stderr: () => err.join(''),
+  };
+}
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'embed-documents-cli-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('the embed-documents command line', () => {
+  it('prints the usage for --help and -h, and exits 0', async () => {
+    for (const flag of ['--help', '-h']) {
+      const run = io();
+      expect(await runCli([flag], run.io)).toBe(0);
+      expect(run.stdout()).toBe(USAGE);
+      expect(run.stderr()).toBe('');
+    }
+    for (const flag of ['--docs', '--input', '--out', '--threshold', '--batch-size', '--endpoint', '--model', '--quiet']) expect(USAGE).toContain(flag);
+  });
+
+  it.each([
+    [['--bogus'], "embed-documents: Unknown option '--bogus' (see --help)\n"],
+    [['--docs'], "embed-documents: Option '--docs <value>' argument missing (see --help)\n"],
+    [['extra'], "embed-documents: Unexpected argument 'extra' (see --help)\n"],
+    [['--docs', 'many'], "embed-documents: --docs must be an integer from 2 to 1000000, got 'many' (see --help)\n"],
+    [['--docs', '1.5'], "embed-documents: --docs must be an integer from 2 to 1000000, got '1.5' (see --help)\n"],
+    [['--threshold', '2'], "embed-documents: --threshold must be a number from -1 to 1, got '2' (see --help)\n"],
+    [['--batch-size', '0'], "embed-documents: --batch-size must be an integer from 1 to 4096, got '0' (see --help)\n"],
+    [['--endpoint', 'http://localhost:11434/v1'], 'embed-documents: --endpoint needs --model NAME (see --help)\n'],
+    [['--model', 'nomic-embed-text'], 'embed-documents: --model needs --endpoint (see --help)\n'],
+    [['--endpoint', 'localhost:11434', '--model', 'm'], "embed-documents: --endpoint must be an http or https URL, got 'localhost:11434' (see --help)\n"],
+    [['--endpoint', 'not a url', '--model', 'm'], "embed-documents: --endpoint must be a URL such as http://localhost:11434/v1, got 'not a url' (see --help)\n"],
+    [['--input', 'x.jsonl', '--docs', '10'], 'embed-documents: --docs and --seed describe the generated corpus; leave them out with --input (see --help)\n'],
+  ])('rejects %j with one line on stderr and exit code 2', async (argv, message) => {
+    const run = io();
+    expect(await runCli(argv, run.io)).toBe(2);
+    expect(run.stderr()).toBe(message);
+    expect(run.stdout()).toBe('');
+  });
+
+  it('rejects an input it cannot read with one line and exit code 2', async () => {
+    const missing = join(dir, 'missing.jsonl');
+    const run = io();
+    expect(await runCli(['--input', missing], run.io)).toBe(2);
+    expect(run.stderr()).toBe(`embed-documents: cannot read --input '${missing}': ENOENT\n`);
+    const directory = io();
+    expect(await runCli(['--input', dir], directory.io)).toBe(2);
+    expect(directory.stderr()).toBe(`embed-documents: cannot read --input '${dir}': not a file\n`);
+  });
+
+  it('reads relative paths from where the command was run (INIT_CWD under pnpm)', async () => {
+    const run = io();
+    expect(await runCli(['--input', 'missing.jsonl'], { ...run.io, env: { INIT_CWD: dir } })).toBe(2);
+    expect(run.stderr()).toBe(`embed-documents: cannot read --input '${join(dir, 'missing.jsonl')}': ENOENT\n`);
+  });
+
+  it('reports a job failure (a bad input line) in one line with exit code 1', async () => {
+    const bad = join(dir, 'bad.jsonl');
+    await writeFile(bad, 'not json\n');
+    const run = io();
+    expect(await runCli(['--input', bad, '--out', join(dir, 'bad-out'), '--quiet'], run.io)).toBe(1);
+    expect(run.stderr()).toBe("embed-documents: Job 'embed-documents' failed in operator 'parse': not a JSON line: not json\n");
+  });
+
+  it('runs the job on a generated corpus and reports recall, throughput and batches', async () => {
+    const out = join(dir, 'out');
+    const run = io();
+    expect(await runCli(['--docs', '300', '--out', out, '--quiet'], run.io)).toBe(0);
+    const report = run.stdout();
+    const planted = /(\d+) planted near-duplicate pairs/.exec(report)?.[1];
+    expect(Number(planted)).toBeGreaterThan(10);
+    expect(report).toContain(`${planted} of ${planted} planted pairs found (recall 100.0%)`);
+    expect(report).toMatch(/throughput {3}300 docs in [\d.]+ s: [\d,]+ docs\/s/);
+    expect(report).toMatch(/batches {6}\d+ calls, mean size [\d.]+; call latency p50 [\d.]+ ms, p95 [\d.]+ ms/);
+    const lines = (await readFile(join(out, 'part-0.jsonl'), 'utf8')).trim().split('\n');
+    expect(report).toContain(`pairs found  ${lines.length}, written to ${join(out, 'part-0.jsonl')}\n`);
+    expect(run.stderr()).toBe('');
+  });
+
+  it('prints plain progress lines when stdout is not a terminal', async () => {
+    const run = io(false);
+    expect(await runCli(['--docs', '200', '--out', join(dir, 'progress')], run.io)).toBe(0);
+    // The job may finish before the first tick: then the report is all there is.
+    const progress = run.stdout().split('\n').filter((l) => l.startsWith('['));
+    for (const line of progress) expect(line).toMatch(/^\[\d+\.\d+s\] embedded [\d,]+\/200 docs \| [\d,]+ docs\/s \| mean batch [\d.]+ \| in flight \d+ \| p95 call [\d.]+ ms$/);
+    expect(run.stdout()).not.toContain('\r');
+  });
+});
+
+describe('the built command (spawned)', () => {
+  const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+  function spawnCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, ['--conditions=@tributary/source', '--import', 'tsx', main, ...args], {
+        cwd: fileURLToPath(new URL('..', import.meta.url)),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+      child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+  }
+
+  it('exits 2 with a single line and no stack trace on a bad flag', async () => {
+    const { code, stdout, stderr } = await spawnCli(['--threshold', 'high']);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toBe("embed-documents: --threshold must be a number from -1 to 1, got 'high' (see --help)\n");
+  });
+});

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { generateCorpus } from '../src/corpus.js';
+
+describe('generateCorpus', () => {
+  it('gives the same corpus for the same seed, and another for another seed', () => {
+    expect(generateCorpus({ docs: 300 })).toEqual(generateCorpus({ docs: 300 }));
+    expect(generateCorpus({ docs: 300, seed: 8 }).docs).not.toEqual(generateCorpus({ docs: 300 }).docs);
+  });
+
+  it('makes a smaller corpus a prefix of a larger one, planted pairs included', () => {
+    const small = generateCorpus({ docs: 400 });
+    const large = generateCorpus({ docs: 2000 });
+    expect(large.docs.slice(0, 400)).toEqual(small.docs);
+    const inSlice = new Set(small.docs.map((d) => d.id));
+    expect(large.planted.filter((p) => inSlice.has(p.duplicate))).toEqual(small.planted);
+  });
+
+  it('plants each duplicate after its original, with one edit that changes the text, at most one per original', () => {
+    const { docs, planted } = generateCorpus({ docs: 3000 });
+    const byId = new Map(docs.map((d, i) => [d.id, { ...d, index: i }]));
+    expect(new Set(docs.map((d) => d.id)).size).toBe(docs.length);
+    expect(planted.length).toBeGreaterThan(3000 * 0.06);
+    expect(planted.length).toBeLessThan(3000 * 0.1);
+    expect(new Set(planted.map((p) => p.original)).size).toBe(planted.length);
+    expect(new Set(planted.map((p) => p.edit))).toEqual(new Set(['substitute', 'insert', 'delete', 'typo', 'punctuation']));
+    for (const p of planted) {
+      const original = byId.get(p.original)!;
+      const duplicate = byId.get(p.duplicate)!;
+      expect(original.index).toBeLessThan(duplicate.index);
+      expect(duplicate.text).not.toBe(original.text);
+      const words = (t: string) => t.toLowerCase().split(/[^a-z0-9]+/).filter((w) => w !== '');
+      const [a, b] = [words(original.text), words(duplicate.text)];
+      if (p.edit === 'punctuation') {
+        expect(b).toEqual(a);
+      } else {
+        // One word changed, added or removed.
+        expect(Math.abs(a.length - b.length)).toBeLessThanOrEqual(1);
+        expect(b).not.toEqual(a);
+      }
+    }
+  });
+
+  it('writes "an" before a vowel and "a" before a consonant', () => {
+    for (const { text } of generateCorpus({ docs: 1000 }).docs) {
+      expect(text).not.toMatch(/\b[Aa] [aeiouAEIOU]/);
+      expect(text).not.toMatch(/\b[Aa]n [^aeiouAEIOU\d]/);
+    }
+  });
+});

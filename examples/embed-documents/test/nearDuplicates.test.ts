@@ -1,0 +1,107 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureEmbedderModel, onnxTextEmbedder } from '@tributary/onnx';
+import { batchStats } from '../src/batchStats.js';
+import { generateCorpus } from '../src/corpus.js';
+import { endpointEmbedder, localEmbedder } from '../src/embedders.js';
+import { EMBED_OPERATOR, JOB_NAME, findNearDuplicates, type DuplicatePair } from '../src/nearDuplicates.js';
+import { compareWithPlanted } from '../src/report.js';
+import { startEmbeddingsServer } from './support/embeddingsServer.js';
+
+const THRESHOLD = 0.8;
+// A slice of the main job's corpus: the first 400 documents of the 5,000 (the generator makes prefixes).
+const { docs, planted } = generateCorpus({ docs: 400 });
+let dir: string;
+let input: string;
+/** The reference: every pair at or above the threshold, by comparing all pairs of the model's embeddings. */
+let allPairsAbove: Set<string>;
+let cosines: Map<string, number>;
+
+const pairKey = (a: string, b: string) => (a < b ? `${a} ${b}` : `${b} ${a}`);
+
+async function embedAll(texts: string[]): Promise<Float32Array[]> {
+  const embedder = onnxTextEmbedder({ model: await ensureEmbedderModel(), sessionOptions: { intraOpNumThreads: 1 } });
+  try {
+    return await embedder.invoke(texts);
+  } finally {
+    await embedder.close();
+  }
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'embed-documents-'));
+  input = join(dir, 'corpus.jsonl');
+  await writeFile(input, docs.map((d) => `${JSON.stringify(d)}\n`).join(''));
+  const vectors = await embedAll(docs.map((d) => d.text));
+  allPairsAbove = new Set();
+  cosines = new Map();
+  for (let i = 0; i < docs.length; i++) {
+    for (let j = i + 1; j < docs.length; j++) {
+      const cosine = vectors[i]!.reduce((s, x, k) => s + x * vectors[j]![k]!, 0);
+      const key = pairKey(docs[i]!.id, docs[j]!.id);
+      cosines.set(key, cosine);
+      if (cosine >= THRESHOLD) allPairsAbove.add(key);
+    }
+  }
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function expectGoodPairs(pairs: readonly DuplicatePair[]) {
+  const keys = pairs.map((p) => pairKey(p.a, p.b));
+  expect(new Set(keys).size).toBe(keys.length); // each pair once, although found in several bands
+  for (const p of pairs) {
+    expect(p.a < p.b).toBe(true);
+    expect(p.cosine).toBeGreaterThanOrEqual(THRESHOLD);
+    expect(p.cosine).toBeCloseTo(cosines.get(pairKey(p.a, p.b))!, 3);
+    expect([p.textA, p.textB]).toEqual([docs.find((d) => d.id === p.a)!.text, docs.find((d) => d.id === p.b)!.text]);
+  }
+}
+
+describe('the near-duplicate job on 400 documents of the corpus', () => {
+  it('finds every planted pair, and every pair at or above the threshold, with batches of up to 64', async () => {
+    expect(planted.length).toBeGreaterThanOrEqual(20);
+    const { pairs, job } = await findNearDuplicates({ input, output: join(dir, 'local'), embedder: await localEmbedder(), threshold: THRESHOLD });
+
+    expectGoodPairs(pairs);
+    const comparison = compareWithPlanted(pairs, planted);
+    expect(comparison.missed).toEqual([]);
+    expect(comparison.recall).toBe(1);
+    // LSH only prunes comparisons: the pairs are exactly those an all-pairs comparison finds.
+    expect(new Set(pairs.map((p) => pairKey(p.a, p.b)))).toEqual(allPairsAbove);
+
+    const stats = batchStats(job.metrics, JOB_NAME, EMBED_OPERATOR);
+    expect(stats.recordsOut).toBe(docs.length);
+    expect(stats.recordsSent).toBe(docs.length);
+    expect(stats.batches).toBeGreaterThanOrEqual(Math.ceil(docs.length / 64));
+    expect(stats.callLatencyMs.count).toBe(stats.batches);
+    expect(job.operators.find((o) => o.name === 'drop repeats')?.recordsOut).toBe(pairs.length);
+  });
+
+  it('finds the same pairs through an OpenAI-compatible server (--endpoint)', async () => {
+    const server = await startEmbeddingsServer(embedAll);
+    try {
+      const embedder = endpointEmbedder({ baseUrl: server.baseUrl, model: 'test-embedder' });
+      const { pairs } = await findNearDuplicates({ input, output: join(dir, 'endpoint'), embedder, threshold: THRESHOLD, maxBatchSize: 50 });
+      expectGoodPairs(pairs);
+      expect(new Set(pairs.map((p) => pairKey(p.a, p.b)))).toEqual(allPairsAbove);
+      expect(server.models).toEqual(new Set(['test-embedder']));
+      expect(server.batches.reduce((a, b) => a + b, 0)).toBe(docs.length);
+      expect(Math.max(...server.batches)).toBe(50);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('fails with a message naming the operator and the line when the input has a bad line', async () => {
+    const bad = join(dir, 'bad.jsonl');
+    await writeFile(bad, `${JSON.stringify(docs[0]!)}\n{"id": 7}\n`);
+    await expect(findNearDuplicates({ input: bad, output: join(dir, 'bad'), embedder: await localEmbedder(), threshold: THRESHOLD })).rejects.toThrow(
+      /operator 'parse'.*expected \{"id": string, "text": string\}, got: \{"id": 7\}/,
+    );
+  });
+});

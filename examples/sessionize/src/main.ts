@@ -1,0 +1,62 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { formatSession } from './format.js';
+import { sessionize, type Click } from './sessionize.js';
+
+const USAGE = `Usage: pnpm --filter @tributary/example-sessionize start [-- options]
+
+Replays the bundled click log (data/clicks.jsonl, about three hours from
+09:00) faster than real time and prints each user session when it closes:
+a session ends after --gap minutes without a click, measured with keyed
+processing-time timers.
+
+Options:
+  --gap MINUTES   pause that ends a session (default 10)
+  --speed N       replay N times faster than real time (default 1800: the
+                  log takes about 6 seconds)
+  -h, --help      show this help
+`;
+
+function fail(message: string): never {
+  process.stderr.write(`sessionize: ${message} (see --help)\n`);
+  process.exit(2);
+}
+
+function positive(flag: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value) || value <= 0) fail(`${flag} must be a positive number, got '${text}'`);
+  return value;
+}
+
+let values;
+try {
+  ({ values } = parseArgs({
+    args: process.argv.slice(2).filter((arg, i) => i !== 0 || arg !== '--'),
+    options: { gap: { type: 'string' }, speed: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  }));
+} catch (error) {
+  fail((error as Error).message.split('. ')[0]!);
+}
+if (values.help === true) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
+const gapMinutes = positive('--gap', values.gap, 10);
+const speed = positive('--speed', values.speed, 1800);
+
+const clicks = readFileSync(new URL('../data/clicks.jsonl', import.meta.url), 'utf8')
+  .split('\n')
+  .filter((line) => line !== '')
+  .map((line) => JSON.parse(line) as Click);
+
+console.log(`Replaying ${clicks.length} clicks at ${speed}x; a session closes after ${gapMinutes} min without a click.\n`);
+const { env, sessions } = sessionize(clicks, { gapSeconds: gapMinutes * 60, speed });
+let count = 0;
+sessions.addSink((session) => {
+  count++;
+  console.log(formatSession(session));
+});
+const result = await env.execute('sessionize');
+console.log(`\n${count} sessions from ${clicks.length} clicks in ${(result.runtimeMs / 1000).toFixed(1)} s.`);

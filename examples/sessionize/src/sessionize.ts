@@ -1,0 +1,119 @@
+import {
+  StreamExecutionEnvironment,
+  ValueStateDescriptor,
+  type Clock,
+  type Collector,
+  type EnvironmentOptions,
+  type KeyedProcessContext,
+  type KeyedProcessFunction,
+  type RuntimeContext,
+  type SingleOutputStream,
+  type ValueState,
+} from '@tributary/core';
+
+/** One line of the click log: who opened which page, `second` seconds after the log started. */
+export interface Click {
+  readonly second: number;
+  readonly user: string;
+  readonly page: string;
+}
+
+/** A user's clicks with no pause of `gap` or more between them. Seconds are the log's. */
+export interface Session {
+  readonly user: string;
+  readonly firstSecond: number;
+  readonly lastSecond: number;
+  readonly pages: readonly string[];
+}
+
+interface OpenSession {
+  readonly firstSecond: number;
+  readonly lastSecond: number;
+  readonly pages: readonly string[];
+  /** The processing time its inactivity timer fires at. */
+  readonly closesAt: number;
+}
+
+const OPEN = new ValueStateDescriptor<OpenSession | undefined>('open session');
+
+/**
+ * Closes a user's session after `gapMs` of processing time without a click:
+ * every click moves the user's timer to `now + gapMs`, and the timer that
+ * fires emits the session.
+ */
+export class Sessionizer implements KeyedProcessFunction<string, Click, Session> {
+  private session: ValueState<OpenSession | undefined> | undefined;
+
+  constructor(private readonly gapMs: number) {}
+
+  open(ctx: RuntimeContext): void {
+    this.session = ctx.getState(OPEN);
+  }
+
+  processElement(click: Click, ctx: KeyedProcessContext<string>, _out: Collector<Session>): void {
+    const state = this.session as ValueState<OpenSession | undefined>;
+    const timers = ctx.timerService;
+    const session = state.value();
+    // The old timer would close the session too early: one timer per user, at the last click + gap.
+    if (session !== undefined) timers.deleteProcessingTimeTimer(session.closesAt);
+    const closesAt = timers.currentProcessingTime() + this.gapMs;
+    state.update({
+      firstSecond: session?.firstSecond ?? click.second,
+      lastSecond: click.second,
+      pages: [...(session?.pages ?? []), click.page],
+      closesAt,
+    });
+    timers.registerProcessingTimeTimer(closesAt);
+  }
+
+  onTimer(timestamp: number, ctx: KeyedProcessContext<string>, out: Collector<Session>): void {
+    const state = this.session as ValueState<OpenSession | undefined>;
+    const session = state.value();
+    if (session === undefined || session.closesAt !== timestamp) return;
+    out.collect({ user: ctx.currentKey, firstSecond: session.firstSecond, lastSecond: session.lastSecond, pages: session.pages });
+    state.clear();
+  }
+}
+
+/**
+ * Replays a click log in processing time: click `c` comes `c.second * 1000 /
+ * speed` ms after the start, on the job's clock. After the last click it
+ * waits `tailMs` more, because timers still pending when a bounded input ends
+ * are dropped (as in Flink): the wait lets the last sessions close.
+ */
+export async function* replay(clicks: readonly Click[], clock: Clock, speed: number, tailMs: number): AsyncGenerator<Click> {
+  const start = clock.now();
+  const sleepUntil = (at: number) => new Promise<void>((resolve) => clock.schedule(at, resolve));
+  for (const click of clicks) {
+    const at = start + (click.second * 1000) / speed;
+    if (at > clock.now()) await sleepUntil(at);
+    yield click;
+  }
+  await sleepUntil(clock.now() + tailMs);
+}
+
+export interface SessionizeOptions {
+  /** Pause in the log, in seconds, that ends a session. */
+  readonly gapSeconds: number;
+  /** How much faster than real time the log is replayed: 60 replays a minute of log per second. */
+  readonly speed: number;
+  /** Passed to `StreamExecutionEnvironment.create` (a `ManualClock` in tests). */
+  readonly environment?: EnvironmentOptions;
+}
+
+/**
+ * Builds the sessionizing job over a replayed click log: the sessions
+ * stream, and the environment to execute it with. The gap is converted to
+ * processing time at the replay's speed.
+ */
+export function sessionize(clicks: readonly Click[], options: SessionizeOptions): { env: StreamExecutionEnvironment; sessions: SingleOutputStream<Session> } {
+  const env = StreamExecutionEnvironment.create({ parallelism: 2, ...options.environment });
+  const gapMs = (options.gapSeconds * 1000) / options.speed;
+  const sessions = env
+    .fromAsyncIterable(replay(clicks, env.clock, options.speed, gapMs + 1))
+    .name('click log')
+    .keyBy((click) => click.user)
+    .process(new Sessionizer(gapMs))
+    .name('sessions');
+  return { env, sessions };
+}

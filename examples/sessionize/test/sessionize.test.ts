@@ -1,0 +1,115 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '@tributary/core';
+import { KeyedOneInputOperatorHarness, collect, runJobToCompletion } from '@tributary/testing';
+import { formatSession, timeOfDay } from '../src/format.js';
+import { Sessionizer, sessionize, type Click, type Session } from '../src/sessionize.js';
+
+const click = (second: number, user: string, page = '/home'): Click => ({ second, user, page });
+const byStart = (a: Session, b: Session) => a.firstSecond - b.firstSecond || a.user.localeCompare(b.user);
+
+describe('Sessionizer (keyed harness)', () => {
+  it('closes a session when the gap passes without a click, and a new click moves the timer', async () => {
+    const harness = KeyedOneInputOperatorHarness.forKeyedProcessFunction(new Sessionizer(1000), (c: Click) => c.user);
+    await harness.open();
+
+    harness.processElement(click(0, 'ana', '/home'));
+    await harness.setProcessingTime(900);
+    harness.processElement(click(1, 'ana', '/cart')); // the timer moves to 1900
+    expect(harness.numProcessingTimeTimers()).toBe(1);
+    await harness.setProcessingTime(1500);
+    expect(harness.getOutput()).toEqual([]);
+
+    await harness.setProcessingTime(1900);
+    expect(harness.getOutput()).toEqual([{ user: 'ana', firstSecond: 0, lastSecond: 1, pages: ['/home', '/cart'] }]);
+    expect(harness.numProcessingTimeTimers()).toBe(0);
+  });
+
+  it('keeps one session per user', async () => {
+    const harness = KeyedOneInputOperatorHarness.forKeyedProcessFunction(new Sessionizer(100), (c: Click) => c.user);
+    await harness.open();
+    harness.processElements([click(0, 'ana'), click(0, 'bo', '/help')]);
+    await harness.setProcessingTime(50);
+    harness.processElement(click(5, 'bo', '/pricing'));
+    await harness.setProcessingTime(100);
+    expect(harness.getOutput()).toEqual([{ user: 'ana', firstSecond: 0, lastSecond: 0, pages: ['/home'] }]);
+    await harness.setProcessingTime(150);
+    expect(harness.getOutput()[1]).toEqual({ user: 'bo', firstSecond: 0, lastSecond: 5, pages: ['/help', '/pricing'] });
+  });
+
+  it('survives a restore: the open session and its timer come back', async () => {
+    const before = KeyedOneInputOperatorHarness.forKeyedProcessFunction(new Sessionizer(100), (c: Click) => c.user);
+    await before.open();
+    before.processElement(click(0, 'ana'));
+    const after = KeyedOneInputOperatorHarness.forKeyedProcessFunction(new Sessionizer(100), (c: Click) => c.user);
+    after.initializeState(before.snapshot());
+    await after.open();
+    await after.setProcessingTime(100);
+    expect(after.getOutput()).toEqual([{ user: 'ana', firstSecond: 0, lastSecond: 0, pages: ['/home'] }]);
+  });
+});
+
+describe('the sessionize job under a manual clock', () => {
+  it('replays a log and closes sessions at the gap, in processing time', async () => {
+    const clock = new ManualClock(0);
+    // At 60x, a 10-minute gap is 10 s of processing time.
+    const { env, sessions } = sessionize(
+      [click(0, 'ana', '/home'), click(120, 'ana', '/search'), click(200, 'bo', '/help'), click(1000, 'ana', '/cart'), click(1100, 'bo', '/pricing')],
+      { gapSeconds: 600, speed: 60, environment: { clock } },
+    );
+    const closed: { at: number; session: Session }[] = [];
+    sessions.addSink((session) => {
+      closed.push({ at: clock.now(), session });
+    });
+
+    const result = await runJobToCompletion(env.executeAsync('sessionize'), clock);
+
+    expect(result.status).toBe('finished');
+    expect(closed).toEqual([
+      // ana's second click came at 2 s: her first session closes at 2 s + 10 s.
+      { at: 12_000, session: { user: 'ana', firstSecond: 0, lastSecond: 120, pages: ['/home', '/search'] } },
+      { at: 13_333.333333333334, session: { user: 'bo', firstSecond: 200, lastSecond: 200, pages: ['/help'] } },
+      // The replay waits a gap after the last click, so the last sessions close before the input ends.
+      { at: 26_666.666666666668, session: { user: 'ana', firstSecond: 1000, lastSecond: 1000, pages: ['/cart'] } },
+      { at: 28_333.333333333332, session: { user: 'bo', firstSecond: 1100, lastSecond: 1100, pages: ['/pricing'] } },
+    ]);
+  });
+
+  it('sessionizes the bundled click log like a plain loop over the log does', async () => {
+    const clicks = readFileSync(new URL('../data/clicks.jsonl', import.meta.url), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Click);
+    const gapSeconds = 600;
+    const clock = new ManualClock(0);
+    const { env, sessions } = sessionize(clicks, { gapSeconds, speed: 1800, environment: { clock } });
+    const got = collect(sessions);
+    await runJobToCompletion(env.executeAsync('sessionize'), clock);
+
+    // The reference: per user, split the clicks wherever two are `gapSeconds` or more apart.
+    const expected: Session[] = [];
+    for (const user of new Set(clicks.map((c) => c.user))) {
+      let current: Click[] = [];
+      const close = () => current.length > 0 && expected.push({ user, firstSecond: current[0]!.second, lastSecond: current.at(-1)!.second, pages: current.map((c) => c.page) });
+      for (const c of clicks.filter((x) => x.user === user)) {
+        if (current.length > 0 && c.second - current.at(-1)!.second >= gapSeconds) {
+          close();
+          current = [];
+        }
+        current.push(c);
+      }
+      close();
+    }
+    expect(got.length).toBeGreaterThan(15);
+    expect([...got].sort(byStart)).toEqual(expected.sort(byStart));
+  });
+});
+
+describe('formatting', () => {
+  it('prints a session on one line with times of day from 09:00', () => {
+    expect(timeOfDay(0)).toBe('09:00:00');
+    expect(timeOfDay(3725)).toBe('10:02:05');
+    expect(formatSession({ user: 'ana', firstSecond: 60, lastSecond: 360, pages: ['/home', '/cart'] })).toBe('09:01:00-09:06:00  ana     2 clicks   5 min  /home > /cart');
+    expect(formatSession({ user: 'bo', firstSecond: 0, lastSecond: 0, pages: ['/a', '/b', '/c', '/d', '/e', '/f', '/g'] })).toContain('/a > /b > /c > /d > /e > … (2 more)');
+  });
+});
