@@ -44,15 +44,31 @@ class RememberCallback implements MapFunction<number, number> {
   }
 }
 
-/** The job under test: source -> keyed count (uid'd) -> exactly-once file sink. */
-function buildJob(env: StreamExecutionEnvironment, source: Source<number, number>, out: string, parallelism = 2) {
-  env
-    .fromSource(source, 'numbers')
-    .uid('numbers')
+/**
+ * The job under test: source -> [check] -> keyed count -> exactly-once file sink, every
+ * operator with a uid. `check` (a map with uid 'check') lets a test make records fail.
+ */
+function buildJob(
+  env: StreamExecutionEnvironment,
+  source: Source<number, number>,
+  out: string,
+  options: { parallelism?: number; check?: (n: number) => void } = {},
+) {
+  let numbers = env.fromSource(source, 'numbers').uid('numbers');
+  const check = options.check;
+  if (check !== undefined) {
+    numbers = numbers
+      .map((n) => {
+        check(n);
+        return n;
+      })
+      .uid('check');
+  }
+  numbers
     .keyBy((n) => n % KEYS)
     .map(new CountPerKey())
     .uid('count')
-    .setParallelism(parallelism)
+    .setParallelism(options.parallelism ?? 2)
     .sinkTo(FileSink.jsonLines<[number, number]>(out))
     .uid('out');
 }
@@ -84,20 +100,11 @@ describe('checkpoints and recovery', () => {
     const env1 = StreamExecutionEnvironment.create({ clock }).enableCheckpointing(10, { storage });
     const gate1 = gatedSource(1000);
     let failNow = false;
-    env1
-      .fromSource(gate1.source, 'numbers')
-      .uid('numbers')
-      .map((n) => {
+    buildJob(env1, gate1.source, out, {
+      check: () => {
         if (failNow) throw new Error('crash');
-        return n;
-      })
-      .uid('guard')
-      .keyBy((n) => n % KEYS)
-      .map(new CountPerKey())
-      .uid('count')
-      .setParallelism(2)
-      .sinkTo(FileSink.jsonLines<[number, number]>(out))
-      .uid('out');
+      },
+    });
     const job1 = env1.executeAsync('exactly once');
     gate1.openUntil(120);
     await clock.advance(10);
@@ -106,24 +113,14 @@ describe('checkpoints and recovery', () => {
     await clock.advance(1);
     failNow = true;
     gate1.openUntil(181);
-    await expect(job1.result).rejects.toThrow("Job 'exactly once' failed in operator 'Map' (uid 'guard'): crash");
+    await expect(job1.result).rejects.toThrow("Job 'exactly once' failed in operator 'Map' (uid 'check'): crash");
     // Only what checkpoint 1 covered is visible.
     expect(committed(out).map(([n]) => n).sort((a, b) => a - b)).toEqual(Array.from({ length: 120 }, (_, i) => i));
 
     // Second run: restore and finish.
     const env2 = StreamExecutionEnvironment.create({ clock }).enableCheckpointing(10, { storage });
     const gate2 = gatedSource(300);
-    env2
-      .fromSource(gate2.source, 'numbers')
-      .uid('numbers')
-      .map((n) => n)
-      .uid('guard')
-      .keyBy((n) => n % KEYS)
-      .map(new CountPerKey())
-      .uid('count')
-      .setParallelism(2)
-      .sinkTo(FileSink.jsonLines<[number, number]>(out))
-      .uid('out');
+    buildJob(env2, gate2.source, out, { check: () => undefined });
     gate2.openUntil(300);
     const result = await env2.execute('exactly once', { restoreFrom: 'latest' });
     expect(result.restoredFrom).toMatch(/chk-0000000001\.ckpt$/);
@@ -139,22 +136,15 @@ describe('checkpoints and recovery', () => {
     env.enableCheckpointing(10, { storage });
     const gate = gatedSource(400);
     let failures = 0;
-    env
-      .fromSource(gate.source, 'numbers')
-      .uid('numbers')
-      .map((n) => {
+    buildJob(env, gate.source, out, {
+      parallelism: 1,
+      check: (n) => {
         if (n === 250 && failures === 0) {
           failures++;
           throw new Error('flaky dependency');
         }
-        return n;
-      })
-      .uid('flaky')
-      .keyBy((n) => n % KEYS)
-      .map(new CountPerKey())
-      .uid('count')
-      .sinkTo(FileSink.jsonLines<[number, number]>(out))
-      .uid('out');
+      },
+    });
     const job = env.executeAsync('restarting');
     gate.openUntil(200);
     await clock.advance(10);
@@ -188,7 +178,7 @@ describe('checkpoints and recovery', () => {
     const clock = new ManualClock(0);
     const env1 = StreamExecutionEnvironment.create({ clock }).enableCheckpointing(10, { storage });
     const gate1 = gatedSource(1000);
-    buildJob(env1, gate1.source, out, 2);
+    buildJob(env1, gate1.source, out, { parallelism: 2 });
     const job1 = env1.executeAsync('rescale');
     gate1.openUntil(140);
     await clock.advance(10);
@@ -199,7 +189,7 @@ describe('checkpoints and recovery', () => {
     const env2 = StreamExecutionEnvironment.create({ clock }).enableCheckpointing(10, { storage });
     const gate2 = gatedSource(210);
     gate2.openUntil(210);
-    buildJob(env2, gate2.source, out, 3);
+    buildJob(env2, gate2.source, out, { parallelism: 3 });
     await env2.execute('rescale', { restoreFrom: 'latest' });
     expectExactlyOnce(committed(out), 210);
   });

@@ -1,4 +1,3 @@
-// #region docs
 import { AsyncDataStream, RetryStrategies } from '@tributary/async';
 import { StreamExecutionEnvironment } from '@tributary/core';
 import { openAIEmbeddings, tokenWeigher, type Embedding } from '@tributary/openai';
@@ -31,10 +30,8 @@ export async function embedDocuments(docs: Iterable<Doc>, baseUrl = 'https://api
     .map(({ input, embedding }) => ({ id: input.id, embedding }))
     .executeAndCollect('embed documents');
 }
-// #endregion docs
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adaptersGuide, docRegion } from './support/docRegion.js';
 import { FakeOpenAIServer, trigramEmbedding } from './support/FakeOpenAIServer.js';
 
 let server: FakeOpenAIServer;
@@ -53,7 +50,4 @@ describe('the @tributary/openai example of docs/adapters.md', () => {
     expect(server.requests.every((r) => r.body.model === 'text-embedding-3-small' && r.body.dimensions === 256)).toBe(true);
   });
 
-  it('is the code the guide shows', () => {
-    expect(adaptersGuide()).toContain(docRegion(import.meta.url));
-  });
 });

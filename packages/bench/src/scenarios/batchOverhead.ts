@@ -4,6 +4,7 @@ import type { CpuScenario } from '../harness/cpuRunner.js';
 import type { Checksum, Contender } from '../harness/model.js';
 import { naturals } from './mapFilterMap.js';
 import { EFFECT_NOTE, RXJS_NOTE, runEffect, runRxjs, type BatchPipeline } from './servicePeers.js';
+import { ChecksumSink } from '../harness/ChecksumSink.js';
 
 export const S2_BATCH = 256;
 const CONCURRENCY = 4;
@@ -14,26 +15,11 @@ export function instantService(inputs: readonly number[]): Promise<number[]> {
   return Promise.resolve(inputs.map((x) => x + 1));
 }
 
-class Totals {
-  count = 0;
-  sum = 0;
-  readonly deliver = (v: number): void => {
-    this.count++;
-    this.sum += v;
-  };
-  readonly deliverAll = (values: readonly number[]): void => {
-    for (let i = 0; i < values.length; i++) this.deliver(values[i] as number);
-  };
-  result(): Checksum {
-    return { count: this.count, sum: this.sum };
-  }
-}
-
-function pipeline(n: number, totals: Totals): BatchPipeline<number, number> {
+function pipeline(n: number, totals: ChecksumSink): BatchPipeline<number, number> {
   return {
     source: () => naturals(n),
     call: instantService,
-    deliverAll: totals.deliverAll,
+    deliverAll: totals.writeAll,
     result: () => totals.result(),
     batchSize: S2_BATCH,
     maxBatchDelayMs: MAX_DELAY_MS,
@@ -46,16 +32,16 @@ const handLoop: Contender<number, Checksum> = {
   label: 'hand-written loop',
   note: 'fills an array of 256 from the generator, `await call(batch)`, sums the outputs; one call at a time',
   run: async (n) => {
-    const totals = new Totals();
+    const totals = new ChecksumSink();
     let batch: number[] = [];
     for (const x of naturals(n)) {
       batch.push(x);
       if (batch.length === S2_BATCH) {
-        totals.deliverAll(await instantService(batch));
+        totals.writeAll(await instantService(batch));
         batch = [];
       }
     }
-    if (batch.length > 0) totals.deliverAll(await instantService(batch));
+    if (batch.length > 0) totals.writeAll(await instantService(batch));
     return totals.result();
   },
 };
@@ -71,9 +57,9 @@ function handLoopArray(): Contender<number, Checksum> {
       values = Array.from(naturals(n));
     },
     run: async (n) => {
-      const totals = new Totals();
+      const totals = new ChecksumSink();
       const input = values.length === n ? values : values.slice(0, n);
-      for (let i = 0; i < input.length; i += S2_BATCH) totals.deliverAll(await instantService(input.slice(i, i + S2_BATCH)));
+      for (let i = 0; i < input.length; i += S2_BATCH) totals.writeAll(await instantService(input.slice(i, i + S2_BATCH)));
       return totals.result();
     },
   };
@@ -87,14 +73,14 @@ function tributary(ordered: boolean): Contender<number, Checksum> {
     note: `\`AsyncDataStream.${method}(env.fromCollection(naturals(n)), call, { maxBatchSize: 256, maxBatchDelay: 5, maxInFlightBatches: 4, capacity: 2048 })\``,
     extra: ordered,
     run: async (n) => {
-      const totals = new Totals();
+      const totals = new ChecksumSink();
       const env = StreamExecutionEnvironment.create({ parallelism: 1 });
       const options = { maxBatchSize: S2_BATCH, maxBatchDelay: MAX_DELAY_MS, maxInFlightBatches: CONCURRENCY, capacity: 2 * S2_BATCH * CONCURRENCY };
       const input = env.fromCollection(naturals(n));
       const out = ordered
         ? AsyncDataStream.orderedWaitBatch(input, instantService, options)
         : AsyncDataStream.unorderedWaitBatch(input, instantService, options);
-      out.addSink(totals.deliver);
+      out.addSink(totals.write);
       await env.execute(`S2 ${method}`);
       return totals.result();
     },
@@ -121,7 +107,7 @@ export function batchOverheadScenario(): CpuScenario {
         label: 'RxJS 7.8',
         note: RXJS_NOTE,
         run: (n) => {
-          const totals = new Totals();
+          const totals = new ChecksumSink();
           return runRxjs(pipeline(n, totals));
         },
       },
@@ -130,7 +116,7 @@ export function batchOverheadScenario(): CpuScenario {
         label: 'Effect 4.1',
         note: EFFECT_NOTE,
         run: (n) => {
-          const totals = new Totals();
+          const totals = new ChecksumSink();
           return runEffect(pipeline(n, totals));
         },
       },

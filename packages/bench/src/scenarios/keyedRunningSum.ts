@@ -2,6 +2,7 @@ import { StreamExecutionEnvironment, ValueStateDescriptor, type MapFunction, typ
 import { from, groupBy, mergeMap, scan } from 'rxjs';
 import type { CpuScenario } from '../harness/cpuRunner.js';
 import type { Checksum, Contender } from '../harness/model.js';
+import { ChecksumSink } from '../harness/ChecksumSink.js';
 
 /** Distinct keys of S4. */
 export const KEYS = 1000;
@@ -16,18 +17,6 @@ export function* keyedInput(n: number): Generator<number> {
 
 const keyOf = (v: number): number => v % KEYS;
 const add = (a: number, b: number): number => a + b;
-
-class CountingSink {
-  count = 0;
-  sum = 0;
-  readonly write = (v: number): void => {
-    this.count++;
-    this.sum += v;
-  };
-  result(): Checksum {
-    return { count: this.count, sum: this.sum };
-  }
-}
 
 const handLoop: Contender<number, Checksum> = {
   id: 'hand-loop',
@@ -77,7 +66,7 @@ export const S4_JOB = 'S4 keyed running sum';
  * plain environment, CK on one with checkpointing enabled.
  */
 export async function runKeyedRunningSumJob(env: StreamExecutionEnvironment, n: number): Promise<Checksum> {
-  const sink = new CountingSink();
+  const sink = new ChecksumSink();
   env.fromCollection(keyedInput(n)).keyBy(keyOf).map(runningSumFunction()).addSink(sink.write);
   await env.execute(S4_JOB);
   return sink.result();
@@ -102,7 +91,7 @@ const tributaryReduce: Contender<number, Checksum> = {
   note: '`keyBy(v => v % 1000).reduce((a, b) => a + b)`, parallelism 1',
   extra: true,
   run: async (n) => {
-    const sink = new CountingSink();
+    const sink = new ChecksumSink();
     const env = StreamExecutionEnvironment.create({ parallelism: 1 });
     env.fromCollection(keyedInput(n)).keyBy(keyOf).reduce(add).addSink(sink.write);
     await env.execute('S4 keyed reduce');
@@ -116,7 +105,7 @@ const rxjs: Contender<number, Checksum> = {
   note: '`from(input).pipe(groupBy(v => v % 1000), mergeMap(g => g.pipe(scan((a, b) => a + b, 0))))`',
   run: (n) =>
     new Promise<Checksum>((resolve, reject) => {
-      const sink = new CountingSink();
+      const sink = new ChecksumSink();
       from(keyedInput(n))
         .pipe(
           groupBy(keyOf),

@@ -4,6 +4,7 @@ import { StreamExecutionEnvironment } from '@tributary/core';
 import { filter, from, map } from 'rxjs';
 import type { CpuScenario } from '../harness/cpuRunner.js';
 import type { Checksum, Contender } from '../harness/model.js';
+import { ChecksumSink } from '../harness/ChecksumSink.js';
 
 // The user code every contender runs: the same three functions, so only the plumbing differs.
 const double = (x: number): number => x * 2;
@@ -13,19 +14,6 @@ const increment = (x: number): number => x + 1;
 /** The input of S3: 0, 1, ..., n-1. A generator, so every contender pulls from the same kind of source. */
 export function* naturals(n: number): Generator<number> {
   for (let i = 0; i < n; i++) yield i;
-}
-
-/** A counting sink: what each contender's pipeline ends in. */
-class CountingSink {
-  count = 0;
-  sum = 0;
-  readonly write = (v: number): void => {
-    this.count++;
-    this.sum += v;
-  };
-  result(): Checksum {
-    return { count: this.count, sum: this.sum };
-  }
 }
 
 const handLoop: Contender<number, Checksum> = {
@@ -53,7 +41,7 @@ export const S3_JOB = 'S3 map-filter-map';
  * runs it on a plain environment, CK on one with checkpointing enabled.
  */
 export async function runMapFilterMapJob(env: StreamExecutionEnvironment, n: number): Promise<Checksum> {
-  const sink = new CountingSink();
+  const sink = new ChecksumSink();
   env.fromCollection(naturals(n)).map(double).filter(notMultipleOf3).map(increment).addSink(sink.write);
   await env.execute(S3_JOB);
   return sink.result();
@@ -109,7 +97,7 @@ function tributaryArray(input: PrebuiltInput): Contender<number, Checksum> {
     extra: true,
     prepare: input.prepare,
     run: async (n) => {
-      const sink = new CountingSink();
+      const sink = new ChecksumSink();
       const env = StreamExecutionEnvironment.create({ parallelism: 1 });
       env.fromCollection(input.take(n)).map(double).filter(notMultipleOf3).map(increment).addSink(sink.write);
       await env.execute('S3 map-filter-map (array)');
@@ -124,7 +112,7 @@ const rxjs: Contender<number, Checksum> = {
   note: '`from(naturals(n)).pipe(map, filter, map).subscribe()`',
   run: (n) =>
     new Promise<Checksum>((resolve, reject) => {
-      const sink = new CountingSink();
+      const sink = new ChecksumSink();
       from(naturals(n))
         .pipe(map(double), filter(notMultipleOf3), map(increment))
         .subscribe({ next: sink.write, error: reject, complete: () => resolve(sink.result()) });
@@ -136,7 +124,7 @@ const nodeStreams: Contender<number, Checksum> = {
   label: 'Node streams',
   note: '`pipeline(Readable.from(naturals(n)), Transform, Transform, Transform, Writable)`, object mode, default highWaterMark (16): backpressure on',
   run: async (n) => {
-    const sink = new CountingSink();
+    const sink = new ChecksumSink();
     const mapper = (fn: (x: number) => number): Transform =>
       new Transform({
         objectMode: true,
