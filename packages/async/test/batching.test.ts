@@ -101,16 +101,35 @@ describe('batch triggers (FLINK-38825 list)', () => {
     expect(service.calls[0]?.queuedAt).toBe(50);
   });
 
-  it('size beats time: a full batch goes at once and its timer never fires', async () => {
+  it('size beats time: a full batch goes at once and its timer, left armed, sends nothing', async () => {
     const { service, harness } = serviceHarness({ maxBatchSize: 2, maxBatchDelay: 50 });
     await harness.open();
     harness.processElements([1, 2]);
     await harness.settle();
     expectBatches(service, [[1, 2]]);
     expect(service.calls[0]?.queuedAt).toBe(0);
-    expect(harness.numProcessingTimeTimers()).toBe(0);
+    expect(harness.numProcessingTimeTimers()).toBe(1);
     await harness.setProcessingTime(100);
     expect(service.calls).toHaveLength(1);
+    expect(harness.numProcessingTimeTimers()).toBe(0);
+  });
+
+  it('a run of full batches arms one delay timer, which re-arms for the open batch instead of sending it early', async () => {
+    const { service, harness } = serviceHarness({ maxBatchSize: 2, maxBatchDelay: 50 });
+    await harness.open();
+    harness.processElements(range(1, 20)); // ten full batches at t=0
+    expect(harness.numProcessingTimeTimers()).toBe(1);
+    await harness.setProcessingTime(30);
+    harness.processElement(21); // open batch, due at 80
+    await harness.setProcessingTime(50); // the t=0 timer fires: 21's deadline has not come
+    expect(service.calls).toHaveLength(10);
+    expect(harness.numProcessingTimeTimers()).toBe(1);
+    await harness.setProcessingTime(79);
+    expect(service.calls).toHaveLength(10);
+    await harness.setProcessingTime(80);
+    expect(service.calls.map((c) => c.queuedAt).slice(9)).toEqual([0, 80]);
+    expect(service.calls.at(-1)?.inputs).toEqual([21]);
+    expect(harness.numProcessingTimeTimers()).toBe(0);
   });
 
   it('timer reset after flush: the next batch waits its full delay from its own first record', async () => {

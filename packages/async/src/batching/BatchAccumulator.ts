@@ -20,12 +20,7 @@ class OpenBatch<TIn, TTag> {
   tags: TTag[] | undefined;
   weight = 0;
   firstArrival = 0;
-  /**
-   * Bumped at every flush. The delay timer remembers the generation it was
-   * set for, so a timer of an earlier batch can never flush a newer one
-   * early (the FLINK-38825 review finding), even if cancelling it raced.
-   */
-  generation = 0;
+  /** The armed delay timer, if any: it may be one set for an earlier batch (see `startTimer`). */
   cancelTimer: (() => void) | undefined = undefined;
 
   constructor(
@@ -105,7 +100,6 @@ export class BatchAccumulator<TIn, TTag> {
     for (const batch of batches) {
       batch.cancelTimer?.();
       batch.cancelTimer = undefined;
-      batch.generation++;
       batch.records = [];
       batch.tags = this.withTags ? [] : undefined;
       batch.weight = 0;
@@ -124,25 +118,40 @@ export class BatchAccumulator<TIn, TTag> {
     return batch;
   }
 
+  /**
+   * Makes sure a timer fires by the open batch's deadline (first arrival +
+   * delay). A batch closed by size leaves its timer armed: when it fires, it
+   * flushes the open batch only if that batch's own deadline has come, and
+   * otherwise re-arms for it. So a timer of an earlier batch never flushes a
+   * newer one early (the FLINK-38825 review finding), and a stream of full
+   * batches arms one timer per delay period instead of one per batch.
+   */
   private startTimer(batch: OpenBatch<TIn, TTag>): void {
-    const generation = batch.generation;
-    batch.cancelTimer = this.timers.registerTimer(batch.firstArrival + this.triggers.maxBatchDelay, () => {
-      if (batch.generation !== generation) return;
+    if (batch.cancelTimer !== undefined) return; // armed for an earlier deadline: it re-arms when it fires
+    this.armTimer(batch, batch.firstArrival + this.triggers.maxBatchDelay);
+  }
+
+  private armTimer(batch: OpenBatch<TIn, TTag>, at: number): void {
+    batch.cancelTimer = this.timers.registerTimer(at, () => {
       batch.cancelTimer = undefined;
-      if (batch.records.length > 0) this.flush(batch);
+      if (batch.records.length === 0) return;
+      const deadline = batch.firstArrival + this.triggers.maxBatchDelay;
+      if (at >= deadline) this.flush(batch);
+      else this.armTimer(batch, deadline);
     });
   }
 
   private flush(batch: OpenBatch<TIn, TTag>): void {
     const { records, tags, weight, firstArrival } = batch;
-    batch.generation++;
-    batch.cancelTimer?.();
-    batch.cancelTimer = undefined;
     batch.records = [];
     batch.tags = this.withTags ? [] : undefined;
     batch.weight = 0;
-    // A keyed batch is dropped once sent, so keys seen once do not pile up.
-    if (this.single === undefined) this.byKey.delete(batch.key);
+    if (this.single === undefined) {
+      // A keyed batch is dropped once sent, so keys seen once do not pile up; its timer goes with it.
+      batch.cancelTimer?.();
+      batch.cancelTimer = undefined;
+      this.byKey.delete(batch.key);
+    }
     this.size -= records.length;
     this.onFlush(records, tags, weight, firstArrival);
   }

@@ -1,5 +1,5 @@
 import type { FilterFunction } from '../api/functions.js';
-import { emitChunk, type OneInputStreamOperator, type OperatorContext } from './StreamOperator.js';
+import { emitChunk, type OneInputStreamOperator, type OperatorContext, type RecordStage } from './StreamOperator.js';
 import { closeFunction, perSubtask, openFunction } from './userFunctions.js';
 
 /** Keeps the records a predicate accepts. */
@@ -24,12 +24,19 @@ export class FilterOperator<T> implements OneInputStreamOperator<T> {
   }
 
   processChunk(values: readonly T[]): void {
-    const kept: T[] = [];
+    // Pre-sized and trimmed once: growing by push reallocates several times per chunk.
+    const kept = new Array<T>(values.length);
+    let n = 0;
     for (let i = 0; i < values.length; i++) {
       const value = values[i] as T;
-      if (this.filter(value)) kept.push(value);
+      if (this.filter(value)) kept[n++] = value;
     }
+    kept.length = n;
     emitChunk(this.ctx.output, kept);
+  }
+
+  recordStage(): RecordStage {
+    return { kind: 'filter', fn: this.filter as (value: unknown) => boolean };
   }
 
   close(): void | Promise<void> {

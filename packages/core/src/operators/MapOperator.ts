@@ -1,5 +1,5 @@
 import type { MapFunction } from '../api/functions.js';
-import { emitChunk, type OneInputStreamOperator, type OperatorContext } from './StreamOperator.js';
+import { emitChunk, type OneInputStreamOperator, type OperatorContext, type RecordStage } from './StreamOperator.js';
 import { closeFunction, perSubtask, keyContextSetter, openFunction } from './userFunctions.js';
 
 /** Applies a function to every record (keyed or not). */
@@ -35,6 +35,11 @@ export class MapOperator<TIn, TOut> implements OneInputStreamOperator<TIn> {
       out[i] = this.map(value);
     }
     emitChunk(this.ctx.output, out);
+  }
+
+  recordStage(): RecordStage | undefined {
+    // A keyed map sets the current key before each record: not a plain function.
+    return this.setKey === undefined ? { kind: 'map', fn: this.map as (value: unknown) => unknown } : undefined;
   }
 
   close(): void | Promise<void> {

@@ -26,6 +26,11 @@ export function emitChunk<T>(output: Output<T>, values: readonly T[]): void {
   else for (const v of values) output.collect(v);
 }
 
+/** A per-record function the runtime may fuse with its neighbours: a map, or a filter that keeps records. */
+export type RecordStage =
+  | { readonly kind: 'map'; readonly fn: (value: unknown) => unknown }
+  | { readonly kind: 'filter'; readonly fn: (value: unknown) => boolean };
+
 /** What an operator needs from the task that runs it. The runtime and the test harnesses implement it. */
 export interface TaskHooks {
   /**
@@ -110,6 +115,13 @@ export interface OneInputStreamOperator<TIn> {
    * and leave this out.
    */
   processChunk?(values: readonly TIn[]): void;
+  /**
+   * Optional: the operator is a plain per-record function with no state,
+   * timers or side outputs (a non-keyed map or filter). A chain runs a run
+   * of such operators as one loop over each chunk (see `FusedInput`),
+   * instead of one loop and one array per operator.
+   */
+  recordStage?(): RecordStage | undefined;
   /** A keyed timer fired; the key is already the current key. */
   onProcessingTime?(timestamp: number, key: Key): void;
   endInput?(): void | Promise<void>;

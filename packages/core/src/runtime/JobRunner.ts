@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import type { Collector } from '../api/functions.js';
-import type { MetricRegistry, MetricValue } from '../metrics/MetricRegistry.js';
+import type { Counter, MetricRegistry, MetricValue } from '../metrics/MetricRegistry.js';
 import { createOperatorContext, restoreOperator } from '../operators/StreamOperator.js';
 import type { CheckpointStorage, StoredCheckpoint } from './checkpoint/CheckpointStorage.js';
 import { CheckpointCoordinator, type TaskPlacement } from './checkpoint/CheckpointCoordinator.js';
@@ -13,6 +13,7 @@ import type { Chain, JobGraph, StreamEdge, StreamNode } from './JobGraph.js';
 import { RecordWriter } from './RecordWriter.js';
 import { restartDelay, type RestartStrategy } from './restartStrategies.js';
 import { HeapKeyedStateBackend } from './state/HeapKeyedStateBackend.js';
+import { FusedInput } from './FusedInput.js';
 import { ChainedInput, operatorOutput, Task, type ChainedOperator, type ChunkCollector, type ChunkOutput, type JobControl } from './Task.js';
 
 /** Records in and out of one operator, summed over its subtasks (and over restarts). */
@@ -284,6 +285,7 @@ function runAttempt(
     const taskName = `${chain.nodes.map((n) => n.transformation.name).join(' -> ')} (${subtaskIndex + 1}/${chain.parallelism})`;
     const writers: RecordWriter<unknown>[] = [];
     const inputs = new Map<StreamNode, ChunkCollector<unknown>>();
+    const recordsOutOf = new Map<StreamNode, Counter>();
     const operators: ChainedOperator[] = [];
     // Operators are created before their task exists; their hooks reach it through this.
     let task: Task | undefined;
@@ -318,6 +320,7 @@ function runAttempt(
       }
       const recordsOut = groupOf(node, subtaskIndex).counter('numRecordsOut');
       counters.get(node)?.recordsOut.push(recordsOut);
+      recordsOutOf.set(node, recordsOut);
       return operatorOutput(main, side, recordsOut);
     };
 
@@ -360,7 +363,16 @@ function runAttempt(
       operators.unshift({ id: ids.get(node) as string, operator, ctx });
       const recordsIn = metrics.counter('numRecordsIn');
       counters.get(node)?.recordsIn.push(recordsIn);
-      inputs.set(node, new ChainedInput(operator, recordsIn, node.description));
+      const stage = operator.recordStage?.();
+      if (stage === undefined) {
+        inputs.set(node, new ChainedInput(operator, recordsIn, node.description));
+      } else {
+        // A map or filter joins the fused run of its only successor, or starts one.
+        const fused = { stage, recordsIn, recordsOut: recordsOutOf.get(node) as Counter, description: node.description };
+        const [edge, ...more] = node.outEdges;
+        const successor = edge?.chained === true && edge.tagId === undefined && more.length === 0 ? inputs.get(edge.to) : undefined;
+        inputs.set(node, successor instanceof FusedInput ? successor.prepend(fused) : new FusedInput([fused], output));
+      }
     }
 
     const head = chain.head;

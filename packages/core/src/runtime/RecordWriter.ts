@@ -21,6 +21,8 @@ export class RecordWriter<T> implements ChunkCollector<T> {
   private readonly buffers: T[][];
   private readonly fill: number[];
   private readonly select: (value: T) => number;
+  /** The one subtask every record goes to, or -1 when it depends on the record (or a key must be checked). */
+  private readonly fixedTarget: number;
 
   constructor(
     private readonly channels: readonly InputChannel<T>[],
@@ -35,6 +37,7 @@ export class RecordWriter<T> implements ChunkCollector<T> {
     this.buffers = channels.map(() => new Array<T>(chunkSize));
     this.fill = channels.map(() => 0);
     this.select = selector(partitioning, channels.length, producerIndex);
+    this.fixedTarget = fixedTarget(partitioning, channels.length, producerIndex);
   }
 
   collect(value: T): void {
@@ -46,7 +49,30 @@ export class RecordWriter<T> implements ChunkCollector<T> {
   }
 
   collectChunk(values: readonly T[]): void {
-    for (let i = 0; i < values.length; i++) this.collect(values[i] as T);
+    const target = this.fixedTarget;
+    if (target < 0) {
+      for (let i = 0; i < values.length; i++) this.collect(values[i] as T);
+      return;
+    }
+    // One target: copy runs of records instead of routing each one (the hop of every
+    // forward edge, e.g. into an async operator, which always starts its own task).
+    const size = this.chunkSize;
+    let i = 0;
+    while (i < values.length) {
+      const fill = this.fill[target] as number;
+      if (fill === 0 && values.length - i >= size) {
+        // A copy, not the caller's array: the caller may reuse it, the channel keeps it.
+        this.send(target, values.slice(i, i + size));
+        i += size;
+        continue;
+      }
+      const n = Math.min(size - fill, values.length - i);
+      const buffer = this.buffers[target] as T[];
+      for (let k = 0; k < n; k++) buffer[fill + k] = values[i + k] as T;
+      this.fill[target] = fill + n;
+      i += n;
+      if (fill + n === size) this.flushTarget(target);
+    }
   }
 
   /** Pushes every partly filled chunk (the task calls this whenever it goes idle). */
@@ -69,14 +95,25 @@ export class RecordWriter<T> implements ChunkCollector<T> {
   }
 
   private flushTarget(target: number): void {
-    const channel = this.channels[target] as InputChannel<T>;
     const n = this.fill[target] as number;
     const buffer = this.buffers[target] as T[];
     const chunk = n === this.chunkSize ? buffer : buffer.slice(0, n);
     if (n === this.chunkSize) this.buffers[target] = new Array<T>(this.chunkSize);
     this.fill[target] = 0;
+    this.send(target, chunk);
+  }
+
+  private send(target: number, chunk: T[]): void {
+    const channel = this.channels[target] as InputChannel<T>;
     if (!channel.push(this.slot, chunk)) this.backpressure(channel.writable(this.slot));
   }
+}
+
+/** The subtask all records of an edge go to, when there is only one choice and no key to check; else -1. */
+function fixedTarget(partitioning: Partitioning, targets: number, producerIndex: number): number {
+  if (partitioning.kind === 'hash') return -1;
+  if (targets === 1) return 0;
+  return partitioning.kind === 'forward' ? producerIndex : -1;
 }
 
 /** Picks the target subtask of each record, decided once per edge. */

@@ -1,0 +1,82 @@
+import { getEventListeners } from 'node:events';
+import { describe, expect, it } from 'vitest';
+import { StreamExecutionEnvironment } from '../src/index.js';
+import { raceAbort } from '../src/runtime/Task.js';
+
+const numbers = Array.from({ length: 1000 }, (_, i) => i);
+
+describe('fused maps and filters', () => {
+  it('keep records in and out per operator, as unfused operators count them', async () => {
+    const env = StreamExecutionEnvironment.create({ chunkSize: 64 });
+    env
+      .fromCollection(numbers)
+      .map((n) => n * 2)
+      .name('double')
+      .filter((n) => n % 3 !== 0)
+      .name('not-3')
+      .map((n) => n + 1)
+      .name('inc')
+      .filter((n) => n % 5 !== 0)
+      .name('not-5')
+      .addSink(() => undefined)
+      .name('sink');
+    const result = await env.execute('fused counts');
+    const byName = Object.fromEntries(result.operators.map((o) => [o.name, o]));
+    const afterNot3 = numbers.map((n) => n * 2).filter((n) => n % 3 !== 0);
+    const afterNot5 = afterNot3.map((n) => n + 1).filter((n) => n % 5 !== 0);
+    expect(byName.double).toMatchObject({ recordsIn: 1000, recordsOut: 1000 });
+    expect(byName['not-3']).toMatchObject({ recordsIn: 1000, recordsOut: afterNot3.length });
+    expect(byName.inc).toMatchObject({ recordsIn: afterNot3.length, recordsOut: afterNot3.length });
+    expect(byName['not-5']).toMatchObject({ recordsIn: afterNot3.length, recordsOut: afterNot5.length });
+    expect(byName.sink).toMatchObject({ recordsIn: afterNot5.length });
+  });
+
+  it('name the operator whose function threw, and deliver what got through before it', async () => {
+    const env = StreamExecutionEnvironment.create({ chunkSize: 100 });
+    const seen: number[] = [];
+    env
+      .fromCollection(numbers)
+      .map((n) => n + 1)
+      .name('first')
+      .map((n) => {
+        if (n === 50) throw new Error('bad record 50');
+        return n;
+      })
+      .name('second')
+      .uid('second-uid')
+      .filter(() => true)
+      .name('third')
+      .addSink((n) => void seen.push(n));
+    await expect(env.execute('fused failure')).rejects.toThrow(/operator 'second' \(uid 'second-uid'\).*bad record 50/);
+    expect(seen).toEqual(numbers.slice(1, 50)); // 0..48 + 1 got through; 49 + 1 threw
+  });
+
+  it('run a keyed map on its own (it sets the current key per record), next to fused ones', async () => {
+    const env = StreamExecutionEnvironment.create({ parallelism: 2 });
+    const out = await env
+      .fromCollection(numbers)
+      .keyBy((n) => n % 7)
+      .map({
+        map(n: number) {
+          return n;
+        },
+      })
+      .map((n) => n * 10)
+      .filter((n) => n % 20 === 0)
+      .executeAndCollect();
+    expect(out.sort((a, b) => a - b)).toEqual(numbers.map((n) => n * 10).filter((n) => n % 20 === 0));
+  });
+});
+
+describe('raceAbort', () => {
+  it('settles like the promise, or with undefined on abort, and leaves one listener on the signal however often it waits', async () => {
+    const controller = new AbortController();
+    for (let i = 0; i < 1000; i++) expect(await raceAbort(Promise.resolve(i), controller.signal)).toBe(i);
+    await expect(raceAbort(Promise.reject(new Error('boom')), controller.signal)).rejects.toThrow('boom');
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1);
+    const parked = raceAbort(new Promise<number>(() => undefined), controller.signal);
+    controller.abort();
+    expect(await parked).toBeUndefined();
+    expect(await raceAbort(Promise.resolve(1), controller.signal)).toBeUndefined();
+  });
+});
