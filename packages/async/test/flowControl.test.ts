@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { FakeBatchService, ManualClock } from '@tributary/testing';
-import { RetryStrategies } from '../src/index.js';
+import { StreamExecutionEnvironment } from '@tributary/core';
+import { FakeBatchService, ManualClock, runJobToCompletion } from '@tributary/testing';
+import { AsyncDataStream, RetryStrategies } from '../src/index.js';
 import { AimdLimiter } from '../src/retry/AimdLimiter.js';
 import { RateLimiter, TokenBucket } from '../src/retry/RateLimiter.js';
 import { ControlledCalls, batchHarness, metric, range, serviceHarness } from './helpers.js';
@@ -34,6 +35,25 @@ describe('maxInFlightBatches', () => {
       [1, 2],
       [3, 4],
     ]);
+  });
+});
+
+describe('a completed call', () => {
+  it('hands its slot to the next ready batch before its outputs go down the chain', async () => {
+    const clock = new ManualClock(0);
+    const env = StreamExecutionEnvironment.create({ clock });
+    const service = new FakeBatchService<number, number>({ clock, handler: (xs) => [...xs], latency: { baseMs: 10, perItemMs: 0 } });
+    const events: string[] = [];
+    AsyncDataStream.unorderedWaitBatch(
+      env.fromCollection(range(1, 6)),
+      (xs: readonly number[]) => {
+        events.push(`call ${xs.join(',')}`);
+        return service.call(xs);
+      },
+      { maxBatchSize: 2, maxInFlightBatches: 1 },
+    ).addSink((x) => void events.push(`out ${x}`));
+    await runJobToCompletion(env.executeAsync('slot first'), clock);
+    expect(events).toEqual(['call 1,2', 'call 3,4', 'out 1', 'out 2', 'call 5,6', 'out 3', 'out 4', 'out 5', 'out 6']);
   });
 });
 

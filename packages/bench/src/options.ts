@@ -15,6 +15,8 @@ export interface BenchOptions {
   readonly docsOnly: boolean;
   /** Skip writing docs and charts (results JSON is still written). */
   readonly noDocs: boolean;
+  /** Run the per-record scenarios' repetitions in this process instead of a fresh process each. */
+  readonly inProcess: boolean;
   /** Stored with the results and shown in the docs (e.g. "provisional: shared 2-core machine"). */
   readonly note: string | undefined;
   readonly help: boolean;
@@ -29,6 +31,8 @@ export const USAGE = `Usage: pnpm bench [-- options]
   --reps N             measured repetitions per contender (default 5, quick 1)
   --docs-only          rewrite docs/benchmarks.md and the charts from results/latest.json
   --no-docs            measure and write results/latest.json, leave the docs alone
+  --in-process         measure S2-S5 in this process (default: each repetition of each contender in a fresh
+                       process, so one contender's JIT feedback and garbage never slow another)
   --note TEXT          a note stored with the results and shown in the docs
   --help
 
@@ -40,6 +44,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv = p
   let quick = false;
   let docsOnly = false;
   let noDocs = false;
+  let inProcess = false;
   let help = false;
   let recordsSpec = env.BENCH_RECORDS;
   let repsSpec = env.BENCH_REPS;
@@ -79,6 +84,9 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv = p
       case '--no-docs':
         noDocs = true;
         break;
+      case '--in-process':
+        inProcess = true;
+        break;
       case '--help':
       case '-h':
         help = true;
@@ -94,6 +102,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv = p
     repetitions: repsSpec === undefined ? undefined : positiveInteger('--reps', repsSpec),
     docsOnly,
     noDocs,
+    inProcess,
     note,
     help,
   };

@@ -82,7 +82,7 @@ describe('CK overhead: S3 and S4 without and with checkpointing', () => {
 describe('CK end to end', () => {
   it('runs in quick mode: probes and overhead measured, checksums checked, tables rendered', async () => {
     const scenario: CheckpointScenario = { ...checkpointScenario(), keys: { full: 1_500, quick: 1_500 } };
-    const result = await runScenario(scenario, parseOptions(['--quick', '--records', '2000']), 'test', () => undefined);
+    const result = await runScenario(scenario, parseOptions(['--quick', '--in-process', '--records', '2000']), 'test', () => undefined);
     if (result.kind !== 'checkpoint') throw new Error('CK is a checkpoint scenario');
     expect(result.probes.map((p) => p.checksum)).toEqual(result.probes.map(() => expectedState(1_500)));
     expect(result.overhead.map((p) => p.contenders.map((c) => c.checksum))).toEqual([

@@ -99,7 +99,7 @@ describe('EmbeddingSink', () => {
 
 describe('S5 end to end', () => {
   it('runs in quick mode, judges the 5% target and writes its docs section and chart', async () => {
-    const result = await runScenario(s5, parseOptions(['--quick', '--records', '70']), 'test', () => undefined);
+    const result = await runScenario(s5, parseOptions(['--quick', '--in-process', '--records', '70']), 'test', () => undefined);
     if (result.kind !== 'cpu') throw new Error('S5 is a CPU scenario');
     expect(result.unit).toBe('embeddings');
     expect(result.contenders.map((c) => c.checksum)).toEqual(result.contenders.map(() => ({ count: 70, sum: (70 * 69) / 2 })));

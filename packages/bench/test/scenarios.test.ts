@@ -68,7 +68,7 @@ describe.each(flowCases)('$id', (scenario, n) => {
 
 describe('runner and report', () => {
   it('runs a scenario end to end in quick mode: every contender measured, checksums checked, targets judged, tables rendered', async () => {
-    const result = await runScenario(scenarios.S3, parseOptions(['--quick', '--records', '3000']), 'test', () => undefined);
+    const result = await runScenario(scenarios.S3, parseOptions(['--quick', '--in-process', '--records', '3000']), 'test', () => undefined);
     if (result.kind !== 'cpu') throw new Error('S3 is a CPU scenario');
     expect(result.records).toBe(3000);
     expect(result.contenders.map((c) => c.checksum)).toEqual(result.contenders.map(() => expectedS3(3000)));
@@ -79,9 +79,9 @@ describe('runner and report', () => {
   });
 
   it('merges a run of some scenarios into the stored results, keeping the others', async () => {
-    const s3 = await runScenario(scenarios.S3, parseOptions(['--quick', '--records', '300']), 'old', () => undefined);
-    const s4 = await runScenario(scenarios.S4, parseOptions(['--quick', '--records', '300']), 'old', () => undefined);
-    const fresh = await runScenario(scenarios.S3, parseOptions(['--quick', '--records', '600']), 'new', () => undefined);
+    const s3 = await runScenario(scenarios.S3, parseOptions(['--quick', '--in-process', '--records', '300']), 'old', () => undefined);
+    const s4 = await runScenario(scenarios.S4, parseOptions(['--quick', '--in-process', '--records', '300']), 'old', () => undefined);
+    const fresh = await runScenario(scenarios.S3, parseOptions(['--quick', '--in-process', '--records', '600']), 'new', () => undefined);
     const merged = mergeResults({ schema: 1, scenarios: { S3: s3, S4: s4 } }, [fresh]);
     expect(merged.scenarios.S4).toBe(s4);
     expect(merged.scenarios.S3).toBe(fresh);

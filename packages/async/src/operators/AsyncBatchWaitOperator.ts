@@ -290,8 +290,14 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
 
   // ------------------------------------------------------------- dispatching
 
-  /** Starts calls while a call slot is free and the rate limit allows. */
+  /** Starts calls while a call slot is free and the rate limit allows, then checks flow control. */
   private pump(): void {
+    this.dispatchReady();
+    this.checkProgress();
+  }
+
+  /** Starts calls while a call slot is free and the rate limit allows. */
+  private dispatchReady(): void {
     // Completions handled inside a call (synchronous results) come back here; the running loop picks up their effects.
     if (this.pumping || this.stopped) return;
     this.pumping = true;
@@ -323,7 +329,6 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
     } finally {
       this.pumping = false;
     }
-    this.checkProgress();
   }
 
   private dispatch(batch: Batch<TIn, TOut>): void {
@@ -458,8 +463,13 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
     } else {
       this.inFlightCalls--;
       if (!call.timedOut) this.metrics.callLatencyMs.update(this.ctx.clock.now() - call.startedAt);
-      if (kind === VALUE) this.onOutputs(batch, value, true);
-      else {
+      if (kind === VALUE) {
+        // The freed slot takes the next ready batch before the outputs go down the chain:
+        // the service gets its next call without waiting for the sink. (Flow control waits
+        // until the outputs are out: until then the operator still holds the batch's records.)
+        this.dispatchReady();
+        this.onOutputs(batch, value, true);
+      } else {
         this.metrics.failures.count++;
         this.onError(batch, value);
       }

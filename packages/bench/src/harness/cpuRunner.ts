@@ -1,4 +1,5 @@
-import { describeEnvironment, measure, median, rotation } from './measure.js';
+import { sampleInChild } from './isolation.js';
+import { describeEnvironment, measure, median, rotation, type CpuSample } from './measure.js';
 import type { Checksum, Contender, CpuContenderResult, CpuScenarioResult, RunStats, ScenarioId, Target } from './model.js';
 import { evaluateTargets, figureOf } from './targets.js';
 
@@ -25,15 +26,19 @@ export interface CpuRunOptions {
   readonly warmupRecords: number;
   readonly command: string;
   readonly quick: boolean;
+  /** Measure each repetition of each contender in its own process (see `sampleInChild`); the CLI does. */
+  readonly isolate: boolean;
   readonly note: string | undefined;
   readonly log: (line: string) => void;
 }
 
 /**
- * Runs every contender of a scenario: one warm-up each (the JIT settles),
- * then `repetitions` rounds in which each runs once, in a rotated order,
- * after a forced GC. Reports medians. Fails when two contenders disagree
- * on the checksum: a benchmark that does different work measures nothing.
+ * Runs every contender of a scenario: `repetitions` rounds in which each
+ * runs once, in a rotated order, after a warm-up (the JIT settles) and a
+ * forced GC. Isolated, every such run is a fresh process with its own
+ * warm-up; in process, each contender warms up once before the first round.
+ * Reports medians. Fails when two contenders disagree on the checksum: a
+ * benchmark that does different work measures nothing.
  */
 export async function runCpuScenario(scenario: CpuScenario, options: CpuRunOptions): Promise<CpuScenarioResult> {
   const { records, repetitions, log } = options;
@@ -43,14 +48,21 @@ export async function runCpuScenario(scenario: CpuScenario, options: CpuRunOptio
   const stats = new Map<string, Record<string, number[]>>(contenders.map((c) => [c.id, {}]));
   const checksums = new Map<string, Checksum>();
 
-  log(`${scenario.id} ${scenario.title}: ${records.toLocaleString('en-US')} records, warm-up ${options.warmupRecords.toLocaleString('en-US')}, ${repetitions} repetitions`);
+  const where = options.isolate ? 'a process per run' : 'one process';
+  log(`${scenario.id} ${scenario.title}: ${records.toLocaleString('en-US')} records, warm-up ${options.warmupRecords.toLocaleString('en-US')}, ${repetitions} repetitions, ${where}`);
+  const measureOne = options.isolate
+    ? (c: Contender<number, RunStats>): Promise<CpuSample<RunStats>> =>
+        sampleInChild({ scenario: scenario.id, contender: c.id, records, warmupRecords: options.warmupRecords })
+    : (c: Contender<number, RunStats>): Promise<CpuSample<RunStats>> => measure(() => c.run(records));
   try {
-    for (const c of contenders) await c.prepare?.(records);
-    for (const c of contenders) await c.run(options.warmupRecords);
+    if (!options.isolate) {
+      for (const c of contenders) await c.prepare?.(records);
+      for (const c of contenders) await c.run(options.warmupRecords);
+    }
     for (let rep = 0; rep < repetitions; rep++) {
       const line: string[] = [];
       for (const c of rotation(contenders, rep)) {
-        const sample = await measure(() => c.run(records));
+        const sample = await measureOne(c);
         cpu.get(c.id)?.push(sample.cpuNs / records);
         wall.get(c.id)?.push(sample.wallNs / records);
         const { stats: runStats, ...checksum } = sample.value;
@@ -65,7 +77,7 @@ export async function runCpuScenario(scenario: CpuScenario, options: CpuRunOptio
       log(`  rep ${rep + 1}: ${line.join(', ')} ns CPU/record`);
     }
   } finally {
-    for (const c of contenders) await c.teardown?.();
+    if (!options.isolate) for (const c of contenders) await c.teardown?.();
   }
   verifyChecksums(scenario.id, checksums, scenario.baseline);
 
@@ -96,6 +108,7 @@ export async function runCpuScenario(scenario: CpuScenario, options: CpuRunOptio
     records,
     warmupRecords: options.warmupRecords,
     repetitions,
+    isolated: options.isolate,
     baseline: scenario.baseline,
     subject: scenario.subject,
     ...(scenario.unit === undefined ? {} : { unit: scenario.unit }),

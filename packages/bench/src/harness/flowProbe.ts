@@ -27,6 +27,9 @@ export class FlowProbe {
   peakInFlight = 0;
   calls = 0;
   batchedRecords = 0;
+  /** `performance.now()` at the first record pulled and at the last output delivered: the span throughput is measured over. */
+  firstPullAt: number | undefined;
+  lastDeliveryAt: number | undefined;
   private peakHeap: number;
   private peakLiveHeap: number;
   private readonly heapAtStart: number;
@@ -40,6 +43,7 @@ export class FlowProbe {
 
   /** The input: `n` documents, produced lazily. */
   *source(n: number): Generator<Doc> {
+    this.firstPullAt ??= performance.now();
     for (let i = 0; i < n; i++) {
       this.produced++;
       const inFlight = this.produced - this.delivered;
@@ -55,6 +59,7 @@ export class FlowProbe {
   readonly deliver = (value: number): void => {
     this.delivered++;
     this.sum += value;
+    this.lastDeliveryAt = performance.now();
   };
 
   /** The sink: a batch of outputs. */

@@ -97,6 +97,8 @@ export interface CpuScenarioResult {
   readonly records: number;
   readonly warmupRecords: number;
   readonly repetitions: number;
+  /** Each repetition of each contender ran in a fresh process (after its own warm-up); absent in results stored before that existed. */
+  readonly isolated?: boolean;
   readonly baseline: string;
   readonly subject: string;
   /** What a record is, plural (`embeddings`): the table then shows records per second too. */

@@ -297,7 +297,7 @@ function renderDocs(results: ResultsFile, chartLink: (file: string, alt: string)
   lines.push('');
   lines.push(
     'Tributary measured side by side with what a user would write instead: a hand-written loop, RxJS, Effect and Node streams. ' +
-      'Every scenario runs all its contenders in one process, one after the other, on the same input and the same user code, ' +
+      'Every scenario runs all its contenders in one `pnpm bench` run, one after the other, on the same input and the same user code, ' +
       'and checks that they all produced the same count and sum.',
   );
   lines.push('');
@@ -319,7 +319,7 @@ function renderDocs(results: ResultsFile, chartLink: (file: string, alt: string)
   lines.push('## Method');
   lines.push('');
   lines.push('- **CPU per record** (S2, S3, S4, S5, the overhead tables of CK): `process.cpuUsage()` user + system over the run divided by the records read; it counts every thread of the process, so garbage-collection and JIT threads are charged to the contender that caused them. Wall time per record is shown next to it.');
-  lines.push('- Each contender runs once as a warm-up (a fifth of the records), then every repetition runs each contender once, in an order rotated per repetition, after a forced full GC (`--expose-gc`). Tables show the median; the spread column shows the fastest and slowest repetition.');
+  lines.push('- Every repetition runs each contender once, in an order rotated per repetition. For S2, S3, S4 and S5 each such run is a fresh Node process (`node --expose-gc`, as JMH forks a JVM per benchmark) that first runs the contender as a warm-up (a fifth of the records), forces a full GC, then measures one run. In one shared process the JIT\'s type feedback and the heap left by earlier contenders and scenarios slow down code that many of them go through, by a different amount for each. `--in-process` measures the old way. The flow scenarios (S1 and its variants) and CK\'s overhead pairs run in the CLI\'s process. Tables show the median; the spread column shows the fastest and slowest repetition.');
   lines.push('- **% of the bound** (S1): records divided by the wall time from the first pull to the last delivered output, against the most the service can take: `concurrency * b / (base + perItem * b)`. The service is `FakeBatchService` from `@tributary/testing` on the system clock, the same implementation for every contender; a fresh one per run.');
   lines.push('- **Records in flight**: records pulled from the source and not yet delivered to the sink, at the worst moment. **Peak heap**: the highest `heapUsed` during the run above its value at the start (after a GC), sampled every 1,024 source records, on every call and every 10 ms.');
   lines.push('- **Checkpoints** (CK): the core\'s own checkpoint metrics (`checkpointDurationMs`, `checkpointSizeBytes`, `numCompletedCheckpoints`) for a job checkpointing into a fresh temporary directory, next to direct timings of the steps; the checkpointing overhead on S3/S4 is CPU per record as above.');
@@ -447,7 +447,7 @@ function measuredLine(r: ScenarioResult): string {
   const e = r.environment;
   const runs =
     r.kind === 'cpu'
-      ? `${formatInt(r.records)} records, ${r.repetitions} repetitions after a warm-up of ${formatInt(r.warmupRecords)}`
+      ? `${formatInt(r.records)} records, ${r.repetitions} repetitions after a warm-up of ${formatInt(r.warmupRecords)}${r.isolated === true ? ', each in a fresh process' : ', all in one process'}`
       : r.kind === 'checkpoint'
         ? `${formatInt(r.keys)} keys, ${r.repetitions} repetitions after a warm-up; S3/S4 over ${r.overhead.map((p) => formatInt(p.records)).join(' / ')} records`
         : `${r.repetitions} repetition(s) per row`;

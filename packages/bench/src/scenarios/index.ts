@@ -42,6 +42,7 @@ export async function runScenario(
       warmupRecords: Math.max(1, Math.floor(records / 5)),
       command,
       quick: options.quick,
+      isolate: !options.inProcess,
       note: options.note,
       log,
     });

@@ -1,0 +1,45 @@
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { CpuSample } from './measure.js';
+import type { RunStats, ScenarioId } from './model.js';
+
+/** What a sample child is asked to measure. */
+export interface SampleRequest {
+  readonly scenario: ScenarioId;
+  readonly contender: string;
+  readonly records: number;
+  readonly warmupRecords: number;
+}
+
+/** What a sample child sends back: one measurement, or why it failed. */
+export type SampleReply = { readonly ok: true; readonly sample: CpuSample<RunStats> } | { readonly ok: false; readonly error: string };
+
+/** The child entry point next to this module (built JavaScript: isolation only runs from `dist/`). */
+const CHILD_SCRIPT = fileURLToPath(new URL('./sampleChild.js', import.meta.url));
+
+/**
+ * Measures one repetition of one contender in a fresh Node process: the
+ * child prepares, warms up and measures the contender once, then exits.
+ *
+ * Why a process per sample (as JMH forks a JVM per benchmark): in one
+ * process, the JIT's type feedback and the heap are shared by every
+ * contender and scenario that ran before, so framework code that many
+ * contenders go through (Tributary's operators, RxJS's subscribers) gets
+ * slower than it is in any real job, by a different amount for each.
+ */
+export function sampleInChild(request: SampleRequest, script: string = CHILD_SCRIPT): Promise<CpuSample<RunStats>> {
+  const label = `${request.scenario} ${request.contender}`;
+  return new Promise((resolve, reject) => {
+    const child = fork(script, [JSON.stringify(request)], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    let reply: SampleReply | undefined;
+    child.on('message', (message) => {
+      reply = message as SampleReply;
+    });
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      if (reply?.ok === true) resolve(reply.sample);
+      else if (reply?.ok === false) reject(new Error(`${label}: ${reply.error}`));
+      else reject(new Error(`${label}: the sample process exited (${signal ?? `code ${String(code)}`}) without a measurement`));
+    });
+  });
+}

@@ -1,0 +1,36 @@
+/**
+ * The process `sampleInChild` forks: measures one contender once, after its
+ * own warm-up, and sends the sample to the parent over IPC.
+ */
+import { buildScenarios } from '../scenarios/index.js';
+import type { SampleReply, SampleRequest } from './isolation.js';
+import { measure } from './measure.js';
+
+async function main(request: SampleRequest): Promise<SampleReply> {
+  const scenario = buildScenarios()[request.scenario];
+  if (scenario.kind !== 'cpu') return { ok: false, error: `scenario ${request.scenario} is not measured per record` };
+  const contender = scenario.contenders.find((c) => c.id === request.contender);
+  if (contender === undefined) return { ok: false, error: `scenario ${request.scenario} has no contender ${request.contender}` };
+  try {
+    await contender.prepare?.(request.records);
+    await contender.run(request.warmupRecords);
+    return { ok: true, sample: await measure(() => contender.run(request.records)) };
+  } finally {
+    await contender.teardown?.();
+  }
+}
+
+const send = (reply: SampleReply): Promise<void> =>
+  new Promise((resolve) => {
+    (process.send as NonNullable<typeof process.send>)(reply, () => {
+      resolve();
+    });
+  });
+
+try {
+  await send(await main(JSON.parse(process.argv[2] ?? '') as SampleRequest));
+} catch (error) {
+  await send({ ok: false, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+}
+// Exit even if a contender left a handle open (a session, a timer): the parent waits for the exit.
+process.exit(0);
