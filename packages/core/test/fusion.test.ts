@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { StreamExecutionEnvironment } from '../src/index.js';
@@ -78,5 +79,32 @@ describe('raceAbort', () => {
     controller.abort();
     expect(await parked).toBeUndefined();
     expect(await raceAbort(Promise.resolve(1), controller.signal)).toBeUndefined();
+  });
+});
+
+describe('without code generation', () => {
+  it('runs maps and filters unfused, with the same output and counts', () => {
+    // `--disallow-code-generation-from-strings` makes `new Function` throw: the fused loop cannot be generated.
+    // The child runs the built package (turbo builds it before these tests).
+    const script = `
+      import { StreamExecutionEnvironment } from ${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)};
+      const env = StreamExecutionEnvironment.create();
+      const out = [];
+      env.fromCollection(Array.from({ length: 100 }, (_, i) => i)).map((n) => n * 2).name('double')
+        .filter((n) => n % 3 !== 0).name('not-3').addSink((n) => void out.push(n));
+      const result = await env.execute('unfused');
+      const counts = result.operators.map((o) => [o.name, o.recordsIn, o.recordsOut]);
+      console.log(JSON.stringify({ sum: out.reduce((a, b) => a + b, 0), n: out.length, counts }));`;
+    const child = spawnSync(process.execPath, ['--disallow-code-generation-from-strings', '--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(child.stderr).toBe('');
+    const kept = numbers.slice(0, 100).map((n) => n * 2).filter((n) => n % 3 !== 0);
+    expect(JSON.parse(child.stdout)).toMatchObject({
+      sum: kept.reduce((a, b) => a + b, 0),
+      n: kept.length,
+      counts: expect.arrayContaining([
+        ['double', 100, 100],
+        ['not-3', 100, kept.length],
+      ]) as unknown,
+    });
   });
 });

@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import type { Collector } from '../api/functions.js';
 import type { Counter, MetricRegistry, MetricValue } from '../metrics/MetricRegistry.js';
-import { createOperatorContext, restoreOperator } from '../operators/StreamOperator.js';
+import { createOperatorContext, restoreOperator, type OneInputStreamOperator } from '../operators/StreamOperator.js';
 import type { CheckpointStorage, StoredCheckpoint } from './checkpoint/CheckpointStorage.js';
 import { CheckpointCoordinator, type TaskPlacement } from './checkpoint/CheckpointCoordinator.js';
 import { operatorIds } from './checkpoint/operatorIds.js';
@@ -363,16 +363,22 @@ function runAttempt(
       operators.unshift({ id: ids.get(node) as string, operator, ctx });
       const recordsIn = metrics.counter('numRecordsIn');
       counters.get(node)?.recordsIn.push(recordsIn);
+      inputs.set(node, fusedInput(node, operator, output, recordsIn) ?? new ChainedInput(operator, recordsIn, node.description));
+    }
+
+    /** A map or filter joins the fused run of its only successor, or starts one (see `FusedInput`). */
+    function fusedInput(
+      node: StreamNode,
+      operator: OneInputStreamOperator<unknown>,
+      output: ChunkCollector<unknown>,
+      recordsIn: Counter,
+    ): FusedInput | undefined {
       const stage = operator.recordStage?.();
-      if (stage === undefined) {
-        inputs.set(node, new ChainedInput(operator, recordsIn, node.description));
-      } else {
-        // A map or filter joins the fused run of its only successor, or starts one.
-        const fused = { stage, recordsIn, recordsOut: recordsOutOf.get(node) as Counter, description: node.description };
-        const [edge, ...more] = node.outEdges;
-        const successor = edge?.chained === true && edge.tagId === undefined && more.length === 0 ? inputs.get(edge.to) : undefined;
-        inputs.set(node, successor instanceof FusedInput ? successor.prepend(fused) : new FusedInput([fused], output));
-      }
+      if (stage === undefined) return undefined;
+      const fused = { stage, recordsIn, recordsOut: recordsOutOf.get(node) as Counter, description: node.description };
+      const [edge, ...more] = node.outEdges;
+      const successor = edge?.chained === true && edge.tagId === undefined && more.length === 0 ? inputs.get(edge.to) : undefined;
+      return successor instanceof FusedInput ? successor.prepend(fused) : FusedInput.create([fused], output);
     }
 
     const head = chain.head;
