@@ -22,8 +22,13 @@ import type { RecordWriter } from './RecordWriter.js';
  */
 export const FINAL_CHECKPOINT = Number.MAX_SAFE_INTEGER;
 
-/** How many chunks a task processes before it lets the event loop run other tasks, timers and I/O. */
-const CHUNKS_PER_TURN = 16;
+/**
+ * How long (ms) a task keeps processing chunks before it lets the event loop
+ * run other tasks, timers and I/O. By time, not by chunk count: a chunk of
+ * additions takes microseconds and one of model calls milliseconds, and what
+ * a timer waiting behind the task feels is time.
+ */
+const TURN_MS = 1;
 
 /** The job-wide stop signal every task watches. */
 export interface JobControl {
@@ -317,9 +322,15 @@ export class Task {
     const { reader, description } = input;
     await this.guard(description, () => reader.start?.(input.restoredPosition));
     const head = this.head;
-    for (let chunks = 1; !this.job.signal.aborted; chunks++) {
+    let turnStart = performance.now();
+    while (!this.job.signal.aborted) {
       if (this.requestedCheckpoint !== undefined) await this.checkpointSource(input);
-      let records = this.wrap(description, () => reader.read(256));
+      let records: ReturnType<typeof reader.read>;
+      try {
+        records = reader.read(256);
+      } catch (error) {
+        throw OperatorError.wrap(error, description);
+      }
       if (records instanceof Promise) {
         const pending = this.guard(description, () => records);
         // Barriers may pass while a read waits for data: what that read returns comes after them.
@@ -332,9 +343,13 @@ export class Task {
       const start = performance.now();
       head.collectChunk(records);
       this.flush();
-      this.busyTimeMs.count += performance.now() - start;
+      const end = performance.now();
+      this.busyTimeMs.count += end - start;
       if (this.blockers.length !== 0) await this.waitForBlockers();
-      if (records.length === 0 || chunks % CHUNKS_PER_TURN === 0) await yieldToEventLoop();
+      if (records.length === 0 || end - turnStart >= TURN_MS) {
+        await yieldToEventLoop();
+        turnStart = performance.now();
+      }
     }
   }
 
@@ -373,7 +388,8 @@ export class Task {
     // A head operator without processChunk (an async operator) is fed record by record,
     // with the backpressure check before each one.
     const byChunk = this.operators[0]?.operator.processChunk !== undefined;
-    for (let chunks = 1; !this.job.signal.aborted; chunks++) {
+    let turnStart = performance.now();
+    while (!this.job.signal.aborted) {
       const chunk = channel.poll();
       if (chunk === null) break;
       if (chunk === undefined) {
@@ -398,9 +414,13 @@ export class Task {
           }
         }
       }
-      this.busyTimeMs.count += performance.now() - start;
+      const end = performance.now();
+      this.busyTimeMs.count += end - start;
       if (this.blockers.length !== 0) await this.waitForBlockers();
-      if (chunks % CHUNKS_PER_TURN === 0) await yieldToEventLoop();
+      if (end - turnStart >= TURN_MS) {
+        await yieldToEventLoop();
+        turnStart = performance.now();
+      }
     }
     this.flush();
   }
