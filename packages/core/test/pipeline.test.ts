@@ -31,6 +31,32 @@ describe('pipelines', () => {
     expect([...splitOut].sort()).toEqual([...reference].sort());
   });
 
+  it('asks sources for chunkSize records per read', async () => {
+    const asked: number[] = [];
+    let next = 0;
+    const env = StreamExecutionEnvironment.create({ chunkSize: 10 });
+    const out = await env
+      .fromSource(
+        {
+          parallel: false,
+          createReader: () => ({
+            read: (max: number) => {
+              asked.push(max);
+              if (next >= 25) return null;
+              const chunk = numbers.slice(next, Math.min(next + max, 25));
+              next += chunk.length;
+              return chunk;
+            },
+            position: () => next,
+          }),
+        },
+        'counted',
+      )
+      .executeAndCollect();
+    expect(out).toEqual(numbers.slice(0, 25));
+    expect(asked).toEqual([10, 10, 10, 10]);
+  });
+
   it('keeps per-subtask order through a forward edge', async () => {
     const env = StreamExecutionEnvironment.create({ chunkSize: 3 });
     const out = await env.fromCollection(numbers).map((n) => n + 1).rebalance().map((n) => n - 1).executeAndCollect();

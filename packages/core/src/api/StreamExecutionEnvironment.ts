@@ -18,7 +18,7 @@ export interface EnvironmentOptions {
   readonly parallelism?: number;
   /** Processing time for timers and async operators. Default: the system clock. */
   readonly clock?: Clock;
-  /** Records per chunk sent between tasks. Default 256. */
+  /** Records per chunk: what a source is asked for per read, and what a chunk between tasks holds. Default 256. */
   readonly chunkSize?: number;
   /** Chunks a channel between tasks holds before the producer waits (backpressure). Default 8. */
   readonly channelCapacity?: number;

@@ -393,6 +393,7 @@ function runAttempt(
           reader,
           description: head.description,
           restoredPosition: restoredFor(head, subtaskIndex)?.position,
+          readSize: options.chunkSize,
         },
         sourceOutput as ChunkCollector<unknown>,
         operators,

@@ -208,6 +208,8 @@ export type TaskInput =
       readonly reader: SourceReader<unknown>;
       readonly description: string;
       readonly restoredPosition: unknown;
+      /** Records asked of each read: the environment's `chunkSize`. */
+      readonly readSize: number;
     }
   | { readonly kind: 'channel'; readonly channel: InputChannel<unknown> };
 
@@ -327,7 +329,7 @@ export class Task {
       if (this.requestedCheckpoint !== undefined) await this.checkpointSource(input);
       let records: ReturnType<typeof reader.read>;
       try {
-        records = reader.read(256);
+        records = reader.read(input.readSize);
       } catch (error) {
         throw OperatorError.wrap(error, description);
       }
