@@ -1,19 +1,10 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { openAIChat, OpenAIHttpError, OpenAIResponseError } from '../src/index.js';
-import { FakeOpenAIServer } from './support/FakeOpenAIServer.js';
+import { useFakeOpenAIServer } from './support/FakeOpenAIServer.js';
 
-let server: FakeOpenAIServer;
-beforeAll(async () => {
-  server = await FakeOpenAIServer.start();
-});
-afterAll(() => server.close());
-beforeEach(() => {
-  server.requests.length = 0;
-  server.abandoned = 0;
-});
+const server = useFakeOpenAIServer();
 afterEach(() => {
   vi.restoreAllMocks();
-  server.handle('/v1/chat/completions', () => undefined);
 });
 
 const questions = Array.from({ length: 10 }, (_, i) => `question ${i}`);

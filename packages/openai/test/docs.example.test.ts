@@ -31,14 +31,10 @@ export async function embedDocuments(docs: Iterable<Doc>, baseUrl = 'https://api
     .executeAndCollect('embed documents');
 }
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeOpenAIServer, trigramEmbedding } from './support/FakeOpenAIServer.js';
+import { describe, expect, it } from 'vitest';
+import { useFakeOpenAIServer, trigramEmbedding } from './support/FakeOpenAIServer.js';
 
-let server: FakeOpenAIServer;
-beforeAll(async () => {
-  server = await FakeOpenAIServer.start();
-});
-afterAll(() => server.close());
+const server = useFakeOpenAIServer();
 
 describe('the @tributary/openai example of docs/adapters.md', () => {
   it('runs against an OpenAI-compatible server', async () => {

@@ -1,7 +1,7 @@
 import { InvalidJobError } from '@tributary/core';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openAIEmbeddings, OpenAIResponseError } from '../src/index.js';
-import { FakeOpenAIServer, trigramEmbedding } from './support/FakeOpenAIServer.js';
+import { useFakeOpenAIServer, trigramEmbedding } from './support/FakeOpenAIServer.js';
 
 interface Doc {
   readonly id: number;
@@ -13,14 +13,7 @@ const docs: Doc[] = [
   { id: 3, body: 'the lazy dog' },
 ];
 
-let server: FakeOpenAIServer;
-beforeAll(async () => {
-  server = await FakeOpenAIServer.start();
-});
-afterAll(() => server.close());
-beforeEach(() => {
-  server.requests.length = 0;
-});
+const server = useFakeOpenAIServer();
 
 const embedDocs = (extra: Partial<Parameters<typeof openAIEmbeddings<Doc>>[0]> = {}) =>
   openAIEmbeddings<Doc>({ baseUrl: server.baseUrl, model: 'embed-small', text: (d) => d.body, ...extra });

@@ -1,19 +1,11 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { OpenAIConnectionError, openAIEmbeddings, OpenAIHttpError } from '../src/index.js';
 import { parseRetryAfter } from '../src/internal/retryAfter.js';
-import { FakeOpenAIServer, type Reply } from './support/FakeOpenAIServer.js';
+import { useFakeOpenAIServer, type Reply } from './support/FakeOpenAIServer.js';
 
-let server: FakeOpenAIServer;
-beforeAll(async () => {
-  server = await FakeOpenAIServer.start();
-});
-afterAll(() => server.close());
-beforeEach(() => {
-  server.requests.length = 0;
-  server.abandoned = 0;
-});
+const server = useFakeOpenAIServer();
 
 const embed = (options: { defaultRetryAfterMs?: number; maxRetryAfterMs?: number; baseUrl?: string } = {}) =>
   openAIEmbeddings<string>({ baseUrl: server.baseUrl, model: 'm', text: (t) => t, ...options });

@@ -1,14 +1,10 @@
 import { AsyncDataStream, RetryStrategies } from '@tributary/async';
 import { StreamExecutionEnvironment } from '@tributary/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openAIEmbeddings, tokenWeigher, type Embedding } from '../src/index.js';
-import { FakeOpenAIServer, trigramEmbedding } from './support/FakeOpenAIServer.js';
+import { useFakeOpenAIServer, trigramEmbedding } from './support/FakeOpenAIServer.js';
 
-let server: FakeOpenAIServer;
-beforeAll(async () => {
-  server = await FakeOpenAIServer.start();
-});
-afterAll(() => server.close());
+const server = useFakeOpenAIServer();
 
 describe('openAIEmbeddings in AsyncDataStream.unorderedWaitBatch', () => {
   it('embeds every record once, through a 429 that the operator waits out and retries', async () => {
@@ -41,7 +37,6 @@ describe('openAIEmbeddings in AsyncDataStream.unorderedWaitBatch', () => {
   });
 
   it('keeps each request under a token budget with tokenWeigher', async () => {
-    server.requests.length = 0;
     // 12 texts of 40 characters: 10 estimated tokens each, so a 35-token budget holds 3 per request.
     const texts = Array.from({ length: 12 }, (_, i) => `${String(i).padStart(2, '0')}${'x'.repeat(38)}`);
     const env = StreamExecutionEnvironment.create();

@@ -113,51 +113,11 @@ export function operatorOutput<T>(
 /** An operator output the runtime wires: it takes chunks. */
 export type ChunkOutput<T> = Output<T> & ChunkCollector<T>;
 
-/**
- * The output of an operator whose only successor is chained to it: calls the
- * successor directly (one call per record and operator, the hot path of
- * every chained pipeline), counting out and in.
- */
-class DirectChainedOutput<T> implements ChunkOutput<T> {
-  private readonly operator: OneInputStreamOperator<T>;
-  private readonly recordsIn: Counter;
-  private readonly description: string;
-
-  constructor(
-    private readonly next: ChainedInput<T>,
-    private readonly recordsOut: Counter,
-  ) {
-    this.operator = next.operator;
-    this.recordsIn = next.recordsIn;
-    this.description = next.description;
-  }
-
-  collect(value: T): void {
-    this.recordsOut.count++;
-    this.recordsIn.count++;
-    try {
-      this.operator.processElement(value);
-    } catch (error) {
-      throw OperatorError.wrap(error, this.description);
-    }
-  }
-
-  collectChunk(values: readonly T[]): void {
-    // One call per chunk costs nothing: no need to bypass the successor's input here.
-    this.recordsOut.count += values.length;
-    this.next.collectChunk(values);
-  }
-
-  collectSide(): void {
-    // No side outputs are wired: records emitted to them have no consumer.
-  }
-}
-
 /** An output with exactly one target: one call per record, no loop. */
 class SingleTargetOutput<T> implements ChunkOutput<T> {
   constructor(
     private readonly target: ChunkCollector<T>,
-    private readonly recordsOut: Counter,
+    protected readonly recordsOut: Counter,
   ) {}
 
   collect(value: T): void {
@@ -172,6 +132,35 @@ class SingleTargetOutput<T> implements ChunkOutput<T> {
 
   collectSide(): void {
     // No side outputs are wired: records emitted to them have no consumer.
+  }
+}
+
+/**
+ * The output of an operator whose only successor is chained to it: per
+ * record, calls the successor's operator directly (one call per record and
+ * operator, the hot path of chained per-record emitters), counting out and
+ * in. Chunks go through the successor's input as usual.
+ */
+class DirectChainedOutput<T> extends SingleTargetOutput<T> {
+  private readonly operator: OneInputStreamOperator<T>;
+  private readonly recordsIn: Counter;
+  private readonly description: string;
+
+  constructor(next: ChainedInput<T>, recordsOut: Counter) {
+    super(next, recordsOut);
+    this.operator = next.operator;
+    this.recordsIn = next.recordsIn;
+    this.description = next.description;
+  }
+
+  override collect(value: T): void {
+    this.recordsOut.count++;
+    this.recordsIn.count++;
+    try {
+      this.operator.processElement(value);
+    } catch (error) {
+      throw OperatorError.wrap(error, this.description);
+    }
   }
 }
 
@@ -223,6 +212,8 @@ export type TaskInput =
 export class Task {
   private blockers: Promise<unknown>[] = [];
   private finished = false;
+  /** When the current turn of work began (see TURN_MS). */
+  private turnStart = 0;
   /** A checkpoint the coordinator asked this source task to start. */
   private requestedCheckpoint: number | undefined;
   private wakeForCheckpoint: (() => void) | undefined;
@@ -324,15 +315,10 @@ export class Task {
     const { reader, description } = input;
     await this.guard(description, () => reader.start?.(input.restoredPosition));
     const head = this.head;
-    let turnStart = performance.now();
+    this.turnStart = performance.now();
     while (!this.job.signal.aborted) {
       if (this.requestedCheckpoint !== undefined) await this.checkpointSource(input);
-      let records: ReturnType<typeof reader.read>;
-      try {
-        records = reader.read(input.readSize);
-      } catch (error) {
-        throw OperatorError.wrap(error, description);
-      }
+      let records = this.wrap(description, () => reader.read(input.readSize));
       if (records instanceof Promise) {
         const pending = this.guard(description, () => records);
         // Barriers may pass while a read waits for data: what that read returns comes after them.
@@ -348,10 +334,7 @@ export class Task {
       const end = performance.now();
       this.busyTimeMs.count += end - start;
       if (this.blockers.length !== 0) await this.waitForBlockers();
-      if (records.length === 0 || end - turnStart >= TURN_MS) {
-        await yieldToEventLoop();
-        turnStart = performance.now();
-      }
+      if (records.length === 0 || end - this.turnStart >= TURN_MS) await this.endTurn();
     }
   }
 
@@ -390,7 +373,7 @@ export class Task {
     // A head operator without processChunk (an async operator) is fed record by record,
     // with the backpressure check before each one.
     const byChunk = this.operators[0]?.operator.processChunk !== undefined;
-    let turnStart = performance.now();
+    this.turnStart = performance.now();
     while (!this.job.signal.aborted) {
       const chunk = channel.poll();
       if (chunk === null) break;
@@ -419,10 +402,7 @@ export class Task {
       const end = performance.now();
       this.busyTimeMs.count += end - start;
       if (this.blockers.length !== 0) await this.waitForBlockers();
-      if (end - turnStart >= TURN_MS) {
-        await yieldToEventLoop();
-        turnStart = performance.now();
-      }
+      if (end - this.turnStart >= TURN_MS) await this.endTurn();
     }
     this.flush();
   }
@@ -493,6 +473,12 @@ export class Task {
     } catch (error) {
       this.hooks.fail(error, operator);
     }
+  }
+
+  /** Lets the event loop run, then starts a new turn of work. */
+  private async endTurn(): Promise<void> {
+    await yieldToEventLoop();
+    this.turnStart = performance.now();
   }
 
   private async waitForBlockers(): Promise<void> {

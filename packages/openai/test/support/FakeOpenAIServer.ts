@@ -1,5 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 
 /** The request fields the fake endpoints read (the whole JSON body is kept). */
 export interface RequestBody {
@@ -78,7 +79,7 @@ export class FakeOpenAIServer {
   private readonly waiters = new Set<() => void>();
   private readonly server: Server;
 
-  private constructor() {
+  constructor() {
     this.server = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
@@ -86,10 +87,17 @@ export class FakeOpenAIServer {
     });
   }
 
-  static async start(): Promise<FakeOpenAIServer> {
-    const self = new FakeOpenAIServer();
-    await new Promise<void>((resolve) => self.server.listen(0, '127.0.0.1', resolve));
-    return self;
+  /** Starts listening on a free port of 127.0.0.1. */
+  listen(): Promise<void> {
+    return new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+  }
+
+  /** Forgets the requests, the abandoned count and every scripted reply: the next test meets the default server. */
+  reset(): void {
+    this.requests.length = 0;
+    this.abandoned = 0;
+    this.once.clear();
+    this.handlers.clear();
   }
 
   /** The API root to give the adapters, e.g. `http://127.0.0.1:41234/v1`. */
@@ -205,4 +213,15 @@ export class FakeOpenAIServer {
     }
     throw new Error(`no normal answer for ${request.path}`);
   }
+}
+
+/** The fake server of a test file: listening from `beforeAll`, reset before each test, closed after the file. */
+export function useFakeOpenAIServer(): FakeOpenAIServer {
+  const server = new FakeOpenAIServer();
+  beforeAll(() => server.listen());
+  beforeEach(() => {
+    server.reset();
+  });
+  afterAll(() => server.close());
+  return server;
 }

@@ -100,20 +100,7 @@ export class RedisStreamReader<T> implements SourceReader<RedisStreamRecord<T>, 
         if (claimed.length > 0) return claimed;
       }
       command = 'XREADGROUP';
-      const reply = await this.client().call(
-        'XREADGROUP',
-        'GROUP',
-        this.options.group,
-        this.consumer,
-        'COUNT',
-        count,
-        'BLOCK',
-        this.options.blockMs,
-        'STREAMS',
-        this.options.stream,
-        '>',
-      );
-      return this.emit(parseReadReply(reply), 'new');
+      return this.emit(await this.readGroup(count, '>', this.options.blockMs), 'new');
     } catch (error) {
       if (this.signal.aborted) return [];
       throw this.explain(error, command);
@@ -156,23 +143,22 @@ export class RedisStreamReader<T> implements SourceReader<RedisStreamRecord<T>, 
   /** The next entries of this consumer's own pending list; ends the rescan when there are none. */
   private async rescan(count: number): Promise<RawEntry[]> {
     const generation = this.rescanGeneration;
-    const reply = await this.client().call(
-      'XREADGROUP',
-      'GROUP',
-      this.options.group,
-      this.consumer,
-      'COUNT',
-      count,
-      'STREAMS',
-      this.options.stream,
-      this.rescanCursor,
-    );
-    const entries = parseReadReply(reply);
+    const entries = await this.readGroup(count, this.rescanCursor);
     if (generation !== this.rescanGeneration) return entries;
     const last = entries.at(-1);
     if (last === undefined) this.rescanning = false;
     else this.rescanCursor = last.id;
     return entries;
+  }
+
+  /**
+   * XREADGROUP for this consumer: `>` reads new entries (waiting up to
+   * `blockMs` for some), an id reads this consumer's pending entries after it.
+   */
+  private async readGroup(count: number, id: string, blockMs?: number): Promise<RawEntry[]> {
+    const block = blockMs === undefined ? [] : ['BLOCK', blockMs];
+    const reply = await this.client().call('XREADGROUP', 'GROUP', this.options.group, this.consumer, 'COUNT', count, ...block, 'STREAMS', this.options.stream, id);
+    return parseReadReply(reply);
   }
 
   /** One step of the claim scan; the scan wraps around, then waits `intervalMs`. */
