@@ -1,5 +1,5 @@
 import { runCpuScenario, verifyChecksums, type CpuScenario } from './cpuRunner.js';
-import { collectGarbage, describeEnvironment, median, rotation } from './measure.js';
+import { collectGarbage, describeRun, median, rotation, type RunContext } from './measure.js';
 import type { Checksum, CheckpointProbeResult, CheckpointScenarioResult, Contender, CpuScenarioResult, ScenarioId, Target } from './model.js';
 import { evaluateTargets, figureOf } from './targets.js';
 
@@ -29,15 +29,11 @@ export interface CheckpointScenario {
   readonly targets: readonly Target[];
 }
 
-export interface CheckpointRunOptions {
+export interface CheckpointRunOptions extends RunContext {
   readonly keys: number;
   /** Records of every overhead pipeline; default: its own full or quick count. */
   readonly records: number | undefined;
   readonly repetitions: number;
-  readonly command: string;
-  readonly quick: boolean;
-  readonly note: string | undefined;
-  readonly log: (line: string) => void;
 }
 
 /**
@@ -97,11 +93,11 @@ export async function runCheckpointScenario(scenario: CheckpointScenario, option
         records,
         repetitions,
         warmupRecords: Math.max(1, Math.floor(records / 5)),
-        command: options.command,
-        quick: options.quick,
         // The figure is a ratio of two runs of one job, without and with checkpoints: in one
         // process both halves meet the same JIT state, which is all the ratio needs.
         isolate: false,
+        command: options.command,
+        quick: options.quick,
         note: options.note,
         log,
       }),
@@ -110,17 +106,10 @@ export async function runCheckpointScenario(scenario: CheckpointScenario, option
 
   return {
     kind: 'checkpoint',
-    id: scenario.id,
-    title: scenario.title,
-    description: scenario.description,
+    ...describeRun(scenario, options),
     keys,
     intervalMs: scenario.intervalMs,
     repetitions,
-    measuredAt: new Date().toISOString(),
-    command: options.command,
-    quick: options.quick,
-    ...(options.note === undefined ? {} : { note: options.note }),
-    environment: describeEnvironment(),
     probes: results,
     overhead,
     targets: evaluateTargets(scenario.targets, (id) => figureOf(results, id, (p) => p.durationMs)),

@@ -1,5 +1,5 @@
 import { sampleInChild } from './isolation.js';
-import { describeEnvironment, measure, median, rotation, type CpuSample } from './measure.js';
+import { describeRun, measure, median, rotation, type CpuSample, type RunContext } from './measure.js';
 import type { Checksum, Contender, CpuContenderResult, CpuScenarioResult, RunStats, ScenarioId, Target } from './model.js';
 import { evaluateTargets, figureOf } from './targets.js';
 
@@ -20,16 +20,12 @@ export interface CpuScenario {
   readonly targets: readonly Target[];
 }
 
-export interface CpuRunOptions {
+export interface CpuRunOptions extends RunContext {
   readonly records: number;
   readonly repetitions: number;
   readonly warmupRecords: number;
-  readonly command: string;
-  readonly quick: boolean;
   /** Measure each repetition of each contender in its own process (see `sampleInChild`); the CLI does. */
   readonly isolate: boolean;
-  readonly note: string | undefined;
-  readonly log: (line: string) => void;
 }
 
 /**
@@ -102,9 +98,7 @@ export async function runCpuScenario(scenario: CpuScenario, options: CpuRunOptio
   });
   return {
     kind: 'cpu',
-    id: scenario.id,
-    title: scenario.title,
-    description: scenario.description,
+    ...describeRun(scenario, options),
     records,
     warmupRecords: options.warmupRecords,
     repetitions,
@@ -112,11 +106,6 @@ export async function runCpuScenario(scenario: CpuScenario, options: CpuRunOptio
     baseline: scenario.baseline,
     subject: scenario.subject,
     ...(scenario.unit === undefined ? {} : { unit: scenario.unit }),
-    measuredAt: new Date().toISOString(),
-    command: options.command,
-    quick: options.quick,
-    ...(options.note === undefined ? {} : { note: options.note }),
-    environment: describeEnvironment(),
     contenders: results,
     targets: evaluateTargets(scenario.targets, (id) => figureOf(results, id, (c) => c.cpuNsPerRecord)),
   };

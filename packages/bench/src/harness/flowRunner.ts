@@ -1,6 +1,6 @@
 import { FakeBatchService, SystemClock, type CallRecord } from '@tributary/testing';
 import { FlowProbe, embed, type Doc } from './flowProbe.js';
-import { collectGarbage, describeEnvironment, median, rotation } from './measure.js';
+import { collectGarbage, describeRun, median, rotation, type RunContext } from './measure.js';
 import type { Checksum, Contender, FlowContenderResult, FlowScenarioResult, FlowStats, ScenarioId, ServiceModel, Target } from './model.js';
 import { verifyChecksums } from './cpuRunner.js';
 import { evaluateTargets, figureOf } from './targets.js';
@@ -42,13 +42,9 @@ export interface FlowScenario {
   points(records: number | undefined, quick: boolean): readonly FlowPoint[];
 }
 
-export interface FlowRunOptions {
+export interface FlowRunOptions extends RunContext {
   readonly records: number | undefined;
   readonly repetitions: number;
-  readonly command: string;
-  readonly quick: boolean;
-  readonly note: string | undefined;
-  readonly log: (line: string) => void;
 }
 
 /** Records per second the service can take at most: `concurrency * b / (base + perItem * b)`. */
@@ -169,17 +165,10 @@ export async function runFlowScenario(scenario: FlowScenario, options: FlowRunOp
   });
   return {
     kind: 'flow',
-    id: scenario.id,
-    title: scenario.title,
-    description: scenario.description,
+    ...describeRun(scenario, options),
     service: s,
     repetitions: options.repetitions,
     subject: scenario.subject,
-    measuredAt: new Date().toISOString(),
-    command: options.command,
-    quick: options.quick,
-    ...(options.note === undefined ? {} : { note: options.note }),
-    environment: describeEnvironment(),
     contenders,
     // A contender measured at several batch sizes is judged at the first listed (the scenario's main size).
     targets: evaluateTargets(scenario.targets, (id) => figureOf(contenders, id, (c) => c.percentOfBound)),

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import v8 from 'node:v8';
-import type { Environment } from './model.js';
+import type { Environment, RunDescription, ScenarioId } from './model.js';
 
 /** Forces a full GC when node runs with `--expose-gc`; a no-op otherwise (tests, plain `node`). */
 export function collectGarbage(): void {
@@ -51,6 +51,31 @@ export function median(values: readonly number[]): number {
 export function rotation<T>(items: readonly T[], rep: number): T[] {
   const n = items.length;
   return items.map((_, i) => items[(i + rep) % n] as T);
+}
+
+/** What every runner is told besides its own counts: how the run was asked for, and where to log. */
+export interface RunContext {
+  readonly command: string;
+  readonly quick: boolean;
+  readonly note: string | undefined;
+  readonly log: (line: string) => void;
+}
+
+/** The part of a result that says which scenario ran, when, with which command, and on what machine. */
+export function describeRun(
+  scenario: { readonly id: ScenarioId; readonly title: string; readonly description: string },
+  context: RunContext,
+): RunDescription {
+  return {
+    id: scenario.id,
+    title: scenario.title,
+    description: scenario.description,
+    measuredAt: new Date().toISOString(),
+    command: context.command,
+    quick: context.quick,
+    ...(context.note === undefined ? {} : { note: context.note }),
+    environment: describeEnvironment(),
+  };
 }
 
 /** Where this run happened, for the docs. */

@@ -89,11 +89,21 @@ export interface CpuContenderResult {
   readonly stats?: Readonly<Record<string, readonly number[]>>;
 }
 
-export interface CpuScenarioResult {
-  readonly kind: 'cpu';
+/** What every scenario's result says about itself and how it was measured (see `describeRun`). */
+export interface RunDescription {
   readonly id: ScenarioId;
   readonly title: string;
   readonly description: string;
+  readonly measuredAt: string;
+  readonly command: string;
+  readonly quick: boolean;
+  /** Free text given with `--note` (e.g. "provisional: shared machine"). */
+  readonly note?: string;
+  readonly environment: Environment;
+}
+
+export interface CpuScenarioResult extends RunDescription {
+  readonly kind: 'cpu';
   readonly records: number;
   readonly warmupRecords: number;
   readonly repetitions: number;
@@ -103,12 +113,6 @@ export interface CpuScenarioResult {
   readonly subject: string;
   /** What a record is, plural (`embeddings`): the table then shows records per second too. */
   readonly unit?: string;
-  readonly measuredAt: string;
-  readonly command: string;
-  readonly quick: boolean;
-  /** Free text given with `--note` (e.g. "provisional: shared machine"). */
-  readonly note?: string;
-  readonly environment: Environment;
   readonly contenders: readonly CpuContenderResult[];
   readonly targets: readonly TargetResult[];
 }
@@ -148,19 +152,11 @@ export interface FlowContenderResult {
   readonly samples: readonly FlowStats[];
 }
 
-export interface FlowScenarioResult {
+export interface FlowScenarioResult extends RunDescription {
   readonly kind: 'flow';
-  readonly id: ScenarioId;
-  readonly title: string;
-  readonly description: string;
   readonly service: ServiceModel;
   readonly repetitions: number;
   readonly subject: string;
-  readonly measuredAt: string;
-  readonly command: string;
-  readonly quick: boolean;
-  readonly note?: string;
-  readonly environment: Environment;
   readonly contenders: readonly FlowContenderResult[];
   readonly targets: readonly TargetResult[];
 }
@@ -193,19 +189,11 @@ export interface CheckpointProbeResult {
  * trigger to completion, and size), and what checkpointing every
  * `intervalMs` costs S3 and S4 (one CPU table per pipeline, without and with).
  */
-export interface CheckpointScenarioResult {
+export interface CheckpointScenarioResult extends RunDescription {
   readonly kind: 'checkpoint';
-  readonly id: ScenarioId;
-  readonly title: string;
-  readonly description: string;
   readonly keys: number;
   readonly intervalMs: number;
   readonly repetitions: number;
-  readonly measuredAt: string;
-  readonly command: string;
-  readonly quick: boolean;
-  readonly note?: string;
-  readonly environment: Environment;
   readonly probes: readonly CheckpointProbeResult[];
   /** S3 and S4, each without and with checkpointing; stats `periodicCheckpoints` per repetition. */
   readonly overhead: readonly CpuScenarioResult[];

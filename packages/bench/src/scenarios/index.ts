@@ -1,6 +1,7 @@
 import { runCheckpointScenario, type CheckpointScenario } from '../harness/checkpointRunner.js';
 import { runCpuScenario, type CpuScenario } from '../harness/cpuRunner.js';
 import { runFlowScenario, type FlowScenario } from '../harness/flowRunner.js';
+import type { RunContext } from '../harness/measure.js';
 import type { ScenarioId, ScenarioResult } from '../harness/model.js';
 import type { BenchOptions } from '../options.js';
 import { asyncServiceScenario, batchSizeSweepScenario, memoryScenario } from './asyncService.js';
@@ -34,17 +35,15 @@ export async function runScenario(
   command: string,
   log: (line: string) => void,
 ): Promise<ScenarioResult> {
+  const context: RunContext = { command, quick: options.quick, note: options.note, log };
   if (scenario.kind === 'cpu') {
     const records = options.records[scenario.id] ?? (options.quick ? scenario.records.quick : scenario.records.full);
     return runCpuScenario(scenario, {
       records,
       repetitions: options.repetitions ?? (options.quick ? 1 : 5),
       warmupRecords: Math.max(1, Math.floor(records / 5)),
-      command,
-      quick: options.quick,
       isolate: !options.inProcess,
-      note: options.note,
-      log,
+      ...context,
     });
   }
   if (scenario.kind === 'checkpoint') {
@@ -53,19 +52,13 @@ export async function runScenario(
       // --records CK=N sets the records of the S3/S4 overhead runs; the key count is the issue's.
       records: options.records[scenario.id],
       repetitions: options.repetitions ?? (options.quick ? 1 : 5),
-      command,
-      quick: options.quick,
-      note: options.note,
-      log,
+      ...context,
     });
   }
   return runFlowScenario(scenario, {
     records: options.records[scenario.id],
     // One memory run each: its figure is a peak, and each run takes seconds.
     repetitions: options.repetitions ?? (options.quick || scenario.id !== 'S1' ? 1 : 3),
-    command,
-    quick: options.quick,
-    note: options.note,
-    log,
+    ...context,
   });
 }
