@@ -10,25 +10,21 @@ import {
   ValueStateDescriptor,
   type CompletedCheckpoint,
   type KeyedStateSnapshot,
-  type MapFunction,
-  type RuntimeContext,
   type Source,
   type SourceReader,
-  type ValueState,
 } from '@tributary/core';
 import type { CheckpointProbe, CheckpointScenario, ProbeRun } from '../harness/checkpointRunner.js';
 import type { CpuScenario } from '../harness/cpuRunner.js';
 import type { Checksum, RunStats } from '../harness/model.js';
 import { TempDirs } from '../harness/tempDirs.js';
 import { TriggerClock } from '../harness/triggerClock.js';
-import { runKeyedRunningSumJob, S4_JOB } from './keyedRunningSum.js';
+import { runKeyedRunningSumJob, runningSumFunction, RUNNING_SUM_STATE, S4_JOB } from './keyedRunningSum.js';
 import { runMapFilterMapJob, S3_JOB } from './mapFilterMap.js';
 
 /** Issue 5: "checkpointing every 100 ms". */
 export const CK_INTERVAL_MS = 100;
 /** The name CK's keyed job runs under: its checkpoint metrics are in `job.<name>.checkpoints`. */
 export const CK_JOB = 'CK keyed ValueState';
-const STATE = 'sum';
 
 /** Key of record `i`: every record has its own key, so `n` records leave `n` keys in state. */
 export const ckKey = (i: number): string => `user-${i}`;
@@ -67,29 +63,9 @@ class HeldSource implements Source<number, number> {
   }
 }
 
-interface PerKeySum extends MapFunction<number, number> {
-  sum: ValueState<number> | undefined;
-}
-
-/** Adds each record to its key's `ValueState`; one record per key, so each key ends up holding its record. */
-function perKeySum(): PerKeySum {
-  return {
-    sum: undefined,
-    open(ctx: RuntimeContext) {
-      this.sum = ctx.getState(new ValueStateDescriptor<number>(STATE, 0));
-    },
-    map(v: number) {
-      const state = this.sum as ValueState<number>;
-      const next = (state.value() as number) + v;
-      state.update(next);
-      return next;
-    },
-  };
-}
-
 /** Keys in the CK state and the sum of their values. */
 function stateChecksum(snapshot: KeyedStateSnapshot | undefined): Checksum {
-  const entries = snapshot?.states[STATE]?.entries ?? [];
+  const entries = snapshot?.states[RUNNING_SUM_STATE]?.entries ?? [];
   let sum = 0;
   for (const [, value] of entries) sum += value as number;
   return { count: entries.length, sum };
@@ -128,7 +104,7 @@ async function checkpointJob(keys: number, dir: string): Promise<{ run: ProbeRun
   env
     .fromSource(source, 'Source: keys')
     .keyBy(ckKey)
-    .map(perKeySum())
+    .map(runningSumFunction())
     .uid('sums')
     .addSink(() => {
       if (++delivered === keys) allIn();
@@ -231,7 +207,7 @@ function snapshotProbe(): CheckpointProbe {
     extra: true,
     prepare: (keys) => {
       backend = new HeapKeyedStateBackend();
-      const state = backend.getState(new ValueStateDescriptor<number>(STATE, 0));
+      const state = backend.getState(new ValueStateDescriptor<number>(RUNNING_SUM_STATE, 0));
       for (let i = 0; i < keys; i++) {
         backend.setCurrentKey(ckKey(i));
         state.update(i);

@@ -37,16 +37,19 @@ const handLoop: Contender<number, Checksum> = {
   },
 };
 
+/** The name of the `ValueState` {@link runningSumFunction} keeps its sum in. */
+export const RUNNING_SUM_STATE = 'sum';
+
 /** A rich map function keeping the running sum in `ValueState`: the Flink way. */
 interface RunningSum extends MapFunction<number, number> {
   sum: ValueState<number> | undefined;
 }
 
-function runningSumFunction(): RunningSum {
+export function runningSumFunction(): RunningSum {
   return {
     sum: undefined,
     open(ctx: RuntimeContext) {
-      this.sum = ctx.getState(new ValueStateDescriptor<number>('sum', 0));
+      this.sum = ctx.getState(new ValueStateDescriptor<number>(RUNNING_SUM_STATE, 0));
     },
     map(v: number) {
       const state = this.sum as ValueState<number>;
