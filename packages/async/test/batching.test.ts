@@ -177,6 +177,32 @@ describe('batch triggers (FLINK-38825 list)', () => {
 });
 
 describe('batch triggers (ours)', () => {
+  it('records handed over in chunks form the same batches, at the same times, as one by one', async () => {
+    const { service, harness } = serviceHarness({ maxBatchSize: 3, maxBatchDelay: 50 });
+    await harness.open();
+    harness.processElement(1);
+    await harness.setProcessingTime(10);
+    harness.processChunk([2, 3, 4, 5, 6, 7, 8]); // fills [1, 2, 3], sends [4, 5, 6], opens [7, 8] at 10
+    await harness.setProcessingTime(59);
+    expectBatches(service, [
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
+    await harness.setProcessingTime(60);
+    harness.processChunk([9, 10]);
+    await harness.endInput();
+    expectBatches(service, [[1, 2, 3], [4, 5, 6], [7, 8], [9, 10]]);
+    expect(service.calls.map((c) => c.queuedAt)).toEqual([10, 10, 60, 60]);
+  });
+
+  it('in chunks, weight budgets and batch keys apply record by record', async () => {
+    const { service, harness } = serviceHarness({ maxBatchSize: 10, maxBatchWeight: 5, weigher: (x: number) => x, batchKey: (x: number) => x % 2 });
+    await harness.open();
+    harness.processChunk([1, 2, 3, 4, 5, 7]);
+    await harness.endInput();
+    expectBatches(service, [[2], [1, 3], [5], [7], [4]]);
+  });
+
   it('a timer left from a flushed batch never flushes the next batch early', async () => {
     const { service, harness } = serviceHarness({ maxBatchSize: 3, maxBatchDelay: 50 });
     await harness.open();

@@ -37,8 +37,8 @@ const scenario = fc.record<Scenario>({
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
- * Runs the operator on a scenario: the driver feeds records (respecting
- * backpressure), completes pending calls in a random order with random
+ * Runs the operator on a scenario: the driver feeds records one by one or in
+ * chunks (respecting backpressure), completes pending calls in a random order with random
  * failures (whole calls or single items), and moves the clock, as the seed
  * says; then ends the input and completes what is left.
  */
@@ -67,7 +67,15 @@ async function run(s: Scenario, ordering: Ordering, policy: 'dead-letter' | 'fal
     const pending = calls.calls.filter((c) => !completed.has(c));
     const choice = random();
     if (end === undefined && next < s.inputs.length && !harness.backpressured && choice < 0.5) {
-      harness.processElement(s.inputs[next++] as number);
+      if (choice < 0.3) {
+        harness.processElement(s.inputs[next++] as number);
+      } else {
+        // A chunk, as a task hands over: at most the operator's free capacity.
+        const free = harness.operator.freeCapacity?.() ?? 1;
+        const n = 1 + Math.floor(random() * Math.min(free, s.inputs.length - next));
+        harness.processChunk(s.inputs.slice(next, next + n));
+        next += n;
+      }
     } else if (pending.length > 0 && choice < 0.85) {
       const call = pending[Math.floor(random() * pending.length)] as (typeof pending)[number];
       completed.add(call);

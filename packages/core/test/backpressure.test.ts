@@ -101,3 +101,48 @@ describe('long-running jobs', () => {
     expect(maxListeners).toBeLessThan(20);
   });
 });
+
+describe('a head operator with freeCapacity', () => {
+  it('gets chunks cut to its free capacity, so what it holds never exceeds its bound, and loses nothing', async () => {
+    const bound = 5;
+    const env = StreamExecutionEnvironment.create({ chunkSize: 16 });
+    const chunkSizes: number[] = [];
+    let peakHeld = 0;
+    const out: number[] = [];
+    env
+      .fromCollection(Array.from({ length: 100 }, (_, i) => i))
+      .transform<number>(
+        'Bounded',
+        (ctx) => {
+          let held: number[] = [];
+          // Holds records until the operator is full, then releases them all a promise turn later.
+          const release = (): Promise<void> =>
+            Promise.resolve().then(() => {
+              for (const x of held) ctx.output.collect(x);
+              held = [];
+            });
+          return {
+            processElement: (x: number) => {
+              throw new Error(`fed record ${x} one by one: the task should hand over chunks`);
+            },
+            processChunk: (values: readonly number[]) => {
+              chunkSizes.push(values.length);
+              held.push(...values);
+              peakHeld = Math.max(peakHeld, held.length);
+              if (held.length >= bound) ctx.task.backpressure(release());
+            },
+            freeCapacity: () => bound - held.length,
+            endInput: () => release(),
+          };
+        },
+        { chaining: 'head' },
+      )
+      .addSink((x) => {
+        out.push(x);
+      });
+    await env.execute('bounded head');
+    expect(peakHeld).toBe(bound);
+    expect(Math.max(...chunkSizes)).toBe(bound);
+    expect(out).toEqual(Array.from({ length: 100 }, (_, i) => i));
+  });
+});

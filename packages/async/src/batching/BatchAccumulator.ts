@@ -70,11 +70,37 @@ export class BatchAccumulator<TIn, TTag> {
     const n = batch.records.push(record);
     if (batch.tags !== undefined) batch.tags.push(tag as TTag);
     this.size++;
-    if (n === 1) {
-      batch.firstArrival = this.timers.currentProcessingTime();
-      if (t.maxBatchDelay > 0) this.startTimer(batch);
-    }
+    if (n === 1) this.opened(batch);
     if (n >= t.maxBatchSize || batch.weight >= t.maxBatchWeight) this.flush(batch);
+  }
+
+  /**
+   * Adds records in order, as `add` would one by one. Without a weigher or
+   * batch key, runs of records go into the open batch with one copy each
+   * instead of one call per record.
+   */
+  addAll(records: readonly TIn[], tags: readonly TTag[] | undefined): void {
+    const batch = this.single;
+    if (batch === undefined || this.triggers.weigher !== undefined) {
+      for (let i = 0; i < records.length; i++) this.add(records[i] as TIn, tags?.[i]);
+      return;
+    }
+    const max = this.triggers.maxBatchSize;
+    for (let from = 0; from < records.length; ) {
+      const open = batch.records.length;
+      const to = Math.min(records.length, from + max - open);
+      if (open === 0) {
+        batch.records = records.slice(from, to);
+        if (tags !== undefined) batch.tags = tags.slice(from, to);
+        this.opened(batch);
+      } else {
+        for (let i = from; i < to; i++) batch.records.push(records[i] as TIn);
+        if (tags !== undefined) for (let i = from; i < to; i++) (batch.tags as TTag[]).push(tags[i] as TTag);
+      }
+      this.size += to - from;
+      from = to;
+      if (batch.records.length >= max) this.flush(batch);
+    }
   }
 
   /** Closes every non-empty open batch (end of input, a full operator, restore). */
@@ -116,6 +142,12 @@ export class BatchAccumulator<TIn, TTag> {
       this.byKey.set(key, batch);
     }
     return batch;
+  }
+
+  /** The batch got its first record: its delay runs from now. */
+  private opened(batch: OpenBatch<TIn, TTag>): void {
+    batch.firstArrival = this.timers.currentProcessingTime();
+    if (this.triggers.maxBatchDelay > 0) this.startTimer(batch);
   }
 
   /**

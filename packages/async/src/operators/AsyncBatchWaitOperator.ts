@@ -244,6 +244,19 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
     if (this.outstanding >= this.config.capacity) this.checkProgress();
   }
 
+  /** The task never hands over more than {@link freeCapacity} records, so `capacity` holds exactly. */
+  processChunk(values: readonly TIn[]): void {
+    if (this.stopped) return;
+    this.outstanding += values.length;
+    const ordered = this.ordered;
+    this.accumulator.addAll(values, ordered === undefined ? undefined : values.map((value) => ordered.append(value)));
+    if (this.outstanding >= this.config.capacity) this.checkProgress();
+  }
+
+  freeCapacity(): number {
+    return this.config.capacity - this.outstanding;
+  }
+
   /**
    * Sends every partial batch, fires pending retries at once (as Flink does
    * at end of input; a retry that waits for a service's retry-after hint

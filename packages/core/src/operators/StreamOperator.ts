@@ -109,12 +109,20 @@ export interface OneInputStreamOperator<TIn> {
    * Optional: processes several records at once, with exactly the effect of
    * `processElement` on each in order. Inside a chain the runtime hands over
    * whole chunks (the source's reads, a channel's chunks) to operators that
-   * have it, saving calls per record; backpressure is then checked per chunk,
-   * so an operator that needs the check before every record (an async
-   * operator's exact `capacity`) must start its own task (`chaining: 'head'`)
-   * and leave this out.
+   * have it, saving calls per record; backpressure is then checked per chunk.
+   * An operator that bounds what it holds (an async operator's exact
+   * `capacity`) starts its own task (`chaining: 'head'`) and either leaves
+   * this out (fed record by record, with the check before each) or also has
+   * `freeCapacity`.
    */
   processChunk?(values: readonly TIn[]): void;
+  /**
+   * Optional, with `processChunk`, for the head operator of a task: how many
+   * more records it takes before it holds back input. The task hands it
+   * chunks of at most that many records, so a bound on held records stays
+   * exact while records still arrive a chunk at a time.
+   */
+  freeCapacity?(): number;
   /**
    * Optional: the operator is a plain per-record function with no state,
    * timers or side outputs (a non-keyed map or filter). A chain runs a run

@@ -370,9 +370,11 @@ export class Task {
 
   private async readChannel(channel: InputChannel<unknown>): Promise<void> {
     const head = this.head;
-    // A head operator without processChunk (an async operator) is fed record by record,
-    // with the backpressure check before each one.
-    const byChunk = this.operators[0]?.operator.processChunk !== undefined;
+    const operator = this.operators[0]?.operator;
+    // A head operator without processChunk is fed record by record, with the backpressure
+    // check before each one; one that bounds what it holds (freeCapacity) takes chunks cut to fit.
+    const byChunk = operator?.processChunk !== undefined;
+    const freeCapacity = byChunk ? operator.freeCapacity?.bind(operator) : undefined;
     this.turnStart = performance.now();
     while (!this.job.signal.aborted) {
       const chunk = channel.poll();
@@ -387,7 +389,19 @@ export class Task {
         continue;
       }
       let start = performance.now();
-      if (byChunk) {
+      if (freeCapacity !== undefined) {
+        for (let from = 0; from < chunk.length; ) {
+          // At least one record: a full operator has asked for backpressure, which was waited out below.
+          const n = Math.max(1, Math.min(chunk.length - from, freeCapacity()));
+          head.collectChunk(from === 0 && n === chunk.length ? chunk : chunk.slice(from, from + n));
+          from += n;
+          if (this.blockers.length !== 0 && from < chunk.length) {
+            this.busyTimeMs.count += performance.now() - start;
+            await this.waitForBlockers();
+            start = performance.now();
+          }
+        }
+      } else if (byChunk) {
         head.collectChunk(chunk);
       } else {
         for (let i = 0; i < chunk.length; i++) {

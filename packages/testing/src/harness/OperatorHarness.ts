@@ -221,6 +221,28 @@ export abstract class OperatorHarness<TIn, TOut> {
     }
   }
 
+  /**
+   * Feeds records as one chunk, as a task hands over what it read from a
+   * source or a channel: one `processChunk` call when the operator has it,
+   * else {@link processElement} for each. Like {@link processElement} it does
+   * not wait for backpressure (a task gives an operator with `freeCapacity`
+   * at most that many records at once).
+   */
+  processChunk(values: readonly TIn[]): void {
+    this.checkOpen('processChunk');
+    if (this.operator.processChunk === undefined) {
+      this.processElements(values);
+      return;
+    }
+    this.recordsIn.count += values.length;
+    try {
+      this.operator.processChunk(values);
+    } catch (error) {
+      this.recordFailure(error);
+      throw error;
+    }
+  }
+
   /** {@link processElement} for each value, in order. */
   processElements(values: Iterable<TIn>): void {
     for (const value of values) this.processElement(value);
