@@ -16,8 +16,9 @@ const NAMES: Record<Ordering, string> = {
 };
 
 function addOperator<TIn, TOut>(stream: DataStream<TIn>, name: string, config: AsyncOperatorConfig<TIn, TOut>): SingleOutputStream<TOut> {
-  // 'head' starts a task at the operator, so the task's per-record backpressure check sits right in front of it and capacity is exact.
-  return stream.transform<TOut>(name, (ctx) => new AsyncBatchWaitOperator<TIn, TOut>(ctx, config), { chaining: 'head' });
+  // 'first': right after its source, or at the head of a new task. Either way the task's input
+  // enters at the operator, cut to its freeCapacity(), so capacity is exact.
+  return stream.transform<TOut>(name, (ctx) => new AsyncBatchWaitOperator<TIn, TOut>(ctx, config), { chaining: 'first' });
 }
 
 function batch<TIn, TOut>(
@@ -153,7 +154,7 @@ export class AsyncDataStream {
 
 /**
  * The batch operator as an operator factory, for test harnesses and custom
- * graphs (`stream.transform(name, factory, { chaining: 'head' })`). Options
+ * graphs (`stream.transform(name, factory, { chaining: 'first' })`). Options
  * are validated here; `key-ordered` needs `orderKey` or a keyed harness.
  */
 export function asyncBatchOperatorFactory<TIn, TOut>(

@@ -12,6 +12,7 @@ export type { CheckpointStorage, CompletedCheckpoint, StoredCheckpoint } from '.
 export { FileCheckpointStorage, type FileCheckpointStorageOptions } from './runtime/checkpoint/FileCheckpointStorage.js';
 export { RestartStrategies, type RestartStrategy } from './runtime/restartStrategies.js';
 export { DataStream, SingleOutputStream, DataStreamSink, KeyedStream, type TransformOptions } from './api/DataStream.js';
+export type { Chaining } from './api/transformations.js';
 
 export { OutputTag } from './api/OutputTag.js';
 export type * from './api/functions.js';

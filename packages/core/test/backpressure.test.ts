@@ -1,6 +1,6 @@
 import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { StreamExecutionEnvironment } from '../src/index.js';
+import { StreamExecutionEnvironment, type Chaining } from '../src/index.js';
 
 describe('backpressure', () => {
   it('keeps an infinite source within a fixed bound of a slow async sink over 1,000,000 records', async () => {
@@ -102,47 +102,81 @@ describe('long-running jobs', () => {
   });
 });
 
-describe('a head operator with freeCapacity', () => {
-  it('gets chunks cut to its free capacity, so what it holds never exceeds its bound, and loses nothing', async () => {
-    const bound = 5;
-    const env = StreamExecutionEnvironment.create({ chunkSize: 16 });
-    const chunkSizes: number[] = [];
-    let peakHeld = 0;
-    const out: number[] = [];
-    env
-      .fromCollection(Array.from({ length: 100 }, (_, i) => i))
-      .transform<number>(
-        'Bounded',
-        (ctx) => {
-          let held: number[] = [];
-          // Holds records until the operator is full, then releases them all a promise turn later.
-          const release = (): Promise<void> =>
-            Promise.resolve().then(() => {
-              for (const x of held) ctx.output.collect(x);
-              held = [];
-            });
-          return {
-            processElement: (x: number) => {
-              throw new Error(`fed record ${x} one by one: the task should hand over chunks`);
-            },
-            processChunk: (values: readonly number[]) => {
-              chunkSizes.push(values.length);
-              held.push(...values);
-              peakHeld = Math.max(peakHeld, held.length);
-              if (held.length >= bound) ctx.task.backpressure(release());
-            },
-            freeCapacity: () => bound - held.length,
-            endInput: () => release(),
-          };
-        },
-        { chaining: 'head' },
-      )
-      .addSink((x) => {
-        out.push(x);
-      });
-    await env.execute('bounded head');
-    expect(peakHeld).toBe(bound);
-    expect(Math.max(...chunkSizes)).toBe(bound);
-    expect(out).toEqual(Array.from({ length: 100 }, (_, i) => i));
+/**
+ * Runs 100 records through an operator that holds records until it has
+ * `bound` of them, then releases them all a promise turn later, with
+ * `freeCapacity` saying how many more it takes.
+ */
+async function runBounded(chaining: Chaining, viaMap: boolean) {
+  const bound = 5;
+  const env = StreamExecutionEnvironment.create({ chunkSize: 16 });
+  const chunkSizes: number[] = [];
+  let peakHeld = 0;
+  const out: number[] = [];
+  const source = env.fromCollection(Array.from({ length: 100 }, (_, i) => i));
+  (viaMap ? source.map((x) => x) : source)
+    .transform<number>(
+      'Bounded',
+      (ctx) => {
+        let held: number[] = [];
+        const release = (): Promise<void> =>
+          Promise.resolve().then(() => {
+            for (const x of held) ctx.output.collect(x);
+            held = [];
+          });
+        return {
+          processElement: (x: number) => {
+            throw new Error(`fed record ${x} one by one: the task should hand over chunks`);
+          },
+          processChunk: (values: readonly number[]) => {
+            chunkSizes.push(values.length);
+            held.push(...values);
+            peakHeld = Math.max(peakHeld, held.length);
+            if (held.length >= bound) ctx.task.backpressure(release());
+          },
+          freeCapacity: () => bound - held.length,
+          endInput: () => release(),
+        };
+      },
+      { chaining },
+    )
+    .addSink((x) => {
+      out.push(x);
+    });
+  const result = await env.execute('bounded');
+  const ownTask = result.metrics['job.bounded.operator.Bounded.0.busyTimeMs'] !== undefined;
+  return { bound, chunkSizes, peakHeld, out, ownTask };
+}
+
+describe('an operator with freeCapacity', () => {
+  it.each([
+    ['head', false, true],
+    ['first', true, true],
+    ['first', false, false],
+  ] as const)(
+    "chained '%s' (after a map: %s) gets chunks cut to its free capacity, holds at most its bound and loses nothing (own task: %s)",
+    async (chaining, viaMap, expectOwnTask) => {
+      const { bound, chunkSizes, peakHeld, out, ownTask } = await runBounded(chaining, viaMap);
+      expect(ownTask).toBe(expectOwnTask);
+      expect(peakHeld).toBe(bound);
+      expect(Math.max(...chunkSizes)).toBe(bound);
+      expect(out).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    },
+  );
+
+  it("'first' does not chain to a source that also feeds another operator", async () => {
+    const env = StreamExecutionEnvironment.create();
+    const source = env.fromElements(1, 2, 3);
+    source.map((x) => x).addSink(() => undefined);
+    source.transform<number>('Bounded', (ctx) => ({ processElement: (x: number) => ctx.output.collect(x) }), { chaining: 'first' }).addSink(() => undefined);
+    const result = await env.execute('fan-out');
+    expect(result.metrics['job.fan-out.operator.Bounded.0.busyTimeMs']).toBeDefined();
+  });
+
+  it('an unknown chaining fails at build time naming the option', () => {
+    const env = StreamExecutionEnvironment.create();
+    expect(() => env.fromElements(1).transform('Odd', () => ({ processElement: () => undefined }), { chaining: 'never' as Chaining })).toThrow(
+      "transform('Odd'): option 'chaining' must be 'always', 'head' or 'first', got never",
+    );
   });
 });

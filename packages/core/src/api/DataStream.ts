@@ -23,12 +23,18 @@ import { KeyedReduceOperator } from '../operators/KeyedReduceOperator.js';
 import type { OutputTag } from './OutputTag.js';
 import type { Sink } from './Sink.js';
 import { positiveInteger, type StreamExecutionEnvironment } from './StreamExecutionEnvironment.js';
-import type { OperatorTransformation, Transformation } from './transformations.js';
+import type { Chaining, OperatorTransformation, Transformation } from './transformations.js';
 
 /** Options of {@link DataStream.transform}: how a custom operator is placed in the graph. */
 export interface TransformOptions {
-  /** `head` starts a new task at this operator (used by async operators so `capacity` is exact). Default `always`. */
-  readonly chaining?: 'always' | 'head';
+  /**
+   * How the operator is placed into tasks. `always` (default): chained to its
+   * input wherever no repartitioning is needed. `head`: starts a new task.
+   * `first`: right after a source that feeds only it, else starts a new task
+   * (async operators: with `freeCapacity`, the task then reads or hands over
+   * no more records than the operator takes, so its `capacity` is exact).
+   */
+  readonly chaining?: Chaining;
   /** @internal Set by KeyedStream: the operator runs keyed. */
   readonly keySelector?: ((value: unknown) => Key) | undefined;
 }
@@ -171,12 +177,16 @@ export class DataStream<T> {
     this.env.checkUsable(this.transformation);
     if (typeof name !== 'string' || name === '') throw new InvalidJobError('transform() needs a non-empty operator name');
     if (typeof factory !== 'function') throw new InvalidJobError(`transform('${name}') needs an operator factory function`);
+    const chaining = options.chaining ?? 'always';
+    if (chaining !== 'always' && chaining !== 'head' && chaining !== 'first') {
+      throw new InvalidJobError(`transform('${name}'): option 'chaining' must be 'always', 'head' or 'first', got ${String(chaining)}`);
+    }
     return this.env.add<OperatorTransformation>({
       kind: 'operator',
       input: this.transformation,
       factory: factory,
       keySelector: options.keySelector,
-      chaining: options.chaining ?? 'always',
+      chaining,
       isSink,
       name,
       uid: undefined,

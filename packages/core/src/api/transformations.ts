@@ -21,14 +21,24 @@ export interface SourceTransformation extends Base {
   readonly source: Source<unknown>;
 }
 
+/**
+ * How an operator is placed into tasks (see `TransformOptions.chaining`):
+ * - `always`: chained to its input wherever no repartitioning is needed;
+ * - `head`: starts a new task, so the task's backpressure check sits right in front of it;
+ * - `first`: the first operator of its task: chained straight after a source
+ *   that feeds only it, else starting a new task. For operators that bound
+ *   their input with `freeCapacity` (async operators): either way the task
+ *   hands them no more records than they take.
+ */
+export type Chaining = 'always' | 'head' | 'first';
+
 export interface OperatorTransformation extends Base {
   readonly kind: 'operator';
   readonly input: Transformation;
   readonly factory: OperatorFactory<unknown, unknown>;
   /** Set when the operator runs on a keyed stream: the key of each record. */
   readonly keySelector: ((value: unknown) => Key) | undefined;
-  /** `head`: always starts a new task (async operators, so their capacity is exact). */
-  readonly chaining: 'always' | 'head';
+  readonly chaining: Chaining;
   readonly isSink: boolean;
 }
 

@@ -111,16 +111,18 @@ export interface OneInputStreamOperator<TIn> {
    * whole chunks (the source's reads, a channel's chunks) to operators that
    * have it, saving calls per record; backpressure is then checked per chunk.
    * An operator that bounds what it holds (an async operator's exact
-   * `capacity`) starts its own task (`chaining: 'head'`) and either leaves
-   * this out (fed record by record, with the check before each) or also has
-   * `freeCapacity`.
+   * `capacity`) must be where its task's input enters: at the head of its own
+   * task (`chaining: 'head'`), where it is fed record by record with the check
+   * before each if it leaves this out; or, with `freeCapacity`, also right
+   * after its source (`chaining: 'first'`).
    */
   processChunk?(values: readonly TIn[]): void;
   /**
-   * Optional, with `processChunk`, for the head operator of a task: how many
-   * more records it takes before it holds back input. The task hands it
-   * chunks of at most that many records, so a bound on held records stays
-   * exact while records still arrive a chunk at a time.
+   * Optional, with `processChunk`, for the first operator of a task: how
+   * many more records it takes before it holds back input. The task hands it
+   * chunks of at most that many records (a source task reads no more), so a
+   * bound on held records stays exact while records still arrive a chunk at
+   * a time.
    */
   freeCapacity?(): number;
   /**

@@ -39,7 +39,8 @@ export interface JobGraph {
  * Turns the logical graph into operators, edges and chains.
  *
  * An edge is chained when it needs no repartitioning: forward, same
- * parallelism, the target has this one input and allows chaining. A `keyBy`
+ * parallelism, the target has this one input and allows chaining (an
+ * operator chained `first` only to a source that feeds it alone). A `keyBy`
  * between two operators of parallelism 1 is also chained: every key goes to
  * the one subtask anyway, and the keyed operator extracts the key itself.
  */
@@ -88,6 +89,8 @@ export function compileJobGraph(
     if (node.inEdges.length !== 1 || t.kind !== 'operator' || t.chaining === 'head') continue;
     const edge = node.inEdges[0] as StreamEdge;
     const sameSubtasks = edge.from.parallelism === node.parallelism;
+    // 'first' joins only a source task whose reads go to it alone (see Task.readSource).
+    if (t.chaining === 'first' && (edge.from.transformation.kind !== 'source' || edge.from.outEdges.length !== 1)) continue;
     edge.chained =
       sameSubtasks &&
       (edge.partitioning.kind === 'forward' || (edge.partitioning.kind === 'hash' && node.parallelism === 1));

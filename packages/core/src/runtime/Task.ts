@@ -312,13 +312,19 @@ export class Task {
   }
 
   private async readSource(input: Extract<TaskInput, { kind: 'source' }>): Promise<void> {
-    const { reader, description } = input;
+    const { reader, description, readSize } = input;
     await this.guard(description, () => reader.start?.(input.restoredPosition));
     const head = this.head;
+    // An operator that bounds its input, chained straight after the source ('first'), is
+    // fed by reads of at most what it takes: the read is where this task's input enters.
+    const operator = this.operators[0]?.operator;
+    const freeCapacity = operator?.processChunk !== undefined ? operator.freeCapacity?.bind(operator) : undefined;
     this.turnStart = performance.now();
     while (!this.job.signal.aborted) {
       if (this.requestedCheckpoint !== undefined) await this.checkpointSource(input);
-      let records = this.wrap(description, () => reader.read(input.readSize));
+      // At least one record: a full operator has asked for backpressure, which was waited out below.
+      const size = freeCapacity === undefined ? readSize : Math.max(1, Math.min(readSize, freeCapacity()));
+      let records = this.wrap(description, () => reader.read(size));
       if (records instanceof Promise) {
         const pending = this.guard(description, () => records);
         // Barriers may pass while a read waits for data: what that read returns comes after them.
@@ -327,7 +333,7 @@ export class Task {
       }
       if (records === null || this.job.signal.aborted) break;
       // Everything chained to a source takes whole chunks (operators that need a
-      // backpressure check before every record start their own task).
+      // backpressure check before every record start their own task; see above for 'first').
       const start = performance.now();
       head.collectChunk(records);
       this.flush();
