@@ -251,8 +251,8 @@ const SECTION_ORDER: readonly Section[] = [
     heading: 'Memory: S1 over 1,000,000 records (issue 3)',
     chart: ['s1-memory.svg', 'Peak live heap per contender'],
     notes: [
-      `Tributary's records in flight are its \`capacity\` (${batchCapacity(S1_BATCH, MEMORY_SERVICE.concurrency)}) plus the channel between the source task and the async operator ` +
-        '(the default 8 chunks of 256) plus the chunk the source task is feeding: bounded whatever the input size. RxJS pulls the whole ' +
+      `Tributary's records in flight are exactly its \`capacity\` (${batchCapacity(S1_BATCH, MEMORY_SERVICE.concurrency)}): the async operator is chained to its source, ` +
+        'which reads no more than the operator has room for, so the bound does not depend on the input size. RxJS pulls the whole ' +
         'input as soon as it subscribes (its peak grows with the input); Effect pulls chunks of 4,096.',
     ],
   },
