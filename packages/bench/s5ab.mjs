@@ -6,7 +6,7 @@ const cs = sc.contenders.filter((c) => pick.split(',').includes(c.id));
 for (const c of cs) await c.prepare?.(N);
 const res = {};
 for (const c of cs) await c.run(2048);
-for (let r = 0; r < 4; r++) for (const c of cs) {
+for (let r = 0; r < 8; r++) for (const c of cs) {
   globalThis.gc();
   const t = process.cpuUsage(); const w = performance.now();
   await c.run(N);

@@ -103,6 +103,29 @@ describe('cancel', () => {
     expect(log.closed).toBe(1);
     expect(closed).toBe(2);
   });
+
+  it("ends a generator given to fromCollection early, running its finally block, and reads none of it twice", async () => {
+    let cleanedUp = false;
+    let pulled = 0;
+    function* endless(): Generator<number> {
+      try {
+        for (;;) yield pulled++;
+      } finally {
+        cleanedUp = true;
+      }
+    }
+    const env = StreamExecutionEnvironment.create();
+    const seen: number[] = [];
+    env.fromCollection(endless()).addSink((n) => {
+      seen.push(n);
+    });
+    const job = env.executeAsync('generator');
+    while (seen.length < 1_000) await new Promise((r) => setImmediate(r));
+    job.cancel();
+    await job.result;
+    expect(cleanedUp).toBe(true);
+    expect(seen).toEqual(Array.from({ length: seen.length }, (_, i) => i));
+  });
 });
 
 describe('build-time validation', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OutputTag, StreamExecutionEnvironment, type Collector, type FlatMapFunction } from '../src/index.js';
+import { CollectionSource, OutputTag, StreamExecutionEnvironment, type Collector, type FlatMapFunction } from '../src/index.js';
 
 const numbers = Array.from({ length: 2000 }, (_, i) => i);
 const reference = numbers.map((n) => n * 3).filter((n) => n % 2 === 0).map((n) => `v${n}`);
@@ -187,5 +187,18 @@ describe('chunked execution inside a chain', () => {
     await env.execute('sequential sink');
     expect(written).toEqual(numbers.map((n) => n * 2));
     expect(maxPending).toBe(1);
+  });
+});
+
+describe('CollectionSource', () => {
+  it('reads an iterable in chunks of the size asked, resumes after a restored position, and reports it', () => {
+    function* digits(): Generator<number> {
+      for (let i = 0; i < 10; i++) yield i;
+    }
+    for (const items of [digits(), [...digits()]]) {
+      const reader = new CollectionSource(items).createReader();
+      void reader.start?.(5);
+      expect([reader.read(3), reader.position(), reader.read(3), reader.position(), reader.read(3)]).toEqual([[5, 6, 7], 8, [8, 9], 10, null]);
+    }
   });
 });

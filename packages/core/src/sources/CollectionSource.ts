@@ -27,52 +27,39 @@ export class CollectionSource<T> implements Source<T, number> {
         position: () => offset,
       };
     }
-    let chunks: Generator<T[], void, number> | undefined;
+    let iterator: Iterator<T> | undefined;
+    let finished = false;
     return {
       start: (position) => {
-        chunks = chunked(items, position ?? 0);
+        const it = items[Symbol.iterator]();
+        iterator = it;
         offset = position ?? 0;
-        chunks.next(); // run to the first yield, where it waits for a size
+        for (let skipped = 0; skipped < offset && !finished; skipped++) finished = it.next().done === true;
       },
       read: (max): ReadResult<T> => {
-        const r = (chunks as Generator<T[], void, number>).next(max);
-        if (r.done === true) return null;
-        offset += r.value.length;
-        return r.value;
+        if (finished) return null;
+        const it = iterator as Iterator<T>;
+        // Pre-sized: growing an array by push reallocates it several times per chunk.
+        const chunk = new Array<T>(max);
+        let n = 0;
+        while (n < max) {
+          const next = it.next();
+          if (next.done === true) {
+            finished = true;
+            break;
+          }
+          chunk[n++] = next.value;
+        }
+        if (n === 0) return null;
+        if (n < max) chunk.length = n;
+        offset += n;
+        return chunk;
       },
       position: () => offset,
       close: () => {
-        chunks?.return();
+        // Lets a generator run its finally blocks when the job stops early.
+        if (!finished) iterator?.return?.();
       },
     };
-  }
-}
-
-/**
- * Yields the items of an iterable in arrays of the size asked by `next(size)`,
- * after skipping `skip` items. A `for...of` over the user's iterable here is
- * markedly faster than calling its `next()` by hand for every item.
- */
-function* chunked<T>(items: Iterable<T>, skip: number): Generator<T[], void, number> {
-  let size: number = yield [];
-  // Pre-sized: growing an array by push reallocates it several times per chunk.
-  let chunk = new Array<T>(size);
-  let n = 0;
-  let skipped = 0;
-  for (const item of items) {
-    if (skipped < skip) {
-      skipped++;
-      continue;
-    }
-    chunk[n++] = item;
-    if (n >= size) {
-      size = yield chunk;
-      chunk = new Array<T>(size);
-      n = 0;
-    }
-  }
-  if (n > 0) {
-    chunk.length = n;
-    yield chunk;
   }
 }
