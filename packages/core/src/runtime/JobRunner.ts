@@ -69,6 +69,7 @@ export interface RunnerOptions {
 
 class StopSignal implements JobControl {
   private readonly controller = new AbortController();
+  stopped = false;
   failure: { error: unknown; operator: string | undefined } | undefined;
   cancelled = false;
   onAbort: () => void = () => undefined;
@@ -85,18 +86,19 @@ class StopSignal implements JobControl {
   }
 
   fail(error: unknown, operator: string | undefined): void {
-    if (this.controller.signal.aborted) return;
+    if (this.stopped) return;
     this.failure = { error, operator };
     this.stop(error);
   }
 
   cancel(): void {
-    if (this.controller.signal.aborted) return;
+    if (this.stopped) return;
     this.cancelled = true;
     this.stop(new Error('job cancelled'));
   }
 
   private stop(reason: unknown): void {
+    this.stopped = true;
     this.controller.abort(reason);
     this.onAbort();
   }

@@ -33,6 +33,13 @@ const TURN_MS = 1;
 /** The job-wide stop signal every task watches. */
 export interface JobControl {
   readonly signal: AbortSignal;
+  /**
+   * True once `signal` aborted. Task loops check it per chunk and per
+   * callback: a plain field costs a load, where the AbortSignal getter is a
+   * call whose object shape V8 sees change from job to job, which throws the
+   * optimized loops of the next job back to the interpreter.
+   */
+  readonly stopped: boolean;
   fail(error: unknown, operator: string | undefined): void;
 }
 
@@ -237,7 +244,7 @@ export class Task {
   ) {
     this.hooks = {
       execute: (action, operator) => {
-        if (this.finished || job.signal.aborted) return;
+        if (this.finished || job.stopped) return;
         const start = performance.now();
         try {
           action();
@@ -267,12 +274,12 @@ export class Task {
       }
       if (this.input.kind === 'source') await this.readSource(this.input);
       else await this.readChannel(this.input.channel);
-      if (this.job.signal.aborted) return;
+      if (this.job.stopped) return;
       this.checkpoints?.inputEnded(this);
 
       for (const { operator, ctx } of this.operators) {
         await this.guard(ctx.description, () => operator.endInput?.());
-        if (this.job.signal.aborted) return;
+        if (this.job.stopped) return;
       }
       this.blockers = [];
       for (const writer of this.writers) writer.end();
@@ -320,7 +327,7 @@ export class Task {
     const operator = this.operators[0]?.operator;
     const freeCapacity = operator?.processChunk !== undefined ? operator.freeCapacity?.bind(operator) : undefined;
     this.turnStart = performance.now();
-    while (!this.job.signal.aborted) {
+    while (!this.job.stopped) {
       if (this.requestedCheckpoint !== undefined) await this.checkpointSource(input);
       // At least one record: a full operator has asked for backpressure, which was waited out below.
       const size = freeCapacity === undefined ? readSize : Math.max(1, Math.min(readSize, freeCapacity()));
@@ -331,7 +338,7 @@ export class Task {
         while (await this.readOrCheckpoint(pending)) await this.checkpointSource(input);
         records = (await pending) ?? null;
       }
-      if (records === null || this.job.signal.aborted) break;
+      if (records === null || this.job.stopped) break;
       // Everything chained to a source takes whole chunks (operators that need a
       // backpressure check before every record start their own task; see above for 'first').
       const start = performance.now();
@@ -382,7 +389,7 @@ export class Task {
     const byChunk = operator?.processChunk !== undefined;
     const freeCapacity = byChunk ? operator.freeCapacity?.bind(operator) : undefined;
     this.turnStart = performance.now();
-    while (!this.job.signal.aborted) {
+    while (!this.job.stopped) {
       const chunk = channel.poll();
       if (chunk === null) break;
       if (chunk === undefined) {
@@ -445,7 +452,7 @@ export class Task {
     const barrier = new CheckpointBarrier(checkpointId);
     for (const writer of this.writers) writer.broadcastBarrier(barrier);
     const operators = await this.raceAbort(Promise.all(pending));
-    if (operators === undefined || this.job.signal.aborted) return;
+    if (operators === undefined || this.job.stopped) return;
     this.checkpoints?.acknowledge(this, checkpointId, source === undefined ? { operators } : { operators, source });
   }
 
@@ -467,7 +474,7 @@ export class Task {
         })),
       ),
     );
-    if (operators === undefined || this.job.signal.aborted) return;
+    if (operators === undefined || this.job.stopped) return;
     const snapshot: TaskSnapshot = {
       operators: operators.map(({ id, snapshot: s }) => ({ id, snapshot: s ?? {} })),
       ...(this.input.kind === 'source' ? { source: { id: this.input.id, position: this.input.reader.position() } } : {}),
@@ -503,7 +510,7 @@ export class Task {
 
   private async waitForBlockers(): Promise<void> {
     this.flush();
-    while (this.blockers.length !== 0 && !this.job.signal.aborted) {
+    while (this.blockers.length !== 0 && !this.job.stopped) {
       const waiting = this.blockers;
       this.blockers = [];
       await this.raceAbort(Promise.all(waiting));
