@@ -27,13 +27,7 @@ import type { Chaining, OperatorTransformation, Transformation } from './transfo
 
 /** Options of {@link DataStream.transform}: how a custom operator is placed in the graph. */
 export interface TransformOptions {
-  /**
-   * How the operator is placed into tasks. `always` (default): chained to its
-   * input wherever no repartitioning is needed. `head`: starts a new task.
-   * `first`: right after a source that feeds only it, else starts a new task
-   * (async operators: with `freeCapacity`, the task then reads or hands over
-   * no more records than the operator takes, so its `capacity` is exact).
-   */
+  /** How the operator is placed into tasks (see {@link Chaining}). Default `always`. */
   readonly chaining?: Chaining;
   /** @internal Set by KeyedStream: the operator runs keyed. */
   readonly keySelector?: ((value: unknown) => Key) | undefined;

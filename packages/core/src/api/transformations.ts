@@ -26,9 +26,9 @@ export interface SourceTransformation extends Base {
  * - `always`: chained to its input wherever no repartitioning is needed;
  * - `head`: starts a new task, so the task's backpressure check sits right in front of it;
  * - `first`: the first operator of its task: chained straight after a source
- *   that feeds only it, else starting a new task. For operators that bound
- *   their input with `freeCapacity` (async operators): either way the task
- *   hands them no more records than they take.
+ *   that feeds only it, else starting a new task. Either way the task's input
+ *   enters at the operator, so one that bounds its input (`freeCapacity`, the
+ *   async operators) gets no more records than it takes.
  */
 export type Chaining = 'always' | 'head' | 'first';
 

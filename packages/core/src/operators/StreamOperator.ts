@@ -109,20 +109,17 @@ export interface OneInputStreamOperator<TIn> {
    * Optional: processes several records at once, with exactly the effect of
    * `processElement` on each in order. Inside a chain the runtime hands over
    * whole chunks (the source's reads, a channel's chunks) to operators that
-   * have it, saving calls per record; backpressure is then checked per chunk.
-   * An operator that bounds what it holds (an async operator's exact
-   * `capacity`) must be where its task's input enters: at the head of its own
-   * task (`chaining: 'head'`), where it is fed record by record with the check
-   * before each if it leaves this out; or, with `freeCapacity`, also right
-   * after its source (`chaining: 'first'`).
+   * have it, saving calls per record; backpressure is then checked per chunk
+   * (see `freeCapacity` for operators that bound what they hold). If it
+   * throws, the job fails: what the chunk emitted so far may be lost.
    */
   processChunk?(values: readonly TIn[]): void;
   /**
-   * Optional, with `processChunk`, for the first operator of a task: how
-   * many more records it takes before it holds back input. The task hands it
-   * chunks of at most that many records (a source task reads no more), so a
-   * bound on held records stays exact while records still arrive a chunk at
-   * a time.
+   * Optional, for an operator that bounds what it holds (an async operator's
+   * `capacity`) and runs first in its task (`Chaining` `first` or `head`):
+   * how many more records it takes before it holds back input. The task
+   * reads or hands over no more than that at once, so the bound stays exact
+   * while records still arrive a chunk at a time.
    */
   freeCapacity?(): number;
   /**

@@ -13,17 +13,18 @@ export interface FusedStage {
 }
 
 /**
- * Runs a fused run over `values`, writing survivors to `out` and adding the
- * records that reached each stage to `reached`. Returns how many survived;
- * `progress` says, also when a stage throws, which stage was running (-1:
- * none) and how many survivors were written.
+ * Runs a fused run over `values`, writing survivors to `out`, and returns
+ * how many survived. It adds to the stages' counters (`counters` holds each
+ * stage's records in, then, but for the last, its records out) and leaves in
+ * `failed.stage`, also when a stage throws, the stage that was running (-1:
+ * none).
  */
 type FusedLoop = (
   values: readonly unknown[],
   out: unknown[],
   fns: readonly ((value: unknown) => unknown)[],
-  reached: number[],
-  progress: { stage: number; written: number },
+  counters: readonly Counter[],
+  failed: { stage: number },
 ) => number;
 
 /**
@@ -39,15 +40,15 @@ type FusedLoop = (
  * (`--disallow-code-generation-from-strings`), `FusedInput.create` returns
  * undefined and the operators run unfused.
  *
- * Everything observable stays per operator: records in and out, and an
- * exception names the operator whose function threw, after what got through
- * before it went on.
+ * Records in and out stay per operator, and an exception names the operator
+ * whose function threw (what the chunk emitted is lost with the failed job,
+ * as with any `processChunk`).
  */
 export class FusedInput implements ChunkCollector<unknown> {
   private loop: FusedLoop | undefined;
   private readonly fns: ((value: unknown) => unknown)[];
-  private readonly reached: number[];
-  private readonly progress = { stage: -1, written: 0 };
+  private readonly counters: Counter[];
+  private readonly failed = { stage: -1 };
   /** Reused by `collect`: a record at a time allocates nothing. */
   private readonly one: unknown[] = [undefined];
   private readonly oneOut: unknown[] = [undefined];
@@ -58,7 +59,7 @@ export class FusedInput implements ChunkCollector<unknown> {
     readonly output: ChunkCollector<unknown>,
   ) {
     this.fns = stages.map((s) => s.stage.fn);
-    this.reached = stages.map(() => 0);
+    this.counters = stages.flatMap((s, i) => (i + 1 < stages.length ? [s.recordsIn, s.recordsOut] : [s.recordsIn]));
   }
 
   /** A run of `stages` emitting to `output`, or undefined where loops cannot be generated. */
@@ -88,26 +89,9 @@ export class FusedInput implements ChunkCollector<unknown> {
     // Compiled on first use: runs that a predecessor absorbed (see `prepend`) never are.
     const loop = (this.loop ??= compileLoop(this.stages.map((s) => s.stage.kind)));
     try {
-      return loop(values, out, this.fns, this.reached, this.progress);
+      return loop(values, out, this.fns, this.counters, this.failed);
     } catch (error) {
-      const { stage, written } = this.progress;
-      // What got through before the failure goes on, as it would have record by record.
-      out.length = written;
-      if (written > 0) this.output.collectChunk(out);
-      throw OperatorError.wrap(error, (this.stages[stage] as FusedStage).description);
-    } finally {
-      this.count();
-    }
-  }
-
-  /** Moves the tallies of the last call to the operators' counters. */
-  private count(): void {
-    const { stages, reached } = this;
-    for (let s = 0; s < stages.length; s++) {
-      const stage = stages[s] as FusedStage;
-      stage.recordsIn.count += reached[s] as number;
-      if (s + 1 < stages.length) stage.recordsOut.count += reached[s + 1] as number;
-      reached[s] = 0;
+      throw OperatorError.wrap(error, (this.stages[this.failed.stage] as FusedStage).description);
     }
   }
 }
@@ -129,8 +113,10 @@ export class FusedInput implements ChunkCollector<unknown> {
  *   s = -1;
  *   return n;
  * } finally {
- *   reached[0] += r0; reached[1] += r1; reached[2] += r2;
- *   progress.stage = s; progress.written = n;
+ *   // in0, out0 = in1, out1 = in2
+ *   counters[0].count += r0; counters[1].count += r1; counters[2].count += r1;
+ *   counters[3].count += r2; counters[4].count += r2;
+ *   failed.stage = s;
  * }
  * ```
  *
@@ -144,6 +130,8 @@ export class FusedInput implements ChunkCollector<unknown> {
 function compileLoop(kinds: readonly RecordStage['kind'][]): FusedLoop {
   const indices = kinds.map((_, s) => s);
   const steps = kinds.map((kind, s) => (kind === 'map' ? `s = ${s}; r${s}++; v = f${s}(v);` : `s = ${s}; r${s}++; if (!f${s}(v)) continue;`));
+  // Stage s's records in are r<s>; its records out, but for the last stage, are the next stage's records in.
+  const tallies = indices.map((s) => (s + 1 < kinds.length ? `counters[${2 * s}].count += r${s}; counters[${2 * s + 1}].count += r${s + 1};` : `counters[${2 * s}].count += r${s};`));
   const body = `
     const ${indices.map((s) => `f${s} = fns[${s}]`).join(', ')};
     let n = 0, s = -1, ${indices.map((s) => `r${s} = 0`).join(', ')};
@@ -156,12 +144,11 @@ function compileLoop(kinds: readonly RecordStage['kind'][]): FusedLoop {
       s = -1;
       return n;
     } finally {
-      ${indices.map((s) => `reached[${s}] += r${s};`).join(' ')}
-      progress.stage = s;
-      progress.written = n;
+      ${tallies.join(' ')}
+      failed.stage = s;
     }`;
   // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from stage kinds only, see above
-  return new Function('values', 'out', 'fns', 'reached', 'progress', body) as FusedLoop;
+  return new Function('values', 'out', 'fns', 'counters', 'failed', body) as FusedLoop;
 }
 
 let codeGeneration: boolean | undefined;

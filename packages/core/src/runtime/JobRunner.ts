@@ -75,9 +75,9 @@ class StopSignal implements JobControl {
   onAbort: () => void = () => undefined;
 
   constructor() {
-    // Every waiting task and every in-flight async call listens here, so a job with a
-    // dozen tasks passes Node's default warning threshold of 10 without leaking anything
-    // (listeners are removed when their wait ends; see the test in backpressure.test.ts).
+    // Every async operator and many user functions (their calls' signals) listen here, so a
+    // job can pass Node's default warning threshold of 10 without leaking anything. Task
+    // waits add no listener of their own (see raceAbort).
     setMaxListeners(0, this.controller.signal);
   }
 
@@ -287,7 +287,6 @@ function runAttempt(
     const taskName = `${chain.nodes.map((n) => n.transformation.name).join(' -> ')} (${subtaskIndex + 1}/${chain.parallelism})`;
     const writers: RecordWriter<unknown>[] = [];
     const inputs = new Map<StreamNode, ChunkCollector<unknown>>();
-    const recordsOutOf = new Map<StreamNode, Counter>();
     const operators: ChainedOperator[] = [];
     // Operators are created before their task exists; their hooks reach it through this.
     let task: Task | undefined;
@@ -322,7 +321,6 @@ function runAttempt(
       }
       const recordsOut = groupOf(node, subtaskIndex).counter('numRecordsOut');
       counters.get(node)?.recordsOut.push(recordsOut);
-      recordsOutOf.set(node, recordsOut);
       return operatorOutput(main, side, recordsOut);
     };
 
@@ -377,7 +375,9 @@ function runAttempt(
     ): FusedInput | undefined {
       const stage = operator.recordStage?.();
       if (stage === undefined) return undefined;
-      const fused = { stage, recordsIn, recordsOut: recordsOutOf.get(node) as Counter, description: node.description };
+      // The counter outputOf registered for this node (a group hands out one counter per name).
+      const recordsOut = groupOf(node, subtaskIndex).counter('numRecordsOut');
+      const fused = { stage, recordsIn, recordsOut, description: node.description };
       const [edge, ...more] = node.outEdges;
       const successor = edge?.chained === true && edge.tagId === undefined && more.length === 0 ? inputs.get(edge.to) : undefined;
       return successor instanceof FusedInput ? successor.prepend(fused) : FusedInput.create([fused], output);

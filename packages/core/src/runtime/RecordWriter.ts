@@ -36,8 +36,9 @@ export class RecordWriter<T> implements ChunkCollector<T> {
   ) {
     this.buffers = channels.map(() => new Array<T>(chunkSize));
     this.fill = channels.map(() => 0);
-    this.select = selector(partitioning, channels.length, producerIndex);
-    this.fixedTarget = fixedTarget(partitioning, channels.length, producerIndex);
+    const fixed = fixedTarget(partitioning, channels.length, producerIndex);
+    this.fixedTarget = fixed;
+    this.select = fixed >= 0 || partitioning.kind === 'forward' ? () => fixed : selector(partitioning, channels.length, producerIndex);
   }
 
   collect(value: T): void {
@@ -116,13 +117,9 @@ function fixedTarget(partitioning: Partitioning, targets: number, producerIndex:
   return partitioning.kind === 'forward' ? producerIndex : -1;
 }
 
-/** Picks the target subtask of each record, decided once per edge. */
-function selector<T>(partitioning: Partitioning, targets: number, producerIndex: number): (value: T) => number {
+/** Picks the target subtask of each record on an edge without a fixed target. */
+function selector<T>(partitioning: Exclude<Partitioning, { kind: 'forward' }>, targets: number, producerIndex: number): (value: T) => number {
   switch (partitioning.kind) {
-    case 'forward': {
-      const target = targets === 1 ? 0 : producerIndex;
-      return () => target;
-    }
     case 'rebalance': {
       let next = producerIndex;
       return () => next++ % targets;

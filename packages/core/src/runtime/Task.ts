@@ -228,9 +228,11 @@ export class Task {
   private readonly positions = new Map<number, unknown>();
   /** Set when checkpointing is on. */
   checkpoints: CheckpointParticipant | undefined;
-  /** Wall time spent processing (records, timers, async callbacks), not waiting, in ms. */
+  /** Wall time spent processing (reads, records, timers, async callbacks), not waiting, in ms. */
   busyTimeMs: Counter = new Counter();
   readonly hooks: TaskHooks;
+  /** The first operator's `freeCapacity`, if it bounds its input. */
+  private readonly freeCapacity: (() => number) | undefined;
 
   constructor(
     readonly name: string,
@@ -242,6 +244,8 @@ export class Task {
     private readonly operators: readonly ChainedOperator[],
     private readonly writers: readonly RecordWriter<unknown>[],
   ) {
+    const first = operators[0]?.operator;
+    this.freeCapacity = first?.freeCapacity?.bind(first);
     this.hooks = {
       execute: (action, operator) => {
         if (this.finished || job.stopped) return;
@@ -322,26 +326,23 @@ export class Task {
     const { reader, description, readSize } = input;
     await this.guard(description, () => reader.start?.(input.restoredPosition));
     const head = this.head;
-    // An operator that bounds its input, chained straight after the source ('first'), is
-    // fed by reads of at most what it takes: the read is where this task's input enters.
-    const operator = this.operators[0]?.operator;
-    const freeCapacity = operator?.processChunk !== undefined ? operator.freeCapacity?.bind(operator) : undefined;
     this.turnStart = performance.now();
     while (!this.job.stopped) {
       if (this.requestedCheckpoint !== undefined) await this.checkpointSource(input);
-      // At least one record: a full operator has asked for backpressure, which was waited out below.
-      const size = freeCapacity === undefined ? readSize : Math.max(1, Math.min(readSize, freeCapacity()));
-      let records = this.wrap(description, () => reader.read(size));
+      let start = performance.now();
+      // Reading counts as work: a synchronous reader (a generator) spends its CPU here.
+      let records = this.wrap(description, () => reader.read(this.take(readSize)));
       if (records instanceof Promise) {
+        this.busyTimeMs.count += performance.now() - start;
         const pending = this.guard(description, () => records);
         // Barriers may pass while a read waits for data: what that read returns comes after them.
         while (await this.readOrCheckpoint(pending)) await this.checkpointSource(input);
         records = (await pending) ?? null;
+        start = performance.now();
       }
       if (records === null || this.job.stopped) break;
-      // Everything chained to a source takes whole chunks (operators that need a
-      // backpressure check before every record start their own task; see above for 'first').
-      const start = performance.now();
+      // Everything chained to a source takes whole chunks: the read itself was cut to what
+      // the first operator takes (see take), and per-record checks need a task of their own.
       head.collectChunk(records);
       this.flush();
       const end = performance.now();
@@ -383,11 +384,9 @@ export class Task {
 
   private async readChannel(channel: InputChannel<unknown>): Promise<void> {
     const head = this.head;
-    const operator = this.operators[0]?.operator;
     // A head operator without processChunk is fed record by record, with the backpressure
-    // check before each one; one that bounds what it holds (freeCapacity) takes chunks cut to fit.
-    const byChunk = operator?.processChunk !== undefined;
-    const freeCapacity = byChunk ? operator.freeCapacity?.bind(operator) : undefined;
+    // check before each one; one with it takes chunks, cut to what it takes (see take).
+    const byChunk = this.operators[0]?.operator.processChunk !== undefined;
     this.turnStart = performance.now();
     while (!this.job.stopped) {
       const chunk = channel.poll();
@@ -402,29 +401,15 @@ export class Task {
         continue;
       }
       let start = performance.now();
-      if (freeCapacity !== undefined) {
-        for (let from = 0; from < chunk.length; ) {
-          // At least one record: a full operator has asked for backpressure, which was waited out below.
-          const n = Math.max(1, Math.min(chunk.length - from, freeCapacity()));
+      for (let from = 0; from < chunk.length; ) {
+        if (byChunk) {
+          const n = this.take(chunk.length - from);
           head.collectChunk(from === 0 && n === chunk.length ? chunk : chunk.slice(from, from + n));
           from += n;
-          if (this.blockers.length !== 0 && from < chunk.length) {
-            this.busyTimeMs.count += performance.now() - start;
-            await this.waitForBlockers();
-            start = performance.now();
-          }
+        } else {
+          head.collect(chunk[from++]);
         }
-      } else if (byChunk) {
-        head.collectChunk(chunk);
-      } else {
-        for (let i = 0; i < chunk.length; i++) {
-          head.collect(chunk[i]);
-          if (this.blockers.length !== 0) {
-            this.busyTimeMs.count += performance.now() - start;
-            await this.waitForBlockers();
-            start = performance.now();
-          }
-        }
+        if (this.blockers.length !== 0 && from < chunk.length) start = await this.pauseForBlockers(start);
       }
       const end = performance.now();
       this.busyTimeMs.count += end - start;
@@ -432,6 +417,23 @@ export class Task {
       if (end - this.turnStart >= TURN_MS) await this.endTurn();
     }
     this.flush();
+  }
+
+  /**
+   * How many of `max` records the first operator takes now: all of them,
+   * unless it bounds its input (`freeCapacity`). At least one, since a full
+   * operator has asked for backpressure, which the task waited out.
+   */
+  private take(max: number): number {
+    const free = this.freeCapacity;
+    return free === undefined ? max : Math.max(1, Math.min(max, free()));
+  }
+
+  /** Waits out backpressure in the middle of a chunk: busy time stops meanwhile. Returns when work resumes. */
+  private async pauseForBlockers(busySince: number): Promise<number> {
+    this.busyTimeMs.count += performance.now() - busySince;
+    await this.waitForBlockers();
+    return performance.now();
   }
 
   /**

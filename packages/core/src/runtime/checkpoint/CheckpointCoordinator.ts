@@ -127,10 +127,12 @@ export class CheckpointCoordinator implements CheckpointParticipant {
   }
 
   private async complete(pending: Pending): Promise<void> {
-    const checkpoint = this.assemble(pending);
+    const storage = this.options.storage;
     try {
-      if (this.options.storage !== undefined) {
-        const { location, bytes } = await this.options.storage.store(checkpoint);
+      // Without storage (checkpointing off) there is only the final checkpoint, and nothing keeps it.
+      if (storage !== undefined) {
+        const checkpoint = this.assemble(pending);
+        const { location, bytes } = await storage.store(checkpoint);
         this.latest = { location, checkpoint };
         this.sizeBytes.update(bytes);
       }
@@ -141,7 +143,7 @@ export class CheckpointCoordinator implements CheckpointParticipant {
     if (this.stopped || this.pending !== pending) return;
     this.pending = undefined;
     this.lastId = pending.id;
-    if (this.options.storage !== undefined) {
+    if (storage !== undefined) {
       this.completed.inc();
       this.durationMs.update(this.options.clock.now() - pending.startedAt);
     }
