@@ -88,6 +88,6 @@ export function isRetryable(error: unknown): boolean {
   return typeof error !== 'object' || error === null || (error as { retryable?: unknown }).retryable !== false;
 }
 
-export function messageOf(error: unknown): string {
+function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }

@@ -195,6 +195,30 @@ describe('batch triggers (ours)', () => {
     expect(service.calls.map((c) => c.queuedAt)).toEqual([10, 10, 60, 60]);
   });
 
+  it('a chunk forms the batches its records would one by one, also when a batch completes synchronously mid-chunk', async () => {
+    const batchesOf = async (feed: (h: ReturnType<typeof batchHarness<string, string>>) => void): Promise<string[][]> => {
+      const calls: string[][] = [];
+      const harness = batchHarness<string, string>(
+        (inputs) => {
+          calls.push([...inputs]);
+          return inputs;
+        },
+        { maxBatchSize: 2, capacity: 4, batchKey: (s) => s[0], ordering: 'ordered' },
+      );
+      await harness.open();
+      feed(harness);
+      await harness.endInput();
+      return calls;
+    };
+    const input = ['a1', 'b1', 'b2', 'a2'];
+    const oneByOne = await batchesOf((h) => h.processElements(input));
+    expect(oneByOne).toEqual([
+      ['b1', 'b2'],
+      ['a1', 'a2'],
+    ]);
+    expect(await batchesOf((h) => h.processChunk(input))).toEqual(oneByOne);
+  });
+
   it('in chunks, weight budgets and batch keys apply record by record', async () => {
     const { service, harness } = serviceHarness({ maxBatchSize: 10, maxBatchWeight: 5, weigher: (x: number) => x, batchKey: (x: number) => x % 2 });
     await harness.open();

@@ -114,6 +114,36 @@ describe('timeouts', () => {
     await harness.endInput();
     expect(hooks).toBe(1);
   });
+
+  it.each([
+    ['an error', new Error('no fallback either')],
+    ['a timeout error', new AsyncTimeoutError('attempt', 50)],
+  ])("the timeout() hook's failure (%s) is final: no split, no retry, no second hook call", async (_, hookError) => {
+    const clock = new ManualClock(0);
+    const service = new FakeBatchService<number, number>({ clock, handler: (xs) => [...xs], hangCalls: [1] });
+    let hooks = 0;
+    const fn: AsyncBatchFunction<number, number> = {
+      async asyncInvokeBatch(inputs, future, ctx) {
+        future.complete(await service.call(inputs, { signal: ctx.signal }));
+      },
+      timeout(_inputs, future) {
+        hooks++;
+        future.completeExceptionally(hookError);
+      },
+    };
+    const dead = new OutputTag<DeadLetter<number>>('dead');
+    const harness = batchHarness(fn, { maxBatchSize: 2, deadline: 100, splitOnFailure: true, retry: retryAlways(3), onFailure: { deadLetter: dead } }, clock);
+    await harness.open();
+    harness.processElements([1, 2]);
+    await harness.setProcessingTime(100);
+    await harness.endInput();
+    expect(hooks).toBe(1);
+    expect(service.calls.map((c) => c.inputs)).toEqual([[1, 2]]);
+    expect(harness.getSideOutput(dead).map((l) => [l.input, l.error])).toEqual([
+      [1, hookError],
+      [2, hookError],
+    ]);
+  });
 });
 
 describe('retries', () => {

@@ -46,14 +46,16 @@ export class BatchAccumulator<TIn, TTag> {
   constructor(
     private readonly triggers: BatchTriggers<TIn>,
     private readonly timers: ProcessingTimeService,
-    private readonly withTags: boolean,
+    /** The tag of a record, taken as it arrives (the ordered modes' result slot). */
+    private readonly tagOf: ((record: TIn) => TTag) | undefined,
     private readonly onFlush: FlushHandler<TIn, TTag>,
   ) {
-    this.single = triggers.batchKey === undefined ? new OpenBatch<TIn, TTag>(undefined, withTags) : undefined;
+    this.single = triggers.batchKey === undefined ? new OpenBatch<TIn, TTag>(undefined, tagOf !== undefined) : undefined;
   }
 
-  add(record: TIn, tag: TTag | undefined): void {
+  add(record: TIn): void {
     const t = this.triggers;
+    const tag = this.tagOf?.(record);
     let batch = this.single ?? this.keyed(record);
     if (t.weigher !== undefined) {
       const weight = t.weigher(record);
@@ -79,24 +81,25 @@ export class BatchAccumulator<TIn, TTag> {
    * batch key, runs of records go into the open batch with one copy each
    * instead of one call per record.
    */
-  addAll(records: readonly TIn[], tags: readonly TTag[] | undefined): void {
+  addAll(records: readonly TIn[]): void {
     const batch = this.single;
     if (batch === undefined || this.triggers.weigher !== undefined) {
-      for (let i = 0; i < records.length; i++) this.add(records[i] as TIn, tags?.[i]);
+      for (let i = 0; i < records.length; i++) this.add(records[i] as TIn);
       return;
     }
+    const tagOf = this.tagOf;
     const max = this.triggers.maxBatchSize;
     for (let from = 0; from < records.length; ) {
       const open = batch.records.length;
       const to = Math.min(records.length, from + max - open);
       if (open === 0) {
         batch.records = records.slice(from, to);
-        if (tags !== undefined) batch.tags = tags.slice(from, to);
+        if (tagOf !== undefined) batch.tags = [];
         this.opened(batch);
       } else {
         for (let i = from; i < to; i++) batch.records.push(records[i] as TIn);
-        if (tags !== undefined) for (let i = from; i < to; i++) (batch.tags as TTag[]).push(tags[i] as TTag);
       }
+      if (tagOf !== undefined) for (let i = from; i < to; i++) (batch.tags as TTag[]).push(tagOf(records[i] as TIn));
       this.size += to - from;
       from = to;
       if (batch.records.length >= max) this.flush(batch);
@@ -112,12 +115,10 @@ export class BatchAccumulator<TIn, TTag> {
     for (const batch of [...this.byKey.values()]) this.flush(batch);
   }
 
-  /** Every buffered record with its tag, oldest batch first (for snapshots). */
-  *entries(): Generator<[TIn, TTag | undefined]> {
+  /** Every buffered record, oldest batch first (for snapshots). */
+  *records(): Generator<TIn> {
     const batches = this.single !== undefined ? [this.single] : this.byKey.values();
-    for (const batch of batches) {
-      for (let i = 0; i < batch.records.length; i++) yield [batch.records[i] as TIn, batch.tags?.[i]];
-    }
+    for (const batch of batches) yield* batch.records;
   }
 
   /** Drops every open batch and its timer. */
@@ -127,7 +128,7 @@ export class BatchAccumulator<TIn, TTag> {
       batch.cancelTimer?.();
       batch.cancelTimer = undefined;
       batch.records = [];
-      batch.tags = this.withTags ? [] : undefined;
+      batch.tags = this.tagOf !== undefined ? [] : undefined;
       batch.weight = 0;
     }
     this.byKey.clear();
@@ -138,7 +139,7 @@ export class BatchAccumulator<TIn, TTag> {
     const key = (this.triggers.batchKey as (input: TIn) => unknown)(record);
     let batch = this.byKey.get(key);
     if (batch === undefined) {
-      batch = new OpenBatch<TIn, TTag>(key, this.withTags);
+      batch = new OpenBatch<TIn, TTag>(key, this.tagOf !== undefined);
       this.byKey.set(key, batch);
     }
     return batch;
@@ -176,7 +177,7 @@ export class BatchAccumulator<TIn, TTag> {
   private flush(batch: OpenBatch<TIn, TTag>): void {
     const { records, tags, weight, firstArrival } = batch;
     batch.records = [];
-    batch.tags = this.withTags ? [] : undefined;
+    batch.tags = this.tagOf !== undefined ? [] : undefined;
     batch.weight = 0;
     if (this.single === undefined) {
       // A keyed batch is dropped once sent, so keys seen once do not pile up; its timer goes with it.

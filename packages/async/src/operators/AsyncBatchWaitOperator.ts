@@ -125,6 +125,12 @@ class Call<TIn, TOut> implements BatchContext, ResultFuture<TOut> {
   };
 }
 
+function recordsIn(batches: Iterable<Batch<unknown, unknown>>): number {
+  let n = 0;
+  for (const batch of batches) n += batch.inputs.length;
+  return n;
+}
+
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
 }
@@ -167,11 +173,8 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
 
   /** Records held: from arrival until emitted (or given up). */
   private outstanding = 0;
-  /** Records in `ready`, `retryReady` and `waiting`. */
-  private queued = 0;
-  /** Records in calls and hooks. */
-  private inFlightRecords = 0;
-  private inFlightCalls = 0;
+  /** Timeout hooks in flight (not calls: they take no call slot). */
+  private readonly hooks = new Set<Call<TIn, TOut>>();
 
   private rateTimer: (() => void) | undefined = undefined;
   private releaseInput: (() => void) | undefined = undefined;
@@ -202,16 +205,15 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
       typeof (this.fn as { timeout?: unknown }).timeout === 'function';
     this.timers = ctx.processingTimeService;
     this.ordered = config.ordering === 'unordered' ? undefined : new OrderedResultQueue<TIn, TOut>(this.orderKeyOf(), ctx.output);
-    this.accumulator = new BatchAccumulator<TIn, Slot<TIn, TOut>>(config, this.timers, this.ordered !== undefined, (records, slots, weight, firstArrival) => {
-      this.queued += records.length;
+    this.accumulator = new BatchAccumulator<TIn, Slot<TIn, TOut>>(config, this.timers, this.ordered === undefined ? undefined : this.ordered.append.bind(this.ordered), (records, slots, weight, firstArrival) => {
       this.ready.push(new Batch(records, slots, weight, firstArrival));
       this.pump();
     });
     this.limiter = new AimdLimiter(config.maxInFlightBatches);
     this.rate = config.rateLimit === undefined ? undefined : new RateLimiter(config.rateLimit, ctx.clock);
     this.metrics = new AsyncOperatorMetrics(ctx.metrics, {
-      inFlightBatches: () => this.inFlightCalls,
-      bufferedRecords: () => this.accumulator.size + this.queued,
+      inFlightBatches: () => this.running.size,
+      bufferedRecords: () => this.accumulator.size + recordsIn(this.ready) + recordsIn(this.retryReady) + recordsIn(this.waiting),
       concurrencyLimit: () => this.limiter.limit,
     });
   }
@@ -240,16 +242,17 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
   processElement(value: TIn): void {
     if (this.stopped) return;
     this.outstanding++;
-    this.accumulator.add(value, this.ordered?.append(value));
+    this.accumulator.add(value);
     if (this.outstanding >= this.config.capacity) this.checkProgress();
   }
 
   /** The task never hands over more than {@link freeCapacity} records, so `capacity` holds exactly. */
   processChunk(values: readonly TIn[]): void {
     if (this.stopped) return;
+    this.accumulator.addAll(values);
+    // Counted once they are in: counted before, records not yet added would make a batch that
+    // completes synchronously mid-chunk see a full, idle operator and flush open batches early.
     this.outstanding += values.length;
-    const ordered = this.ordered;
-    this.accumulator.addAll(values, ordered === undefined ? undefined : values.map((value) => ordered.append(value)));
     if (this.outstanding >= this.config.capacity) this.checkProgress();
   }
 
@@ -301,9 +304,9 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
         }
       }
     } else {
-      const batches = [...[...this.running].map((c) => c.batch), ...this.waiting, ...this.retryReady, ...this.ready];
+      const batches = [...[...this.running, ...this.hooks].map((c) => c.batch), ...this.waiting, ...this.retryReady, ...this.ready];
       for (const batch of batches) for (const input of batch.inputs) entries.push({ input });
-      for (const [input] of this.accumulator.entries()) entries.push({ input });
+      for (const input of this.accumulator.records()) entries.push({ input });
     }
     return { version: 1, entries };
   }
@@ -325,10 +328,9 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
       for (;;) {
         const queue = this.retryReady.length > 0 ? this.retryReady : this.ready;
         const batch = queue[0];
-        if (batch === undefined || this.inFlightCalls >= this.limiter.limit) break;
+        if (batch === undefined || this.running.size >= this.limiter.limit) break;
         if (this.ctx.clock.now() >= batch.deadlineAt) {
           queue.shift();
-          this.queued -= batch.inputs.length;
           this.metrics.timeouts.count++;
           this.giveUp(batch, new AsyncTimeoutError('deadline', this.config.deadline));
           continue;
@@ -366,9 +368,6 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
     m.records.count += n;
     m.batchSize.update(n);
     m.batchWeight.update(batch.weight);
-    this.queued -= n;
-    this.inFlightRecords += n;
-    this.inFlightCalls++;
 
     const call = new Call(this, batch, batch.attempts, now, false);
     this.running.add(call);
@@ -418,8 +417,7 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
   /** Calls the `timeout()` hook of a batch that ran out of time; its completion decides the batch's result. */
   private invokeTimeoutHook(batch: Batch<TIn, TOut>): void {
     const call = new Call(this, batch, batch.attempts, this.ctx.clock.now(), true);
-    this.running.add(call);
-    this.inFlightRecords += batch.inputs.length;
+    this.hooks.add(call);
     try {
       if (this.config.kind === 'batch-object') (this.fn as AsyncBatchFunction<TIn, TOut>).timeout?.(batch.inputs, call);
       else (this.fn as AsyncFunction<TIn, TOut>).timeout?.(batch.inputs[0] as TIn, call);
@@ -480,16 +478,15 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
   }
 
   private finishCall(call: Call<TIn, TOut>, kind: typeof VALUE | typeof ERROR, value: unknown): void {
-    if (this.stopped || !this.running.delete(call)) return;
+    if (this.stopped || !(call.hook ? this.hooks : this.running).delete(call)) return;
     const batch = call.batch;
     call.cancelTimer?.();
     call.cancelTimer = undefined;
-    this.inFlightRecords -= batch.inputs.length;
     if (call.hook) {
+      // The hook's answer is final: no retry, no split, no second hook call.
       if (kind === VALUE) this.onOutputs(batch, value, false);
-      else this.giveUp(batch, value);
+      else this.failAll(batch, value);
     } else {
-      this.inFlightCalls--;
       if (!call.timedOut) this.metrics.callLatencyMs.update(this.ctx.clock.now() - call.startedAt);
       if (kind === VALUE) {
         // The freed slot takes the next ready batch before the outputs go down the chain:
@@ -511,7 +508,9 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
   private onOutputs(batch: Batch<TIn, TOut>, outputs: unknown, mayRetry: boolean): void {
     if (!Array.isArray(outputs)) {
       this.metrics.failures.count++;
-      this.onError(batch, new NonRetryableError(`the async function must complete with an array of outputs, got ${typeof outputs}`));
+      const error = new NonRetryableError(`the async function must complete with an array of outputs, got ${typeof outputs}`);
+      if (mayRetry) this.onError(batch, error);
+      else this.failAll(batch, error);
       return;
     }
     if (this.config.perItem) {
@@ -616,7 +615,6 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
       ] as const) {
         const inputs = batch.inputs.slice(from, to);
         const half = new Batch(inputs, batch.slots?.slice(from, to), this.weightOf(inputs), Number.NaN);
-        this.queued += inputs.length;
         this.retryReady.push(half);
       }
       return;
@@ -625,6 +623,12 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
       this.invokeTimeoutHook(batch);
       return;
     }
+    this.failAll(batch, error);
+  }
+
+  /** Every record of the batch goes to the failure policy with `error`. */
+  private failAll(batch: Batch<TIn, TOut>, error: unknown): void {
+    const n = batch.inputs.length;
     const all: number[] = [];
     const errors: unknown[] = [];
     for (let i = 0; i < n; i++) {
@@ -708,7 +712,6 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
   }
 
   private scheduleRetry(batch: Batch<TIn, TOut>, delay: number, throttled: boolean): void {
-    this.queued += batch.inputs.length;
     if (delay <= 0) {
       this.retryReady.push(batch);
       return;
@@ -749,7 +752,8 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
   private checkProgress(): void {
     if (this.stopped) return;
     if (this.outstanding >= this.config.capacity) {
-      if (this.inFlightRecords === 0 && this.queued === 0 && this.accumulator.size > 0) this.accumulator.flushAll();
+      const idle = this.running.size === 0 && this.hooks.size === 0 && this.ready.length === 0 && this.retryReady.length === 0 && this.waiting.size === 0;
+      if (idle && this.accumulator.size > 0) this.accumulator.flushAll();
       if (this.outstanding >= this.config.capacity && this.releaseInput === undefined) {
         this.ctx.task.backpressure(
           new Promise<void>((resolve) => {
@@ -778,6 +782,8 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
       call.abort(reason);
     }
     this.running.clear();
+    for (const call of this.hooks) call.abort(reason);
+    this.hooks.clear();
     for (const batch of this.waiting) batch.cancelRetry?.();
     this.waiting.clear();
     this.rateTimer?.();
@@ -786,9 +792,6 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
     this.ordered?.clear();
     this.ready = [];
     this.retryReady = [];
-    this.queued = 0;
-    this.inFlightRecords = 0;
-    this.inFlightCalls = 0;
     this.releaseInput?.();
     this.releaseInput = undefined;
     this.finish?.();
@@ -802,7 +805,7 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
     for (const entry of entries) {
       this.outstanding++;
       if ('input' in entry) {
-        this.accumulator.add(entry.input, this.ordered?.append(entry.input));
+        this.accumulator.add(entry.input);
       } else if (this.ordered !== undefined) {
         this.outstanding -= this.ordered.drain(this.ordered.appendCompleted(entry));
       } else {

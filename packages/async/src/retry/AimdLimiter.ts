@@ -1,17 +1,17 @@
 /**
  * The concurrency limit under throttling: additive increase, multiplicative
  * decrease (TCP's rule, and Flink's `AIMDScalingStrategy` in its async sink).
- * A throttled call multiplies the limit by `decreaseFactor`; each successful
+ * A throttled call halves the limit; each successful
  * call adds `1 / limit`, so the limit grows by about one per round of calls.
  * The limit stays within [1, max].
  */
+/** What a throttled call multiplies the limit by. */
+const DECREASE_FACTOR = 0.5;
+
 export class AimdLimiter {
   private value: number;
 
-  constructor(
-    readonly max: number,
-    private readonly decreaseFactor = 0.5,
-  ) {
+  constructor(private readonly max: number) {
     this.value = max;
   }
 
@@ -25,6 +25,6 @@ export class AimdLimiter {
   }
 
   onThrottle(): void {
-    this.value = Math.max(1, this.value * this.decreaseFactor);
+    this.value = Math.max(1, this.value * DECREASE_FACTOR);
   }
 }
