@@ -1,5 +1,7 @@
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { AsyncDataStream, RetryStrategies, type DeadLetter } from '@tributary/async';
+import { OutputTag, StreamExecutionEnvironment } from '@tributary/core';
 import { encodeModel } from '../src/internal/onnxProto.js';
 import {
   EMBEDDER_IO,
@@ -141,6 +143,29 @@ describe('onnxBatchFunction', () => {
 });
 
 describe('bad input', () => {
+  it('is not retried: a batch whose tensors do not fit goes to the failure policy after one attempt', async () => {
+    let attempts = 0;
+    const fn = linear({
+      feeds: (rows) => {
+        attempts++;
+        return { x: new Tensor('float32', Float32Array.from(rows.flat()), [rows.length, rows[0]!.length]) };
+      },
+    });
+    const env = StreamExecutionEnvironment.create();
+    const dead = new OutputTag<DeadLetter<number[]>>('dead');
+    const out = AsyncDataStream.unorderedWaitBatch(env.fromElements([1, 1]), fn, {
+      maxBatchSize: 1,
+      retry: RetryStrategies.fixedDelay({ maxAttempts: 3, delayMs: 0 }),
+      onFailure: { deadLetter: dead },
+    });
+    out.addSink(() => undefined);
+    const letters: DeadLetter<number[]>[] = [];
+    out.getSideOutput(dead).addSink((l) => void letters.push(l));
+    await env.execute('bad tensors');
+    expect(attempts).toBe(1);
+    expect(letters.map((l) => l.error)).toEqual([expect.any(OnnxInputError)]);
+  });
+
   it('names the input and its expected type when the element type is wrong', async () => {
     const fn = embedderWith((feeds) => ({
       ...feeds,

@@ -4,12 +4,9 @@ export interface PrometheusSeries {
   readonly name: string;
   /** The metric's own name as the core registered it (`numRecordsIn`), or the whole id when it has no job scope. */
   readonly metric: string;
-  /** `{ job, operator, subtask }` for operator metrics; empty for metrics outside a job scope. */
+  /** `{ job, operator, subtask }` for operator metrics, `{ job }` for a job's checkpoint metrics; empty outside a job scope. */
   readonly labels: Readonly<Record<string, string>>;
 }
-
-/** The label names operator metrics carry, in exposition order. */
-export const OPERATOR_LABELS = ['job', 'operator', 'subtask'] as const;
 
 /**
  * `job.<job>.operator.<operator>.<subtask>.<metric>`. The job name stops at the
@@ -19,14 +16,18 @@ export const OPERATOR_LABELS = ['job', 'operator', 'subtask'] as const;
  */
 const OPERATOR_METRIC_ID = /^job\.(.+?)\.operator\.(.+)\.(\d+)\.(.+)$/s;
 
+/** `job.<job>.checkpoints.<metric>`: the job-level metrics the runtime registers. */
+const CHECKPOINT_METRIC_ID = /^job\.(.+?)\.checkpoints\.([^.]+)$/s;
+
 /**
  * Maps a Tributary metric id to a Prometheus name and labels.
  *
  * Operator metrics (`job.<job>.operator.<op>.<subtask>.<metric>`) become
  * `<prefix>_<metric>{job, operator, subtask}`, so one family holds the metric for
- * every job, operator and subtask, and PromQL can sum over any of them. Any other
- * id (a group the user created on the registry) becomes `<prefix>_<id>` without
- * labels. Metric names keep their case (`numRecordsIn`), as Flink's Prometheus
+ * every job, operator and subtask, and PromQL can sum over any of them. A job's
+ * checkpoint metrics (`job.<job>.checkpoints.<metric>`) become `<prefix>_<metric>{job}`.
+ * Any other id (a group the user created on the registry) becomes `<prefix>_<id>`
+ * without labels. Metric names keep their case (`numRecordsIn`), as Flink's Prometheus
  * reporter does; characters Prometheus does not allow become `_`.
  *
  * @example
@@ -36,10 +37,17 @@ const OPERATOR_METRIC_ID = /^job\.(.+?)\.operator\.(.+)\.(\d+)\.(.+)$/s;
  * ```
  */
 export function toPrometheusSeries(id: string, prefix = 'tributary'): PrometheusSeries {
-  const match = OPERATOR_METRIC_ID.exec(id);
-  if (match === null) return { name: prefixed(prefix, id), metric: id, labels: {} };
-  const [, job = '', operator = '', subtask = '', metric = ''] = match;
-  return { name: prefixed(prefix, metric), metric, labels: { job, operator, subtask } };
+  const operatorMatch = OPERATOR_METRIC_ID.exec(id);
+  if (operatorMatch !== null) {
+    const [, job = '', operator = '', subtask = '', metric = ''] = operatorMatch;
+    return { name: prefixed(prefix, metric), metric, labels: { job, operator, subtask } };
+  }
+  const checkpointMatch = CHECKPOINT_METRIC_ID.exec(id);
+  if (checkpointMatch !== null) {
+    const [, job = '', metric = ''] = checkpointMatch;
+    return { name: prefixed(prefix, metric), metric, labels: { job } };
+  }
+  return { name: prefixed(prefix, id), metric: id, labels: {} };
 }
 
 /**

@@ -73,6 +73,8 @@ interface Series<TValue> {
 /** One Prometheus metric family and the Tributary metrics that make up its series. */
 class Family<TValue> {
   readonly series: Series<TValue>[] = [];
+  /** The id of the series at each label-value key, to catch two metrics mapping to one series. */
+  private readonly ids = new Map<string, string>();
 
   constructor(
     readonly name: string,
@@ -91,12 +93,13 @@ class Family<TValue> {
 
   add(series: Series<TValue>): void {
     const key = JSON.stringify(this.labelNames.map((l) => series.labels[l]));
-    const clash = this.series.find((s) => JSON.stringify(this.labelNames.map((l) => s.labels[l])) === key);
+    const clash = this.ids.get(key);
     if (clash !== undefined) {
       throw new Error(
-        `Tributary metrics '${clash.id}' and '${series.id}' both map to the Prometheus series ${this.name}${JSON.stringify(series.labels)}; rename one of them`,
+        `Tributary metrics '${clash}' and '${series.id}' both map to the Prometheus series ${this.name}${JSON.stringify(series.labels)}; rename one of them`,
       );
     }
+    this.ids.set(key, series.id);
     this.series.push(series);
   }
 }

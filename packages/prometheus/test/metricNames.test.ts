@@ -20,6 +20,14 @@ describe('toPrometheusSeries', () => {
     });
   });
 
+  it("labels a job's checkpoint metrics with the job", () => {
+    expect(toPrometheusSeries('job.word count.checkpoints.numCompletedCheckpoints')).toEqual({
+      name: 'tributary_numCompletedCheckpoints',
+      metric: 'numCompletedCheckpoints',
+      labels: { job: 'word count' },
+    });
+  });
+
   it('maps ids outside a job scope to a sanitized name without labels', () => {
     expect(toPrometheusSeries('app.cache-hits')).toEqual({ name: 'tributary_app_cache_hits', metric: 'app.cache-hits', labels: {} });
     expect(toPrometheusSeries('9lives', '')).toEqual({ name: '_9lives', metric: '9lives', labels: {} });

@@ -1,3 +1,4 @@
+import { NonRetryableError } from '@tributary/async';
 import { InferenceSession, type Tensor } from 'onnxruntime-node';
 import { validateFeeds } from './validateFeeds.js';
 
@@ -130,7 +131,7 @@ export class OnnxBatchFunction<TIn, TOut> {
     const results = await session.run(feeds);
     const outputs = this.options.outputs(results, inputs);
     if (outputs.length !== inputs.length) {
-      throw new Error(
+      throw new NonRetryableError(
         `${this.label}: the outputs splitter returned ${outputs.length} outputs for a batch of ${inputs.length} inputs`,
       );
     }

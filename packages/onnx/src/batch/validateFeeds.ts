@@ -10,6 +10,8 @@ import type { InferenceSession, Tensor } from 'onnxruntime-node';
  */
 export class OnnxInputError extends Error {
   override readonly name = 'OnnxInputError';
+  /** Read by the async operator: it gives up at once (failure policy, or a split to find the bad record). */
+  readonly retryable = false;
 
   constructor(
     message: string,

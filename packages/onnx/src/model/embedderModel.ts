@@ -167,7 +167,7 @@ export async function ensureEmbedderModel(
 }
 
 /** Fills defaults and rejects out-of-range options, naming the option and the caller. */
-export function resolveEmbedderConfig(options: Partial<EmbedderModelConfig>, caller: string): EmbedderModelConfig {
+function resolveEmbedderConfig(options: Partial<EmbedderModelConfig>, caller: string): EmbedderModelConfig {
   const dim = options.dim ?? DEFAULT_EMBEDDER_CONFIG.dim;
   const config: EmbedderModelConfig = {
     seed: options.seed ?? DEFAULT_EMBEDDER_CONFIG.seed,
