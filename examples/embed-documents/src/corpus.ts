@@ -124,7 +124,7 @@ const TEMPLATES = [
  * Generates a corpus of short documents with planted near-duplicates, the
  * same for the same options on every machine (seeded PRNG, no download).
  *
- * Each document is two or three sentences from templates with many slots.
+ * Each document is three different sentences from templates with many slots.
  * About `duplicateShare` of the documents are an earlier document after one
  * edit (a word substituted, inserted or deleted, a typo, or punctuation and
  * case changes), placed later in the corpus; each original gets at most one.
@@ -152,9 +152,8 @@ export function generateCorpus(options: CorpusOptions): Corpus {
       planted.push({ original: original.id, duplicate: id, edit });
       continue;
     }
-    const sentences = 3;
     const chosen: string[] = [];
-    while (chosen.length < sentences) {
+    while (chosen.length < 3) {
       const template = pick(TEMPLATES);
       if (!chosen.includes(template)) chosen.push(template);
     }

@@ -44,12 +44,6 @@ export interface NearDuplicateJobOptions {
   readonly threshold: number;
   /** Records per embedding call. Default 64. */
   readonly maxBatchSize?: number;
-  /** How long a partial batch waits for more records, in ms. Default 5. */
-  readonly maxBatchDelay?: number;
-  /** Embedding calls at once. Default 2. */
-  readonly maxInFlightBatches?: number;
-  /** Default: 32 bands of 10 bits, seed 1. */
-  readonly lsh?: LshOptions;
   /** Passed to `StreamExecutionEnvironment.create` (a `metrics` registry to watch, a clock, parallelism). */
   readonly environment?: EnvironmentOptions;
 }
@@ -77,7 +71,7 @@ export const DEFAULT_LSH: LshOptions = { bands: 32, bitsPerBand: 10, seed: 1 };
  */
 export async function findNearDuplicates(options: NearDuplicateJobOptions): Promise<NearDuplicateResult> {
   const { embedder, threshold } = options;
-  const lsh = new RandomHyperplaneLsh(options.lsh ?? DEFAULT_LSH);
+  const lsh = new RandomHyperplaneLsh(DEFAULT_LSH);
   await removePartFiles(options.output);
 
   const env = StreamExecutionEnvironment.create({ parallelism: 1, ...options.environment });
@@ -85,8 +79,8 @@ export async function findNearDuplicates(options: NearDuplicateJobOptions): Prom
 
   const embedded = AsyncDataStream.unorderedWaitBatch(docs, embedder.embed, {
     maxBatchSize: options.maxBatchSize ?? 64, // one model call embeds up to 64 documents
-    maxBatchDelay: options.maxBatchDelay ?? 5, // a partial batch waits at most 5 ms for more
-    maxInFlightBatches: options.maxInFlightBatches ?? 2, // two calls at once keep the model busy
+    maxBatchDelay: 5, // a partial batch waits at most 5 ms for more
+    maxInFlightBatches: 2, // two calls at once keep the model busy
     ...embedder.operatorOptions,
   })
     .name(EMBED_OPERATOR)
@@ -195,12 +189,8 @@ async function removePartFiles(directory: string): Promise<void> {
 }
 
 async function readPairs(file: string): Promise<DuplicatePair[]> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch {
-    return []; // no pair at all: the sink never opened a file
-  }
+  // The sink creates the file when it opens, so it exists even when no pair was found.
+  const text = await readFile(file, 'utf8');
   return text
     .split('\n')
     .filter((line) => line !== '')

@@ -1,5 +1,5 @@
 import { AsyncDataStream } from '@tributary/async';
-import { StreamExecutionEnvironment, SystemClock, type Clock } from '@tributary/core';
+import { StreamExecutionEnvironment } from '@tributary/core';
 import { RedisStreamSink, RedisStreamSource, splitDecodeFailures, DECODE_FAILURES, type RedisStreamEntry } from '@tributary/redis';
 import { FakeBatchService } from '@tributary/testing';
 import type { Settings } from './settings.js';
@@ -24,7 +24,7 @@ export function taskText(n: number): string {
   return Array.from({ length: 3 + (n % 5) }, (_, i) => `w${(n * 7 + i) % 97}`).join(' ');
 }
 
-/** Writes tasks 0..count-1 to the input stream with a one-off job (collection -> RedisStreamSink). */
+/** Writes tasks from..from+count-1 to the input stream with a one-off job (collection -> RedisStreamSink). */
 export async function feed(settings: Settings, count: number, from = 0): Promise<void> {
   const env = StreamExecutionEnvironment.create();
   env
@@ -46,9 +46,6 @@ export interface WorkerOptions {
   readonly name: string;
   /** Where its checkpoints go (one directory per worker). */
   readonly checkpoints: string;
-  /** Checkpoint interval, ms. Default 500. */
-  readonly checkpointMs?: number;
-  readonly clock?: Clock;
 }
 
 /**
@@ -57,16 +54,15 @@ export interface WorkerOptions {
  * as many processes as you like with different names.
  */
 export function buildWorker(settings: Settings, options: WorkerOptions): StreamExecutionEnvironment {
-  const clock = options.clock ?? new SystemClock();
+  const env = StreamExecutionEnvironment.create();
+  env.enableCheckpointing(500, { storage: options.checkpoints });
   // Stands in for a model server: 5 ms per call plus 0.05 ms per task, four calls at a time.
   const model = new FakeBatchService<RedisStreamEntry<Task>, Result>({
-    clock,
+    clock: env.clock,
     handler: (batch) => batch.map((e) => ({ taskId: e.id, n: e.value.n, words: e.value.text.split(' ').length, worker: options.name })),
     latency: { baseMs: 5, perItemMs: 0.05 },
     concurrency: 4,
   });
-  const env = StreamExecutionEnvironment.create({ clock });
-  env.enableCheckpointing(options.checkpointMs ?? 500, { storage: options.checkpoints });
   const tasks = splitDecodeFailures(
     env
       .fromSource(

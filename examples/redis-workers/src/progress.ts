@@ -1,3 +1,4 @@
+import { DEFAULT_IDEMPOTENCY_FIELD } from '@tributary/redis';
 import { Redis } from 'ioredis';
 import type { Settings } from './settings.js';
 
@@ -60,7 +61,7 @@ export class ProgressWatcher {
       for (const [, fields] of page) {
         const f = pairs(fields);
         this.results++;
-        this.keys.add(String(f['idempotency-key']));
+        this.keys.add(String(f[DEFAULT_IDEMPOTENCY_FIELD]));
         const worker = String(f.worker);
         this.byWorker.set(worker, (this.byWorker.get(worker) ?? 0) + 1);
       }
