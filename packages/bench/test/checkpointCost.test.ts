@@ -130,6 +130,7 @@ describe('overheadSummary', () => {
       description: '',
       records: 1_000_000,
       warmupRecords: 1,
+      isolated: false,
       repetitions: periodic.length,
       baseline: 'tributary',
       subject: 'tributary-checkpointing',

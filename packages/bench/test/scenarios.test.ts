@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { runFlowPoint, type FlowScenario } from '../src/harness/flowRunner.js';
-import { verifyChecksums, type CpuScenario } from '../src/harness/cpuRunner.js';
+import { keepChecksum, verifyChecksums } from '../src/harness/checksums.js';
+import type { CpuScenario } from '../src/harness/cpuRunner.js';
 import { mergeResults } from '../src/harness/results.js';
 import { evaluateTargets } from '../src/harness/targets.js';
 import { parseOptions } from '../src/options.js';
@@ -95,6 +96,15 @@ describe('runner and report', () => {
     expect(() => verifyChecksums('S3', checksums, 'hand-loop')).toThrow(/tributary count 3 sum 7/);
   });
 
+  it('refuses results where a repetition of a contender did different work from an earlier one', () => {
+    const checksums = new Map<string, { count: number; sum: number }>();
+    keepChecksum(checksums, 'S3', 'tributary', { count: 3, sum: 6 });
+    keepChecksum(checksums, 'S3', 'tributary', { count: 3, sum: 6 });
+    expect(() => keepChecksum(checksums, 'S3', 'tributary', { count: 2, sum: 6 })).toThrow(
+      'S3: tributary, against its earlier repetitions: count 2 sum 6, expected count 3 sum 6',
+    );
+  });
+
   it('rounds target figures towards failing, so a miss never prints as the threshold', () => {
     const [speedup, ratio] = evaluateTargets(
       [
@@ -104,6 +114,18 @@ describe('runner and report', () => {
       (id) => (id === 'a' ? 1 : 2.9961),
     );
     expect(speedup?.met).toBe(false);
-    expect(renderMarkdownTable(targetTable([speedup!, ratio!], 'ratio'))).toContain('| at least 3x | 2.99x | NO |');
+    expect(renderMarkdownTable(targetTable([speedup!, ratio!], 'cpu'))).toContain('| at least 3x | 2.99x | NO |');
+  });
+
+  it("prints a target on the subject's own figure in the scenario's unit, ratios as ratios", () => {
+    const targets = evaluateTargets(
+      [
+        { kind: 'max-value', label: 'own figure', subject: 'a', max: 120 },
+        { kind: 'max-ratio', label: 'ratio', subject: 'a', baseline: 'b', max: 2 },
+      ],
+      (id) => (id === 'a' ? 150 : 100),
+    );
+    expect(renderMarkdownTable(targetTable(targets, 'cpu'))).toMatch(/\| own figure \| 150 ns \| NO \|[\s\S]*\| ratio \| 1.50x \| yes \|/);
+    expect(renderMarkdownTable(targetTable(targets, 'flow'))).toContain('| own figure | 150.0% | NO |');
   });
 });

@@ -1,4 +1,5 @@
-import { runCpuScenario, verifyChecksums, type CpuScenario } from './cpuRunner.js';
+import { keepChecksum, verifyChecksums } from './checksums.js';
+import { runCpuScenario, type CpuScenario } from './cpuRunner.js';
 import { collectGarbage, describeRun, median, rotation, type RunContext } from './measure.js';
 import type { Checksum, CheckpointProbeResult, CheckpointScenarioResult, Contender, CpuScenarioResult, ScenarioId, Target } from './model.js';
 import { evaluateTargets, figureOf } from './targets.js';
@@ -60,7 +61,7 @@ export async function runCheckpointScenario(scenario: CheckpointScenario, option
         const run = await p.run(keys);
         durations.get(p.id)?.push(run.durationMs);
         sizes.set(p.id, run.sizeBytes);
-        checksums.set(p.id, { count: run.count, sum: run.sum });
+        keepChecksum(checksums, scenario.id, p.id, { count: run.count, sum: run.sum });
         line.push(`${p.id} ${run.durationMs.toFixed(1)} ms${run.sizeBytes === undefined ? '' : ` ${run.sizeBytes} B`}`);
       }
       log(`  rep ${rep + 1}: ${line.join(', ')}`);

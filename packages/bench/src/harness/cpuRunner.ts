@@ -1,3 +1,4 @@
+import { keepChecksum, verifyChecksums } from './checksums.js';
 import { sampleInChild } from './isolation.js';
 import { describeRun, measure, median, rotation, type CpuSample, type RunContext } from './measure.js';
 import type { Checksum, Contender, CpuContenderResult, CpuScenarioResult, RunStats, ScenarioId, Target } from './model.js';
@@ -62,7 +63,7 @@ export async function runCpuScenario(scenario: CpuScenario, options: CpuRunOptio
         cpu.get(c.id)?.push(sample.cpuNs / records);
         wall.get(c.id)?.push(sample.wallNs / records);
         const { stats: runStats, ...checksum } = sample.value;
-        checksums.set(c.id, { count: checksum.count, sum: checksum.sum });
+        keepChecksum(checksums, scenario.id, c.id, { count: checksum.count, sum: checksum.sum });
         const kept = stats.get(c.id) as Record<string, number[]>;
         for (const [name, value] of Object.entries(runStats ?? {})) (kept[name] ??= []).push(value);
         const shown = Object.entries(runStats ?? {})
@@ -109,15 +110,4 @@ export async function runCpuScenario(scenario: CpuScenario, options: CpuRunOptio
     contenders: results,
     targets: evaluateTargets(scenario.targets, (id) => figureOf(results, id, (c) => c.cpuNsPerRecord)),
   };
-}
-
-/** Throws when any contender's checksum differs from the baseline's (or, without one, from the first). */
-export function verifyChecksums(scenario: string, checksums: ReadonlyMap<string, Checksum>, baseline: string): void {
-  const reference = checksums.get(baseline) ?? checksums.values().next().value;
-  if (reference === undefined) return;
-  const wrong = [...checksums].filter(([, c]) => c.count !== reference.count || c.sum !== reference.sum);
-  if (wrong.length > 0) {
-    const detail = wrong.map(([id, c]) => `${id} count ${c.count} sum ${c.sum}`).join('; ');
-    throw new Error(`${scenario}: contenders disagree with ${baseline} (count ${reference.count}, sum ${reference.sum}): ${detail}`);
-  }
 }

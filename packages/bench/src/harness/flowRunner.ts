@@ -2,7 +2,7 @@ import { FakeBatchService, SystemClock, type CallRecord } from '@tributary/testi
 import { FlowProbe, embed, type Doc } from './flowProbe.js';
 import { collectGarbage, describeRun, median, rotation, type RunContext } from './measure.js';
 import type { Checksum, Contender, FlowContenderResult, FlowScenarioResult, FlowStats, ScenarioId, ServiceModel, Target } from './model.js';
-import { verifyChecksums } from './cpuRunner.js';
+import { checkChecksum } from './checksums.js';
 import { evaluateTargets, figureOf } from './targets.js';
 
 /** What a contender of a service-bound scenario gets for one run. */
@@ -34,7 +34,6 @@ export interface FlowScenario {
   readonly title: string;
   readonly description: string;
   readonly service: ServiceModel;
-  readonly subject: string;
   readonly targets: readonly Target[];
   /** Force a GC and sample the live heap every this many source records (the memory run). */
   readonly liveHeapEvery?: number;
@@ -140,9 +139,8 @@ export async function runFlowScenario(scenario: FlowScenario, options: FlowRunOp
   }
   for (const point of points) {
     const expected = expectedChecksum(point.records);
-    const got = samples.get(point)?.at(-1);
-    if (got !== undefined) {
-      verifyChecksums(`${scenario.id} ${point.contender.id} b=${point.batchSize}`, new Map([['expected', expected], [point.contender.id, got]]), 'expected');
+    for (const [rep, got] of (samples.get(point) ?? []).entries()) {
+      checkChecksum(`${scenario.id} ${point.contender.id} b=${point.batchSize} rep ${rep + 1}`, expected, got);
     }
   }
 
@@ -168,7 +166,6 @@ export async function runFlowScenario(scenario: FlowScenario, options: FlowRunOp
     ...describeRun(scenario, options),
     service: s,
     repetitions: options.repetitions,
-    subject: scenario.subject,
     contenders,
     // A contender measured at several batch sizes is judged at the first listed (the scenario's main size).
     targets: evaluateTargets(scenario.targets, (id) => figureOf(contenders, id, (c) => c.percentOfBound)),

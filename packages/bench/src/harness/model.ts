@@ -56,6 +56,8 @@ export type Target =
 /** How a target fared in a run: `value` must be at most or at least `threshold`. */
 export interface TargetResult {
   readonly label: string;
+  /** `ratio` of two contenders' figures, or the subject's own `figure` (ns CPU/record, or % of the bound). */
+  readonly measure: 'ratio' | 'figure';
   readonly value: number;
   readonly bound: 'at-most' | 'at-least';
   readonly threshold: number;
@@ -107,8 +109,8 @@ export interface CpuScenarioResult extends RunDescription {
   readonly records: number;
   readonly warmupRecords: number;
   readonly repetitions: number;
-  /** Each repetition of each contender ran in a fresh process (after its own warm-up); absent in results stored before that existed. */
-  readonly isolated?: boolean;
+  /** Each repetition of each contender ran in a fresh process (after its own warm-up). */
+  readonly isolated: boolean;
   readonly baseline: string;
   readonly subject: string;
   /** What a record is, plural (`embeddings`): the table then shows records per second too. */
@@ -156,7 +158,6 @@ export interface FlowScenarioResult extends RunDescription {
   readonly kind: 'flow';
   readonly service: ServiceModel;
   readonly repetitions: number;
-  readonly subject: string;
   readonly contenders: readonly FlowContenderResult[];
   readonly targets: readonly TargetResult[];
 }

@@ -9,27 +9,29 @@ export function evaluateTargets(targets: readonly Target[], figure: (id: string)
     const subject = figure(t.subject);
     switch (t.kind) {
       case 'max-ratio':
-        return atMost(t.label, subject / figure(t.baseline), t.max);
+        return atMost(t.label, 'ratio', subject / figure(t.baseline), t.max);
       case 'min-speedup':
-        return atLeast(t.label, figure(t.baseline) / subject, t.min);
+        return atLeast(t.label, 'ratio', figure(t.baseline) / subject, t.min);
       case 'max-value':
-        return atMost(t.label, subject, t.max);
+        return atMost(t.label, 'figure', subject, t.max);
       case 'min-value':
-        return atLeast(t.label, subject, t.min);
+        return atLeast(t.label, 'figure', subject, t.min);
     }
   });
 }
 
-const atMost = (label: string, value: number, threshold: number): TargetResult => ({
+const atMost = (label: string, measure: TargetResult['measure'], value: number, threshold: number): TargetResult => ({
   label,
+  measure,
   value,
   bound: 'at-most',
   threshold,
   met: value <= threshold,
 });
 
-const atLeast = (label: string, value: number, threshold: number): TargetResult => ({
+const atLeast = (label: string, measure: TargetResult['measure'], value: number, threshold: number): TargetResult => ({
   label,
+  measure,
   value,
   bound: 'at-least',
   threshold,

@@ -15,12 +15,6 @@ export function renderConsoleTable(result: ScenarioResult): string {
   if (result.kind === 'checkpoint') {
     for (const part of result.overhead) parts.push(`${part.title}\n${renderText(cpuTable(part))}\n${overheadSummary(part, result.intervalMs)}`);
   }
-  if (result.targets.length > 0) parts.push(renderText(targetTable(result.targets, targetUnit(result))));
+  if (result.targets.length > 0) parts.push(renderText(targetTable(result.targets, result.kind)));
   return parts.join('\n\n');
-}
-
-/** How a scenario's target figures read: S3/S4/S5 compare ratios, S2 absolute ns, S1 % of the bound. */
-export function targetUnit(result: ScenarioResult): 'ratio' | 'ns' | 'percent' {
-  if (result.kind === 'flow') return 'percent';
-  return result.id === 'S2' ? 'ns' : 'ratio';
 }

@@ -2,7 +2,6 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { CheckpointScenarioResult, CpuScenarioResult, ResultsFile, ScenarioId, ScenarioResult } from '../harness/model.js';
 import { batchCapacity, MEMORY_SERVICE, S1_BATCH } from '../scenarios/asyncService.js';
-import { targetUnit } from './console.js';
 import { renderMarkdownTable } from './markdown.js';
 import { niceMax, renderBarChart, renderLineChart, type Bar, type Series } from './svg.js';
 import { serviceBound } from '../harness/flowRunner.js';
@@ -357,7 +356,7 @@ function renderDocs(results: ResultsFile, chartLink: (file: string, alt: string)
       renderMarkdownTable({
         headers: ['scenario', 'target', 'measured', 'met'],
         align: ['left', 'left', 'right', 'left'],
-        rows: all.flatMap((r) => targetTable(r.targets, targetUnit(r)).rows.map((row) => [r.id, ...row])),
+        rows: all.flatMap((r) => targetTable(r.targets, r.kind).rows.map((row) => [r.id, ...row])),
       }),
     );
     lines.push('');
@@ -458,7 +457,7 @@ function measuredLine(r: ScenarioResult): string {
   const e = r.environment;
   const runs =
     r.kind === 'cpu'
-      ? `${formatInt(r.records)} records, ${r.repetitions} repetitions after a warm-up of ${formatInt(r.warmupRecords)}${r.isolated === true ? ', each in a fresh process' : ', all in one process'}`
+      ? `${formatInt(r.records)} records, ${r.repetitions} repetitions after a warm-up of ${formatInt(r.warmupRecords)}${r.isolated ? ', each in a fresh process' : ', all in one process'}`
       : r.kind === 'checkpoint'
         ? `${formatInt(r.keys)} keys, ${r.repetitions} repetitions after a warm-up; S3/S4 over ${r.overhead.map((p) => formatInt(p.records)).join(' / ')} records`
         : `${r.repetitions} repetition(s) per row`;

@@ -197,11 +197,14 @@ export function tableOf(r: ScenarioResult): Table {
  * towards failing (an "at least 3x" figure of 2.996 shows as 2.99x), so
  * the printed number never contradicts the verdict next to it.
  */
-export function targetTable(targets: readonly TargetResult[], unit: 'ratio' | 'ns' | 'percent'): Table {
+export function targetTable(targets: readonly TargetResult[], scenarioKind: ScenarioResult['kind']): Table {
+  // A scenario's own figure is ns of CPU per record, or for service-bound scenarios % of the bound.
+  const figureUnit = scenarioKind === 'flow' ? 'percent' : 'ns';
   return {
     headers: ['target', 'measured', 'met'],
     align: ['left', 'right', 'left'],
     rows: targets.map((t) => {
+      const unit = t.measure === 'ratio' ? 'ratio' : figureUnit;
       const round = t.bound === 'at-least' ? Math.floor : Math.ceil;
       const at = (digits: number): number => round(t.value * 10 ** digits) / 10 ** digits;
       const text =

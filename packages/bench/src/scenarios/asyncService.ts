@@ -118,7 +118,6 @@ export function asyncServiceScenario(): FlowScenario {
       'Batches of 64, or 5 ms; every contender keeps at most 4 calls in flight. The bound is 4 * 64 / 13.2 ms = 19,394 records/s. ' +
       'The per-record row makes one call per record (4 in flight) over fewer records: its rate is what matters.',
     service: S1_SERVICE,
-    subject: 'tributary',
     targets: [{ kind: 'min-value', label: 'Tributary unorderedWaitBatch at least 98% of the bound', subject: 'tributary', min: 98 }],
     points: (records, quick): FlowPoint[] => {
       const n = records ?? (quick ? 1_000 : 20_000);
@@ -148,7 +147,6 @@ export function batchSizeSweepScenario(): FlowScenario {
       'S1\'s service and delay at batch sizes 1 to 256; each point runs 25 rounds of 4 full batches (at least 100 records). ' +
       'The bound at batch size b is 4 * b / (10 + 0.05 * b) ms; the per-record row makes one call per record whatever b is, so its % falls as b grows.',
     service: S1_SERVICE,
-    subject: 'tributary',
     targets: [],
     points: (records, quick) =>
       SWEEP_BATCH_SIZES.flatMap((b) => {
@@ -181,7 +179,6 @@ export function memoryScenario(): FlowScenario {
       'forces a full GC and samples the live heap. Both are shown above the heap in use when the run started (after a GC). ' +
       'Per-record calls are left out (at 2% of the bound a million records take minutes).',
     service: MEMORY_SERVICE,
-    subject: 'tributary',
     targets: [],
     liveHeapEvery: 100_000,
     points: (records, quick) => {

@@ -1,6 +1,6 @@
 import { Effect, Stream } from 'effect';
 import { bufferTime, filter, from, mergeMap } from 'rxjs';
-import type { Checksum, Contender } from '../harness/model.js';
+import type { Checksum } from '../harness/model.js';
 
 /**
  * The peers of S1 and S2, written once over any source, batch function and
@@ -50,12 +50,3 @@ export async function runEffect<TIn, TOut>(p: BatchPipeline<TIn, TOut>): Promise
 export const EFFECT_NOTE =
   '`Stream.fromIterable(source).pipe(Stream.groupedWithin(size, delay), Stream.mapEffect(call, { concurrency, unordered: true }), Stream.runForEach(sink))`';
 
-/** A contender built from a pipeline runner. */
-export function peer<TParams>(
-  id: string,
-  label: string,
-  note: string,
-  run: (params: TParams) => Promise<Checksum>,
-): Contender<TParams, Checksum> {
-  return { id, label, note, run };
-}

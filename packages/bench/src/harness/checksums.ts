@@ -1,0 +1,30 @@
+import type { Checksum } from './model.js';
+
+/**
+ * Keeps a contender's checksum for {@link verifyChecksums}, and throws when
+ * it differs from what an earlier repetition of the same contender gave: a
+ * benchmark that does different work from run to run measures nothing.
+ */
+export function keepChecksum(checksums: Map<string, Checksum>, scenario: string, id: string, checksum: Checksum): void {
+  const earlier = checksums.get(id);
+  if (earlier !== undefined) checkChecksum(`${scenario}: ${id}, against its earlier repetitions`, earlier, checksum);
+  checksums.set(id, checksum);
+}
+
+/** Throws, naming `what`, when `got` is not `expected`. */
+export function checkChecksum(what: string, expected: Checksum, got: Checksum): void {
+  if (got.count !== expected.count || got.sum !== expected.sum) {
+    throw new Error(`${what}: count ${got.count} sum ${got.sum}, expected count ${expected.count} sum ${expected.sum}`);
+  }
+}
+
+/** Throws when any contender's checksum differs from the baseline's (or, without one, from the first). */
+export function verifyChecksums(scenario: string, checksums: ReadonlyMap<string, Checksum>, baseline: string): void {
+  const reference = checksums.get(baseline) ?? checksums.values().next().value;
+  if (reference === undefined) return;
+  const wrong = [...checksums].filter(([, c]) => c.count !== reference.count || c.sum !== reference.sum);
+  if (wrong.length > 0) {
+    const detail = wrong.map(([id, c]) => `${id} count ${c.count} sum ${c.sum}`).join('; ');
+    throw new Error(`${scenario}: contenders disagree with ${baseline} (count ${reference.count}, sum ${reference.sum}): ${detail}`);
+  }
+}
