@@ -60,6 +60,18 @@ describe('FakeBatchService', () => {
     expect(service.batchSizes()).toEqual([1, 2, 1, 3, 1]);
   });
 
+  it('sums the time calls were served (not queued) in busyMs, also without a call log', async () => {
+    for (const keepCallLog of [true, false]) {
+      const clock = new ManualClock(0);
+      const service = new FakeBatchService({ clock, handler: lengths, latency: { baseMs: 10, perItemMs: 1 }, concurrency: 1, keepCallLog });
+      const answers = [['a'], ['b', 'b']].map((batch) => service.call(batch));
+      await clock.advance(100);
+      await Promise.all(answers);
+      expect(service.busyMs).toBe(11 + 12);
+      expect(service.calls).toHaveLength(keepCallLog ? 2 : 0);
+    }
+  });
+
   it('follows a FIFO multi-server queue for any load (property)', async () => {
     await fc.assert(
       fc.asyncProperty(

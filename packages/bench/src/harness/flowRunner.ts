@@ -1,4 +1,4 @@
-import { FakeBatchService, SystemClock, type CallRecord } from '@tributary/testing';
+import { FakeBatchService, SystemClock } from '@tributary/testing';
 import { FlowProbe, embed, type Doc } from './flowProbe.js';
 import { collectGarbage, describeRun, median, rotation, type RunContext } from './measure.js';
 import type { Checksum, Contender, FlowContenderResult, FlowScenarioResult, FlowStats, ScenarioId, ServiceModel, Target } from './model.js';
@@ -63,13 +63,10 @@ export async function runFlowPoint(point: FlowPoint, service: ServiceModel, live
     handler: embed,
     latency: { baseMs: service.baseMs, perItemMs: service.perItemMs },
     concurrency: service.concurrency,
+    // A log of every call (with a copy of its inputs) would make every contender look unbounded.
+    keepCallLog: false,
   });
-  // The fake keeps every call (with a copy of its inputs) for test assertions; a benchmark
-  // of a million records must not, or every contender looks unbounded. Nothing here reads
-  // the log, so it is emptied as it grows.
-  const log = fake.calls as CallRecord<Doc>[];
   const probe = new FlowProbe(liveHeapEvery);
-  let busyMs = 0;
   const params: ServiceParams = {
     records: point.records,
     batchSize: point.batchSize,
@@ -78,14 +75,7 @@ export async function runFlowPoint(point: FlowPoint, service: ServiceModel, live
     probe,
     call: (batch, signal) => {
       probe.onCall(batch.length);
-      const answer = fake.call(batch, signal === undefined ? {} : { signal });
-      const record = log.at(-1);
-      log.length = 0;
-      const served = (): void => {
-        if (record?.startedAt !== undefined && record.finishedAt !== undefined) busyMs += record.finishedAt - record.startedAt;
-      };
-      answer.then(served, served);
-      return answer;
+      return fake.call(batch, signal === undefined ? {} : { signal });
     },
   };
   probe.start();
@@ -110,7 +100,7 @@ export async function runFlowPoint(point: FlowPoint, service: ServiceModel, live
     wallMs,
     calls: probe.calls,
     meanBatchSize: probe.calls === 0 ? 0 : probe.batchedRecords / probe.calls,
-    serviceBusyMs: busyMs,
+    serviceBusyMs: fake.busyMs,
   };
 }
 

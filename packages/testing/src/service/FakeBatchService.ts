@@ -57,6 +57,12 @@ export interface FakeBatchServiceOptions<TIn, TOut> {
   readonly retryAfterMs?: number;
   /** Items that fail on their own in {@link FakeBatchService.callPerItem}; ignored by `call`. */
   readonly failItems?: (input: TIn) => boolean;
+  /**
+   * Keep a record of every call (`calls`, `batchSizes()`, `describeCalls()`).
+   * Default true; a benchmark over millions of records turns it off, and
+   * reads `busyMs` instead.
+   */
+  readonly keepCallLog?: boolean;
 }
 
 /** Options of one call. */
@@ -135,6 +141,9 @@ export class FakeBatchService<TIn, TOut> {
   private readonly retryAfterMs: number;
   private readonly random: () => number;
   private readonly log: MutableCallRecord<TIn>[] = [];
+  private readonly keepCallLog: boolean;
+  private callCount = 0;
+  private served = 0;
   private readonly queue: PendingCall<TIn>[] = [];
   private active = 0;
   private peak = 0;
@@ -164,6 +173,7 @@ export class FakeBatchService<TIn, TOut> {
     this.failRecords = options.failRecords;
     this.failItems = options.failItems;
     this.random = seededRandom(options.seed ?? 1);
+    this.keepCallLog = options.keepCallLog ?? true;
   }
 
   /** Every call received so far, in arrival order; records update as calls progress. */
@@ -174,6 +184,11 @@ export class FakeBatchService<TIn, TOut> {
   /** The most calls observed being served at once. */
   get maxConcurrency(): number {
     return this.peak;
+  }
+
+  /** Time calls spent being served (not queued), summed over finished calls, on the service's clock. */
+  get busyMs(): number {
+    return this.served;
   }
 
   /** Calls being served now. */
@@ -244,13 +259,13 @@ export class FakeBatchService<TIn, TOut> {
     compute: (record: MutableCallRecord<TIn>) => TResult,
   ): Promise<TResult> {
     const record: MutableCallRecord<TIn> = {
-      id: this.log.length + 1,
+      id: ++this.callCount,
       mode,
       inputs: [...inputs],
       queuedAt: this.clock.now(),
       outcome: 'pending',
     };
-    this.log.push(record);
+    if (this.keepCallLog) this.log.push(record);
     // Drawn for every call, used or not, so call k meets the k-th number whatever came before.
     const randomFailure = this.random() < this.failureRate;
     const signal = options.signal;
@@ -259,6 +274,7 @@ export class FakeBatchService<TIn, TOut> {
       const finish = (outcome: CallOutcome, error?: Error): void => {
         record.outcome = outcome;
         record.finishedAt = this.clock.now();
+        if (record.startedAt !== undefined) this.served += record.finishedAt - record.startedAt;
         if (error !== undefined) record.error = error;
         signal?.removeEventListener('abort', onAbort);
       };
