@@ -1,6 +1,5 @@
 import type { CallContext, OpenAIClientOptions } from './client.js';
 import { Endpoint, isRecord } from './internal/Endpoint.js';
-import { mapWithConcurrency } from './internal/mapWithConcurrency.js';
 import { nonRetryable } from './internal/nonRetryable.js';
 import { describe, OptionChecker } from './internal/validate.js';
 
@@ -14,11 +13,6 @@ export interface ChatMessage {
 interface ChatOptionsBase extends OpenAIClientOptions {
   /** The chat model, e.g. `'gpt-4o-mini'`. */
   readonly model: string;
-  /**
-   * Requests in flight at once within one batch call. Default 4. The total
-   * against the server is this times the operator's `maxInFlightBatches`.
-   */
-  readonly maxConcurrency?: number | undefined;
   /** More request fields, sent as given: `temperature`, `max_tokens`, `response_format`, `seed`, ... (`stream` is not supported). */
   readonly body?: Readonly<Record<string, unknown>> | undefined;
 }
@@ -67,25 +61,21 @@ export interface ChatCompletion<TIn> {
   readonly response: ChatCompletionResponse;
 }
 
-/** A batch function over `/chat/completions`: one request per record. */
-export type ChatBatchFunction<TIn> = (inputs: readonly TIn[], ctx?: CallContext) => Promise<ChatCompletion<TIn>[]>;
+/** A per-record async function over `/chat/completions`: one request per record. */
+export type ChatFunction<TIn> = (input: TIn, ctx?: CallContext) => Promise<ChatCompletion<TIn>>;
 
 /**
- * A batch function that sends each record of a batch as its own request to an
- * OpenAI-compatible `POST <baseUrl>/chat/completions`, at most `maxConcurrency`
- * at once, and returns the answers in input order.
+ * A per-record async function that sends one record as one request to an
+ * OpenAI-compatible `POST <baseUrl>/chat/completions`.
  *
- * When to use: chat endpoints take one conversation per request, so batching
- * here buys concurrency control, retries and throttling from the async batch
- * operator rather than fewer requests. Servers that batch on their side
- * (vLLM, TGI) fill their GPU batches from the concurrent requests.
- *
- * Details:
- * - The first failing request fails the whole call and aborts the batch's
- *   other requests; the operator's retry then sends the whole batch again.
- *   Keep batches small (`maxBatchSize` around `maxConcurrency`) when requests are
- *   expensive. Errors follow {@link OpenAIHttpError}'s table.
- * - `ctx.signal` aborts every request of the call.
+ * Chat endpoints take one conversation per request, so there is nothing to
+ * batch on this side: run it with `AsyncDataStream.unorderedWait` (or
+ * `orderedWait`), whose `capacity` is the number of requests in flight and
+ * whose retries, timeouts and throttling then apply to each request alone.
+ * A failed request is sent again on its own, never with requests that
+ * already succeeded. Servers that batch on their side (vLLM, TGI) fill their
+ * GPU batches from the concurrent requests. Errors follow
+ * {@link OpenAIHttpError}'s table; `ctx.signal` aborts the request.
  *
  * @example
  * ```ts
@@ -95,36 +85,33 @@ export type ChatBatchFunction<TIn> = (inputs: readonly TIn[], ctx?: CallContext)
  *   system: 'Summarize the ticket in one sentence.',
  *   text: (ticket: Ticket) => ticket.body,
  *   body: { temperature: 0, max_tokens: 60 },
- *   maxConcurrency: 8,
  * });
- * const summaries = AsyncDataStream.unorderedWaitBatch(tickets, summarize, { maxBatchSize: 8, maxBatchDelay: 50 });
+ * const summaries = AsyncDataStream.unorderedWait(tickets, summarize, { capacity: 8, retry });
  * ```
  */
-export function openAIChat<TIn>(options: ChatOptions<TIn>): ChatBatchFunction<TIn> {
+export function openAIChat<TIn>(options: ChatOptions<TIn>): ChatFunction<TIn> {
   const check = new OptionChecker('openAIChat');
   const model = check.nonEmptyString('model', options.model);
-  const maxConcurrency = check.positiveInteger('maxConcurrency', options.maxConcurrency ?? 4);
   const extra = check.record('body', options.body) ?? {};
   if (extra.stream !== undefined && extra.stream !== false) check.fail(`option 'body' must not set 'stream': the adapter reads whole answers`);
   const conversation = conversationOf(options, check);
   const endpoint = new Endpoint('/chat/completions', options, check);
 
-  return (inputs, ctx) =>
-    mapWithConcurrency(inputs, maxConcurrency, ctx?.signal, async (input, signal) => {
-      const json = await endpoint.post({ ...extra, model, messages: conversation(input) }, signal);
-      const choice: unknown = isRecord(json) && Array.isArray(json.choices) ? json.choices[0] : undefined;
-      const message: unknown = isRecord(choice) ? choice.message : undefined;
-      if (!isRecord(message) || (typeof message.content !== 'string' && message.content !== null)) {
-        throw endpoint.unusable(`expected 'choices[0].message.content' to be a string or null, got ${describe(json)}`, json);
-      }
-      const finishReason = (choice as Record<string, unknown>).finish_reason;
-      return {
-        input,
-        content: message.content,
-        finishReason: typeof finishReason === 'string' ? finishReason : null,
-        response: json as ChatCompletionResponse,
-      };
-    });
+  return async (input, ctx) => {
+    const json = await endpoint.post({ ...extra, model, messages: conversation(input) }, ctx?.signal);
+    const choice: unknown = isRecord(json) && Array.isArray(json.choices) ? json.choices[0] : undefined;
+    const message: unknown = isRecord(choice) ? choice.message : undefined;
+    if (!isRecord(message) || (typeof message.content !== 'string' && message.content !== null)) {
+      throw endpoint.unusable(`expected 'choices[0].message.content' to be a string or null, got ${describe(json)}`, json);
+    }
+    const finishReason = (choice as Record<string, unknown>).finish_reason;
+    return {
+      input,
+      content: message.content,
+      finishReason: typeof finishReason === 'string' ? finishReason : null,
+      response: json as ChatCompletionResponse,
+    };
+  };
 }
 
 function conversationOf<TIn>(options: ChatOptions<TIn>, check: OptionChecker): (record: TIn) => readonly ChatMessage[] {

@@ -10,7 +10,7 @@ export {
   type ChatMessage,
   type ChatCompletion,
   type ChatCompletionResponse,
-  type ChatBatchFunction,
+  type ChatFunction,
 } from './chat.js';
 export type { OpenAIClientOptions, CallContext } from './client.js';
 export { OpenAIHttpError, OpenAIResponseError, OpenAIConnectionError } from './errors.js';

@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { openAIChat, OpenAIHttpError, OpenAIResponseError } from '../src/index.js';
+import { AsyncDataStream, RetryStrategies } from '@tributary/async';
+import { StreamExecutionEnvironment } from '@tributary/core';
+import { openAIChat, OpenAIHttpError, OpenAIResponseError, type ChatCompletion } from '../src/index.js';
 import { useFakeOpenAIServer } from './support/FakeOpenAIServer.js';
 
 const server = useFakeOpenAIServer();
@@ -26,7 +28,7 @@ function trackFetchConcurrency(): { readonly peak: () => number } {
 }
 
 describe('openAIChat', () => {
-  it('sends one request per record and returns the answers in input order', async () => {
+  it('sends one request per record', async () => {
     const chat = openAIChat<string>({
       baseUrl: server.baseUrl,
       apiKey: 'sk-chat',
@@ -35,23 +37,22 @@ describe('openAIChat', () => {
       text: (q) => q,
       body: { temperature: 0, max_tokens: 16 },
     });
-    const out = await chat(questions);
+    const answer = await chat('question 1');
 
-    expect(out.map((o) => [o.input, o.content, o.finishReason])).toEqual(questions.map((q) => [q, q.toUpperCase(), 'stop']));
-    expect(out[0]!.response.usage?.total_tokens).toBe(2);
-    expect(server.requests).toHaveLength(questions.length);
-    const bodies = server.requests.map((r) => r.body);
-    expect(bodies.map((b) => b.messages![1]!.content).sort()).toEqual([...questions].sort());
-    expect(bodies[0]).toEqual({
+    expect([answer.input, answer.content, answer.finishReason]).toEqual(['question 1', 'QUESTION 1', 'stop']);
+    expect(answer.response.usage?.total_tokens).toBe(2);
+    expect(server.requests).toHaveLength(1);
+    expect(server.requests[0]!.body).toEqual({
       temperature: 0,
       max_tokens: 16,
       model: 'chat-small',
       messages: [
         { role: 'system', content: 'Answer loudly.' },
-        { role: 'user', content: bodies[0]!.messages![1]!.content },
+        { role: 'user', content: 'question 1' },
       ],
     });
-    expect(server.requests.every((r) => r.path === '/v1/chat/completions' && r.headers.authorization === 'Bearer sk-chat')).toBe(true);
+    expect(server.requests[0]!.path).toBe('/v1/chat/completions');
+    expect(server.requests[0]!.headers.authorization).toBe('Bearer sk-chat');
   });
 
   it('sends the conversation built by messages()', async () => {
@@ -65,66 +66,67 @@ describe('openAIChat', () => {
         { role: 'user', content: 'history' },
       ],
     });
-    const [answer] = await chat([{ topic: 'rivers' }]);
-    expect(answer!.content).toBe('HISTORY');
+    const answer = await chat({ topic: 'rivers' });
+    expect(answer.content).toBe('HISTORY');
     expect(server.requests[0]!.body.messages).toHaveLength(4);
     expect(server.requests[0]!.headers.authorization).toBeUndefined();
   });
 
-  it('keeps at most maxConcurrency requests in flight within a call', async () => {
+  it('in unorderedWait: capacity caps the requests in flight, and a failed request is retried alone', async () => {
     const tracked = trackFetchConcurrency();
-    await openAIChat<string>({ baseUrl: server.baseUrl, model: 'm', text: (q) => q, maxConcurrency: 3 })(questions);
-    expect(tracked.peak()).toBe(3);
-    expect(server.requests).toHaveLength(10);
+    let failed = false;
+    server.handle('/v1/chat/completions', (request) => {
+      const content = String(request.body.messages![0]!.content);
+      if (content === 'question 3' && !failed) {
+        failed = true;
+        return { status: 503, headers: { 'retry-after': '0' }, json: { error: { message: 'busy' } } };
+      }
+      return { json: { choices: [{ message: { role: 'assistant', content: content.toUpperCase() }, finish_reason: 'stop' }] } };
+    });
+    const env = StreamExecutionEnvironment.create();
+    const answers: ChatCompletion<string>[] = [];
+    AsyncDataStream.unorderedWait(env.fromCollection(questions), openAIChat<string>({ baseUrl: server.baseUrl, model: 'm', text: (q) => q }), {
+      capacity: 3,
+      retry: RetryStrategies.fixedDelay<ChatCompletion<string>>({ maxAttempts: 2, delayMs: 0 }),
+    }).addSink((a) => void answers.push(a));
+    await env.execute('chat job');
 
-    vi.restoreAllMocks();
-    const uncapped = trackFetchConcurrency();
-    await openAIChat<string>({ baseUrl: server.baseUrl, model: 'm', text: (q) => q, maxConcurrency: 100 })(questions);
-    expect(uncapped.peak()).toBe(10);
+    expect(answers.map((a) => a.content).sort()).toEqual(questions.map((q) => q.toUpperCase()).sort());
+    expect(tracked.peak()).toBeLessThanOrEqual(3);
+    // Ten answers and one retry: no request that succeeded was sent again.
+    const sent = server.requests.map((r) => String(r.body.messages![0]!.content));
+    expect(sent).toHaveLength(11);
+    expect(sent.filter((q) => q === 'question 3')).toHaveLength(2);
   });
 
-  it('fails the call on the first failing request and aborts the others', async () => {
-    const batch = ['a', 'b', 'bad', 'c', 'd'];
-    server.handle('/v1/chat/completions', async (request) => {
-      if (request.body.messages![0]!.content !== 'bad') return 'hang';
-      // Answer only once every request of the batch is in flight, so the abort has four to cancel.
-      await server.waitForRequests(batch.length);
-      return { status: 400, json: { error: { message: 'content policy' } } };
-    });
-    const error = await openAIChat<string>({ baseUrl: server.baseUrl, model: 'm', text: (q) => q, maxConcurrency: 5 })(batch).catch(
-      (e: unknown) => e,
-    );
+  it('fails with the error of its request', async () => {
+    server.next('/v1/chat/completions', { status: 400, json: { error: { message: 'content policy' } } });
+    const error = await openAIChat<string>({ baseUrl: server.baseUrl, model: 'm', text: (q) => q })('bad').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OpenAIHttpError);
     expect(error).toMatchObject({ status: 400, retryable: false, serverMessage: 'content policy' });
-    await server.waitForAbandoned(4);
-    expect(server.abandoned).toBe(4);
   });
 
-  it('aborts every request of the call when ctx.signal aborts', async () => {
+  it('aborts the request when ctx.signal aborts', async () => {
     server.handle('/v1/chat/completions', () => 'hang');
     const controller = new AbortController();
-    const call = openAIChat<string>({ baseUrl: server.baseUrl, model: 'm', text: (q) => q, maxConcurrency: 3 })(questions, {
-      signal: controller.signal,
-    });
-    await server.waitForRequests(3);
+    const call = openAIChat<string>({ baseUrl: server.baseUrl, model: 'm', text: (q) => q })('x', { signal: controller.signal });
+    await server.waitForRequests(1);
     const reason = new Error('deadline');
     controller.abort(reason);
     await expect(call).rejects.toBe(reason);
-    await server.waitForAbandoned(3);
-    // The queued records never went out.
-    expect(server.requests).toHaveLength(3);
+    await server.waitForAbandoned(1);
   });
 
   it('fails on an answer without a message', async () => {
     server.next('/v1/chat/completions', { json: { choices: [] } });
-    const error = await openAIChat<string>({ baseUrl: server.baseUrl, model: 'm', text: (q) => q })(['x']).catch((e: unknown) => e);
+    const error = await openAIChat<string>({ baseUrl: server.baseUrl, model: 'm', text: (q) => q })('x').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OpenAIResponseError);
     expect((error as Error).message).toMatch(/expected 'choices\[0\]\.message\.content' to be a string or null/);
   });
 
   it('rejects bad options when it is created, naming them', () => {
     const text = (q: string) => q;
-    expect(() => openAIChat<string>({ model: 'm', text, maxConcurrency: 0 })).toThrow(/openAIChat: option 'maxConcurrency' must be an integer >= 1, got 0/);
+    expect(() => openAIChat<string>({ model: '', text })).toThrow(/openAIChat: option 'model' must be a non-empty string/);
     expect(() => openAIChat<string>({ model: 'm', text, body: { stream: true } })).toThrow(/must not set 'stream'/);
     expect(() => openAIChat<string>({ model: 'm' } as never)).toThrow(/option 'text' or 'messages' is required/);
     expect(() => openAIChat<string>({ model: 'm', text, messages: () => [] } as never)).toThrow(/give either 'messages' or 'text'/);

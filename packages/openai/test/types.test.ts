@@ -1,5 +1,5 @@
 import { AsyncDataStream } from '@tributary/async';
-import { StreamExecutionEnvironment } from '@tributary/core';
+import { StreamExecutionEnvironment, type SingleOutputStream } from '@tributary/core';
 import { describe, expectTypeOf, it } from 'vitest';
 import { openAIChat, openAIEmbeddings, type ChatCompletion, type Embedding } from '../src/index.js';
 
@@ -15,7 +15,14 @@ describe('types', () => {
     const chat = openAIChat({ model: 'm', text: (d: Doc) => d.body });
     expectTypeOf(arrays).returns.resolves.toEqualTypeOf<Embedding<Doc, number[]>[]>();
     expectTypeOf(floats).returns.resolves.toEqualTypeOf<Embedding<Doc, Float32Array>[]>();
-    expectTypeOf(chat).returns.resolves.toEqualTypeOf<ChatCompletion<Doc>[]>();
+    expectTypeOf(chat).returns.resolves.toEqualTypeOf<ChatCompletion<Doc>>();
+  });
+
+  it('gives the per-record operator a stream of chat completions', () => {
+    const env = StreamExecutionEnvironment.create();
+    const docs = env.fromElements<Doc>({ id: 1, body: 'a' });
+    const answers = AsyncDataStream.unorderedWait(docs, openAIChat({ model: 'm', text: (d: Doc) => d.body }), { capacity: 4 });
+    expectTypeOf(answers.map((a) => a.content)).toEqualTypeOf<SingleOutputStream<string | null>>();
   });
 
   it('gives the batch operator a stream of embeddings', () => {
