@@ -518,8 +518,8 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
       return;
     }
     if (mayRetry && batch.attempts < this.config.retry.maxAttempts && this.config.retry.retryOnResult(outputs as readonly TOut[])) {
-      const delay = this.retryDelay(this.config.retry.backoff(batch.attempts), false);
-      if (this.ctx.clock.now() + delay < batch.deadlineAt) {
+      const delay = this.nextAttemptDelay(batch, undefined);
+      if (delay !== undefined) {
         this.scheduleRetry(batch, delay, false);
         return;
       }
@@ -547,31 +547,23 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
     }
     this.metrics.failedItems.count += failed;
     if (mayRetry) {
-      if (retryAfter !== undefined) {
-        this.metrics.throttled.count++;
-        this.limiter.onThrottle();
-      } else {
-        this.limiter.onSuccess();
-      }
+      if (retryAfter !== undefined) this.noteThrottle();
+      else this.limiter.onSuccess();
     }
     // One wait for all retried items: they go again together, as one batch.
-    let delay = -1;
-    if (mayRetry && batch.attempts < retry.maxAttempts) {
-      const d = this.retryDelay(retryAfter ?? retry.backoff(batch.attempts), retryAfter !== undefined);
-      if (this.ctx.clock.now() + d < batch.deadlineAt) delay = d;
-    }
+    const delay = mayRetry ? this.nextAttemptDelay(batch, retryAfter) : undefined;
     let again: number[] | undefined;
     let lost: number[] | undefined;
     let errors: unknown[] | undefined;
     for (let i = 0; i < n; i++) {
       const output = outputs[i];
       if (output instanceof Error) {
-        if (delay >= 0 && isRetryable(output) && retry.retryOnError(output, batch.attempts)) (again ??= []).push(i);
+        if (delay !== undefined && isRetryable(output) && retry.retryOnError(output, batch.attempts)) (again ??= []).push(i);
         else {
           (lost ??= []).push(i);
           (errors ??= []).push(output);
         }
-      } else if (delay >= 0 && retry.retryOnResult([output as TOut])) {
+      } else if (delay !== undefined && retry.retryOnResult([output as TOut])) {
         (again ??= []).push(i);
       } else {
         this.resolveItem(batch, i, output as TOut);
@@ -581,26 +573,29 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
       const child = this.subBatch(batch, again);
       child.attempts = batch.attempts;
       child.deadlineAt = batch.deadlineAt;
-      this.scheduleRetry(child, delay, retryAfter !== undefined);
+      this.scheduleRetry(child, delay as number, retryAfter !== undefined);
     }
     if (lost !== undefined) this.applyFailurePolicy(batch, lost, errors as unknown[]);
   }
 
   private onError(batch: Batch<TIn, TOut>, error: unknown): void {
     const retryAfter = retryAfterOf(error);
-    if (retryAfter !== undefined) {
-      this.metrics.throttled.count++;
-      this.limiter.onThrottle();
-    }
+    if (retryAfter !== undefined) this.noteThrottle();
     const retry = this.config.retry;
     if (isRetryable(error) && batch.attempts < retry.maxAttempts && retry.retryOnError(error, batch.attempts)) {
-      const delay = this.retryDelay(retryAfter ?? retry.backoff(batch.attempts), retryAfter !== undefined);
-      if (this.ctx.clock.now() + delay < batch.deadlineAt) {
+      const delay = this.nextAttemptDelay(batch, retryAfter);
+      if (delay !== undefined) {
         this.scheduleRetry(batch, delay, retryAfter !== undefined);
         return;
       }
     }
     this.giveUp(batch, error);
+  }
+
+  /** A service asked to slow down: count it and lower the concurrency limit. */
+  private noteThrottle(): void {
+    this.metrics.throttled.count++;
+    this.limiter.onThrottle();
   }
 
   /** The batch failed for good: split it, ask the timeout hook, or apply the failure policy. */
@@ -695,7 +690,7 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
   private resolveItemWith(batch: Batch<TIn, TOut>, i: number, outputs: readonly TOut[] | undefined): void {
     const slot = batch.slots?.[i];
     if (slot === undefined) {
-      if (outputs !== undefined) for (const o of outputs) this.ctx.output.collect(o);
+      if (outputs !== undefined) emitChunk(this.ctx.output, outputs);
       this.outstanding--;
       return;
     }
@@ -706,9 +701,16 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
 
   // ------------------------------------------------------------------ retries
 
-  /** The wait before a retry: none at end of input (as in Flink), except a service's retry-after hint. */
-  private retryDelay(delay: number, throttled: boolean): number {
-    return this.ending && !throttled ? 0 : delay;
+  /**
+   * The wait before another attempt of `batch`, or undefined when there is
+   * none: no attempt left, or the wait would pass its deadline. A service's
+   * retry-after hint replaces the backoff; at end of input there is no wait
+   * (as in Flink) except such a hint.
+   */
+  private nextAttemptDelay(batch: Batch<TIn, TOut>, retryAfter: number | undefined): number | undefined {
+    if (batch.attempts >= this.config.retry.maxAttempts) return undefined;
+    const delay = retryAfter ?? (this.ending ? 0 : this.config.retry.backoff(batch.attempts));
+    return this.ctx.clock.now() + delay < batch.deadlineAt ? delay : undefined;
   }
 
   private scheduleRetry(batch: Batch<TIn, TOut>, delay: number, throttled: boolean): void {
@@ -809,7 +811,7 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
       } else if (this.ordered !== undefined) {
         this.outstanding -= this.ordered.drain(this.ordered.appendCompleted(entry));
       } else {
-        for (const output of entry.outputs) this.ctx.output.collect(output);
+        emitChunk(this.ctx.output, entry.outputs);
         this.outstanding--;
       }
     }
