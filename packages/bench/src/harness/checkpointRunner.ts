@@ -1,7 +1,7 @@
 import { keepChecksum, verifyChecksums } from './checksums.js';
 import { runCpuScenario, type CpuScenario } from './cpuRunner.js';
 import { collectGarbage, describeRun, median, rotation, type RunContext } from './measure.js';
-import type { Checksum, CheckpointProbeResult, CheckpointScenarioResult, Contender, CpuScenarioResult, ScenarioId, Target } from './model.js';
+import { contenderInfo, type Checksum, type CheckpointProbeResult, type CheckpointScenarioResult, type Contender, type CpuScenarioResult, type ScenarioId, type Target } from './model.js';
 import { evaluateTargets, figureOf } from './targets.js';
 
 /** What a checkpoint probe reports for one run: it times its own critical part. */
@@ -75,10 +75,7 @@ export async function runCheckpointScenario(scenario: CheckpointScenario, option
     const checksum = checksums.get(p.id);
     if (checksum === undefined || samples.length === 0) throw new Error(`${scenario.id}: ${p.id} was never measured`);
     return {
-      id: p.id,
-      label: p.label,
-      note: p.note,
-      extra: p.extra ?? false,
+      ...contenderInfo(p),
       durationMs: median(samples),
       durationSamples: samples,
       sizeBytes: sizes.get(p.id),

@@ -1,7 +1,7 @@
 import { keepChecksum, verifyChecksums } from './checksums.js';
 import { sampleInChild } from './isolation.js';
 import { describeRun, measure, median, rotation, type CpuSample, type RunContext } from './measure.js';
-import type { Checksum, Contender, CpuContenderResult, CpuScenarioResult, RunStats, ScenarioId, Target } from './model.js';
+import { contenderInfo, type Checksum, type Contender, type CpuContenderResult, type CpuScenarioResult, type RunStats, type ScenarioId, type Target } from './model.js';
 import { evaluateTargets, figureOf } from './targets.js';
 
 /** A scenario whose figure is CPU per record: S2, S3, S4, S5 (and the two halves of CK's overhead part). */
@@ -85,10 +85,7 @@ export async function runCpuScenario(scenario: CpuScenario, options: CpuRunOptio
     const runStats = stats.get(c.id) ?? {};
     if (checksum === undefined || cpuSamples.length === 0) throw new Error(`${scenario.id}: ${c.id} was never measured`);
     return {
-      id: c.id,
-      label: c.label,
-      note: c.note,
-      extra: c.extra ?? false,
+      ...contenderInfo(c),
       cpuNsPerRecord: median(cpuSamples),
       wallNsPerRecord: median(wallSamples),
       cpuSamples,

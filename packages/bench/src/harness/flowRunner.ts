@@ -1,7 +1,7 @@
 import { FakeBatchService, SystemClock } from '@tributary/testing';
 import { FlowProbe, embed, type Doc } from './flowProbe.js';
 import { collectGarbage, describeRun, median, rotation, type RunContext } from './measure.js';
-import type { Checksum, Contender, FlowContenderResult, FlowScenarioResult, FlowStats, ScenarioId, ServiceModel, Target } from './model.js';
+import { contenderInfo, type Checksum, type Contender, type FlowContenderResult, type FlowScenarioResult, type FlowStats, type ScenarioId, type ServiceModel, type Target } from './model.js';
 import { checkChecksum } from './checksums.js';
 import { evaluateTargets, figureOf } from './targets.js';
 
@@ -18,7 +18,8 @@ export interface ServiceParams {
   readonly call: (batch: readonly Doc[], signal?: AbortSignal) => Promise<number[]>;
 }
 
-export type FlowContender = Contender<ServiceParams, Checksum>;
+/** A contender of a flow scenario; its runs need no `prepare` or `teardown`, and get none. */
+export type FlowContender = Omit<Contender<ServiceParams, Checksum>, 'prepare' | 'teardown'>;
 
 /** One measured configuration: a contender at a batch size over some records. */
 export interface FlowPoint {
@@ -139,10 +140,7 @@ export async function runFlowScenario(scenario: FlowScenario, options: FlowRunOp
     const rate = median(runs.map((r) => (p.records / r.wallMs) * 1000));
     const bound = serviceBound(s, p.batchSize);
     return {
-      id: p.contender.id,
-      label: p.contender.label,
-      note: p.contender.note,
-      extra: p.contender.extra ?? false,
+      ...contenderInfo(p.contender),
       records: p.records,
       batchSize: p.batchSize,
       boundRecordsPerSecond: bound,

@@ -42,6 +42,19 @@ export interface Contender<TParams, TResult extends Checksum> {
   teardown?(): void | Promise<void>;
 }
 
+/** How a result names and describes its contender (see {@link Contender}). */
+export interface ContenderInfo {
+  readonly id: string;
+  readonly label: string;
+  readonly note: string;
+  readonly extra: boolean;
+}
+
+/** A contender's {@link ContenderInfo}, for its result row. */
+export function contenderInfo(c: Pick<Contender<never, Checksum>, 'id' | 'label' | 'note' | 'extra'>): ContenderInfo {
+  return { id: c.id, label: c.label, note: c.note, extra: c.extra ?? false };
+}
+
 /** A target from an issue, checked against the medians of one run. */
 export type Target =
   /** `subject` takes at most `max` times the CPU of `baseline` per record. */
@@ -76,11 +89,7 @@ export interface Environment {
 }
 
 /** A CPU-cost scenario (S2, S3, S4): ns of CPU per record, median of the repetitions. */
-export interface CpuContenderResult {
-  readonly id: string;
-  readonly label: string;
-  readonly note: string;
-  readonly extra: boolean;
+export interface CpuContenderResult extends ContenderInfo {
   /** Medians of the repetitions. */
   readonly cpuNsPerRecord: number;
   readonly wallNsPerRecord: number;
@@ -140,11 +149,7 @@ export interface FlowStats extends Checksum {
 }
 
 /** A service-bound scenario (S1, its memory run and its batch-size sweep): throughput as % of the bound. */
-export interface FlowContenderResult {
-  readonly id: string;
-  readonly label: string;
-  readonly note: string;
-  readonly extra: boolean;
+export interface FlowContenderResult extends ContenderInfo {
   readonly records: number;
   readonly batchSize: number;
   readonly boundRecordsPerSecond: number;
@@ -171,11 +176,7 @@ export interface ServiceModel {
 }
 
 /** One way of taking (part of) a checkpoint of the CK state: how long it took and what it stored. */
-export interface CheckpointProbeResult {
-  readonly id: string;
-  readonly label: string;
-  readonly note: string;
-  readonly extra: boolean;
+export interface CheckpointProbeResult extends ContenderInfo {
   /** Median of the repetitions. */
   readonly durationMs: number;
   readonly durationSamples: readonly number[];
