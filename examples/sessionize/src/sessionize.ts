@@ -66,10 +66,10 @@ export class Sessionizer implements KeyedProcessFunction<string, Click, Session>
     timers.registerProcessingTimeTimer(closesAt);
   }
 
-  onTimer(timestamp: number, ctx: KeyedProcessContext<string>, out: Collector<Session>): void {
+  onTimer(_timestamp: number, ctx: KeyedProcessContext<string>, out: Collector<Session>): void {
     const state = this.session as ValueState<OpenSession | undefined>;
     const session = state.value();
-    if (session === undefined || session.closesAt !== timestamp) return;
+    if (session === undefined) return;
     out.collect({ user: ctx.currentKey, firstSecond: session.firstSecond, lastSecond: session.lastSecond, pages: session.pages });
     state.clear();
   }
