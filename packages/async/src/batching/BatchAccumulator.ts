@@ -11,8 +11,19 @@ export interface BatchTriggers<TIn> {
   readonly batchKey: ((input: TIn) => unknown) | undefined;
 }
 
-/** Receives each batch the accumulator closes, in the order they close. */
-export type FlushHandler<TIn, TTag> = (records: TIn[], tags: TTag[] | undefined, weight: number, firstArrival: number) => void;
+/**
+ * Who the accumulator talks to: objects with methods, not closures, so the
+ * hot paths call the same methods in every job (the JIT keeps their code).
+ */
+export interface BatchOwner<TIn, TTag> {
+  /** Receives each batch the accumulator closes, in the order they close. */
+  batchClosed(records: TIn[], tags: TTag[] | undefined, weight: number, firstArrival: number): void;
+}
+
+/** Gives each record a tag as it arrives (the ordered modes' result slot). */
+export interface Tagger<TIn, TTag> {
+  append(record: TIn): TTag;
+}
 
 /** Records collecting until a trigger fires; one per batch key. */
 class OpenBatch<TIn, TTag> {
@@ -46,16 +57,15 @@ export class BatchAccumulator<TIn, TTag> {
   constructor(
     private readonly triggers: BatchTriggers<TIn>,
     private readonly timers: ProcessingTimeService,
-    /** The tag of a record, taken as it arrives (the ordered modes' result slot). */
-    private readonly tagOf: ((record: TIn) => TTag) | undefined,
-    private readonly onFlush: FlushHandler<TIn, TTag>,
+    private readonly tagger: Tagger<TIn, TTag> | undefined,
+    private readonly owner: BatchOwner<TIn, TTag>,
   ) {
-    this.single = triggers.batchKey === undefined ? new OpenBatch<TIn, TTag>(undefined, tagOf !== undefined) : undefined;
+    this.single = triggers.batchKey === undefined ? new OpenBatch<TIn, TTag>(undefined, tagger !== undefined) : undefined;
   }
 
   add(record: TIn): void {
     const t = this.triggers;
-    const tag = this.tagOf?.(record);
+    const tag = this.tagger?.append(record);
     let batch = this.single ?? this.keyed(record);
     if (t.weigher !== undefined) {
       const weight = t.weigher(record);
@@ -87,19 +97,19 @@ export class BatchAccumulator<TIn, TTag> {
       for (let i = 0; i < records.length; i++) this.add(records[i] as TIn);
       return;
     }
-    const tagOf = this.tagOf;
+    const tagger = this.tagger;
     const max = this.triggers.maxBatchSize;
     for (let from = 0; from < records.length; ) {
       const open = batch.records.length;
       const to = Math.min(records.length, from + max - open);
       if (open === 0) {
         batch.records = records.slice(from, to);
-        if (tagOf !== undefined) batch.tags = [];
+        if (tagger !== undefined) batch.tags = [];
         this.opened(batch);
       } else {
         for (let i = from; i < to; i++) batch.records.push(records[i] as TIn);
       }
-      if (tagOf !== undefined) for (let i = from; i < to; i++) (batch.tags as TTag[]).push(tagOf(records[i] as TIn));
+      if (tagger !== undefined) for (let i = from; i < to; i++) (batch.tags as TTag[]).push(tagger.append(records[i] as TIn));
       this.size += to - from;
       from = to;
       if (batch.records.length >= max) this.flush(batch);
@@ -128,7 +138,7 @@ export class BatchAccumulator<TIn, TTag> {
       batch.cancelTimer?.();
       batch.cancelTimer = undefined;
       batch.records = [];
-      batch.tags = this.tagOf !== undefined ? [] : undefined;
+      batch.tags = this.tagger !== undefined ? [] : undefined;
       batch.weight = 0;
     }
     this.byKey.clear();
@@ -139,7 +149,7 @@ export class BatchAccumulator<TIn, TTag> {
     const key = (this.triggers.batchKey as (input: TIn) => unknown)(record);
     let batch = this.byKey.get(key);
     if (batch === undefined) {
-      batch = new OpenBatch<TIn, TTag>(key, this.tagOf !== undefined);
+      batch = new OpenBatch<TIn, TTag>(key, this.tagger !== undefined);
       this.byKey.set(key, batch);
     }
     return batch;
@@ -177,7 +187,7 @@ export class BatchAccumulator<TIn, TTag> {
   private flush(batch: OpenBatch<TIn, TTag>): void {
     const { records, tags, weight, firstArrival } = batch;
     batch.records = [];
-    batch.tags = this.tagOf !== undefined ? [] : undefined;
+    batch.tags = this.tagger !== undefined ? [] : undefined;
     batch.weight = 0;
     if (this.single === undefined) {
       // A keyed batch is dropped once sent, so keys seen once do not pile up; its timer goes with it.
@@ -186,6 +196,6 @@ export class BatchAccumulator<TIn, TTag> {
       this.byKey.delete(batch.key);
     }
     this.size -= records.length;
-    this.onFlush(records, tags, weight, firstArrival);
+    this.owner.batchClosed(records, tags, weight, firstArrival);
   }
 }

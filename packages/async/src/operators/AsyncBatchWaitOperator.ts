@@ -7,7 +7,7 @@ import {
   type OperatorSnapshot,
   type ProcessingTimeService,
 } from '@tributary/core';
-import { BatchAccumulator } from '../batching/BatchAccumulator.js';
+import { BatchAccumulator, type BatchOwner } from '../batching/BatchAccumulator.js';
 import {
   AsyncBatchFailedError,
   AsyncTimeoutError,
@@ -152,7 +152,7 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
  * input. All work triggered by promises and timers re-enters the task
  * through `ctx.task.execute`.
  */
-export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator<TIn> {
+export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator<TIn>, BatchOwner<TIn, Slot<TIn, TOut>> {
   private readonly fn: unknown;
   private readonly accumulator: BatchAccumulator<TIn, Slot<TIn, TOut>>;
   private readonly ordered: OrderedResultQueue<TIn, TOut> | undefined;
@@ -205,10 +205,7 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
       typeof (this.fn as { timeout?: unknown }).timeout === 'function';
     this.timers = ctx.processingTimeService;
     this.ordered = config.ordering === 'unordered' ? undefined : new OrderedResultQueue<TIn, TOut>(this.orderKeyOf(), ctx.output);
-    this.accumulator = new BatchAccumulator<TIn, Slot<TIn, TOut>>(config, this.timers, this.ordered === undefined ? undefined : this.ordered.append.bind(this.ordered), (records, slots, weight, firstArrival) => {
-      this.ready.push(new Batch(records, slots, weight, firstArrival));
-      this.pump();
-    });
+    this.accumulator = new BatchAccumulator<TIn, Slot<TIn, TOut>>(config, this.timers, this.ordered, this);
     this.limiter = new AimdLimiter(config.maxInFlightBatches);
     this.rate = config.rateLimit === undefined ? undefined : new RateLimiter(config.rateLimit, ctx.clock);
     this.metrics = new AsyncOperatorMetrics(ctx.metrics, {
@@ -312,6 +309,12 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
   }
 
   // ------------------------------------------------------------- dispatching
+
+  /** A batch closed (by size, weight, delay or end of input): it joins the ready queue. Called by the accumulator only. */
+  batchClosed(records: TIn[], slots: Slot<TIn, TOut>[] | undefined, weight: number, firstArrival: number): void {
+    this.ready.push(new Batch(records, slots, weight, firstArrival));
+    this.pump();
+  }
 
   /** Starts calls while a call slot is free and the rate limit allows, then checks flow control. */
   private pump(): void {

@@ -186,30 +186,7 @@ export function createOperatorContext<TOut>(
             onKeyedTimer(timestamp, key);
           }),
         };
-  const pending = new Set<() => void>();
-  const processingTimeService: ProcessingTimeService = {
-    currentProcessingTime: () => clock.now(),
-    registerTimer(at, callback) {
-      const cancelClock = clock.schedule(at, () => {
-        pending.delete(cancel);
-        execute(() => {
-          callback(at);
-        });
-      });
-      const cancel = (): void => {
-        pending.delete(cancel);
-        cancelClock();
-      };
-      pending.add(cancel);
-      return cancel;
-    },
-    get pendingTimers() {
-      return pending.size;
-    },
-    dispose() {
-      for (const cancel of [...pending]) cancel();
-    },
-  };
+  const processingTimeService = new OperatorTimers(clock, execute);
   const noKeyedState = (): never => {
     throw new Error(`Keyed state is only available on a keyed stream (after keyBy); operator ${description} is not keyed`);
   };
@@ -239,6 +216,47 @@ export function createOperatorContext<TOut>(
     keyed,
     runtimeContext,
   };
+}
+
+/**
+ * An operator's processing-time service: clock timers whose callbacks run as
+ * task work. A class rather than an object of closures, so hot code that asks
+ * for the time calls the same method in every job (the JIT keeps its code).
+ */
+class OperatorTimers implements ProcessingTimeService {
+  private readonly pending = new Set<() => void>();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly execute: (action: () => void) => void,
+  ) {}
+
+  currentProcessingTime(): number {
+    return this.clock.now();
+  }
+
+  registerTimer(at: number, callback: (timestamp: number) => void): () => void {
+    const cancelClock = this.clock.schedule(at, () => {
+      this.pending.delete(cancel);
+      this.execute(() => {
+        callback(at);
+      });
+    });
+    const cancel = (): void => {
+      this.pending.delete(cancel);
+      cancelClock();
+    };
+    this.pending.add(cancel);
+    return cancel;
+  }
+
+  get pendingTimers(): number {
+    return this.pending.size;
+  }
+
+  dispose(): void {
+    for (const cancel of [...this.pending]) cancel();
+  }
 }
 
 /** Calls `selector` and rejects keys the runtime cannot route, naming the place that asked. */

@@ -73,6 +73,9 @@ export interface ChunkCollector<T> extends Collector<T> {
   collectChunk(values: readonly T[]): void;
 }
 
+/** An operator that bounds what it takes (see `freeCapacity`). */
+type BoundedOperator = OneInputStreamOperator<unknown> & { freeCapacity(): number };
+
 /** Hands a chunk to an operator: in one call when it takes chunks, else record by record. */
 function processChunk<T>(operator: OneInputStreamOperator<T>, values: readonly T[]): void {
   if (operator.processChunk !== undefined) operator.processChunk(values);
@@ -231,8 +234,12 @@ export class Task {
   /** Wall time spent processing (reads, records, timers, async callbacks), not waiting, in ms. */
   busyTimeMs: Counter = new Counter();
   readonly hooks: TaskHooks;
-  /** The first operator's `freeCapacity`, if it bounds its input. */
-  private readonly freeCapacity: (() => number) | undefined;
+  /**
+   * The first operator, if it bounds its input (`freeCapacity`). Kept as the
+   * operator, not a bound method: a bound function is a new call target in
+   * every job, and the JIT would throw away the read loop's code for it.
+   */
+  private readonly bounded: BoundedOperator | undefined;
 
   constructor(
     readonly name: string,
@@ -245,7 +252,7 @@ export class Task {
     private readonly writers: readonly RecordWriter<unknown>[],
   ) {
     const first = operators[0]?.operator;
-    this.freeCapacity = first?.freeCapacity?.bind(first);
+    this.bounded = first?.freeCapacity === undefined ? undefined : (first as BoundedOperator);
     this.hooks = {
       execute: (action, operator) => {
         if (this.finished || job.stopped) return;
@@ -425,8 +432,8 @@ export class Task {
    * operator has asked for backpressure, which the task waited out.
    */
   private take(max: number): number {
-    const free = this.freeCapacity;
-    return free === undefined ? max : Math.max(1, Math.min(max, free()));
+    const bounded = this.bounded;
+    return bounded === undefined ? max : Math.max(1, Math.min(max, bounded.freeCapacity()));
   }
 
   /** Waits out backpressure in the middle of a chunk: busy time stops meanwhile. Returns when work resumes. */
