@@ -97,17 +97,17 @@ describe('build-time validation', () => {
 
   it('retry strategies check their own options', () => {
     expect(() => RetryStrategies.fixedDelay({ maxAttempts: 0, delayMs: 5 })).toThrow(
-      'RetryStrategies.fixedDelay(): maxAttempts (attempts in total, the first included) must be an integer >= 1, got 0',
+      "RetryStrategies.fixedDelay(): option 'maxAttempts' (attempts in total, the first included) must be an integer >= 1, got 0",
     );
-    expect(() => RetryStrategies.fixedDelay({ maxAttempts: 2, delayMs: -5 })).toThrow('RetryStrategies.fixedDelay(): delayMs must be a finite number >= 0, got -5');
+    expect(() => RetryStrategies.fixedDelay({ maxAttempts: 2, delayMs: -5 })).toThrow("RetryStrategies.fixedDelay(): option 'delayMs' must be a finite number >= 0, got -5");
     expect(() => RetryStrategies.exponentialBackoff({ maxAttempts: 2, initialDelayMs: 100, maxDelayMs: 10 })).toThrow(
-      'RetryStrategies.exponentialBackoff(): maxDelayMs (10) must be >= initialDelayMs (100)',
+      "RetryStrategies.exponentialBackoff(): option 'maxDelayMs' (10) must be >= initialDelayMs (100)",
     );
     expect(() => RetryStrategies.exponentialBackoff({ maxAttempts: 2, initialDelayMs: 1, maxDelayMs: 10, jitter: 2 })).toThrow(
-      'RetryStrategies.exponentialBackoff(): jitter must be in [0, 1], got 2',
+      "RetryStrategies.exponentialBackoff(): option 'jitter' must be in [0, 1], got 2",
     );
     expect(() => RetryStrategies.exponentialBackoff({ maxAttempts: 2, initialDelayMs: 1, maxDelayMs: 10, multiplier: 0.5 })).toThrow(
-      'RetryStrategies.exponentialBackoff(): multiplier must be a number >= 1, got 0.5',
+      "RetryStrategies.exponentialBackoff(): option 'multiplier' must be a number >= 1, got 0.5",
     );
   });
 

@@ -1,7 +1,7 @@
+import { describeValue, OptionChecker } from '@tributary/core';
 import type { CallContext, OpenAIClientOptions } from './client.js';
 import { Endpoint, isRecord } from './internal/Endpoint.js';
 import { nonRetryable } from './internal/nonRetryable.js';
-import { describe, OptionChecker } from './internal/validate.js';
 
 /** One message of a chat conversation. */
 export interface ChatMessage {
@@ -102,7 +102,7 @@ export function openAIChat<TIn>(options: ChatOptions<TIn>): ChatFunction<TIn> {
     const choice: unknown = isRecord(json) && Array.isArray(json.choices) ? json.choices[0] : undefined;
     const message: unknown = isRecord(choice) ? choice.message : undefined;
     if (!isRecord(message) || (typeof message.content !== 'string' && message.content !== null)) {
-      throw endpoint.unusable(`expected 'choices[0].message.content' to be a string or null, got ${describe(json)}`, json);
+      throw endpoint.unusable(`expected 'choices[0].message.content' to be a string or null, got ${describeValue(json)}`, json);
     }
     const finishReason = (choice as Record<string, unknown>).finish_reason;
     return {
@@ -120,7 +120,7 @@ function conversationOf<TIn>(options: ChatOptions<TIn>, check: OptionChecker): (
     const messages = check.func('messages', options.messages);
     return (record) => {
       const built: unknown = messages(record);
-      if (!Array.isArray(built)) throw nonRetryable(new TypeError(`openAIChat: messages(record) must return an array, got ${describe(built)}`));
+      if (!Array.isArray(built)) throw nonRetryable(new TypeError(`openAIChat: messages(record) must return an array, got ${describeValue(built)}`));
       return built as readonly ChatMessage[];
     };
   }
@@ -130,7 +130,7 @@ function conversationOf<TIn>(options: ChatOptions<TIn>, check: OptionChecker): (
   const prefix: readonly ChatMessage[] = system === undefined ? [] : [{ role: 'system', content: system }];
   return (record) => {
     const content = text(record);
-    if (typeof content !== 'string') throw nonRetryable(new TypeError(`openAIChat: text(record) must return a string, got ${describe(content)}`));
+    if (typeof content !== 'string') throw nonRetryable(new TypeError(`openAIChat: text(record) must return a string, got ${describeValue(content)}`));
     return [...prefix, { role: 'user', content }];
   };
 }

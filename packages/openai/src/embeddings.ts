@@ -1,7 +1,7 @@
+import { describeValue, OptionChecker } from '@tributary/core';
 import type { CallContext, OpenAIClientOptions } from './client.js';
 import { Endpoint, isRecord } from './internal/Endpoint.js';
 import { nonRetryable } from './internal/nonRetryable.js';
-import { describe, OptionChecker } from './internal/validate.js';
 
 /** Options of {@link openAIEmbeddings}. */
 export interface EmbeddingsOptions<TIn> extends OpenAIClientOptions {
@@ -81,10 +81,10 @@ export function openAIEmbeddings<TIn>(options: EmbeddingsOptions<TIn>): Embeddin
   const check = new OptionChecker('openAIEmbeddings');
   const model = check.nonEmptyString('model', options.model);
   const text = check.func('text', options.text);
-  const dimensions = options.dimensions === undefined ? undefined : check.positiveInteger('dimensions', options.dimensions);
+  const dimensions = options.dimensions === undefined ? undefined : check.integer('dimensions', options.dimensions);
   const encodingFormat = options.encodingFormat;
   if (encodingFormat !== undefined && encodingFormat !== 'float' && encodingFormat !== 'base64') {
-    check.fail(`option 'encodingFormat' must be 'float' or 'base64', got ${describe(encodingFormat)}`);
+    check.fail(`option 'encodingFormat' must be 'float' or 'base64', got ${describeValue(encodingFormat)}`);
   }
   const float32 = options.float32 === true;
   const extra = check.record('body', options.body) ?? {};
@@ -94,7 +94,7 @@ export function openAIEmbeddings<TIn>(options: EmbeddingsOptions<TIn>): Embeddin
     if (inputs.length === 0) return [];
     const texts = inputs.map((record) => {
       const t = text(record);
-      if (typeof t !== 'string') throw nonRetryable(new TypeError(`openAIEmbeddings: text(record) must return a string, got ${describe(t)}`));
+      if (typeof t !== 'string') throw nonRetryable(new TypeError(`openAIEmbeddings: text(record) must return a string, got ${describeValue(t)}`));
       return t;
     });
     const json = await endpoint.post(
@@ -108,7 +108,7 @@ export function openAIEmbeddings<TIn>(options: EmbeddingsOptions<TIn>): Embeddin
       ctx?.signal,
     );
     const data = isRecord(json) ? json.data : undefined;
-    if (!Array.isArray(data)) throw endpoint.unusable(`expected an object with a 'data' array, got ${describe(json)}`, json);
+    if (!Array.isArray(data)) throw endpoint.unusable(`expected an object with a 'data' array, got ${describeValue(json)}`, json);
     const n = inputs.length;
     if (data.length !== n) throw endpoint.unusable(`${n} inputs were sent but ${data.length} embeddings came back`, json);
     const out = new Array<Embedding<TIn, number[] | Float32Array> | undefined>(n);

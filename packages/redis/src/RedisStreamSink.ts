@@ -1,8 +1,7 @@
 import type { Redis } from 'ioredis';
-import type { Sink, SinkWriter, SinkWriterContext } from '@tributary/core';
+import { describeValue, OptionChecker, type Sink, type SinkWriter, type SinkWriterContext } from '@tributary/core';
 import { closeClient, openClient, type RedisConnection } from './connection.js';
 import { contentKey, DEFAULT_IDEMPOTENCY_FIELD, type FieldValue } from './idempotency.js';
-import { checkInteger } from './internal/options.js';
 
 /** Options of {@link RedisStreamSink}. */
 export interface RedisStreamSinkOptions<T> {
@@ -42,27 +41,24 @@ interface ResolvedSinkOptions<T> {
 }
 
 function resolve<T>(options: RedisStreamSinkOptions<T>): ResolvedSinkOptions<T> {
-  const where = 'RedisStreamSink';
-  if (typeof options !== 'object' || options === null) throw new TypeError(`${where}: options are required`);
-  if (typeof options.stream !== 'string' || options.stream === '') {
-    throw new TypeError(`${where}: option 'stream' must be a non-empty string, got ${JSON.stringify(options.stream)}`);
-  }
-  if (typeof options.encode !== 'function') throw new TypeError(`${where}: option 'encode' must be a function record => fields`);
+  const check = new OptionChecker('RedisStreamSink');
+  check.object(options);
+  check.nonEmptyString('stream', options.stream);
+  check.func('encode', options.encode);
   const key = options.idempotencyKey;
   if (key !== undefined && key !== false && typeof key !== 'function') {
-    throw new TypeError(`${where}: option 'idempotencyKey' must be a function record => string, or false`);
+    check.fail(`option 'idempotencyKey' must be a function record => string, or false, got ${describeValue(key)}`);
   }
-  const field = options.idempotencyField ?? DEFAULT_IDEMPOTENCY_FIELD;
-  if (typeof field !== 'string' || field === '') throw new TypeError(`${where}: option 'idempotencyField' must be a non-empty string`);
+  const field = check.nonEmptyString('idempotencyField', options.idempotencyField ?? DEFAULT_IDEMPOTENCY_FIELD);
   return {
     redis: options.redis,
     stream: options.stream,
     encode: options.encode,
     idempotencyKey: key === false ? undefined : key === undefined ? (_value, fields) => contentKey(fields) : (value) => key(value),
     idempotencyField: field,
-    maxLen: options.maxLen === undefined ? undefined : checkInteger(where, 'maxLen', options.maxLen, 1),
-    batchSize: checkInteger(where, 'batchSize', options.batchSize ?? 256, 1),
-    maxInFlightBatches: checkInteger(where, 'maxInFlightBatches', options.maxInFlightBatches ?? 4, 1),
+    maxLen: options.maxLen === undefined ? undefined : check.integer('maxLen', options.maxLen),
+    batchSize: check.integer('batchSize', options.batchSize ?? 256),
+    maxInFlightBatches: check.integer('maxInFlightBatches', options.maxInFlightBatches ?? 4),
   };
 }
 

@@ -1,7 +1,6 @@
-import { SystemClock, type Clock, type Source, type SourceReader, type SourceReaderContext } from '@tributary/core';
+import { describeValue, OptionChecker, SystemClock, type Clock, type Source, type SourceReader, type SourceReaderContext } from '@tributary/core';
 import type { RedisConnection } from './connection.js';
 import { RedisStreamReader } from './internal/RedisStreamReader.js';
-import { checkInteger } from './internal/options.js';
 import type { RedisStreamRecord } from './records.js';
 
 /**
@@ -115,28 +114,25 @@ export interface ResolvedSourceOptions<T> {
 }
 
 function resolve<T>(options: RedisStreamSourceOptions<T>): ResolvedSourceOptions<T> {
-  const where = 'RedisStreamSource';
-  if (typeof options !== 'object' || options === null) throw new TypeError(`${where}: options are required`);
-  for (const name of ['stream', 'group', 'consumer'] as const) {
-    const value: unknown = options[name];
-    if (typeof value !== 'string' || value === '') throw new TypeError(`${where}: option '${name}' must be a non-empty string, got ${JSON.stringify(value)}`);
-  }
-  if (typeof options.decode !== 'function') throw new TypeError(`${where}: option 'decode' must be a function (fields, id) => record`);
+  const check = new OptionChecker('RedisStreamSource');
+  check.object(options);
+  for (const name of ['stream', 'group', 'consumer'] as const) check.nonEmptyString(name, options[name]);
+  check.func('decode', options.decode);
   if (options.createGroup !== undefined && options.createGroup !== '0' && options.createGroup !== '$') {
-    throw new TypeError(`${where}: option 'createGroup' must be '0' or '$', got ${JSON.stringify(options.createGroup)}`);
+    check.fail(`option 'createGroup' must be '0' or '$', got ${describeValue(options.createGroup)}`);
   }
   if (options.ack !== undefined && options.ack !== 'on-checkpoint' && options.ack !== 'on-read') {
-    throw new TypeError(`${where}: option 'ack' must be 'on-checkpoint' or 'on-read', got ${JSON.stringify(options.ack)}`);
+    check.fail(`option 'ack' must be 'on-checkpoint' or 'on-read', got ${describeValue(options.ack)}`);
   }
-  const count = checkInteger(where, 'count', options.count ?? DEFAULTS.count, 1);
-  const blockMs = checkInteger(where, 'blockMs', options.blockMs ?? DEFAULTS.blockMs, 1);
-  const maxUnacked = checkInteger(where, 'maxUnacked', options.maxUnacked ?? DEFAULTS.maxUnacked, 1);
+  const count = check.integer('count', options.count ?? DEFAULTS.count);
+  const blockMs = check.integer('blockMs', options.blockMs ?? DEFAULTS.blockMs);
+  const maxUnacked = check.integer('maxUnacked', options.maxUnacked ?? DEFAULTS.maxUnacked);
   let reclaim: Required<ReclaimOptions> | false = false;
   if (options.reclaim !== false) {
     const given = options.reclaim ?? { minIdleMs: DEFAULTS.minIdleMs };
     reclaim = {
-      minIdleMs: checkInteger(where, 'reclaim.minIdleMs', given.minIdleMs, 0),
-      intervalMs: checkInteger(where, 'reclaim.intervalMs', given.intervalMs ?? DEFAULTS.intervalMs, 1),
+      minIdleMs: check.integer('reclaim.minIdleMs', given.minIdleMs, 0),
+      intervalMs: check.integer('reclaim.intervalMs', given.intervalMs ?? DEFAULTS.intervalMs),
     };
   }
   return {

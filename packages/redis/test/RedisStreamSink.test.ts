@@ -1,4 +1,4 @@
-import { MetricRegistry, type SinkWriter } from '@tributary/core';
+import { InvalidJobError, MetricRegistry, type SinkWriter } from '@tributary/core';
 import fc from 'fast-check';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -133,7 +133,9 @@ describe('RedisStreamSink', () => {
     [{ idempotencyKey: 'id' as never }, /option 'idempotencyKey'/],
     [{ encode: undefined as never }, /option 'encode'/],
   ])('rejects bad options when the job is built: %o', (bad, message) => {
-    expect(() => new RedisStreamSink<Row>({ stream: 's', encode: (r) => ({ id: r.id }), ...bad })).toThrow(message);
+    const build = (): unknown => new RedisStreamSink<Row>({ stream: 's', encode: (r) => ({ id: r.id }), ...bad });
+    expect(build).toThrow(message);
+    expect(build).toThrow(InvalidJobError);
   });
 });
 

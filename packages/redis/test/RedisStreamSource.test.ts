@@ -1,4 +1,4 @@
-import { ManualClock, type SourceReader } from '@tributary/core';
+import { InvalidJobError, ManualClock, type SourceReader } from '@tributary/core';
 import type { Redis, RedisOptions } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -340,7 +340,9 @@ describe('RedisStreamSource reader', () => {
     [{ createGroup: 'first' as never }, /option 'createGroup' must be '0' or '\$'/],
     [{ decode: undefined as never }, /option 'decode' must be a function/],
   ])('rejects bad options when the job is built: %o', (bad, message) => {
-    expect(() => new RedisStreamSource(options('s', bad))).toThrow(message);
+    const build = (): unknown => new RedisStreamSource(options('s', bad));
+    expect(build).toThrow(message);
+    expect(build).toThrow(InvalidJobError);
   });
 
   it('reads as <consumer>-<subtask> when the source runs in parallel', async () => {

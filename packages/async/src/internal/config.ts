@@ -1,4 +1,4 @@
-import { InvalidJobError, KeyedStream, OutputTag, type DataStream, type Key } from '@tributary/core';
+import { describeValue, KeyedStream, OptionChecker, OutputTag, type DataStream, type Key } from '@tributary/core';
 import type { AsyncBatchFunction, AsyncFunction, FailurePolicy, Ordering } from '../functions.js';
 import type { AsyncBatchOptions, AsyncWaitOptions } from '../options.js';
 import type { RateLimit } from '../retry/RateLimiter.js';
@@ -54,45 +54,22 @@ const BATCH_OPTIONS_FIXED_ORDER: ReadonlySet<string> = new Set([
 const BATCH_OPTIONS: ReadonlySet<string> = new Set([...BATCH_OPTIONS_FIXED_ORDER, 'ordering']);
 const WAIT_OPTIONS = new Set(['timeout', 'attemptTimeout', 'capacity', 'retry', 'onFailure', 'rateLimit']);
 
-/** Formats build-time errors: `orderedWaitBatch() ('OrderedWaitBatch'): option 'x' ...`. */
-class Checker {
-  constructor(private readonly where: string) {}
-
-  fail(message: string): never {
-    throw new InvalidJobError(`${this.where}: ${message}`);
-  }
-
-  object(options: unknown): Record<string, unknown> {
-    if (typeof options !== 'object' || options === null) this.fail('needs an options object');
-    return options as Record<string, unknown>;
-  }
-
-  known(options: Record<string, unknown>, allowed: ReadonlySet<string>): void {
-    for (const key of Object.keys(options)) {
-      if (!allowed.has(key)) this.fail(`unknown option '${key}' (known: ${[...allowed].join(', ')})`);
-    }
-  }
-
-  integer(name: string, value: unknown, fallback: number | undefined): number {
-    if (value === undefined && fallback !== undefined) return fallback;
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-      this.fail(`option '${name}' must be an integer >= 1, got ${describe(value)}`);
-    }
-    return value;
+/** The shared option checks, and those only the async operators have. */
+class Checker extends OptionChecker {
+  /** An integer >= 1, or `fallback` when absent. */
+  integerOr(name: string, value: unknown, fallback: number): number {
+    return value === undefined ? fallback : this.integer(name, value);
   }
 
   /** A positive duration, or `off` when absent. */
   duration(name: string, value: unknown, off: number, allowZero: boolean): number {
     if (value === undefined) return off;
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
-      this.fail(`option '${name}' must be a finite number of milliseconds ${allowZero ? '>= 0' : '> 0'}, got ${describe(value)}`);
+      this.fail(`option '${name}' must be a finite number of milliseconds ${allowZero ? '>= 0' : '> 0'}, got ${describeValue(value)}`);
     }
     return value === 0 ? off : value;
   }
 
-  fn(name: string, value: unknown): void {
-    if (value !== undefined && typeof value !== 'function') this.fail(`option '${name}' must be a function, got ${describe(value)}`);
-  }
 
   retry<TOut>(value: unknown): RetryStrategy<TOut> {
     if (value === undefined) return RetryStrategies.none();
@@ -120,12 +97,12 @@ class Checker {
       if (keys.length === 1 && v.deadLetter instanceof OutputTag) return value as FailurePolicy<TIn, TOut>;
       if (keys.length === 1 && typeof v.fallback === 'function') return value as FailurePolicy<TIn, TOut>;
     }
-    this.fail(`option 'onFailure' must be 'fail', { deadLetter: OutputTag } or { fallback: (input, error) => outputs }, got ${describe(value)}`);
+    this.fail(`option 'onFailure' must be 'fail', { deadLetter: OutputTag } or { fallback: (input, error) => outputs }, got ${describeValue(value)}`);
   }
 
   rateLimit(value: unknown): RateLimit | undefined {
     if (value === undefined) return undefined;
-    if (typeof value !== 'object' || value === null) this.fail(`option 'rateLimit' must be an object, got ${describe(value)}`);
+    if (typeof value !== 'object' || value === null) this.fail(`option 'rateLimit' must be an object, got ${describeValue(value)}`);
     const { requestsPerSecond, itemsPerSecond, ...rest } = value as Record<string, unknown>;
     const extra = Object.keys(rest);
     if (extra.length > 0) this.fail(`option 'rateLimit' has unknown field '${extra[0]}' (known: requestsPerSecond, itemsPerSecond)`);
@@ -134,19 +111,13 @@ class Checker {
     }
     for (const [name, rate] of [['requestsPerSecond', requestsPerSecond], ['itemsPerSecond', itemsPerSecond]] as const) {
       if (rate !== undefined && !(typeof rate === 'number' && Number.isFinite(rate) && rate > 0)) {
-        this.fail(`option 'rateLimit.${name}' must be a finite number > 0, got ${describe(rate)}`);
+        this.fail(`option 'rateLimit.${name}' must be a finite number > 0, got ${describeValue(rate)}`);
       }
     }
     return value;
   }
 }
 
-function describe(value: unknown): string {
-  if (typeof value === 'string') return `'${value}'`;
-  if (typeof value === 'function') return 'a function';
-  if (typeof value === 'object' && value !== null) return Array.isArray(value) ? 'an array' : 'an object';
-  return String(value);
-}
 
 /** `undefined` when building a bare operator factory (the operator checks its keyed context itself). */
 function checkStream(c: Checker, stream: unknown): void {
@@ -174,40 +145,40 @@ export function resolveBatchConfig<TIn, TOut>(
   const o = c.object(options);
   c.known(o, orderingOption ? BATCH_OPTIONS : BATCH_OPTIONS_FIXED_ORDER);
 
-  const maxBatchSize = c.integer('maxBatchSize', o.maxBatchSize, undefined);
+  const maxBatchSize = c.integer('maxBatchSize', o.maxBatchSize);
   const maxBatchDelay = c.duration('maxBatchDelay', o.maxBatchDelay, 0, true);
-  c.fn('weigher', o.weigher);
+  c.optionalFunc('weigher', o.weigher);
   if ((o.maxBatchWeight === undefined) !== (o.weigher === undefined)) {
     c.fail(`options 'maxBatchWeight' and 'weigher' go together: set both or neither`);
   }
   let maxBatchWeight = Number.POSITIVE_INFINITY;
   if (o.maxBatchWeight !== undefined) {
     const w = o.maxBatchWeight;
-    if (typeof w !== 'number' || !Number.isFinite(w) || w <= 0) c.fail(`option 'maxBatchWeight' must be a finite number > 0, got ${describe(w)}`);
+    if (typeof w !== 'number' || !Number.isFinite(w) || w <= 0) c.fail(`option 'maxBatchWeight' must be a finite number > 0, got ${describeValue(w)}`);
     maxBatchWeight = w;
   }
-  c.fn('batchKey', o.batchKey);
-  const maxInFlightBatches = c.integer('maxInFlightBatches', o.maxInFlightBatches, 1);
-  const capacity = c.integer('capacity', o.capacity, 2 * maxBatchSize * maxInFlightBatches);
+  c.optionalFunc('batchKey', o.batchKey);
+  const maxInFlightBatches = c.integerOr('maxInFlightBatches', o.maxInFlightBatches, 1);
+  const capacity = c.integerOr('capacity', o.capacity, 2 * maxBatchSize * maxInFlightBatches);
   if (capacity < maxBatchSize) c.fail(`option 'capacity' (${capacity}) must be >= maxBatchSize (${maxBatchSize}), or no batch could ever fill`);
 
   const ordering = (o.ordering as Ordering | undefined) ?? defaultOrdering;
   if (ordering !== 'unordered' && ordering !== 'ordered' && ordering !== 'key-ordered') {
-    c.fail(`option 'ordering' must be 'unordered', 'ordered' or 'key-ordered', got ${describe(ordering)}`);
+    c.fail(`option 'ordering' must be 'unordered', 'ordered' or 'key-ordered', got ${describeValue(ordering)}`);
   }
-  c.fn('orderKey', o.orderKey);
+  c.optionalFunc('orderKey', o.orderKey);
   if (o.orderKey !== undefined && ordering !== 'key-ordered') c.fail(`option 'orderKey' only applies to ordering 'key-ordered'`);
   if (ordering === 'key-ordered' && o.orderKey === undefined && stream !== undefined && !(stream instanceof KeyedStream)) {
     c.fail(`ordering 'key-ordered' needs a KeyedStream (keyBy() first) or the option 'orderKey'`);
   }
   const resultMode = o.resultMode ?? 'collect';
-  if (resultMode !== 'collect' && resultMode !== 'per-item') c.fail(`option 'resultMode' must be 'collect' or 'per-item', got ${describe(resultMode)}`);
+  if (resultMode !== 'collect' && resultMode !== 'per-item') c.fail(`option 'resultMode' must be 'collect' or 'per-item', got ${describeValue(resultMode)}`);
   // A collect-mode batch's outputs belong to no single record, so no key's line can place them.
   if (ordering === 'key-ordered' && resultMode !== 'per-item') {
     c.fail(`ordering 'key-ordered' needs resultMode 'per-item' (one output per input): in 'collect' mode a batch's outputs belong to no single key`);
   }
   if (o.splitOnFailure !== undefined && typeof o.splitOnFailure !== 'boolean') {
-    c.fail(`option 'splitOnFailure' must be a boolean, got ${describe(o.splitOnFailure)}`);
+    c.fail(`option 'splitOnFailure' must be a boolean, got ${describeValue(o.splitOnFailure)}`);
   }
   return {
     fn,
@@ -252,7 +223,7 @@ export function resolveRecordConfig<TIn, TOut>(
   if (kind === 'record-object') checkHooks(c, fn);
   const o = c.object(options);
   c.known(o, WAIT_OPTIONS);
-  const capacity = c.integer('capacity', o.capacity, 100);
+  const capacity = c.integerOr('capacity', o.capacity, 100);
   return {
     fn,
     kind,
@@ -278,6 +249,6 @@ export function resolveRecordConfig<TIn, TOut>(
 function checkHooks(c: Checker, fn: unknown): void {
   for (const hook of ['open', 'close', 'timeout']) {
     const value = (fn as Record<string, unknown>)[hook];
-    if (value !== undefined && typeof value !== 'function') c.fail(`the function's '${hook}' must be a method, got ${describe(value)}`);
+    if (value !== undefined && typeof value !== 'function') c.fail(`the function's '${hook}' must be a method, got ${describeValue(value)}`);
   }
 }

@@ -1,4 +1,4 @@
-import { InvalidJobError, seededRandom } from '@tributary/core';
+import { describeValue, OptionChecker, seededRandom } from '@tributary/core';
 
 /**
  * When and how often a failed attempt is retried (Flink's `AsyncRetryStrategy`).
@@ -83,63 +83,52 @@ export const RetryStrategies = {
 
   /** Retry after the same wait each time. */
   fixedDelay<TOut = unknown>(options: FixedDelayOptions<TOut>): RetryStrategy<TOut> {
-    const where = 'RetryStrategies.fixedDelay()';
-    checkAttempts(where, options.maxAttempts);
-    const delayMs = nonNegative(where, 'delayMs', options.delayMs);
+    const check = new OptionChecker('RetryStrategies.fixedDelay()');
+    const maxAttempts = attempts(check, options.maxAttempts);
+    const delayMs = check.nonNegative('delayMs', options.delayMs);
     return {
-      maxAttempts: options.maxAttempts,
+      maxAttempts,
       backoff: () => delayMs,
-      ...predicates(where, options),
+      ...predicates(check, options),
     };
   },
 
   /** Retry after waits that grow by `multiplier` up to `maxDelayMs`, with optional jitter. */
   exponentialBackoff<TOut = unknown>(options: ExponentialBackoffOptions<TOut>): RetryStrategy<TOut> {
-    const where = 'RetryStrategies.exponentialBackoff()';
-    checkAttempts(where, options.maxAttempts);
-    const initial = nonNegative(where, 'initialDelayMs', options.initialDelayMs);
-    const max = nonNegative(where, 'maxDelayMs', options.maxDelayMs);
-    if (max < initial) throw new InvalidJobError(`${where}: maxDelayMs (${max}) must be >= initialDelayMs (${initial})`);
+    const check = new OptionChecker('RetryStrategies.exponentialBackoff()');
+    const maxAttempts = attempts(check, options.maxAttempts);
+    const initial = check.nonNegative('initialDelayMs', options.initialDelayMs);
+    const max = check.nonNegative('maxDelayMs', options.maxDelayMs);
+    if (max < initial) check.fail(`option 'maxDelayMs' (${max}) must be >= initialDelayMs (${initial})`);
     const multiplier = options.multiplier ?? 2;
-    if (!(Number.isFinite(multiplier) && multiplier >= 1)) {
-      throw new InvalidJobError(`${where}: multiplier must be a number >= 1, got ${String(multiplier)}`);
-    }
+    if (!(Number.isFinite(multiplier) && multiplier >= 1)) check.fail(`option 'multiplier' must be a number >= 1, got ${describeValue(multiplier)}`);
     const jitter = options.jitter ?? 0;
-    if (!(jitter >= 0 && jitter <= 1)) throw new InvalidJobError(`${where}: jitter must be in [0, 1], got ${String(jitter)}`);
-    if (options.random !== undefined && typeof options.random !== 'function') {
-      throw new InvalidJobError(`${where}: random must be a function returning numbers in [0, 1)`);
-    }
-    if (options.seed !== undefined && !Number.isFinite(options.seed)) {
-      throw new InvalidJobError(`${where}: seed must be a finite number, got ${String(options.seed)}`);
-    }
+    if (!(jitter >= 0 && jitter <= 1)) check.fail(`option 'jitter' must be in [0, 1], got ${describeValue(jitter)}`);
+    check.optionalFunc('random', options.random);
+    if (options.seed !== undefined && !Number.isFinite(options.seed)) check.fail(`option 'seed' must be a finite number, got ${describeValue(options.seed)}`);
     const random = options.random ?? (options.seed === undefined ? Math.random : seededRandom(options.seed));
     return {
-      maxAttempts: options.maxAttempts,
+      maxAttempts,
       backoff: (attempt) => {
         const base = Math.min(max, initial * multiplier ** (attempt - 1));
         return jitter === 0 ? base : base * (1 - jitter * random());
       },
-      ...predicates(where, options),
+      ...predicates(check, options),
     };
   },
 } as const;
 
-function predicates<TOut>(where: string, options: RetryPredicates<TOut>): Pick<RetryStrategy<TOut>, 'retryOnError' | 'retryOnResult'> {
-  const { retryOnError, retryOnResult } = options;
-  if (retryOnError !== undefined && typeof retryOnError !== 'function') throw new InvalidJobError(`${where}: retryOnError must be a function`);
-  if (retryOnResult !== undefined && typeof retryOnResult !== 'function') throw new InvalidJobError(`${where}: retryOnResult must be a function`);
-  return { retryOnError: retryOnError ?? retryAll, retryOnResult: retryOnResult ?? retryNoResult };
+function predicates<TOut>(check: OptionChecker, options: RetryPredicates<TOut>): Pick<RetryStrategy<TOut>, 'retryOnError' | 'retryOnResult'> {
+  return {
+    retryOnError: check.optionalFunc('retryOnError', options.retryOnError) ?? retryAll,
+    retryOnResult: check.optionalFunc('retryOnResult', options.retryOnResult) ?? retryNoResult,
+  };
 }
 
-function checkAttempts(where: string, maxAttempts: number): void {
-  if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
-    throw new InvalidJobError(`${where}: maxAttempts (attempts in total, the first included) must be an integer >= 1, got ${String(maxAttempts)}`);
+/** `maxAttempts`, with what it counts in the message: users often read it as retries. */
+function attempts(check: OptionChecker, maxAttempts: unknown): number {
+  if (typeof maxAttempts !== 'number' || !Number.isInteger(maxAttempts) || maxAttempts < 1) {
+    check.fail(`option 'maxAttempts' (attempts in total, the first included) must be an integer >= 1, got ${describeValue(maxAttempts)}`);
   }
-}
-
-function nonNegative(where: string, option: string, value: number): number {
-  if (!(typeof value === 'number' && Number.isFinite(value) && value >= 0)) {
-    throw new InvalidJobError(`${where}: ${option} must be a finite number >= 0, got ${String(value)}`);
-  }
-  return value;
+  return maxAttempts;
 }

@@ -22,7 +22,8 @@ import { KeyedProcessOperator } from '../operators/KeyedProcessOperator.js';
 import { KeyedReduceOperator } from '../operators/KeyedReduceOperator.js';
 import type { OutputTag } from './OutputTag.js';
 import type { Sink } from './Sink.js';
-import { positiveInteger, type StreamExecutionEnvironment } from './StreamExecutionEnvironment.js';
+import { OptionChecker } from './OptionChecker.js';
+import type { StreamExecutionEnvironment } from './StreamExecutionEnvironment.js';
 import type { Chaining, OperatorTransformation, Transformation } from './transformations.js';
 
 /** Options of {@link DataStream.transform}: how a custom operator is placed in the graph. */
@@ -211,7 +212,7 @@ export class SingleOutputStream<T> extends DataStream<T> {
   setParallelism(parallelism: number): this {
     this.env.checkUsable(this.transformation);
     const t = this.transformation;
-    positiveInteger(`setParallelism() of '${t.name}'`, parallelism);
+    new OptionChecker(`setParallelism() of '${t.name}'`).integer('parallelism', parallelism);
     if (t.kind === 'source' && t.source.parallel !== true && parallelism !== 1) {
       throw new InvalidJobError(`'${t.name}' is a non-parallel source; its parallelism must be 1, got ${parallelism}`);
     }

@@ -1,6 +1,7 @@
 import { MetricRegistry } from '../metrics/MetricRegistry.js';
 import { SystemClock, type Clock } from '../runtime/Clock.js';
 import { InvalidJobError } from '../runtime/errors.js';
+import { OptionChecker } from './OptionChecker.js';
 import { compileJobGraph, sinksOf } from '../runtime/JobGraph.js';
 import type { CheckpointStorage } from '../runtime/checkpoint/CheckpointStorage.js';
 import { FileCheckpointStorage } from '../runtime/checkpoint/FileCheckpointStorage.js';
@@ -78,9 +79,10 @@ export class StreamExecutionEnvironment {
   private checkpointing: { intervalMs: number; storage: CheckpointStorage } | undefined;
 
   private constructor(options: EnvironmentOptions) {
-    this.parallelism = positiveInteger('parallelism', options.parallelism ?? 1);
-    this.chunkSize = positiveInteger('chunkSize', options.chunkSize ?? 256);
-    this.channelCapacity = positiveInteger('channelCapacity', options.channelCapacity ?? 8);
+    const check = new OptionChecker('StreamExecutionEnvironment.create()');
+    this.parallelism = check.integer('parallelism', options.parallelism ?? 1);
+    this.chunkSize = check.integer('chunkSize', options.chunkSize ?? 256);
+    this.channelCapacity = check.integer('channelCapacity', options.channelCapacity ?? 8);
     this.clock = options.clock ?? new SystemClock();
     this.metrics = options.metrics ?? new MetricRegistry();
     this.restartStrategy = validateRestartStrategy(options.restartStrategy ?? { kind: 'none' });
@@ -200,9 +202,4 @@ export class StreamExecutionEnvironment {
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
-/** @internal */
-export function positiveInteger(option: string, value: number): number {
-  if (!Number.isInteger(value) || value < 1) throw new InvalidJobError(`${option} must be an integer >= 1, got ${String(value)}`);
-  return value;
-}
 

@@ -1,7 +1,7 @@
 import type { OpenAIClientOptions } from '../client.js';
 import { OpenAIConnectionError, OpenAIHttpError, OpenAIResponseError } from '../errors.js';
 import { parseRetryAfter } from './retryAfter.js';
-import type { OptionChecker } from './validate.js';
+import type { OptionChecker } from '@tributary/core';
 
 const DEFAULT_BASE_URL = 'https://api.openai.com/v1';
 

@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { InvalidJobError, OptionChecker, describeValue } from '../src/index.js';
+
+describe('OptionChecker', () => {
+  const check = new OptionChecker('mySink');
+
+  it('fails with an InvalidJobError naming the owner and the option', () => {
+    expect(() => check.integer('batchSize', 0)).toThrow(new InvalidJobError("mySink: option 'batchSize' must be an integer >= 1, got 0"));
+    expect(() => check.integer('batchSize', 0)).toThrow(InvalidJobError);
+    expect(() => check.integer('minIdleMs', -1, 0)).toThrow("mySink: option 'minIdleMs' must be an integer >= 0, got -1");
+    expect(() => check.nonNegative('delayMs', Number.POSITIVE_INFINITY)).toThrow("option 'delayMs' must be a finite number >= 0, got Infinity");
+    expect(() => check.func('encode', 'x')).toThrow("option 'encode' must be a function, got 'x'");
+    expect(() => check.nonEmptyString('stream', '')).toThrow("option 'stream' must be a non-empty string, got ''");
+    expect(() => check.record('headers', [])).toThrow("option 'headers' must be an object, got an array");
+    expect(() => check.object(null)).toThrow('mySink: needs an options object');
+    expect(() => check.known({ batchSize: 1, batchsize: 2 }, new Set(['batchSize']))).toThrow("unknown option 'batchsize' (known: batchSize)");
+  });
+
+  it('returns what it accepts; optional checks pass an absent value through', () => {
+    expect(check.integer('minIdleMs', 0, 0)).toBe(0);
+    expect(check.nonNegative('delayMs', 2.5)).toBe(2.5);
+    const fn = (): void => {};
+    expect(check.optionalFunc('onDone', fn)).toBe(fn);
+    expect(check.optionalFunc('onDone', undefined)).toBeUndefined();
+    expect(check.optionalString('model', undefined)).toBeUndefined();
+    expect(() => check.optionalString('model', 3)).toThrow("option 'model' must be a non-empty string, got 3");
+  });
+
+  it('describes values by kind', () => {
+    expect([null, undefined, 'a', 1n, Symbol('s'), {}, [], () => 1].map(describeValue)).toEqual([
+      'null',
+      'undefined',
+      "'a'",
+      '1',
+      'Symbol(s)',
+      'an object',
+      'an array',
+      'a function',
+    ]);
+  });
+});
