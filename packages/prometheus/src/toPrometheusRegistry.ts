@@ -108,6 +108,12 @@ class TributaryRegistry extends Registry {
   /** Every name a family owns (its own and reserved sample names) to that family. */
   private readonly names = new Map<string, Family<number> | Family<HistogramSnapshot>>();
   private readonly bound = new Set<string>();
+  /**
+   * Histogram snapshots of the scrape under way: a histogram's summary and
+   * its `_mean` gauge read one snapshot (one sort of the window, and figures
+   * that agree even if the histogram is updated while the scrape awaits).
+   */
+  private readonly snapshots = new Map<string, HistogramSnapshot>();
 
   constructor(
     private readonly source: MetricRegistry,
@@ -118,6 +124,7 @@ class TributaryRegistry extends Registry {
 
   /** prom-client reads its metric list here before every exposition, so new Tributary metrics join first. */
   override getMetricsAsArray(): ReturnType<Registry['getMetricsAsArray']> {
+    this.snapshots.clear();
     for (const [id, metric] of this.source.entries()) {
       if (this.bound.has(id)) continue;
       this.bind(id, metric);
@@ -157,15 +164,24 @@ class TributaryRegistry extends Registry {
           'summary',
           labelNames,
           `Tributary histogram '${metricName}' over its most recent values: quantile 0 is the min, 1 the max; _count counts every update.`,
-        ).add({ id, labels, read: () => metric.snapshot() });
+        ).add({ id, labels, read: () => this.snapshotOf(id, metric) });
         this.family(`${name}_mean`, 'gauge', labelNames, `Mean of Tributary histogram '${metricName}' over its most recent values.`).add({
           id,
           labels,
-          read: () => metric.snapshot().mean,
+          read: () => this.snapshotOf(id, metric).mean,
         });
         break;
       }
     }
+  }
+
+  private snapshotOf(id: string, histogram: { snapshot(): HistogramSnapshot }): HistogramSnapshot {
+    let snapshot = this.snapshots.get(id);
+    if (snapshot === undefined) {
+      snapshot = histogram.snapshot();
+      this.snapshots.set(id, snapshot);
+    }
+    return snapshot;
   }
 
   private family(base: string, kind: 'summary', labelNames: readonly string[], help: string): Family<HistogramSnapshot>;

@@ -1,6 +1,6 @@
 import { MetricRegistry } from '@tributary/core';
 import { Counter, Registry } from 'prom-client';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { toPrometheusRegistry } from '../src/index.js';
 import { parseExposition, valueOf } from './support/exposition.js';
 
@@ -33,6 +33,22 @@ describe('toPrometheusRegistry', () => {
     expect(text.samples.some((s) => s.name === 'tributary_batchSize_sum')).toBe(false);
     expect(text.types.get('tributary_batchSize_mean')).toBe('gauge');
     expect(valueOf(text, 'tributary_batchSize_mean', op)).toBe(45);
+  });
+
+  it('takes one snapshot of a histogram per scrape, shared by its summary and its mean', async () => {
+    const { registry, sizes } = scripted();
+    const prometheus = toPrometheusRegistry(registry);
+    sizes.update(10);
+    const snapshot = vi.spyOn(sizes, 'snapshot');
+    let text = parseExposition(await prometheus.metrics());
+    expect(snapshot).toHaveBeenCalledTimes(1);
+    expect(valueOf(text, 'tributary_batchSize_mean', op)).toBe(10);
+    // The next scrape takes a fresh one.
+    sizes.update(30);
+    text = parseExposition(await prometheus.metrics());
+    expect(snapshot).toHaveBeenCalledTimes(2);
+    expect(valueOf(text, 'tributary_batchSize_mean', op)).toBe(20);
+    expect(valueOf(text, 'tributary_batchSize', { ...op, quantile: '1' })).toBe(30);
   });
 
   it('reads counters and gauges at scrape time', async () => {
