@@ -28,7 +28,8 @@ export const USAGE = `Usage: pnpm bench [-- options]
   --quick              small record counts, 1 repetition: a smoke run (results/quick.json, docs untouched)
   --records N          records for every scenario run (or S3=N,S4=N,... per scenario; for CK, the records of
                        its S3/S4 overhead runs, the checkpoint always holds 100,000 keys; for S5, texts)
-  --reps N             measured repetitions per contender (default 5, quick 1)
+  --reps N             measured repetitions per contender (default 9 per-record, 7 for S1,
+                       5 for CK, 1 for the S1 sweep and memory run; quick 1)
   --docs-only          rewrite docs/benchmarks.md and the charts from results/latest.json
   --no-docs            measure and write results/latest.json, leave the docs alone
   --in-process         measure S2-S5 in this process (default: each repetition of each contender in a fresh
