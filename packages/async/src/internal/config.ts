@@ -1,5 +1,5 @@
 import { describeValue, KeyedStream, OptionChecker, OutputTag, type DataStream, type Key } from '@tributary/core';
-import type { AsyncBatchFunction, AsyncFunction, FailurePolicy, Ordering } from '../functions.js';
+import type { FailurePolicy, Ordering } from '../functions.js';
 import type { AsyncBatchOptions, AsyncWaitOptions } from '../options.js';
 import type { RateLimit } from '../retry/RateLimiter.js';
 import { RetryStrategies, type RetryStrategy } from '../retry/RetryStrategies.js';
@@ -136,14 +136,7 @@ export function resolveBatchConfig<TIn, TOut>(
   orderingOption: boolean,
 ): AsyncOperatorConfig<TIn, TOut> {
   const c: Checker = new Checker(where);
-  checkStream(c, stream);
-  let kind: FunctionKind;
-  if (typeof fn === 'function') kind = 'batch-function';
-  else if (typeof (fn as AsyncBatchFunction<TIn, TOut> | null)?.asyncInvokeBatch === 'function') kind = 'batch-object';
-  else c.fail('needs a batch function: an async function (inputs, ctx) => outputs, or an object with asyncInvokeBatch(inputs, resultFuture)');
-  if (kind === 'batch-object') checkHooks(c, fn);
-  const o = c.object(options);
-  c.known(o, orderingOption ? BATCH_OPTIONS : BATCH_OPTIONS_FIXED_ORDER);
+  const { kind, o } = begin(c, stream, fn, options, BATCH_FUNCTIONS, orderingOption ? BATCH_OPTIONS : BATCH_OPTIONS_FIXED_ORDER);
 
   const maxBatchSize = c.integer('maxBatchSize', o.maxBatchSize);
   const maxBatchDelay = c.duration('maxBatchDelay', o.maxBatchDelay, 0, true);
@@ -190,15 +183,11 @@ export function resolveBatchConfig<TIn, TOut>(
     batchKey: o.batchKey as ((input: TIn) => unknown) | undefined,
     maxInFlightBatches,
     capacity,
-    timeout: c.duration('timeout', o.timeout, Number.POSITIVE_INFINITY, false),
-    deadline: c.duration('deadline', o.deadline, Number.POSITIVE_INFINITY, false),
-    retry: c.retry<TOut>(o.retry),
+    ...attemptOptions<TIn, TOut>(c, o, { timeout: 'timeout', deadline: 'deadline' }),
     ordering,
     orderKey: o.orderKey as ((input: TIn) => Key) | undefined,
     perItem: resultMode === 'per-item',
-    onFailure: c.onFailure<TIn, TOut>(o.onFailure),
     splitOnFailure: o.splitOnFailure === true,
-    rateLimit: c.rateLimit(o.rateLimit),
   };
 }
 
@@ -215,14 +204,7 @@ export function resolveRecordConfig<TIn, TOut>(
   ordering: Ordering,
 ): AsyncOperatorConfig<TIn, TOut> {
   const c: Checker = new Checker(where);
-  checkStream(c, stream);
-  let kind: FunctionKind;
-  if (typeof fn === 'function') kind = 'record-function';
-  else if (typeof (fn as AsyncFunction<TIn, TOut> | null)?.asyncInvoke === 'function') kind = 'record-object';
-  else c.fail('needs an async function (input, ctx) => output, or an object with asyncInvoke(input, resultFuture)');
-  if (kind === 'record-object') checkHooks(c, fn);
-  const o = c.object(options);
-  c.known(o, WAIT_OPTIONS);
+  const { kind, o } = begin(c, stream, fn, options, RECORD_FUNCTIONS, WAIT_OPTIONS);
   const capacity = c.integerOr('capacity', o.capacity, 100);
   return {
     fn,
@@ -234,21 +216,76 @@ export function resolveRecordConfig<TIn, TOut>(
     batchKey: undefined,
     maxInFlightBatches: capacity,
     capacity,
-    timeout: c.duration('attemptTimeout', o.attemptTimeout, Number.POSITIVE_INFINITY, false),
-    deadline: c.duration('timeout', o.timeout, Number.POSITIVE_INFINITY, false),
-    retry: c.retry<TOut>(o.retry),
+    // Flink's names: `timeout` covers all attempts (our deadline), `attemptTimeout` one attempt.
+    ...attemptOptions<TIn, TOut>(c, o, { timeout: 'attemptTimeout', deadline: 'timeout' }),
     ordering,
     orderKey: undefined,
     perItem: false,
-    onFailure: c.onFailure<TIn, TOut>(o.onFailure),
     splitOnFailure: false,
-    rateLimit: c.rateLimit(o.rateLimit),
   };
 }
 
-function checkHooks(c: Checker, fn: unknown): void {
-  for (const hook of ['open', 'close', 'timeout']) {
-    const value = (fn as Record<string, unknown>)[hook];
-    if (value !== undefined && typeof value !== 'function') c.fail(`the function's '${hook}' must be a method, got ${describeValue(value)}`);
+/** What each family of operators takes as its function. */
+interface FunctionKinds {
+  /** The kind of a plain async function. */
+  readonly plain: FunctionKind;
+  /** The kind of an object with `method`, and optional `open`, `close` and `timeout` hooks. */
+  readonly object: FunctionKind;
+  readonly method: 'asyncInvokeBatch' | 'asyncInvoke';
+  /** The error when `fn` is neither. */
+  readonly expected: string;
+}
+
+const BATCH_FUNCTIONS: FunctionKinds = {
+  plain: 'batch-function',
+  object: 'batch-object',
+  method: 'asyncInvokeBatch',
+  expected: 'needs a batch function: an async function (inputs, ctx) => outputs, or an object with asyncInvokeBatch(inputs, resultFuture)',
+};
+
+const RECORD_FUNCTIONS: FunctionKinds = {
+  plain: 'record-function',
+  object: 'record-object',
+  method: 'asyncInvoke',
+  expected: 'needs an async function (input, ctx) => output, or an object with asyncInvoke(input, resultFuture)',
+};
+
+/** The checks both resolvers start with: the stream, the function and its hooks, the options object and its names. */
+function begin(
+  c: Checker,
+  stream: unknown,
+  fn: unknown,
+  options: unknown,
+  kinds: FunctionKinds,
+  allowed: ReadonlySet<string>,
+): { kind: FunctionKind; o: Record<string, unknown> } {
+  checkStream(c, stream);
+  let kind: FunctionKind;
+  if (typeof fn === 'function') kind = kinds.plain;
+  else if (typeof (fn as Record<string, unknown> | null)?.[kinds.method] === 'function') kind = kinds.object;
+  else c.fail(kinds.expected);
+  if (kind === kinds.object) {
+    for (const hook of ['open', 'close', 'timeout']) {
+      const value = (fn as Record<string, unknown>)[hook];
+      if (value !== undefined && typeof value !== 'function') c.fail(`the function's '${hook}' must be a method, got ${describeValue(value)}`);
+    }
   }
+  const o = c.object(options);
+  c.known(o, allowed);
+  return { kind, o };
+}
+
+/** The options about attempts both families share, under the names each family gives its two time limits. */
+function attemptOptions<TIn, TOut>(
+  c: Checker,
+  o: Record<string, unknown>,
+  names: { readonly timeout: string; readonly deadline: string },
+): Pick<AsyncOperatorConfig<TIn, TOut>, 'timeout' | 'deadline' | 'retry' | 'onFailure' | 'rateLimit'> {
+  return {
+    timeout: c.duration(names.timeout, o[names.timeout], Number.POSITIVE_INFINITY, false),
+    deadline: c.duration(names.deadline, o[names.deadline], Number.POSITIVE_INFINITY, false),
+    retry: c.retry<TOut>(o.retry),
+    onFailure: c.onFailure<TIn, TOut>(o.onFailure),
+    rateLimit: c.rateLimit(o.rateLimit),
+  };
 }
