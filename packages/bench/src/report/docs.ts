@@ -1,7 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { CheckpointScenarioResult, CpuScenarioResult, ResultsFile, ScenarioId, ScenarioResult } from '../harness/model.js';
-import { batchCapacity, MEMORY_SERVICE, S1_BATCH } from '../scenarios/asyncService.js';
+import { MEMORY_SERVICE, S1_BATCH } from '../scenarios/asyncService.js';
+import { batchCapacity } from '../scenarios/batchPipelines.js';
 import { renderMarkdownTable } from './markdown.js';
 import { niceMax, renderBarChart, renderLineChart, type Bar, type Series } from './svg.js';
 import { serviceBound } from '../harness/flowRunner.js';

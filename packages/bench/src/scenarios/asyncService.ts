@@ -3,7 +3,7 @@ import { StreamExecutionEnvironment } from '@tributary/core';
 import type { Doc } from '../harness/flowProbe.js';
 import type { FlowContender, FlowPoint, FlowScenario, ServiceParams } from '../harness/flowRunner.js';
 import type { Checksum, ServiceModel } from '../harness/model.js';
-import { EFFECT_NOTE, RXJS_NOTE, runEffect, runRxjs, type BatchPipeline } from './servicePeers.js';
+import { EFFECT_NOTE, RXJS_NOTE, runEffect, runRxjs, runTributary, type BatchPipeline } from './batchPipelines.js';
 
 /** S1's service (issue 3): 10 ms + 0.05 ms per item, 4 calls served at once; batches of 64 or 5 ms. */
 export const S1_SERVICE: ServiceModel = { baseMs: 10, perItemMs: 0.05, concurrency: 4, maxBatchDelayMs: 5 };
@@ -14,7 +14,8 @@ export const PER_RECORD_CAPACITY = 4;
 function pipelineOf(p: ServiceParams): BatchPipeline<Doc, number> {
   return {
     source: () => p.probe.source(p.records),
-    call: p.call,
+    call: (batch, ctx) => p.call(batch, ctx?.signal),
+    deliver: p.probe.deliver,
     deliverAll: p.probe.deliverAll,
     result: (): Checksum => ({ count: p.probe.delivered, sum: p.probe.sum }),
     batchSize: p.batchSize,
@@ -23,39 +24,15 @@ function pipelineOf(p: ServiceParams): BatchPipeline<Doc, number> {
   };
 }
 
-/**
- * Tributary's capacity for a batch size: room for every in-flight batch plus
- * one filling, rounded up to twice that (the operator's default), so a full
- * batch is always ready when a call returns.
- */
-export function batchCapacity(batchSize: number, concurrency: number): number {
-  return 2 * batchSize * concurrency;
-}
-
 function tributaryBatch(ordered: boolean): FlowContender {
   const id = ordered ? 'tributary-ordered' : 'tributary';
-  const label = ordered ? 'Tributary orderedWaitBatch' : 'Tributary unorderedWaitBatch';
   const method = ordered ? 'orderedWaitBatch' : 'unorderedWaitBatch';
   return {
     id,
-    label,
+    label: `Tributary ${method}`,
     note: `\`AsyncDataStream.${method}(env.fromCollection(source), call, { maxBatchSize, maxBatchDelay, maxInFlightBatches: 4, capacity: 2 * size * 4 })\`, parallelism 1`,
     extra: ordered,
-    run: async (p) => {
-      const env = StreamExecutionEnvironment.create({ parallelism: 1 });
-      const input = env.fromCollection(p.probe.source(p.records));
-      const options = {
-        maxBatchSize: p.batchSize,
-        maxBatchDelay: p.maxBatchDelayMs,
-        maxInFlightBatches: p.concurrency,
-        capacity: batchCapacity(p.batchSize, p.concurrency),
-      };
-      const call = (inputs: readonly Doc[], ctx: { readonly signal: AbortSignal }): Promise<number[]> => p.call(inputs, ctx.signal);
-      const out = ordered ? AsyncDataStream.orderedWaitBatch(input, call, options) : AsyncDataStream.unorderedWaitBatch(input, call, options);
-      out.addSink(p.probe.deliver);
-      await env.execute(`${id} S1`);
-      return { count: p.probe.delivered, sum: p.probe.sum };
-    },
+    run: (p) => runTributary(pipelineOf(p), ordered, `${id} S1`),
   };
 }
 

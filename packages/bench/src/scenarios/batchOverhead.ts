@@ -1,9 +1,7 @@
-import { AsyncDataStream } from '@tributary/async';
-import { StreamExecutionEnvironment } from '@tributary/core';
 import type { CpuScenario } from '../harness/cpuRunner.js';
 import type { Checksum, Contender } from '../harness/model.js';
 import { naturals } from './mapFilterMap.js';
-import { EFFECT_NOTE, RXJS_NOTE, runEffect, runRxjs, type BatchPipeline } from './servicePeers.js';
+import { EFFECT_NOTE, RXJS_NOTE, runEffect, runRxjs, runTributary, type BatchPipeline } from './batchPipelines.js';
 import { ChecksumSink } from '../harness/ChecksumSink.js';
 
 export const S2_BATCH = 256;
@@ -19,6 +17,7 @@ function pipeline(n: number, totals: ChecksumSink): BatchPipeline<number, number
   return {
     source: () => naturals(n),
     call: instantService,
+    deliver: totals.write,
     deliverAll: totals.writeAll,
     result: () => totals.result(),
     batchSize: S2_BATCH,
@@ -72,18 +71,7 @@ function tributary(ordered: boolean): Contender<number, Checksum> {
     label: `Tributary ${method}`,
     note: `\`AsyncDataStream.${method}(env.fromCollection(naturals(n)), call, { maxBatchSize: 256, maxBatchDelay: 5, maxInFlightBatches: 4, capacity: 2048 })\``,
     extra: ordered,
-    run: async (n) => {
-      const totals = new ChecksumSink();
-      const env = StreamExecutionEnvironment.create({ parallelism: 1 });
-      const options = { maxBatchSize: S2_BATCH, maxBatchDelay: MAX_DELAY_MS, maxInFlightBatches: CONCURRENCY, capacity: 2 * S2_BATCH * CONCURRENCY };
-      const input = env.fromCollection(naturals(n));
-      const out = ordered
-        ? AsyncDataStream.orderedWaitBatch(input, instantService, options)
-        : AsyncDataStream.unorderedWaitBatch(input, instantService, options);
-      out.addSink(totals.write);
-      await env.execute(`S2 ${method}`);
-      return totals.result();
-    },
+    run: (n) => runTributary(pipeline(n, new ChecksumSink()), ordered, `S2 ${method}`),
   };
 }
 
