@@ -33,7 +33,7 @@ export interface SummarySeries {
 export class WindowSummary extends Summary {
   constructor(
     config: { readonly name: string; readonly help: string; readonly labelNames: readonly string[] },
-    private readonly series: () => readonly SummarySeries[],
+    private readonly series: () => Iterable<SummarySeries>,
   ) {
     super({ ...config, registers: [] });
   }

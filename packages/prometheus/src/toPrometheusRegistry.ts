@@ -72,9 +72,8 @@ interface Series<TValue> {
 
 /** One Prometheus metric family and the Tributary metrics that make up its series. */
 class Family<TValue> {
-  readonly series: Series<TValue>[] = [];
-  /** The id of the series at each label-value key, to catch two metrics mapping to one series. */
-  private readonly ids = new Map<string, string>();
+  /** The series by label values: two metrics mapping to one series are caught in `add`. */
+  private readonly byLabels = new Map<string, Series<TValue>>();
 
   constructor(
     readonly name: string,
@@ -91,16 +90,20 @@ class Family<TValue> {
     return this.kind === kind && this.labelNames.join() === labelNames.join();
   }
 
+  /** Every series, in the order they were added. */
+  get series(): Iterable<Series<TValue>> {
+    return this.byLabels.values();
+  }
+
   add(series: Series<TValue>): void {
     const key = JSON.stringify(this.labelNames.map((l) => series.labels[l]));
-    const clash = this.ids.get(key);
+    const clash = this.byLabels.get(key);
     if (clash !== undefined) {
       throw new Error(
-        `Tributary metrics '${clash}' and '${series.id}' both map to the Prometheus series ${this.name}${JSON.stringify(series.labels)}; rename one of them`,
+        `Tributary metrics '${clash.id}' and '${series.id}' both map to the Prometheus series ${this.name}${JSON.stringify(series.labels)}; rename one of them`,
       );
     }
-    this.ids.set(key, series.id);
-    this.series.push(series);
+    this.byLabels.set(key, series);
   }
 }
 
@@ -108,12 +111,6 @@ class TributaryRegistry extends Registry {
   /** Every name a family owns (its own and reserved sample names) to that family. */
   private readonly names = new Map<string, Family<number> | Family<HistogramSnapshot>>();
   private readonly bound = new Set<string>();
-  /**
-   * Histogram snapshots of the scrape under way: a histogram's summary and
-   * its `_mean` gauge read one snapshot (one sort of the window, and figures
-   * that agree even if the histogram is updated while the scrape awaits).
-   */
-  private readonly snapshots = new Map<string, HistogramSnapshot>();
 
   constructor(
     private readonly source: MetricRegistry,
@@ -124,7 +121,6 @@ class TributaryRegistry extends Registry {
 
   /** prom-client reads its metric list here before every exposition, so new Tributary metrics join first. */
   override getMetricsAsArray(): ReturnType<Registry['getMetricsAsArray']> {
-    this.snapshots.clear();
     for (const [id, metric] of this.source.entries()) {
       if (this.bound.has(id)) continue;
       this.bind(id, metric);
@@ -164,24 +160,15 @@ class TributaryRegistry extends Registry {
           'summary',
           labelNames,
           `Tributary histogram '${metricName}' over its most recent values: quantile 0 is the min, 1 the max; _count counts every update.`,
-        ).add({ id, labels, read: () => this.snapshotOf(id, metric) });
+        ).add({ id, labels, read: () => metric.snapshot() });
         this.family(`${name}_mean`, 'gauge', labelNames, `Mean of Tributary histogram '${metricName}' over its most recent values.`).add({
           id,
           labels,
-          read: () => this.snapshotOf(id, metric).mean,
+          read: () => metric.snapshot().mean,
         });
         break;
       }
     }
-  }
-
-  private snapshotOf(id: string, histogram: { snapshot(): HistogramSnapshot }): HistogramSnapshot {
-    let snapshot = this.snapshots.get(id);
-    if (snapshot === undefined) {
-      snapshot = histogram.snapshot();
-      this.snapshots.set(id, snapshot);
-    }
-    return snapshot;
   }
 
   private family(base: string, kind: 'summary', labelNames: readonly string[], help: string): Family<HistogramSnapshot>;
