@@ -1,4 +1,4 @@
-import { InvalidJobError, type DataStream, type OperatorFactory, type SingleOutputStream } from '@tributary/core';
+import { describeValue, OptionChecker, type DataStream, type OperatorFactory, type SingleOutputStream } from '@tributary/core';
 import type { AsyncRecordFunction, BatchFunction, Ordering } from './functions.js';
 import { resolveBatchConfig, resolveRecordConfig, type AsyncOperatorConfig } from './internal/config.js';
 import { AsyncBatchWaitOperator } from './operators/AsyncBatchWaitOperator.js';
@@ -173,7 +173,7 @@ export function asyncWaitOperatorFactory<TIn, TOut>(
 ): OperatorFactory<TIn, TOut> {
   const { ordering = 'unordered', ...rest } = options;
   if (ordering !== 'unordered' && ordering !== 'ordered') {
-    throw new InvalidJobError(`asyncWaitOperatorFactory(): option 'ordering' must be 'unordered' or 'ordered', got ${String(ordering)}`);
+    new OptionChecker('asyncWaitOperatorFactory()').fail(`option 'ordering' must be 'unordered' or 'ordered', got ${describeValue(ordering)}`);
   }
   const config = resolveRecordConfig<TIn, TOut>(`asyncWaitOperatorFactory() ('${ordering === 'ordered' ? 'OrderedWait' : 'UnorderedWait'}')`, undefined, fn, rest, ordering);
   return (ctx) => new AsyncBatchWaitOperator<TIn, TOut>(ctx, config);

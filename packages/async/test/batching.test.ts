@@ -195,6 +195,22 @@ describe('batch triggers (ours)', () => {
     expect(service.calls.map((c) => c.queuedAt)).toEqual([10, 10, 60, 60]);
   });
 
+  it('a batch that fails the job in the middle of a chunk leaves the rest of the chunk alone: no more calls, no timer', async () => {
+    const calls: number[][] = [];
+    const harness = batchHarness<number, number>(
+      (inputs) => {
+        calls.push([...inputs]);
+        throw new Error('model down');
+      },
+      { maxBatchSize: 2, maxBatchDelay: 50 },
+    );
+    await harness.open();
+    harness.processChunk([1, 2, 3, 4, 5]);
+    expect(calls).toEqual([[1, 2]]);
+    expect(harness.failure).toBeDefined();
+    expect(harness.numProcessingTimeTimers()).toBe(0);
+  });
+
   it('a chunk forms the batches its records would one by one, also when a batch completes synchronously mid-chunk', async () => {
     const batchesOf = async (feed: (h: ReturnType<typeof batchHarness<string, string>>) => void): Promise<string[][]> => {
       const calls: string[][] = [];

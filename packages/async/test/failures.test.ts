@@ -144,6 +144,36 @@ describe('timeouts', () => {
       [2, hookError],
     ]);
   });
+
+  it("in per-item mode, a timeout() hook's answer of the wrong length is final too", async () => {
+    const clock = new ManualClock(0);
+    const service = new FakeBatchService<number, number>({ clock, handler: (xs) => [...xs], hangCalls: [1] });
+    let hooks = 0;
+    const fn: AsyncBatchFunction<number, number> = {
+      async asyncInvokeBatch(inputs, future, ctx) {
+        future.complete(await service.call(inputs, { signal: ctx.signal }));
+      },
+      timeout(_inputs, future) {
+        hooks++;
+        future.complete([0]); // one output for two inputs
+      },
+    };
+    const dead = new OutputTag<DeadLetter<number>>('dead');
+    const harness = batchHarness(
+      fn,
+      { maxBatchSize: 2, deadline: 100, resultMode: 'per-item', splitOnFailure: true, retry: retryAlways(3), onFailure: { deadLetter: dead } },
+      clock,
+    );
+    await harness.open();
+    harness.processElements([1, 2]);
+    await harness.setProcessingTime(100);
+    await harness.endInput();
+    expect(hooks).toBe(1);
+    expect(service.calls.map((c) => c.inputs)).toEqual([[1, 2]]);
+    const letters = harness.getSideOutput(dead);
+    expect(letters.map((l) => l.input)).toEqual([1, 2]);
+    expect(letters.every((l) => l.error instanceof NonRetryableError && /got 1 outputs for 2 inputs/.test(l.error.message))).toBe(true);
+  });
 });
 
 describe('retries', () => {
@@ -311,6 +341,27 @@ describe('per-item results', () => {
     expect(harness.getOutput()).toEqual([10, 20, 40, 50, 30, 60]);
     expect(metric(harness, 'failedItems')).toBe(2);
     expect(metric(harness, 'retries')).toBe(1);
+  });
+
+  it('a retry without delay takes the freed slot before the next ready batch', async () => {
+    const clock = new ManualClock(0);
+    const failedOnce = new Set<number>();
+    const service = new FakeBatchService<number, number>({
+      clock,
+      handler: (xs) => xs.map((x) => x * 10),
+      latency: { baseMs: 10, perItemMs: 0 },
+      failItems: (x) => x === 1 && !failedOnce.has(x) && (failedOnce.add(x), true),
+    });
+    const harness = batchHarness<number, number>((xs, { signal }) => service.callPerItem(xs, { signal }), {
+      maxBatchSize: 2,
+      maxInFlightBatches: 1,
+      resultMode: 'per-item',
+      retry: retryAlways(3, 0),
+    }, clock);
+    await harness.open();
+    harness.processChunk([1, 2, 3, 4]);
+    await harness.endInput();
+    expect(service.calls.map((c) => c.inputs)).toEqual([[1, 2], [1], [3, 4]]);
   });
 
   it('items that exhaust their retries go to the dead-letter output with their own error', async () => {

@@ -53,6 +53,12 @@ export class BatchAccumulator<TIn, TTag> {
   size = 0;
   private readonly single: OpenBatch<TIn, TTag> | undefined;
   private readonly byKey = new Map<unknown, OpenBatch<TIn, TTag>>();
+  /**
+   * Set by `dispose`. A flush can stop the operator in the middle of a chunk
+   * (a batch that fails at once under `onFailure: 'fail'`): the rest of the
+   * chunk must then open no batch and arm no timer.
+   */
+  private disposed = false;
 
   constructor(
     private readonly triggers: BatchTriggers<TIn>,
@@ -64,6 +70,7 @@ export class BatchAccumulator<TIn, TTag> {
   }
 
   add(record: TIn): void {
+    if (this.disposed) return;
     const t = this.triggers;
     const tag = this.tagger?.append(record);
     let batch = this.single ?? this.keyed(record);
@@ -99,12 +106,11 @@ export class BatchAccumulator<TIn, TTag> {
     }
     const tagger = this.tagger;
     const max = this.triggers.maxBatchSize;
-    for (let from = 0; from < records.length; ) {
+    for (let from = 0; from < records.length && !this.disposed; ) {
       const open = batch.records.length;
       const to = Math.min(records.length, from + max - open);
       if (open === 0) {
         batch.records = records.slice(from, to);
-        if (tagger !== undefined) batch.tags = [];
         this.opened(batch);
       } else {
         for (let i = from; i < to; i++) batch.records.push(records[i] as TIn);
@@ -131,8 +137,9 @@ export class BatchAccumulator<TIn, TTag> {
     for (const batch of batches) yield* batch.records;
   }
 
-  /** Drops every open batch and its timer. */
+  /** Drops every open batch and its timer; records added afterwards are ignored. */
   dispose(): void {
+    this.disposed = true;
     const batches = this.single !== undefined ? [this.single] : [...this.byKey.values()];
     for (const batch of batches) {
       batch.cancelTimer?.();
@@ -179,7 +186,8 @@ export class BatchAccumulator<TIn, TTag> {
       batch.cancelTimer = undefined;
       if (batch.records.length === 0) return;
       const deadline = batch.firstArrival + this.triggers.maxBatchDelay;
-      if (at >= deadline) this.flush(batch);
+      // Now, not `at`: a timer firing late, after the open batch's deadline, flushes it at once.
+      if (this.timers.currentProcessingTime() >= deadline) this.flush(batch);
       else this.armTimer(batch, deadline);
     });
   }

@@ -56,11 +56,6 @@ const WAIT_OPTIONS = new Set(['timeout', 'attemptTimeout', 'capacity', 'retry', 
 
 /** The shared option checks, and those only the async operators have. */
 class Checker extends OptionChecker {
-  /** An integer >= 1, or `fallback` when absent. */
-  integerOr(name: string, value: unknown, fallback: number): number {
-    return value === undefined ? fallback : this.integer(name, value);
-  }
-
   /** A positive duration, or `off` when absent. */
   duration(name: string, value: unknown, off: number, allowZero: boolean): number {
     if (value === undefined) return off;
@@ -69,7 +64,6 @@ class Checker extends OptionChecker {
     }
     return value === 0 ? off : value;
   }
-
 
   retry<TOut>(value: unknown): RetryStrategy<TOut> {
     if (value === undefined) return RetryStrategies.none();
@@ -101,9 +95,9 @@ class Checker extends OptionChecker {
   }
 
   rateLimit(value: unknown): RateLimit | undefined {
-    if (value === undefined) return undefined;
-    if (typeof value !== 'object' || value === null) this.fail(`option 'rateLimit' must be an object, got ${describeValue(value)}`);
-    const { requestsPerSecond, itemsPerSecond, ...rest } = value as Record<string, unknown>;
+    const given = this.record('rateLimit', value);
+    if (given === undefined) return undefined;
+    const { requestsPerSecond, itemsPerSecond, ...rest } = given;
     const extra = Object.keys(rest);
     if (extra.length > 0) this.fail(`option 'rateLimit' has unknown field '${extra[0]}' (known: requestsPerSecond, itemsPerSecond)`);
     if (requestsPerSecond === undefined && itemsPerSecond === undefined) {
@@ -114,10 +108,9 @@ class Checker extends OptionChecker {
         this.fail(`option 'rateLimit.${name}' must be a finite number > 0, got ${describeValue(rate)}`);
       }
     }
-    return value;
+    return given;
   }
 }
-
 
 /** `undefined` when building a bare operator factory (the operator checks its keyed context itself). */
 function checkStream(c: Checker, stream: unknown): void {
@@ -151,8 +144,8 @@ export function resolveBatchConfig<TIn, TOut>(
     maxBatchWeight = w;
   }
   c.optionalFunc('batchKey', o.batchKey);
-  const maxInFlightBatches = c.integerOr('maxInFlightBatches', o.maxInFlightBatches, 1);
-  const capacity = c.integerOr('capacity', o.capacity, 2 * maxBatchSize * maxInFlightBatches);
+  const maxInFlightBatches = c.integer('maxInFlightBatches', o.maxInFlightBatches ?? 1);
+  const capacity = c.integer('capacity', o.capacity ?? 2 * maxBatchSize * maxInFlightBatches);
   if (capacity < maxBatchSize) c.fail(`option 'capacity' (${capacity}) must be >= maxBatchSize (${maxBatchSize}), or no batch could ever fill`);
 
   const ordering = (o.ordering as Ordering | undefined) ?? defaultOrdering;
@@ -205,7 +198,7 @@ export function resolveRecordConfig<TIn, TOut>(
 ): AsyncOperatorConfig<TIn, TOut> {
   const c: Checker = new Checker(where);
   const { kind, o } = begin(c, stream, fn, options, RECORD_FUNCTIONS, WAIT_OPTIONS);
-  const capacity = c.integerOr('capacity', o.capacity, 100);
+  const capacity = c.integer('capacity', o.capacity ?? 100);
   return {
     fn,
     kind,

@@ -171,7 +171,12 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
   /** Calls (and timeout hooks) in flight. */
   private readonly running = new Set<Call<TIn, TOut>>();
 
-  /** Records held: from arrival until emitted (or given up). */
+  /**
+   * Records held: from arrival until emitted (or given up). While
+   * `processChunk` adds a chunk it can dip below the true count, even below
+   * zero: records of the chunk that complete synchronously are subtracted
+   * before the chunk is counted (see `processChunk`). Read it after.
+   */
   private outstanding = 0;
   /** Timeout hooks in flight (not calls: they take no call slot). */
   private readonly hooks = new Set<Call<TIn, TOut>>();
@@ -492,10 +497,6 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
     } else {
       if (!call.timedOut) this.metrics.callLatencyMs.update(this.ctx.clock.now() - call.startedAt);
       if (kind === VALUE) {
-        // The freed slot takes the next ready batch before the outputs go down the chain:
-        // the service gets its next call without waiting for the sink. (Flow control waits
-        // until the outputs are out: until then the operator still holds the batch's records.)
-        this.dispatchReady();
         this.onOutputs(batch, value, true);
       } else {
         this.metrics.failures.count++;
@@ -510,10 +511,7 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
 
   private onOutputs(batch: Batch<TIn, TOut>, outputs: unknown, mayRetry: boolean): void {
     if (!Array.isArray(outputs)) {
-      this.metrics.failures.count++;
-      const error = new NonRetryableError(`the async function must complete with an array of outputs, got ${typeof outputs}`);
-      if (mayRetry) this.onError(batch, error);
-      else this.failAll(batch, error);
+      this.onUnusableOutputs(batch, `the async function must complete with an array of outputs, got ${typeof outputs}`, mayRetry);
       return;
     }
     if (this.config.perItem) {
@@ -527,15 +525,28 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
         return;
       }
     }
-    if (mayRetry) this.limiter.onSuccess();
+    if (mayRetry) {
+      this.limiter.onSuccess();
+      this.takeFreedSlot();
+    }
     this.resolveBatch(batch, outputs as readonly TOut[]);
+  }
+
+  /**
+   * A call succeeded and its retries and throttling are decided: its slot
+   * takes the next batch (retries first) before the outputs go down the
+   * chain, so the service gets its next call without waiting for the sink.
+   * Flow control waits until the outputs are out: until then the operator
+   * still holds the batch's records.
+   */
+  private takeFreedSlot(): void {
+    this.dispatchReady();
   }
 
   private onItemOutputs(batch: Batch<TIn, TOut>, outputs: readonly unknown[], mayRetry: boolean): void {
     const n = batch.inputs.length;
     if (outputs.length !== n) {
-      this.metrics.failures.count++;
-      this.onError(batch, new NonRetryableError(`in per-item mode the batch function must return one output per input: got ${outputs.length} outputs for ${n} inputs`));
+      this.onUnusableOutputs(batch, `in per-item mode the batch function must return one output per input: got ${outputs.length} outputs for ${n} inputs`, mayRetry);
       return;
     }
     const retry = this.config.retry;
@@ -558,6 +569,7 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
     let again: number[] | undefined;
     let lost: number[] | undefined;
     let errors: unknown[] | undefined;
+    const done: number[] = [];
     for (let i = 0; i < n; i++) {
       const output = outputs[i];
       if (output instanceof Error) {
@@ -569,7 +581,7 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
       } else if (delay !== undefined && retry.retryOnResult([output as TOut])) {
         (again ??= []).push(i);
       } else {
-        this.resolveItem(batch, i, output as TOut);
+        done.push(i);
       }
     }
     if (again !== undefined) {
@@ -578,7 +590,17 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
       child.deadlineAt = batch.deadlineAt;
       this.scheduleRetry(child, delay as number, retryAfter !== undefined);
     }
+    if (mayRetry) this.takeFreedSlot();
+    for (const i of done) this.resolveItem(batch, i, outputs[i] as TOut);
     if (lost !== undefined) this.applyFailurePolicy(batch, lost, errors as unknown[]);
+  }
+
+  /** Outputs the operator cannot use: a failure, never retried; a `timeout()` hook's answer is final, so no split either. */
+  private onUnusableOutputs(batch: Batch<TIn, TOut>, message: string, mayRetry: boolean): void {
+    this.metrics.failures.count++;
+    const error = new NonRetryableError(message);
+    if (mayRetry) this.onError(batch, error);
+    else this.failAll(batch, error);
   }
 
   private onError(batch: Batch<TIn, TOut>, error: unknown): void {

@@ -1,3 +1,6 @@
+/** What a throttled call multiplies the limit by. */
+const DECREASE_FACTOR = 0.5;
+
 /**
  * The concurrency limit under throttling: additive increase, multiplicative
  * decrease (TCP's rule, and Flink's `AIMDScalingStrategy` in its async sink).
@@ -5,8 +8,6 @@
  * call adds `1 / limit`, so the limit grows by about one per round of calls.
  * The limit stays within [1, max].
  */
-/** What a throttled call multiplies the limit by. */
-const DECREASE_FACTOR = 0.5;
 
 export class AimdLimiter {
   private value: number;
