@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { InvalidJobError } from '@tributary/core';
 import { describe, expect, it } from 'vitest';
 import { createNgramTokenizer } from '../src/index.js';
 
@@ -61,5 +62,6 @@ describe('createNgramTokenizer', () => {
     expect(() => createNgramTokenizer({ vocab: 1 })).toThrow("createNgramTokenizer: option 'vocab' must be an integer >= 2, got 1");
     expect(() => createNgramTokenizer({ ngram: 0 })).toThrow("option 'ngram' must be an integer >= 1, got 0");
     expect(() => createNgramTokenizer({ maxLength: 1.5 })).toThrow("option 'maxLength' must be an integer >= 1, got 1.5");
+    expect(() => createNgramTokenizer({ ngram: 0 })).toThrow(InvalidJobError);
   });
 });

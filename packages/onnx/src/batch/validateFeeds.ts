@@ -1,3 +1,4 @@
+import { NonRetryableError } from '@tributary/async';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 
 /**
@@ -6,12 +7,11 @@ import type { InferenceSession, Tensor } from 'onnxruntime-node';
  *
  * Thrown before the session runs, so the message names the model's input
  * and what it expects instead of onnxruntime's internal error. Not worth
- * retrying: the same records build the same tensors.
+ * retrying: the same records build the same tensors, so it is a
+ * `NonRetryableError` and the async operator gives up at once.
  */
-export class OnnxInputError extends Error {
+export class OnnxInputError extends NonRetryableError {
   override readonly name = 'OnnxInputError';
-  /** Read by the async operator: it gives up at once (failure policy, or a split to find the bad record). */
-  readonly retryable = false;
 
   constructor(
     message: string,

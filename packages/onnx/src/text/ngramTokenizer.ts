@@ -1,3 +1,4 @@
+import { OptionChecker } from '@tributary/core';
 import { DEFAULT_EMBEDDER_CONFIG } from '../model/embedderModel.js';
 
 /** Options of {@link createNgramTokenizer}. */
@@ -43,12 +44,10 @@ const WORD = /[\p{L}\p{N}]+/gu;
  * ```
  */
 export function createNgramTokenizer(options: NgramTokenizerOptions = {}): NgramTokenizer {
-  const vocab = options.vocab ?? DEFAULT_EMBEDDER_CONFIG.vocab;
-  const ngram = options.ngram ?? DEFAULT_NGRAM;
-  const maxLength = options.maxLength ?? DEFAULT_MAX_LENGTH;
-  checkOption('vocab', vocab, 2);
-  checkOption('ngram', ngram, 1);
-  checkOption('maxLength', maxLength, 1);
+  const check = new OptionChecker('createNgramTokenizer');
+  const vocab = check.integer('vocab', options.vocab ?? DEFAULT_EMBEDDER_CONFIG.vocab, 2);
+  const ngram = check.integer('ngram', options.ngram ?? DEFAULT_NGRAM);
+  const maxLength = check.integer('maxLength', options.maxLength ?? DEFAULT_MAX_LENGTH);
   const buckets = vocab - 1;
 
   return (text) => {
@@ -90,10 +89,4 @@ function fnv1a(points: readonly number[], start: number, end: number): number {
     hash = Math.imul(hash, 0x01000193);
   }
   return hash >>> 0;
-}
-
-function checkOption(option: string, value: number, min: number): void {
-  if (!Number.isInteger(value) || value < min) {
-    throw new RangeError(`createNgramTokenizer: option '${option}' must be an integer >= ${min}, got ${String(value)}`);
-  }
 }
