@@ -11,9 +11,13 @@ export function keepChecksum(checksums: Map<string, Checksum>, scenario: string,
   checksums.set(id, checksum);
 }
 
+function sameChecksum(a: Checksum, b: Checksum): boolean {
+  return a.count === b.count && a.sum === b.sum;
+}
+
 /** Throws, naming `what`, when `got` is not `expected`. */
 export function checkChecksum(what: string, expected: Checksum, got: Checksum): void {
-  if (got.count !== expected.count || got.sum !== expected.sum) {
+  if (!sameChecksum(got, expected)) {
     throw new Error(`${what}: count ${got.count} sum ${got.sum}, expected count ${expected.count} sum ${expected.sum}`);
   }
 }
@@ -22,7 +26,7 @@ export function checkChecksum(what: string, expected: Checksum, got: Checksum): 
 export function verifyChecksums(scenario: string, checksums: ReadonlyMap<string, Checksum>, baseline: string): void {
   const reference = checksums.get(baseline) ?? checksums.values().next().value;
   if (reference === undefined) return;
-  const wrong = [...checksums].filter(([, c]) => c.count !== reference.count || c.sum !== reference.sum);
+  const wrong = [...checksums].filter(([, c]) => !sameChecksum(c, reference));
   if (wrong.length > 0) {
     const detail = wrong.map(([id, c]) => `${id} count ${c.count} sum ${c.sum}`).join('; ');
     throw new Error(`${scenario}: contenders disagree with ${baseline} (count ${reference.count}, sum ${reference.sum}): ${detail}`);

@@ -61,7 +61,7 @@ export type Target =
   | { readonly kind: 'max-ratio'; readonly label: string; readonly subject: string; readonly baseline: string; readonly max: number }
   /** `subject` is at least `min` times faster (CPU per record) than `baseline`. */
   | { readonly kind: 'min-speedup'; readonly label: string; readonly subject: string; readonly baseline: string; readonly min: number }
-  /** `subject`'s figure (ns/record or % of bound) is at most `max`. */
+  /** `subject`'s figure (ns CPU/record, % of the bound, or a checkpoint's ms) is at most `max`. */
   | { readonly kind: 'max-value'; readonly label: string; readonly subject: string; readonly max: number }
   /** `subject`'s figure is at least `min`. */
   | { readonly kind: 'min-value'; readonly label: string; readonly subject: string; readonly min: number };
@@ -69,7 +69,7 @@ export type Target =
 /** How a target fared in a run: `value` must be at most or at least `threshold`. */
 export interface TargetResult {
   readonly label: string;
-  /** `ratio` of two contenders' figures, or the subject's own `figure` (ns CPU/record, or % of the bound). */
+  /** `ratio` of two contenders' figures, or the subject's own `figure` (ns CPU/record, % of the bound, or a checkpoint's ms). */
   readonly measure: 'ratio' | 'figure';
   readonly value: number;
   readonly bound: 'at-most' | 'at-least';

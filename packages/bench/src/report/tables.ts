@@ -198,18 +198,30 @@ export function tableOf(r: ScenarioResult): Table {
  * the printed number never contradicts the verdict next to it.
  */
 export function targetTable(targets: readonly TargetResult[], scenarioKind: ScenarioResult['kind']): Table {
-  // A scenario's own figure is ns of CPU per record, or for service-bound scenarios % of the bound.
-  const figureUnit = scenarioKind === 'flow' ? 'percent' : 'ns';
+  // A scenario's own figure: ns of CPU per record, % of the bound (service-bound), or a checkpoint's ms.
+  const figureUnit = scenarioKind === 'flow' ? 'percent' : scenarioKind === 'checkpoint' ? 'ms' : 'ns';
   return {
     headers: ['target', 'measured', 'met'],
     align: ['left', 'right', 'left'],
     rows: targets.map((t) => {
       const unit = t.measure === 'ratio' ? 'ratio' : figureUnit;
       const round = t.bound === 'at-least' ? Math.floor : Math.ceil;
-      const at = (digits: number): number => round(t.value * 10 ** digits) / 10 ** digits;
-      const text =
-        unit === 'ns' ? `${formatNs(t.value < 100 ? at(1) : at(0))} ns` : unit === 'percent' ? formatPercent(at(1)) : formatRatio(at(t.value < 10 ? 2 : 1));
-      return [t.label, text, t.met ? 'yes' : 'NO'];
+      return [t.label, formatFigure(unit, t.value, round), t.met ? 'yes' : 'NO'];
     }),
   };
+}
+
+/** A target's figure in its unit, rounded with `round` at the digits shown. */
+function formatFigure(unit: 'ns' | 'ms' | 'percent' | 'ratio', value: number, round: (x: number) => number): string {
+  const at = (digits: number): number => round(value * 10 ** digits) / 10 ** digits;
+  switch (unit) {
+    case 'ns':
+      return `${formatNs(value < 100 ? at(1) : at(0))} ns`;
+    case 'ms':
+      return `${formatMs(at(1))} ms`;
+    case 'percent':
+      return formatPercent(at(1));
+    case 'ratio':
+      return formatRatio(at(value < 10 ? 2 : 1));
+  }
 }

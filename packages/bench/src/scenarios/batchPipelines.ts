@@ -48,7 +48,6 @@ export async function runTributary<TIn, TOut>(p: BatchPipeline<TIn, TOut>, order
   return p.result();
 }
 
-
 /** RxJS 7: `bufferTime(delay, null, size)` + `mergeMap(call, concurrency)`; `bufferTime` emits `[]` when idle, so those are dropped. */
 export function runRxjs<TIn, TOut>(p: BatchPipeline<TIn, TOut>): Promise<Checksum> {
   return new Promise<Checksum>((resolve, reject) => {
@@ -82,4 +81,3 @@ export async function runEffect<TIn, TOut>(p: BatchPipeline<TIn, TOut>): Promise
 
 export const EFFECT_NOTE =
   '`Stream.fromIterable(source).pipe(Stream.groupedWithin(size, delay), Stream.mapEffect(call, { concurrency, unordered: true }), Stream.runForEach(sink))`';
-
