@@ -38,6 +38,7 @@ export class RecordWriter<T> implements ChunkCollector<T> {
     this.fill = channels.map(() => 0);
     const fixed = fixedTarget(partitioning, channels.length, producerIndex);
     this.fixedTarget = fixed;
+    // A forward edge always has a fixed target; the kind test only tells the compiler so.
     this.select = fixed >= 0 || partitioning.kind === 'forward' ? () => fixed : selector(partitioning, channels.length, producerIndex);
   }
 
