@@ -7,6 +7,7 @@ import {
   RetryStrategies,
   type AsyncBatchFunction,
   type DeadLetter,
+  type ResultFuture,
   type RetryStrategy,
 } from '../src/index.js';
 import { ControlledCalls, batchHarness, metric, range, serviceHarness } from './helpers.js';
@@ -115,10 +116,12 @@ describe('timeouts', () => {
     expect(hooks).toBe(1);
   });
 
-  it.each([
-    ['an error', new Error('no fallback either')],
-    ['a timeout error', new AsyncTimeoutError('attempt', 50)],
-  ])("the timeout() hook's failure (%s) is final: no split, no retry, no second hook call", async (_, hookError) => {
+  /**
+   * Two records whose one call hangs past the deadline of 100, with retries and
+   * split-on-failure on, and a timeout() hook that answers with `answer`:
+   * the calls the service saw, the hook calls and the dead letters.
+   */
+  async function hookAnswers(answer: (future: ResultFuture<number>) => void, perItem: boolean) {
     const clock = new ManualClock(0);
     const service = new FakeBatchService<number, number>({ clock, handler: (xs) => [...xs], hangCalls: [1] });
     let hooks = 0;
@@ -128,49 +131,39 @@ describe('timeouts', () => {
       },
       timeout(_inputs, future) {
         hooks++;
-        future.completeExceptionally(hookError);
-      },
-    };
-    const dead = new OutputTag<DeadLetter<number>>('dead');
-    const harness = batchHarness(fn, { maxBatchSize: 2, deadline: 100, splitOnFailure: true, retry: retryAlways(3), onFailure: { deadLetter: dead } }, clock);
-    await harness.open();
-    harness.processElements([1, 2]);
-    await harness.setProcessingTime(100);
-    await harness.endInput();
-    expect(hooks).toBe(1);
-    expect(service.calls.map((c) => c.inputs)).toEqual([[1, 2]]);
-    expect(harness.getSideOutput(dead).map((l) => [l.input, l.error])).toEqual([
-      [1, hookError],
-      [2, hookError],
-    ]);
-  });
-
-  it("in per-item mode, a timeout() hook's answer of the wrong length is final too", async () => {
-    const clock = new ManualClock(0);
-    const service = new FakeBatchService<number, number>({ clock, handler: (xs) => [...xs], hangCalls: [1] });
-    let hooks = 0;
-    const fn: AsyncBatchFunction<number, number> = {
-      async asyncInvokeBatch(inputs, future, ctx) {
-        future.complete(await service.call(inputs, { signal: ctx.signal }));
-      },
-      timeout(_inputs, future) {
-        hooks++;
-        future.complete([0]); // one output for two inputs
+        answer(future);
       },
     };
     const dead = new OutputTag<DeadLetter<number>>('dead');
     const harness = batchHarness(
       fn,
-      { maxBatchSize: 2, deadline: 100, resultMode: 'per-item', splitOnFailure: true, retry: retryAlways(3), onFailure: { deadLetter: dead } },
+      { maxBatchSize: 2, deadline: 100, splitOnFailure: true, retry: retryAlways(3), onFailure: { deadLetter: dead }, ...(perItem ? { resultMode: 'per-item' } : {}) },
       clock,
     );
     await harness.open();
     harness.processElements([1, 2]);
     await harness.setProcessingTime(100);
     await harness.endInput();
+    return { calls: service.calls.map((c) => c.inputs), hooks, letters: harness.getSideOutput(dead) };
+  }
+
+  it.each([
+    ['an error', new Error('no fallback either')],
+    ['a timeout error', new AsyncTimeoutError('attempt', 50)],
+  ])("the timeout() hook's failure (%s) is final: no split, no retry, no second hook call", async (_, hookError) => {
+    const { calls, hooks, letters } = await hookAnswers((future) => future.completeExceptionally(hookError), false);
     expect(hooks).toBe(1);
-    expect(service.calls.map((c) => c.inputs)).toEqual([[1, 2]]);
-    const letters = harness.getSideOutput(dead);
+    expect(calls).toEqual([[1, 2]]);
+    expect(letters.map((l) => [l.input, l.error])).toEqual([
+      [1, hookError],
+      [2, hookError],
+    ]);
+  });
+
+  it("in per-item mode, a timeout() hook's answer of the wrong length is final too", async () => {
+    const { calls, hooks, letters } = await hookAnswers((future) => future.complete([0]), true); // one output for two inputs
+    expect(hooks).toBe(1);
+    expect(calls).toEqual([[1, 2]]);
     expect(letters.map((l) => l.input)).toEqual([1, 2]);
     expect(letters.every((l) => l.error instanceof NonRetryableError && /got 1 outputs for 2 inputs/.test(l.error.message))).toBe(true);
   });
@@ -317,15 +310,20 @@ describe('retries', () => {
 });
 
 describe('per-item results', () => {
-  it('retries only the failed items, in a later batch', async () => {
-    const clock = new ManualClock(0);
+  /** A per-item service (10 ms a call, outputs x * 10) whose items matching `failsFirst` fail their first time. */
+  function flakyItems(clock: ManualClock, failsFirst: (x: number) => boolean): FakeBatchService<number, number> {
     const failedOnce = new Set<number>();
-    const service = new FakeBatchService<number, number>({
+    return new FakeBatchService<number, number>({
       clock,
       handler: (xs) => xs.map((x) => x * 10),
       latency: { baseMs: 10, perItemMs: 0 },
-      failItems: (x) => x % 3 === 0 && !failedOnce.has(x) && (failedOnce.add(x), true),
+      failItems: (x) => failsFirst(x) && !failedOnce.has(x) && (failedOnce.add(x), true),
     });
+  }
+
+  it('retries only the failed items, in a later batch', async () => {
+    const clock = new ManualClock(0);
+    const service = flakyItems(clock, (x) => x % 3 === 0);
     const harness = batchHarness<number, number>((xs, { signal }) => service.callPerItem(xs, { signal }), {
       maxBatchSize: 6,
       resultMode: 'per-item',
@@ -345,13 +343,7 @@ describe('per-item results', () => {
 
   it('a retry without delay takes the freed slot before the next ready batch', async () => {
     const clock = new ManualClock(0);
-    const failedOnce = new Set<number>();
-    const service = new FakeBatchService<number, number>({
-      clock,
-      handler: (xs) => xs.map((x) => x * 10),
-      latency: { baseMs: 10, perItemMs: 0 },
-      failItems: (x) => x === 1 && !failedOnce.has(x) && (failedOnce.add(x), true),
-    });
+    const service = flakyItems(clock, (x) => x === 1);
     const harness = batchHarness<number, number>((xs, { signal }) => service.callPerItem(xs, { signal }), {
       maxBatchSize: 2,
       maxInFlightBatches: 1,
