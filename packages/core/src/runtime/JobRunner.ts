@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import type { Collector } from '../api/functions.js';
 import type { Counter, MetricRegistry, MetricValue } from '../metrics/MetricRegistry.js';
-import { createOperatorContext, restoreOperator, type OneInputStreamOperator } from '../operators/StreamOperator.js';
+import { createOperatorContext, restoreOperator, type OneInputStreamOperator, type TaskHooks } from '../operators/StreamOperator.js';
 import type { CheckpointStorage, StoredCheckpoint } from './checkpoint/CheckpointStorage.js';
 import { CheckpointCoordinator, type TaskPlacement } from './checkpoint/CheckpointCoordinator.js';
 import { operatorIds } from './checkpoint/operatorIds.js';
@@ -101,6 +101,30 @@ class StopSignal implements JobControl {
     this.stopped = true;
     this.controller.abort(reason);
     this.onAbort();
+  }
+}
+
+/**
+ * The hooks an operator gets before its task exists: they reach the task
+ * once it is built. A class rather than closures per task, so the hot paths
+ * that call them (an async operator settles every batch through `execute`)
+ * see the same call targets in every job.
+ */
+class TaskHooksRelay implements TaskHooks {
+  task: Task | undefined;
+
+  constructor(readonly signal: AbortSignal) {}
+
+  execute(action: () => void, operator: string): void {
+    this.task?.execute(action, operator);
+  }
+
+  fail(error: unknown, operator: string): void {
+    this.task?.fail(error, operator);
+  }
+
+  backpressure(until: Promise<unknown>): void {
+    this.task?.backpressure(until);
   }
 }
 
@@ -290,12 +314,7 @@ function runAttempt(
     const operators: ChainedOperator[] = [];
     // Operators are created before their task exists; their hooks reach it through this.
     let task: Task | undefined;
-    const hooks = {
-      execute: (action: () => void, operator: string) => task?.hooks.execute(action, operator),
-      fail: (error: unknown, operator: string) => task?.hooks.fail(error, operator),
-      backpressure: (until: Promise<unknown>) => task?.hooks.backpressure(until),
-      signal: stop.signal,
-    };
+    const hooks = new TaskHooksRelay(stop.signal);
 
     const outputOf = (node: StreamNode): ChunkOutput<unknown> => {
       const main: ChunkCollector<unknown>[] = [];
@@ -311,7 +330,7 @@ function runAttempt(
             subtaskIndex,
             (slotOffset.get(edge) as number) + subtaskIndex,
             options.chunkSize,
-            hooks.backpressure,
+            hooks,
           );
           writers.push(writer);
           target = writer;
@@ -406,6 +425,7 @@ function runAttempt(
       // The head's ChainedInput counts its records in, as it does for chained operators.
       task = new Task(taskName, stop, { kind: 'channel', channel }, inputs.get(head) as ChunkCollector<unknown>, operators, writers);
     }
+    hooks.task = task;
     return task;
   }
 

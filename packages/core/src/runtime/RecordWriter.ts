@@ -2,7 +2,7 @@ import type { CheckpointBarrier } from './checkpoint/CheckpointBarrier.js';
 import type { InputChannel } from './InputChannel.js';
 import type { ChunkCollector } from './Task.js';
 import { subtaskForKey, type Key } from './keyGroups.js';
-import { extractKey } from '../operators/StreamOperator.js';
+import { extractKey, type TaskHooks } from '../operators/StreamOperator.js';
 
 /** How records of an edge are spread over the downstream subtasks. */
 export type Partitioning =
@@ -32,7 +32,8 @@ export class RecordWriter<T> implements ChunkCollector<T> {
     /** This writer's queue in the target channels (unique across all edges into them). */
     private readonly slot: number,
     private readonly chunkSize: number,
-    private readonly backpressure: (until: Promise<unknown>) => void,
+    /** The producing task's hooks: a full channel holds back its input. */
+    private readonly task: Pick<TaskHooks, 'backpressure'>,
   ) {
     this.buffers = channels.map(() => new Array<T>(chunkSize));
     this.fill = channels.map(() => 0);
@@ -107,7 +108,7 @@ export class RecordWriter<T> implements ChunkCollector<T> {
 
   private send(target: number, chunk: T[]): void {
     const channel = this.channels[target] as InputChannel<T>;
-    if (!channel.push(this.slot, chunk)) this.backpressure(channel.writable(this.slot));
+    if (!channel.push(this.slot, chunk)) this.task.backpressure(channel.writable(this.slot));
   }
 }
 

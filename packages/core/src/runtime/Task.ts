@@ -219,7 +219,7 @@ export type TaskInput =
  * operator flush in order, then closes them; on failure or cancellation it
  * closes them too, and never leaves a waiter hanging.
  */
-export class Task {
+export class Task implements TaskHooks {
   private blockers: Promise<unknown>[] = [];
   private finished = false;
   /** When the current turn of work began (see TURN_MS). */
@@ -233,7 +233,6 @@ export class Task {
   checkpoints: CheckpointParticipant | undefined;
   /** Wall time spent processing (reads, records, timers, async callbacks), not waiting, in ms. */
   busyTimeMs: Counter = new Counter();
-  readonly hooks: TaskHooks;
   /**
    * The first operator, if it bounds its input (`freeCapacity`). Kept as the
    * operator, not a bound method: a bound function is a new call target in
@@ -253,28 +252,38 @@ export class Task {
   ) {
     const first = operators[0]?.operator;
     this.bounded = first?.freeCapacity === undefined ? undefined : (first as BoundedOperator);
-    this.hooks = {
-      execute: (action, operator) => {
-        if (this.finished || job.stopped) return;
-        const start = performance.now();
-        try {
-          action();
-        } catch (error) {
-          job.fail(OperatorError.wrap(error, operator), operator);
-          return;
-        } finally {
-          this.busyTimeMs.count += performance.now() - start;
-        }
-        this.flush();
-      },
-      fail: (error, operator) => {
-        job.fail(OperatorError.wrap(error, operator), operator);
-      },
-      backpressure: (until) => {
-        this.blockers.push(until.catch(() => undefined));
-      },
-      signal: job.signal,
-    };
+  }
+
+  // ------------------------------------------------------------ task hooks
+  // The operators' TaskHooks are the task's own methods, not closures made per
+  // job: a closure is a new call target in every job, and the JIT would throw
+  // away the per-batch code that inlined the previous job's.
+
+  /** Runs `action` as one unit of this task's work (see {@link TaskHooks.execute}). */
+  execute(action: () => void, operator: string): void {
+    if (this.finished || this.job.stopped) return;
+    const start = performance.now();
+    try {
+      action();
+    } catch (error) {
+      this.job.fail(OperatorError.wrap(error, operator), operator);
+      return;
+    } finally {
+      this.busyTimeMs.count += performance.now() - start;
+    }
+    this.flush();
+  }
+
+  fail(error: unknown, operator: string): void {
+    this.job.fail(OperatorError.wrap(error, operator), operator);
+  }
+
+  backpressure(until: Promise<unknown>): void {
+    this.blockers.push(until.catch(() => undefined));
+  }
+
+  get signal(): AbortSignal {
+    return this.job.signal;
   }
 
   async run(): Promise<void> {
@@ -505,9 +514,9 @@ export class Task {
   private settleAsync(operator: string, fn: () => void | Promise<void> | undefined): void {
     try {
       const result = fn();
-      if (result instanceof Promise) result.catch((error: unknown) => this.hooks.fail(error, operator));
+      if (result instanceof Promise) result.catch((error: unknown) => this.fail(error, operator));
     } catch (error) {
-      this.hooks.fail(error, operator);
+      this.fail(error, operator);
     }
   }
 
