@@ -266,7 +266,7 @@ export class Task implements TaskHooks {
     try {
       action();
     } catch (error) {
-      this.job.fail(OperatorError.wrap(error, operator), operator);
+      this.fail(error, operator);
       return;
     } finally {
       this.busyTimeMs.count += performance.now() - start;
