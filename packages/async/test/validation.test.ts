@@ -19,6 +19,7 @@ describe('build-time validation', () => {
     ['batchKey not a function', { maxBatchSize: 2, batchKey: 'model' }, "option 'batchKey' must be a function, got 'model'"],
     ['maxInFlightBatches 0', { maxBatchSize: 2, maxInFlightBatches: 0 }, "option 'maxInFlightBatches' must be an integer >= 1, got 0"],
     ['capacity 0', { maxBatchSize: 2, capacity: 0 }, "option 'capacity' must be an integer >= 1, got 0"],
+    ['capacity null', { maxBatchSize: 2, capacity: null }, "option 'capacity' must be an integer >= 1, got null"],
     ['capacity below batch size', { maxBatchSize: 8, capacity: 4 }, "option 'capacity' (4) must be >= maxBatchSize (8), or no batch could ever fill"],
     ['timeout 0', { maxBatchSize: 2, timeout: 0 }, "option 'timeout' must be a finite number of milliseconds > 0, got 0"],
     ['deadline NaN', { maxBatchSize: 2, deadline: Number.NaN }, "option 'deadline' must be a finite number of milliseconds > 0, got NaN"],

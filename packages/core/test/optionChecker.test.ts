@@ -24,6 +24,11 @@ describe('OptionChecker', () => {
     expect(check.optionalFunc('onDone', undefined)).toBeUndefined();
     expect(check.optionalString('model', undefined)).toBeUndefined();
     expect(() => check.optionalString('model', 3)).toThrow("option 'model' must be a non-empty string, got 3");
+    expect(check.optionalInteger('batchSize', undefined, 100)).toBe(100);
+    expect(check.optionalInteger('batchSize', 7, 100)).toBe(7);
+    expect(check.optionalInteger('minIdleMs', 0, 5, 0)).toBe(0);
+    // null is a value the user gave, not an absent option.
+    expect(() => check.optionalInteger('batchSize', null, 100)).toThrow("option 'batchSize' must be an integer >= 1, got null");
   });
 
   it('describes values by kind', () => {

@@ -57,8 +57,8 @@ function resolve<T>(options: RedisStreamSinkOptions<T>): ResolvedSinkOptions<T> 
     idempotencyKey: key === false ? undefined : key === undefined ? (_value, fields) => contentKey(fields) : (value) => key(value),
     idempotencyField: field,
     maxLen: options.maxLen === undefined ? undefined : check.integer('maxLen', options.maxLen),
-    batchSize: check.integer('batchSize', options.batchSize ?? 256),
-    maxInFlightBatches: check.integer('maxInFlightBatches', options.maxInFlightBatches ?? 4),
+    batchSize: check.optionalInteger('batchSize', options.batchSize, 256),
+    maxInFlightBatches: check.optionalInteger('maxInFlightBatches', options.maxInFlightBatches, 4),
   };
 }
 

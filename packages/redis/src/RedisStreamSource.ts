@@ -124,15 +124,15 @@ function resolve<T>(options: RedisStreamSourceOptions<T>): ResolvedSourceOptions
   if (options.ack !== undefined && options.ack !== 'on-checkpoint' && options.ack !== 'on-read') {
     check.fail(`option 'ack' must be 'on-checkpoint' or 'on-read', got ${describeValue(options.ack)}`);
   }
-  const count = check.integer('count', options.count ?? DEFAULTS.count);
-  const blockMs = check.integer('blockMs', options.blockMs ?? DEFAULTS.blockMs);
-  const maxUnacked = check.integer('maxUnacked', options.maxUnacked ?? DEFAULTS.maxUnacked);
+  const count = check.optionalInteger('count', options.count, DEFAULTS.count);
+  const blockMs = check.optionalInteger('blockMs', options.blockMs, DEFAULTS.blockMs);
+  const maxUnacked = check.optionalInteger('maxUnacked', options.maxUnacked, DEFAULTS.maxUnacked);
   let reclaim: Required<ReclaimOptions> | false = false;
   if (options.reclaim !== false) {
     const given = options.reclaim ?? { minIdleMs: DEFAULTS.minIdleMs };
     reclaim = {
       minIdleMs: check.integer('reclaim.minIdleMs', given.minIdleMs, 0),
-      intervalMs: check.integer('reclaim.intervalMs', given.intervalMs ?? DEFAULTS.intervalMs),
+      intervalMs: check.optionalInteger('reclaim.intervalMs', given.intervalMs, DEFAULTS.intervalMs),
     };
   }
   return {

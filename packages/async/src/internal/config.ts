@@ -144,8 +144,8 @@ export function resolveBatchConfig<TIn, TOut>(
     maxBatchWeight = w;
   }
   c.optionalFunc('batchKey', o.batchKey);
-  const maxInFlightBatches = c.integer('maxInFlightBatches', o.maxInFlightBatches ?? 1);
-  const capacity = c.integer('capacity', o.capacity ?? 2 * maxBatchSize * maxInFlightBatches);
+  const maxInFlightBatches = c.optionalInteger('maxInFlightBatches', o.maxInFlightBatches, 1);
+  const capacity = c.optionalInteger('capacity', o.capacity, 2 * maxBatchSize * maxInFlightBatches);
   if (capacity < maxBatchSize) c.fail(`option 'capacity' (${capacity}) must be >= maxBatchSize (${maxBatchSize}), or no batch could ever fill`);
 
   const ordering = (o.ordering as Ordering | undefined) ?? defaultOrdering;
@@ -198,7 +198,7 @@ export function resolveRecordConfig<TIn, TOut>(
 ): AsyncOperatorConfig<TIn, TOut> {
   const c: Checker = new Checker(where);
   const { kind, o } = begin(c, stream, fn, options, RECORD_FUNCTIONS, WAIT_OPTIONS);
-  const capacity = c.integer('capacity', o.capacity ?? 100);
+  const capacity = c.optionalInteger('capacity', o.capacity, 100);
   return {
     fn,
     kind,

@@ -168,7 +168,7 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
   private retryReady: Batch<TIn, TOut>[] = [];
   /** Batches waiting for their retry timer. */
   private readonly waiting = new Set<Batch<TIn, TOut>>();
-  /** Calls (and timeout hooks) in flight. */
+  /** Calls of the function in flight (timeout hooks are in `hooks`). */
   private readonly running = new Set<Call<TIn, TOut>>();
 
   /**
@@ -248,7 +248,7 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
     if (this.outstanding >= this.config.capacity) this.checkProgress();
   }
 
-  /** The task never hands over more than {@link freeCapacity} records, so `capacity` holds exactly. */
+  /** The task hands over at most `max(1, freeCapacity())` records: one more only when a restore left the operator over `capacity`. */
   processChunk(values: readonly TIn[]): void {
     if (this.stopped) return;
     this.accumulator.addAll(values);

@@ -254,7 +254,7 @@ const SECTION_ORDER: readonly Section[] = [
       `Tributary's records in flight are exactly its \`capacity\` (${batchCapacity(S1_BATCH, MEMORY_SERVICE.concurrency)}): the async operator is chained to its source, ` +
         'which reads no more than the operator has room for, so the bound does not depend on the input size. RxJS pulls the whole ' +
         'input as soon as it subscribes (its peak grows with the input); Effect pulls chunks of 4,096.',
-      'The throughput columns are a side note here: at 1.32 ms per call the service\'s `setTimeout` is as coarse as the call is long. ' +
+      `The throughput columns are a side note here: at ${formatMs(MEMORY_SERVICE.baseMs + MEMORY_SERVICE.perItemMs * S1_BATCH)} ms per call the service's \`setTimeout\` is as coarse as the call is long. ` +
         'Node schedules a timer from the event loop\'s cached clock, which lags the moment of the call, so a call can also end early ' +
         'and a contender can show a little over 100% of the nominal bound.',
     ],

@@ -218,7 +218,8 @@ function formatFigure(unit: 'ns' | 'ms' | 'percent' | 'ratio', value: number, ro
     case 'ns':
       return `${formatNs(value < 100 ? at(1) : at(0))} ns`;
     case 'ms':
-      return `${formatMs(at(1))} ms`;
+      // The digits formatMs shows: 2 below 10 ms, 1 below 100, none above.
+      return `${formatMs(at(value < 10 ? 2 : value < 100 ? 1 : 0))} ms`;
     case 'percent':
       return formatPercent(at(1));
     case 'ratio':

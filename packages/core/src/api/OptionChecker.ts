@@ -12,7 +12,7 @@ import { InvalidJobError } from '../runtime/errors.js';
  * @example
  * ```ts
  * const check = new OptionChecker('mySink');
- * const batchSize = check.integer('batchSize', options.batchSize ?? 100);
+ * const batchSize = check.optionalInteger('batchSize', options.batchSize, 100);
  * ```
  */
 export class OptionChecker {
@@ -42,6 +42,14 @@ export class OptionChecker {
       this.fail(`option '${name}' must be an integer >= ${min}, got ${describeValue(value)}`);
     }
     return value;
+  }
+
+  /**
+   * An integer >= `min`, or `fallback` when the option is absent. Only
+   * `undefined` means absent: `null` is a value, and a wrong one.
+   */
+  optionalInteger(name: string, value: unknown, fallback: number, min = 1): number {
+    return this.integer(name, value === undefined ? fallback : value, min);
   }
 
   /** A finite number >= 0. */

@@ -80,9 +80,9 @@ export class StreamExecutionEnvironment {
 
   private constructor(options: EnvironmentOptions) {
     const check = new OptionChecker('StreamExecutionEnvironment.create()');
-    this.parallelism = check.integer('parallelism', options.parallelism ?? 1);
-    this.chunkSize = check.integer('chunkSize', options.chunkSize ?? 256);
-    this.channelCapacity = check.integer('channelCapacity', options.channelCapacity ?? 8);
+    this.parallelism = check.optionalInteger('parallelism', options.parallelism, 1);
+    this.chunkSize = check.optionalInteger('chunkSize', options.chunkSize, 256);
+    this.channelCapacity = check.optionalInteger('channelCapacity', options.channelCapacity, 8);
     this.clock = options.clock ?? new SystemClock();
     this.metrics = options.metrics ?? new MetricRegistry();
     this.restartStrategy = validateRestartStrategy(options.restartStrategy ?? { kind: 'none' });

@@ -58,7 +58,7 @@ export class RecordWriter<T> implements ChunkCollector<T> {
       return;
     }
     // One target: copy runs of records instead of routing each one (the hop of every
-    // forward edge, e.g. into an async operator, which always starts its own task).
+    // forward edge between tasks).
     const size = this.chunkSize;
     let i = 0;
     while (i < values.length) {

@@ -8,7 +8,6 @@ import {
   type OperatorContext,
   type OperatorSnapshot,
   type Output,
-  type TaskHooks,
 } from '../operators/StreamOperator.js';
 import { CheckpointBarrier } from './checkpoint/CheckpointBarrier.js';
 import { OperatorError } from './errors.js';
@@ -219,11 +218,9 @@ export type TaskInput =
  * operator flush in order, then closes them; on failure or cancellation it
  * closes them too, and never leaves a waiter hanging.
  */
-export class Task implements TaskHooks {
+export class Task {
   private blockers: Promise<unknown>[] = [];
   private finished = false;
-  /** When the current turn of work began (see TURN_MS). */
-  private turnStart = 0;
   /** A checkpoint the coordinator asked this source task to start. */
   private requestedCheckpoint: number | undefined;
   private wakeForCheckpoint: (() => void) | undefined;
@@ -255,11 +252,10 @@ export class Task implements TaskHooks {
   }
 
   // ------------------------------------------------------------ task hooks
-  // The operators' TaskHooks are the task's own methods, not closures made per
-  // job: a closure is a new call target in every job, and the JIT would throw
-  // away the per-batch code that inlined the previous job's.
+  // What the operators' TaskHooks (JobRunner's relay) forward to: methods, not
+  // closures made per job, since a closure is a new call target in every job.
 
-  /** Runs `action` as one unit of this task's work (see {@link TaskHooks.execute}). */
+  /** Runs `action` as one unit of this task's work (see `TaskHooks.execute`). */
   execute(action: () => void, operator: string): void {
     if (this.finished || this.job.stopped) return;
     const start = performance.now();
@@ -280,10 +276,6 @@ export class Task implements TaskHooks {
 
   backpressure(until: Promise<unknown>): void {
     this.blockers.push(until.catch(() => undefined));
-  }
-
-  get signal(): AbortSignal {
-    return this.job.signal;
   }
 
   async run(): Promise<void> {
@@ -342,7 +334,7 @@ export class Task implements TaskHooks {
     const { reader, description, readSize } = input;
     await this.guard(description, () => reader.start?.(input.restoredPosition));
     const head = this.head;
-    this.turnStart = performance.now();
+    let turnStart = performance.now();
     while (!this.job.stopped) {
       if (this.requestedCheckpoint !== undefined) await this.checkpointSource(input);
       let start = performance.now();
@@ -363,8 +355,10 @@ export class Task implements TaskHooks {
       this.flush();
       const end = performance.now();
       this.busyTimeMs.count += end - start;
+      // A wait for blockers does not end the turn: a blocker that settled in a microtask let no
+      // timer or I/O run, so only a real yield (endTurn) starts a new one.
       if (this.blockers.length !== 0) await this.waitForBlockers();
-      if (records.length === 0 || end - this.turnStart >= TURN_MS) await this.endTurn();
+      if (records.length === 0 || end - turnStart >= TURN_MS) turnStart = await this.endTurn();
     }
   }
 
@@ -403,7 +397,7 @@ export class Task implements TaskHooks {
     // A head operator without processChunk is fed record by record, with the backpressure
     // check before each one; one with it takes chunks, cut to what it takes (see take).
     const byChunk = this.operators[0]?.operator.processChunk !== undefined;
-    this.turnStart = performance.now();
+    let turnStart = performance.now();
     while (!this.job.stopped) {
       const chunk = channel.poll();
       if (chunk === null) break;
@@ -430,7 +424,7 @@ export class Task implements TaskHooks {
       const end = performance.now();
       this.busyTimeMs.count += end - start;
       if (this.blockers.length !== 0) await this.waitForBlockers();
-      if (end - this.turnStart >= TURN_MS) await this.endTurn();
+      if (end - turnStart >= TURN_MS) turnStart = await this.endTurn();
     }
     this.flush();
   }
@@ -520,10 +514,10 @@ export class Task implements TaskHooks {
     }
   }
 
-  /** Lets the event loop run, then starts a new turn of work. */
-  private async endTurn(): Promise<void> {
+  /** Lets the event loop run; returns when the new turn of work starts. */
+  private async endTurn(): Promise<number> {
     await yieldToEventLoop();
-    this.turnStart = performance.now();
+    return performance.now();
   }
 
   private async waitForBlockers(): Promise<void> {

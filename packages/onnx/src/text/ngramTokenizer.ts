@@ -45,9 +45,9 @@ const WORD = /[\p{L}\p{N}]+/gu;
  */
 export function createNgramTokenizer(options: NgramTokenizerOptions = {}): NgramTokenizer {
   const check = new OptionChecker('createNgramTokenizer');
-  const vocab = check.integer('vocab', options.vocab ?? DEFAULT_EMBEDDER_CONFIG.vocab, 2);
-  const ngram = check.integer('ngram', options.ngram ?? DEFAULT_NGRAM);
-  const maxLength = check.integer('maxLength', options.maxLength ?? DEFAULT_MAX_LENGTH);
+  const vocab = check.optionalInteger('vocab', options.vocab, DEFAULT_EMBEDDER_CONFIG.vocab, 2);
+  const ngram = check.optionalInteger('ngram', options.ngram, DEFAULT_NGRAM);
+  const maxLength = check.optionalInteger('maxLength', options.maxLength, DEFAULT_MAX_LENGTH);
   const buckets = vocab - 1;
 
   return (text) => {
