@@ -129,7 +129,7 @@ describe('overheadSummary', () => {
       title: 'S3 without and with',
       description: '',
       records: 1_000_000,
-      warmupRecords: 1,
+      warmupRuns: 1,
       isolated: false,
       repetitions: periodic.length,
       baseline: 'tributary',

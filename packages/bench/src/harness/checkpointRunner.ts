@@ -90,7 +90,6 @@ export async function runCheckpointScenario(scenario: CheckpointScenario, option
       await runCpuScenario(part, {
         records,
         repetitions,
-        warmupRecords: Math.max(1, Math.floor(records / 5)),
         // The figure is a ratio of two runs of one job, without and with checkpoints: in one
         // process both halves meet the same JIT state, which is all the ratio needs.
         isolate: false,

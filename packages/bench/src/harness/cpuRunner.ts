@@ -1,6 +1,6 @@
 import { keepChecksum, verifyChecksums } from './checksums.js';
 import { sampleInChild } from './isolation.js';
-import { describeRun, measure, median, rotation, type CpuSample, type RunContext } from './measure.js';
+import { collectGarbage, describeRun, measure, median, rotation, type CpuSample, type RunContext } from './measure.js';
 import { contenderInfo, type Checksum, type Contender, type CpuContenderResult, type CpuScenarioResult, type RunStats, type ScenarioId, type Target } from './model.js';
 import { evaluateTargets, figureOf } from './targets.js';
 
@@ -21,19 +21,41 @@ export interface CpuScenario {
   readonly targets: readonly Target[];
 }
 
+/**
+ * Full-size runs of a contender before each measured one, with no forced GC
+ * between them and the measurement: what it takes on V8 (Node 20) for the
+ * measured run to be a steady state, for every contender alike.
+ *
+ * Why full size and two: V8 optimizes a function once it has run enough, and
+ * per-batch code runs once per batch. In S2 (batch 256) `--trace-opt` shows
+ * Tributary's per-batch functions optimized only between 250,000 and
+ * 1,500,000 records into a job; the fifth of the records this used to warm up
+ * with left that compiling inside the measurement. The first run's end (the
+ * source's and the task's last flags flip) also invalidates some of the
+ * optimized code, which the second run recompiles.
+ *
+ * Why no GC after the warm-up: a full GC collects the warm-up job's objects,
+ * and V8 then discards optimized code that embedded them (`--trace-deopt`:
+ * "weak objects"), so every contender compiled its hot code again while
+ * measured. A contender's garbage from its warm-up is the same kind it makes
+ * while measured; collecting it is part of its steady state.
+ */
+export const WARMUP_RUNS = 2;
+
 export interface CpuRunOptions extends RunContext {
   readonly records: number;
   readonly repetitions: number;
-  readonly warmupRecords: number;
   /** Measure each repetition of each contender in its own process (see `sampleInChild`); the CLI does. */
   readonly isolate: boolean;
 }
 
 /**
  * Runs every contender of a scenario: `repetitions` rounds in which each
- * runs once, in a rotated order, after a warm-up (the JIT settles) and a
- * forced GC. Isolated, every such run is a fresh process with its own
- * warm-up; in process, each contender warms up once before the first round.
+ * runs once, in a rotated order, after `WARMUP_RUNS` full-size runs (the JIT
+ * settles). Isolated, every such run is a fresh process with its own
+ * warm-up; in process, each contender warms up before the first round and
+ * each measured run follows a forced GC (the garbage left is other
+ * contenders').
  * Reports medians. Fails when two contenders disagree on the checksum: a
  * benchmark that does different work measures nothing.
  */
@@ -46,15 +68,18 @@ export async function runCpuScenario(scenario: CpuScenario, options: CpuRunOptio
   const checksums = new Map<string, Checksum>();
 
   const where = options.isolate ? 'a process per run' : 'one process';
-  log(`${scenario.id} ${scenario.title}: ${records.toLocaleString('en-US')} records, warm-up ${options.warmupRecords.toLocaleString('en-US')}, ${repetitions} repetitions, ${where}`);
+  log(`${scenario.id} ${scenario.title}: ${records.toLocaleString('en-US')} records, ${WARMUP_RUNS} warm-up runs, ${repetitions} repetitions, ${where}`);
   const measureOne = options.isolate
     ? (c: Contender<number, RunStats>): Promise<CpuSample<RunStats>> =>
-        sampleInChild({ scenario: scenario.id, contender: c.id, records, warmupRecords: options.warmupRecords })
-    : (c: Contender<number, RunStats>): Promise<CpuSample<RunStats>> => measure(() => c.run(records));
+        sampleInChild({ scenario: scenario.id, contender: c.id, records, warmupRuns: WARMUP_RUNS })
+    : (c: Contender<number, RunStats>): Promise<CpuSample<RunStats>> => {
+        collectGarbage();
+        return measure(() => c.run(records));
+      };
   try {
     if (!options.isolate) {
       for (const c of contenders) await c.prepare?.(records);
-      for (const c of contenders) await c.run(options.warmupRecords);
+      for (const c of contenders) for (let i = 0; i < WARMUP_RUNS; i++) await c.run(records);
     }
     for (let rep = 0; rep < repetitions; rep++) {
       const line: string[] = [];
@@ -98,7 +123,7 @@ export async function runCpuScenario(scenario: CpuScenario, options: CpuRunOptio
     kind: 'cpu',
     ...describeRun(scenario, options),
     records,
-    warmupRecords: options.warmupRecords,
+    warmupRuns: WARMUP_RUNS,
     repetitions,
     isolated: options.isolate,
     baseline: scenario.baseline,

@@ -8,7 +8,8 @@ export interface SampleRequest {
   readonly scenario: ScenarioId;
   readonly contender: string;
   readonly records: number;
-  readonly warmupRecords: number;
+  /** Full-size runs before the measured one (see `WARMUP_RUNS`). */
+  readonly warmupRuns: number;
 }
 
 /** What a sample child sends back: one measurement, or why it failed. */
@@ -19,7 +20,8 @@ const CHILD_SCRIPT = fileURLToPath(new URL('./sampleChild.js', import.meta.url))
 
 /**
  * Measures one repetition of one contender in a fresh Node process: the
- * child prepares, warms up and measures the contender once, then exits.
+ * child prepares the contender, runs it `warmupRuns` times, measures one
+ * more run, then exits.
  *
  * Why a process per sample (as JMH forks a JVM per benchmark): in one
  * process, the JIT's type feedback and the heap are shared by every

@@ -21,13 +21,13 @@ export interface CpuSample<T> {
 }
 
 /**
- * Runs `fn` once after a full GC and measures it.
+ * Runs `fn` once and measures it.
  *
  * CPU comes from `process.cpuUsage()`: it counts every thread of the process,
- * so GC helper threads are charged to the contender that made the garbage.
+ * so GC helper threads are charged to the contender that made the garbage,
+ * and V8's compiler thread to the contender whose code it compiles.
  */
 export async function measure<T>(fn: () => Promise<T>): Promise<CpuSample<T>> {
-  collectGarbage();
   const cpu0 = process.cpuUsage();
   const wall0 = process.hrtime.bigint();
   const value = await fn();

@@ -116,7 +116,8 @@ export interface RunDescription {
 export interface CpuScenarioResult extends RunDescription {
   readonly kind: 'cpu';
   readonly records: number;
-  readonly warmupRecords: number;
+  /** Full-size runs of each contender before each measured one. */
+  readonly warmupRuns: number;
   readonly repetitions: number;
   /** Each repetition of each contender ran in a fresh process (after its own warm-up). */
   readonly isolated: boolean;

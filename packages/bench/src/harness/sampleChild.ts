@@ -4,7 +4,7 @@
  */
 import { buildScenarios } from '../scenarios/index.js';
 import type { SampleReply, SampleRequest } from './isolation.js';
-import { measure } from './measure.js';
+import { collectGarbage, measure } from './measure.js';
 
 async function main(request: SampleRequest): Promise<SampleReply> {
   const scenario = buildScenarios()[request.scenario];
@@ -13,7 +13,9 @@ async function main(request: SampleRequest): Promise<SampleReply> {
   if (contender === undefined) return { ok: false, error: `scenario ${request.scenario} has no contender ${request.contender}` };
   try {
     await contender.prepare?.(request.records);
-    await contender.run(request.warmupRecords);
+    // What prepare() left behind is not the contender's garbage. No GC after the warm-up: see WARMUP_RUNS.
+    collectGarbage();
+    for (let i = 0; i < request.warmupRuns; i++) await contender.run(request.records);
     return { ok: true, sample: await measure(() => contender.run(request.records)) };
   } finally {
     await contender.teardown?.();

@@ -264,11 +264,10 @@ const SECTION_ORDER: readonly Section[] = [
     heading: 'S2: batching overhead with an instant service (issue 3)',
     chart: ['s2-ns-per-record.svg', 'S2 ns of CPU per record'],
     notes: [
-      'CPU counts every thread of the process. Where it exceeds the wall time, the difference is mostly V8 compiling on its ' +
-        'background thread during the measured run: the full GC forced after the warm-up collects the warm-up job\'s objects, and V8 ' +
-        'discards the optimized code that referred to them (`--trace-deopt` shows "weak objects"), so each contender compiles its hot ' +
-        'code again while it is measured. The more code a pipeline runs per batch, the more that costs; a process that keeps one job ' +
-        'running does not pay it again.',
+      'CPU counts every thread of the process, V8\'s compiler thread included. These are steady-state figures: each measured run ' +
+        'follows two warm-up runs of a million records (see "How these are measured"). Per-batch code runs once per 256 records, and ' +
+        '`--trace-opt` shows V8 optimizing Tributary\'s per-batch functions only between 250,000 and 1,500,000 records into a process; ' +
+        'the first million records a process sends through a pipeline pay that compiling on top of these figures.',
     ],
   },
   {
@@ -333,7 +332,7 @@ function renderDocs(results: ResultsFile, chartLink: (file: string, alt: string)
   lines.push('## Method');
   lines.push('');
   lines.push('- **CPU per record** (S2, S3, S4, S5, the overhead tables of CK): `process.cpuUsage()` user + system over the run divided by the records read; it counts every thread of the process, so garbage-collection and JIT threads are charged to the contender that caused them. Wall time per record is shown next to it.');
-  lines.push('- Every repetition runs each contender once, in an order rotated per repetition. For S2, S3, S4 and S5 each such run is a fresh Node process (`node --expose-gc`, as JMH forks a JVM per benchmark) that first runs the contender as a warm-up (a fifth of the records), forces a full GC, then measures one run. In one shared process the JIT\'s type feedback and the heap left by earlier contenders and scenarios slow down code that many of them go through, by a different amount for each. `--in-process` measures the old way. The flow scenarios (S1 and its variants) and CK\'s overhead pairs run in the CLI\'s process. Tables show the median; the spread column shows the fastest and slowest repetition.');
+  lines.push('- Every repetition runs each contender once, in an order rotated per repetition. For S2, S3, S4 and S5 each such run is a fresh Node process (`node --expose-gc`, as JMH forks a JVM per benchmark) that first runs the contender twice at the measured size as a warm-up, then measures a third run, with no forced GC in between. Two full-size runs, because V8 optimizes a function only after it has run enough and per-batch code runs once per batch: with a fifth of the records as the warm-up, S2\'s measured run still held the first optimizing compile of Tributary\'s per-batch functions. No GC, because a full GC after the warm-up collects the warm-up job\'s objects and V8 then discards the optimized code that embedded them, so every contender compiled its hot code again while measured. Each contender still pays for collecting the garbage it makes. In one shared process the JIT\'s type feedback and the heap left by earlier contenders and scenarios slow down code that many of them go through, by a different amount for each. `--in-process` measures the old way. The flow scenarios (S1 and its variants) and CK\'s overhead pairs run in the CLI\'s process. Tables show the median; the spread column shows the fastest and slowest repetition.');
   lines.push('- **% of the bound** (S1): records divided by the wall time from the first pull to the last delivered output, against the most the service can take: `concurrency * b / (base + perItem * b)`. The service is `FakeBatchService` from `@tributary/testing` on the system clock, the same implementation for every contender; a fresh one per run.');
   lines.push('- **Records in flight**: records pulled from the source and not yet delivered to the sink, at the worst moment. **Peak heap**: the highest `heapUsed` during the run above its value at the start (after a GC), sampled every 1,024 source records, on every call and every 10 ms.');
   lines.push('- **Checkpoints** (CK): the core\'s own checkpoint metrics (`checkpointDurationMs`, `checkpointSizeBytes`, `numCompletedCheckpoints`) for a job checkpointing into a fresh temporary directory, next to direct timings of the steps; the checkpointing overhead on S3/S4 is CPU per record as above.');
@@ -461,7 +460,7 @@ function measuredLine(r: ScenarioResult): string {
   const e = r.environment;
   const runs =
     r.kind === 'cpu'
-      ? `${formatInt(r.records)} records, ${r.repetitions} repetitions after a warm-up of ${formatInt(r.warmupRecords)}${r.isolated ? ', each in a fresh process' : ', all in one process'}`
+      ? `${formatInt(r.records)} records, ${r.repetitions} repetitions, each after ${r.warmupRuns} warm-up runs of that size${r.isolated ? ', each in a fresh process' : ', all in one process'}`
       : r.kind === 'checkpoint'
         ? `${formatInt(r.keys)} keys, ${r.repetitions} repetitions after a warm-up; S3/S4 over ${r.overhead.map((p) => formatInt(p.records)).join(' / ')} records`
         : `${r.repetitions} repetition(s) per row`;

@@ -43,7 +43,6 @@ export async function runScenario(
       // Nine: on this 2-core VM one run of a contender can come out 1.5x slower than the next
       // (S3's hand-written loop spread 18-35 ns over five runs), and the targets are ratios of medians.
       repetitions: options.repetitions ?? (options.quick ? 1 : 9),
-      warmupRecords: Math.max(1, Math.floor(records / 5)),
       isolate: !options.inProcess,
       ...context,
     });
