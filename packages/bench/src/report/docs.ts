@@ -266,8 +266,8 @@ const SECTION_ORDER: readonly Section[] = [
     notes: [
       'CPU counts every thread of the process, V8\'s compiler thread included. These are steady-state figures: each measured run ' +
         'follows two warm-up runs of a million records (see "How these are measured"). Per-batch code runs once per 256 records, and ' +
-        '`--trace-opt` shows V8 optimizing Tributary\'s per-batch functions only between 250,000 and 1,500,000 records into a process; ' +
-        'the first million records a process sends through a pipeline pay that compiling on top of these figures.',
+        '`--trace-opt` shows V8 optimizing Tributary\'s per-batch functions only between 250,000 and 1,500,000 records into a process, ' +
+        'on its compiler thread; until then a process pays that compiling on top of these figures (a one-off cost per process, not per record).',
     ],
   },
   {
