@@ -38,8 +38,8 @@ export interface CheckpointRunOptions extends RunContext {
 }
 
 /**
- * Runs the probes like a CPU scenario (a warm-up each, then `repetitions`
- * rounds in a rotated order, each run after a forced GC; medians), but the
+ * Runs the probes in rotated rounds like a CPU scenario (a warm-up each,
+ * then `repetitions` rounds, each run after a forced GC; medians), but the
  * figure is the duration each probe measured of its own critical part. A
  * probe whose snapshot holds other keys or values than the baseline's fails
  * the scenario. Then runs each overhead part with the CPU runner.

@@ -27,18 +27,20 @@ export interface CpuScenario {
  * measured run to be a steady state, for every contender alike.
  *
  * Why full size and two: V8 optimizes a function once it has run enough, and
- * per-batch code runs once per batch. In S2 (batch 256) `--trace-opt` shows
- * Tributary's per-batch functions optimized only between 250,000 and
- * 1,500,000 records into a job; the fifth of the records this used to warm up
- * with left that compiling inside the measurement. The first run's end (the
- * source's and the task's last flags flip) also invalidates some of the
- * optimized code, which the second run recompiles.
+ * per-batch code runs once per batch. In S2 (batch 256) `--trace-opt` over
+ * one 3,000,000-record job shows Tributary's per-batch functions optimized
+ * only between 250,000 and 1,500,000 records in; the fifth of the records
+ * this used to warm up with left that compiling inside the measurement. With
+ * one full-size warm-up run the measured run still recompiled much of it (the
+ * first run's end invalidates some optimized code); after two, its
+ * compiler-thread time matched the hand-written loop's (S2: 7-23 against
+ * 6-21 ns per record, from /proc per-thread CPU).
  *
  * Why no GC after the warm-up: a full GC collects the warm-up job's objects,
  * and V8 then discards optimized code that embedded them (`--trace-deopt`:
  * "weak objects"), so every contender compiled its hot code again while
- * measured. A contender's garbage from its warm-up is the same kind it makes
- * while measured; collecting it is part of its steady state.
+ * measured. So the measured run also collects what its warm-up runs left,
+ * as a long-running job collects what it made earlier.
  */
 export const WARMUP_RUNS = 2;
 
@@ -53,9 +55,7 @@ export interface CpuRunOptions extends RunContext {
  * Runs every contender of a scenario: `repetitions` rounds in which each
  * runs once, in a rotated order, after `WARMUP_RUNS` full-size runs (the JIT
  * settles). Isolated, every such run is a fresh process with its own
- * warm-up; in process, each contender warms up before the first round and
- * each measured run follows a forced GC (the garbage left is other
- * contenders').
+ * warm-up; in process, each contender warms up before the first round.
  * Reports medians. Fails when two contenders disagree on the checksum: a
  * benchmark that does different work measures nothing.
  */
@@ -72,13 +72,11 @@ export async function runCpuScenario(scenario: CpuScenario, options: CpuRunOptio
   const measureOne = options.isolate
     ? (c: Contender<number, RunStats>): Promise<CpuSample<RunStats>> =>
         sampleInChild({ scenario: scenario.id, contender: c.id, records, warmupRuns: WARMUP_RUNS })
-    : (c: Contender<number, RunStats>): Promise<CpuSample<RunStats>> => {
-        collectGarbage();
-        return measure(() => c.run(records));
-      };
+    : (c: Contender<number, RunStats>): Promise<CpuSample<RunStats>> => measure(() => c.run(records));
   try {
     if (!options.isolate) {
       for (const c of contenders) await c.prepare?.(records);
+      collectGarbage();
       for (const c of contenders) for (let i = 0; i < WARMUP_RUNS; i++) await c.run(records);
     }
     for (let rep = 0; rep < repetitions; rep++) {

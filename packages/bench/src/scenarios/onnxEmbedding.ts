@@ -114,7 +114,7 @@ class Workload {
     return createNgramTokenizer({ vocab: this.model.vocab });
   }
 
-  /** The first `n` texts (the warm-up runs fewer than the measurement). */
+  /** The first `n` texts (a run may take fewer than were prepared). */
   take(n: number): readonly Doc[] {
     if (n > this.docs.length) throw new Error(`S5: ${n} texts asked, ${this.docs.length} prepared`);
     return n === this.docs.length ? this.docs : this.docs.slice(0, n);
