@@ -195,6 +195,21 @@ describe('batch triggers (ours)', () => {
     expect(service.calls.map((c) => c.queuedAt)).toEqual([10, 10, 60, 60]);
   });
 
+  it('a chunk arms the delay timer only for the batch it leaves open, due from that batch\'s first record', async () => {
+    const { service, harness } = serviceHarness({ maxBatchSize: 2, maxBatchDelay: 50 });
+    await harness.open();
+    harness.processChunk([1, 2, 3, 4]); // two full batches: nothing left to time
+    expect(harness.numProcessingTimeTimers()).toBe(0);
+    await harness.setProcessingTime(10);
+    harness.processChunk([5, 6, 7]); // [5, 6] goes, [7] stays open from t=10
+    expect(harness.numProcessingTimeTimers()).toBe(1);
+    await harness.setProcessingTime(59);
+    expect(service.calls).toHaveLength(3);
+    await harness.setProcessingTime(60);
+    expectBatches(service, [[1, 2], [3, 4], [5, 6], [7]]);
+    expect(service.calls.map((c) => c.queuedAt)).toEqual([0, 0, 10, 60]);
+  });
+
   it('a batch that fails the job in the middle of a chunk leaves the rest of the chunk alone: no more calls, no timer', async () => {
     const calls: number[][] = [];
     const harness = batchHarness<number, number>(

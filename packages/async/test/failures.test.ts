@@ -472,7 +472,7 @@ describe('cancellation and close', () => {
     harness.processElements([4, 5]);
     await harness.settle();
     expect(service.inFlight).toBe(2);
-    expect(harness.numProcessingTimeTimers()).toBe(2); // the retry of [1], and the delay timer [1] armed at t=0
+    expect(harness.numProcessingTimeTimers()).toBe(1); // the retry of [1] (batches of one close at once and arm no delay timer)
     harness.cancel();
     await harness.settle();
     expect(service.calls.filter((c) => c.outcome === 'aborted').map((c) => c.inputs)).toEqual([[4], [5]]);

@@ -89,14 +89,17 @@ export class BatchAccumulator<TIn, TTag> {
     const n = batch.records.push(record);
     if (batch.tags !== undefined) batch.tags.push(tag as TTag);
     this.size++;
-    if (n === 1) this.opened(batch);
+    if (n === 1) batch.firstArrival = this.timers.currentProcessingTime();
     if (n >= t.maxBatchSize || batch.weight >= t.maxBatchWeight) this.flush(batch);
+    else if (n === 1) this.startTimer(batch);
   }
 
   /**
    * Adds records in order, as `add` would one by one. Without a weigher or
    * batch key, runs of records go into the open batch with one copy each
-   * instead of one call per record.
+   * instead of one call per record, and the delay timer is armed once, at
+   * the end, if a batch is left open: a batch that opens and fills within
+   * one chunk (the steady state behind a busy service) never arms one.
    */
   addAll(records: readonly TIn[]): void {
     const batch = this.single;
@@ -111,7 +114,7 @@ export class BatchAccumulator<TIn, TTag> {
       const to = Math.min(records.length, from + max - open);
       if (open === 0) {
         batch.records = records.slice(from, to);
-        this.opened(batch);
+        batch.firstArrival = this.timers.currentProcessingTime();
       } else {
         for (let i = from; i < to; i++) batch.records.push(records[i] as TIn);
       }
@@ -120,6 +123,7 @@ export class BatchAccumulator<TIn, TTag> {
       from = to;
       if (batch.records.length >= max) this.flush(batch);
     }
+    if (batch.records.length > 0 && !this.disposed) this.startTimer(batch);
   }
 
   /** Closes every non-empty open batch (end of input, a full operator, restore). */
@@ -162,21 +166,18 @@ export class BatchAccumulator<TIn, TTag> {
     return batch;
   }
 
-  /** The batch got its first record: its delay runs from now. */
-  private opened(batch: OpenBatch<TIn, TTag>): void {
-    batch.firstArrival = this.timers.currentProcessingTime();
-    if (this.triggers.maxBatchDelay > 0) this.startTimer(batch);
-  }
-
   /**
-   * Makes sure a timer fires by the open batch's deadline (first arrival +
-   * delay). A batch closed by size leaves its timer armed: when it fires, it
+   * With a time trigger, makes sure a timer fires by the open batch's
+   * deadline (first arrival + delay; it is armed only for a batch left open,
+   * not for one its first records close at once). A batch closed by size
+   * leaves its timer armed: when it fires, it
    * flushes the open batch only if that batch's own deadline has come, and
    * otherwise re-arms for it. So a timer of an earlier batch never flushes a
    * newer one early (the FLINK-38825 review finding), and a stream of full
    * batches arms one timer per delay period instead of one per batch.
    */
   private startTimer(batch: OpenBatch<TIn, TTag>): void {
+    if (this.triggers.maxBatchDelay === 0) return;
     if (batch.cancelTimer !== undefined) return; // armed for an earlier deadline: it re-arms when it fires
     this.armTimer(batch, batch.firstArrival + this.triggers.maxBatchDelay);
   }
