@@ -1,5 +1,5 @@
 import { InferenceSession, Tensor } from 'onnxruntime-node';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi, type MockInstance } from 'vitest';
 import { AsyncDataStream, RetryStrategies, type DeadLetter } from '@tributary/async';
 import { OutputTag, StreamExecutionEnvironment } from '@tributary/core';
 import { encodeModel } from '../src/internal/onnxProto.js';
@@ -42,12 +42,14 @@ function linear(overrides: Partial<Parameters<typeof onnxBatchFunction<number[],
 }
 
 /** Records every `InferenceSession.create` call and the session it made, still creating real ones. */
-function spyOnSessions(): InferenceSession[] & { readonly calls: unknown[][] } {
-  const sessions = Object.assign([] as InferenceSession[], { calls: [] as unknown[][] });
+/** Records every session created, its `create` arguments, and a spy on its `run`. */
+function spyOnSessions(): InferenceSession[] & { readonly calls: unknown[][]; readonly runs: MockInstance[] } {
+  const sessions = Object.assign([] as InferenceSession[], { calls: [] as unknown[][], runs: [] as MockInstance[] });
   const create = InferenceSession.create.bind(InferenceSession) as (...args: unknown[]) => Promise<InferenceSession>;
   vi.spyOn(InferenceSession, 'create').mockImplementation(async (...args: unknown[]) => {
     sessions.calls.push(args);
     const session = await create(...args);
+    sessions.runs.push(vi.spyOn(session, 'run'));
     sessions.push(session);
     return session;
   });
@@ -120,13 +122,45 @@ describe('onnxBatchFunction', () => {
     const sessions = spyOnSessions();
     const fn = linear();
     await fn.open();
-    const runSpy = vi.spyOn(sessions[0]!, 'run');
     const controller = new AbortController();
     controller.abort(new Error('batch timed out'));
     await expect(fn.invoke([[1, 2, 3, 4]], { signal: controller.signal, attempt: 1 })).rejects.toThrow('batch timed out');
-    expect(runSpy).not.toHaveBeenCalled();
+    expect(sessions.runs[0]).not.toHaveBeenCalled();
     await fn.close();
   });
+  it('rejects a call whose signal aborts while it waits for the session to open, without running it', async () => {
+    const sessions = spyOnSessions();
+    const fn = linear();
+    const failed: unknown[] = [];
+    const future = { complete: () => undefined, completeExceptionally: (e: unknown) => failed.push(e) };
+    const controller = new AbortController();
+    const call = fn.asyncInvokeBatch([[1, 2, 3, 4]], future, { signal: controller.signal, attempt: 1 });
+    controller.abort(new Error('attempt timed out'));
+    await call;
+    expect(failed).toEqual([new Error('attempt timed out')]);
+    expect(sessions).toHaveLength(1);
+    expect(sessions.runs[0]).not.toHaveBeenCalled();
+    await fn.close();
+  });
+
+  it('once the session is open, the operator\'s calls run without reading ctx.signal (no AbortController per call)', async () => {
+    const fn = linear();
+    await fn.open();
+    let signalReads = 0;
+    const ctx = {
+      attempt: 1,
+      get signal(): AbortSignal {
+        signalReads++;
+        return new AbortController().signal;
+      },
+    };
+    const completed: unknown[] = [];
+    await fn.asyncInvokeBatch([[1, 1, 1, 1]], { complete: (o) => completed.push(o), completeExceptionally: (e) => completed.push(e) }, ctx);
+    expect(completed).toEqual([[[4, 1]]]);
+    expect(signalReads).toBe(0);
+    await fn.close();
+  });
+
   it('has the async operator\'s object form: asyncInvokeBatch completes the result future', async () => {
     const fn = linear();
     const completed: unknown[] = [];

@@ -4,7 +4,7 @@ import { validateFeeds } from './validateFeeds.js';
 
 /** What a call may receive from the async batch operator. */
 export interface OnnxCallContext {
-  /** Aborted on timeout or cancellation: a call not yet started on the session is skipped. */
+  /** Aborted on timeout or cancellation: a call not yet started on the session is skipped (see {@link OnnxBatchFunction.asyncInvokeBatch}). */
   readonly signal?: AbortSignal;
   readonly attempt?: number;
 }
@@ -31,6 +31,8 @@ export interface OnnxBatchFunctionOptions<TIn, TOut> {
 
 interface OpenSession {
   readonly session: Promise<InferenceSession>;
+  /** The session once created: calls from then on run it without waiting. */
+  ready: InferenceSession | undefined;
   readonly running: Set<Promise<unknown>>;
 }
 
@@ -83,29 +85,30 @@ export class OnnxBatchFunction<TIn, TOut> {
    * Runs the model on a batch and returns one output per input, in order.
    *
    * An empty batch returns `[]` without running the session. If
-   * `ctx.signal` is already aborted the call rejects with its reason.
+   * `ctx.signal` is already aborted, or aborts while the call waits for the
+   * session to open, the call rejects with its reason without running.
    */
   async invoke(inputs: readonly TIn[], ctx: OnnxCallContext = {}): Promise<TOut[]> {
     if (inputs.length === 0) return [];
     ctx.signal?.throwIfAborted();
-    const opened = this.own();
-    const call = this.run(opened.session, inputs, ctx);
-    opened.running.add(call);
-    try {
-      return await call;
-    } finally {
-      opened.running.delete(call);
-    }
+    return this.track(inputs, ctx);
   }
 
   /**
-   * The async batch operator's object form (`AsyncBatchFunction`): runs
-   * {@link invoke} and completes `resultFuture` with its outputs or error.
+   * The async batch operator's object form (`AsyncBatchFunction`): runs the
+   * batch as {@link invoke} does and completes `resultFuture` with its
+   * outputs or error.
+   *
+   * Unlike `invoke`, it does not check `ctx.signal` up front: the operator
+   * calls it as soon as it creates the attempt, so the signal cannot have
+   * fired yet, and reading `ctx.signal` makes the operator create an
+   * `AbortController` for the attempt. The signal is checked only by a call
+   * that had to wait for the session to open, as in `invoke`.
    */
   async asyncInvokeBatch(inputs: readonly TIn[], resultFuture: OnnxResultFuture<TOut>, ctx: OnnxCallContext): Promise<void> {
     let outputs: TOut[];
     try {
-      outputs = await this.invoke(inputs, ctx);
+      outputs = inputs.length === 0 ? [] : await this.track(inputs, ctx);
     } catch (error) {
       resultFuture.completeExceptionally(error);
       return;
@@ -123,11 +126,27 @@ export class OnnxBatchFunction<TIn, TOut> {
     await session?.release();
   }
 
-  private async run(sessionPromise: Promise<InferenceSession>, inputs: readonly TIn[], ctx: OnnxCallContext) {
-    const session = await sessionPromise;
+  /** Runs a batch on this object's session, counted as running until it settles (see `close`). */
+  private async track(inputs: readonly TIn[], ctx: OnnxCallContext): Promise<TOut[]> {
+    const opened = this.own();
+    const call = this.run(opened, inputs, ctx);
+    opened.running.add(call);
+    try {
+      return await call;
+    } finally {
+      opened.running.delete(call);
+    }
+  }
+
+  private async run(opened: OpenSession, inputs: readonly TIn[], ctx: OnnxCallContext) {
+    let session = opened.ready;
+    if (session === undefined) {
+      session = await opened.session;
+      // The call waited for the session: a timeout or a cancellation may have come meanwhile.
+      ctx.signal?.throwIfAborted();
+    }
     const feeds = this.options.feeds(inputs);
     validateFeeds(feeds, session.inputMetadata, this.label);
-    ctx.signal?.throwIfAborted();
     const results = await session.run(feeds);
     const outputs = this.options.outputs(results, inputs);
     if (outputs.length !== inputs.length) {
@@ -147,12 +166,17 @@ export class OnnxBatchFunction<TIn, TOut> {
     const existing = this.ownOpened();
     if (existing !== undefined) return existing;
     const session = this.createSession();
-    const opened: OpenSession = { session, running: new Set() };
+    const opened: OpenSession = { session, ready: undefined, running: new Set() };
     this.opened = opened;
-    // A failed open is forgotten, so the next call (or a restart) tries again.
-    session.catch(() => {
-      if (this.ownOpened() === opened) this.opened = undefined;
-    });
+    session.then(
+      (created) => {
+        opened.ready = created;
+      },
+      // A failed open is forgotten, so the next call (or a restart) tries again.
+      () => {
+        if (this.ownOpened() === opened) this.opened = undefined;
+      },
+    );
     return opened;
   }
 
