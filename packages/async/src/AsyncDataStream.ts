@@ -1,4 +1,4 @@
-import { describeValue, OptionChecker, type DataStream, type OperatorFactory, type SingleOutputStream } from '@tributary/core';
+import { OptionChecker, type DataStream, type OperatorFactory, type SingleOutputStream } from '@tributary/core';
 import type { AsyncRecordFunction, BatchFunction, Ordering } from './functions.js';
 import { resolveBatchConfig, resolveRecordConfig, type AsyncOperatorConfig } from './internal/config.js';
 import { AsyncBatchWaitOperator } from './operators/AsyncBatchWaitOperator.js';
@@ -171,10 +171,8 @@ export function asyncWaitOperatorFactory<TIn, TOut>(
   fn: AsyncRecordFunction<TIn, TOut>,
   options: AsyncWaitOptions<TIn, TOut> & { readonly ordering?: 'unordered' | 'ordered' | undefined } = {},
 ): OperatorFactory<TIn, TOut> {
-  const { ordering = 'unordered', ...rest } = options;
-  if (ordering !== 'unordered' && ordering !== 'ordered') {
-    new OptionChecker('asyncWaitOperatorFactory()').fail(`option 'ordering' must be 'unordered' or 'ordered', got ${describeValue(ordering)}`);
-  }
+  const { ordering: given, ...rest } = options;
+  const ordering = new OptionChecker('asyncWaitOperatorFactory()').oneOf('ordering', given, ['unordered', 'ordered'], 'unordered');
   const config = resolveRecordConfig<TIn, TOut>(`asyncWaitOperatorFactory() ('${ordering === 'ordered' ? 'OrderedWait' : 'UnorderedWait'}')`, undefined, fn, rest, ordering);
   return (ctx) => new AsyncBatchWaitOperator<TIn, TOut>(ctx, config);
 }

@@ -176,7 +176,7 @@ describe('an operator with freeCapacity', () => {
   it('an unknown chaining fails at build time naming the option', () => {
     const env = StreamExecutionEnvironment.create();
     expect(() => env.fromElements(1).transform('Odd', () => ({ processElement: () => undefined }), { chaining: 'never' as Chaining })).toThrow(
-      "transform('Odd'): option 'chaining' must be 'always', 'head' or 'first', got never",
+      "transform('Odd'): option 'chaining' must be 'always', 'head' or 'first', got 'never'",
     );
   });
 });

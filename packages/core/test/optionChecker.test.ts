@@ -31,6 +31,18 @@ describe('OptionChecker', () => {
     expect(() => check.optionalInteger('batchSize', null, 100)).toThrow("option 'batchSize' must be an integer >= 1, got null");
   });
 
+  it('oneOf accepts one of the listed strings, or the fallback for an absent option, and lists them when it fails', () => {
+    expect(check.oneOf('ack', 'on-read', ['on-checkpoint', 'on-read'])).toBe('on-read');
+    expect(check.oneOf('ack', undefined, ['on-checkpoint', 'on-read'], 'on-checkpoint')).toBe('on-checkpoint');
+    expect(() => check.oneOf('ack', undefined, ['on-checkpoint', 'on-read'])).toThrow(
+      "mySink: option 'ack' must be 'on-checkpoint' or 'on-read', got undefined",
+    );
+    expect(() => check.oneOf('ordering', null, ['unordered', 'ordered', 'key-ordered'], 'unordered')).toThrow(
+      "option 'ordering' must be 'unordered', 'ordered' or 'key-ordered', got null",
+    );
+    expect(() => check.oneOf('mode', 'b', ['a'])).toThrow("option 'mode' must be 'a', got 'b'");
+  });
+
   it('describes values by kind', () => {
     expect([null, undefined, 'a', 1n, Symbol('s'), {}, [], () => 1].map(describeValue)).toEqual([
       'null',

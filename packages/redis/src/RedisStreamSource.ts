@@ -1,4 +1,4 @@
-import { describeValue, OptionChecker, SystemClock, type Clock, type Source, type SourceReader, type SourceReaderContext } from '@tributary/core';
+import { OptionChecker, SystemClock, type Clock, type Source, type SourceReader, type SourceReaderContext } from '@tributary/core';
 import type { RedisConnection } from './connection.js';
 import { RedisStreamReader } from './internal/RedisStreamReader.js';
 import type { RedisStreamRecord } from './records.js';
@@ -118,12 +118,8 @@ function resolve<T>(options: RedisStreamSourceOptions<T>): ResolvedSourceOptions
   check.object(options);
   for (const name of ['stream', 'group', 'consumer'] as const) check.nonEmptyString(name, options[name]);
   check.func('decode', options.decode);
-  if (options.createGroup !== undefined && options.createGroup !== '0' && options.createGroup !== '$') {
-    check.fail(`option 'createGroup' must be '0' or '$', got ${describeValue(options.createGroup)}`);
-  }
-  if (options.ack !== undefined && options.ack !== 'on-checkpoint' && options.ack !== 'on-read') {
-    check.fail(`option 'ack' must be 'on-checkpoint' or 'on-read', got ${describeValue(options.ack)}`);
-  }
+  const createGroup = options.createGroup === undefined ? undefined : check.oneOf('createGroup', options.createGroup, ['0', '$']);
+  const ack = check.oneOf('ack', options.ack, ['on-checkpoint', 'on-read'], 'on-checkpoint');
   const count = check.optionalInteger('count', options.count, DEFAULTS.count);
   const blockMs = check.optionalInteger('blockMs', options.blockMs, DEFAULTS.blockMs);
   const maxUnacked = check.optionalInteger('maxUnacked', options.maxUnacked, DEFAULTS.maxUnacked);
@@ -141,10 +137,10 @@ function resolve<T>(options: RedisStreamSourceOptions<T>): ResolvedSourceOptions
     group: options.group,
     consumer: options.consumer,
     decode: options.decode,
-    createGroup: options.createGroup,
+    createGroup,
     count,
     blockMs,
-    ack: options.ack ?? 'on-checkpoint',
+    ack,
     maxUnacked,
     reclaim,
     clock: options.clock ?? new SystemClock(),

@@ -148,17 +148,13 @@ export function resolveBatchConfig<TIn, TOut>(
   const capacity = c.optionalInteger('capacity', o.capacity, 2 * maxBatchSize * maxInFlightBatches);
   if (capacity < maxBatchSize) c.fail(`option 'capacity' (${capacity}) must be >= maxBatchSize (${maxBatchSize}), or no batch could ever fill`);
 
-  const ordering = (o.ordering as Ordering | undefined) ?? defaultOrdering;
-  if (ordering !== 'unordered' && ordering !== 'ordered' && ordering !== 'key-ordered') {
-    c.fail(`option 'ordering' must be 'unordered', 'ordered' or 'key-ordered', got ${describeValue(ordering)}`);
-  }
+  const ordering: Ordering = c.oneOf('ordering', o.ordering, ['unordered', 'ordered', 'key-ordered'], defaultOrdering);
   c.optionalFunc('orderKey', o.orderKey);
   if (o.orderKey !== undefined && ordering !== 'key-ordered') c.fail(`option 'orderKey' only applies to ordering 'key-ordered'`);
   if (ordering === 'key-ordered' && o.orderKey === undefined && stream !== undefined && !(stream instanceof KeyedStream)) {
     c.fail(`ordering 'key-ordered' needs a KeyedStream (keyBy() first) or the option 'orderKey'`);
   }
-  const resultMode = o.resultMode ?? 'collect';
-  if (resultMode !== 'collect' && resultMode !== 'per-item') c.fail(`option 'resultMode' must be 'collect' or 'per-item', got ${describeValue(resultMode)}`);
+  const resultMode = c.oneOf('resultMode', o.resultMode, ['collect', 'per-item'], 'collect');
   // A collect-mode batch's outputs belong to no single record, so no key's line can place them.
   if (ordering === 'key-ordered' && resultMode !== 'per-item') {
     c.fail(`ordering 'key-ordered' needs resultMode 'per-item' (one output per input): in 'collect' mode a batch's outputs belong to no single key`);

@@ -172,10 +172,7 @@ export class DataStream<T> {
     this.env.checkUsable(this.transformation);
     if (typeof name !== 'string' || name === '') throw new InvalidJobError('transform() needs a non-empty operator name');
     if (typeof factory !== 'function') throw new InvalidJobError(`transform('${name}') needs an operator factory function`);
-    const chaining = options.chaining ?? 'always';
-    if (chaining !== 'always' && chaining !== 'head' && chaining !== 'first') {
-      throw new InvalidJobError(`transform('${name}'): option 'chaining' must be 'always', 'head' or 'first', got ${String(chaining)}`);
-    }
+    const chaining = new OptionChecker(`transform('${name}')`).oneOf('chaining', options.chaining, ['always', 'head', 'first'], 'always');
     return this.env.add<OperatorTransformation>({
       kind: 'operator',
       input: this.transformation,

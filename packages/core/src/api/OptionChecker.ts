@@ -60,6 +60,17 @@ export class OptionChecker {
     return value;
   }
 
+  /** One of the strings in `allowed`; `fallback`, when given, stands for an absent option. */
+  oneOf<const T extends string>(name: string, value: unknown, allowed: readonly T[], fallback?: T): T {
+    const given = value === undefined ? fallback : value;
+    if (!(allowed as readonly unknown[]).includes(given)) {
+      const choices = allowed.map((a) => `'${a}'`);
+      const list = choices.length === 1 ? choices[0] : `${choices.slice(0, -1).join(', ')} or ${choices.at(-1)}`;
+      this.fail(`option '${name}' must be ${list}, got ${describeValue(given)}`);
+    }
+    return given as T;
+  }
+
   func<T>(name: string, value: T): T {
     if (typeof value !== 'function') this.fail(`option '${name}' must be a function, got ${describeValue(value)}`);
     return value;
