@@ -210,18 +210,19 @@ describe('batch triggers (ours)', () => {
     expect(service.calls.map((c) => c.queuedAt)).toEqual([0, 0, 10, 60]);
   });
 
-  it('a batch that fails the job in the middle of a chunk leaves the rest of the chunk alone: no more calls, no timer', async () => {
+  it.each([
+    { path: 'whole chunk', options: { maxBatchSize: 2, maxBatchDelay: 50 }, sent: [[1, 2]] },
+    // Record by record: record 1 leaves its batch open (a timer), record 2 closes it by weight.
+    { path: 'record by record (weigher)', options: { maxBatchSize: 10, maxBatchDelay: 50, maxBatchWeight: 1.5, weigher: () => 1 }, sent: [[1]] },
+  ])('a batch that fails the job in the middle of a chunk leaves the rest of the chunk alone: no more calls, no timer ($path)', async ({ options, sent }) => {
     const calls: number[][] = [];
-    const harness = batchHarness<number, number>(
-      (inputs) => {
-        calls.push([...inputs]);
-        throw new Error('model down');
-      },
-      { maxBatchSize: 2, maxBatchDelay: 50 },
-    );
+    const harness = batchHarness<number, number>((inputs) => {
+      calls.push([...inputs]);
+      throw new Error('model down');
+    }, options);
     await harness.open();
     harness.processChunk([1, 2, 3, 4, 5]);
-    expect(calls).toEqual([[1, 2]]);
+    expect(calls).toEqual(sent);
     expect(harness.failure).toBeDefined();
     expect(harness.numProcessingTimeTimers()).toBe(0);
   });

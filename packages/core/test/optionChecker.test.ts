@@ -41,6 +41,8 @@ describe('OptionChecker', () => {
       "option 'ordering' must be 'unordered', 'ordered' or 'key-ordered', got null",
     );
     expect(() => check.oneOf('mode', 'b', ['a'])).toThrow("option 'mode' must be 'a', got 'b'");
+    expect(check.optionalOneOf('format', undefined, ['float', 'base64'])).toBeUndefined();
+    expect(() => check.optionalOneOf('format', 'hex', ['float', 'base64'])).toThrow("option 'format' must be 'float' or 'base64', got 'hex'");
   });
 
   it('describes values by kind', () => {

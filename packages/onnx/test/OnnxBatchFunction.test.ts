@@ -41,8 +41,7 @@ function linear(overrides: Partial<Parameters<typeof onnxBatchFunction<number[],
   });
 }
 
-/** Records every `InferenceSession.create` call and the session it made, still creating real ones. */
-/** Records every session created, its `create` arguments, and a spy on its `run`. */
+/** Records every `InferenceSession.create` call and the (real) session it made, with a spy on the session's `run`. */
 function spyOnSessions(): InferenceSession[] & { readonly calls: unknown[][]; readonly runs: MockInstance[] } {
   const sessions = Object.assign([] as InferenceSession[], { calls: [] as unknown[][], runs: [] as MockInstance[] });
   const create = InferenceSession.create.bind(InferenceSession) as (...args: unknown[]) => Promise<InferenceSession>;
@@ -128,6 +127,7 @@ describe('onnxBatchFunction', () => {
     expect(sessions.runs[0]).not.toHaveBeenCalled();
     await fn.close();
   });
+
   it('rejects a call whose signal aborts while it waits for the session to open, without running it', async () => {
     const sessions = spyOnSessions();
     const fn = linear();

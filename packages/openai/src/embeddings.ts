@@ -82,7 +82,7 @@ export function openAIEmbeddings<TIn>(options: EmbeddingsOptions<TIn>): Embeddin
   const model = check.nonEmptyString('model', options.model);
   const text = check.func('text', options.text);
   const dimensions = options.dimensions === undefined ? undefined : check.integer('dimensions', options.dimensions);
-  const encodingFormat = options.encodingFormat === undefined ? undefined : check.oneOf('encodingFormat', options.encodingFormat, ['float', 'base64']);
+  const encodingFormat = check.optionalOneOf('encodingFormat', options.encodingFormat, ['float', 'base64']);
   const float32 = options.float32 === true;
   const extra = check.record('body', options.body) ?? {};
   const endpoint = new Endpoint('/embeddings', options, check);

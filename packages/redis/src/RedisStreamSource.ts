@@ -118,7 +118,7 @@ function resolve<T>(options: RedisStreamSourceOptions<T>): ResolvedSourceOptions
   check.object(options);
   for (const name of ['stream', 'group', 'consumer'] as const) check.nonEmptyString(name, options[name]);
   check.func('decode', options.decode);
-  const createGroup = options.createGroup === undefined ? undefined : check.oneOf('createGroup', options.createGroup, ['0', '$']);
+  const createGroup = check.optionalOneOf('createGroup', options.createGroup, ['0', '$']);
   const ack = check.oneOf('ack', options.ack, ['on-checkpoint', 'on-read'], 'on-checkpoint');
   const count = check.optionalInteger('count', options.count, DEFAULTS.count);
   const blockMs = check.optionalInteger('blockMs', options.blockMs, DEFAULTS.blockMs);

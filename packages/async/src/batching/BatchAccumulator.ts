@@ -82,6 +82,7 @@ export class BatchAccumulator<TIn, TTag> {
       // Close the batch before it would exceed the budget; a record heavier than the budget then travels alone.
       if (batch.records.length > 0 && batch.weight + weight > t.maxBatchWeight) {
         this.flush(batch);
+        if (this.disposed) return; // that batch stopped the operator: this record opens nothing
         if (this.single === undefined) batch = this.keyed(record);
       }
       batch.weight += weight;
@@ -89,7 +90,7 @@ export class BatchAccumulator<TIn, TTag> {
     const n = batch.records.push(record);
     if (batch.tags !== undefined) batch.tags.push(tag as TTag);
     this.size++;
-    if (n === 1) batch.firstArrival = this.timers.currentProcessingTime();
+    if (n === 1) this.opened(batch);
     if (n >= t.maxBatchSize || batch.weight >= t.maxBatchWeight) this.flush(batch);
     else if (n === 1) this.startTimer(batch);
   }
@@ -99,7 +100,9 @@ export class BatchAccumulator<TIn, TTag> {
    * batch key, runs of records go into the open batch with one copy each
    * instead of one call per record, and the delay timer is armed once, at
    * the end, if a batch is left open: a batch that opens and fills within
-   * one chunk (the steady state behind a busy service) never arms one.
+   * one chunk (the steady state behind a busy service) arms none. (With a
+   * weigher or batch key, `add` arms it at a batch's first record unless
+   * that record closes the batch.)
    */
   addAll(records: readonly TIn[]): void {
     const batch = this.single;
@@ -114,7 +117,7 @@ export class BatchAccumulator<TIn, TTag> {
       const to = Math.min(records.length, from + max - open);
       if (open === 0) {
         batch.records = records.slice(from, to);
-        batch.firstArrival = this.timers.currentProcessingTime();
+        this.opened(batch);
       } else {
         for (let i = from; i < to; i++) batch.records.push(records[i] as TIn);
       }
@@ -123,7 +126,8 @@ export class BatchAccumulator<TIn, TTag> {
       from = to;
       if (batch.records.length >= max) this.flush(batch);
     }
-    if (batch.records.length > 0 && !this.disposed) this.startTimer(batch);
+    // A dispose mid-chunk emptied the batch, so nothing is armed after it.
+    if (batch.records.length > 0) this.startTimer(batch);
   }
 
   /** Closes every non-empty open batch (end of input, a full operator, restore). */
@@ -166,15 +170,21 @@ export class BatchAccumulator<TIn, TTag> {
     return batch;
   }
 
+  /** The batch got its first record: its delay runs from now (the timer is armed only if it stays open). */
+  private opened(batch: OpenBatch<TIn, TTag>): void {
+    batch.firstArrival = this.timers.currentProcessingTime();
+  }
+
   /**
    * With a time trigger, makes sure a timer fires by the open batch's
-   * deadline (first arrival + delay; it is armed only for a batch left open,
-   * not for one its first records close at once). A batch closed by size
-   * leaves its timer armed: when it fires, it
-   * flushes the open batch only if that batch's own deadline has come, and
-   * otherwise re-arms for it. So a timer of an earlier batch never flushes a
-   * newer one early (the FLINK-38825 review finding), and a stream of full
-   * batches arms one timer per delay period instead of one per batch.
+   * deadline (first arrival + delay); it is armed only for a batch left
+   * open, not for one its first records close at once. The single batch (no
+   * batch key), when closed by size, leaves its timer armed: when it fires,
+   * it flushes the open batch only if that batch's own deadline has come,
+   * and otherwise re-arms for it. So a timer of an earlier batch never
+   * flushes a newer one early (the FLINK-38825 review finding), and a stream
+   * of full batches arms at most one timer per delay period instead of one
+   * per batch. A keyed batch takes its timer with it when it is sent.
    */
   private startTimer(batch: OpenBatch<TIn, TTag>): void {
     if (this.triggers.maxBatchDelay === 0) return;

@@ -71,6 +71,11 @@ export class OptionChecker {
     return given as T;
   }
 
+  /** One of the strings in `allowed`, or absent. */
+  optionalOneOf<const T extends string>(name: string, value: unknown, allowed: readonly T[]): T | undefined {
+    return value === undefined ? undefined : this.oneOf(name, value, allowed);
+  }
+
   func<T>(name: string, value: T): T {
     if (typeof value !== 'function') this.fail(`option '${name}' must be a function, got ${describeValue(value)}`);
     return value;

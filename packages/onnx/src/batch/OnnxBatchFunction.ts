@@ -4,7 +4,7 @@ import { validateFeeds } from './validateFeeds.js';
 
 /** What a call may receive from the async batch operator. */
 export interface OnnxCallContext {
-  /** Aborted on timeout or cancellation: a call not yet started on the session is skipped (see {@link OnnxBatchFunction.asyncInvokeBatch}). */
+  /** Aborted on timeout or cancellation: a call still waiting for the session to open is skipped (see {@link OnnxBatchFunction.asyncInvokeBatch}). */
   readonly signal?: AbortSignal;
   readonly attempt?: number;
 }
@@ -105,7 +105,7 @@ export class OnnxBatchFunction<TIn, TOut> {
    * `AbortController` for the attempt. The signal is checked only by a call
    * that had to wait for the session to open, as in `invoke`.
    */
-  async asyncInvokeBatch(inputs: readonly TIn[], resultFuture: OnnxResultFuture<TOut>, ctx: OnnxCallContext): Promise<void> {
+  async asyncInvokeBatch(inputs: readonly TIn[], resultFuture: OnnxResultFuture<TOut>, ctx: OnnxCallContext = {}): Promise<void> {
     let outputs: TOut[];
     try {
       outputs = inputs.length === 0 ? [] : await this.track(inputs, ctx);
