@@ -39,9 +39,9 @@ export function validateFeeds(
   inputs: readonly InferenceSession.ValueMetadata[],
   modelLabel: string,
 ): void {
-  const declared = new Map(inputs.map((input) => [input.name, input]));
+  // Runs before every session call: the messages are built only when a check fails.
   for (const name of Object.keys(feeds)) {
-    if (!declared.has(name)) {
+    if (!inputs.some((input) => input.name === name)) {
       const known = inputs.map((input) => `'${input.name}' (${describeDeclared(input)})`).join(', ');
       throw new OnnxInputError(
         `${modelLabel}: the feeds contain '${name}', which is not an input of the model; its inputs are ${known}`,
@@ -55,32 +55,36 @@ export function validateFeeds(
   const symbols = new Map<string, { size: number; input: string }>();
   for (const input of inputs) {
     if (!input.isTensor) continue;
-    const fail = (problem: string, actual: string): OnnxInputError => {
-      const expected = describeDeclared(input);
-      return new OnnxInputError(`${modelLabel}: input '${input.name}' expects ${expected}, ${problem}`, input.name, expected, actual);
-    };
     const feed = feeds[input.name];
-    if (feed === undefined) throw fail('but the feeds do not contain it', 'missing');
-    const actual = describeTensor(feed);
-    if (feed.type !== input.type) throw fail(`got ${actual} (element type ${feed.type})`, actual);
+    if (feed === undefined) throw mismatch(modelLabel, input, 'but the feeds do not contain it', 'missing');
+    if (feed.type !== input.type) throw mismatch(modelLabel, input, `(element type ${feed.type})`, feed);
     if (feed.dims.length !== input.shape.length) {
-      throw fail(`got ${actual} (rank ${feed.dims.length}, expected rank ${input.shape.length})`, actual);
+      throw mismatch(modelLabel, input, `(rank ${feed.dims.length}, expected rank ${input.shape.length})`, feed);
     }
-    for (const [axis, dim] of input.shape.entries()) {
+    for (let axis = 0; axis < input.shape.length; axis++) {
+      const dim = input.shape[axis]!;
       const size = feed.dims[axis]!;
       if (typeof dim === 'number') {
         // Non-positive sizes in metadata mean "unknown", not a constraint.
-        if (dim > 0 && size !== dim) throw fail(`got ${actual} (dimension ${axis} must be ${dim})`, actual);
+        if (dim > 0 && size !== dim) throw mismatch(modelLabel, input, `(dimension ${axis} must be ${dim})`, feed);
         continue;
       }
       if (dim === '') continue;
       const seen = symbols.get(dim);
       if (seen === undefined) symbols.set(dim, { size, input: input.name });
       else if (seen.size !== size) {
-        throw fail(`got ${actual} (${dim} = ${size}, but input '${seen.input}' has ${dim} = ${seen.size})`, actual);
+        throw mismatch(modelLabel, input, `(${dim} = ${size}, but input '${seen.input}' has ${dim} = ${seen.size})`, feed);
       }
     }
   }
+}
+
+/** The error for a feed that does not fit `input`: `got <feed> <problem>`, or `problem` alone when the feed is missing. */
+function mismatch(modelLabel: string, input: InferenceSession.ValueMetadata, problem: string, feed: Tensor | 'missing'): OnnxInputError {
+  const expected = describeDeclared(input);
+  const actual = feed === 'missing' ? feed : describeTensor(feed);
+  const detail = feed === 'missing' ? problem : `got ${actual} ${problem}`;
+  return new OnnxInputError(`${modelLabel}: input '${input.name}' expects ${expected}, ${detail}`, input.name, expected, actual);
 }
 
 function describeDeclared(input: InferenceSession.ValueMetadata): string {
