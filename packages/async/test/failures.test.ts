@@ -461,25 +461,25 @@ describe('cancellation and close', () => {
     const clock = new ManualClock(0);
     const service = new FakeBatchService<number, number>({ clock, handler: (xs) => [...xs], latency: { baseMs: 100, perItemMs: 0 }, failCalls: [1] });
     const harness = batchHarness<number, number>((xs, { signal }) => service.call(xs, { signal }), {
-      maxBatchSize: 1,
+      maxBatchSize: 2,
       maxInFlightBatches: 3,
       maxBatchDelay: 1_000,
       retry: retryAlways(3, 10_000),
     }, clock);
     await harness.open();
-    harness.processElements([1, 2, 3]);
-    await harness.setProcessingTime(100); // call 1 failed: retry timer set; calls 2 and 3 done, so send more
-    harness.processElements([4, 5]);
+    harness.processElements([1, 2, 3, 4]);
+    await harness.setProcessingTime(100); // call 1 ([1, 2]) failed: retry timer set; call 2 done, so send more
+    harness.processElements([5, 6, 7]); // [5, 6] goes; [7] stays open behind the delay timer [5] armed
     await harness.settle();
-    expect(service.inFlight).toBe(2);
-    expect(harness.numProcessingTimeTimers()).toBe(1); // the retry of [1] (batches of one close at once and arm no delay timer)
+    expect(service.inFlight).toBe(1);
+    expect(harness.numProcessingTimeTimers()).toBe(2); // the retry of [1, 2] and the delay timer
     harness.cancel();
     await harness.settle();
-    expect(service.calls.filter((c) => c.outcome === 'aborted').map((c) => c.inputs)).toEqual([[4], [5]]);
+    expect(service.calls.filter((c) => c.outcome === 'aborted').map((c) => c.inputs)).toEqual([[5, 6]]);
     expect(service.inFlight).toBe(0);
     expect(harness.numProcessingTimeTimers()).toBe(0);
     await harness.setProcessingTime(100_000);
-    expect(service.calls).toHaveLength(5);
+    expect(service.calls).toHaveLength(3);
   });
 
   it('cancel while end of input waits ends the wait', async () => {
