@@ -430,6 +430,26 @@ describe('failure policies', () => {
     expect(harness.numProcessingTimeTimers()).toBe(0);
   });
 
+  it.each([
+    { mode: 'collect', options: {} },
+    { mode: 'per-item', options: { resultMode: 'per-item' as const } },
+  ])('a batch completing while the next one fails the job at once emits nothing after the failure ($mode)', async ({ options }) => {
+    const pending = new ControlledCalls<number, number>();
+    const harness = batchHarness<number, number>(
+      (inputs, ctx) => {
+        if (inputs[0] === 2) throw new Error('model down'); // the next batch fails synchronously
+        return pending.fn(inputs, ctx);
+      },
+      { maxBatchSize: 1, maxInFlightBatches: 1, ...options },
+    );
+    await harness.open();
+    harness.processElements([1, 2]);
+    pending.call(0).resolve([10]); // its freed slot takes [2] first, which stops the operator
+    await harness.settle();
+    expect((harness.failure as Error).message).toBe('a batch of 1 record failed after 1 attempt: model down');
+    expect(harness.getOutput()).toEqual([]);
+  });
+
   it('splitOnFailure bisects a failing batch so only the poison record reaches the policy', async () => {
     const letters = new OutputTag<DeadLetter<number>>('dead');
     const { service, harness } = serviceHarness(
@@ -469,7 +489,7 @@ describe('cancellation and close', () => {
     await harness.open();
     harness.processElements([1, 2, 3, 4]);
     await harness.setProcessingTime(100); // call 1 ([1, 2]) failed: retry timer set; call 2 done, so send more
-    harness.processElements([5, 6, 7]); // [5, 6] goes; [7] stays open behind the delay timer [5] armed
+    harness.processElements([5, 6, 7]); // [5, 6] goes; [7] stays open behind the delay timer [1] armed at t=0
     await harness.settle();
     expect(service.inFlight).toBe(1);
     expect(harness.numProcessingTimeTimers()).toBe(2); // the retry of [1, 2] and the delay timer

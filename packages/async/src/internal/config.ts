@@ -129,7 +129,7 @@ export function resolveBatchConfig<TIn, TOut>(
   orderingOption: boolean,
 ): AsyncOperatorConfig<TIn, TOut> {
   const c: Checker = new Checker(where);
-  const { kind, o } = begin(c, stream, fn, options, BATCH_FUNCTIONS, orderingOption ? BATCH_OPTIONS : BATCH_OPTIONS_FIXED_ORDER);
+  const { kind, o } = checkFunctionAndOptions(c, stream, fn, options, BATCH_FUNCTIONS, orderingOption ? BATCH_OPTIONS : BATCH_OPTIONS_FIXED_ORDER);
 
   const maxBatchSize = c.integer('maxBatchSize', o.maxBatchSize);
   const maxBatchDelay = c.duration('maxBatchDelay', o.maxBatchDelay, 0, true);
@@ -193,7 +193,7 @@ export function resolveRecordConfig<TIn, TOut>(
   ordering: Ordering,
 ): AsyncOperatorConfig<TIn, TOut> {
   const c: Checker = new Checker(where);
-  const { kind, o } = begin(c, stream, fn, options, RECORD_FUNCTIONS, WAIT_OPTIONS);
+  const { kind, o } = checkFunctionAndOptions(c, stream, fn, options, RECORD_FUNCTIONS, WAIT_OPTIONS);
   const capacity = c.optionalInteger('capacity', o.capacity, 100);
   return {
     fn,
@@ -240,7 +240,7 @@ const RECORD_FUNCTIONS: FunctionKinds = {
 };
 
 /** The checks both resolvers start with: the stream, the function and its hooks, the options object and its names. */
-function begin(
+function checkFunctionAndOptions(
   c: Checker,
   stream: unknown,
   fn: unknown,

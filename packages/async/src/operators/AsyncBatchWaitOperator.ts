@@ -527,20 +527,15 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
     }
     if (mayRetry) {
       this.limiter.onSuccess();
-      this.takeFreedSlot();
+      // Retries and throttling are decided: the freed slot takes the next batch (retries first)
+      // before the outputs go down the chain, so the service gets its next call without waiting
+      // for the sink. Flow control waits until the outputs are out: until then the operator still
+      // holds the batch's records.
+      this.dispatchReady();
+      // The next batch may have failed the job at once: a stopped operator emits nothing more.
+      if (this.stopped) return;
     }
     this.resolveBatch(batch, outputs as readonly TOut[]);
-  }
-
-  /**
-   * A call succeeded and its retries and throttling are decided: its slot
-   * takes the next batch (retries first) before the outputs go down the
-   * chain, so the service gets its next call without waiting for the sink.
-   * Flow control waits until the outputs are out: until then the operator
-   * still holds the batch's records.
-   */
-  private takeFreedSlot(): void {
-    this.dispatchReady();
   }
 
   private onItemOutputs(batch: Batch<TIn, TOut>, outputs: readonly unknown[], mayRetry: boolean): void {
@@ -569,7 +564,6 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
     let again: number[] | undefined;
     let lost: number[] | undefined;
     let errors: unknown[] | undefined;
-    const done: number[] = [];
     for (let i = 0; i < n; i++) {
       const output = outputs[i];
       if (output instanceof Error) {
@@ -580,8 +574,6 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
         }
       } else if (delay !== undefined && retry.retryOnResult([output as TOut])) {
         (again ??= []).push(i);
-      } else {
-        done.push(i);
       }
     }
     if (again !== undefined) {
@@ -590,8 +582,16 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
       child.deadlineAt = batch.deadlineAt;
       this.scheduleRetry(child, delay as number, retryAfter !== undefined);
     }
-    if (mayRetry) this.takeFreedSlot();
-    for (const i of done) this.resolveItem(batch, i, outputs[i] as TOut);
+    if (mayRetry) {
+      this.dispatchReady(); // the freed slot first, as in onOutputs
+      if (this.stopped) return;
+    }
+    // Every item neither retried nor lost is done; `again` and `lost` hold ascending indices.
+    for (let i = 0, a = 0, l = 0; i < n; i++) {
+      if (again?.[a] === i) a++;
+      else if (lost?.[l] === i) l++;
+      else this.resolveItem(batch, i, outputs[i] as TOut);
+    }
     if (lost !== undefined) this.applyFailurePolicy(batch, lost, errors as unknown[]);
   }
 

@@ -8,7 +8,6 @@ const DECREASE_FACTOR = 0.5;
  * call adds `1 / limit`, so the limit grows by about one per round of calls.
  * The limit stays within [1, max].
  */
-
 export class AimdLimiter {
   private value: number;
 
