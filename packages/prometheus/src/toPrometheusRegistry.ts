@@ -38,6 +38,11 @@ export interface PrometheusExportOptions {
  * - Two metrics of one operator subtask whose names differ only in characters
  *   Prometheus does not allow (`a-b`, `a_b`) would be one series: reading the
  *   registry throws an error naming both.
+ * - `Registry.merge([...])` takes the returned registry's metric list once, at
+ *   the merge: a metric name first seen after it (an operator of a job started
+ *   later) is missing from the merged registry, though new series of names
+ *   already there (another subtask, another job) do appear. Merge after your
+ *   jobs have started, or serve the returned registry itself.
  *
  * @example
  * ```ts
@@ -164,7 +169,8 @@ class TributaryRegistry extends Registry {
         this.family(`${name}_mean`, 'gauge', labelNames, `Mean of Tributary histogram '${metricName}' over its most recent values.`).add({
           id,
           labels,
-          read: () => metric.snapshot().mean,
+          // The window mean alone: no copy and sort of the window, which the summary's read does.
+          read: () => metric.mean,
         });
         break;
       }

@@ -39,17 +39,23 @@ export class Histogram {
     return this.total;
   }
 
+  /** The mean of the values in the window (`snapshot().mean`), without copying or sorting them. */
+  get mean(): number {
+    if (this.filled === 0) return 0;
+    let sum = 0;
+    for (let i = 0; i < this.filled; i++) sum += this.window[i] as number;
+    return sum / this.filled;
+  }
+
   snapshot(): HistogramSnapshot {
     if (this.filled === 0) return { count: 0, min: 0, max: 0, mean: 0, p50: 0, p95: 0, p99: 0 };
     const sorted = this.window.slice(0, this.filled).sort();
-    let sum = 0;
-    for (const v of sorted) sum += v;
     const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? 0;
     return {
       count: this.total,
       min: sorted[0] ?? 0,
       max: sorted[sorted.length - 1] ?? 0,
-      mean: sum / sorted.length,
+      mean: this.mean,
       p50: at(0.5),
       p95: at(0.95),
       p99: at(0.99),
