@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
+import { InvalidJobError } from '@tributary/core';
 import { buildEmbedderModel, createNgramTokenizer, onnxTextEmbedder, type OnnxBatchFunction } from '../src/index.js';
 import { SENTENCES, dot, nearDuplicatePairs } from './fixtures/sentences.js';
 import { useTempModel } from './support/tempModel.js';
@@ -149,6 +150,7 @@ describe('onnxTextEmbedder', () => {
     expect(maxAbsDifference(fromBytes!, fromSpec!)).toBe(0);
     await Promise.all([byPath.close(), byBytes.close()]);
     expect(() => onnxTextEmbedder({ model: model(), vocab: 1024 })).toThrow(/option 'vocab' \(1024\) differs from the model's vocab \(8192\)/);
+    expect(() => onnxTextEmbedder({ model: model(), vocab: 1024 })).toThrow(InvalidJobError);
   });
 });
 

@@ -33,7 +33,7 @@ export class RecordWriter<T> implements ChunkCollector<T> {
     private readonly slot: number,
     private readonly chunkSize: number,
     /** The producing task's hooks: a full channel holds back its input. */
-    private readonly task: Pick<TaskHooks, 'backpressure'>,
+    private readonly hooks: Pick<TaskHooks, 'backpressure'>,
   ) {
     this.buffers = channels.map(() => new Array<T>(chunkSize));
     this.fill = channels.map(() => 0);
@@ -108,7 +108,7 @@ export class RecordWriter<T> implements ChunkCollector<T> {
 
   private send(target: number, chunk: T[]): void {
     const channel = this.channels[target] as InputChannel<T>;
-    if (!channel.push(this.slot, chunk)) this.task.backpressure(channel.writable(this.slot));
+    if (!channel.push(this.slot, chunk)) this.hooks.backpressure(channel.writable(this.slot));
   }
 }
 

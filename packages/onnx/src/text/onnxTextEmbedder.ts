@@ -1,4 +1,5 @@
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
+import { OptionChecker } from '@tributary/core';
 import { OnnxBatchFunction } from '../batch/OnnxBatchFunction.js';
 import { DEFAULT_EMBEDDER_CONFIG, EMBEDDER_IO, type EmbedderModel } from '../model/embedderModel.js';
 import { packSequences, splitRows } from '../tensors/packing.js';
@@ -60,8 +61,8 @@ export function onnxTextEmbedder<TIn, TOut>(
   const { model } = options;
   const generated = typeof model === 'string' || model instanceof Uint8Array ? undefined : model;
   if (generated !== undefined && options.vocab !== undefined && options.vocab !== generated.vocab) {
-    throw new RangeError(
-      `onnxTextEmbedder: option 'vocab' (${options.vocab}) differs from the model's vocab (${generated.vocab}); leave it out to use the model's`,
+    new OptionChecker('onnxTextEmbedder').fail(
+      `option 'vocab' (${options.vocab}) differs from the model's vocab (${generated.vocab}); leave it out to use the model's`,
     );
   }
   const tokenize = createNgramTokenizer({ ...options, vocab: generated?.vocab ?? options.vocab ?? DEFAULT_EMBEDDER_CONFIG.vocab });
