@@ -15,7 +15,7 @@ export interface BenchOptions {
   readonly docsOnly: boolean;
   /** Skip writing docs and charts (results JSON is still written). */
   readonly noDocs: boolean;
-  /** Run the per-record scenarios' repetitions in this process instead of a fresh process each. */
+  /** Run the repetitions of S2-S5 in this process instead of a fresh process each. */
   readonly inProcess: boolean;
   /** Stored with the results and shown in the docs (e.g. "provisional: shared 2-core machine"). */
   readonly note: string | undefined;
@@ -28,7 +28,7 @@ export const USAGE = `Usage: pnpm bench [-- options]
   --quick              small record counts, 1 repetition: a smoke run (results/quick.json, docs untouched)
   --records N          records for every scenario run (or S3=N,S4=N,... per scenario; for CK, the records of
                        its S3/S4 overhead runs, the checkpoint always holds 100,000 keys; for S5, texts)
-  --reps N             measured repetitions per contender (default 9 per-record, 7 for S1,
+  --reps N             measured repetitions per contender (default 9 for S2-S5, 7 for S1,
                        5 for CK, 1 for the S1 sweep and memory run; quick 1)
   --docs-only          rewrite docs/benchmarks.md and the charts from results/latest.json
   --no-docs            measure and write results/latest.json, leave the docs alone

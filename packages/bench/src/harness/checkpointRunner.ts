@@ -38,9 +38,9 @@ export interface CheckpointRunOptions extends RunContext {
 }
 
 /**
- * Runs the probes in rotated rounds like a CPU scenario (a warm-up each,
- * then `repetitions` rounds, each run after a forced GC; medians), but the
- * figure is the duration each probe measured of its own critical part. A
+ * Runs the probes: one warm-up run each, then `repetitions` rounds in a
+ * rotated order, each run after a forced GC (a probe times its own critical
+ * part, so no other contender's garbage should land in it); medians. A
  * probe whose snapshot holds other keys or values than the baseline's fails
  * the scenario. Then runs each overhead part with the CPU runner.
  */

@@ -44,6 +44,16 @@ export interface CpuScenario {
  */
 export const WARMUP_RUNS = 2;
 
+/**
+ * One sample of a contender: `warmupRuns` full-size runs, then the measured
+ * one, with no GC in between (see {@link WARMUP_RUNS}). The same step in a
+ * fresh process (`sampleChild`) and in process.
+ */
+export async function warmUpAndMeasure(contender: Contender<number, RunStats>, records: number, warmupRuns = WARMUP_RUNS): Promise<CpuSample<RunStats>> {
+  for (let i = 0; i < warmupRuns; i++) await contender.run(records);
+  return measure(() => contender.run(records));
+}
+
 export interface CpuRunOptions extends RunContext {
   readonly records: number;
   readonly repetitions: number;
@@ -53,9 +63,10 @@ export interface CpuRunOptions extends RunContext {
 
 /**
  * Runs every contender of a scenario: `repetitions` rounds in which each
- * runs once, in a rotated order, after `WARMUP_RUNS` full-size runs (the JIT
- * settles). Isolated, every such run is a fresh process with its own
- * warm-up; in process, each contender warms up before the first round.
+ * runs once, in a rotated order, right after its own `WARMUP_RUNS`
+ * full-size runs (the JIT settles, and the measured run collects the
+ * contender's own garbage). Isolated, every such sample is a fresh process;
+ * in process, all of them run in this one.
  * Reports medians. Fails when two contenders disagree on the checksum: a
  * benchmark that does different work measures nothing.
  */
@@ -72,12 +83,12 @@ export async function runCpuScenario(scenario: CpuScenario, options: CpuRunOptio
   const measureOne = options.isolate
     ? (c: Contender<number, RunStats>): Promise<CpuSample<RunStats>> =>
         sampleInChild({ scenario: scenario.id, contender: c.id, records, warmupRuns: WARMUP_RUNS })
-    : (c: Contender<number, RunStats>): Promise<CpuSample<RunStats>> => measure(() => c.run(records));
+    : (c: Contender<number, RunStats>): Promise<CpuSample<RunStats>> => warmUpAndMeasure(c, records);
   try {
     if (!options.isolate) {
       for (const c of contenders) await c.prepare?.(records);
+      // What prepare() left behind is no contender's garbage.
       collectGarbage();
-      for (const c of contenders) for (let i = 0; i < WARMUP_RUNS; i++) await c.run(records);
     }
     for (let rep = 0; rep < repetitions; rep++) {
       const line: string[] = [];

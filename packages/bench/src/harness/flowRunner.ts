@@ -14,8 +14,8 @@ export interface ServiceParams {
   readonly concurrency: number;
   /** Source, sink and meters: every contender reads `probe.source(records)` and writes to `probe.deliver`. */
   readonly probe: FlowProbe;
-  /** Sends a batch to this run's simulated service. */
-  readonly call: (batch: readonly Doc[], signal?: AbortSignal) => Promise<number[]>;
+  /** Sends a batch to this run's simulated service; `ctx.signal` aborts the call (`FakeBatchService.call`'s options). */
+  readonly call: (batch: readonly Doc[], ctx?: { readonly signal?: AbortSignal }) => Promise<number[]>;
 }
 
 /** A contender of a flow scenario; its runs need no `prepare` or `teardown`, and get none. */
@@ -74,9 +74,9 @@ export async function runFlowPoint(point: FlowPoint, service: ServiceModel, live
     maxBatchDelayMs: service.maxBatchDelayMs,
     concurrency: service.concurrency,
     probe,
-    call: (batch, signal) => {
+    call: (batch, ctx) => {
       probe.onCall(batch.length);
-      return fake.call(batch, signal === undefined ? {} : { signal });
+      return fake.call(batch, ctx);
     },
   };
   probe.start();

@@ -4,7 +4,8 @@
  */
 import { buildScenarios } from '../scenarios/index.js';
 import type { SampleReply, SampleRequest } from './isolation.js';
-import { collectGarbage, measure } from './measure.js';
+import { warmUpAndMeasure } from './cpuRunner.js';
+import { collectGarbage } from './measure.js';
 
 async function main(request: SampleRequest): Promise<SampleReply> {
   const scenario = buildScenarios()[request.scenario];
@@ -15,8 +16,7 @@ async function main(request: SampleRequest): Promise<SampleReply> {
     await contender.prepare?.(request.records);
     // What prepare() left behind is not the contender's garbage. No GC after the warm-up: see WARMUP_RUNS.
     collectGarbage();
-    for (let i = 0; i < request.warmupRuns; i++) await contender.run(request.records);
-    return { ok: true, sample: await measure(() => contender.run(request.records)) };
+    return { ok: true, sample: await warmUpAndMeasure(contender, request.records, request.warmupRuns) };
   } finally {
     await contender.teardown?.();
   }

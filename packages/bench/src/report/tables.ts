@@ -11,16 +11,27 @@ export interface Table {
 }
 
 /** ns per record: one decimal below 100, whole numbers with separators above. */
-export function formatNs(ns: number): string {
-  return ns < 100 ? ns.toFixed(1) : Math.round(ns).toLocaleString('en-US');
+/**
+ * How a figure is rounded at the digits a formatter shows: to nearest for
+ * tables, towards failing for targets (see {@link targetTable}).
+ */
+type Rounding = (x: number) => number;
+
+/** `value` rounded with `round` at `digits` decimals. */
+function roundAt(value: number, digits: number, round: Rounding): number {
+  return round(value * 10 ** digits) / 10 ** digits;
 }
 
-export function formatRatio(ratio: number): string {
-  return `${ratio < 10 ? ratio.toFixed(2) : ratio.toFixed(1)}x`;
+export function formatNs(ns: number, round: Rounding = Math.round): string {
+  return ns < 100 ? roundAt(ns, 1, round).toFixed(1) : roundAt(ns, 0, round).toLocaleString('en-US');
 }
 
-export function formatPercent(p: number): string {
-  return `${p.toFixed(1)}%`;
+export function formatRatio(ratio: number, round: Rounding = Math.round): string {
+  return ratio < 10 ? `${roundAt(ratio, 2, round).toFixed(2)}x` : `${roundAt(ratio, 1, round).toFixed(1)}x`;
+}
+
+export function formatPercent(p: number, round: Rounding = Math.round): string {
+  return `${roundAt(p, 1, round).toFixed(1)}%`;
 }
 
 export function formatInt(n: number): string {
@@ -90,8 +101,8 @@ export function cpuTable(r: CpuScenarioResult): Table {
 }
 
 /** Milliseconds: two decimals below 10, one below 100, whole numbers above. */
-export function formatMs(ms: number): string {
-  return ms < 10 ? ms.toFixed(2) : ms < 100 ? ms.toFixed(1) : formatInt(ms);
+export function formatMs(ms: number, round: Rounding = Math.round): string {
+  return ms < 10 ? roundAt(ms, 2, round).toFixed(2) : ms < 100 ? roundAt(ms, 1, round).toFixed(1) : formatInt(roundAt(ms, 0, round));
 }
 
 /** The checkpoint table of CK: each probe's duration and what it stored. */
@@ -212,17 +223,15 @@ export function targetTable(targets: readonly TargetResult[], scenarioKind: Scen
 }
 
 /** A target's figure in its unit, rounded with `round` at the digits shown. */
-function formatFigure(unit: 'ns' | 'ms' | 'percent' | 'ratio', value: number, round: (x: number) => number): string {
-  const at = (digits: number): number => round(value * 10 ** digits) / 10 ** digits;
+function formatFigure(unit: 'ns' | 'ms' | 'percent' | 'ratio', value: number, round: Rounding): string {
   switch (unit) {
     case 'ns':
-      return `${formatNs(value < 100 ? at(1) : at(0))} ns`;
+      return `${formatNs(value, round)} ns`;
     case 'ms':
-      // The digits formatMs shows: 2 below 10 ms, 1 below 100, none above.
-      return `${formatMs(at(value < 10 ? 2 : value < 100 ? 1 : 0))} ms`;
+      return `${formatMs(value, round)} ms`;
     case 'percent':
-      return formatPercent(at(1));
+      return formatPercent(value, round);
     case 'ratio':
-      return formatRatio(at(value < 10 ? 2 : 1));
+      return formatRatio(value, round);
   }
 }

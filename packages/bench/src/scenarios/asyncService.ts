@@ -3,7 +3,7 @@ import { StreamExecutionEnvironment } from '@tributary/core';
 import type { Doc } from '../harness/flowProbe.js';
 import type { FlowContender, FlowPoint, FlowScenario, ServiceParams } from '../harness/flowRunner.js';
 import type { Checksum, ServiceModel } from '../harness/model.js';
-import { EFFECT_NOTE, RXJS_NOTE, runEffect, runRxjs, runTributary, type BatchPipeline } from './batchPipelines.js';
+import { EFFECT_NOTE, HAND_LOOP_NOTE, RXJS_NOTE, runEffect, runHandLoop, runRxjs, runTributary, type BatchPipeline } from './batchPipelines.js';
 
 /** S1's service (issue 3): 10 ms + 0.05 ms per item, 4 calls served at once; batches of 64 or 5 ms. */
 export const S1_SERVICE: ServiceModel = { baseMs: 10, perItemMs: 0.05, concurrency: 4, maxBatchDelayMs: 5 };
@@ -14,7 +14,7 @@ export const PER_RECORD_CAPACITY = 4;
 function pipelineOf(p: ServiceParams): BatchPipeline<Doc, number> {
   return {
     source: () => p.probe.source(p.records),
-    call: (batch, ctx) => p.call(batch, ctx?.signal),
+    call: p.call,
     deliver: p.probe.deliver,
     deliverAll: p.probe.deliverAll,
     result: (): Checksum => ({ count: p.probe.delivered, sum: p.probe.sum }),
@@ -30,7 +30,7 @@ function tributaryBatch(ordered: boolean): FlowContender {
   return {
     id,
     label: `Tributary ${method}`,
-    note: `\`AsyncDataStream.${method}(env.fromCollection(source), call, { maxBatchSize, maxBatchDelay, maxInFlightBatches: 4, capacity: 2 * size * 4 })\`, parallelism 1`,
+    note: `\`AsyncDataStream.${method}(env.fromCollection(source), call, { maxBatchSize, maxBatchDelay, maxInFlightBatches: ${S1_SERVICE.concurrency}, capacity: 2 * size * ${S1_SERVICE.concurrency} })\`, parallelism 1`,
     extra: ordered,
     run: (p) => runTributary(pipelineOf(p), ordered, `${id} S1`),
   };
@@ -44,7 +44,7 @@ function tributaryPerRecord(): FlowContender {
     run: async (p) => {
       const env = StreamExecutionEnvironment.create({ parallelism: 1 });
       const input = env.fromCollection(p.probe.source(p.records));
-      const call = async (doc: Doc, ctx: { readonly signal: AbortSignal }): Promise<number> => (await p.call([doc], ctx.signal))[0] as number;
+      const call = async (doc: Doc, ctx: { readonly signal: AbortSignal }): Promise<number> => (await p.call([doc], ctx))[0] as number;
       AsyncDataStream.unorderedWait(input, call, { capacity: PER_RECORD_CAPACITY }).addSink(p.probe.deliver);
       await env.execute('per-record S1');
       return { count: p.probe.delivered, sum: p.probe.sum };
@@ -52,31 +52,12 @@ function tributaryPerRecord(): FlowContender {
   };
 }
 
-/**
- * The ceiling this service allows on this machine: `concurrency` workers
- * share one iterator over the source, and each takes the next `size`
- * records, awaits the call and delivers, with nothing in between. What it
- * misses of the bound is the service's own timers firing late.
- */
+/** The ceiling this service allows on this machine (see `runHandLoop`): what it misses of the bound, the service's own timers lost by firing late. */
 const handLoop: FlowContender = {
   id: 'hand-loop',
   label: 'hand-written loop',
-  note: '`concurrency` async workers over one iterator: each takes the next `size` records, `await call(batch)`, delivers; no delay timer',
-  run: async (p) => {
-    const records = p.probe.source(p.records)[Symbol.iterator]();
-    const worker = async (): Promise<void> => {
-      for (;;) {
-        const batch: Doc[] = [];
-        for (let next = records.next(); next.done !== true; next = records.next()) {
-          if (batch.push(next.value) === p.batchSize) break;
-        }
-        if (batch.length === 0) return;
-        p.probe.deliverAll(await p.call(batch));
-      }
-    };
-    await Promise.all(Array.from({ length: p.concurrency }, worker));
-    return { count: p.probe.delivered, sum: p.probe.sum };
-  },
+  note: HAND_LOOP_NOTE,
+  run: (p) => runHandLoop(pipelineOf(p)),
 };
 
 const rxjs: FlowContender = {

@@ -1,7 +1,7 @@
 import type { CpuScenario } from '../harness/cpuRunner.js';
 import type { Checksum, Contender } from '../harness/model.js';
 import { naturals } from './mapFilterMap.js';
-import { EFFECT_NOTE, RXJS_NOTE, runEffect, runRxjs, runTributary, type BatchPipeline } from './batchPipelines.js';
+import { batchCapacity, EFFECT_NOTE, RXJS_NOTE, runEffect, runRxjs, runTributary, type BatchPipeline } from './batchPipelines.js';
 import { ChecksumSink } from '../harness/ChecksumSink.js';
 
 export const S2_BATCH = 256;
@@ -13,7 +13,9 @@ export function instantService(inputs: readonly number[]): Promise<number[]> {
   return Promise.resolve(inputs.map((x) => x + 1));
 }
 
-function pipeline(n: number, totals: ChecksumSink): BatchPipeline<number, number> {
+/** The S2 pipeline over `n` records, with a sink of its own. */
+function pipeline(n: number): BatchPipeline<number, number> {
+  const totals = new ChecksumSink();
   return {
     source: () => naturals(n),
     call: instantService,
@@ -69,9 +71,9 @@ function tributary(ordered: boolean): Contender<number, Checksum> {
   return {
     id: ordered ? 'tributary-ordered' : 'tributary',
     label: `Tributary ${method}`,
-    note: `\`AsyncDataStream.${method}(env.fromCollection(naturals(n)), call, { maxBatchSize: 256, maxBatchDelay: 5, maxInFlightBatches: 4, capacity: 2048 })\``,
+    note: `\`AsyncDataStream.${method}(env.fromCollection(naturals(n)), call, { maxBatchSize: 256, maxBatchDelay: 5, maxInFlightBatches: ${CONCURRENCY}, capacity: ${batchCapacity(S2_BATCH, CONCURRENCY)} })\``,
     extra: ordered,
-    run: (n) => runTributary(pipeline(n, new ChecksumSink()), ordered, `S2 ${method}`),
+    run: (n) => runTributary(pipeline(n), ordered, `S2 ${method}`),
   };
 }
 
@@ -94,19 +96,13 @@ export function batchOverheadScenario(): CpuScenario {
         id: 'rxjs',
         label: 'RxJS 7.8',
         note: RXJS_NOTE,
-        run: (n) => {
-          const totals = new ChecksumSink();
-          return runRxjs(pipeline(n, totals));
-        },
+        run: (n) => runRxjs(pipeline(n)),
       },
       {
         id: 'effect',
         label: 'Effect 4.1',
         note: EFFECT_NOTE,
-        run: (n) => {
-          const totals = new ChecksumSink();
-          return runEffect(pipeline(n, totals));
-        },
+        run: (n) => runEffect(pipeline(n)),
       },
       handLoopArray(),
       tributary(true),

@@ -5,7 +5,7 @@ import { bufferTime, filter, from, mergeMap } from 'rxjs';
 import type { Checksum } from '../harness/model.js';
 
 /**
- * The contenders of S1 and S2 (Tributary and its peers), written once over
+ * The contenders of S1 and S2 (Tributary, its peers, S1's hand-written loop), written once over
  * any source, batch function and sink, so both scenarios run exactly the
  * same pipelines.
  */
@@ -24,9 +24,10 @@ export interface BatchPipeline<TIn, TOut> {
 }
 
 /**
- * Tributary's capacity for a batch size: room for every in-flight batch plus
- * one filling, rounded up to twice that (the operator's default), so a full
- * batch is always ready when a call returns.
+ * Tributary's capacity for a batch size: twice the records of the batches in
+ * flight, so the next full batches are ready when a call returns. It is the
+ * operator's default (`2 * maxBatchSize * maxInFlightBatches`), written out
+ * so the notes and the memory run can state it.
  */
 export function batchCapacity(batchSize: number, concurrency: number): number {
   return 2 * batchSize * concurrency;
@@ -47,6 +48,30 @@ export async function runTributary<TIn, TOut>(p: BatchPipeline<TIn, TOut>, order
   await env.execute(jobName);
   return p.result();
 }
+
+/**
+ * The hand-written loop: `concurrency` async workers share one iterator over
+ * the source; each takes the next `batchSize` records, awaits the call and
+ * delivers, with nothing in between (no delay timer). Against a service, the
+ * most it allows on this machine.
+ */
+export async function runHandLoop<TIn, TOut>(p: BatchPipeline<TIn, TOut>): Promise<Checksum> {
+  const records = p.source()[Symbol.iterator]();
+  const worker = async (): Promise<void> => {
+    for (;;) {
+      const batch: TIn[] = [];
+      for (let next = records.next(); next.done !== true; next = records.next()) {
+        if (batch.push(next.value) === p.batchSize) break;
+      }
+      if (batch.length === 0) return;
+      p.deliverAll(await p.call(batch));
+    }
+  };
+  await Promise.all(Array.from({ length: p.concurrency }, worker));
+  return p.result();
+}
+
+export const HAND_LOOP_NOTE = '`concurrency` async workers over one iterator: each takes the next `size` records, `await call(batch)`, delivers; no delay timer';
 
 /** RxJS 7: `bufferTime(delay, null, size)` + `mergeMap(call, concurrency)`; `bufferTime` emits `[]` when idle, so those are dropped. */
 export function runRxjs<TIn, TOut>(p: BatchPipeline<TIn, TOut>): Promise<Checksum> {
