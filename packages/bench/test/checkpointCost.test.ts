@@ -121,6 +121,7 @@ describe('overheadSummary', () => {
       cpuSamples: [cpu],
       wallSamples: [cpu],
       checksum: { count: 1, sum: 1 },
+      warmupRuns: 1,
       ...(stats === undefined ? {} : { stats: { periodicCheckpoints: stats } }),
     });
     return {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { runFlowPoint, type FlowScenario } from '../src/harness/flowRunner.js';
 import { keepChecksum, verifyChecksums } from '../src/harness/checksums.js';
-import type { CpuScenario } from '../src/harness/cpuRunner.js';
+import { WARMUP_RUNS, warmupRunsFor, type CpuScenario } from '../src/harness/cpuRunner.js';
 import { mergeResults } from '../src/harness/results.js';
 import { evaluateTargets } from '../src/harness/targets.js';
 import { parseOptions } from '../src/options.js';
@@ -77,6 +77,17 @@ describe('runner and report', () => {
     expect(result.targets.map((t) => t.label)).toEqual((scenarios.S3 as CpuScenario).targets.map((t) => t.label));
     const markdown = renderMarkdownTable(tableOf(result));
     for (const c of result.contenders) expect(markdown).toContain(c.label);
+  });
+
+  it('warms a contender that makes few calls per run up for as many calls as S2 makes, two runs at least, two in quick mode', () => {
+    expect(warmupRunsFor({}, 1_000)).toBe(WARMUP_RUNS);
+    expect(warmupRunsFor({ recordsPerCall: 256 }, 1_000_000)).toBe(2); // S2: 3,906 calls per run
+    expect(warmupRunsFor({ recordsPerCall: 64 }, 16_384)).toBe(31); // S5: 256 calls per run, 7,936 in 31 runs
+    expect(warmupRunsFor({ recordsPerCall: 1 }, 16_384)).toBe(2);
+    expect(warmupRunsFor({ recordsPerCall: 64 }, 16_384, true)).toBe(2);
+    const s5 = scenarios.S5 as CpuScenario;
+    const runs = Object.fromEntries(s5.contenders.map((c) => [c.id, warmupRunsFor(c, s5.records.full)]));
+    expect(runs).toMatchObject({ 'hand-loop': 31, tributary: 31, 'tributary-per-record': 2, 'hand-loop-per-record': 2 });
   });
 
   it('merges a run of some scenarios into the stored results, keeping the others', async () => {

@@ -45,6 +45,29 @@ export interface CpuScenario {
 export const WARMUP_RUNS = 2;
 
 /**
+ * Calls of a batching contender's per-batch code before its measured run:
+ * what S2's two warm-up runs give it (2 * 1,000,000 / 256 = 7,812, rounded
+ * down). Two runs are enough only where a run makes thousands of calls. S5
+ * makes 256 calls of 64 texts per run: after two runs, `--trace-opt` showed
+ * the measured run still compiling Tributary's per-batch functions
+ * (`dispatchReady`, `validateFeeds`, ...: 15-17 ms of compiler time, against
+ * 1-2 ms for the hand-written loop), the same fault the two runs fixed in S2.
+ */
+export const WARMUP_CALLS = 7_800;
+
+/**
+ * Warm-up runs of a contender at `records` per run: {@link WARMUP_RUNS}, or
+ * more for a contender that makes fewer than {@link WARMUP_CALLS} calls in
+ * that many (see `Contender.recordsPerCall`). A quick run keeps two: it
+ * checks that everything runs, not how fast.
+ */
+export function warmupRunsFor(contender: Pick<Contender<number, RunStats>, 'recordsPerCall'>, records: number, quick = false): number {
+  const perCall = contender.recordsPerCall;
+  if (perCall === undefined || quick) return WARMUP_RUNS;
+  return Math.max(WARMUP_RUNS, Math.ceil((WARMUP_CALLS * perCall) / records));
+}
+
+/**
  * One sample of a contender: `warmupRuns` full-size runs, then the measured
  * one, with no GC in between (see {@link WARMUP_RUNS}). The same step in a
  * fresh process (`sampleChild`) and in process.
@@ -63,9 +86,9 @@ export interface CpuRunOptions extends RunContext {
 
 /**
  * Runs every contender of a scenario: `repetitions` rounds in which each
- * runs once, in a rotated order, right after its own `WARMUP_RUNS`
- * full-size runs (the JIT settles, and the measured run collects the
- * contender's own garbage). Isolated, every such sample is a fresh process;
+ * runs once, in a rotated order, right after its own warm-up of
+ * {@link warmupRunsFor} full-size runs (the JIT settles, and the measured run
+ * collects the contender's own garbage). Isolated, every such sample is a fresh process;
  * in process, all of them run in this one.
  * Reports medians. Fails when two contenders disagree on the checksum: a
  * benchmark that does different work measures nothing.
@@ -79,11 +102,13 @@ export async function runCpuScenario(scenario: CpuScenario, options: CpuRunOptio
   const checksums = new Map<string, Checksum>();
 
   const where = options.isolate ? 'a process per run' : 'one process';
-  log(`${scenario.id} ${scenario.title}: ${records.toLocaleString('en-US')} records, ${WARMUP_RUNS} warm-up runs, ${repetitions} repetitions, ${where}`);
-  const measureOne = options.isolate
-    ? (c: Contender<number, RunStats>): Promise<CpuSample<RunStats>> =>
-        sampleInChild({ scenario: scenario.id, contender: c.id, records, warmupRuns: WARMUP_RUNS })
-    : (c: Contender<number, RunStats>): Promise<CpuSample<RunStats>> => warmUpAndMeasure(c, records);
+  const warmups = new Map(contenders.map((c) => [c.id, warmupRunsFor(c, records, options.quick)]));
+  const warmupsShown = [...new Set(warmups.values())].sort((a, b) => a - b).join(' or ');
+  log(`${scenario.id} ${scenario.title}: ${records.toLocaleString('en-US')} records, ${warmupsShown} warm-up runs, ${repetitions} repetitions, ${where}`);
+  const measureOne = (c: Contender<number, RunStats>): Promise<CpuSample<RunStats>> => {
+    const warmupRuns = warmups.get(c.id) ?? WARMUP_RUNS;
+    return options.isolate ? sampleInChild({ scenario: scenario.id, contender: c.id, records, warmupRuns }) : warmUpAndMeasure(c, records, warmupRuns);
+  };
   try {
     if (!options.isolate) {
       for (const c of contenders) await c.prepare?.(records);
@@ -125,6 +150,7 @@ export async function runCpuScenario(scenario: CpuScenario, options: CpuRunOptio
       cpuSamples,
       wallSamples,
       checksum,
+      warmupRuns: warmups.get(c.id) ?? WARMUP_RUNS,
       ...(Object.keys(runStats).length > 0 ? { stats: runStats } : {}),
     };
   });
@@ -132,7 +158,7 @@ export async function runCpuScenario(scenario: CpuScenario, options: CpuRunOptio
     kind: 'cpu',
     ...describeRun(scenario, options),
     records,
-    warmupRuns: WARMUP_RUNS,
+    warmupRuns: Math.min(...warmups.values()),
     repetitions,
     isolated: options.isolate,
     baseline: scenario.baseline,

@@ -3,6 +3,7 @@ import { FlowProbe, embed, type Doc } from './flowProbe.js';
 import { collectGarbage, describeRun, median, rotation, type RunContext } from './measure.js';
 import { contenderInfo, type Checksum, type Contender, type FlowContenderResult, type FlowScenarioResult, type FlowStats, type ScenarioId, type ServiceModel, type Target } from './model.js';
 import { checkChecksum } from './checksums.js';
+import { WARMUP_CALLS } from './cpuRunner.js';
 import { evaluateTargets, figureOf } from './targets.js';
 
 /** What a contender of a service-bound scenario gets for one run. */
@@ -36,6 +37,13 @@ export interface FlowScenario {
   readonly description: string;
   readonly service: ServiceModel;
   readonly targets: readonly Target[];
+  /**
+   * Run each configuration first, unmeasured, until it has made
+   * `WARMUP_CALLS` calls: S1's rate is a long-running job's, and its 313
+   * calls per run leave per-call code still being compiled (see
+   * `flowWarmupRuns`).
+   */
+  readonly warmUp?: boolean;
   /** Force a GC and sample the live heap every this many source records (the memory run). */
   readonly liveHeapEvery?: number;
   /** The configurations to measure, given the record count asked for (or the default). */
@@ -105,7 +113,22 @@ export async function runFlowPoint(point: FlowPoint, service: ServiceModel, live
   };
 }
 
-/** Runs every configuration of a flow scenario, `repetitions` rounds in rotated order; medians of throughput. */
+/**
+ * Unmeasured runs of a configuration before its first measured one, in a
+ * scenario that warms up: enough for `WARMUP_CALLS` calls (the per-batch
+ * code's warm-up S2 and S5 get; a per-record contender makes a call per
+ * record).
+ */
+export function flowWarmupRuns(point: FlowPoint): number {
+  const callsPerRun = Math.ceil(point.records / (point.contender.recordsPerCall ?? point.batchSize));
+  return Math.ceil(WARMUP_CALLS / callsPerRun);
+}
+
+/**
+ * Runs every configuration of a flow scenario, `repetitions` rounds in
+ * rotated order, after its warm-up if the scenario has one; medians of
+ * throughput. Every run is in this process: the warm-up lasts for all rounds.
+ */
 export async function runFlowScenario(scenario: FlowScenario, options: FlowRunOptions): Promise<FlowScenarioResult> {
   const points = scenario.points(options.records, options.quick);
   const samples = new Map<FlowPoint, FlowStats[]>(points.map((p) => [p, []]));
@@ -114,6 +137,12 @@ export async function runFlowScenario(scenario: FlowScenario, options: FlowRunOp
     `${scenario.id} ${scenario.title}: service ${s.baseMs} ms + ${s.perItemMs} ms/item, ${s.concurrency} calls at once, ` +
       `${points.length} configurations, ${options.repetitions} repetitions`,
   );
+  const warmups = new Map(points.map((p) => [p, scenario.warmUp === true && !options.quick ? flowWarmupRuns(p) : 0]));
+  for (const [point, runs] of warmups) {
+    if (runs === 0) continue;
+    options.log(`  warm-up: ${point.contender.id} b=${point.batchSize}, ${runs} runs`);
+    for (let i = 0; i < runs; i++) checkChecksum(`${scenario.id} ${point.contender.id} warm-up`, expectedChecksum(point.records), await runFlowPoint(point, s));
+  }
   for (let rep = 0; rep < options.repetitions; rep++) {
     for (const point of rotation(points, rep)) {
       const stats = await runFlowPoint(point, s, scenario.liveHeapEvery);
@@ -146,6 +175,7 @@ export async function runFlowScenario(scenario: FlowScenario, options: FlowRunOp
       boundRecordsPerSecond: bound,
       recordsPerSecond: rate,
       percentOfBound: (100 * rate) / bound,
+      warmupRuns: warmups.get(p) ?? 0,
       samples: runs,
     };
   });

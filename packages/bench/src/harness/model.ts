@@ -35,6 +35,12 @@ export interface Contender<TParams, TResult extends Checksum> {
   readonly note: string;
   /** A supplementary row (another variant): no target talks about it. */
   readonly extra?: boolean;
+  /**
+   * Records per call of the contender's per-batch code (its batch size), for
+   * a contender that makes few calls per run: its warm-up then gives that
+   * code as many calls as S2's does (see `warmupRunsFor`).
+   */
+  readonly recordsPerCall?: number;
   /** Called once before the warm-up, outside any measurement, with the largest params the run will use. */
   prepare?(params: TParams): void | Promise<void>;
   run(params: TParams): Promise<TResult>;
@@ -96,6 +102,8 @@ export interface CpuContenderResult extends ContenderInfo {
   readonly cpuSamples: readonly number[];
   readonly wallSamples: readonly number[];
   readonly checksum: Checksum;
+  /** Full-size runs before each measured one. */
+  readonly warmupRuns: number;
   /** {@link RunStats.stats} of each measured repetition, by name. */
   readonly stats?: Readonly<Record<string, readonly number[]>>;
 }
@@ -116,7 +124,7 @@ export interface RunDescription {
 export interface CpuScenarioResult extends RunDescription {
   readonly kind: 'cpu';
   readonly records: number;
-  /** Full-size runs of each contender before each measured one. */
+  /** Full-size runs before each measured one, for the contenders with the fewest (see each contender's). */
   readonly warmupRuns: number;
   readonly repetitions: number;
   /** Each repetition of each contender ran in a fresh process (after its own warm-up). */
@@ -157,6 +165,8 @@ export interface FlowContenderResult extends ContenderInfo {
   /** Median of the repetitions. */
   readonly recordsPerSecond: number;
   readonly percentOfBound: number;
+  /** Unmeasured runs before the first measured one (see `FlowScenario.warmUp`). */
+  readonly warmupRuns: number;
   readonly samples: readonly FlowStats[];
 }
 

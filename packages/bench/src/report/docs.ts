@@ -5,6 +5,7 @@ import { MEMORY_SERVICE, S1_BATCH } from '../scenarios/asyncService.js';
 import { batchCapacity } from '../scenarios/batchPipelines.js';
 import { renderMarkdownTable } from './markdown.js';
 import { niceMax, renderBarChart, renderLineChart, type Bar, type Series } from './svg.js';
+import { WARMUP_CALLS } from '../harness/cpuRunner.js';
 import { serviceBound } from '../harness/flowRunner.js';
 import { S5_BATCH } from '../scenarios/onnxEmbedding.js';
 import { cpuTable, formatInt, formatMs, formatNs, formatPercent, formatRatio, overheadSummary, tableOf, targetTable } from './tables.js';
@@ -333,7 +334,7 @@ function renderDocs(results: ResultsFile, chartLink: (file: string, alt: string)
   lines.push('## Method');
   lines.push('');
   lines.push('- **CPU per record** (S2, S3, S4, S5, the overhead tables of CK): `process.cpuUsage()` user + system over the run divided by the records read; it counts every thread of the process, so garbage-collection and JIT threads are charged to the contender that caused them. Wall time per record is shown next to it.');
-  lines.push('- Every repetition runs each contender once, in an order rotated per repetition. For S2, S3, S4 and S5 each such run is a fresh Node process (`node --expose-gc`, as JMH forks a JVM per benchmark) that first runs the contender twice at the measured size as a warm-up, then measures a third run, with no forced GC in between. Two full-size runs, because V8 optimizes a function only after it has run enough and per-batch code runs once per batch: with a fifth of the records as the warm-up, S2\'s measured run still held the first optimizing compile of Tributary\'s per-batch functions. No GC, because a full GC after the warm-up collects the warm-up job\'s objects and V8 then discards the optimized code that embedded them, so every contender compiled its hot code again while measured; the measured run also collects what its warm-up runs left, as a long-running job collects what it made earlier. In one shared process the JIT\'s type feedback and the heap left by earlier contenders and scenarios slow down code that many of them go through, by a different amount for each. `--in-process` runs every sample in the CLI\'s process instead, each still right after its own two warm-up runs. The flow scenarios (S1 and its variants) and CK\'s overhead pairs run in the CLI\'s process. Tables show the median; the spread column shows the fastest and slowest repetition.');
+  lines.push('- Every repetition runs each contender once, in an order rotated per repetition. For S2, S3, S4 and S5 each such run is a fresh Node process (`node --expose-gc`, as JMH forks a JVM per benchmark) that first runs the contender twice at the measured size as a warm-up, then measures the next run, with no forced GC in between. Two full-size runs, because V8 optimizes a function only after it has run enough and per-batch code runs once per batch: with a fifth of the records as the warm-up, S2\'s measured run still held the first optimizing compile of Tributary\'s per-batch functions. For the same reason a contender that makes few calls per run warms up for as many calls as S2\'s two runs make (' + formatInt(WARMUP_CALLS) + ', in as many full-size runs as that takes): S5\'s batch-64 rows make 256 calls per run, and after two runs `--trace-opt` showed their measured run still compiling Tributary\'s per-batch functions (15-17 ms of compiler time, against 1-2 ms for the hand-written loop). No GC, because a full GC after the warm-up collects the warm-up job\'s objects and V8 then discards the optimized code that embedded them, so every contender compiled its hot code again while measured; the measured run also collects what its warm-up runs left, as a long-running job collects what it made earlier. In one shared process the JIT\'s type feedback and the heap left by earlier contenders and scenarios slow down code that many of them go through, by a different amount for each. `--in-process` runs every sample in the CLI\'s process instead, each still right after its own two warm-up runs. The flow scenarios (S1 and its variants) and CK\'s overhead pairs run in the CLI\'s process; S1 first runs each row unmeasured until it has made ' + formatInt(WARMUP_CALLS) + ' calls, as its rate is meant to be a running job\'s, and its sweep and memory run then find that code warm. Tables show the median; the spread column shows the fastest and slowest repetition.');
   lines.push('- **% of the bound** (S1): records divided by the wall time from the first pull to the last delivered output, against the most the service can take: `concurrency * b / (base + perItem * b)`. The service is `FakeBatchService` from `@tributary/testing` on the system clock, the same implementation for every contender; a fresh one per run.');
   lines.push('- **Records in flight**: records pulled from the source and not yet delivered to the sink, at the worst moment. **Peak heap**: the highest `heapUsed` during the run above its value at the start (after a GC), sampled every 1,024 source records, on every call and every 10 ms.');
   lines.push('- **Checkpoints** (CK): the core\'s own checkpoint metrics (`checkpointDurationMs`, `checkpointSizeBytes`, `numCompletedCheckpoints`) for a job checkpointing into a fresh temporary directory, next to direct timings of the steps; the checkpointing overhead on S3/S4 is CPU per record as above.');
@@ -457,14 +458,22 @@ function describeContenders(r: ScenarioResult): string[] {
   return out;
 }
 
+/** "2 warm-up runs", and which contenders ran more (see `warmupRunsFor`). */
+function warmupsOf(r: CpuScenarioResult): string {
+  const more = new Map<number, string[]>();
+  for (const c of r.contenders) if (c.warmupRuns !== r.warmupRuns) more.set(c.warmupRuns, [...(more.get(c.warmupRuns) ?? []), c.label]);
+  const extra = [...more].map(([runs, labels]) => `${runs} for ${labels.join(', ')}`).join('; ');
+  return `${r.warmupRuns} warm-up runs${extra === '' ? '' : ` (${extra}: ${formatInt(WARMUP_CALLS)} calls of per-batch code, see Method)`}`;
+}
+
 function measuredLine(r: ScenarioResult): string {
   const e = r.environment;
   const runs =
     r.kind === 'cpu'
-      ? `${formatInt(r.records)} records, ${r.repetitions} repetitions, each after ${r.warmupRuns} warm-up runs of that size${r.isolated ? ', each in a fresh process' : ', all in one process'}`
+      ? `${formatInt(r.records)} records, ${r.repetitions} repetitions, each after ${warmupsOf(r)} of that size${r.isolated ? ', each in a fresh process' : ', all in one process'}`
       : r.kind === 'checkpoint'
         ? `${formatInt(r.keys)} keys, ${r.repetitions} repetitions after a warm-up; S3/S4 over ${r.overhead.map((p) => formatInt(p.records)).join(' / ')} records`
-        : `${r.repetitions} repetition(s) per row`;
+        : `${r.repetitions} repetition(s) per row${r.contenders.some((c) => c.warmupRuns > 0) ? `, each row after unmeasured runs making ${formatInt(WARMUP_CALLS)} calls` : ''}`;
   const service =
     r.kind === 'flow' ? `; service ${r.service.baseMs} ms + ${r.service.perItemMs} ms/item, ${r.service.concurrency} calls at once, max delay ${r.service.maxBatchDelayMs} ms` : '';
   return (

@@ -32,6 +32,7 @@ const handLoop: Contender<number, Checksum> = {
   id: 'hand-loop',
   label: 'hand-written loop',
   note: 'fills an array of 256 from the generator, `await call(batch)`, sums the outputs; one call at a time',
+  recordsPerCall: S2_BATCH,
   run: async (n) => {
     const totals = new ChecksumSink();
     let batch: number[] = [];
@@ -54,6 +55,7 @@ function handLoopArray(): Contender<number, Checksum> {
     label: 'hand-written loop, array source',
     note: '`call(array.slice(i, i + 256))` over an array built before the measurement',
     extra: true,
+    recordsPerCall: S2_BATCH,
     prepare: (n) => {
       values = Array.from(naturals(n));
     },
@@ -73,6 +75,7 @@ function tributary(ordered: boolean): Contender<number, Checksum> {
     label: `Tributary ${method}`,
     note: `\`AsyncDataStream.${method}(env.fromCollection(naturals(n)), call, { maxBatchSize: 256, maxBatchDelay: 5, maxInFlightBatches: ${CONCURRENCY}, capacity: ${batchCapacity(S2_BATCH, CONCURRENCY)} })\``,
     extra: ordered,
+    recordsPerCall: S2_BATCH,
     run: (n) => runTributary(pipeline(n), ordered, `S2 ${method}`),
   };
 }
@@ -96,12 +99,14 @@ export function batchOverheadScenario(): CpuScenario {
         id: 'rxjs',
         label: 'RxJS 7.8',
         note: RXJS_NOTE,
+        recordsPerCall: S2_BATCH,
         run: (n) => runRxjs(pipeline(n)),
       },
       {
         id: 'effect',
         label: 'Effect 4.1',
         note: EFFECT_NOTE,
+        recordsPerCall: S2_BATCH,
         run: (n) => runEffect(pipeline(n)),
       },
       handLoopArray(),

@@ -163,6 +163,7 @@ function handLoop(w: Workload, batchSize: number): Contender<number, Checksum> {
       `\`InferenceSession.create(model, { intraOpNumThreads: 1 })\`, then for each ${perRecord ? 'text' : `slice of ${batchSize} texts`}: ` +
       'the same tokenizer, `packSequences`, one `session.run`, `splitRows`; then `release()`',
     extra: perRecord,
+    recordsPerCall: batchSize,
     prepare: (n) => w.prepare(n),
     run: async (n) => {
       const sink = w.sink();
@@ -205,6 +206,7 @@ function handLoopWarmSession(w: Workload): Contender<number, Checksum> {
     label: 'hand-written loop, batch 64, session opened beforehand',
     note: 'the batch-64 loop on a session created before the measurement (the rows above create and release their own)',
     extra: true,
+    recordsPerCall: S5_BATCH,
     prepare: (n) => warm.open(w, n),
     run: async (n) => {
       const sink = w.sink();
@@ -229,6 +231,7 @@ function tributaryWarmSession(w: Workload): Contender<number, Checksum> {
       '`unorderedWaitBatch(env.fromCollection(docs), batch => the hand loop\'s batch code on that session, { maxBatchSize: 64, maxInFlightBatches: 1 })`: ' +
       'the pipeline alone, without the adapter',
     extra: true,
+    recordsPerCall: S5_BATCH,
     prepare: (n) => warm.open(w, n),
     run: async (n) => {
       const sink = w.sink();
@@ -252,6 +255,7 @@ function tributary(w: Workload, batchSize: number): Contender<number, Checksum> 
     note:
       `\`AsyncDataStream.unorderedWaitBatch(env.fromCollection(docs), onnxTextEmbedder({ model, sessionOptions: { intraOpNumThreads: 1 }, text, output }), ` +
       `{ maxBatchSize: ${batchSize}, maxInFlightBatches: 1 })\`, parallelism 1; the operator opens and releases the session`,
+    recordsPerCall: batchSize,
     prepare: (n) => w.prepare(n),
     run: async (n) => {
       const sink = w.sink();
