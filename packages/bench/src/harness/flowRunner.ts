@@ -40,8 +40,8 @@ export interface FlowScenario {
   /**
    * Run each configuration first, unmeasured, until it has made
    * `WARMUP_CALLS` calls: S1's rate is a long-running job's, and its 313
-   * calls per run leave per-call code still being compiled (see
-   * `flowWarmupRuns`).
+   * calls per run are far fewer than S2 and S5 needed before V8 had
+   * compiled their per-batch code (see `flowWarmupRuns`).
    */
   readonly warmUp?: boolean;
   /** Force a GC and sample the live heap every this many source records (the memory run). */
