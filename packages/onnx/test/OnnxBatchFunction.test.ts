@@ -109,6 +109,13 @@ describe('onnxBatchFunction', () => {
     expect(sessions).toHaveLength(0);
   });
 
+  it('rejects an empty batch whose signal is already aborted, with the signal\'s reason', async () => {
+    const sessions = spyOnSessions();
+    const reason = new Error('cancelled');
+    await expect(linear().invoke([], { signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
+    expect(sessions).toHaveLength(0);
+  });
+
   it('fails when the outputs splitter does not return one output per input, naming both counts', async () => {
     const fn = linear({ outputs: () => [[0, 0]] });
     await expect(fn.invoke([[1, 2, 3, 4], [5, 6, 7, 8]])).rejects.toThrow(

@@ -527,15 +527,22 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
     }
     if (mayRetry) {
       this.limiter.onSuccess();
-      // Retries and throttling are decided: the freed slot takes the next batch (retries first)
-      // before the outputs go down the chain, so the service gets its next call without waiting
-      // for the sink. Flow control waits until the outputs are out: until then the operator still
-      // holds the batch's records.
-      this.dispatchReady();
-      // The next batch may have failed the job at once: a stopped operator emits nothing more.
-      if (this.stopped) return;
+      if (!this.takeFreedSlot()) return;
     }
     this.resolveBatch(batch, outputs as readonly TOut[]);
+  }
+
+  /**
+   * A call succeeded and its retries and throttling are decided: its slot
+   * takes the next batch (retries first) before the outputs go down the
+   * chain, so the service gets its next call without waiting for the sink.
+   * Flow control waits until the outputs are out: until then the operator
+   * still holds the batch's records. Returns false when that next batch
+   * failed the job at once: a stopped operator emits nothing more.
+   */
+  private takeFreedSlot(): boolean {
+    this.dispatchReady();
+    return !this.stopped;
   }
 
   private onItemOutputs(batch: Batch<TIn, TOut>, outputs: readonly unknown[], mayRetry: boolean): void {
@@ -582,10 +589,7 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
       child.deadlineAt = batch.deadlineAt;
       this.scheduleRetry(child, delay as number, retryAfter !== undefined);
     }
-    if (mayRetry) {
-      this.dispatchReady(); // the freed slot first, as in onOutputs
-      if (this.stopped) return;
-    }
+    if (mayRetry && !this.takeFreedSlot()) return;
     // Every item neither retried nor lost is done; `again` and `lost` hold ascending indices.
     for (let i = 0, a = 0, l = 0; i < n; i++) {
       if (again?.[a] === i) a++;

@@ -171,8 +171,9 @@ export class DataStream<T> {
   ): OperatorTransformation {
     this.env.checkUsable(this.transformation);
     if (typeof name !== 'string' || name === '') throw new InvalidJobError('transform() needs a non-empty operator name');
-    if (typeof factory !== 'function') throw new InvalidJobError(`transform('${name}') needs an operator factory function`);
-    const chaining = new OptionChecker(`transform('${name}')`).oneOf('chaining', options.chaining, ['always', 'head', 'first'], 'always');
+    const check = new OptionChecker(`transform('${name}')`);
+    if (typeof factory !== 'function') check.fail('needs an operator factory function');
+    const chaining = check.oneOf('chaining', options.chaining, ['always', 'head', 'first'], 'always');
     return this.env.add<OperatorTransformation>({
       kind: 'operator',
       input: this.transformation,

@@ -64,7 +64,7 @@ export class OptionChecker {
   oneOf<const T extends string>(name: string, value: unknown, allowed: readonly T[], fallback?: T): T {
     const given = value === undefined ? fallback : value;
     if (!(allowed as readonly unknown[]).includes(given)) {
-      const choices = allowed.map((a) => `'${a}'`);
+      const choices = allowed.map(describeValue);
       const list = choices.length === 1 ? choices[0] : `${choices.slice(0, -1).join(', ')} or ${choices.at(-1)}`;
       this.fail(`option '${name}' must be ${list}, got ${describeValue(given)}`);
     }

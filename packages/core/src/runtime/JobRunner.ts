@@ -312,8 +312,7 @@ function runAttempt(
     const writers: RecordWriter<unknown>[] = [];
     const inputs = new Map<StreamNode, ChunkCollector<unknown>>();
     const operators: ChainedOperator[] = [];
-    // Operators are created before their task exists; their hooks reach it through this.
-    let task: Task | undefined;
+    // Operators are created before their task exists; their hooks reach it through the relay.
     const hooks = new TaskHooksRelay(stop.signal);
 
     const outputOf = (node: StreamNode): ChunkOutput<unknown> => {
@@ -405,7 +404,7 @@ function runAttempt(
     const head = chain.head;
     if (head.transformation.kind === 'source') {
       const reader = head.transformation.source.createReader({ subtaskIndex, parallelism: head.parallelism, signal: stop.signal });
-      task = new Task(
+      hooks.task = new Task(
         taskName,
         stop,
         {
@@ -423,10 +422,9 @@ function runAttempt(
     } else {
       const channel = (channelOf.get(chain) as InputChannel<unknown>[])[subtaskIndex] as InputChannel<unknown>;
       // The head's ChainedInput counts its records in, as it does for chained operators.
-      task = new Task(taskName, stop, { kind: 'channel', channel }, inputs.get(head) as ChunkCollector<unknown>, operators, writers);
+      hooks.task = new Task(taskName, stop, { kind: 'channel', channel }, inputs.get(head) as ChunkCollector<unknown>, operators, writers);
     }
-    hooks.task = task;
-    return task;
+    return hooks.task;
   }
 
   coordinator.start();

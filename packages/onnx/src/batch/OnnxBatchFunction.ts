@@ -84,12 +84,11 @@ export class OnnxBatchFunction<TIn, TOut> {
   /**
    * Runs the model on a batch and returns one output per input, in order.
    *
-   * An empty batch returns `[]` without running the session. If
-   * `ctx.signal` is already aborted, or aborts while the call waits for the
-   * session to open, the call rejects with its reason without running.
+   * If `ctx.signal` is already aborted, or aborts while the call waits for
+   * the session to open, the call rejects with its reason without running.
+   * Otherwise an empty batch returns `[]` without opening the session.
    */
   async invoke(inputs: readonly TIn[], ctx: OnnxCallContext = {}): Promise<TOut[]> {
-    if (inputs.length === 0) return [];
     ctx.signal?.throwIfAborted();
     return this.track(inputs, ctx);
   }
@@ -108,7 +107,7 @@ export class OnnxBatchFunction<TIn, TOut> {
   async asyncInvokeBatch(inputs: readonly TIn[], resultFuture: OnnxResultFuture<TOut>, ctx: OnnxCallContext = {}): Promise<void> {
     let outputs: TOut[];
     try {
-      outputs = inputs.length === 0 ? [] : await this.track(inputs, ctx);
+      outputs = await this.track(inputs, ctx);
     } catch (error) {
       resultFuture.completeExceptionally(error);
       return;
@@ -126,8 +125,9 @@ export class OnnxBatchFunction<TIn, TOut> {
     await session?.release();
   }
 
-  /** Runs a batch on this object's session, counted as running until it settles (see `close`). */
+  /** Runs a batch on this object's session, counted as running until it settles (see `close`); an empty batch opens nothing. */
   private async track(inputs: readonly TIn[], ctx: OnnxCallContext): Promise<TOut[]> {
+    if (inputs.length === 0) return [];
     const opened = this.own();
     const call = this.run(opened, inputs, ctx);
     opened.running.add(call);
