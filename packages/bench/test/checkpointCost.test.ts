@@ -96,7 +96,7 @@ describe('CK end to end', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tributary-bench-docs-'));
     try {
       const paths = { docs: join(dir, 'benchmarks.md'), charts: join(dir, 'benchmarks') };
-      writeDocs({ schema: 1, scenarios: { CK: result } }, paths);
+      writeDocs({ schema: 2, scenarios: { CK: result } }, paths);
       const docs = readFileSync(paths.docs, 'utf8');
       expect(docs).toContain('## CK: checkpoint time and size');
       expect(docs).toContain('### Checkpointing every 100 ms on S3 and S4');
@@ -130,7 +130,6 @@ describe('overheadSummary', () => {
       title: 'S3 without and with',
       description: '',
       records: 1_000_000,
-      warmupRuns: 1,
       isolated: false,
       repetitions: periodic.length,
       baseline: 'tributary',

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { runFlowPoint, type FlowScenario } from '../src/harness/flowRunner.js';
 import { keepChecksum, verifyChecksums } from '../src/harness/checksums.js';
-import { WARMUP_RUNS, warmupRunsFor, type CpuScenario } from '../src/harness/cpuRunner.js';
+import type { CpuScenario } from '../src/harness/cpuRunner.js';
+import { WARMUP_CALLS, WARMUP_RUNS, warmupRunsFor } from '../src/harness/warmup.js';
+import { S2_BATCH } from '../src/scenarios/batchOverhead.js';
 import { mergeResults } from '../src/harness/results.js';
 import { evaluateTargets } from '../src/harness/targets.js';
 import { parseOptions } from '../src/options.js';
@@ -79,14 +81,16 @@ describe('runner and report', () => {
     for (const c of result.contenders) expect(markdown).toContain(c.label);
   });
 
-  it('warms a contender that makes few calls per run up for as many calls as S2 makes, two runs at least, two in quick mode', () => {
-    expect(warmupRunsFor({}, 1_000)).toBe(WARMUP_RUNS);
-    expect(warmupRunsFor({ recordsPerCall: 256 }, 1_000_000)).toBe(2); // S2: 3,906 calls per run
-    expect(warmupRunsFor({ recordsPerCall: 64 }, 16_384)).toBe(31); // S5: 256 calls per run, 7,936 in 31 runs
-    expect(warmupRunsFor({ recordsPerCall: 1 }, 16_384)).toBe(2);
-    expect(warmupRunsFor({ recordsPerCall: 64 }, 16_384, true)).toBe(2);
+  it('warms per-batch code up for as many calls as S2\'s two runs give it, in whole runs, never fewer than the minimum', () => {
+    const s2 = scenarios.S2 as CpuScenario;
+    expect(WARMUP_CALLS).toBeLessThanOrEqual((WARMUP_RUNS * s2.records.full) / S2_BATCH);
+    expect(warmupRunsFor(1_000, undefined)).toBe(WARMUP_RUNS);
+    expect(warmupRunsFor(1_000_000, 256)).toBe(2); // S2: 3,906 calls per run
+    expect(warmupRunsFor(16_384, 64)).toBe(31); // S5: 256 calls per run, 7,936 in 31 runs
+    expect(warmupRunsFor(16_384, 1)).toBe(2);
+    expect(warmupRunsFor(20_000, 64, 0)).toBe(25); // S1, which has no minimum: 313 calls per run
     const s5 = scenarios.S5 as CpuScenario;
-    const runs = Object.fromEntries(s5.contenders.map((c) => [c.id, warmupRunsFor(c, s5.records.full)]));
+    const runs = Object.fromEntries(s5.contenders.map((c) => [c.id, warmupRunsFor(s5.records.full, c.recordsPerCall)]));
     expect(runs).toMatchObject({ 'hand-loop': 31, tributary: 31, 'tributary-per-record': 2, 'hand-loop-per-record': 2 });
   });
 
@@ -94,7 +98,7 @@ describe('runner and report', () => {
     const s3 = await runScenario(scenarios.S3, parseOptions(['--quick', '--in-process', '--records', '300']), 'old', () => undefined);
     const s4 = await runScenario(scenarios.S4, parseOptions(['--quick', '--in-process', '--records', '300']), 'old', () => undefined);
     const fresh = await runScenario(scenarios.S3, parseOptions(['--quick', '--in-process', '--records', '600']), 'new', () => undefined);
-    const merged = mergeResults({ schema: 1, scenarios: { S3: s3, S4: s4 } }, [fresh]);
+    const merged = mergeResults({ schema: 2, scenarios: { S3: s3, S4: s4 } }, [fresh]);
     expect(merged.scenarios.S4).toBe(s4);
     expect(merged.scenarios.S3).toBe(fresh);
   });

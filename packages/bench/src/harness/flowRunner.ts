@@ -3,7 +3,7 @@ import { FlowProbe, embed, type Doc } from './flowProbe.js';
 import { collectGarbage, describeRun, median, rotation, type RunContext } from './measure.js';
 import { contenderInfo, type Checksum, type Contender, type FlowContenderResult, type FlowScenarioResult, type FlowStats, type ScenarioId, type ServiceModel, type Target } from './model.js';
 import { checkChecksum } from './checksums.js';
-import { WARMUP_CALLS } from './cpuRunner.js';
+import { warmupRunsFor } from './warmup.js';
 import { evaluateTargets, figureOf } from './targets.js';
 
 /** What a contender of a service-bound scenario gets for one run. */
@@ -39,9 +39,11 @@ export interface FlowScenario {
   readonly targets: readonly Target[];
   /**
    * Run each configuration first, unmeasured, until it has made
-   * `WARMUP_CALLS` calls: S1's rate is a long-running job's, and its 313
-   * calls per run are far fewer than S2 and S5 needed before V8 had
-   * compiled their per-batch code (see `flowWarmupRuns`).
+   * `WARMUP_CALLS` calls (`warmupRunsFor`): S1's rate is a long-running
+   * job's, and one run makes a few hundred calls, far fewer than S2 and S5
+   * needed before V8 had compiled their per-batch code. Every run still
+   * starts with a forced GC (its heap baseline), which may discard optimized
+   * code that embedded a finished job's objects: the same for every contender.
    */
   readonly warmUp?: boolean;
   /** Force a GC and sample the live heap every this many source records (the memory run). */
@@ -114,20 +116,9 @@ export async function runFlowPoint(point: FlowPoint, service: ServiceModel, live
 }
 
 /**
- * Unmeasured runs of a configuration before its first measured one, in a
- * scenario that warms up: enough for `WARMUP_CALLS` calls (the per-batch
- * code's warm-up S2 and S5 get; a per-record contender makes a call per
- * record).
- */
-export function flowWarmupRuns(point: FlowPoint): number {
-  const callsPerRun = Math.ceil(point.records / (point.contender.recordsPerCall ?? point.batchSize));
-  return Math.ceil(WARMUP_CALLS / callsPerRun);
-}
-
-/**
  * Runs every configuration of a flow scenario, `repetitions` rounds in
- * rotated order, after its warm-up if the scenario has one; medians of
- * throughput. Every run is in this process: the warm-up lasts for all rounds.
+ * rotated order, after its warm-up if the scenario has one (not in a quick
+ * run); medians of throughput. Every run is in this process.
  */
 export async function runFlowScenario(scenario: FlowScenario, options: FlowRunOptions): Promise<FlowScenarioResult> {
   const points = scenario.points(options.records, options.quick);
@@ -137,8 +128,11 @@ export async function runFlowScenario(scenario: FlowScenario, options: FlowRunOp
     `${scenario.id} ${scenario.title}: service ${s.baseMs} ms + ${s.perItemMs} ms/item, ${s.concurrency} calls at once, ` +
       `${points.length} configurations, ${options.repetitions} repetitions`,
   );
-  const warmups = new Map(points.map((p) => [p, scenario.warmUp === true && !options.quick ? flowWarmupRuns(p) : 0]));
-  for (const [point, runs] of warmups) {
+  // A per-record contender makes a call per record whatever the point's batch size.
+  const warmupsOf = (p: FlowPoint): number =>
+    scenario.warmUp === true && !options.quick ? warmupRunsFor(p.records, p.contender.recordsPerCall ?? p.batchSize, 0) : 0;
+  for (const point of points) {
+    const runs = warmupsOf(point);
     if (runs === 0) continue;
     options.log(`  warm-up: ${point.contender.id} b=${point.batchSize}, ${runs} runs`);
     for (let i = 0; i < runs; i++) checkChecksum(`${scenario.id} ${point.contender.id} warm-up`, expectedChecksum(point.records), await runFlowPoint(point, s));
@@ -175,7 +169,7 @@ export async function runFlowScenario(scenario: FlowScenario, options: FlowRunOp
       boundRecordsPerSecond: bound,
       recordsPerSecond: rate,
       percentOfBound: (100 * rate) / bound,
-      warmupRuns: warmups.get(p) ?? 0,
+      warmupRuns: warmupsOf(p),
       samples: runs,
     };
   });

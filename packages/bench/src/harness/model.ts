@@ -36,9 +36,11 @@ export interface Contender<TParams, TResult extends Checksum> {
   /** A supplementary row (another variant): no target talks about it. */
   readonly extra?: boolean;
   /**
-   * Records per call of the contender's per-batch code (its batch size), for
-   * a contender that makes few calls per run: its warm-up then gives that
-   * code as many calls as S2's does (see `warmupRunsFor`).
+   * Records per call of the contender's per-batch code (its batch size; 1
+   * for per-record calls), for the warm-up: it runs until that code has made
+   * `WARMUP_CALLS` calls (see `warmupRunsFor`). Left out, a CPU scenario
+   * warms up for `WARMUP_RUNS` runs and a flow scenario takes the point's
+   * batch size.
    */
   readonly recordsPerCall?: number;
   /** Called once before the warm-up, outside any measurement, with the largest params the run will use. */
@@ -124,8 +126,6 @@ export interface RunDescription {
 export interface CpuScenarioResult extends RunDescription {
   readonly kind: 'cpu';
   readonly records: number;
-  /** Full-size runs before each measured one, for the contenders with the fewest (see each contender's). */
-  readonly warmupRuns: number;
   readonly repetitions: number;
   /** Each repetition of each contender ran in a fresh process (after its own warm-up). */
   readonly isolated: boolean;
@@ -217,6 +217,6 @@ export type ScenarioResult = CpuScenarioResult | FlowScenarioResult | Checkpoint
 
 /** The JSON file the docs and charts are generated from. */
 export interface ResultsFile {
-  readonly schema: 1;
+  readonly schema: 2;
   readonly scenarios: Partial<Record<ScenarioId, ScenarioResult>>;
 }

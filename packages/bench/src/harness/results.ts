@@ -2,11 +2,16 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ResultsFile, ScenarioResult } from './model.js';
 
+/** Version 2: every CPU contender and flow row says its warm-up runs. */
+export const RESULTS_SCHEMA = 2;
+
 /** Reads a results file; an absent file is an empty one. */
 export function readResults(path: string): ResultsFile {
-  if (!existsSync(path)) return { schema: 1, scenarios: {} };
+  if (!existsSync(path)) return { schema: RESULTS_SCHEMA, scenarios: {} };
   const parsed = JSON.parse(readFileSync(path, 'utf8')) as Partial<ResultsFile>;
-  if (parsed.schema !== 1 || typeof parsed.scenarios !== 'object') throw new Error(`${path} is not a bench results file (schema 1)`);
+  if (parsed.schema !== RESULTS_SCHEMA || typeof parsed.scenarios !== 'object') {
+    throw new Error(`${path} is not a bench results file of schema ${RESULTS_SCHEMA} (an older one lacks fields the docs print: measure again, or delete it)`);
+  }
   return parsed as ResultsFile;
 }
 
@@ -18,7 +23,7 @@ export function readResults(path: string): ResultsFile {
 export function mergeResults(previous: ResultsFile, fresh: readonly ScenarioResult[]): ResultsFile {
   const scenarios = { ...previous.scenarios };
   for (const r of fresh) scenarios[r.id] = r;
-  return { schema: 1, scenarios };
+  return { schema: RESULTS_SCHEMA, scenarios };
 }
 
 export function writeResults(path: string, results: ResultsFile): void {

@@ -10,7 +10,6 @@ export interface Table {
   readonly rows: readonly (readonly string[])[];
 }
 
-/** ns per record: one decimal below 100, whole numbers with separators above. */
 /**
  * How a figure is rounded at the digits a formatter shows: to nearest for
  * tables, towards failing for targets (see {@link targetTable}).
@@ -22,6 +21,7 @@ function roundAt(value: number, digits: number, round: Rounding): number {
   return round(value * 10 ** digits) / 10 ** digits;
 }
 
+/** ns per record: one decimal below 100, whole numbers with separators above. */
 export function formatNs(ns: number, round: Rounding = Math.round): string {
   return ns < 100 ? roundAt(ns, 1, round).toFixed(1) : roundAt(ns, 0, round).toLocaleString('en-US');
 }

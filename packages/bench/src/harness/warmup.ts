@@ -1,0 +1,47 @@
+/** How long a contender runs before it is measured: the same rule for every scenario. */
+
+/**
+ * Full-size runs of a contender before each measured one, with no forced GC
+ * between them and the measurement: what it takes on V8 (Node 20) for the
+ * measured run to be a steady state, for every contender alike.
+ *
+ * Why full size and two: V8 optimizes a function once it has run enough, and
+ * per-batch code runs once per batch. In S2 (batch 256) `--trace-opt` over
+ * one 3,000,000-record job shows Tributary's per-batch functions optimized
+ * only between 250,000 and 1,500,000 records in; the fifth of the records
+ * this used to warm up with left that compiling inside the measurement. With
+ * one full-size warm-up run the measured run still recompiled much of it (the
+ * first run's end invalidates some optimized code); after two, its
+ * compiler-thread time matched the hand-written loop's (S2: 7-23 against
+ * 6-21 ns per record, from /proc per-thread CPU).
+ *
+ * Why no GC after the warm-up: a full GC collects the warm-up job's objects,
+ * and V8 then discards optimized code that embedded them (`--trace-deopt`:
+ * "weak objects"), so every contender compiled its hot code again while
+ * measured. So the measured run also collects what its warm-up runs left,
+ * as a long-running job collects what it made earlier.
+ */
+export const WARMUP_RUNS = 2;
+
+/**
+ * Calls of a contender's per-batch code before its measured run: what S2's
+ * two warm-up runs give it (2 * 1,000,000 / 256 = 7,812, rounded down to
+ * hundreds; a test keeps it below S2's). Two runs are enough only where a
+ * run makes thousands of calls. S5 makes 256 calls of 64 texts per run:
+ * after two runs, `--trace-opt` showed the measured run still compiling
+ * Tributary's per-batch functions (`dispatchReady`, `validateFeeds`, ...:
+ * 15-17 ms of compiler time, against 1-2 ms for the hand-written loop), the
+ * same fault the two runs fixed in S2. S1, measured in one process, runs
+ * each configuration for as many calls first (see `FlowScenario.warmUp`).
+ */
+export const WARMUP_CALLS = 7_800;
+
+/**
+ * Warm-up runs at `records` per run: `minRuns`, or more when that many runs
+ * make fewer than {@link WARMUP_CALLS} calls of `recordsPerCall` records
+ * each. Without `recordsPerCall` (code that is not per batch), `minRuns`.
+ */
+export function warmupRunsFor(records: number, recordsPerCall: number | undefined, minRuns = WARMUP_RUNS): number {
+  if (recordsPerCall === undefined) return minRuns;
+  return Math.max(minRuns, Math.ceil((WARMUP_CALLS * recordsPerCall) / records));
+}
