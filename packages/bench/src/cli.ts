@@ -1,6 +1,6 @@
 /**
  * `pnpm bench`: runs the scenarios side by side (the per-record ones in a
- * fresh process per repetition and contender, see `sampleInChild`), prints
+ * fresh process per sample of each contender, see `sampleInChild`), prints
  * the tables, stores results/latest.json and regenerates docs/benchmarks.md
  * and its charts from it.
  */

@@ -1,3 +1,4 @@
+import { MEASURED_RUNS } from './harness/cpuRunner.js';
 import type { ScenarioId } from './harness/model.js';
 
 /** Every scenario the CLI knows, in the order a full run goes through them. */
@@ -28,11 +29,12 @@ export const USAGE = `Usage: pnpm bench [-- options]
   --quick              small record counts, 1 repetition: a smoke run (results/quick.json, docs untouched)
   --records N          records for every scenario run (or S3=N,S4=N,... per scenario; for CK, the records of
                        its S3/S4 overhead runs, the checkpoint always holds 100,000 keys; for S5, texts)
-  --reps N             measured repetitions per contender (default 9 for S2-S5, 7 for S1,
-                       5 for CK, 1 for the S1 sweep and memory run; quick 1)
+  --reps N             repetitions per contender (default 9 for S2-S5, 7 for S1,
+                       5 for CK, 1 for the S1 sweep and memory run; quick 1); in S2-S5 and CK's
+                       overhead runs, each repetition is a sample of ${MEASURED_RUNS} measured runs
   --docs-only          rewrite docs/benchmarks.md and the charts from results/latest.json
   --no-docs            measure and write results/latest.json, leave the docs alone
-  --in-process         measure S2-S5 in this process (default: each repetition of each contender in a fresh
+  --in-process         measure S2-S5 in this process (default: each sample of each contender in a fresh
                        process, so one contender's JIT feedback and garbage never slow another)
   --note TEXT          a note stored with the results and shown in the docs
   --help

@@ -96,7 +96,7 @@ describe('CK end to end', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tributary-bench-docs-'));
     try {
       const paths = { docs: join(dir, 'benchmarks.md'), charts: join(dir, 'benchmarks') };
-      writeDocs({ schema: 2, scenarios: { CK: result } }, paths);
+      writeDocs({ schema: 3, scenarios: { CK: result } }, paths);
       const docs = readFileSync(paths.docs, 'utf8');
       expect(docs).toContain('## CK: checkpoint time and size');
       expect(docs).toContain('### Checkpointing every 100 ms on S3 and S4');
@@ -131,7 +131,8 @@ describe('overheadSummary', () => {
       description: '',
       records: 1_000_000,
       isolated: false,
-      repetitions: periodic.length,
+      repetitions: 1,
+      measuredRuns: periodic.length,
       baseline: 'tributary',
       subject: 'tributary-checkpointing',
       measuredAt: '',

@@ -13,15 +13,18 @@ describe('a process per sample', () => {
     expect(existsSync(child)).toBe(true);
   });
 
-  it('measures a contender in a fresh process and returns its checksum and CPU time', async () => {
-    const sample = await sampleInChild({ scenario: 'S3', contender: 'tributary', records: 3_000, warmupRuns: 1 }, child);
-    expect({ count: sample.value.count, sum: sample.value.sum }).toEqual(expectedS3(3_000));
-    expect(sample.cpuNs).toBeGreaterThan(0);
-    expect(sample.wallNs).toBeGreaterThan(0);
+  it('measures the runs it is asked for in a fresh process, each with its checksum and CPU time', async () => {
+    const runs = await sampleInChild({ scenario: 'S3', contender: 'tributary', records: 3_000, warmupRuns: 1, measuredRuns: 3 }, child);
+    expect(runs).toHaveLength(3);
+    for (const run of runs) {
+      expect({ count: run.value.count, sum: run.value.sum }).toEqual(expectedS3(3_000));
+      expect(run.cpuNs).toBeGreaterThan(0);
+      expect(run.wallNs).toBeGreaterThan(0);
+    }
   });
 
   it('fails naming the scenario and contender it cannot find', async () => {
-    await expect(sampleInChild({ scenario: 'S3', contender: 'nope', records: 10, warmupRuns: 1 }, child)).rejects.toThrow(
+    await expect(sampleInChild({ scenario: 'S3', contender: 'nope', records: 10, warmupRuns: 1, measuredRuns: 1 }, child)).rejects.toThrow(
       'S3 nope: scenario S3 has no contender nope',
     );
   });

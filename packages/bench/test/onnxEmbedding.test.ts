@@ -108,7 +108,7 @@ describe('S5 end to end', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tributary-bench-docs-'));
     try {
       const paths = { docs: join(dir, 'benchmarks.md'), charts: join(dir, 'benchmarks') };
-      writeDocs({ schema: 2, scenarios: { S5: result } }, paths);
+      writeDocs({ schema: 3, scenarios: { S5: result } }, paths);
       const docs = readFileSync(paths.docs, 'utf8');
       expect(docs).toContain('## S5: local ONNX text embedder');
       expect(docs).toContain(`| S5 | ${s5.targets[0]!.label} |`);

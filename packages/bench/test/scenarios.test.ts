@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { runFlowPoint, type FlowScenario } from '../src/harness/flowRunner.js';
 import { keepChecksum, verifyChecksums } from '../src/harness/checksums.js';
-import type { CpuScenario } from '../src/harness/cpuRunner.js';
+import { MEASURED_RUNS, runCpuScenario, type CpuScenario } from '../src/harness/cpuRunner.js';
 import { WARMUP_CALLS, WARMUP_RUNS, warmupRunsFor } from '../src/harness/warmup.js';
 import { S2_BATCH } from '../src/scenarios/batchOverhead.js';
 import { mergeResults } from '../src/harness/results.js';
@@ -94,11 +94,56 @@ describe('runner and report', () => {
     expect(runs).toMatchObject({ 'hand-loop': 31, tributary: 31, 'tributary-per-record': 2, 'hand-loop-per-record': 2 });
   });
 
+  /** A scenario of one contender that counts its runs; `wrongRun` (1-based) returns a different checksum. */
+  const countingScenario = (wrongRun?: number) => {
+    let runs = 0;
+    const scenario: CpuScenario = {
+      kind: 'cpu',
+      id: 'S3',
+      title: 'counting',
+      description: '',
+      records: { full: 10, quick: 10 },
+      baseline: 'counter',
+      subject: 'counter',
+      contenders: [
+        {
+          id: 'counter',
+          label: 'counter',
+          note: '',
+          run: (n) => {
+            runs++;
+            return Promise.resolve({ count: n, sum: runs === wrongRun ? 1 : 0, stats: { run: runs } });
+          },
+        },
+      ],
+      targets: [],
+    };
+    return { scenario, runs: () => runs };
+  };
+  const context = { records: 10, repetitions: 3, isolate: false, command: 'test', quick: false, note: undefined, log: () => undefined };
+
+  it('takes each sample as the warm-up runs, then the measured runs, and keeps a figure per sample and the stats of every measured run', async () => {
+    const { scenario, runs } = countingScenario();
+    const result = await runCpuScenario(scenario, context);
+    expect(runs()).toBe(3 * (WARMUP_RUNS + MEASURED_RUNS));
+    expect(result.measuredRuns).toBe(MEASURED_RUNS);
+    const [counter] = result.contenders;
+    expect(counter?.cpuSamples).toHaveLength(3);
+    // Runs 1-2 of each sample warm up; the stats are those of runs 3-7, 10-14 and 17-21.
+    const measured = [0, 1, 2].flatMap((rep) => Array.from({ length: MEASURED_RUNS }, (_, i) => rep * (WARMUP_RUNS + MEASURED_RUNS) + WARMUP_RUNS + i + 1));
+    expect(counter?.stats?.['run']).toEqual(measured);
+  });
+
+  it('checks the checksum of every measured run, not only the first of a sample', async () => {
+    const { scenario } = countingScenario(WARMUP_RUNS + MEASURED_RUNS);
+    await expect(runCpuScenario(scenario, context)).rejects.toThrow('S3: counter, against its earlier runs: count 10 sum 1, expected count 10 sum 0');
+  });
+
   it('merges a run of some scenarios into the stored results, keeping the others', async () => {
     const s3 = await runScenario(scenarios.S3, parseOptions(['--quick', '--in-process', '--records', '300']), 'old', () => undefined);
     const s4 = await runScenario(scenarios.S4, parseOptions(['--quick', '--in-process', '--records', '300']), 'old', () => undefined);
     const fresh = await runScenario(scenarios.S3, parseOptions(['--quick', '--in-process', '--records', '600']), 'new', () => undefined);
-    const merged = mergeResults({ schema: 2, scenarios: { S3: s3, S4: s4 } }, [fresh]);
+    const merged = mergeResults({ schema: 3, scenarios: { S3: s3, S4: s4 } }, [fresh]);
     expect(merged.scenarios.S4).toBe(s4);
     expect(merged.scenarios.S3).toBe(fresh);
   });
@@ -111,12 +156,12 @@ describe('runner and report', () => {
     expect(() => verifyChecksums('S3', checksums, 'hand-loop')).toThrow(/tributary count 3 sum 7/);
   });
 
-  it('refuses results where a repetition of a contender did different work from an earlier one', () => {
+  it('refuses results where a run of a contender did different work from an earlier one', () => {
     const checksums = new Map<string, { count: number; sum: number }>();
     keepChecksum(checksums, 'S3', 'tributary', { count: 3, sum: 6 });
     keepChecksum(checksums, 'S3', 'tributary', { count: 3, sum: 6 });
     expect(() => keepChecksum(checksums, 'S3', 'tributary', { count: 2, sum: 6 })).toThrow(
-      'S3: tributary, against its earlier repetitions: count 2 sum 6, expected count 3 sum 6',
+      'S3: tributary, against its earlier runs: count 2 sum 6, expected count 3 sum 6',
     );
   });
 

@@ -2,12 +2,12 @@ import type { Checksum } from './model.js';
 
 /**
  * Keeps a contender's checksum for {@link verifyChecksums}, and throws when
- * it differs from what an earlier repetition of the same contender gave: a
+ * it differs from what an earlier measured run of the same contender gave: a
  * benchmark that does different work from run to run measures nothing.
  */
 export function keepChecksum(checksums: Map<string, Checksum>, scenario: string, id: string, checksum: Checksum): void {
   const earlier = checksums.get(id);
-  if (earlier !== undefined) checkChecksum(`${scenario}: ${id}, against its earlier repetitions`, earlier, checksum);
+  if (earlier !== undefined) checkChecksum(`${scenario}: ${id}, against its earlier runs`, earlier, checksum);
   checksums.set(id, checksum);
 }
 

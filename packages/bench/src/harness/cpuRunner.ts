@@ -23,30 +23,50 @@ export interface CpuScenario {
 }
 
 /**
- * One sample of a contender: `warmupRuns` full-size runs, then the measured
- * one, with no GC in between (see `WARMUP_RUNS`). The same step in a
- * fresh process (`sampleChild`) and in process.
+ * Measured runs in one sample (JMH's measurement iterations, as a sample's
+ * process is its fork): the sample's figure is their median. One run of a
+ * few tenths of a second is too short to average out this shared VM: in
+ * S5, consecutive runs of one warm process spread from 16,476 to 24,104 ns
+ * per embedding, and the figure of each process's first run alone put
+ * Tributary at 1.07x the hand loop where the medians of seven runs per
+ * process put it at 0.99x (four processes each). Each run after the first
+ * also collects the previous run's garbage, as the warm-up runs do.
  */
-export async function warmUpAndMeasure(contender: Contender<number, RunStats>, records: number, warmupRuns: number): Promise<CpuSample<RunStats>> {
+export const MEASURED_RUNS = 5;
+
+/**
+ * One sample of a contender: `warmupRuns` full-size runs, then
+ * `measuredRuns` measured ones, with no GC in between (see `WARMUP_RUNS`).
+ * The same step in a fresh process (`sampleChild`) and in process.
+ */
+export async function warmUpAndMeasure(
+  contender: Contender<number, RunStats>,
+  records: number,
+  warmupRuns: number,
+  measuredRuns: number,
+): Promise<CpuSample<RunStats>[]> {
   for (let i = 0; i < warmupRuns; i++) await contender.run(records);
-  return measure(() => contender.run(records));
+  const runs: CpuSample<RunStats>[] = [];
+  for (let i = 0; i < measuredRuns; i++) runs.push(await measure(() => contender.run(records)));
+  return runs;
 }
 
 export interface CpuRunOptions extends RunContext {
   readonly records: number;
   readonly repetitions: number;
-  /** Measure each repetition of each contender in its own process (see `sampleInChild`); the CLI does. */
+  /** Take each sample of each contender in its own process (see `sampleInChild`); the CLI does. */
   readonly isolate: boolean;
 }
 
 /**
  * Runs every contender of a scenario: `repetitions` rounds in which each
- * runs once, in a rotated order, right after its own warm-up of
- * `warmupRunsFor` full-size runs (the JIT settles, and the measured run
- * collects the contender's own garbage). Isolated, every such sample is a
- * fresh process; in process, all of them run in this one.
- * Reports medians. Fails when two contenders disagree on the checksum: a
- * benchmark that does different work measures nothing.
+ * gives one sample, in a rotated order: its own warm-up of `warmupRunsFor`
+ * full-size runs (the JIT settles, and the measured runs collect the
+ * contender's own garbage), then {@link MEASURED_RUNS} measured runs whose
+ * median is the sample's figure. Isolated, every sample is a fresh
+ * process; in process, all of them run in this one.
+ * Reports the median of the samples. Fails when two runs disagree on the
+ * checksum: a benchmark that does different work measures nothing.
  */
 export async function runCpuScenario(scenario: CpuScenario, options: CpuRunOptions): Promise<CpuScenarioResult> {
   const { records, repetitions, log } = options;
@@ -56,15 +76,18 @@ export async function runCpuScenario(scenario: CpuScenario, options: CpuRunOptio
   const stats = new Map<string, Record<string, number[]>>(contenders.map((c) => [c.id, {}]));
   const checksums = new Map<string, Checksum>();
 
-  const where = options.isolate ? 'a process per run' : 'one process';
+  const where = options.isolate ? 'a process per sample' : 'one process';
   // A quick run keeps the two runs: it checks that everything runs, not how fast.
   const warmupsOf = (c: Contender<number, RunStats>): number => (options.quick ? WARMUP_RUNS : warmupRunsFor(records, c.recordsPerCall));
   const shown = [...new Set(contenders.map(warmupsOf))].sort((a, b) => a - b).join(' or ');
-  log(`${scenario.id} ${scenario.title}: ${records.toLocaleString('en-US')} records, ${shown} warm-up runs, ${repetitions} repetitions, ${where}`);
-  const measureOne = (c: Contender<number, RunStats>): Promise<CpuSample<RunStats>> =>
+  log(
+    `${scenario.id} ${scenario.title}: ${records.toLocaleString('en-US')} records, ${repetitions} samples of ${shown} warm-up runs ` +
+      `and ${MEASURED_RUNS} measured runs, ${where}`,
+  );
+  const measureOne = (c: Contender<number, RunStats>): Promise<CpuSample<RunStats>[]> =>
     options.isolate
-      ? sampleInChild({ scenario: scenario.id, contender: c.id, records, warmupRuns: warmupsOf(c) })
-      : warmUpAndMeasure(c, records, warmupsOf(c));
+      ? sampleInChild({ scenario: scenario.id, contender: c.id, records, warmupRuns: warmupsOf(c), measuredRuns: MEASURED_RUNS })
+      : warmUpAndMeasure(c, records, warmupsOf(c), MEASURED_RUNS);
   try {
     if (!options.isolate) {
       for (const c of contenders) await c.prepare?.(records);
@@ -74,19 +97,23 @@ export async function runCpuScenario(scenario: CpuScenario, options: CpuRunOptio
     for (let rep = 0; rep < repetitions; rep++) {
       const line: string[] = [];
       for (const c of rotation(contenders, rep)) {
-        const sample = await measureOne(c);
-        cpu.get(c.id)?.push(sample.cpuNs / records);
-        wall.get(c.id)?.push(sample.wallNs / records);
-        const { stats: runStats, ...checksum } = sample.value;
-        keepChecksum(checksums, scenario.id, c.id, { count: checksum.count, sum: checksum.sum });
+        const runs = await measureOne(c);
+        const runCpu = runs.map((r) => r.cpuNs / records);
+        cpu.get(c.id)?.push(median(runCpu));
+        wall.get(c.id)?.push(median(runs.map((r) => r.wallNs / records)));
         const kept = stats.get(c.id) as Record<string, number[]>;
-        for (const [name, value] of Object.entries(runStats ?? {})) (kept[name] ??= []).push(value);
-        const shown = Object.entries(runStats ?? {})
-          .map(([name, value]) => `${name} ${value}`)
+        for (const run of runs) {
+          const { stats: runStats, ...checksum } = run.value;
+          keepChecksum(checksums, scenario.id, c.id, { count: checksum.count, sum: checksum.sum });
+          for (const [name, value] of Object.entries(runStats ?? {})) (kept[name] ??= []).push(value);
+        }
+        const statsShown = Object.keys(runs[0]?.value.stats ?? {})
+          .map((name) => `${name} ${runs.map((r) => r.value.stats?.[name]).join('/')}`)
           .join(', ');
-        line.push(`${c.id} ${(sample.cpuNs / records).toFixed(1)}${shown === '' ? '' : ` (${shown})`}`);
+        const spread = `${Math.min(...runCpu).toFixed(1)}-${Math.max(...runCpu).toFixed(1)}`;
+        line.push(`${c.id} ${median(runCpu).toFixed(1)} (${spread}${statsShown === '' ? '' : `; ${statsShown}`})`);
       }
-      log(`  rep ${rep + 1}: ${line.join(', ')} ns CPU/record`);
+      log(`  rep ${rep + 1}: ${line.join(', ')} ns CPU/record, median (range) of the runs`);
     }
   } finally {
     if (!options.isolate) for (const c of contenders) await c.teardown?.();
@@ -115,6 +142,7 @@ export async function runCpuScenario(scenario: CpuScenario, options: CpuRunOptio
     ...describeRun(scenario, options),
     records,
     repetitions,
+    measuredRuns: MEASURED_RUNS,
     isolated: options.isolate,
     baseline: scenario.baseline,
     subject: scenario.subject,

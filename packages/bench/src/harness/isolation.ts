@@ -8,20 +8,22 @@ export interface SampleRequest {
   readonly scenario: ScenarioId;
   readonly contender: string;
   readonly records: number;
-  /** Full-size runs before the measured one (see `WARMUP_RUNS`). */
+  /** Full-size runs before the measured ones (see `WARMUP_RUNS`). */
   readonly warmupRuns: number;
+  /** Runs measured after the warm-up (see `MEASURED_RUNS`). */
+  readonly measuredRuns: number;
 }
 
-/** What a sample child sends back: one measurement, or why it failed. */
-export type SampleReply = { readonly ok: true; readonly sample: CpuSample<RunStats> } | { readonly ok: false; readonly error: string };
+/** What a sample child sends back: a measurement per measured run, or why it failed. */
+export type SampleReply = { readonly ok: true; readonly runs: CpuSample<RunStats>[] } | { readonly ok: false; readonly error: string };
 
 /** The child entry point next to this module (built JavaScript: isolation only runs from `dist/`). */
 const CHILD_SCRIPT = fileURLToPath(new URL('./sampleChild.js', import.meta.url));
 
 /**
- * Measures one repetition of one contender in a fresh Node process: the
- * child prepares the contender, runs it `warmupRuns` times, measures one
- * more run, then exits.
+ * Measures one sample of one contender in a fresh Node process: the child
+ * prepares the contender, runs it `warmupRuns` times, measures the next
+ * `measuredRuns` runs, then exits.
  *
  * Why a process per sample (as JMH forks a JVM per benchmark): in one
  * process, the JIT's type feedback and the heap are shared by every
@@ -29,7 +31,7 @@ const CHILD_SCRIPT = fileURLToPath(new URL('./sampleChild.js', import.meta.url))
  * contenders go through (Tributary's operators, RxJS's subscribers) gets
  * slower than it is in any real job, by a different amount for each.
  */
-export function sampleInChild(request: SampleRequest, script: string = CHILD_SCRIPT): Promise<CpuSample<RunStats>> {
+export function sampleInChild(request: SampleRequest, script: string = CHILD_SCRIPT): Promise<CpuSample<RunStats>[]> {
   const label = `${request.scenario} ${request.contender}`;
   return new Promise((resolve, reject) => {
     const child = fork(script, [JSON.stringify(request)], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -39,7 +41,7 @@ export function sampleInChild(request: SampleRequest, script: string = CHILD_SCR
     });
     child.on('error', reject);
     child.on('exit', (code, signal) => {
-      if (reply?.ok === true) resolve(reply.sample);
+      if (reply?.ok === true) resolve(reply.runs);
       else if (reply?.ok === false) reject(new Error(`${label}: ${reply.error}`));
       else reject(new Error(`${label}: the sample process exited (${signal ?? `code ${String(code)}`}) without a measurement`));
     });

@@ -18,7 +18,7 @@ export type ScenarioId = 'S1' | 'S2' | 'S3' | 'S4' | 'S1-memory' | 'S1-sweep' | 
 
 /**
  * What a contender may return besides its checksum: figures of the run
- * itself (checkpoints completed, ...), kept per repetition and shown next to
+ * itself (checkpoints completed, ...), kept per measured run and shown next to
  * the timings. They are not compared between contenders.
  */
 export interface RunStats extends Checksum {
@@ -96,17 +96,18 @@ export interface Environment {
   readonly loadAverage: readonly number[];
 }
 
-/** A CPU-cost scenario (S2, S3, S4): ns of CPU per record, median of the repetitions. */
+/** A contender of a CPU-cost scenario (S2-S5, CK's overhead pairs): ns of CPU per record, median of the samples. */
 export interface CpuContenderResult extends ContenderInfo {
-  /** Medians of the repetitions. */
+  /** Medians of the samples. */
   readonly cpuNsPerRecord: number;
   readonly wallNsPerRecord: number;
+  /** A figure per repetition: the median of that sample's measured runs. */
   readonly cpuSamples: readonly number[];
   readonly wallSamples: readonly number[];
   readonly checksum: Checksum;
   /** Full-size runs before each measured one. */
   readonly warmupRuns: number;
-  /** {@link RunStats.stats} of each measured repetition, by name. */
+  /** {@link RunStats.stats} of each measured run, by name. */
   readonly stats?: Readonly<Record<string, readonly number[]>>;
 }
 
@@ -126,8 +127,11 @@ export interface RunDescription {
 export interface CpuScenarioResult extends RunDescription {
   readonly kind: 'cpu';
   readonly records: number;
+  /** Samples per contender. */
   readonly repetitions: number;
-  /** Each repetition of each contender ran in a fresh process (after its own warm-up). */
+  /** Measured runs per sample, after its warm-up (see `MEASURED_RUNS`). */
+  readonly measuredRuns: number;
+  /** Each sample of each contender ran in a fresh process. */
   readonly isolated: boolean;
   readonly baseline: string;
   readonly subject: string;
@@ -208,7 +212,7 @@ export interface CheckpointScenarioResult extends RunDescription {
   readonly intervalMs: number;
   readonly repetitions: number;
   readonly probes: readonly CheckpointProbeResult[];
-  /** S3 and S4, each without and with checkpointing; stats `periodicCheckpoints` per repetition. */
+  /** S3 and S4, each without and with checkpointing; stats `periodicCheckpoints` per measured run. */
   readonly overhead: readonly CpuScenarioResult[];
   readonly targets: readonly TargetResult[];
 }
@@ -217,6 +221,6 @@ export type ScenarioResult = CpuScenarioResult | FlowScenarioResult | Checkpoint
 
 /** The JSON file the docs and charts are generated from. */
 export interface ResultsFile {
-  readonly schema: 2;
+  readonly schema: 3;
   readonly scenarios: Partial<Record<ScenarioId, ScenarioResult>>;
 }

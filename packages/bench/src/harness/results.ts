@@ -2,8 +2,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ResultsFile, ScenarioResult } from './model.js';
 
-/** Version 2: every CPU contender and flow row says its warm-up runs. */
-export const RESULTS_SCHEMA = 2;
+/** Version 3: a CPU scenario's samples are each the median of several measured runs, and it says how many. */
+export const RESULTS_SCHEMA = 3;
 
 /** Reads a results file; an absent file is an empty one. */
 export function readResults(path: string): ResultsFile {

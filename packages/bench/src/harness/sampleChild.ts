@@ -1,6 +1,6 @@
 /**
- * The process `sampleInChild` forks: measures one contender once, after its
- * own warm-up, and sends the sample to the parent over IPC.
+ * The process `sampleInChild` forks: measures one sample of one contender,
+ * after its own warm-up, and sends its runs to the parent over IPC.
  */
 import { buildScenarios } from '../scenarios/index.js';
 import type { SampleReply, SampleRequest } from './isolation.js';
@@ -16,7 +16,7 @@ async function main(request: SampleRequest): Promise<SampleReply> {
     await contender.prepare?.(request.records);
     // What prepare() left behind is not the contender's garbage. No GC after the warm-up: see WARMUP_RUNS.
     collectGarbage();
-    return { ok: true, sample: await warmUpAndMeasure(contender, request.records, request.warmupRuns) };
+    return { ok: true, runs: await warmUpAndMeasure(contender, request.records, request.warmupRuns, request.measuredRuns) };
   } finally {
     await contender.teardown?.();
   }

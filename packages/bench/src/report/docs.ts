@@ -6,6 +6,7 @@ import { batchCapacity } from '../scenarios/batchPipelines.js';
 import { renderMarkdownTable } from './markdown.js';
 import { niceMax, renderBarChart, renderLineChart, type Bar, type Series } from './svg.js';
 import { WARMUP_CALLS } from '../harness/warmup.js';
+import { MEASURED_RUNS } from '../harness/cpuRunner.js';
 import { serviceBound } from '../harness/flowRunner.js';
 import { S5_BATCH } from '../scenarios/onnxEmbedding.js';
 import { cpuTable, formatInt, formatMs, formatNs, formatPercent, formatRatio, overheadSummary, tableOf, targetTable } from './tables.js';
@@ -47,7 +48,7 @@ function charts(results: ResultsFile): Map<string, string> {
       file,
       renderBarChart({
         title: `${r.id}: ${r.title}`,
-        subtitle: `ns of CPU per record, median of ${r.repetitions} over ${formatInt(r.records)} records; shorter is better`,
+        subtitle: `ns of CPU per record, median of ${samplesOf(r)} over ${formatInt(r.records)} records; shorter is better`,
         unit: 'ns CPU / record',
         bars: r.contenders.map((c): Bar => ({
           label: c.extra ? `${c.label} *` : c.label,
@@ -82,7 +83,7 @@ function charts(results: ResultsFile): Map<string, string> {
       'ck-overhead.svg',
       renderBarChart({
         title: `CK: S3 and S4 without and with a checkpoint every ${ck.intervalMs} ms`,
-        subtitle: `ns of CPU per record, median of ${ck.repetitions}; shorter is better`,
+        subtitle: `ns of CPU per record, median of ${ck.overhead[0] === undefined ? ck.repetitions : samplesOf(ck.overhead[0])}; shorter is better`,
         unit: 'ns CPU / record',
         bars: ck.overhead.flatMap((part) =>
           part.contenders.map((c): Bar => ({ label: c.label, value: c.cpuNsPerRecord, color: colorOf(c.id), text: `${formatNs(c.cpuNsPerRecord)} ns` })),
@@ -97,7 +98,7 @@ function charts(results: ResultsFile): Map<string, string> {
       's5-embeddings-per-second.svg',
       renderBarChart({
         title: `S5: ${s5.title}`,
-        subtitle: `embeddings per second (wall), median of ${s5.repetitions} over ${formatInt(s5.records)} texts; longer is better`,
+        subtitle: `embeddings per second (wall), median of ${samplesOf(s5)} over ${formatInt(s5.records)} texts; longer is better`,
         unit: 'embeddings / s',
         bars: s5.contenders.map((c): Bar => ({
           label: c.extra ? `${c.label} *` : c.label,
@@ -266,7 +267,7 @@ const SECTION_ORDER: readonly Section[] = [
     chart: ['s2-ns-per-record.svg', 'S2 ns of CPU per record'],
     notes: [
       'CPU counts every thread of the process, V8\'s compiler thread included. These are steady-state figures: each measured run ' +
-        'follows two warm-up runs of the same size (see Method). Per-batch code runs once per 256 records, and `--trace-opt` over one ' +
+        'follows two warm-up runs of the same size, in each sample (see Method). Per-batch code runs once per 256 records, and `--trace-opt` over one ' +
         '3,000,000-record job shows V8 optimizing Tributary\'s per-batch functions only between 250,000 and 1,500,000 records in; until ' +
         'then, and again whenever V8 discards that code (as after a full GC that collects a finished job\'s objects), a process pays the ' +
         'compiling on top of these figures.',
@@ -334,7 +335,33 @@ function renderDocs(results: ResultsFile, chartLink: (file: string, alt: string)
   lines.push('## Method');
   lines.push('');
   lines.push('- **CPU per record** (S2, S3, S4, S5, the overhead tables of CK): `process.cpuUsage()` user + system over the run divided by the records read; it counts every thread of the process, so garbage-collection and JIT threads are charged to the contender that caused them. Wall time per record is shown next to it.');
-  lines.push('- Every repetition runs each contender once, in an order rotated per repetition. For S2, S3, S4 and S5 each such run is a fresh Node process (`node --expose-gc`, as JMH forks a JVM per benchmark) that first runs the contender twice at the measured size as a warm-up, then measures the next run, with no forced GC in between. Two full-size runs, because V8 optimizes a function only after it has run enough and per-batch code runs once per batch: with a fifth of the records as the warm-up, S2\'s measured run still held the first optimizing compile of Tributary\'s per-batch functions. For the same reason a contender that makes few calls per run warms up for as many calls as S2\'s two runs make (' + formatInt(WARMUP_CALLS) + ', in as many full-size runs as that takes): S5\'s batch-64 rows make a few hundred calls per run, and after two runs `--trace-opt` showed their measured run still compiling Tributary\'s per-batch functions (15-17 ms of compiler time, against 1-2 ms for the hand-written loop). No GC, because a full GC after the warm-up collects the warm-up job\'s objects and V8 then discards the optimized code that embedded them, so every contender compiled its hot code again while measured; the measured run also collects what its warm-up runs left, as a long-running job collects what it made earlier. In one shared process the JIT\'s type feedback and the heap left by earlier contenders and scenarios slow down code that many of them go through, by a different amount for each. `--in-process` runs every sample in the CLI\'s process instead, each still right after its own warm-up runs. The flow scenarios (S1 and its variants) and CK\'s overhead pairs run in the CLI\'s process; S1 first runs each row unmeasured until it has made ' + formatInt(WARMUP_CALLS) + ' calls, as its rate is meant to be a running job\'s (every S1 run, warm-up or measured, still starts after a forced GC, which gives its heap column a baseline and may discard some optimized code, for every contender alike). Tables show the median; the spread column shows the fastest and slowest repetition.');
+  lines.push(
+    '- Every repetition takes one **sample** of each contender, in an order rotated per repetition. For S2, S3, S4 and S5 each sample is a fresh Node process ' +
+      '(`node --expose-gc`, as JMH forks a JVM per benchmark) that runs the contender at the measured size as a warm-up, then measures the next ' +
+      `${MEASURED_RUNS} runs, with no forced GC in between; the sample's figure is the median of those ${MEASURED_RUNS} runs (JMH's measurement iterations). ` +
+      'Tables show the median of the samples; the spread column shows the lowest and the highest sample.',
+  );
+  lines.push(
+    `- Why ${MEASURED_RUNS} measured runs per sample: one run of a few tenths of a second does not average out this shared VM. In S5, consecutive runs ` +
+      'of one warm process spread from 16,476 to 24,104 ns per embedding, and taking only the first run of each process put Tributary at 1.07x the ' +
+      'hand-written loop where the median of seven runs per process put it at 0.99x (the same four processes per contender).',
+  );
+  lines.push(
+    '- The warm-up is two full-size runs, because V8 optimizes a function only after it has run enough and per-batch code runs once per batch: with a fifth ' +
+      "of the records as the warm-up, S2's measured run still held the first optimizing compile of Tributary's per-batch functions. For the same reason a " +
+      `contender that makes few calls per run warms up for as many calls as S2's two runs make (${formatInt(WARMUP_CALLS)}, in as many full-size runs as that ` +
+      "takes): S5's batch-64 rows make a few hundred calls per run, and after two runs `--trace-opt` showed their measured run still compiling Tributary's " +
+      'per-batch functions (15-17 ms of compiler time, against 1-2 ms for the hand-written loop). No GC, because a full GC after the warm-up collects the ' +
+      "warm-up job's objects and V8 then discards the optimized code that embedded them, so every contender compiled its hot code again while measured; " +
+      'each measured run also collects what the runs before it left, as a long-running job collects what it made earlier.',
+  );
+  lines.push(
+    "- In one shared process the JIT's type feedback and the heap left by earlier contenders and scenarios slow down code that many of them go through, " +
+      "by a different amount for each. `--in-process` runs every sample in the CLI's process instead, each still right after its own warm-up runs. " +
+      "The flow scenarios (S1 and its variants) and CK's overhead pairs run in the CLI's process; S1 first runs each row unmeasured until it has made " +
+      `${formatInt(WARMUP_CALLS)} calls, as its rate is meant to be a running job's (every S1 run, warm-up or measured, still starts after a forced GC, ` +
+      'which gives its heap column a baseline and may discard some optimized code, for every contender alike).',
+  );
   lines.push('- **% of the bound** (S1): records divided by the wall time from the first pull to the last delivered output, against the most the service can take: `concurrency * b / (base + perItem * b)`. The service is `FakeBatchService` from `@tributary/testing` on the system clock, the same implementation for every contender; a fresh one per run.');
   lines.push('- **Records in flight**: records pulled from the source and not yet delivered to the sink, at the worst moment. **Peak heap**: the highest `heapUsed` during the run above its value at the start (after a GC), sampled every 1,024 source records, on every call and every 10 ms.');
   lines.push('- **Checkpoints** (CK): the core\'s own checkpoint metrics (`checkpointDurationMs`, `checkpointSizeBytes`, `numCompletedCheckpoints`) for a job checkpointing into a fresh temporary directory, next to direct timings of the steps; the checkpointing overhead on S3/S4 is CPU per record as above.');
@@ -467,11 +494,16 @@ function warmupsOf(r: CpuScenarioResult): string {
   return `${fewest} warm-up runs of that size${extra}`;
 }
 
+/** "9 samples of 5 measured runs": what a CPU scenario's medians are over. */
+function samplesOf(r: CpuScenarioResult): string {
+  return `${r.repetitions} samples of ${r.measuredRuns} measured runs`;
+}
+
 function measuredLine(r: ScenarioResult): string {
   const e = r.environment;
   const runs =
     r.kind === 'cpu'
-      ? `${formatInt(r.records)} records, ${r.repetitions} repetitions, each after ${warmupsOf(r)}${r.isolated ? ', each in a fresh process' : ', all in one process'}`
+      ? `${formatInt(r.records)} records, ${samplesOf(r)}, each after ${warmupsOf(r)}${r.isolated ? ', each in a fresh process' : ', all in one process'}`
       : r.kind === 'checkpoint'
         ? `${formatInt(r.keys)} keys, ${r.repetitions} repetitions after a warm-up; S3/S4 over ${r.overhead.map((p) => formatInt(p.records)).join(' / ')} records`
         : `${r.repetitions} repetition(s) per row${r.contenders.some((c) => c.warmupRuns > 0) ? `, each row after unmeasured runs making ${formatInt(WARMUP_CALLS)} calls` : ''}`;

@@ -47,7 +47,7 @@ const STAT_LABELS: Record<string, string> = {
   periodicCheckpoints: 'periodic checkpoints per run',
 };
 
-/** A stat's median and range over the repetitions, e.g. `7 (6-8)`. */
+/** A stat's median and range over the measured runs, e.g. `7 (6-8)`. */
 function statCell(samples: readonly number[] | undefined): string {
   if (samples === undefined || samples.length === 0) return '-';
   const min = Math.min(...samples);
