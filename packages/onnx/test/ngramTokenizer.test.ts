@@ -58,6 +58,31 @@ describe('createNgramTokenizer', () => {
     );
   });
 
+  it('keeps the ids the model was generated with (FNV-1a of code points, mod vocab - 1, plus 1)', () => {
+    // Ids stored embeddings depend on: any change here changes every embedding.
+    expect(Array.from(tokenize('Hello, world'))).toEqual([4686, 1495, 1779, 3673, 5062, 3887, 8090, 337, 567, 5282]);
+    expect(Array.from(tokenize('ﬁne Café 42'))).toEqual([2817, 3186, 4248, 40, 6234, 2526, 7383, 6566, 3688, 2574]);
+    expect(Array.from(tokenize('Straße 𠀀x'))).toEqual([7584, 1056, 2904, 2705, 3481, 6778, 3625, 5474]);
+  });
+
+  it('gives ASCII text the ids the general path gives it (property)', () => {
+    // An em dash is neither a letter nor a digit: it adds no n-gram, but sends the text down the general path.
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary-ascii', maxLength: 200 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 40 }), (text, ngram, maxLength) => {
+        const tokenizeWith = createNgramTokenizer({ ngram, maxLength, vocab: 997 });
+        expect(Array.from(tokenizeWith(text))).toEqual(Array.from(tokenizeWith(`${text} \u2014`)));
+      }),
+    );
+  });
+
+  it('returns a fresh array per call: a later call neither changes nor sees an earlier one', () => {
+    const first = tokenize('the cat sat');
+    const copy = Array.from(first);
+    expect(Array.from(tokenize('the dog ran'))).toEqual(Array.from(createNgramTokenizer()('the dog ran')));
+    expect(Array.from(first)).toEqual(copy);
+    expect(Array.from(tokenize('the cat sat'))).toEqual(copy);
+  });
+
   it('rejects bad options, naming them', () => {
     expect(() => createNgramTokenizer({ vocab: 1 })).toThrow("createNgramTokenizer: option 'vocab' must be an integer >= 2, got 1");
     expect(() => createNgramTokenizer({ ngram: 0 })).toThrow("option 'ngram' must be an integer >= 1, got 0");
