@@ -118,6 +118,7 @@ describe('overheadSummary', () => {
       extra: false,
       cpuNsPerRecord: cpu,
       wallNsPerRecord: cpu,
+      cpuMedianNsPerRecord: cpu,
       cpuSamples: [cpu],
       wallSamples: [cpu],
       checksum: { count: 1, sum: 1 },

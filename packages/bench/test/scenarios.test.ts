@@ -122,13 +122,15 @@ describe('runner and report', () => {
   };
   const context = { records: 10, repetitions: 3, isolate: false, command: 'test', quick: false, note: undefined, log: () => undefined };
 
-  it('takes each sample as the warm-up runs, then the measured runs, and keeps a figure per sample and the stats of every measured run', async () => {
+  it('takes each sample as the warm-up runs, then the measured runs; judges the best sample, shows the median, keeps the stats of every measured run', async () => {
     const { scenario, runs } = countingScenario();
     const result = await runCpuScenario(scenario, context);
     expect(runs()).toBe(3 * (WARMUP_RUNS + MEASURED_RUNS));
     expect(result.measuredRuns).toBe(MEASURED_RUNS);
     const [counter] = result.contenders;
     expect(counter?.cpuSamples).toHaveLength(3);
+    expect(counter?.cpuNsPerRecord).toBe(Math.min(...(counter?.cpuSamples ?? [])));
+    expect(counter?.cpuMedianNsPerRecord).toBe([...(counter?.cpuSamples ?? [])].sort((a, b) => a - b)[1]);
     // Runs 1-2 of each sample warm up; the stats are those of runs 3-7, 10-14 and 17-21.
     const measured = [0, 1, 2].flatMap((rep) => Array.from({ length: MEASURED_RUNS }, (_, i) => rep * (WARMUP_RUNS + MEASURED_RUNS) + WARMUP_RUNS + i + 1));
     expect(counter?.stats?.['run']).toEqual(measured);

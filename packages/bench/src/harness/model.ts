@@ -96,11 +96,14 @@ export interface Environment {
   readonly loadAverage: readonly number[];
 }
 
-/** A contender of a CPU-cost scenario (S2-S5, CK's overhead pairs): ns of CPU per record, median of the samples. */
+/** A contender of a CPU-cost scenario (S2-S5, CK's overhead pairs): ns of CPU per record in its best sample. */
 export interface CpuContenderResult extends ContenderInfo {
-  /** Medians of the samples. */
+  /** The lowest of the samples (see `bestSample`): what targets and ratios are judged on. */
   readonly cpuNsPerRecord: number;
+  /** The lowest wall-time sample. */
   readonly wallNsPerRecord: number;
+  /** The median of the CPU samples, shown next to the best: how much the machine's noise added. */
+  readonly cpuMedianNsPerRecord: number;
   /** A figure per repetition: the median of that sample's measured runs. */
   readonly cpuSamples: readonly number[];
   readonly wallSamples: readonly number[];

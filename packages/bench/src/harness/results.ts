@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ResultsFile, ScenarioResult } from './model.js';
 
-/** Version 3: a CPU scenario's samples are each the median of several measured runs, and it says how many. */
+/** Version 3: a CPU sample is the median of several measured runs (the scenario says how many); a contender's figure is its best sample, with the median next to it. */
 export const RESULTS_SCHEMA = 3;
 
 /** Reads a results file; an absent file is an empty one. */

@@ -57,9 +57,10 @@ function statCell(samples: readonly number[] | undefined): string {
 }
 
 /**
- * The table of a CPU scenario: medians and the ratios against the hand loop
- * and against Tributary; records per second when the scenario names its
- * records (S5: embeddings/s), and the stats its contenders report.
+ * The table of a CPU scenario: best samples, the ratios against the hand loop
+ * and against Tributary, and the median and spread of the samples; records
+ * per second when the scenario names its records (S5: embeddings/s), and
+ * the stats its contenders report.
  */
 export function cpuTable(r: CpuScenarioResult): Table {
   const baseline = figureOf(r.contenders, r.baseline, (c) => c.cpuNsPerRecord);
@@ -73,15 +74,16 @@ export function cpuTable(r: CpuScenarioResult): Table {
   return {
     headers: [
       'contender',
-      'ns CPU/record',
-      'ns wall/record',
+      'ns CPU/record (best)',
+      'ns wall/record (best)',
       ...(r.unit === undefined ? [] : [`${r.unit}/s (wall)`]),
       `CPU vs ${baselineLabel}`,
       ...(vsSubject ? [`CPU vs ${subjectLabel}`] : []),
+      'ns CPU/record (median)',
       'CPU spread (min-max)',
       ...stats.map((name) => STAT_LABELS[name] ?? name),
     ],
-    align: ['left', ...new Array<'right'>(4 + (vsSubject ? 1 : 0) + (r.unit === undefined ? 0 : 1) + stats.length).fill('right')],
+    align: ['left', ...new Array<'right'>(5 + (vsSubject ? 1 : 0) + (r.unit === undefined ? 0 : 1) + stats.length).fill('right')],
     rows: r.contenders.map((c) => {
       const label = c.extra ? `${c.label} (extra)` : c.label;
       const min = Math.min(...c.cpuSamples);
@@ -93,6 +95,7 @@ export function cpuTable(r: CpuScenarioResult): Table {
         ...rate(c),
         formatRatio(c.cpuNsPerRecord / baseline),
         ...(vsSubject ? [formatRatio(c.cpuNsPerRecord / subject)] : []),
+        formatNs(c.cpuMedianNsPerRecord),
         `${formatNs(min)}-${formatNs(max)}`,
         ...stats.map((name) => statCell(c.stats?.[name])),
       ];
