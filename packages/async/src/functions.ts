@@ -29,8 +29,8 @@ export interface ResultFuture<TOut> {
  * exactly one per input in `per-item` mode).
  *
  * `open` runs once per subtask before the first batch (create clients
- * there), `close` after the last. Each subtask gets its own object
- * (`Object.create(fn)`), so fields set in `open` are per subtask.
+ * there), `close` after the last. Each subtask gets its own shallow copy
+ * of the object (core's `perSubtask`), so fields set in `open` are per subtask.
  * `timeout` is Flink's timeout hook: it is called once when a batch gives
  * up because of time (its deadline passed, or its last allowed attempt timed
  * out) and decides the batch's result: `complete(fallbackOutputs)` emits

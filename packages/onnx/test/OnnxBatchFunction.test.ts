@@ -1,7 +1,7 @@
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { afterEach, describe, expect, it, vi, type MockInstance } from 'vitest';
 import { AsyncDataStream, RetryStrategies, type DeadLetter } from '@tributary/async';
-import { OutputTag, StreamExecutionEnvironment } from '@tributary/core';
+import { OutputTag, perSubtask, StreamExecutionEnvironment } from '@tributary/core';
 import { encodeModel } from '../src/internal/onnxProto.js';
 import {
   EMBEDDER_IO,
@@ -300,11 +300,14 @@ describe('lifecycle', () => {
     await embedder.close();
   });
 
-  it('gives each per-subtask copy (Object.create) its own session', async () => {
+  it.each([
+    ['perSubtask', (fn: OnnxBatchFunction<string, Float32Array>) => perSubtask(fn)],
+    ['Object.create', (fn: OnnxBatchFunction<string, Float32Array>) => Object.create(fn) as OnnxBatchFunction<string, Float32Array>],
+  ])('gives each per-subtask copy (%s) of an open function its own session', async (_how, copyOf) => {
     const sessions = spyOnSessions();
     const original = onnxTextEmbedder({ model: model() });
     await original.open();
-    const copy = Object.create(original) as OnnxBatchFunction<string, Float32Array>;
+    const copy = copyOf(original);
     await copy.open();
     expect(sessions).toHaveLength(2);
     await copy.close();

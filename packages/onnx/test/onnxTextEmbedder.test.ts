@@ -152,6 +152,11 @@ describe('onnxTextEmbedder', () => {
     expect(() => onnxTextEmbedder({ model: model(), vocab: 1024 })).toThrow(/option 'vocab' \(1024\) differs from the model's vocab \(8192\)/);
     expect(() => onnxTextEmbedder({ model: model(), vocab: 1024 })).toThrow(InvalidJobError);
   });
+
+  it('names itself, not the tokenizer it builds, when a tokenizer option is bad', () => {
+    expect(() => onnxTextEmbedder({ model: model(), ngram: 0 })).toThrow("onnxTextEmbedder: option 'ngram' must be an integer >= 1, got 0");
+    expect(() => onnxTextEmbedder({ model: model(), maxLength: 1.5 })).toThrow("onnxTextEmbedder: option 'maxLength' must be an integer >= 1, got 1.5");
+  });
 });
 
 function pearson(xs: number[], ys: number[]): number {

@@ -1,6 +1,7 @@
 import {
   emitChunk,
   extractKey,
+  perSubtask,
   type Key,
   type OneInputStreamOperator,
   type OperatorContext,
@@ -204,7 +205,7 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
     private readonly config: AsyncOperatorConfig<TIn, TOut>,
   ) {
     // Each subtask gets its own function object, so fields set in open() are per subtask (as Flink deserializes a copy).
-    this.fn = typeof config.fn === 'object' && config.fn !== null ? Object.create(config.fn) : config.fn;
+    this.fn = perSubtask(config.fn);
     this.hasTimeoutHook =
       (config.kind === 'batch-object' || config.kind === 'record-object') &&
       typeof (this.fn as { timeout?: unknown }).timeout === 'function';

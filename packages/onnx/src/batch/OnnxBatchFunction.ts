@@ -30,6 +30,8 @@ export interface OnnxBatchFunctionOptions<TIn, TOut> {
 }
 
 interface OpenSession {
+  /** The object that opened it: a per-subtask copy of that object inherits the field, not the session. */
+  readonly owner: object;
   readonly session: Promise<InferenceSession>;
   /** The session once created: calls from then on run it without waiting. */
   ready: InferenceSession | undefined;
@@ -50,9 +52,9 @@ interface OpenSession {
  * Lifecycle (Flink's rich function): `open()` creates the session, `close()`
  * waits for running calls and releases it. Both are optional for direct use:
  * the first `invoke` opens the session if needed. The runtime gives each
- * parallel subtask its own copy of this object (`Object.create`), and each
- * copy opens its own session, so set `sessionOptions.intraOpNumThreads` with
- * the parallelism in mind.
+ * parallel subtask its own copy of this object (core's `perSubtask`), and
+ * each copy opens its own session, so set `sessionOptions.intraOpNumThreads`
+ * with the parallelism in mind.
  *
  * @example
  * ```ts
@@ -158,15 +160,15 @@ export class OnnxBatchFunction<TIn, TOut> {
   }
 
   /**
-   * This object's own session, created on first use. A session inherited
-   * through `Object.create` belongs to another subtask and is never reused
-   * or released here.
+   * This object's own session, created on first use. A session a copy
+   * inherited (through `perSubtask` or `Object.create`) belongs to another
+   * subtask and is never reused or released here.
    */
   private own(): OpenSession {
     const existing = this.ownOpened();
     if (existing !== undefined) return existing;
     const session = this.createSession();
-    const opened: OpenSession = { session, ready: undefined, running: new Set() };
+    const opened: OpenSession = { owner: this, session, ready: undefined, running: new Set() };
     this.opened = opened;
     session.then(
       (created) => {
@@ -181,7 +183,7 @@ export class OnnxBatchFunction<TIn, TOut> {
   }
 
   private ownOpened(): OpenSession | undefined {
-    return Object.hasOwn(this, 'opened') ? this.opened : undefined;
+    return this.opened?.owner === this ? this.opened : undefined;
   }
 
   private async createSession(): Promise<InferenceSession> {

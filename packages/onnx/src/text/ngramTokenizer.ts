@@ -44,7 +44,11 @@ const WORD = /[\p{L}\p{N}]+/gu;
  * ```
  */
 export function createNgramTokenizer(options: NgramTokenizerOptions = {}): NgramTokenizer {
-  const check = new OptionChecker('createNgramTokenizer');
+  return ngramTokenizer(options, new OptionChecker('createNgramTokenizer'));
+}
+
+/** {@link createNgramTokenizer}, its bad options reported by `check`: a builder that takes these options names itself. */
+export function ngramTokenizer(options: NgramTokenizerOptions, check: OptionChecker): NgramTokenizer {
   const vocab = check.optionalInteger('vocab', options.vocab, DEFAULT_EMBEDDER_CONFIG.vocab, 2);
   const ngram = check.optionalInteger('ngram', options.ngram, DEFAULT_NGRAM);
   const maxLength = check.optionalInteger('maxLength', options.maxLength, DEFAULT_MAX_LENGTH);

@@ -3,7 +3,7 @@ import { OptionChecker } from '@tributary/core';
 import { OnnxBatchFunction } from '../batch/OnnxBatchFunction.js';
 import { DEFAULT_EMBEDDER_CONFIG, EMBEDDER_IO, type EmbedderModel } from '../model/embedderModel.js';
 import { packSequences, splitRows } from '../tensors/packing.js';
-import { createNgramTokenizer, type NgramTokenizerOptions } from './ngramTokenizer.js';
+import { ngramTokenizer, type NgramTokenizerOptions } from './ngramTokenizer.js';
 
 /** Options of {@link onnxTextEmbedder}. */
 export interface OnnxTextEmbedderOptions extends NgramTokenizerOptions {
@@ -59,13 +59,12 @@ export function onnxTextEmbedder<TIn, TOut>(
   options: OnnxTextEmbedderOptions & Partial<OnnxRecordEmbedderOptions<TIn, TOut>>,
 ): OnnxBatchFunction<TIn, TOut> {
   const { model } = options;
+  const check = new OptionChecker('onnxTextEmbedder');
   const generated = typeof model === 'string' || model instanceof Uint8Array ? undefined : model;
   if (generated !== undefined && options.vocab !== undefined && options.vocab !== generated.vocab) {
-    new OptionChecker('onnxTextEmbedder').fail(
-      `option 'vocab' (${options.vocab}) differs from the model's vocab (${generated.vocab}); leave it out to use the model's`,
-    );
+    check.fail(`option 'vocab' (${options.vocab}) differs from the model's vocab (${generated.vocab}); leave it out to use the model's`);
   }
-  const tokenize = createNgramTokenizer({ ...options, vocab: generated?.vocab ?? options.vocab ?? DEFAULT_EMBEDDER_CONFIG.vocab });
+  const tokenize = ngramTokenizer({ ...options, vocab: generated?.vocab ?? options.vocab ?? DEFAULT_EMBEDDER_CONFIG.vocab }, check);
   // Without a mapping the records are the texts and the embeddings the outputs (the first overload).
   const text = options.text ?? ((record: TIn) => record as string);
   const output = options.output ?? ((embedding: Float32Array) => embedding as TOut);

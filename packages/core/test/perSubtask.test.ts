@@ -1,0 +1,79 @@
+import v8 from 'node:v8';
+import { describe, expect, it } from 'vitest';
+import { perSubtask } from '../src/index.js';
+
+// V8's own answer to "do these objects share a hidden class?", which decides whether a call site
+// that sees both stays monomorphic. The flag only affects functions compiled after it is set.
+v8.setFlagsFromString('--allow-natives-syntax');
+// eslint-disable-next-line @typescript-eslint/no-implied-eval -- %HaveSameMap exists only in code compiled with the flag above
+const haveSameMap = new Function('a', 'b', 'return %HaveSameMap(a, b)') as (a: object, b: object) => boolean;
+
+interface Counter {
+  count: number;
+  label?: string;
+  open(): void;
+  bump(): number;
+}
+
+/** A rich function as a job builds it: a new object per job, from the same code. */
+const makeCounter = (): Counter => ({
+  count: 0,
+  open() {
+    this.label = 'opened';
+  },
+  bump() {
+    return ++this.count;
+  },
+});
+
+class Doubler {
+  factor = 2;
+  map(v: number): number {
+    return v * this.factor;
+  }
+}
+
+describe('perSubtask', () => {
+  it('gives copies of functions built the same way one hidden class, as two jobs build them', () => {
+    expect(haveSameMap(perSubtask(makeCounter()), perSubtask(makeCounter()))).toBe(true);
+    expect(haveSameMap(perSubtask(new Doubler()), perSubtask(new Doubler()))).toBe(true);
+    // What it replaced: a copy whose prototype is the job's own object has a class per job.
+    expect(haveSameMap(Object.create(makeCounter()) as object, Object.create(makeCounter()) as object)).toBe(false);
+  });
+
+  it('copies own fields and methods, keeps the prototype, and keeps what open() sets to the copy', () => {
+    const original = makeCounter();
+    const copy = perSubtask(original);
+    expect(copy).not.toBe(original);
+    copy.open();
+    expect([copy.bump(), copy.bump()]).toEqual([1, 2]);
+    expect(copy.label).toBe('opened');
+    expect(original).toMatchObject({ count: 0 });
+    expect(original.label).toBeUndefined();
+
+    const doubler = perSubtask(new Doubler());
+    expect(doubler).toBeInstanceOf(Doubler);
+    expect(doubler.map(21)).toBe(42);
+  });
+
+  it('copies accessors and symbol-keyed properties as they are, without calling the getter', () => {
+    const tag = Symbol('tag');
+    let reads = 0;
+    const original = {
+      [tag]: 'kept',
+      get reads(): number {
+        return ++reads;
+      },
+    };
+    const copy = perSubtask(original);
+    expect(reads).toBe(0);
+    expect(copy[tag]).toBe('kept');
+    expect(copy.reads).toBe(1);
+  });
+
+  it('shares plain functions and other values as they are', () => {
+    const fn = (v: number): number => v + 1;
+    expect(perSubtask(fn)).toBe(fn);
+    expect(perSubtask(null)).toBeNull();
+  });
+});
