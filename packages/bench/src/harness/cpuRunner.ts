@@ -81,8 +81,9 @@ export interface CpuRunOptions extends RunContext {
  * contender's own garbage), then {@link MEASURED_RUNS} measured runs whose
  * median is the sample's figure. Isolated, every sample is a fresh
  * process; in process, all of them run in this one.
- * Reports each contender's best sample and their median. Fails when two runs disagree on the
- * checksum: a benchmark that does different work measures nothing.
+ * Reports each contender's best sample and the median of its samples.
+ * Fails when two runs disagree on the checksum: a benchmark that does
+ * different work measures nothing.
  */
 export async function runCpuScenario(scenario: CpuScenario, options: CpuRunOptions): Promise<CpuScenarioResult> {
   const { records, repetitions, log } = options;
