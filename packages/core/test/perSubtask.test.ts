@@ -71,6 +71,13 @@ describe('perSubtask', () => {
     expect(copy.reads).toBe(1);
   });
 
+  it('gives a Proxy (a mock whose methods come from its get trap) a copy that still reaches the trap', () => {
+    const mock = new Proxy({} as { map(v: number): number }, {
+      get: (_target, name) => (name === 'map' ? (v: number) => v * 3 : undefined),
+    });
+    expect(perSubtask(mock).map(2)).toBe(6);
+  });
+
   it('shares plain functions and other values as they are', () => {
     const fn = (v: number): number => v + 1;
     expect(perSubtask(fn)).toBe(fn);

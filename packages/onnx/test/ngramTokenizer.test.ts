@@ -75,6 +75,22 @@ describe('createNgramTokenizer', () => {
     );
   });
 
+  it('handles words and id counts beyond its first scratch sizes, with no limit allocated up front', () => {
+    const unlimited = createNgramTokenizer({ maxLength: Number.MAX_SAFE_INTEGER });
+    const longWord = 'x'.repeat(100) + 'abcdefghijklmnopqrstuvwxyz'.repeat(12);
+    const manyWords = Array.from({ length: 400 }, (_, i) => `w${i}q${(i * 7919) % 1000}`).join(' ');
+    for (const text of [longWord, manyWords]) {
+      const ids = unlimited(text);
+      expect(Array.from(ids)).toEqual(Array.from(unlimited(`${text} \u2014`)));
+      expect(new Set(ids).size).toBe(ids.length);
+    }
+    expect(unlimited(manyWords).length).toBeGreaterThan(512);
+  });
+
+  it('rejects a text that is not a string, naming what it got', () => {
+    expect(() => tokenize(123 as unknown as string)).toThrow(new TypeError('the n-gram tokenizer takes a string, got 123'));
+  });
+
   it('returns a fresh array per call: a later call neither changes nor sees an earlier one', () => {
     const first = tokenize('the cat sat');
     const copy = Array.from(first);

@@ -1,13 +1,12 @@
 import type { KeyedProcessContext, KeyedProcessFunction } from '../api/functions.js';
 import type { Key } from '../runtime/keyGroups.js';
-import type { KeyedContext, OneInputStreamOperator, OperatorContext } from './StreamOperator.js';
-import { extractKey } from './StreamOperator.js';
-import { closeFunction, perSubtask, openFunction } from './userFunctions.js';
+import type { OneInputStreamOperator, OperatorContext } from './StreamOperator.js';
+import { closeFunction, keyContextSetter, perSubtask, openFunction } from './userFunctions.js';
 
 /** Runs a `KeyedProcessFunction`: keyed state and one timer per (key, timestamp). */
 export class KeyedProcessOperator<TKey extends Key, TIn, TOut> implements OneInputStreamOperator<TIn> {
   private readonly fn: KeyedProcessFunction<TKey, TIn, TOut>;
-  private readonly keyed: KeyedContext;
+  private readonly setKey: (value: unknown) => Key;
   private readonly processContext: KeyedProcessContext<TKey>;
 
   constructor(
@@ -15,8 +14,10 @@ export class KeyedProcessOperator<TKey extends Key, TIn, TOut> implements OneInp
     userFn: KeyedProcessFunction<TKey, TIn, TOut>,
   ) {
     this.fn = perSubtask(userFn);
-    if (ctx.keyed === undefined) throw new Error(`KeyedProcessOperator ${ctx.description} needs a keyed stream`);
-    const keyed = (this.keyed = ctx.keyed);
+    const keyed = ctx.keyed;
+    const setKey = keyContextSetter(ctx);
+    if (keyed === undefined || setKey === undefined) throw new Error(`KeyedProcessOperator ${ctx.description} needs a keyed stream`);
+    this.setKey = setKey;
     const output = ctx.output;
     this.processContext = {
       get currentKey() {
@@ -42,7 +43,7 @@ export class KeyedProcessOperator<TKey extends Key, TIn, TOut> implements OneInp
   }
 
   processElement(value: TIn): void {
-    this.keyed.backend.setCurrentKey(extractKey(this.keyed.selector, value, this.ctx.description));
+    this.setKey(value);
     this.fn.processElement(value, this.processContext, this.ctx.output);
   }
 

@@ -1,3 +1,4 @@
+import { types } from 'node:util';
 import type { RichFunction, RuntimeContext } from '../api/functions.js';
 import type { Key } from '../runtime/keyGroups.js';
 import { extractKey, type OperatorContext } from './StreamOperator.js';
@@ -40,9 +41,12 @@ export function keyContextSetter(ctx: OperatorContext<unknown>): ((value: unknow
  *
  * Flink deserializes a fresh copy of a function for every subtask; here the
  * copy is shallow: a new object with `fn`'s prototype and `fn`'s own
- * properties (methods and initial fields, copied as property descriptors),
- * so whatever `open()` assigns to `this` (state handles, clients) belongs to
- * this subtask alone. Plain functions are shared as they are.
+ * properties (methods and initial fields, copied as property descriptors,
+ * as they are when the operator is built), so whatever `open()` assigns to
+ * `this` (state handles, clients) belongs to this subtask alone. Plain
+ * functions are shared as they are. A Proxy (a test mock whose methods come
+ * from its `get` trap) has no own properties to copy: it gets
+ * `Object.create(proxy)`, which still reaches the trap.
  *
  * Why not `Object.create(fn)`: V8 gives an object a hidden class per
  * prototype, and a job builds its function objects anew, so every job's
@@ -51,9 +55,11 @@ export function keyContextSetter(ctx: OperatorContext<unknown>): ((value: unknow
  * operators' call sites then saw a new class per job, deoptimized on each
  * (`--trace-deopt`: "wrong map") and went megamorphic after the fourth: S4
  * ran at 49-52 ns per record in its first four jobs and 58-63 ns after.
- * Copies of functions built the same way share one class.
+ * Copies of functions built the same way, with fields and methods (data
+ * properties), share one class.
  */
 export function perSubtask<F>(fn: F): F {
   if (typeof fn !== 'object' || fn === null) return fn;
+  if (types.isProxy(fn)) return Object.create(fn) as F;
   return Object.defineProperties(Object.create(Object.getPrototypeOf(fn) as object | null) as object, Object.getOwnPropertyDescriptors(fn)) as F;
 }

@@ -30,7 +30,7 @@ export interface OnnxBatchFunctionOptions<TIn, TOut> {
 }
 
 interface OpenSession {
-  /** The object that opened it: a per-subtask copy of that object inherits the field, not the session. */
+  /** The object that opened it: a per-subtask copy starts with its original's field (copied or inherited), not with its session. */
   readonly owner: object;
   readonly session: Promise<InferenceSession>;
   /** The session once created: calls from then on run it without waiting. */
@@ -70,7 +70,7 @@ interface OpenSession {
  * ```
  */
 export class OnnxBatchFunction<TIn, TOut> {
-  /** The session of this object (not of the object it was copied from), once opened. */
+  /** The session this object opened, or the one of the object it was copied from (see `ownOpened`). */
   private opened: OpenSession | undefined = undefined;
   private readonly label: string;
 

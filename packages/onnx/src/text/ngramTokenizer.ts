@@ -1,4 +1,4 @@
-import { OptionChecker } from '@tributary/core';
+import { describeValue, OptionChecker } from '@tributary/core';
 import { DEFAULT_EMBEDDER_CONFIG } from '../model/embedderModel.js';
 
 /** Options of {@link createNgramTokenizer}. */
@@ -56,8 +56,9 @@ export function ngramTokenizer(options: NgramTokenizerOptions, check: OptionChec
 
   // Scratch reused by every call (a call runs to completion before the next starts): the ids so far,
   // the code points of the current word, and `seen[id] === call` marking the ids this call has kept
-  // (no Set and no arrays per text: tokenizing was 40% of S5's CPU per embedding).
-  const ids = new Uint32Array(maxLength);
+  // (no Set and no arrays per text: tokenizing was 40% of S5's CPU per embedding). The first two
+  // grow as texts need, so neither a large maxLength nor one long text is held in full.
+  let ids = new Uint32Array(Math.min(maxLength, 512));
   let points = new Uint32Array(64);
   const seen = new Uint32Array(vocab);
   let call = 0;
@@ -70,6 +71,7 @@ export function ngramTokenizer(options: NgramTokenizerOptions, check: OptionChec
       const id = 1 + (fnv1a(points, start, Math.min(length, start + ngram)) % buckets);
       if (seen[id] === call) continue;
       seen[id] = call;
+      if (count === ids.length) ids = grown(ids, Math.min(maxLength, 2 * count));
       ids[count++] = id;
       if (count === maxLength) return false;
     }
@@ -77,6 +79,7 @@ export function ngramTokenizer(options: NgramTokenizerOptions, check: OptionChec
   };
 
   return (text) => {
+    if (typeof text !== 'string') throw new TypeError(`the n-gram tokenizer takes a string, got ${describeValue(text)}`);
     count = 0;
     // A new mark per call; after 2^32 - 1 calls the marks start over from a cleared array.
     if (++call === 0x1_0000_0000) {
@@ -86,12 +89,13 @@ export function ngramTokenizer(options: NgramTokenizerOptions, check: OptionChec
     if (isAscii(text)) {
       // NFKC leaves ASCII as it is, and its letters and digits are the only \p{L} and \p{N} in it:
       // the same ids as below, without normalizing, lowercasing or matching a string.
-      if (points.length < text.length + 2) points = new Uint32Array(2 * text.length + 2);
       let length = 0;
       for (let i = 0; i <= text.length; i++) {
         const c = i < text.length ? text.charCodeAt(i) : 0;
         const lower = c >= 65 && c <= 90 ? c + 32 : c;
         if ((lower >= 97 && lower <= 122) || (c >= 48 && c <= 57)) {
+          // Room for this code point and the closing marker.
+          if (length + 2 > points.length) points = grown(points, 2 * points.length);
           if (length === 0) points[length++] = LT;
           points[length++] = lower;
         } else if (length > 0) {
@@ -102,7 +106,7 @@ export function ngramTokenizer(options: NgramTokenizerOptions, check: OptionChec
       }
     } else {
       for (const [word] of text.normalize('NFKC').toLowerCase().matchAll(WORD)) {
-        if (points.length < word.length + 2) points = new Uint32Array(2 * word.length + 2);
+        if (points.length < word.length + 2) points = grown(points, 2 * word.length + 2);
         if (!addWord(codePoints(`<${word}>`, points))) break;
       }
     }
@@ -112,6 +116,13 @@ export function ngramTokenizer(options: NgramTokenizerOptions, check: OptionChec
 
 const LT = 0x3c; // '<'
 const GT = 0x3e; // '>'
+
+/** `array`'s contents in a new array of `length` elements. */
+function grown(array: Uint32Array<ArrayBuffer>, length: number): Uint32Array<ArrayBuffer> {
+  const bigger = new Uint32Array(length);
+  bigger.set(array);
+  return bigger;
+}
 
 function isAscii(text: string): boolean {
   for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
