@@ -29,8 +29,10 @@ export interface CpuScenario {
  * S5, consecutive runs of one warm process spread from 16,476 to 24,104 ns
  * per embedding, and the figure of each process's first run alone put
  * Tributary at 1.07x the hand loop where the medians of seven runs per
- * process put it at 0.99x (four processes each). Each run after the first
- * also collects the previous run's garbage, as the warm-up runs do.
+ * process put it at 0.99x (four processes each). Five rather than seven:
+ * the median still drops two outliers of a sample, and S5's 31-run warm-up
+ * already makes each sample long. Each run after the first also collects
+ * the previous run's garbage, as the warm-up runs do.
  */
 export const MEASURED_RUNS = 5;
 

@@ -63,7 +63,7 @@ export function contenderInfo(c: Pick<Contender<never, Checksum>, 'id' | 'label'
   return { id: c.id, label: c.label, note: c.note, extra: c.extra ?? false };
 }
 
-/** A target from an issue, checked against the medians of one run. */
+/** A target from an issue, checked against the figures of one run (CPU: each contender's best sample). */
 export type Target =
   /** `subject` takes at most `max` times the CPU of `baseline` per record. */
   | { readonly kind: 'max-ratio'; readonly label: string; readonly subject: string; readonly baseline: string; readonly max: number }
@@ -108,7 +108,7 @@ export interface CpuContenderResult extends ContenderInfo {
   readonly cpuSamples: readonly number[];
   readonly wallSamples: readonly number[];
   readonly checksum: Checksum;
-  /** Full-size runs before each measured one. */
+  /** Full-size runs before the measured runs of each sample. */
   readonly warmupRuns: number;
   /** {@link RunStats.stats} of each measured run, by name. */
   readonly stats?: Readonly<Record<string, readonly number[]>>;

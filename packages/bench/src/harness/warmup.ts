@@ -1,9 +1,9 @@
 /** How long a contender runs before it is measured: the same rule for every scenario. */
 
 /**
- * Full-size runs of a contender before each measured one, with no forced GC
- * between them and the measurement: what it takes on V8 (Node 20) for the
- * measured run to be a steady state, for every contender alike.
+ * Full-size runs of a contender before the measured runs of each sample, with
+ * no forced GC between them and the measurement: what it takes on V8 (Node
+ * 20) for the measured runs to be a steady state, for every contender alike.
  *
  * Why full size and two: V8 optimizes a function once it has run enough, and
  * per-batch code runs once per batch. In S2 (batch 256) `--trace-opt` over
@@ -24,7 +24,7 @@
 export const WARMUP_RUNS = 2;
 
 /**
- * Calls of a contender's per-batch code before its measured run: what S2's
+ * Calls of a contender's per-batch code before its measured runs: what S2's
  * two warm-up runs give it (2 * 1,000,000 / 256 = 7,812, rounded down to
  * hundreds; a test keeps it below S2's). Two runs are enough only where a
  * run makes thousands of calls. S5 makes 256 calls of 64 texts per run:

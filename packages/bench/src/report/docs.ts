@@ -354,7 +354,8 @@ function renderDocs(results: ResultsFile, chartLink: (file: string, alt: string)
   lines.push(
     `- Why ${MEASURED_RUNS} measured runs per sample: one run of a few tenths of a second does not average out this shared VM. In S5, consecutive runs ` +
       'of one warm process spread from 16,476 to 24,104 ns per embedding, and taking only the first run of each process put Tributary at 1.07x the ' +
-      'hand-written loop where the median of seven runs per process put it at 0.99x (the same four processes per contender).',
+      'hand-written loop where the median of seven runs per process put it at 0.99x (the same four processes per contender). ' +
+      `${MEASURED_RUNS} rather than seven: the median still drops two outlying runs of a sample, and S5's long warm-up already makes each sample long.`,
   );
   lines.push(
     '- The warm-up is two full-size runs, because V8 optimizes a function only after it has run enough and per-batch code runs once per batch: with a fifth ' +

@@ -40,8 +40,8 @@ export async function runScenario(
     const records = options.records[scenario.id] ?? (options.quick ? scenario.records.quick : scenario.records.full);
     return runCpuScenario(scenario, {
       records,
-      // Nine: on this 2-core VM one run of a contender can come out 1.5x slower than the next
-      // (S3's hand-written loop spread 18-35 ns over five runs), and the targets are ratios of medians.
+      // Nine: on this 2-core VM a whole process can run 30-50% above the floor (see bestSample), and
+      // the targets are ratios of each contender's best sample: more samples, more chances at the floor.
       repetitions: options.repetitions ?? (options.quick ? 1 : 9),
       isolate: !options.inProcess,
       ...context,
