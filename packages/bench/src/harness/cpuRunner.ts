@@ -61,8 +61,8 @@ export async function warmUpAndMeasure(
  * needs, and here it holds whole processes 30-50% above the floor (S5:
  * samples of the hand-written loop from 10,422 to 16,179 ns per embedding
  * in one run). A median moves with how many samples met a loud period: it
- * put Tributary at 1.06x and at 0.85x the hand loop in two S5 runs an hour
- * apart, where the lowest samples gave 1.04x and 1.02x.
+ * put Tributary at 0.85x and at 1.00x the hand loop in two S5 runs of the
+ * same code, where the lowest samples gave 1.02x and 1.03x.
  */
 export function bestSample(samples: readonly number[]): number {
   if (samples.length === 0) throw new Error('best of no samples');

@@ -346,8 +346,8 @@ function renderDocs(results: ResultsFile, chartLink: (file: string, alt: string)
     '- Why the best sample (the minimum estimator of BenchmarkTools.jl; Chen and Revels, "Robust benchmarking in noisy environments", 2016): noise on ' +
       "a shared VM only adds. Another tenant takes cache, memory bandwidth and CPU from a process and never gives it more than its code needs, and on " +
       'this machine it holds whole processes 30-50% above the floor: in one S5 run the samples of the hand-written loop went from 10,422 to 16,179 ns ' +
-      'per embedding. A median moves with how many samples met a loud period: it put Tributary at 1.06x and at 0.85x the hand-written loop in two S5 ' +
-      'runs an hour apart, where the best samples gave 1.04x and 1.02x. The median column keeps what the noise added in view. Only CPU per record is ' +
+      'per embedding. A median moves with how many samples met a loud period: it put Tributary at 0.85x and at 1.00x the hand-written loop in two S5 ' +
+      'runs of the same code, where the best samples gave 1.02x and 1.03x. The median column keeps what the noise added in view. Only CPU per record is ' +
       "judged this way: S1's rates and CK's checkpoint durations are wall-clock figures of whole jobs on timers, where a late run is part of what is " +
       'measured, and stay medians.',
   );
@@ -355,7 +355,7 @@ function renderDocs(results: ResultsFile, chartLink: (file: string, alt: string)
     `- Why ${MEASURED_RUNS} measured runs per sample: one run of a few tenths of a second does not average out this shared VM. In S5, consecutive runs ` +
       'of one warm process spread from 16,476 to 24,104 ns per embedding, and taking only the first run of each process put Tributary at 1.07x the ' +
       'hand-written loop where the median of seven runs per process put it at 0.99x (the same four processes per contender). ' +
-      `${MEASURED_RUNS} rather than seven: the median still drops two outlying runs of a sample, and S5's long warm-up already makes each sample long.`,
+      `Why not seven: the median of ${MEASURED_RUNS} still drops two outlying runs of a sample, and S5's long warm-up already makes each sample long.`,
   );
   lines.push(
     '- The warm-up is two full-size runs, because V8 optimizes a function only after it has run enough and per-batch code runs once per batch: with a fifth ' +
