@@ -1,4 +1,4 @@
-import { MEASURED_RUNS } from './harness/cpuRunner.js';
+import { MEASURED_RUNS } from './harness/sampling.js';
 import type { ScenarioId } from './harness/model.js';
 
 /** Every scenario the CLI knows, in the order a full run goes through them. */

@@ -14,6 +14,7 @@ import { overheadSummary } from '../src/report/tables.js';
 import { runScenario } from '../src/scenarios/index.js';
 import { checkpointScenario } from '../src/scenarios/checkpointCost.js';
 import { expectedS3, expectedS4 } from './support/expected.js';
+import { RESULTS_SCHEMA } from '../src/harness/results.js';
 
 // CK with tiny sizes: every probe's checkpoint must hold every key with its
 // value, and the S3/S4 jobs must do the same work with checkpointing on.
@@ -96,7 +97,7 @@ describe('CK end to end', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tributary-bench-docs-'));
     try {
       const paths = { docs: join(dir, 'benchmarks.md'), charts: join(dir, 'benchmarks') };
-      writeDocs({ schema: 3, scenarios: { CK: result } }, paths);
+      writeDocs({ schema: RESULTS_SCHEMA, scenarios: { CK: result } }, paths);
       const docs = readFileSync(paths.docs, 'utf8');
       expect(docs).toContain('## CK: checkpoint time and size');
       expect(docs).toContain('### Checkpointing every 100 ms on S3 and S4');
@@ -118,7 +119,6 @@ describe('overheadSummary', () => {
       extra: false,
       cpuNsPerRecord: cpu,
       wallNsPerRecord: cpu,
-      cpuMedianNsPerRecord: cpu,
       cpuSamples: [cpu],
       wallSamples: [cpu],
       checksum: { count: 1, sum: 1 },

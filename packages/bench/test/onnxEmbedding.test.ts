@@ -8,6 +8,7 @@ import { parseOptions } from '../src/options.js';
 import { writeDocs } from '../src/report/docs.js';
 import { buildScenarios, runScenario } from '../src/scenarios/index.js';
 import { EmbeddingSink, generateDocs, S5_SESSION_OPTIONS } from '../src/scenarios/onnxEmbedding.js';
+import { RESULTS_SCHEMA } from '../src/harness/results.js';
 
 // S5 with 130 texts (two full batches of 64 and one of 2): every contender must
 // embed every text once, each embedding must match its text's reference, and
@@ -108,7 +109,7 @@ describe('S5 end to end', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tributary-bench-docs-'));
     try {
       const paths = { docs: join(dir, 'benchmarks.md'), charts: join(dir, 'benchmarks') };
-      writeDocs({ schema: 3, scenarios: { S5: result } }, paths);
+      writeDocs({ schema: RESULTS_SCHEMA, scenarios: { S5: result } }, paths);
       const docs = readFileSync(paths.docs, 'utf8');
       expect(docs).toContain('## S5: local ONNX text embedder');
       expect(docs).toContain(`| S5 | ${s5.targets[0]!.label} |`);

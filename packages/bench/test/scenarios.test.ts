@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { runFlowPoint, type FlowScenario } from '../src/harness/flowRunner.js';
 import { keepChecksum, verifyChecksums } from '../src/harness/checksums.js';
-import { MEASURED_RUNS, runCpuScenario, type CpuScenario } from '../src/harness/cpuRunner.js';
-import { WARMUP_CALLS, WARMUP_RUNS, warmupRunsFor } from '../src/harness/warmup.js';
+import { runCpuScenario, type CpuScenario } from '../src/harness/cpuRunner.js';
+import { MEASURED_RUNS, WARMUP_CALLS, WARMUP_RUNS, warmupRunsFor } from '../src/harness/sampling.js';
 import { S2_BATCH } from '../src/scenarios/batchOverhead.js';
-import { mergeResults } from '../src/harness/results.js';
+import { mergeResults, RESULTS_SCHEMA } from '../src/harness/results.js';
 import { evaluateTargets } from '../src/harness/targets.js';
 import { parseOptions } from '../src/options.js';
 import { renderMarkdownTable } from '../src/report/markdown.js';
-import { tableOf, targetTable } from '../src/report/tables.js';
+import { cpuTable, tableOf, targetTable } from '../src/report/tables.js';
 import { buildScenarios, runScenario } from '../src/scenarios/index.js';
 import { expectedS3, expectedS4 } from './support/expected.js';
 
@@ -84,13 +84,14 @@ describe('runner and report', () => {
   it('warms per-batch code up for as many calls as S2\'s two runs give it, in whole runs, never fewer than the minimum', () => {
     const s2 = scenarios.S2 as CpuScenario;
     expect(WARMUP_CALLS).toBeLessThanOrEqual((WARMUP_RUNS * s2.records.full) / S2_BATCH);
-    expect(warmupRunsFor(1_000, undefined)).toBe(WARMUP_RUNS);
-    expect(warmupRunsFor(1_000_000, 256)).toBe(2); // S2: 3,906 calls per run
-    expect(warmupRunsFor(16_384, 64)).toBe(31); // S5: 256 calls per run, 7,936 in 31 runs
-    expect(warmupRunsFor(16_384, 1)).toBe(2);
-    expect(warmupRunsFor(20_000, 64, 0)).toBe(25); // S1, which has no minimum: 313 calls per run
+    expect(warmupRunsFor(1_000, undefined, false)).toBe(WARMUP_RUNS);
+    expect(warmupRunsFor(1_000_000, 256, false)).toBe(2); // S2: 3,906 calls per run
+    expect(warmupRunsFor(16_384, 64, false)).toBe(31); // S5: 256 calls per run, 7,936 in 31 runs
+    expect(warmupRunsFor(16_384, 64, true)).toBe(WARMUP_RUNS); // a quick run checks that it runs, not how fast
+    expect(warmupRunsFor(16_384, 1, false)).toBe(2);
+    expect(warmupRunsFor(20_000, 64, false)).toBe(25); // S1: 313 calls per run
     const s5 = scenarios.S5 as CpuScenario;
-    const runs = Object.fromEntries(s5.contenders.map((c) => [c.id, warmupRunsFor(s5.records.full, c.recordsPerCall)]));
+    const runs = Object.fromEntries(s5.contenders.map((c) => [c.id, warmupRunsFor(s5.records.full, c.recordsPerCall, false)]));
     expect(runs).toMatchObject({ 'hand-loop': 31, tributary: 31, 'tributary-per-record': 2, 'hand-loop-per-record': 2 });
   });
 
@@ -122,7 +123,7 @@ describe('runner and report', () => {
   };
   const context = { records: 10, repetitions: 3, isolate: false, command: 'test', quick: false, note: undefined, log: () => undefined };
 
-  it('takes each sample as the warm-up runs, then the measured runs; judges the best sample, shows the median, keeps the stats of every measured run', async () => {
+  it('takes each sample as the warm-up runs, then the measured runs; judges the best sample, keeps the stats of every measured run', async () => {
     const { scenario, runs } = countingScenario();
     const result = await runCpuScenario(scenario, context);
     expect(runs()).toBe(3 * (WARMUP_RUNS + MEASURED_RUNS));
@@ -130,7 +131,6 @@ describe('runner and report', () => {
     const [counter] = result.contenders;
     expect(counter?.cpuSamples).toHaveLength(3);
     expect(counter?.cpuNsPerRecord).toBe(Math.min(...(counter?.cpuSamples ?? [])));
-    expect(counter?.cpuMedianNsPerRecord).toBe([...(counter?.cpuSamples ?? [])].sort((a, b) => a - b)[1]);
     // Runs 1-2 of each sample warm up; the stats are those of runs 3-7, 10-14 and 17-21.
     const measured = [0, 1, 2].flatMap((rep) => Array.from({ length: MEASURED_RUNS }, (_, i) => rep * (WARMUP_RUNS + MEASURED_RUNS) + WARMUP_RUNS + i + 1));
     expect(counter?.stats?.['run']).toEqual(measured);
@@ -141,11 +141,21 @@ describe('runner and report', () => {
     await expect(runCpuScenario(scenario, context)).rejects.toThrow('S3: counter, against its earlier runs: count 10 sum 1, expected count 10 sum 0');
   });
 
+  it('shows each CPU row as its best sample, the median and the worst of its samples', async () => {
+    const result = await runScenario(scenarios.S3, parseOptions(['--quick', '--in-process', '--records', '300']), 'test', () => undefined);
+    if (result.kind !== 'cpu') throw new Error('S3 is a CPU scenario');
+    const samples = { cpuNsPerRecord: 11, cpuSamples: [30, 11, 20] };
+    const table = cpuTable({ ...result, contenders: result.contenders.map((c) => ({ ...c, ...samples })) });
+    expect(table.headers).toContain('ns CPU/record (median)');
+    const row = table.rows[0] as string[];
+    expect([row[1], row.at(-2), row.at(-1)]).toEqual(['11.0', '20.0', '30.0']);
+  });
+
   it('merges a run of some scenarios into the stored results, keeping the others', async () => {
     const s3 = await runScenario(scenarios.S3, parseOptions(['--quick', '--in-process', '--records', '300']), 'old', () => undefined);
     const s4 = await runScenario(scenarios.S4, parseOptions(['--quick', '--in-process', '--records', '300']), 'old', () => undefined);
     const fresh = await runScenario(scenarios.S3, parseOptions(['--quick', '--in-process', '--records', '600']), 'new', () => undefined);
-    const merged = mergeResults({ schema: 3, scenarios: { S3: s3, S4: s4 } }, [fresh]);
+    const merged = mergeResults({ schema: RESULTS_SCHEMA, scenarios: { S3: s3, S4: s4 } }, [fresh]);
     expect(merged.scenarios.S4).toBe(s4);
     expect(merged.scenarios.S3).toBe(fresh);
   });

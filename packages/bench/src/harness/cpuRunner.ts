@@ -1,7 +1,7 @@
 import { keepChecksum, verifyChecksums } from './checksums.js';
 import { sampleInChild } from './isolation.js';
-import { WARMUP_RUNS, warmupRunsFor } from './warmup.js';
-import { collectGarbage, describeRun, measure, median, rotation, type CpuSample, type RunContext } from './measure.js';
+import { MEASURED_RUNS, warmupRunsFor } from './sampling.js';
+import { bestSample, collectGarbage, describeRun, measure, median, rotation, type CpuSample, type RunContext } from './measure.js';
 import { contenderInfo, type Checksum, type Contender, type CpuContenderResult, type CpuScenarioResult, type RunStats, type ScenarioId, type Target } from './model.js';
 import { evaluateTargets, figureOf } from './targets.js';
 
@@ -23,22 +23,8 @@ export interface CpuScenario {
 }
 
 /**
- * Measured runs in one sample (JMH's measurement iterations, as a sample's
- * process is its fork): the sample's figure is their median. One run of a
- * few tenths of a second is too short to average out this shared VM: in
- * S5, consecutive runs of one warm process spread from 16,476 to 24,104 ns
- * per embedding, and the figure of each process's first run alone put
- * Tributary at 1.07x the hand loop where the medians of seven runs per
- * process put it at 0.99x (four processes each). Five rather than seven:
- * the median still drops two outliers of a sample, and S5's 31-run warm-up
- * already makes each sample long. Each run after the first also collects
- * the previous run's garbage, as the warm-up runs do.
- */
-export const MEASURED_RUNS = 5;
-
-/**
  * One sample of a contender: `warmupRuns` full-size runs, then
- * `measuredRuns` measured ones, with no GC in between (see `WARMUP_RUNS`).
+ * `measuredRuns` measured ones, with no GC in between (see `sampling.ts`).
  * The same step in a fresh process (`sampleChild`) and in process.
  */
 export async function warmUpAndMeasure(
@@ -51,22 +37,6 @@ export async function warmUpAndMeasure(
   const runs: CpuSample<RunStats>[] = [];
   for (let i = 0; i < measuredRuns; i++) runs.push(await measure(() => contender.run(records)));
   return runs;
-}
-
-/**
- * A contender's figure: its lowest sample (BenchmarkTools.jl's minimum
- * estimator; Chen and Revels, "Robust benchmarking in noisy environments",
- * 2016). Noise on a shared VM only adds: another tenant takes cache, memory
- * bandwidth and CPU from a process and never gives it more than its code
- * needs, and here it holds whole processes 30-50% above the floor (S5:
- * samples of the hand-written loop from 10,422 to 16,179 ns per embedding
- * in one run). A median moves with how many samples met a loud period: it
- * put Tributary at 0.85x and at 1.00x the hand loop in two S5 runs of the
- * same code, where the lowest samples gave 1.02x and 1.03x.
- */
-export function bestSample(samples: readonly number[]): number {
-  if (samples.length === 0) throw new Error('best of no samples');
-  return Math.min(...samples);
 }
 
 export interface CpuRunOptions extends RunContext {
@@ -96,9 +66,9 @@ export async function runCpuScenario(scenario: CpuScenario, options: CpuRunOptio
   const checksums = new Map<string, Checksum>();
 
   const where = options.isolate ? 'a process per sample' : 'one process';
-  // A quick run keeps the two runs: it checks that everything runs, not how fast.
-  const warmupsOf = (c: Contender<number, RunStats>): number => (options.quick ? WARMUP_RUNS : warmupRunsFor(records, c.recordsPerCall));
-  const shown = [...new Set(contenders.map(warmupsOf))].sort((a, b) => a - b).join(' or ');
+  const warmups = new Map(contenders.map((c) => [c, warmupRunsFor(records, c.recordsPerCall, options.quick)]));
+  const warmupsOf = (c: Contender<number, RunStats>): number => warmups.get(c) as number;
+  const shown = [...new Set(warmups.values())].sort((a, b) => a - b).join(' or ');
   log(
     `${scenario.id} ${scenario.title}: ${records.toLocaleString('en-US')} records, ${repetitions} samples of ${shown} warm-up runs ` +
       `and ${MEASURED_RUNS} measured runs, ${where}`,
@@ -118,7 +88,8 @@ export async function runCpuScenario(scenario: CpuScenario, options: CpuRunOptio
       for (const c of rotation(contenders, rep)) {
         const runs = await measureOne(c);
         const runCpu = runs.map((r) => r.cpuNs / records);
-        cpu.get(c.id)?.push(median(runCpu));
+        const sampleCpu = median(runCpu);
+        cpu.get(c.id)?.push(sampleCpu);
         wall.get(c.id)?.push(median(runs.map((r) => r.wallNs / records)));
         const kept = stats.get(c.id) as Record<string, number[]>;
         for (const run of runs) {
@@ -130,7 +101,7 @@ export async function runCpuScenario(scenario: CpuScenario, options: CpuRunOptio
           .map((name) => `${name} ${runs.map((r) => r.value.stats?.[name]).join('/')}`)
           .join(', ');
         const spread = `${Math.min(...runCpu).toFixed(1)}-${Math.max(...runCpu).toFixed(1)}`;
-        line.push(`${c.id} ${median(runCpu).toFixed(1)} (${spread}${statsShown === '' ? '' : `; ${statsShown}`})`);
+        line.push(`${c.id} ${sampleCpu.toFixed(1)} (${spread}${statsShown === '' ? '' : `; ${statsShown}`})`);
       }
       log(`  rep ${rep + 1}: ${line.join(', ')} ns CPU/record, median (range) of the runs`);
     }
@@ -149,7 +120,6 @@ export async function runCpuScenario(scenario: CpuScenario, options: CpuRunOptio
       ...contenderInfo(c),
       cpuNsPerRecord: bestSample(cpuSamples),
       wallNsPerRecord: bestSample(wallSamples),
-      cpuMedianNsPerRecord: median(cpuSamples),
       cpuSamples,
       wallSamples,
       checksum,

@@ -3,7 +3,7 @@ import { FlowProbe, embed, type Doc } from './flowProbe.js';
 import { collectGarbage, describeRun, median, rotation, type RunContext } from './measure.js';
 import { contenderInfo, type Checksum, type Contender, type FlowContenderResult, type FlowScenarioResult, type FlowStats, type ScenarioId, type ServiceModel, type Target } from './model.js';
 import { checkChecksum } from './checksums.js';
-import { warmupRunsFor } from './warmup.js';
+import { warmupRunsFor } from './sampling.js';
 import { evaluateTargets, figureOf } from './targets.js';
 
 /** What a contender of a service-bound scenario gets for one run. */
@@ -130,7 +130,7 @@ export async function runFlowScenario(scenario: FlowScenario, options: FlowRunOp
   );
   // A per-record contender makes a call per record whatever the point's batch size.
   const warmupsOf = (p: FlowPoint): number =>
-    scenario.warmUp === true && !options.quick ? warmupRunsFor(p.records, p.contender.recordsPerCall ?? p.batchSize, 0) : 0;
+    scenario.warmUp === true ? warmupRunsFor(p.records, p.contender.recordsPerCall ?? p.batchSize, options.quick) : 0;
   for (const point of points) {
     const runs = warmupsOf(point);
     if (runs === 0) continue;

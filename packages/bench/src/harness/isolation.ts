@@ -8,7 +8,7 @@ export interface SampleRequest {
   readonly scenario: ScenarioId;
   readonly contender: string;
   readonly records: number;
-  /** Full-size runs before the measured ones (see `WARMUP_RUNS`). */
+  /** Full-size runs before the measured ones (see `warmupRunsFor`). */
   readonly warmupRuns: number;
   /** Runs measured after the warm-up (see `MEASURED_RUNS`). */
   readonly measuredRuns: number;

@@ -1,3 +1,4 @@
+import type { RESULTS_SCHEMA } from './results.js';
 /**
  * What a benchmark is made of: scenarios, their contenders, the targets the
  * issues set, and the results the runner records (and the docs are generated
@@ -102,8 +103,6 @@ export interface CpuContenderResult extends ContenderInfo {
   readonly cpuNsPerRecord: number;
   /** The lowest wall-time sample. */
   readonly wallNsPerRecord: number;
-  /** The median of the CPU samples, shown next to the best: how much the machine's noise added. */
-  readonly cpuMedianNsPerRecord: number;
   /** A figure per repetition: the median of that sample's measured runs. */
   readonly cpuSamples: readonly number[];
   readonly wallSamples: readonly number[];
@@ -224,6 +223,6 @@ export type ScenarioResult = CpuScenarioResult | FlowScenarioResult | Checkpoint
 
 /** The JSON file the docs and charts are generated from. */
 export interface ResultsFile {
-  readonly schema: 3;
+  readonly schema: typeof RESULTS_SCHEMA;
   readonly scenarios: Partial<Record<ScenarioId, ScenarioResult>>;
 }

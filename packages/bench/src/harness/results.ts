@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import type { ResultsFile, ScenarioResult } from './model.js';
 
 /** Version 3: a CPU sample is the median of several measured runs (the scenario says how many); a contender's figure is its best sample, with the median next to it. */
-export const RESULTS_SCHEMA = 3;
+export const RESULTS_SCHEMA = 3 as const;
 
 /** Reads a results file; an absent file is an empty one. */
 export function readResults(path: string): ResultsFile {

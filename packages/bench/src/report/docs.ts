@@ -5,8 +5,7 @@ import { MEMORY_SERVICE, S1_BATCH } from '../scenarios/asyncService.js';
 import { batchCapacity } from '../scenarios/batchPipelines.js';
 import { renderMarkdownTable } from './markdown.js';
 import { niceMax, renderBarChart, renderLineChart, type Bar, type Series } from './svg.js';
-import { WARMUP_CALLS } from '../harness/warmup.js';
-import { MEASURED_RUNS } from '../harness/cpuRunner.js';
+import { MEASURED_RUNS, WARMUP_CALLS } from '../harness/sampling.js';
 import { serviceBound } from '../harness/flowRunner.js';
 import { S5_BATCH } from '../scenarios/onnxEmbedding.js';
 import { cpuTable, formatInt, formatMs, formatNs, formatPercent, formatRatio, overheadSummary, tableOf, targetTable } from './tables.js';
@@ -83,7 +82,7 @@ function charts(results: ResultsFile): Map<string, string> {
       'ck-overhead.svg',
       renderBarChart({
         title: `CK: S3 and S4 without and with a checkpoint every ${ck.intervalMs} ms`,
-        subtitle: `ns of CPU per record, best of ${ck.overhead[0] === undefined ? ck.repetitions : samplesOf(ck.overhead[0])}; shorter is better`,
+        subtitle: `ns of CPU per record, best of ${[...new Set(ck.overhead.map(samplesOf))].join(' / ')}; shorter is better`,
         unit: 'ns CPU / record',
         bars: ck.overhead.flatMap((part) =>
           part.contenders.map((c): Bar => ({ label: c.label, value: c.cpuNsPerRecord, color: colorOf(c.id), text: `${formatNs(c.cpuNsPerRecord)} ns` })),
@@ -338,7 +337,8 @@ function renderDocs(results: ResultsFile, chartLink: (file: string, alt: string)
   lines.push(
     '- Every repetition takes one **sample** of each contender, in an order rotated per repetition. For S2, S3, S4 and S5 each sample is a fresh Node process ' +
       '(`node --expose-gc`, as JMH forks a JVM per benchmark) that runs the contender at the measured size as a warm-up, then measures the next ' +
-      `${MEASURED_RUNS} runs, with no forced GC in between; the sample's figure is the median of those ${MEASURED_RUNS} runs (JMH's measurement iterations). ` +
+      `${MEASURED_RUNS} runs, with no forced GC in between; the sample's figure is the median of those ${MEASURED_RUNS} runs (JMH's measurement iterations), ` +
+      "not the lowest: a run's own garbage collection is the contender's cost, and the lowest run would reward one that skipped a major GC. " +
       'Tables show the **best sample** of each contender, and the ratios and targets are judged on it; the median of the samples and their spread ' +
       'are shown next to it.',
   );
@@ -505,18 +505,18 @@ function warmupsOf(r: CpuScenarioResult): string {
   return `${fewest} warm-up runs of that size${extra}`;
 }
 
-/** "9 samples of 5 measured runs": what a CPU scenario's figures are the best of. */
+/** "9 samples, each the median of 5 runs": what a CPU scenario's figures are the best of. */
 function samplesOf(r: CpuScenarioResult): string {
-  return `${r.repetitions} samples of ${r.measuredRuns} measured runs`;
+  return `${r.repetitions} samples, each the median of ${r.measuredRuns} runs`;
 }
 
 function measuredLine(r: ScenarioResult): string {
   const e = r.environment;
   const runs =
     r.kind === 'cpu'
-      ? `${formatInt(r.records)} records, ${samplesOf(r)}, each after ${warmupsOf(r)}${r.isolated ? ', each in a fresh process' : ', all in one process'}`
+      ? `${formatInt(r.records)} records, ${samplesOf(r)} after ${warmupsOf(r)}${r.isolated ? ', each in a fresh process' : ', all in one process'}`
       : r.kind === 'checkpoint'
-        ? `${formatInt(r.keys)} keys, ${r.repetitions} repetitions after a warm-up; S3/S4 over ${r.overhead.map((p) => formatInt(p.records)).join(' / ')} records`
+        ? `${formatInt(r.keys)} keys, ${r.repetitions} repetitions after a warm-up; S3/S4 over ${r.overhead.map((p) => formatInt(p.records)).join(' / ')} records, ${[...new Set(r.overhead.map(samplesOf))].join(' / ')}`
         : `${r.repetitions} repetition(s) per row${r.contenders.some((c) => c.warmupRuns > 0) ? `, each row after unmeasured runs making ${formatInt(WARMUP_CALLS)} calls` : ''}`;
   const service =
     r.kind === 'flow' ? `; service ${r.service.baseMs} ms + ${r.service.perItemMs} ms/item, ${r.service.concurrency} calls at once, max delay ${r.service.maxBatchDelayMs} ms` : '';

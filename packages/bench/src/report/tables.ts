@@ -58,7 +58,7 @@ function statCell(samples: readonly number[] | undefined): string {
 
 /**
  * The table of a CPU scenario: best samples, the ratios against the hand loop
- * and against Tributary, and the median and spread of the samples; records
+ * and against Tributary, and the median and worst of the samples; records
  * per second when the scenario names its records (S5: embeddings/s), and
  * the stats its contenders report.
  */
@@ -80,14 +80,12 @@ export function cpuTable(r: CpuScenarioResult): Table {
       `CPU vs ${baselineLabel}`,
       ...(vsSubject ? [`CPU vs ${subjectLabel}`] : []),
       'ns CPU/record (median)',
-      'CPU spread (min-max)',
+      'ns CPU/record (worst)',
       ...stats.map((name) => STAT_LABELS[name] ?? name),
     ],
     align: ['left', ...new Array<'right'>(5 + (vsSubject ? 1 : 0) + (r.unit === undefined ? 0 : 1) + stats.length).fill('right')],
     rows: r.contenders.map((c) => {
       const label = c.extra ? `${c.label} (extra)` : c.label;
-      const min = Math.min(...c.cpuSamples);
-      const max = Math.max(...c.cpuSamples);
       return [
         label,
         formatNs(c.cpuNsPerRecord),
@@ -95,8 +93,8 @@ export function cpuTable(r: CpuScenarioResult): Table {
         ...rate(c),
         formatRatio(c.cpuNsPerRecord / baseline),
         ...(vsSubject ? [formatRatio(c.cpuNsPerRecord / subject)] : []),
-        formatNs(c.cpuMedianNsPerRecord),
-        `${formatNs(min)}-${formatNs(max)}`,
+        formatNs(median(c.cpuSamples)),
+        formatNs(Math.max(...c.cpuSamples)),
         ...stats.map((name) => statCell(c.stats?.[name])),
       ];
     }),

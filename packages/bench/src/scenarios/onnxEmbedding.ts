@@ -287,7 +287,7 @@ export function onnxEmbeddingScenario(): CpuScenario {
       'against a reference computed before the measurement, counts them and sums their text ids.',
     // 16,384 texts (a third of a second per batch-64 run): at 4,096, samples of one run spread by a
     // quarter or more on this shared VM (run 16: 19,479-29,875 ns per embedding for Tributary), far
-    // wider than the 5% the target asks about (a sample is now the median of several runs, see MEASURED_RUNS).
+    // wider than the 5% the target asks about (and a sample is the median of several runs: see MEASURED_RUNS).
     records: { full: 16_384, quick: 256 },
     baseline: 'hand-loop',
     subject: 'tributary',

@@ -1,7 +1,7 @@
 import type { KeyedProcessContext, KeyedProcessFunction } from '../api/functions.js';
 import type { Key } from '../runtime/keyGroups.js';
 import type { OneInputStreamOperator, OperatorContext } from './StreamOperator.js';
-import { closeFunction, keyContextSetter, perSubtask, openFunction } from './userFunctions.js';
+import { closeFunction, keySetter, perSubtask, openFunction } from './userFunctions.js';
 
 /** Runs a `KeyedProcessFunction`: keyed state and one timer per (key, timestamp). */
 export class KeyedProcessOperator<TKey extends Key, TIn, TOut> implements OneInputStreamOperator<TIn> {
@@ -15,9 +15,8 @@ export class KeyedProcessOperator<TKey extends Key, TIn, TOut> implements OneInp
   ) {
     this.fn = perSubtask(userFn);
     const keyed = ctx.keyed;
-    const setKey = keyContextSetter(ctx);
-    if (keyed === undefined || setKey === undefined) throw new Error(`KeyedProcessOperator ${ctx.description} needs a keyed stream`);
-    this.setKey = setKey;
+    if (keyed === undefined) throw new Error(`KeyedProcessOperator ${ctx.description} needs a keyed stream`);
+    this.setKey = keySetter(keyed, ctx.description);
     const output = ctx.output;
     this.processContext = {
       get currentKey() {

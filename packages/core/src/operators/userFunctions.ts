@@ -1,7 +1,7 @@
 import { types } from 'node:util';
 import type { RichFunction, RuntimeContext } from '../api/functions.js';
 import type { Key } from '../runtime/keyGroups.js';
-import { extractKey, type OperatorContext } from './StreamOperator.js';
+import { extractKey, type KeyedContext, type OperatorContext } from './StreamOperator.js';
 
 /** Opens a user function if it is a rich function. */
 export function openFunction(fn: unknown, ctx: RuntimeContext): void | Promise<void> {
@@ -23,12 +23,15 @@ export function closeFunction(fn: unknown): void | Promise<void> {
  * pays nothing).
  */
 export function keyContextSetter(ctx: OperatorContext<unknown>): ((value: unknown) => Key) | undefined {
-  if (ctx.keyed === undefined) return undefined;
+  return ctx.keyed === undefined ? undefined : keySetter(ctx.keyed, ctx.description);
+}
+
+/** {@link keyContextSetter} on a stream known to be keyed. */
+export function keySetter(keyed: KeyedContext, description: string): (value: unknown) => Key {
   // Read once, here: the closure then holds them itself, and the hot path checks no object's map.
   // (Reading them through ctx.keyed deoptimized the chain on every job after the fourth in one
   // process: `--trace-deopt`, "wrong map".)
-  const { selector, backend } = ctx.keyed;
-  const description = ctx.description;
+  const { selector, backend } = keyed;
   return (value) => {
     const key = extractKey(selector, value, description);
     backend.setCurrentKey(key);

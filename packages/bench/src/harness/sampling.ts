@@ -1,4 +1,4 @@
-/** How long a contender runs before it is measured: the same rule for every scenario. */
+/** How a sample is taken: how long a contender runs before it is measured, and how many runs are measured. */
 
 /**
  * Full-size runs of a contender before the measured runs of each sample, with
@@ -37,11 +37,30 @@ export const WARMUP_RUNS = 2;
 export const WARMUP_CALLS = 7_800;
 
 /**
- * Warm-up runs at `records` per run: `minRuns`, or more when that many runs
- * make fewer than {@link WARMUP_CALLS} calls of `recordsPerCall` records
- * each. Without `recordsPerCall` (code that is not per batch), `minRuns`.
+ * Warm-up runs at `records` per run: {@link WARMUP_RUNS}, or more when that
+ * many runs make fewer than {@link WARMUP_CALLS} calls of `recordsPerCall`
+ * records each. Without `recordsPerCall` (code that is not per batch), and
+ * in a quick run (which checks that everything runs, not how fast),
+ * {@link WARMUP_RUNS}.
  */
-export function warmupRunsFor(records: number, recordsPerCall: number | undefined, minRuns = WARMUP_RUNS): number {
-  if (recordsPerCall === undefined) return minRuns;
-  return Math.max(minRuns, Math.ceil((WARMUP_CALLS * recordsPerCall) / records));
+export function warmupRunsFor(records: number, recordsPerCall: number | undefined, quick: boolean): number {
+  if (quick || recordsPerCall === undefined) return WARMUP_RUNS;
+  return Math.max(WARMUP_RUNS, Math.ceil((WARMUP_CALLS * recordsPerCall) / records));
 }
+
+/**
+ * Measured runs in one sample (JMH's measurement iterations, as a sample's
+ * process is its fork): the sample's figure is their median. One run of a
+ * few tenths of a second is too short to average out this shared VM: in
+ * S5, consecutive runs of one warm process spread from 16,476 to 24,104 ns
+ * per embedding, and the figure of each process's first run alone put
+ * Tributary at 1.07x the hand loop where the medians of seven runs per
+ * process put it at 0.99x (four processes each). The median, not the
+ * lowest run, because a run's own garbage collection is the contender's
+ * cost, not noise: the lowest run would reward one that skipped a major GC
+ * (the best of the samples, see `bestSample`, is taken across processes).
+ * Five rather than seven: the median still drops two outliers of a sample,
+ * and S5's 31-run warm-up already makes each sample long. Each run after
+ * the first also collects the previous run's garbage, as the warm-up runs do.
+ */
+export const MEASURED_RUNS = 5;
