@@ -5,12 +5,16 @@ import { defineProject, type UserWorkspaceConfig } from 'vitest/config';
  * to their TypeScript sources (the `@tributary/source` export condition), so
  * tests run without a build. Vitest resolves for Node through Vite's SSR
  * resolver, hence `ssr.resolve`.
+ *
+ * Every test file runs with `--unhandled-rejections=strict`: a rejection no
+ * one handles crashes the worker and fails the run, so no fault case can pass
+ * while leaking one.
  */
 export function tributaryProject(name: string, test: UserWorkspaceConfig['test'] = {}): UserWorkspaceConfig {
   const conditions = ['@tributary/source', 'import', 'node', 'default'];
   return defineProject({
     resolve: { conditions },
     ssr: { resolve: { conditions, externalConditions: conditions } },
-    test: { name, include: ['test/**/*.test.ts'], ...test },
+    test: { name, include: ['test/**/*.test.ts'], execArgv: ['--unhandled-rejections=strict'], ...test },
   });
 }
