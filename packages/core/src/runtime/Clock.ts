@@ -16,11 +16,19 @@ export interface Clock {
   /**
    * Calls `callback` once, as soon as `now() >= at`. Returns a function that
    * cancels the call if it has not happened yet (calling it later is a no-op).
+   * An `at` of `Infinity` never fires; `NaN` is a bug and throws a `RangeError`.
    */
   schedule(at: number, callback: () => void): () => void;
 }
 
-/** The wall clock: `Date.now()` and `setTimeout`. The default of every environment. */
+/** The longest delay `setTimeout` honours: a longer one fires after 1 ms. */
+const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+
+/**
+ * The wall clock: `Date.now()` and `setTimeout`. The default of every environment.
+ * A wait longer than `setTimeout` allows (about 24.8 days) is chained: the timer
+ * re-arms until the time is due, so a 30-day timeout waits 30 days.
+ */
 export class SystemClock implements Clock {
   now(): number {
     // eslint-disable-next-line no-restricted-globals, no-restricted-properties -- the one place real time is read
@@ -28,12 +36,24 @@ export class SystemClock implements Clock {
   }
 
   schedule(at: number, callback: () => void): () => void {
-    // eslint-disable-next-line no-restricted-globals -- the one place real timers are set
-    const handle = setTimeout(callback, Math.max(0, at - this.now()));
+    checkTime('SystemClock', at);
+    if (at === Number.POSITIVE_INFINITY) return () => {};
+    let handle: ReturnType<typeof setTimeout>;
+    const arm = (): void => {
+      const delay = at - this.now();
+      // eslint-disable-next-line no-restricted-globals -- the one place real timers are set
+      handle = delay > MAX_TIMER_DELAY_MS ? setTimeout(arm, MAX_TIMER_DELAY_MS) : setTimeout(callback, Math.max(0, delay));
+    };
+    arm();
     return () => {
       clearTimeout(handle);
     };
   }
+}
+
+/** A timer at NaN would fire at once on a system clock and never on a manual one: it is always a bug upstream. */
+function checkTime(clock: string, at: number): void {
+  if (Number.isNaN(at)) throw new RangeError(`${clock}.schedule: the time must be a number, got NaN`);
 }
 
 interface PendingTimer {
@@ -77,6 +97,7 @@ export class ManualClock implements Clock {
   }
 
   schedule(at: number, callback: () => void): () => void {
+    checkTime('ManualClock', at);
     const timer: PendingTimer = { at, seq: this.seq++, callback, cancelled: false };
     this.timers.push(timer);
     return () => {

@@ -1,0 +1,105 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ManualClock, SystemClock } from '../src/index.js';
+
+const DAY = 24 * 60 * 60 * 1000;
+/** The first delay `setTimeout` cannot honour: Node fires it after 1 ms. */
+const OVERFLOW = 2 ** 31;
+
+describe('SystemClock', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'], now: 0 });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('runs on fake timers that fire an overflowing setTimeout after 1 ms, as Node does', () => {
+    // Pins the premise of the tests below: without chaining, these timers would fire at once.
+    const fired = vi.fn();
+    setTimeout(fired, OVERFLOW);
+    vi.advanceTimersByTime(1);
+    expect(fired).toHaveBeenCalledTimes(1);
+  });
+
+  it.each([
+    ['2^31 - 1 ms', OVERFLOW - 1],
+    ['2^31 ms', OVERFLOW],
+    ['30 days', 30 * DAY],
+    ['3 x 2^31 ms', 3 * OVERFLOW],
+  ])('waits the whole %s, re-arming its timer until the time is due', (_, delay) => {
+    const clock = new SystemClock();
+    const fired = vi.fn();
+    clock.schedule(clock.now() + delay, fired);
+    vi.advanceTimersByTime(1);
+    expect(fired).not.toHaveBeenCalled();
+    vi.advanceTimersByTime(delay - 2);
+    expect(fired).not.toHaveBeenCalled();
+    vi.advanceTimersByTime(1);
+    expect(fired).toHaveBeenCalledTimes(1);
+    vi.advanceTimersByTime(10 * DAY);
+    expect(fired).toHaveBeenCalledTimes(1);
+  });
+
+  it('cancels a chained timer after it re-armed', () => {
+    const clock = new SystemClock();
+    const fired = vi.fn();
+    const cancel = clock.schedule(30 * DAY, fired);
+    vi.advanceTimersByTime(26 * DAY);
+    cancel();
+    vi.advanceTimersByTime(10 * DAY);
+    expect(fired).not.toHaveBeenCalled();
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('fires a time in the past at once', () => {
+    const clock = new SystemClock();
+    const fired = vi.fn();
+    clock.schedule(-5, fired);
+    vi.advanceTimersByTime(0);
+    expect(fired).toHaveBeenCalledTimes(1);
+  });
+
+  it('never fires a timer at Infinity, and holds no timer for it', () => {
+    const clock = new SystemClock();
+    const fired = vi.fn();
+    const cancel = clock.schedule(Number.POSITIVE_INFINITY, fired);
+    expect(vi.getTimerCount()).toBe(0);
+    vi.advanceTimersByTime(100 * 365 * DAY);
+    expect(fired).not.toHaveBeenCalled();
+    cancel();
+  });
+
+  it('throws on NaN instead of firing at once', () => {
+    expect(() => new SystemClock().schedule(Number.NaN, () => {})).toThrow(/SystemClock\.schedule: the time must be a number, got NaN/);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+});
+
+describe('ManualClock', () => {
+  it('fires a 30-day timer at 30 days, not 1 ms later', async () => {
+    const clock = new ManualClock(0);
+    const fired: number[] = [];
+    clock.schedule(30 * DAY, () => fired.push(clock.now()));
+    await clock.advance(1);
+    expect(fired).toEqual([]);
+    await clock.advance(30 * DAY - 2);
+    expect(fired).toEqual([]);
+    await clock.advance(1);
+    expect(fired).toEqual([30 * DAY]);
+  });
+
+  it('never fires a timer at Infinity', async () => {
+    const clock = new ManualClock(0);
+    const fired = vi.fn();
+    clock.schedule(Number.POSITIVE_INFINITY, fired);
+    await clock.advance(1e300);
+    expect(fired).not.toHaveBeenCalled();
+    expect(clock.pendingTimers).toBe(1);
+  });
+
+  it('throws on NaN, which would otherwise fire at once and make its own time NaN', () => {
+    const clock = new ManualClock(0);
+    expect(() => clock.schedule(Number.NaN, () => {})).toThrow(/ManualClock\.schedule: the time must be a number, got NaN/);
+    expect(clock.pendingTimers).toBe(0);
+  });
+});
