@@ -45,6 +45,49 @@ describe('OptionChecker', () => {
     expect(() => check.optionalOneOf('format', 'hex', ['float', 'base64'])).toThrow("option 'format' must be 'float' or 'base64', got 'hex'");
   });
 
+  describe('duration', () => {
+    const DAY = 24 * 60 * 60 * 1000;
+
+    it.each([
+      [Number.POSITIVE_INFINITY, 'Infinity'],
+      [Number.NaN, 'NaN'],
+      [-1, '-1'],
+      ['5', "'5'"],
+      [null, 'null'],
+    ])('rejects %s, naming the owner and the option', (value, shown) => {
+      expect(() => check.duration('flushMs', value)).toThrow(
+        new InvalidJobError(`mySink: option 'flushMs' must be a finite number of milliseconds >= 0, got ${shown}`),
+      );
+    });
+
+    it('accepts 0, fractions and durations past the 2^31 ms of setTimeout', () => {
+      expect([0, 2.5, 2 ** 31, 30 * DAY].map((ms) => check.duration('flushMs', ms))).toEqual([0, 2.5, 2 ** 31, 30 * DAY]);
+    });
+
+    it('rejects 0 when positive, fractions when integer', () => {
+      expect(() => check.duration('timeout', 0, { positive: true })).toThrow("option 'timeout' must be a finite number of milliseconds > 0, got 0");
+      expect(() => check.duration('blockMs', 1.5, { positive: true, integer: true })).toThrow(
+        "option 'blockMs' must be a finite whole number of milliseconds > 0, got 1.5",
+      );
+      expect(check.duration('blockMs', 30 * DAY, { positive: true, integer: true })).toBe(30 * DAY);
+    });
+
+    it('says how to ask for "never" when given Infinity', () => {
+      const infinity = 'leave it out for no timeout';
+      expect(() => check.duration('timeout', Number.POSITIVE_INFINITY, { positive: true, infinity })).toThrow(
+        "option 'timeout' must be a finite number of milliseconds > 0, got Infinity (leave it out for no timeout)",
+      );
+      expect(() => check.duration('timeout', -1, { infinity })).toThrow(/got -1$/);
+    });
+
+    it('optionalDuration returns the fallback, unchecked, for an absent option only', () => {
+      expect(check.optionalDuration('timeout', undefined, Number.POSITIVE_INFINITY)).toBe(Number.POSITIVE_INFINITY);
+      expect(check.optionalDuration('timeout', 7, 1000)).toBe(7);
+      expect(() => check.optionalDuration('timeout', null, 1000)).toThrow("option 'timeout' must be a finite number of milliseconds >= 0, got null");
+      expect(() => check.optionalDuration('timeout', 0, 1000, { positive: true })).toThrow("got 0");
+    });
+  });
+
   it('describes values by kind', () => {
     expect([null, undefined, 'a', 1n, Symbol('s'), {}, [], () => 1].map(describeValue)).toEqual([
       'null',

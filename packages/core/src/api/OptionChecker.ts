@@ -60,6 +60,28 @@ export class OptionChecker {
     return value;
   }
 
+  /**
+   * A duration in milliseconds: a finite number >= 0, > 0 with `positive`, a
+   * whole number with `integer`. Never Infinity: an option that can be "off"
+   * says how in `infinity`, which the message shows when Infinity is given.
+   */
+  duration(name: string, value: unknown, rules: DurationRules = {}): number {
+    const { positive = false, integer = false, infinity } = rules;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (positive && value === 0) || (integer && !Number.isInteger(value))) {
+      const hint = value === Number.POSITIVE_INFINITY && infinity !== undefined ? ` (${infinity})` : '';
+      this.fail(`option '${name}' must be a finite ${integer ? 'whole ' : ''}number of milliseconds ${positive ? '> 0' : '>= 0'}, got ${describeValue(value)}${hint}`);
+    }
+    return value;
+  }
+
+  /**
+   * A duration (see {@link OptionChecker.duration}), or `fallback` when the
+   * option is absent; `fallback` is not checked, so Infinity can mean "none".
+   */
+  optionalDuration(name: string, value: unknown, fallback: number, rules: DurationRules = {}): number {
+    return value === undefined ? fallback : this.duration(name, value, rules);
+  }
+
   /** One of the strings in `allowed`; `fallback`, when given, stands for an absent option. */
   oneOf<const T extends string>(name: string, value: unknown, allowed: readonly T[], fallback?: T): T {
     const given = value === undefined ? fallback : value;
@@ -101,6 +123,16 @@ export class OptionChecker {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) this.fail(`option '${name}' must be an object, got ${describeValue(value)}`);
     return value as Record<string, unknown>;
   }
+}
+
+/** What {@link OptionChecker.duration} accepts beyond a finite number of milliseconds >= 0. */
+export interface DurationRules {
+  /** 0 is rejected (a timeout of 0 could never succeed). */
+  readonly positive?: boolean;
+  /** Only whole milliseconds (a value sent to a server that takes integers). */
+  readonly integer?: boolean;
+  /** How to ask for "never" instead, shown when Infinity is given: `'leave it out for no timeout'`. */
+  readonly infinity?: string;
 }
 
 /** A value as an error message shows it: strings quoted, functions, arrays and objects by kind. */

@@ -96,9 +96,7 @@ export class StreamExecutionEnvironment {
    * record (and, with a two-phase-commit sink, duplicating none).
    */
   enableCheckpointing(intervalMs: number, options: CheckpointingOptions): this {
-    if (!(intervalMs > 0) || !Number.isFinite(intervalMs)) {
-      throw new InvalidJobError(`enableCheckpointing: intervalMs must be a positive number of milliseconds, got ${String(intervalMs)}`);
-    }
+    new OptionChecker('enableCheckpointing()').duration('intervalMs', intervalMs, { positive: true, infinity: 'to take no checkpoints, do not enable checkpointing' });
     const storage = typeof options?.storage === 'string' ? new FileCheckpointStorage(options.storage) : options?.storage;
     if (typeof storage?.store !== 'function') {
       throw new InvalidJobError('enableCheckpointing: options.storage must be a directory path or a CheckpointStorage');

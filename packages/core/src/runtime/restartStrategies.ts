@@ -1,20 +1,27 @@
+import { OptionChecker } from '../api/OptionChecker.js';
 import { InvalidJobError } from './errors.js';
 
 /**
  * What the runtime does when a job fails inside the process: give up
  * (`none`), or restart from the latest completed checkpoint (from the start
- * when there is none) after a delay.
+ * when there is none) after a delay. Delays are finite milliseconds (any
+ * length: a 30-day delay waits 30 days); `attempts` may be `Infinity`.
  */
 export type RestartStrategy =
   | { readonly kind: 'none' }
-  | { readonly kind: 'fixedDelay'; readonly attempts: number; readonly delayMs: number }
+  | {
+      readonly kind: 'fixedDelay';
+      /** Restarts before giving up; `Infinity` for unlimited. */
+      readonly attempts: number;
+      readonly delayMs: number;
+    }
   | {
       readonly kind: 'exponentialDelay';
       readonly initialDelayMs: number;
       readonly maxDelayMs: number;
-      /** Default 2. */
+      /** A finite number >= 1. Default 2. */
       readonly multiplier?: number;
-      /** Restarts before giving up. Default: unlimited. */
+      /** Restarts before giving up. Default (or `Infinity`): unlimited. */
       readonly attempts?: number;
     };
 
@@ -30,8 +37,9 @@ export const RestartStrategies = {
 
 /** Rejects a strategy that cannot work, naming the field. */
 export function validateRestartStrategy(strategy: RestartStrategy): RestartStrategy {
+  const check = new OptionChecker(`restartStrategy ${strategy.kind}`);
   const nonNegative = (name: string, v: number | undefined, integer = false) => {
-    if (v !== undefined && (!(v >= 0) || (integer && !Number.isInteger(v)))) {
+    if (v !== undefined && (!(v >= 0) || (integer && !Number.isInteger(v) && v !== Number.POSITIVE_INFINITY))) {
       throw new InvalidJobError(`restartStrategy ${strategy.kind}: ${name} must be ${integer ? 'an integer ' : 'a number '}>= 0, got ${String(v)}`);
     }
   };
@@ -40,14 +48,14 @@ export function validateRestartStrategy(strategy: RestartStrategy): RestartStrat
       break;
     case 'fixedDelay':
       nonNegative('attempts', strategy.attempts, true);
-      nonNegative('delayMs', strategy.delayMs);
+      check.duration('delayMs', strategy.delayMs);
       break;
     case 'exponentialDelay':
-      nonNegative('initialDelayMs', strategy.initialDelayMs);
-      nonNegative('maxDelayMs', strategy.maxDelayMs);
+      check.duration('initialDelayMs', strategy.initialDelayMs);
+      check.duration('maxDelayMs', strategy.maxDelayMs);
       nonNegative('attempts', strategy.attempts, true);
-      if (strategy.multiplier !== undefined && !(strategy.multiplier >= 1)) {
-        throw new InvalidJobError(`restartStrategy exponentialDelay: multiplier must be >= 1, got ${strategy.multiplier}`);
+      if (strategy.multiplier !== undefined && !(strategy.multiplier >= 1 && Number.isFinite(strategy.multiplier))) {
+        throw new InvalidJobError(`restartStrategy exponentialDelay: multiplier must be a finite number >= 1, got ${strategy.multiplier}`);
       }
       break;
     default:
@@ -65,6 +73,8 @@ export function restartDelay(strategy: RestartStrategy, restart: number): number
       return restart <= strategy.attempts ? strategy.delayMs : undefined;
     case 'exponentialDelay':
       if (strategy.attempts !== undefined && restart > strategy.attempts) return undefined;
+      // Past ~1,000 restarts the power overflows to Infinity, and 0 * Infinity is NaN: a 0 delay stays 0.
+      if (strategy.initialDelayMs === 0) return 0;
       return Math.min(strategy.maxDelayMs, strategy.initialDelayMs * (strategy.multiplier ?? 2) ** (restart - 1));
   }
 }
