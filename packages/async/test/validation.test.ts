@@ -11,7 +11,7 @@ describe('build-time validation', () => {
     ['maxBatchSize 0', { maxBatchSize: 0 }, "option 'maxBatchSize' must be an integer >= 1, got 0"],
     ['maxBatchSize fractional', { maxBatchSize: 2.5 }, "option 'maxBatchSize' must be an integer >= 1, got 2.5"],
     ['maxBatchDelay negative', { maxBatchSize: 2, maxBatchDelay: -1 }, "option 'maxBatchDelay' must be a finite number of milliseconds >= 0, got -1"],
-    ['maxBatchDelay infinite', { maxBatchSize: 2, maxBatchDelay: Infinity }, "option 'maxBatchDelay' must be a finite number of milliseconds >= 0, got Infinity"],
+    ['maxBatchDelay infinite', { maxBatchSize: 2, maxBatchDelay: Infinity }, "option 'maxBatchDelay' must be a finite number of milliseconds >= 0, got Infinity (0, or leaving it out, flushes on size and end of input only)"],
     ['weight without weigher', { maxBatchSize: 2, maxBatchWeight: 10 }, "options 'maxBatchWeight' and 'weigher' go together: set both or neither"],
     ['weigher without weight', { maxBatchSize: 2, weigher: () => 1 }, "options 'maxBatchWeight' and 'weigher' go together: set both or neither"],
     ['weight 0', { maxBatchSize: 2, maxBatchWeight: 0, weigher: () => 1 }, "option 'maxBatchWeight' must be a finite number > 0, got 0"],
@@ -100,7 +100,7 @@ describe('build-time validation', () => {
     expect(() => RetryStrategies.fixedDelay({ maxAttempts: 0, delayMs: 5 })).toThrow(
       "RetryStrategies.fixedDelay(): option 'maxAttempts' (attempts in total, the first included) must be an integer >= 1, got 0",
     );
-    expect(() => RetryStrategies.fixedDelay({ maxAttempts: 2, delayMs: -5 })).toThrow("RetryStrategies.fixedDelay(): option 'delayMs' must be a finite number >= 0, got -5");
+    expect(() => RetryStrategies.fixedDelay({ maxAttempts: 2, delayMs: -5 })).toThrow("RetryStrategies.fixedDelay(): option 'delayMs' must be a finite number of milliseconds >= 0, got -5");
     expect(() => RetryStrategies.exponentialBackoff({ maxAttempts: 2, initialDelayMs: 100, maxDelayMs: 10 })).toThrow(
       "RetryStrategies.exponentialBackoff(): option 'maxDelayMs' (10) must be >= initialDelayMs (100)",
     );

@@ -56,15 +56,6 @@ const WAIT_OPTIONS = new Set(['timeout', 'attemptTimeout', 'capacity', 'retry', 
 
 /** The shared option checks, and those only the async operators have. */
 class Checker extends OptionChecker {
-  /** A positive duration, or `off` when absent. */
-  duration(name: string, value: unknown, off: number, allowZero: boolean): number {
-    if (value === undefined) return off;
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
-      this.fail(`option '${name}' must be a finite number of milliseconds ${allowZero ? '>= 0' : '> 0'}, got ${describeValue(value)}`);
-    }
-    return value === 0 ? off : value;
-  }
-
   retry<TOut>(value: unknown): RetryStrategy<TOut> {
     if (value === undefined) return RetryStrategies.none();
     const r = value as Partial<RetryStrategy<TOut>> | null;
@@ -132,7 +123,7 @@ export function resolveBatchConfig<TIn, TOut>(
   const { kind, o } = checkFunctionAndOptions(c, stream, fn, options, BATCH_FUNCTIONS, orderingOption ? BATCH_OPTIONS : BATCH_OPTIONS_FIXED_ORDER);
 
   const maxBatchSize = c.integer('maxBatchSize', o.maxBatchSize);
-  const maxBatchDelay = c.duration('maxBatchDelay', o.maxBatchDelay, 0, true);
+  const maxBatchDelay = c.optionalDuration('maxBatchDelay', o.maxBatchDelay, 0, { infinity: '0, or leaving it out, flushes on size and end of input only' });
   c.optionalFunc('weigher', o.weigher);
   if ((o.maxBatchWeight === undefined) !== (o.weigher === undefined)) {
     c.fail(`options 'maxBatchWeight' and 'weigher' go together: set both or neither`);
@@ -264,6 +255,9 @@ function checkFunctionAndOptions(
   return { kind, o };
 }
 
+/** Rules of the two time limits: absent means none, so Infinity is never needed. */
+const NO_LIMIT = { positive: true, infinity: 'leave it out for no time limit' } as const;
+
 /** The options about attempts both families share, under the names each family gives its two time limits. */
 function attemptOptions<TIn, TOut>(
   c: Checker,
@@ -271,8 +265,8 @@ function attemptOptions<TIn, TOut>(
   names: { readonly timeout: string; readonly deadline: string },
 ): Pick<AsyncOperatorConfig<TIn, TOut>, 'timeout' | 'deadline' | 'retry' | 'onFailure' | 'rateLimit'> {
   return {
-    timeout: c.duration(names.timeout, o[names.timeout], Number.POSITIVE_INFINITY, false),
-    deadline: c.duration(names.deadline, o[names.deadline], Number.POSITIVE_INFINITY, false),
+    timeout: c.optionalDuration(names.timeout, o[names.timeout], Number.POSITIVE_INFINITY, NO_LIMIT),
+    deadline: c.optionalDuration(names.deadline, o[names.deadline], Number.POSITIVE_INFINITY, NO_LIMIT),
     retry: c.retry<TOut>(o.retry),
     onFailure: c.onFailure<TIn, TOut>(o.onFailure),
     rateLimit: c.rateLimit(o.rateLimit),

@@ -85,7 +85,7 @@ export const RetryStrategies = {
   fixedDelay<TOut = unknown>(options: FixedDelayOptions<TOut>): RetryStrategy<TOut> {
     const check = new OptionChecker('RetryStrategies.fixedDelay()');
     const maxAttempts = attempts(check, options.maxAttempts);
-    const delayMs = check.nonNegative('delayMs', options.delayMs);
+    const delayMs = check.duration('delayMs', options.delayMs);
     return {
       maxAttempts,
       backoff: () => delayMs,
@@ -97,8 +97,8 @@ export const RetryStrategies = {
   exponentialBackoff<TOut = unknown>(options: ExponentialBackoffOptions<TOut>): RetryStrategy<TOut> {
     const check = new OptionChecker('RetryStrategies.exponentialBackoff()');
     const maxAttempts = attempts(check, options.maxAttempts);
-    const initial = check.nonNegative('initialDelayMs', options.initialDelayMs);
-    const max = check.nonNegative('maxDelayMs', options.maxDelayMs);
+    const initial = check.duration('initialDelayMs', options.initialDelayMs);
+    const max = check.duration('maxDelayMs', options.maxDelayMs);
     if (max < initial) check.fail(`option 'maxDelayMs' (${max}) must be >= initialDelayMs (${initial})`);
     const multiplier = options.multiplier ?? 2;
     if (!(Number.isFinite(multiplier) && multiplier >= 1)) check.fail(`option 'multiplier' must be a number >= 1, got ${describeValue(multiplier)}`);
@@ -110,7 +110,8 @@ export const RetryStrategies = {
     return {
       maxAttempts,
       backoff: (attempt) => {
-        const base = Math.min(max, initial * multiplier ** (attempt - 1));
+        // Past ~1,000 attempts the power overflows to Infinity, and 0 * Infinity is NaN: a 0 delay stays 0.
+        const base = initial === 0 ? 0 : Math.min(max, initial * multiplier ** (attempt - 1));
         return jitter === 0 ? base : base * (1 - jitter * random());
       },
       ...predicates(check, options),
