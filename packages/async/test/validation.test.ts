@@ -108,7 +108,7 @@ describe('build-time validation', () => {
       "RetryStrategies.exponentialBackoff(): option 'jitter' must be in [0, 1], got 2",
     );
     expect(() => RetryStrategies.exponentialBackoff({ maxAttempts: 2, initialDelayMs: 1, maxDelayMs: 10, multiplier: 0.5 })).toThrow(
-      "RetryStrategies.exponentialBackoff(): option 'multiplier' must be a number >= 1, got 0.5",
+      "RetryStrategies.exponentialBackoff(): option 'multiplier' must be a finite number >= 1, got 0.5",
     );
   });
 

@@ -19,7 +19,7 @@ export interface OpenAIClientOptions {
   /**
    * Upper bound of a server's `Retry-After`, in ms, so a gateway asking for an
    * hour does not park the job (the operator's retry strategy still limits the
-   * attempts). Default 60000.
+   * attempts). Finite: Infinity is rejected. Default 60000.
    */
   readonly maxRetryAfterMs?: number | undefined;
 }

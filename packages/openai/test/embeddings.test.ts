@@ -120,6 +120,6 @@ describe('openAIEmbeddings', () => {
     expect(build({ encodingFormat: 'hex' })).toThrow(/option 'encodingFormat' must be 'float' or 'base64', got 'hex'/);
     expect(build({ baseUrl: 'localhost:8000/v1' })).toThrow(/option 'baseUrl' must be an http\(s\) URL/);
     expect(build({ headers: { 'x-n': 1 } })).toThrow(/header 'x-n' must be a string/);
-    expect(build({ maxRetryAfterMs: -1 })).toThrow(/option 'maxRetryAfterMs' must be a finite number >= 0/);
+    expect(build({ maxRetryAfterMs: -1 })).toThrow(/option 'maxRetryAfterMs' must be a finite number of milliseconds >= 0/);
   });
 });

@@ -101,7 +101,7 @@ export const RetryStrategies = {
     const max = check.duration('maxDelayMs', options.maxDelayMs);
     if (max < initial) check.fail(`option 'maxDelayMs' (${max}) must be >= initialDelayMs (${initial})`);
     const multiplier = options.multiplier ?? 2;
-    if (!(Number.isFinite(multiplier) && multiplier >= 1)) check.fail(`option 'multiplier' must be a number >= 1, got ${describeValue(multiplier)}`);
+    if (!(Number.isFinite(multiplier) && multiplier >= 1)) check.fail(`option 'multiplier' must be a finite number >= 1, got ${describeValue(multiplier)}`);
     const jitter = options.jitter ?? 0;
     if (!(jitter >= 0 && jitter <= 1)) check.fail(`option 'jitter' must be in [0, 1], got ${describeValue(jitter)}`);
     check.optionalFunc('random', options.random);

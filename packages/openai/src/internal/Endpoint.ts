@@ -27,8 +27,9 @@ export class Endpoint {
       ...(apiKey === undefined ? {} : { authorization: `Bearer ${apiKey}` }),
       ...(headers as Record<string, string>),
     };
-    this.defaultRetryAfterMs = check.nonNegative('defaultRetryAfterMs', options.defaultRetryAfterMs ?? 1000);
-    this.maxRetryAfterMs = check.nonNegative('maxRetryAfterMs', options.maxRetryAfterMs ?? 60_000);
+    this.defaultRetryAfterMs = check.optionalDuration('defaultRetryAfterMs', options.defaultRetryAfterMs, 1000);
+    // A cap is always finite: a server could otherwise park the job for as long as it likes.
+    this.maxRetryAfterMs = check.optionalDuration('maxRetryAfterMs', options.maxRetryAfterMs, 60_000, { infinity: 'a cap is required; give a finite number of ms' });
   }
 
   /**
