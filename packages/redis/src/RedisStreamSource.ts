@@ -96,6 +96,8 @@ export interface RedisStreamPosition {
 }
 
 const DEFAULTS = { count: 256, blockMs: 1_000, maxUnacked: 10_000, minIdleMs: 60_000, intervalMs: 10_000 } as const;
+/** Redis takes `BLOCK` and `XAUTOCLAIM`'s idle time in whole ms; 0 would block forever or scan without pause. */
+const WHOLE_MS = { positive: true, integer: true } as const;
 
 /** Options with defaults applied, as the reader uses them. */
 export interface ResolvedSourceOptions<T> {
@@ -121,14 +123,14 @@ function resolve<T>(options: RedisStreamSourceOptions<T>): ResolvedSourceOptions
   const createGroup = check.optionalOneOf('createGroup', options.createGroup, ['0', '$']);
   const ack = check.oneOf('ack', options.ack, ['on-checkpoint', 'on-read'], 'on-checkpoint');
   const count = check.optionalInteger('count', options.count, DEFAULTS.count);
-  const blockMs = check.optionalInteger('blockMs', options.blockMs, DEFAULTS.blockMs);
+  const blockMs = check.optionalDuration('blockMs', options.blockMs, DEFAULTS.blockMs, WHOLE_MS);
   const maxUnacked = check.optionalInteger('maxUnacked', options.maxUnacked, DEFAULTS.maxUnacked);
   let reclaim: Required<ReclaimOptions> | false = false;
   if (options.reclaim !== false) {
     const given = options.reclaim ?? { minIdleMs: DEFAULTS.minIdleMs };
     reclaim = {
-      minIdleMs: check.integer('reclaim.minIdleMs', given.minIdleMs, 0),
-      intervalMs: check.optionalInteger('reclaim.intervalMs', given.intervalMs, DEFAULTS.intervalMs),
+      minIdleMs: check.duration('reclaim.minIdleMs', given.minIdleMs, { integer: true }),
+      intervalMs: check.optionalDuration('reclaim.intervalMs', given.intervalMs, DEFAULTS.intervalMs, WHOLE_MS),
     };
   }
   return {

@@ -333,7 +333,7 @@ describe('RedisStreamSource reader', () => {
   it.each<[Partial<RedisStreamSourceOptions<number>>, RegExp]>([
     [{ stream: '' }, /option 'stream' must be a non-empty string/],
     [{ count: 0 }, /option 'count' must be an integer >= 1, got 0/],
-    [{ blockMs: 0 }, /option 'blockMs' must be an integer >= 1/],
+    [{ blockMs: 0 }, /option 'blockMs' must be a finite whole number of milliseconds > 0/],
     [{ maxUnacked: 1.5 }, /option 'maxUnacked'/],
     [{ reclaim: { minIdleMs: -1 } }, /option 'reclaim.minIdleMs'/],
     [{ ack: 'never' as never }, /option 'ack' must be 'on-checkpoint' or 'on-read'/],
