@@ -1,3 +1,4 @@
+import { OptionChecker } from '@tributary/core';
 import type { OperatorHarness, TimedRecord } from './OperatorHarness.js';
 
 /** Options of {@link feedMarbles}. */
@@ -28,7 +29,7 @@ export interface FeedMarblesOptions<TIn> {
  */
 export async function feedMarbles<TIn>(harness: OperatorHarness<TIn, unknown>, diagram: string, options: FeedMarblesOptions<TIn>): Promise<void> {
   const { frameMs, values } = options;
-  if (!(frameMs > 0)) throw new RangeError(`feedMarbles: frameMs must be > 0, got ${String(frameMs)}`);
+  new OptionChecker('feedMarbles()').duration('frameMs', frameMs, { positive: true });
   const start = options.startTime ?? harness.clock.now();
   const valueOf = (symbol: string): TIn => {
     if (values === undefined) return symbol as TIn;
@@ -86,7 +87,7 @@ export interface ToMarblesOptions<T> {
  */
 export function toMarbles<T>(records: readonly TimedRecord<T>[], options: ToMarblesOptions<T>): string {
   const { frameMs } = options;
-  if (!(frameMs > 0)) throw new RangeError(`toMarbles: frameMs must be > 0, got ${String(frameMs)}`);
+  new OptionChecker('toMarbles()').duration('frameMs', frameMs, { positive: true });
   const start = options.startTime ?? 0;
   const symbol = options.symbol ?? ((value: T) => String(value));
   const frames: string[][] = [];

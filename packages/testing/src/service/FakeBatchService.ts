@@ -1,4 +1,4 @@
-import { seededRandom, type Clock } from '@tributary/core';
+import { OptionChecker, seededRandom, type Clock } from '@tributary/core';
 import { AbortError, FakeServiceError, ThrottledError } from './errors.js';
 
 /** How a call ended; `pending` while it is queued or being served. */
@@ -156,9 +156,8 @@ export class FakeBatchService<TIn, TOut> {
     this.clock = options.clock;
     this.handler = options.handler;
     const latency = options.latency ?? { baseMs: 0, perItemMs: 0 };
-    nonNegative('latency.baseMs', latency.baseMs);
-    nonNegative('latency.perItemMs', latency.perItemMs);
-    this.latency = { baseMs: latency.baseMs, perItemMs: latency.perItemMs };
+    const check = new OptionChecker('FakeBatchService');
+    this.latency = { baseMs: check.duration('latency.baseMs', latency.baseMs), perItemMs: check.duration('latency.perItemMs', latency.perItemMs) };
     this.concurrency = options.concurrency ?? Number.POSITIVE_INFINITY;
     if (!(this.concurrency === Number.POSITIVE_INFINITY || (Number.isInteger(this.concurrency) && this.concurrency >= 1))) {
       throw new RangeError(`FakeBatchService: option concurrency must be an integer >= 1 or Infinity, got ${String(options.concurrency)}`);
@@ -167,8 +166,7 @@ export class FakeBatchService<TIn, TOut> {
     if (!(this.failureRate >= 0 && this.failureRate <= 1)) {
       throw new RangeError(`FakeBatchService: option failureRate must be within [0, 1], got ${String(options.failureRate)}`);
     }
-    this.retryAfterMs = options.retryAfterMs ?? 100;
-    nonNegative('retryAfterMs', this.retryAfterMs);
+    this.retryAfterMs = check.optionalDuration('retryAfterMs', options.retryAfterMs, 100);
     this.failCalls = callNumbers('failCalls', options.failCalls);
     this.hangCalls = callNumbers('hangCalls', options.hangCalls);
     this.throttleCalls = callNumbers('throttleCalls', options.throttleCalls);
@@ -366,12 +364,6 @@ export class FakeBatchService<TIn, TOut> {
     }
     if (randomFailure) return new FakeServiceError(`FakeBatchService call #${id} failed at random (failureRate ${this.failureRate})`, id, 'failureRate');
     return undefined;
-  }
-}
-
-function nonNegative(option: string, value: number): void {
-  if (!(Number.isFinite(value) && value >= 0)) {
-    throw new RangeError(`FakeBatchService: option ${option} must be a finite number >= 0, got ${String(value)}`);
   }
 }
 
