@@ -1,3 +1,4 @@
+import { OptionChecker } from '../api/OptionChecker.js';
 import { InvalidJobError } from './errors.js';
 
 /**
@@ -28,30 +29,36 @@ export const RestartStrategies = {
   }),
 } as const;
 
+const STRATEGY_FIELDS = {
+  none: ['kind'],
+  fixedDelay: ['kind', 'attempts', 'delayMs'],
+  exponentialDelay: ['kind', 'initialDelayMs', 'maxDelayMs', 'multiplier', 'attempts'],
+} as const;
+
 /** Rejects a strategy that cannot work, naming the field. */
 export function validateRestartStrategy(strategy: RestartStrategy): RestartStrategy {
-  const nonNegative = (name: string, v: number | undefined, integer = false) => {
-    if (v !== undefined && (!(v >= 0) || (integer && !Number.isInteger(v)))) {
-      throw new InvalidJobError(`restartStrategy ${strategy.kind}: ${name} must be ${integer ? 'an integer ' : 'a number '}>= 0, got ${String(v)}`);
+  const check = new OptionChecker(`restartStrategy ${String((strategy as Partial<RestartStrategy> | null)?.kind)}`);
+  check.object(strategy);
+  const kind = check.oneOf('kind', strategy.kind, ['none', 'fixedDelay', 'exponentialDelay']);
+  check.known(strategy, STRATEGY_FIELDS[kind]);
+  const nonNegative = (name: string, v: number | undefined) => {
+    if (v !== undefined && !(v >= 0)) {
+      throw new InvalidJobError(`restartStrategy ${strategy.kind}: ${name} must be a number >= 0, got ${String(v)}`);
     }
   };
   switch (strategy.kind) {
     case 'none':
       break;
     case 'fixedDelay':
-      nonNegative('attempts', strategy.attempts, true);
+      check.integer('attempts', strategy.attempts, 0);
       nonNegative('delayMs', strategy.delayMs);
       break;
     case 'exponentialDelay':
       nonNegative('initialDelayMs', strategy.initialDelayMs);
       nonNegative('maxDelayMs', strategy.maxDelayMs);
-      nonNegative('attempts', strategy.attempts, true);
-      if (strategy.multiplier !== undefined && !(strategy.multiplier >= 1)) {
-        throw new InvalidJobError(`restartStrategy exponentialDelay: multiplier must be >= 1, got ${strategy.multiplier}`);
-      }
+      if (strategy.attempts !== undefined) check.integer('attempts', strategy.attempts, 0);
+      check.optionalNumber('multiplier', strategy.multiplier, { min: 1 });
       break;
-    default:
-      throw new InvalidJobError(`restartStrategy: unknown kind '${String((strategy as { kind: unknown }).kind)}'`);
   }
   return strategy;
 }
