@@ -86,7 +86,8 @@ export class StreamExecutionEnvironment {
     this.chunkSize = check.optionalInteger('chunkSize', options.chunkSize, 256);
     this.channelCapacity = check.optionalInteger('channelCapacity', options.channelCapacity, 8);
     this.clock = checkClock(check, options.clock) ?? new SystemClock();
-    if (options.metrics !== undefined && !(options.metrics instanceof MetricRegistry)) {
+    // Duck-typed like the clock: a second copy of this package has its own MetricRegistry class.
+    if (options.metrics !== undefined && typeof (options.metrics as Partial<MetricRegistry> | null)?.group !== 'function') {
       check.fail(`option 'metrics' must be a MetricRegistry, got ${describeValue(options.metrics)}`);
     }
     this.metrics = options.metrics ?? new MetricRegistry();

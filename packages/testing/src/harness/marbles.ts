@@ -1,3 +1,4 @@
+import { OptionChecker } from '@tributary/core';
 import type { OperatorHarness, TimedRecord } from './OperatorHarness.js';
 
 /** Options of {@link feedMarbles}. */
@@ -27,6 +28,9 @@ export interface FeedMarblesOptions<TIn> {
  * ```
  */
 export async function feedMarbles<TIn>(harness: OperatorHarness<TIn, unknown>, diagram: string, options: FeedMarblesOptions<TIn>): Promise<void> {
+  const check = new OptionChecker('feedMarbles()');
+  check.known(check.object(options), ['frameMs', 'values', 'startTime']);
+  check.record('values', options.values);
   const { frameMs, values } = options;
   if (!(frameMs > 0)) throw new RangeError(`feedMarbles: frameMs must be > 0, got ${String(frameMs)}`);
   const start = options.startTime ?? harness.clock.now();
@@ -85,6 +89,9 @@ export interface ToMarblesOptions<T> {
  * ```
  */
 export function toMarbles<T>(records: readonly TimedRecord<T>[], options: ToMarblesOptions<T>): string {
+  const check = new OptionChecker('toMarbles()');
+  check.known(check.object(options), ['frameMs', 'startTime', 'symbol']);
+  check.optionalFunc('symbol', options.symbol);
   const { frameMs } = options;
   if (!(frameMs > 0)) throw new RangeError(`toMarbles: frameMs must be > 0, got ${String(frameMs)}`);
   const start = options.startTime ?? 0;
