@@ -46,7 +46,7 @@ describe('OptionChecker', () => {
 
   it('integer rejects values beyond max, by default beyond the safe integers', () => {
     expect(() => check.integer('count', 2 ** 53)).toThrow(`option 'count' must be an integer <= ${Number.MAX_SAFE_INTEGER}, got 9007199254740992`);
-    expect(() => check.integer('parallelism', 129, 1, 128)).toThrow("option 'parallelism' must be an integer <= 128, got 129");
+    expect(() => check.integer('parallelism', 129, 1, 128)).toThrow("option 'parallelism' must be an integer in [1, 128], got 129");
     expect(() => check.optionalInteger('count', 1e300, 1)).toThrow("option 'count' must be an integer <=");
     expect(check.integer('count', Number.MAX_SAFE_INTEGER)).toBe(Number.MAX_SAFE_INTEGER);
   });

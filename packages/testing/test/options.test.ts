@@ -26,9 +26,9 @@ const cases: readonly BadInput[] = [
   // harnesses
   ['harness: misspelled key', harness({ paralelism: 2 }), "OneInputOperatorHarness: unknown option 'paralelism'; did you mean 'parallelism'?"],
   ['harness: options not an object', harness('op'), 'OneInputOperatorHarness: needs an options object'],
-  ['harness: parallelism 0', harness({ parallelism: 0 }), "OneInputOperatorHarness: option 'parallelism' must be an integer >= 1, got 0"],
-  ['harness: subtaskIndex out of range', harness({ parallelism: 2, subtaskIndex: 2 }), "option 'subtaskIndex' must be an integer <= 1, got 2"],
-  ['harness: subtaskIndex negative', harness({ subtaskIndex: -1 }), "option 'subtaskIndex' must be an integer >= 0, got -1"],
+  ['harness: parallelism 0', harness({ parallelism: 0 }), "OneInputOperatorHarness: option 'parallelism' must be an integer in [1, 128], got 0"],
+  ['harness: subtaskIndex out of range', harness({ parallelism: 2, subtaskIndex: 2 }), "option 'subtaskIndex' must be an integer in [0, 1], got 2"],
+  ['harness: subtaskIndex negative', harness({ subtaskIndex: -1 }), "option 'subtaskIndex' must be an integer in [0, 0], got -1"],
   ['harness: maxSteps NaN', harness({ maxSteps: Number.NaN }), "option 'maxSteps' must be an integer >= 1, got NaN"],
   ['harness: clock not a ManualClock', harness({ clock: { now: () => 0 } }), "option 'clock' must be a ManualClock, got an object"],
   ['harness: metrics not a registry', harness({ metrics: new Map() }), "option 'metrics' must be a MetricRegistry, got an object"],

@@ -50,10 +50,10 @@ export class OptionChecker {
    * since a count beyond 2^53 is a mistake and no longer exact.
    */
   integer(name: string, value: unknown, min = 1, max = Number.MAX_SAFE_INTEGER): number {
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-      this.fail(`option '${name}' must be an integer >= ${min}, got ${describeValue(value)}`);
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+      const range = max !== Number.MAX_SAFE_INTEGER ? `in [${min}, ${max}]` : typeof value === 'number' && value > max ? `<= ${max}` : `>= ${min}`;
+      this.fail(`option '${name}' must be an integer ${range}, got ${describeValue(value)}`);
     }
-    if (value > max) this.fail(`option '${name}' must be an integer <= ${max}, got ${describeValue(value)}`);
     return value;
   }
 
