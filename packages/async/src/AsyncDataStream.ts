@@ -18,7 +18,10 @@ const NAMES: Record<Ordering, string> = {
 function addOperator<TIn, TOut>(stream: DataStream<TIn>, name: string, config: AsyncOperatorConfig<TIn, TOut>): SingleOutputStream<TOut> {
   // 'first': right after its source, or at the head of a new task. Either way the task's input
   // enters at the operator, cut to its freeCapacity(), so capacity is exact.
-  return stream.transform<TOut>(name, (ctx) => new AsyncBatchWaitOperator<TIn, TOut>(ctx, config), { chaining: 'first' });
+  // Dead letters are failed records: the job must not build unless someone reads them.
+  const policy = config.onFailure;
+  const requiredSideOutputs = typeof policy === 'object' && 'deadLetter' in policy ? [policy.deadLetter] : [];
+  return stream.transform<TOut>(name, (ctx) => new AsyncBatchWaitOperator<TIn, TOut>(ctx, config), { chaining: 'first', requiredSideOutputs });
 }
 
 function batch<TIn, TOut>(
@@ -171,8 +174,9 @@ export function asyncWaitOperatorFactory<TIn, TOut>(
   fn: AsyncRecordFunction<TIn, TOut>,
   options: AsyncWaitOptions<TIn, TOut> & { readonly ordering?: 'unordered' | 'ordered' | undefined } = {},
 ): OperatorFactory<TIn, TOut> {
-  const { ordering: given, ...rest } = options;
-  const ordering = new OptionChecker('asyncWaitOperatorFactory()').oneOf('ordering', given, ['unordered', 'ordered'], 'unordered');
+  const check = new OptionChecker('asyncWaitOperatorFactory()');
+  const { ordering: given, ...rest } = check.object(options);
+  const ordering = check.oneOf('ordering', given, ['unordered', 'ordered'], 'unordered');
   const config = resolveRecordConfig<TIn, TOut>(`asyncWaitOperatorFactory() ('${ordering === 'ordered' ? 'OrderedWait' : 'UnorderedWait'}')`, undefined, fn, rest, ordering);
   return (ctx) => new AsyncBatchWaitOperator<TIn, TOut>(ctx, config);
 }

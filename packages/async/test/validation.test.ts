@@ -27,10 +27,10 @@ describe('build-time validation', () => {
     ['resultMode', { maxBatchSize: 2, resultMode: 'each' }, "option 'resultMode' must be 'collect' or 'per-item', got 'each'"],
     ['onFailure string', { maxBatchSize: 2, onFailure: 'ignore' }, "option 'onFailure' must be 'fail', { deadLetter: OutputTag } or { fallback: (input, error) => outputs }, got 'ignore'"],
     ['onFailure bad tag', { maxBatchSize: 2, onFailure: { deadLetter: 'dead' } }, "option 'onFailure' must be 'fail', { deadLetter: OutputTag } or { fallback: (input, error) => outputs }, got an object"],
-    ['splitOnFailure', { maxBatchSize: 2, splitOnFailure: 'yes' }, "option 'splitOnFailure' must be a boolean, got 'yes'"],
+    ['splitOnFailure', { maxBatchSize: 2, splitOnFailure: 'yes' }, "option 'splitOnFailure' must be true or false, got 'yes'"],
     ['rateLimit empty', { maxBatchSize: 2, rateLimit: {} }, "option 'rateLimit' needs requestsPerSecond or itemsPerSecond"],
     ['rateLimit negative', { maxBatchSize: 2, rateLimit: { requestsPerSecond: -1 } }, "option 'rateLimit.requestsPerSecond' must be a finite number > 0, got -1"],
-    ['rateLimit unknown field', { maxBatchSize: 2, rateLimit: { rps: 5 } }, "option 'rateLimit' has unknown field 'rps' (known: requestsPerSecond, itemsPerSecond)"],
+    ['rateLimit unknown field', { maxBatchSize: 2, rateLimit: { rps: 5 } }, "unknown option 'rateLimit.rps' (known in 'rateLimit': requestsPerSecond, itemsPerSecond)"],
     ['orderKey without key-ordered', { maxBatchSize: 2, orderKey: (x: number) => x }, "option 'orderKey' only applies to ordering 'key-ordered'"],
     ['ordering is fixed by the method', { maxBatchSize: 2, ordering: 'ordered' }, "unknown option 'ordering'"],
     ['typo', { maxBatchSize: 2, maxBatchTimeout: 5 }, "unknown option 'maxBatchTimeout'"],
@@ -105,7 +105,7 @@ describe('build-time validation', () => {
       "RetryStrategies.exponentialBackoff(): option 'maxDelayMs' (10) must be >= initialDelayMs (100)",
     );
     expect(() => RetryStrategies.exponentialBackoff({ maxAttempts: 2, initialDelayMs: 1, maxDelayMs: 10, jitter: 2 })).toThrow(
-      "RetryStrategies.exponentialBackoff(): option 'jitter' must be in [0, 1], got 2",
+      "RetryStrategies.exponentialBackoff(): option 'jitter' must be a finite number in [0, 1], got 2",
     );
     expect(() => RetryStrategies.exponentialBackoff({ maxAttempts: 2, initialDelayMs: 1, maxDelayMs: 10, multiplier: 0.5 })).toThrow(
       "RetryStrategies.exponentialBackoff(): option 'multiplier' must be a finite number >= 1, got 0.5",

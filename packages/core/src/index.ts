@@ -35,7 +35,7 @@ export {
 export { HeapKeyedStateBackend, type KeyedStateSnapshot } from './runtime/state/HeapKeyedStateBackend.js';
 export type { TimersSnapshot } from './runtime/timers/InternalTimerService.js';
 export { JobExecutionError, InvalidJobError, OperatorError } from './runtime/errors.js';
-export { OptionChecker, describeValue, type DurationRules } from './api/OptionChecker.js';
+export { OptionChecker, describeValue, type DurationRules, type NumberBounds } from './api/OptionChecker.js';
 export type { JobClient, JobExecutionResult, JobStatus, OperatorStats } from './runtime/JobRunner.js';
 
 export { MetricRegistry, MetricGroup, Counter, Gauge, type Metric, type MetricValue } from './metrics/MetricRegistry.js';

@@ -130,10 +130,10 @@ describe('cancel', () => {
 
 describe('build-time validation', () => {
   it('rejects bad parallelism with the option named', () => {
-    expect(() => StreamExecutionEnvironment.create({ parallelism: 0 })).toThrow("StreamExecutionEnvironment.create(): option 'parallelism' must be an integer >= 1, got 0");
+    expect(() => StreamExecutionEnvironment.create({ parallelism: 0 })).toThrow("StreamExecutionEnvironment.create(): option 'parallelism' must be an integer in [1, 128], got 0");
     const env = StreamExecutionEnvironment.create();
     expect(() => env.fromElements(1).map((n) => n).name('m').setParallelism(-2)).toThrow(
-      "setParallelism() of 'm': option 'parallelism' must be an integer >= 1, got -2",
+      "setParallelism() of 'm': option 'parallelism' must be an integer in [1, 128], got -2",
     );
     expect(() => env.fromElements(1).setParallelism(2)).toThrow(/'Source: Elements' is a non-parallel source/);
   });

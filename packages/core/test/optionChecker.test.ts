@@ -13,7 +13,55 @@ describe('OptionChecker', () => {
     expect(() => check.nonEmptyString('stream', '')).toThrow("option 'stream' must be a non-empty string, got ''");
     expect(() => check.record('headers', [])).toThrow("option 'headers' must be an object, got an array");
     expect(() => check.object(null)).toThrow('mySink: needs an options object');
-    expect(() => check.known({ batchSize: 1, batchsize: 2 }, new Set(['batchSize']))).toThrow("unknown option 'batchsize' (known: batchSize)");
+    expect(() => check.known({ batchSize: 1, batchsize: 2 }, new Set(['batchSize']))).toThrow(
+      "mySink: unknown option 'batchsize'; did you mean 'batchSize'? (known: batchSize)",
+    );
+  });
+
+  it('known suggests the nearest name for a near miss, and none for a far one', () => {
+    const names = ['parallelism', 'chunkSize', 'delayMs', 'apiKey', 'retry'];
+    const message = (key: string): string => {
+      try {
+        check.known({ [key]: 1 }, names);
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return 'accepted';
+    };
+    expect(message('paralelism')).toContain("did you mean 'parallelism'?");
+    expect(message('apikey')).toContain("did you mean 'apiKey'?");
+    expect(message('chunksize')).toContain("did you mean 'chunkSize'?");
+    expect(message('delay')).toContain("did you mean 'delayMs'?");
+    expect(message('retyr')).toContain("did you mean 'retry'?");
+    expect(message('rps')).toBe("mySink: unknown option 'rps' (known: parallelism, chunkSize, delayMs, apiKey, retry)");
+    expect(message('timeout')).not.toContain('did you mean');
+    expect(() => check.known({ rps: 1 }, ['requestsPerSecond'], 'rateLimit')).toThrow(
+      "mySink: unknown option 'rateLimit.rps' (known in 'rateLimit': requestsPerSecond)",
+    );
+    expect(() => check.record('rateLimit', { itemsPerSec: 1 }, ['requestsPerSecond', 'itemsPerSecond'])).toThrow(
+      "unknown option 'rateLimit.itemsPerSec'; did you mean 'rateLimit.itemsPerSecond'?",
+    );
+    expect(() => check.known({ a: 1 }, [])).toThrow("unknown option 'a' (known: none)");
+  });
+
+  it('integer rejects values beyond max, by default beyond the safe integers', () => {
+    expect(() => check.integer('count', 2 ** 53)).toThrow(`option 'count' must be an integer <= ${Number.MAX_SAFE_INTEGER}, got 9007199254740992`);
+    expect(() => check.integer('parallelism', 129, 1, 128)).toThrow("option 'parallelism' must be an integer in [1, 128], got 129");
+    expect(() => check.optionalInteger('count', 1e300, 1)).toThrow("option 'count' must be an integer <=");
+    expect(check.integer('count', Number.MAX_SAFE_INTEGER)).toBe(Number.MAX_SAFE_INTEGER);
+  });
+
+  it('number checks finiteness and bounds and names them', () => {
+    expect(check.number('ratio', 0.5, { min: 0, max: 1 })).toBe(0.5);
+    expect(() => check.number('ratio', 1.5, { min: 0, max: 1 })).toThrow("option 'ratio' must be a finite number in [0, 1], got 1.5");
+    expect(() => check.number('rate', 0, { above: 0 })).toThrow("option 'rate' must be a finite number > 0, got 0");
+    expect(() => check.number('multiplier', Number.NaN, { min: 1 })).toThrow("option 'multiplier' must be a finite number >= 1, got NaN");
+    expect(() => check.number('multiplier', Number.POSITIVE_INFINITY, { min: 1 })).toThrow('got Infinity');
+    expect(() => check.number('share', '0.5', { above: 0, max: 1 })).toThrow("option 'share' must be a finite number > 0 and <= 1, got '0.5'");
+    expect(() => check.number('x', 2, { max: 1 })).toThrow("option 'x' must be a finite number <= 1, got 2");
+    expect(check.optionalNumber('x', undefined, { min: 0 })).toBeUndefined();
+    expect(check.optionalBoolean('flag', false)).toBe(false);
+    expect(() => check.optionalBoolean('flag', 'yes')).toThrow("option 'flag' must be true or false, got 'yes'");
   });
 
   it('returns what it accepts; optional checks pass an absent value through', () => {

@@ -100,7 +100,7 @@ describe('createNgramTokenizer', () => {
   });
 
   it('rejects bad options, naming them', () => {
-    expect(() => createNgramTokenizer({ vocab: 1 })).toThrow("createNgramTokenizer: option 'vocab' must be an integer >= 2, got 1");
+    expect(() => createNgramTokenizer({ vocab: 1 })).toThrow("createNgramTokenizer: option 'vocab' must be an integer in [2, 4294967296], got 1");
     expect(() => createNgramTokenizer({ ngram: 0 })).toThrow("option 'ngram' must be an integer >= 1, got 0");
     expect(() => createNgramTokenizer({ maxLength: 1.5 })).toThrow("option 'maxLength' must be an integer >= 1, got 1.5");
     expect(() => createNgramTokenizer({ ngram: 0 })).toThrow(InvalidJobError);

@@ -1,6 +1,6 @@
 import { describeValue, OptionChecker } from '@tributary/core';
 import type { CallContext, OpenAIClientOptions } from './client.js';
-import { Endpoint, isRecord } from './internal/Endpoint.js';
+import { CLIENT_OPTIONS, Endpoint, isRecord } from './internal/Endpoint.js';
 import { nonRetryable } from './internal/nonRetryable.js';
 
 /** One message of a chat conversation. */
@@ -16,6 +16,8 @@ interface ChatOptionsBase extends OpenAIClientOptions {
   /** More request fields, sent as given: `temperature`, `max_tokens`, `response_format`, `seed`, ... (`stream` is not supported). */
   readonly body?: Readonly<Record<string, unknown>> | undefined;
 }
+
+const CHAT_OPTIONS = ['model', 'body', 'text', 'system', 'messages', ...CLIENT_OPTIONS];
 
 /**
  * Options of {@link openAIChat}: the conversation per record comes either from
@@ -91,6 +93,7 @@ export type ChatFunction<TIn> = (input: TIn, ctx?: CallContext) => Promise<ChatC
  */
 export function openAIChat<TIn>(options: ChatOptions<TIn>): ChatFunction<TIn> {
   const check = new OptionChecker('openAIChat');
+  check.known(check.object(options), CHAT_OPTIONS);
   const model = check.nonEmptyString('model', options.model);
   const extra = check.record('body', options.body) ?? {};
   if (extra.stream !== undefined && extra.stream !== false) check.fail(`option 'body' must not set 'stream': the adapter reads whole answers`);

@@ -1,6 +1,6 @@
 import { describeValue, OptionChecker } from '@tributary/core';
 import type { CallContext, OpenAIClientOptions } from './client.js';
-import { Endpoint, isRecord } from './internal/Endpoint.js';
+import { CLIENT_OPTIONS, Endpoint, isRecord } from './internal/Endpoint.js';
 import { nonRetryable } from './internal/nonRetryable.js';
 
 /** Options of {@link openAIEmbeddings}. */
@@ -22,6 +22,8 @@ export interface EmbeddingsOptions<TIn> extends OpenAIClientOptions {
   /** More request fields, sent as given (`user`, or a server's own such as TEI's `truncate`). */
   readonly body?: Readonly<Record<string, unknown>> | undefined;
 }
+
+const EMBEDDINGS_OPTIONS = ['model', 'text', 'dimensions', 'encodingFormat', 'float32', 'body', ...CLIENT_OPTIONS];
 
 /** One record and its embedding, as {@link openAIEmbeddings} emits them. */
 export interface Embedding<TIn, TVector extends number[] | Float32Array = number[]> {
@@ -79,11 +81,12 @@ export function openAIEmbeddings<TIn>(
 ): EmbeddingsBatchFunction<TIn, number[]>;
 export function openAIEmbeddings<TIn>(options: EmbeddingsOptions<TIn>): EmbeddingsBatchFunction<TIn, number[] | Float32Array> {
   const check = new OptionChecker('openAIEmbeddings');
+  check.known(check.object(options), EMBEDDINGS_OPTIONS);
   const model = check.nonEmptyString('model', options.model);
   const text = check.func('text', options.text);
   const dimensions = options.dimensions === undefined ? undefined : check.integer('dimensions', options.dimensions);
   const encodingFormat = check.optionalOneOf('encodingFormat', options.encodingFormat, ['float', 'base64']);
-  const float32 = options.float32 === true;
+  const float32 = check.optionalBoolean('float32', options.float32) === true;
   const extra = check.record('body', options.body) ?? {};
   const endpoint = new Endpoint('/embeddings', options, check);
 

@@ -1,8 +1,10 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { MetricRegistry } from '@tributary/core';
+import { describeValue, OptionChecker, type MetricRegistry } from '@tributary/core';
 import type { Registry } from 'prom-client';
-import { toPrometheusRegistry, type PrometheusExportOptions } from './toPrometheusRegistry.js';
+import { EXPORT_OPTIONS, exportRegistry, type PrometheusExportOptions } from './toPrometheusRegistry.js';
+
+const SERVER_OPTIONS = ['registry', 'port', 'host', 'path', ...EXPORT_OPTIONS];
 
 /** Options of {@link startMetricsServer}. */
 export interface MetricsServerOptions extends PrometheusExportOptions {
@@ -49,12 +51,12 @@ export interface MetricsServer {
  * ```
  */
 export async function startMetricsServer(options: MetricsServerOptions): Promise<MetricsServer> {
+  const check = new OptionChecker('startMetricsServer()');
+  check.known(check.object(options), SERVER_OPTIONS);
   const { registry, port = 0, host = '127.0.0.1', path = '/metrics', ...exportOptions } = options;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new RangeError(`startMetricsServer: port must be an integer from 0 to 65535, got ${String(port)}`);
-  }
-  if (!path.startsWith('/')) throw new RangeError(`startMetricsServer: path must start with '/', got '${path}'`);
-  const prometheus = toPrometheusRegistry(registry, exportOptions);
+  check.integer('port', port, 0, 65535);
+  if (!check.nonEmptyString('path', path).startsWith('/')) check.fail(`option 'path' must start with '/', got ${describeValue(path)}`);
+  const prometheus = exportRegistry(check, registry, exportOptions);
   const handler = createMetricsHandler(prometheus);
   const server = createServer((req, res) => {
     if (new URL(req.url ?? '/', 'http://localhost').pathname === path) {

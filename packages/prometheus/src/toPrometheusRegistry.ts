@@ -1,4 +1,4 @@
-import type { HistogramSnapshot, Metric, MetricRegistry } from '@tributary/core';
+import { describeValue, OptionChecker, type HistogramSnapshot, type Metric, type MetricRegistry } from '@tributary/core';
 import { collectDefaultMetrics, Counter, Gauge, Registry, validateMetricName } from 'prom-client';
 import { toPrometheusSeries } from './metricNames.js';
 import { WindowSummary } from './WindowSummary.js';
@@ -54,15 +54,25 @@ export interface PrometheusExportOptions {
  * ```
  */
 export function toPrometheusRegistry(registry: MetricRegistry, options: PrometheusExportOptions = {}): Registry {
+  const check = new OptionChecker('toPrometheusRegistry()');
+  check.known(check.object(options), EXPORT_OPTIONS);
+  return exportRegistry(check, registry, options);
+}
+
+/** The names of {@link PrometheusExportOptions}. */
+export const EXPORT_OPTIONS: readonly string[] = ['prefix', 'processMetrics'];
+
+/** {@link toPrometheusRegistry} with the options checked by `check` (whose owner names the caller). */
+export function exportRegistry(check: OptionChecker, registry: MetricRegistry, options: PrometheusExportOptions): Registry {
   if (typeof (registry as Partial<MetricRegistry> | undefined)?.entries !== 'function') {
-    throw new TypeError('toPrometheusRegistry: registry must be a @tributary/core MetricRegistry (e.g. env.metrics)');
+    check.fail('registry must be a @tributary/core MetricRegistry (e.g. env.metrics)');
   }
   const prefix = options.prefix ?? 'tributary';
-  if (prefix !== '' && !validateMetricName(prefix)) {
-    throw new RangeError(`toPrometheusRegistry: prefix must be a valid Prometheus metric name or '', got '${prefix}'`);
+  if (typeof prefix !== 'string' || (prefix !== '' && !validateMetricName(prefix))) {
+    check.fail(`option 'prefix' must be a valid Prometheus metric name or '', got ${describeValue(prefix)}`);
   }
   const prometheus = new TributaryRegistry(registry, prefix);
-  if (options.processMetrics === true) collectDefaultMetrics({ register: prometheus });
+  if (check.optionalBoolean('processMetrics', options.processMetrics) === true) collectDefaultMetrics({ register: prometheus });
   return prometheus;
 }
 

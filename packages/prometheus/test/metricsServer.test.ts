@@ -83,7 +83,7 @@ describe('startMetricsServer', () => {
   });
 
   it('rejects a bad port or path, naming the option', async () => {
-    await expect(startMetricsServer({ registry: new MetricRegistry(), port: 70000 })).rejects.toThrow(/port must be an integer/);
-    await expect(startMetricsServer({ registry: new MetricRegistry(), path: 'metrics' })).rejects.toThrow(/path must start with '\/'/);
+    await expect(startMetricsServer({ registry: new MetricRegistry(), port: 70000 })).rejects.toThrow(/option 'port' must be an integer in \[0, 65535\]/);
+    await expect(startMetricsServer({ registry: new MetricRegistry(), path: 'metrics' })).rejects.toThrow(/option 'path' must start with '\/'/);
   });
 });

@@ -142,7 +142,7 @@ describe('toPrometheusRegistry', () => {
   });
 
   it('rejects bad options, naming them', () => {
-    expect(() => toPrometheusRegistry(new MetricRegistry(), { prefix: 'my-app' })).toThrow(/prefix must be a valid Prometheus metric name/);
+    expect(() => toPrometheusRegistry(new MetricRegistry(), { prefix: 'my-app' })).toThrow(/option 'prefix' must be a valid Prometheus metric name/);
     expect(() => toPrometheusRegistry({} as MetricRegistry)).toThrow(/registry must be a @tributary\/core MetricRegistry/);
   });
 });

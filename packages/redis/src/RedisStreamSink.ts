@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { describeValue, OptionChecker, type Sink, type SinkWriter, type SinkWriterContext } from '@tributary/core';
-import { closeClient, openClient, type RedisConnection } from './connection.js';
+import { checkConnection, closeClient, openClient, type RedisConnection } from './connection.js';
 import { contentKey, DEFAULT_IDEMPOTENCY_FIELD, type FieldValue } from './idempotency.js';
 
 /** Options of {@link RedisStreamSink}. */
@@ -29,6 +29,8 @@ export interface RedisStreamSinkOptions<T> {
   readonly maxInFlightBatches?: number;
 }
 
+const SINK_OPTIONS = ['redis', 'stream', 'encode', 'idempotencyKey', 'idempotencyField', 'maxLen', 'batchSize', 'maxInFlightBatches'];
+
 interface ResolvedSinkOptions<T> {
   readonly redis: RedisConnection | undefined;
   readonly stream: string;
@@ -42,7 +44,8 @@ interface ResolvedSinkOptions<T> {
 
 function resolve<T>(options: RedisStreamSinkOptions<T>): ResolvedSinkOptions<T> {
   const check = new OptionChecker('RedisStreamSink');
-  check.object(options);
+  check.known(check.object(options), SINK_OPTIONS);
+  checkConnection(check, options.redis);
   check.nonEmptyString('stream', options.stream);
   check.func('encode', options.encode);
   const key = options.idempotencyKey;

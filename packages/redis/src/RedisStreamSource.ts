@@ -1,5 +1,5 @@
-import { OptionChecker, SystemClock, type Clock, type Source, type SourceReader, type SourceReaderContext } from '@tributary/core';
-import type { RedisConnection } from './connection.js';
+import { describeValue, OptionChecker, SystemClock, type Clock, type Source, type SourceReader, type SourceReaderContext } from '@tributary/core';
+import { checkConnection, type RedisConnection } from './connection.js';
 import { RedisStreamReader } from './internal/RedisStreamReader.js';
 import type { RedisStreamRecord } from './records.js';
 
@@ -95,6 +95,9 @@ export interface RedisStreamPosition {
   readonly returned: number;
 }
 
+const SOURCE_OPTIONS = ['redis', 'stream', 'group', 'consumer', 'decode', 'createGroup', 'count', 'blockMs', 'ack', 'maxUnacked', 'reclaim', 'clock'];
+const RECLAIM_OPTIONS = ['minIdleMs', 'intervalMs'];
+
 const DEFAULTS = { count: 256, blockMs: 1_000, maxUnacked: 10_000, minIdleMs: 60_000, intervalMs: 10_000 } as const;
 /** Redis takes `BLOCK` and `XAUTOCLAIM`'s idle time in whole ms; 0 would block forever or scan without pause. */
 const WHOLE_MS = { positive: true, integer: true } as const;
@@ -117,7 +120,8 @@ export interface ResolvedSourceOptions<T> {
 
 function resolve<T>(options: RedisStreamSourceOptions<T>): ResolvedSourceOptions<T> {
   const check = new OptionChecker('RedisStreamSource');
-  check.object(options);
+  check.known(check.object(options), SOURCE_OPTIONS);
+  checkConnection(check, options.redis);
   for (const name of ['stream', 'group', 'consumer'] as const) check.nonEmptyString(name, options[name]);
   check.func('decode', options.decode);
   const createGroup = check.optionalOneOf('createGroup', options.createGroup, ['0', '$']);
@@ -127,7 +131,7 @@ function resolve<T>(options: RedisStreamSourceOptions<T>): ResolvedSourceOptions
   const maxUnacked = check.optionalInteger('maxUnacked', options.maxUnacked, DEFAULTS.maxUnacked);
   let reclaim: Required<ReclaimOptions> | false = false;
   if (options.reclaim !== false) {
-    const given = options.reclaim ?? { minIdleMs: DEFAULTS.minIdleMs };
+    const given = check.record('reclaim', options.reclaim, RECLAIM_OPTIONS) ?? { minIdleMs: DEFAULTS.minIdleMs };
     reclaim = {
       minIdleMs: check.duration('reclaim.minIdleMs', given.minIdleMs, { integer: true }),
       intervalMs: check.optionalDuration('reclaim.intervalMs', given.intervalMs, DEFAULTS.intervalMs, WHOLE_MS),
@@ -145,8 +149,16 @@ function resolve<T>(options: RedisStreamSourceOptions<T>): ResolvedSourceOptions
     ack,
     maxUnacked,
     reclaim,
-    clock: options.clock ?? new SystemClock(),
+    clock: checkClock(check, options.clock) ?? new SystemClock(),
   };
+}
+
+function checkClock(check: OptionChecker, clock: Clock | undefined): Clock | undefined {
+  const given = clock as Partial<Clock> | null | undefined;
+  if (given !== undefined && (typeof given?.now !== 'function' || typeof given.schedule !== 'function')) {
+    check.fail(`option 'clock' must be a Clock (an object with now() and schedule()), got ${describeValue(clock)}`);
+  }
+  return clock;
 }
 
 /**

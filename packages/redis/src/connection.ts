@@ -1,3 +1,4 @@
+import type { OptionChecker } from '@tributary/core';
 import { Redis, type RedisOptions } from 'ioredis';
 
 /**
@@ -7,6 +8,12 @@ import { Redis, type RedisOptions } from 'ioredis';
  * it, so a blocking read never delays an ack or a write.
  */
 export type RedisConnection = string | RedisOptions;
+
+/** Rejects a connection that is neither a URL string nor an options object. */
+export function checkConnection(check: OptionChecker, connection: unknown): void {
+  if (typeof connection === 'string') check.nonEmptyString('redis', connection);
+  else check.record('redis', connection);
+}
 
 /** Opens a client named `name` (visible in `CLIENT LIST`) unless the options name it. */
 export function openClient(connection: RedisConnection | undefined, name: string): Redis {

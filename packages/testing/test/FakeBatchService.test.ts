@@ -302,10 +302,10 @@ describe('FakeBatchService', () => {
 
   it('validates its options, naming them', () => {
     const clock = new ManualClock(0);
-    expect(() => new FakeBatchService({ clock, handler: lengths, concurrency: 0 })).toThrow(/option concurrency/);
+    expect(() => new FakeBatchService({ clock, handler: lengths, concurrency: 0 })).toThrow(/option 'concurrency'/);
     expect(() => new FakeBatchService({ clock, handler: lengths, latency: { baseMs: -1, perItemMs: 0 } })).toThrow(/latency.baseMs/);
     expect(() => new FakeBatchService({ clock, handler: lengths, failureRate: 2 })).toThrow(/failureRate/);
-    expect(() => new FakeBatchService({ clock, handler: lengths, failCalls: [0] })).toThrow(/failCalls holds 1-based/);
+    expect(() => new FakeBatchService({ clock, handler: lengths, failCalls: [0] })).toThrow(/failCalls' holds 1-based/);
   });
 
   it('runs on the system clock for benchmarks', async () => {

@@ -53,6 +53,8 @@ const BATCH_OPTIONS_FIXED_ORDER: ReadonlySet<string> = new Set([
 ]);
 const BATCH_OPTIONS: ReadonlySet<string> = new Set([...BATCH_OPTIONS_FIXED_ORDER, 'ordering']);
 const WAIT_OPTIONS = new Set(['timeout', 'attemptTimeout', 'capacity', 'retry', 'onFailure', 'rateLimit']);
+const RATE_LIMIT_OPTIONS = ['requestsPerSecond', 'itemsPerSecond'];
+const FAILURE_POLICIES = ['deadLetter', 'fallback'];
 
 /** The shared option checks, and those only the async operators have. */
 class Checker extends OptionChecker {
@@ -65,18 +67,18 @@ class Checker extends OptionChecker {
       typeof r.backoff !== 'function' ||
       typeof r.retryOnError !== 'function' ||
       typeof r.retryOnResult !== 'function' ||
-      typeof r.maxAttempts !== 'number' ||
-      !Number.isInteger(r.maxAttempts) ||
-      r.maxAttempts < 1
+      typeof r.maxAttempts !== 'number'
     ) {
       this.fail(`option 'retry' must be a RetryStrategy (use RetryStrategies.none(), fixedDelay() or exponentialBackoff())`);
     }
+    this.integer('retry.maxAttempts', r.maxAttempts);
     return r as RetryStrategy<TOut>;
   }
 
   onFailure<TIn, TOut>(value: unknown): FailurePolicy<TIn, TOut> {
     if (value === undefined || value === 'fail') return 'fail';
-    if (typeof value === 'object' && value !== null) {
+    if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+      this.known(value as Record<string, unknown>, FAILURE_POLICIES, 'onFailure');
       const keys = Object.keys(value);
       const v = value as { deadLetter?: unknown; fallback?: unknown };
       if (keys.length === 1 && v.deadLetter instanceof OutputTag) return value as FailurePolicy<TIn, TOut>;
@@ -86,19 +88,14 @@ class Checker extends OptionChecker {
   }
 
   rateLimit(value: unknown): RateLimit | undefined {
-    const given = this.record('rateLimit', value);
+    const given = this.record('rateLimit', value, RATE_LIMIT_OPTIONS);
     if (given === undefined) return undefined;
-    const { requestsPerSecond, itemsPerSecond, ...rest } = given;
-    const extra = Object.keys(rest);
-    if (extra.length > 0) this.fail(`option 'rateLimit' has unknown field '${extra[0]}' (known: requestsPerSecond, itemsPerSecond)`);
+    const { requestsPerSecond, itemsPerSecond } = given;
     if (requestsPerSecond === undefined && itemsPerSecond === undefined) {
       this.fail(`option 'rateLimit' needs requestsPerSecond or itemsPerSecond`);
     }
-    for (const [name, rate] of [['requestsPerSecond', requestsPerSecond], ['itemsPerSecond', itemsPerSecond]] as const) {
-      if (rate !== undefined && !(typeof rate === 'number' && Number.isFinite(rate) && rate > 0)) {
-        this.fail(`option 'rateLimit.${name}' must be a finite number > 0, got ${describeValue(rate)}`);
-      }
-    }
+    this.optionalNumber('rateLimit.requestsPerSecond', requestsPerSecond, { above: 0 });
+    this.optionalNumber('rateLimit.itemsPerSecond', itemsPerSecond, { above: 0 });
     return given;
   }
 }
@@ -128,12 +125,7 @@ export function resolveBatchConfig<TIn, TOut>(
   if ((o.maxBatchWeight === undefined) !== (o.weigher === undefined)) {
     c.fail(`options 'maxBatchWeight' and 'weigher' go together: set both or neither`);
   }
-  let maxBatchWeight = Number.POSITIVE_INFINITY;
-  if (o.maxBatchWeight !== undefined) {
-    const w = o.maxBatchWeight;
-    if (typeof w !== 'number' || !Number.isFinite(w) || w <= 0) c.fail(`option 'maxBatchWeight' must be a finite number > 0, got ${describeValue(w)}`);
-    maxBatchWeight = w;
-  }
+  const maxBatchWeight = c.optionalNumber('maxBatchWeight', o.maxBatchWeight, { above: 0 }) ?? Number.POSITIVE_INFINITY;
   c.optionalFunc('batchKey', o.batchKey);
   const maxInFlightBatches = c.optionalInteger('maxInFlightBatches', o.maxInFlightBatches, 1);
   const capacity = c.optionalInteger('capacity', o.capacity, 2 * maxBatchSize * maxInFlightBatches);
@@ -150,9 +142,7 @@ export function resolveBatchConfig<TIn, TOut>(
   if (ordering === 'key-ordered' && resultMode !== 'per-item') {
     c.fail(`ordering 'key-ordered' needs resultMode 'per-item' (one output per input): in 'collect' mode a batch's outputs belong to no single key`);
   }
-  if (o.splitOnFailure !== undefined && typeof o.splitOnFailure !== 'boolean') {
-    c.fail(`option 'splitOnFailure' must be a boolean, got ${describeValue(o.splitOnFailure)}`);
-  }
+  c.optionalBoolean('splitOnFailure', o.splitOnFailure);
   return {
     fn,
     kind,

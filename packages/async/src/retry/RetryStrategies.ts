@@ -60,6 +60,10 @@ export interface ExponentialBackoffOptions<TOut> extends RetryPredicates<TOut> {
   readonly seed?: number | undefined;
 }
 
+const PREDICATES = ['retryOnError', 'retryOnResult'];
+const FIXED_DELAY_OPTIONS = ['maxAttempts', 'delayMs', ...PREDICATES];
+const EXPONENTIAL_BACKOFF_OPTIONS = ['maxAttempts', 'initialDelayMs', 'maxDelayMs', 'multiplier', 'jitter', 'random', 'seed', ...PREDICATES];
+
 const retryAll = (): boolean => true;
 const retryNoResult = (): boolean => false;
 
@@ -84,6 +88,7 @@ export const RetryStrategies = {
   /** Retry after the same wait each time. */
   fixedDelay<TOut = unknown>(options: FixedDelayOptions<TOut>): RetryStrategy<TOut> {
     const check = new OptionChecker('RetryStrategies.fixedDelay()');
+    check.known(check.object(options), FIXED_DELAY_OPTIONS);
     const maxAttempts = attempts(check, options.maxAttempts);
     const delayMs = check.duration('delayMs', options.delayMs);
     return {
@@ -96,16 +101,15 @@ export const RetryStrategies = {
   /** Retry after waits that grow by `multiplier` up to `maxDelayMs`, with optional jitter. */
   exponentialBackoff<TOut = unknown>(options: ExponentialBackoffOptions<TOut>): RetryStrategy<TOut> {
     const check = new OptionChecker('RetryStrategies.exponentialBackoff()');
+    check.known(check.object(options), EXPONENTIAL_BACKOFF_OPTIONS);
     const maxAttempts = attempts(check, options.maxAttempts);
     const initial = check.duration('initialDelayMs', options.initialDelayMs);
     const max = check.duration('maxDelayMs', options.maxDelayMs);
     if (max < initial) check.fail(`option 'maxDelayMs' (${max}) must be >= initialDelayMs (${initial})`);
-    const multiplier = options.multiplier ?? 2;
-    if (!(Number.isFinite(multiplier) && multiplier >= 1)) check.fail(`option 'multiplier' must be a finite number >= 1, got ${describeValue(multiplier)}`);
-    const jitter = options.jitter ?? 0;
-    if (!(jitter >= 0 && jitter <= 1)) check.fail(`option 'jitter' must be in [0, 1], got ${describeValue(jitter)}`);
+    const multiplier = check.optionalNumber('multiplier', options.multiplier, { min: 1 }) ?? 2;
+    const jitter = check.optionalNumber('jitter', options.jitter, { min: 0, max: 1 }) ?? 0;
     check.optionalFunc('random', options.random);
-    if (options.seed !== undefined && !Number.isFinite(options.seed)) check.fail(`option 'seed' must be a finite number, got ${describeValue(options.seed)}`);
+    check.optionalNumber('seed', options.seed, {});
     const random = options.random ?? (options.seed === undefined ? Math.random : seededRandom(options.seed));
     return {
       maxAttempts,
@@ -131,5 +135,5 @@ function attempts(check: OptionChecker, maxAttempts: unknown): number {
   if (typeof maxAttempts !== 'number' || !Number.isInteger(maxAttempts) || maxAttempts < 1) {
     check.fail(`option 'maxAttempts' (attempts in total, the first included) must be an integer >= 1, got ${describeValue(maxAttempts)}`);
   }
-  return maxAttempts;
+  return check.integer('maxAttempts', maxAttempts);
 }

@@ -5,7 +5,7 @@ import { ProcessOperator } from '../operators/ProcessOperator.js';
 import { SinkOperator } from '../operators/SinkOperator.js';
 import type { OperatorFactory } from '../operators/StreamOperator.js';
 import { InvalidJobError } from '../runtime/errors.js';
-import type { Key } from '../runtime/keyGroups.js';
+import { MAX_PARALLELISM, type Key } from '../runtime/keyGroups.js';
 import { CollectSink } from '../sinks/CollectSink.js';
 import { FunctionSink } from '../sinks/FunctionSink.js';
 import { PrintSink } from '../sinks/PrintSink.js';
@@ -20,9 +20,9 @@ import type {
 } from './functions.js';
 import { KeyedProcessOperator } from '../operators/KeyedProcessOperator.js';
 import { KeyedReduceOperator } from '../operators/KeyedReduceOperator.js';
-import type { OutputTag } from './OutputTag.js';
+import { OutputTag } from './OutputTag.js';
 import type { Sink } from './Sink.js';
-import { OptionChecker } from './OptionChecker.js';
+import { describeValue, OptionChecker } from './OptionChecker.js';
 import type { StreamExecutionEnvironment } from './StreamExecutionEnvironment.js';
 import type { Chaining, OperatorTransformation, Transformation } from './transformations.js';
 
@@ -30,9 +30,17 @@ import type { Chaining, OperatorTransformation, Transformation } from './transfo
 export interface TransformOptions {
   /** How the operator is placed into tasks (see {@link Chaining}). Default `always`. */
   readonly chaining?: Chaining;
+  /**
+   * Side outputs whose records must not be dropped (dead letters): building
+   * the job fails, naming the operator, unless a `getSideOutput(tag)` of it
+   * is read by another operator.
+   */
+  readonly requiredSideOutputs?: readonly OutputTag<unknown>[] | undefined;
   /** @internal Set by KeyedStream: the operator runs keyed. */
   readonly keySelector?: ((value: unknown) => Key) | undefined;
 }
+
+const TRANSFORM_OPTIONS = ['chaining', 'requiredSideOutputs', 'keySelector'];
 
 // DataStream and KeyedStream share this module: keyBy() returns the subclass, and
 // an import cycle between two modules would break class initialisation.
@@ -148,6 +156,7 @@ export class DataStream<T> {
 
   /** Prints each record to stdout. */
   print(prefix?: string): DataStreamSink {
+    new OptionChecker('print()').optionalString('prefix', prefix);
     return this.sinkTo(new PrintSink<T>(prefix)).name('Sink: Print');
   }
 
@@ -171,15 +180,21 @@ export class DataStream<T> {
   ): OperatorTransformation {
     this.env.checkUsable(this.transformation);
     if (typeof name !== 'string' || name === '') throw new InvalidJobError('transform() needs a non-empty operator name');
-    const check = new OptionChecker(`transform('${name}')`);
+    const check: OptionChecker = new OptionChecker(`transform('${name}')`);
     if (typeof factory !== 'function') check.fail('needs an operator factory function');
+    check.known(check.object(options), TRANSFORM_OPTIONS);
     const chaining = check.oneOf('chaining', options.chaining, ['always', 'head', 'first'], 'always');
+    const required: unknown = options.requiredSideOutputs ?? [];
+    if (!isOutputTags(required)) {
+      check.fail(`option 'requiredSideOutputs' must be an array of OutputTags, got ${describeValue(required)}`);
+    }
     return this.env.add<OperatorTransformation>({
       kind: 'operator',
       input: this.transformation,
       factory: factory,
       keySelector: options.keySelector,
       chaining,
+      requiredSideOutputs: required.map((tag) => tag.id),
       isSink,
       name,
       uid: undefined,
@@ -210,7 +225,7 @@ export class SingleOutputStream<T> extends DataStream<T> {
   setParallelism(parallelism: number): this {
     this.env.checkUsable(this.transformation);
     const t = this.transformation;
-    new OptionChecker(`setParallelism() of '${t.name}'`).integer('parallelism', parallelism);
+    new OptionChecker(`setParallelism() of '${t.name}'`).integer('parallelism', parallelism, 1, MAX_PARALLELISM);
     if (t.kind === 'source' && t.source.parallel !== true && parallelism !== 1) {
       throw new InvalidJobError(`'${t.name}' is a non-parallel source; its parallelism must be 1, got ${parallelism}`);
     }
@@ -221,6 +236,7 @@ export class SingleOutputStream<T> extends DataStream<T> {
   /** The records this operator emitted to the side output `tag`. */
   getSideOutput<S>(tag: OutputTag<S>): DataStream<S> {
     this.env.checkUsable(this.transformation);
+    if (!(tag instanceof OutputTag)) throw new InvalidJobError(`getSideOutput() of '${this.transformation.name}' needs an OutputTag, got ${describeValue(tag)}`);
     return new DataStream<S>(
       this.env,
       this.env.add({ kind: 'sideOutput', input: this.transformation, tagId: tag.id, name: `side output '${tag.id}'`, uid: undefined, parallelism: undefined }),
@@ -230,6 +246,10 @@ export class SingleOutputStream<T> extends DataStream<T> {
 
 /** A sink in the graph: it can be named, given a uid and a parallelism. */
 export class DataStreamSink extends SingleOutputStream<never> {}
+
+function isOutputTags(value: unknown): value is readonly OutputTag<unknown>[] {
+  return Array.isArray(value) && value.every((tag) => tag instanceof OutputTag);
+}
 
 function checkFunction(operator: string, fn: unknown, method: string): void {
   if (typeof fn === 'function') return;

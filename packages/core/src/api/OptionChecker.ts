@@ -29,17 +29,30 @@ export class OptionChecker {
     return options as Record<string, unknown>;
   }
 
-  /** Rejects option names outside `allowed` (a typo would otherwise be ignored silently). */
-  known(options: Record<string, unknown>, allowed: ReadonlySet<string>): void {
+  /**
+   * Rejects option names outside `allowed` (a typo would otherwise be ignored
+   * silently), suggesting the nearest known name. `parent` names the option
+   * that holds a nested options object (`rateLimit`).
+   */
+  known(options: Record<string, unknown>, allowed: Iterable<string>, parent?: string): void {
+    const names = [...allowed];
     for (const key of Object.keys(options)) {
-      if (!allowed.has(key)) this.fail(`unknown option '${key}' (known: ${[...allowed].join(', ')})`);
+      if (names.includes(key)) continue;
+      const guess = nearestName(key, names);
+      const hint = guess === undefined ? '' : `; did you mean '${parent === undefined ? '' : `${parent}.`}${guess}'?`;
+      const known = names.length === 0 ? 'none' : names.join(', ');
+      this.fail(`unknown option '${parent === undefined ? '' : `${parent}.`}${key}'${hint} (known${parent === undefined ? '' : ` in '${parent}'`}: ${known})`);
     }
   }
 
-  /** An integer >= `min` (default 1). */
-  integer(name: string, value: unknown, min = 1): number {
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-      this.fail(`option '${name}' must be an integer >= ${min}, got ${describeValue(value)}`);
+  /**
+   * An integer >= `min` (default 1) and <= `max`: by default a safe integer,
+   * since a count beyond 2^53 is a mistake and no longer exact.
+   */
+  integer(name: string, value: unknown, min = 1, max = Number.MAX_SAFE_INTEGER): number {
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+      const range = max !== Number.MAX_SAFE_INTEGER ? `in [${min}, ${max}]` : typeof value === 'number' && value > max ? `<= ${max}` : `>= ${min}`;
+      this.fail(`option '${name}' must be an integer ${range}, got ${describeValue(value)}`);
     }
     return value;
   }
@@ -48,8 +61,35 @@ export class OptionChecker {
    * An integer >= `min`, or `fallback` when the option is absent. Only
    * `undefined` means absent: `null` is a value, and a wrong one.
    */
-  optionalInteger(name: string, value: unknown, fallback: number, min = 1): number {
-    return this.integer(name, value === undefined ? fallback : value, min);
+  optionalInteger(name: string, value: unknown, fallback: number, min = 1, max = Number.MAX_SAFE_INTEGER): number {
+    return this.integer(name, value === undefined ? fallback : value, min, max);
+  }
+
+  /**
+   * A finite number within `bounds` (a weight, a rate, a ratio, a
+   * multiplier): `above` is an exclusive lower bound, `min` and `max` inclusive.
+   */
+  number(name: string, value: unknown, bounds: NumberBounds): number {
+    const { min, above, max } = bounds;
+    const ok =
+      typeof value === 'number' &&
+      Number.isFinite(value) &&
+      (min === undefined || value >= min) &&
+      (above === undefined || value > above) &&
+      (max === undefined || value <= max);
+    if (!ok) this.fail(`option '${name}' must be a finite number${describeBounds(bounds)}, got ${describeValue(value)}`);
+    return value;
+  }
+
+  /** A finite number within `bounds`, or absent. */
+  optionalNumber(name: string, value: unknown, bounds: NumberBounds): number | undefined {
+    return value === undefined ? undefined : this.number(name, value, bounds);
+  }
+
+  /** `true` or `false`, or absent. */
+  optionalBoolean(name: string, value: unknown): boolean | undefined {
+    if (value !== undefined && typeof value !== 'boolean') this.fail(`option '${name}' must be true or false, got ${describeValue(value)}`);
+    return value;
   }
 
   /** A finite number >= 0. */
@@ -117,10 +157,14 @@ export class OptionChecker {
     return value === undefined ? undefined : this.nonEmptyString(name, value);
   }
 
-  /** A plain object (not an array), or absent. */
-  record(name: string, value: unknown): Readonly<Record<string, unknown>> | undefined {
+  /**
+   * A plain object (not an array), or absent. With `allowed`, a nested
+   * options object: its names are checked like the outer ones.
+   */
+  record(name: string, value: unknown, allowed?: Iterable<string>): Readonly<Record<string, unknown>> | undefined {
     if (value === undefined) return undefined;
     if (typeof value !== 'object' || value === null || Array.isArray(value)) this.fail(`option '${name}' must be an object, got ${describeValue(value)}`);
+    if (allowed !== undefined) this.known(value as Record<string, unknown>, allowed, name);
     return value as Record<string, unknown>;
   }
 }
@@ -133,6 +177,57 @@ export interface DurationRules {
   readonly integer?: boolean;
   /** How to ask for "never" instead, shown when Infinity is given: `'leave it out for no timeout'`. */
   readonly infinity?: string;
+}
+
+/** Bounds of {@link OptionChecker.number}. */
+export interface NumberBounds {
+  /** Inclusive lower bound. */
+  readonly min?: number;
+  /** Exclusive lower bound. */
+  readonly above?: number;
+  /** Inclusive upper bound. */
+  readonly max?: number;
+}
+
+function describeBounds({ min, above, max }: NumberBounds): string {
+  const low = above !== undefined ? ` > ${above}` : min !== undefined ? ` >= ${min}` : '';
+  if (max === undefined) return low;
+  if (min !== undefined && above === undefined) return ` in [${min}, ${max}]`;
+  return low === '' ? ` <= ${max}` : `${low} and <= ${max}`;
+}
+
+/** The known name a misspelled one most likely meant: same letters ignoring case, or a few edits away. */
+function nearestName(given: string, names: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const name of names) {
+    const distance = editDistance(given.toLowerCase(), name.toLowerCase());
+    // About one edit per three letters: 'delay' finds 'delayMs', 'rps' finds nothing.
+    const limit = Math.min(3, Math.max(1, Math.floor(Math.max(given.length, name.length) / 3)));
+    if (distance <= limit && distance < bestDistance) {
+      best = name;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+/** Edits (insert, delete, substitute, swap of neighbours) that turn `a` into `b`. */
+function editDistance(a: string, b: string): number {
+  let before: number[] = [];
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let d = Math.min((previous[j] as number) + 1, (current[j - 1] as number) + 1, (previous[j - 1] as number) + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, (before[j - 2] as number) + 1);
+      current.push(d);
+    }
+    before = previous;
+    previous = current;
+  }
+  return previous[b.length] as number;
 }
 
 /** A value as an error message shows it: strings quoted, functions, arrays and objects by kind. */

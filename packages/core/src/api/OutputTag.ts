@@ -1,3 +1,6 @@
+import { InvalidJobError } from '../runtime/errors.js';
+import { describeValue } from './OptionChecker.js';
+
 /**
  * Names a side output: a second, typed stream an operator can emit to
  * besides its main output (late records, dead letters, parse errors).
@@ -18,6 +21,6 @@
 export class OutputTag<T> {
   declare readonly _type?: T;
   constructor(readonly id: string) {
-    if (typeof id !== 'string' || id === '') throw new Error('OutputTag needs a non-empty id');
+    if (typeof id !== 'string' || id === '') throw new InvalidJobError(`OutputTag needs a non-empty string id, got ${describeValue(id)}`);
   }
 }

@@ -1,7 +1,8 @@
 import { MetricRegistry } from '../metrics/MetricRegistry.js';
 import { SystemClock, type Clock } from '../runtime/Clock.js';
 import { InvalidJobError } from '../runtime/errors.js';
-import { OptionChecker } from './OptionChecker.js';
+import { describeValue, OptionChecker } from './OptionChecker.js';
+import { MAX_PARALLELISM } from '../runtime/keyGroups.js';
 import { compileJobGraph, sinksOf } from '../runtime/JobGraph.js';
 import type { CheckpointStorage } from '../runtime/checkpoint/CheckpointStorage.js';
 import { FileCheckpointStorage } from '../runtime/checkpoint/FileCheckpointStorage.js';
@@ -80,10 +81,15 @@ export class StreamExecutionEnvironment {
 
   private constructor(options: EnvironmentOptions) {
     const check = new OptionChecker('StreamExecutionEnvironment.create()');
-    this.parallelism = check.optionalInteger('parallelism', options.parallelism, 1);
+    check.known(check.object(options), ENVIRONMENT_OPTIONS);
+    this.parallelism = check.optionalInteger('parallelism', options.parallelism, 1, 1, MAX_PARALLELISM);
     this.chunkSize = check.optionalInteger('chunkSize', options.chunkSize, 256);
     this.channelCapacity = check.optionalInteger('channelCapacity', options.channelCapacity, 8);
-    this.clock = options.clock ?? new SystemClock();
+    this.clock = checkClock(check, options.clock) ?? new SystemClock();
+    // Duck-typed like the clock: a second copy of this package has its own MetricRegistry class.
+    if (options.metrics !== undefined && typeof (options.metrics as Partial<MetricRegistry> | null)?.group !== 'function') {
+      check.fail(`option 'metrics' must be a MetricRegistry, got ${describeValue(options.metrics)}`);
+    }
     this.metrics = options.metrics ?? new MetricRegistry();
     this.restartStrategy = validateRestartStrategy(options.restartStrategy ?? { kind: 'none' });
   }
@@ -96,8 +102,10 @@ export class StreamExecutionEnvironment {
    * record (and, with a two-phase-commit sink, duplicating none).
    */
   enableCheckpointing(intervalMs: number, options: CheckpointingOptions): this {
-    new OptionChecker('enableCheckpointing()').duration('intervalMs', intervalMs, { positive: true, infinity: 'to take no checkpoints, do not enable checkpointing' });
-    const storage = typeof options?.storage === 'string' ? new FileCheckpointStorage(options.storage) : options?.storage;
+    const check = new OptionChecker('enableCheckpointing()');
+    check.duration('intervalMs', intervalMs, { positive: true, infinity: 'to take no checkpoints, do not enable checkpointing' });
+    check.known(check.object(options), CHECKPOINTING_OPTIONS);
+    const storage = typeof options.storage === 'string' ? new FileCheckpointStorage(options.storage) : options.storage;
     if (typeof storage?.store !== 'function') {
       throw new InvalidJobError('enableCheckpointing: options.storage must be a directory path or a CheckpointStorage');
     }
@@ -122,16 +130,23 @@ export class StreamExecutionEnvironment {
 
   /** A stream over an array or any synchronous iterable, also an infinite generator. */
   fromCollection<T>(values: Iterable<T>): SingleOutputStream<T> {
+    if (typeof (values as Partial<Iterable<T>> | null)?.[Symbol.iterator] !== 'function') {
+      new OptionChecker('fromCollection()').fail(`needs an array or an iterable, got ${describeValue(values)}`);
+    }
     return this.fromSource(new CollectionSource(values), 'Source: Collection');
   }
 
   /** A stream over an async iterable (async generator, Node readable in object mode, ...). */
   fromAsyncIterable<T>(values: AsyncIterable<T>): SingleOutputStream<T> {
+    if (typeof (values as Partial<AsyncIterable<T>> | null)?.[Symbol.asyncIterator] !== 'function') {
+      new OptionChecker('fromAsyncIterable()').fail(`needs an async iterable (an async generator, a readable stream), got ${describeValue(values)}`);
+    }
     return this.fromSource(new AsyncIterableSource(values), 'Source: AsyncIterable');
   }
 
   /** A stream read by a source connector. */
   fromSource<T>(source: Source<T>, name: string): SingleOutputStream<T> {
+    new OptionChecker('fromSource()').nonEmptyString('name', name);
     if (typeof source?.createReader !== 'function') {
       throw new InvalidJobError(`fromSource('${name}'): the source must have a createReader(ctx) method`);
     }
@@ -151,6 +166,10 @@ export class StreamExecutionEnvironment {
    * Graph errors are thrown here, before anything runs.
    */
   executeAsync(jobName = 'Tributary job', options: ExecuteOptions = {}): JobClient {
+    const check = new OptionChecker('execute()');
+    check.nonEmptyString('jobName', jobName);
+    check.known(check.object(options), EXECUTE_OPTIONS);
+    check.optionalString('restoreFrom', options.restoreFrom);
     const transformations = this.transformations;
     if (sinksOf(transformations).length === 0) {
       throw new InvalidJobError(`Job '${jobName}' has no sink: add one with sinkTo(), addSink(), print() or executeAndCollect()`);
@@ -196,6 +215,19 @@ export class StreamExecutionEnvironment {
     if (this.uids.has(uid)) throw new InvalidJobError(`uid '${uid}' is used twice in this job (second time on '${owner}')`);
     this.uids.add(uid);
   }
+}
+
+const ENVIRONMENT_OPTIONS = ['parallelism', 'clock', 'chunkSize', 'channelCapacity', 'metrics', 'restartStrategy'];
+const CHECKPOINTING_OPTIONS = ['storage'];
+const EXECUTE_OPTIONS = ['restoreFrom'];
+
+/** A clock is anything with `now()` and `schedule()`: a ManualClock, the SystemClock or the user's own. */
+function checkClock(check: OptionChecker, clock: Clock | undefined): Clock | undefined {
+  const given = clock as Partial<Clock> | null | undefined;
+  if (given !== undefined && (typeof given?.now !== 'function' || typeof given.schedule !== 'function')) {
+    check.fail(`option 'clock' must be a Clock (an object with now() and schedule()), got ${describeValue(clock)}`);
+  }
+  return clock;
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

@@ -40,6 +40,8 @@ export interface OperatorTransformation extends Base {
   readonly keySelector: ((value: unknown) => Key) | undefined;
   readonly chaining: Chaining;
   readonly isSink: boolean;
+  /** Ids of side outputs that some operator must read (dead letters): see `TransformOptions.requiredSideOutputs`. */
+  readonly requiredSideOutputs: readonly string[];
 }
 
 export interface PartitionTransformation extends Base {

@@ -1,3 +1,5 @@
+import { OptionChecker } from '../api/OptionChecker.js';
+
 /**
  * Processing time, injected.
  *
@@ -89,7 +91,7 @@ export class ManualClock implements Clock {
   private timers: PendingTimer[] = [];
 
   constructor(startTime = 0) {
-    this.time = startTime;
+    this.time = new OptionChecker('ManualClock').number('startTime', startTime, {});
   }
 
   now(): number {

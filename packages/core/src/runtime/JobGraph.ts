@@ -83,6 +83,8 @@ export function compileJobGraph(
     }
   }
 
+  checkRequiredSideOutputs([...nodes.values()]);
+
   const ordered = topologicalOrder([...nodes.values()]);
   for (const node of ordered) {
     const t = node.transformation;
@@ -111,6 +113,32 @@ export function compileJobGraph(
     }
   }
   return { nodes: ordered, chains };
+}
+
+/**
+ * Records sent to an unread side output are dropped (as in Flink); for a
+ * required one (dead letters) that is data loss, so some path from it must
+ * end in a sink.
+ */
+function checkRequiredSideOutputs(nodes: readonly StreamNode[]): void {
+  const reachSink = new Set<StreamNode>();
+  const pending = nodes.filter((n) => n.transformation.kind === 'operator' && n.transformation.isSink);
+  for (let node = pending.pop(); node !== undefined; node = pending.pop()) {
+    if (reachSink.has(node)) continue;
+    reachSink.add(node);
+    for (const edge of node.inEdges) pending.push(edge.from);
+  }
+  for (const node of nodes) {
+    const t = node.transformation;
+    if (t.kind !== 'operator') continue;
+    for (const tagId of t.requiredSideOutputs) {
+      if (node.outEdges.some((edge) => edge.tagId === tagId && reachSink.has(edge.to))) continue;
+      throw new InvalidJobError(
+        `Operator ${node.description} sends records that must not be lost (dead letters) to the side output '${tagId}', but nothing reads it: ` +
+          `read it with getSideOutput(tag) and send it to a sink`,
+      );
+    }
+  }
 }
 
 interface ResolvedInput {

@@ -1,5 +1,4 @@
 import { OptionChecker } from '../api/OptionChecker.js';
-import { InvalidJobError } from './errors.js';
 
 /**
  * What the runtime does when a job fails inside the process: give up
@@ -35,31 +34,35 @@ export const RestartStrategies = {
   }),
 } as const;
 
+const STRATEGY_FIELDS = {
+  none: ['kind'],
+  fixedDelay: ['kind', 'attempts', 'delayMs'],
+  exponentialDelay: ['kind', 'initialDelayMs', 'maxDelayMs', 'multiplier', 'attempts'],
+} as const;
+
 /** Rejects a strategy that cannot work, naming the field. */
 export function validateRestartStrategy(strategy: RestartStrategy): RestartStrategy {
-  const check = new OptionChecker(`restartStrategy ${strategy.kind}`);
-  const nonNegative = (name: string, v: number | undefined, integer = false) => {
-    if (v !== undefined && (!(v >= 0) || (integer && !Number.isInteger(v) && v !== Number.POSITIVE_INFINITY))) {
-      throw new InvalidJobError(`restartStrategy ${strategy.kind}: ${name} must be ${integer ? 'an integer ' : 'a number '}>= 0, got ${String(v)}`);
-    }
+  const check = new OptionChecker(`restartStrategy ${String((strategy as Partial<RestartStrategy> | null)?.kind)}`);
+  check.object(strategy);
+  const kind = check.oneOf('kind', strategy.kind, ['none', 'fixedDelay', 'exponentialDelay']);
+  check.known(strategy, STRATEGY_FIELDS[kind]);
+  // Infinity restarts means "never give up"; any other count is a whole number.
+  const attempts = (v: number | undefined) => {
+    if (v !== undefined && v !== Number.POSITIVE_INFINITY) check.integer('attempts', v, 0);
   };
   switch (strategy.kind) {
     case 'none':
       break;
     case 'fixedDelay':
-      nonNegative('attempts', strategy.attempts, true);
+      attempts(strategy.attempts);
       check.duration('delayMs', strategy.delayMs);
       break;
     case 'exponentialDelay':
       check.duration('initialDelayMs', strategy.initialDelayMs);
       check.duration('maxDelayMs', strategy.maxDelayMs);
-      nonNegative('attempts', strategy.attempts, true);
-      if (strategy.multiplier !== undefined && !(strategy.multiplier >= 1 && Number.isFinite(strategy.multiplier))) {
-        throw new InvalidJobError(`restartStrategy exponentialDelay: multiplier must be a finite number >= 1, got ${strategy.multiplier}`);
-      }
+      attempts(strategy.attempts);
+      check.optionalNumber('multiplier', strategy.multiplier, { min: 1 });
       break;
-    default:
-      throw new InvalidJobError(`restartStrategy: unknown kind '${String((strategy as { kind: unknown }).kind)}'`);
   }
   return strategy;
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Sink, SinkWriter, SinkWriterContext } from '../api/Sink.js';
+import { OptionChecker } from '../api/OptionChecker.js';
 import { TwoPhaseCommitSink } from './TwoPhaseCommitSink.js';
 
 /** Bytes buffered per writer before they are written to the file. */
@@ -31,12 +32,18 @@ export interface FileSinkOptions<T> {
  */
 export const FileSink = {
   jsonLines<T>(directory: string, options: FileSinkOptions<T> = {}): Sink<T> {
-    const encode = options.encode ?? ((v: T) => JSON.stringify(v));
-    return (options.guarantee ?? 'exactly-once') === 'exactly-once'
+    const check = new OptionChecker('FileSink.jsonLines()');
+    check.nonEmptyString('directory', directory);
+    check.known(check.object(options), FILE_SINK_OPTIONS);
+    const guarantee = check.oneOf('guarantee', options.guarantee, ['exactly-once', 'at-least-once'], 'exactly-once');
+    const encode = check.optionalFunc('encode', options.encode) ?? ((v: T) => JSON.stringify(v));
+    return guarantee === 'exactly-once'
       ? new ExactlyOnceFileSink<T>(resolve(directory), encode)
       : new AtLeastOnceFileSink<T>(resolve(directory), encode);
   },
 };
+
+const FILE_SINK_OPTIONS = ['guarantee', 'encode'];
 
 /** Buffers lines and appends them to a file handle. */
 class LineFile {

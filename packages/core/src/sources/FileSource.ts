@@ -1,4 +1,5 @@
 import { open, type FileHandle } from 'node:fs/promises';
+import { OptionChecker } from '../api/OptionChecker.js';
 import type { ReadResult, Source, SourceReader } from '../api/Source.js';
 
 const READ_BYTES = 1 << 16;
@@ -15,7 +16,9 @@ const READ_BYTES = 1 << 16;
  */
 export class FileSource implements Source<string, number> {
   readonly parallel = false;
-  constructor(readonly path: string) {}
+  constructor(readonly path: string) {
+    new OptionChecker('FileSource').nonEmptyString('path', path);
+  }
 
   createReader(): SourceReader<string, number> {
     const path = this.path;

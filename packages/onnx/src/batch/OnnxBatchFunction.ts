@@ -1,4 +1,5 @@
 import { NonRetryableError } from '@tributary/async';
+import { OptionChecker } from '@tributary/core';
 import { InferenceSession, type Tensor } from 'onnxruntime-node';
 import { validateFeeds } from './validateFeeds.js';
 
@@ -27,6 +28,13 @@ export interface OnnxBatchFunctionOptions<TIn, TOut> {
   readonly outputs: (results: InferenceSession.ReturnType, inputs: readonly TIn[]) => readonly TOut[];
   /** Names the model in error messages. Default: the path, or `from bytes`. */
   readonly name?: string;
+}
+
+const BATCH_FUNCTION_OPTIONS = ['model', 'sessionOptions', 'feeds', 'outputs', 'name'];
+
+/** A model given as a path or as bytes. */
+export function checkModelSource(check: OptionChecker, model: unknown): void {
+  if (!(model instanceof Uint8Array)) check.nonEmptyString('model', model);
 }
 
 interface OpenSession {
@@ -75,6 +83,13 @@ export class OnnxBatchFunction<TIn, TOut> {
   private readonly label: string;
 
   constructor(private readonly options: OnnxBatchFunctionOptions<TIn, TOut>) {
+    const check = new OptionChecker('onnxBatchFunction');
+    check.known(check.object(options), BATCH_FUNCTION_OPTIONS);
+    checkModelSource(check, options.model);
+    check.record('sessionOptions', options.sessionOptions);
+    check.func('feeds', options.feeds);
+    check.func('outputs', options.outputs);
+    check.optionalString('name', options.name);
     this.label = `onnx model "${options.name ?? (typeof options.model === 'string' ? options.model : 'from bytes')}"`;
   }
 

@@ -2,7 +2,7 @@ import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeModel, type NodeSpec } from '../internal/onnxProto.js';
-import { seededRandom } from '@tributary/core';
+import { OptionChecker, seededRandom } from '@tributary/core';
 import { gaussian } from '../internal/random.js';
 
 /** The parameters that fully determine a generated embedder model's bytes. */
@@ -60,7 +60,7 @@ const MAX_DIM = 4096;
  * ```
  */
 export function buildEmbedderModel(options: Partial<EmbedderModelConfig> = {}): Uint8Array {
-  const config = resolveEmbedderConfig(options, 'buildEmbedderModel');
+  const config = resolveEmbedderConfig(options, new OptionChecker('buildEmbedderModel'), CONFIG_OPTIONS);
   const { vocab, dim, outputDim } = config;
   const next = seededRandom(config.seed);
 
@@ -129,7 +129,9 @@ export function buildEmbedderModel(options: Partial<EmbedderModelConfig> = {}): 
 export async function generateEmbedderModel(
   options: Partial<EmbedderModelConfig> & { readonly path: string },
 ): Promise<EmbedderModel> {
-  const config = resolveEmbedderConfig(options, 'generateEmbedderModel');
+  const check = new OptionChecker('generateEmbedderModel');
+  const config = resolveEmbedderConfig(options, check, [...CONFIG_OPTIONS, 'path']);
+  check.nonEmptyString('path', options.path);
   const bytes = buildEmbedderModel(config);
   await mkdir(dirname(options.path), { recursive: true });
   const temporary = `${options.path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
@@ -156,7 +158,9 @@ export const DEFAULT_MODEL_CACHE_DIR = fileURLToPath(new URL('../../.cache/', im
 export async function ensureEmbedderModel(
   options: Partial<EmbedderModelConfig> & { readonly cacheDir?: string } = {},
 ): Promise<EmbedderModel> {
-  const config = resolveEmbedderConfig(options, 'ensureEmbedderModel');
+  const check = new OptionChecker('ensureEmbedderModel');
+  const config = resolveEmbedderConfig(options, check, [...CONFIG_OPTIONS, 'cacheDir']);
+  check.optionalString('cacheDir', options.cacheDir);
   const path = join(
     options.cacheDir ?? DEFAULT_MODEL_CACHE_DIR,
     `embedder-s${config.seed}-v${config.vocab}-d${config.dim}-o${config.outputDim}.onnx`,
@@ -166,26 +170,18 @@ export async function ensureEmbedderModel(
   return generateEmbedderModel({ ...config, path });
 }
 
-/** Fills defaults and rejects out-of-range options, naming the option and the caller. */
-function resolveEmbedderConfig(options: Partial<EmbedderModelConfig>, caller: string): EmbedderModelConfig {
-  const dim = options.dim ?? DEFAULT_EMBEDDER_CONFIG.dim;
-  const config: EmbedderModelConfig = {
-    seed: options.seed ?? DEFAULT_EMBEDDER_CONFIG.seed,
-    vocab: options.vocab ?? DEFAULT_EMBEDDER_CONFIG.vocab,
-    dim,
-    outputDim: options.outputDim ?? dim,
-  };
-  checkInteger(caller, 'seed', config.seed, 0, 0xffffffff);
-  checkInteger(caller, 'vocab', config.vocab, 2, MAX_VOCAB);
-  checkInteger(caller, 'dim', config.dim, 1, MAX_DIM);
-  checkInteger(caller, 'outputDim', config.outputDim, 1, config.dim);
-  return config;
-}
+const CONFIG_OPTIONS = ['seed', 'vocab', 'dim', 'outputDim'];
 
-function checkInteger(caller: string, option: string, value: number, min: number, max: number): void {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new RangeError(`${caller}: option '${option}' must be an integer in [${min}, ${max}], got ${String(value)}`);
-  }
+/** Fills defaults and rejects unknown and out-of-range options, naming the option and the caller. */
+function resolveEmbedderConfig(options: Partial<EmbedderModelConfig>, check: OptionChecker, allowed: readonly string[]): EmbedderModelConfig {
+  check.known(check.object(options), allowed);
+  const dim = check.optionalInteger('dim', options.dim, DEFAULT_EMBEDDER_CONFIG.dim, 1, MAX_DIM);
+  return {
+    seed: check.optionalInteger('seed', options.seed, DEFAULT_EMBEDDER_CONFIG.seed, 0, 0xffffffff),
+    vocab: check.optionalInteger('vocab', options.vocab, DEFAULT_EMBEDDER_CONFIG.vocab, 2, MAX_VOCAB),
+    dim,
+    outputDim: check.optionalInteger('outputDim', options.outputDim, dim, 1, dim),
+  };
 }
 
 /**

@@ -1,3 +1,4 @@
+import { OptionChecker } from '@tributary/core';
 import { Tensor } from 'onnxruntime-node';
 
 /** Options of {@link packSequences}. */
@@ -9,6 +10,8 @@ export interface PackSequencesOptions {
   /** Id written into padding positions. Default 0. */
   readonly padId?: number;
 }
+
+const PACK_OPTIONS = ['idsType', 'maskType', 'padId'];
 
 /** A batch of variable-length sequences as two [batch, sequence] tensors. */
 export interface PackedSequences {
@@ -36,6 +39,11 @@ export function packSequences(
   sequences: readonly ArrayLike<number>[],
   options: PackSequencesOptions = {},
 ): PackedSequences {
+  const check = new OptionChecker('packSequences');
+  check.known(check.object(options), PACK_OPTIONS);
+  check.optionalOneOf('idsType', options.idsType, ['int64', 'int32']);
+  check.optionalOneOf('maskType', options.maskType, ['float32', 'int64', 'int32']);
+  check.optionalInteger('padId', options.padId, 0, 0);
   const batch = sequences.length;
   let length = 1;
   for (const sequence of sequences) length = Math.max(length, sequence.length);

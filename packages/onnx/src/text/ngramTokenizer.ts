@@ -44,12 +44,18 @@ const WORD = /[\p{L}\p{N}]+/gu;
  * ```
  */
 export function createNgramTokenizer(options: NgramTokenizerOptions = {}): NgramTokenizer {
-  return ngramTokenizer(options, new OptionChecker('createNgramTokenizer'));
+  const check = new OptionChecker('createNgramTokenizer');
+  check.known(check.object(options), TOKENIZER_OPTIONS);
+  return ngramTokenizer(options, check);
 }
+
+/** The names of {@link NgramTokenizerOptions}. */
+export const TOKENIZER_OPTIONS: readonly string[] = ['vocab', 'ngram', 'maxLength'];
 
 /** {@link createNgramTokenizer}, its bad options reported by `check`: a builder that takes these options names itself. */
 export function ngramTokenizer(options: NgramTokenizerOptions, check: OptionChecker): NgramTokenizer {
-  const vocab = check.optionalInteger('vocab', options.vocab, DEFAULT_EMBEDDER_CONFIG.vocab, 2);
+  // Ids are Uint32.
+  const vocab = check.optionalInteger('vocab', options.vocab, DEFAULT_EMBEDDER_CONFIG.vocab, 2, 2 ** 32);
   const ngram = check.optionalInteger('ngram', options.ngram, DEFAULT_NGRAM);
   const maxLength = check.optionalInteger('maxLength', options.maxLength, DEFAULT_MAX_LENGTH);
   const buckets = vocab - 1;

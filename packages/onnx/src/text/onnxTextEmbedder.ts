@@ -1,9 +1,11 @@
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
-import { OptionChecker } from '@tributary/core';
-import { OnnxBatchFunction } from '../batch/OnnxBatchFunction.js';
+import { describeValue, OptionChecker } from '@tributary/core';
+import { checkModelSource, OnnxBatchFunction } from '../batch/OnnxBatchFunction.js';
 import { DEFAULT_EMBEDDER_CONFIG, EMBEDDER_IO, type EmbedderModel } from '../model/embedderModel.js';
 import { packSequences, splitRows } from '../tensors/packing.js';
-import { ngramTokenizer, type NgramTokenizerOptions } from './ngramTokenizer.js';
+import { ngramTokenizer, TOKENIZER_OPTIONS, type NgramTokenizerOptions } from './ngramTokenizer.js';
+
+const TEXT_EMBEDDER_OPTIONS = ['model', 'sessionOptions', 'text', 'output', ...TOKENIZER_OPTIONS];
 
 /** Options of {@link onnxTextEmbedder}. */
 export interface OnnxTextEmbedderOptions extends NgramTokenizerOptions {
@@ -58,9 +60,17 @@ export function onnxTextEmbedder(options: OnnxTextEmbedderOptions): OnnxBatchFun
 export function onnxTextEmbedder<TIn, TOut>(
   options: OnnxTextEmbedderOptions & Partial<OnnxRecordEmbedderOptions<TIn, TOut>>,
 ): OnnxBatchFunction<TIn, TOut> {
-  const { model } = options;
   const check = new OptionChecker('onnxTextEmbedder');
+  check.known(check.object(options), TEXT_EMBEDDER_OPTIONS);
+  const { model } = options;
   const generated = typeof model === 'string' || model instanceof Uint8Array ? undefined : model;
+  if (generated === undefined) checkModelSource(check, model);
+  else if (typeof (generated as Partial<EmbedderModel> | null)?.path !== 'string') {
+    check.fail(`option 'model' must be a generated EmbedderModel, a path or the model's bytes, got ${describeValue(model)}`);
+  }
+  check.record('sessionOptions', options.sessionOptions);
+  check.optionalFunc('text', options.text);
+  check.optionalFunc('output', options.output);
   if (generated !== undefined && options.vocab !== undefined && options.vocab !== generated.vocab) {
     check.fail(`option 'vocab' (${options.vocab}) differs from the model's vocab (${generated.vocab}); leave it out to use the model's`);
   }

@@ -5,6 +5,9 @@ import type { OptionChecker } from '@tributary/core';
 
 const DEFAULT_BASE_URL = 'https://api.openai.com/v1';
 
+/** The names of {@link OpenAIClientOptions}, which every adapter accepts besides its own. */
+export const CLIENT_OPTIONS: readonly string[] = ['baseUrl', 'apiKey', 'headers', 'defaultRetryAfterMs', 'maxRetryAfterMs'];
+
 /** One endpoint of an OpenAI-compatible server: posts JSON and turns every failure into the adapter's errors. */
 export class Endpoint {
   readonly url: string;

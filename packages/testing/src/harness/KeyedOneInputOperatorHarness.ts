@@ -2,6 +2,7 @@ import {
   extractKey,
   HeapKeyedStateBackend,
   KeyedProcessOperator,
+  OptionChecker,
   type Key,
   type KeyedProcessFunction,
   type OperatorFactory,
@@ -41,6 +42,7 @@ export class KeyedOneInputOperatorHarness<TIn, TOut, TKey extends Key> extends O
   private readonly keySelector: (value: TIn) => TKey;
 
   constructor(factory: OperatorFactory<TIn, TOut>, keySelector: (value: TIn) => TKey, options: HarnessOptions = {}) {
+    new OptionChecker('KeyedOneInputOperatorHarness').func('keySelector', keySelector);
     const backend = new HeapKeyedStateBackend();
     super(factory, { selector: keySelector as (value: unknown) => Key, backend }, options);
     this.stateBackend = backend;

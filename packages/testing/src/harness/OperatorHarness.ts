@@ -1,5 +1,8 @@
 import {
   createOperatorContext,
+  describeValue,
+  MAX_PARALLELISM,
+  OptionChecker,
   type HeapKeyedStateBackend,
   ManualClock,
   MetricRegistry,
@@ -38,6 +41,8 @@ export interface HarnessOptions {
    */
   readonly maxSteps?: number;
 }
+
+const HARNESS_OPTIONS = ['clock', 'name', 'uid', 'subtaskIndex', 'parallelism', 'metrics', 'maxSteps'];
 
 /** A record the operator emitted, with the processing time it was emitted at. */
 export interface TimedRecord<T> {
@@ -88,17 +93,23 @@ export abstract class OperatorHarness<TIn, TOut> {
     keyed: { readonly selector: (value: unknown) => Key; readonly backend: HeapKeyedStateBackend } | undefined,
     options: HarnessOptions,
   ) {
-    const parallelism = options.parallelism ?? 1;
-    const subtaskIndex = options.subtaskIndex ?? 0;
-    if (!Number.isInteger(parallelism) || parallelism < 1) {
-      throw new RangeError(`harness option parallelism must be an integer >= 1, got ${String(parallelism)}`);
+    const check = new OptionChecker(new.target.name);
+    check.func('factory', factory);
+    check.known(check.object(options), HARNESS_OPTIONS);
+    const parallelism = check.optionalInteger('parallelism', options.parallelism, 1, 1, MAX_PARALLELISM);
+    const subtaskIndex = check.optionalInteger('subtaskIndex', options.subtaskIndex, 0, 0, parallelism - 1);
+    this.maxSteps = check.optionalInteger('maxSteps', options.maxSteps, 10_000);
+    // Duck-typed: a second copy of @tributary/core in node_modules has its own classes.
+    if (options.clock !== undefined && typeof (options.clock as Partial<ManualClock> | null)?.nextTimerAt !== 'function') {
+      check.fail(`option 'clock' must be a ManualClock, got ${describeValue(options.clock)}`);
     }
-    if (!Number.isInteger(subtaskIndex) || subtaskIndex < 0 || subtaskIndex >= parallelism) {
-      throw new RangeError(`harness option subtaskIndex must be an integer in [0, ${parallelism - 1}], got ${String(subtaskIndex)}`);
-    }
-    this.maxSteps = options.maxSteps ?? 10_000;
     this.clock = options.clock ?? new ManualClock(0);
+    if (options.metrics !== undefined && typeof (options.metrics as Partial<MetricRegistry> | null)?.group !== 'function') {
+      check.fail(`option 'metrics' must be a MetricRegistry, got ${describeValue(options.metrics)}`);
+    }
     this.metrics = options.metrics ?? new MetricRegistry();
+    check.optionalString('name', options.name);
+    check.optionalString('uid', options.uid);
     const group = this.metrics.group();
     this.recordsIn = group.counter('numRecordsIn');
     const recordsOut = group.counter('numRecordsOut');

@@ -28,6 +28,9 @@ export interface FeedMarblesOptions<TIn> {
  * ```
  */
 export async function feedMarbles<TIn>(harness: OperatorHarness<TIn, unknown>, diagram: string, options: FeedMarblesOptions<TIn>): Promise<void> {
+  const check = new OptionChecker('feedMarbles()');
+  check.known(check.object(options), ['frameMs', 'values', 'startTime']);
+  check.record('values', options.values);
   const { frameMs, values } = options;
   new OptionChecker('feedMarbles()').duration('frameMs', frameMs, { positive: true });
   const start = options.startTime ?? harness.clock.now();
@@ -86,6 +89,9 @@ export interface ToMarblesOptions<T> {
  * ```
  */
 export function toMarbles<T>(records: readonly TimedRecord<T>[], options: ToMarblesOptions<T>): string {
+  const check = new OptionChecker('toMarbles()');
+  check.known(check.object(options), ['frameMs', 'startTime', 'symbol']);
+  check.optionalFunc('symbol', options.symbol);
   const { frameMs } = options;
   new OptionChecker('toMarbles()').duration('frameMs', frameMs, { positive: true });
   const start = options.startTime ?? 0;

@@ -1,5 +1,5 @@
 import { quiesce } from '../internal/quiesce.js';
-import { settle, type DataStream, type JobClient, type JobExecutionResult, type ManualClock } from '@tributary/core';
+import { describeValue, OptionChecker, settle, type DataStream, type JobClient, type JobExecutionResult, type ManualClock } from '@tributary/core';
 
 /** Options of {@link runJobToCompletion}. */
 export interface RunJobOptions {
@@ -13,6 +13,8 @@ export interface RunJobOptions {
    */
   readonly idleRounds?: number;
 }
+
+const RUN_JOB_OPTIONS = ['maxSteps', 'idleRounds'];
 
 /**
  * Runs a job built on an environment with a `ManualClock` to its end:
@@ -45,8 +47,16 @@ export async function runJobToCompletion(
   clock: ManualClock,
   options: RunJobOptions = {},
 ): Promise<JobExecutionResult> {
-  const maxSteps = options.maxSteps ?? 10_000;
-  const idleRounds = options.idleRounds ?? 50;
+  const check = new OptionChecker('runJobToCompletion()');
+  if (!(job instanceof Promise) && typeof (job as Partial<JobClient> | null)?.result?.then !== 'function') {
+    check.fail(`needs a JobClient (env.executeAsync()) or the promise of env.execute(), got ${describeValue(job)}`);
+  }
+  if (typeof (clock as Partial<ManualClock> | null)?.nextTimerAt !== 'function') {
+    check.fail(`needs the job's ManualClock as its second argument, got ${describeValue(clock)}`);
+  }
+  check.known(check.object(options), RUN_JOB_OPTIONS);
+  const maxSteps = check.optionalInteger('maxSteps', options.maxSteps, 10_000);
+  const idleRounds = check.optionalInteger('idleRounds', options.idleRounds, 50);
   const client = job instanceof Promise ? undefined : job;
   const result = job instanceof Promise ? job : job.result;
   const name = client === undefined ? 'The job' : `Job '${client.jobName}'`;

@@ -1,4 +1,4 @@
-import { OptionChecker, seededRandom, type Clock } from '@tributary/core';
+import { describeValue, OptionChecker, seededRandom, type Clock } from '@tributary/core';
 import { AbortError, FakeServiceError, ThrottledError } from './errors.js';
 
 /** How a call ended; `pending` while it is queued or being served. */
@@ -151,28 +151,27 @@ export class FakeBatchService<TIn, TOut> {
   private peak = 0;
 
   constructor(options: FakeBatchServiceOptions<TIn, TOut>) {
-    if (typeof options.clock?.schedule !== 'function') throw new TypeError('FakeBatchService: option clock must be a Clock');
-    if (typeof options.handler !== 'function') throw new TypeError('FakeBatchService: option handler must be a function');
-    this.clock = options.clock;
-    this.handler = options.handler;
-    const latency = options.latency ?? { baseMs: 0, perItemMs: 0 };
     const check = new OptionChecker('FakeBatchService');
+    check.known(check.object(options), FAKE_SERVICE_OPTIONS);
+    if (typeof (options.clock as Partial<Clock> | undefined)?.schedule !== 'function') {
+      check.fail(`option 'clock' must be a Clock, got ${describeValue(options.clock)}`);
+    }
+    this.clock = options.clock;
+    this.handler = check.func('handler', options.handler);
+    const latency = check.record('latency', options.latency, LATENCY_OPTIONS) ?? { baseMs: 0, perItemMs: 0 };
     this.latency = { baseMs: check.duration('latency.baseMs', latency.baseMs), perItemMs: check.duration('latency.perItemMs', latency.perItemMs) };
-    this.concurrency = options.concurrency ?? Number.POSITIVE_INFINITY;
-    if (!(this.concurrency === Number.POSITIVE_INFINITY || (Number.isInteger(this.concurrency) && this.concurrency >= 1))) {
-      throw new RangeError(`FakeBatchService: option concurrency must be an integer >= 1 or Infinity, got ${String(options.concurrency)}`);
-    }
-    this.failureRate = options.failureRate ?? 0;
-    if (!(this.failureRate >= 0 && this.failureRate <= 1)) {
-      throw new RangeError(`FakeBatchService: option failureRate must be within [0, 1], got ${String(options.failureRate)}`);
-    }
+    const concurrency = options.concurrency ?? Number.POSITIVE_INFINITY;
+    // Infinity (the default) means no limit.
+    this.concurrency = concurrency === Number.POSITIVE_INFINITY ? concurrency : check.integer('concurrency', concurrency);
+    this.failureRate = check.optionalNumber('failureRate', options.failureRate, { min: 0, max: 1 }) ?? 0;
     this.retryAfterMs = check.optionalDuration('retryAfterMs', options.retryAfterMs, 100);
-    this.failCalls = callNumbers('failCalls', options.failCalls);
-    this.hangCalls = callNumbers('hangCalls', options.hangCalls);
-    this.throttleCalls = callNumbers('throttleCalls', options.throttleCalls);
-    this.failRecords = options.failRecords;
-    this.failItems = options.failItems;
-    this.random = seededRandom(options.seed ?? 1);
+    this.failCalls = callNumbers(check, 'failCalls', options.failCalls);
+    this.hangCalls = callNumbers(check, 'hangCalls', options.hangCalls);
+    this.throttleCalls = callNumbers(check, 'throttleCalls', options.throttleCalls);
+    this.failRecords = check.optionalFunc('failRecords', options.failRecords);
+    this.failItems = check.optionalFunc('failItems', options.failItems);
+    this.random = seededRandom(check.optionalNumber('seed', options.seed, {}) ?? 1);
+    check.optionalBoolean('keepCallLog', options.keepCallLog);
     this.keepCallLog = options.keepCallLog ?? true;
   }
 
@@ -367,9 +366,27 @@ export class FakeBatchService<TIn, TOut> {
   }
 }
 
-function callNumbers(option: string, values: readonly number[] | undefined): ReadonlySet<number> {
+const FAKE_SERVICE_OPTIONS = [
+  'clock',
+  'handler',
+  'latency',
+  'concurrency',
+  'failCalls',
+  'failRecords',
+  'failureRate',
+  'seed',
+  'hangCalls',
+  'throttleCalls',
+  'retryAfterMs',
+  'failItems',
+  'keepCallLog',
+];
+const LATENCY_OPTIONS = ['baseMs', 'perItemMs'];
+
+function callNumbers(check: OptionChecker, option: string, values: readonly number[] | undefined): ReadonlySet<number> {
+  if (values !== undefined && !Array.isArray(values)) check.fail(`option '${option}' must be an array of 1-based call numbers, got ${describeValue(values)}`);
   for (const n of values ?? []) {
-    if (!Number.isInteger(n) || n < 1) throw new RangeError(`FakeBatchService: option ${option} holds 1-based call numbers, got ${String(n)}`);
+    if (!Number.isSafeInteger(n) || n < 1) check.fail(`option '${option}' holds 1-based call numbers, got ${describeValue(n)}`);
   }
   return new Set(values);
 }

@@ -2,11 +2,14 @@ import { createHash } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
+import { OptionChecker } from '../../api/OptionChecker.js';
 import type { CheckpointStorage, CompletedCheckpoint, StoredCheckpoint } from './CheckpointStorage.js';
 
 const MAGIC = Buffer.from('TRBCKPT1');
 const HEADER = MAGIC.length + 32;
 const NAME = /^chk-(\d{10})\.ckpt$/;
+
+const FILE_CHECKPOINT_STORAGE_OPTIONS = ['retain', 'onWarning'];
 
 export interface FileCheckpointStorageOptions {
   /** How many completed checkpoints to keep (the newest). Default 3. */
@@ -31,12 +34,11 @@ export class FileCheckpointStorage implements CheckpointStorage {
   private readonly warn: (message: string) => void;
 
   constructor(directory: string, options: FileCheckpointStorageOptions = {}) {
-    this.directory = resolve(directory);
-    this.retain = options.retain ?? 3;
-    if (!Number.isInteger(this.retain) || this.retain < 1) {
-      throw new RangeError(`FileCheckpointStorage retain must be an integer >= 1, got ${String(options.retain)}`);
-    }
-    this.warn = options.onWarning ?? ((message) => process.emitWarning(message, 'TributaryCheckpointWarning'));
+    const check = new OptionChecker('FileCheckpointStorage');
+    this.directory = resolve(check.nonEmptyString('directory', directory));
+    check.known(check.object(options), FILE_CHECKPOINT_STORAGE_OPTIONS);
+    this.retain = check.optionalInteger('retain', options.retain, 3);
+    this.warn = check.optionalFunc('onWarning', options.onWarning) ?? ((message) => process.emitWarning(message, 'TributaryCheckpointWarning'));
   }
 
   async store(checkpoint: CompletedCheckpoint): Promise<{ location: string; bytes: number }> {

@@ -1,0 +1,148 @@
+import { describe, expect, it } from 'vitest';
+import {
+  FileCheckpointStorage,
+  FileSink,
+  FileSource,
+  InvalidJobError,
+  ManualClock,
+  OutputTag,
+  ProcessOperator,
+  RestartStrategies,
+  StreamExecutionEnvironment,
+  type RestartStrategy,
+} from '../src/index.js';
+
+/**
+ * Every public entry point of core that takes options, with bad input: each
+ * row must fail at build time with an InvalidJobError whose message holds
+ * `error` (owner, option and, for a near miss, the suggestion).
+ * Add a row for every new option.
+ */
+type BadInput = readonly [title: string, build: () => unknown, error: string];
+
+const env = (): StreamExecutionEnvironment => StreamExecutionEnvironment.create({ clock: new ManualClock() });
+const create = (options: unknown) => () => StreamExecutionEnvironment.create(options as never);
+const restart = (strategy: unknown) => () => env().setRestartStrategy(strategy as RestartStrategy);
+
+const cases: readonly BadInput[] = [
+  // StreamExecutionEnvironment.create
+  ['create: misspelled key', create({ paralelism: 2 }), "StreamExecutionEnvironment.create(): unknown option 'paralelism'; did you mean 'parallelism'? (known: parallelism, clock,"],
+  ['create: misspelled key (case)', create({ chunksize: 2 }), "did you mean 'chunkSize'?"],
+  ['create: not an object', create('fast'), 'StreamExecutionEnvironment.create(): needs an options object'],
+  ['create: parallelism 0', create({ parallelism: 0 }), "option 'parallelism' must be an integer in [1, 128], got 0"],
+  ['create: parallelism NaN', create({ parallelism: Number.NaN }), "option 'parallelism' must be an integer in [1, 128], got NaN"],
+  ['create: parallelism 1.5', create({ parallelism: 1.5 }), "option 'parallelism' must be an integer in [1, 128], got 1.5"],
+  ['create: parallelism a string', create({ parallelism: '2' }), "option 'parallelism' must be an integer in [1, 128], got '2'"],
+  ['create: parallelism over the key groups', create({ parallelism: 129 }), "option 'parallelism' must be an integer in [1, 128], got 129"],
+  ['create: chunkSize negative', create({ chunkSize: -1 }), "option 'chunkSize' must be an integer >= 1, got -1"],
+  ['create: chunkSize overflow', create({ chunkSize: 1e300 }), "option 'chunkSize' must be an integer <= 9007199254740991, got 1e+300"],
+  ['create: channelCapacity Infinity', create({ channelCapacity: Number.POSITIVE_INFINITY }), "option 'channelCapacity' must be an integer <= 9007199254740991, got Infinity"],
+  ['create: clock without schedule', create({ clock: { now: () => 0 } }), "option 'clock' must be a Clock (an object with now() and schedule()), got an object"],
+  ['create: metrics not a registry', create({ metrics: {} }), "option 'metrics' must be a MetricRegistry, got an object"],
+  ['create: restartStrategy unknown kind', create({ restartStrategy: { kind: 'fixed' } }), "option 'kind' must be 'none', 'fixedDelay' or 'exponentialDelay', got 'fixed'"],
+  ['create: restartStrategy not an object', create({ restartStrategy: 'none' }), 'needs an options object'],
+  // RestartStrategies
+  ['fixedDelay: attempts negative', restart(RestartStrategies.fixedDelay(-1, 10)), "restartStrategy fixedDelay: option 'attempts' must be an integer >= 0, got -1"],
+  ['fixedDelay: attempts 1.5', restart(RestartStrategies.fixedDelay(1.5, 10)), "option 'attempts' must be an integer >= 0, got 1.5"],
+  ['fixedDelay: attempts NaN', restart(RestartStrategies.fixedDelay(Number.NaN, 10)), "option 'attempts' must be an integer >= 0, got NaN"],
+  ['fixedDelay: misspelled field', restart({ kind: 'fixedDelay', attempts: 1, delay: 10 }), "unknown option 'delay'; did you mean 'delayMs'?"],
+  ['exponentialDelay: misspelled key', restart(RestartStrategies.exponentialDelay({ initialDelayMs: 1, maxDelayMs: 2, multipler: 3 } as never)), "unknown option 'multipler'; did you mean 'multiplier'?"],
+  ['exponentialDelay: multiplier NaN', restart(RestartStrategies.exponentialDelay({ initialDelayMs: 1, maxDelayMs: 2, multiplier: Number.NaN })), "option 'multiplier' must be a finite number >= 1, got NaN"],
+  ['exponentialDelay: multiplier Infinity', restart(RestartStrategies.exponentialDelay({ initialDelayMs: 1, maxDelayMs: 2, multiplier: Number.POSITIVE_INFINITY })), "option 'multiplier' must be a finite number >= 1, got Infinity"],
+  ['exponentialDelay: attempts overflow', restart(RestartStrategies.exponentialDelay({ initialDelayMs: 1, maxDelayMs: 2, attempts: 2 ** 60 })), "option 'attempts' must be an integer <="],
+  // enableCheckpointing
+  ['enableCheckpointing: no options', () => env().enableCheckpointing(1000, undefined as never), 'enableCheckpointing(): needs an options object'],
+  ['enableCheckpointing: misspelled key', () => env().enableCheckpointing(1000, { storage: '/tmp/x', strage: 1 } as never), "enableCheckpointing(): unknown option 'strage'"],
+  // execute
+  ['execute: misspelled key', () => env().fromElements(1).print().env.executeAsync('job', { restorefrom: 'latest' } as never), "execute(): unknown option 'restorefrom'; did you mean 'restoreFrom'?"],
+  ['execute: empty restoreFrom', () => env().fromElements(1).print().env.executeAsync('job', { restoreFrom: '' }), "execute(): option 'restoreFrom' must be a non-empty string, got ''"],
+  ['execute: job name not a string', () => env().executeAsync(42 as never), "execute(): option 'jobName' must be a non-empty string, got 42"],
+  // sources
+  ['fromCollection: not iterable', () => env().fromCollection(5 as never), 'fromCollection(): needs an array or an iterable, got 5'],
+  ['fromAsyncIterable: a sync array', () => env().fromAsyncIterable([1, 2] as never), 'fromAsyncIterable(): needs an async iterable (an async generator, a readable stream), got an array'],
+  ['fromSource: no name', () => env().fromSource(new FileSource('in.txt'), undefined as never), "fromSource(): option 'name' must be a non-empty string, got undefined"],
+  ['FileSource: no path', () => new FileSource(undefined as never), "FileSource: option 'path' must be a non-empty string, got undefined"],
+  // FileSink
+  ['FileSink: exactly_once', () => FileSink.jsonLines('/tmp/out', { guarantee: 'exactly_once' as never }), "FileSink.jsonLines(): option 'guarantee' must be 'exactly-once' or 'at-least-once', got 'exactly_once'"],
+  ['FileSink: misspelled key', () => FileSink.jsonLines('/tmp/out', { guarantees: 'at-least-once' } as never), "FileSink.jsonLines(): unknown option 'guarantees'; did you mean 'guarantee'?"],
+  ['FileSink: encode not a function', () => FileSink.jsonLines('/tmp/out', { encode: 'json' as never }), "FileSink.jsonLines(): option 'encode' must be a function, got 'json'"],
+  ['FileSink: no directory', () => FileSink.jsonLines(undefined as never), "FileSink.jsonLines(): option 'directory' must be a non-empty string, got undefined"],
+  ['FileSink: options not an object', () => FileSink.jsonLines('/tmp/out', 'at-least-once' as never), 'FileSink.jsonLines(): needs an options object'],
+  // FileCheckpointStorage
+  ['FileCheckpointStorage: retain 0', () => new FileCheckpointStorage('/tmp/c', { retain: 0 }), "FileCheckpointStorage: option 'retain' must be an integer >= 1, got 0"],
+  ['FileCheckpointStorage: retain 2.5', () => new FileCheckpointStorage('/tmp/c', { retain: 2.5 }), "option 'retain' must be an integer >= 1, got 2.5"],
+  ['FileCheckpointStorage: misspelled key', () => new FileCheckpointStorage('/tmp/c', { retian: 2 } as never), "FileCheckpointStorage: unknown option 'retian'; did you mean 'retain'?"],
+  ['FileCheckpointStorage: onWarning not a function', () => new FileCheckpointStorage('/tmp/c', { onWarning: true as never }), "option 'onWarning' must be a function, got true"],
+  ['FileCheckpointStorage: no directory', () => new FileCheckpointStorage(3 as never), "FileCheckpointStorage: option 'directory' must be a non-empty string, got 3"],
+  // DataStream methods
+  ['transform: misspelled key', () => env().fromElements(1).transform('Op', (ctx) => new ProcessOperator(ctx, { processElement() {} }), { chainig: 'head' } as never), "transform('Op'): unknown option 'chainig'; did you mean 'chaining'?"],
+  ['transform: unknown chaining', () => env().fromElements(1).transform('Op', (ctx) => new ProcessOperator(ctx, { processElement() {} }), { chaining: 'never' as never }), "transform('Op'): option 'chaining' must be 'always', 'head' or 'first', got 'never'"],
+  ['transform: requiredSideOutputs not tags', () => env().fromElements(1).transform('Op', (ctx) => new ProcessOperator(ctx, { processElement() {} }), { requiredSideOutputs: ['dead'] as never }), "option 'requiredSideOutputs' must be an array of OutputTags, got an array"],
+  ['setParallelism: 0', () => env().fromElements(1).map((x) => x).setParallelism(0), "setParallelism() of 'Map': option 'parallelism' must be an integer in [1, 128], got 0"],
+  ['setParallelism: over the key groups', () => env().fromElements(1).map((x) => x).setParallelism(1000), "option 'parallelism' must be an integer in [1, 128], got 1000"],
+  ['print: prefix not a string', () => env().fromElements(1).print(7 as never), "print(): option 'prefix' must be a non-empty string, got 7"],
+  ['getSideOutput: not a tag', () => env().fromElements(1).map((x) => x).getSideOutput('late' as never), "getSideOutput() of 'Map' needs an OutputTag, got 'late'"],
+  ['OutputTag: empty id', () => new OutputTag(''), "OutputTag needs a non-empty string id, got ''"],
+];
+
+describe('options are checked at build time', () => {
+  it.each(cases)('%s', (_title, build, error) => {
+    expect(build).toThrow(InvalidJobError);
+    expect(build).toThrow(error);
+  });
+
+  it('accepts every option when spelled right', () => {
+    const e = StreamExecutionEnvironment.create({
+      parallelism: 128,
+      chunkSize: 1,
+      channelCapacity: 1,
+      clock: new ManualClock(),
+      restartStrategy: RestartStrategies.exponentialDelay({ initialDelayMs: 1, maxDelayMs: 2, multiplier: 1, attempts: 0 }),
+    });
+    expect(e.parallelism).toBe(128);
+    expect(() => e.setRestartStrategy(RestartStrategies.fixedDelay(0, 0))).not.toThrow();
+    expect(() => FileSink.jsonLines('/tmp/out', { guarantee: 'at-least-once', encode: String })).not.toThrow();
+    expect(() => new FileCheckpointStorage('/tmp/c', { retain: 1, onWarning: () => {} })).not.toThrow();
+  });
+});
+
+describe('required side outputs', () => {
+  const dead = new OutputTag<number>('dead');
+  /** Sends odd numbers to `dead`, even ones on. */
+  const split = (e: StreamExecutionEnvironment) =>
+    e.fromElements(1, 2, 3, 4).transform<number>(
+      'Splitter',
+      (ctx) => new ProcessOperator<number, number>(ctx, { processElement: (n, c, out) => (n % 2 === 0 ? out.collect(n) : c.output(dead, n)) }),
+      { requiredSideOutputs: [dead] },
+    );
+
+  it('fails the build, naming the operator and the tag, when nothing reads the side output', () => {
+    const e = env();
+    split(e).uid('splitter').print();
+    expect(() => e.executeAsync('job')).toThrow(InvalidJobError);
+    const again = env();
+    split(again).uid('splitter').print();
+    expect(() => again.executeAsync('job')).toThrow(
+      "Operator 'Splitter' (uid 'splitter') sends records that must not be lost (dead letters) to the side output 'dead', but nothing reads it",
+    );
+  });
+
+  it('fails the build when the side output stream is taken but goes nowhere', () => {
+    const e = env();
+    const main = split(e);
+    main.print();
+    main.getSideOutput(dead).map((n) => n);
+    expect(() => e.executeAsync('job')).toThrow("side output 'dead', but nothing reads it");
+  });
+
+  it('builds and delivers every record when the side output is read', async () => {
+    const e = StreamExecutionEnvironment.create();
+    const main = split(e);
+    const letters: number[] = [];
+    main.getSideOutput(dead).addSink((n) => {
+      letters.push(n);
+    });
+    expect(await main.executeAndCollect()).toEqual([2, 4]);
+    expect(letters).toEqual([1, 3]);
+  });
+});

@@ -1,0 +1,43 @@
+import { InvalidJobError } from '@tributary/core';
+import { describe, expect, it } from 'vitest';
+import { openAIChat, openAIEmbeddings } from '../src/index.js';
+
+/**
+ * Every public entry point of @tributary/openai with bad options: each row
+ * must fail when the function is created with an InvalidJobError whose
+ * message holds `error`. Add a row for every new option.
+ */
+type BadInput = readonly [title: string, build: () => unknown, error: string];
+
+const text = (s: string): string => s;
+const embeddings = (options: Record<string, unknown>) => () => openAIEmbeddings({ model: 'm', text, ...options } as never);
+const chat = (options: Record<string, unknown>) => () => openAIChat({ model: 'm', text, ...options } as never);
+
+const cases: readonly BadInput[] = [
+  ['embeddings: no options', () => openAIEmbeddings(undefined as never), 'openAIEmbeddings: needs an options object'],
+  ['embeddings: options a string', () => openAIEmbeddings('text-embedding-3-small' as never), 'openAIEmbeddings: needs an options object'],
+  ['embeddings: model missing', () => openAIEmbeddings({ text } as never), "openAIEmbeddings: option 'model' must be a non-empty string, got undefined"],
+  ['embeddings: text a string', embeddings({ text: 'body' }), "openAIEmbeddings: option 'text' must be a function, got 'body'"],
+  ['embeddings: apikey', embeddings({ apikey: 'sk-1' }), "openAIEmbeddings: unknown option 'apikey'; did you mean 'apiKey'?"],
+  ['embeddings: baseURL', embeddings({ baseURL: 'http://127.0.0.1:1/v1' }), "unknown option 'baseURL'; did you mean 'baseUrl'?"],
+  ['embeddings: dimension', embeddings({ dimension: 8 }), "unknown option 'dimension'; did you mean 'dimensions'?"],
+  ['embeddings: encoding_format', embeddings({ encoding_format: 'base64' }), "unknown option 'encoding_format'; did you mean 'encodingFormat'?"],
+  ['embeddings: dimensions 1.5', embeddings({ dimensions: 1.5 }), "option 'dimensions' must be an integer >= 1, got 1.5"],
+  ['embeddings: dimensions overflow', embeddings({ dimensions: 2 ** 60 }), "option 'dimensions' must be an integer <= 9007199254740991"],
+  ['embeddings: float32 a string', embeddings({ float32: 'yes' }), "option 'float32' must be true or false, got 'yes'"],
+  ['embeddings: body an array', embeddings({ body: [] }), "option 'body' must be an object, got an array"],
+  ['chat: no options', () => openAIChat(undefined as never), 'openAIChat: needs an options object'],
+  ['chat: apikey', chat({ apikey: 'sk-1' }), "openAIChat: unknown option 'apikey'; did you mean 'apiKey'?"],
+  ['chat: sytem', chat({ sytem: 'Be brief.' }), "unknown option 'sytem'; did you mean 'system'?"],
+  ['chat: message', () => openAIChat({ model: 'm', message: () => [] } as never), "unknown option 'message'; did you mean 'messages'?"],
+  ['chat: header', chat({ header: { 'x-a': 'b' } }), "unknown option 'header'; did you mean 'headers'?"],
+  ['chat: text a string', chat({ text: 'hello' }), "openAIChat: option 'text' must be a function, got 'hello'"],
+  ['chat: system not a string', chat({ system: 3 }), "option 'system' must be a non-empty string, got 3"],
+];
+
+describe('options are checked when a function is created', () => {
+  it.each(cases)('%s', (_title, build, error) => {
+    expect(build).toThrow(InvalidJobError);
+    expect(build).toThrow(error);
+  });
+});

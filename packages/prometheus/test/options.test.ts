@@ -1,0 +1,47 @@
+import { InvalidJobError, MetricRegistry } from '@tributary/core';
+import { describe, expect, it } from 'vitest';
+import { startMetricsServer, toPrometheusRegistry } from '../src/index.js';
+
+/**
+ * startMetricsServer and toPrometheusRegistry with bad options: each row
+ * must fail (throw, or reject before listening) with an InvalidJobError
+ * whose message holds `error`. Add a row for every new option.
+ */
+type BadInput = readonly [title: string, build: () => unknown, error: string];
+
+const server = (options: Record<string, unknown>) => () => startMetricsServer({ registry: new MetricRegistry(), ...options });
+const registry = (options: unknown) => () => toPrometheusRegistry(new MetricRegistry(), options as never);
+
+const cases: readonly BadInput[] = [
+  ['server: no options', () => startMetricsServer(undefined as never), 'startMetricsServer(): needs an options object'],
+  ['server: misspelled key', server({ prot: 9464 }), "startMetricsServer(): unknown option 'prot'; did you mean 'port'?"],
+  ['server: export option misspelled', server({ processmetrics: true }), "unknown option 'processmetrics'; did you mean 'processMetrics'?"],
+  ['server: port negative', server({ port: -1 }), "startMetricsServer(): option 'port' must be an integer in [0, 65535], got -1"],
+  ['server: port above 65535', server({ port: 65536 }), "option 'port' must be an integer in [0, 65535], got 65536"],
+  ['server: port a string', server({ port: '9464' }), "option 'port' must be an integer in [0, 65535], got '9464'"],
+  ['server: path not a string', server({ path: 5 }), "option 'path' must be a non-empty string, got 5"],
+  ['server: no registry', () => startMetricsServer({ port: 0 } as never), 'startMetricsServer(): registry must be a @tributary/core MetricRegistry'],
+  ['server: prefix bad', server({ prefix: 'my-app' }), "startMetricsServer(): option 'prefix' must be a valid Prometheus metric name or '', got 'my-app'"],
+  ['registry: misspelled key', registry({ prefx: 'app' }), "toPrometheusRegistry(): unknown option 'prefx'; did you mean 'prefix'?"],
+  ['registry: options not an object', registry('app'), 'toPrometheusRegistry(): needs an options object'],
+  ['registry: prefix a number', registry({ prefix: 1 }), "option 'prefix' must be a valid Prometheus metric name or '', got 1"],
+  ['registry: processMetrics a string', registry({ processMetrics: 'yes' }), "option 'processMetrics' must be true or false, got 'yes'"],
+  ['registry: not a registry', () => toPrometheusRegistry({} as never), 'toPrometheusRegistry(): registry must be a @tributary/core MetricRegistry'],
+];
+
+async function failureOf(build: () => unknown): Promise<unknown> {
+  try {
+    await build();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
+
+describe('options are checked', () => {
+  it.each(cases)('%s', async (_title, build, error) => {
+    const failure = await failureOf(build);
+    expect(failure).toBeInstanceOf(InvalidJobError);
+    expect((failure as Error).message).toContain(error);
+  });
+});

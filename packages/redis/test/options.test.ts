@@ -1,0 +1,43 @@
+import { InvalidJobError } from '@tributary/core';
+import { describe, expect, it } from 'vitest';
+import { RedisStreamSink, RedisStreamSource } from '../src/index.js';
+
+/**
+ * RedisStreamSource and RedisStreamSink with bad options: each row must fail
+ * when the connector is created (no Redis needed) with an InvalidJobError
+ * whose message holds `error`. Add a row for every new option.
+ */
+type BadInput = readonly [title: string, build: () => unknown, error: string];
+
+const source = (options: Record<string, unknown>) => () =>
+  new RedisStreamSource({ stream: 's', group: 'g', consumer: 'c', decode: (fields) => fields, ...options } as never);
+const sink = (options: Record<string, unknown>) => () => new RedisStreamSink({ stream: 's', encode: () => ({ a: '1' }), ...options } as never);
+
+const cases: readonly BadInput[] = [
+  ['source: no options', () => new RedisStreamSource(undefined as never), 'RedisStreamSource: needs an options object'],
+  ['source: misspelled key', source({ consumerGroup: 'g' }), "RedisStreamSource: unknown option 'consumerGroup' (known: redis, stream, group"],
+  ['source: near miss', source({ maxUnAcked: 5 }), "unknown option 'maxUnAcked'; did you mean 'maxUnacked'?"],
+  ['source: near miss (createGroup)', source({ creategroup: '$' }), "did you mean 'createGroup'?"],
+  ['source: reclaim misspelled', source({ reclaim: { minIdle: 1000 } }), "unknown option 'reclaim.minIdle'; did you mean 'reclaim.minIdleMs'?"],
+  ['source: reclaim not an object', source({ reclaim: true }), "option 'reclaim' must be an object, got true"],
+  ['source: count overflow', source({ count: 2 ** 60 }), "option 'count' must be an integer <= 9007199254740991"],
+  ['source: maxUnacked NaN', source({ maxUnacked: Number.NaN }), "option 'maxUnacked' must be an integer >= 1, got NaN"],
+  ['source: ack on_read', source({ ack: 'on_read' }), "option 'ack' must be 'on-checkpoint' or 'on-read', got 'on_read'"],
+  ['source: redis a number', source({ redis: 6379 }), "option 'redis' must be an object, got 6379"],
+  ['source: redis empty', source({ redis: '' }), "option 'redis' must be a non-empty string, got ''"],
+  ['source: clock not a clock', source({ clock: Date }), "option 'clock' must be a Clock (an object with now() and schedule()), got a function"],
+  ['sink: no options', () => new RedisStreamSink(null as never), 'RedisStreamSink: needs an options object'],
+  ['sink: misspelled key', sink({ maxlen: 1000 }), "RedisStreamSink: unknown option 'maxlen'; did you mean 'maxLen'?"],
+  ['sink: near miss', sink({ batchsize: 10 }), "did you mean 'batchSize'?"],
+  ['sink: maxLen negative', sink({ maxLen: -1 }), "option 'maxLen' must be an integer >= 1, got -1"],
+  ['sink: batchSize 2.5', sink({ batchSize: 2.5 }), "option 'batchSize' must be an integer >= 1, got 2.5"],
+  ['sink: maxInFlightBatches overflow', sink({ maxInFlightBatches: Number.MAX_VALUE }), "option 'maxInFlightBatches' must be an integer <= 9007199254740991"],
+  ['sink: redis an array', sink({ redis: [] }), "option 'redis' must be an object, got an array"],
+];
+
+describe('options are checked when the connector is created', () => {
+  it.each(cases)('%s', (_title, build, error) => {
+    expect(build).toThrow(InvalidJobError);
+    expect(build).toThrow(error);
+  });
+});
