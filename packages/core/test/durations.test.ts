@@ -86,7 +86,7 @@ describe('durations of the core API', () => {
     for (const multiplier of [Number.POSITIVE_INFINITY, Number.NaN, 0.5]) {
       const strategy = RestartStrategies.exponentialDelay({ initialDelayMs: 1, maxDelayMs: 10, multiplier });
       expect(() => StreamExecutionEnvironment.create({ restartStrategy: strategy })).toThrow(
-        `restartStrategy exponentialDelay: multiplier must be a finite number >= 1, got ${multiplier}`,
+        `restartStrategy exponentialDelay: option 'multiplier' must be a finite number >= 1, got ${multiplier}`,
       );
     }
   });
