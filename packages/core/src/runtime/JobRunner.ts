@@ -144,10 +144,12 @@ export function executeJob(graph: JobGraph, options: RunnerOptions): JobClient {
   const run = async (): Promise<JobExecutionResult> => {
     let restore = await loadRestore(options);
     const restoredFrom = restore?.location;
+    // Ids continue after every checkpoint in the storage, whichever run wrote it.
+    const storedUpTo = (await options.checkpointing?.storage.highestCheckpointId()) ?? 0;
     let restarts = 0;
     let lastFailure: unknown;
     for (;;) {
-      const attempt = runAttempt(graph, options, restore);
+      const attempt = runAttempt(graph, options, restore, storedUpTo);
       stopCurrent = attempt.cancel;
       if (cancelled) attempt.cancel();
       const outcome = await attempt.done;
@@ -212,11 +214,12 @@ async function loadRestore(options: RunnerOptions): Promise<StoredCheckpoint | u
   if (checkpointing === undefined) {
     throw new InvalidJobError(`Job '${jobName}': restoreFrom needs checkpointing (env.enableCheckpointing(...)) to know the storage`);
   }
-  if (restoreFrom === 'latest') return checkpointing.storage.loadLatest();
   try {
-    return await checkpointing.storage.load(restoreFrom);
+    return restoreFrom === 'latest' ? await checkpointing.storage.loadLatest() : await checkpointing.storage.load(restoreFrom);
   } catch (error) {
-    throw new InvalidJobError(`Job '${jobName}' cannot restore from ${restoreFrom}: ${messageOf(error)}`, { cause: error });
+    // Starting from scratch would write everything again: only the user may choose it.
+    const instead = restoreFrom === 'latest' ? '; to start from scratch instead, run without restoreFrom' : '';
+    throw new InvalidJobError(`Job '${jobName}' cannot restore from ${restoreFrom}: ${messageOf(error)}${instead}`, { cause: error });
   }
 }
 
@@ -232,6 +235,7 @@ function runAttempt(
   graph: JobGraph,
   options: RunnerOptions,
   restore: StoredCheckpoint | undefined,
+  storedUpTo: number,
 ): { cancel: () => void; done: Promise<AttemptOutcome> } {
   const { jobName, clock, registry } = options;
   const stop = new StopSignal();
@@ -301,7 +305,7 @@ function runAttempt(
     storage: options.checkpointing?.storage,
     tasks: placements,
     sourceTasks,
-    lastCheckpointId: restore?.checkpoint.checkpointId ?? 0,
+    lastCheckpointId: Math.max(storedUpTo, restore?.checkpoint.checkpointId ?? 0),
     metrics: registry.group('job', jobName, 'checkpoints'),
     fail: (error) => stop.fail(error, undefined),
   });

@@ -20,7 +20,7 @@ export interface CoordinatorOptions {
   readonly storage: CheckpointStorage | undefined;
   readonly tasks: ReadonlyMap<Task, TaskPlacement>;
   readonly sourceTasks: readonly Task[];
-  /** Ids continue after the checkpoint the job was restored from. */
+  /** Ids continue after this one: the highest in the storage or the restored checkpoint's. */
   readonly lastCheckpointId: number;
   readonly metrics: MetricGroup;
   readonly fail: (error: unknown) => void;
