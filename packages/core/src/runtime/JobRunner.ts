@@ -144,12 +144,10 @@ export function executeJob(graph: JobGraph, options: RunnerOptions): JobClient {
   const run = async (): Promise<JobExecutionResult> => {
     let restore = await loadRestore(options);
     const restoredFrom = restore?.location;
-    // Ids continue after every checkpoint in the storage, whichever run wrote it.
-    const storedUpTo = (await options.checkpointing?.storage.highestCheckpointId()) ?? 0;
     let restarts = 0;
     let lastFailure: unknown;
     for (;;) {
-      const attempt = runAttempt(graph, options, restore, storedUpTo);
+      const attempt = runAttempt(graph, options, restore);
       stopCurrent = attempt.cancel;
       if (cancelled) attempt.cancel();
       const outcome = await attempt.done;
@@ -235,7 +233,6 @@ function runAttempt(
   graph: JobGraph,
   options: RunnerOptions,
   restore: StoredCheckpoint | undefined,
-  storedUpTo: number,
 ): { cancel: () => void; done: Promise<AttemptOutcome> } {
   const { jobName, clock, registry } = options;
   const stop = new StopSignal();
@@ -305,7 +302,7 @@ function runAttempt(
     storage: options.checkpointing?.storage,
     tasks: placements,
     sourceTasks,
-    lastCheckpointId: Math.max(storedUpTo, restore?.checkpoint.checkpointId ?? 0),
+    lastCheckpointId: restore?.checkpoint.checkpointId ?? 0,
     metrics: registry.group('job', jobName, 'checkpoints'),
     fail: (error) => stop.fail(error, undefined),
   });
