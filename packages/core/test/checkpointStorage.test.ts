@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FileCheckpointStorage, InvalidJobError, type CompletedCheckpoint, type FileCheckpointStorageOptions } from '../src/index.js';
+import { FileCheckpointStorage, InvalidJobError, type CompletedCheckpoint } from '../src/index.js';
 
 const checkpoint = (id: number, value: unknown): CompletedCheckpoint => ({
   version: 1,
@@ -91,7 +91,7 @@ describe('FileCheckpointStorage', () => {
 
   it('removes temporary files of interrupted writes on first use, unless their writer is alive', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ckpt-'));
-    const gone = spawnSync(process.execPath, ['-e', '']).pid as number;
+    const gone = spawnSync(process.execPath, ['-e', '']).pid;
     const temp = (pid: number) => `chk-0000000003.ckpt.tmp-${pid}`;
     for (const pid of [gone, process.pid, process.ppid]) writeFileSync(join(dir, temp(pid)), 'torn');
     writeFileSync(join(dir, 'notes.txt'), 'not ours');
@@ -113,7 +113,7 @@ describe('FileCheckpointStorage', () => {
   });
 
   it('rejects bad options by name when the job is built', () => {
-    const make = (options: object) => () => new FileCheckpointStorage('x', options as FileCheckpointStorageOptions);
+    const make = (options: object) => () => new FileCheckpointStorage('x', options);
     expect(make({ retian: 2 })).toThrow(InvalidJobError);
     expect(make({ retian: 2 })).toThrow("FileCheckpointStorage: unknown option 'retian' (known: retain, onWarning, fileMode, directoryMode)");
     expect(make({ retain: 0 })).toThrow("FileCheckpointStorage: option 'retain' must be an integer >= 1, got 0");
