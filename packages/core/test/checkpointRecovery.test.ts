@@ -1,8 +1,9 @@
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import {
+  FileCheckpointStorage,
   FileSink,
   HeapKeyedStateBackend,
   InvalidJobError,
@@ -10,6 +11,7 @@ import {
   RestartStrategies,
   StreamExecutionEnvironment,
   ValueStateDescriptor,
+  type CheckpointStorage,
   type MapFunction,
   type RuntimeContext,
   type Source,
@@ -248,6 +250,96 @@ describe('checkpoints and recovery', () => {
     gate.openUntil(10);
     await clock.advance(10);
     await expect(job.result).rejects.toThrow(/operator 'remember'.*Keyed state 'callbacks' holds a value a checkpoint cannot store/);
+  });
+
+  it("numbers a new run's checkpoints after an older run's 40-42, so pruning keeps them and 'latest' resumes the new run", async () => {
+    const storage = mkdtempSync(join(tmpdir(), 'ckpt-'));
+    const out = mkdtempSync(join(tmpdir(), 'out-'));
+    const clock = new ManualClock(0);
+    // An older run of another job left checkpoints 40-42 here; restoring one of them would fail this job.
+    const old = new FileCheckpointStorage(storage);
+    for (const id of [40, 41, 42]) {
+      await old.store({ version: 1, jobName: 'old', checkpointId: id, timestamp: 0, final: false, operators: {}, sources: { gone: { name: 'gone', parallelism: 1, positions: [0] } } });
+    }
+
+    // A new run, not restored: its checkpoints are 43 and 44, then it fails.
+    const env1 = StreamExecutionEnvironment.create({ clock }).enableCheckpointing(10, { storage });
+    const gate1 = gatedSource(1000);
+    let failNow = false;
+    buildJob(env1, gate1.source, out, {
+      check: () => {
+        if (failNow) throw new Error('crash');
+      },
+    });
+    const job1 = env1.executeAsync('new run');
+    gate1.openUntil(100);
+    await clock.advance(10);
+    await until(() => completedCheckpoints(env1, 'new run') === 1, 'checkpoint 43');
+    gate1.openUntil(150);
+    await clock.advance(10);
+    await until(() => completedCheckpoints(env1, 'new run') === 2, 'checkpoint 44');
+    failNow = true;
+    gate1.openUntil(151);
+    await expect(job1.result).rejects.toThrow('crash');
+    expect(readdirSync(storage).sort()).toEqual(['chk-0000000042.ckpt', 'chk-0000000043.ckpt', 'chk-0000000044.ckpt']);
+
+    const env2 = StreamExecutionEnvironment.create({ clock }).enableCheckpointing(10, { storage });
+    const gate2 = gatedSource(200);
+    gate2.openUntil(200);
+    buildJob(env2, gate2.source, out, { check: () => undefined });
+    const result = await env2.execute('new run', { restoreFrom: 'latest' });
+    expect(result.restoredFrom).toBe(join(storage, 'chk-0000000044.ckpt'));
+    expectExactlyOnce(committed(out), 200);
+    // The restored run goes on numbering: its final checkpoint is 45.
+    expect(readdirSync(storage).at(-1)).toBe('chk-0000000045.ckpt');
+  });
+
+  it("fails 'latest' when every checkpoint is damaged; a run without restoreFrom starts from scratch and numbers after them", async () => {
+    const storage = mkdtempSync(join(tmpdir(), 'ckpt-'));
+    const out = mkdtempSync(join(tmpdir(), 'out-'));
+    const env1 = StreamExecutionEnvironment.create().enableCheckpointing(1000, { storage });
+    const gate1 = gatedSource(30);
+    gate1.openUntil(30);
+    buildJob(env1, gate1.source, out);
+    await env1.execute('damaged');
+    const [final] = readdirSync(storage);
+    expect(final).toBe('chk-0000000001.ckpt');
+    writeFileSync(join(storage, final as string), 'not a checkpoint');
+
+    const env2 = StreamExecutionEnvironment.create().enableCheckpointing(1000, { storage });
+    buildJob(env2, gatedSource(30).source, out);
+    const error = await env2.execute('damaged', { restoreFrom: 'latest' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidJobError);
+    expect((error as Error).message).toBe(
+      `Job 'damaged' cannot restore from latest: none of the 1 checkpoints in ${storage} is intact: ` +
+        `checkpoint ${join(storage, 'chk-0000000001.ckpt')} is not a Tributary checkpoint or is truncated; ` +
+        'to start from scratch instead, run without restoreFrom',
+    );
+    // Nothing ran: the committed output is still the first run's.
+    expectExactlyOnce(committed(out), 30);
+
+    const fresh = mkdtempSync(join(tmpdir(), 'out-'));
+    const env3 = StreamExecutionEnvironment.create().enableCheckpointing(1000, { storage });
+    const gate3 = gatedSource(30);
+    gate3.openUntil(30);
+    buildJob(env3, gate3.source, fresh);
+    expect((await env3.execute('damaged')).restoredFrom).toBeUndefined();
+    expectExactlyOnce(committed(fresh), 30);
+    expect(readdirSync(storage).sort()).toEqual(['chk-0000000001.ckpt', 'chk-0000000002.ckpt']);
+  });
+
+  it('fails the job, naming it, when the storage cannot tell which checkpoint ids it holds', async () => {
+    const storage: CheckpointStorage = {
+      store: () => Promise.reject(new Error('disk full')),
+      highestCheckpointId: () => Promise.reject(new Error('EACCES: permission denied')),
+      loadLatest: () => Promise.resolve(undefined),
+      load: () => Promise.reject(new Error('no checkpoint')),
+    };
+    const env = StreamExecutionEnvironment.create().enableCheckpointing(1000, { storage });
+    env.fromElements(1, 2, 3).addSink(() => undefined);
+    await expect(env.execute('unreadable')).rejects.toThrow(
+      "Job 'unreadable' failed: the checkpoint storage of job 'unreadable' cannot be read: EACCES: permission denied",
+    );
   });
 
   it('resumes a restored final checkpoint without writing anything twice', async () => {

@@ -1,8 +1,9 @@
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FileCheckpointStorage, type CompletedCheckpoint } from '../src/index.js';
+import { FileCheckpointStorage, InvalidJobError, type CompletedCheckpoint } from '../src/index.js';
 
 const checkpoint = (id: number, value: unknown): CompletedCheckpoint => ({
   version: 1,
@@ -57,13 +58,70 @@ describe('FileCheckpointStorage', () => {
     const latest = await storage.loadLatest();
     expect(latest?.checkpoint.checkpointId).toBe(1);
     expect(warnings).toEqual([
-      `Skipping checkpoint ${third}: checkpoint ${third} is corrupted (checksum mismatch)`,
-      `Skipping checkpoint ${second}: checkpoint ${second} is not a Tributary checkpoint or is truncated`,
+      `Skipping damaged checkpoint: checkpoint ${third} is corrupted (checksum mismatch)`,
+      `Skipping damaged checkpoint: checkpoint ${second} is not a Tributary checkpoint or is truncated`,
     ]);
     await expect(storage.load(third)).rejects.toThrow('corrupted (checksum mismatch)');
   });
 
   it('finds nothing in an empty or missing directory', async () => {
-    expect(await new FileCheckpointStorage(join(tmpdir(), 'does-not-exist-ckpt')).loadLatest()).toBeUndefined();
+    const missing = new FileCheckpointStorage(join(tmpdir(), 'does-not-exist-ckpt'));
+    expect(await missing.loadLatest()).toBeUndefined();
+    expect(await missing.highestCheckpointId()).toBe(0);
+    expect(await new FileCheckpointStorage(mkdtempSync(join(tmpdir(), 'ckpt-'))).loadLatest()).toBeUndefined();
+  });
+
+  it('rejects when every checkpoint is damaged, naming the directory and what is wrong with each (at most five)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ckpt-'));
+    const storage = new FileCheckpointStorage(dir, { retain: 10, onWarning: () => expect.unreachable('no warning when nothing is restored') });
+    for (let id = 1; id <= 7; id++) {
+      const { location } = await storage.store(checkpoint(id, id));
+      writeFileSync(location, readFileSync(location).subarray(0, id === 7 ? 60 : 10));
+    }
+    const error = await storage.loadLatest().catch((e: unknown) => e);
+    const name = (id: number) => join(dir, `chk-000000000${id}.ckpt`);
+    expect((error as Error).message).toBe(
+      `none of the 7 checkpoints in ${dir} is intact: checkpoint ${name(7)} is corrupted (checksum mismatch); ` +
+        [6, 5, 4, 3].map((id) => `checkpoint ${name(id)} is not a Tributary checkpoint or is truncated`).join('; ') +
+        '; and 2 more',
+    );
+    // Damaged files still count: the next checkpoint is not numbered 1 again.
+    expect(await storage.highestCheckpointId()).toBe(7);
+  });
+
+  it('removes temporary files of interrupted writes on first use, unless their writer is alive', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ckpt-'));
+    const gone = spawnSync(process.execPath, ['-e', '']).pid;
+    const temp = (pid: number) => `chk-0000000003.ckpt.tmp-${pid}`;
+    for (const pid of [gone, process.pid, process.ppid]) writeFileSync(join(dir, temp(pid)), 'torn');
+    writeFileSync(join(dir, 'notes.txt'), 'not ours');
+    expect(await new FileCheckpointStorage(dir).highestCheckpointId()).toBe(0);
+    expect(readdirSync(dir).sort()).toEqual(['notes.txt', temp(process.ppid)].sort());
+  });
+
+  it('creates checkpoint files 0600 and their directory 0700, or what is configured', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'ckpt-')), 'private');
+    const { location } = await new FileCheckpointStorage(dir).store(checkpoint(1, 'secret'));
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(statSync(location).mode & 0o777).toBe(0o600);
+
+    // 0o660 and 0o770 would lose their group write bit to a 022 umask without the explicit chmod.
+    const shared = join(mkdtempSync(join(tmpdir(), 'ckpt-')), 'shared');
+    const stored = await new FileCheckpointStorage(shared, { fileMode: 0o660, directoryMode: 0o770 }).store(checkpoint(1, 'x'));
+    expect(statSync(shared).mode & 0o777).toBe(0o770);
+    expect(statSync(stored.location).mode & 0o777).toBe(0o660);
+  });
+
+  it('rejects bad options by name when the job is built', () => {
+    const make = (options: object) => () => new FileCheckpointStorage('x', options);
+    expect(make({ retian: 2 })).toThrow(InvalidJobError);
+    expect(make({ retian: 2 })).toThrow("FileCheckpointStorage: unknown option 'retian' (known: retain, onWarning, fileMode, directoryMode)");
+    expect(make({ retain: 0 })).toThrow("FileCheckpointStorage: option 'retain' must be an integer >= 1, got 0");
+    expect(make({ fileMode: 0o400 })).toThrow(
+      "FileCheckpointStorage: option 'fileMode' must be a permission mode within 0o777 that includes 0o600, got 0o400",
+    );
+    expect(make({ directoryMode: 0o1777 })).toThrow("option 'directoryMode' must be a permission mode within 0o777 that includes 0o700, got 0o1777");
+    expect(make({ fileMode: '600' })).toThrow("option 'fileMode' must be an integer >= 0, got '600'");
+    expect(make({ onWarning: 'log' })).toThrow("option 'onWarning' must be a function, got 'log'");
   });
 });

@@ -89,6 +89,8 @@ describe('crash recovery (SIGKILL, restart from the latest checkpoint)', () => {
     const byId = new Map(output.map((r) => [r.id, r]));
     expect(byId.size).toBe(EVENTS);
     for (const [id, want] of expected) expect(byId.get(id)).toEqual(want);
+    // Writes cut short by a kill left temp files; each restart removed the ones of dead writers.
+    expect(readdirSync(join(dir, 'checkpoints')).filter((name) => name.includes('.tmp-'))).toEqual([]);
   });
 
   it('at-least-once sink: nothing lost, duplicates counted and identical', async () => {

@@ -39,10 +39,13 @@ export interface CheckpointingOptions {
 /** Options of {@link StreamExecutionEnvironment.execute}. */
 export interface ExecuteOptions {
   /**
-   * Start from a checkpoint in the configured storage: `'latest'` (the newest
-   * intact one; a fresh start when there is none) or a location. State that
-   * does not fit the job fails the start with an error naming the operator
-   * and the checkpoint; it is never dropped silently.
+   * Start from a checkpoint in the configured storage: `'latest'` or a
+   * location. `'latest'` is the newest intact checkpoint (damaged newer ones
+   * are skipped with a warning) and a fresh start when the storage holds no
+   * checkpoint at all; when it holds only damaged ones the start fails,
+   * naming each, and starting from scratch means running without
+   * `restoreFrom`. State that does not fit the job fails the start with an
+   * error naming the operator and the checkpoint; it is never dropped silently.
    */
   readonly restoreFrom?: 'latest' | (string & {});
 }

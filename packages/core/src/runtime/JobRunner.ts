@@ -212,11 +212,12 @@ async function loadRestore(options: RunnerOptions): Promise<StoredCheckpoint | u
   if (checkpointing === undefined) {
     throw new InvalidJobError(`Job '${jobName}': restoreFrom needs checkpointing (env.enableCheckpointing(...)) to know the storage`);
   }
-  if (restoreFrom === 'latest') return checkpointing.storage.loadLatest();
   try {
-    return await checkpointing.storage.load(restoreFrom);
+    return restoreFrom === 'latest' ? await checkpointing.storage.loadLatest() : await checkpointing.storage.load(restoreFrom);
   } catch (error) {
-    throw new InvalidJobError(`Job '${jobName}' cannot restore from ${restoreFrom}: ${messageOf(error)}`, { cause: error });
+    // Starting from scratch would write everything again: only the user may choose it.
+    const instead = restoreFrom === 'latest' ? '; to start from scratch instead, run without restoreFrom' : '';
+    throw new InvalidJobError(`Job '${jobName}' cannot restore from ${restoreFrom}: ${messageOf(error)}${instead}`, { cause: error });
   }
 }
 

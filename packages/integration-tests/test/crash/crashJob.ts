@@ -44,6 +44,7 @@ function announcing(storage: CheckpointStorage): CheckpointStorage {
       process.stdout.write(`checkpoint ${checkpoint.checkpointId}${checkpoint.final ? ' final' : ''}\n`);
       return stored;
     },
+    highestCheckpointId: () => storage.highestCheckpointId(),
     loadLatest: () => storage.loadLatest(),
     load: (location) => storage.load(location),
   };

@@ -153,6 +153,7 @@ describe('Redis stream jobs', () => {
         await gate;
         return files.store(checkpoint);
       },
+      highestCheckpointId: () => files.highestCheckpointId(),
       loadLatest: () => files.loadLatest(),
       load: (location) => files.load(location),
     };

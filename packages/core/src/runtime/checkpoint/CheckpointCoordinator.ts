@@ -20,7 +20,7 @@ export interface CoordinatorOptions {
   readonly storage: CheckpointStorage | undefined;
   readonly tasks: ReadonlyMap<Task, TaskPlacement>;
   readonly sourceTasks: readonly Task[];
-  /** Ids continue after the checkpoint the job was restored from. */
+  /** The restored checkpoint's id: ids continue after it, or after the highest id in the storage if that is higher. */
   readonly lastCheckpointId: number;
   readonly metrics: MetricGroup;
   readonly fail: (error: unknown) => void;
@@ -51,6 +51,8 @@ export class CheckpointCoordinator implements CheckpointParticipant {
   private anyInputEnded = false;
   private stopped = false;
   private lastId: number;
+  /** Settles once `lastId` is past every id in the storage; no checkpoint starts before. */
+  private idsKnown: Promise<void> = Promise.resolve();
   private readonly finalAcks = new Map<Task, TaskSnapshot>();
   private readonly finalWaiters: ((stored: boolean) => void)[] = [];
   /** The latest checkpoint this run completed (kept for in-process restarts). */
@@ -72,6 +74,16 @@ export class CheckpointCoordinator implements CheckpointParticipant {
   }
 
   start(): void {
+    const storage = this.options.storage;
+    if (storage !== undefined) {
+      // An older run may have left higher ids: numbering after them keeps 'latest' and pruning right.
+      this.idsKnown = storage.highestCheckpointId().then(
+        (highest) => {
+          this.lastId = Math.max(this.lastId, highest);
+        },
+        (error: unknown) => this.options.fail(new Error(`the checkpoint storage of job '${this.options.jobName}' cannot be read: ${messageOf(error)}`, { cause: error })),
+      );
+    }
     if (this.options.intervalMs > 0) this.schedule();
   }
 
@@ -104,9 +116,13 @@ export class CheckpointCoordinator implements CheckpointParticipant {
     this.finalAcks.set(task, snapshot);
     const done = new Promise<boolean>((resolve) => this.finalWaiters.push(resolve));
     if (this.finalAcks.size === this.options.tasks.size) {
-      const pending: Pending = { id: this.lastId + 1, startedAt: this.options.clock.now(), final: true, acks: this.finalAcks };
-      this.pending = pending;
-      void this.complete(pending);
+      const startedAt = this.options.clock.now();
+      void this.idsKnown.then(() => {
+        if (this.stopped) return;
+        const pending: Pending = { id: this.lastId + 1, startedAt, final: true, acks: this.finalAcks };
+        this.pending = pending;
+        return this.complete(pending);
+      });
     }
     return done;
   }
@@ -115,7 +131,7 @@ export class CheckpointCoordinator implements CheckpointParticipant {
     if (this.stopped || this.anyInputEnded) return;
     this.cancelTimer = this.options.clock.schedule(this.options.clock.now() + this.options.intervalMs, () => {
       this.cancelTimer = undefined;
-      this.trigger();
+      void this.idsKnown.then(() => this.trigger());
     });
   }
 

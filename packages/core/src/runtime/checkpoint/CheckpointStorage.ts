@@ -20,13 +20,24 @@ export interface StoredCheckpoint {
 }
 
 /**
- * Where checkpoints are persisted. `store` must be atomic: after a crash a
- * checkpoint is either wholly there or not there.
+ * Where checkpoints are persisted. `store` must be atomic: after a crash or a
+ * failed write a checkpoint is either wholly there or not there, and a load
+ * never returns a damaged one.
  */
 export interface CheckpointStorage {
-  /** Persists a checkpoint; resolves with its location and size once durable. */
+  /** Persists a checkpoint; resolves with its location and size once durable, rejects when any of it could not be written. */
   store(checkpoint: CompletedCheckpoint): Promise<{ location: string; bytes: number }>;
-  /** The newest checkpoint that reads back intact (skipping damaged ones with a warning), or undefined. */
+  /**
+   * The highest checkpoint id held here, damaged checkpoints included (0 when
+   * none): a run numbers its checkpoints after it, so ids keep increasing
+   * across runs and `loadLatest` finds the newest run's checkpoints.
+   */
+  highestCheckpointId(): Promise<number>;
+  /**
+   * The newest checkpoint that reads back intact (skipping damaged newer ones
+   * with a warning); undefined when there is no checkpoint at all. Rejects,
+   * saying what is wrong with each, when every checkpoint is damaged.
+   */
   loadLatest(): Promise<StoredCheckpoint | undefined>;
   /** The checkpoint at `location`; rejects with a message naming it when it is unreadable. */
   load(location: string): Promise<StoredCheckpoint>;

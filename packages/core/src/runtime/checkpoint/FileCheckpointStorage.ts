@@ -1,58 +1,82 @@
 import { createHash } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import { OptionChecker } from '../../api/OptionChecker.js';
+import { messageOf } from '../errors.js';
 import type { CheckpointStorage, CompletedCheckpoint, StoredCheckpoint } from './CheckpointStorage.js';
 
 const MAGIC = Buffer.from('TRBCKPT1');
 const HEADER = MAGIC.length + 32;
 const NAME = /^chk-(\d{10})\.ckpt$/;
-
-const FILE_CHECKPOINT_STORAGE_OPTIONS = ['retain', 'onWarning'];
+/** A checkpoint being written: `chk-<id>.ckpt.tmp-<pid of the writer>`. */
+const TEMP = /^chk-\d{10}\.ckpt\.tmp-(\d+)$/;
+/** Damaged checkpoints an error lists by name before it only counts the rest. */
+const LISTED_PROBLEMS = 5;
 
 export interface FileCheckpointStorageOptions {
   /** How many completed checkpoints to keep (the newest). Default 3. */
   readonly retain?: number;
   /** Told when a damaged checkpoint is skipped. Default: `process.emitWarning`. */
   readonly onWarning?: (message: string) => void;
+  /** Permissions of checkpoint files. Default `0o600`: they hold user records. Must include `0o600`. */
+  readonly fileMode?: number;
+  /** Permissions of the directory when the storage creates it. Default `0o700`. Must include `0o700`. */
+  readonly directoryMode?: number;
 }
+
+const KNOWN_OPTIONS = new Set(['retain', 'onWarning', 'fileMode', 'directoryMode']);
 
 /**
  * Checkpoints as files in a local directory, one per checkpoint.
  *
- * A file is written to a temporary name, fsynced, renamed into place and the
- * directory fsynced, so a crash leaves either the whole checkpoint or none.
- * Each file starts with a SHA-256 of its payload: a torn or corrupted file is
- * skipped by `loadLatest` (with a warning) in favour of the previous one.
+ * A file is written whole to a temporary name, fsynced, renamed into place and
+ * the directory fsynced, so a crash or a full disk leaves either the whole
+ * checkpoint or none. Each file starts with a SHA-256 of its payload, checked
+ * on every load: a torn or corrupted file is never restored.
  * Values are encoded with `v8.serialize`, so state may hold Maps, Sets,
  * Dates, BigInts and typed arrays.
+ *
+ * Files are created `0o600` and a directory the storage creates `0o700`
+ * (checkpoints hold user records). One job at a time per directory: ids
+ * continue after the highest one found there, and temporary files whose
+ * writer process is gone are removed when the storage is first used.
  */
 export class FileCheckpointStorage implements CheckpointStorage {
   readonly directory: string;
   private readonly retain: number;
   private readonly warn: (message: string) => void;
+  private readonly fileMode: number;
+  private readonly directoryMode: number;
+  private opened: Promise<void> | undefined;
 
   constructor(directory: string, options: FileCheckpointStorageOptions = {}) {
     const check = new OptionChecker('FileCheckpointStorage');
+    check.known(check.object(options), KNOWN_OPTIONS);
     this.directory = resolve(check.nonEmptyString('directory', directory));
-    check.known(check.object(options), FILE_CHECKPOINT_STORAGE_OPTIONS);
     this.retain = check.optionalInteger('retain', options.retain, 3);
     this.warn = check.optionalFunc('onWarning', options.onWarning) ?? ((message) => process.emitWarning(message, 'TributaryCheckpointWarning'));
+    this.fileMode = permissions(check, 'fileMode', options.fileMode, 0o600);
+    this.directoryMode = permissions(check, 'directoryMode', options.directoryMode, 0o700);
   }
 
   async store(checkpoint: CompletedCheckpoint): Promise<{ location: string; bytes: number }> {
-    await mkdir(this.directory, { recursive: true });
+    await this.open();
+    if ((await mkdir(this.directory, { recursive: true, mode: this.directoryMode })) !== undefined) {
+      // mkdir's mode passes through the umask; the directory gets exactly what was asked.
+      await chmod(this.directory, this.directoryMode);
+    }
     const payload = serialize(checkpoint);
     const digest = createHash('sha256').update(payload).digest();
     const location = join(this.directory, `chk-${String(checkpoint.checkpointId).padStart(10, '0')}.ckpt`);
     const temp = `${location}.tmp-${process.pid}`;
-    const file = await open(temp, 'w');
     try {
-      await file.writev([MAGIC, digest, payload]);
-      await file.sync();
-    } finally {
-      await file.close();
+      await writeDurably(temp, [MAGIC, digest, payload], this.fileMode);
+    } catch (error) {
+      // A torn temp file is never published; removing it frees the space it took. If even that
+      // fails, the next start removes it.
+      await rm(temp, { force: true }).catch(() => undefined);
+      throw new Error(`writing ${temp} failed: ${messageOf(error)}`, { cause: error });
     }
     await rename(temp, location);
     await syncDirectory(this.directory);
@@ -60,16 +84,34 @@ export class FileCheckpointStorage implements CheckpointStorage {
     return { location, bytes: HEADER + payload.length };
   }
 
+  async highestCheckpointId(): Promise<number> {
+    await this.open();
+    const last = (await this.list()).at(-1);
+    return last === undefined ? 0 : Number(NAME.exec(last)?.[1]);
+  }
+
+  /**
+   * The newest checkpoint that reads back intact; damaged newer ones are
+   * skipped with a warning. Undefined when the directory holds no checkpoint;
+   * rejects, saying what is wrong with each, when it holds only damaged ones.
+   */
   async loadLatest(): Promise<StoredCheckpoint | undefined> {
-    for (const name of (await this.list()).reverse()) {
-      const location = join(this.directory, name);
+    await this.open();
+    const names = (await this.list()).reverse();
+    const problems: string[] = [];
+    for (const name of names) {
       try {
-        return await this.load(location);
+        const stored = await this.load(join(this.directory, name));
+        for (const problem of problems) this.warn(`Skipping damaged checkpoint: ${problem}`);
+        return stored;
       } catch (error) {
-        this.warn(`Skipping checkpoint ${location}: ${error instanceof Error ? error.message : String(error)}`);
+        problems.push(messageOf(error));
       }
     }
-    return undefined;
+    if (problems.length === 0) return undefined;
+    const listed = problems.slice(0, LISTED_PROBLEMS).join('; ');
+    const more = problems.length > LISTED_PROBLEMS ? `; and ${problems.length - LISTED_PROBLEMS} more` : '';
+    throw new Error(`none of the ${problems.length} checkpoints in ${this.directory} is intact: ${listed}${more}`);
   }
 
   async load(location: string): Promise<StoredCheckpoint> {
@@ -91,9 +133,36 @@ export class FileCheckpointStorage implements CheckpointStorage {
     return { location, checkpoint };
   }
 
+  /** Once per storage, before its first use: removes what interrupted writes left behind. */
+  private open(): Promise<void> {
+    this.opened ??= this.removeStaleTemps().catch((error: unknown) => {
+      this.opened = undefined;
+      throw error;
+    });
+    return this.opened;
+  }
+
+  /**
+   * Removes temporary files of writers that are gone: a killed process, or an
+   * earlier life of this one (its pid reused). A live other process's file is
+   * left alone, though it cannot share the directory safely anyway.
+   */
+  private async removeStaleTemps(): Promise<void> {
+    for (const name of await this.entries()) {
+      const pid = TEMP.exec(name)?.[1];
+      if (pid !== undefined && (Number(pid) === process.pid || !isAlive(Number(pid)))) {
+        await rm(join(this.directory, name), { force: true });
+      }
+    }
+  }
+
   private async list(): Promise<string[]> {
+    return (await this.entries()).filter((n) => NAME.test(n)).sort();
+  }
+
+  private async entries(): Promise<string[]> {
     try {
-      return (await readdir(this.directory)).filter((n) => NAME.test(n)).sort();
+      return await readdir(this.directory);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw error;
@@ -105,6 +174,46 @@ export class FileCheckpointStorage implements CheckpointStorage {
     for (const name of names.slice(0, Math.max(0, names.length - this.retain))) {
       await rm(join(this.directory, name), { force: true });
     }
+  }
+}
+
+/** A permission mode (`0o600`) that keeps at least `required` for the owner, or `required` when absent. */
+function permissions(check: OptionChecker, name: string, value: unknown, required: number): number {
+  const mode = check.optionalInteger(name, value, required, 0);
+  if (mode > 0o777 || (mode & required) !== required) {
+    check.fail(`option '${name}' must be a permission mode within 0o777 that includes 0o${required.toString(8)}, got 0o${mode.toString(8)}`);
+  }
+  return mode;
+}
+
+/** Writes every byte (a write may take fewer than asked: a full disk), then fsyncs. */
+async function writeDurably(path: string, chunks: readonly Buffer[], mode: number): Promise<void> {
+  const file = await open(path, 'w', mode);
+  try {
+    // open's mode passes through the umask and leaves an existing file's mode as it was.
+    await file.chmod(mode);
+    for (const chunk of chunks) await writeFully(file, chunk);
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+}
+
+async function writeFully(file: FileHandle, chunk: Buffer): Promise<void> {
+  for (let offset = 0; offset < chunk.length; ) {
+    const { bytesWritten } = await file.write(chunk, offset, chunk.length - offset);
+    if (bytesWritten === 0) throw new Error(`the disk took 0 of the ${chunk.length - offset} bytes left to write`);
+    offset += bytesWritten;
+  }
+}
+
+/** Whether a process with this pid exists (EPERM: it does, owned by someone else). */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -22,6 +22,7 @@ function announcing(storage: CheckpointStorage): CheckpointStorage {
       process.stdout.write(`checkpoint ${checkpoint.checkpointId}\n`);
       return stored;
     },
+    highestCheckpointId: () => storage.highestCheckpointId(),
     loadLatest: () => storage.loadLatest(),
     load: (location) => storage.load(location),
   };
