@@ -106,6 +106,48 @@ describe('FileSink writes every byte', () => {
   }
 });
 
+describe('FileSink durability', () => {
+  it('exactly-once: fsyncs a part file before it is renamed into place, and the directory after the rename', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sink-'));
+    const log: string[] = [];
+    const fs = faultyFileSystem((op, path) => {
+      log.push(`${op} ${path.endsWith('.inprogress') ? 'temp' : path === dir ? 'dir' : 'final'}`);
+      return undefined;
+    });
+    await runOnce(sinkOn(fs, dir, {}), 'durable');
+    expect(visibleIds(dir)).toEqual(sequence(RECORDS));
+    const renamed = log.indexOf('rename final');
+    expect(log.slice(0, renamed)).toContain('sync temp');
+    expect(log.slice(0, renamed).lastIndexOf('sync temp')).toBeGreaterThan(log.lastIndexOf('write temp', renamed));
+    expect(log.slice(renamed)).toEqual(expect.arrayContaining(['open dir', 'sync dir']));
+  });
+
+  it('at-least-once: fsyncs its file at every checkpoint and at the end of input', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sink-'));
+    let syncs = 0;
+    const fs = faultyFileSystem((op, path) => {
+      if (op === 'sync' && path.endsWith('.jsonl')) syncs++;
+      return undefined;
+    });
+    const clock = new ManualClock(0);
+    const env = StreamExecutionEnvironment.create({ clock }).enableCheckpointing(10, { storage: mkdtempSync(join(tmpdir(), 'ckpt-')) });
+    const gate = gatedSource(30);
+    env.fromSource(gate.source, 'numbers').map((id) => ({ id })).sinkTo(sinkOn(fs, dir, { guarantee: 'at-least-once' }));
+    const job = env.executeAsync('syncs');
+    const completed = () => env.metrics.snapshot()['job.syncs.checkpoints.numCompletedCheckpoints'];
+    for (const [n, checkpoint] of [[10, 1], [20, 2]] as const) {
+      gate.openUntil(n);
+      await clock.advance(10);
+      await until(() => completed() === checkpoint, `checkpoint ${checkpoint}`);
+      expect(syncs).toBe(checkpoint);
+    }
+    gate.openUntil(30);
+    await job.result;
+    expect(syncs).toBe(3);
+    expect(visibleIds(dir)).toEqual(sequence(30));
+  });
+});
+
 /**
  * Each async step of each sink, failed on every call: the job restarts once
  * (the strategy runs), then `execute()` rejects naming the operator, the step

@@ -18,6 +18,8 @@ export class PartFile {
   private bufferedChars = 0;
   /** The file's size once every write handed out so far is done: where the next write goes. */
   private size: number;
+  /** The size the last fsync made durable (-1: none yet, so a new empty file is fsynced too). */
+  private syncedSize = -1;
   private handle: SinkFileHandle | undefined;
   private failure: Error | undefined;
   /** The last operation; it never rejects (its caller sees the failure). */
@@ -96,7 +98,10 @@ export class PartFile {
     const flushed = this.flush();
     const size = this.size;
     await flushed;
+    // The end of input syncs, then the final snapshot does: the second has nothing new to make durable.
+    if (size === this.syncedSize) return size;
     await this.enqueue((handle) => fileOperation('fsync', this.path, () => handle.sync()));
+    this.syncedSize = Math.max(this.syncedSize, size);
     return size;
   }
 
