@@ -63,7 +63,9 @@ describe('FileSource', () => {
     const random = seededRandom(19);
     const lines = Array.from({ length: 300 }, (_, i) => {
       const kind = random();
-      const length = kind < 0.1 ? 0 : kind < 0.8 ? Math.floor(random() * 100) : Math.floor(random() * 40 * READ_BYTES);
+      // Two lines long enough to grow the buffer past the size it shrinks back from.
+      const length =
+        i === 100 || i === 200 ? 20 * READ_BYTES : kind < 0.1 ? 0 : kind < 0.85 ? Math.floor(random() * 100) : Math.floor(random() * 4 * READ_BYTES);
       return String.fromCharCode(97 + (i % 26)).repeat(length);
     });
     const path = file(lines.join('\n') + '\n');
