@@ -28,8 +28,9 @@ Options:
   --input FILE      read this JSON-lines file of {"id": ..., "text": ...}
                     instead of generating a corpus (relative paths start
                     where you run the command)
-  --out DIR         directory for the pairs: part-0.jsonl, replaced on each
-                    run (default: examples/embed-documents/out)
+  --out DIR         directory for the pairs: part-0-<run>.jsonl; earlier
+                    part files there are removed on each run (default:
+                    examples/embed-documents/out)
   --threshold X     cosine similarity from which two documents are
                     near-duplicates (default 0.8)
   --batch-size N    documents per embedding call (default 64)

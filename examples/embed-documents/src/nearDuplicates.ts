@@ -37,7 +37,7 @@ export interface DuplicatePair {
 export interface NearDuplicateJobOptions {
   /** JSON lines, one `{ "id": ..., "text": ... }` per line. */
   readonly input: string;
-  /** Directory the pairs go to, as JSON lines (`part-0.jsonl`); earlier part files there are replaced. */
+  /** Directory the pairs go to, as JSON lines (`part-0-<run>.jsonl`); earlier part files there are removed. */
   readonly output: string;
   readonly embedder: Embedder;
   /** Cosine similarity at or above which two documents are near-duplicates. */
@@ -100,7 +100,7 @@ export async function findNearDuplicates(options: NearDuplicateJobOptions): Prom
     .setParallelism(1);
 
   const job = await env.execute(JOB_NAME);
-  const outputFile = join(options.output, 'part-0.jsonl');
+  const outputFile = await partFile(options.output);
   return { job, pairs: await readPairs(outputFile), outputFile };
 }
 
@@ -185,7 +185,17 @@ async function removePartFiles(directory: string): Promise<void> {
   } catch {
     return;
   }
-  await Promise.all(names.filter((name) => /^part-\d+\.jsonl$/.test(name)).map((name) => rm(join(directory, name), { force: true })));
+  await Promise.all(names.filter((name) => PART_FILE.test(name)).map((name) => rm(join(directory, name), { force: true })));
+}
+
+/** The sink's part files: `part-<subtask>-<run>.jsonl` (and `part-<subtask>.jsonl` from older versions). */
+const PART_FILE = /^part-\d+(-[0-9a-f]+)?\.jsonl$/;
+
+/** The one part file the job wrote (earlier ones were removed before it started). */
+async function partFile(directory: string): Promise<string> {
+  const name = (await readdir(directory)).find((n) => PART_FILE.test(n));
+  if (name === undefined) throw new Error(`no part file in ${directory}`);
+  return join(directory, name);
 }
 
 async function readPairs(file: string): Promise<DuplicatePair[]> {

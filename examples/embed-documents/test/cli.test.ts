@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -89,8 +89,11 @@ describe('the embed-documents command line', () => {
     expect(report).toContain(`${planted} of ${planted} planted pairs found (recall 100.0%)`);
     expect(report).toMatch(/throughput {3}300 docs in [\d.]+ s: [\d,]+ docs\/s/);
     expect(report).toMatch(/batches {6}\d+ calls, mean size [\d.]+; call latency p50 [\d.]+ ms, p95 [\d.]+ ms/);
-    const lines = (await readFile(join(out, 'part-0.jsonl'), 'utf8')).trim().split('\n');
-    expect(report).toContain(`pairs found  ${lines.length}, written to ${join(out, 'part-0.jsonl')}\n`);
+    const files = await readdir(out);
+    expect(files).toEqual([expect.stringMatching(/^part-0-[0-9a-f]{8}\.jsonl$/)]);
+    const file = join(out, files[0] as string);
+    const lines = (await readFile(file, 'utf8')).trim().split('\n');
+    expect(report).toContain(`pairs found  ${lines.length}, written to ${file}\n`);
     expect(run.stderr()).toBe('');
   });
 

@@ -29,6 +29,7 @@ function memoryStorage(): CheckpointStorage & { readonly stored: CompletedCheckp
       stored.push(checkpoint);
       return Promise.resolve({ location: `mem-${checkpoint.checkpointId}`, bytes: 0 });
     },
+    highestCheckpointId: () => Promise.resolve(stored.at(-1)?.checkpointId ?? 0),
     loadLatest: () => Promise.resolve(undefined),
     load: (location) => Promise.reject(new Error(`no checkpoint ${location}`)),
   };

@@ -429,8 +429,9 @@ function runAttempt(
   }
 
   coordinator.start();
-  const done = Promise.all([...placements.keys()].map((t) => t.run())).then((): AttemptOutcome => {
+  const done = Promise.all([...placements.keys()].map((t) => t.run())).then(async (): Promise<AttemptOutcome> => {
     coordinator.stop();
+    await coordinator.settled();
     return {
       failure: stop.failure,
       cancelled: stop.cancelled,

@@ -1,20 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import type { Sink, SinkWriter, SinkWriterContext } from '../api/Sink.js';
 import { OptionChecker } from '../api/OptionChecker.js';
+import { fileOperation, nodeFileSystem, syncDirectory, type SinkFileSystem } from './fileSystem.js';
+import { PartFile } from './PartFile.js';
 import { TwoPhaseCommitSink } from './TwoPhaseCommitSink.js';
-
-/** Bytes buffered per writer before they are written to the file. */
-const FLUSH_BYTES = 1 << 20;
 
 export interface FileSinkOptions<T> {
   /**
    * `exactly-once` (default): a part file per checkpoint, visible only once
    * the checkpoint is stored; needs checkpointing for output to appear before
-   * the job ends. `at-least-once`: one file per subtask, fsynced at every
-   * checkpoint; after a crash, records since the last checkpoint are written
-   * again.
+   * the job ends. `at-least-once`: one file per subtask and run, fsynced at
+   * every checkpoint and at the end of input; a run started without a
+   * checkpoint to restore writes new files (it never appends to an earlier
+   * run's), a restored run cuts its file back to what the checkpoint covered
+   * and continues it. After a failure, records since the last checkpoint may
+   * be written again.
    */
   readonly guarantee?: 'exactly-once' | 'at-least-once';
   /** Turns a record into one line. Default: `JSON.stringify`. */
@@ -24,6 +25,10 @@ export interface FileSinkOptions<T> {
 /**
  * Writes records as JSON lines into a directory.
  *
+ * Every byte is written or the job fails: a full disk, a read-only or
+ * missing directory, a failing fsync fail the job (its restart strategy runs,
+ * then `execute()` rejects naming the sink's operator and the file).
+ *
  * @example
  * ```ts
  * env.enableCheckpointing(1000, { storage: './checkpoints' });
@@ -32,52 +37,22 @@ export interface FileSinkOptions<T> {
  */
 export const FileSink = {
   jsonLines<T>(directory: string, options: FileSinkOptions<T> = {}): Sink<T> {
-    const check = new OptionChecker('FileSink.jsonLines()');
-    check.nonEmptyString('directory', directory);
-    check.known(check.object(options), FILE_SINK_OPTIONS);
-    const guarantee = check.oneOf('guarantee', options.guarantee, ['exactly-once', 'at-least-once'], 'exactly-once');
-    const encode = check.optionalFunc('encode', options.encode) ?? ((v: T) => JSON.stringify(v));
-    return guarantee === 'exactly-once'
-      ? new ExactlyOnceFileSink<T>(resolve(directory), encode)
-      : new AtLeastOnceFileSink<T>(resolve(directory), encode);
+    return jsonLinesSink(directory, options, nodeFileSystem);
   },
 };
 
 const FILE_SINK_OPTIONS = ['guarantee', 'encode'];
 
-/** Buffers lines and appends them to a file handle. */
-class LineFile {
-  private buffer: string[] = [];
-  private bytes = 0;
-  private handle: Promise<FileHandle>;
-
-  constructor(readonly path: string, flags: 'a' | 'w') {
-    this.handle = open(path, flags);
-  }
-
-  append(line: string): Promise<void> | undefined {
-    this.buffer.push(line, '\n');
-    this.bytes += line.length + 1;
-    return this.bytes >= FLUSH_BYTES ? this.flush() : undefined;
-  }
-
-  async flush(): Promise<void> {
-    if (this.buffer.length === 0) return;
-    const text = this.buffer.join('');
-    this.buffer = [];
-    this.bytes = 0;
-    await (await this.handle).write(text);
-  }
-
-  /** Flushes and fsyncs: what was appended survives a crash. */
-  async sync(): Promise<void> {
-    await this.flush();
-    await (await this.handle).sync();
-  }
-
-  async close(): Promise<void> {
-    await (await this.handle).close();
-  }
+/** `FileSink.jsonLines` on a given file system (tests inject faults through it). */
+export function jsonLinesSink<T>(directory: string, options: FileSinkOptions<T>, fs: SinkFileSystem): Sink<T> {
+  const check = new OptionChecker('FileSink.jsonLines()');
+  check.nonEmptyString('directory', directory);
+  check.known(check.object(options), FILE_SINK_OPTIONS);
+  const guarantee = check.oneOf('guarantee', options.guarantee, ['exactly-once', 'at-least-once'], 'exactly-once');
+  const encode = check.optionalFunc('encode', options.encode) ?? ((v: T) => JSON.stringify(v));
+  return guarantee === 'exactly-once'
+    ? new ExactlyOnceFileSink<T>(fs, resolve(directory), encode)
+    : new AtLeastOnceFileSink<T>(fs, resolve(directory), encode);
 }
 
 interface FileTxn {
@@ -87,13 +62,17 @@ interface FileTxn {
   readonly final: string;
 }
 
-/** Exactly-once: one hidden part file per transaction, renamed into place on commit. */
+/**
+ * Exactly-once: one hidden part file per transaction, fsynced at pre-commit,
+ * renamed into place on commit, and the directory fsynced after the rename.
+ */
 class ExactlyOnceFileSink<T> extends TwoPhaseCommitSink<T, FileTxn> {
-  private readonly files = new Map<string, LineFile>();
+  private readonly files = new Map<string, PartFile>();
   private readonly run = randomUUID().slice(0, 8);
   private seq = 0;
 
   constructor(
+    private readonly fs: SinkFileSystem,
     private readonly directory: string,
     private readonly encode: (value: T) => string,
   ) {
@@ -101,7 +80,7 @@ class ExactlyOnceFileSink<T> extends TwoPhaseCommitSink<T, FileTxn> {
   }
 
   override async createWriter(ctx: SinkWriterContext): Promise<SinkWriter<T>> {
-    await mkdir(this.directory, { recursive: true });
+    await fileOperation('create directory', this.directory, () => this.fs.mkdir(this.directory));
     return super.createWriter(ctx);
   }
 
@@ -109,7 +88,7 @@ class ExactlyOnceFileSink<T> extends TwoPhaseCommitSink<T, FileTxn> {
     // A run id keeps names unique across restarts of the same job.
     const name = `part-${ctx.subtaskIndex}-${this.run}-${String(this.seq++).padStart(6, '0')}.jsonl`;
     const txn = { temp: join(this.directory, `.${name}.inprogress`), final: join(this.directory, name) };
-    this.files.set(txn.temp, new LineFile(txn.temp, 'w'));
+    this.files.set(txn.temp, PartFile.create(this.fs, txn.temp));
     return txn;
   }
 
@@ -121,60 +100,88 @@ class ExactlyOnceFileSink<T> extends TwoPhaseCommitSink<T, FileTxn> {
     const file = this.files.get(txn.temp);
     if (file === undefined) return;
     this.files.delete(txn.temp);
-    await file.sync();
-    await file.close();
+    try {
+      await file.sync();
+    } finally {
+      await file.close();
+    }
   }
 
   protected async commit(txn: FileTxn): Promise<void> {
     try {
-      await rename(txn.temp, txn.final);
+      await fileOperation('publish', txn.final, () => this.fs.rename(txn.temp, txn.final));
     } catch (error) {
       // Committed before (a restore commits again): the final file is there and the temp is gone.
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || !(await exists(txn.final))) throw error;
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || !(await this.fs.exists(txn.final))) throw error;
     }
+    await fileOperation('fsync directory', this.directory, () => syncDirectory(this.fs, this.directory));
   }
 
   protected async abort(txn: FileTxn): Promise<void> {
     const file = this.files.get(txn.temp);
     this.files.delete(txn.temp);
-    await file?.close();
-    await rm(txn.temp, { force: true });
+    try {
+      await file?.close();
+    } finally {
+      await fileOperation('remove', txn.temp, () => this.fs.rm(txn.temp));
+    }
   }
 
   protected async recover(ctx: SinkWriterContext, keep: readonly FileTxn[]): Promise<void> {
     const kept = new Set(keep.map((t) => t.temp));
     const prefix = `.part-${ctx.subtaskIndex}-`;
-    for (const name of await readdir(this.directory)) {
+    const names = await fileOperation('list', this.directory, () => this.fs.readdir(this.directory));
+    for (const name of names) {
       const path = join(this.directory, name);
-      if (name.startsWith(prefix) && name.endsWith('.inprogress') && !kept.has(path)) await rm(path, { force: true });
+      if (name.startsWith(prefix) && name.endsWith('.inprogress') && !kept.has(path)) {
+        await fileOperation('remove', path, () => this.fs.rm(path));
+      }
     }
   }
 }
 
-/** At-least-once: appends to one file per subtask and makes it durable at every barrier. */
+/** What an at-least-once writer stores in a checkpoint: its file, and how much of it the checkpoint covers. */
+interface AtLeastOnceState {
+  readonly file: string;
+  readonly length: number;
+}
+
+/**
+ * At-least-once: one file per subtask and run, made durable at every barrier
+ * and at the end of input. A restored writer continues the file its
+ * checkpoint names, cut back to the length the checkpoint covered.
+ */
 class AtLeastOnceFileSink<T> implements Sink<T> {
   constructor(
+    private readonly fs: SinkFileSystem,
     private readonly directory: string,
     private readonly encode: (value: T) => string,
   ) {}
 
   async createWriter(ctx: SinkWriterContext): Promise<SinkWriter<T>> {
-    await mkdir(this.directory, { recursive: true });
-    const file = new LineFile(join(this.directory, `part-${ctx.subtaskIndex}.jsonl`), 'a');
+    await fileOperation('create directory', this.directory, () => this.fs.mkdir(this.directory));
+    const restored = ctx.restoredState as AtLeastOnceState | undefined;
+    // A fresh run gets a name of its own: it never appends to the files of an earlier run.
+    const file =
+      restored === undefined
+        ? PartFile.create(this.fs, join(this.directory, `part-${ctx.subtaskIndex}-${randomUUID().slice(0, 8)}.jsonl`))
+        : PartFile.resume(this.fs, join(this.directory, restored.file), restored.length);
+    try {
+      await file.opened();
+      await fileOperation('fsync directory', this.directory, () => syncDirectory(this.fs, this.directory));
+    } catch (error) {
+      // The job fails with the first error; a failing close of the half-made writer adds nothing.
+      await file.close().catch(() => undefined);
+      throw error;
+    }
+    const name = basename(file.path);
     return {
       write: (value) => file.append(this.encode(value)),
-      snapshotState: () => file.sync(),
-      flush: () => file.sync(),
+      snapshotState: async (): Promise<AtLeastOnceState> => ({ file: name, length: await file.sync() }),
+      flush: async () => {
+        await file.sync();
+      },
       close: () => file.close(),
     };
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
   }
 }

@@ -1,8 +1,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { OptionChecker } from '../api/OptionChecker.js';
 import type { ReadResult, Source, SourceReader } from '../api/Source.js';
-
-const READ_BYTES = 1 << 16;
+import { LineBuffer } from './LineBuffer.js';
 
 /**
  * Reads a text file line by line (UTF-8, `\n` or `\r\n`). Position: the byte
@@ -25,40 +24,38 @@ export class FileSource implements Source<string, number> {
     let file: FileHandle | undefined;
     /** Byte offset after the last line returned: the position (a barrier may come while a read is pending). */
     let offset = 0;
-    /** Bytes read from `offset` on that are not returned yet. */
-    let carry = Buffer.alloc(0);
+    /** Where the next read from the file starts. */
+    let readAt = 0;
+    const buffer = new LineBuffer();
     let eof = false;
     return {
       async start(position) {
         offset = position ?? 0;
+        readAt = offset;
         file = await open(path, 'r');
       },
       async read(max): Promise<ReadResult<string>> {
         const lines: string[] = [];
-        let consumed = 0;
+        const takenBefore = buffer.taken;
         while (lines.length < max) {
-          const nl = carry.indexOf(0x0a, consumed);
-          if (nl >= 0) {
-            const end = nl > consumed && carry[nl - 1] === 0x0d ? nl - 1 : nl;
-            lines.push(carry.toString('utf8', consumed, end));
-            consumed = nl + 1;
+          const line = buffer.nextLine();
+          if (line !== undefined) {
+            lines.push(line);
             continue;
           }
           if (eof) {
-            if (consumed < carry.length) {
-              lines.push(carry.toString('utf8', consumed));
-              consumed = carry.length;
-            }
+            const last = buffer.rest();
+            if (last !== undefined) lines.push(last);
             break;
           }
-          const chunk = Buffer.alloc(READ_BYTES);
-          const { bytesRead } = await (file as FileHandle).read(chunk, 0, READ_BYTES, offset + carry.length);
+          const space = buffer.space();
+          const { bytesRead } = await (file as FileHandle).read(space, 0, space.length, readAt);
           if (bytesRead === 0) eof = true;
-          else carry = Buffer.concat([carry, chunk.subarray(0, bytesRead)]);
+          buffer.filled(bytesRead);
+          readAt += bytesRead;
         }
         // Only now do the lines count as read.
-        offset += consumed;
-        carry = carry.subarray(consumed);
+        offset += buffer.taken - takenBefore;
         return lines.length === 0 && eof ? null : lines;
       },
       position: () => offset,

@@ -57,6 +57,8 @@ export class CheckpointCoordinator implements CheckpointParticipant {
   private readonly finalWaiters: ((stored: boolean) => void)[] = [];
   /** The latest checkpoint this run completed (kept for in-process restarts). */
   latest: { location: string; checkpoint: CompletedCheckpoint } | undefined;
+  /** The last checkpoint completion started; it never rejects. */
+  private completing: Promise<void> = Promise.resolve();
 
   private readonly completed;
   private readonly durationMs;
@@ -93,11 +95,21 @@ export class CheckpointCoordinator implements CheckpointParticipant {
     for (const resolve of this.finalWaiters.splice(0)) resolve(false);
   }
 
+  /**
+   * Settles once no checkpoint is being stored, so `latest` is final: a
+   * store that started before a failure may still land, and a restart that
+   * did not wait for it would discard what that checkpoint holds (a sink's
+   * pre-committed transactions) although a later restore would use it.
+   */
+  settled(): Promise<void> {
+    return this.completing;
+  }
+
   acknowledge(task: Task, checkpointId: number, snapshot: TaskSnapshot): void {
     const pending = this.pending;
     if (pending === undefined || pending.id !== checkpointId || this.stopped) return;
     pending.acks.set(task, snapshot);
-    if (pending.acks.size === this.options.tasks.size) void this.complete(pending);
+    if (pending.acks.size === this.options.tasks.size) this.completing = this.complete(pending);
   }
 
   inputEnded(): void {
@@ -117,7 +129,7 @@ export class CheckpointCoordinator implements CheckpointParticipant {
     const done = new Promise<boolean>((resolve) => this.finalWaiters.push(resolve));
     if (this.finalAcks.size === this.options.tasks.size) {
       const startedAt = this.options.clock.now();
-      void this.idsKnown.then(() => {
+      this.completing = this.idsKnown.then(() => {
         if (this.stopped) return;
         const pending: Pending = { id: this.lastId + 1, startedAt, final: true, acks: this.finalAcks };
         this.pending = pending;

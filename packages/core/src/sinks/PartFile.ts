@@ -1,0 +1,153 @@
+import { fileOperation, fileSinkError, type SinkFileHandle, type SinkFileSystem } from './fileSystem.js';
+
+/** Bytes buffered before they are written to the file. */
+const FLUSH_BYTES = 1 << 20;
+
+/**
+ * One output file of a file sink: buffers lines, writes every byte of them
+ * (a short write is continued until it completes or fails, never dropped)
+ * and fsyncs on demand.
+ *
+ * Operations run one after another in call order. The first failure sticks:
+ * a file with a hole must not take more lines, so every later write and sync
+ * fails with it. The open starts at once and is observed from the start: a
+ * failed open fails the first write or sync, never the process.
+ */
+export class PartFile {
+  private lines: string[] = [];
+  private bufferedChars = 0;
+  /** The file's size once every write handed out so far is done: where the next write goes. */
+  private size: number;
+  /** The size the last fsync made durable (-1: none yet, so a new empty file is fsynced too). */
+  private syncedSize = -1;
+  private handle: SinkFileHandle | undefined;
+  private failure: Error | undefined;
+  /** The last operation; it never rejects (its caller sees the failure). */
+  private tail: Promise<void>;
+
+  private constructor(
+    readonly path: string,
+    opening: Promise<SinkFileHandle>,
+    size: number,
+  ) {
+    this.size = size;
+    this.tail = opening.then(
+      (handle) => {
+        this.handle = handle;
+      },
+      (error: unknown) => {
+        this.failure = error as Error;
+      },
+    );
+  }
+
+  /** A new file; an existing file of that name is an error, never appended to or overwritten. */
+  static create(fs: SinkFileSystem, path: string): PartFile {
+    return new PartFile(path, fileOperation('create', path, () => fs.open(path, 'wx')), 0);
+  }
+
+  /**
+   * An existing file cut back to `length` bytes, continued from there: what
+   * a checkpoint covered stays, what a failed run wrote after it goes.
+   */
+  static resume(fs: SinkFileSystem, path: string, length: number): PartFile {
+    const opening = fileOperation('reopen', path, async () => {
+      const handle = await fs.open(path, 'r+');
+      try {
+        const { size } = await handle.stat();
+        if (size < length) throw new Error(`it holds ${size} bytes, fewer than the ${length} the checkpoint covers (changed outside the job?)`);
+        await handle.truncate(length);
+      } catch (error) {
+        await handle.close();
+        throw error;
+      }
+      return handle;
+    });
+    return new PartFile(path, opening, length);
+  }
+
+  /** Settles once the file is open; rejects when it cannot be. */
+  opened(): Promise<void> {
+    return this.enqueue(() => Promise.resolve());
+  }
+
+  /**
+   * Adds a line. Returns a promise (backpressure) when the buffer is full,
+   * and for the first line while the file is still opening, so that a file
+   * that cannot be opened fails the write that needs it.
+   */
+  append(line: string): Promise<void> | undefined {
+    this.lines.push(line, '\n');
+    this.bufferedChars += line.length + 1;
+    return this.bufferedChars >= FLUSH_BYTES || this.handle === undefined ? this.flush() : undefined;
+  }
+
+  /** Writes out the buffered lines. */
+  flush(): Promise<void> {
+    if (this.lines.length === 0) return this.enqueue(() => Promise.resolve());
+    const bytes = Buffer.from(this.lines.join(''));
+    this.lines = [];
+    this.bufferedChars = 0;
+    const position = this.size;
+    this.size += bytes.length;
+    return this.enqueue((handle) => this.writeAll(handle, bytes, position));
+  }
+
+  /** Writes out and fsyncs what was appended so far. Resolves to the file's size at that point: durable. */
+  async sync(): Promise<number> {
+    const flushed = this.flush();
+    const size = this.size;
+    await flushed;
+    // The end of input syncs, then the final snapshot does: the second has nothing new to make durable.
+    if (size === this.syncedSize) return size;
+    await this.enqueue((handle) => fileOperation('fsync', this.path, () => handle.sync()));
+    this.syncedSize = Math.max(this.syncedSize, size);
+    return size;
+  }
+
+  /**
+   * Closes the file once the operations queued before are done, without
+   * writing what is still buffered. A failure of those operations was
+   * reported to their callers; only a failing close is reported here.
+   */
+  async close(): Promise<void> {
+    await this.tail;
+    const handle = this.handle;
+    this.handle = undefined;
+    this.failure ??= fileSinkError(`'${this.path}' is closed`);
+    if (handle !== undefined) await fileOperation('close', this.path, () => handle.close());
+  }
+
+  /** Writes all of `bytes` at `position`, or fails and cuts the file back to `position`: no partial line stays. */
+  private async writeAll(handle: SinkFileHandle, bytes: Buffer, position: number): Promise<void> {
+    try {
+      for (let done = 0; done < bytes.length; ) {
+        const { bytesWritten } = await fileOperation('write', this.path, () =>
+          handle.write(bytes, done, bytes.length - done, position + done),
+        );
+        if (bytesWritten <= 0) {
+          throw fileSinkError(`could not write '${this.path}': wrote ${done} of ${bytes.length} bytes, then nothing`);
+        }
+        done += bytesWritten;
+      }
+    } catch (error) {
+      // Best effort: the write's failure is what the job reports, whether or not the cut works.
+      await handle.truncate(position).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private enqueue(operation: (handle: SinkFileHandle) => Promise<void>): Promise<void> {
+    const result = this.tail.then(async () => {
+      if (this.failure !== undefined) throw this.failure;
+      try {
+        await operation(this.handle as SinkFileHandle);
+      } catch (error) {
+        this.failure = error as Error;
+        throw error;
+      }
+    });
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+}

@@ -1,0 +1,303 @@
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { FileSink, ManualClock, RestartStrategies, StreamExecutionEnvironment, type Sink, type Source } from '../src/index.js';
+import { jsonLinesSink, type FileSinkOptions } from '../src/sinks/FileSink.js';
+import { nodeFileSystem, type SinkFileHandle, type SinkFileSystem } from '../src/sinks/fileSystem.js';
+import { driveUntilDone, gatedSource, until } from './support/gatedSource.js';
+
+type Operation = 'open' | 'write' | 'sync' | 'close' | 'rename' | 'rm' | 'mkdir';
+
+/** What a faulty file system does to one call: throw with an errno code, or let it through. */
+type Fault = (operation: Operation, path: string) => string | undefined;
+
+/**
+ * The real file system with injected faults: `fault` may fail any call with
+ * an errno code, and `maxWrite` caps the bytes a write takes (short writes).
+ */
+function faultyFileSystem(fault: Fault, maxWrite = Infinity): SinkFileSystem & { faults: number } {
+  const fs = {
+    faults: 0,
+    async check(operation: Operation, path: string): Promise<void> {
+      const code = fault(operation, path);
+      if (code === undefined) return;
+      fs.faults++;
+      throw Object.assign(new Error(`${code}: injected fault, ${operation} '${path}'`), { code });
+    },
+    async open(path: string, flags: 'wx' | 'r+' | 'r'): Promise<SinkFileHandle> {
+      await fs.check('open', path);
+      const handle = await nodeFileSystem.open(path, flags);
+      return {
+        write: async (buffer, offset, length, position) => {
+          await fs.check('write', path);
+          return handle.write(buffer, offset, Math.min(length, maxWrite), position);
+        },
+        truncate: (length) => handle.truncate(length),
+        stat: () => handle.stat(),
+        sync: async () => {
+          await fs.check('sync', path);
+          await handle.sync();
+        },
+        close: async () => {
+          await handle.close();
+          await fs.check('close', path);
+        },
+      };
+    },
+    async mkdir(path: string) {
+      await fs.check('mkdir', path);
+      await nodeFileSystem.mkdir(path);
+    },
+    readdir: (path: string) => nodeFileSystem.readdir(path),
+    async rename(from: string, to: string) {
+      await fs.check('rename', to);
+      await nodeFileSystem.rename(from, to);
+    },
+    async rm(path: string) {
+      await fs.check('rm', path);
+      await nodeFileSystem.rm(path);
+    },
+    exists: (path: string) => nodeFileSystem.exists(path),
+  };
+  return fs;
+}
+
+const RECORDS = 2_000;
+const records = () => Array.from({ length: RECORDS }, (_, id) => ({ id }));
+
+/** The records in the visible files of `dir`; every file must end with a whole line. */
+function visibleIds(dir: string): number[] {
+  return readdirSync(dir)
+    .filter((f) => !f.startsWith('.'))
+    .flatMap((f) => {
+      const text = readFileSync(join(dir, f), 'utf8');
+      expect(text === '' || text.endsWith('\n')).toBe(true);
+      return text.split('\n').filter((l) => l !== '');
+    })
+    .map((l) => (JSON.parse(l) as { id: number }).id);
+}
+
+const sequence = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+function runOnce(sink: Sink<{ id: number }>, jobName: string, restarts = 0) {
+  const env = StreamExecutionEnvironment.create({ restartStrategy: RestartStrategies.fixedDelay(restarts, 0) });
+  env.fromCollection(records()).sinkTo(sink).name('Sink: files');
+  return env.execute(jobName);
+}
+
+const sinkOn = (fs: SinkFileSystem, dir: string, options: FileSinkOptions<{ id: number }>) => jsonLinesSink(dir, options, fs);
+
+describe('FileSink writes every byte', () => {
+  for (const guarantee of ['exactly-once', 'at-least-once'] as const) {
+    it(`${guarantee}: continues short writes until every byte is written`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'sink-'));
+      const fs = faultyFileSystem(() => undefined, 64);
+      await runOnce(sinkOn(fs, dir, { guarantee }), 'short writes');
+      expect(visibleIds(dir)).toEqual(sequence(RECORDS));
+    });
+
+    it(`${guarantee}: fails the job when a write takes nothing, instead of looping or dropping`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'sink-'));
+      await expect(runOnce(sinkOn(faultyFileSystem(() => undefined, 0), dir, { guarantee }), 'stuck disk')).rejects.toThrow(
+        /^Job 'stuck disk' failed in operator 'Sink: files': FileSink: could not write '[^']+': wrote 0 of \d+ bytes, then nothing$/,
+      );
+    });
+  }
+});
+
+describe('FileSink durability', () => {
+  it('exactly-once: fsyncs a part file before it is renamed into place, and the directory after the rename', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sink-'));
+    const log: string[] = [];
+    const fs = faultyFileSystem((op, path) => {
+      log.push(`${op} ${path.endsWith('.inprogress') ? 'temp' : path === dir ? 'dir' : 'final'}`);
+      return undefined;
+    });
+    await runOnce(sinkOn(fs, dir, {}), 'durable');
+    expect(visibleIds(dir)).toEqual(sequence(RECORDS));
+    const renamed = log.indexOf('rename final');
+    expect(log.slice(0, renamed)).toContain('sync temp');
+    expect(log.slice(0, renamed).lastIndexOf('sync temp')).toBeGreaterThan(log.lastIndexOf('write temp', renamed));
+    expect(log.slice(renamed)).toEqual(expect.arrayContaining(['open dir', 'sync dir']));
+  });
+
+  it('at-least-once: fsyncs its file at every checkpoint and at the end of input', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sink-'));
+    let syncs = 0;
+    const fs = faultyFileSystem((op, path) => {
+      if (op === 'sync' && path.endsWith('.jsonl')) syncs++;
+      return undefined;
+    });
+    const clock = new ManualClock(0);
+    const env = StreamExecutionEnvironment.create({ clock }).enableCheckpointing(10, { storage: mkdtempSync(join(tmpdir(), 'ckpt-')) });
+    const gate = gatedSource(30);
+    env.fromSource(gate.source, 'numbers').map((id) => ({ id })).sinkTo(sinkOn(fs, dir, { guarantee: 'at-least-once' }));
+    const job = env.executeAsync('syncs');
+    const completed = () => env.metrics.snapshot()['job.syncs.checkpoints.numCompletedCheckpoints'];
+    for (const [n, checkpoint] of [[10, 1], [20, 2]] as const) {
+      gate.openUntil(n);
+      await clock.advance(10);
+      await until(() => completed() === checkpoint, `checkpoint ${checkpoint}`);
+      expect(syncs).toBe(checkpoint);
+    }
+    gate.openUntil(30);
+    await job.result;
+    expect(syncs).toBe(3);
+    expect(visibleIds(dir)).toEqual(sequence(30));
+  });
+});
+
+/**
+ * Each async step of each sink, failed on every call: the job restarts once
+ * (the strategy runs), then `execute()` rejects naming the operator, the step
+ * and the file. A leaked rejection would fail the run (--unhandled-rejections=strict).
+ */
+const STEPS: { guarantee: 'exactly-once' | 'at-least-once'; operation: Operation; path: RegExp; code: string; action: string }[] = [
+  { guarantee: 'exactly-once', operation: 'mkdir', path: /out$/, code: 'EACCES', action: 'create directory' },
+  { guarantee: 'exactly-once', operation: 'open', path: /inprogress$/, code: 'EACCES', action: 'create' },
+  { guarantee: 'exactly-once', operation: 'write', path: /inprogress$/, code: 'EIO', action: 'write' },
+  { guarantee: 'exactly-once', operation: 'sync', path: /inprogress$/, code: 'EIO', action: 'fsync' },
+  { guarantee: 'exactly-once', operation: 'close', path: /inprogress$/, code: 'EIO', action: 'close' },
+  { guarantee: 'exactly-once', operation: 'rename', path: /jsonl$/, code: 'EXDEV', action: 'publish' },
+  { guarantee: 'exactly-once', operation: 'open', path: /out$/, code: 'EMFILE', action: 'fsync directory' },
+  { guarantee: 'exactly-once', operation: 'rm', path: /inprogress$/, code: 'EBUSY', action: 'remove' },
+  { guarantee: 'at-least-once', operation: 'mkdir', path: /out$/, code: 'EACCES', action: 'create directory' },
+  { guarantee: 'at-least-once', operation: 'open', path: /jsonl$/, code: 'EMFILE', action: 'create' },
+  { guarantee: 'at-least-once', operation: 'open', path: /out$/, code: 'EACCES', action: 'fsync directory' },
+  { guarantee: 'at-least-once', operation: 'write', path: /jsonl$/, code: 'ENOSPC', action: 'write' },
+  { guarantee: 'at-least-once', operation: 'sync', path: /jsonl$/, code: 'EIO', action: 'fsync' },
+  { guarantee: 'at-least-once', operation: 'close', path: /jsonl$/, code: 'EIO', action: 'close' },
+];
+
+describe('FileSink failures reach the job', () => {
+  for (const { guarantee, operation, path, code, action } of STEPS) {
+    it(`${guarantee}: ${operation} failing with ${code} restarts the job, then fails it naming the sink and the file`, async () => {
+      const dir = join(mkdtempSync(join(tmpdir(), 'sink-')), 'out');
+      const fs = faultyFileSystem((op, p) => (op === operation && path.test(p) ? code : undefined));
+      const escaped = dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      await expect(runOnce(sinkOn(fs, dir, { guarantee }), 'faulty', 1)).rejects.toThrow(
+        new RegExp(`^Job 'faulty' failed after 1 restart in operator 'Sink: files': FileSink: could not ${action} '${escaped}[^']*': ${code}: injected fault`),
+      );
+      expect(fs.faults).toBeGreaterThanOrEqual(2);
+    });
+  }
+
+  it('exactly-once: a part file opened at a barrier that cannot be opened (EMFILE) fails the next write, not the process', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sink-'));
+    let opens = 0;
+    const fs = faultyFileSystem((op, p) => (op === 'open' && p.endsWith('.inprogress') && ++opens === 2 ? 'EMFILE' : undefined));
+    const clock = new ManualClock(0);
+    const env = StreamExecutionEnvironment.create({ clock }).enableCheckpointing(10, { storage: mkdtempSync(join(tmpdir(), 'ckpt-')) });
+    const gate = gatedSource(100);
+    env.fromSource(gate.source, 'numbers').sinkTo(sinkOn(fs, dir, {}) as unknown as Sink<number>).name('Sink: files');
+    const job = env.executeAsync('barrier');
+    gate.openUntil(50);
+    await clock.advance(10);
+    await until(() => opens === 2, 'the second part file');
+    gate.openUntil(100);
+    await expect(job.result).rejects.toThrow(/^Job 'barrier' failed in operator 'Sink: files': FileSink: could not create '[^']+-000001\.jsonl\.inprogress': EMFILE/);
+  });
+});
+
+/** A source of 0 ... total-1 that fails once, at `failAt`, after the test lets it. */
+function failingOnce(total: number, failAt: number): { source: Source<number, number>; arm: () => void } {
+  let armed = false;
+  let failed = false;
+  const source: Source<number, number> = {
+    createReader: () => {
+      let next = 0;
+      return {
+        start: (position) => {
+          next = position ?? 0;
+        },
+        read: async () => {
+          if (next === failAt && !failed) {
+            while (!armed) await new Promise((resolve) => setImmediate(resolve));
+            failed = true;
+            throw new Error('source broke');
+          }
+          return next >= total ? null : [next++];
+        },
+        position: () => next,
+      };
+    },
+  };
+  return { source, arm: () => (armed = true) };
+}
+
+describe('at-least-once FileSink across runs', () => {
+  it('a run without a checkpoint to restore writes new files and leaves an earlier run\'s files as they were', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sink-'));
+    await runOnce(FileSink.jsonLines(dir, { guarantee: 'at-least-once' }), 'first');
+    const [first] = readdirSync(dir);
+    const firstContent = readFileSync(join(dir, first as string), 'utf8');
+    await runOnce(FileSink.jsonLines(dir, { guarantee: 'at-least-once' }), 'second');
+    const files = readdirSync(dir);
+    expect(files).toHaveLength(2);
+    expect(files.every((f) => /^part-0-[0-9a-f]{8}\.jsonl$/.test(f))).toBe(true);
+    expect(readFileSync(join(dir, first as string), 'utf8')).toBe(firstContent);
+    expect(visibleIds(dir).sort((a, b) => a - b)).toEqual(sequence(RECORDS).flatMap((i) => [i, i]));
+  });
+
+  it('a restored run continues its file from what the checkpoint covered: no second file, no duplicates', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sink-'));
+    const clock = new ManualClock(0);
+    const env = StreamExecutionEnvironment.create({ clock, restartStrategy: RestartStrategies.fixedDelay(1, 0) });
+    env.enableCheckpointing(10, { storage: mkdtempSync(join(tmpdir(), 'ckpt-')) });
+    const { source, arm } = failingOnce(300, 250);
+    let written = 0;
+    env
+      .fromSource(source, 'numbers')
+      .map((n) => {
+        written = n;
+        return { id: n };
+      })
+      .sinkTo(FileSink.jsonLines(dir, { guarantee: 'at-least-once' }));
+    const job = env.executeAsync('resumed');
+    await until(() => written >= 100, '100 records');
+    await clock.advance(10);
+    await until(() => (env.metrics.snapshot()['job.resumed.checkpoints.numCompletedCheckpoints'] as number) === 1, 'checkpoint 1');
+    await until(() => written === 249, 'records after the checkpoint');
+    arm();
+    await driveUntilDone(job.result, clock);
+    expect((await job.result).restarts).toBe(1);
+    expect(readdirSync(dir)).toHaveLength(1);
+    expect(visibleIds(dir)).toEqual(sequence(300));
+  });
+
+  /** Creates a restored at-least-once writer for `file` in `dir`; resolves 'opened' or the error's text. */
+  const reopen = (dir: string, file: string, length: number) =>
+    Promise.resolve(
+      FileSink.jsonLines<{ id: number }>(dir, { guarantee: 'at-least-once' }).createWriter({
+        subtaskIndex: 0,
+        parallelism: 1,
+        metrics: undefined as never,
+        restoredState: { file, length },
+      }),
+    );
+
+  it('cuts a restored file back to the length its checkpoint covered before it writes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sink-'));
+    writeFileSync(join(dir, 'part-0-earlier.jsonl'), '{"id":0}\n{"id":1}\n{"id":2}\n');
+    const writer = await reopen(dir, 'part-0-earlier.jsonl', 9);
+    await writer.write({ id: 7 });
+    await writer.flush?.();
+    await writer.close?.();
+    expect(readFileSync(join(dir, 'part-0-earlier.jsonl'), 'utf8')).toBe('{"id":0}\n{"id":7}\n');
+  });
+
+  it('refuses to continue a file that is gone or lost bytes the checkpoint covers', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sink-'));
+    writeFileSync(join(dir, 'part-0-short.jsonl'), '{"id":0}\n');
+    const outcome = (file: string) =>
+      reopen(dir, file, 20).then(
+        () => 'opened',
+        (error: unknown) => String(error),
+      );
+    expect(await outcome('part-0-gone.jsonl')).toMatch(/^Error: FileSink: could not reopen '.*part-0-gone\.jsonl': ENOENT/);
+    expect(await outcome('part-0-short.jsonl')).toMatch(
+      /^Error: FileSink: could not reopen '.*part-0-short\.jsonl': it holds 9 bytes, fewer than the 20 the checkpoint covers/,
+    );
+  });
+});
