@@ -1,11 +1,12 @@
 import { MetricRegistry } from '../metrics/MetricRegistry.js';
 import { SystemClock, type Clock } from '../runtime/Clock.js';
 import { InvalidJobError } from '../runtime/errors.js';
-import { OptionChecker } from './OptionChecker.js';
+import { describeValue, OptionChecker } from './OptionChecker.js';
 import { compileJobGraph, sinksOf } from '../runtime/JobGraph.js';
 import type { CheckpointStorage } from '../runtime/checkpoint/CheckpointStorage.js';
 import { FileCheckpointStorage } from '../runtime/checkpoint/FileCheckpointStorage.js';
 import { executeJob, type JobClient, type JobExecutionResult } from '../runtime/JobRunner.js';
+import { checkReplayableSources } from '../runtime/replayableSources.js';
 import { validateRestartStrategy, type RestartStrategy } from '../runtime/restartStrategies.js';
 import { AsyncIterableSource } from '../sources/AsyncIterableSource.js';
 import { CollectionSource } from '../sources/CollectionSource.js';
@@ -122,13 +123,32 @@ export class StreamExecutionEnvironment {
     return this.fromSource(new CollectionSource(values), 'Source: Elements');
   }
 
-  /** A stream over an array or any synchronous iterable, also an infinite generator. */
+  /**
+   * A stream over an array or any synchronous iterable, also an infinite generator.
+   * A generator object can be read only once, so a job with one refuses a restart
+   * strategy and `restoreFrom`: pass an array, or `{ [Symbol.iterator]: () => generator() }`.
+   */
   fromCollection<T>(values: Iterable<T>): SingleOutputStream<T> {
     return this.fromSource(new CollectionSource(values), 'Source: Collection');
   }
 
-  /** A stream over an async iterable (async generator, Node readable in object mode, ...). */
-  fromAsyncIterable<T>(values: AsyncIterable<T>): SingleOutputStream<T> {
+  /**
+   * A stream over an async iterable (async generator, Node readable in object mode, ...).
+   *
+   * Pass a function that returns the iterable (`() => generator()`) when the job
+   * may restart or restore: each new reader calls it and skips what the last
+   * checkpoint covers. The iterable itself can be read only once, so a job with
+   * it refuses a restart strategy and `restoreFrom` when it is built.
+   *
+   * @example
+   * ```ts
+   * env.fromAsyncIterable(() => pages('https://api.example.com/orders'));
+   * ```
+   */
+  fromAsyncIterable<T>(values: AsyncIterable<T> | (() => AsyncIterable<T>)): SingleOutputStream<T> {
+    if (typeof values !== 'function' && typeof (values as Partial<AsyncIterable<T>> | null)?.[Symbol.asyncIterator] !== 'function') {
+      new OptionChecker('fromAsyncIterable()').fail(`needs an AsyncIterable or a function that returns one, got ${describeValue(values)}`);
+    }
     return this.fromSource(new AsyncIterableSource(values), 'Source: AsyncIterable');
   }
 
@@ -164,6 +184,7 @@ export class StreamExecutionEnvironment {
     if (options.restoreFrom !== undefined && this.checkpointing === undefined) {
       throw new InvalidJobError(`Job '${jobName}': restoreFrom needs enableCheckpointing() (it names the storage to restore from)`);
     }
+    checkReplayableSources(graph, { jobName, restartStrategy: this.restartStrategy, restoreFrom: options.restoreFrom });
     return executeJob(graph, {
       jobName,
       clock: this.clock,

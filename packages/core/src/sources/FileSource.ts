@@ -15,6 +15,7 @@ const READ_BYTES = 1 << 16;
  */
 export class FileSource implements Source<string, number> {
   readonly parallel = false;
+  readonly replayable = true;
   constructor(readonly path: string) {}
 
   createReader(): SourceReader<string, number> {
