@@ -6,6 +6,7 @@ import { compileJobGraph, sinksOf } from '../runtime/JobGraph.js';
 import type { CheckpointStorage } from '../runtime/checkpoint/CheckpointStorage.js';
 import { FileCheckpointStorage } from '../runtime/checkpoint/FileCheckpointStorage.js';
 import { executeJob, type JobClient, type JobExecutionResult } from '../runtime/JobRunner.js';
+import { MAX_STALL_WARNING_MS } from '../runtime/JobWatchdog.js';
 import { checkReplayableSources } from '../runtime/replayableSources.js';
 import { validateRestartStrategy, type RestartStrategy } from '../runtime/restartStrategies.js';
 import { AsyncIterableSource } from '../sources/AsyncIterableSource.js';
@@ -28,6 +29,22 @@ export interface EnvironmentOptions {
   readonly metrics?: MetricRegistry;
   /** What to do when the job fails: `RestartStrategies.fixedDelay(3, 1000)` ... Default: none. */
   readonly restartStrategy?: RestartStrategy;
+  /**
+   * How long (ms, by `clock`) a `close()` of an operator, sink or source may
+   * still take once the job is cancelled or has failed. After it the job ends
+   * (or restarts) without that close, and reports it in `unfinishedCloses`
+   * (result, error and job client). A close at the normal end of a job is
+   * awaited however long it takes. Default 30,000 (Flink's task cancellation
+   * interval).
+   */
+  readonly closeTimeoutMs?: number;
+  /**
+   * How long (ms, real time) a running job may move no record while a task
+   * waits on pending work (an `endInput`, a `close`, a backpressuring
+   * operator; waiting for input is not a stall) before a `TributaryStallWarning`
+   * names what each task waits on. 0 turns the warning off. Default 60,000.
+   */
+  readonly stallWarningMs?: number;
 }
 
 /** Options of {@link StreamExecutionEnvironment.enableCheckpointing}. */
@@ -72,6 +89,8 @@ export class StreamExecutionEnvironment {
   readonly metrics: MetricRegistry;
   private readonly chunkSize: number;
   private readonly channelCapacity: number;
+  private readonly closeTimeoutMs: number;
+  private readonly stallWarningMs: number;
   private nextId = 0;
   private generation = 0;
   private transformations: PhysicalTransformation[] = [];
@@ -84,6 +103,11 @@ export class StreamExecutionEnvironment {
     this.parallelism = check.optionalInteger('parallelism', options.parallelism, 1);
     this.chunkSize = check.optionalInteger('chunkSize', options.chunkSize, 256);
     this.channelCapacity = check.optionalInteger('channelCapacity', options.channelCapacity, 8);
+    this.closeTimeoutMs = check.nonNegative('closeTimeoutMs', options.closeTimeoutMs ?? 30_000);
+    this.stallWarningMs = check.optionalInteger('stallWarningMs', options.stallWarningMs, 60_000, 0);
+    if (this.stallWarningMs > MAX_STALL_WARNING_MS) {
+      check.fail(`option 'stallWarningMs' must be at most ${MAX_STALL_WARNING_MS} (about 24.8 days), got ${this.stallWarningMs}`);
+    }
     this.clock = options.clock ?? new SystemClock();
     this.metrics = options.metrics ?? new MetricRegistry();
     this.restartStrategy = validateRestartStrategy(options.restartStrategy ?? { kind: 'none' });
@@ -194,6 +218,9 @@ export class StreamExecutionEnvironment {
       checkpointing: this.checkpointing,
       restartStrategy: this.restartStrategy,
       restoreFrom: options.restoreFrom,
+      closeTimeoutMs: this.closeTimeoutMs,
+      stallWarningMs: this.stallWarningMs,
+      warn: (message) => process.emitWarning(message, 'TributaryStallWarning'),
     });
   }
 
