@@ -1,0 +1,50 @@
+import { spawn } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+
+/**
+ * Runs a job in a child process (the built package; turbo builds it before
+ * these tests) whose sink's flush never settles and holds no handle: before
+ * the job kept the process alive, Node exited with code 0 and the result was
+ * never reported.
+ */
+function startStuckJob() {
+  const script = `
+    import { StreamExecutionEnvironment } from ${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)};
+    const env = StreamExecutionEnvironment.create({ stallWarningMs: 50 });
+    env.fromElements(1, 2, 3)
+      .sinkTo({ createWriter: () => ({ write: () => undefined, flush: () => new Promise(() => undefined) }) })
+      .name('batcher');
+    env.execute('never settles').then((result) => console.log('result', result.status));`;
+  return spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+describe('liveness', () => {
+  it('keeps the process alive while a job waits on a promise that holds no handle, and warns naming the wait', async () => {
+    const child = startStuckJob();
+    let stderr = '';
+    let exitCode: number | null | undefined;
+    const exited = new Promise<void>((resolve) =>
+      child.on('exit', (code) => {
+        exitCode = code;
+        resolve();
+      }),
+    );
+    const warned = new Promise<void>((resolve) =>
+      child.stderr.on('data', (data: Buffer) => {
+        stderr += data.toString();
+        if (stderr.includes('TributaryStallWarning')) resolve();
+      }),
+    );
+    // Whichever comes first: the warning (the fix) or the exit (the bug). Bounded, so a hang fails too.
+    let giveUp: NodeJS.Timeout | undefined;
+    await Promise.race([warned, exited, new Promise<void>((resolve) => (giveUp = setTimeout(resolve, 20_000)))]);
+    clearTimeout(giveUp);
+    const aliveWhenWarned = exitCode === undefined;
+    child.kill('SIGKILL');
+    await exited;
+    expect(aliveWhenWarned).toBe(true);
+    expect(stderr).toContain(
+      "TributaryStallWarning: Job 'never settles' moved no record for 50 ms and waits on pending work: task 'Source: Elements -> batcher (1/1)' on endInput() of 'batcher'",
+    );
+  });
+});
