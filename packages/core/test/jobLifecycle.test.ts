@@ -81,6 +81,17 @@ describe('bounded cancel: a close() that never settles', () => {
     expect(result.unfinishedCloses.map((c) => c.operator)).toEqual(["'archive'"]);
   });
 
+  it('cancels a job whose sink open() and source read() never settle', async () => {
+    const env = StreamExecutionEnvironment.create();
+    let reads = 0;
+    env.fromSource<number>({ createReader: () => ({ read: () => (reads++, never()), position: () => 0 }) }, 'silent').print();
+    env.fromElements(1).sinkTo({ createWriter: never }).name('never opens');
+    const job = env.executeAsync('never ready');
+    await until(() => reads === 1 && job.tasks().some((t) => t.waitingOn === "open() of 'never opens'"), 'both waits');
+    job.cancel();
+    expect((await job.result).status).toBe('cancelled');
+  });
+
   it('a close that rejects after it was given up on leaks no rejection', async () => {
     const clock = new ManualClock(0);
     const env = StreamExecutionEnvironment.create({ clock, closeTimeoutMs: 10 });
