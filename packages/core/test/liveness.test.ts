@@ -7,12 +7,12 @@ import { describe, expect, it } from 'vitest';
  * the job kept the process alive, Node exited with code 0 and the result was
  * never reported.
  */
-function startStuckJob() {
+function startJob(flush: string) {
   const script = `
     import { StreamExecutionEnvironment } from ${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)};
     const env = StreamExecutionEnvironment.create({ stallWarningMs: 50 });
     env.fromElements(1, 2, 3)
-      .sinkTo({ createWriter: () => ({ write: () => undefined, flush: () => new Promise(() => undefined) }) })
+      .sinkTo({ createWriter: () => ({ write: () => undefined, flush: ${flush} }) })
       .name('batcher');
     env.execute('never settles').then((result) => console.log('result', result.status));`;
   return spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -20,7 +20,7 @@ function startStuckJob() {
 
 describe('liveness', () => {
   it('keeps the process alive while a job waits on a promise that holds no handle, and warns naming the wait', async () => {
-    const child = startStuckJob();
+    const child = startJob('() => new Promise(() => undefined)');
     let stderr = '';
     let exitCode: number | null | undefined;
     const exited = new Promise<void>((resolve) =>
@@ -46,5 +46,20 @@ describe('liveness', () => {
     expect(stderr).toContain(
       "TributaryStallWarning: Job 'never settles' moved no record for 50 ms and waits on pending work: task 'Source: Elements -> batcher (1/1)' on endInput() of 'batcher'",
     );
+  });
+
+  it('lets the process exit once the job has ended', async () => {
+    const child = startJob('() => undefined');
+    let stdout = '';
+    child.stdout.on('data', (data: Buffer) => (stdout += data.toString()));
+    let giveUp: NodeJS.Timeout | undefined;
+    const code = await Promise.race([
+      new Promise<number | null>((resolve) => child.on('exit', resolve)),
+      new Promise<string>((resolve) => (giveUp = setTimeout(() => resolve('still running after 20 s'), 20_000))),
+    ]);
+    clearTimeout(giveUp);
+    child.kill('SIGKILL');
+    expect(code).toBe(0);
+    expect(stdout).toBe('result finished\n');
   });
 });

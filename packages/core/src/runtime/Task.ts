@@ -491,9 +491,11 @@ export class Task {
     );
     const barrier = new CheckpointBarrier(checkpointId);
     for (const writer of this.writers) writer.broadcastBarrier(barrier);
+    // A source checkpoints while its read waits: it waits for input again afterwards.
+    const waitingBefore = this.waitingOn;
     this.waitingOn = `checkpoint ${checkpointId}`;
     const operators = await this.raceAbort(Promise.all(pending));
-    this.waitingOn = undefined;
+    this.waitingOn = waitingBefore;
     if (operators === undefined || this.job.stopped) return;
     this.checkpoints?.acknowledge(this, checkpointId, source === undefined ? { operators } : { operators, source });
   }
