@@ -46,7 +46,6 @@ export interface JobExecutionResult {
   readonly unfinishedCloses: readonly UnfinishedClose[];
 }
 
-
 export type JobStatus = 'running' | 'finished' | 'cancelled' | 'failed';
 
 /** A running job: its status, a way to cancel it, and its result. */
@@ -165,7 +164,6 @@ export function executeJob(graph: JobGraph, options: RunnerOptions): JobClient {
   const { jobName, clock } = options;
   const start = clock.now();
   let status: JobStatus = 'running';
-  let stopCurrent: (() => void) | undefined;
   let cancelled = false;
   let wakeFromDelay: (() => void) | undefined;
   const unfinishedCloses: UnfinishedClose[] = [];
@@ -187,7 +185,6 @@ export function executeJob(graph: JobGraph, options: RunnerOptions): JobClient {
     for (;;) {
       const attempt = runAttempt(graph, options, restore, unfinishedCloses);
       current = attempt;
-      stopCurrent = attempt.cancel;
       if (cancelled) attempt.cancel();
       const outcome = await attempt.done;
       const resultAs = (status: JobExecutionResult['status']): JobExecutionResult => ({
@@ -242,7 +239,7 @@ export function executeJob(graph: JobGraph, options: RunnerOptions): JobClient {
     },
     cancel: () => {
       cancelled = true;
-      stopCurrent?.();
+      current?.cancel();
       wakeFromDelay?.();
     },
     result,
