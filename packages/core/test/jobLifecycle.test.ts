@@ -229,6 +229,20 @@ describe('every failure reaches execute(), none leaks', () => {
     expect(created).toBe(3);
   });
 
+  it('an operator factory that throws fails the job naming the operator, and the restart strategy runs', async () => {
+    const env = StreamExecutionEnvironment.create({ restartStrategy: RestartStrategies.fixedDelay(1, 0) });
+    let created = 0;
+    env
+      .fromElements(1)
+      .transform('embed', () => {
+        created++;
+        throw new Error('no model');
+      })
+      .print();
+    await expect(env.execute('no operator')).rejects.toThrow("Job 'no operator' failed after 1 restart in operator 'embed': no model");
+    expect(created).toBe(2);
+  });
+
   it('a notifyCheckpointComplete() that rejects fails the job naming the sink', async () => {
     const clock = new ManualClock(0);
     const env = StreamExecutionEnvironment.create({ clock }).enableCheckpointing(10, { storage: mkdtempSync(join(tmpdir(), 'ckpt-')) });

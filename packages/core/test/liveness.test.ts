@@ -19,7 +19,8 @@ function startJob(flush: string) {
 }
 
 describe('liveness', () => {
-  it('keeps the process alive while a job waits on a promise that holds no handle, and warns naming the wait', async () => {
+  // A child process starts slowly on a busy machine: the test's own bound (20 s) fails it, not vitest's 5 s.
+  it('keeps the process alive while a job waits on a promise that holds no handle, and warns naming the wait', { timeout: 30_000 }, async () => {
     const child = startJob('() => new Promise(() => undefined)');
     let stderr = '';
     let exitCode: number | null | undefined;
@@ -48,7 +49,7 @@ describe('liveness', () => {
     );
   });
 
-  it('lets the process exit once the job has ended', async () => {
+  it('lets the process exit once the job has ended', { timeout: 30_000 }, async () => {
     const child = startJob('() => undefined');
     let stdout = '';
     child.stdout.on('data', (data: Buffer) => (stdout += data.toString()));

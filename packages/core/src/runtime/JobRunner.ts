@@ -2,7 +2,14 @@ import { setMaxListeners } from 'node:events';
 import type { Collector } from '../api/functions.js';
 import type { Source, SourceReader, SourceReaderContext } from '../api/Source.js';
 import type { Counter, MetricRegistry, MetricValue } from '../metrics/MetricRegistry.js';
-import { createOperatorContext, restoreOperator, type OneInputStreamOperator, type TaskHooks } from '../operators/StreamOperator.js';
+import {
+  createOperatorContext,
+  restoreOperator,
+  type OneInputStreamOperator,
+  type OperatorContext,
+  type OperatorFactory,
+  type TaskHooks,
+} from '../operators/StreamOperator.js';
 import type { CheckpointStorage, StoredCheckpoint } from './checkpoint/CheckpointStorage.js';
 import { CheckpointCoordinator, type TaskPlacement } from './checkpoint/CheckpointCoordinator.js';
 import { operatorIds } from './checkpoint/operatorIds.js';
@@ -420,7 +427,7 @@ function runAttempt(
         },
         (timestamp, key) => operator.onProcessingTime?.(timestamp, key),
       );
-      const operator = t.factory(ctx);
+      const operator = createOperator(t.factory, ctx);
       const snapshot = restoredFor(node, subtaskIndex)?.snapshot;
       if (snapshot !== undefined) {
         try {
@@ -505,6 +512,24 @@ function runAttempt(
     progress: () => graph.nodes.reduce((n, node) => n + total(node, 'recordsIn') + total(node, 'recordsOut'), 0),
     tasks: () => [...placements.keys()].map((t) => ({ task: t.name, waitingOn: t.waitingOn, ended: t.ended })),
   };
+}
+
+/**
+ * Creates an operator instance. A factory that throws (a user's `transform`,
+ * a function copied per subtask) gets an operator that fails on open, so the
+ * failure names the operator and the restart strategy applies.
+ */
+function createOperator(factory: OperatorFactory<unknown, unknown>, ctx: OperatorContext<unknown>): OneInputStreamOperator<unknown> {
+  try {
+    return factory(ctx);
+  } catch (error) {
+    return {
+      open: () => {
+        throw error;
+      },
+      processElement: () => undefined,
+    };
+  }
 }
 
 /**
