@@ -38,7 +38,7 @@ describe('formatReport', () => {
       'job.embed-documents.operator.embed.0.callLatencyMs': { count: 16, min: 1, max: 9, mean: 3, p50: 2.5, p95: 8, p99: 9 },
       'job.embed-documents.operator.embed.0.queueWaitMs': { count: 16, min: 0, max: 5, mean: 1, p50: 1, p95: 4, p99: 5 },
     };
-    const job = { jobName: 'embed-documents', status: 'finished', runtimeMs: 500, operators: [], metrics, restarts: 0, lastFailure: undefined, restoredFrom: undefined } satisfies JobExecutionResult;
+    const job = { jobName: 'embed-documents', status: 'finished', runtimeMs: 500, operators: [], metrics, restarts: 0, lastFailure: undefined, restoredFrom: undefined, unfinishedCloses: [] } satisfies JobExecutionResult;
     const report = formatReport({
       documents: 1000,
       source: 'generated corpus',

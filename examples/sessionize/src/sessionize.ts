@@ -110,7 +110,7 @@ export function sessionize(clicks: readonly Click[], options: SessionizeOptions)
   const env = StreamExecutionEnvironment.create({ parallelism: 2, ...options.environment });
   const gapMs = (options.gapSeconds * 1000) / options.speed;
   const sessions = env
-    .fromAsyncIterable(replay(clicks, env.clock, options.speed, gapMs + 1))
+    .fromAsyncIterable(() => replay(clicks, env.clock, options.speed, gapMs + 1))
     .name('click log')
     .keyBy((click) => click.user)
     .process(new Sessionizer(gapMs))

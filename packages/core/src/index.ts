@@ -34,9 +34,10 @@ export {
 } from './runtime/state/descriptors.js';
 export { HeapKeyedStateBackend, type KeyedStateSnapshot } from './runtime/state/HeapKeyedStateBackend.js';
 export type { TimersSnapshot } from './runtime/timers/InternalTimerService.js';
-export { JobExecutionError, InvalidJobError, OperatorError } from './runtime/errors.js';
+export { JobExecutionError, InvalidJobError, OperatorError, type UnfinishedClose } from './runtime/errors.js';
 export { OptionChecker, describeValue, type DurationRules, type NumberBounds } from './api/OptionChecker.js';
 export type { JobClient, JobExecutionResult, JobStatus, OperatorStats } from './runtime/JobRunner.js';
+export type { TaskStatus } from './runtime/JobWatchdog.js';
 
 export { MetricRegistry, MetricGroup, Counter, Gauge, type Metric, type MetricValue } from './metrics/MetricRegistry.js';
 export { Histogram, type HistogramSnapshot } from './metrics/Histogram.js';

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { StreamExecutionEnvironment } from '../src/index.js';
-import { raceAbort } from '../src/runtime/Task.js';
+import { raceAbort } from '../src/runtime/raceAbort.js';
 
 const numbers = Array.from({ length: 1000 }, (_, i) => i);
 

@@ -207,6 +207,8 @@ function checkClock(check: OptionChecker, clock: Clock | undefined): Clock | und
  */
 export class RedisStreamSource<T> implements Source<RedisStreamRecord<T>, RedisStreamPosition> {
   readonly parallel = true;
+  /** Entries no checkpoint covers stay pending (unacked) under this consumer, and a new reader re-reads them on start. */
+  readonly replayable = true;
   private readonly options: ResolvedSourceOptions<T>;
 
   constructor(options: RedisStreamSourceOptions<T>) {

@@ -345,6 +345,10 @@ describe('RedisStreamSource reader', () => {
     expect(build).toThrow(InvalidJobError);
   });
 
+  it('declares itself replayable (a new reader re-reads the unacked entries), so jobs with it may restart', () => {
+    expect(new RedisStreamSource(options('s')).replayable).toBe(true);
+  });
+
   it('reads as <consumer>-<subtask> when the source runs in parallel', async () => {
     const stream = uniqueKey('parallel');
     await addEntries(admin, stream, numbered(0, 4));

@@ -190,7 +190,7 @@ describe('the alerting job', () => {
       yield { card: 'A', amount: 10 };
     }
 
-    const alerts = env.fromAsyncIterable(payments()).keyBy((p) => p.card).process(tooManyUses);
+    const alerts = env.fromAsyncIterable(() => payments()).keyBy((p) => p.card).process(tooManyUses);
     const output = collect(alerts);
     const refused = collect(alerts.getSideOutput(rejected));
 

@@ -54,5 +54,13 @@ export interface SourceReader<T, TPosition = unknown> {
 export interface Source<T, TPosition = unknown> {
   /** Whether several subtasks may each run a reader (the source splits the input itself). Default: false. */
   readonly parallel?: boolean;
+  /**
+   * Whether a new reader can read the input again, from the start or from a
+   * checkpointed `position`. A restart or a restore creates new readers, so a
+   * source over a one-shot input (an iterator, a socket) sets `false`: jobs
+   * with such a source refuse a restart strategy and `restoreFrom` when they
+   * are built, instead of losing what the first reader had taken. Default: true.
+   */
+  readonly replayable?: boolean;
   createReader(ctx: SourceReaderContext): SourceReader<T, TPosition>;
 }

@@ -7,6 +7,8 @@ import { compileJobGraph, sinksOf } from '../runtime/JobGraph.js';
 import type { CheckpointStorage } from '../runtime/checkpoint/CheckpointStorage.js';
 import { FileCheckpointStorage } from '../runtime/checkpoint/FileCheckpointStorage.js';
 import { executeJob, type JobClient, type JobExecutionResult } from '../runtime/JobRunner.js';
+import { MAX_STALL_WARNING_MS } from '../runtime/JobWatchdog.js';
+import { checkReplayableSources } from '../runtime/replayableSources.js';
 import { validateRestartStrategy, type RestartStrategy } from '../runtime/restartStrategies.js';
 import { AsyncIterableSource } from '../sources/AsyncIterableSource.js';
 import { CollectionSource } from '../sources/CollectionSource.js';
@@ -28,6 +30,22 @@ export interface EnvironmentOptions {
   readonly metrics?: MetricRegistry;
   /** What to do when the job fails: `RestartStrategies.fixedDelay(3, 1000)` ... Default: none. */
   readonly restartStrategy?: RestartStrategy;
+  /**
+   * How long (ms, by `clock`) a `close()` of an operator, sink or source may
+   * still take once the job is cancelled or has failed. After it the job ends
+   * (or restarts) without that close, and reports it in `unfinishedCloses`
+   * (result, error and job client). A close at the normal end of a job is
+   * awaited however long it takes. Default 30,000 (Flink's task cancellation
+   * interval).
+   */
+  readonly closeTimeoutMs?: number;
+  /**
+   * How long (ms, real time) a running job may move no record while a task
+   * waits on pending work (an `endInput`, a `close`, a backpressuring
+   * operator; waiting for input is not a stall) before a `TributaryStallWarning`
+   * names what each task waits on. 0 turns the warning off. Default 60,000.
+   */
+  readonly stallWarningMs?: number;
 }
 
 /** Options of {@link StreamExecutionEnvironment.enableCheckpointing}. */
@@ -75,6 +93,8 @@ export class StreamExecutionEnvironment {
   readonly metrics: MetricRegistry;
   private readonly chunkSize: number;
   private readonly channelCapacity: number;
+  private readonly closeTimeoutMs: number;
+  private readonly stallWarningMs: number;
   private nextId = 0;
   private generation = 0;
   private transformations: PhysicalTransformation[] = [];
@@ -88,6 +108,11 @@ export class StreamExecutionEnvironment {
     this.parallelism = check.optionalInteger('parallelism', options.parallelism, 1, 1, MAX_PARALLELISM);
     this.chunkSize = check.optionalInteger('chunkSize', options.chunkSize, 256);
     this.channelCapacity = check.optionalInteger('channelCapacity', options.channelCapacity, 8);
+    this.closeTimeoutMs = check.optionalDuration('closeTimeoutMs', options.closeTimeoutMs, 30_000);
+    this.stallWarningMs = check.optionalDuration('stallWarningMs', options.stallWarningMs, 60_000, { integer: true });
+    if (this.stallWarningMs > MAX_STALL_WARNING_MS) {
+      check.fail(`option 'stallWarningMs' must be at most ${MAX_STALL_WARNING_MS} (about 24.8 days), got ${this.stallWarningMs}`);
+    }
     this.clock = checkClock(check, options.clock) ?? new SystemClock();
     // Duck-typed like the clock: a second copy of this package has its own MetricRegistry class.
     if (options.metrics !== undefined && typeof (options.metrics as Partial<MetricRegistry> | null)?.group !== 'function') {
@@ -131,7 +156,11 @@ export class StreamExecutionEnvironment {
     return this.fromSource(new CollectionSource(values), 'Source: Elements');
   }
 
-  /** A stream over an array or any synchronous iterable, also an infinite generator. */
+  /**
+   * A stream over an array or any synchronous iterable, also an infinite generator.
+   * A generator object can be read only once, so a job with one refuses a restart
+   * strategy and `restoreFrom`: pass an array, or `{ [Symbol.iterator]: () => generator() }`.
+   */
   fromCollection<T>(values: Iterable<T>): SingleOutputStream<T> {
     if (typeof (values as Partial<Iterable<T>> | null)?.[Symbol.iterator] !== 'function') {
       new OptionChecker('fromCollection()').fail(`needs an array or an iterable, got ${describeValue(values)}`);
@@ -139,10 +168,22 @@ export class StreamExecutionEnvironment {
     return this.fromSource(new CollectionSource(values), 'Source: Collection');
   }
 
-  /** A stream over an async iterable (async generator, Node readable in object mode, ...). */
-  fromAsyncIterable<T>(values: AsyncIterable<T>): SingleOutputStream<T> {
-    if (typeof (values as Partial<AsyncIterable<T>> | null)?.[Symbol.asyncIterator] !== 'function') {
-      new OptionChecker('fromAsyncIterable()').fail(`needs an async iterable (an async generator, a readable stream), got ${describeValue(values)}`);
+  /**
+   * A stream over an async iterable (async generator, Node readable in object mode, ...).
+   *
+   * Pass a function that returns the iterable (`() => generator()`) when the job
+   * may restart or restore: each new reader calls it and skips what the last
+   * checkpoint covers. The iterable itself can be read only once, so a job with
+   * it refuses a restart strategy and `restoreFrom` when it is built.
+   *
+   * @example
+   * ```ts
+   * env.fromAsyncIterable(() => pages('https://api.example.com/orders'));
+   * ```
+   */
+  fromAsyncIterable<T>(values: AsyncIterable<T> | (() => AsyncIterable<T>)): SingleOutputStream<T> {
+    if (typeof values !== 'function' && typeof (values as Partial<AsyncIterable<T>> | null)?.[Symbol.asyncIterator] !== 'function') {
+      new OptionChecker('fromAsyncIterable()').fail(`needs an AsyncIterable or a function that returns one, got ${describeValue(values)}`);
     }
     return this.fromSource(new AsyncIterableSource(values), 'Source: AsyncIterable');
   }
@@ -184,6 +225,7 @@ export class StreamExecutionEnvironment {
     if (options.restoreFrom !== undefined && this.checkpointing === undefined) {
       throw new InvalidJobError(`Job '${jobName}': restoreFrom needs enableCheckpointing() (it names the storage to restore from)`);
     }
+    checkReplayableSources(graph, { jobName, restartStrategy: this.restartStrategy, restoreFrom: options.restoreFrom });
     return executeJob(graph, {
       jobName,
       clock: this.clock,
@@ -193,6 +235,9 @@ export class StreamExecutionEnvironment {
       checkpointing: this.checkpointing,
       restartStrategy: this.restartStrategy,
       restoreFrom: options.restoreFrom,
+      closeTimeoutMs: this.closeTimeoutMs,
+      stallWarningMs: this.stallWarningMs,
+      warn: (message) => process.emitWarning(message, 'TributaryStallWarning'),
     });
   }
 
@@ -220,7 +265,7 @@ export class StreamExecutionEnvironment {
   }
 }
 
-const ENVIRONMENT_OPTIONS = ['parallelism', 'clock', 'chunkSize', 'channelCapacity', 'metrics', 'restartStrategy'];
+const ENVIRONMENT_OPTIONS = ['parallelism', 'clock', 'chunkSize', 'channelCapacity', 'metrics', 'restartStrategy', 'closeTimeoutMs', 'stallWarningMs'];
 const CHECKPOINTING_OPTIONS = ['storage'];
 const EXECUTE_OPTIONS = ['restoreFrom'];
 

@@ -1,14 +1,23 @@
 import { setMaxListeners } from 'node:events';
 import type { Collector } from '../api/functions.js';
+import type { Source, SourceReader, SourceReaderContext } from '../api/Source.js';
 import type { Counter, MetricRegistry, MetricValue } from '../metrics/MetricRegistry.js';
-import { createOperatorContext, restoreOperator, type OneInputStreamOperator, type TaskHooks } from '../operators/StreamOperator.js';
+import {
+  createOperatorContext,
+  restoreOperator,
+  type OneInputStreamOperator,
+  type OperatorContext,
+  type OperatorFactory,
+  type TaskHooks,
+} from '../operators/StreamOperator.js';
 import type { CheckpointStorage, StoredCheckpoint } from './checkpoint/CheckpointStorage.js';
 import { CheckpointCoordinator, type TaskPlacement } from './checkpoint/CheckpointCoordinator.js';
 import { operatorIds } from './checkpoint/operatorIds.js';
 import { assignRestoredState, type SubtaskRestore } from './checkpoint/restoreAssignment.js';
 import type { Clock } from './Clock.js';
-import { InvalidJobError, JobExecutionError, OperatorError, messageOf } from './errors.js';
+import { InvalidJobError, JobExecutionError, OperatorError, messageOf, type UnfinishedClose } from './errors.js';
 import { InputChannel } from './InputChannel.js';
+import { JobWatchdog, type TaskStatus } from './JobWatchdog.js';
 import type { Chain, JobGraph, StreamEdge, StreamNode } from './JobGraph.js';
 import { RecordWriter } from './RecordWriter.js';
 import { restartDelay, type RestartStrategy } from './restartStrategies.js';
@@ -40,6 +49,8 @@ export interface JobExecutionResult {
   readonly lastFailure: unknown;
   /** The checkpoint the job started from, when it was restored. */
   readonly restoredFrom: string | undefined;
+  /** Closes the job stopped waiting for (see `closeTimeoutMs`), over all attempts. Empty when every close finished. */
+  readonly unfinishedCloses: readonly UnfinishedClose[];
 }
 
 export type JobStatus = 'running' | 'finished' | 'cancelled' | 'failed';
@@ -48,9 +59,17 @@ export type JobStatus = 'running' | 'finished' | 'cancelled' | 'failed';
 export interface JobClient {
   readonly jobName: string;
   readonly status: JobStatus;
-  /** Stops the sources, lets operators close, and resolves `result` with status `cancelled`. */
+  /**
+   * Stops the sources, lets operators close, and resolves `result` with status
+   * `cancelled`. A close that does not settle within `closeTimeoutMs` is given
+   * up on and listed in `unfinishedCloses`.
+   */
   cancel(): void;
   readonly result: Promise<JobExecutionResult>;
+  /** What each task of the current attempt waits on (empty between attempts): to see why a job makes no progress. */
+  tasks(): readonly TaskStatus[];
+  /** Closes given up on so far (see {@link JobExecutionResult.unfinishedCloses}). */
+  readonly unfinishedCloses: readonly UnfinishedClose[];
 }
 
 export interface RunnerOptions {
@@ -65,6 +84,12 @@ export interface RunnerOptions {
   readonly restartStrategy: RestartStrategy;
   /** Start from a stored checkpoint: the newest one, or one at a location. */
   readonly restoreFrom: 'latest' | (string & {}) | undefined;
+  /** How long a close may take once the job stopped (cancel, failure) before the job goes on without it. */
+  readonly closeTimeoutMs: number;
+  /** How long no record may move while a task waits on pending work before a warning; 0: never. */
+  readonly stallWarningMs: number;
+  /** Where a stall warning goes. */
+  readonly warn: (message: string) => void;
 }
 
 class StopSignal implements JobControl {
@@ -74,7 +99,12 @@ class StopSignal implements JobControl {
   cancelled = false;
   onAbort: () => void = () => undefined;
 
-  constructor() {
+  constructor(
+    readonly clock: Clock,
+    readonly closeTimeoutMs: number,
+    /** The job's list, kept across attempts. */
+    private readonly unfinishedCloses: UnfinishedClose[],
+  ) {
     // Every async operator and many user functions (their calls' signals) listen here, so a
     // job can pass Node's default warning threshold of 10 without leaking anything. Task
     // waits add no listener of their own (see raceAbort).
@@ -95,6 +125,10 @@ class StopSignal implements JobControl {
     if (this.stopped) return;
     this.cancelled = true;
     this.stop(new Error('job cancelled'));
+  }
+
+  closeUnfinished(operator: string, task: string): void {
+    this.unfinishedCloses.push({ operator, task });
   }
 
   private stop(reason: unknown): void {
@@ -137,9 +171,18 @@ export function executeJob(graph: JobGraph, options: RunnerOptions): JobClient {
   const { jobName, clock } = options;
   const start = clock.now();
   let status: JobStatus = 'running';
-  let stopCurrent: (() => void) | undefined;
   let cancelled = false;
   let wakeFromDelay: (() => void) | undefined;
+  const unfinishedCloses: UnfinishedClose[] = [];
+  let current: Attempt | undefined;
+  const watchdog = new JobWatchdog({
+    jobName,
+    stallWarningMs: options.stallWarningMs,
+    progress: () => current?.progress() ?? 0,
+    tasks: () => current?.tasks() ?? [],
+    warn: options.warn,
+  });
+  const releaseProcess = watchdog.start();
 
   const run = async (): Promise<JobExecutionResult> => {
     let restore = await loadRestore(options);
@@ -147,8 +190,8 @@ export function executeJob(graph: JobGraph, options: RunnerOptions): JobClient {
     let restarts = 0;
     let lastFailure: unknown;
     for (;;) {
-      const attempt = runAttempt(graph, options, restore);
-      stopCurrent = attempt.cancel;
+      const attempt = runAttempt(graph, options, restore, unfinishedCloses);
+      current = attempt;
       if (cancelled) attempt.cancel();
       const outcome = await attempt.done;
       const resultAs = (status: JobExecutionResult['status']): JobExecutionResult => ({
@@ -160,14 +203,16 @@ export function executeJob(graph: JobGraph, options: RunnerOptions): JobClient {
         restarts,
         lastFailure,
         restoredFrom,
+        unfinishedCloses: [...unfinishedCloses],
       });
       if (outcome.failure === undefined) return resultAs(outcome.cancelled ? 'cancelled' : 'finished');
       const { error, operator } = outcome.failure;
       const delay = cancelled ? undefined : restartDelay(options.restartStrategy, restarts + 1);
-      if (delay === undefined) throw new JobExecutionError(jobName, operator, unwrapOperatorError(error), restarts);
+      if (delay === undefined) throw new JobExecutionError(jobName, operator, unwrapOperatorError(error), restarts, [...unfinishedCloses]);
       restarts++;
       lastFailure = unwrapOperatorError(error);
       restore = outcome.latestCheckpoint ?? restore;
+      current = undefined;
       await new Promise<void>((resolve) => {
         const cancelTimer = clock.schedule(clock.now() + delay, resolve);
         wakeFromDelay = () => {
@@ -183,10 +228,12 @@ export function executeJob(graph: JobGraph, options: RunnerOptions): JobClient {
   const result = run().then(
     (r) => {
       status = r.status;
+      releaseProcess();
       return r;
     },
     (error: unknown) => {
       status = 'failed';
+      releaseProcess();
       throw error;
     },
   );
@@ -199,10 +246,14 @@ export function executeJob(graph: JobGraph, options: RunnerOptions): JobClient {
     },
     cancel: () => {
       cancelled = true;
-      stopCurrent?.();
+      current?.cancel();
       wakeFromDelay?.();
     },
     result,
+    tasks: () => current?.tasks() ?? [],
+    get unfinishedCloses() {
+      return [...unfinishedCloses];
+    },
   };
 }
 
@@ -228,14 +279,24 @@ interface AttemptOutcome {
   readonly latestCheckpoint: StoredCheckpoint | undefined;
 }
 
+/** One attempt at running the job: how to stop it, its outcome, and what it is doing meanwhile. */
+interface Attempt {
+  readonly cancel: () => void;
+  readonly done: Promise<AttemptOutcome>;
+  /** Records in and out of every operator so far: grows while the attempt makes progress. */
+  progress(): number;
+  tasks(): TaskStatus[];
+}
+
 /** Instantiates every subtask of the graph (restoring state if given) and runs them to the end. */
 function runAttempt(
   graph: JobGraph,
   options: RunnerOptions,
   restore: StoredCheckpoint | undefined,
-): { cancel: () => void; done: Promise<AttemptOutcome> } {
+  unfinishedCloses: UnfinishedClose[],
+): Attempt {
   const { jobName, clock, registry } = options;
-  const stop = new StopSignal();
+  const stop = new StopSignal(clock, options.closeTimeoutMs, unfinishedCloses);
   const ids = operatorIds(graph.nodes);
   const restored =
     restore === undefined
@@ -367,7 +428,7 @@ function runAttempt(
         },
         (timestamp, key) => operator.onProcessingTime?.(timestamp, key),
       );
-      const operator = t.factory(ctx);
+      const operator = createOperator(t.factory, ctx);
       const snapshot = restoredFor(node, subtaskIndex)?.snapshot;
       if (snapshot !== undefined) {
         try {
@@ -404,7 +465,7 @@ function runAttempt(
 
     const head = chain.head;
     if (head.transformation.kind === 'source') {
-      const reader = head.transformation.source.createReader({ subtaskIndex, parallelism: head.parallelism, signal: stop.signal });
+      const reader = createReader(head.transformation.source, { subtaskIndex, parallelism: head.parallelism, signal: stop.signal });
       hooks.task = new Task(
         taskName,
         stop,
@@ -428,6 +489,8 @@ function runAttempt(
     return hooks.task;
   }
 
+  const total = (node: StreamNode, which: 'recordsIn' | 'recordsOut'): number =>
+    counters.get(node)?.[which].reduce((n, c) => n + c.count, 0) ?? 0;
   coordinator.start();
   const done = Promise.all([...placements.keys()].map((t) => t.run())).then(async (): Promise<AttemptOutcome> => {
     coordinator.stop();
@@ -440,12 +503,54 @@ function runAttempt(
         name: node.transformation.name,
         uid: node.transformation.uid,
         parallelism: node.parallelism,
-        recordsIn: counters.get(node)?.recordsIn.reduce((n, c) => n + c.count, 0) ?? 0,
-        recordsOut: counters.get(node)?.recordsOut.reduce((n, c) => n + c.count, 0) ?? 0,
+        recordsIn: total(node, 'recordsIn'),
+        recordsOut: total(node, 'recordsOut'),
       })),
     };
   });
-  return { cancel: () => stop.cancel(), done };
+  return {
+    cancel: () => stop.cancel(),
+    done,
+    progress: () => graph.nodes.reduce((n, node) => n + total(node, 'recordsIn') + total(node, 'recordsOut'), 0),
+    tasks: () => [...placements.keys()].map((t) => ({ task: t.name, waitingOn: t.waitingOn, ended: t.ended })),
+  };
+}
+
+/**
+ * Creates an operator instance. A factory that throws (a user's `transform`,
+ * a function copied per subtask) gets an operator that fails on open, so the
+ * failure names the operator and the restart strategy applies.
+ */
+function createOperator(factory: OperatorFactory<unknown, unknown>, ctx: OperatorContext<unknown>): OneInputStreamOperator<unknown> {
+  try {
+    return factory(ctx);
+  } catch (error) {
+    return {
+      open: () => {
+        throw error;
+      },
+      processElement: () => undefined,
+    };
+  }
+}
+
+/**
+ * Creates a subtask's reader. A `createReader` that throws gets a reader that
+ * fails on start, so the failure takes the task's path: it names the source,
+ * and the restart strategy applies.
+ */
+function createReader(source: Source<unknown>, ctx: SourceReaderContext): SourceReader<unknown> {
+  try {
+    return source.createReader(ctx);
+  } catch (error) {
+    return {
+      start: () => {
+        throw error;
+      },
+      read: () => null,
+      position: () => undefined,
+    };
+  }
 }
 
 /**

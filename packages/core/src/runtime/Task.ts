@@ -9,9 +9,11 @@ import {
   type OperatorSnapshot,
   type Output,
 } from '../operators/StreamOperator.js';
+import { awaitClose, type CloseBound } from './awaitClose.js';
 import { CheckpointBarrier } from './checkpoint/CheckpointBarrier.js';
 import { OperatorError } from './errors.js';
 import type { InputChannel } from './InputChannel.js';
+import { raceAbort } from './raceAbort.js';
 import type { RecordWriter } from './RecordWriter.js';
 
 /**
@@ -29,8 +31,8 @@ export const FINAL_CHECKPOINT = Number.MAX_SAFE_INTEGER;
  */
 const TURN_MS = 1;
 
-/** The job-wide stop signal every task watches. */
-export interface JobControl {
+/** The job-wide stop signal every task watches, and the bound on closes once it stopped. */
+export interface JobControl extends CloseBound {
   readonly signal: AbortSignal;
   /**
    * True once `signal` aborted. Task loops check it per chunk and per
@@ -40,6 +42,8 @@ export interface JobControl {
    */
   readonly stopped: boolean;
   fail(error: unknown, operator: string | undefined): void;
+  /** A `close()` did not settle within `closeTimeoutMs` after the job stopped: the task ended without it. */
+  closeUnfinished(operator: string, task: string): void;
 }
 
 /** One operator instance in a task, with what the task needs to drive it. */
@@ -221,6 +225,13 @@ export type TaskInput =
 export class Task {
   private blockers: Promise<unknown>[] = [];
   private finished = false;
+  private closed = false;
+  /**
+   * What the task waits for right now (`'input'`, `"endInput() of 'Batch'"`),
+   * or undefined while it works: the job client shows it, and the stall
+   * warning names the waits that are not for input.
+   */
+  waitingOn: string | undefined = undefined;
   /** A checkpoint the coordinator asked this source task to start. */
   private requestedCheckpoint: number | undefined;
   private wakeForCheckpoint: (() => void) | undefined;
@@ -278,21 +289,30 @@ export class Task {
     this.blockers.push(until.catch(() => undefined));
   }
 
+  /** Whether the task has ended: its operators and reader closed (or given up on). */
+  get ended(): boolean {
+    return this.closed;
+  }
+
   async run(): Promise<void> {
     try {
       for (let i = this.operators.length - 1; i >= 0; i--) {
         const { operator, ctx } = this.operators[i] as ChainedOperator;
+        this.waitingOn = `open() of ${ctx.description}`;
         await this.guard(ctx.description, () => operator.open?.());
       }
+      this.waitingOn = undefined;
       if (this.input.kind === 'source') await this.readSource(this.input);
       else await this.readChannel(this.input.channel);
       if (this.job.stopped) return;
       this.checkpoints?.inputEnded(this);
 
       for (const { operator, ctx } of this.operators) {
+        this.waitingOn = `endInput() of ${ctx.description}`;
         await this.guard(ctx.description, () => operator.endInput?.());
         if (this.job.stopped) return;
       }
+      this.waitingOn = undefined;
       this.blockers = [];
       for (const writer of this.writers) writer.end();
       await this.finish();
@@ -302,6 +322,7 @@ export class Task {
     } finally {
       this.finished = true;
       await this.closeAll();
+      this.closed = true;
     }
   }
 
@@ -332,7 +353,9 @@ export class Task {
 
   private async readSource(input: Extract<TaskInput, { kind: 'source' }>): Promise<void> {
     const { reader, description, readSize } = input;
+    this.waitingOn = `start() of source ${description}`;
     await this.guard(description, () => reader.start?.(input.restoredPosition));
+    this.waitingOn = undefined;
     const head = this.head;
     let turnStart = performance.now();
     while (!this.job.stopped) {
@@ -343,9 +366,11 @@ export class Task {
       if (records instanceof Promise) {
         this.busyTimeMs.count += performance.now() - start;
         const pending = this.guard(description, () => records);
+        this.waitingOn = 'input';
         // Barriers may pass while a read waits for data: what that read returns comes after them.
         while (await this.readOrCheckpoint(pending)) await this.checkpointSource(input);
         records = (await pending) ?? null;
+        this.waitingOn = undefined;
         start = performance.now();
       }
       if (records === null || this.job.stopped) break;
@@ -403,7 +428,9 @@ export class Task {
       if (chunk === null) break;
       if (chunk === undefined) {
         this.flush();
+        this.waitingOn = 'input';
         await this.raceAbort(channel.readable());
+        this.waitingOn = undefined;
         continue;
       }
       if (chunk instanceof CheckpointBarrier) {
@@ -452,18 +479,23 @@ export class Task {
    * asynchronous parts (sinks flushing) before acknowledging.
    */
   private async checkpoint(checkpointId: number, source: TaskSnapshot['source']): Promise<void> {
-    const pending = this.operators.map(({ id, operator, ctx }) => {
-      const snapshot = this.wrap(ctx.description, () => snapshotOperator(ctx, operator, checkpointId));
-      return Promise.resolve(snapshot).then(
+    // The executor runs now (the synchronous part of the snapshot); a throw becomes a rejection that
+    // Promise.all reports, so no operator's pending snapshot is left without a handler.
+    const pending = this.operators.map(({ id, operator, ctx }) =>
+      new Promise<OperatorSnapshot>((resolve) => resolve(snapshotOperator(ctx, operator, checkpointId))).then(
         (s) => ({ id, snapshot: s }),
         (error: unknown) => {
           throw OperatorError.wrap(error, ctx.description);
         },
-      );
-    });
+      ),
+    );
     const barrier = new CheckpointBarrier(checkpointId);
     for (const writer of this.writers) writer.broadcastBarrier(barrier);
+    // A source checkpoints while its read waits: it waits for input again afterwards.
+    const waitingBefore = this.waitingOn;
+    this.waitingOn = `checkpoint ${checkpointId}`;
     const operators = await this.raceAbort(Promise.all(pending));
+    this.waitingOn = waitingBefore;
     if (operators === undefined || this.job.stopped) return;
     this.checkpoints?.acknowledge(this, checkpointId, source === undefined ? { operators } : { operators, source });
   }
@@ -476,6 +508,7 @@ export class Task {
   private async finish(): Promise<void> {
     const participant = this.checkpoints;
     if (participant === undefined) return;
+    this.waitingOn = 'the final checkpoint';
     const operators = await this.raceAbort(
       Promise.all(
         this.operators.map(async ({ id, operator, ctx }) => ({
@@ -494,6 +527,7 @@ export class Task {
     const stored = await this.raceAbort(participant.finishTask(this, snapshot));
     if (stored !== true) return;
     for (const { operator, ctx } of this.operators) {
+      this.waitingOn = `notifyCheckpointComplete() of ${ctx.description}`;
       await this.guard(ctx.description, () => operator.notifyCheckpointComplete?.(FINAL_CHECKPOINT));
     }
     if (this.input.kind === 'source' && snapshot.source !== undefined) {
@@ -522,11 +556,13 @@ export class Task {
 
   private async waitForBlockers(): Promise<void> {
     this.flush();
+    this.waitingOn = 'backpressure (an operator or a full channel downstream)';
     while (this.blockers.length !== 0 && !this.job.stopped) {
       const waiting = this.blockers;
       this.blockers = [];
       await this.raceAbort(Promise.all(waiting));
     }
+    this.waitingOn = undefined;
   }
 
   private raceAbort<T>(promise: Promise<T>): Promise<T | undefined> {
@@ -553,72 +589,26 @@ export class Task {
     for (const { operator, ctx } of this.operators) {
       ctx.processingTimeService.dispose();
       ctx.keyed?.timers.dispose();
-      try {
-        await operator.close?.();
-      } catch (error) {
-        this.job.fail(OperatorError.wrap(error, ctx.description), ctx.description);
-      }
+      await this.close(ctx.description, () => operator.close?.());
     }
     if (this.input.kind === 'source') {
-      try {
-        await this.input.reader.close?.();
-      } catch (error) {
-        this.job.fail(OperatorError.wrap(error, this.input.description), this.input.description);
-      }
+      const { reader } = this.input;
+      await this.close(this.input.description, () => reader.close?.());
+    }
+    this.waitingOn = undefined;
+  }
+
+  /** Closes one operator or reader; once the job stopped, gives up on it after `closeTimeoutMs` and reports it. */
+  private async close(operator: string, close: () => void | Promise<void> | undefined): Promise<void> {
+    try {
+      const closing = close();
+      if (!(closing instanceof Promise)) return;
+      this.waitingOn = `close() of ${operator}`;
+      if (!(await awaitClose(closing, this.job))) this.job.closeUnfinished(operator, this.name);
+    } catch (error) {
+      this.job.fail(OperatorError.wrap(error, operator), operator);
     }
   }
-}
-
-/**
- * Settles like `promise`, or with undefined as soon as `signal` aborts.
- *
- * Nothing stays attached once `promise` settles: a task waits millions of
- * times over a job's life, and a reaction left on a job-long promise per
- * wait would grow without bound. Waiters sit in a plain set behind one
- * abort listener per signal, because adding and removing an EventTarget
- * listener on every wait costs microseconds, paid at every channel hop.
- */
-export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
-  if (signal.aborted) return Promise.resolve(undefined);
-  const waiters = abortWaiters(signal);
-  return new Promise<T | undefined>((resolve, reject) => {
-    const onAbort = (): void => {
-      resolve(undefined);
-    };
-    waiters.add(onAbort);
-    promise.then(
-      (value) => {
-        waiters.delete(onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        waiters.delete(onAbort);
-        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passes the awaited promise's own rejection through
-        reject(error);
-      },
-    );
-  });
-}
-
-const waitersBySignal = new WeakMap<AbortSignal, Set<() => void>>();
-
-/** The waiters released when `signal` aborts, behind its one listener. */
-function abortWaiters(signal: AbortSignal): Set<() => void> {
-  let waiters = waitersBySignal.get(signal);
-  if (waiters === undefined) {
-    const created = new Set<() => void>();
-    waitersBySignal.set(signal, created);
-    signal.addEventListener(
-      'abort',
-      () => {
-        for (const release of created) release();
-        created.clear();
-      },
-      { once: true },
-    );
-    waiters = created;
-  }
-  return waiters;
 }
 
 /** Lets timers, I/O and other tasks run (not time-based, so not the Clock's business). */

@@ -22,6 +22,18 @@ export class OperatorError extends Error {
   }
 }
 
+/**
+ * A `close()` that had not settled `closeTimeoutMs` after the job was
+ * cancelled or failed: the job ended (or restarted) without it, and whatever
+ * it holds (a connection, a file) may still be open.
+ */
+export interface UnfinishedClose {
+  /** The operator or source, quoted, with its uid: `'archive' (uid 'out')`. */
+  readonly operator: string;
+  /** The task (chain and subtask) it ran in: `'Source: numbers -> archive (1/1)'`. */
+  readonly task: string;
+}
+
 /** `execute()` rejects with this when the job fails: it names the job, the operator and the cause. */
 export class JobExecutionError extends Error {
   override readonly name = 'JobExecutionError';
@@ -32,11 +44,13 @@ export class JobExecutionError extends Error {
     override readonly cause: unknown,
     /** Restarts tried before giving up. */
     readonly restarts = 0,
+    /** Closes the job stopped waiting for (see `closeTimeoutMs`). */
+    readonly unfinishedCloses: readonly UnfinishedClose[] = [],
   ) {
     super(
-      operator === undefined
+      (operator === undefined
         ? `Job '${jobName}' failed${after(restarts)}: ${messageOf(cause)}`
-        : `Job '${jobName}' failed${after(restarts)} in operator ${operator}: ${messageOf(cause)}`,
+        : `Job '${jobName}' failed${after(restarts)} in operator ${operator}: ${messageOf(cause)}`) + unfinished(unfinishedCloses),
       { cause },
     );
   }
@@ -49,6 +63,11 @@ export class InvalidJobError extends Error {
 
 export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+function unfinished(closes: readonly UnfinishedClose[]): string {
+  if (closes.length === 0) return '';
+  return ` (gave up waiting for close() of ${closes.map((c) => `${c.operator} in task '${c.task}'`).join(', ')})`;
 }
 
 function after(restarts: number): string {

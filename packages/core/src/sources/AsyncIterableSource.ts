@@ -6,19 +6,42 @@ import type { ReadResult, Source, SourceReader, SourceReaderContext } from '../a
  * Each `read` takes the records the iterator yields within one turn of the
  * event loop, so a fast generator is read in chunks and a slow one still
  * delivers each record as soon as it arrives. Position: records read.
+ *
+ * Given a function that returns the iterable, each reader calls it for a
+ * fresh one and skips what a checkpoint covers, so the source is replayable
+ * (restarts and restores work). Given the iterable itself, it can be read
+ * only once: the source is not replayable.
  */
 export class AsyncIterableSource<T> implements Source<T, number> {
   readonly parallel = false;
-  constructor(private readonly iterable: AsyncIterable<T>) {}
+  readonly replayable: boolean;
+
+  constructor(private readonly input: AsyncIterable<T> | (() => AsyncIterable<T>)) {
+    this.replayable = typeof input === 'function';
+  }
 
   createReader(ctx: SourceReaderContext): SourceReader<T, number> {
-    const iterator = this.iterable[Symbol.asyncIterator]();
+    const input = this.input;
+    let iterator: AsyncIterator<T> | undefined;
     let offset = 0;
     let pending: Promise<IteratorResult<T>> | undefined;
     let done = false;
     return {
+      start: async (position) => {
+        const it = (typeof input === 'function' ? input() : input)[Symbol.asyncIterator]();
+        iterator = it;
+        // A replay skips what the checkpoint covers: the factory's iterable starts from the beginning.
+        while (offset < (position ?? 0) && !ctx.signal.aborted) {
+          if ((await it.next()).done === true) {
+            done = true;
+            break;
+          }
+          offset++;
+        }
+      },
       read: async (max): Promise<ReadResult<T>> => {
         if (done) return null;
+        const it = iterator as AsyncIterator<T>;
         const chunk: T[] = [];
         let turnOver = false;
         const endOfTurn = new Promise<'turn'>((resolve) =>
@@ -28,7 +51,7 @@ export class AsyncIterableSource<T> implements Source<T, number> {
           }),
         );
         while (chunk.length < max && !ctx.signal.aborted) {
-          pending ??= iterator.next();
+          pending ??= it.next();
           // The first record of a chunk is awaited; after that, stop at the end of the turn.
           const r = chunk.length === 0 ? await pending : await Promise.race([pending, endOfTurn]);
           if (r === 'turn') break;
@@ -47,7 +70,7 @@ export class AsyncIterableSource<T> implements Source<T, number> {
       close: async () => {
         // An async generator handles return() only after its pending await settles, which
         // may be never (a cancelled job whose generator waits for data): don't wait for it then.
-        const returned = iterator.return?.();
+        const returned = iterator?.return?.();
         if (pending === undefined) await returned;
         else returned?.catch(() => undefined);
       },

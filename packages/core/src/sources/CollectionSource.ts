@@ -4,10 +4,17 @@ import type { ReadResult, Source, SourceReader } from '../api/Source.js';
  * Reads an array or any (possibly infinite) synchronous iterable.
  * Position: the number of records read, so a restore skips that many.
  * Non-parallel, like Flink's `fromCollection`.
+ *
+ * Replayable unless the iterable is itself an iterator (a generator object):
+ * that one can be read only once, where an array, a Set or an object whose
+ * `[Symbol.iterator]()` makes a new generator each time starts over.
  */
 export class CollectionSource<T> implements Source<T, number> {
   readonly parallel = false;
-  constructor(private readonly items: Iterable<T>) {}
+  readonly replayable: boolean;
+  constructor(private readonly items: Iterable<T>) {
+    this.replayable = typeof (items as Partial<Iterator<T>>).next !== 'function';
+  }
 
   // The readers are classes, not object literals of closures: the task's read loop then calls the
   // same method in every job, and the JIT keeps the loop's optimized code from one job to the next.

@@ -15,6 +15,7 @@ import { LineBuffer } from './LineBuffer.js';
  */
 export class FileSource implements Source<string, number> {
   readonly parallel = false;
+  readonly replayable = true;
   constructor(readonly path: string) {
     new OptionChecker('FileSource').nonEmptyString('path', path);
   }

@@ -1,0 +1,66 @@
+/** What one task of a running job is doing. */
+export interface TaskStatus {
+  /** The task: its chained operators and subtask, `'Source: numbers -> Map (1/2)'`. */
+  readonly task: string;
+  /** What it waits for (`'input'`, `"endInput() of 'Batch'"`, `"close() of 'archive'"`), or undefined while it works or once it ended. */
+  readonly waitingOn: string | undefined;
+  /** Whether the task has ended (its operators closed). */
+  readonly ended: boolean;
+}
+
+/** The longest period `setInterval` honours (a longer one fires after 1 ms). */
+export const MAX_STALL_WARNING_MS = 2 ** 31 - 1;
+
+export interface WatchdogOptions {
+  readonly jobName: string;
+  /** 0: no stall warnings (the process is still kept alive). */
+  readonly stallWarningMs: number;
+  /** A number that grows whenever the job moves records. */
+  readonly progress: () => number;
+  readonly tasks: () => readonly TaskStatus[];
+  readonly warn: (message: string) => void;
+}
+
+/**
+ * Keeps a job visible for as long as it runs. It holds one ref'd timer, so
+ * Node does not exit (with code 0, the result never reported) while the job
+ * waits on a promise that holds no handle of its own, such as a user
+ * function that never settles. Every `stallWarningMs` it checks that records
+ * moved since the last check; when none did and a task waits on something
+ * other than input, it warns once, naming what each task waits on.
+ */
+export class JobWatchdog {
+  private lastProgress: number | undefined;
+  private warned = false;
+
+  constructor(private readonly options: WatchdogOptions) {}
+
+  /** Starts holding the process alive and checking; returns the function that stops both. */
+  start(): () => void {
+    const { stallWarningMs } = this.options;
+    // eslint-disable-next-line no-restricted-globals -- the one documented exception: the job's keep-alive must be a real handle, whatever the clock (a ManualClock holds none)
+    const handle = setInterval(() => this.check(), stallWarningMs === 0 ? MAX_STALL_WARNING_MS : stallWarningMs);
+    return () => clearInterval(handle);
+  }
+
+  /** One check: warns when no record moved since the last check and some task waits on pending work. */
+  check(): void {
+    const { stallWarningMs, jobName } = this.options;
+    if (stallWarningMs === 0) return;
+    const progress = this.options.progress();
+    const stalled = progress === this.lastProgress;
+    this.lastProgress = progress;
+    if (!stalled) {
+      this.warned = false;
+      return;
+    }
+    const waits = this.options.tasks().filter((t) => !t.ended && t.waitingOn !== undefined && t.waitingOn !== 'input');
+    if (waits.length === 0 || this.warned) return;
+    this.warned = true;
+    this.options.warn(
+      `Job '${jobName}' moved no record for ${stallWarningMs} ms and waits on pending work: ` +
+        waits.map((t) => `task '${t.task}' on ${t.waitingOn as string}`).join('; ') +
+        ' (see JobClient.tasks(); a promise of these operators may never settle)',
+    );
+  }
+}

@@ -1,0 +1,335 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  JobExecutionError,
+  ManualClock,
+  RestartStrategies,
+  settle,
+  StreamExecutionEnvironment,
+  type JobClient,
+  type Sink,
+  type Source,
+} from '../src/index.js';
+import { JobWatchdog, type TaskStatus } from '../src/runtime/JobWatchdog.js';
+import { driveUntilDone, gatedSource, until } from './support/gatedSource.js';
+
+const never = () => new Promise<never>(() => undefined);
+
+/** A sink that keeps what it is written and whose close() never settles. */
+function sinkWithStuckClose(seen: number[], closes: { started: number }): Sink<number> {
+  return {
+    createWriter: () => ({
+      write: (n) => void seen.push(n),
+      close: () => {
+        closes.started++;
+        return never();
+      },
+    }),
+  };
+}
+
+async function statusAfterSettling(job: JobClient): Promise<string> {
+  await settle();
+  return job.status;
+}
+
+describe('bounded cancel: a close() that never settles', () => {
+  it('ends the cancelled job closeTimeoutMs later and reports which close it gave up on', async () => {
+    const clock = new ManualClock(0);
+    const env = StreamExecutionEnvironment.create({ clock, closeTimeoutMs: 5_000 });
+    const gate = gatedSource(1_000_000);
+    const seen: number[] = [];
+    const closes = { started: 0 };
+    env.fromSource(gate.source, 'numbers').sinkTo(sinkWithStuckClose(seen, closes)).name('archive').uid('out');
+    const job = env.executeAsync('stuck close');
+    gate.openUntil(10);
+    await until(() => seen.length === 10, '10 records');
+
+    job.cancel();
+    await until(() => closes.started === 1, 'the close to start');
+    await clock.advance(4_999);
+    expect(await statusAfterSettling(job)).toBe('running');
+    expect(job.tasks()).toEqual([{ task: 'numbers -> archive (1/1)', waitingOn: "close() of 'archive' (uid 'out')", ended: false }]);
+
+    await clock.advance(1);
+    const result = await job.result;
+    expect(result.status).toBe('cancelled');
+    const unfinished = [{ operator: "'archive' (uid 'out')", task: 'numbers -> archive (1/1)' }];
+    expect(result.unfinishedCloses).toEqual(unfinished);
+    expect(job.unfinishedCloses).toEqual(unfinished);
+  });
+
+  it('bounds a close that had started at the normal end of the job once cancel() is called', async () => {
+    const clock = new ManualClock(0);
+    const env = StreamExecutionEnvironment.create({ clock });
+    const seen: number[] = [];
+    const closes = { started: 0 };
+    env.fromElements(1, 2, 3).sinkTo(sinkWithStuckClose(seen, closes)).name('archive');
+    const job = env.executeAsync('stuck at the end');
+    await until(() => closes.started === 1, 'the close to start');
+    // At the normal end a close is awaited however long it takes: time alone does not end the job.
+    await clock.advance(60_000);
+    expect(await statusAfterSettling(job)).toBe('running');
+
+    job.cancel();
+    await clock.advance(30_000);
+    const result = await job.result;
+    expect(result.status).toBe('cancelled');
+    expect(seen).toEqual([1, 2, 3]);
+    expect(result.unfinishedCloses.map((c) => c.operator)).toEqual(["'archive'"]);
+  });
+
+  it('cancels a job whose sink open() and source read() never settle', async () => {
+    const env = StreamExecutionEnvironment.create();
+    let reads = 0;
+    env.fromSource<number>({ createReader: () => ({ read: () => (reads++, never()), position: () => 0 }) }, 'silent').print();
+    env.fromElements(1).sinkTo({ createWriter: never }).name('never opens');
+    const job = env.executeAsync('never ready');
+    await until(() => reads === 1 && job.tasks().some((t) => t.waitingOn === "open() of 'never opens'"), 'both waits');
+    job.cancel();
+    expect((await job.result).status).toBe('cancelled');
+  });
+
+  it('a close that rejects after it was given up on leaks no rejection', async () => {
+    const clock = new ManualClock(0);
+    const env = StreamExecutionEnvironment.create({ clock, closeTimeoutMs: 10 });
+    let rejectClose!: (error: Error) => void;
+    const gate = gatedSource(1_000_000);
+    env.fromSource(gate.source, 'numbers').sinkTo({
+      createWriter: () => ({
+        write: () => undefined,
+        close: () => new Promise<void>((_, reject) => (rejectClose = reject)),
+      }),
+    });
+    const job = env.executeAsync('late reject');
+    gate.openUntil(1);
+    job.cancel();
+    await until(() => rejectClose !== undefined, 'the close to start');
+    await clock.advance(10);
+    expect((await job.result).status).toBe('cancelled');
+    rejectClose(new Error('closed too late'));
+    // vitest runs with --unhandled-rejections=strict: a leak would fail the run here.
+    await settle();
+  });
+});
+
+describe('failover does not hang on a close', () => {
+  it('restarts closeTimeoutMs after a failure whose close never settles, and the restarted job finishes', async () => {
+    const clock = new ManualClock(0);
+    const env = StreamExecutionEnvironment.create({ clock, restartStrategy: RestartStrategies.fixedDelay(1, 0), closeTimeoutMs: 1_000 });
+    const seen: number[] = [];
+    let attempts = 0;
+    env
+      .fromCollection(Array.from({ length: 100 }, (_, i) => i))
+      .map((n) => {
+        if (n === 50 && attempts === 1) throw new Error('crash at 50');
+        return n;
+      })
+      .name('check')
+      .sinkTo({
+        createWriter: () => {
+          const attempt = ++attempts;
+          return {
+            write: (n: number) => void seen.push(n),
+            // Only the first attempt's close hangs.
+            close: () => (attempt === 1 ? never() : undefined),
+          };
+        },
+      })
+      .name('out');
+    const job = env.executeAsync('failover');
+    await driveUntilDone(job.result, clock);
+    const result = await job.result;
+    expect(result.status).toBe('finished');
+    expect(result.restarts).toBe(1);
+    expect(clock.now()).toBe(1_000);
+    expect(result.unfinishedCloses).toEqual([{ operator: "'out'", task: "Source: Collection -> check -> out (1/1)" }]);
+    expect(new Set(seen)).toEqual(new Set(Array.from({ length: 100 }, (_, i) => i)));
+  });
+
+  it('names the given-up close in the error when the job fails for good', async () => {
+    const clock = new ManualClock(0);
+    const env = StreamExecutionEnvironment.create({ clock, closeTimeoutMs: 1_000 });
+    env
+      .fromElements(1)
+      .map(() => {
+        throw new Error('bad record');
+      })
+      .name('check')
+      .sinkTo({ createWriter: () => ({ write: () => undefined, close: never }) })
+      .name('out');
+    const job = env.executeAsync('fails');
+    await driveUntilDone(job.result, clock);
+    const error = (await job.result.catch((e: unknown) => e)) as JobExecutionError;
+    expect(error).toBeInstanceOf(JobExecutionError);
+    expect(error.message).toBe(
+      "Job 'fails' failed in operator 'check': bad record (gave up waiting for close() of 'out' in task 'Source: Elements -> check -> out (1/1)')",
+    );
+    expect(error.unfinishedCloses).toEqual([{ operator: "'out'", task: 'Source: Elements -> check -> out (1/1)' }]);
+  });
+});
+
+describe('every failure reaches execute(), none leaks', () => {
+  it('an open() that rejects after another task failed the job leaks no rejection; execute() names the first failure', async () => {
+    const env = StreamExecutionEnvironment.create();
+    const broken: Source<number> = {
+      createReader: () => ({ start: () => Promise.reject(new Error('broker gone')), read: () => null, position: () => 0 }),
+    };
+    env.fromSource(broken, 'broker').print();
+    env
+      .fromElements(1)
+      .map({ map: (n: number) => n, open: () => new Promise<void>((_, reject) => setImmediate(() => reject(new Error('late open')))) })
+      .name('late')
+      // The sink opens first (tail first) and waits until the job stops; then the map opens and rejects.
+      .sinkTo({ createWriter: never })
+      .name('waits');
+    await expect(env.execute('two failures')).rejects.toThrow("Job 'two failures' failed in operator 'broker': broker gone");
+    await settle();
+  });
+
+  it('a read() that rejects once the job is cancelled leaks no rejection', async () => {
+    const env = StreamExecutionEnvironment.create();
+    let reads = 0;
+    const source: Source<number> = {
+      createReader: (ctx) => ({
+        read: () => {
+          reads++;
+          // A broker client: the pending read fails when the job's signal aborts.
+          return new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('read aborted'))));
+        },
+        position: () => 0,
+      }),
+    };
+    env.fromSource(source, 'broker').print();
+    const job = env.executeAsync('cancel a read');
+    await until(() => reads === 1, 'a pending read');
+    job.cancel();
+    expect((await job.result).status).toBe('cancelled');
+    await settle();
+  });
+
+  it('a createReader() that throws fails the job naming the source, and the restart strategy runs', async () => {
+    const env = StreamExecutionEnvironment.create({ restartStrategy: RestartStrategies.fixedDelay(2, 0) });
+    let created = 0;
+    env
+      .fromSource<number>(
+        {
+          createReader: () => {
+            created++;
+            throw new Error('no connection');
+          },
+        },
+        'broker',
+      )
+      .print();
+    const error = (await env.execute('no reader').catch((e: unknown) => e)) as JobExecutionError;
+    expect(error.message).toBe("Job 'no reader' failed after 2 restarts in operator 'broker': no connection");
+    expect(created).toBe(3);
+  });
+
+  it('an operator factory that throws fails the job naming the operator, and the restart strategy runs', async () => {
+    const env = StreamExecutionEnvironment.create({ restartStrategy: RestartStrategies.fixedDelay(1, 0) });
+    let created = 0;
+    env
+      .fromElements(1)
+      .transform('embed', () => {
+        created++;
+        throw new Error('no model');
+      })
+      .print();
+    await expect(env.execute('no operator')).rejects.toThrow("Job 'no operator' failed after 1 restart in operator 'embed': no model");
+    expect(created).toBe(2);
+  });
+
+  it('a notifyCheckpointComplete() that rejects fails the job naming the sink', async () => {
+    const clock = new ManualClock(0);
+    const env = StreamExecutionEnvironment.create({ clock }).enableCheckpointing(10, { storage: mkdtempSync(join(tmpdir(), 'ckpt-')) });
+    const gate = gatedSource(1_000_000);
+    env
+      .fromSource(gate.source, 'numbers')
+      .sinkTo({ createWriter: () => ({ write: () => undefined, notifyCheckpointComplete: () => Promise.reject(new Error('commit refused')) }) })
+      .name('committer');
+    const job = env.executeAsync('commit');
+    gate.openUntil(5);
+    await clock.advance(10);
+    await expect(job.result).rejects.toThrow("Job 'commit' failed in operator 'committer': commit refused");
+  });
+
+  it('a close() that rejects during failover does not replace the failure that caused it', async () => {
+    const env = StreamExecutionEnvironment.create();
+    env
+      .fromElements(1)
+      .map(() => {
+        throw new Error('first');
+      })
+      .name('check')
+      .sinkTo({ createWriter: () => ({ write: () => undefined, close: () => Promise.reject(new Error('close failed too')) }) });
+    await expect(env.execute('close fails')).rejects.toThrow("Job 'close fails' failed in operator 'check': first");
+  });
+});
+
+describe('a job that can make no progress is visible', () => {
+  it('the job client shows what each task waits on', async () => {
+    const env = StreamExecutionEnvironment.create();
+    env.fromElements(1, 2).sinkTo({ createWriter: () => ({ write: () => undefined, flush: never }) }).name('batcher');
+    const job = env.executeAsync('waits');
+    await until(() => job.tasks()[0]?.waitingOn !== undefined, 'the task to wait');
+    expect(job.tasks()).toEqual([{ task: 'Source: Elements -> batcher (1/1)', waitingOn: "endInput() of 'batcher'", ended: false }]);
+    job.cancel();
+    expect((await job.result).status).toBe('cancelled');
+    expect(job.tasks()).toEqual([{ task: 'Source: Elements -> batcher (1/1)', waitingOn: undefined, ended: true }]);
+  });
+
+  function watchdog(tasks: TaskStatus[], progress: { n: number }, warnings: string[], stallWarningMs = 100) {
+    return new JobWatchdog({ jobName: 'j', stallWarningMs, progress: () => progress.n, tasks: () => tasks, warn: (m) => void warnings.push(m) });
+  }
+
+  it('warns once when no record moved between two checks and a task waits on pending work, naming it', () => {
+    const tasks: TaskStatus[] = [
+      { task: 'Source: a -> Batch (1/1)', waitingOn: "endInput() of 'Batch'", ended: false },
+      { task: 'Sink (1/1)', waitingOn: 'input', ended: false },
+    ];
+    const progress = { n: 5 };
+    const warnings: string[] = [];
+    const dog = watchdog(tasks, progress, warnings);
+    dog.check();
+    expect(warnings).toEqual([]);
+    dog.check();
+    dog.check();
+    expect(warnings).toEqual([
+      "Job 'j' moved no record for 100 ms and waits on pending work: task 'Source: a -> Batch (1/1)' on endInput() of 'Batch' " +
+        '(see JobClient.tasks(); a promise of these operators may never settle)',
+    ]);
+    progress.n++;
+    dog.check();
+    dog.check();
+    expect(warnings).toHaveLength(2);
+  });
+
+  it('does not warn about a job that only waits for input, nor when turned off', () => {
+    const progress = { n: 0 };
+    const warnings: string[] = [];
+    const idle = watchdog([{ task: 'Source: redis (1/1)', waitingOn: 'input', ended: false }], progress, warnings);
+    idle.check();
+    idle.check();
+    const off = watchdog([{ task: 'T (1/1)', waitingOn: "close() of 'x'", ended: false }], progress, warnings, 0);
+    off.check();
+    off.check();
+    expect(warnings).toEqual([]);
+  });
+
+  it('rejects bad closeTimeoutMs and stallWarningMs when the environment is created', () => {
+    expect(() => StreamExecutionEnvironment.create({ closeTimeoutMs: -1 })).toThrow(
+      "StreamExecutionEnvironment.create(): option 'closeTimeoutMs' must be a finite number >= 0, got -1",
+    );
+    expect(() => StreamExecutionEnvironment.create({ closeTimeoutMs: Number.POSITIVE_INFINITY })).toThrow(/closeTimeoutMs/);
+    expect(() => StreamExecutionEnvironment.create({ stallWarningMs: 1.5 })).toThrow(
+      "StreamExecutionEnvironment.create(): option 'stallWarningMs' must be an integer >= 0, got 1.5",
+    );
+    expect(() => StreamExecutionEnvironment.create({ stallWarningMs: 2 ** 31 })).toThrow(
+      "StreamExecutionEnvironment.create(): option 'stallWarningMs' must be at most 2147483647 (about 24.8 days), got 2147483648",
+    );
+  });
+});
