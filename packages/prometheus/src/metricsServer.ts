@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { MetricRegistry } from '@tributary/core';
+import { describeValue, OptionChecker, type MetricRegistry } from '@tributary/core';
 import type { Registry } from 'prom-client';
 import { toPrometheusRegistry, type PrometheusExportOptions } from './toPrometheusRegistry.js';
 
@@ -10,7 +10,13 @@ export interface MetricsServerOptions extends PrometheusExportOptions {
   readonly registry: MetricRegistry;
   /** TCP port; `0` picks a free one (read it from `url`/`port`). Default `0`. */
   readonly port?: number;
-  /** Interface to listen on. Default `'127.0.0.1'`: pass `'0.0.0.0'` for a Prometheus server on another machine. */
+  /**
+   * Interface to listen on, a non-empty string. Default `'127.0.0.1'`: only
+   * this machine can scrape. Another address (`'0.0.0.0'`, `'::'`, a LAN IP)
+   * is a deliberate choice: the endpoint has no authentication, so anyone who
+   * can reach the port reads job, operator and metric names; put it behind a
+   * firewall or an authenticating proxy.
+   */
   readonly host?: string;
   /** Path of the exposition. Default `'/metrics'`. */
   readonly path?: string;
@@ -49,11 +55,12 @@ export interface MetricsServer {
  * ```
  */
 export async function startMetricsServer(options: MetricsServerOptions): Promise<MetricsServer> {
-  const { registry, port = 0, host = '127.0.0.1', path = '/metrics', ...exportOptions } = options;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new RangeError(`startMetricsServer: port must be an integer from 0 to 65535, got ${String(port)}`);
-  }
-  if (!path.startsWith('/')) throw new RangeError(`startMetricsServer: path must start with '/', got '${path}'`);
+  const { registry, port = 0, host: givenHost, path = '/metrics', ...exportOptions } = options;
+  const check = new OptionChecker('startMetricsServer');
+  if (!Number.isInteger(port) || port < 0 || port > 65535) check.fail(`option 'port' must be an integer from 0 to 65535, got ${describeValue(port)}`);
+  // '', null or a number would make Node listen on every interface.
+  const host = check.optionalString('host', givenHost) ?? '127.0.0.1';
+  if (!check.nonEmptyString('path', path).startsWith('/')) check.fail(`option 'path' must start with '/', got ${describeValue(path)}`);
   const prometheus = toPrometheusRegistry(registry, exportOptions);
   const handler = createMetricsHandler(prometheus);
   const server = createServer((req, res) => {
