@@ -38,7 +38,8 @@ describe('response size limits', () => {
     await expect(chat(bytes - 1)('x')).rejects.toThrow(`the body (${bytes} bytes) is larger than maxResponseBytes (${bytes - 1})`);
   });
 
-  it('quotes a few KB of a 20 MB error body, with its size, and keeps at most 64 KiB of it', async () => {
+  // The timeout bounds a hang on a busy machine (the server writes 20 MB); nothing here is timed.
+  it('quotes a few KB of a 20 MB error body, with its size, and keeps at most 64 KiB of it', { timeout: 30_000 }, async () => {
     const size = 20 * MiB;
     server.next('/v1/embeddings', { status: 502, text: `Bad gateway: ${'x'.repeat(size - 13)}`, headers: { 'content-length': String(size) } });
 

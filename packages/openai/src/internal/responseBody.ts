@@ -16,20 +16,23 @@ export async function readBody(response: Response, maxBytes: number): Promise<Bo
   const declared = contentLength(response);
   const reader: ReadableStreamDefaultReader<Uint8Array> | undefined = response.body?.getReader();
   if (reader === undefined) return { text: '', complete: true, size: '0 bytes' };
-  const chunks: Uint8Array[] = [];
+  // Decoded chunk by chunk, so the bytes read are not kept beside their text.
+  const decoder = new TextDecoder();
+  const parts: string[] = [];
   let bytes = 0;
   let complete = true;
   while (complete) {
     const { done, value } = await reader.read();
     if (done) break;
     const room = maxBytes - bytes;
-    chunks.push(value.byteLength > room ? value.subarray(0, room) : value);
+    parts.push(decoder.decode(value.byteLength > room ? value.subarray(0, room) : value, { stream: true }));
     bytes += Math.min(value.byteLength, room);
     complete = value.byteLength <= room;
   }
   if (!complete) await reader.cancel();
+  parts.push(decoder.decode());
   const size = declared !== undefined ? `${declared} bytes` : complete ? `${bytes} bytes` : `more than ${bytes} bytes`;
-  return { text: Buffer.concat(chunks).toString('utf8'), complete, size };
+  return { text: parts.join(''), complete, size };
 }
 
 /** The `Content-Length` the server declared, if any. */

@@ -191,7 +191,8 @@ export class FakeOpenAIServer {
     }
     if (reply.endless !== undefined) {
       res.writeHead(reply.status ?? 200, { 'content-type': 'application/json', ...reply.headers });
-      this.pump(res, Buffer.from(reply.endless));
+      // Whole 16 KiB chunks: the text alone can be a few bytes, and a write per few bytes is slow.
+      this.pump(res, Buffer.from(reply.endless.repeat(Math.ceil(16_384 / reply.endless.length))));
       return;
     }
     const text = reply.text ?? JSON.stringify(reply.json);
