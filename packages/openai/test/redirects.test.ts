@@ -55,6 +55,13 @@ describe('redirects', () => {
     expect(server.requests).toHaveLength(1);
   });
 
+  it('does not follow a Location that is not a URL', async () => {
+    server.next('/v1/embeddings', redirect(307, 'http://[::1'));
+    await expect(embed()(['a'])).rejects.toThrow(
+      new OpenAIRedirectError(`${server.baseUrl}/embeddings`, 307, 'a location that is not a URL', 'point baseUrl at the final URL'),
+    );
+  });
+
   it('stops after 5 redirects in a row', async () => {
     server.handle('/v1/embeddings', () => redirect(307, '/v1/embeddings'));
     await expect(embed()(['a'])).rejects.toThrow(/answered 307, a redirect to http:\/\/127\.0\.0\.1:\d+\/v1\/embeddings: not followed, after 5 redirects in a row/);

@@ -163,7 +163,7 @@ function checkHeaderValue(check: OptionChecker, what: string, value: string): vo
  */
 function redirectTarget(from: URL, status: number, location: string, redirects: number): URL {
   const to = URL.canParse(location, from.href) ? new URL(location, from) : undefined;
-  if (to === undefined) throw new OpenAIRedirectError(displayUrl(from), status, 'an invalid location', 'it cannot be followed');
+  if (to === undefined) throw new OpenAIRedirectError(displayUrl(from), status, 'a location that is not a URL', 'point baseUrl at the final URL');
   if (to.origin !== from.origin) {
     throw new OpenAIRedirectError(
       displayUrl(from),
