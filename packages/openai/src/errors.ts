@@ -87,6 +87,12 @@ export class OpenAIResponseError extends Error {
  * the POST into a GET), or more than 5 redirects in a row. Same-origin 307 and
  * 308 redirects are followed. Not retryable: point `baseUrl` at the final URL
  * if you trust that server.
+ *
+ * @example
+ * ```ts
+ * const error = await embed(['hello']).catch((e: unknown) => e);
+ * if (error instanceof OpenAIRedirectError) console.error(`the API moved to ${error.location}: update baseUrl if you trust it`);
+ * ```
  */
 export class OpenAIRedirectError extends Error {
   override readonly name: string = 'OpenAIRedirectError';
