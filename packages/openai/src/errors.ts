@@ -5,6 +5,11 @@
  * signal (the operator waits that long and lowers its concurrency), and an
  * error with `retryable === false` is never retried (it goes to splitting, when
  * enabled, or to the failure policy).
+ *
+ * No error shows a secret: the API key, the values of `headers` (of 4
+ * characters or more) and the base URL's query values are replaced by
+ * `[redacted]` in messages, URLs, server messages and bodies, also when the
+ * server echoes them back.
  */
 
 /**
@@ -33,13 +38,16 @@ export class OpenAIHttpError extends Error {
   readonly retryAfterMs: number | undefined;
 
   constructor(
-    /** The URL that was called. */
+    /** The URL that was called (query values redacted). */
     readonly url: string,
     /** The HTTP status, e.g. 429. */
     readonly status: number,
-    /** The error message the server gave (OpenAI's `error.message`, or the body text), possibly empty. */
+    /**
+     * The error message the server gave (OpenAI's `error.message`, or the body
+     * text), possibly empty; cut to 1000 characters, with the body's size.
+     */
     readonly serverMessage: string,
-    /** The response body: parsed JSON when it was JSON, else the text. */
+    /** The response body: parsed JSON when it was JSON, else the text; only its first 64 KiB are read. */
     readonly body: unknown,
     retryAfterMs: number | undefined,
   ) {
@@ -51,16 +59,17 @@ export class OpenAIHttpError extends Error {
 
 /**
  * The endpoint answered 2xx, but not with what the adapter asked for: a body
- * that is not JSON, misses fields, or holds a different number of results (or
- * other indices) than the batch had inputs. Not retryable: the same request
- * would get the same answer (with `splitOnFailure`, smaller batches may pass).
+ * that is not JSON, misses fields, holds a different number of results (or
+ * other indices) than the batch had inputs, or is larger than
+ * `maxResponseBytes`. Not retryable: the same request would get the same
+ * answer (with `splitOnFailure`, smaller batches may pass).
  */
 export class OpenAIResponseError extends Error {
   override readonly name: string = 'OpenAIResponseError';
   readonly retryable = false;
 
   constructor(
-    /** The URL that was called. */
+    /** The URL that was called (query values redacted). */
     readonly url: string,
     /** What was wrong with the answer. */
     problem: string,
@@ -72,15 +81,49 @@ export class OpenAIResponseError extends Error {
 }
 
 /**
- * The request did not get an answer: connection refused or reset, DNS failure.
- * Retryable. The original error is the `cause`. (A request cancelled through
- * `ctx.signal` rejects with the signal's reason instead.)
+ * The endpoint answered with a redirect the adapter does not follow, so the
+ * request (documents, API key, headers) was not sent on: a redirect to
+ * another origin (scheme, host or port), a 301, 302 or 303 (which would turn
+ * the POST into a GET), or more than 5 redirects in a row. Same-origin 307 and
+ * 308 redirects are followed. Not retryable: point `baseUrl` at the final URL
+ * if you trust that server.
+ *
+ * @example
+ * ```ts
+ * const error = await embed(['hello']).catch((e: unknown) => e);
+ * if (error instanceof OpenAIRedirectError) console.error(`the API moved to ${error.location}: update baseUrl if you trust it`);
+ * ```
+ */
+export class OpenAIRedirectError extends Error {
+  override readonly name: string = 'OpenAIRedirectError';
+  readonly retryable = false;
+
+  constructor(
+    /** The URL that was called (query values redacted). */
+    readonly url: string,
+    /** The redirect status, e.g. 307. */
+    readonly status: number,
+    /** Where the server redirected to: only the origin when it is another one, never credentials or query values. */
+    readonly location: string,
+    /** Why it was not followed. */
+    reason: string,
+  ) {
+    super(`POST ${url} answered ${status}, a redirect to ${location}: not followed, ${reason}`);
+  }
+}
+
+/**
+ * The request did not get an answer: connection refused or reset, DNS failure,
+ * or a connection that broke while the body was read. Retryable. The original
+ * error is the `cause` (a redacted copy if its message held a secret). (A
+ * request cancelled through `ctx.signal` rejects with the signal's reason
+ * instead.)
  */
 export class OpenAIConnectionError extends Error {
   override readonly name: string = 'OpenAIConnectionError';
 
   constructor(
-    /** The URL that was called. */
+    /** The URL that was called (query values redacted). */
     readonly url: string,
     cause: unknown,
   ) {

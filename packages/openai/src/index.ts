@@ -13,5 +13,5 @@ export {
   type ChatFunction,
 } from './chat.js';
 export type { OpenAIClientOptions, CallContext } from './client.js';
-export { OpenAIHttpError, OpenAIResponseError, OpenAIConnectionError } from './errors.js';
+export { OpenAIHttpError, OpenAIResponseError, OpenAIRedirectError, OpenAIConnectionError } from './errors.js';
 export { approximateTokens, tokenWeigher } from './tokens.js';

@@ -12,7 +12,13 @@ export interface MetricsServerOptions extends PrometheusExportOptions {
   readonly registry: MetricRegistry;
   /** TCP port; `0` picks a free one (read it from `url`/`port`). Default `0`. */
   readonly port?: number;
-  /** Interface to listen on. Default `'127.0.0.1'`: pass `'0.0.0.0'` for a Prometheus server on another machine. */
+  /**
+   * Interface to listen on, a non-empty string. Default `'127.0.0.1'`: only
+   * this machine can scrape. Another address (`'0.0.0.0'`, `'::'`, a LAN IP)
+   * is a deliberate choice: the endpoint has no authentication, so anyone who
+   * can reach the port reads job, operator and metric names; put it behind a
+   * firewall or an authenticating proxy.
+   */
   readonly host?: string;
   /** Path of the exposition. Default `'/metrics'`. */
   readonly path?: string;
@@ -53,8 +59,10 @@ export interface MetricsServer {
 export async function startMetricsServer(options: MetricsServerOptions): Promise<MetricsServer> {
   const check = new OptionChecker('startMetricsServer()');
   check.known(check.object(options), SERVER_OPTIONS);
-  const { registry, port = 0, host = '127.0.0.1', path = '/metrics', ...exportOptions } = options;
+  const { registry, port = 0, host: givenHost, path = '/metrics', ...exportOptions } = options;
   check.integer('port', port, 0, 65535);
+  // '', null or a number would make Node listen on every interface.
+  const host = check.optionalString('host', givenHost) ?? '127.0.0.1';
   if (!check.nonEmptyString('path', path).startsWith('/')) check.fail(`option 'path' must start with '/', got ${describeValue(path)}`);
   const prometheus = exportRegistry(check, registry, exportOptions);
   const handler = createMetricsHandler(prometheus);

@@ -1,4 +1,4 @@
-import { MetricRegistry, StreamExecutionEnvironment, subtaskForKey } from '@tributary/core';
+import { InvalidJobError, MetricRegistry, StreamExecutionEnvironment, subtaskForKey } from '@tributary/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startMetricsServer, type MetricsServer } from '../src/index.js';
 import { parseExposition, scrape, sumOf, valueOf } from './support/exposition.js';
@@ -82,8 +82,30 @@ describe('startMetricsServer', () => {
     await expect(scrape(server.url)).rejects.toThrow();
   });
 
-  it('rejects a bad port or path, naming the option', async () => {
-    await expect(startMetricsServer({ registry: new MetricRegistry(), port: 70000 })).rejects.toThrow(/option 'port' must be an integer in \[0, 65535\]/);
-    await expect(startMetricsServer({ registry: new MetricRegistry(), path: 'metrics' })).rejects.toThrow(/option 'path' must start with '\/'/);
+  it('rejects a bad port or path with an InvalidJobError naming the option', async () => {
+    const registry = new MetricRegistry();
+    await expect(startMetricsServer({ registry, port: 70000 })).rejects.toThrow(
+      new InvalidJobError(`startMetricsServer(): option 'port' must be an integer in [0, 65535], got 70000`),
+    );
+    await expect(startMetricsServer({ registry, path: 'metrics' })).rejects.toThrow(
+      new InvalidJobError(`startMetricsServer(): option 'path' must start with '/', got 'metrics'`),
+    );
+  });
+
+  // Each of these made Node listen on every interface.
+  it.each([
+    ['an empty string', '', "''"],
+    ['null', null, 'null'],
+    ['a number', 0, '0'],
+  ])('rejects %s as host instead of binding all interfaces', async (_, host, shown) => {
+    await expect(startMetricsServer({ registry: new MetricRegistry(), host: host as string })).rejects.toThrow(
+      new InvalidJobError(`startMetricsServer(): option 'host' must be a non-empty string, got ${shown}`),
+    );
+  });
+
+  it('listens on loopback by default and on the host it is given', async () => {
+    expect((await serve({ registry: new MetricRegistry() })).url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+    const local = await serve({ registry: new MetricRegistry(), host: 'localhost' });
+    expect((await scrape(local.url)).status).toBe(200);
   });
 });

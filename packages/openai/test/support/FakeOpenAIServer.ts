@@ -30,11 +30,19 @@ export interface EmbeddingsAnswer {
 }
 
 /**
- * What the server does with a request: answer (JSON or raw text), never answer
- * (`'hang'`, until the client gives up), or cut the connection (`'destroy'`).
+ * What the server does with a request: answer (JSON, raw text, or `endless`:
+ * this text repeated until the client goes away, without a Content-Length),
+ * never answer (`'hang'`, until the client gives up), or cut the connection
+ * (`'destroy'`).
  */
 export type Reply =
-  | { readonly status?: number; readonly headers?: Readonly<Record<string, string>>; readonly json?: unknown; readonly text?: string }
+  | {
+      readonly status?: number;
+      readonly headers?: Readonly<Record<string, string>>;
+      readonly json?: unknown;
+      readonly text?: string;
+      readonly endless?: string;
+    }
   | 'hang'
   | 'destroy';
 
@@ -74,6 +82,8 @@ export class FakeOpenAIServer {
   readonly requests: RecordedRequest[] = [];
   /** Requests whose connection closed before their answer was sent (client aborts). */
   abandoned = 0;
+  /** Bytes of `endless` bodies handed to the socket so far. */
+  endlessBytes = 0;
   private readonly once = new Map<Path, (Reply | Handler<never>)[]>();
   private readonly handlers = new Map<Path, Handler<never>>();
   private readonly waiters = new Set<() => void>();
@@ -96,6 +106,7 @@ export class FakeOpenAIServer {
   reset(): void {
     this.requests.length = 0;
     this.abandoned = 0;
+    this.endlessBytes = 0;
     this.once.clear();
     this.handlers.clear();
   }
@@ -178,9 +189,28 @@ export class FakeOpenAIServer {
       res.socket?.destroy();
       return;
     }
+    if (reply.endless !== undefined) {
+      res.writeHead(reply.status ?? 200, { 'content-type': 'application/json', ...reply.headers });
+      // Whole 16 KiB chunks: the text alone can be a few bytes, and a write per few bytes is slow.
+      this.pump(res, Buffer.from(reply.endless.repeat(Math.ceil(16_384 / reply.endless.length))));
+      return;
+    }
     const text = reply.text ?? JSON.stringify(reply.json);
     res.writeHead(reply.status ?? 200, { 'content-type': reply.text === undefined ? 'application/json' : 'text/plain', ...reply.headers });
     res.end(text);
+  }
+
+  /** Writes `chunk` whenever the socket has room, until the client closes the connection. */
+  private pump(res: ServerResponse, chunk: Buffer): void {
+    const write = (): void => {
+      let room = true;
+      while (room && !res.destroyed) {
+        room = res.write(chunk);
+        this.endlessBytes += chunk.byteLength;
+      }
+    };
+    res.on('drain', write);
+    write();
   }
 
   private normal(request: RecordedRequest): unknown {
