@@ -145,8 +145,9 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
  * Per-record async I/O (`unorderedWait`/`orderedWait`) is this operator with
  * batches of one: one call per record, `capacity` calls in flight, Flink's
  * timeout as the deadline of all attempts. Flink's `AsyncWaitOperator`
- * semantics (queue capacity, ordered emission, `timeout()` hook, retries,
- * retries fired at end of input) all carry over unchanged.
+ * semantics (queue capacity, ordered emission, `timeout()` hook, retries)
+ * carry over; where retries meet the deadline and the end of input, the
+ * config's `retryRules` pick Flink's behaviour or the batch operators'.
  *
  * Every record counts against `capacity` from arrival until it was emitted
  * (or dead-lettered); at capacity the operator asks its task to hold back
@@ -267,7 +268,8 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
    * Sends every partial batch, fires pending retries at once (as Flink does
    * at end of input; a retry that waits for a service's retry-after hint
    * keeps its wait, since firing it early would only be throttled again),
-   * and resolves once every record was emitted or given up.
+   * and resolves once every record was emitted or given up. Under Flink's
+   * rules (per-record operators) each of those retries is the last attempt.
    */
   endInput(): void | Promise<void> {
     if (this.stopped) return;
@@ -340,8 +342,7 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
         if (batch === undefined || this.running.size >= this.limiter.limit) break;
         if (this.ctx.clock.now() >= batch.deadlineAt) {
           queue.shift();
-          this.metrics.timeouts.count++;
-          this.giveUp(batch, new AsyncTimeoutError('deadline', this.config.deadline));
+          this.deadlinePassed(batch);
           continue;
         }
         if (this.rate !== undefined) {
@@ -733,14 +734,19 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
 
   /**
    * The wait before another attempt of `batch`, or undefined when there is
-   * none: no attempt left, or the wait would pass its deadline. A service's
-   * retry-after hint replaces the backoff; at end of input there is no wait
-   * (as in Flink) except such a hint.
+   * none: no attempt left, after end of input when outcomes are final there,
+   * or the wait would pass its deadline. When the rules say so, a wait that
+   * would pass the deadline lasts until the deadline instead, which then
+   * times the batch out. A service's retry-after hint replaces the backoff;
+   * at end of input there is no wait (as in Flink) except such a hint.
    */
   private nextAttemptDelay(batch: Batch<TIn, TOut>, retryAfter: number | undefined): number | undefined {
-    if (batch.attempts >= this.config.retry.maxAttempts) return undefined;
+    const rules = this.config.retryRules;
+    if (batch.attempts >= this.config.retry.maxAttempts || (this.ending && rules.finalAfterEndOfInput)) return undefined;
     const delay = retryAfter ?? (this.ending ? 0 : this.config.retry.backoff(batch.attempts));
-    return this.ctx.clock.now() + delay < batch.deadlineAt ? delay : undefined;
+    const now = this.ctx.clock.now();
+    if (now + delay < batch.deadlineAt) return delay;
+    return rules.waitForDeadline && now < batch.deadlineAt ? batch.deadlineAt - now : undefined;
   }
 
   private scheduleRetry(batch: Batch<TIn, TOut>, delay: number, throttled: boolean): void {
@@ -753,9 +759,17 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
     batch.cancelRetry = this.timers.registerTimer(this.ctx.clock.now() + delay, () => {
       if (!this.waiting.delete(batch)) return;
       batch.cancelRetry = undefined;
-      this.retryReady.push(batch);
+      // A wait that reached the deadline (see `nextAttemptDelay`) ends in the timeout, without waiting for a call slot.
+      if (this.ctx.clock.now() >= batch.deadlineAt) this.deadlinePassed(batch);
+      else this.retryReady.push(batch);
       this.pump();
     });
+  }
+
+  /** The batch's deadline passed between attempts: the timeout decides it (the `timeout()` hook or the failure policy). */
+  private deadlinePassed(batch: Batch<TIn, TOut>): void {
+    this.metrics.timeouts.count++;
+    this.giveUp(batch, new AsyncTimeoutError('deadline', this.config.deadline));
   }
 
   private subBatch(batch: Batch<TIn, TOut>, indices: readonly number[]): Batch<TIn, TOut> {
