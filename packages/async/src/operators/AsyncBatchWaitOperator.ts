@@ -81,8 +81,9 @@ class Call<TIn, TOut> implements BatchContext, ResultFuture<TOut> {
   stash: typeof NOTHING | typeof VALUE | typeof ERROR = NOTHING;
   stashed: unknown = undefined;
   cancelTimer: (() => void) | undefined = undefined;
-  /** The time limit of this call is the batch's deadline rather than its own timeout. */
-  limitIsDeadline = false;
+  /** Which time limit ends this call, and its length in ms (for the `AsyncTimeoutError`). */
+  limitKind: AsyncTimeoutError['kind'] = 'attempt';
+  limitMs = 0;
   /** Ended by its time limit, not by a completion. */
   timedOut = false;
   // Created on first use: most batch functions never read the signal, and an AbortController is not free.
@@ -383,12 +384,18 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
     this.running.add(call);
     const limitAt = Math.min(now + this.config.timeout, batch.deadlineAt);
     if (limitAt !== Number.POSITIVE_INFINITY) {
-      call.limitIsDeadline = limitAt === batch.deadlineAt;
-      call.cancelTimer = this.timers.registerTimer(limitAt, () => {
-        this.onCallTimeout(call);
-      });
+      if (limitAt === batch.deadlineAt) this.limitCall(call, limitAt, 'deadline', this.config.deadline);
+      else this.limitCall(call, limitAt, 'attempt', this.config.timeout);
     }
     this.invoke(call);
+  }
+
+  private limitCall(call: Call<TIn, TOut>, at: number, kind: AsyncTimeoutError['kind'], ms: number): void {
+    call.limitKind = kind;
+    call.limitMs = ms;
+    call.cancelTimer = this.timers.registerTimer(at, () => {
+      this.onCallTimeout(call);
+    });
   }
 
   private invoke(call: Call<TIn, TOut>): void {
@@ -424,10 +431,15 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
     this.afterInvoke(call);
   }
 
-  /** Calls the `timeout()` hook of a batch that ran out of time; its completion decides the batch's result. */
-  private invokeTimeoutHook(batch: Batch<TIn, TOut>): void {
-    const call = new Call(this, batch, batch.attempts, this.ctx.clock.now(), true);
+  /**
+   * Calls the `timeout()` hook of a batch that ran out of time; its completion decides the batch's result.
+   * The hook gets as long as the limit that ran out: a hook that never completes would hold its records for ever.
+   */
+  private invokeTimeoutHook(batch: Batch<TIn, TOut>, expired: AsyncTimeoutError): void {
+    const now = this.ctx.clock.now();
+    const call = new Call(this, batch, batch.attempts, now, true);
     this.hooks.add(call);
+    if (Number.isFinite(expired.timeoutMs)) this.limitCall(call, now + expired.timeoutMs, 'hook', expired.timeoutMs);
     try {
       if (this.config.kind === 'batch-object') (this.fn as AsyncBatchFunction<TIn, TOut>).timeout?.(batch.inputs, call);
       else (this.fn as AsyncFunction<TIn, TOut>).timeout?.(batch.inputs[0] as TIn, call);
@@ -466,9 +478,7 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
     call.settled = true;
     call.timedOut = true;
     call.cancelTimer = undefined;
-    const error = call.limitIsDeadline
-      ? new AsyncTimeoutError('deadline', this.config.deadline)
-      : new AsyncTimeoutError('attempt', this.config.timeout);
+    const error = new AsyncTimeoutError(call.limitKind, call.limitMs);
     call.abort(error);
     this.metrics.timeouts.count++;
     if (call.invoking) {
@@ -646,7 +656,7 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
       return;
     }
     if (error instanceof AsyncTimeoutError && this.hasTimeoutHook) {
-      this.invokeTimeoutHook(batch);
+      this.invokeTimeoutHook(batch, error);
       return;
     }
     this.failAll(batch, error);
@@ -828,7 +838,10 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
       call.abort(reason);
     }
     this.running.clear();
-    for (const call of this.hooks) call.abort(reason);
+    for (const call of this.hooks) {
+      call.cancelTimer?.();
+      call.abort(reason);
+    }
     this.hooks.clear();
     for (const batch of this.waiting) batch.cancelRetry?.();
     this.waiting.clear();
