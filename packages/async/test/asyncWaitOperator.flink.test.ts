@@ -10,6 +10,7 @@ import { ManualClock, OneInputOperatorHarness } from '@tributary/testing';
 import {
   AsyncTimeoutError,
   RetryStrategies,
+  ThrottledError,
   asyncWaitOperatorFactory,
   type AsyncFunction,
   type AsyncWaitOptions,
@@ -225,5 +226,24 @@ describe.each(MODES)('at end of input each waiting retry fires once, and nothing
       [7, 960],
     ]);
     expect(h.getTimedOutput()).toEqual([{ time: TIMEOUT, value: -7 }]);
+  });
+
+  it(`testProcessingTimeWithRetryAtEndInput${Mode}: a retry waiting for a retry-after hint keeps its wait, then is the last attempt`, async () => {
+    const clock = new ManualClock(0);
+    const starts: number[] = [];
+    const fn: AsyncFunction<number, number> = {
+      asyncInvoke(_input, resultFuture) {
+        starts.push(clock.now());
+        clock.schedule(clock.now() + 10, () => resultFuture.completeExceptionally(new ThrottledError('slow down', 200)));
+      },
+    };
+    const dead = new OutputTag<DeadLetter<number>>('dead');
+    const h = harness(fn, { ordering: mode, timeout: TIMEOUT, retry: exceptionRetryStrategy(5, 100), onFailure: { deadLetter: dead } }, clock);
+    await h.open();
+    h.processElement(1);
+    await h.setProcessingTime(50); // throttled at 10: the retry waits until 210
+    await h.endInput();
+    expect(starts).toEqual([0, 210]);
+    expect(h.getSideOutput(dead).map((l) => l.attempts)).toEqual([2]);
   });
 });
