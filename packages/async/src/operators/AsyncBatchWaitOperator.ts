@@ -390,6 +390,7 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
     this.invoke(call);
   }
 
+  /** Ends `call` at `at` with an `AsyncTimeoutError` of `kind` (a limit of `ms`), unless it completes first. */
   private limitCall(call: Call<TIn, TOut>, at: number, kind: AsyncTimeoutError['kind'], ms: number): void {
     call.limitKind = kind;
     call.limitMs = ms;
