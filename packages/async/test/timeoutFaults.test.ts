@@ -8,7 +8,7 @@ import { ManualClock, collect, runJobToCompletion } from '@tributary/testing';
 import { AsyncDataStream, AsyncTimeoutError, RetryStrategies, type AsyncFunction, type DeadLetter } from '../src/index.js';
 import { range } from './helpers.js';
 
-const RECORDS = 2_000;
+const RECORDS = 1_000;
 const TIMEOUT = 100;
 
 /** What happens to record r: by r % 5. */
@@ -67,5 +67,5 @@ describe.each(['unorderedWait', 'orderedWait'] as const)('fault injection: %s wi
     const finalAtEnd = letters.filter((l) => (l.error as Error).message === `failed ${l.input}`).length;
     expect(counts.hooks + finalAtEnd).toBe(range(1, RECORDS).filter((r) => r % 5 <= 1).length);
     expect(out.filter((v) => v < 0)).toHaveLength(counts.hooks - counts.silentHooks);
-  });
+  }, 60_000); // a guard for a loaded machine (about 0.3 s when idle); the test asserts no timing
 });
