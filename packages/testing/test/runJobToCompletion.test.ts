@@ -191,7 +191,7 @@ describe('runJobToCompletion', () => {
         rmSync(dir, { recursive: true, force: true });
       }
     }
-  });
+  }, 60_000); // a guard for a loaded machine (about 0.4 s when idle); the test asserts no timing
 
   it('reports I/O that stays in flight past maxIoWaitMs, naming the requests', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tributary-rjtc-'));
