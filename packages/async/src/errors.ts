@@ -43,17 +43,25 @@ export class NonRetryableError extends Error {
  * An attempt ran out of time: its own `timeout` (`kind: 'attempt'`), or the
  * `deadline` that bounds all attempts of a batch (`kind: 'deadline'`).
  * The attempt's `ctx.signal` is aborted with this error as its reason.
+ * A `timeout()` hook that does not complete within the time limit that ran
+ * out before it fails its records with `kind: 'hook'`.
  */
 export class AsyncTimeoutError extends Error {
   override readonly name: string = 'AsyncTimeoutError';
   constructor(
-    readonly kind: 'attempt' | 'deadline',
+    readonly kind: 'attempt' | 'deadline' | 'hook',
     /** The timeout or deadline that ran out, in ms. */
     readonly timeoutMs: number,
   ) {
-    super(kind === 'attempt' ? `async call timed out after ${timeoutMs} ms` : `deadline of ${timeoutMs} ms for all attempts exceeded`);
+    super(TIMEOUT_MESSAGES[kind](timeoutMs));
   }
 }
+
+const TIMEOUT_MESSAGES: Record<AsyncTimeoutError['kind'], (ms: number) => string> = {
+  attempt: (ms) => `async call timed out after ${ms} ms`,
+  deadline: (ms) => `deadline of ${ms} ms for all attempts exceeded`,
+  hook: (ms) => `the timeout() hook did not complete within ${ms} ms`,
+};
 
 /**
  * What the `'fail'` policy fails the job with: how many records of how big

@@ -35,7 +35,11 @@ export interface ResultFuture<TOut> {
  * up because of time (its deadline passed, or its last allowed attempt timed
  * out) and decides the batch's result: `complete(fallbackOutputs)` emits
  * them, `completeExceptionally(error)` hands `error` to the failure policy.
- * Without it, the timeout goes to the failure policy.
+ * Without it, the timeout goes to the failure policy. The hook gets as long
+ * as the limit that ran out (that `timeout` or `deadline` again): if it has
+ * not completed by then, its records go to the failure policy with an
+ * `AsyncTimeoutError` of kind `'hook'`, so a hook that never completes
+ * cannot hold a job for ever.
  */
 export interface AsyncBatchFunction<TIn, TOut> {
   asyncInvokeBatch(inputs: readonly TIn[], resultFuture: ResultFuture<TOut>, ctx: BatchContext): void | Promise<void>;

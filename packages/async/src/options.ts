@@ -82,14 +82,19 @@ export interface AsyncWaitOptions<TIn, TOut> {
   /**
    * Flink's timeout: the time a record may take, over all its attempts.
    * When it passes, the function's `timeout()` hook decides the result, or
-   * the record goes to `onFailure`. Default: none.
+   * the record goes to `onFailure`. A retry whose delay would end after it
+   * is not made: the record waits for the timeout, as in Flink. Default: none.
    */
   readonly timeout?: number | undefined;
   /** Time limit of one attempt (then retried by `retry`). Default: none. */
   readonly attemptTimeout?: number | undefined;
   /** Records in flight or waiting to be emitted (Flink's queue capacity). Default 100. */
   readonly capacity?: number | undefined;
-  /** When to retry a failed attempt. Default: `RetryStrategies.none()`. */
+  /**
+   * When to retry a failed attempt. Default: `RetryStrategies.none()`. As in
+   * Flink, at end of input each waiting retry fires at once and is the
+   * record's last attempt, and an attempt in flight is the last too.
+   */
   readonly retry?: RetryStrategy<TOut> | undefined;
   /** What happens to records whose attempts are exhausted. Default `'fail'`. */
   readonly onFailure?: FailurePolicy<TIn, TOut> | undefined;

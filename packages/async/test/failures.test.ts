@@ -167,6 +167,50 @@ describe('timeouts', () => {
     expect(letters.map((l) => l.input)).toEqual([1, 2]);
     expect(letters.every((l) => l.error instanceof NonRetryableError && /got 1 outputs for 2 inputs/.test(l.error.message))).toBe(true);
   });
+
+  it('a timeout() hook that never completes gets as long as the limit that ran out, then its records go to the failure policy', async () => {
+    let hooks = 0;
+    const fn: AsyncBatchFunction<number, number> = {
+      asyncInvokeBatch() {}, // hangs until its timeout of 50
+      timeout() {
+        hooks++; // and never completes
+      },
+    };
+    const dead = new OutputTag<DeadLetter<number>>('dead');
+    const harness = batchHarness(fn, { maxBatchSize: 2, timeout: 50, onFailure: { deadLetter: dead } });
+    await harness.open();
+    harness.processElements([1, 2]);
+    await harness.setProcessingTime(99);
+    expect(hooks).toBe(1);
+    expect(harness.getSideOutput(dead)).toEqual([]);
+    await harness.setProcessingTime(100);
+    expect(harness.getSideOutput(dead).map((l) => [l.input, (l.error as AsyncTimeoutError).kind, (l.error as Error).message])).toEqual([
+      [1, 'hook', 'the timeout() hook did not complete within 50 ms'],
+      [2, 'hook', 'the timeout() hook did not complete within 50 ms'],
+    ]);
+    expect(metric(harness, 'timeouts')).toBe(2); // the attempt's and the hook's
+    await harness.endInput(); // nothing left to wait for
+    expect(hooks).toBe(1);
+  });
+
+  it("a timeout() hook that completes in time wins over its bound; a later completion is ignored", async () => {
+    const clock = new ManualClock(0);
+    let answer: ResultFuture<number> | undefined;
+    const fn: AsyncBatchFunction<number, number> = {
+      asyncInvokeBatch() {},
+      timeout(_inputs, future) {
+        answer = future;
+      },
+    };
+    const harness = batchHarness(fn, { maxBatchSize: 1, deadline: 40 }, clock);
+    await harness.open();
+    harness.processElement(1);
+    await harness.setProcessingTime(79);
+    answer?.complete([-1]);
+    await harness.setProcessingTime(200);
+    expect(harness.getTimedOutput()).toEqual([{ time: 79, value: -1 }]);
+    expect(harness.failure).toBeUndefined();
+  });
 });
 
 describe('retries', () => {

@@ -72,6 +72,25 @@ describe('in a job', () => {
     );
   });
 
+  it('a timeout() hook that never completes fails the job naming the operator and the hook, instead of hanging it', async () => {
+    const clock = new ManualClock(0);
+    const env = StreamExecutionEnvironment.create({ clock });
+    collect(
+      AsyncDataStream.orderedWait(
+        env.fromCollection(range(1, 5)),
+        {
+          asyncInvoke() {},
+          timeout() {},
+        },
+        { timeout: 1_000 },
+      ).uid('lookup'),
+    );
+    await expect(runJobToCompletion(env.executeAsync('hook'), clock)).rejects.toThrow(
+      "Job 'hook' failed in operator 'OrderedWait' (uid 'lookup'): a batch of 1 record failed after 1 attempt: the timeout() hook did not complete within 1000 ms",
+    );
+    expect(clock.now()).toBe(2_000);
+  });
+
   it('cancel during in-flight batches aborts them and the job ends', async () => {
     const clock = new ManualClock(0);
     const env = StreamExecutionEnvironment.create({ clock });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FakeBatchService, ManualClock, OneInputOperatorHarness } from '@tributary/testing';
 import { OutputTag } from '@tributary/core';
-import { RetryStrategies, asyncWaitOperatorFactory, type AsyncFunction, type AsyncWaitOptions, type DeadLetter, type AsyncRecordFunction } from '../src/index.js';
+import { AsyncTimeoutError, RetryStrategies, asyncWaitOperatorFactory, type AsyncFunction, type AsyncWaitOptions, type DeadLetter, type AsyncRecordFunction } from '../src/index.js';
 import { metric, range } from './helpers.js';
 
 function harness<TIn, TOut>(
@@ -103,6 +103,22 @@ describe('per-record async I/O (Flink AsyncWaitOperator)', () => {
       [70, 'aborted'],
     ]);
     expect(h.getTimedOutput()).toEqual([{ time: 100, value: 'timeout 7' }]);
+  });
+
+  it('a timeout() hook that never completes fails the record after the timeout again, naming the hook', async () => {
+    const fn: AsyncFunction<number, number> = {
+      asyncInvoke() {},
+      timeout() {}, // never completes its result future
+    };
+    const h = harness(fn, { timeout: 100 });
+    await h.open();
+    h.processElement(1);
+    await h.setProcessingTime(199);
+    expect(h.failure).toBeUndefined();
+    await h.setProcessingTime(200);
+    expect((h.failure as Error).message).toBe('a batch of 1 record failed after 1 attempt: the timeout() hook did not complete within 100 ms');
+    const cause = (h.failure as Error).cause;
+    expect(cause instanceof AsyncTimeoutError && cause.kind).toBe('hook');
   });
 
   it('attemptTimeout bounds one attempt, then the retry strategy applies', async () => {

@@ -32,7 +32,31 @@ export interface AsyncOperatorConfig<TIn, TOut> {
   readonly onFailure: FailurePolicy<TIn, TOut>;
   readonly splitOnFailure: boolean;
   readonly rateLimit: RateLimit | undefined;
+  readonly retryRules: RetryRules;
 }
+
+/**
+ * Where the two families' retries differ: per-record operators follow
+ * Flink's `AsyncWaitOperator`, batch operators keep their documented rules.
+ */
+export interface RetryRules {
+  /**
+   * A retry whose wait would reach the deadline waits for the deadline
+   * instead, so the timeout (the `timeout()` hook, else an `AsyncTimeoutError`)
+   * decides the record, as in Flink. Otherwise it gives up at once with the
+   * attempt's error.
+   */
+  readonly waitForDeadline: boolean;
+  /**
+   * After end of input every outcome is final: each waiting retry fires
+   * once and nothing is retried again, as in Flink. Otherwise retries go on
+   * back to back up to `maxAttempts`.
+   */
+  readonly finalAfterEndOfInput: boolean;
+}
+
+const RECORD_RETRY_RULES: RetryRules = { waitForDeadline: true, finalAfterEndOfInput: true };
+const BATCH_RETRY_RULES: RetryRules = { waitForDeadline: false, finalAfterEndOfInput: false };
 
 const BATCH_OPTIONS_FIXED_ORDER: ReadonlySet<string> = new Set([
   'maxBatchSize',
@@ -158,6 +182,7 @@ export function resolveBatchConfig<TIn, TOut>(
     orderKey: o.orderKey as ((input: TIn) => Key) | undefined,
     perItem: resultMode === 'per-item',
     splitOnFailure: o.splitOnFailure === true,
+    retryRules: BATCH_RETRY_RULES,
   };
 }
 
@@ -192,6 +217,7 @@ export function resolveRecordConfig<TIn, TOut>(
     orderKey: undefined,
     perItem: false,
     splitOnFailure: false,
+    retryRules: RECORD_RETRY_RULES,
   };
 }
 

@@ -81,8 +81,9 @@ class Call<TIn, TOut> implements BatchContext, ResultFuture<TOut> {
   stash: typeof NOTHING | typeof VALUE | typeof ERROR = NOTHING;
   stashed: unknown = undefined;
   cancelTimer: (() => void) | undefined = undefined;
-  /** The time limit of this call is the batch's deadline rather than its own timeout. */
-  limitIsDeadline = false;
+  /** Which time limit ends this call, and its length in ms (for the `AsyncTimeoutError`). */
+  limitKind: AsyncTimeoutError['kind'] = 'attempt';
+  limitMs = 0;
   /** Ended by its time limit, not by a completion. */
   timedOut = false;
   // Created on first use: most batch functions never read the signal, and an AbortController is not free.
@@ -145,8 +146,9 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
  * Per-record async I/O (`unorderedWait`/`orderedWait`) is this operator with
  * batches of one: one call per record, `capacity` calls in flight, Flink's
  * timeout as the deadline of all attempts. Flink's `AsyncWaitOperator`
- * semantics (queue capacity, ordered emission, `timeout()` hook, retries,
- * retries fired at end of input) all carry over unchanged.
+ * semantics (queue capacity, ordered emission, `timeout()` hook, retries)
+ * carry over; where retries meet the deadline and the end of input, the
+ * config's `retryRules` pick Flink's behaviour or the batch operators'.
  *
  * Every record counts against `capacity` from arrival until it was emitted
  * (or dead-lettered); at capacity the operator asks its task to hold back
@@ -267,7 +269,8 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
    * Sends every partial batch, fires pending retries at once (as Flink does
    * at end of input; a retry that waits for a service's retry-after hint
    * keeps its wait, since firing it early would only be throttled again),
-   * and resolves once every record was emitted or given up.
+   * and resolves once every record was emitted or given up. Under Flink's
+   * rules (per-record operators) each of those retries is the last attempt.
    */
   endInput(): void | Promise<void> {
     if (this.stopped) return;
@@ -340,8 +343,7 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
         if (batch === undefined || this.running.size >= this.limiter.limit) break;
         if (this.ctx.clock.now() >= batch.deadlineAt) {
           queue.shift();
-          this.metrics.timeouts.count++;
-          this.giveUp(batch, new AsyncTimeoutError('deadline', this.config.deadline));
+          this.deadlinePassed(batch);
           continue;
         }
         if (this.rate !== undefined) {
@@ -382,12 +384,19 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
     this.running.add(call);
     const limitAt = Math.min(now + this.config.timeout, batch.deadlineAt);
     if (limitAt !== Number.POSITIVE_INFINITY) {
-      call.limitIsDeadline = limitAt === batch.deadlineAt;
-      call.cancelTimer = this.timers.registerTimer(limitAt, () => {
-        this.onCallTimeout(call);
-      });
+      if (limitAt === batch.deadlineAt) this.limitCall(call, limitAt, 'deadline', this.config.deadline);
+      else this.limitCall(call, limitAt, 'attempt', this.config.timeout);
     }
     this.invoke(call);
+  }
+
+  /** Ends `call` at `at` with an `AsyncTimeoutError` of `kind` (a limit of `ms`), unless it completes first. */
+  private limitCall(call: Call<TIn, TOut>, at: number, kind: AsyncTimeoutError['kind'], ms: number): void {
+    call.limitKind = kind;
+    call.limitMs = ms;
+    call.cancelTimer = this.timers.registerTimer(at, () => {
+      this.onCallTimeout(call);
+    });
   }
 
   private invoke(call: Call<TIn, TOut>): void {
@@ -423,10 +432,15 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
     this.afterInvoke(call);
   }
 
-  /** Calls the `timeout()` hook of a batch that ran out of time; its completion decides the batch's result. */
-  private invokeTimeoutHook(batch: Batch<TIn, TOut>): void {
-    const call = new Call(this, batch, batch.attempts, this.ctx.clock.now(), true);
+  /**
+   * Calls the `timeout()` hook of a batch that ran out of time; its completion decides the batch's result.
+   * The hook gets as long as the limit that ran out: a hook that never completes would hold its records for ever.
+   */
+  private invokeTimeoutHook(batch: Batch<TIn, TOut>, expired: AsyncTimeoutError): void {
+    const now = this.ctx.clock.now();
+    const call = new Call(this, batch, batch.attempts, now, true);
     this.hooks.add(call);
+    if (Number.isFinite(expired.timeoutMs)) this.limitCall(call, now + expired.timeoutMs, 'hook', expired.timeoutMs);
     try {
       if (this.config.kind === 'batch-object') (this.fn as AsyncBatchFunction<TIn, TOut>).timeout?.(batch.inputs, call);
       else (this.fn as AsyncFunction<TIn, TOut>).timeout?.(batch.inputs[0] as TIn, call);
@@ -465,9 +479,7 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
     call.settled = true;
     call.timedOut = true;
     call.cancelTimer = undefined;
-    const error = call.limitIsDeadline
-      ? new AsyncTimeoutError('deadline', this.config.deadline)
-      : new AsyncTimeoutError('attempt', this.config.timeout);
+    const error = new AsyncTimeoutError(call.limitKind, call.limitMs);
     call.abort(error);
     this.metrics.timeouts.count++;
     if (call.invoking) {
@@ -645,7 +657,7 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
       return;
     }
     if (error instanceof AsyncTimeoutError && this.hasTimeoutHook) {
-      this.invokeTimeoutHook(batch);
+      this.invokeTimeoutHook(batch, error);
       return;
     }
     this.failAll(batch, error);
@@ -733,14 +745,19 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
 
   /**
    * The wait before another attempt of `batch`, or undefined when there is
-   * none: no attempt left, or the wait would pass its deadline. A service's
-   * retry-after hint replaces the backoff; at end of input there is no wait
-   * (as in Flink) except such a hint.
+   * none: no attempt left, after end of input when outcomes are final there,
+   * or the wait would pass its deadline. When the rules say so, a wait that
+   * would pass the deadline lasts until the deadline instead, which then
+   * times the batch out. A service's retry-after hint replaces the backoff;
+   * at end of input there is no wait (as in Flink) except such a hint.
    */
   private nextAttemptDelay(batch: Batch<TIn, TOut>, retryAfter: number | undefined): number | undefined {
-    if (batch.attempts >= this.config.retry.maxAttempts) return undefined;
+    const rules = this.config.retryRules;
+    if (batch.attempts >= this.config.retry.maxAttempts || (this.ending && rules.finalAfterEndOfInput)) return undefined;
     const delay = retryAfter ?? (this.ending ? 0 : this.config.retry.backoff(batch.attempts));
-    return this.ctx.clock.now() + delay < batch.deadlineAt ? delay : undefined;
+    const now = this.ctx.clock.now();
+    if (now + delay < batch.deadlineAt) return delay;
+    return rules.waitForDeadline && now < batch.deadlineAt ? batch.deadlineAt - now : undefined;
   }
 
   private scheduleRetry(batch: Batch<TIn, TOut>, delay: number, throttled: boolean): void {
@@ -753,9 +770,17 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
     batch.cancelRetry = this.timers.registerTimer(this.ctx.clock.now() + delay, () => {
       if (!this.waiting.delete(batch)) return;
       batch.cancelRetry = undefined;
-      this.retryReady.push(batch);
+      // A wait that reached the deadline (see `nextAttemptDelay`) ends in the timeout, without waiting for a call slot.
+      if (this.ctx.clock.now() >= batch.deadlineAt) this.deadlinePassed(batch);
+      else this.retryReady.push(batch);
       this.pump();
     });
+  }
+
+  /** The batch's deadline passed between attempts: the timeout decides it (the `timeout()` hook or the failure policy). */
+  private deadlinePassed(batch: Batch<TIn, TOut>): void {
+    this.metrics.timeouts.count++;
+    this.giveUp(batch, new AsyncTimeoutError('deadline', this.config.deadline));
   }
 
   private subBatch(batch: Batch<TIn, TOut>, indices: readonly number[]): Batch<TIn, TOut> {
@@ -814,7 +839,10 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
       call.abort(reason);
     }
     this.running.clear();
-    for (const call of this.hooks) call.abort(reason);
+    for (const call of this.hooks) {
+      call.cancelTimer?.();
+      call.abort(reason);
+    }
     this.hooks.clear();
     for (const batch of this.waiting) batch.cancelRetry?.();
     this.waiting.clear();

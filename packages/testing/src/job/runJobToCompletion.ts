@@ -1,3 +1,4 @@
+import { activeResources, countByType } from '../internal/activeResources.js';
 import { quiesce } from '../internal/quiesce.js';
 import { describeValue, OptionChecker, settle, type DataStream, type JobClient, type JobExecutionResult, type ManualClock } from '@tributary/core';
 
@@ -6,15 +7,20 @@ export interface RunJobOptions {
   /** Most clock steps (timer firings) before giving up on a job that never ends. Default 10,000. */
   readonly maxSteps?: number;
   /**
-   * Once the job's promise work has run out and no timer is pending, how
-   * many more `settle()` rounds (a few event-loop turns each) it gets before
-   * it is reported stuck: room for real I/O a source or sink may wait on.
-   * Default 50.
+   * Once the job's promise work has run out, no timer is pending and no
+   * I/O request is in flight, how many more `settle()` rounds (a few
+   * event-loop turns each) it gets before it is reported stuck. Default 50.
    */
   readonly idleRounds?: number;
+  /**
+   * Longest real time, in ms, that one I/O request (a file system call, a
+   * DNS lookup, a socket write) may stay in flight while no timer is
+   * pending before the job is reported stuck. Default 30,000.
+   */
+  readonly maxIoWaitMs?: number;
 }
 
-const RUN_JOB_OPTIONS = ['maxSteps', 'idleRounds'];
+const RUN_JOB_OPTIONS = ['maxSteps', 'idleRounds', 'maxIoWaitMs'];
 
 /**
  * Runs a job built on an environment with a `ManualClock` to its end:
@@ -23,10 +29,17 @@ const RUN_JOB_OPTIONS = ['maxSteps', 'idleRounds'];
  * service answering), again and again. Resolves with the job's result, and
  * rejects with its `JobExecutionError` when it fails.
  *
- * Nothing hangs: a job still running with no timer pending and no progress
- * left to make (an operator waiting for a promise that never settles) is
- * cancelled and reported stuck, and so is a job still running after
- * `maxSteps` clock steps.
+ * Real I/O is waited for: while a file system call, DNS lookup or socket
+ * write of the process is in flight, the job is not idle (a `FileSink`
+ * committing its files takes real time, however busy the machine).
+ *
+ * Nothing hangs: a job still running with no timer pending, no I/O in
+ * flight and no progress left to make (an operator waiting for a promise
+ * that never settles, or for data on a socket that does not come) is
+ * cancelled and reported stuck, with what was seen: the clock's time, how
+ * long it waited, the open handles and each operator's record counts. So is
+ * a job still running after `maxSteps` clock steps, and one whose I/O
+ * stays in flight longer than `maxIoWaitMs`.
  *
  * @example
  * ```ts
@@ -57,41 +70,82 @@ export async function runJobToCompletion(
   check.known(check.object(options), RUN_JOB_OPTIONS);
   const maxSteps = check.optionalInteger('maxSteps', options.maxSteps, 10_000);
   const idleRounds = check.optionalInteger('idleRounds', options.idleRounds, 50);
+  const maxIoWaitMs = check.optionalDuration('maxIoWaitMs', options.maxIoWaitMs, 30_000, { positive: true });
   const client = job instanceof Promise ? undefined : job;
   const result = job instanceof Promise ? job : job.result;
   const name = client === undefined ? 'The job' : `Job '${client.jobName}'`;
-  let done = false;
+  let ended: { result: JobExecutionResult } | { error: unknown } | undefined;
   result.then(
-    () => (done = true),
-    () => (done = true),
+    (value) => (ended = { result: value }),
+    (error: unknown) => (ended = { error }),
   );
+  const done = (): boolean => ended !== undefined;
 
   const stop = async (message: string): Promise<never> => {
-    // Cancelling lets the job's operators close; its result then says `cancelled`, which nobody awaits.
+    // Cancelling lets the job's operators close; its result then says `cancelled` and counts each operator's records.
     client?.cancel();
     await quiesce();
-    throw new Error(message);
+    for (let round = 0; !done() && round < idleRounds; round++) await settle();
+    const operators = ended !== undefined && 'result' in ended ? ` Operators (records in -> out): ${describeOperators(ended.result)}.` : '';
+    throw new Error(message + operators);
   };
 
   for (let steps = 0; ; steps++) {
     await quiesce();
-    for (let round = 0; !done && clock.nextTimerAt() === undefined && round < idleRounds; round++) await settle();
-    if (done) return result;
-    const next = clock.nextTimerAt();
-    if (next === undefined) {
-      return stop(
-        `${name} is stuck: it has not finished, its records stopped moving and no timer is pending on its clock ` +
-          `(time ${clock.now()}); an operator, source or sink is waiting for a promise that never settles`,
-      );
-    }
+    const idle = await waitForTimerOrEnd(clock, done, idleRounds, maxIoWaitMs);
+    if (done()) return result;
+    if (idle !== undefined) return stop(`${name} is stuck: it has not finished and no timer is pending on its clock (time ${clock.now()}); ${idle}`);
+    const next = clock.nextTimerAt() as number;
     if (steps >= maxSteps) {
       return stop(
         `${name} has not finished after ${maxSteps} clock steps (time ${clock.now()}, next timer at ${next}); ` +
-          'raise maxSteps if that is expected',
+          'raise maxSteps if that is expected.',
       );
     }
     await clock.setTime(Math.max(next, clock.now()));
   }
+}
+
+/**
+ * Waits until the job ended or a timer is pending, and returns undefined;
+ * or, when the job has been idle too long, what it saw. Idle means
+ * `idleRounds` rounds in a row with no I/O request in flight, or one I/O
+ * request stretch longer than `maxIoWaitMs`.
+ */
+async function waitForTimerOrEnd(clock: ManualClock, done: () => boolean, idleRounds: number, maxIoWaitMs: number): Promise<string | undefined> {
+  const start = performance.now();
+  let quietRounds = 0;
+  let ioSince: number | undefined;
+  for (;;) {
+    if (done() || clock.nextTimerAt() !== undefined) return undefined;
+    const { requests, handles } = activeResources();
+    const waited = Math.round(performance.now() - start);
+    if (requests.length > 0) {
+      ioSince ??= performance.now();
+      if (performance.now() - ioSince >= maxIoWaitMs) {
+        return `I/O stayed in flight for more than ${maxIoWaitMs} ms (${countByType(requests)}; open handles: ${countByType(handles)}).`;
+      }
+      quietRounds = 0;
+      // Real I/O ends on the machine's time, not the clock's: sleep instead of spinning, leaving the CPU to the thread pool.
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      continue;
+    }
+    ioSince = undefined;
+    if (quietRounds >= idleRounds) {
+      return (
+        `once its promise work ran out it stayed so for ${quietRounds} more settle() rounds (${waited} ms in all) with no I/O ` +
+        `request (file system, DNS, socket write) in flight; open handles: ${countByType(handles)}. ` +
+        'An operator, source or sink is waiting for a promise that never settles, or for data on an open handle (a socket, a pipe) that did not come.'
+      );
+    }
+    await settle();
+    quietRounds++;
+  }
+}
+
+/** `'Source: numbers' 0 -> 10, 'Map' 10 -> 10` */
+function describeOperators(result: JobExecutionResult): string {
+  return result.operators.map((op) => `'${op.name}' ${op.recordsIn} -> ${op.recordsOut}`).join(', ');
 }
 
 /**
