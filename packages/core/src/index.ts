@@ -36,6 +36,7 @@ export { HeapKeyedStateBackend, type KeyedStateSnapshot } from './runtime/state/
 export type { TimersSnapshot } from './runtime/timers/InternalTimerService.js';
 export { JobExecutionError, InvalidJobError, OperatorError } from './runtime/errors.js';
 export { OptionChecker, describeValue } from './api/OptionChecker.js';
+export { brandClass } from './api/brandClass.js';
 export type { JobClient, JobExecutionResult, JobStatus, OperatorStats } from './runtime/JobRunner.js';
 
 export { MetricRegistry, MetricGroup, Counter, Gauge, type Metric, type MetricValue } from './metrics/MetricRegistry.js';

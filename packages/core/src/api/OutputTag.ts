@@ -1,3 +1,5 @@
+import { brandClass } from './brandClass.js';
+
 /**
  * Names a side output: a second, typed stream an operator can emit to
  * besides its main output (late records, dead letters, parse errors).
@@ -16,6 +18,10 @@
  * ```
  */
 export class OutputTag<T> {
+  static {
+    brandClass(this, 'OutputTag');
+  }
+
   declare readonly _type?: T;
   constructor(readonly id: string) {
     if (typeof id !== 'string' || id === '') throw new Error('OutputTag needs a non-empty id');
