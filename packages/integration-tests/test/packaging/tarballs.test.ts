@@ -2,6 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { publint } from 'publint';
+import { formatMessage } from 'publint/utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packWorkspace, publishedPackages, ROOT, tarballFiles, tarballName, workspacePackages, type Manifest } from './workspace.js';
 
@@ -44,6 +46,13 @@ describe('pnpm -r pack', () => {
       const readme = execFileSync('tar', ['-xzOf', tarball(), 'package/README.md'], { encoding: 'utf8' });
       expect(readme).toMatch(/^## Install$/m);
       expect([...readme.matchAll(/\]\(([^)]*)\)/g)].map((m) => m[1]).filter((url) => !/^(https:\/\/|#)/.test(url!))).toEqual([]);
+    });
+
+    it('passes publint, suggestions included', async () => {
+      const buffer = readFileSync(tarball());
+      const tarballBytes = buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength);
+      const { messages, pkg } = await publint({ pack: { tarball: tarballBytes }, level: 'suggestion', strict: true });
+      expect(messages.map((m) => formatMessage(m, pkg, { color: false }))).toEqual([]);
     });
 
     it('describes itself for the registry', () => {
