@@ -1,22 +1,15 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { publint } from 'publint';
 import { formatMessage } from 'publint/utils';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { packWorkspace, publishedPackages, ROOT, tarballFiles, tarballName, workspacePackages, type Manifest } from './workspace.js';
+import { describe, expect, inject, it } from 'vitest';
+import { publishedPackages, ROOT, tarballFiles, tarballName, tarballsIn, workspacePackages, type Manifest } from './workspace.js';
 
 const REPOSITORY = 'git+https://github.com/tributary-dev/tributary.git';
 const published = publishedPackages();
-let dest: string;
-let tarballs: string[];
-
-beforeAll(() => {
-  dest = mkdtempSync(join(tmpdir(), 'tributary-pack-'));
-  tarballs = packWorkspace(dest);
-});
-afterAll(() => rmSync(dest, { recursive: true, force: true }));
+/** Packed by the global setup, as `pnpm -r pack` does. */
+const dest = inject('tarballDir');
 
 /** The package.json a user installs: the one inside the tarball, workspace ranges replaced. */
 function packedManifest(tarball: string): Manifest {
@@ -26,7 +19,7 @@ function packedManifest(tarball: string): Manifest {
 describe('pnpm -r pack', () => {
   it('packs the published packages and none of the private ones', () => {
     expect(published.length).toBeGreaterThanOrEqual(7);
-    expect(tarballs.sort()).toEqual(published.map((p) => tarballName(p.manifest.name, p.manifest.version!)).sort());
+    expect(tarballsIn(dest).sort()).toEqual(published.map((p) => tarballName(p.manifest.name, p.manifest.version!)).sort());
     const privates = workspacePackages().filter((p) => p.manifest.private === true);
     expect(privates.map((p) => p.manifest.version)).toEqual(privates.map(() => undefined));
   });

@@ -2,8 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { packWorkspace, publishedPackages, tarballName, unpack } from './workspace.js';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { publishedPackages, tarballName, unpack } from './workspace.js';
 
 /**
  * A job that builds its graph with the application's copy of core and runs it
@@ -46,9 +46,8 @@ console.log(JSON.stringify({
 let dir: string;
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'tributary-two-cores-'));
-  packWorkspace(join(dir, 'tarballs'));
   const version = (name: string) => publishedPackages().find((p) => p.manifest.name === name)!.manifest.version!;
-  const tarball = (name: string) => join(dir, 'tarballs', tarballName(name, version(name)));
+  const tarball = (name: string) => join(inject('tarballDir'), tarballName(name, version(name)));
   unpack(tarball('@tributary/core'), join(dir, 'node_modules/@tributary/core'));
   unpack(tarball('@tributary/async'), join(dir, 'node_modules/@tributary/async'));
   // The second copy claims a later patch release, as after `npm install @tributary/core@latest` in the adapter's tree.

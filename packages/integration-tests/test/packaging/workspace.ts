@@ -35,11 +35,15 @@ export function publishedPackages(): WorkspacePackage[] {
 
 /**
  * Packs the workspace as a release would (`pnpm -r pack`, built `dist/` and
- * `prepack` scripts included) into `dest`; returns the tarballs' file names.
+ * `prepack` scripts included) into `dest`.
  */
-export function packWorkspace(dest: string): string[] {
+export function packWorkspace(dest: string): void {
   execFileSync('npx', ['-y', 'pnpm@10', '-r', 'pack', '--pack-destination', dest], { cwd: ROOT, stdio: 'ignore' });
-  return readdirSync(dest).filter((f) => f.endsWith('.tgz'));
+}
+
+/** The tarballs in `dir`. */
+export function tarballsIn(dir: string): string[] {
+  return readdirSync(dir).filter((f) => f.endsWith('.tgz'));
 }
 
 /** The tarball of `name` at `version` as pnpm names it: `tributary-core-0.1.0.tgz`. */
