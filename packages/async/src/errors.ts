@@ -1,3 +1,5 @@
+import { brandClass } from '@tributary/core';
+
 /**
  * Errors of the async operators, and the two duck-typed conventions a batch
  * function uses to steer retries. Adapters need not import these classes:
@@ -18,6 +20,10 @@
  * ```
  */
 export class ThrottledError extends Error {
+  static {
+    brandClass(this, 'ThrottledError');
+  }
+
   override readonly name: string = 'ThrottledError';
   constructor(
     message: string,
@@ -35,6 +41,10 @@ export class ThrottledError extends Error {
  * or the failure policy.
  */
 export class NonRetryableError extends Error {
+  static {
+    brandClass(this, 'NonRetryableError');
+  }
+
   override readonly name: string = 'NonRetryableError';
   readonly retryable = false;
 }
@@ -47,6 +57,10 @@ export class NonRetryableError extends Error {
  * out before it fails its records with `kind: 'hook'`.
  */
 export class AsyncTimeoutError extends Error {
+  static {
+    brandClass(this, 'AsyncTimeoutError');
+  }
+
   override readonly name: string = 'AsyncTimeoutError';
   constructor(
     readonly kind: 'attempt' | 'deadline' | 'hook',
@@ -68,6 +82,10 @@ const TIMEOUT_MESSAGES: Record<AsyncTimeoutError['kind'], (ms: number) => string
  * a batch gave up after how many attempts, and the last error as `cause`.
  */
 export class AsyncBatchFailedError extends Error {
+  static {
+    brandClass(this, 'AsyncBatchFailedError');
+  }
+
   override readonly name: string = 'AsyncBatchFailedError';
   constructor(
     /** Records that failed (all of the batch, or the failed items in per-item mode). */

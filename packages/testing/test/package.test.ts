@@ -27,6 +27,6 @@ describe('package shape', () => {
     };
     expect(pkg.peerDependencies.vitest).toBeDefined();
     expect(pkg.peerDependenciesMeta.vitest?.optional).toBe(true);
-    expect(pkg.exports['./vitest']).toMatchObject({ '@tributary/source': './src/vitest/index.ts', import: './dist/vitest/index.js' });
+    expect(pkg.exports['./vitest']).toMatchObject({ '@tributary/source': './src/vitest/index.ts', default: './dist/vitest/index.js' });
   });
 });

@@ -25,6 +25,7 @@ import type { Sink } from './Sink.js';
 import { describeValue, OptionChecker } from './OptionChecker.js';
 import type { StreamExecutionEnvironment } from './StreamExecutionEnvironment.js';
 import type { Chaining, OperatorTransformation, Transformation } from './transformations.js';
+import { brandClass } from './brandClass.js';
 
 /** Options of {@link DataStream.transform}: how a custom operator is placed in the graph. */
 export interface TransformOptions {
@@ -50,6 +51,10 @@ const TRANSFORM_OPTIONS = ['chaining', 'requiredSideOutputs', 'keySelector'];
  * stream; nothing runs until `execute()`.
  */
 export class DataStream<T> {
+  static {
+    brandClass(this, 'DataStream');
+  }
+
   /** @internal */
   constructor(
     /** The environment that runs this stream's job. */
@@ -262,6 +267,10 @@ function checkFunction(operator: string, fn: unknown, method: string): void {
  * rich functions can use keyed state, and process functions keyed timers.
  */
 export class KeyedStream<T, TKey extends Key> extends DataStream<T> {
+  static {
+    brandClass(this, 'KeyedStream');
+  }
+
   /** @internal */
   constructor(
     env: StreamExecutionEnvironment,

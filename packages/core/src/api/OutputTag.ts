@@ -1,5 +1,6 @@
 import { InvalidJobError } from '../runtime/errors.js';
 import { describeValue } from './OptionChecker.js';
+import { brandClass } from './brandClass.js';
 
 /**
  * Names a side output: a second, typed stream an operator can emit to
@@ -19,6 +20,10 @@ import { describeValue } from './OptionChecker.js';
  * ```
  */
 export class OutputTag<T> {
+  static {
+    brandClass(this, 'OutputTag');
+  }
+
   declare readonly _type?: T;
   constructor(readonly id: string) {
     if (typeof id !== 'string' || id === '') throw new InvalidJobError(`OutputTag needs a non-empty string id, got ${describeValue(id)}`);

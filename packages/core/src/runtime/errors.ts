@@ -1,3 +1,5 @@
+import { brandClass } from '../api/brandClass.js';
+
 /** Identifies an operator in messages: its name and, when set, its uid. */
 export function describeOperator(name: string, uid?: string): string {
   return uid === undefined ? `'${name}'` : `'${name}' (uid '${uid}')`;
@@ -8,6 +10,10 @@ export function describeOperator(name: string, uid?: string): string {
  * it travels up a chain of operators, so the job's error can name the culprit.
  */
 export class OperatorError extends Error {
+  static {
+    brandClass(this, 'OperatorError');
+  }
+
   override readonly name = 'OperatorError';
   constructor(
     readonly operator: string,
@@ -36,6 +42,10 @@ export interface UnfinishedClose {
 
 /** `execute()` rejects with this when the job fails: it names the job, the operator and the cause. */
 export class JobExecutionError extends Error {
+  static {
+    brandClass(this, 'JobExecutionError');
+  }
+
   override readonly name = 'JobExecutionError';
   constructor(
     readonly jobName: string,
@@ -58,6 +68,10 @@ export class JobExecutionError extends Error {
 
 /** A graph or option that cannot work, reported when the job is built. */
 export class InvalidJobError extends Error {
+  static {
+    brandClass(this, 'InvalidJobError');
+  }
+
   override readonly name = 'InvalidJobError';
 }
 
