@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidJobError, OptionChecker, describeValue } from '../src/index.js';
+import { InvalidJobError, ManualClock, OptionChecker, describeValue } from '../src/index.js';
 
 describe('OptionChecker', () => {
   const check = new OptionChecker('mySink');
@@ -61,6 +61,10 @@ describe('OptionChecker', () => {
     expect(() => check.number('x', 2, { max: 1 })).toThrow("option 'x' must be a finite number <= 1, got 2");
     expect(check.optionalNumber('x', undefined, { min: 0 })).toBeUndefined();
     expect(check.optionalBoolean('flag', false)).toBe(false);
+    const clock = new ManualClock();
+    expect(check.optionalClock('clock', clock)).toBe(clock);
+    expect(check.optionalClock('clock', undefined)).toBeUndefined();
+    expect(() => check.optionalClock('clock', { now: () => 0 })).toThrow("option 'clock' must be a Clock (an object with now() and schedule()), got an object");
     expect(() => check.optionalBoolean('flag', 'yes')).toThrow("option 'flag' must be true or false, got 'yes'");
   });
 

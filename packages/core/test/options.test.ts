@@ -40,7 +40,7 @@ const cases: readonly BadInput[] = [
   ['create: clock without schedule', create({ clock: { now: () => 0 } }), "option 'clock' must be a Clock (an object with now() and schedule()), got an object"],
   ['create: metrics not a registry', create({ metrics: {} }), "option 'metrics' must be a MetricRegistry, got an object"],
   ['create: restartStrategy unknown kind', create({ restartStrategy: { kind: 'fixed' } }), "option 'kind' must be 'none', 'fixedDelay' or 'exponentialDelay', got 'fixed'"],
-  ['create: restartStrategy not an object', create({ restartStrategy: 'none' }), 'needs an options object'],
+  ['create: restartStrategy not an object', create({ restartStrategy: 'none' }), 'restartStrategy: needs an options object'],
   // RestartStrategies
   ['fixedDelay: attempts negative', restart(RestartStrategies.fixedDelay(-1, 10)), "restartStrategy fixedDelay: option 'attempts' must be an integer >= 0, got -1"],
   ['fixedDelay: attempts 1.5', restart(RestartStrategies.fixedDelay(1.5, 10)), "option 'attempts' must be an integer >= 0, got 1.5"],

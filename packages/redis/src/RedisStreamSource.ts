@@ -1,4 +1,4 @@
-import { describeValue, OptionChecker, SystemClock, type Clock, type Source, type SourceReader, type SourceReaderContext } from '@tributary/core';
+import { OptionChecker, SystemClock, type Clock, type Source, type SourceReader, type SourceReaderContext } from '@tributary/core';
 import { checkConnection, type RedisConnection } from './connection.js';
 import { RedisStreamReader } from './internal/RedisStreamReader.js';
 import type { RedisStreamRecord } from './records.js';
@@ -149,16 +149,8 @@ function resolve<T>(options: RedisStreamSourceOptions<T>): ResolvedSourceOptions
     ack,
     maxUnacked,
     reclaim,
-    clock: checkClock(check, options.clock) ?? new SystemClock(),
+    clock: check.optionalClock('clock', options.clock) ?? new SystemClock(),
   };
-}
-
-function checkClock(check: OptionChecker, clock: Clock | undefined): Clock | undefined {
-  const given = clock as Partial<Clock> | null | undefined;
-  if (given !== undefined && (typeof given?.now !== 'function' || typeof given.schedule !== 'function')) {
-    check.fail(`option 'clock' must be a Clock (an object with now() and schedule()), got ${describeValue(clock)}`);
-  }
-  return clock;
 }
 
 /**

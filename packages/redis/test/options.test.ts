@@ -10,8 +10,8 @@ import { RedisStreamSink, RedisStreamSource } from '../src/index.js';
 type BadInput = readonly [title: string, build: () => unknown, error: string];
 
 const source = (options: Record<string, unknown>) => () =>
-  new RedisStreamSource({ stream: 's', group: 'g', consumer: 'c', decode: (fields) => fields, ...options } as never);
-const sink = (options: Record<string, unknown>) => () => new RedisStreamSink({ stream: 's', encode: () => ({ a: '1' }), ...options } as never);
+  new RedisStreamSource({ stream: 's', group: 'g', consumer: 'c', decode: (fields: Readonly<Record<string, string>>) => fields, ...options });
+const sink = (options: Record<string, unknown>) => () => new RedisStreamSink({ stream: 's', encode: () => ({ a: '1' }), ...options });
 
 const cases: readonly BadInput[] = [
   ['source: no options', () => new RedisStreamSource(undefined as never), 'RedisStreamSource: needs an options object'],

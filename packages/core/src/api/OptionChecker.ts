@@ -1,3 +1,4 @@
+import type { Clock } from '../runtime/Clock.js';
 import { InvalidJobError } from '../runtime/errors.js';
 
 /**
@@ -84,6 +85,15 @@ export class OptionChecker {
   /** A finite number within `bounds`, or absent. */
   optionalNumber(name: string, value: unknown, bounds: NumberBounds): number | undefined {
     return value === undefined ? undefined : this.number(name, value, bounds);
+  }
+
+  /** A {@link Clock} (anything with `now()` and `schedule()`: duck-typed, so a second copy of this package works too), or absent. */
+  optionalClock(name: string, value: unknown): Clock | undefined {
+    const clock = value as Partial<Clock> | null | undefined;
+    if (clock !== undefined && (typeof clock?.now !== 'function' || typeof clock.schedule !== 'function')) {
+      this.fail(`option '${name}' must be a Clock (an object with now() and schedule()), got ${describeValue(value)}`);
+    }
+    return clock as Clock | undefined;
   }
 
   /** `true` or `false`, or absent. */

@@ -113,7 +113,7 @@ export class StreamExecutionEnvironment {
     if (this.stallWarningMs > MAX_STALL_WARNING_MS) {
       check.fail(`option 'stallWarningMs' must be at most ${MAX_STALL_WARNING_MS} (about 24.8 days), got ${this.stallWarningMs}`);
     }
-    this.clock = checkClock(check, options.clock) ?? new SystemClock();
+    this.clock = check.optionalClock('clock', options.clock) ?? new SystemClock();
     // Duck-typed like the clock: a second copy of this package has its own MetricRegistry class.
     if (options.metrics !== undefined && typeof (options.metrics as Partial<MetricRegistry> | null)?.group !== 'function') {
       check.fail(`option 'metrics' must be a MetricRegistry, got ${describeValue(options.metrics)}`);
@@ -268,15 +268,6 @@ export class StreamExecutionEnvironment {
 const ENVIRONMENT_OPTIONS = ['parallelism', 'clock', 'chunkSize', 'channelCapacity', 'metrics', 'restartStrategy', 'closeTimeoutMs', 'stallWarningMs'];
 const CHECKPOINTING_OPTIONS = ['storage'];
 const EXECUTE_OPTIONS = ['restoreFrom'];
-
-/** A clock is anything with `now()` and `schedule()`: a ManualClock, the SystemClock or the user's own. */
-function checkClock(check: OptionChecker, clock: Clock | undefined): Clock | undefined {
-  const given = clock as Partial<Clock> | null | undefined;
-  if (given !== undefined && (typeof given?.now !== 'function' || typeof given.schedule !== 'function')) {
-    check.fail(`option 'clock' must be a Clock (an object with now() and schedule()), got ${describeValue(clock)}`);
-  }
-  return clock;
-}
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 

@@ -42,7 +42,8 @@ const STRATEGY_FIELDS = {
 
 /** Rejects a strategy that cannot work, naming the field. */
 export function validateRestartStrategy(strategy: RestartStrategy): RestartStrategy {
-  const check = new OptionChecker(`restartStrategy ${String((strategy as Partial<RestartStrategy> | null)?.kind)}`);
+  const given: unknown = (strategy as Partial<RestartStrategy> | null)?.kind;
+  const check = new OptionChecker(typeof given === 'string' ? `restartStrategy ${given}` : 'restartStrategy');
   check.object(strategy);
   const kind = check.oneOf('kind', strategy.kind, ['none', 'fixedDelay', 'exponentialDelay']);
   check.known(strategy, STRATEGY_FIELDS[kind]);

@@ -153,10 +153,8 @@ export class FakeBatchService<TIn, TOut> {
   constructor(options: FakeBatchServiceOptions<TIn, TOut>) {
     const check = new OptionChecker('FakeBatchService');
     check.known(check.object(options), FAKE_SERVICE_OPTIONS);
-    if (typeof (options.clock as Partial<Clock> | undefined)?.schedule !== 'function') {
-      check.fail(`option 'clock' must be a Clock, got ${describeValue(options.clock)}`);
-    }
-    this.clock = options.clock;
+    if (options.clock === undefined) check.fail(`option 'clock' must be a Clock, got undefined`);
+    this.clock = check.optionalClock('clock', options.clock) ?? options.clock;
     this.handler = check.func('handler', options.handler);
     const latency = check.record('latency', options.latency, LATENCY_OPTIONS) ?? { baseMs: 0, perItemMs: 0 };
     this.latency = { baseMs: check.duration('latency.baseMs', latency.baseMs), perItemMs: check.duration('latency.perItemMs', latency.perItemMs) };
