@@ -185,7 +185,7 @@ describe('FileSink failures reach the job', { timeout: REAL_IO_TIMEOUT_MS }, () 
     });
   }
 
-  it('exactly-once: a part file opened at a barrier that cannot be opened (EMFILE) fails the next write, not the process', async () => {
+  it('exactly-once: a part file opened at a barrier that cannot be opened (EMFILE) fails the job at its pre-commit, not the process', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sink-'));
     let opens = 0;
     const fs = faultyFileSystem((op, p) => (op === 'open' && p.endsWith('.inprogress') && ++opens === 2 ? 'EMFILE' : undefined));
