@@ -64,6 +64,8 @@ function faultyFileSystem(fault: Fault, maxWrite = Infinity): SinkFileSystem & {
 }
 
 const RECORDS = 2_000;
+/** These tests do real file I/O (fsyncs included): on a loaded shared machine they need more than the default 5 s. */
+const REAL_IO_TIMEOUT_MS = 30_000;
 const records = () => Array.from({ length: RECORDS }, (_, id) => ({ id }));
 
 /** The records in the visible files of `dir`; every file must end with a whole line. */
@@ -88,7 +90,7 @@ function runOnce(sink: Sink<{ id: number }>, jobName: string, restarts = 0) {
 
 const sinkOn = (fs: SinkFileSystem, dir: string, options: FileSinkOptions<{ id: number }>) => jsonLinesSink(dir, options, fs);
 
-describe('FileSink writes every byte', () => {
+describe('FileSink writes every byte', { timeout: REAL_IO_TIMEOUT_MS }, () => {
   for (const guarantee of ['exactly-once', 'at-least-once'] as const) {
     it(`${guarantee}: continues short writes until every byte is written`, async () => {
       const dir = mkdtempSync(join(tmpdir(), 'sink-'));
@@ -106,7 +108,7 @@ describe('FileSink writes every byte', () => {
   }
 });
 
-describe('FileSink durability', () => {
+describe('FileSink durability', { timeout: REAL_IO_TIMEOUT_MS }, () => {
   it('exactly-once: fsyncs a part file before it is renamed into place, and the directory after the rename', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sink-'));
     const log: string[] = [];
@@ -170,7 +172,7 @@ const STEPS: { guarantee: 'exactly-once' | 'at-least-once'; operation: Operation
   { guarantee: 'at-least-once', operation: 'close', path: /jsonl$/, code: 'EIO', action: 'close' },
 ];
 
-describe('FileSink failures reach the job', () => {
+describe('FileSink failures reach the job', { timeout: REAL_IO_TIMEOUT_MS }, () => {
   for (const { guarantee, operation, path, code, action } of STEPS) {
     it(`${guarantee}: ${operation} failing with ${code} restarts the job, then fails it naming the sink and the file`, async () => {
       const dir = join(mkdtempSync(join(tmpdir(), 'sink-')), 'out');
@@ -183,7 +185,7 @@ describe('FileSink failures reach the job', () => {
     });
   }
 
-  it('exactly-once: a part file opened at a barrier that cannot be opened (EMFILE) fails the next write, not the process', async () => {
+  it('exactly-once: a part file opened at a barrier that cannot be opened (EMFILE) fails the job at its pre-commit, not the process', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sink-'));
     let opens = 0;
     const fs = faultyFileSystem((op, p) => (op === 'open' && p.endsWith('.inprogress') && ++opens === 2 ? 'EMFILE' : undefined));
@@ -226,7 +228,7 @@ function failingOnce(total: number, failAt: number): { source: Source<number, nu
   return { source, arm: () => (armed = true) };
 }
 
-describe('at-least-once FileSink across runs', () => {
+describe('at-least-once FileSink across runs', { timeout: REAL_IO_TIMEOUT_MS }, () => {
   it('a run without a checkpoint to restore writes new files and leaves an earlier run\'s files as they were', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sink-'));
     await runOnce(FileSink.jsonLines(dir, { guarantee: 'at-least-once' }), 'first');

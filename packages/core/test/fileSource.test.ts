@@ -11,7 +11,7 @@ function file(content: string): string {
   return path;
 }
 
-describe('FileSource', () => {
+describe('FileSource', { timeout: 30_000 }, () => {
   it('reads lines (\\n and \\r\\n, a last line without newline, UTF-8)', async () => {
     const env = StreamExecutionEnvironment.create();
     const lines = await env.fromSource(new FileSource(file('a\r\nbé\n\nlast')), 'f').executeAndCollect();

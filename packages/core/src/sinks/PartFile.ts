@@ -11,7 +11,7 @@ const FLUSH_BYTES = 1 << 20;
  * Operations run one after another in call order. The first failure sticks:
  * a file with a hole must not take more lines, so every later write and sync
  * fails with it. The open starts at once and is observed from the start: a
- * failed open fails the first write or sync, never the process.
+ * failed open fails the next flush or sync, never the process.
  */
 export class PartFile {
   private lines: string[] = [];
@@ -72,14 +72,14 @@ export class PartFile {
   }
 
   /**
-   * Adds a line. Returns a promise (backpressure) when the buffer is full,
-   * and for the first line while the file is still opening, so that a file
-   * that cannot be opened fails the write that needs it.
+   * Adds a line. Returns a promise (backpressure) only when the buffer is
+   * full: a write held back across a checkpoint barrier would land in the
+   * next transaction. A file that cannot be opened fails the next flush or sync.
    */
   append(line: string): Promise<void> | undefined {
     this.lines.push(line, '\n');
     this.bufferedChars += line.length + 1;
-    return this.bufferedChars >= FLUSH_BYTES || this.handle === undefined ? this.flush() : undefined;
+    return this.bufferedChars >= FLUSH_BYTES ? this.flush() : undefined;
   }
 
   /** Writes out the buffered lines. */

@@ -42,7 +42,7 @@ export abstract class TwoPhaseCommitSink<T, TTxn> implements Sink<T> {
     for (const { txn } of restored) await this.commit(txn);
     await this.recover(ctx, restored.map((p) => p.txn));
     let current = this.beginTransaction(ctx);
-    let pending: { checkpointId: number; txn: TTxn; ready: Promise<void> }[] = [];
+    let pending: { checkpointId: number; txn: TTxn; ready: Promise<void>; committed?: Promise<void> }[] = [];
     return {
       write: (value) => this.write(current, value),
       snapshotState: (checkpointId: number): Promise<TwoPhaseState<TTxn>> => {
@@ -55,11 +55,12 @@ export abstract class TwoPhaseCommitSink<T, TTxn> implements Sink<T> {
         }));
       },
       notifyCheckpointComplete: async (checkpointId: number): Promise<void> => {
-        const due = pending.filter((p) => p.checkpointId <= checkpointId);
-        pending = pending.filter((p) => p.checkpointId > checkpointId);
-        for (const { txn, ready } of due) {
-          await ready;
-          await this.commit(txn);
+        for (const entry of pending.filter((p) => p.checkpointId <= checkpointId)) {
+          entry.committed ??= entry.ready.then(() => this.commit(entry.txn));
+          await entry.committed;
+          // Only a committed transaction leaves the list: a checkpoint taken while its commit
+          // runs still holds it, so a crash before the commit ends cannot lose it.
+          pending = pending.filter((p) => p !== entry);
         }
       },
       // The open transaction was never pre-committed: nothing of it may become visible.

@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { TwoPhaseCommitSink, type SinkWriterContext } from '../src/index.js';
+
+/** Transactions are numbers; each commit waits until the test releases it. */
+class HeldCommits extends TwoPhaseCommitSink<string, number> {
+  private next = 0;
+  readonly committed: number[] = [];
+  readonly releases: (() => void)[] = [];
+  protected beginTransaction(): number {
+    return this.next++;
+  }
+  protected write(): void {}
+  protected preCommit(): Promise<void> {
+    return Promise.resolve();
+  }
+  protected commit(txn: number): Promise<void> {
+    return new Promise((resolve) =>
+      this.releases.push(() => {
+        this.committed.push(txn);
+        resolve();
+      }),
+    );
+  }
+  protected abort(): Promise<void> {
+    return Promise.resolve();
+  }
+  protected recover(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+const ctx: SinkWriterContext = { subtaskIndex: 0, parallelism: 1, metrics: undefined as never, restoredState: undefined };
+
+describe('TwoPhaseCommitSink', () => {
+  it('keeps a transaction in the checkpoints taken while its commit runs: a crash before the commit ends cannot lose it', async () => {
+    const sink = new HeldCommits();
+    const writer = await sink.createWriter(ctx);
+    await writer.write('a');
+    expect(await writer.snapshotState?.(1)).toEqual({ pending: [{ checkpointId: 1, txn: 0 }] });
+    const committing = writer.notifyCheckpointComplete?.(1);
+    await new Promise((resolve) => setImmediate(resolve));
+    // Checkpoint 2 is taken while transaction 0 is still being committed.
+    expect(await writer.snapshotState?.(2)).toEqual({ pending: [{ checkpointId: 1, txn: 0 }, { checkpointId: 2, txn: 1 }] });
+    sink.releases[0]?.();
+    await committing;
+    expect(sink.committed).toEqual([0]);
+    expect(await writer.snapshotState?.(3)).toEqual({ pending: [{ checkpointId: 2, txn: 1 }, { checkpointId: 3, txn: 2 }] });
+    // A second notification while a commit runs does not commit twice.
+    const first = writer.notifyCheckpointComplete?.(3);
+    const second = writer.notifyCheckpointComplete?.(3);
+    await new Promise((resolve) => setImmediate(resolve));
+    sink.releases[1]?.();
+    await new Promise((resolve) => setImmediate(resolve));
+    sink.releases[2]?.();
+    await Promise.all([first, second]);
+    expect(sink.committed).toEqual([0, 1, 2]);
+    expect(sink.releases).toHaveLength(3);
+  });
+});
