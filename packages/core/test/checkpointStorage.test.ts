@@ -115,7 +115,7 @@ describe('FileCheckpointStorage', () => {
   it('rejects bad options by name when the job is built', () => {
     const make = (options: object) => () => new FileCheckpointStorage('x', options);
     expect(make({ retian: 2 })).toThrow(InvalidJobError);
-    expect(make({ retian: 2 })).toThrow("FileCheckpointStorage: unknown option 'retian' (known: retain, onWarning, fileMode, directoryMode)");
+    expect(make({ retian: 2 })).toThrow("FileCheckpointStorage: unknown option 'retian'; did you mean 'retain'? (known: retain, onWarning, fileMode, directoryMode)");
     expect(make({ retain: 0 })).toThrow("FileCheckpointStorage: option 'retain' must be an integer >= 1, got 0");
     expect(make({ fileMode: 0o400 })).toThrow(
       "FileCheckpointStorage: option 'fileMode' must be a permission mode within 0o777 that includes 0o600, got 0o400",

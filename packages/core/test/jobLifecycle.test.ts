@@ -322,11 +322,11 @@ describe('a job that can make no progress is visible', () => {
 
   it('rejects bad closeTimeoutMs and stallWarningMs when the environment is created', () => {
     expect(() => StreamExecutionEnvironment.create({ closeTimeoutMs: -1 })).toThrow(
-      "StreamExecutionEnvironment.create(): option 'closeTimeoutMs' must be a finite number >= 0, got -1",
+      "StreamExecutionEnvironment.create(): option 'closeTimeoutMs' must be a finite number of milliseconds >= 0, got -1",
     );
     expect(() => StreamExecutionEnvironment.create({ closeTimeoutMs: Number.POSITIVE_INFINITY })).toThrow(/closeTimeoutMs/);
     expect(() => StreamExecutionEnvironment.create({ stallWarningMs: 1.5 })).toThrow(
-      "StreamExecutionEnvironment.create(): option 'stallWarningMs' must be an integer >= 0, got 1.5",
+      "StreamExecutionEnvironment.create(): option 'stallWarningMs' must be a finite whole number of milliseconds >= 0, got 1.5",
     );
     expect(() => StreamExecutionEnvironment.create({ stallWarningMs: 2 ** 31 })).toThrow(
       "StreamExecutionEnvironment.create(): option 'stallWarningMs' must be at most 2147483647 (about 24.8 days), got 2147483648",

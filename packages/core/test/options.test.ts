@@ -59,7 +59,7 @@ const cases: readonly BadInput[] = [
   ['execute: job name not a string', () => env().executeAsync(42 as never), "execute(): option 'jobName' must be a non-empty string, got 42"],
   // sources
   ['fromCollection: not iterable', () => env().fromCollection(5 as never), 'fromCollection(): needs an array or an iterable, got 5'],
-  ['fromAsyncIterable: a sync array', () => env().fromAsyncIterable([1, 2] as never), 'fromAsyncIterable(): needs an async iterable (an async generator, a readable stream), got an array'],
+  ['fromAsyncIterable: a sync array', () => env().fromAsyncIterable([1, 2] as never), 'fromAsyncIterable(): needs an AsyncIterable or a function that returns one, got an array'],
   ['fromSource: no name', () => env().fromSource(new FileSource('in.txt'), undefined as never), "fromSource(): option 'name' must be a non-empty string, got undefined"],
   ['FileSource: no path', () => new FileSource(undefined as never), "FileSource: option 'path' must be a non-empty string, got undefined"],
   // FileSink
