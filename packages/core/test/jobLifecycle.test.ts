@@ -283,7 +283,7 @@ describe('a job that can make no progress is visible', () => {
   });
 
   function watchdog(tasks: TaskStatus[], progress: { n: number }, warnings: string[], stallWarningMs = 100) {
-    return new JobWatchdog({ jobName: 'j', stallWarningMs, progress: () => progress.n, tasks: () => tasks, warn: (m) => void warnings.push(m) });
+    return new JobWatchdog({ jobName: 'j', clock: new ManualClock(0), stallWarningMs, progress: () => progress.n, tasks: () => tasks, warn: (m) => void warnings.push(m) });
   }
 
   it('warns once when no record moved between two checks and a task waits on pending work, naming it', () => {
@@ -328,8 +328,27 @@ describe('a job that can make no progress is visible', () => {
     expect(() => StreamExecutionEnvironment.create({ stallWarningMs: 1.5 })).toThrow(
       "StreamExecutionEnvironment.create(): option 'stallWarningMs' must be a finite whole number of milliseconds >= 0, got 1.5",
     );
-    expect(() => StreamExecutionEnvironment.create({ stallWarningMs: 2 ** 31 })).toThrow(
-      "StreamExecutionEnvironment.create(): option 'stallWarningMs' must be at most 2147483647 (about 24.8 days), got 2147483648",
-    );
+    // Any length: the watchdog's system clock chains waits past setTimeout's 2^31 ms.
+    expect(() => StreamExecutionEnvironment.create({ stallWarningMs: 30 * 24 * 60 * 60 * 1000 })).not.toThrow();
+  });
+
+  it('checks on its clock every stallWarningMs until stopped, re-arming after each check', async () => {
+    const clock = new ManualClock(0);
+    const warnings: string[] = [];
+    const dog = new JobWatchdog({
+      jobName: 'j',
+      clock,
+      stallWarningMs: 100,
+      progress: () => 0,
+      tasks: () => [{ task: 'T (1/1)', waitingOn: "close() of 'x'", ended: false }],
+      warn: (m) => void warnings.push(m),
+    });
+    const stop = dog.start();
+    await clock.advance(99);
+    expect(warnings).toEqual([]);
+    await clock.advance(101); // the first check records progress, the second sees none
+    expect(warnings).toHaveLength(1);
+    stop();
+    expect(clock.nextTimerAt()).toBeUndefined();
   });
 });

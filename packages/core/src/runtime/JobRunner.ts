@@ -14,7 +14,7 @@ import type { CheckpointStorage, StoredCheckpoint } from './checkpoint/Checkpoin
 import { CheckpointCoordinator, type TaskPlacement } from './checkpoint/CheckpointCoordinator.js';
 import { operatorIds } from './checkpoint/operatorIds.js';
 import { assignRestoredState, type SubtaskRestore } from './checkpoint/restoreAssignment.js';
-import type { Clock } from './Clock.js';
+import { SystemClock, type Clock } from './Clock.js';
 import { InvalidJobError, JobExecutionError, OperatorError, messageOf, type UnfinishedClose } from './errors.js';
 import { InputChannel } from './InputChannel.js';
 import { JobWatchdog, type TaskStatus } from './JobWatchdog.js';
@@ -177,6 +177,7 @@ export function executeJob(graph: JobGraph, options: RunnerOptions): JobClient {
   let current: Attempt | undefined;
   const watchdog = new JobWatchdog({
     jobName,
+    clock: new SystemClock(),
     stallWarningMs: options.stallWarningMs,
     progress: () => current?.progress() ?? 0,
     tasks: () => current?.tasks() ?? [],

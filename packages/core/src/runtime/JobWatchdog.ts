@@ -1,3 +1,5 @@
+import type { Clock } from './Clock.js';
+
 /** What one task of a running job is doing. */
 export interface TaskStatus {
   /** The task: its chained operators and subtask, `'Source: numbers -> Map (1/2)'`. */
@@ -8,11 +10,16 @@ export interface TaskStatus {
   readonly ended: boolean;
 }
 
-/** The longest period `setInterval` honours (a longer one fires after 1 ms). */
-export const MAX_STALL_WARNING_MS = 2 ** 31 - 1;
+/** How often a watchdog with warnings off wakes: only its pending timer matters, which holds the process. */
+const KEEP_ALIVE_PERIOD_MS = 60 * 60 * 1000;
 
 export interface WatchdogOptions {
   readonly jobName: string;
+  /**
+   * Real time, not the job's clock: a job on a ManualClock must hold its
+   * process too, and a stall is measured in the time a person waits.
+   */
+  readonly clock: Clock;
   /** 0: no stall warnings (the process is still kept alive). */
   readonly stallWarningMs: number;
   /** A number that grows whenever the job moves records. */
@@ -22,7 +29,8 @@ export interface WatchdogOptions {
 }
 
 /**
- * Keeps a job visible for as long as it runs. It holds one ref'd timer, so
+ * Keeps a job visible for as long as it runs. Its pending clock timer (a
+ * ref'd `setTimeout` on the system clock) holds the process, so
  * Node does not exit (with code 0, the result never reported) while the job
  * waits on a promise that holds no handle of its own, such as a user
  * function that never settles. Every `stallWarningMs` it checks that records
@@ -37,10 +45,17 @@ export class JobWatchdog {
 
   /** Starts holding the process alive and checking; returns the function that stops both. */
   start(): () => void {
-    const { stallWarningMs } = this.options;
-    // eslint-disable-next-line no-restricted-globals -- the one documented exception: the job's keep-alive must be a real handle, whatever the clock (a ManualClock holds none)
-    const handle = setInterval(() => this.check(), stallWarningMs === 0 ? MAX_STALL_WARNING_MS : stallWarningMs);
-    return () => clearInterval(handle);
+    const { clock, stallWarningMs } = this.options;
+    const period = stallWarningMs === 0 ? KEEP_ALIVE_PERIOD_MS : stallWarningMs;
+    let cancel: () => void;
+    const arm = (): void => {
+      cancel = clock.schedule(clock.now() + period, () => {
+        this.check();
+        arm();
+      });
+    };
+    arm();
+    return () => cancel();
   }
 
   /** One check: warns when no record moved since the last check and some task waits on pending work. */
