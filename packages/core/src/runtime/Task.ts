@@ -13,6 +13,7 @@ import { awaitClose, type CloseBound } from './awaitClose.js';
 import { CheckpointBarrier } from './checkpoint/CheckpointBarrier.js';
 import { OperatorError } from './errors.js';
 import type { InputChannel } from './InputChannel.js';
+import { Mailbox, type MailboxOwner } from './Mailbox.js';
 import { raceAbort } from './raceAbort.js';
 import type { RecordWriter } from './RecordWriter.js';
 
@@ -222,7 +223,9 @@ export type TaskInput =
  * operator flush in order, then closes them; on failure or cancellation it
  * closes them too, and never leaves a waiter hanging.
  */
-export class Task {
+export class Task implements MailboxOwner {
+  /** Every action on the operators runs through it, one at a time. */
+  readonly mailbox: Mailbox = new Mailbox(this);
   private blockers: Promise<unknown>[] = [];
   private finished = false;
   private closed = false;
@@ -266,18 +269,20 @@ export class Task {
   // What the operators' TaskHooks (JobRunner's relay) forward to: methods, not
   // closures made per job, since a closure is a new call target in every job.
 
-  /** Runs `action` as one unit of this task's work (see `TaskHooks.execute`). */
+  /** Runs `action` as a mail of this task (see `TaskHooks.execute`). */
   execute(action: () => void, operator: string): void {
-    if (this.finished || this.job.stopped) return;
-    const start = performance.now();
-    try {
-      action();
-    } catch (error) {
-      this.fail(error, operator);
-      return;
-    } finally {
-      this.busyTimeMs.count += performance.now() - start;
-    }
+    this.mailbox.execute(action, operator);
+  }
+
+  get mailboxClosed(): boolean {
+    return this.finished || this.job.stopped;
+  }
+
+  mailFailed(error: unknown, operator: string): void {
+    this.fail(error, operator);
+  }
+
+  mailsDone(): void {
     this.flush();
   }
 
@@ -339,7 +344,10 @@ export class Task {
 
   /** Checkpoint `checkpointId` is durable: let operators commit and the source ack its broker. */
   notifyCheckpointComplete(checkpointId: number): void {
-    if (this.finished) return;
+    this.mailbox.execute(() => this.notifyOperators(checkpointId), this.name);
+  }
+
+  private notifyOperators(checkpointId: number): void {
     for (const { operator, ctx } of this.operators) {
       this.settleAsync(ctx.description, () => operator.notifyCheckpointComplete?.(checkpointId));
     }
@@ -376,7 +384,9 @@ export class Task {
       if (records === null || this.job.stopped) break;
       // Everything chained to a source takes whole chunks: the read itself was cut to what
       // the first operator takes (see take), and per-record checks need a task of their own.
+      this.mailbox.enter();
       head.collectChunk(records);
+      this.mailbox.leave();
       this.flush();
       const end = performance.now();
       this.busyTimeMs.count += end - start;
@@ -411,9 +421,7 @@ export class Task {
     if (checkpointId === undefined) return false;
     this.requestedCheckpoint = undefined;
     this.wakeForCheckpoint = undefined;
-    const position = this.wrap(input.description, () => input.reader.position());
-    this.positions.set(checkpointId, position);
-    await this.checkpoint(checkpointId, { id: input.id, position });
+    await this.checkpoint(checkpointId, input);
     return true;
   }
 
@@ -438,6 +446,8 @@ export class Task {
         continue;
       }
       let start = performance.now();
+      const mailbox = this.mailbox;
+      mailbox.enter();
       for (let from = 0; from < chunk.length; ) {
         if (byChunk) {
           const n = this.take(chunk.length - from);
@@ -446,8 +456,13 @@ export class Task {
         } else {
           head.collect(chunk[from++]);
         }
-        if (this.blockers.length !== 0 && from < chunk.length) start = await this.pauseForBlockers(start);
+        if (this.blockers.length !== 0 && from < chunk.length) {
+          mailbox.leave();
+          start = await this.pauseForBlockers(start);
+          mailbox.enter();
+        }
       }
+      mailbox.leave();
       const end = performance.now();
       this.busyTimeMs.count += end - start;
       if (this.blockers.length !== 0) await this.waitForBlockers();
@@ -474,11 +489,24 @@ export class Task {
   }
 
   /**
-   * Snapshots every operator of the chain at this instant (the synchronous
-   * part), forwards the barrier downstream, then waits for the operators'
-   * asynchronous parts (sinks flushing) before acknowledging.
+   * Waits for pending writes, snapshots every operator of the chain (and a
+   * source's position) in one action (the synchronous part), forwards the
+   * barrier downstream, then waits for the operators' asynchronous parts
+   * (sinks flushing) before acknowledging.
    */
-  private async checkpoint(checkpointId: number, source: TaskSnapshot['source']): Promise<void> {
+  private async checkpoint(checkpointId: number, input: Extract<TaskInput, { kind: 'source' }> | undefined): Promise<void> {
+    // A source checkpoints while its read waits: it waits for input again afterwards.
+    const waitingBefore = this.waitingOn;
+    // A write still pending (a sink's, of a record a mail emitted while the task waited) belongs before the barrier.
+    if (this.blockers.length !== 0) await this.waitForBlockers();
+    if (this.job.stopped) return;
+    this.mailbox.enter();
+    let source: TaskSnapshot['source'];
+    if (input !== undefined) {
+      const position = this.wrap(input.description, () => input.reader.position());
+      this.positions.set(checkpointId, position);
+      source = { id: input.id, position };
+    }
     // The executor runs now (the synchronous part of the snapshot); a throw becomes a rejection that
     // Promise.all reports, so no operator's pending snapshot is left without a handler.
     const pending = this.operators.map(({ id, operator, ctx }) =>
@@ -491,8 +519,8 @@ export class Task {
     );
     const barrier = new CheckpointBarrier(checkpointId);
     for (const writer of this.writers) writer.broadcastBarrier(barrier);
-    // A source checkpoints while its read waits: it waits for input again afterwards.
-    const waitingBefore = this.waitingOn;
+    this.mailbox.leave();
+    this.flush();
     this.waitingOn = `checkpoint ${checkpointId}`;
     const operators = await this.raceAbort(Promise.all(pending));
     this.waitingOn = waitingBefore;
