@@ -19,7 +19,7 @@ import { driveUntilDone, gatedSource, until } from './support/gatedSource.js';
 /** A mailbox owner that records what the mailbox tells it; a failure closes it, as a failed job does. */
 function owner() {
   const o = {
-    mailboxClosed: false,
+    mailboxClosed: false as boolean,
     busyTimeMs: new Counter(),
     failures: [] as { error: unknown; operator: string }[],
     done: 0,
