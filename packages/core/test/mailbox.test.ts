@@ -195,6 +195,44 @@ describe('Mailbox', () => {
   });
 });
 
+describe("a job's tasks", () => {
+  it('run a mail an operator sends from inside processElement after the chunk, in order, and its records flow on', async () => {
+    const log: string[] = [];
+    const env = StreamExecutionEnvironment.create({ clock: new ManualClock(0), parallelism: 1 });
+    const out: string[] = [];
+    env
+      .fromElements(1, 2, 3)
+      .transform<string>('Mailer', (ctx) => ({
+        processElement(n: number) {
+          log.push(`process ${n}`);
+          ctx.task.execute(() => {
+            log.push(`mail ${n}`);
+            ctx.output.collect(`from mail ${n}`);
+          }, ctx.description);
+        },
+      }))
+      .addSink((v) => void out.push(v));
+    await env.execute('mails');
+    expect(log).toEqual(['process 1', 'process 2', 'process 3', 'mail 1', 'mail 2', 'mail 3']);
+    expect(out).toEqual(['from mail 1', 'from mail 2', 'from mail 3']);
+  });
+
+  it('fail the job naming the operator when a mail throws', async () => {
+    const env = StreamExecutionEnvironment.create({ clock: new ManualClock(0) });
+    env
+      .fromElements(1)
+      .transform<number>('Thrower', (ctx) => ({
+        processElement() {
+          ctx.task.execute(() => {
+            throw new Error('mail failed');
+          }, ctx.description);
+        },
+      }))
+      .addSink(() => undefined);
+    await expect(env.execute('throwing mail')).rejects.toThrow("Job 'throwing mail' failed in operator 'Thrower': mail failed");
+  });
+});
+
 describe('timers fire as mails', () => {
   /** An operator context whose task hooks are a mailbox, with a keyed timer service that logs its firings. */
   function context() {
