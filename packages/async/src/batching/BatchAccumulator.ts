@@ -1,4 +1,5 @@
 import type { ProcessingTimeService } from '@tributary/core';
+import type { BatchOwner, BatchPolicy, Tagger } from './BatchPolicy.js';
 
 /** When an open batch is sent (see the operator options of the same names). */
 export interface BatchTriggers<TIn> {
@@ -9,20 +10,6 @@ export interface BatchTriggers<TIn> {
   readonly maxBatchWeight: number;
   readonly weigher: ((input: TIn) => number) | undefined;
   readonly batchKey: ((input: TIn) => unknown) | undefined;
-}
-
-/**
- * Who the accumulator talks to: objects with methods, not closures, so the
- * hot paths call the same methods in every job (the JIT keeps their code).
- */
-export interface BatchOwner<TIn, TTag> {
-  /** Receives each batch the accumulator closes, in the order they close. */
-  batchClosed(records: TIn[], tags: TTag[] | undefined, weight: number, firstArrival: number): void;
-}
-
-/** Gives each record a tag as it arrives (the ordered modes' result slot). */
-export interface Tagger<TIn, TTag> {
-  append(record: TIn): TTag;
 }
 
 /** Records collecting until a trigger fires; one per batch key. */
@@ -43,12 +30,13 @@ class OpenBatch<TIn, TTag> {
 }
 
 /**
- * Forms batches from records: size, weight budget and delay (from the
- * batch's first record) triggers, one open batch per `batchKey`. It never
- * produces an empty batch. Each record may carry a tag (the ordered modes'
- * result slot) that travels with it.
+ * Today's batch policy: fixed size, weight budget and delay (from the
+ * batch's first record) triggers, one open batch per `batchKey`. Each
+ * record may carry a tag (the ordered modes' result slot) that travels
+ * with it. Owner and tagger are objects, not closures, so the hot path's
+ * call sites stay monomorphic.
  */
-export class BatchAccumulator<TIn, TTag> {
+export class BatchAccumulator<TIn, TTag> implements BatchPolicy<TIn> {
   /** Records in open batches. */
   size = 0;
   private readonly single: OpenBatch<TIn, TTag> | undefined;
@@ -130,7 +118,9 @@ export class BatchAccumulator<TIn, TTag> {
     if (batch.records.length > 0) this.startTimer(batch);
   }
 
-  /** Closes every non-empty open batch (end of input, a full operator, restore). */
+  /** Fixed triggers: outcomes change nothing. */
+  observe(): void {}
+
   flushAll(): void {
     if (this.single !== undefined) {
       if (this.single.records.length > 0) this.flush(this.single);
@@ -139,13 +129,11 @@ export class BatchAccumulator<TIn, TTag> {
     for (const batch of [...this.byKey.values()]) this.flush(batch);
   }
 
-  /** Every buffered record, oldest batch first (for snapshots). */
   *records(): Generator<TIn> {
     const batches = this.single !== undefined ? [this.single] : this.byKey.values();
     for (const batch of batches) yield* batch.records;
   }
 
-  /** Drops every open batch and its timer; records added afterwards are ignored. */
   dispose(): void {
     this.disposed = true;
     const batches = this.single !== undefined ? [this.single] : [...this.byKey.values()];
