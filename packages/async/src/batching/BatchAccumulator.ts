@@ -1,5 +1,5 @@
 import type { ProcessingTimeService } from '@tributary/core';
-import type { BatchOwner, BatchPolicy, Tagger } from './BatchPolicy.js';
+import type { BatchOwner, BatchPolicy, CallOutcome, Tagger } from './BatchPolicy.js';
 
 /** When an open batch is sent (see the operator options of the same names). */
 export interface BatchTriggers<TIn> {
@@ -119,7 +119,7 @@ export class BatchAccumulator<TIn, TTag> implements BatchPolicy<TIn> {
   }
 
   /** Fixed triggers: outcomes change nothing. */
-  observe(): void {}
+  observe(_outcome: CallOutcome): void {}
 
   flushAll(): void {
     if (this.single !== undefined) {
