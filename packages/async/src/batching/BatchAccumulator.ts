@@ -84,13 +84,9 @@ export class BatchAccumulator<TIn, TTag> implements BatchPolicy<TIn> {
   }
 
   /**
-   * Adds records in order, as `add` would one by one. Without a weigher or
-   * batch key, runs of records go into the open batch with one copy each
-   * instead of one call per record, and the delay timer is armed once, at
-   * the end, if a batch is left open: a batch that opens and fills within
-   * one chunk (the steady state behind a busy service) arms none. (With a
-   * weigher or batch key, `add` arms it at a batch's first record unless
-   * that record closes the batch.)
+   * Without a weigher or batch key, runs of records go into the open batch
+   * with one copy each, and the delay timer is armed once, at the end, if a
+   * batch is left open (a batch that opens and fills within one chunk arms none).
    */
   addAll(records: readonly TIn[]): void {
     const batch = this.single;
@@ -164,15 +160,10 @@ export class BatchAccumulator<TIn, TTag> implements BatchPolicy<TIn> {
   }
 
   /**
-   * With a time trigger, makes sure a timer fires by the open batch's
-   * deadline (first arrival + delay); it is armed only for a batch left
-   * open, not for one its first records close at once. The single batch (no
-   * batch key), when closed by size, leaves its timer armed: when it fires,
-   * it flushes the open batch only if that batch's own deadline has come,
-   * and otherwise re-arms for it. So a timer of an earlier batch never
-   * flushes a newer one early (the FLINK-38825 review finding), and a stream
-   * of full batches arms at most one timer per delay period instead of one
-   * per batch. A keyed batch takes its timer with it when it is sent.
+   * Arms the delay timer of a batch left open. The single batch keeps its
+   * timer across size flushes and re-arms it on firing for the open batch's
+   * own deadline: an earlier batch's timer never flushes a newer one early
+   * (FLINK-38825), and full batches arm one timer per delay, not one each.
    */
   private startTimer(batch: OpenBatch<TIn, TTag>): void {
     if (this.triggers.maxBatchDelay === 0) return;
