@@ -60,6 +60,7 @@ export {
   type KeyedContext,
   type TaskHooks,
 } from './operators/StreamOperator.js';
+export { Mailbox, type MailboxOwner } from './runtime/Mailbox.js';
 export { CollectionSource } from './sources/CollectionSource.js';
 export { AsyncIterableSource } from './sources/AsyncIterableSource.js';
 export { ProcessOperator } from './operators/ProcessOperator.js';

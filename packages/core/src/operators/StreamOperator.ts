@@ -34,9 +34,11 @@ export type RecordStage =
 /** What an operator needs from the task that runs it. The runtime and the test harnesses implement it. */
 export interface TaskHooks {
   /**
-   * Runs `action` as one unit of the task's work, from a timer or a settled
-   * promise: an exception fails the job, and records the action emitted are
-   * flushed downstream afterwards.
+   * Runs `action` as a mail of the task (see `Mailbox`): at once when no
+   * action of the task runs, else after the running one returns, in the
+   * order sent, never nested. Dropped once the task ended or the job
+   * stopped. An exception fails the job naming `operator`; records the
+   * action emitted are flushed downstream afterwards.
    */
   execute(action: () => void, operator: string): void;
   /** Fails the job with `error`, attributed to `operator`. */

@@ -1,7 +1,7 @@
 import type { Counter } from '../metrics/MetricRegistry.js';
 import type { RecordStage } from '../operators/StreamOperator.js';
 import { OperatorError } from './errors.js';
-import type { ChunkCollector } from './Task.js';
+import type { ChunkCollector } from './ChainOutputs.js';
 
 /** One operator of a fused run: its function and the counters its records in and out go to. */
 export interface FusedStage {
@@ -31,12 +31,9 @@ type FusedLoop = (
  * The input of a run of chained maps and filters (operators with a
  * `recordStage`), executed as one loop: each record goes through every stage
  * in turn, and one array of survivors goes on to the last stage's output.
- * Unfused, every operator loops over the chunk and allocates its own output
- * array; fused, S3's map -> filter -> map does one loop and one array.
  *
- * The loop is generated for each run (see {@link compileLoop}), so that its
- * calls of the user's functions see one function each and V8 can inline
- * them, as in a hand-written loop. Where code generation is disallowed
+ * The loop is generated per run (see {@link compileLoop}) so that each call
+ * site sees one user function. Where code generation is disallowed
  * (`--disallow-code-generation-from-strings`), `FusedInput.create` returns
  * undefined and the operators run unfused.
  *
@@ -120,12 +117,9 @@ export class FusedInput implements ChunkCollector<unknown> {
  * }
  * ```
  *
- * Why generated: one shared loop that calls `fns[s](v)` for every stage
- * makes those calls polymorphic (every map and filter of every job goes
- * through them), so V8 inlines none of them, and it pays a counter store and
- * a kind check per stage and record. A loop of its own per run has
- * monomorphic call sites and keeps its tallies in locals. The text is built
- * only from the stage kinds and indices: no user input reaches it.
+ * Generated, not shared, so its call sites stay monomorphic and its tallies
+ * live in locals (docs/internals.md). The text is built only from the stage
+ * kinds and indices: no user input reaches it.
  */
 function compileLoop(kinds: readonly RecordStage['kind'][]): FusedLoop {
   const indices = kinds.map((_, s) => s);

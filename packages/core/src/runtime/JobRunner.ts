@@ -23,7 +23,9 @@ import { RecordWriter } from './RecordWriter.js';
 import { restartDelay, type RestartStrategy } from './restartStrategies.js';
 import { HeapKeyedStateBackend } from './state/HeapKeyedStateBackend.js';
 import { FusedInput } from './FusedInput.js';
-import { ChainedInput, operatorOutput, Task, type ChainedOperator, type ChunkCollector, type ChunkOutput, type JobControl } from './Task.js';
+import { ChainedInput, operatorOutput, type ChunkCollector, type ChunkOutput } from './ChainOutputs.js';
+import type { ChainedOperator } from './OperatorChain.js';
+import { Task, type JobControl } from './Task.js';
 
 /** Records in and out of one operator, summed over its subtasks (and over restarts). */
 export interface OperatorStats {

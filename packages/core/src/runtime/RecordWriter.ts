@@ -1,6 +1,6 @@
 import type { CheckpointBarrier } from './checkpoint/CheckpointBarrier.js';
 import type { InputChannel } from './InputChannel.js';
-import type { ChunkCollector } from './Task.js';
+import type { ChunkCollector } from './ChainOutputs.js';
 import { subtaskForKey, type Key } from './keyGroups.js';
 import { extractKey, type TaskHooks } from '../operators/StreamOperator.js';
 

@@ -1,18 +1,13 @@
-import type { Collector } from '../api/functions.js';
-import type { OutputTag } from '../api/OutputTag.js';
 import type { SourceReader } from '../api/Source.js';
 import { Counter } from '../metrics/MetricRegistry.js';
-import {
-  snapshotOperator,
-  type OneInputStreamOperator,
-  type OperatorContext,
-  type OperatorSnapshot,
-  type Output,
-} from '../operators/StreamOperator.js';
+import type { OneInputStreamOperator } from '../operators/StreamOperator.js';
 import { awaitClose, type CloseBound } from './awaitClose.js';
+import type { ChunkCollector } from './ChainOutputs.js';
 import { CheckpointBarrier } from './checkpoint/CheckpointBarrier.js';
 import { OperatorError } from './errors.js';
 import type { InputChannel } from './InputChannel.js';
+import { Mailbox, type MailboxOwner } from './Mailbox.js';
+import { OperatorChain, type ChainDriver, type ChainedOperator, type ChainSnapshot } from './OperatorChain.js';
 import { raceAbort } from './raceAbort.js';
 import type { RecordWriter } from './RecordWriter.js';
 
@@ -34,29 +29,16 @@ const TURN_MS = 1;
 /** The job-wide stop signal every task watches, and the bound on closes once it stopped. */
 export interface JobControl extends CloseBound {
   readonly signal: AbortSignal;
-  /**
-   * True once `signal` aborted. Task loops check it per chunk and per
-   * callback: a plain field costs a load, where the AbortSignal getter is a
-   * call whose object shape V8 sees change from job to job, which throws the
-   * optimized loops of the next job back to the interpreter.
-   */
+  /** True once `signal` aborted; hot loops read this plain field, not the signal's getter (docs/internals.md). */
   readonly stopped: boolean;
   fail(error: unknown, operator: string | undefined): void;
   /** A `close()` did not settle within `closeTimeoutMs` after the job stopped: the task ended without it. */
   closeUnfinished(operator: string, task: string): void;
 }
 
-/** One operator instance in a task, with what the task needs to drive it. */
-export interface ChainedOperator {
-  /** Stable id of the operator in checkpoints (its uid, or one derived from the graph). */
-  readonly id: string;
-  readonly operator: OneInputStreamOperator<unknown>;
-  readonly ctx: OperatorContext<unknown>;
-}
-
 /** What one subtask contributes to a checkpoint. */
 export interface TaskSnapshot {
-  readonly operators: readonly { readonly id: string; readonly snapshot: OperatorSnapshot }[];
+  readonly operators: ChainSnapshot;
   readonly source?: { readonly id: string; readonly position: unknown };
 }
 
@@ -71,136 +53,8 @@ export interface CheckpointParticipant {
   readonly storesSnapshots: boolean;
 }
 
-/** A collector that also takes whole chunks: every collector the runtime wires is one. */
-export interface ChunkCollector<T> extends Collector<T> {
-  collectChunk(values: readonly T[]): void;
-}
-
 /** An operator that bounds what it takes (see `freeCapacity`). */
 type BoundedOperator = OneInputStreamOperator<unknown> & { freeCapacity(): number };
-
-/** Hands a chunk to an operator: in one call when it takes chunks, else record by record. */
-function processChunk<T>(operator: OneInputStreamOperator<T>, values: readonly T[]): void {
-  if (operator.processChunk !== undefined) operator.processChunk(values);
-  else for (let i = 0; i < values.length; i++) operator.processElement(values[i] as T);
-}
-
-/** Feeds a chained operator: counts its input and tags its exceptions with its name. */
-export class ChainedInput<T> implements ChunkCollector<T> {
-  constructor(
-    readonly operator: OneInputStreamOperator<T>,
-    readonly recordsIn: Counter,
-    readonly description: string,
-  ) {}
-
-  collect(value: T): void {
-    this.recordsIn.count++;
-    try {
-      this.operator.processElement(value);
-    } catch (error) {
-      throw OperatorError.wrap(error, this.description);
-    }
-  }
-
-  collectChunk(values: readonly T[]): void {
-    this.recordsIn.count += values.length;
-    try {
-      processChunk(this.operator, values);
-    } catch (error) {
-      throw OperatorError.wrap(error, this.description);
-    }
-  }
-}
-
-/** Builds an operator's output, with a fast path for the common case of one main target and no side outputs. */
-export function operatorOutput<T>(
-  main: readonly ChunkCollector<T>[],
-  side: ReadonlyMap<string, readonly Collector<unknown>[]>,
-  recordsOut: Counter,
-): ChunkOutput<T> {
-  const only = main[0];
-  if (main.length !== 1 || side.size !== 0 || only === undefined) return new OperatorOutput(main, side, recordsOut);
-  return only instanceof ChainedInput ? new DirectChainedOutput(only, recordsOut) : new SingleTargetOutput(only, recordsOut);
-}
-
-/** An operator output the runtime wires: it takes chunks. */
-export type ChunkOutput<T> = Output<T> & ChunkCollector<T>;
-
-/** An output with exactly one target: one call per record, no loop. */
-class SingleTargetOutput<T> implements ChunkOutput<T> {
-  constructor(
-    private readonly target: ChunkCollector<T>,
-    protected readonly recordsOut: Counter,
-  ) {}
-
-  collect(value: T): void {
-    this.recordsOut.count++;
-    this.target.collect(value);
-  }
-
-  collectChunk(values: readonly T[]): void {
-    this.recordsOut.count += values.length;
-    this.target.collectChunk(values);
-  }
-
-  collectSide(): void {
-    // No side outputs are wired: records emitted to them have no consumer.
-  }
-}
-
-/**
- * The output of an operator whose only successor is chained to it: per
- * record, calls the successor's operator directly (one call per record and
- * operator, the hot path of chained per-record emitters), counting out and
- * in. Chunks go through the successor's input as usual.
- */
-class DirectChainedOutput<T> extends SingleTargetOutput<T> {
-  private readonly operator: OneInputStreamOperator<T>;
-  private readonly recordsIn: Counter;
-  private readonly description: string;
-
-  constructor(next: ChainedInput<T>, recordsOut: Counter) {
-    super(next, recordsOut);
-    this.operator = next.operator;
-    this.recordsIn = next.recordsIn;
-    this.description = next.description;
-  }
-
-  override collect(value: T): void {
-    this.recordsOut.count++;
-    this.recordsIn.count++;
-    try {
-      this.operator.processElement(value);
-    } catch (error) {
-      throw OperatorError.wrap(error, this.description);
-    }
-  }
-}
-
-/** An operator's output: its chained successors and record writers, main and side, and its out-count. */
-class OperatorOutput<T> implements ChunkOutput<T> {
-  constructor(
-    private readonly main: readonly ChunkCollector<T>[],
-    private readonly side: ReadonlyMap<string, readonly Collector<unknown>[]>,
-    private readonly recordsOut: Counter,
-  ) {}
-
-  collect(value: T): void {
-    this.recordsOut.count++;
-    const main = this.main;
-    for (let i = 0; i < main.length; i++) (main[i] as ChunkCollector<T>).collect(value);
-  }
-
-  collectChunk(values: readonly T[]): void {
-    this.recordsOut.count += values.length;
-    for (const target of this.main) target.collectChunk(values);
-  }
-
-  collectSide<S>(tag: OutputTag<S>, value: S): void {
-    const targets = this.side.get(tag.id);
-    if (targets !== undefined) for (const t of targets) t.collect(value);
-  }
-}
 
 /** Where a task's records come from. */
 export type TaskInput =
@@ -216,13 +70,17 @@ export type TaskInput =
   | { readonly kind: 'channel'; readonly channel: InputChannel<unknown> };
 
 /**
- * One subtask of a chain: reads its input, pushes each record through the
- * chained operators synchronously, and waits whenever an operator or a full
+ * One subtask of a chain: reads its input and pushes each chunk through the
+ * chained operators (its {@link OperatorChain}) as one action of its
+ * {@link Mailbox}; timers, async completions and checkpoint notifications
+ * run as mails between chunks. It waits whenever an operator or a full
  * downstream channel asks it to (backpressure). At end of input it lets every
  * operator flush in order, then closes them; on failure or cancellation it
  * closes them too, and never leaves a waiter hanging.
  */
-export class Task {
+export class Task implements MailboxOwner, ChainDriver {
+  /** Every action on the operators runs through it, one at a time. */
+  readonly mailbox: Mailbox = new Mailbox(this);
   private blockers: Promise<unknown>[] = [];
   private finished = false;
   private closed = false;
@@ -237,15 +95,12 @@ export class Task {
   private wakeForCheckpoint: (() => void) | undefined;
   /** Source positions of checkpoints not yet confirmed complete, for the reader's acks. */
   private readonly positions = new Map<number, unknown>();
+  private readonly chain: OperatorChain;
   /** Set when checkpointing is on. */
   checkpoints: CheckpointParticipant | undefined;
   /** Wall time spent processing (reads, records, timers, async callbacks), not waiting, in ms. */
   busyTimeMs: Counter = new Counter();
-  /**
-   * The first operator, if it bounds its input (`freeCapacity`). Kept as the
-   * operator, not a bound method: a bound function is a new call target in
-   * every job, and the JIT would throw away the read loop's code for it.
-   */
+  /** The first operator, if it bounds its input (`freeCapacity`); the operator, not a bound method, so the read loop keeps one call target. */
   private readonly bounded: BoundedOperator | undefined;
 
   constructor(
@@ -255,29 +110,31 @@ export class Task {
     /** Receives every input record: the head operator's input, or a source's output. */
     private readonly head: ChunkCollector<unknown>,
     /** Head first, in topological order. */
-    private readonly operators: readonly ChainedOperator[],
+    operators: readonly ChainedOperator[],
     private readonly writers: readonly RecordWriter<unknown>[],
   ) {
+    this.chain = new OperatorChain(operators);
     const first = operators[0]?.operator;
     this.bounded = first?.freeCapacity === undefined ? undefined : (first as BoundedOperator);
   }
 
   // ------------------------------------------------------------ task hooks
-  // What the operators' TaskHooks (JobRunner's relay) forward to: methods, not
-  // closures made per job, since a closure is a new call target in every job.
+  // What the operators' TaskHooks (JobRunner's relay) forward to: methods, not per-job closures.
 
-  /** Runs `action` as one unit of this task's work (see `TaskHooks.execute`). */
+  /** Runs `action` as a mail of this task (see `TaskHooks.execute`). */
   execute(action: () => void, operator: string): void {
-    if (this.finished || this.job.stopped) return;
-    const start = performance.now();
-    try {
-      action();
-    } catch (error) {
-      this.fail(error, operator);
-      return;
-    } finally {
-      this.busyTimeMs.count += performance.now() - start;
-    }
+    this.mailbox.execute(action, operator);
+  }
+
+  get mailboxClosed(): boolean {
+    return this.finished || this.job.stopped;
+  }
+
+  mailFailed(error: unknown, operator: string): void {
+    this.fail(error, operator);
+  }
+
+  mailsDone(): void {
     this.flush();
   }
 
@@ -296,23 +153,14 @@ export class Task {
 
   async run(): Promise<void> {
     try {
-      for (let i = this.operators.length - 1; i >= 0; i--) {
-        const { operator, ctx } = this.operators[i] as ChainedOperator;
-        this.waitingOn = `open() of ${ctx.description}`;
-        await this.guard(ctx.description, () => operator.open?.());
-      }
-      this.waitingOn = undefined;
+      await this.chain.open(this);
       if (this.input.kind === 'source') await this.readSource(this.input);
       else await this.readChannel(this.input.channel);
       if (this.job.stopped) return;
       this.checkpoints?.inputEnded(this);
 
-      for (const { operator, ctx } of this.operators) {
-        this.waitingOn = `endInput() of ${ctx.description}`;
-        await this.guard(ctx.description, () => operator.endInput?.());
-        if (this.job.stopped) return;
-      }
-      this.waitingOn = undefined;
+      await this.chain.endInput(this);
+      if (this.job.stopped) return;
       this.blockers = [];
       for (const writer of this.writers) writer.end();
       await this.finish();
@@ -339,10 +187,11 @@ export class Task {
 
   /** Checkpoint `checkpointId` is durable: let operators commit and the source ack its broker. */
   notifyCheckpointComplete(checkpointId: number): void {
-    if (this.finished) return;
-    for (const { operator, ctx } of this.operators) {
-      this.settleAsync(ctx.description, () => operator.notifyCheckpointComplete?.(checkpointId));
-    }
+    this.mailbox.execute(() => this.notifyOperators(checkpointId), this.name);
+  }
+
+  private notifyOperators(checkpointId: number): void {
+    this.chain.notifyCheckpointComplete(this, checkpointId);
     if (this.input.kind === 'source' && this.positions.has(checkpointId)) {
       const { reader, description } = this.input;
       const position = this.positions.get(checkpointId);
@@ -376,7 +225,9 @@ export class Task {
       if (records === null || this.job.stopped) break;
       // Everything chained to a source takes whole chunks: the read itself was cut to what
       // the first operator takes (see take), and per-record checks need a task of their own.
+      this.mailbox.enter();
       head.collectChunk(records);
+      this.mailbox.leave();
       this.flush();
       const end = performance.now();
       this.busyTimeMs.count += end - start;
@@ -411,9 +262,7 @@ export class Task {
     if (checkpointId === undefined) return false;
     this.requestedCheckpoint = undefined;
     this.wakeForCheckpoint = undefined;
-    const position = this.wrap(input.description, () => input.reader.position());
-    this.positions.set(checkpointId, position);
-    await this.checkpoint(checkpointId, { id: input.id, position });
+    await this.checkpoint(checkpointId, input);
     return true;
   }
 
@@ -421,7 +270,7 @@ export class Task {
     const head = this.head;
     // A head operator without processChunk is fed record by record, with the backpressure
     // check before each one; one with it takes chunks, cut to what it takes (see take).
-    const byChunk = this.operators[0]?.operator.processChunk !== undefined;
+    const byChunk = this.chain.operators[0]?.operator.processChunk !== undefined;
     let turnStart = performance.now();
     while (!this.job.stopped) {
       const chunk = channel.poll();
@@ -438,6 +287,8 @@ export class Task {
         continue;
       }
       let start = performance.now();
+      const mailbox = this.mailbox;
+      mailbox.enter();
       for (let from = 0; from < chunk.length; ) {
         if (byChunk) {
           const n = this.take(chunk.length - from);
@@ -446,8 +297,13 @@ export class Task {
         } else {
           head.collect(chunk[from++]);
         }
-        if (this.blockers.length !== 0 && from < chunk.length) start = await this.pauseForBlockers(start);
+        if (this.blockers.length !== 0 && from < chunk.length) {
+          mailbox.leave();
+          start = await this.pauseForBlockers(start);
+          mailbox.enter();
+        }
       }
+      mailbox.leave();
       const end = performance.now();
       this.busyTimeMs.count += end - start;
       if (this.blockers.length !== 0) await this.waitForBlockers();
@@ -474,27 +330,31 @@ export class Task {
   }
 
   /**
-   * Snapshots every operator of the chain at this instant (the synchronous
-   * part), forwards the barrier downstream, then waits for the operators'
-   * asynchronous parts (sinks flushing) before acknowledging.
+   * Waits for pending writes, snapshots every operator of the chain (and a
+   * source's position) in one action (the synchronous part), forwards the
+   * barrier downstream, then waits for the operators' asynchronous parts
+   * (sinks flushing) before acknowledging.
    */
-  private async checkpoint(checkpointId: number, source: TaskSnapshot['source']): Promise<void> {
-    // The executor runs now (the synchronous part of the snapshot); a throw becomes a rejection that
-    // Promise.all reports, so no operator's pending snapshot is left without a handler.
-    const pending = this.operators.map(({ id, operator, ctx }) =>
-      new Promise<OperatorSnapshot>((resolve) => resolve(snapshotOperator(ctx, operator, checkpointId))).then(
-        (s) => ({ id, snapshot: s }),
-        (error: unknown) => {
-          throw OperatorError.wrap(error, ctx.description);
-        },
-      ),
-    );
-    const barrier = new CheckpointBarrier(checkpointId);
-    for (const writer of this.writers) writer.broadcastBarrier(barrier);
+  private async checkpoint(checkpointId: number, input: Extract<TaskInput, { kind: 'source' }> | undefined): Promise<void> {
     // A source checkpoints while its read waits: it waits for input again afterwards.
     const waitingBefore = this.waitingOn;
+    // A write still pending (a sink's, of a record a mail emitted while the task waited) belongs before the barrier.
+    if (this.blockers.length !== 0) await this.waitForBlockers();
+    if (this.job.stopped) return;
+    this.mailbox.enter();
+    let source: TaskSnapshot['source'];
+    if (input !== undefined) {
+      const position = this.wrap(input.description, () => input.reader.position());
+      this.positions.set(checkpointId, position);
+      source = { id: input.id, position };
+    }
+    const pending = this.chain.snapshot(checkpointId);
+    const barrier = new CheckpointBarrier(checkpointId);
+    for (const writer of this.writers) writer.broadcastBarrier(barrier);
+    this.mailbox.leave();
+    this.flush();
     this.waitingOn = `checkpoint ${checkpointId}`;
-    const operators = await this.raceAbort(Promise.all(pending));
+    const operators = await this.raceAbort(pending);
     this.waitingOn = waitingBefore;
     if (operators === undefined || this.job.stopped) return;
     this.checkpoints?.acknowledge(this, checkpointId, source === undefined ? { operators } : { operators, source });
@@ -508,28 +368,16 @@ export class Task {
   private async finish(): Promise<void> {
     const participant = this.checkpoints;
     if (participant === undefined) return;
+    const operators = await this.chain.finalSnapshot(this, FINAL_CHECKPOINT, participant.storesSnapshots);
+    if (this.job.stopped) return;
     this.waitingOn = 'the final checkpoint';
-    const operators = await this.raceAbort(
-      Promise.all(
-        this.operators.map(async ({ id, operator, ctx }) => ({
-          id,
-          snapshot: await this.guard(ctx.description, () =>
-            snapshotOperator(ctx, operator, FINAL_CHECKPOINT, participant.storesSnapshots),
-          ),
-        })),
-      ),
-    );
-    if (operators === undefined || this.job.stopped) return;
     const snapshot: TaskSnapshot = {
-      operators: operators.map(({ id, snapshot: s }) => ({ id, snapshot: s ?? {} })),
+      operators,
       ...(this.input.kind === 'source' ? { source: { id: this.input.id, position: this.input.reader.position() } } : {}),
     };
     const stored = await this.raceAbort(participant.finishTask(this, snapshot));
     if (stored !== true) return;
-    for (const { operator, ctx } of this.operators) {
-      this.waitingOn = `notifyCheckpointComplete() of ${ctx.description}`;
-      await this.guard(ctx.description, () => operator.notifyCheckpointComplete?.(FINAL_CHECKPOINT));
-    }
+    await this.chain.notifyFinalCheckpoint(this, FINAL_CHECKPOINT);
     if (this.input.kind === 'source' && snapshot.source !== undefined) {
       // A bounded broker source acks the tail it read since the last checkpoint.
       const { reader, description } = this.input;
@@ -539,7 +387,7 @@ export class Task {
   }
 
   /** Runs a possibly asynchronous callback whose failure fails the job, naming `operator`. */
-  private settleAsync(operator: string, fn: () => void | Promise<void> | undefined): void {
+  settleAsync(operator: string, fn: () => void | Promise<void> | undefined): void {
     try {
       const result = fn();
       if (result instanceof Promise) result.catch((error: unknown) => this.fail(error, operator));
@@ -577,6 +425,17 @@ export class Task {
     }
   }
 
+  get stopped(): boolean {
+    return this.job.stopped;
+  }
+
+  async step<T>(waitingOn: string, operator: string, call: () => T | Promise<T>): Promise<T | undefined> {
+    this.waitingOn = waitingOn;
+    const result = await this.guard(operator, call);
+    this.waitingOn = undefined;
+    return result;
+  }
+
   private async guard<T>(operator: string, fn: () => T | Promise<T>): Promise<T | undefined> {
     try {
       return await this.raceAbort(Promise.resolve(fn()));
@@ -586,11 +445,7 @@ export class Task {
   }
 
   private async closeAll(): Promise<void> {
-    for (const { operator, ctx } of this.operators) {
-      ctx.processingTimeService.dispose();
-      ctx.keyed?.timers.dispose();
-      await this.close(ctx.description, () => operator.close?.());
-    }
+    await this.chain.close(this);
     if (this.input.kind === 'source') {
       const { reader } = this.input;
       await this.close(this.input.description, () => reader.close?.());
@@ -599,7 +454,7 @@ export class Task {
   }
 
   /** Closes one operator or reader; once the job stopped, gives up on it after `closeTimeoutMs` and reports it. */
-  private async close(operator: string, close: () => void | Promise<void> | undefined): Promise<void> {
+  async close(operator: string, close: () => void | Promise<void> | undefined): Promise<void> {
     try {
       const closing = close();
       if (!(closing instanceof Promise)) return;

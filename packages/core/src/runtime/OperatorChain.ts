@@ -1,0 +1,113 @@
+import {
+  snapshotOperator,
+  type OneInputStreamOperator,
+  type OperatorContext,
+  type OperatorSnapshot,
+} from '../operators/StreamOperator.js';
+import { OperatorError } from './errors.js';
+
+/** One operator instance in a task, with what the task needs to drive it. */
+export interface ChainedOperator {
+  /** Stable id of the operator in checkpoints (its uid, or one derived from the graph). */
+  readonly id: string;
+  readonly operator: OneInputStreamOperator<unknown>;
+  readonly ctx: OperatorContext<unknown>;
+}
+
+/** The operators' part of a checkpoint: each operator's snapshot by id. */
+export type ChainSnapshot = readonly { readonly id: string; readonly snapshot: OperatorSnapshot }[];
+
+/** What the chain asks of the task that runs it. */
+export interface ChainDriver {
+  /** True once the job stopped: the chain calls no further operator. */
+  readonly stopped: boolean;
+  /**
+   * Runs one lifecycle call of `operator` and waits for it, showing
+   * `waitingOn` meanwhile; undefined when the job stopped first. A throw or
+   * rejection comes back as an `OperatorError` naming `operator`.
+   */
+  step<T>(waitingOn: string, operator: string, call: () => T | Promise<T>): Promise<T | undefined>;
+  /** Runs a possibly asynchronous callback whose failure fails the job, naming `operator`. */
+  settleAsync(operator: string, fn: () => void | Promise<void> | undefined): void;
+  /** Runs one `close()`; once the job stopped, gives up on it after `closeTimeoutMs`. */
+  close(operator: string, close: () => void | Promise<void> | undefined): Promise<void>;
+}
+
+/**
+ * The operators of one subtask, head first in topological order, and their
+ * lifecycle in the order Flink's `OperatorChain` calls it: open tail first
+ * (an operator emits only into opened successors), end input and snapshot
+ * head first, close head first.
+ */
+export class OperatorChain {
+  constructor(readonly operators: readonly ChainedOperator[]) {}
+
+  async open(driver: ChainDriver): Promise<void> {
+    for (let i = this.operators.length - 1; i >= 0; i--) {
+      const { operator, ctx } = this.operators[i] as ChainedOperator;
+      await driver.step(`open() of ${ctx.description}`, ctx.description, () => operator.open?.());
+    }
+  }
+
+  /** Lets each operator flush in order, each after its predecessor's flush settled. */
+  async endInput(driver: ChainDriver): Promise<void> {
+    for (const { operator, ctx } of this.operators) {
+      await driver.step(`endInput() of ${ctx.description}`, ctx.description, () => operator.endInput?.());
+      if (driver.stopped) return;
+    }
+  }
+
+  /**
+   * Takes every operator's snapshot at this instant (the synchronous part)
+   * and resolves once the asynchronous parts (sinks flushing) are done. A
+   * throw becomes the rejection, naming the operator, so no operator's
+   * pending snapshot is left without a handler.
+   */
+  snapshot(checkpointId: number): Promise<ChainSnapshot> {
+    return Promise.all(
+      this.operators.map(({ id, operator, ctx }) =>
+        new Promise<OperatorSnapshot>((resolve) => resolve(snapshotOperator(ctx, operator, checkpointId))).then(
+          (snapshot) => ({ id, snapshot }),
+          (error: unknown) => {
+            throw OperatorError.wrap(error, ctx.description);
+          },
+        ),
+      ),
+    );
+  }
+
+  /** The snapshot at the end of input; without stored snapshots (no checkpointing) only the operators' own state. */
+  async finalSnapshot(driver: ChainDriver, checkpointId: number, withKeyedState: boolean): Promise<ChainSnapshot> {
+    return Promise.all(
+      this.operators.map(async ({ id, operator, ctx }) => ({
+        id,
+        snapshot: (await driver.step('the final checkpoint', ctx.description, () => snapshotOperator(ctx, operator, checkpointId, withKeyedState))) ?? {},
+      })),
+    );
+  }
+
+  /** Checkpoint `checkpointId` is durable: each operator commits what it covers; a failure fails the job. */
+  notifyCheckpointComplete(driver: ChainDriver, checkpointId: number): void {
+    for (const { operator, ctx } of this.operators) {
+      driver.settleAsync(ctx.description, () => operator.notifyCheckpointComplete?.(checkpointId));
+    }
+  }
+
+  /** The final checkpoint is stored: each operator commits what is left, in order, before the task closes. */
+  async notifyFinalCheckpoint(driver: ChainDriver, checkpointId: number): Promise<void> {
+    for (const { operator, ctx } of this.operators) {
+      await driver.step(`notifyCheckpointComplete() of ${ctx.description}`, ctx.description, () =>
+        operator.notifyCheckpointComplete?.(checkpointId),
+      );
+    }
+  }
+
+  /** Cancels the operators' timers and closes them, head first. */
+  async close(driver: ChainDriver): Promise<void> {
+    for (const { operator, ctx } of this.operators) {
+      ctx.processingTimeService.dispose();
+      ctx.keyed?.timers.dispose();
+      await driver.close(ctx.description, () => operator.close?.());
+    }
+  }
+}
