@@ -143,7 +143,6 @@ export class Dispatcher<TIn, TOut> implements CallOwner<TIn, TOut> {
     this.hooks.add(call);
     if (Number.isFinite(expired.timeoutMs)) this.limitCall(call, now + expired.timeoutMs, 'hook', expired.timeoutMs);
     this.invoker.timeout(batch.inputs, call);
-    this.returned(call);
   }
 
   /** Aborts every call and hook still running and drops the batches in line. */
@@ -162,21 +161,13 @@ export class Dispatcher<TIn, TOut> implements CallOwner<TIn, TOut> {
     this.retryReady = [];
   }
 
+  /** A completion runs as a mail: during the call itself it waits for the task's running action to return. */
   settle(call: Call<TIn, TOut>, kind: Completion, value: unknown): void {
-    if (call.settled || this.stopped) return;
+    if (call.settled) return;
     call.settled = true;
-    if (call.invoking) {
-      call.keep(kind, value);
-      return;
-    }
-    // Called from a promise callback: a throw here would become an unhandled rejection, so it is the task's to report.
-    try {
-      this.ctx.task.execute(() => {
-        this.finish(call, kind, value);
-      }, this.ctx.description);
-    } catch (error) {
-      this.ctx.task.fail(error, this.ctx.description);
-    }
+    this.ctx.task.execute(() => {
+      this.finish(call, kind, value);
+    }, this.ctx.description);
   }
 
   takeController(): AbortController {
@@ -210,7 +201,6 @@ export class Dispatcher<TIn, TOut> implements CallOwner<TIn, TOut> {
       else this.limitCall(call, limitAt, 'attempt', this.config.timeout);
     }
     this.invoker.invoke(batch.inputs, call);
-    this.returned(call);
   }
 
   /** Ends `call` at `at` with an `AsyncTimeoutError` of `kind` (a limit of `ms`), unless it completes first. */
@@ -223,30 +213,24 @@ export class Dispatcher<TIn, TOut> implements CallOwner<TIn, TOut> {
   }
 
   private timedOut(call: Call<TIn, TOut>): void {
-    if (call.settled || this.stopped) return;
+    if (call.settled) return;
     call.settled = true;
     call.timedOut = true;
     call.cancelTimer = undefined;
     const error = new AsyncTimeoutError(call.limitKind, call.limitMs);
     call.abort(error);
     this.metrics.timeouts.count++;
-    if (call.invoking) call.keep(ERROR, error);
-    else this.finish(call, ERROR, error);
-  }
-
-  /** A completion that arrived during the call is handled now that it returned. */
-  private returned(call: Call<TIn, TOut>): void {
-    const kind = call.returned();
-    if (kind !== undefined) this.finish(call, kind, call.stashed);
+    this.finish(call, ERROR, error);
   }
 
   private finish(call: Call<TIn, TOut>, kind: Completion, value: unknown): void {
-    if (this.stopped || !(call.hook ? this.hooks : this.running).delete(call)) return;
+    // A call of a stopped operator was dropped from its set.
+    if (!(call.hook ? this.hooks : this.running).delete(call)) return;
     call.cancelTimer?.();
     call.cancelTimer = undefined;
     if (!call.hook && !call.timedOut) this.metrics.callLatencyMs.update(this.ctx.clock.now() - call.startedAt);
     this.owner.callEnded(call, kind, value);
     this.owner.pump();
-    if (this.signalsUsed && this.spareController === undefined && !this.stopped) this.spareController = new AbortController();
+    if (this.signalsUsed && this.spareController === undefined) this.spareController = new AbortController();
   }
 }
