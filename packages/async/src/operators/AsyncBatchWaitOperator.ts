@@ -102,8 +102,8 @@ export class AsyncBatchWaitOperator<TIn, TOut>
     if (signal.aborted) this.stop(signal.reason);
     else signal.addEventListener('abort', this.onJobAbort, { once: true });
     const pending = this.invoker.open(this.ctx.runtimeContext);
-    if (pending !== undefined) return pending.then(() => this.replayRestored());
-    this.replayRestored();
+    if (pending !== undefined) return pending.then(() => this.replay());
+    this.replay();
   }
 
   processElement(value: TIn): void {
@@ -134,10 +134,13 @@ export class AsyncBatchWaitOperator<TIn, TOut>
    */
   endInput(): void | Promise<void> {
     if (this.dispatcher.stopped) return;
-    this.attempts.endOfInput();
-    this.policy.flushAll();
-    this.attempts.fireWaitingRetries();
-    this.pump();
+    // As a mail, like all work on the operator: completions made during these calls wait for it to return.
+    this.ctx.task.execute(() => {
+      this.attempts.endOfInput();
+      this.policy.flushAll();
+      this.attempts.fireWaitingRetries();
+      this.pump();
+    }, this.ctx.description);
     if (this.queue.size === 0 || this.dispatcher.stopped) return;
     return new Promise<void>((resolve) => {
       this.finish = resolve;
@@ -230,10 +233,18 @@ export class AsyncBatchWaitOperator<TIn, TOut>
     yield* this.policy.records();
   }
 
-  private replayRestored(): void {
+  /** Sends the restored records again, as a mail (see `endInput`). */
+  private replay(): void {
     const entries = this.restored;
     this.restored = undefined;
-    if (entries === undefined || this.dispatcher.stopped) return;
+    if (entries === undefined) return;
+    this.ctx.task.execute(() => {
+      this.replayRestored(entries);
+    }, this.ctx.description);
+  }
+
+  private replayRestored(entries: readonly AsyncStateEntry<TIn, TOut>[]): void {
+    if (this.dispatcher.stopped) return;
     for (const entry of entries) {
       if ('input' in entry) {
         this.queue.admit(1);
