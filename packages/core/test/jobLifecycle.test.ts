@@ -6,7 +6,7 @@ import {
   JobExecutionError,
   ManualClock,
   RestartStrategies,
-  settle,
+  drain,
   StreamExecutionEnvironment,
   type JobClient,
   type Sink,
@@ -31,7 +31,7 @@ function sinkWithStuckClose(seen: number[], closes: { started: number }): Sink<n
 }
 
 async function statusAfterSettling(job: JobClient): Promise<string> {
-  await settle();
+  await drain();
   return job.status;
 }
 
@@ -111,7 +111,7 @@ describe('bounded cancel: a close() that never settles', () => {
     expect((await job.result).status).toBe('cancelled');
     rejectClose(new Error('closed too late'));
     // vitest runs with --unhandled-rejections=strict: a leak would fail the run here.
-    await settle();
+    await drain();
   });
 });
 
@@ -186,7 +186,7 @@ describe('every failure reaches execute(), none leaks', () => {
       .sinkTo({ createWriter: never })
       .name('waits');
     await expect(env.execute('two failures')).rejects.toThrow("Job 'two failures' failed in operator 'broker': broker gone");
-    await settle();
+    await drain();
   });
 
   it('a read() that rejects once the job is cancelled leaks no rejection', async () => {
@@ -207,7 +207,7 @@ describe('every failure reaches execute(), none leaks', () => {
     await until(() => reads === 1, 'a pending read');
     job.cancel();
     expect((await job.result).status).toBe('cancelled');
-    await settle();
+    await drain();
   });
 
   it('a createReader() that throws fails the job naming the source, and the restart strategy runs', async () => {

@@ -19,7 +19,7 @@ import { driveUntilDone, gatedSource, until } from './support/gatedSource.js';
 /** A mailbox owner that records what the mailbox tells it; a failure closes it, as a failed job does. */
 function owner() {
   const o = {
-    mailboxClosed: false,
+    mailboxClosed: false as boolean,
     busyTimeMs: new Counter(),
     failures: [] as { error: unknown; operator: string }[],
     done: 0,
@@ -332,5 +332,66 @@ describe('checkpoint barriers and pending sink writes', () => {
     await job.result;
     const first = stored.find((c) => c.checkpointId === 1);
     expect(first?.operators.sink?.subtasks[0]?.operatorState).toEqual(['timer@5']);
+  });
+});
+
+describe('checkpoints while timer mails keep sink writes in flight', () => {
+  /**
+   * 40 records, each emitted by its own timer 3 ms after it arrived, into a
+   * sink whose writes take `writeMs`; a checkpoint every 10 ms. At each
+   * barrier the sink's snapshot says how many records it was handed and how
+   * many it has written: a record handed but not written is lost by a
+   * restore from that checkpoint.
+   */
+  async function run(writeMs: number) {
+    const clock = new ManualClock(0);
+    const { storage, stored } = memoryStorage();
+    const env = StreamExecutionEnvironment.create({ clock }).enableCheckpointing(10, { storage });
+    const total = 40;
+    // One more record ends the input once every timer has fired (timers pending at the end do not fire).
+    const gate = gatedSource(total + 1);
+    const emitLater: KeyedProcessFunction<number, number, number> = {
+      processElement(_n, ctx) {
+        ctx.timerService.registerProcessingTimeTimer(ctx.timerService.currentProcessingTime() + 3);
+      },
+      onTimer(_timestamp, ctx, out) {
+        out.collect(ctx.currentKey);
+      },
+    };
+    let handed = 0;
+    const written: number[] = [];
+    const sink = {
+      createWriter: (): SinkWriter<number> => ({
+        write: (value) => {
+          handed++;
+          return new Promise<void>((resolve) =>
+            clock.schedule(clock.now() + writeMs, () => {
+              written.push(value);
+              resolve();
+            }),
+          );
+        },
+        snapshotState: () => ({ handed, written: written.length }),
+      }),
+    };
+    env.fromSource(gate.source, 'numbers').keyBy((n) => n).process(emitLater).sinkTo(sink).uid('sink');
+    const job = env.executeAsync(`writes of ${writeMs} ms`);
+    for (let n = 1; n <= total; n++) {
+      gate.openUntil(n);
+      await clock.advance(5);
+    }
+    await clock.advance(writeMs + 10);
+    gate.openUntil(total + 1);
+    await driveUntilDone(job.result, clock);
+    await job.result;
+    const periodic = stored.filter((c) => !c.final).map((c) => c.operators.sink?.subtasks[0]?.operatorState as { handed: number; written: number });
+    return { checkpoints: periodic.length, lost: periodic.reduce((n, s) => n + s.handed - s.written, 0), written: written.length };
+  }
+
+  it.each([2, 7, 25])('loses no record at any checkpoint with writes of %i ms', async (writeMs) => {
+    const { checkpoints, lost, written } = await run(writeMs);
+    expect(checkpoints).toBeGreaterThanOrEqual(5);
+    expect(lost).toBe(0);
+    expect(written).toBe(40);
   });
 });

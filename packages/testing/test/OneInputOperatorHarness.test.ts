@@ -71,7 +71,7 @@ describe('OneInputOperatorHarness', () => {
     await harness.open();
     harness.processElements([1, 2, 3]);
     expect(service.calls).toHaveLength(1);
-    await harness.settle();
+    await harness.drain();
     expect(harness.getOutput()).toEqual([]); // the call takes 13 ms
     await harness.setProcessingTime(13);
     expect(harness.getOutput()).toEqual(['r1', 'r2', 'r3']);
@@ -174,7 +174,7 @@ describe('OneInputOperatorHarness', () => {
     expect(harness.backpressured).toBe(false);
     harness.processElements([4, 5, 6]);
     expect(harness.backpressured).toBe(true);
-    await harness.settle();
+    await harness.drain();
     expect(harness.backpressured).toBe(true);
     await harness.setProcessingTime(13);
     expect(harness.backpressured).toBe(false);
@@ -203,7 +203,7 @@ describe('OneInputOperatorHarness', () => {
     const harness = new OneInputOperatorHarness(rude, { name: 'Rude' });
     await harness.open();
     harness.processElement(1);
-    await harness.settle();
+    await harness.drain();
     expect(String(harness.failure)).toMatch(/operator 'Rude' passed task.backpressure\(\) a promise that rejected/);
   });
 
@@ -212,7 +212,7 @@ describe('OneInputOperatorHarness', () => {
     await harness.open();
     harness.processElements([1, 2, 3]);
     harness.cancel();
-    await harness.settle();
+    await harness.drain();
     expect(harness.signal.aborted).toBe(true);
     expect(service.calls[0]?.outcome).toBe('aborted');
   });
@@ -251,5 +251,67 @@ describe('OneInputOperatorHarness', () => {
   it('gives the operator the subtask, parallelism, name and uid it was asked for', () => {
     const harness = new OneInputOperatorHarness(() => ({ processElement() {} }), { name: 'Embed', uid: 'embed', subtaskIndex: 1, parallelism: 3 });
     expect(harness.context).toMatchObject({ subtaskIndex: 1, parallelism: 3, description: "'Embed' (uid 'embed')" });
+  });
+});
+
+describe('the harness mailbox', () => {
+  /** An operator that logs its work and sends a mail from inside each call the harness makes. */
+  function mailing(log: string[]): OperatorFactory<number, number> {
+    return (ctx) => {
+      const send = (what: string) => {
+        ctx.task.execute(() => {
+          log.push(`mail from ${what}`);
+          ctx.output.collect(-1);
+        }, ctx.description);
+        log.push(`${what} returns`);
+      };
+      return {
+        processElement: () => send('processElement'),
+        processChunk: () => send('processChunk'),
+        snapshotState: () => {
+          send('snapshotState');
+          return null;
+        },
+        endInput: () => send('endInput'),
+        notifyCheckpointComplete: () => send('notifyCheckpointComplete'),
+      };
+    };
+  }
+  const calls: { call: string; run: (h: OneInputOperatorHarness<number, number>) => unknown }[] = [
+    { call: 'processElement', run: (h) => h.processElement(1) },
+    { call: 'processChunk', run: (h) => h.processChunk([1, 2]) },
+    { call: 'snapshotState', run: (h) => h.snapshot() },
+    { call: 'endInput', run: (h) => h.endInput() },
+    { call: 'notifyCheckpointComplete', run: (h) => h.notifyCheckpointComplete(1) },
+  ];
+  it.each(calls)('runs a mail sent from inside $call after it returns, as the runtime does', async ({ call, run }) => {
+    const log: string[] = [];
+    const harness = new OneInputOperatorHarness(mailing(log));
+    await harness.open();
+    await run(harness);
+    expect(log).toEqual([`${call} returns`, `mail from ${call}`]);
+    expect(harness.getOutput()).toEqual([-1]);
+  });
+
+  it('runs a mail sent from a settled promise at once when drain() turns the event loop, and drops mails once closed', async () => {
+    const log: string[] = [];
+    let resolve: () => void = () => undefined;
+    const later: OperatorFactory<number, number> = (ctx) => ({
+      processElement(n) {
+        void new Promise<void>((r) => (resolve = r)).then(() => ctx.task.execute(() => log.push(`done ${n}`), ctx.description));
+      },
+    });
+    const harness = new OneInputOperatorHarness(later);
+    await harness.open();
+    harness.processElement(1);
+    resolve();
+    expect(log).toEqual([]);
+    await harness.drain();
+    expect(log).toEqual(['done 1']);
+    harness.processElement(2);
+    await harness.close();
+    resolve();
+    await harness.drain();
+    expect(log).toEqual(['done 1']);
   });
 });

@@ -139,7 +139,7 @@ describe('runJobToCompletion', () => {
     const error = await runJobToCompletion(job, clock).then(() => undefined, (e: unknown) => e as Error);
     expect(error?.message).toMatch(/^Job 'stalled' is stuck: it has not finished and no timer is pending on its clock \(time 0\); /);
     // What it saw: how long it waited with no I/O in flight, the open handles, and where the records stopped.
-    expect(error?.message).toMatch(/stayed so for 50 more settle\(\) rounds \(\d+ ms in all\) with no I\/O request .* in flight; open handles: /);
+    expect(error?.message).toMatch(/stayed so for 50 more drain\(\) rounds \(\d+ ms in all\) with no I\/O request .* in flight; open handles: /);
     expect(error?.message).toMatch(/Operators \(records in -> out\): 'Stalling source' 0 -> 1, 'Sink: Test collect' 1 -> 0\.$/);
     expect(out).toEqual([1]);
     await expect(job.result).resolves.toMatchObject({ status: 'cancelled' });

@@ -70,9 +70,10 @@ interface PendingTimer {
  *
  * `advance(ms)` and `setTime(t)` fire every timer that falls due, in
  * timestamp order (ties in the order they were scheduled), and between
- * timers let the promise work they started settle, so that the effects of
- * one timer (a batch dispatched, a retry scheduled) are visible before the
- * next one fires. Await them.
+ * timers {@link drain} the work they started, so that the effects of one
+ * timer (a batch dispatched, a retry scheduled) are visible before the next
+ * one fires. An operator's timers reach it as mails of its task's mailbox.
+ * Await them.
  *
  * Like Flink's `ManualClock`, it lives next to the runtime that uses it;
  * `@tributary/testing` re-exports it together with the harnesses.
@@ -128,17 +129,17 @@ export class ManualClock implements Clock {
     if (t < this.time) {
       throw new RangeError(`ManualClock.setTime: time cannot go backwards (now ${this.time}, asked ${t})`);
     }
-    await settle();
+    await drain();
     for (;;) {
       const due = this.nextDue(t);
       if (due === undefined) break;
       this.timers.splice(this.timers.indexOf(due), 1);
       this.time = Math.max(this.time, due.at);
       due.callback();
-      await settle();
+      await drain();
     }
     this.time = t;
-    await settle();
+    await drain();
   }
 
   private nextDue(limit: number): PendingTimer | undefined {
@@ -154,13 +155,28 @@ export class ManualClock implements Clock {
   }
 }
 
+/** Most event-loop turns {@link drain} takes before it gives up on work that keeps yielding. */
+const MAX_DRAIN_TURNS = 100_000;
+
 /**
- * Lets promise chains that are already runnable finish: every hop through
- * `setImmediate` drains the microtask queue, and a few hops cover work that
- * itself yields to the event loop once or twice (the runtime's task loops do).
+ * Runs everything that is runnable without the clock or I/O: turns the event
+ * loop (each turn drains the microtask queue, so settled promises deliver
+ * their mails to the tasks' mailboxes) until, after a turn, no `setImmediate`
+ * callback is queued (a task that yields between two turns of records
+ * queues one, as does a source that reads in chunks). Time does not move.
+ * Gives up quietly after many turns: the caller checks its own condition.
  */
-export async function settle(hops = 8): Promise<void> {
-  for (let i = 0; i < hops; i++) {
+export async function drain(): Promise<void> {
+  for (let turn = 0; turn < MAX_DRAIN_TURNS; turn++) {
     await new Promise<void>((resolve) => setImmediate(resolve));
+    if (!process.getActiveResourcesInfo().includes('Immediate')) return;
   }
+}
+
+/**
+ * The former name of {@link drain}, which it now calls; `hops` is ignored.
+ * @deprecated Use `drain()`.
+ */
+export function settle(_hops?: number): Promise<void> {
+  return drain();
 }

@@ -8,7 +8,7 @@ import { OperatorHarness, type HarnessOptions } from './OperatorHarness.js';
  * core's operator SPI, including the async operators.
  *
  * Details: records are fed synchronously, as the runtime does. Promise work
- * (a batch call answering) runs when the test awaits `settle()`,
+ * (a batch call answering) runs when the test awaits `drain()`,
  * `setProcessingTime(t)` or `endInput()`; the clock never moves by itself.
  *
  * @example

@@ -1,6 +1,10 @@
 import {
+  Counter,
   createOperatorContext,
   describeValue,
+  drain,
+  Mailbox,
+  type MailboxOwner,
   MAX_PARALLELISM,
   OptionChecker,
   type HeapKeyedStateBackend,
@@ -8,7 +12,6 @@ import {
   MetricRegistry,
   restoreOperator,
   snapshotOperator,
-  type Counter,
   type Key,
   type OneInputStreamOperator,
   type OperatorContext,
@@ -18,7 +21,6 @@ import {
   type OutputTag,
   type TaskHooks,
 } from '@tributary/core';
-import { quiesce } from '../internal/quiesce.js';
 
 /** Options shared by {@link OneInputOperatorHarness} and {@link KeyedOneInputOperatorHarness}. */
 export interface HarnessOptions {
@@ -58,16 +60,18 @@ type Lifecycle = 'created' | 'open' | 'ended' | 'closed';
  *
  * The harness plays the task the runtime would run the operator in: it
  * builds the operator's context with core's `createOperatorContext` (so the
- * operator behaves as in a job) and implements the task hooks:
- * `execute` runs timer and promise callbacks and records their exceptions
- * as {@link failure}; `backpressure` makes {@link backpressured} true until
- * the promise settles; `signal` aborts on failure and on {@link cancel}.
+ * operator behaves as in a job) and implements the task hooks with the
+ * runtime's `Mailbox`: `execute` runs timer and promise callbacks as mails
+ * (one sent while a record, a snapshot or another mail runs waits for it)
+ * and records their exceptions as {@link failure}; `backpressure` makes
+ * {@link backpressured} true until the promise settles; `signal` aborts on
+ * failure and on {@link cancel}.
  *
  * Nothing here sleeps: time moves only through {@link setProcessingTime}
- * (or the shared `clock`), and {@link settle} lets pending promise work
- * finish without moving it.
+ * (or the shared `clock`), and {@link drain} runs pending promise work and
+ * the mails it sends without moving it.
  */
-export abstract class OperatorHarness<TIn, TOut> {
+export abstract class OperatorHarness<TIn, TOut> implements MailboxOwner {
   /** The operator's clock; time moves only when a test moves it. */
   readonly clock: ManualClock;
   /** The operator's metrics, registered under the names the operator chose (`metrics.snapshot()['numRecordsIn']`). */
@@ -83,6 +87,10 @@ export abstract class OperatorHarness<TIn, TOut> {
   private readonly blockers = new Set<Promise<unknown>>();
   private readonly controller = new AbortController();
   private readonly recordsIn: Counter;
+  /** Runs the operator's timers and completions one at a time, as its task would. */
+  private readonly mailbox = new Mailbox(this);
+  /** The mailbox's busy time (the harness reports none). */
+  readonly busyTimeMs = new Counter();
   private readonly maxSteps: number;
   private lifecycle: Lifecycle = 'created';
   private nextCheckpointId = 1;
@@ -128,14 +136,8 @@ export abstract class OperatorHarness<TIn, TOut> {
       },
     };
     const task: TaskHooks = {
-      execute: (action) => {
-        // As in the runtime: a task that ended or whose job failed runs no more work.
-        if (this.lifecycle === 'closed' || this.controller.signal.aborted) return;
-        try {
-          action();
-        } catch (error) {
-          this.recordFailure(error);
-        }
+      execute: (action, operator) => {
+        this.mailbox.execute(action, operator);
       },
       fail: (error) => {
         this.recordFailure(error);
@@ -173,6 +175,19 @@ export abstract class OperatorHarness<TIn, TOut> {
     );
     this.context = context;
     this.operator = factory(context);
+  }
+
+  /** As in the runtime: once the operator is closed or the task failed or was cancelled, mails are dropped. */
+  get mailboxClosed(): boolean {
+    return this.lifecycle === 'closed' || this.controller.signal.aborted;
+  }
+
+  mailFailed(error: unknown): void {
+    this.recordFailure(error);
+  }
+
+  mailsDone(): void {
+    // Records go straight to the collected output: nothing to flush.
   }
 
   /** The first error given to `task.fail()` or thrown inside `task.execute()` (or by `processElement`); `undefined` if none. */
@@ -224,12 +239,7 @@ export abstract class OperatorHarness<TIn, TOut> {
   processElement(value: TIn): void {
     this.checkOpen('processElement');
     this.recordsIn.count++;
-    try {
-      this.operator.processElement(value);
-    } catch (error) {
-      this.recordFailure(error);
-      throw error;
-    }
+    this.asTaskWork(() => this.operator.processElement(value));
   }
 
   /**
@@ -246,12 +256,8 @@ export abstract class OperatorHarness<TIn, TOut> {
       return;
     }
     this.recordsIn.count += values.length;
-    try {
-      this.operator.processChunk(values);
-    } catch (error) {
-      this.recordFailure(error);
-      throw error;
-    }
+    const operator = this.operator as Required<Pick<OneInputStreamOperator<TIn>, 'processChunk'>>;
+    this.asTaskWork(() => operator.processChunk(values));
   }
 
   /** {@link processElement} for each value, in order. */
@@ -261,7 +267,7 @@ export abstract class OperatorHarness<TIn, TOut> {
 
   /**
    * Feeds records the way a task does: before each record, while the
-   * operator is backpressured, lets promise work settle and, if that is not
+   * operator is backpressured, drains (see {@link drain}) and, if that is not
    * enough, moves the clock to its next timer. Rejects if the operator stays
    * backpressured with no timer left to fire (it would hang the job).
    */
@@ -273,27 +279,33 @@ export abstract class OperatorHarness<TIn, TOut> {
     }
   }
 
-  /** Lets pending promise work finish, and fires timers already due, without moving the clock. */
-  async settle(): Promise<void> {
-    await quiesce();
+  /**
+   * Runs everything runnable without moving the clock: pending promise work,
+   * the mails it sends (completions, emitted records), and timers already due.
+   */
+  async drain(): Promise<void> {
+    await drain();
     await this.clock.setTime(this.clock.now());
-    await quiesce();
+  }
+
+  /** The former name of {@link drain}. */
+  async settle(): Promise<void> {
+    await this.drain();
   }
 
   /**
    * Moves processing time to `t` (never backwards): due timers fire in
-   * timestamp order, with promise work settled between them.
+   * timestamp order, draining between them.
    */
   async setProcessingTime(t: number): Promise<void> {
     await this.clock.setTime(t);
-    await quiesce();
   }
 
   /**
    * Signals end of input, as the runtime does when the input is exhausted,
    * and waits for the operator to finish: while the promise its `endInput()`
    * returned is pending, the clock moves to the next pending timer (a batch
-   * timeout, a service answering, a retry delay) and promise work settles,
+   * timeout, a service answering, a retry delay) and the harness drains,
    * again and again. Rejects if the promise is still pending with no timer
    * left (the job would hang), and with the operator's error if it rejects.
    * Stops waiting, like the runtime, once the task fails or is cancelled.
@@ -301,13 +313,7 @@ export abstract class OperatorHarness<TIn, TOut> {
   async endInput(): Promise<void> {
     this.checkOpen('endInput');
     this.lifecycle = 'ended';
-    let result: unknown;
-    try {
-      result = this.operator.endInput?.();
-    } catch (error) {
-      this.recordFailure(error);
-      throw error;
-    }
+    const result = this.asTaskWork(() => this.operator.endInput?.());
     let outcome: { error: unknown } | 'pending' | 'done' = 'pending';
     Promise.resolve(result).then(
       () => (outcome = 'done'),
@@ -348,7 +354,7 @@ export abstract class OperatorHarness<TIn, TOut> {
    * Throws if `snapshotState()` returns a promise: use {@link snapshotAsync}.
    */
   snapshot(checkpointId = this.nextCheckpointId++): OperatorSnapshot {
-    const snapshot = snapshotOperator(this.context, this.operator, checkpointId);
+    const snapshot = this.asTaskWork(() => snapshotOperator(this.context, this.operator, checkpointId));
     if (snapshot instanceof Promise) {
       void snapshot.catch(() => undefined);
       throw new Error(`operator ${this.context.description} snapshots asynchronously: use await harness.snapshotAsync()`);
@@ -358,12 +364,12 @@ export abstract class OperatorHarness<TIn, TOut> {
 
   /** {@link snapshot} for operators whose `snapshotState()` returns a promise (a sink pre-committing). */
   async snapshotAsync(checkpointId = this.nextCheckpointId++): Promise<OperatorSnapshot> {
-    return snapshotOperator(this.context, this.operator, checkpointId);
+    return this.asTaskWork(() => snapshotOperator(this.context, this.operator, checkpointId));
   }
 
   /** Tells the operator that checkpoint `checkpointId` is durable (two-phase-commit sinks commit here). */
   async notifyCheckpointComplete(checkpointId: number): Promise<void> {
-    await this.operator.notifyCheckpointComplete?.(checkpointId);
+    await this.asTaskWork(() => this.operator.notifyCheckpointComplete?.(checkpointId));
   }
 
   /** Every record emitted on the main output so far, in order. */
@@ -392,6 +398,25 @@ export abstract class OperatorHarness<TIn, TOut> {
     return (this.context.keyed?.timers.size ?? 0) + this.context.processingTimeService.pendingTimers;
   }
 
+  /**
+   * Runs `work` as the task runs records and barriers: mails the operator
+   * sends meanwhile wait until it returns. A throw is recorded as
+   * {@link failure} and rethrown.
+   */
+  private asTaskWork<T>(work: () => T): T {
+    this.mailbox.enter();
+    let result: T;
+    try {
+      result = work();
+    } catch (error) {
+      this.recordFailure(error);
+      this.mailbox.leave();
+      throw error;
+    }
+    this.mailbox.leave();
+    return result;
+  }
+
   private recordFailure(error: unknown): void {
     if (this.failed !== undefined) return;
     this.failed = { error };
@@ -408,10 +433,10 @@ export abstract class OperatorHarness<TIn, TOut> {
     }
   }
 
-  /** Settles, then moves the clock timer by timer until `done()` holds; rejects when no timer is left. */
+  /** Drains, then moves the clock timer by timer until `done()` holds; rejects when no timer is left. */
   private async driveUntil(done: () => boolean, what: string): Promise<void> {
     for (let steps = 0; ; steps++) {
-      await this.settle();
+      await this.drain();
       if (done()) return;
       const next = this.clock.nextTimerAt();
       if (next === undefined) {

@@ -1,6 +1,5 @@
 import { activeResources, countByType } from '../internal/activeResources.js';
-import { quiesce } from '../internal/quiesce.js';
-import { describeValue, OptionChecker, settle, type DataStream, type JobClient, type JobExecutionResult, type ManualClock } from '@tributary/core';
+import { describeValue, drain, OptionChecker, type DataStream, type JobClient, type JobExecutionResult, type ManualClock } from '@tributary/core';
 
 /** Options of {@link runJobToCompletion}. */
 export interface RunJobOptions {
@@ -8,8 +7,8 @@ export interface RunJobOptions {
   readonly maxSteps?: number;
   /**
    * Once the job's promise work has run out, no timer is pending and no
-   * I/O request is in flight, how many more `settle()` rounds (a few
-   * event-loop turns each) it gets before it is reported stuck. Default 50.
+   * I/O request is in flight, how many more `drain()` rounds (at least one
+   * event-loop turn each) it gets before it is reported stuck. Default 50.
    */
   readonly idleRounds?: number;
   /**
@@ -84,14 +83,14 @@ export async function runJobToCompletion(
   const stop = async (message: string): Promise<never> => {
     // Cancelling lets the job's operators close; its result then says `cancelled` and counts each operator's records.
     client?.cancel();
-    await quiesce();
-    for (let round = 0; !done() && round < idleRounds; round++) await settle();
+    await drain();
+    for (let round = 0; !done() && round < idleRounds; round++) await drain();
     const operators = ended !== undefined && 'result' in ended ? ` Operators (records in -> out): ${describeOperators(ended.result)}.` : '';
     throw new Error(message + operators);
   };
 
   for (let steps = 0; ; steps++) {
-    await quiesce();
+    await drain();
     const idle = await waitForTimerOrEnd(clock, done, idleRounds, maxIoWaitMs);
     if (done()) return result;
     if (idle !== undefined) return stop(`${name} is stuck: it has not finished and no timer is pending on its clock (time ${clock.now()}); ${idle}`);
@@ -133,12 +132,12 @@ async function waitForTimerOrEnd(clock: ManualClock, done: () => boolean, idleRo
     ioSince = undefined;
     if (quietRounds >= idleRounds) {
       return (
-        `once its promise work ran out it stayed so for ${quietRounds} more settle() rounds (${waited} ms in all) with no I/O ` +
+        `once its promise work ran out it stayed so for ${quietRounds} more drain() rounds (${waited} ms in all) with no I/O ` +
         `request (file system, DNS, socket write) in flight; open handles: ${countByType(handles)}. ` +
         'An operator, source or sink is waiting for a promise that never settles, or for data on an open handle (a socket, a pipe) that did not come.'
       );
     }
-    await settle();
+    await drain();
     quietRounds++;
   }
 }

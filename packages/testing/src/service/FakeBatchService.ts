@@ -105,7 +105,7 @@ interface PendingCall<TIn> {
  * - Every call, failed or not, takes its full service time: the fake does
  *   not answer early. Under a `ManualClock` nothing happens until the test
  *   moves the clock (a call with zero latency answers when the clock is set,
- *   even to the current time, which `harness.settle()` does).
+ *   even to the current time, which `harness.drain()` does).
  * - Failure scripts are checked in this order: `throttleCalls`, `failCalls`,
  *   `failRecords`, `failureRate`, then the handler runs. `failureRate` draws
  *   one number per call when it arrives, so a seed fails the same call
