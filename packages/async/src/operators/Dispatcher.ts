@@ -143,6 +143,7 @@ export class Dispatcher<TIn, TOut> implements CallOwner<TIn, TOut> {
     this.hooks.add(call);
     if (Number.isFinite(expired.timeoutMs)) this.limitCall(call, now + expired.timeoutMs, 'hook', expired.timeoutMs);
     this.invoker.timeout(batch.inputs, call);
+    this.returned(call);
   }
 
   /** Aborts every call and hook still running and drops the batches in line. */
@@ -161,13 +162,20 @@ export class Dispatcher<TIn, TOut> implements CallOwner<TIn, TOut> {
     this.retryReady = [];
   }
 
-  /** A completion runs as a mail: during the call itself it waits for the task's running action to return. */
+  /**
+   * A completion made during the call itself is handled as soon as the call
+   * returns, in the same action: a freed slot's next call that fails at once
+   * must stop the operator before the freeing batch's outputs go out. Any
+   * later completion runs as a mail.
+   */
   settle(call: Call<TIn, TOut>, kind: Completion, value: unknown): void {
     if (call.settled) return;
     call.settled = true;
-    this.ctx.task.execute(() => {
-      this.finish(call, kind, value);
-    }, this.ctx.description);
+    if (call.invoking) call.keep(kind, value);
+    else
+      this.ctx.task.execute(() => {
+        this.finish(call, kind, value);
+      }, this.ctx.description);
   }
 
   takeController(): AbortController {
@@ -201,6 +209,7 @@ export class Dispatcher<TIn, TOut> implements CallOwner<TIn, TOut> {
       else this.limitCall(call, limitAt, 'attempt', this.config.timeout);
     }
     this.invoker.invoke(batch.inputs, call);
+    this.returned(call);
   }
 
   /** Ends `call` at `at` with an `AsyncTimeoutError` of `kind` (a limit of `ms`), unless it completes first. */
@@ -221,6 +230,11 @@ export class Dispatcher<TIn, TOut> implements CallOwner<TIn, TOut> {
     call.abort(error);
     this.metrics.timeouts.count++;
     this.finish(call, ERROR, error);
+  }
+
+  private returned(call: Call<TIn, TOut>): void {
+    const kind = call.returned();
+    if (kind !== undefined) this.finish(call, kind, call.stashed);
   }
 
   private finish(call: Call<TIn, TOut>, kind: Completion, value: unknown): void {

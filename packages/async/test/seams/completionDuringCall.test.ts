@@ -4,9 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { AsyncDataStream, type AsyncBatchFunction, type ResultFuture } from '../../src/index.js';
 import { range } from '../helpers.js';
 
-// The operator keeps no stash for completions made during the call itself: the task's
-// mailbox runs them after the running action returns (contracts point 1).
-describe('completions as mails, in a job', () => {
+// A completion made inside the call is handled once the call returned, whichever action made the
+// call: a record chunk, a timer, end of input (run as a mail by the operator), a restore.
+describe('a completion made during the call, in a job', () => {
   it.each([
     { mode: 'unordered', ordered: false },
     { mode: 'ordered', ordered: true },
