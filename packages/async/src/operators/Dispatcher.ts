@@ -42,7 +42,7 @@ export class Dispatcher<TIn, TOut> implements CallOwner<TIn, TOut> {
   private readonly hooks = new Set<Call<TIn, TOut>>();
   private readonly rate: RateLimiter | undefined;
   private rateTimer: (() => void) | undefined = undefined;
-  /** Set while starting calls: completions handled inside a call come back here, and the running loop picks up their effects. */
+  /** Set while starting calls: a call completed during itself is finished inside this loop, which then fills its slot (no nested loop). */
   private pumping = false;
   /** A controller made after a completion for the next call's `ctx.signal`, once the function has read one (it costs microseconds). */
   private spareController: AbortController | undefined = undefined;
@@ -171,11 +171,13 @@ export class Dispatcher<TIn, TOut> implements CallOwner<TIn, TOut> {
   settle(call: Call<TIn, TOut>, kind: Completion, value: unknown): void {
     if (call.settled) return;
     call.settled = true;
-    if (call.invoking) call.keep(kind, value);
-    else
-      this.ctx.task.execute(() => {
-        this.finish(call, kind, value);
-      }, this.ctx.description);
+    if (call.invoking) {
+      call.keep(kind, value);
+      return;
+    }
+    this.ctx.task.execute(() => {
+      this.finish(call, kind, value);
+    }, this.ctx.description);
   }
 
   takeController(): AbortController {
