@@ -1,4 +1,5 @@
 import type { ProcessingTimeService } from '@tributary/core';
+import type { BatchOwner, BatchPolicy, CallOutcome, Tagger } from './BatchPolicy.js';
 
 /** When an open batch is sent (see the operator options of the same names). */
 export interface BatchTriggers<TIn> {
@@ -9,20 +10,6 @@ export interface BatchTriggers<TIn> {
   readonly maxBatchWeight: number;
   readonly weigher: ((input: TIn) => number) | undefined;
   readonly batchKey: ((input: TIn) => unknown) | undefined;
-}
-
-/**
- * Who the accumulator talks to: objects with methods, not closures, so the
- * hot paths call the same methods in every job (the JIT keeps their code).
- */
-export interface BatchOwner<TIn, TTag> {
-  /** Receives each batch the accumulator closes, in the order they close. */
-  batchClosed(records: TIn[], tags: TTag[] | undefined, weight: number, firstArrival: number): void;
-}
-
-/** Gives each record a tag as it arrives (the ordered modes' result slot). */
-export interface Tagger<TIn, TTag> {
-  append(record: TIn): TTag;
 }
 
 /** Records collecting until a trigger fires; one per batch key. */
@@ -43,12 +30,13 @@ class OpenBatch<TIn, TTag> {
 }
 
 /**
- * Forms batches from records: size, weight budget and delay (from the
- * batch's first record) triggers, one open batch per `batchKey`. It never
- * produces an empty batch. Each record may carry a tag (the ordered modes'
- * result slot) that travels with it.
+ * Today's batch policy: fixed size, weight budget and delay (from the
+ * batch's first record) triggers, one open batch per `batchKey`. Each
+ * record may carry a tag (the ordered modes' result slot) that travels
+ * with it. Owner and tagger are objects, not closures, so the hot path's
+ * call sites stay monomorphic.
  */
-export class BatchAccumulator<TIn, TTag> {
+export class BatchAccumulator<TIn, TTag> implements BatchPolicy<TIn> {
   /** Records in open batches. */
   size = 0;
   private readonly single: OpenBatch<TIn, TTag> | undefined;
@@ -96,13 +84,9 @@ export class BatchAccumulator<TIn, TTag> {
   }
 
   /**
-   * Adds records in order, as `add` would one by one. Without a weigher or
-   * batch key, runs of records go into the open batch with one copy each
-   * instead of one call per record, and the delay timer is armed once, at
-   * the end, if a batch is left open: a batch that opens and fills within
-   * one chunk (the steady state behind a busy service) arms none. (With a
-   * weigher or batch key, `add` arms it at a batch's first record unless
-   * that record closes the batch.)
+   * Without a weigher or batch key, runs of records go into the open batch
+   * with one copy each, and the delay timer is armed once, at the end, if a
+   * batch is left open (a batch that opens and fills within one chunk arms none).
    */
   addAll(records: readonly TIn[]): void {
     const batch = this.single;
@@ -130,7 +114,9 @@ export class BatchAccumulator<TIn, TTag> {
     if (batch.records.length > 0) this.startTimer(batch);
   }
 
-  /** Closes every non-empty open batch (end of input, a full operator, restore). */
+  /** Fixed triggers: outcomes change nothing. */
+  observe(_outcome: CallOutcome): void {}
+
   flushAll(): void {
     if (this.single !== undefined) {
       if (this.single.records.length > 0) this.flush(this.single);
@@ -139,13 +125,11 @@ export class BatchAccumulator<TIn, TTag> {
     for (const batch of [...this.byKey.values()]) this.flush(batch);
   }
 
-  /** Every buffered record, oldest batch first (for snapshots). */
   *records(): Generator<TIn> {
     const batches = this.single !== undefined ? [this.single] : this.byKey.values();
     for (const batch of batches) yield* batch.records;
   }
 
-  /** Drops every open batch and its timer; records added afterwards are ignored. */
   dispose(): void {
     this.disposed = true;
     const batches = this.single !== undefined ? [this.single] : [...this.byKey.values()];
@@ -176,15 +160,10 @@ export class BatchAccumulator<TIn, TTag> {
   }
 
   /**
-   * With a time trigger, makes sure a timer fires by the open batch's
-   * deadline (first arrival + delay); it is armed only for a batch left
-   * open, not for one its first records close at once. The single batch (no
-   * batch key), when closed by size, leaves its timer armed: when it fires,
-   * it flushes the open batch only if that batch's own deadline has come,
-   * and otherwise re-arms for it. So a timer of an earlier batch never
-   * flushes a newer one early (the FLINK-38825 review finding), and a stream
-   * of full batches arms at most one timer per delay period instead of one
-   * per batch. A keyed batch takes its timer with it when it is sent.
+   * Arms the delay timer of a batch left open. The single batch keeps its
+   * timer across size flushes and re-arms it on firing for the open batch's
+   * own deadline: an earlier batch's timer never flushes a newer one early
+   * (FLINK-38825), and full batches arm one timer per delay, not one each.
    */
   private startTimer(batch: OpenBatch<TIn, TTag>): void {
     if (this.triggers.maxBatchDelay === 0) return;

@@ -1,16 +1,14 @@
 import { describeValue, KeyedStream, OptionChecker, OutputTag, type DataStream, type Key } from '@tributary/core';
-import type { FailurePolicy, Ordering } from '../functions.js';
+import type { AsyncRecordFunction, BatchFunction, FailurePolicy, Ordering } from '../functions.js';
+import { batchInvoker, recordInvoker, type InvokerFactory } from '../operators/Invoker.js';
 import type { AsyncBatchOptions, AsyncWaitOptions } from '../options.js';
 import type { RateLimit } from '../retry/RateLimiter.js';
 import { RetryStrategies, type RetryStrategy } from '../retry/RetryStrategies.js';
 
-/** How the user function is called: the four shapes a user may pass. */
-export type FunctionKind = 'batch-function' | 'batch-object' | 'record-function' | 'record-object';
-
 /** Every option of an async operator, validated and with defaults applied. */
 export interface AsyncOperatorConfig<TIn, TOut> {
-  readonly fn: unknown;
-  readonly kind: FunctionKind;
+  /** Makes each subtask's caller of the user function. */
+  readonly invoker: InvokerFactory<TIn, TOut>;
   readonly maxBatchSize: number;
   /** 0: no time trigger. */
   readonly maxBatchDelay: number;
@@ -141,7 +139,7 @@ export function resolveBatchConfig<TIn, TOut>(
   orderingOption: boolean,
 ): AsyncOperatorConfig<TIn, TOut> {
   const c: Checker = new Checker(where);
-  const { kind, o } = checkFunctionAndOptions(c, stream, fn, options, BATCH_FUNCTIONS, orderingOption ? BATCH_OPTIONS : BATCH_OPTIONS_FIXED_ORDER);
+  const o = checkFunctionAndOptions(c, stream, fn, options, BATCH_FUNCTIONS, orderingOption ? BATCH_OPTIONS : BATCH_OPTIONS_FIXED_ORDER);
 
   const maxBatchSize = c.integer('maxBatchSize', o.maxBatchSize);
   const maxBatchDelay = c.optionalDuration('maxBatchDelay', o.maxBatchDelay, 0, { infinity: '0, or leaving it out, flushes on size and end of input only' });
@@ -168,8 +166,7 @@ export function resolveBatchConfig<TIn, TOut>(
   }
   c.optionalBoolean('splitOnFailure', o.splitOnFailure);
   return {
-    fn,
-    kind,
+    invoker: batchInvoker(fn as BatchFunction<TIn, TOut>),
     maxBatchSize,
     maxBatchDelay,
     maxBatchWeight,
@@ -199,11 +196,10 @@ export function resolveRecordConfig<TIn, TOut>(
   ordering: Ordering,
 ): AsyncOperatorConfig<TIn, TOut> {
   const c: Checker = new Checker(where);
-  const { kind, o } = checkFunctionAndOptions(c, stream, fn, options, RECORD_FUNCTIONS, WAIT_OPTIONS);
+  const o = checkFunctionAndOptions(c, stream, fn, options, RECORD_FUNCTIONS, WAIT_OPTIONS);
   const capacity = c.optionalInteger('capacity', o.capacity, 100);
   return {
-    fn,
-    kind,
+    invoker: recordInvoker(fn as AsyncRecordFunction<TIn, TOut>),
     maxBatchSize: 1,
     maxBatchDelay: 0,
     maxBatchWeight: Number.POSITIVE_INFINITY,
@@ -221,27 +217,19 @@ export function resolveRecordConfig<TIn, TOut>(
   };
 }
 
-/** What each family of operators takes as its function. */
+/** What each family of operators takes as its function: a plain async function, or an object with `method` and optional hooks. */
 interface FunctionKinds {
-  /** The kind of a plain async function. */
-  readonly plain: FunctionKind;
-  /** The kind of an object with `method`, and optional `open`, `close` and `timeout` hooks. */
-  readonly object: FunctionKind;
   readonly method: 'asyncInvokeBatch' | 'asyncInvoke';
   /** The error when `fn` is neither. */
   readonly expected: string;
 }
 
 const BATCH_FUNCTIONS: FunctionKinds = {
-  plain: 'batch-function',
-  object: 'batch-object',
   method: 'asyncInvokeBatch',
   expected: 'needs a batch function: an async function (inputs, ctx) => outputs, or an object with asyncInvokeBatch(inputs, resultFuture)',
 };
 
 const RECORD_FUNCTIONS: FunctionKinds = {
-  plain: 'record-function',
-  object: 'record-object',
   method: 'asyncInvoke',
   expected: 'needs an async function (input, ctx) => output, or an object with asyncInvoke(input, resultFuture)',
 };
@@ -254,13 +242,10 @@ function checkFunctionAndOptions(
   options: unknown,
   kinds: FunctionKinds,
   allowed: ReadonlySet<string>,
-): { kind: FunctionKind; o: Record<string, unknown> } {
+): Record<string, unknown> {
   checkStream(c, stream);
-  let kind: FunctionKind;
-  if (typeof fn === 'function') kind = kinds.plain;
-  else if (typeof (fn as Record<string, unknown> | null)?.[kinds.method] === 'function') kind = kinds.object;
-  else c.fail(kinds.expected);
-  if (kind === kinds.object) {
+  if (typeof fn !== 'function') {
+    if (typeof (fn as Record<string, unknown> | null)?.[kinds.method] !== 'function') c.fail(kinds.expected);
     for (const hook of ['open', 'close', 'timeout']) {
       const value = (fn as Record<string, unknown>)[hook];
       if (value !== undefined && typeof value !== 'function') c.fail(`the function's '${hook}' must be a method, got ${describeValue(value)}`);
@@ -268,7 +253,7 @@ function checkFunctionAndOptions(
   }
   const o = c.object(options);
   c.known(o, allowed);
-  return { kind, o };
+  return o;
 }
 
 /** Rules of the two time limits: absent means none, so Infinity is never needed. */

@@ -1,87 +1,100 @@
 import type { Collector, Key } from '@tributary/core';
-
-const PENDING = 0;
-const NONE = 1;
-const ONE = 2;
-const MANY = 3;
-
-/** One input record's place in the output order, and its result once known. */
-export class ResultSlot<TIn, TOut> {
-  state: typeof PENDING | typeof NONE | typeof ONE | typeof MANY = PENDING;
-  value: TOut | readonly TOut[] | undefined = undefined;
-  next: ResultSlot<TIn, TOut> | undefined = undefined;
-
-  constructor(
-    readonly input: TIn,
-    readonly lane: Lane<TIn, TOut>,
-  ) {}
-
-  get pending(): boolean {
-    return this.state === PENDING;
-  }
-
-  /** This record's result is no output at all (dead-lettered, or its batch's outputs sit on an earlier slot). */
-  resolveNone(): void {
-    this.state = NONE;
-  }
-
-  resolveOne(value: TOut): void {
-    this.state = ONE;
-    this.value = value;
-  }
-
-  resolveMany(values: readonly TOut[]): void {
-    this.state = values.length === 0 ? NONE : MANY;
-    this.value = values;
-  }
-}
-
-/** Slots that must be emitted in order: all of them (`ordered`) or one key's (`key-ordered`). */
-class Lane<TIn, TOut> {
-  head: ResultSlot<TIn, TOut> | undefined = undefined;
-  tail: ResultSlot<TIn, TOut> | undefined = undefined;
-  constructor(readonly key: Key | undefined) {}
-}
-
-/** A snapshot entry of a completed slot waiting for earlier ones: its outputs, and its key in `key-ordered` mode. */
-export interface CompletedEntry<TOut> {
-  readonly outputs: readonly TOut[];
-  readonly key?: Key;
-}
+import type { Tagger } from '../batching/BatchPolicy.js';
+import type { AsyncStateEntry } from '../operators/AsyncBatchWaitOperator.js';
+import type { ResultQueue, Slots } from './ResultQueue.js';
+import { Lane, ONE, MANY, PENDING, ResultSlot } from './ResultSlot.js';
 
 /**
- * Emits results in input order, per lane: Flink's ordered stream element
- * queue, as a linked list of slots. `ordered` has a single lane;
- * `key-ordered` has a lane per key, so a slow key never holds back another.
- * A slot is emitted once it and every slot before it in its lane resolved.
+ * Emits results in input order: Flink's ordered stream element queue, as a
+ * linked list of slots in one lane. A slot is emitted once it and every slot
+ * before it in its lane resolved (see {@link KeyOrderedResultQueue} for a lane per key).
  */
-export class OrderedResultQueue<TIn, TOut> {
-  private readonly single: Lane<TIn, TOut> | undefined;
-  private readonly lanes = new Map<Key, Lane<TIn, TOut>>();
+export class OrderedResultQueue<TIn, TOut> implements ResultQueue<TIn, TOut>, Tagger<TIn, ResultSlot<TIn, TOut>> {
+  size = 0;
+  readonly tagger: Tagger<TIn, ResultSlot<TIn, TOut>> = this;
+  private readonly single = new Lane<TIn, TOut>(undefined);
 
   constructor(
-    /** The key of a record in `key-ordered` mode; undefined for `ordered`. */
-    private readonly keyOf: ((input: TIn) => Key) | undefined,
     /** Receives the outputs of each record as it leaves the queue. */
     private readonly out: Collector<TOut>,
-  ) {
-    this.single = keyOf === undefined ? new Lane<TIn, TOut>(undefined) : undefined;
-  }
+  ) {}
 
   /** Takes the next place in line for `input`. */
   append(input: TIn): ResultSlot<TIn, TOut> {
-    return this.link(new ResultSlot(input, this.laneFor(this.keyOf?.(input))));
+    return this.link(new ResultSlot(input, this.laneOf(input)));
   }
 
-  /** Takes the next place in line for an already completed result (restored from a snapshot). */
-  appendCompleted(entry: CompletedEntry<TOut>): ResultSlot<TIn, TOut> {
-    const slot = this.link(new ResultSlot<TIn, TOut>(undefined as TIn, this.laneFor(this.keyOf === undefined ? undefined : entry.key)));
+  admit(n: number): void {
+    this.size += n;
+  }
+
+  completeBatch(slots: Slots<TIn, TOut>, _size: number, outputs: readonly TOut[]): void {
+    // Collect mode needs a single lane (key-ordered needs per-item results), so one drain covers every slot.
+    const all = slots as readonly ResultSlot<TIn, TOut>[];
+    const first = all[0] as ResultSlot<TIn, TOut>;
+    first.resolveMany(outputs);
+    for (let i = 1; i < all.length; i++) (all[i] as ResultSlot<TIn, TOut>).resolveNone();
+    this.drain(first);
+  }
+
+  completeItem(slots: Slots<TIn, TOut>, i: number, output: TOut): void {
+    const slot = (slots as readonly ResultSlot<TIn, TOut>[])[i] as ResultSlot<TIn, TOut>;
+    slot.resolveOne(output);
+    this.drain(slot);
+  }
+
+  completeItemWith(slots: Slots<TIn, TOut>, i: number, outputs: readonly TOut[] | undefined): void {
+    const slot = (slots as readonly ResultSlot<TIn, TOut>[])[i] as ResultSlot<TIn, TOut>;
+    if (outputs === undefined) slot.resolveNone();
+    else slot.resolveMany(outputs);
+    this.drain(slot);
+  }
+
+  restoreCompleted(entry: { readonly outputs: readonly TOut[]; readonly key?: Key }): void {
+    const slot = this.link(new ResultSlot<TIn, TOut>(undefined as TIn, this.laneFor(entry.key)));
     slot.resolveMany(entry.outputs);
-    return slot;
+    this.size++;
+    this.drain(slot);
   }
 
-  /** Emits every resolved slot at the head of `slot`'s lane; returns how many records left the queue. */
-  drain(slot: ResultSlot<TIn, TOut>): number {
+  snapshot(): AsyncStateEntry<TIn, TOut>[] {
+    const entries: AsyncStateEntry<TIn, TOut>[] = [];
+    for (const lane of this.lanes()) {
+      for (let slot = lane.head; slot !== undefined; slot = slot.next) {
+        if (slot.pending) entries.push({ input: slot.input });
+        else if (slot.outputs.length > 0) entries.push(this.completedEntry([...slot.outputs], lane));
+      }
+    }
+    return entries;
+  }
+
+  clear(): void {
+    this.single.head = this.single.tail = undefined;
+  }
+
+  /** The lane of a new record. */
+  protected laneOf(_input: TIn): Lane<TIn, TOut> {
+    return this.single;
+  }
+
+  /** The lane of a restored entry (by its key in key-ordered mode). */
+  protected laneFor(_key: Key | undefined): Lane<TIn, TOut> {
+    return this.single;
+  }
+
+  protected lanes(): Iterable<Lane<TIn, TOut>> {
+    return [this.single];
+  }
+
+  protected completedEntry(outputs: readonly TOut[], _lane: Lane<TIn, TOut>): AsyncStateEntry<TIn, TOut> {
+    return { outputs };
+  }
+
+  /** A lane ran empty. */
+  protected emptied(_lane: Lane<TIn, TOut>): void {}
+
+  /** Emits every resolved slot at the head of `slot`'s lane. */
+  private drain(slot: ResultSlot<TIn, TOut>): void {
     const lane = slot.lane;
     const out = this.out;
     let emitted = 0;
@@ -95,38 +108,11 @@ export class OrderedResultQueue<TIn, TOut> {
       emitted++;
       head = lane.head;
     }
+    this.size -= emitted;
     if (head === undefined) {
       lane.tail = undefined;
-      if (lane.key !== undefined && this.lanes.get(lane.key) === lane) this.lanes.delete(lane.key);
+      this.emptied(lane);
     }
-    return emitted;
-  }
-
-  /** The outputs a completed slot still holds (for snapshots). */
-  static outputsOf<TOut>(slot: ResultSlot<unknown, TOut>): readonly TOut[] {
-    return slot.state === ONE ? [slot.value as TOut] : slot.state === MANY ? (slot.value as readonly TOut[]) : [];
-  }
-
-  /** Every slot still held, in order within each lane. */
-  *slots(): Generator<ResultSlot<TIn, TOut>> {
-    const lanes = this.single !== undefined ? [this.single] : this.lanes.values();
-    for (const lane of lanes) for (let s = lane.head; s !== undefined; s = s.next) yield s;
-  }
-
-  /** Forgets every slot (the operator closed). */
-  clear(): void {
-    if (this.single !== undefined) this.single.head = this.single.tail = undefined;
-    this.lanes.clear();
-  }
-
-  private laneFor(key: Key | undefined): Lane<TIn, TOut> {
-    if (this.single !== undefined) return this.single;
-    let lane = this.lanes.get(key as Key);
-    if (lane === undefined) {
-      lane = new Lane<TIn, TOut>(key);
-      this.lanes.set(key as Key, lane);
-    }
-    return lane;
   }
 
   private link(slot: ResultSlot<TIn, TOut>): ResultSlot<TIn, TOut> {
