@@ -18,6 +18,9 @@ export interface SnippetProblem {
   readonly reason: string;
 }
 
+/** The declaration files every program reads (the ES lib, `@types/node`), parsed once per process. */
+const LIBRARIES = new Map<string, ts.SourceFile>();
+
 /** "Cannot find name" in its forms (plain, did-you-mean, namespace, Node's install-the-types hints). */
 const UNDECLARED = new Set([2304, 2503, 2552, 2580, 2581, 2582, 2591, 2592, 2593]);
 
@@ -49,7 +52,14 @@ export function checkSnippets(snippets: readonly Snippet[]): SnippetProblem[] {
   host.fileExists = (name) => files.has(name) || ts.sys.fileExists(name);
   host.getSourceFile = (name, version) => {
     const block = files.get(name);
-    return block === undefined ? getSourceFile(name, version) : ts.createSourceFile(name, block.code, version, true);
+    if (block !== undefined) return ts.createSourceFile(name, block.code, version, true);
+    // The lib and Node's types are the same for every call: parse them once.
+    let parsed = LIBRARIES.get(name);
+    if (parsed === undefined) {
+      parsed = getSourceFile(name, version);
+      if (parsed !== undefined) LIBRARIES.set(name, parsed);
+    }
+    return parsed;
   };
   const program = ts.createProgram({ rootNames: [...files.keys()], options: COMPILER_OPTIONS, host });
   for (const [name, block] of files) {
