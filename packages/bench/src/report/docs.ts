@@ -197,7 +197,7 @@ function charts(results: ResultsFile): Map<string, string> {
 }
 
 /** The template docs/benchmarks.md is rendered from: the prose lives there, the figures come from the results. */
-export const TEMPLATE = fileURLToPath(new URL('../../templates/benchmarks.md', import.meta.url));
+const TEMPLATE = fileURLToPath(new URL('../../templates/benchmarks.md', import.meta.url));
 
 /** Writes docs/benchmarks.md and docs/benchmarks/*.svg from the results; returns the paths written. */
 export function writeDocs(results: ResultsFile, paths: DocPaths): string[] {
