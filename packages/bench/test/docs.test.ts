@@ -36,5 +36,10 @@ describe('docs/benchmarks.md', () => {
     expect(page).not.toContain('| S5 |');
     expect(page).not.toContain('embeddings per second');
     expect(page).toContain('## S3: map -> filter -> map');
+    expect(page).toContain('- **What batching buys** (S1');
+    const { S1: _s1, ...withoutS1 } = scenarios;
+    const withoutService = renderDocs({ schema: readResults(paths.latestResults).schema, scenarios: withoutS1 }, 'benchmarks');
+    expect(withoutService).not.toContain('What batching buys');
+    expect(withoutService).toContain('- **A local model** (S5');
   });
 });

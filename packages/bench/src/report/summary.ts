@@ -1,4 +1,5 @@
 import type { CheckpointScenarioResult, CpuContenderResult, FlowContenderResult, ResultsFile, ScenarioResult, ServiceModel } from '../harness/model.js';
+import { S5_BATCH } from '../scenarios/onnxEmbedding.js';
 import { formatInt, formatMb, formatMs, formatNs, formatPercent, formatRatio } from './tables.js';
 import type { TemplateValues } from './template.js';
 
@@ -41,6 +42,7 @@ export function summaryValues(results: ResultsFile): TemplateValues {
       gain: formatRatio(batched.recordsPerSecond / perRecord.recordsPerSecond),
     })),
     ...line('short.S5', cpuRows(S5, { t: 'tributary', perRecord: 'tributary-per-record', loop: 'hand-loop' }), ({ t, perRecord, loop }) => ({
+      batch: String(S5_BATCH),
       gain: formatRatio(perRecord.wallNsPerRecord / t.wallNsPerRecord),
       vsLoop: formatRatio(t.cpuNsPerRecord / loop.cpuNsPerRecord),
     })),
