@@ -1,3 +1,4 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { MEASURED_RUNS } from './harness/sampling.js';
 import type { ScenarioId } from './harness/model.js';
 
@@ -41,74 +42,51 @@ export const USAGE = `Usage: pnpm bench [-- options]
 
 Environment: BENCH_RECORDS, BENCH_REPS and BENCH_NOTE work like --records, --reps and --note.`;
 
-/** Parses argv (after the script name); throws an Error with a one-line message on a bad flag. */
+/** The flags of {@link USAGE}; `--scenarios` is another spelling of `--scenario`. */
+const FLAGS = {
+  scenario: { type: 'string' },
+  scenarios: { type: 'string' },
+  quick: { type: 'boolean' },
+  records: { type: 'string' },
+  reps: { type: 'string' },
+  note: { type: 'string' },
+  'docs-only': { type: 'boolean' },
+  'no-docs': { type: 'boolean' },
+  'in-process': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options'];
+
+/**
+ * Parses argv (after the script name) with `node:util` `parseArgs`, strict:
+ * throws an Error with a one-line message naming a bad or unknown flag.
+ * A bare `--` is skipped wherever it is: `pnpm bench -- --quick` may pass it on.
+ */
 export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): BenchOptions {
-  let scenarios: ScenarioId[] = [...ALL_SCENARIOS];
-  let quick = false;
-  let docsOnly = false;
-  let noDocs = false;
-  let inProcess = false;
-  let help = false;
-  let recordsSpec = env.BENCH_RECORDS;
-  let repsSpec = env.BENCH_REPS;
-  let note = env.BENCH_NOTE;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
-    const value = (): string => {
-      const v = inline ?? argv[++i];
-      if (v === undefined || v.startsWith('--')) throw new Error(`${flag} needs a value`);
-      return v;
-    };
-    switch (flag) {
-      case '--':
-        break;
-      case '--scenario':
-      case '--scenarios':
-        scenarios = value()
-          .split(',')
-          .map((s) => scenarioId(s.trim()));
-        break;
-      case '--quick':
-        quick = true;
-        break;
-      case '--records':
-        recordsSpec = value();
-        break;
-      case '--reps':
-        repsSpec = value();
-        break;
-      case '--note':
-        note = value();
-        break;
-      case '--docs-only':
-        docsOnly = true;
-        break;
-      case '--no-docs':
-        noDocs = true;
-        break;
-      case '--in-process':
-        inProcess = true;
-        break;
-      case '--help':
-      case '-h':
-        help = true;
-        break;
-      default:
-        throw new Error(`unknown option '${arg}' (try --help)`);
-    }
-  }
+  const parsed = parseFlags(argv);
+  const scenarioSpec = parsed.scenario ?? parsed.scenarios;
+  const scenarios = scenarioSpec === undefined ? [...ALL_SCENARIOS] : scenarioSpec.split(',').map((s) => scenarioId(s.trim()));
+  const recordsSpec = parsed.records ?? env.BENCH_RECORDS;
+  const repsSpec = parsed.reps ?? env.BENCH_REPS;
   return {
     scenarios,
-    quick,
+    quick: parsed.quick ?? false,
     records: recordsSpec === undefined ? {} : parseRecords(recordsSpec, scenarios),
     repetitions: repsSpec === undefined ? undefined : positiveInteger('--reps', repsSpec),
-    docsOnly,
-    noDocs,
-    inProcess,
-    note,
-    help,
+    docsOnly: parsed['docs-only'] ?? false,
+    noDocs: parsed['no-docs'] ?? false,
+    inProcess: parsed['in-process'] ?? false,
+    note: parsed.note ?? env.BENCH_NOTE,
+    help: parsed.help ?? false,
   };
+}
+
+function parseFlags(argv: readonly string[]) {
+  try {
+    return parseArgs({ args: argv.filter((arg) => arg !== '--'), options: FLAGS, strict: true, allowPositionals: false }).values;
+  } catch (error) {
+    // Node's messages name the flag ("Unknown option '--foo'"); their first line says it all.
+    throw new Error(`${(error as Error).message.split('\n')[0]} (try --help)`, { cause: error });
+  }
 }
 
 function scenarioId(s: string): ScenarioId {

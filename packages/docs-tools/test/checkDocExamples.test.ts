@@ -48,7 +48,7 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-describe('checkDocExamples', () => {
+describe('checkDocExamples', { timeout: 60_000 }, () => {
   it('lists the root README, docs/*.md and the READMEs of packages and examples', async () => {
     expect(await docFiles(root)).toEqual(['README.md', join('docs', 'guide.md'), join('packages', 'lib', 'README.md')]);
   });
@@ -61,15 +61,18 @@ describe('checkDocExamples', () => {
       [14, `its source ${join('examples', 'demo', 'src', 'gone.ts')} cannot be read`],
     ]);
     expect(report.unmarked.map((b) => b.line)).toEqual([17]);
+    expect(report.incomplete.map((p) => [p.block.line, p.reason])).toEqual([[17, "it uses 'illustrative' without importing or declaring it"]]);
     expect(formatDocExamplesReport(report)).toContain(`FAIL ${join('docs', 'guide.md')}:8 (example: ../examples/demo/src/job.ts): it is not in`);
   });
 });
 
-describe('the docs of this repository', () => {
+describe('the docs of this repository', { timeout: 60_000 }, () => {
   it('show every marked block exactly as it is in its file', async () => {
     const repo = fileURLToPath(new URL('../../../', import.meta.url));
     const report = await checkDocExamples(repo, await docFiles(repo));
     expect(formatDocExamplesReport(report)).toContain(`${report.verified.length} marked blocks match their files, 0 do not.`);
+    // Every TypeScript block, marked or not, is a whole construct with its imports.
+    expect(report.incomplete.map((p) => `${p.block.file}:${p.block.line}: ${p.reason}`)).toEqual([]);
     // The getting-started guide and the README show code from the examples, marked.
     expect(report.verified.filter((b) => b.file === join('docs', 'getting-started.md')).length).toBeGreaterThanOrEqual(3);
     expect(report.verified.some((b) => b.file === 'README.md')).toBe(true);
@@ -81,6 +84,12 @@ describe('appearsIn', () => {
   it('accepts an excerpt verbatim, or with its indentation removed evenly', () => {
     expect(appearsIn('  if (x) {\n    y();\n', source)).toBe(true);
     expect(appearsIn('if (x) {\n  y();\n\n  z();\n}\n', source)).toBe(true);
+  });
+  it("leaves lines out at a '// ...' line, keeping the order of the runs", () => {
+    expect(appearsIn('function f() {\n// ...\n    z();\n', source)).toBe(true);
+    expect(appearsIn('function f() {\n\n// ...\n\nif (x) {\n  y();\n', source)).toBe(true);
+    expect(appearsIn('    z();\n// ...\nfunction f() {\n', source)).toBe(false);
+    expect(appearsIn('function f() {\n// ...\n    w();\n', source)).toBe(false);
   });
   it('rejects changed text, uneven indentation and reordered lines', () => {
     expect(appearsIn('if (x) {\n  w();\n', source)).toBe(false);

@@ -39,11 +39,8 @@ export interface FlowScenario {
   readonly targets: readonly Target[];
   /**
    * Run each configuration first, unmeasured, until it has made
-   * `WARMUP_CALLS` calls (`warmupRunsFor`): S1's rate is a long-running
-   * job's, and one run makes a few hundred calls, far fewer than S2 and S5
-   * needed before V8 had compiled their per-batch code. Every run still
-   * starts with a forced GC (its heap baseline), which may discard optimized
-   * code that embedded a finished job's objects: the same for every contender.
+   * `WARMUP_CALLS` calls (`warmupRunsFor`): S1's rate is a long-running job's.
+   * Every run still starts with a forced GC, its heap baseline.
    */
   readonly warmUp?: boolean;
   /** Force a GC and sample the live heap every this many source records (the memory run). */

@@ -25,11 +25,8 @@ const CHILD_SCRIPT = fileURLToPath(new URL('./sampleChild.js', import.meta.url))
  * prepares the contender, runs it `warmupRuns` times, measures the next
  * `measuredRuns` runs, then exits.
  *
- * Why a process per sample (as JMH forks a JVM per benchmark): in one
- * process, the JIT's type feedback and the heap are shared by every
- * contender and scenario that ran before, so framework code that many
- * contenders go through (Tributary's operators, RxJS's subscribers) gets
- * slower than it is in any real job, by a different amount for each.
+ * A process per sample (as JMH forks a JVM per benchmark), so no contender
+ * runs on the JIT feedback and heap another left (docs/internals.md).
  */
 export function sampleInChild(request: SampleRequest, script: string = CHILD_SCRIPT): Promise<CpuSample<RunStats>[]> {
   const label = `${request.scenario} ${request.contender}`;

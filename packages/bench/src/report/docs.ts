@@ -1,6 +1,7 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
-import type { CheckpointScenarioResult, CpuScenarioResult, ResultsFile, ScenarioId, ScenarioResult } from '../harness/model.js';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { CpuScenarioResult, ResultsFile, ScenarioId, ScenarioResult } from '../harness/model.js';
 import { MEMORY_SERVICE, S1_BATCH } from '../scenarios/asyncService.js';
 import { batchCapacity } from '../scenarios/batchPipelines.js';
 import { renderMarkdownTable } from './markdown.js';
@@ -8,7 +9,9 @@ import { niceMax, renderBarChart, renderLineChart, type Bar, type Series } from 
 import { MEASURED_RUNS, WARMUP_CALLS } from '../harness/sampling.js';
 import { serviceBound } from '../harness/flowRunner.js';
 import { S5_BATCH } from '../scenarios/onnxEmbedding.js';
+import { summaryValues } from './summary.js';
 import { cpuTable, formatInt, formatMs, formatNs, formatPercent, formatRatio, overheadSummary, tableOf, targetTable } from './tables.js';
+import { renderTemplate, type TemplateValues } from './template.js';
 
 export interface DocPaths {
   readonly docs: string;
@@ -193,299 +196,110 @@ function charts(results: ResultsFile): Map<string, string> {
   return out;
 }
 
+/** The template docs/benchmarks.md is rendered from: the prose lives there, the figures come from the results. */
+const TEMPLATE = fileURLToPath(new URL('../../templates/benchmarks.md', import.meta.url));
+
 /** Writes docs/benchmarks.md and docs/benchmarks/*.svg from the results; returns the paths written. */
 export function writeDocs(results: ResultsFile, paths: DocPaths): string[] {
   mkdirSync(paths.charts, { recursive: true });
   const written: string[] = [];
-  const chartFiles = charts(results);
-  for (const [file, svg] of chartFiles) {
+  for (const [file, svg] of charts(results)) {
     const path = join(paths.charts, file);
     writeFileSync(path, svg);
     written.push(path);
   }
-  const chartLink = (file: string, alt: string): string => {
-    if (!chartFiles.has(file)) return '';
-    const rel = relative(join(paths.docs, '..'), join(paths.charts, file)).replaceAll('\\', '/');
-    return `![${alt}](${rel})\n`;
-  };
-  writeFileSync(paths.docs, renderDocs(results, chartLink));
+  writeFileSync(paths.docs, renderDocs(results, relative(dirname(paths.docs), paths.charts).replaceAll('\\', '/')));
   written.push(paths.docs);
   return written;
 }
 
-/** What a reader needs to read a table right; true whatever the figures are. */
-const TIMER_NOTE =
-  'Reading it: the service waits with `setTimeout` on the system clock, which fires on whole milliseconds of the event ' +
-  'loop\'s clock, so a 13.2 ms call takes 13.2 to 15 ms in practice (the *ms per call* column shows what the service really ' +
-  'took). The nominal bound assumes exact timers, so every contender loses a few percent to them, more on a loaded machine. ' +
-  '*Service busy* (time the service spent serving calls over `concurrency` x wall time) does not depend on timer precision: ' +
-  'it shows how well a contender keeps the service fed.';
-
-interface Section {
-  readonly id: ScenarioId;
-  readonly heading: string;
-  readonly chart?: readonly [file: string, alt: string];
-  readonly extraCharts?: readonly (readonly [file: string, alt: string])[];
-  readonly notes?: readonly string[];
+/** The page: the template filled with the results, its charts linked from `chartsDir` (relative to the page). */
+export function renderDocs(results: ResultsFile, chartsDir: string): string {
+  return renderTemplate(readFileSync(TEMPLATE, 'utf8'), { ...docValues(results), ...summaryValues(results), charts: chartsDir });
 }
 
-const SECTION_ORDER: readonly Section[] = [
-  { id: 'S3', heading: 'S3: map -> filter -> map (issue 2)', chart: ['s3-ns-per-record.svg', 'S3 ns of CPU per record'] },
-  {
-    id: 'S4',
-    heading: 'S4: keyed running sum over 1,000 keys (issue 2)',
-    chart: ['s4-ns-per-record.svg', 'S4 ns of CPU per record'],
-    notes: [
-      'With parallelism 1 on both sides the runtime chains `keyBy` (no channel); the parallelism 2 row sends every record through a bounded channel to one of two keyed subtasks, in the same thread.',
-    ],
-  },
-  { id: 'S1', heading: 'S1: throughput against a simulated service (issue 3)', chart: ['s1-percent-of-bound.svg', 'S1 % of the bound'], notes: [TIMER_NOTE] },
-  {
-    id: 'S1-sweep',
-    heading: 'S1 by batch size (issue 8 chart)',
-    chart: ['s1-batch-size-sweep.svg', 'S1 % of the bound vs batch size'],
-    extraCharts: [['s1-batch-size-throughput.svg', 'S1 records per second vs batch size']],
-    notes: ['One repetition per point over 25 rounds of calls: a point is noisier than the S1 table.', TIMER_NOTE],
-  },
-  {
-    id: 'S1-memory',
-    heading: 'Memory: S1 over 1,000,000 records (issue 3)',
-    chart: ['s1-memory.svg', 'Peak live heap per contender'],
-    notes: [
-      `Tributary's records in flight are exactly its \`capacity\` (${batchCapacity(S1_BATCH, MEMORY_SERVICE.concurrency)}): the async operator is chained to its source, ` +
-        'which reads no more than the operator has room for, so the bound does not depend on the input size. RxJS pulls the whole ' +
-        'input as soon as it subscribes (its peak grows with the input); Effect pulls chunks of 4,096.',
-      `The throughput columns are a side note here: at ${formatMs(MEMORY_SERVICE.baseMs + MEMORY_SERVICE.perItemMs * S1_BATCH)} ms per call the service's \`setTimeout\` is as coarse as the call is long. ` +
-        'Node schedules a timer from the event loop\'s cached clock, which lags the moment of the call, so a call can also end early ' +
-        'and a contender can show a little over 100% of the nominal bound.',
-    ],
-  },
-  {
-    id: 'S2',
-    heading: 'S2: batching overhead with an instant service (issue 3)',
-    chart: ['s2-ns-per-record.svg', 'S2 ns of CPU per record'],
-    notes: [
-      'CPU counts every thread of the process, V8\'s compiler thread included. These are steady-state figures: each measured run ' +
-        'follows two warm-up runs of the same size, in each sample (see Method). Per-batch code runs once per 256 records, and `--trace-opt` over one ' +
-        '3,000,000-record job shows V8 optimizing Tributary\'s per-batch functions only between 250,000 and 1,500,000 records in; until ' +
-        'then, and again whenever V8 discards that code (as after a full GC that collects a finished job\'s objects), a process pays the ' +
-        'compiling on top of these figures.',
-    ],
-  },
-  {
-    id: 'CK',
-    heading: 'CK: checkpoint time and size, and checkpointing every 100 ms (issue 5)',
-    chart: ['ck-checkpoint-ms.svg', 'CK checkpoint duration'],
-    notes: [
-      'Issue 5 asks for these figures and sets no threshold on them: there is no target to meet here.',
-      'The job runs on a clock that reads real time but fires its timers only when the benchmark says, so its one periodic checkpoint ' +
-        'starts once every key is in state. The job row is what the core itself records in `job.<name>.checkpoints`: `checkpointDurationMs` ' +
-        'from the trigger (the barrier requested at the source) to the checkpoint stored, and `checkpointSizeBytes`; the file on disk is ' +
-        'checked to be that size. While the keyed snapshot is taken (a deep copy of the state with `structuredClone`) the task processes ' +
-        'no record; the rest of the time (serialization, hashing, the file written and fsynced) runs while records flow. ' +
-        'Times that include fsync depend on the disk and on the other I/O of the machine.',
-    ],
-  },
-  {
-    id: 'S5',
-    heading: 'S5: local ONNX text embedder, batch 64 vs per record (issue 6)',
-    chart: ['s5-embeddings-per-second.svg', 'S5 embeddings per second'],
-    notes: [
-      '`session.run` of onnxruntime-node runs the model on the JavaScript thread (deferred with `setImmediate`, not moved to a worker): ' +
-        'with one intra-op thread each row uses one core, and batches in flight at once would not overlap, so every Tributary row keeps one. ' +
-        'The target compares CPU per embedding, which a loaded machine disturbs less than wall time; the embeddings/s column is wall time.',
-    ],
-  },
-];
+/** The scenarios in the order of the template's sections, which is also the order of the targets table. */
+const SECTION_ORDER: readonly ScenarioId[] = ['S3', 'S4', 'S1', 'S1-sweep', 'S1-memory', 'S2', 'CK', 'S5'];
 
-function renderDocs(results: ResultsFile, chartLink: (file: string, alt: string) => string): string {
-  const all = SECTION_ORDER.flatMap(({ id }) => {
+/** The template's values other than the summary's: the machine, the targets, and each scenario's tables and lists. */
+function docValues(results: ResultsFile): TemplateValues {
+  const all = SECTION_ORDER.flatMap((id) => {
     const r = results.scenarios[id];
     return r === undefined ? [] : [r];
   });
-  const lines: string[] = [];
-  lines.push('# Benchmarks');
-  lines.push('');
-  lines.push(
-    '<!-- Generated by packages/bench from packages/bench/results/latest.json: edit packages/bench/src/report/docs.ts, not this file. -->',
-  );
-  lines.push('');
-  lines.push(
-    'Tributary measured side by side with what a user would write instead: a hand-written loop, RxJS, Effect and Node streams. ' +
-      'Every scenario runs all its contenders in one `pnpm bench` run, one after the other, on the same input and the same user code, ' +
-      'and checks that they all produced the same count and sum.',
-  );
-  lines.push('');
-  lines.push('## Running them');
-  lines.push('');
-  lines.push('```sh');
-  lines.push('npx -y pnpm@10 bench                          # every scenario, writes results, charts and this page');
-  lines.push('npx -y pnpm@10 bench -- --scenario S3,S4      # some scenarios (the others keep their stored results)');
-  lines.push('npx -y pnpm@10 bench -- --quick               # smoke run with small counts; leaves this page alone');
-  lines.push('npx -y pnpm@10 bench -- --records S3=1000000 --reps 3');
-  lines.push('npx -y pnpm@10 --filter @tributary/bench bench:docs   # regenerate this page and the charts from the stored JSON');
-  lines.push('```');
-  lines.push('');
-  lines.push(
-    '`pnpm bench` builds the packages, then runs `node --expose-gc packages/bench/dist/cli.js` on the compiled JavaScript. ' +
-      'Results go to `packages/bench/results/latest.json`; the tables and charts below are generated from it.',
-  );
-  lines.push('');
-  lines.push('## Method');
-  lines.push('');
-  lines.push('- **CPU per record** (S2, S3, S4, S5, the overhead tables of CK): `process.cpuUsage()` user + system over the run divided by the records read; it counts every thread of the process, so garbage-collection and JIT threads are charged to the contender that caused them. Wall time per record is shown next to it.');
-  lines.push(
-    '- Every repetition takes one **sample** of each contender, in an order rotated per repetition. For S2, S3, S4 and S5 each sample is a fresh Node process ' +
-      '(`node --expose-gc`, as JMH forks a JVM per benchmark) that runs the contender at the measured size as a warm-up, then measures the next ' +
-      `${MEASURED_RUNS} runs, with no forced GC in between; the sample's figure is the median of those ${MEASURED_RUNS} runs (JMH's measurement iterations), ` +
-      "not the lowest: a run's own garbage collection is the contender's cost, and the lowest run would reward one that skipped a major GC. " +
-      'Tables show the **best sample** of each contender, and the ratios and targets are judged on it; the median of the samples and their spread ' +
-      'are shown next to it.',
-  );
-  lines.push(
-    '- Why the best sample (the minimum estimator of BenchmarkTools.jl; Chen and Revels, "Robust benchmarking in noisy environments", 2016): noise on ' +
-      "a shared VM only adds. Another tenant takes cache, memory bandwidth and CPU from a process and never gives it more than its code needs, and on " +
-      'this machine it holds whole processes 30-50% above the floor: in one S5 run the samples of the hand-written loop went from 10,422 to 16,179 ns ' +
-      'per embedding. A median moves with how many samples met a loud period: it put Tributary at 0.85x and at 1.00x the hand-written loop in two S5 ' +
-      'runs of the same code, where the best samples gave 1.02x and 1.03x. The median column keeps what the noise added in view. Only CPU per record is ' +
-      "judged this way: S1's rates and CK's checkpoint durations are wall-clock figures of whole jobs on timers, where a late run is part of what is " +
-      'measured, and stay medians.',
-  );
-  lines.push(
-    `- Why ${MEASURED_RUNS} measured runs per sample: one run of a few tenths of a second does not average out this shared VM. In S5, consecutive runs ` +
-      'of one warm process spread from 16,476 to 24,104 ns per embedding, and taking only the first run of each process put Tributary at 1.07x the ' +
-      'hand-written loop where the median of seven runs per process put it at 0.99x (the same four processes per contender). ' +
-      `Why not seven: the median of ${MEASURED_RUNS} still drops two outlying runs of a sample, and S5's long warm-up already makes each sample long.`,
-  );
-  lines.push(
-    '- The warm-up is two full-size runs, because V8 optimizes a function only after it has run enough and per-batch code runs once per batch: with a fifth ' +
-      "of the records as the warm-up, S2's measured run still held the first optimizing compile of Tributary's per-batch functions. For the same reason a " +
-      `contender that makes few calls per run warms up for as many calls as S2's two runs make (${formatInt(WARMUP_CALLS)}, in as many full-size runs as that ` +
-      "takes): S5's batch-64 rows make a few hundred calls per run, and after two runs `--trace-opt` showed their measured run still compiling Tributary's " +
-      'per-batch functions (15-17 ms of compiler time, against 1-2 ms for the hand-written loop). No GC, because a full GC after the warm-up collects the ' +
-      "warm-up job's objects and V8 then discards the optimized code that embedded them, so every contender compiled its hot code again while measured; " +
-      'each measured run also collects what the runs before it left, as a long-running job collects what it made earlier.',
-  );
-  lines.push(
-    "- In one shared process the JIT's type feedback and the heap left by earlier contenders and scenarios slow down code that many of them go through, " +
-      "by a different amount for each. `--in-process` runs every sample in the CLI's process instead, each still right after its own warm-up runs. " +
-      "The flow scenarios (S1 and its variants) and CK's overhead pairs run in the CLI's process; S1 first runs each row unmeasured until it has made " +
-      `${formatInt(WARMUP_CALLS)} calls, as its rate is meant to be a running job's (every S1 run, warm-up or measured, still starts after a forced GC, ` +
-      'which gives its heap column a baseline and may discard some optimized code, for every contender alike).',
-  );
-  lines.push('- **% of the bound** (S1): records divided by the wall time from the first pull to the last delivered output, against the most the service can take: `concurrency * b / (base + perItem * b)`. The service is `FakeBatchService` from `@tributary/testing` on the system clock, the same implementation for every contender; a fresh one per run.');
-  lines.push('- **Records in flight**: records pulled from the source and not yet delivered to the sink, at the worst moment. **Peak heap**: the highest `heapUsed` during the run above its value at the start (after a GC), sampled every 1,024 source records, on every call and every 10 ms.');
-  lines.push('- **Checkpoints** (CK): the core\'s own checkpoint metrics (`checkpointDurationMs`, `checkpointSizeBytes`, `numCompletedCheckpoints`) for a job checkpointing into a fresh temporary directory, next to direct timings of the steps; the checkpointing overhead on S3/S4 is CPU per record as above.');
-  lines.push('- **Embeddings per second** (S5): texts divided by the wall time of the run, from building the pipeline (or creating the session) to the last embedding delivered; CPU per embedding next to it. Every ONNX session has `intraOpNumThreads: 1`.');
-  lines.push('- Rows marked *extra* (or `*` in charts) are variants for context; no target is about them.');
-  lines.push('- Ratios are only meaningful within one run: compare rows of one table, not tables from different machines.');
-  lines.push('');
-
-  const newest = all.reduce<ScenarioResult | undefined>((a, b) => (a === undefined || b.measuredAt > a.measuredAt ? b : a), undefined);
-  if (newest !== undefined) {
-    const e = newest.environment;
-    lines.push('## Machine');
-    lines.push('');
-    lines.push(`Node ${e.node} (V8 ${e.v8}) on ${e.platform}, ${e.cpus} cores (${e.cpuModel}), ${e.totalMemoryGb} GB.`);
-    const notes = [...new Set(all.flatMap((r) => (r.note === undefined ? [] : [r.note])))];
-    for (const note of notes) lines.push('', `> ${note}`);
-    lines.push('');
-  }
-
-  if (all.some((r) => r.targets.length > 0)) {
-    lines.push('## Targets');
-    lines.push('');
-    lines.push(
-      renderMarkdownTable({
-        headers: ['scenario', 'target', 'measured', 'met'],
-        align: ['left', 'left', 'right', 'left'],
-        rows: all.flatMap((r) => targetTable(r.targets, r.kind).rows.map((row) => [r.id, ...row])),
-      }),
-    );
-    lines.push('');
-  }
-
-  for (const section of SECTION_ORDER) {
-    const r = results.scenarios[section.id];
-    if (r === undefined) continue;
-    lines.push(`## ${section.heading}`);
-    lines.push('');
-    lines.push(r.description);
-    lines.push('');
-    lines.push(renderMarkdownTable(tableOf(r)));
-    lines.push('');
-    for (const [file, alt] of [...(section.chart === undefined ? [] : [section.chart]), ...(section.extraCharts ?? [])]) {
-      const link = chartLink(file, alt);
-      if (link !== '') lines.push(link);
+  const values: Record<string, string | boolean> = {
+    measuredRuns: String(MEASURED_RUNS),
+    warmupCalls: formatInt(WARMUP_CALLS),
+    machine: machineOf(all),
+    targets: all.some((r) => r.targets.length > 0)
+      ? renderMarkdownTable({
+          headers: ['scenario', 'target', 'measured', 'met'],
+          align: ['left', 'left', 'right', 'left'],
+          rows: all.flatMap((r) => targetTable(r.targets, r.kind).rows.map((row) => [r.id, ...row])),
+        })
+      : '',
+  };
+  for (const id of SECTION_ORDER) values[id] = false;
+  for (const r of all) {
+    values[r.id] = true;
+    values[`${r.id}.description`] = r.description;
+    values[`${r.id}.table`] = renderMarkdownTable(tableOf(r));
+    values[`${r.id}.contenders`] = describeContenders(r);
+    values[`${r.id}.measured`] = measuredLine(r);
+    if (r.kind === 'checkpoint') {
+      values[`${r.id}.intervalMs`] = String(r.intervalMs);
+      values[`${r.id}.overhead`] = r.overhead
+        .map((part) => `**${part.title}** (${formatInt(part.records)} records)\n\n${renderMarkdownTable(cpuTable(part))}\n\n${overheadSummary(part, r.intervalMs)}\n`)
+        .join('\n');
     }
-    if (r.kind === 'cpu' && r.id === 'S5') lines.push(s5Summary(r), '');
-    for (const note of section.notes ?? []) lines.push(note, '');
-    if (r.kind === 'checkpoint') lines.push(...overheadSection(r, chartLink));
-    lines.push(...describeContenders(r));
-    lines.push('');
-    lines.push(measuredLine(r));
-    lines.push('');
   }
-
-  lines.push('## Figures measured earlier, not in this run');
-  lines.push('');
-  lines.push(
-    'For context only: these come from `ANCHORS.md`, measured on Node 20 on a 2-core machine, one run each, ' +
-      'before Tributary existed in this form. They are not comparable with the tables above except as rough orders of magnitude.',
-  );
-  lines.push('');
-  lines.push(renderMarkdownTable(ANCHOR_TABLE));
-  lines.push('');
-  return `${lines.join('\n')}`;
+  values['S1-memory.capacity'] = String(batchCapacity(S1_BATCH, MEMORY_SERVICE.concurrency));
+  values['S1-memory.msPerCall'] = formatMs(MEMORY_SERVICE.baseMs + MEMORY_SERVICE.perItemMs * S1_BATCH);
+  const s5 = results.scenarios.S5;
+  Object.assign(values, s5?.kind === 'cpu' ? s5Figures(s5) : {});
+  return values;
 }
 
-/** CK's second part: S3 and S4 without and with checkpointing, a table and a sentence each. */
-function overheadSection(r: CheckpointScenarioResult, chartLink: (file: string, alt: string) => string): string[] {
-  const lines: string[] = [`### Checkpointing every ${r.intervalMs} ms on S3 and S4`, ''];
-  lines.push(
-    `The Tributary jobs of S3 and S4 (the same code as their rows above), without checkpointing and after \`env.enableCheckpointing(${r.intervalMs}, ` +
-      '{ storage: dir })`, over the same records, rotated per repetition. A periodic checkpoint is counted from the job\'s ' +
-      '`numCompletedCheckpoints` minus the final one every job takes when its input ends (stored only with checkpointing on).',
-    '',
-  );
-  for (const part of r.overhead) {
-    lines.push(`**${part.title}** (${formatInt(part.records)} records)`, '');
-    lines.push(renderMarkdownTable(cpuTable(part)), '');
-    lines.push(overheadSummary(part, r.intervalMs), '');
-  }
-  const link = chartLink('ck-overhead.svg', 'CK S3/S4 without and with checkpointing');
-  if (link !== '') lines.push(link);
-  return lines;
+/** The newest run's machine, and the notes stored with the runs, or '' without results. */
+function machineOf(all: readonly ScenarioResult[]): string {
+  const newest = all.reduce<ScenarioResult | undefined>((a, b) => (a === undefined || b.measuredAt > a.measuredAt ? b : a), undefined);
+  if (newest === undefined) return '';
+  const e = newest.environment;
+  const notes = [...new Set(all.flatMap((r) => (r.note === undefined ? [] : [r.note])))];
+  return [`Node ${e.node} (V8 ${e.v8}) on ${e.platform}, ${e.cpus} cores (${e.cpuModel}), ${e.totalMemoryGb} GB.`, ...notes.map((note) => `> ${note}`)].join('\n\n');
 }
 
-/** S5's two figures of issue 6 in sentences: batch 64 vs per record through Tributary, and Tributary vs the hand-written loop. */
-function s5Summary(r: CpuScenarioResult): string {
+/** S5's two figures of issue 6, batch 64 vs per record and Tributary vs the hand-written loop, as ratios for the template's sentences. */
+function s5Figures(r: CpuScenarioResult): TemplateValues {
   const row = (id: string) => r.contenders.find((c) => c.id === id);
   const batched = row('tributary');
   const perRecord = row('tributary-per-record');
   const hand = row('hand-loop');
-  if (batched === undefined || perRecord === undefined || hand === undefined) return '';
-  const lines = [
-    `Batch ${S5_BATCH} vs per-record calls through Tributary: ${formatRatio(perRecord.wallNsPerRecord / batched.wallNsPerRecord)} the embeddings per second ` +
-      `(${formatRatio(perRecord.cpuNsPerRecord / batched.cpuNsPerRecord)} less CPU per embedding).`,
-    `Tributary batch ${S5_BATCH} vs the hand-written loop, each creating its session: ${formatRatio(batched.cpuNsPerRecord / hand.cpuNsPerRecord)} the CPU ` +
-      `per embedding and ${formatRatio(batched.wallNsPerRecord / hand.wallNsPerRecord)} the wall time.`,
-  ];
+  if (batched === undefined || perRecord === undefined || hand === undefined) return { 'S5.ratios': false, 'S5.warm': false };
   const warmHand = row('hand-loop-warm-session');
   const warmTributary = row('tributary-warm-session');
-  if (warmHand !== undefined && warmTributary !== undefined) {
-    lines.push(
-      `On a session opened beforehand, the pipeline alone (same batch code) vs the loop: ${formatRatio(warmTributary.cpuNsPerRecord / warmHand.cpuNsPerRecord)} ` +
-        `the CPU and ${formatRatio(warmTributary.wallNsPerRecord / warmHand.wallNsPerRecord)} the wall time; creating the session costs the loop ` +
-        `${formatRatio(hand.cpuNsPerRecord / warmHand.cpuNsPerRecord)} its CPU per embedding at this input size.`,
-    );
-  }
-  return lines.join(' ');
+  return {
+    'S5.ratios': true,
+    'S5.batch': String(S5_BATCH),
+    'S5.perRecordWall': formatRatio(perRecord.wallNsPerRecord / batched.wallNsPerRecord),
+    'S5.perRecordCpu': formatRatio(perRecord.cpuNsPerRecord / batched.cpuNsPerRecord),
+    'S5.handCpu': formatRatio(batched.cpuNsPerRecord / hand.cpuNsPerRecord),
+    'S5.handWall': formatRatio(batched.wallNsPerRecord / hand.wallNsPerRecord),
+    ...(warmHand === undefined || warmTributary === undefined
+      ? { 'S5.warm': false }
+      : {
+          'S5.warm': true,
+          'S5.warmCpu': formatRatio(warmTributary.cpuNsPerRecord / warmHand.cpuNsPerRecord),
+          'S5.warmWall': formatRatio(warmTributary.wallNsPerRecord / warmHand.wallNsPerRecord),
+          'S5.sessionCost': formatRatio(hand.cpuNsPerRecord / warmHand.cpuNsPerRecord),
+        }),
+  };
 }
 
-function describeContenders(r: ScenarioResult): string[] {
+/** One line per contender (each once), saying how it is built. */
+function describeContenders(r: ScenarioResult): string {
   const seen = new Set<string>();
-  const out: string[] = ['How each contender is built:', ''];
+  const out: string[] = [];
   const rows = r.kind === 'checkpoint' ? [...r.probes, ...r.overhead.flatMap((part) => part.contenders)] : r.contenders;
   for (const c of rows) {
     const key = `${c.id} ${c.label}`;
@@ -493,7 +307,7 @@ function describeContenders(r: ScenarioResult): string[] {
     seen.add(key);
     out.push(`- **${c.label}**: ${c.note}`);
   }
-  return out;
+  return out.join('\n');
 }
 
 /** "2 warm-up runs of that size", and how many the rows that make few calls per run had instead (see `warmupRunsFor`). */
@@ -525,16 +339,3 @@ function measuredLine(r: ScenarioResult): string {
     `Node ${e.node}, ${e.cpus} cores, load average ${e.loadAverage.join(' / ')} at the end${r.quick ? '; QUICK smoke run, not a measurement' : ''}.`
   );
 }
-
-/** ANCHORS.md, "Figures measured here": measured before this benchmark existed, kept for context. */
-const ANCHOR_TABLE = {
-  headers: ['scenario', 'hand-written loop', 'RxJS 7.8', 'Effect 4.1', 'Effect 3.22', 'per-record async', 'Node streams'],
-  align: ['left', 'right', 'right', 'right', 'right', 'right', 'right'] as const,
-  rows: [
-    ['S1 % of service bound', '-', '97.3% (unbounded memory)', '91.7%', '79.4%', '2.0%', '-'],
-    ['S2 batching overhead, instant service, batch 256, ns CPU/record', '50', '309', '305', '4,120', '-', '-'],
-    ['S3 map/filter/map chain, ns CPU/record', '22', '23', '-', '-', '-', '149'],
-    ['S4 keyed running sum (1k keys), ns CPU/record', '40', '267 (groupBy+scan)', '-', '-', '-', '-'],
-  ],
-};
-

@@ -28,9 +28,7 @@ export function keyContextSetter(ctx: OperatorContext<unknown>): ((value: unknow
 
 /** {@link keyContextSetter} on a stream known to be keyed. */
 export function keySetter(keyed: KeyedContext, description: string): (value: unknown) => Key {
-  // Read once, here: the closure then holds them itself, and the hot path checks no object's map.
-  // (Reading them through ctx.keyed deoptimized the chain on every job after the fourth in one
-  // process: `--trace-deopt`, "wrong map".)
+  // Read once, here: the hot path then checks no per-job object's map (docs/internals.md, "Hidden classes").
   const { selector, backend } = keyed;
   return (value) => {
     const key = extractKey(selector, value, description);
@@ -51,15 +49,9 @@ export function keySetter(keyed: KeyedContext, description: string): (value: unk
  * from its `get` trap) has no own properties to copy: it gets
  * `Object.create(proxy)`, which still reaches the trap.
  *
- * Why not `Object.create(fn)`: V8 gives an object a hidden class per
- * prototype, and a job builds its function objects anew, so every job's
- * copies had a class of their own. In a process that runs jobs one after
- * another (tests, benchmarks, a service starting a job per request), the
- * operators' call sites then saw a new class per job, deoptimized on each
- * (`--trace-deopt`: "wrong map") and went megamorphic after the fourth: S4
- * ran at 49-52 ns per record in its first four jobs and 58-63 ns after.
- * Copies of functions built the same way, with fields and methods (data
- * properties), share one class.
+ * Not `Object.create(fn)`: that gives every job's copies a hidden class of
+ * their own, which deoptimizes the operators' call sites at each new job
+ * (docs/internals.md, "Hidden classes"); these copies share one class.
  */
 export function perSubtask<F>(fn: F): F {
   if (typeof fn !== 'object' || fn === null) return fn;
