@@ -20,6 +20,7 @@ import { InputChannel } from './InputChannel.js';
 import { JobWatchdog, type TaskStatus } from './JobWatchdog.js';
 import type { Chain, JobGraph, StreamEdge, StreamNode } from './JobGraph.js';
 import { RecordWriter } from './RecordWriter.js';
+import { LocalResultPartition } from './ResultPartition.js';
 import { restartDelay, type RestartStrategy } from './restartStrategies.js';
 import { HeapKeyedStateBackend } from './state/HeapKeyedStateBackend.js';
 import { FusedInput } from './FusedInput.js';
@@ -386,11 +387,14 @@ function runAttempt(
         if (edge.chained) {
           target = inputs.get(edge.to) as ChunkCollector<unknown>;
         } else {
-          const writer = new RecordWriter(
+          const partition = new LocalResultPartition(
             channelOf.get(chainOfHead.get(edge.to) as Chain) as InputChannel<unknown>[],
+            (slotOffset.get(edge) as number) + subtaskIndex,
+          );
+          const writer = new RecordWriter(
+            partition,
             edge.partitioning,
             subtaskIndex,
-            (slotOffset.get(edge) as number) + subtaskIndex,
             options.chunkSize,
             hooks,
           );

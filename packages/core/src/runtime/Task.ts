@@ -12,7 +12,7 @@ import {
 import { awaitClose, type CloseBound } from './awaitClose.js';
 import { CheckpointBarrier } from './checkpoint/CheckpointBarrier.js';
 import { OperatorError } from './errors.js';
-import type { InputChannel } from './InputChannel.js';
+import type { InputGate } from './InputGate.js';
 import { raceAbort } from './raceAbort.js';
 import type { RecordWriter } from './RecordWriter.js';
 
@@ -213,7 +213,7 @@ export type TaskInput =
       /** Records asked of each read: the environment's `chunkSize`. */
       readonly readSize: number;
     }
-  | { readonly kind: 'channel'; readonly channel: InputChannel<unknown> };
+  | { readonly kind: 'channel'; readonly channel: InputGate<unknown> };
 
 /**
  * One subtask of a chain: reads its input, pushes each record through the
@@ -417,7 +417,7 @@ export class Task {
     return true;
   }
 
-  private async readChannel(channel: InputChannel<unknown>): Promise<void> {
+  private async readChannel(channel: InputGate<unknown>): Promise<void> {
     const head = this.head;
     // A head operator without processChunk is fed record by record, with the backpressure
     // check before each one; one with it takes chunks, cut to what it takes (see take).
