@@ -15,6 +15,7 @@ import { OperatorError } from './errors.js';
 import type { InputGate } from './InputGate.js';
 import { raceAbort } from './raceAbort.js';
 import type { RecordWriter } from './RecordWriter.js';
+import type { TaskId, TaskReports } from './TaskGateway.js';
 
 /**
  * The checkpoint id operators see for the final snapshot at the end of input,
@@ -58,17 +59,6 @@ export interface ChainedOperator {
 export interface TaskSnapshot {
   readonly operators: readonly { readonly id: string; readonly snapshot: OperatorSnapshot }[];
   readonly source?: { readonly id: string; readonly position: unknown };
-}
-
-/** The task's view of the checkpoint coordinator. */
-export interface CheckpointParticipant {
-  acknowledge(task: Task, checkpointId: number, snapshot: TaskSnapshot): void;
-  /** The task reached the end of its input: no barrier can pass it any more. */
-  inputEnded(task: Task): void;
-  /** The task flushed everything: its final snapshot. Resolves true once the final checkpoint is stored. */
-  finishTask(task: Task, snapshot: TaskSnapshot): Promise<boolean>;
-  /** Whether snapshots are stored (checkpointing is on); without it the final snapshot skips keyed state. */
-  readonly storesSnapshots: boolean;
 }
 
 /** A collector that also takes whole chunks: every collector the runtime wires is one. */
@@ -237,8 +227,10 @@ export class Task {
   private wakeForCheckpoint: (() => void) | undefined;
   /** Source positions of checkpoints not yet confirmed complete, for the reader's acks. */
   private readonly positions = new Map<number, unknown>();
-  /** Set when checkpointing is on. */
-  checkpoints: CheckpointParticipant | undefined;
+  /** Where checkpoint acks and the final snapshot go (the coordinator, through the task's gateway). */
+  checkpoints: TaskReports | undefined;
+  /** Resolves the wait for the final checkpoint to be stored. */
+  private finalCheckpointStored: (() => void) | undefined;
   /** Wall time spent processing (reads, records, timers, async callbacks), not waiting, in ms. */
   busyTimeMs: Counter = new Counter();
   /**
@@ -248,8 +240,12 @@ export class Task {
    */
   private readonly bounded: BoundedOperator | undefined;
 
+  readonly id: TaskId;
+  /** For people: the chain's operators and the subtask, `Map -> Sink (1/2)`. */
+  readonly name: string;
+
   constructor(
-    readonly name: string,
+    identity: { readonly id: TaskId; readonly name: string },
     private readonly job: JobControl,
     private readonly input: TaskInput,
     /** Receives every input record: the head operator's input, or a source's output. */
@@ -258,6 +254,8 @@ export class Task {
     private readonly operators: readonly ChainedOperator[],
     private readonly writers: readonly RecordWriter<unknown>[],
   ) {
+    this.id = identity.id;
+    this.name = identity.name;
     const first = operators[0]?.operator;
     this.bounded = first?.freeCapacity === undefined ? undefined : (first as BoundedOperator);
   }
@@ -305,7 +303,7 @@ export class Task {
       if (this.input.kind === 'source') await this.readSource(this.input);
       else await this.readChannel(this.input.channel);
       if (this.job.stopped) return;
-      this.checkpoints?.inputEnded(this);
+      this.checkpoints?.report({ kind: 'inputEnded', task: this.id });
 
       for (const { operator, ctx } of this.operators) {
         this.waitingOn = `endInput() of ${ctx.description}`;
@@ -339,6 +337,10 @@ export class Task {
 
   /** Checkpoint `checkpointId` is durable: let operators commit and the source ack its broker. */
   notifyCheckpointComplete(checkpointId: number): void {
+    if (checkpointId === FINAL_CHECKPOINT) {
+      this.finalCheckpointStored?.();
+      return;
+    }
     if (this.finished) return;
     for (const { operator, ctx } of this.operators) {
       this.settleAsync(ctx.description, () => operator.notifyCheckpointComplete?.(checkpointId));
@@ -497,7 +499,8 @@ export class Task {
     const operators = await this.raceAbort(Promise.all(pending));
     this.waitingOn = waitingBefore;
     if (operators === undefined || this.job.stopped) return;
-    this.checkpoints?.acknowledge(this, checkpointId, source === undefined ? { operators } : { operators, source });
+    const snapshot = source === undefined ? { operators } : { operators, source };
+    this.checkpoints?.report({ kind: 'acknowledgeCheckpoint', task: this.id, checkpointId, snapshot });
   }
 
   /**
@@ -524,8 +527,9 @@ export class Task {
       operators: operators.map(({ id, snapshot: s }) => ({ id, snapshot: s ?? {} })),
       ...(this.input.kind === 'source' ? { source: { id: this.input.id, position: this.input.reader.position() } } : {}),
     };
-    const stored = await this.raceAbort(participant.finishTask(this, snapshot));
-    if (stored !== true) return;
+    const stored = new Promise<true>((resolve) => (this.finalCheckpointStored = () => resolve(true)));
+    participant.report({ kind: 'finalSnapshot', task: this.id, snapshot });
+    if ((await this.raceAbort(stored)) !== true) return;
     for (const { operator, ctx } of this.operators) {
       this.waitingOn = `notifyCheckpointComplete() of ${ctx.description}`;
       await this.guard(ctx.description, () => operator.notifyCheckpointComplete?.(FINAL_CHECKPOINT));
