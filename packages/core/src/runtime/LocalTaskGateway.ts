@@ -43,11 +43,7 @@ export class LocalTaskControl implements JobControl {
   }
 }
 
-/**
- * The gateway to tasks that run in this heap: commands become calls on the
- * {@link Task}, in the caller's turn. A trigger for a task that has ended is
- * declined (Flink's rule for a task that no longer runs).
- */
+/** The gateway to tasks that run in this heap: commands become calls on the {@link Task}, in the caller's turn. */
 export class LocalTaskGateway implements TaskGateway {
   private readonly tasks = new Map<string, { readonly task: Task; readonly control: LocalTaskControl }>();
 
@@ -70,11 +66,7 @@ export class LocalTaskGateway implements TaskGateway {
     const { task, control } = entry;
     switch (command.kind) {
       case 'triggerCheckpoint':
-        if (task.ended) {
-          this.reports({ kind: 'declineCheckpoint', task: to, checkpointId: command.checkpointId, reason: 'the task has ended' });
-        } else {
-          task.triggerCheckpoint(command.checkpointId);
-        }
+        task.triggerCheckpoint(command.checkpointId);
         return;
       case 'notifyCheckpointComplete':
         task.notifyCheckpointComplete(command.checkpointId);

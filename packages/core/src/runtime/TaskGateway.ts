@@ -36,7 +36,7 @@ export type TaskCommand =
  */
 export type TaskReport =
   | { readonly kind: 'acknowledgeCheckpoint'; readonly task: TaskId; readonly checkpointId: number; readonly snapshot: TaskSnapshot }
-  /** The task cannot take part in `checkpointId` (it no longer runs): the checkpoint is aborted. */
+  /** The task cannot take part in `checkpointId` (a remote task that no longer runs): the checkpoint is aborted. */
   | { readonly kind: 'declineCheckpoint'; readonly task: TaskId; readonly checkpointId: number; readonly reason: string }
   /** The task reached the end of its input: no barrier can pass it any more. */
   | { readonly kind: 'inputEnded'; readonly task: TaskId }
