@@ -4,6 +4,7 @@ import { SystemClock, type Clock } from './Clock.js';
 import { InvalidJobError, JobExecutionError, OperatorError, messageOf, type UnfinishedClose } from './errors.js';
 import { JobAttempt } from './JobAttempt.js';
 import type { JobGraph } from './JobGraph.js';
+import { describeJobGraph, type JobGraphView } from './JobGraphView.js';
 import { JobWatchdog, type TaskStatus } from './JobWatchdog.js';
 import { restartDelay, type RestartStrategy } from './restartStrategies.js';
 
@@ -52,6 +53,8 @@ export interface JobClient {
   tasks(): readonly TaskStatus[];
   /** Closes given up on so far (see {@link JobExecutionResult.unfinishedCloses}). */
   readonly unfinishedCloses: readonly UnfinishedClose[];
+  /** The compiled job as plain data: operators, tasks and edges (see `StreamExecutionEnvironment.getJobGraph`). */
+  graph(): JobGraphView;
 }
 
 export interface RunnerOptions {
@@ -86,6 +89,7 @@ export function executeJob(graph: JobGraph, options: RunnerOptions): JobClient {
   let cancelled = false;
   let wakeFromDelay: (() => void) | undefined;
   const unfinishedCloses: UnfinishedClose[] = [];
+  const view = describeJobGraph(graph);
   let current: JobAttempt | undefined;
   const watchdog = new JobWatchdog({
     jobName,
@@ -167,6 +171,7 @@ export function executeJob(graph: JobGraph, options: RunnerOptions): JobClient {
     get unfinishedCloses() {
       return [...unfinishedCloses];
     },
+    graph: () => view,
   };
 }
 
