@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock, MetricRegistry, type CheckpointStorage, type CompletedCheckpoint } from '../src/index.js';
 import { CheckpointCoordinator, type TaskPlacement } from '../src/runtime/checkpoint/CheckpointCoordinator.js';
-import { FINAL_CHECKPOINT, type TaskSnapshot } from '../src/runtime/Task.js';
-import { taskKey, type TaskCommand, type TaskGateway, type TaskId, type TaskReport } from '../src/runtime/TaskGateway.js';
+import { FINAL_CHECKPOINT, taskKey, type TaskCommand, type TaskGateway, type TaskId, type TaskReport, type TaskSnapshot } from '../src/runtime/TaskGateway.js';
 
 const INTERVAL = 100;
 const TIMEOUT = 250;

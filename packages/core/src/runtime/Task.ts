@@ -15,14 +15,7 @@ import { OperatorError } from './errors.js';
 import type { InputGate } from './InputGate.js';
 import { raceAbort } from './raceAbort.js';
 import type { RecordWriter } from './RecordWriter.js';
-import type { TaskId, TaskReports } from './TaskGateway.js';
-
-/**
- * The checkpoint id operators see for the final snapshot at the end of input,
- * and then in `notifyCheckpointComplete`: later than any periodic checkpoint,
- * so a sink commits everything it still holds.
- */
-export const FINAL_CHECKPOINT = Number.MAX_SAFE_INTEGER;
+import { FINAL_CHECKPOINT, type TaskId, type TaskReports, type TaskSnapshot } from './TaskGateway.js';
 
 /**
  * How long (ms) a task keeps processing chunks before it lets the event loop
@@ -53,12 +46,6 @@ export interface ChainedOperator {
   readonly id: string;
   readonly operator: OneInputStreamOperator<unknown>;
   readonly ctx: OperatorContext<unknown>;
-}
-
-/** What one subtask contributes to a checkpoint. */
-export interface TaskSnapshot {
-  readonly operators: readonly { readonly id: string; readonly snapshot: OperatorSnapshot }[];
-  readonly source?: { readonly id: string; readonly position: unknown };
 }
 
 /** A collector that also takes whole chunks: every collector the runtime wires is one. */

@@ -1,4 +1,17 @@
-import type { TaskSnapshot } from './Task.js';
+import type { OperatorSnapshot } from '../operators/StreamOperator.js';
+
+/**
+ * The checkpoint id operators see for the final snapshot at the end of input,
+ * and then in `notifyCheckpointComplete`: later than any periodic checkpoint,
+ * so a sink commits everything it still holds.
+ */
+export const FINAL_CHECKPOINT = Number.MAX_SAFE_INTEGER;
+
+/** What one subtask contributes to a checkpoint. */
+export interface TaskSnapshot {
+  readonly operators: readonly { readonly id: string; readonly snapshot: OperatorSnapshot }[];
+  readonly source?: { readonly id: string; readonly position: unknown };
+}
 
 /**
  * Which task: one subtask of one vertex (a chain, named by its head

@@ -1,8 +1,7 @@
 import type { MetricGroup } from '../../metrics/MetricRegistry.js';
 import type { Clock } from '../Clock.js';
 import { messageOf } from '../errors.js';
-import { FINAL_CHECKPOINT, type TaskSnapshot } from '../Task.js';
-import { taskKey, type TaskGateway, type TaskId, type TaskReport } from '../TaskGateway.js';
+import { FINAL_CHECKPOINT, taskKey, type TaskGateway, type TaskId, type TaskReport, type TaskSnapshot } from '../TaskGateway.js';
 import type { CheckpointStorage, CompletedCheckpoint } from './CheckpointStorage.js';
 
 /** A task of the attempt, and where its snapshot goes in a checkpoint. */
