@@ -52,12 +52,6 @@ export interface EnvironmentOptions {
 export interface CheckpointingOptions {
   /** Where checkpoints go: a storage, or a directory for a {@link FileCheckpointStorage}. */
   readonly storage: CheckpointStorage | string;
-  /**
-   * How long (ms, by the environment's clock) a checkpoint may wait for every
-   * task's snapshot before it is aborted; the next one starts an interval
-   * later, and the job keeps running. Default 600,000 (Flink's 10 minutes).
-   */
-  readonly timeoutMs?: number;
 }
 
 /** Options of {@link StreamExecutionEnvironment.execute}. */
@@ -106,7 +100,7 @@ export class StreamExecutionEnvironment {
   private transformations: PhysicalTransformation[] = [];
   private readonly uids = new Set<string>();
   private restartStrategy: RestartStrategy;
-  private checkpointing: { intervalMs: number; timeoutMs: number; storage: CheckpointStorage } | undefined;
+  private checkpointing: { intervalMs: number; storage: CheckpointStorage } | undefined;
 
   private constructor(options: EnvironmentOptions) {
     const check = new OptionChecker('StreamExecutionEnvironment.create()');
@@ -136,12 +130,11 @@ export class StreamExecutionEnvironment {
     const check = new OptionChecker('enableCheckpointing()');
     check.duration('intervalMs', intervalMs, { positive: true, infinity: 'to take no checkpoints, do not enable checkpointing' });
     check.known(check.object(options), CHECKPOINTING_OPTIONS);
-    const timeoutMs = check.optionalDuration('timeoutMs', options.timeoutMs, 600_000, { positive: true });
     const storage = typeof options.storage === 'string' ? new FileCheckpointStorage(options.storage) : options.storage;
     if (typeof storage?.store !== 'function') {
       throw new InvalidJobError('enableCheckpointing: options.storage must be a directory path or a CheckpointStorage');
     }
-    this.checkpointing = { intervalMs, timeoutMs, storage };
+    this.checkpointing = { intervalMs, storage };
     return this;
   }
 
@@ -289,7 +282,7 @@ export class StreamExecutionEnvironment {
 }
 
 const ENVIRONMENT_OPTIONS = ['parallelism', 'clock', 'chunkSize', 'channelCapacity', 'metrics', 'restartStrategy', 'closeTimeoutMs', 'stallWarningMs'];
-const CHECKPOINTING_OPTIONS = ['storage', 'timeoutMs'];
+const CHECKPOINTING_OPTIONS = ['storage'];
 const EXECUTE_OPTIONS = ['restoreFrom'];
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

@@ -134,7 +134,6 @@ export class JobAttempt {
       jobName,
       clock,
       intervalMs: checkpointing?.intervalMs ?? 0,
-      timeoutMs: checkpointing?.timeoutMs ?? 0,
       storage: checkpointing?.storage,
       tasks: placements,
       gateway: this.gateway,

@@ -65,7 +65,7 @@ export interface RunnerOptions {
   readonly chunkSize: number;
   /** Chunks a producer may queue in a channel before it waits. */
   readonly channelCapacity: number;
-  readonly checkpointing: { readonly intervalMs: number; readonly timeoutMs: number; readonly storage: CheckpointStorage } | undefined;
+  readonly checkpointing: { readonly intervalMs: number; readonly storage: CheckpointStorage } | undefined;
   readonly restartStrategy: RestartStrategy;
   /** Start from a stored checkpoint: the newest one, or one at a location. */
   readonly restoreFrom: 'latest' | (string & {}) | undefined;

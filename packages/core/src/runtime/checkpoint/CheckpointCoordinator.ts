@@ -19,8 +19,12 @@ export interface CoordinatorOptions {
   readonly clock: Clock;
   /** 0: no periodic checkpoints, only the final one that commits sinks at the end. */
   readonly intervalMs: number;
-  /** How long a periodic checkpoint may wait for its acknowledgements before it is aborted. */
-  readonly timeoutMs: number;
+  /**
+   * How long a periodic checkpoint may wait for its acknowledgements before it
+   * is aborted; none when undefined. Tasks in this heap need none: a task whose
+   * snapshot never settles holds its input anyway (the stall warning names it).
+   */
+  readonly timeoutMs?: number;
   readonly storage: CheckpointStorage | undefined;
   readonly tasks: readonly TaskPlacement[];
   /** How the coordinator reaches the tasks. */
@@ -45,8 +49,8 @@ interface Pending {
  * barrier, collects every task's snapshot, stores the checkpoint atomically,
  * then tells every task it is complete (sources ack their broker, sinks
  * commit). One checkpoint at a time; a slow one delays the next, and one that
- * a task declines or that outlasts `timeoutMs` is aborted (the next one
- * follows an interval later). It reaches tasks only through the gateway.
+ * a task declines or that outlasts `timeoutMs` (when set) is aborted (the next
+ * one follows an interval later). It reaches tasks only through the gateway.
  *
  * Periodic checkpoints stop once any task reaches the end of its input
  * (barriers can no longer flow through it). Then every task contributes a
@@ -70,7 +74,6 @@ export class CheckpointCoordinator {
   private completing: Promise<void> = Promise.resolve();
 
   private readonly completed;
-  private readonly failed;
   private readonly durationMs;
   private readonly sizeBytes;
 
@@ -78,7 +81,6 @@ export class CheckpointCoordinator {
     this.lastId = options.lastCheckpointId;
     this.placements = new Map(options.tasks.map((t) => [taskKey(t.id), t]));
     this.completed = options.metrics.counter('numCompletedCheckpoints');
-    this.failed = options.metrics.counter('numFailedCheckpoints');
     this.durationMs = options.metrics.histogram('checkpointDurationMs');
     this.sizeBytes = options.metrics.histogram('checkpointSizeBytes');
   }
@@ -151,7 +153,6 @@ export class CheckpointCoordinator {
     if (pending === undefined || pending.id !== checkpointId || pending.final || pending.acks.size === this.placements.size) return;
     pending.cancelTimeout?.();
     this.pending = undefined;
-    this.failed.inc();
     this.schedule();
   }
 
@@ -192,7 +193,7 @@ export class CheckpointCoordinator {
     const id = ++this.lastId;
     const pending: Pending = { id, startedAt: clock.now(), final: false, acks: new Map(), cancelTimeout: undefined };
     this.pending = pending;
-    pending.cancelTimeout = clock.schedule(clock.now() + timeoutMs, () => this.abort(id));
+    if (timeoutMs !== undefined) pending.cancelTimeout = clock.schedule(clock.now() + timeoutMs, () => this.abort(id));
     for (const task of this.placements.values()) {
       if (task.isSource) this.options.gateway.send(task.id, { kind: 'triggerCheckpoint', checkpointId: id });
     }
