@@ -38,6 +38,7 @@ export { JobExecutionError, InvalidJobError, OperatorError, type UnfinishedClose
 export { OptionChecker, describeValue, type DurationRules, type NumberBounds } from './api/OptionChecker.js';
 export { brandClass } from './api/brandClass.js';
 export type { JobClient, JobExecutionResult, JobStatus, OperatorStats } from './runtime/JobRunner.js';
+export type { JobGraphView, JobGraphOperator, JobGraphEdge, JobGraphVertex } from './runtime/JobGraphView.js';
 export type { TaskStatus } from './runtime/JobWatchdog.js';
 
 export { MetricRegistry, MetricGroup, Counter, Gauge, type Metric, type MetricValue } from './metrics/MetricRegistry.js';

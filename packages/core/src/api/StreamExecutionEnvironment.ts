@@ -4,6 +4,7 @@ import { InvalidJobError } from '../runtime/errors.js';
 import { describeValue, OptionChecker } from './OptionChecker.js';
 import { MAX_PARALLELISM } from '../runtime/keyGroups.js';
 import { compileJobGraph, sinksOf } from '../runtime/JobGraph.js';
+import { describeJobGraph, type JobGraphView } from '../runtime/JobGraphView.js';
 import type { CheckpointStorage } from '../runtime/checkpoint/CheckpointStorage.js';
 import { FileCheckpointStorage } from '../runtime/checkpoint/FileCheckpointStorage.js';
 import { executeJob, type JobClient, type JobExecutionResult } from '../runtime/JobRunner.js';
@@ -235,6 +236,25 @@ export class StreamExecutionEnvironment {
       stallWarningMs: this.stallWarningMs,
       warn: (message) => process.emitWarning(message, 'TributaryStallWarning'),
     });
+  }
+
+  /**
+   * The job built so far, compiled as `execute()` would run it, without
+   * running it: operators, the tasks they are chained into, and the edges
+   * between them with their partitioning. Plain data (JSON-serializable).
+   * A running job's client has the same view (`JobClient.graph()`).
+   *
+   * @example
+   * ```ts
+   * const env = StreamExecutionEnvironment.create({ parallelism: 2 });
+   * env.fromElements('a', 'b').keyBy((s) => s).map((s) => s.toUpperCase()).print();
+   * for (const v of env.getJobGraph().vertices) console.log(v.name, v.parallelism);
+   * // Source: Elements 1
+   * // Map -> Sink: Print 2
+   * ```
+   */
+  getJobGraph(): JobGraphView {
+    return describeJobGraph(compileJobGraph(this.transformations, this.parallelism));
   }
 
   /** @internal Registers a node of the logical graph. */

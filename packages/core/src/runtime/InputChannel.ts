@@ -1,29 +1,33 @@
+import { BarrierAligner } from './BarrierAligner.js';
 import { CheckpointBarrier } from './checkpoint/CheckpointBarrier.js';
+import type { InputGate } from './InputGate.js';
 
 type Item<T> = T[] | CheckpointBarrier;
 
 /**
- * The bounded input of one subtask: one FIFO queue per upstream subtask
- * (producer), read round-robin.
+ * The bounded input of one subtask in this heap: one FIFO queue per upstream
+ * subtask (producer), read round-robin.
  *
  * Bounded per producer: `push` always accepts (a producer cannot stop in the
  * middle of a synchronous chain call) but reports whether that producer's
  * queue is now full; the producer then waits on `writable()` before taking
  * more input. So the channel holds at most `capacity + 1` chunks per producer.
  *
- * Barriers are aligned here: once a producer's queue shows a barrier, its
- * later chunks wait until every other producer has delivered the same barrier
- * (or ended); then `poll` returns the barrier once. Queues are per producer so
- * that held-back chunks of an aligned producer never use up the room another
- * producer needs to deliver its barrier.
+ * Barriers are aligned by a {@link BarrierAligner}: a producer whose barrier
+ * was read is not read again until the barrier is released. Queues are per
+ * producer so that held-back chunks of an aligned producer never use up the
+ * room another producer needs to deliver its barrier.
  */
-export class InputChannel<T> {
+export class InputChannel<T> implements InputGate<T> {
   private readonly queues: Item<T>[][];
   private readonly ended: boolean[];
-  private producersLeft: number;
+  /** Producers whose end the aligner was told of: they ended and their queue ran empty. */
+  private readonly drained: boolean[];
+  private undrained: number;
   private next = 0;
   private readers: (() => void)[] = [];
   private readonly writers: (() => void)[][];
+  private readonly aligner: BarrierAligner;
   /** Records currently queued (for memory-bound assertions and metrics). */
   bufferedRecords = 0;
 
@@ -35,7 +39,9 @@ export class InputChannel<T> {
     this.queues = Array.from({ length: producers }, () => []);
     this.writers = Array.from({ length: producers }, () => []);
     this.ended = new Array<boolean>(producers).fill(false);
-    this.producersLeft = producers;
+    this.drained = new Array<boolean>(producers).fill(false);
+    this.undrained = producers;
+    this.aligner = new BarrierAligner(producers);
   }
 
   /** Queues a chunk from `producer`; returns false when its queue is full and it should wait. */
@@ -63,52 +69,37 @@ export class InputChannel<T> {
   endOfInput(producer: number): void {
     if (this.ended[producer] === true) return;
     this.ended[producer] = true;
-    this.producersLeft--;
     this.wakeReaders();
   }
 
-  /**
-   * The next chunk, an aligned barrier, `null` once every producer has ended
-   * and everything was read, or `undefined` when there is nothing to read yet.
-   */
   poll(): T[] | CheckpointBarrier | null | undefined {
     const n = this.queues.length;
-    let barrier: CheckpointBarrier | undefined;
-    let waitingForBarrier = false;
     for (let i = 0; i < n; i++) {
       const p = (this.next + i) % n;
+      if (this.aligner.isBlocked(p)) continue;
       const queue = this.queues[p] as Item<T>[];
-      const head = queue[0];
+      const head = queue.shift();
       if (head === undefined) {
-        if (this.ended[p] !== true) waitingForBarrier = true;
+        if (this.ended[p] !== true || this.drained[p] === true) continue;
+        this.drained[p] = true;
+        this.undrained--;
+        const aligned = this.aligner.onEndOfInput(p);
+        if (aligned !== undefined) return aligned;
         continue;
       }
+      if (queue.length < this.capacity) this.wakeWriters(p);
       if (head instanceof CheckpointBarrier) {
-        barrier = head;
+        const aligned = this.aligner.onBarrier(p, head);
+        if (aligned !== undefined) return aligned;
         continue;
       }
-      queue.shift();
       this.next = (p + 1) % n;
       this.bufferedRecords -= head.length;
-      if (queue.length < this.capacity) this.wakeWriters(p);
       return head;
     }
-    if (barrier !== undefined) {
-      // Every producer shows a barrier at its head, or has ended: aligned.
-      if (waitingForBarrier) return undefined;
-      for (let p = 0; p < n; p++) {
-        const queue = this.queues[p] as Item<T>[];
-        if (queue[0] instanceof CheckpointBarrier) {
-          queue.shift();
-          this.wakeWriters(p);
-        }
-      }
-      return barrier;
-    }
-    return this.producersLeft === 0 ? null : undefined;
+    return this.undrained === 0 ? null : undefined;
   }
 
-  /** Resolves when `poll` may have something new to return. */
   readable(): Promise<void> {
     return new Promise((resolve) => this.readers.push(resolve));
   }

@@ -1,5 +1,5 @@
 import type { CheckpointBarrier } from './checkpoint/CheckpointBarrier.js';
-import type { InputChannel } from './InputChannel.js';
+import type { ResultPartition } from './ResultPartition.js';
 import type { ChunkCollector } from './ChainOutputs.js';
 import { subtaskForKey, type Key } from './keyGroups.js';
 import { extractKey, type TaskHooks } from '../operators/StreamOperator.js';
@@ -13,7 +13,7 @@ export type Partitioning =
 /**
  * The network side of a task's output along one edge: picks the target
  * subtask of each record, collects records into chunks per target, and
- * pushes full chunks into the targets' channels. When a channel is full it
+ * emits full chunks to the partition's subpartitions. When one is full it
  * asks the task to hold back input until there is room.
  */
 export class RecordWriter<T> implements ChunkCollector<T> {
@@ -25,22 +25,21 @@ export class RecordWriter<T> implements ChunkCollector<T> {
   private readonly fixedTarget: number;
 
   constructor(
-    private readonly channels: readonly InputChannel<T>[],
+    private readonly partition: ResultPartition<T>,
     partitioning: Partitioning,
     /** The upstream subtask index: forward edges pair subtask i with subtask i. */
     producerIndex: number,
-    /** This writer's queue in the target channels (unique across all edges into them). */
-    private readonly slot: number,
     private readonly chunkSize: number,
     /** The producing task's hooks: a full channel holds back its input. */
     private readonly hooks: Pick<TaskHooks, 'backpressure'>,
   ) {
-    this.buffers = channels.map(() => new Array<T>(chunkSize));
-    this.fill = channels.map(() => 0);
-    const fixed = fixedTarget(partitioning, channels.length, producerIndex);
+    const targets = partition.subpartitions;
+    this.buffers = Array.from({ length: targets }, () => new Array<T>(chunkSize));
+    this.fill = new Array<number>(targets).fill(0);
+    const fixed = fixedTarget(partitioning, targets, producerIndex);
     this.fixedTarget = fixed;
     // A forward edge always has a fixed target; the kind test only tells the compiler so.
-    this.select = fixed >= 0 || partitioning.kind === 'forward' ? () => fixed : selector(partitioning, channels.length, producerIndex);
+    this.select = fixed >= 0 || partitioning.kind === 'forward' ? () => fixed : selector(partitioning, targets, producerIndex);
   }
 
   collect(value: T): void {
@@ -64,7 +63,7 @@ export class RecordWriter<T> implements ChunkCollector<T> {
     while (i < values.length) {
       const fill = this.fill[target] as number;
       if (fill === 0 && values.length - i >= size) {
-        // A copy, not the caller's array: the caller may reuse it, the channel keeps it.
+        // A copy, not the caller's array: the caller may reuse it, the partition keeps it.
         this.send(target, values.slice(i, i + size));
         i += size;
         continue;
@@ -88,13 +87,13 @@ export class RecordWriter<T> implements ChunkCollector<T> {
   /** Flushes, then sends the barrier to every target: records before it belong to its checkpoint. */
   broadcastBarrier(barrier: CheckpointBarrier): void {
     this.flush();
-    for (const channel of this.channels) channel.pushBarrier(this.slot, barrier);
+    this.partition.broadcastBarrier(barrier);
   }
 
   /** Flushes and tells every target this producer is done. */
   end(): void {
     this.flush();
-    for (const channel of this.channels) channel.endOfInput(this.slot);
+    this.partition.finish();
   }
 
   private flushTarget(target: number): void {
@@ -107,8 +106,7 @@ export class RecordWriter<T> implements ChunkCollector<T> {
   }
 
   private send(target: number, chunk: T[]): void {
-    const channel = this.channels[target] as InputChannel<T>;
-    if (!channel.push(this.slot, chunk)) this.hooks.backpressure(channel.writable(this.slot));
+    if (!this.partition.emit(target, chunk)) this.hooks.backpressure(this.partition.writable(target));
   }
 }
 

@@ -5,18 +5,12 @@ import { awaitClose, type CloseBound } from './awaitClose.js';
 import type { ChunkCollector } from './ChainOutputs.js';
 import { CheckpointBarrier } from './checkpoint/CheckpointBarrier.js';
 import { OperatorError } from './errors.js';
-import type { InputChannel } from './InputChannel.js';
+import type { InputGate } from './InputGate.js';
 import { Mailbox, type MailboxOwner } from './Mailbox.js';
-import { OperatorChain, type ChainDriver, type ChainedOperator, type ChainSnapshot } from './OperatorChain.js';
+import { OperatorChain, type ChainDriver, type ChainedOperator } from './OperatorChain.js';
 import { raceAbort } from './raceAbort.js';
 import type { RecordWriter } from './RecordWriter.js';
-
-/**
- * The checkpoint id operators see for the final snapshot at the end of input,
- * and then in `notifyCheckpointComplete`: later than any periodic checkpoint,
- * so a sink commits everything it still holds.
- */
-export const FINAL_CHECKPOINT = Number.MAX_SAFE_INTEGER;
+import { FINAL_CHECKPOINT, type TaskId, type TaskReports, type TaskSnapshot } from './TaskGateway.js';
 
 /**
  * How long (ms) a task keeps processing chunks before it lets the event loop
@@ -36,23 +30,6 @@ export interface JobControl extends CloseBound {
   closeUnfinished(operator: string, task: string): void;
 }
 
-/** What one subtask contributes to a checkpoint. */
-export interface TaskSnapshot {
-  readonly operators: ChainSnapshot;
-  readonly source?: { readonly id: string; readonly position: unknown };
-}
-
-/** The task's view of the checkpoint coordinator. */
-export interface CheckpointParticipant {
-  acknowledge(task: Task, checkpointId: number, snapshot: TaskSnapshot): void;
-  /** The task reached the end of its input: no barrier can pass it any more. */
-  inputEnded(task: Task): void;
-  /** The task flushed everything: its final snapshot. Resolves true once the final checkpoint is stored. */
-  finishTask(task: Task, snapshot: TaskSnapshot): Promise<boolean>;
-  /** Whether snapshots are stored (checkpointing is on); without it the final snapshot skips keyed state. */
-  readonly storesSnapshots: boolean;
-}
-
 /** An operator that bounds what it takes (see `freeCapacity`). */
 type BoundedOperator = OneInputStreamOperator<unknown> & { freeCapacity(): number };
 
@@ -67,7 +44,7 @@ export type TaskInput =
       /** Records asked of each read: the environment's `chunkSize`. */
       readonly readSize: number;
     }
-  | { readonly kind: 'channel'; readonly channel: InputChannel<unknown> };
+  | { readonly kind: 'channel'; readonly channel: InputGate<unknown> };
 
 /**
  * One subtask of a chain: reads its input and pushes each chunk through the
@@ -96,15 +73,21 @@ export class Task implements MailboxOwner, ChainDriver {
   /** Source positions of checkpoints not yet confirmed complete, for the reader's acks. */
   private readonly positions = new Map<number, unknown>();
   private readonly chain: OperatorChain;
-  /** Set when checkpointing is on. */
-  checkpoints: CheckpointParticipant | undefined;
+  /** Where checkpoint acks and the final snapshot go (the coordinator, through the task's gateway). */
+  checkpoints: TaskReports | undefined;
+  /** Resolves the wait for the final checkpoint to be stored. */
+  private finalCheckpointStored: (() => void) | undefined;
   /** Wall time spent processing (reads, records, timers, async callbacks), not waiting, in ms. */
   busyTimeMs: Counter = new Counter();
   /** The first operator, if it bounds its input (`freeCapacity`); the operator, not a bound method, so the read loop keeps one call target. */
   private readonly bounded: BoundedOperator | undefined;
 
+  readonly id: TaskId;
+  /** For people: the chain's operators and the subtask, `Map -> Sink (1/2)`. */
+  readonly name: string;
+
   constructor(
-    readonly name: string,
+    identity: { readonly id: TaskId; readonly name: string },
     private readonly job: JobControl,
     private readonly input: TaskInput,
     /** Receives every input record: the head operator's input, or a source's output. */
@@ -113,6 +96,8 @@ export class Task implements MailboxOwner, ChainDriver {
     operators: readonly ChainedOperator[],
     private readonly writers: readonly RecordWriter<unknown>[],
   ) {
+    this.id = identity.id;
+    this.name = identity.name;
     this.chain = new OperatorChain(operators);
     const first = operators[0]?.operator;
     this.bounded = first?.freeCapacity === undefined ? undefined : (first as BoundedOperator);
@@ -157,7 +142,7 @@ export class Task implements MailboxOwner, ChainDriver {
       if (this.input.kind === 'source') await this.readSource(this.input);
       else await this.readChannel(this.input.channel);
       if (this.job.stopped) return;
-      this.checkpoints?.inputEnded(this);
+      this.checkpoints?.report({ kind: 'inputEnded', task: this.id });
 
       await this.chain.endInput(this);
       if (this.job.stopped) return;
@@ -187,6 +172,10 @@ export class Task implements MailboxOwner, ChainDriver {
 
   /** Checkpoint `checkpointId` is durable: let operators commit and the source ack its broker. */
   notifyCheckpointComplete(checkpointId: number): void {
+    if (checkpointId === FINAL_CHECKPOINT) {
+      this.finalCheckpointStored?.();
+      return;
+    }
     this.mailbox.execute(() => this.notifyOperators(checkpointId), this.name);
   }
 
@@ -266,7 +255,7 @@ export class Task implements MailboxOwner, ChainDriver {
     return true;
   }
 
-  private async readChannel(channel: InputChannel<unknown>): Promise<void> {
+  private async readChannel(channel: InputGate<unknown>): Promise<void> {
     const head = this.head;
     // A head operator without processChunk is fed record by record, with the backpressure
     // check before each one; one with it takes chunks, cut to what it takes (see take).
@@ -357,7 +346,8 @@ export class Task implements MailboxOwner, ChainDriver {
     const operators = await this.raceAbort(pending);
     this.waitingOn = waitingBefore;
     if (operators === undefined || this.job.stopped) return;
-    this.checkpoints?.acknowledge(this, checkpointId, source === undefined ? { operators } : { operators, source });
+    const snapshot = source === undefined ? { operators } : { operators, source };
+    this.checkpoints?.report({ kind: 'acknowledgeCheckpoint', task: this.id, checkpointId, snapshot });
   }
 
   /**
@@ -375,8 +365,9 @@ export class Task implements MailboxOwner, ChainDriver {
       operators,
       ...(this.input.kind === 'source' ? { source: { id: this.input.id, position: this.input.reader.position() } } : {}),
     };
-    const stored = await this.raceAbort(participant.finishTask(this, snapshot));
-    if (stored !== true) return;
+    const stored = new Promise<true>((resolve) => (this.finalCheckpointStored = () => resolve(true)));
+    participant.report({ kind: 'finalSnapshot', task: this.id, snapshot });
+    if ((await this.raceAbort(stored)) !== true) return;
     await this.chain.notifyFinalCheckpoint(this, FINAL_CHECKPOINT);
     if (this.input.kind === 'source' && snapshot.source !== undefined) {
       // A bounded broker source acks the tail it read since the last checkpoint.

@@ -1,13 +1,15 @@
 import type { MetricGroup } from '../../metrics/MetricRegistry.js';
 import type { Clock } from '../Clock.js';
 import { messageOf } from '../errors.js';
-import type { CheckpointParticipant, Task, TaskSnapshot } from '../Task.js';
+import { FINAL_CHECKPOINT, taskKey, type TaskGateway, type TaskId, type TaskReport, type TaskSnapshot } from '../TaskGateway.js';
 import type { CheckpointStorage, CompletedCheckpoint } from './CheckpointStorage.js';
 
-/** Where each task's snapshot goes in a checkpoint. */
+/** A task of the attempt, and where its snapshot goes in a checkpoint. */
 export interface TaskPlacement {
-  readonly subtaskIndex: number;
+  readonly id: TaskId;
   readonly parallelism: number;
+  /** Source tasks inject the barriers. */
+  readonly isSource: boolean;
   /** Operator names by id, for the checkpoint's index. */
   readonly names: ReadonlyMap<string, string>;
 }
@@ -17,9 +19,16 @@ export interface CoordinatorOptions {
   readonly clock: Clock;
   /** 0: no periodic checkpoints, only the final one that commits sinks at the end. */
   readonly intervalMs: number;
+  /**
+   * How long a periodic checkpoint may wait for its acknowledgements before it
+   * is aborted; none when undefined. Tasks in this heap need none: a task whose
+   * snapshot never settles holds its input anyway (the stall warning names it).
+   */
+  readonly timeoutMs?: number;
   readonly storage: CheckpointStorage | undefined;
-  readonly tasks: ReadonlyMap<Task, TaskPlacement>;
-  readonly sourceTasks: readonly Task[];
+  readonly tasks: readonly TaskPlacement[];
+  /** How the coordinator reaches the tasks. */
+  readonly gateway: TaskGateway;
   /** The restored checkpoint's id: ids continue after it, or after the highest id in the storage if that is higher. */
   readonly lastCheckpointId: number;
   readonly metrics: MetricGroup;
@@ -30,14 +39,18 @@ interface Pending {
   readonly id: number;
   readonly startedAt: number;
   readonly final: boolean;
-  readonly acks: Map<Task, TaskSnapshot>;
+  /** Snapshots by task key. */
+  readonly acks: Map<string, TaskSnapshot>;
+  cancelTimeout: (() => void) | undefined;
 }
 
 /**
  * Runs checkpoints: every `intervalMs` it asks the source tasks to inject a
  * barrier, collects every task's snapshot, stores the checkpoint atomically,
  * then tells every task it is complete (sources ack their broker, sinks
- * commit). One checkpoint at a time; a slow one delays the next.
+ * commit). One checkpoint at a time; a slow one delays the next, and one that
+ * a task declines or that outlasts `timeoutMs` (when set) is aborted (the next
+ * one follows an interval later). It reaches tasks only through the gateway.
  *
  * Periodic checkpoints stop once any task reaches the end of its input
  * (barriers can no longer flow through it). Then every task contributes a
@@ -45,7 +58,7 @@ interface Pending {
  * stored before the sinks commit their last transactions: a crash between
  * the two is repaired by restoring it.
  */
-export class CheckpointCoordinator implements CheckpointParticipant {
+export class CheckpointCoordinator {
   private pending: Pending | undefined;
   private cancelTimer: (() => void) | undefined;
   private anyInputEnded = false;
@@ -53,8 +66,8 @@ export class CheckpointCoordinator implements CheckpointParticipant {
   private lastId: number;
   /** Settles once `lastId` is past every id in the storage; no checkpoint starts before. */
   private idsKnown: Promise<void> = Promise.resolve();
-  private readonly finalAcks = new Map<Task, TaskSnapshot>();
-  private readonly finalWaiters: ((stored: boolean) => void)[] = [];
+  private readonly placements: ReadonlyMap<string, TaskPlacement>;
+  private readonly finalAcks = new Map<string, TaskSnapshot>();
   /** The latest checkpoint this run completed (kept for in-process restarts). */
   latest: { location: string; checkpoint: CompletedCheckpoint } | undefined;
   /** The last checkpoint completion started; it never rejects. */
@@ -66,6 +79,7 @@ export class CheckpointCoordinator implements CheckpointParticipant {
 
   constructor(private readonly options: CoordinatorOptions) {
     this.lastId = options.lastCheckpointId;
+    this.placements = new Map(options.tasks.map((t) => [taskKey(t.id), t]));
     this.completed = options.metrics.counter('numCompletedCheckpoints');
     this.durationMs = options.metrics.histogram('checkpointDurationMs');
     this.sizeBytes = options.metrics.histogram('checkpointSizeBytes');
@@ -92,7 +106,7 @@ export class CheckpointCoordinator implements CheckpointParticipant {
   stop(): void {
     this.stopped = true;
     this.cancelTimer?.();
-    for (const resolve of this.finalWaiters.splice(0)) resolve(false);
+    this.pending?.cancelTimeout?.();
   }
 
   /**
@@ -105,38 +119,64 @@ export class CheckpointCoordinator implements CheckpointParticipant {
     return this.completing;
   }
 
-  acknowledge(task: Task, checkpointId: number, snapshot: TaskSnapshot): void {
+  /** Handles what a task reports about checkpoints; reports of tasks outside this attempt are ignored. */
+  receive(report: TaskReport): void {
+    const key = taskKey(report.task);
+    if (!this.placements.has(key)) return;
+    switch (report.kind) {
+      case 'acknowledgeCheckpoint':
+        return this.acknowledge(key, report.checkpointId, report.snapshot);
+      case 'declineCheckpoint':
+        return this.abort(report.checkpointId);
+      case 'inputEnded':
+        return this.inputEnded();
+      case 'finalSnapshot':
+        return this.finishTask(key, report.snapshot);
+      default:
+        return;
+    }
+  }
+
+  private acknowledge(task: string, checkpointId: number, snapshot: TaskSnapshot): void {
     const pending = this.pending;
     if (pending === undefined || pending.id !== checkpointId || this.stopped) return;
     pending.acks.set(task, snapshot);
-    if (pending.acks.size === this.options.tasks.size) this.completing = this.complete(pending);
+    if (pending.acks.size !== this.placements.size) return;
+    // Every task took part: storing it is bounded by the storage, not by the timeout.
+    pending.cancelTimeout?.();
+    this.completing = this.complete(pending);
   }
 
-  inputEnded(): void {
+  /** Gives up on periodic checkpoint `checkpointId` if it is still collecting acknowledgements. */
+  private abort(checkpointId: number): void {
+    const pending = this.pending;
+    if (pending === undefined || pending.id !== checkpointId || pending.final || pending.acks.size === this.placements.size) return;
+    pending.cancelTimeout?.();
+    this.pending = undefined;
+    this.schedule();
+  }
+
+  private inputEnded(): void {
     this.anyInputEnded = true;
     this.cancelTimer?.();
     // A checkpoint whose barriers can no longer pass every task is abandoned.
-    if (this.pending !== undefined && !this.pending.final) this.pending = undefined;
+    if (this.pending !== undefined && !this.pending.final) {
+      this.pending.cancelTimeout?.();
+      this.pending = undefined;
+    }
   }
 
-  /**
-   * A task flushed everything and offers its final snapshot. Resolves true
-   * once the final checkpoint is stored (the task then lets its operators
-   * commit), false when the job stopped first.
-   */
-  finishTask(task: Task, snapshot: TaskSnapshot): Promise<boolean> {
+  /** A task flushed everything and offers its final snapshot; once every task did, the final checkpoint is stored. */
+  private finishTask(task: string, snapshot: TaskSnapshot): void {
     this.finalAcks.set(task, snapshot);
-    const done = new Promise<boolean>((resolve) => this.finalWaiters.push(resolve));
-    if (this.finalAcks.size === this.options.tasks.size) {
-      const startedAt = this.options.clock.now();
-      this.completing = this.idsKnown.then(() => {
-        if (this.stopped) return;
-        const pending: Pending = { id: this.lastId + 1, startedAt, final: true, acks: this.finalAcks };
-        this.pending = pending;
-        return this.complete(pending);
-      });
-    }
-    return done;
+    if (this.finalAcks.size !== this.placements.size) return;
+    const startedAt = this.options.clock.now();
+    this.completing = this.idsKnown.then(() => {
+      if (this.stopped) return;
+      const pending: Pending = { id: this.lastId + 1, startedAt, final: true, acks: this.finalAcks, cancelTimeout: undefined };
+      this.pending = pending;
+      return this.complete(pending);
+    });
   }
 
   private schedule(): void {
@@ -149,9 +189,14 @@ export class CheckpointCoordinator implements CheckpointParticipant {
 
   private trigger(): void {
     if (this.stopped || this.anyInputEnded || this.pending !== undefined) return;
-    const pending: Pending = { id: ++this.lastId, startedAt: this.options.clock.now(), final: false, acks: new Map() };
+    const { clock, timeoutMs } = this.options;
+    const id = ++this.lastId;
+    const pending: Pending = { id, startedAt: clock.now(), final: false, acks: new Map(), cancelTimeout: undefined };
     this.pending = pending;
-    for (const task of this.options.sourceTasks) task.triggerCheckpoint(pending.id);
+    if (timeoutMs !== undefined) pending.cancelTimeout = clock.schedule(clock.now() + timeoutMs, () => this.abort(id));
+    for (const task of this.placements.values()) {
+      if (task.isSource) this.options.gateway.send(task.id, { kind: 'triggerCheckpoint', checkpointId: id });
+    }
   }
 
   private async complete(pending: Pending): Promise<void> {
@@ -175,29 +220,26 @@ export class CheckpointCoordinator implements CheckpointParticipant {
       this.completed.inc();
       this.durationMs.update(this.options.clock.now() - pending.startedAt);
     }
-    if (pending.final) {
-      for (const resolve of this.finalWaiters.splice(0)) resolve(true);
-      return;
-    }
-    for (const task of this.options.tasks.keys()) task.notifyCheckpointComplete(pending.id);
-    this.schedule();
+    const checkpointId = pending.final ? FINAL_CHECKPOINT : pending.id;
+    for (const task of this.placements.values()) this.options.gateway.send(task.id, { kind: 'notifyCheckpointComplete', checkpointId });
+    if (!pending.final) this.schedule();
   }
 
   private assemble(pending: Pending): CompletedCheckpoint {
     const operators: Record<string, { name: string; parallelism: number; subtasks: TaskSnapshot['operators'][number]['snapshot'][] }> = {};
     const sources: Record<string, { name: string; parallelism: number; positions: unknown[] }> = {};
-    for (const [task, snapshot] of pending.acks) {
-      const placement = this.options.tasks.get(task);
+    for (const [key, snapshot] of pending.acks) {
+      const placement = this.placements.get(key);
       if (placement === undefined) continue;
-      const { subtaskIndex, parallelism, names } = placement;
+      const { id: task, parallelism, names } = placement;
       for (const { id, snapshot: s } of snapshot.operators) {
         const entry = (operators[id] ??= { name: names.get(id) ?? id, parallelism, subtasks: [] });
-        entry.subtasks[subtaskIndex] = s;
+        entry.subtasks[task.subtask] = s;
       }
       if (snapshot.source !== undefined) {
         const { id, position } = snapshot.source;
         const entry = (sources[id] ??= { name: names.get(id) ?? id, parallelism, positions: [] });
-        entry.positions[subtaskIndex] = position;
+        entry.positions[task.subtask] = position;
       }
     }
     return {

@@ -1,0 +1,46 @@
+import type { CheckpointBarrier } from './checkpoint/CheckpointBarrier.js';
+
+/**
+ * Aligns the barriers of a task's inputs (Flink's `SingleCheckpointBarrierHandler`,
+ * aligned): an input that delivered a checkpoint's barrier is blocked, so
+ * its later records wait, until every other input delivered the same barrier
+ * or ended; then the barrier is released once and every input unblocks.
+ * It sees events as the reader takes them from its inputs, in each input's order.
+ */
+export class BarrierAligner {
+  private readonly arrived: boolean[];
+  private readonly ended: boolean[];
+  private pending: CheckpointBarrier | undefined;
+
+  constructor(inputs: number) {
+    this.arrived = new Array<boolean>(inputs).fill(false);
+    this.ended = new Array<boolean>(inputs).fill(false);
+  }
+
+  /** Whether `input` delivered the barrier being aligned: its later records must wait. */
+  isBlocked(input: number): boolean {
+    return this.arrived[input] === true;
+  }
+
+  /** `input` delivered `barrier`. Returns it once every input did (or ended): the checkpoint may proceed. */
+  onBarrier(input: number, barrier: CheckpointBarrier): CheckpointBarrier | undefined {
+    this.pending ??= barrier;
+    this.arrived[input] = true;
+    return this.releaseIfAligned();
+  }
+
+  /** `input` will deliver nothing more: an alignment no longer waits for it. */
+  onEndOfInput(input: number): CheckpointBarrier | undefined {
+    this.ended[input] = true;
+    return this.releaseIfAligned();
+  }
+
+  private releaseIfAligned(): CheckpointBarrier | undefined {
+    const barrier = this.pending;
+    if (barrier === undefined) return undefined;
+    for (let i = 0; i < this.arrived.length; i++) if (this.arrived[i] !== true && this.ended[i] !== true) return undefined;
+    this.pending = undefined;
+    this.arrived.fill(false);
+    return barrier;
+  }
+}

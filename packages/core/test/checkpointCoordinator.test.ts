@@ -1,0 +1,232 @@
+import { describe, expect, it } from 'vitest';
+import { ManualClock, MetricRegistry, type CheckpointStorage, type CompletedCheckpoint } from '../src/index.js';
+import { CheckpointCoordinator, type TaskPlacement } from '../src/runtime/checkpoint/CheckpointCoordinator.js';
+import { FINAL_CHECKPOINT, taskKey, type TaskCommand, type TaskGateway, type TaskId, type TaskReport, type TaskSnapshot } from '../src/runtime/TaskGateway.js';
+
+const INTERVAL = 100;
+const TIMEOUT = 250;
+
+/** Two source subtasks and one sink subtask of attempt 0. */
+const tasks = {
+  src0: { vertexId: 'src', subtask: 0, attempt: 0 },
+  src1: { vertexId: 'src', subtask: 1, attempt: 0 },
+  sink: { vertexId: 'sink', subtask: 0, attempt: 0 },
+} satisfies Record<string, TaskId>;
+type TaskName = keyof typeof tasks;
+const names = new Map(Object.entries(tasks).map(([name, id]) => [taskKey(id), name]));
+
+const placements: TaskPlacement[] = [
+  { id: tasks.src0, parallelism: 2, isSource: true, names: new Map([['src', 'Source']]) },
+  { id: tasks.src1, parallelism: 2, isSource: true, names: new Map([['src', 'Source']]) },
+  { id: tasks.sink, parallelism: 1, isSource: false, names: new Map([['sink', 'Sink']]) },
+];
+
+/** What a scenario does, in order: let time pass, or deliver a report from a task. */
+type Step =
+  | { readonly advance: number }
+  | { readonly ack: TaskName; readonly id: number }
+  | { readonly decline: TaskName; readonly id: number }
+  | { readonly inputEnded: TaskName }
+  | { readonly finalSnapshot: TaskName }
+  /** An ack from a task of another attempt (a restarted job's earlier run). */
+  | { readonly staleAttemptAck: TaskName; readonly id: number };
+
+const ackAll = (id: number): Step[] => (['src0', 'src1', 'sink'] as const).map((task) => ({ ack: task, id }));
+const notifyAll = (id: number): string[] => ['src0', 'src1', 'sink'].map((task) => `${task}:${id}`);
+
+function reportOf(step: Step): TaskReport | undefined {
+  const snapshot = (task: TaskName): TaskSnapshot => ({
+    operators: [{ id: tasks[task].vertexId, snapshot: { operatorState: tasks[task].subtask } }],
+    ...(placements.find((p) => p.id === tasks[task])?.isSource === true ? { source: { id: 'src', position: tasks[task].subtask * 10 } } : {}),
+  });
+  if ('ack' in step) return { kind: 'acknowledgeCheckpoint', task: tasks[step.ack], checkpointId: step.id, snapshot: snapshot(step.ack) };
+  if ('staleAttemptAck' in step) {
+    return { kind: 'acknowledgeCheckpoint', task: { ...tasks[step.staleAttemptAck], attempt: 1 }, checkpointId: step.id, snapshot: snapshot(step.staleAttemptAck) };
+  }
+  if ('decline' in step) return { kind: 'declineCheckpoint', task: tasks[step.decline], checkpointId: step.id, reason: 'the task has ended' };
+  if ('inputEnded' in step) return { kind: 'inputEnded', task: tasks[step.inputEnded] };
+  if ('finalSnapshot' in step) return { kind: 'finalSnapshot', task: tasks[step.finalSnapshot], snapshot: snapshot(step.finalSnapshot) };
+  return undefined;
+}
+
+interface Expected {
+  /** `task:checkpointId` of every trigger sent, in order. */
+  readonly triggered: readonly string[];
+  /** Ids of the checkpoints stored, in order. */
+  readonly stored: readonly number[];
+  /** `task:checkpointId` of every completion notice sent, in order (`final` for the final checkpoint). */
+  readonly notified: readonly string[];
+}
+
+const scenarios: { name: string; steps: Step[]; expected: Expected }[] = [
+  {
+    name: 'triggers the sources only, and completes once every task acked',
+    steps: [{ advance: INTERVAL }, ...ackAll(1)],
+    expected: { triggered: ['src0:1', 'src1:1'], stored: [1], notified: notifyAll(1) },
+  },
+  {
+    name: 'does not complete while a task has not acked',
+    steps: [{ advance: INTERVAL }, { ack: 'src0', id: 1 }, { ack: 'sink', id: 1 }, { ack: 'sink', id: 1 }],
+    expected: { triggered: ['src0:1', 'src1:1'], stored: [], notified: [] },
+  },
+  {
+    name: 'starts the next checkpoint an interval after one completed',
+    steps: [{ advance: INTERVAL }, ...ackAll(1), { advance: INTERVAL }, ...ackAll(2)],
+    expected: { triggered: ['src0:1', 'src1:1', 'src0:2', 'src1:2'], stored: [1, 2], notified: [...notifyAll(1), ...notifyAll(2)] },
+  },
+  {
+    name: 'aborts a checkpoint a task declines; its later acks are ignored; the next one follows',
+    steps: [{ advance: INTERVAL }, { ack: 'src0', id: 1 }, { decline: 'src1', id: 1 }, { ack: 'src1', id: 1 }, { ack: 'sink', id: 1 }, { advance: INTERVAL }, ...ackAll(2)],
+    expected: { triggered: ['src0:1', 'src1:1', 'src0:2', 'src1:2'], stored: [2], notified: notifyAll(2) },
+  },
+  {
+    name: 'aborts a checkpoint that outlasts the timeout; late acks are ignored; the next one follows',
+    steps: [{ advance: INTERVAL }, { ack: 'src0', id: 1 }, { advance: TIMEOUT }, { ack: 'src1', id: 1 }, { ack: 'sink', id: 1 }, { advance: INTERVAL }, ...ackAll(2)],
+    expected: { triggered: ['src0:1', 'src1:1', 'src0:2', 'src1:2'], stored: [2], notified: notifyAll(2) },
+  },
+  {
+    name: 'ignores a decline of a checkpoint that is not pending',
+    steps: [{ advance: INTERVAL }, ...ackAll(1), { decline: 'sink', id: 1 }, { decline: 'sink', id: 7 }],
+    expected: { triggered: ['src0:1', 'src1:1'], stored: [1], notified: notifyAll(1) },
+  },
+  {
+    name: 'runs one checkpoint at a time: intervals that pass while one is pending start none',
+    steps: [{ advance: INTERVAL }, { advance: INTERVAL }, { advance: INTERVAL }, ...ackAll(1)],
+    expected: { triggered: ['src0:1', 'src1:1'], stored: [1], notified: notifyAll(1) },
+  },
+  {
+    name: 'ignores acks of an earlier checkpoint and of tasks of another attempt',
+    steps: [
+      { advance: INTERVAL },
+      ...ackAll(1),
+      { advance: INTERVAL },
+      { ack: 'src0', id: 1 },
+      { staleAttemptAck: 'src1', id: 2 },
+      { ack: 'src0', id: 2 },
+      { ack: 'sink', id: 2 },
+    ],
+    expected: { triggered: ['src0:1', 'src1:1', 'src0:2', 'src1:2'], stored: [1], notified: notifyAll(1) },
+  },
+  {
+    name: 'abandons the pending checkpoint and starts no more once an input ended',
+    steps: [{ advance: INTERVAL }, { ack: 'src0', id: 1 }, { inputEnded: 'src1' }, { ack: 'src1', id: 1 }, { ack: 'sink', id: 1 }, { advance: 5 * INTERVAL }],
+    expected: { triggered: ['src0:1', 'src1:1'], stored: [], notified: [] },
+  },
+  {
+    name: 'stores the final checkpoint once every task offered its final snapshot, then notifies every task once',
+    steps: [{ inputEnded: 'src0' }, { finalSnapshot: 'src0' }, { finalSnapshot: 'src1' }, { advance: 5 * INTERVAL }, { finalSnapshot: 'sink' }],
+    expected: { triggered: [], stored: [1], notified: notifyAll(FINAL_CHECKPOINT).map((n) => n.replace(String(FINAL_CHECKPOINT), 'final')) },
+  },
+];
+
+/** A storage in memory that records what it stored. */
+function memoryStorage(): CheckpointStorage & { stored: CompletedCheckpoint[] } {
+  const stored: CompletedCheckpoint[] = [];
+  return {
+    stored,
+    store: (checkpoint) => {
+      stored.push(checkpoint);
+      return Promise.resolve({ location: `mem/${checkpoint.checkpointId}`, bytes: 1 });
+    },
+    highestCheckpointId: () => Promise.resolve(0),
+    loadLatest: () => Promise.resolve(undefined),
+    load: () => Promise.reject(new Error('not kept')),
+  };
+}
+
+function start(storage: CheckpointStorage, timeoutMs: number | 'none' = TIMEOUT) {
+  const clock = new ManualClock();
+  const sent: { to: TaskId; command: TaskCommand }[] = [];
+  const gateway: TaskGateway = { send: (to, command) => sent.push({ to, command: structuredClone(command) }) };
+  const failures: unknown[] = [];
+  const registry = new MetricRegistry();
+  const coordinator = new CheckpointCoordinator({
+    jobName: 'job',
+    clock,
+    intervalMs: INTERVAL,
+    ...(timeoutMs === 'none' ? {} : { timeoutMs }),
+    storage,
+    tasks: placements,
+    gateway,
+    lastCheckpointId: 0,
+    metrics: registry.group('job', 'job', 'checkpoints'),
+    fail: (error) => failures.push(error),
+  });
+  coordinator.start();
+  const commands = (kind: TaskCommand['kind']) =>
+    sent
+      .filter((s) => s.command.kind === kind)
+      .map(({ to, command }) => {
+        const id = 'checkpointId' in command ? command.checkpointId : undefined;
+        return `${names.get(taskKey(to))}:${id === FINAL_CHECKPOINT ? 'final' : id}`;
+      });
+  return { clock, coordinator, commands, failures, registry };
+}
+
+describe('checkpoint coordinator, through a fake gateway', () => {
+  it.each(scenarios)('$name', async ({ steps, expected }) => {
+    const storage = memoryStorage();
+    const { clock, coordinator, commands, failures, registry } = start(storage);
+    for (const step of steps) {
+      const report = reportOf(step);
+      // Reports cross the gateway as plain data: what a structured clone keeps is all the coordinator gets.
+      if (report !== undefined) coordinator.receive(structuredClone(report));
+      await clock.advance('advance' in step ? step.advance : 0);
+    }
+    expect(commands('triggerCheckpoint')).toEqual(expected.triggered);
+    expect(storage.stored.map((c) => c.checkpointId)).toEqual(expected.stored);
+    expect(commands('notifyCheckpointComplete')).toEqual(expected.notified);
+    const metrics = registry.snapshot();
+    expect(metrics['job.job.checkpoints.numCompletedCheckpoints']).toBe(expected.stored.length);
+    expect(failures).toEqual([]);
+    coordinator.stop();
+  });
+
+  it('assembles every task snapshot by operator and subtask, sources with their positions', async () => {
+    const storage = memoryStorage();
+    const { clock, coordinator } = start(storage);
+    await clock.advance(INTERVAL);
+    for (const step of ackAll(1)) coordinator.receive(reportOf(step) as TaskReport);
+    await clock.advance(0);
+    const [checkpoint] = storage.stored;
+    expect(checkpoint?.operators).toEqual({
+      src: { name: 'Source', parallelism: 2, subtasks: [{ operatorState: 0 }, { operatorState: 1 }] },
+      sink: { name: 'Sink', parallelism: 1, subtasks: [{ operatorState: 0 }] },
+    });
+    expect(checkpoint?.sources).toEqual({ src: { name: 'Source', parallelism: 2, positions: [0, 10] } });
+    expect(coordinator.latest?.location).toBe('mem/1');
+    coordinator.stop();
+  });
+
+  it('fails the job when a checkpoint cannot be stored', async () => {
+    const storage = { ...memoryStorage(), store: () => Promise.reject(new Error('disk full')) };
+    const { clock, coordinator, commands, failures } = start(storage);
+    await clock.advance(INTERVAL);
+    for (const step of ackAll(1)) coordinator.receive(reportOf(step) as TaskReport);
+    await clock.advance(0);
+    expect(failures).toHaveLength(1);
+    expect(String(failures[0])).toContain("checkpoint 1 of job 'job' could not be stored: disk full");
+    expect(commands('notifyCheckpointComplete')).toEqual([]);
+    coordinator.stop();
+  });
+
+  it('without a timeout, lets a checkpoint wait however long for its acks', async () => {
+    const storage = memoryStorage();
+    const { clock, coordinator, commands } = start(storage, 'none');
+    await clock.advance(INTERVAL);
+    coordinator.receive(reportOf({ ack: 'src0', id: 1 }) as TaskReport);
+    await clock.advance(100 * TIMEOUT);
+    for (const step of ackAll(1)) coordinator.receive(reportOf(step) as TaskReport);
+    await clock.advance(0);
+    expect(storage.stored.map((c) => c.checkpointId)).toEqual([1]);
+    expect(commands('triggerCheckpoint')).toEqual(['src0:1', 'src1:1']);
+    coordinator.stop();
+  });
+
+  it('stops triggering once stopped', async () => {
+    const { clock, coordinator, commands } = start(memoryStorage());
+    coordinator.stop();
+    await clock.advance(5 * INTERVAL);
+    expect(commands('triggerCheckpoint')).toEqual([]);
+  });
+});
