@@ -55,11 +55,13 @@ export {
   type OperatorContextOptions,
   type OperatorFactory,
   type OperatorSnapshot,
+  type OperatorListState,
   type Output,
   type ProcessingTimeService,
   type KeyedContext,
   type TaskHooks,
 } from './operators/StreamOperator.js';
+export { redistributeListState, type RedistributedListState } from './runtime/checkpoint/redistributeListState.js';
 export { CollectionSource } from './sources/CollectionSource.js';
 export { AsyncIterableSource } from './sources/AsyncIterableSource.js';
 export { ProcessOperator } from './operators/ProcessOperator.js';

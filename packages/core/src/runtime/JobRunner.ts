@@ -308,7 +308,7 @@ function runAttempt(
             id: ids.get(n) as string,
             name: n.transformation.name,
             parallelism: n.parallelism,
-            isSource: n.transformation.kind === 'source',
+            rescalableSource: n.transformation.kind === 'source' && n.transformation.source.rescalable === true,
           })),
         );
   const restoredFor = (node: StreamNode, subtask: number): SubtaskRestore | undefined =>
@@ -430,10 +430,10 @@ function runAttempt(
         (timestamp, key) => operator.onProcessingTime?.(timestamp, key),
       );
       const operator = createOperator(t.factory, ctx);
-      const snapshot = restoredFor(node, subtaskIndex)?.snapshot;
+      const { snapshot, unionListState } = restoredFor(node, subtaskIndex) ?? {};
       if (snapshot !== undefined) {
         try {
-          restoreOperator(ctx, operator, snapshot);
+          restoreOperator(ctx, operator, snapshot, unionListState);
         } catch (error) {
           throw new InvalidJobError(
             `Cannot restore checkpoint ${restore?.checkpoint.checkpointId} (${restore?.location}) into operator ${node.description}: ${messageOf(error)}`,

@@ -201,7 +201,7 @@ export class CheckpointCoordinator implements CheckpointParticipant {
       }
     }
     return {
-      version: 1,
+      version: 2,
       jobName: this.options.jobName,
       checkpointId: pending.id,
       timestamp: this.options.clock.now(),
