@@ -324,28 +324,19 @@ export function snapshotOperator(
     ctx.keyed === undefined || !withKeyedState
       ? {}
       : { keyedState: ctx.keyed.backend.snapshot(), timers: ctx.keyed.timers.snapshot() };
-  // Both parts are asked for synchronously, at the barrier; only their promises are awaited.
-  const state = operator.snapshotState === undefined ? NO_STATE : operator.snapshotState(checkpointId);
-  const lists = operator.snapshotListState?.(checkpointId);
+  // Both parts are asked for, and what they return at once is copied, at the barrier; only promises are awaited.
+  const where = ctx.description;
+  const state = operator.snapshotState === undefined ? {} : copied(operator.snapshotState(checkpointId), (s) => ({ operatorState: copyState(s, where) }));
+  const lists = copied(operator.snapshotListState?.(checkpointId), (l) => (l === undefined ? {} : { listState: copyLists(l, where) }));
   if (state instanceof Promise || lists instanceof Promise) {
-    return Promise.all([state, lists]).then(([s, l]) => withOwnState(keyed, s, l, ctx.description));
+    return Promise.all([Promise.resolve(state), Promise.resolve(lists)]).then(([s, l]) => ({ ...keyed, ...s, ...l }));
   }
-  return withOwnState(keyed, state, lists, ctx.description);
+  return { ...keyed, ...state, ...lists };
 }
 
-const NO_STATE = Symbol('no operator state');
-
-function withOwnState(
-  keyed: OperatorSnapshot,
-  state: unknown,
-  lists: OperatorListState | undefined,
-  operator: string,
-): OperatorSnapshot {
-  return {
-    ...keyed,
-    ...(state === NO_STATE ? {} : { operatorState: copyState(state, operator, 'snapshotState()') }),
-    ...(lists === undefined ? {} : { listState: copyLists(lists, operator) }),
-  };
+/** `copy` applied to `value` now, or once it resolves. */
+function copied<T, R>(value: T | Promise<T>, copy: (value: T) => R): R | Promise<R> {
+  return value instanceof Promise ? value.then(copy) : copy(value);
 }
 
 /**
@@ -368,7 +359,7 @@ export function restoreOperator(
   if (snapshot.listState !== undefined) operator.initializeListState?.(snapshot.listState, union ?? snapshot.listState);
 }
 
-function copyState(state: unknown, operator: string, method: string): unknown {
+function copyState(state: unknown, operator: string, method = 'snapshotState()'): unknown {
   try {
     return structuredClone(state);
   } catch (error) {
