@@ -5,6 +5,7 @@ import {
   type Key,
   type OneInputStreamOperator,
   type OperatorContext,
+  type OperatorListState,
   type OperatorSnapshot,
   type ProcessingTimeService,
 } from '@tributary/core';
@@ -30,17 +31,26 @@ import { AimdLimiter } from '../retry/AimdLimiter.js';
 import { RateLimiter } from '../retry/RateLimiter.js';
 
 /**
- * The async operators' state in a checkpoint: every record not yet emitted,
- * as plain data. `input` entries are sent again after a restore (with fresh
- * attempt counters); `outputs` entries are results of the ordered modes that
- * were complete but waiting for earlier records.
+ * The async operators' state in a checkpoint, as list state: every record
+ * not yet emitted, as plain data, in runs that restore together and in
+ * order: one record each, or every record of one key in `key-ordered` mode.
+ * A restore at another parallelism deals the runs out round-robin. `input`
+ * entries are sent again after a restore (with fresh attempt counters);
+ * `outputs` entries are results of the ordered modes that were complete but
+ * waiting for earlier records.
  */
+// A type, not an interface: it must fit OperatorListState's index signature.
+export type AsyncOperatorListState<TIn, TOut> = {
+  readonly records: readonly (readonly AsyncStateEntry<TIn, TOut>[])[];
+};
+
+/** The same records as opaque state, as checkpoints written before list state hold them; still restored. */
 export interface AsyncOperatorState<TIn, TOut> {
   readonly version: 1;
   readonly entries: readonly AsyncStateEntry<TIn, TOut>[];
 }
 
-/** One record of an {@link AsyncOperatorState}. */
+/** One record of an {@link AsyncOperatorListState}. */
 export type AsyncStateEntry<TIn, TOut> = { readonly input: TIn } | { readonly outputs: readonly TOut[]; readonly key?: Key };
 
 type Slot<TIn, TOut> = ResultSlot<TIn, TOut>;
@@ -225,6 +235,7 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
 
   // ---------------------------------------------------------------- lifecycle
 
+  /** Restores the opaque state of a checkpoint written before list state. */
   initializeState(snapshot: OperatorSnapshot): void {
     const state = snapshot.operatorState as Partial<AsyncOperatorState<TIn, TOut>> | undefined;
     if (state === undefined) return;
@@ -232,6 +243,14 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
       throw new Error(`cannot restore async operator ${this.ctx.description}: its state is not an async operator snapshot (version 1)`);
     }
     this.restored = state.entries;
+  }
+
+  initializeListState(lists: OperatorListState): void {
+    const runs = lists.records ?? [];
+    if (!runs.every(Array.isArray)) {
+      throw new Error(`cannot restore async operator ${this.ctx.description}: its list 'records' does not hold runs of records`);
+    }
+    this.restored = (runs as AsyncOperatorListState<TIn, TOut>['records']).flat();
   }
 
   open(): void | Promise<void> {
@@ -298,23 +317,35 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
     if (typeof closeFn === 'function') return (closeFn as () => void | Promise<void>).call(this.fn);
   }
 
-  snapshotState(): AsyncOperatorState<TIn, TOut> {
-    const entries: AsyncStateEntry<TIn, TOut>[] = [];
+  snapshotListState(): AsyncOperatorListState<TIn, TOut> {
+    const runs: AsyncStateEntry<TIn, TOut>[][] = [];
     if (this.ordered !== undefined) {
       const keyed = this.config.ordering === 'key-ordered';
+      // Key-ordered: one run per key, so a key's records stay together (and in order) on whichever subtask gets them.
+      const runOfKey = new Map<Key, AsyncStateEntry<TIn, TOut>[]>();
+      const add = (key: Key, entry: AsyncStateEntry<TIn, TOut>): void => {
+        if (!keyed) runs.push([entry]);
+        else if (runOfKey.has(key)) runOfKey.get(key)?.push(entry);
+        else {
+          const run = [entry];
+          runOfKey.set(key, run);
+          runs.push(run);
+        }
+      };
       for (const slot of this.ordered.slots()) {
-        if (slot.pending) entries.push({ input: slot.input });
+        const key = slot.lane.key as Key;
+        if (slot.pending) add(key, { input: slot.input });
         else {
           const outputs = OrderedResultQueue.outputsOf(slot);
-          if (outputs.length > 0) entries.push(keyed ? { outputs: [...outputs], key: slot.lane.key as Key } : { outputs: [...outputs] });
+          if (outputs.length > 0) add(key, keyed ? { outputs: [...outputs], key } : { outputs: [...outputs] });
         }
       }
     } else {
       const batches = [...[...this.running, ...this.hooks].map((c) => c.batch), ...this.waiting, ...this.retryReady, ...this.ready];
-      for (const batch of batches) for (const input of batch.inputs) entries.push({ input });
-      for (const input of this.accumulator.records()) entries.push({ input });
+      for (const batch of batches) for (const input of batch.inputs) runs.push([{ input }]);
+      for (const input of this.accumulator.records()) runs.push([{ input }]);
     }
-    return { version: 1, entries };
+    return { records: runs };
   }
 
   // ------------------------------------------------------------- dispatching
@@ -867,6 +898,8 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
       if ('input' in entry) {
         this.accumulator.add(entry.input);
       } else if (this.ordered !== undefined) {
+        // A batch's records must hold adjacent places: a per-batch result fills its first one.
+        this.accumulator.flushAll();
         this.outstanding -= this.ordered.drain(this.ordered.appendCompleted(entry));
       } else {
         emitChunk(this.ctx.output, entry.outputs);
