@@ -67,7 +67,7 @@ export { AsyncIterableSource } from './sources/AsyncIterableSource.js';
 export { ProcessOperator } from './operators/ProcessOperator.js';
 export { KeyedProcessOperator } from './operators/KeyedProcessOperator.js';
 export { perSubtask } from './operators/userFunctions.js';
-export { FileSource } from './sources/FileSource.js';
+export { FileSource, type FileSplit } from './sources/FileSource.js';
 export { FileSink, type FileSinkOptions } from './sinks/FileSink.js';
 export { TwoPhaseCommitSink } from './sinks/TwoPhaseCommitSink.js';
 export { seededRandom } from './runtime/seededRandom.js';

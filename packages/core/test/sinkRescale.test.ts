@@ -100,7 +100,7 @@ describe('FileSink restored at another parallelism', () => {
     const { shares, union } = redistributeListState(lists, to);
     const writers = await Promise.all(
       shares.map((share, s) =>
-        FileSink.jsonLines<string>(dir, {}).createWriter(context(s, to, { restoredListState: share, restoredUnionListState: union })),
+        Promise.resolve(FileSink.jsonLines<string>(dir, {}).createWriter(context(s, to, { restoredListState: share, restoredUnionListState: union }))),
       ),
     );
     for (const writer of writers) await writer.close?.();
