@@ -35,12 +35,12 @@ export class FileSource implements Source<string, FileSplit[]> {
 
   constructor(paths: string | readonly string[]) {
     const check = new OptionChecker('FileSource');
-    if (typeof paths === 'string' || !Array.isArray(paths)) {
-      this.paths = [check.nonEmptyString('path', paths)];
+    if (Array.isArray(paths)) {
+      const list = paths as readonly unknown[];
+      if (list.length === 0) check.fail("option 'paths' must list at least one file");
+      this.paths = list.map((path, i) => check.nonEmptyString(`paths[${i}]`, path));
     } else {
-      if (paths.length === 0) check.fail("option 'paths' must list at least one file");
-      paths.forEach((path, i) => check.nonEmptyString(`paths[${i}]`, path));
-      this.paths = [...paths];
+      this.paths = [check.nonEmptyString('path', paths)];
     }
     this.parallel = this.paths.length > 1;
   }
