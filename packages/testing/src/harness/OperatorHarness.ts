@@ -192,7 +192,9 @@ export abstract class OperatorHarness<TIn, TOut> {
 
   /**
    * Restores a snapshot taken by {@link snapshot} (on another harness): keyed
-   * state, keyed timers and the operator's own state. Call it on a new
+   * state, keyed timers, the operator's own state and its list state (to test
+   * a restore at another parallelism, give each harness a share made by core's
+   * `redistributeListState`). Call it on a new
    * harness, before {@link open}. Restored timers that are already due fire
    * the next time the clock is set or advanced (also to the current time).
    */
@@ -343,9 +345,9 @@ export abstract class OperatorHarness<TIn, TOut> {
   /**
    * The operator's state now, as a checkpoint would hold it (taken by core's
    * `snapshotOperator`, like the runtime's): a deep copy of its keyed state
-   * and keyed timers (keyed harness) and of what its `snapshotState()`
-   * returns. Restore it with {@link initializeState} on a new harness.
-   * Throws if `snapshotState()` returns a promise: use {@link snapshotAsync}.
+   * and keyed timers (keyed harness) and of what its `snapshotState()` and
+   * `snapshotListState()` return. Restore it with {@link initializeState} on a
+   * new harness. Throws if either returns a promise: use {@link snapshotAsync}.
    */
   snapshot(checkpointId = this.nextCheckpointId++): OperatorSnapshot {
     const snapshot = snapshotOperator(this.context, this.operator, checkpointId);
@@ -356,7 +358,7 @@ export abstract class OperatorHarness<TIn, TOut> {
     return snapshot;
   }
 
-  /** {@link snapshot} for operators whose `snapshotState()` returns a promise (a sink pre-committing). */
+  /** {@link snapshot} for operators whose snapshot is a promise (a sink pre-committing). */
   async snapshotAsync(checkpointId = this.nextCheckpointId++): Promise<OperatorSnapshot> {
     return snapshotOperator(this.context, this.operator, checkpointId);
   }
