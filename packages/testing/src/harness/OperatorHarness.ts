@@ -13,6 +13,7 @@ import {
   type OneInputStreamOperator,
   type OperatorContext,
   type OperatorFactory,
+  type OperatorListState,
   type OperatorSnapshot,
   type Output,
   type OutputTag,
@@ -192,15 +193,16 @@ export abstract class OperatorHarness<TIn, TOut> {
 
   /**
    * Restores a snapshot taken by {@link snapshot} (on another harness): keyed
-   * state, keyed timers, the operator's own state and its list state (to test
-   * a restore at another parallelism, give each harness a share made by core's
-   * `redistributeListState`). Call it on a new
+   * state, keyed timers, the operator's own state and its list state. To test
+   * a restore at another parallelism, give each harness a share and the union
+   * made by core's `redistributeListState` (`union` defaults to the snapshot's
+   * own lists). Call it on a new
    * harness, before {@link open}. Restored timers that are already due fire
    * the next time the clock is set or advanced (also to the current time).
    */
-  initializeState(snapshot: OperatorSnapshot): void {
+  initializeState(snapshot: OperatorSnapshot, union?: OperatorListState): void {
     if (this.lifecycle !== 'created') throw new Error('initializeState() must be called before open(), on a new harness');
-    restoreOperator(this.context, this.operator, snapshot);
+    restoreOperator(this.context, this.operator, snapshot, union);
   }
 
   /** Opens the operator (and the user function it wraps). */
