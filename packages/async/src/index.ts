@@ -34,4 +34,4 @@ export {
 } from './retry/RetryStrategies.js';
 export type { RateLimit } from './retry/RateLimiter.js';
 export { ASYNC_METRICS } from './metrics.js';
-export type { AsyncOperatorState, AsyncStateEntry } from './operators/AsyncBatchWaitOperator.js';
+export type { AsyncOperatorListState, AsyncOperatorState, AsyncStateEntry } from './operators/AsyncBatchWaitOperator.js';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { redistributeListState, type OperatorSnapshot } from '@tributary/core';
 import { FakeBatchService, ManualClock } from '@tributary/testing';
-import { RetryStrategies, type AsyncOperatorState } from '../src/index.js';
+import { RetryStrategies, type AsyncOperatorListState } from '../src/index.js';
 import { ControlledCalls, batchHarness, keyedBatchHarness, range } from './helpers.js';
 
 describe('snapshot and restore', () => {
@@ -12,7 +13,7 @@ describe('snapshot and restore', () => {
     await first.settle();
     expect(before.batches()).toEqual([[1, 2, 3]]);
     const snapshot = first.snapshot();
-    expect(snapshot.operatorState).toEqual({ version: 1, entries: [{ input: 1 }, { input: 2 }, { input: 3 }, { input: 4 }, { input: 5 }] });
+    expect(snapshot.listState).toEqual({ records: [[{ input: 1 }], [{ input: 2 }], [{ input: 3 }], [{ input: 4 }], [{ input: 5 }]] });
     await first.close(); // the crash: nothing of the first instance is delivered
 
     const clock = new ManualClock(0);
@@ -42,8 +43,8 @@ describe('snapshot and restore', () => {
     await first.open();
     first.processElements([1, 2, 3, 4, 5, 6]);
     await first.setProcessingTime(15); // [1, 2] failed and waits for its retry; [3, 4] in flight; [5, 6] waits for a slot
-    const state = first.snapshot().operatorState as AsyncOperatorState<number, number>;
-    expect(state.entries.map((e) => ('input' in e ? e.input : null)).sort()).toEqual([1, 2, 3, 4, 5, 6]);
+    const state = first.snapshot().listState as AsyncOperatorListState<number, number>;
+    expect(state.records.flat().map((e) => ('input' in e ? e.input : null)).sort()).toEqual([1, 2, 3, 4, 5, 6]);
     await first.close();
 
     const attempts: number[] = [];
@@ -54,7 +55,7 @@ describe('snapshot and restore', () => {
       },
       { maxBatchSize: 2 },
     );
-    second.initializeState({ operatorState: state });
+    second.initializeState({ listState: state });
     await second.open();
     await second.endInput();
     expect(attempts).toEqual([1, 1, 1]);
@@ -70,7 +71,7 @@ describe('snapshot and restore', () => {
     before.call(1).resolve([30, 40]); // done, but waits for [1, 2]
     await first.settle();
     const snapshot = first.snapshot();
-    expect(snapshot.operatorState).toEqual({ version: 1, entries: [{ input: 1 }, { input: 2 }, { outputs: [30, 40] }, { input: 5 }] });
+    expect(snapshot.listState).toEqual({ records: [[{ input: 1 }], [{ input: 2 }], [{ outputs: [30, 40] }], [{ input: 5 }]] });
     await first.close();
 
     const after = new ControlledCalls<number, number>();
@@ -87,7 +88,7 @@ describe('snapshot and restore', () => {
     expect(second.getOutput()).toEqual([10, 20, 30, 40, 50]);
   });
 
-  it('key-ordered mode stores the key of a waiting result', async () => {
+  it('key-ordered mode stores the key of a waiting result, and each key\'s records as one run', async () => {
     const before = new ControlledCalls<string, string>();
     const first = keyedBatchHarness(before.fn, { maxBatchSize: 1, maxInFlightBatches: 4, ordering: 'key-ordered', resultMode: 'per-item' }, (s: string) => s[0] as string);
     await first.open();
@@ -98,7 +99,7 @@ describe('snapshot and restore', () => {
     await first.settle();
     expect(first.getOutput()).toEqual(['B1']);
     const snapshot = first.snapshot();
-    expect(snapshot.operatorState).toEqual({ version: 1, entries: [{ input: 'a1' }, { outputs: ['A2'], key: 'a' }] });
+    expect(snapshot.listState).toEqual({ records: [[{ input: 'a1' }, { outputs: ['A2'], key: 'a' }]] });
 
     const after = new ControlledCalls<string, string>();
     const second = keyedBatchHarness(after.fn, { maxBatchSize: 1, maxInFlightBatches: 4, ordering: 'key-ordered', resultMode: 'per-item' }, (s: string) => s[0] as string);
@@ -119,7 +120,7 @@ describe('snapshot and restore', () => {
     await harness.open();
     harness.processElements([1, 2, 3]);
     await harness.endInput();
-    expect(harness.snapshot().operatorState).toEqual({ version: 1, entries: [] });
+    expect(harness.snapshot().listState).toEqual({ records: [] });
   });
 
   it('refuses a state that is not an async operator snapshot', () => {
@@ -127,5 +128,78 @@ describe('snapshot and restore', () => {
     expect(() => harness.initializeState({ operatorState: { offset: 3 } })).toThrow(
       "cannot restore async operator 'embed': its state is not an async operator snapshot (version 1)",
     );
+  });
+
+  it('restores the opaque state of a checkpoint written before list state', async () => {
+    const harness = batchHarness<number, number>((xs) => Promise.resolve(xs.map((x) => x * 10)), { maxBatchSize: 2, ordering: 'ordered' });
+    harness.initializeState({ operatorState: { version: 1, entries: [{ input: 1 }, { outputs: [20] }, { input: 3 }] } });
+    await harness.open();
+    await harness.endInput();
+    expect(harness.getOutput()).toEqual([10, 20, 30]);
+  });
+
+  it.each([
+    [2, 3],
+    [2, 1],
+    [3, 2],
+  ])('restored at another parallelism (%i -> %i), every buffered and in-flight record is emitted exactly once', async (from, to) => {
+    const snapshots: OperatorSnapshot[] = [];
+    for (let s = 0; s < from; s++) {
+      const calls = new ControlledCalls<number, number>();
+      const old = batchHarness(calls.fn, { maxBatchSize: 3, maxBatchDelay: 1_000 });
+      await old.open();
+      old.processElements(range(s * 100, s * 100 + 4 + s)); // one batch in flight, the rest buffered
+      await old.settle();
+      snapshots.push(old.snapshot());
+      await old.close();
+    }
+    const { shares } = redistributeListState(
+      snapshots.map((s) => s.listState),
+      to,
+    );
+    const outputs: number[] = [];
+    for (const share of shares) {
+      const restored = batchHarness<number, number>((xs) => Promise.resolve(xs), { maxBatchSize: 3 });
+      restored.initializeState({ listState: share });
+      await restored.open();
+      await restored.endInput();
+      outputs.push(...restored.getOutput());
+    }
+    const expected = Array.from({ length: from }, (_, s) => range(s * 100, s * 100 + 4 + s)).flat();
+    expect(outputs.sort((a, b) => a - b)).toEqual(expected);
+  });
+
+  it("key-ordered mode restored at another parallelism keeps each key's records on one subtask, in order", async () => {
+    const before = new ControlledCalls<string, string>();
+    const first = keyedBatchHarness(before.fn, { maxBatchSize: 1, maxInFlightBatches: 8, ordering: 'key-ordered', resultMode: 'per-item' }, (s: string) => s[0] as string);
+    await first.open();
+    first.processElements(['a1', 'b1', 'a2', 'c1', 'b2', 'a3']);
+    await first.settle();
+    before.call(2).resolve(['A2']); // waits for a1
+    await first.settle();
+    const { shares } = redistributeListState([first.snapshot().listState], 2);
+    const perSubtask: string[][] = [];
+    for (const share of shares) {
+      const calls: string[] = [];
+      const restored = keyedBatchHarness(
+        (xs: readonly string[]) => {
+          calls.push(...xs);
+          return Promise.resolve(xs.map((x) => x.toUpperCase()));
+        },
+        { maxBatchSize: 1, ordering: 'key-ordered', resultMode: 'per-item' },
+        (s: string) => s[0] as string,
+      );
+      restored.initializeState({ listState: share });
+      await restored.open();
+      await restored.endInput();
+      perSubtask.push(restored.getOutput());
+    }
+    const keysOf = (out: string[]) => new Set(out.map((o) => o[0]));
+    expect([...keysOf(perSubtask[0]!)].filter((k) => keysOf(perSubtask[1]!).has(k))).toEqual([]);
+    for (const out of perSubtask) for (const key of keysOf(out)) {
+      const ofKey = out.filter((o) => o[0] === key);
+      expect(ofKey).toEqual([...ofKey].sort());
+    }
+    expect(perSubtask.flat().sort()).toEqual(['A1', 'A2', 'A3', 'B1', 'B2', 'C1']);
   });
 });

@@ -56,18 +56,21 @@ export {
   type OperatorContextOptions,
   type OperatorFactory,
   type OperatorSnapshot,
+  type OperatorListState,
   type Output,
   type ProcessingTimeService,
   type KeyedContext,
   type TaskHooks,
 } from './operators/StreamOperator.js';
 export { Mailbox, type MailboxOwner } from './runtime/Mailbox.js';
+
+export { redistributeListState, type RedistributedListState } from './runtime/checkpoint/redistributeListState.js';
 export { CollectionSource } from './sources/CollectionSource.js';
 export { AsyncIterableSource } from './sources/AsyncIterableSource.js';
 export { ProcessOperator } from './operators/ProcessOperator.js';
 export { KeyedProcessOperator } from './operators/KeyedProcessOperator.js';
 export { perSubtask } from './operators/userFunctions.js';
-export { FileSource } from './sources/FileSource.js';
+export { FileSource, type FileSplit } from './sources/FileSource.js';
 export { FileSink, type FileSinkOptions } from './sinks/FileSink.js';
 export { TwoPhaseCommitSink } from './sinks/TwoPhaseCommitSink.js';
 export { seededRandom } from './runtime/seededRandom.js';

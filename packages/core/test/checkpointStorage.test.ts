@@ -33,6 +33,15 @@ describe('FileCheckpointStorage', () => {
     expect(loaded.checkpoint.sources.src?.positions).toEqual([100]);
   });
 
+  it('loads format versions 1 (before list state) and 2; refuses a newer one, whose state this code might drop', async () => {
+    const storage = new FileCheckpointStorage(mkdtempSync(join(tmpdir(), 'ckpt-')));
+    const withLists = { ...checkpoint(2, 0), version: 2 as const, operators: { op: { name: 'op', parallelism: 1, subtasks: [{ listState: { items: [1, 2] } }] } } };
+    expect((await storage.load((await storage.store(checkpoint(1, 'old'))).location)).checkpoint.operators.op?.subtasks[0]?.operatorState).toBe('old');
+    expect((await storage.load((await storage.store(withLists)).location)).checkpoint.operators.op?.subtasks[0]?.listState).toEqual({ items: [1, 2] });
+    const { location } = await storage.store({ ...checkpoint(3, 0), version: 3 } as unknown as CompletedCheckpoint);
+    await expect(storage.load(location)).rejects.toThrow(/has unknown format version 3/);
+  });
+
   it('keeps the newest `retain` checkpoints and leaves no temporary files', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ckpt-'));
     const storage = new FileCheckpointStorage(dir, { retain: 2 });

@@ -62,6 +62,8 @@ const cases: readonly BadInput[] = [
   ['fromAsyncIterable: a sync array', () => env().fromAsyncIterable([1, 2] as never), 'fromAsyncIterable(): needs an AsyncIterable or a function that returns one, got an array'],
   ['fromSource: no name', () => env().fromSource(new FileSource('in.txt'), undefined as never), "fromSource(): option 'name' must be a non-empty string, got undefined"],
   ['FileSource: no path', () => new FileSource(undefined as never), "FileSource: option 'path' must be a non-empty string, got undefined"],
+  ['FileSource: no files', () => new FileSource([]), "FileSource: option 'paths' must list at least one file"],
+  ['FileSource: an empty path among files', () => new FileSource(['a.txt', '']), "FileSource: option 'paths[1]' must be a non-empty string, got ''"],
   // FileSink
   ['FileSink: exactly_once', () => FileSink.jsonLines('/tmp/out', { guarantee: 'exactly_once' as never }), "FileSink.jsonLines(): option 'guarantee' must be 'exactly-once' or 'at-least-once', got 'exactly_once'"],
   ['FileSink: misspelled key', () => FileSink.jsonLines('/tmp/out', { guarantees: 'at-least-once' } as never), "FileSink.jsonLines(): unknown option 'guarantees'; did you mean 'guarantee'?"],

@@ -36,15 +36,15 @@ describe('TwoPhaseCommitSink', () => {
     const sink = new HeldCommits();
     const writer = await sink.createWriter(ctx);
     await writer.write('a');
-    expect(await writer.snapshotState?.(1)).toEqual({ pending: [{ checkpointId: 1, txn: 0 }] });
+    expect(await writer.snapshotListState?.(1)).toEqual({ pending: [{ checkpointId: 1, txn: 0 }] });
     const committing = writer.notifyCheckpointComplete?.(1);
     await new Promise((resolve) => setImmediate(resolve));
     // Checkpoint 2 is taken while transaction 0 is still being committed.
-    expect(await writer.snapshotState?.(2)).toEqual({ pending: [{ checkpointId: 1, txn: 0 }, { checkpointId: 2, txn: 1 }] });
+    expect(await writer.snapshotListState?.(2)).toEqual({ pending: [{ checkpointId: 1, txn: 0 }, { checkpointId: 2, txn: 1 }] });
     sink.releases[0]?.();
     await committing;
     expect(sink.committed).toEqual([0]);
-    expect(await writer.snapshotState?.(3)).toEqual({ pending: [{ checkpointId: 2, txn: 1 }, { checkpointId: 3, txn: 2 }] });
+    expect(await writer.snapshotListState?.(3)).toEqual({ pending: [{ checkpointId: 2, txn: 1 }, { checkpointId: 3, txn: 2 }] });
     // A second notification while a commit runs does not commit twice.
     const first = writer.notifyCheckpointComplete?.(3);
     const second = writer.notifyCheckpointComplete?.(3);

@@ -232,6 +232,18 @@ describe('OneInputOperatorHarness', () => {
     expect(second.harness.getOutput()).toEqual(['r1', 'r2']);
   });
 
+  it('restores list state: a share, and the union of every old subtask for a restore at another parallelism', () => {
+    const seen: unknown[] = [];
+    const factory: OperatorFactory<number, number> = () =>
+      ({ processElement() {}, initializeListState: (lists, union) => void seen.push([lists, union]) }) satisfies OneInputStreamOperator<number>;
+    new OneInputOperatorHarness(factory).initializeState({ listState: { a: [1] } }, { a: [1, 2] });
+    new OneInputOperatorHarness(factory).initializeState({ listState: { a: [3] } });
+    expect(seen).toEqual([
+      [{ a: [1] }, { a: [1, 2] }],
+      [{ a: [3] }, { a: [3] }],
+    ]);
+  });
+
   it('refuses keyed snapshots, late restores and operator state a checkpoint could not store', async () => {
     const harness = doubler();
     expect(() => harness.initializeState({ keyedState: { states: {} } })).toThrow(/holds keyed state/);

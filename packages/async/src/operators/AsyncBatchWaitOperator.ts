@@ -1,4 +1,4 @@
-import { extractKey, type Key, type OneInputStreamOperator, type OperatorContext, type OperatorSnapshot } from '@tributary/core';
+import { extractKey, type Key, type OneInputStreamOperator, type OperatorContext, type OperatorListState, type OperatorSnapshot } from '@tributary/core';
 import { BatchAccumulator } from '../batching/BatchAccumulator.js';
 import type { BatchOwner, BatchPolicy } from '../batching/BatchPolicy.js';
 import type { AsyncOperatorConfig } from '../internal/config.js';
@@ -14,17 +14,26 @@ import { Dispatcher, type DispatcherOwner } from './Dispatcher.js';
 import type { Invoker } from './Invoker.js';
 
 /**
- * The async operators' state in a checkpoint: every record not yet emitted,
- * as plain data. `input` entries are sent again after a restore (with fresh
- * attempt counters); `outputs` entries are results of the ordered modes that
- * were complete but waiting for earlier records.
+ * The async operators' state in a checkpoint, as list state: every record
+ * not yet emitted, as plain data, in runs that restore together and in
+ * order: one record each, or every record of one key in `key-ordered` mode.
+ * A restore at another parallelism deals the runs out round-robin. `input`
+ * entries are sent again after a restore (with fresh attempt counters);
+ * `outputs` entries are results of the ordered modes that were complete but
+ * waiting for earlier records.
  */
+// A type, not an interface: it must fit OperatorListState's index signature.
+export type AsyncOperatorListState<TIn, TOut> = {
+  readonly records: readonly (readonly AsyncStateEntry<TIn, TOut>[])[];
+};
+
+/** The same records as opaque state, as checkpoints written before list state hold them; still restored. */
 export interface AsyncOperatorState<TIn, TOut> {
   readonly version: 1;
   readonly entries: readonly AsyncStateEntry<TIn, TOut>[];
 }
 
-/** One record of an {@link AsyncOperatorState}. */
+/** One record of an {@link AsyncOperatorListState}. */
 export type AsyncStateEntry<TIn, TOut> = { readonly input: TIn } | { readonly outputs: readonly TOut[]; readonly key?: Key };
 
 /** Builds a subtask's batch policy; the default is today's fixed triggers. */
@@ -88,6 +97,7 @@ export class AsyncBatchWaitOperator<TIn, TOut>
 
   // ---------------------------------------------------------------- lifecycle
 
+  /** Restores the opaque state of a checkpoint written before list state. */
   initializeState(snapshot: OperatorSnapshot): void {
     const state = snapshot.operatorState as Partial<AsyncOperatorState<TIn, TOut>> | undefined;
     if (state === undefined) return;
@@ -95,6 +105,14 @@ export class AsyncBatchWaitOperator<TIn, TOut>
       throw new Error(`cannot restore async operator ${this.ctx.description}: its state is not an async operator snapshot (version 1)`);
     }
     this.restored = state.entries;
+  }
+
+  initializeListState(lists: OperatorListState): void {
+    const runs = lists.records ?? [];
+    if (!runs.every(Array.isArray)) {
+      throw new Error(`cannot restore async operator ${this.ctx.description}: its list 'records' does not hold runs of records`);
+    }
+    this.restored = (runs as AsyncOperatorListState<TIn, TOut>['records']).flat();
   }
 
   open(): void | Promise<void> {
@@ -154,8 +172,8 @@ export class AsyncBatchWaitOperator<TIn, TOut>
     return this.invoker.close();
   }
 
-  snapshotState(): AsyncOperatorState<TIn, TOut> {
-    return { version: 1, entries: this.queue.snapshot(() => this.heldInputs()) };
+  snapshotListState(): AsyncOperatorListState<TIn, TOut> {
+    return { records: this.queue.snapshot(() => this.heldInputs()) };
   }
 
   // ------------------------------------------------------------------ wiring
@@ -250,6 +268,8 @@ export class AsyncBatchWaitOperator<TIn, TOut>
         this.queue.admit(1);
         this.policy.add(entry.input);
       } else {
+        // A batch's records must hold adjacent places: a per-batch result fills its first one.
+        this.policy.flushAll();
         this.queue.restoreCompleted(entry);
       }
     }

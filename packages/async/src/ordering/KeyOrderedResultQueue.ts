@@ -34,6 +34,11 @@ export class KeyOrderedResultQueue<TIn, TOut> extends OrderedResultQueue<TIn, TO
     return lane;
   }
 
+  /** A key's records stay together, and in order, on whichever subtask restores them. */
+  protected override runsOf(entries: AsyncStateEntry<TIn, TOut>[]): AsyncStateEntry<TIn, TOut>[][] {
+    return [entries];
+  }
+
   protected override lanes(): Iterable<Lane<TIn, TOut>> {
     return this.byKey.values();
   }

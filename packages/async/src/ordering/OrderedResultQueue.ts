@@ -57,15 +57,22 @@ export class OrderedResultQueue<TIn, TOut> implements ResultQueue<TIn, TOut>, Ta
     this.drain(slot);
   }
 
-  snapshot(): AsyncStateEntry<TIn, TOut>[] {
-    const entries: AsyncStateEntry<TIn, TOut>[] = [];
+  snapshot(): AsyncStateEntry<TIn, TOut>[][] {
+    const runs: AsyncStateEntry<TIn, TOut>[][] = [];
     for (const lane of this.lanes()) {
+      const entries: AsyncStateEntry<TIn, TOut>[] = [];
       for (let slot = lane.head; slot !== undefined; slot = slot.next) {
         if (slot.pending) entries.push({ input: slot.input });
         else if (slot.outputs.length > 0) entries.push(this.completedEntry([...slot.outputs], lane));
       }
+      if (entries.length > 0) runs.push(...this.runsOf(entries));
     }
-    return entries;
+    return runs;
+  }
+
+  /** A lane's entries as runs: each record alone (one line for all keys), or one run per key (key-ordered). */
+  protected runsOf(entries: AsyncStateEntry<TIn, TOut>[]): AsyncStateEntry<TIn, TOut>[][] {
+    return entries.map((entry) => [entry]);
   }
 
   clear(): void {

@@ -27,11 +27,13 @@ export interface ResultQueue<TIn, TOut> {
   /** A completed entry restored from a checkpoint: it leaves at its place in line. */
   restoreCompleted(entry: Extract<AsyncStateEntry<TIn, TOut>, { outputs: unknown }>): void;
   /**
-   * Every record held, as checkpoint entries in line order. `held` yields the
-   * inputs of records the queue does not place (unordered mode: in calls,
-   * retries and open batches).
+   * Every record held, as checkpoint entries in line order, in runs that must
+   * restore together on one subtask (list state deals runs out when the
+   * parallelism changes): one record each, or one key's records in key-ordered
+   * mode. `held` yields the inputs of records the queue does not place
+   * (unordered mode: in calls, retries and open batches).
    */
-  snapshot(held: () => Iterable<TIn>): AsyncStateEntry<TIn, TOut>[];
+  snapshot(held: () => Iterable<TIn>): AsyncStateEntry<TIn, TOut>[][];
   /** Forgets every record placed (the operator stopped); `size` stays, as nothing more is admitted. */
   clear(): void;
 }
@@ -67,10 +69,10 @@ export class UnorderedResultQueue<TIn, TOut> implements ResultQueue<TIn, TOut> {
     emitChunk(this.out, entry.outputs);
   }
 
-  snapshot(held: () => Iterable<TIn>): AsyncStateEntry<TIn, TOut>[] {
-    const entries: AsyncStateEntry<TIn, TOut>[] = [];
-    for (const input of held()) entries.push({ input });
-    return entries;
+  snapshot(held: () => Iterable<TIn>): AsyncStateEntry<TIn, TOut>[][] {
+    const runs: AsyncStateEntry<TIn, TOut>[][] = [];
+    for (const input of held()) runs.push([{ input }]);
+    return runs;
   }
 
   clear(): void {

@@ -141,13 +141,14 @@ describe('result queues: collect mode', () => {
 });
 
 describe('result queues: checkpoints', () => {
-  const cases: { kind: Kind; entries: unknown[] }[] = [
+  // Runs restore together on one subtask: each record alone, or one key's records together (key-ordered).
+  const cases: { kind: Kind; entries: unknown[][] }[] = [
     // Unordered places nothing: the operator's held inputs are the state.
-    { kind: 'unordered', entries: [{ input: 'held' }] },
-    { kind: 'ordered', entries: [{ input: 'a1' }, { outputs: ['B1'] }, { input: 'a2' }, { outputs: ['B2'] }] },
-    { kind: 'key-ordered', entries: [{ input: 'a1' }, { input: 'a2' }] },
+    { kind: 'unordered', entries: [[{ input: 'held' }]] },
+    { kind: 'ordered', entries: [[{ input: 'a1' }], [{ outputs: ['B1'] }], [{ input: 'a2' }], [{ outputs: ['B2'] }]] },
+    { kind: 'key-ordered', entries: [[{ input: 'a1' }, { input: 'a2' }]] },
   ];
-  it.each(cases)('$kind: with b1 and b2 complete, the snapshot holds $entries', ({ kind, entries }) => {
+  it.each(cases)('$kind: with b1 and b2 complete, the snapshot holds the runs $entries', ({ kind, entries }) => {
     const { queue, slots } = filled(kind);
     queue.completeItem(slots[1], 0, 'B1');
     queue.completeItem(slots[3], 0, 'B2');

@@ -1,4 +1,5 @@
 import type { MetricGroup } from '../metrics/MetricRegistry.js';
+import type { OperatorListState } from '../operators/StreamOperator.js';
 
 /** Where a sink writer runs. */
 export interface SinkWriterContext {
@@ -7,6 +8,14 @@ export interface SinkWriterContext {
   readonly metrics: MetricGroup;
   /** What this writer's `snapshotState` returned at the checkpoint the job restored from, if any. */
   readonly restoredState: unknown;
+  /**
+   * This subtask's share of the lists the writers' `snapshotListState`
+   * returned at the checkpoint the job restored from (re-split round-robin
+   * when the parallelism changed); undefined when there are none.
+   */
+  readonly restoredListState?: OperatorListState | undefined;
+  /** Every old writer's lists whole, for what every subtask must see; undefined when there are none. */
+  readonly restoredUnionListState?: OperatorListState | undefined;
 }
 
 /**
@@ -28,6 +37,13 @@ export interface SinkWriter<T> {
    * and handed back as `restoredState` after a restore.
    */
   snapshotState?(checkpointId: number): unknown;
+  /**
+   * Like `snapshotState`, for state that is a collection of independent
+   * items (pending transactions, files): the lists come back as
+   * `restoredListState`, re-split across subtasks when the job restores at
+   * another parallelism, which opaque `snapshotState` cannot.
+   */
+  snapshotListState?(checkpointId: number): OperatorListState | Promise<OperatorListState>;
   /** Checkpoint `checkpointId` is stored: commit the transactions it covers. */
   notifyCheckpointComplete?(checkpointId: number): void | Promise<void>;
   /** End of input: write out anything buffered. */

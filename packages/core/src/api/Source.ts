@@ -62,5 +62,16 @@ export interface Source<T, TPosition = unknown> {
    * are built, instead of losing what the first reader had taken. Default: true.
    */
   readonly replayable?: boolean;
+  /**
+   * Whether a reader's `position()` is an array of independent splits (a
+   * file and its offset, a partition and its offset), so the job can restore
+   * at another parallelism: the splits of all old readers are dealt out
+   * round-robin (old subtask 0's first) and each new reader's `start()` gets
+   * its share, an array that may be empty. A reader started without a
+   * position (a fresh run) picks its splits from its `subtaskIndex` and
+   * `parallelism`. Default: false: restoring at another parallelism is
+   * refused, naming the source.
+   */
+  readonly rescalable?: boolean;
   createReader(ctx: SourceReaderContext): SourceReader<T, TPosition>;
 }

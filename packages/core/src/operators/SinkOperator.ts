@@ -1,5 +1,5 @@
 import type { Sink, SinkWriter } from '../api/Sink.js';
-import type { OneInputStreamOperator, OperatorContext, OperatorSnapshot } from './StreamOperator.js';
+import type { OneInputStreamOperator, OperatorContext, OperatorListState, OperatorSnapshot } from './StreamOperator.js';
 
 /**
  * Hands records to a sink writer. A write that returns a promise holds back
@@ -9,6 +9,7 @@ import type { OneInputStreamOperator, OperatorContext, OperatorSnapshot } from '
 export class SinkOperator<T> implements OneInputStreamOperator<T> {
   private writer: SinkWriter<T> | undefined;
   private restoredState: unknown;
+  private restoredLists: { share: OperatorListState; union: OperatorListState } | undefined;
 
   constructor(
     private readonly ctx: OperatorContext<never>,
@@ -19,18 +20,29 @@ export class SinkOperator<T> implements OneInputStreamOperator<T> {
     this.restoredState = snapshot.operatorState;
   }
 
+  initializeListState(share: OperatorListState, union: OperatorListState): void {
+    this.restoredLists = { share, union };
+  }
+
   async open(): Promise<void> {
     this.writer = await this.sink.createWriter({
       subtaskIndex: this.ctx.subtaskIndex,
       parallelism: this.ctx.parallelism,
       metrics: this.ctx.metrics,
       restoredState: this.restoredState,
+      restoredListState: this.restoredLists?.share,
+      restoredUnionListState: this.restoredLists?.union,
     });
     this.restoredState = undefined;
+    this.restoredLists = undefined;
   }
 
   snapshotState(checkpointId: number): unknown {
     return this.writer?.snapshotState?.(checkpointId);
+  }
+
+  snapshotListState(checkpointId: number): OperatorListState | Promise<OperatorListState> | undefined {
+    return this.writer?.snapshotListState?.(checkpointId);
   }
 
   async notifyCheckpointComplete(checkpointId: number): Promise<void> {

@@ -86,17 +86,28 @@ export interface OperatorContext<TOut> {
   readonly runtimeContext: RuntimeContext;
 }
 
-/** Operator state in a snapshot: keyed state, keyed timers and the operator's own state. */
+/**
+ * Named lists of plain-data items (Flink's operator `ListState`): the items
+ * of a name are re-split round-robin across subtasks when a job restores at
+ * another parallelism, so each item must make sense on any subtask.
+ */
+export type OperatorListState = Readonly<Record<string, readonly unknown[]>>;
+
+/** Operator state in a snapshot: keyed state, keyed timers, the operator's own state and its list state. */
 export interface OperatorSnapshot {
   readonly keyedState?: KeyedStateSnapshot;
   readonly timers?: TimersSnapshot;
+  /** Opaque: restores only at the parallelism it was taken at. */
   readonly operatorState?: unknown;
+  /** Redistributable: restores at any parallelism (see {@link OperatorListState}). */
+  readonly listState?: OperatorListState;
 }
 
 /**
  * An operator with one input. Created per subtask by an {@link OperatorFactory}.
  *
- * The runtime calls, in order: `initializeState` (when restoring), `open`,
+ * The runtime calls, in order: `initializeState` and `initializeListState`
+ * (when restoring), `open`,
  * `processElement` for every record, `endInput` once the input is exhausted
  * (the job waits for the promise: an async operator resolves it when all its
  * work has settled and been emitted), and `close`. `close` is also called on
@@ -105,6 +116,16 @@ export interface OperatorSnapshot {
  */
 export interface OneInputStreamOperator<TIn> {
   initializeState?(snapshot: OperatorSnapshot): void;
+  /**
+   * Called before `open()` on a restore whose checkpoint holds list state of
+   * this operator, with this subtask's share: its own lists at the same
+   * parallelism, else every old subtask's items of each name dealt out
+   * round-robin (subtask 0's first, in order; a share may be empty). `union`
+   * holds every old subtask's items whole, for what every subtask must see
+   * (Flink's union list state), such as which transactions are still pending
+   * anywhere.
+   */
+  initializeListState?(lists: OperatorListState, union: OperatorListState): void;
   open?(): void | Promise<void>;
   processElement(value: TIn): void;
   /**
@@ -143,6 +164,16 @@ export interface OneInputStreamOperator<TIn> {
    * must resolve before the checkpoint can complete.
    */
   snapshotState?(checkpointId: number): unknown;
+  /**
+   * Items re-split round-robin across subtasks when the parallelism changes
+   * (Flink's operator ListState). Taken at the same instant as
+   * `snapshotState`, under the same rules; prefer it for state that is a
+   * collection of independent items (buffered records, pending transactions,
+   * splits), since opaque state cannot restore at another parallelism.
+   * Undefined: no list state (an operator that forwards the call to a part
+   * that may not have any).
+   */
+  snapshotListState?(checkpointId: number): OperatorListState | Promise<OperatorListState> | undefined;
   /** Checkpoint `checkpointId` is durable: commit what it covers (two-phase-commit sinks). */
   notifyCheckpointComplete?(checkpointId: number): void | Promise<void>;
 }
@@ -295,19 +326,31 @@ export function snapshotOperator(
     ctx.keyed === undefined || !withKeyedState
       ? {}
       : { keyedState: ctx.keyed.backend.snapshot(), timers: ctx.keyed.timers.snapshot() };
-  if (operator.snapshotState === undefined) return keyed;
-  const state = operator.snapshotState(checkpointId);
-  if (state instanceof Promise) {
-    return state.then((resolved) => ({ ...keyed, operatorState: copyState(resolved, ctx.description) }));
+  // Both parts are asked for, and what they return at once is copied, at the barrier; only promises are awaited.
+  const where = ctx.description;
+  const state = operator.snapshotState === undefined ? {} : copied(operator.snapshotState(checkpointId), (s) => ({ operatorState: copyState(s, where) }));
+  const lists = copied(operator.snapshotListState?.(checkpointId), (l) => (l === undefined ? {} : { listState: copyLists(l, where) }));
+  if (state instanceof Promise || lists instanceof Promise) {
+    return Promise.all([Promise.resolve(state), Promise.resolve(lists)]).then(([s, l]) => ({ ...keyed, ...s, ...l }));
   }
-  return { ...keyed, operatorState: copyState(state, ctx.description) };
+  return { ...keyed, ...state, ...lists };
 }
 
-/** Restores a snapshot taken by {@link snapshotOperator} into a new operator instance, before `open()`. */
+/** `copy` applied to `value` now, or once it resolves. */
+function copied<T, R>(value: T | Promise<T>, copy: (value: T) => R): R | Promise<R> {
+  return value instanceof Promise ? value.then(copy) : copy(value);
+}
+
+/**
+ * Restores a snapshot taken by {@link snapshotOperator} into a new operator
+ * instance, before `open()`. `union` is every old subtask's list state (see
+ * `initializeListState`); it defaults to the snapshot's own lists (one subtask).
+ */
 export function restoreOperator(
   ctx: OperatorContext<unknown>,
   operator: OneInputStreamOperator<unknown>,
   snapshot: OperatorSnapshot,
+  union: OperatorListState | undefined = snapshot.listState,
 ): void {
   if (ctx.keyed === undefined && (snapshot.keyedState !== undefined || snapshot.timers !== undefined)) {
     throw new Error(`The snapshot of operator ${ctx.description} holds keyed state, but the operator is not on a keyed stream`);
@@ -315,12 +358,21 @@ export function restoreOperator(
   if (snapshot.keyedState !== undefined) ctx.keyed?.backend.restore(snapshot.keyedState);
   if (snapshot.timers !== undefined) ctx.keyed?.timers.restore(snapshot.timers);
   operator.initializeState?.(snapshot);
+  if (snapshot.listState !== undefined) operator.initializeListState?.(snapshot.listState, union ?? snapshot.listState);
 }
 
-function copyState(state: unknown, operator: string): unknown {
+function copyState(state: unknown, operator: string, method = 'snapshotState()'): unknown {
   try {
     return structuredClone(state);
   } catch (error) {
-    throw new OperatorError(operator, new TypeError(`snapshotState() returned a value a checkpoint cannot store: ${String(error)}`));
+    throw new OperatorError(operator, new TypeError(`${method} returned a value a checkpoint cannot store: ${String(error)}`));
   }
+}
+
+function copyLists(lists: OperatorListState, operator: string): OperatorListState {
+  const copy = copyState(lists, operator, 'snapshotListState()');
+  if (typeof copy !== 'object' || copy === null || Object.values(copy).some((items) => !Array.isArray(items))) {
+    throw new OperatorError(operator, new TypeError('snapshotListState() must return an object whose every value is an array'));
+  }
+  return copy as OperatorListState;
 }

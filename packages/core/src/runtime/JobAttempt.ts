@@ -107,7 +107,7 @@ export class JobAttempt {
               id: ids.get(n) as string,
               name: n.transformation.name,
               parallelism: n.parallelism,
-              isSource: n.transformation.kind === 'source',
+              rescalableSource: n.transformation.kind === 'source' && n.transformation.source.rescalable === true,
             })),
           );
     this.metricNames = operatorMetricNames(graph.nodes);
@@ -322,10 +322,10 @@ export class JobAttempt {
         (timestamp, key) => operator.onProcessingTime?.(timestamp, key),
       );
       const operator = createOperator(t.factory, ctx);
-      const snapshot = this.restoredFor(node, subtaskIndex)?.snapshot;
+      const { snapshot, unionListState } = this.restoredFor(node, subtaskIndex) ?? {};
       if (snapshot !== undefined) {
         try {
-          restoreOperator(ctx, operator, snapshot);
+          restoreOperator(ctx, operator, snapshot, unionListState);
         } catch (error) {
           throw new InvalidJobError(
             `Cannot restore checkpoint ${this.restore?.checkpoint.checkpointId} (${this.restore?.location}) into operator ${node.description}: ${messageOf(error)}`,

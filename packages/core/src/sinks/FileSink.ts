@@ -55,6 +55,9 @@ export function jsonLinesSink<T>(directory: string, options: FileSinkOptions<T>,
     : new AtLeastOnceFileSink<T>(fs, resolve(directory), encode);
 }
 
+/** A transaction's hidden file; the group is the index of the subtask that wrote it. */
+const IN_PROGRESS = /^\.part-(\d+)-.*\.inprogress$/;
+
 interface FileTxn {
   /** The hidden file the transaction writes. */
   readonly temp: string;
@@ -129,19 +132,20 @@ class ExactlyOnceFileSink<T> extends TwoPhaseCommitSink<T, FileTxn> {
 
   protected async recover(ctx: SinkWriterContext, keep: readonly FileTxn[]): Promise<void> {
     const kept = new Set(keep.map((t) => t.temp));
-    const prefix = `.part-${ctx.subtaskIndex}-`;
     const names = await fileOperation('list', this.directory, () => this.fs.readdir(this.directory));
     for (const name of names) {
       const path = join(this.directory, name);
-      if (name.startsWith(prefix) && name.endsWith('.inprogress') && !kept.has(path)) {
+      // Old subtask k's leftovers are this subtask's when k % parallelism is its index (see recover).
+      const writer = IN_PROGRESS.exec(name)?.[1];
+      if (writer !== undefined && Number(writer) % ctx.parallelism === ctx.subtaskIndex && !kept.has(path)) {
         await fileOperation('remove', path, () => this.fs.rm(path));
       }
     }
   }
 }
 
-/** What an at-least-once writer stores in a checkpoint: its file, and how much of it the checkpoint covers. */
-interface AtLeastOnceState {
+/** An at-least-once writer's file, and how much of it a checkpoint covers. */
+interface AtLeastOnceFile {
   readonly file: string;
   readonly length: number;
 }
@@ -149,7 +153,10 @@ interface AtLeastOnceState {
 /**
  * At-least-once: one file per subtask and run, made durable at every barrier
  * and at the end of input. A restored writer continues the file its
- * checkpoint names, cut back to the length the checkpoint covered.
+ * checkpoint names, cut back to the length the checkpoint covered. The file
+ * is list state: restored at a lower parallelism a writer may get several,
+ * and cuts back the others too (what followed is written again); at a higher
+ * one, a writer that gets none starts a new file.
  */
 class AtLeastOnceFileSink<T> implements Sink<T> {
   constructor(
@@ -160,7 +167,17 @@ class AtLeastOnceFileSink<T> implements Sink<T> {
 
   async createWriter(ctx: SinkWriterContext): Promise<SinkWriter<T>> {
     await fileOperation('create directory', this.directory, () => this.fs.mkdir(this.directory));
-    const restored = ctx.restoredState as AtLeastOnceState | undefined;
+    // Checkpoints from before list state hold the one file as opaque state.
+    const legacy = ctx.restoredState as AtLeastOnceFile | undefined;
+    const [restored, ...others] = (ctx.restoredListState?.files ?? (legacy === undefined ? [] : [legacy])) as AtLeastOnceFile[];
+    for (const other of others) {
+      const cut = PartFile.resume(this.fs, join(this.directory, other.file), other.length);
+      try {
+        await cut.sync();
+      } finally {
+        await cut.close();
+      }
+    }
     // A fresh run gets a name of its own: it never appends to the files of an earlier run.
     const file =
       restored === undefined
@@ -177,7 +194,7 @@ class AtLeastOnceFileSink<T> implements Sink<T> {
     const name = basename(file.path);
     return {
       write: (value) => file.append(this.encode(value)),
-      snapshotState: async (): Promise<AtLeastOnceState> => ({ file: name, length: await file.sync() }),
+      snapshotListState: async () => ({ files: [{ file: name, length: await file.sync() }] }),
       flush: async () => {
         await file.sync();
       },

@@ -1,10 +1,15 @@
 import type { Sink, SinkWriter, SinkWriterContext } from '../api/Sink.js';
 
-/** What a two-phase-commit writer stores in a checkpoint. */
-interface TwoPhaseState<TTxn> {
+/**
+ * What a two-phase-commit writer stores in a checkpoint, as list state (so a
+ * job restores at another parallelism), or as the opaque state of
+ * checkpoints written before list state existed.
+ */
+// A type, not an interface: it must fit OperatorListState's index signature.
+type TwoPhaseState<TTxn> = {
   /** Pre-committed transactions by the checkpoint that covers them, oldest first. */
-  readonly pending: { readonly checkpointId: number; readonly txn: TTxn }[];
-}
+  readonly pending: readonly { readonly checkpointId: number; readonly txn: TTxn }[];
+};
 
 /**
  * The base of exactly-once sinks (Flink's `TwoPhaseCommitSinkFunction`).
@@ -15,6 +20,10 @@ interface TwoPhaseState<TTxn> {
  * it visible). After a crash, the restored checkpoint lists the transactions
  * it covers: they are committed again (so `commit` must be idempotent), and
  * anything else the crashed run left behind is aborted by `recover`.
+ *
+ * Pending transactions are list state: restored at another parallelism,
+ * they are dealt out round-robin and each is committed by exactly one
+ * subtask, which need not be the one that opened it.
  *
  * Transactions must be plain data (they are stored in checkpoints).
  */
@@ -30,22 +39,27 @@ export abstract class TwoPhaseCommitSink<T, TTxn> implements Sink<T> {
   /** Discards a transaction that was not pre-committed (failure, cancellation). */
   protected abstract abort(txn: TTxn): Promise<void>;
   /**
-   * After a restore, before the first transaction: abort whatever this
-   * subtask left behind that is not in `keep` (transactions of a run that
-   * crashed after the checkpoint).
+   * Before the first transaction: abort what an earlier run of this subtask
+   * left behind (transactions of a run that crashed after the checkpoint),
+   * except those in `keep`: every transaction the restored checkpoint holds,
+   * of any subtask, since another subtask may be committing it right now.
+   * Restored at a lower parallelism, old subtasks are gone: leave old subtask
+   * `k`'s leftovers to the subtask `k % ctx.parallelism`.
    */
   protected abstract recover(ctx: SinkWriterContext, keep: readonly TTxn[]): Promise<void>;
 
   async createWriter(ctx: SinkWriterContext): Promise<SinkWriter<T>> {
-    const restored = (ctx.restoredState as TwoPhaseState<TTxn> | undefined)?.pending ?? [];
+    const legacy = (ctx.restoredState as TwoPhaseState<TTxn> | undefined)?.pending;
+    const mine = (ctx.restoredListState as TwoPhaseState<TTxn> | undefined)?.pending ?? legacy ?? [];
+    const all = (ctx.restoredUnionListState as TwoPhaseState<TTxn> | undefined)?.pending ?? legacy ?? [];
     // The checkpoint we restored from is complete, so everything it pre-committed is committed now.
-    for (const { txn } of restored) await this.commit(txn);
-    await this.recover(ctx, restored.map((p) => p.txn));
+    for (const { txn } of mine) await this.commit(txn);
+    await this.recover(ctx, all.map((p) => p.txn));
     let current = this.beginTransaction(ctx);
     let pending: { checkpointId: number; txn: TTxn; ready: Promise<void>; committed?: Promise<void> }[] = [];
     return {
       write: (value) => this.write(current, value),
-      snapshotState: (checkpointId: number): Promise<TwoPhaseState<TTxn>> => {
+      snapshotListState: (checkpointId: number): Promise<TwoPhaseState<TTxn>> => {
         const txn = current;
         current = this.beginTransaction(ctx);
         const ready = this.preCommit(txn);

@@ -1,68 +1,128 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { OptionChecker } from '../api/OptionChecker.js';
-import type { ReadResult, Source, SourceReader } from '../api/Source.js';
+import type { ReadResult, Source, SourceReader, SourceReaderContext } from '../api/Source.js';
 import { LineBuffer } from './LineBuffer.js';
 
+/** A file still to be read, from the byte offset of its next line: a {@link FileSource} reader's split. */
+export interface FileSplit {
+  readonly path: string;
+  readonly offset: number;
+}
+
 /**
- * Reads a text file line by line (UTF-8, `\n` or `\r\n`). Position: the byte
- * offset of the next line, so a restore continues exactly after the last
- * line that a checkpoint covered. A last line without a newline is read too.
+ * Reads text files line by line (UTF-8, `\n` or `\r\n`); a last line
+ * without a newline is read too.
+ *
+ * Each file is a split. Given several files, the source is parallel: subtask
+ * `i` of `p` reads the files at positions `i`, `i + p`, ... of the list, one
+ * after the other. Position: the splits a reader has not finished, each with
+ * the byte offset of its next line, so a restore continues exactly after the
+ * last line a checkpoint covered, and a restore at another parallelism deals
+ * the unfinished files out to the new readers.
  *
  * @example
  * ```ts
  * env.fromSource(new FileSource('events.jsonl'), 'events').map((line) => JSON.parse(line));
+ * env.fromSource(new FileSource(['day-1.jsonl', 'day-2.jsonl', 'day-3.jsonl']), 'days').setParallelism(3);
  * ```
  */
-export class FileSource implements Source<string, number> {
-  readonly parallel = false;
+export class FileSource implements Source<string, FileSplit[]> {
+  /** Parallel when given several files: a file is the smallest unit of work. */
+  readonly parallel: boolean;
   readonly replayable = true;
-  constructor(readonly path: string) {
-    new OptionChecker('FileSource').nonEmptyString('path', path);
+  readonly rescalable = true;
+  readonly paths: readonly string[];
+
+  constructor(paths: string | readonly string[]) {
+    const check = new OptionChecker('FileSource');
+    if (Array.isArray(paths)) {
+      const list = paths as readonly unknown[];
+      if (list.length === 0) check.fail("option 'paths' must list at least one file");
+      this.paths = list.map((path, i) => check.nonEmptyString(`paths[${i}]`, path));
+    } else {
+      this.paths = [check.nonEmptyString('path', paths)];
+    }
+    this.parallel = this.paths.length > 1;
   }
 
-  createReader(): SourceReader<string, number> {
-    const path = this.path;
-    let file: FileHandle | undefined;
-    /** Byte offset after the last line returned: the position (a barrier may come while a read is pending). */
-    let offset = 0;
-    /** Where the next read from the file starts. */
-    let readAt = 0;
-    const buffer = new LineBuffer();
-    let eof = false;
-    return {
-      async start(position) {
-        offset = position ?? 0;
-        readAt = offset;
-        file = await open(path, 'r');
-      },
-      async read(max): Promise<ReadResult<string>> {
-        const lines: string[] = [];
-        const takenBefore = buffer.taken;
-        while (lines.length < max) {
-          const line = buffer.nextLine();
-          if (line !== undefined) {
-            lines.push(line);
-            continue;
-          }
-          if (eof) {
-            const last = buffer.rest();
-            if (last !== undefined) lines.push(last);
-            break;
-          }
-          const space = buffer.space();
-          const { bytesRead } = await (file as FileHandle).read(space, 0, space.length, readAt);
-          if (bytesRead === 0) eof = true;
-          buffer.filled(bytesRead);
-          readAt += bytesRead;
+  createReader(ctx: Pick<SourceReaderContext, 'subtaskIndex' | 'parallelism'> = { subtaskIndex: 0, parallelism: 1 }): SourceReader<string, FileSplit[]> {
+    const assigned = this.paths.filter((_, i) => i % ctx.parallelism === ctx.subtaskIndex).map((path) => ({ path, offset: 0 }));
+    return new FileSplitReader(assigned, this.paths[0] as string);
+  }
+}
+
+/** Reads its splits one after the other, each from its offset. */
+class FileSplitReader implements SourceReader<string, FileSplit[]> {
+  /** Unfinished splits, the one being read first; its offset is after the last line returned. */
+  private splits: FileSplit[] = [];
+  private file: FileHandle | undefined;
+  /** Where the next read from the open file starts (a barrier may come while a read is pending). */
+  private readAt = 0;
+  private buffer = new LineBuffer();
+  private eof = false;
+
+  constructor(
+    private readonly assigned: FileSplit[],
+    /** The file a checkpoint of the one-file source (a byte offset) was taken of. */
+    private readonly firstPath: string,
+  ) {}
+
+  start(position: FileSplit[] | undefined): void {
+    // A checkpoint from before splits holds the offset in the one file as a number.
+    const legacy = position as unknown;
+    this.splits = typeof legacy === 'number' ? [{ path: this.firstPath, offset: legacy }] : [...(position ?? this.assigned)];
+  }
+
+  /** Lines of one split at most: its position moves only in the step that returns them. */
+  async read(max: number): Promise<ReadResult<string>> {
+    for (;;) {
+      const split = this.splits[0];
+      if (split === undefined) return null;
+      const file = await this.open(split);
+      const takenBefore = this.buffer.taken;
+      const lines: string[] = [];
+      let finished = false;
+      while (lines.length < max) {
+        const line = this.buffer.nextLine();
+        if (line !== undefined) {
+          lines.push(line);
+          continue;
         }
-        // Only now do the lines count as read.
-        offset += buffer.taken - takenBefore;
-        return lines.length === 0 && eof ? null : lines;
-      },
-      position: () => offset,
-      async close() {
-        await file?.close();
-      },
-    };
+        if (this.eof) {
+          const last = this.buffer.rest();
+          if (last !== undefined) lines.push(last);
+          finished = true;
+          break;
+        }
+        const space = this.buffer.space();
+        const { bytesRead } = await file.read(space, 0, space.length, this.readAt);
+        if (bytesRead === 0) this.eof = true;
+        this.buffer.filled(bytesRead);
+        this.readAt += bytesRead;
+      }
+      if (finished) await this.close();
+      // Only now do the lines count as read; a finished split leaves the position.
+      if (finished) this.splits.shift();
+      else this.splits[0] = { path: split.path, offset: split.offset + this.buffer.taken - takenBefore };
+      if (lines.length > 0) return lines;
+    }
+  }
+
+  position(): FileSplit[] {
+    return [...this.splits];
+  }
+
+  async close(): Promise<void> {
+    await this.file?.close();
+    this.file = undefined;
+  }
+
+  private async open(split: FileSplit): Promise<FileHandle> {
+    if (this.file !== undefined) return this.file;
+    this.file = await open(split.path, 'r');
+    this.readAt = split.offset;
+    this.buffer = new LineBuffer();
+    this.eof = false;
+    return this.file;
   }
 }

@@ -16,6 +16,7 @@ import {
   type OneInputStreamOperator,
   type OperatorContext,
   type OperatorFactory,
+  type OperatorListState,
   type OperatorSnapshot,
   type Output,
   type OutputTag,
@@ -207,13 +208,16 @@ export abstract class OperatorHarness<TIn, TOut> implements MailboxOwner {
 
   /**
    * Restores a snapshot taken by {@link snapshot} (on another harness): keyed
-   * state, keyed timers and the operator's own state. Call it on a new
+   * state, keyed timers, the operator's own state and its list state. To test
+   * a restore at another parallelism, give each harness a share and the union
+   * made by core's `redistributeListState` (`union` defaults to the snapshot's
+   * own lists). Call it on a new
    * harness, before {@link open}. Restored timers that are already due fire
    * the next time the clock is set or advanced (also to the current time).
    */
-  initializeState(snapshot: OperatorSnapshot): void {
+  initializeState(snapshot: OperatorSnapshot, union?: OperatorListState): void {
     if (this.lifecycle !== 'created') throw new Error('initializeState() must be called before open(), on a new harness');
-    restoreOperator(this.context, this.operator, snapshot);
+    restoreOperator(this.context, this.operator, snapshot, union);
   }
 
   /** Opens the operator (and the user function it wraps). */
@@ -349,9 +353,9 @@ export abstract class OperatorHarness<TIn, TOut> implements MailboxOwner {
   /**
    * The operator's state now, as a checkpoint would hold it (taken by core's
    * `snapshotOperator`, like the runtime's): a deep copy of its keyed state
-   * and keyed timers (keyed harness) and of what its `snapshotState()`
-   * returns. Restore it with {@link initializeState} on a new harness.
-   * Throws if `snapshotState()` returns a promise: use {@link snapshotAsync}.
+   * and keyed timers (keyed harness) and of what its `snapshotState()` and
+   * `snapshotListState()` return. Restore it with {@link initializeState} on a
+   * new harness. Throws if either returns a promise: use {@link snapshotAsync}.
    */
   snapshot(checkpointId = this.nextCheckpointId++): OperatorSnapshot {
     const snapshot = this.asTaskWork(() => snapshotOperator(this.context, this.operator, checkpointId));
@@ -362,7 +366,7 @@ export abstract class OperatorHarness<TIn, TOut> implements MailboxOwner {
     return snapshot;
   }
 
-  /** {@link snapshot} for operators whose `snapshotState()` returns a promise (a sink pre-committing). */
+  /** {@link snapshot} for operators whose snapshot is a promise (a sink pre-committing). */
   async snapshotAsync(checkpointId = this.nextCheckpointId++): Promise<OperatorSnapshot> {
     return this.asTaskWork(() => snapshotOperator(this.context, this.operator, checkpointId));
   }

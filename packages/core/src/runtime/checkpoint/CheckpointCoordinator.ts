@@ -243,7 +243,7 @@ export class CheckpointCoordinator {
       }
     }
     return {
-      version: 1,
+      version: 2,
       jobName: this.options.jobName,
       checkpointId: pending.id,
       timestamp: this.options.clock.now(),

@@ -1,8 +1,12 @@
 import type { OperatorSnapshot } from '../../operators/StreamOperator.js';
 
-/** Everything a checkpoint holds: operator snapshots and source positions, by operator id. */
+/**
+ * Everything a checkpoint holds: operator snapshots and source positions, by
+ * operator id. Version 2 added operators' list state; version 1 checkpoints
+ * (without it) still load.
+ */
 export interface CompletedCheckpoint {
-  readonly version: 1;
+  readonly version: 1 | 2;
   readonly jobName: string;
   readonly checkpointId: number;
   /** Processing time (environment clock) when the checkpoint completed. */

@@ -129,7 +129,8 @@ export class FileCheckpointStorage implements CheckpointStorage {
       throw new Error(`checkpoint ${location} is corrupted (checksum mismatch)`);
     }
     const checkpoint = deserialize(payload) as CompletedCheckpoint;
-    if (checkpoint.version !== 1) throw new Error(`checkpoint ${location} has unknown format version ${String(checkpoint.version)}`);
+    // A version 1 checkpoint is a version 2 one without list state. A newer one may hold state this code would drop.
+    if (checkpoint.version !== 1 && checkpoint.version !== 2) throw new Error(`checkpoint ${location} has unknown format version ${String(checkpoint.version)}`);
     return { location, checkpoint };
   }
 

@@ -1,29 +1,35 @@
-import type { OperatorSnapshot } from '../../operators/StreamOperator.js';
+import type { OperatorListState, OperatorSnapshot } from '../../operators/StreamOperator.js';
 import { InvalidJobError } from '../errors.js';
 import { subtaskForKey, type Key } from '../keyGroups.js';
 import type { KeyedStateSnapshot } from '../state/HeapKeyedStateBackend.js';
 import type { TimersSnapshot } from '../timers/InternalTimerService.js';
 import type { StoredCheckpoint } from './CheckpointStorage.js';
+import { redistributeListState } from './redistributeListState.js';
 
 /** The state one subtask starts from. */
 export interface SubtaskRestore {
+  /** Its list state is this subtask's share. */
   readonly snapshot: OperatorSnapshot | undefined;
+  /** Every old subtask's list state, for `initializeListState`'s `union`. */
+  readonly unionListState: OperatorListState | undefined;
   readonly position: unknown;
 }
 
-/** The graph's operators as restore sees them: id, name, parallelism, whether it is a source. */
+/** The graph's operators as restore sees them: id, name, parallelism, and for a source whether its positions re-split. */
 export interface RestoreTarget {
   readonly id: string;
   readonly name: string;
   readonly parallelism: number;
-  readonly isSource: boolean;
+  /** A source whose positions are lists of splits (`Source.rescalable`). */
+  readonly rescalableSource: boolean;
 }
 
 /**
  * Matches a checkpoint to the job about to run, refusing anything that would
  * silently drop state: every operator and source in the checkpoint must exist
  * in the job (by id), and state only moves to a different parallelism when it
- * is keyed (it is re-split by key group).
+ * is keyed (re-split by key group), list state (dealt out round-robin) or the
+ * splits of a rescalable source (dealt out round-robin).
  */
 export function assignRestoredState(stored: StoredCheckpoint, targets: readonly RestoreTarget[]): Map<string, SubtaskRestore[]> {
   const { checkpoint, location } = stored;
@@ -41,11 +47,16 @@ export function assignRestoredState(stored: StoredCheckpoint, targets: readonly 
   for (const target of targets) {
     const operator = checkpoint.operators[target.id];
     const source = checkpoint.sources[target.id];
+    const lists = operator === undefined ? undefined : listStateOf(operator.subtasks, target.parallelism);
+    const positions = source === undefined ? undefined : positionsFor(source, target, where);
     const subtasks: SubtaskRestore[] = [];
     for (let i = 0; i < target.parallelism; i++) {
+      const snapshot = operator === undefined ? undefined : snapshotFor(operator.subtasks, target, i, where);
+      const share = lists?.shares[i];
       subtasks.push({
-        snapshot: operator === undefined ? undefined : snapshotFor(operator.subtasks, target, i, where),
-        position: source === undefined ? undefined : positionFor(source, target, i, where),
+        snapshot: snapshot === undefined || share === undefined ? snapshot : { ...snapshot, listState: share },
+        unionListState: lists?.union,
+        position: positions?.[i],
       });
     }
     assignment.set(target.id, subtasks);
@@ -53,27 +64,49 @@ export function assignRestoredState(stored: StoredCheckpoint, targets: readonly 
   return assignment;
 }
 
-function positionFor(
-  source: { parallelism: number; positions: unknown[] },
-  target: RestoreTarget,
-  subtask: number,
-  where: string,
-): unknown {
-  if (source.parallelism !== target.parallelism) {
-    throw new InvalidJobError(
-      `Cannot restore ${where}: source '${target.name}' ran with parallelism ${source.parallelism} and now has ${target.parallelism}; source positions cannot be re-split`,
-    );
-  }
-  return source.positions[subtask];
+/** The operator's list state, when any old subtask has some. */
+function listStateOf(old: readonly OperatorSnapshot[], parallelism: number) {
+  return old.some((s) => s.listState !== undefined)
+    ? redistributeListState(
+        old.map((s) => s.listState),
+        parallelism,
+      )
+    : undefined;
 }
 
+/** Each new subtask's position: the old one at the same parallelism, else a share of all old splits. */
+function positionsFor(
+  source: { parallelism: number; positions: unknown[] },
+  target: RestoreTarget,
+  where: string,
+): readonly unknown[] {
+  if (source.parallelism === target.parallelism) return source.positions;
+  const refuse = (why: string): never => {
+    throw new InvalidJobError(
+      `Cannot restore ${where}: source '${target.name}' ran with parallelism ${source.parallelism} and now has ${target.parallelism}, ${why}. ` +
+        `Restore it at parallelism ${source.parallelism} (setParallelism(${source.parallelism}) on the source)`,
+    );
+  };
+  if (!target.rescalableSource) refuse('and its positions cannot be re-split (it is not a rescalable source, see Source.rescalable)');
+  if (!source.positions.every(Array.isArray)) refuse('but its positions are not lists of splits, as a rescalable source must give');
+  return redistributeListState(
+    source.positions.map((splits) => ({ splits: splits as unknown[] })),
+    target.parallelism,
+  ).shares.map((share) => share.splits ?? []);
+}
+
+/** Keyed state and timers of one new subtask (its list state is added by the caller). */
 function snapshotFor(old: OperatorSnapshot[], target: RestoreTarget, subtask: number, where: string): OperatorSnapshot | undefined {
   if (old.length === target.parallelism) return old[subtask];
   if (old.some((s) => s.operatorState !== undefined)) {
     throw new InvalidJobError(
-      `Cannot restore ${where}: operator '${target.name}' ran with parallelism ${old.length} and now has ${target.parallelism}, and its operator state cannot be re-split (only keyed state can)`,
+      `Cannot restore ${where}: operator '${target.name}' ran with parallelism ${old.length} and now has ${target.parallelism}, and its operator state ` +
+        `(what its snapshotState() returns) cannot be re-split: only keyed state and list state (snapshotListState()) can. ` +
+        `Restore it at parallelism ${old.length} (setParallelism(${old.length}) on it)`,
     );
   }
+  // A non-keyed operator's snapshots hold no keyed state, and its new ones must not either.
+  if (old.every((s) => s.keyedState === undefined && s.timers === undefined)) return {};
   const mine = (key: Key) => subtaskForKey(key, target.parallelism) === subtask;
   const states: Record<string, { kind: KeyedStateSnapshot['states'][string]['kind']; entries: [Key, unknown][] }> = {};
   const timers: TimersSnapshot = [];
