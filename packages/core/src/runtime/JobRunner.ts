@@ -37,11 +37,13 @@ export interface OperatorStats {
 /** How a job ended. `execute()` rejects with a {@link JobExecutionError} instead when it failed. */
 export interface JobExecutionResult {
   readonly jobName: string;
+  /** Unique to this `execute()` (32 hex digits, like Flink's JobID); the `job_id` variable of the job's metrics. */
+  readonly jobId: string;
   readonly status: 'finished' | 'cancelled';
   /** Processing time from start to end, in ms (by the environment's clock). */
   readonly runtimeMs: number;
   readonly operators: readonly OperatorStats[];
-  /** Every metric of the job at its end. */
+  /** Every metric of this run at its end, by id (see `MetricEntry.id`). */
   readonly metrics: Record<string, MetricValue>;
   /** In-process restarts after failures (see `restartStrategy`). */
   readonly restarts: number;
@@ -58,6 +60,8 @@ export type JobStatus = 'running' | 'finished' | 'cancelled' | 'failed';
 /** A running job: its status, a way to cancel it, and its result. */
 export interface JobClient {
   readonly jobName: string;
+  /** See {@link JobExecutionResult.jobId}. */
+  readonly jobId: string;
   readonly status: JobStatus;
   /**
    * Stops the sources, lets operators close, and resolves `result` with status
@@ -74,6 +78,7 @@ export interface JobClient {
 
 export interface RunnerOptions {
   readonly jobName: string;
+  readonly jobId: string;
   readonly clock: Clock;
   readonly registry: MetricRegistry;
   /** Records per chunk between tasks. */
@@ -168,7 +173,7 @@ class TaskHooksRelay implements TaskHooks {
  * allows.
  */
 export function executeJob(graph: JobGraph, options: RunnerOptions): JobClient {
-  const { jobName, clock } = options;
+  const { jobName, jobId, clock } = options;
   const start = clock.now();
   let status: JobStatus = 'running';
   let cancelled = false;
@@ -197,10 +202,11 @@ export function executeJob(graph: JobGraph, options: RunnerOptions): JobClient {
       const outcome = await attempt.done;
       const resultAs = (status: JobExecutionResult['status']): JobExecutionResult => ({
         jobName,
+        jobId,
         status,
         runtimeMs: clock.now() - start,
         operators: outcome.operators,
-        metrics: options.registry.snapshot(),
+        metrics: options.registry.snapshot({ job_id: jobId }),
         restarts,
         lastFailure,
         restoredFrom,
@@ -242,6 +248,7 @@ export function executeJob(graph: JobGraph, options: RunnerOptions): JobClient {
   result.catch(() => undefined);
   return {
     jobName,
+    jobId,
     get status() {
       return status;
     },
@@ -296,7 +303,7 @@ function runAttempt(
   restore: StoredCheckpoint | undefined,
   unfinishedCloses: UnfinishedClose[],
 ): Attempt {
-  const { jobName, clock, registry } = options;
+  const { jobName, jobId, clock, registry } = options;
   const stop = new StopSignal(clock, options.closeTimeoutMs, unfinishedCloses);
   const ids = operatorIds(graph.nodes);
   const restored =
@@ -315,8 +322,16 @@ function runAttempt(
     restored?.get(ids.get(node) as string)?.[subtask];
 
   const metricNames = operatorMetricNames(graph.nodes);
-  const groupOf = (node: StreamNode, subtask: number) =>
-    registry.group('job', jobName, 'operator', metricNames.get(node) as string, String(subtask));
+  const groupOf = (node: StreamNode, subtask: number) => {
+    const { scopeName, operator } = metricNames.get(node) as OperatorMetricName;
+    return registry.scopedGroup(['job', jobName, 'operator', scopeName, String(subtask)], {
+      job: jobName,
+      job_id: jobId,
+      operator,
+      uid: node.transformation.uid ?? '',
+      subtask: String(subtask),
+    });
+  };
   const counters = new Map(graph.nodes.map((node) => [node, { recordsIn: [] as { count: number }[], recordsOut: [] as { count: number }[] }]));
 
   const channelOf = new Map<Chain, InputChannel<unknown>[]>();
@@ -365,7 +380,8 @@ function runAttempt(
     tasks: placements,
     sourceTasks,
     lastCheckpointId: restore?.checkpoint.checkpointId ?? 0,
-    metrics: registry.group('job', jobName, 'checkpoints'),
+    // Without checkpointing there is nothing to count: no metric rather than zeros.
+    metrics: options.checkpointing === undefined ? undefined : registry.scopedGroup(['job', jobName, 'checkpoints'], { job: jobName, job_id: jobId }),
     fail: (error) => stop.fail(error, undefined),
   });
   for (const task of placements.keys()) task.checkpoints = coordinator;
@@ -559,14 +575,29 @@ function createReader(source: Source<unknown>, ctx: SourceReaderContext): Source
  * `#2`, `#3` ... when several operators share a name (two `Map`s), so their
  * counters never merge.
  */
-function operatorMetricNames(nodes: readonly StreamNode[]): Map<StreamNode, string> {
-  const seen = new Map<string, number>();
-  const names = new Map<StreamNode, string>();
+/** How an operator's metrics are told apart: in their readable ids (uid or name) and in the `operator` variable (name). */
+interface OperatorMetricName {
+  readonly scopeName: string;
+  readonly operator: string;
+}
+
+/** Operators sharing a name (and uid) get `#2`, `#3`, ... so each subtask's metrics stay distinct. */
+function operatorMetricNames(nodes: readonly StreamNode[]): Map<StreamNode, OperatorMetricName> {
+  const numbered = (seen: Map<string, number>, key: string, base: string): string => {
+    const n = (seen.get(key) ?? 0) + 1;
+    seen.set(key, n);
+    return n === 1 ? base : `${base}#${n}`;
+  };
+  const scopes = new Map<string, number>();
+  const operators = new Map<string, number>();
+  const names = new Map<StreamNode, OperatorMetricName>();
   for (const node of nodes) {
-    const base = node.transformation.uid ?? node.transformation.name;
-    const n = (seen.get(base) ?? 0) + 1;
-    seen.set(base, n);
-    names.set(node, n === 1 ? base : `${base}#${n}`);
+    const t = node.transformation;
+    const base = t.uid ?? t.name;
+    names.set(node, {
+      scopeName: numbered(scopes, base, base),
+      operator: numbered(operators, JSON.stringify([t.name, t.uid]), t.name),
+    });
   }
   return names;
 }
