@@ -127,5 +127,6 @@ describe('describeMetric', () => {
     expect(describeMetric('callLatencyMs', new Histogram())).toMatchObject({ name: 'async.call.duration', unit: 's', scale: 0.001 });
     expect(describeMetric('checkpointSizeBytes', new Histogram())).toMatchObject({ name: 'checkpoint.size', unit: 'By', scale: 1 });
     expect(describeMetric('http.callCount', counter)).toEqual({ name: 'http.call_count', unit: '', scale: 1, help: "Tributary counter 'http.callCount'." });
+    expect(describeMetric('toString', counter)).toMatchObject({ name: 'to_string', unit: '', scale: 1 });
   });
 });

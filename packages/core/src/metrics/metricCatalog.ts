@@ -51,7 +51,8 @@ const CATALOG: Readonly<Record<string, Entry>> = {
  * (`http.callCount` → `http.call_count`) with no unit.
  */
 export function describeMetric(name: string, metric: Metric): MetricDescription {
-  const known = CATALOG[name];
+  // Own keys only: `toString` is a metric name like any other.
+  const known = Object.hasOwn(CATALOG, name) ? CATALOG[name] : undefined;
   if (known !== undefined) {
     const [published, unit, help] = known;
     return { name: published, unit, scale: name.endsWith('Ms') ? MS : 1, help };
