@@ -1,4 +1,4 @@
-import type { HistogramSnapshot, MetricValue } from '@tributary/core';
+import type { HistogramSnapshot, MetricEntry, MetricVariables } from '@tributary/core';
 
 /** What the report and the progress line show of the async batch operator, summed over its subtasks. */
 export interface BatchStats {
@@ -21,22 +21,19 @@ export interface BatchStats {
 const EMPTY: HistogramSnapshot = { count: 0, min: 0, max: 0, mean: 0, p50: 0, p95: 0, p99: 0 };
 
 /**
- * Reads an async operator's metrics from a metrics snapshot: the job
- * result's `metrics`, or `env.metrics.snapshot()` while the job runs. Ids
- * are `job.<job>.operator.<operator>.<subtask>.<metric>`; counters and gauges
- * are summed over subtasks, histograms merged (count-weighted mean, the
- * largest percentile).
+ * Reads an async operator's metrics from registry entries
+ * (`registry.entries()`) whose variables include `where`: `{ job_id, operator }`
+ * for one run's operator, `{ job, operator }` while the only run goes.
+ * Counters and gauges are summed over subtasks, histograms merged
+ * (count-weighted mean, the largest percentile).
  */
-export function batchStats(metrics: Readonly<Record<string, MetricValue>>, job: string, operator: string): BatchStats {
-  const prefix = `job.${job}.operator.${operator}.`;
+export function batchStats(entries: Iterable<MetricEntry>, where: MetricVariables): BatchStats {
   const sums = new Map<string, number>();
   const histograms = new Map<string, HistogramSnapshot[]>();
-  for (const [id, value] of Object.entries(metrics)) {
-    if (!id.startsWith(prefix)) continue;
-    // The rest is `<subtask>.<metric>`.
-    const name = id.slice(prefix.length).replace(/^\d+\./, '');
-    if (typeof value === 'number') sums.set(name, (sums.get(name) ?? 0) + value);
-    else histograms.set(name, [...(histograms.get(name) ?? []), value]);
+  for (const { name, variables, metric } of entries) {
+    if (Object.entries(where).some(([k, v]) => variables[k] !== v)) continue;
+    if (metric.kind === 'histogram') histograms.set(name, [...(histograms.get(name) ?? []), metric.snapshot()]);
+    else sums.set(name, (sums.get(name) ?? 0) + (metric.kind === 'counter' ? metric.count : metric.read()));
   }
   const sum = (name: string) => sums.get(name) ?? 0;
   const batches = sum('batches');

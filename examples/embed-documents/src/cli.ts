@@ -142,7 +142,7 @@ async function run(settings: Settings, io: CliIo): Promise<void> {
       threshold: settings.threshold,
       lsh: `LSH, ${DEFAULT_LSH.bands} bands of ${DEFAULT_LSH.bitsPerBand} hyperplane bits`,
       job: result.job,
-      stats: batchStats(result.job.metrics, JOB_NAME, EMBED_OPERATOR),
+      stats: batchStats(registry.entries(), { job_id: result.job.jobId, operator: EMBED_OPERATOR }),
       pairs: result.pairs,
       outputFile: shownPath,
       comparison: planted === undefined ? undefined : compareWithPlanted(result.pairs, planted),

@@ -68,7 +68,7 @@ export class Progress {
   /** The current status: documents done, docs/s since the last update, mean batch size, batches in flight, p95 call latency. */
   line(): string {
     const { job, operator, registry, total } = this.options;
-    const stats = batchStats(registry.snapshot(), job, operator);
+    const stats = batchStats(registry.entries(), { job, operator });
     const at = this.now();
     const rate = at > this.last.at ? ((stats.recordsOut - this.last.done) * 1000) / (at - this.last.at) : 0;
     this.last = { at, done: stats.recordsOut };

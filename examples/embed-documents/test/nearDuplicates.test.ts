@@ -2,11 +2,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MetricRegistry } from '@tributary/core';
 import { ensureEmbedderModel, onnxTextEmbedder } from '@tributary/onnx';
 import { batchStats } from '../src/batchStats.js';
 import { generateCorpus } from '../src/corpus.js';
 import { endpointEmbedder, localEmbedder } from '../src/embedders.js';
-import { EMBED_OPERATOR, JOB_NAME, findNearDuplicates, type DuplicatePair } from '../src/nearDuplicates.js';
+import { EMBED_OPERATOR, findNearDuplicates, type DuplicatePair } from '../src/nearDuplicates.js';
 import { compareWithPlanted } from '../src/report.js';
 import { startEmbeddingsServer } from './support/embeddingsServer.js';
 
@@ -65,7 +66,8 @@ function expectGoodPairs(pairs: readonly DuplicatePair[]) {
 describe('the near-duplicate job on 400 documents of the corpus', () => {
   it('finds every planted pair, and every pair at or above the threshold, with batches of up to 64', async () => {
     expect(planted.length).toBeGreaterThanOrEqual(20);
-    const { pairs, job } = await findNearDuplicates({ input, output: join(dir, 'local'), embedder: await localEmbedder(), threshold: THRESHOLD });
+    const metrics = new MetricRegistry();
+    const { pairs, job } = await findNearDuplicates({ input, output: join(dir, 'local'), embedder: await localEmbedder(), threshold: THRESHOLD, environment: { metrics } });
 
     expectGoodPairs(pairs);
     const comparison = compareWithPlanted(pairs, planted);
@@ -74,7 +76,7 @@ describe('the near-duplicate job on 400 documents of the corpus', () => {
     // LSH only prunes comparisons: the pairs are exactly those an all-pairs comparison finds.
     expect(new Set(pairs.map((p) => pairKey(p.a, p.b)))).toEqual(allPairsAbove);
 
-    const stats = batchStats(job.metrics, JOB_NAME, EMBED_OPERATOR);
+    const stats = batchStats(metrics.entries(), { job_id: job.jobId, operator: EMBED_OPERATOR });
     expect(stats.recordsOut).toBe(docs.length);
     expect(stats.recordsSent).toBe(docs.length);
     expect(stats.batches).toBeGreaterThanOrEqual(Math.ceil(docs.length / 64));

@@ -6,7 +6,7 @@ import { Progress } from '../src/progress.js';
 function operatorMetrics() {
   const registry = new MetricRegistry();
   const subtasks = [0, 1].map((i) => {
-    const group = registry.group('job', 'j', 'operator', 'embed', String(i));
+    const group = registry.scopedGroup(['job', 'j', 'operator', 'embed', String(i)], { job: 'j', operator: 'embed', subtask: String(i) });
     let inFlight = i + 1;
     group.gauge('inFlightBatches', () => inFlight);
     return {
@@ -18,7 +18,7 @@ function operatorMetrics() {
     };
   });
   // Another operator's metrics must not count.
-  registry.group('job', 'j', 'operator', 'parse', '0').counter('numRecordsOut').inc(999);
+  registry.scopedGroup(['job', 'j', 'operator', 'parse', '0'], { job: 'j', operator: 'parse', subtask: '0' }).counter('numRecordsOut').inc(999);
   return { registry, subtasks };
 }
 

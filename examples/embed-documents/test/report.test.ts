@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { JobExecutionResult } from '@tributary/core';
+import { MetricRegistry, type JobExecutionResult } from '@tributary/core';
 import { batchStats } from '../src/batchStats.js';
 import type { PlantedPair } from '../src/corpus.js';
 import type { DuplicatePair } from '../src/nearDuplicates.js';
@@ -31,14 +31,17 @@ describe('describeDifference', () => {
 
 describe('formatReport', () => {
   it('prints pairs, recall and precision, throughput and batch statistics from the job result', () => {
-    const metrics = {
-      'job.embed-documents.operator.embed.0.numRecordsOut': 1000,
-      'job.embed-documents.operator.embed.0.batches': 16,
-      'job.embed-documents.operator.embed.0.records': 1000,
-      'job.embed-documents.operator.embed.0.callLatencyMs': { count: 16, min: 1, max: 9, mean: 3, p50: 2.5, p95: 8, p99: 9 },
-      'job.embed-documents.operator.embed.0.queueWaitMs': { count: 16, min: 0, max: 5, mean: 1, p50: 1, p95: 4, p99: 5 },
-    };
-    const job = { jobName: 'embed-documents', status: 'finished', runtimeMs: 500, operators: [], metrics, restarts: 0, lastFailure: undefined, restoredFrom: undefined, unfinishedCloses: [] } satisfies JobExecutionResult;
+    const registry = new MetricRegistry();
+    const jobId = '0123456789abcdef0123456789abcdef';
+    const embed = registry.scopedGroup(['job', 'embed-documents', 'operator', 'embed', '0'], { job: 'embed-documents', job_id: jobId, operator: 'embed', subtask: '0' });
+    embed.counter('numRecordsOut').inc(1000);
+    embed.counter('batches').inc(16);
+    embed.counter('records').inc(1000);
+    // 16 calls: the 8th smallest latency is the p50, the largest the p95.
+    for (const ms of [1, 1, 1, 1, 1, 1, 1, 2.5, 3, 3, 3, 3, 3, 3, 3, 8]) embed.histogram('callLatencyMs').update(ms);
+    for (const ms of [0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 2, 4]) embed.histogram('queueWaitMs').update(ms);
+    const metrics = registry.snapshot();
+    const job = { jobName: 'embed-documents', jobId, status: 'finished', runtimeMs: 500, operators: [], metrics, restarts: 0, lastFailure: undefined, restoredFrom: undefined, unfinishedCloses: [] } satisfies JobExecutionResult;
     const report = formatReport({
       documents: 1000,
       source: 'generated corpus',
@@ -46,7 +49,7 @@ describe('formatReport', () => {
       threshold: 0.8,
       lsh: 'LSH',
       job,
-      stats: batchStats(metrics, 'embed-documents', 'embed'),
+      stats: batchStats(registry.entries(), { job_id: jobId, operator: 'embed' }),
       pairs: [pair('d1', 'd2', 0.95), pair('d3', 'd4', 0.85)],
       outputFile: 'out/part-0.jsonl',
       comparison: compareWithPlanted([pair('d1', 'd2'), pair('d3', 'd4')], [planted('d1', 'd2'), planted('d3', 'd4'), planted('d5', 'd6')]),
@@ -62,27 +65,26 @@ describe('formatReport', () => {
 });
 
 describe('batchStats', () => {
-  it('sums counters and gauges over subtasks and merges histograms', () => {
-    const h = (count: number, mean: number, p95: number) => ({ count, min: 1, max: p95 + 1, mean, p50: mean, p95, p99: p95 + 1 });
-    const stats = batchStats(
-      {
-        'job.j.operator.embed.0.numRecordsOut': 10,
-        'job.j.operator.embed.1.numRecordsOut': 5,
-        'job.j.operator.embed.0.batches': 2,
-        'job.j.operator.embed.1.batches': 1,
-        'job.j.operator.embed.0.records': 10,
-        'job.j.operator.embed.1.records': 8,
-        'job.j.operator.embed.1.inFlightBatches': 2,
-        'job.j.operator.embed.0.callLatencyMs': h(2, 10, 12),
-        'job.j.operator.embed.1.callLatencyMs': h(1, 40, 41),
-        'job.j.operator.embedder.0.numRecordsOut': 1000,
-        'job.other.operator.embed.0.numRecordsOut': 1000,
-      },
-      'j',
-      'embed',
-    );
+  it("sums counters and gauges over the operator's subtasks and merges histograms", () => {
+    const registry = new MetricRegistry();
+    const group = (job: string, operator: string, subtask: number) =>
+      registry.scopedGroup(['job', job, 'operator', operator, String(subtask)], { job, operator, subtask: String(subtask) });
+    const [s0, s1] = [group('j', 'embed', 0), group('j', 'embed', 1)];
+    s0.counter('numRecordsOut').inc(10);
+    s1.counter('numRecordsOut').inc(5);
+    s0.counter('batches').inc(2);
+    s1.counter('batches').inc(1);
+    s0.counter('records').inc(10);
+    s1.counter('records').inc(8);
+    s1.gauge('inFlightBatches', () => 2);
+    for (const ms of [8, 12]) s0.histogram('callLatencyMs').update(ms);
+    s1.histogram('callLatencyMs').update(40);
+    // Another operator's and another job's metrics do not count.
+    group('j', 'embedder', 0).counter('numRecordsOut').inc(1000);
+    group('other', 'embed', 0).counter('numRecordsOut').inc(1000);
+    const stats = batchStats(registry.entries(), { job: 'j', operator: 'embed' });
     expect(stats).toMatchObject({ recordsOut: 15, batches: 3, recordsSent: 18, meanBatchSize: 6, inFlightBatches: 2 });
-    expect(stats.callLatencyMs).toEqual({ count: 3, min: 1, max: 42, mean: 20, p50: 40, p95: 41, p99: 42 });
+    expect(stats.callLatencyMs).toEqual({ count: 3, min: 8, max: 40, mean: 20, p50: 40, p95: 40, p99: 40 });
     expect(stats.queueWaitMs.count).toBe(0);
   });
 });

@@ -1,4 +1,4 @@
-import type { Counter, Histogram, MetricGroup } from '@tributary/core';
+import { HISTOGRAM_BUCKETS, type Counter, type Histogram, type MetricGroup } from '@tributary/core';
 
 /**
  * Names of the metrics every async operator subtask registers in its metric
@@ -46,8 +46,8 @@ export class AsyncOperatorMetrics {
   readonly throttled: Counter;
 
   constructor(group: MetricGroup, gauges: { readonly inFlightBatches: () => number; readonly bufferedRecords: () => number; readonly concurrencyLimit: () => number }) {
-    this.batchSize = group.histogram('batchSize');
-    this.batchWeight = group.histogram('batchWeight');
+    this.batchSize = group.histogram('batchSize', { buckets: HISTOGRAM_BUCKETS.count });
+    this.batchWeight = group.histogram('batchWeight', { buckets: HISTOGRAM_BUCKETS.count });
     this.queueWaitMs = group.histogram('queueWaitMs');
     this.callLatencyMs = group.histogram('callLatencyMs');
     group.gauge('inFlightBatches', gauges.inFlightBatches);

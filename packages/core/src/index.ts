@@ -41,8 +41,18 @@ export type { JobClient, JobExecutionResult, JobStatus, OperatorStats } from './
 export type { JobGraphView, JobGraphOperator, JobGraphEdge, JobGraphVertex } from './runtime/JobGraphView.js';
 export type { TaskStatus } from './runtime/JobWatchdog.js';
 
-export { MetricRegistry, MetricGroup, Counter, Gauge, type Metric, type MetricValue } from './metrics/MetricRegistry.js';
-export { Histogram, type HistogramSnapshot } from './metrics/Histogram.js';
+export {
+  MetricRegistry,
+  MetricGroup,
+  Counter,
+  Gauge,
+  type Metric,
+  type MetricValue,
+  type MetricEntry,
+  type MetricVariables,
+} from './metrics/MetricRegistry.js';
+export { Histogram, HISTOGRAM_BUCKETS, type HistogramSnapshot, type HistogramTotals, type HistogramOptions } from './metrics/Histogram.js';
+export { describeMetric, type MetricDescription } from './metrics/metricCatalog.js';
 
 // Operator SPI: for operator authors (@tributary/async, the test harnesses).
 export {

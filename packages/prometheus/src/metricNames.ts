@@ -1,53 +1,51 @@
-/** Where one Tributary metric lands in Prometheus: a metric family name and the labels of its series. */
+import { describeMetric, type MetricEntry } from '@tributary/core';
+
+/** Where one Tributary metric lands in Prometheus: a metric family and the labels of its series. */
 export interface PrometheusSeries {
-  /** The family name without a type suffix (`_total` is added for counters by the exporter). */
+  /** The family name with its unit, without a type suffix (`_total` is added for counters by the exporter). */
   readonly name: string;
-  /** The metric's own name as the core registered it (`numRecordsIn`), or the whole id when it has no job scope. */
+  /** The metric's own name as registered (`numRecordsIn`). */
   readonly metric: string;
-  /** `{ job, operator, subtask }` for operator metrics, `{ job }` for a job's checkpoint metrics; empty outside a job scope. */
+  /** The metric's variables: `{ job, job_id, operator, uid, subtask }` for operator metrics, `{ job, job_id }` for checkpoint metrics. */
   readonly labels: Readonly<Record<string, string>>;
+  /** Factor from the registered value to the published base unit (0.001 for milliseconds to seconds). */
+  readonly scale: number;
+  readonly help: string;
 }
 
-/**
- * `job.<job>.operator.<operator>.<subtask>.<metric>`. The job name stops at the
- * first `.operator.`; the operator name runs to the last `.<digits>.`, so an
- * operator named `v1.2 embed` survives while a metric registered in a nested
- * group (`addGroup('http').counter('calls')`) keeps its dotted tail as the metric.
- */
-const OPERATOR_METRIC_ID = /^job\.(.+?)\.operator\.(.+)\.(\d+)\.(.+)$/s;
-
-/** `job.<job>.checkpoints.<metric>`: the job-level metrics the runtime registers. */
-const CHECKPOINT_METRIC_ID = /^job\.(.+?)\.checkpoints\.([^.]+)$/s;
+/** Prometheus spells a few units out as name suffixes (https://prometheus.io/docs/practices/naming/). */
+const UNIT_SUFFIX: Readonly<Record<string, string>> = { s: '_seconds', By: '_bytes' };
 
 /**
- * Maps a Tributary metric id to a Prometheus name and labels.
+ * Maps a registered Tributary metric to a Prometheus name and labels.
  *
- * Operator metrics (`job.<job>.operator.<op>.<subtask>.<metric>`) become
- * `<prefix>_<metric>{job, operator, subtask}`, so one family holds the metric for
- * every job, operator and subtask, and PromQL can sum over any of them. A job's
- * checkpoint metrics (`job.<job>.checkpoints.<metric>`) become `<prefix>_<metric>{job}`.
- * Any other id (a group the user created on the registry) becomes `<prefix>_<id>`
- * without labels. Metric names keep their case (`numRecordsIn`), as Flink's Prometheus
- * reporter does; characters Prometheus does not allow become `_`.
+ * The name is `<prefix>_` plus the metric's published name in snake_case with
+ * its base unit (`callLatencyMs` → `tributary_async_call_duration_seconds`, see
+ * `describeMetric` in `@tributary/core`); the labels are the metric's variables,
+ * so one family holds the metric for every job, operator and subtask, and PromQL
+ * can sum over any of them. Characters Prometheus does not allow become `_`.
  *
  * @example
  * ```ts
- * toPrometheusSeries('job.wc.operator.Map.0.numRecordsIn');
- * // { name: 'tributary_numRecordsIn', metric: 'numRecordsIn', labels: { job: 'wc', operator: 'Map', subtask: '0' } }
+ * import { MetricRegistry } from '@tributary/core';
+ * import { toPrometheusSeries } from '@tributary/prometheus';
+ *
+ * const registry = new MetricRegistry();
+ * registry.scopedGroup(['job', 'wc'], { job: 'wc', subtask: '0' }).counter('numRecordsIn');
+ * const [entry] = registry.entries();
+ * toPrometheusSeries(entry!).name; // 'tributary_operator_records_in'
  * ```
  */
-export function toPrometheusSeries(id: string, prefix = 'tributary'): PrometheusSeries {
-  const operatorMatch = OPERATOR_METRIC_ID.exec(id);
-  if (operatorMatch !== null) {
-    const [, job = '', operator = '', subtask = '', metric = ''] = operatorMatch;
-    return { name: prefixed(prefix, metric), metric, labels: { job, operator, subtask } };
-  }
-  const checkpointMatch = CHECKPOINT_METRIC_ID.exec(id);
-  if (checkpointMatch !== null) {
-    const [, job = '', metric = ''] = checkpointMatch;
-    return { name: prefixed(prefix, metric), metric, labels: { job } };
-  }
-  return { name: prefixed(prefix, id), metric: id, labels: {} };
+export function toPrometheusSeries(entry: MetricEntry, prefix = 'tributary'): PrometheusSeries {
+  const described = describeMetric(entry.name, entry.metric);
+  const base = `${described.name.replaceAll('.', '_')}${UNIT_SUFFIX[described.unit] ?? ''}`;
+  return {
+    name: prefix === '' ? sanitizeMetricName(base) : `${prefix}_${replaceInvalid(base)}`,
+    metric: entry.name,
+    labels: entry.variables,
+    scale: described.scale,
+    help: described.help,
+  };
 }
 
 /**
@@ -57,10 +55,6 @@ export function toPrometheusSeries(id: string, prefix = 'tributary'): Prometheus
 export function sanitizeMetricName(name: string): string {
   const cleaned = replaceInvalid(name);
   return /^[0-9]/.test(cleaned) || cleaned === '' ? `_${cleaned}` : cleaned;
-}
-
-function prefixed(prefix: string, name: string): string {
-  return prefix === '' ? sanitizeMetricName(name) : `${prefix}_${replaceInvalid(name)}`;
 }
 
 function replaceInvalid(name: string): string {

@@ -1,7 +1,7 @@
-import { describeValue, OptionChecker, type HistogramSnapshot, type Metric, type MetricRegistry } from '@tributary/core';
+import { describeValue, OptionChecker, type HistogramTotals, type MetricEntry, type MetricRegistry } from '@tributary/core';
 import { collectDefaultMetrics, Counter, Gauge, Registry, validateMetricName } from 'prom-client';
+import { BucketHistogram } from './BucketHistogram.js';
 import { toPrometheusSeries } from './metricNames.js';
-import { WindowSummary } from './WindowSummary.js';
 
 /** Options of {@link toPrometheusRegistry} and {@link startMetricsServer}. */
 export interface PrometheusExportOptions {
@@ -19,11 +19,13 @@ export interface PrometheusExportOptions {
  * {@link MetricRegistry} whenever it is read.
  *
  * Details:
- * - Counters become counters named `<prefix>_<metric>_total`, gauges become
- *   gauges, and histograms become summaries with quantiles 0 (window min), 0.5,
- *   0.95, 0.99 and 1 (window max) plus `_count` (every update since start), and a
- *   gauge `<prefix>_<metric>_mean` with the window mean. Operator metrics carry
- *   the labels `job`, `operator`, `subtask` (see {@link toPrometheusSeries}).
+ * - Names follow the Prometheus conventions: snake_case with the base unit
+ *   (`tributary_async_call_duration_seconds`, `tributary_checkpoint_size_bytes`),
+ *   `_total` for counters; values kept in milliseconds are published in seconds.
+ *   Histograms become Prometheus histograms (`_bucket{le}`, `_sum`, `_count` over
+ *   every update, so they aggregate across subtasks). Labels are the metric's
+ *   variables: `job`, `job_id`, `operator`, `uid`, `subtask` for operator
+ *   metrics. See {@link toPrometheusSeries} and the package README for the list.
  * - Values are read at scrape time through prom-client collectors; nothing is
  *   copied in between. Metrics registered after this call (a job started later)
  *   appear on the next read.
@@ -34,7 +36,7 @@ export interface PrometheusExportOptions {
  * Gotchas:
  * - Two metrics of different kinds that map to one name (a gauge `latency` in one
  *   operator, a histogram `latency` in another) cannot share a Prometheus family:
- *   the one registered later gets its kind appended (`latency_summary`).
+ *   the one registered later gets its kind appended (`latency_histogram`).
  * - Two metrics of one operator subtask whose names differ only in characters
  *   Prometheus does not allow (`a-b`, `a_b`) would be one series: reading the
  *   registry throws an error naming both.
@@ -46,11 +48,14 @@ export interface PrometheusExportOptions {
  *
  * @example
  * ```ts
+ * import { StreamExecutionEnvironment } from '@tributary/core';
+ * import { toPrometheusRegistry } from '@tributary/prometheus';
+ *
  * const env = StreamExecutionEnvironment.create();
  * const prometheus = toPrometheusRegistry(env.metrics);
  * // in your own HTTP handler:
- * res.setHeader('content-type', prometheus.contentType);
- * res.end(await prometheus.metrics());
+ * // res.setHeader('content-type', prometheus.contentType);
+ * // res.end(await prometheus.metrics());
  * ```
  */
 export function toPrometheusRegistry(registry: MetricRegistry, options: PrometheusExportOptions = {}): Registry {
@@ -76,13 +81,14 @@ export function exportRegistry(check: OptionChecker, registry: MetricRegistry, o
   return prometheus;
 }
 
-type FamilyKind = 'counter' | 'gauge' | 'summary';
+type FamilyKind = 'counter' | 'gauge' | 'histogram';
 type Labels = Readonly<Record<string, string>>;
 
 interface Series<TValue> {
   readonly id: string;
   readonly labels: Labels;
   readonly read: () => TValue;
+  readonly scale: number;
 }
 
 /** One Prometheus metric family and the Tributary metrics that make up its series. */
@@ -98,7 +104,7 @@ class Family<TValue> {
 
   /** Sample names this family writes besides its own name. */
   static reservedSuffixes(kind: FamilyKind): readonly string[] {
-    return kind === 'summary' ? ['_count'] : [];
+    return kind === 'histogram' ? ['_bucket', '_sum', '_count'] : [];
   }
 
   fits(kind: FamilyKind, labelNames: readonly string[]): boolean {
@@ -124,8 +130,8 @@ class Family<TValue> {
 
 class TributaryRegistry extends Registry {
   /** Every name a family owns (its own and reserved sample names) to that family. */
-  private readonly names = new Map<string, Family<number> | Family<HistogramSnapshot>>();
-  private readonly bound = new Set<string>();
+  private readonly names = new Map<string, Family<number> | Family<HistogramTotals>>();
+  private readonly bound = new Set<MetricEntry>();
 
   constructor(
     private readonly source: MetricRegistry,
@@ -136,10 +142,10 @@ class TributaryRegistry extends Registry {
 
   /** prom-client reads its metric list here before every exposition, so new Tributary metrics join first. */
   override getMetricsAsArray(): ReturnType<Registry['getMetricsAsArray']> {
-    for (const [id, metric] of this.source.entries()) {
-      if (this.bound.has(id)) continue;
-      this.bind(id, metric);
-      this.bound.add(id);
+    for (const entry of this.source.entries()) {
+      if (this.bound.has(entry)) continue;
+      this.bind(entry);
+      this.bound.add(entry);
     }
     return super.getMetricsAsArray();
   }
@@ -151,50 +157,31 @@ class TributaryRegistry extends Registry {
     this.bound.clear();
   }
 
-  private bind(id: string, metric: Metric): void {
-    const { name, metric: metricName, labels } = toPrometheusSeries(id, this.prefix);
+  private bind(entry: MetricEntry): void {
+    const { name, labels, scale, help } = toPrometheusSeries(entry, this.prefix);
     const labelNames = Object.keys(labels);
+    const { id, metric } = entry;
     switch (metric.kind) {
       case 'counter':
-        this.family(name, 'counter', labelNames, `Tributary counter '${metricName}'.`).add({
-          id,
-          labels,
-          read: () => metric.count,
-        });
+        this.family(name, 'counter', labelNames, help).add({ id, labels, scale, read: () => metric.count * scale });
         break;
       case 'gauge':
-        this.family(name, 'gauge', labelNames, `Tributary gauge '${metricName}'.`).add({
-          id,
-          labels,
-          read: () => metric.read(),
-        });
+        this.family(name, 'gauge', labelNames, help).add({ id, labels, scale, read: () => metric.read() * scale });
         break;
-      case 'histogram': {
-        this.family(
-          name,
-          'summary',
-          labelNames,
-          `Tributary histogram '${metricName}' over its most recent values: quantile 0 is the min, 1 the max; _count counts every update.`,
-        ).add({ id, labels, read: () => metric.snapshot() });
-        this.family(`${name}_mean`, 'gauge', labelNames, `Mean of Tributary histogram '${metricName}' over its most recent values.`).add({
-          id,
-          labels,
-          // The window mean alone: no copy and sort of the window, which the summary's read does.
-          read: () => metric.mean,
-        });
+      case 'histogram':
+        this.family(name, 'histogram', labelNames, help).add({ id, labels, scale, read: () => metric.totals() });
         break;
-      }
     }
   }
 
-  private family(base: string, kind: 'summary', labelNames: readonly string[], help: string): Family<HistogramSnapshot>;
+  private family(base: string, kind: 'histogram', labelNames: readonly string[], help: string): Family<HistogramTotals>;
   private family(base: string, kind: 'counter' | 'gauge', labelNames: readonly string[], help: string): Family<number>;
   private family(
     base: string,
     kind: FamilyKind,
     labelNames: readonly string[],
     help: string,
-  ): Family<number> | Family<HistogramSnapshot> {
+  ): Family<number> | Family<HistogramTotals> {
     for (const candidate of [base, `${base}_${kind}`]) {
       const name = kind === 'counter' ? `${candidate}_total` : candidate;
       const existing = this.names.get(name);
@@ -209,11 +196,11 @@ class TributaryRegistry extends Registry {
     throw new Error(`Prometheus names '${base}' and '${base}_${kind}' are both taken by other metrics`);
   }
 
-  private create(name: string, kind: FamilyKind, labelNames: readonly string[], help: string): Family<number> | Family<HistogramSnapshot> {
+  private create(name: string, kind: FamilyKind, labelNames: readonly string[], help: string): Family<number> | Family<HistogramTotals> {
     const config = { name, help, labelNames, registers: [] };
-    if (kind === 'summary') {
-      const family = new Family<HistogramSnapshot>(name, kind, labelNames);
-      this.registerMetric(new WindowSummary(config, () => family.series));
+    if (kind === 'histogram') {
+      const family = new Family<HistogramTotals>(name, kind, labelNames);
+      this.registerMetric(new BucketHistogram(config, () => family.series));
       return family;
     }
     const family = new Family<number>(name, kind, labelNames);

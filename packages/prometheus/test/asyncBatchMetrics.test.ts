@@ -40,7 +40,7 @@ async function throttledEmbeddingJob() {
   return { clock, env, service, out };
 }
 
-const embed = { job: 'embed job', operator: 'embed', subtask: '0' };
+const embed = { job: 'embed job', operator: 'embed', uid: '', subtask: '0' };
 
 describe('async batch operator metrics over HTTP', () => {
   it('shows the batch metrics with the values of the run', async () => {
@@ -50,42 +50,42 @@ describe('async batch operator metrics over HTTP', () => {
     // Mid-run: the first call is in flight, the other six records wait in their batches.
     await clock.advance(5);
     let text = parseExposition((await scrape(server!.url)).body);
-    expect(valueOf(text, 'tributary_inFlightBatches', embed)).toBe(1);
-    expect(valueOf(text, 'tributary_bufferedRecords', embed)).toBe(6);
-    expect(valueOf(text, 'tributary_batches_total', embed)).toBe(1);
+    expect(valueOf(text, 'tributary_async_calls_in_flight', embed)).toBe(1);
+    expect(valueOf(text, 'tributary_async_buffered_records', embed)).toBe(6);
+    expect(valueOf(text, 'tributary_async_calls_total', embed)).toBe(1);
 
     await runJobToCompletion(job, clock);
     expect([...out].sort()).toEqual(['v1', 'v10', 'v2', 'v3', 'v4', 'v5', 'v6', 'v7', 'v8', 'v9']);
     expect(service.batchSizes().sort()).toEqual([2, 4, 4, 4]);
 
     text = parseExposition((await scrape(server!.url)).body);
-    const counter = (name: string) => valueOf(text, `tributary_${name}_total`, embed);
-    expect(counter('batches')).toBe(4);
-    expect(counter('records')).toBe(14);
+    expect(valueOf(text, 'tributary_operator_records_in_total', embed)).toBe(10);
+    expect(valueOf(text, 'tributary_operator_records_out_total', embed)).toBe(10);
+    const counter = (name: string) => valueOf(text, `tributary_async_${name}_total`, embed);
+    expect(counter('calls')).toBe(4);
+    expect(counter('call_records')).toBe(14);
     expect(counter('retries')).toBe(1);
     expect(counter('throttled')).toBe(1);
-    expect(counter('failures')).toBe(1);
+    expect(counter('call_failures')).toBe(1);
     expect(counter('timeouts')).toBe(0);
-    expect(counter('deadLettered')).toBe(0);
-    expect(counter('numRecordsIn')).toBe(10);
-    expect(counter('numRecordsOut')).toBe(10);
-    expect(valueOf(text, 'tributary_inFlightBatches', embed)).toBe(0);
-    expect(valueOf(text, 'tributary_bufferedRecords', embed)).toBe(0);
+    expect(counter('dead_lettered')).toBe(0);
+    expect(valueOf(text, 'tributary_async_calls_in_flight', embed)).toBe(0);
+    expect(valueOf(text, 'tributary_async_buffered_records', embed)).toBe(0);
 
-    const summary = (name: string, quantile: string) => valueOf(text, `tributary_${name}`, { ...embed, quantile });
-    // batchSize per call: 4, 4, 2, 4.
-    expect(text.types.get('tributary_batchSize')).toBe('summary');
-    expect(valueOf(text, 'tributary_batchSize_count', embed)).toBe(4);
-    expect([summary('batchSize', '0'), summary('batchSize', '0.5'), summary('batchSize', '1')]).toEqual([2, 4, 4]);
-    expect(valueOf(text, 'tributary_batchSize_mean', embed)).toBe(3.5);
-    // batchWeight per call: 1+2+3+4 = 10, 5+6+7+8 = 26 (twice), 9+10 = 19.
-    expect([summary('batchWeight', '0'), summary('batchWeight', '0.5'), summary('batchWeight', '1')]).toEqual([10, 19, 26]);
-    expect(valueOf(text, 'tributary_batchWeight_mean', embed)).toBe(20.25);
-    // Every call, the throttled one included, took the service's 10 ms.
-    expect(valueOf(text, 'tributary_callLatencyMs_count', embed)).toBe(4);
-    expect([summary('callLatencyMs', '0'), summary('callLatencyMs', '0.99'), summary('callLatencyMs', '1')]).toEqual([10, 10, 10]);
-    // Three batches were formed from the input; [1-4] was called at once, [5-8] after the first call's 10 ms.
-    expect(valueOf(text, 'tributary_queueWaitMs_count', embed)).toBe(3);
-    expect([summary('queueWaitMs', '0'), summary('queueWaitMs', '0.5')]).toEqual([0, 10]);
+    const histogram = (name: string, les: readonly string[]) => [
+      ...les.map((le) => valueOf(text, `tributary_async_${name}_bucket`, { ...embed, le })),
+      valueOf(text, `tributary_async_${name}_sum`, embed),
+      valueOf(text, `tributary_async_${name}_count`, embed),
+    ];
+    // batch sizes per call: 4, 4, 2, 4, in buckets of powers of two.
+    expect(text.types.get('tributary_async_batch_size')).toBe('histogram');
+    expect(histogram('batch_size', ['1', '2', '4', '+Inf'])).toEqual([0, 1, 4, 4, 14, 4]);
+    // batch weights per call: 1+2+3+4 = 10, 5+6+7+8 = 26 (twice), 9+10 = 19.
+    expect(histogram('batch_weight', ['8', '16', '32'])).toEqual([0, 1, 4, 81, 4]);
+    // Every call, the throttled one included, took the service's 10 ms: 0.01 s.
+    expect(histogram('call_duration_seconds', ['0.005', '0.01', '+Inf'])).toEqual([0, 4, 4, 0.04, 4]);
+    // Three batches were formed from the input; [1-4] was called at once, [5-8] after the first call's 10 ms, [9,10] later.
+    expect(valueOf(text, 'tributary_async_queue_wait_seconds_count', embed)).toBe(3);
+    expect(valueOf(text, 'tributary_async_queue_wait_seconds_bucket', { ...embed, le: '0.001' })).toBe(1);
   });
 });

@@ -35,10 +35,10 @@ describe('the @tributary/prometheus example of docs/adapters.md', () => {
     const text = parseExposition((await scrape(metrics.url)).body);
     const job = { job: 'word count' };
 
-    expect(sumOf(text, 'tributary_numRecordsIn_total', { ...job, operator: 'split' })).toBe(4);
-    expect(sumOf(text, 'tributary_numRecordsOut_total', { ...job, operator: 'split' })).toBe(11);
-    expect(sumOf(text, 'tributary_numRecordsIn_total', { ...job, operator: 'count' })).toBe(11);
-    expect(sumOf(text, 'tributary_numRecordsOut_total', { ...job, operator: 'count' })).toBe(11);
+    expect(sumOf(text, 'tributary_operator_records_in_total', { ...job, operator: 'split' })).toBe(4);
+    expect(sumOf(text, 'tributary_operator_records_out_total', { ...job, operator: 'split' })).toBe(11);
+    expect(sumOf(text, 'tributary_operator_records_in_total', { ...job, operator: 'count' })).toBe(11);
+    expect(sumOf(text, 'tributary_operator_records_out_total', { ...job, operator: 'count' })).toBe(11);
     expect(text.types.get('process_cpu_user_seconds_total')).toBe('counter');
   });
 

@@ -1,56 +1,59 @@
+import { Histogram, MetricRegistry, type MetricEntry } from '@tributary/core';
 import fc from 'fast-check';
 import { validateMetricName } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { sanitizeMetricName, toPrometheusSeries } from '../src/index.js';
 
+const op = { job: 'word count', job_id: '0123456789abcdef0123456789abcdef', operator: 'Map#2', uid: '', subtask: '1' };
+
+function entry(name: string, variables: Readonly<Record<string, string>> = op, metric: MetricEntry['metric'] = new Histogram()): MetricEntry {
+  return { id: `job.x.${name}`, name, variables, metric };
+}
+
 describe('toPrometheusSeries', () => {
-  it('turns an operator metric id into a name and job/operator/subtask labels', () => {
-    expect(toPrometheusSeries('job.word count.operator.Map#2.1.numRecordsIn')).toEqual({
-      name: 'tributary_numRecordsIn',
+  it("takes the labels from the metric's variables, not from its id", () => {
+    const registry = new MetricRegistry();
+    registry.scopedGroup(['job', 'a.b', 'operator', 'embed v1.2', '0'], op).counter('numRecordsIn');
+    const [recordsIn] = registry.entries();
+    expect(toPrometheusSeries(recordsIn!)).toEqual({
+      name: 'tributary_operator_records_in',
       metric: 'numRecordsIn',
-      labels: { job: 'word count', operator: 'Map#2', subtask: '1' },
+      labels: op,
+      scale: 1,
+      help: 'Records the operator subtask received.',
     });
   });
 
-  it('keeps dots in operator names and in metrics of nested groups', () => {
-    expect(toPrometheusSeries('job.j.operator.embed v1.2.0.http.calls', 'app')).toEqual({
-      name: 'app_http_calls',
-      metric: 'http.calls',
-      labels: { job: 'j', operator: 'embed v1.2', subtask: '0' },
-    });
-  });
-
-  it("labels a job's checkpoint metrics with the job", () => {
-    expect(toPrometheusSeries('job.word count.checkpoints.numCompletedCheckpoints')).toEqual({
-      name: 'tributary_numCompletedCheckpoints',
-      metric: 'numCompletedCheckpoints',
-      labels: { job: 'word count' },
-    });
-  });
-
-  it('maps ids outside a job scope to a sanitized name without labels', () => {
-    expect(toPrometheusSeries('app.cache-hits')).toEqual({ name: 'tributary_app_cache_hits', metric: 'app.cache-hits', labels: {} });
-    expect(toPrometheusSeries('9lives', '')).toEqual({ name: '_9lives', metric: '9lives', labels: {} });
-    expect(toPrometheusSeries('größe').name).toBe('tributary_gr__e');
-  });
-
-  it('recovers job, operator, subtask and metric from any well-formed id', () => {
-    const job = fc.string({ minLength: 1 }).filter((s) => !s.includes('.operator.') && !s.endsWith('.operator'));
-    const metric = fc.string({ minLength: 1 }).filter((s) => !s.includes('.'));
-    fc.assert(
-      fc.property(job, fc.string({ minLength: 1 }), fc.nat(127), metric, (j, op, subtask, m) => {
-        const series = toPrometheusSeries(`job.${j}.operator.${op}.${subtask}.${m}`);
-        expect(series.labels).toEqual({ job: j, operator: op, subtask: String(subtask) });
-        expect(series.metric).toBe(m);
+  it('names the known metrics in snake_case with base units, and scales milliseconds to seconds', () => {
+    const names = Object.fromEntries(
+      ['callLatencyMs', 'queueWaitMs', 'checkpointDurationMs', 'checkpointSizeBytes', 'busyTimeMs', 'batchSize', 'deadLettered'].map((n) => {
+        const { name, scale } = toPrometheusSeries(entry(n));
+        return [n, [name, scale]];
       }),
     );
+    expect(names).toEqual({
+      callLatencyMs: ['tributary_async_call_duration_seconds', 0.001],
+      queueWaitMs: ['tributary_async_queue_wait_seconds', 0.001],
+      checkpointDurationMs: ['tributary_checkpoint_duration_seconds', 0.001],
+      checkpointSizeBytes: ['tributary_checkpoint_size_bytes', 1],
+      busyTimeMs: ['tributary_task_busy_time_seconds', 0.001],
+      batchSize: ['tributary_async_batch_size', 1],
+      deadLettered: ['tributary_async_dead_lettered', 1],
+    });
+  });
+
+  it('turns other names, from nested groups too, to snake_case and sanitizes them', () => {
+    expect(toPrometheusSeries(entry('http.callCount'), 'app').name).toBe('app_http_call_count');
+    expect(toPrometheusSeries(entry('app.cache-hits', {})).name).toBe('tributary_app_cache_hits');
+    expect(toPrometheusSeries(entry('9lives', {}), '').name).toBe('_9lives');
+    expect(toPrometheusSeries(entry('größe', {})).name).toBe('tributary_gr__e');
   });
 
   it('always yields a name Prometheus accepts', () => {
     fc.assert(
-      fc.property(fc.string({ unit: 'binary-ascii' }), fc.constantFrom('', 'tributary', 'a:b'), (id, prefix) => {
-        expect(validateMetricName(toPrometheusSeries(id, prefix).name)).toBe(true);
-        expect(validateMetricName(sanitizeMetricName(id))).toBe(true);
+      fc.property(fc.string({ unit: 'binary-ascii' }), fc.constantFrom('', 'tributary', 'a:b'), (name, prefix) => {
+        expect(validateMetricName(toPrometheusSeries(entry(name), prefix).name)).toBe(true);
+        expect(validateMetricName(sanitizeMetricName(name))).toBe(true);
       }),
     );
   });

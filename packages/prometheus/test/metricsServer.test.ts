@@ -37,18 +37,18 @@ describe('startMetricsServer', () => {
     const text = parseExposition(response.body);
     const job = { job: 'scrape me' };
 
-    expect(text.types.get('tributary_numRecordsIn_total')).toBe('counter');
-    expect(sumOf(text, 'tributary_numRecordsIn_total', { ...job, operator: 'double' })).toBe(100);
-    expect(sumOf(text, 'tributary_numRecordsOut_total', { ...job, operator: 'double' })).toBe(100);
-    expect(sumOf(text, 'tributary_numRecordsIn_total', { ...job, operator: 'drop tens' })).toBe(100);
-    expect(sumOf(text, 'tributary_numRecordsOut_total', { ...job, operator: 'drop tens' })).toBe(kept.length);
+    expect(text.types.get('tributary_operator_records_in_total')).toBe('counter');
+    expect(sumOf(text, 'tributary_operator_records_in_total', { ...job, operator: 'double' })).toBe(100);
+    expect(sumOf(text, 'tributary_operator_records_out_total', { ...job, operator: 'double' })).toBe(100);
+    expect(sumOf(text, 'tributary_operator_records_in_total', { ...job, operator: 'drop tens' })).toBe(100);
+    expect(sumOf(text, 'tributary_operator_records_out_total', { ...job, operator: 'drop tens' })).toBe(kept.length);
     // After keyBy each subtask gets exactly the keys routed to it.
     for (const subtask of [0, 1]) {
       const routed = kept.filter((n) => subtaskForKey((n * 2) % 7, 2) === subtask).length;
-      expect(valueOf(text, 'tributary_numRecordsIn_total', { ...job, operator: 'inc', subtask: String(subtask) })).toBe(routed);
-      expect(valueOf(text, 'tributary_numRecordsOut_total', { ...job, operator: 'inc', subtask: String(subtask) })).toBe(routed);
+      expect(valueOf(text, 'tributary_operator_records_in_total', { ...job, operator: 'inc', subtask: String(subtask) })).toBe(routed);
+      expect(valueOf(text, 'tributary_operator_records_out_total', { ...job, operator: 'inc', subtask: String(subtask) })).toBe(routed);
     }
-    expect(sumOf(text, 'tributary_numRecordsIn_total', { ...job, operator: 'inc' })).toBe(kept.length);
+    expect(sumOf(text, 'tributary_operator_records_in_total', { ...job, operator: 'inc' })).toBe(kept.length);
   });
 
   it('answers HEAD, 404 elsewhere, 405 for other methods and 500 when a gauge throws', async () => {

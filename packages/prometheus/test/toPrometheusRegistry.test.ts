@@ -4,35 +4,35 @@ import { describe, expect, it } from 'vitest';
 import { toPrometheusRegistry } from '../src/index.js';
 import { parseExposition, valueOf } from './support/exposition.js';
 
-const op = { job: 'embed', operator: 'batch', subtask: '0' };
+const op = { job: 'embed', job_id: 'j1', operator: 'batch', uid: '', subtask: '0' };
+const operatorGroup = (registry: MetricRegistry, subtask = '0') =>
+  registry.scopedGroup(['job', 'embed', 'operator', 'batch', subtask], { ...op, subtask });
 
 function scripted() {
   const registry = new MetricRegistry();
-  const group = registry.group('job', 'embed', 'operator', 'batch', '0');
-  const sizes = group.histogram('batchSize', 4);
+  const group = operatorGroup(registry);
+  const latency = group.histogram('callLatencyMs', 4);
   const records = group.counter('records');
   let inFlight = 3;
   group.gauge('inFlightBatches', () => inFlight);
-  return { registry, group, sizes, records, setInFlight: (n: number) => void (inFlight = n) };
+  return { registry, group, latency, records, setInFlight: (n: number) => void (inFlight = n) };
 }
 
 describe('toPrometheusRegistry', () => {
-  it('exposes a histogram as a summary with window quantiles, total count and a mean gauge', async () => {
-    const { registry, sizes } = scripted();
-    // Window of 4: after six updates it holds 30, 40, 50, 60 while the count is 6.
-    for (const v of [10, 20, 30, 40, 50, 60]) sizes.update(v);
+  it('exposes a histogram as a Prometheus histogram in base units: cumulative buckets, _sum and _count over every update', async () => {
+    const { registry, latency } = scripted();
+    // The window of 4 does not limit the totals: all six updates count.
+    for (const v of [0.5, 3, 3, 40, 2000, 90_000]) latency.update(v);
     const text = parseExposition(await toPrometheusRegistry(registry).metrics());
 
-    expect(text.types.get('tributary_batchSize')).toBe('summary');
-    expect(valueOf(text, 'tributary_batchSize', { ...op, quantile: '0' })).toBe(30);
-    expect(valueOf(text, 'tributary_batchSize', { ...op, quantile: '0.5' })).toBe(40);
-    expect(valueOf(text, 'tributary_batchSize', { ...op, quantile: '0.95' })).toBe(60);
-    expect(valueOf(text, 'tributary_batchSize', { ...op, quantile: '0.99' })).toBe(60);
-    expect(valueOf(text, 'tributary_batchSize', { ...op, quantile: '1' })).toBe(60);
-    expect(valueOf(text, 'tributary_batchSize_count', op)).toBe(6);
-    expect(text.samples.some((s) => s.name === 'tributary_batchSize_sum')).toBe(false);
-    expect(text.types.get('tributary_batchSize_mean')).toBe('gauge');
-    expect(valueOf(text, 'tributary_batchSize_mean', op)).toBe(45);
+    const name = 'tributary_async_call_duration_seconds';
+    expect(text.types.get(name)).toBe('histogram');
+    const bucket = (le: string) => valueOf(text, `${name}_bucket`, { ...op, le });
+    expect([bucket('0.001'), bucket('0.0025'), bucket('0.005'), bucket('0.05'), bucket('2.5'), bucket('60'), bucket('+Inf')]).toEqual([1, 1, 3, 4, 5, 5, 6]);
+    expect(text.samples.filter((s) => s.name === `${name}_bucket`)).toHaveLength(16);
+    expect(valueOf(text, `${name}_sum`, op)).toBeCloseTo(92.0465, 10);
+    expect(valueOf(text, `${name}_count`, op)).toBe(6);
+    expect(text.types.has('tributary_async_call_duration_seconds_mean')).toBe(false);
   });
 
   it('reads counters and gauges at scrape time', async () => {
@@ -40,16 +40,16 @@ describe('toPrometheusRegistry', () => {
     const prometheus = toPrometheusRegistry(registry);
     records.inc(5);
     let text = parseExposition(await prometheus.metrics());
-    expect(text.types.get('tributary_records_total')).toBe('counter');
-    expect(valueOf(text, 'tributary_records_total', op)).toBe(5);
-    expect(text.types.get('tributary_inFlightBatches')).toBe('gauge');
-    expect(valueOf(text, 'tributary_inFlightBatches', op)).toBe(3);
+    expect(text.types.get('tributary_async_call_records_total')).toBe('counter');
+    expect(valueOf(text, 'tributary_async_call_records_total', op)).toBe(5);
+    expect(text.types.get('tributary_async_calls_in_flight')).toBe('gauge');
+    expect(valueOf(text, 'tributary_async_calls_in_flight', op)).toBe(3);
 
     records.inc(2);
     setInFlight(0);
     text = parseExposition(await prometheus.metrics());
-    expect(valueOf(text, 'tributary_records_total', op)).toBe(7);
-    expect(valueOf(text, 'tributary_inFlightBatches', op)).toBe(0);
+    expect(valueOf(text, 'tributary_async_call_records_total', op)).toBe(7);
+    expect(valueOf(text, 'tributary_async_calls_in_flight', op)).toBe(0);
   });
 
   it('picks up metrics registered after the first scrape, as one family over all subtasks', async () => {
@@ -57,11 +57,11 @@ describe('toPrometheusRegistry', () => {
     const prometheus = toPrometheusRegistry(registry);
     records.inc(1);
     await prometheus.metrics();
-    registry.group('job', 'embed', 'operator', 'batch', '1').counter('records').inc(4);
+    operatorGroup(registry, '1').counter('records').inc(4);
     const text = parseExposition(await prometheus.metrics());
-    expect(valueOf(text, 'tributary_records_total', { subtask: '0' })).toBe(1);
-    expect(valueOf(text, 'tributary_records_total', { subtask: '1' })).toBe(4);
-    expect(text.samples.filter((s) => s.name === 'tributary_records_total')).toHaveLength(2);
+    expect(valueOf(text, 'tributary_async_call_records_total', { subtask: '0' })).toBe(1);
+    expect(valueOf(text, 'tributary_async_call_records_total', { subtask: '1' })).toBe(4);
+    expect(text.samples.filter((s) => s.name === 'tributary_async_call_records_total')).toHaveLength(2);
   });
 
   it('serves the same values as JSON and through Registry.merge', async () => {
@@ -69,36 +69,37 @@ describe('toPrometheusRegistry', () => {
     const prometheus = toPrometheusRegistry(registry, { prefix: 'app' });
     records.inc(9);
     const json = await prometheus.getMetricsAsJSON();
-    expect(json.find((m) => m.name === 'app_records_total')?.values).toEqual([{ labels: op, value: 9 }]);
+    expect(json.find((m) => m.name === 'app_async_call_records_total')?.values).toEqual([{ labels: op, value: 9 }]);
 
     const own = new Registry();
     new Counter({ name: 'http_requests_total', help: 'requests', registers: [own] }).inc(3);
     const merged = parseExposition(await Registry.merge([prometheus, own]).metrics());
-    expect(valueOf(merged, 'app_records_total', op)).toBe(9);
+    expect(valueOf(merged, 'app_async_call_records_total', op)).toBe(9);
     expect(valueOf(merged, 'http_requests_total')).toBe(3);
   });
 
   it('shows live histogram values through Registry.merge, which reads the metric list only once', async () => {
-    const { registry, sizes } = scripted();
+    const { registry, latency } = scripted();
     const merged = Registry.merge([toPrometheusRegistry(registry)]);
-    sizes.update(10);
+    latency.update(10);
     let text = parseExposition(await merged.metrics());
-    expect(valueOf(text, 'tributary_batchSize_mean', op)).toBe(10);
-    sizes.update(30);
+    expect(valueOf(text, 'tributary_async_call_duration_seconds_sum', op)).toBeCloseTo(0.01, 10);
+    latency.update(30);
     text = parseExposition(await merged.metrics());
-    expect(valueOf(text, 'tributary_batchSize_mean', op)).toBe(20);
-    expect(valueOf(text, 'tributary_batchSize', { ...op, quantile: '1' })).toBe(30);
+    expect(valueOf(text, 'tributary_async_call_duration_seconds_sum', op)).toBeCloseTo(0.04, 10);
+    expect(valueOf(text, 'tributary_async_call_duration_seconds_count', op)).toBe(2);
   });
 
   it('gives a metric whose name is taken by a family of another kind its kind as suffix', async () => {
     const registry = new MetricRegistry();
-    registry.group('job', 'j', 'operator', 'a', '0').histogram('latency').update(12);
-    registry.group('job', 'j', 'operator', 'b', '0').gauge('latency', () => 7);
-    // The summary `latency` also writes `latency_count` samples, so a gauge cannot have that name.
-    registry.group('job', 'j', 'operator', 'c', '0').gauge('latency_count', () => 1);
+    const at = (operator: string) => registry.scopedGroup(['job', 'j', 'operator', operator, '0'], { job: 'j', operator });
+    at('a').histogram('latency').update(12);
+    at('b').gauge('latency', () => 7);
+    // The histogram `latency` also writes `latency_count` samples, so a gauge cannot have that name.
+    at('c').gauge('latency_count', () => 1);
     const text = parseExposition(await toPrometheusRegistry(registry).metrics());
-    expect(text.types.get('tributary_latency')).toBe('summary');
-    expect(valueOf(text, 'tributary_latency', { operator: 'a', quantile: '0.5' })).toBe(12);
+    expect(text.types.get('tributary_latency')).toBe('histogram');
+    expect(valueOf(text, 'tributary_latency_sum', { operator: 'a' })).toBe(12);
     expect(valueOf(text, 'tributary_latency_count', { operator: 'a' })).toBe(1);
     expect(text.types.get('tributary_latency_gauge')).toBe('gauge');
     expect(valueOf(text, 'tributary_latency_gauge', { operator: 'b' })).toBe(7);
@@ -106,9 +107,19 @@ describe('toPrometheusRegistry', () => {
     expect(valueOf(text, 'tributary_latency_count_gauge', { operator: 'c' })).toBe(1);
   });
 
+  it('keeps two runs of one job name apart by job_id', async () => {
+    const registry = new MetricRegistry();
+    for (const [jobId, n] of [['run1', 2], ['run2', 5]] as const) {
+      registry.scopedGroup(['job', 'j', 'operator', 'm', '0'], { job: 'j', job_id: jobId, operator: 'm', uid: '', subtask: '0' }).counter('numRecordsIn').inc(n);
+    }
+    const text = parseExposition(await toPrometheusRegistry(registry).metrics());
+    expect(valueOf(text, 'tributary_operator_records_in_total', { job_id: 'run1' })).toBe(2);
+    expect(valueOf(text, 'tributary_operator_records_in_total', { job_id: 'run2' })).toBe(5);
+  });
+
   it('refuses two metrics of one subtask that sanitize to the same series, naming both', async () => {
     const registry = new MetricRegistry();
-    const group = registry.group('job', 'j', 'operator', 'a', '0');
+    const group = registry.scopedGroup(['job', 'j', 'operator', 'a', '0'], { job: 'j', operator: 'a', subtask: '0' });
     group.counter('cache-hits');
     group.counter('cache_hits');
     await expect(toPrometheusRegistry(registry).metrics()).rejects.toThrow(
@@ -122,7 +133,7 @@ describe('toPrometheusRegistry', () => {
     records.inc(3);
     await prometheus.metrics();
     prometheus.clear();
-    expect(valueOf(parseExposition(await prometheus.metrics()), 'tributary_records_total', op)).toBe(3);
+    expect(valueOf(parseExposition(await prometheus.metrics()), 'tributary_async_call_records_total', op)).toBe(3);
   });
 
   it('exports metrics outside a job scope without labels', async () => {

@@ -121,7 +121,7 @@ async function checkpointJob(keys: number, dir: string): Promise<{ run: ProbeRun
   const triggered = clock.fire();
   if (triggered !== 1) throw new Error(`${CK_JOB}: expected one scheduled checkpoint, found ${triggered}`);
   await Promise.race([completed, endedFirst]);
-  const metrics = env.metrics.group('job', CK_JOB, 'checkpoints');
+  const metrics = env.metrics.scopedGroup(['job', CK_JOB, 'checkpoints'], { job: CK_JOB, job_id: client.jobId });
   const completedCount = metrics.counter('numCompletedCheckpoints').count;
   const duration = metrics.histogram('checkpointDurationMs').snapshot();
   const size = metrics.histogram('checkpointSizeBytes').snapshot();
@@ -242,7 +242,8 @@ function serializeProbe(shared: SharedCheckpoint): CheckpointProbe {
 
 /** Periodic checkpoints a finished job completed, from its metrics. */
 function periodicCheckpoints(env: StreamExecutionEnvironment, jobName: string, checkpointing: boolean): number {
-  const completed = env.metrics.group('job', jobName, 'checkpoints').counter('numCompletedCheckpoints').count;
+  // Absent without checkpointing; the latest run of the job name otherwise.
+  const completed = Number(env.metrics.snapshot()[`job.${jobName}.checkpoints.numCompletedCheckpoints`] ?? 0);
   if (!checkpointing) {
     if (completed !== 0) throw new Error(`${jobName}: numCompletedCheckpoints is ${completed} without checkpointing, expected 0`);
     return 0;

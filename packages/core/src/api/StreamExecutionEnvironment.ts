@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { MetricRegistry } from '../metrics/MetricRegistry.js';
 import { SystemClock, type Clock } from '../runtime/Clock.js';
 import { InvalidJobError } from '../runtime/errors.js';
@@ -225,6 +226,7 @@ export class StreamExecutionEnvironment {
     checkReplayableSources(graph, { jobName, restartStrategy: this.restartStrategy, restoreFrom: options.restoreFrom });
     return executeJob(graph, {
       jobName,
+      jobId: randomUUID().replaceAll('-', ''),
       clock: this.clock,
       registry: this.metrics,
       chunkSize: this.chunkSize,

@@ -10,22 +10,65 @@ export interface HistogramSnapshot {
 }
 
 /**
+ * Every update since the histogram was created, Prometheus-style: how many values
+ * fell at or below each bucket's upper bound `le` (cumulative, the last bucket is
+ * `+Infinity` and equals `count`), their `sum` and `count`. Unlike the window
+ * statistics, these add up across subtasks and over time.
+ */
+export interface HistogramTotals {
+  readonly count: number;
+  readonly sum: number;
+  readonly buckets: readonly { readonly le: number; readonly count: number }[];
+}
+
+/** Options of a {@link Histogram}. */
+export interface HistogramOptions {
+  /** Values the window statistics (`snapshot()`) are computed over. Default 1024. */
+  readonly windowSize?: number;
+  /** Upper bounds of the cumulative buckets, strictly increasing, in the histogram's own unit. Default {@link HISTOGRAM_BUCKETS}`.latencyMs`. */
+  readonly buckets?: readonly number[];
+}
+
+/** Bucket bounds for the histograms Tributary registers, each in the unit its metric name says. */
+export const HISTOGRAM_BUCKETS = {
+  /** 1 ms to 60 s: service calls, queue waits, checkpoints. */
+  latencyMs: [1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000, 60_000],
+  /** Powers of two from 1 to 4096: records per batch, batch weights. */
+  count: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096],
+  /** Powers of four from 1 KiB to 1 GiB: checkpoint sizes. */
+  bytes: [1024, 4096, 16_384, 65_536, 262_144, 1_048_576, 4_194_304, 16_777_216, 67_108_864, 268_435_456, 1_073_741_824],
+} as const satisfies Record<string, readonly number[]>;
+
+/**
  * A histogram over the most recent `windowSize` values (Flink's
  * `DescriptiveStatisticsHistogram`): percentiles describe current behaviour
- * rather than the whole run, and memory stays fixed.
+ * rather than the whole run, and memory stays fixed. It also keeps cumulative
+ * bucket counts and the sum of every update ({@link HistogramTotals}), which
+ * exporters publish as Prometheus / OpenTelemetry histograms.
  */
 export class Histogram {
   readonly kind = 'histogram';
+  /** Upper bounds of the buckets, without the implicit `+Infinity`. */
+  readonly bounds: readonly number[];
   private readonly window: Float64Array;
+  /** Updates per bucket (not cumulative); index `bounds.length` holds the values above every bound. */
+  private readonly inBucket: Float64Array;
   private next = 0;
   private filled = 0;
   private total = 0;
+  private sum = 0;
 
-  constructor(windowSize = 1024) {
+  constructor(options: number | HistogramOptions = {}) {
+    const { windowSize = 1024, buckets = HISTOGRAM_BUCKETS.latencyMs } = typeof options === 'number' ? { windowSize: options } : options;
     if (!Number.isInteger(windowSize) || windowSize < 1) {
       throw new RangeError(`Histogram windowSize must be a positive integer, got ${windowSize}`);
     }
+    if (buckets.length === 0 || buckets.some((b, i) => !Number.isFinite(b) || (i > 0 && b <= (buckets[i - 1] as number)))) {
+      throw new RangeError(`Histogram buckets must be finite and strictly increasing, got [${buckets.join(', ')}]`);
+    }
     this.window = new Float64Array(windowSize);
+    this.bounds = [...buckets];
+    this.inBucket = new Float64Array(buckets.length + 1);
   }
 
   update(value: number): void {
@@ -33,6 +76,10 @@ export class Histogram {
     this.next = (this.next + 1) % this.window.length;
     if (this.filled < this.window.length) this.filled++;
     this.total++;
+    this.sum += value;
+    let i = 0;
+    while (i < this.bounds.length && value > (this.bounds[i] as number)) i++;
+    (this.inBucket[i] as number)++;
   }
 
   get count(): number {
@@ -60,5 +107,15 @@ export class Histogram {
       p95: at(0.95),
       p99: at(0.99),
     };
+  }
+
+  /** Cumulative bucket counts, sum and count of every update so far. */
+  totals(): HistogramTotals {
+    let cumulative = 0;
+    const buckets = [...this.bounds, Number.POSITIVE_INFINITY].map((le, i) => {
+      cumulative += this.inBucket[i] as number;
+      return { le, count: cumulative };
+    });
+    return { count: this.total, sum: this.sum, buckets };
   }
 }

@@ -1,4 +1,4 @@
-import { Histogram, type HistogramSnapshot } from './Histogram.js';
+import { Histogram, type HistogramOptions, type HistogramSnapshot } from './Histogram.js';
 
 /** A monotonically increasing count. `count` is a plain field so hot paths can bump it cheaply. */
 export class Counter {
@@ -19,69 +19,110 @@ export type Metric = Counter | Gauge | Histogram;
 export type MetricValue = number | HistogramSnapshot;
 
 /**
- * A named scope of metrics: `job.<name>.operator.<name>.<subtask>`.
- * Registering the same name twice in one group returns the existing metric.
+ * What identifies a metric besides its name (Flink's `MetricGroup.getAllVariables()`):
+ * for an operator's metrics `job`, `job_id`, `operator`, `uid` (`''` without one)
+ * and `subtask`; for a job's checkpoint metrics `job` and `job_id`.
+ */
+export type MetricVariables = Readonly<Record<string, string>>;
+
+/** One registered metric, as exporters read it. */
+export interface MetricEntry {
+  /** The readable id: scope and name joined by dots, e.g. `job.wc.operator.Map.0.numRecordsIn`. Not unique across runs of one job name. */
+  readonly id: string;
+  /** The metric's name below its variables: `numRecordsIn`, or `http.calls` when registered in `addGroup('http')`. */
+  readonly name: string;
+  readonly variables: MetricVariables;
+  readonly metric: Metric;
+}
+
+/**
+ * A scope of metrics. Groups the runtime hands to operators carry the job,
+ * operator and subtask as {@link MetricVariables}; `addGroup` names a nested
+ * group, whose name becomes part of its metrics' names. Registering the same
+ * name twice in one group returns the existing metric.
  */
 export class MetricGroup {
   constructor(
     private readonly registry: MetricRegistry,
+    /** The readable prefix of its metrics' ids, e.g. `['job', 'wc', 'operator', 'Map', '0']`. */
     readonly scope: readonly string[],
+    readonly variables: MetricVariables = {},
+    /** The groups added below the variables, which prefix each metric's name. */
+    private readonly path: readonly string[] = scope,
   ) {}
 
-  /** A child group, e.g. `group.addGroup('operator', 'embed')`. */
+  /** A child group, e.g. `group.addGroup('http').counter('calls')` registers `http.calls`. */
   addGroup(...names: string[]): MetricGroup {
-    return new MetricGroup(this.registry, [...this.scope, ...names]);
+    return new MetricGroup(this.registry, [...this.scope, ...names], this.variables, [...this.path, ...names]);
   }
 
   counter(name: string): Counter {
-    return this.registry.register(this.id(name), () => new Counter(), 'counter');
+    return this.registry.register(this.entry(name, () => new Counter()), 'counter');
   }
 
   gauge(name: string, read: () => number): Gauge {
-    return this.registry.register(this.id(name), () => new Gauge(read), 'gauge');
+    return this.registry.register(this.entry(name, () => new Gauge(read)), 'gauge');
   }
 
-  histogram(name: string, windowSize?: number): Histogram {
-    return this.registry.register(this.id(name), () => new Histogram(windowSize), 'histogram');
+  /** A histogram; `options` is its window size, or window size and buckets (see {@link HistogramOptions}). */
+  histogram(name: string, options?: number | HistogramOptions): Histogram {
+    return this.registry.register(this.entry(name, () => new Histogram(options)), 'histogram');
   }
 
-  private id(name: string): string {
-    return [...this.scope, name].join('.');
+  private entry<M extends Metric>(name: string, create: () => M): { id: string; name: string; variables: MetricVariables; create: () => M } {
+    return { id: [...this.scope, name].join('.'), name: [...this.path, name].join('.'), variables: this.variables, create };
   }
 }
 
 /** Holds every metric of a job; exporters (e.g. `@tributary/prometheus`) read it. */
 export class MetricRegistry {
-  private readonly metrics = new Map<string, Metric>();
+  /** Keyed by id and variables: two runs of one job name register apart (their `job_id` differs). */
+  private readonly metrics = new Map<string, MetricEntry>();
 
-  /** The root group of this registry. */
+  /** A root group without variables; its scope is part of its metrics' names (`group('app').counter('x')` is `app.x`). */
   group(...scope: string[]): MetricGroup {
     return new MetricGroup(this, scope);
   }
 
+  /** A root group whose metrics are told apart by `variables`; `scope` only forms their readable ids. */
+  scopedGroup(scope: readonly string[], variables: MetricVariables): MetricGroup {
+    return new MetricGroup(this, scope, variables, []);
+  }
+
   /** @internal */
-  register<M extends Metric>(id: string, create: () => M, kind: M['kind']): M {
-    const existing = this.metrics.get(id);
+  register<M extends Metric>(
+    entry: { readonly id: string; readonly name: string; readonly variables: MetricVariables; readonly create: () => M },
+    kind: M['kind'],
+  ): M {
+    const key = `${entry.id}\u0000${JSON.stringify(entry.variables)}`;
+    const existing = this.metrics.get(key);
     if (existing !== undefined) {
-      if (existing.kind !== kind) {
-        throw new Error(`Metric '${id}' is already registered as a ${existing.kind}, not a ${kind}`);
+      if (existing.metric.kind !== kind) {
+        throw new Error(`Metric '${entry.id}' is already registered as a ${existing.metric.kind}, not a ${kind}`);
       }
-      return existing as M;
+      return existing.metric as M;
     }
-    const metric = create();
-    this.metrics.set(id, metric);
+    const metric = entry.create();
+    this.metrics.set(key, { id: entry.id, name: entry.name, variables: entry.variables, metric });
     return metric;
   }
 
-  /** Every metric by id, in registration order. */
-  entries(): IterableIterator<[string, Metric]> {
-    return this.metrics.entries();
+  /** Every metric with its identity, in registration order. */
+  entries(): IterableIterator<MetricEntry> {
+    return this.metrics.values();
   }
 
-  /** Current values: counters and gauges as numbers, histograms as snapshots. */
-  snapshot(): Record<string, MetricValue> {
+  /**
+   * Current values by id: counters and gauges as numbers, histograms as
+   * snapshots. With `where`, only metrics whose variables include it (e.g.
+   * `{ job_id }` for one run); without, a later run of a job name shows over an
+   * earlier one.
+   */
+  snapshot(where: MetricVariables = {}): Record<string, MetricValue> {
     const out: Record<string, MetricValue> = {};
-    for (const [id, metric] of this.metrics) {
+    const conditions = Object.entries(where);
+    for (const { id, variables, metric } of this.metrics.values()) {
+      if (conditions.some(([k, v]) => variables[k] !== v)) continue;
       out[id] = metric.kind === 'counter' ? metric.count : metric.kind === 'gauge' ? metric.read() : metric.snapshot();
     }
     return out;

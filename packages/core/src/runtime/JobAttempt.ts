@@ -71,7 +71,7 @@ export class JobAttempt {
   readonly done: Promise<AttemptOutcome>;
   private readonly ids: Map<StreamNode, string>;
   private readonly restored: Map<string, SubtaskRestore[]> | undefined;
-  private readonly metricNames: Map<StreamNode, string>;
+  private readonly metricNames: Map<StreamNode, OperatorMetricName>;
   private readonly counters: Map<StreamNode, { recordsIn: Counter[]; recordsOut: Counter[] }>;
   private readonly channelOf = new Map<Chain, InputChannel<unknown>[]>();
   /** Each edge's first queue in its target channels: each upstream subtask of each edge writes to a queue of its own. */
@@ -140,7 +140,11 @@ export class JobAttempt {
       tasks: placements,
       gateway: this.gateway,
       lastCheckpointId: restore?.checkpoint.checkpointId ?? 0,
-      metrics: registry.group('job', jobName, 'checkpoints'),
+      // Without checkpointing there is nothing to count: no metric rather than zeros.
+      metrics:
+        checkpointing === undefined
+          ? undefined
+          : registry.scopedGroup(['job', jobName, 'checkpoints'], { job: jobName, job_id: this.options.jobId }),
       fail: (error) => this.fail(error, undefined),
     });
     for (const task of this.tasks) task.checkpoints = { report: (r) => this.receive(r), storesSnapshots: this.coordinator.storesSnapshots };
@@ -220,7 +224,15 @@ export class JobAttempt {
   }
 
   private groupOf(node: StreamNode, subtask: number): MetricGroup {
-    return this.options.registry.group('job', this.options.jobName, 'operator', this.metricNames.get(node) as string, String(subtask));
+    const { jobName, jobId, registry } = this.options;
+    const { scopeName, operator } = this.metricNames.get(node) as OperatorMetricName;
+    return registry.scopedGroup(['job', jobName, 'operator', scopeName, String(subtask)], {
+      job: jobName,
+      job_id: jobId,
+      operator,
+      uid: node.transformation.uid ?? '',
+      subtask: String(subtask),
+    });
   }
 
   private restoredFor(node: StreamNode, subtask: number): SubtaskRestore | undefined {
@@ -404,19 +416,29 @@ function createReader(source: Source<unknown>, ctx: SourceReaderContext): Source
   }
 }
 
-/**
- * The name of each operator's metric group: its uid, else its name, with
- * `#2`, `#3` ... when several operators share a name (two `Map`s), so their
- * counters never merge.
- */
-function operatorMetricNames(nodes: readonly StreamNode[]): Map<StreamNode, string> {
-  const seen = new Map<string, number>();
-  const names = new Map<StreamNode, string>();
+/** How an operator's metrics are told apart: in their readable ids (uid or name) and in the `operator` variable (name). */
+interface OperatorMetricName {
+  readonly scopeName: string;
+  readonly operator: string;
+}
+
+/** Operators sharing a name (and uid) get `#2`, `#3`, ... so each subtask's metrics stay distinct. */
+function operatorMetricNames(nodes: readonly StreamNode[]): Map<StreamNode, OperatorMetricName> {
+  const numbered = (seen: Map<string, number>, key: string, base: string): string => {
+    const n = (seen.get(key) ?? 0) + 1;
+    seen.set(key, n);
+    return n === 1 ? base : `${base}#${n}`;
+  };
+  const scopes = new Map<string, number>();
+  const operators = new Map<string, number>();
+  const names = new Map<StreamNode, OperatorMetricName>();
   for (const node of nodes) {
-    const base = node.transformation.uid ?? node.transformation.name;
-    const n = (seen.get(base) ?? 0) + 1;
-    seen.set(base, n);
-    names.set(node, n === 1 ? base : `${base}#${n}`);
+    const t = node.transformation;
+    const base = t.uid ?? t.name;
+    names.set(node, {
+      scopeName: numbered(scopes, base, base),
+      operator: numbered(operators, JSON.stringify([t.name, t.uid]), t.name),
+    });
   }
   return names;
 }

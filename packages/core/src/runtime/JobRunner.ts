@@ -20,11 +20,13 @@ export interface OperatorStats {
 /** How a job ended. `execute()` rejects with a {@link JobExecutionError} instead when it failed. */
 export interface JobExecutionResult {
   readonly jobName: string;
+  /** Unique to this `execute()` (32 hex digits, like Flink's JobID); the `job_id` variable of the job's metrics. */
+  readonly jobId: string;
   readonly status: 'finished' | 'cancelled';
   /** Processing time from start to end, in ms (by the environment's clock). */
   readonly runtimeMs: number;
   readonly operators: readonly OperatorStats[];
-  /** Every metric of the job at its end. */
+  /** Every metric of this run at its end, by id (see `MetricEntry.id`). */
   readonly metrics: Record<string, MetricValue>;
   /** In-process restarts after failures (see `restartStrategy`). */
   readonly restarts: number;
@@ -41,6 +43,8 @@ export type JobStatus = 'running' | 'finished' | 'cancelled' | 'failed';
 /** A running job: its status, a way to cancel it, and its result. */
 export interface JobClient {
   readonly jobName: string;
+  /** See {@link JobExecutionResult.jobId}. */
+  readonly jobId: string;
   readonly status: JobStatus;
   /**
    * Stops the sources, lets operators close, and resolves `result` with status
@@ -59,6 +63,7 @@ export interface JobClient {
 
 export interface RunnerOptions {
   readonly jobName: string;
+  readonly jobId: string;
   readonly clock: Clock;
   readonly registry: MetricRegistry;
   /** Records per chunk between tasks. */
@@ -83,7 +88,7 @@ export interface RunnerOptions {
  * allows.
  */
 export function executeJob(graph: JobGraph, options: RunnerOptions): JobClient {
-  const { jobName, clock } = options;
+  const { jobName, jobId, clock } = options;
   const start = clock.now();
   let status: JobStatus = 'running';
   let cancelled = false;
@@ -113,10 +118,11 @@ export function executeJob(graph: JobGraph, options: RunnerOptions): JobClient {
       const outcome = await attempt.done;
       const resultAs = (status: JobExecutionResult['status']): JobExecutionResult => ({
         jobName,
+        jobId,
         status,
         runtimeMs: clock.now() - start,
         operators: outcome.operators,
-        metrics: options.registry.snapshot(),
+        metrics: options.registry.snapshot({ job_id: jobId }),
         restarts,
         lastFailure,
         restoredFrom,
@@ -158,6 +164,7 @@ export function executeJob(graph: JobGraph, options: RunnerOptions): JobClient {
   result.catch(() => undefined);
   return {
     jobName,
+    jobId,
     get status() {
       return status;
     },

@@ -66,8 +66,9 @@ describe('docs/metrics.md', () => {
     const scrape = await (await fetch(server.url)).text();
     await server.close();
 
-    expect(scrape).toContain('tributary_batches_total{job="embed texts",operator="embed",subtask="0"} 16');
-    expect(scrape).toContain('tributary_callLatencyMs_count{job="embed texts",operator="embed",subtask="0"} 16');
+    const labels = 'job="embed texts",job_id="[0-9a-f]{32}",operator="embed",uid="",subtask="0"';
+    expect(scrape).toMatch(new RegExp(`^tributary_async_calls_total\\{${labels}\\} 16$`, 'm'));
+    expect(scrape).toMatch(new RegExp(`^tributary_async_call_duration_seconds_count\\{${labels}\\} 16$`, 'm'));
   });
 });
 

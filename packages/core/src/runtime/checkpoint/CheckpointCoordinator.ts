@@ -1,3 +1,4 @@
+import { HISTOGRAM_BUCKETS } from '../../metrics/Histogram.js';
 import type { MetricGroup } from '../../metrics/MetricRegistry.js';
 import type { Clock } from '../Clock.js';
 import { messageOf } from '../errors.js';
@@ -31,7 +32,8 @@ export interface CoordinatorOptions {
   readonly gateway: TaskGateway;
   /** The restored checkpoint's id: ids continue after it, or after the highest id in the storage if that is higher. */
   readonly lastCheckpointId: number;
-  readonly metrics: MetricGroup;
+  /** Where the checkpoint metrics go; none without checkpointing (no storage). */
+  readonly metrics: MetricGroup | undefined;
   readonly fail: (error: unknown) => void;
 }
 
@@ -73,16 +75,17 @@ export class CheckpointCoordinator {
   /** The last checkpoint completion started; it never rejects. */
   private completing: Promise<void> = Promise.resolve();
 
-  private readonly completed;
-  private readonly durationMs;
-  private readonly sizeBytes;
+  private readonly metrics;
 
   constructor(private readonly options: CoordinatorOptions) {
     this.lastId = options.lastCheckpointId;
     this.placements = new Map(options.tasks.map((t) => [taskKey(t.id), t]));
-    this.completed = options.metrics.counter('numCompletedCheckpoints');
-    this.durationMs = options.metrics.histogram('checkpointDurationMs');
-    this.sizeBytes = options.metrics.histogram('checkpointSizeBytes');
+    const group = options.metrics;
+    this.metrics = group && {
+      completed: group.counter('numCompletedCheckpoints'),
+      durationMs: group.histogram('checkpointDurationMs'),
+      sizeBytes: group.histogram('checkpointSizeBytes', { buckets: HISTOGRAM_BUCKETS.bytes }),
+    };
   }
 
   get storesSnapshots(): boolean {
@@ -207,7 +210,7 @@ export class CheckpointCoordinator {
         const checkpoint = this.assemble(pending);
         const { location, bytes } = await storage.store(checkpoint);
         this.latest = { location, checkpoint };
-        this.sizeBytes.update(bytes);
+        this.metrics?.sizeBytes.update(bytes);
       }
     } catch (error) {
       this.options.fail(new Error(`checkpoint ${pending.id} of job '${this.options.jobName}' could not be stored: ${messageOf(error)}`, { cause: error }));
@@ -216,9 +219,9 @@ export class CheckpointCoordinator {
     if (this.stopped || this.pending !== pending) return;
     this.pending = undefined;
     this.lastId = pending.id;
-    if (storage !== undefined) {
-      this.completed.inc();
-      this.durationMs.update(this.options.clock.now() - pending.startedAt);
+    if (this.metrics !== undefined) {
+      this.metrics.completed.inc();
+      this.metrics.durationMs.update(this.options.clock.now() - pending.startedAt);
     }
     const checkpointId = pending.final ? FINAL_CHECKPOINT : pending.id;
     for (const task of this.placements.values()) this.options.gateway.send(task.id, { kind: 'notifyCheckpointComplete', checkpointId });

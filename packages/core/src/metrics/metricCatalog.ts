@@ -1,0 +1,68 @@
+import type { Metric } from './MetricRegistry.js';
+
+/**
+ * How a metric is published under the Prometheus and OpenTelemetry naming
+ * conventions, while operators keep registering Flink-style names
+ * (`numRecordsIn`, `callLatencyMs`).
+ */
+export interface MetricDescription {
+  /** Dot-separated namespaces, snake_case inside: `operator.records_in`, `async.call.duration`. No prefix, no unit. */
+  readonly name: string;
+  /** UCUM unit, as OpenTelemetry wants it: `s`, `By`, `{record}`, `1`; `''` when unknown. */
+  readonly unit: string;
+  /** Factor from the registered value to `unit` (0.001 for a metric kept in milliseconds). */
+  readonly scale: number;
+  readonly help: string;
+}
+
+type Entry = readonly [name: string, unit: string, help: string];
+const MS = 0.001;
+
+/** The metrics the runtime and `@tributary/async` register, by registered name. */
+const CATALOG: Readonly<Record<string, Entry>> = {
+  numRecordsIn: ['operator.records_in', '{record}', 'Records the operator subtask received.'],
+  numRecordsOut: ['operator.records_out', '{record}', 'Records the operator subtask emitted, side outputs included.'],
+  inputQueueRecords: ['operator.input_queue_records', '{record}', 'Records waiting in front of the subtask (its backpressure buffer).'],
+  busyTimeMs: ['task.busy_time', 's', 'Time the task (reported on its chain head) spent processing.'],
+  numCompletedCheckpoints: ['checkpoints.completed', '{checkpoint}', 'Checkpoints completed by the job.'],
+  checkpointDurationMs: ['checkpoint.duration', 's', 'From triggering a checkpoint to storing it.'],
+  checkpointSizeBytes: ['checkpoint.size', 'By', 'Size of each stored checkpoint.'],
+  batchSize: ['async.batch.size', '{record}', 'Records in each call.'],
+  batchWeight: ['async.batch.weight', '1', "Weight of each call's batch (its weigher; 0 without one)."],
+  queueWaitMs: ['async.queue.wait', 's', "From a batch's first record arriving to its first call."],
+  callLatencyMs: ['async.call.duration', 's', 'From the start of a call to its completion or failure.'],
+  inFlightBatches: ['async.calls.in_flight', '{call}', 'Calls running.'],
+  bufferedRecords: ['async.buffered_records', '{record}', 'Records not in a call: in open batches, waiting for a slot or a retry.'],
+  concurrencyLimit: ['async.concurrency_limit', '{call}', 'The throttling-adjusted cap on calls in flight.'],
+  batches: ['async.calls', '{call}', 'Calls made, retries included.'],
+  records: ['async.call.records', '{record}', 'Records sent over all calls.'],
+  retries: ['async.retries', '{call}', 'Calls that were retries.'],
+  failures: ['async.call.failures', '{call}', 'Calls that threw, rejected, completed exceptionally or timed out.'],
+  failedItems: ['async.failed_items', '{record}', 'Items marked failed in per-item responses.'],
+  timeouts: ['async.timeouts', '{call}', 'Calls cut by their timeout or deadline, and batches whose deadline passed before a call.'],
+  deadLettered: ['async.dead_lettered', '{record}', 'Records sent to the dead-letter output.'],
+  throttled: ['async.throttled', '{call}', 'Responses that carried a retry-after hint.'],
+};
+
+/**
+ * The published name, unit and scale of a registered metric. Names the
+ * runtime and the async operator register come from a fixed table (these
+ * names are therefore reserved); any other name is turned to snake_case
+ * (`http.callCount` → `http.call_count`) with no unit.
+ */
+export function describeMetric(name: string, metric: Metric): MetricDescription {
+  // Own keys only: `toString` is a metric name like any other.
+  const known = Object.hasOwn(CATALOG, name) ? CATALOG[name] : undefined;
+  if (known !== undefined) {
+    const [published, unit, help] = known;
+    return { name: published, unit, scale: name.endsWith('Ms') ? MS : 1, help };
+  }
+  return { name: name.split('.').map(snakeCase).join('.'), unit: '', scale: 1, help: `Tributary ${metric.kind} '${name}'.` };
+}
+
+function snakeCase(part: string): string {
+  return part
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .replace(/[^a-zA-Z0-9_]/g, '_')
+    .toLowerCase();
+}

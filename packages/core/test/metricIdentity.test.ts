@@ -1,0 +1,132 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { describeMetric, Histogram, HISTOGRAM_BUCKETS, MetricRegistry, StreamExecutionEnvironment, type MetricEntry } from '../src/index.js';
+
+const byId = (entries: Iterable<MetricEntry>) => new Map([...entries].map((e) => [e.id, e]));
+
+describe('metric identity', () => {
+  it("registers every operator metric with the job, job id, operator, uid and subtask as variables, under the metric's own name", async () => {
+    const env = StreamExecutionEnvironment.create({ parallelism: 2 });
+    const out = await env
+      .fromCollection([1, 2, 3, 4])
+      .map((n) => n + 1)
+      .uid('inc')
+      .map((n) => n * 2)
+      .map((n) => n - 1)
+      .executeAndCollect('ids');
+    expect(out).toHaveLength(4);
+    const entries = [...env.metrics.entries()];
+    const recordsIn = entries.filter((e) => e.name === 'numRecordsIn');
+    const jobId = recordsIn[0]?.variables['job_id'];
+    expect(jobId).toMatch(/^[0-9a-f]{32}$/);
+    const subtask0 = recordsIn.map((e) => e.variables).filter((v) => v['subtask'] === '0');
+    // Two maps without a uid share a name: the second is numbered, so their series stay apart.
+    expect(subtask0.sort((a, b) => `${a['operator']}/${a['uid']}`.localeCompare(`${b['operator']}/${b['uid']}`))).toEqual([
+      { job: 'ids', job_id: jobId, operator: 'Map', uid: '', subtask: '0' },
+      { job: 'ids', job_id: jobId, operator: 'Map', uid: 'inc', subtask: '0' },
+      { job: 'ids', job_id: jobId, operator: 'Map#2', uid: '', subtask: '0' },
+      { job: 'ids', job_id: jobId, operator: 'Sink: Collect', uid: '', subtask: '0' },
+    ]);
+    // The readable id keeps the scope that names each operator by uid or name.
+    expect(byId(entries).get('job.ids.operator.inc.1.numRecordsIn')?.variables).toEqual({ job: 'ids', job_id: jobId, operator: 'Map', uid: 'inc', subtask: '1' });
+    const sum = recordsIn.filter((e) => e.variables['uid'] === 'inc').reduce((n, e) => n + (e.metric.kind === 'counter' ? e.metric.count : 0), 0);
+    expect(sum).toBe(4);
+  });
+
+  it('gives each execute() its own job id, on the client and the result, and its own metrics', async () => {
+    const env = StreamExecutionEnvironment.create();
+    const run = () => {
+      const out: number[] = [];
+      env.fromCollection([1, 2, 3]).map((n) => n).addSink((n) => void out.push(n));
+      return env.executeAsync('twice');
+    };
+    const first = run();
+    const firstResult = await first.result;
+    const second = run();
+    const secondResult = await second.result;
+    expect(first.jobId).toMatch(/^[0-9a-f]{32}$/);
+    expect(firstResult.jobId).toBe(first.jobId);
+    expect(secondResult.jobId).toBe(second.jobId);
+    expect(second.jobId).not.toBe(first.jobId);
+    // Counters do not add up across runs: each result shows its own run.
+    expect(firstResult.metrics['job.twice.operator.Map.0.numRecordsIn']).toBe(3);
+    expect(secondResult.metrics['job.twice.operator.Map.0.numRecordsIn']).toBe(3);
+    const mapIn = [...env.metrics.entries()].filter((e) => e.id === 'job.twice.operator.Map.0.numRecordsIn');
+    expect(mapIn.map((e) => e.variables['job_id'])).toEqual([first.jobId, second.jobId]);
+    expect(env.metrics.snapshot({ job_id: second.jobId })['job.twice.operator.Map.0.numRecordsIn']).toBe(3);
+  });
+
+  it('registers checkpoint metrics, with the job variables, only when checkpointing is on', async () => {
+    const plain = StreamExecutionEnvironment.create();
+    plain.fromCollection([1]).addSink(() => undefined);
+    await plain.execute('plain');
+    expect([...plain.metrics.entries()].filter((e) => e.name.toLowerCase().includes('checkpoint'))).toEqual([]);
+
+    const env = StreamExecutionEnvironment.create().enableCheckpointing(1000, { storage: mkdtempSync(join(tmpdir(), 'ckpt-')) });
+    env.fromCollection([1]).addSink(() => undefined);
+    const result = await env.execute('checked');
+    const checkpoints = [...env.metrics.entries()].filter((e) => e.id.startsWith('job.checked.checkpoints.'));
+    expect(checkpoints.map((e) => [e.name, e.metric.kind])).toEqual([
+      ['numCompletedCheckpoints', 'counter'],
+      ['checkpointDurationMs', 'histogram'],
+      ['checkpointSizeBytes', 'histogram'],
+    ]);
+    expect(checkpoints.every((e) => JSON.stringify(e.variables) === JSON.stringify({ job: 'checked', job_id: result.jobId }))).toBe(true);
+    const size = checkpoints[2]?.metric;
+    expect(size?.kind === 'histogram' && size.bounds).toEqual(HISTOGRAM_BUCKETS.bytes);
+  });
+
+  it('puts the groups a user adds into the metric name, and keeps the operator variables', () => {
+    const registry = new MetricRegistry();
+    const operator = registry.scopedGroup(['job', 'j', 'operator', 'op', '0'], { job: 'j', subtask: '0' });
+    operator.addGroup('http').counter('calls').inc(2);
+    registry.group('app').gauge('ready', () => 1);
+    expect([...registry.entries()].map(({ id, name, variables }) => ({ id, name, variables }))).toEqual([
+      { id: 'job.j.operator.op.0.http.calls', name: 'http.calls', variables: { job: 'j', subtask: '0' } },
+      { id: 'app.ready', name: 'app.ready', variables: {} },
+    ]);
+    expect(registry.snapshot()).toEqual({ 'job.j.operator.op.0.http.calls': 2, 'app.ready': 1 });
+    expect(registry.snapshot({ job: 'j' })).toEqual({ 'job.j.operator.op.0.http.calls': 2 });
+    // One name, one kind: the same group hands out the same metric.
+    expect(operator.addGroup('http').counter('calls').count).toBe(2);
+    expect(() => operator.addGroup('http').gauge('calls', () => 0)).toThrow("Metric 'job.j.operator.op.0.http.calls' is already registered as a counter, not a gauge");
+  });
+});
+
+describe('histogram totals', () => {
+  it('counts every update into cumulative buckets with their sum, beyond the window', () => {
+    const h = new Histogram({ windowSize: 2, buckets: [10, 100] });
+    for (const v of [5, 10, 11, 500, 100]) h.update(v);
+    expect(h.totals()).toEqual({
+      count: 5,
+      sum: 626,
+      buckets: [
+        { le: 10, count: 2 },
+        { le: 100, count: 4 },
+        { le: Number.POSITIVE_INFINITY, count: 5 },
+      ],
+    });
+    expect(h.snapshot().count).toBe(5);
+  });
+
+  it('defaults to latency buckets from 1 ms to 60 s and rejects bounds that do not increase', () => {
+    expect(new Histogram().bounds).toEqual(HISTOGRAM_BUCKETS.latencyMs);
+    expect(new Histogram(8).bounds[0]).toBe(1);
+    expect(HISTOGRAM_BUCKETS.latencyMs.at(-1)).toBe(60_000);
+    expect(() => new Histogram({ buckets: [1, 1] })).toThrow('Histogram buckets must be finite and strictly increasing, got [1, 1]');
+    expect(() => new Histogram({ buckets: [] })).toThrow(RangeError);
+  });
+});
+
+describe('describeMetric', () => {
+  it('publishes known names with base units and scales milliseconds to seconds; other names in snake_case', () => {
+    const counter = new MetricRegistry().group().counter('x');
+    expect(describeMetric('numRecordsIn', counter)).toMatchObject({ name: 'operator.records_in', unit: '{record}', scale: 1 });
+    expect(describeMetric('callLatencyMs', new Histogram())).toMatchObject({ name: 'async.call.duration', unit: 's', scale: 0.001 });
+    expect(describeMetric('checkpointSizeBytes', new Histogram())).toMatchObject({ name: 'checkpoint.size', unit: 'By', scale: 1 });
+    expect(describeMetric('http.callCount', counter)).toEqual({ name: 'http.call_count', unit: '', scale: 1, help: "Tributary counter 'http.callCount'." });
+    expect(describeMetric('toString', counter)).toMatchObject({ name: 'to_string', unit: '', scale: 1 });
+  });
+});

@@ -1,0 +1,155 @@
+import { ValueType, type HrTime } from '@opentelemetry/api';
+import {
+  AggregationTemporality,
+  DataPointType,
+  type CollectionResult,
+  type DataPoint,
+  type MetricData,
+  type MetricProducer,
+  type ResourceMetrics,
+} from '@opentelemetry/sdk-metrics';
+import { describeMetric, describeValue, OptionChecker, type HistogramTotals, type MetricEntry, type MetricRegistry } from '@tributary/core';
+
+/** Options of {@link tributaryMetricProducer}. */
+export interface OpenTelemetryExportOptions {
+  /** First part of every metric name (`tributary.operator.records_in`); `''` for none. Default `'tributary'`. */
+  readonly prefix?: string;
+}
+
+const OPTIONS = ['prefix'];
+/** OpenTelemetry's instrument name syntax; a prefix is the start of one. */
+const INSTRUMENT_NAME = /^[a-zA-Z][a-zA-Z0-9_.\-/]{0,199}$/;
+const SCOPE = { name: '@tributary/opentelemetry' };
+// The SDK keeps its own resource and drops the one a producer returns (see `MetricReaderOptions.metricProducers`).
+const IGNORED_RESOURCE = {} as ResourceMetrics['resource'];
+
+type Kind = MetricEntry['metric']['kind'];
+
+/**
+ * An OpenTelemetry `MetricProducer` that reads a Tributary {@link MetricRegistry}
+ * at every collection: give it to a metric reader's `metricProducers`, and
+ * whatever the reader exports to (OTLP push, the OpenTelemetry Prometheus
+ * exporter's pull) gets Tributary's metrics.
+ *
+ * Details:
+ * - Names are the published names of `describeMetric` (from `@tributary/core`)
+ *   after the prefix, e.g. `tributary.async.call.duration` with unit `s`,
+ *   `tributary.operator.records_in` with unit `{record}`; values kept in
+ *   milliseconds are reported in seconds.
+ * - Counters are monotonic cumulative sums, gauges are gauges, and histograms
+ *   are explicit-bucket histograms (buckets, sum and count of every update),
+ *   all cumulative. Attributes are the metric's variables: `job`, `job_id`,
+ *   `operator`, `uid`, `subtask` for operator metrics.
+ * - A gauge whose callback throws is left out of that collection and its error
+ *   is reported in the collection's `errors` (the SDK logs them).
+ *
+ * @example
+ * ```ts
+ * import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
+ * import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+ * import { StreamExecutionEnvironment } from '@tributary/core';
+ * import { tributaryMetricProducer } from '@tributary/opentelemetry';
+ *
+ * const env = StreamExecutionEnvironment.create();
+ * const reader = new PeriodicExportingMetricReader({
+ *   exporter: new OTLPMetricExporter(),
+ *   metricProducers: [tributaryMetricProducer(env.metrics)],
+ * });
+ * const provider = new MeterProvider({ readers: [reader] });
+ * ```
+ */
+export function tributaryMetricProducer(registry: MetricRegistry, options: OpenTelemetryExportOptions = {}): MetricProducer {
+  const check = new OptionChecker('tributaryMetricProducer()');
+  check.known(check.object(options), OPTIONS);
+  if (typeof (registry as Partial<MetricRegistry> | undefined)?.entries !== 'function') {
+    check.fail('registry must be a @tributary/core MetricRegistry (e.g. env.metrics)');
+  }
+  const prefix = options.prefix ?? 'tributary';
+  if (typeof prefix !== 'string' || (prefix !== '' && !INSTRUMENT_NAME.test(prefix))) {
+    check.fail(`option 'prefix' must be '' or start like an OpenTelemetry instrument name (a letter, then letters, digits, '_', '.', '-', '/'), got ${describeValue(prefix)}`);
+  }
+  return new RegistryProducer(registry, prefix);
+}
+
+class RegistryProducer implements MetricProducer {
+  /** When each metric was first collected: the start of its cumulative points. */
+  private readonly started = new WeakMap<MetricEntry, HrTime>();
+
+  constructor(
+    private readonly registry: MetricRegistry,
+    private readonly prefix: string,
+  ) {}
+
+  collect(): Promise<CollectionResult> {
+    const now = hrTime(Date.now());
+    const errors: unknown[] = [];
+    const metrics = new Map<string, MetricData & { dataPoints: DataPoint<unknown>[] }>();
+    for (const entry of this.registry.entries()) {
+      const startTime = this.started.get(entry) ?? now;
+      this.started.set(entry, startTime);
+      const described = describeMetric(entry.name, entry.metric);
+      const data = this.dataFor(metrics, entry.metric.kind, described);
+      const attributes = { ...entry.variables };
+      const metric = entry.metric;
+      try {
+        const value =
+          metric.kind === 'counter' ? metric.count * described.scale : metric.kind === 'gauge' ? metric.read() * described.scale : histogram(metric.totals(), described.scale);
+        data.dataPoints.push({ startTime, endTime: now, attributes, value });
+      } catch (error) {
+        errors.push(new Error(`Tributary metric '${entry.id}' could not be read: ${error instanceof Error ? error.message : String(error)}`, { cause: error }));
+      }
+    }
+    const resourceMetrics = { resource: IGNORED_RESOURCE, scopeMetrics: [{ scope: SCOPE, metrics: [...metrics.values()] }] };
+    return Promise.resolve({ resourceMetrics, errors });
+  }
+
+  /** The metric data a point joins: one per name; a name taken by another kind gets the kind appended. */
+  private dataFor(
+    metrics: Map<string, MetricData & { dataPoints: DataPoint<unknown>[] }>,
+    kind: Kind,
+    described: ReturnType<typeof describeMetric>,
+  ): MetricData & { dataPoints: DataPoint<unknown>[] } {
+    const base = this.prefix === '' ? described.name : `${this.prefix}.${described.name}`;
+    for (const name of [base, `${base}.${kind}`]) {
+      const existing = metrics.get(name);
+      if (existing !== undefined && kindOf(existing) !== kind) continue;
+      if (existing !== undefined) return existing;
+      const descriptor = {
+        name,
+        description: described.help,
+        unit: described.unit,
+        valueType: kind === 'counter' && described.scale === 1 ? ValueType.INT : ValueType.DOUBLE,
+      };
+      const data =
+        kind === 'counter'
+          ? { descriptor, aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: DataPointType.SUM as const, dataPoints: [], isMonotonic: true }
+          : kind === 'gauge'
+            ? { descriptor, aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: DataPointType.GAUGE as const, dataPoints: [] }
+            : { descriptor, aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: DataPointType.HISTOGRAM as const, dataPoints: [] };
+      metrics.set(name, data);
+      return data;
+    }
+    throw new Error(`OpenTelemetry names '${base}' and '${base}.${kind}' are both taken by other Tributary metrics`);
+  }
+}
+
+function kindOf(data: MetricData): Kind {
+  return data.dataPointType === DataPointType.SUM ? 'counter' : data.dataPointType === DataPointType.GAUGE ? 'gauge' : 'histogram';
+}
+
+/** OpenTelemetry counts per bucket, where Tributary's totals are cumulative. */
+function histogram(totals: HistogramTotals, scale: number) {
+  const finite = totals.buckets.slice(0, -1);
+  return {
+    buckets: {
+      boundaries: finite.map((b) => b.le * scale),
+      counts: totals.buckets.map((b, i) => b.count - (totals.buckets[i - 1]?.count ?? 0)),
+    },
+    sum: totals.sum * scale,
+    count: totals.count,
+  };
+}
+
+function hrTime(ms: number): HrTime {
+  return [Math.floor(ms / 1000), (ms % 1000) * 1_000_000];
+}

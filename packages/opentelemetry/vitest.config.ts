@@ -1,0 +1,3 @@
+import { tributaryProject } from '../../vitest.shared.js';
+
+export default tributaryProject('opentelemetry');
