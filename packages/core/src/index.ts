@@ -40,6 +40,9 @@ export { brandClass } from './api/brandClass.js';
 export type { JobClient, JobExecutionResult, JobStatus, OperatorStats } from './runtime/JobRunner.js';
 export type { TaskStatus } from './runtime/JobWatchdog.js';
 
+export { type Logger, type LogFields, type LogLevel, type FieldsFirstLogger, fieldsFirst, silentLogger, stderrLogger } from './logging/Logger.js';
+export { EventLog, RATE_LIMIT_MS } from './logging/EventLog.js';
+
 export { MetricRegistry, MetricGroup, Counter, Gauge, type Metric, type MetricValue } from './metrics/MetricRegistry.js';
 export { Histogram, type HistogramSnapshot } from './metrics/Histogram.js';
 

@@ -27,6 +27,7 @@ import type { AsyncOperatorConfig } from '../internal/config.js';
 import { AsyncOperatorMetrics } from '../metrics.js';
 import { OrderedResultQueue, type ResultSlot } from '../ordering/OrderedResultQueue.js';
 import { AimdLimiter } from '../retry/AimdLimiter.js';
+import { deadLettered, limitChanged, throttled } from '../operatorEvents.js';
 import { RateLimiter } from '../retry/RateLimiter.js';
 
 /**
@@ -214,7 +215,7 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
     this.timers = ctx.processingTimeService;
     this.ordered = config.ordering === 'unordered' ? undefined : new OrderedResultQueue<TIn, TOut>(this.orderKeyOf(), ctx.output);
     this.accumulator = new BatchAccumulator<TIn, Slot<TIn, TOut>>(config, this.timers, this.ordered, this);
-    this.limiter = new AimdLimiter(config.maxInFlightBatches);
+    this.limiter = new AimdLimiter(config.maxInFlightBatches, limitChanged(ctx.log));
     this.rate = config.rateLimit === undefined ? undefined : new RateLimiter(config.rateLimit, ctx.clock);
     this.metrics = new AsyncOperatorMetrics(ctx.metrics, {
       inFlightBatches: () => this.running.size,
@@ -638,6 +639,7 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
   private noteThrottle(): void {
     this.metrics.throttled.count++;
     this.limiter.onThrottle();
+    throttled(this.ctx.log, this.limiter.limit);
   }
 
   /** The batch failed for good: split it, ask the timeout hook, or apply the failure policy. */
@@ -691,6 +693,7 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
         const letter: DeadLetter<TIn> = { input, error, attempts: batch.attempts };
         this.ctx.output.collectSide(policy.deadLetter, letter);
         this.metrics.deadLettered.count++;
+        deadLettered(this.ctx.log, error, batch.attempts);
         this.resolveItemWith(batch, i, undefined);
       } else {
         const outputs = policy.fallback(input, error);

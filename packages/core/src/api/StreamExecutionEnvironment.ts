@@ -1,3 +1,4 @@
+import { stderrLogger, type Logger } from '../logging/Logger.js';
 import { MetricRegistry } from '../metrics/MetricRegistry.js';
 import { SystemClock, type Clock } from '../runtime/Clock.js';
 import { InvalidJobError } from '../runtime/errors.js';
@@ -45,6 +46,15 @@ export interface EnvironmentOptions {
    * names what each task waits on. 0 turns the warning off. Default 60,000.
    */
   readonly stallWarningMs?: number;
+  /**
+   * Where the job's structured events go (start and end, restores,
+   * checkpoints, restarts, throttling, dead letters, close timeouts, stalls):
+   * `console`, a winston logger, pino through `fieldsFirst(pino())`, or
+   * `silentLogger`. Operators and rich functions reach it as
+   * `RuntimeContext.logger`. Default: warnings and errors to stderr, one line
+   * each; debug and info dropped.
+   */
+  readonly logger?: Logger;
 }
 
 /** Options of {@link StreamExecutionEnvironment.enableCheckpointing}. */
@@ -90,6 +100,7 @@ export class StreamExecutionEnvironment {
   readonly parallelism: number;
   readonly clock: Clock;
   readonly metrics: MetricRegistry;
+  readonly logger: Logger;
   private readonly chunkSize: number;
   private readonly channelCapacity: number;
   private readonly closeTimeoutMs: number;
@@ -110,6 +121,7 @@ export class StreamExecutionEnvironment {
     this.closeTimeoutMs = check.optionalDuration('closeTimeoutMs', options.closeTimeoutMs, 30_000);
     this.stallWarningMs = check.optionalDuration('stallWarningMs', options.stallWarningMs, 60_000, { integer: true });
     this.clock = check.optionalClock('clock', options.clock) ?? new SystemClock();
+    this.logger = check.optionalLogger('logger', options.logger) ?? stderrLogger;
     // Duck-typed like the clock: a second copy of this package has its own MetricRegistry class.
     if (options.metrics !== undefined && typeof (options.metrics as Partial<MetricRegistry> | null)?.group !== 'function') {
       check.fail(`option 'metrics' must be a MetricRegistry, got ${describeValue(options.metrics)}`);
@@ -233,7 +245,7 @@ export class StreamExecutionEnvironment {
       restoreFrom: options.restoreFrom,
       closeTimeoutMs: this.closeTimeoutMs,
       stallWarningMs: this.stallWarningMs,
-      warn: (message) => process.emitWarning(message, 'TributaryStallWarning'),
+      logger: this.logger,
     });
   }
 
@@ -261,7 +273,7 @@ export class StreamExecutionEnvironment {
   }
 }
 
-const ENVIRONMENT_OPTIONS = ['parallelism', 'clock', 'chunkSize', 'channelCapacity', 'metrics', 'restartStrategy', 'closeTimeoutMs', 'stallWarningMs'];
+const ENVIRONMENT_OPTIONS = ['parallelism', 'clock', 'chunkSize', 'channelCapacity', 'metrics', 'restartStrategy', 'closeTimeoutMs', 'stallWarningMs', 'logger'];
 const CHECKPOINTING_OPTIONS = ['storage'];
 const EXECUTE_OPTIONS = ['restoreFrom'];
 

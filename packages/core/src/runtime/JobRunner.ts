@@ -1,6 +1,8 @@
 import { setMaxListeners } from 'node:events';
 import type { Collector } from '../api/functions.js';
 import type { Source, SourceReader, SourceReaderContext } from '../api/Source.js';
+import { EventLog } from '../logging/EventLog.js';
+import type { Logger } from '../logging/Logger.js';
 import type { Counter, MetricRegistry, MetricValue } from '../metrics/MetricRegistry.js';
 import {
   createOperatorContext,
@@ -88,14 +90,14 @@ export interface RunnerOptions {
   readonly closeTimeoutMs: number;
   /** How long no record may move while a task waits on pending work before a warning; 0: never. */
   readonly stallWarningMs: number;
-  /** Where a stall warning goes. */
-  readonly warn: (message: string) => void;
+  /** Where the job's events go. */
+  readonly logger: Logger;
 }
 
 class StopSignal implements JobControl {
   private readonly controller = new AbortController();
   stopped = false;
-  failure: { error: unknown; operator: string | undefined } | undefined;
+  failure: Failure | undefined;
   cancelled = false;
   onAbort: () => void = () => undefined;
 
@@ -104,6 +106,7 @@ class StopSignal implements JobControl {
     readonly closeTimeoutMs: number,
     /** The job's list, kept across attempts. */
     private readonly unfinishedCloses: UnfinishedClose[],
+    private readonly log: EventLog,
   ) {
     // Every async operator and many user functions (their calls' signals) listen here, so a
     // job can pass Node's default warning threshold of 10 without leaking anything. Task
@@ -115,9 +118,9 @@ class StopSignal implements JobControl {
     return this.controller.signal;
   }
 
-  fail(error: unknown, operator: string | undefined): void {
+  fail(error: unknown, operator: string | undefined, task?: string): void {
     if (this.stopped) return;
-    this.failure = { error, operator };
+    this.failure = { error, operator, task };
     this.stop(error);
   }
 
@@ -129,6 +132,11 @@ class StopSignal implements JobControl {
 
   closeUnfinished(operator: string, task: string): void {
     this.unfinishedCloses.push({ operator, task });
+    this.log.event('warn', 'operator.closeTimedOut', `close() of ${operator} in task '${task}' did not finish within ${this.closeTimeoutMs} ms; the job went on without it`, {
+      operator,
+      task,
+      closeTimeoutMs: this.closeTimeoutMs,
+    });
   }
 
   private stop(reason: unknown): void {
@@ -175,26 +183,33 @@ export function executeJob(graph: JobGraph, options: RunnerOptions): JobClient {
   let wakeFromDelay: (() => void) | undefined;
   const unfinishedCloses: UnfinishedClose[] = [];
   let current: Attempt | undefined;
+  const log = new EventLog(options.logger, clock, { job: jobName });
   const watchdog = new JobWatchdog({
     jobName,
     clock: new SystemClock(),
     stallWarningMs: options.stallWarningMs,
     progress: () => current?.progress() ?? 0,
     tasks: () => current?.tasks() ?? [],
-    warn: options.warn,
+    warn: (message, fields) => log.event('warn', 'job.stalled', message, fields),
   });
   const releaseProcess = watchdog.start();
+  log.event('info', 'job.started', `Job '${jobName}' started`, { restoreFrom: options.restoreFrom });
 
   const run = async (): Promise<JobExecutionResult> => {
     let restore = await loadRestore(options);
     const restoredFrom = restore?.location;
+    if (restore !== undefined) {
+      const { checkpointId } = restore.checkpoint;
+      log.event('info', 'job.restored', `Job '${jobName}' restores checkpoint ${checkpointId} from ${restore.location}`, { checkpointId, location: restore.location });
+    }
     let restarts = 0;
     let lastFailure: unknown;
     for (;;) {
-      const attempt = runAttempt(graph, options, restore, unfinishedCloses);
+      const attempt = runAttempt(graph, options, restore, unfinishedCloses, log);
       current = attempt;
       if (cancelled) attempt.cancel();
       const outcome = await attempt.done;
+      log.flush();
       const resultAs = (status: JobExecutionResult['status']): JobExecutionResult => ({
         jobName,
         status,
@@ -207,12 +222,21 @@ export function executeJob(graph: JobGraph, options: RunnerOptions): JobClient {
         unfinishedCloses: [...unfinishedCloses],
       });
       if (outcome.failure === undefined) return resultAs(outcome.cancelled ? 'cancelled' : 'finished');
-      const { error, operator } = outcome.failure;
+      const { error, operator, task } = outcome.failure;
       const delay = cancelled ? undefined : restartDelay(options.restartStrategy, restarts + 1);
       if (delay === undefined) throw new JobExecutionError(jobName, operator, unwrapOperatorError(error), restarts, [...unfinishedCloses]);
       restarts++;
       lastFailure = unwrapOperatorError(error);
       restore = outcome.latestCheckpoint ?? restore;
+      log.event('warn', 'job.restarting', `Job '${jobName}' failed in ${operator ?? 'the runtime'} and restarts in ${delay} ms (restart ${restarts}): ${messageOf(lastFailure)}`, {
+        operator,
+        task,
+        subtask: outcome.failure.subtask,
+        cause: messageOf(lastFailure),
+        delayMs: delay,
+        attempt: restarts,
+        fromCheckpointId: restore?.checkpoint.checkpointId,
+      });
       current = undefined;
       await new Promise<void>((resolve) => {
         const cancelTimer = clock.schedule(clock.now() + delay, resolve);
@@ -230,11 +254,18 @@ export function executeJob(graph: JobGraph, options: RunnerOptions): JobClient {
     (r) => {
       status = r.status;
       releaseProcess();
+      const records = r.operators.filter((_, i) => graph.nodes[i]?.transformation.kind === 'source').reduce((n, o) => n + o.recordsOut, 0);
+      log.event('info', 'job.ended', `Job '${jobName}' ${r.status} after ${r.runtimeMs} ms`, { status: r.status, durationMs: r.runtimeMs, records, restarts: r.restarts });
       return r;
     },
     (error: unknown) => {
       status = 'failed';
       releaseProcess();
+      log.event('error', 'job.ended', `Job '${jobName}' failed after ${clock.now() - start} ms: ${messageOf(error)}`, {
+        status: 'failed',
+        durationMs: clock.now() - start,
+        cause: messageOf(error),
+      });
       throw error;
     },
   );
@@ -273,8 +304,15 @@ async function loadRestore(options: RunnerOptions): Promise<StoredCheckpoint | u
   }
 }
 
+/** What failed an attempt: the error, and the operator and task (subtask) it came from when known. */
+interface Failure {
+  readonly error: unknown;
+  readonly operator: string | undefined;
+  readonly task: string | undefined;
+}
+
 interface AttemptOutcome {
-  readonly failure: { error: unknown; operator: string | undefined } | undefined;
+  readonly failure: (Failure & { readonly subtask: number | undefined }) | undefined;
   readonly cancelled: boolean;
   readonly operators: OperatorStats[];
   readonly latestCheckpoint: StoredCheckpoint | undefined;
@@ -295,9 +333,10 @@ function runAttempt(
   options: RunnerOptions,
   restore: StoredCheckpoint | undefined,
   unfinishedCloses: UnfinishedClose[],
+  log: EventLog,
 ): Attempt {
   const { jobName, clock, registry } = options;
-  const stop = new StopSignal(clock, options.closeTimeoutMs, unfinishedCloses);
+  const stop = new StopSignal(clock, options.closeTimeoutMs, unfinishedCloses, log);
   const ids = operatorIds(graph.nodes);
   const restored =
     restore === undefined
@@ -366,6 +405,7 @@ function runAttempt(
     sourceTasks,
     lastCheckpointId: restore?.checkpoint.checkpointId ?? 0,
     metrics: registry.group('job', jobName, 'checkpoints'),
+    log,
     fail: (error) => stop.fail(error, undefined),
   });
   for (const task of placements.keys()) task.checkpoints = coordinator;
@@ -425,6 +465,7 @@ function runAttempt(
           metrics,
           output,
           task: hooks,
+          log: log.with({ operator: t.name, uid: t.uid, subtask: subtaskIndex }),
           keyed: t.keySelector === undefined ? undefined : { selector: t.keySelector, backend: new HeapKeyedStateBackend() },
         },
         (timestamp, key) => operator.onProcessingTime?.(timestamp, key),
@@ -496,8 +537,10 @@ function runAttempt(
   const done = Promise.all([...placements.keys()].map((t) => t.run())).then(async (): Promise<AttemptOutcome> => {
     coordinator.stop();
     await coordinator.settled();
+    const failure = stop.failure;
+    const failedTask = failure?.task === undefined ? undefined : [...placements].find(([t]) => t.name === failure.task)?.[1];
     return {
-      failure: stop.failure,
+      failure: failure === undefined ? undefined : { ...failure, subtask: failedTask?.subtaskIndex },
       cancelled: stop.cancelled,
       latestCheckpoint: coordinator.latest,
       operators: graph.nodes.map((node) => ({

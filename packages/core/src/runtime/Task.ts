@@ -41,7 +41,8 @@ export interface JobControl extends CloseBound {
    * optimized loops of the next job back to the interpreter.
    */
   readonly stopped: boolean;
-  fail(error: unknown, operator: string | undefined): void;
+  /** Stops the job with `error`; `task` names the task (chain and subtask) it came from. */
+  fail(error: unknown, operator: string | undefined, task?: string): void;
   /** A `close()` did not settle within `closeTimeoutMs` after the job stopped: the task ended without it. */
   closeUnfinished(operator: string, task: string): void;
 }
@@ -282,7 +283,7 @@ export class Task {
   }
 
   fail(error: unknown, operator: string): void {
-    this.job.fail(OperatorError.wrap(error, operator), operator);
+    this.job.fail(OperatorError.wrap(error, operator), operator, this.name);
   }
 
   backpressure(until: Promise<unknown>): void {
@@ -318,7 +319,7 @@ export class Task {
       await this.finish();
     } catch (error) {
       const operator = error instanceof OperatorError ? error.operator : undefined;
-      this.job.fail(error, operator);
+      this.job.fail(error, operator, this.name);
     } finally {
       this.finished = true;
       await this.closeAll();
@@ -606,7 +607,7 @@ export class Task {
       this.waitingOn = `close() of ${operator}`;
       if (!(await awaitClose(closing, this.job))) this.job.closeUnfinished(operator, this.name);
     } catch (error) {
-      this.job.fail(OperatorError.wrap(error, operator), operator);
+      this.job.fail(OperatorError.wrap(error, operator), operator, this.name);
     }
   }
 }

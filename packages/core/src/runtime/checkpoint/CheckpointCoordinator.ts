@@ -1,3 +1,4 @@
+import type { EventLog } from '../../logging/EventLog.js';
 import type { MetricGroup } from '../../metrics/MetricRegistry.js';
 import type { Clock } from '../Clock.js';
 import { messageOf } from '../errors.js';
@@ -23,6 +24,8 @@ export interface CoordinatorOptions {
   /** The restored checkpoint's id: ids continue after it, or after the highest id in the storage if that is higher. */
   readonly lastCheckpointId: number;
   readonly metrics: MetricGroup;
+  /** Told of every checkpoint stored or failed. */
+  readonly log: EventLog;
   readonly fail: (error: unknown) => void;
 }
 
@@ -155,7 +158,8 @@ export class CheckpointCoordinator implements CheckpointParticipant {
   }
 
   private async complete(pending: Pending): Promise<void> {
-    const storage = this.options.storage;
+    const { storage, log, clock } = this.options;
+    const { id: checkpointId, final } = pending;
     try {
       // Without storage (checkpointing off) there is only the final checkpoint, and nothing keeps it.
       if (storage !== undefined) {
@@ -163,9 +167,18 @@ export class CheckpointCoordinator implements CheckpointParticipant {
         const { location, bytes } = await storage.store(checkpoint);
         this.latest = { location, checkpoint };
         this.sizeBytes.update(bytes);
+        const durationMs = clock.now() - pending.startedAt;
+        log.event('info', 'checkpoint.completed', `Checkpoint ${checkpointId} stored at ${location} (${bytes} bytes, ${durationMs} ms)`, {
+          checkpointId,
+          location,
+          sizeBytes: bytes,
+          durationMs,
+          final,
+        });
       }
     } catch (error) {
-      this.options.fail(new Error(`checkpoint ${pending.id} of job '${this.options.jobName}' could not be stored: ${messageOf(error)}`, { cause: error }));
+      log.event('warn', 'checkpoint.failed', `Checkpoint ${checkpointId} could not be stored: ${messageOf(error)}`, { checkpointId, cause: messageOf(error), final });
+      this.options.fail(new Error(`checkpoint ${checkpointId} of job '${this.options.jobName}' could not be stored: ${messageOf(error)}`, { cause: error }));
       return;
     }
     if (this.stopped || this.pending !== pending) return;
