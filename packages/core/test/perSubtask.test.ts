@@ -148,7 +148,7 @@ describe('perSubtask: a rich function given as a factory', () => {
       .addSink(() => undefined);
     const run = env.execute('bad factory');
     await expect(run).rejects.toThrow(JobExecutionError);
-    await expect(run).rejects.toThrow(/'typo'.*the perSubtask\(\) factory must return a function or an object with a map\(\) method, got an object/);
+    await expect(run).rejects.toThrow(/'typo'.*the perSubtask\(\) factory must return a function or an object with map\(\), got an object/);
   });
 
   it('needs a factory function, and is told apart from plain functions and objects', () => {

@@ -1,4 +1,4 @@
-import { describeValue, KeyedStream, OptionChecker, OutputTag, type DataStream, type Key } from '@tributary/core';
+import { describeValue, isPerSubtask, KeyedStream, OptionChecker, OutputTag, type DataStream, type Key } from '@tributary/core';
 import type { FailurePolicy, Ordering } from '../functions.js';
 import type { AsyncBatchOptions, AsyncWaitOptions } from '../options.js';
 import type { RateLimit } from '../retry/RateLimiter.js';
@@ -236,14 +236,14 @@ const BATCH_FUNCTIONS: FunctionKinds = {
   plain: 'batch-function',
   object: 'batch-object',
   method: 'asyncInvokeBatch',
-  expected: 'needs a batch function: an async function (inputs, ctx) => outputs, or an object with asyncInvokeBatch(inputs, resultFuture)',
+  expected: 'needs a batch function: an async function (inputs, ctx) => outputs, or an object with asyncInvokeBatch(inputs, resultFuture), or a perSubtask() factory of one',
 };
 
 const RECORD_FUNCTIONS: FunctionKinds = {
   plain: 'record-function',
   object: 'record-object',
   method: 'asyncInvoke',
-  expected: 'needs an async function (input, ctx) => output, or an object with asyncInvoke(input, resultFuture)',
+  expected: 'needs an async function (input, ctx) => output, or an object with asyncInvoke(input, resultFuture), or a perSubtask() factory of one',
 };
 
 /** The checks both resolvers start with: the stream, the function and its hooks, the options object and its names. */
@@ -258,9 +258,11 @@ function checkFunctionAndOptions(
   checkStream(c, stream);
   let kind: FunctionKind;
   if (typeof fn === 'function') kind = kinds.plain;
+  else if (isPerSubtask(fn)) kind = kinds.object;
   else if (typeof (fn as Record<string, unknown> | null)?.[kinds.method] === 'function') kind = kinds.object;
   else c.fail(kinds.expected);
-  if (kind === kinds.object) {
+  // A factory's instances are checked when each subtask creates its own.
+  if (kind === kinds.object && !isPerSubtask(fn)) {
     for (const hook of ['open', 'close', 'timeout']) {
       const value = (fn as Record<string, unknown>)[hook];
       if (value !== undefined && typeof value !== 'function') c.fail(`the function's '${hook}' must be a method, got ${describeValue(value)}`);

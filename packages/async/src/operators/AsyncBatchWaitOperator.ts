@@ -1,7 +1,7 @@
 import {
   emitChunk,
   extractKey,
-  perSubtask,
+  functionForSubtask,
   type Key,
   type OneInputStreamOperator,
   type OperatorContext,
@@ -207,8 +207,8 @@ export class AsyncBatchWaitOperator<TIn, TOut> implements OneInputStreamOperator
     private readonly ctx: OperatorContext<TOut>,
     private readonly config: AsyncOperatorConfig<TIn, TOut>,
   ) {
-    // Each subtask gets its own function object, so fields set in open() are per subtask (as Flink deserializes a copy).
-    this.fn = perSubtask(config.fn);
+    // Each subtask gets its own function object (a factory's instance, else a copy), as Flink deserializes one per subtask.
+    this.fn = functionForSubtask(config.fn, config.kind === 'record-object' ? 'asyncInvoke' : 'asyncInvokeBatch');
     this.hasTimeoutHook =
       (config.kind === 'batch-object' || config.kind === 'record-object') &&
       typeof (this.fn as { timeout?: unknown }).timeout === 'function';

@@ -58,7 +58,7 @@ export function functionForSubtask<F>(fn: F | PerSubtask<F>, method: string): F 
   if (isPerSubtask(fn)) {
     const instance = fn.create();
     if (typeof instance !== 'function' && typeof (instance as Record<string, unknown> | null)?.[method] !== 'function') {
-      throw new TypeError(`the perSubtask() factory must return a function or an object with a ${method}() method, got ${describeValue(instance)}`);
+      throw new TypeError(`the perSubtask() factory must return a function or an object with ${method}(), got ${describeValue(instance)}`);
     }
     return instance;
   }
