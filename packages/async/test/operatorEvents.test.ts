@@ -44,7 +44,7 @@ describe('the async operator logs', () => {
       ['warn', 1],
       ['warn', 2],
     ]);
-    expect(throttled[0]?.fields).toEqual({ event: 'async.throttled', job: 'throttled', operator: 'embed', uid: undefined, subtask: 0, limit: 2, count: 1 });
+    expect(throttled[0]?.fields).toEqual({ event: 'async.throttled', job: 'throttled', operator: "'embed'", subtask: 0, limit: 2, count: 1 });
     expect(throttled[0]?.message).toBe('1 call was throttled; concurrency limit now 2');
 
     const limits = events('async.limitChanged').map((l) => [l.fields.previous, l.fields.limit]);
@@ -82,7 +82,7 @@ describe('the async operator logs', () => {
     // One call every RATE_LIMIT_MS / 4, every second one dead-lettered: a line at the first, then one per window.
     const lines = events('async.deadLettered');
     expect(lines.map((l) => l.fields.count)).toEqual([1, 2, 2, 1]);
-    expect(lines.every((l) => l.level === 'warn' && l.fields.operator === 'embed' && l.fields.subtask === 0)).toBe(true);
+    expect(lines.every((l) => l.level === 'warn' && l.fields.operator === "'embed'" && l.fields.subtask === 0)).toBe(true);
     expect(lines[0]?.message).toMatch(/^1 record dead-lettered, last after 1 attempt: /);
     expect(lines[0]?.fields.lastError).toContain('FakeBatchService');
   });

@@ -193,7 +193,7 @@ export function createOperatorContext<TOut>(
           }),
         };
   const processingTimeService = new OperatorTimers(clock, execute);
-  const log = options.log ?? new EventLog(silentLogger, clock, { operator: name, subtask: options.subtaskIndex });
+  const log = options.log ?? new EventLog(silentLogger, clock, { operator: description, subtask: options.subtaskIndex });
   const noKeyedState = (): never => {
     throw new Error(`Keyed state is only available on a keyed stream (after keyBy); operator ${description} is not keyed`);
   };

@@ -465,7 +465,7 @@ function runAttempt(
           metrics,
           output,
           task: hooks,
-          log: log.with({ operator: t.name, uid: t.uid, subtask: subtaskIndex }),
+          log: log.with({ operator: node.description, subtask: subtaskIndex }),
           keyed: t.keySelector === undefined ? undefined : { selector: t.keySelector, backend: new HeapKeyedStateBackend() },
         },
         (timestamp, key) => operator.onProcessingTime?.(timestamp, key),
