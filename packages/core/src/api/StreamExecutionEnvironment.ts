@@ -42,8 +42,9 @@ export interface EnvironmentOptions {
   /**
    * How long (ms, real time) a running job may move no record while a task
    * waits on pending work (an `endInput`, a `close`, a backpressuring
-   * operator; waiting for input is not a stall) before a `TributaryStallWarning`
-   * names what each task waits on. 0 turns the warning off. Default 60,000.
+   * operator; waiting for input is not a stall) before a `job.stalled` warning
+   * to `logger` names what each task waits on. 0 turns the warning off.
+   * Default 60,000.
    */
   readonly stallWarningMs?: number;
   /**
