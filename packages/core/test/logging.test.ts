@@ -1,3 +1,6 @@
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   EventLog,
@@ -248,6 +251,31 @@ describe('job events', () => {
     second.job.cancel();
     memory.release();
     await driveUntilDone(second.job.result, clock);
+  });
+
+  it('checkpoint.damaged: a checkpoint directory given by path reports the damaged checkpoint it skips', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ckpt-log-'));
+    const run = async (restoreFrom?: 'latest') => {
+      const { logger, events } = recordingLogger();
+      const env = StreamExecutionEnvironment.create({ clock: new ManualClock(0), logger }).enableCheckpointing(100, { storage: dir });
+      env.fromElements(1, 2).addSink(() => undefined);
+      await env.execute('damaged', restoreFrom === undefined ? {} : { restoreFrom });
+      return events;
+    };
+    await run();
+    await run('latest');
+    const [, second] = readdirSync(dir).sort();
+    const file = join(dir, second as string);
+    writeFileSync(file, readFileSync(file).subarray(0, 20));
+    const events = await run('latest');
+    expect(events('checkpoint.damaged')).toEqual([
+      {
+        level: 'warn',
+        message: `Skipping damaged checkpoint: checkpoint ${file} is not a Tributary checkpoint or is truncated`,
+        fields: { event: 'checkpoint.damaged' },
+      },
+    ]);
+    expect(events('job.restored').map((l) => l.fields.checkpointId)).toEqual([1]);
   });
 
   it('checkpoint.failed with the id and the cause', async () => {

@@ -60,7 +60,7 @@ export interface EnvironmentOptions {
 
 /** Options of {@link StreamExecutionEnvironment.enableCheckpointing}. */
 export interface CheckpointingOptions {
-  /** Where checkpoints go: a storage, or a directory for a {@link FileCheckpointStorage}. */
+  /** Where checkpoints go: a storage, or a directory for a {@link FileCheckpointStorage} (which then logs a damaged checkpoint it skips to the environment's `logger`). */
   readonly storage: CheckpointStorage | string;
 }
 
@@ -142,7 +142,9 @@ export class StreamExecutionEnvironment {
     const check = new OptionChecker('enableCheckpointing()');
     check.duration('intervalMs', intervalMs, { positive: true, infinity: 'to take no checkpoints, do not enable checkpointing' });
     check.known(check.object(options), CHECKPOINTING_OPTIONS);
-    const storage = typeof options.storage === 'string' ? new FileCheckpointStorage(options.storage) : options.storage;
+    // A storage made here tells the job's logger of the damaged checkpoints it skips.
+    const onWarning = (message: string): void => this.logger.warn(message, { event: 'checkpoint.damaged' });
+    const storage = typeof options.storage === 'string' ? new FileCheckpointStorage(options.storage, { onWarning }) : options.storage;
     if (typeof storage?.store !== 'function') {
       throw new InvalidJobError('enableCheckpointing: options.storage must be a directory path or a CheckpointStorage');
     }
