@@ -1,4 +1,7 @@
+import { fileURLToPath } from 'node:url';
 import { defineProject, type UserWorkspaceConfig } from 'vitest/config';
+
+const SETUP = fileURLToPath(new URL('./vitest.setup.ts', import.meta.url));
 
 /**
  * The vitest project settings every package uses: resolve workspace packages
@@ -8,13 +11,14 @@ import { defineProject, type UserWorkspaceConfig } from 'vitest/config';
  *
  * Every test file runs with `--unhandled-rejections=strict`: a rejection no
  * one handles crashes the worker and fails the run, so no fault case can pass
- * while leaking one.
+ * while leaking one. `vitest.setup.ts` keeps the runtime's default log
+ * lines out of the test output.
  */
 export function tributaryProject(name: string, test: UserWorkspaceConfig['test'] = {}): UserWorkspaceConfig {
   const conditions = ['@tributary/source', 'import', 'node', 'default'];
   return defineProject({
     resolve: { conditions },
     ssr: { resolve: { conditions, externalConditions: conditions } },
-    test: { name, include: ['test/**/*.test.ts'], execArgv: ['--unhandled-rejections=strict'], ...test },
+    test: { name, include: ['test/**/*.test.ts'], execArgv: ['--unhandled-rejections=strict'], setupFiles: [SETUP], ...test },
   });
 }

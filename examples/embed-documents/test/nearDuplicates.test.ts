@@ -23,7 +23,7 @@ let cosines: Map<string, number>;
 const pairKey = (a: string, b: string) => (a < b ? `${a} ${b}` : `${b} ${a}`);
 
 async function embedAll(texts: string[]): Promise<Float32Array[]> {
-  const embedder = onnxTextEmbedder({ model: await ensureEmbedderModel(), sessionOptions: { intraOpNumThreads: 1 } });
+  const embedder = onnxTextEmbedder({ model: await ensureEmbedderModel(), sessionOptions: { intraOpNumThreads: 1 } }).create();
   try {
     return await embedder.invoke(texts);
   } finally {

@@ -114,6 +114,7 @@ export function isRetryable(error: unknown): boolean {
   return typeof error !== 'object' || error === null || (error as { retryable?: unknown }).retryable !== false;
 }
 
-function messageOf(error: unknown): string {
+/** An error's message, or the value as text when it is not an Error. */
+export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }

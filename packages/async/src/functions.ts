@@ -1,4 +1,4 @@
-import type { OutputTag, RuntimeContext } from '@tributary/core';
+import type { OutputTag, PerSubtask, RuntimeContext } from '@tributary/core';
 
 /**
  * What a batch function gets besides its inputs.
@@ -29,8 +29,10 @@ export interface ResultFuture<TOut> {
  * exactly one per input in `per-item` mode).
  *
  * `open` runs once per subtask before the first batch (create clients
- * there), `close` after the last. Each subtask gets its own shallow copy
- * of the object (core's `perSubtask`), so fields set in `open` are per subtask.
+ * there), `close` after the last. Give it as a factory,
+ * `perSubtask(() => new MyBatchFunction())`, for an instance per subtask; a
+ * plain object is copied per subtask, shallowly (fields set in `open` are
+ * then per subtask, objects they already held are shared).
  * `timeout` is Flink's timeout hook: it is called once when a batch gives
  * up because of time (its deadline passed, or its last allowed attempt timed
  * out) and decides the batch's result: `complete(fallbackOutputs)` emits
@@ -61,7 +63,8 @@ export interface AsyncBatchFunction<TIn, TOut> {
  */
 export type BatchFunction<TIn, TOut> =
   | ((inputs: readonly TIn[], ctx: BatchContext) => Promise<readonly TOut[]> | readonly TOut[])
-  | AsyncBatchFunction<TIn, TOut>;
+  | AsyncBatchFunction<TIn, TOut>
+  | PerSubtask<AsyncBatchFunction<TIn, TOut>>;
 
 /**
  * Flink's `AsyncFunction`, for per-record async I/O: complete
@@ -79,7 +82,10 @@ export interface AsyncFunction<TIn, TOut> {
  * A per-record async function: a plain async function returning exactly one
  * output, or an {@link AsyncFunction} object (zero or more outputs).
  */
-export type AsyncRecordFunction<TIn, TOut> = ((input: TIn, ctx: BatchContext) => Promise<TOut> | TOut) | AsyncFunction<TIn, TOut>;
+export type AsyncRecordFunction<TIn, TOut> =
+  | ((input: TIn, ctx: BatchContext) => Promise<TOut> | TOut)
+  | AsyncFunction<TIn, TOut>
+  | PerSubtask<AsyncFunction<TIn, TOut>>;
 
 /** A record that gave up, as emitted on a dead-letter side output. */
 export interface DeadLetter<TIn> {

@@ -55,13 +55,13 @@ describe('build-time validation', () => {
   it('checks the function', () => {
     const stream = StreamExecutionEnvironment.create().fromElements(1);
     expect(() => AsyncDataStream.orderedWaitBatch(stream, {} as never, { maxBatchSize: 2 })).toThrow(
-      "orderedWaitBatch() ('OrderedWaitBatch'): needs a batch function: an async function (inputs, ctx) => outputs, or an object with asyncInvokeBatch(inputs, resultFuture)",
+      "orderedWaitBatch() ('OrderedWaitBatch'): needs a batch function: an async function (inputs, ctx) => outputs, or an object with asyncInvokeBatch(inputs, resultFuture), or a perSubtask() factory of one",
     );
     expect(() => AsyncDataStream.unorderedWaitBatch(stream, { asyncInvokeBatch: () => undefined, timeout: 5 } as never, { maxBatchSize: 2 })).toThrow(
       `${where}: the function's 'timeout' must be a method, got 5`,
     );
     expect(() => AsyncDataStream.unorderedWait(stream, null as never)).toThrow(
-      "unorderedWait() ('UnorderedWait'): needs an async function (input, ctx) => output, or an object with asyncInvoke(input, resultFuture)",
+      "unorderedWait() ('UnorderedWait'): needs an async function (input, ctx) => output, or an object with asyncInvoke(input, resultFuture), or a perSubtask() factory of one",
     );
   });
 

@@ -41,6 +41,9 @@ export type { JobClient, JobExecutionResult, JobStatus, OperatorStats } from './
 export type { JobGraphView, JobGraphOperator, JobGraphEdge, JobGraphVertex } from './runtime/JobGraphView.js';
 export type { TaskStatus } from './runtime/JobWatchdog.js';
 
+export { type Logger, type LogFields, type LogLevel, type FieldsFirstLogger, fieldsFirst, silentLogger, stderrLogger } from './logging/Logger.js';
+export { EventLog, RATE_LIMIT_MS } from './logging/EventLog.js';
+
 export {
   MetricRegistry,
   MetricGroup,
@@ -79,7 +82,8 @@ export { CollectionSource } from './sources/CollectionSource.js';
 export { AsyncIterableSource } from './sources/AsyncIterableSource.js';
 export { ProcessOperator } from './operators/ProcessOperator.js';
 export { KeyedProcessOperator } from './operators/KeyedProcessOperator.js';
-export { perSubtask } from './operators/userFunctions.js';
+export { perSubtask, isPerSubtask, type PerSubtask } from './api/perSubtask.js';
+export { functionForSubtask } from './operators/userFunctions.js';
 export { FileSource, type FileSplit } from './sources/FileSource.js';
 export { FileSink, type FileSinkOptions } from './sinks/FileSink.js';
 export { TwoPhaseCommitSink } from './sinks/TwoPhaseCommitSink.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ManualClock, MetricRegistry, type CheckpointStorage, type CompletedCheckpoint } from '../src/index.js';
+import { EventLog, ManualClock, MetricRegistry, silentLogger, type CheckpointStorage, type CompletedCheckpoint } from '../src/index.js';
 import { CheckpointCoordinator, type TaskPlacement } from '../src/runtime/checkpoint/CheckpointCoordinator.js';
 import { FINAL_CHECKPOINT, taskKey, type TaskCommand, type TaskGateway, type TaskId, type TaskReport, type TaskSnapshot } from '../src/runtime/TaskGateway.js';
 
@@ -148,6 +148,7 @@ function start(storage: CheckpointStorage, timeoutMs: number | 'none' = TIMEOUT)
     storage,
     tasks: placements,
     gateway,
+    log: new EventLog(silentLogger, clock, { job: 'job' }),
     lastCheckpointId: 0,
     metrics: registry.group('job', 'job', 'checkpoints'),
     fail: (error) => failures.push(error),

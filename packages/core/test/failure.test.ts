@@ -163,7 +163,7 @@ describe('build-time validation', () => {
   it('rejects functions of the wrong shape', () => {
     const env = StreamExecutionEnvironment.create();
     const s = env.fromElements(1);
-    expect(() => s.map({} as never)).toThrow('map() needs a function or an object with a map() method');
+    expect(() => s.map({} as never)).toThrow('map() needs a function, an object with a map() method or a perSubtask() factory');
     expect(() => s.keyBy('id' as never)).toThrow('keyBy() needs a key selector function');
     expect(() => s.keyBy((n) => n).process({} as never)).toThrow('process() needs an object with a processElement() method');
   });

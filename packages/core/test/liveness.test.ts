@@ -33,7 +33,7 @@ describe('liveness', () => {
     const warned = new Promise<void>((resolve) =>
       child.stderr.on('data', (data: Buffer) => {
         stderr += data.toString();
-        if (stderr.includes('TributaryStallWarning')) resolve();
+        if (stderr.includes('job.stalled')) resolve();
       }),
     );
     // Whichever comes first: the warning (the fix) or the exit (the bug). Bounded, so a hang fails too.
@@ -45,7 +45,7 @@ describe('liveness', () => {
     await exited;
     expect(aliveWhenWarned).toBe(true);
     expect(stderr).toContain(
-      "TributaryStallWarning: Job 'never settles' moved no record for 50 ms and waits on pending work: task 'Source: Elements -> batcher (1/1)' on endInput() of 'batcher'",
+      "[tributary] warn job.stalled: Job 'never settles' moved no record for 50 ms and waits on pending work: task 'Source: Elements -> batcher (1/1)' on endInput() of 'batcher'",
     );
   });
 

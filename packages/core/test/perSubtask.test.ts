@@ -1,86 +1,177 @@
-import v8 from 'node:v8';
-import { describe, expect, it } from 'vitest';
-import { perSubtask } from '../src/index.js';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import {
+  InvalidJobError,
+  isPerSubtask,
+  JobExecutionError,
+  ManualClock,
+  perSubtask,
+  RestartStrategies,
+  silentLogger,
+  StreamExecutionEnvironment,
+  type Collector,
+  type DataStream,
+  type KeyedProcessContext,
+  type RuntimeContext,
+  type SingleOutputStream,
+} from '../src/index.js';
+import { driveUntilDone } from './support/gatedSource.js';
 
-// V8's own answer to "do these objects share a hidden class?", which decides whether a call site
-// that sees both stays monomorphic. The flag only affects functions compiled after it is set.
-v8.setFlagsFromString('--allow-natives-syntax');
-// eslint-disable-next-line @typescript-eslint/no-implied-eval -- %HaveSameMap exists only in code compiled with the flag above
-const haveSameMap = new Function('a', 'b', 'return %HaveSameMap(a, b)') as (a: object, b: object) => boolean;
-
-interface Counter {
-  count: number;
-  label?: string;
-  open(): void;
-  bump(): number;
+/** What each instance a factory made went through: the subtask that opened it, and how often it opened and closed. */
+interface Life {
+  subtask: number | undefined;
+  opens: number;
+  closes: number;
+  records: number;
 }
 
-/** A rich function as a job builds it: a new object per job, from the same code. */
-const makeCounter = (): Counter => ({
-  count: 0,
-  open() {
-    this.label = 'opened';
-  },
-  bump() {
-    return ++this.count;
-  },
-});
+/** Base of the rich functions below: records its life in `lives`, one entry per instance. */
+class Tracked {
+  private readonly life: Life = { subtask: undefined, opens: 0, closes: 0, records: 0 };
 
-class Doubler {
-  factor = 2;
-  map(v: number): number {
-    return v * this.factor;
+  constructor(lives: Life[]) {
+    lives.push(this.life);
+  }
+
+  open(ctx: RuntimeContext): void {
+    this.life.subtask = ctx.subtaskIndex;
+    this.life.opens++;
+  }
+
+  close(): void {
+    this.life.closes++;
+  }
+
+  protected seen(): void {
+    this.life.records++;
   }
 }
 
-describe('perSubtask', () => {
-  it('gives copies of functions built the same way one hidden class, as two jobs build them', () => {
-    expect(haveSameMap(perSubtask(makeCounter()), perSubtask(makeCounter()))).toBe(true);
-    expect(haveSameMap(perSubtask(new Doubler()), perSubtask(new Doubler()))).toBe(true);
-    // What it replaced: a copy whose prototype is the job's own object has a class per job.
-    expect(haveSameMap(Object.create(makeCounter()) as object, Object.create(makeCounter()) as object)).toBe(false);
+class Double extends Tracked {
+  map(n: number): number {
+    this.seen();
+    return n * 2;
+  }
+}
+
+class Repeat extends Tracked {
+  flatMap(n: number, out: Collector<number>): void {
+    this.seen();
+    out.collect(n);
+  }
+}
+
+class Keep extends Tracked {
+  filter(): boolean {
+    this.seen();
+    return true;
+  }
+}
+
+class Forward extends Tracked {
+  processElement(n: number, _ctx: unknown, out: Collector<number>): void {
+    this.seen();
+    out.collect(n);
+  }
+}
+
+class KeyedForward extends Tracked {
+  processElement(n: number, _ctx: KeyedProcessContext<number>, out: Collector<number>): void {
+    this.seen();
+    out.collect(n);
+  }
+}
+
+class Sum extends Tracked {
+  reduce(a: number, b: number): number {
+    this.seen();
+    return a + b;
+  }
+}
+
+const PARALLELISM = 3;
+const INPUT = Array.from({ length: 60 }, (_, i) => i);
+
+/** Each operator that takes a rich function, given a factory of one. */
+const OPERATORS: readonly (readonly [string, (stream: DataStream<number>, lives: Life[]) => DataStream<number>])[] = [
+  ['map', (s, lives) => s.map(perSubtask(() => new Double(lives)))],
+  ['flatMap', (s, lives) => s.flatMap(perSubtask(() => new Repeat(lives)))],
+  ['filter', (s, lives) => s.filter(perSubtask(() => new Keep(lives)))],
+  ['process', (s, lives) => s.process(perSubtask(() => new Forward(lives)))],
+  ['keyed map', (s, lives) => s.keyBy((n) => n % 7).map(perSubtask(() => new Double(lives)))],
+  ['keyed flatMap', (s, lives) => s.keyBy((n) => n % 7).flatMap(perSubtask(() => new Repeat(lives)))],
+  ['keyed process', (s, lives) => s.keyBy((n) => n % 7).process(perSubtask(() => new KeyedForward(lives)))],
+  ['keyed reduce', (s, lives) => s.keyBy((n) => n % 7).reduce(perSubtask(() => new Sum(lives)))],
+];
+
+describe('perSubtask: a rich function given as a factory', () => {
+  it.each(OPERATORS)('%s: one instance per subtask, each opened and closed once', async (name, apply) => {
+    const lives: Life[] = [];
+    const env = StreamExecutionEnvironment.create({ parallelism: PARALLELISM, clock: new ManualClock(0), logger: silentLogger });
+    const out = await apply(env.fromCollection(INPUT).rebalance(), lives).executeAndCollect('factories');
+    expect(out).toHaveLength(INPUT.length);
+    expect(lives.map((l) => l.subtask).sort()).toEqual([0, 1, 2]);
+    expect(lives.every((l) => l.opens === 1 && l.closes === 1)).toBe(true);
+    // Together the instances saw every record (a reduce is not called for the first record of each of the 7 keys).
+    expect(lives.reduce((n, l) => n + l.records, 0)).toBe(name === 'keyed reduce' ? INPUT.length - 7 : INPUT.length);
   });
 
-  it('copies own fields and methods, keeps the prototype, and keeps what open() sets to the copy', () => {
-    const original = makeCounter();
-    const copy = perSubtask(original);
-    expect(copy).not.toBe(original);
-    copy.open();
-    expect([copy.bump(), copy.bump()]).toEqual([1, 2]);
-    expect(copy.label).toBe('opened');
-    expect(original).toMatchObject({ count: 0 });
-    expect(original.label).toBeUndefined();
-
-    const doubler = perSubtask(new Doubler());
-    expect(doubler).toBeInstanceOf(Doubler);
-    expect(doubler.map(21)).toBe(42);
+  it('makes new instances for a restart, each opened and closed once', async () => {
+    const clock = new ManualClock(0);
+    const lives: Life[] = [];
+    const env = StreamExecutionEnvironment.create({ parallelism: 2, clock, logger: silentLogger, restartStrategy: RestartStrategies.fixedDelay(1, 10) });
+    let failed = false;
+    env
+      .fromElements(1, 2, 3, 4)
+      .rebalance()
+      .map(perSubtask(() => new Double(lives)))
+      .map((n) => {
+        if (!failed && n === 4) {
+          failed = true;
+          throw new Error('once');
+        }
+        return n;
+      })
+      .addSink(() => undefined);
+    const result = env.execute('restart');
+    await driveUntilDone(result, clock);
+    expect((await result).restarts).toBe(1);
+    expect(lives).toHaveLength(4);
+    expect(lives.every((l) => l.opens === 1 && l.closes === 1)).toBe(true);
   });
 
-  it('copies accessors and symbol-keyed properties as they are, without calling the getter', () => {
-    const tag = Symbol('tag');
-    let reads = 0;
-    const original = {
-      [tag]: 'kept',
-      get reads(): number {
-        return ++reads;
-      },
-    };
-    const copy = perSubtask(original);
-    expect(reads).toBe(0);
-    expect(copy[tag]).toBe('kept');
-    expect(copy.reads).toBe(1);
+  it('fails the job naming the operator when the factory returns no function of the right shape', async () => {
+    const env = StreamExecutionEnvironment.create({ clock: new ManualClock(0), logger: silentLogger });
+    env
+      .fromElements(1)
+      .map(perSubtask(() => ({ mapp: (n: number) => n }) as never))
+      .name('typo')
+      .addSink(() => undefined);
+    const run = env.execute('bad factory');
+    await expect(run).rejects.toThrow(JobExecutionError);
+    await expect(run).rejects.toThrow(/'typo'.*the perSubtask\(\) factory must return a function or an object with map\(\), got an object/);
   });
 
-  it('gives a Proxy (a mock whose methods come from its get trap) a copy that still reaches the trap', () => {
-    const mock = new Proxy({} as { map(v: number): number }, {
-      get: (_target, name) => (name === 'map' ? (v: number) => v * 3 : undefined),
-    });
-    expect(perSubtask(mock).map(2)).toBe(6);
+  it('needs a factory function, and is told apart from plain functions and objects', () => {
+    expect(() => perSubtask({ map: () => 1 } as never)).toThrow(new InvalidJobError('perSubtask(): needs a factory function, got an object'));
+    expect(isPerSubtask(perSubtask(() => ({})))).toBe(true);
+    expect(isPerSubtask(() => ({}))).toBe(false);
+    expect(isPerSubtask({ map: () => 1 })).toBe(false);
+    // The brand is a registered symbol: a factory made by a second installed copy of core is recognised.
+    expect(isPerSubtask({ [Symbol.for('tributary.perSubtask')]: true, create: () => ({}) })).toBe(true);
   });
 
-  it('shares plain functions and other values as they are', () => {
-    const fn = (v: number): number => v + 1;
-    expect(perSubtask(fn)).toBe(fn);
-    expect(perSubtask(null)).toBeNull();
+  it('types: the factory form infers the output; a bare factory is not mistaken for one', () => {
+    const env = StreamExecutionEnvironment.create();
+    const numbers = env.fromElements(1, 2);
+    class Label {
+      map(n: number): string {
+        return `#${n}`;
+      }
+    }
+    expectTypeOf(numbers.map(perSubtask(() => new Label()))).toEqualTypeOf<SingleOutputStream<string>>();
+    // Without perSubtask, a zero-argument function is a map function whose output is the instance.
+    expectTypeOf(numbers.map(() => new Label())).toEqualTypeOf<SingleOutputStream<Label>>();
+    // @ts-expect-error -- a factory of a map function does not fit filter()
+    numbers.filter(perSubtask(() => new Label()));
   });
 });

@@ -1,12 +1,11 @@
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { afterEach, describe, expect, it, vi, type MockInstance } from 'vitest';
 import { AsyncDataStream, RetryStrategies, type DeadLetter } from '@tributary/async';
-import { OutputTag, perSubtask, StreamExecutionEnvironment } from '@tributary/core';
+import { OutputTag, silentLogger, StreamExecutionEnvironment } from '@tributary/core';
 import { encodeModel } from '../src/internal/onnxProto.js';
 import {
   EMBEDDER_IO,
   OnnxInputError,
-  type OnnxBatchFunction,
   onnxBatchFunction,
   onnxTextEmbedder,
   packSequences,
@@ -31,7 +30,8 @@ const LINEAR_MODEL = encodeModel({
   },
 });
 
-function linear(overrides: Partial<Parameters<typeof onnxBatchFunction<number[], number[]>>[0]> = {}) {
+/** The linear model's batch function as a factory, one instance per subtask. */
+function linearFactory(overrides: Partial<Parameters<typeof onnxBatchFunction<number[], number[]>>[0]> = {}) {
   return onnxBatchFunction<number[], number[]>({
     model: LINEAR_MODEL,
     name: 'linear',
@@ -41,14 +41,20 @@ function linear(overrides: Partial<Parameters<typeof onnxBatchFunction<number[],
   });
 }
 
-/** Records every `InferenceSession.create` call and the (real) session it made, with a spy on the session's `run`. */
-function spyOnSessions(): InferenceSession[] & { readonly calls: unknown[][]; readonly runs: MockInstance[] } {
-  const sessions = Object.assign([] as InferenceSession[], { calls: [] as unknown[][], runs: [] as MockInstance[] });
+/** One instance, for direct use. */
+function linear(overrides: Partial<Parameters<typeof onnxBatchFunction<number[], number[]>>[0]> = {}) {
+  return linearFactory(overrides).create();
+}
+
+/** Records every `InferenceSession.create` call and the (real) session it made, with spies on the session's `run` and `release`. */
+function spyOnSessions(): InferenceSession[] & { readonly calls: unknown[][]; readonly runs: MockInstance[]; readonly releases: MockInstance[] } {
+  const sessions = Object.assign([] as InferenceSession[], { calls: [] as unknown[][], runs: [] as MockInstance[], releases: [] as MockInstance[] });
   const create = InferenceSession.create.bind(InferenceSession) as (...args: unknown[]) => Promise<InferenceSession>;
   vi.spyOn(InferenceSession, 'create').mockImplementation(async (...args: unknown[]) => {
     sessions.calls.push(args);
     const session = await create(...args);
     sessions.runs.push(vi.spyOn(session, 'run'));
+    sessions.releases.push(vi.spyOn(session, 'release'));
     sessions.push(session);
     return session;
   });
@@ -66,7 +72,7 @@ function embedderWith(feeds: (valid: Record<string, Tensor>) => Record<string, T
     model: model().path,
     feeds: () => feeds(embedderFeeds()),
     outputs: (results) => splitRows(results[EMBEDDER_IO.output] as Tensor) as Float32Array[],
-  });
+  }).create();
 }
 
 afterEach(() => {
@@ -186,7 +192,7 @@ describe('onnxBatchFunction', () => {
 describe('bad input', () => {
   it('is not retried: a batch whose tensors do not fit goes to the failure policy after one attempt', async () => {
     let attempts = 0;
-    const fn = linear({
+    const fn = linearFactory({
       feeds: (rows) => {
         attempts++;
         return { x: new Tensor('float32', Float32Array.from(rows.flat()), [rows.length, rows[0]!.length]) };
@@ -271,7 +277,7 @@ describe('bad input', () => {
 describe('lifecycle', () => {
   it('creates one session for concurrent open and calls, and close releases it', async () => {
     const sessions = spyOnSessions();
-    const embedder = onnxTextEmbedder({ model: model() });
+    const embedder = onnxTextEmbedder({ model: model() }).create();
     await Promise.all([embedder.open(), embedder.invoke(['one']), embedder.invoke(['two']), embedder.open()]);
     expect(sessions).toHaveLength(1);
     await embedder.close();
@@ -279,7 +285,7 @@ describe('lifecycle', () => {
   });
 
   it('lets a running call finish before releasing the session', async () => {
-    const embedder = onnxTextEmbedder({ model: model() });
+    const embedder = onnxTextEmbedder({ model: model() }).create();
     await embedder.open();
     const call = embedder.invoke(['still running']);
     const closed = embedder.close();
@@ -290,7 +296,7 @@ describe('lifecycle', () => {
 
   it('opens a fresh session when called again after close (a restarted job)', async () => {
     const sessions = spyOnSessions();
-    const embedder = onnxTextEmbedder({ model: model() });
+    const embedder = onnxTextEmbedder({ model: model() }).create();
     await embedder.open();
     await embedder.close();
     await embedder.close(); // a second close is harmless
@@ -300,26 +306,21 @@ describe('lifecycle', () => {
     await embedder.close();
   });
 
-  it.each([
-    ['perSubtask', (fn: OnnxBatchFunction<string, Float32Array>) => perSubtask(fn)],
-    ['Object.create', (fn: OnnxBatchFunction<string, Float32Array>) => Object.create(fn) as OnnxBatchFunction<string, Float32Array>],
-  ])('gives each per-subtask copy (%s) of an open function its own session', async (_how, copyOf) => {
+  it('the factory gives each subtask (parallelism 3) its own instance, which creates its session once and releases it once', async () => {
     const sessions = spyOnSessions();
-    const original = onnxTextEmbedder({ model: model() });
-    await original.open();
-    const copy = copyOf(original);
-    await copy.open();
-    expect(sessions).toHaveLength(2);
-    await copy.close();
-    // Closing the copy released only the copy's session.
-    const [vector] = await original.invoke(['still open']);
-    expect(vector).toHaveLength(model().outputDim);
-    await expect(sessions[1]!.run(embedderFeeds())).rejects.toThrow(/disposed/);
-    await original.close();
+    const env = StreamExecutionEnvironment.create({ parallelism: 3, logger: silentLogger });
+    const texts = Array.from({ length: 30 }, (_, i) => `text number ${i}`);
+    const out = await AsyncDataStream.unorderedWaitBatch(env.fromCollection(texts).rebalance(), onnxTextEmbedder({ model: model() }), { maxBatchSize: 4 })
+      .executeAndCollect('per subtask');
+    expect(out).toHaveLength(texts.length);
+    expect(sessions.calls).toHaveLength(3);
+    expect(sessions.releases.map((release) => release.mock.calls.length)).toEqual([1, 1, 1]);
+    // Every session ran batches: each subtask used its own.
+    expect(sessions.runs.every((run) => run.mock.calls.length > 0)).toBe(true);
   });
 
   it('names the model when the session cannot be created, and retries on the next call', async () => {
-    const fn = onnxTextEmbedder({ model: '/nonexistent/embedder.onnx' });
+    const fn = onnxTextEmbedder({ model: '/nonexistent/embedder.onnx' }).create();
     await expect(fn.open()).rejects.toThrow(
       'onnx model "/nonexistent/embedder.onnx": cannot create the inference session',
     );

@@ -9,7 +9,7 @@ const model = useTempModel();
 let embedder: OnnxBatchFunction<string, Float32Array>;
 
 beforeAll(async () => {
-  embedder = onnxTextEmbedder({ model: model(), sessionOptions: { intraOpNumThreads: 1 } });
+  embedder = onnxTextEmbedder({ model: model(), sessionOptions: { intraOpNumThreads: 1 } }).create();
   await embedder.open();
 });
 afterAll(() => embedder.close());
@@ -130,7 +130,7 @@ describe('onnxTextEmbedder', () => {
       model: model(),
       text: (doc: { id: string; body: string }) => doc.body,
       output: (vector, doc) => ({ id: doc.id, vector }),
-    });
+    }).create();
     expectTypeOf(records).toEqualTypeOf<OnnxBatchFunction<{ id: string; body: string }, { id: string; vector: Float32Array }>>();
     expectTypeOf(embedder).toEqualTypeOf<OnnxBatchFunction<string, Float32Array>>();
     const outputs = await records.invoke(docs);
@@ -141,8 +141,8 @@ describe('onnxTextEmbedder', () => {
   });
 
   it('accepts the model bytes or path, and rejects a vocab that contradicts the model', async () => {
-    const byPath = onnxTextEmbedder({ model: model().path });
-    const byBytes = onnxTextEmbedder({ model: buildEmbedderModel() });
+    const byPath = onnxTextEmbedder({ model: model().path }).create();
+    const byBytes = onnxTextEmbedder({ model: buildEmbedderModel() }).create();
     const [fromPath] = await byPath.invoke([SENTENCES[0]!]);
     const [fromBytes] = await byBytes.invoke([SENTENCES[0]!]);
     const [fromSpec] = await embedder.invoke([SENTENCES[0]!]);

@@ -32,7 +32,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'tributary-onnx-bench-'));
   const model = await generateEmbedderModel({ path: join(dir, 'embedder.onnx') });
   session = await InferenceSession.create(model.path, sessionOptions);
-  embedder = onnxTextEmbedder({ model, sessionOptions });
+  embedder = onnxTextEmbedder({ model, sessionOptions }).create();
   await embedder.open();
 });
 

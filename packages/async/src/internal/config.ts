@@ -1,4 +1,4 @@
-import { describeValue, KeyedStream, OptionChecker, OutputTag, type DataStream, type Key } from '@tributary/core';
+import { describeValue, isPerSubtask, KeyedStream, OptionChecker, OutputTag, type DataStream, type Key } from '@tributary/core';
 import type { AsyncRecordFunction, BatchFunction, FailurePolicy, Ordering } from '../functions.js';
 import { batchInvoker, recordInvoker, type InvokerFactory } from '../operators/Invoker.js';
 import type { AsyncBatchOptions, AsyncWaitOptions } from '../options.js';
@@ -226,12 +226,12 @@ interface FunctionKinds {
 
 const BATCH_FUNCTIONS: FunctionKinds = {
   method: 'asyncInvokeBatch',
-  expected: 'needs a batch function: an async function (inputs, ctx) => outputs, or an object with asyncInvokeBatch(inputs, resultFuture)',
+  expected: 'needs a batch function: an async function (inputs, ctx) => outputs, or an object with asyncInvokeBatch(inputs, resultFuture), or a perSubtask() factory of one',
 };
 
 const RECORD_FUNCTIONS: FunctionKinds = {
   method: 'asyncInvoke',
-  expected: 'needs an async function (input, ctx) => output, or an object with asyncInvoke(input, resultFuture)',
+  expected: 'needs an async function (input, ctx) => output, or an object with asyncInvoke(input, resultFuture), or a perSubtask() factory of one',
 };
 
 /** The checks both resolvers start with: the stream, the function and its hooks, the options object and its names. */
@@ -244,7 +244,8 @@ function checkFunctionAndOptions(
   allowed: ReadonlySet<string>,
 ): Record<string, unknown> {
   checkStream(c, stream);
-  if (typeof fn !== 'function') {
+  // A factory's instances are checked when each subtask creates its own.
+  if (typeof fn !== 'function' && !isPerSubtask(fn)) {
     if (typeof (fn as Record<string, unknown> | null)?.[kinds.method] !== 'function') c.fail(kinds.expected);
     for (const hook of ['open', 'close', 'timeout']) {
       const value = (fn as Record<string, unknown>)[hook];

@@ -4,6 +4,7 @@ import { AsyncBatchFailedError, AsyncTimeoutError, NonRetryableError, isRetryabl
 import type { DeadLetter } from '../functions.js';
 import type { AsyncOperatorConfig } from '../internal/config.js';
 import type { AsyncOperatorMetrics } from '../metrics.js';
+import { deadLettered, throttled } from '../operatorEvents.js';
 import type { ResultQueue } from '../ordering/ResultQueue.js';
 import { recordsIn, type Batch } from './Batch.js';
 import { VALUE, type Call, type Completion } from './Call.js';
@@ -230,6 +231,7 @@ export class AttemptController<TIn, TOut> {
     this.throttledCall = true;
     this.metrics.throttled.count++;
     this.dispatcher.limiter.onThrottle();
+    throttled(this.ctx.log, this.dispatcher.limiter.limit);
   }
 
   /** The batch failed for good: split it, ask the timeout hook, or apply the failure policy. */
@@ -278,6 +280,7 @@ export class AttemptController<TIn, TOut> {
         const letter: DeadLetter<TIn> = { input, error, attempts: batch.attempts };
         this.ctx.output.collectSide(policy.deadLetter, letter);
         this.metrics.deadLettered.count++;
+        deadLettered(this.ctx.log, error, batch.attempts);
         this.queue.completeItemWith(batch.slots, i, undefined);
       } else {
         const outputs = policy.fallback(input, error);

@@ -2,6 +2,7 @@ import type { OperatorContext } from '@tributary/core';
 import { AsyncTimeoutError } from '../errors.js';
 import type { AsyncOperatorConfig } from '../internal/config.js';
 import type { AsyncOperatorMetrics } from '../metrics.js';
+import { limitChanged } from '../operatorEvents.js';
 import { AimdLimiter } from '../retry/AimdLimiter.js';
 import { RateLimiter } from '../retry/RateLimiter.js';
 import { recordsIn, type Batch } from './Batch.js';
@@ -19,7 +20,7 @@ export interface DispatcherOwner<TIn, TOut> {
 }
 
 /** The dispatcher's view of the task and operator it runs in. */
-export type DispatcherContext = Pick<OperatorContext<unknown>, 'clock' | 'processingTimeService' | 'task' | 'description'>;
+export type DispatcherContext = Pick<OperatorContext<unknown>, 'clock' | 'processingTimeService' | 'task' | 'description' | 'log'>;
 
 /**
  * Starts calls: batches wait in line (retries and split halves first) for
@@ -55,7 +56,7 @@ export class Dispatcher<TIn, TOut> implements CallOwner<TIn, TOut> {
     private readonly metrics: AsyncOperatorMetrics,
     private readonly owner: DispatcherOwner<TIn, TOut>,
   ) {
-    this.limiter = new AimdLimiter(config.maxInFlightBatches);
+    this.limiter = new AimdLimiter(config.maxInFlightBatches, limitChanged(ctx.log));
     this.rate = config.rateLimit === undefined ? undefined : new RateLimiter(config.rateLimit, ctx.clock);
   }
 

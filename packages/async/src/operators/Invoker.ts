@@ -1,4 +1,4 @@
-import { perSubtask, type RuntimeContext } from '@tributary/core';
+import { functionForSubtask, type RuntimeContext } from '@tributary/core';
 import type { AsyncBatchFunction, AsyncFunction, AsyncRecordFunction, BatchContext, BatchFunction, ResultFuture } from '../functions.js';
 
 /** What one call of the user function is given and completes: its context and result future, as bound functions (promise callbacks). */
@@ -89,8 +89,9 @@ abstract class ObjectInvoker<TIn, TOut, F extends Hooks> implements Invoker<TIn,
   protected readonly fn: F;
   abstract readonly hasTimeoutHook: boolean;
 
+  /** `fn` is this subtask's own instance (see `functionForSubtask`). */
   constructor(fn: F) {
-    this.fn = perSubtask(fn);
+    this.fn = fn;
   }
 
   open(ctx: RuntimeContext): Promise<void> | undefined {
@@ -150,11 +151,12 @@ class RecordObjectInvoker<TIn, TOut> extends ObjectInvoker<TIn, TOut, AsyncFunct
 /** The invoker of a batch function: a plain function, or an object with `asyncInvokeBatch`. */
 export function batchInvoker<TIn, TOut>(fn: BatchFunction<TIn, TOut>): InvokerFactory<TIn, TOut> {
   if (typeof fn === 'function') return () => new BatchFunctionInvoker(fn);
-  return () => new BatchObjectInvoker(fn);
+  // Each subtask gets its own instance: a perSubtask() factory's, else a shallow copy of the object.
+  return () => new BatchObjectInvoker(functionForSubtask(fn, 'asyncInvokeBatch'));
 }
 
 /** The invoker of a per-record function: a plain function (one output), or an object with `asyncInvoke`. */
 export function recordInvoker<TIn, TOut>(fn: AsyncRecordFunction<TIn, TOut>): InvokerFactory<TIn, TOut> {
   if (typeof fn === 'function') return () => new RecordFunctionInvoker(fn);
-  return () => new RecordObjectInvoker(fn);
+  return () => new RecordObjectInvoker(functionForSubtask(fn, 'asyncInvoke'));
 }

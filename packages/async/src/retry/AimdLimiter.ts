@@ -11,7 +11,11 @@ const DECREASE_FACTOR = 0.5;
 export class AimdLimiter {
   private value: number;
 
-  constructor(private readonly max: number) {
+  constructor(
+    private readonly max: number,
+    /** Told when the whole-number limit moves. */
+    private readonly onChange: (limit: number, previous: number) => void = () => undefined,
+  ) {
     this.value = max;
   }
 
@@ -21,10 +25,16 @@ export class AimdLimiter {
   }
 
   onSuccess(): void {
-    if (this.value < this.max) this.value = Math.min(this.max, this.value + 1 / this.value);
+    if (this.value < this.max) this.set(Math.min(this.max, this.value + 1 / this.value));
   }
 
   onThrottle(): void {
-    this.value = Math.max(1, this.value * DECREASE_FACTOR);
+    this.set(Math.max(1, this.value * DECREASE_FACTOR));
+  }
+
+  private set(value: number): void {
+    const previous = this.limit;
+    this.value = value;
+    if (this.limit !== previous) this.onChange(this.limit, previous);
   }
 }

@@ -21,6 +21,7 @@ import type {
 import { KeyedProcessOperator } from '../operators/KeyedProcessOperator.js';
 import { KeyedReduceOperator } from '../operators/KeyedReduceOperator.js';
 import { OutputTag } from './OutputTag.js';
+import { isPerSubtask, type PerSubtask } from './perSubtask.js';
 import type { Sink } from './Sink.js';
 import { describeValue, OptionChecker } from './OptionChecker.js';
 import type { StreamExecutionEnvironment } from './StreamExecutionEnvironment.js';
@@ -63,28 +64,28 @@ export class DataStream<T> {
     readonly transformation: Transformation,
   ) {}
 
-  /** Applies `fn` to every record. */
-  map<R>(fn: MapFunction<T, R> | ((value: T) => R)): SingleOutputStream<R> {
+  /** Applies `fn` to every record. A rich function can be given as a factory, one instance per subtask: `map(perSubtask(() => new Enrich()))`. */
+  map<R>(fn: MapFunction<T, R> | ((value: T) => R) | PerSubtask<MapFunction<T, R>>): SingleOutputStream<R> {
     checkFunction('map', fn, 'map');
     return this.transform<R>('Map', (ctx) => new MapOperator(ctx, fn));
   }
 
   /** Zero or more records per record: a function returning an iterable, or a `FlatMapFunction` with a collector. */
-  flatMap<R>(fn: FlatMapFunction<T, R> | ((value: T) => Iterable<R>)): SingleOutputStream<R> {
+  flatMap<R>(fn: FlatMapFunction<T, R> | ((value: T) => Iterable<R>) | PerSubtask<FlatMapFunction<T, R>>): SingleOutputStream<R> {
     checkFunction('flatMap', fn, 'flatMap');
     return this.transform<R>('FlatMap', (ctx) => new FlatMapOperator(ctx, fn));
   }
 
   /** Keeps the records `fn` accepts; a type guard narrows the stream's type. */
   filter<S extends T>(fn: (value: T) => value is S): SingleOutputStream<S>;
-  filter(fn: FilterFunction<T> | ((value: T) => boolean)): SingleOutputStream<T>;
-  filter(fn: FilterFunction<T> | ((value: T) => boolean)): SingleOutputStream<T> {
+  filter(fn: FilterFunction<T> | ((value: T) => boolean) | PerSubtask<FilterFunction<T>>): SingleOutputStream<T>;
+  filter(fn: FilterFunction<T> | ((value: T) => boolean) | PerSubtask<FilterFunction<T>>): SingleOutputStream<T> {
     checkFunction('filter', fn, 'filter');
     return this.transform<T>('Filter', (ctx) => new FilterOperator(ctx, fn));
   }
 
   /** Runs a `ProcessFunction`: any number of outputs per record, side outputs, processing time. */
-  process<R>(fn: ProcessFunction<T, R>): SingleOutputStream<R> {
+  process<R>(fn: ProcessFunction<T, R> | PerSubtask<ProcessFunction<T, R>>): SingleOutputStream<R> {
     checkFunction('process', fn, 'processElement');
     return this.transform<R>('Process', (ctx) => new ProcessOperator(ctx, fn));
   }
@@ -257,9 +258,9 @@ function isOutputTags(value: unknown): value is readonly OutputTag<unknown>[] {
 }
 
 function checkFunction(operator: string, fn: unknown, method: string): void {
-  if (typeof fn === 'function') return;
+  if (typeof fn === 'function' || isPerSubtask(fn)) return;
   if (typeof fn === 'object' && fn !== null && typeof (fn as Record<string, unknown>)[method] === 'function') return;
-  throw new InvalidJobError(`${operator}() needs a function or an object with a ${method}() method`);
+  throw new InvalidJobError(`${operator}() needs a function, an object with a ${method}() method or a perSubtask() factory`);
 }
 
 /**
@@ -282,26 +283,30 @@ export class KeyedStream<T, TKey extends Key> extends DataStream<T> {
   }
 
   /** Runs a `KeyedProcessFunction`: keyed state, timers per key, side outputs. */
-  override process<R>(fn: KeyedProcessFunction<TKey, T, R>): SingleOutputStream<R> {
-    if (typeof fn?.processElement !== 'function') throw new InvalidJobError('process() needs an object with a processElement() method');
+  override process<R>(fn: KeyedProcessFunction<TKey, T, R> | PerSubtask<KeyedProcessFunction<TKey, T, R>>): SingleOutputStream<R> {
+    if (!isPerSubtask(fn) && typeof fn?.processElement !== 'function') {
+      throw new InvalidJobError('process() needs an object with a processElement() method or a perSubtask() factory');
+    }
     return this.transform<R>('KeyedProcess', (ctx) => new KeyedProcessOperator<TKey, T, R>(ctx, fn));
   }
 
   /** Rolling reduce per key: emits the key's new value after every record. */
-  reduce(fn: ReduceFunction<T> | ((accumulator: T, value: T) => T)): SingleOutputStream<T> {
-    if (typeof fn !== 'function' && typeof fn?.reduce !== 'function') throw new InvalidJobError('reduce() needs a function or an object with a reduce() method');
+  reduce(fn: ReduceFunction<T> | ((accumulator: T, value: T) => T) | PerSubtask<ReduceFunction<T>>): SingleOutputStream<T> {
+    if (!isPerSubtask(fn) && typeof fn !== 'function' && typeof fn?.reduce !== 'function') {
+      throw new InvalidJobError('reduce() needs a function, an object with a reduce() method or a perSubtask() factory');
+    }
     return this.transform<T>('Reduce', (ctx) => new KeyedReduceOperator<T>(ctx, fn));
   }
 
   // Keyed map/flatMap are the plain operators: they set the current key because the stream is keyed.
 
   /** A keyed map: a rich function's `open(ctx)` can declare keyed state. */
-  override map<R>(fn: MapFunction<T, R> | ((value: T) => R)): SingleOutputStream<R> {
+  override map<R>(fn: MapFunction<T, R> | ((value: T) => R) | PerSubtask<MapFunction<T, R>>): SingleOutputStream<R> {
     return super.map(fn);
   }
 
   /** A keyed flatMap: a rich function's `open(ctx)` can declare keyed state. */
-  override flatMap<R>(fn: FlatMapFunction<T, R> | ((value: T) => Iterable<R>)): SingleOutputStream<R> {
+  override flatMap<R>(fn: FlatMapFunction<T, R> | ((value: T) => Iterable<R>) | PerSubtask<FlatMapFunction<T, R>>): SingleOutputStream<R> {
     return super.flatMap(fn);
   }
 

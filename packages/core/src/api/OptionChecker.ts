@@ -1,3 +1,4 @@
+import type { Logger } from '../logging/Logger.js';
 import type { Clock } from '../runtime/Clock.js';
 import { InvalidJobError } from '../runtime/errors.js';
 
@@ -96,6 +97,18 @@ export class OptionChecker {
     return clock as Clock | undefined;
   }
 
+  /** A {@link Logger} (an object with debug(), info(), warn() and error(): `console`, winston, pino through `fieldsFirst`), or absent. */
+  optionalLogger(name: string, value: unknown): Logger | undefined {
+    const logger = value as Partial<Logger> | null | undefined;
+    if (logger === undefined) return undefined;
+    const missing = LOG_METHODS.filter((method) => typeof logger?.[method] !== 'function');
+    if (missing.length > 0) {
+      const lacks = typeof logger === 'object' && logger !== null ? ` without ${missing.map((m) => `${m}()`).join(', ')}` : '';
+      this.fail(`option '${name}' must be a Logger (an object with debug(), info(), warn() and error()), got ${describeValue(value)}${lacks}`);
+    }
+    return logger as Logger;
+  }
+
   /** `true` or `false`, or absent. */
   optionalBoolean(name: string, value: unknown): boolean | undefined {
     if (value !== undefined && typeof value !== 'boolean') this.fail(`option '${name}' must be true or false, got ${describeValue(value)}`);
@@ -178,6 +191,8 @@ export class OptionChecker {
     return value as Record<string, unknown>;
   }
 }
+
+const LOG_METHODS = ['debug', 'info', 'warn', 'error'] as const;
 
 /** What {@link OptionChecker.duration} accepts beyond a finite number of milliseconds >= 0. */
 export interface DurationRules {

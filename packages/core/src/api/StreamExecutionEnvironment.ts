@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { stderrLogger, type Logger } from '../logging/Logger.js';
 import { MetricRegistry } from '../metrics/MetricRegistry.js';
 import { SystemClock, type Clock } from '../runtime/Clock.js';
 import { InvalidJobError } from '../runtime/errors.js';
@@ -43,15 +44,25 @@ export interface EnvironmentOptions {
   /**
    * How long (ms, real time) a running job may move no record while a task
    * waits on pending work (an `endInput`, a `close`, a backpressuring
-   * operator; waiting for input is not a stall) before a `TributaryStallWarning`
-   * names what each task waits on. 0 turns the warning off. Default 60,000.
+   * operator; waiting for input is not a stall) before a `job.stalled` warning
+   * to `logger` names what each task waits on. 0 turns the warning off.
+   * Default 60,000.
    */
   readonly stallWarningMs?: number;
+  /**
+   * Where the job's structured events go (start and end, restores,
+   * checkpoints, restarts, throttling, dead letters, close timeouts, stalls):
+   * `console`, a winston logger, pino through `fieldsFirst(pino())`, or
+   * `silentLogger`. Operators and rich functions reach it as
+   * `RuntimeContext.logger`. Default: warnings and errors to stderr, one line
+   * each; debug and info dropped.
+   */
+  readonly logger?: Logger;
 }
 
 /** Options of {@link StreamExecutionEnvironment.enableCheckpointing}. */
 export interface CheckpointingOptions {
-  /** Where checkpoints go: a storage, or a directory for a {@link FileCheckpointStorage}. */
+  /** Where checkpoints go: a storage, or a directory for a {@link FileCheckpointStorage} (which then logs a damaged checkpoint it skips to the environment's `logger`). */
   readonly storage: CheckpointStorage | string;
 }
 
@@ -92,6 +103,7 @@ export class StreamExecutionEnvironment {
   readonly parallelism: number;
   readonly clock: Clock;
   readonly metrics: MetricRegistry;
+  readonly logger: Logger;
   private readonly chunkSize: number;
   private readonly channelCapacity: number;
   private readonly closeTimeoutMs: number;
@@ -112,6 +124,7 @@ export class StreamExecutionEnvironment {
     this.closeTimeoutMs = check.optionalDuration('closeTimeoutMs', options.closeTimeoutMs, 30_000);
     this.stallWarningMs = check.optionalDuration('stallWarningMs', options.stallWarningMs, 60_000, { integer: true });
     this.clock = check.optionalClock('clock', options.clock) ?? new SystemClock();
+    this.logger = check.optionalLogger('logger', options.logger) ?? stderrLogger;
     // Duck-typed like the clock: a second copy of this package has its own MetricRegistry class.
     if (options.metrics !== undefined && typeof (options.metrics as Partial<MetricRegistry> | null)?.group !== 'function') {
       check.fail(`option 'metrics' must be a MetricRegistry, got ${describeValue(options.metrics)}`);
@@ -131,7 +144,9 @@ export class StreamExecutionEnvironment {
     const check = new OptionChecker('enableCheckpointing()');
     check.duration('intervalMs', intervalMs, { positive: true, infinity: 'to take no checkpoints, do not enable checkpointing' });
     check.known(check.object(options), CHECKPOINTING_OPTIONS);
-    const storage = typeof options.storage === 'string' ? new FileCheckpointStorage(options.storage) : options.storage;
+    // A storage made here tells the job's logger of the damaged checkpoints it skips.
+    const onWarning = (message: string): void => this.logger.warn(message, { event: 'checkpoint.damaged' });
+    const storage = typeof options.storage === 'string' ? new FileCheckpointStorage(options.storage, { onWarning }) : options.storage;
     if (typeof storage?.store !== 'function') {
       throw new InvalidJobError('enableCheckpointing: options.storage must be a directory path or a CheckpointStorage');
     }
@@ -236,7 +251,7 @@ export class StreamExecutionEnvironment {
       restoreFrom: options.restoreFrom,
       closeTimeoutMs: this.closeTimeoutMs,
       stallWarningMs: this.stallWarningMs,
-      warn: (message) => process.emitWarning(message, 'TributaryStallWarning'),
+      logger: this.logger,
     });
   }
 
@@ -283,7 +298,7 @@ export class StreamExecutionEnvironment {
   }
 }
 
-const ENVIRONMENT_OPTIONS = ['parallelism', 'clock', 'chunkSize', 'channelCapacity', 'metrics', 'restartStrategy', 'closeTimeoutMs', 'stallWarningMs'];
+const ENVIRONMENT_OPTIONS = ['parallelism', 'clock', 'chunkSize', 'channelCapacity', 'metrics', 'restartStrategy', 'closeTimeoutMs', 'stallWarningMs', 'logger'];
 const CHECKPOINTING_OPTIONS = ['storage'];
 const EXECUTE_OPTIONS = ['restoreFrom'];
 

@@ -1,3 +1,4 @@
+import type { Logger } from '../logging/Logger.js';
 import type { Clock } from '../runtime/Clock.js';
 import type { Key } from '../runtime/keyGroups.js';
 import type { MetricGroup } from '../metrics/MetricRegistry.js';
@@ -20,7 +21,7 @@ export interface Collector<T> {
 
 /**
  * What a rich function sees of the runtime in `open()`: where it runs, the
- * clock, metrics and (on keyed streams) keyed state.
+ * clock, metrics, the logger and (on keyed streams) keyed state.
  */
 export interface RuntimeContext {
   readonly operatorName: string;
@@ -28,6 +29,8 @@ export interface RuntimeContext {
   readonly parallelism: number;
   readonly clock: Clock;
   readonly metrics: MetricGroup;
+  /** The job's logger (the environment's `logger` option). */
+  readonly logger: Logger;
   /** Keyed state; throws on a stream that is not keyed. */
   getState<T>(descriptor: ValueStateDescriptor<T>): ValueState<T>;
   getListState<T>(descriptor: ListStateDescriptor<T>): ListState<T>;

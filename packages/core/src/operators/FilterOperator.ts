@@ -1,6 +1,7 @@
 import type { FilterFunction } from '../api/functions.js';
+import type { PerSubtask } from '../api/perSubtask.js';
 import { emitChunk, type OneInputStreamOperator, type OperatorContext, type RecordStage } from './StreamOperator.js';
-import { closeFunction, perSubtask, openFunction } from './userFunctions.js';
+import { closeFunction, functionForSubtask, openFunction } from './userFunctions.js';
 
 /** Keeps the records a predicate accepts. */
 export class FilterOperator<T> implements OneInputStreamOperator<T> {
@@ -9,9 +10,9 @@ export class FilterOperator<T> implements OneInputStreamOperator<T> {
 
   constructor(
     private readonly ctx: OperatorContext<T>,
-    userFn: FilterFunction<T> | ((value: T) => boolean),
+    userFn: FilterFunction<T> | ((value: T) => boolean) | PerSubtask<FilterFunction<T>>,
   ) {
-    this.fn = perSubtask(userFn);
+    this.fn = functionForSubtask(userFn, 'filter');
     this.filter = typeof this.fn === 'function' ? this.fn : this.fn.filter.bind(this.fn);
   }
 

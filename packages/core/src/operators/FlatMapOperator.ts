@@ -1,6 +1,7 @@
 import type { FlatMapFunction } from '../api/functions.js';
+import type { PerSubtask } from '../api/perSubtask.js';
 import { emitChunk, type OneInputStreamOperator, type OperatorContext } from './StreamOperator.js';
-import { closeFunction, perSubtask, keyContextSetter, openFunction } from './userFunctions.js';
+import { closeFunction, functionForSubtask, keyContextSetter, openFunction } from './userFunctions.js';
 
 /**
  * Emits zero or more records per input: a plain function returns an
@@ -12,9 +13,9 @@ export class FlatMapOperator<TIn, TOut> implements OneInputStreamOperator<TIn> {
 
   constructor(
     private readonly ctx: OperatorContext<TOut>,
-    userFn: FlatMapFunction<TIn, TOut> | ((value: TIn) => Iterable<TOut>),
+    userFn: FlatMapFunction<TIn, TOut> | ((value: TIn) => Iterable<TOut>) | PerSubtask<FlatMapFunction<TIn, TOut>>,
   ) {
-    this.fn = perSubtask(userFn);
+    this.fn = functionForSubtask(userFn, 'flatMap');
     this.setKey = keyContextSetter(ctx);
   }
 

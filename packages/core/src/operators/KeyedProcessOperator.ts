@@ -1,7 +1,8 @@
 import type { KeyedProcessContext, KeyedProcessFunction } from '../api/functions.js';
+import type { PerSubtask } from '../api/perSubtask.js';
 import type { Key } from '../runtime/keyGroups.js';
 import type { OneInputStreamOperator, OperatorContext } from './StreamOperator.js';
-import { closeFunction, keySetter, perSubtask, openFunction } from './userFunctions.js';
+import { closeFunction, functionForSubtask, keySetter, openFunction } from './userFunctions.js';
 
 /** Runs a `KeyedProcessFunction`: keyed state and one timer per (key, timestamp). */
 export class KeyedProcessOperator<TKey extends Key, TIn, TOut> implements OneInputStreamOperator<TIn> {
@@ -11,9 +12,9 @@ export class KeyedProcessOperator<TKey extends Key, TIn, TOut> implements OneInp
 
   constructor(
     private readonly ctx: OperatorContext<TOut>,
-    userFn: KeyedProcessFunction<TKey, TIn, TOut>,
+    userFn: KeyedProcessFunction<TKey, TIn, TOut> | PerSubtask<KeyedProcessFunction<TKey, TIn, TOut>>,
   ) {
-    this.fn = perSubtask(userFn);
+    this.fn = functionForSubtask(userFn, 'processElement');
     const keyed = ctx.keyed;
     if (keyed === undefined) throw new Error(`KeyedProcessOperator ${ctx.description} needs a keyed stream`);
     this.setKey = keySetter(keyed, ctx.description);

@@ -1,7 +1,8 @@
 import type { ReduceFunction } from '../api/functions.js';
+import type { PerSubtask } from '../api/perSubtask.js';
 import { ValueStateDescriptor, type ValueState } from '../runtime/state/descriptors.js';
 import { emitChunk, type OneInputStreamOperator, type OperatorContext } from './StreamOperator.js';
-import { closeFunction, perSubtask, keyContextSetter, openFunction } from './userFunctions.js';
+import { closeFunction, functionForSubtask, keyContextSetter, openFunction } from './userFunctions.js';
 
 /** Flink's rolling `reduce`: folds each record into its key's value and emits the new value. */
 export class KeyedReduceOperator<T> implements OneInputStreamOperator<T> {
@@ -12,9 +13,9 @@ export class KeyedReduceOperator<T> implements OneInputStreamOperator<T> {
 
   constructor(
     private readonly ctx: OperatorContext<T>,
-    userFn: ReduceFunction<T> | ((accumulator: T, value: T) => T),
+    userFn: ReduceFunction<T> | ((accumulator: T, value: T) => T) | PerSubtask<ReduceFunction<T>>,
   ) {
-    this.fn = perSubtask(userFn);
+    this.fn = functionForSubtask(userFn, 'reduce');
     const setKey = keyContextSetter(ctx);
     if (setKey === undefined) throw new Error(`reduce ${ctx.description} needs a keyed stream`);
     this.setKey = setKey;

@@ -1,6 +1,7 @@
 import type { MapFunction } from '../api/functions.js';
+import type { PerSubtask } from '../api/perSubtask.js';
 import { emitChunk, type OneInputStreamOperator, type OperatorContext, type RecordStage } from './StreamOperator.js';
-import { closeFunction, perSubtask, keyContextSetter, openFunction } from './userFunctions.js';
+import { closeFunction, functionForSubtask, keyContextSetter, openFunction } from './userFunctions.js';
 
 /** Applies a function to every record (keyed or not). */
 export class MapOperator<TIn, TOut> implements OneInputStreamOperator<TIn> {
@@ -10,9 +11,9 @@ export class MapOperator<TIn, TOut> implements OneInputStreamOperator<TIn> {
 
   constructor(
     private readonly ctx: OperatorContext<TOut>,
-    userFn: MapFunction<TIn, TOut> | ((value: TIn) => TOut),
+    userFn: MapFunction<TIn, TOut> | ((value: TIn) => TOut) | PerSubtask<MapFunction<TIn, TOut>>,
   ) {
-    this.fn = perSubtask(userFn);
+    this.fn = functionForSubtask(userFn, 'map');
     this.map = typeof this.fn === 'function' ? this.fn : this.fn.map.bind(this.fn);
     this.setKey = keyContextSetter(ctx);
   }

@@ -1,6 +1,7 @@
 import type { ProcessContext, ProcessFunction } from '../api/functions.js';
+import type { PerSubtask } from '../api/perSubtask.js';
 import type { OneInputStreamOperator, OperatorContext } from './StreamOperator.js';
-import { closeFunction, perSubtask, openFunction } from './userFunctions.js';
+import { closeFunction, functionForSubtask, openFunction } from './userFunctions.js';
 
 /** Runs a `ProcessFunction` (non-keyed): records in, records and side outputs out. */
 export class ProcessOperator<TIn, TOut> implements OneInputStreamOperator<TIn> {
@@ -9,9 +10,9 @@ export class ProcessOperator<TIn, TOut> implements OneInputStreamOperator<TIn> {
 
   constructor(
     private readonly ctx: OperatorContext<TOut>,
-    userFn: ProcessFunction<TIn, TOut>,
+    userFn: ProcessFunction<TIn, TOut> | PerSubtask<ProcessFunction<TIn, TOut>>,
   ) {
-    this.fn = perSubtask(userFn);
+    this.fn = functionForSubtask(userFn, 'processElement');
     const output = ctx.output;
     this.processContext = {
       timerService: { currentProcessingTime: () => ctx.clock.now() },

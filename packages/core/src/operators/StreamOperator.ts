@@ -6,6 +6,8 @@
 import type { Collector, RuntimeContext } from '../api/functions.js';
 import type { OutputTag } from '../api/OutputTag.js';
 import type { Clock } from '../runtime/Clock.js';
+import { EventLog } from '../logging/EventLog.js';
+import { silentLogger } from '../logging/Logger.js';
 import type { Key } from '../runtime/keyGroups.js';
 import type { MetricGroup } from '../metrics/MetricRegistry.js';
 import type { HeapKeyedStateBackend, KeyedStateSnapshot } from '../runtime/state/HeapKeyedStateBackend.js';
@@ -80,6 +82,8 @@ export interface OperatorContext<TOut> {
   readonly output: Output<TOut>;
   readonly processingTimeService: ProcessingTimeService;
   readonly task: TaskHooks;
+  /** The job's structured events, with this operator and subtask in their fields (throttling, dead letters). */
+  readonly log: EventLog;
   /** Present when the operator runs on a keyed stream. */
   readonly keyed: KeyedContext | undefined;
   /** The context user functions see in `open()`. */
@@ -191,6 +195,8 @@ export interface OperatorContextOptions<TOut> {
   readonly metrics: MetricGroup;
   readonly output: Output<TOut>;
   readonly task: TaskHooks;
+  /** Where the operator's events go. Default: nowhere (a harness that does not ask for them). */
+  readonly log?: EventLog | undefined;
   readonly keyed?: { readonly selector: (value: unknown) => Key; readonly backend: HeapKeyedStateBackend } | undefined;
 }
 
@@ -220,6 +226,7 @@ export function createOperatorContext<TOut>(
           }),
         };
   const processingTimeService = new OperatorTimers(clock, execute);
+  const log = options.log ?? new EventLog(silentLogger, clock, { operator: description, subtask: options.subtaskIndex });
   const noKeyedState = (): never => {
     throw new Error(`Keyed state is only available on a keyed stream (after keyBy); operator ${description} is not keyed`);
   };
@@ -230,6 +237,7 @@ export function createOperatorContext<TOut>(
     parallelism: options.parallelism,
     clock,
     metrics: options.metrics,
+    logger: log.logger,
     getState: (d) => (backend === undefined ? noKeyedState() : backend.getState(d)),
     getListState: (d) => (backend === undefined ? noKeyedState() : backend.getListState(d)),
     getMapState: (d) => (backend === undefined ? noKeyedState() : backend.getMapState(d)),
@@ -246,6 +254,7 @@ export function createOperatorContext<TOut>(
     output: options.output,
     processingTimeService,
     task,
+    log,
     keyed,
     runtimeContext,
   };

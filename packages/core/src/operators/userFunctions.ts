@@ -1,5 +1,7 @@
 import { types } from 'node:util';
 import type { RichFunction, RuntimeContext } from '../api/functions.js';
+import { describeValue } from '../api/OptionChecker.js';
+import { isPerSubtask, type PerSubtask } from '../api/perSubtask.js';
 import type { Key } from '../runtime/keyGroups.js';
 import { extractKey, type KeyedContext, type OperatorContext } from './StreamOperator.js';
 
@@ -38,22 +40,26 @@ export function keySetter(keyed: KeyedContext, description: string): (value: unk
 }
 
 /**
- * Gives each subtask its own instance of a rich function object.
+ * The instance of a user function that one subtask runs: a new one from a
+ * {@link perSubtask} factory; for a plain object, a shallow copy (the
+ * documented fallback: a new object with `fn`'s prototype and own properties,
+ * so what `open()` assigns to `this` belongs to this subtask); a plain
+ * function as it is. A factory's result must be a function or have `method`.
  *
- * Flink deserializes a fresh copy of a function for every subtask; here the
- * copy is shallow: a new object with `fn`'s prototype and `fn`'s own
- * properties (methods and initial fields, copied as property descriptors,
- * as they are when the operator is built), so whatever `open()` assigns to
- * `this` (state handles, clients) belongs to this subtask alone. Plain
- * functions are shared as they are. A Proxy (a test mock whose methods come
- * from its `get` trap) has no own properties to copy: it gets
- * `Object.create(proxy)`, which still reaches the trap.
- *
- * Not `Object.create(fn)`: that gives every job's copies a hidden class of
- * their own, which deoptimizes the operators' call sites at each new job
- * (docs/internals.md, "Hidden classes"); these copies share one class.
+ * A Proxy (a test mock whose methods come from its `get` trap) has no own
+ * properties to copy: it gets `Object.create(proxy)`, which still reaches
+ * the trap. Copies take their properties as descriptors rather than
+ * inheriting from `fn`, so copies of functions built alike share one hidden
+ * class across jobs (see docs/internals.md).
  */
-export function perSubtask<F>(fn: F): F {
+export function functionForSubtask<F>(fn: F | PerSubtask<F>, method: string): F {
+  if (isPerSubtask(fn)) {
+    const instance = fn.create();
+    if (typeof instance !== 'function' && typeof (instance as Record<string, unknown> | null)?.[method] !== 'function') {
+      throw new TypeError(`the perSubtask() factory must return a function or an object with ${method}(), got ${describeValue(instance)}`);
+    }
+    return instance;
+  }
   if (typeof fn !== 'object' || fn === null) return fn;
   if (types.isProxy(fn)) return Object.create(fn) as F;
   return Object.defineProperties(Object.create(Object.getPrototypeOf(fn) as object | null) as object, Object.getOwnPropertyDescriptors(fn)) as F;

@@ -9,6 +9,7 @@ import {
   type OperatorFactory,
   type TaskHooks,
 } from '../operators/StreamOperator.js';
+import type { EventLog } from '../logging/EventLog.js';
 import { CheckpointCoordinator, type TaskPlacement } from './checkpoint/CheckpointCoordinator.js';
 import type { StoredCheckpoint } from './checkpoint/CheckpointStorage.js';
 import { operatorIds } from './checkpoint/operatorIds.js';
@@ -30,7 +31,8 @@ import { taskKey, type TaskId, type TaskReport } from './TaskGateway.js';
 
 /** How an attempt ended. */
 export interface AttemptOutcome {
-  readonly failure: { error: unknown; operator: string | undefined } | undefined;
+  /** What failed the attempt, with the operator and the task (a subtask of it) when known. */
+  readonly failure: { error: unknown; operator: string | undefined; task: { name: string; subtask: number } | undefined } | undefined;
   readonly cancelled: boolean;
   readonly operators: OperatorStats[];
   readonly latestCheckpoint: StoredCheckpoint | undefined;
@@ -95,6 +97,8 @@ export class JobAttempt {
     private readonly unfinishedCloses: UnfinishedClose[],
     /** 0 for the first attempt, +1 per restart. */
     private readonly attempt: number,
+    /** The job's events. */
+    private readonly log: EventLog,
   ) {
     const ids = operatorIds(graph.nodes);
     this.ids = ids;
@@ -145,6 +149,7 @@ export class JobAttempt {
         checkpointing === undefined
           ? undefined
           : registry.scopedGroup(['job', jobName, 'checkpoints'], { job: jobName, job_id: this.options.jobId }),
+      log,
       fail: (error) => this.fail(error, undefined),
     });
     for (const task of this.tasks) task.checkpoints = { report: (r) => this.receive(r), storesSnapshots: this.coordinator.storesSnapshots };
@@ -180,10 +185,19 @@ export class JobAttempt {
   private receive(report: TaskReport): void {
     switch (report.kind) {
       case 'failed':
-        return this.fail(report.error, report.operator);
-      case 'closeUnfinished':
-        this.unfinishedCloses.push({ operator: report.operator, task: this.names.get(taskKey(report.task)) ?? taskKey(report.task) });
+        return this.fail(report.error, report.operator, report.task);
+      case 'closeUnfinished': {
+        const { operator } = report;
+        const task = this.nameOf(report.task);
+        const { closeTimeoutMs } = this.options;
+        this.unfinishedCloses.push({ operator, task });
+        this.log.event('warn', 'operator.closeTimedOut', `close() of ${operator} in task '${task}' did not finish within ${closeTimeoutMs} ms; the job went on without it`, {
+          operator,
+          task,
+          closeTimeoutMs,
+        });
         return;
+      }
       case 'finished':
         if (--this.running === 0) this.allEnded();
         return;
@@ -192,9 +206,13 @@ export class JobAttempt {
     }
   }
 
-  private fail(error: unknown, operator: string | undefined): void {
+  private nameOf(task: TaskId): string {
+    return this.names.get(taskKey(task)) ?? taskKey(task);
+  }
+
+  private fail(error: unknown, operator: string | undefined, task?: TaskId): void {
     if (this.stopped) return;
-    this.failure = { error, operator };
+    this.failure = { error, operator, task: task === undefined ? undefined : { name: this.nameOf(task), subtask: task.subtask } };
     this.stop(error);
   }
 
@@ -329,6 +347,7 @@ export class JobAttempt {
           metrics,
           output,
           task: hooks,
+          log: this.log.with({ operator: node.description, subtask: subtaskIndex }),
           keyed: t.keySelector === undefined ? undefined : { selector: t.keySelector, backend: new HeapKeyedStateBackend() },
         },
         (timestamp, key) => operator.onProcessingTime?.(timestamp, key),

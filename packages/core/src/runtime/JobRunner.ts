@@ -1,3 +1,5 @@
+import { EventLog } from '../logging/EventLog.js';
+import type { Logger } from '../logging/Logger.js';
 import type { MetricRegistry, MetricValue } from '../metrics/MetricRegistry.js';
 import type { CheckpointStorage, StoredCheckpoint } from './checkpoint/CheckpointStorage.js';
 import { SystemClock, type Clock } from './Clock.js';
@@ -78,8 +80,8 @@ export interface RunnerOptions {
   readonly closeTimeoutMs: number;
   /** How long no record may move while a task waits on pending work before a warning; 0: never. */
   readonly stallWarningMs: number;
-  /** Where a stall warning goes. */
-  readonly warn: (message: string) => void;
+  /** Where the job's events go. */
+  readonly logger: Logger;
 }
 
 /**
@@ -96,26 +98,33 @@ export function executeJob(graph: JobGraph, options: RunnerOptions): JobClient {
   const unfinishedCloses: UnfinishedClose[] = [];
   const view = describeJobGraph(graph);
   let current: JobAttempt | undefined;
+  const log = new EventLog(options.logger, clock, { job: jobName, jobId });
   const watchdog = new JobWatchdog({
     jobName,
     clock: new SystemClock(),
     stallWarningMs: options.stallWarningMs,
     progress: () => current?.progress() ?? 0,
     tasks: () => current?.taskStatuses() ?? [],
-    warn: options.warn,
+    warn: (message, fields) => log.event('warn', 'job.stalled', message, fields),
   });
   const releaseProcess = watchdog.start();
+  log.event('info', 'job.started', `Job '${jobName}' started`, { restoreFrom: options.restoreFrom });
 
   const run = async (): Promise<JobExecutionResult> => {
     let restore = await loadRestore(options);
     const restoredFrom = restore?.location;
+    if (restore !== undefined) {
+      const { checkpointId } = restore.checkpoint;
+      log.event('info', 'job.restored', `Job '${jobName}' restores checkpoint ${checkpointId} from ${restore.location}`, { checkpointId, location: restore.location });
+    }
     let restarts = 0;
     let lastFailure: unknown;
     for (;;) {
-      const attempt = new JobAttempt(graph, options, restore, unfinishedCloses, restarts);
+      const attempt = new JobAttempt(graph, options, restore, unfinishedCloses, restarts, log);
       current = attempt;
       if (cancelled) attempt.cancel();
       const outcome = await attempt.done;
+      log.flush();
       const resultAs = (status: JobExecutionResult['status']): JobExecutionResult => ({
         jobName,
         jobId,
@@ -129,12 +138,21 @@ export function executeJob(graph: JobGraph, options: RunnerOptions): JobClient {
         unfinishedCloses: [...unfinishedCloses],
       });
       if (outcome.failure === undefined) return resultAs(outcome.cancelled ? 'cancelled' : 'finished');
-      const { error, operator } = outcome.failure;
+      const { error, operator, task } = outcome.failure;
       const delay = cancelled ? undefined : restartDelay(options.restartStrategy, restarts + 1);
       if (delay === undefined) throw new JobExecutionError(jobName, operator, unwrapOperatorError(error), restarts, [...unfinishedCloses]);
       restarts++;
       lastFailure = unwrapOperatorError(error);
       restore = outcome.latestCheckpoint ?? restore;
+      log.event('warn', 'job.restarting', `Job '${jobName}' failed in ${operator ?? 'the runtime'} and restarts in ${delay} ms (restart ${restarts}): ${messageOf(lastFailure)}`, {
+        operator,
+        task: task?.name,
+        subtask: task?.subtask,
+        cause: messageOf(lastFailure),
+        delayMs: delay,
+        attempt: restarts,
+        fromCheckpointId: restore?.checkpoint.checkpointId,
+      });
       current = undefined;
       await new Promise<void>((resolve) => {
         const cancelTimer = clock.schedule(clock.now() + delay, resolve);
@@ -152,11 +170,18 @@ export function executeJob(graph: JobGraph, options: RunnerOptions): JobClient {
     (r) => {
       status = r.status;
       releaseProcess();
+      const records = r.operators.filter((_, i) => graph.nodes[i]?.transformation.kind === 'source').reduce((n, o) => n + o.recordsOut, 0);
+      log.event('info', 'job.ended', `Job '${jobName}' ${r.status} after ${r.runtimeMs} ms`, { status: r.status, durationMs: r.runtimeMs, records, restarts: r.restarts });
       return r;
     },
     (error: unknown) => {
       status = 'failed';
       releaseProcess();
+      log.event('error', 'job.ended', `Job '${jobName}' failed after ${clock.now() - start} ms: ${messageOf(error)}`, {
+        status: 'failed',
+        durationMs: clock.now() - start,
+        cause: messageOf(error),
+      });
       throw error;
     },
   );

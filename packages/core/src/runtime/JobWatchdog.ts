@@ -1,3 +1,4 @@
+import type { LogFields } from '../logging/Logger.js';
 import type { Clock } from './Clock.js';
 
 /** What one task of a running job is doing. */
@@ -25,7 +26,8 @@ export interface WatchdogOptions {
   /** A number that grows whenever the job moves records. */
   readonly progress: () => number;
   readonly tasks: () => readonly TaskStatus[];
-  readonly warn: (message: string) => void;
+  /** Told of a stall: a message and its fields (`stalledMs`, `waits`). */
+  readonly warn: (message: string, fields: LogFields) => void;
 }
 
 /**
@@ -76,6 +78,7 @@ export class JobWatchdog {
       `Job '${jobName}' moved no record for ${stallWarningMs} ms and waits on pending work: ` +
         waits.map((t) => `task '${t.task}' on ${t.waitingOn as string}`).join('; ') +
         ' (see JobClient.tasks(); a promise of these operators may never settle)',
+      { stalledMs: stallWarningMs, waits: waits.map((t) => ({ task: t.task, waitingOn: t.waitingOn })) },
     );
   }
 }

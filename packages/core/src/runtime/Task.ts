@@ -25,6 +25,7 @@ export interface JobControl extends CloseBound {
   readonly signal: AbortSignal;
   /** True once `signal` aborted; hot loops read this plain field, not the signal's getter (docs/internals.md). */
   readonly stopped: boolean;
+  /** Stops the job with `error`; `task` names the task (chain and subtask) it came from. */
   fail(error: unknown, operator: string | undefined): void;
   /** A `close()` did not settle within `closeTimeoutMs` after the job stopped: the task ended without it. */
   closeUnfinished(operator: string, task: string): void;

@@ -1,5 +1,5 @@
 import { NonRetryableError } from '@tributary/async';
-import { OptionChecker } from '@tributary/core';
+import { OptionChecker, perSubtask, type PerSubtask } from '@tributary/core';
 import { InferenceSession, type Tensor } from 'onnxruntime-node';
 import { validateFeeds } from './validateFeeds.js';
 
@@ -38,8 +38,6 @@ export function checkModelSource(check: OptionChecker, model: unknown): void {
 }
 
 interface OpenSession {
-  /** The object that opened it: a per-subtask copy starts with its original's field (copied or inherited), not with its session. */
-  readonly owner: object;
   readonly session: Promise<InferenceSession>;
   /** The session once created: calls from then on run it without waiting. */
   ready: InferenceSession | undefined;
@@ -50,23 +48,25 @@ interface OpenSession {
  * A batch function that runs one `onnxruntime-node` inference session call
  * per batch of records.
  *
- * Pass it to `AsyncDataStream.unorderedWaitBatch` as is: it has the
- * `AsyncBatchFunction` shape (`open`, `asyncInvokeBatch`, `close`). For
- * direct use, `invoke(inputs, ctx)` builds the feeds for the whole batch, checks them
+ * It has the `AsyncBatchFunction` shape (`open`, `asyncInvokeBatch`,
+ * `close`); give it to `AsyncDataStream.unorderedWaitBatch` through
+ * {@link onnxBatchFunction}, which returns a factory, so that each parallel
+ * subtask creates its own instance and its own session. For direct use,
+ * `new OnnxBatchFunction(options)` (or `.create()` of the factory);
+ * `invoke(inputs, ctx)` builds the feeds for the whole batch, checks them
  * against the model's declared inputs (a wrong name, element type, rank or
  * size throws {@link OnnxInputError} naming the input and what it expects),
  * runs the session once and splits the outputs back per record.
  *
  * Lifecycle (Flink's rich function): `open()` creates the session, `close()`
  * waits for running calls and releases it. Both are optional for direct use:
- * the first `invoke` opens the session if needed. The runtime gives each
- * parallel subtask its own copy of this object (core's `perSubtask`), and
- * each copy opens its own session, so set `sessionOptions.intraOpNumThreads`
- * with the parallelism in mind.
+ * the first `invoke` opens the session if needed. Every subtask opens a
+ * session of its own, so set `sessionOptions.intraOpNumThreads` with the
+ * parallelism in mind.
  *
  * @example
  * ```ts
- * const classify = onnxBatchFunction<number[], number>({
+ * const classify = new OnnxBatchFunction<number[], number>({
  *   model: 'model.onnx',
  *   sessionOptions: { intraOpNumThreads: 2 },
  *   feeds: (rows) => ({ x: new Tensor('float32', Float32Array.from(rows.flat()), [rows.length, 4]) }),
@@ -78,18 +78,12 @@ interface OpenSession {
  * ```
  */
 export class OnnxBatchFunction<TIn, TOut> {
-  /** The session this object opened, or the one of the object it was copied from (see `ownOpened`). */
+  /** The session this instance opened, until it closes. */
   private opened: OpenSession | undefined = undefined;
   private readonly label: string;
 
   constructor(private readonly options: OnnxBatchFunctionOptions<TIn, TOut>) {
-    const check = new OptionChecker('onnxBatchFunction');
-    check.known(check.object(options), BATCH_FUNCTION_OPTIONS);
-    checkModelSource(check, options.model);
-    check.record('sessionOptions', options.sessionOptions);
-    check.func('feeds', options.feeds);
-    check.func('outputs', options.outputs);
-    check.optionalString('name', options.name);
+    checkOptions(options);
     this.label = `onnx model "${options.name ?? (typeof options.model === 'string' ? options.model : 'from bytes')}"`;
   }
 
@@ -134,7 +128,7 @@ export class OnnxBatchFunction<TIn, TOut> {
 
   /** Waits for running calls, then releases the session. Safe to call when not open. */
   async close(): Promise<void> {
-    const opened = this.ownOpened();
+    const opened = this.opened;
     if (opened === undefined) return;
     this.opened = undefined;
     await Promise.allSettled(opened.running);
@@ -174,16 +168,11 @@ export class OnnxBatchFunction<TIn, TOut> {
     return Array.from(outputs);
   }
 
-  /**
-   * This object's own session, created on first use. A session a copy
-   * inherited (through `perSubtask` or `Object.create`) belongs to another
-   * subtask and is never reused or released here.
-   */
+  /** This instance's session, created on first use. */
   private own(): OpenSession {
-    const existing = this.ownOpened();
-    if (existing !== undefined) return existing;
+    if (this.opened !== undefined) return this.opened;
     const session = this.createSession();
-    const opened: OpenSession = { owner: this, session, ready: undefined, running: new Set() };
+    const opened: OpenSession = { session, ready: undefined, running: new Set() };
     this.opened = opened;
     session.then(
       (created) => {
@@ -191,14 +180,10 @@ export class OnnxBatchFunction<TIn, TOut> {
       },
       // A failed open is forgotten, so the next call (or a restart) tries again.
       () => {
-        if (this.ownOpened() === opened) this.opened = undefined;
+        if (this.opened === opened) this.opened = undefined;
       },
     );
     return opened;
-  }
-
-  private ownOpened(): OpenSession | undefined {
-    return this.opened?.owner === this ? this.opened : undefined;
   }
 
   private async createSession(): Promise<InferenceSession> {
@@ -214,9 +199,11 @@ export class OnnxBatchFunction<TIn, TOut> {
 }
 
 /**
- * Creates an {@link OnnxBatchFunction}: the generic building block for any
- * ONNX model, given a feeds builder (records -> named tensors) and an
- * outputs splitter (named tensors -> one output per record).
+ * An {@link OnnxBatchFunction} per subtask, as a factory for the async batch
+ * operators: the generic building block for any ONNX model, given a feeds
+ * builder (records -> named tensors) and an outputs splitter (named tensors
+ * -> one output per record). The options are checked here, when the job is
+ * built; each subtask's instance opens its own session.
  *
  * {@link packSequences} and {@link splitRows} cover the usual token-model
  * case; {@link onnxTextEmbedder} is the ready-made text embedder.
@@ -231,8 +218,20 @@ export class OnnxBatchFunction<TIn, TOut> {
  *   },
  *   outputs: (results) => splitRows(results['sentence_embedding'] as Tensor) as Float32Array[],
  * });
+ * AsyncDataStream.unorderedWaitBatch(sequences, embed, { maxBatchSize: 32 });
  * ```
  */
-export function onnxBatchFunction<TIn, TOut>(options: OnnxBatchFunctionOptions<TIn, TOut>): OnnxBatchFunction<TIn, TOut> {
-  return new OnnxBatchFunction(options);
+export function onnxBatchFunction<TIn, TOut>(options: OnnxBatchFunctionOptions<TIn, TOut>): PerSubtask<OnnxBatchFunction<TIn, TOut>> {
+  checkOptions(options);
+  return perSubtask(() => new OnnxBatchFunction(options));
+}
+
+function checkOptions<TIn, TOut>(options: OnnxBatchFunctionOptions<TIn, TOut>): void {
+  const check = new OptionChecker('onnxBatchFunction');
+  check.known(check.object(options), BATCH_FUNCTION_OPTIONS);
+  checkModelSource(check, options.model);
+  check.record('sessionOptions', options.sessionOptions);
+  check.func('feeds', options.feeds);
+  check.func('outputs', options.outputs);
+  check.optionalString('name', options.name);
 }

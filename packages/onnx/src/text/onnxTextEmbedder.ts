@@ -1,6 +1,6 @@
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
-import { describeValue, OptionChecker } from '@tributary/core';
-import { checkModelSource, OnnxBatchFunction } from '../batch/OnnxBatchFunction.js';
+import { describeValue, OptionChecker, type PerSubtask } from '@tributary/core';
+import { checkModelSource, onnxBatchFunction, type OnnxBatchFunction } from '../batch/OnnxBatchFunction.js';
 import { DEFAULT_EMBEDDER_CONFIG, EMBEDDER_IO, type EmbedderModel } from '../model/embedderModel.js';
 import { packSequences, splitRows } from '../tensors/packing.js';
 import { ngramTokenizer, TOKENIZER_OPTIONS, type NgramTokenizerOptions } from './ngramTokenizer.js';
@@ -30,7 +30,8 @@ export interface OnnxRecordEmbedderOptions<TIn, TOut> extends OnnxTextEmbedderOp
 /**
  * The ready-made text embedder: a batch function from strings to unit-length
  * `Float32Array` embeddings, over the model {@link generateEmbedderModel}
- * writes.
+ * writes. Like {@link onnxBatchFunction} it returns a factory, one instance
+ * (and session) per subtask; `.create()` gives one for direct use.
  *
  * Per batch it tokenizes each text into hashed character n-gram ids
  * ({@link createNgramTokenizer}), pads them to the batch's longest text with
@@ -46,7 +47,7 @@ export interface OnnxRecordEmbedderOptions<TIn, TOut> extends OnnxTextEmbedderOp
  * ```ts
  * const model = await ensureEmbedderModel();
  * const embedder = onnxTextEmbedder({ model, sessionOptions: { intraOpNumThreads: 1 } });
- * const [a, b] = await embedder.invoke(['the cat sat on the mat', 'the cat sat on a mat']);
+ * const [a, b] = await embedder.create().invoke(['the cat sat on the mat', 'the cat sat on a mat']);
  *
  * const docs = onnxTextEmbedder({
  *   model,
@@ -55,11 +56,11 @@ export interface OnnxRecordEmbedderOptions<TIn, TOut> extends OnnxTextEmbedderOp
  * });
  * ```
  */
-export function onnxTextEmbedder<TIn, TOut>(options: OnnxRecordEmbedderOptions<TIn, TOut>): OnnxBatchFunction<TIn, TOut>;
-export function onnxTextEmbedder(options: OnnxTextEmbedderOptions): OnnxBatchFunction<string, Float32Array>;
+export function onnxTextEmbedder<TIn, TOut>(options: OnnxRecordEmbedderOptions<TIn, TOut>): PerSubtask<OnnxBatchFunction<TIn, TOut>>;
+export function onnxTextEmbedder(options: OnnxTextEmbedderOptions): PerSubtask<OnnxBatchFunction<string, Float32Array>>;
 export function onnxTextEmbedder<TIn, TOut>(
   options: OnnxTextEmbedderOptions & Partial<OnnxRecordEmbedderOptions<TIn, TOut>>,
-): OnnxBatchFunction<TIn, TOut> {
+): PerSubtask<OnnxBatchFunction<TIn, TOut>> {
   const check = new OptionChecker('onnxTextEmbedder');
   check.known(check.object(options), TEXT_EMBEDDER_OPTIONS);
   const { model } = options;
@@ -79,7 +80,7 @@ export function onnxTextEmbedder<TIn, TOut>(
   const text = options.text ?? ((record: TIn) => record as string);
   const output = options.output ?? ((embedding: Float32Array) => embedding as TOut);
   const source = generated?.path ?? (model as string | Uint8Array);
-  return new OnnxBatchFunction<TIn, TOut>({
+  return onnxBatchFunction<TIn, TOut>({
     model: source,
     ...(options.sessionOptions === undefined ? {} : { sessionOptions: options.sessionOptions }),
     name: typeof source === 'string' ? source : 'text embedder',

@@ -4,7 +4,8 @@ import { ensureEmbedderModel, onnxTextEmbedder } from '@tributary/onnx';
 export async function embedTexts(cacheDir?: string): Promise<{ nearDuplicate: number; unrelated: number }> {
   // Generated on first use (well under a second), then read from the cache.
   const model = await ensureEmbedderModel(cacheDir === undefined ? {} : { cacheDir });
-  const embedder = onnxTextEmbedder({ model, sessionOptions: { intraOpNumThreads: 1 } });
+  // A job creates one per subtask from the factory; here, one for direct use.
+  const embedder = onnxTextEmbedder({ model, sessionOptions: { intraOpNumThreads: 1 } }).create();
   await embedder.open();
   try {
     const [a, b, c] = await embedder.invoke([

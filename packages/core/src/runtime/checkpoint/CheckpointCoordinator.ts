@@ -1,4 +1,5 @@
 import { HISTOGRAM_BUCKETS } from '../../metrics/Histogram.js';
+import type { EventLog } from '../../logging/EventLog.js';
 import type { MetricGroup } from '../../metrics/MetricRegistry.js';
 import type { Clock } from '../Clock.js';
 import { messageOf } from '../errors.js';
@@ -34,6 +35,8 @@ export interface CoordinatorOptions {
   readonly lastCheckpointId: number;
   /** Where the checkpoint metrics go; none without checkpointing (no storage). */
   readonly metrics: MetricGroup | undefined;
+  /** Told of every checkpoint stored or failed. */
+  readonly log: EventLog;
   readonly fail: (error: unknown) => void;
 }
 
@@ -203,7 +206,8 @@ export class CheckpointCoordinator {
   }
 
   private async complete(pending: Pending): Promise<void> {
-    const storage = this.options.storage;
+    const { storage, log, clock } = this.options;
+    const { id: checkpointId, final } = pending;
     try {
       // Without storage (checkpointing off) there is only the final checkpoint, and nothing keeps it.
       if (storage !== undefined) {
@@ -211,9 +215,18 @@ export class CheckpointCoordinator {
         const { location, bytes } = await storage.store(checkpoint);
         this.latest = { location, checkpoint };
         this.metrics?.sizeBytes.update(bytes);
+        const durationMs = clock.now() - pending.startedAt;
+        log.event('info', 'checkpoint.completed', `Checkpoint ${checkpointId} stored at ${location} (${bytes} bytes, ${durationMs} ms)`, {
+          checkpointId,
+          location,
+          sizeBytes: bytes,
+          durationMs,
+          final,
+        });
       }
     } catch (error) {
-      this.options.fail(new Error(`checkpoint ${pending.id} of job '${this.options.jobName}' could not be stored: ${messageOf(error)}`, { cause: error }));
+      log.event('warn', 'checkpoint.failed', `Checkpoint ${checkpointId} could not be stored: ${messageOf(error)}`, { checkpointId, cause: messageOf(error), final });
+      this.options.fail(new Error(`checkpoint ${checkpointId} of job '${this.options.jobName}' could not be stored: ${messageOf(error)}`, { cause: error }));
       return;
     }
     if (this.stopped || this.pending !== pending) return;
@@ -223,8 +236,8 @@ export class CheckpointCoordinator {
       this.metrics.completed.inc();
       this.metrics.durationMs.update(this.options.clock.now() - pending.startedAt);
     }
-    const checkpointId = pending.final ? FINAL_CHECKPOINT : pending.id;
-    for (const task of this.placements.values()) this.options.gateway.send(task.id, { kind: 'notifyCheckpointComplete', checkpointId });
+    const notify = { kind: 'notifyCheckpointComplete', checkpointId: final ? FINAL_CHECKPOINT : checkpointId } as const;
+    for (const task of this.placements.values()) this.options.gateway.send(task.id, notify);
     if (!pending.final) this.schedule();
   }
 
