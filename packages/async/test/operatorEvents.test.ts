@@ -44,7 +44,7 @@ describe('the async operator logs', () => {
       ['warn', 1],
       ['warn', 2],
     ]);
-    expect(throttled[0]?.fields).toEqual({ event: 'async.throttled', job: 'throttled', operator: "'embed'", subtask: 0, limit: 2, count: 1 });
+    expect(throttled[0]?.fields).toEqual({ event: 'async.throttled', job: 'throttled', jobId: expect.stringMatching(/^[0-9a-f]{32}$/), operator: "'embed'", subtask: 0, limit: 2, count: 1 });
     expect(throttled[0]?.message).toBe('1 call was throttled; concurrency limit now 2');
 
     const limits = events('async.limitChanged').map((l) => [l.fields.previous, l.fields.limit]);

@@ -48,6 +48,7 @@ describe('real loggers take the job events with their fields', () => {
       level: 40,
       event: 'job.restarting',
       job: 'orders',
+      jobId: expect.stringMatching(/^[0-9a-f]{32}$/),
       operator: "'enrich'",
       task: 'Source: Elements -> enrich -> Sink: Function (1/1)',
       subtask: 0,
