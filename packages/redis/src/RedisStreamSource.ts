@@ -209,6 +209,6 @@ export class RedisStreamSource<T> implements Source<RedisStreamRecord<T>, RedisS
 
   createReader(ctx: SourceReaderContext): SourceReader<RedisStreamRecord<T>, RedisStreamPosition> {
     const consumer = ctx.parallelism > 1 ? `${this.options.consumer}-${ctx.subtaskIndex}` : this.options.consumer;
-    return new RedisStreamReader(this.options, consumer, ctx.signal);
+    return new RedisStreamReader(this.options, consumer, ctx.signal, ctx.log);
   }
 }

@@ -1,4 +1,4 @@
-import { InvalidJobError, ManualClock, type SourceReader } from '@tributary/core';
+import { InvalidJobError, ManualClock, silentLogger, type LogFields, type Logger, type SourceReader } from '@tributary/core';
 import type { Redis, RedisOptions } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -51,8 +51,8 @@ function options(stream: string, overrides: Partial<RedisStreamSourceOptions<num
   };
 }
 
-async function startReader(opts: RedisStreamSourceOptions<number>, signal?: AbortSignal): Promise<Reader> {
-  const reader = new RedisStreamSource(opts).createReader(readerContext(signal));
+async function startReader(opts: RedisStreamSourceOptions<number>, signal?: AbortSignal, logger?: Logger): Promise<Reader> {
+  const reader = new RedisStreamSource(opts).createReader(readerContext(signal, logger));
   open.push(reader);
   await reader.start?.(undefined);
   return reader;
@@ -247,26 +247,21 @@ describe('RedisStreamSource reader', () => {
     const stream = uniqueKey('no-checkpoint');
     await addEntries(admin, stream, numbered(0, 10));
     const warnings: string[] = [];
-    const onWarning = (w: Error & { code?: string }) => warnings.push(`${w.code}: ${w.message}`);
-    process.on('warning', onWarning);
-    try {
-      const reader = await startReader(options(stream, { maxUnacked: 3 }));
-      await readN(reader, 3);
-      const stalled = reader.read(10);
-      await eventually(() => warnings.length > 0, 'the warning');
-      expect(warnings).toEqual([expect.stringMatching(/^TRIBUTARY_REDIS_NO_CHECKPOINT: .*holds maxUnacked \(3\).*enable checkpointing.*ack: 'on-read'/)]);
-      await reader.notifyCheckpointComplete?.(1, reader.position());
-      await stalled;
-      await readN(reader, 3);
-      // Full again, but a checkpoint completed before: no second warning.
-      const again = reader.read(10);
-      await admin.ping();
-      await reader.notifyCheckpointComplete?.(2, reader.position());
-      await again;
-      expect(warnings).toHaveLength(1);
-    } finally {
-      process.off('warning', onWarning);
-    }
+    const logger = { ...silentLogger, warn: (message: string, fields?: LogFields) => warnings.push(`${String(fields?.event)}: ${message}`) };
+    const reader = await startReader(options(stream, { maxUnacked: 3 }), undefined, logger);
+    await readN(reader, 3);
+    const stalled = reader.read(10);
+    await eventually(() => warnings.length > 0, 'the warning');
+    expect(warnings).toEqual([expect.stringMatching(/^source.waitingForCheckpoint: .*holds maxUnacked \(3\).*enable checkpointing.*ack: 'on-read'/)]);
+    await reader.notifyCheckpointComplete?.(1, reader.position());
+    await stalled;
+    await readN(reader, 3);
+    // Full again, but a checkpoint completed before: no second warning.
+    const again = reader.read(10);
+    await admin.ping();
+    await reader.notifyCheckpointComplete?.(2, reader.position());
+    await again;
+    expect(warnings).toHaveLength(1);
   });
 
   it('keeps its bookkeeping across a reconnect: entries it never saw are found, none comes out twice', async () => {
@@ -353,7 +348,7 @@ describe('RedisStreamSource reader', () => {
     const stream = uniqueKey('parallel');
     await addEntries(admin, stream, numbered(0, 4));
     const source = new RedisStreamSource(options(stream, { consumer: 'w' }));
-    const readers = [0, 1].map((subtaskIndex) => source.createReader({ subtaskIndex, parallelism: 2, signal: new AbortController().signal }));
+    const readers = [0, 1].map((subtaskIndex) => source.createReader({ ...readerContext(), subtaskIndex, parallelism: 2 }));
     open.push(...readers);
     for (const r of readers) await r.start?.(undefined);
     await readers[0]!.read(3);

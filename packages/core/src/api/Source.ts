@@ -1,3 +1,4 @@
+import type { EventLog } from '../logging/EventLog.js';
 /** `read()` returns records, or `null` once the input is exhausted. */
 export type ReadResult<T> = readonly T[] | null;
 
@@ -7,6 +8,8 @@ export interface SourceReaderContext {
   readonly parallelism: number;
   /** Aborted when the job is cancelled or fails: a blocked `read()` should give up. */
   readonly signal: AbortSignal;
+  /** The job's events, bound to this source and subtask: what a user should hear of goes here, not to stderr. */
+  readonly log: EventLog;
 }
 
 /**

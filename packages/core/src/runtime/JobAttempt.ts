@@ -372,7 +372,12 @@ export class JobAttempt {
 
     const head = chain.head;
     if (head.transformation.kind === 'source') {
-      const reader = createReader(head.transformation.source, { subtaskIndex, parallelism: head.parallelism, signal: control.signal });
+      const reader = createReader(head.transformation.source, {
+        subtaskIndex,
+        parallelism: head.parallelism,
+        signal: control.signal,
+        log: this.log.with({ operator: head.description, subtask: subtaskIndex }),
+      });
       hooks.task = new Task(
         { id, name: taskName },
         control,

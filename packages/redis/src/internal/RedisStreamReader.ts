@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { SourceReader } from '@tributary/core';
+import type { EventLog, SourceReader } from '@tributary/core';
 import { closeClient, openClient } from '../connection.js';
 import type { Delivery, RedisStreamRecord } from '../records.js';
 import type { RedisStreamPosition, ResolvedSourceOptions } from '../RedisStreamSource.js';
@@ -57,6 +57,7 @@ export class RedisStreamReader<T> implements SourceReader<RedisStreamRecord<T>, 
     private readonly options: ResolvedSourceOptions<T>,
     private readonly consumer: string,
     private readonly signal: AbortSignal,
+    private readonly log: EventLog,
   ) {}
 
   async start(): Promise<void> {
@@ -247,11 +248,14 @@ export class RedisStreamReader<T> implements SourceReader<RedisStreamRecord<T>, 
   private warnIfNeverCheckpointed(): void {
     if (this.checkpointed || this.warnedNoCheckpoint || this.options.ack !== 'on-checkpoint') return;
     this.warnedNoCheckpoint = true;
-    process.emitWarning(
-      `RedisStreamSource: consumer '${this.consumer}' holds maxUnacked (${this.options.maxUnacked}) unacked entries of stream ` +
-        `'${this.options.stream}' and no checkpoint has completed yet, so it reads nothing more until one does. ` +
+    const { maxUnacked, stream } = this.options;
+    this.log.event(
+      'warn',
+      'source.waitingForCheckpoint',
+      `RedisStreamSource: consumer '${this.consumer}' holds maxUnacked (${maxUnacked}) unacked entries of stream ` +
+        `'${stream}' and no checkpoint has completed yet, so it reads nothing more until one does. ` +
         `Entries are acked when checkpoints complete: enable checkpointing (env.enableCheckpointing), or use ack: 'on-read' for a job without it.`,
-      { code: 'TRIBUTARY_REDIS_NO_CHECKPOINT' },
+      { stream, consumer: this.consumer, maxUnacked },
     );
   }
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { SourceReaderContext } from '@tributary/core';
+import { EventLog, silentLogger, SystemClock, type Logger, type SourceReaderContext } from '@tributary/core';
 import { Redis } from 'ioredis';
 import { inject } from 'vitest';
 import { parseEntries, type RawEntry } from '../../src/internal/replies.js';
@@ -63,9 +63,9 @@ export async function readAll(client: Redis, stream: string): Promise<RawEntry[]
   }
 }
 
-/** A reader context for driving a reader without a job. */
-export function readerContext(signal: AbortSignal = new AbortController().signal): SourceReaderContext {
-  return { subtaskIndex: 0, parallelism: 1, signal };
+/** A reader context for driving a reader without a job; its events go to `logger` (none by default). */
+export function readerContext(signal: AbortSignal = new AbortController().signal, logger: Logger = silentLogger): SourceReaderContext {
+  return { subtaskIndex: 0, parallelism: 1, signal, log: new EventLog(logger, new SystemClock(), { job: 'test' }) };
 }
 
 /** Polls `check` until it returns true; for conditions Redis reaches on its own schedule (replies on another connection). */
