@@ -144,7 +144,6 @@ export class Dispatcher<TIn, TOut> implements CallOwner<TIn, TOut> {
     this.hooks.add(call);
     if (Number.isFinite(expired.timeoutMs)) this.limitCall(call, now + expired.timeoutMs, 'hook', expired.timeoutMs);
     this.invoker.timeout(batch.inputs, call);
-    this.returned(call);
   }
 
   /** Aborts every call and hook still running and drops the batches in line. */
@@ -163,19 +162,10 @@ export class Dispatcher<TIn, TOut> implements CallOwner<TIn, TOut> {
     this.retryReady = [];
   }
 
-  /**
-   * A completion made during the call itself is handled as soon as the call
-   * returns, in the same action: a freed slot's next call that fails at once
-   * must stop the operator before the freeing batch's outputs go out. Any
-   * later completion runs as a mail.
-   */
+  /** A completion runs as a mail: one made during the call itself waits until the action that started it returns. */
   settle(call: Call<TIn, TOut>, kind: Completion, value: unknown): void {
     if (call.settled) return;
     call.settled = true;
-    if (call.invoking) {
-      call.keep(kind, value);
-      return;
-    }
     this.ctx.task.execute(() => {
       this.finish(call, kind, value);
     }, this.ctx.description);
@@ -212,7 +202,6 @@ export class Dispatcher<TIn, TOut> implements CallOwner<TIn, TOut> {
       else this.limitCall(call, limitAt, 'attempt', this.config.timeout);
     }
     this.invoker.invoke(batch.inputs, call);
-    this.returned(call);
   }
 
   /** Ends `call` at `at` with an `AsyncTimeoutError` of `kind` (a limit of `ms`), unless it completes first. */
@@ -233,11 +222,6 @@ export class Dispatcher<TIn, TOut> implements CallOwner<TIn, TOut> {
     call.abort(error);
     this.metrics.timeouts.count++;
     this.finish(call, ERROR, error);
-  }
-
-  private returned(call: Call<TIn, TOut>): void {
-    const kind = call.returned();
-    if (kind !== undefined) this.finish(call, kind, call.stashed);
   }
 
   private finish(call: Call<TIn, TOut>, kind: Completion, value: unknown): void {
