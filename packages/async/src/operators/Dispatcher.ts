@@ -43,8 +43,6 @@ export class Dispatcher<TIn, TOut> implements CallOwner<TIn, TOut> {
   private readonly hooks = new Set<Call<TIn, TOut>>();
   private readonly rate: RateLimiter | undefined;
   private rateTimer: (() => void) | undefined = undefined;
-  /** Set while starting calls: a call completed during itself is finished inside this loop, which then fills its slot (no nested loop). */
-  private pumping = false;
   /** A controller made after a completion for the next call's `ctx.signal`, once the function has read one (it costs microseconds). */
   private spareController: AbortController | undefined = undefined;
   private signalsUsed = false;
@@ -104,33 +102,29 @@ export class Dispatcher<TIn, TOut> implements CallOwner<TIn, TOut> {
 
   /** Starts calls while a call slot is free and the rate limit allows. */
   dispatchReady(): void {
-    if (this.pumping || this.stopped) return;
-    this.pumping = true;
-    try {
-      for (;;) {
-        const queue = this.retryReady.length > 0 ? this.retryReady : this.ready;
-        const batch = queue[0];
-        if (batch === undefined || this.running.size >= this.limiter.limit) break;
-        if (this.ctx.clock.now() >= batch.deadlineAt) {
-          queue.shift();
-          this.owner.deadlinePassed(batch);
-          continue;
-        }
-        if (this.rate !== undefined) {
-          const wait = this.rate.tryAcquire(batch.inputs.length);
-          if (wait > 0) {
-            this.rateTimer ??= this.ctx.processingTimeService.registerTimer(this.ctx.clock.now() + wait, () => {
-              this.rateTimer = undefined;
-              this.owner.pump();
-            });
-            break;
-          }
-        }
+    if (this.stopped) return;
+    // Completions come as mails, so a call completing during itself cannot start a nested loop here.
+    for (;;) {
+      const queue = this.retryReady.length > 0 ? this.retryReady : this.ready;
+      const batch = queue[0];
+      if (batch === undefined || this.running.size >= this.limiter.limit) break;
+      if (this.ctx.clock.now() >= batch.deadlineAt) {
         queue.shift();
-        this.start(batch);
+        this.owner.deadlinePassed(batch);
+        continue;
       }
-    } finally {
-      this.pumping = false;
+      if (this.rate !== undefined) {
+        const wait = this.rate.tryAcquire(batch.inputs.length);
+        if (wait > 0) {
+          this.rateTimer ??= this.ctx.processingTimeService.registerTimer(this.ctx.clock.now() + wait, () => {
+            this.rateTimer = undefined;
+            this.owner.pump();
+          });
+          break;
+        }
+      }
+      queue.shift();
+      this.start(batch);
     }
   }
 
