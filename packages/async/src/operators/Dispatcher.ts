@@ -31,8 +31,6 @@ export type DispatcherContext = Pick<OperatorContext<unknown>, 'clock' | 'proces
 export class Dispatcher<TIn, TOut> implements CallOwner<TIn, TOut> {
   /** The in-flight cap under throttling. */
   readonly limiter: AimdLimiter;
-  /** Set by `stop`: no call starts or ends after it. */
-  stopped = false;
   /** Batches formed from the input, waiting for a call slot or the rate limit. */
   private ready: Batch<TIn, TOut>[] = [];
   /** Retries and split halves that are due: they go before `ready`. */
@@ -102,8 +100,8 @@ export class Dispatcher<TIn, TOut> implements CallOwner<TIn, TOut> {
 
   /** Starts calls while a call slot is free and the rate limit allows. */
   dispatchReady(): void {
-    if (this.stopped) return;
-    // Completions come as mails, so a call completing during itself cannot start a nested loop here.
+    // After `stop` the line is empty, so nothing starts; completions come as mails,
+    // so a call completing during itself cannot start a nested loop here.
     for (;;) {
       const queue = this.retryReady.length > 0 ? this.retryReady : this.ready;
       const batch = queue[0];
@@ -142,7 +140,6 @@ export class Dispatcher<TIn, TOut> implements CallOwner<TIn, TOut> {
 
   /** Aborts every call and hook still running and drops the batches in line. */
   stop(reason: unknown): void {
-    this.stopped = true;
     for (const calls of [this.running, this.hooks]) {
       for (const call of calls) {
         call.cancelTimer?.();
