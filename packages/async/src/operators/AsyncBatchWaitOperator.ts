@@ -156,7 +156,7 @@ export class AsyncBatchWaitOperator<TIn, TOut>
       this.attempts.fireWaitingRetries();
       this.pump();
     }, this.ctx.description);
-    // A stopped operator holds nothing: its queue was cleared.
+    // checkProgress resolves it once all is out, or `stop` does; nobody waits on a task already stopped.
     if (this.queue.size === 0) return;
     return new Promise<void>((resolve) => {
       this.finish = resolve;
