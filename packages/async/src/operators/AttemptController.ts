@@ -28,7 +28,7 @@ export class AttemptController<TIn, TOut> {
   private ending = false;
   /** Batches waiting for their retry timer. */
   private readonly waiting = new Set<Batch<TIn, TOut>>();
-  /** Batches whose outputs wait in a mail behind the calls their freed slot started (see `emitAfterFreedSlot`). */
+  /** Batches whose outputs wait in a mail behind a completion (see `emitAfterFreedSlot`). */
   private emitting = 0;
   /** The call being handled carried a retry-after hint (for its outcome). */
   private throttledCall = false;
@@ -148,11 +148,15 @@ export class AttemptController<TIn, TOut> {
    * A call succeeded and its retries and throttling are decided: its slot
    * takes the next batch (retries first) before the outputs go down the
    * chain, so the service gets its next call without waiting for the sink.
-   * The outputs go as a mail behind the completions of the calls just
-   * started: one that fails the job at once closes the mailbox, which drops them.
+   * If that call completed at once, the outputs go as a mail behind its
+   * completion: one that fails the job closes the mailbox, which drops them.
    */
   private emitAfterFreedSlot(emit: () => void): void {
     this.dispatcher.dispatchReady();
+    if (!this.dispatcher.completionsPending) {
+      emit();
+      return;
+    }
     this.emitting++;
     this.ctx.task.execute(() => {
       this.emitting--;

@@ -41,6 +41,8 @@ export class Dispatcher<TIn, TOut> implements CallOwner<TIn, TOut> {
   private readonly hooks = new Set<Call<TIn, TOut>>();
   private readonly rate: RateLimiter | undefined;
   private rateTimer: (() => void) | undefined = undefined;
+  /** Completions waiting in the mailbox: no call starts before they are handled, since one may fail the job. */
+  private unhandled = 0;
   /** A controller made after a completion for the next call's `ctx.signal`, once the function has read one (it costs microseconds). */
   private spareController: AbortController | undefined = undefined;
   private signalsUsed = false;
@@ -69,6 +71,11 @@ export class Dispatcher<TIn, TOut> implements CallOwner<TIn, TOut> {
   /** Whether the function has Flink's `timeout()` hook. */
   get hasTimeoutHook(): boolean {
     return this.invoker.hasTimeoutHook;
+  }
+
+  /** A completion waits in the mailbox: its mail starts the next calls (see `settle`). */
+  get completionsPending(): boolean {
+    return this.unhandled !== 0;
   }
 
   /** No call or hook runs and no batch waits for one. */
@@ -105,7 +112,7 @@ export class Dispatcher<TIn, TOut> implements CallOwner<TIn, TOut> {
     for (;;) {
       const queue = this.retryReady.length > 0 ? this.retryReady : this.ready;
       const batch = queue[0];
-      if (batch === undefined || this.running.size >= this.limiter.limit) break;
+      if (batch === undefined || this.running.size >= this.limiter.limit || this.unhandled !== 0) break;
       if (this.ctx.clock.now() >= batch.deadlineAt) {
         queue.shift();
         this.owner.deadlinePassed(batch);
@@ -151,13 +158,20 @@ export class Dispatcher<TIn, TOut> implements CallOwner<TIn, TOut> {
     this.rateTimer = undefined;
     this.ready = [];
     this.retryReady = [];
+    this.unhandled = 0;
   }
 
-  /** A completion runs as a mail: one made during the call itself waits until the action that started it returns. */
+  /**
+   * A completion runs as a mail: one made during the call itself waits until
+   * the action that started it returns, and no call starts meanwhile (a call
+   * that failed at once must stop the job before the next one is made).
+   */
   settle(call: Call<TIn, TOut>, kind: Completion, value: unknown): void {
     if (call.settled) return;
     call.settled = true;
+    this.unhandled++;
     this.ctx.task.execute(() => {
+      this.unhandled--;
       this.finish(call, kind, value);
     }, this.ctx.description);
   }
