@@ -212,6 +212,8 @@ describe('batch triggers (ours)', () => {
 
   it.each([
     { path: 'whole chunk', options: { maxBatchSize: 2, maxBatchDelay: 50 }, sent: [[1, 2]] },
+    // Slots are free for [3, 4], but a failure waiting in the mailbox lets no call start.
+    { path: 'whole chunk, four call slots', options: { maxBatchSize: 2, maxBatchDelay: 50, maxInFlightBatches: 4 }, sent: [[1, 2]] },
     // Record by record: record 1 leaves its batch open (a timer), record 2 closes it by weight.
     { path: 'record by record (weigher)', options: { maxBatchSize: 10, maxBatchDelay: 50, maxBatchWeight: 1.5, weigher: () => 1 }, sent: [[1]] },
   ])('a batch that fails the job in the middle of a chunk leaves the rest of the chunk alone: no more calls, no timer ($path)', async ({ options, sent }) => {

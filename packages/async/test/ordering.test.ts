@@ -63,6 +63,49 @@ describe('ordered (FLINK-38825 list)', () => {
     expect(harness.getOutput()).toEqual([10, 20, 30]);
   });
 
+  it('synchronous completions through one call slot run one after another, not nested', async () => {
+    // 20,000 batches wait behind a first call; each completion frees the slot for the next. Run nested, they would overflow the stack.
+    const n = 20_000;
+    const first = new ControlledCalls<number, number>();
+    const harness = batchHarness<number, number>((xs, ctx) => (xs[0] === 1 ? first.fn(xs, ctx) : times10(xs)), {
+      maxBatchSize: 1,
+      maxInFlightBatches: 1,
+      capacity: n,
+      ordering: 'ordered',
+    });
+    await harness.open();
+    harness.processElements(range(1, n));
+    first.call(0).resolve([10]);
+    await harness.endInput();
+    expect(harness.failure).toBeUndefined();
+    expect(harness.getOutput()).toEqual(times10(range(1, n)));
+  });
+
+  it('outputs waiting in a mail behind a completion keep the operator busy: a full operator does not send its open batch early', async () => {
+    // [3, 4] completes at once in the slot [1, 2] freed, so [1, 2]'s outputs follow its completion as a mail.
+    // Until they are out the operator is full but not idle, so [5] waits for its delay.
+    const first = new ControlledCalls<number, number>();
+    const calls: number[][] = [];
+    const harness = batchHarness<number, number>(
+      (xs, ctx) => {
+        calls.push([...xs]);
+        return xs[0] === 1 ? first.fn(xs, ctx) : times10(xs);
+      },
+      { maxBatchSize: 2, maxBatchDelay: 50, maxInFlightBatches: 1, capacity: 5, ordering: 'ordered' },
+    );
+    await harness.open();
+    harness.processElements([1, 2, 3, 4, 5]);
+    first.call(0).resolve([10, 20]);
+    await harness.drain();
+    expect(harness.getOutput()).toEqual([10, 20, 30, 40]);
+    expect(calls).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
+    await harness.setProcessingTime(50);
+    expect(calls).toEqual([[1, 2], [3, 4], [5]]);
+  });
+
   it('keeps order across size and time triggers', async () => {
     const calls = new ControlledCalls<number, number>();
     const harness = batchHarness(calls.fn, { maxBatchSize: 3, maxBatchDelay: 50, maxInFlightBatches: 2, ordering: 'ordered' });

@@ -42,9 +42,9 @@ export class BatchAccumulator<TIn, TTag> implements BatchPolicy<TIn> {
   private readonly single: OpenBatch<TIn, TTag> | undefined;
   private readonly byKey = new Map<unknown, OpenBatch<TIn, TTag>>();
   /**
-   * Set by `dispose`. A flush can stop the operator in the middle of a chunk
-   * (a batch that fails at once under `onFailure: 'fail'`): the rest of the
-   * chunk must then open no batch and arm no timer.
+   * Set by `dispose`, which can come in the middle of a chunk (a batch found past its deadline
+   * as a flush dispatches it fails the job): the mailbox drops later mails, not the rest of the
+   * running action, so the rest of the chunk must open no batch and arm no timer.
    */
   private disposed = false;
 

@@ -125,7 +125,6 @@ export class AsyncBatchWaitOperator<TIn, TOut>
   }
 
   processElement(value: TIn): void {
-    if (this.dispatcher.stopped) return;
     this.queue.admit(1);
     this.policy.add(value);
     if (this.queue.size >= this.config.capacity) this.checkProgress();
@@ -133,7 +132,6 @@ export class AsyncBatchWaitOperator<TIn, TOut>
 
   /** The task hands over at most `max(1, freeCapacity())` records: one more only when a restore left the operator over `capacity`. */
   processChunk(values: readonly TIn[]): void {
-    if (this.dispatcher.stopped) return;
     this.policy.addAll(values);
     // Counted once they are in: counted before, records not yet added would make a batch that
     // completes synchronously mid-chunk see a full, idle operator and flush open batches early.
@@ -151,7 +149,6 @@ export class AsyncBatchWaitOperator<TIn, TOut>
    * was emitted or given up.
    */
   endInput(): void | Promise<void> {
-    if (this.dispatcher.stopped) return;
     // As a mail, like all work on the operator: completions made during these calls wait for it to return.
     this.ctx.task.execute(() => {
       this.attempts.endOfInput();
@@ -159,7 +156,8 @@ export class AsyncBatchWaitOperator<TIn, TOut>
       this.attempts.fireWaitingRetries();
       this.pump();
     }, this.ctx.description);
-    if (this.queue.size === 0 || this.dispatcher.stopped) return;
+    // checkProgress resolves it once all is out, or `stop` does; nobody waits on a task already stopped.
+    if (this.queue.size === 0) return;
     return new Promise<void>((resolve) => {
       this.finish = resolve;
     });
@@ -201,7 +199,6 @@ export class AsyncBatchWaitOperator<TIn, TOut>
 
   /** Stops all work: aborts running calls, drops timers, queues and buffers, and releases every waiter. */
   stop(reason: unknown): void {
-    if (this.dispatcher.stopped) return;
     this.dispatcher.stop(reason);
     this.attempts.stop();
     this.policy.dispose();
@@ -220,7 +217,6 @@ export class AsyncBatchWaitOperator<TIn, TOut>
    * Resolves `endInput` once everything was emitted.
    */
   private checkProgress(): void {
-    if (this.dispatcher.stopped) return;
     const capacity = this.config.capacity;
     if (this.queue.size >= capacity) {
       if (this.dispatcher.idle && this.attempts.idle && this.policy.size > 0) this.policy.flushAll();
@@ -262,7 +258,6 @@ export class AsyncBatchWaitOperator<TIn, TOut>
   }
 
   private replayRestored(entries: readonly AsyncStateEntry<TIn, TOut>[]): void {
-    if (this.dispatcher.stopped) return;
     for (const entry of entries) {
       if ('input' in entry) {
         this.queue.admit(1);

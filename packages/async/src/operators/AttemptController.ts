@@ -28,6 +28,8 @@ export class AttemptController<TIn, TOut> {
   private ending = false;
   /** Batches waiting for their retry timer. */
   private readonly waiting = new Set<Batch<TIn, TOut>>();
+  /** Batches whose outputs wait in a mail behind a completion (see `emitAfterFreedSlot`). */
+  private emitting = 0;
   /** The call being handled carried a retry-after hint (for its outcome). */
   private throttledCall = false;
 
@@ -45,9 +47,9 @@ export class AttemptController<TIn, TOut> {
     return recordsIn(this.waiting);
   }
 
-  /** No retry timer is pending. */
+  /** No retry timer is pending and no outputs wait to go out. */
   get idle(): boolean {
-    return this.waiting.size === 0;
+    return this.waiting.size === 0 && this.emitting === 0;
   }
 
   /** Batches waiting for a retry timer (for snapshots). */
@@ -78,6 +80,7 @@ export class AttemptController<TIn, TOut> {
   stop(): void {
     for (const batch of this.waiting) batch.cancelRetry?.();
     this.waiting.clear();
+    this.emitting = 0;
   }
 
   /**
@@ -131,23 +134,35 @@ export class AttemptController<TIn, TOut> {
         return;
       }
     }
-    if (mayRetry) {
-      this.dispatcher.limiter.onSuccess();
-      if (!this.takeFreedSlot()) return;
+    if (!mayRetry) {
+      this.queue.completeBatch(batch.slots, batch.inputs.length, outputs as readonly TOut[]);
+      return;
     }
-    this.queue.completeBatch(batch.slots, batch.inputs.length, outputs as readonly TOut[]);
+    this.dispatcher.limiter.onSuccess();
+    this.emitAfterFreedSlot(() => {
+      this.queue.completeBatch(batch.slots, batch.inputs.length, outputs as readonly TOut[]);
+    });
   }
 
   /**
    * A call succeeded and its retries and throttling are decided: its slot
    * takes the next batch (retries first) before the outputs go down the
    * chain, so the service gets its next call without waiting for the sink.
-   * Returns false when that next batch failed the job at once: a stopped
-   * operator emits nothing more.
+   * If that call completed at once, the outputs go as a mail behind its
+   * completion: one that fails the job closes the mailbox, which drops them.
    */
-  private takeFreedSlot(): boolean {
+  private emitAfterFreedSlot(emit: () => void): void {
     this.dispatcher.dispatchReady();
-    return !this.dispatcher.stopped;
+    if (!this.dispatcher.completionsPending) {
+      emit();
+      return;
+    }
+    this.emitting++;
+    this.ctx.task.execute(() => {
+      this.emitting--;
+      emit();
+      this.owner.pump();
+    }, this.ctx.description);
   }
 
   private onItemOutputs(batch: Batch<TIn, TOut>, outputs: readonly unknown[], mayRetry: boolean): void {
@@ -194,14 +209,17 @@ export class AttemptController<TIn, TOut> {
       child.deadlineAt = batch.deadlineAt;
       this.scheduleRetry(child, delay as number, retryAfter !== undefined);
     }
-    if (mayRetry && !this.takeFreedSlot()) return;
-    // Every item neither retried nor lost is done; `again` and `lost` hold ascending indices.
-    for (let i = 0, a = 0, l = 0; i < n; i++) {
-      if (again?.[a] === i) a++;
-      else if (lost?.[l] === i) l++;
-      else this.queue.completeItem(batch.slots, i, outputs[i] as TOut);
-    }
-    if (lost !== undefined) this.applyFailurePolicy(batch, lost, errors as unknown[]);
+    const emit = (): void => {
+      // Every item neither retried nor lost is done; `again` and `lost` hold ascending indices.
+      for (let i = 0, a = 0, l = 0; i < n; i++) {
+        if (again?.[a] === i) a++;
+        else if (lost?.[l] === i) l++;
+        else this.queue.completeItem(batch.slots, i, outputs[i] as TOut);
+      }
+      if (lost !== undefined) this.applyFailurePolicy(batch, lost, errors as unknown[]);
+    };
+    if (mayRetry) this.emitAfterFreedSlot(emit);
+    else emit();
   }
 
   /** Outputs the operator cannot use: a failure, never retried; a `timeout()` hook's answer is final, so no split either. */

@@ -6,7 +6,6 @@ import type { CallFuture } from './Invoker.js';
 export const VALUE = 1;
 export const ERROR = 2;
 export type Completion = typeof VALUE | typeof ERROR;
-const NOTHING = 0;
 
 /** Who a call reports to: the dispatcher. */
 export interface CallOwner<TIn, TOut> {
@@ -18,14 +17,10 @@ export interface CallOwner<TIn, TOut> {
 
 /**
  * One call of the user function (or of its `timeout()` hook): the context
- * and result future it is given. The first completion wins; one made during
- * the call itself is kept until it returns (see `Dispatcher.settle`).
+ * and result future it is given. The first completion wins (see `Dispatcher.settle`).
  */
 export class Call<TIn, TOut> implements CallFuture<TOut> {
   settled = false;
-  invoking = true;
-  stash: typeof NOTHING | Completion = NOTHING;
-  stashed: unknown = undefined;
   cancelTimer: (() => void) | undefined = undefined;
   /** Which time limit ends this call, and its length in ms (for the `AsyncTimeoutError`). */
   limitKind: AsyncTimeoutError['kind'] = 'attempt';
@@ -57,18 +52,6 @@ export class Call<TIn, TOut> implements CallFuture<TOut> {
     if (this.abortReason !== undefined) return;
     this.abortReason = { reason };
     this.controller?.abort(reason);
-  }
-
-  /** The call returned: a completion stashed during it is now the caller's to handle. */
-  returned(): Completion | undefined {
-    this.invoking = false;
-    return this.stash === NOTHING ? undefined : this.stash;
-  }
-
-  /** Keeps a completion that arrived while the call was still running. */
-  keep(kind: Completion, value: unknown): void {
-    this.stash = kind;
-    this.stashed = value;
   }
 
   readonly complete = (outputs: readonly TOut[]): void => {

@@ -31,8 +31,6 @@ export type DispatcherContext = Pick<OperatorContext<unknown>, 'clock' | 'proces
 export class Dispatcher<TIn, TOut> implements CallOwner<TIn, TOut> {
   /** The in-flight cap under throttling. */
   readonly limiter: AimdLimiter;
-  /** Set by `stop`: no call starts or ends after it. */
-  stopped = false;
   /** Batches formed from the input, waiting for a call slot or the rate limit. */
   private ready: Batch<TIn, TOut>[] = [];
   /** Retries and split halves that are due: they go before `ready`. */
@@ -43,8 +41,8 @@ export class Dispatcher<TIn, TOut> implements CallOwner<TIn, TOut> {
   private readonly hooks = new Set<Call<TIn, TOut>>();
   private readonly rate: RateLimiter | undefined;
   private rateTimer: (() => void) | undefined = undefined;
-  /** Set while starting calls: a call completed during itself is finished inside this loop, which then fills its slot (no nested loop). */
-  private pumping = false;
+  /** Completions waiting in the mailbox: no call starts before they are handled, since one may fail the job. */
+  private unhandled = 0;
   /** A controller made after a completion for the next call's `ctx.signal`, once the function has read one (it costs microseconds). */
   private spareController: AbortController | undefined = undefined;
   private signalsUsed = false;
@@ -73,6 +71,11 @@ export class Dispatcher<TIn, TOut> implements CallOwner<TIn, TOut> {
   /** Whether the function has Flink's `timeout()` hook. */
   get hasTimeoutHook(): boolean {
     return this.invoker.hasTimeoutHook;
+  }
+
+  /** A completion waits in the mailbox: its mail starts the next calls (see `settle`). */
+  get completionsPending(): boolean {
+    return this.unhandled !== 0;
   }
 
   /** No call or hook runs and no batch waits for one. */
@@ -104,33 +107,29 @@ export class Dispatcher<TIn, TOut> implements CallOwner<TIn, TOut> {
 
   /** Starts calls while a call slot is free and the rate limit allows. */
   dispatchReady(): void {
-    if (this.pumping || this.stopped) return;
-    this.pumping = true;
-    try {
-      for (;;) {
-        const queue = this.retryReady.length > 0 ? this.retryReady : this.ready;
-        const batch = queue[0];
-        if (batch === undefined || this.running.size >= this.limiter.limit) break;
-        if (this.ctx.clock.now() >= batch.deadlineAt) {
-          queue.shift();
-          this.owner.deadlinePassed(batch);
-          continue;
-        }
-        if (this.rate !== undefined) {
-          const wait = this.rate.tryAcquire(batch.inputs.length);
-          if (wait > 0) {
-            this.rateTimer ??= this.ctx.processingTimeService.registerTimer(this.ctx.clock.now() + wait, () => {
-              this.rateTimer = undefined;
-              this.owner.pump();
-            });
-            break;
-          }
-        }
+    // After `stop` the line is empty, so nothing starts; completions come as mails,
+    // so a call completing during itself cannot start a nested loop here.
+    for (;;) {
+      const queue = this.retryReady.length > 0 ? this.retryReady : this.ready;
+      const batch = queue[0];
+      if (batch === undefined || this.running.size >= this.limiter.limit || this.unhandled !== 0) break;
+      if (this.ctx.clock.now() >= batch.deadlineAt) {
         queue.shift();
-        this.start(batch);
+        this.owner.deadlinePassed(batch);
+        continue;
       }
-    } finally {
-      this.pumping = false;
+      if (this.rate !== undefined) {
+        const wait = this.rate.tryAcquire(batch.inputs.length);
+        if (wait > 0) {
+          this.rateTimer ??= this.ctx.processingTimeService.registerTimer(this.ctx.clock.now() + wait, () => {
+            this.rateTimer = undefined;
+            this.owner.pump();
+          });
+          break;
+        }
+      }
+      queue.shift();
+      this.start(batch);
     }
   }
 
@@ -144,12 +143,10 @@ export class Dispatcher<TIn, TOut> implements CallOwner<TIn, TOut> {
     this.hooks.add(call);
     if (Number.isFinite(expired.timeoutMs)) this.limitCall(call, now + expired.timeoutMs, 'hook', expired.timeoutMs);
     this.invoker.timeout(batch.inputs, call);
-    this.returned(call);
   }
 
   /** Aborts every call and hook still running and drops the batches in line. */
   stop(reason: unknown): void {
-    this.stopped = true;
     for (const calls of [this.running, this.hooks]) {
       for (const call of calls) {
         call.cancelTimer?.();
@@ -161,22 +158,20 @@ export class Dispatcher<TIn, TOut> implements CallOwner<TIn, TOut> {
     this.rateTimer = undefined;
     this.ready = [];
     this.retryReady = [];
+    this.unhandled = 0;
   }
 
   /**
-   * A completion made during the call itself is handled as soon as the call
-   * returns, in the same action: a freed slot's next call that fails at once
-   * must stop the operator before the freeing batch's outputs go out. Any
-   * later completion runs as a mail.
+   * A completion runs as a mail: one made during the call itself waits until
+   * the action that started it returns, and no call starts meanwhile (a call
+   * that failed at once must stop the job before the next one is made).
    */
   settle(call: Call<TIn, TOut>, kind: Completion, value: unknown): void {
     if (call.settled) return;
     call.settled = true;
-    if (call.invoking) {
-      call.keep(kind, value);
-      return;
-    }
+    this.unhandled++;
     this.ctx.task.execute(() => {
+      this.unhandled--;
       this.finish(call, kind, value);
     }, this.ctx.description);
   }
@@ -212,7 +207,6 @@ export class Dispatcher<TIn, TOut> implements CallOwner<TIn, TOut> {
       else this.limitCall(call, limitAt, 'attempt', this.config.timeout);
     }
     this.invoker.invoke(batch.inputs, call);
-    this.returned(call);
   }
 
   /** Ends `call` at `at` with an `AsyncTimeoutError` of `kind` (a limit of `ms`), unless it completes first. */
@@ -233,11 +227,6 @@ export class Dispatcher<TIn, TOut> implements CallOwner<TIn, TOut> {
     call.abort(error);
     this.metrics.timeouts.count++;
     this.finish(call, ERROR, error);
-  }
-
-  private returned(call: Call<TIn, TOut>): void {
-    const kind = call.returned();
-    if (kind !== undefined) this.finish(call, kind, call.stashed);
   }
 
   private finish(call: Call<TIn, TOut>, kind: Completion, value: unknown): void {
