@@ -16,6 +16,7 @@ import {
   type Source,
 } from '@tributary/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gatedSource } from '../support/gatedSource.js';
 
 /**
  * Checkpoint storage under real faults: a disk that fills up mid-write (a
@@ -38,37 +39,6 @@ class KeepAll implements MapFunction<number, [number, number]> {
     this.seen.add(`${n}:${PAYLOAD}`);
     return [n, [...this.seen.get()].length];
   }
-}
-
-/** 0, 1, 2 ... up to a limit the test raises (waiting in between, as a broker source does), ending at `total`. */
-function gatedSource(total: number) {
-  let limit = 0;
-  let wake: (() => void) | undefined;
-  const source: Source<number, number> = {
-    createReader: () => {
-      let next = 0;
-      return {
-        start: (position) => {
-          next = position ?? 0;
-        },
-        read: async (max) => {
-          if (next >= total) return null;
-          while (next >= limit) await new Promise<void>((resolve) => (wake = resolve));
-          const chunk: number[] = [];
-          while (chunk.length < max && next < Math.min(limit, total)) chunk.push(next++);
-          return chunk;
-        },
-        position: () => next,
-      };
-    },
-  };
-  return {
-    source,
-    openUntil(n: number) {
-      limit = n;
-      wake?.();
-    },
-  };
 }
 
 function buildJob(env: StreamExecutionEnvironment, source: Source<number, number>, out: string) {

@@ -14,6 +14,7 @@ import {
   type ValueState,
 } from '@tributary/core';
 import { describe, expect, it } from 'vitest';
+import { gatedSource } from '../support/gatedSource.js';
 
 /**
  * Restoring at another parallelism: a job with keyed state, an async batch
@@ -39,37 +40,6 @@ class CountPerKey implements MapFunction<number, [number, number]> {
     this.count.update(c);
     return [n, c];
   }
-}
-
-/** 0, 1, 2 ... up to a limit the test raises, ending at `total`; its position is the next number. */
-function gatedSource(total: number) {
-  let limit = 0;
-  let wake: (() => void) | undefined;
-  const source: Source<number, number> = {
-    createReader: () => {
-      let next = 0;
-      return {
-        start: (position) => {
-          next = position ?? 0;
-        },
-        read: async (max) => {
-          if (next >= total) return null;
-          while (next >= limit) await new Promise<void>((resolve) => (wake = resolve));
-          const chunk: number[] = [];
-          while (chunk.length < max && next < Math.min(limit, total)) chunk.push(next++);
-          return chunk;
-        },
-        position: () => next,
-      };
-    },
-  };
-  return {
-    source,
-    openUntil(n: number) {
-      limit = n;
-      wake?.();
-    },
-  };
 }
 
 /** source -> keyBy -> count (keyed state) -> async batch call -> exactly-once file sink, at `parallelism`. */
