@@ -9,7 +9,7 @@ describe('batch triggers (FLINK-38825 list)', () => {
     const { service, harness } = serviceHarness({ maxBatchSize: 3 });
     await harness.open();
     harness.processElements(range(1, 5));
-    await harness.settle();
+    await harness.drain();
     expectBatches(service, [[1, 2, 3]]);
     await harness.endInput();
     expectBatches(service, [
@@ -33,7 +33,7 @@ describe('batch triggers (FLINK-38825 list)', () => {
     );
     await harness.open();
     harness.processElements([1, 2]);
-    await harness.settle();
+    await harness.drain();
     const failure = harness.failure as Error;
     expect(failure.message).toBe('a batch of 2 records failed after 1 attempt: model exploded');
     expect(harness.signal.aborted).toBe(true);
@@ -56,11 +56,11 @@ describe('batch triggers (FLINK-38825 list)', () => {
     const harness = batchHarness(calls.fn, { maxBatchSize: 2 });
     await harness.open();
     harness.processElements([1, 2]);
-    await harness.settle();
+    await harness.drain();
     expect(calls.batches()).toEqual([[1, 2]]);
     expect(harness.getOutput()).toEqual([]);
     calls.call(0).resolve(['one', 'two']);
-    await harness.settle();
+    await harness.drain();
     expect(harness.getOutput()).toEqual(['one', 'two']);
   });
 
@@ -105,7 +105,7 @@ describe('batch triggers (FLINK-38825 list)', () => {
     const { service, harness } = serviceHarness({ maxBatchSize: 2, maxBatchDelay: 50 });
     await harness.open();
     harness.processElements([1, 2]);
-    await harness.settle();
+    await harness.drain();
     expectBatches(service, [[1, 2]]);
     expect(service.calls[0]?.queuedAt).toBe(0);
     expect(harness.numProcessingTimeTimers()).toBe(1);
@@ -314,7 +314,7 @@ describe('batch triggers (ours)', () => {
     }, clock);
     await harness.open();
     harness.processElements(['abc', 'def']);
-    await harness.settle();
+    await harness.drain();
     expectBatches(service, [['abc', 'def']]);
   });
 
@@ -372,10 +372,10 @@ describe('end of input', () => {
     harness.processElements([1, 2, 3]);
     let ended = false;
     const end = (harness.operator.endInput?.() as Promise<void>).then(() => (ended = true));
-    await harness.settle();
+    await harness.drain();
     expect(calls.batches()).toEqual([[1, 2], [3]]);
     calls.call(1).resolve([30]);
-    await harness.settle();
+    await harness.drain();
     expect(ended).toBe(false);
     calls.call(0).resolve([10, 20]);
     await end;

@@ -10,7 +10,7 @@ describe('snapshot and restore', () => {
     const first = batchHarness(before.fn, { maxBatchSize: 3, maxBatchDelay: 1_000 });
     await first.open();
     first.processElements(range(1, 5)); // [1, 2, 3] in flight, [4, 5] buffered
-    await first.settle();
+    await first.drain();
     expect(before.batches()).toEqual([[1, 2, 3]]);
     const snapshot = first.snapshot();
     expect(snapshot.listState).toEqual({ records: [[{ input: 1 }], [{ input: 2 }], [{ input: 3 }], [{ input: 4 }], [{ input: 5 }]] });
@@ -21,7 +21,7 @@ describe('snapshot and restore', () => {
     const second = batchHarness<number, number>((xs, { signal }) => service.call(xs, { signal }), { maxBatchSize: 3, maxBatchDelay: 1_000 }, clock);
     second.initializeState(snapshot);
     await second.open();
-    await second.settle();
+    await second.drain();
     // Re-sent right after open, not held back by the delay.
     expect(service.calls.map((c) => [c.queuedAt, c.inputs])).toEqual([
       [0, [1, 2, 3]],
@@ -67,9 +67,9 @@ describe('snapshot and restore', () => {
     const first = batchHarness(before.fn, { maxBatchSize: 2, maxInFlightBatches: 2, ordering: 'ordered' });
     await first.open();
     first.processElements([1, 2, 3, 4, 5]);
-    await first.settle();
+    await first.drain();
     before.call(1).resolve([30, 40]); // done, but waits for [1, 2]
-    await first.settle();
+    await first.drain();
     const snapshot = first.snapshot();
     expect(snapshot.listState).toEqual({ records: [[{ input: 1 }], [{ input: 2 }], [{ outputs: [30, 40] }], [{ input: 5 }]] });
     await first.close();
@@ -78,13 +78,13 @@ describe('snapshot and restore', () => {
     const second = batchHarness(after.fn, { maxBatchSize: 2, maxInFlightBatches: 2, ordering: 'ordered' });
     second.initializeState(snapshot);
     await second.open();
-    await second.settle();
+    await second.drain();
     expect(after.batches()).toEqual([[1, 2], [5]]); // [3, 4] is not called again
     after.call(1).resolve([50]);
-    await second.settle();
+    await second.drain();
     expect(second.getOutput()).toEqual([]);
     after.call(0).resolve([10, 20]);
-    await second.settle();
+    await second.drain();
     expect(second.getOutput()).toEqual([10, 20, 30, 40, 50]);
   });
 
@@ -93,10 +93,10 @@ describe('snapshot and restore', () => {
     const first = keyedBatchHarness(before.fn, { maxBatchSize: 1, maxInFlightBatches: 4, ordering: 'key-ordered', resultMode: 'per-item' }, (s: string) => s[0] as string);
     await first.open();
     first.processElements(['a1', 'b1', 'a2']);
-    await first.settle();
+    await first.drain();
     before.call(2).resolve(['A2']); // waits for a1
     before.call(1).resolve(['B1']);
-    await first.settle();
+    await first.drain();
     expect(first.getOutput()).toEqual(['B1']);
     const snapshot = first.snapshot();
     expect(snapshot.listState).toEqual({ records: [[{ input: 'a1' }, { outputs: ['A2'], key: 'a' }]] });
@@ -106,12 +106,12 @@ describe('snapshot and restore', () => {
     second.initializeState(snapshot);
     await second.open();
     second.processElement('b2');
-    await second.settle();
+    await second.drain();
     after.call(1).resolve(['B2']);
-    await second.settle();
+    await second.drain();
     expect(second.getOutput()).toEqual(['B2']);
     after.call(0).resolve(['A1']);
-    await second.settle();
+    await second.drain();
     expect(second.getOutput()).toEqual(['B2', 'A1', 'A2']);
   });
 
@@ -149,7 +149,7 @@ describe('snapshot and restore', () => {
       const old = batchHarness(calls.fn, { maxBatchSize: 3, maxBatchDelay: 1_000 });
       await old.open();
       old.processElements(range(s * 100, s * 100 + 4 + s)); // one batch in flight, the rest buffered
-      await old.settle();
+      await old.drain();
       snapshots.push(old.snapshot());
       await old.close();
     }
@@ -174,9 +174,9 @@ describe('snapshot and restore', () => {
     const first = keyedBatchHarness(before.fn, { maxBatchSize: 1, maxInFlightBatches: 8, ordering: 'key-ordered', resultMode: 'per-item' }, (s: string) => s[0] as string);
     await first.open();
     first.processElements(['a1', 'b1', 'a2', 'c1', 'b2', 'a3']);
-    await first.settle();
+    await first.drain();
     before.call(2).resolve(['A2']); // waits for a1
-    await first.settle();
+    await first.drain();
     const { shares } = redistributeListState([first.snapshot().listState], 2);
     const perSubtask: string[][] = [];
     for (const share of shares) {

@@ -310,7 +310,7 @@ describe('retries', () => {
     );
     await harness.open();
     harness.processElement(1);
-    await harness.settle();
+    await harness.drain();
     expect(service.calls).toHaveLength(1);
     expect(harness.failure).toBeDefined();
   });
@@ -326,7 +326,7 @@ describe('retries', () => {
     );
     await harness.open();
     harness.processElement(1);
-    await harness.settle();
+    await harness.drain();
     expect(calls).toBe(1);
   });
 
@@ -426,7 +426,7 @@ describe('per-item results', () => {
     const harness = batchHarness<number, number>(() => Promise.resolve([1]), { maxBatchSize: 2, resultMode: 'per-item' });
     await harness.open();
     harness.processElements([1, 2]);
-    await harness.settle();
+    await harness.drain();
     expect((harness.failure as Error).message).toBe(
       'a batch of 2 records failed after 1 attempt: in per-item mode the batch function must return one output per input: got 1 outputs for 2 inputs',
     );
@@ -456,7 +456,7 @@ describe('failure policies', () => {
     );
     await harness.open();
     harness.processElement(1);
-    await harness.settle();
+    await harness.drain();
     expect((harness.failure as Error).message).toBe('no fallback for you');
   });
 
@@ -466,7 +466,7 @@ describe('failure policies', () => {
     await harness.open();
     harness.processElements([1, 2]);
     const end = harness.operator.endInput?.();
-    await harness.settle();
+    await harness.drain();
     calls.call(0).reject(new NonRetryableError('poison'));
     await end; // resolves although call 1 never completes
     expect((harness.failure as Error).message).toBe('a batch of 1 record failed after 1 attempt: poison');
@@ -489,7 +489,7 @@ describe('failure policies', () => {
     await harness.open();
     harness.processElements([1, 2]);
     pending.call(0).resolve([10]); // its freed slot takes [2] first, which stops the operator
-    await harness.settle();
+    await harness.drain();
     expect((harness.failure as Error).message).toBe('a batch of 1 record failed after 1 attempt: model down');
     expect(harness.getOutput()).toEqual([]);
   });
@@ -534,11 +534,11 @@ describe('cancellation and close', () => {
     harness.processElements([1, 2, 3, 4]);
     await harness.setProcessingTime(100); // call 1 ([1, 2]) failed: retry timer set; call 2 done, so send more
     harness.processElements([5, 6, 7]); // [5, 6] goes; [7] stays open behind the delay timer [1] armed at t=0
-    await harness.settle();
+    await harness.drain();
     expect(service.inFlight).toBe(1);
     expect(harness.numProcessingTimeTimers()).toBe(2); // the retry of [1, 2] and the delay timer
     harness.cancel();
-    await harness.settle();
+    await harness.drain();
     expect(service.calls.filter((c) => c.outcome === 'aborted').map((c) => c.inputs)).toEqual([[5, 6]]);
     expect(service.inFlight).toBe(0);
     expect(harness.numProcessingTimeTimers()).toBe(0);
@@ -552,7 +552,7 @@ describe('cancellation and close', () => {
     await harness.open();
     harness.processElements([1, 2]);
     const end = harness.operator.endInput?.();
-    await harness.settle();
+    await harness.drain();
     harness.cancel();
     await end;
     expect(calls.calls.map((c) => c.ctx.signal.aborted)).toEqual([true, true]);
@@ -563,12 +563,12 @@ describe('cancellation and close', () => {
     const harness = batchHarness(calls.fn, { maxBatchSize: 2, maxBatchDelay: 50, timeout: 1_000 });
     await harness.open();
     harness.processElements([1, 2, 3]);
-    await harness.settle();
+    await harness.drain();
     await harness.close();
     expect(calls.call(0).ctx.signal.aborted).toBe(true);
     expect(harness.numProcessingTimeTimers()).toBe(0);
     calls.call(0).resolve([10, 20]);
-    await harness.settle();
+    await harness.drain();
     expect(harness.getOutput()).toEqual([]);
   });
 

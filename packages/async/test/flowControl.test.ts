@@ -26,11 +26,11 @@ describe('maxInFlightBatches', () => {
     const harness = batchHarness(calls.fn, { maxBatchSize: 2, maxInFlightBatches: 1, capacity: 10 });
     await harness.open();
     harness.processElements(range(1, 6));
-    await harness.settle();
+    await harness.drain();
     expect(calls.batches()).toEqual([[1, 2]]);
     expect(metric(harness, 'bufferedRecords')).toBe(4);
     calls.call(0).resolve([]);
-    await harness.settle();
+    await harness.drain();
     expect(calls.batches()).toEqual([
       [1, 2],
       [3, 4],
@@ -86,13 +86,13 @@ describe('capacity', () => {
     const harness = batchHarness(calls.fn, { maxBatchSize: 2, maxInFlightBatches: 2, capacity: 4, ordering: 'ordered' });
     await harness.open();
     harness.processElements([1, 2, 3, 4]);
-    await harness.settle();
+    await harness.drain();
     expect(harness.backpressured).toBe(true);
     calls.call(1).resolve([3, 4]); // done, but waits for [1, 2]: still held
-    await harness.settle();
+    await harness.drain();
     expect(harness.backpressured).toBe(true);
     calls.call(0).resolve([1, 2]);
-    await harness.settle();
+    await harness.drain();
     expect(harness.backpressured).toBe(false);
     expect(harness.getOutput()).toEqual([1, 2, 3, 4]);
   });
@@ -103,17 +103,17 @@ describe('capacity', () => {
     const harness = batchHarness(calls.fn, { maxBatchSize: 4, capacity: 4, maxInFlightBatches: 2, batchKey: (s) => s[0] });
     await harness.open();
     harness.processElements(['a1', 'b1', 'a2']);
-    await harness.settle();
+    await harness.drain();
     expect(calls.calls).toHaveLength(0);
     harness.processElement('b2');
-    await harness.settle();
+    await harness.drain();
     expect(calls.batches()).toEqual([
       ['a1', 'a2'],
       ['b1', 'b2'],
     ]);
     expect(harness.backpressured).toBe(true);
     calls.call(0).resolve(['A1', 'A2']);
-    await harness.settle();
+    await harness.drain();
     expect(harness.backpressured).toBe(false);
   });
 });

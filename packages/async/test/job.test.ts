@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { JobExecutionError, OutputTag, StreamExecutionEnvironment } from '@tributary/core';
-import { FakeBatchService, ManualClock, collect, runJobToCompletion, settle } from '@tributary/testing';
+import { FakeBatchService, ManualClock, collect, drain, runJobToCompletion } from '@tributary/testing';
 import { AsyncDataStream, RetryStrategies, type DeadLetter } from '../src/index.js';
 import { range } from './helpers.js';
 
@@ -103,7 +103,7 @@ describe('in a job', () => {
       }),
     );
     const job = env.executeAsync('cancel');
-    for (let i = 0; i < 100 && service.inFlight < 3; i++) await settle();
+    for (let i = 0; i < 100 && service.inFlight < 3; i++) await drain();
     expect(service.inFlight).toBe(3);
     job.cancel();
     const result = await job.result;
@@ -136,7 +136,7 @@ describe('in a job', () => {
     });
     const running = env.executeAsync('unbounded');
     while (emitted < 3_000) {
-      await settle();
+      await drain();
       await clock.setTime(clock.nextTimerAt() ?? clock.now());
     }
     running.cancel();

@@ -12,19 +12,19 @@ describe('ordered (FLINK-38825 list)', () => {
     const harness = batchHarness(calls.fn, { maxBatchSize: 2, maxInFlightBatches: 3, ordering: 'ordered' });
     await harness.open();
     harness.processElements(range(1, 6));
-    await harness.settle();
+    await harness.drain();
     expect(calls.batches()).toEqual([
       [1, 2],
       [3, 4],
       [5, 6],
     ]);
     calls.call(2).resolve([50, 60]);
-    await harness.settle();
+    await harness.drain();
     calls.call(1).resolve([30, 40]);
-    await harness.settle();
+    await harness.drain();
     expect(harness.getOutput()).toEqual([]);
     calls.call(0).resolve([10, 20]);
-    await harness.settle();
+    await harness.drain();
     expect(harness.getOutput()).toEqual([10, 20, 30, 40, 50, 60]);
   });
 
@@ -33,13 +33,13 @@ describe('ordered (FLINK-38825 list)', () => {
     const harness = batchHarness(calls.fn, { maxBatchSize: 1, maxInFlightBatches: 3, ordering: 'ordered' });
     await harness.open();
     harness.processElements([1, 2, 3]);
-    await harness.settle();
+    await harness.drain();
     calls.call(1).resolve([2]);
     calls.call(0).resolve([1]);
-    await harness.settle();
+    await harness.drain();
     expect(harness.getOutput()).toEqual([1, 2]);
     calls.call(2).resolve([3]);
-    await harness.settle();
+    await harness.drain();
     expect(harness.getOutput()).toEqual([1, 2, 3]);
   });
 
@@ -114,12 +114,12 @@ describe('ordered (FLINK-38825 list)', () => {
     await harness.setProcessingTime(50); // [1, 2] by time
     await harness.setProcessingTime(60);
     harness.processElements([3, 4, 5]); // by size
-    await harness.settle();
+    await harness.drain();
     calls.call(1).resolve([3, 4, 5]);
-    await harness.settle();
+    await harness.drain();
     expect(harness.getOutput()).toEqual([]);
     calls.call(0).resolve([1, 2]);
-    await harness.settle();
+    await harness.drain();
     expect(harness.getOutput()).toEqual([1, 2, 3, 4, 5]);
   });
 
@@ -128,11 +128,11 @@ describe('ordered (FLINK-38825 list)', () => {
     const harness = batchHarness(calls.fn, { maxBatchSize: 2, maxInFlightBatches: 2, ordering: 'ordered' });
     await harness.open();
     harness.processElements(range(1, 4));
-    await harness.settle();
+    await harness.drain();
     calls.call(1).resolve([3, 4]);
-    await harness.settle();
+    await harness.drain();
     calls.call(0).reject(new Error('boom'));
-    await harness.settle();
+    await harness.drain();
     expect((harness.failure as Error).message).toBe('a batch of 2 records failed after 1 attempt: boom');
     expect(harness.getOutput()).toEqual([]);
   });
@@ -179,11 +179,11 @@ describe('ordered (FLINK-38825 list)', () => {
     const harness = batchHarness(calls.fn, { maxBatchSize: 2, maxInFlightBatches: 3, ordering: 'ordered' });
     await harness.open();
     harness.processElements(range(1, 6));
-    await harness.settle();
+    await harness.drain();
     calls.call(2).resolve(['e', 'f', 'g']);
     calls.call(1).resolve([]);
     calls.call(0).resolve(['a']);
-    await harness.settle();
+    await harness.drain();
     expect(harness.getOutput()).toEqual(['a', 'e', 'f', 'g']);
   });
 
@@ -194,12 +194,12 @@ describe('ordered (FLINK-38825 list)', () => {
     harness.processElements(range(1, 100));
     // The calls are completed by hand here, so end the input on the operator itself (the harness would drive the clock).
     const end = harness.operator.endInput?.();
-    await harness.settle();
+    await harness.drain();
     const random = seededRandom(7);
     const order = calls.calls.map((_, i) => i).sort(() => random() - 0.5);
     for (const i of order) {
       calls.call(i).resolve(times10(calls.call(i).inputs));
-      await harness.settle();
+      await harness.drain();
     }
     await end;
     expect(calls.calls).toHaveLength(15);
@@ -213,16 +213,16 @@ describe('ordered (ours)', () => {
     const harness = batchHarness(calls.fn, { maxBatchSize: 2, maxInFlightBatches: 4, batchKey: (s) => s[0], ordering: 'ordered' });
     await harness.open();
     harness.processElements(['a1', 'b1', 'a2', 'b2']);
-    await harness.settle();
+    await harness.drain();
     expect(calls.batches()).toEqual([
       ['a1', 'a2'],
       ['b1', 'b2'],
     ]);
     calls.call(1).resolve(['B1', 'B2']);
-    await harness.settle();
+    await harness.drain();
     expect(harness.getOutput()).toEqual([]);
     calls.call(0).resolve(['A1', 'A2']);
-    await harness.settle();
+    await harness.drain();
     // Collect mode: a batch's outputs take the place of its first record.
     expect(harness.getOutput()).toEqual(['A1', 'A2', 'B1', 'B2']);
   });
@@ -250,7 +250,7 @@ describe('ordered (ours)', () => {
     );
     await harness.open();
     harness.processElements(['a1', 'b1', 'a2', 'b2', 'a3']);
-    await harness.settle();
+    await harness.drain();
     expect(harness.getOutput()).toEqual(['A1', 'B1']); // a2 waits for its retry, so b2 waits too
     await harness.endInput();
     expect(harness.getOutput()).toEqual(['A1', 'B1', 'A2', 'B2', 'A3']);
@@ -269,7 +269,7 @@ describe('key-ordered', () => {
     });
     await harness.open();
     harness.processElements(['a1', 'b1', 'b2', 'a2', 'b3', 'b4']);
-    await harness.settle();
+    await harness.drain();
     expect(calls.batches()).toEqual([
       ['a1', 'b1'],
       ['b2', 'a2'],
@@ -277,10 +277,10 @@ describe('key-ordered', () => {
     ]);
     calls.call(2).resolve(['B3', 'B4']);
     calls.call(1).resolve(['B2', 'A2']);
-    await harness.settle();
+    await harness.drain();
     expect(harness.getOutput()).toEqual([]); // b2 waits for b1 and a2 for a1, both in the first batch
     calls.call(0).resolve(['A1', 'B1']);
-    await harness.settle();
+    await harness.drain();
     expect(harness.getOutput()).toEqual(['A1', 'A2', 'B1', 'B2', 'B3', 'B4']);
   });
 
@@ -295,14 +295,14 @@ describe('key-ordered', () => {
     });
     await harness.open();
     harness.processElements(['a1', 'b1', 'a2', 'b2']);
-    await harness.settle();
+    await harness.drain();
     calls.call(3).resolve(['B2']);
     calls.call(1).resolve(['B1']);
     calls.call(2).resolve(['A2']);
-    await harness.settle();
+    await harness.drain();
     expect(harness.getOutput()).toEqual(['B1', 'B2']);
     calls.call(0).resolve(['A1']);
-    await harness.settle();
+    await harness.drain();
     expect(harness.getOutput()).toEqual(['B1', 'B2', 'A1', 'A2']);
   });
 
@@ -321,16 +321,16 @@ describe('key-ordered', () => {
       { user: 'bob', n: 2 },
     ];
     harness.processElements(events);
-    await harness.settle();
+    await harness.drain();
     calls.call(3).resolve(['bob2']);
     calls.call(2).resolve(['ann2']);
-    await harness.settle();
+    await harness.drain();
     expect(harness.getOutput()).toEqual([]);
     calls.call(1).resolve(['bob1']);
-    await harness.settle();
+    await harness.drain();
     expect(harness.getOutput()).toEqual(['bob1', 'bob2']);
     calls.call(0).resolve(['ann1']);
-    await harness.settle();
+    await harness.drain();
     expect(harness.getOutput()).toEqual(['bob1', 'bob2', 'ann1', 'ann2']);
   });
 });

@@ -19,7 +19,7 @@ export type * from './api/functions.js';
 export type { Source, SourceReader, SourceReaderContext, ReadResult } from './api/Source.js';
 export type { Sink, SinkWriter, SinkWriterContext } from './api/Sink.js';
 
-export { type Clock, SystemClock, ManualClock, drain, settle } from './runtime/Clock.js';
+export { type Clock, SystemClock, ManualClock, drain } from './runtime/Clock.js';
 export { type Key, MAX_PARALLELISM, keyGroupOf, subtaskForKey } from './runtime/keyGroups.js';
 export {
   ValueStateDescriptor,

@@ -13,7 +13,7 @@
  * or any other runner. vitest assertions live in `@tributary/testing/vitest`.
  * @packageDocumentation
  */
-export { ManualClock, SystemClock, drain, settle, type Clock } from '@tributary/core';
+export { ManualClock, SystemClock, drain, type Clock } from '@tributary/core';
 
 export { OperatorHarness, type HarnessOptions, type TimedRecord } from './harness/OperatorHarness.js';
 export { OneInputOperatorHarness } from './harness/OneInputOperatorHarness.js';

@@ -51,7 +51,7 @@ describe('BatchPolicy: the operator reports each call\'s outcome', () => {
     await harness.setProcessingTime(30);
     expect(outcomes).toEqual([]);
     end(calls.call(0));
-    await harness.settle();
+    await harness.drain();
     expect(outcomes).toEqual([outcome]);
   });
 

@@ -172,11 +172,3 @@ export async function drain(): Promise<void> {
     if (!process.getActiveResourcesInfo().includes('Immediate')) return;
   }
 }
-
-/**
- * The former name of {@link drain}, which it now calls; `hops` is ignored.
- * @deprecated Use `drain()`.
- */
-export function settle(_hops?: number): Promise<void> {
-  return drain();
-}

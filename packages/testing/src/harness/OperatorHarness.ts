@@ -292,11 +292,6 @@ export abstract class OperatorHarness<TIn, TOut> implements MailboxOwner {
     await this.clock.setTime(this.clock.now());
   }
 
-  /** The former name of {@link drain}. */
-  async settle(): Promise<void> {
-    await this.drain();
-  }
-
   /**
    * Moves processing time to `t` (never backwards): due timers fire in
    * timestamp order, draining between them.
