@@ -1,18 +1,9 @@
 /** How a sample is taken: how long a contender runs before it is measured, and how many runs are measured. */
 
-/**
- * Full-size runs of a contender before the measured runs of each sample, with
- * no forced GC in between: after two, V8 has compiled the per-batch code and
- * no GC makes it discard that code (the measurements: docs/internals.md, "Benchmark method").
- */
+/** Full-size warm-up runs before a sample's measured runs, with no forced GC between (why: docs/internals.md, "Benchmark method"). */
 export const WARMUP_RUNS = 2;
 
-/**
- * Calls of a contender's per-batch code before its measured runs: what S2's
- * two warm-up runs give it (2 * 1,000,000 / 256, rounded down to hundreds; a
- * test keeps it below S2's). A contender that makes few calls per run (S5)
- * needs more runs to get there (docs/internals.md, "Benchmark method").
- */
+/** Per-batch calls a contender makes before its measured runs: what S2's warm-up runs give (a test keeps it below S2's). */
 export const WARMUP_CALLS = 7_800;
 
 /**

@@ -16,7 +16,8 @@ import {
   type Source,
 } from '@tributary/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gatedSource } from '../support/gatedSource.js';
+// The gated source and the I/O wait the core fault tests use.
+import { gatedSource, until } from '../../../core/test/support/gatedSource.js';
 
 /**
  * Checkpoint storage under real faults: a disk that fills up mid-write (a
@@ -64,15 +65,6 @@ function committed(dir: string): [number, number][] {
 function expectExactlyOnce(records: [number, number][], total: number) {
   expect(records.map(([n]) => n).sort((a, b) => a - b)).toEqual(Array.from({ length: total }, (_, i) => i));
   for (const [n, count] of records) expect(count).toBe(Math.floor(n / KEYS) + 1);
-}
-
-/** Waits for real I/O (checkpoint files), not for time; gives up after 20 s so a broken feature fails rather than hangs. */
-async function until(predicate: () => boolean, what: string): Promise<void> {
-  const giveUpAt = performance.now() + 20_000;
-  while (!predicate()) {
-    if (performance.now() > giveUpAt) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((resolve) => setImmediate(resolve));
-  }
 }
 
 const completedCheckpoints = (env: StreamExecutionEnvironment, job: string) =>

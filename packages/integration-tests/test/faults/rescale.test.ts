@@ -14,7 +14,8 @@ import {
   type ValueState,
 } from '@tributary/core';
 import { describe, expect, it } from 'vitest';
-import { gatedSource } from '../support/gatedSource.js';
+// The gated source and the I/O wait the core fault tests use.
+import { gatedSource, until } from '../../../core/test/support/gatedSource.js';
 
 /**
  * Restoring at another parallelism: a job with keyed state, an async batch
@@ -71,14 +72,6 @@ function committed(dir: string): [number, number][] {
     .filter((f) => !f.startsWith('.'))
     .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter((l) => l !== ''))
     .map((l) => JSON.parse(l) as [number, number]);
-}
-
-async function until(predicate: () => boolean, what: string): Promise<void> {
-  const giveUpAt = performance.now() + 20_000;
-  while (!predicate()) {
-    if (performance.now() > giveUpAt) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((resolve) => setImmediate(resolve));
-  }
 }
 
 const completedCheckpoints = (env: StreamExecutionEnvironment, job: string) =>
