@@ -217,6 +217,30 @@ describe("a job's tasks", () => {
     expect(out).toEqual(['from mail 1', 'from mail 2', 'from mail 3']);
   });
 
+  const lifecycleCalls = ['open', 'endInput'] as const;
+  it.each(lifecycleCalls)('run %s() as task work: a mail it sends runs after it returns, and its records flow on', async (call) => {
+    const log: string[] = [];
+    const env = StreamExecutionEnvironment.create({ clock: new ManualClock(0), parallelism: 1 });
+    const out: string[] = [];
+    env
+      .fromElements(1)
+      .transform<string>('Mailer', (ctx) => ({
+        processElement: () => undefined,
+        [call]() {
+          log.push(`${call} starts`);
+          ctx.task.execute(() => {
+            log.push('mail');
+            ctx.output.collect(`from ${call}'s mail`);
+          }, ctx.description);
+          log.push(`${call} returns`);
+        },
+      }))
+      .addSink((v) => void out.push(v));
+    await env.execute('lifecycle mails');
+    expect(log).toEqual([`${call} starts`, `${call} returns`, 'mail']);
+    expect(out).toEqual([`from ${call}'s mail`]);
+  });
+
   it('fail the job naming the operator when a mail throws', async () => {
     const env = StreamExecutionEnvironment.create({ clock: new ManualClock(0) });
     env

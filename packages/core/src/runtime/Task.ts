@@ -422,8 +422,18 @@ export class Task implements MailboxOwner, ChainDriver {
   }
 
   async step<T>(waitingOn: string, operator: string, call: () => T | Promise<T>): Promise<T | undefined> {
+    // The call's synchronous part is task work, like a chunk: the mails it sends run after it returns.
+    this.mailbox.enter();
+    let pending: T | Promise<T>;
+    try {
+      pending = call();
+    } catch (error) {
+      // As for a chunk that throws: the task fails, and the closed mailbox drops what the call queued.
+      throw OperatorError.wrap(error, operator);
+    }
+    this.mailbox.leave();
     this.waitingOn = waitingOn;
-    const result = await this.guard(operator, call);
+    const result = await this.guard(operator, () => pending);
     this.waitingOn = undefined;
     return result;
   }

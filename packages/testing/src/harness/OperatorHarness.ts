@@ -220,12 +220,13 @@ export abstract class OperatorHarness<TIn, TOut> implements MailboxOwner {
     restoreOperator(this.context, this.operator, snapshot, union);
   }
 
-  /** Opens the operator (and the user function it wraps). */
+  /** Opens the operator (and the user function it wraps), as task work: the mails it sends run after it returns. */
   async open(): Promise<void> {
     if (this.lifecycle !== 'created') throw new Error(`open() can only be called once, on a new harness (it is ${this.lifecycle})`);
     this.lifecycle = 'open';
+    const opening = this.asTaskWork(() => this.operator.open?.());
     try {
-      await this.operator.open?.();
+      await opening;
     } catch (error) {
       this.recordFailure(error);
       throw error;
