@@ -76,6 +76,7 @@ export {
   type TaskHooks,
 } from './operators/StreamOperator.js';
 export { Mailbox, type MailboxOwner } from './runtime/Mailbox.js';
+export { TaskTime } from './runtime/TaskTime.js';
 
 export { redistributeListState, type RedistributedListState } from './runtime/checkpoint/redistributeListState.js';
 export { CollectionSource } from './sources/CollectionSource.js';

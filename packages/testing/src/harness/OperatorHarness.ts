@@ -1,5 +1,5 @@
 import {
-  Counter,
+  type Counter,
   createOperatorContext,
   describeValue,
   drain,
@@ -21,6 +21,7 @@ import {
   type Output,
   type OutputTag,
   type TaskHooks,
+  TaskTime,
 } from '@tributary/core';
 
 /** Options shared by {@link OneInputOperatorHarness} and {@link KeyedOneInputOperatorHarness}. */
@@ -90,8 +91,8 @@ export abstract class OperatorHarness<TIn, TOut> implements MailboxOwner {
   private readonly recordsIn: Counter;
   /** Runs the operator's timers and completions one at a time, as its task would. */
   private readonly mailbox = new Mailbox(this);
-  /** The mailbox's busy time (the harness reports none). */
-  readonly busyTimeMs = new Counter();
+  /** The mailbox's time accounting (the harness reports none). */
+  readonly time = new TaskTime();
   private readonly maxSteps: number;
   private lifecycle: Lifecycle = 'created';
   private nextCheckpointId = 1;
