@@ -4,6 +4,7 @@ import { awaitClose, type CloseBound } from './awaitClose.js';
 import type { ChunkCollector } from './ChainOutputs.js';
 import { CheckpointBarrier } from './checkpoint/CheckpointBarrier.js';
 import { OperatorError } from './errors.js';
+import { yieldToEventLoop } from './eventLoop.js';
 import type { InputGate } from './InputGate.js';
 import type { TaskStatus } from './JobWatchdog.js';
 import { Mailbox, type MailboxOwner } from './Mailbox.js';
@@ -477,9 +478,4 @@ export class Task implements MailboxOwner, ChainDriver {
       this.job.fail(OperatorError.wrap(error, operator), operator);
     }
   }
-}
-
-/** Lets timers, I/O and other tasks run (not time-based, so not the Clock's business). */
-export function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }
