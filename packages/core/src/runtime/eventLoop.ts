@@ -23,6 +23,7 @@ let pendingYields = 0;
 export function yieldToEventLoop(): Promise<void> {
   pendingYields++;
   return new Promise((resolve) => {
+    // eslint-disable-next-line no-restricted-globals -- the one place the runtime yields
     setImmediate(() => {
       pendingYields--;
       resolve();
@@ -47,6 +48,7 @@ const MAX_DRAIN_TURNS = 100_000;
  */
 export async function drain(): Promise<void> {
   for (let turn = 0; turn < MAX_DRAIN_TURNS; turn++) {
+    // eslint-disable-next-line no-restricted-globals -- drain's own turn, which it does not wait for
     await new Promise<void>((resolve) => setImmediate(resolve));
     if (pendingYields === 0) return;
   }
