@@ -244,6 +244,23 @@ describe("a job's tasks", () => {
     expect(out).toEqual([`from ${call}'s mail`]);
   });
 
+  it.each(lifecycleCalls)('fail the job naming the operator when %s() throws, and drop the mails it queued', async (call) => {
+    const log: string[] = [];
+    const env = StreamExecutionEnvironment.create({ clock: new ManualClock(0), parallelism: 1 });
+    env
+      .fromElements(1)
+      .transform<string>('Thrower', (ctx) => ({
+        processElement: () => undefined,
+        [call]() {
+          ctx.task.execute(() => log.push('mail'), ctx.description);
+          throw new Error(`${call} failed`);
+        },
+      }))
+      .addSink(() => undefined);
+    await expect(env.execute('throwing lifecycle')).rejects.toThrow(`Job 'throwing lifecycle' failed in operator 'Thrower': ${call} failed`);
+    expect(log).toEqual([]);
+  });
+
   it('fail the job naming the operator when a mail throws', async () => {
     const env = StreamExecutionEnvironment.create({ clock: new ManualClock(0) });
     env
