@@ -25,6 +25,7 @@ export default tseslint.config(
         { name: 'setTimeout', message: 'Use the injected Clock (clock.schedule) so tests can drive time.' },
         { name: 'setInterval', message: 'Use the injected Clock (clock.schedule) so tests can drive time.' },
         { name: 'Date', message: 'Use the injected Clock (clock.now()) so tests can drive time.' },
+        { name: 'setImmediate', message: 'Use yieldToEventLoop() so that drain() knows of the work.' },
       ],
       'no-restricted-properties': ['error', { object: 'Date', property: 'now', message: 'Use clock.now().' }],
     },

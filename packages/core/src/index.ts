@@ -19,7 +19,8 @@ export type * from './api/functions.js';
 export type { Source, SourceReader, SourceReaderContext, ReadResult } from './api/Source.js';
 export type { Sink, SinkWriter, SinkWriterContext } from './api/Sink.js';
 
-export { type Clock, SystemClock, ManualClock, drain } from './runtime/Clock.js';
+export { type Clock, SystemClock, ManualClock } from './runtime/Clock.js';
+export { drain, yieldToEventLoop } from './runtime/eventLoop.js';
 export { type Key, MAX_PARALLELISM, keyGroupOf, subtaskForKey } from './runtime/keyGroups.js';
 export {
   ValueStateDescriptor,
@@ -76,6 +77,7 @@ export {
   type TaskHooks,
 } from './operators/StreamOperator.js';
 export { Mailbox, type MailboxOwner } from './runtime/Mailbox.js';
+export { TaskTime } from './runtime/TaskTime.js';
 
 export { redistributeListState, type RedistributedListState } from './runtime/checkpoint/redistributeListState.js';
 export { CollectionSource } from './sources/CollectionSource.js';

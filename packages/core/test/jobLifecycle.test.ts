@@ -276,10 +276,14 @@ describe('a job that can make no progress is visible', () => {
     env.fromElements(1, 2).sinkTo({ createWriter: () => ({ write: () => undefined, flush: never }) }).name('batcher');
     const job = env.executeAsync('waits');
     await until(() => job.tasks()[0]?.waitingOn !== undefined, 'the task to wait');
-    expect(job.tasks()).toEqual([{ task: 'Source: Elements -> batcher (1/1)', waitingOn: "endInput() of 'batcher'", ended: false }]);
+    const waiting = job.tasks();
+    expect(waiting).toEqual([{ task: 'Source: Elements -> batcher (1/1)', waitingOn: "endInput() of 'batcher'", ended: false }]);
     job.cancel();
     expect((await job.result).status).toBe('cancelled');
     expect(job.tasks()).toEqual([{ task: 'Source: Elements -> batcher (1/1)', waitingOn: undefined, ended: true }]);
+    // Each status is plain data the task produced at that moment: it survives a structured clone (a port) and does not change after.
+    expect(structuredClone(waiting)).toEqual(waiting);
+    expect(waiting).toEqual([{ task: 'Source: Elements -> batcher (1/1)', waitingOn: "endInput() of 'batcher'", ended: false }]);
   });
 
   function watchdog(tasks: TaskStatus[], progress: { n: number }, warnings: string[], stallWarningMs = 100) {

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import {
-  Counter,
   createOperatorContext,
   HeapKeyedStateBackend,
   Mailbox,
@@ -13,14 +12,15 @@ import {
   type MailboxOwner,
   type SinkWriter,
   type TaskHooks,
+  TaskTime,
 } from '../src/index.js';
 import { driveUntilDone, gatedSource, until } from './support/gatedSource.js';
 
-/** A mailbox owner that records what the mailbox tells it; a failure closes it, as a failed job does. */
-function owner() {
+/** A mailbox owner that records what the mailbox tells it; a failure closes it, as a failed job does. `now` is its task's time. */
+function owner(now: () => number = () => 0) {
   const o = {
     mailboxClosed: false as boolean,
-    busyTimeMs: new Counter(),
+    time: new TaskTime(now),
     failures: [] as { error: unknown; operator: string }[],
     done: 0,
     mailFailed(error: unknown, operator: string) {
@@ -114,18 +114,21 @@ describe('Mailbox', () => {
     expect(mailbox.queued).toBe(0);
   });
 
-  it('counts the busy time of mails it runs from idle, once for the outermost and its queue', () => {
-    const { owner: o } = logged((mailbox, mail) => {
-      mailbox.execute(
-        mail('outer', () => {
-          const until = performance.now() + 2;
-          while (performance.now() < until);
-          mailbox.execute(mail('inner'), 'Op');
-        }),
-        'Op',
-      );
-    });
-    expect(o.busyTimeMs.count).toBeGreaterThanOrEqual(2);
+  it('charges mails that come while the task waits to busy time, the outermost with its queue, and resumes the wait after them', () => {
+    let now = 0;
+    const o = owner(() => now);
+    const { time } = o;
+    const mailbox = new Mailbox(o);
+    time.switchTo(time.idleTimeMs);
+    now = 10;
+    mailbox.execute(() => {
+      now += 3;
+      mailbox.execute(() => (now += 2), 'Op');
+    }, 'Op');
+    now += 4;
+    time.switchTo(undefined);
+    now += 100;
+    expect([time.busyTimeMs.count, time.idleTimeMs.count, time.backPressuredTimeMs.count]).toEqual([5, 14, 0]);
     expect(o.done).toBe(1);
   });
 
@@ -215,6 +218,47 @@ describe("a job's tasks", () => {
     await env.execute('mails');
     expect(log).toEqual(['process 1', 'process 2', 'process 3', 'mail 1', 'mail 2', 'mail 3']);
     expect(out).toEqual(['from mail 1', 'from mail 2', 'from mail 3']);
+  });
+
+  const lifecycleCalls = ['open', 'endInput'] as const;
+  it.each(lifecycleCalls)('run %s() as task work: a mail it sends runs after it returns, and its records flow on', async (call) => {
+    const log: string[] = [];
+    const env = StreamExecutionEnvironment.create({ clock: new ManualClock(0), parallelism: 1 });
+    const out: string[] = [];
+    env
+      .fromElements(1)
+      .transform<string>('Mailer', (ctx) => ({
+        processElement: () => undefined,
+        [call]() {
+          log.push(`${call} starts`);
+          ctx.task.execute(() => {
+            log.push('mail');
+            ctx.output.collect(`from ${call}'s mail`);
+          }, ctx.description);
+          log.push(`${call} returns`);
+        },
+      }))
+      .addSink((v) => void out.push(v));
+    await env.execute('lifecycle mails');
+    expect(log).toEqual([`${call} starts`, `${call} returns`, 'mail']);
+    expect(out).toEqual([`from ${call}'s mail`]);
+  });
+
+  it.each(lifecycleCalls)('fail the job naming the operator when %s() throws, and drop the mails it queued', async (call) => {
+    const log: string[] = [];
+    const env = StreamExecutionEnvironment.create({ clock: new ManualClock(0), parallelism: 1 });
+    env
+      .fromElements(1)
+      .transform<string>('Thrower', (ctx) => ({
+        processElement: () => undefined,
+        [call]() {
+          ctx.task.execute(() => log.push('mail'), ctx.description);
+          throw new Error(`${call} failed`);
+        },
+      }))
+      .addSink(() => undefined);
+    await expect(env.execute('throwing lifecycle')).rejects.toThrow(`Job 'throwing lifecycle' failed in operator 'Thrower': ${call} failed`);
+    expect(log).toEqual([]);
   });
 
   it('fail the job naming the operator when a mail throws', async () => {

@@ -26,7 +26,7 @@ describe('toPrometheusSeries', () => {
 
   it('names the known metrics in snake_case with base units, and scales milliseconds to seconds', () => {
     const names = Object.fromEntries(
-      ['callLatencyMs', 'queueWaitMs', 'checkpointDurationMs', 'checkpointSizeBytes', 'busyTimeMs', 'batchSize', 'deadLettered'].map((n) => {
+      ['callLatencyMs', 'queueWaitMs', 'checkpointDurationMs', 'checkpointSizeBytes', 'busyTimeMs', 'backPressuredTimeMs', 'idleTimeMs', 'batchSize', 'deadLettered'].map((n) => {
         const { name, scale } = toPrometheusSeries(entry(n));
         return [n, [name, scale]];
       }),
@@ -37,6 +37,8 @@ describe('toPrometheusSeries', () => {
       checkpointDurationMs: ['tributary_checkpoint_duration_seconds', 0.001],
       checkpointSizeBytes: ['tributary_checkpoint_size_bytes', 1],
       busyTimeMs: ['tributary_task_busy_time_seconds', 0.001],
+      backPressuredTimeMs: ['tributary_task_backpressured_time_seconds', 0.001],
+      idleTimeMs: ['tributary_task_idle_time_seconds', 0.001],
       batchSize: ['tributary_async_batch_size', 1],
       deadLettered: ['tributary_async_dead_lettered', 1],
     });

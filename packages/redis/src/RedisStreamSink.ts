@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { describeValue, OptionChecker, type Sink, type SinkWriter, type SinkWriterContext } from '@tributary/core';
+import { describeValue, OptionChecker, yieldToEventLoop, type Sink, type SinkWriter, type SinkWriterContext } from '@tributary/core';
 import { checkConnection, closeClient, openClient, type RedisConnection } from './connection.js';
 import { contentKey, DEFAULT_IDEMPOTENCY_FIELD, type FieldValue } from './idempotency.js';
 
@@ -139,7 +139,7 @@ class RedisStreamWriter<T> implements SinkWriter<T> {
     else if (!this.sendScheduled) {
       this.sendScheduled = true;
       // After the current chunk of records: one pipeline per chunk rather than per record.
-      setImmediate(() => {
+      void yieldToEventLoop().then(() => {
         this.sendScheduled = false;
         this.send();
       });

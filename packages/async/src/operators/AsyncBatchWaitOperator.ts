@@ -120,7 +120,8 @@ export class AsyncBatchWaitOperator<TIn, TOut>
     if (signal.aborted) this.stop(signal.reason);
     else signal.addEventListener('abort', this.onJobAbort, { once: true });
     const pending = this.invoker.open(this.ctx.runtimeContext);
-    if (pending !== undefined) return pending.then(() => this.replay());
+    // After an asynchronous open the replay is promise-triggered work: a mail, like a completion.
+    if (pending !== undefined) return pending.then(() => this.ctx.task.execute(() => this.replay(), this.ctx.description));
     this.replay();
   }
 
@@ -149,13 +150,10 @@ export class AsyncBatchWaitOperator<TIn, TOut>
    * was emitted or given up.
    */
   endInput(): void | Promise<void> {
-    // As a mail, like all work on the operator: completions made during these calls wait for it to return.
-    this.ctx.task.execute(() => {
-      this.attempts.endOfInput();
-      this.policy.flushAll();
-      this.attempts.fireWaitingRetries();
-      this.pump();
-    }, this.ctx.description);
+    this.attempts.endOfInput();
+    this.policy.flushAll();
+    this.attempts.fireWaitingRetries();
+    this.pump();
     // checkProgress resolves it once all is out, or `stop` does; nobody waits on a task already stopped.
     if (this.queue.size === 0) return;
     return new Promise<void>((resolve) => {
@@ -247,14 +245,11 @@ export class AsyncBatchWaitOperator<TIn, TOut>
     yield* this.policy.records();
   }
 
-  /** Sends the restored records again, as a mail (see `endInput`). */
+  /** Sends the restored records again. */
   private replay(): void {
     const entries = this.restored;
     this.restored = undefined;
-    if (entries === undefined) return;
-    this.ctx.task.execute(() => {
-      this.replayRestored(entries);
-    }, this.ctx.description);
+    if (entries !== undefined) this.replayRestored(entries);
   }
 
   private replayRestored(entries: readonly AsyncStateEntry<TIn, TOut>[]): void {

@@ -24,6 +24,8 @@ const CATALOG: Readonly<Record<string, Entry>> = {
   numRecordsOut: ['operator.records_out', '{record}', 'Records the operator subtask emitted, side outputs included.'],
   inputQueueRecords: ['operator.input_queue_records', '{record}', 'Records waiting in front of the subtask (its backpressure buffer).'],
   busyTimeMs: ['task.busy_time', 's', 'Time the task (reported on its chain head) spent processing.'],
+  backPressuredTimeMs: ['task.backpressured_time', 's', 'Time the task (reported on its chain head) waited for a full channel downstream or an operator at its capacity.'],
+  idleTimeMs: ['task.idle_time', 's', 'Time the task (reported on its chain head) waited for input.'],
   numCompletedCheckpoints: ['checkpoints.completed', '{checkpoint}', 'Checkpoints completed by the job.'],
   checkpointDurationMs: ['checkpoint.duration', 's', 'From triggering a checkpoint to storing it.'],
   checkpointSizeBytes: ['checkpoint.size', 'By', 'Size of each stored checkpoint.'],

@@ -1,4 +1,5 @@
 import { OptionChecker } from '../api/OptionChecker.js';
+import { drain } from './eventLoop.js';
 
 /**
  * Processing time, injected.
@@ -152,23 +153,5 @@ export class ManualClock implements Clock {
       }
     }
     return best;
-  }
-}
-
-/** Most event-loop turns {@link drain} takes before it gives up on work that keeps yielding. */
-const MAX_DRAIN_TURNS = 100_000;
-
-/**
- * Runs everything that is runnable without the clock or I/O: turns the event
- * loop (each turn drains the microtask queue, so settled promises deliver
- * their mails to the tasks' mailboxes) until, after a turn, no `setImmediate`
- * callback is queued (a task that yields between two turns of records
- * queues one, as does a source that reads in chunks). Time does not move.
- * Gives up quietly after many turns: the caller checks its own condition.
- */
-export async function drain(): Promise<void> {
-  for (let turn = 0; turn < MAX_DRAIN_TURNS; turn++) {
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    if (!process.getActiveResourcesInfo().includes('Immediate')) return;
   }
 }

@@ -123,8 +123,8 @@ export class JobAttempt {
     for (const chain of graph.chains) {
       for (let subtask = 0; subtask < chain.parallelism; subtask++) {
         const task = this.buildTask(chain, subtask);
-        // Busy time belongs to the task; it is reported on the operator at its head.
-        task.busyTimeMs = this.groupOf(chain.head, subtask).counter('busyTimeMs');
+        // Busy, backpressured and idle time belong to the task; they are reported on the operator at its head.
+        task.time.register(this.groupOf(chain.head, subtask));
         this.tasks.push(task);
         placements.push({
           id: task.id,
@@ -178,7 +178,7 @@ export class JobAttempt {
   }
 
   taskStatuses(): TaskStatus[] {
-    return this.tasks.map((t) => ({ task: t.name, waitingOn: t.waitingOn, ended: t.ended }));
+    return this.tasks.map((t) => t.status());
   }
 
   /** What the tasks report: checkpoint messages go on to the coordinator. */

@@ -55,7 +55,7 @@ export interface JobClient {
    */
   cancel(): void;
   readonly result: Promise<JobExecutionResult>;
-  /** What each task of the current attempt waits on (empty between attempts): to see why a job makes no progress. */
+  /** What each task of the current attempt waits on (empty between attempts), as plain data: to see why a job makes no progress. */
   tasks(): readonly TaskStatus[];
   /** Closes given up on so far (see {@link JobExecutionResult.unfinishedCloses}). */
   readonly unfinishedCloses: readonly UnfinishedClose[];

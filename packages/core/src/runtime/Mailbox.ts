@@ -1,11 +1,11 @@
-import type { Counter } from '../metrics/MetricRegistry.js';
+import type { TaskTime } from './TaskTime.js';
 
 /** What a mailbox needs from the task (or test harness) it serves. */
 export interface MailboxOwner {
   /** True once the task ended or its job stopped: mails are dropped from then on. */
   readonly mailboxClosed: boolean;
-  /** Wall time spent running mails that came while the task was idle, in ms. */
-  readonly busyTimeMs: Counter;
+  /** The task's time: a mail that comes while the task waits is busy time, and the wait resumes after it. */
+  readonly time: TaskTime;
   /** A mail threw: fail the job, naming `operator`. */
   mailFailed(error: unknown, operator: string): void;
   /** A mail that came while the task was idle has run, with the mails it queued: push their records downstream. */
@@ -54,17 +54,19 @@ export class Mailbox {
       this.queue.push({ action, operator });
       return;
     }
-    const start = performance.now();
+    const time = owner.time;
+    const waiting = time.current;
+    time.switchTo(time.busyTimeMs);
     this.running = true;
     this.run(action, operator);
     this.drain();
-    owner.busyTimeMs.count += performance.now() - start;
+    time.switchTo(waiting);
     if (!owner.mailboxClosed) owner.mailsDone();
   }
 
   /**
    * The task's own work starts (a chunk of records, a barrier's snapshot):
-   * mails sent meanwhile queue behind it. The task counts its busy time.
+   * mails sent meanwhile queue behind it. The task charges its own time.
    * If the work throws, the task fails without calling {@link leave}, and
    * the queued mails are dropped with the closed mailbox.
    */

@@ -1,16 +1,18 @@
 import type { SourceReader } from '../api/Source.js';
-import { Counter } from '../metrics/MetricRegistry.js';
 import type { OneInputStreamOperator } from '../operators/StreamOperator.js';
 import { awaitClose, type CloseBound } from './awaitClose.js';
 import type { ChunkCollector } from './ChainOutputs.js';
 import { CheckpointBarrier } from './checkpoint/CheckpointBarrier.js';
 import { OperatorError } from './errors.js';
+import { yieldToEventLoop } from './eventLoop.js';
 import type { InputGate } from './InputGate.js';
+import type { TaskStatus } from './JobWatchdog.js';
 import { Mailbox, type MailboxOwner } from './Mailbox.js';
 import { OperatorChain, type ChainDriver, type ChainedOperator } from './OperatorChain.js';
 import { raceAbort } from './raceAbort.js';
 import type { RecordWriter } from './RecordWriter.js';
 import { FINAL_CHECKPOINT, type TaskId, type TaskReports, type TaskSnapshot } from './TaskGateway.js';
+import { TaskTime } from './TaskTime.js';
 
 /**
  * How long (ms) a task keeps processing chunks before it lets the event loop
@@ -67,7 +69,7 @@ export class Task implements MailboxOwner, ChainDriver {
    * or undefined while it works: the job client shows it, and the stall
    * warning names the waits that are not for input.
    */
-  waitingOn: string | undefined = undefined;
+  private waitingOn: string | undefined = undefined;
   /** A checkpoint the coordinator asked this source task to start. */
   private requestedCheckpoint: number | undefined;
   private wakeForCheckpoint: (() => void) | undefined;
@@ -78,8 +80,8 @@ export class Task implements MailboxOwner, ChainDriver {
   checkpoints: TaskReports | undefined;
   /** Resolves the wait for the final checkpoint to be stored. */
   private finalCheckpointStored: (() => void) | undefined;
-  /** Wall time spent processing (reads, records, timers, async callbacks), not waiting, in ms. */
-  busyTimeMs: Counter = new Counter();
+  /** Its busy, backpressured and idle time. */
+  readonly time = new TaskTime();
   /** The first operator, if it bounds its input (`freeCapacity`); the operator, not a bound method, so the read loop keeps one call target. */
   private readonly bounded: BoundedOperator | undefined;
 
@@ -132,9 +134,9 @@ export class Task implements MailboxOwner, ChainDriver {
     this.blockers.push(until.catch(() => undefined));
   }
 
-  /** Whether the task has ended: its operators and reader closed (or given up on). */
-  get ended(): boolean {
-    return this.closed;
+  /** What the task is doing, as plain data (it can cross a thread): for `JobClient.tasks()` and the stall warning. */
+  status(): TaskStatus {
+    return { task: this.name, waitingOn: this.waitingOn, ended: this.closed };
   }
 
   async run(): Promise<void> {
@@ -196,21 +198,21 @@ export class Task implements MailboxOwner, ChainDriver {
     await this.guard(description, () => reader.start?.(input.restoredPosition));
     this.waitingOn = undefined;
     const head = this.head;
-    let turnStart = performance.now();
+    const time = this.time;
+    // Reading counts as work: a synchronous reader (a generator) spends its CPU here.
+    let turnStart = time.switchTo(time.busyTimeMs);
     while (!this.job.stopped) {
       if (this.requestedCheckpoint !== undefined) await this.checkpointSource(input);
-      let start = performance.now();
-      // Reading counts as work: a synchronous reader (a generator) spends its CPU here.
       let records = this.wrap(description, () => reader.read(this.take(readSize)));
       if (records instanceof Promise) {
-        this.busyTimeMs.count += performance.now() - start;
         const pending = this.guard(description, () => records);
         this.waitingOn = 'input';
+        time.switchTo(time.idleTimeMs);
         // Barriers may pass while a read waits for data: what that read returns comes after them.
         while (await this.readOrCheckpoint(pending)) await this.checkpointSource(input);
         records = (await pending) ?? null;
+        time.switchTo(time.busyTimeMs);
         this.waitingOn = undefined;
-        start = performance.now();
       }
       if (records === null || this.job.stopped) break;
       // Everything chained to a source takes whole chunks: the read itself was cut to what
@@ -220,12 +222,12 @@ export class Task implements MailboxOwner, ChainDriver {
       this.mailbox.leave();
       this.flush();
       const end = performance.now();
-      this.busyTimeMs.count += end - start;
       // A wait for blockers does not end the turn: a blocker that settled in a microtask let no
       // timer or I/O run, so only a real yield (endTurn) starts a new one.
       if (this.blockers.length !== 0) await this.waitForBlockers();
       if (records.length === 0 || end - turnStart >= TURN_MS) turnStart = await this.endTurn();
     }
+    time.switchTo(undefined);
   }
 
   /**
@@ -261,14 +263,17 @@ export class Task implements MailboxOwner, ChainDriver {
     // A head operator without processChunk is fed record by record, with the backpressure
     // check before each one; one with it takes chunks, cut to what it takes (see take).
     const byChunk = this.chain.operators[0]?.operator.processChunk !== undefined;
-    let turnStart = performance.now();
+    const time = this.time;
+    let turnStart = time.switchTo(time.busyTimeMs);
     while (!this.job.stopped) {
       const chunk = channel.poll();
       if (chunk === null) break;
       if (chunk === undefined) {
         this.flush();
         this.waitingOn = 'input';
+        time.switchTo(time.idleTimeMs);
         await this.raceAbort(channel.readable());
+        time.switchTo(time.busyTimeMs);
         this.waitingOn = undefined;
         continue;
       }
@@ -276,7 +281,6 @@ export class Task implements MailboxOwner, ChainDriver {
         await this.checkpoint(chunk.id, undefined);
         continue;
       }
-      let start = performance.now();
       const mailbox = this.mailbox;
       mailbox.enter();
       for (let from = 0; from < chunk.length; ) {
@@ -289,17 +293,17 @@ export class Task implements MailboxOwner, ChainDriver {
         }
         if (this.blockers.length !== 0 && from < chunk.length) {
           mailbox.leave();
-          start = await this.pauseForBlockers(start);
+          await this.waitForBlockers();
           mailbox.enter();
         }
       }
       mailbox.leave();
       const end = performance.now();
-      this.busyTimeMs.count += end - start;
       if (this.blockers.length !== 0) await this.waitForBlockers();
       if (end - turnStart >= TURN_MS) turnStart = await this.endTurn();
     }
     this.flush();
+    time.switchTo(undefined);
   }
 
   /**
@@ -312,13 +316,6 @@ export class Task implements MailboxOwner, ChainDriver {
     return bounded === undefined ? max : Math.max(1, Math.min(max, bounded.freeCapacity()));
   }
 
-  /** Waits out backpressure in the middle of a chunk: busy time stops meanwhile. Returns when work resumes. */
-  private async pauseForBlockers(busySince: number): Promise<number> {
-    this.busyTimeMs.count += performance.now() - busySince;
-    await this.waitForBlockers();
-    return performance.now();
-  }
-
   /**
    * Waits for pending writes, snapshots every operator of the chain (and a
    * source's position) in one action (the synchronous part), forwards the
@@ -328,9 +325,12 @@ export class Task implements MailboxOwner, ChainDriver {
   private async checkpoint(checkpointId: number, input: Extract<TaskInput, { kind: 'source' }> | undefined): Promise<void> {
     // A source checkpoints while its read waits: it waits for input again afterwards.
     const waitingBefore = this.waitingOn;
+    const time = this.time;
+    const chargedBefore = time.current;
     // A write still pending (a sink's, of a record a mail emitted while the task waited) belongs before the barrier.
     if (this.blockers.length !== 0) await this.waitForBlockers();
     if (this.job.stopped) return;
+    time.switchTo(time.busyTimeMs);
     this.mailbox.enter();
     let source: TaskSnapshot['source'];
     if (input !== undefined) {
@@ -344,7 +344,9 @@ export class Task implements MailboxOwner, ChainDriver {
     this.mailbox.leave();
     this.flush();
     this.waitingOn = `checkpoint ${checkpointId}`;
+    time.switchTo(undefined);
     const operators = await this.raceAbort(pending);
+    time.switchTo(chargedBefore);
     this.waitingOn = waitingBefore;
     if (operators === undefined || this.job.stopped) return;
     const snapshot = source === undefined ? { operators } : { operators, source };
@@ -388,20 +390,26 @@ export class Task implements MailboxOwner, ChainDriver {
     }
   }
 
-  /** Lets the event loop run; returns when the new turn of work starts. */
+  /** Lets the event loop run (time charged to none meanwhile); returns when the new turn of work starts. */
   private async endTurn(): Promise<number> {
+    const time = this.time;
+    time.switchTo(undefined);
     await yieldToEventLoop();
-    return performance.now();
+    return time.switchTo(time.busyTimeMs);
   }
 
   private async waitForBlockers(): Promise<void> {
     this.flush();
     this.waitingOn = 'backpressure (an operator or a full channel downstream)';
+    const time = this.time;
+    const chargedBefore = time.current;
+    time.switchTo(time.backPressuredTimeMs);
     while (this.blockers.length !== 0 && !this.job.stopped) {
       const waiting = this.blockers;
       this.blockers = [];
       await this.raceAbort(Promise.all(waiting));
     }
+    time.switchTo(chargedBefore);
     this.waitingOn = undefined;
   }
 
@@ -422,8 +430,22 @@ export class Task implements MailboxOwner, ChainDriver {
   }
 
   async step<T>(waitingOn: string, operator: string, call: () => T | Promise<T>): Promise<T | undefined> {
+    // The call's synchronous part is task work, like a chunk: the mails it sends run after it returns.
+    const time = this.time;
+    const chargedBefore = time.current;
+    time.switchTo(time.busyTimeMs);
+    this.mailbox.enter();
+    let pending: T | Promise<T>;
+    try {
+      pending = call();
+    } catch (error) {
+      // As for a chunk that throws: the task fails, and the closed mailbox drops what the call queued.
+      throw OperatorError.wrap(error, operator);
+    }
+    this.mailbox.leave();
+    time.switchTo(chargedBefore);
     this.waitingOn = waitingOn;
-    const result = await this.guard(operator, call);
+    const result = await this.guard(operator, () => pending);
     this.waitingOn = undefined;
     return result;
   }
@@ -456,9 +478,4 @@ export class Task implements MailboxOwner, ChainDriver {
       this.job.fail(OperatorError.wrap(error, operator), operator);
     }
   }
-}
-
-/** Lets timers, I/O and other tasks run (not time-based, so not the Clock's business). */
-export function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }

@@ -1,4 +1,5 @@
 import type { ReadResult, Source, SourceReader, SourceReaderContext } from '../api/Source.js';
+import { yieldToEventLoop } from '../runtime/eventLoop.js';
 
 /**
  * Reads an async iterable (a generator, a stream, a paginated API).
@@ -44,12 +45,10 @@ export class AsyncIterableSource<T> implements Source<T, number> {
         const it = iterator as AsyncIterator<T>;
         const chunk: T[] = [];
         let turnOver = false;
-        const endOfTurn = new Promise<'turn'>((resolve) =>
-          setImmediate(() => {
-            turnOver = true;
-            resolve('turn');
-          }),
-        );
+        const endOfTurn = yieldToEventLoop().then(() => {
+          turnOver = true;
+          return 'turn' as const;
+        });
         while (chunk.length < max && !ctx.signal.aborted) {
           pending ??= it.next();
           // The first record of a chunk is awaited; after that, stop at the end of the turn.

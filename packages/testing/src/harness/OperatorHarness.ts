@@ -1,5 +1,5 @@
 import {
-  Counter,
+  type Counter,
   createOperatorContext,
   describeValue,
   drain,
@@ -21,6 +21,7 @@ import {
   type Output,
   type OutputTag,
   type TaskHooks,
+  TaskTime,
 } from '@tributary/core';
 
 /** Options shared by {@link OneInputOperatorHarness} and {@link KeyedOneInputOperatorHarness}. */
@@ -90,8 +91,8 @@ export abstract class OperatorHarness<TIn, TOut> implements MailboxOwner {
   private readonly recordsIn: Counter;
   /** Runs the operator's timers and completions one at a time, as its task would. */
   private readonly mailbox = new Mailbox(this);
-  /** The mailbox's busy time (the harness reports none). */
-  readonly busyTimeMs = new Counter();
+  /** The mailbox's time accounting (the harness reports none). */
+  readonly time = new TaskTime();
   private readonly maxSteps: number;
   private lifecycle: Lifecycle = 'created';
   private nextCheckpointId = 1;
@@ -220,12 +221,13 @@ export abstract class OperatorHarness<TIn, TOut> implements MailboxOwner {
     restoreOperator(this.context, this.operator, snapshot, union);
   }
 
-  /** Opens the operator (and the user function it wraps). */
+  /** Opens the operator (and the user function it wraps), as task work: the mails it sends run after it returns. */
   async open(): Promise<void> {
     if (this.lifecycle !== 'created') throw new Error(`open() can only be called once, on a new harness (it is ${this.lifecycle})`);
     this.lifecycle = 'open';
+    const opening = this.asTaskWork(() => this.operator.open?.());
     try {
-      await this.operator.open?.();
+      await opening;
     } catch (error) {
       this.recordFailure(error);
       throw error;
