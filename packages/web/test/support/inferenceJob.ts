@@ -13,10 +13,10 @@ import {
   type KeyedProcessContext,
   type KeyedProcessFunction,
   type RuntimeContext,
-  type Source,
   type ValueState,
 } from '@tributary/core';
 import { FakeBatchService } from '@tributary/testing';
+import { gatedSource } from './gatedSource.js';
 
 /** Keys of the keyed step: a skew shows per subtask. */
 const KEYS = 8;
@@ -97,36 +97,4 @@ class CountPerKey implements KeyedProcessFunction<number, number, number> {
     this.seen.update((this.seen.value() ?? 0) + 1);
     out.collect(value / 2);
   }
-}
-
-/** A source of 0, 1, 2 ... that emits only below a limit the test raises; its position is the next number, so a restart resumes exactly. */
-function gatedSource(total: number) {
-  let limit = 0;
-  const waiting = new Set<() => void>();
-  const source: Source<number, number> = {
-    createReader: () => {
-      let next = 0;
-      return {
-        start: (position) => {
-          next = position ?? 0;
-        },
-        read: async (max) => {
-          if (next >= total) return null;
-          while (next >= limit) await new Promise<void>((resolve) => waiting.add(resolve));
-          const chunk: number[] = [];
-          while (chunk.length < max && next < Math.min(limit, total)) chunk.push(next++);
-          return chunk;
-        },
-        position: () => next,
-      };
-    },
-  };
-  return {
-    source,
-    openUntil(n: number) {
-      limit = n;
-      for (const wake of waiting) wake();
-      waiting.clear();
-    },
-  };
 }
