@@ -2,29 +2,32 @@ import dagre, { type EdgeLabel, type GraphLabel, type NodeLabel } from '@dagrejs
 import type { GraphView, UpdateView } from '../src/api.js';
 import { operatorTotals, taskLoad, type TaskLoad } from './aggregate.js';
 import { el, svg } from './dom.js';
-import { count, percentOfSecond, perSecond } from './format.js';
+import { percentOfSecond, perSecond } from './format.js';
 
-const NODE = { width: 200, height: 82 };
-/** Room around a chain's operators for its frame and title. */
-const FRAME = { side: 12, top: 26 };
+/** A task's box: a header with its parallelism and load, then one row per chained operator. */
+const BOX = { width: 250, header: 46, row: 38 };
 
-interface OperatorNode {
-  readonly group: SVGGElement;
+interface TaskBox {
   readonly rect: SVGRectElement;
-  readonly rates: SVGTextElement;
   readonly load: SVGTextElement;
-  readonly vertex: string;
-  readonly head: boolean;
+  readonly operators: readonly string[];
+}
+
+interface OperatorRow {
+  readonly group: SVGGElement;
+  readonly rates: SVGTextElement;
 }
 
 /**
- * The job graph, left to right (dagre): each task's chained operators in one
- * frame, each operator with its parallelism, records in/out per second and
- * its task's busy and backpressured time, coloured by them as Flink's web UI
- * colours a vertex. Laid out once; each update changes only the figures.
+ * The job graph, left to right (dagre), as Flink's web UI draws it: one box
+ * per task with its chained operators in order, its parallelism, and its busy
+ * and backpressured time (the busiest subtask's), coloured by them; each
+ * operator with its records in and out per second; edges labelled with their
+ * partitioning. Laid out once; each update changes only the figures.
  */
 export class GraphPanel {
-  private readonly nodes = new Map<string, OperatorNode>();
+  private readonly tasks = new Map<string, TaskBox>();
+  private readonly rows = new Map<string, OperatorRow>();
   private selected: string | undefined;
 
   constructor(
@@ -33,24 +36,23 @@ export class GraphPanel {
   ) {}
 
   update({ job, metrics }: UpdateView): void {
-    if (this.nodes.size === 0) this.draw(job.graph);
-    const loads = new Map(job.graph.vertices.map((v) => [v.id, taskLoad(metrics, job.graph, v.id)]));
-    for (const [id, node] of this.nodes) {
+    if (this.tasks.size === 0) this.draw(job.graph);
+    for (const [id, task] of this.tasks) {
+      const load = taskLoad(metrics, job.graph, id);
+      task.load.textContent = `busy ${percentOfSecond(load.busyTimeMsPerSecond)} · backpressured ${percentOfSecond(load.backPressuredTimeMsPerSecond)}`;
+      task.rect.setAttribute('fill', loadColour(load));
+    }
+    for (const [id, row] of this.rows) {
       const totals = operatorTotals(metrics, id);
-      const load = loads.get(node.vertex) as TaskLoad;
-      node.group.dataset.recordsIn = String(totals.recordsIn);
-      node.group.dataset.recordsOut = String(totals.recordsOut);
-      node.rates.textContent = `in ${perSecond(totals.recordsInPerSecond)} · out ${perSecond(totals.recordsOutPerSecond)}`;
-      node.load.textContent = node.head
-        ? `busy ${percentOfSecond(load.busyTimeMsPerSecond)} · backpressured ${percentOfSecond(load.backPressuredTimeMsPerSecond)}`
-        : `chained · ${count(totals.recordsIn)} records in`;
-      node.rect.setAttribute('fill', loadColour(load));
+      row.group.dataset.recordsIn = String(totals.recordsIn);
+      row.group.dataset.recordsOut = String(totals.recordsOut);
+      row.rates.textContent = `in ${perSecond(totals.recordsInPerSecond)} · out ${perSecond(totals.recordsOutPerSecond)}`;
     }
   }
 
   select(operator: string): void {
     this.selected = operator;
-    for (const [id, node] of this.nodes) node.group.classList.toggle('selected', id === operator);
+    for (const [id, row] of this.rows) row.group.classList.toggle('selected', id === operator);
     this.onSelect(operator);
   }
 
@@ -59,75 +61,61 @@ export class GraphPanel {
   }
 
   private draw(graph: GraphView): void {
-    const g = new dagre.graphlib.Graph<GraphLabel, NodeLabel, EdgeLabel>({ compound: true });
-    g.setGraph({ rankdir: 'LR', nodesep: 46, ranksep: 70, marginx: 4, marginy: FRAME.top });
-    g.setDefaultEdgeLabel(() => ({}));
-    for (const vertex of graph.vertices) g.setNode(`v:${vertex.id}`, { width: 0, height: 0 });
-    for (const op of graph.operators) {
-      g.setNode(`o:${op.id}`, { ...NODE });
-      g.setParent(`o:${op.id}`, `v:${op.vertex}`);
-    }
-    for (const edge of graph.edges) g.setEdge(`o:${edge.from}`, `o:${edge.to}`, { width: 70, height: 14, labelpos: 'c' });
+    const g = new dagre.graphlib.Graph<GraphLabel, NodeLabel, EdgeLabel>({ multigraph: true });
+    g.setGraph({ rankdir: 'LR', nodesep: 40, ranksep: 90, marginx: 8, marginy: 8 });
+    const vertexOf = new Map(graph.operators.map((op) => [op.id, op.vertex]));
+    for (const vertex of graph.vertices) g.setNode(vertex.id, { width: BOX.width, height: BOX.header + BOX.row * vertex.operators.length });
+    const between = graph.edges.filter((e) => !e.chained);
+    between.forEach((edge, i) => g.setEdge(vertexOf.get(edge.from) as string, vertexOf.get(edge.to) as string, { width: 80, height: 16, labelpos: 'c' }, String(i)));
     dagre.layout(g);
 
-    const width = (g.graph().width ?? 0) + 2 * FRAME.side;
-    const height = (g.graph().height ?? 0) + FRAME.top;
-    const canvas = svg('svg', { class: 'graph', viewBox: `${-FRAME.side} 0 ${width} ${height}`, width, role: 'img' });
+    const width = g.graph().width ?? 0;
+    const height = g.graph().height ?? 0;
+    const canvas = svg('svg', { class: 'graph', viewBox: `0 0 ${width} ${height}`, width, height, role: 'img' });
     canvas.append(arrowHead());
-    for (const vertex of graph.vertices) {
-      const boxes = vertex.operators.map((id) => placed(g.node(`o:${id}`)));
-      const left = Math.min(...boxes.map((b) => b.x - b.width / 2)) - FRAME.side;
-      const top = Math.min(...boxes.map((b) => b.y - b.height / 2)) - FRAME.top;
-      const right = Math.max(...boxes.map((b) => b.x + b.width / 2)) + FRAME.side;
-      const bottom = Math.max(...boxes.map((b) => b.y + b.height / 2)) + FRAME.side;
-      const frame = svg('g', { class: 'vertex', 'data-vertex': vertex.id });
-      frame.append(svg('rect', { x: left, y: top, width: right - left, height: bottom - top }));
-      const title = svg('text', { x: left + 8, y: top + 16 });
-      title.textContent = `task ×${vertex.parallelism}`;
-      frame.append(title);
-      canvas.append(frame);
-    }
-    for (const edge of graph.edges) {
-      const layout = g.edge(`o:${edge.from}`, `o:${edge.to}`);
-      const group = svg('g', { class: `edge${edge.chained ? ' chained' : ''}`, 'data-edge': `${edge.from}->${edge.to}` });
-      const points = layout.points ?? [];
-      group.append(svg('path', { d: points.map((p, i) => `${i === 0 ? 'M' : 'L'}${p.x},${p.y}`).join(' '), 'marker-end': 'url(#arrow)' }));
+    between.forEach((edge, i) => {
+      const layout = g.edge({ v: vertexOf.get(edge.from) as string, w: vertexOf.get(edge.to) as string, name: String(i) });
+      const group = svg('g', { class: 'edge', 'data-edge': `${edge.from}->${edge.to}` });
+      group.append(svg('path', { d: (layout.points ?? []).map((p, j) => `${j === 0 ? 'M' : 'L'}${p.x},${p.y}`).join(' '), 'marker-end': 'url(#arrow)' }));
       const label = svg('text', { x: layout.x ?? 0, y: (layout.y ?? 0) - 4, 'text-anchor': 'middle' });
-      label.textContent = `${edge.chained ? 'chained' : edge.partitioning}${edge.sideOutput === undefined ? '' : ' (side output)'}`;
+      label.textContent = `${edge.partitioning}${edge.sideOutput === undefined ? '' : ' (side output)'}`;
       group.append(label);
       canvas.append(group);
-    }
-    for (const op of graph.operators) {
-      const box = placed(g.node(`o:${op.id}`));
-      const x = box.x - NODE.width / 2;
-      const y = box.y - NODE.height / 2;
-      const group = svg('g', { class: 'operator', 'data-operator': op.id, transform: `translate(${x},${y})`, tabindex: 0 });
-      const rect = svg('rect', { width: NODE.width, height: NODE.height, fill: '#fff' });
-      const line = (row: number, className: string, text: string): SVGTextElement => {
-        const t = svg('text', { x: 10, y: 18 + row * 18, class: className });
-        t.textContent = text;
-        return t;
-      };
-      const rates = line(2, 'op-rates', '');
-      const load = line(3, 'op-load', '');
-      const name = line(0, 'op-name', op.name.length > 26 ? `${op.name.slice(0, 25)}…` : op.name);
+    });
+    for (const vertex of graph.vertices) canvas.append(this.drawTask(graph, vertex, g.node(vertex.id)));
+    const legend = el('p', { class: 'legend' }, 'One box per task, its chained operators in order. Colour: the task’s busy time (white idle → red busy), grey when backpressured. Rates per second over the last sample. Click an operator for its subtasks.');
+    this.root.replaceChildren(el('h2', {}, 'Job graph'), el('div', { class: 'graph-scroll' }, canvas), legend);
+  }
+
+  private drawTask(graph: GraphView, vertex: GraphView['vertices'][number], box: NodeLabel): SVGGElement {
+    const x = (box.x ?? 0) - box.width / 2;
+    const y = (box.y ?? 0) - box.height / 2;
+    const group = svg('g', { class: 'task', 'data-vertex': vertex.id, transform: `translate(${x},${y})` });
+    const rect = svg('rect', { width: box.width, height: box.height, fill: '#fff' });
+    const text = (at: number, className: string, content: string, indent = 10): SVGTextElement => {
+      const t = svg('text', { x: indent, y: at, class: className });
+      t.textContent = content;
+      return t;
+    };
+    const load = text(36, 'task-load', '');
+    group.append(rect, text(18, 'task-parallelism', `parallelism ${vertex.parallelism}`), load);
+    vertex.operators.forEach((id, i) => {
+      const op = graph.operators.find((o) => o.id === id);
+      if (op === undefined) return;
+      const top = BOX.header + BOX.row * i;
+      const row = svg('g', { class: 'operator', 'data-operator': id, transform: `translate(0,${top})`, tabindex: 0 });
       const title = svg('title');
       title.textContent = `${op.name} (${op.kind}${op.uid === undefined ? '' : `, uid ${op.uid}`}): click for its subtasks`;
-      group.append(rect, title, name, line(1, 'op-parallelism', `parallelism ${op.parallelism}`), rates, load);
-      group.addEventListener('click', () => this.select(op.id));
-      group.addEventListener('keydown', (e) => e.key === 'Enter' && this.select(op.id));
-      canvas.append(group);
-      const head = graph.vertices.find((v) => v.id === op.vertex)?.operators[0] === op.id;
-      this.nodes.set(op.id, { group, rect, rates, load, vertex: op.vertex, head });
-    }
-    const legend = el('p', { class: 'legend' }, 'Colour: the task’s busy time (white idle → red busy), grey when backpressured; rates per second over the last sample. Click an operator for its subtasks.');
-    this.root.replaceChildren(el('h2', {}, 'Job graph'), canvas, legend);
+      const rates = text(31, 'op-rates', '', 16);
+      row.append(svg('rect', { x: 4, y: 2, width: box.width - 8, height: BOX.row - 4 }), title, text(15, 'op-name', op.name.length > 30 ? `${op.name.slice(0, 29)}…` : op.name, 16), rates);
+      row.addEventListener('click', () => this.select(id));
+      row.addEventListener('keydown', (e) => e.key === 'Enter' && this.select(id));
+      group.append(row);
+      this.rows.set(id, { group: row, rates });
+    });
+    this.tasks.set(vertex.id, { rect, load, operators: vertex.operators });
+    return group;
   }
-}
-
-/** A node after layout: dagre has set its centre. */
-function placed(node: NodeLabel): { x: number; y: number; width: number; height: number } {
-  return { x: node.x ?? 0, y: node.y ?? 0, width: node.width, height: node.height };
 }
 
 /** Flink's colouring: redder the busier, greyer the more backpressured. */

@@ -61,9 +61,11 @@ describe('the job view in headless Chromium', () => {
       // Every operator of the job, with its name and parallelism.
       await page.waitForSelector('[data-operator]', WAIT);
       for (const op of graph.operators) {
-        const node = page.locator(`[data-operator="${op.id}"]`);
-        expect(await node.locator('.op-name').textContent()).toBe(op.name);
-        expect(await node.locator('.op-parallelism').textContent()).toBe(`parallelism ${op.parallelism}`);
+        expect(await page.locator(`[data-operator="${op.id}"] .op-name`).textContent()).toBe(op.name);
+        // Chained operators share their task's box, which shows the parallelism.
+        const task = page.locator(`[data-vertex="${op.vertex}"]`);
+        expect(await task.locator('.task-parallelism').textContent()).toBe(`parallelism ${op.parallelism}`);
+        expect(await task.locator(`[data-operator="${op.id}"]`).count()).toBe(1);
       }
       expect(graph.operators.map((o) => o.name)).toEqual(Object.values(OPERATORS));
       const edgeLabels = await page.locator('[data-edge] text').allTextContents();
@@ -77,6 +79,9 @@ describe('the job view in headless Chromium', () => {
       await waitForRecordsIn(page, byName(OPERATORS.count), before);
       expect(await recordsIn(page, byName(OPERATORS.count))).toBeGreaterThan(before);
       await until(async () => /\d/.test(await text(page, `[data-operator="${byName(OPERATORS.count)}"] .op-rates`)), 'a rate of records per second');
+      // Busy time on each task's head operator; main has no backPressuredTimeMs counter yet, so backpressure shows as absent.
+      const countTask = graph.operators.find((o) => o.name === OPERATORS.count)!.vertex;
+      await until(async () => /^busy \d+% · backpressured —$/.test(await text(page, `[data-vertex="${countTask}"] .task-load`)), 'the busy time of a task');
 
       // The async operator's panel: batch sizes, and the throttled call retried.
       const embed = page.locator(`[data-async-operator="${byName(OPERATORS.embed)}"]`);
