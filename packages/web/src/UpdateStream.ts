@@ -24,7 +24,7 @@ export class UpdateStream {
       this.pages.delete(res);
       if (this.pages.size === 0) this.stopTicking();
     });
-    send(res, this.current());
+    res.write(message(this.current()));
     if (!this.ended && this.timer === undefined) {
       this.timer = setInterval(() => this.broadcast(), UPDATE_INTERVAL_MS);
       // A view left open must not keep the process alive once the job is done.
@@ -47,8 +47,8 @@ export class UpdateStream {
 
   private broadcast(): void {
     if (this.pages.size === 0) return;
-    const update = this.current();
-    for (const res of this.pages) send(res, update);
+    const text = message(this.current());
+    for (const res of this.pages) res.write(text);
   }
 
   private stopTicking(): void {
@@ -57,6 +57,7 @@ export class UpdateStream {
   }
 }
 
-function send(res: ServerResponse, update: UpdateView): void {
-  res.write(`event: update\ndata: ${JSON.stringify(update)}\n\n`);
+/** One Server-Sent Event, serialized once for every page. */
+function message(update: UpdateView): string {
+  return `event: update\ndata: ${JSON.stringify(update)}\n\n`;
 }
