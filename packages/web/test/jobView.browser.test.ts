@@ -13,10 +13,11 @@ const WAIT = { timeout: 30_000 };
 
 let browser: Browser;
 
+// On a machine without Chromium this installs Debian's package first: minutes, not seconds.
 beforeAll(async () => {
   mkdirSync(OUTPUT, { recursive: true });
   browser = await launchChromium();
-}, 120_000);
+}, 600_000);
 
 afterAll(async () => {
   await browser?.close();
