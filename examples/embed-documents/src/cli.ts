@@ -4,6 +4,7 @@ import { isAbsolute, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { MetricRegistry } from '@tributary/core';
+import { startJobView, type JobViewServer } from '@tributary/web';
 import { batchStats } from './batchStats.js';
 import { generateCorpus, type PlantedPair } from './corpus.js';
 import type { Embedder } from './embedders.js';
@@ -39,6 +40,9 @@ Options:
                     the API key, if any, comes from OPENAI_API_KEY
   --model NAME      the server's embedding model, e.g. nomic-embed-text
   --quiet           no progress while the job runs
+  --ui              serve a live view of the job in the browser on
+                    127.0.0.1 (prints the URL); it keeps serving the final
+                    state after the report until Ctrl-C
   -h, --help        show this help
 `;
 
@@ -47,6 +51,8 @@ export interface CliIo {
   readonly stdout: ProgressStream;
   readonly stderr: { write(text: string): unknown };
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** What `--ui` waits for after the report before it stops serving. Default: Ctrl-C (SIGINT). */
+  readonly untilInterrupted?: () => Promise<void>;
 }
 
 /** A bad flag: one line on stderr, exit code 2. */
@@ -64,6 +70,7 @@ interface Settings {
   readonly endpoint: string | undefined;
   readonly model: string | undefined;
   readonly quiet: boolean;
+  readonly ui: boolean;
 }
 
 /** Runs the command line `argv` (without `node` and the script); resolves with the exit code. */
@@ -118,6 +125,7 @@ async function run(settings: Settings, io: CliIo): Promise<void> {
   const progress = settings.quiet
     ? undefined
     : new Progress({ registry, job: JOB_NAME, operator: EMBED_OPERATOR, stream: io.stdout, total: documents }).start();
+  let view: JobViewServer | undefined;
   let result;
   try {
     result = await findNearDuplicates({
@@ -127,7 +135,11 @@ async function run(settings: Settings, io: CliIo): Promise<void> {
       threshold: settings.threshold,
       maxBatchSize: settings.batchSize,
       environment: { metrics: registry },
+      ...(settings.ui ? { onStart: async (job) => void io.stdout.write(`Job view: ${(view = await startJobView(job)).url}\n`) } : {}),
     });
+  } catch (error) {
+    await view?.close();
+    throw error;
   } finally {
     progress?.stop();
   }
@@ -148,6 +160,15 @@ async function run(settings: Settings, io: CliIo): Promise<void> {
       comparison: planted === undefined ? undefined : compareWithPlanted(result.pairs, planted),
     }),
   );
+  if (view !== undefined) {
+    io.stdout.write(`The job view keeps serving the final state at ${view.url}; press Ctrl-C to stop.\n`);
+    await (io.untilInterrupted ?? untilSigint)();
+    await view.close();
+  }
+}
+
+function untilSigint(): Promise<void> {
+  return new Promise((resolve) => process.once('SIGINT', () => resolve()));
 }
 
 /** `cwd`: where relative paths start, the directory the user ran the command in (pnpm runs scripts in the package). */
@@ -167,6 +188,7 @@ function parseSettings(argv: readonly string[], cwd: string): Settings | 'help' 
       endpoint: { type: 'string' },
       model: { type: 'string' },
       quiet: { type: 'boolean' },
+      ui: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -189,6 +211,7 @@ function parseSettings(argv: readonly string[], cwd: string): Settings | 'help' 
     endpoint: values.endpoint,
     model: values.model,
     quiet: values.quiet === true,
+    ui: values.ui === true,
   };
 }
 

@@ -9,6 +9,7 @@ import {
   ValueStateDescriptor,
   type Collector,
   type EnvironmentOptions,
+  type JobClient,
   type JobExecutionResult,
   type KeyedProcessContext,
   type KeyedProcessFunction,
@@ -46,6 +47,8 @@ export interface NearDuplicateJobOptions {
   readonly maxBatchSize?: number;
   /** Passed to `StreamExecutionEnvironment.create` (a `metrics` registry to watch, a clock, parallelism). */
   readonly environment?: EnvironmentOptions;
+  /** Called with the running job's client as it starts (to watch it: `--ui`); if it throws, the job is cancelled. */
+  readonly onStart?: (job: JobClient) => void | Promise<void>;
 }
 
 export interface NearDuplicateResult {
@@ -99,7 +102,15 @@ export async function findNearDuplicates(options: NearDuplicateJobOptions): Prom
     .name('pairs file')
     .setParallelism(1);
 
-  const job = await env.execute(JOB_NAME);
+  const client = env.executeAsync(JOB_NAME);
+  try {
+    await options.onStart?.(client);
+  } catch (error) {
+    client.cancel();
+    await client.result.catch(() => undefined);
+    throw error;
+  }
+  const job = await client.result;
   const outputFile = await partFile(options.output);
   return { job, pairs: await readPairs(outputFile), outputFile };
 }

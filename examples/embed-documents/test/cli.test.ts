@@ -32,7 +32,7 @@ describe('the embed-documents command line', () => {
       expect(run.stdout()).toBe(USAGE);
       expect(run.stderr()).toBe('');
     }
-    for (const flag of ['--docs', '--input', '--out', '--threshold', '--batch-size', '--endpoint', '--model', '--quiet']) expect(USAGE).toContain(flag);
+    for (const flag of ['--docs', '--input', '--out', '--threshold', '--batch-size', '--endpoint', '--model', '--quiet', '--ui']) expect(USAGE).toContain(flag);
   });
 
   it.each([
@@ -95,6 +95,23 @@ describe('the embed-documents command line', () => {
     const lines = (await readFile(file, 'utf8')).trim().split('\n');
     expect(report).toContain(`pairs found  ${lines.length}, written to ${file}\n`);
     expect(run.stderr()).toBe('');
+  });
+
+  it('--ui prints the job view URL and keeps serving the finished job after the report until interrupted', async () => {
+    const run = io();
+    let url = '';
+    let served: { status: string; operators: string[] } | undefined;
+    // Stands in for Ctrl-C: reads the view the report left serving, then lets the command end.
+    const untilInterrupted = async () => {
+      url = /^Job view: (http:\/\/127\.0\.0\.1:\d+\/)$/m.exec(run.stdout())?.[1] ?? '';
+      expect(run.stdout()).toContain(`The job view keeps serving the final state at ${url}; press Ctrl-C to stop.\n`);
+      const job = (await (await fetch(new URL('api/job', url))).json()) as { status: string; graph: { operators: { name: string }[] } };
+      served = { status: job.status, operators: job.graph.operators.map((o) => o.name) };
+    };
+    expect(await runCli(['--docs', '100', '--out', join(dir, 'ui'), '--quiet', '--ui'], { ...run.io, untilInterrupted })).toBe(0);
+    expect(served).toEqual({ status: 'finished', operators: ['documents', 'parse', 'embed', 'lsh buckets', 'compare in bucket', 'drop repeats', 'pairs file'] });
+    await expect(fetch(new URL('api/job', url))).rejects.toThrow();
+    expect(run.stdout()).toContain('recall');
   });
 
   it('prints plain progress lines when stdout is not a terminal', async () => {

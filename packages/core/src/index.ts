@@ -38,7 +38,7 @@ export type { TimersSnapshot } from './runtime/timers/InternalTimerService.js';
 export { JobExecutionError, InvalidJobError, OperatorError, type UnfinishedClose } from './runtime/errors.js';
 export { OptionChecker, describeValue, type DurationRules, type NumberBounds } from './api/OptionChecker.js';
 export { brandClass } from './api/brandClass.js';
-export type { JobClient, JobExecutionResult, JobStatus, OperatorStats } from './runtime/JobRunner.js';
+export type { JobClient, JobEvent, JobExecutionResult, JobStatus, OperatorStats } from './runtime/JobRunner.js';
 export type { JobGraphView, JobGraphOperator, JobGraphEdge, JobGraphVertex } from './runtime/JobGraphView.js';
 export type { TaskStatus } from './runtime/JobWatchdog.js';
 

@@ -1,5 +1,5 @@
 import { EventLog } from '../logging/EventLog.js';
-import type { Logger } from '../logging/Logger.js';
+import type { LogFields, Logger, LogLevel } from '../logging/Logger.js';
 import type { MetricRegistry, MetricValue } from '../metrics/MetricRegistry.js';
 import type { CheckpointStorage, StoredCheckpoint } from './checkpoint/CheckpointStorage.js';
 import { SystemClock, type Clock } from './Clock.js';
@@ -61,6 +61,23 @@ export interface JobClient {
   readonly unfinishedCloses: readonly UnfinishedClose[];
   /** The compiled job as plain data: operators, tasks and edges (see `StreamExecutionEnvironment.getJobGraph`). */
   graph(): JobGraphView;
+  /** The registry the job's metrics are in (the environment's `metrics`); its entries carry this job's `job_id`. */
+  readonly metrics: MetricRegistry;
+  /**
+   * Calls `listener` with every structured event the job writes to its logger
+   * from now on (`checkpoint.completed`, `job.restarting`, ...; see
+   * docs/observability.md), whatever the logger's level; returns a function
+   * that stops it. A listener that throws loses that event, never the job.
+   */
+  onEvent(listener: (event: JobEvent) => void): () => void;
+}
+
+/** One structured event of a running job, as its logger receives it. */
+export interface JobEvent {
+  readonly level: LogLevel;
+  readonly message: string;
+  /** `event` names it (`checkpoint.completed`); the other fields are the event's. */
+  readonly fields: LogFields;
 }
 
 export interface RunnerOptions {
@@ -98,7 +115,8 @@ export function executeJob(graph: JobGraph, options: RunnerOptions): JobClient {
   const unfinishedCloses: UnfinishedClose[] = [];
   const view = describeJobGraph(graph);
   let current: JobAttempt | undefined;
-  const log = new EventLog(options.logger, clock, { job: jobName, jobId });
+  const listeners = new Set<(event: JobEvent) => void>();
+  const log = new EventLog(withListeners(options.logger, listeners), clock, { job: jobName, jobId });
   const watchdog = new JobWatchdog({
     jobName,
     clock: new SystemClock(),
@@ -204,7 +222,30 @@ export function executeJob(graph: JobGraph, options: RunnerOptions): JobClient {
       return [...unfinishedCloses];
     },
     graph: () => view,
+    metrics: options.registry,
+    onEvent: (listener) => {
+      const own = (event: JobEvent): void => listener(event);
+      listeners.add(own);
+      return () => listeners.delete(own);
+    },
   };
+}
+
+/** The job's logger, also telling `listeners` (a view, a test) of each event. */
+function withListeners(logger: Logger, listeners: ReadonlySet<(event: JobEvent) => void>): Logger {
+  const tee =
+    (level: LogLevel) =>
+    (message: string, fields: LogFields): void => {
+      for (const listener of listeners) {
+        try {
+          listener({ level, message, fields });
+        } catch {
+          // A broken listener must not fail the job it watches, nor keep the logger from its line.
+        }
+      }
+      logger[level](message, fields);
+    };
+  return { debug: tee('debug'), info: tee('info'), warn: tee('warn'), error: tee('error') };
 }
 
 async function loadRestore(options: RunnerOptions): Promise<StoredCheckpoint | undefined> {

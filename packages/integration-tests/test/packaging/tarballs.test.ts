@@ -74,9 +74,9 @@ describe('pnpm -r pack', () => {
     });
   });
 
-  it('makes async, the testing kit and the adapters peers of core, and the ONNX adapter a peer of async', () => {
+  it('makes async, the testing kit, the adapters and the web view peers of core, and the ONNX adapter a peer of async', () => {
     const peersOf = (name: string) => Object.keys((published.find((p) => p.manifest.name === name)!.manifest.peerDependencies as object | undefined) ?? {});
-    for (const name of ['@tributary/async', '@tributary/testing', '@tributary/onnx', '@tributary/openai', '@tributary/redis', '@tributary/prometheus', '@tributary/opentelemetry']) {
+    for (const name of ['@tributary/async', '@tributary/testing', '@tributary/onnx', '@tributary/openai', '@tributary/redis', '@tributary/prometheus', '@tributary/opentelemetry', '@tributary/web']) {
       expect(peersOf(name)).toContain('@tributary/core');
     }
     expect(peersOf('@tributary/onnx')).toContain('@tributary/async');

@@ -1,0 +1,29 @@
+import type { UpdateView } from '../src/api.js';
+import { AsyncPanel } from './asyncPanel.js';
+import { CheckpointsPanel } from './checkpointsPanel.js';
+import { GraphPanel } from './graphPanel.js';
+import { JobHeader } from './jobHeader.js';
+import { RestartsPanel } from './restartsPanel.js';
+import { SubtasksPanel } from './subtasksPanel.js';
+
+const byId = (id: string): HTMLElement => document.getElementById(id) as HTMLElement;
+
+const header = new JobHeader(byId('job'));
+const subtasks = new SubtasksPanel(byId('subtasks'));
+const graph = new GraphPanel(byId('graph'), (operator) => subtasks.show(operator));
+const panels = [header, graph, subtasks, new AsyncPanel(byId('async')), new CheckpointsPanel(byId('checkpoints')), new RestartsPanel(byId('restarts'))];
+
+let ended = false;
+const events = new EventSource('api/events');
+events.addEventListener('open', () => header.setConnection('live'));
+events.addEventListener('update', (message) => {
+  const update = JSON.parse((message as MessageEvent<string>).data) as UpdateView;
+  ended = update.job.status !== 'running';
+  for (const panel of panels) panel.update(update);
+  if (graph.selection === undefined) graph.select(update.job.graph.operators[0]?.id ?? '');
+});
+events.addEventListener('error', () => {
+  // The last update stays on the page: a finished job's final state, or what was seen before the view closed.
+  header.setConnection(ended ? 'final state' : 'disconnected');
+  if (ended) events.close();
+});

@@ -1,0 +1,102 @@
+import type { Histogram, JobGraphView, MetricEntry, MetricRegistry } from '@tributary/core';
+import type { HistogramView, MetricsView, SubtaskMetricsView } from './api.js';
+
+/** Counters shown per second, as Flink's web UI does (`busyTimeMsPerSecond`). */
+const RATED = ['numRecordsIn', 'numRecordsOut', 'busyTimeMs', 'backPressuredTimeMs', 'idleTimeMs'];
+/** Samples closer together than this share one: rates over a shorter span only show noise. */
+const MIN_SPAN_MS = 500;
+
+/**
+ * Reads one job's metrics from the registry, per operator and subtask, and
+ * turns counters into per-second rates over the span since the previous
+ * sample: the state behind `/api/metrics`.
+ */
+export class MetricSampler {
+  /** Operator id by the variables its metrics carry (`operator` and `uid`). */
+  private readonly operatorIds: Map<string, string>;
+  private last: { readonly view: MetricsView; readonly counts: ReadonlyMap<string, number> } | undefined;
+
+  constructor(
+    private readonly registry: MetricRegistry,
+    graph: JobGraphView,
+    private readonly jobId: string,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.operatorIds = operatorIdsByVariables(graph);
+  }
+
+  /** The current values; a sample taken within the last half second unless `fresh` (the job's final state). */
+  sample(fresh = false): MetricsView {
+    const time = this.now();
+    const previous = this.last;
+    if (!fresh && previous !== undefined && time - previous.view.time < MIN_SPAN_MS) return previous.view;
+    const counts = new Map<string, number>();
+    const subtasks = new Map<string, { operator: string; subtask: number; values: Record<string, number | HistogramView>; rates: Record<string, number | null> }>();
+    for (const entry of this.registry.entries()) {
+      const { job_id: jobId, operator, uid = '', subtask } = entry.variables;
+      if (jobId !== this.jobId || operator === undefined || subtask === undefined) continue;
+      const id = this.operatorIds.get(variablesKey(operator, uid));
+      if (id === undefined) continue;
+      const key = `${id}\u0000${subtask}`;
+      let row = subtasks.get(key);
+      if (row === undefined) subtasks.set(key, (row = { operator: id, subtask: Number(subtask), values: {}, rates: {} }));
+      row.values[entry.name] = valueOf(entry);
+      if (entry.metric.kind === 'counter' && RATED.includes(entry.name)) {
+        const count = entry.metric.count;
+        counts.set(`${key}\u0000${entry.name}`, count);
+        const before = previous?.counts.get(`${key}\u0000${entry.name}`);
+        const span = time - (previous?.view.time ?? time);
+        row.rates[`${entry.name}PerSecond`] = before === undefined || span === 0 ? null : ((count - before) * 1000) / span;
+      }
+    }
+    const operators: Record<string, SubtaskMetricsView[]> = {};
+    for (const { operator, ...row } of subtasks.values()) (operators[operator] ??= []).push(row);
+    for (const rows of Object.values(operators)) rows.sort((a, b) => a.subtask - b.subtask);
+    const view = { jobId: this.jobId, time, operators };
+    this.last = { view, counts };
+    return view;
+  }
+}
+
+/**
+ * Mirrors how the runtime names an operator in its metrics' `operator`
+ * variable: its name, with `#2`, `#3` ... for later operators of the same
+ * name and uid, in the graph's (topological) order.
+ */
+function operatorIdsByVariables(graph: JobGraphView): Map<string, string> {
+  const seen = new Map<string, number>();
+  const ids = new Map<string, string>();
+  for (const op of graph.operators) {
+    const same = JSON.stringify([op.name, op.uid]);
+    const n = (seen.get(same) ?? 0) + 1;
+    seen.set(same, n);
+    ids.set(variablesKey(n === 1 ? op.name : `${op.name}#${n}`, op.uid ?? ''), op.id);
+  }
+  return ids;
+}
+
+function variablesKey(operator: string, uid: string): string {
+  return `${operator}\u0000${uid}`;
+}
+
+function valueOf({ metric }: MetricEntry): number | HistogramView {
+  if (metric.kind === 'counter') return metric.count;
+  if (metric.kind === 'gauge') {
+    try {
+      return metric.read();
+    } catch {
+      // A gauge whose callback throws shows no value (NaN is null in JSON); the other metrics still do.
+      return Number.NaN;
+    }
+  }
+  return histogramView(metric);
+}
+
+function histogramView(histogram: Histogram): HistogramView {
+  const { sum, buckets } = histogram.totals();
+  return {
+    ...histogram.snapshot(),
+    sum,
+    buckets: buckets.map(({ le, count }) => ({ le: Number.isFinite(le) ? le : null, count })),
+  };
+}

@@ -1,0 +1,63 @@
+import type { ServerResponse } from 'node:http';
+import type { UpdateView } from './api.js';
+
+/** How often a running job's state goes to the open pages. */
+export const UPDATE_INTERVAL_MS = 1000;
+
+/**
+ * The `/api/events` stream (Server-Sent Events): each open page gets the
+ * current state when it connects, then an `update` every second while the
+ * job runs and a last one when it ends. No page open, no sampling: the view
+ * costs the job nothing while nobody looks.
+ */
+export class UpdateStream {
+  private readonly pages = new Set<ServerResponse>();
+  private timer: NodeJS.Timeout | undefined;
+  private ended = false;
+
+  constructor(private readonly current: () => UpdateView) {}
+
+  open(res: ServerResponse): void {
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive' });
+    this.pages.add(res);
+    res.on('close', () => {
+      this.pages.delete(res);
+      if (this.pages.size === 0) this.stopTicking();
+    });
+    res.write(message(this.current()));
+    if (!this.ended && this.timer === undefined) {
+      this.timer = setInterval(() => this.broadcast(), UPDATE_INTERVAL_MS);
+      // A view left open must not keep the process alive once the job is done.
+      this.timer.unref();
+    }
+  }
+
+  /** The job has ended: one last update with its final state, then none. */
+  end(): void {
+    this.ended = true;
+    this.stopTicking();
+    this.broadcast();
+  }
+
+  close(): void {
+    this.stopTicking();
+    for (const res of this.pages) res.end();
+    this.pages.clear();
+  }
+
+  private broadcast(): void {
+    if (this.pages.size === 0) return;
+    const text = message(this.current());
+    for (const res of this.pages) res.write(text);
+  }
+
+  private stopTicking(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}
+
+/** One Server-Sent Event, serialized once for every page. */
+function message(update: UpdateView): string {
+  return `event: update\ndata: ${JSON.stringify(update)}\n\n`;
+}

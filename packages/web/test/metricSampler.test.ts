@@ -1,0 +1,77 @@
+import { MetricRegistry, type JobGraphView } from '@tributary/core';
+import { describe, expect, it } from 'vitest';
+import { MetricSampler } from '../src/MetricSampler.js';
+
+const JOB_ID = 'a'.repeat(32);
+
+/** Two operators named alike without a uid (the runtime names the second `map#2` in its metrics) and one with a uid. */
+const GRAPH: JobGraphView = {
+  operators: [
+    { id: 'map-1', name: 'map', kind: 'operator', parallelism: 2, vertex: 'map-1' },
+    { id: 'map-2', name: 'map', kind: 'operator', parallelism: 1, vertex: 'map-2' },
+    { id: 'embed', name: 'embed', uid: 'embed', kind: 'operator', parallelism: 1, vertex: 'embed' },
+  ],
+  edges: [],
+  vertices: [],
+};
+
+function group(registry: MetricRegistry, operator: string, subtask: number, { uid = '', jobId = JOB_ID } = {}) {
+  return registry.scopedGroup(['job', 'j', 'operator', operator, String(subtask)], { job: 'j', job_id: jobId, operator, uid, subtask: String(subtask) });
+}
+
+describe('MetricSampler', () => {
+  it("reads one job's metrics per operator id and subtask, telling apart operators of one name as the runtime does", () => {
+    const registry = new MetricRegistry();
+    group(registry, 'map', 0).counter('numRecordsIn').inc(3);
+    group(registry, 'map', 1).counter('numRecordsIn').inc(4);
+    group(registry, 'map#2', 0).counter('numRecordsIn').inc(5);
+    group(registry, 'embed', 0, { uid: 'embed' }).gauge('inFlightBatches', () => 2);
+    group(registry, 'map', 0, { jobId: 'b'.repeat(32) }).counter('numRecordsIn').inc(99);
+    const view = new MetricSampler(registry, GRAPH, JOB_ID, () => 1000).sample();
+    expect(view.operators).toEqual({
+      'map-1': [
+        { subtask: 0, values: { numRecordsIn: 3 }, rates: { numRecordsInPerSecond: null } },
+        { subtask: 1, values: { numRecordsIn: 4 }, rates: { numRecordsInPerSecond: null } },
+      ],
+      'map-2': [{ subtask: 0, values: { numRecordsIn: 5 }, rates: { numRecordsInPerSecond: null } }],
+      embed: [{ subtask: 0, values: { inFlightBatches: 2 }, rates: {} }],
+    });
+  });
+
+  it('turns counters into per-second rates over the span since the previous sample (busy time as ms per second)', () => {
+    const registry = new MetricRegistry();
+    const records = group(registry, 'map', 0).counter('numRecordsIn');
+    const busy = group(registry, 'map', 0).counter('busyTimeMs');
+    let now = 0;
+    const sampler = new MetricSampler(registry, GRAPH, JOB_ID, () => now);
+    sampler.sample();
+    records.inc(500);
+    busy.inc(1000);
+    now = 2000;
+    expect(sampler.sample().operators['map-1']?.[0]?.rates).toEqual({ numRecordsInPerSecond: 250, busyTimeMsPerSecond: 500 });
+  });
+
+  it('shares a sample taken less than half a second ago, unless asked for a fresh one', () => {
+    const registry = new MetricRegistry();
+    const records = group(registry, 'map', 0).counter('numRecordsIn');
+    let now = 0;
+    const sampler = new MetricSampler(registry, GRAPH, JOB_ID, () => now);
+    sampler.sample();
+    records.inc(10);
+    now = 100;
+    expect(sampler.sample().operators['map-1']?.[0]?.values.numRecordsIn).toBe(0);
+    expect(sampler.sample(true).operators['map-1']?.[0]).toEqual({ subtask: 0, values: { numRecordsIn: 10 }, rates: { numRecordsInPerSecond: 100 } });
+  });
+
+  it('serves histograms with their window statistics and cumulative buckets (+Infinity as null), and a throwing gauge as NaN', () => {
+    const registry = new MetricRegistry();
+    const sizes = group(registry, 'embed', 0, { uid: 'embed' }).histogram('batchSize', { buckets: [1, 4] });
+    for (const n of [1, 3, 3, 9]) sizes.update(n);
+    group(registry, 'embed', 0, { uid: 'embed' }).gauge('bufferedRecords', () => {
+      throw new Error('closed');
+    });
+    const values = new MetricSampler(registry, GRAPH, JOB_ID, () => 0).sample().operators.embed?.[0]?.values;
+    expect(values?.batchSize).toMatchObject({ count: 4, sum: 16, max: 9, buckets: [{ le: 1, count: 1 }, { le: 4, count: 3 }, { le: null, count: 4 }] });
+    expect(values?.bufferedRecords).toBeNaN();
+  });
+});
