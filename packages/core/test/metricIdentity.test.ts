@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { describeMetric, Histogram, HISTOGRAM_BUCKETS, MetricRegistry, StreamExecutionEnvironment, type MetricEntry } from '../src/index.js';
+import { describeMetric, Histogram, HISTOGRAM_BUCKETS, MetricRegistry, RestartStrategies, StreamExecutionEnvironment, type MetricEntry } from '../src/index.js';
 
 const byId = (entries: Iterable<MetricEntry>) => new Map([...entries].map((e) => [e.id, e]));
 
@@ -56,6 +56,28 @@ describe('metric identity', () => {
     const mapIn = [...env.metrics.entries()].filter((e) => e.id === 'job.twice.operator.Map.0.numRecordsIn');
     expect(mapIn.map((e) => e.variables['job_id'])).toEqual([first.jobId, second.jobId]);
     expect(env.metrics.snapshot({ job_id: second.jobId })['job.twice.operator.Map.0.numRecordsIn']).toBe(3);
+  });
+
+  it("makes a restarted job's gauges read the new attempt, not the ended one", async () => {
+    const env = StreamExecutionEnvironment.create({ restartStrategy: RestartStrategies.fixedDelay(1, 0) });
+    let attempts = 0;
+    env
+      .fromCollection([1, 2, 3])
+      .map({
+        open(ctx) {
+          const attempt = ++attempts;
+          // Each attempt's instance reports itself: a gauge kept from the first attempt would still say 1.
+          ctx.metrics.gauge('attempt', () => attempt);
+        },
+        map(n: number) {
+          if (attempts === 1) throw new Error('first attempt fails');
+          return n;
+        },
+      })
+      .addSink(() => undefined);
+    const result = await env.execute('regauge');
+    expect(result.restarts).toBe(1);
+    expect(result.metrics['job.regauge.operator.Map.0.attempt']).toBe(2);
   });
 
   it('registers checkpoint metrics, with the job variables, only when checkpointing is on', async () => {

@@ -12,7 +12,7 @@ export class Counter {
 /** A value read when metrics are reported. */
 export class Gauge {
   readonly kind = 'gauge';
-  constructor(readonly read: () => number) {}
+  constructor(public read: () => number) {}
 }
 
 export type Metric = Counter | Gauge | Histogram;
@@ -60,8 +60,11 @@ export class MetricGroup {
     return this.registry.register(this.entry(name, () => new Counter()), 'counter');
   }
 
+  /** Registering it again (a restarted job's next attempt) makes it read the new `read`, not the ended attempt's objects. */
   gauge(name: string, read: () => number): Gauge {
-    return this.registry.register(this.entry(name, () => new Gauge(read)), 'gauge');
+    const gauge = this.registry.register(this.entry(name, () => new Gauge(read)), 'gauge');
+    gauge.read = read;
+    return gauge;
   }
 
   /** A histogram; `options` is its window size, or window size and buckets (see {@link HistogramOptions}). */
