@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { MetricRegistry } from '@tributary/core';
 import { batchStats } from './batchStats.js';
 import { generateCorpus, type PlantedPair } from './corpus.js';
-import type { Embedder } from './embedders.js';
+import type { EmbedderChoice } from './embedders.js';
 import { Progress, type ProgressStream } from './progress.js';
 import { compareWithPlanted, formatReport } from './report.js';
 
@@ -34,6 +34,8 @@ Options:
   --threshold X     cosine similarity from which two documents are
                     near-duplicates (default 0.8)
   --batch-size N    documents per embedding call (default 64)
+  --parallelism N   subtasks of the embedding and matching operators
+                    (default 1)
   --endpoint URL    embed with an OpenAI-compatible server instead, e.g.
                     http://localhost:11434/v1 (Ollama); needs --model;
                     the API key, if any, comes from OPENAI_API_KEY
@@ -61,6 +63,7 @@ interface Settings {
   readonly out: string;
   readonly threshold: number;
   readonly batchSize: number;
+  readonly parallelism: number;
   readonly endpoint: string | undefined;
   readonly model: string | undefined;
   readonly quiet: boolean;
@@ -91,8 +94,9 @@ export async function runCli(argv: readonly string[], io: CliIo = process): Prom
 
 async function run(settings: Settings, io: CliIo): Promise<void> {
   // Loaded here, not at the top: --help and a bad flag answer without loading the model runtime.
-  const { endpointEmbedder, localEmbedder } = await import('./embedders.js');
+  const { ensureEmbedderModel } = await import('@tributary/onnx');
   const { DEFAULT_LSH, EMBED_OPERATOR, JOB_NAME, findNearDuplicates } = await import('./nearDuplicates.js');
+  const { createEmbedder } = await import('./embedders.js');
   let input: string;
   let documents: number;
   let planted: readonly PlantedPair[] | undefined;
@@ -109,10 +113,10 @@ async function run(settings: Settings, io: CliIo): Promise<void> {
     source = settings.input;
   }
 
-  const embedder: Embedder =
+  const embedder: EmbedderChoice =
     settings.endpoint === undefined
-      ? await localEmbedder()
-      : endpointEmbedder({ baseUrl: settings.endpoint, model: settings.model ?? '', apiKey: io.env?.OPENAI_API_KEY });
+      ? { kind: 'local', model: await ensureEmbedderModel() }
+      : { kind: 'endpoint', baseUrl: settings.endpoint, model: settings.model ?? '', apiKey: io.env?.OPENAI_API_KEY };
 
   const registry = new MetricRegistry();
   const progress = settings.quiet
@@ -120,14 +124,10 @@ async function run(settings: Settings, io: CliIo): Promise<void> {
     : new Progress({ registry, job: JOB_NAME, operator: EMBED_OPERATOR, stream: io.stdout, total: documents }).start();
   let result;
   try {
-    result = await findNearDuplicates({
-      input,
-      output: settings.out,
-      embedder,
-      threshold: settings.threshold,
-      maxBatchSize: settings.batchSize,
-      environment: { metrics: registry },
-    });
+    result = await findNearDuplicates(
+      { input, output: settings.out, threshold: settings.threshold, batchSize: settings.batchSize, embedder, parallelism: settings.parallelism },
+      { metrics: registry },
+    );
   } finally {
     progress?.stop();
   }
@@ -138,7 +138,8 @@ async function run(settings: Settings, io: CliIo): Promise<void> {
     formatReport({
       documents,
       source,
-      embedder: embedder.description,
+      embedder: createEmbedder(embedder).description,
+      parallelism: settings.parallelism,
       threshold: settings.threshold,
       lsh: `LSH, ${DEFAULT_LSH.bands} bands of ${DEFAULT_LSH.bitsPerBand} hyperplane bits`,
       job: result.job,
@@ -164,6 +165,7 @@ function parseSettings(argv: readonly string[], cwd: string): Settings | 'help' 
       out: { type: 'string' },
       threshold: { type: 'string' },
       'batch-size': { type: 'string' },
+      parallelism: { type: 'string' },
       endpoint: { type: 'string' },
       model: { type: 'string' },
       quiet: { type: 'boolean' },
@@ -186,6 +188,7 @@ function parseSettings(argv: readonly string[], cwd: string): Settings | 'help' 
     out: values.out === undefined ? fileURLToPath(new URL('../out/', import.meta.url)) : resolve(cwd, values.out),
     threshold: numberOption('--threshold', values.threshold, 0.8, -1, 1),
     batchSize: integerOption('--batch-size', values['batch-size'], 64, 1, 4096),
+    parallelism: integerOption('--parallelism', values.parallelism, 1, 1, 256),
     endpoint: values.endpoint,
     model: values.model,
     quiet: values.quiet === true,
