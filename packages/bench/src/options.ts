@@ -3,7 +3,7 @@ import { MEASURED_RUNS } from './harness/sampling.js';
 import type { ScenarioId } from './harness/model.js';
 
 /** Every scenario the CLI knows, in the order a full run goes through them. */
-export const ALL_SCENARIOS: readonly ScenarioId[] = ['S3', 'S4', 'S2', 'S1', 'S1-sweep', 'S1-memory', 'CK', 'S5'];
+export const ALL_SCENARIOS: readonly ScenarioId[] = ['S3', 'S4', 'S2', 'S1', 'S1-sweep', 'S1-memory', 'CK', 'S5', 'S4-edge', 'S7', 'S6'];
 
 /** What `pnpm bench` was asked to do. */
 export interface BenchOptions {
