@@ -7,7 +7,7 @@ import { MetricRegistry } from '@tributary/core';
 import { startJobView, type JobViewServer } from '@tributary/web';
 import { batchStats } from './batchStats.js';
 import { generateCorpus, type PlantedPair } from './corpus.js';
-import type { Embedder } from './embedders.js';
+import type { EmbedderChoice } from './embedders.js';
 import { Progress, type ProgressStream } from './progress.js';
 import { compareWithPlanted, formatReport } from './report.js';
 
@@ -35,6 +35,8 @@ Options:
   --threshold X     cosine similarity from which two documents are
                     near-duplicates (default 0.8)
   --batch-size N    documents per embedding call (default 64)
+  --parallelism N   subtasks of the embedding and matching operators
+                    (default 1)
   --endpoint URL    embed with an OpenAI-compatible server instead, e.g.
                     http://localhost:11434/v1 (Ollama); needs --model;
                     the API key, if any, comes from OPENAI_API_KEY
@@ -67,6 +69,7 @@ interface Settings {
   readonly out: string;
   readonly threshold: number;
   readonly batchSize: number;
+  readonly parallelism: number;
   readonly endpoint: string | undefined;
   readonly model: string | undefined;
   readonly quiet: boolean;
@@ -98,8 +101,9 @@ export async function runCli(argv: readonly string[], io: CliIo = process): Prom
 
 async function run(settings: Settings, io: CliIo): Promise<void> {
   // Loaded here, not at the top: --help and a bad flag answer without loading the model runtime.
-  const { endpointEmbedder, localEmbedder } = await import('./embedders.js');
+  const { ensureEmbedderModel } = await import('@tributary/onnx');
   const { DEFAULT_LSH, EMBED_OPERATOR, JOB_NAME, findNearDuplicates } = await import('./nearDuplicates.js');
+  const { createEmbedder } = await import('./embedders.js');
   let input: string;
   let documents: number;
   let planted: readonly PlantedPair[] | undefined;
@@ -116,10 +120,10 @@ async function run(settings: Settings, io: CliIo): Promise<void> {
     source = settings.input;
   }
 
-  const embedder: Embedder =
+  const embedder: EmbedderChoice =
     settings.endpoint === undefined
-      ? await localEmbedder()
-      : endpointEmbedder({ baseUrl: settings.endpoint, model: settings.model ?? '', apiKey: io.env?.OPENAI_API_KEY });
+      ? { kind: 'local', model: await ensureEmbedderModel() }
+      : { kind: 'endpoint', baseUrl: settings.endpoint, model: settings.model ?? '', apiKey: io.env?.OPENAI_API_KEY };
 
   const registry = new MetricRegistry();
   const progress = settings.quiet
@@ -128,15 +132,11 @@ async function run(settings: Settings, io: CliIo): Promise<void> {
   let view: JobViewServer | undefined;
   let result;
   try {
-    result = await findNearDuplicates({
-      input,
-      output: settings.out,
-      embedder,
-      threshold: settings.threshold,
-      maxBatchSize: settings.batchSize,
-      environment: { metrics: registry },
-      ...(settings.ui ? { onStart: async (job) => void io.stdout.write(`Job view: ${(view = await startJobView(job)).url}\n`) } : {}),
-    });
+    result = await findNearDuplicates(
+      { input, output: settings.out, threshold: settings.threshold, batchSize: settings.batchSize, embedder, parallelism: settings.parallelism },
+      { metrics: registry },
+      settings.ui ? async (job) => void io.stdout.write(`Job view: ${(view = await startJobView(job)).url}\n`) : undefined,
+    );
   } catch (error) {
     await view?.close();
     throw error;
@@ -150,7 +150,8 @@ async function run(settings: Settings, io: CliIo): Promise<void> {
     formatReport({
       documents,
       source,
-      embedder: embedder.description,
+      embedder: createEmbedder(embedder).description,
+      parallelism: settings.parallelism,
       threshold: settings.threshold,
       lsh: `LSH, ${DEFAULT_LSH.bands} bands of ${DEFAULT_LSH.bitsPerBand} hyperplane bits`,
       job: result.job,
@@ -185,6 +186,7 @@ function parseSettings(argv: readonly string[], cwd: string): Settings | 'help' 
       out: { type: 'string' },
       threshold: { type: 'string' },
       'batch-size': { type: 'string' },
+      parallelism: { type: 'string' },
       endpoint: { type: 'string' },
       model: { type: 'string' },
       quiet: { type: 'boolean' },
@@ -208,6 +210,7 @@ function parseSettings(argv: readonly string[], cwd: string): Settings | 'help' 
     out: values.out === undefined ? fileURLToPath(new URL('../out/', import.meta.url)) : resolve(cwd, values.out),
     threshold: numberOption('--threshold', values.threshold, 0.8, -1, 1),
     batchSize: integerOption('--batch-size', values['batch-size'], 64, 1, 4096),
+    parallelism: integerOption('--parallelism', values.parallelism, 1, 1, 256),
     endpoint: values.endpoint,
     model: values.model,
     quiet: values.quiet === true,

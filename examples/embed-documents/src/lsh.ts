@@ -32,17 +32,18 @@ export class RandomHyperplaneLsh {
   }
 
   /**
-   * One bucket key per band, `<band>:<signature bits>`. The hyperplanes are
-   * drawn on the first call, for that vector's dimension (the model decides
-   * it); every later vector must have the same dimension.
+   * The vector's code in each band: `bitsPerBand` bits, one per hyperplane,
+   * set when the vector lies on its positive side. The hyperplanes are drawn
+   * on the first call, for that vector's dimension (the model decides it);
+   * every later vector must have the same dimension.
    */
-  bucketKeys(vector: ArrayLike<number>): string[] {
+  signature(vector: ArrayLike<number>): Int32Array {
     const planes = (this.planes ??= this.drawPlanes(vector.length));
     if (planes[0]!.length !== vector.length) {
       throw new RangeError(`LSH: a vector of dimension ${vector.length} after vectors of dimension ${planes[0]!.length}`);
     }
     const { bands, bitsPerBand } = this.options;
-    const keys = new Array<string>(bands);
+    const codes = new Int32Array(bands);
     for (let band = 0; band < bands; band++) {
       let bits = 0;
       for (let bit = 0; bit < bitsPerBand; bit++) {
@@ -51,9 +52,9 @@ export class RandomHyperplaneLsh {
         for (let i = 0; i < plane.length; i++) side += plane[i]! * vector[i]!;
         bits = (bits << 1) | (side >= 0 ? 1 : 0);
       }
-      keys[band] = `${band}:${bits.toString(16)}`;
+      codes[band] = bits;
     }
-    return keys;
+    return codes;
   }
 
   private drawPlanes(dimension: number): Float64Array[] {
@@ -63,6 +64,11 @@ export class RandomHyperplaneLsh {
     const gaussian = () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
     return Array.from({ length: this.options.bands * this.options.bitsPerBand }, () => Float64Array.from({ length: dimension }, gaussian));
   }
+}
+
+/** The bucket of a band's code: `<band>:<code in hex>`, distinct across bands. */
+export function bucketKey(band: number, code: number): string {
+  return `${band}:${code.toString(16)}`;
 }
 
 /** The probability that two vectors of cosine similarity `cosine` share at least one band bucket. */

@@ -1,24 +1,10 @@
 import { readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AsyncDataStream } from '@tributary/async';
-import {
-  FileSink,
-  FileSource,
-  ListStateDescriptor,
-  StreamExecutionEnvironment,
-  ValueStateDescriptor,
-  type Collector,
-  type EnvironmentOptions,
-  type JobClient,
-  type JobExecutionResult,
-  type KeyedProcessContext,
-  type KeyedProcessFunction,
-  type ListState,
-  type RuntimeContext,
-  type ValueState,
-} from '@tributary/core';
+import { FileSink, FileSource, OptionChecker, StreamExecutionEnvironment, type EnvironmentOptions, type JobClient, type JobExecutionResult } from '@tributary/core';
+import { BucketMatcher, bucketEntries, type DuplicatePair } from './BucketMatcher.js';
 import type { Doc } from './corpus.js';
-import type { EmbeddedDoc, Embedder } from './embedders.js';
+import { createEmbedder, type EmbedderChoice } from './embedders.js';
 import { RandomHyperplaneLsh, type LshOptions } from './lsh.js';
 
 /** The job's name: its metrics are `job.embed-documents.operator.<operator>.<subtask>.<metric>`. */
@@ -26,29 +12,22 @@ export const JOB_NAME = 'embed-documents';
 /** The async batch operator's name, under which its metrics (`batchSize`, `callLatencyMs`, ...) are registered. */
 export const EMBED_OPERATOR = 'embed';
 
-/** Two documents whose embeddings have a cosine similarity of at least the threshold; `a` < `b`. */
-export interface DuplicatePair {
-  readonly a: string;
-  readonly b: string;
-  readonly cosine: number;
-  readonly textA: string;
-  readonly textB: string;
-}
-
-export interface NearDuplicateJobOptions {
+/**
+ * What the job's graph is built from: plain data (structured-cloneable), so
+ * that every thread that builds the job builds the same graph from it.
+ */
+export interface NearDuplicateJobArgs {
   /** JSON lines, one `{ "id": ..., "text": ... }` per line. */
   readonly input: string;
-  /** Directory the pairs go to, as JSON lines (`part-0-<run>.jsonl`); earlier part files there are removed. */
+  /** Directory the pairs go to, as JSON lines (`part-0-<run>.jsonl`). */
   readonly output: string;
-  readonly embedder: Embedder;
   /** Cosine similarity at or above which two documents are near-duplicates. */
   readonly threshold: number;
-  /** Records per embedding call. Default 64. */
-  readonly maxBatchSize?: number;
-  /** Passed to `StreamExecutionEnvironment.create` (a `metrics` registry to watch, a clock, parallelism). */
-  readonly environment?: EnvironmentOptions;
-  /** Called with the running job's client as it starts (to watch it: `--ui`); if it throws, the job is cancelled. */
-  readonly onStart?: (job: JobClient) => void | Promise<void>;
+  /** Records per embedding call. */
+  readonly batchSize: number;
+  readonly embedder: EmbedderChoice;
+  /** Subtasks of every operator but the source and the sink. */
+  readonly parallelism: number;
 }
 
 export interface NearDuplicateResult {
@@ -66,22 +45,28 @@ export interface NearDuplicateResult {
 export const DEFAULT_LSH: LshOptions = { bands: 32, bitsPerBand: 10, seed: 1 };
 
 /**
- * Finds near-duplicate documents: reads them from a file, embeds them in
+ * The near-duplicate job's graph: reads documents from a file, embeds them in
  * batches with the async batch operator, puts each embedding in one
  * locality-sensitive-hash bucket per band, compares each document with the
  * documents already in its buckets (keyed state), and writes every pair at
- * or above the threshold once.
+ * or above the threshold once. It has no side effects: the caller removes
+ * earlier part files and runs it ({@link findNearDuplicates} does both).
+ *
+ * `environment` adds what is not plain data (a metric registry to watch, a clock).
  */
-export async function findNearDuplicates(options: NearDuplicateJobOptions): Promise<NearDuplicateResult> {
-  const { embedder, threshold } = options;
+export function buildNearDuplicateJob(args: NearDuplicateJobArgs, environment: EnvironmentOptions = {}): StreamExecutionEnvironment {
+  const check = new OptionChecker('buildNearDuplicateJob()');
+  const threshold = check.number('threshold', args.threshold, { min: -1, max: 1 });
+  const batchSize = check.integer('batchSize', args.batchSize);
+  const parallelism = check.integer('parallelism', args.parallelism);
+  const embedder = createEmbedder(args.embedder);
   const lsh = new RandomHyperplaneLsh(DEFAULT_LSH);
-  await removePartFiles(options.output);
 
-  const env = StreamExecutionEnvironment.create({ parallelism: 1, ...options.environment });
-  const docs = env.fromSource(new FileSource(options.input), 'documents').map(parseDoc).name('parse');
+  const env = StreamExecutionEnvironment.create({ ...environment, parallelism });
+  const docs = env.fromSource(new FileSource(args.input), 'documents').map(parseDoc).name('parse');
 
   const embedded = AsyncDataStream.unorderedWaitBatch(docs, embedder.embed, {
-    maxBatchSize: options.maxBatchSize ?? 64, // one model call embeds up to 64 documents
+    maxBatchSize: batchSize,
     maxBatchDelay: 5, // a partial batch waits at most 5 ms for more
     maxInFlightBatches: 2, // two calls at once keep the model busy
     ...embedder.operatorOptions,
@@ -90,78 +75,40 @@ export async function findNearDuplicates(options: NearDuplicateJobOptions): Prom
     .uid(EMBED_OPERATOR);
 
   embedded
-    .flatMap((doc) => lsh.bucketKeys(doc.vector).map((bucket): BucketEntry => ({ bucket, doc })))
+    .flatMap(bucketEntries(lsh))
     .name('lsh buckets')
     .keyBy((entry) => entry.bucket)
-    .process(new BucketMatcher(threshold))
+    .process(new BucketMatcher({ threshold, lsh: DEFAULT_LSH }))
     .name('compare in bucket')
-    .keyBy((pair) => `${pair.a} ${pair.b}`)
-    .process(new FirstOccurrence())
-    .name('drop repeats')
-    .sinkTo(FileSink.jsonLines<DuplicatePair>(options.output, { guarantee: 'at-least-once' }))
+    .sinkTo(FileSink.jsonLines<DuplicatePair>(args.output, { guarantee: 'at-least-once' }))
     .name('pairs file')
     .setParallelism(1);
+  return env;
+}
 
+/**
+ * Runs the job once: removes the part files of earlier runs, runs the graph
+ * of {@link buildNearDuplicateJob}, and reads back the pairs it wrote.
+ */
+export async function findNearDuplicates(
+  args: NearDuplicateJobArgs,
+  environment: EnvironmentOptions = {},
+  /** Called with the running job's client as it starts (to watch it: `--ui`); if it throws, the job is cancelled. */
+  onStart?: (job: JobClient) => void | Promise<void>,
+): Promise<NearDuplicateResult> {
+  const env = buildNearDuplicateJob(args, environment);
+  await removePartFiles(args.output);
   const client = env.executeAsync(JOB_NAME);
   try {
-    await options.onStart?.(client);
+    await onStart?.(client);
   } catch (error) {
     client.cancel();
     await client.result.catch(() => undefined);
     throw error;
   }
   const job = await client.result;
-  const outputFile = await partFile(options.output);
+  const outputFile = await partFile(args.output);
   return { job, pairs: await readPairs(outputFile), outputFile };
-}
-
-/** A document in one of its LSH buckets (`<band>:<bits>`). */
-interface BucketEntry {
-  readonly bucket: string;
-  readonly doc: EmbeddedDoc;
-}
-
-const MEMBERS = new ListStateDescriptor<EmbeddedDoc>('bucket members');
-
-/**
- * Keyed by bucket: compares each new document with the documents already in
- * the bucket, emits the pairs at or above the threshold, then joins the bucket.
- */
-export class BucketMatcher implements KeyedProcessFunction<string, BucketEntry, DuplicatePair> {
-  private members: ListState<EmbeddedDoc> | undefined;
-
-  constructor(private readonly threshold: number) {}
-
-  open(ctx: RuntimeContext): void {
-    this.members = ctx.getListState(MEMBERS);
-  }
-
-  processElement({ doc }: BucketEntry, _ctx: KeyedProcessContext<string>, out: Collector<DuplicatePair>): void {
-    const members = this.members as ListState<EmbeddedDoc>;
-    for (const other of members.get()) {
-      const cosine = dot(doc.vector, other.vector);
-      if (cosine >= this.threshold) out.collect(pairOf(doc, other, cosine));
-    }
-    members.add(doc);
-  }
-}
-
-const SEEN = new ValueStateDescriptor<boolean>('seen', false);
-
-/** Keyed by pair: a pair found in several bands goes out once. */
-export class FirstOccurrence implements KeyedProcessFunction<string, DuplicatePair, DuplicatePair> {
-  private seen: ValueState<boolean> | undefined;
-
-  open(ctx: RuntimeContext): void {
-    this.seen = ctx.getState(SEEN);
-  }
-
-  processElement(pair: DuplicatePair, _ctx: KeyedProcessContext<string>, out: Collector<DuplicatePair>): void {
-    const seen = this.seen as ValueState<boolean>;
-    if (seen.value() === true) return;
-    seen.update(true);
-    out.collect(pair);
-  }
 }
 
 /** Parses one input line; a bad line fails the job with the line in the message. */
@@ -175,17 +122,6 @@ export function parseDoc(line: string): Doc {
   const { id, text } = (value ?? {}) as Partial<Record<keyof Doc, unknown>>;
   if (typeof id !== 'string' || typeof text !== 'string') throw new Error(`expected {"id": string, "text": string}, got: ${line.slice(0, 80)}`);
   return { id, text };
-}
-
-function dot(a: Float32Array, b: Float32Array): number {
-  let sum = 0;
-  for (let i = 0; i < a.length; i++) sum += a[i]! * b[i]!;
-  return sum;
-}
-
-function pairOf(x: EmbeddedDoc, y: EmbeddedDoc, cosine: number): DuplicatePair {
-  const [first, second] = x.id < y.id ? [x, y] : [y, x];
-  return { a: first.id, b: second.id, cosine: Math.round(cosine * 10_000) / 10_000, textA: first.text, textB: second.text };
 }
 
 /** The sink appends to `part-<subtask>.jsonl`: start each run with none. */

@@ -1,7 +1,7 @@
 import type { JobExecutionResult } from '@tributary/core';
 import type { BatchStats } from './batchStats.js';
 import type { PlantedPair } from './corpus.js';
-import type { DuplicatePair } from './nearDuplicates.js';
+import type { DuplicatePair } from './BucketMatcher.js';
 
 /** How the pairs found compare with the pairs planted in a generated corpus. */
 export interface PlantedComparison {
@@ -36,6 +36,8 @@ export interface ReportInput {
   readonly documents: number;
   readonly source: string;
   readonly embedder: string;
+  /** Subtasks of the embedding and matching operators. */
+  readonly parallelism: number;
   readonly threshold: number;
   readonly lsh: string;
   readonly job: JobExecutionResult;
@@ -56,6 +58,7 @@ export function formatReport(input: ReportInput): string {
   const lines = [
     `Near-duplicates among ${integer.format(input.documents)} documents (${input.source})`,
     `  embedder     ${input.embedder}`,
+    `  parallelism  ${input.parallelism}`,
     `  matching     cosine >= ${input.threshold}, candidates from ${input.lsh}`,
     '',
     `  pairs found  ${integer.format(pairs.length)}, written to ${input.outputFile}`,

@@ -1,33 +1,24 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '@tributary/core';
-import { RandomHyperplaneLsh, candidateProbability } from '../src/lsh.js';
-
-/** A unit vector at cosine `cosine` from the unit vector `base`, in a random direction. */
-function vectorAt(base: Float64Array, cosine: number, random: () => number): Float64Array {
-  const noise = base.map(() => random() - 0.5);
-  const along = noise.reduce((s, x, i) => s + x * base[i]!, 0);
-  const orthogonal = noise.map((x, i) => x - along * base[i]!);
-  const norm = Math.hypot(...orthogonal);
-  const sine = Math.sqrt(1 - cosine * cosine);
-  return base.map((x, i) => cosine * x + (sine * orthogonal[i]!) / norm);
-}
-
-function unit(dimension: number, random: () => number): Float64Array {
-  const v = Float64Array.from({ length: dimension }, () => random() - 0.5);
-  const norm = Math.hypot(...v);
-  return v.map((x) => x / norm);
-}
+import { RandomHyperplaneLsh, bucketKey, candidateProbability } from '../src/lsh.js';
+import { unit, vectorAt } from './support/vectors.js';
 
 describe('RandomHyperplaneLsh', () => {
-  it('gives one key per band, the same for the same seed, and ignores the vector length', () => {
+  it('gives one code of bitsPerBand bits per band, the same for the same seed, and ignores the vector length', () => {
     const random = seededRandom(3);
     const v = unit(64, random);
-    const keys = new RandomHyperplaneLsh({ bands: 8, bitsPerBand: 6, seed: 1 }).bucketKeys(v);
-    expect(keys).toHaveLength(8);
-    expect(keys.map((k) => k.split(':')[0])).toEqual(['0', '1', '2', '3', '4', '5', '6', '7']);
-    expect(new RandomHyperplaneLsh({ bands: 8, bitsPerBand: 6, seed: 1 }).bucketKeys(v.map((x) => x * 3))).toEqual(keys);
-    expect(new RandomHyperplaneLsh({ bands: 8, bitsPerBand: 6, seed: 2 }).bucketKeys(v)).not.toEqual(keys);
+    const codes = new RandomHyperplaneLsh({ bands: 8, bitsPerBand: 6, seed: 1 }).signature(v);
+    expect(codes).toHaveLength(8);
+    for (const code of codes) expect(code >= 0 && code < 64).toBe(true);
+    expect(new Set(codes).size).toBeGreaterThan(1);
+    expect(new RandomHyperplaneLsh({ bands: 8, bitsPerBand: 6, seed: 1 }).signature(v.map((x) => x * 3))).toEqual(codes);
+    expect(new RandomHyperplaneLsh({ bands: 8, bitsPerBand: 6, seed: 2 }).signature(v)).not.toEqual(codes);
+  });
+
+  it('names a bucket by band and code, so equal codes in two bands are two buckets', () => {
+    expect(bucketKey(3, 0x2a)).toBe('3:2a');
+    expect(bucketKey(0, 5)).not.toBe(bucketKey(1, 5));
   });
 
   it('puts pairs in a shared bucket about as often as candidateProbability says', () => {
@@ -39,8 +30,8 @@ describe('RandomHyperplaneLsh', () => {
       const trials = 400;
       for (let t = 0; t < trials; t++) {
         const a = unit(32, random);
-        const ka = lsh.bucketKeys(a);
-        const kb = lsh.bucketKeys(vectorAt(a, cosine, random));
+        const ka = lsh.signature(a);
+        const kb = lsh.signature(vectorAt(a, cosine, random));
         if (ka.some((k, i) => k === kb[i])) shared++;
       }
       expect(Math.abs(shared / trials - candidateProbability(cosine, options))).toBeLessThan(0.08);
@@ -63,8 +54,8 @@ describe('RandomHyperplaneLsh', () => {
     expect(() => new RandomHyperplaneLsh({ bands: 0, bitsPerBand: 4, seed: 1 })).toThrow("LSH option 'bands' must be an integer >= 1, got 0");
     expect(() => new RandomHyperplaneLsh({ bands: 4, bitsPerBand: 31, seed: 1 })).toThrow("LSH option 'bitsPerBand' must be at most 30, got 31");
     const lsh = new RandomHyperplaneLsh({ bands: 2, bitsPerBand: 4, seed: 1 });
-    lsh.bucketKeys([1, 0, 0]);
-    expect(() => lsh.bucketKeys([1, 0])).toThrow('LSH: a vector of dimension 2 after vectors of dimension 3');
+    lsh.signature([1, 0, 0]);
+    expect(() => lsh.signature([1, 0])).toThrow('LSH: a vector of dimension 2 after vectors of dimension 3');
   });
 });
 

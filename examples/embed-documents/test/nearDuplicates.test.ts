@@ -2,12 +2,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MetricRegistry } from '@tributary/core';
+import { InvalidJobError, MetricRegistry } from '@tributary/core';
 import { ensureEmbedderModel, onnxTextEmbedder } from '@tributary/onnx';
 import { batchStats } from '../src/batchStats.js';
 import { generateCorpus } from '../src/corpus.js';
-import { endpointEmbedder, localEmbedder } from '../src/embedders.js';
-import { EMBED_OPERATOR, findNearDuplicates, type DuplicatePair } from '../src/nearDuplicates.js';
+import type { DuplicatePair } from '../src/BucketMatcher.js';
+import type { EmbedderChoice } from '../src/embedders.js';
+import { EMBED_OPERATOR, buildNearDuplicateJob, findNearDuplicates, type NearDuplicateJobArgs } from '../src/nearDuplicates.js';
 import { compareWithPlanted } from '../src/report.js';
 import { startEmbeddingsServer } from './support/embeddingsServer.js';
 
@@ -19,6 +20,17 @@ let input: string;
 /** The reference: every pair at or above the threshold, by comparing all pairs of the model's embeddings. */
 let allPairsAbove: Set<string>;
 let cosines: Map<string, number>;
+let local: EmbedderChoice;
+/** The job's arguments as the command line passes them by default, for the output directory `out`. */
+const args = (out: string, changes: Partial<NearDuplicateJobArgs> = {}): NearDuplicateJobArgs => ({
+  input,
+  output: join(dir, out),
+  threshold: THRESHOLD,
+  batchSize: 64,
+  embedder: local,
+  parallelism: 1,
+  ...changes,
+});
 
 const pairKey = (a: string, b: string) => (a < b ? `${a} ${b}` : `${b} ${a}`);
 
@@ -34,6 +46,7 @@ async function embedAll(texts: string[]): Promise<Float32Array[]> {
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'embed-documents-'));
   input = join(dir, 'corpus.jsonl');
+  local = { kind: 'local', model: await ensureEmbedderModel() };
   await writeFile(input, docs.map((d) => `${JSON.stringify(d)}\n`).join(''));
   const vectors = await embedAll(docs.map((d) => d.text));
   allPairsAbove = new Set();
@@ -67,7 +80,7 @@ describe('the near-duplicate job on 400 documents of the corpus', () => {
   it('finds every planted pair, and every pair at or above the threshold, with batches of up to 64', async () => {
     expect(planted.length).toBeGreaterThanOrEqual(20);
     const metrics = new MetricRegistry();
-    const { pairs, job } = await findNearDuplicates({ input, output: join(dir, 'local'), embedder: await localEmbedder(), threshold: THRESHOLD, environment: { metrics } });
+    const { pairs, job } = await findNearDuplicates(args('local'), { metrics });
 
     expectGoodPairs(pairs);
     const comparison = compareWithPlanted(pairs, planted);
@@ -81,14 +94,28 @@ describe('the near-duplicate job on 400 documents of the corpus', () => {
     expect(stats.recordsSent).toBe(docs.length);
     expect(stats.batches).toBeGreaterThanOrEqual(Math.ceil(docs.length / 64));
     expect(stats.callLatencyMs.count).toBe(stats.batches);
-    expect(job.operators.find((o) => o.name === 'drop repeats')?.recordsOut).toBe(pairs.length);
+    expect(job.operators.find((o) => o.name === 'compare in bucket')?.recordsOut).toBe(pairs.length);
+  });
+
+  it('finds the same pairs at parallelism 2, the buckets split between two subtasks', async () => {
+    const { pairs, job } = await findNearDuplicates(args('parallel', { parallelism: 2 }));
+    expectGoodPairs(pairs);
+    expect(new Set(pairs.map((p) => pairKey(p.a, p.b)))).toEqual(allPairsAbove);
+    const parallelism = Object.fromEntries(job.operators.map((o) => [o.name, o.parallelism]));
+    expect(parallelism).toMatchObject({ embed: 2, 'compare in bucket': 2, 'pairs file': 1 });
+  });
+
+  it('rejects bad arguments when the job is built, naming the argument', () => {
+    expect(() => buildNearDuplicateJob(args('never', { parallelism: 0 }))).toThrow(InvalidJobError);
+    expect(() => buildNearDuplicateJob(args('never', { threshold: 1.5 }))).toThrow("buildNearDuplicateJob(): option 'threshold' must be a finite number in [-1, 1], got 1.5");
+    expect(() => buildNearDuplicateJob(args('never', { batchSize: 0 }))).toThrow("buildNearDuplicateJob(): option 'batchSize' must be an integer >= 1, got 0");
   });
 
   it('finds the same pairs through an OpenAI-compatible server (--endpoint)', async () => {
     const server = await startEmbeddingsServer(embedAll);
     try {
-      const embedder = endpointEmbedder({ baseUrl: server.baseUrl, model: 'test-embedder' });
-      const { pairs } = await findNearDuplicates({ input, output: join(dir, 'endpoint'), embedder, threshold: THRESHOLD, maxBatchSize: 50 });
+      const embedder: EmbedderChoice = { kind: 'endpoint', baseUrl: server.baseUrl, model: 'test-embedder' };
+      const { pairs } = await findNearDuplicates(args('endpoint', { embedder, batchSize: 50 }));
       expectGoodPairs(pairs);
       expect(new Set(pairs.map((p) => pairKey(p.a, p.b)))).toEqual(allPairsAbove);
       expect(server.models).toEqual(new Set(['test-embedder']));
@@ -102,7 +129,7 @@ describe('the near-duplicate job on 400 documents of the corpus', () => {
   it('fails with a message naming the operator and the line when the input has a bad line', async () => {
     const bad = join(dir, 'bad.jsonl');
     await writeFile(bad, `${JSON.stringify(docs[0]!)}\n{"id": 7}\n`);
-    await expect(findNearDuplicates({ input: bad, output: join(dir, 'bad'), embedder: await localEmbedder(), threshold: THRESHOLD })).rejects.toThrow(
+    await expect(findNearDuplicates(args('bad', { input: bad }))).rejects.toThrow(
       /operator 'parse'.*expected \{"id": string, "text": string\}, got: \{"id": 7\}/,
     );
   });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { MetricRegistry, type JobExecutionResult } from '@tributary/core';
 import { batchStats } from '../src/batchStats.js';
 import type { PlantedPair } from '../src/corpus.js';
-import type { DuplicatePair } from '../src/nearDuplicates.js';
+import type { DuplicatePair } from '../src/BucketMatcher.js';
 import { compareWithPlanted, describeDifference, formatReport } from '../src/report.js';
 
 const pair = (a: string, b: string, cosine = 0.9): DuplicatePair => ({ a, b, cosine, textA: `text of ${a}`, textB: `text of ${b}` });
@@ -46,6 +46,7 @@ describe('formatReport', () => {
       documents: 1000,
       source: 'generated corpus',
       embedder: 'a model',
+      parallelism: 2,
       threshold: 0.8,
       lsh: 'LSH',
       job,
@@ -54,6 +55,7 @@ describe('formatReport', () => {
       outputFile: 'out/part-0.jsonl',
       comparison: compareWithPlanted([pair('d1', 'd2'), pair('d3', 'd4')], [planted('d1', 'd2'), planted('d3', 'd4'), planted('d5', 'd6')]),
     });
+    expect(report).toContain('  parallelism  2\n');
     expect(report).toContain('  pairs found  2, written to out/part-0.jsonl\n');
     expect(report).toContain('  vs planted   2 of 3 planted pairs found (recall 66.7%), 0 not planted (precision 100.0%)\n');
     expect(report).toContain('  throughput   1,000 docs in 0.50 s: 2,000 docs/s\n');

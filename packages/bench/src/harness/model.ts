@@ -13,9 +13,11 @@ export interface Checksum {
 
 /**
  * The scenarios of issues 2 and 3 (plus the memory run of issue 3), the
- * checkpoint costs of issue 5 (`CK`) and the ONNX embedder of issue 6 (`S5`).
+ * checkpoint costs of issue 5 (`CK`), the ONNX embedder of issue 6 (`S5`),
+ * and the main job (`S6`), a CPU-heavy keyed pipeline (`S7`) and the cost of
+ * a hash edge (`S4-edge`) of issue 21.
  */
-export type ScenarioId = 'S1' | 'S2' | 'S3' | 'S4' | 'S1-memory' | 'S1-sweep' | 'CK' | 'S5';
+export type ScenarioId = 'S1' | 'S2' | 'S3' | 'S4' | 'S1-memory' | 'S1-sweep' | 'CK' | 'S5' | 'S6' | 'S7' | 'S4-edge';
 
 /**
  * What a contender may return besides its checksum: figures of the run

@@ -219,7 +219,7 @@ export function renderDocs(results: ResultsFile, chartsDir: string): string {
 }
 
 /** The scenarios in the order of the template's sections, which is also the order of the targets table. */
-const SECTION_ORDER: readonly ScenarioId[] = ['S3', 'S4', 'S1', 'S1-sweep', 'S1-memory', 'S2', 'CK', 'S5'];
+const SECTION_ORDER: readonly ScenarioId[] = ['S3', 'S4', 'S1', 'S1-sweep', 'S1-memory', 'S2', 'CK', 'S5', 'S6', 'S7', 'S4-edge'];
 
 /** The template's values other than the summary's: the machine, the targets, and each scenario's tables and lists. */
 function docValues(results: ResultsFile): TemplateValues {

@@ -45,6 +45,8 @@ export function formatMb(bytes: number): string {
 /** Column headers of the per-run stats contenders report (`RunStats.stats`). */
 const STAT_LABELS: Record<string, string> = {
   periodicCheckpoints: 'periodic checkpoints per run',
+  callLatencyP50Ms: 'model call p50 (ms)',
+  callLatencyP95Ms: 'model call p95 (ms)',
 };
 
 /** A stat's median and range over the measured runs, e.g. `7 (6-8)`. */

@@ -7,7 +7,10 @@ import type { BenchOptions } from '../options.js';
 import { asyncServiceScenario, batchSizeSweepScenario, memoryScenario } from './asyncService.js';
 import { batchOverheadScenario } from './batchOverhead.js';
 import { checkpointScenario } from './checkpointCost.js';
+import { edgeCostScenario } from './edgeCost.js';
 import { keyedRunningSumScenario } from './keyedRunningSum.js';
+import { keyedTokenScoreScenario } from './keyedTokenScore.js';
+import { mainJobScenario } from './mainJob.js';
 import { mapFilterMapScenario } from './mapFilterMap.js';
 import { onnxEmbeddingScenario } from './onnxEmbedding.js';
 
@@ -25,6 +28,9 @@ export function buildScenarios(): Record<ScenarioId, Scenario> {
     'S1-memory': memoryScenario(),
     CK: checkpointScenario(),
     S5: onnxEmbeddingScenario(),
+    'S4-edge': edgeCostScenario(),
+    S7: keyedTokenScoreScenario(),
+    S6: mainJobScenario(),
   };
 }
 

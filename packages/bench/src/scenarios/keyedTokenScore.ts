@@ -1,0 +1,157 @@
+import { StreamExecutionEnvironment, ValueStateDescriptor, type DataStream, type MapFunction, type RuntimeContext, type ValueState } from '@tributary/core';
+import type { CpuScenario } from '../harness/cpuRunner.js';
+import type { Checksum, Contender } from '../harness/model.js';
+import { ChecksumSink } from '../harness/ChecksumSink.js';
+
+/** Distinct keys (users) of S7. */
+export const S7_KEYS = 10_000;
+
+/** Distinct input lines: a prime, so line i and its user (i mod 10,000) do not repeat together. */
+const DISTINCT_LINES = 10_007;
+
+/** Words per line: with them a record takes about 2 µs of CPU on the 2-core CI machine (issue 21). */
+const WORDS_PER_LINE = 30;
+
+const SYLLABLES = ['ka', 'lo', 'mi', 'ne', 'ru', 'sa', 'ti', 'vo', 'ze', 'pa', 'do', 'gu', 'be', 'fi', 'ho', 'ja'];
+
+let lines: readonly string[] | undefined;
+
+/** The distinct lines, made once per process: building them is input, not the pipeline's work. */
+function distinctLines(): readonly string[] {
+  lines ??= Array.from({ length: DISTINCT_LINES }, (_, i) => {
+    const words = Array.from({ length: WORDS_PER_LINE }, (_, w) => {
+      const x = (i * 31 + w * 7919) % 4096;
+      return `${SYLLABLES[x % 16]}${SYLLABLES[(x >> 4) % 16]}${SYLLABLES[x >> 8]}`;
+    });
+    return JSON.stringify({ id: i, user: `user-${i % S7_KEYS}`, text: `${words.join(' ')}.` });
+  });
+  return lines;
+}
+
+/** S7's input: `n` JSON lines `{"id", "user", "text"}` of 30 words, over 10,000 users. */
+export function* s7Lines(n: number): Generator<string> {
+  const pool = distinctLines();
+  for (let i = 0; i < n; i++) yield pool[i % DISTINCT_LINES] as string;
+}
+
+/** A parsed, tokenized line: its user and a score from its words. */
+export interface Scored {
+  readonly user: string;
+  readonly score: number;
+}
+
+interface Event {
+  readonly user: string;
+  readonly text: string;
+}
+
+/** Parses a line and scores its tokens: FNV-1a of each lower-cased word, summed mod 1,000 (the CPU work of a record). */
+export function scoreLine(line: string): Scored {
+  const event = JSON.parse(line) as Event;
+  const tokens = event.text.toLowerCase().split(/[^a-z]+/);
+  let score = 0;
+  for (const token of tokens) {
+    if (token === '') continue;
+    let hash = 0x811c9dc5;
+    for (let i = 0; i < token.length; i++) hash = Math.imul(hash ^ token.charCodeAt(i), 0x01000193);
+    score += (hash >>> 0) % 1000;
+  }
+  return { user: event.user, score: score % 1000 };
+}
+
+const userOf = (s: Scored): string => s.user;
+
+/**
+ * What a record emits: its user's record count so far and its score. At
+ * parallelism 2 a user's records reach the keyed stage in another order, so
+ * the checksum must not depend on it: the sum of the counts and the sum of
+ * the scores do not.
+ */
+export const emitted = (count: number, score: number): number => count * 1000 + score;
+
+/** Counts the user's records in `ValueState`. */
+interface UserCount extends MapFunction<Scored, number> {
+  count: ValueState<number> | undefined;
+}
+
+function userCount(): UserCount {
+  return {
+    count: undefined,
+    open(ctx: RuntimeContext) {
+      this.count = ctx.getState(new ValueStateDescriptor<number>('count', 0));
+    },
+    map(s: Scored) {
+      const state = this.count as ValueState<number>;
+      const next = (state.value() as number) + 1;
+      state.update(next);
+      return emitted(next, s.score);
+    },
+  };
+}
+
+/** What S7's job is built from: plain data, so a thread that builds it gets the same graph. */
+export interface S7Args {
+  readonly records: number;
+  readonly parallelism: number;
+}
+
+/** S7's pipeline, without a sink: parse and score every line, then count it for its user. */
+export function buildKeyedTokenScoreJob(args: S7Args): DataStream<number> {
+  const env = StreamExecutionEnvironment.create({ parallelism: args.parallelism });
+  return env.fromCollection(s7Lines(args.records)).map(scoreLine).name('parse and score').keyBy(userOf).map(userCount()).name('count per user');
+}
+
+const handLoop: Contender<number, Checksum> = {
+  id: 'hand-loop',
+  label: 'hand-written loop',
+  note: 'for each line: the same `scoreLine` (JSON.parse, split, FNV-1a per word), then `Map<user, count>`: get, add one, set, emit',
+  run: async (n) => {
+    const counts = new Map<string, number>();
+    const sink = new ChecksumSink();
+    for (const line of s7Lines(n)) {
+      const { user, score } = scoreLine(line);
+      const next = (counts.get(user) ?? 0) + 1;
+      counts.set(user, next);
+      sink.write(emitted(next, score));
+    }
+    return Promise.resolve(sink.result());
+  },
+};
+
+function tributary(parallelism: number): Contender<number, Checksum> {
+  return {
+    id: parallelism === 1 ? 'tributary' : `tributary-p${parallelism}`,
+    label: parallelism === 1 ? 'Tributary, one thread' : `Tributary, parallelism ${parallelism}, one thread`,
+    note:
+      parallelism === 1
+        ? '`fromCollection(lines).map(scoreLine).keyBy(s => s.user).map(count in ValueState)`, parallelism 1 (`buildKeyedTokenScoreJob`)'
+        : `the same job at parallelism ${parallelism} on the single-thread runtime: two subtasks per operator share the one event loop`,
+    extra: parallelism !== 1,
+    run: async (n) => {
+      const sink = new ChecksumSink();
+      const stream = buildKeyedTokenScoreJob({ records: n, parallelism });
+      stream.addSink(sink.write);
+      await stream.env.execute(`S7 keyed token score, parallelism ${parallelism}`);
+      return sink.result();
+    },
+  };
+}
+
+/** S7 (issue 21): a CPU-heavy keyed pipeline, about 2 µs of work per record. */
+export function keyedTokenScoreScenario(): CpuScenario {
+  return {
+    kind: 'cpu',
+    id: 'S7',
+    title: 'CPU-heavy keyed pipeline: parse JSON lines, tokenize, count per user over 10,000 keys',
+    description:
+      'Each record is a JSON line of 30 made-up words and one of 10,000 users; it is parsed, its words are lower-cased, split and ' +
+      'hashed (FNV-1a) into a score, and its user\'s record count (keyed state) goes up by one; the count and the score go to a ' +
+      'counting sink. Every contender reads the same lines and runs the same `scoreLine`.',
+    records: { full: 500_000, quick: 20_000 },
+    baseline: 'hand-loop',
+    subject: 'tributary',
+    unit: 'records',
+    contenders: [handLoop, tributary(1), tributary(2)],
+    targets: [],
+  };
+}
