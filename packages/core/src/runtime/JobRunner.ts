@@ -4,7 +4,7 @@ import type { MetricRegistry, MetricValue } from '../metrics/MetricRegistry.js';
 import type { CheckpointStorage, StoredCheckpoint } from './checkpoint/CheckpointStorage.js';
 import { SystemClock, type Clock } from './Clock.js';
 import { InvalidJobError, JobExecutionError, OperatorError, messageOf, type UnfinishedClose } from './errors.js';
-import { JobAttempt } from './JobAttempt.js';
+import { deployLocally, JobAttempt } from './JobAttempt.js';
 import type { JobGraph } from './JobGraph.js';
 import { describeJobGraph, type JobGraphView } from './JobGraphView.js';
 import { JobWatchdog, type TaskStatus } from './JobWatchdog.js';
@@ -120,7 +120,7 @@ export function executeJob(graph: JobGraph, options: RunnerOptions): JobClient {
     let restarts = 0;
     let lastFailure: unknown;
     for (;;) {
-      const attempt = new JobAttempt(graph, options, restore, unfinishedCloses, restarts, log);
+      const attempt = new JobAttempt(graph, options, restore, restarts, { unfinishedCloses, log, deploy: deployLocally });
       current = attempt;
       if (cancelled) attempt.cancel();
       const outcome = await attempt.done;
