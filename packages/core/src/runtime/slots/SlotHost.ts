@@ -30,6 +30,8 @@ interface SlotState {
   readonly slot: number;
   readonly worker: Worker;
   readonly tasks: Map<string, TaskStatus & { readonly id: TaskId }>;
+  /** Each task's operators, `'numbers' -> 'square'`, by task key. */
+  readonly operators: Map<string, string>;
   /** The slot sent `done`: its exit is no crash. */
   done: boolean;
   exited: boolean;
@@ -94,13 +96,15 @@ export class SlotHost implements Deployment {
         ports: slotPorts,
       };
       const tasks = new Map<string, TaskStatus & { id: TaskId }>();
+      const operators = new Map<string, string>();
       for (const chain of graph.chains) {
         if (chain.parallelism <= slot) continue;
         const { id, name } = taskIdentity(chain, slot, options.attempt, ids);
         tasks.set(taskKey(id), { id, task: name, waitingOn: undefined, ended: false });
+        operators.set(taskKey(id), chain.nodes.map((n) => n.description).join(' -> '));
       }
       const worker = new Worker(SLOT_ENTRY, { workerData, transferList: [...slotPorts.values()] });
-      const state: SlotState = { slot, worker, tasks, done: false, exited: false, error: undefined };
+      const state: SlotState = { slot, worker, tasks, operators, done: false, exited: false, error: undefined };
       this.slots.push(state);
       worker.on('message', (message: FromSlot) => this.receive(state, message));
       worker.on('error', (error) => (state.error = error));
@@ -184,9 +188,11 @@ export class SlotHost implements Deployment {
   private terminateLate(): void {
     for (const state of this.slots) {
       if (state.exited || state.done) continue;
-      for (const { id, task, ended, waitingOn } of state.tasks.values()) {
+      for (const { id, ended, waitingOn } of state.tasks.values()) {
         if (ended) continue;
-        const operator = waitingOn?.startsWith('close() of ') === true ? waitingOn.slice('close() of '.length) : `the operators of task '${task}'`;
+        // The close it waits on when the slot said so; else the slot stopped answering: any of the task's operators.
+        const closing = 'close() of ';
+        const operator = waitingOn?.startsWith(closing) === true ? waitingOn.slice(closing.length) : (state.operators.get(taskKey(id)) as string);
         this.reports({ kind: 'closeUnfinished', task: id, operator });
       }
       void state.worker.terminate();
