@@ -4,7 +4,7 @@ import { defineProject, type UserWorkspaceConfig } from 'vitest/config';
 const SETUP = fileURLToPath(new URL('./vitest.setup.ts', import.meta.url));
 
 /** Registers tsx in the worker threads tests start (slots), which load TypeScript natively: see the file. */
-const WORKERS = fileURLToPath(new URL('./vitest.workers.mjs', import.meta.url));
+const WORKERS = fileURLToPath(new URL('./tsx-workers.mjs', import.meta.url));
 
 /**
  * The vitest project settings every package uses: resolve workspace packages
@@ -13,7 +13,7 @@ const WORKERS = fileURLToPath(new URL('./vitest.workers.mjs', import.meta.url));
  * resolver, hence `ssr.resolve`.
  *
  * Worker threads inherit the process's options (the `@tributary/source`
- * condition vitest sets among them) and preload `vitest.workers.mjs`.
+ * condition vitest sets among them) and preload `tsx-workers.mjs`.
  *
  * Every test file runs with `--unhandled-rejections=strict`: a rejection no
  * one handles crashes the worker and fails the run, so no fault case can pass
