@@ -1,35 +1,80 @@
-// TEMPORARY (H1): a stand-in with the contract's interface for edges that stay in one slot, until
-// H2's SlotTransport (branch i21-transport) is merged; the merge takes H2's file.
 import type { MessagePort } from 'node:worker_threads';
-import type { CheckpointBarrier } from '../checkpoint/CheckpointBarrier.js';
 import type { InputChannel } from '../InputChannel.js';
 import type { ResultPartition } from '../ResultPartition.js';
+import { PeerLink, type StreamDirectory } from './PeerLink.js';
+import type { RemoteQueue } from './RemoteQueue.js';
+import { LocalSubpartition, SlotResultPartition, type Subpartition } from './SlotResultPartition.js';
 
-export class SlotTransport {
-  private readonly channels: InputChannel<unknown>[] = [];
+/** One slot's ports to the others; see {@link SlotTransport}. */
+export interface SlotTransportOptions {
+  readonly slot: number;
+  /** Peer slot -> port. */
+  readonly ports: ReadonlyMap<number, MessagePort>;
+  /** Chunks a producer may have outstanding per remote queue (the channel capacity): the credits. */
+  readonly capacity: number;
+}
 
-  constructor(readonly options: { readonly slot: number; readonly ports: ReadonlyMap<number, MessagePort>; readonly capacity: number }) {}
+/**
+ * One slot's links to every other slot (Flink's network stack, credit-based): one
+ * MessagePort per pair of slots, created by the main thread, carries every stream
+ * between the two. Chunks are structured-cloned, one message each; a producer spends
+ * a credit per chunk and waits when it has none, the consumer returns one per chunk its
+ * task polled. So at most `capacity (+1)` chunks per producer and consumer are in
+ * flight or queued, whatever the speed of the consumer's slot.
+ */
+export class SlotTransport implements StreamDirectory {
+  private readonly links = new Map<number, PeerLink>();
+  /** Consumer channels of this slot, by `vertex/subtask`. */
+  private readonly accepted = new Map<string, InputChannel<unknown>>();
+  /** Streams a peer opened before their channel was accepted. */
+  private readonly unclaimed = new Map<string, RemoteQueue[]>();
 
-  accept(_vertex: string, _subtask: number, channel: InputChannel<unknown>): void {
-    this.channels.push(channel);
+  constructor(private readonly options: SlotTransportOptions) {
+    for (const [peer, port] of options.ports) this.links.set(peer, new PeerLink(port, this));
   }
 
-  partition(_vertex: string, queue: number, consumers: readonly (InputChannel<unknown> | undefined)[], edge: string): ResultPartition<unknown> {
-    const local = consumers[this.options.slot];
-    const only = (target: number): InputChannel<unknown> => {
-      if (target !== this.options.slot || local === undefined) throw new Error(`records from ${edge} cannot cross slots yet`);
-      return local;
-    };
-    return {
-      subpartitions: consumers.length,
-      emit: (target, chunk) => only(target).push(queue, chunk),
-      writable: (target) => only(target).writable(queue),
-      broadcastBarrier: (barrier: CheckpointBarrier) => local?.pushBarrier(queue, barrier),
-      finish: () => local?.endOfInput(queue),
-    };
+  /** Chunks, barriers and ends sent to (vertex, subtask) from other slots land in `channel`, in the producer queue the sender names. */
+  accept(vertex: string, subtask: number, channel: InputChannel<unknown>): void {
+    const key = streamKey(vertex, subtask);
+    this.accepted.set(key, channel);
+    for (const queue of this.unclaimed.get(key) ?? []) queue.attach(channel);
+    this.unclaimed.delete(key);
   }
 
+  /**
+   * The partition one producer subtask writes to along one edge. `consumers[j]` is the
+   * local channel of consumer subtask j when it lives in this slot, else undefined (it
+   * lives in slot j). `queue` is the producer's queue in every consumer channel; `edge`
+   * names the edge in errors, as `'tokenize' to 'count per word' (hash)`.
+   */
+  partition(vertex: string, queue: number, consumers: readonly (InputChannel<unknown> | undefined)[], edge: string): ResultPartition<unknown> {
+    const targets = consumers.map((channel, subtask): Subpartition => {
+      if (channel !== undefined) return new LocalSubpartition(channel, queue);
+      const link = this.links.get(subtask);
+      if (link === undefined) throw new Error(`slot ${this.options.slot} has no port to slot ${subtask} (edge ${edge})`);
+      return link.open(vertex, subtask, queue, { capacity: this.options.capacity, edge });
+    });
+    return new SlotResultPartition(targets);
+  }
+
+  opened(queue: RemoteQueue, vertex: string, subtask: number): void {
+    const key = streamKey(vertex, subtask);
+    const channel = this.accepted.get(key);
+    if (channel !== undefined) {
+      queue.attach(channel);
+      return;
+    }
+    const waiting = this.unclaimed.get(key);
+    if (waiting === undefined) this.unclaimed.set(key, [queue]);
+    else waiting.push(queue);
+  }
+
+  /** The job stops: waiting producers wake, the ports close, late messages are dropped. */
   close(): void {
-    for (const port of this.options.ports.values()) port.close();
+    for (const link of this.links.values()) link.close();
   }
+}
+
+function streamKey(vertex: string, subtask: number): string {
+  return `${vertex}/${subtask}`;
 }
