@@ -5,6 +5,7 @@ import type { Sink } from '../../api/Sink.js';
 import { EventLog } from '../../logging/EventLog.js';
 import type { LogFields, LogLevel, Logger } from '../../logging/Logger.js';
 import { MetricRegistry } from '../../metrics/MetricRegistry.js';
+import type { CheckpointBarrier } from '../checkpoint/CheckpointBarrier.js';
 import { operatorIds } from '../checkpoint/operatorIds.js';
 import type { SubtaskRestore } from '../checkpoint/restoreAssignment.js';
 import { SystemClock } from '../Clock.js';
@@ -13,6 +14,7 @@ import { InputChannel } from '../InputChannel.js';
 import type { Chain, JobGraph, StreamEdge } from '../JobGraph.js';
 import { describeJobGraph } from '../JobGraphView.js';
 import { LocalTaskGateway } from '../LocalTaskGateway.js';
+import type { ResultPartition } from '../ResultPartition.js';
 import { SubtaskBuilder } from '../SubtaskBuilder.js';
 import type { Task } from '../Task.js';
 import type { TaskReport } from '../TaskGateway.js';
@@ -133,7 +135,8 @@ export class Slot {
           const consumer = chainOfHead.get(edge.to) as Chain;
           const consumers = Array.from({ length: consumer.parallelism }, (_, j) => (j === slot ? channelOf.get(consumer) : undefined));
           const name = `${edge.from.description} to ${edge.to.description} (${edge.partitioning.kind})`;
-          return transport.partition(ids.get(consumer.head) as string, (queueOffset.get(edge) as number) + slot, consumers, name);
+          const partition = transport.partition(ids.get(consumer.head) as string, (queueOffset.get(edge) as number) + slot, consumers, name);
+          return new OperatorPartition(partition, edge.from.description);
         },
       },
     );
@@ -212,6 +215,42 @@ export class Slot {
       if (fallback === undefined) throw error;
       this.port.postMessage(fallback());
     }
+  }
+}
+
+/**
+ * A partition whose failures (a record that cannot cross threads) name the
+ * operator that emitted the records: a flush outside any operator's call
+ * would otherwise fail the task without one.
+ */
+class OperatorPartition implements ResultPartition<unknown> {
+  constructor(
+    private readonly partition: ResultPartition<unknown>,
+    private readonly operator: string,
+  ) {}
+
+  get subpartitions(): number {
+    return this.partition.subpartitions;
+  }
+
+  emit(target: number, chunk: unknown[]): boolean {
+    try {
+      return this.partition.emit(target, chunk);
+    } catch (error) {
+      throw OperatorError.wrap(error, this.operator);
+    }
+  }
+
+  writable(target: number): Promise<void> {
+    return this.partition.writable(target);
+  }
+
+  broadcastBarrier(barrier: CheckpointBarrier): void {
+    this.partition.broadcastBarrier(barrier);
+  }
+
+  finish(): void {
+    this.partition.finish();
   }
 }
 
