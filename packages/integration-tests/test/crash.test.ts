@@ -81,7 +81,7 @@ function readOutput(dir: string): Enriched[] {
     .map((line) => JSON.parse(line) as Enriched);
 }
 
-describe.each(['single-thread', 'slots'] as const)('crash recovery (SIGKILL, restart from the latest checkpoint), runtime %s', (runtime) => {
+describe.each(['single-thread', 'slots'] as const)('crash recovery (SIGKILL, restart from the latest checkpoint), exactly-once, runtime %s', (runtime) => {
   it('exactly-once sink: every input exactly once, running totals equal the reference', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'crash-eo-'));
     const expected = reference(writeEvents(dir));
@@ -96,7 +96,6 @@ describe.each(['single-thread', 'slots'] as const)('crash recovery (SIGKILL, res
     // Writes cut short by a kill left temp files; each restart removed the ones of dead writers.
     expect(readdirSync(join(dir, 'checkpoints')).filter((name) => name.includes('.tmp-'))).toEqual([]);
   });
-
 });
 
 // In slots only the exactly-once run: barriers aligned across threads are what it adds, and the suite stays bounded.
