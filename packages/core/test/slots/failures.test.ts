@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InvalidJobError, JobExecutionError } from '../../src/index.js';
-import { failing, randomGraph, stuckClose } from './fixtures/jobs.job.js';
+import { until } from '../support/gatedSource.js';
+import { failing, randomGraph, stuckClose, stuckMetrics } from './fixtures/jobs.job.js';
 
 const marker = () => join(mkdtempSync(join(tmpdir(), 'slot-failure-')), 'failed-once');
 const failureOf = (result: Promise<unknown>) => result.then(() => undefined, (error: unknown) => error);
@@ -44,6 +45,13 @@ describe('failures in slots', { timeout: 30_000 }, () => {
 
   it('cancel() terminates a slot whose close blocks its thread, and lists the close', async () => {
     const client = stuckClose.executeAsync({ n: 0, parallelism: 2, closeTimeoutMs: 50 }, { jobName: 'stuck' });
+    // While it runs, the slots' metrics reach the main thread's registry (at least once a second), and their task statuses the client.
+    const sent = () => stuckMetrics.snapshot({ job_id: client.jobId })['job.stuck.operator.numbers.1.numRecordsOut'] as number | undefined;
+    await until(() => (sent() ?? 0) > 0, 'records counted in slot 1');
+    expect(client.tasks()).toEqual([
+      { task: 'numbers -> stuck (1/2)', waitingOn: undefined, ended: false },
+      { task: 'numbers -> stuck (2/2)', waitingOn: undefined, ended: false },
+    ]);
     client.cancel();
     const result = await client.result;
     expect(result.status).toBe('cancelled');
