@@ -95,11 +95,13 @@ export interface ExecuteOptions {
 
 /**
  * Where a job is built and run: create sources, chain transformations on the
- * streams they return, add sinks, then `execute()`.
+ * streams they return, add sinks, then `execute()`. A job with parallelism
+ * above 1 runs in slots and is built in a job module (`defineJob`), unless
+ * it runs on this thread (`runtime: 'single-thread'`, as here).
  *
  * @example
  * ```ts
- * const env = StreamExecutionEnvironment.create({ parallelism: 2 });
+ * const env = StreamExecutionEnvironment.create({ parallelism: 2, runtime: 'single-thread' });
  * env
  *   .fromElements('a b', 'b c')
  *   .flatMap((line) => line.split(' '))
@@ -256,7 +258,7 @@ export class StreamExecutionEnvironment {
       throw new InvalidJobError(`Job '${jobName}': restoreFrom needs enableCheckpointing() (it names the storage to restore from)`);
     }
     checkReplayableSources(graph, { jobName, restartStrategy: this.restartStrategy, restoreFrom: options.restoreFrom });
-    const runtime = this.runtime ?? (slots !== undefined && Math.max(...graph.chains.map((c) => c.parallelism)) > 1 ? 'slots' : 'single-thread');
+    const runtime = this.runtime ?? (Math.max(...graph.chains.map((c) => c.parallelism)) > 1 ? 'slots' : 'single-thread');
     if (runtime === 'slots') checkSlotsPossible(jobName, this.runtime, slots, this.systemClock);
     return executeJob(graph, {
       jobName,
