@@ -3,8 +3,10 @@
 //   clone:    postMessage of the chunk itself (structured clone)
 //   transfer: v8.serialize of the chunk, its ArrayBuffer transferred through postMessage
 //   ring:     v8.serialize of the chunk into a SharedArrayBuffer ring, Atomics.waitAsync to wake the reader
-// Run: node packages/core/bench-scripts/slotTransportChoice.mjs [rounds]
-// Prints ns of CPU (user + system, both threads) per record, the median of `rounds` runs.
+//   json:     JSON.stringify of the chunk, the string posted (for scale only: JSON loses undefined, Map, Date, ...)
+// and `slots`, the chosen one as built: SlotTransport feeding an InputChannel that a reader polls.
+// Run (after building core, for `slots`): node packages/core/bench-scripts/slotTransportChoice.mjs [rounds]
+// Prints ns of CPU (user + system, both threads) per record, the median of `rounds` runs, worker start-up excluded.
 import { Worker, MessageChannel, isMainThread, workerData, parentPort } from 'node:worker_threads';
 import v8 from 'node:v8';
 
@@ -20,7 +22,7 @@ function chunkOf(shape) {
   return chunk;
 }
 
-/** Runs one producer and one consumer worker; returns process CPU ns per record. */
+/** Runs one producer and one consumer worker; returns the process's CPU ns. */
 async function run(mode, shape, records) {
   const { port1, port2 } = new MessageChannel();
   const sab = mode === 'ring' ? new SharedArrayBuffer(RING_BYTES + 16) : undefined;
@@ -36,10 +38,36 @@ async function run(mode, shape, records) {
   const [, received] = await Promise.all([spawn('producer', port1), spawn('consumer', port2)]);
   const used = process.cpuUsage(start);
   if (received !== records) throw new Error(`received ${received} of ${records}`);
-  return ((used.user + used.system) * 1000) / records;
+  return (used.user + used.system) * 1000;
+}
+
+async function produceThroughSlots(chunk, chunks, port) {
+  const { SlotTransport } = await import('../dist/runtime/slots/SlotTransport.js');
+  const transport = new SlotTransport({ slot: 1, ports: new Map([[0, port]]), capacity: CAPACITY });
+  const partition = transport.partition('sum', 0, [undefined], "'bench' to 'sum'");
+  for (let i = 0; i < chunks; i++) if (!partition.emit(0, chunk)) await partition.writable(0);
+  partition.finish();
+}
+
+async function consumeThroughSlots(port) {
+  const { SlotTransport } = await import('../dist/runtime/slots/SlotTransport.js');
+  const { InputChannel } = await import('../dist/runtime/InputChannel.js');
+  const transport = new SlotTransport({ slot: 0, ports: new Map([[1, port]]), capacity: CAPACITY });
+  const channel = new InputChannel(1, CAPACITY);
+  transport.accept('sum', 0, channel);
+  let records = 0;
+  for (;;) {
+    const chunk = channel.poll();
+    if (chunk === null) break;
+    if (chunk === undefined) await channel.readable();
+    else records += chunk.length;
+  }
+  transport.close();
+  parentPort.postMessage(records);
 }
 
 function produce(mode, chunk, chunks, port, sab) {
+  if (mode === 'slots') return produceThroughSlots(chunk, chunks, port);
   let credits = CAPACITY;
   let sent = 0;
   const ring = sab && new Ring(sab);
@@ -48,6 +76,7 @@ function produce(mode, chunk, chunks, port, sab) {
       credits--;
       sent++;
       if (mode === 'clone') port.postMessage(chunk);
+      else if (mode === 'json') port.postMessage(JSON.stringify(chunk));
       else if (mode === 'transfer') {
         const bytes = v8.serialize(chunk);
         port.postMessage(bytes.buffer, [bytes.buffer]);
@@ -66,6 +95,7 @@ function produce(mode, chunk, chunks, port, sab) {
 }
 
 function consume(mode, chunks, port, sab) {
+  if (mode === 'slots') return consumeThroughSlots(port);
   let received = 0;
   let records = 0;
   let credit = 0;
@@ -101,7 +131,7 @@ function consume(mode, chunks, port, sab) {
   }
   port.on('message', (message) => {
     if (message === 'end') return;
-    take(mode === 'clone' ? message : v8.deserialize(new Uint8Array(message)));
+    take(mode === 'clone' ? message : mode === 'json' ? JSON.parse(message) : v8.deserialize(new Uint8Array(message)));
   });
 }
 
@@ -154,9 +184,10 @@ if (isMainThread) {
   ];
   console.log(`ns CPU per record (both threads), ${CHUNK}-record chunks, ${CAPACITY} credits, median of ${rounds}`);
   for (const { shape, records } of cases) {
-    for (const mode of ['clone', 'transfer', 'ring']) {
+    for (const mode of ['clone', 'transfer', 'ring', 'json', 'slots']) {
       const samples = [];
-      for (let r = 0; r < rounds; r++) samples.push(await run(mode, shape, records));
+      // Less a one-chunk run's CPU: starting two workers is not the transport's cost.
+      for (let r = 0; r < rounds; r++) samples.push(((await run(mode, shape, records)) - (await run(mode, shape, CHUNK))) / (records - CHUNK));
       samples.sort((a, b) => a - b);
       console.log(`${shape.padEnd(6)} ${mode.padEnd(9)} ${samples[Math.floor(rounds / 2)].toFixed(0).padStart(6)} ns/record`);
     }
