@@ -420,4 +420,28 @@ describe('SlotTransport: a producer in a real worker thread', () => {
       expect(await exited).toBe(0);
     }
   }, 60_000);
+
+  it('a producer waiting for credit wakes when the consumer slot\'s thread is terminated', async () => {
+    const capacity = 2;
+    const { port1, port2 } = new MessageChannel();
+    const producerSlot = new SlotTransport({ slot: 1, ports: new Map([[0, port1]]), capacity });
+    open.push(producerSlot);
+    const worker = typescriptWorker(new URL('../fixtures/transportStalledConsumer.ts', import.meta.url), {
+      workerData: { port: port2, capacity },
+      transferList: [port2],
+    });
+    const exited = new Promise<number>((resolve) => worker.on('exit', resolve));
+    const full = new Promise((resolve, reject) => {
+      worker.on('message', resolve);
+      worker.on('error', reject);
+    });
+    const partition = producerSlot.partition('sum', 0, [undefined], "'src' to 'sum' (hash)");
+    expect(partition.emit(0, ['a'])).toBe(true);
+    expect(partition.emit(0, ['b'])).toBe(false);
+    await full;
+    const waiting = partition.writable(0);
+    await worker.terminate();
+    await exited;
+    await expect(waiting).resolves.toBeUndefined();
+  });
 });
