@@ -243,6 +243,7 @@ describe('SlotTransport: credits', () => {
     let sent = 0;
     while (sent <= capacity && partition.emit(0, [sent++]));
     expect(sent).toBe(capacity);
+    expect(producerSlot.peakOutstanding()).toBe(capacity);
     let resumed = false;
     void partition.writable(0).then(() => (resumed = true));
     await until(() => channel.arrivals === capacity, 'the chunks arrived');
@@ -382,7 +383,7 @@ describe('SlotTransport: a producer in a real worker thread', () => {
       transferList: [port2],
     });
     const exited = new Promise<number>((resolve) => worker.on('exit', resolve));
-    const report = new Promise<{ waits: number }>((resolve, reject) => {
+    const report = new Promise<{ waits: number; peakOutstanding: number }>((resolve, reject) => {
       worker.on('message', resolve);
       worker.on('error', reject);
     });
@@ -413,7 +414,10 @@ describe('SlotTransport: a producer in a real worker thread', () => {
       expect(sum).toBe((records * (records - 1)) / 2);
       // The queue was full at every slow step, and never held more: memory bounded by the credits.
       expect(channel.maxQueued).toBe(capacity);
-      expect((await report).waits).toBeGreaterThan(0);
+      // The producer's own count agrees: sent and not yet polled, never more than the credits.
+      const { waits, peakOutstanding } = await report;
+      expect(peakOutstanding).toBe(capacity);
+      expect(waits).toBeGreaterThan(0);
     } finally {
       consumerSlot.close();
       // Closing the consumer's end closes the worker's: its loop empties and it exits on its own.
