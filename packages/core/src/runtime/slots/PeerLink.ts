@@ -40,6 +40,11 @@ export class PeerLink implements CreditSink {
     return subpartition;
   }
 
+  /** The most chunks one stream of this slot to the peer ever had outstanding. */
+  peakOutstanding(): number {
+    return this.outgoing.reduce((peak, subpartition) => Math.max(peak, subpartition.peakOutstanding), 0);
+  }
+
   owe(queue: RemoteQueue): void {
     this.owed.push(queue);
     // Credits go back when the task yields: a turn's polls share one message.

@@ -10,6 +10,8 @@ import { BARRIER, CHUNK, END, OPEN } from './slotMessages.js';
  */
 export class RemoteSubpartition implements Subpartition {
   private credits: number;
+  /** The most chunks ever outstanding: sent and not yet polled by the consumer. */
+  peakOutstanding = 0;
   private waiters: (() => void)[] = [];
   private closed = false;
 
@@ -17,7 +19,7 @@ export class RemoteSubpartition implements Subpartition {
     private readonly port: MessagePort,
     /** This stream's number on `port`. */
     private readonly stream: number,
-    capacity: number,
+    private readonly capacity: number,
     /** Names the edge in the error for a record that cannot be cloned. */
     private readonly edge: string,
   ) {
@@ -41,7 +43,9 @@ export class RemoteSubpartition implements Subpartition {
         { cause: error },
       );
     }
-    return --this.credits > 0;
+    const credits = --this.credits;
+    if (this.capacity - credits > this.peakOutstanding) this.peakOutstanding = this.capacity - credits;
+    return credits > 0;
   }
 
   writable(): Promise<void> {

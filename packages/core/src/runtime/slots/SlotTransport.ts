@@ -69,6 +69,17 @@ export class SlotTransport implements StreamDirectory {
     else waiting.push(queue);
   }
 
+  /**
+   * The most chunks one producer of this slot ever had outstanding to a consumer in
+   * another slot (sent, not yet polled there): at most `capacity`, plus one for a
+   * producer that emits after `emit` returned false. Memory between slots is bounded by it.
+   */
+  peakOutstanding(): number {
+    let peak = 0;
+    for (const link of this.links.values()) peak = Math.max(peak, link.peakOutstanding());
+    return peak;
+  }
+
   /** The job stops: waiting producers wake, the ports close, late messages are dropped. */
   close(): void {
     for (const link of this.links.values()) link.close();
