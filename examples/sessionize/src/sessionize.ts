@@ -107,7 +107,8 @@ export interface SessionizeOptions {
  * processing time at the replay's speed.
  */
 export function sessionize(clicks: readonly Click[], options: SessionizeOptions): { env: StreamExecutionEnvironment; sessions: SingleOutputStream<Session> } {
-  const env = StreamExecutionEnvironment.create({ parallelism: 2, ...options.environment });
+  // On this thread: tests drive it with a ManualClock, and the caller collects the sessions in its own heap.
+  const env = StreamExecutionEnvironment.create({ parallelism: 2, runtime: 'single-thread', ...options.environment });
   const gapMs = (options.gapSeconds * 1000) / options.speed;
   const sessions = env
     .fromAsyncIterable(() => replay(clicks, env.clock, options.speed, gapMs + 1))

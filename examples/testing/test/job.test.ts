@@ -12,7 +12,7 @@ describe('a job that drops repeated requests and geocodes the rest', () => {
   it('runs end to end under a manual clock', async () => {
     const clock = new ManualClock(0);
     const { service, client } = fakeGeocoder(clock);
-    const env = StreamExecutionEnvironment.create({ clock, parallelism: 2 });
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock, parallelism: 2 });
 
     const requests = env.fromElements(
       { id: 'r1', payload: '10 Downing Street, London' },

@@ -14,7 +14,8 @@ export interface WordCountResult {
  * word in keyed state (`keyBy` + `reduce`) across `parallelism` subtasks.
  */
 export async function wordCount(lines: readonly string[], options: EnvironmentOptions = {}): Promise<WordCountResult> {
-  const env = StreamExecutionEnvironment.create({ parallelism: 2, ...options });
+  // On this thread: the sink fills `latest` here, where a slot's worker would fill its own copy.
+  const env = StreamExecutionEnvironment.create({ parallelism: 2, runtime: 'single-thread', ...options });
   const latest = new Map<string, number>();
   env
     .fromCollection(lines)

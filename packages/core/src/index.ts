@@ -5,9 +5,17 @@
 export {
   StreamExecutionEnvironment,
   type EnvironmentOptions,
+  type Runtime,
   type CheckpointingOptions,
   type ExecuteOptions,
 } from './api/StreamExecutionEnvironment.js';
+export {
+  defineJob,
+  type JobDefinition,
+  type JobDefinitionOptions,
+  type JobDefinitionExecuteOptions,
+  type JobBuild,
+} from './api/defineJob.js';
 export type { CheckpointStorage, CompletedCheckpoint, StoredCheckpoint } from './runtime/checkpoint/CheckpointStorage.js';
 export { FileCheckpointStorage, type FileCheckpointStorageOptions } from './runtime/checkpoint/FileCheckpointStorage.js';
 export { RestartStrategies, type RestartStrategy } from './runtime/restartStrategies.js';

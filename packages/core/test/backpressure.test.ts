@@ -7,7 +7,7 @@ describe('backpressure', () => {
     const chunkSize = 256;
     const channelCapacity = 4;
     const sinkParallelism = 2;
-    const env = StreamExecutionEnvironment.create({ chunkSize, channelCapacity });
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', chunkSize, channelCapacity });
     let produced = 0;
     function* naturals() {
       for (;;) yield produced++;
@@ -51,7 +51,7 @@ describe('backpressure', () => {
 
 describe('long-running jobs', () => {
   it('leave no listener behind per backpressure wait (no growth with the number of records)', async () => {
-    const env = StreamExecutionEnvironment.create({ chunkSize: 16, channelCapacity: 1 });
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', chunkSize: 16, channelCapacity: 1 });
     let maxListeners = 0;
     let signal: AbortSignal | undefined;
     let seen = 0;
@@ -75,7 +75,7 @@ describe('long-running jobs', () => {
   });
 
   it('leave no listener behind per asynchronous source read', async () => {
-    const env = StreamExecutionEnvironment.create();
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread' });
     let next = 0;
     let maxListeners = 0;
     env
@@ -109,7 +109,7 @@ describe('long-running jobs', () => {
  */
 async function runBounded(chaining: Chaining, viaMap: boolean) {
   const bound = 5;
-  const env = StreamExecutionEnvironment.create({ chunkSize: 16 });
+  const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', chunkSize: 16 });
   const chunkSizes: number[] = [];
   let peakHeld = 0;
   const out: number[] = [];
@@ -165,7 +165,7 @@ describe('an operator with freeCapacity', () => {
   );
 
   it("'first' does not chain to a source that also feeds another operator", async () => {
-    const env = StreamExecutionEnvironment.create();
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread' });
     const source = env.fromElements(1, 2, 3);
     source.map((x) => x).addSink(() => undefined);
     source.transform<number>('Bounded', (ctx) => ({ processElement: (x: number) => ctx.output.collect(x) }), { chaining: 'first' }).addSink(() => undefined);
@@ -174,7 +174,7 @@ describe('an operator with freeCapacity', () => {
   });
 
   it('an unknown chaining fails at build time naming the option', () => {
-    const env = StreamExecutionEnvironment.create();
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread' });
     expect(() => env.fromElements(1).transform('Odd', () => ({ processElement: () => undefined }), { chaining: 'never' as Chaining })).toThrow(
       "transform('Odd'): option 'chaining' must be 'always', 'head' or 'first', got 'never'",
     );

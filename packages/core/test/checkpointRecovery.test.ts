@@ -99,7 +99,7 @@ describe('checkpoints and recovery', () => {
     const clock = new ManualClock(0);
 
     // First run: 120 records, a checkpoint, 60 more, then the job fails.
-    const env1 = StreamExecutionEnvironment.create({ clock }).enableCheckpointing(10, { storage });
+    const env1 = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock }).enableCheckpointing(10, { storage });
     const gate1 = gatedSource(1000);
     let failNow = false;
     buildJob(env1, gate1.source, out, {
@@ -120,7 +120,7 @@ describe('checkpoints and recovery', () => {
     expect(committed(out).map(([n]) => n).sort((a, b) => a - b)).toEqual(Array.from({ length: 120 }, (_, i) => i));
 
     // Second run: restore and finish.
-    const env2 = StreamExecutionEnvironment.create({ clock }).enableCheckpointing(10, { storage });
+    const env2 = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock }).enableCheckpointing(10, { storage });
     const gate2 = gatedSource(300);
     buildJob(env2, gate2.source, out, { check: () => undefined });
     gate2.openUntil(300);
@@ -134,7 +134,7 @@ describe('checkpoints and recovery', () => {
     const storage = mkdtempSync(join(tmpdir(), 'ckpt-'));
     const out = mkdtempSync(join(tmpdir(), 'out-'));
     const clock = new ManualClock(0);
-    const env = StreamExecutionEnvironment.create({ clock, restartStrategy: RestartStrategies.fixedDelay(2, 50) });
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock, restartStrategy: RestartStrategies.fixedDelay(2, 50) });
     env.enableCheckpointing(10, { storage });
     const gate = gatedSource(400);
     let failures = 0;
@@ -163,7 +163,7 @@ describe('checkpoints and recovery', () => {
 
   it('gives up after the restart strategy is exhausted, saying how often it tried', async () => {
     const clock = new ManualClock(0);
-    const env = StreamExecutionEnvironment.create({ clock, restartStrategy: RestartStrategies.fixedDelay(2, 5) });
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock, restartStrategy: RestartStrategies.fixedDelay(2, 5) });
     env.fromElements(1, 2, 3).map(() => {
       throw new Error('always');
     }).addSink(() => undefined);
@@ -178,7 +178,7 @@ describe('checkpoints and recovery', () => {
     const storage = mkdtempSync(join(tmpdir(), 'ckpt-'));
     const out = mkdtempSync(join(tmpdir(), 'out-'));
     const clock = new ManualClock(0);
-    const env1 = StreamExecutionEnvironment.create({ clock }).enableCheckpointing(10, { storage });
+    const env1 = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock }).enableCheckpointing(10, { storage });
     const gate1 = gatedSource(1000);
     buildJob(env1, gate1.source, out, { parallelism: 2 });
     const job1 = env1.executeAsync('rescale');
@@ -188,7 +188,7 @@ describe('checkpoints and recovery', () => {
     job1.cancel();
     await job1.result;
 
-    const env2 = StreamExecutionEnvironment.create({ clock }).enableCheckpointing(10, { storage });
+    const env2 = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock }).enableCheckpointing(10, { storage });
     const gate2 = gatedSource(210);
     gate2.openUntil(210);
     buildJob(env2, gate2.source, out, { parallelism: 3 });
@@ -200,7 +200,7 @@ describe('checkpoints and recovery', () => {
     const storage = mkdtempSync(join(tmpdir(), 'ckpt-'));
     const out = mkdtempSync(join(tmpdir(), 'out-'));
     const clock = new ManualClock(0);
-    const env1 = StreamExecutionEnvironment.create({ clock }).enableCheckpointing(10, { storage });
+    const env1 = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock }).enableCheckpointing(10, { storage });
     const gate = gatedSource(100);
     buildJob(env1, gate.source, out);
     const job = env1.executeAsync('v1');
@@ -211,7 +211,7 @@ describe('checkpoints and recovery', () => {
     await job.result;
 
     // The counting operator lost its uid: its state has nowhere to go.
-    const env2 = StreamExecutionEnvironment.create({ clock }).enableCheckpointing(10, { storage });
+    const env2 = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock }).enableCheckpointing(10, { storage });
     env2
       .fromSource(gatedSource(100).source, 'numbers')
       .uid('numbers')
@@ -226,19 +226,19 @@ describe('checkpoints and recovery', () => {
       /^Cannot restore checkpoint 1 \(.*chk-0000000001\.ckpt\): it holds state of operator 'Map' \(id 'count'\), which is not in this job/,
     );
 
-    const env3 = StreamExecutionEnvironment.create({ clock }).enableCheckpointing(10, { storage });
+    const env3 = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock }).enableCheckpointing(10, { storage });
     env3.fromElements(1).print();
     await expect(env3.execute('v3', { restoreFrom: join(storage, 'nope.ckpt') })).rejects.toThrow(
       `Job 'v3' cannot restore from ${join(storage, 'nope.ckpt')}: checkpoint ${join(storage, 'nope.ckpt')} cannot be read`,
     );
-    const noCheckpointing = StreamExecutionEnvironment.create();
+    const noCheckpointing = StreamExecutionEnvironment.create({ runtime: 'single-thread' });
     noCheckpointing.fromElements(1).print();
     expect(() => noCheckpointing.executeAsync('x', { restoreFrom: 'latest' })).toThrow(/restoreFrom needs enableCheckpointing/);
   });
 
   it('fails the checkpoint, naming the state, when a state value cannot be stored', async () => {
     const clock = new ManualClock(0);
-    const env = StreamExecutionEnvironment.create({ clock }).enableCheckpointing(10, { storage: mkdtempSync(join(tmpdir(), 'ckpt-')) });
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock }).enableCheckpointing(10, { storage: mkdtempSync(join(tmpdir(), 'ckpt-')) });
     const gate = gatedSource(100);
     env
       .fromSource(gate.source, 'numbers')
@@ -263,7 +263,7 @@ describe('checkpoints and recovery', () => {
     }
 
     // A new run, not restored: its checkpoints are 43 and 44, then it fails.
-    const env1 = StreamExecutionEnvironment.create({ clock }).enableCheckpointing(10, { storage });
+    const env1 = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock }).enableCheckpointing(10, { storage });
     const gate1 = gatedSource(1000);
     let failNow = false;
     buildJob(env1, gate1.source, out, {
@@ -283,7 +283,7 @@ describe('checkpoints and recovery', () => {
     await expect(job1.result).rejects.toThrow('crash');
     expect(readdirSync(storage).sort()).toEqual(['chk-0000000042.ckpt', 'chk-0000000043.ckpt', 'chk-0000000044.ckpt']);
 
-    const env2 = StreamExecutionEnvironment.create({ clock }).enableCheckpointing(10, { storage });
+    const env2 = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock }).enableCheckpointing(10, { storage });
     const gate2 = gatedSource(200);
     gate2.openUntil(200);
     buildJob(env2, gate2.source, out, { check: () => undefined });
@@ -297,7 +297,7 @@ describe('checkpoints and recovery', () => {
   it("fails 'latest' when every checkpoint is damaged; a run without restoreFrom starts from scratch and numbers after them", async () => {
     const storage = mkdtempSync(join(tmpdir(), 'ckpt-'));
     const out = mkdtempSync(join(tmpdir(), 'out-'));
-    const env1 = StreamExecutionEnvironment.create().enableCheckpointing(1000, { storage });
+    const env1 = StreamExecutionEnvironment.create({ runtime: 'single-thread' }).enableCheckpointing(1000, { storage });
     const gate1 = gatedSource(30);
     gate1.openUntil(30);
     buildJob(env1, gate1.source, out);
@@ -306,7 +306,7 @@ describe('checkpoints and recovery', () => {
     expect(final).toBe('chk-0000000001.ckpt');
     writeFileSync(join(storage, final as string), 'not a checkpoint');
 
-    const env2 = StreamExecutionEnvironment.create().enableCheckpointing(1000, { storage });
+    const env2 = StreamExecutionEnvironment.create({ runtime: 'single-thread' }).enableCheckpointing(1000, { storage });
     buildJob(env2, gatedSource(30).source, out);
     const error = await env2.execute('damaged', { restoreFrom: 'latest' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InvalidJobError);
@@ -319,7 +319,7 @@ describe('checkpoints and recovery', () => {
     expectExactlyOnce(committed(out), 30);
 
     const fresh = mkdtempSync(join(tmpdir(), 'out-'));
-    const env3 = StreamExecutionEnvironment.create().enableCheckpointing(1000, { storage });
+    const env3 = StreamExecutionEnvironment.create({ runtime: 'single-thread' }).enableCheckpointing(1000, { storage });
     const gate3 = gatedSource(30);
     gate3.openUntil(30);
     buildJob(env3, gate3.source, fresh);
@@ -335,7 +335,7 @@ describe('checkpoints and recovery', () => {
       loadLatest: () => Promise.resolve(undefined),
       load: () => Promise.reject(new Error('no checkpoint')),
     };
-    const env = StreamExecutionEnvironment.create().enableCheckpointing(1000, { storage });
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread' }).enableCheckpointing(1000, { storage });
     env.fromElements(1, 2, 3).addSink(() => undefined);
     await expect(env.execute('unreadable')).rejects.toThrow(
       "Job 'unreadable' failed: the checkpoint storage of job 'unreadable' cannot be read: EACCES: permission denied",
@@ -345,14 +345,14 @@ describe('checkpoints and recovery', () => {
   it('resumes a restored final checkpoint without writing anything twice', async () => {
     const storage = mkdtempSync(join(tmpdir(), 'ckpt-'));
     const out = mkdtempSync(join(tmpdir(), 'out-'));
-    const env1 = StreamExecutionEnvironment.create().enableCheckpointing(1000, { storage });
+    const env1 = StreamExecutionEnvironment.create({ runtime: 'single-thread' }).enableCheckpointing(1000, { storage });
     const gate1 = gatedSource(50);
     gate1.openUntil(50);
     buildJob(env1, gate1.source, out);
     await env1.execute('done');
     expectExactlyOnce(committed(out), 50);
 
-    const env2 = StreamExecutionEnvironment.create().enableCheckpointing(1000, { storage });
+    const env2 = StreamExecutionEnvironment.create({ runtime: 'single-thread' }).enableCheckpointing(1000, { storage });
     const gate2 = gatedSource(50);
     gate2.openUntil(50);
     buildJob(env2, gate2.source, out);
@@ -366,7 +366,7 @@ describe('without checkpointing', () => {
   it('still commits a two-phase-commit sink at the end, takes no keyed snapshot and registers no checkpoint metric', async () => {
     const out = mkdtempSync(join(tmpdir(), 'out-'));
     const keyedSnapshots = vi.spyOn(HeapKeyedStateBackend.prototype, 'snapshot');
-    const env = StreamExecutionEnvironment.create();
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread' });
     env
       .fromCollection(Array.from({ length: 100 }, (_, i) => i))
       .keyBy((n) => n % KEYS)

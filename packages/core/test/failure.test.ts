@@ -27,7 +27,7 @@ function trackedSource(items: number[] | 'infinite') {
 describe('failure', () => {
   it('fails the job naming the job, the operator and the cause, and closes source and sink', async () => {
     const { source, log } = trackedSource(Array.from({ length: 1000 }, (_, i) => i));
-    const env = StreamExecutionEnvironment.create({ parallelism: 2 });
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', parallelism: 2 });
     const sinkLog = { closed: 0 };
     const cause = new RangeError('bad record 500');
     env
@@ -52,7 +52,7 @@ describe('failure', () => {
 
   it('names the sink when an async write rejects, and stops reading', async () => {
     const { source, log } = trackedSource('infinite');
-    const env = StreamExecutionEnvironment.create();
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread' });
     let writes = 0;
     env.fromSource(source, 'endless').addSink(async () => {
       if (++writes === 100) throw new Error('disk full');
@@ -63,7 +63,7 @@ describe('failure', () => {
   });
 
   it('fails on a key selector that returns undefined, naming the keyed operator', async () => {
-    const env = StreamExecutionEnvironment.create({ parallelism: 2 });
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', parallelism: 2 });
     env
       .fromElements({ id: 'a' }, { id: undefined })
       .keyBy((r) => r.id as string)
@@ -74,7 +74,7 @@ describe('failure', () => {
   });
 
   it('fails when a source read throws, naming the source', async () => {
-    const env = StreamExecutionEnvironment.create();
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread' });
     env
       .fromSource<number>({ createReader: () => ({ read: () => Promise.reject(new Error('broker gone')), position: () => 0 }) }, 'broker')
       .print();
@@ -85,7 +85,7 @@ describe('failure', () => {
 describe('cancel', () => {
   it('stops an infinite source, closes everything and resolves as cancelled', async () => {
     const { source, log } = trackedSource('infinite');
-    const env = StreamExecutionEnvironment.create({ parallelism: 2 });
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', parallelism: 2 });
     let seen = 0;
     let closed = 0;
     env
@@ -114,7 +114,7 @@ describe('cancel', () => {
         cleanedUp = true;
       }
     }
-    const env = StreamExecutionEnvironment.create();
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread' });
     const seen: number[] = [];
     env.fromCollection(endless()).addSink((n) => {
       seen.push(n);
@@ -130,8 +130,8 @@ describe('cancel', () => {
 
 describe('build-time validation', () => {
   it('rejects bad parallelism with the option named', () => {
-    expect(() => StreamExecutionEnvironment.create({ parallelism: 0 })).toThrow("StreamExecutionEnvironment.create(): option 'parallelism' must be an integer in [1, 128], got 0");
-    const env = StreamExecutionEnvironment.create();
+    expect(() => StreamExecutionEnvironment.create({ runtime: 'single-thread', parallelism: 0 })).toThrow("StreamExecutionEnvironment.create(): option 'parallelism' must be an integer in [1, 128], got 0");
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread' });
     expect(() => env.fromElements(1).map((n) => n).name('m').setParallelism(-2)).toThrow(
       "setParallelism() of 'm': option 'parallelism' must be an integer in [1, 128], got -2",
     );
@@ -139,20 +139,20 @@ describe('build-time validation', () => {
   });
 
   it('rejects a job without a sink', () => {
-    const env = StreamExecutionEnvironment.create();
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread' });
     env.fromElements(1).map((n) => n);
     expect(() => env.executeAsync('empty')).toThrow(InvalidJobError);
     expect(() => env.executeAsync('empty')).toThrow("Job 'empty' has no sink");
   });
 
   it('rejects the same uid twice', () => {
-    const env = StreamExecutionEnvironment.create();
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread' });
     env.fromElements(1).map((n) => n).uid('parse');
     expect(() => env.fromElements(2).filter(() => true).name('f').uid('parse')).toThrow("uid 'parse' is used twice in this job (second time on 'f')");
   });
 
   it('rejects a stream used after its job ran', async () => {
-    const env = StreamExecutionEnvironment.create();
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread' });
     const doubled = env.fromElements(1, 2).map((n) => n * 2).name('double');
     expect(await doubled.executeAndCollect()).toEqual([2, 4]);
     expect(() => doubled.map((n) => n)).toThrow("The stream 'double' belongs to a job that already ran");
@@ -161,7 +161,7 @@ describe('build-time validation', () => {
   });
 
   it('rejects functions of the wrong shape', () => {
-    const env = StreamExecutionEnvironment.create();
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread' });
     const s = env.fromElements(1);
     expect(() => s.map({} as never)).toThrow('map() needs a function, an object with a map() method or a perSubtask() factory');
     expect(() => s.keyBy('id' as never)).toThrow('keyBy() needs a key selector function');
@@ -171,7 +171,7 @@ describe('build-time validation', () => {
 
 describe('cancel while a source waits', () => {
   it('ends a job whose async generator is parked on an await that never settles', async () => {
-    const env = StreamExecutionEnvironment.create();
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread' });
     async function* stuck() {
       yield 1;
       await new Promise(() => undefined);

@@ -17,7 +17,7 @@ const offsetOf = (position: FileSplit[], size: number) => position[0]?.offset ??
 
 describe('FileSource', { timeout: 30_000 }, () => {
   it('reads lines (\\n and \\r\\n, a last line without newline, UTF-8)', async () => {
-    const env = StreamExecutionEnvironment.create();
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread' });
     const lines = await env.fromSource(new FileSource(file('a\r\nbé\n\nlast')), 'f').executeAndCollect();
     expect(lines).toEqual(['a', 'bé', '', 'last']);
   });
@@ -59,7 +59,7 @@ describe('FileSource', { timeout: 30_000 }, () => {
     const long = 'c'.repeat(5 * READ_BYTES + 123);
     const lines = [crlfAcross, utf8Across, '', long, 'x', '', long + 'd', 'last without newline'];
     const path = file(`${crlfAcross}\r\n${utf8Across}\n\n${long}\r\nx\n\n${long}d\n${lines.at(-1)}`);
-    const env = StreamExecutionEnvironment.create();
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread' });
     expect(await env.fromSource(new FileSource(path), 'f').executeAndCollect()).toEqual(lines);
   });
 
@@ -177,7 +177,7 @@ describe('FileSource over several files', { timeout: 30_000 }, () => {
       [{ path: paths[1]!, offset: offset(25) }],
     ];
     await new FileCheckpointStorage(storage).store({ version: 2, jobName: 'files', checkpointId: 1, timestamp: 0, final: false, operators: {}, sources: { files: { name: 'files', parallelism: 2, positions } } });
-    const env = StreamExecutionEnvironment.create({ parallelism: to }).enableCheckpointing(60_000, { storage });
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', parallelism: to }).enableCheckpointing(60_000, { storage });
     const read: string[] = [];
     env
       .fromSource(new FileSource(paths), 'files')

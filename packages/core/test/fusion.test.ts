@@ -8,7 +8,7 @@ const numbers = Array.from({ length: 1000 }, (_, i) => i);
 
 describe('fused maps and filters', () => {
   it('keep records in and out per operator, as unfused operators count them', async () => {
-    const env = StreamExecutionEnvironment.create({ chunkSize: 64 });
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', chunkSize: 64 });
     env
       .fromCollection(numbers)
       .map((n) => n * 2)
@@ -33,7 +33,7 @@ describe('fused maps and filters', () => {
   });
 
   it('name the operator whose function threw', async () => {
-    const env = StreamExecutionEnvironment.create({ chunkSize: 100 });
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', chunkSize: 100 });
     env
       .fromCollection(numbers)
       .map((n) => n + 1)
@@ -51,7 +51,7 @@ describe('fused maps and filters', () => {
   });
 
   it('run a keyed map on its own (it sets the current key per record), next to fused ones', async () => {
-    const env = StreamExecutionEnvironment.create({ parallelism: 2 });
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', parallelism: 2 });
     const out = await env
       .fromCollection(numbers)
       .keyBy((n) => n % 7)
@@ -86,7 +86,7 @@ describe('without code generation', () => {
     // The child runs the built package (turbo builds it before these tests).
     const script = `
       import { StreamExecutionEnvironment } from ${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)};
-      const env = StreamExecutionEnvironment.create();
+      const env = StreamExecutionEnvironment.create({ runtime: 'single-thread' });
       const out = [];
       env.fromCollection(Array.from({ length: 100 }, (_, i) => i)).map((n) => n * 2).name('double')
         .filter((n) => n % 3 !== 0).name('not-3').addSink((n) => void out.push(n));

@@ -20,7 +20,7 @@ function summary(view: JobGraphView): string[] {
   ];
 }
 
-const env = (parallelism = 1) => StreamExecutionEnvironment.create({ parallelism });
+const env = (parallelism = 1) => StreamExecutionEnvironment.create({ runtime: 'single-thread', parallelism });
 
 const cases: { name: string; build: () => StreamExecutionEnvironment; expected: string[] }[] = [
   {

@@ -69,7 +69,7 @@ function referenceSummaries(): string[] {
 
 describe('keyed state', () => {
   it.each([1, 4])('scopes value, list, map and reducing state to the key (parallelism %i)', async (parallelism) => {
-    const env = StreamExecutionEnvironment.create({ parallelism, chunkSize: 16 });
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', parallelism, chunkSize: 16 });
     const out = await env.fromCollection(events).keyBy((e) => e.user).process(new UserSummary()).executeAndCollect();
     expect([...out].sort()).toEqual(referenceSummaries().sort());
     // Within one key, order is kept (one key lives on one subtask).
@@ -80,7 +80,7 @@ describe('keyed state', () => {
   });
 
   it('rolls reduce per key and emits every intermediate value', async () => {
-    const env = StreamExecutionEnvironment.create({ parallelism: 3 });
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', parallelism: 3 });
     const out = await env
       .fromElements<[string, number]>(['a', 1], ['b', 10], ['a', 2], ['b', 20], ['a', 3])
       .keyBy(([k]) => k)
@@ -91,7 +91,7 @@ describe('keyed state', () => {
   });
 
   it('rejects keyed state outside a keyed stream and a state name reused with another kind', async () => {
-    const env = StreamExecutionEnvironment.create();
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread' });
     const notKeyed = env.fromElements(1).map({
       open(ctx: RuntimeContext) {
         ctx.getState(new ValueStateDescriptor<number>('x'));
@@ -100,7 +100,7 @@ describe('keyed state', () => {
     });
     await expect(notKeyed.executeAndCollect('not keyed')).rejects.toThrow(/only available on a keyed stream/);
 
-    const env2 = StreamExecutionEnvironment.create();
+    const env2 = StreamExecutionEnvironment.create({ runtime: 'single-thread' });
     const clash = env2.fromElements(1).keyBy((n) => n).map({
       open(ctx: RuntimeContext) {
         ctx.getState(new ValueStateDescriptor<number>('x'));

@@ -79,10 +79,10 @@ const never = () => new Promise<never>(() => undefined);
 
 describe('the logger option', () => {
   it('accepts console and any object with the four methods; rejects anything else naming the option and what is missing', () => {
-    expect(StreamExecutionEnvironment.create({ logger: console }).logger).toBe(console);
-    expect(StreamExecutionEnvironment.create({ logger: silentLogger }).logger).toBe(silentLogger);
-    expect(StreamExecutionEnvironment.create().logger).toBe(stderrLogger);
-    const bad = (logger: unknown) => () => StreamExecutionEnvironment.create({ logger: logger as Logger });
+    expect(StreamExecutionEnvironment.create({ runtime: 'single-thread', logger: console }).logger).toBe(console);
+    expect(StreamExecutionEnvironment.create({ runtime: 'single-thread', logger: silentLogger }).logger).toBe(silentLogger);
+    expect(StreamExecutionEnvironment.create({ runtime: 'single-thread' }).logger).toBe(stderrLogger);
+    const bad = (logger: unknown) => () => StreamExecutionEnvironment.create({ runtime: 'single-thread', logger: logger as Logger });
     expect(bad({ info: () => undefined, warn: () => undefined })).toThrow(
       new InvalidJobError(
         "StreamExecutionEnvironment.create(): option 'logger' must be a Logger (an object with debug(), info(), warn() and error()), got an object without debug(), error()",
@@ -94,7 +94,7 @@ describe('the logger option', () => {
 
   it('reaches rich functions as RuntimeContext.logger', async () => {
     const { logger, lines } = recordingLogger();
-    const env = StreamExecutionEnvironment.create({ clock: new ManualClock(0), logger });
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock: new ManualClock(0), logger });
     env
       .fromElements(1)
       .map({
@@ -117,7 +117,7 @@ describe('the logger option', () => {
       warn: () => undefined,
       error: () => undefined,
     };
-    const env = StreamExecutionEnvironment.create({ clock: new ManualClock(0), logger: throwing });
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock: new ManualClock(0), logger: throwing });
     const out: number[] = [];
     env.fromElements(1, 2).addSink((n) => void out.push(n));
     expect((await env.execute('logs into a full disk')).status).toBe('finished');
@@ -152,7 +152,7 @@ describe('job events', () => {
   it('job.started and job.ended: the job, its status, duration, records read and restarts', async () => {
     const clock = new ManualClock(1_000);
     const { logger, events } = recordingLogger();
-    const env = StreamExecutionEnvironment.create({ clock, logger });
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock, logger });
     const gate = gatedSource(5);
     env.fromSource(gate.source, 'numbers').addSink(() => undefined);
     const job = env.executeAsync('orders');
@@ -172,7 +172,7 @@ describe('job events', () => {
   it('job.restarting names the operator, task and subtask that failed, the cause, the delay and the attempt; job.ended says failed when restarts run out', async () => {
     const clock = new ManualClock(0);
     const { logger, events } = recordingLogger();
-    const env = StreamExecutionEnvironment.create({ clock, logger, parallelism: 2, restartStrategy: RestartStrategies.fixedDelay(1, 100) });
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock, logger, parallelism: 2, restartStrategy: RestartStrategies.fixedDelay(1, 100) });
     env
       .fromElements(1, 2, 3, 4)
       .map({
@@ -211,7 +211,7 @@ describe('job events', () => {
     const memory = memoryStorage({ hold: true });
     const run = (restoreFrom?: 'latest') => {
       const { logger, events } = recordingLogger();
-      const env = StreamExecutionEnvironment.create({ clock, logger }).enableCheckpointing(100, { storage: memory.storage });
+      const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock, logger }).enableCheckpointing(100, { storage: memory.storage });
       const gate = gatedSource(4);
       env.fromSource(gate.source, 'numbers').addSink(() => undefined);
       const job = env.executeAsync('checkpointed', restoreFrom === undefined ? {} : { restoreFrom });
@@ -260,7 +260,7 @@ describe('job events', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ckpt-log-'));
     const run = async (restoreFrom?: 'latest') => {
       const { logger, events } = recordingLogger();
-      const env = StreamExecutionEnvironment.create({ clock: new ManualClock(0), logger }).enableCheckpointing(100, { storage: dir });
+      const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock: new ManualClock(0), logger }).enableCheckpointing(100, { storage: dir });
       env.fromElements(1, 2).addSink(() => undefined);
       await env.execute('damaged', restoreFrom === undefined ? {} : { restoreFrom });
       return events;
@@ -285,7 +285,7 @@ describe('job events', () => {
     const clock = new ManualClock(0);
     const { logger, events } = recordingLogger();
     const memory = memoryStorage({ failWith: new Error('disk full') });
-    const env = StreamExecutionEnvironment.create({ clock, logger }).enableCheckpointing(100, { storage: memory.storage });
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock, logger }).enableCheckpointing(100, { storage: memory.storage });
     env.fromElements(1, 2).addSink(() => undefined);
     await expect(env.execute('full disk')).rejects.toThrow('disk full');
     expect(events('checkpoint.failed')).toEqual([
@@ -301,7 +301,7 @@ describe('job events', () => {
   it('operator.closeTimedOut names the operator, the task and the timeout', async () => {
     const clock = new ManualClock(0);
     const { logger, events } = recordingLogger();
-    const env = StreamExecutionEnvironment.create({ clock, logger, closeTimeoutMs: 50 });
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock, logger, closeTimeoutMs: 50 });
     const gate = gatedSource(100);
     let closing = false;
     const stuck: Sink<number> = {

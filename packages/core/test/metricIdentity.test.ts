@@ -8,7 +8,7 @@ const byId = (entries: Iterable<MetricEntry>) => new Map([...entries].map((e) =>
 
 describe('metric identity', () => {
   it("registers every operator metric with the job, job id, operator, uid and subtask as variables, under the metric's own name", async () => {
-    const env = StreamExecutionEnvironment.create({ parallelism: 2 });
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', parallelism: 2 });
     const out = await env
       .fromCollection([1, 2, 3, 4])
       .map((n) => n + 1)
@@ -36,7 +36,7 @@ describe('metric identity', () => {
   });
 
   it('gives each execute() its own job id, on the client and the result, and its own metrics', async () => {
-    const env = StreamExecutionEnvironment.create();
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread' });
     const run = () => {
       const out: number[] = [];
       env.fromCollection([1, 2, 3]).map((n) => n).addSink((n) => void out.push(n));
@@ -81,12 +81,12 @@ describe('metric identity', () => {
   });
 
   it('registers checkpoint metrics, with the job variables, only when checkpointing is on', async () => {
-    const plain = StreamExecutionEnvironment.create();
+    const plain = StreamExecutionEnvironment.create({ runtime: 'single-thread' });
     plain.fromCollection([1]).addSink(() => undefined);
     await plain.execute('plain');
     expect([...plain.metrics.entries()].filter((e) => e.name.toLowerCase().includes('checkpoint'))).toEqual([]);
 
-    const env = StreamExecutionEnvironment.create().enableCheckpointing(1000, { storage: mkdtempSync(join(tmpdir(), 'ckpt-')) });
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread' }).enableCheckpointing(1000, { storage: mkdtempSync(join(tmpdir(), 'ckpt-')) });
     env.fromCollection([1]).addSink(() => undefined);
     const result = await env.execute('checked');
     const checkpoints = [...env.metrics.entries()].filter((e) => e.id.startsWith('job.checked.checkpoints.'));

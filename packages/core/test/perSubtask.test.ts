@@ -106,7 +106,7 @@ const OPERATORS: readonly (readonly [string, (stream: DataStream<number>, lives:
 describe('perSubtask: a rich function given as a factory', () => {
   it.each(OPERATORS)('%s: one instance per subtask, each opened and closed once', async (name, apply) => {
     const lives: Life[] = [];
-    const env = StreamExecutionEnvironment.create({ parallelism: PARALLELISM, clock: new ManualClock(0), logger: silentLogger });
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', parallelism: PARALLELISM, clock: new ManualClock(0), logger: silentLogger });
     const out = await apply(env.fromCollection(INPUT).rebalance(), lives).executeAndCollect('factories');
     expect(out).toHaveLength(INPUT.length);
     expect(lives.map((l) => l.subtask).sort()).toEqual([0, 1, 2]);
@@ -118,7 +118,7 @@ describe('perSubtask: a rich function given as a factory', () => {
   it('makes new instances for a restart, each opened and closed once', async () => {
     const clock = new ManualClock(0);
     const lives: Life[] = [];
-    const env = StreamExecutionEnvironment.create({ parallelism: 2, clock, logger: silentLogger, restartStrategy: RestartStrategies.fixedDelay(1, 10) });
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', parallelism: 2, clock, logger: silentLogger, restartStrategy: RestartStrategies.fixedDelay(1, 10) });
     let failed = false;
     env
       .fromElements(1, 2, 3, 4)
@@ -140,7 +140,7 @@ describe('perSubtask: a rich function given as a factory', () => {
   });
 
   it('fails the job naming the operator when the factory returns no function of the right shape', async () => {
-    const env = StreamExecutionEnvironment.create({ clock: new ManualClock(0), logger: silentLogger });
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock: new ManualClock(0), logger: silentLogger });
     env
       .fromElements(1)
       .map(perSubtask(() => ({ mapp: (n: number) => n }) as never))
@@ -161,7 +161,7 @@ describe('perSubtask: a rich function given as a factory', () => {
   });
 
   it('types: the factory form infers the output; a bare factory is not mistaken for one', () => {
-    const env = StreamExecutionEnvironment.create();
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread' });
     const numbers = env.fromElements(1, 2);
     class Label {
       map(n: number): string {

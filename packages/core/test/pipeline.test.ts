@@ -6,7 +6,7 @@ const reference = numbers.map((n) => n * 3).filter((n) => n % 2 === 0).map((n) =
 
 describe('pipelines', () => {
   it('gives the same output chained in one task and split over tasks', async () => {
-    const chained = StreamExecutionEnvironment.create();
+    const chained = StreamExecutionEnvironment.create({ runtime: 'single-thread' });
     const chainedOut = await chained
       .fromCollection(numbers)
       .map((n) => n * 3)
@@ -15,7 +15,7 @@ describe('pipelines', () => {
       .executeAndCollect();
 
     // rebalance() and a parallelism change put a channel between every pair of operators.
-    const split = StreamExecutionEnvironment.create({ chunkSize: 7, channelCapacity: 2 });
+    const split = StreamExecutionEnvironment.create({ runtime: 'single-thread', chunkSize: 7, channelCapacity: 2 });
     const splitOut = await split
       .fromCollection(numbers)
       .rebalance()
@@ -34,7 +34,7 @@ describe('pipelines', () => {
   it('asks sources for chunkSize records per read', async () => {
     const asked: number[] = [];
     let next = 0;
-    const env = StreamExecutionEnvironment.create({ chunkSize: 10 });
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', chunkSize: 10 });
     const out = await env
       .fromSource(
         {
@@ -58,13 +58,13 @@ describe('pipelines', () => {
   });
 
   it('keeps per-subtask order through a forward edge', async () => {
-    const env = StreamExecutionEnvironment.create({ chunkSize: 3 });
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', chunkSize: 3 });
     const out = await env.fromCollection(numbers).map((n) => n + 1).rebalance().map((n) => n - 1).executeAndCollect();
     expect(out).toEqual(numbers);
   });
 
   it('unions streams of the same type, including a stream with itself', async () => {
-    const env = StreamExecutionEnvironment.create({ parallelism: 2 });
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', parallelism: 2 });
     const a = env.fromElements(1, 2, 3);
     const b = env.fromCollection([10, 20]).map((n) => n + 1);
     const out = await a.union(b, a).map((n) => n * 2).executeAndCollect();
@@ -72,7 +72,7 @@ describe('pipelines', () => {
   });
 
   it('routes side outputs to their own streams, also across a channel', async () => {
-    const env = StreamExecutionEnvironment.create();
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread' });
     const odd = new OutputTag<string>('odd');
     const big = new OutputTag<number>('big');
     const main = env.fromCollection(numbers.slice(0, 20)).process<number>({
@@ -93,7 +93,7 @@ describe('pipelines', () => {
   });
 
   it('supports flatMap as an iterable-returning function and as a collector object', async () => {
-    const env = StreamExecutionEnvironment.create();
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread' });
     const splitter: FlatMapFunction<string, string> = {
       flatMap(line: string, out: Collector<string>) {
         for (const w of line.split(' ')) if (w !== '') out.collect(w.toUpperCase());
@@ -115,12 +115,12 @@ describe('pipelines', () => {
         yield i;
       }
     }
-    const env = StreamExecutionEnvironment.create();
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread' });
     expect(await env.fromAsyncIterable(gen()).map((n) => n * 2).executeAndCollect()).toEqual(numbers.slice(0, 1000).map((n) => n * 2));
   });
 
   it('reports records in and out per operator and a fan-out writes to every consumer', async () => {
-    const env = StreamExecutionEnvironment.create({ parallelism: 2 });
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', parallelism: 2 });
     const src = env.fromCollection(numbers).name('numbers');
     const evens = src.filter((n) => n % 2 === 0).name('evens');
     evens.addSink(() => undefined).name('sink-a');
@@ -140,7 +140,7 @@ describe('pipelines', () => {
   });
 
   it('opens rich functions once per subtask with their own instance and closes them', async () => {
-    const env = StreamExecutionEnvironment.create({ parallelism: 3 });
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', parallelism: 3 });
     const events: string[] = [];
     const tagger = {
       tag: '',
@@ -164,7 +164,7 @@ describe('pipelines', () => {
 
 describe('chunked execution inside a chain', () => {
   it('keeps a sink strictly sequential: records in order, at most one pending write, when only some writes are async', async () => {
-    const env = StreamExecutionEnvironment.create({ chunkSize: 64 });
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', chunkSize: 64 });
     const written: number[] = [];
     let pending = 0;
     let maxPending = 0;

@@ -67,7 +67,7 @@ describe('random pipelines', () => {
         fc.integer({ min: 1, max: 64 }),
         fc.integer({ min: 1, max: 3 }),
         async (input, steps, chunkSize, parallelism) => {
-          const env = StreamExecutionEnvironment.create({ chunkSize, channelCapacity: 2, parallelism });
+          const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', chunkSize, channelCapacity: 2, parallelism });
           const out = await build(env.fromCollection(input), steps).executeAndCollect();
           expect(sorted(out)).toEqual(sorted(reference(input, steps)));
         },
@@ -79,7 +79,7 @@ describe('random pipelines', () => {
   it('preserve order end to end when every stage has parallelism 1', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.integer(), { maxLength: 200 }), fc.integer({ min: 1, max: 16 }), async (input, chunkSize) => {
-        const env = StreamExecutionEnvironment.create({ chunkSize });
+        const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', chunkSize });
         const out = await env.fromCollection(input).rebalance().map((v) => v ^ 1).keyBy((v) => v & 3).map((v) => v ^ 1).executeAndCollect();
         expect(out).toEqual(input.map((v) => (v ^ 1) ^ 1));
       }),

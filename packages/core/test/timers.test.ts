@@ -56,7 +56,7 @@ class ClickWindow implements KeyedProcessFunction<string, string, string> {
 describe('processing-time timers', () => {
   it.each([1, 2])('fire once per (key, timestamp), in time order, with their key in scope (parallelism %i)', async (parallelism) => {
     const clock = new ManualClock(0);
-    const env = StreamExecutionEnvironment.create({ clock, parallelism });
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock, parallelism });
     const input = controlledSource<string>();
     const out: string[] = [];
     env.fromAsyncIterable(input.iterable).keyBy((u) => u).process(new ClickWindow()).addSink((v) => void out.push(v));
@@ -84,7 +84,7 @@ describe('processing-time timers', () => {
 
   it('lets a timer be deleted and reports the current key in onTimer', async () => {
     const clock = new ManualClock(100);
-    const env = StreamExecutionEnvironment.create({ clock });
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock });
     const input = controlledSource<[string, 'start' | 'cancel']>();
     const fired: string[] = [];
     env

@@ -17,7 +17,7 @@ describe('tributaryMetricProducer over OTLP/HTTP', () => {
   it("pushes a job's metrics to an OTLP receiver: names, units, values and attributes", async () => {
     const receiver = await startOtlpReceiver();
     closers.push(() => receiver.close());
-    const env = StreamExecutionEnvironment.create({ parallelism: 2 }).enableCheckpointing(60_000, { storage: mkdtempSync(join(tmpdir(), 'otel-ckpt-')) });
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', parallelism: 2 }).enableCheckpointing(60_000, { storage: mkdtempSync(join(tmpdir(), 'otel-ckpt-')) });
     const reader = new PeriodicExportingMetricReader({
       exporter: new OTLPMetricExporter({ url: receiver.url }),
       exportIntervalMillis: 3_600_000,

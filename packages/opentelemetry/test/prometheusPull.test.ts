@@ -8,7 +8,7 @@ import { tributaryMetricProducer } from '../src/index.js';
 
 describe('tributaryMetricProducer with the OpenTelemetry Prometheus exporter', () => {
   it("serves a job's metrics for Prometheus to pull", async () => {
-    const env = StreamExecutionEnvironment.create({ parallelism: 2 });
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', parallelism: 2 });
     const exporter = new PrometheusExporter({ preventServerStart: true, metricProducers: [tributaryMetricProducer(env.metrics)] });
     const provider = new MeterProvider({ readers: [exporter] });
     const server = createServer((req, res) => exporter.getMetricsRequestHandler(req, res));

@@ -2,7 +2,7 @@ import { StreamExecutionEnvironment } from '@tributary/core';
 import { startMetricsServer } from '@tributary/prometheus';
 
 export async function wordCountWithMetrics(lines: Iterable<string>, port = 9464) {
-  const env = StreamExecutionEnvironment.create({ parallelism: 2 });
+  const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', parallelism: 2 });
   // Prometheus scrapes http://127.0.0.1:9464/metrics; values are read from env.metrics at each scrape.
   const metrics = await startMetricsServer({ registry: env.metrics, port, processMetrics: true });
   env

@@ -15,7 +15,7 @@ afterEach(async () => {
 
 describe('startMetricsServer', () => {
   it('serves the record counts of a finished job over HTTP', async () => {
-    const env = StreamExecutionEnvironment.create({ parallelism: 2 });
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', parallelism: 2 });
     const server = await serve({ registry: env.metrics });
     const values = Array.from({ length: 100 }, (_, i) => i);
     const kept = values.filter((n) => n % 5 !== 0);

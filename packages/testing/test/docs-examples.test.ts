@@ -177,7 +177,7 @@ import { collect, runJobToCompletion } from '@tributary/testing';
 describe('the alerting job', () => {
   it('runs end to end under a manual clock', async () => {
     const clock = new ManualClock(0);
-    const env = StreamExecutionEnvironment.create({ clock, parallelism: 2 });
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock, parallelism: 2 });
 
     async function* payments() {
       yield { card: 'A', amount: 10 };

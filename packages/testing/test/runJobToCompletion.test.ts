@@ -59,7 +59,7 @@ function sessionCount(): KeyedProcessFunction<string, Click, string> & { count?:
 describe('runJobToCompletion', () => {
   it('runs a keyed job with timers to its end under a manual clock, collecting main and side outputs', async () => {
     const clock = new ManualClock(0);
-    const env = StreamExecutionEnvironment.create({ clock, parallelism: 2 });
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock, parallelism: 2 });
     const clicks: [number, Click][] = [
       [0, { user: 'ann' }],
       [10, { user: 'bob' }],
@@ -84,7 +84,7 @@ describe('runJobToCompletion', () => {
 
   it('lets every record through before it moves the clock', async () => {
     const clock = new ManualClock(0);
-    const env = StreamExecutionEnvironment.create({ clock, parallelism: 2 });
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock, parallelism: 2 });
     const n = 20_000;
     async function* burstThenWait() {
       for (let i = 0; i < n; i++) {
@@ -105,7 +105,7 @@ describe('runJobToCompletion', () => {
 
   it('rejects with the job error when the job fails', async () => {
     const clock = new ManualClock(0);
-    const env = StreamExecutionEnvironment.create({ clock });
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock });
     collect(
       env
         .fromElements(1, 2, 3)
@@ -122,7 +122,7 @@ describe('runJobToCompletion', () => {
 
   it('reports a stuck job instead of hanging, and cancels it', async () => {
     const clock = new ManualClock(0);
-    const env = StreamExecutionEnvironment.create({ clock });
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock });
     // Reads one record, then waits for a promise that never settles.
     const stalls: Source<number> = {
       createReader: () => {
@@ -147,7 +147,7 @@ describe('runJobToCompletion', () => {
 
   it('gives up after maxSteps on a job that never ends', async () => {
     const clock = new ManualClock(0);
-    const env = StreamExecutionEnvironment.create({ clock });
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock });
     async function* ticks() {
       for (let i = 0; ; i++) {
         await sleep(clock, 10);
@@ -162,7 +162,7 @@ describe('runJobToCompletion', () => {
 
   it('accepts the result promise of env.execute() too', async () => {
     const clock = new ManualClock(0);
-    const env = StreamExecutionEnvironment.create({ clock });
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock });
     const out = collect(env.fromAsyncIterable(timed(clock, [[5, 'a'], [5, 'b']])));
     const result = await runJobToCompletion(env.execute('plain'), clock);
     expect(out).toEqual(['a', 'b']);
@@ -176,7 +176,7 @@ describe('runJobToCompletion', () => {
       const dir = mkdtempSync(join(tmpdir(), 'tributary-rjtc-'));
       try {
         const clock = new ManualClock(0);
-        const env = StreamExecutionEnvironment.create({ clock, parallelism: 2 });
+        const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock, parallelism: 2 });
         env
           .fromCollection(Array.from({ length: records }, (_, i) => i))
           .map((x) => ({ x }))
@@ -198,7 +198,7 @@ describe('runJobToCompletion', () => {
     const fifo = join(dir, 'fifo');
     execFileSync('mkfifo', [fifo]);
     const clock = new ManualClock(0);
-    const env = StreamExecutionEnvironment.create({ clock });
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock });
     // Opening a FIFO for reading blocks a thread-pool thread until a writer comes: a file system call that never ends.
     const opened = open(fifo, 'r');
     async function* fromFifo() {

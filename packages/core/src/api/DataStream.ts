@@ -172,9 +172,14 @@ export class DataStream<T> {
    */
   async executeAndCollect(jobName = 'collect'): Promise<T[]> {
     const sink = new CollectSink<T>();
-    this.sinkTo(sink).name('Sink: Collect');
+    this.collectInto(sink);
     await this.env.execute(jobName);
     return sink.values;
+  }
+
+  /** @internal The sink `executeAndCollect` adds: the same in the main thread and in every slot. */
+  collectInto(sink: Sink<T>): DataStreamSink {
+    return this.sinkTo(sink).name('Sink: Collect');
   }
 
   /** @internal */

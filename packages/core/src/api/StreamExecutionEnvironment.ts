@@ -5,11 +5,11 @@ import { SystemClock, type Clock } from '../runtime/Clock.js';
 import { InvalidJobError } from '../runtime/errors.js';
 import { describeValue, OptionChecker } from './OptionChecker.js';
 import { MAX_PARALLELISM } from '../runtime/keyGroups.js';
-import { compileJobGraph, sinksOf } from '../runtime/JobGraph.js';
+import { compileJobGraph, sinksOf, type JobGraph } from '../runtime/JobGraph.js';
 import { describeJobGraph, type JobGraphView } from '../runtime/JobGraphView.js';
 import type { CheckpointStorage } from '../runtime/checkpoint/CheckpointStorage.js';
 import { FileCheckpointStorage } from '../runtime/checkpoint/FileCheckpointStorage.js';
-import { executeJob, type JobClient, type JobExecutionResult } from '../runtime/JobRunner.js';
+import { executeJob, type JobClient, type JobExecutionResult, type SlotJob } from '../runtime/JobRunner.js';
 import { checkReplayableSources } from '../runtime/replayableSources.js';
 import { validateRestartStrategy, type RestartStrategy } from '../runtime/restartStrategies.js';
 import { AsyncIterableSource } from '../sources/AsyncIterableSource.js';
@@ -58,7 +58,20 @@ export interface EnvironmentOptions {
    * each; debug and info dropped.
    */
   readonly logger?: Logger;
+  /**
+   * Where the subtasks run. `'slots'`: one worker thread per slot, slot i
+   * holding subtask i of every operator, so a job with parallelism n uses n
+   * cores; the job must be built by `defineJob()` (every slot loads its
+   * module, see docs/concepts.md#job-modules) and run on the system clock.
+   * `'single-thread'`: every subtask on this thread, for tests on a
+   * `ManualClock` and small jobs. Default: `'slots'` when an operator's
+   * parallelism is above 1, else `'single-thread'`.
+   */
+  readonly runtime?: Runtime;
 }
+
+/** Where a job's subtasks run: see {@link EnvironmentOptions.runtime}. */
+export type Runtime = 'slots' | 'single-thread';
 
 /** Options of {@link StreamExecutionEnvironment.enableCheckpointing}. */
 export interface CheckpointingOptions {
@@ -82,11 +95,13 @@ export interface ExecuteOptions {
 
 /**
  * Where a job is built and run: create sources, chain transformations on the
- * streams they return, add sinks, then `execute()`.
+ * streams they return, add sinks, then `execute()`. A job with parallelism
+ * above 1 runs in slots and is built in a job module (`defineJob`), unless
+ * it runs on this thread (`runtime: 'single-thread'`, as here).
  *
  * @example
  * ```ts
- * const env = StreamExecutionEnvironment.create({ parallelism: 2 });
+ * const env = StreamExecutionEnvironment.create({ parallelism: 2, runtime: 'single-thread' });
  * env
  *   .fromElements('a b', 'b c')
  *   .flatMap((line) => line.split(' '))
@@ -108,6 +123,9 @@ export class StreamExecutionEnvironment {
   private readonly channelCapacity: number;
   private readonly closeTimeoutMs: number;
   private readonly stallWarningMs: number;
+  private readonly runtime: Runtime | undefined;
+  /** Whether the clock is the system clock (slots keep time by their own). */
+  private readonly systemClock: boolean;
   private nextId = 0;
   private generation = 0;
   private transformations: PhysicalTransformation[] = [];
@@ -123,7 +141,10 @@ export class StreamExecutionEnvironment {
     this.channelCapacity = check.optionalInteger('channelCapacity', options.channelCapacity, 8);
     this.closeTimeoutMs = check.optionalDuration('closeTimeoutMs', options.closeTimeoutMs, 30_000);
     this.stallWarningMs = check.optionalDuration('stallWarningMs', options.stallWarningMs, 60_000, { integer: true });
-    this.clock = check.optionalClock('clock', options.clock) ?? new SystemClock();
+    this.runtime = check.optionalOneOf('runtime', options.runtime, RUNTIMES);
+    const clock = check.optionalClock('clock', options.clock);
+    this.systemClock = clock === undefined || clock instanceof SystemClock;
+    this.clock = clock ?? new SystemClock();
     this.logger = check.optionalLogger('logger', options.logger) ?? stderrLogger;
     // Duck-typed like the clock: a second copy of this package has its own MetricRegistry class.
     if (options.metrics !== undefined && typeof (options.metrics as Partial<MetricRegistry> | null)?.group !== 'function') {
@@ -223,22 +244,22 @@ export class StreamExecutionEnvironment {
    * Graph errors are thrown here, before anything runs.
    */
   executeAsync(jobName = 'Tributary job', options: ExecuteOptions = {}): JobClient {
+    return this.launch(jobName, options, undefined);
+  }
+
+  /** @internal Runs the job; `slots` says how a slot loads it (a `defineJob` job), without which it runs on this thread only. */
+  launch(jobName: string, options: ExecuteOptions, slots: SlotJob | undefined): JobClient {
     const check = new OptionChecker('execute()');
     check.nonEmptyString('jobName', jobName);
     check.known(check.object(options), EXECUTE_OPTIONS);
     check.optionalString('restoreFrom', options.restoreFrom);
-    const transformations = this.transformations;
-    if (sinksOf(transformations).length === 0) {
-      throw new InvalidJobError(`Job '${jobName}' has no sink: add one with sinkTo(), addSink(), print() or executeAndCollect()`);
-    }
-    const graph = compileJobGraph(transformations, this.parallelism);
-    this.transformations = [];
-    this.uids.clear();
-    this.generation++;
+    const graph = this.compile(jobName);
     if (options.restoreFrom !== undefined && this.checkpointing === undefined) {
       throw new InvalidJobError(`Job '${jobName}': restoreFrom needs enableCheckpointing() (it names the storage to restore from)`);
     }
     checkReplayableSources(graph, { jobName, restartStrategy: this.restartStrategy, restoreFrom: options.restoreFrom });
+    const runtime = this.runtime ?? (Math.max(...graph.chains.map((c) => c.parallelism)) > 1 ? 'slots' : 'single-thread');
+    if (runtime === 'slots') checkSlotsPossible(jobName, this.runtime, slots, this.systemClock);
     return executeJob(graph, {
       jobName,
       jobId: randomUUID().replaceAll('-', ''),
@@ -252,7 +273,21 @@ export class StreamExecutionEnvironment {
       closeTimeoutMs: this.closeTimeoutMs,
       stallWarningMs: this.stallWarningMs,
       logger: this.logger,
+      slots: runtime === 'slots' ? slots : undefined,
     });
+  }
+
+  /** @internal Compiles everything added since the last run and starts a new job: what a slot builds, too. */
+  compile(jobName: string): JobGraph {
+    const transformations = this.transformations;
+    if (sinksOf(transformations).length === 0) {
+      throw new InvalidJobError(`Job '${jobName}' has no sink: add one with sinkTo(), addSink(), print() or executeAndCollect()`);
+    }
+    const graph = compileJobGraph(transformations, this.parallelism);
+    this.transformations = [];
+    this.uids.clear();
+    this.generation++;
+    return graph;
   }
 
   /**
@@ -298,9 +333,28 @@ export class StreamExecutionEnvironment {
   }
 }
 
-const ENVIRONMENT_OPTIONS = ['parallelism', 'clock', 'chunkSize', 'channelCapacity', 'metrics', 'restartStrategy', 'closeTimeoutMs', 'stallWarningMs', 'logger'];
+const ENVIRONMENT_OPTIONS = ['parallelism', 'clock', 'chunkSize', 'channelCapacity', 'metrics', 'restartStrategy', 'closeTimeoutMs', 'stallWarningMs', 'logger', 'runtime'];
+const RUNTIMES = ['slots', 'single-thread'] as const;
 const CHECKPOINTING_OPTIONS = ['storage'];
 const EXECUTE_OPTIONS = ['restoreFrom'];
+
+/** Fails a job that is to run in slots but cannot, saying how to fix it. */
+function checkSlotsPossible(jobName: string, chosen: Runtime | undefined, slots: SlotJob | undefined, systemClock: boolean): void {
+  const why = chosen === 'slots' ? "runtime: 'slots'" : "its parallelism is above 1, so it runs in slots by default";
+  if (slots === undefined) {
+    throw new InvalidJobError(
+      `Job '${jobName}' cannot run in slots (${why}): every slot loads the job's module, so build the job with defineJob() ` +
+        `and run it with its execute() (see docs/concepts.md#job-modules), or pass runtime: 'single-thread' to StreamExecutionEnvironment.create() ` +
+        `to run every subtask on this thread`,
+    );
+  }
+  if (!systemClock) {
+    throw new InvalidJobError(
+      `Job '${jobName}' cannot run in slots (${why}) with a custom clock: slots keep time by the system clock; ` +
+        `a custom clock (ManualClock) needs runtime: 'single-thread'`,
+    );
+  }
+}
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 

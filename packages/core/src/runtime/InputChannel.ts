@@ -4,6 +4,11 @@ import type { InputGate } from './InputGate.js';
 
 type Item<T> = T[] | CheckpointBarrier;
 
+/** Told when a chunk of one producer's queue was polled: a producer in another thread gets its credit back. */
+export interface PollListener {
+  chunkPolled(): void;
+}
+
 /**
  * The bounded input of one subtask in this heap: one FIFO queue per upstream
  * subtask (producer), read round-robin.
@@ -28,6 +33,7 @@ export class InputChannel<T> implements InputGate<T> {
   private readers: (() => void)[] = [];
   private readonly writers: (() => void)[][];
   private readonly aligner: BarrierAligner;
+  private readonly pollListeners: (PollListener | undefined)[];
   /** Records currently queued (for memory-bound assertions and metrics). */
   bufferedRecords = 0;
 
@@ -42,6 +48,12 @@ export class InputChannel<T> implements InputGate<T> {
     this.drained = new Array<boolean>(producers).fill(false);
     this.undrained = producers;
     this.aligner = new BarrierAligner(producers);
+    this.pollListeners = new Array<PollListener | undefined>(producers).fill(undefined);
+  }
+
+  /** Tells `listener` of every chunk polled from `producer`'s queue (a remote producer waits on credits, not on `writable`). */
+  onChunkPolled(producer: number, listener: PollListener): void {
+    this.pollListeners[producer] = listener;
   }
 
   /** Queues a chunk from `producer`; returns false when its queue is full and it should wait. */
@@ -95,6 +107,7 @@ export class InputChannel<T> implements InputGate<T> {
       }
       this.next = (p + 1) % n;
       this.bufferedRecords -= head.length;
+      this.pollListeners[p]?.chunkPolled();
       return head;
     }
     return this.undrained === 0 ? null : undefined;

@@ -4,9 +4,10 @@ import type { MetricRegistry, MetricValue } from '../metrics/MetricRegistry.js';
 import type { CheckpointStorage, StoredCheckpoint } from './checkpoint/CheckpointStorage.js';
 import { SystemClock, type Clock } from './Clock.js';
 import { InvalidJobError, JobExecutionError, OperatorError, messageOf, type UnfinishedClose } from './errors.js';
-import { JobAttempt } from './JobAttempt.js';
+import { deployLocally, JobAttempt, type Deployer } from './JobAttempt.js';
 import type { JobGraph } from './JobGraph.js';
 import { describeJobGraph, type JobGraphView } from './JobGraphView.js';
+import { SlotHost, type SlotJob } from './slots/SlotHost.js';
 import { JobWatchdog, type TaskStatus } from './JobWatchdog.js';
 import { restartDelay, type RestartStrategy } from './restartStrategies.js';
 
@@ -80,6 +81,8 @@ export interface JobEvent {
   readonly fields: LogFields;
 }
 
+export type { SlotJob };
+
 export interface RunnerOptions {
   readonly jobName: string;
   readonly jobId: string;
@@ -99,6 +102,8 @@ export interface RunnerOptions {
   readonly stallWarningMs: number;
   /** Where the job's events go. */
   readonly logger: Logger;
+  /** Run in slots, loading the job as this says; undefined: every subtask on this thread. */
+  readonly slots?: SlotJob | undefined;
 }
 
 /**
@@ -115,6 +120,8 @@ export function executeJob(graph: JobGraph, options: RunnerOptions): JobClient {
   const unfinishedCloses: UnfinishedClose[] = [];
   const view = describeJobGraph(graph);
   let current: JobAttempt | undefined;
+  const { slots } = options;
+  const deploy: Deployer = slots === undefined ? deployLocally : (plan, reports) => new SlotHost(plan, slots, reports);
   const listeners = new Set<(event: JobEvent) => void>();
   const log = new EventLog(withListeners(options.logger, listeners), clock, { job: jobName, jobId });
   const watchdog = new JobWatchdog({
@@ -138,7 +145,7 @@ export function executeJob(graph: JobGraph, options: RunnerOptions): JobClient {
     let restarts = 0;
     let lastFailure: unknown;
     for (;;) {
-      const attempt = new JobAttempt(graph, options, restore, unfinishedCloses, restarts, log);
+      const attempt = new JobAttempt(graph, options, restore, restarts, { unfinishedCloses, log, deploy });
       current = attempt;
       if (cancelled) attempt.cancel();
       const outcome = await attempt.done;
@@ -157,6 +164,8 @@ export function executeJob(graph: JobGraph, options: RunnerOptions): JobClient {
       });
       if (outcome.failure === undefined) return resultAs(outcome.cancelled ? 'cancelled' : 'finished');
       const { error, operator, task } = outcome.failure;
+      // A slot that cannot build the job (its module, graph or restored state) fails as a local job fails to build.
+      if (error instanceof InvalidJobError && operator === undefined) throw error;
       const delay = cancelled ? undefined : restartDelay(options.restartStrategy, restarts + 1);
       if (delay === undefined) throw new JobExecutionError(jobName, operator, unwrapOperatorError(error), restarts, [...unfinishedCloses]);
       restarts++;

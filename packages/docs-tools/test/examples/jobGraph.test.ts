@@ -5,7 +5,7 @@ import { StreamExecutionEnvironment } from '@tributary/core';
 
 describe('docs/concepts.md', () => {
   it('describes the compiled graph before and while the job runs', async () => {
-    const env = StreamExecutionEnvironment.create({ parallelism: 2 });
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', parallelism: 2 });
     env
       .fromElements('a b', 'b c')
       .flatMap((line) => line.split(' '))

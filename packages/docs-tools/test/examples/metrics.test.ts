@@ -80,7 +80,7 @@ describe('the metric tables of docs/metrics.md', () => {
 
     const storage = await mkdtemp(join(tmpdir(), 'metrics-doc-'));
     try {
-      const env = StreamExecutionEnvironment.create({ parallelism: 2 });
+      const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', parallelism: 2 });
       env.enableCheckpointing(60_000, { storage });
       const embedded = AsyncDataStream.unorderedWaitBatch(env.fromCollection(texts), embed, { maxBatchSize: 64 }).name('embed');
       embedded.keyBy((v) => v[0]!).map((v) => v).name('keyed').addSink(() => undefined);

@@ -84,7 +84,7 @@ describe('restoring at another parallelism', () => {
     const clock = new ManualClock(0);
 
     // First run, at parallelism 2: calls with a record from HELD on never complete.
-    const env1 = StreamExecutionEnvironment.create({ clock }).enableCheckpointing(10, { storage });
+    const env1 = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock }).enableCheckpointing(10, { storage });
     const gate1 = gatedSource(TOTAL);
     const held: number[] = [];
     buildJob(env1, gate1.source, out, 2, (batch) => {
@@ -107,7 +107,7 @@ describe('restoring at another parallelism', () => {
     expect(inAsyncState).toBeGreaterThanOrEqual(held.length);
 
     // Second run, at the new parallelism, restored from checkpoint 1.
-    const env2 = StreamExecutionEnvironment.create({ clock }).enableCheckpointing(10, { storage });
+    const env2 = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock }).enableCheckpointing(10, { storage });
     const gate2 = gatedSource(TOTAL);
     gate2.openUntil(TOTAL);
     buildJob(env2, gate2.source, out, to, (batch) => Promise.resolve(batch));

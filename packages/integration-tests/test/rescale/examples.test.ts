@@ -53,7 +53,7 @@ describe('docs/fault-tolerance.md: writing parts that rescale', () => {
       operators: {},
       sources: { numbers: { name: 'numbers', parallelism: 2, positions } },
     });
-    const env = StreamExecutionEnvironment.create({ parallelism: to }).enableCheckpointing(60_000, { storage });
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', parallelism: to }).enableCheckpointing(60_000, { storage });
     const read: number[] = [];
     env
       .fromSource(partitioned, 'numbers')

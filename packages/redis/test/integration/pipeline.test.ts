@@ -44,7 +44,7 @@ function buildJob(options: { input: string; output: string; parallelism: number;
     latency: { baseMs: 2, perItemMs: 0.005 },
     concurrency: 4,
   });
-  const env = StreamExecutionEnvironment.create({ clock, parallelism: options.parallelism });
+  const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock, parallelism: options.parallelism });
   if (options.storage !== undefined) env.enableCheckpointing(100, { storage: options.storage });
   const entries = splitDecodeFailures(
     env

@@ -1,0 +1,296 @@
+import type { MessagePort } from 'node:worker_threads';
+import { DataStream } from '../../api/DataStream.js';
+import { registeredJob } from '../../api/defineJob.js';
+import type { Sink } from '../../api/Sink.js';
+import { EventLog } from '../../logging/EventLog.js';
+import type { LogFields, LogLevel, Logger } from '../../logging/Logger.js';
+import { MetricRegistry } from '../../metrics/MetricRegistry.js';
+import type { CheckpointBarrier } from '../checkpoint/CheckpointBarrier.js';
+import { operatorIds } from '../checkpoint/operatorIds.js';
+import type { SubtaskRestore } from '../checkpoint/restoreAssignment.js';
+import { SystemClock } from '../Clock.js';
+import { messageOf, OperatorError } from '../errors.js';
+import { InputChannel } from '../InputChannel.js';
+import type { Chain, JobGraph, StreamEdge } from '../JobGraph.js';
+import { describeJobGraph } from '../JobGraphView.js';
+import { LocalTaskGateway } from '../LocalTaskGateway.js';
+import type { ResultPartition } from '../ResultPartition.js';
+import { SubtaskBuilder } from '../SubtaskBuilder.js';
+import type { Task } from '../Task.js';
+import type { TaskReport } from '../TaskGateway.js';
+import { firstDifference } from './graphDifference.js';
+import type { FromSlot, SlotWorkerData, ToSlot } from './messages.js';
+import { sampleMetrics } from './metricMirror.js';
+import { SlotTransport } from './SlotTransport.js';
+
+/** How often (ms) a slot sends its metrics and task statuses. */
+const STATUS_PERIOD_MS = 1000;
+
+/** A job that cannot run in this slot: the main thread fails the job with this message, without restarts. */
+class SlotSetupError extends Error {}
+
+/**
+ * One task slot in a worker thread (Flink's TaskExecutor with one slot):
+ * loads the job's module, builds the graph and checks it against the main
+ * thread's, builds subtask `slot` of every chain that has one, and runs them.
+ * It talks to the main thread only through plain-data messages: commands in;
+ * reports, metrics, statuses, logs and collected records out.
+ */
+export class Slot {
+  private readonly clock = new SystemClock();
+  private readonly registry = new MetricRegistry();
+  private readonly log: EventLog;
+  private readonly gateway: LocalTaskGateway;
+  private readonly tasks: Task[] = [];
+  private readonly channels: InputChannel<unknown>[] = [];
+  private transport: SlotTransport | undefined;
+  private running = 0;
+  private cancelStatus: () => void = () => undefined;
+  private collected: unknown[] = [];
+
+  constructor(
+    private readonly data: SlotWorkerData,
+    private readonly port: MessagePort,
+  ) {
+    this.log = new EventLog(new ForwardingLogger((m) => this.post(m)), this.clock, { job: data.jobName, jobId: data.jobId });
+    this.gateway = new LocalTaskGateway((report) => this.report(report));
+  }
+
+  /** Builds and starts the slot's tasks; a job this slot cannot build is reported, not thrown. */
+  async start(): Promise<void> {
+    let graph: JobGraph;
+    try {
+      graph = await this.buildGraph();
+      this.buildTasks(graph);
+    } catch (error) {
+      this.post({ kind: 'invalidJob', message: error instanceof SlotSetupError ? error.message : `slot ${this.data.slot}: ${messageOf(error)}` });
+      this.post({ kind: 'done' });
+      return;
+    }
+    this.port.on('message', (message: ToSlot) => this.receive(message));
+    this.scheduleStatus();
+    this.running = this.tasks.length;
+    for (const task of this.tasks) this.gateway.deploy(task.id);
+  }
+
+  private async buildGraph(): Promise<JobGraph> {
+    const { module, ordinal, slot, args, collect, jobName } = this.data;
+    try {
+      await import(module);
+    } catch (error) {
+      throw new SlotSetupError(`Slot ${slot} cannot load the job module ${module}: ${messageOf(error)}`);
+    }
+    const job = registeredJob(module, ordinal);
+    if (job === undefined) throw new SlotSetupError(`Slot ${slot}: the job module ${module} defines no job #${ordinal + 1} when a slot imports it`);
+    const built = job.build(args);
+    if (collect) (built as DataStream<unknown>).collectInto(this.collectSink());
+    const graph = (built instanceof DataStream ? built.env : built).compile(jobName);
+    const difference = firstDifference(this.data.view, describeJobGraph(graph));
+    if (difference !== undefined) {
+      throw new SlotSetupError(
+        `Job '${jobName}': slot ${slot} built a different graph than the main thread, first at ${difference.path}: ` +
+          `the main thread has ${JSON.stringify(difference.a)}, slot ${slot} has ${JSON.stringify(difference.b)}. ` +
+          `build() must build the same graph in every thread (no Math.random(), time or environment in its shape)`,
+      );
+    }
+    return graph;
+  }
+
+  private buildTasks(graph: JobGraph): void {
+    const { slot, ports, channelCapacity, restored } = this.data;
+    const ids = operatorIds(graph.nodes);
+    const transport = new SlotTransport({ slot, ports, capacity: channelCapacity });
+    this.transport = transport;
+    const chainOfHead = new Map(graph.chains.map((c) => [c.head, c]));
+    const queueOffset = new Map<StreamEdge, number>();
+    const channelOf = new Map<Chain, InputChannel<unknown>>();
+    for (const chain of graph.chains) {
+      let producers = 0;
+      for (const edge of chain.head.inEdges) {
+        queueOffset.set(edge, producers);
+        producers += edge.from.parallelism;
+      }
+      if (producers === 0 || chain.parallelism <= slot) continue;
+      const channel = new InputChannel<unknown>(producers, channelCapacity);
+      transport.accept(ids.get(chain.head) as string, slot, channel);
+      channelOf.set(chain, channel);
+      this.channels.push(channel);
+    }
+    const builder = new SubtaskBuilder(
+      graph,
+      ids,
+      {
+        ...this.data,
+        clock: this.clock,
+        registry: this.registry,
+        log: this.log,
+        restored: restored === undefined ? undefined : atSubtask(restored, slot),
+      },
+      {
+        input: (chain) => {
+          const channel = channelOf.get(chain) as InputChannel<unknown>;
+          return { gate: channel, bufferedRecords: () => channel.bufferedRecords };
+        },
+        partition: (edge) => {
+          const consumer = chainOfHead.get(edge.to) as Chain;
+          const consumers = Array.from({ length: consumer.parallelism }, (_, j) => (j === slot ? channelOf.get(consumer) : undefined));
+          const name = `${edge.from.description} to ${edge.to.description} (${edge.partitioning.kind})`;
+          const partition = transport.partition(ids.get(consumer.head) as string, (queueOffset.get(edge) as number) + slot, consumers, name);
+          return new OperatorPartition(partition, edge.from.description);
+        },
+      },
+    );
+    for (const chain of graph.chains) {
+      if (chain.parallelism <= slot) continue;
+      const { task, control } = builder.build(chain, slot, (report) => this.report(report));
+      this.gateway.add(task, control);
+      this.tasks.push(task);
+    }
+  }
+
+  private receive(message: ToSlot): void {
+    if (message.kind === 'command') return this.gateway.send(message.to, message.command);
+    for (const task of this.tasks) this.gateway.send(task.id, { kind: 'cancel', reason: message.reason });
+    this.transport?.close();
+    for (const channel of this.channels) channel.release();
+  }
+
+  private report(report: TaskReport): void {
+    if (report.kind === 'finished') {
+      if (--this.running === 0) this.finish();
+      return;
+    }
+    if (report.kind !== 'failed') return this.post({ kind: 'report', report });
+    // The operator travels beside the error; what crosses is what the user's code threw.
+    const error = report.error instanceof OperatorError ? report.error.cause : report.error;
+    this.post({ kind: 'report', report: { ...report, error } }, () => ({ kind: 'report', report: { ...report, error: new Error(messageOf(error)) } }));
+  }
+
+  /** Every task ended: the last statuses and logs, then `done`. */
+  private finish(): void {
+    this.cancelStatus();
+    this.flushCollected();
+    this.log.flush();
+    this.sendStatus();
+    this.transport?.close();
+    this.post({ kind: 'done' });
+  }
+
+  private scheduleStatus(): void {
+    this.cancelStatus = this.clock.schedule(this.clock.now() + STATUS_PERIOD_MS, () => {
+      this.sendStatus();
+      this.scheduleStatus();
+    });
+  }
+
+  private sendStatus(): void {
+    const tasks = this.tasks.map((t) => ({ id: t.id, ...t.status() }));
+    this.post({ kind: 'status', metrics: sampleMetrics(this.registry), tasks });
+  }
+
+  /** The slot's collect sink: its records go to the main thread in the order they arrive, a batch per turn. */
+  private collectSink(): Sink<unknown> {
+    return {
+      createWriter: () => ({
+        write: (value) => {
+          if (this.collected.length === 0) queueMicrotask(() => this.flushCollected());
+          this.collected.push(value);
+        },
+      }),
+    };
+  }
+
+  private flushCollected(): void {
+    if (this.collected.length === 0) return;
+    const values = this.collected;
+    this.collected = [];
+    this.post({ kind: 'collected', values });
+  }
+
+  /** Sends `message`; when it cannot be cloned, sends what `fallback` makes of it instead. */
+  private post(message: FromSlot, fallback?: () => FromSlot): void {
+    try {
+      this.port.postMessage(message);
+    } catch (error) {
+      if (fallback === undefined) throw error;
+      this.port.postMessage(fallback());
+    }
+  }
+}
+
+/**
+ * A partition whose failures (a record that cannot cross threads) name the
+ * operator that emitted the records: a flush outside any operator's call
+ * would otherwise fail the task without one.
+ */
+class OperatorPartition implements ResultPartition<unknown> {
+  constructor(
+    private readonly partition: ResultPartition<unknown>,
+    private readonly operator: string,
+  ) {}
+
+  get subpartitions(): number {
+    return this.partition.subpartitions;
+  }
+
+  emit(target: number, chunk: unknown[]): boolean {
+    try {
+      return this.partition.emit(target, chunk);
+    } catch (error) {
+      throw OperatorError.wrap(error, this.operator);
+    }
+  }
+
+  writable(target: number): Promise<void> {
+    return this.partition.writable(target);
+  }
+
+  broadcastBarrier(barrier: CheckpointBarrier): void {
+    this.partition.broadcastBarrier(barrier);
+  }
+
+  finish(): void {
+    this.partition.finish();
+  }
+}
+
+/** `restored` (one subtask's state per operator) where the builder looks: at index `subtask`. */
+function atSubtask(restored: ReadonlyMap<string, SubtaskRestore>, subtask: number): Map<string, (SubtaskRestore | undefined)[]> {
+  const out = new Map<string, (SubtaskRestore | undefined)[]>();
+  for (const [id, state] of restored) {
+    const subtasks = new Array<SubtaskRestore | undefined>(subtask + 1);
+    subtasks[subtask] = state;
+    out.set(id, subtasks);
+  }
+  return out;
+}
+
+/** A logger whose lines go to the main thread's logger (fields that cannot cross become strings). */
+class ForwardingLogger implements Logger {
+  constructor(private readonly post: (message: FromSlot, fallback: () => FromSlot) => void) {}
+
+  debug(message: string, fields?: LogFields): void {
+    this.line('debug', message, fields);
+  }
+
+  info(message: string, fields?: LogFields): void {
+    this.line('info', message, fields);
+  }
+
+  warn(message: string, fields?: LogFields): void {
+    this.line('warn', message, fields);
+  }
+
+  error(message: string, fields?: LogFields): void {
+    this.line('error', message, fields);
+  }
+
+  private line(level: LogLevel, message: string, fields: LogFields = {}): void {
+    this.post({ kind: 'log', level, message, fields }, () => ({
+      kind: 'log',
+      level,
+      message,
+      fields: Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, typeof v === 'object' && v !== null ? messageOf(v) : String(v)])),
+    }));
+  }
+}

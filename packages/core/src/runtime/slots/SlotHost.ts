@@ -1,0 +1,221 @@
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import type { Deployment } from '../Deployment.js';
+import { InvalidJobError, messageOf } from '../errors.js';
+import type { DeploymentPlan } from '../JobAttempt.js';
+import { describeJobGraph } from '../JobGraphView.js';
+import type { TaskStatus } from '../JobWatchdog.js';
+import { taskIdentity } from '../SubtaskBuilder.js';
+import { taskKey, type TaskCommand, type TaskId, type TaskReport } from '../TaskGateway.js';
+import type { SubtaskRestore } from '../checkpoint/restoreAssignment.js';
+import type { FromSlot, SlotWorkerData, ToSlot } from './messages.js';
+import { MetricMirror } from './metricMirror.js';
+
+/** How a slot loads a `defineJob` job, and where its collected records go. */
+export interface SlotJob {
+  readonly module: string;
+  readonly ordinal: number;
+  /** Already structured-cloned: what the main thread built from. */
+  readonly args: unknown;
+  /** For `executeAndCollect`: the records every slot's collect sink received, in arrival order. */
+  readonly collected: unknown[] | undefined;
+}
+
+/** How long (ms) past `closeTimeoutMs` a stopped slot may take to end before it is terminated. */
+const STOP_GRACE_MS = 1000;
+
+/** The worker's entry: next to this module, in the language it runs in (TypeScript under a loader in tests). */
+const SLOT_ENTRY = new URL(`./slotWorker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
+
+interface SlotState {
+  readonly slot: number;
+  readonly worker: Worker;
+  readonly tasks: Map<string, TaskStatus & { readonly id: TaskId }>;
+  /** Each task's operators, `'numbers' -> 'square'`, by task key. */
+  readonly operators: Map<string, string>;
+  /** The slot sent `done`: its exit is no crash. */
+  done: boolean;
+  exited: boolean;
+  /** What the worker threw outside any task. */
+  error: unknown;
+}
+
+/**
+ * The main thread's side of the slots (Flink's JobMaster view of its
+ * TaskExecutors, through the `TaskExecutorGateway`): starts one worker per
+ * slot for an attempt, sends task commands to the slot that holds the task,
+ * passes the slots' reports, metrics, logs and collected records on, and
+ * turns a slot that dies into a failure of the attempt naming the slot and
+ * its operators. A stopped slot that does not end within `closeTimeoutMs`
+ * (and a grace) is terminated.
+ */
+export class SlotHost implements Deployment {
+  readonly ended: Promise<void>;
+  private readonly slots: SlotState[] = [];
+  private readonly mirror: MetricMirror;
+  private stopping = false;
+  private cancelTerminate: () => void = () => undefined;
+  private allExited: () => void = () => undefined;
+
+  constructor(
+    private readonly plan: DeploymentPlan,
+    private readonly job: SlotJob,
+    private readonly reports: (report: TaskReport) => void,
+  ) {
+    const { graph, ids, options, runner, restored } = plan;
+    this.mirror = new MetricMirror(options.registry);
+    this.ended = new Promise<void>((resolve) => (this.allExited = resolve));
+    const count = Math.max(...graph.chains.map((c) => c.parallelism));
+    const ports = Array.from({ length: count }, () => new Map<number, MessagePort>());
+    for (let i = 0; i < count; i++) {
+      for (let j = i + 1; j < count; j++) {
+        const { port1, port2 } = new MessageChannel();
+        (ports[i] as Map<number, MessagePort>).set(j, port1);
+        (ports[j] as Map<number, MessagePort>).set(i, port2);
+      }
+    }
+    const view = describeJobGraph(graph);
+    for (let slot = 0; slot < count; slot++) {
+      const slotPorts = ports[slot] as Map<number, MessagePort>;
+      const workerData: SlotWorkerData = {
+        module: job.module,
+        ordinal: job.ordinal,
+        args: job.args,
+        collect: job.collected !== undefined,
+        slot,
+        slots: count,
+        attempt: options.attempt,
+        view,
+        jobName: options.jobName,
+        jobId: options.jobId,
+        chunkSize: options.chunkSize,
+        channelCapacity: runner.channelCapacity,
+        closeTimeoutMs: options.closeTimeoutMs,
+        storesSnapshots: options.storesSnapshots,
+        restored: restored === undefined ? undefined : stateOfSubtask(restored, slot),
+        restoredFrom: options.restoredFrom,
+        ports: slotPorts,
+      };
+      const tasks = new Map<string, TaskStatus & { id: TaskId }>();
+      const operators = new Map<string, string>();
+      for (const chain of graph.chains) {
+        if (chain.parallelism <= slot) continue;
+        const { id, name } = taskIdentity(chain, slot, options.attempt, ids);
+        tasks.set(taskKey(id), { id, task: name, waitingOn: undefined, ended: false });
+        operators.set(taskKey(id), chain.nodes.map((n) => n.description).join(' -> '));
+      }
+      const worker = new Worker(SLOT_ENTRY, { workerData, transferList: [...slotPorts.values()] });
+      const state: SlotState = { slot, worker, tasks, operators, done: false, exited: false, error: undefined };
+      this.slots.push(state);
+      worker.on('message', (message: FromSlot) => this.receive(state, message));
+      worker.on('error', (error) => (state.error = error));
+      worker.on('exit', (code) => this.exited(state, code));
+    }
+  }
+
+  /** Workers start their tasks once built: nothing to do. */
+  deploy(): void {}
+
+  send(to: TaskId, command: TaskCommand): void {
+    this.post(this.slots[to.subtask], { kind: 'command', to, command });
+  }
+
+  stop(reason: unknown): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    for (const slot of this.slots) this.post(slot, { kind: 'stop', reason }, { kind: 'stop', reason: new Error(messageOf(reason)) });
+    const { clock, closeTimeoutMs } = this.plan.options;
+    this.cancelTerminate = clock.schedule(clock.now() + closeTimeoutMs + STOP_GRACE_MS, () => this.terminateLate());
+  }
+
+  taskStatuses(): TaskStatus[] {
+    return this.slots.flatMap((s) => [...s.tasks.values()].map(({ task, waitingOn, ended }) => ({ task, waitingOn, ended })));
+  }
+
+  private receive(state: SlotState, message: FromSlot): void {
+    switch (message.kind) {
+      case 'report':
+        return this.reports(message.report);
+      case 'status':
+        this.mirror.apply(message.metrics);
+        for (const status of message.tasks) state.tasks.set(taskKey(status.id), status);
+        return;
+      case 'log':
+        return this.log(message);
+      case 'collected':
+        this.job.collected?.push(...message.values);
+        return;
+      case 'invalidJob': {
+        const first = state.tasks.values().next().value as { id: TaskId };
+        return this.reports({ kind: 'failed', task: first.id, error: new InvalidJobError(message.message), operator: undefined });
+      }
+      case 'done':
+        state.done = true;
+        // Everything is sent: whatever the user's code left running (timers, sockets) ends with the thread.
+        void state.worker.terminate();
+        return;
+    }
+  }
+
+  private log({ level, message, fields }: Extract<FromSlot, { kind: 'log' }>): void {
+    try {
+      this.plan.options.log.logger[level](message, fields);
+    } catch {
+      // A broken logger must not fail the job it reports on.
+    }
+  }
+
+  private exited(state: SlotState, code: number): void {
+    state.exited = true;
+    if (!state.done && !this.stopping) {
+      const cause = state.error === undefined ? `it exited with code ${code}` : messageOf(state.error);
+      const held = [...state.tasks.values()].map((t) => t.task).join(', ');
+      const first = state.tasks.values().next().value as { id: TaskId };
+      this.reports({
+        kind: 'failed',
+        task: first.id,
+        error: new Error(`slot ${state.slot} (of ${this.slots.length}) crashed: ${cause}; it held ${held}`, { cause: state.error }),
+        operator: undefined,
+      });
+    }
+    for (const status of state.tasks.values()) state.tasks.set(taskKey(status.id), { ...status, waitingOn: undefined, ended: true });
+    if (this.slots.every((s) => s.exited)) {
+      this.cancelTerminate();
+      this.allExited();
+    }
+  }
+
+  /** Slots still running `closeTimeoutMs` after the stop: their unfinished tasks' closes are given up on, and the thread ends. */
+  private terminateLate(): void {
+    for (const state of this.slots) {
+      if (state.exited || state.done) continue;
+      for (const { id, ended, waitingOn } of state.tasks.values()) {
+        if (ended) continue;
+        // The close it waits on when the slot said so; else the slot stopped answering: any of the task's operators.
+        const closing = 'close() of ';
+        const operator = waitingOn?.startsWith(closing) === true ? waitingOn.slice(closing.length) : (state.operators.get(taskKey(id)) as string);
+        this.reports({ kind: 'closeUnfinished', task: id, operator });
+      }
+      void state.worker.terminate();
+    }
+  }
+
+  private post(state: SlotState | undefined, message: ToSlot, fallback?: ToSlot): void {
+    if (state === undefined || state.exited) return;
+    try {
+      state.worker.postMessage(message);
+    } catch (error) {
+      if (fallback === undefined) throw error;
+      state.worker.postMessage(fallback);
+    }
+  }
+}
+
+/** Subtask `subtask`'s share of the restored state, by operator id. */
+function stateOfSubtask(restored: ReadonlyMap<string, readonly SubtaskRestore[]>, subtask: number): Map<string, SubtaskRestore> {
+  const out = new Map<string, SubtaskRestore>();
+  for (const [id, subtasks] of restored) {
+    const state = subtasks[subtask];
+    if (state !== undefined) out.set(id, state);
+  }
+  return out;
+}

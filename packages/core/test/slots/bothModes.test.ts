@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { logged, logging, squares } from './fixtures/jobs.job.js';
+
+const RUNTIMES = ['single-thread', 'slots'] as const;
+const byValue = (a: number, b: number) => a - b;
+
+describe.each(RUNTIMES)('the same job, runtime %s', { timeout: 30_000 }, (runtime) => {
+  it('collects every record of a parallel pipeline (executeAndCollect)', async () => {
+    const rows = await squares.executeAndCollect({ n: 5000, parallelism: 3, runtime });
+    expect(rows.sort(byValue)).toEqual(Array.from({ length: 5000 }, (_, i) => i * i));
+  });
+
+  it('counts records in and out per operator and per subtask, under the same metric ids', async () => {
+    const result = await squares.execute({ n: 1000, parallelism: 2, runtime, discard: true }, { jobName: 'counted' });
+    expect(result.operators.map(({ name, parallelism, recordsIn, recordsOut }) => ({ name, parallelism, recordsIn, recordsOut }))).toEqual([
+      { name: 'numbers', parallelism: 2, recordsIn: 0, recordsOut: 1000 },
+      { name: 'square', parallelism: 2, recordsIn: 1000, recordsOut: 1000 },
+      { name: 'discard', parallelism: 2, recordsIn: 1000, recordsOut: 0 },
+    ]);
+    // Subtask i reads i, i + 2, ...: 500 each.
+    expect(result.metrics['job.counted.operator.square.0.numRecordsIn']).toBe(500);
+    expect(result.metrics['job.counted.operator.square.1.numRecordsOut']).toBe(500);
+    expect(result.metrics['job.counted.operator.numbers.1.numRecordsOut']).toBe(500);
+    expect(typeof result.metrics['job.counted.operator.numbers.1.busyTimeMs']).toBe('number');
+  });
+});
+
+describe('slots', { timeout: 30_000 }, () => {
+  it('send what user functions log to the main thread’s logger, with their fields', async () => {
+    await logging.execute({ n: 10, parallelism: 2, runtime: 'slots' });
+    const hellos = logged.filter((l) => l.fields.event === 'test.hello');
+    expect(hellos.map((l) => [l.message, l.fields.subtask]).sort()).toEqual([
+      ['hello from subtask 0', 0],
+      ['hello from subtask 1', 1],
+    ]);
+    // The runtime's own events arrive too, with the job's fields.
+    expect(logged.find((l) => l.fields.event === 'job.ended')?.fields.status).toBe('finished');
+  });
+});

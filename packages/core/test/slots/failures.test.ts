@@ -1,0 +1,71 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { InvalidJobError, JobExecutionError } from '../../src/index.js';
+import { until } from '../support/gatedSource.js';
+import { failing, randomGraph, stuckClose, stuckMetrics } from './fixtures/jobs.job.js';
+
+const marker = () => join(mkdtempSync(join(tmpdir(), 'slot-failure-')), 'failed-once');
+const failureOf = (result: Promise<unknown>) => result.then(() => undefined, (error: unknown) => error);
+
+describe('failures in slots', { timeout: 30_000 }, () => {
+  it('a user error in slot 1 fails the job naming the operator', async () => {
+    const error = await failureOf(failing.execute({ n: 100, parallelism: 2, failure: 'throw', at: 51 }, { jobName: 'user error' }));
+    expect(error).toBeInstanceOf(JobExecutionError);
+    expect((error as Error).message).toBe("Job 'user error' failed in operator 'check': user error at 51");
+  });
+
+  it('a user error in slot 1 restarts the job as its restart strategy says, in fresh slots', async () => {
+    const result = await failing.execute({ n: 100, parallelism: 2, failure: 'throw', at: 51, marker: marker(), restarts: 1 });
+    expect(result.status).toBe('finished');
+    expect(result.restarts).toBe(1);
+    expect((result.lastFailure as Error).message).toBe('user error at 51');
+    // The second attempt ran everything again: 100 records into the sink.
+    expect(result.operators.find((o) => o.name === 'Sink: Function')?.recordsIn).toBe(100);
+  });
+
+  it('process.exit() in user code fails the job naming the slot and the operators it held', async () => {
+    const error = await failureOf(failing.execute({ n: 100, parallelism: 2, failure: 'exit', at: 51 }, { jobName: 'exits' }));
+    expect((error as Error).message).toBe(
+      "Job 'exits' failed: slot 1 (of 2) crashed: it exited with code 3; it held numbers -> check -> Sink: Function (2/2)",
+    );
+  });
+
+  it('an error thrown from a timer in user code fails the job naming the slot; the restart strategy applies', async () => {
+    // An endless input: only the crash can end this job.
+    const error = await failureOf(failing.execute({ n: Number.POSITIVE_INFINITY, parallelism: 2, failure: 'timer', at: 51 }, { jobName: 'timer' }));
+    expect((error as Error).message).toBe(
+      "Job 'timer' failed: slot 1 (of 2) crashed: thrown from a timer; it held numbers -> check -> Sink: Function (2/2)",
+    );
+    const result = await failing.execute({ n: 100, parallelism: 2, failure: 'exit', at: 51, marker: marker(), restarts: 1 });
+    expect(result.restarts).toBe(1);
+    expect((result.lastFailure as Error).message).toMatch(/^slot 1 \(of 2\) crashed: it exited with code 3/);
+  });
+
+  it('cancel() terminates a slot whose close blocks its thread, and lists the close', async () => {
+    const client = stuckClose.executeAsync({ n: 0, parallelism: 2, closeTimeoutMs: 50 }, { jobName: 'stuck' });
+    // While it runs, the slots' metrics reach the main thread's registry (at least once a second), and their task statuses the client.
+    const sent = () => stuckMetrics.snapshot({ job_id: client.jobId })['job.stuck.operator.numbers.1.numRecordsOut'] as number | undefined;
+    await until(() => (sent() ?? 0) > 0, 'records counted in slot 1');
+    expect(client.tasks()).toEqual([
+      { task: 'numbers -> stuck (1/2)', waitingOn: undefined, ended: false },
+      { task: 'numbers -> stuck (2/2)', waitingOn: undefined, ended: false },
+    ]);
+    client.cancel();
+    const result = await client.result;
+    expect(result.status).toBe('cancelled');
+    expect([...result.unfinishedCloses].sort((a, b) => a.task.localeCompare(b.task))).toEqual([
+      { operator: "'numbers' -> 'stuck'", task: 'numbers -> stuck (1/2)' },
+      { operator: "'numbers' -> 'stuck'", task: 'numbers -> stuck (2/2)' },
+    ]);
+  });
+
+  it('a graph that differs between threads fails the job naming the first difference', async () => {
+    const error = await failureOf(randomGraph.executeAndCollect({ n: 10, parallelism: 2 }));
+    expect(error).toBeInstanceOf(InvalidJobError);
+    expect((error as Error).message).toMatch(
+      /^Job 'collect': slot [01] built a different graph than the main thread, first at operators\[1\]\.id: the main thread has "map 0\.\d+-\w+", slot [01] has "map 0\.\d+-\w+"\. build\(\) must build the same graph in every thread/,
+    );
+  });
+});

@@ -1,0 +1,69 @@
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { JobExecutionError } from '../../src/index.js';
+import { keyedCounts, keyedTimers, sideOutputs, uncloneable } from './fixtures/jobs.job.js';
+
+const RUNTIMES = ['single-thread', 'slots'] as const;
+const KEYS = 11;
+const byValue = (a: number, b: number) => a - b;
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+/** Every record once, with its key's count so far: the source (one reader) keeps each key's records in order. */
+function expectCountedOnce(rows: readonly { n: number; count: number }[], n: number) {
+  expect(rows.map((r) => r.n).sort(byValue)).toEqual(range(n));
+  for (const { n: x, count } of rows) expect(count).toBe(Math.floor(x / KEYS) + 1);
+}
+
+/** Committed output lines (hidden in-progress files are not output). */
+function committed(dir: string): { n: number; count: number }[] {
+  return readdirSync(dir)
+    .filter((f) => !f.startsWith('.'))
+    .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter((l) => l !== ''))
+    .map((l) => JSON.parse(l) as { n: number; count: number });
+}
+
+describe.each(RUNTIMES)('keyed jobs, runtime %s', { timeout: 60_000 }, (runtime) => {
+  it.each([2, 3])('counts per key across a hash edge and a rebalance edge to a lower parallelism (%i slots)', async (parallelism) => {
+    const rows = await keyedCounts.executeAndCollect({ n: 20_000, parallelism, runtime, keys: KEYS });
+    expectCountedOnce(rows, 20_000);
+  });
+
+  it('routes side outputs across a union', async () => {
+    const rows = await sideOutputs.executeAndCollect({ n: 2000, parallelism: 2, runtime });
+    expect(rows.filter(([s]) => s === 'even').map(([, n]) => n).sort(byValue)).toEqual(Array.from({ length: 1000 }, (_, i) => 2 * i));
+    expect(rows.filter(([s]) => s === 'odd').map(([, n]) => n).sort(byValue)).toEqual(Array.from({ length: 1000 }, (_, i) => 2 * i + 1));
+  });
+
+  it('fires keyed processing-time timers once per key, with the key in scope', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'slots-timers-'));
+    const rows = await keyedTimers.executeAndCollect({ n: 3000, parallelism: 2, runtime, keys: KEYS, dir });
+    expect(rows.filter(([kind]) => kind === 'timer').map(([, key]) => key).sort(byValue)).toEqual(range(KEYS));
+    expect(rows.filter(([kind]) => kind === 'record').map(([, n]) => n).sort(byValue)).toEqual(range(3000));
+  });
+
+  it('restores a failed run at parallelism 2 into parallelism 3: every record committed once, counts continue', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'slots-rescale-'));
+    const files = { out: mkdtempSync(join(root, 'out-')), storage: mkdtempSync(join(root, 'ckpt-')), at: 4000, marker: join(root, 'failed-once') };
+    const first = { n: 8000, parallelism: 2, runtime, keys: KEYS, files };
+    await expect(keyedCounts.execute(first, { jobName: 'rescale' })).rejects.toThrow("Job 'rescale' failed in operator 'check': crash after a checkpoint");
+    const result = await keyedCounts.execute({ ...first, parallelism: 3 }, { jobName: 'rescale', restoreFrom: 'latest' });
+    expect(result.restoredFrom).toMatch(/chk-\d{10}\.ckpt$/);
+    expect(result.operators.find((o) => o.name === 'count')?.parallelism).toBe(3);
+    expectCountedOnce(committed(files.out), 8000);
+  });
+});
+
+describe('records between slots', { timeout: 30_000 }, () => {
+  it('a record that cannot be structured-cloned fails the job naming the edge', async () => {
+    const error = await uncloneable.executeAndCollect({ n: 100, parallelism: 2 }, { jobName: 'functions' }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(JobExecutionError);
+    expect((error as Error).message).toMatch(
+      /^Job 'functions' failed in operator 'wrap': records from 'wrap' to 'unwrap' \(hash\) cannot cross threads: .+; records between slots must be structured-cloneable \(class instances arrive as plain objects\)$/,
+    );
+  });
+});

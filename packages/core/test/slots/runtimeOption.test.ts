@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { defineJob, InvalidJobError, StreamExecutionEnvironment } from '../../src/index.js';
+import { failing, onManualClock, squares } from './fixtures/jobs.job.js';
+
+describe("the environment's runtime option", () => {
+  it('refuses an unknown runtime when the environment is created, naming the choices', () => {
+    expect(() => StreamExecutionEnvironment.create({ runtime: 'threads' as never })).toThrow(
+      new InvalidJobError("StreamExecutionEnvironment.create(): option 'runtime' must be 'slots' or 'single-thread', got 'threads'"),
+    );
+  });
+
+  it("refuses 'slots' for a job not built by defineJob, saying how to fix it", () => {
+    const env = StreamExecutionEnvironment.create({ parallelism: 2, runtime: 'slots' });
+    env.fromElements(1, 2).addSink(() => undefined);
+    expect(() => env.executeAsync('plain')).toThrow(
+      new InvalidJobError(
+        "Job 'plain' cannot run in slots (runtime: 'slots'): every slot loads the job's module, so build the job with defineJob() and run it with " +
+          "its execute() (see docs/concepts.md#job-modules), or pass runtime: 'single-thread' to StreamExecutionEnvironment.create() to run every subtask on this thread",
+      ),
+    );
+  });
+
+  it('refuses slots on a custom clock, also by default above parallelism 1', async () => {
+    await expect(onManualClock.executeAndCollect({ n: 10, parallelism: 2 }, { jobName: 'manual' })).rejects.toThrow(
+      new InvalidJobError(
+        "Job 'manual' cannot run in slots (its parallelism is above 1, so it runs in slots by default) with a custom clock: slots keep time " +
+          "by the system clock; a custom clock (ManualClock) needs runtime: 'single-thread'",
+      ),
+    );
+  });
+
+  it('runs a defined job at parallelism 1 on this thread by default (a ManualClock works)', async () => {
+    const rows = await onManualClock.executeAndCollect({ n: 5, parallelism: 1 });
+    expect(rows).toEqual([0, 1, 4, 9, 16]);
+  });
+
+  it("runs a defined job with runtime: 'single-thread' on this thread, whatever its parallelism", async () => {
+    const rows = await onManualClock.executeAndCollect({ n: 5, parallelism: 3, runtime: 'single-thread' });
+    expect(rows.sort((a, b) => a - b)).toEqual([0, 1, 4, 9, 16]);
+  });
+});
+
+describe('defineJob', () => {
+  it('needs the module as a file URL and a build function', () => {
+    expect(() => defineJob({ module: 'jobs/x.ts', build: () => StreamExecutionEnvironment.create() })).toThrow(
+      new InvalidJobError("defineJob(): option 'module' must be the job module's file URL (import.meta.url), got 'jobs/x.ts'"),
+    );
+    expect(() => defineJob({ module: import.meta.url, build: undefined as never })).toThrow(InvalidJobError);
+  });
+
+  it('refuses args that cannot reach a slot', () => {
+    expect(() => squares.executeAsync({ n: 1, parallelism: 2, extra: () => 1 } as never, { jobName: 'args' })).toThrow(
+      /^Job 'args': its args must be structured-cloneable, to reach every slot: /,
+    );
+  });
+
+  it('refuses executeAndCollect when build does not return a stream', async () => {
+    await expect(failing.executeAndCollect({ n: 1, parallelism: 1, failure: 'throw', at: -1 } as never)).rejects.toThrow(
+      "defineJob(): executeAndCollect() needs build to return the DataStream to collect",
+    );
+  });
+});
