@@ -12,7 +12,7 @@ interface Event {
 describe('in a job', () => {
   it('composes with keyBy, map, union and side outputs, keeping order per key', async () => {
     const clock = new ManualClock(0);
-    const env = StreamExecutionEnvironment.create({ clock, parallelism: 2 });
+    const env = StreamExecutionEnvironment.create({ clock, parallelism: 2, runtime: 'single-thread' });
     const service = new FakeBatchService<Event, number>({
       clock,
       handler: (events) => events.map((e) => e.text.length),

@@ -57,7 +57,7 @@ describe('perSubtask factories in the async operators', () => {
   ] as const)('%s: one instance per subtask (parallelism 3), each opened and closed once', async (_name, build) => {
     const clock = new ManualClock(0);
     const lives: Life[] = [];
-    const env = StreamExecutionEnvironment.create({ clock, parallelism: 3, logger: silentLogger });
+    const env = StreamExecutionEnvironment.create({ clock, parallelism: 3, runtime: 'single-thread', logger: silentLogger });
     const out = collect(build(lives, env));
     expect((await runJobToCompletion(env.executeAsync('factories'), clock)).status).toBe('finished');
     expect([...out].sort((a, b) => a - b)).toEqual(range(1, 90).map((n) => n * 2));

@@ -308,7 +308,7 @@ describe('lifecycle', () => {
 
   it('the factory gives each subtask (parallelism 3) its own instance, which creates its session once and releases it once', async () => {
     const sessions = spyOnSessions();
-    const env = StreamExecutionEnvironment.create({ parallelism: 3, logger: silentLogger });
+    const env = StreamExecutionEnvironment.create({ parallelism: 3, runtime: 'single-thread', logger: silentLogger });
     const texts = Array.from({ length: 30 }, (_, i) => `text number ${i}`);
     const out = await AsyncDataStream.unorderedWaitBatch(env.fromCollection(texts).rebalance(), onnxTextEmbedder({ model: model() }), { maxBatchSize: 4 })
       .executeAndCollect('per subtask');

@@ -47,7 +47,7 @@ describe('the text embedder in a job (AsyncDataStream.unorderedWaitBatch)', () =
       ...SENTENCES.map((text, id) => ({ id, text })),
       ...SENTENCES.map((text, i) => ({ id: 100 + i, text: text.replace(/\w+$/, 'yesterday') })),
     ];
-    const env = StreamExecutionEnvironment.create({ parallelism: 2 });
+    const env = StreamExecutionEnvironment.create({ parallelism: 2, runtime: 'single-thread' });
     const embedder = onnxTextEmbedder({
       model: model(),
       sessionOptions: { intraOpNumThreads: 1 },

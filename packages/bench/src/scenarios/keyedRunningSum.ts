@@ -84,7 +84,7 @@ function tributaryValueState(parallelism: number): Contender<number, Checksum> {
         ? '`keyBy(v => v % 1000).map(rich function with ValueState)`, parallelism 1: keyBy is chained, no channel'
         : `the same job with parallelism ${parallelism}: records cross a channel from the source to two keyed subtasks`,
     extra: parallelism !== 1,
-    run: (n) => runKeyedRunningSumJob(StreamExecutionEnvironment.create({ parallelism }), n),
+    run: (n) => runKeyedRunningSumJob(StreamExecutionEnvironment.create({ parallelism, runtime: 'single-thread' }), n),
   };
 }
 

@@ -51,7 +51,7 @@ export function startInferenceJob(options: { readonly total: number; readonly fa
     throttleCalls: [3],
     retryAfterMs: 20,
   });
-  const env = StreamExecutionEnvironment.create({ clock, logger: silentLogger, restartStrategy: RestartStrategies.fixedDelay(2, 50) });
+  const env = StreamExecutionEnvironment.create({ clock, runtime: 'single-thread', logger: silentLogger, restartStrategy: RestartStrategies.fixedDelay(2, 50) });
   env.enableCheckpointing(100, { storage: directory });
   const received = new Set<number>();
   const embedded = AsyncDataStream.unorderedWaitBatch(env.fromSource(gate.source, OPERATORS.source), (batch: readonly number[]) => service.call(batch), {
