@@ -1,9 +1,9 @@
 import { constants, createReadStream } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { access, mkdir, rename, stat, writeFile } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { MetricRegistry } from '@tributary/core';
 import { startJobView, type JobViewServer } from '@tributary/web';
 import { batchStats } from './batchStats.js';
 import { generateCorpus, type PlantedPair } from './corpus.js';
@@ -35,8 +35,9 @@ Options:
   --threshold X     cosine similarity from which two documents are
                     near-duplicates (default 0.8)
   --batch-size N    documents per embedding call (default 64)
-  --parallelism N   subtasks of the embedding and matching operators
-                    (default 1)
+  --parallelism N   subtasks of the embedding and matching operators, one
+                    task slot (worker thread) each when above 1 (default:
+                    the machine's cores)
   --endpoint URL    embed with an OpenAI-compatible server instead, e.g.
                     http://localhost:11434/v1 (Ollama); needs --model;
                     the API key, if any, comes from OPENAI_API_KEY
@@ -125,18 +126,16 @@ async function run(settings: Settings, io: CliIo): Promise<void> {
       ? { kind: 'local', model: await ensureEmbedderModel() }
       : { kind: 'endpoint', baseUrl: settings.endpoint, model: settings.model ?? '', apiKey: io.env?.OPENAI_API_KEY };
 
-  const registry = new MetricRegistry();
-  const progress = settings.quiet
-    ? undefined
-    : new Progress({ registry, job: JOB_NAME, operator: EMBED_OPERATOR, stream: io.stdout, total: documents }).start();
+  let progress: Progress | undefined;
   let view: JobViewServer | undefined;
   let result;
   try {
-    result = await findNearDuplicates(
-      { input, output: settings.out, threshold: settings.threshold, batchSize: settings.batchSize, embedder, parallelism: settings.parallelism },
-      { metrics: registry },
-      settings.ui ? async (job) => void io.stdout.write(`Job view: ${(view = await startJobView(job)).url}\n`) : undefined,
-    );
+    const args = { input, output: settings.out, threshold: settings.threshold, batchSize: settings.batchSize, embedder, parallelism: settings.parallelism };
+    result = await findNearDuplicates(args, async (job) => {
+      // The job's registry: with slots, their metrics reach it at least once a second.
+      if (!settings.quiet) progress = new Progress({ registry: job.metrics, job: JOB_NAME, operator: EMBED_OPERATOR, stream: io.stdout, total: documents }).start();
+      if (settings.ui) io.stdout.write(`Job view: ${(view = await startJobView(job)).url}\n`);
+    });
   } catch (error) {
     await view?.close();
     throw error;
@@ -155,7 +154,7 @@ async function run(settings: Settings, io: CliIo): Promise<void> {
       threshold: settings.threshold,
       lsh: `LSH, ${DEFAULT_LSH.bands} bands of ${DEFAULT_LSH.bitsPerBand} hyperplane bits`,
       job: result.job,
-      stats: batchStats(registry.entries(), { job_id: result.job.jobId, operator: EMBED_OPERATOR }),
+      stats: batchStats(result.metrics.entries(), { job_id: result.job.jobId, operator: EMBED_OPERATOR }),
       pairs: result.pairs,
       outputFile: shownPath,
       comparison: planted === undefined ? undefined : compareWithPlanted(result.pairs, planted),
@@ -210,7 +209,7 @@ function parseSettings(argv: readonly string[], cwd: string): Settings | 'help' 
     out: values.out === undefined ? fileURLToPath(new URL('../out/', import.meta.url)) : resolve(cwd, values.out),
     threshold: numberOption('--threshold', values.threshold, 0.8, -1, 1),
     batchSize: integerOption('--batch-size', values['batch-size'], 64, 1, 4096),
-    parallelism: integerOption('--parallelism', values.parallelism, 1, 1, 256),
+    parallelism: integerOption('--parallelism', values.parallelism, availableParallelism(), 1, 128),
     endpoint: values.endpoint,
     model: values.model,
     quiet: values.quiet === true,

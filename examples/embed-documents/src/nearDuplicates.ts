@@ -1,7 +1,17 @@
 import { readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AsyncDataStream } from '@tributary/async';
-import { FileSink, FileSource, OptionChecker, StreamExecutionEnvironment, type EnvironmentOptions, type JobClient, type JobExecutionResult } from '@tributary/core';
+import {
+  defineJob,
+  FileSink,
+  FileSource,
+  OptionChecker,
+  StreamExecutionEnvironment,
+  type JobClient,
+  type JobExecutionResult,
+  type MetricRegistry,
+  type Runtime,
+} from '@tributary/core';
 import { BucketMatcher, bucketEntries, type DuplicatePair } from './BucketMatcher.js';
 import type { Doc } from './corpus.js';
 import { createEmbedder, type EmbedderChoice } from './embedders.js';
@@ -26,8 +36,10 @@ export interface NearDuplicateJobArgs {
   /** Records per embedding call. */
   readonly batchSize: number;
   readonly embedder: EmbedderChoice;
-  /** Subtasks of every operator but the source and the sink. */
+  /** Subtasks of every operator but the source and the sink: above 1, one task slot (worker thread) each. */
   readonly parallelism: number;
+  /** Default: task slots when `parallelism` is above 1; `'single-thread'` runs every subtask on the main thread. */
+  readonly runtime?: Runtime;
 }
 
 export interface NearDuplicateResult {
@@ -36,6 +48,8 @@ export interface NearDuplicateResult {
   readonly pairs: readonly DuplicatePair[];
   /** The file it wrote them to. */
   readonly outputFile: string;
+  /** The job's metrics (merged from every slot). */
+  readonly metrics: MetricRegistry;
 }
 
 /**
@@ -51,10 +65,8 @@ export const DEFAULT_LSH: LshOptions = { bands: 32, bitsPerBand: 10, seed: 1 };
  * documents already in its buckets (keyed state), and writes every pair at
  * or above the threshold once. It has no side effects: the caller removes
  * earlier part files and runs it ({@link findNearDuplicates} does both).
- *
- * `environment` adds what is not plain data (a metric registry to watch, a clock).
  */
-export function buildNearDuplicateJob(args: NearDuplicateJobArgs, environment: EnvironmentOptions = {}): StreamExecutionEnvironment {
+export function buildNearDuplicateJob(args: NearDuplicateJobArgs): StreamExecutionEnvironment {
   const check = new OptionChecker('buildNearDuplicateJob()');
   const threshold = check.number('threshold', args.threshold, { min: -1, max: 1 });
   const batchSize = check.integer('batchSize', args.batchSize);
@@ -62,8 +74,9 @@ export function buildNearDuplicateJob(args: NearDuplicateJobArgs, environment: E
   const embedder = createEmbedder(args.embedder);
   const lsh = new RandomHyperplaneLsh(DEFAULT_LSH);
 
-  const env = StreamExecutionEnvironment.create({ ...environment, parallelism });
-  const docs = env.fromSource(new FileSource(args.input), 'documents').map(parseDoc).name('parse');
+  const env = StreamExecutionEnvironment.create({ parallelism, ...(args.runtime === undefined ? {} : { runtime: args.runtime }) });
+  // One file is one split: one reader, whose lines are dealt out round-robin to the parsing subtasks.
+  const docs = env.fromSource(new FileSource(args.input), 'documents').setParallelism(1).map(parseDoc).name('parse');
 
   const embedded = AsyncDataStream.unorderedWaitBatch(docs, embedder.embed, {
     maxBatchSize: batchSize,
@@ -87,18 +100,20 @@ export function buildNearDuplicateJob(args: NearDuplicateJobArgs, environment: E
 }
 
 /**
- * Runs the job once: removes the part files of earlier runs, runs the graph
- * of {@link buildNearDuplicateJob}, and reads back the pairs it wrote.
+ * The job as a job module: every task slot imports this module and builds the
+ * graph of {@link buildNearDuplicateJob} from the same arguments.
  */
-export async function findNearDuplicates(
-  args: NearDuplicateJobArgs,
-  environment: EnvironmentOptions = {},
-  /** Called with the running job's client as it starts (to watch it: `--ui`); if it throws, the job is cancelled. */
-  onStart?: (job: JobClient) => void | Promise<void>,
-): Promise<NearDuplicateResult> {
-  const env = buildNearDuplicateJob(args, environment);
+export const nearDuplicatesJob = defineJob({ module: import.meta.url, build: buildNearDuplicateJob });
+
+/**
+ * Runs the job once: removes the part files of earlier runs, runs
+ * {@link nearDuplicatesJob}, and reads back the pairs it wrote. `onStart` gets
+ * the running job's client (to watch it: the progress line, `--ui`); if it
+ * throws, the job is cancelled.
+ */
+export async function findNearDuplicates(args: NearDuplicateJobArgs, onStart?: (job: JobClient) => void | Promise<void>): Promise<NearDuplicateResult> {
   await removePartFiles(args.output);
-  const client = env.executeAsync(JOB_NAME);
+  const client = nearDuplicatesJob.executeAsync(args, { jobName: JOB_NAME });
   try {
     await onStart?.(client);
   } catch (error) {
@@ -108,7 +123,7 @@ export async function findNearDuplicates(
   }
   const job = await client.result;
   const outputFile = await partFile(args.output);
-  return { job, pairs: await readPairs(outputFile), outputFile };
+  return { job, pairs: await readPairs(outputFile), outputFile, metrics: client.metrics };
 }
 
 /** Parses one input line; a bad line fails the job with the line in the message. */

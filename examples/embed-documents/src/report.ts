@@ -58,7 +58,7 @@ export function formatReport(input: ReportInput): string {
   const lines = [
     `Near-duplicates among ${integer.format(input.documents)} documents (${input.source})`,
     `  embedder     ${input.embedder}`,
-    `  parallelism  ${input.parallelism}`,
+    `  parallelism  ${input.parallelism === 1 ? '1, on the main thread' : `${input.parallelism}, in ${input.parallelism} task slots (worker threads)`}`,
     `  matching     cosine >= ${input.threshold}, candidates from ${input.lsh}`,
     '',
     `  pairs found  ${integer.format(pairs.length)}, written to ${input.outputFile}`,

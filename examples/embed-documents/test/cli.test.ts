@@ -43,7 +43,7 @@ describe('the embed-documents command line', () => {
     [['--docs', '1.5'], "embed-documents: --docs must be an integer from 2 to 1000000, got '1.5' (see --help)\n"],
     [['--threshold', '2'], "embed-documents: --threshold must be a number from -1 to 1, got '2' (see --help)\n"],
     [['--batch-size', '0'], "embed-documents: --batch-size must be an integer from 1 to 4096, got '0' (see --help)\n"],
-    [['--parallelism', '0'], "embed-documents: --parallelism must be an integer from 1 to 256, got '0' (see --help)\n"],
+    [['--parallelism', '0'], "embed-documents: --parallelism must be an integer from 1 to 128, got '0' (see --help)\n"],
     [['--endpoint', 'http://localhost:11434/v1'], 'embed-documents: --endpoint needs --model NAME (see --help)\n'],
     [['--model', 'nomic-embed-text'], 'embed-documents: --model needs --endpoint (see --help)\n'],
     [['--endpoint', 'localhost:11434', '--model', 'm'], "embed-documents: --endpoint must be an http or https URL, got 'localhost:11434' (see --help)\n"],

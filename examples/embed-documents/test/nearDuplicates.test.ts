@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InvalidJobError, MetricRegistry } from '@tributary/core';
+import { InvalidJobError } from '@tributary/core';
 import { ensureEmbedderModel, onnxTextEmbedder } from '@tributary/onnx';
 import { batchStats } from '../src/batchStats.js';
 import { generateCorpus } from '../src/corpus.js';
@@ -79,8 +79,7 @@ function expectGoodPairs(pairs: readonly DuplicatePair[]) {
 describe('the near-duplicate job on 400 documents of the corpus', () => {
   it('finds every planted pair, and every pair at or above the threshold, with batches of up to 64', async () => {
     expect(planted.length).toBeGreaterThanOrEqual(20);
-    const metrics = new MetricRegistry();
-    const { pairs, job } = await findNearDuplicates(args('local'), { metrics });
+    const { pairs, job, metrics } = await findNearDuplicates(args('local'));
 
     expectGoodPairs(pairs);
     const comparison = compareWithPlanted(pairs, planted);
@@ -97,12 +96,16 @@ describe('the near-duplicate job on 400 documents of the corpus', () => {
     expect(job.operators.find((o) => o.name === 'compare in bucket')?.recordsOut).toBe(pairs.length);
   });
 
-  it('finds the same pairs at parallelism 2, the buckets split between two subtasks', async () => {
-    const { pairs, job } = await findNearDuplicates(args('parallel', { parallelism: 2 }));
+  it('finds the same pairs at parallelism 2 in two task slots, the buckets split between them', async () => {
+    const { pairs, job, metrics } = await findNearDuplicates(args('parallel', { parallelism: 2 }));
     expectGoodPairs(pairs);
     expect(new Set(pairs.map((p) => pairKey(p.a, p.b)))).toEqual(allPairsAbove);
     const parallelism = Object.fromEntries(job.operators.map((o) => [o.name, o.parallelism]));
     expect(parallelism).toMatchObject({ embed: 2, 'compare in bucket': 2, 'pairs file': 1 });
+    // Both slots embedded documents, and their metrics reached the main thread's registry.
+    const embedded = [0, 1].map((subtask) => metrics.snapshot({ job_id: job.jobId })[`job.embed-documents.operator.embed.${subtask}.numRecordsOut`]);
+    expect(embedded.every((n) => typeof n === 'number' && n > 0)).toBe(true);
+    expect((embedded as number[]).reduce((a, b) => a + b, 0)).toBe(docs.length);
   });
 
   it('rejects bad arguments when the job is built, naming the argument', () => {

@@ -55,7 +55,7 @@ describe('formatReport', () => {
       outputFile: 'out/part-0.jsonl',
       comparison: compareWithPlanted([pair('d1', 'd2'), pair('d3', 'd4')], [planted('d1', 'd2'), planted('d3', 'd4'), planted('d5', 'd6')]),
     });
-    expect(report).toContain('  parallelism  2\n');
+    expect(report).toContain('  parallelism  2, in 2 task slots (worker threads)\n');
     expect(report).toContain('  pairs found  2, written to out/part-0.jsonl\n');
     expect(report).toContain('  vs planted   2 of 3 planted pairs found (recall 66.7%), 0 not planted (precision 100.0%)\n');
     expect(report).toContain('  throughput   1,000 docs in 0.50 s: 2,000 docs/s\n');

@@ -1,13 +1,16 @@
-import { StreamExecutionEnvironment, type DataStream } from '@tributary/core';
+import { defineJob, StreamExecutionEnvironment, type DataStream, type Runtime } from '@tributary/core';
 import type { CpuScenario } from '../harness/cpuRunner.js';
 import type { Checksum, Contender } from '../harness/model.js';
 import { ChecksumSink } from '../harness/ChecksumSink.js';
+import { checksumOfMetrics, MetricChecksumSink } from '../harness/MetricChecksumSink.js';
 import { KEYS, keyedInput, runningSumFunction } from './keyedRunningSum.js';
 
 /** What the edge-cost job is built from: plain data, so a thread that builds it gets the same graph. */
 export interface KeyedSumArgs {
   readonly records: number;
   readonly parallelism: number;
+  /** Default: the single-thread runtime; `'slots'` runs one worker thread per subtask index. */
+  readonly runtime?: Runtime;
 }
 
 /**
@@ -15,7 +18,7 @@ export interface KeyedSumArgs {
  * to the source; above it every record crosses a hash edge to its key's subtask.
  */
 export function buildKeyedSumJob(args: KeyedSumArgs): DataStream<number> {
-  const env = StreamExecutionEnvironment.create({ parallelism: args.parallelism });
+  const env = StreamExecutionEnvironment.create({ parallelism: args.parallelism, runtime: args.runtime ?? 'single-thread' });
   return env
     .fromCollection(keyedInput(args.records))
     .keyBy((v) => v % KEYS)
@@ -40,6 +43,23 @@ function keyedSum(parallelism: number): Contender<number, Checksum> {
   };
 }
 
+/** The edge-cost job as a job module, with a sink whose counts reach the main thread: what the slots contender runs. */
+export const keyedSumJob = defineJob({
+  module: import.meta.url,
+  build: (args: KeyedSumArgs) => {
+    const stream = buildKeyedSumJob(args);
+    stream.sinkTo(new MetricChecksumSink()).name('checksum');
+    return stream.env;
+  },
+});
+
+const slots: Contender<number, Checksum> = {
+  id: 'slots-p2',
+  label: 'parallelism 2, two slots',
+  note: 'the same job in task slots: each worker thread reads half the numbers, and the records whose key lives in the other slot cross threads (about half)',
+  run: async (n) => checksumOfMetrics(await keyedSumJob.execute({ records: n, parallelism: 2, runtime: 'slots' }, { jobName: 'S4-edge keyed sum, slots' })),
+};
+
 /** The cost of a keyed edge per record (issue 21): S4's keyed sum chained vs across a hash edge, ns of CPU per record. */
 export function edgeCostScenario(): CpuScenario {
   return {
@@ -52,7 +72,7 @@ export function edgeCostScenario(): CpuScenario {
     records: { full: 5_000_000, quick: 200_000 },
     baseline: 'chained',
     subject: 'hash-edge-p2',
-    contenders: [keyedSum(1), keyedSum(2)],
+    contenders: [keyedSum(1), keyedSum(2), slots],
     targets: [],
   };
 }
