@@ -347,6 +347,23 @@ describe('SlotTransport: close and failures', () => {
     for (let i = 0; i < 7; i++) expect(partition.emit(0, [i])).toBe(true);
   });
 
+  it.each([
+    { name: 'flat records (sent as columns)', chunk: [{ key: 'a', value: 1 }, { key: 'b', value: -0 }, { key: 'c', value: Number.NaN }] },
+    { name: 'records with keys in different orders', chunk: [{ a: 1, b: 2 }, { b: 3, a: 4 }] },
+    { name: 'nested records', chunk: [{ a: { b: [1, 2] }, at: new Date(5) }] },
+    { name: 'strings', chunk: ['x', 'y'] },
+  ])('$name arrive as structured clone delivers them', async ({ chunk }) => {
+    const [consumerSlot, producerSlot] = mesh(2, 8) as [SlotTransport, SlotTransport];
+    const channel = new CountingChannel(1, 8);
+    consumerSlot.accept('sum', 0, channel);
+    producerSlot.partition('sum', 0, [undefined], "'src' to 'sum' (hash)").emit(0, chunk);
+    await until(() => channel.arrivals === 1, 'the chunk arrived');
+    const received = channel.poll() as unknown[];
+    expect(received).toEqual(structuredClone(chunk));
+    expect(received.map((r) => (typeof r === 'object' ? Object.keys(r as object) : r))).toEqual(chunk.map((r) => (typeof r === 'object' ? Object.keys(r) : r)));
+    expect(Object.is((received[1] as { value?: number } | undefined)?.value, (chunk[1] as { value?: number } | undefined)?.value)).toBe(true);
+  });
+
   it('class instances arrive as plain objects', async () => {
     class Point {
       constructor(readonly x: number) {}
