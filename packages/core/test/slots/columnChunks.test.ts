@@ -24,6 +24,7 @@ const notFlat = [
   { name: 'an own __proto__ key', chunk: [JSON.parse('{"__proto__": 1, "a": 2}') as unknown] },
   { name: 'arrays', chunk: [['a', 1]] },
   { name: 'strings', chunk: ['a', 'b'] },
+  { name: 'a proxy (structured clone refuses it)', chunk: [new Proxy({ a: 1 }, {})] },
   { name: 'an object without prototype', chunk: [Object.assign(Object.create(null) as object, { a: 1 })] },
 ];
 
