@@ -65,6 +65,9 @@ async function turns(n: number): Promise<void> {
   for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
 }
 
+/** A limit for the tests that start threads or run thousands of arrival orders: the shared 2-core machine may be loaded. */
+const HEAVY_TEST_MS = 60_000;
+
 const open: SlotTransport[] = [];
 
 /** Transports for `slots` slots in this thread, one MessageChannel per pair, closed after each test. */
@@ -231,7 +234,7 @@ describe('SlotTransport: barrier alignment across slots', () => {
     }
     expect(problems).toEqual([]);
     expect(count).toBe(orders);
-  });
+  }, HEAVY_TEST_MS);
 });
 
 describe('SlotTransport: credits', () => {
@@ -440,7 +443,7 @@ describe('SlotTransport: a producer in a real worker thread', () => {
       // Closing the consumer's end closes the worker's: its loop empties and it exits on its own.
       expect(await exited).toBe(0);
     }
-  }, 60_000);
+  }, HEAVY_TEST_MS);
 
   it('a producer waiting for credit wakes when the consumer slot\'s thread is terminated', async () => {
     const capacity = 2;
@@ -464,5 +467,5 @@ describe('SlotTransport: a producer in a real worker thread', () => {
     await worker.terminate();
     await exited;
     await expect(waiting).resolves.toBeUndefined();
-  });
+  }, HEAVY_TEST_MS);
 });
