@@ -65,6 +65,9 @@ async function turns(n: number): Promise<void> {
   for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
 }
 
+/** A limit for the tests that start threads or run thousands of arrival orders: the shared 2-core machine may be loaded. */
+const HEAVY_TEST_MS = 60_000;
+
 const open: SlotTransport[] = [];
 
 /** Transports for `slots` slots in this thread, one MessageChannel per pair, closed after each test. */
@@ -231,7 +234,7 @@ describe('SlotTransport: barrier alignment across slots', () => {
     }
     expect(problems).toEqual([]);
     expect(count).toBe(orders);
-  });
+  }, HEAVY_TEST_MS);
 });
 
 describe('SlotTransport: credits', () => {
@@ -347,6 +350,23 @@ describe('SlotTransport: close and failures', () => {
     for (let i = 0; i < 7; i++) expect(partition.emit(0, [i])).toBe(true);
   });
 
+  it.each([
+    { name: 'flat records (sent as columns)', chunk: [{ key: 'a', value: 1 }, { key: 'b', value: -0 }, { key: 'c', value: Number.NaN }] },
+    { name: 'records with keys in different orders', chunk: [{ a: 1, b: 2 }, { b: 3, a: 4 }] },
+    { name: 'nested records', chunk: [{ a: { b: [1, 2] }, at: new Date(5) }] },
+    { name: 'strings', chunk: ['x', 'y'] },
+  ])('$name arrive as structured clone delivers them', async ({ chunk }) => {
+    const [consumerSlot, producerSlot] = mesh(2, 8) as [SlotTransport, SlotTransport];
+    const channel = new CountingChannel(1, 8);
+    consumerSlot.accept('sum', 0, channel);
+    producerSlot.partition('sum', 0, [undefined], "'src' to 'sum' (hash)").emit(0, chunk);
+    await until(() => channel.arrivals === 1, 'the chunk arrived');
+    const received = channel.poll() as unknown[];
+    expect(received).toEqual(structuredClone(chunk));
+    expect(received.map((r) => (typeof r === 'object' ? Object.keys(r as object) : r))).toEqual(chunk.map((r) => (typeof r === 'object' ? Object.keys(r) : r)));
+    expect(Object.is((received[1] as { value?: number } | undefined)?.value, (chunk[1] as { value?: number } | undefined)?.value)).toBe(true);
+  });
+
   it('class instances arrive as plain objects', async () => {
     class Point {
       constructor(readonly x: number) {}
@@ -423,7 +443,7 @@ describe('SlotTransport: a producer in a real worker thread', () => {
       // Closing the consumer's end closes the worker's: its loop empties and it exits on its own.
       expect(await exited).toBe(0);
     }
-  }, 60_000);
+  }, HEAVY_TEST_MS);
 
   it('a producer waiting for credit wakes when the consumer slot\'s thread is terminated', async () => {
     const capacity = 2;
@@ -447,5 +467,5 @@ describe('SlotTransport: a producer in a real worker thread', () => {
     await worker.terminate();
     await exited;
     await expect(waiting).resolves.toBeUndefined();
-  });
+  }, HEAVY_TEST_MS);
 });

@@ -1,7 +1,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import { RemoteQueue, type CreditSink } from './RemoteQueue.js';
 import { RemoteSubpartition } from './RemoteSubpartition.js';
-import { BARRIER, CHUNK, CREDIT, END, OPEN, type SlotMessage } from './slotMessages.js';
+import { BARRIER, CHUNK, COLUMNS, CREDIT, END, OPEN, type SlotMessage } from './slotMessages.js';
 
 /** Where a stream a peer opened finds its consumer channel. */
 export interface StreamDirectory {
@@ -62,6 +62,7 @@ export class PeerLink implements CreditSink {
     if (this.closed) return;
     switch (message[0]) {
       case CHUNK:
+      case COLUMNS:
       case BARRIER:
       case END:
         (this.incoming[message[1]] as RemoteQueue).deliver(message);

@@ -1,6 +1,7 @@
 import { CheckpointBarrier } from '../checkpoint/CheckpointBarrier.js';
 import type { InputChannel, PollListener } from '../InputChannel.js';
-import { BARRIER, CHUNK, type StreamMessage } from './slotMessages.js';
+import { fromColumns } from './columnChunks.js';
+import { BARRIER, CHUNK, COLUMNS, type StreamMessage } from './slotMessages.js';
 
 /** Where a consumer slot's polled chunks turn into credits for their producer. */
 export interface CreditSink {
@@ -44,6 +45,7 @@ export class RemoteQueue implements PollListener {
     }
     // The channel's own answer to push is for local producers; this one waits on credits.
     if (message[0] === CHUNK) channel.push(this.queue, message[2]);
+    else if (message[0] === COLUMNS) channel.push(this.queue, fromColumns(message[2], message[3]));
     else if (message[0] === BARRIER) channel.pushBarrier(this.queue, new CheckpointBarrier(message[2]));
     else channel.endOfInput(this.queue);
   }

@@ -1,7 +1,8 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { CheckpointBarrier } from '../checkpoint/CheckpointBarrier.js';
 import type { Subpartition } from './SlotResultPartition.js';
-import { BARRIER, CHUNK, END, OPEN } from './slotMessages.js';
+import { toColumns } from './columnChunks.js';
+import { BARRIER, CHUNK, COLUMNS, END, OPEN } from './slotMessages.js';
 
 /**
  * The producer's end of one queue in a consumer channel of another slot (Flink's
@@ -35,7 +36,8 @@ export class RemoteSubpartition implements Subpartition {
   emit(chunk: unknown[]): boolean {
     if (this.closed) return true;
     try {
-      this.port.postMessage([CHUNK, this.stream, chunk]);
+      const columns = toColumns(chunk);
+      this.port.postMessage(columns === undefined ? [CHUNK, this.stream, chunk] : [COLUMNS, this.stream, columns[0], columns[1]]);
     } catch (error) {
       throw new Error(
         `records from ${this.edge} cannot cross threads: ${(error as Error).message}; ` +

@@ -17,9 +17,9 @@ export interface SlotTransportOptions {
 /**
  * One slot's links to every other slot (Flink's network stack, credit-based): one
  * MessagePort per pair of slots, created by the main thread, carries every stream
- * between the two. Chunks are structured-cloned, one message each; a producer spends
- * a credit per chunk and waits when it has none, the consumer returns one per chunk its
- * task polled. So at most `capacity (+1)` chunks per producer and consumer are in
+ * between the two. Chunks are structured-cloned, one message each (flat records as
+ * columns, see `columnChunks.ts`); a producer spends a credit per chunk and waits when
+ * it has none, the consumer returns one per chunk its task polled. So at most `capacity (+1)` chunks per producer and consumer are in
  * flight or queued, whatever the speed of the consumer's slot.
  */
 export class SlotTransport implements StreamDirectory {

@@ -11,12 +11,15 @@ export const BARRIER = 2;
 export const END = 3;
 /** Consumer to producer: pairs of (stream, chunks polled) after the kind. */
 export const CREDIT = 4;
+/** A chunk of flat records as columns (see columnChunks.ts). */
+export const COLUMNS = 5;
 
 export type OpenMessage = readonly [typeof OPEN, stream: number, vertex: string, subtask: number, queue: number];
 export type ChunkMessage = readonly [typeof CHUNK, stream: number, chunk: unknown[]];
+export type ColumnsMessage = readonly [typeof COLUMNS, stream: number, keys: string[], columns: unknown[][]];
 export type BarrierMessage = readonly [typeof BARRIER, stream: number, checkpointId: number];
 export type EndMessage = readonly [typeof END, stream: number];
 /** The messages of one stream after its open, in the order they were sent. */
-export type StreamMessage = ChunkMessage | BarrierMessage | EndMessage;
+export type StreamMessage = ChunkMessage | ColumnsMessage | BarrierMessage | EndMessage;
 export type CreditMessage = readonly [typeof CREDIT, ...number[]];
 export type SlotMessage = OpenMessage | StreamMessage | CreditMessage;

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { fromColumns, toColumns } from '../../src/runtime/slots/columnChunks.js';
+
+class Point {
+  constructor(readonly x: number) {}
+}
+
+const flat = [
+  { name: '{ key, value } records', chunk: [{ key: 'a', value: 1 }, { key: 'b', value: 2.5 }] },
+  { name: 'every primitive kind', chunk: [{ s: '', n: -0, nan: Number.NaN, t: true, z: null, u: undefined }] },
+  { name: 'integer-like and unicode keys', chunk: [{ 2: 'two', 1: 'one', 'ключ': 'v' }, { 1: 'uno', 2: 'dos', 'ключ': 'w' }] },
+];
+
+const notFlat = [
+  { name: 'an empty chunk', chunk: [] },
+  { name: 'records without keys', chunk: [{}, {}] },
+  { name: 'keys in another order', chunk: [{ a: 1, b: 2 }, { b: 3, a: 4 }] },
+  { name: 'a key more', chunk: [{ a: 1 }, { a: 2, b: 3 }] },
+  { name: 'a key less', chunk: [{ a: 1, b: 2 }, { a: 3 }] },
+  { name: 'a nested object', chunk: [{ a: { b: 1 } }] },
+  { name: 'a Date value', chunk: [{ at: new Date(0) }] },
+  { name: 'a bigint value', chunk: [{ n: 1n }] },
+  { name: 'a class instance', chunk: [new Point(1)] },
+  { name: 'an own __proto__ key', chunk: [JSON.parse('{"__proto__": 1, "a": 2}') as unknown] },
+  { name: 'arrays', chunk: [['a', 1]] },
+  { name: 'strings', chunk: ['a', 'b'] },
+  { name: 'a proxy (structured clone refuses it)', chunk: [new Proxy({ a: 1 }, {})] },
+  { name: 'an object without prototype', chunk: [Object.assign(Object.create(null) as object, { a: 1 })] },
+];
+
+describe('column chunks', () => {
+  it.each(flat)('$name go as columns and come back as structured clone delivers them', ({ chunk }) => {
+    const columns = toColumns(chunk);
+    expect(columns).toBeDefined();
+    const [keys, values] = structuredClone(columns!);
+    const back = fromColumns(keys, values);
+    expect(back).toEqual(structuredClone(chunk));
+    // Same keys in the same order (what JSON.stringify and Object.keys show), -0 and NaN kept.
+    expect(back.map((r) => Object.keys(r))).toEqual(chunk.map((r) => Object.keys(r)));
+    expect(back.map((r) => Object.entries(r).map(([, v]) => (Object.is(v, -0) ? '-0' : v)))).toEqual(
+      chunk.map((r) => Object.entries(r).map(([, v]) => (Object.is(v, -0) ? '-0' : v))),
+    );
+  });
+
+  it.each(notFlat)('$name are cloned as they are', ({ chunk }) => {
+    expect(toColumns(chunk)).toBeUndefined();
+  });
+
+  it('leaves records that see an inherited enumerable key to structured clone (which skips that key)', () => {
+    Object.defineProperty(Object.prototype, 'polluted', { value: 1, enumerable: true, configurable: true, writable: true });
+    try {
+      expect(toColumns([{ a: 1 }])).toBeUndefined();
+    } finally {
+      delete (Object.prototype as Record<string, unknown>).polluted;
+    }
+    expect(toColumns([{ a: 1 }])).toBeDefined();
+  });
+});
