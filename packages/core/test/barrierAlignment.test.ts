@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CheckpointBarrier } from '../src/runtime/checkpoint/CheckpointBarrier.js';
+import { BarrierAligner } from '../src/runtime/BarrierAligner.js';
 import { InputChannel } from '../src/runtime/InputChannel.js';
 
 /** What one producer sends, in its order: a chunk of one record, the barrier of checkpoint 1, or its end. */
@@ -152,5 +153,21 @@ describe('barrier alignment, single cases', () => {
     expect(channel.poll()).toBeUndefined();
     await waiting;
     expect(woken).toBe(true);
+  });
+
+  it.each([
+    { name: 'from the first input to the last', events: [{ at: 5, input: 0 }, { at: 12, input: 1 }, { at: 20, input: 2 }], expected: 15 },
+    { name: 'with one input: nothing to wait for', inputs: 1, events: [{ at: 5, input: 0 }], expected: 0 },
+    { name: 'until an input ends instead', events: [{ at: 3, input: 0 }, { at: 4, input: 1 }, { at: 9, end: 2 }], expected: 6 },
+  ])('measures the alignment $name', ({ inputs = 3, events, expected }) => {
+    let now = 0;
+    const aligner = new BarrierAligner(inputs, () => now);
+    let released: CheckpointBarrier | undefined;
+    for (const event of events) {
+      now = event.at;
+      released = 'end' in event ? aligner.onEndOfInput(event.end as number) : aligner.onBarrier(event.input, new CheckpointBarrier(1));
+    }
+    expect(released).toEqual(new CheckpointBarrier(1));
+    expect(aligner.alignmentMs).toBe(expected);
   });
 });

@@ -39,9 +39,9 @@ function reportOf(step: Step): TaskReport | undefined {
     operators: [{ id: tasks[task].vertexId, snapshot: { operatorState: tasks[task].subtask } }],
     ...(placements.find((p) => p.id === tasks[task])?.isSource === true ? { source: { id: 'src', position: tasks[task].subtask * 10 } } : {}),
   });
-  if ('ack' in step) return { kind: 'acknowledgeCheckpoint', task: tasks[step.ack], checkpointId: step.id, snapshot: snapshot(step.ack) };
+  if ('ack' in step) return { kind: 'acknowledgeCheckpoint', task: tasks[step.ack], checkpointId: step.id, snapshot: snapshot(step.ack), alignmentMs: 0 };
   if ('staleAttemptAck' in step) {
-    return { kind: 'acknowledgeCheckpoint', task: { ...tasks[step.staleAttemptAck], attempt: 1 }, checkpointId: step.id, snapshot: snapshot(step.staleAttemptAck) };
+    return { kind: 'acknowledgeCheckpoint', task: { ...tasks[step.staleAttemptAck], attempt: 1 }, checkpointId: step.id, snapshot: snapshot(step.staleAttemptAck), alignmentMs: 0 };
   }
   if ('decline' in step) return { kind: 'declineCheckpoint', task: tasks[step.decline], checkpointId: step.id, reason: 'the task has ended' };
   if ('inputEnded' in step) return { kind: 'inputEnded', task: tasks[step.inputEnded] };
@@ -139,6 +139,7 @@ function start(storage: CheckpointStorage, timeoutMs: number | 'none' = TIMEOUT)
   const sent: { to: TaskId; command: TaskCommand }[] = [];
   const gateway: TaskGateway = { send: (to, command) => sent.push({ to, command: structuredClone(command) }) };
   const failures: unknown[] = [];
+  const events: { message: string; fields: Record<string, unknown> }[] = [];
   const registry = new MetricRegistry();
   const coordinator = new CheckpointCoordinator({
     jobName: 'job',
@@ -148,7 +149,7 @@ function start(storage: CheckpointStorage, timeoutMs: number | 'none' = TIMEOUT)
     storage,
     tasks: placements,
     gateway,
-    log: new EventLog(silentLogger, clock, { job: 'job' }),
+    log: new EventLog({ ...silentLogger, info: (message, fields) => void events.push({ message, fields: fields ?? {} }) }, clock, { job: 'job' }),
     lastCheckpointId: 0,
     metrics: registry.group('job', 'job', 'checkpoints'),
     fail: (error) => failures.push(error),
@@ -161,7 +162,7 @@ function start(storage: CheckpointStorage, timeoutMs: number | 'none' = TIMEOUT)
         const id = 'checkpointId' in command ? command.checkpointId : undefined;
         return `${names.get(taskKey(to))}:${id === FINAL_CHECKPOINT ? 'final' : id}`;
       });
-  return { clock, coordinator, commands, failures, registry };
+  return { clock, coordinator, commands, failures, registry, events };
 }
 
 describe('checkpoint coordinator, through a fake gateway', () => {
@@ -196,6 +197,18 @@ describe('checkpoint coordinator, through a fake gateway', () => {
     });
     expect(checkpoint?.sources).toEqual({ src: { name: 'Source', parallelism: 2, positions: [0, 10] } });
     expect(coordinator.latest?.location).toBe('mem/1');
+    coordinator.stop();
+  });
+
+  it("reports the slowest task's barrier alignment with the checkpoint, as an event field and a histogram", async () => {
+    const storage = memoryStorage();
+    const { clock, coordinator, registry, events } = start(storage);
+    await clock.advance(INTERVAL);
+    const alignments: Record<TaskName, number> = { src0: 0, src1: 0, sink: 7.25 };
+    for (const step of ackAll(1)) coordinator.receive({ ...(reportOf(step) as Extract<TaskReport, { kind: 'acknowledgeCheckpoint' }>), alignmentMs: alignments[(step as { ack: TaskName }).ack] });
+    await clock.advance(0);
+    expect(events.find((e) => e.fields['event'] === 'checkpoint.completed')?.fields).toMatchObject({ checkpointId: 1, alignmentMs: 7.3 });
+    expect(registry.snapshot()['job.job.checkpoints.checkpointAlignmentMs']).toMatchObject({ count: 1, max: 7.25 });
     coordinator.stop();
   });
 

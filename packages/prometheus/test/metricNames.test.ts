@@ -26,7 +26,7 @@ describe('toPrometheusSeries', () => {
 
   it('names the known metrics in snake_case with base units, and scales milliseconds to seconds', () => {
     const names = Object.fromEntries(
-      ['callLatencyMs', 'queueWaitMs', 'checkpointDurationMs', 'checkpointSizeBytes', 'busyTimeMs', 'backPressuredTimeMs', 'idleTimeMs', 'batchSize', 'deadLettered'].map((n) => {
+      ['callLatencyMs', 'queueWaitMs', 'checkpointDurationMs', 'checkpointAlignmentMs', 'checkpointSizeBytes', 'busyTimeMs', 'backPressuredTimeMs', 'idleTimeMs', 'batchSize', 'deadLettered'].map((n) => {
         const { name, scale } = toPrometheusSeries(entry(n));
         return [n, [name, scale]];
       }),
@@ -35,6 +35,7 @@ describe('toPrometheusSeries', () => {
       callLatencyMs: ['tributary_async_call_duration_seconds', 0.001],
       queueWaitMs: ['tributary_async_queue_wait_seconds', 0.001],
       checkpointDurationMs: ['tributary_checkpoint_duration_seconds', 0.001],
+      checkpointAlignmentMs: ['tributary_checkpoint_alignment_seconds', 0.001],
       checkpointSizeBytes: ['tributary_checkpoint_size_bytes', 1],
       busyTimeMs: ['tributary_task_busy_time_seconds', 0.001],
       backPressuredTimeMs: ['tributary_task_backpressured_time_seconds', 0.001],

@@ -5,7 +5,7 @@ import { bytes, clockTime, duration } from './format.js';
 /** Rows the table shows, newest first; `/api/job` has the whole history. */
 const ROWS = 10;
 
-/** Checkpoints: counts, the one the job was restored from, and the latest ones with duration, size and failures. */
+/** Checkpoints: counts, the one the job was restored from, and the latest ones with duration, alignment, size and failures. */
 export class CheckpointsPanel {
   constructor(private readonly root: HTMLElement) {}
 
@@ -21,6 +21,7 @@ export class CheckpointsPanel {
         { text: c.status + (c.final ? ' (final)' : ''), className: 'text' },
         clockTime(c.time),
         duration(c.durationMs),
+        duration(c.alignmentMs),
         bytes(c.sizeBytes),
         { text: c.cause ?? c.location?.split('/').pop() ?? '', className: 'text' },
       ]);
@@ -29,7 +30,7 @@ export class CheckpointsPanel {
       el('p', { 'data-checkpoint-counts': `${completed}/${failed}` }, `${completed} completed, ${failed} failed · restored from: ${restored}`),
       rows.length === 0
         ? el('p', { class: 'empty' }, 'No checkpoint yet (is checkpointing enabled?)')
-        : table(['id', 'status', 'at', 'duration', 'size', 'file or cause'], rows, (i) => (job.checkpoints.at(-1 - i)?.status === 'failed' ? 'failed' : '')),
+        : table(['id', 'status', 'at', 'duration', 'alignment', 'size', 'file or cause'], rows, (i) => (job.checkpoints.at(-1 - i)?.status === 'failed' ? 'failed' : '')),
     );
   }
 }

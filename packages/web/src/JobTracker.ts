@@ -81,6 +81,7 @@ export class JobTracker {
           time,
           status: completed ? 'completed' : 'failed',
           durationMs: numberOrNull(fields, 'durationMs'),
+          alignmentMs: numberOrNull(fields, 'alignmentMs'),
           sizeBytes: numberOrNull(fields, 'sizeBytes'),
           location: stringOrNull(fields, 'location'),
           cause: stringOrNull(fields, 'cause'),

@@ -65,6 +65,8 @@ export interface CheckpointView {
   readonly time: number;
   readonly status: 'completed' | 'failed';
   readonly durationMs: number | null;
+  /** How long the slowest task held its inputs back for the barrier to arrive on all of them (real time). */
+  readonly alignmentMs: number | null;
   readonly sizeBytes: number | null;
   readonly location: string | null;
   /** Why it failed. */

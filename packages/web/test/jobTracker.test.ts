@@ -34,7 +34,7 @@ describe('JobTracker', () => {
     let now = 5_000;
     const tracker = new JobTracker(client, () => now);
     emit({ event: 'job.restored', checkpointId: 4, location: '/ckpt/chk-4' });
-    emit({ event: 'checkpoint.completed', checkpointId: 5, location: '/ckpt/chk-5', sizeBytes: 700, durationMs: 12, final: false });
+    emit({ event: 'checkpoint.completed', checkpointId: 5, location: '/ckpt/chk-5', sizeBytes: 700, durationMs: 12, alignmentMs: 3.5, final: false });
     now = 6_000;
     emit({ event: 'checkpoint.failed', checkpointId: 6, cause: 'disk full', final: false });
     emit({ event: 'job.restarting', operator: "'enrich'", task: 'enrich (2/2)', subtask: 1, cause: 'model not found', delayMs: 100, attempt: 1, fromCheckpointId: 5 });
@@ -42,8 +42,8 @@ describe('JobTracker', () => {
     const view = tracker.view();
     expect(view).toMatchObject({ jobId: client.jobId, name: 'orders', status: 'running', runtimeMs: 1000, restoredFrom: { checkpointId: 4, location: '/ckpt/chk-4' }, failure: null });
     expect(view.checkpoints).toEqual([
-      { checkpointId: 5, time: 5000, status: 'completed', durationMs: 12, sizeBytes: 700, location: '/ckpt/chk-5', cause: null, final: false },
-      { checkpointId: 6, time: 6000, status: 'failed', durationMs: null, sizeBytes: null, location: null, cause: 'disk full', final: false },
+      { checkpointId: 5, time: 5000, status: 'completed', durationMs: 12, alignmentMs: 3.5, sizeBytes: 700, location: '/ckpt/chk-5', cause: null, final: false },
+      { checkpointId: 6, time: 6000, status: 'failed', durationMs: null, alignmentMs: null, sizeBytes: null, location: null, cause: 'disk full', final: false },
     ]);
     expect(view.restarts).toEqual([
       { time: 6000, attempt: 1, operator: "'enrich'", task: 'enrich (2/2)', subtask: 1, cause: 'model not found', delayMs: 100, fromCheckpointId: 5 },

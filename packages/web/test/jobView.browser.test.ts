@@ -93,6 +93,10 @@ describe('the job view in headless Chromium', () => {
 
       // Checkpoints complete.
       await until(async () => Number((await page.locator('[data-checkpoint-counts]').getAttribute('data-checkpoint-counts'))?.split('/')[0]) > 0, 'a completed checkpoint');
+      // Each completed checkpoint shows its duration and its alignment (the column after it).
+      expect(await page.locator('#checkpoints th').allTextContents()).toEqual(['id', 'status', 'at', 'duration', 'alignment', 'size', 'file or cause']);
+      const completedRow = page.locator('#checkpoints tbody tr:not(.failed)').first();
+      expect(await completedRow.locator('td').nth(4).textContent()).toMatch(/^\d+(\.\d)? (ms|s)$/);
 
       // Subtasks of the keyed operator, on a click.
       await page.locator(`[data-operator="${byName(OPERATORS.count)}"]`).click();

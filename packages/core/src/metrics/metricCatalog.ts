@@ -28,6 +28,7 @@ const CATALOG: Readonly<Record<string, Entry>> = {
   idleTimeMs: ['task.idle_time', 's', 'Time the task (reported on its chain head) waited for input.'],
   numCompletedCheckpoints: ['checkpoints.completed', '{checkpoint}', 'Checkpoints completed by the job.'],
   checkpointDurationMs: ['checkpoint.duration', 's', 'From triggering a checkpoint to storing it.'],
+  checkpointAlignmentMs: ['checkpoint.alignment', 's', 'How long the slowest task held inputs back for a checkpoint barrier to arrive on all of them.'],
   checkpointSizeBytes: ['checkpoint.size', 'By', 'Size of each stored checkpoint.'],
   batchSize: ['async.batch.size', '{record}', 'Records in each call.'],
   batchWeight: ['async.batch.weight', '1', "Weight of each call's batch (its weigher; 0 without one)."],

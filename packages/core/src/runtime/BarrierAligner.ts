@@ -11,8 +11,16 @@ export class BarrierAligner {
   private readonly arrived: boolean[];
   private readonly ended: boolean[];
   private pending: CheckpointBarrier | undefined;
+  /** When the first input delivered the pending barrier (by `now`). */
+  private pendingSince = 0;
+  /** How long (ms, real time) the last released barrier waited from its first input to its last: Flink's alignment duration. */
+  alignmentMs = 0;
 
-  constructor(inputs: number) {
+  constructor(
+    inputs: number,
+    /** Real time in ms, for the alignment duration (injected by tests). */
+    private readonly now: () => number = () => performance.now(),
+  ) {
     this.arrived = new Array<boolean>(inputs).fill(false);
     this.ended = new Array<boolean>(inputs).fill(false);
   }
@@ -24,7 +32,10 @@ export class BarrierAligner {
 
   /** `input` delivered `barrier`. Returns it once every input did (or ended): the checkpoint may proceed. */
   onBarrier(input: number, barrier: CheckpointBarrier): CheckpointBarrier | undefined {
-    this.pending ??= barrier;
+    if (this.pending === undefined) {
+      this.pending = barrier;
+      this.pendingSince = this.now();
+    }
     this.arrived[input] = true;
     return this.releaseIfAligned();
   }
@@ -41,6 +52,7 @@ export class BarrierAligner {
     for (let i = 0; i < this.arrived.length; i++) if (this.arrived[i] !== true && this.ended[i] !== true) return undefined;
     this.pending = undefined;
     this.arrived.fill(false);
+    this.alignmentMs = this.now() - this.pendingSince;
     return barrier;
   }
 }

@@ -113,6 +113,10 @@ export class InputChannel<T> implements InputGate<T> {
     return this.undrained === 0 ? null : undefined;
   }
 
+  get alignmentMs(): number {
+    return this.aligner.alignmentMs;
+  }
+
   readable(): Promise<void> {
     return new Promise((resolve) => this.readers.push(resolve));
   }

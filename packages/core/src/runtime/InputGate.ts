@@ -13,4 +13,6 @@ export interface InputGate<T> {
   poll(): T[] | CheckpointBarrier | null | undefined;
   /** Resolves when `poll` may have something new to return. */
   readable(): Promise<void>;
+  /** How long (ms) the last barrier `poll` returned waited for the other producers' (0 before any). */
+  readonly alignmentMs: number;
 }

@@ -350,7 +350,8 @@ export class Task implements MailboxOwner, ChainDriver {
     this.waitingOn = waitingBefore;
     if (operators === undefined || this.job.stopped) return;
     const snapshot = source === undefined ? { operators } : { operators, source };
-    this.checkpoints?.report({ kind: 'acknowledgeCheckpoint', task: this.id, checkpointId, snapshot });
+    const alignmentMs = this.input.kind === 'channel' ? this.input.channel.alignmentMs : 0;
+    this.checkpoints?.report({ kind: 'acknowledgeCheckpoint', task: this.id, checkpointId, snapshot, alignmentMs });
   }
 
   /**

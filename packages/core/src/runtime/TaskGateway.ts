@@ -48,7 +48,8 @@ export type TaskCommand =
  * `updateTaskExecutionState`). Plain data, like {@link TaskCommand}.
  */
 export type TaskReport =
-  | { readonly kind: 'acknowledgeCheckpoint'; readonly task: TaskId; readonly checkpointId: number; readonly snapshot: TaskSnapshot }
+  /** `alignmentMs`: how long the task's input waited for the barrier on all its producers (0 for a source). */
+  | { readonly kind: 'acknowledgeCheckpoint'; readonly task: TaskId; readonly checkpointId: number; readonly snapshot: TaskSnapshot; readonly alignmentMs: number }
   /** The task cannot take part in `checkpointId` (a remote task that no longer runs): the checkpoint is aborted. */
   | { readonly kind: 'declineCheckpoint'; readonly task: TaskId; readonly checkpointId: number; readonly reason: string }
   /** The task reached the end of its input: no barrier can pass it any more. */

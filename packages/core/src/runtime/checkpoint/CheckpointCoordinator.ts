@@ -46,6 +46,8 @@ interface Pending {
   readonly final: boolean;
   /** Snapshots by task key. */
   readonly acks: Map<string, TaskSnapshot>;
+  /** The longest barrier alignment of any task (ms). */
+  alignmentMs: number;
   cancelTimeout: (() => void) | undefined;
 }
 
@@ -87,6 +89,7 @@ export class CheckpointCoordinator {
     this.metrics = group && {
       completed: group.counter('numCompletedCheckpoints'),
       durationMs: group.histogram('checkpointDurationMs'),
+      alignmentMs: group.histogram('checkpointAlignmentMs'),
       sizeBytes: group.histogram('checkpointSizeBytes', { buckets: HISTOGRAM_BUCKETS.bytes }),
     };
   }
@@ -131,7 +134,7 @@ export class CheckpointCoordinator {
     if (!this.placements.has(key)) return;
     switch (report.kind) {
       case 'acknowledgeCheckpoint':
-        return this.acknowledge(key, report.checkpointId, report.snapshot);
+        return this.acknowledge(key, report.checkpointId, report.snapshot, report.alignmentMs);
       case 'declineCheckpoint':
         return this.abort(report.checkpointId);
       case 'inputEnded':
@@ -143,10 +146,11 @@ export class CheckpointCoordinator {
     }
   }
 
-  private acknowledge(task: string, checkpointId: number, snapshot: TaskSnapshot): void {
+  private acknowledge(task: string, checkpointId: number, snapshot: TaskSnapshot, alignmentMs: number): void {
     const pending = this.pending;
     if (pending === undefined || pending.id !== checkpointId || this.stopped) return;
     pending.acks.set(task, snapshot);
+    pending.alignmentMs = Math.max(pending.alignmentMs, alignmentMs);
     if (pending.acks.size !== this.placements.size) return;
     // Every task took part: storing it is bounded by the storage, not by the timeout.
     pending.cancelTimeout?.();
@@ -179,7 +183,7 @@ export class CheckpointCoordinator {
     const startedAt = this.options.clock.now();
     this.completing = this.idsKnown.then(() => {
       if (this.stopped) return;
-      const pending: Pending = { id: this.lastId + 1, startedAt, final: true, acks: this.finalAcks, cancelTimeout: undefined };
+      const pending: Pending = { id: this.lastId + 1, startedAt, final: true, acks: this.finalAcks, alignmentMs: 0, cancelTimeout: undefined };
       this.pending = pending;
       return this.complete(pending);
     });
@@ -197,7 +201,7 @@ export class CheckpointCoordinator {
     if (this.stopped || this.anyInputEnded || this.pending !== undefined) return;
     const { clock, timeoutMs } = this.options;
     const id = ++this.lastId;
-    const pending: Pending = { id, startedAt: clock.now(), final: false, acks: new Map(), cancelTimeout: undefined };
+    const pending: Pending = { id, startedAt: clock.now(), final: false, acks: new Map(), alignmentMs: 0, cancelTimeout: undefined };
     this.pending = pending;
     if (timeoutMs !== undefined) pending.cancelTimeout = clock.schedule(clock.now() + timeoutMs, () => this.abort(id));
     for (const task of this.placements.values()) {
@@ -216,11 +220,15 @@ export class CheckpointCoordinator {
         this.latest = { location, checkpoint };
         this.metrics?.sizeBytes.update(bytes);
         const durationMs = clock.now() - pending.startedAt;
+        // Alignment is real time, whatever the job's clock: rounded to tenths of a millisecond for the log.
+        const alignmentMs = Math.round(pending.alignmentMs * 10) / 10;
+        if (!final) this.metrics?.alignmentMs.update(pending.alignmentMs);
         log.event('info', 'checkpoint.completed', `Checkpoint ${checkpointId} stored at ${location} (${bytes} bytes, ${durationMs} ms)`, {
           checkpointId,
           location,
           sizeBytes: bytes,
           durationMs,
+          alignmentMs,
           final,
         });
       }
