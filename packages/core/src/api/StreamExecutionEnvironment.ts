@@ -68,6 +68,13 @@ export interface EnvironmentOptions {
    * parallelism is above 1, else `'single-thread'`.
    */
   readonly runtime?: Runtime;
+  /**
+   * The heap limit of each slot's worker thread, in MB (V8's old generation,
+   * Node's `resourceLimits.maxOldGenerationSizeMb`). A slot that runs out of
+   * it fails the attempt as a crash naming the slot (and the restart
+   * strategy applies) instead of taking the process down. Default: Node's.
+   */
+  readonly slotHeapMb?: number;
 }
 
 /** Where a job's subtasks run: see {@link EnvironmentOptions.runtime}. */
@@ -124,6 +131,7 @@ export class StreamExecutionEnvironment {
   private readonly closeTimeoutMs: number;
   private readonly stallWarningMs: number;
   private readonly runtime: Runtime | undefined;
+  private readonly slotHeapMb: number | undefined;
   /** Whether the clock is the system clock (slots keep time by their own). */
   private readonly systemClock: boolean;
   private nextId = 0;
@@ -142,6 +150,7 @@ export class StreamExecutionEnvironment {
     this.closeTimeoutMs = check.optionalDuration('closeTimeoutMs', options.closeTimeoutMs, 30_000);
     this.stallWarningMs = check.optionalDuration('stallWarningMs', options.stallWarningMs, 60_000, { integer: true });
     this.runtime = check.optionalOneOf('runtime', options.runtime, RUNTIMES);
+    this.slotHeapMb = options.slotHeapMb === undefined ? undefined : check.optionalInteger('slotHeapMb', options.slotHeapMb, 0, 16);
     const clock = check.optionalClock('clock', options.clock);
     this.systemClock = clock === undefined || clock instanceof SystemClock;
     this.clock = clock ?? new SystemClock();
@@ -273,7 +282,7 @@ export class StreamExecutionEnvironment {
       closeTimeoutMs: this.closeTimeoutMs,
       stallWarningMs: this.stallWarningMs,
       logger: this.logger,
-      slots: runtime === 'slots' ? slots : undefined,
+      slots: runtime === 'slots' && slots !== undefined ? { ...slots, heapMb: this.slotHeapMb } : undefined,
     });
   }
 
@@ -333,7 +342,7 @@ export class StreamExecutionEnvironment {
   }
 }
 
-const ENVIRONMENT_OPTIONS = ['parallelism', 'clock', 'chunkSize', 'channelCapacity', 'metrics', 'restartStrategy', 'closeTimeoutMs', 'stallWarningMs', 'logger', 'runtime'];
+const ENVIRONMENT_OPTIONS = ['parallelism', 'clock', 'chunkSize', 'channelCapacity', 'metrics', 'restartStrategy', 'closeTimeoutMs', 'stallWarningMs', 'logger', 'runtime', 'slotHeapMb'];
 const RUNTIMES = ['slots', 'single-thread'] as const;
 const CHECKPOINTING_OPTIONS = ['storage'];
 const EXECUTE_OPTIONS = ['restoreFrom'];

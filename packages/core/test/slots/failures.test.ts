@@ -32,6 +32,13 @@ describe('failures in slots', { timeout: 30_000 }, () => {
     );
   });
 
+  it('a slot that runs out of its heap (slotHeapMb) fails the job naming the slot, and the process goes on', async () => {
+    const error = await failureOf(failing.execute({ n: 100, parallelism: 2, failure: 'memory', at: 51 }, { jobName: 'memory' }));
+    expect((error as Error).message).toMatch(
+      /^Job 'memory' failed: slot 1 \(of 2\) crashed: .*out of memory.*; it held numbers -> check -> Sink: Function \(2\/2\)$/i,
+    );
+  });
+
   it('an error thrown from a timer in user code fails the job naming the slot; the restart strategy applies', async () => {
     // An endless input: only the crash can end this job.
     const error = await failureOf(failing.execute({ n: Number.POSITIVE_INFINITY, parallelism: 2, failure: 'timer', at: 51 }, { jobName: 'timer' }));

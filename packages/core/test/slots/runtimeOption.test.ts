@@ -9,6 +9,11 @@ describe("the environment's runtime option", () => {
     );
   });
 
+  it('refuses a slot heap limit below 16 MB or not a whole number, naming the option', () => {
+    expect(() => StreamExecutionEnvironment.create({ slotHeapMb: 8 })).toThrow("StreamExecutionEnvironment.create(): option 'slotHeapMb' must be an integer >= 16, got 8");
+    expect(() => StreamExecutionEnvironment.create({ slotHeapMb: 64.5 })).toThrow(InvalidJobError);
+  });
+
   it("refuses 'slots' for a job not built by defineJob, saying how to fix it", () => {
     const env = StreamExecutionEnvironment.create({ parallelism: 2, runtime: 'slots' });
     env.fromElements(1, 2).addSink(() => undefined);

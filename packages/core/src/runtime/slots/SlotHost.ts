@@ -18,6 +18,8 @@ export interface SlotJob {
   readonly args: unknown;
   /** For `executeAndCollect`: the records every slot's collect sink received, in arrival order. */
   readonly collected: unknown[] | undefined;
+  /** Each worker's heap limit (MB), when the environment sets `slotHeapMb`. */
+  readonly heapMb?: number | undefined;
 }
 
 /** How long (ms) past `closeTimeoutMs` a stopped slot may take to end before it is terminated. */
@@ -103,7 +105,8 @@ export class SlotHost implements Deployment {
         tasks.set(taskKey(id), { id, task: name, waitingOn: undefined, ended: false });
         operators.set(taskKey(id), chain.nodes.map((n) => n.description).join(' -> '));
       }
-      const worker = new Worker(SLOT_ENTRY, { workerData, transferList: [...slotPorts.values()] });
+      const resourceLimits = job.heapMb === undefined ? {} : { resourceLimits: { maxOldGenerationSizeMb: job.heapMb } };
+      const worker = new Worker(SLOT_ENTRY, { workerData, transferList: [...slotPorts.values()], ...resourceLimits });
       const state: SlotState = { slot, worker, tasks, operators, done: false, exited: false, error: undefined };
       this.slots.push(state);
       worker.on('message', (message: FromSlot) => this.receive(state, message));
