@@ -2,7 +2,6 @@ import { Tensor } from 'onnxruntime-node';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AsyncDataStream, RetryStrategies, type DeadLetter } from '@tributary/async';
 import { OutputTag, silentLogger, StreamExecutionEnvironment } from '@tributary/core';
-import { encodeModel } from '../src/internal/onnxProto.js';
 import {
   EMBEDDER_IO,
   OnnxInputError,
@@ -11,25 +10,11 @@ import {
   packSequences,
   splitRows,
 } from '../src/index.js';
+import { LINEAR_MODEL } from './support/linearModel.js';
 import { watchSessionWorkers } from './support/sessionWorkers.js';
 import { useTempModel } from './support/tempModel.js';
 
 const model = useTempModel();
-
-/** y = x · W for x float32 [batch, 4], W = [[1,0],[0,1],[1,1],[2,-1]]: a model with a fixed dimension. */
-const LINEAR_MODEL = encodeModel({
-  irVersion: 8,
-  opsetVersion: 18,
-  producerName: 'test',
-  producerVersion: '1',
-  graph: {
-    name: 'linear',
-    nodes: [{ opType: 'MatMul', inputs: ['x', 'w'], outputs: ['y'] }],
-    initializers: [{ name: 'w', dims: [4, 2], data: Float32Array.of(1, 0, 0, 1, 1, 1, 2, -1) }],
-    inputs: [{ name: 'x', type: 'float32', shape: ['batch', 4] }],
-    outputs: [{ name: 'y', type: 'float32', shape: ['batch', 2] }],
-  },
-});
 
 /** The linear model's batch function as a factory, one instance per subtask. */
 function linearFactory(overrides: Partial<Parameters<typeof onnxBatchFunction<number[], number[]>>[0]> = {}) {

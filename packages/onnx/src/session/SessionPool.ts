@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type { InferenceSession } from 'onnxruntime-node';
 import { SESSION_WORKER_SOURCE, type SessionWorkerData } from './sessionWorker.js';
-import type { RunRequest, WireTensor, WorkerReply } from './wire.js';
+import type { RunRequest, StopRequest, WireTensor, WorkerReply } from './wire.js';
 
 type Outputs = Readonly<Record<string, WireTensor>>;
 
@@ -16,6 +16,7 @@ class SessionWorker {
   /** The model's inputs once the session exists; rejects if it cannot be created or the thread stops first. */
   readonly ready: Promise<readonly InferenceSession.ValueMetadata[]>;
   private readonly thread: Worker;
+  private readonly exited: Promise<void>;
   private opening: Pending<readonly InferenceSession.ValueMetadata[]> | undefined;
   private call: Pending<Outputs> | undefined;
   /** The uncaught error the thread reported, named when it then exits. */
@@ -41,6 +42,7 @@ class SessionWorker {
       }
     });
     this.thread.on('error', (error) => (this.failure = error));
+    this.exited = new Promise((resolve) => this.thread.once('exit', () => resolve()));
     this.thread.on('exit', (code) => {
       const detail = this.failure === undefined ? `exited with code ${code}` : `failed: ${this.failure.message}`;
       const error = new Error(`${label}: the inference worker thread ${detail}`, { cause: this.failure });
@@ -59,8 +61,12 @@ class SessionWorker {
     return result;
   }
 
-  async terminate(): Promise<void> {
-    await this.thread.terminate();
+  /** Asks the worker to release its session and end, once it is idle; resolves when the thread has ended. */
+  async stop(): Promise<void> {
+    // Never `terminate()`: onnxruntime-node aborts the process when a thread is torn down during a run.
+    this.thread.ref();
+    this.thread.postMessage({ stop: true } satisfies StopRequest);
+    await this.exited;
   }
 }
 
@@ -109,12 +115,16 @@ export class SessionPool {
     }
   }
 
-  /** Stops every worker at once (a run in progress is abandoned): call it once no call is running. */
+  /**
+   * Stops every worker: each releases its session and ends after the run it
+   * has (a run cannot be interrupted), or once its session exists if it is
+   * still starting. Calls still waiting for a worker are rejected.
+   */
   async close(): Promise<void> {
     this.closed = true;
     const stopped = new Error(`${this.options.label}: the session pool is closed`);
     for (const call of this.waiting.splice(0)) call.reject(stopped);
-    await Promise.all([...this.workers].map((worker) => worker.terminate()));
+    await Promise.all([...this.workers].map((worker) => worker.stop()));
   }
 
   private acquire(): Promise<SessionWorker> {

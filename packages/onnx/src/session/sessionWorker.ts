@@ -1,6 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
-import type { RunRequest, WireTensor, WorkerReply } from './wire.js';
+import type { RunRequest, StopRequest, WireTensor, WorkerReply } from './wire.js';
 
 /** What a session worker starts with: where onnxruntime-node is, and the session to create. */
 export interface SessionWorkerData {
@@ -28,7 +28,8 @@ interface Runtime {
  * Node.js line, without a loader.
  *
  * It creates one session, replies `ready` with the model's inputs (or
- * `failed`), then runs one request at a time and moves the output buffers back.
+ * `failed`), then runs one request at a time and moves the output buffers
+ * back, until a stop request releases the session and ends the thread.
  */
 function sessionWorkerMain(load: (id: string) => unknown): void {
   const { parentPort: port, workerData } = load('node:worker_threads') as WorkerThreads;
@@ -53,12 +54,20 @@ function sessionWorkerMain(load: (id: string) => unknown): void {
     }
   };
 
+  const end = () => port.close();
   runtime.InferenceSession.create(workerData.model, workerData.sessionOptions).then(
     (session) => {
-      port.on('message', (request: RunRequest) => void run(session, request));
+      port.on('message', (request: RunRequest | StopRequest) => {
+        if ('feeds' in request) void run(session, request);
+        // Released here, not by tearing the thread down: onnxruntime-node aborts the process when a thread ends under a live session's run.
+        else void session.release().then(end, end);
+      });
       reply({ kind: 'ready', inputs: session.inputMetadata });
     },
-    (error: unknown) => reply({ kind: 'failed', message: String(error) }),
+    (error: unknown) => {
+      reply({ kind: 'failed', message: String(error) });
+      end();
+    },
   );
 }
 

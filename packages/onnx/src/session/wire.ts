@@ -13,6 +13,11 @@ export interface RunRequest {
   readonly feeds: Readonly<Record<string, WireTensor>>;
 }
 
+/** Main thread -> session worker, last: release the session and end the thread. */
+export interface StopRequest {
+  readonly stop: true;
+}
+
 /** Session worker -> main thread, in order: `ready` or `failed` once, then one `result` or `error` per request. */
 export type WorkerReply =
   | { readonly kind: 'ready'; readonly inputs: readonly InferenceSession.ValueMetadata[] }
