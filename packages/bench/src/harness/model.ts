@@ -15,7 +15,7 @@ export interface Checksum {
  * The scenarios of issues 2 and 3 (plus the memory run of issue 3), the
  * checkpoint costs of issue 5 (`CK`) and the ONNX embedder of issue 6 (`S5`).
  */
-export type ScenarioId = 'S1' | 'S2' | 'S3' | 'S4' | 'S1-memory' | 'S1-sweep' | 'CK' | 'S5';
+export type ScenarioId = 'S1' | 'S2' | 'S3' | 'S4' | 'S1-memory' | 'S1-sweep' | 'CK' | 'S5' | 'S5b';
 
 /**
  * What a contender may return besides its checksum: figures of the run
@@ -68,18 +68,20 @@ export function contenderInfo(c: Pick<Contender<never, Checksum>, 'id' | 'label'
 export type Target =
   /** `subject` takes at most `max` times the CPU of `baseline` per record. */
   | { readonly kind: 'max-ratio'; readonly label: string; readonly subject: string; readonly baseline: string; readonly max: number }
-  /** `subject` is at least `min` times faster (CPU per record) than `baseline`. */
+  /** `subject` is at least `min` times faster than `baseline` (CPU per record, or wall time with the scenario's `targetFigure: 'wall'`). */
   | { readonly kind: 'min-speedup'; readonly label: string; readonly subject: string; readonly baseline: string; readonly min: number }
   /** `subject`'s figure (ns CPU/record, % of the bound, or a checkpoint's ms) is at most `max`. */
   | { readonly kind: 'max-value'; readonly label: string; readonly subject: string; readonly max: number }
   /** `subject`'s figure is at least `min`. */
-  | { readonly kind: 'min-value'; readonly label: string; readonly subject: string; readonly min: number };
+  | { readonly kind: 'min-value'; readonly label: string; readonly subject: string; readonly min: number }
+  /** The median over `subject`'s measured runs of one of its run stats ({@link RunStats.stats}) is at most `max`. */
+  | { readonly kind: 'max-stat'; readonly label: string; readonly subject: string; readonly stat: string; readonly max: number };
 
 /** How a target fared in a run: `value` must be at most or at least `threshold`. */
 export interface TargetResult {
   readonly label: string;
-  /** `ratio` of two contenders' figures, or the subject's own `figure` (ns CPU/record, % of the bound, or a checkpoint's ms). */
-  readonly measure: 'ratio' | 'figure';
+  /** `ratio` of two contenders' figures, the subject's own `figure` (ns CPU/record, % of the bound, or a checkpoint's ms), or one of its run `stat`s. */
+  readonly measure: 'ratio' | 'figure' | 'stat';
   readonly value: number;
   readonly bound: 'at-most' | 'at-least';
   readonly threshold: number;

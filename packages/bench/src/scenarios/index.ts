@@ -10,6 +10,7 @@ import { checkpointScenario } from './checkpointCost.js';
 import { keyedRunningSumScenario } from './keyedRunningSum.js';
 import { mapFilterMapScenario } from './mapFilterMap.js';
 import { onnxEmbeddingScenario } from './onnxEmbedding.js';
+import { onnxInFlightScenario } from './onnxInFlight.js';
 
 /** Any built scenario. */
 export type Scenario = CpuScenario | FlowScenario | CheckpointScenario;
@@ -25,6 +26,7 @@ export function buildScenarios(): Record<ScenarioId, Scenario> {
     'S1-memory': memoryScenario(),
     CK: checkpointScenario(),
     S5: onnxEmbeddingScenario(),
+    S5b: onnxInFlightScenario(),
   };
 }
 
