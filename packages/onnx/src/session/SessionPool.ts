@@ -42,7 +42,7 @@ class SessionWorker {
       }
     });
     this.thread.on('error', (error) => (this.failure = error));
-    this.exited = new Promise((resolve) => this.thread.once('exit', () => resolve()));
+    this.exited = new Promise((resolve) => this.thread.on('exit', () => resolve()));
     this.thread.on('exit', (code) => {
       const detail = this.failure === undefined ? `exited with code ${code}` : `failed: ${this.failure.message}`;
       const error = new Error(`${label}: the inference worker thread ${detail}`, { cause: this.failure });
@@ -57,7 +57,14 @@ class SessionWorker {
   run(request: RunRequest, transfer: readonly ArrayBuffer[]): Promise<Outputs> {
     const result = new Promise<Outputs>((resolve, reject) => (this.call = { resolve, reject }));
     this.thread.ref();
-    this.thread.postMessage(request, transfer);
+    try {
+      this.thread.postMessage(request, transfer);
+    } catch (error) {
+      // Nothing was sent (a feed that cannot be cloned): the worker stays idle.
+      this.call = undefined;
+      this.thread.unref();
+      throw error;
+    }
     return result;
   }
 
@@ -122,13 +129,12 @@ export class SessionPool {
    */
   async close(): Promise<void> {
     this.closed = true;
-    const stopped = new Error(`${this.options.label}: the session pool is closed`);
-    for (const call of this.waiting.splice(0)) call.reject(stopped);
+    for (const call of this.waiting.splice(0)) call.reject(this.closedError());
     await Promise.all([...this.workers].map((worker) => worker.stop()));
   }
 
   private acquire(): Promise<SessionWorker> {
-    if (this.closed) return Promise.reject(new Error(`${this.options.label}: the session pool is closed`));
+    if (this.closed) return Promise.reject(this.closedError());
     const worker = new Promise<SessionWorker>((resolve, reject) => this.waiting.push({ resolve, reject }));
     this.startForWaiting();
     return worker;
@@ -160,6 +166,10 @@ export class SessionPool {
       started,
     );
     return worker;
+  }
+
+  private closedError(): Error {
+    return new Error(`${this.options.label}: the session pool is closed`);
   }
 
   private release(worker: SessionWorker): void {
