@@ -26,7 +26,8 @@ class SessionWorker {
     this.ready = new Promise((resolve, reject) => (this.opening = { resolve, reject }));
     // Observed by whoever waits for this worker; a pool closed while it starts must not leave it unhandled.
     this.ready.catch(() => undefined);
-    this.thread = new Worker(SESSION_WORKER_SOURCE, { eval: true, workerData: data });
+    // No execArgv of the caller's: the worker needs no loader (a slot's or a test runner's), only `require`.
+    this.thread = new Worker(SESSION_WORKER_SOURCE, { eval: true, workerData: data, execArgv: [] });
     this.thread.on('message', (reply: WorkerReply) => {
       if (reply.kind === 'ready') {
         this.thread.unref();
