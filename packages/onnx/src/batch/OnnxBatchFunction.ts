@@ -1,5 +1,5 @@
-import { NonRetryableError } from '@tributary/async';
 import { availableParallelism } from 'node:os';
+import { NonRetryableError } from '@tributary/async';
 import { OptionChecker, perSubtask, type PerSubtask } from '@tributary/core';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { SessionPool } from '../session/SessionPool.js';
