@@ -3,7 +3,7 @@ import { MEASURED_RUNS } from './harness/sampling.js';
 import type { ScenarioId } from './harness/model.js';
 
 /** Every scenario the CLI knows, in the order a full run goes through them. */
-export const ALL_SCENARIOS: readonly ScenarioId[] = ['S3', 'S4', 'S2', 'S1', 'S1-sweep', 'S1-memory', 'CK', 'S5', 'S4-edge', 'S7', 'S6'];
+export const ALL_SCENARIOS: readonly ScenarioId[] = ['S3', 'S4', 'S2', 'S1', 'S1-sweep', 'S1-memory', 'CK', 'S5', 'S5b', 'S4-edge', 'S7', 'S6'];
 
 /** What `pnpm bench` was asked to do. */
 export interface BenchOptions {
@@ -17,7 +17,7 @@ export interface BenchOptions {
   readonly docsOnly: boolean;
   /** Skip writing docs and charts (results JSON is still written). */
   readonly noDocs: boolean;
-  /** Run the repetitions of S2-S5 in this process instead of a fresh process each. */
+  /** Run the repetitions of S2-S5b in this process instead of a fresh process each. */
   readonly inProcess: boolean;
   /** Stored with the results and shown in the docs (e.g. "provisional: shared 2-core machine"). */
   readonly note: string | undefined;
@@ -29,14 +29,14 @@ export const USAGE = `Usage: pnpm bench [-- options]
   --scenario S3,S4     run only these scenarios (${ALL_SCENARIOS.join(', ')}); default: all
   --quick              small record counts, 1 repetition: a smoke run (results/quick.json, docs untouched)
   --records N          records for every scenario run (or S3=N,S4=N,... per scenario; for CK, the records of
-                       its S3/S4 overhead runs, the checkpoint always holds 100,000 keys; for S5, texts;
+                       its S3/S4 overhead runs, the checkpoint always holds 100,000 keys; for S5 and S5b, texts;
                        for S6, documents)
   --reps N             repetitions per contender (default 9 for S2-S7 and S4-edge, 7 for S1,
                        5 for CK, 1 for the S1 sweep and memory run; quick 1); in those and CK's
                        overhead runs, each repetition is a sample of ${MEASURED_RUNS} measured runs
   --docs-only          rewrite docs/benchmarks.md and the charts from results/latest.json
   --no-docs            measure and write results/latest.json, leave the docs alone
-  --in-process         measure S2-S5 in this process (default: each sample of each contender in a fresh
+  --in-process         measure S2-S5b in this process (default: each sample of each contender in a fresh
                        process, so one contender's JIT feedback and garbage never slow another)
   --note TEXT          a note stored with the results and shown in the docs
   --help

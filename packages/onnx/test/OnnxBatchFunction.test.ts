@@ -1,8 +1,7 @@
-import { InferenceSession, Tensor } from 'onnxruntime-node';
-import { afterEach, describe, expect, it, vi, type MockInstance } from 'vitest';
+import { Tensor } from 'onnxruntime-node';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AsyncDataStream, RetryStrategies, type DeadLetter } from '@tributary/async';
 import { OutputTag, silentLogger, StreamExecutionEnvironment } from '@tributary/core';
-import { encodeModel } from '../src/internal/onnxProto.js';
 import {
   EMBEDDER_IO,
   OnnxInputError,
@@ -11,24 +10,11 @@ import {
   packSequences,
   splitRows,
 } from '../src/index.js';
+import { LINEAR_MODEL } from './support/linearModel.js';
+import { watchSessionWorkers } from './support/sessionWorkers.js';
 import { useTempModel } from './support/tempModel.js';
 
 const model = useTempModel();
-
-/** y = x · W for x float32 [batch, 4], W = [[1,0],[0,1],[1,1],[2,-1]]: a model with a fixed dimension. */
-const LINEAR_MODEL = encodeModel({
-  irVersion: 8,
-  opsetVersion: 18,
-  producerName: 'test',
-  producerVersion: '1',
-  graph: {
-    name: 'linear',
-    nodes: [{ opType: 'MatMul', inputs: ['x', 'w'], outputs: ['y'] }],
-    initializers: [{ name: 'w', dims: [4, 2], data: Float32Array.of(1, 0, 0, 1, 1, 1, 2, -1) }],
-    inputs: [{ name: 'x', type: 'float32', shape: ['batch', 4] }],
-    outputs: [{ name: 'y', type: 'float32', shape: ['batch', 2] }],
-  },
-});
 
 /** The linear model's batch function as a factory, one instance per subtask. */
 function linearFactory(overrides: Partial<Parameters<typeof onnxBatchFunction<number[], number[]>>[0]> = {}) {
@@ -46,21 +32,6 @@ function linear(overrides: Partial<Parameters<typeof onnxBatchFunction<number[],
   return linearFactory(overrides).create();
 }
 
-/** Records every `InferenceSession.create` call and the (real) session it made, with spies on the session's `run` and `release`. */
-function spyOnSessions(): InferenceSession[] & { readonly calls: unknown[][]; readonly runs: MockInstance[]; readonly releases: MockInstance[] } {
-  const sessions = Object.assign([] as InferenceSession[], { calls: [] as unknown[][], runs: [] as MockInstance[], releases: [] as MockInstance[] });
-  const create = InferenceSession.create.bind(InferenceSession) as (...args: unknown[]) => Promise<InferenceSession>;
-  vi.spyOn(InferenceSession, 'create').mockImplementation(async (...args: unknown[]) => {
-    sessions.calls.push(args);
-    const session = await create(...args);
-    sessions.runs.push(vi.spyOn(session, 'run'));
-    sessions.releases.push(vi.spyOn(session, 'release'));
-    sessions.push(session);
-    return session;
-  });
-  return sessions;
-}
-
 /** Feeds that match the embedder model, for tests that break one thing at a time. */
 function embedderFeeds(): Record<string, Tensor> {
   const { ids, mask } = packSequences([[1, 2, 3], [4]]);
@@ -75,16 +46,18 @@ function embedderWith(feeds: (valid: Record<string, Tensor>) => Record<string, T
   }).create();
 }
 
+/** One turn of the event loop. */
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 afterEach(() => {
   vi.restoreAllMocks();
 });
 
 describe('onnxBatchFunction', () => {
   it('runs a batch through the session once and splits outputs per record', async () => {
-    const sessions = spyOnSessions();
+    const workers = watchSessionWorkers();
     const fn = linear();
     await fn.open();
-    const runSpy = vi.spyOn(sessions[0]!, 'run');
     const outputs = await fn.invoke([
       [1, 2, 3, 4],
       [0, 0, 0, 1],
@@ -95,31 +68,29 @@ describe('onnxBatchFunction', () => {
       [2, -1],
       [4, 1],
     ]);
-    expect(runSpy).toHaveBeenCalledTimes(1);
+    expect(workers.flatMap((w) => w.requests)).toHaveLength(1);
     await fn.close();
   });
 
-  it('passes session options through to InferenceSession.create', async () => {
-    const sessions = spyOnSessions();
-    const sessionOptions = { intraOpNumThreads: 1, executionProviders: ['cpu'], graphOptimizationLevel: 'basic' } as const;
-    const fn = linear({ sessionOptions });
-    await fn.open();
-    expect(sessions).toHaveLength(1);
-    expect(sessions.calls).toEqual([[LINEAR_MODEL, sessionOptions]]);
+  it('passes session options through to the session in the worker', async () => {
+    const fn = linear({ sessionOptions: { intraOpNumThreads: 1, executionProviders: ['no-such-provider'] } });
+    await expect(fn.open()).rejects.toThrow(/onnx model "linear": cannot create the inference session: .*no-such-provider/);
     await fn.close();
   });
 
   it('returns [] for an empty batch without opening a session', async () => {
-    const sessions = spyOnSessions();
+    const workers = watchSessionWorkers();
     expect(await linear().invoke([])).toEqual([]);
-    expect(sessions).toHaveLength(0);
+    await nextTurn(); // the `worker` event of a thread started comes a turn later
+    expect(workers).toHaveLength(0);
   });
 
   it('rejects an empty batch whose signal is already aborted, with the signal\'s reason', async () => {
-    const sessions = spyOnSessions();
+    const workers = watchSessionWorkers();
     const reason = new Error('cancelled');
     await expect(linear().invoke([], { signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
-    expect(sessions).toHaveLength(0);
+    await nextTurn(); // the `worker` event of a thread started comes a turn later
+    expect(workers).toHaveLength(0);
   });
 
   it('fails when the outputs splitter does not return one output per input, naming both counts', async () => {
@@ -131,18 +102,19 @@ describe('onnxBatchFunction', () => {
   });
 
   it('rejects with the abort reason and does not run when the signal is already aborted', async () => {
-    const sessions = spyOnSessions();
+    const workers = watchSessionWorkers();
     const fn = linear();
     await fn.open();
     const controller = new AbortController();
     controller.abort(new Error('batch timed out'));
     await expect(fn.invoke([[1, 2, 3, 4]], { signal: controller.signal, attempt: 1 })).rejects.toThrow('batch timed out');
-    expect(sessions.runs[0]).not.toHaveBeenCalled();
+    expect(workers).toHaveLength(1);
+    expect(workers[0]!.requests).toHaveLength(0);
     await fn.close();
   });
 
   it('rejects a call whose signal aborts while it waits for the session to open, without running it', async () => {
-    const sessions = spyOnSessions();
+    const workers = watchSessionWorkers();
     const fn = linear();
     const failed: unknown[] = [];
     const future = { complete: () => undefined, completeExceptionally: (e: unknown) => failed.push(e) };
@@ -151,8 +123,8 @@ describe('onnxBatchFunction', () => {
     controller.abort(new Error('attempt timed out'));
     await call;
     expect(failed).toEqual([new Error('attempt timed out')]);
-    expect(sessions).toHaveLength(1);
-    expect(sessions.runs[0]).not.toHaveBeenCalled();
+    expect(workers).toHaveLength(1);
+    expect(workers[0]!.requests).toHaveLength(0);
     await fn.close();
   });
 
@@ -264,24 +236,38 @@ describe('bad input', () => {
   });
 
   it('checks before running, so onnxruntime never sees the bad tensors', async () => {
-    const sessions = spyOnSessions();
+    const workers = watchSessionWorkers();
     const fn = linear();
     await fn.open();
-    const runSpy = vi.spyOn(sessions[0]!, 'run');
     await expect(fn.invoke([[1]])).rejects.toBeInstanceOf(OnnxInputError);
-    expect(runSpy).not.toHaveBeenCalled();
+    expect(workers).toHaveLength(1);
+    expect(workers[0]!.requests).toHaveLength(0);
     await fn.close();
   });
 });
 
 describe('lifecycle', () => {
-  it('creates one session for concurrent open and calls, and close releases it', async () => {
-    const sessions = spyOnSessions();
-    const embedder = onnxTextEmbedder({ model: model() }).create();
+  it('grows to one worker per call in flight, up to maxWorkers, and close stops them all', async () => {
+    const workers = watchSessionWorkers();
+    const embedder = onnxTextEmbedder({ model: model(), maxWorkers: 2 }).create();
     await Promise.all([embedder.open(), embedder.invoke(['one']), embedder.invoke(['two']), embedder.open()]);
-    expect(sessions).toHaveLength(1);
+    // Both calls waited for the first session; the second found it busy and started a second worker
+    // (which of the two then runs it is whichever is free first).
+    expect(workers).toHaveLength(2);
+    await Promise.all([embedder.invoke(['three']), embedder.invoke(['four']), embedder.invoke(['five'])]);
+    expect(workers.map((w) => w.requests.length).reduce((a, b) => a + b)).toBe(5);
+    expect(workers).toHaveLength(2);
     await embedder.close();
-    await expect(sessions[0]!.run(embedderFeeds())).rejects.toThrow(/disposed/);
+    expect(workers.map((w) => w.exitCode !== undefined)).toEqual([true, true]);
+  });
+
+  it('with maxWorkers 1, calls in flight at once queue for the one worker', async () => {
+    const workers = watchSessionWorkers();
+    const embedder = onnxTextEmbedder({ model: model(), maxWorkers: 1 }).create();
+    const vectors = await Promise.all([embedder.invoke(['one']), embedder.invoke(['two']), embedder.invoke(['three'])]);
+    expect(vectors.flat()).toHaveLength(3);
+    expect(workers.map((w) => w.requests.length)).toEqual([3]);
+    await embedder.close();
   });
 
   it('lets a running call finish before releasing the session', async () => {
@@ -295,28 +281,30 @@ describe('lifecycle', () => {
   });
 
   it('opens a fresh session when called again after close (a restarted job)', async () => {
-    const sessions = spyOnSessions();
+    const workers = watchSessionWorkers();
     const embedder = onnxTextEmbedder({ model: model() }).create();
     await embedder.open();
     await embedder.close();
     await embedder.close(); // a second close is harmless
     const [vector] = await embedder.invoke(['again']);
     expect(vector).toHaveLength(model().outputDim);
-    expect(sessions).toHaveLength(2);
+    expect(workers).toHaveLength(2);
     await embedder.close();
+    expect(workers.map((w) => w.exitCode !== undefined)).toEqual([true, true]);
   });
 
-  it('the factory gives each subtask (parallelism 3) its own instance, which creates its session once and releases it once', async () => {
-    const sessions = spyOnSessions();
+  it('the factory gives each subtask (parallelism 3) its own instance, which starts its worker once and stops it', async () => {
+    const workers = watchSessionWorkers();
     const env = StreamExecutionEnvironment.create({ parallelism: 3, runtime: 'single-thread', logger: silentLogger });
     const texts = Array.from({ length: 30 }, (_, i) => `text number ${i}`);
     const out = await AsyncDataStream.unorderedWaitBatch(env.fromCollection(texts).rebalance(), onnxTextEmbedder({ model: model() }), { maxBatchSize: 4 })
       .executeAndCollect('per subtask');
     expect(out).toHaveLength(texts.length);
-    expect(sessions.calls).toHaveLength(3);
-    expect(sessions.releases.map((release) => release.mock.calls.length)).toEqual([1, 1, 1]);
-    // Every session ran batches: each subtask used its own.
-    expect(sessions.runs.every((run) => run.mock.calls.length > 0)).toBe(true);
+    // One call in flight per subtask: one worker each, stopped when the job ended.
+    expect(workers).toHaveLength(3);
+    expect(workers.map((w) => w.exitCode !== undefined)).toEqual([true, true, true]);
+    // Every worker ran batches: each subtask used its own.
+    expect(workers.every((w) => w.requests.length > 0)).toBe(true);
   });
 
   it('names the model when the session cannot be created, and retries on the next call', async () => {
@@ -324,10 +312,10 @@ describe('lifecycle', () => {
     await expect(fn.open()).rejects.toThrow(
       'onnx model "/nonexistent/embedder.onnx": cannot create the inference session',
     );
-    const sessions = spyOnSessions();
+    const workers = watchSessionWorkers();
     await expect(fn.invoke(['x'])).rejects.toThrow(/cannot create the inference session/);
-    expect(sessions.calls).toHaveLength(1);
-    expect(sessions).toHaveLength(0);
+    expect(workers).toHaveLength(1);
+    expect(workers[0]!.replies.map((r) => r.kind)).toEqual(['failed']);
     await fn.close();
   });
 });

@@ -1,9 +1,9 @@
 import { AsyncDataStream, type AsyncBatchFunction } from '@tributary/async';
 import { StreamExecutionEnvironment } from '@tributary/core';
-import { InferenceSession } from 'onnxruntime-node';
-import { afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import { onnxTextEmbedder, type OnnxBatchFunction } from '../src/index.js';
 import { SENTENCES, dot } from './fixtures/sentences.js';
+import { watchSessionWorkers } from './support/sessionWorkers.js';
 import { useTempModel } from './support/tempModel.js';
 
 const model = useTempModel();
@@ -13,35 +13,13 @@ interface Doc {
   readonly text: string;
 }
 
-afterEach(() => {
-  vi.restoreAllMocks();
-});
-
 describe('the text embedder in a job (AsyncDataStream.unorderedWaitBatch)', () => {
   it('has the async batch function shape', () => {
     expectTypeOf<OnnxBatchFunction<Doc, number>>().toExtend<AsyncBatchFunction<Doc, number>>();
   });
 
-  it('embeds every record once in batches, per subtask sessions opened and released', async () => {
-    const sessions: { session: InferenceSession; batchSizes: number[]; released: boolean }[] = [];
-    const create = InferenceSession.create.bind(InferenceSession) as (...args: unknown[]) => Promise<InferenceSession>;
-    vi.spyOn(InferenceSession, 'create').mockImplementation(async (...args: unknown[]) => {
-      const session = await create(...args);
-      const entry = { session, batchSizes: [] as number[], released: false };
-      const run = session.run.bind(session);
-      vi.spyOn(session, 'run').mockImplementation((feeds, ...rest) => {
-        entry.batchSizes.push(feeds['ids']!.dims[0]!);
-        return (run as (...a: unknown[]) => ReturnType<typeof run>)(feeds, ...rest);
-      });
-      const release = session.release.bind(session);
-      vi.spyOn(session, 'release').mockImplementation(() => {
-        entry.released = true;
-        return release();
-      });
-      sessions.push(entry);
-      return session;
-    });
-
+  it('embeds every record once in batches, on worker threads each subtask starts and stops', async () => {
+    const workers = watchSessionWorkers();
     // Each sentence, and a near-duplicate of it (one word changed) planted later in the stream.
     const docs: Doc[] = [
       ...SENTENCES.map((text, id) => ({ id, text })),
@@ -71,12 +49,13 @@ describe('the text embedder in a job (AsyncDataStream.unorderedWaitBatch)', () =
       expect(best.id).toBe(100 + i);
       expect(best.score).toBeGreaterThan(0.8);
     }
-    // One session per subtask, each run on batches of at most 8, and released when the job ended.
-    expect(sessions).toHaveLength(2);
-    const batchSizes = sessions.flatMap((s) => s.batchSizes);
+    // Each subtask's workers (at most maxInFlightBatches each) ran batches of at most 8, and stopped when the job ended.
+    expect(workers.length).toBeGreaterThanOrEqual(2);
+    expect(workers.length).toBeLessThanOrEqual(4);
+    const batchSizes = workers.flatMap((w) => w.requests.map((request) => request.feeds['ids']!.dims[0]!));
     expect(batchSizes.reduce((sum, n) => sum + n, 0)).toBe(docs.length);
     expect(Math.max(...batchSizes)).toBeLessThanOrEqual(8);
     expect(batchSizes.length).toBeLessThan(docs.length / 2);
-    expect(sessions.every((s) => s.released)).toBe(true);
+    expect(workers.every((w) => w.exitCode !== undefined)).toBe(true);
   });
 });

@@ -20,6 +20,8 @@ export interface CpuScenario {
   readonly unit?: string;
   readonly contenders: readonly Contender<number, RunStats>[];
   readonly targets: readonly Target[];
+  /** What the ratio targets compare: CPU per record (default), or wall time per record for a throughput target (S5b). */
+  readonly targetFigure?: 'cpu' | 'wall';
 }
 
 /**
@@ -138,6 +140,10 @@ export async function runCpuScenario(scenario: CpuScenario, options: CpuRunOptio
     subject: scenario.subject,
     ...(scenario.unit === undefined ? {} : { unit: scenario.unit }),
     contenders: results,
-    targets: evaluateTargets(scenario.targets, (id) => figureOf(results, id, (c) => c.cpuNsPerRecord)),
+    targets: evaluateTargets(
+      scenario.targets,
+      (id) => figureOf(results, id, (c) => (scenario.targetFigure === 'wall' ? c.wallNsPerRecord : c.cpuNsPerRecord)),
+      (id, name) => median(results.find((c) => c.id === id)?.stats?.[name] ?? []),
+    ),
   };
 }

@@ -17,7 +17,7 @@ export interface Checksum {
  * and the main job (`S6`), a CPU-heavy keyed pipeline (`S7`) and the cost of
  * a hash edge (`S4-edge`) of issue 21.
  */
-export type ScenarioId = 'S1' | 'S2' | 'S3' | 'S4' | 'S1-memory' | 'S1-sweep' | 'CK' | 'S5' | 'S6' | 'S7' | 'S4-edge';
+export type ScenarioId = 'S1' | 'S2' | 'S3' | 'S4' | 'S1-memory' | 'S1-sweep' | 'CK' | 'S5' | 'S5b' | 'S6' | 'S7' | 'S4-edge';
 
 /**
  * What a contender may return besides its checksum: figures of the run
@@ -70,18 +70,20 @@ export function contenderInfo(c: Pick<Contender<never, Checksum>, 'id' | 'label'
 export type Target =
   /** `subject` takes at most `max` times the CPU of `baseline` per record. */
   | { readonly kind: 'max-ratio'; readonly label: string; readonly subject: string; readonly baseline: string; readonly max: number }
-  /** `subject` is at least `min` times faster (CPU per record) than `baseline`. */
+  /** `subject` is at least `min` times faster than `baseline` (CPU per record, or wall time with the scenario's `targetFigure: 'wall'`). */
   | { readonly kind: 'min-speedup'; readonly label: string; readonly subject: string; readonly baseline: string; readonly min: number }
   /** `subject`'s figure (ns CPU/record, % of the bound, or a checkpoint's ms) is at most `max`. */
   | { readonly kind: 'max-value'; readonly label: string; readonly subject: string; readonly max: number }
   /** `subject`'s figure is at least `min`. */
-  | { readonly kind: 'min-value'; readonly label: string; readonly subject: string; readonly min: number };
+  | { readonly kind: 'min-value'; readonly label: string; readonly subject: string; readonly min: number }
+  /** The median over `subject`'s measured runs of one of its run stats ({@link RunStats.stats}) is at most `max`. */
+  | { readonly kind: 'max-stat'; readonly label: string; readonly subject: string; readonly stat: string; readonly max: number };
 
 /** How a target fared in a run: `value` must be at most or at least `threshold`. */
 export interface TargetResult {
   readonly label: string;
-  /** `ratio` of two contenders' figures, or the subject's own `figure` (ns CPU/record, % of the bound, or a checkpoint's ms). */
-  readonly measure: 'ratio' | 'figure';
+  /** `ratio` of two contenders' figures, the subject's own `figure` (ns CPU/record, % of the bound, or a checkpoint's ms), or one of its run `stat`s. */
+  readonly measure: 'ratio' | 'figure' | 'stat';
   readonly value: number;
   readonly bound: 'at-most' | 'at-least';
   readonly threshold: number;

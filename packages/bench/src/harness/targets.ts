@@ -2,9 +2,14 @@ import type { Target, TargetResult } from './model.js';
 
 /**
  * Checks the issues' targets against a run's figures. `figure(id)` is the
- * contender's headline number (ns CPU/record, or % of the bound).
+ * contender's headline number (ns CPU/record, or % of the bound); `stat(id,
+ * name)` the median of one of its run stats, for scenarios that keep them.
  */
-export function evaluateTargets(targets: readonly Target[], figure: (id: string) => number): TargetResult[] {
+export function evaluateTargets(
+  targets: readonly Target[],
+  figure: (id: string) => number,
+  stat: (id: string, name: string) => number = () => Number.NaN,
+): TargetResult[] {
   return targets.map((t) => {
     const subject = figure(t.subject);
     switch (t.kind) {
@@ -16,6 +21,8 @@ export function evaluateTargets(targets: readonly Target[], figure: (id: string)
         return atMost(t.label, 'figure', subject, t.max);
       case 'min-value':
         return atLeast(t.label, 'figure', subject, t.min);
+      case 'max-stat':
+        return atMost(t.label, 'stat', stat(t.subject, t.stat), t.max);
     }
   });
 }

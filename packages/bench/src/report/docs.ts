@@ -7,6 +7,7 @@ import { batchCapacity } from '../scenarios/batchPipelines.js';
 import { renderMarkdownTable } from './markdown.js';
 import { niceMax, renderBarChart, renderLineChart, type Bar, type Series } from './svg.js';
 import { MEASURED_RUNS, WARMUP_CALLS } from '../harness/sampling.js';
+import { median } from '../harness/measure.js';
 import { serviceBound } from '../harness/flowRunner.js';
 import { S5_BATCH } from '../scenarios/onnxEmbedding.js';
 import { summaryValues } from './summary.js';
@@ -219,7 +220,7 @@ export function renderDocs(results: ResultsFile, chartsDir: string): string {
 }
 
 /** The scenarios in the order of the template's sections, which is also the order of the targets table. */
-const SECTION_ORDER: readonly ScenarioId[] = ['S3', 'S4', 'S1', 'S1-sweep', 'S1-memory', 'S2', 'CK', 'S5', 'S6', 'S7', 'S4-edge'];
+const SECTION_ORDER: readonly ScenarioId[] = ['S3', 'S4', 'S1', 'S1-sweep', 'S1-memory', 'S2', 'CK', 'S5', 'S5b', 'S6', 'S7', 'S4-edge'];
 
 /** The template's values other than the summary's: the machine, the targets, and each scenario's tables and lists. */
 function docValues(results: ResultsFile): TemplateValues {
@@ -257,7 +258,26 @@ function docValues(results: ResultsFile): TemplateValues {
   values['S1-memory.msPerCall'] = formatMs(MEMORY_SERVICE.baseMs + MEMORY_SERVICE.perItemMs * S1_BATCH);
   const s5 = results.scenarios.S5;
   Object.assign(values, s5?.kind === 'cpu' ? s5Figures(s5) : {});
+  const s5b = results.scenarios.S5b;
+  Object.assign(values, s5b?.kind === 'cpu' ? s5bFigures(s5b) : {});
   return values;
+}
+
+/** S5b's figures of issue 21: the embeddings/s of 2 calls in flight over 1, and the event-loop delay p99 of each. */
+function s5bFigures(r: CpuScenarioResult): TemplateValues {
+  const one = r.contenders.find((c) => c.id === 'in-flight-1');
+  const two = r.contenders.find((c) => c.id === 'in-flight-2');
+  if (one === undefined || two === undefined) return { 'S5b.ratios': false };
+  const delay = (samples: readonly number[] | undefined): string =>
+    samples === undefined || samples.length === 0
+      ? '-'
+      : `${formatMs(median(samples) / 1_000)} ms (${formatMs(Math.min(...samples) / 1_000)}-${formatMs(Math.max(...samples) / 1_000)} ms)`;
+  return {
+    'S5b.ratios': true,
+    'S5b.speedup': formatRatio(one.wallNsPerRecord / two.wallNsPerRecord),
+    'S5b.delay1': delay(one.stats?.['loopDelayP99Us']),
+    'S5b.delay2': delay(two.stats?.['loopDelayP99Us']),
+  };
 }
 
 /** The newest run's machine, and the notes stored with the runs, or '' without results. */

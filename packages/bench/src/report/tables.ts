@@ -47,6 +47,7 @@ const STAT_LABELS: Record<string, string> = {
   periodicCheckpoints: 'periodic checkpoints per run',
   callLatencyP50Ms: 'model call p50 (ms)',
   callLatencyP95Ms: 'model call p95 (ms)',
+  loopDelayP99Us: 'event-loop delay p99 (µs)',
 };
 
 /** A stat's median and range over the measured runs, e.g. `7 (6-8)`. */
@@ -218,7 +219,7 @@ export function targetTable(targets: readonly TargetResult[], scenarioKind: Scen
     headers: ['target', 'measured', 'met'],
     align: ['left', 'right', 'left'],
     rows: targets.map((t) => {
-      const unit = t.measure === 'ratio' ? 'ratio' : figureUnit;
+      const unit = t.measure === 'ratio' ? 'ratio' : t.measure === 'stat' ? 'count' : figureUnit;
       const round = t.bound === 'at-least' ? Math.floor : Math.ceil;
       return [t.label, formatFigure(unit, t.value, round), t.met ? 'yes' : 'NO'];
     }),
@@ -226,8 +227,10 @@ export function targetTable(targets: readonly TargetResult[], scenarioKind: Scen
 }
 
 /** A target's figure in its unit, rounded with `round` at the digits shown. */
-function formatFigure(unit: 'ns' | 'ms' | 'percent' | 'ratio', value: number, round: Rounding): string {
+function formatFigure(unit: 'ns' | 'ms' | 'percent' | 'ratio' | 'count', value: number, round: Rounding): string {
   switch (unit) {
+    case 'count':
+      return formatInt(round(value));
     case 'ns':
       return `${formatNs(value, round)} ns`;
     case 'ms':

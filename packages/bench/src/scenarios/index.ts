@@ -13,6 +13,7 @@ import { keyedTokenScoreScenario } from './keyedTokenScore.js';
 import { mainJobScenario } from './mainJob.js';
 import { mapFilterMapScenario } from './mapFilterMap.js';
 import { onnxEmbeddingScenario } from './onnxEmbedding.js';
+import { onnxInFlightScenario } from './onnxInFlight.js';
 
 /** Any built scenario. */
 export type Scenario = CpuScenario | FlowScenario | CheckpointScenario;
@@ -28,6 +29,7 @@ export function buildScenarios(): Record<ScenarioId, Scenario> {
     'S1-memory': memoryScenario(),
     CK: checkpointScenario(),
     S5: onnxEmbeddingScenario(),
+    S5b: onnxInFlightScenario(),
     'S4-edge': edgeCostScenario(),
     S7: keyedTokenScoreScenario(),
     S6: mainJobScenario(),

@@ -85,8 +85,8 @@ async function embedLoop(
   }
 }
 
-/** The model, the texts and their reference embeddings, made once before any measurement and shared by every contender. */
-class Workload {
+/** The model, the texts and their reference embeddings, made once before any measurement and shared by every contender (S5 and S5b). */
+export class Workload {
   private generated: EmbedderModel | undefined;
   private docs: Doc[] = [];
   private vectors: Float32Array[] = [];

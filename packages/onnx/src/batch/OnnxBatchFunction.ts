@@ -1,6 +1,9 @@
+import { availableParallelism } from 'node:os';
 import { NonRetryableError } from '@tributary/async';
 import { OptionChecker, perSubtask, type PerSubtask } from '@tributary/core';
-import { InferenceSession, type Tensor } from 'onnxruntime-node';
+import type { InferenceSession, Tensor } from 'onnxruntime-node';
+import { SessionPool } from '../session/SessionPool.js';
+import { feedsToWire, outputsFromWire } from '../session/wire.js';
 import { validateFeeds } from './validateFeeds.js';
 
 /** What a call may receive from the async batch operator. */
@@ -20,8 +23,15 @@ export interface OnnxResultFuture<TOut> {
 export interface OnnxBatchFunctionOptions<TIn, TOut> {
   /** Path of an `.onnx` file, or the model's bytes. */
   readonly model: string | Uint8Array;
-  /** Passed to `InferenceSession.create`: `intraOpNumThreads`, `executionProviders`, `graphOptimizationLevel`, ... */
+  /** Passed to `InferenceSession.create` in every worker: `intraOpNumThreads`, `executionProviders`, `graphOptimizationLevel`, ... */
   readonly sessionOptions?: InferenceSession.SessionOptions;
+  /**
+   * Most worker threads running the model at once, each with its own
+   * session. One starts on `open`; another starts only when a call finds
+   * every worker busy, so the pool grows to the calls in flight (the
+   * operator's `maxInFlightBatches`). Default: the number of CPU cores.
+   */
+  readonly maxWorkers?: number;
   /** Builds the model's named input tensors for a whole batch of records. */
   readonly feeds: (inputs: readonly TIn[]) => Readonly<Record<string, Tensor>>;
   /** Splits the session's outputs into exactly one output per record, in input order. */
@@ -30,7 +40,15 @@ export interface OnnxBatchFunctionOptions<TIn, TOut> {
   readonly name?: string;
 }
 
-const BATCH_FUNCTION_OPTIONS = ['model', 'sessionOptions', 'feeds', 'outputs', 'name'];
+const BATCH_FUNCTION_OPTIONS = ['model', 'sessionOptions', 'maxWorkers', 'feeds', 'outputs', 'name'];
+
+/** Far above any core count: a larger value is a typo, not a machine. */
+const MAX_WORKERS = 256;
+
+/** A worker count, when given. */
+export function checkMaxWorkers(check: OptionChecker, maxWorkers: unknown): void {
+  if (maxWorkers !== undefined) check.integer('maxWorkers', maxWorkers, 1, MAX_WORKERS);
+}
 
 /** A model given as a path or as bytes. */
 export function checkModelSource(check: OptionChecker, model: unknown): void {
@@ -38,9 +56,9 @@ export function checkModelSource(check: OptionChecker, model: unknown): void {
 }
 
 interface OpenSession {
-  readonly session: Promise<InferenceSession>;
-  /** The session once created: calls from then on run it without waiting. */
-  ready: InferenceSession | undefined;
+  readonly pool: SessionPool;
+  /** The model's inputs once the first session exists: calls from then on run without waiting. */
+  inputs: readonly InferenceSession.ValueMetadata[] | undefined;
   readonly running: Set<Promise<unknown>>;
 }
 
@@ -58,11 +76,18 @@ interface OpenSession {
  * size throws {@link OnnxInputError} naming the input and what it expects),
  * runs the session once and splits the outputs back per record.
  *
- * Lifecycle (Flink's rich function): `open()` creates the session, `close()`
- * waits for running calls and releases it. Both are optional for direct use:
- * the first `invoke` opens the session if needed. Every subtask opens a
- * session of its own, so set `sessionOptions.intraOpNumThreads` with the
- * parallelism in mind.
+ * The session runs on a worker thread, never on the caller's: its event
+ * loop stays free during inference, and calls in flight at once run at once
+ * on workers of their own (up to `maxWorkers`). The feeds builder and the
+ * outputs splitter run on the caller; the feeds' buffers move to the worker
+ * without a copy, so build new arrays for every batch.
+ *
+ * Lifecycle (Flink's rich function): `open()` starts the first worker and
+ * its session, `close()` waits for running calls and stops the workers.
+ * Both are optional for direct use: the first `invoke` opens the session if
+ * needed. Every subtask has workers of its own, so set
+ * `sessionOptions.intraOpNumThreads` with the parallelism and the workers
+ * in mind.
  *
  * @example
  * ```ts
@@ -78,7 +103,7 @@ interface OpenSession {
  * ```
  */
 export class OnnxBatchFunction<TIn, TOut> {
-  /** The session this instance opened, until it closes. */
+  /** The worker pool this instance opened, until it closes. */
   private opened: OpenSession | undefined = undefined;
   private readonly label: string;
 
@@ -87,9 +112,9 @@ export class OnnxBatchFunction<TIn, TOut> {
     this.label = `onnx model "${options.name ?? (typeof options.model === 'string' ? options.model : 'from bytes')}"`;
   }
 
-  /** Creates the inference session; a second call while open does nothing. */
+  /** Starts the first worker and its inference session; a second call while open does nothing. */
   async open(): Promise<void> {
-    await this.own().session;
+    await this.own().pool.inputs;
   }
 
   /**
@@ -126,14 +151,13 @@ export class OnnxBatchFunction<TIn, TOut> {
     resultFuture.complete(outputs);
   }
 
-  /** Waits for running calls, then releases the session. Safe to call when not open. */
+  /** Waits for running calls, then stops the workers (and their sessions). Safe to call when not open. */
   async close(): Promise<void> {
     const opened = this.opened;
     if (opened === undefined) return;
     this.opened = undefined;
     await Promise.allSettled(opened.running);
-    const session = await opened.session.catch(() => undefined);
-    await session?.release();
+    await opened.pool.close();
   }
 
   /** Runs a batch on this object's session, counted as running until it settles (see `close`); an empty batch opens nothing. */
@@ -150,15 +174,16 @@ export class OnnxBatchFunction<TIn, TOut> {
   }
 
   private async run(opened: OpenSession, inputs: readonly TIn[], ctx: OnnxCallContext) {
-    let session = opened.ready;
-    if (session === undefined) {
-      session = await opened.session;
+    let metadata = opened.inputs;
+    if (metadata === undefined) {
+      metadata = await opened.pool.inputs;
       // The call waited for the session: a timeout or a cancellation may have come meanwhile.
       ctx.signal?.throwIfAborted();
     }
     const feeds = this.options.feeds(inputs);
-    validateFeeds(feeds, session.inputMetadata, this.label);
-    const results = await session.run(feeds);
+    validateFeeds(feeds, metadata, this.label);
+    const { wire, transfer } = feedsToWire(feeds, this.label);
+    const results = outputsFromWire(await opened.pool.run({ feeds: wire }, transfer));
     const outputs = this.options.outputs(results, inputs);
     if (outputs.length !== inputs.length) {
       throw new NonRetryableError(
@@ -168,33 +193,24 @@ export class OnnxBatchFunction<TIn, TOut> {
     return Array.from(outputs);
   }
 
-  /** This instance's session, created on first use. */
+  /** This instance's worker pool, started on first use. */
   private own(): OpenSession {
     if (this.opened !== undefined) return this.opened;
-    const session = this.createSession();
-    const opened: OpenSession = { session, ready: undefined, running: new Set() };
+    const { model, sessionOptions = {}, maxWorkers = availableParallelism() } = this.options;
+    const pool = new SessionPool({ model, sessionOptions, maxWorkers, label: this.label });
+    const opened: OpenSession = { pool, inputs: undefined, running: new Set() };
     this.opened = opened;
-    session.then(
-      (created) => {
-        opened.ready = created;
+    pool.inputs.then(
+      (inputs) => {
+        opened.inputs = inputs;
       },
-      // A failed open is forgotten, so the next call (or a restart) tries again.
+      // A failed open is forgotten, so the next call (or a restart) tries again with a new pool.
       () => {
         if (this.opened === opened) this.opened = undefined;
+        void pool.close();
       },
     );
     return opened;
-  }
-
-  private async createSession(): Promise<InferenceSession> {
-    const { model, sessionOptions = {} } = this.options;
-    try {
-      return typeof model === 'string'
-        ? await InferenceSession.create(model, sessionOptions)
-        : await InferenceSession.create(model, sessionOptions);
-    } catch (error) {
-      throw new Error(`${this.label}: cannot create the inference session: ${String(error)}`, { cause: error });
-    }
   }
 }
 
@@ -231,6 +247,7 @@ function checkOptions<TIn, TOut>(options: OnnxBatchFunctionOptions<TIn, TOut>): 
   check.known(check.object(options), BATCH_FUNCTION_OPTIONS);
   checkModelSource(check, options.model);
   check.record('sessionOptions', options.sessionOptions);
+  checkMaxWorkers(check, options.maxWorkers);
   check.func('feeds', options.feeds);
   check.func('outputs', options.outputs);
   check.optionalString('name', options.name);

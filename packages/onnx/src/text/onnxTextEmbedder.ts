@@ -1,11 +1,11 @@
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { describeValue, OptionChecker, type PerSubtask } from '@tributary/core';
-import { checkModelSource, onnxBatchFunction, type OnnxBatchFunction } from '../batch/OnnxBatchFunction.js';
+import { checkMaxWorkers, checkModelSource, onnxBatchFunction, type OnnxBatchFunction } from '../batch/OnnxBatchFunction.js';
 import { DEFAULT_EMBEDDER_CONFIG, EMBEDDER_IO, type EmbedderModel } from '../model/embedderModel.js';
 import { packSequences, splitRows } from '../tensors/packing.js';
 import { ngramTokenizer, TOKENIZER_OPTIONS, type NgramTokenizerOptions } from './ngramTokenizer.js';
 
-const TEXT_EMBEDDER_OPTIONS = ['model', 'sessionOptions', 'text', 'output', ...TOKENIZER_OPTIONS];
+const TEXT_EMBEDDER_OPTIONS = ['model', 'sessionOptions', 'maxWorkers', 'text', 'output', ...TOKENIZER_OPTIONS];
 
 /** Options of {@link onnxTextEmbedder}. */
 export interface OnnxTextEmbedderOptions extends NgramTokenizerOptions {
@@ -17,6 +17,8 @@ export interface OnnxTextEmbedderOptions extends NgramTokenizerOptions {
    */
   readonly model: EmbedderModel | string | Uint8Array;
   readonly sessionOptions?: InferenceSession.SessionOptions;
+  /** Most worker threads running the model at once (as in {@link onnxBatchFunction}). Default: the number of CPU cores. */
+  readonly maxWorkers?: number;
 }
 
 /** Options of {@link onnxTextEmbedder} for records that are not plain strings: where the text is, and what to emit. */
@@ -70,6 +72,7 @@ export function onnxTextEmbedder<TIn, TOut>(
     check.fail(`option 'model' must be a generated EmbedderModel, a path or the model's bytes, got ${describeValue(model)}`);
   }
   check.record('sessionOptions', options.sessionOptions);
+  checkMaxWorkers(check, options.maxWorkers);
   check.optionalFunc('text', options.text);
   check.optionalFunc('output', options.output);
   if (generated !== undefined && options.vocab !== undefined && options.vocab !== generated.vocab) {
@@ -83,6 +86,7 @@ export function onnxTextEmbedder<TIn, TOut>(
   return onnxBatchFunction<TIn, TOut>({
     model: source,
     ...(options.sessionOptions === undefined ? {} : { sessionOptions: options.sessionOptions }),
+    ...(options.maxWorkers === undefined ? {} : { maxWorkers: options.maxWorkers }),
     name: typeof source === 'string' ? source : 'text embedder',
     feeds: (records) => {
       const { ids, mask } = packSequences(records.map((record) => tokenize(text(record))));

@@ -1,0 +1,85 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Worker } from 'node:worker_threads';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import type { CpuScenario } from '../src/harness/cpuRunner.js';
+import { RESULTS_SCHEMA } from '../src/harness/results.js';
+import { parseOptions } from '../src/options.js';
+import { writeDocs } from '../src/report/docs.js';
+import { buildScenarios, runScenario } from '../src/scenarios/index.js';
+
+// S5b with 200 texts (three batches of 64 and one of 8): both rows embed every
+// text once, as its reference; with two calls in flight the batches go to two
+// session workers. No timing.
+
+const TEXTS = 200;
+const s5b = buildScenarios().S5b as CpuScenario;
+
+/** The batch sizes the session workers started from now on receive, per worker. */
+function watchWorkerBatches(): number[][] {
+  const perWorker: number[][] = [];
+  const onWorker = (thread: Worker) => {
+    const sizes: number[] = [];
+    perWorker.push(sizes);
+    const post = thread.postMessage.bind(thread);
+    thread.postMessage = (message: { feeds?: Record<string, { dims: number[] }> }, transfer?: never) => {
+      if (message.feeds !== undefined) sizes.push(message.feeds['ids']!.dims[0]!);
+      post(message, transfer);
+    };
+  };
+  process.on('worker', onWorker);
+  onTestFinished(() => {
+    process.off('worker', onWorker);
+  });
+  return perWorker;
+}
+
+describe('S5b contenders', () => {
+  it('are the two rows its targets name', () => {
+    expect(s5b.contenders.map((c) => c.id)).toEqual(['in-flight-1', 'in-flight-2']);
+    expect(s5b.targets.map((t) => t.subject)).toEqual(['in-flight-2', 'in-flight-2']);
+  });
+
+  it.each([
+    ['in-flight-1', 1],
+    ['in-flight-2', 2],
+  ] as const)('%s embeds every text once, as its reference, on %i session worker(s), and reports the event-loop delay', async (id, workers) => {
+    const contender = s5b.contenders.find((c) => c.id === id)!;
+    await contender.prepare?.(TEXTS);
+    const batches = watchWorkerBatches();
+    const result = await contender.run(TEXTS);
+    expect(result).toMatchObject({ count: TEXTS, sum: (TEXTS * (TEXTS - 1)) / 2 });
+    expect(result.stats?.['loopDelayP99Us']).toBeGreaterThan(0);
+    expect(batches.flat().sort((a, b) => a - b)).toEqual([8, 64, 64, 64]);
+    // One call in flight never needs a second worker; two calls in flight start a second one.
+    expect(batches).toHaveLength(workers);
+  }, 20_000);
+});
+
+describe('S5b end to end', () => {
+  it('runs in quick mode, judges the rate on wall time and the delay on its stat, and writes its docs section', async () => {
+    const result = await runScenario(s5b, parseOptions(['--quick', '--in-process', '--records', '130']), 'test', () => undefined);
+    if (result.kind !== 'cpu') throw new Error('S5b is a CPU scenario');
+    const [one, two] = result.contenders;
+    const [rate, delay] = result.targets;
+    expect(rate).toMatchObject({ bound: 'at-least', threshold: 1.7, measure: 'ratio', value: one!.wallNsPerRecord / two!.wallNsPerRecord });
+    expect(delay).toMatchObject({ bound: 'at-most', threshold: 10_000, measure: 'stat' });
+    expect(delay!.value).toBeGreaterThan(0);
+
+    const dir = mkdtempSync(join(tmpdir(), 'tributary-bench-docs-'));
+    try {
+      const paths = { docs: join(dir, 'benchmarks.md'), charts: join(dir, 'benchmarks') };
+      writeDocs({ schema: RESULTS_SCHEMA, scenarios: { S5b: result } }, paths);
+      const docs = readFileSync(paths.docs, 'utf8');
+      expect(docs).toContain('## S5b: the ONNX embedder with 2 calls in flight vs 1');
+      expect(docs).toContain(`| S5b | ${s5b.targets[0]!.label} |`);
+      expect(docs).toContain('event-loop delay p99 (µs)');
+      expect(docs).toMatch(/Two calls in flight give [\d.]+x the embeddings per second of one\. The p99 of the main thread's event-loop delay while the job infers, median of the measured runs \(range\): [\d.]+ ms \([\d.]+-[\d.]+ ms\) with two in flight/);
+      expect(docs).not.toContain('undefined');
+      expect(existsSync(paths.charts)).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+});

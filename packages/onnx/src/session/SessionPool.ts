@@ -1,0 +1,187 @@
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+import type { InferenceSession } from 'onnxruntime-node';
+import { SESSION_WORKER_SOURCE, type SessionWorkerData } from './sessionWorker.js';
+import type { RunRequest, StopRequest, WireTensor, WorkerReply } from './wire.js';
+
+type Outputs = Readonly<Record<string, WireTensor>>;
+
+interface Pending<T> {
+  resolve(value: T): void;
+  reject(error: unknown): void;
+}
+
+/** One worker thread holding one inference session; runs one request at a time. */
+class SessionWorker {
+  /** The model's inputs once the session exists; rejects if it cannot be created or the thread stops first. */
+  readonly ready: Promise<readonly InferenceSession.ValueMetadata[]>;
+  private readonly thread: Worker;
+  private readonly exited: Promise<void>;
+  private opening: Pending<readonly InferenceSession.ValueMetadata[]> | undefined;
+  private call: Pending<Outputs> | undefined;
+  /** The uncaught error the thread reported, named when it then exits. */
+  private failure: Error | undefined;
+
+  constructor(data: SessionWorkerData, label: string, onExit: (worker: SessionWorker) => void) {
+    this.ready = new Promise((resolve, reject) => (this.opening = { resolve, reject }));
+    // Observed by whoever waits for this worker; a pool closed while it starts must not leave it unhandled.
+    this.ready.catch(() => undefined);
+    // No execArgv of the caller's: the worker needs no loader (a slot's or a test runner's), only `require`.
+    this.thread = new Worker(SESSION_WORKER_SOURCE, { eval: true, workerData: data, execArgv: [] });
+    this.thread.on('message', (reply: WorkerReply) => {
+      if (reply.kind === 'ready') {
+        this.thread.unref();
+        this.opening?.resolve(reply.inputs);
+      } else if (reply.kind === 'failed') {
+        this.opening?.reject(new Error(`${label}: cannot create the inference session: ${reply.message}`));
+      } else {
+        const call = this.call;
+        this.call = undefined;
+        this.thread.unref();
+        if (reply.kind === 'result') call?.resolve(reply.outputs);
+        else call?.reject(new Error(`${label}: ${reply.message}`));
+      }
+    });
+    this.thread.on('error', (error) => (this.failure = error));
+    this.exited = new Promise((resolve) => this.thread.on('exit', () => resolve()));
+    this.thread.on('exit', (code) => {
+      const detail = this.failure === undefined ? `exited with code ${code}` : `failed: ${this.failure.message}`;
+      const error = new Error(`${label}: the inference worker thread ${detail}`, { cause: this.failure });
+      this.opening?.reject(error);
+      this.call?.reject(error);
+      this.call = undefined;
+      onExit(this);
+    });
+  }
+
+  /** Runs the session once; the thread keeps the process alive only while a request is out. */
+  run(request: RunRequest, transfer: readonly ArrayBuffer[]): Promise<Outputs> {
+    const result = new Promise<Outputs>((resolve, reject) => (this.call = { resolve, reject }));
+    this.thread.ref();
+    try {
+      this.thread.postMessage(request, transfer);
+    } catch (error) {
+      // Nothing was sent (a feed that cannot be cloned): the worker stays idle.
+      this.call = undefined;
+      this.thread.unref();
+      throw error;
+    }
+    return result;
+  }
+
+  /** Asks the worker to release its session and end, once it is idle; resolves when the thread has ended. */
+  async stop(): Promise<void> {
+    // Never `terminate()`: onnxruntime-node aborts the process when a thread is torn down during a run.
+    this.thread.ref();
+    this.thread.postMessage({ stop: true } satisfies StopRequest);
+    await this.exited;
+  }
+}
+
+/** Options of a {@link SessionPool}. */
+export interface SessionPoolOptions {
+  readonly model: string | Uint8Array;
+  readonly sessionOptions: InferenceSession.SessionOptions;
+  /** Most worker threads (and sessions) at once. */
+  readonly maxWorkers: number;
+  /** Names the model in errors. */
+  readonly label: string;
+}
+
+/**
+ * Worker threads that each hold an inference session, so runs happen off
+ * the caller's event loop and up to `maxWorkers` of them at once.
+ *
+ * The first worker starts with the pool; another starts only when a call
+ * finds every worker busy, so the pool grows to the number of calls in
+ * flight (the operator's `maxInFlightBatches`). A worker that dies fails
+ * its call and leaves the pool; the next call that needs one starts a new one.
+ */
+export class SessionPool {
+  /** The model's inputs, from the first worker's session: rejects when that session cannot be created. */
+  readonly inputs: Promise<readonly InferenceSession.ValueMetadata[]>;
+  private readonly data: SessionWorkerData;
+  private readonly workers = new Set<SessionWorker>();
+  private readonly idle: SessionWorker[] = [];
+  /** Calls waiting for a worker, first come first served. */
+  private readonly waiting: Pending<SessionWorker>[] = [];
+  private starting = 0;
+  private closed = false;
+
+  constructor(private readonly options: SessionPoolOptions) {
+    this.data = { runtimePath: runtimePath(), model: options.model, sessionOptions: options.sessionOptions };
+    this.inputs = this.start().ready;
+  }
+
+  /** Runs the session once on an idle worker, waiting for one (or starting one) when all are busy. */
+  async run(request: RunRequest, transfer: readonly ArrayBuffer[]): Promise<Outputs> {
+    const worker = this.idle.pop() ?? (await this.acquire());
+    try {
+      return await worker.run(request, transfer);
+    } finally {
+      this.release(worker);
+    }
+  }
+
+  /**
+   * Stops every worker: each releases its session and ends after the run it
+   * has (a run cannot be interrupted), or once its session exists if it is
+   * still starting. Calls still waiting for a worker are rejected.
+   */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const call of this.waiting.splice(0)) call.reject(this.closedError());
+    await Promise.all([...this.workers].map((worker) => worker.stop()));
+  }
+
+  private acquire(): Promise<SessionWorker> {
+    if (this.closed) return Promise.reject(this.closedError());
+    const worker = new Promise<SessionWorker>((resolve, reject) => this.waiting.push({ resolve, reject }));
+    this.startForWaiting();
+    return worker;
+  }
+
+  /** Starts a worker unless those starting already cover every waiting call, or the pool is full. */
+  private startForWaiting(): void {
+    if (this.closed || this.starting >= this.waiting.length || this.workers.size >= this.options.maxWorkers) return;
+    this.start().ready.then(undefined, (error: unknown) => this.waiting.shift()?.reject(error));
+  }
+
+  private start(): SessionWorker {
+    const worker = new SessionWorker(this.data, this.options.label, (exited) => {
+      this.workers.delete(exited);
+      const at = this.idle.indexOf(exited);
+      if (at >= 0) this.idle.splice(at, 1);
+      this.startForWaiting();
+    });
+    this.workers.add(worker);
+    this.starting++;
+    const started = (): void => {
+      this.starting--;
+    };
+    worker.ready.then(
+      () => {
+        started();
+        this.release(worker);
+      },
+      started,
+    );
+    return worker;
+  }
+
+  private closedError(): Error {
+    return new Error(`${this.options.label}: the session pool is closed`);
+  }
+
+  private release(worker: SessionWorker): void {
+    if (this.closed || !this.workers.has(worker)) return;
+    const next = this.waiting.shift();
+    if (next === undefined) this.idle.push(worker);
+    else next.resolve(worker);
+  }
+}
+
+/** Where this package's `onnxruntime-node` lives: a worker loads that copy, wherever it runs from. */
+function runtimePath(): string {
+  return createRequire(import.meta.url).resolve('onnxruntime-node');
+}

@@ -1,0 +1,61 @@
+import { Tensor, type InferenceSession } from 'onnxruntime-node';
+import { OnnxInputError } from '../batch/validateFeeds.js';
+
+/** A tensor as it crosses to or from a session worker: a `Tensor` does not survive structured clone, its parts do. */
+export interface WireTensor {
+  readonly type: Tensor.Type;
+  readonly dims: readonly number[];
+  readonly data: Tensor.DataType;
+}
+
+/** Main thread -> session worker: run the session once. */
+export interface RunRequest {
+  readonly feeds: Readonly<Record<string, WireTensor>>;
+}
+
+/** Main thread -> session worker, last: release the session and end the thread. */
+export interface StopRequest {
+  readonly stop: true;
+}
+
+/** Session worker -> main thread, in order: `ready` or `failed` once, then one `result` or `error` per request. */
+export type WorkerReply =
+  | { readonly kind: 'ready'; readonly inputs: readonly InferenceSession.ValueMetadata[] }
+  | { readonly kind: 'failed'; readonly message: string }
+  | { readonly kind: 'result'; readonly outputs: Readonly<Record<string, WireTensor>> }
+  | { readonly kind: 'error'; readonly message: string };
+
+/**
+ * The feeds as wire tensors and the buffers to transfer with them: a buffer
+ * that holds exactly one feed's data moves to the worker without a copy (the
+ * caller's array is detached), anything else is copied.
+ */
+export function feedsToWire(feeds: Readonly<Record<string, Tensor>>, modelLabel: string): { wire: Record<string, WireTensor>; transfer: ArrayBuffer[] } {
+  const wire: Record<string, WireTensor> = {};
+  const transfer = new Set<ArrayBuffer>();
+  for (const [name, tensor] of Object.entries(feeds)) {
+    const data = tensor.data;
+    if (ArrayBuffer.isView(data)) {
+      // A buffer moved by an earlier call is detached (length 0): reusing a feed's arrays would send nothing.
+      if (data.byteLength === 0 && tensor.size > 0) {
+        throw new OnnxInputError(
+          `${modelLabel}: input '${name}' has a buffer that an earlier call moved to the session worker; the feeds builder must create new arrays for every batch`,
+          name,
+          `${tensor.type} data`,
+          'a detached buffer',
+        );
+      }
+      const buffer = data.buffer;
+      if (buffer instanceof ArrayBuffer && data.byteOffset === 0 && data.byteLength === buffer.byteLength) transfer.add(buffer);
+    }
+    wire[name] = { type: tensor.type, dims: tensor.dims, data };
+  }
+  return { wire, transfer: [...transfer] };
+}
+
+/** The session's outputs back as tensors, for the outputs splitter. */
+export function outputsFromWire(outputs: Readonly<Record<string, WireTensor>>): InferenceSession.ReturnType {
+  const results: Record<string, Tensor> = {};
+  for (const [name, { type, data, dims }] of Object.entries(outputs)) results[name] = new Tensor(type, data, dims);
+  return results;
+}

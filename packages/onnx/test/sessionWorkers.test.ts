@@ -1,0 +1,208 @@
+import { AsyncDataStream, RetryStrategies } from '@tributary/async';
+import { silentLogger, StreamExecutionEnvironment } from '@tributary/core';
+import { InferenceSession, Tensor } from 'onnxruntime-node';
+import { describe, expect, it } from 'vitest';
+import { createNgramTokenizer, EMBEDDER_IO, OnnxInputError, onnxBatchFunction, onnxTextEmbedder, packSequences, splitRows } from '../src/index.js';
+import { SENTENCES } from './fixtures/sentences.js';
+import { LINEAR_MODEL } from './support/linearModel.js';
+import { watchSessionWorkers } from './support/sessionWorkers.js';
+import { useTempModel } from './support/tempModel.js';
+
+const model = useTempModel();
+const sessionOptions = { intraOpNumThreads: 1 };
+
+/** A batch that keeps a session busy for a while (tens of milliseconds): long enough that other work visibly happens meanwhile. */
+const BIG_BATCH = Array.from({ length: 2_000 }, (_, i) => `${SENTENCES[i % SENTENCES.length]!} ${i}`);
+
+/** Counts the turns of this thread's event loop until `stop` is called. */
+function countTurns(): { stop(): number } {
+  let turns = 0;
+  let running = true;
+  const turn = () => {
+    if (!running) return;
+    turns++;
+    setImmediate(turn);
+  };
+  setImmediate(turn);
+  return {
+    stop: () => {
+      running = false;
+      return turns;
+    },
+  };
+}
+
+describe('sessions on worker threads', () => {
+  it('runs two calls in flight at once: the second starts and ends while the first is still running', async () => {
+    const workers = watchSessionWorkers();
+    const embedder = onnxTextEmbedder({ model: model(), sessionOptions, maxWorkers: 2 }).create();
+    await Promise.all([embedder.invoke(['warm up one']), embedder.invoke(['warm up two'])]);
+    await Promise.all(workers.map((w) => w.ready));
+    expect(workers).toHaveLength(2);
+    workers.events.length = 0;
+
+    const finished: string[] = [];
+    await Promise.all([
+      embedder.invoke(BIG_BATCH).then(() => finished.push('big')),
+      embedder.invoke(['a short text']).then(() => finished.push('small')),
+    ]);
+    // Each call went to its own worker, and the small one's request and result came while the big one ran.
+    const big = workers.findIndex((w) => w.requests.at(-1)!.feeds[EMBEDDER_IO.ids]!.dims[0] === BIG_BATCH.length);
+    const small = 1 - big;
+    expect(workers.events).toEqual([`request ${big}`, `request ${small}`, `result ${small}`, `result ${big}`]);
+    expect(finished).toEqual(['small', 'big']);
+    await embedder.close();
+
+    // The control: one worker runs them one after the other, in the order they came.
+    const serial: string[] = [];
+    const single = onnxTextEmbedder({ model: model(), sessionOptions, maxWorkers: 1 }).create();
+    await single.open();
+    await Promise.all([
+      single.invoke(BIG_BATCH).then(() => serial.push('big')),
+      single.invoke(['a short text']).then(() => serial.push('small')),
+    ]);
+    expect(serial).toEqual(['big', 'small']);
+    await single.close();
+  });
+
+  it('keeps the caller\'s event loop free while a batch is inferred (unlike a session run in this thread)', async () => {
+    const embedder = onnxTextEmbedder({ model: model(), sessionOptions }).create();
+    await embedder.open();
+    const call = embedder.invoke(BIG_BATCH);
+    const pooled = countTurns();
+    await call;
+    const pooledTurns = pooled.stop();
+    await embedder.close();
+
+    // The same batch on a session in this thread: onnxruntime-node runs it synchronously (inside a setImmediate).
+    const session = await InferenceSession.create(model().path, sessionOptions);
+    const tokenize = createNgramTokenizer();
+    const { ids, mask } = packSequences(BIG_BATCH.map(tokenize));
+    const run = session.run({ [EMBEDDER_IO.ids]: ids, [EMBEDDER_IO.mask]: mask });
+    const inThread = countTurns();
+    await run;
+    const inThreadTurns = inThread.stop();
+    await session.release();
+
+    expect(inThreadTurns).toBeLessThanOrEqual(1);
+    expect(pooledTurns).toBeGreaterThan(50);
+  });
+
+  it('gives exactly the outputs of a session run in this thread on the same inputs', async () => {
+    const texts = [...SENTENCES, '', 'tiny', SENTENCES.join(' ')];
+    const embedder = onnxTextEmbedder({ model: model(), sessionOptions }).create();
+    const pooled = await embedder.invoke(texts);
+    await embedder.close();
+
+    const session = await InferenceSession.create(model().path, sessionOptions);
+    const tokenize = createNgramTokenizer();
+    const { ids, mask } = packSequences(texts.map(tokenize));
+    const results = await session.run({ [EMBEDDER_IO.ids]: ids, [EMBEDDER_IO.mask]: mask });
+    await session.release();
+    expect(pooled).toEqual(splitRows(results[EMBEDDER_IO.output] as Tensor));
+  });
+
+  it('moves the feeds\' buffers to the worker, and names an input whose arrays an earlier call already moved', async () => {
+    let built: Tensor | undefined;
+    const constant = new Tensor('float32', Float32Array.of(1, 1, 1, 1), [1, 4]);
+    const fresh = onnxBatchFunction<number[], number>({
+      model: LINEAR_MODEL,
+      name: 'linear',
+      feeds: (rows) => ({ x: (built = new Tensor('float32', Float32Array.from(rows.flat()), [rows.length, 4])) }),
+      outputs: (results) => Array.from((results['y'] as Tensor).data as Float32Array).filter((_, i) => i % 2 === 0),
+    }).create();
+    expect(await fresh.invoke([[1, 2, 3, 4]])).toEqual([12]);
+    // Moved, not copied: the caller's array is detached.
+    expect((built!.data as Float32Array).byteLength).toBe(0);
+    await fresh.close();
+
+    const reused = onnxBatchFunction<number[], number>({
+      model: LINEAR_MODEL,
+      name: 'linear',
+      feeds: () => ({ x: constant }),
+      outputs: () => [0],
+    }).create();
+    await reused.invoke([[0, 0, 0, 0]]);
+    const error = await reused.invoke([[0, 0, 0, 0]]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OnnxInputError);
+    expect((error as Error).message).toBe(
+      "onnx model \"linear\": input 'x' has a buffer that an earlier call moved to the session worker; the feeds builder must create new arrays for every batch",
+    );
+    await reused.close();
+  });
+});
+
+describe('a worker that dies', () => {
+  it('fails the call it was running, naming the model; the next call starts a new worker', async () => {
+    const workers = watchSessionWorkers((worker) => {
+      if (worker === workers[0]) void worker.thread.terminate();
+    });
+    const embedder = onnxTextEmbedder({ model: model(), sessionOptions }).create();
+    const error = await embedder.invoke(BIG_BATCH.slice(0, 500)).catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/^onnx model ".*embedder\.onnx": the inference worker thread exited with code 1$/);
+    const [vector] = await embedder.invoke(['after the crash']);
+    expect(vector).toHaveLength(model().outputDim);
+    expect(workers).toHaveLength(2);
+    await embedder.close();
+    expect(workers.map((w) => w.exitCode !== undefined)).toEqual([true, true]);
+  });
+
+  it('goes to the operator\'s retry policy: with every fifth request\'s worker killed, the job still embeds every record exactly once', async () => {
+    let requests = 0;
+    let killed = 0;
+    const workers = watchSessionWorkers((worker) => {
+      if (++requests % 5 === 0) {
+        killed++;
+        void worker.thread.terminate();
+      }
+    });
+    const texts = BIG_BATCH.slice(0, 400).map((text, id) => ({ id, text }));
+    const env = StreamExecutionEnvironment.create({ parallelism: 1, logger: silentLogger });
+    const embedder = onnxTextEmbedder({
+      model: model(),
+      sessionOptions,
+      text: (doc: { id: number; text: string }) => doc.text,
+      output: (vector, doc) => ({ id: doc.id, vector }),
+    });
+    const out = await AsyncDataStream.unorderedWaitBatch(env.fromCollection(texts), embedder, {
+      maxBatchSize: 8,
+      maxInFlightBatches: 2,
+      retry: RetryStrategies.fixedDelay({ maxAttempts: 3, delayMs: 0 }),
+    }).executeAndCollect('retried after workers died');
+    // Figures for docs/fault-tolerance.md: 50 batches, 12 workers killed (every fifth of 62 requests), 0 lost, 0 duplicated.
+    expect(killed).toBeGreaterThanOrEqual(10);
+    expect(out.map((o) => o.id).sort((a, b) => a - b)).toEqual(texts.map((t) => t.id));
+    expect(workers.length).toBeGreaterThan(killed);
+    expect(workers.every((w) => w.exitCode !== undefined)).toBe(true);
+  });
+
+  it('without retries fails the job, naming the operator and the model', async () => {
+    const workers = watchSessionWorkers((worker) => void worker.thread.terminate());
+    const env = StreamExecutionEnvironment.create({ parallelism: 1, logger: silentLogger });
+    AsyncDataStream.unorderedWaitBatch(env.fromCollection(['one', 'two']), onnxTextEmbedder({ model: model(), sessionOptions }), { maxBatchSize: 2 })
+      .name('embed')
+      .addSink(() => undefined);
+    const error = await env.execute('a worker dies').catch((e: unknown) => e);
+    expect(String(error)).toContain('embed');
+    expect(String(error)).toMatch(/onnx model ".*": the inference worker thread exited with code 1/);
+    expect(workers.every((w) => w.exitCode !== undefined)).toBe(true);
+  });
+});
+
+describe('close and cancel', () => {
+  it('a cancelled job ends, and every worker thread it started has stopped', async () => {
+    const env = StreamExecutionEnvironment.create({ parallelism: 2, logger: silentLogger });
+    const texts = Array.from({ length: 2_000 }, (_, i) => `text ${i}`);
+    AsyncDataStream.unorderedWaitBatch(env.fromCollection(texts).rebalance(), onnxTextEmbedder({ model: model(), sessionOptions }), {
+      maxBatchSize: 64,
+      maxInFlightBatches: 2,
+    }).addSink(() => undefined);
+    // Cancelled as the first batch goes to a worker (the hook runs only after `client` exists).
+    const workers = watchSessionWorkers(() => client.cancel());
+    const client = env.executeAsync('cancelled while inferring');
+    const result = await client.result;
+    expect(result.status).toBe('cancelled');
+    expect(workers.length).toBeGreaterThanOrEqual(1);
+    expect(workers.every((w) => w.exitCode !== undefined)).toBe(true);
+  });
+});
