@@ -47,25 +47,27 @@ describe('S7', () => {
     for (const k of users.values()) sum += (1000 * k * (k + 1)) / 2;
     for (const line of lines) sum += scoreLine(line).score;
     expect(await runContenders(s7, n)).toEqual(s7.contenders.map((c) => [c.id, { count: n, sum }]));
-    expect(s7.contenders.map((c) => c.id)).toEqual(['hand-loop', 'tributary', 'tributary-p2']);
+    expect(s7.contenders.map((c) => c.id)).toEqual(['hand-loop', 'tributary', 'tributary-p2', 'tributary-slots-p2']);
   });
 });
 
 describe('S4-edge', () => {
-  it('runs S4 chained and across a hash edge, with S4\'s sums', async () => {
+  it('runs S4 chained, across a hash edge and across two slots, with S4\'s sums', async () => {
     const edge = scenarios['S4-edge'] as CpuScenario;
     const n = 12_345;
     expect(await runContenders(edge, n)).toEqual([
       ['chained', expectedS4(n)],
       ['hash-edge-p2', expectedS4(n)],
+      ['slots-p2', expectedS4(n)],
     ]);
   });
 });
 
 describe('S6', () => {
-  it('runs the main job on the corpus: every planted pair found, the call latency in the stats', async () => {
+  it.each([0, 1])('runs the main job on the corpus (contender %i: one thread, two slots): every planted pair found, the call latency in the stats', async (index) => {
     const s6 = scenarios.S6 as CpuScenario;
-    const [main] = s6.contenders;
+    expect(s6.contenders.map((c) => c.id)).toEqual(['tributary', 'tributary-slots-p2']);
+    const main = s6.contenders[index];
     const n = 400;
     await main!.prepare?.(n);
     try {

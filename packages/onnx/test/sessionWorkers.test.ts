@@ -191,7 +191,7 @@ describe('a worker that dies', () => {
 
 describe('close and cancel', () => {
   it('a cancelled job ends, and every worker thread it started has stopped', async () => {
-    const env = StreamExecutionEnvironment.create({ parallelism: 2, logger: silentLogger });
+    const env = StreamExecutionEnvironment.create({ parallelism: 2, runtime: 'single-thread', logger: silentLogger });
     const texts = Array.from({ length: 2_000 }, (_, i) => `text ${i}`);
     AsyncDataStream.unorderedWaitBatch(env.fromCollection(texts).rebalance(), onnxTextEmbedder({ model: model(), sessionOptions }), {
       maxBatchSize: 64,

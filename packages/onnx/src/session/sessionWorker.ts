@@ -71,5 +71,9 @@ function sessionWorkerMain(load: (id: string) => unknown): void {
   );
 }
 
-/** The worker's code, for `new Worker(source, { eval: true })`: eval workers run as CommonJS scripts, with `require`. */
-export const SESSION_WORKER_SOURCE = `(${sessionWorkerMain.toString()})(require);`;
+/**
+ * The worker's code, for `new Worker(source, { eval: true })`: eval workers run as CommonJS scripts, with `require`.
+ * Loaded through esbuild (tsx, as in a slot under test), the function's text calls esbuild's `__name` helper, which
+ * the eval worker lacks: it gets a stand-in.
+ */
+export const SESSION_WORKER_SOURCE = `var __name = (target) => target;\n(${sessionWorkerMain.toString()})(require);`;
