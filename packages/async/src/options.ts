@@ -30,6 +30,17 @@ export interface AsyncBatchOptions<TIn, TOut> {
    * its own size, weight and delay triggers. Keys compare like `Map` keys.
    */
   readonly batchKey?: ((input: TIn) => unknown) | undefined;
+  /**
+   * Adaptive batching: the operator chooses each batch's size and wait from
+   * the calls it observes (their sizes and durations), to send the most
+   * records per second the service allows; `maxBatchSize`, `maxBatchWeight`
+   * and `maxBatchDelay` (then required) become bounds it never passes. With
+   * `targetLatency` (ms), batches stay small enough that a record's time from
+   * arrival to emit stays under it. The concurrency of calls stays
+   * `maxInFlightBatches`' and the throttling limiter's. What it learned is
+   * checkpointed. Default: off (fixed triggers).
+   */
+  readonly adaptive?: boolean | { readonly targetLatency?: number | undefined } | undefined;
   /** Calls in flight at once, per subtask. Default 1. */
   readonly maxInFlightBatches?: number | undefined;
   /**

@@ -1,5 +1,6 @@
 import { describeValue, isPerSubtask, KeyedStream, OptionChecker, OutputTag, type DataStream, type Key } from '@tributary/core';
 import type { AsyncRecordFunction, BatchFunction, FailurePolicy, Ordering } from '../functions.js';
+import type { AdaptiveBatching } from '../batching/AdaptiveBatchPolicy.js';
 import { batchInvoker, recordInvoker, type InvokerFactory } from '../operators/Invoker.js';
 import type { AsyncBatchOptions, AsyncWaitOptions } from '../options.js';
 import type { RateLimit } from '../retry/RateLimiter.js';
@@ -18,6 +19,8 @@ export interface AsyncOperatorConfig<TIn, TOut> {
   readonly batchKey: ((input: TIn) => unknown) | undefined;
   readonly maxInFlightBatches: number;
   readonly capacity: number;
+  /** Set: the batch size and wait adapt to the service, within `maxBatchSize` and `maxBatchDelay`. */
+  readonly adaptive: AdaptiveBatching | undefined;
   /** Infinity: none. */
   readonly timeout: number;
   /** Infinity: none. */
@@ -72,11 +75,13 @@ const BATCH_OPTIONS_FIXED_ORDER: ReadonlySet<string> = new Set([
   'splitOnFailure',
   'rateLimit',
   'orderKey',
+  'adaptive',
 ]);
 const BATCH_OPTIONS: ReadonlySet<string> = new Set([...BATCH_OPTIONS_FIXED_ORDER, 'ordering']);
 const WAIT_OPTIONS = new Set(['timeout', 'attemptTimeout', 'capacity', 'retry', 'onFailure', 'rateLimit']);
 const RATE_LIMIT_OPTIONS = ['requestsPerSecond', 'itemsPerSecond'];
 const FAILURE_POLICIES = ['deadLetter', 'fallback'];
+const ADAPTIVE_OPTIONS = ['targetLatency'];
 
 /** The shared option checks, and those only the async operators have. */
 class Checker extends OptionChecker {
@@ -119,6 +124,17 @@ class Checker extends OptionChecker {
     this.optionalNumber('rateLimit.requestsPerSecond', requestsPerSecond, { above: 0 });
     this.optionalNumber('rateLimit.itemsPerSecond', itemsPerSecond, { above: 0 });
     return given;
+  }
+
+  /** `adaptive`: true, or `{ targetLatency? }`; it needs a `maxBatchDelay`, the longest any batch may wait. */
+  adaptive(value: unknown, maxBatchDelay: number): AdaptiveBatching | undefined {
+    if (value === undefined || value === false) return undefined;
+    const given = value === true ? {} : this.record('adaptive', value, ADAPTIVE_OPTIONS);
+    if (given === undefined) this.fail(`option 'adaptive' must be true or { targetLatency? }, got ${describeValue(value)}`);
+    if (maxBatchDelay === 0) {
+      this.fail(`option 'adaptive' needs 'maxBatchDelay' (> 0): the adaptive wait stays under it, and a lone record must not wait for ever`);
+    }
+    return { targetLatency: this.optionalDuration('adaptive.targetLatency', given.targetLatency, Number.POSITIVE_INFINITY, NO_LIMIT) };
   }
 }
 
@@ -174,6 +190,7 @@ export function resolveBatchConfig<TIn, TOut>(
     batchKey: o.batchKey as ((input: TIn) => unknown) | undefined,
     maxInFlightBatches,
     capacity,
+    adaptive: c.adaptive(o.adaptive, maxBatchDelay),
     ...attemptOptions<TIn, TOut>(c, o, { timeout: 'timeout', deadline: 'deadline' }),
     ordering,
     orderKey: o.orderKey as ((input: TIn) => Key) | undefined,
@@ -207,6 +224,7 @@ export function resolveRecordConfig<TIn, TOut>(
     batchKey: undefined,
     maxInFlightBatches: capacity,
     capacity,
+    adaptive: undefined,
     // Flink's names: `timeout` covers all attempts (our deadline), `attemptTimeout` one attempt.
     ...attemptOptions<TIn, TOut>(c, o, { timeout: 'attemptTimeout', deadline: 'timeout' }),
     ordering,

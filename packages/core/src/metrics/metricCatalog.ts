@@ -42,6 +42,8 @@ const CATALOG: Readonly<Record<string, Entry>> = {
   timeouts: ['async.timeouts', '{call}', 'Calls cut by their timeout or deadline, and batches whose deadline passed before a call.'],
   deadLettered: ['async.dead_lettered', '{record}', 'Records sent to the dead-letter output.'],
   throttled: ['async.throttled', '{call}', 'Responses that carried a retry-after hint.'],
+  adaptiveBatchSize: ['async.adaptive.batch_size', '{record}', 'The batch size adaptive batching chose for the next batches.'],
+  adaptiveBatchDelayMs: ['async.adaptive.batch_delay', 's', 'The wait adaptive batching chose for a batch to fill.'],
 };
 
 /**
