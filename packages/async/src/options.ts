@@ -1,5 +1,6 @@
 import type { Key } from '@tributary/core';
 import type { FailurePolicy, Ordering } from './functions.js';
+import type { ResultCache } from './dedupe/ResultCache.js';
 import type { RateLimit } from './retry/RateLimiter.js';
 import type { RetryStrategy } from './retry/RetryStrategies.js';
 
@@ -41,6 +42,21 @@ export interface AsyncBatchOptions<TIn, TOut> {
    * checkpointed. Default: off (fixed triggers).
    */
   readonly adaptive?: boolean | { readonly targetLatency?: number | undefined } | undefined;
+  /**
+   * No second call for the same input (`per-item` mode only): inputs of a
+   * batch with the same `key` are sent once and the result handed to each;
+   * with `cache`, results are kept by key and repeats are answered without a
+   * call. `cache` is `{ maxEntries, ttl? }` (an in-memory LRU per subtask,
+   * `ttl` in ms) or any {@link ResultCache} (shared, e.g. Redis-backed).
+   * Failed items are not cached. Metrics: `cacheHits`, `cacheMisses`,
+   * `dedupedRecords`, `cacheErrors`.
+   */
+  readonly dedupe?:
+    | {
+        readonly key: (input: TIn) => string;
+        readonly cache?: ResultCache<TOut> | { readonly maxEntries: number; readonly ttl?: number | undefined } | undefined;
+      }
+    | undefined;
   /** Calls in flight at once, per subtask. Default 1. */
   readonly maxInFlightBatches?: number | undefined;
   /**

@@ -2,6 +2,7 @@ import { extractKey, type Key, type OneInputStreamOperator, type OperatorContext
 import { AdaptiveBatchPolicy, type AdaptiveTriggers } from '../batching/AdaptiveBatchPolicy.js';
 import { BatchAccumulator } from '../batching/BatchAccumulator.js';
 import type { BatchOwner, BatchPolicy } from '../batching/BatchPolicy.js';
+import { DedupingInvoker } from '../dedupe/DedupingInvoker.js';
 import type { AsyncOperatorConfig } from '../internal/config.js';
 import { AsyncOperatorMetrics } from '../metrics.js';
 import { KeyOrderedResultQueue } from '../ordering/KeyOrderedResultQueue.js';
@@ -93,7 +94,9 @@ export class AsyncBatchWaitOperator<TIn, TOut>
     private readonly config: AsyncOperatorConfig<TIn, TOut>,
     newPolicy: BatchPolicyFactory<TIn, TOut> = config.adaptive === undefined ? fixedTriggers : adaptiveTriggers,
   ) {
-    this.invoker = config.invoker();
+    const dedupe = config.dedupe;
+    this.invoker =
+      dedupe === undefined ? config.invoker() : new DedupingInvoker(config.invoker(), { key: dedupe.key, cache: dedupe.cache(ctx.clock) }, ctx.metrics);
     this.queue = this.newResultQueue();
     this.policy = newPolicy(this, this.queue, ctx, config);
     const metrics = new AsyncOperatorMetrics(ctx.metrics, {

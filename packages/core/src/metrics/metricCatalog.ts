@@ -43,6 +43,10 @@ const CATALOG: Readonly<Record<string, Entry>> = {
   deadLettered: ['async.dead_lettered', '{record}', 'Records sent to the dead-letter output.'],
   throttled: ['async.throttled', '{call}', 'Responses that carried a retry-after hint.'],
   adaptiveBatchSize: ['async.adaptive.batch_size', '{record}', 'The batch size adaptive batching chose for the next batches.'],
+  cacheHits: ['async.cache.hits', '{record}', "Records answered by dedupe's result cache, without a call."],
+  cacheMisses: ['async.cache.misses', '{record}', "Distinct keys dedupe's result cache did not hold, sent in a call."],
+  dedupedRecords: ['async.deduped_records', '{record}', 'Records that shared a call with an identical one of their batch.'],
+  cacheErrors: ['async.cache.errors', '{call}', "Failed stores to dedupe's result cache."],
   adaptiveBatchDelayMs: ['async.adaptive.batch_delay', 's', 'The wait adaptive batching chose for a batch to fill.'],
 };
 
