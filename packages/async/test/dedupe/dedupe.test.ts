@@ -17,7 +17,7 @@ function setup(options: Partial<Options>, service: { failItems?: (x: string) => 
       ordering: 'ordered',
       resultMode: 'per-item',
       ...options,
-    } as Options),
+    }),
     { clock, name: 'embed' },
   );
   return { clock, fake, harness };
