@@ -123,6 +123,7 @@ export class DedupingInvoker<TIn, TOut> implements Invoker<TIn, TOut> {
       get signal() {
         return call.signal;
       },
+      metrics: call.metrics,
       attempt: call.attempt,
       complete,
       completeExceptionally: call.completeExceptionally,
