@@ -107,6 +107,11 @@ export class BatchAccumulator<TIn, TTag> implements BatchPolicy<TIn> {
     const max = this.triggers.maxBatchSize;
     for (let from = 0; from < records.length && !this.disposed; ) {
       const open = batch.records.length;
+      if (open >= max) {
+        // The size shrank below what the batch holds (adaptive batching): it goes as it is.
+        this.flush(batch);
+        continue;
+      }
       const to = Math.min(records.length, from + max - open);
       if (open === 0) {
         batch.records = records.slice(from, to);
