@@ -15,7 +15,7 @@ export interface Checksum {
  * The scenarios of issues 2 and 3 (plus the memory run of issue 3), the
  * checkpoint costs of issue 5 (`CK`) and the ONNX embedder of issue 6 (`S5`).
  */
-export type ScenarioId = 'S1' | 'S2' | 'S3' | 'S4' | 'S1-memory' | 'S1-sweep' | 'CK' | 'S5';
+export type ScenarioId = 'S1' | 'S2' | 'S3' | 'S4' | 'S1-memory' | 'S1-sweep' | 'CK' | 'S5' | 'S8';
 
 /**
  * What a contender may return besides its checksum: figures of the run
@@ -219,7 +219,41 @@ export interface CheckpointScenarioResult extends RunDescription {
   readonly targets: readonly TargetResult[];
 }
 
-export type ScenarioResult = CpuScenarioResult | FlowScenarioResult | CheckpointScenarioResult;
+/** One phase of a service whose costs change mid-run (S8): a call of n records takes `baseMs + perItemMs * n`. */
+export interface PhaseModel {
+  readonly baseMs: number;
+  readonly perItemMs: number;
+  /** Records pulled while the service costs this. */
+  readonly records: number;
+}
+
+/** What a contender did in one phase: medians over the repetitions. */
+export interface PhaseFigures {
+  /** The phase's records over the span from its first pull (or the previous phase's last delivery, if later) to its last delivery. */
+  readonly recordsPerSecond: number;
+  /** From a record's pull off the source to its delivery to the sink, ms. */
+  readonly p50Ms: number;
+  readonly p95Ms: number;
+  readonly p99Ms: number;
+  readonly meanBatch: number;
+}
+
+export interface PhasedContenderResult extends ContenderInfo {
+  readonly phases: readonly PhaseFigures[];
+}
+
+/** A scenario whose service changes cost mid-run (S8): throughput and latency per phase. */
+export interface PhasedScenarioResult extends RunDescription {
+  readonly kind: 'phased';
+  readonly phases: readonly PhaseModel[];
+  readonly concurrency: number;
+  readonly targetLatencyMs: number;
+  readonly repetitions: number;
+  readonly contenders: readonly PhasedContenderResult[];
+  readonly targets: readonly TargetResult[];
+}
+
+export type ScenarioResult = CpuScenarioResult | FlowScenarioResult | CheckpointScenarioResult | PhasedScenarioResult;
 
 /** The JSON file the docs and charts are generated from. */
 export interface ResultsFile {

@@ -4,6 +4,7 @@ import { runFlowScenario, type FlowScenario } from '../harness/flowRunner.js';
 import type { RunContext } from '../harness/measure.js';
 import type { ScenarioId, ScenarioResult } from '../harness/model.js';
 import type { BenchOptions } from '../options.js';
+import { adaptiveBatchingScenario, runPhasedScenario, type PhasedScenario } from './adaptiveBatching.js';
 import { asyncServiceScenario, batchSizeSweepScenario, memoryScenario } from './asyncService.js';
 import { batchOverheadScenario } from './batchOverhead.js';
 import { checkpointScenario } from './checkpointCost.js';
@@ -12,7 +13,7 @@ import { mapFilterMapScenario } from './mapFilterMap.js';
 import { onnxEmbeddingScenario } from './onnxEmbedding.js';
 
 /** Any built scenario. */
-export type Scenario = CpuScenario | FlowScenario | CheckpointScenario;
+export type Scenario = CpuScenario | FlowScenario | CheckpointScenario | PhasedScenario;
 
 /** Every scenario, built. */
 export function buildScenarios(): Record<ScenarioId, Scenario> {
@@ -25,6 +26,7 @@ export function buildScenarios(): Record<ScenarioId, Scenario> {
     'S1-memory': memoryScenario(),
     CK: checkpointScenario(),
     S5: onnxEmbeddingScenario(),
+    S8: adaptiveBatchingScenario(),
   };
 }
 
@@ -55,6 +57,10 @@ export async function runScenario(
       repetitions: options.repetitions ?? (options.quick ? 1 : 5),
       ...context,
     });
+  }
+  if (scenario.kind === 'phased') {
+    // Three: each repetition runs every contender through all phases, plus the oracle's phases alone.
+    return runPhasedScenario(scenario, { records: options.records[scenario.id], repetitions: options.repetitions ?? (options.quick ? 1 : 3), ...context });
   }
   return runFlowScenario(scenario, {
     records: options.records[scenario.id],
