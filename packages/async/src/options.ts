@@ -48,12 +48,15 @@ export interface AsyncBatchOptions<TIn, TOut> {
    * with `cache`, results are kept by key and repeats are answered without a
    * call. `cache` is `{ maxEntries, ttl? }` (an in-memory LRU per subtask,
    * `ttl` in ms) or any {@link ResultCache} (shared, e.g. Redis-backed).
-   * Failed items are not cached. Metrics: `cacheHits`, `cacheMisses`,
-   * `dedupedRecords`, `cacheErrors`.
+   * Failed items are not cached. When outputs carry their input (an id:
+   * `{ ...doc, vector }`), `withInput(result, input)` makes each input's
+   * output from the result shared by its key. Metrics: `cacheHits`,
+   * `cacheMisses`, `dedupedRecords`, `cacheErrors`.
    */
   readonly dedupe?:
     | {
         readonly key: (input: TIn) => string;
+        readonly withInput?: ((result: TOut, input: TIn) => TOut) | undefined;
         readonly cache?: ResultCache<TOut> | { readonly maxEntries: number; readonly ttl?: number | undefined } | undefined;
       }
     | undefined;

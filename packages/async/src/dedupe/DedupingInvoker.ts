@@ -6,6 +6,8 @@ import type { ResultCache } from './ResultCache.js';
 export interface Dedupe<TIn, TOut> {
   readonly key: (input: TIn) => string;
   readonly cache: ResultCache<TOut> | undefined;
+  /** Makes an input's output from the result of an identical input (outputs that carry their input); absent: the result as is. */
+  readonly withInput: ((result: TOut, input: TIn) => TOut) | undefined;
 }
 
 function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
@@ -91,8 +93,23 @@ export class DedupingInvoker<TIn, TOut> implements Invoker<TIn, TOut> {
       for (const key of keys) if (known.has(key)) this.hits.count++;
       this.misses.count += missing.length;
     }
+    const withInput = this.dedupe.withInput;
     const fanOut = (): void => {
-      call.complete(keys.map((key) => known.get(key) as TOut));
+      if (withInput === undefined) {
+        call.complete(keys.map((key) => known.get(key) as TOut));
+        return;
+      }
+      let outputs: TOut[];
+      try {
+        outputs = keys.map((key, i) => {
+          const result = known.get(key) as TOut;
+          return result instanceof Error ? result : withInput(result, inputs[i] as TIn);
+        });
+      } catch (error) {
+        call.completeExceptionally(error);
+        return;
+      }
+      call.complete(outputs);
     };
     if (missing.length === 0) {
       fanOut();
@@ -116,8 +133,9 @@ export class DedupingInvoker<TIn, TOut> implements Invoker<TIn, TOut> {
         known.set(key, output);
         if (!(output instanceof Error)) fresh.push([key, output]);
       });
-      fanOut();
+      // Stored first: completing may start the next call at once, which should find these.
       if (fresh.length > 0) this.store(fresh);
+      fanOut();
     };
     this.inner.invoke(sent, {
       get signal() {

@@ -42,6 +42,7 @@ export interface AsyncOperatorConfig<TIn, TOut> {
 /** The `dedupe` option, checked: the key, and how each subtask gets its cache. */
 export interface DedupeConfig<TIn, TOut> {
   readonly key: (input: TIn) => string;
+  readonly withInput: ((result: TOut, input: TIn) => TOut) | undefined;
   /** A shared `ResultCache` as given, or an `LruResultCache` per subtask on its clock; undefined without a cache. */
   readonly cache: (clock: Clock) => ResultCache<TOut> | undefined;
 }
@@ -93,7 +94,7 @@ const WAIT_OPTIONS = new Set(['timeout', 'attemptTimeout', 'capacity', 'retry', 
 const RATE_LIMIT_OPTIONS = ['requestsPerSecond', 'itemsPerSecond'];
 const FAILURE_POLICIES = ['deadLetter', 'fallback'];
 const ADAPTIVE_OPTIONS = ['targetLatency'];
-const DEDUPE_OPTIONS = ['key', 'cache'];
+const DEDUPE_OPTIONS = ['key', 'cache', 'withInput'];
 const CACHE_OPTIONS = ['maxEntries', 'ttl'];
 
 /** The shared option checks, and those only the async operators have. */
@@ -150,22 +151,23 @@ class Checker extends OptionChecker {
     return { targetLatency: this.optionalDuration('adaptive.targetLatency', given.targetLatency, Number.POSITIVE_INFINITY, NO_LIMIT) };
   }
 
-  /** `dedupe`: `{ key, cache? }`, the cache a `ResultCache` or `{ maxEntries, ttl? }`; per-item results only. */
+  /** `dedupe`: `{ key, cache?, withInput? }`, the cache a `ResultCache` or `{ maxEntries, ttl? }`; per-item results only. */
   dedupe<TIn, TOut>(value: unknown, perItem: boolean): DedupeConfig<TIn, TOut> | undefined {
     const given = this.record('dedupe', value, DEDUPE_OPTIONS);
     if (given === undefined) return undefined;
     if (!perItem) this.fail(`option 'dedupe' needs resultMode 'per-item': only one output per input can be handed to every input of a key`);
     const key = this.func('dedupe.key', given.key) as (input: TIn) => string;
+    const withInput = this.optionalFunc('dedupe.withInput', given.withInput) as ((result: TOut, input: TIn) => TOut) | undefined;
     const cache = given.cache as Partial<ResultCache<TOut>> | Record<string, unknown> | undefined;
-    if (cache === undefined) return { key, cache: () => undefined };
+    if (cache === undefined) return { key, withInput, cache: () => undefined };
     if (typeof cache.getMany === 'function' && typeof cache.setMany === 'function') {
       const shared = cache as ResultCache<TOut>;
-      return { key, cache: () => shared };
+      return { key, withInput, cache: () => shared };
     }
     const spec = this.record('dedupe.cache', cache, CACHE_OPTIONS) as { maxEntries?: unknown; ttl?: unknown };
     const maxEntries = this.integer('dedupe.cache.maxEntries', spec.maxEntries);
     const ttl = this.optionalDuration('dedupe.cache.ttl', spec.ttl, Number.POSITIVE_INFINITY, { positive: true, infinity: 'leave it out to keep results until evicted' });
-    return { key, cache: (clock) => new LruResultCache<TOut>({ maxEntries, ttl: Number.isFinite(ttl) ? ttl : undefined, clock }) };
+    return { key, withInput, cache: (clock) => new LruResultCache<TOut>({ maxEntries, ttl: Number.isFinite(ttl) ? ttl : undefined, clock }) };
   }
 }
 

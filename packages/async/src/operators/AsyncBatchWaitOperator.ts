@@ -96,7 +96,7 @@ export class AsyncBatchWaitOperator<TIn, TOut>
   ) {
     const dedupe = config.dedupe;
     this.invoker =
-      dedupe === undefined ? config.invoker() : new DedupingInvoker(config.invoker(), { key: dedupe.key, cache: dedupe.cache(ctx.clock) }, ctx.metrics);
+      dedupe === undefined ? config.invoker() : new DedupingInvoker(config.invoker(), { key: dedupe.key, withInput: dedupe.withInput, cache: dedupe.cache(ctx.clock) }, ctx.metrics);
     this.queue = this.newResultQueue();
     this.policy = newPolicy(this, this.queue, ctx, config);
     const metrics = new AsyncOperatorMetrics(ctx.metrics, {

@@ -170,3 +170,38 @@ describe('dedupe options', () => {
     expect(build).toThrow(`${where}: ${message}`);
   });
 });
+
+describe('dedupe with outputs that carry their input', () => {
+  it('makes each input\'s output from the shared result with withInput, for deduplicated and cached inputs alike', async () => {
+    interface Doc {
+      readonly id: number;
+      readonly text: string;
+    }
+    const clock = new ManualClock(0);
+    const fake = new FakeBatchService<Doc, { id: number; upper: string }>({ clock, handler: (docs) => docs.map((d) => ({ id: d.id, upper: d.text.toUpperCase() })) });
+    const harness = new OneInputOperatorHarness<Doc, { id: number; upper: string }>(
+      asyncBatchOperatorFactory<Doc, { id: number; upper: string }>((docs) => fake.callPerItem(docs), {
+        maxBatchSize: 3,
+        ordering: 'ordered',
+        resultMode: 'per-item',
+        dedupe: { key: (d) => d.text, cache: { maxEntries: 10 }, withInput: (result, d) => ({ ...result, id: d.id }) },
+      }),
+      { clock, name: 'embed' },
+    );
+    await harness.open();
+    harness.processElements([
+      { id: 1, text: 'a' },
+      { id: 2, text: 'a' },
+      { id: 3, text: 'b' },
+      { id: 4, text: 'b' },
+    ]);
+    await harness.endInput();
+    expect(harness.getOutput()).toEqual([
+      { id: 1, upper: 'A' },
+      { id: 2, upper: 'A' },
+      { id: 3, upper: 'B' },
+      { id: 4, upper: 'B' },
+    ]);
+    expect(fake.calls.map((c) => c.inputs.map((d) => d.id))).toEqual([[1, 3]]);
+  });
+});
