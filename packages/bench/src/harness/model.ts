@@ -229,7 +229,7 @@ export interface PhaseModel {
 
 /** What a contender did in one phase: medians over the repetitions. */
 export interface PhaseFigures {
-  /** The phase's records over the span from its first pull (or the previous phase's last delivery, if later) to its last delivery. */
+  /** Records served in the phase (their call made while the service was in it) over the span from its first call to their last delivery. */
   readonly recordsPerSecond: number;
   /** From a record's pull off the source to its delivery to the sink, ms. */
   readonly p50Ms: number;

@@ -31,8 +31,8 @@ const SWEEP_SHARE = 0.25;
 /** Per phase: latencies and delivery span of one run. */
 interface PhaseMeter {
   latencies: number[];
-  /** When the phase's first record was pulled, and its last delivered. */
-  firstPull: number;
+  /** When the service entered the phase (its first call), and when the last record it served there was delivered. */
+  firstCall: number;
   last: number;
   calls: number;
   batched: number;
@@ -45,6 +45,8 @@ interface PhaseMeter {
  */
 class PhasedRun {
   private readonly pulledAt: Float64Array;
+  /** The phase of the service when each record's call was made. */
+  private readonly servedIn: Uint8Array;
   /** First record index of each phase. */
   private readonly starts: number[] = [];
   private readonly services: FakeBatchService<number, number>[];
@@ -53,7 +55,7 @@ class PhasedRun {
   private delivered = 0;
   private sum = 0;
 
-  constructor(private readonly phases: readonly PhaseModel[]) {
+  constructor(phases: readonly PhaseModel[]) {
     let start = 0;
     for (const phase of phases) {
       this.starts.push(start);
@@ -71,14 +73,13 @@ class PhasedRun {
           keepCallLog: false,
         }),
     );
-    this.meters = phases.map(() => ({ latencies: [], firstPull: Number.NaN, last: Number.NaN, calls: 0, batched: 0 }));
+    this.meters = phases.map(() => ({ latencies: [], firstCall: Number.NaN, last: Number.NaN, calls: 0, batched: 0 }));
+    this.servedIn = new Uint8Array(start);
   }
 
   *source(): Generator<number> {
-    let next = 0;
     for (let i = 0; i < this.pulledAt.length; i++) {
       this.pulledAt[i] = performance.now();
-      if (i === this.starts[next]) (this.meters[next++] as PhaseMeter).firstPull = this.pulledAt[i] as number;
       this.pulled = i + 1;
       yield i;
     }
@@ -87,14 +88,15 @@ class PhasedRun {
   readonly call = (batch: readonly number[], ctx?: { readonly signal?: AbortSignal }): Promise<number[]> => {
     const phase = this.phaseOf(this.pulled - 1);
     const meter = this.meters[phase] as PhaseMeter;
-    meter.calls++;
+    if (meter.calls++ === 0) meter.firstCall = performance.now();
     meter.batched += batch.length;
+    for (const i of batch) this.servedIn[i] = phase;
     return (this.services[phase] as FakeBatchService<number, number>).call(batch, ctx);
   };
 
   readonly deliver = (i: number): void => {
     const now = performance.now();
-    const meter = this.meters[this.phaseOf(i)] as PhaseMeter;
+    const meter = this.meters[this.servedIn[i] as number] as PhaseMeter;
     meter.latencies.push(now - (this.pulledAt[i] as number));
     meter.last = now;
     this.delivered++;
@@ -118,13 +120,13 @@ class PhasedRun {
   }
 
   figures(): PhaseFigures[] {
-    return this.meters.map((m, k) => {
+    return this.meters.map((m) => {
       const sorted = Float64Array.from(m.latencies).sort();
       const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? 0;
-      // From when the service can work on the phase (its first pull, or the end of the phase before) to its last delivery.
-      const span = m.last - Math.max(m.firstPull, k === 0 ? m.firstPull : (this.meters[k - 1] as PhaseMeter).last);
+      // A record belongs to the phase the service was in when its call was made: from that phase's first call to its last delivery.
+      const span = m.last - m.firstCall;
       return {
-        recordsPerSecond: span > 0 ? ((this.phases[k] as PhaseModel).records * 1000) / span : 0,
+        recordsPerSecond: span > 0 ? (m.latencies.length * 1000) / span : 0,
         p50Ms: at(0.5),
         p95Ms: at(0.95),
         p99Ms: at(0.99),
@@ -223,8 +225,8 @@ export function adaptiveBatchingScenario(): PhasedScenario {
       `A FakeBatchService on the system clock serving ${S8_CONCURRENCY} calls at once changes its cost twice during one run, unknown to the job (${phases.join('; ')}). ` +
       `Every contender keeps at most ${S8_CONCURRENCY} calls in flight and reads the source as fast as it takes records. The latency target is ${S8_TARGET_MS} ms (p95, from a record's pull off the source to its delivery). ` +
       `The oracle is the best fixed batch size for each phase alone, found by a sweep over a quarter of that phase's records (${SWEEP.join(', ')}, delay ${MAX_DELAY_MS} ms; the most records/s with p95 within the target), its figures from runs of that whole phase alone: no single fixed setting reaches it in every phase. ` +
-      'Throughput is a phase\'s records over the span from its first pull (or the previous phase\'s last delivery, if later) to its last delivery, learning included; ' +
-      'latency includes the records of a phase that waited behind batches sized for the phase before.',
+      'A record counts in the phase the service was in when its call was made (so records a contender held when the service changed count in the new phase). ' +
+      'Throughput is a phase\'s records over the span from its first call to its last delivery, learning included; latency includes the records that waited behind batches sized for the phase before.',
     phases: S8_PHASES,
   };
 }
