@@ -40,8 +40,8 @@ interface PhaseMeter {
 
 /**
  * One run's source, service and sink: records are their index; the source
- * stamps each pull, the service costs what the phase of the newest pulled
- * record says, and the sink measures each record's latency in its phase.
+ * stamps each pull, a call costs what the phase of its first record says,
+ * and the sink measures each record's latency in the phase it was served in.
  */
 class PhasedRun {
   private readonly pulledAt: Float64Array;
@@ -51,7 +51,6 @@ class PhasedRun {
   private readonly starts: number[] = [];
   private readonly services: FakeBatchService<number, number>[];
   private readonly meters: PhaseMeter[];
-  private pulled = 0;
   private delivered = 0;
   private sum = 0;
 
@@ -80,13 +79,14 @@ class PhasedRun {
   *source(): Generator<number> {
     for (let i = 0; i < this.pulledAt.length; i++) {
       this.pulledAt[i] = performance.now();
-      this.pulled = i + 1;
       yield i;
     }
   }
 
   readonly call = (batch: readonly number[], ctx?: { readonly signal?: AbortSignal }): Promise<number[]> => {
-    const phase = this.phaseOf(this.pulled - 1);
+    // A call costs what the phase of its first record says: the records' cost drifts (longer texts, another model
+    // behind the endpoint), so a contender that reads ahead (RxJS) meets the same costs as one that does not.
+    const phase = this.phaseOf(batch[0] as number);
     const meter = this.meters[phase] as PhaseMeter;
     if (meter.calls++ === 0) meter.firstCall = performance.now();
     meter.batched += batch.length;
@@ -222,10 +222,10 @@ export function adaptiveBatchingScenario(): PhasedScenario {
     id: 'S8',
     title: 'adaptive batching against a service whose costs change mid-run',
     description:
-      `A FakeBatchService on the system clock serving ${S8_CONCURRENCY} calls at once changes its cost twice during one run, unknown to the job (${phases.join('; ')}). ` +
+      `A FakeBatchService on the system clock serving ${S8_CONCURRENCY} calls at once changes its cost twice during one run, unknown to the job (${phases.join('; ')}): a call costs what the phase of its first record says, as when the records drift (longer texts, another model behind the endpoint). ` +
       `Every contender keeps at most ${S8_CONCURRENCY} calls in flight and reads the source as fast as it takes records. The latency target is ${S8_TARGET_MS} ms (p95, from a record's pull off the source to its delivery). ` +
       `The oracle is the best fixed batch size for each phase alone, found by a sweep over a quarter of that phase's records (${SWEEP.join(', ')}, delay ${MAX_DELAY_MS} ms; the most records/s with p95 within the target), its figures from runs of that whole phase alone: no single fixed setting reaches it in every phase. ` +
-      'A record counts in the phase the service was in when its call was made (so records a contender held when the service changed count in the new phase). ' +
+      'A record counts in the phase of the call that served it. ' +
       'Throughput is a phase\'s records over the span from its first call to its last delivery, learning included; latency includes the records that waited behind batches sized for the phase before.',
     phases: S8_PHASES,
   };
