@@ -17,7 +17,8 @@ function harnessFor(clock: ManualClock, sizes: number[]): OneInputOperatorHarnes
   );
 }
 
-describe('adaptive batching across a restore', () => {
+// Thousands of records under the ManualClock: seconds on a loaded machine, not a wait on time.
+describe('adaptive batching across a restore', { timeout: 60_000 }, () => {
   it('keeps what it learned: the first batches after a restore have the learned size, and no record is lost or sent twice', async () => {
     const clock = new ManualClock(0);
     const before: number[] = [];
