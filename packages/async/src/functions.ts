@@ -1,4 +1,4 @@
-import type { OutputTag, PerSubtask, RuntimeContext } from '@tributary/core';
+import type { MetricGroup, OutputTag, PerSubtask, RuntimeContext } from '@tributary/core';
 
 /**
  * What a batch function gets besides its inputs.
@@ -12,6 +12,12 @@ export interface BatchContext {
   readonly signal: AbortSignal;
   /** 1 for the first attempt, 2 for the first retry, ... */
   readonly attempt: number;
+  /**
+   * The operator subtask's metric group: counters the function keeps (an
+   * adapter's token usage) sit with the operator's metrics. The operators
+   * always pass it; optional so a function can be called by hand with `{ signal, attempt }`.
+   */
+  readonly metrics?: MetricGroup | undefined;
 }
 
 /**

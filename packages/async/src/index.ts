@@ -34,4 +34,5 @@ export {
 } from './retry/RetryStrategies.js';
 export type { RateLimit } from './retry/RateLimiter.js';
 export { ASYNC_METRICS } from './metrics.js';
+export { LruResultCache, type ResultCache, type LruResultCacheOptions } from './dedupe/ResultCache.js';
 export type { AsyncOperatorListState, AsyncOperatorState, AsyncStateEntry } from './operators/AsyncBatchWaitOperator.js';

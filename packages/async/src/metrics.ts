@@ -23,6 +23,13 @@ import { HISTOGRAM_BUCKETS, type Counter, type Histogram, type MetricGroup } fro
  * deadline passed while they waited for a call slot), `deadLettered`
  * (records sent to the dead-letter output), `throttled` (calls or items that
  * carried a retry-after hint; one per response).
+ *
+ * With `adaptive` batching, two more gauges: `adaptiveBatchSize` (the size
+ * chosen for the next batches) and `adaptiveBatchDelayMs` (the wait chosen
+ * for a batch to fill). With `dedupe`, counters `dedupedRecords` (records
+ * that shared a call with an identical one of their batch), `cacheHits`
+ * (records answered by the cache), `cacheMisses` (distinct keys sent in a
+ * call) and `cacheErrors` (failed stores to the cache).
  */
 export const ASYNC_METRICS = {
   histograms: ['batchSize', 'batchWeight', 'queueWaitMs', 'callLatencyMs'],

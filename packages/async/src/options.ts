@@ -1,5 +1,6 @@
 import type { Key } from '@tributary/core';
 import type { FailurePolicy, Ordering } from './functions.js';
+import type { ResultCache } from './dedupe/ResultCache.js';
 import type { RateLimit } from './retry/RateLimiter.js';
 import type { RetryStrategy } from './retry/RetryStrategies.js';
 
@@ -30,6 +31,35 @@ export interface AsyncBatchOptions<TIn, TOut> {
    * its own size, weight and delay triggers. Keys compare like `Map` keys.
    */
   readonly batchKey?: ((input: TIn) => unknown) | undefined;
+  /**
+   * Adaptive batching: the operator chooses each batch's size and wait from
+   * the calls it observes (their sizes and durations), to send the most
+   * records per second the service allows; `maxBatchSize`, `maxBatchWeight`
+   * and `maxBatchDelay` (then required) become bounds it never passes. With
+   * `targetLatency` (ms), batches stay small enough that a record's time from
+   * arrival to emit stays under it. The concurrency of calls stays
+   * `maxInFlightBatches`' and the throttling limiter's. What it learned is
+   * checkpointed. Default: off (fixed triggers).
+   */
+  readonly adaptive?: boolean | { readonly targetLatency?: number | undefined } | undefined;
+  /**
+   * No second call for the same input (`per-item` mode only): inputs of a
+   * batch with the same `key` are sent once and the result handed to each;
+   * with `cache`, results are kept by key and repeats are answered without a
+   * call. `cache` is `{ maxEntries, ttl? }` (an in-memory LRU per subtask,
+   * `ttl` in ms) or any {@link ResultCache} (shared, e.g. Redis-backed).
+   * Failed items are not cached. When outputs carry their input (an id:
+   * `{ ...doc, vector }`), `withInput(result, input)` makes each input's
+   * output from the result shared by its key. Metrics: `cacheHits`,
+   * `cacheMisses`, `dedupedRecords`, `cacheErrors`.
+   */
+  readonly dedupe?:
+    | {
+        readonly key: (input: TIn) => string;
+        readonly withInput?: ((result: TOut, input: TIn) => TOut) | undefined;
+        readonly cache?: ResultCache<TOut> | { readonly maxEntries: number; readonly ttl?: number | undefined } | undefined;
+      }
+    | undefined;
   /** Calls in flight at once, per subtask. Default 1. */
   readonly maxInFlightBatches?: number | undefined;
   /**

@@ -194,6 +194,50 @@ describe('docs/async-batching.md examples', () => {
     // #endregion harness
   });
 
+  // 3,000 records under the ManualClock: seconds on a loaded machine, not a wait on time.
+  it('adaptive batching', { timeout: 60_000 }, async () => {
+    const clock = new ManualClock(0);
+    const { service, embed: clientEmbed } = embeddingsClient(clock);
+    const client = { embed: clientEmbed };
+    const env = StreamExecutionEnvironment.create({ clock });
+    const texts = env.fromCollection(Array.from({ length: 3000 }, (_, i) => `text ${i}`));
+    // #region adaptive
+    const vectors = AsyncDataStream.unorderedWaitBatch(texts, (batch, { signal }) => client.embed(batch, { signal }), {
+      maxBatchSize: 512, // never more per call
+      maxBatchDelay: 50, // never a longer wait (required with adaptive)
+      maxInFlightBatches: 4,
+      adaptive: { targetLatency: 250 }, // p95 from arrival to emit, ms; or `adaptive: true`
+    });
+    // #endregion adaptive
+    const out = collect(vectors);
+    await runJobToCompletion(env.executeAsync('adaptive'), clock);
+    expect(out).toHaveLength(3000);
+    // From a first guess of 8, the sizes grow toward the bound: 10 ms of overhead dwarfs 0.05 ms a text.
+    const sizes = service.batchSizes();
+    expect(sizes[0]).toBe(8);
+    expect(Math.max(...sizes)).toBeGreaterThan(256);
+  });
+
+  it('dedupe', async () => {
+    const clock = new ManualClock(0);
+    const { service, embed: clientEmbed } = embeddingsClient(clock);
+    const client = { embed: clientEmbed };
+    const env = StreamExecutionEnvironment.create({ clock });
+    const texts = env.fromElements('buy now', 'fresh bread', 'buy now', 'buy now', 'fresh bread', 'new');
+    // #region dedupe
+    const vectors = AsyncDataStream.orderedWaitBatch(texts, (batch, { signal }) => client.embed(batch, { signal }), {
+      maxBatchSize: 64,
+      maxBatchDelay: 10,
+      resultMode: 'per-item', // one vector per text, so each repeat gets its own
+      dedupe: { key: (text) => text, cache: { maxEntries: 100_000, ttl: 3_600_000 } },
+    });
+    // #endregion dedupe
+    const out = collect(vectors);
+    await runJobToCompletion(env.executeAsync('dedupe'), clock);
+    expect(out).toEqual([[7, 2], [11, 2], [7, 2], [7, 2], [11, 2], [3, 1]]);
+    expect(service.calls.map((c) => c.inputs)).toEqual([['buy now', 'fresh bread', 'new']]);
+  });
+
   it('the guide shows these regions verbatim', () => {
     const source = readFileSync(fileURLToPath(import.meta.url), 'utf8');
     const guide = readFileSync(fileURLToPath(new URL('../../../docs/async-batching.md', import.meta.url)), 'utf8');
@@ -203,7 +247,7 @@ describe('docs/async-batching.md examples', () => {
       name: m[1] as string,
       code: dedent(m[2] as string),
     }));
-    expect(regions.map((r) => r.name)).toEqual(['quick-start', 'token-budget', 'per-item', 'per-record', 'harness']);
+    expect(regions.map((r) => r.name)).toEqual(['quick-start', 'token-budget', 'per-item', 'per-record', 'harness', 'adaptive', 'dedupe']);
     expect(blocks).toHaveLength(regions.length);
     for (const region of regions) expect(blocks, `region ${region.name}`).toContain(region.code);
   });

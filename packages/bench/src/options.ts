@@ -3,7 +3,7 @@ import { MEASURED_RUNS } from './harness/sampling.js';
 import type { ScenarioId } from './harness/model.js';
 
 /** Every scenario the CLI knows, in the order a full run goes through them. */
-export const ALL_SCENARIOS: readonly ScenarioId[] = ['S3', 'S4', 'S2', 'S1', 'S1-sweep', 'S1-memory', 'CK', 'S5', 'S5b', 'S4-edge', 'S7', 'S6'];
+export const ALL_SCENARIOS: readonly ScenarioId[] = ['S3', 'S4', 'S2', 'S1', 'S1-sweep', 'S1-memory', 'CK', 'S5', 'S5b', 'S4-edge', 'S7', 'S6', 'S8'];
 
 /** What `pnpm bench` was asked to do. */
 export interface BenchOptions {
@@ -30,9 +30,9 @@ export const USAGE = `Usage: pnpm bench [-- options]
   --quick              small record counts, 1 repetition: a smoke run (results/quick.json, docs untouched)
   --records N          records for every scenario run (or S3=N,S4=N,... per scenario; for CK, the records of
                        its S3/S4 overhead runs, the checkpoint always holds 100,000 keys; for S5 and S5b, texts;
-                       for S6, documents)
+                       for S6, documents; for S8, all phases together, in the same proportions)
   --reps N             repetitions per contender (default 9 for S2-S7 and S4-edge, 7 for S1,
-                       5 for CK, 1 for the S1 sweep and memory run; quick 1); in those and CK's
+                       5 for CK, 3 for S8, 1 for the S1 sweep and memory run; quick 1); in S2-S7, S4-edge and CK's
                        overhead runs, each repetition is a sample of ${MEASURED_RUNS} measured runs
   --docs-only          rewrite docs/benchmarks.md and the charts from results/latest.json
   --no-docs            measure and write results/latest.json, leave the docs alone

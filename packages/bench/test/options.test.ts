@@ -55,7 +55,7 @@ describe('parseOptions', () => {
     [['--note', '--quick'], "Option '--note' argument is ambiguous. (try --help)"],
     [['--quick=yes'], "Option '--quick' does not take an argument (try --help)"],
     [['S3'], "Unexpected argument 'S3'. This command does not take positional arguments (try --help)"],
-    [['--scenario', 'S9'], "unknown scenario 'S9': expected one of S3, S4, S2, S1, S1-sweep, S1-memory, CK, S5, S5b, S4-edge, S7, S6"],
+    [['--scenario', 'S9'], "unknown scenario 'S9': expected one of S3, S4, S2, S1, S1-sweep, S1-memory, CK, S5, S5b, S4-edge, S7, S6, S8"],
     [['--reps', '0'], "--reps must be a positive integer, got '0'"],
     [['--records', 'S3=lots'], "--records must be a positive integer, got 'lots'"],
   ])('rejects %j naming the flag', (argv, message) => {

@@ -2,6 +2,7 @@ import { describeValue, OptionChecker } from '@tributary/core';
 import type { CallContext, OpenAIClientOptions } from './client.js';
 import { CLIENT_OPTIONS, Endpoint, isRecord } from './internal/Endpoint.js';
 import { nonRetryable } from './internal/nonRetryable.js';
+import { countUsage } from './internal/usage.js';
 
 /** One message of a chat conversation. */
 export interface ChatMessage {
@@ -102,6 +103,7 @@ export function openAIChat<TIn>(options: ChatOptions<TIn>): ChatFunction<TIn> {
 
   return async (input, ctx) => {
     const json = await endpoint.post({ ...extra, model, messages: conversation(input) }, ctx?.signal);
+    countUsage(json, ctx?.metrics);
     const choice: unknown = isRecord(json) && Array.isArray(json.choices) ? json.choices[0] : undefined;
     const message: unknown = isRecord(choice) ? choice.message : undefined;
     if (!isRecord(message) || (typeof message.content !== 'string' && message.content !== null)) {

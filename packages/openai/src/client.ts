@@ -1,3 +1,5 @@
+import type { MetricGroup } from '@tributary/core';
+
 /**
  * Where and how the adapters reach an OpenAI-compatible server (OpenAI, Azure
  * OpenAI behind a gateway, vLLM, Ollama, Hugging Face TEI, LiteLLM, ...).
@@ -52,4 +54,6 @@ export interface OpenAIClientOptions {
  */
 export interface CallContext {
   readonly signal?: AbortSignal | undefined;
+  /** Where the token usage a server reports is counted (`promptTokens`, `completionTokens`, `totalTokens`); the operators pass their own. */
+  readonly metrics?: MetricGroup | undefined;
 }

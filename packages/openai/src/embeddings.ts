@@ -2,6 +2,7 @@ import { describeValue, OptionChecker } from '@tributary/core';
 import type { CallContext, OpenAIClientOptions } from './client.js';
 import { CLIENT_OPTIONS, Endpoint, isRecord } from './internal/Endpoint.js';
 import { nonRetryable } from './internal/nonRetryable.js';
+import { countUsage } from './internal/usage.js';
 
 /** Options of {@link openAIEmbeddings}. */
 export interface EmbeddingsOptions<TIn> extends OpenAIClientOptions {
@@ -58,6 +59,9 @@ export type EmbeddingsBatchFunction<TIn, TVector extends number[] | Float32Array
  *   not cover each input once, fails with an {@link OpenAIResponseError} naming
  *   both counts.
  * - `ctx.signal` goes to `fetch`: a timeout or cancellation aborts the request.
+ * - When the server reports `usage`, its `prompt_tokens` and `total_tokens`
+ *   are added to the operator's counters `promptTokens` and `totalTokens`
+ *   (through `ctx.metrics`).
  * - Empty batches make no request.
  *
  * @example
@@ -107,6 +111,7 @@ export function openAIEmbeddings<TIn>(options: EmbeddingsOptions<TIn>): Embeddin
       },
       ctx?.signal,
     );
+    countUsage(json, ctx?.metrics);
     const data = isRecord(json) ? json.data : undefined;
     if (!Array.isArray(data)) throw endpoint.unusable(`expected an object with a 'data' array, got ${describeValue(json)}`, json);
     const n = inputs.length;

@@ -1,8 +1,8 @@
 import { AsyncDataStream, RetryStrategies } from '@tributary/async';
 import { StreamExecutionEnvironment } from '@tributary/core';
 import { describe, expect, it } from 'vitest';
-import { openAIEmbeddings, tokenWeigher, type Embedding } from '../src/index.js';
-import { useFakeOpenAIServer, trigramEmbedding } from './support/FakeOpenAIServer.js';
+import { openAIChat, openAIEmbeddings, tokenWeigher, type Embedding } from '../src/index.js';
+import { useFakeOpenAIServer, trigramEmbedding, type EmbeddingsAnswer } from './support/FakeOpenAIServer.js';
 
 const server = useFakeOpenAIServer();
 
@@ -49,5 +49,35 @@ describe('openAIEmbeddings in AsyncDataStream.unorderedWaitBatch', () => {
 
     expect(out).toHaveLength(12);
     expect(server.requests.map((r) => r.body.input!.length)).toEqual([3, 3, 3, 3]);
+  });
+
+  it('counts the token usage the server reports as the operator\'s metrics, and nothing when it reports none', async () => {
+    // Tokens as a real server counts them: one per word of the batch.
+    server.handle('/v1/embeddings', (request, normal) => {
+      const tokens = (request.body.input ?? []).join(' ').split(' ').length;
+      return { json: { ...(normal() as EmbeddingsAnswer), usage: { prompt_tokens: tokens, total_tokens: tokens } } };
+    });
+    server.next('/v1/embeddings', (_, normal) => ({ json: { ...normal(), usage: undefined } }));
+    const texts = Array.from({ length: 10 }, (_, i) => `three words ${i}`);
+    const env = StreamExecutionEnvironment.create();
+    AsyncDataStream.orderedWaitBatch(env.fromCollection(texts), openAIEmbeddings({ baseUrl: server.baseUrl, model: 'm', text: (t: string) => t }), { maxBatchSize: 4 })
+      .name('embed')
+      .addSink(() => undefined);
+    const result = await env.execute('usage');
+    const metric = (name: string) => result.metrics[`job.usage.operator.embed.0.${name}`];
+    // Three batches (4, 4, 2); the first answer has no usage.
+    expect(server.requests).toHaveLength(3);
+    expect([metric('promptTokens'), metric('totalTokens'), metric('completionTokens')]).toEqual([18, 18, undefined]);
+  });
+
+  it('counts chat completions\' prompt, completion and total tokens', async () => {
+    const env = StreamExecutionEnvironment.create();
+    AsyncDataStream.unorderedWait(env.fromCollection(['a', 'b', 'c']), openAIChat({ baseUrl: server.baseUrl, model: 'm', text: (t: string) => t }), { capacity: 2 })
+      .name('chat')
+      .addSink(() => undefined);
+    const result = await env.execute('chat usage');
+    const metric = (name: string) => result.metrics[`job.chat usage.operator.chat.0.${name}`];
+    // The fake answers each request with 1 prompt and 1 completion token.
+    expect([metric('promptTokens'), metric('completionTokens'), metric('totalTokens')]).toEqual([3, 3, 6]);
   });
 });

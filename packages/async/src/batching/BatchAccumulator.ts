@@ -10,6 +10,13 @@ export interface BatchTriggers<TIn> {
   readonly maxBatchWeight: number;
   readonly weigher: ((input: TIn) => number) | undefined;
   readonly batchKey: ((input: TIn) => unknown) | undefined;
+  readonly capacity: number;
+  /**
+   * A batch past its delay stays open while the operator is full (re-checked
+   * a delay later): it could not grow, and sent short it would take a whole
+   * call for fewer records. Adaptive batching only; fixed delays are promises.
+   */
+  readonly holdWhileFull?: boolean;
 }
 
 /** Records collecting until a trigger fires; one per batch key. */
@@ -20,6 +27,8 @@ class OpenBatch<TIn, TTag> {
   firstArrival = 0;
   /** The armed delay timer, if any: it may be one set for an earlier batch (see `startTimer`). */
   cancelTimer: (() => void) | undefined = undefined;
+  /** Past its delay, kept open while the operator was full (see `BatchTriggers.holdWhileFull`). */
+  held = false;
 
   constructor(
     readonly key: unknown,
@@ -98,6 +107,11 @@ export class BatchAccumulator<TIn, TTag> implements BatchPolicy<TIn> {
     const max = this.triggers.maxBatchSize;
     for (let from = 0; from < records.length && !this.disposed; ) {
       const open = batch.records.length;
+      if (open >= max) {
+        // The size shrank below what the batch holds (adaptive batching): it goes as it is.
+        this.flush(batch);
+        continue;
+      }
       const to = Math.min(records.length, from + max - open);
       if (open === 0) {
         batch.records = records.slice(from, to);
@@ -114,8 +128,20 @@ export class BatchAccumulator<TIn, TTag> implements BatchPolicy<TIn> {
     if (batch.records.length > 0) this.startTimer(batch);
   }
 
+  get capacity(): number {
+    return this.triggers.capacity;
+  }
+
   /** Fixed triggers: outcomes change nothing. */
   observe(_outcome: CallOutcome): void {}
+
+  /** Fixed triggers learn nothing. */
+  snapshot(): undefined {
+    return undefined;
+  }
+
+  /** An adaptive run's state restored into fixed triggers has nothing to set. */
+  restore(_state: unknown, _where: string): void {}
 
   flushAll(): void {
     if (this.single !== undefined) {
@@ -177,8 +203,16 @@ export class BatchAccumulator<TIn, TTag> implements BatchPolicy<TIn> {
       if (batch.records.length === 0) return;
       const deadline = batch.firstArrival + this.triggers.maxBatchDelay;
       // Now, not `at`: a timer firing late, after the open batch's deadline, flushes it at once.
-      if (this.timers.currentProcessingTime() >= deadline) this.flush(batch);
-      else this.armTimer(batch, deadline);
+      const now = this.timers.currentProcessingTime();
+      if (now < deadline) {
+        this.armTimer(batch, deadline);
+      } else if (this.triggers.holdWhileFull === true && (this.owner.atCapacity || batch.held)) {
+        // Held while full, then one more wait once there is room, for the records it lets in.
+        batch.held = this.owner.atCapacity;
+        this.armTimer(batch, now + this.triggers.maxBatchDelay);
+      } else {
+        this.flush(batch);
+      }
     });
   }
 
@@ -187,6 +221,7 @@ export class BatchAccumulator<TIn, TTag> implements BatchPolicy<TIn> {
     batch.records = [];
     batch.tags = this.tagger !== undefined ? [] : undefined;
     batch.weight = 0;
+    batch.held = false;
     if (this.single === undefined) {
       // A keyed batch is dropped once sent, so keys seen once do not pile up; its timer goes with it.
       batch.cancelTimer?.();

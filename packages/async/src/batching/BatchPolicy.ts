@@ -6,6 +6,8 @@ export interface Tagger<TIn, TTag> {
 /** Receives each batch a policy closes, in the order they close. */
 export interface BatchOwner<TIn, TTag> {
   batchClosed(records: TIn[], tags: TTag[] | undefined, weight: number, firstArrival: number): void;
+  /** The operator holds `capacity` records: an open batch cannot grow until a call ends. */
+  readonly atCapacity: boolean;
 }
 
 /** How one call of the user function went, for a policy that adapts its batches to the service. */
@@ -32,6 +34,8 @@ export interface CallOutcome {
 export interface BatchPolicy<TIn> {
   /** Records in open batches. */
   readonly size: number;
+  /** Records the operator may hold (its `capacity`, or less when the policy wants fewer waiting). */
+  readonly capacity: number;
   add(record: TIn): void;
   /** Adds records in order, with the effect of `add` on each. */
   addAll(records: readonly TIn[]): void;
@@ -43,4 +47,8 @@ export interface BatchPolicy<TIn> {
   dispose(): void;
   /** A call ended (not a timed-out or abandoned one): what the next batches may learn from. */
   observe(outcome: CallOutcome): void;
+  /** What the policy learned, as plain data for a checkpoint (the operator's list `batchPolicy`); undefined: nothing. */
+  snapshot(): unknown;
+  /** Takes back a `snapshot()` on restore; `where` names the operator in errors. */
+  restore(state: unknown, where: string): void;
 }

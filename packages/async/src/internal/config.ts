@@ -1,5 +1,7 @@
-import { describeValue, isPerSubtask, KeyedStream, OptionChecker, OutputTag, type DataStream, type Key } from '@tributary/core';
+import { describeValue, isPerSubtask, KeyedStream, OptionChecker, OutputTag, type Clock, type DataStream, type Key } from '@tributary/core';
 import type { AsyncRecordFunction, BatchFunction, FailurePolicy, Ordering } from '../functions.js';
+import type { AdaptiveBatching } from '../batching/AdaptiveBatchPolicy.js';
+import { LruResultCache, type ResultCache } from '../dedupe/ResultCache.js';
 import { batchInvoker, recordInvoker, type InvokerFactory } from '../operators/Invoker.js';
 import type { AsyncBatchOptions, AsyncWaitOptions } from '../options.js';
 import type { RateLimit } from '../retry/RateLimiter.js';
@@ -18,6 +20,10 @@ export interface AsyncOperatorConfig<TIn, TOut> {
   readonly batchKey: ((input: TIn) => unknown) | undefined;
   readonly maxInFlightBatches: number;
   readonly capacity: number;
+  /** Set: one call per distinct key of a batch, and a cache of results if one is given. */
+  readonly dedupe: DedupeConfig<TIn, TOut> | undefined;
+  /** Set: the batch size and wait adapt to the service, within `maxBatchSize` and `maxBatchDelay`. */
+  readonly adaptive: AdaptiveBatching | undefined;
   /** Infinity: none. */
   readonly timeout: number;
   /** Infinity: none. */
@@ -31,6 +37,14 @@ export interface AsyncOperatorConfig<TIn, TOut> {
   readonly splitOnFailure: boolean;
   readonly rateLimit: RateLimit | undefined;
   readonly retryRules: RetryRules;
+}
+
+/** The `dedupe` option, checked: the key, and how each subtask gets its cache. */
+export interface DedupeConfig<TIn, TOut> {
+  readonly key: (input: TIn) => string;
+  readonly withInput: ((result: TOut, input: TIn) => TOut) | undefined;
+  /** A shared `ResultCache` as given, or an `LruResultCache` per subtask on its clock; undefined without a cache. */
+  readonly cache: (clock: Clock) => ResultCache<TOut> | undefined;
 }
 
 /**
@@ -72,11 +86,16 @@ const BATCH_OPTIONS_FIXED_ORDER: ReadonlySet<string> = new Set([
   'splitOnFailure',
   'rateLimit',
   'orderKey',
+  'adaptive',
+  'dedupe',
 ]);
 const BATCH_OPTIONS: ReadonlySet<string> = new Set([...BATCH_OPTIONS_FIXED_ORDER, 'ordering']);
 const WAIT_OPTIONS = new Set(['timeout', 'attemptTimeout', 'capacity', 'retry', 'onFailure', 'rateLimit']);
 const RATE_LIMIT_OPTIONS = ['requestsPerSecond', 'itemsPerSecond'];
 const FAILURE_POLICIES = ['deadLetter', 'fallback'];
+const ADAPTIVE_OPTIONS = ['targetLatency'];
+const DEDUPE_OPTIONS = ['key', 'cache', 'withInput'];
+const CACHE_OPTIONS = ['maxEntries', 'ttl'];
 
 /** The shared option checks, and those only the async operators have. */
 class Checker extends OptionChecker {
@@ -119,6 +138,36 @@ class Checker extends OptionChecker {
     this.optionalNumber('rateLimit.requestsPerSecond', requestsPerSecond, { above: 0 });
     this.optionalNumber('rateLimit.itemsPerSecond', itemsPerSecond, { above: 0 });
     return given;
+  }
+
+  /** `adaptive`: true, or `{ targetLatency? }`; it needs a `maxBatchDelay`, the longest any batch may wait. */
+  adaptive(value: unknown, maxBatchDelay: number): AdaptiveBatching | undefined {
+    if (value === undefined || value === false) return undefined;
+    const given = value === true ? {} : this.record('adaptive', value, ADAPTIVE_OPTIONS);
+    if (given === undefined) this.fail(`option 'adaptive' must be true or { targetLatency? }, got ${describeValue(value)}`);
+    if (maxBatchDelay === 0) {
+      this.fail(`option 'adaptive' needs 'maxBatchDelay' (> 0): the adaptive wait stays under it, and a lone record must not wait for ever`);
+    }
+    return { targetLatency: this.optionalDuration('adaptive.targetLatency', given.targetLatency, Number.POSITIVE_INFINITY, NO_LIMIT) };
+  }
+
+  /** `dedupe`: `{ key, cache?, withInput? }`, the cache a `ResultCache` or `{ maxEntries, ttl? }`; per-item results only. */
+  dedupe<TIn, TOut>(value: unknown, perItem: boolean): DedupeConfig<TIn, TOut> | undefined {
+    const given = this.record('dedupe', value, DEDUPE_OPTIONS);
+    if (given === undefined) return undefined;
+    if (!perItem) this.fail(`option 'dedupe' needs resultMode 'per-item': only one output per input can be handed to every input of a key`);
+    const key = this.func('dedupe.key', given.key) as (input: TIn) => string;
+    const withInput = this.optionalFunc('dedupe.withInput', given.withInput) as ((result: TOut, input: TIn) => TOut) | undefined;
+    const cache = given.cache as Partial<ResultCache<TOut>> | Record<string, unknown> | undefined;
+    if (cache === undefined) return { key, withInput, cache: () => undefined };
+    if (typeof cache.getMany === 'function' && typeof cache.setMany === 'function') {
+      const shared = cache as ResultCache<TOut>;
+      return { key, withInput, cache: () => shared };
+    }
+    const spec = this.record('dedupe.cache', cache, CACHE_OPTIONS) as { maxEntries?: unknown; ttl?: unknown };
+    const maxEntries = this.integer('dedupe.cache.maxEntries', spec.maxEntries);
+    const ttl = this.optionalDuration('dedupe.cache.ttl', spec.ttl, Number.POSITIVE_INFINITY, { positive: true, infinity: 'leave it out to keep results until evicted' });
+    return { key, withInput, cache: (clock) => new LruResultCache<TOut>({ maxEntries, ttl: Number.isFinite(ttl) ? ttl : undefined, clock }) };
   }
 }
 
@@ -174,6 +223,8 @@ export function resolveBatchConfig<TIn, TOut>(
     batchKey: o.batchKey as ((input: TIn) => unknown) | undefined,
     maxInFlightBatches,
     capacity,
+    adaptive: c.adaptive(o.adaptive, maxBatchDelay),
+    dedupe: c.dedupe<TIn, TOut>(o.dedupe, resultMode === 'per-item'),
     ...attemptOptions<TIn, TOut>(c, o, { timeout: 'timeout', deadline: 'deadline' }),
     ordering,
     orderKey: o.orderKey as ((input: TIn) => Key) | undefined,
@@ -207,6 +258,8 @@ export function resolveRecordConfig<TIn, TOut>(
     batchKey: undefined,
     maxInFlightBatches: capacity,
     capacity,
+    adaptive: undefined,
+    dedupe: undefined,
     // Flink's names: `timeout` covers all attempts (our deadline), `attemptTimeout` one attempt.
     ...attemptOptions<TIn, TOut>(c, o, { timeout: 'attemptTimeout', deadline: 'timeout' }),
     ordering,

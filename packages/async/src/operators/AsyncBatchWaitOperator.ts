@@ -1,6 +1,8 @@
 import { extractKey, type Key, type OneInputStreamOperator, type OperatorContext, type OperatorListState, type OperatorSnapshot } from '@tributary/core';
+import { AdaptiveBatchPolicy, type AdaptiveTriggers } from '../batching/AdaptiveBatchPolicy.js';
 import { BatchAccumulator } from '../batching/BatchAccumulator.js';
 import type { BatchOwner, BatchPolicy } from '../batching/BatchPolicy.js';
+import { DedupingInvoker } from '../dedupe/DedupingInvoker.js';
 import type { AsyncOperatorConfig } from '../internal/config.js';
 import { AsyncOperatorMetrics } from '../metrics.js';
 import { KeyOrderedResultQueue } from '../ordering/KeyOrderedResultQueue.js';
@@ -25,6 +27,8 @@ import type { Invoker } from './Invoker.js';
 // A type, not an interface: it must fit OperatorListState's index signature.
 export type AsyncOperatorListState<TIn, TOut> = {
   readonly records: readonly (readonly AsyncStateEntry<TIn, TOut>[])[];
+  /** With adaptive batching: what the policy learned, one entry per subtask. */
+  readonly batchPolicy?: readonly unknown[];
 };
 
 /** The same records as opaque state, as checkpoints written before list state hold them; still restored. */
@@ -50,6 +54,13 @@ const fixedTriggers = <TIn, TOut>(
   ctx: OperatorContext<TOut>,
   config: AsyncOperatorConfig<TIn, TOut>,
 ): BatchPolicy<TIn> => new BatchAccumulator(config, ctx.processingTimeService, queue.tagger, owner);
+
+const adaptiveTriggers = <TIn, TOut>(
+  owner: BatchOwner<TIn, ResultSlot<TIn, TOut>>,
+  queue: ResultQueue<TIn, TOut>,
+  ctx: OperatorContext<TOut>,
+  config: AsyncOperatorConfig<TIn, TOut>,
+): BatchPolicy<TIn> => new AdaptiveBatchPolicy(config as AdaptiveTriggers<TIn>, ctx.processingTimeService, queue.tagger, owner, ctx.metrics);
 
 /**
  * The async batch operator (Flink's `AsyncWaitOperator`, with batches), as
@@ -81,9 +92,11 @@ export class AsyncBatchWaitOperator<TIn, TOut>
   constructor(
     private readonly ctx: OperatorContext<TOut>,
     private readonly config: AsyncOperatorConfig<TIn, TOut>,
-    newPolicy: BatchPolicyFactory<TIn, TOut> = fixedTriggers,
+    newPolicy: BatchPolicyFactory<TIn, TOut> = config.adaptive === undefined ? fixedTriggers : adaptiveTriggers,
   ) {
-    this.invoker = config.invoker();
+    const dedupe = config.dedupe;
+    this.invoker =
+      dedupe === undefined ? config.invoker() : new DedupingInvoker(config.invoker(), { key: dedupe.key, withInput: dedupe.withInput, cache: dedupe.cache(ctx.clock) }, ctx.metrics);
     this.queue = this.newResultQueue();
     this.policy = newPolicy(this, this.queue, ctx, config);
     const metrics = new AsyncOperatorMetrics(ctx.metrics, {
@@ -107,12 +120,15 @@ export class AsyncBatchWaitOperator<TIn, TOut>
     this.restored = state.entries;
   }
 
-  initializeListState(lists: OperatorListState): void {
+  initializeListState(lists: OperatorListState, union: OperatorListState): void {
     const runs = lists.records ?? [];
     if (!runs.every(Array.isArray)) {
       throw new Error(`cannot restore async operator ${this.ctx.description}: its list 'records' does not hold runs of records`);
     }
     this.restored = (runs as AsyncOperatorListState<TIn, TOut>['records']).flat();
+    // One state per old subtask: this subtask's own, else (at another parallelism, a share may be empty) the first of all.
+    const learned = lists.batchPolicy?.[0] ?? union.batchPolicy?.[0];
+    if (learned !== undefined) this.policy.restore(learned, this.ctx.description);
   }
 
   open(): void | Promise<void> {
@@ -128,7 +144,7 @@ export class AsyncBatchWaitOperator<TIn, TOut>
   processElement(value: TIn): void {
     this.queue.admit(1);
     this.policy.add(value);
-    if (this.queue.size >= this.config.capacity) this.checkProgress();
+    if (this.queue.size >= this.policy.capacity) this.checkProgress();
   }
 
   /** The task hands over at most `max(1, freeCapacity())` records: one more only when a restore left the operator over `capacity`. */
@@ -137,11 +153,11 @@ export class AsyncBatchWaitOperator<TIn, TOut>
     // Counted once they are in: counted before, records not yet added would make a batch that
     // completes synchronously mid-chunk see a full, idle operator and flush open batches early.
     this.queue.admit(values.length);
-    if (this.queue.size >= this.config.capacity) this.checkProgress();
+    if (this.queue.size >= this.policy.capacity) this.checkProgress();
   }
 
   freeCapacity(): number {
-    return this.config.capacity - this.queue.size;
+    return this.policy.capacity - this.queue.size;
   }
 
   /**
@@ -169,7 +185,9 @@ export class AsyncBatchWaitOperator<TIn, TOut>
   }
 
   snapshotListState(): AsyncOperatorListState<TIn, TOut> {
-    return { records: this.queue.snapshot(() => this.heldInputs()) };
+    const records = this.queue.snapshot(() => this.heldInputs());
+    const learned = this.policy.snapshot();
+    return learned === undefined ? { records } : { records, batchPolicy: [learned] };
   }
 
   // ------------------------------------------------------------------ wiring
@@ -178,6 +196,10 @@ export class AsyncBatchWaitOperator<TIn, TOut>
   batchClosed(records: TIn[], slots: ResultSlot<TIn, TOut>[] | undefined, weight: number, firstArrival: number): void {
     this.dispatcher.enqueue(new Batch(records, slots, weight, firstArrival));
     this.pump();
+  }
+
+  get atCapacity(): boolean {
+    return this.queue.size >= this.policy.capacity;
   }
 
   callEnded(call: Call<TIn, TOut>, kind: Completion, value: unknown): void {
@@ -215,7 +237,7 @@ export class AsyncBatchWaitOperator<TIn, TOut>
    * Resolves `endInput` once everything was emitted.
    */
   private checkProgress(): void {
-    const capacity = this.config.capacity;
+    const capacity = this.policy.capacity;
     if (this.queue.size >= capacity) {
       if (this.dispatcher.idle && this.attempts.idle && this.policy.size > 0) this.policy.flushAll();
       if (this.queue.size >= capacity && this.releaseInput === undefined) {

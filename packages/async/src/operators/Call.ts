@@ -1,3 +1,4 @@
+import type { MetricGroup } from '@tributary/core';
 import type { AsyncTimeoutError } from '../errors.js';
 import type { Batch } from './Batch.js';
 import type { CallFuture } from './Invoker.js';
@@ -13,6 +14,8 @@ export interface CallOwner<TIn, TOut> {
   settle(call: Call<TIn, TOut>, kind: Completion, value: unknown): void;
   /** A controller for the call's signal, made on first read. */
   takeController(): AbortController;
+  /** The operator subtask's metric group (the call's `metrics`). */
+  readonly metricGroup: MetricGroup;
 }
 
 /**
@@ -46,6 +49,10 @@ export class Call<TIn, TOut> implements CallFuture<TOut> {
       if (this.abortReason !== undefined) this.controller.abort(this.abortReason.reason);
     }
     return this.controller.signal;
+  }
+
+  get metrics(): MetricGroup {
+    return this.owner.metricGroup;
   }
 
   abort(reason: unknown): void {

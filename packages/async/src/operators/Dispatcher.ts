@@ -1,4 +1,4 @@
-import type { OperatorContext } from '@tributary/core';
+import type { MetricGroup, OperatorContext } from '@tributary/core';
 import { AsyncTimeoutError } from '../errors.js';
 import type { AsyncOperatorConfig } from '../internal/config.js';
 import type { AsyncOperatorMetrics } from '../metrics.js';
@@ -20,7 +20,7 @@ export interface DispatcherOwner<TIn, TOut> {
 }
 
 /** The dispatcher's view of the task and operator it runs in. */
-export type DispatcherContext = Pick<OperatorContext<unknown>, 'clock' | 'processingTimeService' | 'task' | 'description' | 'log'>;
+export type DispatcherContext = Pick<OperatorContext<unknown>, 'clock' | 'processingTimeService' | 'task' | 'description' | 'log' | 'metrics'>;
 
 /**
  * Starts calls: batches wait in line (retries and split halves first) for
@@ -56,6 +56,10 @@ export class Dispatcher<TIn, TOut> implements CallOwner<TIn, TOut> {
   ) {
     this.limiter = new AimdLimiter(config.maxInFlightBatches, limitChanged(ctx.log));
     this.rate = config.rateLimit === undefined ? undefined : new RateLimiter(config.rateLimit, ctx.clock);
+  }
+
+  get metricGroup(): MetricGroup {
+    return this.ctx.metrics;
   }
 
   /** Calls running now (hooks excluded). */

@@ -140,10 +140,10 @@ describe('BatchAccumulator: the delay timer', () => {
     const timers = new RecordingTimers(clock);
     const closed: [number, number[]][] = [];
     const accumulator = new BatchAccumulator<number, never>(
-      { maxBatchSize: 10, maxBatchDelay: 100, maxBatchWeight: Number.POSITIVE_INFINITY, weigher: undefined, batchKey: undefined, ...triggers },
+      { maxBatchSize: 10, maxBatchDelay: 100, maxBatchWeight: Number.POSITIVE_INFINITY, weigher: undefined, batchKey: undefined, capacity: 20, ...triggers },
       timers,
       undefined,
-      { batchClosed: (records) => closed.push([clock.now(), records]) },
+      { batchClosed: (records) => closed.push([clock.now(), records]), atCapacity: false },
     );
     for (const step of steps) {
       await clock.setTime(step.at);

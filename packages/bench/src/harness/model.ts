@@ -17,7 +17,7 @@ export interface Checksum {
  * and the main job (`S6`), a CPU-heavy keyed pipeline (`S7`) and the cost of
  * a hash edge (`S4-edge`) of issue 21.
  */
-export type ScenarioId = 'S1' | 'S2' | 'S3' | 'S4' | 'S1-memory' | 'S1-sweep' | 'CK' | 'S5' | 'S5b' | 'S6' | 'S7' | 'S4-edge';
+export type ScenarioId = 'S1' | 'S2' | 'S3' | 'S4' | 'S1-memory' | 'S1-sweep' | 'CK' | 'S5' | 'S5b' | 'S6' | 'S7' | 'S4-edge' | 'S8';
 
 /**
  * What a contender may return besides its checksum: figures of the run
@@ -223,7 +223,41 @@ export interface CheckpointScenarioResult extends RunDescription {
   readonly targets: readonly TargetResult[];
 }
 
-export type ScenarioResult = CpuScenarioResult | FlowScenarioResult | CheckpointScenarioResult;
+/** One phase of a service whose costs change mid-run (S8): a call of n records takes `baseMs + perItemMs * n`. */
+export interface PhaseModel {
+  readonly baseMs: number;
+  readonly perItemMs: number;
+  /** Records pulled while the service costs this. */
+  readonly records: number;
+}
+
+/** What a contender did in one phase: medians over the repetitions. */
+export interface PhaseFigures {
+  /** Records served in the phase (their call made while the service was in it) over the span from its first call to their last delivery. */
+  readonly recordsPerSecond: number;
+  /** From a record's pull off the source to its delivery to the sink, ms. */
+  readonly p50Ms: number;
+  readonly p95Ms: number;
+  readonly p99Ms: number;
+  readonly meanBatch: number;
+}
+
+export interface PhasedContenderResult extends ContenderInfo {
+  readonly phases: readonly PhaseFigures[];
+}
+
+/** A scenario whose service changes cost mid-run (S8): throughput and latency per phase. */
+export interface PhasedScenarioResult extends RunDescription {
+  readonly kind: 'phased';
+  readonly phases: readonly PhaseModel[];
+  readonly concurrency: number;
+  readonly targetLatencyMs: number;
+  readonly repetitions: number;
+  readonly contenders: readonly PhasedContenderResult[];
+  readonly targets: readonly TargetResult[];
+}
+
+export type ScenarioResult = CpuScenarioResult | FlowScenarioResult | CheckpointScenarioResult | PhasedScenarioResult;
 
 /** The JSON file the docs and charts are generated from. */
 export interface ResultsFile {

@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { CpuScenarioResult, ResultsFile, ScenarioId, ScenarioResult } from '../harness/model.js';
+import type { CpuScenarioResult, PhasedScenarioResult, ResultsFile, ScenarioId, ScenarioResult } from '../harness/model.js';
 import { MEMORY_SERVICE, S1_BATCH } from '../scenarios/asyncService.js';
 import { batchCapacity } from '../scenarios/batchPipelines.js';
 import { renderMarkdownTable } from './markdown.js';
@@ -29,6 +29,7 @@ const COLORS: Record<string, string> = {
   'tributary-per-record': '#f59e0b',
   'hand-loop': '#4b5563',
   'hand-loop-array': '#9ca3af',
+  'tributary-adaptive': '#16a34a',
   rxjs: '#db2777',
   effect: '#7c3aed',
   'node-streams': '#059669',
@@ -179,6 +180,8 @@ function charts(results: ResultsFile): Map<string, string> {
       }),
     );
   }
+  const s8 = results.scenarios.S8;
+  if (s8?.kind === 'phased') out.set('s8-adaptive-phases.svg', s8Chart(s8));
   const memory = results.scenarios['S1-memory'];
   if (memory?.kind === 'flow') {
     out.set(
@@ -195,6 +198,26 @@ function charts(results: ResultsFile): Map<string, string> {
     );
   }
   return out;
+}
+
+/** S8: each contender's records/s in each phase, as a share of the oracle's. */
+export function s8Chart(r: PhasedScenarioResult): string {
+  const oracle = r.contenders.find((c) => c.id === 'oracle');
+  return renderBarChart({
+    title: `S8: ${r.title}`,
+    subtitle: `records/s as % of the best fixed size of each phase (the oracle), median of ${r.repetitions}; longer is better`,
+    unit: '% of the oracle',
+    reference: { value: 100, label: 'oracle' },
+    max: 120,
+    bars: r.phases.flatMap((p, k) =>
+      r.contenders
+        .filter((c) => c.id !== 'oracle')
+        .map((c): Bar => {
+          const share = (100 * (c.phases[k]?.recordsPerSecond ?? 0)) / (oracle?.phases[k]?.recordsPerSecond || 1);
+          return { label: `phase ${k + 1} (${p.baseMs} + ${p.perItemMs} n ms): ${c.label}`, value: share, color: colorOf(c.id), text: `${formatPercent(share)}, p95 ${formatMs(c.phases[k]?.p95Ms ?? 0)} ms` };
+        }),
+    ),
+  });
 }
 
 /** The template docs/benchmarks.md is rendered from: the prose lives there, the figures come from the results. */
@@ -220,7 +243,7 @@ export function renderDocs(results: ResultsFile, chartsDir: string): string {
 }
 
 /** The scenarios in the order of the template's sections, which is also the order of the targets table. */
-const SECTION_ORDER: readonly ScenarioId[] = ['S3', 'S4', 'S1', 'S1-sweep', 'S1-memory', 'S2', 'CK', 'S5', 'S5b', 'S6', 'S7', 'S4-edge'];
+const SECTION_ORDER: readonly ScenarioId[] = ['S3', 'S4', 'S1', 'S1-sweep', 'S1-memory', 'S2', 'CK', 'S5', 'S5b', 'S6', 'S7', 'S4-edge', 'S8'];
 
 /** The template's values other than the summary's: the machine, the targets, and each scenario's tables and lists. */
 function docValues(results: ResultsFile): TemplateValues {
@@ -351,7 +374,9 @@ function measuredLine(r: ScenarioResult): string {
       ? `${formatInt(r.records)} records, ${samplesOf(r)} after ${warmupsOf(r)}${r.isolated ? ', each in a fresh process' : ', all in one process'}`
       : r.kind === 'checkpoint'
         ? `${formatInt(r.keys)} keys, ${r.repetitions} repetitions after a warm-up; S3/S4 over ${r.overhead.map((p) => formatInt(p.records)).join(' / ')} records, ${[...new Set(r.overhead.map(samplesOf))].join(' / ')}`
-        : `${r.repetitions} repetition(s) per row${r.contenders.some((c) => c.warmupRuns > 0) ? `, each row after unmeasured runs making ${formatInt(WARMUP_CALLS)} calls` : ''}`;
+        : r.kind === 'phased'
+          ? `${r.phases.map((p) => formatInt(p.records)).join(' / ')} records per phase, median of ${r.repetitions} repetitions; ${r.concurrency} calls at once, latency target ${r.targetLatencyMs} ms`
+          : `${r.repetitions} repetition(s) per row${r.contenders.some((c) => c.warmupRuns > 0) ? `, each row after unmeasured runs making ${formatInt(WARMUP_CALLS)} calls` : ''}`;
   const service =
     r.kind === 'flow' ? `; service ${r.service.baseMs} ms + ${r.service.perItemMs} ms/item, ${r.service.concurrency} calls at once, max delay ${r.service.maxBatchDelayMs} ms` : '';
   return (

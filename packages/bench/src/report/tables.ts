@@ -1,4 +1,4 @@
-import type { CheckpointScenarioResult, CpuContenderResult, CpuScenarioResult, FlowScenarioResult, ScenarioResult, TargetResult } from '../harness/model.js';
+import type { CheckpointScenarioResult, CpuContenderResult, CpuScenarioResult, FlowScenarioResult, PhasedScenarioResult, ScenarioResult, TargetResult } from '../harness/model.js';
 import { median } from '../harness/measure.js';
 import { figureOf } from '../harness/targets.js';
 
@@ -204,7 +204,42 @@ export function flowTable(r: FlowScenarioResult): Table {
 
 /** The main table of a result (CK: its checkpoint table; its overhead tables come from {@link cpuTable}). */
 export function tableOf(r: ScenarioResult): Table {
-  return r.kind === 'cpu' ? cpuTable(r) : r.kind === 'flow' ? flowTable(r) : checkpointTable(r);
+  switch (r.kind) {
+    case 'cpu':
+      return cpuTable(r);
+    case 'flow':
+      return flowTable(r);
+    case 'checkpoint':
+      return checkpointTable(r);
+    case 'phased':
+      return phasedTable(r);
+  }
+}
+
+/** The table of a phased scenario (S8): per phase and contender, records/s against the oracle's, and latency percentiles. */
+export function phasedTable(r: PhasedScenarioResult): Table {
+  const oracle = r.contenders.find((c) => c.id === 'oracle');
+  return {
+    headers: ['phase', 'contender', 'records/s', 'of the oracle', 'p50 ms', 'p95 ms', 'p99 ms', 'mean batch'],
+    align: ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right'],
+    rows: r.phases.flatMap((p, k) =>
+      r.contenders.map((c) => {
+        const f = c.phases[k];
+        const base = oracle?.phases[k]?.recordsPerSecond;
+        if (f === undefined) return [String(k + 1), c.label, '', '', '', '', '', ''];
+        return [
+          `${k + 1} (${p.baseMs} + ${p.perItemMs} n ms)`,
+          c.label,
+          formatInt(f.recordsPerSecond),
+          base === undefined || base === 0 ? '' : formatRatio(f.recordsPerSecond / base, Math.floor),
+          formatMs(f.p50Ms),
+          formatMs(f.p95Ms),
+          formatMs(f.p99Ms),
+          f.meanBatch.toFixed(1),
+        ];
+      }),
+    ),
+  };
 }
 
 /**
@@ -214,7 +249,7 @@ export function tableOf(r: ScenarioResult): Table {
  */
 export function targetTable(targets: readonly TargetResult[], scenarioKind: ScenarioResult['kind']): Table {
   // A scenario's own figure: ns of CPU per record, % of the bound (service-bound), or a checkpoint's ms.
-  const figureUnit = scenarioKind === 'flow' ? 'percent' : scenarioKind === 'checkpoint' ? 'ms' : 'ns';
+  const figureUnit = scenarioKind === 'flow' ? 'percent' : scenarioKind === 'checkpoint' || scenarioKind === 'phased' ? 'ms' : 'ns';
   return {
     headers: ['target', 'measured', 'met'],
     align: ['left', 'right', 'left'],

@@ -4,6 +4,7 @@ import { runFlowScenario, type FlowScenario } from '../harness/flowRunner.js';
 import type { RunContext } from '../harness/measure.js';
 import type { ScenarioId, ScenarioResult } from '../harness/model.js';
 import type { BenchOptions } from '../options.js';
+import { adaptiveBatchingScenario, runPhasedScenario, type PhasedScenario } from './adaptiveBatching.js';
 import { asyncServiceScenario, batchSizeSweepScenario, memoryScenario } from './asyncService.js';
 import { batchOverheadScenario } from './batchOverhead.js';
 import { checkpointScenario } from './checkpointCost.js';
@@ -16,7 +17,7 @@ import { onnxEmbeddingScenario } from './onnxEmbedding.js';
 import { onnxInFlightScenario } from './onnxInFlight.js';
 
 /** Any built scenario. */
-export type Scenario = CpuScenario | FlowScenario | CheckpointScenario;
+export type Scenario = CpuScenario | FlowScenario | CheckpointScenario | PhasedScenario;
 
 /** Every scenario, built. */
 export function buildScenarios(): Record<ScenarioId, Scenario> {
@@ -33,6 +34,7 @@ export function buildScenarios(): Record<ScenarioId, Scenario> {
     'S4-edge': edgeCostScenario(),
     S7: keyedTokenScoreScenario(),
     S6: mainJobScenario(),
+    S8: adaptiveBatchingScenario(),
   };
 }
 
@@ -63,6 +65,10 @@ export async function runScenario(
       repetitions: options.repetitions ?? (options.quick ? 1 : 5),
       ...context,
     });
+  }
+  if (scenario.kind === 'phased') {
+    // Three: each repetition runs every contender through all phases, plus the oracle's phases alone.
+    return runPhasedScenario(scenario, { records: options.records[scenario.id], repetitions: options.repetitions ?? (options.quick ? 1 : 3), ...context });
   }
   return runFlowScenario(scenario, {
     records: options.records[scenario.id],

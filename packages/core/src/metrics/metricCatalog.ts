@@ -18,7 +18,7 @@ export interface MetricDescription {
 type Entry = readonly [name: string, unit: string, help: string];
 const MS = 0.001;
 
-/** The metrics the runtime and `@tributary/async` register, by registered name. */
+/** The metrics the runtime, `@tributary/async` and the adapters' functions register, by registered name. */
 const CATALOG: Readonly<Record<string, Entry>> = {
   numRecordsIn: ['operator.records_in', '{record}', 'Records the operator subtask received.'],
   numRecordsOut: ['operator.records_out', '{record}', 'Records the operator subtask emitted, side outputs included.'],
@@ -45,6 +45,15 @@ const CATALOG: Readonly<Record<string, Entry>> = {
   timeouts: ['async.timeouts', '{call}', 'Calls cut by their timeout or deadline, and batches whose deadline passed before a call.'],
   deadLettered: ['async.dead_lettered', '{record}', 'Records sent to the dead-letter output.'],
   throttled: ['async.throttled', '{call}', 'Responses that carried a retry-after hint.'],
+  adaptiveBatchSize: ['async.adaptive.batch_size', '{record}', 'The batch size adaptive batching chose for the next batches.'],
+  cacheHits: ['async.cache.hits', '{record}', "Records answered by dedupe's result cache, without a call."],
+  cacheMisses: ['async.cache.misses', '{record}', "Distinct keys dedupe's result cache did not hold, sent in a call."],
+  dedupedRecords: ['async.deduped_records', '{record}', 'Records that shared a call with an identical one of their batch.'],
+  cacheErrors: ['async.cache.errors', '{call}', "Failed stores to dedupe's result cache."],
+  promptTokens: ['async.usage.prompt_tokens', '{token}', 'Prompt (input) tokens a service reported for the calls (OpenAI usage).'],
+  completionTokens: ['async.usage.completion_tokens', '{token}', 'Completion (output) tokens a service reported for the calls.'],
+  totalTokens: ['async.usage.total_tokens', '{token}', 'Total tokens a service reported for the calls.'],
+  adaptiveBatchDelayMs: ['async.adaptive.batch_delay', 's', 'The wait adaptive batching chose for a batch to fill.'],
 };
 
 /**

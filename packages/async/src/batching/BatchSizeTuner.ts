@@ -1,0 +1,161 @@
+import type { CallOutcome } from './BatchPolicy.js';
+
+/** The bounds and goal the tuner chooses within (the operator's options). */
+export interface TunerBounds {
+  readonly maxBatchSize: number;
+  /** > 0: the tuner's wait never exceeds it. */
+  readonly maxBatchDelay: number;
+  /** Infinity: no latency target. */
+  readonly targetLatency: number;
+}
+
+/** What a checkpoint keeps of a tuner, so a restore does not start learning again. */
+export interface TunerState {
+  readonly size: number;
+  /** The weighted sums of the fit: weights, n, n², duration, n * duration. */
+  readonly fit: readonly [number, number, number, number, number];
+  /** Records per ms arriving, as last estimated. */
+  readonly arrivalRate: number;
+}
+
+/** Weight an observation keeps per later one: about the last five calls count (a step change is followed within a few batches). */
+const DECAY = 0.8;
+/** A call this far (as a share) from the fitted duration is a change of service, not noise. */
+const SURPRISE = 0.25;
+/** Weight the past keeps after such a call. */
+const FORGET = 0.2;
+/** Overhead share of a call worth paying: past it, a bigger batch gains under 5% throughput (Beam's `target_batch_overhead`). */
+const OVERHEAD_SHARE = 0.05;
+/** Headroom under the latency target, for the spread of call durations. */
+const LATENCY_SHARE = 0.95;
+/** Most a size grows per call: a fit misled by a change costs at most one batch this much too big. */
+const GROWTH = 1.5;
+/** Share of the size a new choice must differ by to be taken. */
+const HYSTERESIS = 0.05;
+/** A first guess no service should find too big. */
+const FIRST_SIZE = 8;
+
+/**
+ * Chooses the next batch's size and wait from the calls it observes: it
+ * fits a call's duration as `a * n + b` (per-item cost and overhead) over
+ * recent calls, weighting the newest most, and picks the smallest size
+ * whose overhead share is under 5% (bigger batches would add latency for
+ * little throughput), capped so that two calls' time (one in line, one of
+ * its own, as under backpressure) stays within the latency target. It moves
+ * at most by a factor of two per call, grows only while calls succeed
+ * unthrottled (throttling is the concurrency limiter's to answer), and
+ * never leaves `[1, maxBatchSize]` nor waits past `maxBatchDelay`.
+ * The wait is the time a batch takes to fill at the observed arrival rate,
+ * within what the latency target leaves after the calls.
+ */
+export class BatchSizeTuner {
+  /** The batch size chosen for the batches to come. */
+  size: number;
+  private readonly fit: [number, number, number, number, number] = [0, 0, 0, 0, 0];
+  private arrivalRate = 0;
+  /** Per-item cost of the last fit that could tell it from overhead (NaN: none yet). */
+  private slope = Number.NaN;
+  /** A throttled call was seen: no growth until a call succeeds unthrottled. */
+  private frozen = false;
+  private arrivals = 0;
+  private arrivalsSince = Number.NaN;
+
+  constructor(private readonly bounds: TunerBounds) {
+    this.size = Math.min(bounds.maxBatchSize, FIRST_SIZE);
+  }
+
+  /** How long an open batch waits for more records, in ms: at least 1 (a lone record always goes), at most `maxBatchDelay`. */
+  get wait(): number {
+    const { maxBatchDelay, targetLatency } = this.bounds;
+    const left = targetLatency === Number.POSITIVE_INFINITY ? maxBatchDelay : LATENCY_SHARE * targetLatency - 2 * this.predict(this.size);
+    // Twice the expected fill time: a batch not full by then waits on a lull, and waiting longer no longer pays.
+    const fill = this.arrivalRate > 0 ? (2 * this.size) / this.arrivalRate : maxBatchDelay;
+    return Math.max(1, Math.min(maxBatchDelay, left, Math.ceil(fill)));
+  }
+
+  /** `count` records arrived at `now`: the arrival rate, updated about once per ms. */
+  arrived(count: number, now: number): void {
+    if (Number.isNaN(this.arrivalsSince)) this.arrivalsSince = now;
+    this.arrivals += count;
+    const elapsed = now - this.arrivalsSince;
+    if (elapsed <= 0) return;
+    const rate = this.arrivals / elapsed;
+    this.arrivalRate = this.arrivalRate === 0 ? rate : DECAY * this.arrivalRate + (1 - DECAY) * rate;
+    this.arrivals = 0;
+    this.arrivalsSince = now;
+  }
+
+  observe(outcome: CallOutcome): void {
+    if (outcome.throttled) {
+      this.frozen = true;
+      return;
+    }
+    // A failed call's duration says nothing about the service's cost.
+    if (outcome.failed || outcome.size === 0) return;
+    const f = this.fit;
+    const n = outcome.size;
+    const t = outcome.durationMs;
+    // A call far off the fit means the service changed: the past is mostly forgotten at once.
+    const expected = this.predict(n);
+    const decay = expected > 0 && Math.abs(t - expected) > SURPRISE * expected ? FORGET : DECAY;
+    for (let i = 0; i < f.length; i++) f[i] = (f[i] as number) * decay;
+    f[0] += 1;
+    f[1] += n;
+    f[2] += n * n;
+    f[3] += t;
+    f[4] += n * t;
+    const wanted = this.choose();
+    const grown = this.frozen ? this.size : Math.ceil(this.size * GROWTH);
+    this.frozen = false;
+    const next = Math.max(1, Math.floor(this.size / 2), Math.min(wanted, grown, this.bounds.maxBatchSize));
+    // Moves under 5% are noise of the fit; each move costs a short batch while the operator's capacity follows.
+    if (Math.abs(next - this.size) > HYSTERESIS * this.size) this.size = next;
+  }
+
+  snapshot(): TunerState {
+    return { size: this.size, fit: [...this.fit], arrivalRate: this.arrivalRate };
+  }
+
+  restore(state: TunerState): void {
+    this.size = Math.min(this.bounds.maxBatchSize, Math.max(1, Math.floor(state.size)));
+    for (let i = 0; i < this.fit.length; i++) this.fit[i] = state.fit[i] as number;
+    this.arrivalRate = state.arrivalRate;
+  }
+
+  /** The size the fit favours; `maxBatchSize` while the calls seen cannot tell per-item cost from overhead. */
+  private choose(): number {
+    const line = this.line();
+    const max = this.bounds.maxBatchSize;
+    if (line === undefined) return max;
+    const { a, b } = line;
+    // No measurable per-item cost: only the overhead counts, so bigger is better.
+    if (a <= 0) return max;
+    let n = Math.ceil(((1 - OVERHEAD_SHARE) / OVERHEAD_SHARE) * (b / a));
+    const target = this.bounds.targetLatency;
+    if (target !== Number.POSITIVE_INFINITY) n = Math.min(n, Math.floor(((LATENCY_SHARE * target) / 2 - b) / a));
+    return Math.max(1, Math.min(n, max));
+  }
+
+  /** The fitted duration of a call of `n` records; 0 before any fit. */
+  private predict(n: number): number {
+    const line = this.line();
+    return line === undefined ? 0 : Math.max(0, line.a) * n + line.b;
+  }
+
+  /**
+   * Weighted least squares of duration on size. While the recent sizes
+   * barely differ, the last slope is kept and a change of duration is put
+   * on the overhead: the size then moves, and the next fit sees both.
+   * Undefined before any fit.
+   */
+  private line(): { a: number; b: number } | undefined {
+    const [w, sn, snn, st, snt] = this.fit;
+    if (w === 0) return undefined;
+    const meanN = sn / w;
+    const meanT = st / w;
+    const varN = snn / w - meanN * meanN;
+    if (varN >= (0.02 * meanN) ** 2) this.slope = (snt / w - meanN * meanT) / varN;
+    if (Number.isNaN(this.slope)) return undefined;
+    return { a: this.slope, b: Math.max(0, meanT - this.slope * meanN) };
+  }
+}

@@ -1,0 +1,68 @@
+import { OptionChecker, type Clock } from '@tributary/core';
+
+/**
+ * Where the batch operators' `dedupe` keeps results by key, so a repeated
+ * input is answered without a call. Either method may return a promise (a
+ * remote cache such as Redis); the in-memory {@link LruResultCache} answers
+ * at once. A cache is an optimization, not state: it is not checkpointed,
+ * and a restore starts from whatever the cache still holds.
+ */
+export interface ResultCache<TOut> {
+  /** The results held for `keys`, in order; undefined where none is held. */
+  getMany(keys: readonly string[]): readonly (TOut | undefined)[] | Promise<readonly (TOut | undefined)[]>;
+  /** Keeps results (never `Error`s: failed items are not cached). */
+  setMany(entries: readonly (readonly [key: string, value: TOut])[]): void | Promise<void>;
+}
+
+/** Options of {@link LruResultCache}. */
+export interface LruResultCacheOptions {
+  /** Results kept; the least recently used goes first. */
+  readonly maxEntries: number;
+  /** How long a result stays valid after it was stored, in ms of `clock`. Default: for ever. */
+  readonly ttl?: number | undefined;
+  /** The clock of `ttl`: the job's (operators make theirs with the operator's clock). */
+  readonly clock: Clock;
+}
+
+/** A bounded in-memory cache: least recently used out first, entries expire `ttl` ms after they were stored. */
+export class LruResultCache<TOut> implements ResultCache<TOut> {
+  private readonly maxEntries: number;
+  private readonly ttl: number;
+  private readonly clock: Clock;
+  // A Map iterates in insertion order: re-inserting on each hit keeps the least recently used first.
+  private readonly entries = new Map<string, { readonly value: TOut; readonly expiresAt: number }>();
+
+  constructor(options: LruResultCacheOptions) {
+    const check = new OptionChecker('LruResultCache');
+    check.known(check.object(options), ['maxEntries', 'ttl', 'clock']);
+    this.maxEntries = check.integer('maxEntries', options.maxEntries);
+    this.ttl = check.optionalDuration('ttl', options.ttl, Number.POSITIVE_INFINITY, { positive: true, infinity: 'leave it out to keep results until evicted' });
+    this.clock = check.optionalClock('clock', options.clock) ?? check.fail(`option 'clock' must be a Clock, got undefined`);
+  }
+
+  /** Results held now, expired ones included until they are looked up or evicted. */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  getMany(keys: readonly string[]): (TOut | undefined)[] {
+    const now = this.clock.now();
+    return keys.map((key) => {
+      const entry = this.entries.get(key);
+      if (entry === undefined) return undefined;
+      this.entries.delete(key);
+      if (entry.expiresAt <= now) return undefined;
+      this.entries.set(key, entry);
+      return entry.value;
+    });
+  }
+
+  setMany(entries: readonly (readonly [key: string, value: TOut])[]): void {
+    const expiresAt = this.clock.now() + this.ttl;
+    for (const [key, value] of entries) {
+      this.entries.delete(key);
+      this.entries.set(key, { value, expiresAt });
+      if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
+    }
+  }
+}

@@ -1,0 +1,149 @@
+import { FakeBatchService, ManualClock, OneInputOperatorHarness } from '@tributary/testing';
+import { describe, expect, it } from 'vitest';
+import { asyncBatchOperatorFactory, RetryStrategies, type WaitBatchOptions } from '../../src/index.js';
+import { metric } from '../helpers.js';
+import { lastSizes, saturatedRun, type Phase } from './driver.js';
+
+// A service costing 20 ms a call plus 1 ms a record, and one four times slower per record and twice per call.
+const FAST = { baseMs: 20, perItemMs: 1 };
+const SLOW = { baseMs: 40, perItemMs: 2 };
+const TARGET = 200;
+const adaptive: WaitBatchOptions<number, number> = { maxBatchSize: 512, maxBatchDelay: TARGET, adaptive: { targetLatency: TARGET } };
+
+/** The fixed size with the most throughput whose p95 stays under the target: the oracle a sweep finds. */
+async function bestFixed(phase: Phase): Promise<{ size: number; throughput: number }> {
+  let best = { size: 0, throughput: 0 };
+  // Around the sizes that can meet the target (2 * (base + perItem * n) <= 200), wide enough to see the peak.
+  for (let size = 20; size <= 110; size += 5) {
+    const run = await saturatedRun({ maxBatchSize: size, maxBatchDelay: TARGET }, [phase]);
+    const { throughput, p95 } = run.phases[0]!;
+    if (p95 <= TARGET && throughput > best.throughput) best = { size, throughput };
+  }
+  return best;
+}
+
+const within = (value: number, reference: number, share: number): boolean => Math.abs(value - reference) <= share * reference;
+
+// The sweeps run dozens of jobs under the ManualClock: seconds on a loaded machine, not a wait on time.
+describe('adaptive batching: sizes chosen from the calls observed', { timeout: 120_000 }, () => {
+  it('converges on a linear service to within 10% of the best fixed size, with its throughput and the latency target', async () => {
+    const phase = { latency: FAST, records: 1500 };
+    const oracle = await bestFixed(phase);
+    expect(oracle.size).toBeGreaterThan(60); // two calls of about 200 ms: the p95 under backpressure
+
+    const run = await saturatedRun(adaptive, [phase]);
+    const steady = lastSizes(run, 0, 10).slice(0, -1); // the last call takes what end of input left
+    for (const size of steady) expect(within(size, oracle.size, 0.1), `sizes ${steady.join(' ')} vs ${oracle.size}`).toBe(true);
+    expect(run.phases[0]!.throughput).toBeGreaterThanOrEqual(0.9 * oracle.throughput);
+    expect(run.phases[0]!.p95).toBeLessThanOrEqual(TARGET);
+    expect(run.phases[0]!.emitted).toBe(1500);
+  });
+
+  it('without a target, grows to the size whose overhead is under 5% (here maxBatchSize) from a small first guess', async () => {
+    const run = await saturatedRun({ maxBatchSize: 256, maxBatchDelay: 100, adaptive: true }, [{ latency: { baseMs: 40, perItemMs: 0.5 }, records: 6000 }]);
+    const sizes = run.calls.map((c) => c.size);
+    expect(sizes[0]).toBeLessThanOrEqual(8);
+    expect(lastSizes(run, 0, 8).slice(0, -1)).toEqual(Array(7).fill(256));
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(256);
+  });
+
+  it('follows a step change of the service within 6 batches, both ways, to within 10% of the best fixed size of each phase', async () => {
+    const phases = [
+      { latency: FAST, records: 1500 },
+      { latency: SLOW, records: 2000 },
+      { latency: FAST, records: 1500 },
+    ];
+    const oracles = [await bestFixed(phases[0]!), await bestFixed(phases[1]!)];
+    const run = await saturatedRun(adaptive, phases);
+    for (const [phase, oracle] of [
+      [1, oracles[1]!],
+      [2, oracles[0]!],
+    ] as const) {
+      const sizes = run.calls.filter((c) => c.phase === phase).map((c) => c.size);
+      const settled = sizes.slice(6, -1);
+      expect(settled.length).toBeGreaterThan(10);
+      for (const size of settled) expect(within(size, oracle.size, 0.1), `phase ${phase}: ${sizes.join(' ')} vs ${oracle.size}`).toBe(true);
+      expect(run.phases[phase]!.throughput).toBeGreaterThanOrEqual(0.9 * oracle.throughput);
+    }
+    for (const p of run.phases) expect(p.p95).toBeLessThanOrEqual(TARGET);
+    expect(run.phases.map((p) => p.emitted)).toEqual([1500, 2000, 1500]);
+  });
+
+  it('never starves a lone record: it goes within maxBatchDelay, and sooner once the arrival rate is known', async () => {
+    const clock = new ManualClock(0);
+    const service = new FakeBatchService<number, number>({ clock, handler: (xs) => [...xs], latency: FAST });
+    const harness = new OneInputOperatorHarness<number, number>(
+      asyncBatchOperatorFactory<number, number>((xs) => service.call(xs), adaptive),
+      { clock, name: 'embed', maxSteps: 100_000 },
+    );
+    await harness.open();
+    harness.processElement(-1);
+    await harness.setProcessingTime(TARGET + FAST.baseMs + FAST.perItemMs);
+    const [first] = harness.getTimedOutput();
+    expect(first?.value).toBe(-1);
+
+    // Learn from a busy stretch, then a lull, then one more record.
+    for (let i = 0; i < 2000; i++) await harness.feed([i]);
+    await harness.setProcessingTime(clock.now() + 1000);
+    harness.clearOutput();
+    const at = clock.now();
+    harness.processElement(-2);
+    await harness.setProcessingTime(at + TARGET + 21);
+    const [lone] = harness.getTimedOutput();
+    expect(lone?.value).toBe(-2);
+    expect(lone!.time - at).toBeLessThan(50);
+  });
+
+  it('keeps every record under per-item failures and throttling, and still converges', async () => {
+    const clock = new ManualClock(0);
+    const service = new FakeBatchService<number, number>({
+      clock,
+      handler: (xs) => [...xs],
+      latency: FAST,
+      failItems: (x) => x % 97 === 0,
+      throttleCalls: [6, 30],
+      retryAfterMs: 50,
+    });
+    const failedOnce = new Set<number>();
+    const harness = new OneInputOperatorHarness<number, number>(
+      asyncBatchOperatorFactory<number, number>(
+        async (xs) => {
+          // Each poison item fails on its first attempt only.
+          const out = await service.callPerItem(xs);
+          return out.map((o, i) => {
+            const x = xs[i] as number;
+            if (!(o instanceof Error) || failedOnce.has(x)) return x;
+            failedOnce.add(x);
+            return o;
+          });
+        },
+        { ...adaptive, maxInFlightBatches: 2, resultMode: 'per-item', retry: RetryStrategies.fixedDelay({ maxAttempts: 5, delayMs: 10 }) },
+      ),
+      { clock, name: 'embed', maxSteps: 1_000_000 },
+    );
+    await harness.open();
+    await harness.feed(Array.from({ length: 4000 }, (_, i) => i));
+    await harness.endInput();
+    expect(harness.failure).toBeUndefined();
+    const out = harness.getOutput();
+    expect(out).toHaveLength(4000);
+    expect(new Set(out).size).toBe(4000);
+    expect(metric(harness, 'throttled')).toBe(2);
+    const sizes = service.batchSizes();
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(512);
+    expect(metric(harness, 'adaptiveBatchSize')).toBeGreaterThanOrEqual(72);
+    expect(metric(harness, 'adaptiveBatchSize')).toBeLessThanOrEqual(88);
+  });
+
+  it('publishes the chosen size and wait as gauges', async () => {
+    const run = await saturatedRun(adaptive, [{ latency: FAST, records: 2000 }]);
+    expect(metric(run.harness, 'adaptiveBatchSize')).toBe(75);
+    // Two calls of 95 ms leave 0.95 * 200 - 190 = 0 ms of the target to wait: the floor, 1 ms.
+    expect(metric(run.harness, 'adaptiveBatchDelayMs')).toBe(1);
+  });
+
+  it('a fixed-size operator has no adaptive gauges', async () => {
+    const run = await saturatedRun({ maxBatchSize: 8, maxBatchDelay: 10 }, [{ latency: FAST, records: 10 }]);
+    expect(Object.keys(run.harness.metrics.snapshot()).filter((name) => name.startsWith('adaptive'))).toEqual([]);
+  });
+});

@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { BatchSizeTuner } from '../../src/batching/BatchSizeTuner.js';
+
+const ok = (size: number, durationMs: number) => ({ size, weight: 0, durationMs, throttled: false, failed: false });
+const bounds = { maxBatchSize: 100, maxBatchDelay: 50, targetLatency: Number.POSITIVE_INFINITY };
+
+/** Feeds the tuner calls of a service costing `b + a * n` at the sizes it chooses. */
+function learn(tuner: BatchSizeTuner, a: number, b: number, calls: number): number[] {
+  const sizes: number[] = [];
+  for (let i = 0; i < calls; i++) {
+    sizes.push(tuner.size);
+    tuner.observe(ok(tuner.size, b + a * tuner.size));
+  }
+  return sizes;
+}
+
+describe('BatchSizeTuner', () => {
+  it('starts from a small guess and grows at most 1.5x a call', () => {
+    const tuner = new BatchSizeTuner(bounds);
+    const sizes = learn(tuner, 0.1, 50, 12);
+    expect(sizes[0]).toBe(8);
+    for (let i = 1; i < sizes.length; i++) expect(sizes[i]!).toBeLessThanOrEqual(Math.ceil(sizes[i - 1]! * 1.5));
+    expect(tuner.size).toBe(100); // the overhead share is still over 5% at maxBatchSize
+  });
+
+  it('settles where the overhead is 5% of a call: 19 * b / a', () => {
+    const tuner = new BatchSizeTuner(bounds);
+    learn(tuner, 2, 4, 30);
+    expect(tuner.size).toBe(38);
+  });
+
+  it('leaves throttling to the concurrency limiter: no shrink on a throttled call, no growth until a call succeeds', () => {
+    const tuner = new BatchSizeTuner(bounds);
+    learn(tuner, 0.1, 50, 3);
+    const size = tuner.size;
+    tuner.observe({ ...ok(size, 5), throttled: true, failed: true });
+    expect(tuner.size).toBe(size);
+    tuner.observe(ok(size, 50 + 0.1 * size));
+    expect(tuner.size).toBe(size);
+    tuner.observe(ok(size, 50 + 0.1 * size));
+    expect(tuner.size).toBeGreaterThan(size);
+  });
+
+  it('learns nothing from failed calls', () => {
+    const tuner = new BatchSizeTuner(bounds);
+    learn(tuner, 2, 4, 30);
+    for (let i = 0; i < 10; i++) tuner.observe({ ...ok(38, 1), failed: true });
+    expect(tuner.size).toBe(38);
+  });
+
+  it('waits at least 1 ms and at most maxBatchDelay; with a target, what two calls leave of it', () => {
+    const tuner = new BatchSizeTuner({ ...bounds, targetLatency: 100 });
+    expect(tuner.wait).toBe(50);
+    learn(tuner, 1, 10, 30);
+    // 2 * (10 + n) <= 95 gives n = 37; two calls take 94 ms, leaving 1 ms.
+    expect(tuner.size).toBe(37);
+    expect(tuner.wait).toBe(1);
+    const slow = new BatchSizeTuner({ ...bounds, maxBatchDelay: 1000 });
+    slow.arrived(0, 0);
+    slow.arrived(8, 100); // 0.08 records per ms: 8 records fill in 100 ms
+    expect(slow.wait).toBe(200);
+  });
+
+  it('restores what it learned', () => {
+    const tuner = new BatchSizeTuner(bounds);
+    learn(tuner, 2, 4, 30);
+    const restored = new BatchSizeTuner(bounds);
+    restored.restore(tuner.snapshot());
+    expect(restored.size).toBe(38);
+    expect(learn(restored, 2, 4, 5)).toEqual([38, 38, 38, 38, 38]);
+  });
+});

@@ -1,0 +1,207 @@
+import { InvalidJobError, StreamExecutionEnvironment } from '@tributary/core';
+import { FakeBatchService, ManualClock, OneInputOperatorHarness } from '@tributary/testing';
+import { describe, expect, it } from 'vitest';
+import { AsyncDataStream, asyncBatchOperatorFactory, LruResultCache, RetryStrategies, type ResultCache, type WaitBatchOptions } from '../../src/index.js';
+import { metric } from '../helpers.js';
+
+type Options = WaitBatchOptions<string, string>;
+
+/** A harness calling an upper-casing service of 10 ms a call, in order, per item. */
+function setup(options: Partial<Options>, service: { failItems?: (x: string) => boolean } = {}) {
+  const clock = new ManualClock(0);
+  const fake = new FakeBatchService<string, string>({ clock, handler: (xs) => xs.map((x) => x.toUpperCase()), latency: { baseMs: 10, perItemMs: 0 }, ...service });
+  const harness = new OneInputOperatorHarness<string, string>(
+    asyncBatchOperatorFactory<string, string>((xs) => fake.callPerItem(xs), {
+      maxBatchSize: 4,
+      maxBatchDelay: 5,
+      ordering: 'ordered',
+      resultMode: 'per-item',
+      ...options,
+    }),
+    { clock, name: 'embed' },
+  );
+  return { clock, fake, harness };
+}
+
+describe('dedupe: one call per distinct input', () => {
+  it('sends identical inputs of a batch once and hands the result to each, in order', async () => {
+    const { fake, harness } = setup({ dedupe: { key: (x) => x } });
+    await harness.open();
+    harness.processElements(['a', 'b', 'a', 'a', 'c', 'c']);
+    await harness.endInput();
+    expect(harness.getOutput()).toEqual(['A', 'B', 'A', 'A', 'C', 'C']);
+    expect(fake.calls.map((c) => c.inputs)).toEqual([['a', 'b'], ['c']]);
+    expect(metric(harness, 'dedupedRecords')).toBe(3);
+  });
+
+  it('keys by the user key: inputs with one key share the first one\'s result', async () => {
+    const { fake, harness } = setup({ dedupe: { key: (x) => x.toLowerCase() } });
+    await harness.open();
+    harness.processElements(['x', 'X', 'y', 'x']);
+    await harness.endInput();
+    expect(harness.getOutput()).toEqual(['X', 'X', 'Y', 'X']);
+    expect(fake.calls.map((c) => c.inputs)).toEqual([['x', 'y']]);
+  });
+
+  it('answers repeats from the cache without a call, counting hits and misses', async () => {
+    const { fake, harness } = setup({ dedupe: { key: (x) => x, cache: { maxEntries: 10 } } });
+    await harness.open();
+    harness.processElements(['a', 'b', 'c', 'd']);
+    await harness.drain();
+    await harness.setProcessingTime(10);
+    harness.processElements(['a', 'b', 'e', 'a', 'b', 'a', 'b', 'd']);
+    await harness.endInput();
+    expect(harness.getOutput()).toEqual(['A', 'B', 'C', 'D', 'A', 'B', 'E', 'A', 'B', 'A', 'B', 'D']);
+    // The second batch sends only 'e'; the third is answered whole by the cache.
+    expect(fake.calls.map((c) => c.inputs)).toEqual([['a', 'b', 'c', 'd'], ['e']]);
+    expect([metric(harness, 'cacheHits'), metric(harness, 'cacheMisses')]).toEqual([7, 5]);
+  });
+
+  it('calls again once a result expired (ttl) or was evicted (maxEntries)', async () => {
+    const { clock, fake, harness } = setup({ maxBatchSize: 1, dedupe: { key: (x) => x, cache: { maxEntries: 2, ttl: 100 } } });
+    await harness.open();
+    const send = async (x: string): Promise<void> => {
+      harness.processElement(x);
+      await harness.setProcessingTime(clock.now() + 10);
+    };
+    await send('a'); // stored at 10, valid until 110
+    await send('a'); // hit
+    await send('b');
+    await send('c'); // evicts 'a', the least recently used
+    await send('a'); // miss: evicted
+    await harness.setProcessingTime(200);
+    await send('a'); // miss: expired
+    await harness.endInput();
+    expect(fake.calls.map((c) => c.inputs[0])).toEqual(['a', 'b', 'c', 'a', 'a']);
+  });
+
+  it('does not cache failed items: every input of the key gets the error and is retried', async () => {
+    let fail = true;
+    const { fake, harness } = setup(
+      { dedupe: { key: (x) => x, cache: { maxEntries: 10 } }, retry: RetryStrategies.fixedDelay({ maxAttempts: 2, delayMs: 1 }) },
+      { failItems: (x) => x === 'b' && fail },
+    );
+    await harness.open();
+    harness.processElements(['a', 'b', 'b', 'c']);
+    await harness.setProcessingTime(10);
+    fail = false;
+    await harness.endInput();
+    expect(harness.getOutput()).toEqual(['A', 'B', 'B', 'C']);
+    expect(fake.calls.map((c) => c.inputs)).toEqual([['a', 'b', 'c'], ['b']]);
+  });
+
+  it('works with a remote cache: async lookups, and a failed lookup fails the attempt', async () => {
+    const held = new Map<string, string>([['a', 'cached-A']]);
+    let down = true;
+    const remote: ResultCache<string> = {
+      getMany: async (keys) => {
+        if (down) {
+          down = false;
+          throw new Error('cache unreachable');
+        }
+        return keys.map((k) => held.get(k));
+      },
+      setMany: async (entries) => {
+        for (const [k, v] of entries) held.set(k, v);
+      },
+    };
+    const { fake, harness } = setup({ dedupe: { key: (x) => x, cache: remote }, retry: RetryStrategies.fixedDelay({ maxAttempts: 2, delayMs: 1 }) });
+    await harness.open();
+    harness.processElements(['a', 'b']);
+    await harness.endInput();
+    expect(harness.getOutput()).toEqual(['cached-A', 'B']);
+    expect(fake.calls.map((c) => c.inputs)).toEqual([['b']]);
+    expect(held.get('b')).toBe('B');
+    expect(metric(harness, 'retries')).toBe(1);
+  });
+
+  it('counts a cache that fails to store, and still emits the results', async () => {
+    const broken: ResultCache<string> = { getMany: (keys) => keys.map(() => undefined), setMany: () => Promise.reject(new Error('read-only')) };
+    const { harness } = setup({ dedupe: { key: (x) => x, cache: broken } });
+    await harness.open();
+    harness.processElements(['a', 'a']);
+    await harness.endInput();
+    expect(harness.getOutput()).toEqual(['A', 'A']);
+    expect(metric(harness, 'cacheErrors')).toBe(1);
+  });
+});
+
+describe('dedupe across a restore', () => {
+  it('answers every record exactly once when the job restores mid-batch, and a shared cache saves the calls already made', async () => {
+    const cache = new LruResultCache<string>({ maxEntries: 100, clock: new ManualClock(0) });
+    const input = ['a', 'b', 'a', 'c', 'b', 'd', 'a', 'e', 'c', 'f', 'a', 'b'];
+    const first = setup({ maxInFlightBatches: 2, dedupe: { key: (x) => x, cache } });
+    await first.harness.open();
+    first.harness.processElements(input.slice(0, 4));
+    await first.harness.setProcessingTime(5);
+    first.harness.processElements(input.slice(4, 8));
+    await first.harness.setProcessingTime(10); // the first batch answered, the second in flight
+    expect(first.harness.getOutput()).toEqual(['A', 'B', 'A', 'C']);
+    first.harness.processElements(input.slice(8, 10)); // open in a third batch
+    const snapshot = first.harness.snapshot();
+    const before = first.harness.getOutput();
+    await first.harness.close();
+
+    const second = setup({ maxInFlightBatches: 2, dedupe: { key: (x) => x, cache } });
+    second.harness.initializeState(snapshot);
+    await second.harness.open();
+    second.harness.processElements(input.slice(10));
+    await second.harness.endInput();
+    expect([...before, ...second.harness.getOutput()]).toEqual(input.map((x) => x.toUpperCase()));
+    // After the restore only keys never answered before are sent.
+    expect(second.fake.calls.flatMap((c) => c.inputs).sort()).toEqual(['d', 'e', 'f']);
+  });
+});
+
+describe('dedupe options', () => {
+  const where = "unorderedWaitBatch() ('UnorderedWaitBatch')";
+  const fn = (xs: readonly string[]): string[] => [...xs];
+  const cases: [string, Record<string, unknown>, string][] = [
+    ['collect mode', { maxBatchSize: 2, dedupe: { key: String } }, "option 'dedupe' needs resultMode 'per-item'"],
+    ['no key', { maxBatchSize: 2, resultMode: 'per-item', dedupe: {} }, "option 'dedupe.key' must be a function, got undefined"],
+    ['a bad cache', { maxBatchSize: 2, resultMode: 'per-item', dedupe: { key: String, cache: { maxEntries: 0 } } }, "option 'dedupe.cache.maxEntries' must be an integer >= 1, got 0"],
+    ['an unknown cache field', { maxBatchSize: 2, resultMode: 'per-item', dedupe: { key: String, cache: { size: 5 } } }, "unknown option 'dedupe.cache.size'"],
+    ['a bad ttl', { maxBatchSize: 2, resultMode: 'per-item', dedupe: { key: String, cache: { maxEntries: 5, ttl: -1 } } }, "option 'dedupe.cache.ttl' must be a finite number of milliseconds > 0, got -1"],
+  ];
+  it.each(cases)('%s', (_, given, message) => {
+    const stream = StreamExecutionEnvironment.create().fromElements('x');
+    const build = (): unknown => AsyncDataStream.unorderedWaitBatch(stream, fn, given as never);
+    expect(build).toThrow(InvalidJobError);
+    expect(build).toThrow(`${where}: ${message}`);
+  });
+});
+
+describe('dedupe with outputs that carry their input', () => {
+  it('makes each input\'s output from the shared result with withInput, for deduplicated and cached inputs alike', async () => {
+    interface Doc {
+      readonly id: number;
+      readonly text: string;
+    }
+    const clock = new ManualClock(0);
+    const fake = new FakeBatchService<Doc, { id: number; upper: string }>({ clock, handler: (docs) => docs.map((d) => ({ id: d.id, upper: d.text.toUpperCase() })) });
+    const harness = new OneInputOperatorHarness<Doc, { id: number; upper: string }>(
+      asyncBatchOperatorFactory<Doc, { id: number; upper: string }>((docs) => fake.callPerItem(docs), {
+        maxBatchSize: 3,
+        ordering: 'ordered',
+        resultMode: 'per-item',
+        dedupe: { key: (d) => d.text, cache: { maxEntries: 10 }, withInput: (result, d) => ({ ...result, id: d.id }) },
+      }),
+      { clock, name: 'embed' },
+    );
+    await harness.open();
+    harness.processElements([
+      { id: 1, text: 'a' },
+      { id: 2, text: 'a' },
+      { id: 3, text: 'b' },
+      { id: 4, text: 'b' },
+    ]);
+    await harness.endInput();
+    expect(harness.getOutput()).toEqual([
+      { id: 1, upper: 'A' },
+      { id: 2, upper: 'A' },
+      { id: 3, upper: 'B' },
+      { id: 4, upper: 'B' },
+    ]);
+    expect(fake.calls.map((c) => c.inputs.map((d) => d.id))).toEqual([[1, 3]]);
+  });
+});
