@@ -165,7 +165,7 @@ describe('barrier alignment, single cases', () => {
     let released: CheckpointBarrier | undefined;
     for (const event of events) {
       now = event.at;
-      released = 'end' in event ? aligner.onEndOfInput(event.end as number) : aligner.onBarrier(event.input, new CheckpointBarrier(1));
+      released = 'end' in event ? aligner.onEndOfInput(event.end) : aligner.onBarrier(event.input, new CheckpointBarrier(1));
     }
     expect(released).toEqual(new CheckpointBarrier(1));
     expect(aligner.alignmentMs).toBe(expected);

@@ -229,7 +229,7 @@ describe('job events', () => {
       {
         level: 'info',
         message: 'Checkpoint 1 stored at mem-1 (101 bytes, 7 ms)',
-        fields: { event: 'checkpoint.completed', job: 'checkpointed', jobId: JOB_ID, checkpointId: 1, location: 'mem-1', sizeBytes: 101, durationMs: 7, final: false },
+        fields: { event: 'checkpoint.completed', job: 'checkpointed', jobId: JOB_ID, checkpointId: 1, location: 'mem-1', sizeBytes: 101, durationMs: 7, alignmentMs: 0, final: false },
       },
     ]);
     first.gate.openUntil(4);

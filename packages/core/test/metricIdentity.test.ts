@@ -93,10 +93,11 @@ describe('metric identity', () => {
     expect(checkpoints.map((e) => [e.name, e.metric.kind])).toEqual([
       ['numCompletedCheckpoints', 'counter'],
       ['checkpointDurationMs', 'histogram'],
+      ['checkpointAlignmentMs', 'histogram'],
       ['checkpointSizeBytes', 'histogram'],
     ]);
     expect(checkpoints.every((e) => JSON.stringify(e.variables) === JSON.stringify({ job: 'checked', job_id: result.jobId }))).toBe(true);
-    const size = checkpoints[2]?.metric;
+    const size = checkpoints[3]?.metric;
     expect(size?.kind === 'histogram' && size.bounds).toEqual(HISTOGRAM_BUCKETS.bytes);
   });
 
