@@ -13,7 +13,10 @@ import { HISTOGRAM_BUCKETS, type Counter, type Histogram, type MetricGroup } fro
  *
  * Gauges: `inFlightBatches` (calls running), `bufferedRecords` (records not
  * in a call: in open batches, waiting for a call slot or for a retry),
- * `concurrencyLimit` (the throttling-adjusted cap on calls).
+ * `concurrencyLimit` (the throttling-adjusted cap on calls),
+ * `maxInFlightBatches` (the configured cap), `heldRecords` (records from
+ * arrival until emitted, in calls too) and `capacity` (how many it may hold
+ * before it holds back input).
  *
  * Counters: `batches` (calls made, retries included), `records` (records
  * sent over all calls), `retries` (calls that were retries), `failures`
@@ -33,7 +36,7 @@ import { HISTOGRAM_BUCKETS, type Counter, type Histogram, type MetricGroup } fro
  */
 export const ASYNC_METRICS = {
   histograms: ['batchSize', 'batchWeight', 'queueWaitMs', 'callLatencyMs'],
-  gauges: ['inFlightBatches', 'bufferedRecords', 'concurrencyLimit'],
+  gauges: ['inFlightBatches', 'bufferedRecords', 'concurrencyLimit', 'maxInFlightBatches', 'heldRecords', 'capacity'],
   counters: ['batches', 'records', 'retries', 'failures', 'failedItems', 'timeouts', 'deadLettered', 'throttled'],
 } as const;
 
@@ -52,14 +55,12 @@ export class AsyncOperatorMetrics {
   readonly deadLettered: Counter;
   readonly throttled: Counter;
 
-  constructor(group: MetricGroup, gauges: { readonly inFlightBatches: () => number; readonly bufferedRecords: () => number; readonly concurrencyLimit: () => number }) {
+  constructor(group: MetricGroup, gauges: Readonly<Record<(typeof ASYNC_METRICS.gauges)[number], () => number>>) {
     this.batchSize = group.histogram('batchSize', { buckets: HISTOGRAM_BUCKETS.count });
     this.batchWeight = group.histogram('batchWeight', { buckets: HISTOGRAM_BUCKETS.count });
     this.queueWaitMs = group.histogram('queueWaitMs');
     this.callLatencyMs = group.histogram('callLatencyMs');
-    group.gauge('inFlightBatches', gauges.inFlightBatches);
-    group.gauge('bufferedRecords', gauges.bufferedRecords);
-    group.gauge('concurrencyLimit', gauges.concurrencyLimit);
+    for (const name of ASYNC_METRICS.gauges) group.gauge(name, gauges[name]);
     this.batches = group.counter('batches');
     this.records = group.counter('records');
     this.retries = group.counter('retries');

@@ -23,8 +23,6 @@ interface OperatorCard {
   readonly queueWait: TimeChart;
   readonly concurrency: TimeChart;
   readonly buffered: TimeChart;
-  /** The highest concurrency limit seen: the configured cap, which the AIMD limit starts at and returns to. */
-  cap: number;
 }
 
 /**
@@ -60,7 +58,6 @@ export class AsyncPanel {
       queueWait: new TimeChart('Queue wait', ['p50', 'p95', 'p99'], 'ms'),
       concurrency: new TimeChart('Calls in flight', ['in flight', 'AIMD limit'], 'calls'),
       buffered: new TimeChart('Buffered records', ['buffered'], 'records'),
-      cap: 0,
     };
     if (this.cards.size === 0) this.root.append(el('h2', {}, 'Async operators'));
     this.root.append(
@@ -87,13 +84,16 @@ export class AsyncPanel {
   private fill(card: OperatorCard, rows: readonly SubtaskMetricsView[], time: number): void {
     const inFlight = sum(rows.map((r) => valueOf(r, 'inFlightBatches')));
     const limit = sum(rows.map((r) => valueOf(r, 'concurrencyLimit')));
-    card.cap = Math.max(card.cap, limit);
+    const cap = sum(rows.map((r) => valueOf(r, 'maxInFlightBatches')));
     const buffered = sum(rows.map((r) => valueOf(r, 'bufferedRecords')));
+    const held = sum(rows.map((r) => valueOf(r, 'heldRecords')));
+    const capacity = sum(rows.map((r) => valueOf(r, 'capacity')));
     const figure = (label: string, value: string, name: string): HTMLElement => el('div', { 'data-figure': name }, el('span', {}, label), el('b', {}, value));
     card.figures.replaceChildren(
       ...FIGURES.map(([name, label]) => figure(label, count(sum(rows.map((r) => valueOf(r, name)))), name)),
-      figure('in flight / limit / cap', `${count(inFlight)} / ${count(limit)} / ${count(card.cap)}`, 'inFlight'),
-      figure('buffered records', count(buffered), 'bufferedRecords'),
+      figure('in flight / limit / cap', `${count(inFlight)} / ${count(limit)} / ${count(cap)}`, 'inFlight'),
+      figure('held / capacity', `${count(held)} / ${count(capacity)}`, 'heldRecords'),
+      figure('buffered records (not in a call)', count(buffered), 'bufferedRecords'),
       figure('mean batch', meanBatch(rows), 'meanBatch'),
     );
     card.sizes.replaceChildren(distribution(rows, 'batchSize'));

@@ -88,6 +88,9 @@ describe('the job view in headless Chromium', () => {
       const embed = page.locator(`[data-async-operator="${byName(OPERATORS.embed)}"]`);
       await embed.locator('[data-distribution="batchSize"] tr[data-bucket]').first().waitFor(WAIT);
       await until(async () => (await text(page, '[data-figure="throttled"] b')) === '1', 'the throttled call');
+      // Calls in flight against the configured cap, records held against the capacity (both from the operator's gauges).
+      expect(await text(page, '[data-figure="inFlight"] b')).toMatch(/^\d+ \/ \d+ \/ [1-9]\d*$/);
+      expect(await text(page, '[data-figure="heldRecords"] b')).toMatch(/^\d+ \/ [1-9][\d,]*$/);
       expect(await embed.locator('[data-figure="batches"] b').textContent()).toMatch(/^[1-9]/);
       expect(await embed.locator('[data-chart="Call latency"] canvas').count()).toBe(1);
 

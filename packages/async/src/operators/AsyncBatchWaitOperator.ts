@@ -103,6 +103,9 @@ export class AsyncBatchWaitOperator<TIn, TOut>
       inFlightBatches: () => this.dispatcher.inFlight,
       bufferedRecords: () => this.policy.size + this.dispatcher.queuedRecords + this.attempts.waitingRecords,
       concurrencyLimit: () => this.dispatcher.limiter.limit,
+      maxInFlightBatches: () => config.maxInFlightBatches,
+      heldRecords: () => this.queue.size,
+      capacity: () => this.policy.capacity,
     });
     this.dispatcher = new Dispatcher(config, ctx, this.invoker, metrics, this);
     this.attempts = new AttemptController(config, ctx, metrics, this.dispatcher, this.queue, this);
