@@ -2,7 +2,7 @@
 // `embed-documents --docs N --quiet` until its report, without the view; with `--ui` and one page open in headless
 // Chromium (which shares the machine's cores with the job); and with `--ui` and only the page's event stream read
 // (the view's own work, without a browser competing for the cores). Alternating, RUNS times each.
-// Usage: node packages/web/scripts/measureViewCost.js [docs=5000] [runs=5]
+// Usage: node packages/web/scripts/measureViewCost.js [docs=5000] [runs=5], after `npx -y pnpm@10 start` built the job
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -41,7 +41,8 @@ async function watch(mode, url) {
 }
 
 async function run(mode) {
-  const args = ['--conditions=@tributary/source', '--import', 'tsx', '--import', preload, 'src/main.ts', '--docs', docs, '--quiet', ...(mode === 'without' ? [] : ['--ui'])];
+  // The built job (run `npx -y pnpm@10 start` once first), as a user runs it: in task slots, whose CPU process.cpuUsage() counts.
+  const args = ['--import', preload, 'dist/main.js', '--docs', docs, '--quiet', ...(mode === 'without' ? [] : ['--ui'])];
   const child = spawn(process.execPath, args, { cwd: example, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
