@@ -2,7 +2,7 @@ import { request } from 'node:http';
 import { InvalidJobError, ManualClock, silentLogger, StreamExecutionEnvironment, type JobClient } from '@tributary/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startJobView, type JobView, type JobViewServer, type MetricsView, type UpdateView } from '../src/index.js';
-import { gatedSource } from './support/gatedSource.js';
+import { gatedSource } from '../../core/test/support/gatedSource.js';
 
 const open: { view: JobViewServer; finish: () => Promise<unknown> }[] = [];
 

@@ -7,7 +7,8 @@ import type { ManualClock, Source } from '../../src/index.js';
  */
 export function gatedSource(total: number) {
   let limit = 0;
-  let wake: (() => void) | undefined;
+  // Every reader that waits (several subtasks, or a restarted job's new reader beside the old one).
+  const waiting = new Set<() => void>();
   const source: Source<number, number> = {
     createReader: () => {
       let next = 0;
@@ -17,7 +18,7 @@ export function gatedSource(total: number) {
         },
         read: async (max) => {
           if (next >= total) return null;
-          while (next >= limit) await new Promise<void>((resolve) => (wake = resolve));
+          while (next >= limit) await new Promise<void>((resolve) => waiting.add(resolve));
           const chunk: number[] = [];
           while (chunk.length < max && next < Math.min(limit, total)) chunk.push(next++);
           return chunk;
@@ -31,7 +32,8 @@ export function gatedSource(total: number) {
     /** Lets the source emit up to (excluding) `n`. */
     openUntil(n: number) {
       limit = n;
-      wake?.();
+      for (const wake of waiting) wake();
+      waiting.clear();
     },
   };
 }

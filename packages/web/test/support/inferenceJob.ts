@@ -16,7 +16,7 @@ import {
   type ValueState,
 } from '@tributary/core';
 import { FakeBatchService } from '@tributary/testing';
-import { gatedSource } from './gatedSource.js';
+import { gatedSource } from '../../../core/test/support/gatedSource.js';
 
 /** Keys of the keyed step: a skew shows per subtask. */
 const KEYS = 8;
