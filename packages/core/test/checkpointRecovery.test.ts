@@ -18,19 +18,8 @@ import {
   type ValueState,
 } from '../src/index.js';
 import { driveUntilDone, gatedSource, until } from './support/gatedSource.js';
+import { CountPerKey } from './support/countPerKey.js';
 
-/** Counts records per key (n % keys) in keyed state and emits [n, count of its key so far]. */
-class CountPerKey implements MapFunction<number, [number, number]> {
-  private count!: ValueState<number>;
-  open(ctx: RuntimeContext) {
-    this.count = ctx.getState(new ValueStateDescriptor('count', 0));
-  }
-  map(n: number): [number, number] {
-    const c = this.count.value()! + 1;
-    this.count.update(c);
-    return [n, c];
-  }
-}
 
 const KEYS = 7;
 

@@ -1,3 +1,5 @@
+import type { HistogramSnapshot } from '@tributary/core';
+
 /**
  * The JSON the view serves (`/api/job`, `/api/metrics`, and each `update` of
  * `/api/events`), shared by the server and the page. Types only, and no
@@ -96,15 +98,8 @@ export interface SubtaskMetricsView {
   readonly rates: Readonly<Record<string, number | null>>;
 }
 
-/** A histogram: statistics over its recent window, and cumulative buckets over every update. */
-export interface HistogramView {
-  readonly count: number;
-  readonly min: number;
-  readonly max: number;
-  readonly mean: number;
-  readonly p50: number;
-  readonly p95: number;
-  readonly p99: number;
+/** A histogram: core's snapshot (statistics over its recent window), and cumulative buckets over every update. */
+export interface HistogramView extends HistogramSnapshot {
   readonly sum: number;
   /** Cumulative counts at or below `le`; the last `le` is null (+Infinity, which JSON cannot hold). */
   readonly buckets: readonly { readonly le: number | null; readonly count: number }[];

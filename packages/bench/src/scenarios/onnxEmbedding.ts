@@ -258,19 +258,25 @@ function tributary(w: Workload, batchSize: number): Contender<number, Checksum> 
     recordsPerCall: batchSize,
     prepare: (n) => w.prepare(n),
     run: async (n) => {
-      const sink = w.sink();
-      const env = StreamExecutionEnvironment.create({ parallelism: 1 });
-      const embedder = onnxTextEmbedder({
-        model: w.model,
-        sessionOptions: S5_SESSION_OPTIONS,
-        text: (doc: Doc) => doc.text,
-        output: (vector, doc): Embedded => ({ id: doc.id, vector }),
-      });
-      AsyncDataStream.unorderedWaitBatch(env.fromCollection(w.take(n)), embedder, { maxBatchSize: batchSize, maxInFlightBatches: 1 }).addSink(sink.deliver);
+      const { env, sink } = embeddingJob(w, n, batchSize, 1);
       await env.execute(`S5 embed, batch ${batchSize}`);
       return sink.result();
     },
   };
+}
+
+/** The Tributary contenders' job (S5 and S5b): `n` texts of the workload through the ONNX embedder, into the workload's sink. */
+export function embeddingJob(w: Workload, n: number, maxBatchSize: number, maxInFlightBatches: number) {
+  const sink = w.sink();
+  const env = StreamExecutionEnvironment.create({ parallelism: 1 });
+  const embedder = onnxTextEmbedder({
+    model: w.model,
+    sessionOptions: S5_SESSION_OPTIONS,
+    text: (doc: Doc) => doc.text,
+    output: (vector, doc): Embedded => ({ id: doc.id, vector }),
+  });
+  AsyncDataStream.unorderedWaitBatch(env.fromCollection(w.take(n)), embedder, { maxBatchSize, maxInFlightBatches }).addSink(sink.deliver);
+  return { env, sink };
 }
 
 /** S5 (issue 6): the generated ONNX text embedder on this CPU, batched and per record, through Tributary and by hand. */

@@ -1,10 +1,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { AsyncDataStream } from '@tributary/async';
-import { StreamExecutionEnvironment } from '@tributary/core';
-import { onnxTextEmbedder } from '@tributary/onnx';
 import type { CpuScenario } from '../harness/cpuRunner.js';
 import type { Contender, RunStats } from '../harness/model.js';
-import { S5_BATCH, S5_SESSION_OPTIONS, Workload, type Doc, type Embedded } from './onnxEmbedding.js';
+import { embeddingJob, S5_BATCH, Workload } from './onnxEmbedding.js';
 
 /** Issue 21: the event loop of the thread that runs the pipeline stays this responsive while the model infers. */
 export const S5B_MAX_LOOP_DELAY_P99_MS = 10;
@@ -25,15 +22,7 @@ function inFlight(w: Workload, calls: 1 | 2): Contender<number, RunStats> {
     recordsPerCall: S5_BATCH,
     prepare: (n) => w.prepare(n),
     run: async (n) => {
-      const sink = w.sink();
-      const env = StreamExecutionEnvironment.create({ parallelism: 1 });
-      const embedder = onnxTextEmbedder({
-        model: w.model,
-        sessionOptions: S5_SESSION_OPTIONS,
-        text: (doc: Doc) => doc.text,
-        output: (vector, doc): Embedded => ({ id: doc.id, vector }),
-      });
-      AsyncDataStream.unorderedWaitBatch(env.fromCollection(w.take(n)), embedder, { maxBatchSize: S5_BATCH, maxInFlightBatches: calls }).addSink(sink.deliver);
+      const { env, sink } = embeddingJob(w, n, S5_BATCH, calls);
       const delay = monitorEventLoopDelay({ resolution: 1 });
       delay.enable();
       try {

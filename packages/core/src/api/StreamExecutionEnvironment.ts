@@ -69,10 +69,10 @@ export interface EnvironmentOptions {
    */
   readonly runtime?: Runtime;
   /**
-   * The heap limit of each slot's worker thread, in MB (V8's old generation,
-   * Node's `resourceLimits.maxOldGenerationSizeMb`). A slot that runs out of
-   * it fails the attempt as a crash naming the slot (and the restart
-   * strategy applies) instead of taking the process down. Default: Node's.
+   * The heap limit (MB) of each slot's worker thread
+   * (`resourceLimits.maxOldGenerationSizeMb`). A slot past it fails its
+   * attempt naming the slot (the restart strategy applies); the process goes
+   * on. Default: Node's.
    */
   readonly slotHeapMb?: number;
 }

@@ -7,14 +7,11 @@ import {
   FileSink,
   ManualClock,
   StreamExecutionEnvironment,
-  ValueStateDescriptor,
-  type MapFunction,
-  type RuntimeContext,
   type Source,
-  type ValueState,
 } from '@tributary/core';
 import { describe, expect, it } from 'vitest';
-// The gated source and the I/O wait the core fault tests use.
+// The keyed count, gated source and I/O wait the core fault tests use.
+import { CountPerKey } from '../../../core/test/support/countPerKey.js';
 import { gatedSource, until } from '../../../core/test/support/gatedSource.js';
 
 /**
@@ -30,18 +27,6 @@ const TOTAL = 300;
 const FIRST_RUN = 160;
 const HELD = 100;
 
-/** Counts records per key (n % KEYS) in keyed state and emits [n, count of its key so far]. */
-class CountPerKey implements MapFunction<number, [number, number]> {
-  private count!: ValueState<number>;
-  open(ctx: RuntimeContext) {
-    this.count = ctx.getState(new ValueStateDescriptor('count', 0));
-  }
-  map(n: number): [number, number] {
-    const c = this.count.value()! + 1;
-    this.count.update(c);
-    return [n, c];
-  }
-}
 
 /** source -> keyBy -> count (keyed state) -> async batch call -> exactly-once file sink, at `parallelism`. */
 function buildJob(
