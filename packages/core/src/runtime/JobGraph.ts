@@ -183,6 +183,26 @@ function topologicalOrder(nodes: StreamNode[]): StreamNode[] {
   return order;
 }
 
+/**
+ * How a chain's input channel is laid out: every upstream subtask of every
+ * in-edge writes to a queue of its own. `producers` is a chain's number of
+ * queues (0 for a source chain); upstream subtask i of an edge writes to
+ * queue `offset.get(edge) + i`.
+ */
+export function inputQueues(graph: JobGraph): { readonly producers: ReadonlyMap<Chain, number>; readonly offset: ReadonlyMap<StreamEdge, number> } {
+  const producers = new Map<Chain, number>();
+  const offset = new Map<StreamEdge, number>();
+  for (const chain of graph.chains) {
+    let queues = 0;
+    for (const edge of chain.head.inEdges) {
+      offset.set(edge, queues);
+      queues += edge.from.parallelism;
+    }
+    producers.set(chain, queues);
+  }
+  return { producers, offset };
+}
+
 /** The sinks of a graph, to check a job has somewhere to write. */
 export function sinksOf(transformations: readonly PhysicalTransformation[]): OperatorTransformation[] {
   return transformations.filter((t): t is OperatorTransformation => t.kind === 'operator' && t.isSink);

@@ -1,6 +1,6 @@
 import type { Deployment } from './Deployment.js';
 import { InputChannel } from './InputChannel.js';
-import type { Chain, JobGraph, StreamEdge, StreamNode } from './JobGraph.js';
+import { inputQueues, type Chain, type JobGraph, type StreamNode } from './JobGraph.js';
 import type { TaskStatus } from './JobWatchdog.js';
 import { LocalTaskGateway } from './LocalTaskGateway.js';
 import { LocalResultPartition } from './ResultPartition.js';
@@ -17,8 +17,6 @@ export class LocalDeployment implements Deployment {
   private readonly gateway: LocalTaskGateway;
   private readonly tasks: Task[] = [];
   private readonly channelOf = new Map<Chain, InputChannel<unknown>[]>();
-  /** Each edge's first queue in its target channels: each upstream subtask of each edge writes to a queue of its own. */
-  private readonly queueOffset = new Map<StreamEdge, number>();
   private running = 0;
   private allEnded: () => void = () => undefined;
 
@@ -29,12 +27,9 @@ export class LocalDeployment implements Deployment {
       if (--this.running === 0) this.allEnded();
     });
     const chainOfHead = new Map(graph.chains.map((c) => [c.head, c]));
+    const queues = inputQueues(graph);
     for (const chain of graph.chains) {
-      let producers = 0;
-      for (const edge of chain.head.inEdges) {
-        this.queueOffset.set(edge, producers);
-        producers += edge.from.parallelism;
-      }
+      const producers = queues.producers.get(chain) as number;
       if (producers === 0) continue;
       this.channelOf.set(
         chain,
@@ -47,7 +42,7 @@ export class LocalDeployment implements Deployment {
         return { gate: channel, bufferedRecords: () => channel.bufferedRecords };
       },
       partition: (edge, subtask) =>
-        new LocalResultPartition(this.channelOf.get(chainOfHead.get(edge.to) as Chain) as InputChannel<unknown>[], (this.queueOffset.get(edge) as number) + subtask),
+        new LocalResultPartition(this.channelOf.get(chainOfHead.get(edge.to) as Chain) as InputChannel<unknown>[], (queues.offset.get(edge) as number) + subtask),
     });
     for (const chain of graph.chains) {
       for (let subtask = 0; subtask < chain.parallelism; subtask++) {

@@ -11,7 +11,7 @@ import type { SubtaskRestore } from '../checkpoint/restoreAssignment.js';
 import { SystemClock } from '../Clock.js';
 import { messageOf, OperatorError } from '../errors.js';
 import { InputChannel } from '../InputChannel.js';
-import type { Chain, JobGraph, StreamEdge } from '../JobGraph.js';
+import { inputQueues, type Chain, type JobGraph } from '../JobGraph.js';
 import { describeJobGraph } from '../JobGraphView.js';
 import { LocalTaskGateway } from '../LocalTaskGateway.js';
 import type { ResultPartition } from '../ResultPartition.js';
@@ -102,14 +102,10 @@ export class Slot {
     const transport = new SlotTransport({ slot, ports, capacity: channelCapacity });
     this.transport = transport;
     const chainOfHead = new Map(graph.chains.map((c) => [c.head, c]));
-    const queueOffset = new Map<StreamEdge, number>();
+    const queues = inputQueues(graph);
     const channelOf = new Map<Chain, InputChannel<unknown>>();
     for (const chain of graph.chains) {
-      let producers = 0;
-      for (const edge of chain.head.inEdges) {
-        queueOffset.set(edge, producers);
-        producers += edge.from.parallelism;
-      }
+      const producers = queues.producers.get(chain) as number;
       if (producers === 0 || chain.parallelism <= slot) continue;
       const channel = new InputChannel<unknown>(producers, channelCapacity);
       transport.accept(ids.get(chain.head) as string, slot, channel);
@@ -135,7 +131,7 @@ export class Slot {
           const consumer = chainOfHead.get(edge.to) as Chain;
           const consumers = Array.from({ length: consumer.parallelism }, (_, j) => (j === slot ? channelOf.get(consumer) : undefined));
           const name = `${edge.from.description} to ${edge.to.description} (${edge.partitioning.kind})`;
-          const partition = transport.partition(ids.get(consumer.head) as string, (queueOffset.get(edge) as number) + slot, consumers, name);
+          const partition = transport.partition(ids.get(consumer.head) as string, (queues.offset.get(edge) as number) + slot, consumers, name);
           return new OperatorPartition(partition, edge.from.description);
         },
       },
