@@ -15,6 +15,8 @@ declare module 'vitest' {
 }
 
 const TASKS = 3_000;
+// The worker's job runs in two task slots: their threads load its TypeScript module through tsx too.
+const TSX_IN_WORKERS = join(import.meta.dirname, '..', '..', '..', 'tsx-workers.mjs');
 const children: ChildProcess[] = [];
 afterAll(() => {
   for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
@@ -24,7 +26,18 @@ function startWorker(settings: Settings, name: string): { child: ChildProcess; o
   const args = ['--redis', settings.redis, '--input', settings.input, '--output', settings.output, '--group', settings.group];
   const child = spawn(
     process.execPath,
-    ['--conditions=@tributary/source', '--import', 'tsx', join(import.meta.dirname, '..', 'src', 'worker.ts'), name, ...args, '--checkpoints', mkdtempSync(join(tmpdir(), `${name}-`))],
+    [
+      '--conditions=@tributary/source',
+      '--import',
+      'tsx',
+      '--import',
+      TSX_IN_WORKERS,
+      join(import.meta.dirname, '..', 'src', 'worker.ts'),
+      name,
+      ...args,
+      '--checkpoints',
+      mkdtempSync(join(tmpdir(), `${name}-`)),
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   children.push(child);
@@ -34,14 +47,14 @@ function startWorker(settings: Settings, name: string): { child: ChildProcess; o
 }
 
 describe('redis-workers example', () => {
-  it('two worker processes share the tasks: every task done once, both did some', async () => {
+  it('two worker processes of two task slots each share the tasks: every task done once, both did some', async () => {
     const id = randomUUID();
     const settings: Settings = { redis: inject('redisUrl'), input: `example:${id}:tasks`, output: `example:${id}:results`, group: 'workers' };
     const workers = ['alpha', 'beta'].map((name) => startWorker(settings, name));
     const watcher = new ProgressWatcher(settings);
     const deadline = Date.now() + 60_000;
-    // Both are waiting in XREADGROUP before the tasks arrive, so Redis hands out to both.
-    while ((await watcher.poll()).consumers.length < 2) {
+    // Every slot of both is waiting in XREADGROUP before the tasks arrive, so Redis hands out to all: consumers <name>-<slot>.
+    while ((await watcher.poll()).consumers.length < 4) {
       if (Date.now() > deadline) throw new Error(`workers did not start:\n${workers.map((w) => w.output()).join('\n')}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
@@ -58,6 +71,7 @@ describe('redis-workers example', () => {
 
     expect(progress.tasks).toBe(TASKS);
     expect(progress.duplicates).toBe(0);
+    expect(progress.consumers.map((c) => c.name).sort()).toEqual(['alpha-0', 'alpha-1', 'beta-0', 'beta-1']);
     expect([...progress.byWorker.keys()].sort()).toEqual(['alpha', 'beta']);
     expect([...progress.byWorker.values()].reduce((a, b) => a + b, 0)).toBe(TASKS);
 

@@ -1,8 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { formatSession } from './format.js';
-import { sessionize, type Click } from './sessionize.js';
+import { sessionizeJob, type Click } from './sessionize.js';
 
 const USAGE = `Usage: pnpm --filter @tributary/example-sessionize start [-- options]
 
@@ -52,11 +51,7 @@ const clicks = readFileSync(new URL('../data/clicks.jsonl', import.meta.url), 'u
   .map((line) => JSON.parse(line) as Click);
 
 console.log(`Replaying ${clicks.length} clicks at ${speed}x; a session closes after ${gapMinutes} min without a click.\n`);
-const { env, sessions } = sessionize(clicks, { gapSeconds: gapMinutes * 60, speed });
-let count = 0;
-sessions.addSink((session) => {
-  count++;
-  console.log(formatSession(session));
-});
-const result = await env.execute('sessionize');
+// Two task slots (worker threads), the users spread over them; each prints the sessions it closes.
+const result = await sessionizeJob.execute({ clicks, gapSeconds: gapMinutes * 60, speed, print: true }, { jobName: 'sessionize' });
+const count = result.operators.find((o) => o.name === 'print')?.recordsIn ?? 0;
 console.log(`\n${count} sessions from ${clicks.length} clicks in ${(result.runtimeMs / 1000).toFixed(1)} s.`);

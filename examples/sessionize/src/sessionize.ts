@@ -1,15 +1,16 @@
 import {
+  defineJob,
   StreamExecutionEnvironment,
   ValueStateDescriptor,
   type Clock,
   type Collector,
-  type EnvironmentOptions,
   type KeyedProcessContext,
   type KeyedProcessFunction,
   type RuntimeContext,
   type SingleOutputStream,
   type ValueState,
 } from '@tributary/core';
+import { formatSession } from './format.js';
 
 /** One line of the click log: who opened which page, `second` seconds after the log started. */
 export interface Click {
@@ -97,24 +98,43 @@ export interface SessionizeOptions {
   readonly gapSeconds: number;
   /** How much faster than real time the log is replayed: 60 replays a minute of log per second. */
   readonly speed: number;
-  /** Passed to `StreamExecutionEnvironment.create` (a `ManualClock` in tests). */
-  readonly environment?: EnvironmentOptions;
 }
 
 /**
- * Builds the sessionizing job over a replayed click log: the sessions
- * stream, and the environment to execute it with. The gap is converted to
- * processing time at the replay's speed.
+ * The sessionizing graph over a replayed click log, on `env`: the sessions
+ * stream. The gap is converted to processing time at the replay's speed.
  */
-export function sessionize(clicks: readonly Click[], options: SessionizeOptions): { env: StreamExecutionEnvironment; sessions: SingleOutputStream<Session> } {
-  // On this thread: tests drive it with a ManualClock, and the caller collects the sessions in its own heap.
-  const env = StreamExecutionEnvironment.create({ parallelism: 2, runtime: 'single-thread', ...options.environment });
+export function sessionsOf(env: StreamExecutionEnvironment, clicks: readonly Click[], options: SessionizeOptions): SingleOutputStream<Session> {
   const gapMs = (options.gapSeconds * 1000) / options.speed;
-  const sessions = env
+  return env
     .fromAsyncIterable(() => replay(clicks, env.clock, options.speed, gapMs + 1))
     .name('click log')
     .keyBy((click) => click.user)
     .process(new Sessionizer(gapMs))
     .name('sessions');
-  return { env, sessions };
 }
+
+/** What the job is built from: plain data, so that every task slot builds the same graph. */
+export interface SessionizeArgs extends SessionizeOptions {
+  readonly clicks: readonly Click[];
+  /** Subtasks of the sessionizer; above 1, one task slot (worker thread) each. Default 2. */
+  readonly parallelism?: number;
+  /** Print each session as it closes (the sink runs in the slots); else the sessions are the stream to collect. */
+  readonly print?: boolean;
+}
+
+/**
+ * The job module: every task slot imports it and builds the same graph, the
+ * users spread over the slots by `keyBy`. Tests on a `ManualClock` build
+ * {@link sessionsOf} on a single-thread environment instead.
+ */
+export const sessionizeJob = defineJob({
+  module: import.meta.url,
+  build: (args: SessionizeArgs) => {
+    const env = StreamExecutionEnvironment.create({ parallelism: args.parallelism ?? 2 });
+    const sessions = sessionsOf(env, args.clicks, args);
+    if (args.print !== true) return sessions;
+    sessions.map(formatSession).name('format').print().name('print');
+    return env;
+  },
+});

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '@tributary/core';
+import { ManualClock, StreamExecutionEnvironment } from '@tributary/core';
 import { KeyedOneInputOperatorHarness, collect, runJobToCompletion } from '@tributary/testing';
 import { formatSession, timeOfDay } from '../src/format.js';
-import { Sessionizer, sessionize, type Click, type Session } from '../src/sessionize.js';
+import { Sessionizer, sessionizeJob, sessionsOf, type Click, type Session } from '../src/sessionize.js';
 
 const click = (second: number, user: string, page = '/home'): Click => ({ second, user, page });
 const byStart = (a: Session, b: Session) => a.firstSecond - b.firstSecond || a.user.localeCompare(b.user);
@@ -49,13 +49,24 @@ describe('Sessionizer (keyed harness)', () => {
   });
 });
 
-describe('the sessionize job under a manual clock', () => {
+const bundledClicks = () =>
+  readFileSync(new URL('../data/clicks.jsonl', import.meta.url), 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Click);
+
+// A ManualClock needs the single-thread runtime: the graph is built on such an environment, as the job module builds it in slots.
+const onManualClock = (clock: ManualClock) => StreamExecutionEnvironment.create({ parallelism: 2, runtime: 'single-thread', clock });
+
+describe('the sessionize job under a manual clock (single-thread runtime)', () => {
   it('replays a log and closes sessions at the gap, in processing time', async () => {
     const clock = new ManualClock(0);
+    const env = onManualClock(clock);
     // At 60x, a 10-minute gap is 10 s of processing time.
-    const { env, sessions } = sessionize(
+    const sessions = sessionsOf(
+      env,
       [click(0, 'ana', '/home'), click(120, 'ana', '/search'), click(200, 'bo', '/help'), click(1000, 'ana', '/cart'), click(1100, 'bo', '/pricing')],
-      { gapSeconds: 600, speed: 60, environment: { clock } },
+      { gapSeconds: 600, speed: 60 },
     );
     const closed: { at: number; session: Session }[] = [];
     sessions.addSink((session) => {
@@ -76,13 +87,11 @@ describe('the sessionize job under a manual clock', () => {
   });
 
   it('sessionizes the bundled click log like a plain loop over the log does', async () => {
-    const clicks = readFileSync(new URL('../data/clicks.jsonl', import.meta.url), 'utf8')
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line) as Click);
+    const clicks = bundledClicks();
     const gapSeconds = 600;
     const clock = new ManualClock(0);
-    const { env, sessions } = sessionize(clicks, { gapSeconds, speed: 1800, environment: { clock } });
+    const env = onManualClock(clock);
+    const sessions = sessionsOf(env, clicks, { gapSeconds, speed: 1800 });
     const got = collect(sessions);
     await runJobToCompletion(env.executeAsync('sessionize'), clock);
 
@@ -102,6 +111,28 @@ describe('the sessionize job under a manual clock', () => {
     }
     expect(got.length).toBeGreaterThan(15);
     expect([...got].sort(byStart)).toEqual(expected.sort(byStart));
+  });
+});
+
+describe('the sessionize job module in two task slots', { timeout: 30_000 }, () => {
+  it('closes every user’s sessions as runs of that user’s clicks, the users spread over the slots', async () => {
+    const clicks = bundledClicks();
+    // The log in about half a second of real time: where a session ends depends on the slots' timing, so this checks what does not.
+    const { records, result } = await sessionizeJob.executeAndCollectWithResult({ clicks, gapSeconds: 600, speed: 20_000 }, { jobName: 'sessionize' });
+    expect(result.status).toBe('finished');
+    expect(result.operators.find((o) => o.name === 'sessions')?.parallelism).toBe(2);
+    expect(records.length).toBeGreaterThan(0);
+    for (const user of new Set(records.map((s) => s.user))) {
+      const own = clicks.filter((c) => c.user === user);
+      let next = 0;
+      // In order and never overlapping: each session is the user's next clicks, from where the last one ended.
+      for (const session of records.filter((s) => s.user === user).sort(byStart)) {
+        next = own.findIndex((c, i) => i >= next && c.second === session.firstSecond);
+        const run = own.slice(next, next + session.pages.length);
+        expect(session).toEqual({ user, firstSecond: run[0]?.second, lastSecond: run.at(-1)?.second, pages: run.map((c) => c.page) });
+        next += run.length;
+      }
+    }
   });
 });
 

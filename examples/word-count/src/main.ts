@@ -3,7 +3,8 @@ import { wordCount } from './wordCount.js';
 
 const text = readFileSync(new URL('../data/rivers.txt', import.meta.url), 'utf8');
 const lines = text.split('\n');
-const { counts, job } = await wordCount(lines);
+// Parallelism 2: two task slots, each a worker thread that loads the job from src/wordCount.ts.
+const { counts, job } = await wordCount({ lines, parallelism: 2 });
 
 console.log(`Top words of data/rivers.txt (${lines.length} lines, ${counts.length} distinct words):`);
 for (const [word, count] of counts.slice(0, 10)) console.log(`  ${word.padEnd(12)} ${'#'.repeat(count)} ${count}`);

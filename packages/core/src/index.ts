@@ -19,7 +19,7 @@ export {
 export type { CheckpointStorage, CompletedCheckpoint, StoredCheckpoint } from './runtime/checkpoint/CheckpointStorage.js';
 export { FileCheckpointStorage, type FileCheckpointStorageOptions } from './runtime/checkpoint/FileCheckpointStorage.js';
 export { RestartStrategies, type RestartStrategy } from './runtime/restartStrategies.js';
-export { DataStream, SingleOutputStream, DataStreamSink, KeyedStream, type TransformOptions } from './api/DataStream.js';
+export { DataStream, SingleOutputStream, DataStreamSink, KeyedStream, type TransformOptions, type CollectedJob } from './api/DataStream.js';
 export type { Chaining } from './api/transformations.js';
 
 export { OutputTag } from './api/OutputTag.js';

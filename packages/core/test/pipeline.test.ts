@@ -139,6 +139,15 @@ describe('pipelines', () => {
     expect(result.metrics['job.counts.operator.copy.0.busyTimeMs']).toBeUndefined(); // chained: part of the filter's task
   });
 
+  it('collects the records with the job result that execute() would return (executeAndCollectWithResult)', async () => {
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', parallelism: 2 });
+    const { records, result } = await env.fromCollection(numbers).name('numbers').filter((n) => n % 2 === 0).name('evens').executeAndCollectWithResult('evens');
+    expect(records.sort((a, b) => a - b)).toEqual(numbers.filter((n) => n % 2 === 0));
+    expect(result).toMatchObject({ jobName: 'evens', status: 'finished' });
+    expect(result.operators.find((o) => o.name === 'Sink: Collect')).toMatchObject({ recordsIn: 1000, parallelism: 2 });
+    expect(result.metrics['job.evens.operator.evens.1.numRecordsIn']).toBe(1000);
+  });
+
   it('opens rich functions once per subtask with their own instance and closes them', async () => {
     const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', parallelism: 3 });
     const events: string[] = [];

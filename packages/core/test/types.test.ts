@@ -1,5 +1,5 @@
 import { describe, expectTypeOf, it } from 'vitest';
-import { OutputTag, StreamExecutionEnvironment, type DataStream, type KeyedStream, type SingleOutputStream } from '../src/index.js';
+import { defineJob, OutputTag, StreamExecutionEnvironment, type CollectedJob, type DataStream, type KeyedStream, type SingleOutputStream } from '../src/index.js';
 
 describe('type inference', () => {
   it('flows through every call', () => {
@@ -18,9 +18,16 @@ describe('type inference', () => {
     expectTypeOf(src.process<string>({ processElement: () => undefined }).getSideOutput(tag)).toEqualTypeOf<DataStream<Error>>();
     expectTypeOf(keyed.reduce((a) => a)).toEqualTypeOf<SingleOutputStream<{ id: string; n: number }>>();
     expectTypeOf<ReturnType<typeof mapped.executeAndCollect>>().resolves.toEqualTypeOf<number[]>();
+    expectTypeOf<ReturnType<typeof mapped.executeAndCollectWithResult>>().resolves.toEqualTypeOf<CollectedJob<number>>();
     // @ts-expect-error keys must be routable values, not objects
     src.keyBy((r) => ({ id: r.id }));
     // @ts-expect-error union needs streams of the same type
     mapped.union(words);
+  });
+
+  it("gives a defined job's collect the record type of the stream build returns", () => {
+    const lengths = defineJob({ module: import.meta.url, build: (args: { words: string[] }) => StreamExecutionEnvironment.create().fromCollection(args.words).map((w) => w.length) });
+    expectTypeOf(lengths).toHaveProperty('executeAndCollect').returns.resolves.toEqualTypeOf<number[]>();
+    expectTypeOf(lengths).toHaveProperty('executeAndCollectWithResult').returns.resolves.toEqualTypeOf<CollectedJob<number>>();
   });
 });

@@ -5,6 +5,7 @@ import { ProcessOperator } from '../operators/ProcessOperator.js';
 import { SinkOperator } from '../operators/SinkOperator.js';
 import type { OperatorFactory } from '../operators/StreamOperator.js';
 import { InvalidJobError } from '../runtime/errors.js';
+import type { JobExecutionResult } from '../runtime/JobRunner.js';
 import { MAX_PARALLELISM, type Key } from '../runtime/keyGroups.js';
 import { CollectSink } from '../sinks/CollectSink.js';
 import { FunctionSink } from '../sinks/FunctionSink.js';
@@ -27,6 +28,14 @@ import { describeValue, OptionChecker } from './OptionChecker.js';
 import type { StreamExecutionEnvironment } from './StreamExecutionEnvironment.js';
 import type { Chaining, OperatorTransformation, Transformation } from './transformations.js';
 import { brandClass } from './brandClass.js';
+
+/** What `executeAndCollectWithResult` resolves with: the collected records and the job's result. */
+export interface CollectedJob<T> {
+  /** Every record the collected stream carried, all subtasks', in arrival order. */
+  readonly records: T[];
+  /** What `execute()` resolves with: status, duration, per-operator counts, metrics. */
+  readonly result: JobExecutionResult;
+}
 
 /** Options of {@link DataStream.transform}: how a custom operator is placed in the graph. */
 export interface TransformOptions {
@@ -168,13 +177,29 @@ export class DataStream<T> {
 
   /**
    * Runs the job with this stream collected into an array and resolves with
-   * it (all subtasks' records, in arrival order).
+   * it (all subtasks' records, in arrival order). For the job's
+   * {@link JobExecutionResult} too, use {@link executeAndCollectWithResult}.
    */
   async executeAndCollect(jobName = 'collect'): Promise<T[]> {
+    return (await this.executeAndCollectWithResult(jobName)).records;
+  }
+
+  /**
+   * Runs the job as {@link executeAndCollect} does and resolves with the
+   * records and the job's result (status, `runtimeMs`, per-operator counts,
+   * metrics), which `execute()` would have returned.
+   *
+   * @example
+   * ```ts
+   * const { records, result } = await stream.executeAndCollectWithResult('word count');
+   * console.log(`${records.length} records in ${result.runtimeMs} ms`);
+   * ```
+   */
+  async executeAndCollectWithResult(jobName = 'collect'): Promise<CollectedJob<T>> {
     const sink = new CollectSink<T>();
     this.collectInto(sink);
-    await this.env.execute(jobName);
-    return sink.values;
+    const result = await this.env.execute(jobName);
+    return { records: sink.values, result };
   }
 
   /** @internal The sink `executeAndCollect` adds: the same in the main thread and in every slot. */

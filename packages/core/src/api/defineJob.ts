@@ -1,7 +1,7 @@
 import { InvalidJobError, messageOf } from '../runtime/errors.js';
 import type { JobClient, JobExecutionResult } from '../runtime/JobRunner.js';
 import { CollectSink } from '../sinks/CollectSink.js';
-import { DataStream } from './DataStream.js';
+import { DataStream, type CollectedJob } from './DataStream.js';
 import { OptionChecker } from './OptionChecker.js';
 import { StreamExecutionEnvironment, type ExecuteOptions } from './StreamExecutionEnvironment.js';
 
@@ -38,6 +38,8 @@ export interface JobDefinition<A, B extends JobBuild> {
   executeAsync(args: A, options?: JobDefinitionExecuteOptions): JobClient;
   /** Runs the job with the stream `build` returned collected, and resolves with its records in arrival order. */
   executeAndCollect(args: A, options?: JobDefinitionExecuteOptions): Promise<B extends DataStream<infer T> ? T[] : never>;
+  /** Runs the job as `executeAndCollect` does and resolves with its records and its result (as `stream.executeAndCollectWithResult()`). */
+  executeAndCollectWithResult(args: A, options?: JobDefinitionExecuteOptions): Promise<CollectedJob<B extends DataStream<infer T> ? T : never>>;
 }
 
 /** A definition the registry holds: its build function, untyped. */
@@ -107,14 +109,17 @@ export function defineJob<A, B extends JobBuild>(options: JobDefinitionOptions<A
     }
     return env.launch(jobName, execute, { module, ordinal, args: cloned, collected });
   };
+  type Collected = CollectedJob<B extends DataStream<infer T> ? T : never>;
+  const collect = async (args: A, runOptions: JobDefinitionExecuteOptions = {}): Promise<Collected> => {
+    const records: unknown[] = [];
+    const result = await launch(args, runOptions, records).result;
+    return { records, result } as Collected;
+  };
   return {
     module,
     execute: (args, runOptions = {}) => launch(args, runOptions, undefined).result,
     executeAsync: (args, runOptions = {}) => launch(args, runOptions, undefined),
-    executeAndCollect: async (args, runOptions = {}) => {
-      const collected: unknown[] = [];
-      await launch(args, runOptions, collected).result;
-      return collected as B extends DataStream<infer T> ? T[] : never;
-    },
+    executeAndCollect: async (args, runOptions = {}) => (await collect(args, runOptions)).records as B extends DataStream<infer T> ? T[] : never,
+    executeAndCollectWithResult: collect,
   };
 }

@@ -10,6 +10,14 @@ describe.each(RUNTIMES)('the same job, runtime %s', { timeout: 30_000 }, (runtim
     expect(rows.sort(byValue)).toEqual(Array.from({ length: 5000 }, (_, i) => i * i));
   });
 
+  it('collects the records with the job result (executeAndCollectWithResult)', async () => {
+    const { records, result } = await squares.executeAndCollectWithResult({ n: 1000, parallelism: 2, runtime }, { jobName: 'with result' });
+    expect(records.sort(byValue)).toEqual(Array.from({ length: 1000 }, (_, i) => i * i));
+    expect(result).toMatchObject({ jobName: 'with result', status: 'finished', restarts: 0 });
+    expect(result.operators.find((o) => o.name === 'Sink: Collect')).toMatchObject({ parallelism: 2, recordsIn: 1000 });
+    expect(result.metrics['job.with result.operator.square.1.numRecordsOut']).toBe(500);
+  });
+
   it('counts records in and out per operator and per subtask, under the same metric ids', async () => {
     const result = await squares.execute({ n: 1000, parallelism: 2, runtime, discard: true }, { jobName: 'counted' });
     expect(result.operators.map(({ name, parallelism, recordsIn, recordsOut }) => ({ name, parallelism, recordsIn, recordsOut }))).toEqual([
