@@ -5,7 +5,7 @@ export interface Tagger<TIn, TTag> {
 
 /** Receives each batch a policy closes, in the order they close. */
 export interface BatchOwner<TIn, TTag> {
-  /** Throws when the batch fails the job: the policy's running call ends there, and `dispose` follows. */
+  /** Throws if a batch fails the job meanwhile (one past its deadline as this one joins the line): the policy stops there. */
   batchClosed(records: TIn[], tags: TTag[] | undefined, weight: number, firstArrival: number): void;
   /** The operator holds `capacity` records: an open batch cannot grow until a call ends. */
   readonly atCapacity: boolean;
