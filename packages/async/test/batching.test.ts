@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { FakeBatchService, ManualClock } from '@tributary/testing';
 import { expectBatches, expectNoEmptyBatches } from '@tributary/testing/vitest';
-import { ControlledCalls, batchHarness, range, serviceHarness } from './helpers.js';
+import { RetryStrategies } from '../src/index.js';
+import { ControlledCalls, batchHarness, metric, range, serviceHarness } from './helpers.js';
 
 // Behaviour tests ported from FLINK-38825's AsyncBatchWaitOperatorTest (unordered), then ours.
 describe('batch triggers (FLINK-38825 list)', () => {
@@ -227,6 +228,29 @@ describe('batch triggers (ours)', () => {
     expect(calls).toEqual(sent);
     expect(harness.failure).toBeDefined();
     expect(harness.numProcessingTimeTimers()).toBe(0);
+  });
+
+  it('a retry found past its deadline as a chunk closes a batch fails the job out of that chunk: the rest of it opens no batch and arms no timer', async () => {
+    const calls: number[][] = [];
+    const harness = batchHarness<number, number>(
+      (inputs) => {
+        calls.push([...inputs]);
+        return Promise.reject(new Error('model down'));
+      },
+      // One call a second: the retry of [1, 2], due at 10, waits for the rate limit past its deadline at 100.
+      { maxBatchSize: 2, maxBatchDelay: 50, deadline: 100, rateLimit: { requestsPerSecond: 1 }, retry: RetryStrategies.fixedDelay({ maxAttempts: 3, delayMs: 10 }) },
+    );
+    await harness.open();
+    harness.processChunk([1, 2]);
+    await harness.setProcessingTime(150);
+    expect(harness.failure).toBeUndefined();
+    // [3, 4] closes and goes in line behind the retry, which is past its deadline: the job fails here, before 5.
+    expect(() => harness.processChunk([3, 4, 5])).toThrow('a batch of 2 records failed after 1 attempt: deadline of 100 ms for all attempts exceeded');
+    expect((harness.failure as Error).message).toBe('a batch of 2 records failed after 1 attempt: deadline of 100 ms for all attempts exceeded');
+    expect(harness.numProcessingTimeTimers()).toBe(0);
+    expect(metric(harness, 'bufferedRecords')).toBe(0);
+    await harness.setProcessingTime(2_000);
+    expect(calls).toEqual([[1, 2]]);
   });
 
   it('a chunk forms the batches its records would one by one, also when a batch completes synchronously mid-chunk', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { JobExecutionError, OutputTag, StreamExecutionEnvironment } from '@tributary/core';
+import { JobExecutionError, OutputTag, StreamExecutionEnvironment, type Source } from '@tributary/core';
 import { FakeBatchService, ManualClock, collect, drain, runJobToCompletion } from '@tributary/testing';
 import { AsyncDataStream, RetryStrategies, type DeadLetter } from '../src/index.js';
 import { range } from './helpers.js';
@@ -70,6 +70,41 @@ describe('in a job', () => {
     await expect(run).rejects.toThrow(
       "Job 'fails' failed in operator 'UnorderedWaitBatch' (uid 'embed'): a batch of 3 records failed after 1 attempt: FakeBatchService call #2 failed (failCalls)",
     );
+  });
+
+  it('a retry found past its deadline in the middle of a chunk fails the job out of that chunk, naming the operator', async () => {
+    const clock = new ManualClock(0);
+    const env = StreamExecutionEnvironment.create({ clock });
+    // [1, 2] at once, then [3, 4, 5] at 150: after the retry of [1, 2] (due at 10, held by the rate limit) passed its deadline at 100.
+    const chunks: (readonly number[])[] = [[1, 2], [3, 4, 5]];
+    const source: Source<number, number> = {
+      createReader: () => ({
+        read: () => {
+          const chunk = chunks.shift() ?? null;
+          if (chunk === null || chunk[0] === 1) return chunk;
+          return new Promise((resolve) => clock.schedule(150, () => resolve(chunk)));
+        },
+        position: () => 0,
+      }),
+    };
+    const calls: number[][] = [];
+    const out = collect(
+      AsyncDataStream.unorderedWaitBatch(
+        env.fromSource(source, 'late'),
+        (xs) => {
+          calls.push([...xs]);
+          return Promise.reject(new Error('model down'));
+        },
+        { maxBatchSize: 2, maxBatchDelay: 50, deadline: 100, rateLimit: { requestsPerSecond: 1 }, retry: RetryStrategies.fixedDelay({ maxAttempts: 3, delayMs: 10 }) },
+      ).uid('embed'),
+    );
+    await expect(runJobToCompletion(env.executeAsync('late retry'), clock)).rejects.toThrow(
+      "Job 'late retry' failed in operator 'UnorderedWaitBatch' (uid 'embed'): a batch of 2 records failed after 1 attempt: deadline of 100 ms for all attempts exceeded",
+    );
+    expect(clock.now()).toBe(150);
+    expect(calls).toEqual([[1, 2]]);
+    expect(out).toEqual([]);
+    expect(clock.pendingTimers).toBe(0);
   });
 
   it('a timeout() hook that never completes fails the job naming the operator and the hook, instead of hanging it', async () => {

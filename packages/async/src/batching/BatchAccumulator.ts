@@ -50,12 +50,6 @@ export class BatchAccumulator<TIn, TTag> implements BatchPolicy<TIn> {
   size = 0;
   private readonly single: OpenBatch<TIn, TTag> | undefined;
   private readonly byKey = new Map<unknown, OpenBatch<TIn, TTag>>();
-  /**
-   * Set by `dispose`, which can come in the middle of a chunk (a batch found past its deadline
-   * as a flush dispatches it fails the job): the mailbox drops later mails, not the rest of the
-   * running action, so the rest of the chunk must open no batch and arm no timer.
-   */
-  private disposed = false;
 
   constructor(
     private readonly triggers: BatchTriggers<TIn>,
@@ -67,7 +61,6 @@ export class BatchAccumulator<TIn, TTag> implements BatchPolicy<TIn> {
   }
 
   add(record: TIn): void {
-    if (this.disposed) return;
     const t = this.triggers;
     const tag = this.tagger?.append(record);
     let batch = this.single ?? this.keyed(record);
@@ -79,7 +72,6 @@ export class BatchAccumulator<TIn, TTag> implements BatchPolicy<TIn> {
       // Close the batch before it would exceed the budget; a record heavier than the budget then travels alone.
       if (batch.records.length > 0 && batch.weight + weight > t.maxBatchWeight) {
         this.flush(batch);
-        if (this.disposed) return; // that batch stopped the operator: this record opens nothing
         if (this.single === undefined) batch = this.keyed(record);
       }
       batch.weight += weight;
@@ -105,7 +97,7 @@ export class BatchAccumulator<TIn, TTag> implements BatchPolicy<TIn> {
     }
     const tagger = this.tagger;
     const max = this.triggers.maxBatchSize;
-    for (let from = 0; from < records.length && !this.disposed; ) {
+    for (let from = 0; from < records.length; ) {
       const open = batch.records.length;
       if (open >= max) {
         // The size shrank below what the batch holds (adaptive batching): it goes as it is.
@@ -124,7 +116,6 @@ export class BatchAccumulator<TIn, TTag> implements BatchPolicy<TIn> {
       from = to;
       if (batch.records.length >= max) this.flush(batch);
     }
-    // A dispose mid-chunk emptied the batch, so nothing is armed after it.
     if (batch.records.length > 0) this.startTimer(batch);
   }
 
@@ -157,7 +148,6 @@ export class BatchAccumulator<TIn, TTag> implements BatchPolicy<TIn> {
   }
 
   dispose(): void {
-    this.disposed = true;
     const batches = this.single !== undefined ? [this.single] : [...this.byKey.values()];
     for (const batch of batches) {
       batch.cancelTimer?.();

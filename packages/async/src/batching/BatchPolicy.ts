@@ -5,6 +5,7 @@ export interface Tagger<TIn, TTag> {
 
 /** Receives each batch a policy closes, in the order they close. */
 export interface BatchOwner<TIn, TTag> {
+  /** Throws if a batch fails the job meanwhile (one past its deadline as this one joins the line): the policy stops there. */
   batchClosed(records: TIn[], tags: TTag[] | undefined, weight: number, firstArrival: number): void;
   /** The operator holds `capacity` records: an open batch cannot grow until a call ends. */
   readonly atCapacity: boolean;
@@ -43,7 +44,7 @@ export interface BatchPolicy<TIn> {
   flushAll(): void;
   /** Every record in open batches, oldest batch first (for snapshots). */
   records(): Iterable<TIn>;
-  /** Drops every open batch and its timer; records added afterwards are ignored. */
+  /** Drops every open batch and its timer: the operator stopped (between actions, so nothing is added afterwards). */
   dispose(): void;
   /** A call ended (not a timed-out or abandoned one): what the next batches may learn from. */
   observe(outcome: CallOutcome): void;

@@ -85,6 +85,7 @@ export class AsyncBatchWaitOperator<TIn, TOut>
   private releaseInput: (() => void) | undefined = undefined;
   private finish: (() => void) | undefined = undefined;
   private restored: readonly AsyncStateEntry<TIn, TOut>[] | undefined = undefined;
+  /** The job failed or was cancelled: between actions, since failures inside one are thrown out of it. */
   private readonly onJobAbort = (): void => {
     this.stop(this.ctx.task.signal.reason);
   };

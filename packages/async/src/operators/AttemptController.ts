@@ -14,8 +14,6 @@ import type { Dispatcher } from './Dispatcher.js';
 export interface AttemptOwner {
   /** A retry timer fired: start what is due and check flow control. */
   pump(): void;
-  /** The failure policy failed the job: stop all work. */
-  stop(reason: unknown): void;
 }
 
 /**
@@ -285,10 +283,9 @@ export class AttemptController<TIn, TOut> {
   private applyFailurePolicy(batch: Batch<TIn, TOut>, indices: readonly number[], errors: readonly unknown[]): void {
     const policy = this.config.onFailure;
     if (policy === 'fail') {
-      const error = new AsyncBatchFailedError(indices.length, batch.inputs.length, batch.attempts, errors[0]);
-      this.ctx.task.fail(error, this.ctx.description);
-      this.owner.stop(error);
-      return;
+      // Thrown out of the running action, like any failure in a mail: the rest of it does not run,
+      // and the operator stops when the task fails, after the action.
+      throw new AsyncBatchFailedError(indices.length, batch.inputs.length, batch.attempts, errors[0]);
     }
     for (let k = 0; k < indices.length; k++) {
       const i = indices[k] as number;

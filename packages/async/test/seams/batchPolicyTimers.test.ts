@@ -34,13 +34,14 @@ type Step =
   | { readonly at: number; readonly add: number }
   | { readonly at: number; readonly addAll: readonly number[] }
   | { readonly at: number; readonly flushAll: true }
-  | { readonly at: number; readonly dispose: true }
   | { readonly at: number };
 
 interface Case {
   readonly name: string;
   readonly triggers?: Partial<BatchTriggers<number>>;
   readonly steps: readonly Step[];
+  /** The close (1-based) whose batch fails the job: the owner throws, as the operator's failure policy does. */
+  readonly failingClose?: number;
   /** Each closed batch with the time it closed. */
   readonly batches: readonly (readonly [number, readonly number[]])[];
   /** When each delay timer was armed for. */
@@ -107,9 +108,14 @@ const cases: Case[] = [
     cancelled: 0,
   },
   {
-    name: 'cancelled on dispose: nothing closes afterwards',
-    steps: [{ at: 0, add: 1 }, { at: 10, dispose: true }, { at: 10, add: 2 }, { at: 200 }],
-    batches: [],
+    name: 'a close that fails the job ends the chunk; disposed after it, the timer is cancelled and nothing opens or closes afterwards',
+    triggers: { maxBatchSize: 2 },
+    failingClose: 2,
+    steps: [{ at: 0, addAll: [1, 2, 3] }, { at: 10, addAll: [4, 5, 6, 7] }, { at: 200 }],
+    batches: [
+      [0, [1, 2]],
+      [10, [3, 4]],
+    ],
     armed: [100],
     cancelled: 1,
   },
@@ -135,23 +141,37 @@ const cases: Case[] = [
 ];
 
 describe('BatchAccumulator: the delay timer', () => {
-  it.each(cases)('$name', async ({ triggers, steps, batches, armed, cancelled }) => {
+  it.each(cases)('$name', async ({ triggers, steps, failingClose, batches, armed, cancelled }) => {
     const clock = new ManualClock(0);
     const timers = new RecordingTimers(clock);
     const closed: [number, number[]][] = [];
+    const failure = new Error('the batch failed the job');
+    let failed = false;
     const accumulator = new BatchAccumulator<number, never>(
       { maxBatchSize: 10, maxBatchDelay: 100, maxBatchWeight: Number.POSITIVE_INFINITY, weigher: undefined, batchKey: undefined, capacity: 20, ...triggers },
       timers,
       undefined,
-      { batchClosed: (records) => closed.push([clock.now(), records]), atCapacity: false },
+      {
+        batchClosed: (records) => {
+          if (closed.push([clock.now(), records]) === failingClose) throw failure;
+        },
+        atCapacity: false,
+      },
     );
     for (const step of steps) {
       await clock.setTime(step.at);
-      if ('add' in step) accumulator.add(step.add);
-      else if ('addAll' in step) accumulator.addAll(step.addAll);
-      else if ('flushAll' in step) accumulator.flushAll();
-      else if ('dispose' in step) accumulator.dispose();
+      try {
+        if ('add' in step) accumulator.add(step.add);
+        else if ('addAll' in step) accumulator.addAll(step.addAll);
+        else if ('flushAll' in step) accumulator.flushAll();
+      } catch (error) {
+        // As in a task: the failure ends the action, and the operator disposes its accumulator after it.
+        expect(error).toBe(failure);
+        failed = true;
+        accumulator.dispose();
+      }
     }
+    expect(failed).toBe(failingClose !== undefined);
     expect(closed).toEqual(batches);
     expect(timers.armed).toEqual(armed);
     expect(timers.cancelled).toBe(cancelled);

@@ -43,7 +43,10 @@ export interface TaskHooks {
    * action emitted are flushed downstream afterwards.
    */
   execute(action: () => void, operator: string): void;
-  /** Fails the job with `error`, attributed to `operator`. */
+  /**
+   * Fails the job with `error`, attributed to `operator`, from outside the task's actions (a promise that
+   * rejected). Inside an action, throw instead: the rest of it must not run on an operator torn down by the abort.
+   */
   fail(error: unknown, operator: string): void;
   /** Holds back the task's next input record until `until` settles (it must not reject). */
   backpressure(until: Promise<unknown>): void;

@@ -3,51 +3,17 @@
  * apt-get when missing (as root), started on a free loopback port without
  * persistence, stopped at the end.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { ensureDebianPackage } from '../../../testing/test/support/debianPackage.js';
 
 export interface RunningRedis {
   readonly url: string;
   stop(): Promise<void>;
-}
-
-/** Serializes installs between test suites that start at the same time (apt takes a lock and fails without waiting). */
-const INSTALL_LOCK = join(tmpdir(), 'tributary-redis-install.lock');
-/** Debian installs the server in /usr/bin; /usr/sbin and /usr/local/bin cover other layouts and a PATH without them. */
-const EXTRA_DIRS = ['/usr/bin', '/usr/sbin', '/usr/local/bin'];
-
-function findOnPath(command: string): string | undefined {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter).filter((d) => d !== ''), ...EXTRA_DIRS];
-  for (const dir of dirs) {
-    const candidate = join(dir, command);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // Not in this directory.
-    }
-  }
-  return undefined;
-}
-
-function install(): void {
-  if (process.platform !== 'linux' || process.getuid?.() !== 0) {
-    throw new Error(
-      'redis-server is not on PATH. Install it (Debian/Ubuntu: `sudo apt-get install -y redis-server`, macOS: `brew install redis`) ' +
-        'or point the tests at a running server with TRIBUTARY_REDIS_URL=redis://127.0.0.1:6379.',
-    );
-  }
-  const script = 'command -v redis-server >/dev/null || { apt-get update && apt-get install -y --no-install-recommends redis-server; }';
-  console.log(`[redis tests] redis-server is not on PATH; installing it: flock ${INSTALL_LOCK} sh -c '${script}'`);
-  const result = spawnSync('flock', [INSTALL_LOCK, 'sh', '-c', script], {
-    stdio: ['ignore', 'inherit', 'inherit'],
-    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-  });
-  if (result.status !== 0) throw new Error(`installing redis-server with apt-get failed (exit ${String(result.status)})`);
 }
 
 function freePort(): Promise<number> {
@@ -86,12 +52,14 @@ async function waitUntilReady(url: string, child: ChildProcess, log: () => strin
 
 /** Starts a private `redis-server` (installing it first if needed) and resolves once it answers. */
 export async function startRedisServer(): Promise<RunningRedis> {
-  let binary = findOnPath('redis-server');
-  if (binary === undefined) {
-    install();
-    binary = findOnPath('redis-server');
-    if (binary === undefined) throw new Error('redis-server is still not on PATH after apt-get install');
-  }
+  const binary = ensureDebianPackage({
+    name: 'redis-server',
+    commands: ['redis-server'],
+    requester: 'redis tests',
+    missing:
+      'redis-server is not on PATH. Install it (Debian/Ubuntu: `sudo apt-get install -y redis-server`, macOS: `brew install redis`) ' +
+      'or point the tests at a running server with TRIBUTARY_REDIS_URL=redis://127.0.0.1:6379.',
+  });
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'tributary-redis-'));
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no'];

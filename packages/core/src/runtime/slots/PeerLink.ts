@@ -1,7 +1,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import { RemoteQueue, type CreditSink } from './RemoteQueue.js';
 import { RemoteSubpartition } from './RemoteSubpartition.js';
-import { BARRIER, CHUNK, COLUMNS, CREDIT, END, OPEN, type SlotMessage } from './slotMessages.js';
+import { BARRIER, CHUNK, COLUMNS, CREDIT, END, OPEN, type PeerMessage } from './peerMessages.js';
 
 /** Where a stream a peer opened finds its consumer channel. */
 export interface StreamDirectory {
@@ -26,7 +26,7 @@ export class PeerLink implements CreditSink {
     private readonly port: MessagePort,
     private readonly directory: StreamDirectory,
   ) {
-    port.on('message', (message: SlotMessage) => this.receive(message));
+    port.on('message', (message: PeerMessage) => this.receive(message));
     // The peer closed its end (its slot stops): producers waiting for its credits must not hang.
     port.on('close', () => this.close());
   }
@@ -58,7 +58,7 @@ export class PeerLink implements CreditSink {
     for (const subpartition of this.outgoing) subpartition.close();
   }
 
-  private receive(message: SlotMessage): void {
+  private receive(message: PeerMessage): void {
     if (this.closed) return;
     switch (message[0]) {
       case CHUNK:

@@ -1,7 +1,7 @@
 import { CheckpointBarrier } from '../checkpoint/CheckpointBarrier.js';
 import type { InputChannel, PollListener } from '../InputChannel.js';
 import { fromColumns } from './columnChunks.js';
-import { BARRIER, CHUNK, COLUMNS, type StreamMessage } from './slotMessages.js';
+import { BARRIER, CHUNK, COLUMNS, type StreamMessage } from './peerMessages.js';
 
 /** Where a consumer slot's polled chunks turn into credits for their producer. */
 export interface CreditSink {

@@ -2,7 +2,7 @@ import type { MessagePort } from 'node:worker_threads';
 import type { CheckpointBarrier } from '../checkpoint/CheckpointBarrier.js';
 import type { Subpartition } from './SlotResultPartition.js';
 import { toColumns } from './columnChunks.js';
-import { BARRIER, CHUNK, COLUMNS, END, OPEN } from './slotMessages.js';
+import { BARRIER, CHUNK, COLUMNS, END, OPEN } from './peerMessages.js';
 
 /**
  * The producer's end of one queue in a consumer channel of another slot (Flink's

@@ -19,7 +19,7 @@ import { SubtaskBuilder } from '../SubtaskBuilder.js';
 import type { Task } from '../Task.js';
 import type { TaskReport } from '../TaskGateway.js';
 import { firstDifference } from './graphDifference.js';
-import type { FromSlot, SlotWorkerData, ToSlot } from './messages.js';
+import type { FromSlot, SlotWorkerData, ToSlot } from './hostMessages.js';
 import { sampleMetrics } from './metricMirror.js';
 import { SlotTransport } from './SlotTransport.js';
 

@@ -7,7 +7,7 @@ import type { TaskStatus } from '../JobWatchdog.js';
 import { taskIdentity } from '../SubtaskBuilder.js';
 import { taskKey, type TaskCommand, type TaskId, type TaskReport } from '../TaskGateway.js';
 import type { SubtaskRestore } from '../checkpoint/restoreAssignment.js';
-import type { FromSlot, SlotWorkerData, ToSlot } from './messages.js';
+import type { FromSlot, SlotWorkerData, ToSlot } from './hostMessages.js';
 import { MetricMirror } from './metricMirror.js';
 
 /** How a slot loads a `defineJob` job, and where its collected records go. */

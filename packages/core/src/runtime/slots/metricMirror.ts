@@ -1,6 +1,6 @@
 import { Histogram, type HistogramSnapshot, type HistogramTotals } from '../../metrics/Histogram.js';
 import { Counter, Gauge, type MetricRegistry } from '../../metrics/MetricRegistry.js';
-import type { MetricSample } from './messages.js';
+import type { MetricSample } from './hostMessages.js';
 
 /** A slot's metrics as plain values, to send to the main thread. */
 export function sampleMetrics(registry: MetricRegistry): MetricSample[] {

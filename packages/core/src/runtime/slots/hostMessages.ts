@@ -1,3 +1,4 @@
+/** What travels between the main thread (SlotHost) and a slot's worker (between two slots: peerMessages.ts). */
 import type { MessagePort } from 'node:worker_threads';
 import type { LogFields, LogLevel } from '../../logging/Logger.js';
 import type { MetricVariables } from '../../metrics/MetricRegistry.js';

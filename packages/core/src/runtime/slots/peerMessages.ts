@@ -1,6 +1,7 @@
 /**
- * What travels on the port between two slots. Tuples, not objects: one small array per
- * chunk is all the hot path allocates. `stream` is the sender's number for one
+ * What travels on the port between two slots (between the main thread and a
+ * slot: hostMessages.ts). Tuples, not objects: one small array per chunk is
+ * all the hot path allocates. `stream` is the sender's number for one
  * (consumer vertex, consumer subtask, producer queue), announced once by an open message.
  */
 
@@ -22,4 +23,4 @@ export type EndMessage = readonly [typeof END, stream: number];
 /** The messages of one stream after its open, in the order they were sent. */
 export type StreamMessage = ChunkMessage | ColumnsMessage | BarrierMessage | EndMessage;
 export type CreditMessage = readonly [typeof CREDIT, ...number[]];
-export type SlotMessage = OpenMessage | StreamMessage | CreditMessage;
+export type PeerMessage = OpenMessage | StreamMessage | CreditMessage;
