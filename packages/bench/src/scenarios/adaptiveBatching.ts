@@ -46,7 +46,7 @@ interface PhaseMeter {
  * stamps each pull, a call costs what the phase of its first record says,
  * and the sink measures each record's latency in the phase it was served in.
  */
-class PhasedRun {
+export class PhasedRun {
   private readonly pulledAt: Float64Array;
   /** The phase of the service when each record's call was made. */
   private readonly servedIn: Uint8Array;
