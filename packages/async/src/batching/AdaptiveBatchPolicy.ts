@@ -20,8 +20,10 @@ export interface AdaptiveTriggers<TIn> extends BatchTriggers<TIn> {
  * calls it observes, within `maxBatchSize` and `maxBatchDelay`. Records
  * collect as with fixed triggers (weight budget and batch keys included);
  * only the size and the wait move. The records held (`capacity`) follow the
- * chosen size, two batches per call slot as the fixed default, so records
- * wait upstream rather than in a line the latency target cannot afford.
+ * chosen size: a batch per call slot and one ready for the next free slot,
+ * which keeps every slot busy; more would only wait in line (the fixed
+ * default holds two per slot), and records wait upstream instead, where a
+ * slow-down found later cannot reach them.
  */
 export class AdaptiveBatchPolicy<TIn, TTag> implements BatchPolicy<TIn> {
   private readonly tuner: BatchSizeTuner;
@@ -65,7 +67,7 @@ export class AdaptiveBatchPolicy<TIn, TTag> implements BatchPolicy<TIn> {
   }
 
   get capacity(): number {
-    return Math.min(this.triggers.capacity, 2 * this.tuner.size * this.triggers.maxInFlightBatches);
+    return Math.min(this.triggers.capacity, (this.triggers.maxInFlightBatches + 1) * this.tuner.size);
   }
 
   add(record: TIn): void {

@@ -20,10 +20,8 @@ export interface TunerState {
 
 /** Weight an observation keeps per later one: about the last five calls count (a step change is followed within a few batches). */
 const DECAY = 0.8;
-/** A call this far (as a share) from the fitted duration is a change of service, not noise. */
+/** A call this far (as a share) from the fitted duration is a change of service, not noise: the fit starts again from it. */
 const SURPRISE = 0.25;
-/** Weight the past keeps after such a call. */
-const FORGET = 0.2;
 /** Overhead share of a call worth paying: past it, a bigger batch gains under 5% throughput (Beam's `target_batch_overhead`). */
 const OVERHEAD_SHARE = 0.05;
 /** Headroom under the latency target, for the spread of call durations. */
@@ -41,10 +39,13 @@ const FIRST_SIZE = 8;
  * recent calls, weighting the newest most, and picks the smallest size
  * whose overhead share is under 5% (bigger batches would add latency for
  * little throughput), capped so that two calls' time (one in line, one of
- * its own, as under backpressure) stays within the latency target. It moves
- * at most by a factor of two per call, grows only while calls succeed
- * unthrottled (throttling is the concurrency limiter's to answer), and
- * never leaves `[1, maxBatchSize]` nor waits past `maxBatchDelay`.
+ * its own, as under backpressure) stays within the latency target. A call
+ * far off the fit means the service changed: the fit starts again from it.
+ * The latency cap applies at once, before the next batch; otherwise the
+ * size shrinks at most twofold per call. It grows at most 1.5x per call and
+ * only while calls succeed unthrottled (throttling is the concurrency
+ * limiter's to answer), and never leaves `[1, maxBatchSize]` nor waits past
+ * `maxBatchDelay`.
  * The wait is the time a batch takes to fill at the observed arrival rate,
  * within what the latency target leaves after the calls.
  */
@@ -95,19 +96,23 @@ export class BatchSizeTuner {
     const f = this.fit;
     const n = outcome.size;
     const t = outcome.durationMs;
-    // A call far off the fit means the service changed: the past is mostly forgotten at once.
-    const expected = this.predict(n);
-    const decay = expected > 0 && Math.abs(t - expected) > SURPRISE * expected ? FORGET : DECAY;
-    for (let i = 0; i < f.length; i++) f[i] = (f[i] as number) * decay;
+    if (this.changed(n, t)) {
+      // The service changed: the past would only mislead, and the slope learned from it too.
+      f.fill(0);
+      this.slope = Number.NaN;
+    } else {
+      for (let i = 0; i < f.length; i++) f[i] = (f[i] as number) * DECAY;
+    }
     f[0] += 1;
     f[1] += n;
     f[2] += n * n;
     f[3] += t;
     f[4] += n * t;
-    const wanted = this.choose();
     const grown = this.frozen ? this.size : Math.ceil(this.size * GROWTH);
     this.frozen = false;
-    const next = Math.max(1, Math.floor(this.size / 2), Math.min(wanted, grown, this.bounds.maxBatchSize));
+    // Throughput moves the size at most twofold down per call. The latency target cuts at once, to
+    // what the fit affords: the calls of the old size still ending then cut no further.
+    const next = Math.max(1, Math.min(Math.max(Math.floor(this.size / 2), this.efficient()), this.affordable(), grown, this.bounds.maxBatchSize));
     // Moves under 5% are noise of the fit; each move costs a short batch while the operator's capacity follows.
     if (Math.abs(next - this.size) > HYSTERESIS * this.size) this.size = next;
   }
@@ -122,18 +127,29 @@ export class BatchSizeTuner {
     this.arrivalRate = state.arrivalRate;
   }
 
-  /** The size the fit favours; `maxBatchSize` while the calls seen cannot tell per-item cost from overhead. */
-  private choose(): number {
+  /** A call of `n` records taking `t` ms, far off a fit that tells per-item cost from overhead: the service changed. */
+  private changed(n: number, t: number): boolean {
+    if (this.line()?.split !== true) return false;
+    const expected = this.predict(n);
+    return expected > 0 && Math.abs(t - expected) > SURPRISE * expected;
+  }
+
+  /** The smallest size whose overhead share is under 5%; `maxBatchSize` while the fit cannot tell per-item cost from overhead. */
+  private efficient(): number {
     const line = this.line();
     const max = this.bounds.maxBatchSize;
-    if (line === undefined) return max;
-    const { a, b } = line;
     // No measurable per-item cost: only the overhead counts, so bigger is better.
-    if (a <= 0) return max;
-    let n = Math.ceil(((1 - OVERHEAD_SHARE) / OVERHEAD_SHARE) * (b / a));
+    if (line === undefined || !line.split || line.a <= 0) return max;
+    return Math.max(1, Math.min(max, Math.ceil(((1 - OVERHEAD_SHARE) / OVERHEAD_SHARE) * (line.b / line.a))));
+  }
+
+  /** The biggest size whose call fits twice (one in line, one of its own) in 95% of the target; `maxBatchSize` without one. */
+  private affordable(): number {
     const target = this.bounds.targetLatency;
-    if (target !== Number.POSITIVE_INFINITY) n = Math.min(n, Math.floor(((LATENCY_SHARE * target) / 2 - b) / a));
-    return Math.max(1, Math.min(n, max));
+    const max = this.bounds.maxBatchSize;
+    const line = this.line();
+    if (target === Number.POSITIVE_INFINITY || line === undefined || line.a <= 0) return max;
+    return Math.max(1, Math.min(max, Math.floor(((LATENCY_SHARE * target) / 2 - line.b) / line.a)));
   }
 
   /** The fitted duration of a call of `n` records; 0 before any fit. */
@@ -145,17 +161,20 @@ export class BatchSizeTuner {
   /**
    * Weighted least squares of duration on size. While the recent sizes
    * barely differ, the last slope is kept and a change of duration is put
-   * on the overhead: the size then moves, and the next fit sees both.
-   * Undefined before any fit.
+   * on the overhead. With no slope yet (or since the service changed), the
+   * whole cost is taken as per-item (`split` false): that caps the size
+   * for the latency target from what the calls showed, without deciding
+   * the overhead share; the size then moves, and the next fit sees both.
+   * Undefined before any call.
    */
-  private line(): { a: number; b: number } | undefined {
+  private line(): { a: number; b: number; split: boolean } | undefined {
     const [w, sn, snn, st, snt] = this.fit;
     if (w === 0) return undefined;
     const meanN = sn / w;
     const meanT = st / w;
     const varN = snn / w - meanN * meanN;
     if (varN >= (0.02 * meanN) ** 2) this.slope = (snt / w - meanN * meanT) / varN;
-    if (Number.isNaN(this.slope)) return undefined;
-    return { a: this.slope, b: Math.max(0, meanT - this.slope * meanN) };
+    if (Number.isNaN(this.slope)) return { a: meanT / meanN, b: 0, split: false };
+    return { a: this.slope, b: Math.max(0, meanT - this.slope * meanN), split: true };
   }
 }

@@ -69,6 +69,47 @@ describe('adaptive batching: sizes chosen from the calls observed', { timeout: 1
     expect(run.phases.map((p) => p.emitted)).toEqual([1500, 2000, 1500]);
   });
 
+  // S8's first step: four calls at once of up to 512 cheap records; then each record costs twenty times more.
+  const CHEAP = { baseMs: 20, perItemMs: 0.05 };
+  const DEAR = { baseMs: 30, perItemMs: 1 };
+  const fourSlots: WaitBatchOptions<number, number> = { maxBatchSize: 512, maxBatchDelay: 50, maxInFlightBatches: 4, adaptive: { targetLatency: 250 } };
+
+  it('meets the target after a step slow-down with records held: one cut, before the next batch, to what the slow calls afford', async () => {
+    const run = await saturatedRun(fourSlots, [
+      { latency: CHEAP, records: 10_000 },
+      { latency: DEAR, records: 10_000 },
+    ]);
+    const sizes = run.calls.filter((c) => c.phase === 1).map((c) => c.size);
+    const cut = sizes.findIndex((size) => size < 512);
+    expect(sizes.slice(0, cut).length, 'the batches of 512 held at the step').toBeLessThanOrEqual(8);
+    // 512 records took 542 ms: at that cost per record, 112 fit in half of 95% of the target.
+    expect(sizes[cut]).toBe(112);
+    // Two sizes seen, the fit is exact: (118.75 - 30) / 1 = 88, and no cut below it (the last call takes what end of input left).
+    expect(sizes.slice(cut + 1, -1).every((size) => size === 88 || size === 112), sizes.join(' ')).toBe(true);
+    expect(sizes.at(-2)).toBe(88);
+    // A batch per call slot and one ready: a line of one batch, not of one per slot.
+    expect(metric(run.harness, 'capacity')).toBe(5 * 88);
+    // The records held at the step wait for the slow calls of 512; those that came once a slow call had returned meet the target.
+    expect(run.phases[1]!.p95Known).toBeLessThanOrEqual(250);
+    expect(run.phases.map((p) => p.emitted)).toEqual([10_000, 10_000]);
+  });
+
+  it('grows after a step speed-up, never cutting the size for calls that came back sooner', async () => {
+    const run = await saturatedRun(fourSlots, [
+      { latency: DEAR, records: 5000 },
+      { latency: { baseMs: 5, perItemMs: 0.2 }, records: 10_000 },
+    ]);
+    const before = run.calls.filter((c) => c.phase === 0).map((c) => c.size);
+    const sizes = run.calls.filter((c) => c.phase === 1).map((c) => c.size);
+    const settled = before.at(-2)!;
+    expect(within(settled, 88, 0.05), before.join(' ')).toBe(true);
+    expect(Math.min(...sizes.slice(0, -1)), sizes.join(' ')).toBeGreaterThanOrEqual(settled);
+    // 5 % overhead: 19 * 5 / 0.2 = 475 records, whose two calls (200 ms) fit the target.
+    expect(sizes.at(-2)).toBe(475);
+    expect(run.phases[1]!.p95Known).toBeLessThanOrEqual(250);
+    expect(run.phases.map((p) => p.emitted)).toEqual([5000, 10_000]);
+  });
+
   it('never starves a lone record: it goes within maxBatchDelay, and sooner once the arrival rate is known', async () => {
     const clock = new ManualClock(0);
     const service = new FakeBatchService<number, number>({ clock, handler: (xs) => [...xs], latency: FAST });

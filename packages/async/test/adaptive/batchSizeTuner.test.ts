@@ -61,6 +61,27 @@ describe('BatchSizeTuner', () => {
     expect(slow.wait).toBe(200);
   });
 
+  it('after a step slow-down, cuts to what the slow calls afford once, however many calls of the old size still end', () => {
+    const tuner = new BatchSizeTuner({ maxBatchSize: 512, maxBatchDelay: 50, targetLatency: 250 });
+    learn(tuner, 0.05, 20, 30);
+    expect(tuner.size).toBe(512);
+    // Eight calls of 512 were out when the service slowed to 30 ms + 1 ms a record: 542 ms each.
+    for (let i = 0; i < 8; i++) tuner.observe(ok(512, 542));
+    // All per-record, as far as one size can tell: 512 * 118.75 / 542.
+    expect(tuner.size).toBe(112);
+    tuner.observe(ok(112, 30 + 112));
+    expect(tuner.size).toBe(88); // (0.95 * 250 / 2 - 30) / 1
+  });
+
+  it('after a step speed-up, grows from the size it had rather than cutting it', () => {
+    const tuner = new BatchSizeTuner({ maxBatchSize: 512, maxBatchDelay: 50, targetLatency: 250 });
+    learn(tuner, 1, 30, 30);
+    expect(tuner.size).toBe(88);
+    const sizes = learn(tuner, 0.2, 5, 12);
+    for (let i = 1; i < sizes.length; i++) expect(sizes[i]!).toBeGreaterThanOrEqual(sizes[i - 1]!);
+    expect(tuner.size).toBe(475); // 19 * 5 / 0.2: 5% overhead
+  });
+
   it('restores what it learned', () => {
     const tuner = new BatchSizeTuner(bounds);
     learn(tuner, 2, 4, 30);

@@ -239,11 +239,22 @@ export interface PhaseFigures {
   readonly p50Ms: number;
   readonly p95Ms: number;
   readonly p99Ms: number;
+  /**
+   * p95 of the records pulled once a call of the phase had returned (from then on a contender
+   * could know the service changed); the others were already held, in batches sized for the phase before.
+   * 0: every record was pulled before.
+   */
+  readonly p95KnownMs: number;
+  /** Records served in the phase that were pulled before its first call returned. */
+  readonly heldAtChange: number;
   readonly meanBatch: number;
 }
 
 export interface PhasedContenderResult extends ContenderInfo {
+  /** Medians over the repetitions. */
   readonly phases: readonly PhaseFigures[];
+  /** Every repetition's figures, for their spread. */
+  readonly runs: readonly (readonly PhaseFigures[])[];
 }
 
 /** A scenario whose service changes cost mid-run (S8): throughput and latency per phase. */

@@ -216,25 +216,39 @@ export function tableOf(r: ScenarioResult): Table {
   }
 }
 
-/** The table of a phased scenario (S8): per phase and contender, records/s against the oracle's, and latency percentiles. */
+/**
+ * The table of a phased scenario (S8): per phase and contender, records/s against the oracle's and
+ * latency percentiles (medians; the spread of the repetitions in brackets), then the records
+ * pulled before the phase's first call returned (no contender could know of the change yet) and
+ * the p95 of the others.
+ */
 export function phasedTable(r: PhasedScenarioResult): Table {
   const oracle = r.contenders.find((c) => c.id === 'oracle');
   return {
-    headers: ['phase', 'contender', 'records/s', 'of the oracle', 'p50 ms', 'p95 ms', 'p99 ms', 'mean batch'],
-    align: ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right'],
+    headers: ['phase', 'contender', 'records/s', 'of the oracle', 'p50 ms', 'p95 ms', 'p99 ms', 'pulled before a call returned', 'p95 of the rest, ms', 'mean batch'],
+    align: ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
     rows: r.phases.flatMap((p, k) =>
       r.contenders.map((c) => {
         const f = c.phases[k];
         const base = oracle?.phases[k]?.recordsPerSecond;
-        if (f === undefined) return [String(k + 1), c.label, '', '', '', '', '', ''];
+        if (f === undefined) return [String(k + 1), c.label, '', '', '', '', '', '', '', ''];
+        const each = c.runs.map((run) => run[k]).filter((x) => x !== undefined);
+        const spread = (pick: (x: (typeof each)[number]) => number, format: (x: number) => string): string => {
+          if (each.length < 2) return '';
+          const values = each.map(pick);
+          return ` (${format(Math.min(...values))}–${format(Math.max(...values))})`;
+        };
+        const ratio = (x: number): string => formatRatio(x, Math.floor);
         return [
           `${k + 1} (${p.baseMs} + ${p.perItemMs} n ms)`,
           c.label,
           formatInt(f.recordsPerSecond),
-          base === undefined || base === 0 ? '' : formatRatio(f.recordsPerSecond / base, Math.floor),
+          base === undefined || base === 0 ? '' : ratio(f.recordsPerSecond / base) + spread((x) => x.recordsPerSecond / base, ratio),
           formatMs(f.p50Ms),
-          formatMs(f.p95Ms),
+          formatMs(f.p95Ms) + spread((x) => x.p95Ms, (x) => formatMs(x)),
           formatMs(f.p99Ms),
+          formatInt(f.heldAtChange),
+          f.p95KnownMs === 0 ? '-' : formatMs(f.p95KnownMs) + spread((x) => x.p95KnownMs, (x) => formatMs(x)),
           f.meanBatch.toFixed(1),
         ];
       }),

@@ -31,8 +31,11 @@ const SWEEP_SHARE = 0.25;
 /** Per phase: latencies and delivery span of one run. */
 interface PhaseMeter {
   latencies: number[];
-  /** When the service entered the phase (its first call), and when the last record it served there was delivered. */
+  /** Latencies of the records pulled once a call of the phase had returned: from then on a contender could know the service changed. */
+  known: number[];
+  /** When the service entered the phase (its first call), when that phase's first call returned, and when the last record it served there was delivered. */
   firstCall: number;
+  firstReturn: number;
   last: number;
   calls: number;
   batched: number;
@@ -43,7 +46,7 @@ interface PhaseMeter {
  * stamps each pull, a call costs what the phase of its first record says,
  * and the sink measures each record's latency in the phase it was served in.
  */
-class PhasedRun {
+export class PhasedRun {
   private readonly pulledAt: Float64Array;
   /** The phase of the service when each record's call was made. */
   private readonly servedIn: Uint8Array;
@@ -72,7 +75,7 @@ class PhasedRun {
           keepCallLog: false,
         }),
     );
-    this.meters = phases.map(() => ({ latencies: [], firstCall: Number.NaN, last: Number.NaN, calls: 0, batched: 0 }));
+    this.meters = phases.map(() => ({ latencies: [], known: [], firstCall: Number.NaN, firstReturn: Number.POSITIVE_INFINITY, last: Number.NaN, calls: 0, batched: 0 }));
     this.servedIn = new Uint8Array(start);
   }
 
@@ -91,13 +94,18 @@ class PhasedRun {
     if (meter.calls++ === 0) meter.firstCall = performance.now();
     meter.batched += batch.length;
     for (const i of batch) this.servedIn[i] = phase;
-    return (this.services[phase] as FakeBatchService<number, number>).call(batch, ctx);
+    return (this.services[phase] as FakeBatchService<number, number>).call(batch, ctx).then((outputs) => {
+      if (meter.firstReturn === Number.POSITIVE_INFINITY) meter.firstReturn = performance.now();
+      return outputs;
+    });
   };
 
   readonly deliver = (i: number): void => {
     const now = performance.now();
     const meter = this.meters[this.servedIn[i] as number] as PhaseMeter;
-    meter.latencies.push(now - (this.pulledAt[i] as number));
+    const pulledAt = this.pulledAt[i] as number;
+    meter.latencies.push(now - pulledAt);
+    if (pulledAt >= meter.firstReturn) meter.known.push(now - pulledAt);
     meter.last = now;
     this.delivered++;
     this.sum += i;
@@ -122,7 +130,7 @@ class PhasedRun {
   figures(): PhaseFigures[] {
     return this.meters.map((m) => {
       const sorted = Float64Array.from(m.latencies).sort();
-      const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? 0;
+      const at = (q: number): number => quantile(sorted, q);
       // A record belongs to the phase the service was in when its call was made: from that phase's first call to its last delivery.
       const span = m.last - m.firstCall;
       return {
@@ -130,6 +138,8 @@ class PhasedRun {
         p50Ms: at(0.5),
         p95Ms: at(0.95),
         p99Ms: at(0.99),
+        p95KnownMs: quantile(Float64Array.from(m.known).sort(), 0.95),
+        heldAtChange: m.latencies.length - m.known.length,
         meanBatch: m.calls === 0 ? 0 : m.batched / m.calls,
       };
     });
@@ -154,6 +164,11 @@ class PhasedRun {
       concurrency: S8_CONCURRENCY,
     };
   }
+}
+
+/** The q-quantile (0..1) of ascending `sorted`, nearest rank; 0 when empty. */
+function quantile(sorted: Float64Array, q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? 0;
 }
 
 /** One contender of S8: runs the phases once. */
@@ -225,8 +240,9 @@ export function adaptiveBatchingScenario(): PhasedScenario {
       `A FakeBatchService on the system clock serving ${S8_CONCURRENCY} calls at once changes its cost twice during one run, unknown to the job (${phases.join('; ')}): a call costs what the phase of its first record says, as when the records drift (longer texts, another model behind the endpoint). ` +
       `Every contender keeps at most ${S8_CONCURRENCY} calls in flight and reads the source as fast as it takes records. The latency target is ${S8_TARGET_MS} ms (p95, from a record's pull off the source to its delivery). ` +
       `The oracle is the best fixed batch size for each phase alone, found by a sweep over a quarter of that phase's records (${SWEEP.join(', ')}, delay ${MAX_DELAY_MS} ms; the most records/s with p95 within the target), its figures from runs of that whole phase alone: no single fixed setting reaches it in every phase. ` +
-      'A record counts in the phase of the call that served it. ' +
-      'Throughput is a phase\'s records over the span from its first call to its last delivery, learning included; latency includes the records that waited behind batches sized for the phase before.',
+      'A record counts in the phase of the call that served it (the phase of that call\'s first record): a record of phase 1 delivered after phase 2 began counts in phase 1, with its whole latency. ' +
+      'Throughput is a phase\'s records over the span from its first call to its last delivery, learning included; latency includes the records that waited behind batches sized for the phase before. ' +
+      'The records a contender had pulled before the phase\'s first call returned were batched before anything showed the change; they are counted apart, and the p95 of the rest is shown beside the whole phase\'s.',
     phases: S8_PHASES,
   };
 }
@@ -246,7 +262,15 @@ function scaled(phases: readonly PhaseModel[], total: number | undefined, quick:
 function medianFigures(runs: readonly PhaseFigures[][]): PhaseFigures[] {
   return (runs[0] ?? []).map((_, k) => {
     const of = (pick: (f: PhaseFigures) => number): number => median(runs.map((r) => pick(r[k] as PhaseFigures)));
-    return { recordsPerSecond: of((f) => f.recordsPerSecond), p50Ms: of((f) => f.p50Ms), p95Ms: of((f) => f.p95Ms), p99Ms: of((f) => f.p99Ms), meanBatch: of((f) => f.meanBatch) };
+    return {
+      recordsPerSecond: of((f) => f.recordsPerSecond),
+      p50Ms: of((f) => f.p50Ms),
+      p95Ms: of((f) => f.p95Ms),
+      p99Ms: of((f) => f.p99Ms),
+      p95KnownMs: of((f) => f.p95KnownMs),
+      heldAtChange: of((f) => f.heldAtChange),
+      meanBatch: of((f) => f.meanBatch),
+    };
   });
 }
 
@@ -286,10 +310,10 @@ export async function runPhasedScenario(scenario: PhasedScenario, options: Phase
       collectGarbage();
       const figures = await c.run(phases);
       runs.get(c.id)?.push(figures);
-      options.log(`S8 ${c.label}: ${figures.map((f, k) => `phase ${k + 1} ${Math.round(f.recordsPerSecond)}/s p95 ${f.p95Ms.toFixed(0)} ms`).join(', ')}`);
+      options.log(`S8 ${c.label}: ${figures.map((f, k) => `phase ${k + 1} ${Math.round(f.recordsPerSecond)}/s p95 ${f.p95Ms.toFixed(0)} ms (${f.heldAtChange} pulled before a call returned; the rest ${f.p95KnownMs.toFixed(0)} ms)`).join(', ')}`);
     }
   }
-  const results: PhasedContenderResult[] = contenders.map((c) => ({ id: c.id, label: c.label, note: c.note, extra: false, phases: medianFigures(runs.get(c.id) ?? []) }));
+  const results: PhasedContenderResult[] = contenders.map((c) => ({ id: c.id, label: c.label, note: c.note, extra: false, phases: medianFigures(runs.get(c.id) ?? []), runs: runs.get(c.id) ?? [] }));
   return {
     kind: 'phased',
     ...describeRun(scenario, options),
