@@ -70,7 +70,7 @@ describe('dedupe: one call per distinct input', () => {
     // 'a' twice from the cache, 'c' sent once for three records.
     harness.processElements(['a', 'c', 'a', 'c', 'c', 'a']);
     await harness.endInput();
-    const counts = ['records', 'cacheHits', 'dedupedRecords', 'cacheMisses', 'batches'].map((name) => metric(harness, name));
+    const counts = ['records', 'cacheHits', 'dedupedRecords', 'cacheMisses', 'batches'].map((name) => metric(harness, name) as number);
     expect(counts).toEqual([3, 3, 2, 3, 2]);
     expect(counts[0]! + counts[1]! + counts[2]!).toBe(8);
     expect(harness.getOutput()).toEqual(['A', 'B', 'A', 'C', 'A', 'C', 'C', 'A']);
