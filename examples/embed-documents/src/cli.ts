@@ -38,6 +38,9 @@ Options:
   --parallelism N   subtasks of the embedding and matching operators, one
                     task slot (worker thread) each when above 1 (default:
                     the machine's cores)
+  --no-dedupe       embed every document, repeats too (by default each
+                    distinct text is embedded once per subtask: a repeat
+                    shares the call of its batch or comes from a cache)
   --endpoint URL    embed with an OpenAI-compatible server instead, e.g.
                     http://localhost:11434/v1 (Ollama); needs --model;
                     the API key, if any, comes from OPENAI_API_KEY
@@ -71,6 +74,7 @@ interface Settings {
   readonly threshold: number;
   readonly batchSize: number;
   readonly parallelism: number;
+  readonly dedupe: boolean;
   readonly endpoint: string | undefined;
   readonly model: string | undefined;
   readonly quiet: boolean;
@@ -114,7 +118,8 @@ async function run(settings: Settings, io: CliIo): Promise<void> {
     input = await writeCorpus(corpus.docs, `corpus-${settings.docs}-seed${settings.seed}.jsonl`);
     documents = corpus.docs.length;
     planted = corpus.planted;
-    source = `generated corpus, seed ${settings.seed}, ${corpus.planted.length} planted near-duplicate pairs`;
+    const reposts = corpus.planted.filter((p) => p.edit === 'repost').length;
+    source = `generated corpus, seed ${settings.seed}, ${corpus.planted.length} planted near-duplicate pairs, ${reposts} of them exact reposts`;
   } else {
     input = settings.input;
     documents = await countLines(input);
@@ -130,7 +135,15 @@ async function run(settings: Settings, io: CliIo): Promise<void> {
   let view: JobViewServer | undefined;
   let result;
   try {
-    const args = { input, output: settings.out, threshold: settings.threshold, batchSize: settings.batchSize, embedder, parallelism: settings.parallelism };
+    const args = {
+      input,
+      output: settings.out,
+      threshold: settings.threshold,
+      batchSize: settings.batchSize,
+      embedder,
+      parallelism: settings.parallelism,
+      dedupe: settings.dedupe,
+    };
     result = await findNearDuplicates(args, async (job) => {
       // The job's registry: with slots, their metrics reach it at least once a second.
       if (!settings.quiet) progress = new Progress({ registry: job.metrics, job: JOB_NAME, operator: EMBED_OPERATOR, stream: io.stdout, total: documents }).start();
@@ -153,6 +166,7 @@ async function run(settings: Settings, io: CliIo): Promise<void> {
       parallelism: settings.parallelism,
       threshold: settings.threshold,
       lsh: `LSH, ${DEFAULT_LSH.bands} bands of ${DEFAULT_LSH.bitsPerBand} hyperplane bits`,
+      dedupe: settings.dedupe,
       job: result.job,
       stats: batchStats(result.metrics.entries(), { job_id: result.job.jobId, operator: EMBED_OPERATOR }),
       pairs: result.pairs,
@@ -186,6 +200,7 @@ function parseSettings(argv: readonly string[], cwd: string): Settings | 'help' 
       threshold: { type: 'string' },
       'batch-size': { type: 'string' },
       parallelism: { type: 'string' },
+      'no-dedupe': { type: 'boolean' },
       endpoint: { type: 'string' },
       model: { type: 'string' },
       quiet: { type: 'boolean' },
@@ -210,6 +225,7 @@ function parseSettings(argv: readonly string[], cwd: string): Settings | 'help' 
     threshold: numberOption('--threshold', values.threshold, 0.8, -1, 1),
     batchSize: integerOption('--batch-size', values['batch-size'], 64, 1, 4096),
     parallelism: integerOption('--parallelism', values.parallelism, availableParallelism(), 1, 128),
+    dedupe: values['no-dedupe'] !== true,
     endpoint: values.endpoint,
     model: values.model,
     quiet: values.quiet === true,

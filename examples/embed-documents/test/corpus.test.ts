@@ -15,15 +15,24 @@ describe('generateCorpus', () => {
     expect(large.planted.filter((p) => inSlice.has(p.duplicate))).toEqual(small.planted);
   });
 
-  it('plants each duplicate after its original, with one edit that changes the text, at most one per original', () => {
+  it('plants each duplicate after its original, with one edit that changes the text or none (a repost), at most one per original', () => {
     const { docs, planted } = generateCorpus({ docs: 3000 });
     const byId = new Map(docs.map((d, i) => [d.id, { ...d, index: i }]));
     expect(new Set(docs.map((d) => d.id)).size).toBe(docs.length);
-    expect(planted.length).toBeGreaterThan(3000 * 0.06);
-    expect(planted.length).toBeLessThan(3000 * 0.1);
-    expect(new Set(planted.map((p) => p.original)).size).toBe(planted.length);
-    expect(new Set(planted.map((p) => p.edit))).toEqual(new Set(['substitute', 'insert', 'delete', 'typo', 'punctuation']));
-    for (const p of planted) {
+    const reposts = planted.filter((p) => p.edit === 'repost');
+    const edited = planted.filter((p) => p.edit !== 'repost');
+    expect(edited.length).toBeGreaterThan(3000 * 0.06);
+    expect(edited.length).toBeLessThan(3000 * 0.1);
+    expect(reposts.length).toBeGreaterThan(3000 * 0.08);
+    expect(reposts.length).toBeLessThan(3000 * 0.12);
+    // One duplicate per original, and no duplicate is an original: the planted pairs are every pair of the corpus.
+    const involved = planted.flatMap((p) => [p.original, p.duplicate]);
+    expect(new Set(involved).size).toBe(involved.length);
+    expect(new Set(planted.map((p) => p.edit))).toEqual(new Set(['substitute', 'insert', 'delete', 'typo', 'punctuation', 'repost']));
+    // The only texts that occur twice are the reposts'.
+    expect(docs.length - new Set(docs.map((d) => d.text)).size).toBe(reposts.length);
+    for (const p of reposts) expect(byId.get(p.duplicate)!.text).toBe(byId.get(p.original)!.text);
+    for (const p of edited) {
       const original = byId.get(p.original)!;
       const duplicate = byId.get(p.duplicate)!;
       expect(original.index).toBeLessThan(duplicate.index);
