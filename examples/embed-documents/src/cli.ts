@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startJobView, type JobViewServer } from '@tributary/web';
 import { batchStats } from './batchStats.js';
-import { generateCorpus, type PlantedPair } from './corpus.js';
+import { generateCorpus, REPOST_SHARE, type PlantedPair } from './corpus.js';
 import type { EmbedderChoice } from './embedders.js';
 import { Progress, type ProgressStream } from './progress.js';
 import { compareWithPlanted, formatReport } from './report.js';
@@ -24,7 +24,8 @@ planted in the generated corpus), throughput and batch statistics.
 
 Options:
   --docs N          size of the generated corpus (default 5000); it has
-                    near-duplicates planted at known places
+                    near-duplicates and exact reposts (10%) planted at
+                    known places
   --seed N          seed of the generated corpus (default 7)
   --input FILE      read this JSON-lines file of {"id": ..., "text": ...}
                     instead of generating a corpus (relative paths start
@@ -114,7 +115,7 @@ async function run(settings: Settings, io: CliIo): Promise<void> {
   let planted: readonly PlantedPair[] | undefined;
   let source: string;
   if (settings.input === undefined) {
-    const corpus = generateCorpus({ docs: settings.docs, seed: settings.seed });
+    const corpus = generateCorpus({ docs: settings.docs, seed: settings.seed, repostShare: REPOST_SHARE });
     input = await writeCorpus(corpus.docs, `corpus-${settings.docs}-seed${settings.seed}.jsonl`);
     documents = corpus.docs.length;
     planted = corpus.planted;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { USAGE, runCli } from '../src/cli.js';
-import { generateCorpus } from '../src/corpus.js';
+import { generateCorpus, REPOST_SHARE } from '../src/corpus.js';
 
 function io(isTTY = false) {
   const out: string[] = [];
@@ -100,7 +100,7 @@ describe('the embed-documents command line', () => {
   });
 
   it('embeds each distinct text once, and every document with --no-dedupe, finding the same pairs', async () => {
-    const reposts = generateCorpus({ docs: 300 }).planted.filter((p) => p.edit === 'repost').length;
+    const reposts = generateCorpus({ docs: 300, repostShare: REPOST_SHARE }).planted.filter((p) => p.edit === 'repost').length;
     expect(reposts).toBeGreaterThan(10);
     const reports = [];
     for (const flags of [[], ['--no-dedupe']]) {

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidJobError } from '@tributary/core';
 import { ensureEmbedderModel, onnxTextEmbedder } from '@tributary/onnx';
 import { batchStats } from '../src/batchStats.js';
-import { generateCorpus } from '../src/corpus.js';
+import { generateCorpus, REPOST_SHARE } from '../src/corpus.js';
 import type { DuplicatePair } from '../src/BucketMatcher.js';
 import type { EmbedderChoice } from '../src/embedders.js';
 import { EMBED_OPERATOR, buildNearDuplicateJob, findNearDuplicates, type NearDuplicateJobArgs } from '../src/nearDuplicates.js';
@@ -14,7 +14,7 @@ import { startEmbeddingsServer } from './support/embeddingsServer.js';
 
 const THRESHOLD = 0.8;
 // A slice of the main job's corpus: the first 400 documents of the 5,000 (the generator makes prefixes).
-const { docs, planted } = generateCorpus({ docs: 400 });
+const { docs, planted } = generateCorpus({ docs: 400, repostShare: REPOST_SHARE });
 const distinctTexts = new Set(docs.map((d) => d.text)).size;
 let dir: string;
 let input: string;
