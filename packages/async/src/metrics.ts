@@ -9,7 +9,9 @@ import { HISTOGRAM_BUCKETS, type Counter, type Histogram, type MetricGroup } fro
  * - `queueWaitMs`: for each batch formed from the input, from its first
  *   record's arrival to its first call (the longest wait in the batch).
  * - `callLatencyMs`: from the start of a call to its completion or failure
- *   (calls abandoned by a timeout or cancellation are not measured).
+ *   (calls abandoned by a timeout or cancellation are not measured); with
+ *   `dedupe`, from the start of an attempt, the cache lookup included, and a
+ *   batch the cache answers in full is measured too.
  *
  * Gauges: `inFlightBatches` (calls running), `bufferedRecords` (records not
  * in a call: in open batches, waiting for a call slot or for a retry),
@@ -20,9 +22,9 @@ import { HISTOGRAM_BUCKETS, type Counter, type Histogram, type MetricGroup } fro
  *
  * Counters: `batches` (calls made, retries included), `records` (records
  * sent over all calls; with `dedupe`, only the records a call was made for:
- * a batch the cache answers in full makes no call and counts in neither), `retries` (calls that were retries), `failures`
- * (calls that failed: threw, rejected, completed exceptionally or timed
- * out), `failedItems` (items marked failed in per-item responses),
+ * a batch the cache answers in full makes no call and counts in neither),
+ * `retries` (calls that were retries), `failures` (calls that failed:
+ * threw, rejected, completed exceptionally or timed out), `failedItems` (items marked failed in per-item responses),
  * `timeouts` (calls cut by their timeout or the deadline, and batches whose
  * deadline passed while they waited for a call slot), `deadLettered`
  * (records sent to the dead-letter output), `throttled` (calls or items that
