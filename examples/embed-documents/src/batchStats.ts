@@ -6,8 +6,12 @@ export interface BatchStats {
   readonly recordsOut: number;
   /** Calls made, retries included. */
   readonly batches: number;
-  /** Records sent over all calls. */
+  /** Records sent over all calls (with dedupe: the texts embedded). */
   readonly recordsSent: number;
+  /** Records dedupe answered from its cache, without a call. */
+  readonly cacheHits: number;
+  /** Records dedupe answered with the call of an identical record of their batch. */
+  readonly dedupedRecords: number;
   /** `recordsSent / batches`, 0 before the first call. */
   readonly meanBatchSize: number;
   readonly inFlightBatches: number;
@@ -41,6 +45,8 @@ export function batchStats(entries: Iterable<MetricEntry>, where: MetricVariable
     recordsOut: sum('numRecordsOut'),
     batches,
     recordsSent: sum('records'),
+    cacheHits: sum('cacheHits'),
+    dedupedRecords: sum('dedupedRecords'),
     meanBatchSize: batches === 0 ? 0 : sum('records') / batches,
     inFlightBatches: sum('inFlightBatches'),
     retries: sum('retries'),

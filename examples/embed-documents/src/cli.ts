@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startJobView, type JobViewServer } from '@tributary/web';
 import { batchStats } from './batchStats.js';
-import { generateCorpus, type PlantedPair } from './corpus.js';
+import { generateCorpus, REPOST_SHARE, type PlantedPair } from './corpus.js';
 import type { EmbedderChoice } from './embedders.js';
 import { Progress, type ProgressStream } from './progress.js';
 import { compareWithPlanted, formatReport } from './report.js';
@@ -24,7 +24,8 @@ planted in the generated corpus), throughput and batch statistics.
 
 Options:
   --docs N          size of the generated corpus (default 5000); it has
-                    near-duplicates planted at known places
+                    near-duplicates and exact reposts (10%) planted at
+                    known places
   --seed N          seed of the generated corpus (default 7)
   --input FILE      read this JSON-lines file of {"id": ..., "text": ...}
                     instead of generating a corpus (relative paths start
@@ -38,6 +39,9 @@ Options:
   --parallelism N   subtasks of the embedding and matching operators, one
                     task slot (worker thread) each when above 1 (default:
                     the machine's cores)
+  --no-dedupe       embed every document, repeats too (by default each
+                    distinct text is embedded once per subtask: a repeat
+                    shares the call of its batch or comes from a cache)
   --endpoint URL    embed with an OpenAI-compatible server instead, e.g.
                     http://localhost:11434/v1 (Ollama); needs --model;
                     the API key, if any, comes from OPENAI_API_KEY
@@ -71,6 +75,7 @@ interface Settings {
   readonly threshold: number;
   readonly batchSize: number;
   readonly parallelism: number;
+  readonly dedupe: boolean;
   readonly endpoint: string | undefined;
   readonly model: string | undefined;
   readonly quiet: boolean;
@@ -110,11 +115,12 @@ async function run(settings: Settings, io: CliIo): Promise<void> {
   let planted: readonly PlantedPair[] | undefined;
   let source: string;
   if (settings.input === undefined) {
-    const corpus = generateCorpus({ docs: settings.docs, seed: settings.seed });
+    const corpus = generateCorpus({ docs: settings.docs, seed: settings.seed, repostShare: REPOST_SHARE });
     input = await writeCorpus(corpus.docs, `corpus-${settings.docs}-seed${settings.seed}.jsonl`);
     documents = corpus.docs.length;
     planted = corpus.planted;
-    source = `generated corpus, seed ${settings.seed}, ${corpus.planted.length} planted near-duplicate pairs`;
+    const reposts = corpus.planted.filter((p) => p.edit === 'repost').length;
+    source = `generated corpus, seed ${settings.seed}, ${corpus.planted.length} planted near-duplicate pairs, ${reposts} of them exact reposts`;
   } else {
     input = settings.input;
     documents = await countLines(input);
@@ -130,7 +136,15 @@ async function run(settings: Settings, io: CliIo): Promise<void> {
   let view: JobViewServer | undefined;
   let result;
   try {
-    const args = { input, output: settings.out, threshold: settings.threshold, batchSize: settings.batchSize, embedder, parallelism: settings.parallelism };
+    const args = {
+      input,
+      output: settings.out,
+      threshold: settings.threshold,
+      batchSize: settings.batchSize,
+      embedder,
+      parallelism: settings.parallelism,
+      dedupe: settings.dedupe,
+    };
     result = await findNearDuplicates(args, async (job) => {
       // The job's registry: with slots, their metrics reach it at least once a second.
       if (!settings.quiet) progress = new Progress({ registry: job.metrics, job: JOB_NAME, operator: EMBED_OPERATOR, stream: io.stdout, total: documents }).start();
@@ -153,6 +167,7 @@ async function run(settings: Settings, io: CliIo): Promise<void> {
       parallelism: settings.parallelism,
       threshold: settings.threshold,
       lsh: `LSH, ${DEFAULT_LSH.bands} bands of ${DEFAULT_LSH.bitsPerBand} hyperplane bits`,
+      dedupe: settings.dedupe,
       job: result.job,
       stats: batchStats(result.metrics.entries(), { job_id: result.job.jobId, operator: EMBED_OPERATOR }),
       pairs: result.pairs,
@@ -186,6 +201,7 @@ function parseSettings(argv: readonly string[], cwd: string): Settings | 'help' 
       threshold: { type: 'string' },
       'batch-size': { type: 'string' },
       parallelism: { type: 'string' },
+      'no-dedupe': { type: 'boolean' },
       endpoint: { type: 'string' },
       model: { type: 'string' },
       quiet: { type: 'boolean' },
@@ -210,6 +226,7 @@ function parseSettings(argv: readonly string[], cwd: string): Settings | 'help' 
     threshold: numberOption('--threshold', values.threshold, 0.8, -1, 1),
     batchSize: integerOption('--batch-size', values['batch-size'], 64, 1, 4096),
     parallelism: integerOption('--parallelism', values.parallelism, availableParallelism(), 1, 128),
+    dedupe: values['no-dedupe'] !== true,
     endpoint: values.endpoint,
     model: values.model,
     quiet: values.quiet === true,

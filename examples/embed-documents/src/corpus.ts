@@ -6,10 +6,10 @@ export interface Doc {
   readonly text: string;
 }
 
-/** How a planted near-duplicate differs from its original. */
-export type Edit = 'substitute' | 'insert' | 'delete' | 'typo' | 'punctuation';
+/** How a planted near-duplicate differs from its original: one edit, or none (`repost`, an exact copy). */
+export type Edit = 'substitute' | 'insert' | 'delete' | 'typo' | 'punctuation' | 'repost';
 
-/** A near-duplicate pair the generator planted: `duplicate` is `original` after one `edit`. */
+/** A near-duplicate pair the generator planted: `duplicate` is `original` after one `edit` (a repost: the same text). */
 export interface PlantedPair {
   readonly original: string;
   readonly duplicate: string;
@@ -28,7 +28,16 @@ export interface CorpusOptions {
   readonly seed?: number;
   /** Share of documents that are a near-duplicate of an earlier one. Default 0.08. */
   readonly duplicateShare?: number;
+  /**
+   * Share of documents that are an exact copy of an earlier one (a syndicated
+   * repost, boilerplate). Default 0, the corpus of the benchmarks; the
+   * command line's corpus has {@link REPOST_SHARE}.
+   */
+  readonly repostShare?: number;
 }
+
+/** The share of exact reposts in the corpus the command line generates: a crawl holds syndicated copies. */
+export const REPOST_SHARE = 0.1;
 
 const PEOPLE = [
   'Amara', 'Bruno', 'Chen', 'Dagny', 'Emeka', 'Farida', 'Gustav', 'Hana', 'Ilya', 'Jonas', 'Kaveh', 'Leila', 'Mateo', 'Nadia',
@@ -127,13 +136,17 @@ const TEMPLATES = [
  * Each document is three different sentences from templates with many slots.
  * About `duplicateShare` of the documents are an earlier document after one
  * edit (a word substituted, inserted or deleted, a typo, or punctuation and
- * case changes), placed later in the corpus; each original gets at most one.
+ * case changes), placed later in the corpus, and about `repostShare` are an
+ * exact copy of an earlier one (a crawl holds syndicated copies and
+ * boilerplate: a near-duplicate pair at cosine 1, and an input the job need
+ * not embed twice). Each original gets at most one duplicate of either kind,
+ * so the planted pairs are every pair of the corpus that is one.
  * The generator works document by document from one random stream, so a
  * smaller corpus is a prefix of a larger one with the same seed: the first
  * 400 documents of the 5,000-document corpus are the 400-document corpus.
  */
 export function generateCorpus(options: CorpusOptions): Corpus {
-  const { docs: count, seed = 7, duplicateShare = 0.08 } = options;
+  const { docs: count, seed = 7, duplicateShare = 0.08, repostShare = 0 } = options;
   const random = seededRandom(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
   const docs: Doc[] = [];
@@ -143,12 +156,13 @@ export function generateCorpus(options: CorpusOptions): Corpus {
 
   for (let i = 0; i < count; i++) {
     const id = `doc-${String(i + 1).padStart(5, '0')}`;
-    if (candidates.length > 0 && random() < duplicateShare) {
+    const draw = candidates.length > 0 ? random() : 1;
+    if (draw < duplicateShare + repostShare) {
       const at = Math.floor(random() * candidates.length);
       const original = docs[candidates[at]!]!;
       candidates.splice(at, 1);
-      const edit = pick(EDITS);
-      docs.push({ id, text: applyEdit(original.text, edit, random) });
+      const edit = draw < duplicateShare ? pick(EDITS) : 'repost';
+      docs.push({ id, text: edit === 'repost' ? original.text : applyEdit(original.text, edit, random) });
       planted.push({ original: original.id, duplicate: id, edit });
       continue;
     }
@@ -166,10 +180,10 @@ export function generateCorpus(options: CorpusOptions): Corpus {
   return { docs, planted };
 }
 
-const EDITS: readonly Edit[] = ['substitute', 'insert', 'delete', 'typo', 'punctuation'];
+const EDITS: readonly Exclude<Edit, 'repost'>[] = ['substitute', 'insert', 'delete', 'typo', 'punctuation'];
 
 /** The text after one edit of the given kind; the edit always changes the text. */
-function applyEdit(text: string, edit: Edit, random: () => number): string {
+function applyEdit(text: string, edit: Exclude<Edit, 'repost'>, random: () => number): string {
   const words = text.split(' ');
   const at = (n: number) => Math.floor(random() * n);
   switch (edit) {

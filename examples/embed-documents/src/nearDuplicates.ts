@@ -14,7 +14,7 @@ import {
 } from '@tributary/core';
 import { BucketMatcher, bucketEntries, type DuplicatePair } from './BucketMatcher.js';
 import type { Doc } from './corpus.js';
-import { createEmbedder, type EmbedderChoice } from './embedders.js';
+import { createEmbedder, type EmbeddedDoc, type EmbedderChoice } from './embedders.js';
 import { RandomHyperplaneLsh, type LshOptions } from './lsh.js';
 
 /** The job's name: its metrics are `job.embed-documents.operator.<operator>.<subtask>.<metric>`. */
@@ -40,6 +40,8 @@ export interface NearDuplicateJobArgs {
   readonly parallelism: number;
   /** Default: task slots when `parallelism` is above 1; `'single-thread'` runs every subtask on the main thread. */
   readonly runtime?: Runtime;
+  /** Embed each distinct text once per subtask: repeats share the call of their batch or come from a cache of results. Default true. */
+  readonly dedupe?: boolean;
 }
 
 export interface NearDuplicateResult {
@@ -59,6 +61,18 @@ export interface NearDuplicateResult {
 export const DEFAULT_LSH: LshOptions = { bands: 32, bitsPerBand: 10, seed: 1 };
 
 /**
+ * A text is embedded once: a repost takes its vector from the call of an
+ * identical text in its batch or from a cache of the subtask's last 20,000
+ * results (vectors of 128 floats from the local model: at most 10 MB; of
+ * 1,536 from a server's model: 120 MB).
+ */
+const DEDUPE_BY_TEXT = {
+  key: (doc: Doc) => doc.text,
+  withInput: (result: EmbeddedDoc, doc: Doc): EmbeddedDoc => ({ ...doc, vector: result.vector }),
+  cache: { maxEntries: 20_000 },
+};
+
+/**
  * The near-duplicate job's graph: reads documents from a file, embeds them in
  * batches with the async batch operator, puts each embedding in one
  * locality-sensitive-hash bucket per band, compares each document with the
@@ -71,6 +85,7 @@ export function buildNearDuplicateJob(args: NearDuplicateJobArgs): StreamExecuti
   const threshold = check.number('threshold', args.threshold, { min: -1, max: 1 });
   const batchSize = check.integer('batchSize', args.batchSize);
   const parallelism = check.integer('parallelism', args.parallelism);
+  const dedupe = check.optionalBoolean('dedupe', args.dedupe) ?? true;
   const embedder = createEmbedder(args.embedder);
   const lsh = new RandomHyperplaneLsh(DEFAULT_LSH);
 
@@ -83,6 +98,8 @@ export function buildNearDuplicateJob(args: NearDuplicateJobArgs): StreamExecuti
     maxBatchDelay: 5, // a partial batch waits at most 5 ms for more
     maxInFlightBatches: 2, // two calls at once keep the model busy
     ...embedder.operatorOptions,
+    resultMode: 'per-item', // one vector per document: what dedupe hands to each repeat
+    dedupe: dedupe ? DEDUPE_BY_TEXT : undefined,
   })
     .name(EMBED_OPERATOR)
     .uid(EMBED_OPERATOR);

@@ -40,6 +40,8 @@ export interface ReportInput {
   readonly parallelism: number;
   readonly threshold: number;
   readonly lsh: string;
+  /** Whether the job embedded each distinct text once (`--no-dedupe` turns it off). */
+  readonly dedupe: boolean;
   readonly job: JobExecutionResult;
   readonly stats: BatchStats;
   readonly pairs: readonly DuplicatePair[];
@@ -71,6 +73,10 @@ export function formatReport(input: ReportInput): string {
   }
   lines.push(
     `  throughput   ${integer.format(stats.recordsOut)} docs in ${seconds.toFixed(2)} s: ${integer.format(stats.recordsOut / Math.max(seconds, 1e-3))} docs/s`,
+    input.dedupe
+      ? `  repeats      ${integer.format(stats.cacheHits + stats.dedupedRecords)} docs not embedded again (${integer.format(stats.cacheHits)} from the cache,` +
+          ` ${integer.format(stats.dedupedRecords)} sharing a call): ${integer.format(stats.recordsSent)} embedded`
+      : `  repeats      every doc embedded (--no-dedupe): ${integer.format(stats.recordsSent)} embedded`,
     `  batches      ${integer.format(stats.batches)} calls, mean size ${stats.meanBatchSize.toFixed(1)};` +
       ` call latency p50 ${ms(stats.callLatencyMs.p50)}, p95 ${ms(stats.callLatencyMs.p95)}; queue wait p95 ${ms(stats.queueWaitMs.p95)}` +
       (stats.retries > 0 ? `; ${stats.retries} retries` : ''),

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { USAGE, runCli } from '../src/cli.js';
+import { generateCorpus, REPOST_SHARE } from '../src/corpus.js';
 
 function io(isTTY = false) {
   const out: string[] = [];
@@ -32,7 +33,7 @@ describe('the embed-documents command line', () => {
       expect(run.stdout()).toBe(USAGE);
       expect(run.stderr()).toBe('');
     }
-    for (const flag of ['--docs', '--input', '--out', '--threshold', '--batch-size', '--parallelism', '--endpoint', '--model', '--quiet', '--ui']) expect(USAGE).toContain(flag);
+    for (const flag of ['--docs', '--input', '--out', '--threshold', '--batch-size', '--parallelism', '--no-dedupe', '--endpoint', '--model', '--quiet', '--ui']) expect(USAGE).toContain(flag);
   });
 
   it.each([
@@ -96,6 +97,25 @@ describe('the embed-documents command line', () => {
     const lines = (await readFile(file, 'utf8')).trim().split('\n');
     expect(report).toContain(`pairs found  ${lines.length}, written to ${file}\n`);
     expect(run.stderr()).toBe('');
+  });
+
+  it('embeds each distinct text once, and every document with --no-dedupe, finding the same pairs', async () => {
+    const reposts = generateCorpus({ docs: 300, repostShare: REPOST_SHARE }).planted.filter((p) => p.edit === 'repost').length;
+    expect(reposts).toBeGreaterThan(10);
+    const reports = [];
+    for (const flags of [[], ['--no-dedupe']]) {
+      const run = io();
+      expect(await runCli(['--docs', '300', '--parallelism', '1', '--out', join(dir, `dedupe${flags.length}`), '--quiet', ...flags], run.io)).toBe(0);
+      reports.push(run.stdout());
+    }
+    const [deduped, every] = reports as [string, string];
+    const [, saved, embedded] = /repeats {6}(\d+) docs not embedded again \(\d+ from the cache, \d+ sharing a call\): (\d+) embedded\n/.exec(deduped) ?? [];
+    expect(Number(saved) + Number(embedded)).toBe(300);
+    expect(Number(saved)).toBeGreaterThan(reposts / 2);
+    expect(every).toContain('repeats      every doc embedded (--no-dedupe): 300 embedded\n');
+    const pairsLine = (report: string) => /pairs found {2}(\d+)/.exec(report)?.[1];
+    expect(pairsLine(deduped)).toBe(pairsLine(every));
+    expect(deduped).toContain(`${reposts} of them exact reposts`);
   });
 
   it('--ui prints the job view URL and keeps serving the finished job after the report until interrupted', async () => {

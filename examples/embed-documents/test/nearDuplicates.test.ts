@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidJobError } from '@tributary/core';
 import { ensureEmbedderModel, onnxTextEmbedder } from '@tributary/onnx';
 import { batchStats } from '../src/batchStats.js';
-import { generateCorpus } from '../src/corpus.js';
+import { generateCorpus, REPOST_SHARE } from '../src/corpus.js';
 import type { DuplicatePair } from '../src/BucketMatcher.js';
 import type { EmbedderChoice } from '../src/embedders.js';
 import { EMBED_OPERATOR, buildNearDuplicateJob, findNearDuplicates, type NearDuplicateJobArgs } from '../src/nearDuplicates.js';
@@ -14,7 +14,8 @@ import { startEmbeddingsServer } from './support/embeddingsServer.js';
 
 const THRESHOLD = 0.8;
 // A slice of the main job's corpus: the first 400 documents of the 5,000 (the generator makes prefixes).
-const { docs, planted } = generateCorpus({ docs: 400 });
+const { docs, planted } = generateCorpus({ docs: 400, repostShare: REPOST_SHARE });
+const distinctTexts = new Set(docs.map((d) => d.text)).size;
 let dir: string;
 let input: string;
 /** The reference: every pair at or above the threshold, by comparing all pairs of the model's embeddings. */
@@ -79,6 +80,7 @@ function expectGoodPairs(pairs: readonly DuplicatePair[]) {
 describe('the near-duplicate job on 400 documents of the corpus', () => {
   it('finds every planted pair, and every pair at or above the threshold, with batches of up to 64', async () => {
     expect(planted.length).toBeGreaterThanOrEqual(20);
+    expect(planted.some((p) => p.edit === 'repost')).toBe(true);
     const { pairs, job, metrics } = await findNearDuplicates(args('local'));
 
     expectGoodPairs(pairs);
@@ -90,10 +92,20 @@ describe('the near-duplicate job on 400 documents of the corpus', () => {
 
     const stats = batchStats(metrics.entries(), { job_id: job.jobId, operator: EMBED_OPERATOR });
     expect(stats.recordsOut).toBe(docs.length);
-    expect(stats.recordsSent).toBe(docs.length);
+    // Each document embedded, answered by the cache or sharing a call, once; most reposts are not embedded
+    // again (one whose original is still in a call when it comes is: the cache holds results, not calls).
+    expect(stats.recordsSent + stats.cacheHits + stats.dedupedRecords).toBe(docs.length);
+    expect(stats.recordsSent).toBeLessThan(docs.length - (docs.length - distinctTexts) / 2);
     expect(stats.batches).toBeGreaterThanOrEqual(Math.ceil(docs.length / 64));
     expect(stats.callLatencyMs.count).toBe(stats.batches);
     expect(job.operators.find((o) => o.name === 'compare in bucket')?.recordsOut).toBe(pairs.length);
+  });
+
+  it('embeds every document with dedupe off, and finds the same pairs', async () => {
+    const { pairs, job, metrics } = await findNearDuplicates(args('every', { dedupe: false }));
+    expect(new Set(pairs.map((p) => pairKey(p.a, p.b)))).toEqual(allPairsAbove);
+    const stats = batchStats(metrics.entries(), { job_id: job.jobId, operator: EMBED_OPERATOR });
+    expect([stats.recordsOut, stats.recordsSent, stats.cacheHits + stats.dedupedRecords]).toEqual([docs.length, docs.length, 0]);
   });
 
   it('finds the same pairs at parallelism 2 in two task slots, the buckets split between them', async () => {
@@ -112,17 +124,21 @@ describe('the near-duplicate job on 400 documents of the corpus', () => {
     expect(() => buildNearDuplicateJob(args('never', { parallelism: 0 }))).toThrow(InvalidJobError);
     expect(() => buildNearDuplicateJob(args('never', { threshold: 1.5 }))).toThrow("buildNearDuplicateJob(): option 'threshold' must be a finite number in [-1, 1], got 1.5");
     expect(() => buildNearDuplicateJob(args('never', { batchSize: 0 }))).toThrow("buildNearDuplicateJob(): option 'batchSize' must be an integer >= 1, got 0");
+    expect(() => buildNearDuplicateJob(args('never', { dedupe: 'yes' as never }))).toThrow("buildNearDuplicateJob(): option 'dedupe' must be");
   });
 
   it('finds the same pairs through an OpenAI-compatible server (--endpoint)', async () => {
     const server = await startEmbeddingsServer(embedAll);
     try {
       const embedder: EmbedderChoice = { kind: 'endpoint', baseUrl: server.baseUrl, model: 'test-embedder' };
-      const { pairs } = await findNearDuplicates(args('endpoint', { embedder, batchSize: 50 }));
+      const { pairs, job, metrics } = await findNearDuplicates(args('endpoint', { embedder, batchSize: 50 }));
       expectGoodPairs(pairs);
       expect(new Set(pairs.map((p) => pairKey(p.a, p.b)))).toEqual(allPairsAbove);
       expect(server.models).toEqual(new Set(['test-embedder']));
-      expect(server.batches.reduce((a, b) => a + b, 0)).toBe(docs.length);
+      // The server embedded what the operator sent, fewer texts than documents.
+      const sent = batchStats(metrics.entries(), { job_id: job.jobId, operator: EMBED_OPERATOR }).recordsSent;
+      expect(server.batches.reduce((a, b) => a + b, 0)).toBe(sent);
+      expect(sent).toBeLessThan(docs.length);
       expect(Math.max(...server.batches)).toBe(50);
     } finally {
       await server.close();

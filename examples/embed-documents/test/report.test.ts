@@ -36,7 +36,9 @@ describe('formatReport', () => {
     const embed = registry.scopedGroup(['job', 'embed-documents', 'operator', 'embed', '0'], { job: 'embed-documents', job_id: jobId, operator: 'embed', subtask: '0' });
     embed.counter('numRecordsOut').inc(1000);
     embed.counter('batches').inc(16);
-    embed.counter('records').inc(1000);
+    embed.counter('records').inc(900);
+    embed.counter('cacheHits').inc(80);
+    embed.counter('dedupedRecords').inc(20);
     // 16 calls: the 8th smallest latency is the p50, the largest the p95.
     for (const ms of [1, 1, 1, 1, 1, 1, 1, 2.5, 3, 3, 3, 3, 3, 3, 3, 8]) embed.histogram('callLatencyMs').update(ms);
     for (const ms of [0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 2, 4]) embed.histogram('queueWaitMs').update(ms);
@@ -49,6 +51,7 @@ describe('formatReport', () => {
       parallelism: 2,
       threshold: 0.8,
       lsh: 'LSH',
+      dedupe: true,
       job,
       stats: batchStats(registry.entries(), { job_id: jobId, operator: 'embed' }),
       pairs: [pair('d1', 'd2', 0.95), pair('d3', 'd4', 0.85)],
@@ -59,7 +62,8 @@ describe('formatReport', () => {
     expect(report).toContain('  pairs found  2, written to out/part-0.jsonl\n');
     expect(report).toContain('  vs planted   2 of 3 planted pairs found (recall 66.7%), 0 not planted (precision 100.0%)\n');
     expect(report).toContain('  throughput   1,000 docs in 0.50 s: 2,000 docs/s\n');
-    expect(report).toContain('  batches      16 calls, mean size 62.5; call latency p50 2.5 ms, p95 8.0 ms; queue wait p95 4.0 ms\n');
+    expect(report).toContain('  repeats      100 docs not embedded again (80 from the cache, 20 sharing a call): 900 embedded\n');
+    expect(report).toContain('  batches      16 calls, mean size 56.3; call latency p50 2.5 ms, p95 8.0 ms; queue wait p95 4.0 ms\n');
     expect(report).toContain('  0.850  d3 / d4');
     expect(report.indexOf('0.850')).toBeLessThan(report.indexOf('0.950'));
     expect(report).toContain('Planted pairs missed: d5 / d6 (substitute)');

@@ -9,7 +9,9 @@ import { HISTOGRAM_BUCKETS, type Counter, type Histogram, type MetricGroup } fro
  * - `queueWaitMs`: for each batch formed from the input, from its first
  *   record's arrival to its first call (the longest wait in the batch).
  * - `callLatencyMs`: from the start of a call to its completion or failure
- *   (calls abandoned by a timeout or cancellation are not measured).
+ *   (calls abandoned by a timeout or cancellation are not measured); with
+ *   `dedupe`, from the start of an attempt, the cache lookup included, and a
+ *   batch the cache answers in full is measured too.
  *
  * Gauges: `inFlightBatches` (calls running), `bufferedRecords` (records not
  * in a call: in open batches, waiting for a call slot or for a retry),
@@ -19,9 +21,10 @@ import { HISTOGRAM_BUCKETS, type Counter, type Histogram, type MetricGroup } fro
  * before it holds back input).
  *
  * Counters: `batches` (calls made, retries included), `records` (records
- * sent over all calls), `retries` (calls that were retries), `failures`
- * (calls that failed: threw, rejected, completed exceptionally or timed
- * out), `failedItems` (items marked failed in per-item responses),
+ * sent over all calls; with `dedupe`, only the records a call was made for:
+ * a batch the cache answers in full makes no call and counts in neither),
+ * `retries` (calls that were retries), `failures` (calls that failed:
+ * threw, rejected, completed exceptionally or timed out), `failedItems` (items marked failed in per-item responses),
  * `timeouts` (calls cut by their timeout or the deadline, and batches whose
  * deadline passed while they waited for a call slot), `deadLettered`
  * (records sent to the dead-letter output), `throttled` (calls or items that
@@ -32,7 +35,9 @@ import { HISTOGRAM_BUCKETS, type Counter, type Histogram, type MetricGroup } fro
  * for a batch to fill). With `dedupe`, counters `dedupedRecords` (records
  * that shared a call with an identical one of their batch), `cacheHits`
  * (records answered by the cache), `cacheMisses` (distinct keys sent in a
- * call) and `cacheErrors` (failed stores to the cache).
+ * call) and `cacheErrors` (failed lookups and stores; a failed lookup is a
+ * miss). Each attempt of a batch splits its records in three: `records`
+ * sent, `dedupedRecords` and `cacheHits`.
  */
 export const ASYNC_METRICS = {
   histograms: ['batchSize', 'batchWeight', 'queueWaitMs', 'callLatencyMs'],
@@ -69,5 +74,13 @@ export class AsyncOperatorMetrics {
     this.timeouts = group.counter('timeouts');
     this.deadLettered = group.counter('deadLettered');
     this.throttled = group.counter('throttled');
+  }
+
+  /** A call of the user function was made for `records` records of total `weight`. */
+  countCall(records: number, weight: number): void {
+    this.batches.count++;
+    this.records.count += records;
+    this.batchSize.update(records);
+    this.batchWeight.update(weight);
   }
 }

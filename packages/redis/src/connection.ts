@@ -15,13 +15,13 @@ export function checkConnection(check: OptionChecker, connection: unknown): void
   else check.record('redis', connection);
 }
 
-/** Opens a client named `name` (visible in `CLIENT LIST`) unless the options name it. */
-export function openClient(connection: RedisConnection | undefined, name: string): Redis {
+/** Opens a client named `name` (visible in `CLIENT LIST`) unless the options name it; `overrides` win over the user's options. */
+export function openClient(connection: RedisConnection | undefined, name: string, overrides: RedisOptions = {}): Redis {
   const client =
     typeof connection === 'string'
-      ? new Redis(connection, { connectionName: name })
+      ? new Redis(connection, { connectionName: name, ...overrides } as RedisOptions & { replyMapping?: 'legacy' })
       : // Any `replyMapping` works at run time: the replies are parsed in every shape (see internal/replies.ts).
-        new Redis({ connectionName: name, ...(connection ?? {}) } as RedisOptions & { replyMapping?: 'legacy' });
+        new Redis({ connectionName: name, ...(connection ?? {}), ...overrides } as RedisOptions & { replyMapping?: 'legacy' });
   // ioredis reconnects by itself; without a listener each failed attempt would be printed as "Unhandled error event".
   client.on('error', () => undefined);
   return client;

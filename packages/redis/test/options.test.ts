@@ -1,6 +1,6 @@
 import { InvalidJobError } from '@tributary/core';
 import { describe, expect, it } from 'vitest';
-import { RedisStreamSink, RedisStreamSource } from '../src/index.js';
+import { RedisResultCache, RedisStreamSink, RedisStreamSource } from '../src/index.js';
 
 /**
  * RedisStreamSource and RedisStreamSink with bad options: each row must fail
@@ -12,6 +12,8 @@ type BadInput = readonly [title: string, build: () => unknown, error: string];
 const source = (options: Record<string, unknown>) => () =>
   new RedisStreamSource({ stream: 's', group: 'g', consumer: 'c', decode: (fields: Readonly<Record<string, string>>) => fields, ...options });
 const sink = (options: Record<string, unknown>) => () => new RedisStreamSink({ stream: 's', encode: () => ({ a: '1' }), ...options });
+
+const cache = (options: Record<string, unknown>) => () => new RedisResultCache(options);
 
 const cases: readonly BadInput[] = [
   ['source: no options', () => new RedisStreamSource(undefined as never), 'RedisStreamSource: needs an options object'],
@@ -33,6 +35,12 @@ const cases: readonly BadInput[] = [
   ['sink: batchSize 2.5', sink({ batchSize: 2.5 }), "option 'batchSize' must be an integer >= 1, got 2.5"],
   ['sink: maxInFlightBatches overflow', sink({ maxInFlightBatches: Number.MAX_VALUE }), "option 'maxInFlightBatches' must be an integer <= 9007199254740991"],
   ['sink: redis an array', sink({ redis: [] }), "option 'redis' must be an object, got an array"],
+  ['cache: misspelled key', cache({ ttlMs: 1000 }), "RedisResultCache: unknown option 'ttlMs'"],
+  ['cache: ttl infinite', cache({ ttl: Number.POSITIVE_INFINITY }), "option 'ttl' must be a finite whole number of milliseconds > 0, got Infinity (leave it out"],
+  ['cache: ttl fractional', cache({ ttl: 1.5 }), "option 'ttl' must be a finite whole number of milliseconds > 0, got 1.5"],
+  ['cache: timeout 0', cache({ timeout: 0 }), "option 'timeout' must be a finite whole number of milliseconds > 0, got 0"],
+  ['cache: prefix empty', cache({ prefix: '' }), "option 'prefix' must be a non-empty string, got ''"],
+  ['cache: redis a number', cache({ redis: 6379 }), "option 'redis' must be an object, got 6379"],
 ];
 
 describe('options are checked when the connector is created', () => {

@@ -19,18 +19,24 @@ function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
  * minus the keys the cache answers, and fans each result out to every input
  * of its key. The operator sees a call of the whole batch, so retries,
  * timeouts, ordering and checkpoints work per record as without it: a
- * restored record is sent again and answered once.
+ * restored record is sent again and answered once. It counts the calls it
+ * makes (`countCall`): a batch the cache answers in full makes none.
  */
 export class DedupingInvoker<TIn, TOut> implements Invoker<TIn, TOut> {
+  readonly countsCalls = true;
   private readonly hits: Counter;
   private readonly misses: Counter;
   private readonly deduped: Counter;
   private readonly cacheErrors: Counter;
+  /** Stores not settled yet: `close` waits for them, so a job's results are in the cache when it ends. */
+  private readonly storing = new Set<Promise<void>>();
 
   constructor(
     private readonly inner: Invoker<TIn, TOut>,
     private readonly dedupe: Dedupe<TIn, TOut>,
     metrics: MetricGroup,
+    /** Counts a call of the user function with these inputs (`batches`, `records`, `batchSize`, `batchWeight`). */
+    private readonly countCall: (sent: readonly TIn[]) => void,
   ) {
     this.hits = metrics.counter('cacheHits');
     this.misses = metrics.counter('cacheMisses');
@@ -43,11 +49,15 @@ export class DedupingInvoker<TIn, TOut> implements Invoker<TIn, TOut> {
   }
 
   open(ctx: RuntimeContext): Promise<void> | undefined {
-    return this.inner.open(ctx);
+    const opening = this.dedupe.cache?.open?.();
+    if (!isThenable(opening)) return this.inner.open(ctx);
+    return Promise.resolve(opening).then(() => this.inner.open(ctx));
   }
 
-  close(): void | Promise<void> {
-    return this.inner.close();
+  async close(): Promise<void> {
+    await this.inner.close();
+    await Promise.all(this.storing);
+    await this.dedupe.cache?.close?.();
   }
 
   timeout(inputs: readonly TIn[], call: CallFuture<TOut>): void {
@@ -63,7 +73,6 @@ export class DedupingInvoker<TIn, TOut> implements Invoker<TIn, TOut> {
       return;
     }
     const distinct = [...new Set(keys)];
-    this.deduped.count += keys.length - distinct.length;
     const cache = this.dedupe.cache;
     if (cache === undefined) {
       this.send(inputs, keys, distinct, new Map(), call);
@@ -77,20 +86,42 @@ export class DedupingInvoker<TIn, TOut> implements Invoker<TIn, TOut> {
       });
       this.send(inputs, keys, distinct, known, call);
     };
+    // A lookup that failed is a miss of every key: the outage costs calls, not records.
+    const unanswered = (): void => {
+      this.cacheErrors.count++;
+      answer([]);
+    };
+    let held: ReturnType<ResultCache<TOut>['getMany']>;
     try {
-      const held = cache.getMany(distinct);
-      if (isThenable(held)) held.then(answer, call.completeExceptionally);
-      else answer(held);
-    } catch (error) {
-      call.completeExceptionally(error);
+      held = cache.getMany(distinct);
+    } catch {
+      unanswered();
+      return;
     }
+    if (!isThenable(held)) {
+      answer(held);
+      return;
+    }
+    // A call cut by its time limit while the cache answered is not made: its retry will be.
+    held.then(
+      (values) => {
+        if (!call.signal.aborted) answer(values);
+      },
+      () => {
+        if (!call.signal.aborted) unanswered();
+      },
+    );
   }
 
   /** Calls the function for the distinct keys not `known`, then completes `call` with one output per input. */
   private send(inputs: readonly TIn[], keys: readonly string[], distinct: readonly string[], known: Map<string, TOut>, call: CallFuture<TOut>): void {
     const missing = distinct.filter((key) => !known.has(key));
+    let answered = 0;
+    for (const key of keys) if (known.has(key)) answered++;
+    // Each record is counted once: sent, answered by the cache, or sharing the call of an identical one.
+    this.deduped.count += keys.length - answered - missing.length;
     if (this.dedupe.cache !== undefined) {
-      for (const key of keys) if (known.has(key)) this.hits.count++;
+      this.hits.count += answered;
       this.misses.count += missing.length;
     }
     const withInput = this.dedupe.withInput;
@@ -121,6 +152,7 @@ export class DedupingInvoker<TIn, TOut> implements Invoker<TIn, TOut> {
       if (!firstOf.has(key)) firstOf.set(key, inputs[i] as TIn);
     });
     const sent = missing.map((key) => firstOf.get(key) as TIn);
+    this.countCall(sent);
     const complete = (outputs: readonly TOut[]): void => {
       // A wrong count goes to the operator as is, which fails the call as it would without dedupe.
       if (!Array.isArray(outputs) || outputs.length !== sent.length) {
@@ -134,7 +166,14 @@ export class DedupingInvoker<TIn, TOut> implements Invoker<TIn, TOut> {
         if (!(output instanceof Error)) fresh.push([key, output]);
       });
       // Stored first: completing may start the next call at once, which should find these.
-      if (fresh.length > 0) this.store(fresh);
+      if (fresh.length > 0) {
+        try {
+          this.store(fresh);
+        } catch (error) {
+          call.completeExceptionally(error);
+          return;
+        }
+      }
       fanOut();
     };
     this.inner.invoke(sent, {
@@ -151,18 +190,18 @@ export class DedupingInvoker<TIn, TOut> implements Invoker<TIn, TOut> {
     });
   }
 
-  /** Stores fresh results; a cache that fails to store costs later calls, not this one's results. */
+  /**
+   * Stores fresh results; a store that fails later (I/O) costs later calls,
+   * not this one's results, and is counted. A cache that throws at once
+   * refuses the values: the error goes to the call.
+   */
   private store(entries: readonly (readonly [string, TOut])[]): void {
-    const cache = this.dedupe.cache;
-    if (cache === undefined) return;
-    const counted = (): void => {
+    const stored = this.dedupe.cache?.setMany(entries);
+    if (!isThenable(stored)) return;
+    const settled = Promise.resolve(stored).then(undefined, () => {
       this.cacheErrors.count++;
-    };
-    try {
-      const stored = cache.setMany(entries);
-      if (isThenable(stored)) stored.then(undefined, counted);
-    } catch {
-      counted();
-    }
+    });
+    this.storing.add(settled);
+    void settled.finally(() => this.storing.delete(settled));
   }
 }

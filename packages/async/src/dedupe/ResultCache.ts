@@ -8,10 +8,23 @@ import { OptionChecker, type Clock } from '@tributary/core';
  * and a restore starts from whatever the cache still holds.
  */
 export interface ResultCache<TOut> {
-  /** The results held for `keys`, in order; undefined where none is held. */
+  /**
+   * The results held for `keys`, in order; undefined where none is held. A
+   * lookup that throws or rejects counts in `cacheErrors` and every key is
+   * sent: a cache outage costs calls, never records.
+   */
   getMany(keys: readonly string[]): readonly (TOut | undefined)[] | Promise<readonly (TOut | undefined)[]>;
-  /** Keeps results (never `Error`s: failed items are not cached). */
+  /**
+   * Keeps results (never `Error`s: failed items are not cached). A store that
+   * rejects counts in `cacheErrors`; one that throws at once refuses the
+   * values themselves (e.g. a result that cannot be serialized) and fails
+   * the call.
+   */
   setMany(entries: readonly (readonly [key: string, value: TOut])[]): void | Promise<void>;
+  /** Called by each operator subtask that uses the cache as it opens (e.g. to connect). */
+  open?(): void | Promise<void>;
+  /** Called by each subtask as it closes, after its last store began (e.g. to disconnect once the last user is gone). */
+  close?(): void | Promise<void>;
 }
 
 /** Options of {@link LruResultCache}. */

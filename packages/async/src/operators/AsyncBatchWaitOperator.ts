@@ -10,7 +10,7 @@ import { OrderedResultQueue } from '../ordering/OrderedResultQueue.js';
 import { UnorderedResultQueue, type ResultQueue } from '../ordering/ResultQueue.js';
 import type { ResultSlot } from '../ordering/ResultSlot.js';
 import { AttemptController, type AttemptOwner } from './AttemptController.js';
-import { Batch } from './Batch.js';
+import { Batch, weightOf } from './Batch.js';
 import type { Call, Completion } from './Call.js';
 import { Dispatcher, type DispatcherOwner } from './Dispatcher.js';
 import type { Invoker } from './Invoker.js';
@@ -95,11 +95,6 @@ export class AsyncBatchWaitOperator<TIn, TOut>
     private readonly config: AsyncOperatorConfig<TIn, TOut>,
     newPolicy: BatchPolicyFactory<TIn, TOut> = config.adaptive === undefined ? fixedTriggers : adaptiveTriggers,
   ) {
-    const dedupe = config.dedupe;
-    this.invoker =
-      dedupe === undefined ? config.invoker() : new DedupingInvoker(config.invoker(), { key: dedupe.key, withInput: dedupe.withInput, cache: dedupe.cache(ctx.clock) }, ctx.metrics);
-    this.queue = this.newResultQueue();
-    this.policy = newPolicy(this, this.queue, ctx, config);
     const metrics = new AsyncOperatorMetrics(ctx.metrics, {
       inFlightBatches: () => this.dispatcher.inFlight,
       bufferedRecords: () => this.policy.size + this.dispatcher.queuedRecords + this.attempts.waitingRecords,
@@ -108,6 +103,15 @@ export class AsyncBatchWaitOperator<TIn, TOut>
       heldRecords: () => this.queue.size,
       capacity: () => this.policy.capacity,
     });
+    const dedupe = config.dedupe;
+    this.invoker =
+      dedupe === undefined
+        ? config.invoker()
+        : new DedupingInvoker(config.invoker(), { key: dedupe.key, withInput: dedupe.withInput, cache: dedupe.cache(ctx.clock) }, ctx.metrics, (sent) => {
+            metrics.countCall(sent.length, weightOf(sent, config.weigher));
+          });
+    this.queue = this.newResultQueue();
+    this.policy = newPolicy(this, this.queue, ctx, config);
     this.dispatcher = new Dispatcher(config, ctx, this.invoker, metrics, this);
     this.attempts = new AttemptController(config, ctx, metrics, this.dispatcher, this.queue, this);
   }

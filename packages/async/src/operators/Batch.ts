@@ -33,7 +33,8 @@ export function recordsIn(batches: Iterable<Batch<unknown, unknown>>): number {
   return n;
 }
 
-function weightOf<TIn>(inputs: readonly TIn[], weigher: ((input: TIn) => number) | undefined): number {
+/** The total weight of `inputs` by `weigher` (0 without one). */
+export function weightOf<TIn>(inputs: readonly TIn[], weigher: ((input: TIn) => number) | undefined): number {
   if (weigher === undefined) return 0;
   let sum = 0;
   for (const input of inputs) sum += weigher(input);

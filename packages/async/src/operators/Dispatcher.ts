@@ -198,10 +198,8 @@ export class Dispatcher<TIn, TOut> implements CallOwner<TIn, TOut> {
     } else {
       m.retries.count++;
     }
-    m.batches.count++;
-    m.records.count += n;
-    m.batchSize.update(n);
-    m.batchWeight.update(batch.weight);
+    // A deduping invoker counts the calls it makes itself: the cache may answer some records or all.
+    if (!this.invoker.countsCalls) m.countCall(n, batch.weight);
 
     const call = new Call(this, batch, batch.attempts, now, false);
     this.running.add(call);

@@ -17,6 +17,8 @@ export interface CallFuture<TOut> extends BatchContext, ResultFuture<TOut> {
 export interface Invoker<TIn, TOut> {
   /** Whether the function has Flink's `timeout()` hook. */
   readonly hasTimeoutHook: boolean;
+  /** Whether the invoker counts the calls it makes (`AsyncOperatorMetrics.countCall`); else the dispatcher counts each batch as a call. */
+  readonly countsCalls: boolean;
   /** Runs the function's `open`; a promise when it is asynchronous. */
   open(ctx: RuntimeContext): Promise<void> | undefined;
   close(): void | Promise<void>;
@@ -38,6 +40,7 @@ function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
 /** A plain function has no hooks: open, close and timeout do nothing. */
 abstract class PlainInvoker<TIn, TOut> implements Invoker<TIn, TOut> {
   readonly hasTimeoutHook = false;
+  readonly countsCalls = false;
   open(): undefined {
     return undefined;
   }
@@ -88,6 +91,7 @@ interface Hooks {
 abstract class ObjectInvoker<TIn, TOut, F extends Hooks> implements Invoker<TIn, TOut> {
   protected readonly fn: F;
   abstract readonly hasTimeoutHook: boolean;
+  readonly countsCalls = false;
 
   /** `fn` is this subtask's own instance (see `functionForSubtask`). */
   constructor(fn: F) {

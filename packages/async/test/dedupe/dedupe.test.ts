@@ -32,6 +32,8 @@ describe('dedupe: one call per distinct input', () => {
     expect(harness.getOutput()).toEqual(['A', 'B', 'A', 'A', 'C', 'C']);
     expect(fake.calls.map((c) => c.inputs)).toEqual([['a', 'b'], ['c']]);
     expect(metric(harness, 'dedupedRecords')).toBe(3);
+    // `batches` and `records` count the calls made and the records they carried.
+    expect([metric(harness, 'batches'), metric(harness, 'records')]).toEqual([2, 3]);
   });
 
   it('keys by the user key: inputs with one key share the first one\'s result', async () => {
@@ -55,6 +57,23 @@ describe('dedupe: one call per distinct input', () => {
     // The second batch sends only 'e'; the third is answered whole by the cache.
     expect(fake.calls.map((c) => c.inputs)).toEqual([['a', 'b', 'c', 'd'], ['e']]);
     expect([metric(harness, 'cacheHits'), metric(harness, 'cacheMisses')]).toEqual([7, 5]);
+    // Three batches formed, two calls made: the batch the cache answered in full is no call.
+    expect([metric(harness, 'batches'), metric(harness, 'records'), metric(harness, 'dedupedRecords')]).toEqual([2, 5, 0]);
+  });
+
+  it('counts each record once: sent, answered by the cache, or sharing the call of an identical one', async () => {
+    const { harness } = setup({ maxBatchSize: 6, dedupe: { key: (x) => x, cache: { maxEntries: 10 } } });
+    await harness.open();
+    harness.processElements(['a', 'b']);
+    await harness.drain();
+    await harness.setProcessingTime(10);
+    // 'a' twice from the cache, 'c' sent once for three records.
+    harness.processElements(['a', 'c', 'a', 'c', 'c', 'a']);
+    await harness.endInput();
+    const counts = ['records', 'cacheHits', 'dedupedRecords', 'cacheMisses', 'batches'].map((name) => metric(harness, name) as number);
+    expect(counts).toEqual([3, 3, 2, 3, 2]);
+    expect(counts[0]! + counts[1]! + counts[2]!).toBe(8);
+    expect(harness.getOutput()).toEqual(['A', 'B', 'A', 'C', 'A', 'C', 'C', 'A']);
   });
 
   it('calls again once a result expired (ttl) or was evicted (maxEntries)', async () => {
@@ -90,29 +109,77 @@ describe('dedupe: one call per distinct input', () => {
     expect(fake.calls.map((c) => c.inputs)).toEqual([['a', 'b', 'c'], ['b']]);
   });
 
-  it('works with a remote cache: async lookups, and a failed lookup fails the attempt', async () => {
+  it('works with a remote cache: async lookups; a failed lookup is counted and every key is sent', async () => {
     const held = new Map<string, string>([['a', 'cached-A']]);
     let down = true;
     const remote: ResultCache<string> = {
       getMany: async (keys) => {
-        if (down) {
-          down = false;
-          throw new Error('cache unreachable');
-        }
+        if (down) throw new Error('cache unreachable');
         return keys.map((k) => held.get(k));
       },
       setMany: async (entries) => {
         for (const [k, v] of entries) held.set(k, v);
       },
     };
-    const { fake, harness } = setup({ dedupe: { key: (x) => x, cache: remote }, retry: RetryStrategies.fixedDelay({ maxAttempts: 2, delayMs: 1 }) });
+    const { fake, harness } = setup({ dedupe: { key: (x) => x, cache: remote } });
+    await harness.open();
+    harness.processElements(['a', 'b', 'c', 'd']);
+    await harness.drain();
+    await harness.setProcessingTime(10);
+    down = false;
+    harness.processElements(['a', 'b', 'e']);
+    await harness.endInput();
+    // The outage cost a call of every key, not a record nor a retry; the next batch finds what that call stored.
+    expect(harness.getOutput()).toEqual(['A', 'B', 'C', 'D', 'A', 'B', 'E']);
+    expect(fake.calls.map((c) => c.inputs)).toEqual([['a', 'b', 'c', 'd'], ['e']]);
+    expect(held.get('b')).toBe('B');
+    expect([metric(harness, 'cacheErrors'), metric(harness, 'cacheHits'), metric(harness, 'retries'), metric(harness, 'failures')]).toEqual([1, 2, 0, 0]);
+  });
+
+  it('fails the call, naming the cause, when the cache refuses the values at once (a result it cannot store)', async () => {
+    const strict: ResultCache<string> = {
+      getMany: (keys) => keys.map(() => undefined),
+      setMany: () => {
+        throw new TypeError('cannot serialize the result for key a');
+      },
+    };
+    const { harness } = setup({ dedupe: { key: (x) => x, cache: strict } });
+    await harness.open();
+    harness.processElements(['a']);
+    await harness.endInput();
+    expect(String(harness.failure)).toMatch(/AsyncBatchFailedError: .*cannot serialize the result for key a/);
+    expect(harness.getOutput()).toEqual([]);
+  });
+
+  it('opens the cache with each subtask and closes it once the stores it began have settled', async () => {
+    const events: string[] = [];
+    let finishStore: () => void = () => undefined;
+    const remote: ResultCache<string> = {
+      getMany: (keys) => keys.map(() => undefined),
+      setMany: (entries) =>
+        new Promise<void>((resolve) => {
+          finishStore = () => {
+            events.push(`stored ${entries.map(([k]) => k).join(',')}`);
+            resolve();
+          };
+        }),
+      open: () => {
+        events.push('open');
+      },
+      close: () => {
+        events.push('close');
+      },
+    };
+    const { harness } = setup({ dedupe: { key: (x) => x, cache: remote } });
     await harness.open();
     harness.processElements(['a', 'b']);
     await harness.endInput();
-    expect(harness.getOutput()).toEqual(['cached-A', 'B']);
-    expect(fake.calls.map((c) => c.inputs)).toEqual([['b']]);
-    expect(held.get('b')).toBe('B');
-    expect(metric(harness, 'retries')).toBe(1);
+    const closed = harness.close();
+    await Promise.resolve();
+    expect(events).toEqual(['open']);
+    finishStore();
+    await closed;
+    expect(events).toEqual(['open', 'stored a,b', 'close']);
   });
 
   it('counts a cache that fails to store, and still emits the results', async () => {
