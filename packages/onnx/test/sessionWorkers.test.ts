@@ -132,6 +132,56 @@ describe('sessions on worker threads', () => {
   });
 });
 
+describe('maxWorkers: 0, the session on the caller\'s thread', () => {
+  it('starts no worker, gives the pooled outputs, and blocks the caller\'s event loop while it infers', async () => {
+    const workers = watchSessionWorkers();
+    const texts = [...SENTENCES, '', 'tiny'];
+    const pooled = onnxTextEmbedder({ model: model(), sessionOptions }).create();
+    const expected = await pooled.invoke(texts);
+    await pooled.close();
+    const started = workers.length;
+
+    const inThread = onnxTextEmbedder({ model: model(), sessionOptions, maxWorkers: 0 }).create();
+    await inThread.open();
+    expect(await inThread.invoke(texts)).toEqual(expected);
+    const call = inThread.invoke(BIG_BATCH);
+    const turns = countTurns();
+    await call;
+    expect(turns.stop()).toBeLessThanOrEqual(1);
+    await inThread.close();
+    expect(workers).toHaveLength(started);
+  });
+
+  it('names the model when its session cannot be created, and the next call tries again', async () => {
+    const fn = onnxBatchFunction<number[], number>({
+      model: '/nonexistent/linear.onnx',
+      maxWorkers: 0,
+      feeds: (rows) => ({ x: new Tensor('float32', Float32Array.from(rows.flat()), [rows.length, 4]) }),
+      outputs: () => [0],
+    }).create();
+    await expect(fn.invoke([[1, 2, 3, 4]])).rejects.toThrow(/^onnx model "\/nonexistent\/linear\.onnx": cannot create the inference session: /);
+    await expect(fn.invoke([[1, 2, 3, 4]])).rejects.toThrow(/cannot create the inference session/);
+    await fn.close();
+  });
+
+  it('embeds every record of a job with two calls in flight, which take turns on the one session', async () => {
+    const workers = watchSessionWorkers();
+    const texts = BIG_BATCH.slice(0, 300).map((text, id) => ({ id, text }));
+    const env = StreamExecutionEnvironment.create({ parallelism: 1, logger: silentLogger });
+    const embedder = onnxTextEmbedder({
+      model: model(),
+      sessionOptions,
+      maxWorkers: 0,
+      text: (doc: { id: number; text: string }) => doc.text,
+      output: (vector, doc) => ({ id: doc.id, length: vector.length }),
+    });
+    const out = await AsyncDataStream.unorderedWaitBatch(env.fromCollection(texts), embedder, { maxBatchSize: 16, maxInFlightBatches: 2 }).executeAndCollect('in thread');
+    expect(out.map((o) => o.id).sort((a, b) => a - b)).toEqual(texts.map((t) => t.id));
+    expect(out.every((o) => o.length === model().outputDim)).toBe(true);
+    expect(workers).toHaveLength(0);
+  });
+});
+
 describe('a worker that dies', () => {
   it('fails the call it was running, naming the model; the next call starts a new worker', async () => {
     const workers = watchSessionWorkers((worker) => {

@@ -1,8 +1,9 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import type { InferenceSession } from 'onnxruntime-node';
+import type { InferenceSession, Tensor } from 'onnxruntime-node';
+import type { SessionRunner } from './SessionRunner.js';
 import { SESSION_WORKER_SOURCE, type SessionWorkerData } from './sessionWorker.js';
-import type { RunRequest, StopRequest, WireTensor, WorkerReply } from './wire.js';
+import { feedsToWire, outputsFromWire, type RunRequest, type StopRequest, type WireTensor, type WorkerReply } from './wire.js';
 
 type Outputs = Readonly<Record<string, WireTensor>>;
 
@@ -97,7 +98,7 @@ export interface SessionPoolOptions {
  * flight (the operator's `maxInFlightBatches`). A worker that dies fails
  * its call and leaves the pool; the next call that needs one starts a new one.
  */
-export class SessionPool {
+export class SessionPool implements SessionRunner {
   /** The model's inputs, from the first worker's session: rejects when that session cannot be created. */
   readonly inputs: Promise<readonly InferenceSession.ValueMetadata[]>;
   private readonly data: SessionWorkerData;
@@ -113,11 +114,12 @@ export class SessionPool {
     this.inputs = this.start().ready;
   }
 
-  /** Runs the session once on an idle worker, waiting for one (or starting one) when all are busy. */
-  async run(request: RunRequest, transfer: readonly ArrayBuffer[]): Promise<Outputs> {
+  /** Runs the session once on an idle worker, waiting for one (or starting one) when all are busy; the feeds' buffers move to it. */
+  async run(feeds: Readonly<Record<string, Tensor>>): Promise<InferenceSession.ReturnType> {
+    const { wire, transfer } = feedsToWire(feeds, this.options.label);
     const worker = this.idle.pop() ?? (await this.acquire());
     try {
-      return await worker.run(request, transfer);
+      return outputsFromWire(await worker.run({ feeds: wire }, transfer));
     } finally {
       this.release(worker);
     }
