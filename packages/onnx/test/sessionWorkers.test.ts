@@ -1,8 +1,10 @@
 import { AsyncDataStream, RetryStrategies } from '@tributary/async';
 import { silentLogger, StreamExecutionEnvironment } from '@tributary/core';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
+import { BroadcastChannel } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { createNgramTokenizer, EMBEDDER_IO, OnnxInputError, onnxBatchFunction, onnxTextEmbedder, packSequences, splitRows } from '../src/index.js';
+import { embedInSlots, type EmbedInSlotsArgs } from './fixtures/embedInSlots.job.js';
 import { SENTENCES } from './fixtures/sentences.js';
 import { LINEAR_MODEL } from './support/linearModel.js';
 import { watchSessionWorkers } from './support/sessionWorkers.js';
@@ -254,5 +256,30 @@ describe('close and cancel', () => {
     expect(result.status).toBe('cancelled');
     expect(workers.length).toBeGreaterThanOrEqual(1);
     expect(workers.every((w) => w.exitCode !== undefined)).toBe(true);
+  });
+
+  // A slot's thread ends while its session worker runs a batch (onnxruntime-node used to abort the whole process then,
+  // taking the test runner down): the slot ends itself after its closes, and waits for the run as it exits.
+  const inSlots = (args: Omit<EmbedInSlotsArgs, 'modelPath' | 'channel' | 'texts' | 'batch'>, onBatch: (client: ReturnType<typeof embedInSlots.executeAsync>) => void) => {
+    const channel = new BroadcastChannel(`onnx-slots-${process.pid}-${Math.random()}`);
+    const client = embedInSlots.executeAsync({ modelPath: model().path, channel: String(channel.name), texts: 8_000, batch: 4_000, ...args });
+    channel.onmessage = () => onBatch(client);
+    return client.result.finally(() => channel.close());
+  };
+
+  it('a job cancelled while a slot\'s session worker runs a batch, past closeTimeoutMs, ends cancelled and lists that close', async () => {
+    let cancelled = false;
+    const result = await inSlots({ closeTimeoutMs: 1 }, (client) => {
+      if (cancelled) return;
+      cancelled = true;
+      void client.cancel();
+    });
+    expect(result.status).toBe('cancelled');
+    expect(result.unfinishedCloses.map((c) => c.operator)).toContain("'embed'");
+  });
+
+  it('a slot that crashes while its session worker runs a batch fails the job naming the slot', async () => {
+    const error = await inSlots({ closeTimeoutMs: 30_000, crash: true }, () => undefined).catch((e: unknown) => e);
+    expect(String(error)).toMatch(/slot \d \(of 2\) crashed: the slot crashes/);
   });
 });

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
+import { forgetRunCell, runCell } from './runsAtExit.js';
 import type { SessionRunner } from './SessionRunner.js';
 import { SESSION_WORKER_SOURCE, type SessionWorkerData } from './sessionWorker.js';
 import { feedsToWire, outputsFromWire, type RunRequest, type StopRequest, type WireTensor, type WorkerReply } from './wire.js';
@@ -18,17 +19,20 @@ class SessionWorker {
   readonly ready: Promise<readonly InferenceSession.ValueMetadata[]>;
   private readonly thread: Worker;
   private readonly exited: Promise<void>;
+  /** 1 while a run is out (see runsAtExit): set here when posted, cleared by the worker when its run returns. */
+  private readonly busy = runCell();
   private opening: Pending<readonly InferenceSession.ValueMetadata[]> | undefined;
   private call: Pending<Outputs> | undefined;
   /** The uncaught error the thread reported, named when it then exits. */
   private failure: Error | undefined;
 
-  constructor(data: SessionWorkerData, label: string, onExit: (worker: SessionWorker) => void) {
+  constructor(data: Omit<SessionWorkerData, 'busy'>, label: string, onExit: (worker: SessionWorker) => void) {
     this.ready = new Promise((resolve, reject) => (this.opening = { resolve, reject }));
     // Observed by whoever waits for this worker; a pool closed while it starts must not leave it unhandled.
     this.ready.catch(() => undefined);
     // No execArgv of the caller's: the worker needs no loader (a slot's or a test runner's), only `require`.
-    this.thread = new Worker(SESSION_WORKER_SOURCE, { eval: true, workerData: data, execArgv: [] });
+    const workerData: SessionWorkerData = { ...data, busy: this.busy };
+    this.thread = new Worker(SESSION_WORKER_SOURCE, { eval: true, workerData, execArgv: [] });
     this.thread.on('message', (reply: WorkerReply) => {
       if (reply.kind === 'ready') {
         this.thread.unref();
@@ -46,6 +50,7 @@ class SessionWorker {
     this.thread.on('error', (error) => (this.failure = error));
     this.exited = new Promise((resolve) => this.thread.on('exit', () => resolve()));
     this.thread.on('exit', (code) => {
+      forgetRunCell(this.busy);
       const detail = this.failure === undefined ? `exited with code ${code}` : `failed: ${this.failure.message}`;
       const error = new Error(`${label}: the inference worker thread ${detail}`, { cause: this.failure });
       this.opening?.reject(error);
@@ -59,10 +64,12 @@ class SessionWorker {
   run(request: RunRequest, transfer: readonly ArrayBuffer[]): Promise<Outputs> {
     const result = new Promise<Outputs>((resolve, reject) => (this.call = { resolve, reject }));
     this.thread.ref();
+    Atomics.store(this.busy, 0, 1);
     try {
       this.thread.postMessage(request, transfer);
     } catch (error) {
       // Nothing was sent (a feed that cannot be cloned): the worker stays idle.
+      Atomics.store(this.busy, 0, 0);
       this.call = undefined;
       this.thread.unref();
       throw error;
@@ -101,7 +108,7 @@ export interface SessionPoolOptions {
 export class SessionPool implements SessionRunner {
   /** The model's inputs, from the first worker's session: rejects when that session cannot be created. */
   readonly inputs: Promise<readonly InferenceSession.ValueMetadata[]>;
-  private readonly data: SessionWorkerData;
+  private readonly data: Omit<SessionWorkerData, 'busy'>;
   private readonly workers = new Set<SessionWorker>();
   private readonly idle: SessionWorker[] = [];
   /** Calls waiting for a worker, first come first served. */

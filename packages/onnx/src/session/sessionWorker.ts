@@ -8,6 +8,8 @@ export interface SessionWorkerData {
   readonly runtimePath: string;
   readonly model: string | Uint8Array;
   readonly sessionOptions: InferenceSession.SessionOptions;
+  /** Cleared (to 0, with a notify) once each run has returned: the starting thread waits for it at exit (see runsAtExit). */
+  readonly busy: Int32Array;
 }
 
 interface WorkerThreads {
@@ -51,6 +53,9 @@ function sessionWorkerMain(load: (id: string) => unknown): void {
       reply({ kind: 'result', outputs }, [...transfer]);
     } catch (error) {
       reply({ kind: 'error', message: error instanceof Error ? error.message : String(error) });
+    } finally {
+      Atomics.store(workerData.busy, 0, 0);
+      Atomics.notify(workerData.busy, 0);
     }
   };
 
