@@ -25,6 +25,8 @@ class SessionWorker {
   private call: Pending<Outputs> | undefined;
   /** The uncaught error the thread reported, named when it then exits. */
   private failure: Error | undefined;
+  /** Asked to end: the thread keeps the process alive until it has (whoever awaits `stop()` needs its exit). */
+  private stopping = false;
 
   constructor(data: Omit<SessionWorkerData, 'busy'>, label: string, onExit: (worker: SessionWorker) => void) {
     this.ready = new Promise((resolve, reject) => (this.opening = { resolve, reject }));
@@ -35,14 +37,14 @@ class SessionWorker {
     this.thread = new Worker(SESSION_WORKER_SOURCE, { eval: true, workerData, execArgv: [] });
     this.thread.on('message', (reply: WorkerReply) => {
       if (reply.kind === 'ready') {
-        this.thread.unref();
+        this.idle();
         this.opening?.resolve(reply.inputs);
       } else if (reply.kind === 'failed') {
         this.opening?.reject(new Error(`${label}: cannot create the inference session: ${reply.message}`));
       } else {
         const call = this.call;
         this.call = undefined;
-        this.thread.unref();
+        this.idle();
         if (reply.kind === 'result') call?.resolve(reply.outputs);
         else call?.reject(new Error(`${label}: ${reply.message}`));
       }
@@ -71,15 +73,21 @@ class SessionWorker {
       // Nothing was sent (a feed that cannot be cloned): the worker stays idle.
       Atomics.store(this.busy, 0, 0);
       this.call = undefined;
-      this.thread.unref();
+      this.idle();
       throw error;
     }
     return result;
   }
 
+  /** Nothing out: an idle worker does not keep the process alive, unless it is stopping. */
+  private idle(): void {
+    if (!this.stopping) this.thread.unref();
+  }
+
   /** Asks the worker to release its session and end, once it is idle; resolves when the thread has ended. */
   async stop(): Promise<void> {
     // Never `terminate()`: onnxruntime-node aborts the process when a thread is torn down during a run.
+    this.stopping = true;
     this.thread.ref();
     this.thread.postMessage({ stop: true } satisfies StopRequest);
     await this.exited;
