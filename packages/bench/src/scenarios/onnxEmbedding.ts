@@ -269,8 +269,8 @@ function tributary(w: Workload, batchSize: number, maxWorkers?: 0): Contender<nu
   };
 }
 
-/** The Tributary contenders' job (S5 and S5b): `n` texts of the workload through the ONNX embedder, into the workload's sink. */
-export function embeddingJob(w: Workload, n: number, maxBatchSize: number, maxInFlightBatches: number, maxWorkers?: number) {
+/** The Tributary contenders' job: `n` texts of the workload through the ONNX embedder, into the workload's sink. */
+function embeddingJob(w: Workload, n: number, maxBatchSize: number, maxInFlightBatches: number, maxWorkers?: number) {
   const sink = w.sink();
   const env = StreamExecutionEnvironment.create({ parallelism: 1 });
   const embedder = onnxTextEmbedder({
