@@ -300,6 +300,9 @@ function s5bFigures(r: CpuScenarioResult): TemplateValues {
     'S5b.speedup': formatRatio(one.wallNsPerRecord / two.wallNsPerRecord),
     'S5b.delay1': delay(one.stats?.['loopDelayP99Us']),
     'S5b.delay2': delay(two.stats?.['loopDelayP99Us']),
+    // CPU over wall time: how many cores the process had on average; three busy threads could use both.
+    'S5b.cores1': (one.cpuNsPerRecord / one.wallNsPerRecord).toFixed(2),
+    'S5b.cores2': (two.cpuNsPerRecord / two.wallNsPerRecord).toFixed(2),
   };
 }
 
