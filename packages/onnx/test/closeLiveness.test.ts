@@ -1,13 +1,25 @@
 import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
 import { useTempModel } from './support/tempModel.js';
 
 const model = useTempModel();
 
-/** Runs `script` (an ES module importing `ONNX`) in a child Node.js process with the sources loaded through tsx; resolves with its exit code and output. */
-function runChild(script: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** Registers tsx in worker threads (the session workers load onnx's TypeScript sources), as in every test process. */
+const TSX_WORKERS = fileURLToPath(new URL('../../../tsx-workers.mjs', import.meta.url));
+
+/**
+ * Runs `script` (an ES module importing `ONNX`) in a child Node.js process with the sources loaded through tsx;
+ * resolves with its exit code and output. From a file, not `-e`: workers inherit the process's flags, and
+ * `--input-type` fails every worker started from a file.
+ */
+async function runChild(script: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const onnx = JSON.stringify(new URL('../src/index.ts', import.meta.url).href);
-  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@tributary/source', '--input-type=module', '-e', `const ONNX = ${onnx};\n${script}`], {
+  const file = join(dirname(model().path), 'closeLiveness.mjs');
+  await writeFile(file, `const ONNX = ${onnx};\n${script}`);
+  const child = spawn(process.execPath, ['--import', 'tsx', `--import=${TSX_WORKERS}`, '--conditions=@tributary/source', file], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

@@ -1,10 +1,11 @@
-import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { forgetRunCell, runCell } from './runsAtExit.js';
 import type { SessionRunner } from './SessionRunner.js';
-import { SESSION_WORKER_SOURCE, type SessionWorkerData } from './sessionWorker.js';
-import { feedsToWire, outputsFromWire, type RunRequest, type StopRequest, type WireTensor, type WorkerReply } from './wire.js';
+import { feedsToWire, outputsFromWire, type RunRequest, type SessionWorkerData, type StopRequest, type WireTensor, type WorkerReply } from './wire.js';
+
+/** The worker's entry: next to this module, in the language it runs in (TypeScript under a loader in tests), as a slot's. */
+const SESSION_WORKER_ENTRY = new URL(`./sessionWorker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
 
 type Outputs = Readonly<Record<string, WireTensor>>;
 
@@ -32,9 +33,8 @@ class SessionWorker {
     this.ready = new Promise((resolve, reject) => (this.opening = { resolve, reject }));
     // Observed by whoever waits for this worker; a pool closed while it starts must not leave it unhandled.
     this.ready.catch(() => undefined);
-    // No execArgv of the caller's: the worker needs no loader (a slot's or a test runner's), only `require`.
     const workerData: SessionWorkerData = { ...data, busy: this.busy };
-    this.thread = new Worker(SESSION_WORKER_SOURCE, { eval: true, workerData, execArgv: [] });
+    this.thread = new Worker(SESSION_WORKER_ENTRY, { workerData });
     this.thread.on('message', (reply: WorkerReply) => {
       if (reply.kind === 'ready') {
         this.idle();
@@ -125,7 +125,7 @@ export class SessionPool implements SessionRunner {
   private closed = false;
 
   constructor(private readonly options: SessionPoolOptions) {
-    this.data = { runtimePath: runtimePath(), model: options.model, sessionOptions: options.sessionOptions };
+    this.data = { model: options.model, sessionOptions: options.sessionOptions };
     this.inputs = this.start().ready;
   }
 
@@ -196,9 +196,4 @@ export class SessionPool implements SessionRunner {
     if (next === undefined) this.idle.push(worker);
     else next.resolve(worker);
   }
-}
-
-/** Where this package's `onnxruntime-node` lives: a worker loads that copy, wherever it runs from. */
-function runtimePath(): string {
-  return createRequire(import.meta.url).resolve('onnxruntime-node');
 }
