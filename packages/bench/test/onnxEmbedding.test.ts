@@ -74,6 +74,7 @@ describe('S5 contenders', () => {
   const expectedBatches: Record<string, number[]> = {
     'hand-loop': [64, 64, 2],
     tributary: [64, 64, 2],
+    'tributary-in-thread': [64, 64, 2],
     'tributary-per-record': new Array<number>(TEXTS).fill(1),
     'hand-loop-per-record': new Array<number>(TEXTS).fill(1),
     'hand-loop-warm-session': [64, 64, 2],
@@ -121,7 +122,8 @@ describe('S5 end to end', () => {
     if (result.kind !== 'cpu') throw new Error('S5 is a CPU scenario');
     expect(result.unit).toBe('embeddings');
     expect(result.contenders.map((c) => c.checksum)).toEqual(result.contenders.map(() => ({ count: 70, sum: (70 * 69) / 2 })));
-    expect(result.targets.map((t) => [t.label, t.bound, t.threshold])).toEqual([[s5.targets[0]!.label, 'at-most', 1.05]]);
+    expect(result.targets.map((t) => [t.label, t.bound, t.threshold])).toEqual(s5.targets.map((t) => [t.label, 'at-most', 1.05]));
+    expect(s5.targets.map((t) => t.subject)).toEqual(['tributary', 'tributary-in-thread']);
 
     const dir = mkdtempSync(join(tmpdir(), 'tributary-bench-docs-'));
     try {
@@ -132,6 +134,7 @@ describe('S5 end to end', () => {
       expect(docs).toContain(`| S5 | ${s5.targets[0]!.label} |`);
       expect(docs).toContain('embeddings/s (wall)');
       expect(docs).toMatch(/Batch 64 vs per-record calls through Tributary: [\d.]+x the embeddings per second/);
+      expect(docs).toMatch(/Tributary batch 64 takes [\d.]+x the loop's CPU per embedding\. The default row .* pays -?[\d,]+ µs more CPU for the trip/);
       expect(docs).not.toContain('undefined');
       expect(existsSync(join(paths.charts, 's5-embeddings-per-second.svg'))).toBe(true);
     } finally {

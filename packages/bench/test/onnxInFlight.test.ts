@@ -46,14 +46,17 @@ describe('S5b contenders', () => {
     ['in-flight-2', 2],
   ] as const)('%s embeds every text once, as its reference, on %i session worker(s), and reports the event-loop delay', async (id, workers) => {
     const contender = s5b.contenders.find((c) => c.id === id)!;
+    onTestFinished(() => contender.teardown?.());
     await contender.prepare?.(TEXTS);
     const batches = watchWorkerBatches();
-    const result = await contender.run(TEXTS);
-    expect(result).toMatchObject({ count: TEXTS, sum: (TEXTS * (TEXTS - 1)) / 2 });
-    expect(result.stats?.['loopDelayP99Us']).toBeGreaterThan(0);
-    expect(batches.flat().sort((a, b) => a - b)).toEqual([8, 64, 64, 64]);
-    // One call in flight never needs a second worker; two calls in flight start a second one.
-    expect(batches).toHaveLength(workers);
+    for (const run of [1, 2]) {
+      const result = await contender.run(TEXTS);
+      expect(result).toMatchObject({ count: TEXTS, sum: (TEXTS * (TEXTS - 1)) / 2 });
+      expect(result.stats?.['loopDelayP99Us']).toBeGreaterThan(0);
+      expect(batches.flat().sort((a, b) => a - b)).toEqual(new Array<number[]>(run).fill([8, 64, 64, 64]).flat().sort((a, b) => a - b));
+      // One call in flight never needs a second worker; two calls in flight start a second one, and the next run keeps them.
+      expect(batches).toHaveLength(workers);
+    }
   }, 20_000);
 });
 

@@ -1,8 +1,10 @@
 import { AsyncDataStream, RetryStrategies } from '@tributary/async';
 import { silentLogger, StreamExecutionEnvironment } from '@tributary/core';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
+import { BroadcastChannel } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { createNgramTokenizer, EMBEDDER_IO, OnnxInputError, onnxBatchFunction, onnxTextEmbedder, packSequences, splitRows } from '../src/index.js';
+import { embedInSlots, type EmbedInSlotsArgs } from './fixtures/embedInSlots.job.js';
 import { SENTENCES } from './fixtures/sentences.js';
 import { LINEAR_MODEL } from './support/linearModel.js';
 import { watchSessionWorkers } from './support/sessionWorkers.js';
@@ -132,6 +134,56 @@ describe('sessions on worker threads', () => {
   });
 });
 
+describe('maxWorkers: 0, the session on the caller\'s thread', () => {
+  it('starts no worker, gives the pooled outputs, and blocks the caller\'s event loop while it infers', async () => {
+    const workers = watchSessionWorkers();
+    const texts = [...SENTENCES, '', 'tiny'];
+    const pooled = onnxTextEmbedder({ model: model(), sessionOptions }).create();
+    const expected = await pooled.invoke(texts);
+    await pooled.close();
+    const started = workers.length;
+
+    const inThread = onnxTextEmbedder({ model: model(), sessionOptions, maxWorkers: 0 }).create();
+    await inThread.open();
+    expect(await inThread.invoke(texts)).toEqual(expected);
+    const call = inThread.invoke(BIG_BATCH);
+    const turns = countTurns();
+    await call;
+    expect(turns.stop()).toBeLessThanOrEqual(1);
+    await inThread.close();
+    expect(workers).toHaveLength(started);
+  });
+
+  it('names the model when its session cannot be created, and the next call tries again', async () => {
+    const fn = onnxBatchFunction<number[], number>({
+      model: '/nonexistent/linear.onnx',
+      maxWorkers: 0,
+      feeds: (rows) => ({ x: new Tensor('float32', Float32Array.from(rows.flat()), [rows.length, 4]) }),
+      outputs: () => [0],
+    }).create();
+    await expect(fn.invoke([[1, 2, 3, 4]])).rejects.toThrow(/^onnx model "\/nonexistent\/linear\.onnx": cannot create the inference session: /);
+    await expect(fn.invoke([[1, 2, 3, 4]])).rejects.toThrow(/cannot create the inference session/);
+    await fn.close();
+  });
+
+  it('embeds every record of a job with two calls in flight, which take turns on the one session', async () => {
+    const workers = watchSessionWorkers();
+    const texts = BIG_BATCH.slice(0, 300).map((text, id) => ({ id, text }));
+    const env = StreamExecutionEnvironment.create({ parallelism: 1, logger: silentLogger });
+    const embedder = onnxTextEmbedder({
+      model: model(),
+      sessionOptions,
+      maxWorkers: 0,
+      text: (doc: { id: number; text: string }) => doc.text,
+      output: (vector, doc) => ({ id: doc.id, length: vector.length }),
+    });
+    const out = await AsyncDataStream.unorderedWaitBatch(env.fromCollection(texts), embedder, { maxBatchSize: 16, maxInFlightBatches: 2 }).executeAndCollect('in thread');
+    expect(out.map((o) => o.id).sort((a, b) => a - b)).toEqual(texts.map((t) => t.id));
+    expect(out.every((o) => o.length === model().outputDim)).toBe(true);
+    expect(workers).toHaveLength(0);
+  });
+});
+
 describe('a worker that dies', () => {
   it('fails the call it was running, naming the model; the next call starts a new worker', async () => {
     const workers = watchSessionWorkers((worker) => {
@@ -204,5 +256,30 @@ describe('close and cancel', () => {
     expect(result.status).toBe('cancelled');
     expect(workers.length).toBeGreaterThanOrEqual(1);
     expect(workers.every((w) => w.exitCode !== undefined)).toBe(true);
+  });
+
+  // A slot's thread ends while its session worker runs a batch (onnxruntime-node used to abort the whole process then,
+  // taking the test runner down): the slot ends itself after its closes, and waits for the run as it exits.
+  const inSlots = (args: Omit<EmbedInSlotsArgs, 'modelPath' | 'channel' | 'texts' | 'batch'>, onBatch: (client: ReturnType<typeof embedInSlots.executeAsync>) => void) => {
+    const channel = new BroadcastChannel(`onnx-slots-${process.pid}-${Math.random()}`);
+    const client = embedInSlots.executeAsync({ modelPath: model().path, channel: String(channel.name), texts: 8_000, batch: 4_000, ...args });
+    channel.onmessage = () => onBatch(client);
+    return client.result.finally(() => channel.close());
+  };
+
+  it('a job cancelled while a slot\'s session worker runs a batch, past closeTimeoutMs, ends cancelled and lists that close', async () => {
+    let cancelled = false;
+    const result = await inSlots({ closeTimeoutMs: 1 }, (client) => {
+      if (cancelled) return;
+      cancelled = true;
+      void client.cancel();
+    });
+    expect(result.status).toBe('cancelled');
+    expect(result.unfinishedCloses.map((c) => c.operator)).toContain("'embed'");
+  });
+
+  it('a slot that crashes while its session worker runs a batch fails the job naming the slot', async () => {
+    const error = await inSlots({ closeTimeoutMs: 30_000, crash: true }, () => undefined).catch((e: unknown) => e);
+    expect(String(error)).toMatch(/slot \d \(of 2\) crashed: the slot crashes/);
   });
 });

@@ -300,6 +300,9 @@ function s5bFigures(r: CpuScenarioResult): TemplateValues {
     'S5b.speedup': formatRatio(one.wallNsPerRecord / two.wallNsPerRecord),
     'S5b.delay1': delay(one.stats?.['loopDelayP99Us']),
     'S5b.delay2': delay(two.stats?.['loopDelayP99Us']),
+    // CPU over wall time: how many cores the process had on average; three busy threads could use both.
+    'S5b.cores1': (one.cpuNsPerRecord / one.wallNsPerRecord).toFixed(2),
+    'S5b.cores2': (two.cpuNsPerRecord / two.wallNsPerRecord).toFixed(2),
   };
 }
 
@@ -321,6 +324,7 @@ function s5Figures(r: CpuScenarioResult): TemplateValues {
   if (batched === undefined || perRecord === undefined || hand === undefined) return { 'S5.ratios': false, 'S5.warm': false };
   const warmHand = row('hand-loop-warm-session');
   const warmTributary = row('tributary-warm-session');
+  const inThread = row('tributary-in-thread');
   return {
     'S5.ratios': true,
     'S5.batch': String(S5_BATCH),
@@ -335,6 +339,14 @@ function s5Figures(r: CpuScenarioResult): TemplateValues {
           'S5.warmCpu': formatRatio(warmTributary.cpuNsPerRecord / warmHand.cpuNsPerRecord),
           'S5.warmWall': formatRatio(warmTributary.wallNsPerRecord / warmHand.wallNsPerRecord),
           'S5.sessionCost': formatRatio(hand.cpuNsPerRecord / warmHand.cpuNsPerRecord),
+        }),
+    ...(inThread === undefined
+      ? { 'S5.inThread': false }
+      : {
+          'S5.inThread': true,
+          'S5.inThreadCpu': formatRatio(inThread.cpuNsPerRecord / hand.cpuNsPerRecord),
+          // What a call's trip to the session worker and back costs: the default row's CPU over the in-thread row's, per call.
+          'S5.hopUs': formatInt(((batched.cpuNsPerRecord - inThread.cpuNsPerRecord) * S5_BATCH) / 1_000),
         }),
   };
 }

@@ -2,8 +2,9 @@ import { availableParallelism } from 'node:os';
 import { NonRetryableError } from '@tributary/async';
 import { OptionChecker, perSubtask, type PerSubtask } from '@tributary/core';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
+import { InThreadSession } from '../session/InThreadSession.js';
 import { SessionPool } from '../session/SessionPool.js';
-import { feedsToWire, outputsFromWire } from '../session/wire.js';
+import type { SessionRunner } from '../session/SessionRunner.js';
 import { validateFeeds } from './validateFeeds.js';
 
 /** What a call may receive from the async batch operator. */
@@ -30,6 +31,10 @@ export interface OnnxBatchFunctionOptions<TIn, TOut> {
    * session. One starts on `open`; another starts only when a call finds
    * every worker busy, so the pool grows to the calls in flight (the
    * operator's `maxInFlightBatches`). Default: the number of CPU cores.
+   *
+   * `0` runs one session on the caller's thread instead: no hop to a worker
+   * per call, but every run blocks the caller's event loop (the slot's, in
+   * a job) for its whole length, and calls in flight take turns.
    */
   readonly maxWorkers?: number;
   /** Builds the model's named input tensors for a whole batch of records. */
@@ -47,7 +52,7 @@ const MAX_WORKERS = 256;
 
 /** A worker count, when given. */
 export function checkMaxWorkers(check: OptionChecker, maxWorkers: unknown): void {
-  if (maxWorkers !== undefined) check.integer('maxWorkers', maxWorkers, 1, MAX_WORKERS);
+  if (maxWorkers !== undefined) check.integer('maxWorkers', maxWorkers, 0, MAX_WORKERS);
 }
 
 /** A model given as a path or as bytes. */
@@ -56,7 +61,7 @@ export function checkModelSource(check: OptionChecker, model: unknown): void {
 }
 
 interface OpenSession {
-  readonly pool: SessionPool;
+  readonly session: SessionRunner;
   /** The model's inputs once the first session exists: calls from then on run without waiting. */
   inputs: readonly InferenceSession.ValueMetadata[] | undefined;
   readonly running: Set<Promise<unknown>>;
@@ -76,11 +81,12 @@ interface OpenSession {
  * size throws {@link OnnxInputError} naming the input and what it expects),
  * runs the session once and splits the outputs back per record.
  *
- * The session runs on a worker thread, never on the caller's: its event
- * loop stays free during inference, and calls in flight at once run at once
- * on workers of their own (up to `maxWorkers`). The feeds builder and the
- * outputs splitter run on the caller; the feeds' buffers move to the worker
- * without a copy, so build new arrays for every batch.
+ * The session runs on a worker thread by default, not on the caller's: its
+ * event loop stays free during inference, and calls in flight at once run at
+ * once on workers of their own (up to `maxWorkers`). The feeds builder and
+ * the outputs splitter run on the caller; the feeds' buffers move to the
+ * worker without a copy, so build new arrays for every batch. `maxWorkers: 0`
+ * runs the session on the caller's thread (see the option).
  *
  * Lifecycle (Flink's rich function): `open()` starts the first worker and
  * its session, `close()` waits for running calls and stops the workers.
@@ -103,7 +109,7 @@ interface OpenSession {
  * ```
  */
 export class OnnxBatchFunction<TIn, TOut> {
-  /** The worker pool this instance opened, until it closes. */
+  /** The session (or worker pool) this instance opened, until it closes. */
   private opened: OpenSession | undefined = undefined;
   private readonly label: string;
 
@@ -112,9 +118,9 @@ export class OnnxBatchFunction<TIn, TOut> {
     this.label = `onnx model "${options.name ?? (typeof options.model === 'string' ? options.model : 'from bytes')}"`;
   }
 
-  /** Starts the first worker and its inference session; a second call while open does nothing. */
+  /** Creates the inference session (on the first worker, by default); a second call while open does nothing. */
   async open(): Promise<void> {
-    await this.own().pool.inputs;
+    await this.own().session.inputs;
   }
 
   /**
@@ -151,13 +157,13 @@ export class OnnxBatchFunction<TIn, TOut> {
     resultFuture.complete(outputs);
   }
 
-  /** Waits for running calls, then stops the workers (and their sessions). Safe to call when not open. */
+  /** Waits for running calls, then releases the session(s) and stops the workers. Safe to call when not open. */
   async close(): Promise<void> {
     const opened = this.opened;
     if (opened === undefined) return;
     this.opened = undefined;
     await Promise.allSettled(opened.running);
-    await opened.pool.close();
+    await opened.session.close();
   }
 
   /** Runs a batch on this object's session, counted as running until it settles (see `close`); an empty batch opens nothing. */
@@ -176,14 +182,13 @@ export class OnnxBatchFunction<TIn, TOut> {
   private async run(opened: OpenSession, inputs: readonly TIn[], ctx: OnnxCallContext) {
     let metadata = opened.inputs;
     if (metadata === undefined) {
-      metadata = await opened.pool.inputs;
+      metadata = await opened.session.inputs;
       // The call waited for the session: a timeout or a cancellation may have come meanwhile.
       ctx.signal?.throwIfAborted();
     }
     const feeds = this.options.feeds(inputs);
     validateFeeds(feeds, metadata, this.label);
-    const { wire, transfer } = feedsToWire(feeds, this.label);
-    const results = outputsFromWire(await opened.pool.run({ feeds: wire }, transfer));
+    const results = await opened.session.run(feeds);
     const outputs = this.options.outputs(results, inputs);
     if (outputs.length !== inputs.length) {
       throw new NonRetryableError(
@@ -193,21 +198,22 @@ export class OnnxBatchFunction<TIn, TOut> {
     return Array.from(outputs);
   }
 
-  /** This instance's worker pool, started on first use. */
+  /** This instance's session (or worker pool), started on first use. */
   private own(): OpenSession {
     if (this.opened !== undefined) return this.opened;
     const { model, sessionOptions = {}, maxWorkers = availableParallelism() } = this.options;
-    const pool = new SessionPool({ model, sessionOptions, maxWorkers, label: this.label });
-    const opened: OpenSession = { pool, inputs: undefined, running: new Set() };
+    const session =
+      maxWorkers === 0 ? new InThreadSession(model, sessionOptions, this.label) : new SessionPool({ model, sessionOptions, maxWorkers, label: this.label });
+    const opened: OpenSession = { session, inputs: undefined, running: new Set() };
     this.opened = opened;
-    pool.inputs.then(
+    session.inputs.then(
       (inputs) => {
         opened.inputs = inputs;
       },
-      // A failed open is forgotten, so the next call (or a restart) tries again with a new pool.
+      // A failed open is forgotten, so the next call (or a restart) tries again with a new session.
       () => {
         if (this.opened === opened) this.opened = undefined;
-        void pool.close();
+        void session.close();
       },
     );
     return opened;

@@ -1,8 +1,11 @@
-import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import type { InferenceSession } from 'onnxruntime-node';
-import { SESSION_WORKER_SOURCE, type SessionWorkerData } from './sessionWorker.js';
-import type { RunRequest, StopRequest, WireTensor, WorkerReply } from './wire.js';
+import type { InferenceSession, Tensor } from 'onnxruntime-node';
+import { forgetRunCell, runCell } from './runsAtExit.js';
+import type { SessionRunner } from './SessionRunner.js';
+import { feedsToWire, outputsFromWire, type RunRequest, type SessionWorkerData, type StopRequest, type WireTensor, type WorkerReply } from './wire.js';
+
+/** The worker's entry: next to this module, in the language it runs in (TypeScript under a loader in tests), as a slot's. */
+const SESSION_WORKER_ENTRY = new URL(`./sessionWorker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
 
 type Outputs = Readonly<Record<string, WireTensor>>;
 
@@ -17,27 +20,31 @@ class SessionWorker {
   readonly ready: Promise<readonly InferenceSession.ValueMetadata[]>;
   private readonly thread: Worker;
   private readonly exited: Promise<void>;
+  /** 1 while a run is out (see runsAtExit): set here when posted, cleared by the worker when its run returns. */
+  private readonly busy = runCell();
   private opening: Pending<readonly InferenceSession.ValueMetadata[]> | undefined;
   private call: Pending<Outputs> | undefined;
   /** The uncaught error the thread reported, named when it then exits. */
   private failure: Error | undefined;
+  /** Asked to end: the thread keeps the process alive until it has (whoever awaits `stop()` needs its exit). */
+  private stopping = false;
 
-  constructor(data: SessionWorkerData, label: string, onExit: (worker: SessionWorker) => void) {
+  constructor(data: Omit<SessionWorkerData, 'busy'>, label: string, onExit: (worker: SessionWorker) => void) {
     this.ready = new Promise((resolve, reject) => (this.opening = { resolve, reject }));
     // Observed by whoever waits for this worker; a pool closed while it starts must not leave it unhandled.
     this.ready.catch(() => undefined);
-    // No execArgv of the caller's: the worker needs no loader (a slot's or a test runner's), only `require`.
-    this.thread = new Worker(SESSION_WORKER_SOURCE, { eval: true, workerData: data, execArgv: [] });
+    const workerData: SessionWorkerData = { ...data, busy: this.busy };
+    this.thread = new Worker(SESSION_WORKER_ENTRY, { workerData });
     this.thread.on('message', (reply: WorkerReply) => {
       if (reply.kind === 'ready') {
-        this.thread.unref();
+        this.idle();
         this.opening?.resolve(reply.inputs);
       } else if (reply.kind === 'failed') {
         this.opening?.reject(new Error(`${label}: cannot create the inference session: ${reply.message}`));
       } else {
         const call = this.call;
         this.call = undefined;
-        this.thread.unref();
+        this.idle();
         if (reply.kind === 'result') call?.resolve(reply.outputs);
         else call?.reject(new Error(`${label}: ${reply.message}`));
       }
@@ -45,6 +52,7 @@ class SessionWorker {
     this.thread.on('error', (error) => (this.failure = error));
     this.exited = new Promise((resolve) => this.thread.on('exit', () => resolve()));
     this.thread.on('exit', (code) => {
+      forgetRunCell(this.busy);
       const detail = this.failure === undefined ? `exited with code ${code}` : `failed: ${this.failure.message}`;
       const error = new Error(`${label}: the inference worker thread ${detail}`, { cause: this.failure });
       this.opening?.reject(error);
@@ -58,20 +66,28 @@ class SessionWorker {
   run(request: RunRequest, transfer: readonly ArrayBuffer[]): Promise<Outputs> {
     const result = new Promise<Outputs>((resolve, reject) => (this.call = { resolve, reject }));
     this.thread.ref();
+    Atomics.store(this.busy, 0, 1);
     try {
       this.thread.postMessage(request, transfer);
     } catch (error) {
       // Nothing was sent (a feed that cannot be cloned): the worker stays idle.
+      Atomics.store(this.busy, 0, 0);
       this.call = undefined;
-      this.thread.unref();
+      this.idle();
       throw error;
     }
     return result;
   }
 
+  /** Nothing out: an idle worker does not keep the process alive, unless it is stopping. */
+  private idle(): void {
+    if (!this.stopping) this.thread.unref();
+  }
+
   /** Asks the worker to release its session and end, once it is idle; resolves when the thread has ended. */
   async stop(): Promise<void> {
     // Never `terminate()`: onnxruntime-node aborts the process when a thread is torn down during a run.
+    this.stopping = true;
     this.thread.ref();
     this.thread.postMessage({ stop: true } satisfies StopRequest);
     await this.exited;
@@ -97,10 +113,10 @@ export interface SessionPoolOptions {
  * flight (the operator's `maxInFlightBatches`). A worker that dies fails
  * its call and leaves the pool; the next call that needs one starts a new one.
  */
-export class SessionPool {
+export class SessionPool implements SessionRunner {
   /** The model's inputs, from the first worker's session: rejects when that session cannot be created. */
   readonly inputs: Promise<readonly InferenceSession.ValueMetadata[]>;
-  private readonly data: SessionWorkerData;
+  private readonly data: Omit<SessionWorkerData, 'busy'>;
   private readonly workers = new Set<SessionWorker>();
   private readonly idle: SessionWorker[] = [];
   /** Calls waiting for a worker, first come first served. */
@@ -109,15 +125,16 @@ export class SessionPool {
   private closed = false;
 
   constructor(private readonly options: SessionPoolOptions) {
-    this.data = { runtimePath: runtimePath(), model: options.model, sessionOptions: options.sessionOptions };
+    this.data = { model: options.model, sessionOptions: options.sessionOptions };
     this.inputs = this.start().ready;
   }
 
-  /** Runs the session once on an idle worker, waiting for one (or starting one) when all are busy. */
-  async run(request: RunRequest, transfer: readonly ArrayBuffer[]): Promise<Outputs> {
+  /** Runs the session once on an idle worker, waiting for one (or starting one) when all are busy; the feeds' buffers move to it. */
+  async run(feeds: Readonly<Record<string, Tensor>>): Promise<InferenceSession.ReturnType> {
+    const { wire, transfer } = feedsToWire(feeds, this.options.label);
     const worker = this.idle.pop() ?? (await this.acquire());
     try {
-      return await worker.run(request, transfer);
+      return outputsFromWire(await worker.run({ feeds: wire }, transfer));
     } finally {
       this.release(worker);
     }
@@ -179,9 +196,4 @@ export class SessionPool {
     if (next === undefined) this.idle.push(worker);
     else next.resolve(worker);
   }
-}
-
-/** Where this package's `onnxruntime-node` lives: a worker loads that copy, wherever it runs from. */
-function runtimePath(): string {
-  return createRequire(import.meta.url).resolve('onnxruntime-node');
 }

@@ -8,6 +8,14 @@ export interface WireTensor {
   readonly data: Tensor.DataType;
 }
 
+/** What a session worker starts with: the session to create, and its cell of runsAtExit. */
+export interface SessionWorkerData {
+  readonly model: string | Uint8Array;
+  readonly sessionOptions: InferenceSession.SessionOptions;
+  /** Cleared (to 0, with a notify) once each run has returned: the starting thread waits for it at exit (see runsAtExit). */
+  readonly busy: Int32Array;
+}
+
 /** Main thread -> session worker: run the session once. */
 export interface RunRequest {
   readonly feeds: Readonly<Record<string, WireTensor>>;

@@ -17,7 +17,7 @@ export interface OnnxTextEmbedderOptions extends NgramTokenizerOptions {
    */
   readonly model: EmbedderModel | string | Uint8Array;
   readonly sessionOptions?: InferenceSession.SessionOptions;
-  /** Most worker threads running the model at once (as in {@link onnxBatchFunction}). Default: the number of CPU cores. */
+  /** Most worker threads running the model at once, or `0` for a session on the caller's thread (as in {@link onnxBatchFunction}). Default: the number of CPU cores. */
   readonly maxWorkers?: number;
 }
 

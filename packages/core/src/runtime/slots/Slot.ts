@@ -64,7 +64,7 @@ export class Slot {
       this.buildTasks(graph);
     } catch (error) {
       this.post({ kind: 'invalidJob', message: error instanceof SlotSetupError ? error.message : `slot ${this.data.slot}: ${messageOf(error)}` });
-      this.post({ kind: 'done' });
+      this.end();
       return;
     }
     this.port.on('message', (message: ToSlot) => this.receive(message));
@@ -169,7 +169,16 @@ export class Slot {
     this.log.flush();
     this.sendStatus();
     this.transport?.close();
+    this.end();
+  }
+
+  /**
+   * `done`, then the thread exits, ending whatever the user's code left running (timers, sockets). An exit, not a
+   * `terminate()` from the main thread: `exit` listeners run first (@tributary/onnx waits there for its native runs).
+   */
+  private end(): void {
     this.post({ kind: 'done' });
+    process.exit();
   }
 
   private scheduleStatus(): void {

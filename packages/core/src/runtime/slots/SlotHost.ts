@@ -152,9 +152,8 @@ export class SlotHost implements Deployment {
         return this.reports({ kind: 'failed', task: first.id, error: new InvalidJobError(message.message), operator: undefined });
       }
       case 'done':
+        // Everything is sent; the slot ends its thread itself (see Slot's end()).
         state.done = true;
-        // Everything is sent: whatever the user's code left running (timers, sockets) ends with the thread.
-        void state.worker.terminate();
         return;
     }
   }

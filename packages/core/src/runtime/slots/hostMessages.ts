@@ -60,5 +60,5 @@ export type FromSlot =
   | { readonly kind: 'collected'; readonly values: readonly unknown[] }
   /** The slot cannot run the job (module, graph or restored state): the job fails without restarts. */
   | { readonly kind: 'invalidJob'; readonly message: string }
-  /** Every task of the slot has ended and everything above was sent. */
+  /** Every task of the slot has ended and everything above was sent; the thread exits next. */
   | { readonly kind: 'done' };

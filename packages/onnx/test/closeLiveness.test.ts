@@ -1,0 +1,44 @@
+import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect, it } from 'vitest';
+import { useTempModel } from './support/tempModel.js';
+
+const model = useTempModel();
+
+/** Registers tsx in worker threads (the session workers load onnx's TypeScript sources), as in every test process. */
+const TSX_WORKERS = fileURLToPath(new URL('../../../tsx-workers.mjs', import.meta.url));
+
+/**
+ * Runs `script` (an ES module importing `ONNX`) in a child Node.js process with the sources loaded through tsx;
+ * resolves with its exit code and output. From a file, not `-e`: workers inherit the process's flags, and
+ * `--input-type` fails every worker started from a file.
+ */
+async function runChild(script: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const onnx = JSON.stringify(new URL('../src/index.ts', import.meta.url).href);
+  const file = join(dirname(model().path), 'closeLiveness.mjs');
+  await writeFile(file, `const ONNX = ${onnx};\n${script}`);
+  const child = spawn(process.execPath, ['--import', 'tsx', `--import=${TSX_WORKERS}`, '--conditions=@tributary/source', file], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (data: Buffer) => (stdout += data.toString()));
+  child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
+  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
+}
+
+it('close() keeps the process alive until a worker that was still starting has ended (no unsettled await)', async () => {
+  // Two calls at once start a second worker; close() comes before it is ready. Its `ready` used to unref the
+  // thread close() waits on, so nothing held the process and Node exited with code 13 before 'closed'.
+  const { code, stdout, stderr } = await runChild(`
+    const { onnxTextEmbedder } = await import(ONNX);
+    const embedder = onnxTextEmbedder({ model: ${JSON.stringify(model().path)}, sessionOptions: { intraOpNumThreads: 1 } }).create();
+    await embedder.open();
+    await Promise.all([embedder.invoke(['one']), embedder.invoke(['two'])]);
+    await embedder.close();
+    console.log('closed');
+  `);
+  expect({ code, stdout, stderr }).toEqual({ code: 0, stdout: 'closed\n', stderr: '' });
+});
