@@ -90,8 +90,15 @@ export function buildNearDuplicateJob(args: NearDuplicateJobArgs): StreamExecuti
   const lsh = new RandomHyperplaneLsh(DEFAULT_LSH);
 
   const env = StreamExecutionEnvironment.create({ parallelism, ...(args.runtime === undefined ? {} : { runtime: args.runtime }) });
-  // One file is one split: one reader, whose lines are dealt out round-robin to the parsing subtasks.
-  const docs = env.fromSource(new FileSource(args.input), 'documents').setParallelism(1).map(parseDoc).name('parse');
+  // One file is one split: one reader parses it; documents then go to the embedding subtasks by their
+  // text, so a repeated text meets the subtask (and the dedupe cache) that embedded its first copy.
+  const docs = env
+    .fromSource(new FileSource(args.input), 'documents')
+    .setParallelism(1)
+    .map(parseDoc)
+    .name('parse')
+    .setParallelism(1)
+    .keyBy((doc) => doc.text);
 
   const embedded = AsyncDataStream.unorderedWaitBatch(docs, embedder.embed, {
     maxBatchSize: batchSize,

@@ -118,6 +118,15 @@ describe('the near-duplicate job on 400 documents of the corpus', () => {
     const embedded = [0, 1].map((subtask) => metrics.snapshot({ job_id: job.jobId })[`job.embed-documents.operator.embed.${subtask}.numRecordsOut`]);
     expect(embedded.every((n) => typeof n === 'number' && n > 0)).toBe(true);
     expect((embedded as number[]).reduce((a, b) => a + b, 0)).toBe(docs.length);
+    const stats = batchStats(metrics.entries(), { job_id: job.jobId, operator: EMBED_OPERATOR });
+    expect(stats.recordsSent + stats.cacheHits + stats.dedupedRecords).toBe(docs.length);
+  });
+
+  it('sends documents to the embedding subtasks by their text, so a repeat meets the cache of its first copy', () => {
+    const graph = buildNearDuplicateJob(args('never', { parallelism: 2 })).getJobGraph();
+    const embed = graph.operators.find((o) => o.name === EMBED_OPERATOR);
+    const into = graph.edges.filter((e) => e.to === embed?.id).map((e) => e.partitioning);
+    expect(into).toEqual(['hash']);
   });
 
   it('rejects bad arguments when the job is built, naming the argument', () => {
