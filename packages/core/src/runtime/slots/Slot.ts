@@ -47,6 +47,12 @@ export class Slot {
   private running = 0;
   private cancelStatus: () => void = () => undefined;
   private collected: unknown[] = [];
+  /** Commands that arrived while the slot was built (the thread's port is already listened to): handled once its tasks run. */
+  private early: ToSlot[] | undefined = [];
+  private readonly onMessage = (message: ToSlot): void => {
+    if (this.early === undefined) this.receive(message);
+    else this.early.push(message);
+  };
 
   constructor(
     private readonly data: SlotWorkerData,
@@ -59,18 +65,23 @@ export class Slot {
   /** Builds and starts the slot's tasks; a job this slot cannot build is reported, not thrown. */
   async start(): Promise<void> {
     let graph: JobGraph;
+    this.port.on('message', this.onMessage);
     try {
       graph = await this.buildGraph();
       this.buildTasks(graph);
     } catch (error) {
+      this.port.off('message', this.onMessage);
       this.post({ kind: 'invalidJob', message: error instanceof SlotSetupError ? error.message : `slot ${this.data.slot}: ${messageOf(error)}` });
-      this.post({ kind: 'done' });
+      // A module that failed to load or build stays so in this thread's module cache: the thread is not reused.
+      this.post({ kind: 'done', reusable: false });
       return;
     }
-    this.port.on('message', (message: ToSlot) => this.receive(message));
     this.scheduleStatus();
     this.running = this.tasks.length;
     for (const task of this.tasks) this.gateway.deploy(task.id);
+    const early = this.early ?? [];
+    this.early = undefined;
+    for (const message of early) this.receive(message);
   }
 
   private async buildGraph(): Promise<JobGraph> {
@@ -146,6 +157,7 @@ export class Slot {
 
   private receive(message: ToSlot): void {
     if (message.kind === 'command') return this.gateway.send(message.to, message.command);
+    if (message.kind !== 'stop') return;
     for (const task of this.tasks) this.gateway.send(task.id, { kind: 'cancel', reason: message.reason });
     this.transport?.close();
     for (const channel of this.channels) channel.release();
@@ -162,14 +174,15 @@ export class Slot {
     this.post({ kind: 'report', report: { ...report, error } }, () => ({ kind: 'report', report: { ...report, error: new Error(messageOf(error)) } }));
   }
 
-  /** Every task ended: the last statuses and logs, then `done`. */
+  /** Every task ended: the last statuses and logs, then `done`; the thread's next slot gets the messages after it. */
   private finish(): void {
     this.cancelStatus();
     this.flushCollected();
     this.log.flush();
     this.sendStatus();
     this.transport?.close();
-    this.post({ kind: 'done' });
+    this.port.off('message', this.onMessage);
+    this.post({ kind: 'done', reusable: nothingLeftRunning() });
   }
 
   private scheduleStatus(): void {
@@ -248,6 +261,14 @@ class OperatorPartition implements ResultPartition<unknown> {
   finish(): void {
     this.partition.finish();
   }
+}
+
+/**
+ * Whether the job left nothing in this thread that would run during the next one:
+ * no timer, socket, file or child process (ports close with the transport, immediates end by themselves).
+ */
+function nothingLeftRunning(): boolean {
+  return process.getActiveResourcesInfo().every((type) => type === 'MessagePort' || type === 'Immediate');
 }
 
 /** `restored` (one subtask's state per operator) where the builder looks: at index `subtask`. */
