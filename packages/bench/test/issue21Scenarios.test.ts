@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CpuScenario } from '../src/harness/cpuRunner.js';
 import { buildScenarios } from '../src/scenarios/index.js';
-import { S7_KEYS, s7Lines, scoreLine } from '../src/scenarios/keyedTokenScore.js';
+import { buildKeyedTokenScoreJob, S7_KEYS, s7Lines, scoreLine } from '../src/scenarios/keyedTokenScore.js';
 import { expectedS4 } from './support/expected.js';
 
 // The scenarios of issue 21 with tiny inputs: every contender does the work its
@@ -31,6 +31,15 @@ describe('S7', () => {
     expect(scoreLine(line)).toEqual(scoreLine(JSON.stringify({ id: 2, user: 'user-1', text: 'kalomi nerusa' })));
     expect(scoreLine(line).user).toBe('user-1');
     expect(scoreLine(line).score).not.toBe(scoreLine(JSON.stringify({ id: 3, user: 'user-1', text: 'kalomi' })).score);
+  });
+
+  it('reads its lines in every subtask, chained to the parsing: only scored records cross to the user counts', () => {
+    const stream = buildKeyedTokenScoreJob({ records: 10, parallelism: 2 });
+    stream.addSink(() => undefined);
+    expect(stream.env.getJobGraph().vertices.map((v) => [v.name, v.parallelism])).toEqual([
+      ['lines -> parse and score', 2],
+      ['count per user -> Sink: Function', 2],
+    ]);
   });
 
   it('has 10,000 users, and every contender emits each line\'s score and the count of its user\'s lines so far', async () => {
