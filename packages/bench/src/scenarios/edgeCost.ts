@@ -3,7 +3,7 @@ import type { CpuScenario } from '../harness/cpuRunner.js';
 import type { Checksum, Contender } from '../harness/model.js';
 import { ChecksumSink } from '../harness/ChecksumSink.js';
 import { checksumOfMetrics, MetricChecksumSink } from '../harness/MetricChecksumSink.js';
-import { KEYS, keyedInput, runningSumFunction } from './keyedRunningSum.js';
+import { keyedInput, keyOf, runningSumFunction } from './keyedSumWorkload.js';
 
 /** What the edge-cost job is built from: plain data, so a thread that builds it gets the same graph. */
 export interface KeyedSumArgs {
@@ -21,7 +21,7 @@ export function buildKeyedSumJob(args: KeyedSumArgs): DataStream<number> {
   const env = StreamExecutionEnvironment.create({ parallelism: args.parallelism, runtime: args.runtime ?? 'single-thread' });
   return env
     .fromCollection(keyedInput(args.records))
-    .keyBy((v) => v % KEYS)
+    .keyBy(keyOf)
     .map(runningSumFunction());
 }
 
