@@ -12,6 +12,16 @@ import { join } from 'node:path';
 
 const [scenario = 'S7', records = '500000', runs = '4', runtime = 'slots'] = process.argv.slice(2);
 
+/** Functions by what they do; the first group whose pattern matches `function url:line` takes a sample. */
+const GROUPS = [
+  ['the work (scoreLine and its JSON/split/regexp builtins, keyed state)', /scoreLine|^\(anon\) :1$|RegExp|HeapKeyedStateBackend|^parse :0|^map scenarios|keyedSumWorkload/],
+  ['garbage collector', /garbage collector/],
+  ['between slots (columns, postMessage, credits)', /RemoteSubpartition|postMessage|columnChunks|PeerLink|RemoteQueue|messageport|SlotResultPartition|event_target/],
+  ['hash partitioning (keyBy)', /RecordWriter|keyGroups|extractKey/],
+  ['task loop, channels, turns, the source', /Task\.js|InputChannel|FusedInput|ChainOutputs|Operator\.js|raceAbort|eventLoop|timers|task_queues|runMicrotasks|ImmediateRef|keyedTokenScore\.js|CollectionSource/],
+  ['start-up (module load, compile)', /loader|esm\/|bootstrap|openFileHandle|fstat|readFileUtf8|realpath|package_json|cjs-module|node:path|internalModuleStat|source_map/],
+];
+
 if (process.env.SLOTS_PROFILE_CHILD === '1') {
   const { checksumOfMetrics } = await import('../dist/harness/MetricChecksumSink.js');
   const { keyedTokenScoreJob, buildKeyedTokenScoreJob } = await import('../dist/scenarios/keyedTokenScore.js');
@@ -40,16 +50,6 @@ if (process.env.SLOTS_PROFILE_CHILD === '1') {
   if (child.status !== 0) process.exit(child.status ?? 1);
   summarize(dir);
 }
-
-/** Functions by what they do; the first group whose pattern matches `function url:line` takes a sample. */
-const GROUPS = [
-  ['the work (scoreLine and its JSON/split/regexp builtins, keyed state)', /scoreLine|^\(anon\) :1$|RegExp|HeapKeyedStateBackend|^parse :0|^map scenarios|keyedSumWorkload/],
-  ['garbage collector', /garbage collector/],
-  ['between slots (columns, postMessage, credits)', /RemoteSubpartition|postMessage|columnChunks|PeerLink|RemoteQueue|messageport|SlotResultPartition|event_target/],
-  ['hash partitioning (keyBy)', /RecordWriter|keyGroups|extractKey/],
-  ['task loop, channels, turns', /Task\.js|InputChannel|FusedInput|ChainOutputs|Operator\.js|raceAbort|eventLoop|timers|task_queues|runMicrotasks|ImmediateRef|keyedTokenScore\.js|CollectionSource/],
-  ['start-up (module load, compile)', /loader|esm\/|bootstrap|openFileHandle|fstat|readFileUtf8|realpath|package_json|cjs-module|node:path|internalModuleStat|source_map/],
-];
 
 function summarize(dir) {
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort()) {
