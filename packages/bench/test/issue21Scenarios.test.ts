@@ -23,7 +23,8 @@ async function runContenders(scenario: CpuScenario, n: number) {
   );
 }
 
-describe('S7', () => {
+// Slots load core's TypeScript sources through tsx in each worker: seconds on a loaded 2-core machine.
+describe('S7', { timeout: 30_000 }, () => {
   const s7 = scenarios.S7 as CpuScenario;
 
   it('scores a line by its lower-cased words, whatever the case and punctuation', () => {
@@ -60,7 +61,7 @@ describe('S7', () => {
   });
 });
 
-describe('S4-edge', () => {
+describe('S4-edge', { timeout: 30_000 }, () => {
   it('runs S4 chained, across a hash edge and across two slots, with S4\'s sums', async () => {
     const edge = scenarios['S4-edge'] as CpuScenario;
     const n = 12_345;

@@ -56,7 +56,7 @@ export const keyedSumJob = defineJob({
 const slots: Contender<number, Checksum> = {
   id: 'slots-p2',
   label: 'parallelism 2, two slots',
-  note: 'the same job in task slots: each worker thread reads half the numbers, and the records whose key lives in the other slot cross threads (about half)',
+  note: "the same job in task slots: slot 0's source reads every number, and the records whose key lives in slot 1 cross threads (about half)",
   run: async (n) => checksumOfMetrics(await keyedSumJob.execute({ records: n, parallelism: 2, runtime: 'slots' }, { jobName: 'S4-edge keyed sum, slots' })),
 };
 
