@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CpuScenario } from '../src/harness/cpuRunner.js';
 import { buildScenarios } from '../src/scenarios/index.js';
-import { S7_KEYS, s7Lines, scoreLine } from '../src/scenarios/keyedTokenScore.js';
+import { buildKeyedTokenScoreJob, S7_KEYS, s7Lines, scoreLine } from '../src/scenarios/keyedTokenScore.js';
 import { expectedS4 } from './support/expected.js';
 
 // The scenarios of issue 21 with tiny inputs: every contender does the work its
@@ -23,7 +23,8 @@ async function runContenders(scenario: CpuScenario, n: number) {
   );
 }
 
-describe('S7', () => {
+// Slots load core's TypeScript sources through tsx in each worker: seconds on a loaded 2-core machine.
+describe('S7', { timeout: 30_000 }, () => {
   const s7 = scenarios.S7 as CpuScenario;
 
   it('scores a line by its lower-cased words, whatever the case and punctuation', () => {
@@ -31,6 +32,15 @@ describe('S7', () => {
     expect(scoreLine(line)).toEqual(scoreLine(JSON.stringify({ id: 2, user: 'user-1', text: 'kalomi nerusa' })));
     expect(scoreLine(line).user).toBe('user-1');
     expect(scoreLine(line).score).not.toBe(scoreLine(JSON.stringify({ id: 3, user: 'user-1', text: 'kalomi' })).score);
+  });
+
+  it('reads its lines in every subtask, chained to the parsing: only scored records cross to the user counts', () => {
+    const stream = buildKeyedTokenScoreJob({ records: 10, parallelism: 2 });
+    stream.addSink(() => undefined);
+    expect(stream.env.getJobGraph().vertices.map((v) => [v.name, v.parallelism])).toEqual([
+      ['lines -> parse and score', 2],
+      ['count per user -> Sink: Function', 2],
+    ]);
   });
 
   it('has 10,000 users, and every contender emits each line\'s score and the count of its user\'s lines so far', async () => {
@@ -51,7 +61,7 @@ describe('S7', () => {
   });
 });
 
-describe('S4-edge', () => {
+describe('S4-edge', { timeout: 30_000 }, () => {
   it('runs S4 chained, across a hash edge and across two slots, with S4\'s sums', async () => {
     const edge = scenarios['S4-edge'] as CpuScenario;
     const n = 12_345;

@@ -18,7 +18,8 @@ import type { CpuScenario } from '../harness/cpuRunner.js';
 import type { Checksum, RunStats } from '../harness/model.js';
 import { TempDirs } from '../harness/tempDirs.js';
 import { TriggerClock } from '../harness/triggerClock.js';
-import { runKeyedRunningSumJob, runningSumFunction, RUNNING_SUM_STATE, S4_JOB } from './keyedRunningSum.js';
+import { runKeyedRunningSumJob, S4_JOB } from './keyedRunningSum.js';
+import { runningSumFunction, RUNNING_SUM_STATE } from './keyedSumWorkload.js';
 import { runMapFilterMapJob, S3_JOB } from './mapFilterMap.js';
 
 /** Issue 5: "checkpointing every 100 ms". */

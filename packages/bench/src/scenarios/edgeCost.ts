@@ -3,7 +3,7 @@ import type { CpuScenario } from '../harness/cpuRunner.js';
 import type { Checksum, Contender } from '../harness/model.js';
 import { ChecksumSink } from '../harness/ChecksumSink.js';
 import { checksumOfMetrics, MetricChecksumSink } from '../harness/MetricChecksumSink.js';
-import { KEYS, keyedInput, runningSumFunction } from './keyedRunningSum.js';
+import { keyedInput, keyOf, runningSumFunction } from './keyedSumWorkload.js';
 
 /** What the edge-cost job is built from: plain data, so a thread that builds it gets the same graph. */
 export interface KeyedSumArgs {
@@ -21,7 +21,7 @@ export function buildKeyedSumJob(args: KeyedSumArgs): DataStream<number> {
   const env = StreamExecutionEnvironment.create({ parallelism: args.parallelism, runtime: args.runtime ?? 'single-thread' });
   return env
     .fromCollection(keyedInput(args.records))
-    .keyBy((v) => v % KEYS)
+    .keyBy(keyOf)
     .map(runningSumFunction());
 }
 
@@ -56,7 +56,7 @@ export const keyedSumJob = defineJob({
 const slots: Contender<number, Checksum> = {
   id: 'slots-p2',
   label: 'parallelism 2, two slots',
-  note: 'the same job in task slots: each worker thread reads half the numbers, and the records whose key lives in the other slot cross threads (about half)',
+  note: "the same job in task slots: slot 0's source reads every number, and the records whose key lives in slot 1 cross threads (about half)",
   run: async (n) => checksumOfMetrics(await keyedSumJob.execute({ records: n, parallelism: 2, runtime: 'slots' }, { jobName: 'S4-edge keyed sum, slots' })),
 };
 

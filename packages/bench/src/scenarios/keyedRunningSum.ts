@@ -1,21 +1,10 @@
-import { StreamExecutionEnvironment, ValueStateDescriptor, type MapFunction, type RuntimeContext, type ValueState } from '@tributary/core';
+import { StreamExecutionEnvironment } from '@tributary/core';
 import { from, groupBy, mergeMap, scan } from 'rxjs';
 import type { CpuScenario } from '../harness/cpuRunner.js';
 import type { Checksum, Contender } from '../harness/model.js';
 import { ChecksumSink } from '../harness/ChecksumSink.js';
+import { keyedInput, keyOf, runningSumFunction } from './keyedSumWorkload.js';
 
-/** Distinct keys of S4. */
-export const KEYS = 1000;
-
-/**
- * The input of S4: small numbers (i mod 10007), keyed by value mod 1000.
- * Numbers rather than objects, so the figure is the keyed plumbing, not allocation.
- */
-export function* keyedInput(n: number): Generator<number> {
-  for (let i = 0; i < n; i++) yield i % 10007;
-}
-
-const keyOf = (v: number): number => v % KEYS;
 const add = (a: number, b: number): number => a + b;
 
 const handLoop: Contender<number, Checksum> = {
@@ -36,29 +25,6 @@ const handLoop: Contender<number, Checksum> = {
     return Promise.resolve({ count, sum });
   },
 };
-
-/** The name of the `ValueState` {@link runningSumFunction} keeps its sum in. */
-export const RUNNING_SUM_STATE = 'sum';
-
-/** A rich map function keeping the running sum in `ValueState`: the Flink way. */
-interface RunningSum extends MapFunction<number, number> {
-  sum: ValueState<number> | undefined;
-}
-
-export function runningSumFunction(): RunningSum {
-  return {
-    sum: undefined,
-    open(ctx: RuntimeContext) {
-      this.sum = ctx.getState(new ValueStateDescriptor<number>(RUNNING_SUM_STATE, 0));
-    },
-    map(v: number) {
-      const state = this.sum as ValueState<number>;
-      const next = (state.value() as number) + v;
-      state.update(next);
-      return next;
-    },
-  };
-}
 
 /** The name S4's Tributary job runs under (its metrics live under `job.<name>`). */
 export const S4_JOB = 'S4 keyed running sum';

@@ -47,6 +47,14 @@ export class Slot {
   private running = 0;
   private cancelStatus: () => void = () => undefined;
   private collected: unknown[] = [];
+  /** The attempt stopped this slot: closes it gave up on may still have work running (a native batch), so its thread is not reused. */
+  private stopped = false;
+  /** Commands that arrived while the slot was built (the thread's port is already listened to): handled once its tasks run. */
+  private early: ToSlot[] | undefined = [];
+  private readonly onMessage = (message: ToSlot): void => {
+    if (this.early === undefined) this.receive(message);
+    else this.early.push(message);
+  };
 
   constructor(
     private readonly data: SlotWorkerData,
@@ -59,18 +67,23 @@ export class Slot {
   /** Builds and starts the slot's tasks; a job this slot cannot build is reported, not thrown. */
   async start(): Promise<void> {
     let graph: JobGraph;
+    this.port.on('message', this.onMessage);
     try {
       graph = await this.buildGraph();
       this.buildTasks(graph);
     } catch (error) {
+      this.port.off('message', this.onMessage);
       this.post({ kind: 'invalidJob', message: error instanceof SlotSetupError ? error.message : `slot ${this.data.slot}: ${messageOf(error)}` });
-      this.end();
+      // A module that failed to load or build stays so in this thread's module cache: the thread is not reused.
+      this.end(false);
       return;
     }
-    this.port.on('message', (message: ToSlot) => this.receive(message));
     this.scheduleStatus();
     this.running = this.tasks.length;
     for (const task of this.tasks) this.gateway.deploy(task.id);
+    const early = this.early ?? [];
+    this.early = undefined;
+    for (const message of early) this.receive(message);
   }
 
   private async buildGraph(): Promise<JobGraph> {
@@ -146,6 +159,8 @@ export class Slot {
 
   private receive(message: ToSlot): void {
     if (message.kind === 'command') return this.gateway.send(message.to, message.command);
+    if (message.kind !== 'stop') return;
+    this.stopped = true;
     for (const task of this.tasks) this.gateway.send(task.id, { kind: 'cancel', reason: message.reason });
     this.transport?.close();
     for (const channel of this.channels) channel.release();
@@ -162,23 +177,25 @@ export class Slot {
     this.post({ kind: 'report', report: { ...report, error } }, () => ({ kind: 'report', report: { ...report, error: new Error(messageOf(error)) } }));
   }
 
-  /** Every task ended: the last statuses and logs, then `done`. */
+  /** Every task ended: the last statuses and logs, then `done`; the thread's next slot gets the messages after it. */
   private finish(): void {
     this.cancelStatus();
     this.flushCollected();
     this.log.flush();
     this.sendStatus();
     this.transport?.close();
-    this.end();
+    this.port.off('message', this.onMessage);
+    this.end(!this.stopped && nothingLeftRunning());
   }
 
   /**
-   * `done`, then the thread exits, ending whatever the user's code left running (timers, sockets). An exit, not a
-   * `terminate()` from the main thread: `exit` listeners run first (@tributary/onnx waits there for its native runs).
+   * `done`; a thread that is not reused then exits, ending whatever the user's code left running (timers, sockets).
+   * An exit, not a `terminate()` from the main thread: `exit` listeners run first (@tributary/onnx waits there for its
+   * native runs).
    */
-  private end(): void {
-    this.post({ kind: 'done' });
-    process.exit();
+  private end(reusable: boolean): void {
+    this.post({ kind: 'done', reusable });
+    if (!reusable) process.exit();
   }
 
   private scheduleStatus(): void {
@@ -257,6 +274,14 @@ class OperatorPartition implements ResultPartition<unknown> {
   finish(): void {
     this.partition.finish();
   }
+}
+
+/**
+ * Whether the job left nothing in this thread that would run during the next one:
+ * no timer, socket, file or child process (ports close with the transport, immediates end by themselves).
+ */
+function nothingLeftRunning(): boolean {
+  return process.getActiveResourcesInfo().every((type) => type === 'MessagePort' || type === 'Immediate');
 }
 
 /** `restored` (one subtask's state per operator) where the builder looks: at index `subtask`. */

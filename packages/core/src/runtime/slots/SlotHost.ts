@@ -1,4 +1,4 @@
-import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import type { Deployment } from '../Deployment.js';
 import { InvalidJobError, messageOf } from '../errors.js';
 import type { DeploymentPlan } from '../JobAttempt.js';
@@ -9,6 +9,7 @@ import { taskKey, type TaskCommand, type TaskId, type TaskReport } from '../Task
 import type { SubtaskRestore } from '../checkpoint/restoreAssignment.js';
 import type { FromSlot, SlotWorkerData, ToSlot } from './hostMessages.js';
 import { MetricMirror } from './metricMirror.js';
+import { acquireSlotWorker, releaseSlotWorker } from './slotWorkers.js';
 
 /** How a slot loads a `defineJob` job, and where its collected records go. */
 export interface SlotJob {
@@ -25,9 +26,6 @@ export interface SlotJob {
 /** How long (ms) past `closeTimeoutMs` a stopped slot may take to end before it is terminated. */
 const STOP_GRACE_MS = 1000;
 
-/** The worker's entry: next to this module, in the language it runs in (TypeScript under a loader in tests). */
-const SLOT_ENTRY = new URL(`./slotWorker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
-
 interface SlotState {
   readonly slot: number;
   readonly worker: Worker;
@@ -39,16 +37,20 @@ interface SlotState {
   exited: boolean;
   /** What the worker threw outside any task. */
   error: unknown;
+  /** This attempt's listeners on the worker, removed when the thread goes back to the pool. */
+  readonly listeners: { readonly message: (m: FromSlot) => void; readonly error: (e: unknown) => void; readonly exit: (code: number) => void };
 }
 
 /**
  * The main thread's side of the slots (Flink's JobMaster view of its
  * TaskExecutors, through the `TaskExecutorGateway`): starts one worker per
- * slot for an attempt, sends task commands to the slot that holds the task,
+ * slot for an attempt (a thread of the pool, else a new one), sends task commands to the slot that holds the task,
  * passes the slots' reports, metrics, logs and collected records on, and
  * turns a slot that dies into a failure of the attempt naming the slot and
  * its operators. A stopped slot that does not end within `closeTimeoutMs`
- * (and a grace) is terminated.
+ * (and a grace) is terminated; so is every idle thread of an attempt that was
+ * stopped. A thread whose job left something running exits by itself after
+ * `done`: only a slot that finished cleanly goes back to the pool.
  */
 export class SlotHost implements Deployment {
   readonly ended: Promise<void>;
@@ -78,7 +80,7 @@ export class SlotHost implements Deployment {
     const view = describeJobGraph(graph);
     for (let slot = 0; slot < count; slot++) {
       const slotPorts = ports[slot] as Map<number, MessagePort>;
-      const workerData: SlotWorkerData = {
+      const data: SlotWorkerData = {
         module: job.module,
         ordinal: job.ordinal,
         args: job.args,
@@ -105,13 +107,27 @@ export class SlotHost implements Deployment {
         tasks.set(taskKey(id), { id, task: name, waitingOn: undefined, ended: false });
         operators.set(taskKey(id), chain.nodes.map((n) => n.description).join(' -> '));
       }
-      const resourceLimits = job.heapMb === undefined ? {} : { resourceLimits: { maxOldGenerationSizeMb: job.heapMb } };
-      const worker = new Worker(SLOT_ENTRY, { workerData, transferList: [...slotPorts.values()], ...resourceLimits });
-      const state: SlotState = { slot, worker, tasks, operators, done: false, exited: false, error: undefined };
+      const worker = acquireSlotWorker(job.heapMb);
+      const state: SlotState = {
+        slot,
+        worker,
+        tasks,
+        operators,
+        done: false,
+        exited: false,
+        error: undefined,
+        listeners: {
+          message: (message) => this.receive(state, message),
+          error: (error) => (state.error = error),
+          exit: (code) => this.exited(state, code),
+        },
+      };
       this.slots.push(state);
-      worker.on('message', (message: FromSlot) => this.receive(state, message));
-      worker.on('error', (error) => (state.error = error));
-      worker.on('exit', (code) => this.exited(state, code));
+      worker.on('message', state.listeners.message);
+      worker.on('error', state.listeners.error);
+      worker.on('exit', state.listeners.exit);
+      const run: ToSlot = { kind: 'run', data };
+      worker.postMessage(run, [...slotPorts.values()]);
     }
   }
 
@@ -152,10 +168,27 @@ export class SlotHost implements Deployment {
         return this.reports({ kind: 'failed', task: first.id, error: new InvalidJobError(message.message), operator: undefined });
       }
       case 'done':
-        // Everything is sent; the slot ends its thread itself (see Slot's end()).
+        // Everything is sent. A thread that is not reusable ends itself (see Slot's end()); in a reusable one nothing
+        // of the job runs any more, so a stopping attempt may end it.
         state.done = true;
+        if (!message.reusable) return;
+        if (this.stopping) {
+          void state.worker.terminate();
+          return;
+        }
+        this.release(state);
         return;
     }
+  }
+
+  /** A slot that finished cleanly: its thread waits in the pool for the next attempt, as if it had exited. */
+  private release(state: SlotState): void {
+    const { worker, listeners } = state;
+    worker.off('message', listeners.message);
+    worker.off('error', listeners.error);
+    worker.off('exit', listeners.exit);
+    releaseSlotWorker(worker, this.job.heapMb);
+    this.exited(state, 0);
   }
 
   private log({ level, message, fields }: Extract<FromSlot, { kind: 'log' }>): void {

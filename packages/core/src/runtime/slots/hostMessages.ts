@@ -8,7 +8,7 @@ import type { JobGraphView } from '../JobGraphView.js';
 import type { TaskStatus } from '../JobWatchdog.js';
 import type { TaskCommand, TaskId, TaskReport } from '../TaskGateway.js';
 
-/** What a slot's worker starts from (its `workerData`): plain data and ports. */
+/** What a slot starts from (the `run` message): plain data and ports. */
 export interface SlotWorkerData {
   /** The job module's URL and the definition's ordinal in it (see `defineJob`). */
   readonly module: string;
@@ -34,8 +34,10 @@ export interface SlotWorkerData {
   readonly ports: ReadonlyMap<number, MessagePort>;
 }
 
-/** What the main thread sends a slot. */
+/** What the main thread sends a slot's thread. */
 export type ToSlot =
+  /** Start a slot of a new attempt; the ports in `data` travel in the transfer list. */
+  | { readonly kind: 'run'; readonly data: SlotWorkerData }
   | { readonly kind: 'command'; readonly to: TaskId; readonly command: TaskCommand }
   /** The attempt stops: cancel every task, wake every waiter. */
   | { readonly kind: 'stop'; readonly reason: unknown };
@@ -60,5 +62,8 @@ export type FromSlot =
   | { readonly kind: 'collected'; readonly values: readonly unknown[] }
   /** The slot cannot run the job (module, graph or restored state): the job fails without restarts. */
   | { readonly kind: 'invalidJob'; readonly message: string }
-  /** Every task of the slot has ended and everything above was sent; the thread exits next. */
-  | { readonly kind: 'done' };
+  /**
+   * Every task of the slot has ended and everything above was sent. `reusable`: nothing the job started
+   * still runs in the thread (timers, sockets), so it waits for the next job; otherwise the thread exits next.
+   */
+  | { readonly kind: 'done'; readonly reusable: boolean };
