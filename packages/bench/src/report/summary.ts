@@ -46,6 +46,9 @@ export function summaryValues(results: ResultsFile): TemplateValues {
       gain: formatRatio(perRecord.wallNsPerRecord / t.wallNsPerRecord),
       vsLoop: formatRatio(t.cpuNsPerRecord / loop.cpuNsPerRecord),
     })),
+    ...line('short.S5inThread', cpuRows(S5, { t: 'tributary-in-thread', loop: 'hand-loop' }), ({ t, loop }) => ({
+      vsLoop: formatRatio(t.cpuNsPerRecord / loop.cpuNsPerRecord),
+    })),
     ...line('short.memory', flowRows(memory, { t: 'tributary', rxjs: 'rxjs' }), ({ t, rxjs }) => ({
       records: formatInt(t.records),
       inFlight: formatInt(peak(t, (s) => s.peakInFlight)),

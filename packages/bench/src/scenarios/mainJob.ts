@@ -55,9 +55,9 @@ function mainJob(w: Workload, parallelism: number): Contender<number, RunStats> 
     id: slots ? `tributary-slots-p${parallelism}` : 'tributary',
     label: slots ? `the main job, ${parallelism} slots` : 'the main job, one thread',
     note: slots
-      ? `the same job at parallelism ${parallelism} in task slots (its default on this machine): each slot embeds, buckets and compares its share, the pairs file in slot 0`
+      ? `the same job at parallelism ${parallelism} in task slots (its default on this machine): slot 0 reads and parses, each slot embeds the documents whose text hashes to it, buckets and compares its share, the pairs file in slot 0`
       : '`findNearDuplicates` (examples/embed-documents): the graph of `buildNearDuplicateJob` (read, parse, embed in batches of 64 with the local ONNX model, ' +
-        '2 calls in flight, LSH buckets, compare in keyed state, pairs file), parallelism 1, on the main thread',
+        '2 calls in flight, dedupe by text (this corpus has no reposts), LSH buckets, compare in keyed state, pairs file), parallelism 1, on the main thread',
     // No recordsPerCall: a run makes 313 model calls, and warming up to WARMUP_CALLS would take 25 runs of several seconds.
     prepare: (n) => w.prepare(n),
     run: async (n) => {
