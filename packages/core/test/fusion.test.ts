@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { StreamExecutionEnvironment } from '../src/index.js';
-import { raceAbort } from '../src/runtime/raceAbort.js';
+import { abortRaceOf, raceAbort } from '../src/runtime/raceAbort.js';
 
 const numbers = Array.from({ length: 1000 }, (_, i) => i);
 
@@ -77,6 +77,30 @@ describe('raceAbort', () => {
     controller.abort();
     expect(await parked).toBeUndefined();
     expect(await raceAbort(Promise.resolve(1), controller.signal)).toBeUndefined();
+  });
+
+  it('waits without touching the signal once its race exists (the shape of a signal differs from job to job), and shares its one listener', async () => {
+    const controller = new AbortController();
+    const race = abortRaceOf(controller.signal);
+    // A read of the signal from a wait would throw here: the hot path must read only the race's own fields.
+    Object.defineProperty(controller.signal, 'aborted', {
+      get: () => {
+        throw new Error('a wait read signal.aborted');
+      },
+    });
+    for (let i = 0; i < 100; i++) expect(await race.race(Promise.resolve(i))).toBe(i);
+    expect(await raceAbort(Promise.resolve(7), controller.signal)).toBe(7);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1);
+    const parked = race.race(new Promise<number>(() => undefined));
+    controller.abort();
+    expect(await parked).toBeUndefined();
+    expect(await race.race(Promise.resolve(1))).toBeUndefined();
+  });
+
+  it('gives undefined at once for a signal aborted before its race was made', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    expect(await abortRaceOf(controller.signal).race(Promise.resolve(1))).toBeUndefined();
   });
 });
 

@@ -1,5 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import type { Clock } from './Clock.js';
+import { abortRaceOf, type AbortRace } from './raceAbort.js';
 import type { JobControl, Task } from './Task.js';
 import { taskKey, type TaskCommand, type TaskGateway, type TaskId, type TaskReport } from './TaskGateway.js';
 
@@ -9,6 +10,7 @@ import { taskKey, type TaskCommand, type TaskGateway, type TaskId, type TaskRepo
  */
 export class LocalTaskControl implements JobControl {
   private readonly controller = new AbortController();
+  readonly abortRace: AbortRace = abortRaceOf(this.controller.signal);
   stopped = false;
 
   constructor(

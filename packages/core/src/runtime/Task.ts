@@ -9,7 +9,7 @@ import type { InputGate } from './InputGate.js';
 import type { TaskStatus } from './JobWatchdog.js';
 import { Mailbox, type MailboxOwner } from './Mailbox.js';
 import { OperatorChain, type ChainDriver, type ChainedOperator } from './OperatorChain.js';
-import { raceAbort } from './raceAbort.js';
+import type { AbortRace } from './raceAbort.js';
 import type { RecordWriter } from './RecordWriter.js';
 import { FINAL_CHECKPOINT, type TaskId, type TaskReports, type TaskSnapshot } from './TaskGateway.js';
 import { TaskTime } from './TaskTime.js';
@@ -27,6 +27,8 @@ export interface JobControl extends CloseBound {
   readonly signal: AbortSignal;
   /** True once `signal` aborted; hot loops read this plain field, not the signal's getter (docs/internals.md). */
   readonly stopped: boolean;
+  /** The task's waits raced against `signal` (hot loops wait through it, not through the signal itself). */
+  readonly abortRace: AbortRace;
   /** Stops the job with `error`; `task` names the task (chain and subtask) it came from. */
   fail(error: unknown, operator: string | undefined): void;
   /** A `close()` did not settle within `closeTimeoutMs` after the job stopped: the task ended without it. */
@@ -415,7 +417,7 @@ export class Task implements MailboxOwner, ChainDriver {
   }
 
   private raceAbort<T>(promise: Promise<T>): Promise<T | undefined> {
-    return raceAbort(promise, this.job.signal);
+    return this.job.abortRace.race(promise);
   }
 
   private wrap<T>(operator: string, fn: () => T): T {

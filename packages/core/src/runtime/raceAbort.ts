@@ -11,48 +11,68 @@
  * listener on every wait costs microseconds, paid at every channel hop.
  */
 export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
-  if (signal.aborted) {
-    // Nobody waits for it any more, but its rejection (a read failing after cancel) must not go unhandled.
-    promise.catch(() => undefined);
-    return Promise.resolve(undefined);
-  }
-  const waiters = abortWaiters(signal);
-  return new Promise<T | undefined>((resolve, reject) => {
-    const onAbort = (): void => {
-      resolve(undefined);
-    };
-    waiters.add(onAbort);
-    promise.then(
-      (value) => {
-        waiters.delete(onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        waiters.delete(onAbort);
-        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passes the awaited promise's own rejection through
-        reject(error);
-      },
-    );
-  });
+  return abortRaceOf(signal).race(promise);
 }
 
-const waitersBySignal = new WeakMap<AbortSignal, Set<() => void>>();
+/**
+ * The waits raced against one signal, behind its one abort listener. Its
+ * `race` reads only this object's own fields: an AbortSignal's hidden class
+ * differs from job to job, so a task's wait loop that read `signal.aborted`
+ * was deoptimized (`wrong map`) and compiled again in every job (docs/internals.md).
+ */
+export class AbortRace {
+  private aborted: boolean;
+  private readonly waiters = new Set<() => void>();
 
-/** The waiters released when `signal` aborts, behind its one listener. */
-function abortWaiters(signal: AbortSignal): Set<() => void> {
-  let waiters = waitersBySignal.get(signal);
-  if (waiters === undefined) {
-    const created = new Set<() => void>();
-    waitersBySignal.set(signal, created);
+  constructor(signal: AbortSignal) {
+    this.aborted = signal.aborted;
     signal.addEventListener(
       'abort',
       () => {
-        for (const release of created) release();
-        created.clear();
+        this.aborted = true;
+        for (const release of this.waiters) release();
+        this.waiters.clear();
       },
       { once: true },
     );
-    waiters = created;
   }
-  return waiters;
+
+  /** Settles like `promise`, or with undefined as soon as the signal aborts (see {@link raceAbort}). */
+  race<T>(promise: Promise<T>): Promise<T | undefined> {
+    if (this.aborted) {
+      // Nobody waits for it any more, but its rejection (a read failing after cancel) must not go unhandled.
+      promise.catch(() => undefined);
+      return Promise.resolve(undefined);
+    }
+    const waiters = this.waiters;
+    return new Promise<T | undefined>((resolve, reject) => {
+      const onAbort = (): void => {
+        resolve(undefined);
+      };
+      waiters.add(onAbort);
+      promise.then(
+        (value) => {
+          waiters.delete(onAbort);
+          resolve(value);
+        },
+        (error: unknown) => {
+          waiters.delete(onAbort);
+          // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passes the awaited promise's own rejection through
+          reject(error);
+        },
+      );
+    });
+  }
+}
+
+const racesBySignal = new WeakMap<AbortSignal, AbortRace>();
+
+/** The one {@link AbortRace} of `signal`. */
+export function abortRaceOf(signal: AbortSignal): AbortRace {
+  let race = racesBySignal.get(signal);
+  if (race === undefined) {
+    race = new AbortRace(signal);
+    racesBySignal.set(signal, race);
+  }
+  return race;
 }
