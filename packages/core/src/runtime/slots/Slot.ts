@@ -277,11 +277,15 @@ class OperatorPartition implements ResultPartition<unknown> {
 }
 
 /**
- * Whether the job left nothing in this thread that would run during the next one:
- * no timer, socket, file or child process (ports close with the transport, immediates end by themselves).
+ * Whether the job left nothing in this thread that would run during the next one: no timer, socket, open
+ * file handle or child process. Ports close with the transport, immediates end by themselves, and a
+ * one-shot file request completes on its own (Node 22's module loader leaves one pending after a
+ * thread's first job).
  */
+const ENDS_BY_ITSELF = new Set(['MessagePort', 'Immediate', 'FSReqCallback', 'FSReqPromise']);
+
 function nothingLeftRunning(): boolean {
-  return process.getActiveResourcesInfo().every((type) => type === 'MessagePort' || type === 'Immediate');
+  return process.getActiveResourcesInfo().every((type) => ENDS_BY_ITSELF.has(type));
 }
 
 /** `restored` (one subtask's state per operator) where the builder looks: at index `subtask`. */
