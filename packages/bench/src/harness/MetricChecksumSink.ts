@@ -1,4 +1,4 @@
-import type { JobExecutionResult, Sink, SinkWriter, SinkWriterContext } from '@tributary/core';
+import { defineJob, type DataStream, type StreamExecutionEnvironment, type JobDefinition, type JobExecutionResult, type Sink, type SinkWriter, type SinkWriterContext } from '@tributary/core';
 import type { Checksum } from './model.js';
 
 /**
@@ -30,4 +30,19 @@ export function checksumOfMetrics(result: JobExecutionResult): Checksum {
     else if (id.endsWith('.checksumSum')) sum += value;
   }
   return { count, sum };
+}
+
+/**
+ * A scenario's job as a job module (`module`: the scenario's `import.meta.url`), its records counted by a
+ * {@link MetricChecksumSink}: what a slots contender runs.
+ */
+export function checksumJob<A>(module: string, build: (args: A) => DataStream<number>): JobDefinition<A, StreamExecutionEnvironment> {
+  return defineJob({
+    module,
+    build: (args: A) => {
+      const stream = build(args);
+      stream.sinkTo(new MetricChecksumSink()).name('checksum');
+      return stream.env;
+    },
+  });
 }

@@ -1,8 +1,8 @@
-import { defineJob, StreamExecutionEnvironment, type DataStream, type Runtime } from '@tributary/core';
+import { StreamExecutionEnvironment, type DataStream, type Runtime } from '@tributary/core';
 import type { CpuScenario } from '../harness/cpuRunner.js';
 import type { Checksum, Contender } from '../harness/model.js';
 import { ChecksumSink } from '../harness/ChecksumSink.js';
-import { checksumOfMetrics, MetricChecksumSink } from '../harness/MetricChecksumSink.js';
+import { checksumJob, checksumOfMetrics } from '../harness/MetricChecksumSink.js';
 import { keyedInput, keyOf, runningSumFunction } from './keyedSumWorkload.js';
 
 /** What the edge-cost job is built from: plain data, so a thread that builds it gets the same graph. */
@@ -44,14 +44,7 @@ function keyedSum(parallelism: number): Contender<number, Checksum> {
 }
 
 /** The edge-cost job as a job module, with a sink whose counts reach the main thread: what the slots contender runs. */
-export const keyedSumJob = defineJob({
-  module: import.meta.url,
-  build: (args: KeyedSumArgs) => {
-    const stream = buildKeyedSumJob(args);
-    stream.sinkTo(new MetricChecksumSink()).name('checksum');
-    return stream.env;
-  },
-});
+export const keyedSumJob = checksumJob(import.meta.url, buildKeyedSumJob);
 
 const slots: Contender<number, Checksum> = {
   id: 'slots-p2',

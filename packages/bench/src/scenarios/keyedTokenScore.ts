@@ -1,5 +1,4 @@
 import {
-  defineJob,
   StreamExecutionEnvironment,
   ValueStateDescriptor,
   type DataStream,
@@ -13,7 +12,7 @@ import {
 import type { CpuScenario } from '../harness/cpuRunner.js';
 import type { Checksum, Contender } from '../harness/model.js';
 import { ChecksumSink } from '../harness/ChecksumSink.js';
-import { checksumOfMetrics, MetricChecksumSink } from '../harness/MetricChecksumSink.js';
+import { checksumJob, checksumOfMetrics } from '../harness/MetricChecksumSink.js';
 
 /** Distinct keys (users) of S7. */
 export const S7_KEYS = 10_000;
@@ -198,14 +197,7 @@ function tributary(parallelism: number): Contender<number, Checksum> {
 }
 
 /** S7's job as a job module, with a sink whose counts reach the main thread: what the slots contender runs. */
-export const keyedTokenScoreJob = defineJob({
-  module: import.meta.url,
-  build: (args: S7Args) => {
-    const stream = buildKeyedTokenScoreJob(args);
-    stream.sinkTo(new MetricChecksumSink()).name('checksum');
-    return stream.env;
-  },
-});
+export const keyedTokenScoreJob = checksumJob(import.meta.url, buildKeyedTokenScoreJob);
 
 const slots: Contender<number, Checksum> = {
   id: 'tributary-slots-p2',

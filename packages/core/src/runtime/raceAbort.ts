@@ -15,10 +15,8 @@ export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<
 }
 
 /**
- * The waits raced against one signal, behind its one abort listener. Its
- * `race` reads only this object's own fields: an AbortSignal's hidden class
- * differs from job to job, so a task's wait loop that read `signal.aborted`
- * was deoptimized (`wrong map`) and compiled again in every job (docs/internals.md).
+ * The waits raced against one signal, behind its one abort listener. Hot
+ * code reads `aborted` here, never on the signal (why: docs/internals.md).
  */
 export class AbortRace {
   private aborted: boolean;
