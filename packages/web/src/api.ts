@@ -1,9 +1,9 @@
-import type { HistogramSnapshot } from '@tributary/core';
+import type { HistogramSnapshot, JobGraphView } from '@tributary/core';
 
 /**
  * The JSON the view serves (`/api/job`, `/api/metrics`, and each `update` of
- * `/api/events`), shared by the server and the page. Types only, and no
- * imports: the page is type-checked for the browser, without Node's types.
+ * `/api/events`), shared by the server and the page. Types only, core's
+ * imported as types: the page is type-checked for the browser, without Node's types.
  */
 
 export type JobStatusView = 'running' | 'finished' | 'cancelled' | 'failed';
@@ -26,25 +26,8 @@ export interface JobView {
   readonly failure: string | null;
 }
 
-/** The compiled job (core's `JobGraphView`, as plain data). */
-export interface GraphView {
-  readonly operators: readonly {
-    readonly id: string;
-    readonly name: string;
-    readonly uid?: string;
-    readonly kind: 'source' | 'operator' | 'sink';
-    readonly parallelism: number;
-    readonly vertex: string;
-  }[];
-  readonly edges: readonly {
-    readonly from: string;
-    readonly to: string;
-    readonly partitioning: 'forward' | 'hash' | 'rebalance';
-    readonly chained: boolean;
-    readonly sideOutput?: string;
-  }[];
-  readonly vertices: readonly { readonly id: string; readonly name: string; readonly parallelism: number; readonly operators: readonly string[] }[];
-}
+/** The compiled job: core's plain-data `JobGraphView`. */
+export type GraphView = JobGraphView;
 
 export interface RestartView {
   /** Wall-clock time of the restart, ms since the epoch. */
