@@ -21,6 +21,7 @@ import type { TaskReport } from '../TaskGateway.js';
 import { firstDifference } from './graphDifference.js';
 import type { FromSlot, SlotWorkerData, ToSlot } from './hostMessages.js';
 import { sampleMetrics } from './metricMirror.js';
+import { leftRunning } from './slotWorkers.js';
 import { SlotTransport } from './SlotTransport.js';
 
 /** How often (ms) a slot sends its metrics and task statuses. */
@@ -185,7 +186,7 @@ export class Slot {
     this.sendStatus();
     this.transport?.close();
     this.port.off('message', this.onMessage);
-    this.end(!this.stopped && nothingLeftRunning());
+    this.end(!this.stopped && leftRunning(process.getActiveResourcesInfo()).length === 0);
   }
 
   /**
@@ -274,18 +275,6 @@ class OperatorPartition implements ResultPartition<unknown> {
   finish(): void {
     this.partition.finish();
   }
-}
-
-/**
- * Whether the job left nothing in this thread that would run during the next one: no timer, socket, open
- * file handle or child process. Ports close with the transport, immediates end by themselves, and a
- * one-shot file request completes on its own (Node 22's module loader leaves one pending after a
- * thread's first job).
- */
-const ENDS_BY_ITSELF = new Set(['MessagePort', 'Immediate', 'FSReqCallback', 'FSReqPromise']);
-
-function nothingLeftRunning(): boolean {
-  return process.getActiveResourcesInfo().every((type) => ENDS_BY_ITSELF.has(type));
 }
 
 /** `restored` (one subtask's state per operator) where the builder looks: at index `subtask`. */

@@ -56,3 +56,17 @@ export function releaseSlotWorker(worker: Worker, heapMb: number | undefined): v
   worker.unref();
   idle.push(entry);
 }
+
+/**
+ * Ports close with the transport, immediates end by themselves, and a one-shot file request or an open file
+ * handle calls back at most once (a loader writing its cache leaves them pending after a thread's first job).
+ */
+const ENDS_BY_ITSELF = new Set(['MessagePort', 'Immediate', 'FSReqCallback', 'FSReqPromise', 'CloseReq', 'FileHandle']);
+
+/**
+ * What a finished job left in its thread that would run during the next one (a timer, socket, child process),
+ * from `process.getActiveResourcesInfo()`: a thread with any of it is not reused.
+ */
+export function leftRunning(resources: readonly string[]): string[] {
+  return resources.filter((type) => !ENDS_BY_ITSELF.has(type));
+}
