@@ -75,8 +75,9 @@ AsyncDataStream.unorderedWaitBatch(entries, (batch, ctx) => service.call(batch, 
 
 // For the test's report: the records the checkpoint holds in the async operator (acked with it, re-dispatched on restore).
 const latest = await storage.loadLatest();
-const inFlight = latest?.checkpoint.operators.work?.subtasks[0]?.operatorState as { entries?: unknown[] } | undefined;
-process.stdout.write(`restoring ${inFlight?.entries?.length ?? 0} in-flight records\n`);
+// The operator stores them as list state 'records', runs of records (see AsyncBatchWaitOperator.initializeListState).
+const runs = (latest?.checkpoint.operators.work?.subtasks[0]?.listState?.records ?? []) as unknown[][];
+process.stdout.write(`restoring ${runs.flat().length} in-flight records\n`);
 
 const job = env.executeAsync(`worker ${label}`, { restoreFrom: 'latest' });
 process.on('SIGTERM', () => job.cancel());
