@@ -2,9 +2,10 @@ import { availableParallelism } from 'node:os';
 import { NonRetryableError } from '@tributary/async';
 import { OptionChecker, perSubtask, type PerSubtask } from '@tributary/core';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
+import { SessionFeeds } from '../session/feedsModule.js';
 import { InThreadSession } from '../session/InThreadSession.js';
 import { SessionPool } from '../session/SessionPool.js';
-import type { SessionRunner } from '../session/SessionRunner.js';
+import type { SessionBatch, SessionRunner } from '../session/SessionRunner.js';
 import { validateFeeds } from './validateFeeds.js';
 
 /** What a call may receive from the async batch operator. */
@@ -44,6 +45,11 @@ export interface OnnxBatchFunctionOptions<TIn, TOut> {
   /** Names the model in error messages. Default: the path, or `from bytes`. */
   readonly name?: string;
 }
+
+/** @internal What the class takes: the options, or with feeds built where the session runs (the text embedder's). */
+export type OnnxBatchFunctionSpec<TIn, TOut> = Omit<OnnxBatchFunctionOptions<TIn, TOut>, 'feeds'> & {
+  readonly feeds: OnnxBatchFunctionOptions<TIn, TOut>['feeds'] | SessionFeeds<TIn>;
+};
 
 const BATCH_FUNCTION_OPTIONS = ['model', 'sessionOptions', 'maxWorkers', 'feeds', 'outputs', 'name'];
 
@@ -113,7 +119,7 @@ export class OnnxBatchFunction<TIn, TOut> {
   private opened: OpenSession | undefined = undefined;
   private readonly label: string;
 
-  constructor(private readonly options: OnnxBatchFunctionOptions<TIn, TOut>) {
+  constructor(private readonly options: OnnxBatchFunctionSpec<TIn, TOut>) {
     checkOptions(options);
     this.label = `onnx model "${options.name ?? (typeof options.model === 'string' ? options.model : 'from bytes')}"`;
   }
@@ -186,9 +192,7 @@ export class OnnxBatchFunction<TIn, TOut> {
       // The call waited for the session: a timeout or a cancellation may have come meanwhile.
       ctx.signal?.throwIfAborted();
     }
-    const feeds = this.options.feeds(inputs);
-    validateFeeds(feeds, metadata, this.label);
-    const results = await opened.session.run(feeds);
+    const results = await opened.session.run(this.batch(inputs, metadata));
     const outputs = this.options.outputs(results, inputs);
     if (outputs.length !== inputs.length) {
       throw new NonRetryableError(
@@ -198,12 +202,23 @@ export class OnnxBatchFunction<TIn, TOut> {
     return Array.from(outputs);
   }
 
+  /** What the session runs on: the feeds built here and checked, or the inputs of the builder that runs with the session. */
+  private batch(inputs: readonly TIn[], metadata: readonly InferenceSession.ValueMetadata[]): SessionBatch {
+    const { feeds } = this.options;
+    if (feeds instanceof SessionFeeds) return { inputs: feeds.inputs(inputs, this.label) };
+    const built = feeds(inputs);
+    validateFeeds(built, metadata, this.label);
+    return { feeds: built };
+  }
+
   /** This instance's session (or worker pool), started on first use. */
   private own(): OpenSession {
     if (this.opened !== undefined) return this.opened;
-    const { model, sessionOptions = {}, maxWorkers = availableParallelism() } = this.options;
+    const { model, sessionOptions = {}, maxWorkers = availableParallelism(), feeds: build } = this.options;
+    const label = this.label;
+    const feeds = build instanceof SessionFeeds ? build.builder : undefined;
     const session =
-      maxWorkers === 0 ? new InThreadSession(model, sessionOptions, this.label) : new SessionPool({ model, sessionOptions, maxWorkers, label: this.label });
+      maxWorkers === 0 ? new InThreadSession(model, sessionOptions, label, feeds) : new SessionPool({ model, sessionOptions, maxWorkers, label, feeds });
     const opened: OpenSession = { session, inputs: undefined, running: new Set() };
     this.opened = opened;
     session.inputs.then(
@@ -248,13 +263,13 @@ export function onnxBatchFunction<TIn, TOut>(options: OnnxBatchFunctionOptions<T
   return perSubtask(() => new OnnxBatchFunction(options));
 }
 
-function checkOptions<TIn, TOut>(options: OnnxBatchFunctionOptions<TIn, TOut>): void {
+function checkOptions<TIn, TOut>(options: OnnxBatchFunctionSpec<TIn, TOut>): void {
   const check = new OptionChecker('onnxBatchFunction');
   check.known(check.object(options), BATCH_FUNCTION_OPTIONS);
   checkModelSource(check, options.model);
   check.record('sessionOptions', options.sessionOptions);
   checkMaxWorkers(check, options.maxWorkers);
-  check.func('feeds', options.feeds);
+  if (!(options.feeds instanceof SessionFeeds)) check.func('feeds', options.feeds);
   check.func('outputs', options.outputs);
   check.optionalString('name', options.name);
 }
