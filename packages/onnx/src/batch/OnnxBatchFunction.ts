@@ -214,11 +214,13 @@ export class OnnxBatchFunction<TIn, TOut> {
   /** This instance's session (or worker pool), started on first use. */
   private own(): OpenSession {
     if (this.opened !== undefined) return this.opened;
-    const { model, sessionOptions = {}, maxWorkers = availableParallelism(), feeds: build } = this.options;
+    const { model, sessionOptions = {}, maxWorkers = availableParallelism(), feeds } = this.options;
     const label = this.label;
-    const feeds = build instanceof SessionFeeds ? build.builder : undefined;
+    const builder = feeds instanceof SessionFeeds ? feeds.builder : undefined;
     const session =
-      maxWorkers === 0 ? new InThreadSession(model, sessionOptions, label, feeds) : new SessionPool({ model, sessionOptions, maxWorkers, label, feeds });
+      maxWorkers === 0
+        ? new InThreadSession(model, sessionOptions, label, builder)
+        : new SessionPool({ model, sessionOptions, maxWorkers, label, feeds: builder });
     const opened: OpenSession = { session, inputs: undefined, running: new Set() };
     this.opened = opened;
     session.inputs.then(
