@@ -89,10 +89,12 @@ interface OpenSession {
  *
  * The session runs on a worker thread by default, not on the caller's: its
  * event loop stays free during inference, and calls in flight at once run at
- * once on workers of their own (up to `maxWorkers`). The feeds builder and
- * the outputs splitter run on the caller; the feeds' buffers move to the
- * worker without a copy, so build new arrays for every batch. `maxWorkers: 0`
- * runs the session on the caller's thread (see the option).
+ * once on workers of their own (up to `maxWorkers`). The `feeds` builder and
+ * the outputs splitter run on the caller (they are closures); the feeds'
+ * buffers move to the worker without a copy, so build new arrays for every
+ * batch. ({@link onnxTextEmbedder} sends texts instead, and tokenizes them on
+ * the worker.) `maxWorkers: 0` runs the session on the caller's thread (see
+ * the option).
  *
  * Lifecycle (Flink's rich function): `open()` starts the first worker and
  * its session, `close()` waits for running calls and stops the workers.

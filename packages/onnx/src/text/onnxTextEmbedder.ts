@@ -40,6 +40,10 @@ export interface OnnxRecordEmbedderOptions<TIn, TOut> extends OnnxTextEmbedderOp
  * Per batch it tokenizes each text into hashed character n-gram ids
  * ({@link createNgramTokenizer}), pads them to the batch's longest text with
  * an attention mask, runs the session once, and returns one row per text.
+ * The tokenizing and packing run next to the session, on its worker thread:
+ * the caller's thread only maps records to texts (`text`), sends the texts,
+ * and splits the embeddings back (`output`). With `maxWorkers: 0` all of it
+ * runs on the caller's thread.
  * The dot product of two embeddings is their cosine similarity, which
  * follows how many character n-grams the texts share. A text without
  * letters or digits embeds as the zero vector.
