@@ -32,9 +32,7 @@ export class InThreadSession implements SessionRunner {
   async run(batch: SessionBatch): Promise<InferenceSession.ReturnType> {
     const session = await this.session;
     if ('feeds' in batch) return session.run(batch.feeds);
-    const build = await this.builder;
-    if (build === undefined) throw new Error(`${this.label}: a batch brought inputs, but the session has no feeds builder`);
-    return session.run(buildFeeds(build, batch.inputs, session.inputMetadata, this.label));
+    return session.run(buildFeeds(await this.builder, batch.inputs, session.inputMetadata, this.label));
   }
 
   async close(): Promise<void> {

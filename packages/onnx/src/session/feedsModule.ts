@@ -34,7 +34,13 @@ export async function loadFeedsBuilder(spec: FeedsModule, label: string): Promis
 }
 
 /** The builder's feeds for `inputs`, checked against the model's inputs (a mismatch throws `OnnxInputError`); a builder that throws is named. */
-export function buildFeeds(build: FeedsBuilder, inputs: readonly unknown[], metadata: readonly InferenceSession.ValueMetadata[], label: string): Feeds {
+export function buildFeeds(
+  build: FeedsBuilder | undefined,
+  inputs: readonly unknown[],
+  metadata: readonly InferenceSession.ValueMetadata[],
+  label: string,
+): Feeds {
+  if (build === undefined) throw new Error(`${label}: a batch brought inputs for a session without a feeds builder`);
   let feeds: Feeds;
   try {
     feeds = build(inputs);

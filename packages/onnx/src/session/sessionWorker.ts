@@ -2,7 +2,7 @@
 // replies `ready` with the model's inputs (or `failed`), then runs one request at a time and moves the output buffers
 // back, until a stop request releases the session and ends the thread.
 import { parentPort, workerData } from 'node:worker_threads';
-import { InferenceSession, type Tensor } from 'onnxruntime-node';
+import { InferenceSession } from 'onnxruntime-node';
 import { buildFeeds, loadFeedsBuilder, messageOf, type FeedsBuilder } from './feedsModule.js';
 import { errorToWire, tensorsFromWire, type RunRequest, type SessionWorkerData, type StopRequest, type WireTensor, type WorkerReply } from './wire.js';
 
@@ -13,10 +13,7 @@ if (parentPort !== null) {
 
   const run = async (session: InferenceSession, build: FeedsBuilder | undefined, request: RunRequest): Promise<void> => {
     try {
-      let feeds: Readonly<Record<string, Tensor>>;
-      if ('feeds' in request) feeds = tensorsFromWire(request.feeds);
-      else if (build === undefined) throw new Error(`${label}: a request brought inputs, but the session worker has no feeds builder`);
-      else feeds = buildFeeds(build, request.inputs, session.inputMetadata, label);
+      const feeds = 'feeds' in request ? tensorsFromWire(request.feeds) : buildFeeds(build, request.inputs, session.inputMetadata, label);
       const results = await session.run(feeds).catch((error: unknown) => {
         throw new Error(`${label}: ${messageOf(error)}`, { cause: error });
       });
