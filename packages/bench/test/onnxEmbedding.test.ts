@@ -43,8 +43,9 @@ function recordBatchSizes(): { sizes: number[]; options: unknown[] } {
   });
   const onWorker = (thread: Worker) => {
     const post = thread.postMessage.bind(thread);
-    thread.postMessage = (message: { feeds?: Record<string, { dims: number[] }> }, transfer?: never) => {
-      if (message.feeds !== undefined) seen.sizes.push(message.feeds['ids']!.dims[0]!);
+    // A request brings the batch's texts: the worker tokenizes them.
+    thread.postMessage = (message: { inputs?: readonly unknown[] }, transfer?: never) => {
+      if (message.inputs !== undefined) seen.sizes.push(message.inputs.length);
       post(message, transfer);
     };
   };

@@ -23,8 +23,9 @@ function watchWorkerBatches(): number[][] {
     const sizes: number[] = [];
     perWorker.push(sizes);
     const post = thread.postMessage.bind(thread);
-    thread.postMessage = (message: { feeds?: Record<string, { dims: number[] }> }, transfer?: never) => {
-      if (message.feeds !== undefined) sizes.push(message.feeds['ids']!.dims[0]!);
+    // A request brings the batch's texts: the worker tokenizes them.
+    thread.postMessage = (message: { inputs?: readonly unknown[] }, transfer?: never) => {
+      if (message.inputs !== undefined) sizes.push(message.inputs.length);
       post(message, transfer);
     };
   };

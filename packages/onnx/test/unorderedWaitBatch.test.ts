@@ -3,7 +3,7 @@ import { StreamExecutionEnvironment } from '@tributary/core';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { onnxTextEmbedder, type OnnxBatchFunction } from '../src/index.js';
 import { SENTENCES, dot } from './fixtures/sentences.js';
-import { watchSessionWorkers } from './support/sessionWorkers.js';
+import { requestTexts, watchSessionWorkers } from './support/sessionWorkers.js';
 import { useTempModel } from './support/tempModel.js';
 
 const model = useTempModel();
@@ -52,7 +52,7 @@ describe('the text embedder in a job (AsyncDataStream.unorderedWaitBatch)', () =
     // Each subtask's workers (at most maxInFlightBatches each) ran batches of at most 8, and stopped when the job ended.
     expect(workers.length).toBeGreaterThanOrEqual(2);
     expect(workers.length).toBeLessThanOrEqual(4);
-    const batchSizes = workers.flatMap((w) => w.requests.map((request) => request.feeds['ids']!.dims[0]!));
+    const batchSizes = workers.flatMap((w) => w.requests.map((request) => requestTexts(request).length));
     expect(batchSizes.reduce((sum, n) => sum + n, 0)).toBe(docs.length);
     expect(Math.max(...batchSizes)).toBeLessThanOrEqual(8);
     expect(batchSizes.length).toBeLessThan(docs.length / 2);

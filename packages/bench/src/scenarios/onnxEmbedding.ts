@@ -258,7 +258,7 @@ function tributary(w: Workload, batchSize: number, maxWorkers?: 0): Contender<nu
     note:
       `\`AsyncDataStream.unorderedWaitBatch(env.fromCollection(docs), onnxTextEmbedder({ model, sessionOptions: { intraOpNumThreads: 1 }, ${inThread ? 'maxWorkers: 0, ' : ''}text, output }), ` +
       `{ maxBatchSize: ${batchSize}, maxInFlightBatches: 1 })\`, parallelism 1; the operator opens and releases the session` +
-      (inThread ? ', which runs on the job\'s thread' : ', which runs on a worker thread'),
+      (inThread ? ', which runs on the job\'s thread, as does the tokenizing' : ', which runs on a worker thread that also tokenizes and packs each batch'),
     recordsPerCall: batchSize,
     prepare: (n) => w.prepare(n),
     run: async (n) => {
@@ -294,7 +294,7 @@ export function onnxEmbeddingScenario(): CpuScenario {
     description:
       'Texts of 8 to 24 everyday words (seeded PRNG, the same every run) are embedded by the model `@tributary/onnx` generates ' +
       '(hashed character trigrams, vocab 8,192, 128 dimensions, 4.1 MiB), on the CPU with `intraOpNumThreads: 1` in every session. ' +
-      'The Tributary rows run the session on a worker thread of the embedder (the default) or, with `maxWorkers: 0`, on the job\'s thread as the hand-written loop does. ' +
+      'The Tributary rows tokenize and run the session on a worker thread of the embedder (the default) or, with `maxWorkers: 0`, on the job\'s thread as the hand-written loop does. ' +
       'Every row creates its session, embeds every text, and releases it (except the two rows on a session opened beforehand); its sink checks each embedding ' +
       'against a reference computed before the measurement, counts them and sums their text ids.',
     // 16,384 texts (a third of a second per batch-64 run): at 4,096, samples of one run spread by a

@@ -27,8 +27,8 @@ function inFlight(w: Workload, calls: 1 | 2): Contender<number, RunStats> {
     label: `Tributary, batch ${S5_BATCH}, ${calls} call${calls === 1 ? '' : 's'} in flight`,
     note:
       `\`AsyncDataStream.unorderedWaitBatch(env.fromCollection(docs), onnxTextEmbedder({ model, sessionOptions: { intraOpNumThreads: 1 }, text, output }), ` +
-      `{ maxBatchSize: ${S5_BATCH}, maxInFlightBatches: ${calls} })\`, parallelism 1: the sessions run on ${calls === 1 ? 'a worker thread' : 'two worker threads'}, ` +
-      'tokenizing and the pipeline on the main thread; one embedder for every run of the row, its workers started by the warm-up runs; ' +
+      `{ maxBatchSize: ${S5_BATCH}, maxInFlightBatches: ${calls} })\`, parallelism 1: tokenizing, packing and the sessions run on ${calls === 1 ? 'a worker thread' : 'two worker threads'}, ` +
+      'the pipeline (each doc to its text, the outputs split back) on the main thread; one embedder for every run of the row, its workers started by the warm-up runs; ' +
       '`monitorEventLoopDelay({ resolution: 1 })` over the job',
     recordsPerCall: S5_BATCH,
     prepare: async (n) => {
@@ -72,7 +72,8 @@ export function onnxInFlightScenario(): CpuScenario {
     title: `ONNX text embedder, batch ${S5_BATCH}: 2 calls in flight vs 1 (sessions on worker threads)`,
     description:
       `S5's texts and model, through \`onnxTextEmbedder\` with \`maxInFlightBatches\` 1 and 2. Each call runs on a worker thread of the embedder's pool ` +
-      '(one session per worker, `intraOpNumThreads: 1`), so with two in flight two batches are inferred at once while the main thread tokenizes the next. ' +
+      '(one session per worker, `intraOpNumThreads: 1`), which also tokenizes and packs the batch\'s texts, so with two in flight two batches are tokenized and inferred at once ' +
+      'while the main thread only hands texts out and splits the embeddings back. ' +
       'Each row keeps one embedder for all its runs, its workers and sessions started by the warm-up runs (as in a long-running job: starting a worker costs a run of this size a large part of its time, see below), and stops them after its last run; its sink checks each embedding against the reference, as in S5. ' +
       'Next to the timings: the p99 of the main thread\'s event-loop delay (`monitorEventLoopDelay`) over each measured run.',
     records: { full: 16_384, quick: 256 },

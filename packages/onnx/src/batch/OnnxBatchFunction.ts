@@ -2,9 +2,10 @@ import { availableParallelism } from 'node:os';
 import { NonRetryableError } from '@tributary/async';
 import { OptionChecker, perSubtask, type PerSubtask } from '@tributary/core';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
+import { SessionFeeds } from '../session/feedsModule.js';
 import { InThreadSession } from '../session/InThreadSession.js';
 import { SessionPool } from '../session/SessionPool.js';
-import type { SessionRunner } from '../session/SessionRunner.js';
+import type { SessionBatch, SessionRunner } from '../session/SessionRunner.js';
 import { validateFeeds } from './validateFeeds.js';
 
 /** What a call may receive from the async batch operator. */
@@ -45,6 +46,11 @@ export interface OnnxBatchFunctionOptions<TIn, TOut> {
   readonly name?: string;
 }
 
+/** @internal What the class takes: the options, or with feeds built where the session runs (the text embedder's). */
+export type OnnxBatchFunctionSpec<TIn, TOut> = Omit<OnnxBatchFunctionOptions<TIn, TOut>, 'feeds'> & {
+  readonly feeds: OnnxBatchFunctionOptions<TIn, TOut>['feeds'] | SessionFeeds<TIn>;
+};
+
 const BATCH_FUNCTION_OPTIONS = ['model', 'sessionOptions', 'maxWorkers', 'feeds', 'outputs', 'name'];
 
 /** Far above any core count: a larger value is a typo, not a machine. */
@@ -83,10 +89,12 @@ interface OpenSession {
  *
  * The session runs on a worker thread by default, not on the caller's: its
  * event loop stays free during inference, and calls in flight at once run at
- * once on workers of their own (up to `maxWorkers`). The feeds builder and
- * the outputs splitter run on the caller; the feeds' buffers move to the
- * worker without a copy, so build new arrays for every batch. `maxWorkers: 0`
- * runs the session on the caller's thread (see the option).
+ * once on workers of their own (up to `maxWorkers`). The `feeds` builder and
+ * the outputs splitter run on the caller (they are closures); the feeds'
+ * buffers move to the worker without a copy, so build new arrays for every
+ * batch. ({@link onnxTextEmbedder} sends texts instead, and tokenizes them on
+ * the worker.) `maxWorkers: 0` runs the session on the caller's thread (see
+ * the option).
  *
  * Lifecycle (Flink's rich function): `open()` starts the first worker and
  * its session, `close()` waits for running calls and stops the workers.
@@ -113,7 +121,7 @@ export class OnnxBatchFunction<TIn, TOut> {
   private opened: OpenSession | undefined = undefined;
   private readonly label: string;
 
-  constructor(private readonly options: OnnxBatchFunctionOptions<TIn, TOut>) {
+  constructor(private readonly options: OnnxBatchFunctionSpec<TIn, TOut>) {
     checkOptions(options);
     this.label = `onnx model "${options.name ?? (typeof options.model === 'string' ? options.model : 'from bytes')}"`;
   }
@@ -186,9 +194,7 @@ export class OnnxBatchFunction<TIn, TOut> {
       // The call waited for the session: a timeout or a cancellation may have come meanwhile.
       ctx.signal?.throwIfAborted();
     }
-    const feeds = this.options.feeds(inputs);
-    validateFeeds(feeds, metadata, this.label);
-    const results = await opened.session.run(feeds);
+    const results = await opened.session.run(this.batch(inputs, metadata));
     const outputs = this.options.outputs(results, inputs);
     if (outputs.length !== inputs.length) {
       throw new NonRetryableError(
@@ -198,12 +204,25 @@ export class OnnxBatchFunction<TIn, TOut> {
     return Array.from(outputs);
   }
 
+  /** What the session runs on: the feeds built here and checked, or the inputs of the builder that runs with the session. */
+  private batch(inputs: readonly TIn[], metadata: readonly InferenceSession.ValueMetadata[]): SessionBatch {
+    const { feeds } = this.options;
+    if (feeds instanceof SessionFeeds) return { inputs: feeds.inputs(inputs, this.label) };
+    const built = feeds(inputs);
+    validateFeeds(built, metadata, this.label);
+    return { feeds: built };
+  }
+
   /** This instance's session (or worker pool), started on first use. */
   private own(): OpenSession {
     if (this.opened !== undefined) return this.opened;
-    const { model, sessionOptions = {}, maxWorkers = availableParallelism() } = this.options;
+    const { model, sessionOptions = {}, maxWorkers = availableParallelism(), feeds } = this.options;
+    const label = this.label;
+    const builder = feeds instanceof SessionFeeds ? feeds.builder : undefined;
     const session =
-      maxWorkers === 0 ? new InThreadSession(model, sessionOptions, this.label) : new SessionPool({ model, sessionOptions, maxWorkers, label: this.label });
+      maxWorkers === 0
+        ? new InThreadSession(model, sessionOptions, label, builder)
+        : new SessionPool({ model, sessionOptions, maxWorkers, label, feeds: builder });
     const opened: OpenSession = { session, inputs: undefined, running: new Set() };
     this.opened = opened;
     session.inputs.then(
@@ -248,13 +267,13 @@ export function onnxBatchFunction<TIn, TOut>(options: OnnxBatchFunctionOptions<T
   return perSubtask(() => new OnnxBatchFunction(options));
 }
 
-function checkOptions<TIn, TOut>(options: OnnxBatchFunctionOptions<TIn, TOut>): void {
+function checkOptions<TIn, TOut>(options: OnnxBatchFunctionSpec<TIn, TOut>): void {
   const check = new OptionChecker('onnxBatchFunction');
   check.known(check.object(options), BATCH_FUNCTION_OPTIONS);
   checkModelSource(check, options.model);
   check.record('sessionOptions', options.sessionOptions);
   checkMaxWorkers(check, options.maxWorkers);
-  check.func('feeds', options.feeds);
+  if (!(options.feeds instanceof SessionFeeds)) check.func('feeds', options.feeds);
   check.func('outputs', options.outputs);
   check.optionalString('name', options.name);
 }

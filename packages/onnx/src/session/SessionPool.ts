@@ -1,8 +1,18 @@
 import { Worker } from 'node:worker_threads';
-import type { InferenceSession, Tensor } from 'onnxruntime-node';
+import type { InferenceSession } from 'onnxruntime-node';
+import type { FeedsModule } from './feedsModule.js';
 import { forgetRunCell, runCell } from './runsAtExit.js';
-import type { SessionRunner } from './SessionRunner.js';
-import { feedsToWire, outputsFromWire, type RunRequest, type SessionWorkerData, type StopRequest, type WireTensor, type WorkerReply } from './wire.js';
+import type { SessionBatch, SessionRunner } from './SessionRunner.js';
+import {
+  errorFromWire,
+  feedsToWire,
+  tensorsFromWire,
+  type RunRequest,
+  type SessionWorkerData,
+  type StopRequest,
+  type WireTensor,
+  type WorkerReply,
+} from './wire.js';
 
 /** The worker's entry: next to this module, in the language it runs in (TypeScript under a loader in tests), as a slot's. */
 const SESSION_WORKER_ENTRY = new URL(`./sessionWorker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
@@ -29,7 +39,7 @@ class SessionWorker {
   /** Asked to end: the thread keeps the process alive until it has (whoever awaits `stop()` needs its exit). */
   private stopping = false;
 
-  constructor(data: Omit<SessionWorkerData, 'busy'>, label: string, onExit: (worker: SessionWorker) => void) {
+  constructor(data: Omit<SessionWorkerData, 'busy'>, onExit: (worker: SessionWorker) => void) {
     this.ready = new Promise((resolve, reject) => (this.opening = { resolve, reject }));
     // Observed by whoever waits for this worker; a pool closed while it starts must not leave it unhandled.
     this.ready.catch(() => undefined);
@@ -40,13 +50,13 @@ class SessionWorker {
         this.idle();
         this.opening?.resolve(reply.inputs);
       } else if (reply.kind === 'failed') {
-        this.opening?.reject(new Error(`${label}: cannot create the inference session: ${reply.message}`));
+        this.opening?.reject(new Error(reply.message));
       } else {
         const call = this.call;
         this.call = undefined;
         this.idle();
         if (reply.kind === 'result') call?.resolve(reply.outputs);
-        else call?.reject(new Error(`${label}: ${reply.message}`));
+        else call?.reject(errorFromWire(reply));
       }
     });
     this.thread.on('error', (error) => (this.failure = error));
@@ -54,7 +64,7 @@ class SessionWorker {
     this.thread.on('exit', (code) => {
       forgetRunCell(this.busy);
       const detail = this.failure === undefined ? `exited with code ${code}` : `failed: ${this.failure.message}`;
-      const error = new Error(`${label}: the inference worker thread ${detail}`, { cause: this.failure });
+      const error = new Error(`${data.label}: the inference worker thread ${detail}`, { cause: this.failure });
       this.opening?.reject(error);
       this.call?.reject(error);
       this.call = undefined;
@@ -102,6 +112,8 @@ export interface SessionPoolOptions {
   readonly maxWorkers: number;
   /** Names the model in errors. */
   readonly label: string;
+  /** Loaded by every worker, to build the feeds of a batch that brings plain inputs. */
+  readonly feeds: FeedsModule | undefined;
 }
 
 /**
@@ -125,16 +137,20 @@ export class SessionPool implements SessionRunner {
   private closed = false;
 
   constructor(private readonly options: SessionPoolOptions) {
-    this.data = { model: options.model, sessionOptions: options.sessionOptions };
+    const { model, sessionOptions, label, feeds } = options;
+    this.data = { model, sessionOptions, label, feeds };
     this.inputs = this.start().ready;
   }
 
-  /** Runs the session once on an idle worker, waiting for one (or starting one) when all are busy; the feeds' buffers move to it. */
-  async run(feeds: Readonly<Record<string, Tensor>>): Promise<InferenceSession.ReturnType> {
-    const { wire, transfer } = feedsToWire(feeds, this.options.label);
+  /**
+   * Runs the session once on an idle worker, waiting for one (or starting one) when all are busy: feeds' buffers move
+   * to it; plain inputs are cloned, and the worker's feeds builder builds the feeds there.
+   */
+  async run(batch: SessionBatch): Promise<InferenceSession.ReturnType> {
+    const { request, transfer } = toRequest(batch, this.options.label);
     const worker = this.idle.pop() ?? (await this.acquire());
     try {
-      return outputsFromWire(await worker.run({ feeds: wire }, transfer));
+      return tensorsFromWire(await worker.run(request, transfer));
     } finally {
       this.release(worker);
     }
@@ -165,7 +181,7 @@ export class SessionPool implements SessionRunner {
   }
 
   private start(): SessionWorker {
-    const worker = new SessionWorker(this.data, this.options.label, (exited) => {
+    const worker = new SessionWorker(this.data, (exited) => {
       this.workers.delete(exited);
       const at = this.idle.indexOf(exited);
       if (at >= 0) this.idle.splice(at, 1);
@@ -196,4 +212,11 @@ export class SessionPool implements SessionRunner {
     if (next === undefined) this.idle.push(worker);
     else next.resolve(worker);
   }
+}
+
+/** What goes to the worker for a batch, and the buffers that move with it. */
+function toRequest(batch: SessionBatch, label: string): { request: RunRequest; transfer: ArrayBuffer[] } {
+  if ('inputs' in batch) return { request: { inputs: batch.inputs }, transfer: [] };
+  const { wire, transfer } = feedsToWire(batch.feeds, label);
+  return { request: { feeds: wire }, transfer };
 }

@@ -1,20 +1,22 @@
-// The entry of a session worker thread (see SessionPool): creates one session, replies `ready` with the model's inputs
-// (or `failed`), then runs one request at a time and moves the output buffers back, until a stop request releases the
-// session and ends the thread.
+// The entry of a session worker thread (see SessionPool): creates one session and loads the feeds builder if it has one,
+// replies `ready` with the model's inputs (or `failed`), then runs one request at a time and moves the output buffers
+// back, until a stop request releases the session and ends the thread.
 import { parentPort, workerData } from 'node:worker_threads';
-import { InferenceSession, Tensor } from 'onnxruntime-node';
-import type { RunRequest, SessionWorkerData, StopRequest, WireTensor, WorkerReply } from './wire.js';
+import { InferenceSession } from 'onnxruntime-node';
+import { buildFeeds, loadFeedsBuilder, messageOf, type FeedsBuilder } from './feedsModule.js';
+import { errorToWire, tensorsFromWire, type RunRequest, type SessionWorkerData, type StopRequest, type WireTensor, type WorkerReply } from './wire.js';
 
 if (parentPort !== null) {
   const port = parentPort;
-  const { model, sessionOptions, busy } = workerData as SessionWorkerData;
+  const { model, sessionOptions, label, feeds: feedsModule, busy } = workerData as SessionWorkerData;
   const reply = (message: WorkerReply, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
 
-  const run = async (session: InferenceSession, request: RunRequest): Promise<void> => {
+  const run = async (session: InferenceSession, build: FeedsBuilder | undefined, request: RunRequest): Promise<void> => {
     try {
-      const feeds: Record<string, Tensor> = {};
-      for (const [name, { type, data, dims }] of Object.entries(request.feeds)) feeds[name] = new Tensor(type, data, dims);
-      const results = await session.run(feeds);
+      const feeds = 'feeds' in request ? tensorsFromWire(request.feeds) : buildFeeds(build, request.inputs, session.inputMetadata, label);
+      const results = await session.run(feeds).catch((error: unknown) => {
+        throw new Error(`${label}: ${messageOf(error)}`, { cause: error });
+      });
       const outputs: Record<string, WireTensor> = {};
       const transfer = new Set<ArrayBuffer>();
       for (const [name, value] of Object.entries(results)) {
@@ -24,7 +26,7 @@ if (parentPort !== null) {
       }
       reply({ kind: 'result', outputs }, [...transfer]);
     } catch (error) {
-      reply({ kind: 'error', message: error instanceof Error ? error.message : String(error) });
+      reply(errorToWire(error));
     } finally {
       Atomics.store(busy, 0, 0);
       Atomics.notify(busy, 0);
@@ -32,18 +34,26 @@ if (parentPort !== null) {
   };
 
   const end = () => port.close();
-  const create = typeof model === 'string' ? InferenceSession.create(model, sessionOptions) : InferenceSession.create(model, sessionOptions);
-  create.then(
-    (session) => {
+  const create = (typeof model === 'string' ? InferenceSession.create(model, sessionOptions) : InferenceSession.create(model, sessionOptions)).catch(
+    (error: unknown) => {
+      throw new Error(`${label}: cannot create the inference session: ${String(error)}`, { cause: error });
+    },
+  );
+  const builder = feedsModule === undefined ? Promise.resolve(undefined) : loadFeedsBuilder(feedsModule, label);
+  Promise.all([create, builder]).then(
+    ([session, build]) => {
       port.on('message', (request: RunRequest | StopRequest) => {
-        if ('feeds' in request) void run(session, request);
-        // Released here, not by tearing the thread down: onnxruntime-node aborts the process when a thread ends under a live session's run.
-        else void session.release().then(end, end);
+        if ('stop' in request) {
+          // Released here, not by tearing the thread down: onnxruntime-node aborts the process when a thread ends under a live session's run.
+          void session.release().then(end, end);
+        } else void run(session, build, request);
       });
       reply({ kind: 'ready', inputs: session.inputMetadata });
     },
-    (error: unknown) => {
-      reply({ kind: 'failed', message: String(error) });
+    async (error: unknown) => {
+      // A session created next to a builder that failed to load is released before the thread ends.
+      await create.then((session) => session.release()).catch(() => undefined);
+      reply({ kind: 'failed', message: messageOf(error) });
       end();
     },
   );

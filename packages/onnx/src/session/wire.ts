@@ -1,5 +1,6 @@
 import { Tensor, type InferenceSession } from 'onnxruntime-node';
 import { OnnxInputError } from '../batch/validateFeeds.js';
+import { messageOf, type FeedsModule } from './feedsModule.js';
 
 /** A tensor as it crosses to or from a session worker: a `Tensor` does not survive structured clone, its parts do. */
 export interface WireTensor {
@@ -8,30 +9,42 @@ export interface WireTensor {
   readonly data: Tensor.DataType;
 }
 
-/** What a session worker starts with: the session to create, and its cell of runsAtExit. */
+/** What a session worker starts with: the session to create, the feeds builder to load, and its cell of runsAtExit. */
 export interface SessionWorkerData {
   readonly model: string | Uint8Array;
   readonly sessionOptions: InferenceSession.SessionOptions;
+  /** Names the model in the worker's error messages. */
+  readonly label: string;
+  /** Builds the feeds of requests that bring plain inputs. */
+  readonly feeds: FeedsModule | undefined;
   /** Cleared (to 0, with a notify) once each run has returned: the starting thread waits for it at exit (see runsAtExit). */
   readonly busy: Int32Array;
 }
 
-/** Main thread -> session worker: run the session once. */
-export interface RunRequest {
-  readonly feeds: Readonly<Record<string, WireTensor>>;
-}
+/** Main thread -> session worker: run the session once, on feeds built by the caller or on plain inputs for the worker's feeds builder. */
+export type RunRequest = { readonly feeds: Readonly<Record<string, WireTensor>> } | { readonly inputs: readonly unknown[] };
 
 /** Main thread -> session worker, last: release the session and end the thread. */
 export interface StopRequest {
   readonly stop: true;
 }
 
-/** Session worker -> main thread, in order: `ready` or `failed` once, then one `result` or `error` per request. */
+/** The parts of an `OnnxInputError` the worker's feeds check threw: the error class does not survive structured clone. */
+export interface WireInputError {
+  readonly inputName: string;
+  readonly expected: string;
+  readonly actual: string;
+}
+
+/**
+ * Session worker -> main thread, in order: `ready` or `failed` once, then one `result` or `error` per request.
+ * Messages name the model already.
+ */
 export type WorkerReply =
   | { readonly kind: 'ready'; readonly inputs: readonly InferenceSession.ValueMetadata[] }
   | { readonly kind: 'failed'; readonly message: string }
   | { readonly kind: 'result'; readonly outputs: Readonly<Record<string, WireTensor>> }
-  | { readonly kind: 'error'; readonly message: string };
+  | { readonly kind: 'error'; readonly message: string; readonly input?: WireInputError };
 
 /**
  * The feeds as wire tensors and the buffers to transfer with them: a buffer
@@ -61,9 +74,22 @@ export function feedsToWire(feeds: Readonly<Record<string, Tensor>>, modelLabel:
   return { wire, transfer: [...transfer] };
 }
 
-/** The session's outputs back as tensors, for the outputs splitter. */
-export function outputsFromWire(outputs: Readonly<Record<string, WireTensor>>): InferenceSession.ReturnType {
-  const results: Record<string, Tensor> = {};
-  for (const [name, { type, data, dims }] of Object.entries(outputs)) results[name] = new Tensor(type, data, dims);
-  return results;
+/** Wire tensors as tensors again: the feeds in the worker, the session's outputs back on the caller. */
+export function tensorsFromWire(wire: Readonly<Record<string, WireTensor>>): Record<string, Tensor> {
+  const tensors: Record<string, Tensor> = {};
+  for (const [name, { type, data, dims }] of Object.entries(wire)) tensors[name] = new Tensor(type, data, dims);
+  return tensors;
+}
+
+/** A feeds-side error the worker caught, as its reply: an `OnnxInputError` keeps its parts. */
+export function errorToWire(error: unknown): WorkerReply {
+  const message = messageOf(error);
+  if (!(error instanceof OnnxInputError)) return { kind: 'error', message };
+  const { inputName, expected, actual } = error;
+  return { kind: 'error', message, input: { inputName, expected, actual } };
+}
+
+/** The error of an `error` reply, as the worker threw it: an `OnnxInputError` again (not retried), else an `Error`. */
+export function errorFromWire({ message, input }: { readonly message: string; readonly input?: WireInputError }): Error {
+  return input === undefined ? new Error(message) : new OnnxInputError(message, input.inputName, input.expected, input.actual);
 }

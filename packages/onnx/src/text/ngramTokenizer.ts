@@ -46,18 +46,26 @@ const WORD = /[\p{L}\p{N}]+/gu;
 export function createNgramTokenizer(options: NgramTokenizerOptions = {}): NgramTokenizer {
   const check = new OptionChecker('createNgramTokenizer');
   check.known(check.object(options), TOKENIZER_OPTIONS);
-  return ngramTokenizer(options, check);
+  return ngramTokenizer(tokenizerSettings(options, check));
 }
 
 /** The names of {@link NgramTokenizerOptions}. */
 export const TOKENIZER_OPTIONS: readonly string[] = ['vocab', 'ngram', 'maxLength'];
 
-/** {@link createNgramTokenizer}, its bad options reported by `check`: a builder that takes these options names itself. */
-export function ngramTokenizer(options: NgramTokenizerOptions, check: OptionChecker): NgramTokenizer {
-  // Ids are Uint32.
-  const vocab = check.optionalInteger('vocab', options.vocab, DEFAULT_EMBEDDER_CONFIG.vocab, 2, 2 ** 32);
-  const ngram = check.optionalInteger('ngram', options.ngram, DEFAULT_NGRAM);
-  const maxLength = check.optionalInteger('maxLength', options.maxLength, DEFAULT_MAX_LENGTH);
+/** Every tokenizer option, defaults filled in: plain data, so a session worker can build the same tokenizer. */
+export type TokenizerSettings = Required<NgramTokenizerOptions>;
+
+/** The settings these options give, bad ones reported by `check`: a builder that takes these options names itself. */
+export function tokenizerSettings(options: NgramTokenizerOptions, check: OptionChecker): TokenizerSettings {
+  return {
+    // Ids are Uint32.
+    vocab: check.optionalInteger('vocab', options.vocab, DEFAULT_EMBEDDER_CONFIG.vocab, 2, 2 ** 32),
+    ngram: check.optionalInteger('ngram', options.ngram, DEFAULT_NGRAM),
+    maxLength: check.optionalInteger('maxLength', options.maxLength, DEFAULT_MAX_LENGTH),
+  };
+}
+
+function ngramTokenizer({ vocab, ngram, maxLength }: TokenizerSettings): NgramTokenizer {
   const buckets = vocab - 1;
 
   // Scratch reused by every call (a call runs to completion before the next starts): the ids so far,

@@ -1,9 +1,11 @@
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
-import { describeValue, OptionChecker, type PerSubtask } from '@tributary/core';
-import { checkMaxWorkers, checkModelSource, onnxBatchFunction, type OnnxBatchFunction } from '../batch/OnnxBatchFunction.js';
+import { describeValue, OptionChecker, perSubtask, type PerSubtask } from '@tributary/core';
+import { checkMaxWorkers, checkModelSource, OnnxBatchFunction, type OnnxBatchFunctionSpec } from '../batch/OnnxBatchFunction.js';
 import { DEFAULT_EMBEDDER_CONFIG, EMBEDDER_IO, type EmbedderModel } from '../model/embedderModel.js';
-import { packSequences, splitRows } from '../tensors/packing.js';
-import { ngramTokenizer, TOKENIZER_OPTIONS, type NgramTokenizerOptions } from './ngramTokenizer.js';
+import { SessionFeeds } from '../session/feedsModule.js';
+import { splitRows } from '../tensors/packing.js';
+import { tokenizerSettings, TOKENIZER_OPTIONS, type NgramTokenizerOptions } from './ngramTokenizer.js';
+import { textFeedsModule } from './textFeeds.js';
 
 const TEXT_EMBEDDER_OPTIONS = ['model', 'sessionOptions', 'maxWorkers', 'text', 'output', ...TOKENIZER_OPTIONS];
 
@@ -38,6 +40,10 @@ export interface OnnxRecordEmbedderOptions<TIn, TOut> extends OnnxTextEmbedderOp
  * Per batch it tokenizes each text into hashed character n-gram ids
  * ({@link createNgramTokenizer}), pads them to the batch's longest text with
  * an attention mask, runs the session once, and returns one row per text.
+ * The tokenizing and packing run next to the session, on its worker thread:
+ * the caller's thread only maps records to texts (`text`), sends the texts,
+ * and splits the embeddings back (`output`). With `maxWorkers: 0` all of it
+ * runs on the caller's thread.
  * The dot product of two embeddings is their cosine similarity, which
  * follows how many character n-grams the texts share. A text without
  * letters or digits embeds as the zero vector.
@@ -78,21 +84,27 @@ export function onnxTextEmbedder<TIn, TOut>(
   if (generated !== undefined && options.vocab !== undefined && options.vocab !== generated.vocab) {
     check.fail(`option 'vocab' (${options.vocab}) differs from the model's vocab (${generated.vocab}); leave it out to use the model's`);
   }
-  const tokenize = ngramTokenizer({ ...options, vocab: generated?.vocab ?? options.vocab ?? DEFAULT_EMBEDDER_CONFIG.vocab }, check);
+  const settings = tokenizerSettings({ ...options, vocab: generated?.vocab ?? options.vocab ?? DEFAULT_EMBEDDER_CONFIG.vocab }, check);
   // Without a mapping the records are the texts and the embeddings the outputs (the first overload).
   const text = options.text ?? ((record: TIn) => record as string);
   const output = options.output ?? ((embedding: Float32Array) => embedding as TOut);
   const source = generated?.path ?? (model as string | Uint8Array);
-  return onnxBatchFunction<TIn, TOut>({
+  const spec: OnnxBatchFunctionSpec<TIn, TOut> = {
     model: source,
     ...(options.sessionOptions === undefined ? {} : { sessionOptions: options.sessionOptions }),
     ...(options.maxWorkers === undefined ? {} : { maxWorkers: options.maxWorkers }),
     name: typeof source === 'string' ? source : 'text embedder',
-    feeds: (records) => {
-      const { ids, mask } = packSequences(records.map((record) => tokenize(text(record))));
-      return { [EMBEDDER_IO.ids]: ids, [EMBEDDER_IO.mask]: mask };
-    },
+    // The texts cross to the session's thread, which tokenizes and packs them: `text` is a closure, so it stays here.
+    feeds: new SessionFeeds(textFeedsModule(settings), (records, label) =>
+      records.map((record) => {
+        const value = text(record);
+        // Checked before anything is sent: the builder takes strings.
+        if (typeof value !== 'string') throw new TypeError(`${label}: the n-gram tokenizer takes a string, got ${describeValue(value)}`);
+        return value;
+      }),
+    ),
     outputs: (results, records) =>
       splitRows(results[EMBEDDER_IO.output] as Tensor).map((row, i) => output(row as Float32Array, records[i]!)),
-  });
+  };
+  return perSubtask(() => new OnnxBatchFunction(spec));
 }

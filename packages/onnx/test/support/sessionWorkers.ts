@@ -43,12 +43,12 @@ export function watchSessionWorkers(onRequest?: (worker: WatchedWorker) => void)
     };
     const post = thread.postMessage.bind(thread);
     thread.postMessage = (message: RunRequest | StopRequest, transfer?: never) => {
-      if ('feeds' in message) {
+      if ('stop' in message) {
+        workers.events.push(`stop ${n}`);
+      } else {
         watched.requests.push(message);
         workers.events.push(`request ${n}`);
         onRequest?.(watched);
-      } else {
-        workers.events.push(`stop ${n}`);
       }
       post(message, transfer);
     };
@@ -68,4 +68,10 @@ export function watchSessionWorkers(onRequest?: (worker: WatchedWorker) => void)
     process.off('worker', onWorker);
   });
   return workers;
+}
+
+/** The texts a text embedder's request brought to its worker; throws if it brought tensors instead (tokenized on the caller). */
+export function requestTexts(request: RunRequest): readonly string[] {
+  if (!('inputs' in request)) throw new Error(`the request brought feeds built by the caller (${Object.keys(request.feeds).join(', ')}), not texts`);
+  return request.inputs as readonly string[];
 }
