@@ -73,7 +73,8 @@ describe('S4-edge', { timeout: 30_000 }, () => {
   });
 });
 
-describe('S6', () => {
+// Each case starts a job in two slots, and ONNX session workers in each: well past the 5 s default on a loaded machine.
+describe('S6', { timeout: 30_000 }, () => {
   it.each([0, 1])('runs the main job on the corpus (contender %i: one thread, two slots): every planted pair found, the call latency in the stats', async (index) => {
     const s6 = scenarios.S6 as CpuScenario;
     expect(s6.contenders.map((c) => c.id)).toEqual(['tributary', 'tributary-slots-p2']);
