@@ -2,13 +2,8 @@ import type { InferenceSession } from 'onnxruntime-node';
 import type { FeedsModule } from './feedsModule.js';
 import { parkSessionWorkers, takeIdleSessionWorker } from './idleSessionWorkers.js';
 import type { SessionBatch, SessionRunner } from './SessionRunner.js';
-import { SessionWorker, type SessionWorkerSpec } from './sessionWorkerHandle.js';
+import { SessionWorker, type Pending, type SessionWorkerSpec } from './sessionWorkerHandle.js';
 import { feedsToWire, tensorsFromWire, type RunRequest } from './wire.js';
-
-interface Pending<T> {
-  resolve(value: T): void;
-  reject(error: unknown): void;
-}
 
 /** Options of a {@link SessionPool}. */
 export interface SessionPoolOptions {

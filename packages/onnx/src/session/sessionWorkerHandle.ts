@@ -13,7 +13,8 @@ export type WireOutputs = Readonly<Record<string, WireTensor>>;
 /** What a session worker is created from: equal data makes an equal worker (see idleSessionWorkers). */
 export type SessionWorkerSpec = Omit<SessionWorkerData, 'busy'>;
 
-interface Pending<T> {
+/** A promise's settle functions, kept until its answer comes. */
+export interface Pending<T> {
   resolve(value: T): void;
   reject(error: unknown): void;
 }
