@@ -64,3 +64,17 @@ it.each([
   `);
   expect({ code, stdout, stderr }).toEqual({ code: 0, stdout: 'workers started: 1\n', stderr: '' });
 });
+
+it.each([
+  ['when its work is done', ''],
+  ['by process.exit()', 'process.exit(0);'],
+])('a process whose jobs ran in slots, each slot thread leaving its session worker idle, ends %s, with code 0 and no abort', async (_, ending) => {
+  const job = JSON.stringify(new URL('./fixtures/embedInSlots.job.ts', import.meta.url).href);
+  const { code, stdout, stderr } = await runChild(`
+    const { embedInSlots } = await import(${job});
+    const args = { modelPath: ${JSON.stringify(model().path)}, texts: 64, batch: 8, channel: 'unused-' + process.pid, closeTimeoutMs: 30000 };
+    for (let run = 0; run < 2; run++) console.log((await embedInSlots.executeAsync(args).result).status);
+    ${ending}
+  `);
+  expect({ code, stdout, stderr }).toEqual({ code: 0, stdout: 'finished\nfinished\n', stderr: '' });
+});
