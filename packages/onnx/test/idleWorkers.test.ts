@@ -164,6 +164,15 @@ describe('what is never reused', () => {
     expect(workers).toHaveLength(4);
   });
 
+  it('across session options changed in place after the first instance made its worker', async () => {
+    const workers = watchSessionWorkers();
+    const options = { intraOpNumThreads: 1 };
+    const first = await threadOf({ sessionOptions: options });
+    options.intraOpNumThreads = 2;
+    expect(await threadOf({ sessionOptions: options })).not.toBe(first);
+    expect(workers).toHaveLength(2);
+  });
+
   it('a worker of a model given as bytes: it ends at close', async () => {
     const workers = watchSessionWorkers();
     const first = await threadOf({ model: LINEAR_MODEL });

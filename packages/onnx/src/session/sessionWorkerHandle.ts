@@ -37,11 +37,15 @@ export class SessionWorker {
   private runFailed = false;
   private ended = false;
 
+  /** What its session and feeds builder were made from; the options copied, so that the caller changing them later does not. */
+  readonly spec: SessionWorkerSpec;
+
   constructor(
-    readonly spec: SessionWorkerSpec,
+    spec: SessionWorkerSpec,
     /** Told when the thread has ended: the pool (or idle list) holding the worker at that time. */
     private onExit: (worker: SessionWorker) => void,
   ) {
+    this.spec = { ...spec, sessionOptions: structuredClone(spec.sessionOptions), feeds: structuredClone(spec.feeds) };
     this.ready = new Promise((resolve, reject) => (this.opening = { resolve, reject }));
     // Observed by whoever waits for this worker; a pool closed while it starts must not leave it unhandled.
     this.ready.catch(() => undefined);
