@@ -2,8 +2,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InferenceSession } from 'onnxruntime-node';
-import type { Worker } from 'node:worker_threads';
-import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest';
+import { Worker } from 'node:worker_threads';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { CpuScenario } from '../src/harness/cpuRunner.js';
 import { parseOptions } from '../src/options.js';
 import { writeDocs } from '../src/report/docs.js';
@@ -25,7 +25,7 @@ afterEach(() => {
 /**
  * Records the batch size of every session run while it is installed: of
  * sessions created in this thread (`session.run`), and of the session worker
- * threads `onnxTextEmbedder` starts (their requests), with the options of the
+ * threads `onnxTextEmbedder` runs on (their requests), with the options of the
  * sessions created in this thread.
  */
 function recordBatchSizes(): { sizes: number[]; options: unknown[] } {
@@ -41,17 +41,12 @@ function recordBatchSizes(): { sizes: number[]; options: unknown[] } {
     });
     return session;
   });
-  const onWorker = (thread: Worker) => {
-    const post = thread.postMessage.bind(thread);
+  // On the prototype, not on each thread as it starts: a row runs on the session workers an earlier row left idle.
+  const post = Object.getOwnPropertyDescriptor(Worker.prototype, 'postMessage')!.value as (this: Worker, ...args: Parameters<Worker['postMessage']>) => void;
+  vi.spyOn(Worker.prototype, 'postMessage').mockImplementation(function (this: Worker, message: { inputs?: readonly unknown[] }, transfer) {
     // A request brings the batch's texts: the worker tokenizes them.
-    thread.postMessage = (message: { inputs?: readonly unknown[] }, transfer?: never) => {
-      if (message.inputs !== undefined) seen.sizes.push(message.inputs.length);
-      post(message, transfer);
-    };
-  };
-  process.on('worker', onWorker);
-  onTestFinished(() => {
-    process.off('worker', onWorker);
+    if (message?.inputs !== undefined) seen.sizes.push(message.inputs.length);
+    post.call(this, message, transfer);
   });
   return seen;
 }

@@ -1,8 +1,8 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Worker } from 'node:worker_threads';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { Worker } from 'node:worker_threads';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import type { CpuScenario } from '../src/harness/cpuRunner.js';
 import { RESULTS_SCHEMA } from '../src/harness/results.js';
 import { parseOptions } from '../src/options.js';
@@ -16,22 +16,23 @@ import { buildScenarios, runScenario } from '../src/scenarios/index.js';
 const TEXTS = 200;
 const s5b = buildScenarios().S5b as CpuScenario;
 
-/** The batch sizes the session workers started from now on receive, per worker. */
-function watchWorkerBatches(): number[][] {
-  const perWorker: number[][] = [];
-  const onWorker = (thread: Worker) => {
-    const sizes: number[] = [];
-    perWorker.push(sizes);
-    const post = thread.postMessage.bind(thread);
+/**
+ * The batch sizes each session worker receives from now on, by thread: the workers started from now on, and those
+ * an earlier row left idle that this row takes (seen by their requests: a reused thread starts no more).
+ */
+function watchWorkerBatches(): Map<Worker, number[]> {
+  const perWorker = new Map<Worker, number[]>();
+  const onWorker = (thread: Worker) => perWorker.set(thread, []);
+  const post = Object.getOwnPropertyDescriptor(Worker.prototype, 'postMessage')!.value as (this: Worker, ...args: Parameters<Worker['postMessage']>) => void;
+  const spy = vi.spyOn(Worker.prototype, 'postMessage').mockImplementation(function (this: Worker, message: { inputs?: readonly unknown[] }, transfer) {
     // A request brings the batch's texts: the worker tokenizes them.
-    thread.postMessage = (message: { inputs?: readonly unknown[] }, transfer?: never) => {
-      if (message.inputs !== undefined) sizes.push(message.inputs.length);
-      post(message, transfer);
-    };
-  };
+    if (message?.inputs !== undefined) perWorker.set(this, [...(perWorker.get(this) ?? []), message.inputs.length]);
+    post.call(this, message, transfer);
+  });
   process.on('worker', onWorker);
   onTestFinished(() => {
     process.off('worker', onWorker);
+    spy.mockRestore();
   });
   return perWorker;
 }
@@ -54,9 +55,9 @@ describe('S5b contenders', () => {
       const result = await contender.run(TEXTS);
       expect(result).toMatchObject({ count: TEXTS, sum: (TEXTS * (TEXTS - 1)) / 2 });
       expect(result.stats?.['loopDelayP99Us']).toBeGreaterThan(0);
-      expect(batches.flat().sort((a, b) => a - b)).toEqual(new Array<number[]>(run).fill([8, 64, 64, 64]).flat().sort((a, b) => a - b));
+      expect([...batches.values()].flat().sort((a, b) => a - b)).toEqual(new Array<number[]>(run).fill([8, 64, 64, 64]).flat().sort((a, b) => a - b));
       // One call in flight never needs a second worker; two calls in flight start a second one, and the next run keeps them.
-      expect(batches).toHaveLength(workers);
+      expect(batches.size).toBe(workers);
     }
   }, 20_000);
 });

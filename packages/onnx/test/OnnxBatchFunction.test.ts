@@ -1,4 +1,5 @@
 import { Tensor } from 'onnxruntime-node';
+import { availableParallelism } from 'node:os';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AsyncDataStream, RetryStrategies, type DeadLetter } from '@tributary/async';
 import { OutputTag, silentLogger, StreamExecutionEnvironment } from '@tributary/core';
@@ -11,10 +12,11 @@ import {
   splitRows,
 } from '../src/index.js';
 import { LINEAR_MODEL } from './support/linearModel.js';
-import { watchSessionWorkers } from './support/sessionWorkers.js';
+import { endIdleWorkersAfterEach, watchSessionWorkers } from './support/sessionWorkers.js';
 import { useTempModel } from './support/tempModel.js';
 
 const model = useTempModel();
+endIdleWorkersAfterEach();
 
 /** The linear model's batch function as a factory, one instance per subtask. */
 function linearFactory(overrides: Partial<Parameters<typeof onnxBatchFunction<number[], number[]>>[0]> = {}) {
@@ -247,7 +249,7 @@ describe('bad input', () => {
 });
 
 describe('lifecycle', () => {
-  it('grows to one worker per call in flight, up to maxWorkers, and close stops them all', async () => {
+  it('grows to one worker per call in flight, up to maxWorkers, and close leaves them idle for the next instance', async () => {
     const workers = watchSessionWorkers();
     const embedder = onnxTextEmbedder({ model: model(), maxWorkers: 2 }).create();
     await Promise.all([embedder.open(), embedder.invoke(['one']), embedder.invoke(['two']), embedder.open()]);
@@ -257,8 +259,15 @@ describe('lifecycle', () => {
     await Promise.all([embedder.invoke(['three']), embedder.invoke(['four']), embedder.invoke(['five'])]);
     expect(workers.map((w) => w.requests.length).reduce((a, b) => a + b)).toBe(5);
     expect(workers).toHaveLength(2);
+    // A worker still starting at close is stopped (it ran nothing yet): wait until both are idle.
+    await Promise.all(workers.map((w) => w.ready));
     await embedder.close();
-    expect(workers.map((w) => w.exitCode !== undefined)).toEqual([true, true]);
+    expect(workers.map((w) => w.exitCode)).toEqual([undefined, undefined]);
+    const next = onnxTextEmbedder({ model: model(), maxWorkers: 2 }).create();
+    await Promise.all([next.invoke(['six']), next.invoke(['seven'])]);
+    await next.close();
+    expect(workers.map((w) => w.requests.length).reduce((a, b) => a + b)).toBe(7);
+    expect(workers).toHaveLength(2);
   });
 
   it('with maxWorkers 1, calls in flight at once queue for the one worker', async () => {
@@ -280,7 +289,7 @@ describe('lifecycle', () => {
     expect(vector).toHaveLength(model().outputDim);
   });
 
-  it('opens a fresh session when called again after close (a restarted job)', async () => {
+  it('opens again when called after close (a restarted job), on the worker it left idle', async () => {
     const workers = watchSessionWorkers();
     const embedder = onnxTextEmbedder({ model: model() }).create();
     await embedder.open();
@@ -288,21 +297,23 @@ describe('lifecycle', () => {
     await embedder.close(); // a second close is harmless
     const [vector] = await embedder.invoke(['again']);
     expect(vector).toHaveLength(model().outputDim);
-    expect(workers).toHaveLength(2);
+    expect(workers).toHaveLength(1);
+    expect(workers[0]!.requests).toHaveLength(1);
     await embedder.close();
-    expect(workers.map((w) => w.exitCode !== undefined)).toEqual([true, true]);
+    expect(workers[0]!.exitCode).toBeUndefined();
   });
 
-  it('the factory gives each subtask (parallelism 3) its own instance, which starts its worker once and stops it', async () => {
+  it('the factory gives each subtask (parallelism 3) its own instance, which starts its worker once and leaves it idle', async () => {
     const workers = watchSessionWorkers();
     const env = StreamExecutionEnvironment.create({ parallelism: 3, runtime: 'single-thread', logger: silentLogger });
     const texts = Array.from({ length: 30 }, (_, i) => `text number ${i}`);
     const out = await AsyncDataStream.unorderedWaitBatch(env.fromCollection(texts).rebalance(), onnxTextEmbedder({ model: model() }), { maxBatchSize: 4 })
       .executeAndCollect('per subtask');
     expect(out).toHaveLength(texts.length);
-    // One call in flight per subtask: one worker each, stopped when the job ended.
+    // One call in flight per subtask: one worker each, left idle when the job ended, up to one per core (the rest stopped).
     expect(workers).toHaveLength(3);
-    expect(workers.map((w) => w.exitCode !== undefined)).toEqual([true, true, true]);
+    expect(workers.filter((w) => w.exitCode === undefined)).toHaveLength(Math.min(3, availableParallelism()));
+    expect(workers.every((w) => w.exitCode === undefined || w.exitCode === 0)).toBe(true);
     // Every worker ran batches: each subtask used its own.
     expect(workers.every((w) => w.requests.length > 0)).toBe(true);
   });

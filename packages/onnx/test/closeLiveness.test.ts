@@ -42,3 +42,39 @@ it('close() keeps the process alive until a worker that was still starting has e
   `);
   expect({ code, stdout, stderr }).toEqual({ code: 0, stdout: 'closed\n', stderr: '' });
 });
+
+it.each([
+  ['when its work is done', ''],
+  ['by process.exit()', 'process.exit(0);'],
+])('a process that leaves session workers idle for a next job ends %s, with code 0 and no abort', async (_, ending) => {
+  // The idle workers hold live sessions in unref'd threads: they neither keep the process alive nor abort it at exit.
+  const { code, stdout, stderr } = await runChild(`
+    const { onnxTextEmbedder } = await import(ONNX);
+    let started = 0;
+    process.on('worker', () => started++);
+    const embed = async () => {
+      const embedder = onnxTextEmbedder({ model: ${JSON.stringify(model().path)}, sessionOptions: { intraOpNumThreads: 1 }, maxWorkers: 1 }).create();
+      await embedder.invoke(['one']);
+      await embedder.close();
+    };
+    await embed();
+    await embed();
+    console.log('workers started: ' + started);
+    ${ending}
+  `);
+  expect({ code, stdout, stderr }).toEqual({ code: 0, stdout: 'workers started: 1\n', stderr: '' });
+});
+
+it.each([
+  ['when its work is done', ''],
+  ['by process.exit()', 'process.exit(0);'],
+])('a process whose jobs ran in slots, each slot thread leaving its session worker idle, ends %s, with code 0 and no abort', async (_, ending) => {
+  const job = JSON.stringify(new URL('./fixtures/embedInSlots.job.ts', import.meta.url).href);
+  const { code, stdout, stderr } = await runChild(`
+    const { embedInSlots } = await import(${job});
+    const args = { modelPath: ${JSON.stringify(model().path)}, texts: 64, batch: 8, channel: 'unused-' + process.pid, closeTimeoutMs: 30000 };
+    for (let run = 0; run < 2; run++) console.log((await embedInSlots.executeAsync(args).result).status);
+    ${ending}
+  `);
+  expect({ code, stdout, stderr }).toEqual({ code: 0, stdout: 'finished\nfinished\n', stderr: '' });
+});

@@ -4,13 +4,15 @@ import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { BroadcastChannel } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { createNgramTokenizer, EMBEDDER_IO, OnnxInputError, onnxBatchFunction, onnxTextEmbedder, packSequences, splitRows } from '../src/index.js';
+import { endIdleSessionWorkers } from '../src/session/idleSessionWorkers.js';
 import { embedInSlots, type EmbedInSlotsArgs } from './fixtures/embedInSlots.job.js';
 import { SENTENCES } from './fixtures/sentences.js';
 import { LINEAR_MODEL } from './support/linearModel.js';
-import { requestTexts, watchSessionWorkers } from './support/sessionWorkers.js';
+import { endIdleWorkersAfterEach, requestTexts, watchSessionWorkers } from './support/sessionWorkers.js';
 import { useTempModel } from './support/tempModel.js';
 
 const model = useTempModel();
+endIdleWorkersAfterEach();
 const sessionOptions = { intraOpNumThreads: 1 };
 
 /** A batch that keeps a session busy for a while (tens of milliseconds): long enough that other work visibly happens meanwhile. */
@@ -196,7 +198,8 @@ describe('a worker that dies', () => {
     expect(vector).toHaveLength(model().outputDim);
     expect(workers).toHaveLength(2);
     await embedder.close();
-    expect(workers.map((w) => w.exitCode !== undefined)).toEqual([true, true]);
+    // The dead one is gone; the healthy one waits idle for the next job.
+    expect(workers.map((w) => w.exitCode)).toEqual([1, undefined]);
   });
 
   it('goes to the operator\'s retry policy: with every fifth request\'s worker killed, the job still embeds every record exactly once', async () => {
@@ -225,6 +228,8 @@ describe('a worker that dies', () => {
     expect(killed).toBeGreaterThanOrEqual(10);
     expect(out.map((o) => o.id).sort((a, b) => a - b)).toEqual(texts.map((t) => t.id));
     expect(workers.length).toBeGreaterThan(killed);
+    expect(workers.filter((w) => w.exitCode === 1)).toHaveLength(killed);
+    await endIdleSessionWorkers();
     expect(workers.every((w) => w.exitCode !== undefined)).toBe(true);
   });
 
@@ -242,7 +247,7 @@ describe('a worker that dies', () => {
 });
 
 describe('close and cancel', () => {
-  it('a cancelled job ends, and every worker thread it started has stopped', async () => {
+  it('a cancelled job ends, and every worker thread it started has stopped or waits idle for the next job', async () => {
     const env = StreamExecutionEnvironment.create({ parallelism: 2, runtime: 'single-thread', logger: silentLogger });
     const texts = Array.from({ length: 2_000 }, (_, i) => `text ${i}`);
     AsyncDataStream.unorderedWaitBatch(env.fromCollection(texts).rebalance(), onnxTextEmbedder({ model: model(), sessionOptions }), {
@@ -255,6 +260,8 @@ describe('close and cancel', () => {
     const result = await client.result;
     expect(result.status).toBe('cancelled');
     expect(workers.length).toBeGreaterThanOrEqual(1);
+    // Nothing but the idle list holds a worker: ending the idle ones ends them all.
+    await endIdleSessionWorkers();
     expect(workers.every((w) => w.exitCode !== undefined)).toBe(true);
   });
 

@@ -2,6 +2,7 @@ import { AsyncDataStream, type AsyncBatchFunction } from '@tributary/async';
 import { StreamExecutionEnvironment } from '@tributary/core';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { onnxTextEmbedder, type OnnxBatchFunction } from '../src/index.js';
+import { endIdleSessionWorkers } from '../src/session/idleSessionWorkers.js';
 import { SENTENCES, dot } from './fixtures/sentences.js';
 import { requestTexts, watchSessionWorkers } from './support/sessionWorkers.js';
 import { useTempModel } from './support/tempModel.js';
@@ -18,7 +19,7 @@ describe('the text embedder in a job (AsyncDataStream.unorderedWaitBatch)', () =
     expectTypeOf<OnnxBatchFunction<Doc, number>>().toExtend<AsyncBatchFunction<Doc, number>>();
   });
 
-  it('embeds every record once in batches, on worker threads each subtask starts and stops', async () => {
+  it('embeds every record once in batches, on worker threads each subtask starts and leaves idle or stops', async () => {
     const workers = watchSessionWorkers();
     // Each sentence, and a near-duplicate of it (one word changed) planted later in the stream.
     const docs: Doc[] = [
@@ -49,13 +50,15 @@ describe('the text embedder in a job (AsyncDataStream.unorderedWaitBatch)', () =
       expect(best.id).toBe(100 + i);
       expect(best.score).toBeGreaterThan(0.8);
     }
-    // Each subtask's workers (at most maxInFlightBatches each) ran batches of at most 8, and stopped when the job ended.
+    // Each subtask's workers (at most maxInFlightBatches each) ran batches of at most 8, and were left idle for the
+    // next job or stopped when this one ended: nothing but the idle list holds one.
     expect(workers.length).toBeGreaterThanOrEqual(2);
     expect(workers.length).toBeLessThanOrEqual(4);
     const batchSizes = workers.flatMap((w) => w.requests.map((request) => requestTexts(request).length));
     expect(batchSizes.reduce((sum, n) => sum + n, 0)).toBe(docs.length);
     expect(Math.max(...batchSizes)).toBeLessThanOrEqual(8);
     expect(batchSizes.length).toBeLessThan(docs.length / 2);
+    await endIdleSessionWorkers();
     expect(workers.every((w) => w.exitCode !== undefined)).toBe(true);
   });
 });

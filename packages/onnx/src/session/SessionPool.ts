@@ -1,108 +1,9 @@
-import { Worker } from 'node:worker_threads';
 import type { InferenceSession } from 'onnxruntime-node';
 import type { FeedsModule } from './feedsModule.js';
-import { forgetRunCell, runCell } from './runsAtExit.js';
+import { parkSessionWorkers, takeIdleSessionWorker } from './idleSessionWorkers.js';
 import type { SessionBatch, SessionRunner } from './SessionRunner.js';
-import {
-  errorFromWire,
-  feedsToWire,
-  tensorsFromWire,
-  type RunRequest,
-  type SessionWorkerData,
-  type StopRequest,
-  type WireTensor,
-  type WorkerReply,
-} from './wire.js';
-
-/** The worker's entry: next to this module, in the language it runs in (TypeScript under a loader in tests), as a slot's. */
-const SESSION_WORKER_ENTRY = new URL(`./sessionWorker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
-
-type Outputs = Readonly<Record<string, WireTensor>>;
-
-interface Pending<T> {
-  resolve(value: T): void;
-  reject(error: unknown): void;
-}
-
-/** One worker thread holding one inference session; runs one request at a time. */
-class SessionWorker {
-  /** The model's inputs once the session exists; rejects if it cannot be created or the thread stops first. */
-  readonly ready: Promise<readonly InferenceSession.ValueMetadata[]>;
-  private readonly thread: Worker;
-  private readonly exited: Promise<void>;
-  /** 1 while a run is out (see runsAtExit): set here when posted, cleared by the worker when its run returns. */
-  private readonly busy = runCell();
-  private opening: Pending<readonly InferenceSession.ValueMetadata[]> | undefined;
-  private call: Pending<Outputs> | undefined;
-  /** The uncaught error the thread reported, named when it then exits. */
-  private failure: Error | undefined;
-  /** Asked to end: the thread keeps the process alive until it has (whoever awaits `stop()` needs its exit). */
-  private stopping = false;
-
-  constructor(data: Omit<SessionWorkerData, 'busy'>, onExit: (worker: SessionWorker) => void) {
-    this.ready = new Promise((resolve, reject) => (this.opening = { resolve, reject }));
-    // Observed by whoever waits for this worker; a pool closed while it starts must not leave it unhandled.
-    this.ready.catch(() => undefined);
-    const workerData: SessionWorkerData = { ...data, busy: this.busy };
-    this.thread = new Worker(SESSION_WORKER_ENTRY, { workerData });
-    this.thread.on('message', (reply: WorkerReply) => {
-      if (reply.kind === 'ready') {
-        this.idle();
-        this.opening?.resolve(reply.inputs);
-      } else if (reply.kind === 'failed') {
-        this.opening?.reject(new Error(reply.message));
-      } else {
-        const call = this.call;
-        this.call = undefined;
-        this.idle();
-        if (reply.kind === 'result') call?.resolve(reply.outputs);
-        else call?.reject(errorFromWire(reply));
-      }
-    });
-    this.thread.on('error', (error) => (this.failure = error));
-    this.exited = new Promise((resolve) => this.thread.on('exit', () => resolve()));
-    this.thread.on('exit', (code) => {
-      forgetRunCell(this.busy);
-      const detail = this.failure === undefined ? `exited with code ${code}` : `failed: ${this.failure.message}`;
-      const error = new Error(`${data.label}: the inference worker thread ${detail}`, { cause: this.failure });
-      this.opening?.reject(error);
-      this.call?.reject(error);
-      this.call = undefined;
-      onExit(this);
-    });
-  }
-
-  /** Runs the session once; the thread keeps the process alive only while a request is out. */
-  run(request: RunRequest, transfer: readonly ArrayBuffer[]): Promise<Outputs> {
-    const result = new Promise<Outputs>((resolve, reject) => (this.call = { resolve, reject }));
-    this.thread.ref();
-    Atomics.store(this.busy, 0, 1);
-    try {
-      this.thread.postMessage(request, transfer);
-    } catch (error) {
-      // Nothing was sent (a feed that cannot be cloned): the worker stays idle.
-      Atomics.store(this.busy, 0, 0);
-      this.call = undefined;
-      this.idle();
-      throw error;
-    }
-    return result;
-  }
-
-  /** Nothing out: an idle worker does not keep the process alive, unless it is stopping. */
-  private idle(): void {
-    if (!this.stopping) this.thread.unref();
-  }
-
-  /** Asks the worker to release its session and end, once it is idle; resolves when the thread has ended. */
-  async stop(): Promise<void> {
-    // Never `terminate()`: onnxruntime-node aborts the process when a thread is torn down during a run.
-    this.stopping = true;
-    this.thread.ref();
-    this.thread.postMessage({ stop: true } satisfies StopRequest);
-    await this.exited;
-  }
-}
+import { SessionWorker, type Pending, type SessionWorkerSpec } from './sessionWorkerHandle.js';
+import { feedsToWire, tensorsFromWire, type RunRequest } from './wire.js';
 
 /** Options of a {@link SessionPool}. */
 export interface SessionPoolOptions {
@@ -124,11 +25,14 @@ export interface SessionPoolOptions {
  * finds every worker busy, so the pool grows to the number of calls in
  * flight (the operator's `maxInFlightBatches`). A worker that dies fails
  * its call and leaves the pool; the next call that needs one starts a new one.
+ * Workers outlive the pool: a closed pool's healthy idle workers wait for the
+ * next pool with equal data (see idleSessionWorkers), which takes them before
+ * starting new ones.
  */
 export class SessionPool implements SessionRunner {
   /** The model's inputs, from the first worker's session: rejects when that session cannot be created. */
   readonly inputs: Promise<readonly InferenceSession.ValueMetadata[]>;
-  private readonly data: Omit<SessionWorkerData, 'busy'>;
+  private readonly spec: SessionWorkerSpec;
   private readonly workers = new Set<SessionWorker>();
   private readonly idle: SessionWorker[] = [];
   /** Calls waiting for a worker, first come first served. */
@@ -138,7 +42,7 @@ export class SessionPool implements SessionRunner {
 
   constructor(private readonly options: SessionPoolOptions) {
     const { model, sessionOptions, label, feeds } = options;
-    this.data = { model, sessionOptions, label, feeds };
+    this.spec = { model, sessionOptions, label, feeds };
     this.inputs = this.start().ready;
   }
 
@@ -157,14 +61,19 @@ export class SessionPool implements SessionRunner {
   }
 
   /**
-   * Stops every worker: each releases its session and ends after the run it
-   * has (a run cannot be interrupted), or once its session exists if it is
-   * still starting. Calls still waiting for a worker are rejected.
+   * Leaves the healthy idle workers to the next pool and stops the others:
+   * each releases its session and ends after the run it has (a run cannot be
+   * interrupted), or once its session exists if it is still starting. Calls
+   * still waiting for a worker are rejected.
    */
   async close(): Promise<void> {
     this.closed = true;
     for (const call of this.waiting.splice(0)) call.reject(this.closedError());
-    await Promise.all([...this.workers].map((worker) => worker.stop()));
+    const idle = this.idle.splice(0);
+    for (const worker of idle) this.workers.delete(worker);
+    const ending = [...this.workers, ...parkSessionWorkers(idle)];
+    this.workers.clear();
+    await Promise.all(ending.map((worker) => worker.stop()));
   }
 
   private acquire(): Promise<SessionWorker> {
@@ -180,13 +89,15 @@ export class SessionPool implements SessionRunner {
     this.start().ready.then(undefined, (error: unknown) => this.waiting.shift()?.reject(error));
   }
 
+  /** An idle worker of a closed pool with an equal spec, else a new one. */
   private start(): SessionWorker {
-    const worker = new SessionWorker(this.data, (exited) => {
+    const onExit = (exited: SessionWorker): void => {
       this.workers.delete(exited);
       const at = this.idle.indexOf(exited);
       if (at >= 0) this.idle.splice(at, 1);
       this.startForWaiting();
-    });
+    };
+    const worker = takeIdleSessionWorker(this.spec, onExit) ?? new SessionWorker(this.spec, onExit);
     this.workers.add(worker);
     this.starting++;
     const started = (): void => {

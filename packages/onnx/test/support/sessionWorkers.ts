@@ -1,5 +1,6 @@
 import type { Worker } from 'node:worker_threads';
-import { onTestFinished } from 'vitest';
+import { afterEach, onTestFinished } from 'vitest';
+import { endIdleSessionWorkers } from '../../src/session/idleSessionWorkers.js';
 import type { RunRequest, StopRequest, WorkerReply } from '../../src/session/wire.js';
 
 /** A session worker thread the code under test started, as the test sees it from the main thread. */
@@ -31,6 +32,7 @@ export type WatchedWorkers = WatchedWorker[] & {
  */
 export function watchSessionWorkers(onRequest?: (worker: WatchedWorker) => void): WatchedWorkers {
   const workers: WatchedWorkers = Object.assign([] as WatchedWorker[], { events: [] as string[] });
+  let watching = true;
   const onWorker = (thread: Worker) => {
     const n = workers.length;
     let ready!: () => void;
@@ -43,6 +45,8 @@ export function watchSessionWorkers(onRequest?: (worker: WatchedWorker) => void)
     };
     const post = thread.postMessage.bind(thread);
     thread.postMessage = (message: RunRequest | StopRequest, transfer?: never) => {
+      // A worker left idle outlives the test: a later one must not see its requests killed.
+      if (!watching) return post(message, transfer);
       if ('stop' in message) {
         workers.events.push(`stop ${n}`);
       } else {
@@ -65,9 +69,18 @@ export function watchSessionWorkers(onRequest?: (worker: WatchedWorker) => void)
   };
   process.on('worker', onWorker);
   onTestFinished(() => {
+    watching = false;
     process.off('worker', onWorker);
   });
   return workers;
+}
+
+/**
+ * Ends the session workers each test of the file left idle, so that the next
+ * test starts (and watches) workers of its own. Call at the top of a test file.
+ */
+export function endIdleWorkersAfterEach(): void {
+  afterEach(() => endIdleSessionWorkers());
 }
 
 /** The texts a text embedder's request brought to its worker; throws if it brought tensors instead (tokenized on the caller). */
