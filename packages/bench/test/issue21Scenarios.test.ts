@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { CpuScenario } from '../src/harness/cpuRunner.js';
 import { buildScenarios } from '../src/scenarios/index.js';
 import { buildKeyedTokenScoreJob, S7_KEYS, s7Lines, scoreLine } from '../src/scenarios/keyedTokenScore.js';
+import { handThreads } from '../src/scenarios/keyedTokenScoreThreads.js';
 import { expectedS4 } from './support/expected.js';
 
 // The scenarios of issue 21 with tiny inputs: every contender does the work its
@@ -57,7 +58,25 @@ describe('S7', { timeout: 30_000 }, () => {
     for (const k of users.values()) sum += (1000 * k * (k + 1)) / 2;
     for (const line of lines) sum += scoreLine(line).score;
     expect(await runContenders(s7, n)).toEqual(s7.contenders.map((c) => [c.id, { count: n, sum }]));
-    expect(s7.contenders.map((c) => c.id)).toEqual(['hand-loop', 'tributary', 'tributary-p2', 'tributary-slots-p2']);
+    expect(s7.contenders.map((c) => c.id)).toEqual(['hand-loop', 'tributary', 'tributary-p2', 'tributary-slots-p2', 'hand-threads-p2']);
+  });
+
+  it('runs the hand-written two-thread peer again in the same threads, its counts started afresh', async () => {
+    const n = 5_000;
+    let sum = 0;
+    const users = new Map<string, number>();
+    for (const line of s7Lines(n)) {
+      const { user, score } = scoreLine(line);
+      const next = (users.get(user) ?? 0) + 1;
+      users.set(user, next);
+      sum += next * 1000 + score;
+    }
+    try {
+      expect(await handThreads.run(n)).toEqual({ count: n, sum });
+      expect(await handThreads.run(n)).toEqual({ count: n, sum });
+    } finally {
+      await handThreads.teardown?.();
+    }
   });
 });
 

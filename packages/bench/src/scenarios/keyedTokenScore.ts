@@ -13,6 +13,7 @@ import type { CpuScenario } from '../harness/cpuRunner.js';
 import type { Checksum, Contender } from '../harness/model.js';
 import { ChecksumSink } from '../harness/ChecksumSink.js';
 import { checksumJob, checksumOfMetrics } from '../harness/MetricChecksumSink.js';
+import { handThreads } from './keyedTokenScoreThreads.js';
 
 /** Distinct keys (users) of S7. */
 export const S7_KEYS = 10_000;
@@ -223,7 +224,7 @@ export function keyedTokenScoreScenario(): CpuScenario {
     baseline: 'hand-loop',
     subject: 'tributary',
     unit: 'records',
-    contenders: [handLoop, tributary(1), tributary(2), slots],
+    contenders: [handLoop, tributary(1), tributary(2), slots, handThreads],
     targetFigure: 'wall',
     targets: [{ kind: 'min-speedup', label: 'two slots at least 1.7x the records/s of one thread', subject: 'tributary-slots-p2', baseline: 'tributary', min: 1.7 }],
   };
