@@ -1,4 +1,4 @@
-import { brandClass } from '@tributary/core';
+import { brandClass, messageOf } from '@tributary/core';
 
 /**
  * Errors of the async operators, and the two duck-typed conventions a batch
@@ -112,9 +112,4 @@ export function retryAfterOf(error: unknown): number | undefined {
 /** False only for errors that say so (`retryable === false`). */
 export function isRetryable(error: unknown): boolean {
   return typeof error !== 'object' || error === null || (error as { retryable?: unknown }).retryable !== false;
-}
-
-/** An error's message, or the value as text when it is not an Error. */
-export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

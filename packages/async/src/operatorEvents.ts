@@ -1,5 +1,4 @@
-import type { EventLog } from '@tributary/core';
-import { messageOf } from './errors.js';
+import { messageOf, type EventLog } from '@tributary/core';
 
 /**
  * The async operator's structured events (see docs/observability.md), kept

@@ -43,7 +43,7 @@ export {
 } from './runtime/state/descriptors.js';
 export { HeapKeyedStateBackend, type KeyedStateSnapshot } from './runtime/state/HeapKeyedStateBackend.js';
 export type { TimersSnapshot } from './runtime/timers/InternalTimerService.js';
-export { JobExecutionError, InvalidJobError, OperatorError, type UnfinishedClose } from './runtime/errors.js';
+export { JobExecutionError, InvalidJobError, OperatorError, messageOf, type UnfinishedClose } from './runtime/errors.js';
 export { OptionChecker, describeValue, type DurationRules, type NumberBounds } from './api/OptionChecker.js';
 export { brandClass } from './api/brandClass.js';
 export type { JobClient, JobEvent, JobExecutionResult, JobStatus, OperatorStats } from './runtime/JobRunner.js';

@@ -3,7 +3,7 @@
 // 256 as two column arrays, as a hand-written program would send them. This module is also the threads' entry.
 import { isMainThread, MessageChannel, parentPort, Worker, workerData, type MessagePort } from 'node:worker_threads';
 import type { Checksum, Contender } from '../harness/model.js';
-import { emitted, s7Lines, scoreLine } from './keyedTokenScore.js';
+import { emitted, s7Lines, scoreLine } from './keyedTokenScoreWorkload.js';
 
 const CHUNK = 256;
 /** Lines a thread reads before it lets its event loop take the other thread's chunks: bounds what waits in the port. */

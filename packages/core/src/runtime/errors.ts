@@ -75,6 +75,7 @@ export class InvalidJobError extends Error {
   override readonly name = 'InvalidJobError';
 }
 
+/** An error's message, or the thrown value as text when it is not an Error: for messages that name a failure. */
 export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }

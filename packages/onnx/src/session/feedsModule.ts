@@ -1,3 +1,4 @@
+import { messageOf } from '@tributary/core';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { validateFeeds } from '../batch/validateFeeds.js';
 
@@ -49,11 +50,6 @@ export function buildFeeds(
   }
   validateFeeds(feeds, metadata, label);
   return feeds;
-}
-
-/** An error's message, or the thrown value as text. */
-export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /**

@@ -3,7 +3,8 @@
 // back, until a stop request releases the session and ends the thread.
 import { parentPort, workerData } from 'node:worker_threads';
 import { InferenceSession } from 'onnxruntime-node';
-import { buildFeeds, loadFeedsBuilder, messageOf, type FeedsBuilder } from './feedsModule.js';
+import { messageOf } from '@tributary/core';
+import { buildFeeds, loadFeedsBuilder, type FeedsBuilder } from './feedsModule.js';
 import { errorToWire, tensorsFromWire, type RunRequest, type SessionWorkerData, type StopRequest, type WireTensor, type WorkerReply } from './wire.js';
 
 if (parentPort !== null) {

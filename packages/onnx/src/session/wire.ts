@@ -1,6 +1,7 @@
 import { Tensor, type InferenceSession } from 'onnxruntime-node';
 import { OnnxInputError } from '../batch/validateFeeds.js';
-import { messageOf, type FeedsModule } from './feedsModule.js';
+import { messageOf } from '@tributary/core';
+import type { FeedsModule } from './feedsModule.js';
 
 /** A tensor as it crosses to or from a session worker: a `Tensor` does not survive structured clone, its parts do. */
 export interface WireTensor {

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { EventLog, SourceReader } from '@tributary/core';
+import { messageOf, type EventLog, type SourceReader } from '@tributary/core';
 import { closeClient, openClient } from '../connection.js';
 import type { Delivery, RedisStreamRecord } from '../records.js';
 import type { RedisStreamPosition, ResolvedSourceOptions } from '../RedisStreamSource.js';
@@ -7,10 +7,6 @@ import { parseAutoClaimReply, parseReadReply, type RawEntry } from './replies.js
 
 /** Ids per XACK command: keeps each command small while one pipeline carries them all. */
 const ACK_CHUNK = 1_000;
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 /**
  * One subtask's reader. The bookkeeping of what it returned and what is
