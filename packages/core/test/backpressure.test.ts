@@ -7,7 +7,8 @@ describe('backpressure', () => {
     const chunkSize = 256;
     const channelCapacity = 4;
     const sinkParallelism = 2;
-    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', chunkSize, channelCapacity });
+    // The map and the sink run at sinkParallelism, chained: one channel per sink subtask, fed by the one source.
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', parallelism: sinkParallelism, chunkSize, channelCapacity });
     let produced = 0;
     function* naturals() {
       for (;;) yield produced++;
@@ -24,7 +25,6 @@ describe('backpressure', () => {
       .fromCollection(naturals())
       .rebalance()
       .map((n) => n * 2)
-      .setParallelism(sinkParallelism)
       .addSink(async () => {
         if (++consumed === 1_000_000) reachedMillion();
         maxInFlight = Math.max(maxInFlight, produced - consumed);

@@ -77,7 +77,7 @@ export class RecordWriter<T> implements ChunkCollector<T> {
     }
   }
 
-  /** Pushes every partly filled chunk (the task calls this whenever it goes idle). */
+  /** Pushes every partly filled chunk (the task calls this whenever it gives up the thread: idle, waiting, or at the end of a turn). */
   flush(): void {
     for (let t = 0; t < this.buffers.length; t++) {
       if (this.fill[t] !== 0) this.flushTarget(t);

@@ -208,6 +208,13 @@ export class Task implements MailboxOwner, ChainDriver {
       let records = this.wrap(description, () => reader.read(this.take(readSize)));
       if (records instanceof Promise) {
         const pending = this.guard(description, () => records);
+        // The read may wait long for data: what the writers hold goes out first, and the
+        // backpressure that causes is waited out before the read's records come in.
+        this.flush();
+        if (this.blockers.length !== 0) {
+          pending.catch(() => undefined); // handled where it is awaited, below
+          await this.waitForBlockers();
+        }
         this.waitingOn = 'input';
         time.switchTo(time.idleTimeMs);
         // Barriers may pass while a read waits for data: what that read returns comes after them.
@@ -222,12 +229,14 @@ export class Task implements MailboxOwner, ChainDriver {
       this.mailbox.enter();
       head.collectChunk(records);
       this.mailbox.leave();
-      this.flush();
-      const end = performance.now();
+      const turnEnds = records.length === 0 || performance.now() - turnStart >= TURN_MS;
+      // Partly filled chunks go out when the task gives up the thread, not after every read:
+      // chunks between slots stay full (half the messages), and no record waits past a turn.
+      if (turnEnds) this.flush();
       // A wait for blockers does not end the turn: a blocker that settled in a microtask let no
       // timer or I/O run, so only a real yield (endTurn) starts a new one.
       if (this.blockers.length !== 0) await this.waitForBlockers();
-      if (records.length === 0 || end - turnStart >= TURN_MS) turnStart = await this.endTurn();
+      if (turnEnds) turnStart = await this.endTurn();
     }
     time.switchTo(undefined);
   }
@@ -300,9 +309,10 @@ export class Task implements MailboxOwner, ChainDriver {
         }
       }
       mailbox.leave();
-      const end = performance.now();
+      const turnEnds = performance.now() - turnStart >= TURN_MS;
+      if (turnEnds) this.flush(); // as a source does, see readSource
       if (this.blockers.length !== 0) await this.waitForBlockers();
-      if (end - turnStart >= TURN_MS) turnStart = await this.endTurn();
+      if (turnEnds) turnStart = await this.endTurn();
     }
     this.flush();
     time.switchTo(undefined);
