@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fromColumns, toColumns } from '../../src/runtime/slots/columnChunks.js';
+import { fromColumns, recordBuilder, toColumns } from '../../src/runtime/slots/columnChunks.js';
 
 class Point {
   constructor(readonly x: number) {}
@@ -9,6 +9,8 @@ const flat = [
   { name: '{ key, value } records', chunk: [{ key: 'a', value: 1 }, { key: 'b', value: 2.5 }] },
   { name: 'every primitive kind', chunk: [{ s: '', n: -0, nan: Number.NaN, t: true, z: null, u: undefined }] },
   { name: 'integer-like and unicode keys', chunk: [{ 2: 'two', 1: 'one', 'ключ': 'v' }, { 1: 'uno', 2: 'dos', 'ключ': 'w' }] },
+  // Keys a generated builder must quote: quotes, backslashes, line breaks, names of its own variables.
+  { name: 'keys that are not identifiers', chunk: [{ 'a"b': 1, 'c\\d': 2, 'e\nf\u2028': 3, '`${x}`': 4, i: 5, c0: 6, records: 7, '': 8 }] },
 ];
 
 const notFlat = [
@@ -33,13 +35,28 @@ describe('column chunks', () => {
     const columns = toColumns(chunk);
     expect(columns).toBeDefined();
     const [keys, values] = structuredClone(columns!);
-    const back = fromColumns(keys, values);
-    expect(back).toEqual(structuredClone(chunk));
-    // Same keys in the same order (what JSON.stringify and Object.keys show), -0 and NaN kept.
-    expect(back.map((r) => Object.keys(r))).toEqual(chunk.map((r) => Object.keys(r)));
-    expect(back.map((r) => Object.entries(r).map(([, v]) => (Object.is(v, -0) ? '-0' : v)))).toEqual(
-      chunk.map((r) => Object.entries(r).map(([, v]) => (Object.is(v, -0) ? '-0' : v))),
-    );
+    // Both ways of rebuilding: the generated builder, and the loop used where code generation is off.
+    for (const back of [recordBuilder(keys)(values), fromColumns(keys, values)]) {
+      expect(back).toEqual(structuredClone(chunk));
+      // Same keys in the same order (what JSON.stringify and Object.keys show), -0 and NaN kept.
+      expect(back.map((r) => Object.keys(r))).toEqual(chunk.map((r) => Object.keys(r)));
+      expect(back.map((r) => Object.entries(r).map(([, v]) => (Object.is(v, -0) ? '-0' : v)))).toEqual(
+        chunk.map((r) => Object.entries(r).map(([, v]) => (Object.is(v, -0) ? '-0' : v))),
+      );
+    }
+  });
+
+  it('rebuilds the records with the loop where code generation from strings is disabled', () => {
+    const original = globalThis.Function;
+    // What `--disallow-code-generation-from-strings` (or a CSP) makes `new Function` do.
+    globalThis.Function = function () {
+      throw new EvalError('Code generation from strings disallowed for this context');
+    } as unknown as FunctionConstructor;
+    try {
+      expect(recordBuilder(['a', 'b'])([[1, 2], ['x', 'y']])).toEqual([{ a: 1, b: 'x' }, { a: 2, b: 'y' }]);
+    } finally {
+      globalThis.Function = original;
+    }
   });
 
   it.each(notFlat)('$name are cloned as they are', ({ chunk }) => {

@@ -1,6 +1,6 @@
 import { CheckpointBarrier } from '../checkpoint/CheckpointBarrier.js';
 import type { InputChannel, PollListener } from '../InputChannel.js';
-import { fromColumns } from './columnChunks.js';
+import { recordBuilder, type RecordBuilder } from './columnChunks.js';
 import { BARRIER, CHUNK, COLUMNS, type StreamMessage } from './peerMessages.js';
 
 /** Where a consumer slot's polled chunks turn into credits for their producer. */
@@ -20,6 +20,8 @@ export class RemoteQueue implements PollListener {
   private backlog: StreamMessage[] = [];
   /** Chunks polled whose credit was not sent yet. */
   polled = 0;
+  /** The builder of the last keys sent as columns: a stream mostly carries one shape. */
+  private builder: { readonly keys: readonly string[]; readonly build: RecordBuilder } | undefined;
 
   constructor(
     private readonly credits: CreditSink,
@@ -45,9 +47,17 @@ export class RemoteQueue implements PollListener {
     }
     // The channel's own answer to push is for local producers; this one waits on credits.
     if (message[0] === CHUNK) channel.push(this.queue, message[2]);
-    else if (message[0] === COLUMNS) channel.push(this.queue, fromColumns(message[2], message[3]));
+    else if (message[0] === COLUMNS) channel.push(this.queue, this.builderOf(message[2])(message[3]));
     else if (message[0] === BARRIER) channel.pushBarrier(this.queue, new CheckpointBarrier(message[2]));
     else channel.endOfInput(this.queue);
+  }
+
+  private builderOf(keys: readonly string[]): RecordBuilder {
+    const last = this.builder;
+    if (last !== undefined && last.keys.length === keys.length && last.keys.every((key, c) => key === keys[c])) return last.build;
+    const build = recordBuilder(keys);
+    this.builder = { keys, build };
+    return build;
   }
 
   chunkPolled(): void {
