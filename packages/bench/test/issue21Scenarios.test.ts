@@ -5,6 +5,7 @@ import { buildKeyedTokenScoreJob } from '../src/scenarios/keyedTokenScore.js';
 import { S7_KEYS, s7Lines, scoreLine } from '../src/scenarios/keyedTokenScoreWorkload.js';
 import { handThreads } from '../src/scenarios/keyedTokenScoreThreads.js';
 import { expectedS4 } from './support/expected.js';
+import { warmupRunsFor } from '../src/harness/sampling.js';
 
 // The scenarios of issue 21 with tiny inputs: every contender does the work its
 // scenario describes. No timing.
@@ -60,6 +61,11 @@ describe('S7', { timeout: 30_000 }, () => {
     for (const line of lines) sum += scoreLine(line).score;
     expect(await runContenders(s7, n)).toEqual(s7.contenders.map((c) => [c.id, { count: n, sum }]));
     expect(s7.contenders.map((c) => c.id)).toEqual(['hand-loop', 'tributary', 'tributary-p2', 'tributary-slots-p2', 'hand-threads-p2']);
+  });
+
+  it('warms each row up until its per-chunk code ran as often as S2\'s: the threads of the two-slots row and its peer see every other chunk', () => {
+    const runs = Object.fromEntries(s7.contenders.map((c) => [c.id, warmupRunsFor(500_000, c.recordsPerCall, false)]));
+    expect(runs).toEqual({ 'hand-loop': 2, tributary: 4, 'tributary-p2': 4, 'tributary-slots-p2': 8, 'hand-threads-p2': 8 });
   });
 
   it('runs the hand-written two-thread peer again in the same threads, its counts started afresh', async () => {

@@ -98,6 +98,15 @@ export function buildKeyedTokenScoreJob(args: S7Args): DataStream<number> {
     .name('count per user');
 }
 
+/**
+ * Records per call of the Tributary rows' per-chunk code (the task loop, the channels, the
+ * edge), for the warm-up (`recordsPerCall`): a chunk is the environment's default 256 records.
+ * Each slot's thread sees every other chunk of the input, so its per-chunk code warms up at
+ * half the rate; with two warm-up runs `--trace-opt` showed the slots still compiling it in
+ * the measured runs (docs/internals.md, "Slots: where S7's CPU goes").
+ */
+export const S7_CHUNK = 256;
+
 const handLoop: Contender<number, Checksum> = {
   id: 'hand-loop',
   label: 'hand-written loop',
@@ -124,6 +133,7 @@ function tributary(parallelism: number): Contender<number, Checksum> {
         ? '`fromSource(lines).map(scoreLine).keyBy(s => s.user).map(count in ValueState)`, parallelism 1 (`buildKeyedTokenScoreJob`): one reader of the lines source reads them all'
         : `the same job at parallelism ${parallelism} on the single-thread runtime: two readers, two subtasks per operator, sharing the one event loop`,
     extra: parallelism !== 1,
+    recordsPerCall: S7_CHUNK,
     run: async (n) => {
       const sink = new ChecksumSink();
       const stream = buildKeyedTokenScoreJob({ records: n, parallelism });
@@ -142,6 +152,7 @@ const slots: Contender<number, Checksum> = {
   label: 'Tributary, parallelism 2, two slots',
   note:
     'the same job at parallelism 2 in task slots: two worker threads, each reading and scoring every other line, the user counts behind a hash edge between them (`keyedTokenScoreJob`, a job module)',
+  recordsPerCall: 2 * S7_CHUNK,
   run: async (n) => checksumOfMetrics(await keyedTokenScoreJob.execute({ records: n, parallelism: 2, runtime: 'slots' }, { jobName: 'S7 keyed token score, slots' })),
 };
 
