@@ -208,13 +208,11 @@ export class Task implements MailboxOwner, ChainDriver {
       let records = this.wrap(description, () => reader.read(this.take(readSize)));
       if (records instanceof Promise) {
         const pending = this.guard(description, () => records);
-        // The read may wait long for data: what the writers hold goes out first, and the
-        // backpressure that causes is waited out before the read's records come in.
+        // The read may wait long for data: what the writers hold goes out first. Nothing may be
+        // awaited before readOrCheckpoint: a read that settled meanwhile would have moved the
+        // reader's position past records a barrier must not cover (the backpressure this
+        // flush causes is waited out after the read's records, as after any read).
         this.flush();
-        if (this.blockers.length !== 0) {
-          pending.catch(() => undefined); // handled where it is awaited, below
-          await this.waitForBlockers();
-        }
         this.waitingOn = 'input';
         time.switchTo(time.idleTimeMs);
         // Barriers may pass while a read waits for data: what that read returns comes after them.
