@@ -100,10 +100,8 @@ export function buildKeyedTokenScoreJob(args: S7Args): DataStream<number> {
 
 /**
  * Records per call of the Tributary rows' per-chunk code (the task loop, the channels, the
- * edge), for the warm-up (`recordsPerCall`): a chunk is the environment's default 256 records.
- * Each slot's thread sees every other chunk of the input, so its per-chunk code warms up at
- * half the rate; with two warm-up runs `--trace-opt` showed the slots still compiling it in
- * the measured runs (docs/internals.md, "Slots: where S7's CPU goes").
+ * edge), for the warm-up (`recordsPerCall`): a chunk is the environment's default 256 records,
+ * and each slot's thread sees every other chunk of the input.
  */
 export const S7_CHUNK = 256;
 

@@ -208,10 +208,8 @@ export class Task implements MailboxOwner, ChainDriver {
       let records = this.wrap(description, () => reader.read(this.take(readSize)));
       if (records instanceof Promise) {
         const pending = this.guard(description, () => records);
-        // The read may wait long for data: what the writers hold goes out first. Nothing may be
-        // awaited before readOrCheckpoint: a read that settled meanwhile would have moved the
-        // reader's position past records a barrier must not cover (the backpressure this
-        // flush causes is waited out after the read's records, as after any read).
+        // The task gives up the thread: what the writers hold goes out. Nothing is awaited before
+        // readOrCheckpoint: a read settling meanwhile moves the position past records a barrier must not cover.
         this.flush();
         this.waitingOn = 'input';
         time.switchTo(time.idleTimeMs);
@@ -227,14 +225,11 @@ export class Task implements MailboxOwner, ChainDriver {
       this.mailbox.enter();
       head.collectChunk(records);
       this.mailbox.leave();
-      const turnEnds = records.length === 0 || performance.now() - turnStart >= TURN_MS;
-      // Partly filled chunks go out when the task gives up the thread, not after every read:
-      // chunks between slots stay full (half the messages), and no record waits past a turn.
-      if (turnEnds) this.flush();
+      const end = performance.now();
       // A wait for blockers does not end the turn: a blocker that settled in a microtask let no
       // timer or I/O run, so only a real yield (endTurn) starts a new one.
       if (this.blockers.length !== 0) await this.waitForBlockers();
-      if (turnEnds) turnStart = await this.endTurn();
+      if (records.length === 0 || end - turnStart >= TURN_MS) turnStart = await this.endTurn();
     }
     time.switchTo(undefined);
   }
@@ -307,10 +302,9 @@ export class Task implements MailboxOwner, ChainDriver {
         }
       }
       mailbox.leave();
-      const turnEnds = performance.now() - turnStart >= TURN_MS;
-      if (turnEnds) this.flush(); // as a source does, see readSource
+      const end = performance.now();
       if (this.blockers.length !== 0) await this.waitForBlockers();
-      if (turnEnds) turnStart = await this.endTurn();
+      if (end - turnStart >= TURN_MS) turnStart = await this.endTurn();
     }
     this.flush();
     time.switchTo(undefined);
@@ -401,8 +395,14 @@ export class Task implements MailboxOwner, ChainDriver {
     }
   }
 
-  /** Lets the event loop run (time charged to none meanwhile); returns when the new turn of work starts. */
+  /**
+   * Lets the event loop run (time charged to none meanwhile); returns when the new turn of work starts.
+   * A task flushes its writers whenever it gives up the thread, so partly filled chunks go out here, and
+   * the room they take is waited for before the next turn reads more.
+   */
   private async endTurn(): Promise<number> {
+    this.flush();
+    if (this.blockers.length !== 0) await this.waitForBlockers();
     const time = this.time;
     time.switchTo(undefined);
     await yieldToEventLoop();

@@ -41,10 +41,9 @@ export type RecordBuilder = (columns: readonly (readonly unknown[])[]) => Record
 
 /**
  * A builder for the records of `keys`: a generated function whose object literal gives
- * every record the same hidden class at once (7 times faster than adding the keys one by
- * one), or the loop of {@link fromColumns} where code generation from strings is disabled.
- * The keys come from {@link toColumns}, so none is `__proto__`, which a literal would treat
- * as the prototype.
+ * every record its hidden class at once, or the loop of {@link fromColumns} where code
+ * generation from strings is disabled. The keys come from {@link toColumns}, so none is
+ * `__proto__`, which a literal would treat as the prototype.
  */
 export function recordBuilder(keys: readonly string[]): RecordBuilder {
   const fields = keys.map((key, c) => `${JSON.stringify(key)}: c${c}[i]`).join(', ');
