@@ -40,9 +40,10 @@ function embedderFeeds(): Record<string, Tensor> {
   return { [EMBEDDER_IO.ids]: ids, [EMBEDDER_IO.mask]: mask };
 }
 
-function embedderWith(feeds: (valid: Record<string, Tensor>) => Record<string, Tensor>) {
+function embedderWith(feeds: (valid: Record<string, Tensor>) => Record<string, Tensor>, maxWorkers?: number) {
   return onnxBatchFunction<string, Float32Array>({
     model: model().path,
+    ...(maxWorkers === undefined ? {} : { maxWorkers }),
     feeds: () => feeds(embedderFeeds()),
     outputs: (results) => splitRows(results[EMBEDDER_IO.output] as Tensor) as Float32Array[],
   }).create();
@@ -224,6 +225,16 @@ describe('bad input', () => {
     );
     await fn.close();
   });
+
+  it.each([['a session worker', undefined], ["the caller's thread (maxWorkers: 0)", 0]])(
+    'names the model when onnxruntime fails a run on %s',
+    async (_where, maxWorkers) => {
+      // Ids past the vocabulary pass the feeds check (type and shape) and fail in the model's Gather.
+      const fn = embedderWith((feeds) => ({ ...feeds, ids: new Tensor('int64', new BigInt64Array(feeds.ids!.size).fill(10n ** 12n), feeds.ids!.dims) }), maxWorkers);
+      await expect(fn.invoke(['a'])).rejects.toThrow(/^onnx model ".*embedder\.onnx": .*Gather.*out of data bounds/);
+      await fn.close();
+    },
+  );
 
   it('names a missing input and an unknown one', async () => {
     const missing = embedderWith(({ ids }) => ({ ids: ids! }));

@@ -1,5 +1,6 @@
-import { InferenceSession } from 'onnxruntime-node';
-import { buildFeeds, loadFeedsBuilder, type FeedsBuilder, type FeedsModule } from './feedsModule.js';
+import type { InferenceSession } from 'onnxruntime-node';
+import type { FeedsModule } from './feedsModule.js';
+import { LocalSession } from './localSession.js';
 import type { SessionBatch, SessionRunner } from './SessionRunner.js';
 
 /**
@@ -10,33 +11,21 @@ import type { SessionBatch, SessionRunner } from './SessionRunner.js';
  */
 export class InThreadSession implements SessionRunner {
   readonly inputs: Promise<readonly InferenceSession.ValueMetadata[]>;
-  private readonly session: Promise<InferenceSession>;
-  private readonly builder: Promise<FeedsBuilder | undefined>;
+  private readonly opened: Promise<LocalSession>;
 
-  constructor(
-    model: string | Uint8Array,
-    sessionOptions: InferenceSession.SessionOptions,
-    private readonly label: string,
-    feeds: FeedsModule | undefined,
-  ) {
-    const create = typeof model === 'string' ? InferenceSession.create(model, sessionOptions) : InferenceSession.create(model, sessionOptions);
-    this.session = create.catch((error: unknown) => {
-      throw new Error(`${label}: cannot create the inference session: ${String(error)}`, { cause: error });
-    });
-    this.builder = feeds === undefined ? Promise.resolve(undefined) : loadFeedsBuilder(feeds, label);
-    this.inputs = Promise.all([this.session, this.builder]).then(([session]) => session.inputMetadata);
+  constructor(model: string | Uint8Array, sessionOptions: InferenceSession.SessionOptions, label: string, feeds: FeedsModule | undefined) {
+    this.opened = LocalSession.open(model, sessionOptions, label, feeds);
+    this.inputs = this.opened.then((local) => local.session.inputMetadata);
     // Observed by whoever waits for the session; one closed before it opened must not leave it unhandled.
     this.inputs.catch(() => undefined);
   }
 
   async run(batch: SessionBatch): Promise<InferenceSession.ReturnType> {
-    const session = await this.session;
-    if ('feeds' in batch) return session.run(batch.feeds);
-    return session.run(buildFeeds(await this.builder, batch.inputs, session.inputMetadata, this.label));
+    return (await this.opened).run(batch);
   }
 
   async close(): Promise<void> {
-    const session = await this.session.catch(() => undefined);
-    await session?.release();
+    const local = await this.opened.catch(() => undefined);
+    await local?.release();
   }
 }
