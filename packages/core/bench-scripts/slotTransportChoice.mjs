@@ -5,7 +5,8 @@
 //   ring:     v8.serialize of the chunk into a SharedArrayBuffer ring, Atomics.waitAsync to wake the reader
 //   json:     JSON.stringify of the chunk, the string posted (for scale only: JSON loses undefined, Map, Date, ...)
 // and `slots`, the chosen one as built: SlotTransport feeding an InputChannel that a reader polls.
-// Run (after building core, for `slots`): node packages/core/bench-scripts/slotTransportChoice.mjs [rounds]
+// Run (after building core, for `slots`): node packages/core/bench-scripts/slotTransportChoice.mjs [rounds] [shapes] [modes]
+// Shapes: small ({ key, value }), 1kb (strings), nested (the main job's bucket entries: strings, a typed array and an object per record).
 // Prints ns of CPU (user + system, both threads) per record, the median of `rounds` runs, worker start-up excluded.
 import { Worker, MessageChannel, isMainThread, workerData, parentPort } from 'node:worker_threads';
 import v8 from 'node:v8';
@@ -17,10 +18,18 @@ const RING_BYTES = 16 * 1024 * 1024;
 function chunkOf(shape) {
   const chunk = new Array(CHUNK);
   for (let i = 0; i < CHUNK; i++) {
-    chunk[i] = shape === 'small' ? { key: `key-${i * 7919}`, value: i * 1.5 } : `${i}`.padEnd(1024, 'x');
+    chunk[i] = shape === 'small' ? { key: `key-${i * 7919}`, value: i * 1.5 } : shape === 'nested' ? bucketEntry(i) : `${i}`.padEnd(1024, 'x');
   }
   return chunk;
 }
+
+/** The main job's records between slots: 16 LSH bucket entries per document, sharing its signature and the document itself. */
+function bucketEntry(i) {
+  const d = Math.floor(i / 16);
+  docs[d] ??= { signature: new Int32Array(10).fill(d), doc: { id: `doc-${d}`, text: `${d}`.padEnd(200, ' words'), vector: new Float32Array(128).fill(d / 16) } };
+  return { bucket: `${i % 16}:${(i * 7919).toString(16)}`, band: i % 16, ...docs[d] };
+}
+const docs = [];
 
 /** Runs one producer and one consumer worker; returns the process's CPU ns. */
 async function run(mode, shape, records) {
@@ -178,13 +187,17 @@ class Ring {
 
 if (isMainThread) {
   const rounds = Number(process.argv[2] ?? 5);
+  // Optional: the shapes and the ways to measure, comma-separated (default: all).
+  const shapes = process.argv[3]?.split(',');
+  const modes = process.argv[4]?.split(',') ?? ['clone', 'transfer', 'ring', 'json', 'slots'];
   const cases = [
     { shape: 'small', records: 2_048_000 },
     { shape: '1kb', records: 204_800 },
-  ];
+    { shape: 'nested', records: 512_000 },
+  ].filter(({ shape }) => shapes === undefined || shapes.includes(shape));
   console.log(`ns CPU per record (both threads), ${CHUNK}-record chunks, ${CAPACITY} credits, median of ${rounds}`);
   for (const { shape, records } of cases) {
-    for (const mode of ['clone', 'transfer', 'ring', 'json', 'slots']) {
+    for (const mode of modes) {
       const samples = [];
       // Less a one-chunk run's CPU: starting two workers is not the transport's cost.
       for (let r = 0; r < rounds; r++) samples.push(((await run(mode, shape, records)) - (await run(mode, shape, CHUNK))) / (records - CHUNK));

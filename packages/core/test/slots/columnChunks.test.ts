@@ -5,12 +5,17 @@ class Point {
   constructor(readonly x: number) {}
 }
 
-const flat = [
+const shared = { tags: ['a', 'b'] };
+
+const columnar: { name: string; chunk: Record<string, unknown>[] }[] = [
   { name: '{ key, value } records', chunk: [{ key: 'a', value: 1 }, { key: 'b', value: 2.5 }] },
   { name: 'every primitive kind', chunk: [{ s: '', n: -0, nan: Number.NaN, t: true, z: null, u: undefined }] },
   { name: 'integer-like and unicode keys', chunk: [{ 2: 'two', 1: 'one', 'ключ': 'v' }, { 1: 'uno', 2: 'dos', 'ключ': 'w' }] },
   // Keys a generated builder must quote: quotes, backslashes, line breaks, names of its own variables.
   { name: 'keys that are not identifiers', chunk: [{ 'a"b': 1, 'c\\d': 2, 'e\nf\u2028': 3, '`${x}`': 4, i: 5, c0: 6, records: 7, '': 8 }] },
+  { name: 'nested objects and arrays', chunk: [{ id: 1, doc: { text: 'x', words: ['x'] } }, { id: 2, doc: { text: 'y', words: [] } }] },
+  { name: 'values structured clone copies', chunk: [{ at: new Date(0), n: 1n, m: new Map([[1, 'one']]), v: new Float32Array([0.5, 1]), e: new RangeError('r') }] },
+  { name: 'class instances as values', chunk: [{ point: new Point(1) }] },
 ];
 
 const notFlat = [
@@ -19,9 +24,6 @@ const notFlat = [
   { name: 'keys in another order', chunk: [{ a: 1, b: 2 }, { b: 3, a: 4 }] },
   { name: 'a key more', chunk: [{ a: 1 }, { a: 2, b: 3 }] },
   { name: 'a key less', chunk: [{ a: 1, b: 2 }, { a: 3 }] },
-  { name: 'a nested object', chunk: [{ a: { b: 1 } }] },
-  { name: 'a Date value', chunk: [{ at: new Date(0) }] },
-  { name: 'a bigint value', chunk: [{ n: 1n }] },
   { name: 'a class instance', chunk: [new Point(1)] },
   { name: 'an own __proto__ key', chunk: [JSON.parse('{"__proto__": 1, "a": 2}') as unknown] },
   { name: 'arrays', chunk: [['a', 1]] },
@@ -31,7 +33,7 @@ const notFlat = [
 ];
 
 describe('column chunks', () => {
-  it.each(flat)('$name go as columns and come back as structured clone delivers them', ({ chunk }) => {
+  it.each(columnar)('$name go as columns and come back as structured clone delivers them', ({ chunk }) => {
     const columns = toColumns(chunk);
     expect(columns).toBeDefined();
     const [keys, values] = structuredClone(columns!);
@@ -44,6 +46,24 @@ describe('column chunks', () => {
         chunk.map((r) => Object.entries(r).map(([, v]) => (Object.is(v, -0) ? '-0' : v))),
       );
     }
+  });
+
+  it('keeps an object that two records share shared, as cloning the chunk would', () => {
+    const [keys, values] = structuredClone(toColumns([{ id: 1, meta: shared }, { id: 2, meta: shared }])!);
+    const [first, second] = recordBuilder(keys)(values);
+    expect(first!.meta).toEqual(shared);
+    expect(first!.meta).not.toBe(shared);
+    expect(second!.meta).toBe(first!.meta);
+  });
+
+  it('gives a record that refers to itself a copy of itself in its place (identity between records is not kept)', () => {
+    const record: { id: number; self?: unknown } = { id: 1 };
+    record.self = record;
+    const [keys, values] = structuredClone(toColumns([record])!);
+    const [back] = recordBuilder(keys)(values) as { id: number; self: { id: number; self: unknown } }[];
+    expect(back!.self).not.toBe(back);
+    expect(back!.self.id).toBe(1);
+    expect(back!.self.self).toBe(back!.self);
   });
 
   it('rebuilds the records with the loop where code generation from strings is disabled', () => {

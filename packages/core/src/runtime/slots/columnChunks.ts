@@ -1,16 +1,18 @@
 import { types } from 'node:util';
 
 /**
- * A chunk of flat records sent as one array per property: structured clone then copies a
- * few arrays of primitives instead of every record with its property names (the CPU per
- * record between slots drops by 37%; see docs/internals.md). Flat means: plain
- * objects with the same own enumerable keys in the same order, every value a string,
- * number, boolean, null or undefined. The consumer rebuilds equal plain objects, so the
- * records arrive as structured clone would deliver them; any other chunk is cloned as is.
+ * A chunk of records sent as one array per property: structured clone then copies a few
+ * arrays instead of every record with its property names (the serializer writes the names
+ * of every object it copies). Records qualify when they are plain objects with the same own
+ * enumerable keys in the same order; their values may be anything structured clone takes,
+ * and they are cloned in one message as before, so an object that two records' values share
+ * arrives shared. The consumer rebuilds the records as plain objects; only a record that
+ * refers to a record of its chunk (itself included) gets a copy of that record in its place,
+ * as it would across two chunks. Any other chunk is cloned as is.
  */
 export type ColumnChunk = readonly [keys: string[], columns: unknown[][]];
 
-/** The chunk as columns, or undefined when it is not flat. */
+/** The chunk as columns, or undefined when its records are not plain objects of one key list. */
 export function toColumns(chunk: readonly unknown[]): ColumnChunk | undefined {
   const first = chunk[0];
   if (!isPlainObject(first)) return undefined;
@@ -27,9 +29,7 @@ export function toColumns(chunk: readonly unknown[]): ColumnChunk | undefined {
     // for-in also sees inherited enumerable keys, which structured clone skips: they fail the check.
     for (const key in record) {
       if (key !== keys[c]) return undefined;
-      const value = record[key];
-      if (!isPrimitive(value)) return undefined;
-      (columns[c++] as unknown[])[i] = value;
+      (columns[c++] as unknown[])[i] = record[key];
     }
     if (c !== width) return undefined;
   }
@@ -76,9 +76,4 @@ export function fromColumns(keys: readonly string[], columns: readonly (readonly
 /** A plain object, as structured clone copies it (a proxy it refuses, so columns must too). */
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype && !types.isProxy(value);
-}
-
-function isPrimitive(value: unknown): boolean {
-  const type = typeof value;
-  return type === 'string' || type === 'number' || type === 'boolean' || value === null || value === undefined;
 }
