@@ -290,6 +290,25 @@ describe('lifecycle', () => {
     await embedder.close();
   });
 
+  it('by default shares the cores among the subtasks: opened at a parallelism of the cores, a subtask runs one worker', async () => {
+    const workers = watchSessionWorkers();
+    const embedder = onnxTextEmbedder({ model: model() }).create();
+    // What the async operator passes: its subtask's context.
+    await embedder.open({ parallelism: availableParallelism() });
+    await Promise.all([embedder.invoke(['one']), embedder.invoke(['two']), embedder.invoke(['three'])]);
+    expect(workers.map((w) => w.requests.length)).toEqual([3]);
+    await embedder.close();
+  });
+
+  it.runIf(availableParallelism() >= 2)('by default grows to the cores when used directly (parallelism 1)', async () => {
+    const workers = watchSessionWorkers();
+    const embedder = onnxTextEmbedder({ model: model() }).create();
+    await Promise.all([embedder.open(), embedder.invoke(['one']), embedder.invoke(['two'])]);
+    expect(workers).toHaveLength(2);
+    await Promise.all(workers.map((w) => w.ready));
+    await embedder.close();
+  });
+
   it('lets a running call finish before releasing the session', async () => {
     const embedder = onnxTextEmbedder({ model: model() }).create();
     await embedder.open();

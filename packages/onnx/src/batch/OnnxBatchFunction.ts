@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { NonRetryableError } from '@tributary/async';
-import { OptionChecker, perSubtask, type PerSubtask } from '@tributary/core';
+import { OptionChecker, perSubtask, type PerSubtask, type RuntimeContext } from '@tributary/core';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { SessionFeeds } from '../session/feedsModule.js';
 import { InThreadSession } from '../session/InThreadSession.js';
@@ -31,7 +31,10 @@ export interface OnnxBatchFunctionOptions<TIn, TOut> {
    * Most worker threads running the model at once, each with its own
    * session. One starts on `open`; another starts only when a call finds
    * every worker busy, so the pool grows to the calls in flight (the
-   * operator's `maxInFlightBatches`). Default: the number of CPU cores.
+   * operator's `maxInFlightBatches`). Default: the CPU cores shared among
+   * the operator's parallel subtasks (the cores divided by the parallelism
+   * `open` is given, at least 1), so that a job's subtasks together run no
+   * more sessions than there are cores; the number of cores for direct use.
    *
    * `0` runs one session on the caller's thread instead: no hop to a worker
    * per call, but every run blocks the caller's event loop (the slot's, in
@@ -99,9 +102,9 @@ interface OpenSession {
  * Lifecycle (Flink's rich function): `open()` starts the first worker and
  * its session, `close()` waits for running calls and stops the workers.
  * Both are optional for direct use: the first `invoke` opens the session if
- * needed. Every subtask has workers of its own, so set
- * `sessionOptions.intraOpNumThreads` with the parallelism and the workers
- * in mind.
+ * needed. Every subtask has workers of its own (by default the cores
+ * divided by the parallelism), so set `sessionOptions.intraOpNumThreads`
+ * with the parallelism and the workers in mind.
  *
  * @example
  * ```ts
@@ -120,14 +123,20 @@ export class OnnxBatchFunction<TIn, TOut> {
   /** The session (or worker pool) this instance opened, until it closes. */
   private opened: OpenSession | undefined = undefined;
   private readonly label: string;
+  /** The subtasks sharing the machine's cores (see `maxWorkers`): 1 until `open` is given a context. */
+  private parallelism = 1;
 
   constructor(private readonly options: OnnxBatchFunctionSpec<TIn, TOut>) {
     checkOptions(options);
     this.label = `onnx model "${options.name ?? (typeof options.model === 'string' ? options.model : 'from bytes')}"`;
   }
 
-  /** Creates the inference session (on the first worker, by default); a second call while open does nothing. */
-  async open(): Promise<void> {
+  /**
+   * Creates the inference session (on the first worker, by default); a second call while open does nothing.
+   * The operator passes its subtask's context: its parallelism sets the default `maxWorkers`.
+   */
+  async open(ctx?: Pick<RuntimeContext, 'parallelism'>): Promise<void> {
+    if (this.opened === undefined && ctx !== undefined) this.parallelism = ctx.parallelism;
     await this.own().session.inputs;
   }
 
@@ -216,7 +225,7 @@ export class OnnxBatchFunction<TIn, TOut> {
   /** This instance's session (or worker pool), started on first use. */
   private own(): OpenSession {
     if (this.opened !== undefined) return this.opened;
-    const { model, sessionOptions = {}, maxWorkers = availableParallelism(), feeds } = this.options;
+    const { model, sessionOptions = {}, maxWorkers = Math.max(1, Math.floor(availableParallelism() / this.parallelism)), feeds } = this.options;
     const label = this.label;
     const builder = feeds instanceof SessionFeeds ? feeds.builder : undefined;
     const session =

@@ -19,7 +19,7 @@ export interface OnnxTextEmbedderOptions extends NgramTokenizerOptions {
    */
   readonly model: EmbedderModel | string | Uint8Array;
   readonly sessionOptions?: InferenceSession.SessionOptions;
-  /** Most worker threads running the model at once, or `0` for a session on the caller's thread (as in {@link onnxBatchFunction}). Default: the number of CPU cores. */
+  /** Most worker threads running the model at once, or `0` for a session on the caller's thread (as in {@link onnxBatchFunction}). Default: the CPU cores divided by the operator's parallelism, at least 1 (see {@link onnxBatchFunction}). */
   readonly maxWorkers?: number;
 }
 
