@@ -281,12 +281,14 @@ describe('lifecycle', () => {
     expect(workers).toHaveLength(2);
   });
 
-  it('with maxWorkers 1, calls in flight at once queue for the one worker', async () => {
+  it('with maxWorkers 1, calls in flight at once queue for the one worker, which has its next request before it answers one', async () => {
     const workers = watchSessionWorkers();
     const embedder = onnxTextEmbedder({ model: model(), maxWorkers: 1 }).create();
     const vectors = await Promise.all([embedder.invoke(['one']), embedder.invoke(['two']), embedder.invoke(['three'])]);
     expect(vectors.flat()).toHaveLength(3);
     expect(workers.map((w) => w.requests.length)).toEqual([3]);
+    // The second request goes out while the first runs, the third once the first is answered: never more than two out.
+    expect(workers.events).toEqual(['ready 0', 'request 0', 'request 0', 'result 0', 'request 0', 'result 0', 'result 0']);
     await embedder.close();
   });
 

@@ -3,8 +3,9 @@
  * `session.run`: a thread that ends takes its worker threads down with it,
  * and onnxruntime-node aborts the whole process when its thread is torn down
  * mid-run (a C++ exception from a call into a stopping environment). Each
- * session worker shares a cell with the thread that started it: 1 from the
- * request's post until the worker's run has returned, else 0. On `exit`
+ * session worker shares a cell with the thread that started it: the runs
+ * posted to it that have not returned (a run waiting behind another starts
+ * as soon as that one returns, so it counts too). On `exit`
  * (`process.exit()`, an uncaught error, a slot ending itself) the thread
  * blocks until every cell reads 0. A `terminate()` from outside runs no
  * `exit` listener: nothing here helps then.
@@ -38,7 +39,7 @@ function waitForRuns(): void {
     while (Atomics.load(cell, 0) !== 0) {
       const left = deadline - performance.now();
       if (left <= 0) return;
-      Atomics.wait(cell, 0, 1, left);
+      Atomics.wait(cell, 0, Atomics.load(cell, 0), left);
     }
   }
 }

@@ -1,6 +1,7 @@
 // The entry of a session worker thread (see SessionPool): creates one session and loads the feeds builder if it has one,
-// replies `ready` with the model's inputs (or `failed`), then runs one request at a time and moves the output buffers
-// back, until a stop request releases the session and ends the thread.
+// replies `ready` with the model's inputs (or `failed`), then runs the requests one at a time, in the order they came,
+// and moves the output buffers back, until a stop request (after the runs before it) releases the session and ends the
+// thread. The pool may send a request while another runs: the worker starts it as soon as that one returns.
 import { parentPort, workerData } from 'node:worker_threads';
 import { messageOf } from '@tributary/core';
 import { LocalSession } from './localSession.js';
@@ -25,7 +26,7 @@ if (parentPort !== null) {
     } catch (error) {
       reply(errorToWire(error));
     } finally {
-      Atomics.store(busy, 0, 0);
+      Atomics.sub(busy, 0, 1);
       Atomics.notify(busy, 0);
     }
   };
@@ -33,11 +34,13 @@ if (parentPort !== null) {
   const end = () => port.close();
   LocalSession.open(model, sessionOptions, label, feedsModule).then(
     (local) => {
+      // One run at a time: `run` never rejects, so the chain goes on after a failed run.
+      let previous = Promise.resolve();
       port.on('message', (request: RunRequest | StopRequest) => {
-        if ('stop' in request) {
+        previous = previous.then(() =>
           // Released here, not by tearing the thread down: onnxruntime-node aborts the process when a thread ends under a live session's run.
-          void local.release().then(end, end);
-        } else void run(local, request);
+          'stop' in request ? local.release().then(end, end) : run(local, request),
+        );
       });
       reply({ kind: 'ready', inputs: local.session.inputMetadata });
     },

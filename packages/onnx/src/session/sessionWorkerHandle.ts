@@ -19,16 +19,17 @@ export interface Pending<T> {
   reject(error: unknown): void;
 }
 
-/** One worker thread holding one inference session; runs one request at a time. */
+/** One worker thread holding one inference session; runs its requests one at a time, in the order they were posted. */
 export class SessionWorker {
   /** The model's inputs once the session exists; rejects if it cannot be created or the thread stops first. */
   readonly ready: Promise<readonly InferenceSession.ValueMetadata[]>;
   private readonly thread: Worker;
   private readonly exited: Promise<void>;
-  /** 1 while a run is out (see runsAtExit): set here when posted, cleared by the worker when its run returns. */
+  /** The runs out (see runsAtExit): one added here per request posted, one taken off by the worker as each returns. */
   private readonly busy = runCell();
   private opening: Pending<readonly InferenceSession.ValueMetadata[]> | undefined;
-  private call: Pending<WireOutputs> | undefined;
+  /** The requests posted and not answered, oldest first: the worker answers in order. */
+  private readonly calls: Pending<WireOutputs>[] = [];
   /** The uncaught error the thread reported, named when it then exits. */
   private failure: Error | undefined;
   /** Asked to end: the thread keeps the process alive until it has (whoever awaits `stop()` needs its exit). */
@@ -60,9 +61,8 @@ export class SessionWorker {
         this.opening?.reject(new Error(reply.message));
         this.opening = undefined;
       } else {
-        const call = this.call;
-        this.call = undefined;
-        this.idle();
+        const call = this.calls.shift();
+        if (this.calls.length === 0) this.idle();
         if (reply.kind === 'result') call?.resolve(reply.outputs);
         else {
           this.runFailed = true;
@@ -79,15 +79,24 @@ export class SessionWorker {
       const detail = this.failure === undefined ? `exited with code ${code}` : `failed: ${this.failure.message}`;
       const error = new Error(`${spec.label}: the inference worker thread ${detail}`, { cause: this.failure });
       this.opening?.reject(error);
-      this.call?.reject(error);
-      this.call = undefined;
+      for (const call of this.calls.splice(0)) call.reject(error);
       this.onExit(this);
     });
   }
 
   /** Healthy and idle: its session exists, no run is out, none failed, and nothing asked it to end. */
   get reusable(): boolean {
-    return this.opening === undefined && this.call === undefined && !this.runFailed && !this.stopping && !this.ended && this.failure === undefined;
+    return this.opening === undefined && this.calls.length === 0 && !this.runFailed && !this.stopping && !this.ended && this.failure === undefined;
+  }
+
+  /** Ready for requests: its session exists and it neither ended nor was asked to end. */
+  get accepting(): boolean {
+    return this.opening === undefined && !this.stopping && !this.ended && this.failure === undefined;
+  }
+
+  /** Requests posted and not yet answered: the one running and those waiting behind it. */
+  get outstanding(): number {
+    return this.calls.length;
   }
 
   /** Hands the worker to a new holder, told of its exit from now on. */
@@ -95,20 +104,21 @@ export class SessionWorker {
     this.onExit = onExit;
   }
 
-  /** Runs the session once; the thread keeps the process alive only while a request is out. */
+  /** Runs the session once, after the requests already out; the thread keeps the process alive only while a request is out. */
   run(request: RunRequest, transfer: readonly ArrayBuffer[]): Promise<WireOutputs> {
-    const result = new Promise<WireOutputs>((resolve, reject) => (this.call = { resolve, reject }));
+    let call!: Pending<WireOutputs>;
+    const result = new Promise<WireOutputs>((resolve, reject) => (call = { resolve, reject }));
     this.thread.ref();
-    Atomics.store(this.busy, 0, 1);
+    Atomics.add(this.busy, 0, 1);
     try {
       this.thread.postMessage(request, transfer);
     } catch (error) {
-      // Nothing was sent (a feed that cannot be cloned): the worker stays idle.
-      Atomics.store(this.busy, 0, 0);
-      this.call = undefined;
-      this.idle();
+      // Nothing was sent (a feed that cannot be cloned): the worker has only the requests it had.
+      Atomics.sub(this.busy, 0, 1);
+      if (this.calls.length === 0) this.idle();
       throw error;
     }
+    this.calls.push(call);
     return result;
   }
 

@@ -18,7 +18,7 @@ export interface SessionWorkerData {
   readonly label: string;
   /** Builds the feeds of requests that bring plain inputs. */
   readonly feeds: FeedsModule | undefined;
-  /** Cleared (to 0, with a notify) once each run has returned: the starting thread waits for it at exit (see runsAtExit). */
+  /** The runs sent and not yet returned: the starting thread adds one per request, the worker takes one off (with a notify) as each returns; the starting thread waits for 0 at exit (see runsAtExit). */
   readonly busy: Int32Array;
 }
 
