@@ -37,8 +37,8 @@ export interface SessionPoolOptions {
  *
  * The first worker starts with the pool; another starts only when a call
  * finds every worker busy, so the pool grows to the number of calls in
- * flight (the operator's `maxInFlightBatches`). With `maxWorkers` workers,
- * a call that finds them all busy is posted to one that runs a single
+ * flight (the operator's `maxInFlightBatches`). Once all `maxWorkers` have
+ * started, a call that finds them busy is posted to one that runs a single
  * request, to start when that request returns (see REQUESTS_PER_WORKER).
  * A worker that dies fails its calls and leaves the pool; the next call
  * that needs one starts a new one.
