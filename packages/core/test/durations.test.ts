@@ -129,7 +129,8 @@ describe('durations of the core API', () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'], now: 0 });
     try {
       const storage = memoryStorage();
-      const env = StreamExecutionEnvironment.create().enableCheckpointing(30 * DAY, { storage });
+      // No stall check every minute: 30 fake days would fire it 43,200 times, seconds of a loaded CI machine.
+      const env = StreamExecutionEnvironment.create({ stallWarningMs: 0 }).enableCheckpointing(30 * DAY, { storage });
       const source = heldSource(1);
       env.fromAsyncIterable(source.values).addSink(() => undefined);
       const job = env.executeAsync('monthly checkpoints');
