@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { InputChannel } from '../../src/runtime/InputChannel.js';
 import { fromColumns, recordBuilder, toColumns } from '../../src/runtime/slots/columnChunks.js';
+import { COLUMNS } from '../../src/runtime/slots/peerMessages.js';
+import { RemoteQueue } from '../../src/runtime/slots/RemoteQueue.js';
 
 class Point {
   constructor(readonly x: number) {}
@@ -91,5 +94,28 @@ describe('column chunks', () => {
       delete (Object.prototype as Record<string, unknown>).polluted;
     }
     expect(toColumns([{ a: 1 }])).toBeDefined();
+  });
+
+  it('a consumer compiles one builder per record shape, even when chunks alternate shapes', () => {
+    const original = globalThis.Function;
+    let compiled = 0;
+    globalThis.Function = function (...args: string[]) {
+      compiled++;
+      return new original(...args);
+    } as unknown as FunctionConstructor;
+    try {
+      const channel = new InputChannel<unknown>(1, 8);
+      const queue = new RemoteQueue({ owe: () => undefined }, 0, 0);
+      queue.attach(channel);
+      const chunks = [[{ a: 1 }], [{ b: 'x', c: null }], [{ a: 2 }], [{ b: 'y', c: 0 }]];
+      for (const chunk of chunks) {
+        const [keys, columns] = toColumns(chunk)!;
+        queue.deliver([COLUMNS, 0, keys, columns]);
+      }
+      expect([1, 2, 3, 4].map(() => channel.poll())).toEqual(chunks);
+      expect(compiled).toBe(2);
+    } finally {
+      globalThis.Function = original;
+    }
   });
 });

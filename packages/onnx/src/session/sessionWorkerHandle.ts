@@ -86,7 +86,7 @@ export class SessionWorker {
 
   /** Healthy and idle: its session exists, no run is out, none failed, and nothing asked it to end. */
   get reusable(): boolean {
-    return this.opening === undefined && this.calls.length === 0 && !this.runFailed && !this.stopping && !this.ended && this.failure === undefined;
+    return this.accepting && this.calls.length === 0 && !this.runFailed;
   }
 
   /** Ready for requests: its session exists and it neither ended nor was asked to end. */

@@ -3,6 +3,9 @@ import type { InputChannel, PollListener } from '../InputChannel.js';
 import { recordBuilder, type RecordBuilder } from './columnChunks.js';
 import { BARRIER, CHUNK, COLUMNS, type StreamMessage } from './peerMessages.js';
 
+/** Record shapes whose builders a stream keeps. */
+const MAX_SHAPES = 16;
+
 /** Where a consumer slot's polled chunks turn into credits for their producer. */
 export interface CreditSink {
   /** `queue` has chunks polled that its producer has no credit for yet. */
@@ -20,8 +23,8 @@ export class RemoteQueue implements PollListener {
   private backlog: StreamMessage[] = [];
   /** Chunks polled whose credit was not sent yet. */
   polled = 0;
-  /** The builder of the last keys sent as columns: a stream mostly carries one shape. */
-  private builder: { readonly keys: readonly string[]; readonly build: RecordBuilder } | undefined;
+  /** Record builders by key list (as JSON): making one compiles a function, and a stream may alternate shapes. */
+  private readonly builders = new Map<string, RecordBuilder>();
 
   constructor(
     private readonly credits: CreditSink,
@@ -53,10 +56,14 @@ export class RemoteQueue implements PollListener {
   }
 
   private builderOf(keys: readonly string[]): RecordBuilder {
-    const last = this.builder;
-    if (last !== undefined && last.keys.length === keys.length && last.keys.every((key, c) => key === keys[c])) return last.build;
-    const build = recordBuilder(keys);
-    this.builder = { keys, build };
+    const id = JSON.stringify(keys);
+    let build = this.builders.get(id);
+    if (build === undefined) {
+      // A stream of ever new shapes must not grow the cache without bound.
+      if (this.builders.size === MAX_SHAPES) this.builders.clear();
+      build = recordBuilder(keys);
+      this.builders.set(id, build);
+    }
     return build;
   }
 

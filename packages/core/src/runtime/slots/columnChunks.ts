@@ -40,10 +40,10 @@ export function toColumns(chunk: readonly unknown[]): ColumnChunk | undefined {
 export type RecordBuilder = (columns: readonly (readonly unknown[])[]) => Record<string, unknown>[];
 
 /**
- * A builder for the records of `keys`: a generated function whose object literal gives
- * every record its hidden class at once, or the loop of {@link fromColumns} where code
- * generation from strings is disabled. The keys come from {@link toColumns}, so none is
- * `__proto__`, which a literal would treat as the prototype.
+ * A builder for the records of `keys`: a generated function that makes each record as one
+ * object literal, or the loop of {@link fromColumns} where code generation from strings is
+ * disabled. The keys come from {@link toColumns}, so none is `__proto__`, which a literal
+ * would treat as the prototype.
  */
 export function recordBuilder(keys: readonly string[]): RecordBuilder {
   const fields = keys.map((key, c) => `${JSON.stringify(key)}: c${c}[i]`).join(', ');
