@@ -66,14 +66,14 @@ describe('ensureEmbedderModel', () => {
   it('generates into the cache once, under a name that encodes the configuration', async () => {
     const cacheDir = join(dir, 'cache');
     const first = await ensureEmbedderModel({ cacheDir, vocab: 512, dim: 8 });
-    expect(first.path).toBe(join(cacheDir, 'embedder-s42-v512-d8-o8.onnx'));
+    expect(first.path).toBe(join(cacheDir, 'embedder-r2-s42-v512-d8-o8.onnx'));
     // A second call trusts the cached file rather than regenerating it.
     await writeFile(first.path, 'cached');
     const again = await ensureEmbedderModel({ cacheDir, vocab: 512, dim: 8 });
     expect(again).toEqual(first);
     expect(await readFile(again.path, 'utf8')).toBe('cached');
     const other = await ensureEmbedderModel({ cacheDir, vocab: 512, dim: 8, seed: 1 });
-    expect(other.path).toBe(join(cacheDir, 'embedder-s1-v512-d8-o8.onnx'));
+    expect(other.path).toBe(join(cacheDir, 'embedder-r2-s1-v512-d8-o8.onnx'));
     expect((await stat(other.path)).size).toBe(buildEmbedderModel({ vocab: 512, dim: 8, seed: 1 }).length);
   });
 
