@@ -16,6 +16,38 @@ describe('RandomHyperplaneLsh', () => {
     expect(new RandomHyperplaneLsh({ bands: 8, bitsPerBand: 6, seed: 2 }).signature(v)).not.toEqual(codes);
   });
 
+  it('sets each bit by the side of its own hyperplane, however many hyperplanes there are (four at a time and the rest)', () => {
+    // The definition, one hyperplane at a time, drawn as the class draws them (Box-Muller from the seed, row by row).
+    const reference = ({ bands, bitsPerBand, seed }: { bands: number; bitsPerBand: number; seed: number }, v: ArrayLike<number>) => {
+      const uniform = seededRandom(seed);
+      const planes = Array.from({ length: bands * bitsPerBand }, () =>
+        Array.from({ length: v.length }, () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform())),
+      );
+      return Int32Array.from({ length: bands }, (_, band) => {
+        let bits = 0;
+        for (let bit = 0; bit < bitsPerBand; bit++) {
+          const plane = planes[band * bitsPerBand + bit]!;
+          bits = (bits << 1) | (plane.reduce((sum, p, i) => sum + p * v[i]!, 0) >= 0 ? 1 : 0);
+        }
+        return bits;
+      });
+    };
+    const random = seededRandom(5);
+    // 48, 21, 30 and 1 hyperplanes: multiples of four, and remainders of 1, 2 and 1.
+    for (const options of [
+      { bands: 8, bitsPerBand: 6, seed: 1 },
+      { bands: 7, bitsPerBand: 3, seed: 2 },
+      { bands: 1, bitsPerBand: 30, seed: 3 },
+      { bands: 1, bitsPerBand: 1, seed: 4 },
+    ]) {
+      const lsh = new RandomHyperplaneLsh(options);
+      for (let k = 0; k < 20; k++) {
+        const v = unit(13, random);
+        expect(lsh.signature(v)).toEqual(reference(options, v));
+      }
+    }
+  });
+
   it('names a bucket by band and code, so equal codes in two bands are two buckets', () => {
     expect(bucketKey(3, 0x2a)).toBe('3:2a');
     expect(bucketKey(0, 5)).not.toBe(bucketKey(1, 5));
