@@ -106,8 +106,17 @@ function start(): Worker[] {
 
 function runOn(thread: Worker, run: number, n: number): Promise<Checksum> {
   return new Promise((resolve, reject) => {
-    thread.once('message', resolve);
-    thread.once('error', reject);
+    // Each listener removes the other: the threads serve every run of a process, and a run's listeners must not outlive it.
+    const done = (checksum: Checksum) => {
+      thread.off('error', fail);
+      resolve(checksum);
+    };
+    const fail = (error: Error) => {
+      thread.off('message', done);
+      reject(error);
+    };
+    thread.once('message', done);
+    thread.once('error', fail);
     thread.postMessage({ run, n } satisfies ToThread);
   });
 }
