@@ -19,9 +19,9 @@ export interface DuplicatePair {
   readonly textB: string;
 }
 
-/** A document in the bucket of one band (`<band>:<code>`), with its whole packed signature. */
+/** A document in the bucket of one band (`bucketKey`), with its whole packed signature. */
 export interface BucketEntry {
-  readonly bucket: string;
+  readonly bucket: number;
   readonly band: number;
   readonly signature: Int32Array;
   readonly doc: EmbeddedDoc;
@@ -30,10 +30,11 @@ export interface BucketEntry {
 /** The `flatMap` function that sends a document to its bucket in every band. */
 export function bucketEntries(lsh: RandomHyperplaneLsh): (doc: EmbeddedDoc) => BucketEntry[] {
   const packing = new PackedSignatures(lsh.options);
+  const { bitsPerBand } = lsh.options;
   return (doc) => {
     const codes = lsh.signature(doc.vector);
     const signature = packing.pack(codes);
-    return Array.from(codes, (code, band) => ({ bucket: bucketKey(band, code), band, signature, doc }));
+    return Array.from(codes, (code, band) => ({ bucket: bucketKey(band, code, bitsPerBand), band, signature, doc }));
   };
 }
 
@@ -62,7 +63,7 @@ export interface BucketMatcherOptions {
  * of a crowded bucket, whose number grows with the corpus, and loses a pair
  * at the threshold with probability 1e-4 (the job's LSH misses 3.3% there).
  */
-export class BucketMatcher implements KeyedProcessFunction<string, BucketEntry, DuplicatePair> {
+export class BucketMatcher implements KeyedProcessFunction<number, BucketEntry, DuplicatePair> {
   private members: ValueState<BucketMembers | undefined> | undefined;
   private readonly packing: PackedSignatures;
   private readonly cutoff: number;
@@ -76,7 +77,7 @@ export class BucketMatcher implements KeyedProcessFunction<string, BucketEntry, 
     this.members = ctx.getState(MEMBERS);
   }
 
-  processElement({ doc, band, signature }: BucketEntry, _ctx: KeyedProcessContext<string>, out: Collector<DuplicatePair>): void {
+  processElement({ doc, band, signature }: BucketEntry, _ctx: KeyedProcessContext<number>, out: Collector<DuplicatePair>): void {
     const state = this.members as ValueState<BucketMembers | undefined>;
     const { packing, cutoff } = this;
     const { words } = packing;

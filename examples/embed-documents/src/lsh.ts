@@ -101,9 +101,16 @@ export class RandomHyperplaneLsh {
   }
 }
 
-/** The bucket of a band's code: `<band>:<code in hex>`, distinct across bands. */
-export function bucketKey(band: number, code: number): string {
-  return `${band}:${code.toString(16)}`;
+/**
+ * The bucket of a band's code, `band * 2^bitsPerBand + code`: distinct across
+ * bands. A number rather than a string such as `"3:2a"`: keyBy hashes an
+ * integer as it is and moves it between slots in a column of numbers, where a
+ * string was built, hashed and copied for each of a document's entries (one
+ * per band). Above 2^31 (more than 2^31 / 2^bitsPerBand bands) keys are still
+ * distinct, and hashed through their decimal string.
+ */
+export function bucketKey(band: number, code: number, bitsPerBand: number): number {
+  return band * 2 ** bitsPerBand + code;
 }
 
 /** The probability that two vectors of cosine similarity `cosine` share at least one band bucket. */

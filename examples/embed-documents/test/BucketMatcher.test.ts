@@ -57,7 +57,7 @@ describe('BucketMatcher', () => {
     const twin = { ...same, id: 'b' };
     // Equal codes in bands 2 and 5: only band 2's bucket compares them.
     const codes = (first: number) => Int32Array.from({ length: LSH.bands }, (_, band) => (band === 2 || band === 5 ? 7 : first + band));
-    const entry = (d: EmbeddedDoc, first: number, band: number): BucketEntry => ({ bucket: bucketKey(band, codes(first)[band]!), band, signature: packing.pack(codes(first)), doc: d });
+    const entry = (d: EmbeddedDoc, first: number, band: number): BucketEntry => ({ bucket: bucketKey(band, codes(first)[band]!, LSH.bitsPerBand), band, signature: packing.pack(codes(first)), doc: d });
     const h = harness();
     await h.open();
     h.processElements([entry(same, 10, 5), entry(twin, 40, 5)]);
@@ -77,9 +77,9 @@ describe('BucketMatcher', () => {
     const h = harness();
     await h.open();
     h.processElements([
-      { bucket: '0:0', band: 0, signature: packing.pack(near), doc: same },
-      { bucket: '0:0', band: 0, signature: packing.pack(far), doc: { ...same, id: 'b' } },
-      { bucket: '0:0', band: 0, signature: packing.pack(near), doc: { ...same, id: 'c' } },
+      { bucket: 0, band: 0, signature: packing.pack(near), doc: same },
+      { bucket: 0, band: 0, signature: packing.pack(far), doc: { ...same, id: 'b' } },
+      { bucket: 0, band: 0, signature: packing.pack(near), doc: { ...same, id: 'c' } },
     ]);
     expect(h.getOutput().map(pairKey)).toEqual(['a c']);
   });

@@ -48,9 +48,12 @@ describe('RandomHyperplaneLsh', () => {
     }
   });
 
-  it('names a bucket by band and code, so equal codes in two bands are two buckets', () => {
-    expect(bucketKey(3, 0x2a)).toBe('3:2a');
-    expect(bucketKey(0, 5)).not.toBe(bucketKey(1, 5));
+  it('numbers a bucket by band and code, so equal codes in two bands are two buckets', () => {
+    expect(bucketKey(3, 0x2a, 8)).toBe(3 * 256 + 0x2a);
+    expect(bucketKey(0, 5, 8)).not.toBe(bucketKey(1, 5, 8));
+    const keys = new Set<number>();
+    for (let band = 0; band < 4; band++) for (let code = 0; code < 8; code++) keys.add(bucketKey(band, code, 3));
+    expect(keys.size).toBe(32);
   });
 
   it('puts pairs in a shared bucket about as often as candidateProbability says', () => {
