@@ -23,7 +23,6 @@ export interface LshOptions {
 export class RandomHyperplaneLsh {
   /** The hyperplanes' normals, one row of `dimension` per bit (band by band), drawn on the first call. */
   private planes: Float64Array | undefined;
-  private dimension = 0;
   /** Scratch: the side of each hyperplane the current vector lies on (1 = positive). */
   private readonly sides: Uint8Array;
 
@@ -44,10 +43,10 @@ export class RandomHyperplaneLsh {
    */
   signature(vector: ArrayLike<number>): Int32Array {
     const planes = (this.planes ??= this.drawPlanes(vector.length));
-    const dimension = this.dimension;
-    if (dimension !== vector.length) throw new RangeError(`LSH: a vector of dimension ${vector.length} after vectors of dimension ${dimension}`);
     const { sides } = this;
     const count = sides.length;
+    const dimension = planes.length / count;
+    if (dimension !== vector.length) throw new RangeError(`LSH: a vector of dimension ${vector.length} after vectors of dimension ${dimension}`);
     // Four hyperplanes a pass over the vector: each element is read once for four dot products (1.7x
     // faster than one at a time; this is the main job's hottest loop after the comparisons). Each dot
     // product still sums in index order, so the bits are those of the plain loop.
@@ -96,7 +95,6 @@ export class RandomHyperplaneLsh {
     const gaussian = () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
     const planes = new Float64Array(this.sides.length * dimension);
     for (let i = 0; i < planes.length; i++) planes[i] = gaussian();
-    this.dimension = dimension;
     return planes;
   }
 }

@@ -106,9 +106,8 @@ export class SessionPool implements SessionRunner {
     }
   }
 
-  /** A busy worker with room for the next request, once the pool has every worker it may have, all started. */
+  /** A busy worker with room for the next request (only once the pool is complete, see `hasRoom`). */
   private busyWorkerWithRoom(): SessionWorker | undefined {
-    if (!this.complete) return undefined;
     for (const worker of this.workers) if (worker.outstanding > 0 && this.hasRoom(worker)) return worker;
     return undefined;
   }
