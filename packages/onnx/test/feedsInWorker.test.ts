@@ -2,7 +2,9 @@ import { AsyncDataStream, NonRetryableError, RetryStrategies } from '@tributary/
 import { perSubtask, silentLogger, StreamExecutionEnvironment } from '@tributary/core';
 import { InferenceSession, type Tensor } from 'onnxruntime-node';
 import { threadId } from 'node:worker_threads';
-import { describe, expect, it } from 'vitest';
+import { writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
 import { OnnxBatchFunction, type OnnxBatchFunctionSpec } from '../src/batch/OnnxBatchFunction.js';
 import { createNgramTokenizer, EMBEDDER_IO, OnnxInputError, onnxTextEmbedder, packSequences, splitRows } from '../src/index.js';
 import { SessionFeeds } from '../src/session/feedsModule.js';
@@ -127,6 +129,47 @@ describe('a feeds builder named by data', () => {
       await fn.close();
     }
     expect(workers[0]!.exitCode).toBe(0);
+  });
+
+  it('a worker that ends fails only the call it was running: the call posted behind that run goes to a new worker', async () => {
+    const workers = watchSessionWorkers();
+    const fn = linear(1, { scale: 1 });
+    try {
+      await fn.open();
+      const dying = fn.invoke(['exit']).catch((e: unknown) => e);
+      const behind = fn.invoke(['a', 'b']);
+      expect(((await dying) as Error).message).toBe('onnx model "linear": the inference worker thread exited with code 7');
+      expect(workers[0]!.requests).toHaveLength(2);
+      expect(await behind).toEqual([workers[1]!.thread.threadId, workers[1]!.thread.threadId]);
+      expect(workers.map((w) => w.exitCode)).toEqual([7, undefined]);
+    } finally {
+      await fn.close();
+    }
+  });
+
+  it('a worker that cannot start leaves the calls to the one that serves, and the pool stops trying to grow', async () => {
+    const path = join(dirname(model().path), 'linear-then-broken.onnx');
+    await writeFile(path, LINEAR_MODEL);
+    const hold = new Int32Array(new SharedArrayBuffer(4));
+    const workers = watchSessionWorkers();
+    const fn = new OnnxBatchFunction({ ...linearOptions(2, { scale: 1, holdOn: hold }), model: path });
+    try {
+      await fn.open();
+      // The file breaks after the first session exists: every new worker fails to create its own.
+      await writeFile(path, 'not a model');
+      const held = fn.invoke(['hold']);
+      const waiting = fn.invoke(['a']);
+      await vi.waitFor(() => expect(workers[1]?.exitCode).toBeDefined());
+      expect(workers[1]!.replies.map((r) => r.kind)).toEqual(['failed']);
+      Atomics.store(hold, 0, 1);
+      Atomics.notify(hold, 0);
+      const serving = workers[0]!.thread.threadId;
+      expect(await Promise.all([held, waiting])).toEqual([[serving], [serving]]);
+      expect(await Promise.all([fn.invoke(['b']), fn.invoke(['c']), fn.invoke(['d'])])).toEqual([[serving], [serving], [serving]]);
+      expect(workers).toHaveLength(2);
+    } finally {
+      await fn.close();
+    }
   });
 
   it('feeds that do not fit the model fail with an OnnxInputError, not retried, from the worker as on the caller', async () => {

@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { BroadcastChannel, threadId } from 'node:worker_threads';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { OnnxBatchFunction, type OnnxBatchFunctionSpec } from '../src/batch/OnnxBatchFunction.js';
-import { onnxTextEmbedder } from '../src/index.js';
+import { generateEmbedderModel, onnxTextEmbedder } from '../src/index.js';
 import { SessionFeeds } from '../src/session/feedsModule.js';
 import type { ThreadFeedsOptions } from './fixtures/threadFeeds.js';
 import { LINEAR_MODEL } from './support/linearModel.js';
@@ -162,6 +162,27 @@ describe('what is never reused', () => {
     expect(workers.every((w) => w.exitCode === undefined)).toBe(true);
     expect(await threadOf()).toBe(first);
     expect(workers).toHaveLength(4);
+  });
+
+  it('across a model file rewritten at the same path: the next instance loads the new model', async () => {
+    const workers = watchSessionWorkers();
+    const path = join(dirname(model().path), 'rewritten.onnx');
+    const texts = ['the same path', 'another model'];
+    const embed = async (maxWorkers?: number) => {
+      const embedder = onnxTextEmbedder({ model: path, sessionOptions, ...(maxWorkers === undefined ? {} : { maxWorkers }) }).create();
+      try {
+        return await embedder.invoke(texts);
+      } finally {
+        await embedder.close();
+      }
+    };
+    await generateEmbedderModel({ path, seed: 1 });
+    const before = await embed();
+    await generateEmbedderModel({ path, seed: 2 });
+    const after = await embed();
+    expect(after).toEqual(await embed(0));
+    expect(after).not.toEqual(before);
+    expect(workers).toHaveLength(2);
   });
 
   it('across session options changed in place after the first instance made its worker', async () => {

@@ -29,6 +29,12 @@ const cases: readonly BadInput[] = [
   ['onnxBatchFunction: feeds not a function', batchFunction({ feeds: {} }), "option 'feeds' must be a function, got an object"],
   ['onnxBatchFunction: output instead of outputs', batchFunction({ outputs: undefined, output: () => [] }), "unknown option 'output'; did you mean 'outputs'?"],
   ['onnxBatchFunction: sessionOptions a number', batchFunction({ sessionOptions: 2 }), "option 'sessionOptions' must be an object, got 2"],
+  [
+    'onnxBatchFunction: sessionOptions holding a function',
+    batchFunction({ sessionOptions: { extra: { note: () => 'x' } } }),
+    "onnxBatchFunction: option 'sessionOptions' must be plain data, as every session worker gets a copy: ",
+  ],
+  ['onnxTextEmbedder: sessionOptions holding a symbol', embedder({ sessionOptions: { tag: Symbol('t') } }), "onnxTextEmbedder: option 'sessionOptions' must be plain data"],
   ['onnxBatchFunction: maxWorkers -1', batchFunction({ maxWorkers: -1 }), "onnxBatchFunction: option 'maxWorkers' must be an integer in [0, 256], got -1"],
   ['onnxBatchFunction: misspelled maxWorkers', batchFunction({ maxworkers: 2 }), "unknown option 'maxworkers'; did you mean 'maxWorkers'?"],
   ['onnxTextEmbedder: maxWorkers 1.5', embedder({ maxWorkers: 1.5 }), "onnxTextEmbedder: option 'maxWorkers' must be an integer in [0, 256], got 1.5"],

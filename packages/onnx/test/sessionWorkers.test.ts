@@ -106,7 +106,7 @@ describe('sessions on worker threads', () => {
     expect(pooled).toEqual(splitRows(results[EMBEDDER_IO.output] as Tensor));
   });
 
-  it('moves the feeds\' buffers to the worker, and names an input whose arrays an earlier call already moved', async () => {
+  it('moves the feeds\' buffers to the worker (copies those of a request posted behind a run), and names an input whose arrays an earlier call already moved', async () => {
     let built: Tensor | undefined;
     const constant = new Tensor('float32', Float32Array.of(1, 1, 1, 1), [1, 4]);
     const fresh = onnxBatchFunction<number[], number>({
@@ -119,6 +119,26 @@ describe('sessions on worker threads', () => {
     // Moved, not copied: the caller's array is detached.
     expect((built!.data as Float32Array).byteLength).toBe(0);
     await fresh.close();
+
+    // A request posted behind another's run is copied, so that it can go to another worker if this one ends first.
+    const workers = watchSessionWorkers();
+    const queued: Tensor[] = [];
+    const single = onnxBatchFunction<number[], number>({
+      model: LINEAR_MODEL,
+      name: 'linear',
+      maxWorkers: 1,
+      feeds: (rows) => {
+        const x = new Tensor('float32', Float32Array.from(rows.flat()), [rows.length, 4]);
+        queued.push(x);
+        return { x };
+      },
+      outputs: (results) => Array.from((results['y'] as Tensor).data as Float32Array).filter((_, i) => i % 2 === 0),
+    }).create();
+    await single.open();
+    expect(await Promise.all([single.invoke([[1, 2, 3, 4]]), single.invoke([[1, 0, 0, 0]])])).toEqual([[12], [1]]);
+    expect(workers[0]!.requests).toHaveLength(2);
+    expect(queued.map((x) => (x.data as Float32Array).byteLength)).toEqual([0, 16]);
+    await single.close();
 
     const reused = onnxBatchFunction<number[], number>({
       model: LINEAR_MODEL,

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { NonRetryableError } from '@tributary/async';
-import { OptionChecker, perSubtask, type PerSubtask, type RuntimeContext } from '@tributary/core';
+import { messageOf, OptionChecker, perSubtask, type PerSubtask, type RuntimeContext } from '@tributary/core';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { SessionFeeds } from '../session/feedsModule.js';
 import { InThreadSession } from '../session/InThreadSession.js';
@@ -62,6 +62,16 @@ const MAX_WORKERS = 256;
 /** A worker count, when given. */
 export function checkMaxWorkers(check: OptionChecker, maxWorkers: unknown): void {
   if (maxWorkers !== undefined) check.integer('maxWorkers', maxWorkers, 0, MAX_WORKERS);
+}
+
+/** Session options, when given: plain data, as every session worker gets a copy. */
+export function checkSessionOptions(check: OptionChecker, sessionOptions: unknown): void {
+  if (check.record('sessionOptions', sessionOptions) === undefined) return;
+  try {
+    structuredClone(sessionOptions);
+  } catch (error) {
+    check.fail(`option 'sessionOptions' must be plain data, as every session worker gets a copy: ${messageOf(error)}`);
+  }
 }
 
 /** A model given as a path or as bytes. */
@@ -280,7 +290,7 @@ function checkOptions<TIn, TOut>(options: OnnxBatchFunctionSpec<TIn, TOut>): voi
   const check = new OptionChecker('onnxBatchFunction');
   check.known(check.object(options), BATCH_FUNCTION_OPTIONS);
   checkModelSource(check, options.model);
-  check.record('sessionOptions', options.sessionOptions);
+  checkSessionOptions(check, options.sessionOptions);
   checkMaxWorkers(check, options.maxWorkers);
   if (!(options.feeds instanceof SessionFeeds)) check.func('feeds', options.feeds);
   check.func('outputs', options.outputs);

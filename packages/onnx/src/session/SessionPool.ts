@@ -1,8 +1,9 @@
+import { statSync } from 'node:fs';
 import type { InferenceSession } from 'onnxruntime-node';
 import type { FeedsModule } from './feedsModule.js';
 import { parkSessionWorkers, takeIdleSessionWorker } from './idleSessionWorkers.js';
 import type { SessionBatch, SessionRunner } from './SessionRunner.js';
-import { SessionWorker, type Pending, type SessionWorkerSpec, type WireOutputs } from './sessionWorkerHandle.js';
+import { RequestNotStarted, SessionWorker, type Pending, type SessionWorkerSpec, type WireOutputs } from './sessionWorkerHandle.js';
 import { feedsToWire, tensorsFromWire, type RunRequest } from './wire.js';
 
 /**
@@ -40,8 +41,11 @@ export interface SessionPoolOptions {
  * flight (the operator's `maxInFlightBatches`). Once all `maxWorkers` have
  * started, a call that finds them busy is posted to one that runs a single
  * request, to start when that request returns (see REQUESTS_PER_WORKER).
- * A worker that dies fails its calls and leaves the pool; the next call
- * that needs one starts a new one.
+ * A worker that dies fails the call it was running (a call posted behind
+ * it waits again) and leaves the pool; the next call that needs one starts
+ * a new one. A worker that cannot start fails a waiting call only when no
+ * worker serves; while one does, the calls wait for it and the pool does
+ * not try to grow again.
  * Workers outlive the pool: a closed pool's healthy idle workers wait for the
  * next pool with equal data (see idleSessionWorkers), which takes them before
  * starting new ones.
@@ -55,11 +59,13 @@ export class SessionPool implements SessionRunner {
   /** Calls waiting for a worker, first come first served. */
   private readonly waiting: WaitingCall[] = [];
   private starting = 0;
+  /** A worker failed to start since the last one that did: the pool does not grow while another serves. */
+  private growthFailed = false;
   private closed = false;
 
   constructor(private readonly options: SessionPoolOptions) {
     const { model, sessionOptions, label, feeds } = options;
-    this.spec = { model, sessionOptions, label, feeds };
+    this.spec = { model, sessionOptions, label, feeds, modelFile: fileIdentity(model) };
     this.inputs = this.start().ready;
   }
 
@@ -126,21 +132,51 @@ export class SessionPool implements SessionRunner {
   }
 
   private post(worker: SessionWorker, call: WaitingCall): void {
+    // A request behind another's run is copied, not moved: if the worker ends first, the request goes to another intact.
+    const transfer = worker.outstanding === 0 ? call.transfer : [];
     let outputs: Promise<WireOutputs>;
     try {
-      outputs = worker.run(call.request, call.transfer);
+      outputs = worker.run(call.request, transfer);
     } catch (error) {
       call.reject(error);
       this.release(worker);
       return;
     }
-    outputs.then((value) => call.resolve(value), (error: unknown) => call.reject(error)).finally(() => this.release(worker));
+    outputs.then(
+      (value) => call.resolve(value),
+      (error: unknown) => (error instanceof RequestNotStarted ? this.requeue(call, error) : call.reject(error)),
+    ).finally(() => this.release(worker));
   }
 
-  /** Starts a worker unless those starting already cover every waiting call, or the pool is full. */
+  /** A call whose worker ended before running it waits again, first in line; it fails only if the pool has closed. */
+  private requeue(call: WaitingCall, error: RequestNotStarted): void {
+    if (this.closed) {
+      call.reject(error.ended);
+      return;
+    }
+    this.waiting.unshift(call);
+    this.dispatch();
+  }
+
+  /**
+   * Starts a worker unless those starting already cover every waiting call, or the pool is full, or a worker
+   * failed to start while another serves: then the calls wait for the workers there are (a model file deleted
+   * or broken after the first session was created would fail every new one).
+   */
   private startForWaiting(): void {
     if (this.closed || this.starting >= this.waiting.length || this.workers.size >= this.options.maxWorkers) return;
-    this.start().ready.then(undefined, (error: unknown) => this.waiting.shift()?.reject(error));
+    if (this.growthFailed && this.serving) return;
+    this.start().ready.then(undefined, (error: unknown) => {
+      this.growthFailed = true;
+      // With no worker left to serve it, a waiting call gets the reason.
+      if (!this.serving) this.waiting.shift()?.reject(error);
+    });
+  }
+
+  /** A worker of the pool has its session and takes requests. */
+  private get serving(): boolean {
+    for (const worker of this.workers) if (worker.accepting) return true;
+    return false;
   }
 
   /** An idle worker of a closed pool with an equal spec, else a new one. */
@@ -160,6 +196,7 @@ export class SessionPool implements SessionRunner {
     worker.ready.then(
       () => {
         started();
+        this.growthFailed = false;
         this.release(worker);
       },
       started,
@@ -184,4 +221,11 @@ function toRequest(batch: SessionBatch, label: string): { request: RunRequest; t
   if ('inputs' in batch) return { request: { inputs: batch.inputs }, transfer: [] };
   const { wire, transfer } = feedsToWire(batch.feeds, label);
   return { request: { feeds: wire }, transfer };
+}
+
+/** Tells a model file from the same path rewritten since; undefined for bytes or a file that cannot be read (its worker fails to load it). */
+function fileIdentity(model: string | Uint8Array): string | undefined {
+  if (typeof model !== 'string') return undefined;
+  const stats = statSync(model, { bigint: true, throwIfNoEntry: false });
+  return stats === undefined ? undefined : `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeNs}`;
 }

@@ -19,6 +19,14 @@ export interface Pending<T> {
   reject(error: unknown): void;
 }
 
+/** A request posted behind another whose worker ended first: it never ran, so the pool may send it again. */
+export class RequestNotStarted extends Error {
+  constructor(readonly ended: Error) {
+    super(`${ended.message} before it started this request`, { cause: ended });
+    this.name = 'RequestNotStarted';
+  }
+}
+
 /** One worker thread holding one inference session; runs its requests one at a time, in the order they were posted. */
 export class SessionWorker {
   /** The model's inputs once the session exists; rejects if it cannot be created or the thread stops first. */
@@ -79,7 +87,10 @@ export class SessionWorker {
       const detail = this.failure === undefined ? `exited with code ${code}` : `failed: ${this.failure.message}`;
       const error = new Error(`${spec.label}: the inference worker thread ${detail}`, { cause: this.failure });
       this.opening?.reject(error);
-      for (const call of this.calls.splice(0)) call.reject(error);
+      // The worker runs its requests in order: only the oldest can have started; those behind it go back to the pool.
+      const [running, ...behind] = this.calls.splice(0);
+      running?.reject(error);
+      for (const call of behind) call.reject(new RequestNotStarted(error));
       this.onExit(this);
     });
   }

@@ -16,6 +16,11 @@ export interface SessionWorkerData {
   readonly sessionOptions: InferenceSession.SessionOptions;
   /** Names the model in the worker's error messages. */
   readonly label: string;
+  /**
+   * The model file as the pool found it (device, inode, size, modification time), when `model` is a path:
+   * an idle worker serves a later pool only while the file is the one it loaded (see idleSessionWorkers).
+   */
+  readonly modelFile: string | undefined;
   /** Builds the feeds of requests that bring plain inputs. */
   readonly feeds: FeedsModule | undefined;
   /** The runs sent and not yet returned: the starting thread adds one per request, the worker takes one off (with a notify) as each returns; the starting thread waits for 0 at exit (see runsAtExit). */

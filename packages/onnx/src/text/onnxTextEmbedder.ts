@@ -1,6 +1,6 @@
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { describeValue, OptionChecker, perSubtask, type PerSubtask } from '@tributary/core';
-import { checkMaxWorkers, checkModelSource, OnnxBatchFunction, type OnnxBatchFunctionSpec } from '../batch/OnnxBatchFunction.js';
+import { checkMaxWorkers, checkModelSource, checkSessionOptions, OnnxBatchFunction, type OnnxBatchFunctionSpec } from '../batch/OnnxBatchFunction.js';
 import { DEFAULT_EMBEDDER_CONFIG, EMBEDDER_IO, type EmbedderModel } from '../model/embedderModel.js';
 import { SessionFeeds } from '../session/feedsModule.js';
 import { splitRows } from '../tensors/packing.js';
@@ -77,7 +77,7 @@ export function onnxTextEmbedder<TIn, TOut>(
   else if (typeof (generated as Partial<EmbedderModel> | null)?.path !== 'string') {
     check.fail(`option 'model' must be a generated EmbedderModel, a path or the model's bytes, got ${describeValue(model)}`);
   }
-  check.record('sessionOptions', options.sessionOptions);
+  checkSessionOptions(check, options.sessionOptions);
   checkMaxWorkers(check, options.maxWorkers);
   check.optionalFunc('text', options.text);
   check.optionalFunc('output', options.output);
