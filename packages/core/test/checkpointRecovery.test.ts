@@ -43,7 +43,7 @@ function buildJob(
   env: StreamExecutionEnvironment,
   source: Source<number, number>,
   out: string,
-  options: { parallelism?: number; check?: (n: number) => void } = {},
+  options: { parallelism?: number; check?: (n: number) => void; count?: 'map' | 'reduce' } = {},
 ) {
   let numbers = env.fromSource(source, 'numbers').uid('numbers');
   const check = options.check;
@@ -55,9 +55,15 @@ function buildJob(
       })
       .uid('check');
   }
-  numbers
-    .keyBy((n) => n % KEYS)
-    .map(new CountPerKey())
+  // The same count two ways: a map keeping ValueState, or the built-in reduce over [n, 1] pairs.
+  const counted =
+    options.count === 'reduce'
+      ? numbers
+          .map((n): [number, number] => [n, 1])
+          .keyBy(([n]) => n % KEYS)
+          .reduce(([, count], [n]): [number, number] => [n, count + 1])
+      : numbers.keyBy((n) => n % KEYS).map(new CountPerKey());
+  counted
     .uid('count')
     .setParallelism(options.parallelism ?? 2)
     .sinkTo(FileSink.jsonLines<[number, number]>(out))
@@ -82,7 +88,7 @@ const completedCheckpoints = (env: StreamExecutionEnvironment, job: string) =>
   (env.metrics.snapshot()[`job.${job}.checkpoints.numCompletedCheckpoints`] as number | undefined) ?? 0;
 
 describe('checkpoints and recovery', () => {
-  it('restores keyed state and source position after a failure: every record exactly once', async () => {
+  it.each(['map', 'reduce'] as const)('restores keyed state and source position after a failure: every record exactly once (count by %s)', async (count) => {
     const storage = mkdtempSync(join(tmpdir(), 'ckpt-'));
     const out = mkdtempSync(join(tmpdir(), 'out-'));
     const clock = new ManualClock(0);
@@ -92,6 +98,7 @@ describe('checkpoints and recovery', () => {
     const gate1 = gatedSource(1000);
     let failNow = false;
     buildJob(env1, gate1.source, out, {
+      count,
       check: () => {
         if (failNow) throw new Error('crash');
       },
@@ -111,7 +118,7 @@ describe('checkpoints and recovery', () => {
     // Second run: restore and finish.
     const env2 = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock }).enableCheckpointing(10, { storage });
     const gate2 = gatedSource(300);
-    buildJob(env2, gate2.source, out, { check: () => undefined });
+    buildJob(env2, gate2.source, out, { count, check: () => undefined });
     gate2.openUntil(300);
     const result = await env2.execute('exactly once', { restoreFrom: 'latest' });
     expect(result.restoredFrom).toMatch(/chk-0000000001\.ckpt$/);

@@ -73,6 +73,22 @@ describe('failure', () => {
     await expect(env.execute('keys')).rejects.toThrow(/keyBy before 'enrich'.*key selector returned undefined/);
   });
 
+  it('fails on a key selector that throws, naming the keyed edge', async () => {
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', parallelism: 2 });
+    env
+      .fromElements(1, 2, 3)
+      .keyBy((n) => {
+        if (n === 2) throw new Error('no key for 2');
+        return n;
+      })
+      .map((n) => n)
+      .name('enrich')
+      .addSink(() => undefined);
+    const error = await env.execute('throwing keys').catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/^Job 'throwing keys' failed in operator keyBy before 'enrich': no key for 2$/);
+    expect((error as { operator?: string }).operator).toBe("keyBy before 'enrich'");
+  });
+
   it('fails when a source read throws, naming the source', async () => {
     const env = StreamExecutionEnvironment.create({ runtime: 'single-thread' });
     env

@@ -304,9 +304,14 @@ class OperatorTimers implements ProcessingTimeService {
   }
 }
 
-/** Calls `selector` and rejects keys the runtime cannot route, naming the place that asked. */
+/** Calls `selector` and rejects keys the runtime cannot route, naming the place that asked (also when the selector throws). */
 export function extractKey<T>(selector: (value: T) => Key, value: T, where: string): Key {
-  const key = selector(value);
+  let key: Key;
+  try {
+    key = selector(value);
+  } catch (error) {
+    throw OperatorError.wrap(error, where);
+  }
   const type = typeof key;
   if (type !== 'string' && type !== 'number' && type !== 'bigint' && type !== 'boolean') {
     throw new OperatorError(

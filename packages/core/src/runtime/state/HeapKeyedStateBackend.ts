@@ -154,14 +154,21 @@ export class HeapKeyedStateBackend {
     return { states };
   }
 
-  /** Loads a snapshot taken by {@link snapshot}; states are matched by name and kind. */
+  /**
+   * Loads a snapshot taken by {@link snapshot}; states are matched by name and kind. A state already registered
+   * is filled in place: a handle taken before the restore (an operator's constructor takes its own) sees the
+   * restored values.
+   */
   restore(snapshot: KeyedStateSnapshot): void {
     for (const [name, { kind, entries }] of Object.entries(snapshot.states)) {
       const existing = this.tables.get(name);
       if (existing !== undefined && existing.kind !== kind) {
         throw new Error(`Cannot restore keyed state '${name}': it was a ${kind} state and is now a ${existing.kind} state`);
       }
-      this.tables.set(name, { kind, table: new Map(structuredClone(entries)) });
+      const table = existing?.table ?? new Map<Key, unknown>();
+      table.clear();
+      for (const [key, value] of structuredClone(entries)) table.set(key, value);
+      if (existing === undefined) this.tables.set(name, { kind, table });
     }
   }
 
