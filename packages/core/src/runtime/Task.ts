@@ -331,14 +331,20 @@ export class Task implements MailboxOwner, ChainDriver {
     const waitingBefore = this.waitingOn;
     const time = this.time;
     const chargedBefore = time.current;
+    // The source's position first: a read pending now (a barrier comes while a read waits) may settle during the
+    // wait below, and what it returns goes out after the barrier.
+    let position = input === undefined ? undefined : this.wrap(input.description, () => input.reader.position());
     // A write still pending (a sink's, of a record a mail emitted while the task waited) belongs before the barrier.
-    if (this.blockers.length !== 0) await this.waitForBlockers();
+    if (this.blockers.length !== 0) {
+      // Copied, as the reader may change the object it returned while the read settles.
+      if (input !== undefined) position = this.wrap(input.description, () => structuredClone(position));
+      await this.waitForBlockers();
+    }
     if (this.job.stopped) return;
     time.switchTo(time.busyTimeMs);
     this.mailbox.enter();
     let source: TaskSnapshot['source'];
     if (input !== undefined) {
-      const position = this.wrap(input.description, () => input.reader.position());
       this.positions.set(checkpointId, position);
       source = { id: input.id, position };
     }

@@ -21,7 +21,7 @@ import type { TaskReport } from '../TaskGateway.js';
 import { firstDifference } from './graphDifference.js';
 import type { FromSlot, SlotWorkerData, ToSlot } from './hostMessages.js';
 import { sampleMetrics } from './metricMirror.js';
-import { leftRunning } from './slotWorkers.js';
+import { leftRunningOnceSettled } from './slotWorkers.js';
 import { SlotTransport } from './SlotTransport.js';
 
 /** How often (ms) a slot sends its metrics and task statuses. */
@@ -186,7 +186,8 @@ export class Slot {
     this.sendStatus();
     this.transport?.close();
     this.port.off('message', this.onMessage);
-    this.end(!this.stopped && leftRunning(process.getActiveResourcesInfo()).length === 0);
+    if (this.stopped) this.end(false);
+    else void leftRunningOnceSettled().then((left) => this.end(left.length === 0));
   }
 
   /**

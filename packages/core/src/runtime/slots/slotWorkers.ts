@@ -57,16 +57,34 @@ export function releaseSlotWorker(worker: Worker, heapMb: number | undefined): v
   idle.push(entry);
 }
 
-/**
- * Ports close with the transport, immediates end by themselves, and a one-shot file request or an open file
- * handle calls back at most once (a loader writing its cache leaves them pending after a thread's first job).
- */
-const ENDS_BY_ITSELF = new Set(['MessagePort', 'Immediate', 'FSReqCallback', 'FSReqPromise', 'CloseReq', 'FileHandle']);
+/** Ports close with the transport, immediates end by themselves, and an open file handle calls back at most once. */
+const ENDS_BY_ITSELF = new Set(['MessagePort', 'Immediate', 'FileHandle']);
 
 /**
- * What a finished job left in its thread that would run during the next one (a timer, socket, child process),
- * from `process.getActiveResourcesInfo()`: a thread with any of it is not reused.
+ * File requests call back once, but what awaits them may go on (a chain of requests, a rejection): a finished job's
+ * thread waits for them to settle, up to this long, before deciding (a loader writing its cache leaves one pending
+ * after a thread's first job).
+ */
+const FILE_REQUESTS = new Set(['FSReqCallback', 'FSReqPromise', 'CloseReq']);
+const SETTLE_LIMIT_MS = 1_000;
+
+/**
+ * What a finished job left in its thread that would run during the next one (a timer, socket, child process,
+ * a file request still pending), from `process.getActiveResourcesInfo()`: a thread with any of it is not reused.
  */
 export function leftRunning(resources: readonly string[]): string[] {
   return resources.filter((type) => !ENDS_BY_ITSELF.has(type));
+}
+
+/**
+ * {@link leftRunning} once this thread's file requests have settled, or after SETTLE_LIMIT_MS with them still pending.
+ * What their callbacks throw meanwhile fails the job that left them, whose slot has not yet reported `done`.
+ */
+export async function leftRunningOnceSettled(): Promise<string[]> {
+  const deadline = Date.now() + SETTLE_LIMIT_MS;
+  for (;;) {
+    const resources = process.getActiveResourcesInfo();
+    if (!resources.some((type) => FILE_REQUESTS.has(type)) || Date.now() >= deadline) return leftRunning(resources);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
 }
