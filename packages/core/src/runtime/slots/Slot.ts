@@ -187,7 +187,7 @@ export class Slot {
     this.transport?.close();
     this.port.off('message', this.onMessage);
     if (this.stopped) this.end(false);
-    else void leftRunningOnceSettled().then((left) => this.end(left.length === 0));
+    else void leftRunningOnceSettled(this.clock).then((left) => this.end(left.length === 0));
   }
 
   /**

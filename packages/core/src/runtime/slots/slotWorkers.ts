@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import type { Clock } from '../Clock.js';
 
 /** The worker's entry: next to this module, in the language it runs in (TypeScript under a loader in tests). */
 const SLOT_ENTRY = new URL(`./slotWorker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
@@ -80,11 +81,11 @@ export function leftRunning(resources: readonly string[]): string[] {
  * {@link leftRunning} once this thread's file requests have settled, or after SETTLE_LIMIT_MS with them still pending.
  * What their callbacks throw meanwhile fails the job that left them, whose slot has not yet reported `done`.
  */
-export async function leftRunningOnceSettled(): Promise<string[]> {
-  const deadline = Date.now() + SETTLE_LIMIT_MS;
+export async function leftRunningOnceSettled(clock: Clock): Promise<string[]> {
+  const deadline = clock.now() + SETTLE_LIMIT_MS;
   for (;;) {
     const resources = process.getActiveResourcesInfo();
-    if (!resources.some((type) => FILE_REQUESTS.has(type)) || Date.now() >= deadline) return leftRunning(resources);
-    await new Promise((resolve) => setTimeout(resolve, 1));
+    if (!resources.some((type) => FILE_REQUESTS.has(type)) || clock.now() >= deadline) return leftRunning(resources);
+    await new Promise<void>((resolve) => clock.schedule(clock.now() + 1, resolve));
   }
 }
