@@ -179,6 +179,8 @@ export class DataStream<T> {
    * Runs the job with this stream collected into an array and resolves with
    * it (all subtasks' records, in arrival order). For the job's
    * {@link JobExecutionResult} too, use {@link executeAndCollectWithResult}.
+   * At least once across a restart: the records a failed attempt collected
+   * stay, and the restarted attempt collects those after its checkpoint again.
    */
   async executeAndCollect(jobName = 'collect'): Promise<T[]> {
     return (await this.executeAndCollectWithResult(jobName)).records;
