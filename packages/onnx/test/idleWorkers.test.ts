@@ -3,11 +3,14 @@ import { perSubtask, silentLogger, StreamExecutionEnvironment } from '@tributary
 import type { Tensor } from 'onnxruntime-node';
 import { writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { BroadcastChannel, threadId } from 'node:worker_threads';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { OnnxBatchFunction, type OnnxBatchFunctionSpec } from '../src/batch/OnnxBatchFunction.js';
 import { generateEmbedderModel, onnxTextEmbedder } from '../src/index.js';
 import { SessionFeeds } from '../src/session/feedsModule.js';
+import { endIdleSessionWorkers } from '../src/session/idleSessionWorkers.js';
 import type { ThreadFeedsOptions } from './fixtures/threadFeeds.js';
 import { LINEAR_MODEL } from './support/linearModel.js';
 import { endIdleWorkersAfterEach, requestTexts, watchSessionWorkers, type WatchedWorker } from './support/sessionWorkers.js';
@@ -60,6 +63,12 @@ async function threadOf(spec?: LinearSpec): Promise<number> {
   }
 }
 
+/** A full garbage collection, without --expose-gc on the command line. */
+const collectGarbage = (() => {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+})();
+
 const exitOf = (worker: WatchedWorker) => new Promise<void>((resolve) => (worker.exitCode === undefined ? worker.thread.once('exit', () => resolve()) : resolve()));
 
 describe('session workers outlive their function instance', () => {
@@ -84,6 +93,21 @@ describe('session workers outlive their function instance', () => {
     expect(first).not.toBe(threadId);
     expect(await threadOf()).toBe(first);
     expect(workers.map((w) => w.thread.threadId)).toEqual([first]);
+  });
+
+  it('an instance dropped without close(): once it is garbage, its worker joins the idle ones (which a test can end)', async () => {
+    const workers = watchSessionWorkers();
+    // In a function of its own, so that nothing here keeps the instance reachable.
+    const useOnceAndDrop = async () => void (await linear().invoke(['a']));
+    await useOnceAndDrop();
+    const giveUpAt = performance.now() + 20_000;
+    while (workers[0]!.exitCode === undefined) {
+      if (performance.now() > giveUpAt) throw new Error('the dropped instance\'s worker never joined the idle ones');
+      collectGarbage();
+      await endIdleSessionWorkers();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(workers.map((w) => w.exitCode)).toEqual([0]);
   });
 
   it('a second job in the process starts no session worker: its batches go to the first job\'s', async () => {

@@ -79,6 +79,14 @@ export function checkModelSource(check: OptionChecker, model: unknown): void {
   if (!(model instanceof Uint8Array)) check.nonEmptyString('model', model);
 }
 
+/**
+ * The sessions of instances dropped without `close()`, closed once the instance is garbage: their workers wait idle
+ * for the next instance or end, instead of holding a thread and a session until the process exits.
+ */
+const unclosed = new FinalizationRegistry<SessionRunner>((session) => {
+  session.close().catch(() => undefined);
+});
+
 interface OpenSession {
   readonly session: SessionRunner;
   /** The model's inputs once the first session exists: calls from then on run without waiting. */
@@ -112,7 +120,8 @@ interface OpenSession {
  * Lifecycle (Flink's rich function): `open()` starts the first worker and
  * its session, `close()` waits for running calls and stops the workers.
  * Both are optional for direct use: the first `invoke` opens the session if
- * needed. Every subtask has workers of its own (by default the cores
+ * needed, and an instance dropped without `close()` is closed once it is
+ * garbage collected. Every subtask has workers of its own (by default the cores
  * divided by the parallelism), so set `sessionOptions.intraOpNumThreads`
  * with the parallelism and the workers in mind.
  *
@@ -189,6 +198,7 @@ export class OnnxBatchFunction<TIn, TOut> {
     const opened = this.opened;
     if (opened === undefined) return;
     this.opened = undefined;
+    unclosed.unregister(opened);
     await Promise.allSettled(opened.running);
     await opened.session.close();
   }
@@ -244,6 +254,7 @@ export class OnnxBatchFunction<TIn, TOut> {
         : new SessionPool({ model, sessionOptions, maxWorkers, label, feeds: builder });
     const opened: OpenSession = { session, inputs: undefined, running: new Set() };
     this.opened = opened;
+    unclosed.register(this, session, opened);
     session.inputs.then(
       (inputs) => {
         opened.inputs = inputs;
@@ -251,6 +262,7 @@ export class OnnxBatchFunction<TIn, TOut> {
       // A failed open is forgotten, so the next call (or a restart) tries again with a new session.
       () => {
         if (this.opened === opened) this.opened = undefined;
+        unclosed.unregister(opened);
         void session.close();
       },
     );
