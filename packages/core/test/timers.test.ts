@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   ManualClock,
@@ -106,5 +109,95 @@ describe('processing-time timers', () => {
     input.end();
     await job.result;
     expect(fired).toEqual(['a:150']);
+  });
+
+  it('fire the timers due at the end of a bounded input; those not yet due are dropped', async () => {
+    const clock = new ManualClock(100);
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock });
+    const out: string[] = [];
+    env
+      .fromElements('due', 'now', 'late')
+      .keyBy((k) => k)
+      .process<string>({
+        processElement(key, ctx) {
+          const now = ctx.timerService.currentProcessingTime();
+          ctx.timerService.registerProcessingTimeTimer(key === 'due' ? now - 50 : key === 'now' ? now : now + 1);
+        },
+        onTimer(ts, ctx, collector) {
+          collector.collect(`${ctx.currentKey}@${ts}`);
+        },
+      })
+      .addSink((v) => void out.push(v));
+    await env.execute('due at the end');
+    expect(out).toEqual(['due@50', 'now@100']);
+  });
+
+  it('start the timers a checkpoint restored once the operators are open: an overdue one fires into an open function and sink', async () => {
+    const storage = mkdtempSync(join(tmpdir(), 'ckpt-timers-'));
+    /** Reports 50 ms after a key's record, with a label its open() sets, into a sink whose writer comes when `openWriter` settles. */
+    const build = (env: StreamExecutionEnvironment, source: AsyncIterable<string>, out: string[], openWriter: () => Promise<void> = () => Promise.resolve()) =>
+      env
+        // A function, so that the source counts as replayable (the restored one resumes after the two records read).
+        .fromAsyncIterable(() => source)
+        .uid('keys')
+        .keyBy((k) => k)
+        .process<string>(
+          new (class implements KeyedProcessFunction<string, string, string> {
+            private label: string | undefined;
+            open() {
+              this.label = 'reported';
+            }
+            processElement(_key: string, ctx: KeyedProcessContext<string>) {
+              ctx.timerService.registerProcessingTimeTimer(ctx.timerService.currentProcessingTime() + 50);
+            }
+            onTimer(ts: number, ctx: KeyedProcessContext<string>, collector: Collector<string>) {
+              collector.collect(`${ctx.currentKey}@${ts} ${this.label!.toUpperCase()}`);
+            }
+          })(),
+        )
+        .uid('report')
+        .sinkTo({
+          createWriter: async () => {
+            await openWriter();
+            return { write: (v: string) => void out.push(v) };
+          },
+        })
+        .uid('out');
+
+    const clock1 = new ManualClock(0);
+    const env1 = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock: clock1 }).enableCheckpointing(10, { storage });
+    const input1 = controlledSource<string>();
+    build(env1, input1.iterable, []);
+    const job1 = env1.executeAsync('timers restored');
+    input1.push('a', 'b');
+    await clock1.advance(10);
+    const completed = () => (env1.metrics.snapshot()['job.timers restored.checkpoints.numCompletedCheckpoints'] as number | undefined) ?? 0;
+    while (completed() < 1) await new Promise((resolve) => setImmediate(resolve));
+    job1.cancel();
+    await job1.result;
+
+    // Restored long after their time: both timers are overdue when the job starts.
+    const out: string[] = [];
+    const clock2 = new ManualClock(1_000);
+    const env2 = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock: clock2 }).enableCheckpointing(10, { storage });
+    const input2 = controlledSource<string>();
+    let asked!: () => void;
+    let writerOpens!: () => void;
+    const writerAsked = new Promise<void>((resolve) => (asked = resolve));
+    build(env2, input2.iterable, out, () => {
+      asked();
+      return new Promise<void>((resolve) => (writerOpens = resolve));
+    });
+    const job2 = env2.executeAsync('timers restored', { restoreFrom: 'latest' });
+    await writerAsked;
+    // Time passes while the sink opens (the operators open tail first): the overdue timers must not fire yet.
+    await clock2.setTime(1_001);
+    expect(out).toEqual([]);
+    writerOpens();
+    while (out.length < 2) await clock2.setTime(clock2.now());
+    input2.end();
+    expect((await job2.result).status).toBe('finished');
+    // Each timer at 50 ms after the time its record was processed (0 or 10, as the first run's turns went).
+    expect(out.map((line) => line.replace(/@(50|60) /, ' ')).sort()).toEqual(['a REPORTED', 'b REPORTED']);
   });
 });

@@ -42,16 +42,25 @@ export interface ChainDriver {
 export class OperatorChain {
   constructor(readonly operators: readonly ChainedOperator[]) {}
 
+  /** Opens the operators, tail first; then starts the keyed timers restored from a checkpoint (none fires into a closed operator). */
   async open(driver: ChainDriver): Promise<void> {
     for (let i = this.operators.length - 1; i >= 0; i--) {
       const { operator, ctx } = this.operators[i] as ChainedOperator;
       await driver.step(`open() of ${ctx.description}`, ctx.description, () => operator.open?.());
     }
+    if (driver.stopped) return;
+    for (const { ctx } of this.operators) ctx.keyed?.timers.arm();
   }
 
-  /** Lets each operator flush in order, each after its predecessor's flush settled. */
+  /**
+   * Lets each operator flush in order, each after its predecessor's flush settled; its keyed timers due by then
+   * fire first (those not yet due are dropped with the task, as in Flink).
+   */
   async endInput(driver: ChainDriver): Promise<void> {
     for (const { operator, ctx } of this.operators) {
+      const timers = ctx.keyed?.timers;
+      if (timers !== undefined) await driver.step(`the timers due at the end of input of ${ctx.description}`, ctx.description, () => timers.fireDue());
+      if (driver.stopped) return;
       await driver.step(`endInput() of ${ctx.description}`, ctx.description, () => operator.endInput?.());
       if (driver.stopped) return;
     }

@@ -213,8 +213,9 @@ export abstract class OperatorHarness<TIn, TOut> implements MailboxOwner {
    * a restore at another parallelism, give each harness a share and the union
    * made by core's `redistributeListState` (`union` defaults to the snapshot's
    * own lists). Call it on a new
-   * harness, before {@link open}. Restored timers that are already due fire
-   * the next time the clock is set or advanced (also to the current time).
+   * harness, before {@link open}. Restored timers start once the operator
+   * is open: those already due fire the next time the clock is set or
+   * advanced (also to the current time).
    */
   initializeState(snapshot: OperatorSnapshot, union?: OperatorListState): void {
     if (this.lifecycle !== 'created') throw new Error('initializeState() must be called before open(), on a new harness');
@@ -232,6 +233,8 @@ export abstract class OperatorHarness<TIn, TOut> implements MailboxOwner {
       this.recordFailure(error);
       throw error;
     }
+    // As the runtime does once a task's operators are open: restored timers start.
+    this.context.keyed?.timers.arm();
   }
 
   /**
