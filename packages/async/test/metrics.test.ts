@@ -53,6 +53,16 @@ describe('metrics', () => {
     expect([metric(harness, 'inFlightBatches'), metric(harness, 'bufferedRecords'), metric(harness, 'concurrencyLimit')]).toEqual([0, 0, 1]);
   });
 
+  it('reads 0 records held, in flight and buffered once the operator closed with records held (a cancelled job)', async () => {
+    const { harness } = serviceHarness({ maxBatchSize: 2, maxInFlightBatches: 1, ordering: 'ordered' }, { hangCalls: [1] });
+    await harness.open();
+    harness.processElements([1, 2, 3]);
+    await harness.drain();
+    expect([metric(harness, 'heldRecords'), metric(harness, 'inFlightBatches'), metric(harness, 'bufferedRecords')]).toEqual([3, 1, 1]);
+    await harness.close();
+    expect([metric(harness, 'heldRecords'), metric(harness, 'inFlightBatches'), metric(harness, 'bufferedRecords')]).toEqual([0, 0, 0]);
+  });
+
   it('counts dead letters, failed items and throttling', async () => {
     const letters = new OutputTag<DeadLetter<number>>('dead');
     const { harness } = serviceHarness(

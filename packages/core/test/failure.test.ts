@@ -182,6 +182,9 @@ describe('build-time validation', () => {
     expect(() => s.map({} as never)).toThrow('map() needs a function, an object with a map() method or a perSubtask() factory');
     expect(() => s.keyBy('id' as never)).toThrow('keyBy() needs a key selector function');
     expect(() => s.keyBy((n) => n).process({} as never)).toThrow('process() needs an object with a processElement() method');
+    // A plain function has no processElement() for the operator to call: refused when built, not when run.
+    expect(() => s.process(((n: number) => n) as never)).toThrow('process() needs an object with a processElement() method or a perSubtask() factory');
+    expect(() => s.union(1 as never)).toThrow('union() needs DataStreams, got 1');
   });
 });
 

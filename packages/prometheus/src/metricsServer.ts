@@ -64,10 +64,16 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
   // '', null or a number would make Node listen on every interface.
   const host = check.optionalString('host', givenHost) ?? '127.0.0.1';
   if (!check.nonEmptyString('path', path).startsWith('/')) check.fail(`option 'path' must start with '/', got ${describeValue(path)}`);
+  // Compared with each request's parsed path, which has no query or fragment and is percent-encoded.
+  if (new URL(path, 'http://localhost').pathname !== path) {
+    check.fail(`option 'path' must be a plain URL path (no query, fragment, spaces or characters to percent-encode), got ${describeValue(path)}`);
+  }
   const prometheus = exportRegistry(check, registry, exportOptions);
   const handler = createMetricsHandler(prometheus);
   const server = createServer((req, res) => {
-    if (new URL(req.url ?? '/', 'http://localhost').pathname === path) {
+    // A request-target that is no URL path (`//[`) is answered 404, never thrown.
+    const target = req.url ?? '/';
+    if (URL.canParse(target, 'http://localhost') && new URL(target, 'http://localhost').pathname === path) {
       handler(req, res);
     } else {
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end(`Not found: metrics are at ${path}\n`);

@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { InvalidJobError, MetricRegistry, StreamExecutionEnvironment, subtaskForKey } from '@tributary/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startMetricsServer, type MetricsServer } from '../src/index.js';
@@ -74,6 +75,20 @@ describe('startMetricsServer', () => {
     expect(failed.body).toContain('sensor unplugged');
   });
 
+  it('answers a request-target that is no URL path with 404, and goes on serving', async () => {
+    const server = await serve({ registry: new MetricRegistry() });
+    const status = await new Promise<number>((resolve, reject) => {
+      request({ host: '127.0.0.1', port: server.port, path: '//[' }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      })
+        .on('error', reject)
+        .end();
+    });
+    expect(status).toBe(404);
+    expect((await scrape(server.url)).status).toBe(200);
+  });
+
   it('closes, also twice, and frees the port', async () => {
     const server = await serve({ registry: new MetricRegistry() });
     expect((await scrape(server.url)).status).toBe(200);
@@ -90,6 +105,14 @@ describe('startMetricsServer', () => {
     await expect(startMetricsServer({ registry, path: 'metrics' })).rejects.toThrow(
       new InvalidJobError(`startMetricsServer(): option 'path' must start with '/', got 'metrics'`),
     );
+    // A request's path never has these as they are: the server could never answer.
+    for (const path of ['/m?x=1', '/m#frag', '/métriques', '/a b']) {
+      await expect(startMetricsServer({ registry, path })).rejects.toThrow(
+        new InvalidJobError(
+          `startMetricsServer(): option 'path' must be a plain URL path (no query, fragment, spaces or characters to percent-encode), got '${path}'`,
+        ),
+      );
+    }
   });
 
   // Each of these made Node listen on every interface.

@@ -130,7 +130,12 @@ class RedisStreamWriter<T> implements SinkWriter<T> {
       if (idempotencyKey !== undefined && name === idempotencyField) {
         throw new Error(`RedisStreamSink: encode() returned the field '${name}', which holds the idempotency key; rename it or set idempotencyField`);
       }
-      args.push(name, fields[name] as FieldValue);
+      const field: unknown = fields[name];
+      // Anything else ioredis would flatten (an array) or stringify (an object, undefined) into shifted or wrong fields.
+      if (typeof field !== 'string' && typeof field !== 'number' && !Buffer.isBuffer(field)) {
+        throw new Error(`RedisStreamSink: encode() returned ${describeValue(field)} for the field '${name}'; a field value must be a string, a number or a Buffer`);
+      }
+      args.push(name, field);
     }
     if (idempotencyKey !== undefined) args.push(idempotencyField, idempotencyKey(value, fields));
     if (args.length === this.prefix.length) throw new Error('RedisStreamSink: encode() returned no fields (a stream entry needs at least one)');

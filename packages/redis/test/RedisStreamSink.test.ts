@@ -125,6 +125,17 @@ describe('RedisStreamSink', () => {
     expect(() => empty.write({ id: 1, text: '' })).toThrow(/no fields/);
   });
 
+  it.each<[string, unknown, string]>([
+    ['an array', ['red', 'green'], "an array"],
+    ['an object', { k: 1 }, 'an object'],
+    ['undefined', undefined, 'undefined'],
+  ])('refuses a field value that is %s, naming the field, before anything is sent', (_, value, shown) => {
+    const w = writer({ stream: uniqueKey('sink-field-type'), encode: () => ({ id: '1', tags: value as string }), idempotencyKey: false });
+    expect(() => w.write({ id: 1, text: '' })).toThrow(
+      `RedisStreamSink: encode() returned ${shown} for the field 'tags'; a field value must be a string, a number or a Buffer`,
+    );
+  });
+
   it.each<[Partial<RedisStreamSinkOptions<Row>>, RegExp]>([
     [{ stream: '' }, /option 'stream'/],
     [{ maxLen: 0 }, /option 'maxLen' must be an integer >= 1/],

@@ -4,6 +4,8 @@ import type { UpdateView } from './api.js';
 /** How often a running job's state goes to the open pages. */
 export const UPDATE_INTERVAL_MS = 1000;
 
+const EVENT_STREAM_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive' };
+
 /**
  * The `/api/events` stream (Server-Sent Events): each open page gets the
  * current state when it connects, then an `update` every second while the
@@ -18,7 +20,7 @@ export class UpdateStream {
   constructor(private readonly current: () => UpdateView) {}
 
   open(res: ServerResponse): void {
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive' });
+    res.writeHead(200, EVENT_STREAM_HEADERS);
     this.pages.add(res);
     res.on('close', () => {
       this.pages.delete(res);
@@ -30,6 +32,11 @@ export class UpdateStream {
       // A view left open must not keep the process alive once the job is done.
       this.timer.unref();
     }
+  }
+
+  /** A HEAD request: the stream's headers, and no stream. */
+  head(res: ServerResponse): void {
+    res.writeHead(200, EVENT_STREAM_HEADERS).end();
   }
 
   /** The job has ended: one last update with its final state, then none. */

@@ -95,8 +95,14 @@ export async function startJobView(client: JobClient, options: JobViewOptions = 
       res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8' }).end('The job view answers only requests addressed to this machine\n');
       return;
     }
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    if (path === '/api/events') return updates.open(res);
+    // A request-target that is no URL path (`//[`) is the client's error: answered, never thrown.
+    const target = req.url ?? '/';
+    if (!URL.canParse(target, 'http://localhost')) {
+      res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' }).end('Bad request: the request-target is not a URL path\n');
+      return;
+    }
+    const path = new URL(target, 'http://localhost').pathname;
+    if (path === '/api/events') return req.method === 'HEAD' ? updates.head(res) : updates.open(res);
     if (path === '/api/job') return json(res, req, tracker.view());
     if (path === '/api/metrics') return json(res, req, sampler.sample());
     const asset = assets.get(path);

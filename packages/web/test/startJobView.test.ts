@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { urlToHttpOptions } from 'node:url';
 import { InvalidJobError, ManualClock, silentLogger, StreamExecutionEnvironment, type JobClient } from '@tributary/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startJobView, type JobView, type JobViewServer, type MetricsView, type UpdateView } from '../src/index.js';
@@ -28,9 +29,13 @@ async function viewOf(job: { client: JobClient; openUntil: (n: number) => void }
 }
 
 /** A raw request, so the test chooses the method and the Host header. */
-function send(url: string, options: { method?: string; host?: string } = {}): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+function send(url: string, options: { method?: string; host?: string; target?: string } = {}): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: options.method ?? 'GET', headers: options.host === undefined ? {} : { host: options.host } }, (res) => {
+    const headers = options.host === undefined ? {} : { host: options.host };
+    // `target` sends that request-target as it is, as a client that builds its own request line can.
+    const { hostname, port } = new URL(url);
+    const where = options.target === undefined ? { ...urlToHttpOptions(new URL(url)) } : { host: hostname, port, path: options.target };
+    const req = request({ ...where, method: options.method ?? 'GET', headers }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk));
@@ -136,6 +141,18 @@ describe('the JSON endpoints and the event stream', () => {
     expect((await send(new URL('nothing', view.url).href)).status).toBe(404);
     expect((await send(new URL('api/job', view.url).href, { host: 'evil.example:80' })).status).toBe(403);
     expect((await send(new URL('api/job', view.url).href, { host: `localhost:${new URL(view.url).port}` })).status).toBe(200);
+  });
+
+  it('answers a request-target that is no URL path with 400, and goes on serving', async () => {
+    const view = await viewOf(gatedJob());
+    for (const target of ['//[', 'http://[']) expect((await send(view.url, { target })).status).toBe(400);
+    expect((await send(new URL('api/job', view.url).href)).status).toBe(200);
+  });
+
+  it('answers HEAD on the event stream with its headers, and ends the response', async () => {
+    const view = await viewOf(gatedJob());
+    const head = await send(new URL('api/events', view.url).href, { method: 'HEAD' });
+    expect([head.status, head.headers['content-type'], head.body]).toEqual([200, 'text/event-stream; charset=utf-8', '']);
   });
 
   it('close() stops serving and can be called twice', async () => {

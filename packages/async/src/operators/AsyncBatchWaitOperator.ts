@@ -84,6 +84,8 @@ export class AsyncBatchWaitOperator<TIn, TOut>
   private readonly attempts: AttemptController<TIn, TOut>;
   private releaseInput: (() => void) | undefined = undefined;
   private finish: (() => void) | undefined = undefined;
+  /** Stopped (closed, or the job aborted): nothing is admitted or emitted any more. */
+  private stopped = false;
   private restored: readonly AsyncStateEntry<TIn, TOut>[] | undefined = undefined;
   /** The job failed or was cancelled: between actions, since failures inside one are thrown out of it. */
   private readonly onJobAbort = (): void => {
@@ -100,7 +102,8 @@ export class AsyncBatchWaitOperator<TIn, TOut>
       bufferedRecords: () => this.policy.size + this.dispatcher.queuedRecords + this.attempts.waitingRecords,
       concurrencyLimit: () => this.dispatcher.limiter.limit,
       maxInFlightBatches: () => config.maxInFlightBatches,
-      heldRecords: () => this.queue.size,
+      // The queue keeps its count once stopped (so nothing more is admitted); what it held was dropped.
+      heldRecords: () => (this.stopped ? 0 : this.queue.size),
       capacity: () => this.policy.capacity,
     });
     const dedupe = config.dedupe;
@@ -227,6 +230,7 @@ export class AsyncBatchWaitOperator<TIn, TOut>
 
   /** Stops all work: aborts running calls, drops timers, queues and buffers, and releases every waiter. */
   stop(reason: unknown): void {
+    this.stopped = true;
     this.dispatcher.stop(reason);
     this.attempts.stop();
     this.policy.dispose();

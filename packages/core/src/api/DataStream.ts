@@ -95,7 +95,7 @@ export class DataStream<T> {
 
   /** Runs a `ProcessFunction`: any number of outputs per record, side outputs, processing time. */
   process<R>(fn: ProcessFunction<T, R> | PerSubtask<ProcessFunction<T, R>>): SingleOutputStream<R> {
-    checkFunction('process', fn, 'processElement');
+    checkProcessFunction(fn);
     return this.transform<R>('Process', (ctx) => new ProcessOperator(ctx, fn));
   }
 
@@ -133,6 +133,7 @@ export class DataStream<T> {
   union(...others: DataStream<T>[]): DataStream<T> {
     this.env.checkUsable(this.transformation);
     for (const other of others) {
+      if (!(other instanceof DataStream)) throw new InvalidJobError(`union() needs DataStreams, got ${describeValue(other)}`);
       if (other.env !== this.env) throw new InvalidJobError('union() of streams from different environments');
       this.env.checkUsable(other.transformation);
     }
@@ -289,6 +290,13 @@ function isOutputTags(value: unknown): value is readonly OutputTag<unknown>[] {
   return Array.isArray(value) && value.every((tag) => tag instanceof OutputTag);
 }
 
+/** A process function is an object (its hooks and side outputs need one), or a perSubtask() factory of them. */
+function checkProcessFunction(fn: unknown): void {
+  if (!isPerSubtask(fn) && typeof (fn as { processElement?: unknown } | null | undefined)?.processElement !== 'function') {
+    throw new InvalidJobError('process() needs an object with a processElement() method or a perSubtask() factory');
+  }
+}
+
 function checkFunction(operator: string, fn: unknown, method: string): void {
   if (typeof fn === 'function' || isPerSubtask(fn)) return;
   if (typeof fn === 'object' && fn !== null && typeof (fn as Record<string, unknown>)[method] === 'function') return;
@@ -316,9 +324,7 @@ export class KeyedStream<T, TKey extends Key> extends DataStream<T> {
 
   /** Runs a `KeyedProcessFunction`: keyed state, timers per key, side outputs. */
   override process<R>(fn: KeyedProcessFunction<TKey, T, R> | PerSubtask<KeyedProcessFunction<TKey, T, R>>): SingleOutputStream<R> {
-    if (!isPerSubtask(fn) && typeof fn?.processElement !== 'function') {
-      throw new InvalidJobError('process() needs an object with a processElement() method or a perSubtask() factory');
-    }
+    checkProcessFunction(fn);
     return this.transform<R>('KeyedProcess', (ctx) => new KeyedProcessOperator<TKey, T, R>(ctx, fn));
   }
 
