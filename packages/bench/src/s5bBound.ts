@@ -8,10 +8,16 @@ import { Tensor } from 'onnxruntime-node';
 import { median } from './harness/measure.js';
 import { generateDocs, S5_BATCH, S5_MODEL_DIR } from './scenarios/onnxEmbedding.js';
 
-/** Eval workers (CommonJS): a spin loop of `n` steps, or `rounds` passes of a session over pre-packed batches; each posts its own wall time. */
+/** Eval workers (CommonJS): a spin loop of `n` steps, `rounds` passes of a session over pre-packed batches (each posts its own wall time), or a stand-in session that spins `us` µs per request. */
 const WORKER = `
 const { parentPort, workerData: d } = require('node:worker_threads');
-if (d.kind === 'spin') {
+if (d.kind === 'standIn') {
+  parentPort.on('message', (m) => {
+    if (m === 'stop') return process.exit(0);
+    const end = performance.now() + d.us / 1000; while (performance.now() < end);
+    parentPort.postMessage(m);
+  });
+} else if (d.kind === 'spin') {
   const t0 = performance.now(); let x = 0; for (let i = 0; i < d.n; i++) x = (x * 31 + i) | 0; parentPort.postMessage([performance.now() - t0, x]);
 } else {
   const ort = require(d.runtime);
@@ -78,10 +84,43 @@ console.log(`tokenize + pack + split on the pipeline's thread: ${(((used.user + 
 // 4. Starting a session worker (thread, onnxruntime, session): what a second call in flight waits for the first time.
 const starts: number[] = [];
 for (let i = 0; i < 5; i++) {
-  const embedder = onnxTextEmbedder({ model, sessionOptions: { intraOpNumThreads: intra } }).create();
+  // A logId of its own: an idle worker of an equal embedder would otherwise serve it at once (workers outlive instances).
+  const embedder = onnxTextEmbedder({ model, sessionOptions: { intraOpNumThreads: intra, logId: `start ${i}` } }).create();
   const t0 = performance.now();
   await embedder.open();
   starts.push(performance.now() - t0);
   await embedder.close();
 }
 console.log(`starting a session worker: ${median(starts).toFixed(0)} ms, median of 5 (load ${load()})`);
+
+// 5. A stand-in for the two rows with the same shape and no model: workers that spin 640 µs per batch (a batch of 64's work
+// on the worker), and this thread spinning `main` µs per batch around each post (40% before it, 60% after). The ratio
+// against this thread's share of the work is what the hand-offs leave of two cores.
+const spinFor = (us: number) => {
+  const end = performance.now() + us / 1000;
+  while (performance.now() < end);
+};
+async function standIn(calls: number, mainUs: number, batches = 512): Promise<number> {
+  const workers = Array.from({ length: calls }, () => new Worker(WORKER, { eval: true, workerData: { kind: 'standIn', us: 640 } }));
+  const t0 = performance.now();
+  let left = batches;
+  await Promise.all(
+    workers.map(async (worker) => {
+      while (left-- > 0) {
+        spinFor(mainUs * 0.4);
+        const answered = new Promise((resolve) => worker.once('message', resolve));
+        worker.postMessage(left);
+        spinFor(mainUs * 0.6);
+        await answered;
+      }
+    }),
+  );
+  const elapsed = performance.now() - t0;
+  await Promise.all(workers.map((worker) => worker.terminate()));
+  return elapsed;
+}
+for (const mainUs of [170, 140, 80, 0]) {
+  const ratios: number[] = [];
+  for (let r = 0; r < 3; r++) ratios.push((await standIn(1, mainUs)) / (await standIn(2, mainUs)));
+  console.log(`stand-in, ${mainUs} µs of this thread's work per batch: two calls ${ratios.map((x) => x.toFixed(2)).join(', ')}x one (load ${load()})`);
+}
