@@ -237,6 +237,37 @@ describe('checkpoint coordinator, through a fake gateway', () => {
     coordinator.stop();
   });
 
+  it('completes a checkpoint still being stored when the input ends before the final one, which stays the latest', async () => {
+    // Checkpoint 1's store is slow: every task acked it, then the input ended and the final snapshots came.
+    const base = memoryStorage();
+    let storeOne!: () => void;
+    const storage: CheckpointStorage = {
+      ...base,
+      store: (checkpoint) =>
+        checkpoint.checkpointId === 1 ? new Promise((resolve) => (storeOne = () => resolve(base.store(checkpoint)))) : base.store(checkpoint),
+    };
+    const { clock, coordinator, commands } = start(storage);
+    await clock.advance(INTERVAL);
+    for (const step of ackAll(1)) coordinator.receive(reportOf(step) as TaskReport);
+    await clock.advance(0);
+    for (const step of [{ inputEnded: 'src0' }, { finalSnapshot: 'src0' }, { finalSnapshot: 'src1' }, { finalSnapshot: 'sink' }] as const) {
+      coordinator.receive(reportOf(step) as TaskReport);
+    }
+    await clock.advance(0);
+    // The final checkpoint waits for checkpoint 1, which completes as any other.
+    expect(base.stored.map((c) => c.checkpointId)).toEqual([]);
+    storeOne();
+    await coordinator.settled();
+    expect(base.stored.map((c) => [c.checkpointId, c.final])).toEqual([
+      [1, false],
+      [2, true],
+    ]);
+    expect(commands('notifyCheckpointComplete')).toEqual([...notifyAll(1), ...notifyAll(FINAL_CHECKPOINT).map((n) => n.replace(String(FINAL_CHECKPOINT), 'final'))]);
+    // A restart after the end (a close that fails) resumes from the final checkpoint, not from checkpoint 1.
+    expect(coordinator.latest?.location).toBe('mem/2');
+    coordinator.stop();
+  });
+
   it('stops triggering once stopped', async () => {
     const { clock, coordinator, commands } = start(memoryStorage());
     coordinator.stop();

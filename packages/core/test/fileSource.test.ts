@@ -22,6 +22,13 @@ describe('FileSource', { timeout: 30_000 }, () => {
     expect(lines).toEqual(['a', 'bé', '', 'last']);
   });
 
+  it('fails naming the path when a path is a directory', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fs-dir-'));
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread' });
+    const failure = await env.fromSource(new FileSource(dir), 'files').executeAndCollect().catch((error: unknown) => error);
+    expect(String(failure)).toContain(`failed in operator 'files': FileSource: could not read '${dir}': EISDIR`);
+  });
+
   it('reports as position the file and the byte offset after the last line returned, also while a read is pending', async () => {
     const path = file(Array.from({ length: 100_000 }, (_, i) => `line ${i}`).join('\n') + '\n');
     const reader = new FileSource(path).createReader();

@@ -1,6 +1,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { OptionChecker } from '../api/OptionChecker.js';
 import type { ReadResult, Source, SourceReader, SourceReaderContext } from '../api/Source.js';
+import { messageOf } from '../runtime/errors.js';
 import { LineBuffer } from './LineBuffer.js';
 
 /** A file still to be read, from the byte offset of its next line: a {@link FileSource} reader's split. */
@@ -95,7 +96,10 @@ class FileSplitReader implements SourceReader<string, FileSplit[]> {
           break;
         }
         const space = this.buffer.space();
-        const { bytesRead } = await file.read(space, 0, space.length, this.readAt);
+        const { bytesRead } = await file.read(space, 0, space.length, this.readAt).catch((error: unknown) => {
+          // A read error (EISDIR, EIO) names no file of its own.
+          throw new Error(`FileSource: could not read '${split.path}': ${messageOf(error)}`, { cause: error });
+        });
         if (bytesRead === 0) this.eof = true;
         this.buffer.filled(bytesRead);
         this.readAt += bytesRead;

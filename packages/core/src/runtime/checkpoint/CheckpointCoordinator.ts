@@ -169,9 +169,11 @@ export class CheckpointCoordinator {
   private inputEnded(): void {
     this.anyInputEnded = true;
     this.cancelTimer?.();
-    // A checkpoint whose barriers can no longer pass every task is abandoned.
-    if (this.pending !== undefined && !this.pending.final) {
-      this.pending.cancelTimeout?.();
+    // A checkpoint whose barriers can no longer pass every task is abandoned; one every task acknowledged is being
+    // stored, and completes before the final one (finishTask waits for it).
+    const pending = this.pending;
+    if (pending !== undefined && !pending.final && pending.acks.size !== this.placements.size) {
+      pending.cancelTimeout?.();
       this.pending = undefined;
     }
   }
@@ -181,7 +183,9 @@ export class CheckpointCoordinator {
     this.finalAcks.set(task, snapshot);
     if (this.finalAcks.size !== this.placements.size) return;
     const startedAt = this.options.clock.now();
-    this.completing = this.idsKnown.then(() => {
+    // After the checkpoint being stored, if any: the final one is the latest, whichever store would finish first.
+    const storing = this.completing;
+    this.completing = Promise.all([this.idsKnown, storing]).then(() => {
       if (this.stopped) return;
       const pending: Pending = { id: this.lastId + 1, startedAt, final: true, acks: this.finalAcks, alignmentMs: 0, cancelTimeout: undefined };
       this.pending = pending;
@@ -217,7 +221,8 @@ export class CheckpointCoordinator {
       if (storage !== undefined) {
         const checkpoint = this.assemble(pending);
         const { location, bytes } = await storage.store(checkpoint);
-        this.latest = { location, checkpoint };
+        // A restart resumes from the newest checkpoint stored, never from one whose store finished later.
+        if (this.latest === undefined || this.latest.checkpoint.checkpointId < checkpointId) this.latest = { location, checkpoint };
         this.metrics?.sizeBytes.update(bytes);
         const durationMs = clock.now() - pending.startedAt;
         // Alignment is real time, whatever the job's clock: rounded to tenths of a millisecond for the log.
