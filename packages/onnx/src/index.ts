@@ -5,6 +5,7 @@ export {
   DEFAULT_EMBEDDER_CONFIG,
   DEFAULT_MODEL_CACHE_DIR,
   EMBEDDER_IO,
+  FALLBACK_MODEL_CACHE_DIR,
   buildEmbedderModel,
   ensureEmbedderModel,
   generateEmbedderModel,
@@ -16,3 +17,6 @@ export { createNgramTokenizer } from './text/ngramTokenizer.js';
 export type { NgramTokenizer, NgramTokenizerOptions } from './text/ngramTokenizer.js';
 export { onnxTextEmbedder } from './text/onnxTextEmbedder.js';
 export type { OnnxRecordEmbedderOptions, OnnxTextEmbedderOptions } from './text/onnxTextEmbedder.js';
+// onnxruntime-node's tensor and session types, from the copy this package runs: feeds builders and outputs splitters need them.
+export { Tensor } from 'onnxruntime-node';
+export type { InferenceSession } from 'onnxruntime-node';

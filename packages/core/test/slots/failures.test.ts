@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InvalidJobError, JobExecutionError } from '../../src/index.js';
 import { until } from '../support/gatedSource.js';
+import { loadsOnlyOnMain } from './fixtures/failsInWorker.job.js';
 import { failing, randomGraph, stuckClose, stuckMetrics } from './fixtures/jobs.job.js';
 
 const marker = () => join(mkdtempSync(join(tmpdir(), 'slot-failure-')), 'failed-once');
@@ -66,6 +67,13 @@ describe('failures in slots', { timeout: 30_000 }, () => {
       { operator: "'numbers' -> 'stuck'", task: 'numbers -> stuck (1/2)' },
       { operator: "'numbers' -> 'stuck'", task: 'numbers -> stuck (2/2)' },
     ]);
+  });
+
+  it('a TypeScript job module that does not load in a slot fails the job saying what its threads need', async () => {
+    const error = await failureOf(loadsOnlyOnMain.execute({}));
+    expect((error as Error).message).toMatch(
+      /Slot [01] cannot load the job module file:\/\/.*failsInWorker\.job\.ts: this module does not load in a worker thread\. A TypeScript job module needs a TypeScript loader in every worker thread: run its compiled JavaScript, or register one in each thread \(see "TypeScript job modules" in docs\/concepts\.md\)/,
+    );
   });
 
   it('a graph that differs between threads fails the job naming the first difference', async () => {

@@ -1,4 +1,5 @@
 import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeModel, type NodeSpec } from '../internal/onnxProto.js';
@@ -145,6 +146,12 @@ export async function generateEmbedderModel(
 /** Where {@link ensureEmbedderModel} keeps models by default: `.cache/` in this package (gitignored). */
 export const DEFAULT_MODEL_CACHE_DIR = fileURLToPath(new URL('../../.cache/', import.meta.url));
 
+/** Where it keeps them when the package's directory cannot be written (`node_modules` installed by another user). */
+export const FALLBACK_MODEL_CACHE_DIR = join(tmpdir(), 'tributary-onnx-models');
+
+/** Errors of a directory this process may not write. */
+const NOT_WRITABLE = new Set(['EACCES', 'EPERM', 'EROFS']);
+
 /**
  * Returns the embedder model for a configuration, generating it into a cache
  * directory the first time.
@@ -157,6 +164,7 @@ export const DEFAULT_MODEL_CACHE_DIR = fileURLToPath(new URL('../../.cache/', im
  * @example
  * ```ts
  * const model = await ensureEmbedderModel(); // <package>/.cache/embedder-r2-s42-v8192-d128-o128.onnx
+ * // (or the system's temp directory, tributary-onnx-models/, when the package's directory is read-only)
  * ```
  */
 export async function ensureEmbedderModel(
@@ -165,10 +173,18 @@ export async function ensureEmbedderModel(
   const check = new OptionChecker('ensureEmbedderModel');
   const config = resolveEmbedderConfig(options, check, [...CONFIG_OPTIONS, 'cacheDir']);
   check.optionalString('cacheDir', options.cacheDir);
-  const path = join(
-    options.cacheDir ?? DEFAULT_MODEL_CACHE_DIR,
-    `embedder-r${GRAPH_REVISION}-s${config.seed}-v${config.vocab}-d${config.dim}-o${config.outputDim}.onnx`,
-  );
+  const name = `embedder-r${GRAPH_REVISION}-s${config.seed}-v${config.vocab}-d${config.dim}-o${config.outputDim}.onnx`;
+  if (options.cacheDir !== undefined) return ensureIn(join(options.cacheDir, name), config);
+  try {
+    return await ensureIn(join(DEFAULT_MODEL_CACHE_DIR, name), config);
+  } catch (error) {
+    if (!NOT_WRITABLE.has((error as NodeJS.ErrnoException).code ?? '')) throw error;
+    return ensureIn(join(FALLBACK_MODEL_CACHE_DIR, name), config);
+  }
+}
+
+/** The model at `path`, generated there if it is not there yet. */
+async function ensureIn(path: string, config: EmbedderModelConfig): Promise<EmbedderModel> {
   const existing = await stat(path).catch(() => undefined);
   if (existing?.isFile() === true) return { ...config, path };
   return generateEmbedderModel({ ...config, path });

@@ -92,7 +92,11 @@ export class Slot {
     try {
       await import(module);
     } catch (error) {
-      throw new SlotSetupError(`Slot ${slot} cannot load the job module ${module}: ${messageOf(error)}`);
+      // Worker threads do not inherit every loader: say what a TypeScript job module needs.
+      const hint = /\.[mc]?ts$/.test(module)
+        ? '. A TypeScript job module needs a TypeScript loader in every worker thread: run its compiled JavaScript, or register one in each thread (see "TypeScript job modules" in docs/concepts.md)'
+        : '';
+      throw new SlotSetupError(`Slot ${slot} cannot load the job module ${module}: ${messageOf(error)}${hint}`);
     }
     const job = registeredJob(module, ordinal);
     if (job === undefined) throw new SlotSetupError(`Slot ${slot}: the job module ${module} defines no job #${ordinal + 1} when a slot imports it`);
