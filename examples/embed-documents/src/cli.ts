@@ -244,7 +244,10 @@ function integerOption(flag: string, text: string | undefined, fallback: number,
 function numberOption(flag: string, text: string | undefined, fallback: number, min: number, max: number): number {
   if (text === undefined) return fallback;
   const value = Number(text);
-  if (text.trim() === '' || !Number.isFinite(value) || value < min || value > max) throw new UsageError(`${flag} must be a number from ${min} to ${max}, got '${text}'`);
+  // A decimal number only: Number() also reads hex and binary ('0x1').
+  if (!/^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/.test(text) || value < min || value > max) {
+    throw new UsageError(`${flag} must be a number from ${min} to ${max}, got '${text}'`);
+  }
   return value;
 }
 
@@ -291,6 +294,11 @@ async function countLines(path: string): Promise<number> {
 function firstLine(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   // node:util's parseArgs adds a second sentence of advice to its first.
-  const first = message.split('\n')[0] ?? message;
-  return (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true ? first.split('. ')[0]!.replace(/\.$/, '') : first;
+  const lines = message.split('\n');
+  const first = lines[0] ?? message;
+  if ((error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') !== true) return first;
+  // Except the advice that says how to pass a negative number: '--threshold=-0.5'.
+  const dash = lines.find((line) => line.startsWith('To specify an option argument starting with a dash'));
+  const sentence = first.split('. ')[0]!.replace(/\.$/, '');
+  return dash === undefined ? sentence : `${sentence}; ${dash.charAt(0).toLowerCase()}${dash.slice(1).replace(/\.$/, '')}`;
 }

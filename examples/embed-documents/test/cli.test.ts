@@ -43,6 +43,11 @@ describe('the embed-documents command line', () => {
     [['--docs', 'many'], "embed-documents: --docs must be an integer from 2 to 1000000, got 'many' (see --help)\n"],
     [['--docs', '1.5'], "embed-documents: --docs must be an integer from 2 to 1000000, got '1.5' (see --help)\n"],
     [['--threshold', '2'], "embed-documents: --threshold must be a number from -1 to 1, got '2' (see --help)\n"],
+    [['--threshold', '0x1'], "embed-documents: --threshold must be a number from -1 to 1, got '0x1' (see --help)\n"],
+    [
+      ['--threshold', '-0.5'],
+      "embed-documents: Option '--threshold' argument is ambiguous; to specify an option argument starting with a dash use '--threshold=-XYZ' (see --help)\n",
+    ],
     [['--batch-size', '0'], "embed-documents: --batch-size must be an integer from 1 to 4096, got '0' (see --help)\n"],
     [['--parallelism', '0'], "embed-documents: --parallelism must be an integer from 1 to 128, got '0' (see --help)\n"],
     [['--endpoint', 'http://localhost:11434/v1'], 'embed-documents: --endpoint needs --model NAME (see --help)\n'],

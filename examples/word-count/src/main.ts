@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { wordCount } from './wordCount.js';
 
 const text = readFileSync(new URL('../data/rivers.txt', import.meta.url), 'utf8');
-const lines = text.split('\n');
+// The file ends with a newline: no empty line after it.
+const lines = text.replace(/\n$/, '').split('\n');
 // Parallelism 2: two task slots, each a worker thread that loads the job from src/wordCount.ts.
 const { counts, job } = await wordCount({ lines, parallelism: 2 });
 

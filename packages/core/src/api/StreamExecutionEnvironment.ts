@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { stderrLogger, type Logger } from '../logging/Logger.js';
+import { guardedLogger, stderrLogger, type Logger } from '../logging/Logger.js';
 import { MetricRegistry } from '../metrics/MetricRegistry.js';
 import { SystemClock, type Clock } from '../runtime/Clock.js';
 import { InvalidJobError } from '../runtime/errors.js';
@@ -17,6 +17,7 @@ import { CollectionSource } from '../sources/CollectionSource.js';
 import { SingleOutputStream } from './DataStream.js';
 import type { Source } from './Source.js';
 import type { PhysicalTransformation, Transformation } from './transformations.js';
+import { refuseJobStartDuringImport } from '../runtime/slots/jobModuleImport.js';
 
 /** Options of {@link StreamExecutionEnvironment.create}. */
 export interface EnvironmentOptions {
@@ -175,7 +176,7 @@ export class StreamExecutionEnvironment {
     check.duration('intervalMs', intervalMs, { positive: true, infinity: 'to take no checkpoints, do not enable checkpointing' });
     check.known(check.object(options), CHECKPOINTING_OPTIONS);
     // A storage made here tells the job's logger of the damaged checkpoints it skips.
-    const onWarning = (message: string): void => this.logger.warn(message, { event: 'checkpoint.damaged' });
+    const onWarning = (message: string): void => guardedLogger(this.logger).warn(message, { event: 'checkpoint.damaged' });
     const storage = typeof options.storage === 'string' ? new FileCheckpointStorage(options.storage, { onWarning }) : options.storage;
     if (typeof storage?.store !== 'function') {
       throw new InvalidJobError('enableCheckpointing: options.storage must be a directory path or a CheckpointStorage');
@@ -260,6 +261,7 @@ export class StreamExecutionEnvironment {
   launch(jobName: string, options: ExecuteOptions, slots: SlotJob | undefined): JobClient {
     const check = new OptionChecker('execute()');
     check.nonEmptyString('jobName', jobName);
+    refuseJobStartDuringImport(jobName);
     check.known(check.object(options), EXECUTE_OPTIONS);
     check.optionalString('restoreFrom', options.restoreFrom);
     const graph = this.compile(jobName);
@@ -281,7 +283,7 @@ export class StreamExecutionEnvironment {
       restoreFrom: options.restoreFrom,
       closeTimeoutMs: this.closeTimeoutMs,
       stallWarningMs: this.stallWarningMs,
-      logger: this.logger,
+      logger: guardedLogger(this.logger),
       slots: runtime === 'slots' && slots !== undefined ? { ...slots, heapMb: this.slotHeapMb } : undefined,
     });
   }
@@ -345,7 +347,7 @@ export class StreamExecutionEnvironment {
 const ENVIRONMENT_OPTIONS = ['parallelism', 'clock', 'chunkSize', 'channelCapacity', 'metrics', 'restartStrategy', 'closeTimeoutMs', 'stallWarningMs', 'logger', 'runtime', 'slotHeapMb'];
 const RUNTIMES = ['slots', 'single-thread'] as const;
 const CHECKPOINTING_OPTIONS = ['storage'];
-const EXECUTE_OPTIONS = ['restoreFrom'];
+export const EXECUTE_OPTIONS = ['restoreFrom'];
 
 /** Fails a job that is to run in slots but cannot, saying how to fix it. */
 function checkSlotsPossible(jobName: string, chosen: Runtime | undefined, slots: SlotJob | undefined, systemClock: boolean): void {

@@ -2,8 +2,8 @@ import { InvalidJobError, messageOf } from '../runtime/errors.js';
 import type { JobClient, JobExecutionResult } from '../runtime/JobRunner.js';
 import { CollectSink } from '../sinks/CollectSink.js';
 import { DataStream, type CollectedJob } from './DataStream.js';
-import { OptionChecker } from './OptionChecker.js';
-import { StreamExecutionEnvironment, type ExecuteOptions } from './StreamExecutionEnvironment.js';
+import { describeValue, OptionChecker } from './OptionChecker.js';
+import { EXECUTE_OPTIONS, StreamExecutionEnvironment, type ExecuteOptions } from './StreamExecutionEnvironment.js';
 
 /** What `build` returns: the environment, or the stream to collect (`executeAndCollect`). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a stream of any record type (its key selectors make T invariant)
@@ -90,6 +90,8 @@ export function defineJob<A, B extends JobBuild>(options: JobDefinitionOptions<A
   defined.push({ build: build as (args: unknown) => JobBuild });
 
   const launch = (args: A, runOptions: JobDefinitionExecuteOptions, collected: unknown[] | undefined): JobClient => {
+    const run = new OptionChecker('execute()');
+    run.known(run.object(runOptions), ['jobName', ...EXECUTE_OPTIONS]);
     const { jobName = collected === undefined ? 'Tributary job' : 'collect', ...execute } = runOptions;
     // The slots get a structured clone: the main thread builds from one too, so every thread sees the same args.
     let cloned: A;
@@ -101,7 +103,9 @@ export function defineJob<A, B extends JobBuild>(options: JobDefinitionOptions<A
     const built: JobBuild = build(cloned);
     const env = built instanceof DataStream ? built.env : built;
     if (!(env instanceof StreamExecutionEnvironment)) {
-      check.fail(`build must return a StreamExecutionEnvironment or a DataStream, got ${typeof built}`);
+      // Every slot builds the graph again, synchronously, as its module loads: build cannot wait.
+      const async = (built as unknown) instanceof Promise ? ' (build must be synchronous: it returned a Promise)' : '';
+      check.fail(`build must return a StreamExecutionEnvironment or a DataStream, got ${describeValue(built)}${async}`);
     }
     if (collected !== undefined) {
       if (!(built instanceof DataStream)) check.fail('executeAndCollect() needs build to return the DataStream to collect');
@@ -117,7 +121,8 @@ export function defineJob<A, B extends JobBuild>(options: JobDefinitionOptions<A
   };
   return {
     module,
-    execute: (args, runOptions = {}) => launch(args, runOptions, undefined).result,
+    // A job that cannot start rejects, as the return type says, rather than throwing at the call.
+    execute: async (args, runOptions = {}) => launch(args, runOptions, undefined).result,
     executeAsync: (args, runOptions = {}) => launch(args, runOptions, undefined),
     executeAndCollect: async (args, runOptions = {}) => (await collect(args, runOptions)).records as B extends DataStream<infer T> ? T[] : never,
     executeAndCollectWithResult: collect,

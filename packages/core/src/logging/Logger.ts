@@ -78,3 +78,21 @@ export function logLine(level: LogLevel, message: string, fields: LogFields): st
   const event = typeof fields.event === 'string' ? ` ${fields.event}:` : '';
   return `[tributary] ${level}${event} ${message.replaceAll('\n', '\\n')} ${inspect(fields, { breakLength: Number.POSITIVE_INFINITY, depth: 4 })}`;
 }
+
+/**
+ * The environment's logger as the runtime calls it: a line the logger cannot take, whether it throws or its method
+ * is async and rejects, is lost, and never fails the job (or, unhandled, the process).
+ */
+export function guardedLogger(logger: Logger): Logger {
+  const guard =
+    (level: LogLevel) =>
+    (message: string, fields: LogFields): void => {
+      try {
+        const returned: unknown = logger[level](message, fields);
+        if (returned instanceof Promise) returned.catch(() => undefined);
+      } catch {
+        // A broken logger must not fail the job it reports on.
+      }
+    };
+  return { debug: guard('debug'), info: guard('info'), warn: guard('warn'), error: guard('error') };
+}

@@ -178,7 +178,8 @@ export function executeJob(graph: JobGraph, options: RunnerOptions): JobClient {
         cause: messageOf(lastFailure),
         delayMs: delay,
         attempt: restarts,
-        fromCheckpointId: restore?.checkpoint.checkpointId,
+        // Absent when the restart is from the start (no checkpoint), as the event's documentation says.
+        ...(restore === undefined ? {} : { fromCheckpointId: restore.checkpoint.checkpointId }),
       });
       current = undefined;
       await new Promise<void>((resolve) => {

@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InvalidJobError, JobExecutionError } from '../../src/index.js';
 import { until } from '../support/gatedSource.js';
+import { buildsOnlyOnMain } from './fixtures/buildThrowsInSlot.job.js';
 import { loadsOnlyOnMain } from './fixtures/failsInWorker.job.js';
+import { selfStarting } from './fixtures/selfStarting.job.js';
 import { failing, randomGraph, stuckClose, stuckMetrics } from './fixtures/jobs.job.js';
 
 const marker = () => join(mkdtempSync(join(tmpdir(), 'slot-failure-')), 'failed-once');
@@ -74,6 +76,18 @@ describe('failures in slots', { timeout: 30_000 }, () => {
     expect((error as Error).message).toMatch(
       /Slot [01] cannot load the job module file:\/\/.*failsInWorker\.job\.ts: this module does not load in a worker thread\. A TypeScript job module needs a TypeScript loader in every worker thread: run its compiled JavaScript, or register one in each thread \(see "TypeScript job modules" in docs\/concepts\.md\)/,
     );
+  });
+
+  it('a job module that starts its job at its top level fails the job, instead of starting slots without end', async () => {
+    const error = await failureOf(selfStarting.execute({}));
+    expect((error as Error).message).toMatch(
+      /Slot [01] cannot load the job module file:\/\/.*selfStarting\.job\.ts: Job 'Tributary job' was started while a slot imported the job module .*: the module starts a job at its top level\. Start jobs from an entry module of their own/,
+    );
+  });
+
+  it('a build() that throws only in a slot fails the job naming the job, the slot and build()', async () => {
+    const error = await failureOf(buildsOnlyOnMain.execute({}, { jobName: 'keys' }));
+    expect((error as Error).message).toMatch(/Job 'keys': build\(\) threw in slot [01]: no API key in this thread/);
   });
 
   it('a graph that differs between threads fails the job naming the first difference', async () => {

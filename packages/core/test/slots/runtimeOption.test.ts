@@ -59,6 +59,25 @@ describe('defineJob', () => {
     );
   });
 
+  it('rejects, and does not throw at the call, when a job cannot start', async () => {
+    const started = squares.execute({ n: 1, parallelism: 2, extra: () => 1 } as never, { jobName: 'args' });
+    await expect(started).rejects.toThrow(/^Job 'args': its args must be structured-cloneable, to reach every slot: /);
+  });
+
+  it('checks its run options as execute() does, naming the option', async () => {
+    await expect(squares.execute({ n: 1, parallelism: 1 }, null as never)).rejects.toThrow('execute(): needs an options object');
+    await expect(squares.execute({ n: 1, parallelism: 1 }, { jobname: 'x' } as never)).rejects.toThrow(
+      "execute(): unknown option 'jobname'; did you mean 'jobName'?",
+    );
+  });
+
+  it('says that build must be synchronous when it returns a Promise', async () => {
+    const asyncBuild = defineJob({ module: import.meta.url, build: (async () => StreamExecutionEnvironment.create()) as never });
+    await expect(asyncBuild.execute({})).rejects.toThrow(
+      /^defineJob\(\): build must return a StreamExecutionEnvironment or a DataStream, got .* \(build must be synchronous: it returned a Promise\)$/,
+    );
+  });
+
   it('refuses executeAndCollect when build does not return a stream', async () => {
     await expect(failing.executeAndCollect({ n: 1, parallelism: 1, failure: 'throw', at: -1 } as never)).rejects.toThrow(
       "defineJob(): executeAndCollect() needs build to return the DataStream to collect",

@@ -1,6 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
 import { DataStream } from '../../api/DataStream.js';
-import { registeredJob } from '../../api/defineJob.js';
+import { registeredJob, type JobBuild } from '../../api/defineJob.js';
 import type { Sink } from '../../api/Sink.js';
 import { EventLog } from '../../logging/EventLog.js';
 import type { LogFields, LogLevel, Logger } from '../../logging/Logger.js';
@@ -21,6 +21,7 @@ import type { TaskReport } from '../TaskGateway.js';
 import { firstDifference } from './graphDifference.js';
 import type { FromSlot, SlotWorkerData, ToSlot } from './hostMessages.js';
 import { sampleMetrics } from './metricMirror.js';
+import { importJobModule } from './jobModuleImport.js';
 import { leftRunningOnceSettled } from './slotWorkers.js';
 import { SlotTransport } from './SlotTransport.js';
 
@@ -90,7 +91,7 @@ export class Slot {
   private async buildGraph(): Promise<JobGraph> {
     const { module, ordinal, slot, args, collect, jobName } = this.data;
     try {
-      await import(module);
+      await importJobModule(module);
     } catch (error) {
       // Worker threads do not inherit every loader: say what a TypeScript job module needs.
       const hint = /\.[mc]?ts$/.test(module)
@@ -100,7 +101,12 @@ export class Slot {
     }
     const job = registeredJob(module, ordinal);
     if (job === undefined) throw new SlotSetupError(`Slot ${slot}: the job module ${module} defines no job #${ordinal + 1} when a slot imports it`);
-    const built = job.build(args);
+    let built: JobBuild;
+    try {
+      built = job.build(args);
+    } catch (error) {
+      throw new SlotSetupError(`Job '${jobName}': build() threw in slot ${slot}: ${messageOf(error)}`, { cause: error });
+    }
     if (collect) (built as DataStream<unknown>).collectInto(this.collectSink());
     const graph = (built instanceof DataStream ? built.env : built).compile(jobName);
     const difference = firstDifference(this.data.view, describeJobGraph(graph));
