@@ -9,10 +9,17 @@ import { Redis, type RedisOptions } from 'ioredis';
  */
 export type RedisConnection = string | RedisOptions;
 
-/** Rejects a connection that is neither a URL string nor an options object. */
+/** Rejects a connection that is neither a `redis://` / `rediss://` URL (or a socket path) nor an options object. */
 export function checkConnection(check: OptionChecker, connection: unknown): void {
-  if (typeof connection === 'string') check.nonEmptyString('redis', connection);
-  else check.record('redis', connection);
+  if (typeof connection !== 'string') {
+    check.record('redis', connection);
+    return;
+  }
+  check.nonEmptyString('redis', connection);
+  // ioredis would take any other string as a host name and retry it for a minute before the job failed.
+  if (!/^rediss?:\/\//.test(connection) && !connection.startsWith('/')) {
+    check.fail(`option 'redis' must be a redis:// or rediss:// URL, a socket path or an options object, got '${connection}'`);
+  }
 }
 
 /** Opens a client named `name` (visible in `CLIENT LIST`) unless the options name it; `overrides` win over the user's options. */

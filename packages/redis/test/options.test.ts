@@ -27,6 +27,8 @@ const cases: readonly BadInput[] = [
   ['source: ack on_read', source({ ack: 'on_read' }), "option 'ack' must be 'on-checkpoint' or 'on-read', got 'on_read'"],
   ['source: redis a number', source({ redis: 6379 }), "option 'redis' must be an object, got 6379"],
   ['source: redis empty', source({ redis: '' }), "option 'redis' must be a non-empty string, got ''"],
+  ['source: redis not a URL', source({ redis: 'notaurl' }), "option 'redis' must be a redis:// or rediss:// URL, a socket path or an options object, got 'notaurl'"],
+  ['sink: redis an http URL', sink({ redis: 'http://127.0.0.1:6379' }), "option 'redis' must be a redis:// or rediss:// URL"],
   ['source: clock not a clock', source({ clock: Date }), "option 'clock' must be a Clock (an object with now() and schedule()), got a function"],
   ['sink: no options', () => new RedisStreamSink(null as never), 'RedisStreamSink: needs an options object'],
   ['sink: misspelled key', sink({ maxlen: 1000 }), "RedisStreamSink: unknown option 'maxlen'; did you mean 'maxLen'?"],
