@@ -151,6 +151,10 @@ describe('a feeds builder named by data', () => {
     const path = join(dirname(model().path), 'linear-then-broken.onnx');
     await writeFile(path, LINEAR_MODEL);
     const hold = new Int32Array(new SharedArrayBuffer(4));
+    const release = () => {
+      Atomics.store(hold, 0, 1);
+      Atomics.notify(hold, 0);
+    };
     const workers = watchSessionWorkers();
     const fn = new OnnxBatchFunction({ ...linearOptions(2, { scale: 1, holdOn: hold }), model: path });
     try {
@@ -159,15 +163,17 @@ describe('a feeds builder named by data', () => {
       await writeFile(path, 'not a model');
       const held = fn.invoke(['hold']);
       const waiting = fn.invoke(['a']);
-      await vi.waitFor(() => expect(workers[1]?.exitCode).toBeDefined());
+      // A worker's start (a thread, onnxruntime, the session) takes seconds on a cold, loaded machine.
+      await vi.waitFor(() => expect(workers[1]?.exitCode).toBeDefined(), { timeout: 30_000, interval: 20 });
       expect(workers[1]!.replies.map((r) => r.kind)).toEqual(['failed']);
-      Atomics.store(hold, 0, 1);
-      Atomics.notify(hold, 0);
+      release();
       const serving = workers[0]!.thread.threadId;
       expect(await Promise.all([held, waiting])).toEqual([[serving], [serving]]);
       expect(await Promise.all([fn.invoke(['b']), fn.invoke(['c']), fn.invoke(['d'])])).toEqual([[serving], [serving], [serving]]);
       expect(workers).toHaveLength(2);
     } finally {
+      // Never left holding: close() waits for the held call.
+      release();
       await fn.close();
     }
   });
