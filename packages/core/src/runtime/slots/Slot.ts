@@ -93,8 +93,10 @@ export class Slot {
     try {
       await importJobModule(module);
     } catch (error) {
-      // Worker threads do not inherit every loader: say what a TypeScript job module needs.
-      const hint = /\.[mc]?ts$/.test(module)
+      // Worker threads do not inherit every loader: when that is what failed, say what a TypeScript job module needs.
+      const code = (error as { code?: unknown } | undefined)?.code;
+      const loaderMissing = code === 'ERR_UNKNOWN_FILE_EXTENSION' || code === 'ERR_MODULE_NOT_FOUND';
+      const hint = loaderMissing && /\.[mc]?ts$/.test(module)
         ? '. A TypeScript job module needs a TypeScript loader in every worker thread: run its compiled JavaScript, or register one in each thread (see "TypeScript job modules" in docs/concepts.md)'
         : '';
       throw new SlotSetupError(`Slot ${slot} cannot load the job module ${module}: ${messageOf(error)}${hint}`);
