@@ -286,21 +286,29 @@ describe('a job that can make no progress is visible', () => {
     expect(waiting).toEqual([{ task: 'Source: Elements -> batcher (1/1)', waitingOn: "endInput() of 'batcher'", ended: false }]);
   });
 
-  function watchdog(tasks: TaskStatus[], progress: { n: number }, warnings: string[], stallWarningMs = 100) {
-    return new JobWatchdog({ jobName: 'j', clock: new ManualClock(0), stallWarningMs, progress: () => progress.n, tasks: () => tasks, warn: (m) => void warnings.push(m) });
+  function watchdog(tasks: TaskStatus[], progress: { n: number }, warnings: string[], stallWarningMs = 100, clock = new ManualClock(0)) {
+    return new JobWatchdog({ jobName: 'j', clock, stallWarningMs, progress: () => progress.n, tasks: () => tasks, warn: (m) => void warnings.push(m) });
   }
 
-  it('warns once when no record moved between two checks and a task waits on pending work, naming it', () => {
+  it('warns once no record moved for stallWarningMs while a task waits on pending work, naming it', async () => {
     const tasks: TaskStatus[] = [
       { task: 'Source: a -> Batch (1/1)', waitingOn: "endInput() of 'Batch'", ended: false },
       { task: 'Sink (1/1)', waitingOn: 'input', ended: false },
     ];
     const progress = { n: 5 };
     const warnings: string[] = [];
-    const dog = watchdog(tasks, progress, warnings);
+    const clock = new ManualClock(0);
+    const dog = watchdog(tasks, progress, warnings, 100, clock);
+    dog.check();
+    await clock.setTime(60);
+    progress.n++; // records moved at 60: the stall counts from there
+    dog.check();
+    await clock.setTime(159);
     dog.check();
     expect(warnings).toEqual([]);
+    await clock.setTime(160);
     dog.check();
+    await clock.setTime(300);
     dog.check();
     expect(warnings).toEqual([
       "Job 'j' moved no record for 100 ms and waits on pending work: task 'Source: a -> Batch (1/1)' on endInput() of 'Batch' " +
@@ -308,19 +316,22 @@ describe('a job that can make no progress is visible', () => {
     ]);
     progress.n++;
     dog.check();
+    await clock.setTime(400);
     dog.check();
     expect(warnings).toHaveLength(2);
   });
 
-  it('does not warn about a job that only waits for input, nor when turned off', () => {
+  it('does not warn about a job that only waits for input, nor when turned off', async () => {
     const progress = { n: 0 };
     const warnings: string[] = [];
-    const idle = watchdog([{ task: 'Source: redis (1/1)', waitingOn: 'input', ended: false }], progress, warnings);
-    idle.check();
-    idle.check();
-    const off = watchdog([{ task: 'T (1/1)', waitingOn: "close() of 'x'", ended: false }], progress, warnings, 0);
-    off.check();
-    off.check();
+    const clock = new ManualClock(0);
+    const idle = watchdog([{ task: 'Source: redis (1/1)', waitingOn: 'input', ended: false }], progress, warnings, 100, clock);
+    const off = watchdog([{ task: 'T (1/1)', waitingOn: "close() of 'x'", ended: false }], progress, warnings, 0, clock);
+    for (const t of [0, 100, 200, 300]) {
+      await clock.setTime(t);
+      idle.check();
+      off.check();
+    }
     expect(warnings).toEqual([]);
   });
 
@@ -336,7 +347,7 @@ describe('a job that can make no progress is visible', () => {
     expect(() => StreamExecutionEnvironment.create({ stallWarningMs: 30 * 24 * 60 * 60 * 1000 })).not.toThrow();
   });
 
-  it('checks on its clock every stallWarningMs until stopped, re-arming after each check', async () => {
+  it('checks on its clock four times per stallWarningMs until stopped, warning within a quarter of it after the stall reaches its length', async () => {
     const clock = new ManualClock(0);
     const warnings: string[] = [];
     const dog = new JobWatchdog({
@@ -347,10 +358,10 @@ describe('a job that can make no progress is visible', () => {
       tasks: () => [{ task: 'T (1/1)', waitingOn: "close() of 'x'", ended: false }],
       warn: (m) => void warnings.push(m),
     });
-    const stop = dog.start();
+    const stop = dog.start(); // the first check, at 0, records where progress stands
     await clock.advance(99);
     expect(warnings).toEqual([]);
-    await clock.advance(101); // the first check records progress, the second sees none
+    await clock.advance(1); // the check at 100 sees 100 ms without a record
     expect(warnings).toHaveLength(1);
     stop();
     expect(clock.nextTimerAt()).toBeUndefined();

@@ -353,11 +353,12 @@ describe('job events', () => {
     ]);
   });
 
-  it('job.stalled carries how long and what each task waits on', () => {
+  it('job.stalled carries how long and what each task waits on', async () => {
     const warnings: LogFields[] = [];
+    const clock = new ManualClock(0);
     const dog = new JobWatchdog({
       jobName: 'j',
-      clock: new ManualClock(0),
+      clock,
       stallWarningMs: 100,
       progress: () => 0,
       tasks: () => [
@@ -367,8 +368,9 @@ describe('job events', () => {
       warn: (_message, fields) => void warnings.push(fields),
     });
     dog.check();
+    await clock.setTime(125);
     dog.check();
-    expect(warnings).toEqual([{ stalledMs: 100, waits: [{ task: 'A (1/1)', waitingOn: "endInput() of 'Batch'" }] }]);
+    expect(warnings).toEqual([{ stalledMs: 125, waits: [{ task: 'A (1/1)', waitingOn: "endInput() of 'Batch'" }] }]);
   });
 });
 

@@ -46,9 +46,9 @@ export interface EnvironmentOptions {
    * How long (ms, real time) a running job may move no record while a task
    * waits on pending work (an `endInput`, a `close`, a backpressuring
    * operator; waiting for input is not a stall) before a `job.stalled` warning
-   * to `logger` names what each task waits on. The watchdog checks every
-   * `stallWarningMs`, so the warning comes that long to twice that after the
-   * last record moved. 0 turns the warning off. Default 60,000.
+   * to `logger` names what each task waits on. The watchdog checks four
+   * times per `stallWarningMs`, so the warning comes within a quarter of it
+   * after the stall reaches that length. 0 turns the warning off. Default 60,000.
    */
   readonly stallWarningMs?: number;
   /**

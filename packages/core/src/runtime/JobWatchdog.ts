@@ -30,17 +30,23 @@ export interface WatchdogOptions {
   readonly warn: (message: string, fields: LogFields) => void;
 }
 
+/** Checks per `stallWarningMs`: a stall is seen within a quarter of it after it reaches its length. */
+const CHECKS_PER_STALL = 4;
+
 /**
  * Keeps a job visible for as long as it runs. Its pending clock timer (a
  * ref'd `setTimeout` on the system clock) holds the process, so
  * Node does not exit (with code 0, the result never reported) while the job
  * waits on a promise that holds no handle of its own, such as a user
- * function that never settles. Every `stallWarningMs` it checks that records
- * moved since the last check; when none did and a task waits on something
- * other than input, it warns once, naming what each task waits on.
+ * function that never settles. It checks four times per `stallWarningMs`
+ * whether records moved; once none moved for `stallWarningMs` and a task
+ * waits on something other than input, it warns once, naming what each
+ * task waits on.
  */
 export class JobWatchdog {
   private lastProgress: number | undefined;
+  /** When (on the watchdog's clock) a check last saw records move, or saw the job first. */
+  private progressAt = 0;
   private warned = false;
 
   constructor(private readonly options: WatchdogOptions) {}
@@ -48,7 +54,7 @@ export class JobWatchdog {
   /** Starts holding the process alive and checking; returns the function that stops both. */
   start(): () => void {
     const { clock, stallWarningMs } = this.options;
-    const period = stallWarningMs === 0 ? KEEP_ALIVE_PERIOD_MS : stallWarningMs;
+    const period = stallWarningMs === 0 ? KEEP_ALIVE_PERIOD_MS : Math.max(1, Math.floor(stallWarningMs / CHECKS_PER_STALL));
     let cancel: () => void;
     const arm = (): void => {
       cancel = clock.schedule(clock.now() + period, () => {
@@ -56,29 +62,33 @@ export class JobWatchdog {
         arm();
       });
     };
+    this.check();
     arm();
     return () => cancel();
   }
 
-  /** One check: warns when no record moved since the last check and some task waits on pending work. */
+  /** One check: warns once no record moved for `stallWarningMs` and some task waits on pending work. */
   check(): void {
-    const { stallWarningMs, jobName } = this.options;
+    const { stallWarningMs, jobName, clock } = this.options;
     if (stallWarningMs === 0) return;
     const progress = this.options.progress();
-    const stalled = progress === this.lastProgress;
-    this.lastProgress = progress;
-    if (!stalled) {
+    const now = clock.now();
+    if (progress !== this.lastProgress) {
+      this.lastProgress = progress;
+      this.progressAt = now;
       this.warned = false;
       return;
     }
+    const stalledMs = now - this.progressAt;
+    if (stalledMs < stallWarningMs || this.warned) return;
     const waits = this.options.tasks().filter((t) => !t.ended && t.waitingOn !== undefined && t.waitingOn !== 'input');
-    if (waits.length === 0 || this.warned) return;
+    if (waits.length === 0) return;
     this.warned = true;
     this.options.warn(
-      `Job '${jobName}' moved no record for ${stallWarningMs} ms and waits on pending work: ` +
+      `Job '${jobName}' moved no record for ${stalledMs} ms and waits on pending work: ` +
         waits.map((t) => `task '${t.task}' on ${t.waitingOn as string}`).join('; ') +
         ' (see JobClient.tasks(); a promise of these operators may never settle)',
-      { stalledMs: stallWarningMs, waits: waits.map((t) => ({ task: t.task, waitingOn: t.waitingOn })) },
+      { stalledMs, waits: waits.map((t) => ({ task: t.task, waitingOn: t.waitingOn })) },
     );
   }
 }
