@@ -47,8 +47,7 @@ export class RandomHyperplaneLsh {
     const count = sides.length;
     const dimension = planes.length / count;
     if (dimension !== vector.length) throw new RangeError(`LSH: a vector of dimension ${vector.length} after vectors of dimension ${dimension}`);
-    // Four hyperplanes a pass over the vector: each element is read once for four dot products (1.7x
-    // faster than one at a time; this is the main job's hottest loop after the comparisons). Each dot
+    // Four hyperplanes a pass over the vector, each element read once for four dot products. Each dot
     // product still sums in index order, so the bits are those of the plain loop.
     let plane = 0;
     for (; plane + 4 <= count; plane += 4) {
@@ -101,11 +100,8 @@ export class RandomHyperplaneLsh {
 
 /**
  * The bucket of a band's code, `band * 2^bitsPerBand + code`: distinct across
- * bands. A number rather than a string such as `"3:2a"`: keyBy hashes an
- * integer as it is and moves it between slots in a column of numbers, where a
- * string was built, hashed and copied for each of a document's entries (one
- * per band). Above 2^31 (more than 2^31 / 2^bitsPerBand bands) keys are still
- * distinct, and hashed through their decimal string.
+ * bands, and a number, which keyBy hashes as it is and slots move in a column
+ * of numbers. Above 2^31 keys are still distinct, hashed through their string.
  */
 export function bucketKey(band: number, code: number, bitsPerBand: number): number {
   return band * 2 ** bitsPerBand + code;

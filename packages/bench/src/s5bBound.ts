@@ -93,9 +93,7 @@ for (let i = 0; i < 5; i++) {
 }
 console.log(`starting a session worker: ${median(starts).toFixed(0)} ms, median of 5 (load ${load()})`);
 
-// 5. A stand-in for the two rows with the same shape and no model: workers that spin 640 µs per batch (a batch of 64's work
-// on the worker), and this thread spinning `main` µs per batch around each post (40% before it, 60% after). The ratio
-// against this thread's share of the work is what the hand-offs leave of two cores.
+// 5. The two rows without a model: workers spin 640 µs per request, this thread `mainUs` around each post (40% before).
 const spinFor = (us: number) => {
   const end = performance.now() + us / 1000;
   while (performance.now() < end);

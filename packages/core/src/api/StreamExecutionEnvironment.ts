@@ -284,7 +284,7 @@ export class StreamExecutionEnvironment {
       restoreFrom: options.restoreFrom,
       closeTimeoutMs: this.closeTimeoutMs,
       stallWarningMs: this.stallWarningMs,
-      logger: guardedLogger(this.logger),
+      logger: this.logger,
       slots: runtime === 'slots' && slots !== undefined ? { ...slots, heapMb: this.slotHeapMb } : undefined,
     });
   }

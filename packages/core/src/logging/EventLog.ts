@@ -1,5 +1,5 @@
 import type { Clock } from '../runtime/Clock.js';
-import type { LogFields, LogLevel, Logger } from './Logger.js';
+import { guardedLogger, type LogFields, type LogLevel, type Logger } from './Logger.js';
 
 /** How often a rate-limited event may write a line, per operator subtask. */
 export const RATE_LIMIT_MS = 10_000;
@@ -23,13 +23,17 @@ interface Held {
 export class EventLog {
   private readonly held = new Map<string, Held>();
 
+  /** The logger, guarded: a line it cannot take (it throws, or its async method rejects) is lost, never the job. */
+  readonly logger: Logger;
+
   constructor(
-    readonly logger: Logger,
+    logger: Logger,
     private readonly clock: Clock,
     private readonly fields: LogFields,
     /** Every log of the job, so the job's end can write what rate limiting still holds. */
     private readonly family: Set<EventLog> = new Set(),
   ) {
+    this.logger = guardedLogger(logger);
     family.add(this);
   }
 
@@ -39,11 +43,7 @@ export class EventLog {
   }
 
   event(level: LogLevel, event: string, message: string, fields: LogFields = {}): void {
-    try {
-      this.logger[level](message, { event, ...this.fields, ...fields });
-    } catch {
-      // A broken logger must not fail the job it reports on.
-    }
+    this.logger[level](message, { event, ...this.fields, ...fields });
   }
 
   /**

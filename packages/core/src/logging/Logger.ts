@@ -79,11 +79,15 @@ export function logLine(level: LogLevel, message: string, fields: LogFields): st
   return `[tributary] ${level}${event} ${message.replaceAll('\n', '\\n')} ${inspect(fields, { breakLength: Number.POSITIVE_INFINITY, depth: 4 })}`;
 }
 
+/** Loggers {@link guardedLogger} made: guarding one again would only add a call. */
+const guarded = new WeakSet<Logger>();
+
 /**
- * The environment's logger as the runtime calls it: a line the logger cannot take, whether it throws or its method
- * is async and rejects, is lost, and never fails the job (or, unhandled, the process).
+ * A logger as the runtime calls it: a line the logger cannot take, whether it throws or its method is async and
+ * rejects, is lost, and never fails the job (or, unhandled, the process).
  */
 export function guardedLogger(logger: Logger): Logger {
+  if (guarded.has(logger)) return logger;
   const guard =
     (level: LogLevel) =>
     (message: string, fields: LogFields): void => {
@@ -94,5 +98,7 @@ export function guardedLogger(logger: Logger): Logger {
         // A broken logger must not fail the job it reports on.
       }
     };
-  return { debug: guard('debug'), info: guard('info'), warn: guard('warn'), error: guard('error') };
+  const safe: Logger = { debug: guard('debug'), info: guard('info'), warn: guard('warn'), error: guard('error') };
+  guarded.add(safe);
+  return safe;
 }

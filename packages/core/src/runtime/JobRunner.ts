@@ -245,7 +245,7 @@ export function executeJob(graph: JobGraph, options: RunnerOptions): JobClient {
 function withListeners(logger: Logger, listeners: ReadonlySet<(event: JobEvent) => void>): Logger {
   const tee =
     (level: LogLevel) =>
-    (message: string, fields: LogFields): void => {
+    (message: string, fields: LogFields): unknown => {
       for (const listener of listeners) {
         try {
           listener({ level, message, fields });
@@ -253,7 +253,8 @@ function withListeners(logger: Logger, listeners: ReadonlySet<(event: JobEvent) 
           // A broken listener must not fail the job it watches, nor keep the logger from its line.
         }
       }
-      logger[level](message, fields);
+      // Returned, so that the EventLog over this tee sees an async logger's rejection too.
+      return logger[level](message, fields);
     };
   return { debug: tee('debug'), info: tee('info'), warn: tee('warn'), error: tee('error') };
 }

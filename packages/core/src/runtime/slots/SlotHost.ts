@@ -192,11 +192,8 @@ export class SlotHost implements Deployment {
   }
 
   private log({ level, message, fields }: Extract<FromSlot, { kind: 'log' }>): void {
-    try {
-      this.plan.options.log.logger[level](message, fields);
-    } catch {
-      // A broken logger must not fail the job it reports on.
-    }
+    // The job log's logger is guarded (EventLog): a line it cannot take is lost, never the job.
+    this.plan.options.log.logger[level](message, fields);
   }
 
   private exited(state: SlotState, code: number): void {

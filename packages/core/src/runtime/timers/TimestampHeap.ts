@@ -7,10 +7,6 @@
 export class TimestampHeap {
   private readonly items: number[] = [];
 
-  get size(): number {
-    return this.items.length;
-  }
-
   /** The earliest timestamp, or undefined when empty. */
   peek(): number | undefined {
     return this.items[0];
