@@ -137,7 +137,14 @@ class RedisStreamWriter<T> implements SinkWriter<T> {
       }
       args.push(name, field);
     }
-    if (idempotencyKey !== undefined) args.push(idempotencyField, idempotencyKey(value, fields));
+    if (idempotencyKey !== undefined) {
+      const key: unknown = idempotencyKey(value, fields);
+      // Anything else ioredis would write as "" or "[object Object]": one key for every record, and a deduping reader keeps one.
+      if (typeof key !== 'string' || key === '') {
+        throw new Error(`RedisStreamSink: idempotencyKey() returned ${describeValue(key)}; it must return a non-empty string that identifies the record`);
+      }
+      args.push(idempotencyField, key);
+    }
     if (args.length === this.prefix.length) throw new Error('RedisStreamSink: encode() returned no fields (a stream entry needs at least one)');
     this.buffer.push(args);
     if (this.buffer.length >= batchSize) this.send();

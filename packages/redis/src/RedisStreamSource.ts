@@ -99,7 +99,7 @@ const SOURCE_OPTIONS = ['redis', 'stream', 'group', 'consumer', 'decode', 'creat
 const RECLAIM_OPTIONS = ['minIdleMs', 'intervalMs'];
 
 const DEFAULTS = { count: 256, blockMs: 1_000, maxUnacked: 10_000, minIdleMs: 60_000, intervalMs: 10_000 } as const;
-/** Redis takes `BLOCK` and `XAUTOCLAIM`'s idle time in whole ms; 0 would block forever or scan without pause. */
+/** Redis takes `BLOCK` and `XAUTOCLAIM`'s times in whole ms; 0 would block forever, scan without pause, or claim live entries. */
 const WHOLE_MS = { positive: true, integer: true } as const;
 
 /** Options with defaults applied, as the reader uses them. */
@@ -133,7 +133,8 @@ function resolve<T>(options: RedisStreamSourceOptions<T>): ResolvedSourceOptions
   if (options.reclaim !== false) {
     const given = check.record('reclaim', options.reclaim, RECLAIM_OPTIONS) ?? { minIdleMs: DEFAULTS.minIdleMs };
     reclaim = {
-      minIdleMs: check.duration('reclaim.minIdleMs', given.minIdleMs, { integer: true }),
+      // 0 would claim the live consumers' entries at once: every entry read twice.
+      minIdleMs: check.duration('reclaim.minIdleMs', given.minIdleMs, WHOLE_MS),
       intervalMs: check.optionalDuration('reclaim.intervalMs', given.intervalMs, DEFAULTS.intervalMs, WHOLE_MS),
     };
   }

@@ -136,6 +136,18 @@ describe('RedisStreamSink', () => {
     );
   });
 
+  it.each<[string, unknown, string]>([
+    ['undefined', undefined, 'undefined'],
+    ['an empty string', '', "''"],
+    ['an object', { id: 1 }, 'an object'],
+    ['a number', 7, '7'],
+  ])('refuses an idempotency key that is %s (ioredis would write "" or "[object Object]"), before anything is sent', (_, key, shown) => {
+    const w = writer({ stream: uniqueKey('sink-key-type'), encode: (r) => ({ text: r.text }), idempotencyKey: () => key as string });
+    expect(() => w.write({ id: 1, text: '' })).toThrow(
+      `RedisStreamSink: idempotencyKey() returned ${shown}; it must return a non-empty string that identifies the record`,
+    );
+  });
+
   it.each<[Partial<RedisStreamSinkOptions<Row>>, RegExp]>([
     [{ stream: '' }, /option 'stream'/],
     [{ maxLen: 0 }, /option 'maxLen' must be an integer >= 1/],

@@ -11,6 +11,7 @@ import {
   addEntries,
   adminClient,
   eventually,
+  idleAtLeast,
   pendingByConsumer,
   pendingCount,
   pendingIds,
@@ -146,7 +147,8 @@ describe('RedisStreamSource reader', () => {
     expect(await pendingByConsumer(admin, stream, 'g')).toEqual(new Map([['dead', 5]]));
 
     const clock = new ManualClock();
-    const eager = await startReader(options(stream, { consumer: 'eager', clock, reclaim: { minIdleMs: 0, intervalMs: 1_000 } }));
+    await idleAtLeast(admin, stream, 'g', 5, 1);
+    const eager = await startReader(options(stream, { consumer: 'eager', clock, reclaim: { minIdleMs: 1, intervalMs: 1_000 } }));
     const claimed = await read(eager);
     expect(claimed.map((r) => r.id)).toEqual(ids);
     expect(claimed.every((r) => r.delivery === 'claimed')).toBe(true);
@@ -163,7 +165,7 @@ describe('RedisStreamSource reader', () => {
   it('runs the next claim scan only after intervalMs', async () => {
     const stream = uniqueKey('claim-interval');
     const clock = new ManualClock();
-    const survivor = await startReader(options(stream, { consumer: 'survivor', clock, reclaim: { minIdleMs: 0, intervalMs: 5_000 } }));
+    const survivor = await startReader(options(stream, { consumer: 'survivor', clock, reclaim: { minIdleMs: 1, intervalMs: 5_000 } }));
     expect(await read(survivor)).toEqual([]);
 
     const ids = await addEntries(admin, stream, numbered(0, 3));
@@ -173,6 +175,7 @@ describe('RedisStreamSource reader', () => {
     expect(await read(survivor)).toEqual([]);
     await clock.advance(4_999);
     expect(await read(survivor)).toEqual([]);
+    await idleAtLeast(admin, stream, 'g', 3, 1);
     await clock.advance(1);
     expect((await read(survivor)).map((r) => [r.id, r.delivery])).toEqual(ids.map((id) => [id, 'claimed']));
   });
@@ -316,7 +319,8 @@ describe('RedisStreamSource reader', () => {
     const dead = await startReader(options(stream, { consumer: 'dead', redis: connection(new URL(redisUrl())) }));
     await readN(dead, 2);
     await dead.close?.();
-    const reader = await startReader(options(stream, { redis: connection(new URL(redisUrl())), reclaim: { minIdleMs: 0 } }));
+    await idleAtLeast(admin, stream, 'g', 2, 1);
+    const reader = await startReader(options(stream, { redis: connection(new URL(redisUrl())), reclaim: { minIdleMs: 1 } }));
     const records = await readN(reader, 3);
     expect(records.map((r) => [r.id, r.delivery])).toEqual([
       [ids[0], 'claimed'],

@@ -17,7 +17,7 @@ const build = (options: Partial<RedisStreamSourceOptions<string>>) => () =>
 
 const DURATIONS = [
   ['blockMs', '> 0', (v: number) => ({ blockMs: v })],
-  ['reclaim.minIdleMs', '>= 0', (v: number) => ({ reclaim: { minIdleMs: v } })],
+  ['reclaim.minIdleMs', '> 0', (v: number) => ({ reclaim: { minIdleMs: v } })],
   ['reclaim.intervalMs', '> 0', (v: number) => ({ reclaim: { minIdleMs: 1000, intervalMs: v } })],
 ] as const;
 
@@ -35,5 +35,9 @@ describe('durations of RedisStreamSource', () => {
 
   it('rejects a BLOCK of 0, which Redis reads as "forever"', () => {
     expect(build({ blockMs: 0 })).toThrow("option 'blockMs' must be a finite whole number of milliseconds > 0, got 0");
+  });
+
+  it('rejects a minIdleMs of 0, which would claim the entries live consumers are working on', () => {
+    expect(build({ reclaim: { minIdleMs: 0 } })).toThrow("option 'reclaim.minIdleMs' must be a finite whole number of milliseconds > 0, got 0");
   });
 });

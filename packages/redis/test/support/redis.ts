@@ -44,6 +44,18 @@ export async function pendingCount(client: Redis, stream: string, group: string)
   return Number(reply[0]);
 }
 
+/**
+ * Waits until `count` of the group's pending entries have been idle for at least `ms` in Redis's own
+ * time (a claim takes only those): a few polls, since a delivery is a millisecond old after a round trip or two.
+ */
+export async function idleAtLeast(client: Redis, stream: string, group: string, count: number, ms: number): Promise<void> {
+  for (let poll = 0; poll < 1_000; poll++) {
+    const idle = (await client.call('XPENDING', stream, group, 'IDLE', ms, '-', '+', count)) as unknown[];
+    if (idle.length >= count) return;
+  }
+  throw new Error(`${count} pending entries of ${stream} did not become ${ms} ms idle`);
+}
+
 /** Ids of the group's pending entries, oldest first. */
 export async function pendingIds(client: Redis, stream: string, group: string): Promise<string[]> {
   const reply = (await client.call('XPENDING', stream, group, '-', '+', 1_000_000)) as [string, string, number, number][];
