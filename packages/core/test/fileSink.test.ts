@@ -303,3 +303,41 @@ describe('at-least-once FileSink across runs', { timeout: REAL_IO_TIMEOUT_MS }, 
     );
   });
 });
+
+describe('FileSink writes one line per record, or fails naming the encoder', { timeout: REAL_IO_TIMEOUT_MS }, () => {
+  const run = (records: unknown[], options: FileSinkOptions<unknown>) => {
+    const dir = mkdtempSync(join(tmpdir(), 'sink-'));
+    const env = StreamExecutionEnvironment.create();
+    env.fromCollection(records).sinkTo(FileSink.jsonLines(dir, options)).name('files');
+    return { dir, done: env.execute('lines') };
+  };
+
+  for (const guarantee of ['exactly-once', 'at-least-once'] as const) {
+    it(`${guarantee}: a record without a JSON form (undefined, a function) fails the job, saying to give an encode option`, async () => {
+      for (const record of [undefined, () => 1]) {
+        await expect(run([{ id: 1 }, record], { guarantee }).done).rejects.toThrow(
+          /failed in operator 'files': FileSink: a record has no JSON form \(JSON.stringify\(\) returned undefined for (undefined|a function)\); give FileSink.jsonLines\(\) an encode option/,
+        );
+      }
+    });
+
+    it(`${guarantee}: an encode() that returns no string, or a line break, fails the job naming encode()`, async () => {
+      await expect(run([1], { guarantee, encode: () => undefined as never }).done).rejects.toThrow(
+        "failed in operator 'files': FileSink: encode() returned undefined for a record; it must return the record's line, a string",
+      );
+      await expect(run([1], { guarantee, encode: () => 7 as never }).done).rejects.toThrow('FileSink: encode() returned 7 for a record');
+      await expect(run([1], { guarantee, encode: (n) => `${String(n)}\nmore` }).done).rejects.toThrow(
+        'FileSink: encode() returned a line break for a record; it must return one line',
+      );
+    });
+  }
+
+  it('an encode() that returns one line per record is written as it is', async () => {
+    const { dir, done } = run([1, 2, 3], { encode: (n) => `n=${String(n)}` });
+    await done;
+    const lines = readdirSync(dir)
+      .filter((f) => f.endsWith('.jsonl'))
+      .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter((l) => l !== ''));
+    expect(lines.sort()).toEqual(['n=1', 'n=2', 'n=3']);
+  });
+});

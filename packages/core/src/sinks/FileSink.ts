@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { basename, join, resolve } from 'node:path';
 import type { Sink, SinkWriter, SinkWriterContext } from '../api/Sink.js';
-import { OptionChecker } from '../api/OptionChecker.js';
-import { fileOperation, nodeFileSystem, syncDirectory, type SinkFileSystem } from './fileSystem.js';
+import { describeValue, OptionChecker } from '../api/OptionChecker.js';
+import { fileOperation, fileSinkError, nodeFileSystem, syncDirectory, type SinkFileSystem } from './fileSystem.js';
 import { PartFile } from './PartFile.js';
 import { TwoPhaseCommitSink } from './TwoPhaseCommitSink.js';
 
@@ -18,7 +18,7 @@ export interface FileSinkOptions<T> {
    * be written again.
    */
   readonly guarantee?: 'exactly-once' | 'at-least-once';
-  /** Turns a record into one line. Default: `JSON.stringify`. */
+  /** Turns a record into one line: a string without a line break (anything else fails the job at that record). Default: `JSON.stringify`. */
   readonly encode?: (value: T) => string;
 }
 
@@ -49,10 +49,33 @@ export function jsonLinesSink<T>(directory: string, options: FileSinkOptions<T>,
   check.nonEmptyString('directory', directory);
   check.known(check.object(options), FILE_SINK_OPTIONS);
   const guarantee = check.oneOf('guarantee', options.guarantee, ['exactly-once', 'at-least-once'], 'exactly-once');
-  const encode = check.optionalFunc('encode', options.encode) ?? ((v: T) => JSON.stringify(v));
+  const encode = lineEncoder(check.optionalFunc('encode', options.encode));
   return guarantee === 'exactly-once'
     ? new ExactlyOnceFileSink<T>(fs, resolve(directory), encode)
     : new AtLeastOnceFileSink<T>(fs, resolve(directory), encode);
+}
+
+/**
+ * A record's line, checked: anything but a string would write no line or garbage (and stall the
+ * size-based flush), and a line break in it would write two lines for one record.
+ */
+function lineEncoder<T>(encode: ((value: T) => string) | undefined): (value: T) => string {
+  if (encode === undefined) {
+    return (value) => {
+      const line: unknown = JSON.stringify(value);
+      if (typeof line !== 'string') {
+        throw fileSinkError(`a record has no JSON form (JSON.stringify() returned ${describeValue(line)} for ${describeValue(value)}); give FileSink.jsonLines() an encode option, or filter such records out`);
+      }
+      return line;
+    };
+  }
+  return (value) => {
+    const line: unknown = encode(value);
+    if (typeof line !== 'string') throw fileSinkError(`encode() returned ${describeValue(line)} for a record; it must return the record's line, a string`);
+    // JSON.stringify never writes a raw line break: only a custom encoder can.
+    if (line.includes('\n')) throw fileSinkError("encode() returned a line break for a record; it must return one line (JSON.stringify() escapes them)");
+    return line;
+  };
 }
 
 /** A transaction's hidden file; the group is the index of the subtask that wrote it. */
