@@ -55,6 +55,38 @@ describe('in a job', () => {
     expect(result.operators.find((o) => o.uid === 'size-v1')).toMatchObject({ parallelism: 2, recordsIn: 30, recordsOut: 29 });
   });
 
+  it.each(['unorderedWaitBatch', 'orderedWaitBatch'] as const)(
+    '%s into a sink whose writes return promises: one write at a time, all done before the job finishes, none after close()',
+    async (mode) => {
+      const env = StreamExecutionEnvironment.create({ runtime: 'single-thread' });
+      const input = range(0, 1_999);
+      const results = AsyncDataStream[mode](env.fromCollection(input), (xs: number[]) => Promise.resolve(xs), { maxBatchSize: 256, maxInFlightBatches: 3 });
+      const written: number[] = [];
+      const writes = { running: 0, most: 0, afterClose: 0 };
+      let closed = false;
+      results.sinkTo({
+        createWriter: () => ({
+          // A database sink: each write settles on a later turn of the event loop.
+          write: async (n: number) => {
+            writes.most = Math.max(writes.most, ++writes.running);
+            await new Promise((resolve) => setImmediate(resolve));
+            if (closed) writes.afterClose++;
+            written.push(n);
+            writes.running--;
+          },
+          close: () => void (closed = true),
+        }),
+      });
+      // The async operator's completions emit while earlier writes are pending: before, they started writes
+      // of their own (up to 1,536 at once) and the job finished with 136 still to come, written after close().
+      await env.execute(`${mode} into a slow sink`);
+      expect(written.length).toBe(input.length);
+      expect(writes).toEqual({ running: 0, most: 1, afterClose: 0 });
+      if (mode === 'orderedWaitBatch') expect(written).toEqual(input);
+      else expect([...written].sort((a, b) => a - b)).toEqual(input);
+    },
+  );
+
   it("the 'fail' policy fails the job naming the operator, the batch and the cause", async () => {
     const clock = new ManualClock(0);
     const env = StreamExecutionEnvironment.create({ clock });

@@ -36,6 +36,7 @@ function driver(stopAfter?: string): ChainDriver {
       return result;
     },
     settleAsync: (_operator: string, fn: () => unknown) => void fn(),
+    settleBackpressure: () => Promise.resolve(),
     close: async (_operator: string, close: () => unknown) => void (await close()),
   };
   return d;

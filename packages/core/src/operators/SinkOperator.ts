@@ -2,14 +2,17 @@ import type { Sink, SinkWriter } from '../api/Sink.js';
 import type { OneInputStreamOperator, OperatorContext, OperatorListState, OperatorSnapshot } from './StreamOperator.js';
 
 /**
- * Hands records to a sink writer. A write that returns a promise holds back
- * the task's next record until it settles (backpressure); a rejected write
- * fails the job naming this sink.
+ * Hands records to a sink writer, one write at a time: a write that returns a
+ * promise holds back the task's input and every later record until it settles
+ * (backpressure); a rejected write fails the job naming this sink.
  */
 export class SinkOperator<T> implements OneInputStreamOperator<T> {
   private writer: SinkWriter<T> | undefined;
   private restoredState: unknown;
   private restoredLists: { share: OperatorListState; union: OperatorListState } | undefined;
+  /** Records behind a write that has not settled, written in order once it has; undefined when no write is pending. */
+  private waiting: T[] | undefined;
+  private closed = false;
 
   constructor(
     private readonly ctx: OperatorContext<never>,
@@ -50,35 +53,54 @@ export class SinkOperator<T> implements OneInputStreamOperator<T> {
   }
 
   processElement(value: T): void {
+    if (this.waiting !== undefined) {
+      this.waiting.push(value);
+      return;
+    }
     // open() ran before any record: the writer exists.
     const pending = (this.writer as SinkWriter<T>).write(value);
-    if (pending !== undefined) this.ctx.task.backpressure(this.writeAfter(pending, [], 0));
+    if (pending !== undefined) this.writeAfter(pending, []);
   }
 
   /**
    * Writes a chunk in order. When a write returns a promise, the rest of the
-   * chunk waits here and is written one record after another, each after the
-   * previous write settled: the same order and the same pacing as record by
-   * record, and the task takes no new input meanwhile.
+   * chunk waits, and so does every record that comes before it settled (an
+   * async operator's completions emit while the task's input is held back):
+   * they are written one after another, each after the previous write
+   * settled, the same order and pacing as record by record.
    */
   processChunk(values: readonly T[]): void {
+    if (this.waiting !== undefined) {
+      for (let i = 0; i < values.length; i++) this.waiting.push(values[i] as T);
+      return;
+    }
     const writer = this.writer as SinkWriter<T>;
     for (let i = 0; i < values.length; i++) {
       const pending = writer.write(values[i] as T);
       if (pending !== undefined) {
-        this.ctx.task.backpressure(this.writeAfter(pending, values, i + 1));
+        this.writeAfter(pending, values.slice(i + 1));
         return;
       }
     }
   }
 
-  private async writeAfter(pending: Promise<void>, values: readonly T[], from: number): Promise<void> {
+  /** Holds the task back until `pending` and the records queued behind it are written. */
+  private writeAfter(pending: Promise<void>, rest: T[]): void {
+    this.waiting = rest;
+    this.ctx.task.backpressure(this.drain(pending));
+  }
+
+  private async drain(pending: Promise<void>): Promise<void> {
     try {
       await pending;
       const writer = this.writer as SinkWriter<T>;
-      for (let i = from; i < values.length; i++) await writer.write(values[i] as T);
+      const waiting = this.waiting as T[];
+      // Records queued meanwhile join the end of `waiting`: the loop takes them too. None is written once the sink closed (the job stopped).
+      for (let i = 0; i < waiting.length && !this.closed; i++) await writer.write(waiting[i] as T);
     } catch (error) {
       this.ctx.task.fail(error, this.ctx.description);
+    } finally {
+      this.waiting = undefined;
     }
   }
 
@@ -87,6 +109,7 @@ export class SinkOperator<T> implements OneInputStreamOperator<T> {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await this.writer?.close?.();
   }
 }

@@ -29,6 +29,8 @@ export interface ChainDriver {
    * for (bounded) before the operator's close.
    */
   step<T>(waitingOn: string, operator: string, call: () => T | Promise<T>, opens?: boolean): Promise<T | undefined>;
+  /** Waits until no operator holds the task back (a sink's pending writes, a full channel downstream). */
+  settleBackpressure(): Promise<void>;
   /** Runs a possibly asynchronous callback whose failure fails the job, naming `operator`. */
   settleAsync(operator: string, fn: () => void | Promise<void> | undefined): void;
   /** Runs one `close()`; once the job stopped, gives up on it after `closeTimeoutMs`. */
@@ -55,17 +57,21 @@ export class OperatorChain {
   }
 
   /**
-   * Lets each operator flush in order, each after its predecessor's flush settled; its keyed timers due by then
-   * fire first (those not yet due are dropped with the task, as in Flink).
+   * Lets each operator flush in order, each after its predecessor's flush settled and what that flush
+   * emitted was taken (a sink's pending writes); its keyed timers due by then fire first (those not yet
+   * due are dropped with the task, as in Flink).
    */
   async endInput(driver: ChainDriver): Promise<void> {
     for (const { operator, ctx } of this.operators) {
       const timers = ctx.keyed?.timers;
       if (timers !== undefined) await driver.step(`the timers due at the end of input of ${ctx.description}`, ctx.description, () => timers.fireDue());
       if (driver.stopped) return;
+      await driver.settleBackpressure();
+      if (driver.stopped) return;
       await driver.step(`endInput() of ${ctx.description}`, ctx.description, () => operator.endInput?.());
       if (driver.stopped) return;
     }
+    await driver.settleBackpressure();
   }
 
   /**

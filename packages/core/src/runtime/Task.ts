@@ -157,7 +157,6 @@ export class Task implements MailboxOwner, ChainDriver {
 
       await this.chain.endInput(this);
       if (this.job.stopped) return;
-      this.blockers = [];
       for (const writer of this.writers) writer.end();
       await this.finish();
     } catch (error) {
@@ -422,6 +421,10 @@ export class Task implements MailboxOwner, ChainDriver {
     time.switchTo(undefined);
     await yieldToEventLoop();
     return time.switchTo(time.busyTimeMs);
+  }
+
+  settleBackpressure(): Promise<void> {
+    return this.blockers.length === 0 ? Promise.resolve() : this.waitForBlockers();
   }
 
   private async waitForBlockers(): Promise<void> {
