@@ -73,6 +73,19 @@ describe('failure', () => {
     await expect(env.execute('keys')).rejects.toThrow(/keyBy before 'enrich'.*key selector returned undefined/);
   });
 
+  it('names what a key selector returned that cannot be a key (an object, an array)', async () => {
+    for (const [key, shown] of [[{ id: 1 }, 'an object'], [[1], 'an array']] as const) {
+      const env = StreamExecutionEnvironment.create({ runtime: 'single-thread' });
+      env
+        .fromElements(1)
+        .keyBy(() => key as never)
+        .map((r) => r)
+        .name('enrich')
+        .addSink(() => undefined);
+      await expect(env.execute('keys')).rejects.toThrow(`the key selector returned ${shown}; keys must be strings, numbers, bigints or booleans`);
+    }
+  });
+
   it('fails on a key selector that throws, naming the keyed edge', async () => {
     const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', parallelism: 2 });
     env

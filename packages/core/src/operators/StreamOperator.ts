@@ -4,6 +4,7 @@
  * operators against this contract; most users never see it.
  */
 import type { Collector, RuntimeContext } from '../api/functions.js';
+import { describeValue } from '../api/OptionChecker.js';
 import type { OutputTag } from '../api/OutputTag.js';
 import type { Clock } from '../runtime/Clock.js';
 import { EventLog } from '../logging/EventLog.js';
@@ -317,7 +318,7 @@ export function extractKey<T>(selector: (value: T) => Key, value: T, where: stri
     throw new OperatorError(
       where,
       new TypeError(
-        `the key selector returned ${key === null ? 'null' : type === 'undefined' ? 'undefined' : `a ${type}`}; keys must be strings, numbers, bigints or booleans`,
+        `the key selector returned ${describeValue(key)}; keys must be strings, numbers, bigints or booleans`,
       ),
     );
   }
