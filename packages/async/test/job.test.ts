@@ -60,7 +60,7 @@ describe('in a job', () => {
     async (mode) => {
       const env = StreamExecutionEnvironment.create({ runtime: 'single-thread' });
       const input = range(0, 1_999);
-      const results = AsyncDataStream[mode](env.fromCollection(input), (xs: number[]) => Promise.resolve(xs), { maxBatchSize: 256, maxInFlightBatches: 3 });
+      const results = AsyncDataStream[mode](env.fromCollection(input), (xs: readonly number[]) => Promise.resolve([...xs]), { maxBatchSize: 256, maxInFlightBatches: 3 });
       const written: number[] = [];
       const writes = { running: 0, most: 0, afterClose: 0 };
       let closed = false;

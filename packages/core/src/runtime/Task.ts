@@ -131,7 +131,12 @@ export class Task implements MailboxOwner, ChainDriver {
   }
 
   mailsDone(): void {
-    this.flush();
+    try {
+      this.flush();
+    } catch (error) {
+      // A mail's records that cannot be sent (a record that cannot cross threads) fail the job, not the thread the mail ran on.
+      this.fail(error, error instanceof OperatorError ? error.operator : this.name);
+    }
   }
 
   fail(error: unknown, operator: string): void {

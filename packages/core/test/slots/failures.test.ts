@@ -19,6 +19,13 @@ describe('failures in slots', { timeout: 30_000 }, () => {
     expect((error as Error).message).toBe("Job 'user error' failed in operator 'check': user error at 51");
   });
 
+  it("a DOMException thrown in slot 1 (fetch's AbortError) fails the job with its message", async () => {
+    const error = await failureOf(failing.execute({ n: 100, parallelism: 2, failure: 'abort', at: 51 }, { jobName: 'aborted' }));
+    // Before, Node 20 sent it as {}: "failed in operator 'check': [object Object]".
+    // It arrives as an Error with its message (docs/concepts.md, "What crosses a thread").
+    expect((error as Error).message).toBe("Job 'aborted' failed in operator 'check': request for 51 aborted");
+  });
+
   it('a user error in slot 1 restarts the job as its restart strategy says, in fresh slots', async () => {
     const result = await failing.execute({ n: 100, parallelism: 2, failure: 'throw', at: 51, marker: marker(), restarts: 1 });
     expect(result.status).toBe('finished');

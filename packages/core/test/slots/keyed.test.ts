@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { JobExecutionError } from '../../src/index.js';
-import { keyedCounts, keyedTimers, sideOutputs, uncloneable } from './fixtures/jobs.job.js';
+import { keyedCounts, keyedTimers, sideOutputs, uncloneable, uncloneableOutput, uncloneablePosition } from './fixtures/jobs.job.js';
 
 const RUNTIMES = ['single-thread', 'slots'] as const;
 const KEYS = 11;
@@ -65,5 +65,36 @@ describe('records between slots', { timeout: 30_000 }, () => {
     expect((error as Error).message).toMatch(
       /^Job 'functions' failed in operator 'wrap': records from 'wrap' to 'unwrap' \(hash\) cannot cross threads: .+; records between slots must be structured-cloneable \(class instances arrive as plain objects\)$/,
     );
+  });
+
+  it('a collected record that cannot be cloned fails the collect sink, not its slot', async () => {
+    const error = await uncloneableOutput.executeAndCollect({ n: 100, parallelism: 2 }, { jobName: 'collect functions' }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    // Before, the throw escaped a microtask and crashed the slot: "slot 0 (of 2) crashed: [object Object]".
+    expect((error as Error).message).toMatch(
+      /^Job 'collect functions' failed in operator 'Sink: Collect': records collected by executeAndCollect\(\) cannot cross threads: .+; collected records must be structured-cloneable/,
+    );
+  });
+
+  it('a source position that cannot be cloned fails the checkpoint, naming it and the task', async () => {
+    const storage = mkdtempSync(join(tmpdir(), 'slot-position-'));
+    const error = await uncloneablePosition.execute({ n: 0, parallelism: 2, storage }, { jobName: 'position' }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect((error as Error).message).toMatch(
+      /^Job 'position' failed: checkpoint \d+ of task 'ticks \(1\/1\)' cannot cross threads: .+; state and source positions must be structured-cloneable$/,
+    );
+  });
+
+  it('such a record emitted by a timer fails the job naming the edge, not as a crash of its slot', async () => {
+    const error = await uncloneable.executeAndCollect({ n: 0, parallelism: 2, fromTimer: true }, { jobName: 'timer functions' }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    // Before, the throw escaped the timer's mail and crashed the slot: "slot 0 (of 2) crashed: ...", with closes skipped.
+    expect((error as Error).message).toMatch(/^Job 'timer functions' failed in operator 'wrap': records from 'wrap' to 'unwrap' \(hash\) cannot cross threads: /);
   });
 });

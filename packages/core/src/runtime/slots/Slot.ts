@@ -10,6 +10,7 @@ import { operatorIds } from '../checkpoint/operatorIds.js';
 import type { SubtaskRestore } from '../checkpoint/restoreAssignment.js';
 import { SystemClock } from '../Clock.js';
 import { messageOf, OperatorError } from '../errors.js';
+import { crossableError } from './crossableError.js';
 import { InputChannel } from '../InputChannel.js';
 import { inputQueues, type Chain, type JobGraph } from '../JobGraph.js';
 import { describeJobGraph } from '../JobGraphView.js';
@@ -17,7 +18,7 @@ import { LocalTaskGateway } from '../LocalTaskGateway.js';
 import type { ResultPartition } from '../ResultPartition.js';
 import { SubtaskBuilder } from '../SubtaskBuilder.js';
 import type { Task } from '../Task.js';
-import type { TaskReport } from '../TaskGateway.js';
+import { taskKey, type TaskReport } from '../TaskGateway.js';
 import { firstDifference } from './graphDifference.js';
 import type { FromSlot, SlotWorkerData, ToSlot } from './hostMessages.js';
 import { sampleMetrics } from './metricMirror.js';
@@ -49,6 +50,8 @@ export class Slot {
   private running = 0;
   private cancelStatus: () => void = () => undefined;
   private collected: unknown[] = [];
+  /** A batch of collected records that could not be sent: the collect sink fails with it. */
+  private collectFailure: Error | undefined;
   /** The attempt stopped this slot: closes it gave up on may still have work running (a native batch), so its thread is not reused. */
   private stopped = false;
   /** Commands that arrived while the slot was built (the thread's port is already listened to): handled once its tasks run. */
@@ -184,9 +187,25 @@ export class Slot {
       if (--this.running === 0) this.finish();
       return;
     }
-    if (report.kind !== 'failed') return this.post({ kind: 'report', report });
+    if (report.kind !== 'failed') {
+      // A snapshot holding what cannot be cloned (a function in state or in a source's position) fails the job, naming the checkpoint.
+      this.post({ kind: 'report', report }, (cloneError) => ({
+        kind: 'report',
+        report: {
+          kind: 'failed',
+          task: report.task,
+          error: new Error(
+            `${report.kind === 'acknowledgeCheckpoint' ? `checkpoint ${report.checkpointId}` : report.kind === 'finalSnapshot' ? 'the final checkpoint' : `its ${report.kind} report`} ` +
+              `of task '${this.tasks.find((t) => t.id === report.task)?.name ?? taskKey(report.task)}' cannot cross threads: ${messageOf(cloneError)}; ` +
+              'state and source positions must be structured-cloneable',
+          ),
+          operator: undefined,
+        },
+      }));
+      return;
+    }
     // The operator travels beside the error; what crosses is what the user's code threw.
-    const error = report.error instanceof OperatorError ? report.error.cause : report.error;
+    const error = crossableError(report.error instanceof OperatorError ? report.error.cause : report.error);
     this.post({ kind: 'report', report: { ...report, error } }, () => ({ kind: 'report', report: { ...report, error: new Error(messageOf(error)) } }));
   }
 
@@ -224,13 +243,24 @@ export class Slot {
     this.post({ kind: 'status', metrics: sampleMetrics(this.registry), tasks });
   }
 
-  /** The slot's collect sink: its records go to the main thread in the order they arrive, a batch per turn. */
+  /**
+   * The slot's collect sink: its records go to the main thread in the order they arrive, a batch per turn.
+   * A batch that cannot cross fails the sink at its next write or its end of input, naming the cause.
+   */
   private collectSink(): Sink<unknown> {
+    const failed = () => {
+      if (this.collectFailure !== undefined) throw this.collectFailure;
+    };
     return {
       createWriter: () => ({
         write: (value) => {
+          failed();
           if (this.collected.length === 0) queueMicrotask(() => this.flushCollected());
           this.collected.push(value);
+        },
+        flush: () => {
+          this.flushCollected();
+          failed();
         },
       }),
     };
@@ -240,16 +270,22 @@ export class Slot {
     if (this.collected.length === 0) return;
     const values = this.collected;
     this.collected = [];
-    this.post({ kind: 'collected', values });
+    try {
+      this.port.postMessage({ kind: 'collected', values } satisfies FromSlot);
+    } catch (error) {
+      this.collectFailure ??= new Error(
+        `records collected by executeAndCollect() cannot cross threads: ${messageOf(error)}; collected records must be structured-cloneable (class instances arrive as plain objects)`,
+      );
+    }
   }
 
-  /** Sends `message`; when it cannot be cloned, sends what `fallback` makes of it instead. */
-  private post(message: FromSlot, fallback?: () => FromSlot): void {
+  /** Sends `message`; when it cannot be cloned, sends what `fallback` makes of it and the clone's error instead. */
+  private post(message: FromSlot, fallback?: (cloneError: unknown) => FromSlot): void {
     try {
       this.port.postMessage(message);
     } catch (error) {
       if (fallback === undefined) throw error;
-      this.port.postMessage(fallback());
+      this.port.postMessage(fallback(error));
     }
   }
 }
