@@ -1,4 +1,5 @@
 import type { Counter, MetricGroup, RuntimeContext } from '@tributary/core';
+import { NonRetryableError } from '../errors.js';
 import type { CallFuture, Invoker } from '../operators/Invoker.js';
 import type { ResultCache } from './ResultCache.js';
 
@@ -154,9 +155,19 @@ export class DedupingInvoker<TIn, TOut> implements Invoker<TIn, TOut> {
     const sent = missing.map((key) => firstOf.get(key) as TIn);
     this.countCall(sent);
     const complete = (outputs: readonly TOut[]): void => {
-      // A wrong count goes to the operator as is, which fails the call as it would without dedupe.
-      if (!Array.isArray(outputs) || outputs.length !== sent.length) {
+      // Not an array: the operator refuses it as it would without dedupe.
+      if (!Array.isArray(outputs)) {
         call.complete(outputs);
+        return;
+      }
+      // Checked here, against what was sent: the operator only sees the batch's count, which a wrong answer may match.
+      if (outputs.length !== sent.length) {
+        const cached = answered > 0 ? `, ${answered} answered by the cache` : '';
+        call.completeExceptionally(
+          new NonRetryableError(
+            `in per-item mode the batch function must return one output per input: got ${outputs.length} outputs for the ${sent.length} inputs it was sent (${keys.length} records, deduplicated by key${cached})`,
+          ),
+        );
         return;
       }
       const fresh: [string, TOut][] = [];

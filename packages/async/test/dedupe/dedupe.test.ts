@@ -193,6 +193,47 @@ describe('dedupe: one call per distinct input', () => {
   });
 });
 
+describe('dedupe checks the answer against the inputs it sent', () => {
+  /** A per-item function with a bug: two stray outputs after the right ones. */
+  function strayHarness(options: Partial<Options>) {
+    const clock = new ManualClock(0);
+    const fake = new FakeBatchService<string, string>({ clock, handler: (xs) => [...xs.map((x) => x.toUpperCase()), 'STRAY', 'STRAY'] });
+    const harness = new OneInputOperatorHarness<string, string>(
+      asyncBatchOperatorFactory<string, string>((xs) => fake.call(xs), { maxBatchSize: 4, ordering: 'ordered', resultMode: 'per-item', ...options }),
+      { clock, name: 'embed' },
+    );
+    return { fake, harness };
+  }
+
+  it('fails the call when the count matches the batch but not the inputs sent, naming the count sent', async () => {
+    // 2 distinct keys sent, 4 outputs back: the batch's size, so only the count sent shows the answer is wrong.
+    const { fake, harness } = strayHarness({ dedupe: { key: (x) => x } });
+    await harness.open();
+    harness.processElements(['a', 'a', 'b', 'b']);
+    await harness.drain();
+    expect(fake.calls.map((c) => c.inputs)).toEqual([['a', 'b']]);
+    expect((harness.failure as Error).message).toBe(
+      'a batch of 4 records failed after 1 attempt: in per-item mode the batch function must return one output per input: got 4 outputs for the 2 inputs it was sent (4 records, deduplicated by key)',
+    );
+    expect(harness.getOutput()).toEqual([]);
+    // Like a wrong count without dedupe: a failure, not retried.
+    expect([metric(harness, 'failures'), metric(harness, 'retries')]).toEqual([1, 0]);
+  });
+
+  it('counts the records the cache answered in the message', async () => {
+    const cache = new LruResultCache<string>({ maxEntries: 10, clock: new ManualClock(0) });
+    cache.setMany([['a', 'A']]);
+    const { harness } = strayHarness({ dedupe: { key: (x) => x, cache }, retry: RetryStrategies.fixedDelay({ maxAttempts: 3, delayMs: 1 }) });
+    await harness.open();
+    harness.processElements(['a', 'b', 'a', 'c']);
+    await harness.drain();
+    expect((harness.failure as Error).message).toBe(
+      'a batch of 4 records failed after 1 attempt: in per-item mode the batch function must return one output per input: got 4 outputs for the 2 inputs it was sent (4 records, deduplicated by key, 2 answered by the cache)',
+    );
+    expect(metric(harness, 'retries')).toBe(0);
+  });
+});
+
 describe('dedupe across a restore', () => {
   it('answers every record exactly once when the job restores mid-batch, and a shared cache saves the calls already made', async () => {
     const cache = new LruResultCache<string>({ maxEntries: 100, clock: new ManualClock(0) });
