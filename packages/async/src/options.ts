@@ -48,9 +48,10 @@ export interface AsyncBatchOptions<TIn, TOut> {
    * with `cache`, results are kept by key and repeats are answered without a
    * call. `cache` is `{ maxEntries, ttl? }` (an in-memory LRU per subtask,
    * `ttl` in ms) or any {@link ResultCache} (shared, e.g. Redis-backed).
-   * Failed items are not cached. When outputs carry their input (an id:
-   * `{ ...doc, vector }`), `withInput(result, input)` makes each input's
-   * output from the result shared by its key. Metrics: `cacheHits`,
+   * Failed items are not cached, nor results `retry.retryOnResult` rejects
+   * (so its retries reach the function). When outputs carry their input
+   * (an id: `{ ...doc, vector }`), `withInput(result, input)` makes each
+   * input's output from the result shared by its key. Metrics: `cacheHits`,
    * `cacheMisses`, `dedupedRecords`, `cacheErrors`.
    */
   readonly dedupe?:

@@ -9,6 +9,12 @@ export interface Dedupe<TIn, TOut> {
   readonly cache: ResultCache<TOut> | undefined;
   /** Makes an input's output from the result of an identical input (outputs that carry their input); absent: the result as is. */
   readonly withInput: ((result: TOut, input: TIn) => TOut) | undefined;
+  /**
+   * The retry strategy's `retryOnResult`, asked of one result (as per-item
+   * mode asks it). A result it wants retried is not cached: the operator
+   * decides on retries after the call, and a cached answer would be its retry's.
+   */
+  readonly retryOnResult: (result: TOut) => boolean;
 }
 
 function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
@@ -83,7 +89,8 @@ export class DedupingInvoker<TIn, TOut> implements Invoker<TIn, TOut> {
       const known = new Map<string, TOut>();
       distinct.forEach((key, i) => {
         const value = held[i];
-        if (value !== undefined) known.set(key, value);
+        // A held result the retry policy rejects (e.g. stored by another job into a shared cache) is a miss, so retries reach the function.
+        if (value !== undefined && this.cacheable(value)) known.set(key, value);
       });
       this.send(inputs, keys, distinct, known, call);
     };
@@ -174,7 +181,7 @@ export class DedupingInvoker<TIn, TOut> implements Invoker<TIn, TOut> {
       missing.forEach((key, i) => {
         const output = outputs[i] as TOut;
         known.set(key, output);
-        if (!(output instanceof Error)) fresh.push([key, output]);
+        if (this.cacheable(output)) fresh.push([key, output]);
       });
       // Stored first: completing may start the next call at once, which should find these.
       if (fresh.length > 0) {
@@ -199,6 +206,22 @@ export class DedupingInvoker<TIn, TOut> implements Invoker<TIn, TOut> {
         complete([output]);
       },
     });
+  }
+
+  /**
+   * Whether the cache may hold and serve `result`: not a failed item, nor a
+   * result the retry policy would retry ("not ready"), even on the last
+   * attempt, when it is emitted but should not answer later records. A
+   * predicate that throws says no; the operator asks it too and fails as
+   * without dedupe.
+   */
+  private cacheable(result: TOut): boolean {
+    if (result instanceof Error) return false;
+    try {
+      return !this.dedupe.retryOnResult(result);
+    } catch {
+      return false;
+    }
   }
 
   /**

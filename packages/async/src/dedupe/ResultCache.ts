@@ -15,7 +15,8 @@ export interface ResultCache<TOut> {
    */
   getMany(keys: readonly string[]): readonly (TOut | undefined)[] | Promise<readonly (TOut | undefined)[]>;
   /**
-   * Keeps results (never `Error`s: failed items are not cached). A store that
+   * Keeps results (never `Error`s: failed items are not cached, nor results
+   * the retry strategy's `retryOnResult` rejects). A store that
    * rejects counts in `cacheErrors`; one that throws at once refuses the
    * values themselves (e.g. a result that cannot be serialized) and fails
    * the call.

@@ -110,9 +110,19 @@ export class AsyncBatchWaitOperator<TIn, TOut>
     this.invoker =
       dedupe === undefined
         ? config.invoker()
-        : new DedupingInvoker(config.invoker(), { key: dedupe.key, withInput: dedupe.withInput, cache: dedupe.cache(ctx.clock) }, ctx.metrics, (sent) => {
-            metrics.countCall(sent.length, weightOf(sent, config.weigher));
-          });
+        : new DedupingInvoker(
+            config.invoker(),
+            {
+              key: dedupe.key,
+              withInput: dedupe.withInput,
+              cache: dedupe.cache(ctx.clock),
+              retryOnResult: (result) => config.retry.retryOnResult([result]),
+            },
+            ctx.metrics,
+            (sent) => {
+              metrics.countCall(sent.length, weightOf(sent, config.weigher));
+            },
+          );
     this.queue = this.newResultQueue();
     this.policy = newPolicy(this, this.queue, ctx, config);
     this.dispatcher = new Dispatcher(config, ctx, this.invoker, metrics, this);

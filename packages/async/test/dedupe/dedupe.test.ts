@@ -193,6 +193,105 @@ describe('dedupe: one call per distinct input', () => {
   });
 });
 
+describe('dedupe with retryOnResult', () => {
+  interface Answer {
+    readonly x: string;
+    readonly ready: boolean;
+  }
+  const notReady = (outs: readonly Answer[]): boolean => outs.some((o) => !o.ready);
+
+  /** A service that answers "not ready" to its first `readyAfter - 1` calls for a key, 10 ms a call, and a harness retrying those. */
+  function readinessHarness(options: { cache: ResultCache<Answer>; maxAttempts: number; readyAfter: number; maxBatchSize?: number }) {
+    const clock = new ManualClock(0);
+    const seen = new Map<string, number>();
+    const fake = new FakeBatchService<string, Answer>({
+      clock,
+      latency: { baseMs: 10, perItemMs: 0 },
+      handler: (xs) =>
+        xs.map((x) => {
+          const n = (seen.get(x) ?? 0) + 1;
+          seen.set(x, n);
+          return { x, ready: n >= options.readyAfter };
+        }),
+    });
+    const harness = new OneInputOperatorHarness<string, Answer>(
+      asyncBatchOperatorFactory<string, Answer>((xs) => fake.callPerItem(xs), {
+        maxBatchSize: options.maxBatchSize ?? 2,
+        ordering: 'ordered',
+        resultMode: 'per-item',
+        retry: RetryStrategies.fixedDelay({ maxAttempts: options.maxAttempts, delayMs: 5, retryOnResult: notReady }),
+        dedupe: { key: (x) => x, cache: options.cache },
+      }),
+      { clock, name: 'embed' },
+    );
+    return { clock, fake, harness };
+  }
+
+  it('does not cache a result the policy retries: the retry reaches the service, and only the accepted result is cached', async () => {
+    const cache = new LruResultCache<Answer>({ maxEntries: 100, clock: new ManualClock(0) });
+    const { clock, fake, harness } = readinessHarness({ cache, maxAttempts: 3, readyAfter: 2 });
+    await harness.open();
+    harness.processElements(['a', 'b', 'c', 'a']);
+    await harness.drain();
+    await harness.setProcessingTime(clock.now() + 100);
+    harness.processElement('a'); // a later record: answered by the cache, with the accepted result
+    await harness.endInput();
+    expect(harness.getOutput()).toEqual(['a', 'b', 'c', 'a', 'a'].map((x) => ({ x, ready: true })));
+    // [a, b] not ready, retried; [c, a] meanwhile ('a' not cached); the retry of [a, b] finds 'a' accepted, sends 'b'; then 'c' again.
+    expect(fake.calls.map((c) => c.inputs)).toEqual([['a', 'b'], ['c', 'a'], ['b'], ['c']]);
+    expect(cache.getMany(['a', 'b', 'c'])).toEqual(['a', 'b', 'c'].map((x) => ({ x, ready: true })));
+    expect(metric(harness, 'retries')).toBe(2);
+  });
+
+  it('does not cache a rejected result emitted because no attempt was left: the next record of the key calls again', async () => {
+    const cache = new LruResultCache<Answer>({ maxEntries: 100, clock: new ManualClock(0) });
+    const { clock, fake, harness } = readinessHarness({ cache, maxAttempts: 2, readyAfter: 3, maxBatchSize: 1 });
+    await harness.open();
+    harness.processElement('a');
+    await harness.drain();
+    await harness.setProcessingTime(clock.now() + 100);
+    expect(harness.getOutput()).toEqual([{ x: 'a', ready: false }]);
+    expect(cache.size).toBe(0);
+    harness.processElement('a');
+    await harness.endInput();
+    expect(harness.getOutput()).toEqual([
+      { x: 'a', ready: false },
+      { x: 'a', ready: true },
+    ]);
+    expect(fake.calls.map((c) => c.inputs)).toEqual([['a'], ['a'], ['a']]);
+  });
+
+  it('treats a held result the policy rejects as a miss (a shared cache written by another job): the key is sent, the answer stored', async () => {
+    const held = new Map<string, Answer>([['a', { x: 'a', ready: false }]]);
+    const shared: ResultCache<Answer> = {
+      getMany: (keys) => keys.map((k) => held.get(k)),
+      setMany: (entries) => {
+        for (const [k, v] of entries) held.set(k, v);
+      },
+    };
+    const { fake, harness } = readinessHarness({ cache: shared, maxAttempts: 3, readyAfter: 1 });
+    await harness.open();
+    harness.processElement('a');
+    await harness.endInput();
+    expect(harness.getOutput()).toEqual([{ x: 'a', ready: true }]);
+    expect(fake.calls.map((c) => c.inputs)).toEqual([['a']]);
+    expect(held.get('a')).toEqual({ x: 'a', ready: true });
+    expect([metric(harness, 'cacheHits'), metric(harness, 'cacheMisses')]).toEqual([0, 1]);
+  });
+  it('fails the job as without dedupe when retryOnResult throws, caching nothing', async () => {
+    const cache = new LruResultCache<string>({ maxEntries: 10, clock: new ManualClock(0) });
+    const retryOnResult = (): boolean => {
+      throw new Error('predicate bug');
+    };
+    const { harness } = setup({ dedupe: { key: (x) => x, cache }, retry: RetryStrategies.fixedDelay({ maxAttempts: 2, delayMs: 1, retryOnResult }) });
+    await harness.open();
+    harness.processElements(['a', 'a']);
+    await harness.setProcessingTime(20);
+    expect((harness.failure as Error).message).toBe('predicate bug');
+    expect(cache.size).toBe(0);
+  });
+});
+
 describe('dedupe checks the answer against the inputs it sent', () => {
   /** A per-item function with a bug: two stray outputs after the right ones. */
   function strayHarness(options: Partial<Options>) {
