@@ -7,7 +7,7 @@ import { until } from '../support/gatedSource.js';
 import { buildsOnlyOnMain } from './fixtures/buildThrowsInSlot.job.js';
 import { loadsOnlyOnMain } from './fixtures/failsInWorker.job.js';
 import { selfStarting } from './fixtures/selfStarting.job.js';
-import { failing, randomGraph, stuckClose, stuckMetrics } from './fixtures/jobs.job.js';
+import { closeFailsOnce, failing, randomGraph, stuckClose, stuckMetrics } from './fixtures/jobs.job.js';
 
 const marker = () => join(mkdtempSync(join(tmpdir(), 'slot-failure-')), 'failed-once');
 const failureOf = (result: Promise<unknown>) => result.then(() => undefined, (error: unknown) => error);
@@ -31,8 +31,19 @@ describe('failures in slots', { timeout: 30_000 }, () => {
     expect(result.status).toBe('finished');
     expect(result.restarts).toBe(1);
     expect((result.lastFailure as Error).message).toBe('user error at 51');
-    // The second attempt ran everything again: 100 records into the sink.
-    expect(result.operators.find((o) => o.name === 'Sink: Function')?.recordsIn).toBe(100);
+    // The second attempt ran all 100 records again; counts add up over attempts (see the next test).
+    expect(result.operators.find((o) => o.name === 'Sink: Function')?.recordsIn).toBeGreaterThanOrEqual(100);
+  });
+
+  it('record counts add up over attempts, as in one thread', async () => {
+    const result = await closeFailsOnce.execute({ n: 100, parallelism: 2, marker: marker() }, { jobName: 'counts' });
+    expect(result.restarts).toBe(1);
+    // Both attempts took every record: a close failed after the first had, and the restart was from the start.
+    // Before, the second attempt's slots overwrote the counts: 100, as if the first had not run.
+    const counts = (name: string) => result.operators.find((o) => o.name === name);
+    expect(counts('pass')).toMatchObject({ recordsIn: 200, recordsOut: 200 });
+    expect(result.metrics['job.counts.operator.pass.0.numRecordsIn']).toBe(100);
+    expect(result.metrics['job.counts.operator.pass.1.numRecordsIn']).toBe(100);
   });
 
   it('process.exit() in user code fails the job naming the slot and the operators it held', async () => {

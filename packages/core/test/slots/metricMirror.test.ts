@@ -30,4 +30,35 @@ describe("a slot's metrics in the main thread's registry", () => {
     expect(main.snapshot()).toEqual(slot.snapshot());
     expect([...main.entries()]).toHaveLength(3);
   });
+
+  it("adds a restarted attempt's counters and histogram totals to the earlier attempts', as one thread counts over restarts", () => {
+    const attemptSlot = (records: number, latencies: number[]) => {
+      const slot = new MetricRegistry();
+      const group = slot.scopedGroup(['job', 'j', 'operator', 'calls', '0'], { job: 'j', job_id: 'x', operator: 'calls', uid: '', subtask: '0' });
+      group.counter('numRecordsIn').inc(records);
+      const latency = group.histogram('latencyMs', { buckets: [10, 100] });
+      for (const ms of latencies) latency.update(ms);
+      return slot;
+    };
+    const main = new MetricRegistry();
+    new MetricMirror(main).apply(sampleMetrics(attemptSlot(7, [5, 50])));
+    // A restart: a new attempt's slot counts from zero, reported through a new mirror.
+    const second = new MetricMirror(main);
+    second.apply(sampleMetrics(attemptSlot(3, [500])));
+    second.apply(sampleMetrics(attemptSlot(4, [500, 5])));
+    const snapshot = main.snapshot();
+    expect(snapshot['job.j.operator.calls.0.numRecordsIn']).toBe(11);
+    const histogram = [...main.entries()].find((e) => e.name === 'latencyMs')?.metric;
+    expect(histogram?.kind === 'histogram' && histogram.totals()).toEqual({
+      count: 4,
+      sum: 5 + 50 + 500 + 5,
+      buckets: [
+        { le: 10, count: 2 },
+        { le: 100, count: 3 },
+        { le: Number.POSITIVE_INFINITY, count: 4 },
+      ],
+    });
+    // The window statistics are the latest attempt's; the count is every attempt's.
+    expect(histogram?.kind === 'histogram' && histogram.snapshot()).toMatchObject({ count: 4, min: 5, max: 500 });
+  });
 });

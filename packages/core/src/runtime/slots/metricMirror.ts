@@ -15,8 +15,14 @@ export function sampleMetrics(registry: MetricRegistry): MetricSample[] {
   return samples;
 }
 
-/** A histogram that reports what a slot's histogram last reported. */
+/**
+ * A histogram that reports what a slot's histogram last reported, on top of
+ * what the slots of earlier attempts reported: totals and counts add up over
+ * restarts, as they do in one thread; the window statistics are the latest.
+ */
 class MirroredHistogram extends Histogram {
+  private earlier: HistogramTotals | undefined = undefined;
+
   constructor(
     private latest: HistogramSnapshot,
     private latestTotals: HistogramTotals,
@@ -29,8 +35,15 @@ class MirroredHistogram extends Histogram {
     this.latestTotals = totals;
   }
 
+  /** A new attempt's slot reports from now on, from zero: what was reported so far stays. */
+  carryOver(): void {
+    this.earlier = this.totals();
+    this.latestTotals = { count: 0, sum: 0, buckets: this.earlier.buckets.map(({ le }) => ({ le, count: 0 })) };
+    this.latest = { ...this.latest, count: 0 };
+  }
+
   override get count(): number {
-    return this.latest.count;
+    return (this.earlier?.count ?? 0) + this.latest.count;
   }
 
   override get mean(): number {
@@ -38,30 +51,47 @@ class MirroredHistogram extends Histogram {
   }
 
   override snapshot(): HistogramSnapshot {
-    return this.latest;
+    return { ...this.latest, count: this.count };
   }
 
   override totals(): HistogramTotals {
-    return this.latestTotals;
+    const earlier = this.earlier;
+    if (earlier === undefined) return this.latestTotals;
+    const latest = this.latestTotals;
+    return {
+      count: earlier.count + latest.count,
+      sum: earlier.sum + latest.sum,
+      buckets: latest.buckets.map(({ le, count }, i) => ({ le, count: count + (earlier.buckets[i]?.count ?? 0) })),
+    };
   }
 }
 
 /**
  * The slots' metrics in the job's registry, under the ids and variables they
  * would have in one thread: each sample updates (or first registers) its
- * metric there, so exporters and the job's result read them as usual.
+ * metric there, so exporters and the job's result read them as usual. One
+ * mirror serves one attempt, whose slots count from zero: its counters and
+ * histograms add to what earlier attempts left in the registry.
  */
 export class MetricMirror {
   private readonly gauges = new Map<Gauge, number>();
+  /** Each counter's value when this attempt's first sample of it came. */
+  private readonly counterBase = new Map<Counter, number>();
+  /** The histograms this attempt reports into: those an earlier attempt made carry its values over first. */
+  private readonly carried = new Set<MirroredHistogram>();
 
   constructor(private readonly registry: MetricRegistry) {}
 
   apply(samples: readonly MetricSample[]): void {
     for (const { id, name, variables, value } of samples) {
       switch (value.kind) {
-        case 'counter':
-          this.registry.register({ id, name, variables, create: () => new Counter() }, 'counter').count = value.value;
+        case 'counter': {
+          const counter = this.registry.register({ id, name, variables, create: () => new Counter() }, 'counter');
+          let base = this.counterBase.get(counter);
+          if (base === undefined) this.counterBase.set(counter, (base = counter.count));
+          counter.count = base + value.value;
           break;
+        }
         case 'gauge': {
           const gauge: Gauge = this.registry.register({ id, name, variables, create: (): Gauge => new Gauge(() => this.gauges.get(gauge) ?? 0) }, 'gauge');
           this.gauges.set(gauge, value.value);
@@ -69,10 +99,26 @@ export class MetricMirror {
         }
         case 'histogram': {
           const histogram = this.registry.register(
-            { id, name, variables, create: () => new MirroredHistogram(value.snapshot, value.totals) },
+            {
+              id,
+              name,
+              variables,
+              create: () => {
+                const created = new MirroredHistogram(value.snapshot, value.totals);
+                this.carried.add(created);
+                return created;
+              },
+            },
             'histogram',
           );
-          if (histogram instanceof MirroredHistogram) histogram.set(value.snapshot, value.totals);
+          if (histogram instanceof MirroredHistogram) {
+            if (!this.carried.has(histogram)) {
+              this.carried.add(histogram);
+              // Registered by an earlier attempt's mirror: this attempt's values come on top of its.
+              histogram.carryOver();
+            }
+            histogram.set(value.snapshot, value.totals);
+          }
           break;
         }
       }
