@@ -108,13 +108,45 @@ const scenarios: { name: string; steps: Step[]; expected: Expected }[] = [
     expected: { triggered: ['src0:1', 'src1:1', 'src0:2', 'src1:2'], stored: [1], notified: notifyAll(1) },
   },
   {
-    name: 'abandons the pending checkpoint and starts no more once an input ended',
-    steps: [{ advance: INTERVAL }, { ack: 'src0', id: 1 }, { inputEnded: 'src1' }, { ack: 'src1', id: 1 }, { ack: 'sink', id: 1 }, { advance: 5 * INTERVAL }],
-    expected: { triggered: ['src0:1', 'src1:1'], stored: [], notified: [] },
+    name: "completes a checkpoint in flight when a source's input ends with that source's final snapshot, and goes on triggering the other",
+    steps: [
+      { advance: INTERVAL },
+      { ack: 'src0', id: 1 },
+      { inputEnded: 'src1' },
+      { ack: 'sink', id: 1 },
+      { finalSnapshot: 'src1' },
+      { advance: INTERVAL },
+      { ack: 'src0', id: 2 },
+      { ack: 'sink', id: 2 },
+    ],
+    expected: { triggered: ['src0:1', 'src1:1', 'src0:2'], stored: [1, 2], notified: [...notifyAll(1), ...notifyAll(2)] },
+  },
+  {
+    name: 'does not complete a checkpoint while a task whose input ended has not given its final snapshot',
+    steps: [{ inputEnded: 'src1' }, { advance: INTERVAL }, { ack: 'src0', id: 1 }, { ack: 'sink', id: 1 }],
+    expected: { triggered: ['src0:1'], stored: [], notified: [] },
+  },
+  {
+    name: 'completes it once that final snapshot comes',
+    steps: [{ inputEnded: 'src1' }, { advance: INTERVAL }, { ack: 'src0', id: 1 }, { ack: 'sink', id: 1 }, { finalSnapshot: 'src1' }],
+    expected: { triggered: ['src0:1'], stored: [1], notified: notifyAll(1) },
+  },
+  {
+    name: 'starts no more checkpoints once every source ended',
+    steps: [{ inputEnded: 'src0' }, { inputEnded: 'src1' }, { advance: 5 * INTERVAL }],
+    expected: { triggered: [], stored: [], notified: [] },
   },
   {
     name: 'stores the final checkpoint once every task offered its final snapshot, then notifies every task once',
-    steps: [{ inputEnded: 'src0' }, { finalSnapshot: 'src0' }, { finalSnapshot: 'src1' }, { advance: 5 * INTERVAL }, { finalSnapshot: 'sink' }],
+    steps: [
+      { inputEnded: 'src0' },
+      { inputEnded: 'src1' },
+      { finalSnapshot: 'src0' },
+      { finalSnapshot: 'src1' },
+      { advance: 5 * INTERVAL },
+      { inputEnded: 'sink' },
+      { finalSnapshot: 'sink' },
+    ],
     expected: { triggered: [], stored: [1], notified: notifyAll(FINAL_CHECKPOINT).map((n) => n.replace(String(FINAL_CHECKPOINT), 'final')) },
   },
 ];
@@ -181,6 +213,20 @@ describe('checkpoint coordinator, through a fake gateway', () => {
     const metrics = registry.snapshot();
     expect(metrics['job.job.checkpoints.numCompletedCheckpoints']).toBe(expected.stored.length);
     expect(failures).toEqual([]);
+    coordinator.stop();
+  });
+
+  it("takes an ended source's final snapshot, its last position, into the checkpoints that follow", async () => {
+    const storage = memoryStorage();
+    const { clock, coordinator } = start(storage);
+    coordinator.receive({ kind: 'inputEnded', task: tasks.src1 });
+    coordinator.receive({ kind: 'finalSnapshot', task: tasks.src1, snapshot: { operators: [{ id: 'src', snapshot: { operatorState: 'done' } }], source: { id: 'src', position: 'end' } } });
+    await clock.advance(INTERVAL);
+    for (const step of [{ ack: 'src0', id: 1 }, { ack: 'sink', id: 1 }] as const) coordinator.receive(reportOf(step) as TaskReport);
+    await clock.advance(0);
+    const [checkpoint] = storage.stored;
+    expect(checkpoint?.sources).toEqual({ src: { name: 'Source', parallelism: 2, positions: [0, 'end'] } });
+    expect(checkpoint?.operators.src?.subtasks).toEqual([{ operatorState: 0 }, { operatorState: 'done' }]);
     coordinator.stop();
   });
 

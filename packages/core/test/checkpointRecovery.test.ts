@@ -126,6 +126,59 @@ describe('checkpoints and recovery', () => {
     expect(readdirSync(out).filter((f) => f.startsWith('.'))).toEqual([]);
   });
 
+  it('goes on checkpointing after one source ended, and a restore does not replay it: every record exactly once', async () => {
+    const storage = mkdtempSync(join(tmpdir(), 'ckpt-'));
+    const out = mkdtempSync(join(tmpdir(), 'out-'));
+    const clock = new ManualClock(0);
+    const bounded = [1000, 1001, 1002];
+    /** A bounded source (it ends at once) and an open one, unioned into an exactly-once file sink. */
+    const build = (env: StreamExecutionEnvironment, gate: ReturnType<typeof gatedSource>, check: () => void) =>
+      env
+        .fromSource(gate.source, 'numbers')
+        .uid('numbers')
+        .union(env.fromCollection(bounded).uid('bounded'))
+        .map((n) => {
+          check();
+          return n;
+        })
+        .uid('check')
+        .sinkTo(FileSink.jsonLines<number>(out))
+        .uid('out');
+    const committedNumbers = () =>
+      readdirSync(out)
+        .filter((f) => !f.startsWith('.'))
+        .flatMap((f) => readFileSync(join(out, f), 'utf8').split('\n').filter((l) => l !== ''))
+        .map((l) => JSON.parse(l) as number)
+        .sort((a, b) => a - b);
+    const upTo = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+    const env1 = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock }).enableCheckpointing(10, { storage });
+    const gate1 = gatedSource(1000);
+    let failNow = false;
+    build(env1, gate1, () => {
+      if (failNow) throw new Error('crash');
+    });
+    const job1 = env1.executeAsync('one source ended');
+    gate1.openUntil(120);
+    // Before, the bounded source's end stopped periodic checkpoints for the whole job: this never came.
+    for (let step = 0; committedNumbers().length < 123 && step < 2_000; step++) {
+      await clock.advance(10);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    failNow = true;
+    gate1.openUntil(121);
+    await expect(job1.result).rejects.toThrow('crash');
+    expect(committedNumbers()).toEqual([...upTo(120), ...bounded]);
+
+    const env2 = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock }).enableCheckpointing(10, { storage });
+    const gate2 = gatedSource(300);
+    build(env2, gate2, () => undefined);
+    gate2.openUntil(300);
+    await env2.execute('one source ended', { restoreFrom: 'latest' });
+    // The bounded source resumed at its end: its records are not written again.
+    expect(committedNumbers()).toEqual([...upTo(300), ...bounded]);
+  });
+
   it('restarts in-process from the latest checkpoint with a restart strategy', async () => {
     const storage = mkdtempSync(join(tmpdir(), 'ckpt-'));
     const out = mkdtempSync(join(tmpdir(), 'out-'));

@@ -49,6 +49,8 @@ interface Pending {
   /** The longest barrier alignment of any task (ms). */
   alignmentMs: number;
   cancelTimeout: (() => void) | undefined;
+  /** Every task took part: it is being stored, and no ack or decline changes it. */
+  storing?: boolean;
 }
 
 /**
@@ -59,16 +61,21 @@ interface Pending {
  * a task declines or that outlasts `timeoutMs` (when set) is aborted (the next
  * one follows an interval later). It reaches tasks only through the gateway.
  *
- * Periodic checkpoints stop once any task reaches the end of its input
- * (barriers can no longer flow through it). Then every task contributes a
- * final snapshot once it has flushed everything, and the final checkpoint is
- * stored before the sinks commit their last transactions: a crash between
- * the two is repaired by restoring it.
+ * A task whose input ended (a source subtask with a short split, or every
+ * task at the end of a bounded input) takes no more barriers: each task
+ * contributes a final snapshot once it has flushed everything, and a periodic
+ * checkpoint takes that final snapshot for an ended task (its inputs'
+ * barriers align without it: see BarrierAligner). Periodic checkpoints go on
+ * while any source task reads (FLIP-147's checkpoints after tasks finished);
+ * once every task gave its final snapshot, the final checkpoint is stored
+ * before the sinks commit their last transactions: a crash between the two is
+ * repaired by restoring it.
  */
 export class CheckpointCoordinator {
   private pending: Pending | undefined;
   private cancelTimer: (() => void) | undefined;
-  private anyInputEnded = false;
+  /** Tasks whose input ended: no barrier passes them any more; a checkpoint takes their final snapshot instead. */
+  private readonly ended = new Set<string>();
   private stopped = false;
   private lastId: number;
   /** Settles once `lastId` is past every id in the storage; no checkpoint starts before. */
@@ -138,7 +145,7 @@ export class CheckpointCoordinator {
       case 'declineCheckpoint':
         return this.abort(report.checkpointId);
       case 'inputEnded':
-        return this.inputEnded();
+        return this.inputEnded(key);
       case 'finalSnapshot':
         return this.finishTask(key, report.snapshot);
       default:
@@ -148,11 +155,23 @@ export class CheckpointCoordinator {
 
   private acknowledge(task: string, checkpointId: number, snapshot: TaskSnapshot, alignmentMs: number): void {
     const pending = this.pending;
-    if (pending === undefined || pending.id !== checkpointId || this.stopped) return;
+    if (pending === undefined || pending.id !== checkpointId || pending.storing === true || this.stopped) return;
     pending.acks.set(task, snapshot);
     pending.alignmentMs = Math.max(pending.alignmentMs, alignmentMs);
-    if (pending.acks.size !== this.placements.size) return;
+    this.completeIfCovered(pending);
+  }
+
+  /** Stores `pending` once every task acknowledged it, or ended its input and gave its final snapshot. */
+  private completeIfCovered(pending: Pending): void {
+    if (pending.final || pending.storing) return;
+    for (const key of this.placements.keys()) {
+      if (pending.acks.has(key)) continue;
+      const last = this.ended.has(key) ? this.finalAcks.get(key) : undefined;
+      if (last === undefined) return;
+    }
+    for (const key of this.placements.keys()) if (!pending.acks.has(key)) pending.acks.set(key, this.finalAcks.get(key) as TaskSnapshot);
     // Every task took part: storing it is bounded by the storage, not by the timeout.
+    pending.storing = true;
     pending.cancelTimeout?.();
     this.completing = this.complete(pending);
   }
@@ -160,27 +179,30 @@ export class CheckpointCoordinator {
   /** Gives up on periodic checkpoint `checkpointId` if it is still collecting acknowledgements. */
   private abort(checkpointId: number): void {
     const pending = this.pending;
-    if (pending === undefined || pending.id !== checkpointId || pending.final || pending.acks.size === this.placements.size) return;
+    if (pending === undefined || pending.id !== checkpointId || pending.final || pending.storing === true) return;
     pending.cancelTimeout?.();
     this.pending = undefined;
     this.schedule();
   }
 
-  private inputEnded(): void {
-    this.anyInputEnded = true;
-    this.cancelTimer?.();
-    // A checkpoint whose barriers can no longer pass every task is abandoned; one every task acknowledged is being
-    // stored, and completes before the final one (finishTask waits for it).
-    const pending = this.pending;
-    if (pending !== undefined && !pending.final && pending.acks.size !== this.placements.size) {
-      pending.cancelTimeout?.();
-      this.pending = undefined;
-    }
+  private inputEnded(task: string): void {
+    this.ended.add(task);
+    // Once every source read its last record, the final checkpoint follows; a periodic one in flight still completes
+    // with the final snapshots of the tasks that end meanwhile.
+    if (this.sourcesEnded) this.cancelTimer?.();
+  }
+
+  /** No source task reads any more: no barrier can be injected. */
+  private get sourcesEnded(): boolean {
+    for (const [key, task] of this.placements) if (task.isSource && !this.ended.has(key)) return false;
+    return true;
   }
 
   /** A task flushed everything and offers its final snapshot; once every task did, the final checkpoint is stored. */
   private finishTask(task: string, snapshot: TaskSnapshot): void {
     this.finalAcks.set(task, snapshot);
+    const pending = this.pending;
+    if (pending !== undefined && !this.stopped) this.completeIfCovered(pending);
     if (this.finalAcks.size !== this.placements.size) return;
     const startedAt = this.options.clock.now();
     // After the checkpoint being stored, if any: the final one is the latest, whichever store would finish first.
@@ -194,7 +216,7 @@ export class CheckpointCoordinator {
   }
 
   private schedule(): void {
-    if (this.stopped || this.anyInputEnded) return;
+    if (this.stopped || this.sourcesEnded) return;
     this.cancelTimer = this.options.clock.schedule(this.options.clock.now() + this.options.intervalMs, () => {
       this.cancelTimer = undefined;
       void this.idsKnown.then(() => this.trigger());
@@ -202,15 +224,17 @@ export class CheckpointCoordinator {
   }
 
   private trigger(): void {
-    if (this.stopped || this.anyInputEnded || this.pending !== undefined) return;
+    if (this.stopped || this.sourcesEnded || this.pending !== undefined) return;
     const { clock, timeoutMs } = this.options;
     const id = ++this.lastId;
     const pending: Pending = { id, startedAt: clock.now(), final: false, acks: new Map(), alignmentMs: 0, cancelTimeout: undefined };
     this.pending = pending;
     if (timeoutMs !== undefined) pending.cancelTimeout = clock.schedule(clock.now() + timeoutMs, () => this.abort(id));
-    for (const task of this.placements.values()) {
-      if (task.isSource) this.options.gateway.send(task.id, { kind: 'triggerCheckpoint', checkpointId: id });
+    for (const [key, task] of this.placements) {
+      if (task.isSource && !this.ended.has(key)) this.options.gateway.send(task.id, { kind: 'triggerCheckpoint', checkpointId: id });
     }
+    // Tasks that ended already count with their final snapshots.
+    this.completeIfCovered(pending);
   }
 
   private async complete(pending: Pending): Promise<void> {
