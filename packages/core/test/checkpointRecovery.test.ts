@@ -210,6 +210,50 @@ describe('checkpoints and recovery', () => {
     expectExactlyOnce(committed(out), 400);
   });
 
+  it("keeps a source's position as it was at the barrier, though the reader goes on changing the object it returned", async () => {
+    const storage = mkdtempSync(join(tmpdir(), 'ckpt-'));
+    const out = mkdtempSync(join(tmpdir(), 'out-'));
+    const clock = new ManualClock(0);
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock, restartStrategy: RestartStrategies.fixedDelay(1, 0) });
+    env.enableCheckpointing(10, { storage });
+    const gate = gatedSource(400);
+    // The reader returns one live object as its position and advances it as it reads.
+    const live: Source<number, number> = {
+      createReader: (ctx) => {
+        const reader = gate.source.createReader(ctx);
+        const position = { next: 0 };
+        return {
+          start: (restored) => reader.start?.((restored as unknown as { next: number } | undefined)?.next),
+          read: async (max) => {
+            const chunk = await reader.read(max);
+            position.next = reader.position() as number;
+            return chunk;
+          },
+          position: () => position as unknown as number,
+        };
+      },
+    };
+    let failures = 0;
+    buildJob(env, live, out, {
+      parallelism: 1,
+      check: (n) => {
+        if (n === 250 && failures === 0) {
+          failures++;
+          throw new Error('flaky dependency');
+        }
+      },
+    });
+    const job = env.executeAsync('live position');
+    gate.openUntil(200);
+    await clock.advance(10);
+    await until(() => completedCheckpoints(env, 'live position') >= 1, 'a checkpoint');
+    gate.openUntil(400);
+    await driveUntilDone(job.result, clock);
+    expect((await job.result).restarts).toBe(1);
+    // Before, the checkpoint held the live object: the restart resumed past records it never counted.
+    expectExactlyOnce(committed(out), 400);
+  });
+
   it('gives up after the restart strategy is exhausted, saying how often it tried', async () => {
     const clock = new ManualClock(0);
     const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock, restartStrategy: RestartStrategies.fixedDelay(2, 5) });

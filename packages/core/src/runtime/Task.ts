@@ -345,14 +345,12 @@ export class Task implements MailboxOwner, ChainDriver {
     const time = this.time;
     const chargedBefore = time.current;
     // The source's position first: a read pending now (a barrier comes while a read waits) may settle during the
-    // wait below, and what it returns goes out after the barrier.
-    let position = input === undefined ? undefined : this.wrap(input.description, () => input.reader.position());
+    // wait below, and what it returns goes out after the barrier. Copied at once, as operator state is at the
+    // barrier: a reader may go on changing the object it returned, and on one thread nothing else copies it
+    // before the checkpoint is stored (or kept for an in-process restart).
+    const position = input === undefined ? undefined : this.wrap(input.description, () => structuredClone(input.reader.position()));
     // A write still pending (a sink's, of a record a mail emitted while the task waited) belongs before the barrier.
-    if (this.blockers.length !== 0) {
-      // Copied, as the reader may change the object it returned while the read settles.
-      if (input !== undefined) position = this.wrap(input.description, () => structuredClone(position));
-      await this.waitForBlockers();
-    }
+    if (this.blockers.length !== 0) await this.waitForBlockers();
     if (this.job.stopped) return;
     time.switchTo(time.busyTimeMs);
     this.mailbox.enter();
@@ -388,9 +386,10 @@ export class Task implements MailboxOwner, ChainDriver {
     const operators = await this.chain.finalSnapshot(this, FINAL_CHECKPOINT, participant.storesSnapshots);
     if (this.job.stopped) return;
     this.waitingOn = 'the final checkpoint';
+    const input = this.input.kind === 'source' ? this.input : undefined;
     const snapshot: TaskSnapshot = {
       operators,
-      ...(this.input.kind === 'source' ? { source: { id: this.input.id, position: this.input.reader.position() } } : {}),
+      ...(input === undefined ? {} : { source: { id: input.id, position: this.wrap(input.description, () => structuredClone(input.reader.position())) } }),
     };
     const stored = new Promise<true>((resolve) => (this.finalCheckpointStored = () => resolve(true)));
     participant.report({ kind: 'finalSnapshot', task: this.id, snapshot });
