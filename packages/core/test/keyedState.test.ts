@@ -6,9 +6,11 @@ import {
   StreamExecutionEnvironment,
   ValueStateDescriptor,
   type Collector,
+  type FilterFunction,
   type KeyedProcessContext,
   type KeyedProcessFunction,
   type ListState,
+  type MapFunction,
   type MapState,
   type ReducingState,
   type RuntimeContext,
@@ -67,6 +69,33 @@ function referenceSummaries(): string[] {
   });
 }
 
+/** Counts per key from an object default value, changing the object it reads. */
+class CountFromDefault implements MapFunction<string, string> {
+  private counter!: ValueState<{ n: number }>;
+  open(ctx: RuntimeContext): void {
+    this.counter = ctx.getState(new ValueStateDescriptor('counter', { n: 0 }));
+  }
+  map(k: string): string {
+    const seen = this.counter.value() as { n: number };
+    seen.n++;
+    this.counter.update(seen);
+    return `${k}:${seen.n}`;
+  }
+}
+
+/** Keeps the first record of each key: a rich filter with keyed state. */
+class FirstOfKey implements FilterFunction<string> {
+  private seen!: ValueState<boolean>;
+  open(ctx: RuntimeContext): void {
+    this.seen = ctx.getState(new ValueStateDescriptor<boolean>('seen'));
+  }
+  filter(): boolean {
+    if (this.seen.value() === true) return false;
+    this.seen.update(true);
+    return true;
+  }
+}
+
 describe('keyed state', () => {
   it.each([1, 4])('scopes value, list, map and reducing state to the key (parallelism %i)', async (parallelism) => {
     const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', parallelism, chunkSize: 16 });
@@ -109,5 +138,31 @@ describe('keyed state', () => {
       map: (n: number) => n,
     });
     await expect(clash.executeAndCollect('clash')).rejects.toThrow(/State 'x' is already registered as a value state/);
+  });
+
+  it("gives each key its own copy of an object default value: one key's changes are not another's default", async () => {
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread' });
+    const out = await env
+      .fromElements('a', 'a', 'b', 'c', 'a')
+      .keyBy((k) => k)
+      .map(new CountFromDefault())
+      .executeAndCollect();
+    // Before, every key started from the one default object: a:1 a:2 b:3 c:4 a:5.
+    expect(out).toEqual(['a:1', 'a:2', 'b:1', 'c:1', 'a:3']);
+  });
+
+  it('refuses a default value that cannot be copied for each key, naming the state', () => {
+    expect(() => new ValueStateDescriptor('handlers', { onEvent: () => 1 })).toThrow("the default value of state 'handlers' cannot be copied for each key");
+  });
+
+  it('lets a filter on a keyed stream use keyed state, as a rich filter function can in Flink', async () => {
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', parallelism: 2 });
+    const firstOfEach = await env
+      .fromElements('a', 'b', 'a', 'c', 'b', 'a')
+      .keyBy((k) => k)
+      .filter(new FirstOfKey())
+      .executeAndCollect();
+    // Before: "No current key: keyed state is only available while a keyed record or timer is processed".
+    expect([...firstOfEach].sort()).toEqual(['a', 'b', 'c']);
   });
 });

@@ -1,12 +1,13 @@
 import type { FilterFunction } from '../api/functions.js';
 import type { PerSubtask } from '../api/perSubtask.js';
 import { emitChunk, type OneInputStreamOperator, type OperatorContext, type RecordStage } from './StreamOperator.js';
-import { closeFunction, functionForSubtask, openFunction } from './userFunctions.js';
+import { closeFunction, functionForSubtask, keyContextSetter, openFunction } from './userFunctions.js';
 
-/** Keeps the records a predicate accepts. */
+/** Keeps the records a predicate accepts (keyed or not: on a keyed stream the predicate may use keyed state). */
 export class FilterOperator<T> implements OneInputStreamOperator<T> {
   private readonly fn: FilterFunction<T> | ((value: T) => boolean);
   private readonly filter: (value: T) => boolean;
+  private readonly setKey: ((value: unknown) => unknown) | undefined;
 
   constructor(
     private readonly ctx: OperatorContext<T>,
@@ -14,6 +15,7 @@ export class FilterOperator<T> implements OneInputStreamOperator<T> {
   ) {
     this.fn = functionForSubtask(userFn, 'filter');
     this.filter = typeof this.fn === 'function' ? this.fn : this.fn.filter.bind(this.fn);
+    this.setKey = keyContextSetter(ctx);
   }
 
   open(): void | Promise<void> {
@@ -21,6 +23,7 @@ export class FilterOperator<T> implements OneInputStreamOperator<T> {
   }
 
   processElement(value: T): void {
+    this.setKey?.(value);
     if (this.filter(value)) this.ctx.output.collect(value);
   }
 
@@ -28,16 +31,19 @@ export class FilterOperator<T> implements OneInputStreamOperator<T> {
     // Pre-sized and trimmed once: growing by push reallocates several times per chunk.
     const kept = new Array<T>(values.length);
     let n = 0;
+    const setKey = this.setKey;
     for (let i = 0; i < values.length; i++) {
       const value = values[i] as T;
+      setKey?.(value);
       if (this.filter(value)) kept[n++] = value;
     }
     kept.length = n;
     emitChunk(this.ctx.output, kept);
   }
 
-  recordStage(): RecordStage {
-    return { kind: 'filter', fn: this.filter as (value: unknown) => boolean };
+  recordStage(): RecordStage | undefined {
+    // A keyed filter sets the current key before each record: not a plain predicate.
+    return this.setKey === undefined ? { kind: 'filter', fn: this.filter as (value: unknown) => boolean } : undefined;
   }
 
   close(): void | Promise<void> {

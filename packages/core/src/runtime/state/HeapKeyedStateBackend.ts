@@ -49,11 +49,14 @@ export class HeapKeyedStateBackend {
   getState<T>(descriptor: ValueStateDescriptor<T>): ValueState<T> {
     const table = this.table(descriptor);
     const fallback = descriptor.defaultValue;
+    // Each key gets its own copy of an object default (Flink copies it too): one shared object, changed
+    // and updated under one key, would be every other key's default.
+    const defaultValue = typeof fallback === 'object' && fallback !== null ? () => structuredClone(fallback) : () => fallback;
     // One lookup per access: an entry is never `undefined` (updating to undefined clears it).
     return {
       value: () => {
         const v = table.get(this.currentKey) as T | undefined;
-        return v === undefined ? fallback : v;
+        return v === undefined ? defaultValue() : v;
       },
       update: (value) => {
         if (value === undefined) table.delete(this.currentKey);

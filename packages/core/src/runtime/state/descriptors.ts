@@ -8,9 +8,21 @@ export class ValueStateDescriptor<T> {
   readonly kind = 'value';
   constructor(
     readonly name: string,
-    /** Returned by `value()` when the key has no value yet. */
+    /**
+     * Returned by `value()` when the key has no value yet; an object is
+     * structured-cloned for each such key (as checkpointed state is), so keys
+     * never share it.
+     */
     readonly defaultValue?: T,
-  ) {}
+  ) {
+    if (typeof defaultValue === 'object' && defaultValue !== null) {
+      try {
+        structuredClone(defaultValue);
+      } catch (error) {
+        throw new TypeError(`the default value of state '${name}' cannot be copied for each key: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+  }
 }
 
 /** A list per key. */
