@@ -26,8 +26,8 @@ export interface RestoreTarget {
 
 /**
  * Matches a checkpoint to the job about to run, refusing anything that would
- * silently drop state: every operator and source in the checkpoint must exist
- * in the job (by id), and state only moves to a different parallelism when it
+ * silently drop state: every source and every operator that holds state in
+ * the checkpoint must exist in the job (by id), and state only moves to a different parallelism when it
  * is keyed (re-split by key group), list state (dealt out round-robin) or the
  * splits of a rescalable source (dealt out round-robin).
  */
@@ -35,7 +35,8 @@ export function assignRestoredState(stored: StoredCheckpoint, targets: readonly 
   const { checkpoint, location } = stored;
   const where = `checkpoint ${checkpoint.checkpointId} (${location})`;
   const byId = new Map(targets.map((t) => [t.id, t]));
-  for (const [id, entry] of [...Object.entries(checkpoint.operators), ...Object.entries(checkpoint.sources)]) {
+  const operatorsWithState = Object.entries(checkpoint.operators).filter(([, entry]) => entry.subtasks.some(holdsState));
+  for (const [id, entry] of [...operatorsWithState, ...Object.entries(checkpoint.sources)]) {
     if (!byId.has(id)) {
       throw new InvalidJobError(
         `Cannot restore ${where}: it holds state of operator '${entry.name}' (id '${id}'), which is not in this job. ` +
@@ -62,6 +63,22 @@ export function assignRestoredState(stored: StoredCheckpoint, targets: readonly 
     assignment.set(target.id, subtasks);
   }
   return assignment;
+}
+
+/**
+ * Whether a subtask's snapshot holds anything to restore: an operator without
+ * state (a map, a sink without a writer state) may leave the job, as in Flink,
+ * which skips empty state when it matches a savepoint to a changed job.
+ */
+function holdsState(snapshot: OperatorSnapshot | undefined): boolean {
+  if (snapshot === undefined) return false;
+  const { keyedState, timers, operatorState, listState } = snapshot;
+  return (
+    operatorState !== undefined ||
+    (timers !== undefined && timers.length > 0) ||
+    (keyedState !== undefined && Object.values(keyedState.states).some((state) => state.entries.length > 0)) ||
+    (listState !== undefined && Object.values(listState).some((list) => list.length > 0))
+  );
 }
 
 /** The operator's list state, when any old subtask has some. */
