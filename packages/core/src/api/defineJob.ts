@@ -47,8 +47,15 @@ export interface RegisteredJob {
   readonly build: (args: unknown) => JobBuild;
 }
 
-/** Definitions by module URL, in the order the module defines them: how a slot finds a job after importing its module. */
-const registry = new Map<string, RegisteredJob[]>();
+/**
+ * Definitions by module URL, in the order the module defines them: how a slot finds a job after importing its module.
+ * One per thread, shared by every copy of this package in it: under a loader such as tsx, a CommonJS job module's
+ * `require()` and the slot's `import()` get two copies, and the slot must find what the module defined in the other.
+ */
+const registry: Map<string, RegisteredJob[]> = ((globalThis as Record<symbol, unknown>)[Symbol.for('tributary.jobRegistry')] ??= new Map()) as Map<
+  string,
+  RegisteredJob[]
+>;
 
 /** The `ordinal`th job `module` defines; undefined when there is none. */
 export function registeredJob(module: string, ordinal: number): RegisteredJob | undefined {

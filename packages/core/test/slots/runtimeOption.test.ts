@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { defineJob, InvalidJobError, StreamExecutionEnvironment } from '../../src/index.js';
+import { registeredJob } from '../../src/api/defineJob.js';
 import { failing, onManualClock, squares } from './fixtures/jobs.job.js';
 
 describe("the environment's runtime option", () => {
@@ -51,6 +52,17 @@ describe('defineJob', () => {
       new InvalidJobError("defineJob(): option 'module' must be the job module's file URL (import.meta.url), got 'jobs/x.ts'"),
     );
     expect(() => defineJob({ module: import.meta.url, build: undefined as never })).toThrow(InvalidJobError);
+  });
+
+  it('registers jobs where every copy of the package in a thread finds them (tsx gives a CommonJS job module a copy of its own)', async () => {
+    // A second instance of the module, as a second installed or loaded copy of the package has.
+    vi.resetModules();
+    const other = await import('../../src/api/defineJob.js');
+    expect(other.defineJob).not.toBe(defineJob);
+    const module = `${import.meta.url}#copies`;
+    other.defineJob({ module, build: () => StreamExecutionEnvironment.create() });
+    // Before, each copy kept its own registry: the slot said the module "defines no job #1".
+    expect(registeredJob(module, 0)).toBeDefined();
   });
 
   it('refuses args that cannot reach a slot', () => {
