@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  drain,
   ManualClock,
   MetricRegistry,
   RestartStrategies,
@@ -67,6 +68,22 @@ describe('JobClient.onEvent and JobClient.metrics (what a live view reads)', () 
     gate.openUntil(2);
     expect((await job.result).status).toBe('finished');
     expect(lines.map((f) => f.event)).toContain('job.ended');
+  });
+
+  it('an async listener that rejects loses its event, never the process nor the job', async () => {
+    const clock = new ManualClock(0);
+    const env = StreamExecutionEnvironment.create({ clock });
+    const gate = gatedSource(2);
+    env.fromSource(gate.source, 'numbers').addSink(() => undefined);
+    const job = env.executeAsync('rejecting listener');
+    job.onEvent(async () => {
+      await Promise.resolve();
+      throw new Error('view crashed later');
+    });
+    gate.openUntil(2);
+    expect((await job.result).status).toBe('finished');
+    // vitest runs with --unhandled-rejections=strict: before, the rejection ended the run here.
+    await drain();
   });
 
   it('exposes the registry the job registers its metrics in', async () => {

@@ -2,7 +2,17 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { describeMetric, Histogram, HISTOGRAM_BUCKETS, MetricRegistry, RestartStrategies, StreamExecutionEnvironment, type MetricEntry } from '../src/index.js';
+import {
+  describeMetric,
+  Histogram,
+  HISTOGRAM_BUCKETS,
+  MetricRegistry,
+  RestartStrategies,
+  StreamExecutionEnvironment,
+  type MapFunction,
+  type MetricEntry,
+} from '../src/index.js';
+import { gatedSource, until } from './support/gatedSource.js';
 
 const byId = (entries: Iterable<MetricEntry>) => new Map([...entries].map((e) => [e.id, e]));
 
@@ -78,6 +88,68 @@ describe('metric identity', () => {
     const result = await env.execute('regauge');
     expect(result.restarts).toBe(1);
     expect(result.metrics['job.regauge.operator.Map.0.attempt']).toBe(2);
+  });
+
+  it("a gauge that throws (it reads what the operator's close() released) reads NaN, and the job still finishes", async () => {
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread' });
+    env
+      .fromCollection([1, 2, 3])
+      .map({
+        pool: undefined as Set<number> | undefined,
+        open(ctx) {
+          this.pool = new Set();
+          ctx.metrics.gauge('poolSize', () => (this.pool as Set<number>).size);
+        },
+        map(n: number) {
+          return n;
+        },
+        close() {
+          this.pool = undefined;
+        },
+      } as MapFunction<number, number> & { pool: Set<number> | undefined })
+      .addSink(() => undefined);
+    // Before, reading the gauge for the result threw: execute() rejected with a bare TypeError.
+    const result = await env.execute('gauges');
+    expect(result.status).toBe('finished');
+    expect(result.metrics['job.gauges.operator.Map.0.poolSize']).toBeNaN();
+  });
+
+  it('numbers operators that share a name past a number another operator has as its own name', async () => {
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread' });
+    const out = await env
+      .fromCollection([1, 2, 3, 4, 5, 6])
+      .map((n) => n)
+      .name('step')
+      .filter((n) => n % 2 === 0)
+      .name('step')
+      .filter((n) => n > 2)
+      .name('step#2')
+      .executeAndCollect('names');
+    expect(out).toEqual([4, 6]);
+    const recordsIn = (operator: string) => env.metrics.snapshot()[`job.names.operator.${operator}.0.numRecordsIn`];
+    // Before, the second 'step' became 'step#2' too, and the two shared one counter (9 in).
+    expect([recordsIn('step'), recordsIn('step#3'), recordsIn('step#2')]).toEqual([6, 6, 3]);
+  });
+
+  it('empties the input queue gauge of a cancelled job: nothing is queued once it stopped', async () => {
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', chunkSize: 1, channelCapacity: 4 });
+    let release!: () => void;
+    const blocked = new Promise<void>((resolve) => (release = resolve));
+    const gate = gatedSource(1_000_000);
+    env
+      .fromSource(gate.source, 'numbers')
+      .rebalance()
+      .sinkTo({ createWriter: () => ({ write: () => blocked }) })
+      .name('slow');
+    const job = env.executeAsync('queued');
+    gate.openUntil(1_000);
+    const queued = () => env.metrics.snapshot()['job.queued.operator.slow.0.inputQueueRecords'] as number | undefined;
+    await until(() => (queued() ?? 0) > 0, 'records queued before the slow map');
+    job.cancel();
+    release();
+    expect((await job.result).status).toBe('cancelled');
+    // Before, it kept reading what was queued when the job stopped, for as long as the registry lived.
+    expect(queued()).toBe(0);
   });
 
   it('registers checkpoint metrics, with the job variables, only when checkpointing is on', async () => {

@@ -2,7 +2,7 @@ import type { UpdateView } from '../src/api.js';
 import { el, table } from './dom.js';
 import { bytes, clockTime, duration } from './format.js';
 
-/** Rows the table shows, newest first; `/api/job` has the whole history. */
+/** Rows the table shows, newest first; `/api/job` keeps the last 100, and counts them all. */
 const ROWS = 10;
 
 /** Checkpoints: counts, the one the job was restored from, and the latest ones with duration, alignment, size and failures. */
@@ -10,8 +10,7 @@ export class CheckpointsPanel {
   constructor(private readonly root: HTMLElement) {}
 
   update({ job }: UpdateView): void {
-    const completed = job.checkpoints.filter((c) => c.status === 'completed').length;
-    const failed = job.checkpoints.length - completed;
+    const { completed, failed } = job.checkpointCounts;
     const restored = job.restoredFrom === null ? 'no' : `checkpoint ${job.restoredFrom.checkpointId ?? '?'} (${job.restoredFrom.location})`;
     const rows = job.checkpoints
       .slice(-ROWS)

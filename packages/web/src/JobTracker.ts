@@ -12,6 +12,7 @@ const CHECKPOINT_HISTORY = 100;
 export class JobTracker {
   private readonly restarts: RestartView[] = [];
   private readonly checkpoints: CheckpointView[] = [];
+  private readonly checkpointCounts = { completed: 0, failed: 0 };
   private restoredFrom: JobView['restoredFrom'] = null;
   private failure: string | null = null;
   private endedAfterMs: number | undefined;
@@ -48,6 +49,7 @@ export class JobTracker {
       graph: this.client.graph(),
       restarts: [...this.restarts],
       checkpoints: [...this.checkpoints],
+      checkpointCounts: { ...this.checkpointCounts },
       restoredFrom: this.restoredFrom,
       failure: this.failure,
     };
@@ -76,6 +78,7 @@ export class JobTracker {
       case 'checkpoint.completed':
       case 'checkpoint.failed': {
         const completed = fields.event === 'checkpoint.completed';
+        this.checkpointCounts[completed ? 'completed' : 'failed']++;
         this.checkpoints.push({
           checkpointId: numberOr(fields, 'checkpointId', 0),
           time,

@@ -20,6 +20,8 @@ export interface JobView {
   readonly restarts: readonly RestartView[];
   /** Checkpoints completed or failed since the view started, oldest first (the last 100). */
   readonly checkpoints: readonly CheckpointView[];
+  /** How many checkpoints completed and failed since the view started: all of them, not only those `checkpoints` keeps. */
+  readonly checkpointCounts: { readonly completed: number; readonly failed: number };
   /** The checkpoint the job started from, when it was restored. */
   readonly restoredFrom: { readonly checkpointId: number | null; readonly location: string } | null;
   /** Why the job failed for good (status `failed`), else null. */

@@ -50,12 +50,16 @@ describe('JobTracker', () => {
     ]);
   });
 
-  it('keeps the last 100 checkpoints', () => {
+  it('keeps the last 100 checkpoints, and counts every one', () => {
     const { client, emit } = fakeClient();
     const tracker = new JobTracker(client, () => 0);
     for (let id = 1; id <= 130; id++) emit({ event: 'checkpoint.completed', checkpointId: id, durationMs: 1, sizeBytes: 1 });
-    const ids = tracker.view().checkpoints.map((c) => c.checkpointId);
-    expect([ids.length, ids[0], ids.at(-1)]).toEqual([100, 31, 130]);
+    emit({ event: 'checkpoint.failed', checkpointId: 131, cause: 'disk full' });
+    const view = tracker.view();
+    const ids = view.checkpoints.map((c) => c.checkpointId);
+    expect([ids.length, ids[0], ids.at(-1)]).toEqual([100, 32, 131]);
+    // The page shows these counts: before, it counted the kept 100 ("99 completed").
+    expect(view.checkpointCounts).toEqual({ completed: 130, failed: 1 });
   });
 
   it("takes the job's own runtime when it ends, and the failure's message when it fails", async () => {

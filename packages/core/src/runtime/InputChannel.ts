@@ -36,6 +36,7 @@ export class InputChannel<T> implements InputGate<T> {
   private readonly pollListeners: (PollListener | undefined)[];
   /** Records currently queued (for memory-bound assertions and metrics). */
   bufferedRecords = 0;
+  private released = false;
 
   constructor(
     producers: number,
@@ -58,6 +59,8 @@ export class InputChannel<T> implements InputGate<T> {
 
   /** Queues a chunk from `producer`; returns false when its queue is full and it should wait. */
   push(producer: number, chunk: T[]): boolean {
+    // The job stopped: nothing reads any more, and what is queued was dropped.
+    if (this.released) return true;
     const queue = this.queues[producer] as Item<T>[];
     queue.push(chunk);
     this.bufferedRecords += chunk.length;
@@ -121,8 +124,11 @@ export class InputChannel<T> implements InputGate<T> {
     return new Promise((resolve) => this.readers.push(resolve));
   }
 
-  /** Wakes every waiter (the job is stopping). */
+  /** The job is stopping: drops what is queued (the queue gauge reads 0, and a restart does not keep it alive) and wakes every waiter. */
   release(): void {
+    this.released = true;
+    for (const queue of this.queues) queue.length = 0;
+    this.bufferedRecords = 0;
     this.wakeReaders();
     for (let p = 0; p < this.writers.length; p++) this.wakeWriters(p);
   }

@@ -68,7 +68,7 @@ export interface JobClient {
    * Calls `listener` with every structured event the job writes to its logger
    * from now on (`checkpoint.completed`, `job.restarting`, ...; see
    * docs/observability.md), whatever the logger's level; returns a function
-   * that stops it. A listener that throws loses that event, never the job.
+   * that stops it. A listener that throws (or an async one that rejects) loses that event, never the job.
    */
   onEvent(listener: (event: JobEvent) => void): () => void;
 }
@@ -122,7 +122,7 @@ export function executeJob(graph: JobGraph, options: RunnerOptions): JobClient {
   let current: JobAttempt | undefined;
   const { slots } = options;
   const deploy: Deployer = slots === undefined ? deployLocally : (plan, reports) => new SlotHost(plan, slots, reports);
-  const listeners = new Set<(event: JobEvent) => void>();
+  const listeners = new Set<(event: JobEvent) => unknown>();
   const log = new EventLog(withListeners(options.logger, listeners), clock, { job: jobName, jobId });
   const watchdog = new JobWatchdog({
     jobName,
@@ -234,7 +234,8 @@ export function executeJob(graph: JobGraph, options: RunnerOptions): JobClient {
     graph: () => view,
     metrics: options.registry,
     onEvent: (listener) => {
-      const own = (event: JobEvent): void => listener(event);
+      // An async listener's rejection is caught too (see withListeners).
+      const own = (event: JobEvent): unknown => listener(event);
       listeners.add(own);
       return () => listeners.delete(own);
     },
@@ -242,13 +243,15 @@ export function executeJob(graph: JobGraph, options: RunnerOptions): JobClient {
 }
 
 /** The job's logger, also telling `listeners` (a view, a test) of each event. */
-function withListeners(logger: Logger, listeners: ReadonlySet<(event: JobEvent) => void>): Logger {
+function withListeners(logger: Logger, listeners: ReadonlySet<(event: JobEvent) => unknown>): Logger {
   const tee =
     (level: LogLevel) =>
     (message: string, fields: LogFields): unknown => {
       for (const listener of listeners) {
         try {
-          listener({ level, message, fields });
+          const pending = listener({ level, message, fields });
+          // An async listener that rejects, as one that throws, loses that event: never the process.
+          if (pending instanceof Promise) pending.catch(() => undefined);
         } catch {
           // A broken listener must not fail the job it watches, nor keep the logger from its line.
         }

@@ -319,23 +319,30 @@ interface OperatorMetricName {
   readonly operator: string;
 }
 
-/** Operators sharing a name (and uid) get `#2`, `#3`, ... so each subtask's metrics stay distinct. */
+/**
+ * Operators sharing a name (and uid) get `#2`, `#3`, ... so each subtask's metrics stay distinct; a number
+ * another operator's own name already has (one named `step#2`) is skipped.
+ */
 function operatorMetricNames(nodes: readonly StreamNode[]): Map<StreamNode, OperatorMetricName> {
-  const numbered = (seen: Map<string, number>, key: string, base: string): string => {
-    const n = (seen.get(key) ?? 0) + 1;
-    seen.set(key, n);
-    return n === 1 ? base : `${base}#${n}`;
-  };
-  const scopes = new Map<string, number>();
-  const operators = new Map<string, number>();
-  const names = new Map<StreamNode, OperatorMetricName>();
-  for (const node of nodes) {
-    const t = node.transformation;
-    const base = t.uid ?? t.name;
-    names.set(node, {
-      scopeName: numbered(scopes, base, base),
-      operator: numbered(operators, JSON.stringify([t.name, t.uid]), t.name),
-    });
-  }
-  return names;
+  const scopeNames = distinctNames(nodes.map(({ transformation: t }) => ({ base: t.uid ?? t.name, among: '' })));
+  // The `operator` variable is told apart together with the `uid` variable beside it.
+  const operatorNames = distinctNames(nodes.map(({ transformation: t }) => ({ base: t.name, among: t.uid ?? '' })));
+  return new Map(nodes.map((node, i) => [node, { scopeName: scopeNames[i] as string, operator: operatorNames[i] as string }]));
+}
+
+/** Each base as it is the first time it comes (within its `among`), then `base#2`, `base#3` ... skipping names already taken. */
+function distinctNames(items: readonly { readonly base: string; readonly among: string }[]): string[] {
+  const key = (among: string, name: string) => JSON.stringify([among, name]);
+  const taken = new Set(items.map(({ base, among }) => key(among, base)));
+  const first = new Set<string>();
+  return items.map(({ base, among }) => {
+    if (!first.has(key(among, base))) {
+      first.add(key(among, base));
+      return base;
+    }
+    let n = 2;
+    while (taken.has(key(among, `${base}#${n}`))) n++;
+    taken.add(key(among, `${base}#${n}`));
+    return `${base}#${n}`;
+  });
 }

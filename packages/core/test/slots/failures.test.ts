@@ -46,6 +46,14 @@ describe('failures in slots', { timeout: 30_000 }, () => {
     expect(result.metrics['job.counts.operator.pass.1.numRecordsIn']).toBe(100);
   });
 
+  it("gauges read the restarted attempt's slots, not the ended one's", async () => {
+    const result = await closeFailsOnce.execute({ n: 100, parallelism: 2, marker: marker() }, { jobName: 'gauges' });
+    expect(result.restarts).toBe(1);
+    // Before, each gauge kept reading the first attempt's mirror: 1.
+    expect(result.metrics['job.gauges.operator.pass.0.attempt']).toBe(2);
+    expect(result.metrics['job.gauges.operator.pass.1.attempt']).toBe(2);
+  });
+
   it('process.exit() in user code fails the job naming the slot and the operators it held', async () => {
     const error = await failureOf(failing.execute({ n: 100, parallelism: 2, failure: 'exit', at: 51 }, { jobName: 'exits' }));
     expect((error as Error).message).toBe(

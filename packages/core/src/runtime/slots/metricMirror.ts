@@ -1,5 +1,5 @@
 import { Histogram, type HistogramSnapshot, type HistogramTotals } from '../../metrics/Histogram.js';
-import { Counter, Gauge, type MetricRegistry } from '../../metrics/MetricRegistry.js';
+import { Counter, Gauge, readGauge, type MetricRegistry } from '../../metrics/MetricRegistry.js';
 import type { MetricSample } from './hostMessages.js';
 
 /** A slot's metrics as plain values, to send to the main thread. */
@@ -9,10 +9,19 @@ export function sampleMetrics(registry: MetricRegistry): MetricSample[] {
     const value: MetricSample['value'] =
       metric.kind === 'histogram'
         ? { kind: 'histogram', snapshot: metric.snapshot(), totals: metric.totals() }
-        : { kind: metric.kind, value: metric.kind === 'counter' ? metric.count : metric.read() };
+        : { kind: metric.kind, value: metric.kind === 'counter' ? metric.count : readGauge(metric) };
     samples.push({ id, name, variables, value });
   }
   return samples;
+}
+
+/** A gauge that reads what a slot's gauge last reported. */
+class MirroredGauge extends Gauge {
+  value = 0;
+
+  constructor() {
+    super(() => this.value);
+  }
 }
 
 /**
@@ -74,7 +83,6 @@ class MirroredHistogram extends Histogram {
  * histograms add to what earlier attempts left in the registry.
  */
 export class MetricMirror {
-  private readonly gauges = new Map<Gauge, number>();
   /** Each counter's value when this attempt's first sample of it came. */
   private readonly counterBase = new Map<Counter, number>();
   /** The histograms this attempt reports into: those an earlier attempt made carry its values over first. */
@@ -93,8 +101,9 @@ export class MetricMirror {
           break;
         }
         case 'gauge': {
-          const gauge: Gauge = this.registry.register({ id, name, variables, create: (): Gauge => new Gauge(() => this.gauges.get(gauge) ?? 0) }, 'gauge');
-          this.gauges.set(gauge, value.value);
+          // The value lives on the gauge, not in this mirror: a restart's new mirror updates the gauge the first one made.
+          const gauge = this.registry.register({ id, name, variables, create: (): Gauge => new MirroredGauge() }, 'gauge');
+          if (gauge instanceof MirroredGauge) gauge.value = value.value;
           break;
         }
         case 'histogram': {
