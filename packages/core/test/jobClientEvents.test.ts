@@ -76,6 +76,7 @@ describe('JobClient.onEvent and JobClient.metrics (what a live view reads)', () 
     const gate = gatedSource(2);
     env.fromSource(gate.source, 'numbers').addSink(() => undefined);
     const job = env.executeAsync('rejecting listener');
+    // eslint-disable-next-line @typescript-eslint/no-misused-promises -- an async listener, which TypeScript accepts where a void one is expected, is the case
     job.onEvent(async () => {
       await Promise.resolve();
       throw new Error('view crashed later');

@@ -3,7 +3,7 @@ import type { OneInputStreamOperator } from '../operators/StreamOperator.js';
 import { awaitClose, type CloseBound } from './awaitClose.js';
 import type { ChunkCollector } from './ChainOutputs.js';
 import { CheckpointBarrier } from './checkpoint/CheckpointBarrier.js';
-import { OperatorError } from './errors.js';
+import { messageOf, OperatorError } from './errors.js';
 import { yieldToEventLoop } from './eventLoop.js';
 import type { InputGate } from './InputGate.js';
 import type { TaskStatus } from './JobWatchdog.js';
@@ -348,7 +348,7 @@ export class Task implements MailboxOwner, ChainDriver {
     // wait below, and what it returns goes out after the barrier. Copied at once, as operator state is at the
     // barrier: a reader may go on changing the object it returned, and on one thread nothing else copies it
     // before the checkpoint is stored (or kept for an in-process restart).
-    const position = input === undefined ? undefined : this.wrap(input.description, () => structuredClone(input.reader.position()));
+    const position = input === undefined ? undefined : this.wrap(input.description, () => copyPosition(input.reader.position(), `checkpoint ${checkpointId}`));
     // A write still pending (a sink's, of a record a mail emitted while the task waited) belongs before the barrier.
     if (this.blockers.length !== 0) await this.waitForBlockers();
     if (this.job.stopped) return;
@@ -389,7 +389,7 @@ export class Task implements MailboxOwner, ChainDriver {
     const input = this.input.kind === 'source' ? this.input : undefined;
     const snapshot: TaskSnapshot = {
       operators,
-      ...(input === undefined ? {} : { source: { id: input.id, position: this.wrap(input.description, () => structuredClone(input.reader.position())) } }),
+      ...(input === undefined ? {} : { source: { id: input.id, position: this.wrap(input.description, () => copyPosition(input.reader.position(), 'the final checkpoint')) } }),
     };
     const stored = new Promise<true>((resolve) => (this.finalCheckpointStored = () => resolve(true)));
     participant.report({ kind: 'finalSnapshot', task: this.id, snapshot });
@@ -527,5 +527,14 @@ export class Task implements MailboxOwner, ChainDriver {
     } catch (error) {
       this.job.fail(OperatorError.wrap(error, operator), operator);
     }
+  }
+}
+
+/** A source's position as a checkpoint keeps it: a copy, taken now. */
+function copyPosition(position: unknown, checkpoint: string): unknown {
+  try {
+    return structuredClone(position);
+  } catch (error) {
+    throw new Error(`its position at ${checkpoint} cannot be copied: ${messageOf(error)} (source positions must be structured-cloneable)`, { cause: error });
   }
 }

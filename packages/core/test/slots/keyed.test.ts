@@ -78,14 +78,14 @@ describe('records between slots', { timeout: 30_000 }, () => {
     );
   });
 
-  it('a source position that cannot be cloned fails the checkpoint, naming it and the task', async () => {
+  it('a source position that cannot be cloned fails the job at the checkpoint, naming the source', async () => {
     const storage = mkdtempSync(join(tmpdir(), 'slot-position-'));
     const error = await uncloneablePosition.execute({ n: 0, parallelism: 2, storage }, { jobName: 'position' }).then(
       () => undefined,
       (e: unknown) => e,
     );
     expect((error as Error).message).toMatch(
-      /^Job 'position' failed: checkpoint \d+ of task 'ticks \(1\/1\)' cannot cross threads: .+; state and source positions must be structured-cloneable$/,
+      /^Job 'position' failed in operator 'ticks': its position at checkpoint \d+ cannot be copied: .+ \(source positions must be structured-cloneable\)$/,
     );
   });
 

@@ -19,7 +19,9 @@ export class ValueStateDescriptor<T> {
       try {
         structuredClone(defaultValue);
       } catch (error) {
-        throw new TypeError(`the default value of state '${name}' cannot be copied for each key: ${error instanceof Error ? error.message : String(error)}`);
+        throw new TypeError(`the default value of state '${name}' cannot be copied for each key: ${error instanceof Error ? error.message : String(error)}`, {
+          cause: error,
+        });
       }
     }
   }
