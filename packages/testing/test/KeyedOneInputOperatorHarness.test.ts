@@ -1,6 +1,15 @@
-import { OutputTag, ValueStateDescriptor, type KeyedProcessFunction, type ValueState } from '@tributary/core';
+import {
+  KeyedProcessOperator,
+  OutputTag,
+  StreamExecutionEnvironment,
+  ValueStateDescriptor,
+  type KeyedProcessFunction,
+  type OperatorContext,
+  type OperatorFactory,
+  type ValueState,
+} from '@tributary/core';
 import { describe, expect, it } from 'vitest';
-import { KeyedOneInputOperatorHarness, ManualClock } from '../src/index.js';
+import { collect, KeyedOneInputOperatorHarness, ManualClock, runJobToCompletion } from '../src/index.js';
 
 interface Event {
   readonly user: string;
@@ -163,5 +172,67 @@ describe('KeyedOneInputOperatorHarness', () => {
     await harness.open();
     expect(harness.keyOf({ user: 'ann', amount: 1 })).toBe('ann');
     expect(() => harness.processElement({ user: undefined as unknown as string, amount: 1 })).toThrow(/key selector returned undefined/);
+  });
+
+  describe('end of input, as in a job', () => {
+    /** Registers a timer 1 s after each key's record; a timer emits `key@time`. */
+    const timerPerKey: KeyedProcessFunction<string, string, string> = {
+      processElement(_value, ctx) {
+        ctx.timerService.registerProcessingTimeTimer(ctx.timerService.currentProcessingTime() + 1_000);
+      },
+      onTimer(timestamp, ctx, out) {
+        out.collect(`${ctx.currentKey}@${timestamp}`);
+      },
+    };
+
+    it('drops keyed timers still pending when the input ends: they never fire, as in a job', async () => {
+      const harness = KeyedOneInputOperatorHarness.forKeyedProcessFunction(timerPerKey, (s) => s);
+      await harness.open();
+      harness.processElements(['a', 'b']);
+      await harness.endInput();
+      await harness.setProcessingTime(5_000);
+      expect(harness.getOutput()).toEqual([]);
+      // They stay in a snapshot, as in a job's final checkpoint.
+      expect(harness.snapshot().timers).toEqual([[1_000, ['a', 'b']]]);
+
+      const clock = new ManualClock(0);
+      const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock });
+      const out = collect(env.fromElements('a', 'b').keyBy((s) => s).process(timerPerKey));
+      await runJobToCompletion(env.executeAsync('timers at end of input'), clock);
+      expect(out).toEqual(harness.getOutput());
+    });
+
+    it("fires keyed timers already due before the operator's endInput(), as a job does", async () => {
+      const dueNow: KeyedProcessFunction<string, string, string> = {
+        processElement(_value, ctx) {
+          ctx.timerService.registerProcessingTimeTimer(ctx.timerService.currentProcessingTime());
+        },
+        onTimer(_timestamp, ctx, out) {
+          out.collect(`timer ${ctx.currentKey}`);
+        },
+      };
+      /** A keyed operator that flushes something of its own at end of input. */
+      class Flushing extends KeyedProcessOperator<string, string, string> {
+        constructor(private readonly ctx: OperatorContext<string>) {
+          super(ctx, dueNow);
+        }
+        endInput(): void {
+          this.ctx.output.collect('endInput flush');
+        }
+      }
+      const factory: OperatorFactory<string, string> = (ctx) => new Flushing(ctx);
+
+      const harness = new KeyedOneInputOperatorHarness(factory, (s: string) => s);
+      await harness.open();
+      harness.processElement('a');
+      await harness.endInput();
+      expect(harness.getOutput()).toEqual(['timer a', 'endInput flush']);
+
+      const clock = new ManualClock(0);
+      const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock });
+      const out = collect(env.fromElements('a').keyBy((s) => s).transform('Flushing', factory));
+      await runJobToCompletion(env.executeAsync('due timers at end of input'), clock);
+      expect(out).toEqual(harness.getOutput());
+    });
   });
 });

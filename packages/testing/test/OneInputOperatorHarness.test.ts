@@ -1,6 +1,6 @@
-import { OutputTag, type OneInputStreamOperator, type OperatorFactory } from '@tributary/core';
+import { OutputTag, StreamExecutionEnvironment, type OneInputStreamOperator, type OperatorFactory } from '@tributary/core';
 import { describe, expect, it } from 'vitest';
-import { FakeBatchService, ManualClock, OneInputOperatorHarness } from '../src/index.js';
+import { collect, FakeBatchService, ManualClock, OneInputOperatorHarness, runJobToCompletion } from '../src/index.js';
 import { miniBatch } from './fixtures/MiniBatchOperator.js';
 
 const odd = new OutputTag<number>('odd');
@@ -137,6 +137,29 @@ describe('OneInputOperatorHarness', () => {
     await harness.open();
     await expect(harness.endInput()).rejects.toThrow('flush failed');
     expect((harness.failure as Error).message).toBe('flush failed');
+  });
+
+  it("endInput waits until the operator is no longer backpressured before calling its endInput(), as a job does", async () => {
+    // Holds its input back until t=100, and says when its endInput() was called.
+    const gate: OperatorFactory<number, number> = (ctx) => ({
+      processElement() {
+        ctx.task.backpressure(new Promise<void>((resolve) => ctx.processingTimeService.registerTimer(100, () => resolve())));
+      },
+      endInput() {
+        ctx.output.collect(ctx.clock.now());
+      },
+    });
+    const harness = new OneInputOperatorHarness(gate);
+    await harness.open();
+    harness.processElement(1);
+    await harness.endInput();
+    expect(harness.getOutput()).toEqual([100]);
+
+    const clock = new ManualClock(0);
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock });
+    const out = collect(env.fromElements(1).transform('Gate', gate));
+    await runJobToCompletion(env.executeAsync('backpressure at end of input'), clock);
+    expect(out).toEqual(harness.getOutput());
   });
 
   it('records a failure reported through task.fail and aborts the task signal', async () => {

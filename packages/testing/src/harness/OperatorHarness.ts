@@ -307,27 +307,43 @@ export abstract class OperatorHarness<TIn, TOut> implements MailboxOwner {
 
   /**
    * Signals end of input, as the runtime does when the input is exhausted,
-   * and waits for the operator to finish: while the promise its `endInput()`
-   * returned is pending, the clock moves to the next pending timer (a batch
-   * timeout, a service answering, a retry delay) and the harness drains,
-   * again and again. Rejects if the promise is still pending with no timer
-   * left (the job would hang), and with the operator's error if it rejects.
-   * Stops waiting, like the runtime, once the task fails or is cancelled.
+   * and waits for the operator to finish. As in a job, keyed timers already
+   * due fire first, the harness waits until the operator is no longer
+   * {@link backpressured}, and only then is the operator's `endInput()`
+   * called. While the promise it returned is pending, the clock moves to the
+   * next pending timer (a batch timeout, a service answering, a retry delay)
+   * and the harness drains, again and again. Rejects if the promise is still
+   * pending with no timer left (the job would hang), and with the operator's
+   * error if it rejects. Stops waiting, like the runtime, once the task fails
+   * or is cancelled.
+   *
+   * Once it settles the task has ended: keyed timers still pending never
+   * fire, however far the clock moves (they stay in a {@link snapshot}).
    */
   async endInput(): Promise<void> {
     this.checkOpen('endInput');
     this.lifecycle = 'ended';
-    const result = this.asTaskWork(() => this.operator.endInput?.());
-    let outcome: { error: unknown } | 'pending' | 'done' = 'pending';
-    Promise.resolve(result).then(
-      () => (outcome = 'done'),
-      (error: unknown) => (outcome = { error }),
-    );
-    await this.driveUntil(() => outcome !== 'pending' || this.signal.aborted, 'finished end of input');
-    const settled = outcome as { error: unknown } | 'pending' | 'done';
-    if (typeof settled === 'object') {
-      this.recordFailure(settled.error);
-      throw settled.error;
+    const timers = this.context.keyed?.timers;
+    try {
+      // The runtime's OperatorChain.endInput: due keyed timers, then backpressure settles, then the operator's endInput().
+      if (timers !== undefined) this.asTaskWork(() => timers.fireDue());
+      await this.driveUntil(() => !this.backpressured || this.signal.aborted, 'released backpressure');
+      if (this.signal.aborted) return;
+      const result = this.asTaskWork(() => this.operator.endInput?.());
+      let outcome: { error: unknown } | 'pending' | 'done' = 'pending';
+      Promise.resolve(result).then(
+        () => (outcome = 'done'),
+        (error: unknown) => (outcome = { error }),
+      );
+      await this.driveUntil(() => outcome !== 'pending' || this.signal.aborted, 'finished end of input');
+      const settled = outcome as { error: unknown } | 'pending' | 'done';
+      if (typeof settled === 'object') {
+        this.recordFailure(settled.error);
+        throw settled.error;
+      }
+    } finally {
+      // The task ends with its input: keyed timers not yet due are dropped, as in a job (where the task closes).
+      timers?.dispose();
     }
   }
 
