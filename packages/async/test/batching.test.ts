@@ -249,7 +249,9 @@ describe('batch triggers (ours)', () => {
     expect((harness.failure as Error).message).toBe('a batch of 2 records failed after 1 attempt: deadline of 100 ms for all attempts exceeded');
     expect(harness.numProcessingTimeTimers()).toBe(0);
     expect(metric(harness, 'bufferedRecords')).toBe(0);
-    await harness.setProcessingTime(2_000);
+    // The failed harness takes no more time; the clock itself still moves, and nothing runs.
+    await expect(harness.setProcessingTime(2_000)).rejects.toThrow(/setProcessingTime\(\) after the task failed/);
+    await harness.clock.setTime(2_000);
     expect(calls).toEqual([[1, 2]]);
   });
 

@@ -162,8 +162,11 @@ describe('KeyedOneInputOperatorHarness', () => {
     expect((harness.failure as Error).message).toBe('timer failed');
     // Both timers fire in one unit of task work; the exception ends it, as a failing job would.
     expect(harness.getOutput()).toEqual([]);
-    harness.processElement({ user: 'ann', amount: 1 });
-    await harness.setProcessingTime(300);
+    // Like a failed task, the harness takes nothing more: a test cannot go on as if the job had.
+    expect(() => harness.processElement({ user: 'ann', amount: 1 })).toThrow(/processElement\(\) after the task failed \(see harness.failure\): timer failed/);
+    await expect(harness.setProcessingTime(300)).rejects.toThrow(/after the task failed/);
+    await expect(harness.endInput()).rejects.toThrow(/after the task failed/);
+    await harness.clock.setTime(300);
     expect(harness.getOutput()).toEqual([]);
   });
 

@@ -184,10 +184,62 @@ describe('OneInputOperatorHarness', () => {
     });
     const harness = new OneInputOperatorHarness(failing);
     await harness.open();
-    harness.processElements([1, 5, 10]);
-    await harness.setProcessingTime(20);
+    harness.processElements([1, 5]);
+    await harness.clock.setTime(20);
     expect((harness.failure as Error).message).toBe('five');
     expect(ran).toEqual([]);
+  });
+
+  it('refuses every later call once the task failed, naming the failure, as a failed task takes no more work', async () => {
+    const failing: OperatorFactory<number, number> = (ctx) => ({
+      processElement(n) {
+        ctx.output.collect(n);
+        if (n === 5) ctx.processingTimeService.registerTimer(10, () => ctx.task.fail(new Error('five'), ctx.description));
+      },
+    });
+    const harness = new OneInputOperatorHarness(failing);
+    await harness.open();
+    harness.processElement(5);
+    await harness.setProcessingTime(10); // the failure happens here and is recorded
+    expect((harness.failure as Error).message).toBe('five');
+
+    const refused = /after the task failed \(see harness.failure\): five/;
+    expect(() => harness.processElement(6)).toThrow(refused);
+    expect(() => harness.processChunk([6])).toThrow(refused);
+    expect(() => harness.snapshot()).toThrow(refused);
+    await expect(harness.feed([6])).rejects.toThrow(refused);
+    await expect(harness.setProcessingTime(20)).rejects.toThrow(/^setProcessingTime\(\) after the task failed/);
+    await expect(harness.drain()).rejects.toThrow(refused);
+    await expect(harness.endInput()).rejects.toThrow(/^endInput\(\) after the task failed/);
+    await expect(harness.notifyCheckpointComplete(1)).rejects.toThrow(refused);
+    expect(harness.getOutput()).toEqual([5]);
+    await harness.close(); // a failed task is still closed
+  });
+
+  it('endInput and feed reject with the failure when the task fails while they wait', async () => {
+    const failing: OperatorFactory<number, number> = (ctx) => ({
+      processElement(n) {
+        // Held back until a timer at 50, which fails the task.
+        ctx.task.backpressure(
+          new Promise<void>((resolve) =>
+            ctx.processingTimeService.registerTimer(50, () => {
+              ctx.task.fail(new Error(`failed after ${n}`), ctx.description);
+              resolve();
+            }),
+          ),
+        );
+      },
+      endInput: () => new Promise<void>((resolve) => ctx.processingTimeService.registerTimer(100, () => resolve())),
+    });
+    const fed = new OneInputOperatorHarness(failing);
+    await fed.open();
+    await expect(fed.feed([1, 2])).rejects.toThrow('failed after 1');
+
+    const ended = new OneInputOperatorHarness(failing);
+    await ended.open();
+    ended.processElement(1);
+    await expect(ended.endInput()).rejects.toThrow('failed after 1');
+    expect((ended.failure as Error).message).toBe('failed after 1');
   });
 
   it('is backpressured while a promise given to task.backpressure is pending', async () => {

@@ -146,7 +146,7 @@ describe('dedupe: one call per distinct input', () => {
     const { harness } = setup({ dedupe: { key: (x) => x, cache: strict } });
     await harness.open();
     harness.processElements(['a']);
-    await harness.endInput();
+    await expect(harness.endInput()).rejects.toThrow(/cannot serialize the result for key a/);
     expect(String(harness.failure)).toMatch(/AsyncBatchFailedError: .*cannot serialize the result for key a/);
     expect(harness.getOutput()).toEqual([]);
   });

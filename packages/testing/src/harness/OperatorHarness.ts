@@ -9,6 +9,7 @@ import {
   OptionChecker,
   type HeapKeyedStateBackend,
   ManualClock,
+  messageOf,
   MetricRegistry,
   restoreOperator,
   snapshotOperator,
@@ -67,7 +68,8 @@ type Lifecycle = 'created' | 'open' | 'ended' | 'closed';
  * (one sent while a record, a snapshot or another mail runs waits for it)
  * and records their exceptions as {@link failure}; `backpressure` makes
  * {@link backpressured} true until the promise settles; `signal` aborts on
- * failure and on {@link cancel}.
+ * failure and on {@link cancel}. Once the task failed, every call that would
+ * give it work, time or a checkpoint throws, naming the failure.
  *
  * Nothing here sleeps: time moves only through {@link setProcessingTime}
  * (or the shared `clock`), and {@link drain} runs pending promise work and
@@ -278,9 +280,11 @@ export abstract class OperatorHarness<TIn, TOut> implements MailboxOwner {
    * Feeds records the way a task does: before each record, while the
    * operator is backpressured, drains (see {@link drain}) and, if that is not
    * enough, moves the clock to its next timer. Rejects if the operator stays
-   * backpressured with no timer left to fire (it would hang the job).
+   * backpressured with no timer left to fire (it would hang the job), and
+   * with the failure if the task fails meanwhile.
    */
   async feed(values: Iterable<TIn>): Promise<void> {
+    this.checkFailed('feed');
     for (const value of values) {
       await this.driveUntil(() => !this.backpressured || this.signal.aborted, 'released backpressure');
       if (this.signal.aborted) return;
@@ -293,15 +297,17 @@ export abstract class OperatorHarness<TIn, TOut> implements MailboxOwner {
    * the mails it sends (completions, emitted records), and timers already due.
    */
   async drain(): Promise<void> {
-    await drain();
-    await this.clock.setTime(this.clock.now());
+    this.checkFailed('drain');
+    await this.settle();
   }
 
   /**
    * Moves processing time to `t` (never backwards): due timers fire in
-   * timestamp order, draining between them.
+   * timestamp order, draining between them. A timer that fails the task
+   * is recorded as {@link failure}; the next call rejects.
    */
   async setProcessingTime(t: number): Promise<void> {
+    this.checkFailed('setProcessingTime');
     await this.clock.setTime(t);
   }
 
@@ -314,8 +320,8 @@ export abstract class OperatorHarness<TIn, TOut> implements MailboxOwner {
    * next pending timer (a batch timeout, a service answering, a retry delay)
    * and the harness drains, again and again. Rejects if the promise is still
    * pending with no timer left (the job would hang), and with the operator's
-   * error if it rejects. Stops waiting, like the runtime, once the task fails
-   * or is cancelled.
+   * error if it rejects, or with the failure if the task fails meanwhile.
+   * Stops waiting, like the runtime, once the task is cancelled.
    *
    * Once it settles the task has ended: keyed timers still pending never
    * fire, however far the clock moves (they stay in a {@link snapshot}).
@@ -374,6 +380,7 @@ export abstract class OperatorHarness<TIn, TOut> implements MailboxOwner {
    * new harness. Throws if either returns a promise: use {@link snapshotAsync}.
    */
   snapshot(checkpointId = this.nextCheckpointId++): OperatorSnapshot {
+    this.checkFailed('snapshot');
     const snapshot = this.asTaskWork(() => snapshotOperator(this.context, this.operator, checkpointId));
     if (snapshot instanceof Promise) {
       void snapshot.catch(() => undefined);
@@ -384,11 +391,13 @@ export abstract class OperatorHarness<TIn, TOut> implements MailboxOwner {
 
   /** {@link snapshot} for operators whose snapshot is a promise (a sink pre-committing). */
   async snapshotAsync(checkpointId = this.nextCheckpointId++): Promise<OperatorSnapshot> {
+    this.checkFailed('snapshotAsync');
     return this.asTaskWork(() => snapshotOperator(this.context, this.operator, checkpointId));
   }
 
   /** Tells the operator that checkpoint `checkpointId` is durable (two-phase-commit sinks commit here). */
   async notifyCheckpointComplete(checkpointId: number): Promise<void> {
+    this.checkFailed('notifyCheckpointComplete');
     await this.asTaskWork(() => this.operator.notifyCheckpointComplete?.(checkpointId));
   }
 
@@ -443,7 +452,18 @@ export abstract class OperatorHarness<TIn, TOut> implements MailboxOwner {
     this.controller.abort(error);
   }
 
+  /**
+   * A failed task takes no more input, time or checkpoints: a test that goes
+   * on after a failure it did not look at must not pass as if the job ran on.
+   */
+  private checkFailed(method: string): void {
+    if (this.failed === undefined) return;
+    const { error } = this.failed;
+    throw new Error(`${method}() after the task failed (see harness.failure): ${messageOf(error)}`, { cause: error });
+  }
+
   private checkOpen(method: string): void {
+    this.checkFailed(method);
     if (this.lifecycle !== 'open') {
       throw new Error(
         this.lifecycle === 'created'
@@ -453,10 +473,18 @@ export abstract class OperatorHarness<TIn, TOut> implements MailboxOwner {
     }
   }
 
+  /** {@link drain} without the failure check: what the harness runs while it waits for the operator. */
+  private async settle(): Promise<void> {
+    await drain();
+    await this.clock.setTime(this.clock.now());
+  }
+
   /** Drains, then moves the clock timer by timer until `done()` holds; rejects when no timer is left. */
   private async driveUntil(done: () => boolean, what: string): Promise<void> {
     for (let steps = 0; ; steps++) {
-      await this.drain();
+      await this.settle();
+      // The task failed while the harness waited for it: the wait fails with it, as the job would.
+      if (this.failed !== undefined) throw this.failed.error;
       if (done()) return;
       const next = this.clock.nextTimerAt();
       if (next === undefined) {
