@@ -3,7 +3,7 @@ import { FakeBatchService, feedMarbles, ManualClock, OneInputOperatorHarness, to
 import { expectBatches, expectBatchSizes, expectNoEmptyBatches, expectOutputMarbles } from '../src/vitest/index.js';
 import { miniBatch } from './fixtures/MiniBatchOperator.js';
 
-function setup() {
+function setup(maxInFlight = 10) {
   const clock = new ManualClock(0);
   const service = new FakeBatchService<number, number[]>({
     clock,
@@ -16,7 +16,7 @@ function setup() {
       call: async (inputs, signal) => [(await service.call(inputs, { signal })).flat()],
       maxBatchSize: 3,
       maxDelayMs: 30,
-      maxInFlight: 10,
+      maxInFlight,
     }),
     { clock },
   );
@@ -49,6 +49,20 @@ describe('feedMarbles', () => {
     await feedMarbles(harness, 'a---b', { frameMs: 10, values: { a: 1, b: 2 } });
     expect(service.calls.map((c) => c.queuedAt)).toEqual([30]);
     expect(harness.clock.now()).toBe(40);
+  });
+
+  it('feeds as a task does: no record goes in while the operator is backpressured', async () => {
+    // One batch in flight at a time: a second full batch backpressures until the first is answered (10 ms).
+    const { harness, service } = setup(1);
+    await harness.open();
+    await feedMarbles(harness, '(abcdefgh)|', { frameMs: 10, values: { a: 1, b: 2, c: 3, d: 4, e: 5, f: 6, g: 7, h: 8 } });
+    // As harness.feed() (and a job's task) sends them; processElements would send [4, 5, 6] at 0 as well.
+    expect(service.calls.map((c) => [c.queuedAt, c.inputs])).toEqual([
+      [0, [1, 2, 3]],
+      [10, [4, 5, 6]],
+      [20, [7, 8]],
+    ]);
+    expect(service.maxConcurrency).toBe(1);
   });
 
   it('uses the symbols themselves as records when no values are given, and rejects unknown symbols', async () => {

@@ -19,7 +19,11 @@ export interface FeedMarblesOptions<TIn> {
  * feeds its record at that frame's time, `(ab)` feeds several records in one
  * frame, `|` ends the input (awaiting `harness.endInput()`), and spaces are
  * ignored. Before a frame's records are fed the clock is set to the frame's
- * time, so timers due by then (a batch timeout) fire first.
+ * time, so timers due by then (a batch timeout) fire first. Records are fed
+ * as a task feeds them ({@link OperatorHarness.feed}): while the operator is
+ * backpressured the clock moves on until it takes the next record, so a
+ * frame's records may go in later than the frame, and later frames start
+ * from there.
  *
  * @example
  * ```ts
@@ -57,11 +61,12 @@ export async function feedMarbles<TIn>(harness: OperatorHarness<TIn, unknown>, d
       await harness.endInput();
       return;
     }
+    // feed(), not processElement(): a task gives an operator no record while it is backpressured (a full async operator).
     if (char === ')') {
-      harness.processElements((group ?? []).map(valueOf));
+      await harness.feed((group ?? []).map(valueOf));
       group = undefined;
     } else if (char !== '-') {
-      harness.processElement(valueOf(char));
+      await harness.feed([valueOf(char)]);
     }
     frame++;
   }
