@@ -16,6 +16,7 @@ import {
 } from '@tributary/core';
 import { describe, expect, it } from 'vitest';
 import { collect, ManualClock, runJobToCompletion } from '../src/index.js';
+import { collectInSlots } from './fixtures/collectInSlots.job.js';
 
 interface Click {
   readonly user: string;
@@ -215,5 +216,15 @@ describe('runJobToCompletion', () => {
       await opened.then((handle) => handle.close(), () => undefined);
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('collect() refuses to run in a slot, where its array would stay empty, and says what to use', { timeout: 30_000 }, async () => {
+    const failure = await collectInSlots.execute({}).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect((failure as Error | undefined)?.message).toMatch(
+      /build\(\) threw in slot [01]: collect\(\) cannot bring records out of a slot: .*runtime: 'single-thread'.*executeAndCollect\(\)/,
+    );
   });
 });

@@ -1,5 +1,15 @@
 import { activeResources, countByType } from '../internal/activeResources.js';
-import { describeValue, drain, OptionChecker, type DataStream, type JobClient, type JobExecutionResult, type ManualClock } from '@tributary/core';
+import {
+  describeValue,
+  drain,
+  InvalidJobError,
+  isSlotThread,
+  OptionChecker,
+  type DataStream,
+  type JobClient,
+  type JobExecutionResult,
+  type ManualClock,
+} from '@tributary/core';
 
 /** Options of {@link runJobToCompletion}. */
 export interface RunJobOptions {
@@ -152,6 +162,13 @@ function describeOperators(result: JobExecutionResult): string {
  * runs: call it while building the job, before running it. Works for side
  * outputs too (`collect(stream.getSideOutput(tag))`).
  *
+ * The records stay in the thread that runs the sink, so the job must run on
+ * this thread (`runtime: 'single-thread'`, which a `ManualClock` needs
+ * anyway). In a slot (a `defineJob` job on the `'slots'` runtime, the
+ * default above parallelism 1) it throws while the slot builds the job, and
+ * the job fails: the array the main thread holds would stay empty. There,
+ * return the stream from `build` and run the job's `executeAndCollect()`.
+ *
  * @example
  * ```ts
  * const out = collect(env.fromElements(1, 2, 3).map((n) => n * 2));
@@ -160,6 +177,15 @@ function describeOperators(result: JobExecutionResult): string {
  * ```
  */
 export function collect<T>(stream: DataStream<T>, name = 'Sink: Test collect'): T[] {
+  if (isSlotThread()) {
+    // Each slot builds the job again, so this array would live in the slot's thread and the caller's would stay empty.
+    throw new InvalidJobError(
+      "collect() cannot bring records out of a slot: the job runs in slots (runtime: 'slots', the default of a defineJob job " +
+        'above parallelism 1), each in its own thread, and the array collect() returned in the main thread would stay empty. ' +
+        "Run the job with runtime: 'single-thread' (as runJobToCompletion needs), or return the stream from build and use the " +
+        "job's executeAndCollect()",
+    );
+  }
   const values: T[] = [];
   stream
     .addSink((value) => {

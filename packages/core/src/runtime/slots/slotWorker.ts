@@ -3,6 +3,9 @@
 import { parentPort } from 'node:worker_threads';
 import type { ToSlot } from './hostMessages.js';
 import { Slot } from './Slot.js';
+import { markSlotThread } from './slotThread.js';
+
+markSlotThread();
 
 const port = parentPort;
 port?.on('message', (message: ToSlot) => {
