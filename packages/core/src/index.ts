@@ -28,7 +28,7 @@ export type { Source, SourceReader, SourceReaderContext, ReadResult } from './ap
 export type { Sink, SinkWriter, SinkWriterContext } from './api/Sink.js';
 
 export { type Clock, SystemClock, ManualClock } from './runtime/Clock.js';
-export { drain, yieldToEventLoop } from './runtime/eventLoop.js';
+export { drain, drainTurns, yieldToEventLoop } from './runtime/eventLoop.js';
 export { isSlotThread } from './runtime/slots/slotThread.js';
 export { type Key, MAX_PARALLELISM, keyGroupOf, subtaskForKey } from './runtime/keyGroups.js';
 export {

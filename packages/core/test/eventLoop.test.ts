@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { drain, ManualClock, StreamExecutionEnvironment, yieldToEventLoop } from '../src/index.js';
+import { drain, drainTurns, ManualClock, StreamExecutionEnvironment, yieldToEventLoop } from '../src/index.js';
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -49,5 +49,15 @@ describe('drain()', () => {
     await drain();
     expect(out).toHaveLength(500);
     expect(ended).toBe(true);
+  });
+
+  it('drainTurns gives up after its turns on work that keeps yielding, and says whether the work rested', async () => {
+    let stopped = false;
+    void (async () => {
+      while (!stopped) await yieldToEventLoop();
+    })();
+    expect(await drainTurns(10)).toBe(false);
+    stopped = true;
+    expect(await drainTurns(10)).toBe(true);
   });
 });

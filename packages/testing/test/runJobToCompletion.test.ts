@@ -227,4 +227,18 @@ describe('runJobToCompletion', () => {
       /build\(\) threw in slot [01]: collect\(\) cannot bring records out of a slot: .*runtime: 'single-thread'.*executeAndCollect\(\)/,
     );
   });
+
+  it('stops a job that keeps working without waiting on its clock (an endless source) and says so', async () => {
+    const clock = new ManualClock(0);
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock });
+    async function* endless() {
+      for (let i = 0; ; i++) yield i;
+    }
+    let sunk = 0;
+    env.fromAsyncIterable(() => endless()).addSink(() => void sunk++);
+    await expect(runJobToCompletion(env.executeAsync('endless'), clock, { maxBusyTurns: 300 })).rejects.toThrow(
+      /^Job 'endless' has not finished and keeps working without waiting on its clock: it ran 300 event-loop turns .* since the clock last moved \(time 0\)\. A source that never ends.*Operators \(records in -> out\): 'Source: /,
+    );
+    expect(sunk).toBeGreaterThan(0);
+  });
 });

@@ -47,9 +47,20 @@ const MAX_DRAIN_TURNS = 100_000;
  * caller checks its own condition.
  */
 export async function drain(): Promise<void> {
-  for (let turn = 0; turn < MAX_DRAIN_TURNS; turn++) {
+  await drainTurns(MAX_DRAIN_TURNS);
+}
+
+/**
+ * {@link drain} for at most `maxTurns` turns of the event loop. Resolves true
+ * once no {@link yieldToEventLoop} is pending, false when work kept yielding
+ * through every turn (a source that never ends and never waits): for a caller
+ * that must stay in control of a job that never rests, such as a test driver.
+ */
+export async function drainTurns(maxTurns: number): Promise<boolean> {
+  for (let turn = 0; turn < maxTurns; turn++) {
     // eslint-disable-next-line no-restricted-globals -- drain's own turn, which it does not wait for
     await new Promise<void>((resolve) => setImmediate(resolve));
-    if (pendingYields === 0) return;
+    if (pendingYields === 0) return true;
   }
+  return false;
 }

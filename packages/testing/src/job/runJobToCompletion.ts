@@ -1,7 +1,7 @@
 import { activeResources, countByType } from '../internal/activeResources.js';
 import {
   describeValue,
-  drain,
+  drainTurns,
   InvalidJobError,
   isSlotThread,
   OptionChecker,
@@ -27,9 +27,19 @@ export interface RunJobOptions {
    * pending before the job is reported stuck. Default 30,000.
    */
   readonly maxIoWaitMs?: number;
+  /**
+   * Most event-loop turns the job may keep working without its clock moving
+   * (at least a millisecond of work each) before it is stopped and
+   * reported: a source that never ends and never waits on the clock would
+   * run for ever. Default 2,000 (a few seconds of work).
+   */
+  readonly maxBusyTurns?: number;
 }
 
-const RUN_JOB_OPTIONS = ['maxSteps', 'idleRounds', 'maxIoWaitMs'];
+const RUN_JOB_OPTIONS = ['maxSteps', 'idleRounds', 'maxIoWaitMs', 'maxBusyTurns'];
+
+/** Turns of one bounded drain: small enough that a job that never rests is noticed soon. */
+const DRAIN_SLICE_TURNS = 100;
 
 /**
  * Runs a job built on an environment with a `ManualClock` to its end:
@@ -47,8 +57,10 @@ const RUN_JOB_OPTIONS = ['maxSteps', 'idleRounds', 'maxIoWaitMs'];
  * that never settles, or for data on a socket that does not come) is
  * cancelled and reported stuck, with what was seen: the clock's time, how
  * long it waited, the open handles and each operator's record counts. So is
- * a job still running after `maxSteps` clock steps, and one whose I/O
- * stays in flight longer than `maxIoWaitMs`.
+ * a job still running after `maxSteps` clock steps, one whose I/O
+ * stays in flight longer than `maxIoWaitMs`, and one that keeps working for
+ * `maxBusyTurns` event-loop turns without its clock moving (a source that
+ * never ends and never waits on the clock).
  *
  * @example
  * ```ts
@@ -80,6 +92,7 @@ export async function runJobToCompletion(
   const maxSteps = check.optionalInteger('maxSteps', options.maxSteps, 10_000);
   const idleRounds = check.optionalInteger('idleRounds', options.idleRounds, 50);
   const maxIoWaitMs = check.optionalDuration('maxIoWaitMs', options.maxIoWaitMs, 30_000, { positive: true });
+  const maxBusyTurns = check.optionalInteger('maxBusyTurns', options.maxBusyTurns, 2_000);
   const client = job instanceof Promise ? undefined : job;
   const result = job instanceof Promise ? job : job.result;
   const name = client === undefined ? 'The job' : `Job '${client.jobName}'`;
@@ -90,19 +103,43 @@ export async function runJobToCompletion(
   );
   const done = (): boolean => ended !== undefined;
 
+  // Turns the job kept working since the clock last moved. drain() alone would give a job that never rests
+  // 100,000 turns per call (minutes), so the kit drains in slices and counts them.
+  let busyTurns = 0;
+  let busySince = performance.now();
+  let busy = false;
+  /** Drains until the job rests or ends; false (and `busy`) once it worked `maxBusyTurns` turns without the clock moving. */
+  const settle = async (): Promise<boolean> => {
+    for (;;) {
+      if ((await drainTurns(DRAIN_SLICE_TURNS)) || done()) return true;
+      busyTurns += DRAIN_SLICE_TURNS;
+      if (busyTurns >= maxBusyTurns) {
+        busy = true;
+        return false;
+      }
+    }
+  };
+
   const stop = async (message: string): Promise<never> => {
     // Cancelling lets the job's operators close; its result then says `cancelled` and counts each operator's records.
     client?.cancel();
-    await drain();
-    for (let round = 0; !done() && round < idleRounds; round++) await drain();
+    // Bounded: a job given as a promise cannot be cancelled, and one that never rests would hold a full drain() for minutes.
+    for (let round = 0; !done() && round <= idleRounds; round++) await drainTurns(DRAIN_SLICE_TURNS);
     const operators = ended !== undefined && 'result' in ended ? ` Operators (records in -> out): ${describeOperators(ended.result)}.` : '';
     throw new Error(message + operators);
   };
 
+  const busyMessage = (): string =>
+    `${name} has not finished and keeps working without waiting on its clock: it ran ${busyTurns} event-loop turns ` +
+    `(${Math.round(performance.now() - busySince)} ms) since the clock last moved (time ${clock.now()}). ` +
+    'A source that never ends and never waits on the clock (an endless generator)? Make it end, or wait on the clock ' +
+    'between records; raise maxBusyTurns if the job is only big.';
+
   for (let steps = 0; ; steps++) {
-    await drain();
-    const idle = await waitForTimerOrEnd(clock, done, idleRounds, maxIoWaitMs);
+    const rested = await settle();
+    const idle = rested ? await waitForTimerOrEnd(clock, done, idleRounds, maxIoWaitMs, settle) : undefined;
     if (done()) return result;
+    if (busy) return stop(busyMessage());
     if (idle !== undefined) return stop(`${name} is stuck: it has not finished and no timer is pending on its clock (time ${clock.now()}); ${idle}`);
     const next = clock.nextTimerAt() as number;
     if (steps >= maxSteps) {
@@ -112,16 +149,25 @@ export async function runJobToCompletion(
       );
     }
     await clock.setTime(Math.max(next, clock.now()));
+    busyTurns = 0;
+    busySince = performance.now();
   }
 }
 
 /**
- * Waits until the job ended or a timer is pending, and returns undefined;
- * or, when the job has been idle too long, what it saw. Idle means
+ * Waits until the job ended or a timer is pending (or `settle` found it
+ * busy too long), and returns undefined; or, when the job has been idle too
+ * long, what it saw. Idle means
  * `idleRounds` rounds in a row with no I/O request in flight, or one I/O
  * request stretch longer than `maxIoWaitMs`.
  */
-async function waitForTimerOrEnd(clock: ManualClock, done: () => boolean, idleRounds: number, maxIoWaitMs: number): Promise<string | undefined> {
+async function waitForTimerOrEnd(
+  clock: ManualClock,
+  done: () => boolean,
+  idleRounds: number,
+  maxIoWaitMs: number,
+  settle: () => Promise<boolean>,
+): Promise<string | undefined> {
   const start = performance.now();
   let quietRounds = 0;
   let ioSince: number | undefined;
@@ -147,7 +193,8 @@ async function waitForTimerOrEnd(clock: ManualClock, done: () => boolean, idleRo
         'An operator, source or sink is waiting for a promise that never settles, or for data on an open handle (a socket, a pipe) that did not come.'
       );
     }
-    await drain();
+    // A job that starts working again is not idle; settle() says when it worked too long (the caller reads why).
+    if (!(await settle())) return undefined;
     quietRounds++;
   }
 }
