@@ -2,6 +2,7 @@ import {
   KeyedProcessOperator,
   OutputTag,
   StreamExecutionEnvironment,
+  subtaskForKey,
   ValueStateDescriptor,
   type KeyedProcessFunction,
   type OperatorContext,
@@ -216,11 +217,11 @@ describe('KeyedOneInputOperatorHarness', () => {
       };
       /** A keyed operator that flushes something of its own at end of input. */
       class Flushing extends KeyedProcessOperator<string, string, string> {
-        constructor(private readonly ctx: OperatorContext<string>) {
-          super(ctx, dueNow);
+        constructor(private readonly flushTo: OperatorContext<string>) {
+          super(flushTo, dueNow);
         }
         endInput(): void {
-          this.ctx.output.collect('endInput flush');
+          this.flushTo.output.collect('endInput flush');
         }
       }
       const factory: OperatorFactory<string, string> = (ctx) => new Flushing(ctx);
@@ -236,6 +237,59 @@ describe('KeyedOneInputOperatorHarness', () => {
       const out = collect(env.fromElements('a').keyBy((s) => s).transform('Flushing', factory));
       await runJobToCompletion(env.executeAsync('due timers at end of input'), clock);
       expect(out).toEqual(harness.getOutput());
+    });
+  });
+
+  describe('at parallelism above 1, as the runtime splits keys', () => {
+    const SEEN = new ValueStateDescriptor<number>('seen', 0);
+    /** Counts each key's records, and reports the count at t=100 (one timer per key). */
+    const countPerKey = (): KeyedProcessFunction<string, string, string> & { seen?: ValueState<number> } => ({
+      open(ctx) {
+        this.seen = ctx.getState(SEEN);
+      },
+      processElement(_key, ctx) {
+        this.seen!.update(this.seen!.value()! + 1);
+        ctx.timerService.registerProcessingTimeTimer(100);
+      },
+      onTimer(_timestamp, ctx, out) {
+        out.collect(`${ctx.currentKey}=${this.seen!.value()}`);
+      },
+    });
+    const keys = ['a', 'b', 'c', 'd', 'e', 'f'];
+
+    it('restores into each subtask only the keyed state and timers of the keys it owns', async () => {
+      const before = KeyedOneInputOperatorHarness.forKeyedProcessFunction(countPerKey(), (k: string) => k);
+      await before.open();
+      before.processElements(keys);
+      const snapshot = before.snapshot();
+
+      const outputs: string[] = [];
+      for (const subtaskIndex of [0, 1]) {
+        const after = KeyedOneInputOperatorHarness.forKeyedProcessFunction(countPerKey(), (k: string) => k, { parallelism: 2, subtaskIndex });
+        after.initializeState(snapshot);
+        await after.open();
+        const owned = keys.filter((k) => subtaskForKey(k, 2) === subtaskIndex);
+        expect(after.keys(SEEN).sort()).toEqual(owned);
+        await after.setProcessingTime(100);
+        expect(after.getOutput().sort()).toEqual(owned.map((k) => `${k}=1`));
+        outputs.push(...after.getOutput());
+      }
+      // Every key once over both subtasks, as a job restored at parallelism 2 emits.
+      expect(outputs.sort()).toEqual(keys.map((k) => `${k}=1`));
+    });
+
+    it('refuses a record whose key another subtask owns, naming that subtask', async () => {
+      const harness = KeyedOneInputOperatorHarness.forKeyedProcessFunction(countPerKey(), (k: string) => k, { parallelism: 2, subtaskIndex: 0 });
+      await harness.open();
+      const foreign = keys.find((k) => subtaskForKey(k, 2) === 1)!;
+      const own = keys.find((k) => subtaskForKey(k, 2) === 0)!;
+      expect(() => harness.processElement(foreign)).toThrow(
+        new RegExp(`key "${foreign}" belongs to subtask 1 of 2 \\(by key group\\), but this harness is subtask 0: a job never sends it here`),
+      );
+      expect(() => harness.processChunk([own, foreign])).toThrow(/belongs to subtask 1 of 2/);
+      harness.processElement(own);
+      expect(harness.keys(SEEN)).toEqual([own]);
+      expect(harness.failure).toBeUndefined();
     });
   });
 });

@@ -335,6 +335,43 @@ describe('OneInputOperatorHarness', () => {
     expect(() => new OneInputOperatorHarness(() => ({ processElement() {} }), { parallelism: 0 })).toThrow(/parallelism/);
   });
 
+  it('numbers the checkpoints of a restored harness after the one it restored from, as a restored job does', async () => {
+    const ids: number[] = [];
+    const tracking: OperatorFactory<number, number> = () => ({
+      processElement() {},
+      snapshotState(checkpointId) {
+        ids.push(checkpointId);
+        return checkpointId;
+      },
+    });
+    const before = new OneInputOperatorHarness(tracking);
+    await before.open();
+    before.snapshot();
+    const second = before.snapshot();
+    const after = new OneInputOperatorHarness(tracking);
+    after.initializeState(second);
+    await after.open();
+    after.snapshot();
+    await after.snapshotAsync();
+    expect(ids).toEqual([1, 2, 3, 4]);
+  });
+
+  it('refuses to restore operator state at another parallelism than it was taken at, as a job refuses', async () => {
+    const stateful: OperatorFactory<number, number> = () => ({
+      processElement() {},
+      snapshotState: () => ({ offset: 7 }),
+    });
+    const before = new OneInputOperatorHarness(stateful);
+    await before.open();
+    const snapshot = before.snapshot();
+    const wider = new OneInputOperatorHarness(stateful, { parallelism: 2, subtaskIndex: 1, name: 'Stateful' });
+    expect(() => wider.initializeState(snapshot)).toThrow(
+      /the snapshot of operator 'Stateful' was taken at parallelism 1 and this harness has 2; its operator state .* cannot be re-split/,
+    );
+    // The same parallelism restores it.
+    new OneInputOperatorHarness(stateful).initializeState(snapshot);
+  });
+
   it('gives the operator the subtask, parallelism, name and uid it was asked for', () => {
     const harness = new OneInputOperatorHarness(() => ({ processElement() {} }), { name: 'Embed', uid: 'embed', subtaskIndex: 1, parallelism: 3 });
     expect(harness.context).toMatchObject({ subtaskIndex: 1, parallelism: 3, description: "'Embed' (uid 'embed')" });

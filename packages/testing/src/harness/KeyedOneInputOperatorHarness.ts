@@ -3,6 +3,7 @@ import {
   HeapKeyedStateBackend,
   KeyedProcessOperator,
   OptionChecker,
+  subtaskForKey,
   type Key,
   type KeyedProcessFunction,
   type OperatorFactory,
@@ -60,6 +61,29 @@ export class KeyedOneInputOperatorHarness<TIn, TOut, TKey extends Key> extends O
       keySelector,
       { name: 'KeyedProcess', ...options },
     );
+  }
+
+  /**
+   * A record whose key another subtask owns would never reach this one in a
+   * job: a test feeding it would check state the job never builds here.
+   */
+  protected override checkRecord(value: TIn): void {
+    const { parallelism, subtaskIndex, description } = this.context;
+    if (parallelism === 1) return;
+    let key: Key;
+    try {
+      key = extractKey(this.keySelector, value, description);
+    } catch {
+      return; // The operator extracts the key again and fails the task with this error, as in a job.
+    }
+    const owner = subtaskForKey(key, parallelism);
+    if (owner !== subtaskIndex) {
+      throw new Error(
+        `a record with key ${JSON.stringify(typeof key === 'bigint' ? `${key}n` : key)} belongs to subtask ${owner} of ${parallelism} ` +
+          `(by key group), but this harness is subtask ${subtaskIndex}: a job never sends it here. Feed it to the harness ` +
+          `with subtaskIndex: ${owner}, or use parallelism 1`,
+      );
+    }
   }
 
   /** The key `value` would be processed under (the key selector, checked as the runtime checks it). */

@@ -13,6 +13,7 @@ import {
   MetricRegistry,
   restoreOperator,
   snapshotOperator,
+  subtaskForKey,
   type Key,
   type OneInputStreamOperator,
   type OperatorContext,
@@ -56,6 +57,14 @@ export interface TimedRecord<T> {
 }
 
 type Lifecycle = 'created' | 'open' | 'ended' | 'closed';
+
+/**
+ * What a harness knows of the snapshots it took: the checkpoint id and the
+ * parallelism, which a runtime checkpoint records and a bare
+ * `OperatorSnapshot` does not. A restore reads them to number its next
+ * checkpoint after it and to refuse what the runtime refuses.
+ */
+const TAKEN = new WeakMap<OperatorSnapshot, { readonly checkpointId: number; readonly parallelism: number }>();
 
 /**
  * What both operator harnesses share: an operator instance driven by hand,
@@ -214,14 +223,46 @@ export abstract class OperatorHarness<TIn, TOut> implements MailboxOwner {
    * state, keyed timers, the operator's own state and its list state. To test
    * a restore at another parallelism, give each harness a share and the union
    * made by core's `redistributeListState` (`union` defaults to the snapshot's
-   * own lists). Call it on a new
+   * own lists); keyed state and timers are split as the runtime splits them:
+   * a harness restores only the keys its subtask owns. Operator state taken
+   * at another parallelism is refused, as a job refuses it. The next
+   * checkpoint id follows the snapshot's. Call it on a new
    * harness, before {@link open}. Restored timers start once the operator
    * is open: those already due fire the next time the clock is set or
    * advanced (also to the current time).
    */
   initializeState(snapshot: OperatorSnapshot, union?: OperatorListState): void {
     if (this.lifecycle !== 'created') throw new Error('initializeState() must be called before open(), on a new harness');
-    restoreOperator(this.context, this.operator, snapshot, union);
+    const { parallelism } = this.context;
+    const taken = TAKEN.get(snapshot);
+    if (taken !== undefined && taken.parallelism !== parallelism && snapshot.operatorState !== undefined) {
+      // As the runtime's restore: opaque operator state cannot be re-split, so it only restores at the parallelism it was taken at.
+      throw new Error(
+        `initializeState(): the snapshot of operator ${this.context.description} was taken at parallelism ${taken.parallelism} and this ` +
+          `harness has ${parallelism}; its operator state (what snapshotState() returns) cannot be re-split, so a job refuses ` +
+          `this restore. Only keyed state and list state (snapshotListState()) move to another parallelism`,
+      );
+    }
+    restoreOperator(this.context, this.operator, this.keyedShare(snapshot), union);
+    // A restored job numbers its checkpoints after the one it restored from.
+    if (taken !== undefined) this.nextCheckpointId = Math.max(this.nextCheckpointId, taken.checkpointId + 1);
+  }
+
+  /** The keyed state and timers of `snapshot` whose keys this subtask owns, by key group, as the runtime splits them. */
+  private keyedShare(snapshot: OperatorSnapshot): OperatorSnapshot {
+    const { parallelism, subtaskIndex } = this.context;
+    if (parallelism === 1 || (snapshot.keyedState === undefined && snapshot.timers === undefined)) return snapshot;
+    const mine = (key: Key): boolean => subtaskForKey(key, parallelism) === subtaskIndex;
+    const states: Record<string, { kind: (typeof snapshot.keyedState & object)['states'][string]['kind']; entries: [Key, unknown][] }> = {};
+    for (const [name, { kind, entries }] of Object.entries(snapshot.keyedState?.states ?? {})) {
+      states[name] = { kind, entries: entries.filter(([key]) => mine(key)) };
+    }
+    const timers = (snapshot.timers ?? []).map(([t, keys]) => [t, keys.filter(mine)] as [number, Key[]]).filter(([, keys]) => keys.length > 0);
+    return {
+      ...snapshot,
+      ...(snapshot.keyedState === undefined ? {} : { keyedState: { ...snapshot.keyedState, states } }),
+      ...(snapshot.timers === undefined ? {} : { timers }),
+    };
   }
 
   /** Opens the operator (and the user function it wraps), as task work: the mails it sends run after it returns. */
@@ -249,6 +290,7 @@ export abstract class OperatorHarness<TIn, TOut> implements MailboxOwner {
    */
   processElement(value: TIn): void {
     this.checkOpen('processElement');
+    this.checkRecord(value);
     this.recordsIn.count++;
     this.asTaskWork(() => this.operator.processElement(value));
   }
@@ -266,6 +308,7 @@ export abstract class OperatorHarness<TIn, TOut> implements MailboxOwner {
       this.processElements(values);
       return;
     }
+    for (const value of values) this.checkRecord(value);
     this.recordsIn.count += values.length;
     const operator = this.operator as Required<Pick<OneInputStreamOperator<TIn>, 'processChunk'>>;
     this.asTaskWork(() => operator.processChunk(values));
@@ -386,13 +429,18 @@ export abstract class OperatorHarness<TIn, TOut> implements MailboxOwner {
       void snapshot.catch(() => undefined);
       throw new Error(`operator ${this.context.description} snapshots asynchronously: use await harness.snapshotAsync()`);
     }
-    return snapshot;
+    return this.taken(snapshot, checkpointId);
   }
 
   /** {@link snapshot} for operators whose snapshot is a promise (a sink pre-committing). */
   async snapshotAsync(checkpointId = this.nextCheckpointId++): Promise<OperatorSnapshot> {
     this.checkFailed('snapshotAsync');
-    return this.asTaskWork(() => snapshotOperator(this.context, this.operator, checkpointId));
+    return this.taken(await this.asTaskWork(() => snapshotOperator(this.context, this.operator, checkpointId)), checkpointId);
+  }
+
+  private taken(snapshot: OperatorSnapshot, checkpointId: number): OperatorSnapshot {
+    TAKEN.set(snapshot, { checkpointId, parallelism: this.context.parallelism });
+    return snapshot;
   }
 
   /** Tells the operator that checkpoint `checkpointId` is durable (two-phase-commit sinks commit here). */
@@ -444,6 +492,11 @@ export abstract class OperatorHarness<TIn, TOut> implements MailboxOwner {
     }
     this.mailbox.leave();
     return result;
+  }
+
+  /** Refuses a record the runtime would never send this subtask (keyed harnesses: a key another subtask owns). */
+  protected checkRecord(_value: TIn): void {
+    // Any record may reach a non-keyed subtask.
   }
 
   private recordFailure(error: unknown): void {
