@@ -113,4 +113,16 @@ describe('@tributary/testing/vitest', () => {
     expect(() => expectBatchSizes(service, [1, 1])).toThrow(/batch sizes/);
     expect(() => expectNoEmptyBatches(service)).toThrow(/empty batch/);
   });
+
+  it('refuses to assert batches without a call log instead of passing on an empty one', async () => {
+    const clock = new ManualClock(0);
+    const service = new FakeBatchService<number, number>({ clock, handler: (xs) => [...xs], keepCallLog: false });
+    const answers = [service.call([]), service.call([1])];
+    await clock.advance(0);
+    await Promise.all(answers);
+    const off = /needs the service's call log, and this FakeBatchService was created with keepCallLog: false/;
+    expect(() => expectNoEmptyBatches(service)).toThrow(new RegExp(`^expectNoEmptyBatches\\(\\) ${off.source}`));
+    expect(() => expectBatches(service, [])).toThrow(off);
+    expect(() => expectBatchSizes(service, [])).toThrow(off);
+  });
 });

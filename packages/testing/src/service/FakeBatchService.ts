@@ -143,7 +143,8 @@ export class FakeBatchService<TIn, TOut> {
   private readonly retryAfterMs: number;
   private readonly random: () => number;
   private readonly log: MutableCallRecord<TIn>[] = [];
-  private readonly keepCallLog: boolean;
+  /** Whether the service keeps a call log (option `keepCallLog`): without it `calls` stays empty. */
+  readonly keepCallLog: boolean;
   private callCount = 0;
   private served = 0;
   private readonly queue: PendingCall<TIn>[] = [];

@@ -19,6 +19,7 @@ import type { FakeBatchService } from '../service/FakeBatchService.js';
  * ```
  */
 export function expectBatches<TIn, TOut>(service: FakeBatchService<TIn, TOut>, expected: readonly (readonly TIn[])[]): void {
+  checkCallLog(service, 'expectBatches');
   expect(
     service.calls.map((c) => c.inputs),
     `batches received by the service; call log:\n${service.describeCalls()}`,
@@ -27,13 +28,22 @@ export function expectBatches<TIn, TOut>(service: FakeBatchService<TIn, TOut>, e
 
 /** Asserts the size of every batch the service received, in call order. */
 export function expectBatchSizes<TIn, TOut>(service: FakeBatchService<TIn, TOut>, expected: readonly number[]): void {
+  checkCallLog(service, 'expectBatchSizes');
   expect(service.batchSizes(), `batch sizes; call log:\n${service.describeCalls()}`).toEqual(expected);
 }
 
 /** Asserts that no call carried an empty batch. */
 export function expectNoEmptyBatches<TIn, TOut>(service: FakeBatchService<TIn, TOut>): void {
+  checkCallLog(service, 'expectNoEmptyBatches');
   const empty = service.calls.filter((c) => c.inputs.length === 0).map((c) => c.id);
   expect(empty, `calls with an empty batch; call log:\n${service.describeCalls()}`).toEqual([]);
+}
+
+/** Without a call log every batch assertion would check an empty list and pass, whatever the service received. */
+function checkCallLog(service: { readonly keepCallLog: boolean }, assertion: string): void {
+  if (!service.keepCallLog) {
+    throw new Error(`${assertion}() needs the service's call log, and this FakeBatchService was created with keepCallLog: false`);
+  }
 }
 
 /**
