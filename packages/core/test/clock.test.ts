@@ -102,4 +102,25 @@ describe('ManualClock', () => {
     expect(() => clock.schedule(Number.NaN, () => {})).toThrow(/ManualClock\.schedule: the time must be a number, got NaN/);
     expect(clock.pendingTimers).toBe(0);
   });
+
+  it('refuses setTime(NaN), naming the method, and keeps its time and timers', async () => {
+    const clock = new ManualClock(5);
+    const fired = vi.fn();
+    clock.schedule(10, fired);
+    await expect(clock.setTime(Number.NaN)).rejects.toThrow(/^ManualClock\.setTime: the time must be a number, got NaN$/);
+    expect(clock.now()).toBe(5);
+    expect(fired).not.toHaveBeenCalled();
+    await expect(clock.advance(Number.NaN)).rejects.toThrow(/ManualClock\.advance/);
+  });
+
+  it('does not count a timer at Infinity as the next one, and does not fire it even at setTime(Infinity)', async () => {
+    const clock = new ManualClock(0);
+    const fired: number[] = [];
+    clock.schedule(Number.POSITIVE_INFINITY, () => fired.push(Number.POSITIVE_INFINITY));
+    expect(clock.nextTimerAt()).toBeUndefined();
+    clock.schedule(10, () => fired.push(10));
+    expect(clock.nextTimerAt()).toBe(10);
+    await clock.setTime(Number.POSITIVE_INFINITY);
+    expect(fired).toEqual([10]);
+  });
 });

@@ -114,7 +114,7 @@ export class ManualClock implements Clock {
     return this.timers.filter((t) => !t.cancelled).length;
   }
 
-  /** Timestamp of the earliest pending timer, or `undefined` when none is pending. */
+  /** Timestamp of the earliest pending timer, or `undefined` when none is pending (a timer at `Infinity` never is due). */
   nextTimerAt(): number | undefined {
     return this.nextDue(Number.POSITIVE_INFINITY)?.at;
   }
@@ -127,6 +127,8 @@ export class ManualClock implements Clock {
 
   /** Moves time to `t` (never backwards), firing due timers in order. */
   async setTime(t: number): Promise<void> {
+    // NaN compares false with everything: it would pass the check below, fire every timer and leave now() NaN.
+    if (Number.isNaN(t)) throw new RangeError('ManualClock.setTime: the time must be a number, got NaN');
     if (t < this.time) {
       throw new RangeError(`ManualClock.setTime: time cannot go backwards (now ${this.time}, asked ${t})`);
     }
@@ -147,7 +149,8 @@ export class ManualClock implements Clock {
     this.timers = this.timers.filter((t) => !t.cancelled);
     let best: PendingTimer | undefined;
     for (const timer of this.timers) {
-      if (timer.at > limit) continue;
+      // As on the system clock, a timer at Infinity never fires, even at setTime(Infinity).
+      if (timer.at > limit || timer.at === Number.POSITIVE_INFINITY) continue;
       if (best === undefined || timer.at < best.at || (timer.at === best.at && timer.seq < best.seq)) {
         best = timer;
       }
