@@ -12,6 +12,9 @@ import {
   StreamExecutionEnvironment,
   ValueStateDescriptor,
   type CheckpointStorage,
+  type Collector,
+  type KeyedProcessContext,
+  type KeyedProcessFunction,
   type MapFunction,
   type RuntimeContext,
   type Source,
@@ -87,6 +90,20 @@ function expectExactlyOnce(records: [number, number][], total: number) {
 const completedCheckpoints = (env: StreamExecutionEnvironment, job: string) =>
   (env.metrics.snapshot()[`job.${job}.checkpoints.numCompletedCheckpoints`] as number | undefined) ?? 0;
 
+/** Emits each record and sets a keyed timer a second ahead, which emits `timerMark`. */
+class RemindLater implements KeyedProcessFunction<number, number, number> {
+  constructor(private readonly timerMark: number) {}
+
+  processElement(n: number, ctx: KeyedProcessContext<number>, out: Collector<number>): void {
+    ctx.timerService.registerProcessingTimeTimer(ctx.timerService.currentProcessingTime() + 1_000);
+    out.collect(n);
+  }
+
+  onTimer(_timestamp: number, _ctx: KeyedProcessContext<number>, out: Collector<number>): void {
+    out.collect(this.timerMark);
+  }
+}
+
 describe('checkpoints and recovery', () => {
   it.each(['map', 'reduce'] as const)('restores keyed state and source position after a failure: every record exactly once (count by %s)', async (count) => {
     const storage = mkdtempSync(join(tmpdir(), 'ckpt-'));
@@ -126,17 +143,40 @@ describe('checkpoints and recovery', () => {
     expect(readdirSync(out).filter((f) => f.startsWith('.'))).toEqual([]);
   });
 
-  it('goes on checkpointing after one source ended, and a restore does not replay it: every record exactly once', async () => {
+  it('goes on checkpointing after one source ended, and a restore replays nothing of the ended branch: no record, timer or end-of-input result twice', async () => {
     const storage = mkdtempSync(join(tmpdir(), 'ckpt-'));
     const out = mkdtempSync(join(tmpdir(), 'out-'));
     const clock = new ManualClock(0);
     const bounded = [1000, 1001, 1002];
-    /** A bounded source (it ends at once) and an open one, unioned into an exactly-once file sink. */
-    const build = (env: StreamExecutionEnvironment, gate: ReturnType<typeof gatedSource>, check: () => void) =>
+    const TIMER = -1;
+    const TOTAL = 9000;
+    /**
+     * An open source unioned with a bounded branch (it ends at once) into an exactly-once file sink. The
+     * bounded branch sets a keyed timer 1 s ahead for each record (not due when its input ends: it must never
+     * fire) and, at its end of input, emits TOTAL + its record count (once, whatever the restores).
+     */
+    const build = (env: StreamExecutionEnvironment, gate: ReturnType<typeof gatedSource>, check: () => void) => {
+      const ended = env
+        .fromCollection(bounded)
+        .uid('bounded')
+        .keyBy((n) => n)
+        .process(new RemindLater(TIMER))
+        .uid('remind')
+        .transform<number>('total', (ctx) => {
+          let count = 0;
+          return {
+            processElement: (n: number) => {
+              count++;
+              ctx.output.collect(n);
+            },
+            endInput: () => ctx.output.collect(TOTAL + count),
+          };
+        })
+        .uid('total');
       env
         .fromSource(gate.source, 'numbers')
         .uid('numbers')
-        .union(env.fromCollection(bounded).uid('bounded'))
+        .union(ended)
         .map((n) => {
           check();
           return n;
@@ -144,6 +184,7 @@ describe('checkpoints and recovery', () => {
         .uid('check')
         .sinkTo(FileSink.jsonLines<number>(out))
         .uid('out');
+    };
     const committedNumbers = () =>
       readdirSync(out)
         .filter((f) => !f.startsWith('.'))
@@ -161,24 +202,25 @@ describe('checkpoints and recovery', () => {
     const job1 = env1.executeAsync('one source ended');
     gate1.openUntil(120);
     // Before, the bounded source's end stopped periodic checkpoints for the whole job: this never came.
-    // Checkpoints every 10 ms of the manual clock, until one is stored and committed (real file I/O: up to 20 s).
+    // Checkpoints every 10 ms of the manual clock until one stored past the timers' time is committed (real file I/O: up to 20 s).
     const giveUpAt = performance.now() + 20_000;
-    while (committedNumbers().length < 123 && performance.now() < giveUpAt) {
+    while ((committedNumbers().length < 124 || clock.now() < 1_500) && performance.now() < giveUpAt) {
       await clock.advance(10);
       await new Promise((resolve) => setImmediate(resolve));
     }
     failNow = true;
     gate1.openUntil(121);
     await expect(job1.result).rejects.toThrow('crash');
-    expect(committedNumbers()).toEqual([...upTo(120), ...bounded]);
+    // The timers were not due when their input ended: dropped, though the task lived on past their time.
+    expect(committedNumbers()).toEqual([...upTo(120), ...bounded, TOTAL + 3]);
 
     const env2 = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock }).enableCheckpointing(10, { storage });
     const gate2 = gatedSource(300);
     build(env2, gate2, () => undefined);
     gate2.openUntil(300);
     await env2.execute('one source ended', { restoreFrom: 'latest' });
-    // The bounded source resumed at its end: its records are not written again.
-    expect(committedNumbers()).toEqual([...upTo(300), ...bounded]);
+    // The bounded branch resumed at its end: its records, its timers and its end-of-input total are not written again.
+    expect(committedNumbers()).toEqual([...upTo(300), ...bounded, TOTAL + 3]);
   });
 
   it('restarts in-process from the latest checkpoint with a restart strategy', async () => {

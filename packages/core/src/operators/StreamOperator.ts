@@ -109,6 +109,12 @@ export interface OperatorSnapshot {
   readonly operatorState?: unknown;
   /** Redistributable: restores at any parallelism (see {@link OperatorListState}). */
   readonly listState?: OperatorListState;
+  /**
+   * Taken after the operator's input ended and its `endInput()` ran (a final
+   * snapshot, which later checkpoints keep for a task that ended): a restore
+   * does not run its end of input again, which would emit its results twice.
+   */
+  readonly finished?: true;
 }
 
 /**

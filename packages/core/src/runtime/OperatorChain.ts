@@ -12,6 +12,8 @@ export interface ChainedOperator {
   readonly id: string;
   readonly operator: OneInputStreamOperator<unknown>;
   readonly ctx: OperatorContext<unknown>;
+  /** Restored from a snapshot taken after its end of input (see `OperatorSnapshot.finished`): its end of input does not run again. */
+  readonly restoredFinished?: boolean;
 }
 
 /** The operators' part of a checkpoint: each operator's snapshot by id. */
@@ -58,11 +60,13 @@ export class OperatorChain {
 
   /**
    * Lets each operator flush in order, each after its predecessor's flush settled and what that flush
-   * emitted was taken (a sink's pending writes); its keyed timers due by then fire first (those not yet
-   * due are dropped with the task, as in Flink).
+   * emitted was taken (a sink's pending writes); its keyed timers due by then fire first, and those not
+   * yet due once it flushed are dropped, as in Flink.
    */
   async endInput(driver: ChainDriver): Promise<void> {
-    for (const { operator, ctx } of this.operators) {
+    for (const { operator, ctx, restoredFinished } of this.operators) {
+      // Its end of input ran before the checkpoint this task restored from: its results are downstream already.
+      if (restoredFinished === true) continue;
       const timers = ctx.keyed?.timers;
       if (timers !== undefined) await driver.step(`the timers due at the end of input of ${ctx.description}`, ctx.description, () => timers.fireDue());
       if (driver.stopped) return;
@@ -70,6 +74,8 @@ export class OperatorChain {
       if (driver.stopped) return;
       await driver.step(`endInput() of ${ctx.description}`, ctx.description, () => operator.endInput?.());
       if (driver.stopped) return;
+      // What is not due now never fires: not while the task waits for the final checkpoint, nor after a restore.
+      timers?.dropPending();
     }
     await driver.settleBackpressure();
   }
@@ -98,7 +104,7 @@ export class OperatorChain {
     return Promise.all(
       this.operators.map(async ({ id, operator, ctx }) => ({
         id,
-        snapshot: (await driver.step('the final checkpoint', ctx.description, () => snapshotOperator(ctx, operator, checkpointId, withKeyedState))) ?? {},
+        snapshot: { ...((await driver.step('the final checkpoint', ctx.description, () => snapshotOperator(ctx, operator, checkpointId, withKeyedState))) ?? {}), finished: true },
       })),
     );
   }

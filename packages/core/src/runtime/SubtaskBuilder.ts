@@ -197,7 +197,7 @@ export class SubtaskBuilder {
           });
         }
       }
-      operators.unshift({ id: this.ids.get(node) as string, operator, ctx });
+      operators.unshift({ id: this.ids.get(node) as string, operator, ctx, restoredFinished: snapshot?.finished === true });
       const recordsIn = metrics.counter('numRecordsIn');
       inputs.set(node, fusedInput(node, operator, output, recordsIn) ?? new ChainedInput(operator, recordsIn, node.description));
     }

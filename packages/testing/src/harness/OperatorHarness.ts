@@ -367,7 +367,7 @@ export abstract class OperatorHarness<TIn, TOut> implements MailboxOwner {
    * Stops waiting, like the runtime, once the task is cancelled.
    *
    * Once it settles the task has ended: keyed timers still pending never
-   * fire, however far the clock moves (they stay in a {@link snapshot}).
+   * fire, however far the clock moves, and a {@link snapshot} no longer holds them, as a job's final snapshot does not.
    */
   async endInput(): Promise<void> {
     this.checkOpen('endInput');
@@ -391,8 +391,8 @@ export abstract class OperatorHarness<TIn, TOut> implements MailboxOwner {
         throw settled.error;
       }
     } finally {
-      // The task ends with its input: keyed timers not yet due are dropped, as in a job (where the task closes).
-      timers?.dispose();
+      // The task ends with its input: keyed timers not yet due are dropped, as in a job.
+      timers?.dropPending();
     }
   }
 

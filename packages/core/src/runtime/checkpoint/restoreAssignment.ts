@@ -115,6 +115,13 @@ function positionsFor(
 /** Keyed state and timers of one new subtask (its list state is added by the caller). */
 function snapshotFor(old: OperatorSnapshot[], target: RestoreTarget, subtask: number, where: string): OperatorSnapshot | undefined {
   if (old.length === target.parallelism) return old[subtask];
+  const resplit = resplitSnapshot(old, target, subtask, where);
+  // At another parallelism an operator is finished only if every old subtask was: a subtask that had not
+  // finished still owes its end of input, and the new subtasks run it (those that had finished may emit again).
+  return resplit !== undefined && old.length > 0 && old.every((s) => s.finished === true) ? { ...resplit, finished: true } : resplit;
+}
+
+function resplitSnapshot(old: OperatorSnapshot[], target: RestoreTarget, subtask: number, where: string): OperatorSnapshot | undefined {
   if (old.some((s) => s.operatorState !== undefined)) {
     throw new InvalidJobError(
       `Cannot restore ${where}: operator '${target.name}' ran with parallelism ${old.length} and now has ${target.parallelism}, and its operator state ` +

@@ -73,6 +73,16 @@ export class InternalTimerService {
     this.reschedule();
   }
 
+  /**
+   * The input ended and the operator flushed: timers not yet due are dropped (as in Flink), so that they neither
+   * fire while the task waits for the final checkpoint nor come back from the final snapshot in a restore.
+   */
+  dropPending(): void {
+    this.dispose();
+    this.byTime.clear();
+    while (this.times.peek() !== undefined) this.times.pop();
+  }
+
   /** Stops the clock timer (task ended); pending timers stay in the snapshot. */
   dispose(): void {
     this.cancelScheduled?.();
