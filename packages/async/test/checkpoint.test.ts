@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { redistributeListState, type OperatorSnapshot } from '@tributary/core';
-import { FakeBatchService, ManualClock } from '@tributary/testing';
-import { RetryStrategies, type AsyncOperatorListState } from '../src/index.js';
+import { redistributeListState, subtaskForKey, type OperatorSnapshot } from '@tributary/core';
+import { FakeBatchService, KeyedOneInputOperatorHarness, ManualClock } from '@tributary/testing';
+import { asyncBatchOperatorFactory, RetryStrategies, type AsyncOperatorListState } from '../src/index.js';
 import { ControlledCalls, batchHarness, keyedBatchHarness, range } from './helpers.js';
 
 describe('snapshot and restore', () => {
@@ -201,5 +201,40 @@ describe('snapshot and restore', () => {
       expect(ofKey).toEqual([...ofKey].sort());
     }
     expect(perSubtask.flat().sort()).toEqual(['A1', 'A2', 'A3', 'B1', 'B2', 'C1']);
+  });
+
+  it("key-ordered mode restored at another parallelism gives each key's waiting records to the subtask keyBy sends its new ones to", async () => {
+    const before = new ControlledCalls<string, string>();
+    const first = keyedBatchHarness(before.fn, { maxBatchSize: 1, maxInFlightBatches: 8, ordering: 'key-ordered', resultMode: 'per-item' }, (s: string) => s[0] as string);
+    await first.open();
+    first.processElements(['a1', 'b1', 'a2', 'c1', 'b2', 'a3', 'd1', 'e1', 'f1']);
+    await first.drain();
+    const { shares, union } = redistributeListState([first.snapshot().listState], 2);
+    for (const [subtaskIndex, share] of shares.entries()) {
+      const restored = new KeyedOneInputOperatorHarness<string, string, string>(
+        asyncBatchOperatorFactory<string, string>((xs: readonly string[]) => Promise.resolve(xs.map((x) => x.toUpperCase())), {
+          maxBatchSize: 1,
+          ordering: 'key-ordered',
+          resultMode: 'per-item',
+        }),
+        (s: string) => s[0] as string,
+        { name: 'embed', parallelism: 2, subtaskIndex },
+      );
+      restored.initializeState({ listState: share }, union);
+      await restored.open();
+      // A new record of every key this subtask owns comes after the restored ones: keyBy sends it here.
+      const owned = ['a', 'b', 'c', 'd', 'e', 'f'].filter((key) => subtaskForKey(key, 2) === subtaskIndex);
+      restored.processElements(owned.map((key) => `${key}9`));
+      await restored.endInput();
+      const out = restored.getOutput();
+      // Before, the runs were dealt round-robin: a key's restored records could land on the other subtask,
+      // and its new record came out there without waiting for them.
+      expect(new Set(out.map((o) => o[0]?.toLowerCase()))).toEqual(new Set(owned));
+      for (const key of owned) {
+        const ofKey = out.filter((o) => o[0]?.toLowerCase() === key);
+        expect(ofKey.at(-1)).toBe(`${key.toUpperCase()}9`);
+        expect(ofKey).toEqual([...ofKey].sort());
+      }
+    }
   });
 });

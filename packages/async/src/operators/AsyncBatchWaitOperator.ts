@@ -1,4 +1,4 @@
-import { extractKey, type Key, type OneInputStreamOperator, type OperatorContext, type OperatorListState, type OperatorSnapshot } from '@tributary/core';
+import { extractKey, subtaskForKey, type Key, type OneInputStreamOperator, type OperatorContext, type OperatorListState, type OperatorSnapshot } from '@tributary/core';
 import { AdaptiveBatchPolicy, type AdaptiveTriggers } from '../batching/AdaptiveBatchPolicy.js';
 import { BatchAccumulator } from '../batching/BatchAccumulator.js';
 import type { BatchOwner, BatchPolicy } from '../batching/BatchPolicy.js';
@@ -142,7 +142,7 @@ export class AsyncBatchWaitOperator<TIn, TOut>
   }
 
   initializeListState(lists: OperatorListState, union: OperatorListState): void {
-    const runs = lists.records ?? [];
+    const runs = this.keyGroupRuns(union) ?? lists.records ?? [];
     if (!runs.every(Array.isArray)) {
       throw new Error(`cannot restore async operator ${this.ctx.description}: its list 'records' does not hold runs of records`);
     }
@@ -310,6 +310,30 @@ export class AsyncBatchWaitOperator<TIn, TOut>
     // Restored records go out at once rather than waiting for new input to fill their batches.
     this.policy.flushAll();
     this.checkProgress();
+  }
+
+  /**
+   * Key-ordered on a keyed stream: the runs of the keys this subtask owns, from every old subtask's, so that
+   * a key's restored records and its new ones (which keyBy sends by key group) meet on one subtask and keep
+   * their order at any parallelism. Undefined otherwise: the share dealt to this subtask is as good as any.
+   */
+  private keyGroupRuns(union: OperatorListState): readonly unknown[] | undefined {
+    const keyed = this.ctx.keyed;
+    const all = union.records;
+    if (this.config.ordering !== 'key-ordered' || this.config.orderKey !== undefined || keyed === undefined || all === undefined) return undefined;
+    if (!all.every(Array.isArray)) return undefined;
+    const { parallelism, subtaskIndex } = this.ctx;
+    const where = this.ctx.description;
+    // A run is one key's records (KeyOrderedResultQueue.runsOf): its first entry tells the key.
+    const keyOfRun = (run: readonly AsyncStateEntry<TIn, TOut>[]): Key | undefined => {
+      const first = run[0];
+      if (first === undefined) return undefined;
+      return 'input' in first ? extractKey(keyed.selector as (input: TIn) => Key, first.input, where) : first.key;
+    };
+    return (all as AsyncOperatorListState<TIn, TOut>['records']).filter((run) => {
+      const key = keyOfRun(run);
+      return key !== undefined && subtaskForKey(key, parallelism) === subtaskIndex;
+    });
   }
 
   private newResultQueue(): ResultQueue<TIn, TOut> {
