@@ -10,6 +10,12 @@ import type { EmbeddedDoc } from './embedders.js';
 import { bucketKey, type LshOptions, type RandomHyperplaneLsh } from './lsh.js';
 import { PackedSignatures, distanceCutoff } from './packedSignatures.js';
 
+/**
+ * How far a float32 dot product of unit vectors strays from the exact cosine: a vector with itself gives
+ * 0.99999979 or 1.00000015, so a threshold of 1 would miss identical texts without it.
+ */
+const COSINE_ROUNDING = 1e-6;
+
 /** Two documents whose embeddings have a cosine similarity of at least the threshold; `a` < `b`. */
 export interface DuplicatePair {
   readonly a: string;
@@ -87,7 +93,7 @@ export class BucketMatcher implements KeyedProcessFunction<number, BucketEntry, 
       if (packing.shareBandBefore(signature, 0, signatures, i * words, band)) return;
       const other = docs[i]!;
       const cosine = dot(doc.vector, other.vector);
-      if (cosine >= this.options.threshold) out.collect(pairOf(doc, other, cosine));
+      if (cosine >= this.options.threshold - COSINE_ROUNDING) out.collect(pairOf(doc, other, cosine));
     });
     const at = docs.length * words;
     if (at + words > signatures.length) {

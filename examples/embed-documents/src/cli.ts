@@ -31,7 +31,8 @@ Options:
                     instead of generating a corpus (relative paths start
                     where you run the command)
   --out DIR         directory for the pairs: part-0-<run>.jsonl; earlier
-                    part files there are removed on each run (default:
+                    part files there are removed on each run, and one run
+                    at a time writes there (default:
                     examples/embed-documents/out)
   --threshold X     cosine similarity from which two documents are
                     near-duplicates (default 0.8)
@@ -217,6 +218,8 @@ function parseSettings(argv: readonly string[], cwd: string): Settings | 'help' 
     throw new UsageError('--docs and --seed describe the generated corpus; leave them out with --input');
   }
   if (values.endpoint !== undefined) checkUrl(values.endpoint);
+  // resolve('') is the working directory, whose part files a run would remove.
+  if (values.out?.trim() === '') throw new UsageError('--out needs a directory');
   return {
     docs: integerOption('--docs', values.docs, 5000, 2, 1_000_000),
     seed: integerOption('--seed', values.seed, 7, 0, 2 ** 32 - 1),

@@ -1,4 +1,6 @@
-import { readFile, readdir, rm } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { AsyncDataStream } from '@tributary/async';
 import {
@@ -136,18 +138,56 @@ export const nearDuplicatesJob = defineJob({ module: import.meta.url, build: bui
  * throws, the job is cancelled.
  */
 export async function findNearDuplicates(args: NearDuplicateJobArgs, onStart?: (job: JobClient) => void | Promise<void>): Promise<NearDuplicateResult> {
-  await removePartFiles(args.output);
-  const client = nearDuplicatesJob.executeAsync(args, { jobName: JOB_NAME });
+  const unlock = await lockOutput(args.output);
   try {
-    await onStart?.(client);
-  } catch (error) {
-    client.cancel();
-    await client.result.catch(() => undefined);
-    throw error;
+    await removePartFiles(args.output);
+    const client = nearDuplicatesJob.executeAsync(args, { jobName: JOB_NAME });
+    try {
+      await onStart?.(client);
+    } catch (error) {
+      client.cancel();
+      await client.result.catch(() => undefined);
+      throw error;
+    }
+    const job = await client.result;
+    const outputFile = await partFile(args.output);
+    return { job, pairs: await readPairs(outputFile), outputFile, metrics: client.metrics };
+  } finally {
+    await unlock();
   }
-  const job = await client.result;
-  const outputFile = await partFile(args.output);
-  return { job, pairs: await readPairs(outputFile), outputFile, metrics: client.metrics };
+}
+
+/**
+ * Claims the output directory for this run: a run removes the part files it finds and reads back the one
+ * it wrote, so a second run into the same directory at once would delete the first one's file and read
+ * the wrong one. A lock left by a run that died is taken over.
+ */
+async function lockOutput(directory: string): Promise<() => Promise<void>> {
+  await mkdir(directory, { recursive: true });
+  const lock = join(directory, '.embed-documents.lock');
+  for (;;) {
+    try {
+      await writeFile(lock, String(process.pid), { flag: 'wx' });
+      return () => rm(lock, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const holder = Number(await readFile(lock, 'utf8').catch(() => ''));
+    if (Number.isInteger(holder) && holder > 0 && isRunning(holder)) {
+      throw new Error(`another run (pid ${holder}) is writing to ${directory}: give this one another --out`);
+    }
+    await rm(lock, { force: true });
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it runs, as another user.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** Parses one input line; a bad line fails the job with the line in the message. */
@@ -185,10 +225,10 @@ async function partFile(directory: string): Promise<string> {
 }
 
 async function readPairs(file: string): Promise<DuplicatePair[]> {
-  // The sink creates the file when it opens, so it exists even when no pair was found.
-  const text = await readFile(file, 'utf8');
-  return text
-    .split('\n')
-    .filter((line) => line !== '')
-    .map((line) => JSON.parse(line) as DuplicatePair);
+  // The sink creates the file when it opens, so it exists even when no pair was found. Line by line: at a
+  // low --threshold it holds far more than one string can.
+  const pairs: DuplicatePair[] = [];
+  const lines = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Number.POSITIVE_INFINITY });
+  for await (const line of lines) if (line !== '') pairs.push(JSON.parse(line) as DuplicatePair);
+  return pairs;
 }

@@ -55,6 +55,8 @@ describe('the embed-documents command line', () => {
     [['--endpoint', 'localhost:11434', '--model', 'm'], "embed-documents: --endpoint must be an http or https URL, got 'localhost:11434' (see --help)\n"],
     [['--endpoint', 'not a url', '--model', 'm'], "embed-documents: --endpoint must be a URL such as http://localhost:11434/v1, got 'not a url' (see --help)\n"],
     [['--input', 'x.jsonl', '--docs', '10'], 'embed-documents: --docs and --seed describe the generated corpus; leave them out with --input (see --help)\n'],
+    // It would be the working directory, whose part files the run removes.
+    [['--out', ''], 'embed-documents: --out needs a directory (see --help)\n'],
   ])('rejects %j with one line on stderr and exit code 2', async (argv, message) => {
     const run = io();
     expect(await runCli(argv, run.io)).toBe(2);
