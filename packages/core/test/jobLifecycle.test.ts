@@ -81,19 +81,15 @@ describe('bounded cancel: a close() that never settles', () => {
     expect(result.unfinishedCloses.map((c) => c.operator)).toEqual(["'archive'"]);
   });
 
-  it('cancels a job whose sink open() and source read() never settle, closeTimeoutMs after, naming the sink', async () => {
-    const clock = new ManualClock(0);
-    const env = StreamExecutionEnvironment.create({ clock, closeTimeoutMs: 1_000 });
+  it('cancels a job whose sink open() and source read() never settle', async () => {
+    const env = StreamExecutionEnvironment.create();
     let reads = 0;
     env.fromSource<number>({ createReader: () => ({ read: () => (reads++, never()), position: () => 0 }) }, 'silent').print();
     env.fromElements(1).sinkTo({ createWriter: never }).name('never opens');
     const job = env.executeAsync('never ready');
     await until(() => reads === 1 && job.tasks().some((t) => t.waitingOn === "open() of 'never opens'"), 'both waits');
     job.cancel();
-    await driveUntilDone(job.result, clock);
-    const result = await job.result;
-    expect(result.status).toBe('cancelled');
-    expect(result.unfinishedCloses.map((c) => c.operator)).toEqual(["'never opens'"]);
+    expect((await job.result).status).toBe('cancelled');
   });
 
   it('a close that rejects after it was given up on leaks no rejection', async () => {
@@ -119,61 +115,28 @@ describe('bounded cancel: a close() that never settles', () => {
   });
 });
 
-describe('a lifecycle call still running when the job stops', () => {
-  /** A sink whose createWriter() settles when the test says, and whose writer records its close. */
-  function sinkOpenedLate() {
+describe('a sink whose writer is still being made when the job stops', () => {
+  it('closes that writer once it arrives, without holding up the cancel', async () => {
     let openWriter!: () => void;
     const events: string[] = [];
     const sink: Sink<number> = {
       createWriter: () =>
         new Promise((resolve) => {
           events.push('open started');
-          openWriter = () => {
-            events.push('writer made');
-            resolve({ write: () => undefined, close: () => void events.push('writer closed') });
-          };
+          openWriter = () => resolve({ write: () => undefined, close: () => void events.push('writer closed') });
         }),
     };
-    return { sink, events, openWriter: () => openWriter() };
-  }
-
-  it("waits for a sink's open() that the cancel interrupted, then closes the writer it made", async () => {
-    const clock = new ManualClock(0);
-    const env = StreamExecutionEnvironment.create({ clock, closeTimeoutMs: 5_000 });
-    const late = sinkOpenedLate();
-    env.fromElements(1, 2, 3).sinkTo(late.sink).name('files');
+    const env = StreamExecutionEnvironment.create();
+    env.fromElements(1, 2, 3).sinkTo(sink).name('files');
     const job = env.executeAsync('open interrupted');
-    await until(() => late.events.length === 1, 'the open to start');
+    await until(() => events.length === 1, 'the open to start');
     job.cancel();
-    await until(() => job.tasks()[0]?.waitingOn?.startsWith("open() of 'files', still running") === true, 'the close to wait for the open');
-    late.openWriter();
     expect((await job.result).status).toBe('cancelled');
-    expect(late.events).toEqual(['open started', 'writer made', 'writer closed']);
-  });
-
-  it('gives up on an interrupted open() after closeTimeoutMs and still calls close()', async () => {
-    const clock = new ManualClock(0);
-    const env = StreamExecutionEnvironment.create({ clock, closeTimeoutMs: 5_000 });
-    const closed: string[] = [];
-    env
-      .fromElements(1)
-      .process({
-        open: never,
-        processElement: () => undefined,
-        close: () => void closed.push('lookup closed'),
-      })
-      .name('lookup')
-      .sinkTo({ createWriter: () => ({ write: () => undefined }) });
-    const job = env.executeAsync('open never settles');
+    openWriter();
     await drain();
-    job.cancel();
-    await clock.advance(4_999);
-    expect(await statusAfterSettling(job)).toBe('running');
-    await clock.advance(1);
-    const result = await job.result;
-    expect(result.status).toBe('cancelled');
-    expect(result.unfinishedCloses.map((c) => c.operator)).toEqual(["'lookup'"]);
-    expect(closed).toEqual(['lookup closed']);
+    // Before, close() had found no writer, and the one made later (an exactly-once FileSink's open file) stayed open:
+    // one leaked file per restart.
+    expect(events).toEqual(['open started', 'writer closed']);
   });
 });
 
@@ -235,9 +198,7 @@ describe('failover does not hang on a close', () => {
 
 describe('every failure reaches execute(), none leaks', () => {
   it('an open() that rejects after another task failed the job leaks no rejection; execute() names the first failure', async () => {
-    const clock = new ManualClock(0);
-    // The sink's open never settles: its close is given up on closeTimeoutMs after the failure.
-    const env = StreamExecutionEnvironment.create({ clock, closeTimeoutMs: 1_000 });
+    const env = StreamExecutionEnvironment.create();
     const broken: Source<number> = {
       createReader: () => ({ start: () => Promise.reject(new Error('broker gone')), read: () => null, position: () => 0 }),
     };
@@ -249,9 +210,7 @@ describe('every failure reaches execute(), none leaks', () => {
       // The sink opens first (tail first) and waits until the job stops; then the map opens and rejects.
       .sinkTo({ createWriter: never })
       .name('waits');
-    const execution = env.execute('two failures');
-    await driveUntilDone(execution, clock);
-    await expect(execution).rejects.toThrow("Job 'two failures' failed in operator 'broker': broker gone");
+    await expect(env.execute('two failures')).rejects.toThrow("Job 'two failures' failed in operator 'broker': broker gone");
     await drain();
   });
 

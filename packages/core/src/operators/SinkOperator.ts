@@ -28,7 +28,7 @@ export class SinkOperator<T> implements OneInputStreamOperator<T> {
   }
 
   async open(): Promise<void> {
-    this.writer = await this.sink.createWriter({
+    const writer = await this.sink.createWriter({
       subtaskIndex: this.ctx.subtaskIndex,
       parallelism: this.ctx.parallelism,
       metrics: this.ctx.metrics,
@@ -38,6 +38,12 @@ export class SinkOperator<T> implements OneInputStreamOperator<T> {
     });
     this.restoredState = undefined;
     this.restoredLists = undefined;
+    // The job stopped while the writer was being made, and close() found none: what it opened (a file) is closed now.
+    if (this.closed) {
+      await writer.close?.();
+      return;
+    }
+    this.writer = writer;
   }
 
   snapshotState(checkpointId: number): unknown {

@@ -26,11 +26,9 @@ export interface ChainDriver {
   /**
    * Runs one lifecycle call of `operator` and waits for it, showing
    * `waitingOn` meanwhile; undefined when the job stopped first. A throw or
-   * rejection comes back as an `OperatorError` naming `operator`. A call that
-   * `opens` the operator and is still running when the job stops is waited
-   * for (bounded) before the operator's close.
+   * rejection comes back as an `OperatorError` naming `operator`.
    */
-  step<T>(waitingOn: string, operator: string, call: () => T | Promise<T>, opens?: boolean): Promise<T | undefined>;
+  step<T>(waitingOn: string, operator: string, call: () => T | Promise<T>): Promise<T | undefined>;
   /** Waits until no operator holds the task back (a sink's pending writes, a full channel downstream). */
   settleBackpressure(): Promise<void>;
   /** Runs a possibly asynchronous callback whose failure fails the job, naming `operator`. */
@@ -52,7 +50,7 @@ export class OperatorChain {
   async open(driver: ChainDriver): Promise<void> {
     for (let i = this.operators.length - 1; i >= 0; i--) {
       const { operator, ctx } = this.operators[i] as ChainedOperator;
-      await driver.step(`open() of ${ctx.description}`, ctx.description, () => operator.open?.(), true);
+      await driver.step(`open() of ${ctx.description}`, ctx.description, () => operator.open?.());
     }
     if (driver.stopped) return;
     for (const { ctx } of this.operators) ctx.keyed?.timers.arm();

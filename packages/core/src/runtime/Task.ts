@@ -72,12 +72,6 @@ export class Task implements MailboxOwner, ChainDriver {
    * warning names the waits that are not for input.
    */
   private waitingOn: string | undefined = undefined;
-  /**
-   * An `open()` (or a source's `start()`) still running when the job stopped,
-   * by operator: that operator's `close()` waits for it first, so that what it
-   * makes (a sink's open file) exists to be closed.
-   */
-  private readonly abandoned = new Map<string, { readonly call: string; readonly pending: Promise<unknown> }>();
   /** A checkpoint the coordinator asked this source task to start. */
   private requestedCheckpoint: number | undefined;
   private wakeForCheckpoint: (() => void) | undefined;
@@ -206,12 +200,9 @@ export class Task implements MailboxOwner, ChainDriver {
 
   private async readSource(input: Extract<TaskInput, { kind: 'source' }>): Promise<void> {
     const { reader, description, readSize } = input;
-    const waitingOn = `start() of source ${description}`;
-    this.waitingOn = waitingOn;
-    const starting = this.wrap(description, () => reader.start?.(input.restoredPosition));
-    await this.guard(description, () => starting);
+    this.waitingOn = `start() of source ${description}`;
+    await this.guard(description, () => reader.start?.(input.restoredPosition));
     this.waitingOn = undefined;
-    if (this.job.stopped && starting instanceof Promise) this.abandoned.set(description, { call: waitingOn, pending: starting });
     const head = this.head;
     const time = this.time;
     // Reading counts as work: a synchronous reader (a generator) spends its CPU here.
@@ -462,7 +453,7 @@ export class Task implements MailboxOwner, ChainDriver {
     return this.job.stopped;
   }
 
-  async step<T>(waitingOn: string, operator: string, call: () => T | Promise<T>, opens = false): Promise<T | undefined> {
+  async step<T>(waitingOn: string, operator: string, call: () => T | Promise<T>): Promise<T | undefined> {
     // The call's synchronous part is task work, like a chunk: the mails it sends run after it returns.
     const time = this.time;
     const chargedBefore = time.current;
@@ -480,7 +471,6 @@ export class Task implements MailboxOwner, ChainDriver {
     this.waitingOn = waitingOn;
     const result = await this.guard(operator, () => pending);
     this.waitingOn = undefined;
-    if (opens && this.job.stopped && pending instanceof Promise) this.abandoned.set(operator, { call: waitingOn, pending });
     return result;
   }
 
@@ -503,22 +493,6 @@ export class Task implements MailboxOwner, ChainDriver {
 
   /** Closes one operator or reader; once the job stopped, gives up on it after `closeTimeoutMs` and reports it. */
   async close(operator: string, close: () => void | Promise<void> | undefined): Promise<void> {
-    const abandoned = this.abandoned.get(operator);
-    if (abandoned !== undefined) {
-      this.abandoned.delete(operator);
-      this.waitingOn = `${abandoned.call}, still running when the job stopped, before its close()`;
-      // Its failure came after the stop: the job already has its error.
-      const settled = abandoned.pending.then(
-        () => undefined,
-        () => undefined,
-      );
-      // Bounded as a close is. One that never settles is reported, and still gets its close(), not awaited: it may release what the open holds.
-      if (!(await awaitClose(settled, this.job))) {
-        this.job.closeUnfinished(operator, this.name);
-        this.settleAsync(operator, close);
-        return;
-      }
-    }
     try {
       const closing = close();
       if (!(closing instanceof Promise)) return;
