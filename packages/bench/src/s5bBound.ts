@@ -93,22 +93,25 @@ for (let i = 0; i < 5; i++) {
 }
 console.log(`starting a session worker: ${median(starts).toFixed(0)} ms, median of 5 (load ${load()})`);
 
-// 5. The two rows without a model: workers spin 640 µs per request, this thread `mainUs` around each post (40% before).
+// 5. The two rows with a stand-in for the model: each worker spins STAND_IN_US per request, and this thread spins
+// its per-batch share (`mainUs`) around each post, split as the pipeline's work is: some before the post, the rest after.
+const STAND_IN_US = 640;
+const BEFORE_POST = 0.4;
 const spinFor = (us: number) => {
   const end = performance.now() + us / 1000;
   while (performance.now() < end);
 };
 async function standIn(calls: number, mainUs: number, batches = 512): Promise<number> {
-  const workers = Array.from({ length: calls }, () => new Worker(WORKER, { eval: true, workerData: { kind: 'standIn', us: 640 } }));
+  const workers = Array.from({ length: calls }, () => new Worker(WORKER, { eval: true, workerData: { kind: 'standIn', us: STAND_IN_US } }));
   const t0 = performance.now();
   let left = batches;
   await Promise.all(
     workers.map(async (worker) => {
       while (left-- > 0) {
-        spinFor(mainUs * 0.4);
+        spinFor(mainUs * BEFORE_POST);
         const answered = new Promise((resolve) => worker.once('message', resolve));
         worker.postMessage(left);
-        spinFor(mainUs * 0.6);
+        spinFor(mainUs * (1 - BEFORE_POST));
         await answered;
       }
     }),

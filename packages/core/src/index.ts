@@ -89,6 +89,7 @@ export { Mailbox, type MailboxOwner } from './runtime/Mailbox.js';
 export { TaskTime } from './runtime/TaskTime.js';
 
 export { redistributeListState, type RedistributedListState } from './runtime/checkpoint/redistributeListState.js';
+export { keyedShare } from './runtime/checkpoint/restoreAssignment.js';
 export { CollectionSource } from './sources/CollectionSource.js';
 export { AsyncIterableSource } from './sources/AsyncIterableSource.js';
 export { ProcessOperator } from './operators/ProcessOperator.js';

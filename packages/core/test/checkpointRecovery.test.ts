@@ -104,6 +104,36 @@ class RemindLater implements KeyedProcessFunction<number, number, number> {
   }
 }
 
+/**
+ * The job under test over 400 records of `source(gate)`, checkpointed every 10 ms: record 250 fails once,
+ * after a checkpoint, and the job restarts in-process `delayMs` later from that checkpoint.
+ */
+async function failOnceAndRestart(jobName: string, delayMs: number, source: (gate: ReturnType<typeof gatedSource>) => Source<number, number>) {
+  const storage = mkdtempSync(join(tmpdir(), 'ckpt-'));
+  const out = mkdtempSync(join(tmpdir(), 'out-'));
+  const clock = new ManualClock(0);
+  const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock, restartStrategy: RestartStrategies.fixedDelay(2, delayMs) });
+  env.enableCheckpointing(10, { storage });
+  const gate = gatedSource(400);
+  let failures = 0;
+  buildJob(env, source(gate), out, {
+    parallelism: 1,
+    check: (n) => {
+      if (n === 250 && failures === 0) {
+        failures++;
+        throw new Error('flaky dependency');
+      }
+    },
+  });
+  const job = env.executeAsync(jobName);
+  gate.openUntil(200);
+  await clock.advance(10);
+  await until(() => completedCheckpoints(env, jobName) >= 1, 'a checkpoint');
+  gate.openUntil(400);
+  await driveUntilDone(job.result, clock);
+  return { result: await job.result, out };
+}
+
 describe('checkpoints and recovery', () => {
   it.each(['map', 'reduce'] as const)('restores keyed state and source position after a failure: every record exactly once (count by %s)', async (count) => {
     const storage = mkdtempSync(join(tmpdir(), 'ckpt-'));
@@ -224,45 +254,16 @@ describe('checkpoints and recovery', () => {
   });
 
   it('restarts in-process from the latest checkpoint with a restart strategy', async () => {
-    const storage = mkdtempSync(join(tmpdir(), 'ckpt-'));
-    const out = mkdtempSync(join(tmpdir(), 'out-'));
-    const clock = new ManualClock(0);
-    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock, restartStrategy: RestartStrategies.fixedDelay(2, 50) });
-    env.enableCheckpointing(10, { storage });
-    const gate = gatedSource(400);
-    let failures = 0;
-    buildJob(env, gate.source, out, {
-      parallelism: 1,
-      check: (n) => {
-        if (n === 250 && failures === 0) {
-          failures++;
-          throw new Error('flaky dependency');
-        }
-      },
-    });
-    const job = env.executeAsync('restarting');
-    gate.openUntil(200);
-    await clock.advance(10);
-    await until(() => completedCheckpoints(env, 'restarting') >= 1, 'a checkpoint');
-    gate.openUntil(400);
-    await until(() => failures === 1, 'the failure');
     // The restart waits 50 ms of (manual) time.
-    await driveUntilDone(job.result, clock);
-    const result = await job.result;
+    const { result, out } = await failOnceAndRestart('restarting', 50, (gate) => gate.source);
     expect(result.restarts).toBe(1);
     expect((result.lastFailure as Error).message).toBe('flaky dependency');
     expectExactlyOnce(committed(out), 400);
   });
 
   it("keeps a source's position as it was at the barrier, though the reader goes on changing the object it returned", async () => {
-    const storage = mkdtempSync(join(tmpdir(), 'ckpt-'));
-    const out = mkdtempSync(join(tmpdir(), 'out-'));
-    const clock = new ManualClock(0);
-    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock, restartStrategy: RestartStrategies.fixedDelay(1, 0) });
-    env.enableCheckpointing(10, { storage });
-    const gate = gatedSource(400);
     // The reader returns one live object as its position and advances it as it reads.
-    const live: Source<number, number> = {
+    const live = (gate: ReturnType<typeof gatedSource>): Source<number, number> => ({
       createReader: (ctx) => {
         const reader = gate.source.createReader(ctx);
         const position = { next: 0 };
@@ -276,24 +277,9 @@ describe('checkpoints and recovery', () => {
           position: () => position as unknown as number,
         };
       },
-    };
-    let failures = 0;
-    buildJob(env, live, out, {
-      parallelism: 1,
-      check: (n) => {
-        if (n === 250 && failures === 0) {
-          failures++;
-          throw new Error('flaky dependency');
-        }
-      },
     });
-    const job = env.executeAsync('live position');
-    gate.openUntil(200);
-    await clock.advance(10);
-    await until(() => completedCheckpoints(env, 'live position') >= 1, 'a checkpoint');
-    gate.openUntil(400);
-    await driveUntilDone(job.result, clock);
-    expect((await job.result).restarts).toBe(1);
+    const { result, out } = await failOnceAndRestart('live position', 0, live);
+    expect(result.restarts).toBe(1);
     // Before, the checkpoint held the live object: the restart resumed past records it never counted.
     expectExactlyOnce(committed(out), 400);
   });

@@ -81,14 +81,8 @@ function variablesKey(operator: string, uid: string): string {
 
 function valueOf({ metric }: MetricEntry): number | HistogramView {
   if (metric.kind === 'counter') return metric.count;
-  if (metric.kind === 'gauge') {
-    try {
-      return metric.read();
-    } catch {
-      // A gauge whose callback throws shows no value (NaN is null in JSON); the other metrics still do.
-      return Number.NaN;
-    }
-  }
+  // A gauge whose callback throws reads NaN (null in JSON); the other metrics still show.
+  if (metric.kind === 'gauge') return metric.value();
   return histogramView(metric);
 }
 

@@ -13,17 +13,17 @@ export class Counter {
 export class Gauge {
   readonly kind = 'gauge';
   constructor(public read: () => number) {}
-}
 
-/**
- * A gauge's value, or NaN when its function throws (one that reads what its
- * operator's `close()` released): a metric never fails the job it measures.
- */
-export function readGauge(gauge: Gauge): number {
-  try {
-    return gauge.read();
-  } catch {
-    return Number.NaN;
+  /**
+   * The gauge's value, or NaN when its function throws (one that reads what
+   * its operator's `close()` released): a metric never fails the job it measures.
+   */
+  value(): number {
+    try {
+      return this.read();
+    } catch {
+      return Number.NaN;
+    }
   }
 }
 
@@ -138,7 +138,7 @@ export class MetricRegistry {
     const conditions = Object.entries(where);
     for (const { id, variables, metric } of this.metrics.values()) {
       if (conditions.some(([k, v]) => variables[k] !== v)) continue;
-      out[id] = metric.kind === 'counter' ? metric.count : metric.kind === 'gauge' ? readGauge(metric) : metric.snapshot();
+      out[id] = metric.kind === 'counter' ? metric.count : metric.kind === 'gauge' ? metric.value() : metric.snapshot();
     }
     return out;
   }

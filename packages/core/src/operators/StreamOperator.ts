@@ -385,7 +385,8 @@ export function restoreOperator(
   if (snapshot.listState !== undefined) operator.initializeListState?.(snapshot.listState, union ?? snapshot.listState);
 }
 
-function copyState(state: unknown, operator: string, method = 'snapshotState()'): unknown {
+/** A copy of what an operator's (or a source's) `method` returned for a checkpoint, taken now; one that cannot be copied fails naming the operator. */
+export function copyState(state: unknown, operator: string, method = 'snapshotState()'): unknown {
   try {
     return structuredClone(state);
   } catch (error) {

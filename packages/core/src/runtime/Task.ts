@@ -1,9 +1,9 @@
 import type { SourceReader } from '../api/Source.js';
-import type { OneInputStreamOperator } from '../operators/StreamOperator.js';
+import { copyState, type OneInputStreamOperator } from '../operators/StreamOperator.js';
 import { awaitClose, type CloseBound } from './awaitClose.js';
 import type { ChunkCollector } from './ChainOutputs.js';
 import { CheckpointBarrier } from './checkpoint/CheckpointBarrier.js';
-import { messageOf, OperatorError } from './errors.js';
+import { OperatorError } from './errors.js';
 import { yieldToEventLoop } from './eventLoop.js';
 import type { InputGate } from './InputGate.js';
 import type { TaskStatus } from './JobWatchdog.js';
@@ -339,7 +339,7 @@ export class Task implements MailboxOwner, ChainDriver {
     // wait below, and what it returns goes out after the barrier. Copied at once, as operator state is at the
     // barrier: a reader may go on changing the object it returned, and on one thread nothing else copies it
     // before the checkpoint is stored (or kept for an in-process restart).
-    const position = input === undefined ? undefined : this.wrap(input.description, () => copyPosition(input.reader.position(), `checkpoint ${checkpointId}`));
+    const position = input === undefined ? undefined : copyState(this.wrap(input.description, () => input.reader.position()), input.description, 'position()');
     // A write still pending (a sink's, of a record a mail emitted while the task waited) belongs before the barrier.
     if (this.blockers.length !== 0) await this.waitForBlockers();
     if (this.job.stopped) return;
@@ -380,7 +380,7 @@ export class Task implements MailboxOwner, ChainDriver {
     const input = this.input.kind === 'source' ? this.input : undefined;
     const snapshot: TaskSnapshot = {
       operators,
-      ...(input === undefined ? {} : { source: { id: input.id, position: this.wrap(input.description, () => copyPosition(input.reader.position(), 'the final checkpoint')) } }),
+      ...(input === undefined ? {} : { source: { id: input.id, position: copyState(this.wrap(input.description, () => input.reader.position()), input.description, 'position()') } }),
     };
     const stored = new Promise<true>((resolve) => (this.finalCheckpointStored = () => resolve(true)));
     participant.report({ kind: 'finalSnapshot', task: this.id, snapshot });
@@ -504,11 +504,3 @@ export class Task implements MailboxOwner, ChainDriver {
   }
 }
 
-/** A source's position as a checkpoint keeps it: a copy, taken now. */
-function copyPosition(position: unknown, checkpoint: string): unknown {
-  try {
-    return structuredClone(position);
-  } catch (error) {
-    throw new Error(`its position at ${checkpoint} cannot be copied: ${messageOf(error)} (source positions must be structured-cloneable)`, { cause: error });
-  }
-}

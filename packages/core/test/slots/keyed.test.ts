@@ -85,7 +85,7 @@ describe('records between slots', { timeout: 30_000 }, () => {
       (e: unknown) => e,
     );
     expect((error as Error).message).toMatch(
-      /^Job 'position' failed in operator 'ticks': its position at checkpoint \d+ cannot be copied: .+ \(source positions must be structured-cloneable\)$/,
+      /^Job 'position' failed in operator 'ticks': position\(\) returned a value a checkpoint cannot store: DataCloneError: .+ could not be cloned\.$/,
     );
   });
 

@@ -11,9 +11,9 @@ import {
   ManualClock,
   messageOf,
   MetricRegistry,
+  keyedShare,
   restoreOperator,
   snapshotOperator,
-  subtaskForKey,
   type Key,
   type OneInputStreamOperator,
   type OperatorContext,
@@ -248,21 +248,11 @@ export abstract class OperatorHarness<TIn, TOut> implements MailboxOwner {
     if (taken !== undefined) this.nextCheckpointId = Math.max(this.nextCheckpointId, taken.checkpointId + 1);
   }
 
-  /** The keyed state and timers of `snapshot` whose keys this subtask owns, by key group, as the runtime splits them. */
+  /** The keyed state and timers of `snapshot` whose keys this subtask owns, split as the runtime splits them. */
   private keyedShare(snapshot: OperatorSnapshot): OperatorSnapshot {
     const { parallelism, subtaskIndex } = this.context;
     if (parallelism === 1 || (snapshot.keyedState === undefined && snapshot.timers === undefined)) return snapshot;
-    const mine = (key: Key): boolean => subtaskForKey(key, parallelism) === subtaskIndex;
-    const states: Record<string, { kind: (typeof snapshot.keyedState & object)['states'][string]['kind']; entries: [Key, unknown][] }> = {};
-    for (const [name, { kind, entries }] of Object.entries(snapshot.keyedState?.states ?? {})) {
-      states[name] = { kind, entries: entries.filter(([key]) => mine(key)) };
-    }
-    const timers = (snapshot.timers ?? []).map(([t, keys]) => [t, keys.filter(mine)] as [number, Key[]]).filter(([, keys]) => keys.length > 0);
-    return {
-      ...snapshot,
-      ...(snapshot.keyedState === undefined ? {} : { keyedState: { ...snapshot.keyedState, states } }),
-      ...(snapshot.timers === undefined ? {} : { timers }),
-    };
+    return { ...snapshot, ...keyedShare([snapshot], parallelism, subtaskIndex) };
   }
 
   /** Opens the operator (and the user function it wraps), as task work: the mails it sends run after it returns. */

@@ -129,12 +129,21 @@ function resplitSnapshot(old: OperatorSnapshot[], target: RestoreTarget, subtask
         `Restore it at parallelism ${old.length} (setParallelism(${old.length}) on it)`,
     );
   }
-  // A non-keyed operator's snapshots hold no keyed state, and its new ones must not either.
-  if (old.every((s) => s.keyedState === undefined && s.timers === undefined)) return {};
-  const mine = (key: Key) => subtaskForKey(key, target.parallelism) === subtask;
+  return keyedShare(old, target.parallelism, subtask);
+}
+
+/**
+ * Subtask `subtask` of `parallelism`'s share of the keyed state and keyed
+ * timers of `snapshots` (every old subtask's): the keys whose key group it
+ * owns, as `keyBy` routes them. Empty for a non-keyed operator, whose new
+ * snapshots must hold no keyed state either.
+ */
+export function keyedShare(snapshots: readonly OperatorSnapshot[], parallelism: number, subtask: number): Pick<OperatorSnapshot, 'keyedState' | 'timers'> {
+  if (snapshots.every((s) => s.keyedState === undefined && s.timers === undefined)) return {};
+  const mine = (key: Key) => subtaskForKey(key, parallelism) === subtask;
   const states: Record<string, { kind: KeyedStateSnapshot['states'][string]['kind']; entries: [Key, unknown][] }> = {};
   const timers: TimersSnapshot = [];
-  for (const snapshot of old) {
+  for (const snapshot of snapshots) {
     for (const [name, { kind, entries }] of Object.entries(snapshot.keyedState?.states ?? {})) {
       const into = (states[name] ??= { kind, entries: [] });
       for (const entry of entries) if (mine(entry[0])) into.entries.push(entry);

@@ -1,5 +1,5 @@
 import { Histogram, type HistogramSnapshot, type HistogramTotals } from '../../metrics/Histogram.js';
-import { Counter, Gauge, readGauge, type MetricRegistry } from '../../metrics/MetricRegistry.js';
+import { Counter, Gauge, type MetricRegistry } from '../../metrics/MetricRegistry.js';
 import type { MetricSample } from './hostMessages.js';
 
 /** A slot's metrics as plain values, to send to the main thread. */
@@ -9,7 +9,7 @@ export function sampleMetrics(registry: MetricRegistry): MetricSample[] {
     const value: MetricSample['value'] =
       metric.kind === 'histogram'
         ? { kind: 'histogram', snapshot: metric.snapshot(), totals: metric.totals() }
-        : { kind: metric.kind, value: metric.kind === 'counter' ? metric.count : readGauge(metric) };
+        : { kind: metric.kind, value: metric.kind === 'counter' ? metric.count : metric.value() };
     samples.push({ id, name, variables, value });
   }
   return samples;
@@ -17,10 +17,10 @@ export function sampleMetrics(registry: MetricRegistry): MetricSample[] {
 
 /** A gauge that reads what a slot's gauge last reported. */
 class MirroredGauge extends Gauge {
-  value = 0;
+  latest = 0;
 
   constructor() {
-    super(() => this.value);
+    super(() => this.latest);
   }
 }
 
@@ -103,7 +103,7 @@ export class MetricMirror {
         case 'gauge': {
           // The value lives on the gauge, not in this mirror: a restart's new mirror updates the gauge the first one made.
           const gauge = this.registry.register({ id, name, variables, create: (): Gauge => new MirroredGauge() }, 'gauge');
-          if (gauge instanceof MirroredGauge) gauge.value = value.value;
+          if (gauge instanceof MirroredGauge) gauge.latest = value.value;
           break;
         }
         case 'histogram': {
