@@ -12,19 +12,44 @@ export interface Settings {
   readonly group: string;
 }
 
-/** Parses the common flags plus `extra` ones; positional arguments come back as `rest`. */
-export function parseSettings(argv: readonly string[], extra: Record<string, { type: 'string' }> = {}) {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    options: {
-      redis: { type: 'string', default: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
-      input: { type: 'string', default: 'tasks' },
-      output: { type: 'string', default: 'results' },
-      group: { type: 'string', default: 'workers' },
-      ...extra,
-    },
-  });
+/** The flags every script takes, for the scripts' `--help`. */
+export const COMMON_FLAGS = `  --redis <url>      Redis to use (default: REDIS_URL, else redis://127.0.0.1:6379)
+  --input <stream>   the stream of tasks (default tasks)
+  --output <stream>  the stream of results (default results)
+  --group <name>     the consumer group of the workers (default workers)
+  -h, --help         show this help`;
+
+/**
+ * Parses the common flags plus `extra` ones; positional arguments come back as `rest`. `-h`/`--help` prints `usage`
+ * and exits 0; a flag it does not know (or one without its value) exits 2 with one line that names it.
+ */
+export function parseSettings(argv: readonly string[], usage: string, extra: Record<string, { type: 'string' }> = {}) {
+  const program = /^usage: (\S+)/.exec(usage)?.[1] ?? 'redis-workers';
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv[0] === '--' ? argv.slice(1) : [...argv],
+      allowPositionals: true,
+      options: {
+        redis: { type: 'string', default: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
+        input: { type: 'string', default: 'tasks' },
+        output: { type: 'string', default: 'results' },
+        group: { type: 'string', default: 'workers' },
+        help: { type: 'boolean', short: 'h' },
+        ...extra,
+      },
+    });
+  } catch (error) {
+    // node:util's parseArgs adds a second sentence of advice to its first.
+    const message = (error instanceof Error ? error.message : String(error)).split('. ')[0]!.replace(/\.$/, '');
+    return fail(program, message);
+  }
+  const { values: parsedValues, positionals } = parsed;
+  const { help, ...values } = parsedValues;
+  if (help === true) {
+    console.log(`${usage}\n\n${COMMON_FLAGS}`);
+    process.exit(0);
+  }
   const settings: Settings = {
     redis: String(values.redis),
     input: String(values.input),
@@ -32,4 +57,10 @@ export function parseSettings(argv: readonly string[], extra: Record<string, { t
     group: String(values.group),
   };
   return { settings, values: values as Record<string, string | undefined>, rest: positionals };
+}
+
+/** Ends the script with one line naming what is wrong, and the exit code of bad usage. */
+export function fail(program: string, message: string): never {
+  console.error(`${program}: ${message} (see --help)`);
+  process.exit(2);
 }

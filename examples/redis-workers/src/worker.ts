@@ -8,15 +8,22 @@
  */
 import { join } from 'node:path';
 import { workerJob } from './pipeline.js';
-import { parseSettings } from './settings.js';
+import { fail, parseSettings } from './settings.js';
 
-const { settings, values, rest } = parseSettings(process.argv.slice(2), { checkpoints: { type: 'string' }, parallelism: { type: 'string' } });
+const USAGE = `usage: worker.js <name> [flags]
+
+Reads tasks through the consumer group, scores them and writes results; Ctrl-C stops it.
+
+  <name>               the worker's name: its slots read as consumers <name>-0, <name>-1, ...
+  --parallelism <n>    task slots (worker threads), default 2; keep it across restarts
+  --checkpoints <dir>  where it checkpoints and resumes from (default checkpoints/<name>)`;
+
+const { settings, values, rest } = parseSettings(process.argv.slice(2), USAGE, { checkpoints: { type: 'string' }, parallelism: { type: 'string' } });
 const name = rest[0];
 const parallelism = Number(values.parallelism ?? 2);
-if (name === undefined || name === '' || !Number.isInteger(parallelism) || parallelism < 1) {
-  console.error('usage: worker.js <name> [--parallelism <n>] [--checkpoints <dir>]');
-  process.exit(2);
-}
+if (name === undefined || name === '') fail('worker.js', 'the worker needs a name');
+if (rest.length > 1) fail('worker.js', `one name only, got ${rest.length}: ${rest.join(' ')}`);
+if (!Number.isInteger(parallelism) || parallelism < 1) fail('worker.js', `--parallelism must be a whole number >= 1, got '${values.parallelism}'`);
 const checkpoints = values.checkpoints ?? join('checkpoints', name);
 const job = workerJob.executeAsync({ settings, name, checkpoints, parallelism }, { jobName: `worker ${name}`, restoreFrom: 'latest' });
 const stop = () => job.cancel();

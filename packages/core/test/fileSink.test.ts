@@ -275,6 +275,7 @@ describe('at-least-once FileSink across runs', { timeout: REAL_IO_TIMEOUT_MS }, 
         subtaskIndex: 0,
         parallelism: 1,
         metrics: undefined as never,
+        log: undefined as never,
         restoredState: { file, length },
       }),
     );

@@ -39,6 +39,7 @@ const context = (subtaskIndex: number, parallelism: number, restored: Partial<Si
   subtaskIndex,
   parallelism,
   metrics: undefined as never,
+  log: undefined as never,
   restoredState: undefined,
   ...restored,
 });

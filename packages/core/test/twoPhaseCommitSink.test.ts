@@ -29,7 +29,7 @@ class HeldCommits extends TwoPhaseCommitSink<string, number> {
   }
 }
 
-const ctx: SinkWriterContext = { subtaskIndex: 0, parallelism: 1, metrics: undefined as never, restoredState: undefined };
+const ctx: SinkWriterContext = { subtaskIndex: 0, parallelism: 1, metrics: undefined as never, log: undefined as never, restoredState: undefined };
 
 describe('TwoPhaseCommitSink', () => {
   it('keeps a transaction in the checkpoints taken while its commit runs: a crash before the commit ends cannot lose it', async () => {

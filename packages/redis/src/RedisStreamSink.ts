@@ -103,7 +103,7 @@ export class RedisStreamSink<T> implements Sink<T> {
   }
 
   createWriter(ctx: SinkWriterContext): SinkWriter<T> {
-    return new RedisStreamWriter(this.options, openClient(this.options.redis, `tributary:sink:${this.options.stream}:${ctx.subtaskIndex}`));
+    return new RedisStreamWriter(this.options, openClient(this.options.redis, `tributary:sink:${this.options.stream}:${ctx.subtaskIndex}`, {}, ctx.log));
   }
 }
 

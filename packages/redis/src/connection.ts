@@ -1,4 +1,4 @@
-import type { OptionChecker } from '@tributary/core';
+import { messageOf, type EventLog, type OptionChecker } from '@tributary/core';
 import { Redis, type RedisOptions } from 'ioredis';
 
 /**
@@ -22,15 +22,32 @@ export function checkConnection(check: OptionChecker, connection: unknown): void
   }
 }
 
-/** Opens a client named `name` (visible in `CLIENT LIST`) unless the options name it; `overrides` win over the user's options. */
-export function openClient(connection: RedisConnection | undefined, name: string, overrides: RedisOptions = {}): Redis {
+/**
+ * Opens a client named `name` (visible in `CLIENT LIST`) unless the options name it; `overrides` win over the user's options.
+ * With a `log`, a connection that fails is reported there (rate limited: ioredis goes on reconnecting), and so is its return.
+ */
+export function openClient(connection: RedisConnection | undefined, name: string, overrides: RedisOptions = {}, log?: EventLog): Redis {
   const client =
     typeof connection === 'string'
       ? new Redis(connection, { connectionName: name, ...overrides } as RedisOptions & { replyMapping?: 'legacy' })
       : // Any `replyMapping` works at run time: the replies are parsed in every shape (see internal/replies.ts).
         new Redis({ connectionName: name, ...(connection ?? {}), ...overrides } as RedisOptions & { replyMapping?: 'legacy' });
   // ioredis reconnects by itself; without a listener each failed attempt would be printed as "Unhandled error event".
-  client.on('error', () => undefined);
+  let failing = false;
+  client.on('error', (error: unknown) => {
+    failing = true;
+    log?.rateLimited(
+      'warn',
+      'redis.connectionFailed',
+      (count) => `Redis connection '${name}' failed: ${messageOf(error)} (${count} time${count === 1 ? '' : 's'}; reconnecting)`,
+      { connection: name },
+    );
+  });
+  client.on('ready', () => {
+    if (!failing) return;
+    failing = false;
+    log?.event('info', 'redis.connected', `Redis connection '${name}' is back`, { connection: name });
+  });
   return client;
 }
 

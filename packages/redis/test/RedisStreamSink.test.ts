@@ -1,4 +1,4 @@
-import { InvalidJobError, MetricRegistry, type SinkWriter } from '@tributary/core';
+import { EventLog, InvalidJobError, MetricRegistry, silentLogger, SystemClock, type SinkWriter } from '@tributary/core';
 import fc from 'fast-check';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +10,7 @@ interface Row {
   readonly text: string;
 }
 
+const silentLog = new EventLog(silentLogger, new SystemClock(), { job: 'test' });
 let admin: Redis;
 const writers: SinkWriter<Row>[] = [];
 
@@ -23,7 +24,7 @@ afterAll(async () => {
 
 function writer(options: Partial<RedisStreamSinkOptions<Row>> & { stream: string }): SinkWriter<Row> {
   const sink = new RedisStreamSink<Row>({ redis: redisUrl(), encode: (r) => ({ id: r.id, text: r.text }), ...options });
-  const w = sink.createWriter({ subtaskIndex: 0, parallelism: 1, metrics: new MetricRegistry().group('test'), restoredState: undefined });
+  const w = sink.createWriter({ subtaskIndex: 0, parallelism: 1, metrics: new MetricRegistry().group('test'), log: silentLog, restoredState: undefined });
   writers.push(w);
   return w;
 }

@@ -1,6 +1,7 @@
 import { InvalidJobError, ManualClock, silentLogger, type LogFields, type Logger, type SourceReader } from '@tributary/core';
 import type { Redis, RedisOptions } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRedisServer, type RunningRedis } from './support/redisServer.js';
 import {
   RedisStreamSource,
   type RedisStreamPosition,
@@ -265,6 +266,31 @@ describe('RedisStreamSource reader', () => {
     await reader.notifyCheckpointComplete?.(2, reader.position());
     await again;
     expect(warnings).toHaveLength(1);
+  });
+
+  it("tells the job's log when its connection to Redis fails, and when it is back", async () => {
+    const server = await startRedisServer();
+    const lines: string[] = [];
+    const logger = {
+      ...silentLogger,
+      info: (message: string, fields?: LogFields) => lines.push(`info ${String(fields?.event)}: ${message}`),
+      warn: (message: string, fields?: LogFields) => lines.push(`warn ${String(fields?.event)}: ${message}`),
+    };
+    let restarted: RunningRedis | undefined;
+    try {
+      const reader = await startReader(options(uniqueKey('down'), { redis: server.url }), undefined, logger);
+      expect(lines).toEqual([]);
+      await server.stop();
+      await eventually(() => lines.length > 0, 'the failure reported');
+      // Rate limited: both of the reader's connections fail, one line says so.
+      expect(lines).toEqual([expect.stringMatching(/^warn redis.connectionFailed: Redis connection 'tributary:g:c:(read|ack)' failed: .*ECONNREFUSED.*; reconnecting\)$/)]);
+      restarted = await startRedisServer(server.port);
+      await eventually(() => lines.some((line) => line.startsWith('info ')), 'the return reported');
+      expect(lines.filter((line) => line.startsWith('info '))[0]).toMatch(/^info redis.connected: Redis connection 'tributary:g:c:(read|ack)' is back$/);
+      await reader.close?.();
+    } finally {
+      await restarted?.stop();
+    }
   });
 
   it('keeps its bookkeeping across a reconnect: entries it never saw are found, none comes out twice', async () => {

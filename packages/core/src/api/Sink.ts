@@ -1,3 +1,4 @@
+import type { EventLog } from '../logging/EventLog.js';
 import type { MetricGroup } from '../metrics/MetricRegistry.js';
 import type { OperatorListState } from '../operators/StreamOperator.js';
 
@@ -6,6 +7,8 @@ export interface SinkWriterContext {
   readonly subtaskIndex: number;
   readonly parallelism: number;
   readonly metrics: MetricGroup;
+  /** The job's events, bound to this sink and subtask: what a user should hear of goes here, not to stderr. */
+  readonly log: EventLog;
   /** What this writer's `snapshotState` returned at the checkpoint the job restored from, if any. */
   readonly restoredState: unknown;
   /**

@@ -32,6 +32,7 @@ export class SinkOperator<T> implements OneInputStreamOperator<T> {
       subtaskIndex: this.ctx.subtaskIndex,
       parallelism: this.ctx.parallelism,
       metrics: this.ctx.metrics,
+      log: this.ctx.log,
       restoredState: this.restoredState,
       restoredListState: this.restoredLists?.share,
       restoredUnionListState: this.restoredLists?.union,

@@ -58,8 +58,8 @@ export class RedisStreamReader<T> implements SourceReader<RedisStreamRecord<T>, 
 
   async start(): Promise<void> {
     const { redis, stream, group, createGroup } = this.options;
-    this.reads = openClient(redis, `tributary:${group}:${this.consumer}:read`);
-    this.control = openClient(redis, `tributary:${group}:${this.consumer}:ack`);
+    this.reads = openClient(redis, `tributary:${group}:${this.consumer}:read`, {}, this.log);
+    this.control = openClient(redis, `tributary:${group}:${this.consumer}:ack`, {}, this.log);
     // A read whose reply was lost in a disconnect delivered entries nobody returned: find them in the pending list.
     this.reads.on('reconnecting', () => this.restartRescan());
     this.signal.addEventListener('abort', this.onAbort, { once: true });

@@ -13,6 +13,7 @@ import { ensureDebianPackage } from '../../../testing/test/support/debianPackage
 
 export interface RunningRedis {
   readonly url: string;
+  readonly port: number;
   stop(): Promise<void>;
 }
 
@@ -50,8 +51,8 @@ async function waitUntilReady(url: string, child: ChildProcess, log: () => strin
   }
 }
 
-/** Starts a private `redis-server` (installing it first if needed) and resolves once it answers. */
-export async function startRedisServer(): Promise<RunningRedis> {
+/** Starts a private `redis-server` (installing it first if needed) on `port` (a free one by default) and resolves once it answers. */
+export async function startRedisServer(port?: number): Promise<RunningRedis> {
   const binary = ensureDebianPackage({
     name: 'redis-server',
     commands: ['redis-server'],
@@ -60,7 +61,7 @@ export async function startRedisServer(): Promise<RunningRedis> {
       'redis-server is not on PATH. Install it (Debian/Ubuntu: `sudo apt-get install -y redis-server`, macOS: `brew install redis`) ' +
       'or point the tests at a running server with TRIBUTARY_REDIS_URL=redis://127.0.0.1:6379.',
   });
-  const port = await freePort();
+  port ??= await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'tributary-redis-'));
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no'];
   const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -79,6 +80,7 @@ export async function startRedisServer(): Promise<RunningRedis> {
   }
   return {
     url,
+    port,
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');
       await exited;
