@@ -85,8 +85,7 @@ describe('durations of the core API', () => {
 
   it('rejects an infinite or NaN restart multiplier', () => {
     for (const multiplier of [Number.POSITIVE_INFINITY, Number.NaN, 0.5]) {
-      const strategy = RestartStrategies.exponentialDelay({ initialDelayMs: 1, maxDelayMs: 10, multiplier });
-      expect(() => StreamExecutionEnvironment.create({ restartStrategy: strategy })).toThrow(
+      expect(() => RestartStrategies.exponentialDelay({ initialDelayMs: 1, maxDelayMs: 10, multiplier })).toThrow(
         `restartStrategy exponentialDelay: option 'multiplier' must be a finite number >= 1, got ${multiplier}`,
       );
     }
@@ -96,7 +95,9 @@ describe('durations of the core API', () => {
     const strategy = RestartStrategies.fixedDelay(Number.POSITIVE_INFINITY, 10);
     expect(() => StreamExecutionEnvironment.create({ restartStrategy: strategy })).not.toThrow();
     expect(restartDelay(strategy, 1e9)).toBe(10);
-    expect(() => StreamExecutionEnvironment.create({ restartStrategy: RestartStrategies.fixedDelay(1.5, 10) })).toThrow(InvalidJobError);
+    expect(() => RestartStrategies.fixedDelay(1.5, 10)).toThrow(InvalidJobError);
+    // A strategy built by hand is checked by the environment.
+    expect(() => StreamExecutionEnvironment.create({ restartStrategy: { kind: 'fixedDelay', attempts: 1.5, delayMs: 10 } })).toThrow(InvalidJobError);
   });
 
   it('keeps an exponential restart delay a number after thousands of restarts (0 * Infinity would be NaN)', () => {

@@ -23,6 +23,8 @@ type BadInput = readonly [title: string, build: () => unknown, error: string];
 const env = (): StreamExecutionEnvironment => StreamExecutionEnvironment.create({ clock: new ManualClock() });
 const create = (options: unknown) => () => StreamExecutionEnvironment.create(options as never);
 const restart = (strategy: unknown) => () => env().setRestartStrategy(strategy as RestartStrategy);
+/** A factory's own check: it throws before any environment sees the strategy. */
+const made = (make: () => unknown) => make;
 
 const cases: readonly BadInput[] = [
   // StreamExecutionEnvironment.create
@@ -42,14 +44,14 @@ const cases: readonly BadInput[] = [
   ['create: restartStrategy unknown kind', create({ restartStrategy: { kind: 'fixed' } }), "option 'kind' must be 'none', 'fixedDelay' or 'exponentialDelay', got 'fixed'"],
   ['create: restartStrategy not an object', create({ restartStrategy: 'none' }), 'restartStrategy: needs an options object'],
   // RestartStrategies
-  ['fixedDelay: attempts negative', restart(RestartStrategies.fixedDelay(-1, 10)), "restartStrategy fixedDelay: option 'attempts' must be an integer >= 0, got -1"],
-  ['fixedDelay: attempts 1.5', restart(RestartStrategies.fixedDelay(1.5, 10)), "option 'attempts' must be an integer >= 0, got 1.5"],
-  ['fixedDelay: attempts NaN', restart(RestartStrategies.fixedDelay(Number.NaN, 10)), "option 'attempts' must be an integer >= 0, got NaN"],
+  ['fixedDelay: attempts negative', made(() => RestartStrategies.fixedDelay(-1, 10)), "restartStrategy fixedDelay: option 'attempts' must be an integer >= 0, got -1"],
+  ['fixedDelay: attempts 1.5', made(() => RestartStrategies.fixedDelay(1.5, 10)), "option 'attempts' must be an integer >= 0, got 1.5"],
+  ['fixedDelay: attempts NaN', made(() => RestartStrategies.fixedDelay(Number.NaN, 10)), "option 'attempts' must be an integer >= 0, got NaN"],
   ['fixedDelay: misspelled field', restart({ kind: 'fixedDelay', attempts: 1, delay: 10 }), "unknown option 'delay'; did you mean 'delayMs'?"],
-  ['exponentialDelay: misspelled key', restart(RestartStrategies.exponentialDelay({ initialDelayMs: 1, maxDelayMs: 2, multipler: 3 } as never)), "unknown option 'multipler'; did you mean 'multiplier'?"],
-  ['exponentialDelay: multiplier NaN', restart(RestartStrategies.exponentialDelay({ initialDelayMs: 1, maxDelayMs: 2, multiplier: Number.NaN })), "option 'multiplier' must be a finite number >= 1, got NaN"],
-  ['exponentialDelay: multiplier Infinity', restart(RestartStrategies.exponentialDelay({ initialDelayMs: 1, maxDelayMs: 2, multiplier: Number.POSITIVE_INFINITY })), "option 'multiplier' must be a finite number >= 1, got Infinity"],
-  ['exponentialDelay: attempts overflow', restart(RestartStrategies.exponentialDelay({ initialDelayMs: 1, maxDelayMs: 2, attempts: 2 ** 60 })), "option 'attempts' must be an integer <="],
+  ['exponentialDelay: misspelled key', made(() => RestartStrategies.exponentialDelay({ initialDelayMs: 1, maxDelayMs: 2, multipler: 3 } as never)), "unknown option 'multipler'; did you mean 'multiplier'?"],
+  ['exponentialDelay: multiplier NaN', made(() => RestartStrategies.exponentialDelay({ initialDelayMs: 1, maxDelayMs: 2, multiplier: Number.NaN })), "option 'multiplier' must be a finite number >= 1, got NaN"],
+  ['exponentialDelay: multiplier Infinity', made(() => RestartStrategies.exponentialDelay({ initialDelayMs: 1, maxDelayMs: 2, multiplier: Number.POSITIVE_INFINITY })), "option 'multiplier' must be a finite number >= 1, got Infinity"],
+  ['exponentialDelay: attempts overflow', made(() => RestartStrategies.exponentialDelay({ initialDelayMs: 1, maxDelayMs: 2, attempts: 2 ** 60 })), "option 'attempts' must be an integer <="],
   // enableCheckpointing
   ['enableCheckpointing: no options', () => env().enableCheckpointing(1000, undefined as never), 'enableCheckpointing(): needs an options object'],
   ['enableCheckpointing: misspelled key', () => env().enableCheckpointing(1000, { storage: '/tmp/x', strage: 1 } as never), "enableCheckpointing(): unknown option 'strage'"],

@@ -188,7 +188,9 @@ export class StreamExecutionEnvironment {
 
   /** Sets what happens when the job fails: see {@link RestartStrategy}. */
   setRestartStrategy(strategy: RestartStrategy): this {
-    this.restartStrategy = validateRestartStrategy(strategy);
+    const restartStrategy = validateRestartStrategy(strategy);
+    checkReplayableSources(this.transformations, { restartStrategy });
+    this.restartStrategy = restartStrategy;
     return this;
   }
 
@@ -239,10 +241,9 @@ export class StreamExecutionEnvironment {
     if (typeof source?.createReader !== 'function') {
       throw new InvalidJobError(`fromSource('${name}'): the source must have a createReader(ctx) method`);
     }
-    return new SingleOutputStream<T>(
-      this,
-      this.add({ kind: 'source', source: source, name, uid: undefined, parallelism: undefined }),
-    );
+    const transformation = { kind: 'source', source: source, name, uid: undefined, parallelism: undefined } as const;
+    checkReplayableSources([transformation], { restartStrategy: this.restartStrategy });
+    return new SingleOutputStream<T>(this, this.add(transformation));
   }
 
   /** Builds the job from everything added since the last run, runs it, and resolves when it ends. */
@@ -269,7 +270,10 @@ export class StreamExecutionEnvironment {
     if (options.restoreFrom !== undefined && this.checkpointing === undefined) {
       throw new InvalidJobError(`Job '${jobName}': restoreFrom needs enableCheckpointing() (it names the storage to restore from)`);
     }
-    checkReplayableSources(graph, { jobName, restartStrategy: this.restartStrategy, restoreFrom: options.restoreFrom });
+    checkReplayableSources(
+      graph.nodes.map((node) => node.transformation),
+      { jobName, restartStrategy: this.restartStrategy, restoreFrom: options.restoreFrom },
+    );
     const runtime = this.runtime ?? (Math.max(...graph.chains.map((c) => c.parallelism)) > 1 ? 'slots' : 'single-thread');
     if (runtime === 'slots') checkSlotsPossible(jobName, this.runtime, slots, this.systemClock);
     return executeJob(graph, {

@@ -24,14 +24,12 @@ export type RestartStrategy =
       readonly attempts?: number;
     };
 
-/** Factories for {@link RestartStrategy} values. */
+/** Factories for {@link RestartStrategy} values; each checks what it is given, as the environment would. */
 export const RestartStrategies = {
   none: (): RestartStrategy => ({ kind: 'none' }),
-  fixedDelay: (attempts: number, delayMs: number): RestartStrategy => ({ kind: 'fixedDelay', attempts, delayMs }),
-  exponentialDelay: (options: Omit<Extract<RestartStrategy, { kind: 'exponentialDelay' }>, 'kind'>): RestartStrategy => ({
-    kind: 'exponentialDelay',
-    ...options,
-  }),
+  fixedDelay: (attempts: number, delayMs: number): RestartStrategy => validateRestartStrategy({ kind: 'fixedDelay', attempts, delayMs }),
+  exponentialDelay: (options: Omit<Extract<RestartStrategy, { kind: 'exponentialDelay' }>, 'kind'>): RestartStrategy =>
+    validateRestartStrategy({ ...options, kind: 'exponentialDelay' }),
 } as const;
 
 const STRATEGY_FIELDS = {
