@@ -23,9 +23,10 @@ import { HISTOGRAM_BUCKETS, type Counter, type Histogram, type MetricGroup } fro
  * Counters: `batches` (calls made, retries included), `records` (records
  * sent over all calls; with `dedupe`, only the records a call was made for:
  * a batch the cache answers in full makes no call and counts in neither),
- * `retries` (calls that were retries), `failures` (calls that failed:
- * threw, rejected, completed exceptionally or timed out), `failedItems` (items marked failed in per-item responses),
- * `timeouts` (calls cut by their timeout or the deadline, and batches whose
+ * `retries` (calls that were retries; with `dedupe`, likewise only calls made), `failures` (calls that failed:
+ * threw, rejected, completed exceptionally or timed out, and `timeout()` hook answers the operator could not use),
+ * `failedItems` (items marked failed in per-item responses),
+ * `timeouts` (calls and `timeout()` hook calls cut by their time limit, and batches whose
  * deadline passed while they waited for a call slot), `deadLettered`
  * (records sent to the dead-letter output), `throttled` (calls or items that
  * carried a retry-after hint; one per response).

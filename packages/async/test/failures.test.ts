@@ -5,6 +5,7 @@ import {
   AsyncTimeoutError,
   NonRetryableError,
   RetryStrategies,
+  ThrottledError,
   type AsyncBatchFunction,
   type DeadLetter,
   type ResultFuture,
@@ -506,6 +507,30 @@ describe('failure policies', () => {
     expect(service.calls.map((c) => c.inputs)).toEqual([range(1, 8), [1, 2, 3, 4], [5, 6, 7, 8], [5, 6], [7, 8], [5], [6]]);
     expect(harness.getSideOutput(letters).map((l) => l.input)).toEqual([5]);
     expect(harness.getOutput().sort((a, b) => a - b)).toEqual([10, 20, 30, 40, 60, 70, 80]);
+  });
+
+  it.each([
+    ['its retries ran out', { retry: RetryStrategies.fixedDelay({ maxAttempts: 2, delayMs: 10 }) }],
+    ["the service's hint ends past the deadline", { deadline: 500, retry: RetryStrategies.fixedDelay({ maxAttempts: 3, delayMs: 10 }) }],
+  ])('splitOnFailure does not split a batch the service throttled (%s): no halves are sent at once against its hint', async (_, options) => {
+    const clock = new ManualClock(0);
+    const letters = new OutputTag<DeadLetter<number>>('dead');
+    const calls: number[][] = [];
+    const harness = batchHarness<number, number>(
+      (xs) => {
+        calls.push([...xs]);
+        return Promise.reject(new ThrottledError('429 slow down', 1_000));
+      },
+      { maxBatchSize: 8, maxInFlightBatches: 4, splitOnFailure: true, onFailure: { deadLetter: letters }, ...options },
+      clock,
+    );
+    await harness.open();
+    harness.processElements(range(1, 8));
+    await harness.endInput();
+    // One call per attempt, each of all 8 records; a split would have sent 4+4, 2+2+2+2, then eight of 1.
+    expect(calls.every((c) => c.length === 8)).toBe(true);
+    expect(harness.getSideOutput(letters).map((l) => l.input)).toEqual(range(1, 8));
+    expect(harness.getSideOutput(letters).every((l) => l.error instanceof ThrottledError)).toBe(true);
   });
 
   it('splitOnFailure in ordered mode keeps the order of the halves', async () => {

@@ -42,8 +42,8 @@ export class DedupingInvoker<TIn, TOut> implements Invoker<TIn, TOut> {
     private readonly inner: Invoker<TIn, TOut>,
     private readonly dedupe: Dedupe<TIn, TOut>,
     metrics: MetricGroup,
-    /** Counts a call of the user function with these inputs (`batches`, `records`, `batchSize`, `batchWeight`). */
-    private readonly countCall: (sent: readonly TIn[]) => void,
+    /** Counts a call of the user function with these inputs, attempt `attempt` of its batch (`batches`, `records`, `retries`, ...). */
+    private readonly countCall: (sent: readonly TIn[], attempt: number) => void,
   ) {
     this.hits = metrics.counter('cacheHits');
     this.misses = metrics.counter('cacheMisses');
@@ -160,7 +160,7 @@ export class DedupingInvoker<TIn, TOut> implements Invoker<TIn, TOut> {
       if (!firstOf.has(key)) firstOf.set(key, inputs[i] as TIn);
     });
     const sent = missing.map((key) => firstOf.get(key) as TIn);
-    this.countCall(sent);
+    this.countCall(sent, call.attempt);
     const complete = (outputs: readonly TOut[]): void => {
       // Not an array: the operator refuses it as it would without dedupe.
       if (!Array.isArray(outputs)) {

@@ -119,8 +119,9 @@ export class AsyncBatchWaitOperator<TIn, TOut>
               retryOnResult: (result) => config.retry.retryOnResult([result]),
             },
             ctx.metrics,
-            (sent) => {
+            (sent, attempt) => {
               metrics.countCall(sent.length, weightOf(sent, config.weigher));
+              if (attempt > 1) metrics.retries.count++;
             },
           );
     this.queue = this.newResultQueue();

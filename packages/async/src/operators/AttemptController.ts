@@ -250,11 +250,14 @@ export class AttemptController<TIn, TOut> {
     throttled(this.ctx.log, this.dispatcher.limiter.limit);
   }
 
-  /** The batch failed for good: split it, ask the timeout hook, or apply the failure policy. */
+  /**
+   * The batch failed for good: split it, ask the timeout hook, or apply the failure policy. A batch out of time
+   * or throttled is not split: neither says a record is bad, and halves sent at once would defy the service's hint.
+   */
   private giveUp(batch: Batch<TIn, TOut>, error: unknown): void {
     const n = batch.inputs.length;
     const deadline = error instanceof AsyncTimeoutError && error.kind === 'deadline';
-    if (this.config.splitOnFailure && n > 1 && !deadline) {
+    if (this.config.splitOnFailure && n > 1 && !deadline && retryAfterOf(error) === undefined) {
       const mid = Math.ceil(n / 2);
       const indices = batch.inputs.map((_, i) => i);
       this.dispatcher.enqueueRetry(batch.subBatch(indices.slice(0, mid), this.config.weigher));

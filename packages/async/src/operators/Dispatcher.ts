@@ -195,11 +195,12 @@ export class Dispatcher<TIn, TOut> implements CallOwner<TIn, TOut> {
     if (batch.attempts === 1) {
       if (this.config.deadline !== Number.POSITIVE_INFINITY) batch.deadlineAt = now + this.config.deadline;
       if (!Number.isNaN(batch.firstArrival)) m.queueWaitMs.update(now - batch.firstArrival);
-    } else {
-      m.retries.count++;
     }
-    // A deduping invoker counts the calls it makes itself: the cache may answer some records or all.
-    if (!this.invoker.countsCalls) m.countCall(n, batch.weight);
+    // A deduping invoker counts the calls it makes itself (retries too): the cache may answer some records or all.
+    if (!this.invoker.countsCalls) {
+      m.countCall(n, batch.weight);
+      if (batch.attempts > 1) m.retries.count++;
+    }
 
     const call = new Call(this, batch, batch.attempts, now, false);
     this.running.add(call);

@@ -243,6 +243,18 @@ describe('dedupe with retryOnResult', () => {
     expect(metric(harness, 'retries')).toBe(2);
   });
 
+  it('counts a retry the cache answers in full as no retry call: `retries` is what the service saw', async () => {
+    const cache = new LruResultCache<Answer>({ maxEntries: 100, clock: new ManualClock(0) });
+    const { fake, harness } = readinessHarness({ cache, maxAttempts: 3, readyAfter: 2, maxBatchSize: 1 });
+    await harness.open();
+    // The first 'a' is not ready and waits to retry; the second, sent meanwhile, is ready and cached; the retry finds it.
+    harness.processElements(['a', 'a']);
+    await harness.endInput();
+    expect(harness.getOutput()).toEqual([{ x: 'a', ready: true }, { x: 'a', ready: true }]);
+    expect(fake.calls.map((c) => c.inputs)).toEqual([['a'], ['a']]);
+    expect([metric(harness, 'batches'), metric(harness, 'retries'), metric(harness, 'cacheHits')]).toEqual([2, 0, 1]);
+  });
+
   it('does not cache a rejected result emitted because no attempt was left: the next record of the key calls again', async () => {
     const cache = new LruResultCache<Answer>({ maxEntries: 100, clock: new ManualClock(0) });
     const { clock, fake, harness } = readinessHarness({ cache, maxAttempts: 2, readyAfter: 3, maxBatchSize: 1 });
