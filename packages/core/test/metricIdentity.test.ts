@@ -224,4 +224,10 @@ describe('describeMetric', () => {
     expect(describeMetric('http.callCount', counter)).toEqual({ name: 'http.call_count', unit: '', scale: 1, help: "Tributary counter 'http.callCount'." });
     expect(describeMetric('toString', counter)).toMatchObject({ name: 'to_string', unit: '', scale: 1 });
   });
+
+  it('splits an acronym from the word after it, as Prometheus and OpenTelemetry names are spelled', () => {
+    const counter = new MetricRegistry().group().counter('x');
+    const names = ['HTTPRequests', 'parseJSON', 'apiURLCount', 'p95LatencyMs', 'IO', 'myRetries'].map((name) => describeMetric(name, counter).name);
+    expect(names).toEqual(['http_requests', 'parse_json', 'api_url_count', 'p95_latency_ms', 'io', 'my_retries']);
+  });
 });

@@ -72,21 +72,19 @@ export function tributaryMetricProducer(registry: MetricRegistry, options: OpenT
 }
 
 class RegistryProducer implements MetricProducer {
-  /** When each metric was first collected: the start of its cumulative points. */
-  private readonly started = new WeakMap<MetricEntry, HrTime>();
-
   constructor(
     private readonly registry: MetricRegistry,
     private readonly prefix: string,
   ) {}
 
   collect(): Promise<CollectionResult> {
-    const now = hrTime(Date.now());
+    const nowMs = Date.now();
+    const now = hrTime(nowMs);
     const errors: unknown[] = [];
     const metrics = new Map<string, MetricData & { dataPoints: DataPoint<unknown>[] }>();
     for (const entry of this.registry.entries()) {
-      const startTime = this.started.get(entry) ?? now;
-      this.started.set(entry, startTime);
+      // Cumulative points start where the metric began counting; a clock stepped back must not put the start after the point.
+      const startTime = hrTime(Math.min(entry.registeredAt, nowMs));
       const described = describeMetric(entry.name, entry.metric);
       const data = this.dataFor(metrics, entry.metric.kind, described);
       const attributes = { ...entry.variables };

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { DataPointType, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { HISTOGRAM_BUCKETS, InvalidJobError, MetricRegistry, StreamExecutionEnvironment } from '@tributary/core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { tributaryMetricProducer } from '../src/index.js';
 import { startOtlpReceiver, type ReceivedMetric } from './otlpReceiver.js';
 
@@ -102,6 +102,33 @@ describe('tributaryMetricProducer', () => {
     expect(gauge?.dataPoints).toEqual([]);
     expect(busy?.dataPoints[0]?.value).toBe(1.5);
     expect(errors.map(String)).toEqual(["Error: Tributary metric 'job.j.operator.embed.0.bufferedRecords' could not be read: sensor gone"]);
+  });
+
+  it('starts every cumulative point where its metric began counting, the first one too', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(1_700_000_000_000);
+      const registry = new MetricRegistry();
+      registry.scopedGroup(['job', 'j'], { job: 'j' }).counter('numRecordsIn').inc(7);
+      const producer = tributaryMetricProducer(registry);
+      const times = async () => {
+        const { resourceMetrics } = await producer.collect();
+        const point = resourceMetrics.scopeMetrics[0]?.metrics[0]?.dataPoints[0];
+        return [point?.startTime, point?.endTime];
+      };
+      vi.setSystemTime(1_700_000_005_000);
+      expect(await times()).toEqual([
+        [1_700_000_000, 0],
+        [1_700_000_005, 0],
+      ]);
+      vi.setSystemTime(1_700_000_009_500);
+      expect(await times()).toEqual([
+        [1_700_000_000, 0],
+        [1_700_000_009, 500_000_000],
+      ]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('rejects bad arguments, naming them', () => {

@@ -7,7 +7,7 @@ import { sanitizeMetricName, toPrometheusSeries } from '../src/index.js';
 const op = { job: 'word count', job_id: '0123456789abcdef0123456789abcdef', operator: 'Map#2', uid: '', subtask: '1' };
 
 function entry(name: string, variables: Readonly<Record<string, string>> = op, metric: MetricEntry['metric'] = new Histogram()): MetricEntry {
-  return { id: `job.x.${name}`, name, variables, metric };
+  return { id: `job.x.${name}`, name, variables, metric, registeredAt: 0 };
 }
 
 describe('toPrometheusSeries', () => {

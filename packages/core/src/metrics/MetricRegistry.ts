@@ -45,6 +45,8 @@ export interface MetricEntry {
   readonly name: string;
   readonly variables: MetricVariables;
   readonly metric: Metric;
+  /** When it was registered (`Date.now()`): where its counts began, the start of its cumulative points in exporters. */
+  readonly registeredAt: number;
 }
 
 /**
@@ -118,7 +120,7 @@ export class MetricRegistry {
       return existing.metric as M;
     }
     const metric = entry.create();
-    this.metrics.set(key, { id: entry.id, name: entry.name, variables: entry.variables, metric });
+    this.metrics.set(key, { id: entry.id, name: entry.name, variables: entry.variables, metric, registeredAt: Date.now() });
     return metric;
   }
 

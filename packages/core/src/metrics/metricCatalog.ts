@@ -63,7 +63,7 @@ const CATALOG: Readonly<Record<string, Entry>> = {
  * The published name, unit and scale of a registered metric. Names the
  * runtime and the async operator register come from a fixed table (these
  * names are therefore reserved); any other name is turned to snake_case
- * (`http.callCount` → `http.call_count`) with no unit.
+ * (`http.callCount` → `http.call_count`, `HTTPRequests` → `http_requests`) with no unit.
  */
 export function describeMetric(name: string, metric: Metric): MetricDescription {
   // Own keys only: `toString` is a metric name like any other.
@@ -78,6 +78,8 @@ export function describeMetric(name: string, metric: Metric): MetricDescription 
 function snakeCase(part: string): string {
   return part
     .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    // The end of an acronym: `HTTPRequests` → `HTTP_Requests`.
+    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1_$2')
     .replace(/[^a-zA-Z0-9_]/g, '_')
     .toLowerCase();
 }
