@@ -10,6 +10,26 @@ interface Event {
 }
 
 describe('in a job', () => {
+  it.each(['ordered', 'unordered'] as const)(
+    '%s: a failure in the operator after it, on an output a completion emitted, names that operator',
+    async (ordering) => {
+      const env = StreamExecutionEnvironment.create({ clock: new ManualClock(0) });
+      const call = (xs: readonly number[]) => Promise.resolve(xs.map((x) => x));
+      const options = { maxBatchSize: 2 };
+      const source = env.fromCollection([1, 2, 3, 4, 5]);
+      const enriched = ordering === 'ordered' ? AsyncDataStream.orderedWaitBatch(source, call, options) : AsyncDataStream.unorderedWaitBatch(source, call, options);
+      enriched
+        .name('enrich')
+        .map((x) => {
+          if (x === 3) throw new Error('bad record 3');
+          return x;
+        })
+        .name('validate')
+        .addSink(() => undefined);
+      await expect(env.execute('j')).rejects.toThrow("Job 'j' failed in operator 'validate': bad record 3");
+    },
+  );
+
   it('composes with keyBy, map, union and side outputs, keeping order per key', async () => {
     const clock = new ManualClock(0);
     const env = StreamExecutionEnvironment.create({ clock, parallelism: 2, runtime: 'single-thread' });

@@ -275,7 +275,37 @@ describe("a job's tasks", () => {
       .addSink(() => undefined);
     await expect(env.execute('throwing mail')).rejects.toThrow("Job 'throwing mail' failed in operator 'Thrower': mail failed");
   });
+
+  it('blame the operator that threw on what a mail emitted, not the one that sent the mail', async () => {
+    const clock = new ManualClock(0);
+    const gate = gatedSource(5);
+    const env = StreamExecutionEnvironment.create({ clock });
+    env
+      .fromSource(gate.source, 'numbers')
+      .keyBy((x) => x)
+      .process<number>({
+        processElement(x, ctx) {
+          ctx.timerService.registerProcessingTimeTimer(ctx.timerService.currentProcessingTime() + 10);
+        },
+        onTimer(_, ctx, out) {
+          out.collect(ctx.currentKey as number);
+        },
+      })
+      .name('timerFn')
+      .map((x) => {
+        if (x === 2) throw new Error('bad record 2');
+        return x;
+      })
+      .name('validate')
+      .addSink(() => undefined);
+    const result = env.execute('timer mail');
+    // The source stays open, so the timers fire as mails while it waits, not at end of input.
+    gate.openUntil(3);
+    await driveUntilDone(result, clock);
+    await expect(result).rejects.toThrow("Job 'timer mail' failed in operator 'validate': bad record 2");
+  });
 });
+
 
 describe('timers fire as mails', () => {
   /** An operator context whose task hooks are a mailbox, with a keyed timer service that logs its firings. */

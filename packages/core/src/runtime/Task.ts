@@ -129,12 +129,14 @@ export class Task implements MailboxOwner, ChainDriver {
       this.flush();
     } catch (error) {
       // A mail's records that cannot be sent (a record that cannot cross threads) fail the job, not the thread the mail ran on.
-      this.fail(error, error instanceof OperatorError ? error.operator : this.name);
+      this.fail(error, this.name);
     }
   }
 
   fail(error: unknown, operator: string): void {
-    this.job.fail(OperatorError.wrap(error, operator), operator);
+    // An error already blamed on an operator keeps it: one down the chain from `operator` threw on what it emitted.
+    const blamed = OperatorError.wrap(error, operator);
+    this.job.fail(blamed, blamed.operator);
   }
 
   backpressure(until: Promise<unknown>): void {
