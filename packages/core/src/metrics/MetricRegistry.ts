@@ -1,3 +1,4 @@
+import { SystemClock, type Clock } from '../runtime/Clock.js';
 import { Histogram, type HistogramOptions, type HistogramSnapshot } from './Histogram.js';
 
 /** A monotonically increasing count. `count` is a plain field so hot paths can bump it cheaply. */
@@ -45,7 +46,7 @@ export interface MetricEntry {
   readonly name: string;
   readonly variables: MetricVariables;
   readonly metric: Metric;
-  /** When it was registered (`Date.now()`): where its counts began, the start of its cumulative points in exporters. */
+  /** When it was registered, by the registry's clock (the wall clock by default): where its counts began, the start of its cumulative points in exporters. */
   readonly registeredAt: number;
 }
 
@@ -96,6 +97,9 @@ export class MetricRegistry {
   /** Keyed by id and variables: two runs of one job name register apart (their `job_id` differs). */
   private readonly metrics = new Map<string, MetricEntry>();
 
+  /** `clock` stamps each metric's `registeredAt`: the wall clock, as exporters publish wall times. */
+  constructor(private readonly clock: Clock = new SystemClock()) {}
+
   /** A root group without variables; its scope is part of its metrics' names (`group('app').counter('x')` is `app.x`). */
   group(...scope: string[]): MetricGroup {
     return new MetricGroup(this, scope);
@@ -120,7 +124,7 @@ export class MetricRegistry {
       return existing.metric as M;
     }
     const metric = entry.create();
-    this.metrics.set(key, { id: entry.id, name: entry.name, variables: entry.variables, metric, registeredAt: Date.now() });
+    this.metrics.set(key, { id: entry.id, name: entry.name, variables: entry.variables, metric, registeredAt: this.clock.now() });
     return metric;
   }
 
