@@ -16,6 +16,26 @@ function packedManifest(tarball: string): Manifest {
   return JSON.parse(execFileSync('tar', ['-xzOf', join(dest, tarball), 'package/package.json'], { encoding: 'utf8' })) as Manifest;
 }
 
+describe('npm pack', () => {
+  // As a user's shell runs it: without the npm_config_* a pnpm run passes down (npm would take pnpm's user agent for its own).
+  const npmPack = (dir: string) => {
+    const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.toLowerCase().startsWith('npm_config_')));
+    try {
+      execFileSync('npm', ['pack', '--dry-run'], { cwd: join(ROOT, dir), env, encoding: 'utf8', stdio: 'pipe' });
+      return 'packed';
+    } catch (error) {
+      return String((error as { stderr?: string }).stderr);
+    }
+  };
+
+  it('refuses a package whose Tributary dependencies are workspace ranges, saying to use pnpm; packs one that has none', () => {
+    expect(npmPack('packages/async')).toContain(
+      "@tributary/async: pack and publish with pnpm (pnpm -r pack, pnpm -r publish, or changeset publish), not npm: npm would ship the dependency '@tributary/core': 'workspace:^' as it is",
+    );
+    expect(npmPack('packages/core')).toBe('packed');
+  });
+});
+
 describe('pnpm -r pack', () => {
   it('packs the published packages and none of the private ones', () => {
     expect(published.length).toBeGreaterThanOrEqual(7);
