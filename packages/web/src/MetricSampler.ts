@@ -9,12 +9,13 @@ const MIN_SPAN_MS = 500;
 /**
  * Reads one job's metrics from the registry, per operator and subtask, and
  * turns counters into per-second rates over the span since the previous
- * sample: the state behind `/api/metrics`.
+ * sample (for a task slot's counters, since the slot's previous sample):
+ * the state behind `/api/metrics`.
  */
 export class MetricSampler {
   /** Operator id by the variables its metrics carry (`operator` and `uid`). */
   private readonly operatorIds: Map<string, string>;
-  private last: { readonly view: MetricsView; readonly counts: ReadonlyMap<string, number> } | undefined;
+  private last: { readonly view: MetricsView; readonly counts: ReadonlyMap<string, CountAt> } | undefined;
 
   constructor(
     private readonly registry: MetricRegistry,
@@ -30,7 +31,7 @@ export class MetricSampler {
     const time = this.now();
     const previous = this.last;
     if (!fresh && previous !== undefined && time - previous.view.time < MIN_SPAN_MS) return previous.view;
-    const counts = new Map<string, number>();
+    const counts = new Map<string, CountAt>();
     const subtasks = new Map<string, { operator: string; subtask: number; values: Record<string, number | HistogramView>; rates: Record<string, number | null> }>();
     for (const entry of this.registry.entries()) {
       const { job_id: jobId, operator, uid = '', subtask } = entry.variables;
@@ -42,11 +43,13 @@ export class MetricSampler {
       if (row === undefined) subtasks.set(key, (row = { operator: id, subtask: Number(subtask), values: {}, rates: {} }));
       row.values[entry.name] = valueOf(entry);
       if (entry.metric.kind === 'counter' && RATED.includes(entry.name)) {
-        const count = entry.metric.count;
-        counts.set(`${key}\u0000${entry.name}`, count);
+        // A slot's counter is as of its last sample (once a second): its rate spans the slot's samples, not this
+        // sampler's reads, which would see one sample's growth or none. No new sample since: the rate stands.
+        const at = entry.metric.sampledAt ?? time;
         const before = previous?.counts.get(`${key}\u0000${entry.name}`);
-        const span = time - (previous?.view.time ?? time);
-        row.rates[`${entry.name}PerSecond`] = before === undefined || span === 0 ? null : ((count - before) * 1000) / span;
+        const rate = before === undefined ? null : at === before.at ? before.rate : ((entry.metric.count - before.count) * 1000) / (at - before.at);
+        counts.set(`${key}\u0000${entry.name}`, { count: entry.metric.count, at, rate });
+        row.rates[`${entry.name}PerSecond`] = rate;
       }
     }
     const operators: Record<string, SubtaskMetricsView[]> = {};
@@ -56,6 +59,13 @@ export class MetricSampler {
     this.last = { view, counts };
     return view;
   }
+}
+
+/** A counter's value at a sampler read: its count, when it was taken, and the rate shown for it. */
+interface CountAt {
+  readonly count: number;
+  readonly at: number;
+  readonly rate: number | null;
 }
 
 /**

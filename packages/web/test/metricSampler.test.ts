@@ -1,4 +1,4 @@
-import { MetricRegistry, type JobGraphView } from '@tributary/core';
+import { Counter, MetricRegistry, type JobGraphView } from '@tributary/core';
 import { describe, expect, it } from 'vitest';
 import { MetricSampler } from '../src/MetricSampler.js';
 
@@ -49,6 +49,31 @@ describe('MetricSampler', () => {
     busy.inc(1000);
     now = 2000;
     expect(sampler.sample().operators['map-1']?.[0]?.rates).toEqual({ numRecordsInPerSecond: 250, busyTimeMsPerSecond: 500 });
+  });
+
+  it("rates a task slot's counter over the slot's samples, whenever the sampler reads it: a steady rate reads steady", () => {
+    /** A counter as the main thread holds a slot's: its count as of the slot's last sample, once a second. */
+    class SlotCounter extends Counter {
+      at: number | undefined = undefined;
+      override get sampledAt(): number | undefined {
+        return this.at;
+      }
+    }
+    const registry = new MetricRegistry();
+    const variables = { job: 'j', job_id: JOB_ID, operator: 'map', uid: '', subtask: '0' };
+    const records = registry.register({ id: 'job.j.operator.map.0.numRecordsIn', name: 'numRecordsIn', variables, create: () => new SlotCounter() }, 'counter');
+    let now = 0;
+    const sampler = new MetricSampler(registry, GRAPH, JOB_ID, () => now);
+    const rates: (number | null | undefined)[] = [];
+    // 640 records a second, reported at each whole second; the sampler reads at its own pace, out of step.
+    for (const read of [300, 900, 1_500, 2_100, 2_700, 3_300, 3_900]) {
+      now = read;
+      const slotSample = Math.floor(read / 1_000) * 1_000;
+      records.count = (640 * slotSample) / 1_000;
+      records.at = slotSample;
+      rates.push(sampler.sample().operators['map-1']?.[0]?.rates.numRecordsInPerSecond);
+    }
+    expect(rates).toEqual([null, null, 640, 640, 640, 640, 640]);
   });
 
   it('shares a sample taken less than half a second ago, unless asked for a fresh one', () => {

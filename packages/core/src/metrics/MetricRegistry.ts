@@ -8,6 +8,14 @@ export class Counter {
   inc(n = 1): void {
     this.count += n;
   }
+
+  /**
+   * When `count` was taken where it is counted, for a counter mirrored from a task slot (the slot's wall clock, ms):
+   * rates over such a counter divide by the time between its samples. Undefined for a counter counted in this thread.
+   */
+  get sampledAt(): number | undefined {
+    return undefined;
+  }
 }
 
 /** A value read when metrics are reported. */

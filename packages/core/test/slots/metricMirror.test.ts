@@ -14,7 +14,7 @@ describe("a slot's metrics in the main thread's registry", () => {
 
     const main = new MetricRegistry();
     const mirror = new MetricMirror(main);
-    mirror.apply(sampleMetrics(slot));
+    mirror.apply(sampleMetrics(slot), 1_000);
     expect(main.snapshot()).toEqual(slot.snapshot());
     expect([...main.entries()].map(({ id, name, variables }) => ({ id, name, variables }))).toEqual(
       [...slot.entries()].map(({ id, name, variables }) => ({ id, name, variables })),
@@ -26,9 +26,13 @@ describe("a slot's metrics in the main thread's registry", () => {
     group.counter('numRecordsIn').inc(5);
     queued = 0;
     latency.update(4000);
-    mirror.apply(sampleMetrics(slot));
+    mirror.apply(sampleMetrics(slot), 2_000);
     expect(main.snapshot()).toEqual(slot.snapshot());
     expect([...main.entries()]).toHaveLength(3);
+    // A mirrored counter tells when the slot took its count, so a rate over it divides by the slot's interval.
+    const records = [...main.entries()].find((e) => e.name === 'numRecordsIn')?.metric;
+    expect(records?.kind === 'counter' && records.sampledAt).toBe(2_000);
+    expect(group.counter('numRecordsIn').sampledAt).toBeUndefined();
   });
 
   it("adds a restarted attempt's counters and histogram totals to the earlier attempts', as one thread counts over restarts", () => {
@@ -41,11 +45,11 @@ describe("a slot's metrics in the main thread's registry", () => {
       return slot;
     };
     const main = new MetricRegistry();
-    new MetricMirror(main).apply(sampleMetrics(attemptSlot(7, [5, 50])));
+    new MetricMirror(main).apply(sampleMetrics(attemptSlot(7, [5, 50])), 1_000);
     // A restart: a new attempt's slot counts from zero, reported through a new mirror.
     const second = new MetricMirror(main);
-    second.apply(sampleMetrics(attemptSlot(3, [500])));
-    second.apply(sampleMetrics(attemptSlot(4, [500, 5])));
+    second.apply(sampleMetrics(attemptSlot(3, [500])), 2_000);
+    second.apply(sampleMetrics(attemptSlot(4, [500, 5])), 3_000);
     const snapshot = main.snapshot();
     expect(snapshot['job.j.operator.calls.0.numRecordsIn']).toBe(11);
     const histogram = [...main.entries()].find((e) => e.name === 'latencyMs')?.metric;

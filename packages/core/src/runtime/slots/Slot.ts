@@ -240,7 +240,7 @@ export class Slot {
 
   private sendStatus(): void {
     const tasks = this.tasks.map((t) => ({ id: t.id, ...t.status() }));
-    this.post({ kind: 'status', metrics: sampleMetrics(this.registry), tasks });
+    this.post({ kind: 'status', metrics: sampleMetrics(this.registry), at: this.clock.now(), tasks });
   }
 
   /**

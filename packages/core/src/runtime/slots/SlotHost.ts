@@ -155,7 +155,7 @@ export class SlotHost implements Deployment {
       case 'report':
         return this.reports(message.report);
       case 'status':
-        this.mirror.apply(message.metrics);
+        this.mirror.apply(message.metrics, message.at);
         for (const status of message.tasks) state.tasks.set(taskKey(status.id), status);
         return;
       case 'log':

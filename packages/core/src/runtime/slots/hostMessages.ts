@@ -56,7 +56,7 @@ export interface MetricSample {
 export type FromSlot =
   | { readonly kind: 'report'; readonly report: TaskReport }
   /** Its metrics and task statuses: at least once a second, and last before `done`. */
-  | { readonly kind: 'status'; readonly metrics: readonly MetricSample[]; readonly tasks: readonly (TaskStatus & { readonly id: TaskId })[] }
+  | { readonly kind: 'status'; readonly metrics: readonly MetricSample[]; readonly at: number; readonly tasks: readonly (TaskStatus & { readonly id: TaskId })[] }
   | { readonly kind: 'log'; readonly level: LogLevel; readonly message: string; readonly fields: LogFields }
   /** Records the collect sink received (`executeAndCollect`), in arrival order. */
   | { readonly kind: 'collected'; readonly values: readonly unknown[] }

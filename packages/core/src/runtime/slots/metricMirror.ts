@@ -15,6 +15,15 @@ export function sampleMetrics(registry: MetricRegistry): MetricSample[] {
   return samples;
 }
 
+/** A counter that holds what a slot's counter last reported (on top of earlier attempts), and when the slot took it. */
+class MirroredCounter extends Counter {
+  at: number | undefined = undefined;
+
+  override get sampledAt(): number | undefined {
+    return this.at;
+  }
+}
+
 /** A gauge that reads what a slot's gauge last reported. */
 class MirroredGauge extends Gauge {
   latest = 0;
@@ -90,14 +99,16 @@ export class MetricMirror {
 
   constructor(private readonly registry: MetricRegistry) {}
 
-  apply(samples: readonly MetricSample[]): void {
+  /** Takes one slot's samples, taken at `at` by its clock. */
+  apply(samples: readonly MetricSample[], at: number): void {
     for (const { id, name, variables, value } of samples) {
       switch (value.kind) {
         case 'counter': {
-          const counter = this.registry.register({ id, name, variables, create: () => new Counter() }, 'counter');
+          const counter = this.registry.register({ id, name, variables, create: (): Counter => new MirroredCounter() }, 'counter');
           let base = this.counterBase.get(counter);
           if (base === undefined) this.counterBase.set(counter, (base = counter.count));
           counter.count = base + value.value;
+          if (counter instanceof MirroredCounter) counter.at = at;
           break;
         }
         case 'gauge': {
