@@ -288,7 +288,7 @@ describe("a job's tasks", () => {
           ctx.timerService.registerProcessingTimeTimer(ctx.timerService.currentProcessingTime() + 10);
         },
         onTimer(_, ctx, out) {
-          out.collect(ctx.currentKey as number);
+          out.collect(ctx.currentKey);
         },
       })
       .name('timerFn')
