@@ -139,7 +139,8 @@ export class SlotHost implements Deployment {
   }
 
   stop(reason: unknown): void {
-    if (this.stopping) return;
+    // Once every slot exited (a cancel after the job finished) there is nothing to stop, and a terminate timer would only hold the process.
+    if (this.stopping || this.slots.every((s) => s.exited)) return;
     this.stopping = true;
     for (const slot of this.slots) this.post(slot, { kind: 'stop', reason }, { kind: 'stop', reason: new Error(messageOf(reason)) });
     const { clock, closeTimeoutMs } = this.plan.options;
