@@ -1,6 +1,7 @@
 import type { EventLog } from '../logging/EventLog.js';
 import { CheckpointCoordinator, type TaskPlacement } from './checkpoint/CheckpointCoordinator.js';
 import type { StoredCheckpoint } from './checkpoint/CheckpointStorage.js';
+import { awaitClose } from './awaitClose.js';
 import { operatorIds } from './checkpoint/operatorIds.js';
 import { assignRestoredState, type SubtaskRestore } from './checkpoint/restoreAssignment.js';
 import type { Deployment } from './Deployment.js';
@@ -56,7 +57,7 @@ export const deployLocally: Deployer = (plan, reports) =>
  * the deployment (a `TaskGateway`); every task reports back through `receive`.
  */
 export class JobAttempt {
-  /** Settles once every task has ended and no checkpoint is being stored. */
+  /** Settles once every task has ended and no checkpoint is being stored (once cancelled, within `closeTimeoutMs`). */
   readonly done: Promise<AttemptOutcome>;
   private readonly names = new Map<string, string>();
   private readonly counters: OperatorCounters;
@@ -67,6 +68,8 @@ export class JobAttempt {
   private failure: AttemptOutcome['failure'];
   private cancelled = false;
   private stopped = false;
+  /** Aborted by cancel(), even after a failure: it bounds the wait for the checkpoint storage. */
+  private readonly cancelling = new AbortController();
 
   constructor(
     private readonly graph: JobGraph,
@@ -142,13 +145,14 @@ export class JobAttempt {
     this.deployment.deploy();
     this.done = this.deployment.ended.then(async () => {
       this.coordinator.stop();
-      await this.coordinator.settled();
+      await this.storageSettled();
       return this.outcome();
     });
   }
 
   /** Stops every task; the attempt ends `cancelled`. */
   cancel(): void {
+    this.cancelling.abort();
     if (this.stopped) return;
     this.cancelled = true;
     this.stop(new Error('job cancelled'));
@@ -201,6 +205,21 @@ export class JobAttempt {
   private stop(reason: unknown): void {
     this.stopped = true;
     this.deployment.stop(reason);
+  }
+
+  /**
+   * Waits for the checkpoint storage as for a close: however long it takes, then at most `closeTimeoutMs` once the
+   * job is cancelled (a store that never settles must not hold up the cancel). No restart follows a cancel, so
+   * nothing needs what the abandoned call would have returned.
+   */
+  private async storageSettled(): Promise<void> {
+    const { clock, closeTimeoutMs } = this.options;
+    if (await awaitClose(this.coordinator.settled(), { signal: this.cancelling.signal, clock, closeTimeoutMs })) return;
+    const call = this.coordinator.storageCall ?? 'a call';
+    this.log.event('warn', 'checkpoint.abandoned', `${call} of the checkpoint storage did not settle within ${closeTimeoutMs} ms of the cancel; the job ended without it`, {
+      call,
+      closeTimeoutMs,
+    });
   }
 
   private outcome(): AttemptOutcome {

@@ -9,6 +9,7 @@ import type { JobGraph } from './JobGraph.js';
 import { describeJobGraph, type JobGraphView } from './JobGraphView.js';
 import { SlotHost, type SlotJob } from './slots/SlotHost.js';
 import { JobWatchdog, type TaskStatus } from './JobWatchdog.js';
+import { raceAbort } from './raceAbort.js';
 import { restartDelay, type RestartStrategy } from './restartStrategies.js';
 
 /** Records in and out of one operator, summed over its subtasks (and over restarts). */
@@ -116,6 +117,7 @@ export function executeJob(graph: JobGraph, options: RunnerOptions): JobClient {
   const start = clock.now();
   let status: JobStatus = 'running';
   let cancelled = false;
+  const cancelling = new AbortController();
   let wakeFromDelay: (() => void) | undefined;
   const unfinishedCloses: UnfinishedClose[] = [];
   const view = describeJobGraph(graph);
@@ -136,32 +138,46 @@ export function executeJob(graph: JobGraph, options: RunnerOptions): JobClient {
   log.event('info', 'job.started', `Job '${jobName}' started`, { restoreFrom: options.restoreFrom });
 
   const run = async (): Promise<JobExecutionResult> => {
-    let restore = await loadRestore(options);
+    let loading = true;
+    const loaded = loadRestore(options).finally(() => {
+      loading = false;
+    });
+    await raceAbort(loaded, cancelling.signal);
+    // Cancelled while the load is pending, with no attempt running yet: nothing else to wait for, so it is abandoned at once.
+    const abandoned = loading;
+    let restore = abandoned ? undefined : await loaded;
     const restoredFrom = restore?.location;
+    let restarts = 0;
+    let lastFailure: unknown;
+    let operators: OperatorStats[] = graph.nodes.map(({ transformation: { name, uid }, parallelism }) => ({ name, uid, parallelism, recordsIn: 0, recordsOut: 0 }));
+    const resultAs = (status: JobExecutionResult['status']): JobExecutionResult => ({
+      jobName,
+      jobId,
+      status,
+      runtimeMs: clock.now() - start,
+      operators,
+      metrics: options.registry.snapshot({ job_id: jobId }),
+      restarts,
+      lastFailure,
+      restoredFrom,
+      unfinishedCloses: [...unfinishedCloses],
+    });
+    if (abandoned) {
+      const call = options.restoreFrom === 'latest' ? 'loadLatest()' : `load('${options.restoreFrom}')`;
+      log.event('warn', 'checkpoint.abandoned', `${call} of the checkpoint storage had not settled when the job was cancelled; the job ended without it`, { call });
+      return resultAs('cancelled');
+    }
     if (restore !== undefined) {
       const { checkpointId } = restore.checkpoint;
       log.event('info', 'job.restored', `Job '${jobName}' restores checkpoint ${checkpointId} from ${restore.location}`, { checkpointId, location: restore.location });
     }
-    let restarts = 0;
-    let lastFailure: unknown;
     for (;;) {
       const attempt = new JobAttempt(graph, options, restore, restarts, { unfinishedCloses, log, deploy });
       current = attempt;
       if (cancelled) attempt.cancel();
       const outcome = await attempt.done;
       log.flush();
-      const resultAs = (status: JobExecutionResult['status']): JobExecutionResult => ({
-        jobName,
-        jobId,
-        status,
-        runtimeMs: clock.now() - start,
-        operators: outcome.operators,
-        metrics: options.registry.snapshot({ job_id: jobId }),
-        restarts,
-        lastFailure,
-        restoredFrom,
-        unfinishedCloses: [...unfinishedCloses],
-      });
+      operators = outcome.operators;
       if (outcome.failure === undefined) return resultAs(outcome.cancelled ? 'cancelled' : 'finished');
       const { error, operator, task } = outcome.failure;
       // A slot that cannot build the job (its module, graph or restored state) fails as a local job fails to build.
@@ -223,6 +239,7 @@ export function executeJob(graph: JobGraph, options: RunnerOptions): JobClient {
     },
     cancel: () => {
       cancelled = true;
+      cancelling.abort();
       current?.cancel();
       wakeFromDelay?.();
     },

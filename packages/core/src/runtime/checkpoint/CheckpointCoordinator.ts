@@ -80,6 +80,9 @@ export class CheckpointCoordinator {
   private lastId: number;
   /** Settles once `lastId` is past every id in the storage; no checkpoint starts before. */
   private idsKnown: Promise<void> = Promise.resolve();
+  private idsPending = false;
+  /** The checkpoint whose `store()` has not settled yet. */
+  private storingId: number | undefined;
   private readonly placements: ReadonlyMap<string, TaskPlacement>;
   private readonly finalAcks = new Map<string, TaskSnapshot>();
   /** The latest checkpoint this run completed (kept for in-process restarts). */
@@ -109,12 +112,18 @@ export class CheckpointCoordinator {
     const storage = this.options.storage;
     if (storage !== undefined) {
       // An older run may have left higher ids: numbering after them keeps 'latest' and pruning right.
-      this.idsKnown = storage.highestCheckpointId().then(
-        (highest) => {
-          this.lastId = Math.max(this.lastId, highest);
-        },
-        (error: unknown) => this.options.fail(new Error(`the checkpoint storage of job '${this.options.jobName}' cannot be read: ${messageOf(error)}`, { cause: error })),
-      );
+      this.idsPending = true;
+      this.idsKnown = storage
+        .highestCheckpointId()
+        .then(
+          (highest) => {
+            this.lastId = Math.max(this.lastId, highest);
+          },
+          (error: unknown) => this.options.fail(new Error(`the checkpoint storage of job '${this.options.jobName}' cannot be read: ${messageOf(error)}`, { cause: error })),
+        )
+        .finally(() => {
+          this.idsPending = false;
+        });
     }
     if (this.options.intervalMs > 0) this.schedule();
   }
@@ -133,6 +142,12 @@ export class CheckpointCoordinator {
    */
   settled(): Promise<void> {
     return this.completing;
+  }
+
+  /** The storage call a checkpoint waits on, for messages (`store() of checkpoint 3`); undefined when none. */
+  get storageCall(): string | undefined {
+    if (this.storingId !== undefined) return `store() of checkpoint ${this.storingId}`;
+    return this.idsPending ? 'highestCheckpointId()' : undefined;
   }
 
   /** Handles what a task reports about checkpoints; reports of tasks outside this attempt are ignored. */
@@ -244,7 +259,10 @@ export class CheckpointCoordinator {
       // Without storage (checkpointing off) there is only the final checkpoint, and nothing keeps it.
       if (storage !== undefined) {
         const checkpoint = this.assemble(pending);
-        const { location, bytes } = await storage.store(checkpoint);
+        this.storingId = checkpointId;
+        const { location, bytes } = await storage.store(checkpoint).finally(() => {
+          this.storingId = undefined;
+        });
         // A restart resumes from the newest checkpoint stored, never from one whose store finished later.
         if (this.latest === undefined || this.latest.checkpoint.checkpointId < checkpointId) this.latest = { location, checkpoint };
         this.metrics?.sizeBytes.update(bytes);
