@@ -346,6 +346,33 @@ describe('a job that can make no progress is visible', () => {
     expect(warnings).toHaveLength(2);
   });
 
+  it('names the checkpoint storage, not the operators, when tasks wait only on the final checkpoint while a storage call is pending', async () => {
+    const clock = new ManualClock(0);
+    const warnings: string[] = [];
+    const fields: unknown[] = [];
+    const tasks: TaskStatus[] = [{ task: 'Source: Elements -> Sink (1/1)', waitingOn: 'the final checkpoint', ended: false }];
+    const dog = new JobWatchdog({
+      jobName: 'j',
+      clock,
+      stallWarningMs: 100,
+      progress: () => 0,
+      tasks: () => tasks,
+      storageCall: () => 'highestCheckpointId()',
+      warn: (m, f) => {
+        warnings.push(m);
+        fields.push(f);
+      },
+    });
+    dog.check();
+    await clock.setTime(100);
+    dog.check();
+    expect(warnings).toEqual([
+      "Job 'j' moved no record for 100 ms and waits on pending work: task 'Source: Elements -> Sink (1/1)' on the final checkpoint " +
+        '(highestCheckpointId() of the checkpoint storage has not settled)',
+    ]);
+    expect(fields).toEqual([{ stalledMs: 100, waits: [{ task: 'Source: Elements -> Sink (1/1)', waitingOn: 'the final checkpoint' }], storageCall: 'highestCheckpointId()' }]);
+  });
+
   it('does not warn about a job that only waits for input, nor when turned off', async () => {
     const progress = { n: 0 };
     const warnings: string[] = [];

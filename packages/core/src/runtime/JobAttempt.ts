@@ -167,6 +167,11 @@ export class JobAttempt {
     return this.deployment.taskStatuses();
   }
 
+  /** The checkpoint storage call that has not settled, if any (see `CheckpointCoordinator.storageCall`). */
+  storageCall(): string | undefined {
+    return this.coordinator.storageCall;
+  }
+
   /** What the tasks report: checkpoint messages go on to the coordinator. */
   private receive(report: TaskReport): void {
     switch (report.kind) {

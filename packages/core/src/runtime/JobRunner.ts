@@ -132,6 +132,7 @@ export function executeJob(graph: JobGraph, options: RunnerOptions): JobClient {
     stallWarningMs: options.stallWarningMs,
     progress: () => current?.progress() ?? 0,
     tasks: () => current?.taskStatuses() ?? [],
+    storageCall: () => current?.storageCall(),
     warn: (message, fields) => log.event('warn', 'job.stalled', message, fields),
   });
   const releaseProcess = watchdog.start();

@@ -26,6 +26,8 @@ export interface WatchdogOptions {
   /** A number that grows whenever the job moves records. */
   readonly progress: () => number;
   readonly tasks: () => readonly TaskStatus[];
+  /** The checkpoint storage call that has not settled (`highestCheckpointId()`), if any. */
+  readonly storageCall?: () => string | undefined;
   /** Told of a stall: a message and its fields (`stalledMs`, `waits`). */
   readonly warn: (message: string, fields: LogFields) => void;
 }
@@ -84,11 +86,15 @@ export class JobWatchdog {
     const waits = this.options.tasks().filter((t) => !t.ended && t.waitingOn !== undefined && t.waitingOn !== 'input');
     if (waits.length === 0) return;
     this.warned = true;
+    // Tasks that only wait for the final checkpoint while a storage call is pending wait on the storage, not on their operators.
+    const storageCall = waits.every((t) => t.waitingOn === 'the final checkpoint') ? this.options.storageCall?.() : undefined;
     this.options.warn(
       `Job '${jobName}' moved no record for ${stalledMs} ms and waits on pending work: ` +
         waits.map((t) => `task '${t.task}' on ${t.waitingOn as string}`).join('; ') +
-        ' (see JobClient.tasks(); a promise of these operators may never settle)',
-      { stalledMs, waits: waits.map((t) => ({ task: t.task, waitingOn: t.waitingOn })) },
+        (storageCall === undefined
+          ? ' (see JobClient.tasks(); a promise of these operators may never settle)'
+          : ` (${storageCall} of the checkpoint storage has not settled)`),
+      { stalledMs, waits: waits.map((t) => ({ task: t.task, waitingOn: t.waitingOn })), ...(storageCall === undefined ? {} : { storageCall }) },
     );
   }
 }
