@@ -19,6 +19,11 @@ export interface Click {
   readonly page: string;
 }
 
+/** A click as the replay emits it: `at` is when it was due on the job's clock, which its session's timer counts from. */
+export interface ReplayedClick extends Click {
+  readonly at: number;
+}
+
 /** A user's clicks with no pause of `gap` or more between them. Seconds are the log's. */
 export interface Session {
   readonly user: string;
@@ -39,10 +44,13 @@ const OPEN = new ValueStateDescriptor<OpenSession | undefined>('open session');
 
 /**
  * Closes a user's session after `gapMs` of processing time without a click:
- * every click moves the user's timer to `now + gapMs`, and the timer that
- * fires emits the session.
+ * every click moves the user's timer to `gapMs` after it (after when the
+ * replay emitted it, `at`, else now), and the timer that fires emits the
+ * session. Counting from `at` rather than from when the click arrives keeps a
+ * click late to this subtask (another thread, a busy one) from stretching
+ * its session, and keeps every timer due by the time the replay has ended.
  */
-export class Sessionizer implements KeyedProcessFunction<string, Click, Session> {
+export class Sessionizer implements KeyedProcessFunction<string, Click | ReplayedClick, Session> {
   private session: ValueState<OpenSession | undefined> | undefined;
 
   constructor(private readonly gapMs: number) {}
@@ -51,13 +59,20 @@ export class Sessionizer implements KeyedProcessFunction<string, Click, Session>
     this.session = ctx.getState(OPEN);
   }
 
-  processElement(click: Click, ctx: KeyedProcessContext<string>, _out: Collector<Session>): void {
+  processElement(click: Click | ReplayedClick, ctx: KeyedProcessContext<string>, out: Collector<Session>): void {
     const state = this.session as ValueState<OpenSession | undefined>;
     const timers = ctx.timerService;
-    const session = state.value();
+    const clickedAt = 'at' in click ? click.at : timers.currentProcessingTime();
+    let session = state.value();
+    // Its timer is due but has not fired yet (this click came in the same chunk): the session ended before this click.
+    if (session !== undefined && session.closesAt <= clickedAt) {
+      timers.deleteProcessingTimeTimer(session.closesAt);
+      this.onTimer(session.closesAt, ctx, out);
+      session = undefined;
+    }
     // The old timer would close the session too early: one timer per user, at the last click + gap.
     if (session !== undefined) timers.deleteProcessingTimeTimer(session.closesAt);
-    const closesAt = timers.currentProcessingTime() + this.gapMs;
+    const closesAt = clickedAt + this.gapMs;
     state.update({
       firstSecond: session?.firstSecond ?? click.second,
       lastSecond: click.second,
@@ -78,19 +93,23 @@ export class Sessionizer implements KeyedProcessFunction<string, Click, Session>
 
 /**
  * Replays a click log in processing time: click `c` comes `c.second * 1000 /
- * speed` ms after the start, on the job's clock. After the last click it
- * waits `tailMs` more, because timers still pending when a bounded input ends
- * are dropped (as in Flink): the wait lets the last sessions close.
+ * speed` ms after the start, on the job's clock, stamped with that time
+ * (`at`). After the last click it waits until `tailMs` past its `at`, because
+ * timers not yet due when a bounded input ends are dropped (as in Flink) and
+ * due ones fire: the wait makes the last sessions' timers due.
  */
-export async function* replay(clicks: readonly Click[], clock: Clock, speed: number, tailMs: number): AsyncGenerator<Click> {
+export async function* replay(clicks: readonly Click[], clock: Clock, speed: number, tailMs: number): AsyncGenerator<ReplayedClick> {
   const start = clock.now();
   const sleepUntil = (at: number) => new Promise<void>((resolve) => clock.schedule(at, resolve));
+  let last = start;
   for (const click of clicks) {
     const at = start + (click.second * 1000) / speed;
     if (at > clock.now()) await sleepUntil(at);
-    yield click;
+    last = at;
+    yield { ...click, at };
   }
-  await sleepUntil(clock.now() + tailMs);
+  // From the last click's `at`, as the sessionizer counts: every session's timer is due once this ends, however late a click came.
+  await sleepUntil(Math.max(clock.now(), last + tailMs));
 }
 
 export interface SessionizeOptions {

@@ -37,6 +37,29 @@ describe('Sessionizer (keyed harness)', () => {
     expect(harness.getOutput()[1]).toEqual({ user: 'bo', firstSecond: 0, lastSecond: 5, pages: ['/help', '/pricing'] });
   });
 
+  it('counts the gap from when the replay emitted a click, however late the click arrives', async () => {
+    const harness = KeyedOneInputOperatorHarness.forKeyedProcessFunction(new Sessionizer(1000), (c: Click) => c.user);
+    await harness.open();
+    await harness.setProcessingTime(400);
+    harness.processElement({ ...click(0, 'ana'), at: 0 }); // emitted at 0, arrives at 400: its session closes at 1000
+    await harness.setProcessingTime(1000);
+    expect(harness.getOutput()).toEqual([{ user: 'ana', firstSecond: 0, lastSecond: 0, pages: ['/home'] }]);
+  });
+
+  it('closes a session whose timer is due but has not fired before a later click of its user starts the next', async () => {
+    const harness = KeyedOneInputOperatorHarness.forKeyedProcessFunction(new Sessionizer(1000), (c: Click) => c.user);
+    await harness.open();
+    // Both arrive before the clock moves, as two clicks of one chunk do: the second came 1500 ms after the first.
+    harness.processElements([
+      { ...click(0, 'ana', '/home'), at: 0 },
+      { ...click(90, 'ana', '/cart'), at: 1500 },
+    ]);
+    expect(harness.getOutput()).toEqual([{ user: 'ana', firstSecond: 0, lastSecond: 0, pages: ['/home'] }]);
+    expect(harness.numProcessingTimeTimers()).toBe(1);
+    await harness.setProcessingTime(2500);
+    expect(harness.getOutput()[1]).toEqual({ user: 'ana', firstSecond: 90, lastSecond: 90, pages: ['/cart'] });
+  });
+
   it('survives a restore: the open session and its timer come back', async () => {
     const before = KeyedOneInputOperatorHarness.forKeyedProcessFunction(new Sessionizer(100), (c: Click) => c.user);
     await before.open();
@@ -132,6 +155,19 @@ describe('the sessionize job module in two task slots', { timeout: 30_000 }, () 
         expect(session).toEqual({ user, firstSecond: run[0]?.second, lastSecond: run.at(-1)?.second, pages: run.map((c) => c.page) });
         next += run.length;
       }
+    }
+  });
+});
+
+describe('the sessionize job module replayed far faster than its threads hand clicks on', { timeout: 30_000 }, () => {
+  it('still puts every click in a session: the last sessions close before the input ends', async () => {
+    const clicks = bundledClicks();
+    // The three-hour log in about a millisecond: every click reaches its slot after its session's gap has passed.
+    const { records } = await sessionizeJob.executeAndCollectWithResult({ clicks, gapSeconds: 600, speed: 10_000_000 }, { jobName: 'sessionize' });
+    expect(records.reduce((n, s) => n + s.pages.length, 0)).toBe(clicks.length);
+    for (const user of new Set(clicks.map((c) => c.user))) {
+      const pages = records.filter((s) => s.user === user).sort(byStart).flatMap((s) => s.pages);
+      expect(pages).toEqual(clicks.filter((c) => c.user === user).map((c) => c.page));
     }
   });
 });
