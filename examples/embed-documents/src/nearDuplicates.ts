@@ -9,6 +9,8 @@ import {
   FileSource,
   OptionChecker,
   StreamExecutionEnvironment,
+  type Collector,
+  type FlatMapFunction,
   type JobClient,
   type JobExecutionResult,
   type MetricRegistry,
@@ -97,7 +99,7 @@ export function buildNearDuplicateJob(args: NearDuplicateJobArgs): StreamExecuti
   const docs = env
     .fromSource(new FileSource(args.input), 'documents')
     .setParallelism(1)
-    .map(parseDoc)
+    .flatMap(new DocParser())
     .name('parse')
     .setParallelism(1)
     .keyBy((doc) => doc.text);
@@ -190,16 +192,29 @@ function isRunning(pid: number): boolean {
   }
 }
 
-/** Parses one input line; a bad line fails the job with the line in the message. */
-export function parseDoc(line: string): Doc {
+/**
+ * Parses the input's lines in order (the file has one reader): a blank line is skipped, a bad one fails the job
+ * naming its line number. A plain object: each subtask (and each restart) gets a copy, counting from line 1.
+ */
+export class DocParser implements FlatMapFunction<string, Doc> {
+  private line = 0;
+
+  flatMap(text: string, out: Collector<Doc>): void {
+    this.line++;
+    if (text.trim() !== '') out.collect(parseDoc(text, this.line));
+  }
+}
+
+/** Parses one input line; a bad line fails the job with its number and text in the message. */
+export function parseDoc(line: string, lineNumber: number): Doc {
   let value: unknown;
   try {
     value = JSON.parse(line);
   } catch {
-    throw new Error(`not a JSON line: ${line.slice(0, 80)}`);
+    throw new Error(`line ${lineNumber}: not a JSON line: ${line.slice(0, 80)}`);
   }
   const { id, text } = (value ?? {}) as Partial<Record<keyof Doc, unknown>>;
-  if (typeof id !== 'string' || typeof text !== 'string') throw new Error(`expected {"id": string, "text": string}, got: ${line.slice(0, 80)}`);
+  if (typeof id !== 'string' || typeof text !== 'string') throw new Error(`line ${lineNumber}: expected {"id": string, "text": string}, got: ${line.slice(0, 80)}`);
   return { id, text };
 }
 

@@ -80,12 +80,12 @@ describe('the embed-documents command line', () => {
     expect(run.stderr()).toBe(`embed-documents: cannot read --input '${join(dir, 'missing.jsonl')}': ENOENT\n`);
   });
 
-  it('reports a job failure (a bad input line) in one line with exit code 1', async () => {
+  it('reports a job failure (a bad input line) in one line, with the line number, and exit code 1; blank lines are skipped', async () => {
     const bad = join(dir, 'bad.jsonl');
-    await writeFile(bad, 'not json\n');
+    await writeFile(bad, '{"id": "a", "text": "one"}\n\n   \nnot json\n');
     const run = io();
     expect(await runCli(['--input', bad, '--out', join(dir, 'bad-out'), '--quiet'], run.io)).toBe(1);
-    expect(run.stderr()).toBe("embed-documents: Job 'embed-documents' failed in operator 'parse': not a JSON line: not json\n");
+    expect(run.stderr()).toBe("embed-documents: Job 'embed-documents' failed in operator 'parse': line 4: not a JSON line: not json\n");
   });
 
   it('runs the job on a generated corpus and reports recall, throughput and batches', async () => {
