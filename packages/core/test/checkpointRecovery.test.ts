@@ -284,6 +284,57 @@ describe('checkpoints and recovery', () => {
     expectExactlyOnce(committed(out), 400);
   });
 
+  it("restores a source's position again after a second failure, though the reader changed the object it was restored with", async () => {
+    const clock = new ManualClock(0);
+    // Reads 0..299 a hundred at a time, keeping the position it starts from and advancing it in place;
+    // at 100 it waits until a checkpoint has covered it, so that both failures restart from that checkpoint.
+    const inPlace: Source<number, { offset: number }> = {
+      createReader: () => {
+        let position = { offset: 0 };
+        let covered = false;
+        return {
+          start: (restored) => {
+            position = restored ?? { offset: 0 };
+            covered = position.offset >= 100;
+          },
+          read: async () => {
+            if (position.offset >= 300) return null;
+            if (position.offset === 100 && !covered) {
+              await new Promise<void>((resolve) => clock.schedule(clock.now() + 5, () => resolve()));
+              return [];
+            }
+            const from = position.offset;
+            position.offset = Math.min(from + 100, 300);
+            return Array.from({ length: position.offset - from }, (_, i) => from + i);
+          },
+          position: () => position,
+          notifyCheckpointComplete: (_, covering) => {
+            if (covering.offset >= 100) covered = true;
+          },
+        };
+      },
+    };
+    let failures = 0;
+    const seen: number[] = [];
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock, restartStrategy: RestartStrategies.fixedDelay(3, 0) });
+    env.enableCheckpointing(20, { storage: mkdtempSync(join(tmpdir(), 'ckpt-')) });
+    env
+      .fromSource(inPlace, 'numbers')
+      .uid('numbers')
+      .map((n) => {
+        if (n === 150 && failures < 2) throw new Error(`failure ${++failures}`);
+        return n;
+      })
+      .addSink((n) => {
+        seen.push(n);
+      });
+    const result = env.execute('position kept');
+    await driveUntilDone(result, clock);
+    expect((await result).restarts).toBe(2);
+    // Before, the second restart resumed where the first restart's reader had got to (300): 100..199 were lost.
+    expect(new Set(seen).size).toBe(300);
+  });
+
   it('gives up after the restart strategy is exhausted, saying how often it tried', async () => {
     const clock = new ManualClock(0);
     const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock, restartStrategy: RestartStrategies.fixedDelay(2, 5) });

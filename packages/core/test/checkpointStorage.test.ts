@@ -33,6 +33,32 @@ describe('FileCheckpointStorage', () => {
     expect(loaded.checkpoint.sources.src?.positions).toEqual([100]);
   });
 
+  it('gives every typed array, Buffer and DataView it loads its own memory: none shows or holds the rest of the checkpoint', async () => {
+    const storage = new FileCheckpointStorage(mkdtempSync(join(tmpdir(), 'ckpt-')));
+    const secret = 'x'.repeat(100_000);
+    const value = {
+      alice: Uint8Array.of(1, 2, 3),
+      bob: { token: secret, vector: Float32Array.of(0.5, 1.5, 2.5) },
+      name: Buffer.from('ana'),
+      header: new DataView(Uint8Array.of(7, 8).buffer),
+      window: new Float64Array([1, 2, 3, 4]).subarray(1, 3),
+    };
+    const { location } = await storage.store(checkpoint(1, value));
+    const loaded = (await storage.load(location)).checkpoint.operators.op?.subtasks[0]?.operatorState as typeof value;
+    expect(loaded).toEqual({ ...value, window: Float64Array.of(2, 3) });
+    for (const view of [loaded.alice, loaded.bob.vector, loaded.name, loaded.header, loaded.window]) {
+      expect([view.byteOffset, view.buffer.byteLength]).toEqual([0, view.byteLength]);
+    }
+    expect(Buffer.isBuffer(loaded.name) && loaded.name.toString()).toBe('ana');
+  });
+
+  it('refuses a value it cannot write (a SharedArrayBuffer), naming the operator that holds it', async () => {
+    const storage = new FileCheckpointStorage(mkdtempSync(join(tmpdir(), 'ckpt-')));
+    await expect(storage.store(checkpoint(1, { shared: new SharedArrayBuffer(8) }))).rejects.toThrow(
+      "operator 'op' holds a value a checkpoint file cannot store: #<SharedArrayBuffer> could not be cloned.",
+    );
+  });
+
   it('loads format versions 1 (before list state) and 2; refuses a newer one, whose state this code might drop', async () => {
     const storage = new FileCheckpointStorage(mkdtempSync(join(tmpdir(), 'ckpt-')));
     const withLists = { ...checkpoint(2, 0), version: 2 as const, operators: { op: { name: 'op', parallelism: 1, subtasks: [{ listState: { items: [1, 2] } }] } } };

@@ -1,6 +1,6 @@
-import { deserialize, serialize } from 'node:v8';
+import { serialize } from 'node:v8';
 import type { Redis } from 'ioredis';
-import { OptionChecker } from '@tributary/core';
+import { deserializeValue, OptionChecker } from '@tributary/core';
 import { checkConnection, closeClient, openClient, type RedisConnection } from './connection.js';
 
 /** Options of {@link RedisResultCache}. */
@@ -83,7 +83,7 @@ export class RedisResultCache<TOut> {
 
   async getMany(keys: readonly string[]): Promise<(TOut | undefined)[]> {
     const values = await this.connection().mgetBuffer(keys.map((key) => this.prefix + key));
-    return values.map((value) => (value === null ? undefined : (deserialize(value) as TOut)));
+    return values.map((value) => (value === null ? undefined : (deserializeValue(value) as TOut)));
   }
 
   /** Throws at once, naming the key, for a result that cannot be serialized; rejects when Redis does not store the others. */

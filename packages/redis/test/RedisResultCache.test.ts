@@ -35,6 +35,8 @@ describe('RedisResultCache', () => {
     const [held, missing] = await cache.getMany(['doc one', 'doc two']);
     expect(held?.vector).toBeInstanceOf(Float32Array);
     expect(held).toEqual(value);
+    // In memory of its own, not a view into the reply (or Node's shared pool of small buffers).
+    expect([held?.vector.byteOffset, held?.vector.buffer.byteLength]).toEqual([0, 12]);
     expect(missing).toBeUndefined();
     cache.close();
   });

@@ -233,9 +233,29 @@ export class SubtaskBuilder {
     return { task, control };
   }
 
+  /**
+   * What `subtask` of `node` restores, with copies of what user code is handed (a source position, operator and
+   * list state): code may keep and change them, and a later restart in this process restores the same checkpoint
+   * again. Keyed state and timers are copied as the backend takes them in.
+   */
   private restoredFor(node: StreamNode, subtask: number): SubtaskRestore | undefined {
-    return this.options.restored?.get(this.ids.get(node) as string)?.[subtask];
+    const restore = this.options.restored?.get(this.ids.get(node) as string)?.[subtask];
+    if (restore === undefined) return undefined;
+    const { snapshot, unionListState, position } = restore;
+    return {
+      snapshot:
+        snapshot === undefined
+          ? undefined
+          : { ...snapshot, ...copyDefined({ operatorState: snapshot.operatorState, listState: snapshot.listState }) },
+      unionListState: structuredClone(unionListState),
+      position: structuredClone(position),
+    };
   }
+}
+
+/** A copy of each field that is set; fields that are not stay absent. */
+function copyDefined<T extends object>(fields: T): Partial<T> {
+  return structuredClone(Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined))) as Partial<T>;
 }
 
 /** The metric group of one operator subtask, by the job's name and id. */

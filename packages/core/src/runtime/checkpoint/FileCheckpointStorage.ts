@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { chmod, mkdir, open, readdir, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { deserialize, serialize } from 'node:v8';
+import { serialize } from 'node:v8';
 import { OptionChecker } from '../../api/OptionChecker.js';
 import { messageOf } from '../errors.js';
 import type { CheckpointStorage, CompletedCheckpoint, StoredCheckpoint } from './CheckpointStorage.js';
+import { deserializeValue } from './deserializeValue.js';
 
 const MAGIC = Buffer.from('TRBCKPT1');
 const HEADER = MAGIC.length + 32;
@@ -66,7 +67,7 @@ export class FileCheckpointStorage implements CheckpointStorage {
       // mkdir's mode passes through the umask; the directory gets exactly what was asked.
       await chmod(this.directory, this.directoryMode);
     }
-    const payload = serialize(checkpoint);
+    const payload = serializeCheckpoint(checkpoint);
     const digest = createHash('sha256').update(payload).digest();
     const location = join(this.directory, `chk-${String(checkpoint.checkpointId).padStart(10, '0')}.ckpt`);
     const temp = `${location}.tmp-${process.pid}`;
@@ -128,7 +129,7 @@ export class FileCheckpointStorage implements CheckpointStorage {
     if (!createHash('sha256').update(payload).digest().equals(bytes.subarray(MAGIC.length, HEADER))) {
       throw new Error(`checkpoint ${location} is corrupted (checksum mismatch)`);
     }
-    const checkpoint = deserialize(payload) as CompletedCheckpoint;
+    const checkpoint = deserializeValue(payload) as CompletedCheckpoint;
     // A version 1 checkpoint is a version 2 one without list state. A newer one may hold state this code would drop.
     if (checkpoint.version !== 1 && checkpoint.version !== 2) throw new Error(`checkpoint ${location} has unknown format version ${String(checkpoint.version)}`);
     return { location, checkpoint };
@@ -225,5 +226,22 @@ async function syncDirectory(directory: string): Promise<void> {
     await dir.sync();
   } finally {
     await dir.close();
+  }
+}
+
+/** `v8.serialize`; a value it cannot write (a SharedArrayBuffer) fails naming the operator or source that holds it. */
+function serializeCheckpoint(checkpoint: CompletedCheckpoint): Buffer {
+  try {
+    return serialize(checkpoint);
+  } catch (error) {
+    const holders = [...Object.values(checkpoint.operators).map((o) => ['operator', o] as const), ...Object.values(checkpoint.sources).map((s) => ['source', s] as const)];
+    for (const [kind, holder] of holders) {
+      try {
+        serialize(holder);
+      } catch {
+        throw new Error(`${kind} '${holder.name}' holds a value a checkpoint file cannot store: ${messageOf(error)}`, { cause: error });
+      }
+    }
+    throw error;
   }
 }
