@@ -68,6 +68,16 @@ describe('FileCheckpointStorage', () => {
     await expect(storage.load(location)).rejects.toThrow(/has unknown format version 3/);
   });
 
+  it('refuses a file whose checksum holds but whose content is not a checkpoint, naming it, so that latest falls back', async () => {
+    const storage = new FileCheckpointStorage(mkdtempSync(join(tmpdir(), 'ckpt-')));
+    const good = await storage.store(checkpoint(1, 'kept'));
+    const noOperators = await storage.store({ ...checkpoint(2, 0), operators: undefined } as unknown as CompletedCheckpoint);
+    await expect(storage.load(noOperators.location)).rejects.toThrow(`checkpoint ${noOperators.location} is not a Tributary checkpoint: it lacks its operators or its sources' positions`);
+    const noPositions = await storage.store({ ...checkpoint(3, 0), sources: { src: { name: 'src', parallelism: 1 } } } as unknown as CompletedCheckpoint);
+    await expect(storage.load(noPositions.location)).rejects.toThrow('is not a Tributary checkpoint');
+    expect((await storage.loadLatest())?.location).toBe(good.location);
+  });
+
   it('keeps the newest `retain` checkpoints and leaves no temporary files', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ckpt-'));
     const storage = new FileCheckpointStorage(dir, { retain: 2 });

@@ -129,9 +129,19 @@ export class FileCheckpointStorage implements CheckpointStorage {
     if (!createHash('sha256').update(payload).digest().equals(bytes.subarray(MAGIC.length, HEADER))) {
       throw new Error(`checkpoint ${location} is corrupted (checksum mismatch)`);
     }
-    const checkpoint = deserializeValue(payload) as CompletedCheckpoint;
+    let checkpoint: CompletedCheckpoint;
+    try {
+      checkpoint = deserializeValue(payload) as CompletedCheckpoint;
+    } catch (error) {
+      throw new Error(`checkpoint ${location} cannot be decoded: ${messageOf(error)}`, { cause: error });
+    }
     // A version 1 checkpoint is a version 2 one without list state. A newer one may hold state this code would drop.
-    if (checkpoint.version !== 1 && checkpoint.version !== 2) throw new Error(`checkpoint ${location} has unknown format version ${String(checkpoint.version)}`);
+    const version: unknown = (checkpoint as Partial<CompletedCheckpoint> | null)?.version;
+    if (version !== 1 && version !== 2) throw new Error(`checkpoint ${location} has unknown format version ${String(version)}`);
+    // A checksum only proves the file is what its writer wrote: a writer of another program may have written it.
+    if (!isRecord(checkpoint.operators) || !isRecord(checkpoint.sources) || !Object.values(checkpoint.sources).every((s) => isRecord(s) && Array.isArray(s.positions))) {
+      throw new Error(`checkpoint ${location} is not a Tributary checkpoint: it lacks its operators or its sources' positions`);
+    }
     return { location, checkpoint };
   }
 
@@ -244,4 +254,8 @@ function serializeCheckpoint(checkpoint: CompletedCheckpoint): Buffer {
     }
     throw error;
   }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null;
 }
