@@ -162,7 +162,8 @@ export class AsyncDataStream {
  */
 export function asyncBatchOperatorFactory<TIn, TOut>(
   fn: BatchFunction<TIn, TOut> | BatchFunction<TIn, TOut | Error>,
-  options: WaitBatchOptions<TIn, TOut>,
+  // Inferred from `fn` only: options such as `retry` would otherwise widen the types to unknown.
+  options: WaitBatchOptions<NoInfer<TIn>, NoInfer<TOut>>,
 ): OperatorFactory<TIn, TOut> {
   const ordering = (options as WaitBatchOptions<TIn, TOut> | undefined)?.ordering ?? 'unordered';
   const config = resolveBatchConfig<TIn, TOut>(`asyncBatchOperatorFactory() ('${NAMES[ordering] ?? 'WaitBatch'}')`, undefined, fn, options, 'unordered', true);
@@ -172,7 +173,7 @@ export function asyncBatchOperatorFactory<TIn, TOut>(
 /** The per-record operator as an operator factory (see {@link asyncBatchOperatorFactory}). */
 export function asyncWaitOperatorFactory<TIn, TOut>(
   fn: AsyncRecordFunction<TIn, TOut>,
-  options: AsyncWaitOptions<TIn, TOut> & { readonly ordering?: 'unordered' | 'ordered' | undefined } = {},
+  options: AsyncWaitOptions<NoInfer<TIn>, NoInfer<TOut>> & { readonly ordering?: 'unordered' | 'ordered' | undefined } = {},
 ): OperatorFactory<TIn, TOut> {
   const check = new OptionChecker('asyncWaitOperatorFactory()');
   const { ordering: given, ...rest } = check.object(options);

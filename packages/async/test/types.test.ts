@@ -1,6 +1,6 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { InvalidJobError, OutputTag, StreamExecutionEnvironment, type DataStream } from '@tributary/core';
-import { AsyncDataStream, RetryStrategies, type AsyncFunction, type DeadLetter } from '../src/index.js';
+import { InvalidJobError, OutputTag, StreamExecutionEnvironment, type DataStream, type OperatorFactory } from '@tributary/core';
+import { AsyncDataStream, asyncBatchOperatorFactory, asyncWaitOperatorFactory, RetryStrategies, type AsyncFunction, type DeadLetter } from '../src/index.js';
 
 // Checked by `tsc --noEmit` (the test tsconfig includes this file); the runtime part only builds streams.
 /** Stands for a record of `stream` (comparing whole stream types trips over their generic methods). */
@@ -54,6 +54,19 @@ describe('types', () => {
       // @ts-expect-error ordering is fixed by the method's name
       AsyncDataStream.unorderedWaitBatch(texts, async (batch) => batch, { maxBatchSize: 2, ordering: 'ordered' }),
     ).toThrow(InvalidJobError);
+  });
+
+  it('the operator factories infer their types from the function alone, whatever the options hold', () => {
+    const call = (xs: readonly string[], _ctx: { signal: AbortSignal }): Promise<number[]> => Promise.resolve(xs.map((x) => x.length));
+    const factory = asyncBatchOperatorFactory((xs: readonly string[], { signal }) => call(xs, { signal }), {
+      maxBatchSize: 2,
+      retry: RetryStrategies.fixedDelay({ maxAttempts: 2, delayMs: 5 }),
+    });
+    expectTypeOf(factory).toEqualTypeOf<OperatorFactory<string, number>>();
+    const perRecord = asyncWaitOperatorFactory(async (x: string, { signal }) => (await call([x], { signal }))[0] ?? 0, {
+      retry: RetryStrategies.fixedDelay({ maxAttempts: 2, delayMs: 5 }),
+    });
+    expectTypeOf(perRecord).toEqualTypeOf<OperatorFactory<string, number>>();
   });
 
   it('per-record forms infer the output of a plain function', () => {

@@ -17,7 +17,7 @@ export interface Embedded {
 }
 
 export function embedBatch(client: EmbeddingClient) {
-  return async (texts: string[], ctx: { signal: AbortSignal }): Promise<Embedded[]> => {
+  return async (texts: readonly string[], ctx: { signal: AbortSignal }): Promise<Embedded[]> => {
     const vectors = await client.call(texts, { signal: ctx.signal });
     if (vectors.length !== texts.length) {
       throw new Error(`expected ${texts.length} vectors, got ${vectors.length}`);
@@ -44,7 +44,8 @@ describe('embedBatch', () => {
 
   it('pairs every text with its vector, after the endpoint answers', async () => {
     const { clock, service } = fakeEndpoint();
-    const embed = embedBatch(service);
+    // The shape the async batch operator calls it in: a readonly batch (a mutable parameter would not compile here).
+    const embed: (texts: readonly string[], ctx: { signal: AbortSignal }) => Promise<Embedded[]> = embedBatch(service);
 
     const result = embed(['a', 'bb'], { signal: new AbortController().signal });
     await clock.advance(22); // 20 ms + 1 ms per text

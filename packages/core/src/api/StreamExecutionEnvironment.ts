@@ -360,7 +360,7 @@ function checkSlotsPossible(jobName: string, chosen: Runtime | undefined, slots:
   if (slots === undefined) {
     throw new InvalidJobError(
       `Job '${jobName}' cannot run in slots (${why}): every slot loads the job's module, so build the job with defineJob() ` +
-        `and run it with its execute() (see docs/concepts.md#job-modules), or pass runtime: 'single-thread' to StreamExecutionEnvironment.create() ` +
+        `and run it with its execute() (see https://github.com/tributary-dev/tributary/blob/main/docs/concepts.md#job-modules), or pass runtime: 'single-thread' to StreamExecutionEnvironment.create() ` +
         `to run every subtask on this thread`,
     );
   }

@@ -100,7 +100,7 @@ describe('failures in slots', { timeout: 30_000 }, () => {
   it('a TypeScript job module that does not load in a slot fails the job saying what its threads need', async () => {
     const error = await failureOf(loadsOnlyOnMain.execute({}));
     expect((error as Error).message).toMatch(
-      /Slot [01] cannot load the job module file:\/\/.*failsInWorker\.job\.ts: Unknown file extension "\.ts" in this worker thread\. A TypeScript job module needs a TypeScript loader in every worker thread: run its compiled JavaScript, or register one in each thread \(see "TypeScript job modules" in docs\/concepts\.md\)/,
+      /Slot [01] cannot load the job module file:\/\/.*failsInWorker\.job\.ts: Unknown file extension "\.ts" in this worker thread\. A TypeScript job module needs a TypeScript loader in every worker thread: run its compiled JavaScript, or register one in each thread \(see "TypeScript job modules": https:\/\/github\.com\/tributary-dev\/tributary\/blob\/main\/docs\/concepts\.md#typescript-job-modules\)/,
     );
   });
 

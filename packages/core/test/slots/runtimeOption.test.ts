@@ -21,7 +21,7 @@ describe("the environment's runtime option", () => {
     expect(() => env.executeAsync('plain')).toThrow(
       new InvalidJobError(
         "Job 'plain' cannot run in slots (runtime: 'slots'): every slot loads the job's module, so build the job with defineJob() and run it with " +
-          "its execute() (see docs/concepts.md#job-modules), or pass runtime: 'single-thread' to StreamExecutionEnvironment.create() to run every subtask on this thread",
+          "its execute() (see https://github.com/tributary-dev/tributary/blob/main/docs/concepts.md#job-modules), or pass runtime: 'single-thread' to StreamExecutionEnvironment.create() to run every subtask on this thread",
       ),
     );
   });

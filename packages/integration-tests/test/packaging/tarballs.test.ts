@@ -77,6 +77,9 @@ describe('pnpm -r pack', () => {
         bugs: { url: 'https://github.com/tributary-dev/tributary/issues' },
         engines: { node: '>=20.19' },
         type: 'module',
+        // For TypeScript's older resolution (`module: commonjs` before TypeScript 6), which reads no `exports`.
+        main: './dist/index.js',
+        types: './dist/index.d.ts',
       });
       expect(packed.description).toEqual(expect.any(String));
       expect((packed.keywords as string[]).length).toBeGreaterThan(1);

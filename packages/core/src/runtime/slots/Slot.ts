@@ -100,7 +100,7 @@ export class Slot {
       const code = (error as { code?: unknown } | undefined)?.code;
       const loaderMissing = code === 'ERR_UNKNOWN_FILE_EXTENSION' || code === 'ERR_MODULE_NOT_FOUND';
       const hint = loaderMissing && /\.[mc]?ts$/.test(module)
-        ? '. A TypeScript job module needs a TypeScript loader in every worker thread: run its compiled JavaScript, or register one in each thread (see "TypeScript job modules" in docs/concepts.md)'
+        ? '. A TypeScript job module needs a TypeScript loader in every worker thread: run its compiled JavaScript, or register one in each thread (see "TypeScript job modules": https://github.com/tributary-dev/tributary/blob/main/docs/concepts.md#typescript-job-modules)'
         : '';
       throw new SlotSetupError(`Slot ${slot} cannot load the job module ${module}: ${messageOf(error)}${hint}`);
     }
