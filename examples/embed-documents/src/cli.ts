@@ -124,7 +124,7 @@ async function run(settings: Settings, io: CliIo): Promise<void> {
     source = `generated corpus, seed ${settings.seed}, ${corpus.planted.length} planted near-duplicate pairs, ${reposts} of them exact reposts`;
   } else {
     input = settings.input;
-    documents = await countLines(input);
+    documents = await countDocuments(input);
     source = settings.input;
   }
 
@@ -284,14 +284,21 @@ async function writeCorpus(docs: readonly { id: string; text: string }[], name: 
   return path;
 }
 
-async function countLines(path: string): Promise<number> {
-  let lines = 0;
-  let last = 0x0a;
+/** The documents in a JSON-lines file: its lines that hold more than white space, which the job's parser skips. */
+async function countDocuments(path: string): Promise<number> {
+  let documents = 0;
+  let filled = false;
   for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
-    for (const byte of chunk) if (byte === 0x0a) lines++;
-    last = chunk.at(-1) ?? last;
+    for (const byte of chunk) {
+      if (byte === 0x0a) {
+        if (filled) documents++;
+        filled = false;
+      } else if (byte !== 0x20 && byte !== 0x09 && byte !== 0x0d) {
+        filled = true;
+      }
+    }
   }
-  return last === 0x0a ? lines : lines + 1;
+  return filled ? documents + 1 : documents;
 }
 
 function firstLine(error: unknown): string {

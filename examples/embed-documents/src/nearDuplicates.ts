@@ -170,17 +170,24 @@ async function lockOutput(directory: string): Promise<() => Promise<void>> {
   for (;;) {
     try {
       await writeFile(lock, String(process.pid), { flag: 'wx' });
-      return () => rm(lock, { force: true });
+      heldLocks.add(lock);
+      return async () => {
+        heldLocks.delete(lock);
+        await rm(lock, { force: true });
+      };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
     const holder = Number(await readFile(lock, 'utf8').catch(() => ''));
-    if (Number.isInteger(holder) && holder > 0 && isRunning(holder)) {
-      throw new Error(`another run (pid ${holder}) is writing to ${directory}: give this one another --out`);
-    }
+    // This process's pid in a lock it does not hold: a run before it had the same pid (a container's entry point) and died.
+    const alive = holder === process.pid ? heldLocks.has(lock) : Number.isInteger(holder) && holder > 0 && isRunning(holder);
+    if (alive) throw new Error(`another run (pid ${holder}) is writing to ${directory}: give this one another --out`);
     await rm(lock, { force: true });
   }
 }
+
+/** The output locks runs in this process hold. */
+const heldLocks = new Set<string>();
 
 function isRunning(pid: number): boolean {
   try {
@@ -201,7 +208,9 @@ export class DocParser implements FlatMapFunction<string, Doc> {
 
   flatMap(text: string, out: Collector<Doc>): void {
     this.line++;
-    if (text.trim() !== '') out.collect(parseDoc(text, this.line));
+    // A byte order mark some editors write at the start of a file is not part of the first document.
+    const line = this.line === 1 && text.startsWith('\uFEFF') ? text.slice(1) : text;
+    if (line.trim() !== '') out.collect(parseDoc(line, this.line));
   }
 }
 

@@ -88,6 +88,15 @@ describe('the embed-documents command line', () => {
     expect(run.stderr()).toBe("embed-documents: Job 'embed-documents' failed in operator 'parse': line 4: not a JSON line: not json\n");
   });
 
+  it('reads a file with a byte order mark and blank lines, and counts only its documents', async () => {
+    const input = join(dir, 'bom.jsonl');
+    await writeFile(input, '\uFEFF{"id": "a", "text": "the same words"}\n\n  \r\n{"id": "b", "text": "the same words"}\n\n');
+    const run = io();
+    expect(await runCli(['--input', input, '--out', join(dir, 'bom-out'), '--quiet'], run.io)).toBe(0);
+    expect(run.stdout()).toContain('Near-duplicates among 2 documents');
+    expect(run.stdout()).toContain('pairs found  1,');
+  });
+
   it('runs the job on a generated corpus and reports recall, throughput and batches', async () => {
     const out = join(dir, 'out');
     const run = io();

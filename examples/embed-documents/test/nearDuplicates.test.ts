@@ -140,17 +140,23 @@ describe('the near-duplicate job on 400 documents of the corpus', () => {
     expect(identical.filter((key) => !found.has(key))).toEqual([]);
   });
 
-  it('refuses a second run into an output directory a running one holds, and takes over the lock of one that died', async () => {
+  it('refuses a second run into an output directory a running one holds, and takes over the lock of one that died, its pid taken again or not', async () => {
     const out = args('locked');
     await mkdir(out.output, { recursive: true });
-    // A lock a live process holds: this test's own.
-    await writeFile(join(out.output, '.embed-documents.lock'), String(process.pid));
-    await expect(findNearDuplicates(out)).rejects.toThrow(`another run (pid ${process.pid}) is writing to ${out.output}: give this one another --out`);
+    // A lock a live process holds: this test's parent.
+    await writeFile(join(out.output, '.embed-documents.lock'), String(process.ppid));
+    await expect(findNearDuplicates(out)).rejects.toThrow(`another run (pid ${process.ppid}) is writing to ${out.output}: give this one another --out`);
     // Before, the second run removed the first one's part file and could read back the other run's pairs.
     await writeFile(join(out.output, '.embed-documents.lock'), '999999999');
-    const { pairs } = await findNearDuplicates(out);
-    expect(pairs.length).toBeGreaterThan(0);
+    // While a run of this very process holds it, a second one is refused.
+    const first = await findNearDuplicates(out, async () => {
+      await expect(findNearDuplicates(out)).rejects.toThrow(`another run (pid ${process.pid}) is writing to ${out.output}`);
+    });
+    expect(first.pairs.length).toBeGreaterThan(0);
     expect(existsSync(join(out.output, '.embed-documents.lock'))).toBe(false);
+    // This process's pid in a lock no run of it holds: an earlier process of the same pid died with it (a container's entry point).
+    await writeFile(join(out.output, '.embed-documents.lock'), String(process.pid));
+    expect((await findNearDuplicates(out)).pairs.length).toBeGreaterThan(0);
   });
 
   it('rejects bad arguments when the job is built, naming the argument', () => {

@@ -209,6 +209,27 @@ describe('what is never reused', () => {
     expect(workers).toHaveLength(2);
   });
 
+  it('within one instance, a model file replaced while it runs: a worker it starts after runs no other model', async () => {
+    const path = join(dirname(model().path), 'replaced-midway.onnx');
+    await generateEmbedderModel({ path, seed: 1 });
+    const workers = watchSessionWorkers();
+    const embedder = onnxTextEmbedder({ model: path, sessionOptions, maxWorkers: 2 }).create();
+    const twoAtOnce = () => Promise.all([embedder.invoke(['one text']), embedder.invoke(['one text'])]);
+    try {
+      const before = await embedder.invoke(['one text']);
+      await generateEmbedderModel({ path, seed: 2 });
+      // Two calls at once: the pool grows to a second worker, which would load the new file.
+      expect(await twoAtOnce()).toEqual([before, before]);
+      const second = workers[1]!;
+      if (second.replies.length === 0) await new Promise((resolve) => second.thread.once('message', resolve));
+      // It refused to serve: the next two calls at once run on the first worker, with the model the instance opened.
+      expect(workers.events).toContain('failed 1');
+      expect(await twoAtOnce()).toEqual([before, before]);
+    } finally {
+      await embedder.close();
+    }
+  });
+
   it('across session options changed in place after the first instance made its worker', async () => {
     const workers = watchSessionWorkers();
     const options = { intraOpNumThreads: 1 };

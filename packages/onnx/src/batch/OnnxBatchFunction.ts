@@ -66,13 +66,41 @@ export function checkMaxWorkers(check: OptionChecker, maxWorkers: unknown): void
 
 /** Session options, when given: plain data, as every session worker gets a copy. */
 export function checkSessionOptions(check: OptionChecker, sessionOptions: unknown): void {
-  if (check.record('sessionOptions', sessionOptions) === undefined) return;
+  const options = check.record('sessionOptions', sessionOptions, SESSION_OPTIONS);
+  if (options === undefined) return;
+  // The thread budget (workers x intra-op threads x slots) rests on these: a wrong one would only fail at the first session.
+  if (options.intraOpNumThreads !== undefined) check.integer('sessionOptions.intraOpNumThreads', options.intraOpNumThreads, 0);
+  if (options.interOpNumThreads !== undefined) check.integer('sessionOptions.interOpNumThreads', options.interOpNumThreads, 0);
+  check.optionalOneOf('sessionOptions.graphOptimizationLevel', options.graphOptimizationLevel, ['disabled', 'basic', 'extended', 'layout', 'all']);
+  check.optionalOneOf('sessionOptions.executionMode', options.executionMode, ['sequential', 'parallel']);
   try {
     structuredClone(sessionOptions);
   } catch (error) {
     check.fail(`option 'sessionOptions' must be plain data, as every session worker gets a copy: ${messageOf(error)}`);
   }
 }
+
+/** onnxruntime's `InferenceSession.SessionOptions` (1.30), by name: a misspelt one would be ignored, and its default used. */
+const SESSION_OPTIONS = [
+  'executionProviders',
+  'intraOpNumThreads',
+  'interOpNumThreads',
+  'freeDimensionOverrides',
+  'graphOptimizationLevel',
+  'enableCpuMemArena',
+  'enableMemPattern',
+  'executionMode',
+  'optimizedModelFilePath',
+  'enableProfiling',
+  'profileFilePrefix',
+  'logId',
+  'logSeverityLevel',
+  'logVerbosityLevel',
+  'preferredOutputLocation',
+  'enableGraphCapture',
+  'extra',
+  'externalData',
+];
 
 /** A model given as a path or as bytes. */
 export function checkModelSource(check: OptionChecker, model: unknown): void {

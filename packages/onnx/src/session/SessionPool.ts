@@ -1,6 +1,6 @@
-import { statSync } from 'node:fs';
 import type { InferenceSession } from 'onnxruntime-node';
 import type { FeedsModule } from './feedsModule.js';
+import { modelFileIdentity } from './modelFile.js';
 import { parkSessionWorkers, takeIdleSessionWorker } from './idleSessionWorkers.js';
 import type { SessionBatch, SessionRunner } from './SessionRunner.js';
 import { RequestNotStarted, SessionWorker, type Pending, type SessionWorkerSpec, type WireOutputs } from './sessionWorkerHandle.js';
@@ -65,7 +65,7 @@ export class SessionPool implements SessionRunner {
 
   constructor(private readonly options: SessionPoolOptions) {
     const { model, sessionOptions, label, feeds } = options;
-    this.spec = { model, sessionOptions, label, feeds, modelFile: fileIdentity(model) };
+    this.spec = { model, sessionOptions, label, feeds, modelFile: modelFileIdentity(model) };
     this.inputs = this.start().ready;
   }
 
@@ -221,11 +221,4 @@ function toRequest(batch: SessionBatch, label: string): { request: RunRequest; t
   if ('inputs' in batch) return { request: { inputs: batch.inputs }, transfer: [] };
   const { wire, transfer } = feedsToWire(batch.feeds, label);
   return { request: { feeds: wire }, transfer };
-}
-
-/** Tells a model file from the same path rewritten since; undefined for bytes or a file that cannot be read (its worker fails to load it). */
-function fileIdentity(model: string | Uint8Array): string | undefined {
-  if (typeof model !== 'string') return undefined;
-  const stats = statSync(model, { bigint: true, throwIfNoEntry: false });
-  return stats === undefined ? undefined : `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeNs}`;
 }

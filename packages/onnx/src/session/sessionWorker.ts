@@ -5,11 +5,12 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { messageOf } from '@tributary/core';
 import { LocalSession } from './localSession.js';
+import { modelFileIdentity } from './modelFile.js';
 import { errorToWire, tensorsFromWire, type RunRequest, type SessionWorkerData, type StopRequest, type WireTensor, type WorkerReply } from './wire.js';
 
 if (parentPort !== null) {
   const port = parentPort;
-  const { model, sessionOptions, label, feeds: feedsModule, busy } = workerData as SessionWorkerData;
+  const { model, sessionOptions, label, feeds: feedsModule, busy, modelFile } = workerData as SessionWorkerData;
   const reply = (message: WorkerReply, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
 
   const run = async (local: LocalSession, request: RunRequest): Promise<void> => {
@@ -33,7 +34,18 @@ if (parentPort !== null) {
 
   const end = () => port.close();
   LocalSession.open(model, sessionOptions, label, feedsModule).then(
-    (local) => {
+    async (local) => {
+      // The pool's other workers run the file as the pool found it: one rewritten or replaced since would make this
+      // worker run another model beside them.
+      if (modelFile !== undefined && modelFileIdentity(model) !== modelFile) {
+        await local.release().catch(() => undefined);
+        reply({
+          kind: 'failed',
+          message: `${label}: the model file ${String(model)} changed since this instance opened it, so a new session would run another model than its others; close the instance (restart the job) to use the new file`,
+        });
+        end();
+        return;
+      }
       // One run at a time: `run` never rejects, so the chain goes on after a failed run.
       let previous = Promise.resolve();
       port.on('message', (request: RunRequest | StopRequest) => {
