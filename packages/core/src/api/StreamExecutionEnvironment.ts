@@ -171,6 +171,13 @@ export class StreamExecutionEnvironment {
    * stored atomically before sinks commit and sources ack their brokers.
    * A restarted or restored job resumes from the latest checkpoint, losing no
    * record (and, with a two-phase-commit sink, duplicating none).
+   *
+   * Checkpoints go on while any source still reads; once every source has
+   * ended (a bounded input read into the channels' buffers ahead of a slow
+   * operator), the next one is the final checkpoint at the job's end, and an
+   * exactly-once sink's output appears then. Under backpressure a barrier
+   * waits behind the records buffered before it, so a checkpoint can take
+   * far longer than `intervalMs`.
    */
   enableCheckpointing(intervalMs: number, options: CheckpointingOptions): this {
     const check = new OptionChecker('enableCheckpointing()');
