@@ -160,10 +160,22 @@ export class AsyncDataStream {
  * graphs (`stream.transform(name, factory, { chaining: 'first' })`). Options
  * are validated here; `key-ordered` needs `orderKey` or a keyed harness.
  */
+// Typed as AsyncDataStream.waitBatch is: from `fn` (and `resultMode`) only, or options such as `retry` widen them to unknown.
+export function asyncBatchOperatorFactory<TIn, TOut>(
+  fn: BatchFunction<TIn, TOut>,
+  options: WaitBatchOptions<NoInfer<TIn>, NoInfer<TOut>> & { readonly resultMode?: 'collect' | undefined },
+): OperatorFactory<TIn, TOut>;
+export function asyncBatchOperatorFactory<TIn, TOut>(
+  fn: BatchFunction<TIn, TOut | Error>,
+  options: WaitBatchOptions<NoInfer<TIn>, NoInfer<TOut>> & { readonly resultMode: 'per-item' },
+): OperatorFactory<TIn, TOut>;
 export function asyncBatchOperatorFactory<TIn, TOut>(
   fn: BatchFunction<TIn, TOut> | BatchFunction<TIn, TOut | Error>,
-  // Inferred from `fn` only: options such as `retry` would otherwise widen the types to unknown.
   options: WaitBatchOptions<NoInfer<TIn>, NoInfer<TOut>>,
+): OperatorFactory<TIn, TOut>;
+export function asyncBatchOperatorFactory<TIn, TOut>(
+  fn: BatchFunction<TIn, TOut> | BatchFunction<TIn, TOut | Error>,
+  options: WaitBatchOptions<TIn, TOut>,
 ): OperatorFactory<TIn, TOut> {
   const ordering = (options as WaitBatchOptions<TIn, TOut> | undefined)?.ordering ?? 'unordered';
   const config = resolveBatchConfig<TIn, TOut>(`asyncBatchOperatorFactory() ('${NAMES[ordering] ?? 'WaitBatch'}')`, undefined, fn, options, 'unordered', true);

@@ -63,6 +63,12 @@ describe('types', () => {
       retry: RetryStrategies.fixedDelay({ maxAttempts: 2, delayMs: 5 }),
     });
     expectTypeOf(factory).toEqualTypeOf<OperatorFactory<string, number>>();
+    const perItem = asyncBatchOperatorFactory(async (xs: readonly string[], { signal }) => (await call(xs, { signal })).map((n) => (n > 0 ? n : new Error('empty'))), {
+      maxBatchSize: 2,
+      resultMode: 'per-item',
+      retry: RetryStrategies.fixedDelay({ maxAttempts: 2, delayMs: 5 }),
+    });
+    expectTypeOf(perItem).toEqualTypeOf<OperatorFactory<string, number>>();
     const perRecord = asyncWaitOperatorFactory(async (x: string, { signal }) => (await call([x], { signal }))[0] ?? 0, {
       retry: RetryStrategies.fixedDelay({ maxAttempts: 2, delayMs: 5 }),
     });
