@@ -67,6 +67,7 @@ export {
 } from './metrics/MetricRegistry.js';
 export { Histogram, HISTOGRAM_BUCKETS, type HistogramSnapshot, type HistogramTotals, type HistogramOptions } from './metrics/Histogram.js';
 export { describeMetric, type MetricDescription } from './metrics/metricCatalog.js';
+export { metricOperatorNames } from './metrics/operatorNames.js';
 
 // Operator SPI: for operator authors (@tributary/async, the test harnesses).
 export {

@@ -14,16 +14,38 @@ const graph = new GraphPanel(byId('graph'), (operator) => subtasks.show(operator
 const panels = [header, graph, subtasks, new AsyncPanel(byId('async')), new CheckpointsPanel(byId('checkpoints')), new RestartsPanel(byId('restarts'))];
 
 let ended = false;
-const events = new EventSource('api/events');
-events.addEventListener('open', () => header.setConnection('live'));
-events.addEventListener('update', (message) => {
-  const update = JSON.parse((message as MessageEvent<string>).data) as UpdateView;
-  ended = update.job.status !== 'running';
-  for (const panel of panels) panel.update(update);
-  if (graph.selection === undefined) graph.select(update.job.graph.operators[0]?.id ?? '');
+let events: EventSource | undefined;
+
+// A browser keeps six connections to one server, and each stream holds one: a page lets go of its stream once the
+// job has ended, and while its tab is hidden, so that more pages of the view can open.
+function connect(): void {
+  const stream = new EventSource('api/events');
+  events = stream;
+  stream.addEventListener('open', () => header.setConnection('live'));
+  stream.addEventListener('update', (message) => {
+    const update = JSON.parse((message as MessageEvent<string>).data) as UpdateView;
+    ended = update.job.status !== 'running';
+    for (const panel of panels) panel.update(update);
+    if (graph.selection === undefined) graph.select(update.job.graph.operators[0]?.id ?? '');
+    if (ended) disconnect('final state');
+  });
+  stream.addEventListener('error', () => {
+    // The last update stays on the page: a finished job's final state, or what was seen before the view closed.
+    header.setConnection(ended ? 'final state' : 'disconnected');
+    if (ended) disconnect('final state');
+  });
+}
+
+function disconnect(state: 'final state' | 'paused'): void {
+  events?.close();
+  events = undefined;
+  header.setConnection(state);
+}
+
+document.addEventListener('visibilitychange', () => {
+  if (ended) return;
+  if (document.visibilityState === 'hidden') disconnect('paused');
+  else if (events === undefined) connect();
 });
-events.addEventListener('error', () => {
-  // The last update stays on the page: a finished job's final state, or what was seen before the view closed.
-  header.setConnection(ended ? 'final state' : 'disconnected');
-  if (ended) events.close();
-});
+if (document.visibilityState === 'hidden') disconnect('paused');
+else connect();

@@ -1,4 +1,4 @@
-import type { Histogram, JobGraphView, MetricEntry, MetricRegistry } from '@tributary/core';
+import { metricOperatorNames, type Histogram, type JobGraphView, type MetricEntry, type MetricRegistry } from '@tributary/core';
 import type { HistogramView, MetricsView, SubtaskMetricsView } from './api.js';
 
 /** Counters shown per second, as Flink's web UI does (`busyTimeMsPerSecond`). */
@@ -26,8 +26,12 @@ export class MetricSampler {
     this.operatorIds = operatorIdsByVariables(graph);
   }
 
-  /** The current values; a sample taken within the last half second unless `fresh` (the job's final state). */
+  /** The job's final values, once it has ended (see {@link end}). */
+  private final: MetricsView | undefined;
+
+  /** The current values; a sample taken within the last half second unless `fresh`; the final values once the job ended. */
   sample(fresh = false): MetricsView {
+    if (this.final !== undefined) return this.final;
     const time = this.now();
     const previous = this.last;
     if (!fresh && previous !== undefined && time - previous.view.time < MIN_SPAN_MS) return previous.view;
@@ -59,6 +63,14 @@ export class MetricSampler {
     this.last = { view, counts };
     return view;
   }
+
+  /** The job has ended: a last sample, read from now on, with every rate 0, since nothing moves any more. */
+  end(): MetricsView {
+    const { operators, ...rest } = this.sample(true);
+    const still = (rates: Record<string, number | null>) => Object.fromEntries(Object.keys(rates).map((name) => [name, 0]));
+    this.final = { ...rest, operators: Object.fromEntries(Object.entries(operators).map(([id, rows]) => [id, rows.map((row) => ({ ...row, rates: still(row.rates) }))])) };
+    return this.final;
+  }
 }
 
 /** A counter's value at a sampler read: its count, when it was taken, and the rate shown for it. */
@@ -68,21 +80,10 @@ interface CountAt {
   readonly rate: number | null;
 }
 
-/**
- * Mirrors how the runtime names an operator in its metrics' `operator`
- * variable: its name, with `#2`, `#3` ... for later operators of the same
- * name and uid, in the graph's (topological) order.
- */
+/** Operator id by the `operator` and `uid` variables its metrics carry, as the runtime names them. */
 function operatorIdsByVariables(graph: JobGraphView): Map<string, string> {
-  const seen = new Map<string, number>();
-  const ids = new Map<string, string>();
-  for (const op of graph.operators) {
-    const same = JSON.stringify([op.name, op.uid]);
-    const n = (seen.get(same) ?? 0) + 1;
-    seen.set(same, n);
-    ids.set(variablesKey(n === 1 ? op.name : `${op.name}#${n}`, op.uid ?? ''), op.id);
-  }
-  return ids;
+  const names = metricOperatorNames(graph.operators);
+  return new Map(graph.operators.map((op, i) => [variablesKey(names[i] as string, op.uid ?? ''), op.id]));
 }
 
 function variablesKey(operator: string, uid: string): string {

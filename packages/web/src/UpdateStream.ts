@@ -9,8 +9,8 @@ const EVENT_STREAM_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8
 /**
  * The `/api/events` stream (Server-Sent Events): each open page gets the
  * current state when it connects, then an `update` every second while the
- * job runs and a last one when it ends. No page open, no sampling: the view
- * costs the job nothing while nobody looks.
+ * job runs and a last one when it ends, and then the stream ends. No page
+ * open, no sampling: the view costs the job nothing while nobody looks.
  */
 export class UpdateStream {
   private readonly pages = new Set<ServerResponse>();
@@ -21,6 +21,11 @@ export class UpdateStream {
 
   open(res: ServerResponse): void {
     res.writeHead(200, EVENT_STREAM_HEADERS);
+    // Nothing more will come: the final state, and the connection back to the browser (it keeps six per server).
+    if (this.ended) {
+      res.end(message(this.current()));
+      return;
+    }
     this.pages.add(res);
     res.on('close', () => {
       this.pages.delete(res);
@@ -39,11 +44,13 @@ export class UpdateStream {
     res.writeHead(200, EVENT_STREAM_HEADERS).end();
   }
 
-  /** The job has ended: one last update with its final state, then none. */
+  /** The job has ended: one last update with its final state, and the streams end. */
   end(): void {
     this.ended = true;
     this.stopTicking();
     this.broadcast();
+    for (const res of this.pages) res.end();
+    this.pages.clear();
   }
 
   close(): void {

@@ -74,7 +74,7 @@ export async function startJobView(client: JobClient, options: JobViewOptions = 
   const updates = new UpdateStream(() => ({ job: tracker.view(), metrics: sampler.sample() }));
   void tracker.ended.then(() => {
     // The final counts, whatever the last sample was: the page keeps them.
-    sampler.sample(true);
+    sampler.end();
     updates.end();
   });
 
@@ -105,6 +105,8 @@ export async function startJobView(client: JobClient, options: JobViewOptions = 
     if (path === '/api/events') return req.method === 'HEAD' ? updates.head(res) : updates.open(res);
     if (path === '/api/job') return json(res, req, tracker.view());
     if (path === '/api/metrics') return json(res, req, sampler.sample());
+    // Browsers ask for it unbidden: no icon, and no error in the page's console.
+    if (path === '/favicon.ico') return void res.writeHead(204).end();
     const asset = assets.get(path);
     if (asset === undefined) {
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('Not found: the view is at /, its data at /api/job, /api/metrics and /api/events\n');

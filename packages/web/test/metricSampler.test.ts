@@ -38,6 +38,20 @@ describe('MetricSampler', () => {
     });
   });
 
+  it("tells apart an operator named like another's numbered twin, as the runtime does (step, step#2, then step#3 for the second step)", () => {
+    const graph: JobGraphView = {
+      operators: ['a', 'b', 'c'].map((id, i) => ({ id, name: i === 1 ? 'step#2' : 'step', kind: 'operator' as const, parallelism: 1, vertex: id })),
+      edges: [],
+      vertices: [],
+    };
+    const registry = new MetricRegistry();
+    group(registry, 'step', 0).counter('numRecordsIn').inc(1000);
+    group(registry, 'step#2', 0).counter('numRecordsIn').inc(1000);
+    group(registry, 'step#3', 0).counter('numRecordsIn').inc(500);
+    const { operators } = new MetricSampler(registry, graph, JOB_ID, () => 0).sample();
+    expect(['a', 'b', 'c'].map((id) => operators[id]?.[0]?.values.numRecordsIn)).toEqual([1000, 1000, 500]);
+  });
+
   it('turns counters into per-second rates over the span since the previous sample (busy time as ms per second)', () => {
     const registry = new MetricRegistry();
     const records = group(registry, 'map', 0).counter('numRecordsIn');
@@ -74,6 +88,22 @@ describe('MetricSampler', () => {
       rates.push(sampler.sample().operators['map-1']?.[0]?.rates.numRecordsInPerSecond);
     }
     expect(rates).toEqual([null, null, 640, 640, 640, 640, 640]);
+  });
+
+  it("keeps a finished job's final counts with every rate 0, however late the page asks", () => {
+    const registry = new MetricRegistry();
+    const records = group(registry, 'map', 0).counter('numRecordsIn');
+    let now = 0;
+    const sampler = new MetricSampler(registry, GRAPH, JOB_ID, () => now);
+    sampler.sample();
+    records.inc(500);
+    now = 1_000;
+    expect(sampler.sample().operators['map-1']?.[0]?.rates).toEqual({ numRecordsInPerSecond: 500 });
+    records.inc(100);
+    now = 1_200;
+    expect(sampler.end().operators['map-1']?.[0]).toEqual({ subtask: 0, values: { numRecordsIn: 600 }, rates: { numRecordsInPerSecond: 0 } });
+    now = 60_000;
+    expect(sampler.sample().operators['map-1']?.[0]).toEqual({ subtask: 0, values: { numRecordsIn: 600 }, rates: { numRecordsInPerSecond: 0 } });
   });
 
   it('shares a sample taken less than half a second ago, unless asked for a fresh one', () => {

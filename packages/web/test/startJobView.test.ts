@@ -102,7 +102,7 @@ describe('the JSON endpoints and the event stream', () => {
     expect(Object.keys(metrics.operators[double]?.[0]?.values ?? {})).toContain('numRecordsIn');
   });
 
-  it('/api/events sends the current state at once, then the final state when the job ends', async () => {
+  it('/api/events sends the current state at once, then the final state when the job ends, and ends', async () => {
     const job = gatedJob();
     const view = await viewOf(job);
     const events = await subscribe(view.url);
@@ -115,11 +115,12 @@ describe('the JSON endpoints and the event stream', () => {
     expect(last.job.status).toBe('finished');
     const double = job.client.graph().operators.find((o) => o.name === 'double')!.id;
     expect(last.metrics.operators[double]?.[0]?.values.numRecordsIn).toBe(10);
-    await events.close();
-    // A page opened after the end gets the final state.
+    // Then the stream ends: a browser keeps six connections to a server, and a finished job's page has all it needs.
+    await expect(events.next()).rejects.toThrow('the event stream ended');
+    // A page opened after the end gets the final state, and its stream ends at once.
     const late = await subscribe(view.url);
     expect((await late.next()).job.status).toBe('finished');
-    await late.close();
+    await expect(late.next()).rejects.toThrow('the event stream ended');
   });
 
   it('serves the page, its script and styles from the package (no CDN), with a content security policy', async () => {
@@ -139,6 +140,8 @@ describe('the JSON endpoints and the event stream', () => {
     expect((await send(new URL('api/job', view.url).href, { method: 'POST' })).status).toBe(405);
     expect((await send(new URL('api/job', view.url).href, { method: 'DELETE' })).status).toBe(405);
     expect((await send(new URL('nothing', view.url).href)).status).toBe(404);
+    // Browsers ask for an icon unbidden: answered with nothing, not a 404 in the page's console.
+    expect((await send(new URL('favicon.ico', view.url).href)).status).toBe(204);
     expect((await send(new URL('api/job', view.url).href, { host: 'evil.example:80' })).status).toBe(403);
     expect((await send(new URL('api/job', view.url).href, { host: `localhost:${new URL(view.url).port}` })).status).toBe(200);
   });

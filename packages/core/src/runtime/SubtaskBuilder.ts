@@ -2,6 +2,7 @@ import type { Collector } from '../api/functions.js';
 import type { Source, SourceReader, SourceReaderContext } from '../api/Source.js';
 import type { EventLog } from '../logging/EventLog.js';
 import type { Counter, MetricGroup, MetricRegistry } from '../metrics/MetricRegistry.js';
+import { distinctNames, metricOperatorNames } from '../metrics/operatorNames.js';
 import {
   createOperatorContext,
   restoreOperator,
@@ -345,24 +346,7 @@ interface OperatorMetricName {
  */
 function operatorMetricNames(nodes: readonly StreamNode[]): Map<StreamNode, OperatorMetricName> {
   const scopeNames = distinctNames(nodes.map(({ transformation: t }) => ({ base: t.uid ?? t.name, among: '' })));
-  // The `operator` variable is told apart together with the `uid` variable beside it.
-  const operatorNames = distinctNames(nodes.map(({ transformation: t }) => ({ base: t.name, among: t.uid ?? '' })));
+  const operatorNames = metricOperatorNames(nodes.map(({ transformation: t }) => t));
   return new Map(nodes.map((node, i) => [node, { scopeName: scopeNames[i] as string, operator: operatorNames[i] as string }]));
 }
 
-/** Each base as it is the first time it comes (within its `among`), then `base#2`, `base#3` ... skipping names already taken. */
-function distinctNames(items: readonly { readonly base: string; readonly among: string }[]): string[] {
-  const key = (among: string, name: string) => JSON.stringify([among, name]);
-  const taken = new Set(items.map(({ base, among }) => key(among, base)));
-  const first = new Set<string>();
-  return items.map(({ base, among }) => {
-    if (!first.has(key(among, base))) {
-      first.add(key(among, base));
-      return base;
-    }
-    let n = 2;
-    while (taken.has(key(among, `${base}#${n}`))) n++;
-    taken.add(key(among, `${base}#${n}`));
-    return `${base}#${n}`;
-  });
-}
