@@ -1,6 +1,8 @@
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   EventLog,
@@ -399,5 +401,18 @@ describe('EventLog.rateLimited', () => {
     log.flush();
     log.flush();
     expect(lines.slice(3).map((l) => [l.message, l.fields.count, l.fields.lastError])).toEqual([['2 dead-lettered', 2, 'e7']]);
+  });
+
+  it('lets go of the logs bound to an attempt once it flushed them: a job that restarts often does not keep one per operator per restart', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const log = new EventLog(silentLogger, new ManualClock(0), { job: 'j' });
+    const attempt = (): WeakRef<EventLog> => new WeakRef(log.with({ operator: "'map'", subtask: 0 }));
+    const bound = attempt();
+    log.flush();
+    // A WeakRef holds its target until the turn that made it ends.
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    expect(bound.deref()).toBeUndefined();
   });
 });

@@ -63,9 +63,34 @@ describe('metric identity', () => {
     // Counters do not add up across runs: each result shows its own run.
     expect(firstResult.metrics['job.twice.operator.Map.0.numRecordsIn']).toBe(3);
     expect(secondResult.metrics['job.twice.operator.Map.0.numRecordsIn']).toBe(3);
+    // The second run dropped the metrics of the first, which had ended: a registry does not keep every run's.
     const mapIn = [...env.metrics.entries()].filter((e) => e.id === 'job.twice.operator.Map.0.numRecordsIn');
-    expect(mapIn.map((e) => e.variables['job_id'])).toEqual([first.jobId, second.jobId]);
+    expect(mapIn.map((e) => e.variables['job_id'])).toEqual([second.jobId]);
     expect(env.metrics.snapshot({ job_id: second.jobId })['job.twice.operator.Map.0.numRecordsIn']).toBe(3);
+  });
+
+  it('keeps the metrics of a run still going, and of other job names, when a run of a name starts', async () => {
+    const env = StreamExecutionEnvironment.create();
+    const gate = gatedSource(3);
+    env.fromSource(gate.source, 'numbers').map((n) => n).addSink(() => undefined);
+    const running = env.executeAsync('shared');
+    env.fromCollection([1]).map((n) => n).addSink(() => undefined);
+    await env.executeAsync('other').result;
+    env.fromCollection([1]).map((n) => n).addSink(() => undefined);
+    const again = env.executeAsync('shared');
+    await again.result;
+    const runs = new Set([...env.metrics.entries()].map((e) => e.variables['job_id']));
+    expect(runs.has(running.jobId)).toBe(true);
+    expect(runs.has(again.jobId)).toBe(true);
+    expect([...env.metrics.entries()].some((e) => e.variables['job'] === 'other')).toBe(true);
+    gate.openUntil(3);
+    await running.result;
+    // A registry shared by many runs holds the last ended run of each name and those running: 200 runs, one run's metrics.
+    for (let i = 0; i < 200; i++) {
+      env.fromCollection([1]).map((n) => n).addSink(() => undefined);
+      await env.executeAsync('often').result;
+    }
+    expect(new Set([...env.metrics.entries()].filter((e) => e.variables['job'] === 'often').map((e) => e.variables['job_id'])).size).toBe(1);
   });
 
   it("makes a restarted job's gauges read the new attempt, not the ended one", async () => {

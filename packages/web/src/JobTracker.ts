@@ -3,6 +3,8 @@ import type { CheckpointView, JobStatusView, JobView, RestartView } from './api.
 
 /** Checkpoints the history keeps: enough for a page, bounded for a job that runs for days. */
 const CHECKPOINT_HISTORY = 100;
+/** Restarts kept: a job that restarts for ever must not grow the view (each keeps its `attempt` number). */
+const RESTART_HISTORY = 100;
 
 /**
  * What happened to a job, from its structured events (restarts, checkpoints,
@@ -66,7 +68,7 @@ export class JobTracker {
       case 'job.restarting':
         this.restarts.push({
           time,
-          attempt: numberOr(fields, 'attempt', this.restarts.length + 1),
+          attempt: numberOr(fields, 'attempt', (this.restarts.at(-1)?.attempt ?? 0) + 1),
           operator: stringOrNull(fields, 'operator'),
           task: stringOrNull(fields, 'task'),
           subtask: numberOrNull(fields, 'subtask'),
@@ -74,6 +76,7 @@ export class JobTracker {
           delayMs: numberOr(fields, 'delayMs', 0),
           fromCheckpointId: numberOrNull(fields, 'fromCheckpointId'),
         });
+        if (this.restarts.length > RESTART_HISTORY) this.restarts.shift();
         break;
       case 'checkpoint.completed':
       case 'checkpoint.failed': {

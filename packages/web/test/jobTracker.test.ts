@@ -62,6 +62,14 @@ describe('JobTracker', () => {
     expect(view.checkpointCounts).toEqual({ completed: 130, failed: 1 });
   });
 
+  it('keeps the last 100 restarts, each with its attempt number', () => {
+    const { client, emit } = fakeClient();
+    const tracker = new JobTracker(client, () => 0);
+    for (let attempt = 1; attempt <= 250; attempt++) emit({ event: 'job.restarting', cause: 'flaky', delayMs: 0, attempt });
+    const attempts = tracker.view().restarts.map((r) => r.attempt);
+    expect([attempts.length, attempts[0], attempts.at(-1)]).toEqual([100, 151, 250]);
+  });
+
   it("takes the job's own runtime when it ends, and the failure's message when it fails", async () => {
     const ended = fakeClient();
     const finished = new JobTracker(ended.client, () => 0);

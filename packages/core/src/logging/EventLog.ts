@@ -63,13 +63,18 @@ export class EventLog {
     this.event(level, event, message(count), { ...fields, count });
   }
 
-  /** Writes the counts rate limiting still holds, on every log of the job. */
+  /**
+   * Writes the counts rate limiting still holds, on every log of the job, then lets go of the logs bound from this
+   * one: they belong to an attempt that has ended (the next binds its own), and a job that restarts often would
+   * otherwise keep one per operator per restart.
+   */
   flush(): void {
     for (const log of this.family) {
       for (const [event, held] of log.held) {
         if (held.count > 0) log.event(held.level, event, held.message(held.count), { ...held.fields, count: held.count });
         held.count = 0;
       }
+      if (log !== this) this.family.delete(log);
     }
   }
 }

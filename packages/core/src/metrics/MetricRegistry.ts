@@ -102,7 +102,7 @@ export class MetricGroup {
 
 /** Holds every metric of a job; exporters (e.g. `@tributary/prometheus`) read it. */
 export class MetricRegistry {
-  /** Keyed by id and variables: two runs of one job name register apart (their `job_id` differs). */
+  /** Keyed by id and variables: two runs of one job name register apart (their `job_id` differs); a run drops those of its name's ended runs. */
   private readonly metrics = new Map<string, MetricEntry>();
 
   /** `clock` stamps each metric's `registeredAt`: the wall clock, as exporters publish wall times. */
@@ -155,5 +155,20 @@ export class MetricRegistry {
       out[id] = metric.kind === 'counter' ? metric.count : metric.kind === 'gauge' ? metric.value() : metric.snapshot();
     }
     return out;
+  }
+
+  /**
+   * Drops the metrics whose variables include `where` (`{ job_id }`: one run's), so that exporters stop
+   * publishing them; returns how many. A job's run drops those of the runs of its name that ended before it.
+   */
+  remove(where: MetricVariables): number {
+    const conditions = Object.entries(where);
+    let removed = 0;
+    for (const [key, { variables }] of this.metrics) {
+      if (conditions.some(([k, v]) => variables[k] !== v)) continue;
+      this.metrics.delete(key);
+      removed++;
+    }
+    return removed;
   }
 }

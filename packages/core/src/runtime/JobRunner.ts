@@ -126,6 +126,9 @@ export function executeJob(graph: JobGraph, options: RunnerOptions): JobClient {
   const deploy: Deployer = slots === undefined ? deployLocally : (plan, reports) => new SlotHost(plan, slots, reports);
   const listeners = new Set<(event: JobEvent) => unknown>();
   const log = new EventLog(withListeners(options.logger, listeners), clock, { job: jobName, jobId });
+  const ended = endedRuns(options.registry, jobName);
+  for (const earlier of ended) options.registry.remove({ job: jobName, job_id: earlier });
+  ended.clear();
   const watchdog = new JobWatchdog({
     jobName,
     clock: new SystemClock(),
@@ -214,6 +217,7 @@ export function executeJob(graph: JobGraph, options: RunnerOptions): JobClient {
   const result = run().then(
     (r) => {
       status = r.status;
+      ended.add(jobId);
       releaseProcess();
       const records = r.operators.filter((_, i) => graph.nodes[i]?.transformation.kind === 'source').reduce((n, o) => n + o.recordsOut, 0);
       log.event('info', 'job.ended', `Job '${jobName}' ${r.status} after ${r.runtimeMs} ms`, { status: r.status, durationMs: r.runtimeMs, records, restarts: r.restarts });
@@ -221,6 +225,7 @@ export function executeJob(graph: JobGraph, options: RunnerOptions): JobClient {
     },
     (error: unknown) => {
       status = 'failed';
+      ended.add(jobId);
       releaseProcess();
       log.event('error', 'job.ended', `Job '${jobName}' failed after ${clock.now() - start} ms: ${messageOf(error)}`, {
         status: 'failed',
@@ -298,4 +303,18 @@ async function loadRestore(options: RunnerOptions): Promise<StoredCheckpoint | u
 /** The job error names the operator itself; its cause is what the user code threw. */
 function unwrapOperatorError(error: unknown): unknown {
   return error instanceof OperatorError ? error.cause : error;
+}
+
+/**
+ * The runs of each job name on each registry that have ended: the next run of the name drops their metrics, so a
+ * registry shared by a long-lived process holds the last ended run of each job and those running, not every run.
+ */
+const ENDED_RUNS = new WeakMap<MetricRegistry, Map<string, Set<string>>>();
+
+function endedRuns(registry: MetricRegistry, jobName: string): Set<string> {
+  let byName = ENDED_RUNS.get(registry);
+  if (byName === undefined) ENDED_RUNS.set(registry, (byName = new Map()));
+  let runs = byName.get(jobName);
+  if (runs === undefined) byName.set(jobName, (runs = new Set()));
+  return runs;
 }
