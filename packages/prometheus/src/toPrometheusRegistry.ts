@@ -116,7 +116,8 @@ class Family<TValue> {
     return this.byLabels.values();
   }
 
-  add(series: Series<TValue>): void {
+  /** Adds a series; returns what removes it. */
+  add(series: Series<TValue>): () => void {
     const key = JSON.stringify(this.labelNames.map((l) => series.labels[l]));
     const clash = this.byLabels.get(key);
     if (clash !== undefined) {
@@ -125,13 +126,15 @@ class Family<TValue> {
       );
     }
     this.byLabels.set(key, series);
+    return () => this.byLabels.delete(key);
   }
 }
 
 class TributaryRegistry extends Registry {
   /** Every name a family owns (its own and reserved sample names) to that family. */
   private readonly names = new Map<string, Family<number> | Family<HistogramTotals>>();
-  private readonly bound = new Set<MetricEntry>();
+  /** The Tributary metrics exported, each with what removes its series. */
+  private readonly bound = new Map<MetricEntry, () => void>();
 
   constructor(
     private readonly source: MetricRegistry,
@@ -142,10 +145,16 @@ class TributaryRegistry extends Registry {
 
   /** prom-client reads its metric list here before every exposition, so new Tributary metrics join first. */
   override getMetricsAsArray(): ReturnType<Registry['getMetricsAsArray']> {
+    const present = new Set<MetricEntry>();
     for (const entry of this.source.entries()) {
-      if (this.bound.has(entry)) continue;
-      this.bind(entry);
-      this.bound.add(entry);
+      present.add(entry);
+      if (!this.bound.has(entry)) this.bound.set(entry, this.bind(entry));
+    }
+    // Metrics the registry dropped (an ended run's, once a later run of its job started) leave the exposition.
+    for (const [entry, unbind] of this.bound) {
+      if (present.has(entry)) continue;
+      unbind();
+      this.bound.delete(entry);
     }
     return super.getMetricsAsArray();
   }
@@ -157,20 +166,18 @@ class TributaryRegistry extends Registry {
     this.bound.clear();
   }
 
-  private bind(entry: MetricEntry): void {
+  /** Adds the entry's series to its family; returns what removes it. */
+  private bind(entry: MetricEntry): () => void {
     const { name, labels, scale, help } = toPrometheusSeries(entry, this.prefix);
     const labelNames = Object.keys(labels);
     const { id, metric } = entry;
     switch (metric.kind) {
       case 'counter':
-        this.family(name, 'counter', labelNames, help).add({ id, labels, scale, read: () => metric.count * scale });
-        break;
+        return this.family(name, 'counter', labelNames, help).add({ id, labels, scale, read: () => metric.count * scale });
       case 'gauge':
-        this.family(name, 'gauge', labelNames, help).add({ id, labels, scale, read: () => metric.read() * scale });
-        break;
+        return this.family(name, 'gauge', labelNames, help).add({ id, labels, scale, read: () => metric.read() * scale });
       case 'histogram':
-        this.family(name, 'histogram', labelNames, help).add({ id, labels, scale, read: () => metric.totals() });
-        break;
+        return this.family(name, 'histogram', labelNames, help).add({ id, labels, scale, read: () => metric.totals() });
     }
   }
 

@@ -117,6 +117,18 @@ describe('toPrometheusRegistry', () => {
     expect(valueOf(text, 'tributary_operator_records_in_total', { job_id: 'run2' })).toBe(5);
   });
 
+  it('stops publishing the metrics the registry drops (an ended run, once a later run of its job started)', async () => {
+    const registry = new MetricRegistry();
+    const prometheus = toPrometheusRegistry(registry);
+    for (const jobId of ['run1', 'run2']) {
+      registry.scopedGroup(['job', 'j', 'operator', 'm', '0'], { job: 'j', job_id: jobId, operator: 'm', uid: '', subtask: '0' }).counter('numRecordsIn').inc(3);
+    }
+    expect(parseExposition(await prometheus.metrics()).samples.filter((s) => s.name === 'tributary_operator_records_in_total')).toHaveLength(2);
+    registry.remove({ job_id: 'run1' });
+    const text = parseExposition(await prometheus.metrics());
+    expect(text.samples.filter((s) => s.name === 'tributary_operator_records_in_total').map((s) => s.labels.job_id)).toEqual(['run2']);
+  });
+
   it('refuses two metrics of one subtask that sanitize to the same series, naming both', async () => {
     const registry = new MetricRegistry();
     const group = registry.scopedGroup(['job', 'j', 'operator', 'a', '0'], { job: 'j', operator: 'a', subtask: '0' });
