@@ -313,7 +313,7 @@ const ENDED_RUNS = new WeakMap<MetricRegistry, Map<string, Set<string>>>();
 
 function endedRuns(registry: MetricRegistry, jobName: string): Set<string> {
   let byName = ENDED_RUNS.get(registry);
-  if (byName === undefined) ENDED_RUNS.set(registry, (byName = new Map()));
+  if (byName === undefined) ENDED_RUNS.set(registry, (byName = new Map<string, Set<string>>()));
   let runs = byName.get(jobName);
   if (runs === undefined) byName.set(jobName, (runs = new Set()));
   return runs;
