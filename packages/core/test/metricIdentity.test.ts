@@ -63,13 +63,13 @@ describe('metric identity', () => {
     // Counters do not add up across runs: each result shows its own run.
     expect(firstResult.metrics['job.twice.operator.Map.0.numRecordsIn']).toBe(3);
     expect(secondResult.metrics['job.twice.operator.Map.0.numRecordsIn']).toBe(3);
-    // The second run dropped the metrics of the first, which had ended: a registry does not keep every run's.
+    // The second run, as it ended, dropped the metrics of the first: a registry does not keep every run's.
     const mapIn = [...env.metrics.entries()].filter((e) => e.id === 'job.twice.operator.Map.0.numRecordsIn');
     expect(mapIn.map((e) => e.variables['job_id'])).toEqual([second.jobId]);
     expect(env.metrics.snapshot({ job_id: second.jobId })['job.twice.operator.Map.0.numRecordsIn']).toBe(3);
   });
 
-  it('keeps the metrics of a run still going, and of other job names, when a run of a name starts', async () => {
+  it('keeps the metrics of a run still going, and of other job names, when a run of a name ends', async () => {
     const env = StreamExecutionEnvironment.create();
     const gate = gatedSource(3);
     env.fromSource(gate.source, 'numbers').map((n) => n).addSink(() => undefined);

@@ -123,6 +123,24 @@ describe('the JSON endpoints and the event stream', () => {
     await expect(late.next()).rejects.toThrow('the event stream ended');
   });
 
+  it("keeps an ended run's final numbers when runs of its job name follow on the same registry", async () => {
+    const env = StreamExecutionEnvironment.create({ clock: new ManualClock(0), logger: silentLogger });
+    const run = () => {
+      env.fromCollection([1, 2, 3]).map((n) => n).name('double').addSink(() => undefined);
+      return env.executeAsync('again');
+    };
+    const first = run();
+    const view = await startJobView(first);
+    open.push({ view, finish: () => first.result });
+    await first.result;
+    // The next runs start at once, and each drops the metrics of the one that ended before it as it ends.
+    await run().result;
+    await run().result;
+    const double = first.graph().operators.find((o) => o.name === 'double')!.id;
+    const metrics = JSON.parse((await send(new URL('api/metrics', view.url).href)).body) as MetricsView;
+    expect(metrics.operators[double]?.[0]?.values.numRecordsIn).toBe(3);
+  });
+
   it('serves the page, its script and styles from the package (no CDN), with a content security policy', async () => {
     const view = await viewOf(gatedJob());
     const page = await send(view.url);

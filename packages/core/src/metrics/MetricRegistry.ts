@@ -102,7 +102,7 @@ export class MetricGroup {
 
 /** Holds every metric of a job; exporters (e.g. `@tributary/prometheus`) read it. */
 export class MetricRegistry {
-  /** Keyed by id and variables: two runs of one job name register apart (their `job_id` differs); a run drops those of its name's ended runs. */
+  /** Keyed by id and variables: two runs of one job name register apart (their `job_id` differs); a run that ends drops those of its name's earlier ended run. */
   private readonly metrics = new Map<string, MetricEntry>();
 
   /** `clock` stamps each metric's `registeredAt`: the wall clock, as exporters publish wall times. */
@@ -159,7 +159,7 @@ export class MetricRegistry {
 
   /**
    * Drops the metrics whose variables include `where` (`{ job_id }`: one run's), so that exporters stop
-   * publishing them; returns how many. A job's run drops those of the runs of its name that ended before it.
+   * publishing them; returns how many. A run of a job, as it ends, drops those of the run of its name that ended before.
    */
   remove(where: MetricVariables): number {
     const conditions = Object.entries(where);

@@ -127,8 +127,12 @@ export function executeJob(graph: JobGraph, options: RunnerOptions): JobClient {
   const listeners = new Set<(event: JobEvent) => unknown>();
   const log = new EventLog(withListeners(options.logger, listeners), clock, { job: jobName, jobId });
   const ended = endedRuns(options.registry, jobName);
-  for (const earlier of ended) options.registry.remove({ job: jobName, job_id: earlier });
-  ended.clear();
+  // Once this run has ended, the runs of its name that ended before it leave the registry (their results keep their values).
+  const endRun = (): void => {
+    for (const earlier of ended) options.registry.remove({ job: jobName, job_id: earlier });
+    ended.clear();
+    ended.add(jobId);
+  };
   const watchdog = new JobWatchdog({
     jobName,
     clock: new SystemClock(),
@@ -217,7 +221,7 @@ export function executeJob(graph: JobGraph, options: RunnerOptions): JobClient {
   const result = run().then(
     (r) => {
       status = r.status;
-      ended.add(jobId);
+      endRun();
       releaseProcess();
       const records = r.operators.filter((_, i) => graph.nodes[i]?.transformation.kind === 'source').reduce((n, o) => n + o.recordsOut, 0);
       log.event('info', 'job.ended', `Job '${jobName}' ${r.status} after ${r.runtimeMs} ms`, { status: r.status, durationMs: r.runtimeMs, records, restarts: r.restarts });
@@ -225,7 +229,7 @@ export function executeJob(graph: JobGraph, options: RunnerOptions): JobClient {
     },
     (error: unknown) => {
       status = 'failed';
-      ended.add(jobId);
+      endRun();
       releaseProcess();
       log.event('error', 'job.ended', `Job '${jobName}' failed after ${clock.now() - start} ms: ${messageOf(error)}`, {
         status: 'failed',
@@ -306,8 +310,9 @@ function unwrapOperatorError(error: unknown): unknown {
 }
 
 /**
- * The runs of each job name on each registry that have ended: the next run of the name drops their metrics, so a
- * registry shared by a long-lived process holds the last ended run of each job and those running, not every run.
+ * The last run of each job name on each registry that has ended: the next run of the name to end drops its metrics,
+ * so a registry shared by a long-lived process holds the last ended run of each job and those running, not every
+ * run, and a view of an ended run has read its final values before they go.
  */
 const ENDED_RUNS = new WeakMap<MetricRegistry, Map<string, Set<string>>>();
 
