@@ -13,7 +13,7 @@ export interface Settings {
 }
 
 /** The flags every script takes, for the scripts' `--help`. */
-export const COMMON_FLAGS = `  --redis <url>      Redis to use (default: REDIS_URL, else redis://127.0.0.1:6379)
+const COMMON_FLAGS = `  --redis <url>      Redis to use (default: REDIS_URL, else redis://127.0.0.1:6379)
   --input <stream>   the stream of tasks (default tasks)
   --output <stream>  the stream of results (default results)
   --group <name>     the consumer group of the workers (default workers)

@@ -104,6 +104,16 @@ class RemindLater implements KeyedProcessFunction<number, number, number> {
   }
 }
 
+/** Runs the job built on `env` until its first checkpoint, taken with `records` read, then cancels it: a checkpoint to restore from. */
+async function checkpointThenCancel(env: StreamExecutionEnvironment, jobName: string, gate: ReturnType<typeof gatedSource>, records: number, clock: ManualClock) {
+  const job = env.executeAsync(jobName);
+  gate.openUntil(records);
+  await clock.advance(10);
+  await until(() => completedCheckpoints(env, jobName) === 1, 'checkpoint 1');
+  job.cancel();
+  await job.result;
+}
+
 /**
  * The job under test over 400 records of `source(gate)`, checkpointed every 10 ms: record 250 fails once,
  * after a checkpoint, and the job restarts in-process `delayMs` later from that checkpoint.
@@ -355,12 +365,7 @@ describe('checkpoints and recovery', () => {
     const env1 = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock }).enableCheckpointing(10, { storage });
     const gate1 = gatedSource(1000);
     buildJob(env1, gate1.source, out, { parallelism: 2 });
-    const job1 = env1.executeAsync('rescale');
-    gate1.openUntil(140);
-    await clock.advance(10);
-    await until(() => completedCheckpoints(env1, 'rescale') === 1, 'checkpoint 1');
-    job1.cancel();
-    await job1.result;
+    await checkpointThenCancel(env1, 'rescale', gate1, 140, clock);
 
     const env2 = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock }).enableCheckpointing(10, { storage });
     const gate2 = gatedSource(210);
@@ -377,12 +382,7 @@ describe('checkpoints and recovery', () => {
     const env1 = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock }).enableCheckpointing(10, { storage });
     const gate = gatedSource(100);
     buildJob(env1, gate.source, out);
-    const job = env1.executeAsync('v1');
-    gate.openUntil(50);
-    await clock.advance(10);
-    await until(() => completedCheckpoints(env1, 'v1') === 1, 'checkpoint 1');
-    job.cancel();
-    await job.result;
+    await checkpointThenCancel(env1, 'v1', gate, 50, clock);
 
     // The counting operator lost its uid: its state has nowhere to go.
     const env2 = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock }).enableCheckpointing(10, { storage });
@@ -425,12 +425,7 @@ describe('checkpoints and recovery', () => {
       .map(new CountPerKey())
       .uid('count')
       .addSink(() => undefined);
-    const job = env1.executeAsync('v1');
-    gate.openUntil(50);
-    await clock.advance(10);
-    await until(() => completedCheckpoints(env1, 'v1') === 1, 'checkpoint 1');
-    job.cancel();
-    await job.result;
+    await checkpointThenCancel(env1, 'v1', gate, 50, clock);
 
     // v2: the stateless map is gone, a filter came in, the sink is another: only the count's state must match.
     const env2 = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock }).enableCheckpointing(10, { storage });
