@@ -29,11 +29,8 @@ function connect(): void {
     if (graph.selection === undefined) graph.select(update.job.graph.operators[0]?.id ?? '');
     if (ended) disconnect('final state');
   });
-  stream.addEventListener('error', () => {
-    // The last update stays on the page: a finished job's final state, or what was seen before the view closed.
-    header.setConnection(ended ? 'final state' : 'disconnected');
-    if (ended) disconnect('final state');
-  });
+  // A stream closed once the job ended fires nothing more: an error is a lost view, which the browser retries.
+  stream.addEventListener('error', () => header.setConnection('disconnected'));
 }
 
 function disconnect(state: 'final state' | 'paused'): void {
