@@ -39,7 +39,8 @@ const FIRST_SIZE = 8;
  * recent calls, weighting the newest most, and picks the smallest size
  * whose overhead share is under 5% (bigger batches would add latency for
  * little throughput), capped so that two calls' time (one in line, one of
- * its own, as under backpressure) stays within the latency target. A call
+ * its own, as under backpressure) stays within the latency target, but
+ * never below the size whose records cost half the call's overhead. A call
  * far off the fit means the service changed: the fit starts again from it.
  * The latency cap applies at once, before the next batch; otherwise the
  * size shrinks at most twofold per call. It grows at most 1.5x per call and
@@ -143,13 +144,19 @@ export class BatchSizeTuner {
     return Math.max(1, Math.min(max, Math.ceil(((1 - OVERHEAD_SHARE) / OVERHEAD_SHARE) * (line.b / line.a))));
   }
 
-  /** The biggest size whose call fits twice (one in line, one of its own) in 95% of the target; `maxBatchSize` without one. */
+  /**
+   * The biggest size whose call fits twice (one in line, one of its own) in 95% of the target; `maxBatchSize`
+   * without one. Never below the size whose records cost half the call's overhead: smaller batches would save
+   * under a third of a call's time for over two thirds of its throughput, so an overhead near or past what the
+   * target allows a call (no size meets it) leaves the size to throughput instead of shrinking it to nothing.
+   */
   private affordable(): number {
     const target = this.bounds.targetLatency;
     const max = this.bounds.maxBatchSize;
     const line = this.line();
     if (target === Number.POSITIVE_INFINITY || line === undefined || line.a <= 0) return max;
-    return Math.max(1, Math.min(max, Math.floor(((LATENCY_SHARE * target) / 2 - line.b) / line.a)));
+    const perRecordBudget = Math.max((LATENCY_SHARE * target) / 2 - line.b, line.b / 2);
+    return Math.max(1, Math.min(max, Math.floor(perRecordBudget / line.a)));
   }
 
   /** The fitted duration of a call of `n` records; 0 before any fit. */

@@ -110,6 +110,17 @@ describe('adaptive batching: sizes chosen from the calls observed', { timeout: 1
     expect(run.phases.map((p) => p.emitted)).toEqual([5000, 10_000]);
   });
 
+  it('with a target the per-call overhead alone breaks, sends batches sized for throughput, not single records', async () => {
+    // 300 ms a call and 0.01 ms a record, against a 250 ms target: two calls take 600 ms whatever their size.
+    const run = await saturatedRun({ maxBatchSize: 256, maxBatchDelay: 100, maxInFlightBatches: 2, adaptive: { targetLatency: 250 } }, [
+      { latency: { baseMs: 300, perItemMs: 0.01 }, records: 5000 },
+    ]);
+    const sizes = run.calls.map((c) => c.size);
+    expect(run.phases[0]!.emitted).toBe(5000);
+    expect(sizes.length, `first sizes ${sizes.slice(0, 20).join(' ')}`).toBeLessThan(60);
+    expect(lastSizes(run, 0, 6).slice(0, -1)).toEqual(Array(5).fill(256));
+  });
+
   it('never starves a lone record: it goes within maxBatchDelay, and sooner once the arrival rate is known', async () => {
     const clock = new ManualClock(0);
     const service = new FakeBatchService<number, number>({ clock, handler: (xs) => [...xs], latency: FAST });

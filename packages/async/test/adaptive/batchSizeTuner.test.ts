@@ -82,6 +82,33 @@ describe('BatchSizeTuner', () => {
     expect(tuner.size).toBe(475); // 19 * 5 / 0.2: 5% overhead
   });
 
+  it('does not shrink batches for a target the overhead alone breaks: the size then follows throughput', () => {
+    // 300 ms a call whatever its size, against a 250 ms target: no size meets it, and smaller batches only lose throughput.
+    const flat = new BatchSizeTuner({ maxBatchSize: 512, maxBatchDelay: 50, targetLatency: 250 });
+    const jitter = [0, 3, -2, 5, -4, 1, -3, 4, 2, -5];
+    const sizes: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      sizes.push(flat.size);
+      flat.observe(ok(flat.size, 300 + (jitter[i % jitter.length] as number)));
+    }
+    // One cut while the first calls cannot tell overhead from per-record cost, then growth to maxBatchSize.
+    expect(Math.min(...sizes.slice(2))).toBeGreaterThanOrEqual(3);
+    expect(sizes.slice(-10)).toEqual(Array(10).fill(512));
+
+    // 130 ms + 1 ms a record: at least 130 per call against 118.75 the target allows one. Calls of about 1.5x the
+    // overhead: a smaller batch would save under a third of a call's time and lose over two thirds of its throughput.
+    const steep = new BatchSizeTuner({ maxBatchSize: 512, maxBatchDelay: 50, targetLatency: 250 });
+    learn(steep, 1, 130, 30);
+    expect(steep.size).toBe(65);
+  });
+
+  it('keeps meeting a target the overhead leaves room for, however little', () => {
+    // 2 * (60 + n) <= 237.5 gives n = 58; half the overhead in records would be 30.
+    const tight = new BatchSizeTuner({ maxBatchSize: 512, maxBatchDelay: 50, targetLatency: 250 });
+    learn(tight, 1, 60, 30);
+    expect(tight.size).toBe(58);
+  });
+
   it('restores what it learned', () => {
     const tuner = new BatchSizeTuner(bounds);
     learn(tuner, 2, 4, 30);
