@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -90,6 +90,11 @@ function runOnce(sink: Sink<{ id: number }>, jobName: string, restarts = 0) {
 
 const sinkOn = (fs: SinkFileSystem, dir: string, options: FileSinkOptions<{ id: number }>) => jsonLinesSink(dir, options, fs);
 
+/** What the job's metrics say: records the operator `Sink: files` took, and checkpoints completed. */
+const sinkReceived = (env: StreamExecutionEnvironment, job: string) => (env.metrics.snapshot()[`job.${job}.operator.Sink: files.0.numRecordsIn`] as number | undefined) ?? 0;
+const completedCheckpoints = (env: StreamExecutionEnvironment, job: string) =>
+  (env.metrics.snapshot()[`job.${job}.checkpoints.numCompletedCheckpoints`] as number | undefined) ?? 0;
+
 describe('FileSink writes every byte', { timeout: REAL_IO_TIMEOUT_MS }, () => {
   for (const guarantee of ['exactly-once', 'at-least-once'] as const) {
     it(`${guarantee}: continues short writes until every byte is written`, async () => {
@@ -124,6 +129,40 @@ describe('FileSink durability', { timeout: REAL_IO_TIMEOUT_MS }, () => {
     expect(log.slice(renamed)).toEqual(expect.arrayContaining(['open dir', 'sync dir']));
   });
 
+  it('exactly-once: a checkpoint without records publishes no file, and opens none', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sink-'));
+    const opened: string[] = [];
+    const fs = faultyFileSystem((op, path) => {
+      if (op === 'open' && path.endsWith('.inprogress')) opened.push(path);
+      return undefined;
+    });
+    const clock = new ManualClock(0);
+    const jobName = 'quiet spells';
+    const env = StreamExecutionEnvironment.create({ clock }).enableCheckpointing(10, { storage: mkdtempSync(join(tmpdir(), 'ckpt-')) });
+    const gate = gatedSource(100);
+    env.fromSource(gate.source, 'numbers').sinkTo(sinkOn(fs, dir, {}) as unknown as Sink<number>).name('Sink: files');
+    const job = env.executeAsync(jobName);
+    const completed = () => completedCheckpoints(env, jobName);
+    gate.openUntil(50);
+    await until(() => sinkReceived(env, jobName) === 50, 'records 0-49 at the sink');
+    await clock.advance(10);
+    await until(() => completed() === 1, 'checkpoint 1');
+    // Two checkpoints while the source waits: no record reaches the sink.
+    await clock.advance(10);
+    await until(() => completed() === 2, 'checkpoint 2');
+    await clock.advance(10);
+    await until(() => completed() === 3, 'checkpoint 3');
+    gate.openUntil(100);
+    await driveUntilDone(job.result, clock);
+    await job.result;
+    const files = readdirSync(dir);
+    expect(files.filter((f) => readFileSync(join(dir, f), 'utf8') === '')).toEqual([]);
+    expect(files).toHaveLength(2);
+    expect(opened).toHaveLength(2);
+    const lines = files.flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter((l) => l !== ''));
+    expect(lines.map(Number).sort((a, b) => a - b)).toEqual(sequence(100));
+  });
+
   it('at-least-once: fsyncs its file at every checkpoint and at the end of input', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sink-'));
     let syncs = 0;
@@ -155,7 +194,7 @@ describe('FileSink durability', { timeout: REAL_IO_TIMEOUT_MS }, () => {
  * (the strategy runs), then `execute()` rejects naming the operator, the step
  * and the file. A leaked rejection would fail the run (--unhandled-rejections=strict).
  */
-const STEPS: { guarantee: 'exactly-once' | 'at-least-once'; operation: Operation; path: RegExp; code: string; action: string }[] = [
+const STEPS: { guarantee: 'exactly-once' | 'at-least-once'; operation: Operation; path: RegExp; code: string; action: string; leftover?: boolean }[] = [
   { guarantee: 'exactly-once', operation: 'mkdir', path: /out$/, code: 'EACCES', action: 'create directory' },
   { guarantee: 'exactly-once', operation: 'open', path: /inprogress$/, code: 'EACCES', action: 'create' },
   { guarantee: 'exactly-once', operation: 'write', path: /inprogress$/, code: 'EIO', action: 'write' },
@@ -163,7 +202,8 @@ const STEPS: { guarantee: 'exactly-once' | 'at-least-once'; operation: Operation
   { guarantee: 'exactly-once', operation: 'close', path: /inprogress$/, code: 'EIO', action: 'close' },
   { guarantee: 'exactly-once', operation: 'rename', path: /jsonl$/, code: 'EXDEV', action: 'publish' },
   { guarantee: 'exactly-once', operation: 'open', path: /out$/, code: 'EMFILE', action: 'fsync directory' },
-  { guarantee: 'exactly-once', operation: 'rm', path: /inprogress$/, code: 'EBUSY', action: 'remove' },
+  // A part file only exists once it has a record: what is removed is a crashed earlier run's leftover.
+  { guarantee: 'exactly-once', operation: 'rm', path: /inprogress$/, code: 'EBUSY', action: 'remove', leftover: true },
   { guarantee: 'at-least-once', operation: 'mkdir', path: /out$/, code: 'EACCES', action: 'create directory' },
   { guarantee: 'at-least-once', operation: 'open', path: /jsonl$/, code: 'EMFILE', action: 'create' },
   { guarantee: 'at-least-once', operation: 'open', path: /out$/, code: 'EACCES', action: 'fsync directory' },
@@ -173,9 +213,13 @@ const STEPS: { guarantee: 'exactly-once' | 'at-least-once'; operation: Operation
 ];
 
 describe('FileSink failures reach the job', { timeout: REAL_IO_TIMEOUT_MS }, () => {
-  for (const { guarantee, operation, path, code, action } of STEPS) {
+  for (const { guarantee, operation, path, code, action, leftover } of STEPS) {
     it(`${guarantee}: ${operation} failing with ${code} restarts the job, then fails it naming the sink and the file`, async () => {
       const dir = join(mkdtempSync(join(tmpdir(), 'sink-')), 'out');
+      if (leftover === true) {
+        mkdirSync(dir);
+        writeFileSync(join(dir, '.part-0-0ld0run0-000003.jsonl.inprogress'), '{"id":-1}\n');
+      }
       const fs = faultyFileSystem((op, p) => (op === operation && path.test(p) ? code : undefined));
       const escaped = dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
       await expect(runOnce(sinkOn(fs, dir, { guarantee }), 'faulty', 1)).rejects.toThrow(
@@ -185,7 +229,7 @@ describe('FileSink failures reach the job', { timeout: REAL_IO_TIMEOUT_MS }, () 
     });
   }
 
-  it('exactly-once: a part file opened at a barrier that cannot be opened (EMFILE) fails the job at its pre-commit, not the process', async () => {
+  it('exactly-once: a part file that cannot be opened (EMFILE) for the records after a barrier fails the job at its pre-commit, not the process', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sink-'));
     let opens = 0;
     const fs = faultyFileSystem((op, p) => (op === 'open' && p.endsWith('.inprogress') && ++opens === 2 ? 'EMFILE' : undefined));
@@ -195,8 +239,9 @@ describe('FileSink failures reach the job', { timeout: REAL_IO_TIMEOUT_MS }, () 
     env.fromSource(gate.source, 'numbers').sinkTo(sinkOn(fs, dir, {}) as unknown as Sink<number>).name('Sink: files');
     const job = env.executeAsync('barrier');
     gate.openUntil(50);
+    await until(() => sinkReceived(env, 'barrier') === 50, 'records 0-49 at the sink');
     await clock.advance(10);
-    await until(() => opens === 2, 'the second part file');
+    await until(() => completedCheckpoints(env, 'barrier') === 1, 'checkpoint 1');
     gate.openUntil(100);
     await expect(job.result).rejects.toThrow(/^Job 'barrier' failed in operator 'Sink: files': FileSink: could not create '[^']+-000001\.jsonl\.inprogress': EMFILE/);
   });

@@ -21,7 +21,9 @@ class HeldCommits extends TwoPhaseCommitSink<string, number> {
       }),
     );
   }
-  protected abort(): Promise<void> {
+  readonly aborted: number[] = [];
+  protected abort(txn: number): Promise<void> {
+    this.aborted.push(txn);
     return Promise.resolve();
   }
   protected recover(): Promise<void> {
@@ -40,10 +42,12 @@ describe('TwoPhaseCommitSink', () => {
     const committing = writer.notifyCheckpointComplete?.(1);
     await new Promise((resolve) => setImmediate(resolve));
     // Checkpoint 2 is taken while transaction 0 is still being committed.
+    await writer.write('b');
     expect(await writer.snapshotListState?.(2)).toEqual({ pending: [{ checkpointId: 1, txn: 0 }, { checkpointId: 2, txn: 1 }] });
     sink.releases[0]?.();
     await committing;
     expect(sink.committed).toEqual([0]);
+    await writer.write('c');
     expect(await writer.snapshotListState?.(3)).toEqual({ pending: [{ checkpointId: 2, txn: 1 }, { checkpointId: 3, txn: 2 }] });
     // A second notification while a commit runs does not commit twice.
     const first = writer.notifyCheckpointComplete?.(3);
@@ -55,5 +59,23 @@ describe('TwoPhaseCommitSink', () => {
     await Promise.all([first, second]);
     expect(sink.committed).toEqual([0, 1, 2]);
     expect(sink.releases).toHaveLength(3);
+  });
+
+  it('aborts a transaction that took no record at its barrier: nothing of it is stored or committed', async () => {
+    const sink = new HeldCommits();
+    const writer = await sink.createWriter(ctx);
+    await writer.write('a');
+    expect(await writer.snapshotListState?.(1)).toEqual({ pending: [{ checkpointId: 1, txn: 0 }] });
+    // No record between barriers 1 and 2: transaction 1 is aborted, checkpoint 2 holds only transaction 0.
+    expect(await writer.snapshotListState?.(2)).toEqual({ pending: [{ checkpointId: 1, txn: 0 }] });
+    expect(sink.aborted).toEqual([1]);
+    const committing = writer.notifyCheckpointComplete?.(2);
+    await new Promise((resolve) => setImmediate(resolve));
+    sink.releases[0]?.();
+    await committing;
+    expect(sink.committed).toEqual([0]);
+    expect(sink.releases).toHaveLength(1);
+    await writer.write('b');
+    expect(await writer.snapshotListState?.(3)).toEqual({ pending: [{ checkpointId: 3, txn: 2 }] });
   });
 });

@@ -89,8 +89,10 @@ interface FileTxn {
 }
 
 /**
- * Exactly-once: one hidden part file per transaction, fsynced at pre-commit,
- * renamed into place on commit, and the directory fsynced after the rename.
+ * Exactly-once: one hidden part file per transaction, opened at its first
+ * record, fsynced at pre-commit, renamed into place on commit, and the
+ * directory fsynced after the rename. A transaction without records has no
+ * file (the base class aborts it at its barrier).
  */
 class ExactlyOnceFileSink<T> extends TwoPhaseCommitSink<T, FileTxn> {
   private readonly files = new Map<string, PartFile>();
@@ -113,13 +115,17 @@ class ExactlyOnceFileSink<T> extends TwoPhaseCommitSink<T, FileTxn> {
   protected beginTransaction(ctx: SinkWriterContext): FileTxn {
     // A run id keeps names unique across restarts of the same job.
     const name = `part-${ctx.subtaskIndex}-${this.run}-${String(this.seq++).padStart(6, '0')}.jsonl`;
-    const txn = { temp: join(this.directory, `.${name}.inprogress`), final: join(this.directory, name) };
-    this.files.set(txn.temp, PartFile.create(this.fs, txn.temp));
-    return txn;
+    return { temp: join(this.directory, `.${name}.inprogress`), final: join(this.directory, name) };
   }
 
   protected write(txn: FileTxn, value: T): void | Promise<void> {
-    return this.files.get(txn.temp)?.append(this.encode(value));
+    const line = this.encode(value);
+    let file = this.files.get(txn.temp);
+    if (file === undefined) {
+      file = PartFile.create(this.fs, txn.temp);
+      this.files.set(txn.temp, file);
+    }
+    return file.append(line);
   }
 
   protected async preCommit(txn: FileTxn): Promise<void> {
@@ -145,9 +151,11 @@ class ExactlyOnceFileSink<T> extends TwoPhaseCommitSink<T, FileTxn> {
 
   protected async abort(txn: FileTxn): Promise<void> {
     const file = this.files.get(txn.temp);
+    // Never opened: it took no record, so there is nothing on disk to remove.
+    if (file === undefined) return;
     this.files.delete(txn.temp);
     try {
-      await file?.close();
+      await file.close();
     } finally {
       await fileOperation('remove', txn.temp, () => this.fs.rm(txn.temp));
     }

@@ -17,7 +17,8 @@ type TwoPhaseState<TTxn> = {
  * Records go into a transaction. At a checkpoint barrier the writer starts a
  * new transaction for what follows and pre-commits the old one (make it
  * durable but invisible); once the checkpoint is stored it commits it (make
- * it visible). After a crash, the restored checkpoint lists the transactions
+ * it visible). A transaction that took no record is aborted at its barrier
+ * instead: nothing of it is stored or committed (no empty part files). After a crash, the restored checkpoint lists the transactions
  * it covers: they are committed again (so `commit` must be idempotent), and
  * anything else the crashed run left behind is aborted by `recover`.
  *
@@ -56,15 +57,21 @@ export abstract class TwoPhaseCommitSink<T, TTxn> implements Sink<T> {
     for (const { txn } of mine) await this.commit(txn);
     await this.recover(ctx, all.map((p) => p.txn));
     let current = this.beginTransaction(ctx);
+    let written = false;
     let pending: { checkpointId: number; txn: TTxn; ready: Promise<void>; committed?: Promise<void> }[] = [];
     return {
-      write: (value) => this.write(current, value),
+      write: (value) => {
+        written = true;
+        return this.write(current, value);
+      },
       snapshotListState: (checkpointId: number): Promise<TwoPhaseState<TTxn>> => {
         const txn = current;
+        const empty = !written;
         current = this.beginTransaction(ctx);
-        const ready = this.preCommit(txn);
-        pending.push({ checkpointId, txn, ready });
-        return Promise.all(pending.map((p) => p.ready)).then(() => ({
+        written = false;
+        const ready = empty ? this.abort(txn) : this.preCommit(txn);
+        if (!empty) pending.push({ checkpointId, txn, ready });
+        return Promise.all([ready, ...pending.map((p) => p.ready)]).then(() => ({
           pending: pending.map(({ checkpointId: id, txn: t }) => ({ checkpointId: id, txn: t })),
         }));
       },
