@@ -86,6 +86,23 @@ describe('failure', () => {
     }
   });
 
+  it('checks keys at parallelism 1 as at 2, also into an operator that never reads them (a sink)', async () => {
+    const messages: string[] = [];
+    for (const parallelism of [1, 2]) {
+      const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', parallelism });
+      const written: unknown[] = [];
+      env
+        .fromElements(1, 2)
+        .keyBy((n) => ({ n }) as never)
+        .addSink((n) => void written.push(n))
+        .name('archive');
+      messages.push(await env.execute('object keys').then(() => 'finished', (e: unknown) => (e as Error).message));
+      expect(written).toEqual([]);
+    }
+    expect(messages[0]).toBe("Job 'object keys' failed in operator keyBy before 'archive': the key selector returned an object; keys must be strings, numbers, bigints or booleans");
+    expect(messages[1]).toBe(messages[0]);
+  });
+
   it('fails on a key selector that throws, naming the keyed edge', async () => {
     const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', parallelism: 2 });
     env

@@ -1,7 +1,8 @@
 import type { Collector } from '../api/functions.js';
 import type { OutputTag } from '../api/OutputTag.js';
 import type { Counter } from '../metrics/MetricRegistry.js';
-import type { OneInputStreamOperator, Output } from '../operators/StreamOperator.js';
+import { extractKey, type OneInputStreamOperator, type Output } from '../operators/StreamOperator.js';
+import type { Key } from './keyGroups.js';
 import { OperatorError } from './errors.js';
 
 /** A collector that also takes whole chunks: every collector the runtime wires is one. */
@@ -39,6 +40,33 @@ export class ChainedInput<T> implements ChunkCollector<T> {
     } catch (error) {
       throw OperatorError.wrap(error, this.description);
     }
+  }
+}
+
+/**
+ * Feeds an operator chained behind a `keyBy` (both at parallelism 1): checks each record's key as the
+ * edge's partitioner would at a higher parallelism, so a key the runtime cannot route fails the same
+ * way at any parallelism, also into an operator that never reads the key (a sink).
+ */
+export class KeyCheckedInput<T> extends ChainedInput<T> {
+  constructor(
+    operator: OneInputStreamOperator<T>,
+    recordsIn: Counter,
+    description: string,
+    private readonly key: { readonly selector: (value: T) => Key; readonly description: string },
+  ) {
+    super(operator, recordsIn, description);
+  }
+
+  override collect(value: T): void {
+    extractKey(this.key.selector, value, this.key.description);
+    super.collect(value);
+  }
+
+  override collectChunk(values: readonly T[]): void {
+    const { selector, description } = this.key;
+    for (let i = 0; i < values.length; i++) extractKey(selector, values[i] as T, description);
+    super.collectChunk(values);
   }
 }
 

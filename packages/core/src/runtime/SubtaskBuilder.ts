@@ -11,7 +11,7 @@ import {
   type OperatorFactory,
   type TaskHooks,
 } from '../operators/StreamOperator.js';
-import { ChainedInput, operatorOutput, type ChunkCollector, type ChunkOutput } from './ChainOutputs.js';
+import { ChainedInput, KeyCheckedInput, operatorOutput, type ChunkCollector, type ChunkOutput } from './ChainOutputs.js';
 import type { SubtaskRestore } from './checkpoint/restoreAssignment.js';
 import type { Clock } from './Clock.js';
 import { InvalidJobError, messageOf } from './errors.js';
@@ -200,7 +200,7 @@ export class SubtaskBuilder {
       }
       operators.unshift({ id: this.ids.get(node) as string, operator, ctx, restoredFinished: snapshot?.finished === true });
       const recordsIn = metrics.counter('numRecordsIn');
-      inputs.set(node, fusedInput(node, operator, output, recordsIn) ?? new ChainedInput(operator, recordsIn, node.description));
+      inputs.set(node, fusedInput(node, operator, output, recordsIn) ?? chainedInput(node, operator, recordsIn));
     }
 
     const head = chain.head;
@@ -302,6 +302,14 @@ export class OperatorCounters {
  * a function copied per subtask) gets an operator that fails on open, so the
  * failure names the operator and the restart strategy applies.
  */
+/** The input of an operator in a chain: one behind a chained `keyBy` checks each record's key (see KeyCheckedInput). */
+function chainedInput(node: StreamNode, operator: OneInputStreamOperator<unknown>, recordsIn: Counter): ChainedInput<unknown> {
+  const edge = node.inEdges[0];
+  return edge?.chained === true && edge.partitioning.kind === 'hash'
+    ? new KeyCheckedInput(operator, recordsIn, node.description, edge.partitioning)
+    : new ChainedInput(operator, recordsIn, node.description);
+}
+
 function createOperator(factory: OperatorFactory<unknown, unknown>, ctx: OperatorContext<unknown>): OneInputStreamOperator<unknown> {
   try {
     return factory(ctx);
