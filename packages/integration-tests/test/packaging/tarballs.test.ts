@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { publint } from 'publint';
+import ts from 'typescript';
 import { formatMessage } from 'publint/utils';
 import { describe, expect, inject, it } from 'vitest';
 import { publishedPackages, ROOT, tarballFiles, tarballName, tarballsIn, workspacePackages, type Manifest } from './workspace.js';
@@ -95,6 +96,28 @@ describe('pnpm -r pack', () => {
         expect(range).toBe(`^${sibling.manifest.version}`);
       }
     });
+  });
+
+  it('publishes declarations without internal members, which type-check on their own (skipLibCheck off)', () => {
+    const declarations = published.flatMap(({ dir }) =>
+      readdirSync(join(ROOT, dir, 'dist'), { recursive: true, encoding: 'utf8' })
+        .filter((f) => f.endsWith('.d.ts'))
+        .map((f) => join(ROOT, dir, 'dist', f)),
+    );
+    expect(declarations.length).toBeGreaterThan(50);
+    expect(declarations.filter((f) => readFileSync(f, 'utf8').includes('@internal'))).toEqual([]);
+    // As a user's strict project reads them: a stripped type that a public signature still names fails here.
+    const program = ts.createProgram(declarations, {
+      noEmit: true,
+      strict: true,
+      skipLibCheck: false,
+      target: ts.ScriptTarget.ES2023,
+      module: ts.ModuleKind.NodeNext,
+      moduleResolution: ts.ModuleResolutionKind.NodeNext,
+      types: ['node'],
+    });
+    const ours = ts.getPreEmitDiagnostics(program).filter((d) => d.file === undefined || declarations.includes(d.file.fileName));
+    expect(ours.map((d) => `${d.file?.fileName ?? ''}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`)).toEqual([]);
   });
 
   it('makes async, the testing kit, the adapters and the web view peers of core, and the ONNX adapter a peer of async', () => {

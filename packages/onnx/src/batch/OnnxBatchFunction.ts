@@ -49,7 +49,7 @@ export interface OnnxBatchFunctionOptions<TIn, TOut> {
   readonly name?: string;
 }
 
-/** @internal What the class takes: the options, or with feeds built where the session runs (the text embedder's). */
+/** What the constructor takes: the options, or with feeds built where the session runs (the text embedder's). */
 export type OnnxBatchFunctionSpec<TIn, TOut> = Omit<OnnxBatchFunctionOptions<TIn, TOut>, 'feeds'> & {
   readonly feeds: OnnxBatchFunctionOptions<TIn, TOut>['feeds'] | SessionFeeds<TIn>;
 };
