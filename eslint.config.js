@@ -31,6 +31,20 @@ export default tseslint.config(
     },
   },
   {
+    // What users run creates directories through one helper (see makeDirectory.ts for why).
+    files: ['packages/*/src/**/*.ts', 'examples/*/src/**/*.ts'],
+    ignores: ['packages/bench/**'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "CallExpression[callee.name=/^mkdir(Sync)?$/] Property[key.name='recursive']",
+          message: "Use makeDirectory() from @tributary/core: Node's recursive mkdir spins forever under /proc or a dangling symlink.",
+        },
+      ],
+    },
+  },
+  {
     files: ['**/test/**/*.ts', '**/*.test.ts'],
     rules: {
       '@typescript-eslint/no-unsafe-assignment': 'off',

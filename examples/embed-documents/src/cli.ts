@@ -1,9 +1,10 @@
 import { constants, createReadStream } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { access, mkdir, rename, stat, writeFile } from 'node:fs/promises';
+import { access, rename, stat, writeFile } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { makeDirectory } from '@tributary/core';
 import { startJobView, type JobViewServer } from '@tributary/web';
 import { batchStats } from './batchStats.js';
 import { generateCorpus, REPOST_SHARE, type PlantedPair } from './corpus.js';
@@ -276,7 +277,7 @@ async function checkReadable(path: string): Promise<void> {
 /** Generated corpora go to the package's `.cache/` (gitignored); the write is atomic, so concurrent runs are safe. */
 async function writeCorpus(docs: readonly { id: string; text: string }[], name: string): Promise<string> {
   const directory = fileURLToPath(new URL('../.cache/', import.meta.url));
-  await mkdir(directory, { recursive: true });
+  await makeDirectory(directory);
   const path = resolve(directory, name);
   const temporary = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   await writeFile(temporary, docs.map((doc) => `${JSON.stringify(doc)}\n`).join(''));

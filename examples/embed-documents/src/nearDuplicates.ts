@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { AsyncDataStream } from '@tributary/async';
@@ -7,6 +7,7 @@ import {
   defineJob,
   FileSink,
   FileSource,
+  makeDirectory,
   OptionChecker,
   StreamExecutionEnvironment,
   type Collector,
@@ -165,7 +166,7 @@ export async function findNearDuplicates(args: NearDuplicateJobArgs, onStart?: (
  * the wrong one. A lock left by a run that died is taken over.
  */
 async function lockOutput(directory: string): Promise<() => Promise<void>> {
-  await mkdir(directory, { recursive: true });
+  await makeDirectory(directory);
   const lock = join(directory, '.embed-documents.lock');
   for (;;) {
     try {

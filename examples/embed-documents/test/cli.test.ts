@@ -88,6 +88,15 @@ describe('the embed-documents command line', () => {
     expect(run.stderr()).toBe("embed-documents: Job 'embed-documents' failed in operator 'parse': line 4: not a JSON line: not json\n");
   });
 
+  // Node's recursive mkdir spins there forever; Linux only, CI's platform.
+  it.runIf(process.platform === 'linux')('reports an --out directory it cannot create (under /proc) in one line and exit code 1, where it hung', async () => {
+    const input = join(dir, 'one.jsonl');
+    await writeFile(input, '{"id": "a", "text": "one"}\n');
+    const run = io();
+    expect(await runCli(['--input', input, '--out', '/proc/tributary-out', '--quiet'], run.io)).toBe(1);
+    expect(run.stderr()).toBe("embed-documents: ENOENT: no such file or directory, mkdir '/proc/tributary-out'\n");
+  });
+
   it('reads a file with a byte order mark and blank lines, and counts only its documents', async () => {
     const input = join(dir, 'bom.jsonl');
     await writeFile(input, '\uFEFF{"id": "a", "text": "the same words"}\n\n  \r\n{"id": "b", "text": "the same words"}\n\n');

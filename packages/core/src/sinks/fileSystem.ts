@@ -1,4 +1,5 @@
-import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { makeDirectory } from '../runtime/makeDirectory.js';
 
 /** An open file as the file sinks use it: Node's `FileHandle` is one. */
 export interface SinkFileHandle {
@@ -28,7 +29,7 @@ export interface SinkFileSystem {
 export const nodeFileSystem: SinkFileSystem = {
   open: (path, flags) => open(path, flags),
   mkdir: async (path) => {
-    await mkdir(path, { recursive: true });
+    await makeDirectory(path);
   },
   readdir: (path) => readdir(path),
   rename: (from, to) => rename(from, to),

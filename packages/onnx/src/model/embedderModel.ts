@@ -1,9 +1,9 @@
-import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
+import { rename, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeModel, type NodeSpec } from '../internal/onnxProto.js';
-import { OptionChecker, seededRandom } from '@tributary/core';
+import { makeDirectory, OptionChecker, seededRandom } from '@tributary/core';
 import { gaussian } from '../internal/random.js';
 
 /** The parameters that fully determine a generated embedder model's bytes. */
@@ -136,7 +136,7 @@ export async function generateEmbedderModel(
   const config = resolveEmbedderConfig(options, check, [...CONFIG_OPTIONS, 'path']);
   check.nonEmptyString('path', options.path);
   const bytes = buildEmbedderModel(config);
-  await mkdir(dirname(options.path), { recursive: true });
+  await makeDirectory(dirname(options.path));
   const temporary = `${options.path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   await writeFile(temporary, bytes);
   await rename(temporary, options.path);

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import { chmod, mkdir, open, readdir, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
+import { chmod, open, readdir, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { serialize } from 'node:v8';
 import { OptionChecker } from '../../api/OptionChecker.js';
 import { messageOf } from '../errors.js';
+import { makeDirectory } from '../makeDirectory.js';
 import type { CheckpointStorage, CompletedCheckpoint, StoredCheckpoint } from './CheckpointStorage.js';
 import { deserializeValue } from './deserializeValue.js';
 
@@ -63,7 +64,7 @@ export class FileCheckpointStorage implements CheckpointStorage {
 
   async store(checkpoint: CompletedCheckpoint): Promise<{ location: string; bytes: number }> {
     await this.open();
-    if ((await mkdir(this.directory, { recursive: true, mode: this.directoryMode })) !== undefined) {
+    if ((await makeDirectory(this.directory, this.directoryMode)) !== undefined) {
       // mkdir's mode passes through the umask; the directory gets exactly what was asked.
       await chmod(this.directory, this.directoryMode);
     }

@@ -1,0 +1,41 @@
+import { mkdir, stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+
+/**
+ * Creates a directory and its missing parents (`mkdir -p`), and returns the
+ * first directory it created (`undefined` when the directory existed), as
+ * `mkdir(path, { recursive: true })` does; `mode` applies to each one created.
+ *
+ * Node's recursive `mkdir` never settles where a parent exists but cannot
+ * hold the child (a path under `/proc`, a parent that is a dangling symlink):
+ * it retries at full CPU forever. Here a child still missing once its parent
+ * exists is an error.
+ */
+export async function makeDirectory(path: string, mode?: number): Promise<string | undefined> {
+  const target = resolve(path);
+  const options = mode === undefined ? {} : { mode };
+  try {
+    await mkdir(target, options);
+    return target;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return existingDirectory(target, error);
+    const parent = dirname(target);
+    if (code !== 'ENOENT' || parent === target) throw error;
+  }
+  const first = await makeDirectory(dirname(target), mode);
+  try {
+    await mkdir(target, options);
+  } catch (error) {
+    // Made meanwhile by someone else: fine, if it is a directory. A second ENOENT is final.
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    await existingDirectory(target, error);
+  }
+  return first ?? target;
+}
+
+/** `path` exists: undefined if it is a directory (through symlinks), else the `EEXIST` error mkdir gave. */
+async function existingDirectory(path: string, exists: unknown): Promise<undefined> {
+  if (!(await stat(path)).isDirectory()) throw exists;
+  return undefined;
+}
