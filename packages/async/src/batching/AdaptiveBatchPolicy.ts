@@ -94,6 +94,7 @@ export class AdaptiveBatchPolicy<TIn, TTag> implements BatchPolicy<TIn> {
 
   observe(outcome: CallOutcome): void {
     this.tuner.observe(outcome);
+    this.batches.sendWaiting();
   }
 
   snapshot(): TunerState {

@@ -12,9 +12,11 @@ export interface BatchTriggers<TIn> {
   readonly batchKey: ((input: TIn) => unknown) | undefined;
   readonly capacity: number;
   /**
-   * A batch past its delay stays open while the operator is full (re-checked
-   * a delay later): it could not grow, and sent short it would take a whole
-   * call for fewer records. Adaptive batching only; fixed delays are promises.
+   * A batch past its delay stays open while the operator is full, or while
+   * no call could start (re-checked a delay later, and as calls end): sent
+   * then, it would only wait in line, and a line of short batches takes a
+   * whole call each for few records. Adaptive batching only; fixed delays
+   * are promises.
    */
   readonly holdWhileFull?: boolean;
 }
@@ -160,6 +162,17 @@ export class BatchAccumulator<TIn, TTag> implements BatchPolicy<TIn> {
     this.size = 0;
   }
 
+  /** A call ended: open batches past their delay, kept open only because no call could start, go while one can. */
+  sendWaiting(): void {
+    if (this.triggers.holdWhileFull !== true || this.owner.atCapacity) return;
+    const now = this.timers.currentProcessingTime();
+    const batches = this.single !== undefined ? [this.single] : [...this.byKey.values()];
+    for (const batch of batches) {
+      if (!this.owner.callSlotFree) return;
+      if (batch.records.length > 0 && !batch.held && now >= batch.firstArrival + this.triggers.maxBatchDelay) this.flush(batch);
+    }
+  }
+
   private keyed(record: TIn): OpenBatch<TIn, TTag> {
     const key = (this.triggers.batchKey as (input: TIn) => unknown)(record);
     let batch = this.byKey.get(key);
@@ -196,7 +209,7 @@ export class BatchAccumulator<TIn, TTag> implements BatchPolicy<TIn> {
       const now = this.timers.currentProcessingTime();
       if (now < deadline) {
         this.armTimer(batch, deadline);
-      } else if (this.triggers.holdWhileFull === true && (this.owner.atCapacity || batch.held)) {
+      } else if (this.triggers.holdWhileFull === true && (this.owner.atCapacity || batch.held || !this.owner.callSlotFree)) {
         // Held while full, then one more wait once there is room, for the records it lets in.
         batch.held = this.owner.atCapacity;
         this.armTimer(batch, now + this.triggers.maxBatchDelay);

@@ -9,6 +9,8 @@ export interface BatchOwner<TIn, TTag> {
   batchClosed(records: TIn[], tags: TTag[] | undefined, weight: number, firstArrival: number): void;
   /** The operator holds `capacity` records: an open batch cannot grow until a call ends. */
   readonly atCapacity: boolean;
+  /** A call could start now: a call slot is free and no batch waits in line for one. */
+  readonly callSlotFree: boolean;
 }
 
 /** How one call of the user function went, for a policy that adapts its batches to the service. */

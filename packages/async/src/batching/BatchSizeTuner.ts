@@ -30,6 +30,8 @@ const LATENCY_SHARE = 0.95;
 const GROWTH = 1.5;
 /** Share of the size a new choice must differ by to be taken. */
 const HYSTERESIS = 0.05;
+/** A call this much smaller than the last tells overhead from per-record cost when the size would not move otherwise. */
+const PROBE = 0.75;
 /** A first guess no service should find too big. */
 const FIRST_SIZE = 8;
 
@@ -39,8 +41,8 @@ const FIRST_SIZE = 8;
  * recent calls, weighting the newest most, and picks the smallest size
  * whose overhead share is under 5% (bigger batches would add latency for
  * little throughput), capped so that two calls' time (one in line, one of
- * its own, as under backpressure) stays within the latency target, but
- * never below the size whose records cost half the call's overhead. A call
+ * its own, as under backpressure) stays within the latency target (when
+ * no size can, the size whose records cost half the call's overhead). A call
  * far off the fit means the service changed: the fit starts again from it.
  * The latency cap applies at once, before the next batch; otherwise the
  * size shrinks at most twofold per call. It grows at most 1.5x per call and
@@ -57,8 +59,8 @@ export class BatchSizeTuner {
   private arrivalRate = 0;
   /** Per-item cost of the last fit that could tell it from overhead (NaN: none yet). */
   private slope = Number.NaN;
-  /** A throttled call was seen: no growth until a call succeeds unthrottled. */
-  private frozen = false;
+  /** The size of a smaller call sent to tell overhead from per-record cost, until a call that size ends (0: none). */
+  private probe = 0;
   private arrivals = 0;
   private arrivalsSince = Number.NaN;
 
@@ -88,16 +90,15 @@ export class BatchSizeTuner {
   }
 
   observe(outcome: CallOutcome): void {
-    if (outcome.throttled) {
-      this.frozen = true;
-      return;
-    }
+    // Throttling is the concurrency limiter's to answer: the call's duration is not the service's cost.
+    if (outcome.throttled) return;
     // A failed call's duration says nothing about the service's cost.
     if (outcome.failed || outcome.size === 0) return;
     const f = this.fit;
     const n = outcome.size;
     const t = outcome.durationMs;
-    if (this.changed(n, t)) {
+    const changed = this.changed(n, t);
+    if (changed) {
       // The service changed: the past would only mislead, and the slope learned from it too.
       f.fill(0);
       this.slope = Number.NaN;
@@ -109,11 +110,21 @@ export class BatchSizeTuner {
     f[2] += n * n;
     f[3] += t;
     f[4] += n * t;
-    const grown = this.frozen ? this.size : Math.ceil(this.size * GROWTH);
-    this.frozen = false;
+    if (this.probe !== 0) {
+      // Batches formed before the probe still end: they join the fit, and the probe's own call decides.
+      if (n > this.probe && !changed) return;
+      this.probe = 0;
+    }
+    const grown = Math.ceil(this.size * GROWTH);
     // Throughput moves the size at most twofold down per call. The latency target cuts at once, to
     // what the fit affords: the calls of the old size still ending then cut no further.
-    const next = Math.max(1, Math.min(Math.max(Math.floor(this.size / 2), this.efficient()), this.affordable(), grown, this.bounds.maxBatchSize));
+    let next = Math.max(1, Math.min(Math.max(Math.floor(this.size / 2), this.efficient()), this.affordable(), grown, this.bounds.maxBatchSize));
+    // Calls of one size cannot tell overhead from per-record cost, and the whole cost taken as per-record can hold the
+    // size where it is for good (110 ms a call of any size, near the target): a smaller call, never over the target, tells.
+    if (next === n && n === this.size && Number.isNaN(this.slope) && n > 1 && n < this.bounds.maxBatchSize) {
+      next = Math.floor(n * PROBE);
+      this.probe = next;
+    }
     // Moves under 5% are noise of the fit; each move costs a short batch while the operator's capacity follows.
     if (Math.abs(next - this.size) > HYSTERESIS * this.size) this.size = next;
   }
@@ -146,16 +157,17 @@ export class BatchSizeTuner {
 
   /**
    * The biggest size whose call fits twice (one in line, one of its own) in 95% of the target; `maxBatchSize`
-   * without one. Never below the size whose records cost half the call's overhead: smaller batches would save
-   * under a third of a call's time for over two thirds of its throughput, so an overhead near or past what the
-   * target allows a call (no size meets it) leaves the size to throughput instead of shrinking it to nothing.
+   * without one. When not even one record fits (the overhead alone breaks the target), no size meets it, and
+   * shrinking would only cost throughput: the size whose records cost half the call's overhead, whose call is
+   * within 1.5x the shortest any size gives.
    */
   private affordable(): number {
     const target = this.bounds.targetLatency;
     const max = this.bounds.maxBatchSize;
     const line = this.line();
     if (target === Number.POSITIVE_INFINITY || line === undefined || line.a <= 0) return max;
-    const perRecordBudget = Math.max((LATENCY_SHARE * target) / 2 - line.b, line.b / 2);
+    const room = (LATENCY_SHARE * target) / 2 - line.b;
+    const perRecordBudget = room >= line.a ? room : line.b / 2;
     return Math.max(1, Math.min(max, Math.floor(perRecordBudget / line.a)));
   }
 

@@ -224,6 +224,10 @@ export class AsyncBatchWaitOperator<TIn, TOut>
     return this.queue.size >= this.policy.capacity;
   }
 
+  get callSlotFree(): boolean {
+    return this.dispatcher.callSlotFree;
+  }
+
   callEnded(call: Call<TIn, TOut>, kind: Completion, value: unknown): void {
     const outcome = this.attempts.callEnded(call, kind, value);
     if (outcome !== undefined) this.policy.observe(outcome);

@@ -67,6 +67,11 @@ export class Dispatcher<TIn, TOut> implements CallOwner<TIn, TOut> {
     return this.running.size;
   }
 
+  /** A call could start now: a slot is free and no batch waits in line (a rate limit aside). */
+  get callSlotFree(): boolean {
+    return this.running.size < this.limiter.limit && this.ready.length === 0 && this.retryReady.length === 0;
+  }
+
   /** Records waiting for a call slot. */
   get queuedRecords(): number {
     return recordsIn(this.ready) + recordsIn(this.retryReady);

@@ -2,7 +2,7 @@ import { FakeBatchService, ManualClock, OneInputOperatorHarness } from '@tributa
 import { describe, expect, it } from 'vitest';
 import { asyncBatchOperatorFactory, RetryStrategies, type WaitBatchOptions } from '../../src/index.js';
 import { metric } from '../helpers.js';
-import { lastSizes, saturatedRun, type Phase } from './driver.js';
+import { lastSizes, quantile, saturatedRun, type Phase } from './driver.js';
 
 // A service costing 20 ms a call plus 1 ms a record, and one four times slower per record and twice per call.
 const FAST = { baseMs: 20, perItemMs: 1 };
@@ -119,6 +119,37 @@ describe('adaptive batching: sizes chosen from the calls observed', { timeout: 1
     expect(run.phases[0]!.emitted).toBe(5000);
     expect(sizes.length, `first sizes ${sizes.slice(0, 20).join(' ')}`).toBeLessThan(60);
     expect(lastSizes(run, 0, 6).slice(0, -1)).toEqual(Array(5).fill(256));
+  });
+
+  it('under a steady arrival rate below saturation, keeps a batch open while its call slot is busy instead of lining up one-record calls', async () => {
+    // A record every 5 ms into one call slot of a 20 ms + 1 ms a record service: batches of a few records keep up.
+    const clock = new ManualClock(0);
+    const service = new FakeBatchService<number, number>({ clock, handler: (xs) => [...xs], latency: FAST });
+    const sizes: number[] = [];
+    const harness = new OneInputOperatorHarness<number, number>(
+      asyncBatchOperatorFactory<number, number>(
+        (xs) => {
+          sizes.push(xs.length);
+          return service.call(xs);
+        },
+        { ...adaptive, maxInFlightBatches: 1 },
+      ),
+      { clock, name: 'embed', maxSteps: 1_000_000 },
+    );
+    await harness.open();
+    const arrival: number[] = [];
+    for (let i = 0; i < 3000; i++) {
+      await harness.setProcessingTime(i * 5);
+      arrival[i] = clock.now();
+      harness.processElement(i);
+    }
+    await harness.endInput();
+    const out = harness.getTimedOutput();
+    expect(out.map((r) => r.value).sort((a, b) => a - b)).toEqual(Array.from({ length: 3000 }, (_, i) => i));
+    const latencies = out.slice(600).map((r) => r.time - (arrival[r.value] as number));
+    expect(quantile(latencies, 0.95)).toBeLessThanOrEqual(TARGET / 2);
+    // Without the hold: calls of one record each (21 ms for 5 ms of arrivals), a line without end, and seconds of latency.
+    expect(quantile(sizes.slice(100), 0.5)).toBeGreaterThanOrEqual(4);
   });
 
   it('never starves a lone record: it goes within maxBatchDelay, and sooner once the arrival rate is known', async () => {

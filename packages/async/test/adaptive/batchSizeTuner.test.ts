@@ -29,16 +29,21 @@ describe('BatchSizeTuner', () => {
     expect(tuner.size).toBe(38);
   });
 
-  it('leaves throttling to the concurrency limiter: no shrink on a throttled call, no growth until a call succeeds', () => {
+  it('leaves throttling to the concurrency limiter: no move on a throttled call, and every success grows as before', () => {
     const tuner = new BatchSizeTuner(bounds);
     learn(tuner, 0.1, 50, 3);
     const size = tuner.size;
     tuner.observe({ ...ok(size, 5), throttled: true, failed: true });
     expect(tuner.size).toBe(size);
-    tuner.observe(ok(size, 50 + 0.1 * size));
-    expect(tuner.size).toBe(size);
-    tuner.observe(ok(size, 50 + 0.1 * size));
-    expect(tuner.size).toBeGreaterThan(size);
+    // Every other call throttled (a 429 with retry-after) must not pin the size: the successes between grow it.
+    const sizes: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      tuner.observe(ok(tuner.size, 50 + 0.1 * tuner.size));
+      tuner.observe({ ...ok(tuner.size, 5), throttled: true, failed: true });
+      sizes.push(tuner.size);
+    }
+    expect(sizes[0]).toBe(Math.ceil(size * 1.5));
+    expect(tuner.size).toBe(100);
   });
 
   it('learns nothing from failed calls', () => {
@@ -103,10 +108,27 @@ describe('BatchSizeTuner', () => {
   });
 
   it('keeps meeting a target the overhead leaves room for, however little', () => {
-    // 2 * (60 + n) <= 237.5 gives n = 58; half the overhead in records would be 30.
-    const tight = new BatchSizeTuner({ maxBatchSize: 512, maxBatchDelay: 50, targetLatency: 250 });
-    learn(tight, 1, 60, 30);
-    expect(tight.size).toBe(58);
+    // 2 * (95 + 0.5 n) <= 237.5 gives n = 47 (half the overhead in records would be 95); 2 * (118 + 0.5 n) gives 1.
+    for (const [overhead, size] of [
+      [95, 47],
+      [118, 1],
+    ] as const) {
+      const tight = new BatchSizeTuner({ maxBatchSize: 512, maxBatchDelay: 50, targetLatency: 250 });
+      learn(tight, 0.5, overhead, 40);
+      expect(tight.size).toBe(size);
+    }
+  });
+
+  it('tells overhead from per-record cost with a smaller call when calls of one size would hold the size for good', () => {
+    // 110 ms a call of any size: 8 records in 110 ms, all taken as per-record cost, afford 8 for the 118.75 ms a call may take.
+    const flat = new BatchSizeTuner({ maxBatchSize: 512, maxBatchDelay: 50, targetLatency: 250 });
+    const sizes: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      sizes.push(flat.size);
+      flat.observe(ok(flat.size, 110));
+    }
+    expect(sizes.slice(0, 3)).toEqual([8, 6, 9]);
+    expect(flat.size).toBe(512);
   });
 
   it('restores what it learned', () => {

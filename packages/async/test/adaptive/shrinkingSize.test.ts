@@ -20,6 +20,7 @@ describe('BatchAccumulator under a size that changes (adaptive batching)', () =>
     const batches = new BatchAccumulator<number, never>(triggers, { registerTimer: () => () => undefined, currentProcessingTime: () => clock.now() } as never, undefined, {
       batchClosed: (records) => closed.push(records),
       atCapacity: false,
+      callSlotFree: true,
     });
     batches.addAll([1, 2, 3, 4, 5]);
     size = 3;

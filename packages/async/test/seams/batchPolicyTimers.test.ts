@@ -156,6 +156,7 @@ describe('BatchAccumulator: the delay timer', () => {
           if (closed.push([clock.now(), records]) === failingClose) throw failure;
         },
         atCapacity: false,
+        callSlotFree: true,
       },
     );
     for (const step of steps) {
