@@ -24,8 +24,10 @@ export interface OpenAIClientOptions {
   readonly apiKey?: string | undefined;
   /**
    * Extra request headers (`OpenAI-Organization`, `api-key`, tracing); they
-   * override the adapter's own. Their values are treated as secrets: never
-   * shown in errors.
+   * replace the adapter's own whatever the case of their names
+   * (`Authorization` replaces the `apiKey`'s header; a name given twice in
+   * two cases is refused). Their values are treated as secrets: never shown
+   * in errors.
    */
   readonly headers?: Readonly<Record<string, string>> | undefined;
   /** Wait asked of the operator after a 429 or 503 without a `Retry-After` header, in ms. Default 1000. */

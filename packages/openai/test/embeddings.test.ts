@@ -42,6 +42,23 @@ describe('openAIEmbeddings', () => {
     expect(request!.headers['content-type']).toBe('application/json');
   });
 
+  it("lets headers replace the adapter's own whatever the case of their names, instead of sending both", async () => {
+    const embed = embedDocs({
+      apiKey: 'sk-default',
+      headers: { Authorization: 'Bearer gateway-token', Accept: 'application/x-ndjson', 'Content-Type': 'application/json; charset=utf-8' },
+    });
+    await embed(docs);
+    // fetch joins two values of one header with ', ': the server saw 'Bearer sk-default, Bearer gateway-token'.
+    expect(server.requests[0]!.headers).toMatchObject({
+      authorization: 'Bearer gateway-token',
+      accept: 'application/x-ndjson',
+      'content-type': 'application/json; charset=utf-8',
+    });
+    expect(() => embedDocs({ headers: { 'X-Team': 'a', 'x-team': 'b' } })).toThrow(
+      new InvalidJobError(`openAIEmbeddings: header 'x-team' is given twice ('X-Team' and 'x-team'); header names are case-insensitive`),
+    );
+  });
+
   it('puts embeddings back in input order when the server answers out of order', async () => {
     server.next('/v1/embeddings', (_, normal) => {
       const answer = normal();

@@ -31,6 +31,7 @@ const cases: readonly BadInput[] = [
   ['chat: sytem', chat({ sytem: 'Be brief.' }), "unknown option 'sytem'; did you mean 'system'?"],
   ['chat: message', () => openAIChat({ model: 'm', message: () => [] } as never), "unknown option 'message'; did you mean 'messages'?"],
   ['chat: header', chat({ header: { 'x-a': 'b' } }), "unknown option 'header'; did you mean 'headers'?"],
+  ['chat: header in two cases', chat({ headers: { 'X-A': 'b', 'x-a': 'c' } }), "openAIChat: header 'x-a' is given twice ('X-A' and 'x-a')"],
   ['chat: text a string', chat({ text: 'hello' }), "openAIChat: option 'text' must be a function, got 'hello'"],
   ['chat: system not a string', chat({ system: 3 }), "option 'system' must be a non-empty string, got 3"],
 ];

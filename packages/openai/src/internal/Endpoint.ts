@@ -39,17 +39,23 @@ export class Endpoint {
     const apiKey = check.optionalString('apiKey', options.apiKey);
     if (apiKey !== undefined) checkHeaderValue(check, `option 'apiKey'`, apiKey);
     const headers = check.record('headers', options.headers) ?? {};
+    const spelled = new Map<string, string>();
     for (const [name, value] of Object.entries(headers)) {
       if (!HEADER_NAME.test(name)) check.fail(`header name ${describeValue(name)} is not a valid HTTP header name`);
       if (typeof value !== 'string') check.fail(`header '${name}' must be a string`);
       checkHeaderValue(check, `header '${name}'`, value);
+      const lower = name.toLowerCase();
+      const first = spelled.get(lower);
+      if (first !== undefined) check.fail(`header '${lower}' is given twice ('${first}' and '${name}'); header names are case-insensitive`);
+      spelled.set(lower, name);
     }
     const userHeaders = headers as Record<string, string>;
+    // Lower-cased names, so `Authorization` replaces the apiKey's header: fetch would send both, joined by ', '.
     this.headers = {
       'content-type': 'application/json',
       accept: 'application/json',
       ...(apiKey === undefined ? {} : { authorization: `Bearer ${apiKey}` }),
-      ...userHeaders,
+      ...Object.fromEntries(Object.entries(userHeaders).map(([name, value]) => [name.toLowerCase(), value])),
     };
     this.redactor = new Redactor([...(apiKey === undefined ? [] : [apiKey]), ...Object.values(userHeaders), ...this.target.searchParams.values()]);
     this.defaultRetryAfterMs = check.optionalDuration('defaultRetryAfterMs', options.defaultRetryAfterMs, 1000);
