@@ -7,9 +7,10 @@
  * enabled, or to the failure policy).
  *
  * No error shows a secret: the API key, the values of `headers` (of 4
- * characters or more) and the base URL's query values are replaced by
- * `[redacted]` in messages, URLs, server messages and bodies, also when the
- * server echoes them back.
+ * characters or more; also the credentials after an auth scheme word, and a
+ * `Basic` header's decoded `user:password`) and the base URL's query values
+ * are replaced by `[redacted]` in messages, URLs, server messages and bodies,
+ * also when the server echoes them back.
  */
 
 /**

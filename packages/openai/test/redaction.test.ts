@@ -1,7 +1,7 @@
 import { InvalidJobError } from '@tributary/core';
 import { describe, expect, it } from 'vitest';
 import { openAIChat, openAIEmbeddings, OpenAIHttpError, OpenAIResponseError, type EmbeddingsOptions } from '../src/index.js';
-import { displayUrl, Redactor } from '../src/internal/Redactor.js';
+import { displayUrl, headerSecrets, Redactor } from '../src/internal/Redactor.js';
 import { useFakeOpenAIServer } from './support/FakeOpenAIServer.js';
 
 const server = useFakeOpenAIServer();
@@ -77,6 +77,23 @@ describe('secrets a server echoes back', () => {
     expect(shown(error)).not.toMatch(/KEY0123|TOKEN-abc/);
   });
 
+  it.each([
+    ['Bearer', 'Authorization', `Bearer ${TOKEN}`, [TOKEN]],
+    ['Basic', 'authorization', `Basic ${Buffer.from('svc-user:hunter2-pw').toString('base64')}`, [Buffer.from('svc-user:hunter2-pw').toString('base64'), 'svc-user:hunter2-pw', 'hunter2-pw']],
+    ['Token', 'x-api-key', `token ${TOKEN}`, [TOKEN]],
+  ])('redacts the credentials of a %s header when the server echoes them without the scheme word', async (_, name, value, parts) => {
+    server.next('/v1/embeddings', { status: 401, json: { error: { message: `rejected: ${parts.join(' / ')}` } } });
+    const error = await failureOf(embed({ apiKey: undefined, headers: { [name]: value } })(['a']));
+    expect(error.message).toBe(`POST ${server.baseUrl}/embeddings answered 401: rejected: ${parts.map(() => '[redacted]').join(' / ')}`);
+    expect(shown(error)).not.toMatch(/TOKEN-abc|hunter2/);
+  });
+
+  it('leaves the words of ordinary header values alone', async () => {
+    server.next('/v1/embeddings', { status: 400, json: { error: { message: 'unknown team for search' } } });
+    const error = await failureOf(embed({ headers: { 'x-team': 'search team' } })(['a']));
+    expect(error.message).toMatch(/answered 400: unknown team for search$/);
+  });
+
   it('redacts secrets a text error body echoes in JSON-escaped form', async () => {
     const apiKey = 'sk-"quoted"\\key';
     server.next('/v1/embeddings', (request) => ({ status: 500, text: `upstream got headers ${JSON.stringify(request.headers)}` }));
@@ -124,6 +141,16 @@ describe('Redactor', () => {
 
     const clean = new TypeError('fetch failed', { cause: new Error('connect ECONNREFUSED 127.0.0.1:1') });
     expect(redactor.error(clean)).toBe(clean);
+  });
+
+  it('finds the credentials after an auth scheme word, decoding Basic only when it is base64 of user:password', () => {
+    const b64 = (text: string) => Buffer.from(text).toString('base64');
+    expect(headerSecrets('Proxy-Authorization', 'Custom abc.def')).toEqual(['Custom abc.def', 'abc.def']);
+    expect(headerSecrets('authorization', `Basic ${b64('u:pass-1')}`)).toEqual([`Basic ${b64('u:pass-1')}`, b64('u:pass-1'), 'u:pass-1', 'pass-1']);
+    expect(headerSecrets('authorization', `Basic ${b64('sk-no-colon')}`)).toEqual([`Basic ${b64('sk-no-colon')}`, b64('sk-no-colon')]);
+    expect(headerSecrets('authorization', 'Basic user:pass')).toEqual(['Basic user:pass', 'user:pass']);
+    expect(headerSecrets('x-team', 'search team')).toEqual(['search team']);
+    expect(headerSecrets('authorization', 'Bearer a b')).toEqual(['Bearer a b']);
   });
 
   it('shows a URL without credentials, query values or fragment', () => {

@@ -1,7 +1,7 @@
 import { describeValue, type OptionChecker } from '@tributary/core';
 import type { OpenAIClientOptions } from '../client.js';
 import { OpenAIConnectionError, OpenAIHttpError, OpenAIRedirectError, OpenAIResponseError } from '../errors.js';
-import { displayUrl, Redactor, withoutCredentials } from './Redactor.js';
+import { displayUrl, headerSecrets, Redactor, withoutCredentials } from './Redactor.js';
 import { contentLength, readBody, type BodyText } from './responseBody.js';
 import { parseRetryAfter } from './retryAfter.js';
 
@@ -57,7 +57,11 @@ export class Endpoint {
       ...(apiKey === undefined ? {} : { authorization: `Bearer ${apiKey}` }),
       ...Object.fromEntries(Object.entries(userHeaders).map(([name, value]) => [name.toLowerCase(), value])),
     };
-    this.redactor = new Redactor([...(apiKey === undefined ? [] : [apiKey]), ...Object.values(userHeaders), ...this.target.searchParams.values()]);
+    this.redactor = new Redactor([
+      ...(apiKey === undefined ? [] : [apiKey]),
+      ...Object.entries(userHeaders).flatMap(([name, value]) => headerSecrets(name, value)),
+      ...this.target.searchParams.values(),
+    ]);
     this.defaultRetryAfterMs = check.optionalDuration('defaultRetryAfterMs', options.defaultRetryAfterMs, 1000);
     // A cap is always finite: a server could otherwise park the job for as long as it likes.
     this.maxRetryAfterMs = check.optionalDuration('maxRetryAfterMs', options.maxRetryAfterMs, 60_000, { infinity: 'a cap is required; give a finite number of ms' });

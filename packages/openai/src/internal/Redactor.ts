@@ -47,6 +47,34 @@ export class Redactor {
   }
 }
 
+/** `<scheme> <credentials>` (RFC 9110 11.4), e.g. `Bearer sk-...`, `Basic dXNlcjpwdw==`. */
+const CREDENTIALS = /^\s*([!#$%&'*+.^_`|~\dA-Za-z-]+)\s+(\S+)\s*$/;
+/** Schemes recognised in any header; in `authorization` and `proxy-authorization` every scheme is. */
+const KNOWN_SCHEMES: ReadonlySet<string> = new Set(['bearer', 'basic', 'token', 'apikey']);
+
+/**
+ * The secrets of one request header: its value, and the credentials after an
+ * auth scheme word, which a server may echo alone (`Incorrect API key: sk-...`);
+ * for `Basic`, also the decoded `user:password` and the password.
+ */
+export function headerSecrets(name: string, value: string): string[] {
+  const match = CREDENTIALS.exec(value);
+  const scheme = match?.[1]?.toLowerCase();
+  const credentials = match?.[2];
+  const authHeader = /^(proxy-)?authorization$/i.test(name);
+  if (scheme === undefined || credentials === undefined || (!authHeader && !KNOWN_SCHEMES.has(scheme))) return [value];
+  const secrets = [value, credentials];
+  if (scheme === 'basic') {
+    const decoded = Buffer.from(credentials, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    // Only real base64 of printable text: anything else decodes to noise that would blank out random text.
+    if (colon >= 0 && Buffer.from(decoded, 'utf8').toString('base64').replace(/=+$/, '') === credentials.replace(/=+$/, '') && !/[\p{Cc}]/u.test(decoded)) {
+      secrets.push(decoded, decoded.slice(colon + 1));
+    }
+  }
+  return secrets;
+}
+
 /**
  * A URL as errors show it: no `user:password@`, every query value replaced,
  * no fragment. Query values are treated as secrets because gateways take keys
