@@ -18,7 +18,7 @@
  *
  * | status | `retryable` | `retryAfterMs` |
  * |---|---|---|
- * | 429, 503 | true | from `retry-after-ms` or `Retry-After` (seconds or HTTP date), else the adapter's `defaultRetryAfterMs`; capped at `maxRetryAfterMs` |
+ * | 429, 503 | true | from `retry-after-ms` or `Retry-After` (seconds or HTTP date; the first value of a header sent twice), else the adapter's `defaultRetryAfterMs`; capped at `maxRetryAfterMs` |
  * | other 4xx | false | undefined |
  * | other 5xx | true | undefined |
  *

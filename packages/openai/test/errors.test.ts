@@ -38,6 +38,11 @@ describe('HTTP errors', () => {
     expect((await failureOf({ status: 429, headers: { 'retry-after': '7200' }, json: rateLimited }, { maxRetryAfterMs: 5000 })).retryAfterMs).toBe(5000);
   });
 
+  it('keeps the wait of a Retry-After the server sent twice', async () => {
+    const error = await failureOf({ status: 429, headers: { 'retry-after': '2, 2' }, json: rateLimited });
+    expect(error.retryAfterMs).toBe(2000);
+  });
+
   it('maps 503 to a throttling error too', async () => {
     const error = await failureOf({ status: 503, headers: { 'retry-after': '2' }, text: 'overloaded' });
     expect(error).toMatchObject({ status: 503, retryAfterMs: 2000, retryable: true, serverMessage: 'overloaded', body: 'overloaded' });
@@ -113,6 +118,27 @@ describe('parseRetryAfter', () => {
     expect(parseRetryAfter(headers({ 'retry-after': 'Wed, 01 Jan 2025 00:00:30 GMT' }), now, 1000, 600_000)).toBe(30_000);
     expect(parseRetryAfter(headers({ 'retry-after-ms': '20' }), now, 1000, 600_000)).toBe(20);
   });
+
+  it('reads the obsolete HTTP date forms (RFC 850, asctime)', () => {
+    expect(parseRetryAfter(headers({ 'retry-after': 'Wednesday, 01-Jan-25 00:00:30 GMT' }), now, 1000, 600_000)).toBe(30_000);
+    expect(parseRetryAfter(headers({ 'retry-after': 'Wed Jan  1 00:00:30 2025' }), now, 1000, 600_000)).toBe(30_000);
+  });
+
+  it('takes the first value of a header sent twice, which fetch joins with a comma', () => {
+    expect(parseRetryAfter(headers({ 'retry-after': '2, 2' }), now, 1000, 600_000)).toBe(2000);
+    expect(parseRetryAfter(headers({ 'retry-after': '3,5' }), now, 1000, 600_000)).toBe(3000);
+    const date = 'Wed, 01 Jan 2025 00:00:30 GMT';
+    expect(parseRetryAfter(headers({ 'retry-after': `${date}, ${date}` }), now, 1000, 600_000)).toBe(30_000);
+    expect(parseRetryAfter(headers({ 'retry-after-ms': '250, 250' }), now, 1000, 600_000)).toBe(250);
+  });
+
+  // Date.parse read each of these as some date in the past: a wait of 0, so the operator retried at once.
+  it.each(['-5', '+5', '-1', '12 5', '2 3', '1e3', '5s', 'Wed, 01 Jan 2025 00:00:30', 'Wed, 32 Jan 2025 00:00:30 GMT', '2025-01-01T00:00:30Z', 'Jan 2025'])(
+    'treats %j as absent',
+    (value) => {
+      expect(parseRetryAfter(headers({ 'retry-after': value }), now, 1000, 600_000)).toBe(1000);
+    },
+  );
 
   it('treats a date in the past as no wait and garbage as absent', () => {
     expect(parseRetryAfter(headers({ 'retry-after': 'Tue, 31 Dec 2024 23:59:00 GMT' }), now, 1000, 600_000)).toBe(0);
