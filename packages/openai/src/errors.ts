@@ -46,6 +46,7 @@ export class OpenAIHttpError extends Error {
     /**
      * The error message the server gave (OpenAI's `error.message`, or the body
      * text), possibly empty; cut to 1000 characters, with the body's size.
+     * A body the connection cut off ends with `(the body was cut off: ...)`.
      */
     readonly serverMessage: string,
     /** The response body: parsed JSON when it was JSON, else the text; only its first 64 KiB are read. */
@@ -115,7 +116,8 @@ export class OpenAIRedirectError extends Error {
 
 /**
  * The request did not get an answer: connection refused or reset, DNS failure,
- * or a connection that broke while the body was read. Retryable. The original
+ * or a connection that broke while a 2xx body was read (an error status whose
+ * body breaks off is an {@link OpenAIHttpError} all the same). Retryable. The original
  * error is the `cause` (a redacted copy if its message held a secret). (A
  * request cancelled through `ctx.signal` rejects with the signal's reason
  * instead.)

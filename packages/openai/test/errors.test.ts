@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { OpenAIConnectionError, openAIEmbeddings, OpenAIHttpError } from '../src/index.js';
 import { parseRetryAfter } from '../src/internal/retryAfter.js';
 import { useFakeOpenAIServer, type Reply } from './support/FakeOpenAIServer.js';
@@ -41,6 +41,35 @@ describe('HTTP errors', () => {
   it('keeps the wait of a Retry-After the server sent twice', async () => {
     const error = await failureOf({ status: 429, headers: { 'retry-after': '2, 2' }, json: rateLimited });
     expect(error.retryAfterMs).toBe(2000);
+  });
+
+  // Read first, the body's failure turned these into connection errors: a 429 retried at once, not throttled; a 401 retried.
+  it.each([
+    [429, { 'retry-after': '2', 'content-length': '250' }, { retryable: true, retryAfterMs: 2000 }, ' (the body was cut off: the connection broke after 20 of 250 bytes)'],
+    [401, {}, { retryable: false, retryAfterMs: undefined }, ' (the body was cut off: the connection broke after 20 bytes)'],
+  ])('keeps the status and Retry-After of a %i whose body the connection cuts off', async (status, headers, fields, note) => {
+    const partial = JSON.stringify({ error: { message: 'rate limited, retry later' } }).slice(0, 20);
+    const error = await failureOf({ status, headers, partial });
+    expect(error).toMatchObject({ status, ...fields, body: partial, serverMessage: `${partial}${note}` });
+    expect(error.message).toBe(`POST ${server.baseUrl}/embeddings answered ${status}: ${partial}${note}`);
+  });
+
+  it('rejects with the abort reason when the signal aborts while an error body is read', async () => {
+    server.next('/v1/embeddings', { status: 429, headers: { 'retry-after': '2' }, partial: '{"error":', thenHang: true });
+    const controller = new AbortController();
+    const reason = new Error('attempt timed out');
+    // Aborts once fetch has the status and headers, so the abort meets the reading of the body.
+    const realFetch = globalThis.fetch;
+    const spy = vi.spyOn(globalThis, 'fetch').mockImplementation(async (...args) => {
+      const response = await realFetch(...args);
+      controller.abort(reason);
+      return response;
+    });
+    try {
+      await expect(embed()(['a'], { signal: controller.signal })).rejects.toBe(reason);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('maps 503 to a throttling error too', async () => {

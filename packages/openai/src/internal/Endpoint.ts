@@ -116,14 +116,18 @@ export class Endpoint {
   }
 
   private async httpError(response: Response, url: URL, signal: AbortSignal | undefined): Promise<OpenAIHttpError> {
-    const body = await this.read(response, url, MAX_ERROR_BODY_BYTES, signal);
+    // What came of a body the connection cut off: the status and Retry-After still decide (a 429 throttles, a 401 is final).
+    const body = await readBody(response, MAX_ERROR_BODY_BYTES, true);
+    if (body.broken !== undefined && signal?.aborted === true) throw signal.reason;
     const text = this.redactor.text(body.text);
     const json = body.complete ? parseJson(body.text) : NOT_JSON;
     const shown = json === NOT_JSON ? text : this.redactor.value(json);
     const { status } = response;
     const retryAfterMs =
       status === 429 || status === 503 ? parseRetryAfter(response.headers, Date.now(), this.defaultRetryAfterMs, this.maxRetryAfterMs) : undefined;
-    return new OpenAIHttpError(displayUrl(url), status, excerpt(serverMessageOf(shown, text), body.size), shown, retryAfterMs);
+    const message = excerpt(serverMessageOf(shown, text), body.size);
+    const cut = body.broken === undefined ? '' : `${message === '' ? '' : ' '}(the body was cut off: the connection broke after ${body.broken})`;
+    return new OpenAIHttpError(displayUrl(url), status, `${message}${cut}`, shown, retryAfterMs);
   }
 
   private async read(response: Response, url: URL, maxBytes: number, signal: AbortSignal | undefined): Promise<BodyText> {

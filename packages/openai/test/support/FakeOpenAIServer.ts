@@ -31,9 +31,10 @@ export interface EmbeddingsAnswer {
 
 /**
  * What the server does with a request: answer (JSON, raw text, or `endless`:
- * this text repeated until the client goes away, without a Content-Length),
- * never answer (`'hang'`, until the client gives up), or cut the connection
- * (`'destroy'`).
+ * this text repeated until the client goes away, without a Content-Length;
+ * or `partial`: the status, headers and this text, then the connection is
+ * cut, or left open with `thenHang`), never answer (`'hang'`, until the
+ * client gives up), or cut the connection (`'destroy'`).
  */
 export type Reply =
   | {
@@ -42,6 +43,8 @@ export type Reply =
       readonly json?: unknown;
       readonly text?: string;
       readonly endless?: string;
+      readonly partial?: string;
+      readonly thenHang?: boolean;
     }
   | 'hang'
   | 'destroy';
@@ -193,6 +196,14 @@ export class FakeOpenAIServer {
       res.writeHead(reply.status ?? 200, { 'content-type': 'application/json', ...reply.headers });
       // Whole 16 KiB chunks: the text alone can be a few bytes, and a write per few bytes is slow.
       this.pump(res, Buffer.from(reply.endless.repeat(Math.ceil(16_384 / reply.endless.length))));
+      return;
+    }
+    if (reply.partial !== undefined) {
+      res.writeHead(reply.status ?? 200, { 'content-type': 'application/json', ...reply.headers });
+      // Cut once the text is handed to the socket, so the client has the headers and this much of the body.
+      res.write(reply.partial, () => {
+        if (reply.thenHang !== true) res.socket?.destroy();
+      });
       return;
     }
     const text = reply.text ?? JSON.stringify(reply.json);
