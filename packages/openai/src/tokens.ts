@@ -1,3 +1,5 @@
+import { describeValue, OptionChecker } from '@tributary/core';
+
 /** Scripts whose characters are each about one token (or more) in BPE vocabularies. */
 const DENSE_SCRIPT = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/gu;
 const WORD = /\S+/g;
@@ -19,6 +21,8 @@ const WORD = /\S+/g;
  * ```
  */
 export function approximateTokens(text: string): number {
+  // Called from plain JavaScript too: say what is wrong rather than fail inside String.prototype.match.
+  if (typeof text !== 'string') throw new TypeError(`approximateTokens: text must be a string, got ${describeValue(text)}`);
   if (text === '') return 0;
   const dense = text.match(DENSE_SCRIPT)?.length ?? 0;
   const byChars = dense + Math.ceil((text.length - dense) / 4);
@@ -35,7 +39,10 @@ export function approximateTokens(text: string): number {
  * Details: `count` defaults to {@link approximateTokens}; pass a real
  * tokenizer's `(text) => encode(text).length` for exact budgets. A record
  * heavier than the whole budget travels alone in its batch (the operator's
- * rule), so the server decides what to do with it.
+ * rule), so the server decides what to do with it. An argument that is not a
+ * function throws an `InvalidJobError` when it is called, i.e. when the stream
+ * is built; a record whose `text(record)` is not a string fails with a
+ * `TypeError` naming `tokenWeigher` and the value.
  *
  * @example
  * ```ts
@@ -47,5 +54,13 @@ export function approximateTokens(text: string): number {
  * ```
  */
 export function tokenWeigher<TIn>(text: (record: TIn) => string, count: (text: string) => number = approximateTokens): (record: TIn) => number {
-  return (record) => count(text(record));
+  // Checked when the stream is built: a wrong argument (`tokenWeigher('body')`) would fail only at the first record.
+  const check = new OptionChecker('tokenWeigher');
+  if (typeof text !== 'function') check.fail(`argument 'text' must be a function, got ${describeValue(text)}`);
+  if (typeof count !== 'function') check.fail(`argument 'count' must be a function, got ${describeValue(count)}`);
+  return (record) => {
+    const t = text(record);
+    if (typeof t !== 'string') throw new TypeError(`tokenWeigher: text(record) must return a string, got ${describeValue(t)}`);
+    return count(t);
+  };
 }

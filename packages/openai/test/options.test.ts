@@ -1,6 +1,6 @@
 import { InvalidJobError } from '@tributary/core';
 import { describe, expect, it } from 'vitest';
-import { openAIChat, openAIEmbeddings } from '../src/index.js';
+import { openAIChat, openAIEmbeddings, tokenWeigher } from '../src/index.js';
 
 /**
  * Every public entry point of @tributary/openai with bad options: each row
@@ -34,6 +34,8 @@ const cases: readonly BadInput[] = [
   ['chat: header in two cases', chat({ headers: { 'X-A': 'b', 'x-a': 'c' } }), "openAIChat: header 'x-a' is given twice ('X-A' and 'x-a')"],
   ['chat: text a string', chat({ text: 'hello' }), "openAIChat: option 'text' must be a function, got 'hello'"],
   ['chat: system not a string', chat({ system: 3 }), "option 'system' must be a non-empty string, got 3"],
+  ['tokenWeigher: text a string', () => tokenWeigher('body' as never), "tokenWeigher: argument 'text' must be a function, got 'body'"],
+  ['tokenWeigher: count a number', () => tokenWeigher(text, 4 as never), "tokenWeigher: argument 'count' must be a function, got 4"],
 ];
 
 describe('options are checked when a function is created', () => {

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { InvalidJobError } from '@tributary/core';
 import { describe, expect, it } from 'vitest';
 import { approximateTokens, tokenWeigher } from '../src/index.js';
 
@@ -38,5 +39,25 @@ describe('tokenWeigher', () => {
     const doc = { id: 7, body: 'a b c d e f' };
     expect(tokenWeigher((d: typeof doc) => d.body)(doc)).toBe(6);
     expect(tokenWeigher((d: typeof doc) => d.body, (t) => t.length)(doc)).toBe(11);
+  });
+
+  it('fails a record whose text is not a string, naming tokenWeigher and the value', () => {
+    const weigh = tokenWeigher((d: { body?: string }) => d.body as string);
+    expect(() => weigh({})).toThrow(new TypeError('tokenWeigher: text(record) must return a string, got undefined'));
+    expect(() => tokenWeigher((d: { n: number }) => d.n as unknown as string, (t) => t.length)({ n: 3 })).toThrow(
+      'tokenWeigher: text(record) must return a string, got 3',
+    );
+  });
+
+  it('rejects arguments that are not functions when it is created, naming them', () => {
+    expect(() => tokenWeigher('body' as never)).toThrow(new InvalidJobError("tokenWeigher: argument 'text' must be a function, got 'body'"));
+    expect(() => tokenWeigher((d: string) => d, 4 as never)).toThrow(new InvalidJobError("tokenWeigher: argument 'count' must be a function, got 4"));
+  });
+});
+
+describe('approximateTokens given no string', () => {
+  it('fails naming approximateTokens and the value', () => {
+    expect(() => approximateTokens(undefined as never)).toThrow(new TypeError('approximateTokens: text must be a string, got undefined'));
+    expect(() => approximateTokens(['a b'] as never)).toThrow('approximateTokens: text must be a string, got an array');
   });
 });
