@@ -1,6 +1,6 @@
 import { describeValue, OptionChecker } from '@tributary/core';
 import type { CallContext, OpenAIClientOptions } from './client.js';
-import { CLIENT_OPTIONS, Endpoint, isRecord } from './internal/Endpoint.js';
+import { CLIENT_OPTIONS, Endpoint, isRecord, refuseOwnFields } from './internal/Endpoint.js';
 import { nonRetryable } from './internal/nonRetryable.js';
 import { countUsage } from './internal/usage.js';
 
@@ -14,7 +14,7 @@ export interface ChatMessage {
 interface ChatOptionsBase extends OpenAIClientOptions {
   /** The chat model, e.g. `'gpt-4o-mini'`. */
   readonly model: string;
-  /** More request fields, sent as given: `temperature`, `max_tokens`, `response_format`, `seed`, ... (`stream` is not supported). */
+  /** More request fields, sent as given: `temperature`, `max_tokens`, `response_format`, `seed`, ... (`stream` is not supported; `model` and `messages` are the adapter's). */
   readonly body?: Readonly<Record<string, unknown>> | undefined;
 }
 
@@ -98,6 +98,7 @@ export function openAIChat<TIn>(options: ChatOptions<TIn>): ChatFunction<TIn> {
   const model = check.nonEmptyString('model', options.model);
   const extra = check.record('body', options.body) ?? {};
   if (extra.stream !== undefined && extra.stream !== false) check.fail(`option 'body' must not set 'stream': the adapter reads whole answers`);
+  refuseOwnFields(check, extra, { model: "'model'", messages: "'text' or 'messages'" });
   const conversation = conversationOf(options, check);
   const endpoint = new Endpoint('/chat/completions', options, check);
 

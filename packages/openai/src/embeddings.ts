@@ -1,6 +1,6 @@
 import { describeValue, OptionChecker } from '@tributary/core';
 import type { CallContext, OpenAIClientOptions } from './client.js';
-import { CLIENT_OPTIONS, Endpoint, isRecord } from './internal/Endpoint.js';
+import { CLIENT_OPTIONS, Endpoint, isRecord, refuseOwnFields } from './internal/Endpoint.js';
 import { nonRetryable } from './internal/nonRetryable.js';
 import { countUsage } from './internal/usage.js';
 
@@ -20,7 +20,7 @@ export interface EmbeddingsOptions<TIn> extends OpenAIClientOptions {
   readonly encodingFormat?: 'float' | 'base64' | undefined;
   /** Give each embedding as a `Float32Array` instead of a `number[]`. Default false. */
   readonly float32?: boolean | undefined;
-  /** More request fields, sent as given (`user`, or a server's own such as TEI's `truncate`). */
+  /** More request fields, sent as given (`user`, or a server's own such as TEI's `truncate`); not `model` or `input`, which the adapter sets (nor `dimensions` or `encoding_format` when their options are given). */
   readonly body?: Readonly<Record<string, unknown>> | undefined;
 }
 
@@ -92,6 +92,12 @@ export function openAIEmbeddings<TIn>(options: EmbeddingsOptions<TIn>): Embeddin
   const encodingFormat = check.optionalOneOf('encodingFormat', options.encodingFormat, ['float', 'base64']);
   const float32 = check.optionalBoolean('float32', options.float32) === true;
   const extra = check.record('body', options.body) ?? {};
+  refuseOwnFields(check, extra, {
+    model: "'model'",
+    input: "'text'",
+    ...(dimensions === undefined ? {} : { dimensions: "'dimensions'" }),
+    ...(encodingFormat === undefined ? {} : { encoding_format: "'encodingFormat'" }),
+  });
   const endpoint = new Endpoint('/embeddings', options, check);
 
   return async (inputs, ctx) => {

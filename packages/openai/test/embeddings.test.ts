@@ -59,6 +59,11 @@ describe('openAIEmbeddings', () => {
     );
   });
 
+  it("sends body's dimensions and encoding_format when their options are not given", async () => {
+    await embedDocs({ body: { dimensions: 4, encoding_format: 'float' } })(docs);
+    expect(server.requests[0]!.body).toMatchObject({ dimensions: 4, encoding_format: 'float' });
+  });
+
   it('puts embeddings back in input order when the server answers out of order', async () => {
     server.next('/v1/embeddings', (_, normal) => {
       const answer = normal();

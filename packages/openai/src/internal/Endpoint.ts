@@ -151,6 +151,16 @@ export class Endpoint {
   }
 }
 
+/**
+ * Refuses a field of option `body` that the adapter sets itself (`fields`: the
+ * field and the option it comes from): it would be overwritten without a word.
+ */
+export function refuseOwnFields(check: OptionChecker, body: Readonly<Record<string, unknown>>, fields: Readonly<Record<string, string>>): void {
+  for (const [field, option] of Object.entries(fields)) {
+    if (Object.hasOwn(body, field)) check.fail(`option 'body' must not set '${field}': the adapter sets it from option ${option}`);
+  }
+}
+
 /** `<baseUrl><path>`, a query of `baseUrl` kept after the path; error messages never echo credentials. */
 function targetUrl(path: string, baseUrl: unknown, check: OptionChecker): URL {
   const base = check.optionalString('baseUrl', baseUrl) ?? DEFAULT_BASE_URL;
