@@ -113,6 +113,21 @@ describe('ManualClock', () => {
     await expect(clock.advance(Number.NaN)).rejects.toThrow(/ManualClock\.advance/);
   });
 
+  it('refuses a time that is not a number, naming the method and the argument, and keeps its time and timers', async () => {
+    const clock = new ManualClock(0);
+    const fired = vi.fn();
+    clock.schedule(10, fired);
+    // A string would concatenate: advance('10') then advance(5) made now() the string '0105'.
+    await expect(clock.advance('10' as never)).rejects.toThrow(/^ManualClock\.advance: ms must be a number >= 0, got '10'$/);
+    await expect(clock.setTime('100' as never)).rejects.toThrow(/^ManualClock\.setTime: the time must be a number, got '100'$/);
+    await expect(clock.setTime(undefined as never)).rejects.toThrow(/^ManualClock\.setTime: the time must be a number, got undefined$/);
+    expect(() => clock.schedule('5' as never, fired)).toThrow(/^ManualClock\.schedule: the time must be a number, got '5'$/);
+    await clock.advance(5);
+    expect(clock.now()).toBe(5);
+    expect(fired).not.toHaveBeenCalled();
+    expect(clock.pendingTimers).toBe(1);
+  });
+
   it('does not count a timer at Infinity as the next one, and does not fire it even at setTime(Infinity)', async () => {
     const clock = new ManualClock(0);
     const fired: number[] = [];

@@ -1,4 +1,4 @@
-import { OptionChecker } from '../api/OptionChecker.js';
+import { describeValue, OptionChecker } from '../api/OptionChecker.js';
 import { drain } from './eventLoop.js';
 
 /**
@@ -55,8 +55,10 @@ export class SystemClock implements Clock {
 }
 
 /** A timer at NaN would fire at once on a system clock and never on a manual one: it is always a bug upstream. */
-function checkTime(clock: string, at: number): void {
-  if (Number.isNaN(at)) throw new RangeError(`${clock}.schedule: the time must be a number, got NaN`);
+function checkTime(clock: string, at: number, method = 'schedule'): void {
+  // A string would compare and add as text ('0' + '10' + 5 is '0105'); NaN compares false with everything.
+  if (typeof at !== 'number') throw new TypeError(`${clock}.${method}: the time must be a number, got ${describeValue(at)}`);
+  if (Number.isNaN(at)) throw new RangeError(`${clock}.${method}: the time must be a number, got NaN`);
 }
 
 interface PendingTimer {
@@ -121,14 +123,15 @@ export class ManualClock implements Clock {
 
   /** Moves time forward by `ms`, firing due timers in order. */
   async advance(ms: number): Promise<void> {
+    if (typeof ms !== 'number') throw new TypeError(`ManualClock.advance: ms must be a number >= 0, got ${describeValue(ms)}`);
     if (!(ms >= 0)) throw new RangeError(`ManualClock.advance: ms must be >= 0, got ${ms}`);
     await this.setTime(this.time + ms);
   }
 
   /** Moves time to `t` (never backwards), firing due timers in order. */
   async setTime(t: number): Promise<void> {
-    // NaN compares false with everything: it would pass the check below, fire every timer and leave now() NaN.
-    if (Number.isNaN(t)) throw new RangeError('ManualClock.setTime: the time must be a number, got NaN');
+    // NaN or a string would pass the check below, fire timers and leave now() NaN or a string.
+    checkTime('ManualClock', t, 'setTime');
     if (t < this.time) {
       throw new RangeError(`ManualClock.setTime: time cannot go backwards (now ${this.time}, asked ${t})`);
     }
