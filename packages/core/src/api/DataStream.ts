@@ -1,3 +1,4 @@
+import { types } from 'node:util';
 import { FilterOperator } from '../operators/FilterOperator.js';
 import { FlatMapOperator } from '../operators/FlatMapOperator.js';
 import { MapOperator } from '../operators/MapOperator.js';
@@ -10,6 +11,7 @@ import { MAX_PARALLELISM, type Key } from '../runtime/keyGroups.js';
 import { CollectSink } from '../sinks/CollectSink.js';
 import { FunctionSink } from '../sinks/FunctionSink.js';
 import { PrintSink } from '../sinks/PrintSink.js';
+import { ASYNC_FUNCTIONS_HINT } from '../operators/userFunctions.js';
 import type {
   FilterFunction,
   FlatMapFunction,
@@ -297,10 +299,15 @@ function checkProcessFunction(fn: unknown): void {
   }
 }
 
-function checkFunction(operator: string, fn: unknown, method: string): void {
-  if (typeof fn === 'function' || isPerSubtask(fn)) return;
-  if (typeof fn === 'object' && fn !== null && typeof (fn as Record<string, unknown>)[method] === 'function') return;
-  throw new InvalidJobError(`${operator}() needs a function, an object with a ${method}() method or a perSubtask() factory`);
+/** A map, filter or flatMap function: synchronous (its Promise would pass for a record, or for `true`). */
+function checkFunction(operator: 'map' | 'filter' | 'flatMap', fn: unknown, method: string): void {
+  if (isPerSubtask(fn)) return;
+  const call = typeof fn === 'function' ? fn : typeof fn === 'object' && fn !== null ? (fn as Record<string, unknown>)[method] : undefined;
+  if (typeof call !== 'function') {
+    throw new InvalidJobError(`${operator}() needs a function, an object with a ${method}() method or a perSubtask() factory`);
+  }
+  // A plain function that returns a Promise is caught at its first record (see returnedPromise).
+  if (types.isAsyncFunction(call)) new OptionChecker(`${operator}()`).fail(`the function is async: ${ASYNC_FUNCTIONS_HINT}`);
 }
 
 /**

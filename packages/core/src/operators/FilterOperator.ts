@@ -1,7 +1,7 @@
 import type { FilterFunction } from '../api/functions.js';
 import type { PerSubtask } from '../api/perSubtask.js';
 import { emitChunk, type OneInputStreamOperator, type OperatorContext, type RecordStage } from './StreamOperator.js';
-import { closeFunction, functionForSubtask, keyContextSetter, openFunction } from './userFunctions.js';
+import { closeFunction, functionForSubtask, keyContextSetter, keptBy, openFunction } from './userFunctions.js';
 
 /** Keeps the records a predicate accepts (keyed or not: on a keyed stream the predicate may use keyed state). */
 export class FilterOperator<T> implements OneInputStreamOperator<T> {
@@ -24,7 +24,9 @@ export class FilterOperator<T> implements OneInputStreamOperator<T> {
 
   processElement(value: T): void {
     this.setKey?.(value);
-    if (this.filter(value)) this.ctx.output.collect(value);
+    // A Promise is truthy: an async predicate would keep every record (keptBy fails the job instead).
+    const keep = this.filter(value);
+    if (keep === true || (keep !== false && keptBy(keep))) this.ctx.output.collect(value);
   }
 
   processChunk(values: readonly T[]): void {
@@ -35,7 +37,8 @@ export class FilterOperator<T> implements OneInputStreamOperator<T> {
     for (let i = 0; i < values.length; i++) {
       const value = values[i] as T;
       setKey?.(value);
-      if (this.filter(value)) kept[n++] = value;
+      const keep = this.filter(value);
+      if (keep === true || (keep !== false && keptBy(keep))) kept[n++] = value;
     }
     kept.length = n;
     emitChunk(this.ctx.output, kept);

@@ -1,7 +1,7 @@
 import type { FlatMapFunction } from '../api/functions.js';
 import type { PerSubtask } from '../api/perSubtask.js';
 import { emitChunk, type OneInputStreamOperator, type OperatorContext } from './StreamOperator.js';
-import { closeFunction, functionForSubtask, keyContextSetter, openFunction } from './userFunctions.js';
+import { closeFunction, functionForSubtask, isThenable, keyContextSetter, openFunction, returnedPromise } from './userFunctions.js';
 
 /**
  * Emits zero or more records per input: a plain function returns an
@@ -27,9 +27,14 @@ export class FlatMapOperator<TIn, TOut> implements OneInputStreamOperator<TIn> {
     this.setKey?.(value);
     const out = this.ctx.output;
     if (typeof this.fn === 'function') {
-      for (const v of this.fn(value)) out.collect(v);
+      const values = this.fn(value);
+      // An async function's Promise is not iterable; say why instead of "is not iterable".
+      if (values instanceof Promise) returnedPromise('flatMap');
+      for (const v of values) out.collect(v);
     } else {
-      this.fn.flatMap(value, out);
+      // A FlatMapFunction returns nothing: a Promise means it emits after its record was done with.
+      const returned: unknown = this.fn.flatMap(value, out);
+      if (returned !== undefined && isThenable(returned)) returnedPromise('flatMap');
     }
   }
 
@@ -44,7 +49,9 @@ export class FlatMapOperator<TIn, TOut> implements OneInputStreamOperator<TIn> {
     for (let i = 0; i < values.length; i++) {
       const value = values[i] as TIn;
       this.setKey?.(value);
-      for (const v of fn(value)) out.push(v);
+      const mapped = fn(value);
+      if (mapped instanceof Promise) returnedPromise('flatMap');
+      for (const v of mapped) out.push(v);
     }
     emitChunk(this.ctx.output, out);
   }

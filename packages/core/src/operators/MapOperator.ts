@@ -1,7 +1,7 @@
 import type { MapFunction } from '../api/functions.js';
 import type { PerSubtask } from '../api/perSubtask.js';
 import { emitChunk, type OneInputStreamOperator, type OperatorContext, type RecordStage } from './StreamOperator.js';
-import { closeFunction, functionForSubtask, keyContextSetter, openFunction } from './userFunctions.js';
+import { closeFunction, functionForSubtask, keyContextSetter, openFunction, returnedPromise } from './userFunctions.js';
 
 /** Applies a function to every record (keyed or not). */
 export class MapOperator<TIn, TOut> implements OneInputStreamOperator<TIn> {
@@ -24,7 +24,10 @@ export class MapOperator<TIn, TOut> implements OneInputStreamOperator<TIn> {
 
   processElement(value: TIn): void {
     this.setKey?.(value);
-    this.ctx.output.collect(this.map(value));
+    const out = this.map(value);
+    // An async function's Promise would go downstream as a record.
+    if (out instanceof Promise) returnedPromise('map');
+    this.ctx.output.collect(out);
   }
 
   processChunk(values: readonly TIn[]): void {
@@ -33,7 +36,9 @@ export class MapOperator<TIn, TOut> implements OneInputStreamOperator<TIn> {
     for (let i = 0; i < values.length; i++) {
       const value = values[i] as TIn;
       setKey?.(value);
-      out[i] = this.map(value);
+      const mapped = this.map(value);
+      if (mapped instanceof Promise) returnedPromise('map');
+      out[i] = mapped;
     }
     emitChunk(this.ctx.output, out);
   }

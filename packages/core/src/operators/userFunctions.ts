@@ -64,3 +64,27 @@ export function functionForSubtask<F>(fn: F | PerSubtask<F>, method: string): F 
   if (types.isProxy(fn)) return Object.create(fn) as F;
   return Object.defineProperties(Object.create(Object.getPrototypeOf(fn) as object | null) as object, Object.getOwnPropertyDescriptors(fn)) as F;
 }
+
+/** Where a user who wrote an async map, filter or flatMap should look instead. */
+export const ASYNC_FUNCTIONS_HINT =
+  'map, filter and flatMap run synchronously: call asynchronous services with AsyncDataStream from @tributary/async (see https://github.com/tributary-dev/tributary/blob/main/docs/async-batching.md#per-record-async-io)';
+
+/** Fails on a record whose function returned a Promise (the job's error names the operator). */
+export function returnedPromise(method: 'map' | 'filter' | 'flatMap'): never {
+  throw new TypeError(`the ${method} function returned a Promise; ${ASYNC_FUNCTIONS_HINT}`);
+}
+
+/** A value `await` would wait for. */
+export function isThenable(value: unknown): boolean {
+  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as PromiseLike<unknown>).then === 'function';
+}
+
+/**
+ * Whether a filter keeps a record its predicate answered with something
+ * other than `true` or `false` (callers test those two first, so the hot
+ * path pays one comparison): truthy keeps it, a thenable fails the job.
+ */
+export function keptBy(answer: unknown): boolean {
+  if (isThenable(answer)) returnedPromise('filter');
+  return Boolean(answer);
+}

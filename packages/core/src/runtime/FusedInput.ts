@@ -1,5 +1,6 @@
 import type { Counter } from '../metrics/MetricRegistry.js';
 import type { RecordStage } from '../operators/StreamOperator.js';
+import { keptBy, returnedPromise } from '../operators/userFunctions.js';
 import { OperatorError } from './errors.js';
 import type { ChunkCollector } from './ChainOutputs.js';
 
@@ -25,7 +26,18 @@ type FusedLoop = (
   fns: readonly ((value: unknown) => unknown)[],
   counters: readonly Counter[],
   failed: { stage: number },
+  checks: FusedChecks,
 ) => number;
+
+/** What the generated loop calls on an answer it cannot take as it is (see {@link compileLoop}). */
+interface FusedChecks {
+  /** A map's record was a Promise. */
+  readonly promised: (method: 'map') => never;
+  /** A filter answered neither `true` nor `false`. */
+  readonly keptBy: (answer: unknown) => boolean;
+}
+
+const FUSED_CHECKS: FusedChecks = { promised: returnedPromise, keptBy };
 
 /**
  * The input of a run of chained maps and filters (operators with a
@@ -86,7 +98,7 @@ export class FusedInput implements ChunkCollector<unknown> {
     // Compiled on first use: runs that a predecessor absorbed (see `prepend`) never are.
     const loop = (this.loop ??= compileLoop(this.stages.map((s) => s.stage.kind)));
     try {
-      return loop(values, out, this.fns, this.counters, this.failed);
+      return loop(values, out, this.fns, this.counters, this.failed, FUSED_CHECKS);
     } catch (error) {
       throw OperatorError.wrap(error, (this.stages[this.failed.stage] as FusedStage).description);
     }
@@ -98,13 +110,14 @@ export class FusedInput implements ChunkCollector<unknown> {
  *
  * ```js
  * const f0 = fns[0], f1 = fns[1], f2 = fns[2];
- * let n = 0, s = -1, r0 = 0, r1 = 0, r2 = 0;
+ * const { promised, keptBy } = checks;
+ * let n = 0, s = -1, k, r0 = 0, r1 = 0, r2 = 0;
  * try {
  *   for (let i = 0; i < values.length; i++) {
  *     let v = values[i];
- *     s = 0; r0++; v = f0(v);
- *     s = 1; r1++; if (!f1(v)) continue;
- *     s = 2; r2++; v = f2(v);
+ *     s = 0; r0++; v = f0(v); if (v instanceof Promise) promised('map');
+ *     s = 1; r1++; k = f1(v); if (k !== true && (k === false || !keptBy(k))) continue;
+ *     s = 2; r2++; v = f2(v); if (v instanceof Promise) promised('map');
  *     out[n++] = v;
  *   }
  *   s = -1;
@@ -118,17 +131,24 @@ export class FusedInput implements ChunkCollector<unknown> {
  * ```
  *
  * Generated, not shared, so its call sites stay monomorphic and its tallies
- * live in locals (docs/internals.md). The text is built only from the stage
+ * live in locals (docs/internals.md). A map's Promise and a filter's answer
+ * other than a boolean fail the job (async functions belong in
+ * AsyncDataStream); a filter's `true` costs one comparison. The text is built only from the stage
  * kinds and indices: no user input reaches it.
  */
 function compileLoop(kinds: readonly RecordStage['kind'][]): FusedLoop {
   const indices = kinds.map((_, s) => s);
-  const steps = kinds.map((kind, s) => (kind === 'map' ? `s = ${s}; r${s}++; v = f${s}(v);` : `s = ${s}; r${s}++; if (!f${s}(v)) continue;`));
+  const steps = kinds.map((kind, s) =>
+    kind === 'map'
+      ? `s = ${s}; r${s}++; v = f${s}(v); if (v instanceof Promise) promised('map');`
+      : `s = ${s}; r${s}++; k = f${s}(v); if (k !== true && (k === false || !keptBy(k))) continue;`,
+  );
   // Stage s's records in are r<s>; its records out, but for the last stage, are the next stage's records in.
   const tallies = indices.map((s) => (s + 1 < kinds.length ? `counters[${2 * s}].count += r${s}; counters[${2 * s + 1}].count += r${s + 1};` : `counters[${2 * s}].count += r${s};`));
   const body = `
     const ${indices.map((s) => `f${s} = fns[${s}]`).join(', ')};
-    let n = 0, s = -1, ${indices.map((s) => `r${s} = 0`).join(', ')};
+    const { promised, keptBy } = checks;
+    let n = 0, s = -1, k, ${indices.map((s) => `r${s} = 0`).join(', ')};
     try {
       for (let i = 0; i < values.length; i++) {
         let v = values[i];
@@ -142,7 +162,7 @@ function compileLoop(kinds: readonly RecordStage['kind'][]): FusedLoop {
       failed.stage = s;
     }`;
   // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from stage kinds only, see above
-  return new Function('values', 'out', 'fns', 'counters', 'failed', body) as FusedLoop;
+  return new Function('values', 'out', 'fns', 'counters', 'failed', 'checks', body) as FusedLoop;
 }
 
 let codeGeneration: boolean | undefined;
