@@ -51,6 +51,9 @@ const cases: readonly BadInput[] = [
   ['exponentialDelay: misspelled key', made(() => RestartStrategies.exponentialDelay({ initialDelayMs: 1, maxDelayMs: 2, multipler: 3 } as never)), "unknown option 'multipler'; did you mean 'multiplier'?"],
   ['exponentialDelay: multiplier NaN', made(() => RestartStrategies.exponentialDelay({ initialDelayMs: 1, maxDelayMs: 2, multiplier: Number.NaN })), "option 'multiplier' must be a finite number >= 1, got NaN"],
   ['exponentialDelay: multiplier Infinity', made(() => RestartStrategies.exponentialDelay({ initialDelayMs: 1, maxDelayMs: 2, multiplier: Number.POSITIVE_INFINITY })), "option 'multiplier' must be a finite number >= 1, got Infinity"],
+  ['exponentialDelay: initialDelayMs over maxDelayMs', made(() => RestartStrategies.exponentialDelay({ initialDelayMs: 60_000, maxDelayMs: 10 })), "restartStrategy exponentialDelay: option 'maxDelayMs' (10) must be >= initialDelayMs (60000)"],
+  ['create: restartStrategy null', create({ restartStrategy: null }), 'restartStrategy: needs an options object'],
+  ['setRestartStrategy: initialDelayMs over maxDelayMs', restart({ kind: 'exponentialDelay', initialDelayMs: 2, maxDelayMs: 1 }), "option 'maxDelayMs' (1) must be >= initialDelayMs (2)"],
   ['exponentialDelay: attempts overflow', made(() => RestartStrategies.exponentialDelay({ initialDelayMs: 1, maxDelayMs: 2, attempts: 2 ** 60 })), "option 'attempts' must be an integer <="],
   // enableCheckpointing
   ['enableCheckpointing: no options', () => env().enableCheckpointing(1000, undefined as never), 'enableCheckpointing(): needs an options object'],

@@ -162,7 +162,8 @@ export class StreamExecutionEnvironment {
       check.fail(`option 'metrics' must be a MetricRegistry, got ${describeValue(options.metrics)}`);
     }
     this.metrics = options.metrics ?? new MetricRegistry();
-    this.restartStrategy = validateRestartStrategy(options.restartStrategy ?? { kind: 'none' });
+    // Only undefined means absent: null is a wrong value, as for every other option.
+    this.restartStrategy = validateRestartStrategy(options.restartStrategy === undefined ? { kind: 'none' } : options.restartStrategy);
   }
 
   /**

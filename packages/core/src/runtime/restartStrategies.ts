@@ -59,6 +59,10 @@ export function validateRestartStrategy(strategy: RestartStrategy): RestartStrat
     case 'exponentialDelay':
       check.duration('initialDelayMs', strategy.initialDelayMs);
       check.duration('maxDelayMs', strategy.maxDelayMs);
+      // The cap would cut every delay, the first included, to maxDelayMs (as the async package's retries refuse too).
+      if (strategy.maxDelayMs < strategy.initialDelayMs) {
+        check.fail(`option 'maxDelayMs' (${strategy.maxDelayMs}) must be >= initialDelayMs (${strategy.initialDelayMs})`);
+      }
       attempts(strategy.attempts);
       check.optionalNumber('multiplier', strategy.multiplier, { min: 1 });
       break;
