@@ -41,6 +41,8 @@ const cases: readonly BadInput[] = [
   ['create: channelCapacity Infinity', create({ channelCapacity: Number.POSITIVE_INFINITY }), "option 'channelCapacity' must be an integer <= 9007199254740991, got Infinity"],
   ['create: clock without schedule', create({ clock: { now: () => 0 } }), "option 'clock' must be a Clock (an object with now() and schedule()), got an object"],
   ['create: metrics not a registry', create({ metrics: {} }), "option 'metrics' must be a MetricRegistry, got an object"],
+  ['create: metrics with group() only', create({ metrics: { group() {} } }), "option 'metrics' must be a MetricRegistry, got an object without scopedGroup(), snapshot(), remove(), register()"],
+  ['create: metrics null', create({ metrics: null }), "option 'metrics' must be a MetricRegistry, got null"],
   ['create: restartStrategy unknown kind', create({ restartStrategy: { kind: 'fixed' } }), "option 'kind' must be 'none', 'fixedDelay' or 'exponentialDelay', got 'fixed'"],
   ['create: restartStrategy not an object', create({ restartStrategy: 'none' }), 'restartStrategy: needs an options object'],
   // RestartStrategies
@@ -58,6 +60,8 @@ const cases: readonly BadInput[] = [
   // enableCheckpointing
   ['enableCheckpointing: no options', () => env().enableCheckpointing(1000, undefined as never), 'enableCheckpointing(): needs an options object'],
   ['enableCheckpointing: misspelled key', () => env().enableCheckpointing(1000, { storage: '/tmp/x', strage: 1 } as never), "enableCheckpointing(): unknown option 'strage'"],
+  ['enableCheckpointing: storage with store() only', () => env().enableCheckpointing(1000, { storage: { store() {} } as never }), "enableCheckpointing(): option 'storage' must be a directory path or a CheckpointStorage, got an object without highestCheckpointId(), loadLatest(), load()"],
+  ['enableCheckpointing: storage a number', () => env().enableCheckpointing(1000, { storage: 5 as never }), "enableCheckpointing(): option 'storage' must be a directory path or a CheckpointStorage, got 5"],
   // execute
   ['execute: misspelled key', () => env().fromElements(1).print().env.executeAsync('job', { restorefrom: 'latest' } as never), "execute(): unknown option 'restorefrom'; did you mean 'restoreFrom'?"],
   ['execute: empty restoreFrom', () => env().fromElements(1).print().env.executeAsync('job', { restoreFrom: '' }), "execute(): option 'restoreFrom' must be a non-empty string, got ''"],

@@ -109,6 +109,22 @@ export class OptionChecker {
     return logger as Logger;
   }
 
+  /**
+   * An object with every one of `methods` (duck-typed, so a second copy of
+   * this package works too), or absent. `expected` says what it must be (`a
+   * MetricRegistry`); the message lists the methods it lacks, which the
+   * runtime would otherwise find missing only when the job runs.
+   */
+  optionalImplementation<T>(name: string, value: unknown, expected: string, methods: readonly string[]): T | undefined {
+    if (value === undefined) return undefined;
+    const missing = methods.filter((method) => typeof (value as Record<string, unknown> | null)?.[method] !== 'function');
+    if (missing.length > 0) {
+      const lacks = typeof value === 'object' && value !== null ? ` without ${missing.map((m) => `${m}()`).join(', ')}` : '';
+      this.fail(`option '${name}' must be ${expected}, got ${describeValue(value)}${lacks}`);
+    }
+    return value as T;
+  }
+
   /** `true` or `false`, or absent. */
   optionalBoolean(name: string, value: unknown): boolean | undefined {
     if (value !== undefined && typeof value !== 'boolean') this.fail(`option '${name}' must be true or false, got ${describeValue(value)}`);

@@ -158,10 +158,7 @@ export class StreamExecutionEnvironment {
     this.clock = clock ?? new SystemClock();
     this.logger = check.optionalLogger('logger', options.logger) ?? stderrLogger;
     // Duck-typed like the clock: a second copy of this package has its own MetricRegistry class.
-    if (options.metrics !== undefined && typeof (options.metrics as Partial<MetricRegistry> | null)?.group !== 'function') {
-      check.fail(`option 'metrics' must be a MetricRegistry, got ${describeValue(options.metrics)}`);
-    }
-    this.metrics = options.metrics ?? new MetricRegistry();
+    this.metrics = check.optionalImplementation<MetricRegistry>('metrics', options.metrics, 'a MetricRegistry', REGISTRY_METHODS) ?? new MetricRegistry();
     // Only undefined means absent: null is a wrong value, as for every other option.
     this.restartStrategy = validateRestartStrategy(options.restartStrategy === undefined ? { kind: 'none' } : options.restartStrategy);
   }
@@ -187,9 +184,8 @@ export class StreamExecutionEnvironment {
     // A storage made here tells the job's logger of the damaged checkpoints it skips.
     const onWarning = (message: string): void => guardedLogger(this.logger).warn(message, { event: 'checkpoint.damaged' });
     const storage = typeof options.storage === 'string' ? new FileCheckpointStorage(options.storage, { onWarning }) : options.storage;
-    if (typeof storage?.store !== 'function') {
-      throw new InvalidJobError('enableCheckpointing: options.storage must be a directory path or a CheckpointStorage');
-    }
+    if (storage === undefined) check.fail("option 'storage' must be a directory path or a CheckpointStorage, got undefined");
+    check.optionalImplementation('storage', storage, 'a directory path or a CheckpointStorage', STORAGE_METHODS);
     this.checkpointing = { intervalMs, storage };
     return this;
   }
@@ -356,6 +352,11 @@ export class StreamExecutionEnvironment {
     this.uids.add(uid);
   }
 }
+
+/** What the runtime calls on the registry it is given (`register` when slots mirror their metrics), besides `group`. */
+const REGISTRY_METHODS = ['group', 'scopedGroup', 'snapshot', 'remove', 'register'];
+/** Every method of {@link CheckpointStorage}: the runtime calls them all. */
+const STORAGE_METHODS = ['store', 'highestCheckpointId', 'loadLatest', 'load'];
 
 const ENVIRONMENT_OPTIONS = ['parallelism', 'clock', 'chunkSize', 'channelCapacity', 'metrics', 'restartStrategy', 'closeTimeoutMs', 'stallWarningMs', 'logger', 'runtime', 'slotHeapMb'];
 const RUNTIMES = ['slots', 'single-thread'] as const;
