@@ -294,8 +294,23 @@ function isOutputTags(value: unknown): value is readonly OutputTag<unknown>[] {
 
 /** A process function is an object (its hooks and side outputs need one), or a perSubtask() factory of them. */
 function checkProcessFunction(fn: unknown): void {
-  if (!isPerSubtask(fn) && typeof (fn as { processElement?: unknown } | null | undefined)?.processElement !== 'function') {
+  if (isPerSubtask(fn)) return;
+  if (typeof (fn as { processElement?: unknown } | null | undefined)?.processElement !== 'function') {
     throw new InvalidJobError('process() needs an object with a processElement() method or a perSubtask() factory');
+  }
+  checkHooks('process', fn, PROCESS_HOOKS);
+}
+
+/** The hooks the runtime calls on a rich function object, when present. */
+const RICH_HOOKS = ['open', 'close'] as const;
+const PROCESS_HOOKS = ['open', 'close', 'onTimer'] as const;
+
+/** A hook that is not a function would never be called: `open: 5` silently skips the user's setup. */
+function checkHooks(operator: string, fn: unknown, hooks: readonly string[] = RICH_HOOKS): void {
+  if (typeof fn !== 'object' || fn === null) return;
+  for (const hook of hooks) {
+    const value = (fn as Record<string, unknown>)[hook];
+    if (value !== undefined && typeof value !== 'function') new OptionChecker(`${operator}()`).fail(`the function's '${hook}' must be a method, got ${describeValue(value)}`);
   }
 }
 
@@ -308,6 +323,7 @@ function checkFunction(operator: 'map' | 'filter' | 'flatMap', fn: unknown, meth
   }
   // A plain function that returns a Promise is caught at its first record (see returnedPromise).
   if (types.isAsyncFunction(call)) new OptionChecker(`${operator}()`).fail(`the function is async: ${ASYNC_FUNCTIONS_HINT}`);
+  checkHooks(operator, fn);
 }
 
 /**
@@ -340,6 +356,7 @@ export class KeyedStream<T, TKey extends Key> extends DataStream<T> {
     if (!isPerSubtask(fn) && typeof fn !== 'function' && typeof fn?.reduce !== 'function') {
       throw new InvalidJobError('reduce() needs a function, an object with a reduce() method or a perSubtask() factory');
     }
+    checkHooks('reduce', fn);
     return this.transform<T>('Reduce', (ctx) => new KeyedReduceOperator<T>(ctx, fn));
   }
 
