@@ -1,3 +1,4 @@
+import { describeValue, OptionChecker } from '../api/OptionChecker.js';
 import type { Collector } from '../api/functions.js';
 import type { Source, SourceReader, SourceReaderContext } from '../api/Source.js';
 import type { EventLog } from '../logging/EventLog.js';
@@ -312,7 +313,12 @@ function chainedInput(node: StreamNode, operator: OneInputStreamOperator<unknown
 
 function createOperator(factory: OperatorFactory<unknown, unknown>, ctx: OperatorContext<unknown>): OneInputStreamOperator<unknown> {
   try {
-    return factory(ctx);
+    const operator = factory(ctx);
+    // Else the chain fails on its first use of it, with "Cannot read properties of null".
+    if (typeof (operator as Partial<OneInputStreamOperator<unknown>> | null)?.processElement !== 'function') {
+      new OptionChecker(`transform('${ctx.name}')`).fail(`the factory must return an operator (an object with processElement()), got ${describeValue(operator)}`);
+    }
+    return operator;
   } catch (error) {
     return {
       open: () => {
