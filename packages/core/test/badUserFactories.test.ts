@@ -14,4 +14,13 @@ describe('a factory that returns the wrong thing', () => {
     // It was "Cannot read properties of null (reading 'recordStage')".
     await expect(job).rejects.toThrow(`operator 'MyOp': transform('MyOp'): the factory must return an operator (an object with processElement()), got ${shown}`);
   });
+
+  it.each([
+    ['5', 5],
+    ['an array', [1, 2]],
+    ['null', null],
+  ])("fails a fromAsyncIterable() job naming the source, when the function returns %s", async (shown, returned) => {
+    const job = env().fromAsyncIterable(() => returned as never).executeAndCollect();
+    await expect(job).rejects.toThrow(`operator 'Source: AsyncIterable': fromAsyncIterable(): the function must return an AsyncIterable, got ${shown}`);
+  });
 });

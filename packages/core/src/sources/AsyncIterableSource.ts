@@ -1,3 +1,4 @@
+import { describeValue, OptionChecker } from '../api/OptionChecker.js';
 import type { ReadResult, Source, SourceReader, SourceReaderContext } from '../api/Source.js';
 import { yieldToEventLoop } from '../runtime/eventLoop.js';
 
@@ -29,7 +30,12 @@ export class AsyncIterableSource<T> implements Source<T, number> {
     let done = false;
     return {
       start: async (position) => {
-        const it = (typeof input === 'function' ? input() : input)[Symbol.asyncIterator]();
+        const iterable = typeof input === 'function' ? input() : input;
+        // The function is called only now, in the reader: its result cannot be checked when the job is built.
+        if (typeof (iterable as Partial<AsyncIterable<T>> | null | undefined)?.[Symbol.asyncIterator] !== 'function') {
+          new OptionChecker('fromAsyncIterable()').fail(`the function must return an AsyncIterable, got ${describeValue(iterable)}`);
+        }
+        const it = iterable[Symbol.asyncIterator]();
         iterator = it;
         // A replay skips what the checkpoint covers: the factory's iterable starts from the beginning.
         while (offset < (position ?? 0) && !ctx.signal.aborted) {
