@@ -3,8 +3,10 @@ import {
   FileCheckpointStorage,
   FileSink,
   FileSource,
+  Histogram,
   InvalidJobError,
   ManualClock,
+  MetricRegistry,
   OutputTag,
   ProcessOperator,
   RestartStrategies,
@@ -101,6 +103,12 @@ const cases: readonly BadInput[] = [
   ['print: prefix not a string', () => env().fromElements(1).print(7 as never), "print(): option 'prefix' must be a non-empty string, got 7"],
   ['getSideOutput: not a tag', () => env().fromElements(1).map((x) => x).getSideOutput('late' as never), "getSideOutput() of 'Map' needs an OutputTag, got 'late'"],
   ['OutputTag: empty id', () => new OutputTag(''), "OutputTag needs a non-empty string id, got ''"],
+  // metrics
+  ['Histogram: misspelled key', () => new Histogram({ bucket: [1, 2] } as never), "Histogram: unknown option 'bucket'; did you mean 'buckets'? (known: windowSize, buckets)"],
+  ['Histogram: options a string', () => new Histogram('5' as never), "Histogram: options must be a window size or an options object, got '5'"],
+  ['Histogram: buckets not an array', () => new Histogram({ buckets: '1,2' as never }), "Histogram: option 'buckets' must be an array of numbers, got '1,2'"],
+  ['Histogram: buckets of strings', () => new Histogram({ buckets: ['1', '2'] as never }), "Histogram: option 'buckets' must be an array of numbers, got an array"],
+  ['group.histogram: misspelled key', () => new MetricRegistry().group('g').histogram('h', { bucket: [1, 2] } as never), "Histogram: unknown option 'bucket'; did you mean 'buckets'?"],
 ];
 
 describe('options are checked at build time', () => {

@@ -1,3 +1,5 @@
+import { describeValue, OptionChecker } from '../api/OptionChecker.js';
+
 /** What a histogram reports: count of all updates and statistics over the recent window. */
 export interface HistogramSnapshot {
   readonly count: number;
@@ -29,6 +31,8 @@ export interface HistogramOptions {
   readonly buckets?: readonly number[];
 }
 
+const HISTOGRAM_OPTIONS = ['windowSize', 'buckets'];
+
 /** Bucket bounds for the histograms Tributary registers, each in the unit its metric name says. */
 export const HISTOGRAM_BUCKETS = {
   /** 1 ms to 60 s: service calls, queue waits, checkpoints. */
@@ -59,7 +63,16 @@ export class Histogram {
   private sum = 0;
 
   constructor(options: number | HistogramOptions = {}) {
+    const check = new OptionChecker('Histogram');
+    // A misspelled name or a string would otherwise leave the default buckets in place, silently.
+    if (typeof options !== 'number' && (typeof options !== 'object' || options === null || Array.isArray(options))) {
+      check.fail(`options must be a window size or an options object, got ${describeValue(options)}`);
+    }
+    if (typeof options === 'object') check.known(options as Record<string, unknown>, HISTOGRAM_OPTIONS);
     const { windowSize = 1024, buckets = HISTOGRAM_BUCKETS.latencyMs } = typeof options === 'number' ? { windowSize: options } : options;
+    if (!Array.isArray(buckets) || buckets.some((b) => typeof b !== 'number')) {
+      check.fail(`option 'buckets' must be an array of numbers, got ${describeValue(buckets)}`);
+    }
     if (!Number.isInteger(windowSize) || windowSize < 1) {
       throw new RangeError(`Histogram windowSize must be a positive integer, got ${windowSize}`);
     }
