@@ -109,6 +109,7 @@ const cases: readonly BadInput[] = [
   ['Histogram: buckets not an array', () => new Histogram({ buckets: '1,2' as never }), "Histogram: option 'buckets' must be an array of numbers, got '1,2'"],
   ['Histogram: buckets of strings', () => new Histogram({ buckets: ['1', '2'] as never }), "Histogram: option 'buckets' must be an array of numbers, got an array"],
   ['group.histogram: misspelled key', () => new MetricRegistry().group('g').histogram('h', { bucket: [1, 2] } as never), "Histogram: unknown option 'bucket'; did you mean 'buckets'?"],
+  ['group.gauge: not a function', () => new MetricRegistry().group('g').gauge('x', 5 as never), "gauge 'x': option 'read' must be a function, got 5"],
 ];
 
 describe('options are checked at build time', () => {
@@ -170,5 +171,13 @@ describe('required side outputs', () => {
     });
     expect(await main.executeAndCollect()).toEqual([2, 4]);
     expect(letters).toEqual([1, 3]);
+  });
+});
+
+describe('metrics', () => {
+  it('a gauge refused at registration is not registered (it reported NaN forever)', () => {
+    const registry = new MetricRegistry();
+    expect(() => registry.group('g').gauge('x', undefined as never)).toThrow("gauge 'x': option 'read' must be a function, got undefined");
+    expect(registry.snapshot()).toEqual({});
   });
 });

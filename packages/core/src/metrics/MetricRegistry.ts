@@ -1,3 +1,4 @@
+import { OptionChecker } from '../api/OptionChecker.js';
 import { SystemClock, type Clock } from '../runtime/Clock.js';
 import { Histogram, type HistogramOptions, type HistogramSnapshot } from './Histogram.js';
 
@@ -85,6 +86,8 @@ export class MetricGroup {
 
   /** Registering it again (a restarted job's next attempt) makes it read the new `read`, not the ended attempt's objects. */
   gauge(name: string, read: () => number): Gauge {
+    // Checked before registering: a gauge without a function reports NaN for as long as it lives.
+    new OptionChecker(`gauge '${name}'`).func('read', read);
     const gauge = this.registry.register(this.entry(name, () => new Gauge(read)), 'gauge');
     gauge.read = read;
     return gauge;
