@@ -9,8 +9,10 @@ import {
   MetricRegistry,
   OutputTag,
   ProcessOperator,
+  ReducingStateDescriptor,
   RestartStrategies,
   StreamExecutionEnvironment,
+  ValueStateDescriptor,
   type RestartStrategy,
 } from '../src/index.js';
 
@@ -110,6 +112,9 @@ const cases: readonly BadInput[] = [
   ['Histogram: buckets of strings', () => new Histogram({ buckets: ['1', '2'] as never }), "Histogram: option 'buckets' must be an array of numbers, got an array"],
   ['group.histogram: misspelled key', () => new MetricRegistry().group('g').histogram('h', { bucket: [1, 2] } as never), "Histogram: unknown option 'bucket'; did you mean 'buckets'?"],
   ['group.gauge: not a function', () => new MetricRegistry().group('g').gauge('x', 5 as never), "gauge 'x': option 'read' must be a function, got 5"],
+  // state descriptors
+  ['ReducingStateDescriptor: reduce not a function', () => new ReducingStateDescriptor('r', 5 as never), "ReducingStateDescriptor 'r': option 'reduce' must be a function, got 5"],
+  ['ValueStateDescriptor: empty name', () => new ValueStateDescriptor(''), "ValueStateDescriptor: option 'name' must be a non-empty string, got ''"],
 ];
 
 describe('options are checked at build time', () => {

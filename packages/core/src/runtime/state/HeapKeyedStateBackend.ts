@@ -1,14 +1,16 @@
+import { describeValue, OptionChecker } from '../../api/OptionChecker.js';
 import type { Key } from '../keyGroups.js';
-import type {
-  ListState,
-  ListStateDescriptor,
-  MapState,
-  MapStateDescriptor,
-  ReducingState,
-  ReducingStateDescriptor,
-  StateDescriptor,
-  ValueState,
-  ValueStateDescriptor,
+import {
+  checkReduce,
+  type ListState,
+  type ListStateDescriptor,
+  type MapState,
+  type MapStateDescriptor,
+  type ReducingState,
+  type ReducingStateDescriptor,
+  type StateDescriptor,
+  type ValueState,
+  type ValueStateDescriptor,
 } from './descriptors.js';
 
 /** A state table: the values of one named state, by key. */
@@ -47,7 +49,7 @@ export class HeapKeyedStateBackend {
   }
 
   getState<T>(descriptor: ValueStateDescriptor<T>): ValueState<T> {
-    const table = this.table(descriptor);
+    const table = this.table(descriptor, 'getState');
     const fallback = descriptor.defaultValue;
     // Each key gets its own copy of an object default (Flink copies it too): one shared object, changed
     // and updated under one key, would be every other key's default.
@@ -69,7 +71,7 @@ export class HeapKeyedStateBackend {
   }
 
   getListState<T>(descriptor: ListStateDescriptor<T>): ListState<T> {
-    const table = this.table(descriptor);
+    const table = this.table(descriptor, 'getListState');
     const list = (): T[] => {
       let l = table.get(this.currentKey) as T[] | undefined;
       if (l === undefined) table.set(this.currentKey, (l = []));
@@ -93,7 +95,7 @@ export class HeapKeyedStateBackend {
   }
 
   getMapState<TMapKey, TValue>(descriptor: MapStateDescriptor<TMapKey, TValue>): MapState<TMapKey, TValue> {
-    const table = this.table(descriptor);
+    const table = this.table(descriptor, 'getMapState');
     const current = (): Map<TMapKey, TValue> | undefined => table.get(this.currentKey) as Map<TMapKey, TValue> | undefined;
     const orCreate = (): Map<TMapKey, TValue> => {
       let m = current();
@@ -128,7 +130,8 @@ export class HeapKeyedStateBackend {
   }
 
   getReducingState<T>(descriptor: ReducingStateDescriptor<T>): ReducingState<T> {
-    const table = this.table(descriptor);
+    const table = this.table(descriptor, 'getReducingState');
+    checkReduce(descriptor);
     return {
       get: () => table.get(this.currentKey) as T | undefined,
       add: (value) => {
@@ -175,7 +178,9 @@ export class HeapKeyedStateBackend {
     }
   }
 
-  private table(descriptor: StateDescriptor): Table {
+  private table(descriptor: StateDescriptor, method: string): Table {
+    // Asked for in open(): a wrong argument is named there, not as "Cannot read properties of null".
+    if (typeof descriptor !== 'object' || descriptor === null) new OptionChecker(`${method}()`).fail(`needs a state descriptor, got ${describeValue(descriptor)}`);
     if (typeof descriptor.name !== 'string' || descriptor.name === '') {
       throw new Error('A state descriptor needs a non-empty name');
     }

@@ -3,6 +3,8 @@
  * The same descriptor in `open()` of every subtask gives each key its own value.
  */
 
+import { OptionChecker } from '../../api/OptionChecker.js';
+
 /** One value per key. */
 export class ValueStateDescriptor<T> {
   readonly kind = 'value';
@@ -15,6 +17,7 @@ export class ValueStateDescriptor<T> {
      */
     readonly defaultValue?: T,
   ) {
+    new OptionChecker('ValueStateDescriptor').nonEmptyString('name', name);
     if (typeof defaultValue === 'object' && defaultValue !== null) {
       try {
         structuredClone(defaultValue);
@@ -31,14 +34,18 @@ export class ValueStateDescriptor<T> {
 export class ListStateDescriptor<T> {
   readonly kind = 'list';
   declare readonly _element?: T;
-  constructor(readonly name: string) {}
+  constructor(readonly name: string) {
+    new OptionChecker('ListStateDescriptor').nonEmptyString('name', name);
+  }
 }
 
 /** A map per key. `TMapKey` compares by value, as in a JavaScript `Map` of primitives. */
 export class MapStateDescriptor<TMapKey, TValue> {
   readonly kind = 'map';
   declare readonly _entry?: [TMapKey, TValue];
-  constructor(readonly name: string) {}
+  constructor(readonly name: string) {
+    new OptionChecker('MapStateDescriptor').nonEmptyString('name', name);
+  }
 }
 
 /** A value per key folded with `reduce` on every `add`. */
@@ -47,7 +54,15 @@ export class ReducingStateDescriptor<T> {
   constructor(
     readonly name: string,
     readonly reduce: (accumulator: T, value: T) => T,
-  ) {}
+  ) {
+    new OptionChecker('ReducingStateDescriptor').nonEmptyString('name', name);
+    checkReduce(this);
+  }
+}
+
+/** Checked when the descriptor is made and again by `getReducingState` (which may get a look-alike object); else a key's second record fails with "reduce is not a function". */
+export function checkReduce(descriptor: { readonly name: string; readonly reduce: unknown }): void {
+  new OptionChecker(`ReducingStateDescriptor '${descriptor.name}'`).func('reduce', descriptor.reduce);
 }
 
 export type StateDescriptor =
