@@ -15,6 +15,11 @@ const NAMES: Record<Ordering, string> = {
   'key-ordered': 'KeyOrderedWaitBatch',
 };
 
+/** The operator's name for `ordering`, undefined for anything else: own keys only, or 'constructor' would find Object. */
+function operatorName(ordering: unknown): string | undefined {
+  return typeof ordering === 'string' && Object.hasOwn(NAMES, ordering) ? NAMES[ordering as Ordering] : undefined;
+}
+
 function addOperator<TIn, TOut>(stream: DataStream<TIn>, name: string, config: AsyncOperatorConfig<TIn, TOut>): SingleOutputStream<TOut> {
   // 'first': right after its source, or at the head of a new task. Either way the task's input
   // enters at the operator, cut to its freeCapacity(), so capacity is exact.
@@ -33,7 +38,7 @@ function batch<TIn, TOut>(
   orderingOption: boolean,
 ): SingleOutputStream<TOut> {
   const chosen = orderingOption ? (options as WaitBatchOptions<TIn, TOut> | undefined)?.ordering : undefined;
-  const name = NAMES[chosen ?? ordering] ?? NAMES[ordering];
+  const name = operatorName(chosen ?? ordering) ?? NAMES[ordering];
   const config = resolveBatchConfig<TIn, TOut>(`${api} ('${name}')`, stream, fn, options, ordering, orderingOption);
   return addOperator(stream, name, config);
 }
@@ -178,7 +183,7 @@ export function asyncBatchOperatorFactory<TIn, TOut>(
   options: WaitBatchOptions<TIn, TOut>,
 ): OperatorFactory<TIn, TOut> {
   const ordering = (options as WaitBatchOptions<TIn, TOut> | undefined)?.ordering ?? 'unordered';
-  const config = resolveBatchConfig<TIn, TOut>(`asyncBatchOperatorFactory() ('${NAMES[ordering] ?? 'WaitBatch'}')`, undefined, fn, options, 'unordered', true);
+  const config = resolveBatchConfig<TIn, TOut>(`asyncBatchOperatorFactory() ('${operatorName(ordering) ?? 'WaitBatch'}')`, undefined, fn, options, 'unordered', true);
   return (ctx) => new AsyncBatchWaitOperator<TIn, TOut>(ctx, config);
 }
 

@@ -38,6 +38,9 @@ const cases: readonly BadInput[] = [
   ['orderedWaitBatch: misspelled key', () => AsyncDataStream.orderedWaitBatch(stream(), batchFn, { maxBatchSize: 2, splitOnFaillure: true } as never), "orderedWaitBatch() ('OrderedWaitBatch'): unknown option 'splitOnFaillure'; did you mean 'splitOnFailure'?"],
   ['waitBatch: misspelled ordering key', () => AsyncDataStream.waitBatch(stream(), batchFn, { maxBatchSize: 2, odering: 'ordered' } as never), "waitBatch() ('UnorderedWaitBatch'): unknown option 'odering'; did you mean 'ordering'?"],
   ['waitBatch: key_ordered', () => AsyncDataStream.waitBatch(stream(), batchFn, { maxBatchSize: 2, ordering: 'key_ordered' as never }), "option 'ordering' must be 'unordered', 'ordered' or 'key-ordered', got 'key_ordered'"],
+  // Names of Object.prototype's members are no orderings either: the operator's name is looked up among the three.
+  ['waitBatch: ordering constructor', () => AsyncDataStream.waitBatch(stream(), batchFn, { maxBatchSize: 2, ordering: 'constructor' as never }), "waitBatch() ('UnorderedWaitBatch'): option 'ordering' must be 'unordered', 'ordered' or 'key-ordered', got 'constructor'"],
+  ['waitBatch: ordering __proto__', () => AsyncDataStream.waitBatch(stream(), batchFn, { maxBatchSize: 2, ordering: '__proto__' as never }), "waitBatch() ('UnorderedWaitBatch'): option 'ordering' must be 'unordered', 'ordered' or 'key-ordered', got '__proto__'"],
   // the per-record operators
   ['unorderedWait: misspelled key', unorderedWait({ timout: 5 }), "unorderedWait() ('UnorderedWait'): unknown option 'timout'; did you mean 'timeout'?"],
   ['unorderedWait: options not an object', unorderedWait('fast'), "unorderedWait() ('UnorderedWait'): needs an options object"],
@@ -46,6 +49,7 @@ const cases: readonly BadInput[] = [
   ['orderedWait: misspelled key', () => AsyncDataStream.orderedWait(stream(), recordFn, { attemptTimeOut: 5 } as never), "orderedWait() ('OrderedWait'): unknown option 'attemptTimeOut'; did you mean 'attemptTimeout'?"],
   ['orderedWait: rateLimit misspelled', () => AsyncDataStream.orderedWait(stream(), recordFn, { rateLimit: { itemPerSecond: 1 } } as never), "did you mean 'rateLimit.itemsPerSecond'?"],
   // the operator factories
+  ['asyncBatchOperatorFactory: ordering toString', () => asyncBatchOperatorFactory(batchFn, { maxBatchSize: 2, ordering: 'toString' as never }), "asyncBatchOperatorFactory() ('WaitBatch'): option 'ordering' must be 'unordered', 'ordered' or 'key-ordered', got 'toString'"],
   ['asyncBatchOperatorFactory: misspelled key', () => asyncBatchOperatorFactory(batchFn, { maxBatchSize: 2, batchkey: () => 1 } as never), "asyncBatchOperatorFactory() ('UnorderedWaitBatch'): unknown option 'batchkey'; did you mean 'batchKey'?"],
   ['asyncWaitOperatorFactory: no options object', () => asyncWaitOperatorFactory(recordFn, null as never), 'asyncWaitOperatorFactory(): needs an options object'],
   ['asyncWaitOperatorFactory: unknown ordering', () => asyncWaitOperatorFactory(recordFn, { ordering: 'key-ordered' as never }), "asyncWaitOperatorFactory(): option 'ordering' must be 'unordered' or 'ordered', got 'key-ordered'"],
