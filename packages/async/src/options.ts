@@ -67,7 +67,7 @@ export interface AsyncBatchOptions<TIn, TOut> {
    * Records held per subtask: buffered, in flight, waiting for a retry, or
    * (ordered modes) completed but waiting for earlier ones. At capacity the
    * operator stops reading input (backpressure). Must be >= maxBatchSize.
-   * Default `2 * maxBatchSize * maxInFlightBatches`; with `adaptive`, at most
+   * Default `2 * maxBatchSize * maxInFlightBatches`, at most 2^53 - 1; with `adaptive`, at most
    * `(maxInFlightBatches + 1)` times the chosen size.
    */
   readonly capacity?: number | undefined;

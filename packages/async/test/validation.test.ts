@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidJobError, OutputTag, StreamExecutionEnvironment } from '@tributary/core';
 import { AsyncDataStream, RetryStrategies } from '../src/index.js';
+import { batchHarness, metric } from './helpers.js';
 
 const fn = (xs: readonly number[]): Promise<number[]> => Promise.resolve([...xs]);
 const where = "unorderedWaitBatch() ('UnorderedWaitBatch')";
@@ -50,6 +51,19 @@ describe('build-time validation', () => {
     expect(() => AsyncDataStream.unorderedWaitBatch(stream, fn, { maxBatchSize: 0 })).toThrow(InvalidJobError);
     const out = await stream.map((x) => x + 1).executeAndCollect();
     expect(out).toEqual([2, 3, 4]);
+  });
+
+  it('caps the default capacity at 2^53 - 1 instead of blaming capacity, an option the user never set', async () => {
+    const stream = StreamExecutionEnvironment.create().fromElements(1, 2, 3);
+    // 2 * maxBatchSize * maxInFlightBatches is past Number.MAX_SAFE_INTEGER in both.
+    expect(() => AsyncDataStream.unorderedWaitBatch(stream, fn, { maxBatchSize: 2 ** 52, maxInFlightBatches: 4 })).not.toThrow();
+    expect(() => AsyncDataStream.unorderedWaitBatch(stream, fn, { maxBatchSize: 2 ** 52 })).not.toThrow();
+    const harness = batchHarness<number, number>(fn, { maxBatchSize: 2 ** 52, maxInFlightBatches: 4 });
+    await harness.open();
+    expect(metric(harness, 'capacity')).toBe(Number.MAX_SAFE_INTEGER);
+    harness.processElements([1, 2, 3]);
+    await harness.endInput();
+    expect(harness.getOutput()).toEqual([1, 2, 3]);
   });
 
   it('checks the function', () => {

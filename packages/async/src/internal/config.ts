@@ -199,7 +199,8 @@ export function resolveBatchConfig<TIn, TOut>(
   const maxBatchWeight = c.optionalNumber('maxBatchWeight', o.maxBatchWeight, { above: 0 }) ?? Number.POSITIVE_INFINITY;
   c.optionalFunc('batchKey', o.batchKey);
   const maxInFlightBatches = c.optionalInteger('maxInFlightBatches', o.maxInFlightBatches, 1);
-  const capacity = c.optionalInteger('capacity', o.capacity, 2 * maxBatchSize * maxInFlightBatches);
+  // Capped: past 2^53 - 1 the default would blame 'capacity', which the user never set, and no job holds that many anyway.
+  const capacity = c.optionalInteger('capacity', o.capacity, Math.min(2 * maxBatchSize * maxInFlightBatches, Number.MAX_SAFE_INTEGER));
   if (capacity < maxBatchSize) c.fail(`option 'capacity' (${capacity}) must be >= maxBatchSize (${maxBatchSize}), or no batch could ever fill`);
 
   const ordering: Ordering = c.oneOf('ordering', o.ordering, ['unordered', 'ordered', 'key-ordered'], defaultOrdering);
