@@ -286,6 +286,33 @@ describe('retries', () => {
     expect(new Set(delays).size).toBeGreaterThan(1);
   });
 
+  it.each([Number.NaN, -40, Number.POSITIVE_INFINITY, '10'])('a custom backoff() returning %s fails naming backoff(), not dropping or rushing the retries', async (wait) => {
+    const { service, harness } = serviceHarness(
+      { maxBatchSize: 2, retry: { maxAttempts: 3, backoff: () => wait as number, retryOnError: () => true, retryOnResult: () => false } },
+      { latency: { baseMs: 10, perItemMs: 0 }, failCalls: [1] },
+    );
+    await harness.open();
+    harness.processElements([1, 2]);
+    await harness.setProcessingTime(100);
+    expect(service.calls).toHaveLength(1);
+    expect((harness.failure as Error).message).toBe(
+      `option 'retry': backoff(1) must return a finite number of milliseconds >= 0, got ${typeof wait === 'string' ? `'${wait}'` : wait}`,
+    );
+  });
+
+  it.each([undefined, 5, -1, 1, Number.NaN])("exponentialBackoff fails naming 'random' when it returns %s, outside [0, 1)", async (value) => {
+    const strategy = (): ReturnType<typeof RetryStrategies.exponentialBackoff> =>
+      RetryStrategies.exponentialBackoff({ maxAttempts: 3, initialDelayMs: 10, maxDelayMs: 10, jitter: 1, random: () => value as number });
+    const message = `RetryStrategies.exponentialBackoff(): option 'random' must return a number in [0, 1), got ${value}`;
+    expect(() => strategy().backoff(1)).toThrow(message);
+    // In a job: the batch fails with that message instead of being given up after 1 attempt.
+    const { harness } = serviceHarness({ maxBatchSize: 2, retry: strategy() }, { latency: { baseMs: 10, perItemMs: 0 }, failCalls: [1] });
+    await harness.open();
+    harness.processElements([1, 2]);
+    await harness.setProcessingTime(100);
+    expect((harness.failure as Error).message).toBe(message);
+  });
+
   it('retryOnError decides which errors are retried; retryable === false is never retried', async () => {
     const failures: Error[] = [new Error('transient'), Object.assign(new Error('bad input'), { retryable: false })];
     const seen: number[] = [];

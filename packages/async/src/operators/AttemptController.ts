@@ -1,4 +1,4 @@
-import type { OperatorContext } from '@tributary/core';
+import { describeValue, type OperatorContext } from '@tributary/core';
 import type { CallOutcome } from '../batching/BatchPolicy.js';
 import { AsyncBatchFailedError, AsyncTimeoutError, NonRetryableError, isRetryable, retryAfterOf } from '../errors.js';
 import type { DeadLetter } from '../functions.js';
@@ -319,10 +319,19 @@ export class AttemptController<TIn, TOut> {
   private nextAttemptDelay(batch: Batch<TIn, TOut>, retryAfter: number | undefined): number | undefined {
     const rules = this.config.retryRules;
     if (batch.attempts >= this.config.retry.maxAttempts || (this.ending && rules.finalAfterEndOfInput)) return undefined;
-    const delay = retryAfter ?? (this.ending ? 0 : this.config.retry.backoff(batch.attempts));
+    const delay = retryAfter ?? (this.ending ? 0 : this.backoff(batch.attempts));
     const now = this.ctx.clock.now();
     if (now + delay < batch.deadlineAt) return delay;
     return rules.waitForDeadline && now < batch.deadlineAt ? batch.deadlineAt - now : undefined;
+  }
+
+  /** The strategy's wait, checked: NaN gave up after one attempt and a negative wait retried at once, both silently. */
+  private backoff(attempt: number): number {
+    const delay: unknown = this.config.retry.backoff(attempt);
+    if (typeof delay !== 'number' || !Number.isFinite(delay) || delay < 0) {
+      throw new RangeError(`option 'retry': backoff(${attempt}) must return a finite number of milliseconds >= 0, got ${describeValue(delay)}`);
+    }
+    return delay;
   }
 
   private scheduleRetry(batch: Batch<TIn, TOut>, delay: number, throttled: boolean): void {

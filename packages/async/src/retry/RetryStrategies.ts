@@ -11,7 +11,7 @@ import { describeValue, OptionChecker, seededRandom } from '@tributary/core';
 export interface RetryStrategy<TOut = unknown> {
   /** Attempts in total, the first included (1 = never retry). */
   readonly maxAttempts: number;
-  /** Milliseconds to wait after failed attempt number `attempt` (1-based) before the next one. */
+  /** Milliseconds to wait after failed attempt number `attempt` (1-based) before the next one: a finite number >= 0, or the operator fails. */
   backoff(attempt: number): number;
   /** Whether `error`, thrown by attempt number `attempt`, is worth a retry. */
   retryOnError(error: unknown, attempt: number): boolean;
@@ -54,7 +54,7 @@ export interface ExponentialBackoffOptions<TOut> extends RetryPredicates<TOut> {
    * `[d * (1 - jitter), d]`. 1 is "full jitter". Default 0.
    */
   readonly jitter?: number | undefined;
-  /** Random numbers in [0, 1) for the jitter. Default: `seed` if given, else `Math.random`. */
+  /** Random numbers in [0, 1) for the jitter (any other value fails the backoff). Default: `seed` if given, else `Math.random`. */
   readonly random?: (() => number) | undefined;
   /** Seeds a deterministic generator for the jitter (tests, reproducible runs). */
   readonly seed?: number | undefined;
@@ -116,7 +116,11 @@ export const RetryStrategies = {
       backoff: (attempt) => {
         // Past ~1,000 attempts the power overflows to Infinity, and 0 * Infinity is NaN: a 0 delay stays 0.
         const base = initial === 0 ? 0 : Math.min(max, initial * multiplier ** (attempt - 1));
-        return jitter === 0 ? base : base * (1 - jitter * random());
+        if (jitter === 0) return base;
+        // Checked at each draw (drawing at build time would shift a user's sequence): 5 gave a negative wait, undefined NaN.
+        const r = random();
+        if (!(typeof r === 'number' && r >= 0 && r < 1)) throw new RangeError(`${check.owner}: option 'random' must return a number in [0, 1), got ${describeValue(r)}`);
+        return base * (1 - jitter * r);
       },
       ...predicates(check, options),
     };
