@@ -91,6 +91,16 @@ describe('toMarbles', () => {
     expect(toMarbles(records, { frameMs: 10, startTime: 10, symbol: (v) => v.toUpperCase() })).toBe('A-(BC)');
     expect(() => toMarbles(records, { frameMs: 10, startTime: 20 })).toThrow(/before startTime/);
   });
+
+  it('fails on a record it cannot draw instead of leaving it out', () => {
+    // A harness on ManualClock(Date.now()): frame 170,000,000,000 is no array index, and the diagram came out ''.
+    const late = [{ time: 1.7e12, value: 'a' }];
+    expect(() => toMarbles(late, { frameMs: 10 })).toThrow(
+      new RangeError('toMarbles(): a record at time 1700000000000 falls in frame 170000000000, past the 1000000 frames a diagram may hold; set startTime (the harness clock\'s start)'),
+    );
+    expect(toMarbles(late, { frameMs: 10, startTime: 1.7e12 - 10 })).toBe('-a');
+    expect(() => toMarbles([{ time: Number.NaN, value: 'a' }], { frameMs: 10 })).toThrow(new RangeError("toMarbles(): a record's time must be a finite number, got NaN"));
+  });
 });
 
 describe('@tributary/testing/vitest', () => {

@@ -60,6 +60,10 @@ const cases: readonly BadInput[] = [
   ['ManualClock: NaN start', () => new ManualClock(Number.NaN), "ManualClock: option 'startTime' must be a finite number, got NaN"],
   ['feedMarbles: misspelled key', () => feedMarbles(new OneInputOperatorHarness(factory), 'a|', { frameMs: 10, value: { a: 1 } } as never), "feedMarbles(): unknown option 'value'; did you mean 'values'?"],
   ['toMarbles: misspelled key', () => toMarbles([], { frameMs: 10, symbols: String } as never), "toMarbles(): unknown option 'symbols'; did you mean 'symbol'?"],
+  ['feedMarbles: startTime a string', () => feedMarbles(new OneInputOperatorHarness(factory), 'a|', { frameMs: 10, startTime: 'x' } as never), "feedMarbles(): option 'startTime' must be a finite number, got 'x'"],
+  ['feedMarbles: startTime NaN', () => feedMarbles(new OneInputOperatorHarness(factory), 'a|', { frameMs: 10, startTime: Number.NaN }), "feedMarbles(): option 'startTime' must be a finite number, got NaN"],
+  ['toMarbles: startTime a string', () => toMarbles([{ time: 0, value: 1 }], { frameMs: 10, startTime: 'x' } as never), "toMarbles(): option 'startTime' must be a finite number, got 'x'"],
+  ['toMarbles: startTime NaN', () => toMarbles([{ time: 0, value: 1 }], { frameMs: 10, startTime: Number.NaN }), "toMarbles(): option 'startTime' must be a finite number, got NaN"],
 ];
 
 async function failureOf(build: () => unknown): Promise<unknown> {

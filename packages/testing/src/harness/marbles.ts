@@ -1,4 +1,4 @@
-import { OptionChecker } from '@tributary/core';
+import { describeValue, OptionChecker } from '@tributary/core';
 import type { OperatorHarness, TimedRecord } from './OperatorHarness.js';
 
 /** Options of {@link feedMarbles}. */
@@ -36,8 +36,9 @@ export async function feedMarbles<TIn>(harness: OperatorHarness<TIn, unknown>, d
   check.known(check.object(options), ['frameMs', 'values', 'startTime']);
   check.record('values', options.values);
   const { frameMs, values } = options;
-  new OptionChecker('feedMarbles()').duration('frameMs', frameMs, { positive: true });
-  const start = options.startTime ?? harness.clock.now();
+  check.duration('frameMs', frameMs, { positive: true });
+  // Checked here, or a NaN reaches ManualClock.setTime, whose error does not say which option it came from.
+  const start = check.optionalNumber('startTime', options.startTime, {}) ?? harness.clock.now();
   const valueOf = (symbol: string): TIn => {
     if (values === undefined) return symbol as TIn;
     if (!(symbol in values)) throw new Error(`feedMarbles: the symbol '${symbol}' in '${diagram}' has no entry in values`);
@@ -73,10 +74,13 @@ export async function feedMarbles<TIn>(harness: OperatorHarness<TIn, unknown>, d
   if (group !== undefined) throw new Error(`feedMarbles: unclosed '(' in '${diagram}'`);
 }
 
+/** The longest diagram {@link toMarbles} draws: longer ones are a startTime left at 0 for a clock far from 0, not a timeline anyone reads. */
+const MAX_FRAMES = 1_000_000;
+
 /** Options of {@link toMarbles}. */
 export interface ToMarblesOptions<T> {
   readonly frameMs: number;
-  /** Time of frame 0. Default 0. */
+  /** Time of frame 0 (a harness on `new ManualClock(t)` wants `t`). Default 0. */
   readonly startTime?: number;
   /** The one-character symbol of a record. Default `String(value)`. */
   readonly symbol?: (value: T) => string;
@@ -86,7 +90,9 @@ export interface ToMarblesOptions<T> {
  * Draws emitted records (`harness.getTimedOutput()`) as a marble diagram:
  * one character per frame of `frameMs`, `-` for a frame without output,
  * `(ab)` for several records in one frame. A record belongs to the frame
- * its emission time falls in.
+ * its emission time falls in; a record the diagram cannot hold (before
+ * `startTime`, a million frames or more after it, or with no finite time)
+ * is an error, never left out.
  *
  * @example
  * ```ts
@@ -98,13 +104,18 @@ export function toMarbles<T>(records: readonly TimedRecord<T>[], options: ToMarb
   check.known(check.object(options), ['frameMs', 'startTime', 'symbol']);
   check.optionalFunc('symbol', options.symbol);
   const { frameMs } = options;
-  new OptionChecker('toMarbles()').duration('frameMs', frameMs, { positive: true });
-  const start = options.startTime ?? 0;
+  check.duration('frameMs', frameMs, { positive: true });
+  const start = check.optionalNumber('startTime', options.startTime, {}) ?? 0;
   const symbol = options.symbol ?? ((value: T) => String(value));
   const frames: string[][] = [];
   for (const { time, value } of records) {
+    // A record with no frame must fail: a NaN or huge frame is no array index, and the record vanished from the diagram.
+    if (typeof time !== 'number' || !Number.isFinite(time)) throw new RangeError(`toMarbles(): a record's time must be a finite number, got ${describeValue(time)}`);
     const frame = Math.floor((time - start) / frameMs);
     if (frame < 0) throw new RangeError(`toMarbles: a record at time ${time} is before startTime ${start}`);
+    if (frame >= MAX_FRAMES) {
+      throw new RangeError(`toMarbles(): a record at time ${time} falls in frame ${frame}, past the ${MAX_FRAMES} frames a diagram may hold; set startTime (the harness clock's start)`);
+    }
     (frames[frame] ??= []).push(symbol(value));
   }
   return Array.from(frames, (symbols) =>
