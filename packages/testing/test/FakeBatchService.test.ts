@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { InvalidJobError } from '@tributary/core';
 import { AbortError, FakeBatchService, FakeServiceError, ManualClock, SystemClock, ThrottledError } from '../src/index.js';
 
 const lengths = (xs: readonly string[]) => xs.map((x) => x.length);
@@ -230,6 +231,27 @@ describe('FakeBatchService', () => {
       ['aborted', undefined],
       ['aborted', undefined],
     ]);
+  });
+
+  it('rejects call options it cannot use, naming the method, before the call is logged or counted', async () => {
+    const clock = new ManualClock(0);
+    const service = new FakeBatchService({ clock, handler: lengths, latency: { baseMs: 10, perItemMs: 0 } });
+    // A misspelled signal was ignored, so the call could not be aborted; a signal that is not an AbortSignal left it pending for ever.
+    const typo = outcomeOf(service.call(['a'], { sigal: new AbortController().signal } as never));
+    const notASignal = outcomeOf(service.call(['a'], { signal: 'x' } as never));
+    const noOptions = outcomeOf(service.callPerItem(['a'], null as never));
+    await clock.advance(0);
+    expect([typo, notASignal, noOptions].map((o) => o.error)).toEqual([
+      new InvalidJobError("FakeBatchService.call(): unknown option 'sigal'; did you mean 'signal'? (known: signal)"),
+      new InvalidJobError("FakeBatchService.call(): option 'signal' must be an AbortSignal, got 'x'"),
+      new InvalidJobError('FakeBatchService.callPerItem(): needs an options object'),
+    ]);
+    expect([typo, notASignal, noOptions].every((o) => o.error instanceof InvalidJobError)).toBe(true);
+    expect(service.calls).toEqual([]);
+    const next = outcomeOf(service.call(['bb'], { signal: new AbortController().signal }));
+    await clock.advance(10);
+    expect(next.value).toEqual([2]);
+    expect(service.calls.map((c) => [c.id, c.outcome])).toEqual([[1, 'ok']]);
   });
 
   it('stops listening to a signal once the call is answered', async () => {

@@ -51,6 +51,9 @@ const cases: readonly BadInput[] = [
   ['FakeBatchService: seed NaN', service({ seed: Number.NaN }), "option 'seed' must be a finite number, got NaN"],
   ['FakeBatchService: keepCallLog a string', service({ keepCallLog: 'no' }), "option 'keepCallLog' must be true or false, got 'no'"],
   ['FakeBatchService: failItems not a function', service({ failItems: [1] }), "option 'failItems' must be a function, got an array"],
+  ['FakeBatchService.call: misspelled signal', () => service({})().call([1], { sigal: new AbortController().signal } as never), "FakeBatchService.call(): unknown option 'sigal'; did you mean 'signal'?"],
+  ['FakeBatchService.call: signal a string', () => service({})().call([1], { signal: 'x' } as never), "FakeBatchService.call(): option 'signal' must be an AbortSignal, got 'x'"],
+  ['FakeBatchService.callPerItem: signal an object', () => service({})().callPerItem([1], { signal: {} } as never), "FakeBatchService.callPerItem(): option 'signal' must be an AbortSignal, got an object"],
   // runJobToCompletion
   ['runJobToCompletion: misspelled key', () => runJobToCompletion(job, new ManualClock(), { maxStep: 5 } as never), "runJobToCompletion(): unknown option 'maxStep'; did you mean 'maxSteps'?"],
   ['runJobToCompletion: idleRounds 0', () => runJobToCompletion(job, new ManualClock(), { idleRounds: 0 }), "runJobToCompletion(): option 'idleRounds' must be an integer >= 1, got 0"],

@@ -67,7 +67,7 @@ export interface FakeBatchServiceOptions<TIn, TOut> {
   readonly keepCallLog?: boolean;
 }
 
-/** Options of one call. */
+/** Options of one call; an unknown name or a `signal` that is not an AbortSignal rejects the call with an `InvalidJobError`. */
 export interface CallOptions {
   /** Aborting it rejects the call at once with an `AbortError` and frees its server slot. */
   readonly signal?: AbortSignal;
@@ -219,7 +219,7 @@ export class FakeBatchService<TIn, TOut> {
    * scripts say (`FakeServiceError`, `ThrottledError`, `AbortError`).
    */
   call(inputs: readonly TIn[], options: CallOptions = {}): Promise<TOut[]> {
-    return this.enqueue('batch', inputs, options, (record) => this.handler(record.inputs));
+    return rejectOnThrow(() => this.enqueue('batch', inputs, callSignal('FakeBatchService.call()', options), (record) => this.handler(record.inputs)));
   }
 
   /**
@@ -229,31 +229,33 @@ export class FakeBatchService<TIn, TOut> {
    * still reject the whole call.
    */
   callPerItem(inputs: readonly TIn[], options: CallOptions = {}): Promise<(TOut | Error)[]> {
-    return this.enqueue('per-item', inputs, options, (record) => {
-      const outputs = this.handler(record.inputs);
-      if (outputs.length !== record.inputs.length) {
-        throw new FakeServiceError(
-          `FakeBatchService call #${record.id}: the handler returned ${outputs.length} outputs for ${record.inputs.length} inputs; per-item calls need one per input`,
-          record.id,
-          'handler',
-        );
-      }
-      let failed = 0;
-      const results = outputs.map((output, i): TOut | Error => {
-        const input = record.inputs[i] as TIn;
-        if (this.failItems?.(input) !== true) return output;
-        failed++;
-        return new FakeServiceError(`FakeBatchService call #${record.id}: item ${i} (${preview(input)}) failed (failItems)`, record.id, 'item');
-      });
-      record.failedItems = failed;
-      return results;
-    });
+    return rejectOnThrow(() =>
+      this.enqueue('per-item', inputs, callSignal('FakeBatchService.callPerItem()', options), (record) => {
+        const outputs = this.handler(record.inputs);
+        if (outputs.length !== record.inputs.length) {
+          throw new FakeServiceError(
+            `FakeBatchService call #${record.id}: the handler returned ${outputs.length} outputs for ${record.inputs.length} inputs; per-item calls need one per input`,
+            record.id,
+            'handler',
+          );
+        }
+        let failed = 0;
+        const results = outputs.map((output, i): TOut | Error => {
+          const input = record.inputs[i] as TIn;
+          if (this.failItems?.(input) !== true) return output;
+          failed++;
+          return new FakeServiceError(`FakeBatchService call #${record.id}: item ${i} (${preview(input)}) failed (failItems)`, record.id, 'item');
+        });
+        record.failedItems = failed;
+        return results;
+      }),
+    );
   }
 
   private enqueue<TResult>(
     mode: 'batch' | 'per-item',
     inputs: readonly TIn[],
-    options: CallOptions,
+    signal: AbortSignal | undefined,
     compute: (record: MutableCallRecord<TIn>) => TResult,
   ): Promise<TResult> {
     const record: MutableCallRecord<TIn> = {
@@ -267,7 +269,6 @@ export class FakeBatchService<TIn, TOut> {
     if (this.keepCallLog) this.log.push(record);
     // Drawn for every call, used or not, so call k meets the k-th number whatever came before.
     const randomFailure = this.random() < this.failureRate;
-    const signal = options.signal;
 
     return new Promise<TResult>((resolve, reject) => {
       const finish = (outcome: CallOutcome, error?: Error): void => {
@@ -381,6 +382,28 @@ const FAKE_SERVICE_OPTIONS = [
   'keepCallLog',
 ];
 const LATENCY_OPTIONS = ['baseMs', 'perItemMs'];
+const CALL_OPTIONS = ['signal'];
+
+/** A call's signal, checked before the call is logged: a misspelled `signal` left the call unabortable, a non-signal left it pending. */
+function callSignal(method: string, options: unknown): AbortSignal | undefined {
+  const check = new OptionChecker(method);
+  check.known(check.object(options), CALL_OPTIONS);
+  const signal = (options as CallOptions).signal as Partial<AbortSignal> | null | undefined;
+  // Duck-typed: a signal from another realm (a worker, jsdom) is no instance of this one's AbortSignal.
+  if (signal !== undefined && (typeof signal?.aborted !== 'boolean' || typeof signal.addEventListener !== 'function' || typeof signal.removeEventListener !== 'function')) {
+    check.fail(`option 'signal' must be an AbortSignal, got ${describeValue(signal)}`);
+  }
+  return signal as AbortSignal | undefined;
+}
+
+/** A call's mistakes reject its promise, as its failures do, rather than throw where the caller expects a promise. */
+function rejectOnThrow<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return call();
+  } catch (error) {
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+  }
+}
 
 function callNumbers(check: OptionChecker, option: string, values: readonly number[] | undefined): ReadonlySet<number> {
   if (values !== undefined && !Array.isArray(values)) check.fail(`option '${option}' must be an array of 1-based call numbers, got ${describeValue(values)}`);
