@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   FileSink,
+  InvalidJobError,
   JobExecutionError,
   OutputTag,
   StreamExecutionEnvironment,
@@ -216,6 +217,20 @@ describe('runJobToCompletion', () => {
       await opened.then((handle) => handle.close(), () => undefined);
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('collect() checks its name before it adds the sink, naming collect()', () => {
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread' });
+    const stream = env.fromElements(1);
+    const bad = (): unknown => collect(stream, 5 as never);
+    expect(bad).toThrow(InvalidJobError);
+    expect(bad).toThrow("collect(): option 'name' must be a non-empty string, got 5");
+    expect(() => collect(stream, '')).toThrow("collect(): option 'name' must be a non-empty string, got ''");
+    expect(() => collect(undefined as never)).toThrow('collect(): needs a DataStream as its first argument, got undefined');
+    // The failed calls left no nameless sink in the job.
+    expect(env.getJobGraph().operators.map((o) => o.name)).toEqual(['Source: Elements']);
+    collect(stream, 'Sink: out');
+    expect(env.getJobGraph().operators.map((o) => o.name)).toEqual(['Source: Elements', 'Sink: out']);
   });
 
   it('collect() refuses to run in a slot, where its array would stay empty, and says what to use', { timeout: 30_000 }, async () => {

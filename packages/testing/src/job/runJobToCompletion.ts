@@ -224,6 +224,10 @@ function describeOperators(result: JobExecutionResult): string {
  * ```
  */
 export function collect<T>(stream: DataStream<T>, name = 'Sink: Test collect'): T[] {
+  // Before the sink is added: name() would fail after it, without saying collect() called it, and leave a nameless sink.
+  const check = new OptionChecker('collect()');
+  if (typeof (stream as Partial<DataStream<T>> | null)?.addSink !== 'function') check.fail(`needs a DataStream as its first argument, got ${describeValue(stream)}`);
+  check.nonEmptyString('name', name);
   if (isSlotThread()) {
     // Each slot builds the job again, so this array would live in the slot's thread and the caller's would stay empty.
     throw new InvalidJobError(
