@@ -1,4 +1,4 @@
-import { OutputTag, StreamExecutionEnvironment, type OneInputStreamOperator, type OperatorFactory } from '@tributary/core';
+import { InvalidJobError, OutputTag, StreamExecutionEnvironment, type OneInputStreamOperator, type OperatorFactory } from '@tributary/core';
 import { describe, expect, it } from 'vitest';
 import { collect, FakeBatchService, ManualClock, OneInputOperatorHarness, runJobToCompletion } from '../src/index.js';
 import { miniBatch } from './fixtures/MiniBatchOperator.js';
@@ -317,6 +317,18 @@ describe('OneInputOperatorHarness', () => {
       [{ a: [1] }, { a: [1, 2] }],
       [{ a: [3] }, { a: [3] }],
     ]);
+  });
+
+  it('refuses a restore from something that is no snapshot, naming initializeState()', () => {
+    const harness = doubler();
+    for (const [snapshot, got] of [[null, 'null'], [undefined, 'undefined'], ['{}', "'{}'"], [[], 'an array']] as const) {
+      const restore = (): void => harness.initializeState(snapshot as never);
+      expect(restore).toThrow(InvalidJobError);
+      expect(restore).toThrow(`initializeState(): needs an OperatorSnapshot (what harness.snapshot() returns) as its first argument, got ${got}`);
+    }
+    expect(() => harness.initializeState({}, 5 as never)).toThrow(
+      new InvalidJobError('initializeState(): the union must be list state (lists by name, as redistributeListState makes them), got 5'),
+    );
   });
 
   it('refuses keyed snapshots, late restores and operator state a checkpoint could not store', async () => {

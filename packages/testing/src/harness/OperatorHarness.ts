@@ -232,6 +232,10 @@ export abstract class OperatorHarness<TIn, TOut> implements MailboxOwner {
    * advanced (also to the current time).
    */
   initializeState(snapshot: OperatorSnapshot, union?: OperatorListState): void {
+    // Checked first: restoring from null failed reading 'listState', with nothing to say which call was wrong.
+    const check = new OptionChecker('initializeState()');
+    if (!isPlainObject(snapshot)) check.fail(`needs an OperatorSnapshot (what harness.snapshot() returns) as its first argument, got ${describeValue(snapshot)}`);
+    if (union !== undefined && !isPlainObject(union)) check.fail(`the union must be list state (lists by name, as redistributeListState makes them), got ${describeValue(union)}`);
     if (this.lifecycle !== 'created') throw new Error('initializeState() must be called before open(), on a new harness');
     const { parallelism } = this.context;
     const taken = TAKEN.get(snapshot);
@@ -545,4 +549,8 @@ export abstract class OperatorHarness<TIn, TOut> implements MailboxOwner {
       await this.clock.setTime(Math.max(next, this.clock.now()));
     }
   }
+}
+
+function isPlainObject(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
