@@ -1,4 +1,5 @@
-import { describeMetric, type MetricEntry } from '@tributary/core';
+import { describeMetric, describeValue, OptionChecker, type MetricEntry } from '@tributary/core';
+import { validateMetricName } from 'prom-client';
 
 /** Where one Tributary metric lands in Prometheus: a metric family and the labels of its series. */
 export interface PrometheusSeries {
@@ -23,7 +24,9 @@ const UNIT_SUFFIX: Readonly<Record<string, string>> = { s: '_seconds', By: '_byt
  * its base unit (`callLatencyMs` → `tributary_async_call_duration_seconds`, see
  * `describeMetric` in `@tributary/core`); the labels are the metric's variables,
  * so one family holds the metric for every job, operator and subtask, and PromQL
- * can sum over any of them. Characters Prometheus does not allow become `_`.
+ * can sum over any of them. Characters Prometheus does not allow become `_`
+ * in the metric's part; a `prefix` that is not a valid Prometheus name (or `''`)
+ * fails with an `InvalidJobError`, as in {@link toPrometheusRegistry}'s options.
  *
  * @example
  * ```ts
@@ -37,6 +40,22 @@ const UNIT_SUFFIX: Readonly<Record<string, string>> = { s: '_seconds', By: '_byt
  * ```
  */
 export function toPrometheusSeries(entry: MetricEntry, prefix = 'tributary'): PrometheusSeries {
+  return seriesOf(entry, checkPrefix(new OptionChecker('toPrometheusSeries()'), prefix));
+}
+
+/**
+ * @internal The prefix check of every entry point: a prefix is used as given (only the
+ * metric's part is sanitized), so one Prometheus rejects would spoil every name.
+ */
+export function checkPrefix(check: OptionChecker, prefix: unknown): string {
+  if (typeof prefix !== 'string' || (prefix !== '' && !validateMetricName(prefix))) {
+    check.fail(`option 'prefix' must be a valid Prometheus metric name or '', got ${describeValue(prefix)}`);
+  }
+  return prefix;
+}
+
+/** @internal {@link toPrometheusSeries} for a prefix already checked (the registry maps every entry at each scrape). */
+export function seriesOf(entry: MetricEntry, prefix: string): PrometheusSeries {
   const described = describeMetric(entry.name, entry.metric);
   const base = `${described.name.replaceAll('.', '_')}${UNIT_SUFFIX[described.unit] ?? ''}`;
   return {

@@ -1,7 +1,7 @@
-import { describeValue, OptionChecker, type HistogramTotals, type MetricEntry, type MetricRegistry } from '@tributary/core';
-import { collectDefaultMetrics, Counter, Gauge, Registry, validateMetricName } from 'prom-client';
+import { OptionChecker, type HistogramTotals, type MetricEntry, type MetricRegistry } from '@tributary/core';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { BucketHistogram } from './BucketHistogram.js';
-import { toPrometheusSeries } from './metricNames.js';
+import { checkPrefix, seriesOf } from './metricNames.js';
 
 /** Options of {@link toPrometheusRegistry} and {@link startMetricsServer}. */
 export interface PrometheusExportOptions {
@@ -72,10 +72,7 @@ export function exportRegistry(check: OptionChecker, registry: MetricRegistry, o
   if (typeof (registry as Partial<MetricRegistry> | undefined)?.entries !== 'function') {
     check.fail('registry must be a @tributary/core MetricRegistry (e.g. env.metrics)');
   }
-  const prefix = options.prefix ?? 'tributary';
-  if (typeof prefix !== 'string' || (prefix !== '' && !validateMetricName(prefix))) {
-    check.fail(`option 'prefix' must be a valid Prometheus metric name or '', got ${describeValue(prefix)}`);
-  }
+  const prefix = checkPrefix(check, options.prefix ?? 'tributary');
   const prometheus = new TributaryRegistry(registry, prefix);
   if (check.optionalBoolean('processMetrics', options.processMetrics) === true) collectDefaultMetrics({ register: prometheus });
   return prometheus;
@@ -168,7 +165,7 @@ class TributaryRegistry extends Registry {
 
   /** Adds the entry's series to its family; returns what removes it. */
   private bind(entry: MetricEntry): () => void {
-    const { name, labels, scale, help } = toPrometheusSeries(entry, this.prefix);
+    const { name, labels, scale, help } = seriesOf(entry, this.prefix);
     const labelNames = Object.keys(labels);
     const { id, metric } = entry;
     switch (metric.kind) {

@@ -1,4 +1,4 @@
-import { Histogram, MetricRegistry, type MetricEntry } from '@tributary/core';
+import { Histogram, InvalidJobError, MetricRegistry, type MetricEntry } from '@tributary/core';
 import fc from 'fast-check';
 import { validateMetricName } from 'prom-client';
 import { describe, expect, it } from 'vitest';
@@ -57,6 +57,22 @@ describe('toPrometheusSeries', () => {
       fc.property(fc.string({ unit: 'binary-ascii' }), fc.constantFrom('', 'tributary', 'a:b'), (name, prefix) => {
         expect(validateMetricName(toPrometheusSeries(entry(name), prefix).name)).toBe(true);
         expect(validateMetricName(sanitizeMetricName(name))).toBe(true);
+      }),
+    );
+  });
+
+  it('never returns a name Prometheus rejects, whatever the prefix: a bad prefix fails', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary-ascii' }), (prefix) => {
+        let name: string;
+        try {
+          name = toPrometheusSeries(entry('numRecordsIn'), prefix).name;
+        } catch (error) {
+          expect(error).toBeInstanceOf(InvalidJobError);
+          expect(prefix !== '' && !validateMetricName(prefix)).toBe(true);
+          return;
+        }
+        expect(validateMetricName(name)).toBe(true);
       }),
     );
   });

@@ -1,6 +1,6 @@
-import { InvalidJobError, MetricRegistry } from '@tributary/core';
+import { InvalidJobError, MetricRegistry, type MetricEntry } from '@tributary/core';
 import { describe, expect, it } from 'vitest';
-import { startMetricsServer, toPrometheusRegistry } from '../src/index.js';
+import { startMetricsServer, toPrometheusRegistry, toPrometheusSeries } from '../src/index.js';
 
 /**
  * startMetricsServer and toPrometheusRegistry with bad options: each row
@@ -11,6 +11,11 @@ type BadInput = readonly [title: string, build: () => unknown, error: string];
 
 const server = (options: Record<string, unknown>) => () => startMetricsServer({ registry: new MetricRegistry(), ...options });
 const registry = (options: unknown) => () => toPrometheusRegistry(new MetricRegistry(), options as never);
+const recordsIn = (): MetricEntry => {
+  const metrics = new MetricRegistry();
+  metrics.scopedGroup(['job', 'j'], { job: 'j', subtask: '0' }).counter('numRecordsIn');
+  return [...metrics.entries()][0] as MetricEntry;
+};
 
 const cases: readonly BadInput[] = [
   ['server: no options', () => startMetricsServer(undefined as never), 'startMetricsServer(): needs an options object'],
@@ -25,6 +30,9 @@ const cases: readonly BadInput[] = [
   ['registry: misspelled key', registry({ prefx: 'app' }), "toPrometheusRegistry(): unknown option 'prefx'; did you mean 'prefix'?"],
   ['registry: options not an object', registry('app'), 'toPrometheusRegistry(): needs an options object'],
   ['registry: prefix a number', registry({ prefix: 1 }), "option 'prefix' must be a valid Prometheus metric name or '', got 1"],
+  // The same check as toPrometheusRegistry's: the series name was '1 bad-prefix_operator_records_in', which Prometheus rejects.
+  ['series: prefix bad', () => toPrometheusSeries(recordsIn(), '1 bad-prefix'), "toPrometheusSeries(): option 'prefix' must be a valid Prometheus metric name or '', got '1 bad-prefix'"],
+  ['series: prefix a number', () => toPrometheusSeries(recordsIn(), 5 as never), "toPrometheusSeries(): option 'prefix' must be a valid Prometheus metric name or '', got 5"],
   ['registry: processMetrics a string', registry({ processMetrics: 'yes' }), "option 'processMetrics' must be true or false, got 'yes'"],
   ['registry: not a registry', () => toPrometheusRegistry({} as never), 'toPrometheusRegistry(): registry must be a @tributary/core MetricRegistry'],
 ];
