@@ -67,7 +67,7 @@ export interface FakeBatchServiceOptions<TIn, TOut> {
   readonly keepCallLog?: boolean;
 }
 
-/** Options of one call; an unknown name or a `signal` that is not an AbortSignal rejects the call with an `InvalidJobError`. */
+/** Options of one call; an unknown name or a `signal` that is not an AbortSignal throws an `InvalidJobError` at the call. */
 export interface CallOptions {
   /** Aborting it rejects the call at once with an `AbortError` and frees its server slot. */
   readonly signal?: AbortSignal;
@@ -219,7 +219,7 @@ export class FakeBatchService<TIn, TOut> {
    * scripts say (`FakeServiceError`, `ThrottledError`, `AbortError`).
    */
   call(inputs: readonly TIn[], options: CallOptions = {}): Promise<TOut[]> {
-    return rejectOnThrow(() => this.enqueue('batch', inputs, callSignal('FakeBatchService.call()', options), (record) => this.handler(record.inputs)));
+    return this.enqueue('batch', inputs, callSignal('FakeBatchService.call()', options), (record) => this.handler(record.inputs));
   }
 
   /**
@@ -229,27 +229,25 @@ export class FakeBatchService<TIn, TOut> {
    * still reject the whole call.
    */
   callPerItem(inputs: readonly TIn[], options: CallOptions = {}): Promise<(TOut | Error)[]> {
-    return rejectOnThrow(() =>
-      this.enqueue('per-item', inputs, callSignal('FakeBatchService.callPerItem()', options), (record) => {
-        const outputs = this.handler(record.inputs);
-        if (outputs.length !== record.inputs.length) {
-          throw new FakeServiceError(
-            `FakeBatchService call #${record.id}: the handler returned ${outputs.length} outputs for ${record.inputs.length} inputs; per-item calls need one per input`,
-            record.id,
-            'handler',
-          );
-        }
-        let failed = 0;
-        const results = outputs.map((output, i): TOut | Error => {
-          const input = record.inputs[i] as TIn;
-          if (this.failItems?.(input) !== true) return output;
-          failed++;
-          return new FakeServiceError(`FakeBatchService call #${record.id}: item ${i} (${preview(input)}) failed (failItems)`, record.id, 'item');
-        });
-        record.failedItems = failed;
-        return results;
-      }),
-    );
+    return this.enqueue('per-item', inputs, callSignal('FakeBatchService.callPerItem()', options), (record) => {
+      const outputs = this.handler(record.inputs);
+      if (outputs.length !== record.inputs.length) {
+        throw new FakeServiceError(
+          `FakeBatchService call #${record.id}: the handler returned ${outputs.length} outputs for ${record.inputs.length} inputs; per-item calls need one per input`,
+          record.id,
+          'handler',
+        );
+      }
+      let failed = 0;
+      const results = outputs.map((output, i): TOut | Error => {
+        const input = record.inputs[i] as TIn;
+        if (this.failItems?.(input) !== true) return output;
+        failed++;
+        return new FakeServiceError(`FakeBatchService call #${record.id}: item ${i} (${preview(input)}) failed (failItems)`, record.id, 'item');
+      });
+      record.failedItems = failed;
+      return results;
+    });
   }
 
   private enqueue<TResult>(
@@ -384,7 +382,10 @@ const FAKE_SERVICE_OPTIONS = [
 const LATENCY_OPTIONS = ['baseMs', 'perItemMs'];
 const CALL_OPTIONS = ['signal'];
 
-/** A call's signal, checked before the call is logged: a misspelled `signal` left the call unabortable, a non-signal left it pending. */
+/**
+ * A call's signal, checked before the call is logged: a misspelled `signal` left the call unabortable, a non-signal left it
+ * pending. Thrown at the call, not a rejection, which a test awaiting the call after moving the clock would see as unhandled.
+ */
 function callSignal(method: string, options: unknown): AbortSignal | undefined {
   const check = new OptionChecker(method);
   check.known(check.object(options), CALL_OPTIONS);
@@ -394,15 +395,6 @@ function callSignal(method: string, options: unknown): AbortSignal | undefined {
     check.fail(`option 'signal' must be an AbortSignal, got ${describeValue(signal)}`);
   }
   return signal as AbortSignal | undefined;
-}
-
-/** A call's mistakes reject its promise, as its failures do, rather than throw where the caller expects a promise. */
-function rejectOnThrow<T>(call: () => Promise<T>): Promise<T> {
-  try {
-    return call();
-  } catch (error) {
-    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
-  }
 }
 
 function callNumbers(check: OptionChecker, option: string, values: readonly number[] | undefined): ReadonlySet<number> {
