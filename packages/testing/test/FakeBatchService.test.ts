@@ -255,9 +255,15 @@ describe('FakeBatchService', () => {
     }
     expect(service.calls).toEqual([]);
     const next = outcomeOf(service.call(['bb'], { signal: new AbortController().signal }));
+    // The async operator's call context goes through as it is: it carries a signal, and more.
+    const context = outcomeOf(service.call(['ccc'], { signal: new AbortController().signal, attempt: 1, deadlineAt: 100 } as never));
     await clock.advance(10);
     expect(next.value).toEqual([2]);
-    expect(service.calls.map((c) => [c.id, c.outcome])).toEqual([[1, 'ok']]);
+    expect(context.value).toEqual([3]);
+    expect(service.calls.map((c) => [c.id, c.outcome])).toEqual([
+      [1, 'ok'],
+      [2, 'ok'],
+    ]);
   });
 
   it('stops listening to a signal once the call is answered', async () => {

@@ -385,10 +385,12 @@ const CALL_OPTIONS = ['signal'];
 /**
  * A call's signal, checked before the call is logged: a misspelled `signal` left the call unabortable, a non-signal left it
  * pending. Thrown at the call, not a rejection, which a test awaiting the call after moving the clock would see as unhandled.
+ * An object with a `signal` may carry more (the async operator's call context, passed on as it is).
  */
 function callSignal(method: string, options: unknown): AbortSignal | undefined {
   const check = new OptionChecker(method);
-  check.known(check.object(options), CALL_OPTIONS);
+  const given = check.object(options);
+  if (!('signal' in given)) check.known(given, CALL_OPTIONS);
   const signal = (options as CallOptions).signal as Partial<AbortSignal> | null | undefined;
   // Duck-typed: a signal from another realm (a worker, jsdom) is no instance of this one's AbortSignal.
   if (signal !== undefined && (typeof signal?.aborted !== 'boolean' || typeof signal.addEventListener !== 'function' || typeof signal.removeEventListener !== 'function')) {
