@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '@tributary/core';
 import { BatchSizeTuner } from '../../src/batching/BatchSizeTuner.js';
 
 const ok = (size: number, durationMs: number) => ({ size, weight: 0, durationMs, throttled: false, failed: false });
@@ -129,6 +130,25 @@ describe('BatchSizeTuner', () => {
     }
     expect(sizes.slice(0, 3)).toEqual([8, 6, 9]);
     expect(flat.size).toBe(512);
+  });
+
+  it('estimates the arrival rate of random arrivals without reading them faster than they come', () => {
+    // Poisson arrivals at 0.2 records per ms: an average of 1 / gap read them at 0.77 (a median over the run).
+    const random = seededRandom(3);
+    const tuner = new BatchSizeTuner({ maxBatchSize: 512, maxBatchDelay: 1000, targetLatency: Number.POSITIVE_INFINITY });
+    const estimates: number[] = [];
+    let now = 0;
+    for (let i = 0; i < 20_000; i++) {
+      now += -Math.log(1 - random()) / 0.2;
+      tuner.arrived(1, now);
+      if (i > 1000 && i % 100 === 0) estimates.push(tuner.snapshot().arrivalRate);
+    }
+    estimates.sort((a, b) => a - b);
+    const median = estimates[estimates.length >> 1]!;
+    expect(median).toBeGreaterThan(0.16);
+    expect(median).toBeLessThan(0.25);
+    // The wait is twice the fill time at that rate: 2 * 8 records / 0.2 per ms = 80 ms.
+    expect(tuner.wait).toBeGreaterThan(40);
   });
 
   it('restores what it learned', () => {
