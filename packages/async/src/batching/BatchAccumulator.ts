@@ -162,15 +162,24 @@ export class BatchAccumulator<TIn, TTag> implements BatchPolicy<TIn> {
     this.size = 0;
   }
 
-  /** A call ended: open batches past their delay, kept open only because no call could start, go while one can. */
+  /** A call ended: open batches past their delay go while a call can start (see `holds`). */
   sendWaiting(): void {
-    if (this.triggers.holdWhileFull !== true || this.owner.atCapacity) return;
+    if (this.triggers.holdWhileFull !== true) return;
     const now = this.timers.currentProcessingTime();
     const batches = this.single !== undefined ? [this.single] : [...this.byKey.values()];
     for (const batch of batches) {
-      if (!this.owner.callSlotFree) return;
-      if (batch.records.length > 0 && !batch.held && now >= batch.firstArrival + this.triggers.maxBatchDelay) this.flush(batch);
+      if (batch.records.length > 0 && now >= batch.firstArrival + this.triggers.maxBatchDelay && !this.holds(batch)) this.flush(batch);
     }
+  }
+
+  /**
+   * Whether a batch past its delay stays open (`holdWhileFull`): while no call could start, sent it would
+   * only wait in line; once the operator, full before, has room again, one more wait for the records it
+   * lets in. With a call slot free and the operator full it goes: it cannot grow (open batches of other
+   * `batchKey`s may hold the rest of the capacity).
+   */
+  private holds(batch: OpenBatch<TIn, TTag>): boolean {
+    return !this.owner.callSlotFree || (batch.held && !this.owner.atCapacity);
   }
 
   private keyed(record: TIn): OpenBatch<TIn, TTag> {
@@ -209,8 +218,7 @@ export class BatchAccumulator<TIn, TTag> implements BatchPolicy<TIn> {
       const now = this.timers.currentProcessingTime();
       if (now < deadline) {
         this.armTimer(batch, deadline);
-      } else if (this.triggers.holdWhileFull === true && (this.owner.atCapacity || batch.held || !this.owner.callSlotFree)) {
-        // Held while full, then one more wait once there is room, for the records it lets in.
+      } else if (this.triggers.holdWhileFull === true && this.holds(batch)) {
         batch.held = this.owner.atCapacity;
         this.armTimer(batch, now + this.triggers.maxBatchDelay);
       } else {
