@@ -103,6 +103,18 @@ describe('failure', () => {
     expect(messages[1]).toBe(messages[0]);
   });
 
+  it('calls a chained key selector once a record at parallelism 1: in the operator that sets the key, or for the check alone', async () => {
+    for (const keyed of ['process', 'sink'] as const) {
+      const env = StreamExecutionEnvironment.create({ runtime: 'single-thread' });
+      let calls = 0;
+      const stream = env.fromElements(1, 2, 3, 4).keyBy((n) => (calls++, n % 2));
+      if (keyed === 'process') stream.process<number>({ processElement: (n, _ctx, out) => out.collect(n) }).addSink(() => undefined);
+      else stream.addSink(() => undefined);
+      await env.execute(`keys into ${keyed}`);
+      expect(calls, keyed).toBe(4);
+    }
+  });
+
   it('fails on a key selector that throws, naming the keyed edge', async () => {
     const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', parallelism: 2 });
     env

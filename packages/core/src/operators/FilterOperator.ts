@@ -8,6 +8,7 @@ export class FilterOperator<T> implements OneInputStreamOperator<T> {
   private readonly fn: FilterFunction<T> | ((value: T) => boolean);
   private readonly filter: (value: T) => boolean;
   private readonly setKey: ((value: unknown) => unknown) | undefined;
+  readonly setsKeys: boolean;
 
   constructor(
     private readonly ctx: OperatorContext<T>,
@@ -16,6 +17,7 @@ export class FilterOperator<T> implements OneInputStreamOperator<T> {
     this.fn = functionForSubtask(userFn, 'filter');
     this.filter = typeof this.fn === 'function' ? this.fn : this.fn.filter.bind(this.fn);
     this.setKey = keyContextSetter(ctx);
+    this.setsKeys = this.setKey !== undefined;
   }
 
   open(): void | Promise<void> {

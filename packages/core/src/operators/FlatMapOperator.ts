@@ -10,6 +10,7 @@ import { closeFunction, functionForSubtask, isThenable, keyContextSetter, openFu
 export class FlatMapOperator<TIn, TOut> implements OneInputStreamOperator<TIn> {
   private readonly fn: FlatMapFunction<TIn, TOut> | ((value: TIn) => Iterable<TOut>);
   private readonly setKey: ((value: unknown) => unknown) | undefined;
+  readonly setsKeys: boolean;
 
   constructor(
     private readonly ctx: OperatorContext<TOut>,
@@ -17,6 +18,7 @@ export class FlatMapOperator<TIn, TOut> implements OneInputStreamOperator<TIn> {
   ) {
     this.fn = functionForSubtask(userFn, 'flatMap');
     this.setKey = keyContextSetter(ctx);
+    this.setsKeys = this.setKey !== undefined;
   }
 
   open(): void | Promise<void> {

@@ -8,6 +8,7 @@ import { closeFunction, functionForSubtask, keySetter, openFunction } from './us
 export class KeyedProcessOperator<TKey extends Key, TIn, TOut> implements OneInputStreamOperator<TIn> {
   private readonly fn: KeyedProcessFunction<TKey, TIn, TOut>;
   private readonly setKey: (value: unknown) => Key;
+  readonly setsKeys = true;
   private readonly processContext: KeyedProcessContext<TKey>;
 
   constructor(

@@ -9,6 +9,7 @@ export class KeyedReduceOperator<T> implements OneInputStreamOperator<T> {
   private readonly fn: ReduceFunction<T> | ((accumulator: T, value: T) => T);
   private readonly reduce: (accumulator: T, value: T) => T;
   private readonly setKey: (value: unknown) => unknown;
+  readonly setsKeys = true;
   private readonly state: ValueState<T>;
 
   constructor(

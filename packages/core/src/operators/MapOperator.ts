@@ -8,6 +8,7 @@ export class MapOperator<TIn, TOut> implements OneInputStreamOperator<TIn> {
   private readonly fn: MapFunction<TIn, TOut> | ((value: TIn) => TOut);
   private readonly map: (value: TIn) => TOut;
   private readonly setKey: ((value: unknown) => unknown) | undefined;
+  readonly setsKeys: boolean;
 
   constructor(
     private readonly ctx: OperatorContext<TOut>,
@@ -16,6 +17,7 @@ export class MapOperator<TIn, TOut> implements OneInputStreamOperator<TIn> {
     this.fn = functionForSubtask(userFn, 'map');
     this.map = typeof this.fn === 'function' ? this.fn : this.fn.map.bind(this.fn);
     this.setKey = keyContextSetter(ctx);
+    this.setsKeys = this.setKey !== undefined;
   }
 
   open(): void | Promise<void> {

@@ -141,6 +141,8 @@ export interface OneInputStreamOperator<TIn> {
    */
   initializeListState?(lists: OperatorListState, union: OperatorListState): void;
   open?(): void | Promise<void>;
+  /** True when it makes each record's key the current key itself (and so checks it): a chained `keyBy` then checks none. */
+  readonly setsKeys?: boolean;
   processElement(value: TIn): void;
   /**
    * Optional: processes several records at once, with exactly the effect of

@@ -299,18 +299,21 @@ export class OperatorCounters {
 }
 
 /**
- * Creates an operator instance. A factory that throws (a user's `transform`,
- * a function copied per subtask) gets an operator that fails on open, so the
- * failure names the operator and the restart strategy applies.
+ * The input of an operator in a chain: one behind a chained `keyBy` checks each record's key
+ * (see KeyCheckedInput), unless the operator does so itself.
  */
-/** The input of an operator in a chain: one behind a chained `keyBy` checks each record's key (see KeyCheckedInput). */
 function chainedInput(node: StreamNode, operator: OneInputStreamOperator<unknown>, recordsIn: Counter): ChainedInput<unknown> {
   const edge = node.inEdges[0];
-  return edge?.chained === true && edge.partitioning.kind === 'hash'
+  return edge?.chained === true && edge.partitioning.kind === 'hash' && operator.setsKeys !== true
     ? new KeyCheckedInput(operator, recordsIn, node.description, edge.partitioning)
     : new ChainedInput(operator, recordsIn, node.description);
 }
 
+/**
+ * Creates an operator instance. A factory that throws (a user's `transform`,
+ * a function copied per subtask) gets an operator that fails on open, so the
+ * failure names the operator and the restart strategy applies.
+ */
 function createOperator(factory: OperatorFactory<unknown, unknown>, ctx: OperatorContext<unknown>): OneInputStreamOperator<unknown> {
   try {
     const operator = factory(ctx);
