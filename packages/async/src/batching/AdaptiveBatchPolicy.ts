@@ -117,6 +117,7 @@ function isTunerState(value: unknown): value is TunerState {
     typeof s.arrivalRate === 'number' &&
     Array.isArray(s.fit) &&
     s.fit.length === 5 &&
-    s.fit.every((x) => typeof x === 'number' && Number.isFinite(x))
+    s.fit.every((x) => typeof x === 'number' && Number.isFinite(x)) &&
+    (s.spread === undefined || (Array.isArray(s.spread) && s.spread.every((x) => typeof x === 'number' && x > 0 && Number.isFinite(x))))
   );
 }

@@ -19,6 +19,8 @@ export interface CallOutcome {
   readonly size: number;
   /** Their weight (the `weigher`'s sum; 0 without one). */
   readonly weight: number;
+  /** When the call started, on the operator's clock (ms). */
+  readonly startedAt: number;
   /** From the call's start to its completion, in ms. */
   readonly durationMs: number;
   /** The service asked to slow down (a retry-after hint). */

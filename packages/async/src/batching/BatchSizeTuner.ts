@@ -16,15 +16,24 @@ export interface TunerState {
   readonly fit: readonly [number, number, number, number, number];
   /** Records per ms arriving, as last estimated. */
   readonly arrivalRate: number;
+  /** Recent calls' durations over what the fit predicted for them, oldest first (absent in states of older versions). */
+  readonly spread?: readonly number[];
 }
 
-/** Weight an observation keeps per later one: about the last five calls count (a step change is followed within a few batches). */
-const DECAY = 0.8;
-/** A call this far (as a share) from the fitted duration is a change of service, not noise: the fit starts again from it. */
+/**
+ * Weight an observation keeps per later one: about the last twenty calls count, enough for a fit through noisy
+ * calls (a service whose calls take 2.5x as long half the time). A step change is followed at once (SURPRISE).
+ */
+const DECAY = 0.95;
+/** A call this far (as a share) beyond the spread of recent calls around the fit is a change of service, not noise: the fit starts again from it. */
 const SURPRISE = 0.25;
+/** Share of a call by which the fit's slope may be unsure at the mean size, and still be used (see model()). */
+const SLOPE_PRECISION = 0.25;
+/** Calls whose spread around the fit is kept: the second longest of 20, over its prediction, is about their 95th percentile. */
+const SPREAD_CALLS = 20;
 /** Overhead share of a call worth paying: past it, a bigger batch gains under 5% throughput (Beam's `target_batch_overhead`). */
 const OVERHEAD_SHARE = 0.05;
-/** Headroom under the latency target, for the spread of call durations. */
+/** Headroom under the latency target, beside the spread of call durations the tuner measures. */
 const LATENCY_SHARE = 0.95;
 /** Most a size grows per call: a fit misled by a change costs at most one batch this much too big. */
 const GROWTH = 1.5;
@@ -35,6 +44,9 @@ const PROBE = 0.75;
 /** A first guess no service should find too big. */
 const FIRST_SIZE = 8;
 
+/** `x` to a millionth: the float error of a fit through many calls must not add or drop a record at a whole size. */
+const toMicros = (x: number): number => Math.round(x * 1e6) / 1e6;
+
 /**
  * Chooses the next batch's size and wait from the calls it observes: it
  * fits a call's duration as `a * n + b` (per-item cost and overhead) over
@@ -42,10 +54,15 @@ const FIRST_SIZE = 8;
  * whose overhead share is under 5% (bigger batches would add latency for
  * little throughput), capped so that two calls' time (one in line, one of
  * its own, as under backpressure) stays within the latency target (when
- * no size can, the size whose records cost half the call's overhead). A call
- * far off the fit means the service changed: the fit starts again from it.
+ * no size can, the size whose records cost half the call's overhead). A
+ * noisy service's calls count at the 95th percentile of their recent spread
+ * around the fit: the p95 is what the target bounds. Two calls in a row far
+ * beyond that spread, the same way, mean the service changed: the fit starts
+ * again from them, and calls started before then, which took the old
+ * service's time, are left out.
  * The latency cap applies at once, before the next batch; otherwise the
- * size shrinks at most twofold per call. It grows at most 1.5x per call and
+ * size shrinks at most twofold per call. It grows at most 1.5x per call, on
+ * calls started since it last grew (not compounding while many calls are out), and
  * only while calls succeed unthrottled (throttling is the concurrency
  * limiter's to answer), and never leaves `[1, maxBatchSize]` nor waits past
  * `maxBatchDelay`.
@@ -61,8 +78,19 @@ export class BatchSizeTuner {
   private arrivedSpan = 0;
   /** Per-item cost of the last fit that could tell it from overhead (NaN: none yet). */
   private slope = Number.NaN;
+  /** Recent calls' durations over the fit's prediction for them (calls a split fit predicted), oldest first. */
+  private readonly spread: number[] = [];
+  /** A slow call's duration over the fitted one, and the standard deviation of that ratio (see noteSpread). */
+  private slowCall = 1;
+  private noise = 0;
   /** The size of a smaller call sent to tell overhead from per-record cost, until a call that size ends (0: none). */
   private probe = 0;
+  /** The last call far beyond the spread, until the next tells a change (far off the same way) from noise. */
+  private farOff: { n: number; t: number; ratio: number; direction: 1 | -1 } | undefined;
+  /** When the fit last started again for a change of service, on the operator's clock (ms). */
+  private changedAt = Number.NEGATIVE_INFINITY;
+  /** When the size last grew, on the operator's clock (ms): calls started before it were formed at an older size. */
+  private grewAt = Number.NEGATIVE_INFINITY;
   private arrivals = 0;
   private arrivalsSince = Number.NaN;
 
@@ -73,10 +101,10 @@ export class BatchSizeTuner {
   /** How long an open batch waits for more records, in ms: at least 1 (a lone record always goes), at most `maxBatchDelay`. */
   get wait(): number {
     const { maxBatchDelay, targetLatency } = this.bounds;
-    const left = targetLatency === Number.POSITIVE_INFINITY ? maxBatchDelay : LATENCY_SHARE * targetLatency - 2 * this.predict(this.size);
+    const left = targetLatency === Number.POSITIVE_INFINITY ? maxBatchDelay : LATENCY_SHARE * targetLatency - 2 * this.slowCall * this.predict(this.size);
     // Twice the expected fill time: a batch not full by then waits on a lull, and waiting longer no longer pays.
     const fill = this.arrivalRate > 0 ? (2 * this.size) / this.arrivalRate : maxBatchDelay;
-    return Math.max(1, Math.min(maxBatchDelay, left, Math.ceil(fill)));
+    return Math.max(1, Math.min(maxBatchDelay, toMicros(left), Math.ceil(fill)));
   }
 
   /** Records per ms arriving: 0 until the clock moved between arrivals. */
@@ -104,13 +132,18 @@ export class BatchSizeTuner {
     if (outcome.throttled) return;
     // A failed call's duration says nothing about the service's cost.
     if (outcome.failed || outcome.size === 0) return;
+    // Started before the fit started again, it took the service's old time: the fit would mix the two services.
+    if (outcome.startedAt < this.changedAt) return;
     const f = this.fit;
     const n = outcome.size;
     const t = outcome.durationMs;
-    const changed = this.changed(n, t);
+    const first = this.changeTold(n, t);
+    const changed = first !== undefined;
     if (changed) {
-      // The service changed: the past would only mislead, and the slope learned from it too.
-      f.fill(0);
+      // The service changed: the past would only mislead, and the slope learned from it too. The fit starts from
+      // the two calls that told.
+      this.changedAt = outcome.startedAt + t;
+      f.splice(0, f.length, DECAY, DECAY * first.n, DECAY * first.n * first.n, DECAY * first.t, DECAY * first.n * first.t);
       this.slope = Number.NaN;
     } else {
       for (let i = 0; i < f.length; i++) f[i] = (f[i] as number) * DECAY;
@@ -125,7 +158,9 @@ export class BatchSizeTuner {
       if (n > this.probe && !changed) return;
       this.probe = 0;
     }
-    const grown = Math.ceil(this.size * GROWTH);
+    // Only a call started since the size last grew grows it: with 8 calls out, the ends of 8 calls of the old size
+    // would compound 1.5x eight times (25x) before a call of the new size came back.
+    const grown = outcome.startedAt >= this.grewAt ? Math.ceil(this.size * GROWTH) : this.size;
     // Throughput moves the size at most twofold down per call. The latency target cuts at once, to
     // what the fit affords: the calls of the old size still ending then cut no further.
     let next = Math.max(1, Math.min(Math.max(Math.floor(this.size / 2), this.efficient()), this.affordable(), grown, this.bounds.maxBatchSize));
@@ -136,57 +171,116 @@ export class BatchSizeTuner {
       this.probe = next;
     }
     // Moves under 5% are noise of the fit; each move costs a short batch while the operator's capacity follows.
-    if (Math.abs(next - this.size) > HYSTERESIS * this.size) this.size = next;
+    if (Math.abs(next - this.size) > HYSTERESIS * this.size) {
+      if (next > this.size) this.grewAt = outcome.startedAt + t;
+      this.size = next;
+    }
   }
 
   snapshot(): TunerState {
-    return { size: this.size, fit: [...this.fit], arrivalRate: this.arrivalRate };
+    return { size: this.size, fit: [...this.fit], arrivalRate: this.arrivalRate, spread: [...this.spread] };
   }
 
   restore(state: TunerState): void {
     this.size = Math.min(this.bounds.maxBatchSize, Math.max(1, Math.floor(state.size)));
     for (let i = 0; i < this.fit.length; i++) this.fit[i] = state.fit[i] as number;
+    this.spread.splice(0, this.spread.length, ...(state.spread ?? []).slice(-SPREAD_CALLS));
+    this.noteSpread();
     // The rate learned, as if from one ms of arrivals: the updates after the restore soon outweigh it.
     this.arrivedRecords = state.arrivalRate;
     this.arrivedSpan = state.arrivalRate > 0 ? 1 : 0;
   }
 
-  /** A call of `n` records taking `t` ms, far off a fit that tells per-item cost from overhead: the service changed. */
-  private changed(n: number, t: number): boolean {
-    if (this.line()?.split !== true) return false;
-    const expected = this.predict(n);
-    return expected > 0 && Math.abs(t - expected) > SURPRISE * expected;
+  /**
+   * Whether a call of `n` records taking `t` ms tells that the service changed: it and the call before are both
+   * far beyond the recent spread around a fit that tells per-item cost from overhead, the same way. Returns the
+   * call before (the fit starts again from the two). A lone call far off is noise: its ratio joins the spread (only
+   * a split fit's ratios are the service's noise, not the model's error), so a service whose calls often take
+   * 2.5x others stops looking changed after the first few.
+   */
+  private changeTold(n: number, t: number): { n: number; t: number } | undefined {
+    const before = this.farOff;
+    this.farOff = undefined;
+    const line = this.line();
+    if (line?.split !== true) return undefined;
+    const expected = this.predict(n, line);
+    if (!(expected > 0)) return undefined;
+    const ratio = t / expected;
+    const spread = this.spread;
+    const direction = ratio > (1 + SURPRISE) * Math.max(1, ...spread) ? 1 : ratio < (1 - SURPRISE) * Math.min(1, ...spread) ? -1 : 0;
+    if (direction !== 0 && before?.direction === direction) return before;
+    if (before !== undefined) this.noteRatio(before.ratio);
+    if (direction !== 0) this.farOff = { n, t, ratio, direction };
+    else this.noteRatio(ratio);
+    return undefined;
+  }
+
+  private noteRatio(ratio: number): void {
+    this.spread.push(ratio);
+    if (this.spread.length > SPREAD_CALLS) this.spread.shift();
+    this.noteSpread();
+  }
+
+  /**
+   * A slow call's duration over the fitted one: the second longest of the recent calls', about their 95th
+   * percentile, and never under 1 (the second, so that the one call that found a change does not count); and
+   * the noise of the calls around the fit.
+   * Kept, as the wait is read on every record; to a thousandth, as the float error of an exact fit is no spread.
+   */
+  private noteSpread(): void {
+    const sorted = [...this.spread].sort((x, y) => y - x);
+    this.slowCall = Math.max(1, Math.round((sorted[1] ?? 1) * 1000) / 1000);
+    // Without the longest and the shortest: the calls that found a change of service are not its noise.
+    const inner = sorted.slice(1, -1);
+    const mean = inner.reduce((sum, x) => sum + x, 0) / inner.length;
+    const variance = inner.reduce((sum, x) => sum + (x - mean) ** 2, 0) / inner.length;
+    this.noise = inner.length < 3 ? 0 : Math.round(Math.sqrt(variance) * 1000) / 1000;
   }
 
   /** The smallest size whose overhead share is under 5%; `maxBatchSize` while the fit cannot tell per-item cost from overhead. */
   private efficient(): number {
-    const line = this.line();
+    const line = this.model();
     const max = this.bounds.maxBatchSize;
     // No measurable per-item cost: only the overhead counts, so bigger is better.
     if (line === undefined || !line.split || line.a <= 0) return max;
-    return Math.max(1, Math.min(max, Math.ceil(((1 - OVERHEAD_SHARE) / OVERHEAD_SHARE) * (line.b / line.a))));
+    return Math.max(1, Math.min(max, Math.ceil(toMicros(((1 - OVERHEAD_SHARE) / OVERHEAD_SHARE) * (line.b / line.a)))));
   }
 
   /**
-   * The biggest size whose call fits twice (one in line, one of its own) in 95% of the target; `maxBatchSize`
-   * without one. When not even one record fits (the overhead alone breaks the target), no size meets it, and
+   * The biggest size whose call fits twice (one in line, one of its own, each as slow as the recent spread makes
+   * a slow call) in 95% of the target; `maxBatchSize` without one. When not even one record fits (the overhead alone breaks the target), no size meets it, and
    * shrinking would only cost throughput: the size whose records cost half the call's overhead, whose call is
    * within 1.5x the shortest any size gives.
    */
   private affordable(): number {
     const target = this.bounds.targetLatency;
     const max = this.bounds.maxBatchSize;
-    const line = this.line();
+    const line = this.model();
     if (target === Number.POSITIVE_INFINITY || line === undefined || line.a <= 0) return max;
-    const room = (LATENCY_SHARE * target) / 2 - line.b;
+    const room = (LATENCY_SHARE * target) / (2 * this.slowCall) - line.b;
     const perRecordBudget = room >= line.a ? room : line.b / 2;
-    return Math.max(1, Math.min(max, Math.floor(perRecordBudget / line.a)));
+    return Math.max(1, Math.min(max, Math.floor(toMicros(perRecordBudget / line.a))));
   }
 
   /** The fitted duration of a call of `n` records; 0 before any fit. */
-  private predict(n: number): number {
-    const line = this.line();
+  private predict(n: number, line = this.model()): number {
     return line === undefined ? 0 : Math.max(0, line.a) * n + line.b;
+  }
+
+  /**
+   * What the sizes rest on: the fit while the calls' noise leaves its slope known (two standard errors of it
+   * move a call of the mean size by under a quarter of the call; always, for calls without noise), else the
+   * whole cost taken as per-item, as before any slope. A noisy service's calls of a few near sizes fit any
+   * slope, and a steep one would cap the size at a few records.
+   */
+  private model(): { a: number; b: number; split: boolean } | undefined {
+    const line = this.line();
+    if (line === undefined || !line.split || this.noise === 0) return line;
+    const [w, sn, snn, st] = this.fit;
+    const meanN = sn / w;
+    const meanT = st / w;
+    const standardError = (this.noise * meanT) / Math.sqrt(w * (snn / w - meanN * meanN));
+    return 2 * standardError * meanN <= SLOPE_PRECISION * meanT ? line : { a: st / sn, b: 0, split: false };
   }
 
   /**

@@ -103,6 +103,7 @@ export class AttemptController<TIn, TOut> {
     return {
       size: batch.inputs.length,
       weight: batch.weight,
+      startedAt: call.startedAt,
       durationMs: this.ctx.clock.now() - call.startedAt,
       throttled: this.throttledCall,
       failed: kind !== VALUE,

@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { seededRandom } from '@tributary/core';
 import { BatchSizeTuner } from '../../src/batching/BatchSizeTuner.js';
 
-const ok = (size: number, durationMs: number) => ({ size, weight: 0, durationMs, throttled: false, failed: false });
+/** The clock of the calls: each starts when the one before ended, as with one call in flight. */
+let now = 0;
+const ok = (size: number, durationMs: number) => {
+  const startedAt = now;
+  now += durationMs;
+  return { size, weight: 0, startedAt, durationMs, throttled: false, failed: false };
+};
 const bounds = { maxBatchSize: 100, maxBatchDelay: 50, targetLatency: Number.POSITIVE_INFINITY };
 
 /** Feeds the tuner calls of a service costing `b + a * n` at the sizes it chooses. */
@@ -130,6 +136,45 @@ describe('BatchSizeTuner', () => {
     }
     expect(sizes.slice(0, 3)).toEqual([8, 6, 9]);
     expect(flat.size).toBe(512);
+  });
+
+  it('sizes a noisy service for its slow calls, and keeps a size however little the sizes it tried tell about the slope', () => {
+    // (20 + n) ms, or 2.5 times that, at random: two slow calls of n fit 237.5 ms for n <= 27.
+    const random = seededRandom(5);
+    const tuner = new BatchSizeTuner({ maxBatchSize: 512, maxBatchDelay: 50, targetLatency: 250 });
+    const sizes: number[] = [];
+    for (let i = 0; i < 400; i++) {
+      sizes.push(tuner.size);
+      tuner.observe(ok(tuner.size, (20 + tuner.size) * (random() < 0.5 ? 1 : 2.5)));
+    }
+    const settled = sizes.slice(200).sort((x, y) => x - y);
+    // Before: sized for the mean call (a median of 39, calls of up to 98), or stuck at 3 on a slope fitted through calls of 3.
+    expect(settled[settled.length >> 1]).toBeLessThanOrEqual(30);
+    expect(settled[Math.floor(settled.length * 0.05)]).toBeGreaterThanOrEqual(12);
+  });
+
+  it('grows once per size tried while many calls are out, not once per call', () => {
+    // Eight calls of 8 out at once: each end used to grow the size 1.5x, to 8 * 1.5^8 before a bigger call came back.
+    const tuner = new BatchSizeTuner({ maxBatchSize: 512, maxBatchDelay: 50, targetLatency: Number.POSITIVE_INFINITY });
+    for (let i = 0; i < 8; i++) tuner.observe({ size: 8, weight: 0, startedAt: 0, durationMs: 50 + i, throttled: false, failed: false });
+    expect(tuner.size).toBe(12);
+    tuner.observe({ size: 12, weight: 0, startedAt: 51, durationMs: 51, throttled: false, failed: false });
+    expect(tuner.size).toBe(18);
+  });
+
+  it('leaves out a call that started before the service changed', () => {
+    const tuner = new BatchSizeTuner({ maxBatchSize: 512, maxBatchDelay: 50, targetLatency: 250 });
+    learn(tuner, 1, 30, 30);
+    expect(tuner.size).toBe(88);
+    const start = now;
+    // The service speeds up to 5 ms + 0.2 ms a record: the first call after tells, and the sizes grow.
+    tuner.observe({ size: 88, weight: 0, startedAt: start + 1, durationMs: 5 + 0.2 * 88, throttled: false, failed: false });
+    tuner.observe({ size: tuner.size, weight: 0, startedAt: start + 30, durationMs: 5 + 0.2 * tuner.size, throttled: false, failed: false });
+    const grown = tuner.size;
+    expect(grown).toBeGreaterThan(88);
+    // A call sent before the change ends now, at the old 118 ms: it used to start the fit again and cut the size to 88.
+    tuner.observe({ size: 88, weight: 0, startedAt: start, durationMs: 118, throttled: false, failed: false });
+    expect(tuner.size).toBe(grown);
   });
 
   it('estimates the arrival rate of random arrivals without reading them faster than they come', () => {

@@ -27,18 +27,18 @@ const base: WaitBatchOptions<number, number> = { maxBatchSize: 2, weigher: (x) =
 
 describe('BatchPolicy: the operator reports each call\'s outcome', () => {
   const cases: { name: string; options?: Partial<WaitBatchOptions<number, number>>; end: (call: ControlledCalls<number, number>['calls'][number]) => void; outcome: CallOutcome }[] = [
-    { name: 'a success', end: (c) => c.resolve([1, 2]), outcome: { size: 2, weight: 7, durationMs: 30, throttled: false, failed: false } },
+    { name: 'a success', end: (c) => c.resolve([1, 2]), outcome: { size: 2, weight: 7, startedAt: 0, durationMs: 30, throttled: false, failed: false } },
     {
       name: 'a failure',
       options: { onFailure: { fallback: () => [] } },
       end: (c) => c.reject(new Error('down')),
-      outcome: { size: 2, weight: 7, durationMs: 30, throttled: false, failed: true },
+      outcome: { size: 2, weight: 7, startedAt: 0, durationMs: 30, throttled: false, failed: true },
     },
     {
       name: 'a throttled call',
       options: { onFailure: { fallback: () => [] } },
       end: (c) => c.reject(new ThrottledError('slow down', 10)),
-      outcome: { size: 2, weight: 7, durationMs: 30, throttled: true, failed: true },
+      outcome: { size: 2, weight: 7, startedAt: 0, durationMs: 30, throttled: true, failed: true },
     },
   ];
   it.each(cases)('$name', async ({ options, end, outcome }) => {
@@ -63,6 +63,6 @@ describe('BatchPolicy: the operator reports each call\'s outcome', () => {
     await harness.open();
     harness.processElements([3, 4]);
     await harness.setProcessingTime(50);
-    expect(outcomes).toEqual([{ size: 2, weight: 7, durationMs: 50, throttled: false, failed: true }]);
+    expect(outcomes).toEqual([{ size: 2, weight: 7, startedAt: 0, durationMs: 50, throttled: false, failed: true }]);
   });
 });
