@@ -176,6 +176,43 @@ describe('adaptive batching: sizes chosen from the calls observed', { timeout: 1
     expect(harness.getOutput().sort((a, b) => a - b)).toEqual(Array.from({ length: 52 }, (_, i) => i + 8));
   });
 
+  it('meets the target on a service whose call time follows its longest record, with 8 calls in flight', async () => {
+    // Padding to the longest text: 20 ms + 0.1 ms per record and unit of the batch's longest length (1-50, most short).
+    const lengthOf = (id: number) => {
+      const h = Math.imul((id + 7919) ^ 0x9e3779b9, 0x85ebca6b) >>> 0;
+      return Math.min(50, Math.floor(1 / (1 - ((h % 10_000) / 10_000) * 0.98)));
+    };
+    const run = async (options: WaitBatchOptions<number, number>) => {
+      const clock = new ManualClock(0);
+      const harness = new OneInputOperatorHarness<number, number>(
+        asyncBatchOperatorFactory<number, number>(
+          (xs) =>
+            new Promise((resolve) => {
+              clock.schedule(clock.now() + 20 + 0.1 * xs.length * Math.max(...xs.map(lengthOf)), () => resolve([...xs]));
+            }),
+          { ...options, maxInFlightBatches: 8 },
+        ),
+        { clock, name: 'embed', maxSteps: 1_000_000 },
+      );
+      await harness.open();
+      const arrival: number[] = [];
+      for (let id = 0; id < 12_000; id++) {
+        await harness.feed([id]);
+        arrival[id] = clock.now();
+      }
+      await harness.endInput();
+      const out = harness.getTimedOutput().slice(2_000);
+      expect(out.length).toBe(10_000);
+      return { p95: quantile(out.map((r) => r.time - (arrival[r.value] as number)), 0.95), throughput: out.length / (out.at(-1)!.time - out[0]!.time) };
+    };
+    const adaptiveRun = await run({ maxBatchSize: 512, maxBatchDelay: 50, adaptive: { targetLatency: 250 } });
+    // The best fixed size of a sweep (16-48): 24 records, p95 220 ms.
+    const fixed = await run({ maxBatchSize: 24, maxBatchDelay: 50 });
+    // Before: 1.5x growth on each of the 8 calls of a size, to 395 records and 1.5 s calls, then cuts to 1: p95 811 ms.
+    expect(adaptiveRun.p95).toBeLessThanOrEqual(250);
+    expect(adaptiveRun.throughput).toBeGreaterThanOrEqual(0.9 * fixed.throughput);
+  });
+
   it('never starves a lone record: it goes within maxBatchDelay, and sooner once the arrival rate is known', async () => {
     const clock = new ManualClock(0);
     const service = new FakeBatchService<number, number>({ clock, handler: (xs) => [...xs], latency: FAST });
