@@ -78,6 +78,8 @@ export class BatchSizeTuner {
   private arrivedSpan = 0;
   /** Per-item cost of the last fit that could tell it from overhead (NaN: none yet). */
   private slope = Number.NaN;
+  /** Whether the calls the fit weighs now differ enough in size to measure the slope (else it is kept, or none). */
+  private slopeMeasured = false;
   /** Recent calls' durations over the fit's prediction for them (calls a split fit predicted), oldest first. */
   private readonly spread: number[] = [];
   /** A slow call's duration over the fitted one, and the standard deviation of that ratio (see noteSpread). */
@@ -165,8 +167,11 @@ export class BatchSizeTuner {
     // what the fit affords: the calls of the old size still ending then cut no further.
     let next = Math.max(1, Math.min(Math.max(Math.floor(this.size / 2), this.efficient()), this.affordable(), grown, this.bounds.maxBatchSize));
     // Calls of one size cannot tell overhead from per-record cost, and the whole cost taken as per-record can hold the
-    // size where it is for good (110 ms a call of any size, near the target): a smaller call, never over the target, tells.
-    if (next === n && n === this.size && Number.isNaN(this.slope) && n > 1 && n < this.bounds.maxBatchSize) {
+    // size where it is for good (110 ms a call of any size, near the target): a smaller call, never over the target,
+    // tells. So does a slope kept from calls long past: a service that changed within the noise at this size (1 ms a
+    // record + 20 to 0.005 ms + 115, at 98 records) would keep the old slope and the size for good.
+    const stays = Math.abs(next - this.size) <= HYSTERESIS * this.size;
+    if (stays && n === this.size && !this.slopeMeasured && n > 1 && n < this.bounds.maxBatchSize) {
       next = Math.floor(n * PROBE);
       this.probe = next;
     }
@@ -298,7 +303,8 @@ export class BatchSizeTuner {
     const meanN = sn / w;
     const meanT = st / w;
     const varN = snn / w - meanN * meanN;
-    if (varN >= (0.02 * meanN) ** 2) this.slope = (snt / w - meanN * meanT) / varN;
+    this.slopeMeasured = varN >= (0.02 * meanN) ** 2;
+    if (this.slopeMeasured) this.slope = (snt / w - meanN * meanT) / varN;
     if (Number.isNaN(this.slope)) return { a: meanT / meanN, b: 0, split: false };
     return { a: this.slope, b: Math.max(0, meanT - this.slope * meanN), split: true };
   }

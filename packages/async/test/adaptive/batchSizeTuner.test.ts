@@ -162,6 +162,15 @@ describe('BatchSizeTuner', () => {
     expect(tuner.size).toBe(18);
   });
 
+  it('measures the slope again when calls of one size keep an old one, so a change hidden at that size is found', () => {
+    const tuner = new BatchSizeTuner({ maxBatchSize: 512, maxBatchDelay: 50, targetLatency: 250 });
+    learn(tuner, 1, 20, 60);
+    expect(tuner.size).toBe(98); // (118.75 - 20) / 1
+    // Now 115 ms + 0.005 ms a record: 115.5 ms at 98 records, as before; the slope kept from the old calls held 98 for good.
+    const sizes = learn(tuner, 0.005, 115, 150);
+    expect(sizes.slice(-10)).toEqual(Array(10).fill(512));
+  });
+
   it('leaves out a call that started before the service changed', () => {
     const tuner = new BatchSizeTuner({ maxBatchSize: 512, maxBatchDelay: 50, targetLatency: 250 });
     learn(tuner, 1, 30, 30);
