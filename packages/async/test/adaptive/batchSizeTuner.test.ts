@@ -21,6 +21,24 @@ function learn(tuner: BatchSizeTuner, a: number, b: number, calls: number): numb
   return sizes;
 }
 
+/** Feeds the tuner `calls` calls of a service costing `cost(n)` ms, `slots` at once, each of the size chosen when it starts. */
+function concurrent(tuner: BatchSizeTuner, cost: (n: number) => number, slots: number, calls: number): number[] {
+  const out: { size: number; startedAt: number; end: number }[] = [];
+  const sizes: number[] = [];
+  const start = (at: number) => {
+    sizes.push(tuner.size);
+    out.push({ size: tuner.size, startedAt: at, end: at + cost(tuner.size) });
+  };
+  for (let i = 0; i < slots; i++) start(0);
+  while (sizes.length < calls) {
+    out.sort((x, y) => x.end - y.end);
+    const { size, startedAt, end } = out.shift()!;
+    tuner.observe({ size, weight: 0, startedAt, durationMs: end - startedAt, throttled: false, failed: false });
+    start(end);
+  }
+  return sizes;
+}
+
 describe('BatchSizeTuner', () => {
   it('starts from a small guess and grows at most 1.5x a call', () => {
     const tuner = new BatchSizeTuner(bounds);
@@ -169,6 +187,14 @@ describe('BatchSizeTuner', () => {
     // Now 115 ms + 0.005 ms a record: 115.5 ms at 98 records, as before; the slope kept from the old calls held 98 for good.
     const sizes = learn(tuner, 0.005, 115, 150);
     expect(sizes.slice(-10)).toEqual(Array(10).fill(512));
+  });
+
+  it('keeps a size when calls cost more than in proportion to it, rather than shrinking to 1 record and growing back', () => {
+    // 10 ms + 0.01 ms x n², 8 calls at once: the line through calls of 40-90 records crosses zero, and the overhead
+    // rule took that as no overhead at all, shrinking to 1 record (where 10 ms is all of a call) and growing back.
+    const tuner = new BatchSizeTuner({ maxBatchSize: 512, maxBatchDelay: 50, targetLatency: 250 });
+    const sizes = concurrent(tuner, (n) => 10 + 0.01 * n * n, 8, 400);
+    expect(Math.min(...sizes.slice(200))).toBeGreaterThanOrEqual(16);
   });
 
   it('leaves out a call that started before the service changed', () => {
