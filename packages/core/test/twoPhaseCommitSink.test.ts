@@ -9,7 +9,10 @@ class HeldCommits extends TwoPhaseCommitSink<string, number> {
   protected beginTransaction(): number {
     return this.next++;
   }
-  protected write(): void {}
+  readonly written: string[] = [];
+  protected write(_txn: number, value: string): void {
+    this.written.push(value);
+  }
   protected preCommit(): Promise<void> {
     return Promise.resolve();
   }
@@ -77,5 +80,27 @@ describe('TwoPhaseCommitSink', () => {
     expect(sink.releases).toHaveLength(1);
     await writer.write('b');
     expect(await writer.snapshotListState?.(3)).toEqual({ pending: [{ checkpointId: 3, txn: 2 }] });
+  });
+
+  it('refuses a write after close(), naming the sink, instead of writing into the transaction close() aborted', async () => {
+    const sink = new HeldCommits();
+    const writer = await sink.createWriter(ctx);
+    await writer.write('a');
+    await writer.close?.();
+    expect(sink.aborted).toEqual([0]);
+    expect(() => writer.write('b')).toThrow(/^HeldCommits: write\(\) after close\(\) in subtask 0: the writer is closed and its open transaction aborted/);
+    expect(sink.written).toEqual(['a']);
+    // Nor does a snapshot pre-commit the aborted transaction.
+    await expect(writer.snapshotListState?.(1)).rejects.toThrow(/^HeldCommits: snapshotListState\(1\) after close\(\)/);
+    await writer.close?.();
+    expect(sink.aborted).toEqual([0]);
+  });
+
+  it('names an anonymous subclass by its base class', async () => {
+    const Anonymous = class extends HeldCommits {};
+    Object.defineProperty(Anonymous, 'name', { value: '' });
+    const writer = await new Anonymous().createWriter(ctx);
+    await writer.close?.();
+    expect(() => writer.write('a')).toThrow(/^TwoPhaseCommitSink: write\(\) after close\(\)/);
   });
 });

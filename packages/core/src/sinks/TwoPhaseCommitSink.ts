@@ -27,6 +27,11 @@ type TwoPhaseState<TTxn> = {
  * subtask, which need not be the one that opened it.
  *
  * Transactions must be plain data (they are stored in checkpoints).
+ *
+ * Once a writer is closed, `write` throws and `snapshotListState` rejects,
+ * naming the sink: the record would go into the transaction `close()`
+ * aborted (a `write` that opens its output at the first record would open
+ * one nothing cleans up), the snapshot would pre-commit it.
  */
 export abstract class TwoPhaseCommitSink<T, TTxn> implements Sink<T> {
   /** Opens a transaction for the records that follow. Synchronous: it starts at a barrier. */
@@ -49,6 +54,11 @@ export abstract class TwoPhaseCommitSink<T, TTxn> implements Sink<T> {
    */
   protected abstract recover(ctx: SinkWriterContext, keep: readonly TTxn[]): Promise<void>;
 
+  /** How this sink's errors name it; the class name unless a subclass says otherwise. */
+  protected get sinkName(): string {
+    return this.constructor.name || 'TwoPhaseCommitSink';
+  }
+
   async createWriter(ctx: SinkWriterContext): Promise<SinkWriter<T>> {
     const legacy = (ctx.restoredState as TwoPhaseState<TTxn> | undefined)?.pending;
     const mine = (ctx.restoredListState as TwoPhaseState<TTxn> | undefined)?.pending ?? legacy ?? [];
@@ -59,12 +69,19 @@ export abstract class TwoPhaseCommitSink<T, TTxn> implements Sink<T> {
     let current = this.beginTransaction(ctx);
     let written = false;
     let pending: { checkpointId: number; txn: TTxn; ready: Promise<void>; committed?: Promise<void> }[] = [];
+    let closed = false;
+    let closing: Promise<void> | undefined;
+    const afterClose = (call: string) =>
+      new Error(`${this.sinkName}: ${call} after close() in subtask ${ctx.subtaskIndex}: the writer is closed and its open transaction aborted, nothing more goes into it`);
     return {
       write: (value) => {
+        if (closed) throw afterClose('write()');
         written = true;
         return this.write(current, value);
       },
       snapshotListState: (checkpointId: number): Promise<TwoPhaseState<TTxn>> => {
+        // It would pre-commit the transaction close() aborted.
+        if (closed) return Promise.reject(afterClose(`snapshotListState(${checkpointId})`));
         const txn = current;
         const empty = !written;
         current = this.beginTransaction(ctx);
@@ -85,8 +102,11 @@ export abstract class TwoPhaseCommitSink<T, TTxn> implements Sink<T> {
         }
       },
       // The open transaction was never pre-committed: nothing of it may become visible.
-      // Pre-committed ones stay for the restore to commit.
-      close: () => this.abort(current),
+      // Pre-committed ones stay for the restore to commit. A second close() aborts nothing more.
+      close: () => {
+        closed = true;
+        return (closing ??= this.abort(current));
+      },
     };
   }
 }
