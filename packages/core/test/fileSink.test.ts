@@ -247,6 +247,89 @@ describe('FileSink failures reach the job', { timeout: REAL_IO_TIMEOUT_MS }, () 
   });
 });
 
+/** A writer of subtask 0 of 1, made as the runtime makes it. */
+const writerOf = (sink: Sink<{ id: number }>) =>
+  Promise.resolve(sink.createWriter({ subtaskIndex: 0, parallelism: 1, metrics: undefined as never, log: undefined as never, restoredState: undefined }));
+
+/** What `fn` throws (synchronously or by rejecting), as text; 'no error' when it does not. */
+const failure = async (fn: () => unknown) => {
+  try {
+    await fn();
+    return 'no error';
+  } catch (error) {
+    return String(error);
+  }
+};
+
+describe('FileSink after close()', { timeout: REAL_IO_TIMEOUT_MS }, () => {
+  it('exactly-once: a write after close() fails naming the sink and opens no file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sink-'));
+    const opened: string[] = [];
+    const fs = faultyFileSystem((op, path) => {
+      if (op === 'open' && path !== dir) opened.push(path);
+      return undefined;
+    });
+    const writer = await writerOf(sinkOn(fs, dir, {}));
+    await writer.write({ id: 0 });
+    expect(await writer.snapshotListState?.(1)).toMatchObject({ pending: [{ checkpointId: 1 }] });
+    await writer.write({ id: 1 });
+    await writer.close?.();
+    // The pre-committed part file stays hidden for a restore to commit; the open one is gone.
+    const files = readdirSync(dir);
+    expect(files).toEqual([expect.stringMatching(/^\.part-0-[0-9a-f]{8}-000000\.jsonl\.inprogress$/)]);
+    expect(opened).toHaveLength(2);
+    expect(await failure(() => writer.write({ id: 2 }))).toMatch(/^Error: FileSink: write\(\) after close\(\) in subtask 0: the writer is closed/);
+    expect(await failure(() => writer.snapshotListState?.(2))).toMatch(/^Error: FileSink: snapshotListState\(2\) after close\(\)/);
+    // Closing again neither fails nor touches the directory.
+    await writer.close?.();
+    expect(readdirSync(dir)).toEqual(files);
+    expect(opened).toHaveLength(2);
+  });
+
+  it('exactly-once: after an empty checkpoint (its transaction aborted) and close(), a write fails and opens no file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sink-'));
+    const writer = await writerOf(sinkOn(nodeFileSystem, dir, {}));
+    expect(await writer.snapshotListState?.(1)).toEqual({ pending: [] });
+    await writer.close?.();
+    expect(await failure(() => writer.write({ id: 0 }))).toMatch(/^Error: FileSink: write\(\) after close\(\)/);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('exactly-once: when close() fails removing the open part file, a second close() does not remove again, and a write after both fails and opens no file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sink-'));
+    let opens = 0;
+    let removes = 0;
+    const fs = faultyFileSystem((op, path) => {
+      if (op === 'open' && path !== dir) opens++;
+      if (op === 'rm' && path.endsWith('.inprogress')) return ++removes === 1 ? 'EBUSY' : undefined;
+      return undefined;
+    });
+    const writer = await writerOf(sinkOn(fs, dir, {}));
+    await writer.write({ id: 0 });
+    const first = await failure(() => writer.close?.());
+    expect(first).toMatch(/^Error: FileSink: could not remove '.*\.inprogress': EBUSY/);
+    expect(await failure(() => writer.close?.())).toBe(first);
+    expect(removes).toBe(1);
+    expect(await failure(() => writer.write({ id: 1 }))).toMatch(/^Error: FileSink: write\(\) after close\(\)/);
+    // Only the part file close() could not remove, left to the next start's cleanup.
+    expect(readdirSync(dir)).toHaveLength(1);
+    expect(opens).toBe(1);
+  });
+
+  it('at-least-once: a write after close() fails naming the sink and the file, and the file keeps what was written', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sink-'));
+    const writer = await writerOf(sinkOn(nodeFileSystem, dir, { guarantee: 'at-least-once' }));
+    await writer.write({ id: 0 });
+    await writer.flush?.();
+    await writer.close?.();
+    expect(await failure(() => writer.write({ id: 1 }))).toMatch(/^Error: FileSink: write\(\) after close\(\) in subtask 0: '.*part-0-[0-9a-f]{8}\.jsonl' is closed/);
+    expect(await failure(() => writer.flush?.())).toMatch(/^Error: FileSink: '.*\.jsonl' is closed/);
+    await writer.close?.();
+    expect(readdirSync(dir)).toHaveLength(1);
+    expect(visibleIds(dir)).toEqual([0]);
+  });
+});
+
 /** A source of 0 ... total-1 that fails once, at `failAt`, after the test lets it. */
 function failingOnce(total: number, failAt: number): { source: Source<number, number>; arm: () => void } {
   let armed = false;

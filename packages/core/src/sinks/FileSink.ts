@@ -107,6 +107,10 @@ class ExactlyOnceFileSink<T> extends TwoPhaseCommitSink<T, FileTxn> {
     super();
   }
 
+  protected override get sinkName(): string {
+    return 'FileSink';
+  }
+
   override async createWriter(ctx: SinkWriterContext): Promise<SinkWriter<T>> {
     await fileOperation('create directory', this.directory, () => this.fs.mkdir(this.directory));
     return super.createWriter(ctx);
@@ -223,13 +227,21 @@ class AtLeastOnceFileSink<T> implements Sink<T> {
       throw error;
     }
     const name = basename(file.path);
+    let closed = false;
     return {
-      write: (value) => file.append(this.encode(value)),
+      write: (value) => {
+        // A closed file would buffer the line and never write it.
+        if (closed) throw fileSinkError(`write() after close() in subtask ${ctx.subtaskIndex}: '${file.path}' is closed, the record was not written`);
+        return file.append(this.encode(value));
+      },
       snapshotListState: async () => ({ files: [{ file: name, length: await file.sync() }] }),
       flush: async () => {
         await file.sync();
       },
-      close: () => file.close(),
+      close: () => {
+        closed = true;
+        return file.close();
+      },
     };
   }
 }
