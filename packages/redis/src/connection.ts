@@ -1,24 +1,48 @@
 import { messageOf, type EventLog, type OptionChecker } from '@tributary/core';
 import { Redis, type RedisOptions } from 'ioredis';
+import { IOREDIS_OPTIONS } from './internal/ioredisOptions.js';
 
 /**
  * How to reach Redis: a `redis://` / `rediss://` URL, or ioredis
  * {@link RedisOptions} (host, port, password, tls, retryStrategy, ...), passed
  * through unchanged. Every reader and writer opens its own connections from
  * it, so a blocking read never delays an ack or a write.
+ *
+ * Option names are checked when the connector is created: a name ioredis
+ * does not take (in the object, or in the URL's query, which ioredis reads
+ * as options too) is refused, where ioredis would ignore it.
  */
 export type RedisConnection = string | RedisOptions;
 
-/** Rejects a connection that is neither a `redis://` / `rediss://` URL (or a socket path) nor an options object. */
+/**
+ * Rejects a connection that is neither a `redis://` / `rediss://` URL (or a
+ * socket path) nor an options object, and option names ioredis does not
+ * take: `{ hots: 'cache' }` would connect to 127.0.0.1.
+ */
 export function checkConnection(check: OptionChecker, connection: unknown): void {
   if (typeof connection !== 'string') {
-    check.record('redis', connection);
+    check.record('redis', connection, IOREDIS_OPTIONS);
     return;
   }
   check.nonEmptyString('redis', connection);
   // ioredis would take any other string as a host name and retry it for a minute before the job failed.
   if (!/^rediss?:\/\//.test(connection) && !connection.startsWith('/')) {
     check.fail(`option 'redis' must be a redis:// or rediss:// URL, a socket path or an options object, got '${connection}'`);
+  }
+  check.known(Object.fromEntries(queryOf(check, connection)), IOREDIS_OPTIONS, 'redis');
+}
+
+/** The query of a connection URL or socket path (`/tmp/redis.sock?db=2`): ioredis takes each parameter as an option. */
+function queryOf(check: OptionChecker, connection: string): URLSearchParams {
+  if (connection.startsWith('/')) {
+    const at = connection.indexOf('?');
+    return new URLSearchParams(at === -1 ? '' : connection.slice(at + 1));
+  }
+  try {
+    return new URL(connection).searchParams;
+  } catch {
+    // Not shown: the URL may hold a password.
+    return check.fail("option 'redis' is not a valid URL (percent-encode reserved characters such as '@', '/', '#' or '?' in a user name or password)");
   }
 }
 

@@ -29,6 +29,14 @@ const cases: readonly BadInput[] = [
   ['source: redis empty', source({ redis: '' }), "option 'redis' must be a non-empty string, got ''"],
   ['source: redis not a URL', source({ redis: 'notaurl' }), "option 'redis' must be a redis:// or rediss:// URL, a socket path or an options object, got 'notaurl'"],
   ['sink: redis an http URL', sink({ redis: 'http://127.0.0.1:6379' }), "option 'redis' must be a redis:// or rediss:// URL"],
+  ['source: ioredis option misspelled', source({ redis: { hots: 'cache', port: 6379 } }), "RedisStreamSource: unknown option 'redis.hots'; did you mean 'redis.host'? (known in 'redis': host, port,"],
+  ['source: ioredis option of another client', source({ redis: { socket: { host: 'cache' } } }), "RedisStreamSource: unknown option 'redis.socket'"],
+  ['source: ioredis option in the URL query', source({ redis: 'redis://127.0.0.1:6379/0?hots=cache' }), "RedisStreamSource: unknown option 'redis.hots'; did you mean 'redis.host'?"],
+  ['source: ioredis option in a socket path query', source({ redis: '/tmp/redis.sock?dbb=2' }), "RedisStreamSource: unknown option 'redis.dbb'; did you mean 'redis.db'?"],
+  ['source: URL that does not parse', source({ redis: 'redis://:pa#ss@127.0.0.1:6379' }), "RedisStreamSource: option 'redis' is not a valid URL"],
+  ['sink: ioredis option misspelled', sink({ redis: { prot: 6380 } }), "RedisStreamSink: unknown option 'redis.prot'; did you mean 'redis.port'?"],
+  ['sink: ioredis option in the URL query', sink({ redis: 'rediss://cache:6380?familly=6' }), "RedisStreamSink: unknown option 'redis.familly'; did you mean 'redis.family'?"],
+  ['cache: ioredis option misspelled', cache({ redis: { passwrod: 'secret' } }), "RedisResultCache: unknown option 'redis.passwrod'; did you mean 'redis.password'?"],
   ['source: clock not a clock', source({ clock: Date }), "option 'clock' must be a Clock (an object with now() and schedule()), got a function"],
   ['sink: no options', () => new RedisStreamSink(null as never), 'RedisStreamSink: needs an options object'],
   ['sink: misspelled key', sink({ maxlen: 1000 }), "RedisStreamSink: unknown option 'maxlen'; did you mean 'maxLen'?"],
@@ -49,5 +57,24 @@ describe('options are checked when the connector is created', () => {
   it.each(cases)('%s', (_title, build, error) => {
     expect(build).toThrow(InvalidJobError);
     expect(build).toThrow(error);
+  });
+});
+
+describe('ioredis options are passed through when ioredis takes them', () => {
+  const connections: readonly unknown[] = [
+    { host: 'cache', port: 6380, username: 'u', password: 'p', db: 2, tls: {}, connectTimeout: 500, retryStrategy: () => null, maxRetriesPerRequest: null },
+    { sentinels: [{ host: 'sentinel', port: 26379 }], name: 'mymaster', role: 'master', sentinelPassword: 'p' },
+    { path: '/tmp/redis.sock', keyPrefix: 'app:', protocol: 2, replyMapping: 'resp3', lazyConnect: true },
+    'redis://u:p@cache:6380/2?family=6&connectTimeout=500',
+    '/tmp/redis.sock?db=2',
+  ];
+  it.each(connections)('%o', (redis) => {
+    expect(source({ redis })).not.toThrow();
+    expect(sink({ redis })).not.toThrow();
+    expect(cache({ redis })).not.toThrow();
+  });
+
+  it('does not show a URL that does not parse: it may hold a password', () => {
+    expect(source({ redis: 'redis://:pa#ss@127.0.0.1:6379' })).not.toThrow(/pa#ss/);
   });
 });
