@@ -136,25 +136,24 @@ export class BatchSizeTuner {
     if (outcome.failed || outcome.size === 0) return;
     // Started before the fit started again, it took the service's old time: the fit would mix the two services.
     if (outcome.startedAt < this.changedAt) return;
-    const f = this.fit;
     const n = outcome.size;
     const t = outcome.durationMs;
+    const before = this.farOff;
     const first = this.changeTold(n, t);
+    // Far off: the next call tells a change from noise. Fitted now, it would move the fit (calls of 8-62 records
+    // weigh a 62 heavily) so far that the next call of the changed service would look like the fit.
+    if (this.farOff !== undefined) return;
     const changed = first !== undefined;
     if (changed) {
       // The service changed: the past would only mislead, and the slope learned from it too. The fit starts from
       // the two calls that told.
       this.changedAt = outcome.startedAt + t;
-      f.splice(0, f.length, DECAY, DECAY * first.n, DECAY * first.n * first.n, DECAY * first.t, DECAY * first.n * first.t);
+      this.fit.fill(0);
       this.slope = Number.NaN;
-    } else {
-      for (let i = 0; i < f.length; i++) f[i] = (f[i] as number) * DECAY;
     }
-    f[0] += 1;
-    f[1] += n;
-    f[2] += n * n;
-    f[3] += t;
-    f[4] += n * t;
+    // The call far off before this one was noise, or the first of the change: it joins the fit first.
+    if (before !== undefined) this.fitCall(before.n, before.t);
+    this.fitCall(n, t);
     if (this.probe !== 0) {
       // Batches formed before the probe still end: they join the fit, and the probe's own call decides.
       if (n > this.probe && !changed) return;
@@ -180,6 +179,17 @@ export class BatchSizeTuner {
       if (next > this.size) this.grewAt = outcome.startedAt + t;
       this.size = next;
     }
+  }
+
+  /** Adds a call to the fit, the calls before it weighing `DECAY` less. */
+  private fitCall(n: number, t: number): void {
+    const f = this.fit;
+    for (let i = 0; i < f.length; i++) f[i] = (f[i] as number) * DECAY;
+    f[0] += 1;
+    f[1] += n;
+    f[2] += n * n;
+    f[3] += t;
+    f[4] += n * t;
   }
 
   snapshot(): TunerState {

@@ -213,6 +213,31 @@ describe('adaptive batching: sizes chosen from the calls observed', { timeout: 1
     expect(adaptiveRun.throughput).toBeGreaterThanOrEqual(0.9 * fixed.throughput);
   });
 
+  it('tells a change from the call that showed it: a far-off call waits for the next before it joins the fit', async () => {
+    // Six calls of 20 ms + 1 ms a record, six of 60 ms + 3 ms a record, and so on. Fitted at once, the first slow call
+    // (62 records after calls of 8-41) moved the fit so far that the second looked like it, so neither told a change;
+    // the slow calls stayed in the spread as noise, and the size sank to 3-6 records for good.
+    const clock = new ManualClock(0);
+    const sizes: number[] = [];
+    const harness = new OneInputOperatorHarness<number, number>(
+      asyncBatchOperatorFactory<number, number>(
+        (xs) =>
+          new Promise((resolve) => {
+            const slow = Math.floor(sizes.length / 6) % 2 === 1;
+            sizes.push(xs.length);
+            clock.schedule(clock.now() + (slow ? 60 + 3 * xs.length : 20 + xs.length), () => resolve([...xs]));
+          }),
+        { ...adaptive, maxBatchDelay: 50, maxInFlightBatches: 1, adaptive: { targetLatency: 250 } },
+      ),
+      { clock, name: 'embed', maxSteps: 1_000_000 },
+    );
+    await harness.open();
+    await harness.feed(Array.from({ length: 8000 }, (_, i) => i));
+    await harness.endInput();
+    expect(harness.getOutput()).toHaveLength(8000);
+    expect(quantile(sizes.slice(100), 0.5), sizes.slice(100, 160).join(' ')).toBeGreaterThanOrEqual(16);
+  });
+
   it('never starves a lone record: it goes within maxBatchDelay, and sooner once the arrival rate is known', async () => {
     const clock = new ManualClock(0);
     const service = new FakeBatchService<number, number>({ clock, handler: (xs) => [...xs], latency: FAST });

@@ -59,11 +59,44 @@ describe('adaptive batching across a restore', { timeout: 60_000 }, () => {
     expect(metric(third, 'adaptiveBatchSize')).toBe(75);
   });
 
-  it('rejects a state that is not an adaptive batching state', () => {
+  const learned = { size: 20, fit: [3, 60, 1200, 120, 2400], arrivalRate: 1, spread: [1, 1.2] };
+  it.each([
+    ['a size that is not a number', { size: 'big' }],
+    // Weights with no records in them: the fit's per-record cost is 0 / 0, and the first wait NaN.
+    ['a fit weighing calls of no records', { ...learned, fit: [1, 0, 0, 0, 0] }],
+    ['a negative sum in the fit', { ...learned, fit: [3, -60, 1200, 120, 2400] }],
+    ['an arrival rate that is not finite', { ...learned, arrivalRate: Number.POSITIVE_INFINITY }],
+    ['a negative ratio in the spread', { ...learned, spread: [1, -1] }],
+  ])('rejects a state that is not an adaptive batching state: %s', (_, state) => {
     const harness = harnessFor(new ManualClock(0), []);
-    expect(() => harness.initializeState({ listState: { records: [], batchPolicy: [{ size: 'big' }] } })).toThrow(
+    expect(() => harness.initializeState({ listState: { records: [], batchPolicy: [state] } })).toThrow(
       /^cannot restore async operator '?embed.*: its list 'batchPolicy' does not hold an adaptive batching state$/,
     );
+  });
+
+  it('restores what it wrote after calls answered at once (a ratio of 0 in the spread)', async () => {
+    // Every tenth call answers in the same turn: 0 ms, where the fit predicted more.
+    const withInstantCalls = (clock: ManualClock) => {
+      const service = new FakeBatchService<number, number>({ clock, handler: (xs) => [...xs], latency: { baseMs: 20, perItemMs: 1 } });
+      let calls = 0;
+      return new OneInputOperatorHarness<number, number>(
+        asyncBatchOperatorFactory<number, number>((xs) => (++calls % 10 === 0 ? Promise.resolve([...xs]) : service.call(xs)), options),
+        { clock, name: 'embed', maxSteps: 100_000 },
+      );
+    };
+    const clock = new ManualClock(0);
+    const first = withInstantCalls(clock);
+    await first.open();
+    await first.feed(Array.from({ length: 3000 }, (_, i) => i));
+    const snapshot = first.snapshot();
+    expect((snapshot.listState?.['batchPolicy'] as { spread: number[] }[])[0]!.spread).toContain(0);
+    const emittedBefore = first.getOutput();
+    await first.close();
+    const second = withInstantCalls(new ManualClock(clock.now()));
+    second.initializeState(snapshot);
+    await second.open();
+    await second.endInput();
+    expect([...emittedBefore, ...second.getOutput()].sort((a, b) => a - b)).toEqual(Array.from({ length: 3000 }, (_, i) => i));
   });
 });
 
