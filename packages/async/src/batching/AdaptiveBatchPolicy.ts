@@ -119,9 +119,9 @@ function isTunerState(value: unknown): value is TunerState {
     s.arrivalRate >= 0 &&
     Array.isArray(s.fit) &&
     s.fit.length === 5 &&
-    // Sums of weights, sizes, squares and durations: none negative, and calls weighed only with records in them.
-    s.fit.every((x, i) => typeof x === 'number' && Number.isFinite(x) && (i === 4 || x >= 0)) &&
-    (s.fit[0] === 0 || (s.fit[1] as number) > 0) &&
+    // Sums of weights, sizes, their squares, durations and their products: none negative, and weights only with records.
+    s.fit.every((x) => typeof x === 'number' && Number.isFinite(x) && x >= 0) &&
+    (s.fit[0] === 0 || s.fit[1] > 0) &&
     // A call answered at once (0 ms) leaves a ratio of 0.
     (s.spread === undefined || (Array.isArray(s.spread) && s.spread.every((x) => typeof x === 'number' && x >= 0 && Number.isFinite(x))))
   );
