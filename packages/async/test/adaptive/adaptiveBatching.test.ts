@@ -1,3 +1,4 @@
+import { seededRandom } from '@tributary/core';
 import { FakeBatchService, ManualClock, OneInputOperatorHarness } from '@tributary/testing';
 import { describe, expect, it } from 'vitest';
 import { asyncBatchOperatorFactory, RetryStrategies, type WaitBatchOptions } from '../../src/index.js';
@@ -211,6 +212,35 @@ describe('adaptive batching: sizes chosen from the calls observed', { timeout: 1
     // Before: 1.5x growth on each of the 8 calls of a size, to 395 records and 1.5 s calls, then cuts to 1: p95 811 ms.
     expect(adaptiveRun.p95).toBeLessThanOrEqual(250);
     expect(adaptiveRun.throughput).toBeGreaterThanOrEqual(0.9 * fixed.throughput);
+  });
+
+  it('meets the target on a service whose calls take 2.5x as long half the time, sizing for the slow calls', async () => {
+    // (20 + n) ms, or 2.5 times that, at random, one call in flight: two slow calls of n fit 237.5 ms for n <= 27.
+    const random = seededRandom(1);
+    const clock = new ManualClock(0);
+    const sizes: number[] = [];
+    const harness = new OneInputOperatorHarness<number, number>(
+      asyncBatchOperatorFactory<number, number>(
+        (xs) =>
+          new Promise((resolve) => {
+            sizes.push(xs.length);
+            clock.schedule(clock.now() + (20 + xs.length) * (random() < 0.5 ? 1 : 2.5), () => resolve([...xs]));
+          }),
+        { ...adaptive, maxBatchDelay: 50, maxInFlightBatches: 1, adaptive: { targetLatency: 250 } },
+      ),
+      { clock, name: 'embed', maxSteps: 1_000_000 },
+    );
+    await harness.open();
+    const arrival: number[] = [];
+    for (let id = 0; id < 12_000; id++) {
+      await harness.feed([id]);
+      arrival[id] = clock.now();
+    }
+    await harness.endInput();
+    const out = harness.getTimedOutput();
+    expect(out).toHaveLength(12_000);
+    // Before: sized for the mean call and the fit started again at each surprise, sizes of 3-98: p95 550-570 ms.
+    expect(quantile(out.slice(2_000).map((r) => r.time - (arrival[r.value] as number)), 0.95), sizes.slice(200, 260).join(' ')).toBeLessThanOrEqual(250);
   });
 
   it('tells a change from the call that showed it: a far-off call waits for the next before it joins the fit', async () => {

@@ -156,21 +156,6 @@ describe('BatchSizeTuner', () => {
     expect(flat.size).toBe(512);
   });
 
-  it('sizes a noisy service for its slow calls, and keeps a size however little the sizes it tried tell about the slope', () => {
-    // (20 + n) ms, or 2.5 times that, at random: two slow calls of n fit 237.5 ms for n <= 27.
-    const random = seededRandom(5);
-    const tuner = new BatchSizeTuner({ maxBatchSize: 512, maxBatchDelay: 50, targetLatency: 250 });
-    const sizes: number[] = [];
-    for (let i = 0; i < 400; i++) {
-      sizes.push(tuner.size);
-      tuner.observe(ok(tuner.size, (20 + tuner.size) * (random() < 0.5 ? 1 : 2.5)));
-    }
-    const settled = sizes.slice(200).sort((x, y) => x - y);
-    // Before: sized for the mean call (a median of 39, calls of up to 98), or stuck at 3 on a slope fitted through calls of 3.
-    expect(settled[settled.length >> 1]).toBeLessThanOrEqual(30);
-    expect(settled[Math.floor(settled.length * 0.05)]).toBeGreaterThanOrEqual(12);
-  });
-
   it('grows once per size tried while many calls are out, not once per call', () => {
     // Eight calls of 8 out at once: each end used to grow the size 1.5x, to 8 * 1.5^8 before a bigger call came back.
     const tuner = new BatchSizeTuner({ maxBatchSize: 512, maxBatchDelay: 50, targetLatency: Number.POSITIVE_INFINITY });
