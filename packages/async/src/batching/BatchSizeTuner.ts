@@ -141,8 +141,13 @@ export class BatchSizeTuner {
     const before = this.farOff;
     const first = this.changeTold(n, t);
     // Far off: the next call tells a change from noise. Fitted now, it would move the fit (calls of 8-62 records
-    // weigh a 62 heavily) so far that the next call of the changed service would look like the fit.
-    if (this.farOff !== undefined) return;
+    // weigh a 62 heavily) so far that the next call of the changed service would look like the fit. Slower than
+    // the spread allows, it sizes the batches until then as if it were the service: waiting to cut would send
+    // another batch of the old size into the slot it frees (S8's slow-down: p95 556 ms where 237 ms do).
+    if (this.farOff !== undefined) {
+      if (this.farOff.direction === 1) this.size = Math.min(this.size, this.affordable({ a: t / n, b: 0, split: false }));
+      return;
+    }
     const changed = first !== undefined;
     if (changed) {
       // The service changed: the past would only mislead, and the slope learned from it too. The fit starts from
@@ -271,10 +276,9 @@ export class BatchSizeTuner {
    * shrinking would only cost throughput: the size whose records cost half the call's overhead, whose call is
    * within 1.5x the shortest any size gives.
    */
-  private affordable(): number {
+  private affordable(line = this.model()): number {
     const target = this.bounds.targetLatency;
     const max = this.bounds.maxBatchSize;
-    const line = this.model();
     if (target === Number.POSITIVE_INFINITY || line === undefined || line.a <= 0) return max;
     const room = (LATENCY_SHARE * target) / (2 * this.slowCall) - line.b;
     const perRecordBudget = room >= line.a ? room : line.b / 2;
