@@ -25,7 +25,7 @@ export interface TunerState {
  * calls (a service whose calls take 2.5x as long half the time). A step change is followed at once (SURPRISE).
  */
 const DECAY = 0.95;
-/** A call this far (as a share) beyond the spread of recent calls around the fit is a change of service, not noise: the fit starts again from it. */
+/** Two calls in a row this far (as a share) beyond the spread of recent calls around the fit, the same way, are a change of service. */
 const SURPRISE = 0.25;
 /** Share of a call by which the fit's slope may be unsure at the mean size, and still be used (see model()). */
 const SLOPE_PRECISION = 0.25;
@@ -62,8 +62,8 @@ const toMicros = (x: number): number => Math.round(x * 1e6) / 1e6;
  * service's time, are left out.
  * The latency cap applies at once, before the next batch; otherwise the
  * size shrinks at most twofold per call. It grows at most 1.5x per call, on
- * calls started since it last grew (not compounding while many calls are out), and
- * only while calls succeed unthrottled (throttling is the concurrency
+ * calls started since it last grew (not compounding while many calls are
+ * out), and only while calls succeed unthrottled (throttling is the concurrency
  * limiter's to answer), and never leaves `[1, maxBatchSize]` nor waits past
  * `maxBatchDelay`.
  * The wait is the time a batch takes to fill at the observed arrival rate,
@@ -272,9 +272,9 @@ export class BatchSizeTuner {
 
   /**
    * The biggest size whose call fits twice (one in line, one of its own, each as slow as the recent spread makes
-   * a slow call) in 95% of the target; `maxBatchSize` without one. When not even one record fits (the overhead alone breaks the target), no size meets it, and
-   * shrinking would only cost throughput: the size whose records cost half the call's overhead, whose call is
-   * within 1.5x the shortest any size gives.
+   * a slow call) in 95% of the target; `maxBatchSize` without one. When not even one record fits (the overhead
+   * alone breaks the target), no size meets it, and shrinking would only cost throughput: the size whose records
+   * cost half the call's overhead, whose call is within 1.5x the shortest any size gives.
    */
   private affordable(line = this.model()): number {
     const target = this.bounds.targetLatency;
