@@ -183,89 +183,37 @@ describe('adaptive batching: sizes chosen from the calls observed', { timeout: 1
       const h = Math.imul((id + 7919) ^ 0x9e3779b9, 0x85ebca6b) >>> 0;
       return Math.min(50, Math.floor(1 / (1 - ((h % 10_000) / 10_000) * 0.98)));
     };
-    const run = async (options: WaitBatchOptions<number, number>) => {
-      const clock = new ManualClock(0);
-      const harness = new OneInputOperatorHarness<number, number>(
-        asyncBatchOperatorFactory<number, number>(
-          (xs) =>
-            new Promise((resolve) => {
-              clock.schedule(clock.now() + 20 + 0.1 * xs.length * Math.max(...xs.map(lengthOf)), () => resolve([...xs]));
-            }),
-          { ...options, maxInFlightBatches: 8 },
-        ),
-        { clock, name: 'embed', maxSteps: 1_000_000 },
-      );
-      await harness.open();
-      const arrival: number[] = [];
-      for (let id = 0; id < 12_000; id++) {
-        await harness.feed([id]);
-        arrival[id] = clock.now();
-      }
-      await harness.endInput();
-      const out = harness.getTimedOutput().slice(2_000);
-      expect(out.length).toBe(10_000);
-      return { p95: quantile(out.map((r) => r.time - (arrival[r.value] as number)), 0.95), throughput: out.length / (out.at(-1)!.time - out[0]!.time) };
-    };
-    const adaptiveRun = await run({ maxBatchSize: 512, maxBatchDelay: 50, adaptive: { targetLatency: 250 } });
+    const padded: Phase = { latency: (xs) => 20 + 0.1 * xs.length * Math.max(...xs.map(lengthOf)), records: 12_000 };
+    const [adaptiveRun] = (await saturatedRun({ ...fourSlots, maxInFlightBatches: 8 }, [padded])).phases;
     // The best fixed size of a sweep (16-48): 24 records, p95 220 ms.
-    const fixed = await run({ maxBatchSize: 24, maxBatchDelay: 50 });
+    const [fixed] = (await saturatedRun({ maxBatchSize: 24, maxBatchDelay: 50, maxInFlightBatches: 8 }, [padded])).phases;
     // Before: 1.5x growth on each of the 8 calls of a size, to 395 records and 1.5 s calls, then cuts to 1: p95 811 ms.
-    expect(adaptiveRun.p95).toBeLessThanOrEqual(250);
-    expect(adaptiveRun.throughput).toBeGreaterThanOrEqual(0.9 * fixed.throughput);
+    expect(adaptiveRun!.emitted).toBe(12_000);
+    expect(adaptiveRun!.p95).toBeLessThanOrEqual(250);
+    expect(adaptiveRun!.throughput).toBeGreaterThanOrEqual(0.9 * fixed!.throughput);
   });
 
   it('meets the target on a service whose calls take 2.5x as long half the time, sizing for the slow calls', async () => {
     // (20 + n) ms, or 2.5 times that, at random, one call in flight: two slow calls of n fit 237.5 ms for n <= 27.
     const random = seededRandom(1);
-    const clock = new ManualClock(0);
-    const sizes: number[] = [];
-    const harness = new OneInputOperatorHarness<number, number>(
-      asyncBatchOperatorFactory<number, number>(
-        (xs) =>
-          new Promise((resolve) => {
-            sizes.push(xs.length);
-            clock.schedule(clock.now() + (20 + xs.length) * (random() < 0.5 ? 1 : 2.5), () => resolve([...xs]));
-          }),
-        { ...adaptive, maxBatchDelay: 50, maxInFlightBatches: 1, adaptive: { targetLatency: 250 } },
-      ),
-      { clock, name: 'embed', maxSteps: 1_000_000 },
-    );
-    await harness.open();
-    const arrival: number[] = [];
-    for (let id = 0; id < 12_000; id++) {
-      await harness.feed([id]);
-      arrival[id] = clock.now();
-    }
-    await harness.endInput();
-    const out = harness.getTimedOutput();
-    expect(out).toHaveLength(12_000);
+    const run = await saturatedRun({ ...fourSlots, maxInFlightBatches: 1 }, [
+      { latency: (xs) => (20 + xs.length) * (random() < 0.5 ? 1 : 2.5), records: 12_000 },
+    ]);
+    expect(run.phases[0]!.emitted).toBe(12_000);
     // Before: sized for the mean call and the fit started again at each surprise, sizes of 3-98: p95 550-570 ms.
-    expect(quantile(out.slice(2_000).map((r) => r.time - (arrival[r.value] as number)), 0.95), sizes.slice(200, 260).join(' ')).toBeLessThanOrEqual(250);
+    expect(run.phases[0]!.p95, lastSizes(run, 0, 60).join(' ')).toBeLessThanOrEqual(250);
   });
 
   it('tells a change from the call that showed it: a far-off call waits for the next before it joins the fit', async () => {
     // Six calls of 20 ms + 1 ms a record, six of 60 ms + 3 ms a record, and so on. Fitted at once, the first slow call
     // (62 records after calls of 8-41) moved the fit so far that the second looked like it, so neither told a change;
     // the slow calls stayed in the spread as noise, and the size sank to 3-6 records for good.
-    const clock = new ManualClock(0);
-    const sizes: number[] = [];
-    const harness = new OneInputOperatorHarness<number, number>(
-      asyncBatchOperatorFactory<number, number>(
-        (xs) =>
-          new Promise((resolve) => {
-            const slow = Math.floor(sizes.length / 6) % 2 === 1;
-            sizes.push(xs.length);
-            clock.schedule(clock.now() + (slow ? 60 + 3 * xs.length : 20 + xs.length), () => resolve([...xs]));
-          }),
-        { ...adaptive, maxBatchDelay: 50, maxInFlightBatches: 1, adaptive: { targetLatency: 250 } },
-      ),
-      { clock, name: 'embed', maxSteps: 1_000_000 },
-    );
-    await harness.open();
-    await harness.feed(Array.from({ length: 8000 }, (_, i) => i));
-    await harness.endInput();
-    expect(harness.getOutput()).toHaveLength(8000);
-    expect(quantile(sizes.slice(100), 0.5), sizes.slice(100, 160).join(' ')).toBeGreaterThanOrEqual(16);
+    const run = await saturatedRun({ ...fourSlots, maxInFlightBatches: 1 }, [
+      { latency: (xs, call) => (Math.floor(call / 6) % 2 === 1 ? 60 + 3 * xs.length : 20 + xs.length), records: 8000 },
+    ]);
+    expect(run.phases[0]!.emitted).toBe(8000);
+    const sizes = run.calls.slice(100).map((c) => c.size);
+    expect(quantile(sizes, 0.5), sizes.slice(0, 60).join(' ')).toBeGreaterThanOrEqual(16);
   });
 
   it('never starves a lone record: it goes within maxBatchDelay, and sooner once the arrival rate is known', async () => {

@@ -1,9 +1,12 @@
 import { FakeBatchService, ManualClock, OneInputOperatorHarness, type LatencyModel } from '@tributary/testing';
 import { asyncBatchOperatorFactory, type WaitBatchOptions } from '../../src/index.js';
 
-/** One phase of a run: the service's latency while `records` records go through. */
+/**
+ * One phase of a run: the service's latency while `records` records go through, as a FakeBatchService model or
+ * as the ms a call of these records takes (`call` counts the run's calls from 0; such calls ignore their signal).
+ */
 export interface Phase {
-  readonly latency: LatencyModel;
+  readonly latency: LatencyModel | ((records: readonly number[], call: number) => number);
   readonly records: number;
 }
 
@@ -33,8 +36,13 @@ export function quantile(values: readonly number[], p: number): number {
  */
 export async function saturatedRun(options: WaitBatchOptions<number, number>, phases: readonly Phase[], clock = new ManualClock(0)): Promise<Run> {
   let phase = 0;
-  const services = phases.map(
-    (p) => new FakeBatchService<number, number>({ clock, handler: (xs) => [...xs], latency: p.latency, keepCallLog: false }),
+  const services = phases.map(({ latency }) =>
+    typeof latency === 'function'
+      ? {
+          call: (xs: readonly number[]) =>
+            new Promise<number[]>((resolve) => clock.schedule(clock.now() + latency(xs, calls.length - 1), () => resolve([...xs]))),
+        }
+      : new FakeBatchService<number, number>({ clock, handler: (xs) => [...xs], latency, keepCallLog: false }),
   );
   const calls: Run['calls'] = [];
   const firstReturn = phases.map(() => Number.POSITIVE_INFINITY);
@@ -43,7 +51,7 @@ export async function saturatedRun(options: WaitBatchOptions<number, number>, ph
       (xs, { signal }) => {
         const at = phase;
         calls.push({ size: xs.length, phase: at });
-        return (services[at] as FakeBatchService<number, number>).call(xs, { signal }).then((ys) => {
+        return services[at]!.call(xs, { signal }).then((ys) => {
           firstReturn[at] = Math.min(firstReturn[at] as number, clock.now());
           return ys;
         });
