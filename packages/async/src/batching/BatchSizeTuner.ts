@@ -44,6 +44,13 @@ const PROBE = 0.75;
 /** A first guess no service should find too big. */
 const FIRST_SIZE = 8;
 
+/** A fitted call duration, `a * n + b`; `split` false while per-item cost cannot be told from overhead (then b is 0). */
+interface Line {
+  readonly a: number;
+  readonly b: number;
+  readonly split: boolean;
+}
+
 /** `x` to a millionth: the float error of a fit through many calls must not add or drop a record at a whole size. */
 const toMicros = (x: number): number => Math.round(x * 1e6) / 1e6;
 
@@ -78,8 +85,6 @@ export class BatchSizeTuner {
   private arrivedSpan = 0;
   /** Per-item cost of the last fit that could tell it from overhead (NaN: none yet). */
   private slope = Number.NaN;
-  /** Whether the calls the fit weighs now differ enough in size to measure the slope (else it is kept, or none). */
-  private slopeMeasured = false;
   /** Recent calls' durations over the fit's prediction for them (calls a split fit predicted), oldest first. */
   private readonly spread: number[] = [];
   /** A slow call's duration over the fitted one, and the standard deviation of that ratio (see noteSpread). */
@@ -88,7 +93,7 @@ export class BatchSizeTuner {
   /** The size of a smaller call sent to tell overhead from per-record cost, until a call that size ends (0: none). */
   private probe = 0;
   /** The last call far beyond the spread, until the next tells a change (far off the same way) from noise. */
-  private farOff: { n: number; t: number; ratio: number; direction: 1 | -1 } | undefined;
+  private farOff: { n: number; t: number; ratio: number; verdict: 'slower' | 'faster' } | undefined;
   /** When the fit last started again for a change of service, on the operator's clock (ms). */
   private changedAt = Number.NEGATIVE_INFINITY;
   /** When the size last grew, on the operator's clock (ms): calls started before it were formed at an older size. */
@@ -139,24 +144,24 @@ export class BatchSizeTuner {
     const n = outcome.size;
     const t = outcome.durationMs;
     const before = this.farOff;
-    const first = this.changeTold(n, t);
+    const verdict = this.classify(n, t);
     // Far off: the next call tells a change from noise. Fitted now, it would move the fit (calls of 8-62 records
     // weigh a 62 heavily) so far that the next call of the changed service would look like the fit. Slower than
     // the spread allows, it sizes the batches until then as if it were the service: waiting to cut would send
     // another batch of the old size into the slot it frees (S8's slow-down: p95 556 ms where 237 ms do).
-    if (this.farOff !== undefined) {
-      if (this.farOff.direction === 1) this.size = Math.min(this.size, this.affordable({ a: t / n, b: 0, split: false }));
+    if (verdict === 'slower' || verdict === 'faster') {
+      if (verdict === 'slower') this.size = Math.min(this.size, this.affordable({ a: t / n, b: 0, split: false }));
       return;
     }
-    const changed = first !== undefined;
+    const changed = verdict === 'changed';
     if (changed) {
-      // The service changed: the past would only mislead, and the slope learned from it too. The fit starts from
-      // the two calls that told.
+      // The service changed: the past would only mislead, and the slope learned from it too.
       this.changedAt = outcome.startedAt + t;
       this.fit.fill(0);
       this.slope = Number.NaN;
     }
-    // The call far off before this one was noise, or the first of the change: it joins the fit first.
+    // The call far off before this one was noise, or the first of the change (the fit starts from the two): it
+    // joins the fit first.
     if (before !== undefined) this.fitCall(before.n, before.t);
     this.fitCall(n, t);
     if (this.probe !== 0) {
@@ -175,7 +180,7 @@ export class BatchSizeTuner {
     // tells. So does a slope kept from calls long past: a service that changed within the noise at this size (1 ms a
     // record + 20 to 0.005 ms + 115, at 98 records) would keep the old slope and the size for good.
     const stays = Math.abs(next - this.size) <= HYSTERESIS * this.size;
-    if (stays && n === this.size && !this.slopeMeasured && n > 1 && n < this.bounds.maxBatchSize) {
+    if (stays && n === this.size && this.line()?.measured !== true && n > 1 && n < this.bounds.maxBatchSize) {
       next = Math.floor(n * PROBE);
       this.probe = next;
     }
@@ -212,27 +217,27 @@ export class BatchSizeTuner {
   }
 
   /**
-   * Whether a call of `n` records taking `t` ms tells that the service changed: it and the call before are both
-   * far beyond the recent spread around a fit that tells per-item cost from overhead, the same way. Returns the
-   * call before (the fit starts again from the two). A lone call far off is noise: its ratio joins the spread (only
-   * a split fit's ratios are the service's noise, not the model's error), so a service whose calls often take
-   * 2.5x others stops looking changed after the first few.
+   * A call of `n` records taking `t` ms against a fit that tells per-item cost from overhead: in line with the
+   * recent spread (`near`), far beyond it (`slower`, `faster`: kept in `farOff` until the next call), or the
+   * second in a row far beyond it the same way (`changed`: the service changed). A lone call far off is noise:
+   * its ratio joins the spread when the next call is not far off the same way (only a split fit's ratios are the
+   * service's noise, not the model's error), so a service whose calls often take 2.5x others stops looking
+   * changed after the first few.
    */
-  private changeTold(n: number, t: number): { n: number; t: number } | undefined {
+  private classify(n: number, t: number): 'near' | 'slower' | 'faster' | 'changed' {
     const before = this.farOff;
     this.farOff = undefined;
     const line = this.line();
-    if (line?.split !== true) return undefined;
-    const expected = this.predict(n, line);
-    if (!(expected > 0)) return undefined;
+    const expected = line?.split === true ? this.predict(n, line) : 0;
+    if (!(expected > 0)) return 'near';
     const ratio = t / expected;
     const spread = this.spread;
-    const direction = ratio > (1 + SURPRISE) * Math.max(1, ...spread) ? 1 : ratio < (1 - SURPRISE) * Math.min(1, ...spread) ? -1 : 0;
-    if (direction !== 0 && before?.direction === direction) return before;
+    const verdict = ratio > (1 + SURPRISE) * Math.max(1, ...spread) ? 'slower' : ratio < (1 - SURPRISE) * Math.min(1, ...spread) ? 'faster' : 'near';
+    if (verdict !== 'near' && before?.verdict === verdict) return 'changed';
     if (before !== undefined) this.noteRatio(before.ratio);
-    if (direction !== 0) this.farOff = { n, t, ratio, direction };
-    else this.noteRatio(ratio);
-    return undefined;
+    if (verdict === 'near') this.noteRatio(ratio);
+    else this.farOff = { n, t, ratio, verdict };
+    return verdict;
   }
 
   private noteRatio(ratio: number): void {
@@ -296,7 +301,7 @@ export class BatchSizeTuner {
    * whole cost taken as per-item, as before any slope. A noisy service's calls of a few near sizes fit any
    * slope, and a steep one would cap the size at a few records.
    */
-  private model(): { a: number; b: number; split: boolean } | undefined {
+  private model(): Line | undefined {
     const line = this.line();
     if (line === undefined || !line.split || this.noise === 0) return line;
     const [w, sn, snn, st] = this.fit;
@@ -313,17 +318,18 @@ export class BatchSizeTuner {
    * whole cost is taken as per-item (`split` false): that caps the size
    * for the latency target from what the calls showed, without deciding
    * the overhead share; the size then moves, and the next fit sees both.
+   * `measured`: the recent sizes differed enough to measure the slope now.
    * Undefined before any call.
    */
-  private line(): { a: number; b: number; split: boolean } | undefined {
+  private line(): (Line & { readonly measured: boolean }) | undefined {
     const [w, sn, snn, st, snt] = this.fit;
     if (w === 0) return undefined;
     const meanN = sn / w;
     const meanT = st / w;
     const varN = snn / w - meanN * meanN;
-    this.slopeMeasured = varN >= (0.02 * meanN) ** 2;
-    if (this.slopeMeasured) this.slope = (snt / w - meanN * meanT) / varN;
-    if (Number.isNaN(this.slope)) return { a: meanT / meanN, b: 0, split: false };
-    return { a: this.slope, b: Math.max(0, meanT - this.slope * meanN), split: true };
+    const measured = varN >= (0.02 * meanN) ** 2;
+    if (measured) this.slope = (snt / w - meanN * meanT) / varN;
+    if (Number.isNaN(this.slope)) return { a: meanT / meanN, b: 0, split: false, measured };
+    return { a: this.slope, b: Math.max(0, meanT - this.slope * meanN), split: true, measured };
   }
 }
