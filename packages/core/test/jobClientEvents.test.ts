@@ -15,7 +15,7 @@ import {
 import { driveUntilDone, gatedSource } from './support/gatedSource.js';
 
 describe('JobClient.onEvent and JobClient.metrics (what a live view reads)', () => {
-  it('hands every runtime event to a listener, even with a logger that drops them, until it unsubscribes', async () => {
+  it('hands every runtime event to a listener added right after executeAsync(), its start included, even with a logger that drops them', async () => {
     const clock = new ManualClock(0);
     const env = StreamExecutionEnvironment.create({ clock, logger: silentLogger, restartStrategy: RestartStrategies.fixedDelay(1, 100) });
     let failed = false;
@@ -36,8 +36,8 @@ describe('JobClient.onEvent and JobClient.metrics (what a live view reads)', () 
     const seen: JobEvent[] = [];
     job.onEvent((event) => seen.push(event));
     await driveUntilDone(job.result, clock);
-    expect(seen.map((e) => e.fields.event)).toEqual(['job.restarting', 'job.ended']);
-    expect(seen[0]).toMatchObject({ level: 'warn', fields: { operator: "'enrich'", subtask: 0, cause: 'model not loaded', jobId: job.jobId } });
+    expect(seen.map((e) => e.fields.event)).toEqual(['job.started', 'job.restarting', 'job.ended']);
+    expect(seen[1]).toMatchObject({ level: 'warn', fields: { operator: "'enrich'", subtask: 0, cause: 'model not loaded', jobId: job.jobId } });
   });
 
   it('stops calling a listener once unsubscribed', async () => {

@@ -181,6 +181,9 @@ describe('job events', () => {
     const gate = gatedSource(5);
     env.fromSource(gate.source, 'numbers').addSink(() => undefined);
     const job = env.executeAsync('orders');
+    // Written once the caller holds the client (a microtask later), so that its listeners see it.
+    expect(events('job.started')).toEqual([]);
+    await Promise.resolve();
     expect(events('job.started')).toEqual([{ level: 'info', message: "Job 'orders' started", fields: { event: 'job.started', job: 'orders', jobId: JOB_ID, restoreFrom: undefined } }]);
     await clock.advance(250);
     gate.openUntil(5);

@@ -68,8 +68,9 @@ export interface JobClient {
   /**
    * Calls `listener` with every structured event the job writes to its logger
    * from now on (`checkpoint.completed`, `job.restarting`, ...; see
-   * docs/observability.md), whatever the logger's level; returns a function
-   * that stops it. A listener that throws (or an async one that rejects) loses that event, never the job.
+   * docs/observability.md), whatever the logger's level; a listener added
+   * in the turn that started the job sees its `job.started`. Returns a
+   * function that stops it. A listener that throws (or an async one that rejects) loses that event, never the job.
    */
   onEvent(listener: (event: JobEvent) => void): () => void;
 }
@@ -143,7 +144,8 @@ export function executeJob(graph: JobGraph, options: RunnerOptions): JobClient {
     warn: (message, fields) => log.event('warn', 'job.stalled', message, fields),
   });
   const releaseProcess = watchdog.start();
-  log.event('info', 'job.started', `Job '${jobName}' started`, { restoreFrom: options.restoreFrom });
+  // Told once the caller holds the client: a listener it adds right after `executeAsync()` sees the job start.
+  queueMicrotask(() => log.event('info', 'job.started', `Job '${jobName}' started`, { restoreFrom: options.restoreFrom }));
 
   const run = async (): Promise<JobExecutionResult> => {
     let loading = true;
