@@ -461,6 +461,15 @@ describe('FileSink writes one line per record, or fails naming the encoder', { t
     });
   }
 
+  it('writes an Error in a record (a dead letter\'s) with its name and message, not as {}', async () => {
+    const { dir, done } = run([{ input: 7, error: new RangeError('quota exceeded'), attempts: 3 }]);
+    await done;
+    const lines = readdirSync(dir)
+      .filter((f) => f.endsWith('.jsonl'))
+      .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter((l) => l !== ''));
+    expect(lines).toEqual(['{"input":7,"error":{"name":"RangeError","message":"quota exceeded"},"attempts":3}']);
+  });
+
   it('an encode() that returns one line per record is written as it is', async () => {
     const { dir, done } = run([1, 2, 3], { encode: (n) => `n=${String(n)}` });
     await done;

@@ -18,7 +18,7 @@ export interface FileSinkOptions<T> {
    * be written again.
    */
   readonly guarantee?: 'exactly-once' | 'at-least-once';
-  /** Turns a record into one line: a string without a line break (anything else fails the job at that record). Default: `JSON.stringify`. */
+  /** Turns a record into one line: a string without a line break (anything else fails the job at that record). Default: `JSON.stringify`, with an `Error` anywhere in the record written as `{ name, message }` (not `{}`). */
   readonly encode?: (value: T) => string;
 }
 
@@ -55,6 +55,11 @@ export function jsonLinesSink<T>(directory: string, options: FileSinkOptions<T>,
     : new AtLeastOnceFileSink<T>(fs, resolve(directory), encode);
 }
 
+/** `JSON.stringify` writes an `Error` as `{}`: a dead letter's error (`{ input, error, attempts }`) would lose its message. */
+function errorsWithMessage(_key: string, value: unknown): unknown {
+  return value instanceof Error ? { name: value.name, message: value.message } : value;
+}
+
 /**
  * A record's line, checked: anything but a string would write no line or garbage (and stall the
  * size-based flush), and a line break in it would write two lines for one record.
@@ -62,7 +67,7 @@ export function jsonLinesSink<T>(directory: string, options: FileSinkOptions<T>,
 function lineEncoder<T>(encode: ((value: T) => string) | undefined): (value: T) => string {
   if (encode === undefined) {
     return (value) => {
-      const line: unknown = JSON.stringify(value);
+      const line: unknown = JSON.stringify(value, errorsWithMessage);
       if (typeof line !== 'string') {
         throw fileSinkError(`a record has no JSON form (JSON.stringify() returned ${describeValue(line)} for ${describeValue(value)}); give FileSink.jsonLines() an encode option, or filter such records out`);
       }
