@@ -462,7 +462,7 @@ describe('FileSink writes one line per record, or fails naming the encoder', { t
   }
 
   it('writes an Error in a record (a dead letter\'s) with its name and message, not as {}', async () => {
-    const { dir, done } = run([{ input: 7, error: new RangeError('quota exceeded'), attempts: 3 }]);
+    const { dir, done } = run([{ input: 7, error: new RangeError('quota exceeded'), attempts: 3 }], {});
     await done;
     const lines = readdirSync(dir)
       .filter((f) => f.endsWith('.jsonl'))

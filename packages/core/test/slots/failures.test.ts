@@ -6,6 +6,7 @@ import { InvalidJobError, JobExecutionError } from '../../src/index.js';
 import { until } from '../support/gatedSource.js';
 import { buildsOnlyOnMain } from './fixtures/buildThrowsInSlot.job.js';
 import { loadsOnlyOnMain } from './fixtures/failsInWorker.job.js';
+import { topLevelThrows } from './fixtures/topLevelThrows.job.js';
 import { selfStarting } from './fixtures/selfStarting.job.js';
 import { closeFailsOnce, failing, randomGraph, stuckClose, stuckMetrics } from './fixtures/jobs.job.js';
 
@@ -104,13 +105,21 @@ describe('failures in slots', { timeout: 30_000 }, () => {
     );
   });
 
+  it('a job module whose top-level code throws in a slot fails the job saying that slots run that code', async () => {
+    const error = await failureOf(topLevelThrows.execute({}));
+    expect((error as Error).message).toMatch(
+      /Slot [01] cannot load the job module file:\/\/.*topLevelThrows\.job\.ts: The "paths\[1\]" argument must be of type string\. Received undefined\. Every slot imports the job module and runs its top-level code, .*keep such code in the entry module that starts the job, and pass what the job needs as its args \(see "Job modules": https:\/\/github\.com\/tributary-dev\/tributary\/blob\/main\/docs\/concepts\.md#job-modules\)/,
+    );
+  });
+
   it('a job module that starts its job at its top level fails the job, instead of starting slots without end', async () => {
     const error = await failureOf(selfStarting.execute({}));
     expect((error as Error).message).toMatch(
       /Slot [01] cannot load the job module file:\/\/.*selfStarting\.job\.ts: Job 'Tributary job' was started while a slot imported the job module .*: the module starts a job at its top level\. Start jobs from an entry module of their own/,
     );
-    // Not a missing loader: no advice about one.
+    // Not a missing loader, nor another top-level failure: no advice about either.
     expect((error as Error).message).not.toContain('TypeScript loader');
+    expect((error as Error).message).not.toContain('Every slot imports');
   });
 
   it('a build() that throws only in a slot fails the job naming the job, the slot and build()', async () => {
