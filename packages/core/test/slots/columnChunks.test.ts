@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InputChannel } from '../../src/runtime/InputChannel.js';
-import { fromColumns, recordBuilder, toColumns } from '../../src/runtime/slots/columnChunks.js';
+import { classLostInClone, fromColumns, recordBuilder, toColumns } from '../../src/runtime/slots/columnChunks.js';
 import { COLUMNS } from '../../src/runtime/slots/peerMessages.js';
 import { RemoteQueue } from '../../src/runtime/slots/RemoteQueue.js';
 
@@ -117,5 +117,19 @@ describe('column chunks', () => {
     } finally {
       globalThis.Function = original;
     }
+  });
+});
+
+describe('classLostInClone', () => {
+  it('names the class of an instance structured clone turns into a plain object, and nothing for what it keeps', () => {
+    class Order {
+      total(): number {
+        return 1;
+      }
+    }
+    class Special extends Order {}
+    expect([new Order(), new Special(), new (class {})()].map(classLostInClone)).toEqual(['Order', 'Special', 'an anonymous class']);
+    const kept = [{ a: 1 }, Object.create(null), [new Order()], new Date(0), /x/, new Map(), new Set(), new RangeError('x'), new Float32Array(2), new ArrayBuffer(1), new String('s'), 1, 'a', null, undefined];
+    expect(kept.map(classLostInClone)).toEqual(kept.map(() => undefined));
   });
 });

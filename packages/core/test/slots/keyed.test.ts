@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { JobExecutionError } from '../../src/index.js';
-import { keyedCounts, keyedTimers, sideOutputs, uncloneable, uncloneableOutput, uncloneablePosition } from './fixtures/jobs.job.js';
+import { classRecords, keyedCounts, keyedTimers, logged, sideOutputs, uncloneable, uncloneableOutput, uncloneablePosition } from './fixtures/jobs.job.js';
 
 const RUNTIMES = ['single-thread', 'slots'] as const;
 const KEYS = 11;
@@ -65,6 +65,24 @@ describe('records between slots', { timeout: 30_000 }, () => {
     expect((error as Error).message).toMatch(
       /^Job 'functions' failed in operator 'wrap': records from 'wrap' to 'unwrap' \(hash\) cannot cross threads: .+; records between slots must be structured-cloneable \(class instances arrive as plain objects\)$/,
     );
+  });
+
+  it('records of a class cross as plain objects, and each slot that sends them warns once naming the edge and the class', async () => {
+    logged.length = 0;
+    const methods = await classRecords.executeAndCollect({ n: 2_000, parallelism: 2 }, { jobName: 'orders' });
+    // Those keyed to their own slot keep their class; the others arrive without it.
+    expect(methods).toHaveLength(2_000);
+    expect(methods).toContain('undefined');
+    const warnings = logged.filter((line) => line.fields.event === 'slot.classRecords');
+    expect(warnings.length).toBeGreaterThanOrEqual(1);
+    expect(warnings.length).toBeLessThanOrEqual(2);
+    for (const warning of warnings) {
+      expect(warning).toMatchObject({ level: 'warn', fields: { edge: "'orders' to 'methods' (hash)", class: 'Order' } });
+      expect(warning.message).toBe(
+        "records from 'orders' to 'methods' (hash) are instances of Order: they reach the other slot as plain objects, without its methods and getters; " +
+          'send plain data between operators, or build the instance again after the edge',
+      );
+    }
   });
 
   it('a collected record that cannot be cloned fails the collect sink, not its slot', async () => {

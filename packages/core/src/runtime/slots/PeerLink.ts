@@ -32,8 +32,13 @@ export class PeerLink implements CreditSink {
   }
 
   /** A new stream from this slot to `subtask` of `vertex` in the peer, as producer queue `queue`. */
-  open(vertex: string, subtask: number, queue: number, options: { readonly capacity: number; readonly edge: string }): RemoteSubpartition {
-    const subpartition = new RemoteSubpartition(this.port, this.outgoing.length, options.capacity, options.edge);
+  open(
+    vertex: string,
+    subtask: number,
+    queue: number,
+    options: { readonly capacity: number; readonly edge: string; readonly classLost?: (className: string) => void },
+  ): RemoteSubpartition {
+    const subpartition = new RemoteSubpartition(this.port, this.outgoing.length, options.capacity, options.edge, options.classLost);
     this.outgoing.push(subpartition);
     if (this.closed) subpartition.close();
     else subpartition.open(vertex, subtask, queue);

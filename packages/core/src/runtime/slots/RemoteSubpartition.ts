@@ -1,7 +1,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { CheckpointBarrier } from '../checkpoint/CheckpointBarrier.js';
 import type { Subpartition } from './SlotResultPartition.js';
-import { toColumns } from './columnChunks.js';
+import { classLostInClone, toColumns } from './columnChunks.js';
 import { BARRIER, CHUNK, COLUMNS, END, OPEN } from './peerMessages.js';
 
 /**
@@ -23,6 +23,8 @@ export class RemoteSubpartition implements Subpartition {
     private readonly capacity: number,
     /** Names the edge in the error for a record that cannot be cloned. */
     private readonly edge: string,
+    /** Told once of a class whose instances cross as plain objects (checked on a chunk's first record until then). */
+    private classLost?: (className: string) => void,
   ) {
     this.credits = capacity;
   }
@@ -37,6 +39,13 @@ export class RemoteSubpartition implements Subpartition {
     if (this.closed) return true;
     try {
       const columns = toColumns(chunk);
+      if (columns === undefined && this.classLost !== undefined) {
+        const lost = classLostInClone(chunk[0]);
+        if (lost !== undefined) {
+          this.classLost(lost);
+          this.classLost = undefined;
+        }
+      }
       this.port.postMessage(columns === undefined ? [CHUNK, this.stream, chunk] : [COLUMNS, this.stream, columns[0], columns[1]]);
     } catch (error) {
       throw new Error(

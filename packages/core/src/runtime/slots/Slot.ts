@@ -132,7 +132,19 @@ export class Slot {
   private buildTasks(graph: JobGraph): void {
     const { slot, ports, channelCapacity, restored } = this.data;
     const ids = operatorIds(graph.nodes);
-    const transport = new SlotTransport({ slot, ports, capacity: channelCapacity });
+    const warned = new Set<string>();
+    const classLost = (edge: string, className: string): void => {
+      if (warned.has(edge)) return;
+      warned.add(edge);
+      this.log.event(
+        'warn',
+        'slot.classRecords',
+        `records from ${edge} are instances of ${className}: they reach the other slot as plain objects, without its methods and getters; ` +
+          'send plain data between operators, or build the instance again after the edge',
+        { edge, class: className },
+      );
+    };
+    const transport = new SlotTransport({ slot, ports, capacity: channelCapacity, classLost });
     this.transport = transport;
     const chainOfHead = new Map(graph.chains.map((c) => [c.head, c]));
     const queues = inputQueues(graph);

@@ -12,6 +12,8 @@ export interface SlotTransportOptions {
   readonly ports: ReadonlyMap<number, MessagePort>;
   /** Chunks a producer may have outstanding per remote queue (the channel capacity): the credits. */
   readonly capacity: number;
+  /** Told when records of a class start crossing `edge`: they arrive as plain objects. */
+  readonly classLost?: (edge: string, className: string) => void;
 }
 
 /**
@@ -52,7 +54,8 @@ export class SlotTransport implements StreamDirectory {
       if (channel !== undefined) return new LocalSubpartition(channel, queue);
       const link = this.links.get(subtask);
       if (link === undefined) throw new Error(`slot ${this.options.slot} has no port to slot ${subtask} (edge ${edge})`);
-      return link.open(vertex, subtask, queue, { capacity: this.options.capacity, edge });
+      const { capacity, classLost } = this.options;
+      return link.open(vertex, subtask, queue, { capacity, edge, ...(classLost === undefined ? {} : { classLost: (className: string) => classLost(edge, className) }) });
     });
     return new SlotResultPartition(targets);
   }

@@ -77,3 +77,17 @@ export function fromColumns(keys: readonly string[], columns: readonly (readonly
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype && !types.isProxy(value);
 }
+
+/**
+ * The class of a record structured clone turns into a plain object (its methods and getters stay behind), or
+ * undefined for plain data and the built-ins it keeps (arrays, dates, maps, errors, typed arrays ...).
+ */
+export function classLostInClone(record: unknown): string | undefined {
+  if (typeof record !== 'object' || record === null || Array.isArray(record)) return undefined;
+  const prototype = Object.getPrototypeOf(record) as { constructor?: { name?: unknown } } | null;
+  if (prototype === null || prototype === Object.prototype) return undefined;
+  if (types.isDate(record) || types.isRegExp(record) || types.isMap(record) || types.isSet(record) || types.isNativeError(record)) return undefined;
+  if (types.isAnyArrayBuffer(record) || types.isArrayBufferView(record) || types.isBoxedPrimitive(record)) return undefined;
+  const name = prototype.constructor?.name;
+  return typeof name === 'string' && name !== '' ? name : 'an anonymous class';
+}
