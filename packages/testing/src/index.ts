@@ -28,6 +28,6 @@ export {
   type CallRecord,
   type LatencyModel,
 } from './service/FakeBatchService.js';
-export { FakeServiceError, ThrottledError, AbortError, type FakeFailureReason } from './service/errors.js';
+export { FakeServiceError, FakeThrottledError, AbortError, type FakeFailureReason } from './service/errors.js';
 
 export { runJobToCompletion, collect, type RunJobOptions } from './job/runJobToCompletion.js';

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvalidJobError } from '@tributary/core';
-import { AbortError, FakeBatchService, FakeServiceError, ManualClock, SystemClock, ThrottledError } from '../src/index.js';
+import { AbortError, FakeBatchService, FakeServiceError, ManualClock, SystemClock, FakeThrottledError } from '../src/index.js';
 
 const lengths = (xs: readonly string[]) => xs.map((x) => x.length);
 
@@ -284,8 +284,8 @@ describe('FakeBatchService', () => {
     const next = service.call(['b']);
     await clock.advance(0);
     const error = await throttled;
-    expect(error).toBeInstanceOf(ThrottledError);
-    expect(error).toMatchObject({ name: 'ThrottledError', retryAfterMs: 250, callId: 1 });
+    expect(error).toBeInstanceOf(FakeThrottledError);
+    expect(error).toMatchObject({ name: 'FakeThrottledError', retryAfterMs: 250, callId: 1 });
     expect(typeof (error as { retryAfterMs: unknown }).retryAfterMs).toBe('number');
     await expect(next).resolves.toEqual([1]);
     expect(service.calls.map((c) => c.outcome)).toEqual(['throttled', 'ok']);

@@ -1,5 +1,5 @@
 import { describeValue, OptionChecker, seededRandom, type Clock } from '@tributary/core';
-import { AbortError, FakeServiceError, ThrottledError } from './errors.js';
+import { AbortError, FakeServiceError, FakeThrottledError } from './errors.js';
 
 /** How a call ended; `pending` while it is queued or being served. */
 export type CallOutcome = 'pending' | 'ok' | 'error' | 'throttled' | 'aborted';
@@ -51,7 +51,7 @@ export interface FakeBatchServiceOptions<TIn, TOut> {
   readonly seed?: number;
   /** 1-based call numbers that never answer; they reject with an `AbortError` when the caller's signal aborts. */
   readonly hangCalls?: readonly number[];
-  /** 1-based call numbers that are throttled: they reject with a `ThrottledError` carrying `retryAfterMs`. */
+  /** 1-based call numbers that are throttled: they reject with a `FakeThrottledError` carrying `retryAfterMs`. */
   readonly throttleCalls?: readonly number[];
   /** The retry-after hint of throttled calls. Default 100. */
   readonly retryAfterMs?: number;
@@ -216,7 +216,7 @@ export class FakeBatchService<TIn, TOut> {
 
   /**
    * Sends a batch; resolves with the handler's outputs, or rejects as the
-   * scripts say (`FakeServiceError`, `ThrottledError`, `AbortError`).
+   * scripts say (`FakeServiceError`, `FakeThrottledError`, `AbortError`).
    */
   call(inputs: readonly TIn[], options: CallOptions = {}): Promise<TOut[]> {
     return this.enqueue('batch', inputs, callSignal('FakeBatchService.call()', options), (record) => this.handler(record.inputs));
@@ -288,7 +288,7 @@ export class FakeBatchService<TIn, TOut> {
             resolve(result);
           } catch (error) {
             const err = error instanceof Error ? error : new Error(String(error));
-            finish(err instanceof ThrottledError ? 'throttled' : 'error', err);
+            finish(err instanceof FakeThrottledError ? 'throttled' : 'error', err);
             reject(err);
           }
         },
@@ -346,7 +346,7 @@ export class FakeBatchService<TIn, TOut> {
   private scriptedFailure(record: MutableCallRecord<TIn>, randomFailure: boolean): Error | undefined {
     const id = record.id;
     if (this.throttleCalls.has(id)) {
-      return new ThrottledError(`FakeBatchService call #${id} throttled: retry after ${this.retryAfterMs} ms (throttleCalls)`, id, this.retryAfterMs);
+      return new FakeThrottledError(`FakeBatchService call #${id} throttled: retry after ${this.retryAfterMs} ms (throttleCalls)`, id, this.retryAfterMs);
     }
     if (this.failCalls.has(id)) return new FakeServiceError(`FakeBatchService call #${id} failed (failCalls)`, id, 'failCalls');
     if (this.failRecords !== undefined) {

@@ -17,10 +17,12 @@ export class FakeServiceError extends Error {
 /**
  * The service is overloaded: retry after `retryAfterMs` (an HTTP 429 with a
  * `Retry-After` header). Async operators read the numeric `retryAfterMs`
- * property to delay their retry.
+ * property to delay their retry, as they do for `@tributary/async`'s
+ * `ThrottledError`, which a real service's client throws: this one also
+ * names the fake's call, and its own name keeps the two apart.
  */
-export class ThrottledError extends Error {
-  override readonly name = 'ThrottledError';
+export class FakeThrottledError extends Error {
+  override readonly name = 'FakeThrottledError';
   constructor(
     message: string,
     /** The 1-based number of the throttled call. */
