@@ -41,6 +41,8 @@ const GROWTH = 1.5;
 const HYSTERESIS = 0.05;
 /** A call this much smaller than the last tells overhead from per-record cost when the size would not move otherwise. */
 const PROBE = 0.75;
+/** Share of the fit's mean size within which a call is measured against the calls' mean cost per record. */
+const NEAR_MEAN = 0.1;
 /** A first guess no service should find too big. */
 const FIRST_SIZE = 8;
 
@@ -231,9 +233,11 @@ export class BatchSizeTuner {
     if (line?.split !== true) return 'near';
     // A line whose overhead was cut at 0 (its fit crosses zero) predicts over every call of the sizes it fitted: padded
     // calls of 60-170 ms at 31 records, around a steep noisy slope, had a spread of 1.06 around its 155 ms, and the
-    // size was capped as if no call took over 117 ms (p95 310 ms against 250). The calls' mean cost per record does not.
-    const [, sn, , st] = this.fit;
-    const expected = this.predict(n, line.b > 0 ? line : { a: st / sn, b: 0, split: false });
+    // size was capped as if no call took over 117 ms (p95 310 ms against 250). The calls' mean cost per record does
+    // not, near their mean size; farther off it errs as the model, not as the service (calls of 1 and 2 records).
+    const [w, sn, , st] = this.fit;
+    const perRecord = line.b <= 0 && Math.abs(n - sn / w) <= NEAR_MEAN * (sn / w);
+    const expected = this.predict(n, perRecord ? { a: st / sn, b: 0, split: false } : line);
     if (!(expected > 0)) return 'near';
     const ratio = t / expected;
     const spread = this.spread;
