@@ -5,6 +5,7 @@ import { serialize } from 'node:v8';
 import { OptionChecker } from '../../api/OptionChecker.js';
 import { messageOf } from '../errors.js';
 import { makeDirectory } from '../makeDirectory.js';
+import { writerIsGone } from '../processes.js';
 import type { CheckpointStorage, CompletedCheckpoint, StoredCheckpoint } from './CheckpointStorage.js';
 import { deserializeValue } from './deserializeValue.js';
 
@@ -163,7 +164,7 @@ export class FileCheckpointStorage implements CheckpointStorage {
   private async removeStaleTemps(): Promise<void> {
     for (const name of await this.entries()) {
       const pid = TEMP.exec(name)?.[1];
-      if (pid !== undefined && (Number(pid) === process.pid || !isAlive(Number(pid)))) {
+      if (pid !== undefined && writerIsGone(Number(pid))) {
         await rm(join(this.directory, name), { force: true });
       }
     }
@@ -217,16 +218,6 @@ async function writeFully(file: FileHandle, chunk: Buffer): Promise<void> {
     const { bytesWritten } = await file.write(chunk, offset, chunk.length - offset);
     if (bytesWritten === 0) throw new Error(`the disk took 0 of the ${chunk.length - offset} bytes left to write`);
     offset += bytesWritten;
-  }
-}
-
-/** Whether a process with this pid exists (EPERM: it does, owned by someone else). */
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
