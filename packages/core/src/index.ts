@@ -20,6 +20,7 @@ export type { CheckpointStorage, CompletedCheckpoint, StoredCheckpoint } from '.
 export { FileCheckpointStorage, type FileCheckpointStorageOptions } from './runtime/checkpoint/FileCheckpointStorage.js';
 export { deserializeValue } from './runtime/checkpoint/deserializeValue.js';
 export { makeDirectory } from './runtime/makeDirectory.js';
+export { DirectoryInUseError, LOCK_FILE, type ExclusiveDirectory } from './runtime/DirectoryLock.js';
 export { RestartStrategies, type RestartStrategy } from './runtime/restartStrategies.js';
 export { DataStream, SingleOutputStream, DataStreamSink, KeyedStream, type TransformOptions, type CollectedJob } from './api/DataStream.js';
 export type { Chaining } from './api/transformations.js';

@@ -162,7 +162,7 @@ export class DataStream<T> {
   /** Writes the stream to a sink connector. */
   sinkTo(sink: Sink<T>): DataStreamSink {
     if (typeof sink?.createWriter !== 'function') throw new InvalidJobError('sinkTo() needs a sink with a createWriter(ctx) method');
-    const t = this.addOperator('Sink', (ctx) => new SinkOperator<T>(ctx, sink), {}, true);
+    const t = this.addOperator('Sink', (ctx) => new SinkOperator<T>(ctx, sink), {}, true, sink);
     return new DataStreamSink(this.env, t);
   }
 
@@ -218,6 +218,7 @@ export class DataStream<T> {
     factory: OperatorFactory<T, unknown>,
     options: TransformOptions,
     isSink: boolean,
+    sink?: Sink<unknown>,
   ): OperatorTransformation {
     this.env.checkUsable(this.transformation);
     if (typeof name !== 'string' || name === '') throw new InvalidJobError('transform() needs a non-empty operator name');
@@ -237,6 +238,7 @@ export class DataStream<T> {
       chaining,
       requiredSideOutputs: required.map((tag) => tag.id),
       isSink,
+      sink,
       name,
       uid: undefined,
       parallelism: undefined,

@@ -1,6 +1,7 @@
 import type { EventLog } from '../logging/EventLog.js';
 import type { MetricGroup } from '../metrics/MetricRegistry.js';
 import type { OperatorListState } from '../operators/StreamOperator.js';
+import type { ExclusiveDirectory } from '../runtime/DirectoryLock.js';
 
 /** Where a sink writer runs. */
 export interface SinkWriterContext {
@@ -58,4 +59,11 @@ export interface SinkWriter<T> {
 /** A sink connector: a factory of writers, one per subtask. */
 export interface Sink<T> {
   createWriter(ctx: SinkWriterContext): SinkWriter<T> | Promise<SinkWriter<T>>;
+  /**
+   * The directory this sink writes by itself, if any (`FileSink`'s output
+   * directory): the job locks it for its run, on the thread that runs
+   * `execute()`, before any writer is created, so a second job writing it at
+   * the same time fails to start instead (see docs/fault-tolerance.md).
+   */
+  exclusiveDirectory?(): ExclusiveDirectory;
 }

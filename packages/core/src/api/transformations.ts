@@ -1,5 +1,6 @@
 import type { Key } from '../runtime/keyGroups.js';
 import type { OperatorFactory } from '../operators/StreamOperator.js';
+import type { Sink } from './Sink.js';
 import type { Source } from './Source.js';
 
 /**
@@ -40,6 +41,8 @@ export interface OperatorTransformation extends Base {
   readonly keySelector: ((value: unknown) => Key) | undefined;
   readonly chaining: Chaining;
   readonly isSink: boolean;
+  /** The connector of a `sinkTo()` sink: the runtime locks the directory it writes by itself, if any. */
+  readonly sink?: Sink<unknown> | undefined;
   /** Ids of side outputs that some operator must read (dead letters): see `TransformOptions.requiredSideOutputs`. */
   readonly requiredSideOutputs: readonly string[];
 }

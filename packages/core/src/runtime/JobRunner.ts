@@ -4,6 +4,7 @@ import type { MetricRegistry, MetricValue } from '../metrics/MetricRegistry.js';
 import type { CheckpointStorage, StoredCheckpoint } from './checkpoint/CheckpointStorage.js';
 import { SystemClock, type Clock } from './Clock.js';
 import { InvalidJobError, JobExecutionError, OperatorError, messageOf, type UnfinishedClose } from './errors.js';
+import { lockDirectories, type DirectoryWriter } from './DirectoryLock.js';
 import { deployLocally, JobAttempt, type Deployer } from './JobAttempt.js';
 import type { JobGraph } from './JobGraph.js';
 import { describeJobGraph, type JobGraphView } from './JobGraphView.js';
@@ -115,6 +116,9 @@ export interface RunnerOptions {
  */
 export function executeJob(graph: JobGraph, options: RunnerOptions): JobClient {
   const { jobName, jobId, clock } = options;
+  // The directories the job writes by itself are its own for the whole run, restarts included: locked before
+  // anything is read or written (a DirectoryInUseError otherwise), released once it ended, however it ended.
+  const unlockDirectories = lockDirectories(exclusiveDirectories(graph, options), { jobName, jobId });
   const start = clock.now();
   let status: JobStatus = 'running';
   let cancelled = false;
@@ -222,6 +226,7 @@ export function executeJob(graph: JobGraph, options: RunnerOptions): JobClient {
 
   const result = run().then(
     (r) => {
+      unlockDirectories();
       status = r.status;
       endRun();
       releaseProcess();
@@ -230,6 +235,7 @@ export function executeJob(graph: JobGraph, options: RunnerOptions): JobClient {
       return r;
     },
     (error: unknown) => {
+      unlockDirectories();
       status = 'failed';
       endRun();
       releaseProcess();
@@ -289,6 +295,21 @@ function withListeners(logger: Logger, listeners: ReadonlySet<(event: JobEvent) 
       return logger[level](message, fields);
     };
   return { debug: tee('debug'), info: tee('info'), warn: tee('warn'), error: tee('error') };
+}
+
+/** The directories the job's checkpoint storage and sinks write by themselves, with how messages name them. */
+function exclusiveDirectories(graph: JobGraph, options: RunnerOptions): DirectoryWriter[] {
+  const writers: DirectoryWriter[] = [];
+  const storage = options.checkpointing?.storage;
+  const directory = storage?.exclusiveDirectory?.();
+  if (directory !== undefined) writers.push({ part: `the checkpoint storage ${directory.writer ?? storage?.constructor.name ?? 'CheckpointStorage'}`, directory });
+  for (const node of graph.nodes) {
+    const t = node.transformation;
+    const sink = t.kind === 'operator' ? t.sink : undefined;
+    const own = sink?.exclusiveDirectory?.();
+    if (own !== undefined) writers.push({ part: `${own.writer ?? sink?.constructor.name ?? 'the sink'} of operator ${node.description}`, directory: own });
+  }
+  return writers;
 }
 
 async function loadRestore(options: RunnerOptions): Promise<StoredCheckpoint | undefined> {

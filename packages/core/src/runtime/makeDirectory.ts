@@ -1,3 +1,4 @@
+import { mkdirSync, statSync } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 
@@ -37,5 +38,33 @@ export async function makeDirectory(path: string, mode?: number): Promise<string
 /** `path` exists: undefined if it is a directory (through symlinks), else the `EEXIST` error mkdir gave. */
 async function existingDirectory(path: string, exists: unknown): Promise<undefined> {
   if (!(await stat(path)).isDirectory()) throw exists;
+  return undefined;
+}
+
+/** {@link makeDirectory}, synchronously: for the few calls that must finish before a job starts. */
+export function makeDirectorySync(path: string, mode?: number): string | undefined {
+  const target = resolve(path);
+  const options = mode === undefined ? {} : { mode };
+  try {
+    mkdirSync(target, options);
+    return target;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return existingDirectorySync(target, error);
+    const parent = dirname(target);
+    if (code !== 'ENOENT' || parent === target) throw error;
+  }
+  const first = makeDirectorySync(dirname(target), mode);
+  try {
+    mkdirSync(target, options);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    existingDirectorySync(target, error);
+  }
+  return first ?? target;
+}
+
+function existingDirectorySync(path: string, exists: unknown): undefined {
+  if (!statSync(path).isDirectory()) throw exists;
   return undefined;
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { basename, join, resolve } from 'node:path';
 import type { Sink, SinkWriter, SinkWriterContext } from '../api/Sink.js';
 import { describeValue, OptionChecker } from '../api/OptionChecker.js';
+import type { ExclusiveDirectory } from '../runtime/DirectoryLock.js';
 import { fileOperation, fileSinkError, nodeFileSystem, syncDirectory, type SinkFileSystem } from './fileSystem.js';
 import { PartFile } from './PartFile.js';
 import { TwoPhaseCommitSink } from './TwoPhaseCommitSink.js';
@@ -83,6 +84,14 @@ function lineEncoder<T>(encode: ((value: T) => string) | undefined): (value: T) 
   };
 }
 
+/**
+ * The output directory, which a job locks for its run: a second job writing it would remove this one's hidden files
+ * (exactly-once) or write files beside its own. All subtasks of the sink share it.
+ */
+function outputDirectory(directory: string): ExclusiveDirectory {
+  return { path: directory, writer: 'FileSink' };
+}
+
 /** A transaction's hidden file; the group is the index of the subtask that wrote it. */
 const IN_PROGRESS = /^\.part-(\d+)-.*\.inprogress$/;
 
@@ -114,6 +123,10 @@ class ExactlyOnceFileSink<T> extends TwoPhaseCommitSink<T, FileTxn> {
 
   protected override get sinkName(): string {
     return 'FileSink';
+  }
+
+  exclusiveDirectory(): ExclusiveDirectory {
+    return outputDirectory(this.directory);
   }
 
   override async createWriter(ctx: SinkWriterContext): Promise<SinkWriter<T>> {
@@ -204,6 +217,10 @@ class AtLeastOnceFileSink<T> implements Sink<T> {
     private readonly directory: string,
     private readonly encode: (value: T) => string,
   ) {}
+
+  exclusiveDirectory(): ExclusiveDirectory {
+    return outputDirectory(this.directory);
+  }
 
   async createWriter(ctx: SinkWriterContext): Promise<SinkWriter<T>> {
     await fileOperation('create directory', this.directory, () => this.fs.mkdir(this.directory));

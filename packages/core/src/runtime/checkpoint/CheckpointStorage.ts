@@ -1,4 +1,5 @@
 import type { OperatorSnapshot } from '../../operators/StreamOperator.js';
+import type { ExclusiveDirectory } from '../DirectoryLock.js';
 
 /**
  * Everything a checkpoint holds: operator snapshots and source positions, by
@@ -45,4 +46,10 @@ export interface CheckpointStorage {
   loadLatest(): Promise<StoredCheckpoint | undefined>;
   /** The checkpoint at `location`; rejects with a message naming it when it is unreadable. */
   load(location: string): Promise<StoredCheckpoint>;
+  /**
+   * The directory this storage writes by itself, if any: a job locks it for
+   * its run before it loads or stores a checkpoint, so a second job using it
+   * at the same time fails to start. A storage that wraps another forwards it.
+   */
+  exclusiveDirectory?(): ExclusiveDirectory;
 }

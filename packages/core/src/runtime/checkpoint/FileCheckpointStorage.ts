@@ -5,6 +5,7 @@ import { serialize } from 'node:v8';
 import { OptionChecker } from '../../api/OptionChecker.js';
 import { messageOf } from '../errors.js';
 import { makeDirectory } from '../makeDirectory.js';
+import type { ExclusiveDirectory } from '../DirectoryLock.js';
 import { writerIsGone } from '../processes.js';
 import type { CheckpointStorage, CompletedCheckpoint, StoredCheckpoint } from './CheckpointStorage.js';
 import { deserializeValue } from './deserializeValue.js';
@@ -41,9 +42,10 @@ const KNOWN_OPTIONS = new Set(['retain', 'onWarning', 'fileMode', 'directoryMode
  * Dates, BigInts and typed arrays.
  *
  * Files are created `0o600` and a directory the storage creates `0o700`
- * (checkpoints hold user records). One job at a time per directory: ids
- * continue after the highest one found there, and temporary files whose
- * writer process is gone are removed when the storage is first used.
+ * (checkpoints hold user records). One job at a time per directory: a job
+ * locks it for its run (a second job using it fails to start), ids continue
+ * after the highest one found there, and temporary files whose writer process
+ * is gone are removed when the storage is first used.
  */
 export class FileCheckpointStorage implements CheckpointStorage {
   readonly directory: string;
@@ -85,6 +87,11 @@ export class FileCheckpointStorage implements CheckpointStorage {
     await syncDirectory(this.directory);
     await this.prune();
     return { location, bytes: HEADER + payload.length };
+  }
+
+  /** The directory, which a job locks for its run: one job at a time per directory. */
+  exclusiveDirectory(): ExclusiveDirectory {
+    return { path: this.directory, writer: 'FileCheckpointStorage', mode: this.directoryMode };
   }
 
   async highestCheckpointId(): Promise<number> {

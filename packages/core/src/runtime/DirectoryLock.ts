@@ -1,0 +1,252 @@
+import { chmodSync, closeSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { threadId } from 'node:worker_threads';
+import { brandClass } from '../api/brandClass.js';
+import { SystemClock } from './Clock.js';
+import { messageOf } from './errors.js';
+import { makeDirectorySync } from './makeDirectory.js';
+import { writerIsGone } from './processes.js';
+
+/** The lock file a running job keeps in each directory it writes by itself. */
+export const LOCK_FILE = '.tributary.lock';
+
+/**
+ * A directory a part of a job (a `FileSink`, a `FileCheckpointStorage`)
+ * writes by itself: two jobs writing it at once would remove or overwrite
+ * each other's files. The runtime locks it for the job's run; a sink or a
+ * checkpoint storage says so with an `exclusiveDirectory()` method.
+ */
+export interface ExclusiveDirectory {
+  readonly path: string;
+  /** How messages name what writes it (`FileSink`); default: the class name of the sink or storage. */
+  readonly writer?: string;
+  /** The mode the directory gets when the lock creates it (it and its missing parents); default: as `mkdir` makes it. */
+  readonly mode?: number;
+}
+
+/** A part of a job that writes `directory` by itself, with how messages name it (`FileSink of operator 'Sink'`). */
+export interface DirectoryWriter {
+  readonly part: string;
+  readonly directory: ExclusiveDirectory;
+}
+
+/** What a lock file holds: who locked the directory. */
+interface Holder {
+  readonly pid: number;
+  /** The worker thread of the process (0: the main thread). */
+  readonly thread: number;
+  /** When the process started (ms since the epoch): an earlier process with this pid has another. */
+  readonly processStart: number;
+  readonly job: string;
+  readonly jobId: string;
+  /** When the job locked the directory (ISO 8601). */
+  readonly since: string;
+}
+
+/** A lock file that names no process (yet), and how long ago it was last written. */
+interface Unwritten {
+  readonly unwrittenForMs: number;
+}
+
+/** `execute()` rejects with this, before the job reads or writes anything, when a directory it writes by itself is another job's. */
+export class DirectoryInUseError extends Error {
+  static {
+    brandClass(this, 'DirectoryInUseError');
+  }
+
+  override readonly name = 'DirectoryInUseError';
+  constructor(
+    message: string,
+    /** The directory. */
+    readonly directory: string,
+    /** The process of the job that holds it (this process's pid when a job of this process does); undefined when unknown. */
+    readonly pid: number | undefined,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Directories locked by the jobs of this thread, by path: a lock file naming this process cannot tell a job of this
+ * process from an earlier process that had its pid. Shared by every copy of this package in the thread.
+ */
+const locked: Map<string, { readonly jobId: string; readonly job: string }> = ((globalThis as Record<symbol, unknown>)[Symbol.for('tributary.directoryLocks')] ??= new Map()) as Map<
+  string,
+  { readonly jobId: string; readonly job: string }
+>;
+
+/** Real time, not the job's clock: lock files are read by other processes. */
+const wallClock = new SystemClock();
+/** This process's start, the same in all its threads (to the clock's resolution). */
+const PROCESS_START = Math.round(wallClock.now() - process.uptime() * 1000);
+/** How far two threads' readings of {@link PROCESS_START} may differ. */
+const SAME_START_MS = 1_000;
+/** A lock file still naming no process this long after it was created was left by a process killed while writing it. */
+const UNWRITTEN_STALE_MS = 10_000;
+/** Takeovers of a stale lock file that other processes raced before giving up. */
+const TAKEOVER_TRIES = 3;
+
+/**
+ * Locks each directory for the job `jobId` (in path order) and returns a
+ * function that releases them all. Synchronous, so that the job starts as
+ * soon as it did without locks and `execute()` fails before the job reads or
+ * writes anything. A directory another job holds (a live other process, or a
+ * job of this process) fails the start with a {@link DirectoryInUseError}
+ * naming the part, the directory and the holder; a lock file left by a process
+ * that is gone (killed, or an earlier process with this pid) is taken over. A
+ * directory that cannot be created or take a file is not locked: the part
+ * fails there itself, as it did.
+ */
+export function lockDirectories(writers: readonly DirectoryWriter[], job: { readonly jobName: string; readonly jobId: string }): () => void {
+  const byPath = new Map<string, DirectoryWriter>();
+  for (const writer of writers) {
+    const path = resolve(writer.directory.path);
+    if (!byPath.has(path)) byPath.set(path, writer);
+  }
+  const held: DirectoryLock[] = [];
+  const release = (): void => {
+    for (const lock of held.splice(0).reverse()) lock.release();
+  };
+  try {
+    for (const [path, writer] of [...byPath].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      const lock = DirectoryLock.acquire(path, writer, job);
+      if (lock !== undefined) held.push(lock);
+    }
+  } catch (error) {
+    release();
+    throw error;
+  }
+  return release;
+}
+
+/** One job's lock on one directory: an entry in {@link locked} and a lock file naming the job's process. */
+class DirectoryLock {
+  private constructor(
+    private readonly path: string,
+    private readonly holder: Holder,
+  ) {}
+
+  static acquire(path: string, writer: DirectoryWriter, job: { readonly jobName: string; readonly jobId: string }): DirectoryLock | undefined {
+    const lockFile = join(path, LOCK_FILE);
+    const inUse = (by: string, pid: number | undefined): DirectoryInUseError =>
+      new DirectoryInUseError(
+        `Job '${job.jobName}' cannot start: ${writer.part} writes '${path}', which ${by}. ` +
+          'One job at a time per directory: stop the other run, or give this job another directory.',
+        path,
+        pid,
+      );
+    const other = locked.get(path);
+    if (other !== undefined) throw inUse(`job '${other.job}' (${other.jobId}) in this process is writing`, process.pid);
+    if (!createDirectory(path, writer.directory.mode)) return undefined;
+    const holder: Holder = { pid: process.pid, thread: threadId, processStart: PROCESS_START, job: job.jobName, jobId: job.jobId, since: timestamp(wallClock.now()) };
+    for (let tries = 0; ; tries++) {
+      const created = createLockFile(lockFile, holder);
+      if (created === 'unwritable') return undefined;
+      if (created === 'created') {
+        locked.set(path, { jobId: job.jobId, job: job.jobName });
+        return new DirectoryLock(path, holder);
+      }
+      const found = readHolder(lockFile);
+      // Released meanwhile: try again.
+      if (found === 'absent') continue;
+      if (!isGone(found)) {
+        if (!('pid' in found)) throw inUse(`another process is locking (its lock file '${lockFile}' names no process yet)`, undefined);
+        const where = found.pid !== process.pid ? `process ${found.pid}` : found.thread === threadId ? 'this process' : `another thread of this process (pid ${found.pid})`;
+        throw inUse(`job '${found.job}' (${found.jobId}) in ${where} has been writing since ${found.since} (lock file '${lockFile}')`, found.pid);
+      }
+      if (tries >= TAKEOVER_TRIES) throw inUse(`other processes keep locking (lock file '${lockFile}')`, undefined);
+      rmSync(lockFile, { force: true });
+    }
+  }
+
+  /** Removes the lock file if it is still this lock's, and the entry. A failure leaves a file the next run takes over. */
+  release(): void {
+    const lockFile = join(this.path, LOCK_FILE);
+    try {
+      const found = readHolder(lockFile);
+      if (typeof found === 'object' && 'pid' in found && found.jobId === this.holder.jobId && found.pid === this.holder.pid) rmSync(lockFile, { force: true });
+    } catch {
+      // The run that finds it takes it over: it names a job that is not running.
+    } finally {
+      if (locked.get(this.path)?.jobId === this.holder.jobId) locked.delete(this.path);
+    }
+  }
+}
+
+/**
+ * Creates the directory and its missing parents, with `mode` when given (exactly: not through the umask); false when
+ * that fails, which the part reports itself, naming its own operation.
+ */
+function createDirectory(path: string, mode: number | undefined): boolean {
+  try {
+    if (makeDirectorySync(path, mode) !== undefined && mode !== undefined) chmodSync(path, mode);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Creates the lock file naming `holder`, unless it exists; 'unwritable' when the directory takes no file. */
+function createLockFile(lockFile: string, holder: Holder): 'created' | 'exists' | 'unwritable' {
+  let fd: number;
+  try {
+    fd = openSync(lockFile, 'wx');
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EEXIST' ? 'exists' : 'unwritable';
+  }
+  try {
+    const text = Buffer.from(JSON.stringify(holder));
+    for (let offset = 0; offset < text.length; ) {
+      const written = writeSync(fd, text, offset);
+      if (written === 0) throw new Error('the disk took no byte');
+      offset += written;
+    }
+    return 'created';
+  } catch {
+    // A full disk: the part fails there itself; leave no lock file that names no one.
+    rmSync(lockFile, { force: true });
+    return 'unwritable';
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The holder a lock file names; how old it is when it names none (yet); 'absent' when it is gone. */
+function readHolder(lockFile: string): Holder | Unwritten | 'absent' {
+  let text: string;
+  let modified: number;
+  try {
+    modified = statSync(lockFile).mtimeMs;
+    text = readFileSync(lockFile, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'absent';
+    throw new Error(`could not read the lock file '${lockFile}': ${messageOf(error)}`, { cause: error });
+  }
+  try {
+    const holder = JSON.parse(text) as Partial<Holder> | null;
+    if (typeof holder?.pid === 'number' && typeof holder.jobId === 'string') return holder as Holder;
+  } catch {
+    // Created, not written yet (or cut short by a kill): judged by its age.
+  }
+  return { unwrittenForMs: wallClock.now() - modified };
+}
+
+/**
+ * Whether the holder a lock file names is gone, so that the file may be taken over: its process no longer exists
+ * (as for temporary checkpoint files), or it is an earlier process that had this pid. A lock of this process (a
+ * running job of this thread, or another thread of this process) is not gone. A file that names no process is gone
+ * once it is old enough that its writer must have been killed before writing it.
+ */
+function isGone(found: Holder | Unwritten): boolean {
+  if (!('pid' in found)) return found.unwrittenForMs > UNWRITTEN_STALE_MS;
+  if (!writerIsGone(found.pid)) return false;
+  if (found.pid !== process.pid) return true;
+  if (found.thread === threadId) return ![...locked.values()].some((l) => l.jobId === found.jobId);
+  return Math.abs(found.processStart - PROCESS_START) > SAME_START_MS;
+}
+
+/** A time for people to read (in a lock file, in an error): ISO 8601. */
+function timestamp(ms: number): string {
+  // eslint-disable-next-line no-restricted-globals -- formats a time read from the clock, reads none
+  return new Date(ms).toISOString();
+}
