@@ -36,9 +36,10 @@ class RunningTotal implements MapFunction<Event, Omit<Enriched, 'score'>> {
   }
 }
 
-/** Reports each stored checkpoint on stdout (the coordinator stores them, on the main thread). */
-function announcing(storage: CheckpointStorage): CheckpointStorage {
+/** Reports each stored checkpoint on stdout (the coordinator stores them, on the main thread); the job still locks the directory. */
+function announcing(storage: FileCheckpointStorage): CheckpointStorage {
   return {
+    exclusiveDirectory: () => storage.exclusiveDirectory(),
     store: async (checkpoint) => {
       const stored = await storage.store(checkpoint);
       process.stdout.write(`checkpoint ${checkpoint.checkpointId}${checkpoint.final ? ' final' : ''}\n`);

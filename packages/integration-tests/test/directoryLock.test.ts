@@ -1,0 +1,123 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LOCK_FILE, seededRandom } from '@tributary/core';
+import { describe, expect, it } from 'vitest';
+import type { Enriched } from './crash/model.js';
+
+/**
+ * One job at a time per directory, across processes: the crash test's job
+ * (FileCheckpointStorage in `<dir>/checkpoints`, exactly-once FileSink in
+ * `<dir>/out`, parallelism 2) started twice on the same directories.
+ */
+const EVENTS = 20_000;
+
+/** Slots' worker threads load the workspace's TypeScript through this preload (see CONTRIBUTING.md). */
+const TSX_IN_WORKERS = join(import.meta.dirname, '..', '..', '..', 'tsx-workers.mjs');
+
+function workDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'dir-lock-'));
+  const random = seededRandom(3);
+  const lines = Array.from({ length: EVENTS }, (_, id) => JSON.stringify({ id, user: `u${Math.floor(random() * 20)}`, amount: 1 + Math.floor(random() * 100) }));
+  writeFileSync(join(dir, 'events.jsonl'), lines.join('\n') + '\n');
+  return dir;
+}
+
+interface Run {
+  readonly child: ChildProcess;
+  readonly stdout: () => string;
+  readonly stderr: () => string;
+  readonly exit: Promise<number | null>;
+}
+
+/** Runs the crash job (restoreFrom 'latest') in a child process on `dir`. */
+function start(dir: string, runtime: 'single-thread' | 'slots'): Run {
+  const job = join(import.meta.dirname, 'crash', 'crashJob.ts');
+  const child = spawn(process.execPath, ['--conditions=@tributary/source', '--import', 'tsx', '--import', TSX_IN_WORKERS, job, dir, 'exactly-once', runtime], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (data: Buffer) => (stdout += data.toString()));
+  child.stderr?.on('data', (data: Buffer) => (stderr += data.toString()));
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, stdout: () => stdout, stderr: () => stderr, exit };
+}
+
+/** Resolves once the run stored a checkpoint (it prints `checkpoint N`). */
+async function checkpointed(run: Run): Promise<void> {
+  const giveUpAt = performance.now() + 60_000;
+  while (!/checkpoint \d+/.test(run.stdout())) {
+    if (performance.now() > giveUpAt) throw new Error(`no checkpoint within 60 s:\n${run.stdout()}\n${run.stderr()}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Every file of the job's directories with its contents. */
+function snapshot(dir: string): Record<string, string> {
+  return Object.fromEntries(
+    ['checkpoints', 'out'].flatMap((sub) => readdirSync(join(dir, sub)).map((name) => [`${sub}/${name}`, readFileSync(join(dir, sub, name), 'latin1')])),
+  );
+}
+
+function committedIds(dir: string): number[] {
+  const out = join(dir, 'out');
+  return readdirSync(out)
+    .filter((f) => !f.startsWith('.'))
+    .flatMap((f) => readFileSync(join(out, f), 'utf8').split('\n'))
+    .filter((line) => line !== '')
+    .map((line) => (JSON.parse(line) as Enriched).id);
+}
+
+function expectExactlyOnce(dir: string): void {
+  const ids = committedIds(dir);
+  expect(ids).toHaveLength(EVENTS);
+  expect(new Set(ids).size).toBe(EVENTS);
+}
+
+const lockPid = (dir: string) => (JSON.parse(readFileSync(join(dir, LOCK_FILE), 'utf8')) as { pid: number }).pid;
+
+describe.each(['single-thread', 'slots'] as const)('one job at a time per directory, across processes, runtime %s', (runtime) => {
+  it('refuses a second process on the same directories while the first runs: it names the directory and the first pid, and writes nothing', async () => {
+    const dir = workDir();
+    const first = start(dir, runtime);
+    await checkpointed(first);
+    // Stopped, the first run writes nothing meanwhile: any change to the directories would be the second's.
+    first.child.kill('SIGSTOP');
+    const before = snapshot(dir);
+    const second = start(dir, runtime);
+    const code = await second.exit;
+    expect(code).not.toBe(0);
+    expect(second.stdout()).not.toMatch(/checkpoint \d+/);
+    expect(second.stderr()).toContain("DirectoryInUseError: Job 'crash test' cannot start: ");
+    expect(second.stderr()).toMatch(new RegExp(`writes '${join(dir, '(checkpoints|out)')}', which job 'crash test' \\(\\w+\\) in process ${first.child.pid} has been writing since`));
+    expect(second.stderr()).toContain('One job at a time per directory: stop the other run, or give this job another directory.');
+    expect(snapshot(dir)).toEqual(before);
+
+    first.child.kill('SIGCONT');
+    expect(await first.exit).toBe(0);
+    expect(first.stdout()).toContain('done finished');
+    expectExactlyOnce(dir);
+    expect(existsSync(join(dir, 'out', LOCK_FILE))).toBe(false);
+    expect(existsSync(join(dir, 'checkpoints', LOCK_FILE))).toBe(false);
+  });
+
+  it('takes over the lock files a SIGKILLed run left, and completes exactly once', async () => {
+    const dir = workDir();
+    const first = start(dir, runtime);
+    await checkpointed(first);
+    first.child.kill('SIGKILL');
+    await first.exit;
+    // The killed run's locks stay behind, naming its (now dead) pid.
+    expect(lockPid(join(dir, 'out'))).toBe(first.child.pid);
+    expect(lockPid(join(dir, 'checkpoints'))).toBe(first.child.pid);
+
+    const next = start(dir, runtime);
+    expect(await next.exit).toBe(0);
+    expect(next.stdout()).toContain('done finished');
+    expectExactlyOnce(dir);
+    expect(existsSync(join(dir, 'out', LOCK_FILE))).toBe(false);
+    expect(existsSync(join(dir, 'checkpoints', LOCK_FILE))).toBe(false);
+  });
+});
