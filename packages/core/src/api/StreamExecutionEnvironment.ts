@@ -257,7 +257,9 @@ export class StreamExecutionEnvironment {
 
   /**
    * Starts the job and returns at once with a client to watch or cancel it.
-   * Graph errors are thrown here, before anything runs.
+   * Graph errors are thrown here, before anything runs, and so is a
+   * `DirectoryInUseError` when a directory the job writes by itself (file
+   * checkpoints, a `FileSink`) is another running job's.
    */
   executeAsync(jobName = 'Tributary job', options: ExecuteOptions = {}): JobClient {
     return this.launch(jobName, options, undefined);
