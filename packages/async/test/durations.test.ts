@@ -127,7 +127,7 @@ describe('retry-after hints longer than a record may wait', () => {
     harness.processElement(1);
     await harness.setProcessingTime(0);
     expect(service.calls.map((c) => c.outcome)).toEqual(['throttled']);
-    expect(harness.getSideOutput(letters).map((l) => [l.attempts, (l.error as Error).name])).toEqual([[1, 'ThrottledError']]);
+    expect(harness.getSideOutput(letters).map((l) => [l.attempts, (l.error as Error).name])).toEqual([[1, 'FakeThrottledError']]);
     await harness.setProcessingTime(31 * DAY);
     expect(service.calls).toHaveLength(1);
   });

@@ -54,6 +54,16 @@ async function checkpointed(run: Run): Promise<void> {
   }
 }
 
+/** Resolves once every thread of `pid` is stopped: SIGSTOP reaches them one by one, and a file one opens meanwhile is its run's. */
+async function allThreadsStopped(pid: number): Promise<void> {
+  const state = (task: string) => readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8').replace(/^.*\) /, '')[0];
+  const giveUpAt = performance.now() + 10_000;
+  while (readdirSync(`/proc/${pid}/task`).some((task) => state(task) !== 'T' && state(task) !== 't')) {
+    if (performance.now() > giveUpAt) throw new Error(`process ${pid} did not stop within 10 s`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
 /** Every file of the job's directories with its contents. */
 function snapshot(dir: string): Record<string, string> {
   return Object.fromEntries(
@@ -85,6 +95,7 @@ describe.each(['single-thread', 'slots'] as const)('one job at a time per direct
     await checkpointed(first);
     // Stopped, the first run writes nothing meanwhile: any change to the directories would be the second's.
     first.child.kill('SIGSTOP');
+    await allThreadsStopped(first.child.pid!);
     const before = snapshot(dir);
     const second = start(dir, runtime);
     const code = await second.exit;
