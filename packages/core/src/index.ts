@@ -8,6 +8,7 @@ export {
   type Runtime,
   type CheckpointingOptions,
   type ExecuteOptions,
+  type FromAsyncIterableOptions,
 } from './api/StreamExecutionEnvironment.js';
 export {
   defineJob,

@@ -71,6 +71,15 @@ describe('non-replayable sources', () => {
       'fromAsyncIterable(): needs an AsyncIterable or a function that returns one, got an array',
     );
   });
+
+  it('rejects an unknown option, a seekable that is not a boolean, and seekable on the iterable itself', () => {
+    const env = StreamExecutionEnvironment.create();
+    expect(() => env.fromAsyncIterable(() => upTo(3), { seekabel: true } as never)).toThrow("fromAsyncIterable(): unknown option 'seekabel'; did you mean 'seekable'?");
+    expect(() => env.fromAsyncIterable(() => upTo(3), { seekable: 'yes' } as never)).toThrow("fromAsyncIterable(): option 'seekable' must be true or false, got 'yes'");
+    expect(() => env.fromAsyncIterable(upTo(3), { seekable: true })).toThrow(
+      "fromAsyncIterable(): option 'seekable' needs a function that returns the iterable from a record number, got the iterable itself",
+    );
+  });
 });
 
 describe('fromAsyncIterable(() => iterable) replays after a failure', () => {
@@ -113,6 +122,52 @@ describe('fromAsyncIterable(() => iterable) replays after a failure', () => {
     expect(calls).toBe(2);
     expect(new Set(seen)).toEqual(new Set(Array.from({ length: 200 }, (_, i) => i)));
     // The second run skipped what the checkpoint covered: only records after it may come twice (at least once).
+    expect(seen.filter((n) => n < 100)).toHaveLength(100);
+  });
+});
+
+describe('fromAsyncIterable((from) => iterable, { seekable: true }) starts where the checkpoint ends', () => {
+  it('a restart calls the function with the records the checkpoint covers, and reads none of them again', async () => {
+    const clock = new ManualClock(0);
+    const env = StreamExecutionEnvironment.create({ clock, restartStrategy: RestartStrategies.fixedDelay(1, 0) }).enableCheckpointing(10, {
+      storage: mkdtempSync(join(tmpdir(), 'ckpt-')),
+    });
+    const froms: number[] = [];
+    const yielded: number[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    async function* numbers(from: number) {
+      const run = froms.push(from);
+      yielded[run - 1] = 0;
+      for (let i = from; i < 200; i++) {
+        if (i === 100 && run === 1) await gate;
+        yielded[run - 1]!++;
+        yield i;
+      }
+    }
+    let failed = false;
+    const seen: number[] = [];
+    env
+      .fromAsyncIterable((from) => numbers(from), { seekable: true })
+      .map((n) => {
+        if (n === 150 && !failed) {
+          failed = true;
+          throw new Error('crash at 150');
+        }
+        return n;
+      })
+      .addSink((n) => void seen.push(n));
+    const job = env.executeAsync('seek');
+    await until(() => seen.length === 100, 'records 0-99');
+    await clock.advance(10);
+    await until(() => completedCheckpoints(env, 'seek') === 1, 'checkpoint 1');
+    release();
+    await driveUntilDone(job.result, clock);
+    expect((await job.result).status).toBe('finished');
+    expect(froms).toEqual([0, 100]);
+    // Without seeking, the second run read records 0-99 again to drop them: 200 yielded, not 100.
+    expect(yielded[1]).toBe(100);
+    expect(new Set(seen)).toEqual(new Set(Array.from({ length: 200 }, (_, i) => i)));
     expect(seen.filter((n) => n < 100)).toHaveLength(100);
   });
 });

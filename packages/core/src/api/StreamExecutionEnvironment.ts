@@ -82,6 +82,16 @@ export interface EnvironmentOptions {
 /** Where a job's subtasks run: see {@link EnvironmentOptions.runtime}. */
 export type Runtime = 'slots' | 'single-thread';
 
+/** Options of {@link StreamExecutionEnvironment.fromAsyncIterable}. */
+export interface FromAsyncIterableOptions {
+  /**
+   * The function starts its iterable at the record number it is given (`(from) => generator(from)`): a restart or
+   * restore calls it with the number of records the checkpoint covers instead of reading and dropping them.
+   * Default false.
+   */
+  readonly seekable?: boolean;
+}
+
 /** Options of {@link StreamExecutionEnvironment.enableCheckpointing}. */
 export interface CheckpointingOptions {
   /** Where checkpoints go: a storage, or a directory for a {@link FileCheckpointStorage} (which then logs a damaged checkpoint it skips to the environment's `logger`). */
@@ -224,19 +234,28 @@ export class StreamExecutionEnvironment {
    *
    * Pass a function that returns the iterable (`() => generator()`) when the job
    * may restart or restore: each new reader calls it and skips what the last
-   * checkpoint covers. The iterable itself can be read only once, so a job with
-   * it refuses a restart strategy and `restoreFrom` when it is built.
+   * checkpoint covers, by reading those records again and dropping them. With
+   * `seekable: true` the function gets their count instead and its iterable
+   * starts there (`(from) => generator(from)`), so a restart reads nothing
+   * twice however far the job had read. The iterable itself can be read only
+   * once, so a job with it refuses a restart strategy and `restoreFrom` when it
+   * is built.
    *
    * @example
    * ```ts
    * env.fromAsyncIterable(() => pages('https://api.example.com/orders'));
+   * env.fromAsyncIterable((from) => ordersSince(from), { seekable: true });
    * ```
    */
-  fromAsyncIterable<T>(values: AsyncIterable<T> | (() => AsyncIterable<T>)): SingleOutputStream<T> {
+  fromAsyncIterable<T>(values: AsyncIterable<T> | ((from: number) => AsyncIterable<T>), options: FromAsyncIterableOptions = {}): SingleOutputStream<T> {
+    const check = new OptionChecker('fromAsyncIterable()');
     if (typeof values !== 'function' && typeof (values as Partial<AsyncIterable<T>> | null)?.[Symbol.asyncIterator] !== 'function') {
-      new OptionChecker('fromAsyncIterable()').fail(`needs an AsyncIterable or a function that returns one, got ${describeValue(values)}`);
+      check.fail(`needs an AsyncIterable or a function that returns one, got ${describeValue(values)}`);
     }
-    return this.fromSource(new AsyncIterableSource(values), 'Source: AsyncIterable');
+    check.known(check.object(options), ['seekable']);
+    const seekable = check.optionalBoolean('seekable', options.seekable) ?? false;
+    if (seekable && typeof values !== 'function') check.fail("option 'seekable' needs a function that returns the iterable from a record number, got the iterable itself");
+    return this.fromSource(new AsyncIterableSource(values, seekable), 'Source: AsyncIterable');
   }
 
   /** A stream read by a source connector. */

@@ -11,14 +11,20 @@ import { yieldToEventLoop } from '../runtime/eventLoop.js';
  *
  * Given a function that returns the iterable, each reader calls it for a
  * fresh one and skips what a checkpoint covers, so the source is replayable
- * (restarts and restores work). Given the iterable itself, it can be read
- * only once: the source is not replayable.
+ * (restarts and restores work): by reading and dropping those records, or,
+ * when the function is `seekable`, by calling it with their count (`from`),
+ * where its iterable starts. Given the iterable itself, it can be read only
+ * once: the source is not replayable.
  */
 export class AsyncIterableSource<T> implements Source<T, number> {
   readonly parallel = false;
   readonly replayable: boolean;
 
-  constructor(private readonly input: AsyncIterable<T> | (() => AsyncIterable<T>)) {
+  constructor(
+    private readonly input: AsyncIterable<T> | ((from: number) => AsyncIterable<T>),
+    /** The function's iterable starts at record `from`: nothing is read to skip the records a checkpoint covers. */
+    private readonly seekable = false,
+  ) {
     this.replayable = typeof input === 'function';
   }
 
@@ -30,15 +36,18 @@ export class AsyncIterableSource<T> implements Source<T, number> {
     let done = false;
     return {
       start: async (position) => {
-        const iterable = typeof input === 'function' ? input() : input;
+        const from = position ?? 0;
+        const iterable = typeof input === 'function' ? input(from) : input;
         // The function is called only now, in the reader: its result cannot be checked when the job is built.
         if (typeof (iterable as Partial<AsyncIterable<T>> | null | undefined)?.[Symbol.asyncIterator] !== 'function') {
           new OptionChecker('fromAsyncIterable()').fail(`the function must return an AsyncIterable, got ${describeValue(iterable)}`);
         }
         const it = iterable[Symbol.asyncIterator]();
         iterator = it;
-        // A replay skips what the checkpoint covers: the factory's iterable starts from the beginning.
-        while (offset < (position ?? 0) && !ctx.signal.aborted) {
+        // A replay skips what the checkpoint covers: a seekable function's iterable starts there, any other's at the
+        // beginning, which costs a read of every record before (a run of a day at 3,000 a second: minutes a restart).
+        if (this.seekable) offset = from;
+        while (offset < from && !ctx.signal.aborted) {
           if ((await it.next()).done === true) {
             done = true;
             break;
