@@ -25,6 +25,18 @@ function job(clock: ManualClock, source: Source<number>, storage: string, out: s
   return { env, stream, sink: () => stream.sinkTo(FileSink.jsonLines<number>(out, { guarantee: options.guarantee ?? 'exactly-once' })).uid('out') };
 }
 
+/** Job 'first' of `records` gated numbers, started and past its first checkpoint (of records 0-99); its gate. */
+async function firstJobCheckpointed(clock: ManualClock, records: number, storage: string, out: string, guarantee: 'exactly-once' | 'at-least-once' = 'exactly-once') {
+  const gate = gatedSource(records);
+  const first = job(clock, gate.source, storage, out, { guarantee });
+  first.sink();
+  const running = first.env.executeAsync('first');
+  gate.openUntil(100);
+  await clock.advance(10);
+  await until(() => readdirSync(storage).some((f) => f.endsWith('.ckpt')), 'a checkpoint of the first job');
+  return { running, gate };
+}
+
 /** Every file under `dir` but the lock file, with its contents: what a job wrote there. */
 function contents(dir: string): Record<string, string> {
   if (!existsSync(dir)) return {};
@@ -55,13 +67,7 @@ describe('one job at a time per directory, in this process', () => {
   it('refuses a second job on the checkpoint directory before it reads or writes anything, naming the storage, the directory and the running job', async () => {
     const { storage, out, root } = dirs();
     const clock = new ManualClock(0);
-    const gate = gatedSource(1000);
-    const first = job(clock, gate.source, storage, out);
-    first.sink();
-    const running = first.env.executeAsync('first');
-    gate.openUntil(100);
-    await clock.advance(10);
-    await until(() => readdirSync(storage).some((f) => f.endsWith('.ckpt')), 'a checkpoint of the first job');
+    const { running, gate } = await firstJobCheckpointed(clock, 1000, storage, out);
     const before = contents(storage);
 
     const second = job(clock, gatedSource(10).source, storage, join(root, 'other-out'));
@@ -87,13 +93,7 @@ describe('one job at a time per directory, in this process', () => {
   it.each(['exactly-once', 'at-least-once'] as const)('refuses a second job on a FileSink directory (%s), naming the sink operator; the first one’s files stay as they were', async (guarantee) => {
     const { storage, out, root } = dirs();
     const clock = new ManualClock(0);
-    const gate = gatedSource(500);
-    const first = job(clock, gate.source, storage, out, { guarantee });
-    first.sink();
-    const running = first.env.executeAsync('first');
-    gate.openUntil(100);
-    await clock.advance(10);
-    await until(() => readdirSync(storage).some((f) => f.endsWith('.ckpt')), 'a checkpoint of the first job');
+    const { running, gate } = await firstJobCheckpointed(clock, 500, storage, out, guarantee);
     const before = contents(out);
 
     const second = job(clock, gatedSource(10).source, join(root, 'other-checkpoints'), out, { guarantee });

@@ -82,92 +82,59 @@ describe('non-replayable sources', () => {
   });
 });
 
-describe('fromAsyncIterable(() => iterable) replays after a failure', () => {
-  it('a failure at record 150 of 200 after a checkpoint at 100: every record arrives, none before the checkpoint twice', async () => {
-    const clock = new ManualClock(0);
-    const env = StreamExecutionEnvironment.create({ clock, restartStrategy: RestartStrategies.fixedDelay(1, 0) }).enableCheckpointing(10, {
-      storage: mkdtempSync(join(tmpdir(), 'ckpt-')),
-    });
-    let calls = 0;
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    async function* numbers(run: number) {
-      for (let i = 0; i < 200; i++) {
-        // The first run waits at 100 until checkpoint 1 covered records 0-99.
-        if (i === 100 && run === 1) await gate;
-        yield i;
-      }
-    }
-    let failed = false;
-    const seen: number[] = [];
-    env
-      .fromAsyncIterable(() => numbers(++calls))
-      .map((n) => {
-        if (n === 150 && !failed) {
-          failed = true;
-          throw new Error('crash at 150');
+describe('fromAsyncIterable(fn) replays after a failure', () => {
+  it.each([
+    { seekable: false, froms: [0, 0], secondRunReads: 200 },
+    { seekable: true, froms: [0, 100], secondRunReads: 100 },
+  ])(
+    'a failure at record 150 of 200 after a checkpoint at 100 (seekable: $seekable): every record arrives, none before the checkpoint twice',
+    async ({ seekable, froms: expectedFroms, secondRunReads }) => {
+      const clock = new ManualClock(0);
+      const env = StreamExecutionEnvironment.create({ clock, restartStrategy: RestartStrategies.fixedDelay(1, 0) }).enableCheckpointing(10, {
+        storage: mkdtempSync(join(tmpdir(), 'ckpt-')),
+      });
+      // Where each run's iterable started, and how many records it yielded.
+      const froms: number[] = [];
+      const yielded: number[] = [];
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      async function* numbers(from: number) {
+        const run = froms.push(from);
+        yielded[run - 1] = 0;
+        for (let i = from; i < 200; i++) {
+          // The first run waits at 100 until checkpoint 1 covered records 0-99.
+          if (i === 100 && run === 1) await gate;
+          yielded[run - 1]!++;
+          yield i;
         }
-        return n;
-      })
-      .addSink((n) => void seen.push(n));
-    const job = env.executeAsync('replay');
-    await until(() => seen.length === 100, 'records 0-99');
-    await clock.advance(10);
-    await until(() => completedCheckpoints(env, 'replay') === 1, 'checkpoint 1');
-    release();
-    await driveUntilDone(job.result, clock);
-    const result = await job.result;
-    expect(result.status).toBe('finished');
-    expect(result.restarts).toBe(1);
-    expect(calls).toBe(2);
-    expect(new Set(seen)).toEqual(new Set(Array.from({ length: 200 }, (_, i) => i)));
-    // The second run skipped what the checkpoint covered: only records after it may come twice (at least once).
-    expect(seen.filter((n) => n < 100)).toHaveLength(100);
-  });
-});
-
-describe('fromAsyncIterable((from) => iterable, { seekable: true }) starts where the checkpoint ends', () => {
-  it('a restart calls the function with the records the checkpoint covers, and reads none of them again', async () => {
-    const clock = new ManualClock(0);
-    const env = StreamExecutionEnvironment.create({ clock, restartStrategy: RestartStrategies.fixedDelay(1, 0) }).enableCheckpointing(10, {
-      storage: mkdtempSync(join(tmpdir(), 'ckpt-')),
-    });
-    const froms: number[] = [];
-    const yielded: number[] = [];
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    async function* numbers(from: number) {
-      const run = froms.push(from);
-      yielded[run - 1] = 0;
-      for (let i = from; i < 200; i++) {
-        if (i === 100 && run === 1) await gate;
-        yielded[run - 1]!++;
-        yield i;
       }
-    }
-    let failed = false;
-    const seen: number[] = [];
-    env
-      .fromAsyncIterable((from) => numbers(from), { seekable: true })
-      .map((n) => {
-        if (n === 150 && !failed) {
-          failed = true;
-          throw new Error('crash at 150');
-        }
-        return n;
-      })
-      .addSink((n) => void seen.push(n));
-    const job = env.executeAsync('seek');
-    await until(() => seen.length === 100, 'records 0-99');
-    await clock.advance(10);
-    await until(() => completedCheckpoints(env, 'seek') === 1, 'checkpoint 1');
-    release();
-    await driveUntilDone(job.result, clock);
-    expect((await job.result).status).toBe('finished');
-    expect(froms).toEqual([0, 100]);
-    // Without seeking, the second run read records 0-99 again to drop them: 200 yielded, not 100.
-    expect(yielded[1]).toBe(100);
-    expect(new Set(seen)).toEqual(new Set(Array.from({ length: 200 }, (_, i) => i)));
-    expect(seen.filter((n) => n < 100)).toHaveLength(100);
-  });
+      let failed = false;
+      const seen: number[] = [];
+      // Without seekable, the function's iterable starts at the beginning whatever it is given.
+      (seekable ? env.fromAsyncIterable((from) => numbers(from), { seekable }) : env.fromAsyncIterable(() => numbers(0)))
+        .map((n) => {
+          if (n === 150 && !failed) {
+            failed = true;
+            throw new Error('crash at 150');
+          }
+          return n;
+        })
+        .addSink((n) => void seen.push(n));
+      const job = env.executeAsync('replay');
+      await until(() => seen.length === 100, 'records 0-99');
+      await clock.advance(10);
+      await until(() => completedCheckpoints(env, 'replay') === 1, 'checkpoint 1');
+      release();
+      await driveUntilDone(job.result, clock);
+      const result = await job.result;
+      expect(result.status).toBe('finished');
+      expect(result.restarts).toBe(1);
+      expect(froms).toEqual(expectedFroms);
+      // The second run skipped what the checkpoint covered: by reading records 0-99 again to drop them, or by starting at 100.
+      expect(yielded[1]).toBe(secondRunReads);
+      expect(new Set(seen)).toEqual(new Set(Array.from({ length: 200 }, (_, i) => i)));
+      // Only records after the checkpoint may come twice (at least once).
+      expect(seen.filter((n) => n < 100)).toHaveLength(100);
+    },
+  );
 });

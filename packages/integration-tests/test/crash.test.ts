@@ -1,21 +1,13 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { seededRandom, type Runtime } from '@tributary/core';
 import { describe, expect, it } from 'vitest';
+import { readOutput, startCrashJob, writeEvents } from './crash/harness.js';
 import { scoreOf, type Enriched, type Event } from './crash/model.js';
 
 const EVENTS = 40_000;
-const USERS = 40;
 const KILLS = 20;
-
-function writeEvents(dir: string): Event[] {
-  const random = seededRandom(7);
-  const events = Array.from({ length: EVENTS }, (_, id) => ({ id, user: `u${Math.floor(random() * USERS)}`, amount: 1 + Math.floor(random() * 100) }));
-  writeFileSync(join(dir, 'events.jsonl'), events.map((e) => JSON.stringify(e)).join('\n') + '\n');
-  return events;
-}
 
 /** The output each event must produce: its user's running total up to it. */
 function reference(events: Event[]): Map<number, Enriched> {
@@ -29,16 +21,6 @@ function reference(events: Event[]): Map<number, Enriched> {
   );
 }
 
-/** Slots' worker threads load the workspace's TypeScript through this preload (see CONTRIBUTING.md). */
-const TSX_IN_WORKERS = join(import.meta.dirname, '..', '..', '..', 'tsx-workers.mjs');
-
-function start(dir: string, guarantee: string, runtime: Runtime): ChildProcess {
-  const job = join(import.meta.dirname, 'crash', 'crashJob.ts');
-  return spawn(process.execPath, ['--conditions=@tributary/source', '--import', 'tsx', '--import', TSX_IN_WORKERS, job, dir, guarantee, runtime], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-}
-
 /**
  * Runs the job until it finishes, killing it with SIGKILL `KILLS` times: each
  * time at a seeded random moment after the run stored at least one checkpoint
@@ -48,7 +30,7 @@ async function runWithKills(dir: string, guarantee: string, runtime: Runtime, se
   const random = seededRandom(seed);
   let kills = 0;
   for (let runs = 1; ; runs++) {
-    const child = start(dir, guarantee, runtime);
+    const child = startCrashJob(dir, guarantee, runtime, 'inherit');
     const killAfterMs = kills < KILLS ? 5 + random() * 150 : undefined;
     let output = '';
     const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -72,19 +54,10 @@ async function runWithKills(dir: string, guarantee: string, runtime: Runtime, se
   }
 }
 
-function readOutput(dir: string): Enriched[] {
-  const out = join(dir, 'out');
-  return readdirSync(out)
-    .filter((f) => !f.startsWith('.'))
-    .flatMap((f) => readFileSync(join(out, f), 'utf8').split('\n'))
-    .filter((line) => line !== '')
-    .map((line) => JSON.parse(line) as Enriched);
-}
-
 describe.each(['single-thread', 'slots'] as const)('crash recovery (SIGKILL, restart from the latest checkpoint), exactly-once, runtime %s', (runtime) => {
   it('exactly-once sink: every input exactly once, running totals equal the reference', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'crash-eo-'));
-    const expected = reference(writeEvents(dir));
+    const expected = reference(writeEvents(dir, EVENTS));
     const { kills, runs } = await runWithKills(dir, 'exactly-once', runtime, 11);
     const output = readOutput(dir);
     console.log(`${runtime}, exactly-once: ${kills} kills over ${runs} runs, ${output.length} output records`);
@@ -102,7 +75,7 @@ describe.each(['single-thread', 'slots'] as const)('crash recovery (SIGKILL, res
 describe('crash recovery (SIGKILL, restart from the latest checkpoint), at-least-once', () => {
   it('at-least-once sink: nothing lost, duplicates counted and identical', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'crash-alo-'));
-    const expected = reference(writeEvents(dir));
+    const expected = reference(writeEvents(dir, EVENTS));
     const { kills, runs } = await runWithKills(dir, 'at-least-once', 'single-thread', 12);
     const output = readOutput(dir);
     const duplicates = output.length - new Set(output.map((r) => r.id)).size;

@@ -1,10 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LOCK_FILE, seededRandom } from '@tributary/core';
+import { LOCK_FILE } from '@tributary/core';
 import { describe, expect, it } from 'vitest';
-import type { Enriched } from './crash/model.js';
+import { readOutput, startCrashJob, writeEvents } from './crash/harness.js';
 
 /**
  * One job at a time per directory, across processes: the crash test's job
@@ -13,14 +13,9 @@ import type { Enriched } from './crash/model.js';
  */
 const EVENTS = 20_000;
 
-/** Slots' worker threads load the workspace's TypeScript through this preload (see CONTRIBUTING.md). */
-const TSX_IN_WORKERS = join(import.meta.dirname, '..', '..', '..', 'tsx-workers.mjs');
-
 function workDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'dir-lock-'));
-  const random = seededRandom(3);
-  const lines = Array.from({ length: EVENTS }, (_, id) => JSON.stringify({ id, user: `u${Math.floor(random() * 20)}`, amount: 1 + Math.floor(random() * 100) }));
-  writeFileSync(join(dir, 'events.jsonl'), lines.join('\n') + '\n');
+  writeEvents(dir, EVENTS);
   return dir;
 }
 
@@ -33,10 +28,7 @@ interface Run {
 
 /** Runs the crash job (restoreFrom 'latest') in a child process on `dir`. */
 function start(dir: string, runtime: 'single-thread' | 'slots'): Run {
-  const job = join(import.meta.dirname, 'crash', 'crashJob.ts');
-  const child = spawn(process.execPath, ['--conditions=@tributary/source', '--import', 'tsx', '--import', TSX_IN_WORKERS, job, dir, 'exactly-once', runtime], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = startCrashJob(dir, 'exactly-once', runtime, 'pipe');
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (data: Buffer) => (stdout += data.toString()));
@@ -71,17 +63,8 @@ function snapshot(dir: string): Record<string, string> {
   );
 }
 
-function committedIds(dir: string): number[] {
-  const out = join(dir, 'out');
-  return readdirSync(out)
-    .filter((f) => !f.startsWith('.'))
-    .flatMap((f) => readFileSync(join(out, f), 'utf8').split('\n'))
-    .filter((line) => line !== '')
-    .map((line) => (JSON.parse(line) as Enriched).id);
-}
-
 function expectExactlyOnce(dir: string): void {
-  const ids = committedIds(dir);
+  const ids = readOutput(dir).map((record) => record.id);
   expect(ids).toHaveLength(EVENTS);
   expect(new Set(ids).size).toBe(EVENTS);
 }

@@ -1,5 +1,4 @@
 import { mkdirSync, statSync } from 'node:fs';
-import { mkdir, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 
 /**
@@ -12,36 +11,15 @@ import { dirname, resolve } from 'node:path';
  * it retries at full CPU forever. Here a child still missing once its parent
  * exists is an error.
  */
-export async function makeDirectory(path: string, mode?: number): Promise<string | undefined> {
-  const target = resolve(path);
-  const options = mode === undefined ? {} : { mode };
-  try {
-    await mkdir(target, options);
-    return target;
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') return existingDirectory(target, error);
-    const parent = dirname(target);
-    if (code !== 'ENOENT' || parent === target) throw error;
-  }
-  const first = await makeDirectory(dirname(target), mode);
-  try {
-    await mkdir(target, options);
-  } catch (error) {
-    // Made meanwhile by someone else: fine, if it is a directory. A second ENOENT is final.
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    await existingDirectory(target, error);
-  }
-  return first ?? target;
+export function makeDirectory(path: string, mode?: number): Promise<string | undefined> {
+  // A throw in the executor rejects the promise: callers get mkdir's errors as a rejection.
+  return new Promise((resolve) => resolve(makeDirectorySync(path, mode)));
 }
 
-/** `path` exists: undefined if it is a directory (through symlinks), else the `EEXIST` error mkdir gave. */
-async function existingDirectory(path: string, exists: unknown): Promise<undefined> {
-  if (!(await stat(path)).isDirectory()) throw exists;
-  return undefined;
-}
-
-/** {@link makeDirectory}, synchronously: for the few calls that must finish before a job starts. */
+/**
+ * {@link makeDirectory}, synchronously: the directory lock creates a job's directories before the job starts. The one
+ * walk for both: a few `mkdir` calls, once per directory a job or a writer opens.
+ */
 export function makeDirectorySync(path: string, mode?: number): string | undefined {
   const target = resolve(path);
   const options = mode === undefined ? {} : { mode };
@@ -50,7 +28,7 @@ export function makeDirectorySync(path: string, mode?: number): string | undefin
     return target;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') return existingDirectorySync(target, error);
+    if (code === 'EEXIST') return existingDirectory(target, error);
     const parent = dirname(target);
     if (code !== 'ENOENT' || parent === target) throw error;
   }
@@ -58,13 +36,15 @@ export function makeDirectorySync(path: string, mode?: number): string | undefin
   try {
     mkdirSync(target, options);
   } catch (error) {
+    // Made meanwhile by someone else: fine, if it is a directory. A second ENOENT is final.
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    existingDirectorySync(target, error);
+    existingDirectory(target, error);
   }
   return first ?? target;
 }
 
-function existingDirectorySync(path: string, exists: unknown): undefined {
+/** `path` exists: undefined if it is a directory (through symlinks), else the `EEXIST` error mkdir gave. */
+function existingDirectory(path: string, exists: unknown): undefined {
   if (!statSync(path).isDirectory()) throw exists;
   return undefined;
 }

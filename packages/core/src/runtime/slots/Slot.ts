@@ -132,10 +132,7 @@ export class Slot {
   private buildTasks(graph: JobGraph): void {
     const { slot, ports, channelCapacity, restored } = this.data;
     const ids = operatorIds(graph.nodes);
-    const warned = new Set<string>();
-    const classLost = (edge: string, className: string): void => {
-      if (warned.has(edge)) return;
-      warned.add(edge);
+    const classLost = (edge: string, className: string): void =>
       this.log.event(
         'warn',
         'slot.classRecords',
@@ -143,7 +140,6 @@ export class Slot {
           'send plain data between operators, or build the instance again after the edge',
         { edge, class: className },
       );
-    };
     const transport = new SlotTransport({ slot, ports, capacity: channelCapacity, classLost });
     this.transport = transport;
     const chainOfHead = new Map(graph.chains.map((c) => [c.head, c]));

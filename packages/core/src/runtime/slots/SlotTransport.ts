@@ -50,12 +50,19 @@ export class SlotTransport implements StreamDirectory {
    * names the edge in errors, as `'tokenize' to 'count per word' (hash)`.
    */
   partition(vertex: string, queue: number, consumers: readonly (InputChannel<unknown> | undefined)[], edge: string): ResultPartition<unknown> {
+    const { capacity, classLost } = this.options;
+    // A slot holds one producer subtask of the edge: the first of its queues to see a class tells, once for the edge.
+    let toldClass = false;
+    const tellClass = (className: string): void => {
+      if (toldClass) return;
+      toldClass = true;
+      classLost?.(edge, className);
+    };
     const targets = consumers.map((channel, subtask): Subpartition => {
       if (channel !== undefined) return new LocalSubpartition(channel, queue);
       const link = this.links.get(subtask);
       if (link === undefined) throw new Error(`slot ${this.options.slot} has no port to slot ${subtask} (edge ${edge})`);
-      const { capacity, classLost } = this.options;
-      return link.open(vertex, subtask, queue, { capacity, edge, ...(classLost === undefined ? {} : { classLost: (className: string) => classLost(edge, className) }) });
+      return link.open(vertex, subtask, queue, { capacity, edge, classLost: tellClass });
     });
     return new SlotResultPartition(targets);
   }
