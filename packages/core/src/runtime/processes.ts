@@ -1,5 +1,5 @@
 /** Whether a process with this pid exists (EPERM: it does, owned by someone else). */
-export function isAlive(pid: number): boolean {
+function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
