@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { InvalidJobError } from '@tributary/core';
 import { describe, expect, it } from 'vitest';
 import { createNgramTokenizer } from '../src/index.js';
+import { ngramBatchTokenizer } from '../src/text/ngramTokenizer.js';
 
 const tokenize = createNgramTokenizer();
 const sorted = (ids: Uint32Array) => Array.from(ids).sort((a, b) => a - b);
@@ -104,5 +105,32 @@ describe('createNgramTokenizer', () => {
     expect(() => createNgramTokenizer({ ngram: 0 })).toThrow("option 'ngram' must be an integer >= 1, got 0");
     expect(() => createNgramTokenizer({ maxLength: 1.5 })).toThrow("option 'maxLength' must be an integer >= 1, got 1.5");
     expect(() => createNgramTokenizer({ ngram: 0 })).toThrow(InvalidJobError);
+  });
+});
+
+describe('ngramBatchTokenizer (the text embedder\'s feeds)', () => {
+  it('gives each text of a batch the ids the tokenizer gives it alone, views of one buffer (property)', () => {
+    const settings = { vocab: 997, ngram: 3, maxLength: 64 };
+    const alone = createNgramTokenizer(settings);
+    const batch = ngramBatchTokenizer(settings);
+    fc.assert(
+      // Batches of up to 300 texts of up to 64 ids pass the buffer's first 4,096 ids and grow it mid-batch.
+      fc.property(fc.array(fc.string({ maxLength: 120 }), { maxLength: 300 }), (texts) => {
+        const views = batch(texts);
+        expect(views.map((ids) => Array.from(ids))).toEqual(texts.map((text) => Array.from(alone(text))));
+        expect(new Set(views.map((ids) => ids.buffer)).size).toBeLessThanOrEqual(1);
+      }),
+    );
+    // 100 texts of 64 ids each: the buffer grows past its first 4,096 ids mid-batch.
+    const texts = Array.from({ length: 100 }, (_, t) => Array.from({ length: 40 }, (_, w) => `w${t}x${w}`).join(' '));
+    const views = batch(texts);
+    expect(views.reduce((sum, ids) => sum + ids.length, 0)).toBe(6_400);
+    expect(views.map((ids) => Array.from(ids))).toEqual(texts.map((text) => Array.from(alone(text))));
+    expect(new Set(views.map((ids) => ids.buffer)).size).toBe(1);
+  });
+
+  it('rejects a text that is not a string, as the tokenizer does', () => {
+    const batch = ngramBatchTokenizer({ vocab: 997, ngram: 3, maxLength: 64 });
+    expect(() => batch(['fine', 7 as unknown as string])).toThrow(new TypeError('the n-gram tokenizer takes a string, got 7'));
   });
 });

@@ -65,7 +65,38 @@ export function tokenizerSettings(options: NgramTokenizerOptions, check: OptionC
   };
 }
 
-function ngramTokenizer({ vocab, ngram, maxLength }: TokenizerSettings): NgramTokenizer {
+function ngramTokenizer(settings: TokenizerSettings): NgramTokenizer {
+  const scan = ngramScanner(settings);
+  return (text) => scan(text).slice();
+}
+
+/**
+ * Tokenizes a batch of texts at once, for a feeds builder that packs them
+ * right away: the ids come back as views of one buffer kept between calls
+ * (a call overwrites the previous call's), so a batch allocates no array per
+ * text. The same ids as {@link createNgramTokenizer}'s.
+ */
+export function ngramBatchTokenizer(settings: TokenizerSettings): (texts: readonly string[]) => Uint32Array[] {
+  const scan = ngramScanner(settings);
+  let buffer = new Uint32Array(4096);
+  const ends: number[] = [];
+  return (texts) => {
+    ends.length = 0;
+    let used = 0;
+    for (const text of texts) {
+      const ids = scan(text);
+      if (used + ids.length > buffer.length) buffer = grown(buffer, 2 * (used + ids.length));
+      buffer.set(ids, used);
+      used += ids.length;
+      ends.push(used);
+    }
+    // Views once every text is in: a buffer grown on the way would leave earlier views on the old one.
+    return ends.map((end, i) => buffer.subarray(i === 0 ? 0 : ends[i - 1], end));
+  };
+}
+
+/** The tokenizer's work: a text's ids as a view of its scratch, valid until the next call. */
+function ngramScanner({ vocab, ngram, maxLength }: TokenizerSettings): (text: string) => Uint32Array {
   const buckets = vocab - 1;
 
   // Scratch reused by every call (a call runs to completion before the next starts): the ids so far,
@@ -124,7 +155,7 @@ function ngramTokenizer({ vocab, ngram, maxLength }: TokenizerSettings): NgramTo
         if (!addWord(codePoints(`<${word}>`, points))) break;
       }
     }
-    return ids.slice(0, count);
+    return ids.subarray(0, count);
   };
 }
 

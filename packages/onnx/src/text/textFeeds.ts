@@ -1,7 +1,7 @@
 import { EMBEDDER_IO } from '../model/embedderModel.js';
 import type { FeedsBuilder, FeedsModule } from '../session/feedsModule.js';
 import { packSequences } from '../tensors/packing.js';
-import { createNgramTokenizer, type TokenizerSettings } from './ngramTokenizer.js';
+import { ngramBatchTokenizer, type TokenizerSettings } from './ngramTokenizer.js';
 
 /**
  * The text embedder's feeds builder, loaded by the thread that runs the
@@ -9,9 +9,9 @@ import { createNgramTokenizer, type TokenizerSettings } from './ngramTokenizer.j
  * ids, padded to the batch's longest text, with their attention mask.
  */
 export function textFeeds(settings: TokenizerSettings): FeedsBuilder {
-  const tokenize = createNgramTokenizer(settings);
+  const tokenize = ngramBatchTokenizer(settings);
   return (texts) => {
-    const { ids, mask } = packSequences((texts as readonly string[]).map(tokenize));
+    const { ids, mask } = packSequences(tokenize(texts as readonly string[]));
     return { [EMBEDDER_IO.ids]: ids, [EMBEDDER_IO.mask]: mask };
   };
 }
