@@ -5,13 +5,15 @@ import { describeValue, OptionChecker } from '../api/OptionChecker.js';
 import type { ExclusiveDirectory } from '../runtime/DirectoryLock.js';
 import { fileOperation, fileSinkError, nodeFileSystem, syncDirectory, type SinkFileSystem } from './fileSystem.js';
 import { PartFile } from './PartFile.js';
+import { outputDirectory, partNames, publish, publishRestored, removeLeftovers, type PartState } from './partFiles.js';
+import { restoredParts, RollingFileSink, rollingPolicy, type RollingOptions } from './RollingFileSink.js';
 import { TwoPhaseCommitSink } from './TwoPhaseCommitSink.js';
 
 export interface FileSinkOptions<T> {
   /**
-   * `exactly-once` (default): a part file per checkpoint, visible only once
-   * the checkpoint is stored; needs checkpointing for output to appear before
-   * the job ends. `at-least-once`: one file per subtask and run, fsynced at
+   * `exactly-once` (default): a part file per checkpoint (per several with
+   * `rolling`), visible only once the checkpoint is stored; needs
+   * checkpointing for output to appear before the job ends. `at-least-once`: one file per subtask and run, fsynced at
    * every checkpoint and at the end of input; a run started without a
    * checkpoint to restore writes new files (it never appends to an earlier
    * run's), a restored run cuts its file back to what the checkpoint covered
@@ -19,6 +21,15 @@ export interface FileSinkOptions<T> {
    * be written again.
    */
   readonly guarantee?: 'exactly-once' | 'at-least-once';
+  /**
+   * Exactly-once only: part files that span checkpoints, for fewer files when
+   * checkpoints are frequent. A part file is closed at the
+   * `checkpointsPerPart`-th barrier it passes from its first record, or at the
+   * next one once it holds `partSizeBytes`, or at the end of input, and
+   * published once that checkpoint is stored: output appears that much later. Without it, each checkpoint
+   * publishes a part file per subtask that took records.
+   */
+  readonly rolling?: RollingOptions;
   /** Turns a record into one line: a string without a line break (anything else fails the job at that record). Default: `JSON.stringify`, with an `Error` anywhere in the record written as `{ name, message }` (not `{}`). */
   readonly encode?: (value: T) => string;
 }
@@ -34,6 +45,8 @@ export interface FileSinkOptions<T> {
  * ```ts
  * env.enableCheckpointing(1000, { storage: './checkpoints' });
  * stream.sinkTo(FileSink.jsonLines('./out')); // exactly once across crashes
+ * // Fewer files: each part spans 30 checkpoints (or 64 MiB), published that much later.
+ * stream.sinkTo(FileSink.jsonLines('./out', { rolling: { checkpointsPerPart: 30, partSizeBytes: 64 << 20 } }));
  * ```
  */
 export const FileSink = {
@@ -42,7 +55,7 @@ export const FileSink = {
   },
 };
 
-const FILE_SINK_OPTIONS = ['guarantee', 'encode'];
+const FILE_SINK_OPTIONS = ['guarantee', 'encode', 'rolling'];
 
 /** `FileSink.jsonLines` on a given file system (tests inject faults through it). */
 export function jsonLinesSink<T>(directory: string, options: FileSinkOptions<T>, fs: SinkFileSystem): Sink<T> {
@@ -51,9 +64,12 @@ export function jsonLinesSink<T>(directory: string, options: FileSinkOptions<T>,
   check.known(check.object(options), FILE_SINK_OPTIONS);
   const guarantee = check.oneOf('guarantee', options.guarantee, ['exactly-once', 'at-least-once'], 'exactly-once');
   const encode = lineEncoder(check.optionalFunc('encode', options.encode));
-  return guarantee === 'exactly-once'
-    ? new ExactlyOnceFileSink<T>(fs, resolve(directory), encode)
-    : new AtLeastOnceFileSink<T>(fs, resolve(directory), encode);
+  const rolling = rollingPolicy(check, options.rolling);
+  if (guarantee === 'at-least-once') {
+    if (rolling !== undefined) check.fail("option 'rolling' is for guarantee 'exactly-once': an at-least-once sink writes one file per subtask and run already");
+    return new AtLeastOnceFileSink<T>(fs, resolve(directory), encode);
+  }
+  return rolling === undefined ? new ExactlyOnceFileSink<T>(fs, resolve(directory), encode) : new RollingFileSink<T>(fs, resolve(directory), encode, rolling);
 }
 
 /** `JSON.stringify` writes an `Error` as `{}`: a dead letter's error (`{ input, error, attempts }`) would lose its message. */
@@ -85,30 +101,12 @@ function lineEncoder<T>(encode: ((value: T) => string) | undefined): (value: T) 
 }
 
 /**
- * The output directory, which a job locks for its run: a second job writing it would remove this one's hidden files
- * (exactly-once) or write files beside its own. All subtasks of the sink share it.
- */
-function outputDirectory(directory: string): ExclusiveDirectory {
-  return { path: directory, writer: 'FileSink' };
-}
-
-/** A transaction's hidden file; the group is the index of the subtask that wrote it. */
-const IN_PROGRESS = /^\.part-(\d+)-.*\.inprogress$/;
-
-interface FileTxn {
-  /** The hidden file the transaction writes. */
-  readonly temp: string;
-  /** Its name once committed. */
-  readonly final: string;
-}
-
-/**
  * Exactly-once: one hidden part file per transaction, opened at its first
  * record, fsynced at pre-commit, renamed into place on commit, and the
  * directory fsynced after the rename. A transaction without records has no
  * file (the base class aborts it at its barrier).
  */
-class ExactlyOnceFileSink<T> extends TwoPhaseCommitSink<T, FileTxn> {
+class ExactlyOnceFileSink<T> extends TwoPhaseCommitSink<T, PartState> {
   private readonly files = new Map<string, PartFile>();
   private readonly run = randomUUID().slice(0, 8);
   private seq = 0;
@@ -131,16 +129,16 @@ class ExactlyOnceFileSink<T> extends TwoPhaseCommitSink<T, FileTxn> {
 
   override async createWriter(ctx: SinkWriterContext): Promise<SinkWriter<T>> {
     await fileOperation('create directory', this.directory, () => this.fs.mkdir(this.directory));
+    // A checkpoint of a run with `rolling` holds part files instead of transactions: its own, published as it would have.
+    for (const part of restoredParts(ctx.restoredListState)) await publishRestored(this.fs, this.directory, part);
     return super.createWriter(ctx);
   }
 
-  protected beginTransaction(ctx: SinkWriterContext): FileTxn {
-    // A run id keeps names unique across restarts of the same job.
-    const name = `part-${ctx.subtaskIndex}-${this.run}-${String(this.seq++).padStart(6, '0')}.jsonl`;
-    return { temp: join(this.directory, `.${name}.inprogress`), final: join(this.directory, name) };
+  protected beginTransaction(ctx: SinkWriterContext): PartState {
+    return partNames(this.directory, ctx.subtaskIndex, this.run, this.seq++);
   }
 
-  protected write(txn: FileTxn, value: T): void | Promise<void> {
+  protected write(txn: PartState, value: T): void | Promise<void> {
     const line = this.encode(value);
     let file = this.files.get(txn.temp);
     if (file === undefined) {
@@ -150,7 +148,7 @@ class ExactlyOnceFileSink<T> extends TwoPhaseCommitSink<T, FileTxn> {
     return file.append(line);
   }
 
-  protected async preCommit(txn: FileTxn): Promise<void> {
+  protected async preCommit(txn: PartState): Promise<void> {
     const file = this.files.get(txn.temp);
     if (file === undefined) return;
     this.files.delete(txn.temp);
@@ -161,17 +159,11 @@ class ExactlyOnceFileSink<T> extends TwoPhaseCommitSink<T, FileTxn> {
     }
   }
 
-  protected async commit(txn: FileTxn): Promise<void> {
-    try {
-      await fileOperation('publish', txn.final, () => this.fs.rename(txn.temp, txn.final));
-    } catch (error) {
-      // Committed before (a restore commits again): the final file is there and the temp is gone.
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || !(await this.fs.exists(txn.final))) throw error;
-    }
-    await fileOperation('fsync directory', this.directory, () => syncDirectory(this.fs, this.directory));
+  protected commit(txn: PartState): Promise<void> {
+    return publish(this.fs, this.directory, txn);
   }
 
-  protected async abort(txn: FileTxn): Promise<void> {
+  protected async abort(txn: PartState): Promise<void> {
     const file = this.files.get(txn.temp);
     // Never opened: it took no record, so there is nothing on disk to remove.
     if (file === undefined) return;
@@ -183,17 +175,8 @@ class ExactlyOnceFileSink<T> extends TwoPhaseCommitSink<T, FileTxn> {
     }
   }
 
-  protected async recover(ctx: SinkWriterContext, keep: readonly FileTxn[]): Promise<void> {
-    const kept = new Set(keep.map((t) => t.temp));
-    const names = await fileOperation('list', this.directory, () => this.fs.readdir(this.directory));
-    for (const name of names) {
-      const path = join(this.directory, name);
-      // Old subtask k's leftovers are this subtask's when k % parallelism is its index (see recover).
-      const writer = IN_PROGRESS.exec(name)?.[1];
-      if (writer !== undefined && Number(writer) % ctx.parallelism === ctx.subtaskIndex && !kept.has(path)) {
-        await fileOperation('remove', path, () => this.fs.rm(path));
-      }
-    }
+  protected recover(ctx: SinkWriterContext, keep: readonly PartState[]): Promise<void> {
+    return removeLeftovers(this.fs, this.directory, ctx, [...keep, ...restoredParts(ctx.restoredUnionListState)]);
   }
 }
 

@@ -66,6 +66,11 @@ export class PartFile {
     return new PartFile(path, opening, length);
   }
 
+  /** Its size once what is buffered is written, counting a buffered character as a byte (UTF-8 may take more): for a size limit. */
+  get approximateSize(): number {
+    return this.size + this.bufferedChars;
+  }
+
   /** Settles once the file is open; rejects when it cannot be. */
   opened(): Promise<void> {
     return this.enqueue(() => Promise.resolve());

@@ -51,9 +51,12 @@ function announcing(storage: FileCheckpointStorage): CheckpointStorage {
   };
 }
 
+/** The sink the crash job writes through: a guarantee, or exactly-once with part files that span 4 checkpoints. */
+export type CrashSink = 'exactly-once' | 'exactly-once-rolling' | 'at-least-once';
+
 export const crashJob = defineJob({
   module: import.meta.url,
-  build: ({ workDir, guarantee, runtime }: { workDir: string; guarantee: 'exactly-once' | 'at-least-once'; runtime: Runtime }) => {
+  build: ({ workDir, guarantee, runtime }: { workDir: string; guarantee: CrashSink; runtime: Runtime }) => {
     const clock = new SystemClock();
     const service = new FakeBatchService<Omit<Enriched, 'score'>, Enriched>({
       clock,
@@ -82,7 +85,7 @@ export const crashJob = defineJob({
       capacity: 128,
     })
       .uid('score')
-      .sinkTo(FileSink.jsonLines<Enriched>(join(workDir, 'out'), { guarantee }))
+      .sinkTo(FileSink.jsonLines<Enriched>(join(workDir, 'out'), guarantee === 'exactly-once-rolling' ? { rolling: { checkpointsPerPart: 4 } } : { guarantee }))
       .uid('out');
     return env;
   },

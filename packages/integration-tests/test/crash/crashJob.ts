@@ -5,8 +5,8 @@
  * Usage: node --conditions=@tributary/source --import tsx --import <root>/tsx-workers.mjs crashJob.ts <workDir> <guarantee> <runtime>
  */
 import type { Runtime } from '@tributary/core';
-import { crashJob } from './crash.job.js';
+import { crashJob, type CrashSink } from './crash.job.js';
 
-const [workDir, guarantee, runtime] = process.argv.slice(2) as [string, 'exactly-once' | 'at-least-once', Runtime];
+const [workDir, guarantee, runtime] = process.argv.slice(2) as [string, CrashSink, Runtime];
 const result = await crashJob.execute({ workDir, guarantee, runtime }, { jobName: 'crash test', restoreFrom: 'latest' });
 process.stdout.write(`done ${result.status}\n`);
