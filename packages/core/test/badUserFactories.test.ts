@@ -19,6 +19,7 @@ describe('a factory that returns the wrong thing', () => {
     ['5', 5],
     ['an array', [1, 2]],
     ['null', null],
+    ['a Promise (an async function returns one; an async generator function, `async function*`, returns the iterable)', Promise.resolve([1])],
   ])("fails a fromAsyncIterable() job naming the source, when the function returns %s", async (shown, returned) => {
     const job = env().fromAsyncIterable(() => returned as never).executeAndCollect();
     await expect(job).rejects.toThrow(`operator 'Source: AsyncIterable': fromAsyncIterable(): the function must return an AsyncIterable, got ${shown}`);

@@ -84,11 +84,13 @@ describe('non-replayable sources', () => {
 
 describe('fromAsyncIterable(fn) replays after a failure', () => {
   it.each([
-    { seekable: false, froms: [0, 0], secondRunReads: 200 },
-    { seekable: true, froms: [0, 100], secondRunReads: 100 },
+    { source: '() => numbers(0)', seekable: false, froms: [0, 0], secondRunReads: 200 },
+    // Not seekable, so the function is given 0: were it given the count, the records it skips would be lost.
+    { source: '(from) => numbers(from)', seekable: false, froms: [0, 0], secondRunReads: 200 },
+    { source: '(from) => numbers(from)', seekable: true, froms: [0, 100], secondRunReads: 100 },
   ])(
-    'a failure at record 150 of 200 after a checkpoint at 100 (seekable: $seekable): every record arrives, none before the checkpoint twice',
-    async ({ seekable, froms: expectedFroms, secondRunReads }) => {
+    'a failure at record 150 of 200 after a checkpoint at 100 ($source, seekable: $seekable): every record arrives, none before the checkpoint twice',
+    async ({ source, seekable, froms: expectedFroms, secondRunReads }) => {
       const clock = new ManualClock(0);
       const env = StreamExecutionEnvironment.create({ clock, restartStrategy: RestartStrategies.fixedDelay(1, 0) }).enableCheckpointing(10, {
         storage: mkdtempSync(join(tmpdir(), 'ckpt-')),
@@ -110,8 +112,7 @@ describe('fromAsyncIterable(fn) replays after a failure', () => {
       }
       let failed = false;
       const seen: number[] = [];
-      // Without seekable, the function's iterable starts at the beginning whatever it is given.
-      (seekable ? env.fromAsyncIterable((from) => numbers(from), { seekable }) : env.fromAsyncIterable(() => numbers(0)))
+      (source === '() => numbers(0)' ? env.fromAsyncIterable(() => numbers(0)) : env.fromAsyncIterable((from) => numbers(from), { seekable }))
         .map((n) => {
           if (n === 150 && !failed) {
             failed = true;

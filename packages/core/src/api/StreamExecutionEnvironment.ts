@@ -234,10 +234,11 @@ export class StreamExecutionEnvironment {
    *
    * Pass a function that returns the iterable (`() => generator()`) when the job
    * may restart or restore: each new reader calls it and skips what the last
-   * checkpoint covers, by reading those records again and dropping them. With
-   * `seekable: true` the function gets their count instead and its iterable
-   * starts there (`(from) => generator(from)`), so a restart reads nothing
-   * twice however far the job had read. The iterable itself can be read only
+   * checkpoint covers, by reading those records again and dropping them (it
+   * is called with 0). With `seekable: true` the function gets their count
+   * instead, and its iterable must start there (`(from) => generator(from)`),
+   * so a restart reads nothing twice however far the job had read; an
+   * iterable that starts elsewhere emits records twice or loses them. The iterable itself can be read only
    * once, so a job with it refuses a restart strategy and `restoreFrom` when it
    * is built.
    *

@@ -11,9 +11,10 @@ import { yieldToEventLoop } from '../runtime/eventLoop.js';
  *
  * Given a function that returns the iterable, each reader calls it for a
  * fresh one and skips what a checkpoint covers, so the source is replayable
- * (restarts and restores work): by reading and dropping those records, or,
- * when the function is `seekable`, by calling it with their count (`from`),
- * where its iterable starts. Given the iterable itself, it can be read only
+ * (restarts and restores work): by reading and dropping those records (the
+ * function is called with 0), or, when the function is `seekable`, by calling
+ * it with their count (`from`), where its iterable must start: one that starts
+ * anywhere else emits records again or skips them. Given the iterable itself, it can be read only
  * once: the source is not replayable.
  */
 export class AsyncIterableSource<T> implements Source<T, number> {
@@ -37,10 +38,16 @@ export class AsyncIterableSource<T> implements Source<T, number> {
     return {
       start: async (position) => {
         const from = position ?? 0;
-        const iterable = typeof input === 'function' ? input(from) : input;
+        // Only a seekable function is given the count: any other's iterable starts at the beginning, and the records
+        // the checkpoint covers are skipped below (given the count, its iterable would start past them, and they and as
+        // many more would be lost).
+        const iterable = typeof input === 'function' ? input(this.seekable ? from : 0) : input;
         // The function is called only now, in the reader: its result cannot be checked when the job is built.
         if (typeof (iterable as Partial<AsyncIterable<T>> | null | undefined)?.[Symbol.asyncIterator] !== 'function') {
-          new OptionChecker('fromAsyncIterable()').fail(`the function must return an AsyncIterable, got ${describeValue(iterable)}`);
+          const got = typeof (iterable as Partial<PromiseLike<unknown>> | null | undefined)?.then === 'function'
+            ? 'a Promise (an async function returns one; an async generator function, `async function*`, returns the iterable)'
+            : describeValue(iterable);
+          new OptionChecker('fromAsyncIterable()').fail(`the function must return an AsyncIterable, got ${got}`);
         }
         const it = iterable[Symbol.asyncIterator]();
         iterator = it;
