@@ -1,10 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { DirectoryInUseError, FileSink, LOCK_FILE, ManualClock, RestartStrategies, StreamExecutionEnvironment, type Source } from '../src/index.js';
+import { DirectoryInUseError, FileCheckpointStorage, FileSink, InvalidJobError, LOCK_FILE, ManualClock, RestartStrategies, StreamExecutionEnvironment, type CheckpointStorage, type Sink, type Source } from '../src/index.js';
+import { processStartedAt } from '../src/runtime/processes.js';
 import { exactlyOnce } from './slots/fixtures/jobs.job.js';
 import { driveUntilDone, gatedSource, until } from './support/gatedSource.js';
 
@@ -192,6 +193,140 @@ describe('one job at a time per directory, in this process', () => {
   });
 });
 
+describe('what a job may share, and how long it holds its directories', () => {
+  it('refuses two FileSinks of one job on one directory, however it is spelled, naming both; a sink may share the checkpoint directory', async () => {
+    const { root, storage, out } = dirs();
+    mkdirSync(out, { recursive: true });
+    symlinkSync(out, join(root, 'link'));
+    for (const second of [out, join(root, 'link'), `${join(root, 'link')}/.`]) {
+      const clock = new ManualClock(0);
+      const { env, stream, sink } = job(clock, gatedSource(0).source, storage, out);
+      sink();
+      stream.sinkTo(FileSink.jsonLines<number>(second)).uid('again').name('again');
+      const refused = env.execute('two sinks');
+      await expect(refused).rejects.toBeInstanceOf(InvalidJobError);
+      await expect(refused).rejects.toThrow(
+        `Job 'two sinks': FileSink of operator 'Sink' (uid 'out') and FileSink of operator 'again' (uid 'again') both write '${realpathSync(out)}', and each would remove the other's files; give each its own directory`,
+      );
+    }
+    expect(readdirSync(out)).toEqual([]);
+    // The checkpoint storage and a sink name and remove different files: one directory serves both.
+    const clock = new ManualClock(0);
+    const gate = gatedSource(20);
+    gate.openUntil(20);
+    const shared = job(clock, gate.source, out, out);
+    shared.sink();
+    const client = shared.env.executeAsync('shared');
+    await driveUntilDone(client.result, clock);
+    expect((await client.result).status).toBe('finished');
+    const parts = readdirSync(out).filter((f) => f.startsWith('part-'));
+    expect(parts.flatMap((f) => readFileSync(join(out, f), 'utf8').split('\n').filter((l) => l !== '')).map(Number).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 20 }, (_, i) => i),
+    );
+    expect(readdirSync(out).some((f) => f.endsWith('.ckpt'))).toBe(true);
+  });
+
+  it('holds its directories after it ended while a close it gave up on is pending (it may still write there), naming it to the next job', async () => {
+    const { root, storage } = dirs();
+    const out = join(root, 'custom-out');
+    let finishClose!: () => void;
+    const closing = new Promise<void>((resolve) => (finishClose = resolve));
+    // A sink that writes its own directory and whose close() hangs, as on a stalled disk.
+    const stalled: Sink<number> = { exclusiveDirectory: () => ({ path: out, writer: 'StalledSink' }), createWriter: () => ({ write: () => undefined, close: () => closing }) };
+    const clock = new ManualClock(0);
+    const gate = gatedSource(10);
+    const first = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock, closeTimeoutMs: 100 }).enableCheckpointing(10, { storage });
+    first.fromSource(gate.source, 'numbers').sinkTo(stalled).name('stalled');
+    const running = first.executeAsync('first');
+    gate.openUntil(5);
+    await until(() => existsSync(join(out, LOCK_FILE)), 'the lock');
+    running.cancel();
+    await driveUntilDone(running.result, clock);
+    expect((await running.result).unfinishedCloses).toEqual([{ operator: "'stalled'", task: expect.any(String) as string }]);
+    expect(existsSync(join(out, LOCK_FILE))).toBe(true);
+
+    const second = () => {
+      const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock: new ManualClock(0) });
+      env.fromElements(1).sinkTo(FileSink.jsonLines<number>(out));
+      return env.execute('second');
+    };
+    await expect(second()).rejects.toThrow(
+      `which job 'first' (${running.jobId}) in this process ended, but its abandoned close() of 'stalled' has not settled and may still write there`,
+    );
+    finishClose();
+    await until(() => !existsSync(join(out, LOCK_FILE)), 'the lock released once the close settled');
+    expect((await second()).status).toBe('finished');
+  });
+
+  it('holds the checkpoint directory after it ended while a store it gave up on is pending, and releases it once the store settles', async () => {
+    const { storage, out } = dirs();
+    const files = new FileCheckpointStorage(storage);
+    let finishStore!: () => void;
+    const stalled = new Promise<void>((resolve) => (finishStore = resolve));
+    let storing = false;
+    // The storage's first store() stalls, as on a stalled disk, then writes its file.
+    const stalling: CheckpointStorage = {
+      exclusiveDirectory: () => files.exclusiveDirectory(),
+      store: async (checkpoint) => {
+        storing = true;
+        await stalled;
+        return files.store(checkpoint);
+      },
+      highestCheckpointId: () => files.highestCheckpointId(),
+      loadLatest: () => files.loadLatest(),
+      load: (location) => files.load(location),
+    };
+    const clock = new ManualClock(0);
+    const gate = gatedSource(100);
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock, closeTimeoutMs: 100 }).enableCheckpointing(10, { storage: stalling });
+    env.fromSource(gate.source, 'numbers').sinkTo(FileSink.jsonLines<number>(out));
+    const running = env.executeAsync('first');
+    gate.openUntil(10);
+    await clock.advance(10);
+    await until(() => storing, 'checkpoint 1 being stored');
+    running.cancel();
+    await driveUntilDone(running.result, clock);
+    expect((await running.result).status).toBe('cancelled');
+    const second = () => {
+      const next = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock: new ManualClock(0) }).enableCheckpointing(10, { storage });
+      next.fromElements(1).sinkTo(FileSink.jsonLines<number>(join(storage, '..', 'other-out')));
+      return next.execute('second');
+    };
+    await expect(second()).rejects.toThrow(
+      `which job 'first' (${running.jobId}) in this process ended, but its abandoned store() of checkpoint 1 of the checkpoint storage has not settled and may still write there`,
+    );
+    finishStore();
+    await until(() => !existsSync(join(storage, LOCK_FILE)), 'the lock released once the store settled');
+    expect((await second()).status).toBe('finished');
+  });
+
+  it('locks a directory that took no lock file at the start before a restart writes it, and fails the job if another job holds it by then', async () => {
+    const { root, storage } = dirs();
+    // At the start the sink's directory cannot be created (a file is where its parent should be): no lock, and the
+    // sink fails; before the restart, the directory exists and another process's job holds it.
+    const parent = join(root, 'not-yet');
+    writeFileSync(parent, '');
+    const out = join(parent, 'out');
+    const clock = new ManualClock(0);
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock, restartStrategy: RestartStrategies.fixedDelay(1, 1_000) });
+    env.enableCheckpointing(10, { storage });
+    env.fromElements(1, 2, 3).sinkTo(FileSink.jsonLines<number>(out)).name('files');
+    const client = env.executeAsync('late directory');
+    let restarting = false;
+    client.onEvent((event) => void (event.fields.event === 'job.restarting' && (restarting = true)));
+    await until(() => restarting, 'the first attempt failed');
+    rmSync(parent);
+    mkdirSync(out, { recursive: true });
+    const other = JSON.stringify({ pid: process.ppid, thread: 0, processStart: processStartedAt(process.ppid), job: 'other', jobId: 'beef', since: '2026-01-01T00:00:00.000Z' });
+    writeFileSync(join(out, LOCK_FILE), other);
+    await driveUntilDone(client.result, clock).catch(() => undefined);
+    await expect(client.result).rejects.toBeInstanceOf(DirectoryInUseError);
+    await expect(client.result).rejects.toThrow(`which job 'other' (beef) in process ${process.ppid} has been writing since`);
+    expect(readdirSync(out)).toEqual([LOCK_FILE]);
+    expect(readFileSync(join(out, LOCK_FILE), 'utf8')).toBe(other);
+  });
+});
+
 describe('one job at a time per directory, across processes (lock files)', () => {
   const run = async (storage: string, out: string) => {
     const clock = new ManualClock(0);
@@ -209,16 +344,32 @@ describe('one job at a time per directory, across processes (lock files)', () =>
   it('refuses to start while the lock file names a live other process, naming its pid and what to do; writes nothing', async () => {
     const { storage, out } = dirs();
     mkdirSync(storage);
-    writeFileSync(join(storage, LOCK_FILE), holder(process.ppid));
+    const lock = holder(process.ppid, { processStart: processStartedAt(process.ppid) });
+    writeFileSync(join(storage, LOCK_FILE), lock);
     const refused = run(storage, out);
     await expect(refused).rejects.toThrow(
-      `Job 'restarted' cannot start: the checkpoint storage FileCheckpointStorage writes '${storage}', which job 'crashed' (c0ffee) in process ${process.ppid} has been writing since 2025-01-01T00:00:00.000Z (lock file '${join(storage, LOCK_FILE)}'). ` +
+      `Job 'restarted' cannot start: the checkpoint storage FileCheckpointStorage writes '${storage}', which job 'crashed' (c0ffee) in process ${process.ppid} has been writing since 2025-01-01T00:00:00.000Z (lock file '${join(storage, LOCK_FILE)}'; if no such job runs, delete it). ` +
         'One job at a time per directory: stop the other run, or give this job another directory.',
     );
     await expect(refused).rejects.toMatchObject({ name: 'DirectoryInUseError', pid: process.ppid });
     expect(readdirSync(storage)).toEqual([LOCK_FILE]);
     expect(existsSync(out)).toBe(false);
-    expect(readFileSync(join(storage, LOCK_FILE), 'utf8')).toBe(holder(process.ppid));
+    expect(readFileSync(join(storage, LOCK_FILE), 'utf8')).toBe(lock);
+  });
+
+  it('takes over a lock file whose pid a live process has that started after the holder (the pid was reused, as after a reboot), and one naming pid 0', async () => {
+    const { storage, out } = dirs();
+    mkdirSync(storage);
+    const started = processStartedAt(process.ppid);
+    expect(started).toBeGreaterThan(0);
+    // The parent process is alive, but started an hour after the job the lock file names.
+    writeFileSync(join(storage, LOCK_FILE), holder(process.ppid, { processStart: (started as number) - 3_600_000 }));
+    expect((await run(storage, out)).status).toBe('finished');
+    expect(existsSync(join(storage, LOCK_FILE))).toBe(false);
+    // process.kill(0, 0) signals this process group: the file names no one, and an old one is taken over.
+    writeFileSync(join(storage, LOCK_FILE), holder(0));
+    utimesSync(join(storage, LOCK_FILE), new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    expect((await run(storage, out)).status).toBe('finished');
   });
 
   it('takes over a lock file left by a process that is gone (killed), and one of an earlier process with this pid', async () => {

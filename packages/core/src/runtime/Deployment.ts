@@ -1,3 +1,4 @@
+import type { AbandonedWork } from './awaitClose.js';
 import type { TaskStatus } from './JobWatchdog.js';
 import type { TaskGateway } from './TaskGateway.js';
 
@@ -15,4 +16,6 @@ export interface Deployment extends TaskGateway {
   readonly ended: Promise<void>;
   /** What each task waits on, as last known. */
   taskStatuses(): TaskStatus[];
+  /** Once ended: the closes its tasks gave up on, which may still write (see `JobControl.closeUnfinished`). */
+  abandonedWork(): readonly AbandonedWork[];
 }

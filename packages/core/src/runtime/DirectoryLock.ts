@@ -1,11 +1,13 @@
-import { chmodSync, closeSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { chmodSync, closeSync, openSync, readFileSync, realpathSync, rmSync, statSync, writeSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { brandClass } from '../api/brandClass.js';
+import type { AbandonedWork } from './awaitClose.js';
+import { InvalidJobError } from './errors.js';
 import { SystemClock } from './Clock.js';
 import { messageOf } from './errors.js';
 import { makeDirectorySync } from './makeDirectory.js';
-import { writerIsGone } from './processes.js';
+import { processStartedAt, writerIsGone } from './processes.js';
 
 /** The lock file a running job keeps in each directory it writes by itself. */
 export const LOCK_FILE = '.tributary.lock';
@@ -27,6 +29,8 @@ export interface ExclusiveDirectory {
 /** A part of a job that writes `directory` by itself, with how messages name it (`FileSink of operator 'Sink'`). */
 export interface DirectoryWriter {
   readonly part: string;
+  /** What writes it (`FileSink`, `FileCheckpointStorage`): two of a kind name and remove files the same way, so they may not share a directory. */
+  readonly kind: string;
   readonly directory: ExclusiveDirectory;
 }
 
@@ -70,10 +74,28 @@ export class DirectoryInUseError extends Error {
  * Directories locked by the jobs of this thread, by path: a lock file naming this process cannot tell a job of this
  * process from an earlier process that had its pid. Shared by every copy of this package in the thread.
  */
-const locked: Map<string, { readonly jobId: string; readonly job: string }> = ((globalThis as Record<symbol, unknown>)[Symbol.for('tributary.directoryLocks')] ??= new Map()) as Map<
-  string,
-  { readonly jobId: string; readonly job: string }
->;
+const locked: Map<string, LockEntry> = ((globalThis as Record<symbol, unknown>)[Symbol.for('tributary.directoryLocks')] ??= new Map()) as Map<string, LockEntry>;
+
+interface LockEntry {
+  readonly jobId: string;
+  readonly job: string;
+  /** Set once the job ended with work it abandoned still pending (a close, a checkpoint store): what that work is. */
+  lingering?: string;
+}
+
+/** A job's locks on the directories it writes by itself. */
+export interface DirectoryLocks {
+  /**
+   * Locks the directories not locked yet: one that could take no lock file when the job started (a full disk) is
+   * tried again before each restart. Throws a {@link DirectoryInUseError} when another job holds one meanwhile.
+   */
+  lockMissing(): void;
+  /**
+   * Releases every lock: at once, or, when the job abandoned work that may still write there, once that settles
+   * (meanwhile a job that finds a directory held is told what it waits for).
+   */
+  release(abandoned?: readonly AbandonedWork[]): void;
+}
 
 /** Real time, not the job's clock: lock files are read by other processes. */
 const wallClock = new SystemClock();
@@ -81,42 +103,78 @@ const wallClock = new SystemClock();
 const PROCESS_START = Math.round(wallClock.now() - process.uptime() * 1000);
 /** How far two threads' readings of {@link PROCESS_START} may differ. */
 const SAME_START_MS = 1_000;
+/** A live process with the holder's pid that started this much later than the holder is another process (the pid was reused). */
+const REUSED_PID_MS = 5_000;
 /** A lock file still naming no process this long after it was created was left by a process killed while writing it. */
 const UNWRITTEN_STALE_MS = 10_000;
 /** Takeovers of a stale lock file that other processes raced before giving up. */
 const TAKEOVER_TRIES = 3;
 
 /**
- * Locks each directory for the job `jobId` (in path order) and returns a
- * function that releases them all. Synchronous, so that the job starts as
- * soon as it did without locks and `execute()` fails before the job reads or
- * writes anything. A directory another job holds (a live other process, or a
- * job of this process) fails the start with a {@link DirectoryInUseError}
- * naming the part, the directory and the holder; a lock file left by a process
- * that is gone (killed, or an earlier process with this pid) is taken over. A
- * directory that cannot be created or take a file is not locked: the part
- * fails there itself, as it did.
+ * Locks each directory for the job `jobId` (in path order). Synchronous, so
+ * that the job starts as soon as it did without locks and `execute()` fails
+ * before the job reads or writes anything. A directory another job holds (a
+ * live other process, or a job of this process) fails the start with a
+ * {@link DirectoryInUseError} naming the part, the directory and the holder; a
+ * lock file left by a process that is gone (killed, or an earlier process with
+ * this pid) is taken over. Two parts of the job of one kind on one directory
+ * (two `FileSink`s) fail it with an `InvalidJobError`: each would remove the
+ * other's files. A directory that cannot be created or take a file is not
+ * locked yet: the part fails there itself, and a restart tries again.
  */
-export function lockDirectories(writers: readonly DirectoryWriter[], job: { readonly jobName: string; readonly jobId: string }): () => void {
+export function lockDirectories(writers: readonly DirectoryWriter[], job: { readonly jobName: string; readonly jobId: string }): DirectoryLocks {
   const byPath = new Map<string, DirectoryWriter>();
   for (const writer of writers) {
-    const path = resolve(writer.directory.path);
-    if (!byPath.has(path)) byPath.set(path, writer);
+    // Symlinks resolved: two spellings of one directory are one directory.
+    const path = canonicalPath(writer.directory.path);
+    const other = byPath.get(path);
+    if (other?.kind === writer.kind) {
+      throw new InvalidJobError(
+        `Job '${job.jobName}': ${other.part} and ${writer.part} both write '${path}', and each would remove the other's files; give each its own directory`,
+      );
+    }
+    if (other === undefined) byPath.set(path, writer);
   }
-  const held: DirectoryLock[] = [];
-  const release = (): void => {
-    for (const lock of held.splice(0).reverse()) lock.release();
+  const paths = [...byPath].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const held = new Map<string, DirectoryLock>();
+  const releaseNow = (): void => {
+    for (const lock of [...held.values()].reverse()) lock.release();
+    held.clear();
+  };
+  const lockMissing = (): void => {
+    for (const [path, writer] of paths) {
+      if (held.has(path)) continue;
+      const lock = DirectoryLock.acquire(path, writer, job);
+      if (lock !== undefined) held.set(path, lock);
+    }
   };
   try {
-    for (const [path, writer] of [...byPath].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-      const lock = DirectoryLock.acquire(path, writer, job);
-      if (lock !== undefined) held.push(lock);
-    }
+    lockMissing();
   } catch (error) {
-    release();
+    // The job does not start: it holds nothing.
+    releaseNow();
     throw error;
   }
-  return release;
+  return {
+    lockMissing,
+    release: (abandoned = []) => {
+      if (abandoned.length === 0) return releaseNow();
+      const what = abandoned.map((work) => work.what).join(', ');
+      for (const lock of held.values()) lock.linger(what);
+      void Promise.allSettled(abandoned.map((work) => work.settled)).then(releaseNow);
+    },
+  };
+}
+
+/** `path` absolute, with the symlinks of its existing part resolved (the rest does not exist yet). */
+function canonicalPath(path: string): string {
+  const absolute = resolve(path);
+  try {
+    return realpathSync(absolute);
+  } catch {
+    const parent = dirname(absolute);
+    return parent === absolute ? absolute : join(canonicalPath(parent), basename(absolute));
+  }
 }
 
 /** One job's lock on one directory: an entry in {@link locked} and a lock file naming the job's process. */
@@ -136,7 +194,10 @@ class DirectoryLock {
         pid,
       );
     const other = locked.get(path);
-    if (other !== undefined) throw inUse(`job '${other.job}' (${other.jobId}) in this process is writing`, process.pid);
+    if (other !== undefined) {
+      const doing = other.lingering === undefined ? 'is writing' : `ended, but its abandoned ${other.lingering} has not settled and may still write there`;
+      throw inUse(`job '${other.job}' (${other.jobId}) in this process ${doing}`, process.pid);
+    }
     if (!createDirectory(path, writer.directory.mode)) return undefined;
     const holder: Holder = { pid: process.pid, thread: threadId, processStart: PROCESS_START, job: job.jobName, jobId: job.jobId, since: timestamp(wallClock.now()) };
     for (let tries = 0; ; tries++) {
@@ -152,11 +213,22 @@ class DirectoryLock {
       if (!isGone(found)) {
         if (!('pid' in found)) throw inUse(`another process is locking (its lock file '${lockFile}' names no process yet)`, undefined);
         const where = found.pid !== process.pid ? `process ${found.pid}` : found.thread === threadId ? 'this process' : `another thread of this process (pid ${found.pid})`;
-        throw inUse(`job '${found.job}' (${found.jobId}) in ${where} has been writing since ${found.since} (lock file '${lockFile}')`, found.pid);
+        // A thread that was terminated, or a lock file copied from elsewhere, leaves a lock no check here can tell from a live one.
+        const hint = found.pid === process.pid && found.thread !== threadId ? ' (a worker thread that was terminated leaves its lock behind)' : '';
+        throw inUse(
+          `job '${found.job}' (${found.jobId}) in ${where} has been writing since ${found.since} (lock file '${lockFile}'; if no such job runs${hint}, delete it)`,
+          found.pid,
+        );
       }
       if (tries >= TAKEOVER_TRIES) throw inUse(`other processes keep locking (lock file '${lockFile}')`, undefined);
       rmSync(lockFile, { force: true });
     }
+  }
+
+  /** The job ended with abandoned work pending: jobs of this process that find the directory held are told so. */
+  linger(what: string): void {
+    const entry = locked.get(this.path);
+    if (entry?.jobId === this.holder.jobId) entry.lingering = what;
   }
 
   /** Removes the lock file if it is still this lock's, and the entry. A failure leaves a file the next run takes over. */
@@ -224,7 +296,8 @@ function readHolder(lockFile: string): Holder | Unwritten | 'absent' {
   }
   try {
     const holder = JSON.parse(text) as Partial<Holder> | null;
-    if (typeof holder?.pid === 'number' && typeof holder.jobId === 'string') return holder as Holder;
+    // A pid of 0 or below would name a process group to process.kill(), always "alive": such a file names no one.
+    if (Number.isInteger(holder?.pid) && (holder?.pid as number) > 0 && typeof holder?.jobId === 'string') return holder as Holder;
   } catch {
     // Created, not written yet (or cut short by a kill): judged by its age.
   }
@@ -239,7 +312,11 @@ function readHolder(lockFile: string): Holder | Unwritten | 'absent' {
  */
 function isGone(found: Holder | Unwritten): boolean {
   if (!('pid' in found)) return found.unwrittenForMs > UNWRITTEN_STALE_MS;
-  if (!writerIsGone(found.pid)) return false;
+  if (!writerIsGone(found.pid)) {
+    // Alive, but perhaps another process with its pid (after a reboot): one that started after the holder did.
+    const started = processStartedAt(found.pid);
+    return started !== undefined && typeof found.processStart === 'number' && started - found.processStart > REUSED_PID_MS;
+  }
   if (found.pid !== process.pid) return true;
   if (found.thread === threadId) return ![...locked.values()].some((l) => l.jobId === found.jobId);
   return Math.abs(found.processStart - PROCESS_START) > SAME_START_MS;

@@ -1,7 +1,7 @@
 import type { EventLog } from '../logging/EventLog.js';
 import { CheckpointCoordinator, type TaskPlacement } from './checkpoint/CheckpointCoordinator.js';
 import type { StoredCheckpoint } from './checkpoint/CheckpointStorage.js';
-import { awaitClose } from './awaitClose.js';
+import { awaitClose, type AbandonedWork } from './awaitClose.js';
 import { operatorIds } from './checkpoint/operatorIds.js';
 import { assignRestoredState, type SubtaskRestore } from './checkpoint/restoreAssignment.js';
 import type { Deployment } from './Deployment.js';
@@ -39,6 +39,8 @@ export type Deployer = (plan: DeploymentPlan, reports: (report: TaskReport) => v
 export interface AttemptContext {
   /** The job's closes given up on, kept across attempts. */
   readonly unfinishedCloses: UnfinishedClose[];
+  /** What the job gave up waiting for and may still write (those closes, a checkpoint store): its directory locks wait for them. */
+  readonly abandoned: AbandonedWork[];
   /** The job's events. */
   readonly log: EventLog;
   /** Where the tasks run. */
@@ -65,6 +67,7 @@ export class JobAttempt {
   private readonly coordinator: CheckpointCoordinator;
   private readonly log: EventLog;
   private readonly unfinishedCloses: UnfinishedClose[];
+  private readonly abandoned: AbandonedWork[];
   private failure: AttemptOutcome['failure'];
   private cancelled = false;
   private stopped = false;
@@ -82,6 +85,7 @@ export class JobAttempt {
     const { log, deploy } = job;
     this.log = log;
     this.unfinishedCloses = job.unfinishedCloses;
+    this.abandoned = job.abandoned;
     const ids = operatorIds(graph.nodes);
     const restored =
       restore === undefined
@@ -146,6 +150,7 @@ export class JobAttempt {
     this.done = this.deployment.ended.then(async () => {
       this.coordinator.stop();
       await this.storageSettled();
+      this.abandoned.push(...this.deployment.abandonedWork());
       return this.outcome();
     });
   }
@@ -221,6 +226,7 @@ export class JobAttempt {
     const { clock, closeTimeoutMs } = this.options;
     if (await awaitClose(this.coordinator.settled(), { signal: this.cancelling.signal, clock, closeTimeoutMs })) return;
     const call = this.coordinator.storageCall ?? 'a call';
+    this.abandoned.push({ what: `${call} of the checkpoint storage`, settled: this.coordinator.settled() });
     this.log.event('warn', 'checkpoint.abandoned', `${call} of the checkpoint storage did not settle within ${closeTimeoutMs} ms of the cancel; the job ended without it`, {
       call,
       closeTimeoutMs,

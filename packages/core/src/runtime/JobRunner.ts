@@ -4,6 +4,7 @@ import type { MetricRegistry, MetricValue } from '../metrics/MetricRegistry.js';
 import type { CheckpointStorage, StoredCheckpoint } from './checkpoint/CheckpointStorage.js';
 import { SystemClock, type Clock } from './Clock.js';
 import { InvalidJobError, JobExecutionError, OperatorError, messageOf, type UnfinishedClose } from './errors.js';
+import type { AbandonedWork } from './awaitClose.js';
 import { lockDirectories, type DirectoryWriter } from './DirectoryLock.js';
 import { deployLocally, JobAttempt, type Deployer } from './JobAttempt.js';
 import type { JobGraph } from './JobGraph.js';
@@ -117,8 +118,10 @@ export interface RunnerOptions {
 export function executeJob(graph: JobGraph, options: RunnerOptions): JobClient {
   const { jobName, jobId, clock } = options;
   // The directories the job writes by itself are its own for the whole run, restarts included: locked before
-  // anything is read or written (a DirectoryInUseError otherwise), released once it ended, however it ended.
-  const unlockDirectories = lockDirectories(exclusiveDirectories(graph, options), { jobName, jobId });
+  // anything is read or written (a DirectoryInUseError otherwise), released once it ended, however it ended, and
+  // once the work it abandoned (a close or a store past closeTimeoutMs) settled: that work may still write there.
+  const directories = lockDirectories(exclusiveDirectories(graph, options), { jobName, jobId });
+  const abandonedWork: AbandonedWork[] = [];
   const start = clock.now();
   let status: JobStatus = 'running';
   let cancelled = false;
@@ -186,7 +189,9 @@ export function executeJob(graph: JobGraph, options: RunnerOptions): JobClient {
       log.event('info', 'job.restored', `Job '${jobName}' restores checkpoint ${checkpointId} from ${restore.location}`, { checkpointId, location: restore.location });
     }
     for (;;) {
-      const attempt = new JobAttempt(graph, options, restore, restarts, { unfinishedCloses, log, deploy });
+      // A directory that took no lock file at the start (a full disk) is locked before a restart writes it.
+      if (restarts > 0) directories.lockMissing();
+      const attempt = new JobAttempt(graph, options, restore, restarts, { unfinishedCloses, abandoned: abandonedWork, log, deploy });
       current = attempt;
       if (cancelled) attempt.cancel();
       const outcome = await attempt.done;
@@ -226,7 +231,7 @@ export function executeJob(graph: JobGraph, options: RunnerOptions): JobClient {
 
   const result = run().then(
     (r) => {
-      unlockDirectories();
+      directories.release(abandonedWork);
       status = r.status;
       endRun();
       releaseProcess();
@@ -235,7 +240,7 @@ export function executeJob(graph: JobGraph, options: RunnerOptions): JobClient {
       return r;
     },
     (error: unknown) => {
-      unlockDirectories();
+      directories.release(abandonedWork);
       status = 'failed';
       endRun();
       releaseProcess();
@@ -302,12 +307,17 @@ function exclusiveDirectories(graph: JobGraph, options: RunnerOptions): Director
   const writers: DirectoryWriter[] = [];
   const storage = options.checkpointing?.storage;
   const directory = storage?.exclusiveDirectory?.();
-  if (directory !== undefined) writers.push({ part: `the checkpoint storage ${directory.writer ?? storage?.constructor.name ?? 'CheckpointStorage'}`, directory });
+  if (directory !== undefined) {
+    const kind = directory.writer ?? storage?.constructor.name ?? 'CheckpointStorage';
+    writers.push({ part: `the checkpoint storage ${kind}`, kind, directory });
+  }
   for (const node of graph.nodes) {
     const t = node.transformation;
     const sink = t.kind === 'operator' ? t.sink : undefined;
     const own = sink?.exclusiveDirectory?.();
-    if (own !== undefined) writers.push({ part: `${own.writer ?? sink?.constructor.name ?? 'the sink'} of operator ${node.description}`, directory: own });
+    if (own === undefined) continue;
+    const kind = own.writer ?? sink?.constructor.name ?? 'the sink';
+    writers.push({ part: `${kind} of operator ${node.description}`, kind, directory: own });
   }
   return writers;
 }

@@ -1,3 +1,4 @@
+import type { AbandonedWork } from './awaitClose.js';
 import type { Deployment } from './Deployment.js';
 import { InputChannel } from './InputChannel.js';
 import { inputQueues, type Chain, type JobGraph, type StreamNode } from './JobGraph.js';
@@ -69,5 +70,9 @@ export class LocalDeployment implements Deployment {
 
   taskStatuses(): TaskStatus[] {
     return this.tasks.map((t) => t.status());
+  }
+
+  abandonedWork(): readonly AbandonedWork[] {
+    return this.gateway.abandonedWork();
   }
 }

@@ -1,4 +1,5 @@
 import { setMaxListeners } from 'node:events';
+import type { AbandonedWork } from './awaitClose.js';
 import type { Clock } from './Clock.js';
 import { abortRaceOf, type AbortRace } from './raceAbort.js';
 import type { JobControl, Task } from './Task.js';
@@ -34,7 +35,11 @@ export class LocalTaskControl implements JobControl {
     this.reports({ kind: 'failed', task: this.id, error, operator });
   }
 
-  closeUnfinished(operator: string): void {
+  /** The closes this task gave up on: they may still write (see JobRunner's directory locks). */
+  readonly abandoned: AbandonedWork[] = [];
+
+  closeUnfinished(operator: string, _task: string, closing: Promise<unknown>): void {
+    this.abandoned.push({ what: `close() of ${operator}`, settled: closing });
     this.reports({ kind: 'closeUnfinished', task: this.id, operator });
   }
 
@@ -50,6 +55,11 @@ export class LocalTaskGateway implements TaskGateway {
   private readonly tasks = new Map<string, { readonly task: Task; readonly control: LocalTaskControl }>();
 
   constructor(private readonly reports: (report: TaskReport) => void) {}
+
+  /** The closes its tasks gave up on. */
+  abandonedWork(): AbandonedWork[] {
+    return [...this.tasks.values()].flatMap(({ control }) => control.abandoned);
+  }
 
   add(task: Task, control: LocalTaskControl): void {
     this.tasks.set(taskKey(task.id), { task, control });

@@ -31,8 +31,8 @@ export interface JobControl extends CloseBound {
   readonly abortRace: AbortRace;
   /** Stops the job with `error`; `task` names the task (chain and subtask) it came from. */
   fail(error: unknown, operator: string | undefined): void;
-  /** A `close()` did not settle within `closeTimeoutMs` after the job stopped: the task ended without it. */
-  closeUnfinished(operator: string, task: string): void;
+  /** A `close()` did not settle within `closeTimeoutMs` after the job stopped: the task ended without it (`closing` may still write). */
+  closeUnfinished(operator: string, task: string, closing: Promise<unknown>): void;
 }
 
 /** An operator that bounds what it takes (see `freeCapacity`). */
@@ -499,7 +499,7 @@ export class Task implements MailboxOwner, ChainDriver {
       const closing = close();
       if (!(closing instanceof Promise)) return;
       this.waitingOn = `close() of ${operator}`;
-      if (!(await awaitClose(closing, this.job))) this.job.closeUnfinished(operator, this.name);
+      if (!(await awaitClose(closing, this.job))) this.job.closeUnfinished(operator, this.name, closing);
     } catch (error) {
       this.job.fail(OperatorError.wrap(error, operator), operator);
     }

@@ -1,6 +1,13 @@
 import type { Clock } from './Clock.js';
 import { raceAbort } from './raceAbort.js';
 
+/** Work the job stopped waiting for (a close, a checkpoint store, past `closeTimeoutMs`), which may still write. */
+export interface AbandonedWork {
+  /** `close() of 'archive'`, `store() of checkpoint 3 of the checkpoint storage`. */
+  readonly what: string;
+  readonly settled: Promise<unknown>;
+}
+
 /** What bounds the wait for a `close()`. */
 export interface CloseBound {
   /** Aborted when the job is cancelled or fails. */

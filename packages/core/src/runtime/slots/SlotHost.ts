@@ -1,3 +1,4 @@
+import type { AbandonedWork } from '../awaitClose.js';
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import type { Deployment } from '../Deployment.js';
 import { InvalidJobError, messageOf } from '../errors.js';
@@ -149,6 +150,11 @@ export class SlotHost implements Deployment {
 
   taskStatuses(): TaskStatus[] {
     return this.slots.flatMap((s) => [...s.tasks.values()].map(({ task, waitingOn, ended }) => ({ task, waitingOn, ended })));
+  }
+
+  /** None once ended: a stopped slot's thread exits (or is terminated), and the closes it gave up on end with it. */
+  abandonedWork(): readonly AbandonedWork[] {
+    return [];
   }
 
   private receive(state: SlotState, message: FromSlot): void {
