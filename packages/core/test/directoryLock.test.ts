@@ -400,6 +400,11 @@ describe('one job at a time per directory, across processes (lock files)', () =>
     const old = (Date.now() - 60_000) / 1000;
     utimesSync(join(out, LOCK_FILE), old, old);
     expect((await run(storage, out)).status).toBe('finished');
+    // One whose time is an hour ahead (a clock set wrong when it was written) is as far from now.
+    writeFileSync(join(out, LOCK_FILE), 'garbage');
+    const ahead = (Date.now() + 3_600_000) / 1000;
+    utimesSync(join(out, LOCK_FILE), ahead, ahead);
+    expect((await run(storage, out)).status).toBe('finished');
   });
 });
 

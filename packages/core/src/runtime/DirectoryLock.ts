@@ -301,7 +301,8 @@ function readHolder(lockFile: string): Holder | Unwritten | 'absent' {
   } catch {
     // Created, not written yet (or cut short by a kill): judged by its age.
   }
-  return { unwrittenForMs: wallClock.now() - modified };
+  // A time ahead of now (a clock set wrong) is as far from now as one behind: a live writer's file is seconds old.
+  return { unwrittenForMs: Math.abs(wallClock.now() - modified) };
 }
 
 /**
