@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { threadId } from 'node:worker_threads';
+import { threadId, Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { DirectoryInUseError, FileCheckpointStorage, FileSink, InvalidJobError, LOCK_FILE, ManualClock, RestartStrategies, StreamExecutionEnvironment, type CheckpointStorage, type Sink, type Source } from '../src/index.js';
 import { processStartedAt } from '../src/runtime/processes.js';
@@ -388,11 +388,19 @@ describe('one job at a time per directory, across processes (lock files)', () =>
     expect(existsSync(join(out, LOCK_FILE))).toBe(false);
   });
 
-  it('refuses a lock file of another thread of this process, and one that names no process yet unless it is old', async () => {
+  it('refuses a lock file of another live thread of this process, and one that names no process yet unless it is old', async () => {
     const { storage, out } = dirs();
     mkdirSync(out, { recursive: true });
     writeFileSync(join(out, LOCK_FILE), holder(process.pid, { thread: threadId + 1, processStart: Date.now() - process.uptime() * 1000 }));
     await expect(run(storage, out)).rejects.toThrow(`in another thread of this process (pid ${process.pid})`);
+    // A worker thread that names its OS thread: refused while it runs, taken over once it was terminated.
+    const worker = new Worker("require('node:worker_threads').parentPort.postMessage(require('node:fs').readlinkSync('/proc/thread-self')); setInterval(() => {}, 1000);", { eval: true });
+    const tid = Number((await new Promise<string>((resolve) => worker.once('message', resolve))).split('/').pop());
+    writeFileSync(join(out, LOCK_FILE), holder(process.pid, { thread: worker.threadId, tid, processStart: Date.now() - process.uptime() * 1000 }));
+    await expect(run(storage, out)).rejects.toThrow(`in another thread of this process (pid ${process.pid})`);
+    await worker.terminate();
+    expect((await run(storage, out)).status).toBe('finished');
+    expect(existsSync(join(out, LOCK_FILE))).toBe(false);
 
     writeFileSync(join(out, LOCK_FILE), '');
     await expect(run(storage, out)).rejects.toThrow(`which another process is locking (its lock file '${join(out, LOCK_FILE)}' names no process yet)`);

@@ -7,7 +7,7 @@ import { InvalidJobError } from './errors.js';
 import { SystemClock } from './Clock.js';
 import { messageOf } from './errors.js';
 import { makeDirectorySync } from './makeDirectory.js';
-import { processStartedAt, writerIsGone } from './processes.js';
+import { osThreadId, osThreadIsGone, processStartedAt, writerIsGone } from './processes.js';
 
 /** The lock file a running job keeps in each directory it writes by itself. */
 export const LOCK_FILE = '.tributary.lock';
@@ -39,6 +39,8 @@ interface Holder {
   readonly pid: number;
   /** The worker thread of the process (0: the main thread). */
   readonly thread: number;
+  /** The thread's id in the operating system, where it can be read (Linux): a worker thread that was terminated is told by it. */
+  readonly tid?: number | undefined;
   /** When the process started (ms since the epoch): an earlier process with this pid has another. */
   readonly processStart: number;
   readonly job: string;
@@ -199,7 +201,7 @@ class DirectoryLock {
       throw inUse(`job '${other.job}' (${other.jobId}) in this process ${doing}`, process.pid);
     }
     if (!createDirectory(path, writer.directory.mode)) return undefined;
-    const holder: Holder = { pid: process.pid, thread: threadId, processStart: PROCESS_START, job: job.jobName, jobId: job.jobId, since: timestamp(wallClock.now()) };
+    const holder: Holder = { pid: process.pid, thread: threadId, tid: osThreadId(), processStart: PROCESS_START, job: job.jobName, jobId: job.jobId, since: timestamp(wallClock.now()) };
     for (let tries = 0; ; tries++) {
       const created = createLockFile(lockFile, holder);
       if (created === 'unwritable') return undefined;
@@ -213,10 +215,8 @@ class DirectoryLock {
       if (!isGone(found)) {
         if (!('pid' in found)) throw inUse(`another process is locking (its lock file '${lockFile}' names no process yet)`, undefined);
         const where = found.pid !== process.pid ? `process ${found.pid}` : found.thread === threadId ? 'this process' : `another thread of this process (pid ${found.pid})`;
-        // A thread that was terminated, or a lock file copied from elsewhere, leaves a lock no check here can tell from a live one.
-        const hint = found.pid === process.pid && found.thread !== threadId ? ' (a worker thread that was terminated leaves its lock behind)' : '';
         throw inUse(
-          `job '${found.job}' (${found.jobId}) in ${where} has been writing since ${found.since} (lock file '${lockFile}'; if no such job runs${hint}, delete it)`,
+          `job '${found.job}' (${found.jobId}) in ${where} has been writing since ${found.since} (lock file '${lockFile}'; if no such job runs, delete it)`,
           found.pid,
         );
       }
@@ -307,9 +307,10 @@ function readHolder(lockFile: string): Holder | Unwritten | 'absent' {
 
 /**
  * Whether the holder a lock file names is gone, so that the file may be taken over: its process no longer exists
- * (as for temporary checkpoint files), or it is an earlier process that had this pid. A lock of this process (a
- * running job of this thread, or another thread of this process) is not gone. A file that names no process is gone
- * once it is old enough that its writer must have been killed before writing it.
+ * (as for temporary checkpoint files), or it is an earlier process that had this pid, or a thread of this process
+ * that has ended (Linux). A lock of a running job of this thread, or of another live thread of this process, is not
+ * gone. A file that names no process is gone once it is old enough that its writer must have been killed before
+ * writing it.
  */
 function isGone(found: Holder | Unwritten): boolean {
   if (!('pid' in found)) return found.unwrittenForMs > UNWRITTEN_STALE_MS;
@@ -320,7 +321,9 @@ function isGone(found: Holder | Unwritten): boolean {
   }
   if (found.pid !== process.pid) return true;
   if (found.thread === threadId) return ![...locked.values()].some((l) => l.jobId === found.jobId);
-  return Math.abs(found.processStart - PROCESS_START) > SAME_START_MS;
+  if (Math.abs(found.processStart - PROCESS_START) > SAME_START_MS) return true;
+  // Another thread of this process: gone once its OS thread is (a worker terminated while its job ran).
+  return typeof found.tid === 'number' && osThreadIsGone(found.tid);
 }
 
 /** A time for people to read (in a lock file, in an error): ISO 8601. */

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, readlinkSync, statSync } from 'node:fs';
 
 /** Whether a process with this pid exists (EPERM: it does, owned by someone else). */
 function isAlive(pid: number): boolean {
@@ -39,5 +39,30 @@ export function processStartedAt(pid: number): number | undefined {
     return bootSeconds * 1000 + (ticks * 1000) / USER_HZ;
   } catch {
     return undefined;
+  }
+}
+
+/** This thread's id in the operating system (Linux: from /proc/thread-self), or undefined where it cannot be read. */
+export function osThreadId(): number | undefined {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    return Number.isInteger(tid) ? tid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether the thread `tid` of this process has ended (Linux: its /proc entry is gone); false where that cannot be told. */
+export function osThreadIsGone(tid: number): boolean {
+  try {
+    statSync('/proc/self/task');
+  } catch {
+    return false;
+  }
+  try {
+    statSync(`/proc/self/task/${tid}`);
+    return false;
+  } catch {
+    return true;
   }
 }
