@@ -33,6 +33,7 @@ function faultyFileSystem(fault: Fault, maxWrite = Infinity): SinkFileSystem & {
           await fs.check('write', path);
           return handle.write(buffer, offset, Math.min(length, maxWrite), position);
         },
+        read: (buffer, offset, length, position) => handle.read(buffer, offset, length, position),
         truncate: (length) => handle.truncate(length),
         stat: () => handle.stat(),
         sync: async () => {

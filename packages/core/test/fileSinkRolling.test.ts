@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FileSink, InvalidJobError, ManualClock, RestartStrategies, StreamExecutionEnvironment, type OperatorListState, type SinkWriter, type SinkWriterContext } from '../src/index.js';
 import { FINAL_CHECKPOINT } from '../src/runtime/TaskGateway.js';
+import { jsonLinesSink } from '../src/sinks/FileSink.js';
+import { nodeFileSystem, type SinkFileSystem } from '../src/sinks/fileSystem.js';
 import { driveUntilDone, gatedSource, until } from './support/gatedSource.js';
 
 /** Real file I/O with fsyncs: on a loaded shared machine it needs more than the default 5 s. */
@@ -253,5 +255,100 @@ describe("FileSink 'rolling': part files that span checkpoints", { timeout: REAL
     expect(published(dir).flat()).toEqual(range(0, 400));
     expect(published(dir).length).toBeLessThan(completed() + 1);
     expect(hidden(dir)).toEqual([]);
+  });
+});
+
+/**
+ * The real file system, whose writes are held back while `stall` is on (a stalled disk): `held` resolves once one is,
+ * `release()` lets them through.
+ */
+function stallingFileSystem(): SinkFileSystem & { stall: boolean; held: Promise<void>; release: () => void } {
+  let release = () => undefined as void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let hold = () => undefined as void;
+  const fs = {
+    stall: false,
+    held: new Promise<void>((resolve) => (hold = resolve)),
+    release: () => release(),
+    open: async (path: string, flags: 'wx' | 'r+' | 'r') => {
+      const handle = await nodeFileSystem.open(path, flags);
+      return {
+        write: async (buffer: Uint8Array, offset: number, length: number, position: number) => {
+          if (fs.stall) {
+            hold();
+            await released;
+          }
+          return handle.write(buffer, offset, length, position);
+        },
+        read: (buffer: Uint8Array, offset: number, length: number, position: number) => handle.read(buffer, offset, length, position),
+        truncate: (length: number) => handle.truncate(length),
+        stat: () => handle.stat(),
+        sync: () => handle.sync(),
+        close: () => handle.close(),
+      };
+    },
+    mkdir: (path: string) => nodeFileSystem.mkdir(path),
+    readdir: (path: string) => nodeFileSystem.readdir(path),
+    rename: (from: string, to: string) => nodeFileSystem.rename(from, to),
+    rm: (path: string) => nodeFileSystem.rm(path),
+    exists: (path: string) => nodeFileSystem.exists(path),
+  };
+  return fs;
+}
+
+const context = (restored?: OperatorListState): SinkWriterContext => ({
+  subtaskIndex: 0,
+  parallelism: 1,
+  metrics: undefined as never,
+  log: undefined as never,
+  restoredState: undefined,
+  restoredListState: restored,
+  restoredUnionListState: restored,
+});
+
+describe('a restart while a write of the failed attempt is stuck (a close given up on)', { timeout: REAL_IO_TIMEOUT_MS }, () => {
+  it("rolling: the restore publishes a copy of what the checkpoint covers, so the stuck write cannot land in the published file", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'roll-'));
+    const fs = stallingFileSystem();
+    const options = { rolling: { checkpointsPerPart: 100 } };
+    const first = await jsonLinesSink<Row>(dir, options, fs).createWriter(context());
+    write(first, 0, 10);
+    const stored = await first.snapshotListState!(1);
+    fs.stall = true;
+    write(first, 10, 20);
+    // A barrier flushes records 10-19 into the open part: that write is stuck, and so is the close after it.
+    void Promise.resolve(first.snapshotListState!(2)).catch(() => undefined);
+    const abandoned = Promise.resolve(first.close!());
+    await fs.held;
+    fs.stall = false;
+    const restored = await jsonLinesSink<Row>(dir, options, fs).createWriter(context(stored));
+    expect(published(dir)).toEqual([range(0, 10)]);
+    fs.release();
+    await abandoned;
+    expect(published(dir)).toEqual([range(0, 10)]);
+    expect(hidden(dir)).toEqual([]);
+    await restored.close!();
+  });
+
+  it('at-least-once: the restored writer goes on in a copy of what the checkpoint covers, so the stuck write cannot overwrite its lines', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'alo-'));
+    const fs = stallingFileSystem();
+    const options = { guarantee: 'at-least-once' as const };
+    const first = await jsonLinesSink<Row>(dir, options, fs).createWriter(context());
+    write(first, 0, 10);
+    const stored = await first.snapshotListState!(1);
+    fs.stall = true;
+    write(first, 10, 20);
+    void Promise.resolve(first.flush!()).catch(() => undefined);
+    const abandoned = Promise.resolve(first.close!());
+    await fs.held;
+    fs.stall = false;
+    const restored = await jsonLinesSink<Row>(dir, options, fs).createWriter(context(stored));
+    write(restored, 100, 105);
+    await restored.flush!();
+    fs.release();
+    await abandoned;
+    await restored.close!();
+    expect(published(dir)).toEqual([[...range(0, 10), ...range(100, 105)]]);
   });
 });

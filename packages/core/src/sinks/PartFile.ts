@@ -1,7 +1,15 @@
+import { basename, dirname, join } from 'node:path';
 import { fileOperation, fileSinkError, type SinkFileHandle, type SinkFileSystem } from './fileSystem.js';
 
 /** Bytes buffered before they are written to the file. */
 const FLUSH_BYTES = 1 << 20;
+
+/**
+ * The files a part file of this thread has open, by path. A restart goes on while a close it gave up on (a write stuck
+ * on a stalled disk) still holds its file: the restored writer must not cut and reuse that file, into which the
+ * stuck write would land after the cut (see `resume`).
+ */
+const openHere = new Map<string, number>();
 
 /**
  * One output file of a file sink: buffers lines, writes every byte of them
@@ -21,6 +29,8 @@ export class PartFile {
   /** The size the last fsync made durable (-1: none yet, so a new empty file is fsynced too). */
   private syncedSize = -1;
   private handle: SinkFileHandle | undefined;
+  /** Counted out of `openHere` (its close ended). */
+  private released = false;
   private failure: Error | undefined;
   /** The last operation; it never rejects (its caller sees the failure). */
   private tail: Promise<void>;
@@ -31,6 +41,7 @@ export class PartFile {
     size: number,
   ) {
     this.size = size;
+    openHere.set(path, (openHere.get(path) ?? 0) + 1);
     this.tail = opening.then(
       (handle) => {
         this.handle = handle;
@@ -51,6 +62,7 @@ export class PartFile {
    * a checkpoint covered stays, what a failed run wrote after it goes.
    */
   static resume(fs: SinkFileSystem, path: string, length: number): PartFile {
+    if (openHere.has(path)) return new PartFile(path, fileOperation('reopen', path, () => copyPrefix(fs, path, length)), length);
     const opening = fileOperation('reopen', path, async () => {
       const handle = await fs.open(path, 'r+');
       try {
@@ -120,7 +132,16 @@ export class PartFile {
     const handle = this.handle;
     this.handle = undefined;
     this.failure ??= fileSinkError(`'${this.path}' is closed`);
-    if (handle !== undefined) await fileOperation('close', this.path, () => handle.close());
+    try {
+      if (handle !== undefined) await fileOperation('close', this.path, () => handle.close());
+    } finally {
+      if (!this.released) {
+        this.released = true;
+        const left = (openHere.get(this.path) ?? 1) - 1;
+        if (left === 0) openHere.delete(this.path);
+        else openHere.set(this.path, left);
+      }
+    }
   }
 
   /** Writes all of `bytes` at `position`, or fails and cuts the file back to `position`: no partial line stays. */
@@ -154,5 +175,43 @@ export class PartFile {
     });
     this.tail = result.catch(() => undefined);
     return result;
+  }
+}
+
+/**
+ * `path`'s first `length` bytes in a new file that takes its name, open for writing on: the file a writer still holds
+ * keeps its data but loses its name, so what that writer writes later goes nowhere. The copy is hidden until renamed,
+ * and named as a leftover of the same writer, so a crash during it leaves a file the next restore removes.
+ */
+async function copyPrefix(fs: SinkFileSystem, path: string, length: number): Promise<SinkFileHandle> {
+  const hidden = basename(path).startsWith('.') ? basename(path) : `.${basename(path)}`;
+  const copy = join(dirname(path), hidden.endsWith('.inprogress') ? hidden.replace(/\.inprogress$/, '.copy.inprogress') : `${hidden}.copy.inprogress`);
+  const source = await fs.open(path, 'r');
+  let target: SinkFileHandle | undefined;
+  try {
+    const { size } = await source.stat();
+    if (size < length) throw new Error(`it holds ${size} bytes, fewer than the ${length} the checkpoint covers (changed outside the job?)`);
+    await fs.rm(copy);
+    target = await fs.open(copy, 'wx');
+    const chunk = Buffer.alloc(Math.min(length, 1 << 20));
+    for (let done = 0; done < length; ) {
+      const { bytesRead } = await source.read(chunk, 0, Math.min(chunk.length, length - done), done);
+      if (bytesRead <= 0) throw new Error(`it ended at ${done} of the ${length} bytes the checkpoint covers`);
+      for (let written = 0; written < bytesRead; ) {
+        const { bytesWritten } = await target.write(chunk, written, bytesRead - written, done + written);
+        if (bytesWritten <= 0) throw new Error(`the copy took no byte at ${done + written}`);
+        written += bytesWritten;
+      }
+      done += bytesRead;
+    }
+    await target.sync();
+    await fs.rename(copy, path);
+    return target;
+  } catch (error) {
+    await target?.close().catch(() => undefined);
+    await fs.rm(copy).catch(() => undefined);
+    throw error;
+  } finally {
+    await source.close();
   }
 }

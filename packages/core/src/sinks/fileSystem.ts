@@ -5,6 +5,8 @@ import { makeDirectory } from '../runtime/makeDirectory.js';
 export interface SinkFileHandle {
   /** One write at `position`; it may write fewer bytes than asked (a nearly full disk). */
   write(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesWritten: number }>;
+  /** One read at `position`; fewer bytes than asked at the end of the file. */
+  read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
   truncate(length: number): Promise<void>;
   stat(): Promise<{ size: number }>;
   sync(): Promise<void>;
