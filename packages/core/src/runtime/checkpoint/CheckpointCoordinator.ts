@@ -51,6 +51,8 @@ interface Pending {
   cancelTimeout: (() => void) | undefined;
   /** Every task took part: it is being stored, and no ack or decline changes it. */
   storing?: boolean;
+  /** The tasks whose final snapshot it holds (they ended their input before its barrier reached them). */
+  readonly finals: Set<string>;
 }
 
 /**
@@ -85,6 +87,8 @@ export class CheckpointCoordinator {
   private storingId: number | undefined;
   private readonly placements: ReadonlyMap<string, TaskPlacement>;
   private readonly finalAcks = new Map<string, TaskSnapshot>();
+  /** Tasks told that a checkpoint holding their final snapshot is stored: they commit what is left and end, and are told nothing more. */
+  private readonly toldFinal = new Set<string>();
   /** The latest checkpoint this run completed (kept for in-process restarts). */
   latest: { location: string; checkpoint: CompletedCheckpoint } | undefined;
   /** The last checkpoint completion started; it never rejects. */
@@ -184,7 +188,11 @@ export class CheckpointCoordinator {
       const last = this.ended.has(key) ? this.finalAcks.get(key) : undefined;
       if (last === undefined) return;
     }
-    for (const key of this.placements.keys()) if (!pending.acks.has(key)) pending.acks.set(key, this.finalAcks.get(key) as TaskSnapshot);
+    for (const key of this.placements.keys()) {
+      if (pending.acks.has(key)) continue;
+      pending.acks.set(key, this.finalAcks.get(key) as TaskSnapshot);
+      pending.finals.add(key);
+    }
     // Every task took part: storing it is bounded by the storage, not by the timeout.
     pending.storing = true;
     pending.cancelTimeout?.();
@@ -224,7 +232,7 @@ export class CheckpointCoordinator {
     const storing = this.completing;
     this.completing = Promise.all([this.idsKnown, storing]).then(() => {
       if (this.stopped) return;
-      const pending: Pending = { id: this.lastId + 1, startedAt, final: true, acks: this.finalAcks, alignmentMs: 0, cancelTimeout: undefined };
+      const pending: Pending = { id: this.lastId + 1, startedAt, final: true, acks: this.finalAcks, alignmentMs: 0, cancelTimeout: undefined, finals: new Set() };
       this.pending = pending;
       return this.complete(pending);
     });
@@ -242,7 +250,7 @@ export class CheckpointCoordinator {
     if (this.stopped || this.sourcesEnded || this.pending !== undefined) return;
     const { clock, timeoutMs } = this.options;
     const id = ++this.lastId;
-    const pending: Pending = { id, startedAt: clock.now(), final: false, acks: new Map(), alignmentMs: 0, cancelTimeout: undefined };
+    const pending: Pending = { id, startedAt: clock.now(), final: false, acks: new Map(), alignmentMs: 0, cancelTimeout: undefined, finals: new Set() };
     this.pending = pending;
     if (timeoutMs !== undefined) pending.cancelTimeout = clock.schedule(clock.now() + timeoutMs, () => this.abort(id));
     for (const [key, task] of this.placements) {
@@ -291,8 +299,14 @@ export class CheckpointCoordinator {
       this.metrics.completed.inc();
       this.metrics.durationMs.update(this.options.clock.now() - pending.startedAt);
     }
-    const notify = { kind: 'notifyCheckpointComplete', checkpointId: final ? FINAL_CHECKPOINT : checkpointId } as const;
-    for (const task of this.placements.values()) this.options.gateway.send(task.id, notify);
+    // A task whose final snapshot this checkpoint holds commits what is left now (a sink's last transactions), as
+    // at the final checkpoint, and ends: its output need not wait for the rest of the job (Flink's FLIP-147).
+    for (const [key, task] of this.placements) {
+      if (this.toldFinal.has(key)) continue;
+      const toldFinal = final || pending.finals.has(key);
+      if (toldFinal) this.toldFinal.add(key);
+      this.options.gateway.send(task.id, { kind: 'notifyCheckpointComplete', checkpointId: toldFinal ? FINAL_CHECKPOINT : checkpointId });
+    }
     if (!pending.final) this.schedule();
   }
 
