@@ -238,9 +238,9 @@ export class StreamExecutionEnvironment {
    * is called with 0). With `seekable: true` the function gets their count
    * instead, and its iterable must start there (`(from) => generator(from)`),
    * so a restart reads nothing twice however far the job had read; an
-   * iterable that starts elsewhere emits records twice or loses them. The iterable itself can be read only
-   * once, so a job with it refuses a restart strategy and `restoreFrom` when it
-   * is built.
+   * iterable that starts elsewhere emits records twice or loses them. The
+   * iterable itself can be read only once, so a job with it refuses a restart
+   * strategy and `restoreFrom` when it is built.
    *
    * @example
    * ```ts

@@ -3,9 +3,8 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { brandClass } from '../api/brandClass.js';
 import type { AbandonedWork } from './awaitClose.js';
-import { InvalidJobError } from './errors.js';
 import { SystemClock } from './Clock.js';
-import { messageOf } from './errors.js';
+import { InvalidJobError, messageOf } from './errors.js';
 import { makeDirectorySync } from './makeDirectory.js';
 import { osThreadId, osThreadIsGone, processStartedAt, writerIsGone } from './processes.js';
 

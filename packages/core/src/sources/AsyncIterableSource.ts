@@ -14,8 +14,8 @@ import { yieldToEventLoop } from '../runtime/eventLoop.js';
  * (restarts and restores work): by reading and dropping those records (the
  * function is called with 0), or, when the function is `seekable`, by calling
  * it with their count (`from`), where its iterable must start: one that starts
- * anywhere else emits records again or skips them. Given the iterable itself, it can be read only
- * once: the source is not replayable.
+ * anywhere else emits records again or skips them. Given the iterable itself,
+ * it can be read only once: the source is not replayable.
  */
 export class AsyncIterableSource<T> implements Source<T, number> {
   readonly parallel = false;

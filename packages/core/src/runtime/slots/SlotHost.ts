@@ -1,5 +1,5 @@
-import type { AbandonedWork } from '../awaitClose.js';
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
+import type { AbandonedWork } from '../awaitClose.js';
 import type { Deployment } from '../Deployment.js';
 import { InvalidJobError, messageOf } from '../errors.js';
 import type { DeploymentPlan } from '../JobAttempt.js';
