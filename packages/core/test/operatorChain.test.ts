@@ -71,6 +71,20 @@ describe('OperatorChain', () => {
     expect(log).toEqual(['endInput a']);
   });
 
+  it('keeps an operator restored finished marked finished in a periodic snapshot, and skips its end of input', async () => {
+    const log: string[] = [];
+    const { operators } = chain(log);
+    const c = new OperatorChain(operators.map((o) => (o.id === 'a' ? { ...o, restoredFinished: true } : o)));
+    // A task restored finished can take a barrier before it ends its input again (in slots, after a restart).
+    expect(await c.snapshot(4)).toEqual([
+      { id: 'a', snapshot: { operatorState: 'a', finished: true } },
+      { id: 'b', snapshot: { operatorState: 'b' } },
+      { id: 'c', snapshot: { operatorState: 'c' } },
+    ]);
+    await c.endInput(driver());
+    expect(log.filter((l) => l.startsWith('endInput'))).toEqual(['endInput b', 'endInput c']);
+  });
+
   it("cancels the operators' timers when it closes them", async () => {
     const log: string[] = [];
     const { chain: c, operators, clock } = chain(log);

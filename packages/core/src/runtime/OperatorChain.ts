@@ -86,9 +86,11 @@ export class OperatorChain {
    */
   snapshot(checkpointId: number): Promise<ChainSnapshot> {
     return Promise.all(
-      this.operators.map(({ id, operator, ctx }) =>
+      this.operators.map(({ id, operator, ctx, restoredFinished }) =>
         new Promise<OperatorSnapshot>((resolve) => resolve(snapshotOperator(ctx, operator, checkpointId))).then(
-          (snapshot) => ({ id, snapshot }),
+          // Restored finished, it stays so in every checkpoint (a task restored finished may take a barrier before it
+          // ends its input again): a restore from one must not run its end of input a second time.
+          (snapshot): ChainSnapshot[number] => ({ id, snapshot: restoredFinished === true ? { ...snapshot, finished: true as const } : snapshot }),
           (error: unknown) => {
             throw OperatorError.wrap(error, ctx.description);
           },
