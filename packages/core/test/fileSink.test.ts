@@ -272,10 +272,10 @@ describe('FileSink after close()', { timeout: REAL_IO_TIMEOUT_MS }, () => {
     });
     const writer = await writerOf(sinkOn(fs, dir, {}));
     await writer.write({ id: 0 });
-    expect(await writer.snapshotListState?.(1)).toMatchObject({ pending: [{ checkpointId: 1 }] });
+    expect(await writer.snapshotListState?.(1)).toEqual({ parts: [expect.objectContaining({ length: 9 })] });
     await writer.write({ id: 1 });
     await writer.close?.();
-    // The pre-committed part file stays hidden for a restore to commit; the open one is gone.
+    // The part checkpoint 1 holds stays hidden for a restore to publish; the open one is gone.
     const files = readdirSync(dir);
     expect(files).toEqual([expect.stringMatching(/^\.part-0-[0-9a-f]{8}-000000\.jsonl\.inprogress$/)]);
     expect(opened).toHaveLength(2);
@@ -287,10 +287,10 @@ describe('FileSink after close()', { timeout: REAL_IO_TIMEOUT_MS }, () => {
     expect(opened).toHaveLength(2);
   });
 
-  it('exactly-once: after an empty checkpoint (its transaction aborted) and close(), a write fails and opens no file', async () => {
+  it('exactly-once: after an empty checkpoint (no part opened) and close(), a write fails and opens no file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sink-'));
     const writer = await writerOf(sinkOn(nodeFileSystem, dir, {}));
-    expect(await writer.snapshotListState?.(1)).toEqual({ pending: [] });
+    expect(await writer.snapshotListState?.(1)).toEqual({ parts: [] });
     await writer.close?.();
     expect(await failure(() => writer.write({ id: 0 }))).toMatch(/^Error: FileSink: write\(\) after close\(\)/);
     expect(readdirSync(dir)).toEqual([]);

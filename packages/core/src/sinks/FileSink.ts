@@ -5,9 +5,8 @@ import { describeValue, OptionChecker } from '../api/OptionChecker.js';
 import type { ExclusiveDirectory } from '../runtime/DirectoryLock.js';
 import { fileOperation, fileSinkError, nodeFileSystem, syncDirectory, type SinkFileSystem } from './fileSystem.js';
 import { PartFile } from './PartFile.js';
-import { outputDirectory, partNames, publish, publishRestored, removeLeftovers, type PartState } from './partFiles.js';
-import { restoredParts, RollingFileSink, rollingPolicy, type RollingOptions } from './RollingFileSink.js';
-import { TwoPhaseCommitSink } from './TwoPhaseCommitSink.js';
+import { ExactlyOnceFileSink, rollingPolicy, type RollingOptions } from './ExactlyOnceFileSink.js';
+import { outputDirectory } from './partFiles.js';
 
 export interface FileSinkOptions<T> {
   /**
@@ -69,7 +68,7 @@ export function jsonLinesSink<T>(directory: string, options: FileSinkOptions<T>,
     if (rolling !== undefined) check.fail("option 'rolling' is for guarantee 'exactly-once': an at-least-once sink writes one file per subtask and run already");
     return new AtLeastOnceFileSink<T>(fs, resolve(directory), encode);
   }
-  return rolling === undefined ? new ExactlyOnceFileSink<T>(fs, resolve(directory), encode) : new RollingFileSink<T>(fs, resolve(directory), encode, rolling);
+  return new ExactlyOnceFileSink<T>(fs, resolve(directory), encode, rolling);
 }
 
 /** `JSON.stringify` writes an `Error` as `{}`: a dead letter's error (`{ input, error, attempts }`) would lose its message. */
@@ -98,86 +97,6 @@ function lineEncoder<T>(encode: ((value: T) => string) | undefined): (value: T) 
     if (line.includes('\n')) throw fileSinkError("encode() returned a line break for a record; it must return one line (JSON.stringify() escapes them)");
     return line;
   };
-}
-
-/**
- * Exactly-once: one hidden part file per transaction, opened at its first
- * record, fsynced at pre-commit, renamed into place on commit, and the
- * directory fsynced after the rename. A transaction without records has no
- * file (the base class aborts it at its barrier).
- */
-class ExactlyOnceFileSink<T> extends TwoPhaseCommitSink<T, PartState> {
-  private readonly files = new Map<string, PartFile>();
-  private readonly run = randomUUID().slice(0, 8);
-  private seq = 0;
-
-  constructor(
-    private readonly fs: SinkFileSystem,
-    private readonly directory: string,
-    private readonly encode: (value: T) => string,
-  ) {
-    super();
-  }
-
-  protected override get sinkName(): string {
-    return 'FileSink';
-  }
-
-  exclusiveDirectory(): ExclusiveDirectory {
-    return outputDirectory(this.directory);
-  }
-
-  override async createWriter(ctx: SinkWriterContext): Promise<SinkWriter<T>> {
-    await fileOperation('create directory', this.directory, () => this.fs.mkdir(this.directory));
-    // A checkpoint of a run with `rolling` holds part files instead of transactions: its own, published as it would have.
-    for (const part of restoredParts(ctx.restoredListState)) await publishRestored(this.fs, this.directory, part);
-    return super.createWriter(ctx);
-  }
-
-  protected beginTransaction(ctx: SinkWriterContext): PartState {
-    return partNames(this.directory, ctx.subtaskIndex, this.run, this.seq++);
-  }
-
-  protected write(txn: PartState, value: T): void | Promise<void> {
-    const line = this.encode(value);
-    let file = this.files.get(txn.temp);
-    if (file === undefined) {
-      file = PartFile.create(this.fs, txn.temp);
-      this.files.set(txn.temp, file);
-    }
-    return file.append(line);
-  }
-
-  protected async preCommit(txn: PartState): Promise<void> {
-    const file = this.files.get(txn.temp);
-    if (file === undefined) return;
-    this.files.delete(txn.temp);
-    try {
-      await file.sync();
-    } finally {
-      await file.close();
-    }
-  }
-
-  protected commit(txn: PartState): Promise<void> {
-    return publish(this.fs, this.directory, txn);
-  }
-
-  protected async abort(txn: PartState): Promise<void> {
-    const file = this.files.get(txn.temp);
-    // Never opened: it took no record, so there is nothing on disk to remove.
-    if (file === undefined) return;
-    this.files.delete(txn.temp);
-    try {
-      await file.close();
-    } finally {
-      await fileOperation('remove', txn.temp, () => this.fs.rm(txn.temp));
-    }
-  }
-
-  protected recover(ctx: SinkWriterContext, keep: readonly PartState[]): Promise<void> {
-    return removeLeftovers(this.fs, this.directory, ctx, [...keep, ...restoredParts(ctx.restoredUnionListState)]);
-  }
 }
 
 /** An at-least-once writer's file, and how much of it a checkpoint covers. */

@@ -7,7 +7,7 @@ import { fileOperation, fileSinkError, type SinkFileSystem } from './fileSystem.
 import { PartFile } from './PartFile.js';
 import { outputDirectory, partNames, publish, publishRestored, removeLeftovers, type PartState } from './partFiles.js';
 
-/** `FileSink.jsonLines`'s `rolling` option: part files that span checkpoints. */
+/** `FileSink.jsonLines`'s `rolling` option: exactly-once part files that span checkpoints. */
 export interface RollingOptions {
   /** A part file is closed at the `checkpointsPerPart`-th barrier it passes, counted from its first record, and published once that checkpoint is stored. Required. */
   readonly checkpointsPerPart: number;
@@ -19,7 +19,10 @@ export type RollingPolicy = Required<RollingOptions>;
 
 const ROLLING_OPTIONS = ['checkpointsPerPart', 'partSizeBytes'];
 
-/** The `rolling` option, checked: both numbers integers >= 1, the count required. */
+/** Without `rolling`: a part per checkpoint that saw records. */
+const PART_PER_CHECKPOINT: RollingPolicy = { checkpointsPerPart: 1, partSizeBytes: Number.MAX_SAFE_INTEGER };
+
+/** The `rolling` option, checked: both numbers integers >= 1, the count required; undefined when absent. */
 export function rollingPolicy(check: OptionChecker, rolling: unknown): RollingPolicy | undefined {
   const options = check.record('rolling', rolling, ROLLING_OPTIONS);
   if (options === undefined) return undefined;
@@ -29,36 +32,38 @@ export function rollingPolicy(check: OptionChecker, rolling: unknown): RollingPo
   };
 }
 
-/** A rolling writer's list state: the parts to publish at a restore, each with the length the checkpoint covers. */
+/** A writer's list state: the parts to publish at a restore, each with the length the checkpoint covers. */
 // A type, not an interface: it must fit OperatorListState's index signature.
-type RollingState = { readonly parts: readonly PartState[] };
+type PartsState = { readonly parts: readonly PartState[] };
 
-/** The parts a restored checkpoint of a rolling writer holds (none for other writers' state). */
-export function restoredParts(state: OperatorListState | undefined): readonly PartState[] {
-  return (state as RollingState | undefined)?.parts ?? [];
+/** The parts a restored checkpoint holds. */
+function restoredParts(state: OperatorListState | undefined): readonly PartState[] {
+  return (state as PartsState | undefined)?.parts ?? [];
 }
 
-/** The transactions a restored checkpoint of a writer without `rolling` holds (see TwoPhaseCommitSink). */
+/**
+ * The part files a checkpoint of an earlier release holds: its writer was a `TwoPhaseCommitSink` with a part file
+ * per transaction, kept as `{ pending: [{ checkpointId, txn: { temp, final } }] }`.
+ */
 function restoredTransactions(state: OperatorListState | undefined): readonly PartState[] {
   return ((state as { pending?: readonly { txn: PartState }[] } | undefined)?.pending ?? []).map((p) => p.txn);
 }
 
 /**
- * Exactly-once with part files that stay open across checkpoints (Flink's
- * FileSink with a rolling policy and its recoverable in-progress files).
+ * Exactly-once: hidden part files, published once a checkpoint covers them
+ * (Flink's FileSink with its recoverable in-progress files).
  *
- * At each barrier the writer fsyncs its open part file and records its
- * length: the checkpoint covers exactly those bytes. The part is closed at
- * its `checkpointsPerPart`-th barrier (or the first once it holds
- * `partSizeBytes`, or at the end of input), and published (renamed
- * into place) once that checkpoint is stored; the records after the barrier
- * go to a new part. A restore cuts each part its checkpoint holds back to the
- * recorded length and publishes it, whether or not it had been closed, and
- * removes the rest of what the failed run wrote. A part is invisible until
- * published, so output appears up to `checkpointsPerPart` intervals later
- * than without rolling, in that many times fewer files.
+ * A part opens at its first record. At each barrier the writer fsyncs it and
+ * records its length: the checkpoint covers exactly those bytes. The part is
+ * closed at its `checkpointsPerPart`-th barrier (every barrier without
+ * `rolling`; or the first once it holds `partSizeBytes`, or at the end of
+ * input), and published (renamed into place, the directory fsynced) once that
+ * checkpoint is stored; the records after the barrier go to a new part. A
+ * restore cuts each part its checkpoint holds back to the recorded length and
+ * publishes it, whether or not it had been closed, and removes the rest of
+ * what the failed run wrote.
  */
-export class RollingFileSink<T> implements Sink<T> {
+export class ExactlyOnceFileSink<T> implements Sink<T> {
   /** Keeps part names unique across restarts of the same job, and `seq` across its subtasks. */
   private readonly run = randomUUID().slice(0, 8);
   private seq = 0;
@@ -67,7 +72,7 @@ export class RollingFileSink<T> implements Sink<T> {
     private readonly fs: SinkFileSystem,
     private readonly directory: string,
     private readonly encode: (value: T) => string,
-    private readonly policy: RollingPolicy,
+    private readonly policy: RollingPolicy = PART_PER_CHECKPOINT,
   ) {}
 
   exclusiveDirectory(): ExclusiveDirectory {
@@ -77,15 +82,15 @@ export class RollingFileSink<T> implements Sink<T> {
   async createWriter(ctx: SinkWriterContext): Promise<SinkWriter<T>> {
     const { fs, directory } = this;
     await fileOperation('create directory', directory, () => fs.mkdir(directory));
-    // Everything the restored checkpoint holds is stored, so it is published now; a run without `rolling` left transactions.
-    // Checkpoints from before list state hold a writer's transactions as opaque state.
+    // Everything the restored checkpoint holds is stored, so it is published now. Checkpoints from before list state
+    // hold a writer's transactions as opaque state.
     const legacy = ctx.restoredState as OperatorListState | undefined;
     const mine = [...restoredParts(ctx.restoredListState), ...restoredTransactions(ctx.restoredListState ?? legacy)];
     for (const part of mine) await publishRestored(fs, directory, part);
     const all = [...restoredParts(ctx.restoredUnionListState), ...restoredTransactions(ctx.restoredUnionListState ?? legacy)];
     await removeLeftovers(fs, directory, ctx, all);
     const next = () => partNames(directory, ctx.subtaskIndex, this.run, this.seq++);
-    return new RollingWriter(fs, directory, this.encode, this.policy, next, ctx.subtaskIndex);
+    return new PartWriter(fs, directory, this.encode, this.policy, next, ctx.subtaskIndex);
   }
 }
 
@@ -104,7 +109,7 @@ interface ClosedPart {
   published?: Promise<void>;
 }
 
-class RollingWriter<T> implements SinkWriter<T> {
+class PartWriter<T> implements SinkWriter<T> {
   private open: OpenPart | undefined;
   private closedParts: ClosedPart[] = [];
   /** The input ended: the next barrier (the final snapshot's) closes the open part. */
@@ -131,7 +136,7 @@ class RollingWriter<T> implements SinkWriter<T> {
     return this.open.file.append(line);
   }
 
-  snapshotListState(checkpointId: number): Promise<RollingState> {
+  snapshotListState(checkpointId: number): Promise<PartsState> {
     if (this.closed) return Promise.reject(this.afterClose(`snapshotListState(${checkpointId})`));
     const part = this.open;
     let current: Promise<PartState> | undefined;
