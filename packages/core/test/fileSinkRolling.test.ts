@@ -302,6 +302,37 @@ const context = (restored?: OperatorListState): SinkWriterContext => ({
   restoredUnionListState: restored,
 });
 
+describe('a part whose fsync fails at its closing barrier', { timeout: REAL_IO_TIMEOUT_MS }, () => {
+  it('fails the checkpoint and still closes the file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'roll-'));
+    let open = 0;
+    const fs: SinkFileSystem = {
+      ...nodeFileSystem,
+      open: async (path, flags) => {
+        const handle = await nodeFileSystem.open(path, flags);
+        if (path === dir) return handle;
+        open++;
+        return {
+          write: (buffer, offset, length, position) => handle.write(buffer, offset, length, position),
+          read: (buffer, offset, length, position) => handle.read(buffer, offset, length, position),
+          truncate: (length) => handle.truncate(length),
+          stat: () => handle.stat(),
+          sync: () => Promise.reject(Object.assign(new Error('ENOSPC: injected'), { code: 'ENOSPC' })),
+          close: async () => {
+            open--;
+            await handle.close();
+          },
+        };
+      },
+    };
+    const w = await jsonLinesSink<Row>(dir, {}, fs).createWriter(context());
+    write(w, 0, 5);
+    await expect(Promise.resolve(w.snapshotListState!(1))).rejects.toThrow('ENOSPC: injected');
+    expect(open).toBe(0);
+    await w.close!();
+  });
+});
+
 describe('a restart while a write of the failed attempt is stuck (a close given up on)', { timeout: REAL_IO_TIMEOUT_MS }, () => {
   it("rolling: the restore publishes a copy of what the checkpoint covers, so the stuck write cannot land in the published file", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'roll-'));

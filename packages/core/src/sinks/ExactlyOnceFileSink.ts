@@ -148,10 +148,8 @@ class PartWriter<T> implements SinkWriter<T> {
       const synced = part.file.sync().then((length) => ({ ...part.names, length }));
       if (closes) {
         this.open = undefined;
-        const state = synced.then(async (closedPart) => {
-          await part.file.close();
-          return closedPart;
-        });
+        // Closed whether or not the fsync worked: a failed one must not keep the file open (a full disk stays busy).
+        const state = synced.finally(() => part.file.close());
         this.closedParts.push({ checkpointId, state });
       } else {
         current = synced;
