@@ -231,6 +231,28 @@ describe('checkpoint coordinator, through a fake gateway', () => {
     coordinator.stop();
   });
 
+  it('holds a task that ended and committed as finished with no state in the checkpoints after its commit, its position kept', async () => {
+    const storage = memoryStorage();
+    const { clock, coordinator, commands } = start(storage);
+    const final = { listState: { count: [20] }, finished: true } as const;
+    coordinator.receive({ kind: 'inputEnded', task: tasks.src1 });
+    coordinator.receive({ kind: 'finalSnapshot', task: tasks.src1, snapshot: { operators: [{ id: 'src', snapshot: final }], source: { id: 'src', position: 'end' } } });
+    for (const id of [1, 2]) {
+      await clock.advance(INTERVAL);
+      for (const step of [{ ack: 'src0', id }, { ack: 'sink', id }] as const) coordinator.receive(reportOf(step) as TaskReport);
+      await clock.advance(0);
+      // Told at checkpoint 1, the task commits and ends before checkpoint 2.
+      if (id === 1) coordinator.receive({ kind: 'finalCommitted', task: tasks.src1 });
+    }
+    expect(commands('notifyCheckpointComplete')).toEqual(['src0:1', 'src1:final', 'sink:1', 'src0:2', 'sink:2']);
+    const [first, second] = storage.stored;
+    // Until it committed, a restore needs its state: the commit runs again from it.
+    expect(first?.operators.src?.subtasks).toEqual([{ operatorState: 0 }, final]);
+    expect(second?.operators.src?.subtasks).toEqual([{ operatorState: 0 }, { finished: true }]);
+    expect(second?.sources.src?.positions).toEqual([0, 'end']);
+    coordinator.stop();
+  });
+
   it('assembles every task snapshot by operator and subtask, sources with their positions', async () => {
     const storage = memoryStorage();
     const { clock, coordinator } = start(storage);

@@ -2,7 +2,15 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FileSink, ManualClock, StreamExecutionEnvironment } from '../src/index.js';
+import {
+  FileSink,
+  ManualClock,
+  StreamExecutionEnvironment,
+  type OneInputStreamOperator,
+  type OperatorContext,
+  type OperatorListState,
+  type Source,
+} from '../src/index.js';
 import { driveUntilDone, gatedSource, until } from './support/gatedSource.js';
 
 /** The records in the visible part files of `dir`. */
@@ -45,4 +53,135 @@ describe('a branch whose input ended commits at the next checkpoint, while the r
       expect(visible(endless)).toEqual(Array.from({ length: 100 }, (_, i) => i));
     },
   );
+
+  it('a restore from a later checkpoint leaves the committed branch as it was: its at-least-once sink starts no new file', async () => {
+    const storage = mkdtempSync(join(tmpdir(), 'ckpt-'));
+    const bounded = mkdtempSync(join(tmpdir(), 'bounded-'));
+    const clock = new ManualClock(0);
+    const build = (env: StreamExecutionEnvironment, source: Source<number, number>) => {
+      env.fromCollection(Array.from({ length: 20 }, (_, i) => i)).uid('bounded').sinkTo(FileSink.jsonLines<number>(bounded, { guarantee: 'at-least-once' })).uid('files');
+      env.fromSource(source, 'numbers').uid('numbers').addSink(() => undefined);
+    };
+    const env1 = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock }).enableCheckpointing(10, { storage });
+    build(env1, gatedSource(100).source);
+    const job = env1.executeAsync('two branches');
+    const completed = () => (env1.metrics.snapshot()['job.two branches.checkpoints.numCompletedCheckpoints'] as number | undefined) ?? 0;
+    await until(() => job.tasks().some((t) => t.waitingOn === 'the final checkpoint'), 'the bounded branch waiting for a checkpoint');
+    await clock.advance(10);
+    await until(() => job.tasks().some((t) => t.ended), 'the bounded branch to commit and end');
+    await clock.advance(10);
+    await until(() => completed() === 2, 'checkpoint 2');
+    job.cancel();
+    await job.result;
+
+    const env2 = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock }).enableCheckpointing(10, { storage });
+    const gate = gatedSource(100);
+    gate.openUntil(100);
+    build(env2, gate.source);
+    await env2.execute('two branches', { restoreFrom: 'latest' });
+    // Restored finished with no state, the sink is not opened again: before, it opened a second, empty file.
+    expect(readdirSync(bounded)).toHaveLength(1);
+    expect(visible(bounded)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+  });
+});
+
+/** One split of `unevenSplits`: numbers from `next` up to (excluding) `end`. */
+type Split = { readonly next: number; readonly end: number };
+
+/**
+ * Two splits, dealt round-robin: 0-19, which subtask 0 reads at once and
+ * ends, and 100-199, which waits for `openUntil` (as a broker's partition
+ * waits for data). Rescalable: a restore deals what is left to its subtasks.
+ */
+function unevenSplits() {
+  let limit = 100;
+  const waiting = new Set<() => void>();
+  const source: Source<number, Split[]> = {
+    parallel: true,
+    rescalable: true,
+    createReader: ({ subtaskIndex, parallelism }) => {
+      let splits: Split[] = [];
+      return {
+        start: (position) => {
+          splits = position ?? [{ next: 0, end: 20 }, { next: 100, end: 200 }].filter((_, i) => i % parallelism === subtaskIndex);
+        },
+        read: async (max) => {
+          const split = splits[0];
+          if (split === undefined) return null;
+          while (split.next >= limit) await new Promise<void>((resolve) => waiting.add(resolve));
+          const count = Math.min(max, Math.min(split.end, limit) - split.next);
+          const records = Array.from({ length: count }, (_, i) => split.next + i);
+          const next = split.next + count;
+          splits = next === split.end ? splits.slice(1) : [{ next, end: split.end }, ...splits.slice(1)];
+          return records;
+        },
+        position: () => splits,
+      };
+    },
+  };
+  return {
+    source,
+    openUntil(n: number) {
+      limit = n;
+      for (const wake of waiting) wake();
+      waiting.clear();
+    },
+  };
+}
+
+/** Counts its records in list state and emits the count at the end of its input. */
+class CountAtEnd implements OneInputStreamOperator<number> {
+  private count = 0;
+  constructor(private readonly ctx: OperatorContext<number>) {}
+  initializeListState(lists: OperatorListState): void {
+    this.count = ((lists.count ?? []) as number[]).reduce((a, b) => a + b, 0);
+  }
+  processElement(): void {
+    this.count++;
+  }
+  snapshotListState(): OperatorListState {
+    return { count: [this.count] };
+  }
+  endInput(): void {
+    this.ctx.output.collect(this.count);
+  }
+}
+
+describe('restored at another parallelism, an operator whose subtasks partly finished', () => {
+  it('does not count again what a subtask that finished and committed had emitted at its end of input', async () => {
+    const storage = mkdtempSync(join(tmpdir(), 'ckpt-'));
+    const counts: number[] = [];
+    const build = (env: StreamExecutionEnvironment, source: Source<number, Split[]>) =>
+      env
+        .fromSource(source, 'splits')
+        .transform<number>('Count at end', (ctx) => new CountAtEnd(ctx))
+        .uid('count')
+        .addSink((n) => void counts.push(n));
+    const clock = new ManualClock(0);
+    const env1 = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock, parallelism: 2 }).enableCheckpointing(10, { storage });
+    const first = unevenSplits();
+    build(env1, first.source);
+    const job = env1.executeAsync('counts');
+    first.openUntil(150);
+    const completed = () => (env1.metrics.snapshot()['job.counts.checkpoints.numCompletedCheckpoints'] as number | undefined) ?? 0;
+    // Subtask 0 reads its 20, emits its count and waits for a checkpoint; subtask 1 has read 50 of its 100.
+    await until(() => counts.length === 1, "subtask 0's count");
+    await clock.advance(10);
+    await until(() => completed() === 1, 'checkpoint 1');
+    // Checkpoint 1 holds subtask 0's final snapshot: it commits and ends; checkpoint 2 holds it finished.
+    await until(() => job.tasks().filter((t) => t.ended).length === 1, 'subtask 0 to end');
+    await clock.advance(10);
+    await until(() => completed() === 2, 'checkpoint 2');
+    job.cancel();
+    await job.result;
+    expect(counts).toEqual([20]);
+
+    const env2 = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock, parallelism: 3 }).enableCheckpointing(10, { storage });
+    const second = unevenSplits();
+    second.openUntil(200);
+    build(env2, second.source);
+    await env2.execute('counts', { restoreFrom: 'latest' });
+    // 120 records in all, each counted once: 20 before the restore, 100 by the three subtasks after it.
+    expect(counts.reduce((a, b) => a + b, 0)).toBe(120);
+  }, 30_000);
 });

@@ -6,6 +6,7 @@ import type { Counter, MetricGroup, MetricRegistry } from '../metrics/MetricRegi
 import { distinctNames, metricOperatorNames } from '../metrics/operatorNames.js';
 import {
   createOperatorContext,
+  holdsState,
   restoreOperator,
   type OneInputStreamOperator,
   type OperatorContext,
@@ -190,7 +191,9 @@ export class SubtaskBuilder {
       );
       const operator = createOperator(t.factory, ctx);
       const { snapshot, unionListState } = this.restoredFor(node, subtaskIndex) ?? {};
-      if (snapshot !== undefined) {
+      // Finished with no state: it committed everything before the checkpoint and has nothing to restore.
+      const committed = snapshot?.finished === true && !holdsState(snapshot);
+      if (snapshot !== undefined && !committed) {
         try {
           restoreOperator(ctx, operator, snapshot, unionListState);
         } catch (error) {
@@ -199,7 +202,7 @@ export class SubtaskBuilder {
           });
         }
       }
-      operators.unshift({ id: this.ids.get(node) as string, operator, ctx, restoredFinished: snapshot?.finished === true });
+      operators.unshift({ id: this.ids.get(node) as string, operator, ctx, restoredFinished: snapshot?.finished === true, restoredCommitted: committed });
       const recordsIn = metrics.counter('numRecordsIn');
       inputs.set(node, fusedInput(node, operator, output, recordsIn) ?? chainedInput(node, operator, recordsIn));
     }

@@ -394,6 +394,7 @@ export class Task implements MailboxOwner, ChainDriver {
       const position = snapshot.source.position;
       await this.guard(description, () => reader.notifyCheckpointComplete?.(FINAL_CHECKPOINT, position));
     }
+    if (!this.job.stopped) participant.report({ kind: 'finalCommitted', task: this.id });
   }
 
   /** Runs a possibly asynchronous callback whose failure fails the job, naming `operator`. */

@@ -56,6 +56,8 @@ export type TaskReport =
   | { readonly kind: 'inputEnded'; readonly task: TaskId }
   /** The task flushed everything: its part of the final checkpoint. */
   | { readonly kind: 'finalSnapshot'; readonly task: TaskId; readonly snapshot: TaskSnapshot }
+  /** The task committed what its final snapshot left (told that a checkpoint holding it was stored): nothing of its state is needed any more. */
+  | { readonly kind: 'finalCommitted'; readonly task: TaskId }
   /** An operator of the task failed: the attempt stops. */
   | { readonly kind: 'failed'; readonly task: TaskId; readonly error: unknown; readonly operator: string | undefined }
   /** The job stopped, and a `close()` of `operator` did not settle within `closeTimeoutMs`. */

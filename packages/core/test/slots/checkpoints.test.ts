@@ -2,6 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { FileCheckpointStorage } from '../../src/index.js';
 import { endInputAfterRestarts, exactlyOnce, failedStores } from './fixtures/jobs.job.js';
 
 const RUNTIMES = ['single-thread', 'slots'] as const;
@@ -60,5 +61,10 @@ describe.each(RUNTIMES)('end of input after restarts, runtime %s', { timeout: 60
     expect(lines).toHaveLength(2);
     expect(lines.reduce((a, b) => a + b, 0)).toBe(50);
     expect(committed(out).sort((a, b) => a - b)).toEqual(Array.from({ length: 40_000 }, (_, i) => i));
+    // The branch committed its totals at a checkpoint while the paced one ran (at least 200 reads of 1 ms): from then
+    // on checkpoints hold it finished with no state, the final one too (its commit report crossed from the slots).
+    const final = await new FileCheckpointStorage(storage).loadLatest();
+    expect(final?.checkpoint.final).toBe(true);
+    expect(final?.checkpoint.operators.total?.subtasks).toEqual([{ finished: true }, { finished: true }]);
   });
 });

@@ -167,6 +167,8 @@ export class CheckpointCoordinator {
         return this.inputEnded(key);
       case 'finalSnapshot':
         return this.finishTask(key, report.snapshot);
+      case 'finalCommitted':
+        return this.finalCommitted(key);
       default:
         return;
     }
@@ -236,6 +238,19 @@ export class CheckpointCoordinator {
       this.pending = pending;
       return this.complete(pending);
     });
+  }
+
+  /**
+   * A task committed what its final snapshot left: later checkpoints hold its
+   * operators finished with no state, as Flink's finished subtasks. Restored
+   * at another parallelism, an operator that had partly finished then gets
+   * only its running subtasks' state, so its end of input does not emit again
+   * what the finished ones emitted (a count, a buffer they kept).
+   */
+  private finalCommitted(task: string): void {
+    const last = this.finalAcks.get(task);
+    if (last === undefined) return;
+    this.finalAcks.set(task, { ...last, operators: last.operators.map(({ id }) => ({ id, snapshot: { finished: true } })) });
   }
 
   private schedule(): void {

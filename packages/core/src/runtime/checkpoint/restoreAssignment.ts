@@ -1,4 +1,4 @@
-import type { OperatorListState, OperatorSnapshot } from '../../operators/StreamOperator.js';
+import { holdsState, type OperatorListState, type OperatorSnapshot } from '../../operators/StreamOperator.js';
 import { InvalidJobError } from '../errors.js';
 import { subtaskForKey, type Key } from '../keyGroups.js';
 import type { KeyedStateSnapshot } from '../state/HeapKeyedStateBackend.js';
@@ -65,22 +65,6 @@ export function assignRestoredState(stored: StoredCheckpoint, targets: readonly 
   return assignment;
 }
 
-/**
- * Whether a subtask's snapshot holds anything to restore: an operator without
- * state (a map, a sink without a writer state) may leave the job, as in Flink,
- * which skips empty state when it matches a savepoint to a changed job.
- */
-function holdsState(snapshot: OperatorSnapshot | undefined): boolean {
-  if (snapshot === undefined) return false;
-  const { keyedState, timers, operatorState, listState } = snapshot;
-  return (
-    operatorState !== undefined ||
-    (timers !== undefined && timers.length > 0) ||
-    (keyedState !== undefined && Object.values(keyedState.states).some((state) => state.entries.length > 0)) ||
-    (listState !== undefined && Object.values(listState).some((list) => list.length > 0))
-  );
-}
-
 /** The operator's list state, when any old subtask has some. */
 function listStateOf(old: readonly OperatorSnapshot[], parallelism: number) {
   return old.some((s) => s.listState !== undefined)
@@ -116,8 +100,10 @@ function positionsFor(
 function snapshotFor(old: OperatorSnapshot[], target: RestoreTarget, subtask: number, where: string): OperatorSnapshot | undefined {
   if (old.length === target.parallelism) return old[subtask];
   const resplit = resplitSnapshot(old, target, subtask, where);
-  // At another parallelism an operator is finished only if every old subtask was: a subtask that had not
-  // finished still owes its end of input, and the new subtasks run it (those that had finished may emit again).
+  // At another parallelism an operator is finished only if every old subtask was: a subtask that had not finished
+  // still owes its end of input, and the new subtasks run it. Those that had finished and committed bring no
+  // state (see CheckpointCoordinator.finalCommitted); one that had not committed yet brings its own, which that
+  // end of input sees too.
   return resplit !== undefined && old.length > 0 && old.every((s) => s.finished === true) ? { ...resplit, finished: true } : resplit;
 }
 
