@@ -9,8 +9,10 @@ import {
   type OneInputStreamOperator,
   type OperatorContext,
   type OperatorListState,
+  RestartStrategies,
   type Source,
 } from '../src/index.js';
+import { FINAL_CHECKPOINT } from '../src/runtime/TaskGateway.js';
 import { driveUntilDone, gatedSource, until } from './support/gatedSource.js';
 
 /** The records in the visible part files of `dir`. */
@@ -54,16 +56,20 @@ describe('a branch whose input ended commits at the next checkpoint, while the r
     },
   );
 
-  it('a restore from a later checkpoint leaves the committed branch as it was: its at-least-once sink starts no new file', async () => {
+  it('a task restored from a checkpoint taken after its commit still opens its operators: records a changed job brings are written', async () => {
     const storage = mkdtempSync(join(tmpdir(), 'ckpt-'));
     const bounded = mkdtempSync(join(tmpdir(), 'bounded-'));
     const clock = new ManualClock(0);
-    const build = (env: StreamExecutionEnvironment, source: Source<number, number>) => {
-      env.fromCollection(Array.from({ length: 20 }, (_, i) => i)).uid('bounded').sinkTo(FileSink.jsonLines<number>(bounded, { guarantee: 'at-least-once' })).uid('files');
+    const build = (env: StreamExecutionEnvironment, n: number, source: Source<number, number>) => {
+      env
+        .fromCollection(Array.from({ length: n }, (_, i) => i))
+        .uid('bounded')
+        .sinkTo(FileSink.jsonLines<number>(bounded, { guarantee: 'at-least-once' }))
+        .uid('files');
       env.fromSource(source, 'numbers').uid('numbers').addSink(() => undefined);
     };
     const env1 = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock }).enableCheckpointing(10, { storage });
-    build(env1, gatedSource(100).source);
+    build(env1, 20, gatedSource(100).source);
     const job = env1.executeAsync('two branches');
     const completed = () => (env1.metrics.snapshot()['job.two branches.checkpoints.numCompletedCheckpoints'] as number | undefined) ?? 0;
     await until(() => job.tasks().some((t) => t.waitingOn === 'the final checkpoint'), 'the bounded branch waiting for a checkpoint');
@@ -74,15 +80,52 @@ describe('a branch whose input ended commits at the next checkpoint, while the r
     job.cancel();
     await job.result;
 
+    // The collection grew: its source resumes at 20, and the sink, restored finished with no state, takes 20-29.
     const env2 = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock }).enableCheckpointing(10, { storage });
     const gate = gatedSource(100);
     gate.openUntil(100);
-    build(env2, gate.source);
+    build(env2, 30, gate.source);
     await env2.execute('two branches', { restoreFrom: 'latest' });
-    // Restored finished with no state, the sink is not opened again: before, it opened a second, empty file.
-    expect(readdirSync(bounded)).toHaveLength(1);
-    expect(visible(bounded)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(visible(bounded)).toEqual(Array.from({ length: 30 }, (_, i) => i));
   });
+
+  it('a sink without state whose final commit failed commits after the restart: only a commit reported done drops a task to no state', async () => {
+    const clock = new ManualClock(0);
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock, restartStrategy: RestartStrategies.fixedDelay(1, 0) });
+    env.enableCheckpointing(10, { storage: mkdtempSync(join(tmpdir(), 'ckpt-')) });
+    let attempts = 0;
+    let commits = 0;
+    // Marks its output done when the checkpoint after its end is stored (a _SUCCESS file, a partition made visible).
+    const marker = (): OneInputStreamOperator<number> => ({
+      processElement: () => undefined,
+      notifyCheckpointComplete: (id) => {
+        if (id !== FINAL_CHECKPOINT) return;
+        if (++attempts === 1) throw new Error('the metastore is down');
+        commits++;
+      },
+    });
+    env.fromCollection([1, 2, 3]).uid('bounded').transform('Mark done', marker).uid('marker');
+    const gate = gatedSource(100);
+    env.fromSource(gate.source, 'numbers').uid('numbers').addSink(() => undefined);
+    const job = env.executeAsync('marks');
+    await until(() => job.tasks().some((t) => t.waitingOn === 'the final checkpoint'), 'the bounded branch waiting for a checkpoint');
+    // Checkpoint 1 holds its final snapshot, which has no state; the commit fails and the job restarts from it.
+    await clock.advance(10);
+    await until(() => attempts === 1, 'the failed commit');
+    // The restart, its branch's end and the next checkpoint, which holds that end again: the commit runs once more.
+    // Checkpoint files are real I/O: time moves on until the commit ran, or 20 s pass.
+    const giveUpAt = performance.now() + 20_000;
+    while (commits === 0 && performance.now() < giveUpAt) {
+      await clock.advance(10);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(commits).toBe(1);
+    gate.openUntil(100);
+    await driveUntilDone(job.result, clock);
+    const result = await job.result;
+    expect(result.restarts).toBe(1);
+    expect(commits).toBe(1);
+  }, 30_000);
 });
 
 /** One split of `unevenSplits`: numbers from `next` up to (excluding) `end`. */

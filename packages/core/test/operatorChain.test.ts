@@ -85,24 +85,6 @@ describe('OperatorChain', () => {
     expect(log.filter((l) => l.startsWith('endInput'))).toEqual(['endInput b', 'endInput c']);
   });
 
-  it('never calls an operator restored committed (finished, no state): its snapshots say finished, and no more', async () => {
-    const log: string[] = [];
-    const { operators } = chain(log);
-    const c = new OperatorChain(operators.map((o) => (o.id === 'b' ? { ...o, restoredFinished: true, restoredCommitted: true } : o)));
-    const d = driver();
-    await c.open(d);
-    const periodic = await c.snapshot(4);
-    c.notifyCheckpointComplete(d, 4);
-    await c.endInput(d);
-    const final = await c.finalSnapshot(d, 9, true);
-    await c.notifyFinalCheckpoint(d, 9);
-    await c.close(d);
-    expect(log.filter((l) => l.endsWith(' b') || l.includes(' b '))).toEqual([]);
-    expect(log).toContain('close c');
-    expect(periodic[1]).toEqual({ id: 'b', snapshot: { finished: true } });
-    expect(final[1]).toEqual({ id: 'b', snapshot: { finished: true } });
-  });
-
   it("cancels the operators' timers when it closes them", async () => {
     const log: string[] = [];
     const { chain: c, operators, clock } = chain(log);

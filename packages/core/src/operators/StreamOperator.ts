@@ -368,23 +368,6 @@ function copied<T, R>(value: T | Promise<T>, copy: (value: T) => R): R | Promise
 }
 
 /**
- * Whether a subtask's snapshot holds anything to restore: an operator without
- * state (a map, a sink without a writer state) may leave the job, as in Flink,
- * which skips empty state when it matches a savepoint to a changed job; and
- * one restored finished without state is not even opened (see `OperatorChain`).
- */
-export function holdsState(snapshot: OperatorSnapshot | undefined): boolean {
-  if (snapshot === undefined) return false;
-  const { keyedState, timers, operatorState, listState } = snapshot;
-  return (
-    operatorState !== undefined ||
-    (timers !== undefined && timers.length > 0) ||
-    (keyedState !== undefined && Object.values(keyedState.states).some((state) => state.entries.length > 0)) ||
-    (listState !== undefined && Object.values(listState).some((list) => list.length > 0))
-  );
-}
-
-/**
  * Restores a snapshot taken by {@link snapshotOperator} into a new operator
  * instance, before `open()`. `union` is every old subtask's list state (see
  * `initializeListState`); it defaults to the snapshot's own lists (one subtask).

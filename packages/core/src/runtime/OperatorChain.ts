@@ -14,16 +14,7 @@ export interface ChainedOperator {
   readonly ctx: OperatorContext<unknown>;
   /** Restored from a snapshot taken after its end of input (see `OperatorSnapshot.finished`): its end of input does not run again. */
   readonly restoredFinished?: boolean;
-  /**
-   * Restored finished with no state: it committed everything before the checkpoint (see
-   * `CheckpointCoordinator.finalCommitted`), so it is never opened, snapshotted, told of checkpoints
-   * or closed, as Flink's `FinishedOperatorChain` (a sink opened would start a file for nothing).
-   */
-  readonly restoredCommitted?: boolean;
 }
-
-/** The snapshot of an operator restored committed (see `ChainedOperator.restoredCommitted`). */
-const COMMITTED: OperatorSnapshot = { finished: true };
 
 /** The operators' part of a checkpoint: each operator's snapshot by id. */
 export type ChainSnapshot = readonly { readonly id: string; readonly snapshot: OperatorSnapshot }[];
@@ -58,8 +49,7 @@ export class OperatorChain {
   /** Opens the operators, tail first; then starts the keyed timers restored from a checkpoint (none fires into a closed operator). */
   async open(driver: ChainDriver): Promise<void> {
     for (let i = this.operators.length - 1; i >= 0; i--) {
-      const { operator, ctx, restoredCommitted } = this.operators[i] as ChainedOperator;
-      if (restoredCommitted === true) continue;
+      const { operator, ctx } = this.operators[i] as ChainedOperator;
       await driver.step(`open() of ${ctx.description}`, ctx.description, () => operator.open?.());
     }
     if (driver.stopped) return;
@@ -96,45 +86,39 @@ export class OperatorChain {
    */
   snapshot(checkpointId: number): Promise<ChainSnapshot> {
     return Promise.all(
-      this.operators.map(({ id, operator, ctx, restoredFinished, restoredCommitted }) => {
-        if (restoredCommitted === true) return Promise.resolve({ id, snapshot: COMMITTED });
-        return new Promise<OperatorSnapshot>((resolve) => resolve(snapshotOperator(ctx, operator, checkpointId))).then(
+      this.operators.map(({ id, operator, ctx, restoredFinished }) =>
+        new Promise<OperatorSnapshot>((resolve) => resolve(snapshotOperator(ctx, operator, checkpointId))).then(
           // Restored finished, it stays so in every checkpoint (a task restored finished may take a barrier before it
           // ends its input again): a restore from one must not run its end of input a second time.
           (snapshot): ChainSnapshot[number] => ({ id, snapshot: restoredFinished === true ? { ...snapshot, finished: true as const } : snapshot }),
           (error: unknown) => {
             throw OperatorError.wrap(error, ctx.description);
           },
-        );
-      }),
+        ),
+      ),
     );
   }
 
   /** The snapshot at the end of input; without stored snapshots (no checkpointing) only the operators' own state. */
   async finalSnapshot(driver: ChainDriver, checkpointId: number, withKeyedState: boolean): Promise<ChainSnapshot> {
     return Promise.all(
-      this.operators.map(async ({ id, operator, ctx, restoredCommitted }) => ({
+      this.operators.map(async ({ id, operator, ctx }) => ({
         id,
-        snapshot:
-          restoredCommitted === true
-            ? COMMITTED
-            : { ...((await driver.step('the final checkpoint', ctx.description, () => snapshotOperator(ctx, operator, checkpointId, withKeyedState))) ?? {}), finished: true },
+        snapshot: { ...((await driver.step('the final checkpoint', ctx.description, () => snapshotOperator(ctx, operator, checkpointId, withKeyedState))) ?? {}), finished: true },
       })),
     );
   }
 
   /** Checkpoint `checkpointId` is durable: each operator commits what it covers; a failure fails the job. */
   notifyCheckpointComplete(driver: ChainDriver, checkpointId: number): void {
-    for (const { operator, ctx, restoredCommitted } of this.operators) {
-      if (restoredCommitted === true) continue;
+    for (const { operator, ctx } of this.operators) {
       driver.settleAsync(ctx.description, () => operator.notifyCheckpointComplete?.(checkpointId));
     }
   }
 
   /** The final checkpoint is stored: each operator commits what is left, in order, before the task closes. */
   async notifyFinalCheckpoint(driver: ChainDriver, checkpointId: number): Promise<void> {
-    for (const { operator, ctx, restoredCommitted } of this.operators) {
-      if (restoredCommitted === true) continue;
+    for (const { operator, ctx } of this.operators) {
       await driver.step(`notifyCheckpointComplete() of ${ctx.description}`, ctx.description, () =>
         operator.notifyCheckpointComplete?.(checkpointId),
       );
@@ -143,10 +127,9 @@ export class OperatorChain {
 
   /** Cancels the operators' timers and closes them, head first. */
   async close(driver: ChainDriver): Promise<void> {
-    for (const { operator, ctx, restoredCommitted } of this.operators) {
+    for (const { operator, ctx } of this.operators) {
       ctx.processingTimeService.dispose();
       ctx.keyed?.timers.dispose();
-      if (restoredCommitted === true) continue;
       await driver.close(ctx.description, () => operator.close?.());
     }
   }

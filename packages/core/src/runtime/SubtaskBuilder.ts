@@ -6,7 +6,6 @@ import type { Counter, MetricGroup, MetricRegistry } from '../metrics/MetricRegi
 import { distinctNames, metricOperatorNames } from '../metrics/operatorNames.js';
 import {
   createOperatorContext,
-  holdsState,
   restoreOperator,
   type OneInputStreamOperator,
   type OperatorContext,
@@ -191,9 +190,7 @@ export class SubtaskBuilder {
       );
       const operator = createOperator(t.factory, ctx);
       const { snapshot, unionListState } = this.restoredFor(node, subtaskIndex) ?? {};
-      // Finished with no state: it committed everything before the checkpoint and has nothing to restore.
-      const committed = snapshot?.finished === true && !holdsState(snapshot);
-      if (snapshot !== undefined && !committed) {
+      if (snapshot !== undefined) {
         try {
           restoreOperator(ctx, operator, snapshot, unionListState);
         } catch (error) {
@@ -202,7 +199,7 @@ export class SubtaskBuilder {
           });
         }
       }
-      operators.unshift({ id: this.ids.get(node) as string, operator, ctx, restoredFinished: snapshot?.finished === true, restoredCommitted: committed });
+      operators.unshift({ id: this.ids.get(node) as string, operator, ctx, restoredFinished: snapshot?.finished === true });
       const recordsIn = metrics.counter('numRecordsIn');
       inputs.set(node, fusedInput(node, operator, output, recordsIn) ?? chainedInput(node, operator, recordsIn));
     }

@@ -1,4 +1,4 @@
-import { holdsState, type OperatorListState, type OperatorSnapshot } from '../../operators/StreamOperator.js';
+import type { OperatorListState, OperatorSnapshot } from '../../operators/StreamOperator.js';
 import { InvalidJobError } from '../errors.js';
 import { subtaskForKey, type Key } from '../keyGroups.js';
 import type { KeyedStateSnapshot } from '../state/HeapKeyedStateBackend.js';
@@ -63,6 +63,22 @@ export function assignRestoredState(stored: StoredCheckpoint, targets: readonly 
     assignment.set(target.id, subtasks);
   }
   return assignment;
+}
+
+/**
+ * Whether a subtask's snapshot holds anything to restore: an operator without
+ * state (a map, a sink without a writer state) may leave the job, as in Flink,
+ * which skips empty state when it matches a savepoint to a changed job.
+ */
+function holdsState(snapshot: OperatorSnapshot | undefined): boolean {
+  if (snapshot === undefined) return false;
+  const { keyedState, timers, operatorState, listState } = snapshot;
+  return (
+    operatorState !== undefined ||
+    (timers !== undefined && timers.length > 0) ||
+    (keyedState !== undefined && Object.values(keyedState.states).some((state) => state.entries.length > 0)) ||
+    (listState !== undefined && Object.values(listState).some((list) => list.length > 0))
+  );
 }
 
 /** The operator's list state, when any old subtask has some. */
