@@ -123,13 +123,23 @@ const scenarios: { name: string; steps: Step[]; expected: Expected }[] = [
     expected: { triggered: ['src0:1', 'src1:1', 'src0:2'], stored: [1, 2], notified: ['src0:1', 'src1:final', 'sink:1', 'src0:2', 'sink:2'] },
   },
   {
-    name: 'does not complete a checkpoint while a task whose input ended has not given its final snapshot',
+    name: 'triggers a task whose input ended but that still flushes, as a source, and waits for its ack or its final snapshot',
     steps: [{ inputEnded: 'src1' }, { advance: INTERVAL }, { ack: 'src0', id: 1 }, { ack: 'sink', id: 1 }],
-    expected: { triggered: ['src0:1'], stored: [], notified: [] },
+    expected: { triggered: ['src0:1', 'src1:1'], stored: [], notified: [] },
   },
   {
-    name: 'completes it once that final snapshot comes',
+    name: 'completes it with the ack of that flushing task',
+    steps: [{ inputEnded: 'src1' }, { advance: INTERVAL }, { ack: 'src0', id: 1 }, { ack: 'sink', id: 1 }, { ack: 'src1', id: 1 }],
+    expected: { triggered: ['src0:1', 'src1:1'], stored: [1], notified: notifyAll(1) },
+  },
+  {
+    name: 'or with its final snapshot, when it flushed before the trigger reached it',
     steps: [{ inputEnded: 'src1' }, { advance: INTERVAL }, { ack: 'src0', id: 1 }, { ack: 'sink', id: 1 }, { finalSnapshot: 'src1' }],
+    expected: { triggered: ['src0:1', 'src1:1'], stored: [1], notified: ['src0:1', 'src1:final', 'sink:1'] },
+  },
+  {
+    name: 'does not trigger a task that gave its final snapshot',
+    steps: [{ inputEnded: 'src1' }, { finalSnapshot: 'src1' }, { advance: INTERVAL }, { ack: 'src0', id: 1 }, { ack: 'sink', id: 1 }],
     expected: { triggered: ['src0:1'], stored: [1], notified: ['src0:1', 'src1:final', 'sink:1'] },
   },
   {

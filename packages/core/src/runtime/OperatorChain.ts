@@ -44,6 +44,9 @@ export interface ChainDriver {
  * head first, close head first.
  */
 export class OperatorChain {
+  /** How many operators, head first, ended their input in this run: a checkpoint while the rest flush marks them finished. */
+  private inputEnded = 0;
+
   constructor(readonly operators: readonly ChainedOperator[]) {}
 
   /** Opens the operators, tail first; then starts the keyed timers restored from a checkpoint (none fires into a closed operator). */
@@ -62,7 +65,8 @@ export class OperatorChain {
    * yet due once it flushed are dropped, as in Flink.
    */
   async endInput(driver: ChainDriver): Promise<void> {
-    for (const { operator, ctx, restoredFinished } of this.operators) {
+    for (let i = 0; i < this.operators.length; i++) {
+      const { operator, ctx, restoredFinished } = this.operators[i] as ChainedOperator;
       // Its end of input ran before the checkpoint this task restored from: its results are downstream already.
       if (restoredFinished === true) continue;
       const timers = ctx.keyed?.timers;
@@ -74,6 +78,7 @@ export class OperatorChain {
       if (driver.stopped) return;
       // What is not due now never fires: not while the task waits for the final checkpoint, nor after a restore.
       timers?.dropPending();
+      this.inputEnded = i + 1;
     }
     await driver.settleBackpressure();
   }
@@ -86,11 +91,15 @@ export class OperatorChain {
    */
   snapshot(checkpointId: number): Promise<ChainSnapshot> {
     return Promise.all(
-      this.operators.map(({ id, operator, ctx, restoredFinished }) =>
+      this.operators.map(({ id, operator, ctx, restoredFinished }, i) =>
         new Promise<OperatorSnapshot>((resolve) => resolve(snapshotOperator(ctx, operator, checkpointId))).then(
           // Restored finished, it stays so in every checkpoint (a task restored finished may take a barrier before it
-          // ends its input again): a restore from one must not run its end of input a second time.
-          (snapshot): ChainSnapshot[number] => ({ id, snapshot: restoredFinished === true ? { ...snapshot, finished: true as const } : snapshot }),
+          // ends its input again), and so does one whose end of input ran while the operators after it flush (a
+          // checkpoint a task takes while it flushes): a restore from one must not run its end of input a second time.
+          (snapshot): ChainSnapshot[number] => ({
+            id,
+            snapshot: restoredFinished === true || i < this.inputEnded ? { ...snapshot, finished: true as const } : snapshot,
+          }),
           (error: unknown) => {
             throw OperatorError.wrap(error, ctx.description);
           },

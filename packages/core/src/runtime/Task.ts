@@ -74,6 +74,8 @@ export class Task implements MailboxOwner, ChainDriver {
   private waitingOn: string | undefined = undefined;
   /** A checkpoint the coordinator asked this source task to start. */
   private requestedCheckpoint: number | undefined;
+  /** Its input ended and its operators are ending theirs (an async operator waiting for its last calls): the coordinator triggers it as a source (see `triggerCheckpoint`). */
+  private flushing = false;
   private wakeForCheckpoint: (() => void) | undefined;
   /** Source positions of checkpoints not yet confirmed complete, for the reader's acks. */
   private readonly positions = new Map<number, unknown>();
@@ -154,9 +156,11 @@ export class Task implements MailboxOwner, ChainDriver {
       if (this.input.kind === 'source') await this.readSource(this.input);
       else await this.readChannel(this.input.channel);
       if (this.job.stopped) return;
+      this.flushing = true;
       this.checkpoints?.report({ kind: 'inputEnded', task: this.id });
 
       await this.chain.endInput(this);
+      this.flushing = false;
       if (this.job.stopped) return;
       for (const writer of this.writers) writer.end();
       await this.finish();
@@ -175,10 +179,23 @@ export class Task implements MailboxOwner, ChainDriver {
     for (const writer of this.writers) writer.flush();
   }
 
-  /** Asks this source task to inject a barrier at its next opportunity. */
+  /**
+   * Asks this task to inject a barrier: a source at its next opportunity; a task whose input ended, while it flushes,
+   * at once, as a mail (no barrier reaches it any more, and the tasks after it must not wait for its end to align).
+   */
   triggerCheckpoint(checkpointId: number): void {
-    this.requestedCheckpoint = checkpointId;
-    this.wakeForCheckpoint?.();
+    if (!this.flushing) {
+      this.requestedCheckpoint = checkpointId;
+      this.wakeForCheckpoint?.();
+      return;
+    }
+    // After what runs now (the coordinator may call from inside another task's work), as a barrier between chunks would.
+    queueMicrotask(() => {
+      // Flushed meanwhile, or stopped: its final snapshot stands for it in this checkpoint, or nothing is stored.
+      if (!this.flushing || this.job.stopped) return;
+      const input = this.input.kind === 'source' ? this.input : undefined;
+      this.settleAsync(this.name, () => this.checkpoint(checkpointId, input));
+    });
   }
 
   /** Checkpoint `checkpointId` is durable: let operators commit and the source ack its broker. */
@@ -357,11 +374,15 @@ export class Task implements MailboxOwner, ChainDriver {
     for (const writer of this.writers) writer.broadcastBarrier(barrier);
     this.mailbox.leave();
     this.flush();
-    this.waitingOn = `checkpoint ${checkpointId}`;
+    const waiting = `checkpoint ${checkpointId}`;
+    this.waitingOn = waiting;
     time.switchTo(undefined);
     const operators = await this.raceAbort(pending);
-    time.switchTo(chargedBefore);
-    this.waitingOn = waitingBefore;
+    // A flushing task's end of input goes on meanwhile (see triggerCheckpoint): undo only what this wait set.
+    if (this.waitingOn === waiting) {
+      time.switchTo(chargedBefore);
+      this.waitingOn = waitingBefore;
+    }
     if (operators === undefined || this.job.stopped) return;
     const snapshot = source === undefined ? { operators } : { operators, source };
     const alignmentMs = this.input.kind === 'channel' ? this.input.channel.alignmentMs : 0;

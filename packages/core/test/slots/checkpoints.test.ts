@@ -1,9 +1,10 @@
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FileCheckpointStorage } from '../../src/index.js';
-import { endInputAfterRestarts, exactlyOnce, failedStores } from './fixtures/jobs.job.js';
+import { until } from '../support/gatedSource.js';
+import { endInputAfterRestarts, exactlyOnce, failedStores, flushingBranch } from './fixtures/jobs.job.js';
 
 const RUNTIMES = ['single-thread', 'slots'] as const;
 const N = 6000;
@@ -66,5 +67,24 @@ describe.each(RUNTIMES)('end of input after restarts, runtime %s', { timeout: 60
     const final = await new FileCheckpointStorage(storage).loadLatest();
     expect(final?.checkpoint.final).toBe(true);
     expect(final?.checkpoint.operators.total?.subtasks).toEqual([{ finished: true }, { finished: true }]);
+  });
+});
+
+describe.each(RUNTIMES)('a checkpoint while a task whose input ended flushes, runtime %s', { timeout: 60_000 }, (runtime) => {
+  it('completes while the flush waits: the flushing task is triggered as a source', async () => {
+    const { storage } = dirs();
+    const release = join(storage, '..', 'release');
+    const result = flushingBranch.execute({ n: 200, parallelism: 2, runtime, storage, release });
+    const newest = () => Math.max(0, ...readdirSync(storage).map((f) => Number(/^chk-(\d+)\.ckpt$/.exec(f)?.[1] ?? 0)));
+    try {
+      await until(() => existsSync(`${release}.flushing`), 'the flush to begin');
+      // The checkpoint after the one in flight then (if any) was triggered during the flush. Before, none could
+      // complete until the held records went out, and they wait for the release file.
+      const before = newest();
+      await until(() => newest() >= before + 2, 'a checkpoint triggered while the flush waits');
+    } finally {
+      writeFileSync(release, '');
+    }
+    expect((await result).restarts).toBe(0);
   });
 });

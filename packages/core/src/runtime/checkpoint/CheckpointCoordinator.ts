@@ -67,7 +67,8 @@ interface Pending {
  * task at the end of a bounded input) takes no more barriers: each task
  * contributes a final snapshot once it has flushed everything, and a periodic
  * checkpoint takes that final snapshot for an ended task (its inputs'
- * barriers align without it: see BarrierAligner). Periodic checkpoints go on
+ * barriers align without it: see BarrierAligner). One still flushing is
+ * triggered as a source is, and acks with what it holds. Periodic checkpoints go on
  * while any source task reads (FLIP-147's checkpoints after tasks finished);
  * once every task gave its final snapshot, the final checkpoint is stored
  * before the sinks commit their last transactions: a crash between the two is
@@ -76,7 +77,7 @@ interface Pending {
 export class CheckpointCoordinator {
   private pending: Pending | undefined;
   private cancelTimer: (() => void) | undefined;
-  /** Tasks whose input ended: no barrier passes them any more; a checkpoint takes their final snapshot instead. */
+  /** Tasks whose input ended: no barrier passes them any more; a checkpoint triggers them while they flush, then takes their final snapshot. */
   private readonly ended = new Set<string>();
   private stopped = false;
   private lastId: number;
@@ -269,7 +270,11 @@ export class CheckpointCoordinator {
     this.pending = pending;
     if (timeoutMs !== undefined) pending.cancelTimeout = clock.schedule(clock.now() + timeoutMs, () => this.abort(id));
     for (const [key, task] of this.placements) {
-      if (task.isSource && !this.ended.has(key)) this.options.gateway.send(task.id, { kind: 'triggerCheckpoint', checkpointId: id });
+      // A task whose input ended but which still flushes (an async operator waiting for its last calls) gets no barrier
+      // any more, and the tasks after it would wait for its end to align: it injects the barrier itself, as a source
+      // does (Flink triggers the running tasks that no running task feeds).
+      const ended = this.ended.has(key);
+      if (ended ? !this.finalAcks.has(key) : task.isSource) this.options.gateway.send(task.id, { kind: 'triggerCheckpoint', checkpointId: id });
     }
     // Tasks that ended already count with their final snapshots.
     this.completeIfCovered(pending);
