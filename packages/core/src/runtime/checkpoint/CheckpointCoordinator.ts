@@ -213,6 +213,13 @@ export class CheckpointCoordinator {
 
   private inputEnded(task: string): void {
     this.ended.add(task);
+    // Its inputs ended before the pending checkpoint's barrier reached it (or, a source, it read its last record
+    // before injecting it): no barrier will come, so it injects the barrier itself, as if triggered now.
+    const pending = this.pending;
+    const placement = this.placements.get(task);
+    if (pending !== undefined && !pending.final && pending.storing !== true && !pending.acks.has(task) && placement !== undefined && !this.stopped) {
+      this.options.gateway.send(placement.id, { kind: 'triggerCheckpoint', checkpointId: pending.id });
+    }
     // Once every source read its last record, the final checkpoint follows; a periodic one in flight still completes
     // with the final snapshots of the tasks that end meanwhile.
     if (this.sourcesEnded) this.cancelTimer?.();
