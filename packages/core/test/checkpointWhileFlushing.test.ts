@@ -2,10 +2,19 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ManualClock, StreamExecutionEnvironment, type OneInputStreamOperator, type OperatorContext, type OperatorListState } from '../src/index.js';
+import {
+  ManualClock,
+  StreamExecutionEnvironment,
+  TwoPhaseCommitSink,
+  type OneInputStreamOperator,
+  type OperatorContext,
+  type OperatorListState,
+  type Source,
+} from '../src/index.js';
 import { gatedSource, until } from './support/gatedSource.js';
+import { unevenSplits } from './support/unevenSplits.js';
 
-/** Passes its records on, counting them in list state, and emits -count at the end of its input. */
+/** Passes its records on, counting them in list state, and emits -count at the end of its input (nothing for none). */
 class CountAtEnd implements OneInputStreamOperator<number> {
   private count = 0;
   constructor(private readonly ctx: OperatorContext<number>) {}
@@ -20,7 +29,7 @@ class CountAtEnd implements OneInputStreamOperator<number> {
     return { count: [this.count] };
   }
   endInput(): void {
-    this.ctx.output.collect(-this.count);
+    if (this.count > 0) this.ctx.output.collect(-this.count);
   }
 }
 
@@ -83,5 +92,111 @@ describe('a checkpoint a task takes while it flushes', () => {
     await env2.execute('flushing', { restoreFrom: 'latest' });
     // The held records once, and one count: the count's end of input is not run again.
     expect(received.filter((n) => n < 0 || n >= 1_000).sort((a, b) => a - b)).toEqual([-10, ...Array.from({ length: 10 }, (_, i) => 1_000 + i)]);
+  });
+
+  it.each([1, 3])(
+    'keeps nothing of an operator that ended its input: restored at parallelism %i, the count of a flushing subtask is not counted again',
+    async (parallelism) => {
+      const clock = new ManualClock(0);
+      const storage = mkdtempSync(join(tmpdir(), 'ckpt-'));
+      const received: number[] = [];
+      const build = (env: StreamExecutionEnvironment, source: Source<number, unknown>, released: Promise<void>) =>
+        env
+          .fromSource(source, 'splits')
+          .uid('splits')
+          .transform<number>('Count at end', (ctx) => new CountAtEnd(ctx))
+          .uid('count')
+          .transform<number>('Hold', holdUntilReleased(released))
+          .uid('hold')
+          .addSink((n) => void received.push(n));
+      // Subtask 0 reads its 20 and flushes, held; subtask 1 has read 50 of its 100 and waits for more.
+      const first = unevenSplits();
+      const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock, parallelism: 2 }).enableCheckpointing(10, { storage });
+      build(env, first.source, new Promise(() => undefined));
+      first.openUntil(150);
+      const run = env.executeAsync('rescale');
+      const completed = () => (env.metrics.snapshot()['job.rescale.checkpoints.numCompletedCheckpoints'] as number | undefined) ?? 0;
+      await until(() => run.tasks().some((t) => t.waitingOn === "endInput() of 'Hold' (uid 'hold')"), "subtask 0's flush");
+      await clock.advance(10);
+      await until(() => completed() === 1, 'checkpoint 1');
+      run.cancel();
+      await run.result;
+
+      const second = unevenSplits();
+      second.openUntil(200);
+      const env2 = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock, parallelism }).enableCheckpointing(10, { storage });
+      build(env2, second.source, Promise.resolve());
+      await env2.execute('rescale', { restoreFrom: 'latest' });
+      // Every record once, and the counts together 120: subtask 0's 20 (held by the hold) once, the other 100 after the restore.
+      expect(received.filter((n) => n >= 0).sort((a, b) => a - b)).toEqual([...Array.from({ length: 20 }, (_, i) => i), ...Array.from({ length: 100 }, (_, i) => 100 + i)]);
+      expect(received.filter((n) => n < 0).reduce((a, b) => a + b, 0)).toBe(-120);
+    },
+  );
+
+  it('waits, beside the end of input, for a write still pending: the final commit holds it (before, the checkpoint took the wait from the end of input, which pre-committed without it)', async () => {
+    const clock = new ManualClock(0);
+    const storage = mkdtempSync(join(tmpdir(), 'ckpt-'));
+    let releaseWrite: () => void = () => undefined;
+    let emitHeld: () => void = () => undefined;
+    let endHold: () => void = () => undefined;
+    /** Transactions are arrays in memory; the write of 1 waits for the test. */
+    class Memory extends TwoPhaseCommitSink<number, number[]> {
+      readonly committed: number[] = [];
+      protected beginTransaction(): number[] {
+        return [];
+      }
+      protected write(txn: number[], value: number): void | Promise<void> {
+        if (value !== 1) return void txn.push(value);
+        return new Promise<void>((resolve) => (releaseWrite = resolve)).then(() => void txn.push(value));
+      }
+      protected preCommit(): Promise<void> {
+        return Promise.resolve();
+      }
+      protected commit(txn: number[]): Promise<void> {
+        this.committed.push(...txn);
+        return Promise.resolve();
+      }
+      protected abort(): Promise<void> {
+        return Promise.resolve();
+      }
+      protected recover(): Promise<void> {
+        return Promise.resolve();
+      }
+    }
+    const sink = new Memory();
+    // Emits what it held when the test says, and ends its input when the test says again.
+    const hold = (ctx: OperatorContext<number>): OneInputStreamOperator<number> => {
+      const held: number[] = [];
+      return {
+        processElement: (value) => void held.push(value),
+        endInput: () =>
+          new Promise<void>((resolve) => {
+            emitHeld = () => ctx.task.execute(() => held.splice(0).forEach((v) => ctx.output.collect(v)), 'Hold');
+            endHold = resolve;
+          }),
+      };
+    };
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock }).enableCheckpointing(10, { storage });
+    env.fromCollection([1, 2, 3, 4, 5]).uid('bounded').transform<number>('Hold', hold).uid('hold').sinkTo(sink).uid('sink');
+    const endless = gatedSource(100);
+    env.fromSource(endless.source, 'numbers').uid('numbers').addSink(() => undefined);
+    const run = env.executeAsync('pending write');
+    await until(() => run.tasks().some((t) => t.waitingOn === "endInput() of 'Hold' (uid 'hold')"), 'the hold to flush');
+    emitHeld();
+    // The write of 1 is pending; checkpoint 1 triggers the flushing task, which waits for it before its barrier.
+    await clock.advance(10);
+    const waitsForWrite = () => run.tasks().some((t) => t.waitingOn?.startsWith('backpressure') === true);
+    await until(waitsForWrite, 'the checkpoint waiting for the write');
+    // The hold ends its input: the end of input goes on to the sink, which must wait for that write too.
+    endHold();
+    for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve));
+    expect(waitsForWrite()).toBe(true);
+    releaseWrite();
+    await until(() => sink.committed.length === 5, 'the commit of all five');
+    expect([...sink.committed].sort()).toEqual([1, 2, 3, 4, 5]);
+    endless.openUntil(100);
+    await until(() => run.status !== 'running', 'the job to end');
+    expect((await run.result).status).toBe('finished');
+    expect([...sink.committed].sort()).toEqual([1, 2, 3, 4, 5]);
   });
 });

@@ -16,6 +16,9 @@ export interface ChainedOperator {
   readonly restoredFinished?: boolean;
 }
 
+/** The snapshot of an operator that ended its input in a task still flushing. */
+const FINISHED: OperatorSnapshot = { finished: true };
+
 /** The operators' part of a checkpoint: each operator's snapshot by id. */
 export type ChainSnapshot = readonly { readonly id: string; readonly snapshot: OperatorSnapshot }[];
 
@@ -91,20 +94,20 @@ export class OperatorChain {
    */
   snapshot(checkpointId: number): Promise<ChainSnapshot> {
     return Promise.all(
-      this.operators.map(({ id, operator, ctx, restoredFinished }, i) =>
-        new Promise<OperatorSnapshot>((resolve) => resolve(snapshotOperator(ctx, operator, checkpointId))).then(
+      this.operators.map(({ id, operator, ctx, restoredFinished }, i) => {
+        // Its end of input ran while the operators after it flush (a checkpoint a task takes while it flushes): it is
+        // finished, and its output is downstream, so nothing of it is kept: a restore, at any parallelism, does not
+        // see its state again (it is not a sink: a sink ends the chain).
+        if (i < this.inputEnded) return Promise.resolve({ id, snapshot: FINISHED });
+        return new Promise<OperatorSnapshot>((resolve) => resolve(snapshotOperator(ctx, operator, checkpointId))).then(
           // Restored finished, it stays so in every checkpoint (a task restored finished may take a barrier before it
-          // ends its input again), and so does one whose end of input ran while the operators after it flush (a
-          // checkpoint a task takes while it flushes): a restore from one must not run its end of input a second time.
-          (snapshot): ChainSnapshot[number] => ({
-            id,
-            snapshot: restoredFinished === true || i < this.inputEnded ? { ...snapshot, finished: true as const } : snapshot,
-          }),
+          // ends its input again): a restore from one must not run its end of input a second time.
+          (snapshot): ChainSnapshot[number] => ({ id, snapshot: restoredFinished === true ? { ...snapshot, finished: true as const } : snapshot }),
           (error: unknown) => {
             throw OperatorError.wrap(error, ctx.description);
           },
-        ),
-      ),
+        );
+      }),
     );
   }
 

@@ -23,6 +23,7 @@ export class RecordWriter<T> implements ChunkCollector<T> {
   private readonly select: (value: T) => number;
   /** The one subtask every record goes to, or -1 when it depends on the record (or a key must be checked). */
   private readonly fixedTarget: number;
+  private ended = false;
 
   constructor(
     private readonly partition: ResultPartition<T>,
@@ -86,12 +87,15 @@ export class RecordWriter<T> implements ChunkCollector<T> {
 
   /** Flushes, then sends the barrier to every target: records before it belong to its checkpoint. */
   broadcastBarrier(barrier: CheckpointBarrier): void {
+    // A barrier after the end would be taken by no alignment but the next one, which it would release early.
+    if (this.ended) throw new Error(`checkpoint ${barrier.id}: a barrier after the end of this task's output`);
     this.flush();
     this.partition.broadcastBarrier(barrier);
   }
 
   /** Flushes and tells every target this producer is done. */
   end(): void {
+    this.ended = true;
     this.flush();
     this.partition.finish();
   }

@@ -22,6 +22,9 @@ import { TaskTime } from './TaskTime.js';
  */
 const TURN_MS = 1;
 
+/** What a task waiting for its blockers shows. */
+const BACKPRESSURE = 'backpressure (an operator or a full channel downstream)';
+
 /** The job-wide stop signal every task watches, and the bound on closes once it stopped. */
 export interface JobControl extends CloseBound {
   readonly signal: AbortSignal;
@@ -194,7 +197,7 @@ export class Task implements MailboxOwner, ChainDriver {
       // Flushed meanwhile, or stopped: its final snapshot stands for it in this checkpoint, or nothing is stored.
       if (!this.flushing || this.job.stopped) return;
       const input = this.input.kind === 'source' ? this.input : undefined;
-      this.settleAsync(this.name, () => this.checkpoint(checkpointId, input));
+      this.settleAsync(this.name, () => this.checkpoint(checkpointId, input, true));
     });
   }
 
@@ -349,7 +352,7 @@ export class Task implements MailboxOwner, ChainDriver {
    * barrier downstream, then waits for the operators' asynchronous parts
    * (sinks flushing) before acknowledging.
    */
-  private async checkpoint(checkpointId: number, input: Extract<TaskInput, { kind: 'source' }> | undefined): Promise<void> {
+  private async checkpoint(checkpointId: number, input: Extract<TaskInput, { kind: 'source' }> | undefined, whileFlushing = false): Promise<void> {
     // A source checkpoints while its read waits: it waits for input again afterwards.
     const waitingBefore = this.waitingOn;
     const time = this.time;
@@ -361,7 +364,8 @@ export class Task implements MailboxOwner, ChainDriver {
     const position = input === undefined ? undefined : copyState(this.wrap(input.description, () => input.reader.position()), input.description, 'position()');
     // A write still pending (a sink's, of a record a mail emitted while the task waited) belongs before the barrier.
     if (this.blockers.length !== 0) await this.waitForBlockers();
-    if (this.job.stopped) return;
+    // A task that flushed meanwhile gave its final snapshot, and its writers ended: no barrier may follow.
+    if (this.job.stopped || (whileFlushing && !this.flushing)) return;
     time.switchTo(time.busyTimeMs);
     this.mailbox.enter();
     let source: TaskSnapshot['source'];
@@ -448,17 +452,21 @@ export class Task implements MailboxOwner, ChainDriver {
 
   private async waitForBlockers(): Promise<void> {
     this.flush();
-    this.waitingOn = 'backpressure (an operator or a full channel downstream)';
+    const waitingBefore = this.waitingOn;
+    this.waitingOn = BACKPRESSURE;
     const time = this.time;
     const chargedBefore = time.current;
     time.switchTo(time.backPressuredTimeMs);
     while (this.blockers.length !== 0 && !this.job.stopped) {
-      const waiting = this.blockers;
-      this.blockers = [];
+      // Taken out once settled, not before: a checkpoint while the task flushes waits beside its end of input, and
+      // each must see the writes still pending.
+      const waiting = [...this.blockers];
       await this.raceAbort(Promise.all(waiting));
+      const settled = new Set(waiting);
+      this.blockers = this.blockers.filter((blocker) => !settled.has(blocker));
     }
     time.switchTo(chargedBefore);
-    this.waitingOn = undefined;
+    if (this.waitingOn === BACKPRESSURE) this.waitingOn = waitingBefore;
   }
 
   private raceAbort<T>(promise: Promise<T>): Promise<T | undefined> {
