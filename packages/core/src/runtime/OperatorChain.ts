@@ -14,6 +14,8 @@ export interface ChainedOperator {
   readonly ctx: OperatorContext<unknown>;
   /** Restored from a snapshot taken after its end of input (see `OperatorSnapshot.finished`): its end of input does not run again. */
   readonly restoredFinished?: boolean;
+  /** It emits nothing (a sink, an operator without successors): what it holds is not downstream anywhere. */
+  readonly terminal?: boolean;
 }
 
 /** The snapshot of an operator that ended its input in a task still flushing. */
@@ -29,9 +31,10 @@ export interface ChainDriver {
   /**
    * Runs one lifecycle call of `operator` and waits for it, showing
    * `waitingOn` meanwhile; undefined when the job stopped first. A throw or
-   * rejection comes back as an `OperatorError` naming `operator`.
+   * rejection comes back as an `OperatorError` naming `operator`. With `takesCheckpoints`, the checkpoints asked of
+   * the task meanwhile are taken while the call waits (an operator flushing at its end of input).
    */
-  step<T>(waitingOn: string, operator: string, call: () => T | Promise<T>): Promise<T | undefined>;
+  step<T>(waitingOn: string, operator: string, call: () => T | Promise<T>, takesCheckpoints?: boolean): Promise<T | undefined>;
   /** Waits until no operator holds the task back (a sink's pending writes, a full channel downstream). */
   settleBackpressure(): Promise<void>;
   /** Runs a possibly asynchronous callback whose failure fails the job, naming `operator`. */
@@ -47,8 +50,8 @@ export interface ChainDriver {
  * head first, close head first.
  */
 export class OperatorChain {
-  /** How many operators, head first, ended their input in this run: a checkpoint while the rest flush marks them finished. */
-  private inputEnded = 0;
+  /** The operators that ended their input in this run, by position: a checkpoint while others still flush holds them finished. */
+  private readonly ended: boolean[] = [];
 
   constructor(readonly operators: readonly ChainedOperator[]) {}
 
@@ -77,11 +80,25 @@ export class OperatorChain {
       if (driver.stopped) return;
       await driver.settleBackpressure();
       if (driver.stopped) return;
-      await driver.step(`endInput() of ${ctx.description}`, ctx.description, () => operator.endInput?.());
+      // What is not due when it flushed never fires: not while the task waits for the final checkpoint, nor after a restore.
+      const ended = () => {
+        timers?.dropPending();
+        this.ended[i] = true;
+      };
+      // It may flush for long (an async operator's last calls): the task's checkpoints go on meanwhile, and one taken
+      // once the flush settled (marked at once, before any checkpoint can run) holds it finished.
+      await driver.step(
+        `endInput() of ${ctx.description}`,
+        ctx.description,
+        () => {
+          const flushing = operator.endInput?.();
+          if (flushing instanceof Promise) return flushing.then(ended);
+          ended();
+          return flushing;
+        },
+        true,
+      );
       if (driver.stopped) return;
-      // What is not due now never fires: not while the task waits for the final checkpoint, nor after a restore.
-      timers?.dropPending();
-      this.inputEnded = i + 1;
     }
     await driver.settleBackpressure();
   }
@@ -94,15 +111,16 @@ export class OperatorChain {
    */
   snapshot(checkpointId: number): Promise<ChainSnapshot> {
     return Promise.all(
-      this.operators.map(({ id, operator, ctx, restoredFinished }, i) => {
-        // Its end of input ran while the operators after it flush (a checkpoint a task takes while it flushes): it is
-        // finished, and its output is downstream, so nothing of it is kept: a restore, at any parallelism, does not
-        // see its state again (it is not a sink: a sink ends the chain).
-        if (i < this.inputEnded) return Promise.resolve({ id, snapshot: FINISHED });
+      this.operators.map(({ id, operator, ctx, restoredFinished, terminal }, i) => {
+        const ended = this.ended[i] === true;
+        // It ended its input while an operator of the chain still flushes (a checkpoint a task takes meanwhile): its
+        // output is downstream, so it keeps no state, and a restore at any parallelism does not emit it again. One that
+        // emits nothing (a sink) keeps its state: its writes since the last checkpoint are in it.
+        if (ended && terminal !== true) return Promise.resolve({ id, snapshot: FINISHED });
         return new Promise<OperatorSnapshot>((resolve) => resolve(snapshotOperator(ctx, operator, checkpointId))).then(
           // Restored finished, it stays so in every checkpoint (a task restored finished may take a barrier before it
           // ends its input again): a restore from one must not run its end of input a second time.
-          (snapshot): ChainSnapshot[number] => ({ id, snapshot: restoredFinished === true ? { ...snapshot, finished: true as const } : snapshot }),
+          (snapshot): ChainSnapshot[number] => ({ id, snapshot: restoredFinished === true || ended ? { ...snapshot, finished: true as const } : snapshot }),
           (error: unknown) => {
             throw OperatorError.wrap(error, ctx.description);
           },

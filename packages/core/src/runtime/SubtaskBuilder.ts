@@ -199,7 +199,7 @@ export class SubtaskBuilder {
           });
         }
       }
-      operators.unshift({ id: this.ids.get(node) as string, operator, ctx, restoredFinished: snapshot?.finished === true });
+      operators.unshift({ id: this.ids.get(node) as string, operator, ctx, restoredFinished: snapshot?.finished === true, terminal: node.outEdges.length === 0 });
       const recordsIn = metrics.counter('numRecordsIn');
       inputs.set(node, fusedInput(node, operator, output, recordsIn) ?? chainedInput(node, operator, recordsIn));
     }

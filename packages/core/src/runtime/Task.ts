@@ -22,9 +22,6 @@ import { TaskTime } from './TaskTime.js';
  */
 const TURN_MS = 1;
 
-/** What a task waiting for its blockers shows. */
-const BACKPRESSURE = 'backpressure (an operator or a full channel downstream)';
-
 /** The job-wide stop signal every task watches, and the bound on closes once it stopped. */
 export interface JobControl extends CloseBound {
   readonly signal: AbortSignal;
@@ -75,10 +72,10 @@ export class Task implements MailboxOwner, ChainDriver {
    * warning names the waits that are not for input.
    */
   private waitingOn: string | undefined = undefined;
-  /** A checkpoint the coordinator asked this source task to start. */
+  /** The checkpoint asked for and not yet taken: a source takes it between reads, a task whose input ended while an operator flushes (see `step`). */
   private requestedCheckpoint: number | undefined;
-  /** Its input ended and its operators are ending theirs (an async operator waiting for its last calls): the coordinator triggers it as a source (see `triggerCheckpoint`). */
-  private flushing = false;
+  /** The newest checkpoint this task took part in: a later trigger for it or an older one is dropped. */
+  private lastCheckpointId = 0;
   private wakeForCheckpoint: (() => void) | undefined;
   /** Source positions of checkpoints not yet confirmed complete, for the reader's acks. */
   private readonly positions = new Map<number, unknown>();
@@ -159,11 +156,9 @@ export class Task implements MailboxOwner, ChainDriver {
       if (this.input.kind === 'source') await this.readSource(this.input);
       else await this.readChannel(this.input.channel);
       if (this.job.stopped) return;
-      this.flushing = true;
       this.checkpoints?.report({ kind: 'inputEnded', task: this.id });
 
       await this.chain.endInput(this);
-      this.flushing = false;
       if (this.job.stopped) return;
       for (const writer of this.writers) writer.end();
       await this.finish();
@@ -183,22 +178,15 @@ export class Task implements MailboxOwner, ChainDriver {
   }
 
   /**
-   * Asks this task to inject a barrier: a source at its next opportunity; a task whose input ended, while it flushes,
-   * at once, as a mail (no barrier reaches it any more, and the tasks after it must not wait for its end to align).
+   * Asks this task to inject a barrier: a source between reads; a task whose input ended while an operator flushes
+   * (an async operator waiting for its last calls), since no barrier reaches it any more and the tasks after it must
+   * not wait for its end to align (see `step`). One that ends first gives its final snapshot instead. A trigger for a
+   * checkpoint it took part in already is dropped, so no barrier goes out twice.
    */
   triggerCheckpoint(checkpointId: number): void {
-    if (!this.flushing) {
-      this.requestedCheckpoint = checkpointId;
-      this.wakeForCheckpoint?.();
-      return;
-    }
-    // After what runs now (the coordinator may call from inside another task's work), as a barrier between chunks would.
-    queueMicrotask(() => {
-      // Flushed meanwhile, or stopped: its final snapshot stands for it in this checkpoint, or nothing is stored.
-      if (!this.flushing || this.job.stopped) return;
-      const input = this.input.kind === 'source' ? this.input : undefined;
-      this.settleAsync(this.name, () => this.checkpoint(checkpointId, input, true));
-    });
+    if (checkpointId <= this.lastCheckpointId || checkpointId <= (this.requestedCheckpoint ?? 0)) return;
+    this.requestedCheckpoint = checkpointId;
+    this.wakeForCheckpoint?.();
   }
 
   /** Checkpoint `checkpointId` is durable: let operators commit and the source ack its broker. */
@@ -235,12 +223,12 @@ export class Task implements MailboxOwner, ChainDriver {
       if (records instanceof Promise) {
         const pending = this.guard(description, () => records);
         // The task gives up the thread: what the writers hold goes out. Nothing is awaited before
-        // readOrCheckpoint: a read settling meanwhile moves the position past records a barrier must not cover.
+        // settledOrCheckpoint: a read settling meanwhile moves the position past records a barrier must not cover.
         this.flush();
         this.waitingOn = 'input';
         time.switchTo(time.idleTimeMs);
         // Barriers may pass while a read waits for data: what that read returns comes after them.
-        while (await this.readOrCheckpoint(pending)) await this.checkpointSource(input);
+        while (await this.settledOrCheckpoint(pending)) await this.checkpointSource(input);
         records = (await pending) ?? null;
         time.switchTo(time.busyTimeMs);
         this.waitingOn = undefined;
@@ -261,12 +249,12 @@ export class Task implements MailboxOwner, ChainDriver {
   }
 
   /**
-   * Waits for a pending read to settle or a checkpoint to be requested,
-   * whichever comes first: true when a checkpoint is due. Nothing is left
-   * attached afterwards (a source may wait like this millions of times).
-   * The read itself gives up when the job stops.
+   * Waits for `pending` (a read, an operator's end of input) to settle or a
+   * checkpoint to be requested, whichever comes first: true when a checkpoint
+   * is due. Nothing is left attached afterwards (a source may wait like this
+   * millions of times). What `pending` waits for gives up when the job stops.
    */
-  private readOrCheckpoint(pending: Promise<unknown>): Promise<boolean> {
+  private settledOrCheckpoint(pending: Promise<unknown>): Promise<boolean> {
     if (this.requestedCheckpoint !== undefined) return Promise.resolve(true);
     return new Promise<boolean>((resolve) => {
       this.wakeForCheckpoint = () => resolve(true);
@@ -278,8 +266,8 @@ export class Task implements MailboxOwner, ChainDriver {
     });
   }
 
-  /** Injects the requested barrier with the reader's current position. Returns false when none was requested. */
-  private async checkpointSource(input: Extract<TaskInput, { kind: 'source' }>): Promise<boolean> {
+  /** Injects the requested barrier, with the reader's current position for a source. Returns false when none was requested. */
+  private async checkpointSource(input: Extract<TaskInput, { kind: 'source' }> | undefined): Promise<boolean> {
     const checkpointId = this.requestedCheckpoint;
     if (checkpointId === undefined) return false;
     this.requestedCheckpoint = undefined;
@@ -352,7 +340,8 @@ export class Task implements MailboxOwner, ChainDriver {
    * barrier downstream, then waits for the operators' asynchronous parts
    * (sinks flushing) before acknowledging.
    */
-  private async checkpoint(checkpointId: number, input: Extract<TaskInput, { kind: 'source' }> | undefined, whileFlushing = false): Promise<void> {
+  private async checkpoint(checkpointId: number, input: Extract<TaskInput, { kind: 'source' }> | undefined): Promise<void> {
+    this.lastCheckpointId = Math.max(this.lastCheckpointId, checkpointId);
     // A source checkpoints while its read waits: it waits for input again afterwards.
     const waitingBefore = this.waitingOn;
     const time = this.time;
@@ -364,8 +353,7 @@ export class Task implements MailboxOwner, ChainDriver {
     const position = input === undefined ? undefined : copyState(this.wrap(input.description, () => input.reader.position()), input.description, 'position()');
     // A write still pending (a sink's, of a record a mail emitted while the task waited) belongs before the barrier.
     if (this.blockers.length !== 0) await this.waitForBlockers();
-    // A task that flushed meanwhile gave its final snapshot, and its writers ended: no barrier may follow.
-    if (this.job.stopped || (whileFlushing && !this.flushing)) return;
+    if (this.job.stopped) return;
     time.switchTo(time.busyTimeMs);
     this.mailbox.enter();
     let source: TaskSnapshot['source'];
@@ -378,15 +366,11 @@ export class Task implements MailboxOwner, ChainDriver {
     for (const writer of this.writers) writer.broadcastBarrier(barrier);
     this.mailbox.leave();
     this.flush();
-    const waiting = `checkpoint ${checkpointId}`;
-    this.waitingOn = waiting;
+    this.waitingOn = `checkpoint ${checkpointId}`;
     time.switchTo(undefined);
     const operators = await this.raceAbort(pending);
-    // A flushing task's end of input goes on meanwhile (see triggerCheckpoint): undo only what this wait set.
-    if (this.waitingOn === waiting) {
-      time.switchTo(chargedBefore);
-      this.waitingOn = waitingBefore;
-    }
+    time.switchTo(chargedBefore);
+    this.waitingOn = waitingBefore;
     if (operators === undefined || this.job.stopped) return;
     const snapshot = source === undefined ? { operators } : { operators, source };
     const alignmentMs = this.input.kind === 'channel' ? this.input.channel.alignmentMs : 0;
@@ -452,21 +436,17 @@ export class Task implements MailboxOwner, ChainDriver {
 
   private async waitForBlockers(): Promise<void> {
     this.flush();
-    const waitingBefore = this.waitingOn;
-    this.waitingOn = BACKPRESSURE;
+    this.waitingOn = 'backpressure (an operator or a full channel downstream)';
     const time = this.time;
     const chargedBefore = time.current;
     time.switchTo(time.backPressuredTimeMs);
     while (this.blockers.length !== 0 && !this.job.stopped) {
-      // Taken out once settled, not before: a checkpoint while the task flushes waits beside its end of input, and
-      // each must see the writes still pending.
-      const waiting = [...this.blockers];
+      const waiting = this.blockers;
+      this.blockers = [];
       await this.raceAbort(Promise.all(waiting));
-      const settled = new Set(waiting);
-      this.blockers = this.blockers.filter((blocker) => !settled.has(blocker));
     }
     time.switchTo(chargedBefore);
-    if (this.waitingOn === BACKPRESSURE) this.waitingOn = waitingBefore;
+    this.waitingOn = undefined;
   }
 
   private raceAbort<T>(promise: Promise<T>): Promise<T | undefined> {
@@ -485,7 +465,7 @@ export class Task implements MailboxOwner, ChainDriver {
     return this.job.stopped;
   }
 
-  async step<T>(waitingOn: string, operator: string, call: () => T | Promise<T>): Promise<T | undefined> {
+  async step<T>(waitingOn: string, operator: string, call: () => T | Promise<T>, takesCheckpoints = false): Promise<T | undefined> {
     // The call's synchronous part is task work, like a chunk: the mails it sends run after it returns.
     const time = this.time;
     const chargedBefore = time.current;
@@ -501,7 +481,13 @@ export class Task implements MailboxOwner, ChainDriver {
     this.mailbox.leave();
     time.switchTo(chargedBefore);
     this.waitingOn = waitingOn;
-    const result = await this.guard(operator, () => pending);
+    const settled = this.guard(operator, () => pending);
+    if (takesCheckpoints) {
+      // Taken between the call's start and its end, never beside it, so no checkpoint sees the chain mid-step.
+      const input = this.input.kind === 'source' ? this.input : undefined;
+      while (await this.settledOrCheckpoint(settled)) await this.checkpointSource(input);
+    }
+    const result = await settled;
     this.waitingOn = undefined;
     return result;
   }

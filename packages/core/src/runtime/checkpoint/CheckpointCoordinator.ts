@@ -53,6 +53,8 @@ interface Pending {
   storing?: boolean;
   /** The tasks whose final snapshot it holds (they ended their input before its barrier reached them). */
   readonly finals: Set<string>;
+  /** The tasks asked to inject its barrier: each at most once (a task keeps a request until it can take it). */
+  readonly triggered: Set<string>;
 }
 
 /**
@@ -213,12 +215,12 @@ export class CheckpointCoordinator {
 
   private inputEnded(task: string): void {
     this.ended.add(task);
-    // Its inputs ended before the pending checkpoint's barrier reached it (or, a source, it read its last record
-    // before injecting it): no barrier will come, so it injects the barrier itself, as if triggered now.
+    // Its inputs ended before the pending checkpoint's barrier reached it: no barrier will come, so it injects the
+    // barrier itself. A source asked already keeps that request, and takes it while it flushes.
     const pending = this.pending;
     const placement = this.placements.get(task);
     if (pending !== undefined && !pending.final && pending.storing !== true && !pending.acks.has(task) && placement !== undefined && !this.stopped) {
-      this.options.gateway.send(placement.id, { kind: 'triggerCheckpoint', checkpointId: pending.id });
+      this.triggerTask(pending, task, placement.id);
     }
     // Once every source read its last record, the final checkpoint follows; a periodic one in flight still completes
     // with the final snapshots of the tasks that end meanwhile.
@@ -242,7 +244,7 @@ export class CheckpointCoordinator {
     const storing = this.completing;
     this.completing = Promise.all([this.idsKnown, storing]).then(() => {
       if (this.stopped) return;
-      const pending: Pending = { id: this.lastId + 1, startedAt, final: true, acks: this.finalAcks, alignmentMs: 0, cancelTimeout: undefined, finals: new Set() };
+      const pending: Pending = { id: this.lastId + 1, startedAt, final: true, acks: this.finalAcks, alignmentMs: 0, cancelTimeout: undefined, finals: new Set(), triggered: new Set() };
       this.pending = pending;
       return this.complete(pending);
     });
@@ -261,6 +263,12 @@ export class CheckpointCoordinator {
     this.finalAcks.set(task, { ...last, operators: last.operators.map(({ id }) => ({ id, snapshot: { finished: true } })) });
   }
 
+  private triggerTask(pending: Pending, key: string, task: TaskId): void {
+    if (pending.triggered.has(key)) return;
+    pending.triggered.add(key);
+    this.options.gateway.send(task, { kind: 'triggerCheckpoint', checkpointId: pending.id });
+  }
+
   private schedule(): void {
     if (this.stopped || this.sourcesEnded) return;
     this.cancelTimer = this.options.clock.schedule(this.options.clock.now() + this.options.intervalMs, () => {
@@ -273,7 +281,7 @@ export class CheckpointCoordinator {
     if (this.stopped || this.sourcesEnded || this.pending !== undefined) return;
     const { clock, timeoutMs } = this.options;
     const id = ++this.lastId;
-    const pending: Pending = { id, startedAt: clock.now(), final: false, acks: new Map(), alignmentMs: 0, cancelTimeout: undefined, finals: new Set() };
+    const pending: Pending = { id, startedAt: clock.now(), final: false, acks: new Map(), alignmentMs: 0, cancelTimeout: undefined, finals: new Set(), triggered: new Set() };
     this.pending = pending;
     if (timeoutMs !== undefined) pending.cancelTimeout = clock.schedule(clock.now() + timeoutMs, () => this.abort(id));
     for (const [key, task] of this.placements) {
@@ -281,7 +289,7 @@ export class CheckpointCoordinator {
       // any more, and the tasks after it would wait for its end to align: it injects the barrier itself, as a source
       // does (Flink triggers the running tasks that no running task feeds).
       const ended = this.ended.has(key);
-      if (ended ? !this.finalAcks.has(key) : task.isSource) this.options.gateway.send(task.id, { kind: 'triggerCheckpoint', checkpointId: id });
+      if (ended ? !this.finalAcks.has(key) : task.isSource) this.triggerTask(pending, key, task.id);
     }
     // Tasks that ended already count with their final snapshots.
     this.completeIfCovered(pending);
