@@ -137,4 +137,26 @@ describe('a checkpoint while a task whose input ended still flushes (its async c
     // One count: the count operator had ended its input at the checkpoint, so the restore does not end it again.
     expect(received.filter((n) => n < 0)).toEqual([-10]);
   });
+
+  it('goes on after every source ended: a long flush at the end of a bounded job is checkpointed too', async () => {
+    const clock = new ManualClock(0);
+    const storage = mkdtempSync(join(tmpdir(), 'ckpt-'));
+    const calls = new ControlledCalls<number, number>();
+    const received: number[] = [];
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock }).enableCheckpointing(10, { storage });
+    const bounded = env.fromCollection(Array.from({ length: 10 }, (_, i) => i)).uid('bounded');
+    AsyncDataStream.unorderedWaitBatch(bounded, calls.fn, { maxBatchSize: 100 })
+      .uid('async')
+      .addSink((n) => void received.push(n));
+    const run = env.executeAsync('bounded');
+    const completed = () => (env.metrics.snapshot()['job.bounded.checkpoints.numCompletedCheckpoints'] as number | undefined) ?? 0;
+    await until(() => calls.calls.length === 1, 'the held call');
+    // Before, periodic checkpoints stopped once the only source had read its last record.
+    await clock.advance(10);
+    await until(() => completed() === 1, 'checkpoint 1 while the call is out');
+    calls.call(0).resolve(calls.call(0).inputs);
+    await until(() => run.status !== 'running', 'the job to end');
+    expect((await run.result).status).toBe('finished');
+    expect(received.sort((a, b) => a - b)).toEqual(Array.from({ length: 10 }, (_, i) => i));
+  });
 });

@@ -154,9 +154,10 @@ const scenarios: { name: string; steps: Step[]; expected: Expected }[] = [
     expected: { triggered: ['src0:1'], stored: [1], notified: ['src0:1', 'src1:final', 'sink:1'] },
   },
   {
-    name: 'starts no more checkpoints once every source ended',
-    steps: [{ inputEnded: 'src0' }, { inputEnded: 'src1' }, { advance: 5 * INTERVAL }],
-    expected: { triggered: [], stored: [], notified: [] },
+    // The sink never acks: checkpoint 1 times out, and no task is left to ask for another.
+    name: 'once every source ended, triggers the tasks that still flush, and starts no more once they all gave their final snapshots',
+    steps: [{ inputEnded: 'src0' }, { inputEnded: 'src1' }, { advance: INTERVAL }, { finalSnapshot: 'src0' }, { finalSnapshot: 'src1' }, { advance: 5 * INTERVAL }],
+    expected: { triggered: ['src0:1', 'src1:1'], stored: [], notified: [] },
   },
   {
     name: 'stores the final checkpoint once every task offered its final snapshot, then notifies every task once',

@@ -483,9 +483,13 @@ export class Task implements MailboxOwner, ChainDriver {
     this.waitingOn = waitingOn;
     const settled = this.guard(operator, () => pending);
     if (takesCheckpoints) {
-      // Taken between the call's start and its end, never beside it, so no checkpoint sees the chain mid-step.
+      // Taken between the call's start and its end, never beside it, so no checkpoint sees the chain mid-step; none
+      // once the call settled (one that failed fails the job at once).
       const input = this.input.kind === 'source' ? this.input : undefined;
-      while (await this.settledOrCheckpoint(settled)) await this.checkpointSource(input);
+      let done = false;
+      const settle = () => void (done = true);
+      settled.then(settle, settle);
+      while (!done && (await this.settledOrCheckpoint(settled))) await this.checkpointSource(input);
     }
     const result = await settled;
     this.waitingOn = undefined;

@@ -71,7 +71,7 @@ interface Pending {
  * checkpoint takes that final snapshot for an ended task (its inputs'
  * barriers align without it: see BarrierAligner). One still flushing is
  * triggered as a source is, and acks with what it holds. Periodic checkpoints go on
- * while any source task reads (FLIP-147's checkpoints after tasks finished);
+ * while any task can inject a barrier (FLIP-147's checkpoints after tasks finished);
  * once every task gave its final snapshot, the final checkpoint is stored
  * before the sinks commit their last transactions: a crash between the two is
  * repaired by restoring it.
@@ -222,20 +222,22 @@ export class CheckpointCoordinator {
     if (pending !== undefined && !pending.final && pending.storing !== true && !pending.acks.has(task) && placement !== undefined && !this.stopped) {
       this.triggerTask(pending, task, placement.id);
     }
-    // Once every source read its last record, the final checkpoint follows; a periodic one in flight still completes
-    // with the final snapshots of the tasks that end meanwhile.
-    if (this.sourcesEnded) this.cancelTimer?.();
   }
 
-  /** No source task reads any more: no barrier can be injected. */
-  private get sourcesEnded(): boolean {
-    for (const [key, task] of this.placements) if (task.isSource && !this.ended.has(key)) return false;
-    return true;
+  /**
+   * Some task can inject a barrier: a source that still reads, or a task whose input ended and that still flushes.
+   * Periodic checkpoints go on until none can (then the final checkpoint follows); one in flight still completes with
+   * the final snapshots of the tasks that end meanwhile.
+   */
+  private get canInject(): boolean {
+    for (const [key, task] of this.placements) if (this.ended.has(key) ? !this.finalAcks.has(key) : task.isSource) return true;
+    return false;
   }
 
   /** A task flushed everything and offers its final snapshot; once every task did, the final checkpoint is stored. */
   private finishTask(task: string, snapshot: TaskSnapshot): void {
     this.finalAcks.set(task, snapshot);
+    if (!this.canInject) this.cancelTimer?.();
     const pending = this.pending;
     if (pending !== undefined && !this.stopped) this.completeIfCovered(pending);
     if (this.finalAcks.size !== this.placements.size) return;
@@ -270,7 +272,7 @@ export class CheckpointCoordinator {
   }
 
   private schedule(): void {
-    if (this.stopped || this.sourcesEnded) return;
+    if (this.stopped || !this.canInject) return;
     this.cancelTimer = this.options.clock.schedule(this.options.clock.now() + this.options.intervalMs, () => {
       this.cancelTimer = undefined;
       void this.idsKnown.then(() => this.trigger());
@@ -278,7 +280,7 @@ export class CheckpointCoordinator {
   }
 
   private trigger(): void {
-    if (this.stopped || this.sourcesEnded || this.pending !== undefined) return;
+    if (this.stopped || !this.canInject || this.pending !== undefined) return;
     const { clock, timeoutMs } = this.options;
     const id = ++this.lastId;
     const pending: Pending = { id, startedAt: clock.now(), final: false, acks: new Map(), alignmentMs: 0, cancelTimeout: undefined, finals: new Set(), triggered: new Set() };
