@@ -218,7 +218,7 @@ export class Task implements MailboxOwner, ChainDriver {
     // Reading counts as work: a synchronous reader (a generator) spends its CPU here.
     let turnStart = time.switchTo(time.busyTimeMs);
     while (!this.job.stopped) {
-      if (this.requestedCheckpoint !== undefined) await this.checkpointSource(input);
+      if (this.requestedCheckpoint !== undefined) await this.takeRequestedCheckpoint(input);
       let records = this.wrap(description, () => reader.read(this.take(readSize)));
       if (records instanceof Promise) {
         const pending = this.guard(description, () => records);
@@ -228,7 +228,7 @@ export class Task implements MailboxOwner, ChainDriver {
         this.waitingOn = 'input';
         time.switchTo(time.idleTimeMs);
         // Barriers may pass while a read waits for data: what that read returns comes after them.
-        while (await this.settledOrCheckpoint(pending)) await this.checkpointSource(input);
+        while (await this.settledOrCheckpoint(pending)) await this.takeRequestedCheckpoint(input);
         records = (await pending) ?? null;
         time.switchTo(time.busyTimeMs);
         this.waitingOn = undefined;
@@ -267,7 +267,7 @@ export class Task implements MailboxOwner, ChainDriver {
   }
 
   /** Injects the requested barrier, with the reader's current position for a source. Returns false when none was requested. */
-  private async checkpointSource(input: Extract<TaskInput, { kind: 'source' }> | undefined): Promise<boolean> {
+  private async takeRequestedCheckpoint(input: Extract<TaskInput, { kind: 'source' }> | undefined): Promise<boolean> {
     const checkpointId = this.requestedCheckpoint;
     if (checkpointId === undefined) return false;
     this.requestedCheckpoint = undefined;
@@ -489,7 +489,7 @@ export class Task implements MailboxOwner, ChainDriver {
       let done = false;
       const settle = () => void (done = true);
       settled.then(settle, settle);
-      while (!done && (await this.settledOrCheckpoint(settled))) await this.checkpointSource(input);
+      while (!done && (await this.settledOrCheckpoint(settled))) await this.takeRequestedCheckpoint(input);
     }
     const result = await settled;
     this.waitingOn = undefined;
