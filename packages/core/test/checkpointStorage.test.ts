@@ -144,6 +144,21 @@ describe('FileCheckpointStorage', () => {
     expect(readdirSync(dir).sort()).toEqual(['notes.txt', temp(process.ppid)].sort());
   });
 
+  it("leaves the temporary file of a store in flight in this process to it: a second storage's first use (a loadLatest() beside a running job) does not take it for a leftover", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ckpt-'));
+    const writer = new FileCheckpointStorage(dir);
+    await writer.highestCheckpointId();
+    // Large enough that its write and fsync take a while: the reader comes while the temporary file exists.
+    const storing = writer.store(checkpoint(1, 'x'.repeat(32 << 20)));
+    const giveUpAt = performance.now() + 20_000;
+    while (!readdirSync(dir).some((f) => f.includes('.tmp-')) && performance.now() < giveUpAt) await new Promise((resolve) => setImmediate(resolve));
+    expect(readdirSync(dir).some((f) => f.includes('.tmp-'))).toBe(true);
+    // Before, this removed the writer's temporary file, and its rename failed with ENOENT.
+    expect(await new FileCheckpointStorage(dir).loadLatest()).toBeUndefined();
+    await expect(storing).resolves.toMatchObject({ location: join(dir, 'chk-0000000001.ckpt') });
+    expect((await new FileCheckpointStorage(dir).loadLatest())?.checkpoint.checkpointId).toBe(1);
+  });
+
   it('creates checkpoint files 0600 and their directory 0700, or what is configured', async () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'ckpt-')), 'private');
     const { location } = await new FileCheckpointStorage(dir).store(checkpoint(1, 'secret'));

@@ -15,6 +15,11 @@ const HEADER = MAGIC.length + 32;
 const NAME = /^chk-(\d{10})\.ckpt$/;
 /** A checkpoint being written: `chk-<id>.ckpt.tmp-<pid of the writer>`. */
 const TEMP = /^chk-\d{10}\.ckpt\.tmp-(\d+)$/;
+/**
+ * The temporary files this thread is writing. Another storage on the same directory in this process (a
+ * `loadLatest()` while a job stores) must not take them for the leftovers of an earlier process with this pid.
+ */
+const writing = new Set<string>();
 /** Damaged checkpoints an error lists by name before it only counts the rest. */
 const LISTED_PROBLEMS = 5;
 
@@ -75,15 +80,20 @@ export class FileCheckpointStorage implements CheckpointStorage {
     const digest = createHash('sha256').update(payload).digest();
     const location = join(this.directory, `chk-${String(checkpoint.checkpointId).padStart(10, '0')}.ckpt`);
     const temp = `${location}.tmp-${process.pid}`;
+    writing.add(temp);
     try {
-      await writeDurably(temp, [MAGIC, digest, payload], this.fileMode);
-    } catch (error) {
-      // A torn temp file is never published; removing it frees the space it took. If even that
-      // fails, the next start removes it.
-      await rm(temp, { force: true }).catch(() => undefined);
-      throw new Error(`writing ${temp} failed: ${messageOf(error)}`, { cause: error });
+      try {
+        await writeDurably(temp, [MAGIC, digest, payload], this.fileMode);
+      } catch (error) {
+        // A torn temp file is never published; removing it frees the space it took. If even that
+        // fails, the next start removes it.
+        await rm(temp, { force: true }).catch(() => undefined);
+        throw new Error(`writing ${temp} failed: ${messageOf(error)}`, { cause: error });
+      }
+      await rename(temp, location);
+    } finally {
+      writing.delete(temp);
     }
-    await rename(temp, location);
     await syncDirectory(this.directory);
     await this.prune();
     return { location, bytes: HEADER + payload.length };
@@ -165,15 +175,15 @@ export class FileCheckpointStorage implements CheckpointStorage {
 
   /**
    * Removes temporary files of writers that are gone: a killed process, or an
-   * earlier life of this one (its pid reused). A live other process's file is
-   * left alone, though it cannot share the directory safely anyway.
+   * earlier life of this one (its pid reused), but not a file this thread is
+   * writing now. A live other process's file is left alone, though it cannot
+   * share the directory safely anyway.
    */
   private async removeStaleTemps(): Promise<void> {
     for (const name of await this.entries()) {
       const pid = TEMP.exec(name)?.[1];
-      if (pid !== undefined && writerIsGone(Number(pid))) {
-        await rm(join(this.directory, name), { force: true });
-      }
+      const path = join(this.directory, name);
+      if (pid !== undefined && writerIsGone(Number(pid)) && !writing.has(path)) await rm(path, { force: true });
     }
   }
 
