@@ -2,67 +2,11 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ManualClock, StreamExecutionEnvironment, type OneInputStreamOperator, type OperatorContext, type OperatorListState, type Source } from '@tributary/core';
+import { ManualClock, StreamExecutionEnvironment, type Source } from '@tributary/core';
 import { AsyncDataStream } from '../src/index.js';
 import { ControlledCalls } from './helpers.js';
-
-/** 0, 1, 2 ... up to `total`, each read waiting until `openUntil` lets it past (a broker partition waiting for data); its position is the next number. */
-function gated(total: number) {
-  let limit = 0;
-  const waiting = new Set<() => void>();
-  const source: Source<number, number> = {
-    createReader: () => {
-      let next = 0;
-      return {
-        start: (position) => void (next = position ?? 0),
-        read: async (max) => {
-          if (next >= total) return null;
-          while (next >= limit) await new Promise<void>((resolve) => waiting.add(resolve));
-          const chunk: number[] = [];
-          while (chunk.length < max && next < Math.min(limit, total)) chunk.push(next++);
-          return chunk;
-        },
-        position: () => next,
-      };
-    },
-  };
-  return {
-    source,
-    openUntil(n: number) {
-      limit = n;
-      for (const wake of waiting) wake();
-      waiting.clear();
-    },
-  };
-}
-
-/** Waits for real I/O (checkpoint files), not for time: gives up after 20 s so a broken feature fails rather than hangs. */
-async function until(predicate: () => boolean, what: string): Promise<void> {
-  const giveUpAt = performance.now() + 20_000;
-  while (!predicate()) {
-    if (performance.now() > giveUpAt) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-}
-
-/** Counts its records in list state and emits the count (as -count) at the end of its input. */
-class CountAtEnd implements OneInputStreamOperator<number> {
-  private count = 0;
-  constructor(private readonly ctx: OperatorContext<number>) {}
-  initializeListState(lists: OperatorListState): void {
-    this.count = ((lists.count ?? []) as number[]).reduce((a, b) => a + b, 0);
-  }
-  processElement(value: number): void {
-    this.count++;
-    this.ctx.output.collect(value);
-  }
-  snapshotListState(): OperatorListState {
-    return { count: [this.count] };
-  }
-  endInput(): void {
-    this.ctx.output.collect(-this.count);
-  }
-}
+import { CountAtEnd } from '../../core/test/support/countAtEnd.js';
+import { gatedSource, until } from '../../core/test/support/gatedSource.js';
 
 /**
  * A bounded branch (10 records through a count at the end of input and an async operator whose calls the test
@@ -86,7 +30,7 @@ describe('a checkpoint while a task whose input ended still flushes (its async c
     const storage = mkdtempSync(join(tmpdir(), 'ckpt-'));
     const calls = new ControlledCalls<number, number>();
     // It stays open past the numbers the test lets through: a source that ended would end periodic checkpoints.
-    const endless = gated(1_000);
+    const endless = gatedSource(1_000);
     const received: number[] = [];
     const env = job(clock, storage, calls, endless.source, received);
     const result = env.executeAsync('flushing');
@@ -112,7 +56,7 @@ describe('a checkpoint while a task whose input ended still flushes (its async c
     const clock = new ManualClock(0);
     const storage = mkdtempSync(join(tmpdir(), 'ckpt-'));
     const first = new ControlledCalls<number, number>();
-    const endless = gated(100);
+    const endless = gatedSource(100);
     const received: number[] = [];
     const env = job(clock, storage, first, endless.source, received);
     const run = env.executeAsync('flushing');
@@ -125,7 +69,7 @@ describe('a checkpoint while a task whose input ended still flushes (its async c
     expect(received.filter((n) => n >= 1_000 || n < 0)).toEqual([]);
 
     const second = new ControlledCalls<number, number>();
-    const again = gated(100);
+    const again = gatedSource(100);
     again.openUntil(100);
     const env2 = job(clock, storage, second, again.source, received);
     const run2 = env2.executeAsync('flushing', { restoreFrom: 'latest' });

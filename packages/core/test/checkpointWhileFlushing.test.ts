@@ -8,30 +8,11 @@ import {
   TwoPhaseCommitSink,
   type OneInputStreamOperator,
   type OperatorContext,
-  type OperatorListState,
   type Source,
 } from '../src/index.js';
 import { gatedSource, until } from './support/gatedSource.js';
 import { unevenSplits } from './support/unevenSplits.js';
-
-/** Passes its records on, counting them in list state, and emits -count at the end of its input (nothing for none). */
-class CountAtEnd implements OneInputStreamOperator<number> {
-  private count = 0;
-  constructor(private readonly ctx: OperatorContext<number>) {}
-  initializeListState(lists: OperatorListState): void {
-    this.count = ((lists.count ?? []) as number[]).reduce((a, b) => a + b, 0);
-  }
-  processElement(value: number): void {
-    this.count++;
-    this.ctx.output.collect(value);
-  }
-  snapshotListState(): OperatorListState {
-    return { count: [this.count] };
-  }
-  endInput(): void {
-    if (this.count > 0) this.ctx.output.collect(-this.count);
-  }
-}
+import { CountAtEnd } from './support/countAtEnd.js';
 
 /** Holds its records in list state and, at the end of its input, emits them once `released` lets it (a slow flush). */
 function holdUntilReleased(released: Promise<void>) {
@@ -53,6 +34,68 @@ function holdUntilReleased(released: Promise<void>) {
         ),
     };
   };
+}
+
+/**
+ * A transactional sink in memory: a transaction is an id and its values, frozen when it is pre-committed (a write
+ * that lands later is not in it, as in a real system); `gates` hold the write of a value until opened.
+ */
+function memorySink(gates: Map<number, Promise<void>>) {
+  let next = 0;
+  const done = new Set<number>();
+  const prepared = new Map<number, number[]>();
+  const committed: number[] = [];
+  class Memory extends TwoPhaseCommitSink<number, { id: number; values: number[] }> {
+    protected beginTransaction() {
+      return { id: next++, values: [] };
+    }
+    protected write(txn: { values: number[] }, value: number): void | Promise<void> {
+      const gate = gates.get(value);
+      if (gate === undefined) return void txn.values.push(value);
+      return gate.then(() => void txn.values.push(value));
+    }
+    protected preCommit(txn: { id: number; values: number[] }): Promise<void> {
+      prepared.set(txn.id, [...txn.values]);
+      return Promise.resolve();
+    }
+    // Committing a transaction twice (again from a restore) changes nothing, as a real sink's commit must.
+    protected commit(txn: { id: number; values: number[] }): Promise<void> {
+      if (!done.has(txn.id)) committed.push(...(prepared.get(txn.id) ?? txn.values));
+      done.add(txn.id);
+      return Promise.resolve();
+    }
+    protected abort(): Promise<void> {
+      return Promise.resolve();
+    }
+    protected recover(): Promise<void> {
+      return Promise.resolve();
+    }
+  }
+  return { sink: new Memory(), committed };
+}
+
+/** A gate the test opens. */
+function gate() {
+  let open: () => void = () => undefined;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { opened, open };
+}
+
+/** An operator that holds its records and, at the end of its input, emits them when the test says, then ends when it says again. */
+function heldInTwoSteps() {
+  const steps = { emit: () => undefined as void, end: () => undefined as void };
+  const factory = (ctx: OperatorContext<number>): OneInputStreamOperator<number> => {
+    const held: number[] = [];
+    return {
+      processElement: (value) => void held.push(value),
+      endInput: () =>
+        new Promise<void>((resolve) => {
+          steps.emit = () => ctx.task.execute(() => held.splice(0).forEach((v) => ctx.output.collect(v)), 'Hold');
+          steps.end = resolve;
+        }),
+    };
+  };
+  return { factory, emitHeld: () => steps.emit(), endHold: () => steps.end() };
 }
 
 function job(clock: ManualClock, storage: string, released: Promise<void>, endless: ReturnType<typeof gatedSource>, received: number[]) {
@@ -136,46 +179,9 @@ describe('a checkpoint a task takes while it flushes', () => {
   it('waits for a write still pending before its barrier, and the end of input waits for the checkpoint: the commits hold every record', async () => {
     const clock = new ManualClock(0);
     const storage = mkdtempSync(join(tmpdir(), 'ckpt-'));
-    let releaseWrite: () => void = () => undefined;
-    let emitHeld: () => void = () => undefined;
-    let endHold: () => void = () => undefined;
-    /** Transactions are arrays in memory; the write of 1 waits for the test. */
-    class Memory extends TwoPhaseCommitSink<number, number[]> {
-      readonly committed: number[] = [];
-      protected beginTransaction(): number[] {
-        return [];
-      }
-      protected write(txn: number[], value: number): void | Promise<void> {
-        if (value !== 1) return void txn.push(value);
-        return new Promise<void>((resolve) => (releaseWrite = resolve)).then(() => void txn.push(value));
-      }
-      protected preCommit(): Promise<void> {
-        return Promise.resolve();
-      }
-      protected commit(txn: number[]): Promise<void> {
-        this.committed.push(...txn);
-        return Promise.resolve();
-      }
-      protected abort(): Promise<void> {
-        return Promise.resolve();
-      }
-      protected recover(): Promise<void> {
-        return Promise.resolve();
-      }
-    }
-    const sink = new Memory();
-    // Emits what it held when the test says, and ends its input when the test says again.
-    const hold = (ctx: OperatorContext<number>): OneInputStreamOperator<number> => {
-      const held: number[] = [];
-      return {
-        processElement: (value) => void held.push(value),
-        endInput: () =>
-          new Promise<void>((resolve) => {
-            emitHeld = () => ctx.task.execute(() => held.splice(0).forEach((v) => ctx.output.collect(v)), 'Hold');
-            endHold = resolve;
-          }),
-      };
-    };
+    const write = gate();
+    const { sink, committed } = memorySink(new Map([[1, write.opened]]));
+    const { factory: hold, emitHeld, endHold } = heldInTwoSteps();
     const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock }).enableCheckpointing(10, { storage });
     env.fromCollection([1, 2, 3, 4, 5]).uid('bounded').transform<number>('Hold', hold).uid('hold').sinkTo(sink).uid('sink');
     const endless = gatedSource(100);
@@ -191,59 +197,14 @@ describe('a checkpoint a task takes while it flushes', () => {
     endHold();
     for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve));
     expect(waitsForWrite()).toBe(true);
-    releaseWrite();
-    await until(() => sink.committed.length === 5, 'the commit of all five');
-    expect([...sink.committed].sort()).toEqual([1, 2, 3, 4, 5]);
+    write.open();
+    await until(() => committed.length === 5, 'the commit of all five');
+    expect([...committed].sort()).toEqual([1, 2, 3, 4, 5]);
     endless.openUntil(100);
     await until(() => run.status !== 'running', 'the job to end');
     expect((await run.result).status).toBe('finished');
-    expect([...sink.committed].sort()).toEqual([1, 2, 3, 4, 5]);
+    expect([...committed].sort()).toEqual([1, 2, 3, 4, 5]);
   });
-
-  /**
-   * A transactional sink in memory: a transaction is an id and its values, frozen when it is pre-committed (a write
-   * that lands later is not in it, as in a real system); `gates` hold the write of a value until opened.
-   */
-  function memorySink(gates: Map<number, Promise<void>>) {
-    let next = 0;
-    const done = new Set<number>();
-    const prepared = new Map<number, number[]>();
-    const committed: number[] = [];
-    class Memory extends TwoPhaseCommitSink<number, { id: number; values: number[] }> {
-      protected beginTransaction() {
-        return { id: next++, values: [] };
-      }
-      protected write(txn: { values: number[] }, value: number): void | Promise<void> {
-        const gate = gates.get(value);
-        if (gate === undefined) return void txn.values.push(value);
-        return gate.then(() => void txn.values.push(value));
-      }
-      protected preCommit(txn: { id: number; values: number[] }): Promise<void> {
-        prepared.set(txn.id, [...txn.values]);
-        return Promise.resolve();
-      }
-      // Committing a transaction twice (again from a restore) changes nothing, as a real sink's commit must.
-      protected commit(txn: { id: number; values: number[] }): Promise<void> {
-        if (!done.has(txn.id)) committed.push(...(prepared.get(txn.id) ?? txn.values));
-        done.add(txn.id);
-        return Promise.resolve();
-      }
-      protected abort(): Promise<void> {
-        return Promise.resolve();
-      }
-      protected recover(): Promise<void> {
-        return Promise.resolve();
-      }
-    }
-    return { sink: new Memory(), committed };
-  }
-
-  /** A gate the test opens. */
-  function gate() {
-    let open: () => void = () => undefined;
-    const opened = new Promise<void>((resolve) => (open = resolve));
-    return { opened, open };
-  }
 
   it("takes a checkpoint between the flushing operator's steps: the write the next operator's end of input makes is in the commit", async () => {
     const clock = new ManualClock(0);
@@ -251,19 +212,7 @@ describe('a checkpoint a task takes while it flushes', () => {
     const last = gate();
     const count = gate();
     const { sink, committed } = memorySink(new Map([[30, last.opened], [-3, count.opened]]));
-    let emitHeld: () => void = () => undefined;
-    let endHold: () => void = () => undefined;
-    const hold = (ctx: OperatorContext<number>): OneInputStreamOperator<number> => {
-      const held: number[] = [];
-      return {
-        processElement: (value) => void held.push(value),
-        endInput: () =>
-          new Promise<void>((resolve) => {
-            emitHeld = () => ctx.task.execute(() => held.splice(0).forEach((v) => ctx.output.collect(v)), 'Hold');
-            endHold = resolve;
-          }),
-      };
-    };
+    const { factory: hold, emitHeld, endHold } = heldInTwoSteps();
     const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock }).enableCheckpointing(10, { storage });
     env
       .fromCollection([10, 20, 30])

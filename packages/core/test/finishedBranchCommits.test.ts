@@ -7,13 +7,12 @@ import {
   ManualClock,
   StreamExecutionEnvironment,
   type OneInputStreamOperator,
-  type OperatorContext,
-  type OperatorListState,
   RestartStrategies,
   type Source,
 } from '../src/index.js';
 import { FINAL_CHECKPOINT } from '../src/runtime/TaskGateway.js';
 import { driveUntilDone, gatedSource, until } from './support/gatedSource.js';
+import { CountAtEnd } from './support/countAtEnd.js';
 import { unevenSplits, type Split } from './support/unevenSplits.js';
 
 /** The records in the visible part files of `dir`. */
@@ -129,34 +128,18 @@ describe('a branch whose input ended commits at the next checkpoint, while the r
   }, 30_000);
 });
 
-/** Counts its records in list state and emits the count at the end of its input. */
-class CountAtEnd implements OneInputStreamOperator<number> {
-  private count = 0;
-  constructor(private readonly ctx: OperatorContext<number>) {}
-  initializeListState(lists: OperatorListState): void {
-    this.count = ((lists.count ?? []) as number[]).reduce((a, b) => a + b, 0);
-  }
-  processElement(): void {
-    this.count++;
-  }
-  snapshotListState(): OperatorListState {
-    return { count: [this.count] };
-  }
-  endInput(): void {
-    this.ctx.output.collect(this.count);
-  }
-}
-
 describe('restored at another parallelism, an operator whose subtasks partly finished', () => {
   it('does not count again what a subtask that finished and committed had emitted at its end of input', async () => {
     const storage = mkdtempSync(join(tmpdir(), 'ckpt-'));
-    const counts: number[] = [];
+    // The counts at the end of input, as CountAtEnd emits them (-count); the records pass through too.
+    const received: number[] = [];
+    const counts = () => received.filter((n) => n < 0).map((n) => -n);
     const build = (env: StreamExecutionEnvironment, source: Source<number, Split[]>) =>
       env
         .fromSource(source, 'splits')
         .transform<number>('Count at end', (ctx) => new CountAtEnd(ctx))
         .uid('count')
-        .addSink((n) => void counts.push(n));
+        .addSink((n) => void received.push(n));
     const clock = new ManualClock(0);
     const env1 = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock, parallelism: 2 }).enableCheckpointing(10, { storage });
     const first = unevenSplits();
@@ -165,7 +148,7 @@ describe('restored at another parallelism, an operator whose subtasks partly fin
     first.openUntil(150);
     const completed = () => (env1.metrics.snapshot()['job.counts.checkpoints.numCompletedCheckpoints'] as number | undefined) ?? 0;
     // Subtask 0 reads its 20, emits its count and waits for a checkpoint; subtask 1 has read 50 of its 100.
-    await until(() => counts.length === 1, "subtask 0's count");
+    await until(() => counts().length === 1, "subtask 0's count");
     await clock.advance(10);
     await until(() => completed() === 1, 'checkpoint 1');
     // Checkpoint 1 holds subtask 0's final snapshot: it commits and ends; checkpoint 2 holds it finished.
@@ -174,7 +157,7 @@ describe('restored at another parallelism, an operator whose subtasks partly fin
     await until(() => completed() === 2, 'checkpoint 2');
     job.cancel();
     await job.result;
-    expect(counts).toEqual([20]);
+    expect(counts()).toEqual([20]);
 
     const env2 = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock, parallelism: 3 }).enableCheckpointing(10, { storage });
     const second = unevenSplits();
@@ -182,6 +165,6 @@ describe('restored at another parallelism, an operator whose subtasks partly fin
     build(env2, second.source);
     await env2.execute('counts', { restoreFrom: 'latest' });
     // 120 records in all, each counted once: 20 before the restore, 100 by the three subtasks after it.
-    expect(counts.reduce((a, b) => a + b, 0)).toBe(120);
+    expect(counts().reduce((a, b) => a + b, 0)).toBe(120);
   }, 30_000);
 });

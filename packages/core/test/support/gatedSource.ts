@@ -1,14 +1,38 @@
 import type { ManualClock, Source } from '../../src/index.js';
 
 /**
+ * A limit the test raises: readers wait in `past(n)` until numbers below `n`
+ * are let through (as a broker source waits for data). Shared by the gated
+ * sources of the tests.
+ */
+export function limitGate(initial = 0) {
+  let limit = initial;
+  // Every reader that waits (several subtasks, or a restarted job's new reader beside the old one).
+  const waiting = new Set<() => void>();
+  return {
+    get limit() {
+      return limit;
+    },
+    /** Resolves once `n` is below the limit. */
+    async past(n: number): Promise<void> {
+      while (n >= limit) await new Promise<void>((resolve) => waiting.add(resolve));
+    },
+    /** Lets the readers emit up to (excluding) `n`. */
+    openUntil(n: number) {
+      limit = n;
+      for (const wake of waiting) wake();
+      waiting.clear();
+    },
+  };
+}
+
+/**
  * A source of 0, 1, 2 ... that emits only up to a limit the test raises,
  * waiting in `read()` in between (as a broker source waits for data), and
  * ends at `total`. Its position is the next number, so it resumes exactly.
  */
 export function gatedSource(total: number) {
-  let limit = 0;
-  // Every reader that waits (several subtasks, or a restarted job's new reader beside the old one).
-  const waiting = new Set<() => void>();
+  const gate = limitGate();
   const source: Source<number, number> = {
     createReader: () => {
       let next = 0;
@@ -18,24 +42,16 @@ export function gatedSource(total: number) {
         },
         read: async (max) => {
           if (next >= total) return null;
-          while (next >= limit) await new Promise<void>((resolve) => waiting.add(resolve));
+          await gate.past(next);
           const chunk: number[] = [];
-          while (chunk.length < max && next < Math.min(limit, total)) chunk.push(next++);
+          while (chunk.length < max && next < Math.min(gate.limit, total)) chunk.push(next++);
           return chunk;
         },
         position: () => next,
       };
     },
   };
-  return {
-    source,
-    /** Lets the source emit up to (excluding) `n`. */
-    openUntil(n: number) {
-      limit = n;
-      for (const wake of waiting) wake();
-      waiting.clear();
-    },
-  };
+  return { source, openUntil: (n: number) => gate.openUntil(n) };
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Source } from '../../src/index.js';
+import { limitGate } from './gatedSource.js';
 
 /** One split of `unevenSplits`: numbers from `next` up to (excluding) `end`. */
 export type Split = { readonly next: number; readonly end: number };
@@ -9,8 +10,7 @@ export type Split = { readonly next: number; readonly end: number };
  * waits for data). Rescalable: a restore deals what is left to its subtasks.
  */
 export function unevenSplits() {
-  let limit = 100;
-  const waiting = new Set<() => void>();
+  const gate = limitGate(100);
   const source: Source<number, Split[]> = {
     parallel: true,
     rescalable: true,
@@ -23,8 +23,8 @@ export function unevenSplits() {
         read: async (max) => {
           const split = splits[0];
           if (split === undefined) return null;
-          while (split.next >= limit) await new Promise<void>((resolve) => waiting.add(resolve));
-          const count = Math.min(max, Math.min(split.end, limit) - split.next);
+          await gate.past(split.next);
+          const count = Math.min(max, Math.min(split.end, gate.limit) - split.next);
           const records = Array.from({ length: count }, (_, i) => split.next + i);
           const next = split.next + count;
           splits = next === split.end ? splits.slice(1) : [{ next, end: split.end }, ...splits.slice(1)];
@@ -34,13 +34,6 @@ export function unevenSplits() {
       };
     },
   };
-  return {
-    source,
-    openUntil(n: number) {
-      limit = n;
-      for (const wake of waiting) wake();
-      waiting.clear();
-    },
-  };
+  return { source, openUntil: (n: number) => gate.openUntil(n) };
 }
 
