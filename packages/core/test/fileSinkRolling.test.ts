@@ -101,6 +101,17 @@ describe("FileSink 'rolling': part files that span checkpoints", { timeout: REAL
     await w.close!();
   });
 
+  it('counts partSizeBytes in UTF-8 bytes, not characters', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'roll-'));
+    const w = await writer(dir, { rolling: { checkpointsPerPart: 1_000, partSizeBytes: 100 } });
+    // 3 lines of 25 characters, 37 bytes each (a euro sign takes 3): 75 characters, 111 bytes.
+    for (let id = 0; id < 3; id++) void w.write({ id, text: '€€€€€€' } as Row);
+    await checkpoint(w, 1);
+    expect(published(dir)).toEqual([range(0, 3)]);
+    expect(statSync(join(dir, readdirSync(dir).find((f) => !f.startsWith('.'))!)).size).toBe(111);
+    await w.close!();
+  });
+
   it('publishes the open part at the end of input (the final checkpoint)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'roll-'));
     const w = await writer(dir, { rolling: { checkpointsPerPart: 10 } });

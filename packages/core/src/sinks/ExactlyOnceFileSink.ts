@@ -144,7 +144,7 @@ class PartWriter<T> implements SinkWriter<T> {
       part.barriers++;
       const { checkpointsPerPart, partSizeBytes } = this.policy;
       // Decided here, at the barrier: the records after it go to the open part or to a new one.
-      const closes = this.ending || part.barriers >= checkpointsPerPart || part.file.approximateSize >= partSizeBytes;
+      const closes = this.ending || part.barriers >= checkpointsPerPart || part.file.sizeWhenFlushed >= partSizeBytes;
       const synced = part.file.sync().then((length) => ({ ...part.names, length }));
       if (closes) {
         this.open = undefined;

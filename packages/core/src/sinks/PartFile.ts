@@ -23,7 +23,8 @@ const openHere = new Map<string, number>();
  */
 export class PartFile {
   private lines: string[] = [];
-  private bufferedChars = 0;
+  /** The UTF-8 bytes of `lines`. */
+  private bufferedBytes = 0;
   /** The file's size once every write handed out so far is done: where the next write goes. */
   private size: number;
   /** The size the last fsync made durable (-1: none yet, so a new empty file is fsynced too). */
@@ -78,9 +79,9 @@ export class PartFile {
     return new PartFile(path, opening, length);
   }
 
-  /** Its size once what is buffered is written, counting a buffered character as a byte (UTF-8 may take more): for a size limit. */
-  get approximateSize(): number {
-    return this.size + this.bufferedChars;
+  /** Its size in bytes once what is buffered is written: for a size limit. */
+  get sizeWhenFlushed(): number {
+    return this.size + this.bufferedBytes;
   }
 
   /** Settles once the file is open; rejects when it cannot be. */
@@ -95,8 +96,8 @@ export class PartFile {
    */
   append(line: string): Promise<void> | undefined {
     this.lines.push(line, '\n');
-    this.bufferedChars += line.length + 1;
-    return this.bufferedChars >= FLUSH_BYTES ? this.flush() : undefined;
+    this.bufferedBytes += Buffer.byteLength(line) + 1;
+    return this.bufferedBytes >= FLUSH_BYTES ? this.flush() : undefined;
   }
 
   /** Writes out the buffered lines. */
@@ -104,7 +105,7 @@ export class PartFile {
     if (this.lines.length === 0) return this.enqueue(() => Promise.resolve());
     const bytes = Buffer.from(this.lines.join(''));
     this.lines = [];
-    this.bufferedChars = 0;
+    this.bufferedBytes = 0;
     const position = this.size;
     this.size += bytes.length;
     return this.enqueue((handle) => this.writeAll(handle, bytes, position));
