@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { threadId, Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { DirectoryInUseError, FileCheckpointStorage, FileSink, InvalidJobError, LOCK_FILE, ManualClock, RestartStrategies, StreamExecutionEnvironment, type CheckpointStorage, type Sink, type Source } from '../src/index.js';
+import { lockFileStamp, removeStaleLockFile, takeoverClaim } from '../src/runtime/DirectoryLock.js';
 import { processStartedAt } from '../src/runtime/processes.js';
 import { exactlyOnce } from './slots/fixtures/jobs.job.js';
 import { driveUntilDone, gatedSource, until } from './support/gatedSource.js';
@@ -386,6 +387,37 @@ describe('one job at a time per directory, across processes (lock files)', () =>
     writeFileSync(join(out, LOCK_FILE), holder(process.pid, { thread: threadId }));
     expect((await run(storage, out)).status).toBe('finished');
     expect(existsSync(join(out, LOCK_FILE))).toBe(false);
+  });
+
+  it('removes a stale lock file only while it is still that file: a process that judged it stale after another took it over leaves the new lock', () => {
+    const { out } = dirs();
+    mkdirSync(out, { recursive: true });
+    const lockFile = join(out, LOCK_FILE);
+    writeFileSync(lockFile, holder(deadPid()));
+    const stale = lockFileStamp(lockFile) as string;
+    // Two processes judged it stale. The first removes it and locks (its new file may get the removed one's inode).
+    expect(removeStaleLockFile(lockFile, stale)).toBe('removed');
+    const taken = holder(process.ppid, { processStart: processStartedAt(process.ppid), job: 'first' });
+    writeFileSync(lockFile, taken);
+    // The second removes nothing: the file there is no longer the one it judged.
+    expect(removeStaleLockFile(lockFile, stale)).toBe('replaced');
+    expect(readdirSync(out)).toEqual([LOCK_FILE]);
+    expect(readFileSync(lockFile, 'utf8')).toBe(taken);
+  });
+
+  it('refuses to start while another process is taking over a stale lock file, and clears the claim a killed taker left once it is old', async () => {
+    const { storage, out } = dirs();
+    mkdirSync(out, { recursive: true });
+    const lockFile = join(out, LOCK_FILE);
+    writeFileSync(lockFile, holder(deadPid()));
+    const claim = takeoverClaim(lockFile, lockFileStamp(lockFile) as string);
+    writeFileSync(claim, '');
+    await expect(run(storage, out)).rejects.toThrow(`which another process is taking over its stale lock file '${lockFile}'`);
+    expect(existsSync(lockFile)).toBe(true);
+    const old = (Date.now() - 60_000) / 1000;
+    utimesSync(claim, old, old);
+    expect((await run(storage, out)).status).toBe('finished');
+    expect(readdirSync(out).filter((name) => name.startsWith('.tributary'))).toEqual([]);
   });
 
   it('refuses a lock file of another live thread of this process, and one that names no process yet unless it is old', async () => {

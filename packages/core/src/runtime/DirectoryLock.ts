@@ -1,4 +1,4 @@
-import { chmodSync, closeSync, openSync, readFileSync, realpathSync, rmSync, statSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, fstatSync, openSync, readFileSync, realpathSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { brandClass } from '../api/brandClass.js';
@@ -51,6 +51,12 @@ interface Holder {
 /** A lock file that names no process (yet), and how long ago it was last written. */
 interface Unwritten {
   readonly unwrittenForMs: number;
+}
+
+/** What was read from a lock file: whom it names, and which file it was (its inode and modification time). */
+interface LockFileRead {
+  readonly holder: Holder | Unwritten;
+  readonly file: string;
 }
 
 /** `execute()` rejects with this, before the job reads or writes anything, when a directory it writes by itself is another job's. */
@@ -110,6 +116,8 @@ const REUSED_PID_MS = 5_000;
 const UNWRITTEN_STALE_MS = 10_000;
 /** Takeovers of a stale lock file that other processes raced before giving up. */
 const TAKEOVER_TRIES = 3;
+/** A claim on taking over a stale lock file still there this long after it was made was left by a process killed meanwhile. */
+const CLAIM_STALE_MS = 10_000;
 
 /**
  * Locks each directory for the job `jobId` (in path order). Synchronous, so
@@ -208,9 +216,10 @@ class DirectoryLock {
         locked.set(path, { jobId: job.jobId, job: job.jobName });
         return new DirectoryLock(path, holder);
       }
-      const found = readHolder(lockFile);
+      const read = readLockFile(lockFile);
       // Released meanwhile: try again.
-      if (found === 'absent') continue;
+      if (read === 'absent') continue;
+      const found = read.holder;
       if (!isGone(found)) {
         if (!('pid' in found)) throw inUse(`another process is locking (its lock file '${lockFile}' names no process yet)`, undefined);
         const where = found.pid !== process.pid ? `process ${found.pid}` : found.thread === threadId ? 'this process' : `another thread of this process (pid ${found.pid})`;
@@ -220,7 +229,9 @@ class DirectoryLock {
         );
       }
       if (tries >= TAKEOVER_TRIES) throw inUse(`other processes keep locking (lock file '${lockFile}')`, undefined);
-      rmSync(lockFile, { force: true });
+      if (removeStaleLockFile(lockFile, read.file) === 'claimed by another') {
+        throw inUse(`another process is taking over its stale lock file '${lockFile}'`, undefined);
+      }
     }
   }
 
@@ -234,8 +245,9 @@ class DirectoryLock {
   release(): void {
     const lockFile = join(this.path, LOCK_FILE);
     try {
-      const found = readHolder(lockFile);
-      if (typeof found === 'object' && 'pid' in found && found.jobId === this.holder.jobId && found.pid === this.holder.pid) rmSync(lockFile, { force: true });
+      const read = readLockFile(lockFile);
+      const found = read === 'absent' ? undefined : read.holder;
+      if (found !== undefined && 'pid' in found && found.jobId === this.holder.jobId && found.pid === this.holder.pid) rmSync(lockFile, { force: true });
     } catch {
       // The run that finds it takes it over: it names a job that is not running.
     } finally {
@@ -282,13 +294,24 @@ function createLockFile(lockFile: string, holder: Holder): 'created' | 'exists' 
   }
 }
 
-/** The holder a lock file names; how old it is when it names none (yet); 'absent' when it is gone. */
-function readHolder(lockFile: string): Holder | Unwritten | 'absent' {
+/**
+ * The holder a lock file names, or how old it is when it names none (yet), and which file that is (read through one
+ * descriptor, so both are of one file); 'absent' when it is gone.
+ */
+function readLockFile(lockFile: string): LockFileRead | 'absent' {
   let text: string;
+  let file: string;
   let modified: number;
   try {
-    modified = statSync(lockFile).mtimeMs;
-    text = readFileSync(lockFile, 'utf8');
+    const fd = openSync(lockFile, 'r');
+    try {
+      const stats = fstatSync(fd, { bigint: true });
+      file = fileStamp(stats);
+      modified = Number(stats.mtimeMs);
+      text = readFileSync(fd, 'utf8');
+    } finally {
+      closeSync(fd);
+    }
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'absent';
     throw new Error(`could not read the lock file '${lockFile}': ${messageOf(error)}`, { cause: error });
@@ -296,12 +319,72 @@ function readHolder(lockFile: string): Holder | Unwritten | 'absent' {
   try {
     const holder = JSON.parse(text) as Partial<Holder> | null;
     // A pid of 0 or below would name a process group to process.kill(), always "alive": such a file names no one.
-    if (Number.isInteger(holder?.pid) && (holder?.pid as number) > 0 && typeof holder?.jobId === 'string') return holder as Holder;
+    if (Number.isInteger(holder?.pid) && (holder?.pid as number) > 0 && typeof holder?.jobId === 'string') return { holder: holder as Holder, file };
   } catch {
     // Created, not written yet (or cut short by a kill): judged by its age.
   }
   // A time ahead of now (a clock set wrong) is as far from now as one behind: a live writer's file is seconds old.
-  return { unwrittenForMs: Math.abs(wallClock.now() - modified) };
+  return { holder: { unwrittenForMs: Math.abs(wallClock.now() - modified) }, file };
+}
+
+/** Which file this is: its inode and its modification time in ns (a file made in place of a removed one may get its inode). */
+function fileStamp(stats: { readonly ino: bigint; readonly mtimeNs: bigint }): string {
+  return `${stats.ino}-${stats.mtimeNs}`;
+}
+
+/**
+ * Removes the lock file judged stale, `stale` (its {@link fileStamp}), unless another file has taken its place.
+ * Processes that judged one file stale at once would otherwise each remove "it", the later ones removing the lock
+ * the first had just made, and each would then hold the directory (2 or 3 of 6 processes started together did, in
+ * 12 rounds of 20). So a taker first makes a claim file named for the stale file, which only one process can make,
+ * and removes the lock file only while it is still that file; the claim goes once it has. A claim left by a
+ * process killed in between is cleared once it is old. Returns 'claimed by another' when another process holds
+ * the claim: it is taking the directory over.
+ */
+export function removeStaleLockFile(lockFile: string, stale: string): 'removed' | 'replaced' | 'claimed by another' {
+  const claim = takeoverClaim(lockFile, stale);
+  let fd: number;
+  try {
+    fd = openSync(claim, 'wx');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    if (!claimIsStale(claim)) return 'claimed by another';
+    rmSync(claim, { force: true });
+    return 'replaced';
+  }
+  closeSync(fd);
+  try {
+    // Only a holder of this claim removes this file: while it is here, no one else makes another in its place.
+    if (lockFileStamp(lockFile) !== stale) return 'replaced';
+    rmSync(lockFile, { force: true });
+    return 'removed';
+  } finally {
+    rmSync(claim, { force: true });
+  }
+}
+
+/** The claim file on taking over the lock file `lockFile` while it is the file `stale` (see removeStaleLockFile). */
+export function takeoverClaim(lockFile: string, stale: string): string {
+  return `${lockFile}.takeover-${stale}`;
+}
+
+/** The {@link fileStamp} of the file at `path`; undefined when there is none. */
+export function lockFileStamp(path: string): string | undefined {
+  try {
+    return fileStamp(statSync(path, { bigint: true }));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+function claimIsStale(claim: string): boolean {
+  try {
+    return Math.abs(wallClock.now() - statSync(claim).mtimeMs) > CLAIM_STALE_MS;
+  } catch {
+    // Gone meanwhile: its taker is done; look again.
+    return true;
+  }
 }
 
 /**
