@@ -260,7 +260,7 @@ describe('what a job may share, and how long it holds its directories', () => {
   });
 
   it('holds the checkpoint directory after it ended while a store it gave up on is pending, and releases it once the store settles', async () => {
-    const { storage, out } = dirs();
+    const { storage } = dirs();
     const files = new FileCheckpointStorage(storage);
     let finishStore!: () => void;
     const stalled = new Promise<void>((resolve) => (finishStore = resolve));
@@ -280,7 +280,8 @@ describe('what a job may share, and how long it holds its directories', () => {
     const clock = new ManualClock(0);
     const gate = gatedSource(100);
     const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock, closeTimeoutMs: 100 }).enableCheckpointing(10, { storage: stalling });
-    env.fromSource(gate.source, 'numbers').sinkTo(FileSink.jsonLines<number>(out));
+    // A sink without I/O: a FileSink's close (an fsync) could outlast closeTimeoutMs on a loaded machine, and be abandoned too.
+    env.fromSource(gate.source, 'numbers').addSink(() => undefined);
     const running = env.executeAsync('first');
     gate.openUntil(10);
     await clock.advance(10);
@@ -395,29 +396,39 @@ describe('one job at a time per directory, across processes (lock files)', () =>
     const lockFile = join(out, LOCK_FILE);
     writeFileSync(lockFile, holder(deadPid()));
     const stale = lockFileStamp(lockFile) as string;
+    const taker = JSON.parse(holder(process.pid, { thread: threadId, processStart: 0 })) as Parameters<typeof removeStaleLockFile>[2];
     // Two processes judged it stale. The first removes it and locks (its new file may get the removed one's inode).
-    expect(removeStaleLockFile(lockFile, stale)).toBe('removed');
+    expect(removeStaleLockFile(lockFile, stale, taker)).toBe('removed');
     const taken = holder(process.ppid, { processStart: processStartedAt(process.ppid), job: 'first' });
     writeFileSync(lockFile, taken);
     // The second removes nothing: the file there is no longer the one it judged.
-    expect(removeStaleLockFile(lockFile, stale)).toBe('replaced');
+    expect(removeStaleLockFile(lockFile, stale, taker)).toBe('replaced');
     expect(readdirSync(out)).toEqual([LOCK_FILE]);
     expect(readFileSync(lockFile, 'utf8')).toBe(taken);
   });
 
-  it('refuses to start while another process is taking over a stale lock file, and clears the claim a killed taker left once it is old', async () => {
+  it('refuses to start while a live process is taking over a stale lock file, however long it takes; passes over the claim of a taker that died', async () => {
     const { storage, out } = dirs();
     mkdirSync(out, { recursive: true });
     const lockFile = join(out, LOCK_FILE);
     writeFileSync(lockFile, holder(deadPid()));
-    const claim = takeoverClaim(lockFile, lockFileStamp(lockFile) as string);
-    writeFileSync(claim, '');
-    await expect(run(storage, out)).rejects.toThrow(`which another process is taking over its stale lock file '${lockFile}'`);
-    expect(existsSync(lockFile)).toBe(true);
+    const stale = lockFileStamp(lockFile) as string;
+    const claim = (number: number) => takeoverClaim(lockFile, stale, number);
+    // A live taker (the parent process) paused in its takeover for a minute: its claim is old, and still its.
+    writeFileSync(claim(0), holder(process.ppid, { processStart: processStartedAt(process.ppid), job: 'paused' }));
     const old = (Date.now() - 60_000) / 1000;
-    utimesSync(claim, old, old);
+    utimesSync(claim(0), old, old);
+    await expect(run(storage, out)).rejects.toThrow(`which job 'paused' (c0ffee) in process ${process.ppid} is taking over its stale lock file '${lockFile}' (claim '${claim(0)}')`);
+    // A claim still being written (naming no one yet) is a live taker's too, while it is young.
+    writeFileSync(claim(0), '');
+    await expect(run(storage, out)).rejects.toThrow(`another process is taking over its stale lock file '${lockFile}' (its claim '${claim(0)}' names no process yet)`);
+    expect(existsSync(lockFile)).toBe(true);
+    // Killed during its takeover: its claim stays, passed over for the next number, which the new taker removes again.
+    const dead = holder(deadPid(), { job: 'killed' });
+    writeFileSync(claim(0), dead);
     expect((await run(storage, out)).status).toBe('finished');
-    expect(readdirSync(out).filter((name) => name.startsWith('.tributary'))).toEqual([]);
+    expect(readdirSync(out).filter((name) => name.startsWith('.tributary'))).toEqual([claim(0).slice(out.length + 1)]);
+    expect(readFileSync(claim(0), 'utf8')).toBe(dead);
   });
 
   it('refuses a lock file of another live thread of this process, and one that names no process yet unless it is old', async () => {

@@ -116,8 +116,8 @@ const REUSED_PID_MS = 5_000;
 const UNWRITTEN_STALE_MS = 10_000;
 /** Takeovers of a stale lock file that other processes raced before giving up. */
 const TAKEOVER_TRIES = 3;
-/** A claim on taking over a stale lock file still there this long after it was made was left by a process killed meanwhile. */
-const CLAIM_STALE_MS = 10_000;
+/** Claims on taking over one stale lock file passed over (their claimants gone) before giving up. */
+const MOST_CLAIMS = 16;
 
 /**
  * Locks each directory for the job `jobId` (in path order). Synchronous, so
@@ -222,15 +222,21 @@ class DirectoryLock {
       const found = read.holder;
       if (!isGone(found)) {
         if (!('pid' in found)) throw inUse(`another process is locking (its lock file '${lockFile}' names no process yet)`, undefined);
-        const where = found.pid !== process.pid ? `process ${found.pid}` : found.thread === threadId ? 'this process' : `another thread of this process (pid ${found.pid})`;
         throw inUse(
-          `job '${found.job}' (${found.jobId}) in ${where} has been writing since ${found.since} (lock file '${lockFile}'; if no such job runs, delete it)`,
+          `job '${found.job}' (${found.jobId}) in ${holderPlace(found)} has been writing since ${found.since} (lock file '${lockFile}'; if no such job runs, delete it)`,
           found.pid,
         );
       }
       if (tries >= TAKEOVER_TRIES) throw inUse(`other processes keep locking (lock file '${lockFile}')`, undefined);
-      if (removeStaleLockFile(lockFile, read.file) === 'claimed by another') {
-        throw inUse(`another process is taking over its stale lock file '${lockFile}'`, undefined);
+      const takeover = removeStaleLockFile(lockFile, read.file, holder);
+      if (takeover === 'unwritable') return undefined;
+      if (takeover === 'claims exhausted') {
+        throw inUse(`${MOST_CLAIMS} takeovers of its stale lock file '${lockFile}' were cut short; if no job runs there, delete it and its '.takeover-' claims`, undefined);
+      }
+      if (typeof takeover === 'object') {
+        const { claim, claimant } = takeover;
+        if (!('pid' in claimant)) throw inUse(`another process is taking over its stale lock file '${lockFile}' (its claim '${claim}' names no process yet)`, undefined);
+        throw inUse(`job '${claimant.job}' (${claimant.jobId}) in ${holderPlace(claimant)} is taking over its stale lock file '${lockFile}' (claim '${claim}')`, claimant.pid);
       }
     }
   }
@@ -336,36 +342,45 @@ function fileStamp(stats: { readonly ino: bigint; readonly mtimeNs: bigint }): s
  * Removes the lock file judged stale, `stale` (its {@link fileStamp}), unless another file has taken its place.
  * Processes that judged one file stale at once would otherwise each remove "it", the later ones removing the lock
  * the first had just made, and each would then hold the directory (2 or 3 of 6 processes started together did, in
- * 12 rounds of 20). So a taker first makes a claim file named for the stale file, which only one process can make,
- * and removes the lock file only while it is still that file; the claim goes once it has. A claim left by a
- * process killed in between is cleared once it is old. Returns 'claimed by another' when another process holds
- * the claim: it is taking the directory over.
+ * 12 rounds of 30). So a taker first makes a claim file naming itself, as a lock file does, which only one process
+ * can make, and removes the lock file only while it is still that file; it then removes its claim. Another taker
+ * meanwhile finds the claim and is refused while its claimant lives, however long that one pauses. Claims are
+ * numbered: one whose claimant is gone (killed during its takeover) is passed over for the next number, never
+ * removed, since a taker that judged it and then removed "it" could remove a live claim made in its place.
+ * Returns the claim and its claimant when another lives; 'unwritable' when the directory takes no claim.
  */
-export function removeStaleLockFile(lockFile: string, stale: string): 'removed' | 'replaced' | 'claimed by another' {
-  const claim = takeoverClaim(lockFile, stale);
-  let fd: number;
-  try {
-    fd = openSync(claim, 'wx');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    if (!claimIsStale(claim)) return 'claimed by another';
-    rmSync(claim, { force: true });
-    return 'replaced';
+export function removeStaleLockFile(
+  lockFile: string,
+  stale: string,
+  taker: Holder,
+): 'removed' | 'replaced' | 'unwritable' | 'claims exhausted' | { readonly claim: string; readonly claimant: Holder | Unwritten } {
+  for (let number = 0, tries = 0; number < MOST_CLAIMS && tries < 2 * MOST_CLAIMS; tries++) {
+    const claim = takeoverClaim(lockFile, stale, number);
+    const created = createLockFile(claim, taker);
+    if (created === 'unwritable') return 'unwritable';
+    if (created === 'exists') {
+      const read = readLockFile(claim);
+      // Its taker finished and removed it: the stale file is gone or replaced, which this number's claim then shows.
+      if (read === 'absent') continue;
+      if (!isGone(read.holder)) return { claim, claimant: read.holder };
+      number++;
+      continue;
+    }
+    try {
+      // Only the one live claimant removes this file: while it is here, no one else makes another in its place.
+      if (lockFileStamp(lockFile) !== stale) return 'replaced';
+      rmSync(lockFile, { force: true });
+      return 'removed';
+    } finally {
+      rmSync(claim, { force: true });
+    }
   }
-  closeSync(fd);
-  try {
-    // Only a holder of this claim removes this file: while it is here, no one else makes another in its place.
-    if (lockFileStamp(lockFile) !== stale) return 'replaced';
-    rmSync(lockFile, { force: true });
-    return 'removed';
-  } finally {
-    rmSync(claim, { force: true });
-  }
+  return 'claims exhausted';
 }
 
-/** The claim file on taking over the lock file `lockFile` while it is the file `stale` (see removeStaleLockFile). */
-export function takeoverClaim(lockFile: string, stale: string): string {
-  return `${lockFile}.takeover-${stale}`;
+/** Claim `number` on taking over the lock file `lockFile` while it is the file `stale` (see removeStaleLockFile). */
+export function takeoverClaim(lockFile: string, stale: string, number: number): string {
+  return `${lockFile}.takeover-${stale}-${number}`;
 }
 
 /** The {@link fileStamp} of the file at `path`; undefined when there is none. */
@@ -378,13 +393,10 @@ export function lockFileStamp(path: string): string | undefined {
   }
 }
 
-function claimIsStale(claim: string): boolean {
-  try {
-    return Math.abs(wallClock.now() - statSync(claim).mtimeMs) > CLAIM_STALE_MS;
-  } catch {
-    // Gone meanwhile: its taker is done; look again.
-    return true;
-  }
+/** Where the holder of a lock (or a claim) runs, for messages: `process 123`, `this process`, `another thread of this process (pid 123)`. */
+function holderPlace(holder: Holder): string {
+  if (holder.pid !== process.pid) return `process ${holder.pid}`;
+  return holder.thread === threadId ? 'this process' : `another thread of this process (pid ${holder.pid})`;
 }
 
 /**
