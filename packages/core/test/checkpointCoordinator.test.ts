@@ -160,6 +160,23 @@ const scenarios: { name: string; steps: Step[]; expected: Expected }[] = [
     expected: { triggered: ['src0:1', 'src1:1'], stored: [], notified: [] },
   },
   {
+    // In slots the reports come in any order: the last source's final snapshot, with no checkpoint pending, before the
+    // sink says its input ended. No task could inject then, and the timer stopped; the flushing sink restarts it.
+    name: "goes on checkpointing a task that reports its input ended after the last source's final snapshot stopped the timer",
+    steps: [
+      { inputEnded: 'src0' },
+      { inputEnded: 'src1' },
+      { finalSnapshot: 'src0' },
+      { finalSnapshot: 'src1' },
+      { inputEnded: 'sink' },
+      { advance: INTERVAL },
+      { ack: 'sink', id: 1 },
+      { advance: INTERVAL },
+    ],
+    // The sources' final snapshots are in checkpoint 1: they are told to commit what those left.
+    expected: { triggered: ['sink:1', 'sink:2'], stored: [1], notified: ['src0:final', 'src1:final', 'sink:1'] },
+  },
+  {
     name: 'stores the final checkpoint once every task offered its final snapshot, then notifies every task once',
     steps: [
       { inputEnded: 'src0' },

@@ -222,6 +222,9 @@ export class CheckpointCoordinator {
     if (pending !== undefined && !pending.final && pending.storing !== true && !pending.acks.has(task) && placement !== undefined && !this.stopped) {
       this.triggerTask(pending, task, placement.id);
     }
+    // The last source's final snapshot may have come first (in slots they come in any order) and stopped the timer
+    // while no task could inject: this task can now, as it flushes.
+    if (pending === undefined && this.cancelTimer === undefined && this.options.intervalMs > 0) this.schedule();
   }
 
   /**
@@ -237,7 +240,10 @@ export class CheckpointCoordinator {
   /** A task flushed everything and offers its final snapshot; once every task did, the final checkpoint is stored. */
   private finishTask(task: string, snapshot: TaskSnapshot): void {
     this.finalAcks.set(task, snapshot);
-    if (!this.canInject) this.cancelTimer?.();
+    if (!this.canInject) {
+      this.cancelTimer?.();
+      this.cancelTimer = undefined;
+    }
     const pending = this.pending;
     if (pending !== undefined && !this.stopped) this.completeIfCovered(pending);
     if (this.finalAcks.size !== this.placements.size) return;
