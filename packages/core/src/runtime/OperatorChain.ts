@@ -18,7 +18,7 @@ export interface ChainedOperator {
   readonly terminal?: boolean;
 }
 
-/** The snapshot of an operator that ended its input in a task still flushing. */
+/** The snapshot of an operator that ended its input and emits (see `snapshot` and `finalSnapshot`). */
 const FINISHED: OperatorSnapshot = { finished: true };
 
 /** The operators' part of a checkpoint: each operator's snapshot by id. */
@@ -129,13 +129,22 @@ export class OperatorChain {
     );
   }
 
-  /** The snapshot at the end of input; without stored snapshots (no checkpointing) only the operators' own state. */
+  /**
+   * The snapshot at the end of input: every operator finished. As in a checkpoint taken while the chain flushes,
+   * those that emit keep no state: the checkpoints that hold this snapshot hold what they emitted downstream, so a
+   * restore at any parallelism before this task commits does not emit it again. Sinks keep theirs (their last
+   * writes); without stored snapshots (no checkpointing), only their own state.
+   */
   async finalSnapshot(driver: ChainDriver, checkpointId: number, withKeyedState: boolean): Promise<ChainSnapshot> {
     return Promise.all(
-      this.operators.map(async ({ id, operator, ctx }) => ({
-        id,
-        snapshot: { ...((await driver.step('the final checkpoint', ctx.description, () => snapshotOperator(ctx, operator, checkpointId, withKeyedState))) ?? {}), finished: true },
-      })),
+      this.operators.map(async ({ id, operator, ctx, terminal }) =>
+        terminal !== true
+          ? { id, snapshot: FINISHED }
+          : {
+              id,
+              snapshot: { ...((await driver.step('the final checkpoint', ctx.description, () => snapshotOperator(ctx, operator, checkpointId, withKeyedState))) ?? {}), finished: true },
+            },
+      ),
     );
   }
 
