@@ -161,13 +161,15 @@ const scenarios: { name: string; steps: Step[]; expected: Expected }[] = [
   },
   {
     // In slots the reports come in any order: the last source's final snapshot, with no checkpoint pending, before the
-    // sink says its input ended. No task could inject then, and the timer stopped; the flushing sink restarts it.
-    name: "goes on checkpointing a task that reports its input ended after the last source's final snapshot stopped the timer",
+    // sink says its input ended. A timer then finds no task able to inject and the schedule stops; the flushing sink
+    // restarts it.
+    name: "goes on checkpointing a task that reports its input ended after the last source's final snapshot stopped the schedule",
     steps: [
       { inputEnded: 'src0' },
       { inputEnded: 'src1' },
       { finalSnapshot: 'src0' },
       { finalSnapshot: 'src1' },
+      { advance: INTERVAL },
       { inputEnded: 'sink' },
       { advance: INTERVAL },
       { ack: 'sink', id: 1 },

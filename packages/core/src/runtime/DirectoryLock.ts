@@ -354,16 +354,15 @@ export function removeStaleLockFile(
   stale: string,
   taker: Holder,
 ): 'removed' | 'replaced' | 'unwritable' | 'claims exhausted' | { readonly claim: string; readonly claimant: Holder | Unwritten } {
-  for (let number = 0, tries = 0; number < MOST_CLAIMS && tries < 2 * MOST_CLAIMS; tries++) {
+  for (let number = 0; number < MOST_CLAIMS; number++) {
     const claim = takeoverClaim(lockFile, stale, number);
     const created = createLockFile(claim, taker);
     if (created === 'unwritable') return 'unwritable';
     if (created === 'exists') {
       const read = readLockFile(claim);
-      // Its taker finished and removed it: the stale file is gone or replaced, which this number's claim then shows.
-      if (read === 'absent') continue;
+      // Its taker finished and removed it: the stale file is gone or replaced, and the caller looks again.
+      if (read === 'absent') return 'replaced';
       if (!isGone(read.holder)) return { claim, claimant: read.holder };
-      number++;
       continue;
     }
     try {

@@ -222,8 +222,8 @@ export class CheckpointCoordinator {
     if (pending !== undefined && !pending.final && pending.storing !== true && !pending.acks.has(task) && placement !== undefined && !this.stopped) {
       this.triggerTask(pending, task, placement.id);
     }
-    // The last source's final snapshot may have come first (in slots they come in any order) and stopped the timer
-    // while no task could inject: this task can now, as it flushes.
+    // The schedule stops when a timer finds no task able to inject a barrier, as after the last source's final
+    // snapshot (in slots it may come before this report): this task can now, as it flushes.
     if (pending === undefined && this.cancelTimer === undefined && this.options.intervalMs > 0) this.schedule();
   }
 
@@ -240,10 +240,6 @@ export class CheckpointCoordinator {
   /** A task flushed everything and offers its final snapshot; once every task did, the final checkpoint is stored. */
   private finishTask(task: string, snapshot: TaskSnapshot): void {
     this.finalAcks.set(task, snapshot);
-    if (!this.canInject) {
-      this.cancelTimer?.();
-      this.cancelTimer = undefined;
-    }
     const pending = this.pending;
     if (pending !== undefined && !this.stopped) this.completeIfCovered(pending);
     if (this.finalAcks.size !== this.placements.size) return;

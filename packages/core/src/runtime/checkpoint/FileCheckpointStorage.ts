@@ -82,14 +82,12 @@ export class FileCheckpointStorage implements CheckpointStorage {
     const temp = `${location}.tmp-${process.pid}`;
     writing.add(temp);
     try {
-      try {
-        await writeDurably(temp, [MAGIC, digest, payload], this.fileMode);
-      } catch (error) {
+      await writeDurably(temp, [MAGIC, digest, payload], this.fileMode).catch(async (error: unknown) => {
         // A torn temp file is never published; removing it frees the space it took. If even that
         // fails, the next start removes it.
         await rm(temp, { force: true }).catch(() => undefined);
         throw new Error(`writing ${temp} failed: ${messageOf(error)}`, { cause: error });
-      }
+      });
       await rename(temp, location);
     } finally {
       writing.delete(temp);
