@@ -145,6 +145,33 @@ describe('barrier alignment, single cases', () => {
     expect(channel.poll()).toBeUndefined();
   });
 
+  // A coordinator that aborts a checkpoint lets barriers cross: a source that had not yet taken the aborted
+  // request injects only the next one (Task.triggerCheckpoint keeps the newest).
+  it('abandons an alignment when a newer barrier comes, and drops an older one', () => {
+    const channel = new InputChannel<string>(2, 100);
+    channel.pushBarrier(0, new CheckpointBarrier(1));
+    channel.push(0, ['0:between']);
+    channel.pushBarrier(0, new CheckpointBarrier(2));
+    channel.push(0, ['0:after']);
+    channel.push(1, ['1:before']);
+    channel.pushBarrier(1, new CheckpointBarrier(2));
+    channel.push(1, ['1:after']);
+    const out: unknown[] = [];
+    for (let item = channel.poll(); item !== undefined; item = channel.poll()) out.push(item);
+    // Checkpoint 2 splits both inputs where their barrier 2 is; barrier 1 is released for neither.
+    expect(out.slice(0, 3)).toEqual([['1:before'], ['0:between'], new CheckpointBarrier(2)]);
+    expect(out.slice(3).flat().sort()).toEqual(['0:after', '1:after']);
+
+    const aligner = new BarrierAligner(2);
+    expect(aligner.onBarrier(1, new CheckpointBarrier(4))).toBeUndefined();
+    expect(aligner.onBarrier(0, new CheckpointBarrier(3))).toBeUndefined();
+    expect(aligner.isBlocked(0)).toBe(false);
+    expect(aligner.onBarrier(0, new CheckpointBarrier(4))).toEqual(new CheckpointBarrier(4));
+    // A barrier of a checkpoint already released or abandoned starts nothing.
+    expect(aligner.onBarrier(1, new CheckpointBarrier(3))).toBeUndefined();
+    expect(aligner.isBlocked(1)).toBe(false);
+  });
+
   it('wakes a producer whose full queue the reader took a barrier from', async () => {
     const channel = new InputChannel<string>(2, 1);
     channel.pushBarrier(0, new CheckpointBarrier(1));

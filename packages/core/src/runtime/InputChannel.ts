@@ -106,6 +106,8 @@ export class InputChannel<T> implements InputGate<T> {
       if (head instanceof CheckpointBarrier) {
         const aligned = this.aligner.onBarrier(p, head);
         if (aligned !== undefined) return aligned;
+        // A newer barrier may have unblocked inputs this scan passed (see BarrierAligner): scan them again.
+        i = -1;
         continue;
       }
       this.next = (p + 1) % n;
