@@ -69,7 +69,7 @@ export {
   type MetricVariables,
 } from './metrics/MetricRegistry.js';
 export { Histogram, HISTOGRAM_BUCKETS, type HistogramSnapshot, type HistogramTotals, type HistogramOptions } from './metrics/Histogram.js';
-export { describeMetric, type MetricDescription } from './metrics/metricCatalog.js';
+export { describeMetric, exportedVariables, type MetricDescription } from './metrics/metricCatalog.js';
 export { metricOperatorNames } from './metrics/operatorNames.js';
 
 // Operator SPI: for operator authors (@tributary/async, the test harnesses).
@@ -105,3 +105,4 @@ export { FileSource, type FileSplit } from './sources/FileSource.js';
 export { FileSink, type FileSinkOptions } from './sinks/FileSink.js';
 export { TwoPhaseCommitSink } from './sinks/TwoPhaseCommitSink.js';
 export { seededRandom } from './runtime/seededRandom.js';
+export { hostHeaderAllowed } from './metrics/loopbackHost.js';

@@ -139,6 +139,26 @@ describe('metric identity', () => {
     expect(result.metrics['job.gauges.operator.Map.0.poolSize']).toBeNaN();
   });
 
+  it('a gauge that returns a bigint reads as a number, one that returns no number as NaN', async () => {
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread' });
+    env
+      .fromCollection([1])
+      .map<number>({
+        open(ctx) {
+          // Typed as numbers by the API; JavaScript callers (and `as` casts) can return anything.
+          ctx.metrics.gauge('offset', () => 123n as unknown as number);
+          ctx.metrics.gauge('label', () => 'seven' as unknown as number);
+        },
+        map: (n: number) => n,
+      })
+      .addSink(() => undefined);
+    const result = await env.execute('odd gauges');
+    expect(result.metrics['job.odd gauges.operator.Map.0.offset']).toBe(123);
+    expect(result.metrics['job.odd gauges.operator.Map.0.label']).toBeNaN();
+    // Every exporter and the job view serialize it: a bigint there threw (JSON.stringify, arithmetic with numbers).
+    expect(() => JSON.stringify(result.metrics)).not.toThrow();
+  });
+
   it('numbers operators that share a name past a number another operator has as its own name', async () => {
     const env = StreamExecutionEnvironment.create({ runtime: 'single-thread' });
     const out = await env

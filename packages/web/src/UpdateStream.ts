@@ -4,13 +4,17 @@ import type { UpdateView } from './api.js';
 /** How often a running job's state goes to the open pages. */
 export const UPDATE_INTERVAL_MS = 1000;
 
-const EVENT_STREAM_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive' };
+// No `connection` header: Node answers what the client asked (a `Connection: close` is honoured).
+const EVENT_STREAM_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store' };
 
 /**
  * The `/api/events` stream (Server-Sent Events): each open page gets the
  * current state when it connects, then an `update` every second while the
  * job runs and a last one when it ends, and then the stream ends. No page
  * open, no sampling: the view costs the job nothing while nobody looks.
+ * Each update holds the whole state, so a page that reads slower than they
+ * come (a stalled proxy, a suspended tab) skips updates while its connection
+ * still holds an unsent one: the process never buffers more than one per page.
  */
 export class UpdateStream {
   private readonly pages = new Set<ServerResponse>();
@@ -62,7 +66,7 @@ export class UpdateStream {
   private broadcast(): void {
     if (this.pages.size === 0) return;
     const text = message(this.current());
-    for (const res of this.pages) res.write(text);
+    for (const res of this.pages) if (!res.writableNeedDrain) res.write(text);
   }
 
   private stopTicking(): void {

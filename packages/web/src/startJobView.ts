@@ -1,13 +1,12 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { describeValue, OptionChecker, type JobClient } from '@tributary/core';
+import { describeValue, hostHeaderAllowed, OptionChecker, type JobClient } from '@tributary/core';
 import { JobTracker } from './JobTracker.js';
 import { MetricSampler } from './MetricSampler.js';
 import { loadPageAssets, type PageAsset } from './pageAssets.js';
 import { UpdateStream } from './UpdateStream.js';
 
 const VIEW_OPTIONS = ['port', 'host'];
-const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 /** The page's own files only: no inline script, nothing from another origin. uPlot sizes its canvases with inline styles. */
 const SECURITY_HEADERS = {
   'content-security-policy': "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:",
@@ -91,7 +90,7 @@ export async function startJobView(client: JobClient, options: JobViewOptions = 
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
       return;
     }
-    if (!hostAllowed(req, host)) {
+    if (!hostHeaderAllowed(req.headers.host, host)) {
       res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8' }).end('The job view answers only requests addressed to this machine\n');
       return;
     }
@@ -148,15 +147,4 @@ function json(res: ServerResponse, req: IncomingMessage, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
   res.end(req.method === 'HEAD' ? undefined : text);
-}
-
-/**
- * On a loopback address, only requests named for this machine: a web page
- * elsewhere could otherwise point a DNS name at 127.0.0.1 and read the view
- * from the user's browser (DNS rebinding).
- */
-function hostAllowed(req: IncomingMessage, host: string): boolean {
-  if (!LOOPBACK.has(host)) return true;
-  const name = (req.headers.host ?? '').replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
-  return LOOPBACK.has(name);
 }

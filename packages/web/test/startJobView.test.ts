@@ -29,9 +29,12 @@ async function viewOf(job: { client: JobClient; openUntil: (n: number) => void }
 }
 
 /** A raw request, so the test chooses the method and the Host header. */
-function send(url: string, options: { method?: string; host?: string; target?: string } = {}): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+function send(
+  url: string,
+  options: { method?: string; host?: string; target?: string; connection?: string } = {},
+): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
   return new Promise((resolve, reject) => {
-    const headers = options.host === undefined ? {} : { host: options.host };
+    const headers = { ...(options.host === undefined ? {} : { host: options.host }), ...(options.connection === undefined ? {} : { connection: options.connection }) };
     // `target` sends that request-target as it is, as a client that builds its own request line can.
     const { hostname, port } = new URL(url);
     const where = options.target === undefined ? { ...urlToHttpOptions(new URL(url)) } : { host: hostname, port, path: options.target };
@@ -162,6 +165,8 @@ describe('the JSON endpoints and the event stream', () => {
     expect((await send(new URL('favicon.ico', view.url).href)).status).toBe(204);
     expect((await send(new URL('api/job', view.url).href, { host: 'evil.example:80' })).status).toBe(403);
     expect((await send(new URL('api/job', view.url).href, { host: `localhost:${new URL(view.url).port}` })).status).toBe(200);
+    // Host names are case-insensitive.
+    expect((await send(new URL('api/job', view.url).href, { host: `LOCALHOST:${new URL(view.url).port}` })).status).toBe(200);
   });
 
   it('answers a request-target that is no URL path with 400, and goes on serving', async () => {
@@ -172,8 +177,10 @@ describe('the JSON endpoints and the event stream', () => {
 
   it('answers HEAD on the event stream with its headers, and ends the response', async () => {
     const view = await viewOf(gatedJob());
-    const head = await send(new URL('api/events', view.url).href, { method: 'HEAD' });
+    const head = await send(new URL('api/events', view.url).href, { method: 'HEAD', connection: 'close' });
     expect([head.status, head.headers['content-type'], head.body]).toEqual([200, 'text/event-stream; charset=utf-8', '']);
+    // The client asked to close: the server must not answer keep-alive and hold the socket open.
+    expect(head.headers.connection).toBe('close');
   });
 
   it('close() stops serving and can be called twice', async () => {

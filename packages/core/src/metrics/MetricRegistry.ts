@@ -26,14 +26,23 @@ export class Gauge {
 
   /**
    * The gauge's value, or NaN when its function throws (one that reads what
-   * its operator's `close()` released): a metric never fails the job it measures.
+   * its operator's `close()` released) or returns no number: a metric never
+   * fails the job it measures, nor a view that serializes it. A bigint is
+   * read as the nearest number.
    */
   value(): number {
     try {
-      return this.read();
+      return this.readNumber();
     } catch {
       return Number.NaN;
     }
+  }
+
+  /** The function's value as a number (see {@link value}); throws what the function throws, for exporters that report it. */
+  readNumber(): number {
+    const value: unknown = this.read();
+    if (typeof value === 'number') return value;
+    return typeof value === 'bigint' ? Number(value) : Number.NaN;
   }
 }
 

@@ -1,4 +1,4 @@
-import type { Metric } from './MetricRegistry.js';
+import type { Metric, MetricVariables } from './MetricRegistry.js';
 
 /**
  * How a metric is published under the Prometheus and OpenTelemetry naming
@@ -82,4 +82,16 @@ function snakeCase(part: string): string {
     .replace(/([A-Z]+)([A-Z][a-z])/g, '$1_$2')
     .replace(/[^a-zA-Z0-9_]/g, '_')
     .toLowerCase();
+}
+
+/**
+ * A metric's variables as the exporters publish them, as labels or attributes: the job's name as `job_name`, as
+ * Flink's Prometheus reporter has it. Prometheus gives every series it scrapes the scrape job's name as `job`, and
+ * by default renames a `job` label the target exports to `exported_job`: a label spelt `job` would never be found
+ * under that name in PromQL (OpenTelemetry's Prometheus exporter passes attributes on as labels).
+ */
+export function exportedVariables(variables: MetricVariables): MetricVariables {
+  if (!Object.hasOwn(variables, 'job')) return variables;
+  const { job, ...rest } = variables;
+  return { job_name: job as string, ...rest };
 }
