@@ -8,7 +8,7 @@ import {
   type MetricProducer,
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
-import { describeMetric, describeValue, OptionChecker, type HistogramTotals, type MetricEntry, type MetricRegistry } from '@tributary/core';
+import { describeMetric, describeValue, exportedVariables, OptionChecker, type HistogramTotals, type MetricEntry, type MetricRegistry } from '@tributary/core';
 
 /** Options of {@link tributaryMetricProducer}. */
 export interface OpenTelemetryExportOptions {
@@ -38,10 +38,14 @@ type Kind = MetricEntry['metric']['kind'];
  *   milliseconds are reported in seconds.
  * - Counters are monotonic cumulative sums, gauges are gauges, and histograms
  *   are explicit-bucket histograms (buckets, sum and count of every update),
- *   all cumulative. Attributes are the metric's variables: `job`, `job_id`,
- *   `operator`, `uid`, `subtask` for operator metrics.
- * - A gauge whose callback throws is left out of that collection and its error
- *   is reported in the collection's `errors` (the SDK logs them).
+ *   all cumulative. Attributes are the metric's variables: `job_name`, `job_id`,
+ *   `operator`, `uid`, `subtask` for operator metrics (the job's name is
+ *   `job_name`, not `job`, which Prometheus keeps for its scrape job).
+ * - A metric left out of a collection has its error reported in the
+ *   collection's `errors` (the SDK logs them): a gauge whose callback throws,
+ *   a name that is no valid instrument name (with `prefix: ''`), and a second
+ *   metric of one series (names that differ only in characters that become
+ *   `_`, as `a-b` and `a_b`).
  *
  * @example
  * ```ts
@@ -82,20 +86,35 @@ class RegistryProducer implements MetricProducer {
     const now = hrTime(nowMs);
     const errors: unknown[] = [];
     const metrics = new Map<string, MetricData & { dataPoints: DataPoint<unknown>[] }>();
+    /** The entry behind each series (a name and its attributes): two would make a collector drop or double one. */
+    const series = new Map<string, string>();
     for (const entry of this.registry.entries()) {
-      // Cumulative points start where the metric began counting; a clock stepped back must not put the start after the point.
-      const startTime = hrTime(Math.min(entry.registeredAt, nowMs));
       const described = describeMetric(entry.name, entry.metric);
-      const data = this.dataFor(metrics, entry.metric.kind, described);
-      const attributes = { ...entry.variables };
+      const base = this.prefix === '' ? described.name : `${this.prefix}.${described.name}`;
+      // Without a prefix a metric's own name comes first, and may start with a digit or '_' (`addGroup('5xx')`).
+      if (!INSTRUMENT_NAME.test(base)) {
+        errors.push(new Error(`Tributary metric '${entry.id}' has no valid OpenTelemetry instrument name: '${base}' must start with a letter; give the option 'prefix'`));
+        continue;
+      }
       const metric = entry.metric;
+      let value;
       try {
-        const value =
-          metric.kind === 'counter' ? metric.count * described.scale : metric.kind === 'gauge' ? metric.read() * described.scale : histogram(metric.totals(), described.scale);
-        data.dataPoints.push({ startTime, endTime: now, attributes, value });
+        value = metric.kind === 'counter' ? metric.count * described.scale : metric.kind === 'gauge' ? metric.readNumber() * described.scale : histogram(metric.totals(), described.scale);
       } catch (error) {
         errors.push(new Error(`Tributary metric '${entry.id}' could not be read: ${error instanceof Error ? error.message : String(error)}`, { cause: error }));
+        continue;
       }
+      const data = this.dataFor(metrics, metric.kind, base, described);
+      const attributes = { ...exportedVariables(entry.variables) };
+      const key = `${data.descriptor.name}\u0000${JSON.stringify(Object.entries(attributes).sort(([a], [b]) => (a < b ? -1 : 1)))}`;
+      const clash = series.get(key);
+      if (clash !== undefined) {
+        errors.push(new Error(`Tributary metrics '${clash}' and '${entry.id}' both map to the OpenTelemetry series ${data.descriptor.name}${JSON.stringify(attributes)}; rename one of them`));
+        continue;
+      }
+      series.set(key, entry.id);
+      // Cumulative points start where the metric began counting; a clock stepped back must not put the start after the point.
+      data.dataPoints.push({ startTime: hrTime(Math.min(entry.registeredAt, nowMs)), endTime: now, attributes, value });
     }
     const resourceMetrics = { resource: IGNORED_RESOURCE, scopeMetrics: [{ scope: SCOPE, metrics: [...metrics.values()] }] };
     return Promise.resolve({ resourceMetrics, errors });
@@ -105,9 +124,9 @@ class RegistryProducer implements MetricProducer {
   private dataFor(
     metrics: Map<string, MetricData & { dataPoints: DataPoint<unknown>[] }>,
     kind: Kind,
+    base: string,
     described: ReturnType<typeof describeMetric>,
   ): MetricData & { dataPoints: DataPoint<unknown>[] } {
-    const base = this.prefix === '' ? described.name : `${this.prefix}.${described.name}`;
     for (const name of [base, `${base}.${kind}`]) {
       const existing = metrics.get(name);
       if (existing !== undefined && kindOf(existing) !== kind) continue;

@@ -32,7 +32,7 @@ describe('the example of the README', () => {
     const result = await doublesWithMetrics(receiver.url);
     const recordsOut = receiver.metrics().find((m) => m.name === 'tributary.operator.records_out');
     expect(recordsOut?.points.find((p) => p.attributes['operator'] === 'double')).toMatchObject({
-      attributes: { job: 'doubles', job_id: result.jobId, subtask: '0' },
+      attributes: { job_name: 'doubles', job_id: result.jobId, subtask: '0' },
       value: 3,
     });
   });

@@ -56,12 +56,12 @@ describe('tributaryMetricProducer over OTLP/HTTP', () => {
     expect(total('tributary.operator.records_out', 'drop tens')).toBe(kept.length);
     expect(kept).toHaveLength(80);
     expect(recordsIn.points.filter((p) => p.attributes['operator'] === 'double').map((p) => p.attributes).sort((a, b) => a['subtask']!.localeCompare(b['subtask']!))).toEqual([
-      { job: 'otel job', job_id: result.jobId, operator: 'double', uid: '', subtask: '0' },
-      { job: 'otel job', job_id: result.jobId, operator: 'double', uid: '', subtask: '1' },
+      { job_name: 'otel job', job_id: result.jobId, operator: 'double', uid: '', subtask: '0' },
+      { job_name: 'otel job', job_id: result.jobId, operator: 'double', uid: '', subtask: '1' },
     ]);
 
     // The final checkpoint: one completed, its size and duration as histograms in bytes and seconds.
-    expect(find('tributary.checkpoints.completed').points.map((p) => [p.attributes, p.value])).toEqual([[{ job: 'otel job', job_id: result.jobId }, 1]]);
+    expect(find('tributary.checkpoints.completed').points.map((p) => [p.attributes, p.value])).toEqual([[{ job_name: 'otel job', job_id: result.jobId }, 1]]);
     const size = find('tributary.checkpoint.size');
     expect(size).toMatchObject({ unit: 'By', type: 'histogram' });
     const [sizePoint] = size.points;
@@ -88,20 +88,39 @@ describe('tributaryMetricProducer', () => {
 
     const { resourceMetrics, errors } = await tributaryMetricProducer(registry, { prefix: 'app' }).collect();
     const metrics = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics);
+    // The gauge that throws leaves no metric behind, not even an empty one.
     expect(metrics.map((m) => [m.descriptor.name, m.descriptor.unit, m.dataPointType])).toEqual([
       ['app.async.call.duration', 's', DataPointType.HISTOGRAM],
-      ['app.async.buffered_records', '{record}', DataPointType.GAUGE],
       ['app.task.busy_time', 's', DataPointType.SUM],
     ]);
-    const [histogram, gauge, busy] = metrics;
+    const [histogram, busy] = metrics;
     expect(histogram?.dataPoints[0]?.value).toEqual({
       buckets: { boundaries: HISTOGRAM_BUCKETS.latencyMs.map((ms) => ms * 0.001), counts: [1, 0, 2, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1] },
       sum: 92046.5 * 0.001,
       count: 6,
     });
-    expect(gauge?.dataPoints).toEqual([]);
     expect(busy?.dataPoints[0]?.value).toBe(1.5);
     expect(errors.map(String)).toEqual(["Error: Tributary metric 'job.j.operator.embed.0.bufferedRecords' could not be read: sensor gone"]);
+  });
+
+  it('reports, and leaves out, a second metric of one series and a name that is no instrument name without a prefix', async () => {
+    const registry = new MetricRegistry();
+    const group = registry.scopedGroup(['job', 'j', 'operator', 'parse', '0'], { job: 'j', operator: 'parse', subtask: '0' });
+    group.counter('a-b').inc(2);
+    group.counter('a_b').inc(4);
+    group.addGroup('5xx').counter('count').inc(1);
+    group.counter('ok').inc(3);
+    const { resourceMetrics, errors } = await tributaryMetricProducer(registry, { prefix: '' }).collect();
+    const points = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics).map((m) => [m.descriptor.name, m.dataPoints.map((p) => p.value)]);
+    // Two samples of one label set: Prometheus would refuse the scrape, other collectors keep one at random.
+    expect(points).toEqual([
+      ['a_b', [2]],
+      ['ok', [3]],
+    ]);
+    expect(errors.map(String)).toEqual([
+      `Error: Tributary metrics 'job.j.operator.parse.0.a-b' and 'job.j.operator.parse.0.a_b' both map to the OpenTelemetry series a_b{"job_name":"j","operator":"parse","subtask":"0"}; rename one of them`,
+      "Error: Tributary metric 'job.j.operator.parse.0.5xx.count' has no valid OpenTelemetry instrument name: '5xx.count' must start with a letter; give the option 'prefix'",
+    ]);
   });
 
   it('starts every cumulative point where its metric began counting, the first one too', async () => {

@@ -23,7 +23,7 @@ describe('tributaryMetricProducer with the OpenTelemetry Prometheus exporter', (
       const text = await (await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`)).text();
 
       const recordsIn = [...text.matchAll(/^tributary_operator_records_in_total\{(.*)\} (\d+)/gm)].filter(([, labels]) => labels!.includes('operator="inc"'));
-      expect(recordsIn.map(([, labels]) => labels)).toEqual([0, 1].map((s) => `job="pulled",job_id="${jobId}",operator="inc",uid="",subtask="${s}",otel_scope_name="@tributary/opentelemetry"`));
+      expect(recordsIn.map(([, labels]) => labels)).toEqual([0, 1].map((s) => `job_name="pulled",job_id="${jobId}",operator="inc",uid="",subtask="${s}",otel_scope_name="@tributary/opentelemetry"`));
       expect(recordsIn.reduce((n, [, , value]) => n + Number(value), 0)).toBe(50);
       expect(text).toMatch(/^# TYPE tributary_operator_records_in_total counter$/m);
       expect(text).toMatch(/^# UNIT tributary_operator_records_in_total \{record\}$/m);

@@ -1,4 +1,4 @@
-import { describeMetric, describeValue, OptionChecker, type MetricEntry } from '@tributary/core';
+import { describeMetric, describeValue, exportedVariables, OptionChecker, type MetricEntry } from '@tributary/core';
 import { validateMetricName } from 'prom-client';
 
 /** Where one Tributary metric lands in Prometheus: a metric family and the labels of its series. */
@@ -7,7 +7,10 @@ export interface PrometheusSeries {
   readonly name: string;
   /** The metric's own name as registered (`numRecordsIn`). */
   readonly metric: string;
-  /** The metric's variables: `{ job, job_id, operator, uid, subtask }` for operator metrics, `{ job, job_id }` for checkpoint metrics. */
+  /**
+   * The metric's variables as exporters publish them (`exportedVariables` in `@tributary/core`): `{ job_name, job_id, operator, uid, subtask }`
+   * for operator metrics, `{ job_name, job_id }` for checkpoint metrics.
+   */
   readonly labels: Readonly<Record<string, string>>;
   /** Factor from the registered value to the published base unit (0.001 for milliseconds to seconds). */
   readonly scale: number;
@@ -61,7 +64,7 @@ export function seriesOf(entry: MetricEntry, prefix: string): PrometheusSeries {
   return {
     name: prefix === '' ? sanitizeMetricName(base) : `${prefix}_${replaceInvalid(base)}`,
     metric: entry.name,
-    labels: entry.variables,
+    labels: exportedVariables(entry.variables),
     scale: described.scale,
     help: described.help,
   };

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { describeValue, OptionChecker, type MetricRegistry } from '@tributary/core';
+import { describeValue, hostHeaderAllowed, OptionChecker, type MetricRegistry } from '@tributary/core';
 import type { Registry } from 'prom-client';
 import { EXPORT_OPTIONS, exportRegistry, type PrometheusExportOptions } from './toPrometheusRegistry.js';
 
@@ -40,9 +40,14 @@ export interface MetricsServer {
  *
  * Details: `GET` (or `HEAD`) on `path` answers the current values (see
  * {@link toPrometheusRegistry} for names, labels and types); other paths answer
- * 404, other methods 405; if reading a metric throws (a gauge callback), the
- * scrape answers 500 with the error message. The server does not keep the
- * process alive past your job only if you `close()` it: do so when the job ends.
+ * 404, other methods 405. A gauge whose callback throws reads NaN; if the
+ * exposition cannot be built (two metrics of one series), the scrape answers
+ * 500 with the error message. On a loopback address (the default) it answers
+ * only requests named for this machine (`127.0.0.1`, `localhost`, `::1`),
+ * others 403: a web page could otherwise point a DNS name at 127.0.0.1 and
+ * read the metrics from the user's browser (DNS rebinding). The server does
+ * not keep the process alive past your job only if you `close()` it: do so
+ * when the job ends.
  *
  * @example
  * ```ts
@@ -71,6 +76,10 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
   const prometheus = exportRegistry(check, registry, exportOptions);
   const handler = createMetricsHandler(prometheus);
   const server = createServer((req, res) => {
+    if (!hostHeaderAllowed(req.headers.host, host)) {
+      res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8' }).end('The metrics endpoint answers only requests addressed to this machine\n');
+      return;
+    }
     // A request-target that is no URL path (`//[`) is answered 404, never thrown.
     const target = req.url ?? '/';
     if (URL.canParse(target, 'http://localhost') && new URL(target, 'http://localhost').pathname === path) {

@@ -24,8 +24,10 @@ export interface PrometheusExportOptions {
  *   `_total` for counters; values kept in milliseconds are published in seconds.
  *   Histograms become Prometheus histograms (`_bucket{le}`, `_sum`, `_count` over
  *   every update, so they aggregate across subtasks). Labels are the metric's
- *   variables: `job`, `job_id`, `operator`, `uid`, `subtask` for operator
- *   metrics. See {@link toPrometheusSeries} and the package README for the list.
+ *   variables: `job_name`, `job_id`, `operator`, `uid`, `subtask` for operator
+ *   metrics (`job_name`, as Prometheus keeps `job` for its scrape job). See
+ *   {@link toPrometheusSeries} and the package README for the list.
+ * - A gauge whose callback throws reads NaN, so the other metrics still show.
  * - Values are read at scrape time through prom-client collectors; nothing is
  *   copied in between. Metrics registered after this call (a job started later)
  *   appear on the next read.
@@ -172,7 +174,8 @@ class TributaryRegistry extends Registry {
       case 'counter':
         return this.family(name, 'counter', labelNames, help).add({ id, labels, scale, read: () => metric.count * scale });
       case 'gauge':
-        return this.family(name, 'gauge', labelNames, help).add({ id, labels, scale, read: () => metric.read() * scale });
+        // A gauge that throws reads NaN: one broken series, not a failed scrape of every job's metrics.
+        return this.family(name, 'gauge', labelNames, help).add({ id, labels, scale, read: () => metric.value() * scale });
       case 'histogram':
         return this.family(name, 'histogram', labelNames, help).add({ id, labels, scale, read: () => metric.totals() });
     }

@@ -40,7 +40,7 @@ async function throttledEmbeddingJob() {
   return { clock, env, service, out };
 }
 
-const embed = { job: 'embed job', operator: 'embed', uid: '', subtask: '0' };
+const embed = { job_name: 'embed job', operator: 'embed', uid: '', subtask: '0' };
 
 describe('async batch operator metrics over HTTP', () => {
   it('shows the batch metrics with the values of the run', async () => {

@@ -33,7 +33,7 @@ describe('the @tributary/prometheus example of docs/adapters.md', () => {
     const { metrics } = await wordCountWithMetrics(lines, 0);
     server = metrics;
     const text = parseExposition((await scrape(metrics.url)).body);
-    const job = { job: 'word count' };
+    const job = { job_name: 'word count' };
 
     expect(sumOf(text, 'tributary_operator_records_in_total', { ...job, operator: 'split' })).toBe(4);
     expect(sumOf(text, 'tributary_operator_records_out_total', { ...job, operator: 'split' })).toBe(11);

@@ -11,14 +11,15 @@ function entry(name: string, variables: Readonly<Record<string, string>> = op, m
 }
 
 describe('toPrometheusSeries', () => {
-  it("takes the labels from the metric's variables, not from its id", () => {
+  it("takes the labels from the metric's variables, not from its id, the job's name as job_name", () => {
     const registry = new MetricRegistry();
     registry.scopedGroup(['job', 'a.b', 'operator', 'embed v1.2', '0'], op).counter('numRecordsIn');
     const [recordsIn] = registry.entries();
     expect(toPrometheusSeries(recordsIn!)).toEqual({
       name: 'tributary_operator_records_in',
       metric: 'numRecordsIn',
-      labels: op,
+      // Prometheus gives every series its scrape job as `job`, and renames a `job` label the target exports.
+      labels: { job_name: 'word count', job_id: op.job_id, operator: 'Map#2', uid: '', subtask: '1' },
       scale: 1,
       help: 'Records the operator subtask received.',
     });

@@ -36,7 +36,7 @@ describe('startMetricsServer', () => {
     expect(response.status).toBe(200);
     expect(response.contentType).toBe('text/plain; version=0.0.4; charset=utf-8');
     const text = parseExposition(response.body);
-    const job = { job: 'scrape me' };
+    const job = { job_name: 'scrape me' };
 
     expect(text.types.get('tributary_operator_records_in_total')).toBe('counter');
     expect(sumOf(text, 'tributary_operator_records_in_total', { ...job, operator: 'double' })).toBe(100);
@@ -52,13 +52,14 @@ describe('startMetricsServer', () => {
     expect(sumOf(text, 'tributary_operator_records_in_total', { ...job, operator: 'inc' })).toBe(kept.length);
   });
 
-  it('answers HEAD, 404 elsewhere, 405 for other methods and 500 when a gauge throws', async () => {
+  it('answers HEAD, 404 elsewhere, 405 for other methods, NaN for a gauge that throws and 500 when the exposition fails', async () => {
     const registry = new MetricRegistry();
     let broken = false;
     registry.group('app').gauge('temperature', () => {
       if (broken) throw new Error('sensor unplugged');
       return 21;
     });
+    registry.group('app').counter('requests').inc(5);
     const server = await serve({ registry, path: '/prom' });
     expect(server.url).toBe(`http://127.0.0.1:${server.port}/prom`);
 
@@ -69,10 +70,35 @@ describe('startMetricsServer', () => {
     expect((await scrape(server.url.replace('/prom', '/metrics'))).status).toBe(404);
     expect((await scrape(server.url, { method: 'POST' })).status).toBe(405);
 
+    // One broken gauge (it reads what its operator's close() released) must not hide every other metric.
     broken = true;
+    const scraped = await scrape(server.url);
+    expect(scraped.status).toBe(200);
+    // prom-client writes NaN as `Nan`, which Prometheus reads as NaN (Go's ParseFloat ignores the case).
+    expect(scraped.body).toMatch(/^tributary_app_temperature nan$/im);
+    expect(scraped.body).toContain('tributary_app_requests_total 5');
+
+    registry.group('app').counter('requests-').inc(1);
+    registry.group('app').counter('requests_').inc(1);
     const failed = await scrape(server.url);
     expect(failed.status).toBe(500);
-    expect(failed.body).toContain('sensor unplugged');
+    expect(failed.body).toContain("'app.requests-' and 'app.requests_' both map to the Prometheus series");
+  });
+
+  it('refuses requests named for another host on loopback (DNS rebinding), and answers those named for this machine', async () => {
+    const server = await serve({ registry: new MetricRegistry() });
+    const status = (host: string) =>
+      new Promise<number>((resolve, reject) => {
+        request({ host: '127.0.0.1', port: server.port, path: '/metrics', headers: { host } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        })
+          .on('error', reject)
+          .end();
+      });
+    expect(await status('attacker.example')).toBe(403);
+    expect(await status(`attacker.example:${server.port}`)).toBe(403);
+    for (const host of [`127.0.0.1:${server.port}`, `localhost:${server.port}`, `LOCALHOST:${server.port}`, `[::1]:${server.port}`]) expect(await status(host)).toBe(200);
   });
 
   it('answers a request-target that is no URL path with 404, and goes on serving', async () => {

@@ -5,6 +5,8 @@ import { toPrometheusRegistry } from '../src/index.js';
 import { parseExposition, valueOf } from './support/exposition.js';
 
 const op = { job: 'embed', job_id: 'j1', operator: 'batch', uid: '', subtask: '0' };
+/** The labels of `op`'s series: the job's name is `job_name` (Prometheus keeps `job` for the scrape job). */
+const opLabels = { job_name: 'embed', job_id: 'j1', operator: 'batch', uid: '', subtask: '0' };
 const operatorGroup = (registry: MetricRegistry, subtask = '0') =>
   registry.scopedGroup(['job', 'embed', 'operator', 'batch', subtask], { ...op, subtask });
 
@@ -27,11 +29,11 @@ describe('toPrometheusRegistry', () => {
 
     const name = 'tributary_async_call_duration_seconds';
     expect(text.types.get(name)).toBe('histogram');
-    const bucket = (le: string) => valueOf(text, `${name}_bucket`, { ...op, le });
+    const bucket = (le: string) => valueOf(text, `${name}_bucket`, { ...opLabels, le });
     expect([bucket('0.001'), bucket('0.0025'), bucket('0.005'), bucket('0.05'), bucket('2.5'), bucket('60'), bucket('+Inf')]).toEqual([1, 1, 3, 4, 5, 5, 6]);
     expect(text.samples.filter((s) => s.name === `${name}_bucket`)).toHaveLength(16);
-    expect(valueOf(text, `${name}_sum`, op)).toBeCloseTo(92.0465, 10);
-    expect(valueOf(text, `${name}_count`, op)).toBe(6);
+    expect(valueOf(text, `${name}_sum`, opLabels)).toBeCloseTo(92.0465, 10);
+    expect(valueOf(text, `${name}_count`, opLabels)).toBe(6);
     expect(text.types.has('tributary_async_call_duration_seconds_mean')).toBe(false);
   });
 
@@ -41,15 +43,15 @@ describe('toPrometheusRegistry', () => {
     records.inc(5);
     let text = parseExposition(await prometheus.metrics());
     expect(text.types.get('tributary_async_call_records_total')).toBe('counter');
-    expect(valueOf(text, 'tributary_async_call_records_total', op)).toBe(5);
+    expect(valueOf(text, 'tributary_async_call_records_total', opLabels)).toBe(5);
     expect(text.types.get('tributary_async_calls_in_flight')).toBe('gauge');
-    expect(valueOf(text, 'tributary_async_calls_in_flight', op)).toBe(3);
+    expect(valueOf(text, 'tributary_async_calls_in_flight', opLabels)).toBe(3);
 
     records.inc(2);
     setInFlight(0);
     text = parseExposition(await prometheus.metrics());
-    expect(valueOf(text, 'tributary_async_call_records_total', op)).toBe(7);
-    expect(valueOf(text, 'tributary_async_calls_in_flight', op)).toBe(0);
+    expect(valueOf(text, 'tributary_async_call_records_total', opLabels)).toBe(7);
+    expect(valueOf(text, 'tributary_async_calls_in_flight', opLabels)).toBe(0);
   });
 
   it('picks up metrics registered after the first scrape, as one family over all subtasks', async () => {
@@ -69,12 +71,12 @@ describe('toPrometheusRegistry', () => {
     const prometheus = toPrometheusRegistry(registry, { prefix: 'app' });
     records.inc(9);
     const json = await prometheus.getMetricsAsJSON();
-    expect(json.find((m) => m.name === 'app_async_call_records_total')?.values).toEqual([{ labels: op, value: 9 }]);
+    expect(json.find((m) => m.name === 'app_async_call_records_total')?.values).toEqual([{ labels: opLabels, value: 9 }]);
 
     const own = new Registry();
     new Counter({ name: 'http_requests_total', help: 'requests', registers: [own] }).inc(3);
     const merged = parseExposition(await Registry.merge([prometheus, own]).metrics());
-    expect(valueOf(merged, 'app_async_call_records_total', op)).toBe(9);
+    expect(valueOf(merged, 'app_async_call_records_total', opLabels)).toBe(9);
     expect(valueOf(merged, 'http_requests_total')).toBe(3);
   });
 
@@ -83,11 +85,11 @@ describe('toPrometheusRegistry', () => {
     const merged = Registry.merge([toPrometheusRegistry(registry)]);
     latency.update(10);
     let text = parseExposition(await merged.metrics());
-    expect(valueOf(text, 'tributary_async_call_duration_seconds_sum', op)).toBeCloseTo(0.01, 10);
+    expect(valueOf(text, 'tributary_async_call_duration_seconds_sum', opLabels)).toBeCloseTo(0.01, 10);
     latency.update(30);
     text = parseExposition(await merged.metrics());
-    expect(valueOf(text, 'tributary_async_call_duration_seconds_sum', op)).toBeCloseTo(0.04, 10);
-    expect(valueOf(text, 'tributary_async_call_duration_seconds_count', op)).toBe(2);
+    expect(valueOf(text, 'tributary_async_call_duration_seconds_sum', opLabels)).toBeCloseTo(0.04, 10);
+    expect(valueOf(text, 'tributary_async_call_duration_seconds_count', opLabels)).toBe(2);
   });
 
   it('gives a metric whose name is taken by a family of another kind its kind as suffix', async () => {
@@ -145,7 +147,7 @@ describe('toPrometheusRegistry', () => {
     records.inc(3);
     await prometheus.metrics();
     prometheus.clear();
-    expect(valueOf(parseExposition(await prometheus.metrics()), 'tributary_async_call_records_total', op)).toBe(3);
+    expect(valueOf(parseExposition(await prometheus.metrics()), 'tributary_async_call_records_total', opLabels)).toBe(3);
   });
 
   it('exports metrics outside a job scope without labels', async () => {
