@@ -44,6 +44,9 @@ const cases: readonly BadInput[] = [
   // the per-record operators
   ['unorderedWait: misspelled key', unorderedWait({ timout: 5 }), "unorderedWait() ('UnorderedWait'): unknown option 'timout'; did you mean 'timeout'?"],
   ['unorderedWait: options not an object', unorderedWait('fast'), "unorderedWait() ('UnorderedWait'): needs an options object"],
+  // An array is an object to typeof: it was taken, and the first option read from it blamed.
+  ['unorderedWait: options an array', unorderedWait([]), "unorderedWait() ('UnorderedWait'): needs an options object, got an array"],
+  ['unorderedWaitBatch: options an array', unorderedWaitBatch([]), "unorderedWaitBatch() ('UnorderedWaitBatch'): needs an options object, got an array"],
   ['unorderedWait: capacity 0.5', unorderedWait({ capacity: 0.5 }), "option 'capacity' must be an integer >= 1, got 0.5"],
   ['unorderedWait: capacity overflow', unorderedWait({ capacity: 2 ** 53 }), "option 'capacity' must be an integer <= 9007199254740991"],
   ['orderedWait: misspelled key', () => AsyncDataStream.orderedWait(stream(), recordFn, { attemptTimeOut: 5 } as never), "orderedWait() ('OrderedWait'): unknown option 'attemptTimeOut'; did you mean 'attemptTimeout'?"],

@@ -94,6 +94,10 @@ describe('build-time validation', () => {
     expect(() => AsyncDataStream.waitBatch(stream.keyBy((s) => s), (xs) => Promise.resolve(xs), { maxBatchSize: 2, ordering: 'key-ordered' })).toThrow(
       "waitBatch() ('KeyOrderedWaitBatch'): ordering 'key-ordered' needs resultMode 'per-item' (one output per input): in 'collect' mode a batch's outputs belong to no single key",
     );
+    // On a keyed stream its key orders: a second key was taken silently, and the docs said the other.
+    expect(() =>
+      AsyncDataStream.waitBatch(stream.keyBy((s) => s), (xs) => Promise.resolve(xs), { maxBatchSize: 2, ordering: 'key-ordered', resultMode: 'per-item', orderKey: (s) => s }),
+    ).toThrow("waitBatch() ('KeyOrderedWaitBatch'): option 'orderKey' is for a stream that is not keyed: after keyBy() the stream's key orders the records; leave the option out");
     expect(() => AsyncDataStream.waitBatch(stream, (xs) => Promise.resolve(xs), { maxBatchSize: 2, ordering: 'sorted' as never })).toThrow(
       "waitBatch() ('UnorderedWaitBatch'): option 'ordering' must be 'unordered', 'ordered' or 'key-ordered', got 'sorted'",
     );

@@ -91,6 +91,8 @@ const cases: readonly BadInput[] = [
   ['FileCheckpointStorage: no directory', () => new FileCheckpointStorage(3 as never), "FileCheckpointStorage: option 'directory' must be a non-empty string, got 3"],
   // DataStream methods
   ['transform: misspelled key', () => env().fromElements(1).transform('Op', (ctx) => new ProcessOperator(ctx, { processElement() {} }), { chainig: 'head' } as never), "transform('Op'): unknown option 'chainig'; did you mean 'chaining'?"],
+  // The runtime's own way of making an operator keyed, once accepted from users too: keyed state behind a rebalance edge.
+  ['transform: keySelector (internal)', () => env().fromElements(1).transform('Op', (ctx) => new ProcessOperator(ctx, { processElement() {} }), { keySelector: String } as never), "transform('Op'): unknown option 'keySelector'"],
   ['transform: unknown chaining', () => env().fromElements(1).transform('Op', (ctx) => new ProcessOperator(ctx, { processElement() {} }), { chaining: 'never' as never }), "transform('Op'): option 'chaining' must be 'always', 'head' or 'first', got 'never'"],
   ['transform: requiredSideOutputs not tags', () => env().fromElements(1).transform('Op', (ctx) => new ProcessOperator(ctx, { processElement() {} }), { requiredSideOutputs: ['dead'] as never }), "option 'requiredSideOutputs' must be an array of OutputTags, got an array"],
   ['map: open not a method', () => env().fromElements(1).map({ map: (x: number) => x, open: 5 } as never), "map(): the function's 'open' must be a method, got 5"],

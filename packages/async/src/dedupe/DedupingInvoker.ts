@@ -1,4 +1,4 @@
-import type { Counter, MetricGroup, RuntimeContext } from '@tributary/core';
+import { describeValue, type Counter, type MetricGroup, type RuntimeContext } from '@tributary/core';
 import { NonRetryableError } from '../errors.js';
 import type { CallFuture, Invoker } from '../operators/Invoker.js';
 import type { ResultCache } from './ResultCache.js';
@@ -74,7 +74,7 @@ export class DedupingInvoker<TIn, TOut> implements Invoker<TIn, TOut> {
   invoke(inputs: readonly TIn[], call: CallFuture<TOut>): void {
     let keys: string[];
     try {
-      keys = inputs.map(this.dedupe.key);
+      keys = inputs.map(this.keyOf);
     } catch (error) {
       call.completeExceptionally(error);
       return;
@@ -85,7 +85,13 @@ export class DedupingInvoker<TIn, TOut> implements Invoker<TIn, TOut> {
       this.send(inputs, keys, distinct, new Map(), call);
       return;
     }
-    const answer = (held: readonly (TOut | undefined)[]): void => {
+    const answer = (answered: unknown): void => {
+      // No array (a cache's bug): a failed lookup, not a call that never completes.
+      if (!Array.isArray(answered)) {
+        unanswered();
+        return;
+      }
+      const held = answered as readonly (TOut | undefined)[];
       const known = new Map<string, TOut>();
       distinct.forEach((key, i) => {
         const value = held[i];
@@ -113,10 +119,10 @@ export class DedupingInvoker<TIn, TOut> implements Invoker<TIn, TOut> {
     // A call cut by its time limit while the cache answered is not made: its retry will be.
     held.then(
       (values) => {
-        if (!call.signal.aborted) answer(values);
+        if (!call.settled) answer(values);
       },
       () => {
-        if (!call.signal.aborted) unanswered();
+        if (!call.settled) unanswered();
       },
     );
   }
@@ -162,6 +168,8 @@ export class DedupingInvoker<TIn, TOut> implements Invoker<TIn, TOut> {
     const sent = missing.map((key) => firstOf.get(key) as TIn);
     this.countCall(sent, call.attempt);
     const complete = (outputs: readonly TOut[]): void => {
+      // The first completion wins and one after the call's time limit is ignored: neither may reach the cache.
+      if (call.settled) return;
       // Not an array: the operator refuses it as it would without dedupe.
       if (!Array.isArray(outputs)) {
         call.complete(outputs);
@@ -198,6 +206,9 @@ export class DedupingInvoker<TIn, TOut> implements Invoker<TIn, TOut> {
       get signal() {
         return call.signal;
       },
+      get settled() {
+        return call.settled;
+      },
       metrics: call.metrics,
       attempt: call.attempt,
       complete,
@@ -207,6 +218,13 @@ export class DedupingInvoker<TIn, TOut> implements Invoker<TIn, TOut> {
       },
     });
   }
+
+  /** A record's key: a string, or the records of one batch would share results they must not (`undefined` for all). */
+  private readonly keyOf = (input: TIn): string => {
+    const key: unknown = this.dedupe.key(input);
+    if (typeof key !== 'string') throw new NonRetryableError(`option 'dedupe.key' must return a string for every record, got ${describeValue(key)}`);
+    return key;
+  };
 
   /**
    * Whether the cache may hold and serve `result`: not a failed item, nor a

@@ -158,11 +158,16 @@ class Checker extends OptionChecker {
     if (!perItem) this.fail(`option 'dedupe' needs resultMode 'per-item': only one output per input can be handed to every input of a key`);
     const key = this.func('dedupe.key', given.key) as (input: TIn) => string;
     const withInput = this.optionalFunc('dedupe.withInput', given.withInput) as ((result: TOut, input: TIn) => TOut) | undefined;
-    const cache = given.cache as Partial<ResultCache<TOut>> | Record<string, unknown> | undefined;
+    const cache = given.cache as Partial<ResultCache<TOut>> | Record<string, unknown> | null | undefined;
     if (cache === undefined) return { key, withInput, cache: () => undefined };
-    if (typeof cache.getMany === 'function' && typeof cache.setMany === 'function') {
+    const getMany = typeof cache?.getMany === 'function';
+    const setMany = typeof cache?.setMany === 'function';
+    if (getMany && setMany) {
       const shared = cache as ResultCache<TOut>;
       return { key, withInput, cache: () => shared };
+    }
+    if (getMany || setMany) {
+      this.fail(`option 'dedupe.cache' must be a ResultCache with both getMany() and setMany(), or { maxEntries, ttl? }: it has ${getMany ? 'getMany() but no setMany()' : 'setMany() but no getMany()'}`);
     }
     const spec = this.record('dedupe.cache', cache, CACHE_OPTIONS) as { maxEntries?: unknown; ttl?: unknown };
     const maxEntries = this.integer('dedupe.cache.maxEntries', spec.maxEntries);
@@ -206,6 +211,10 @@ export function resolveBatchConfig<TIn, TOut>(
   const ordering: Ordering = c.oneOf('ordering', o.ordering, ['unordered', 'ordered', 'key-ordered'], defaultOrdering);
   c.optionalFunc('orderKey', o.orderKey);
   if (o.orderKey !== undefined && ordering !== 'key-ordered') c.fail(`option 'orderKey' only applies to ordering 'key-ordered'`);
+  // Two keys would order the records by one and partition them by the other: the key-ordered restore needs them one.
+  if (o.orderKey !== undefined && stream instanceof KeyedStream) {
+    c.fail(`option 'orderKey' is for a stream that is not keyed: after keyBy() the stream's key orders the records; leave the option out`);
+  }
   if (ordering === 'key-ordered' && o.orderKey === undefined && stream !== undefined && !(stream instanceof KeyedStream)) {
     c.fail(`ordering 'key-ordered' needs a KeyedStream (keyBy() first) or the option 'orderKey'`);
   }

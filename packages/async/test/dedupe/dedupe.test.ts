@@ -1,7 +1,7 @@
 import { InvalidJobError, StreamExecutionEnvironment } from '@tributary/core';
 import { FakeBatchService, ManualClock, OneInputOperatorHarness } from '@tributary/testing';
 import { describe, expect, it } from 'vitest';
-import { AsyncDataStream, asyncBatchOperatorFactory, LruResultCache, RetryStrategies, type ResultCache, type WaitBatchOptions } from '../../src/index.js';
+import { AsyncDataStream, asyncBatchOperatorFactory, LruResultCache, RetryStrategies, type ResultCache, type ResultFuture, type WaitBatchOptions } from '../../src/index.js';
 import { metric } from '../helpers.js';
 
 type Options = WaitBatchOptions<string, string>;
@@ -372,6 +372,83 @@ describe('dedupe across a restore', () => {
   });
 });
 
+describe('dedupe with a function or cache that misbehaves', () => {
+  /** A cache in a Map, to see what reached it. */
+  function mapCache(): { held: Map<string, string>; cache: ResultCache<string> } {
+    const held = new Map<string, string>();
+    return { held, cache: { getMany: (keys) => keys.map((k) => held.get(k)), setMany: (entries) => void entries.forEach(([k, v]) => held.set(k, v)) } };
+  }
+
+  function harnessOf(fn: Parameters<typeof asyncBatchOperatorFactory<string, string>>[0], options: Partial<Options>) {
+    const clock = new ManualClock(0);
+    const harness = new OneInputOperatorHarness<string, string>(
+      asyncBatchOperatorFactory<string, string>(fn, { maxBatchSize: 2, maxBatchDelay: 5, ordering: 'ordered', resultMode: 'per-item', ...options }),
+      { clock, name: 'embed' },
+    );
+    return { clock, harness };
+  }
+
+  it('caches only the completion that wins: a second one, or one after the time limit, reaches neither the output nor the cache', async () => {
+    const { held, cache } = mapCache();
+    const { harness } = harnessOf(
+      {
+        asyncInvokeBatch(xs: readonly string[], future: ResultFuture<string>) {
+          future.complete(xs.map((x) => `good-${x}`));
+          future.complete(xs.map((x) => `BAD-${x}`));
+        },
+      },
+      { dedupe: { key: (x) => x, cache } },
+    );
+    await harness.open();
+    harness.processElements(['a', 'b', 'a', 'b']);
+    await harness.endInput();
+    expect(harness.getOutput()).toEqual(['good-a', 'good-b', 'good-a', 'good-b']);
+    expect([...held.values()]).toEqual(['good-a', 'good-b']);
+
+    const late = mapCache();
+    let answer: (() => void) | undefined;
+    const timed = harnessOf(
+      {
+        asyncInvokeBatch(xs: readonly string[], future: ResultFuture<string>) {
+          answer = () => future.complete(xs.map((x) => `late-${x}`));
+        },
+      },
+      { timeout: 10, dedupe: { key: (x) => x, cache: late.cache } },
+    );
+    await timed.harness.open();
+    timed.harness.processElements(['c', 'd']);
+    await timed.harness.drain();
+    await timed.harness.setProcessingTime(10);
+    // The call timed out (failing the task, as it would without dedupe): its late answer must not serve later records.
+    expect(timed.harness.failure).toBeDefined();
+    answer?.();
+    expect(late.held.size).toBe(0);
+  });
+
+  it('takes a lookup that answers no array for a failed one: counted, and every key sent', async () => {
+    for (const getMany of [() => undefined, async () => undefined]) {
+      const { harness } = harnessOf((xs) => xs.map((x) => x.toUpperCase()), {
+        dedupe: { key: (x) => x, cache: { getMany: getMany as unknown as ResultCache<string>['getMany'], setMany: () => undefined } },
+      });
+      await harness.open();
+      harness.processElements(['a', 'b', 'c']);
+      await harness.endInput();
+      expect(harness.getOutput()).toEqual(['A', 'B', 'C']);
+      expect(metric(harness, 'cacheErrors')).toBe(2);
+    }
+  });
+
+  it("fails the job naming 'dedupe.key' when it returns no string, instead of handing records each other's results", async () => {
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread' });
+    AsyncDataStream.orderedWaitBatch(
+      env.fromElements({ id: 1 }, { id: 2 }),
+      (docs: readonly { id: number }[]) => docs.map((d) => `out-${d.id}`),
+      { maxBatchSize: 2, resultMode: 'per-item', dedupe: { key: (doc) => (doc as unknown as { docId: string }).docId } },
+    ).addSink(() => undefined);
+    await expect(env.execute('keys')).rejects.toThrow("option 'dedupe.key' must return a string for every record, got undefined");
+  });
+});
+
 describe('dedupe options', () => {
   const where = "unorderedWaitBatch() ('UnorderedWaitBatch')";
   const fn = (xs: readonly string[]): string[] => [...xs];
@@ -381,6 +458,12 @@ describe('dedupe options', () => {
     ['a bad cache', { maxBatchSize: 2, resultMode: 'per-item', dedupe: { key: String, cache: { maxEntries: 0 } } }, "option 'dedupe.cache.maxEntries' must be an integer >= 1, got 0"],
     ['an unknown cache field', { maxBatchSize: 2, resultMode: 'per-item', dedupe: { key: String, cache: { size: 5 } } }, "unknown option 'dedupe.cache.size'"],
     ['a bad ttl', { maxBatchSize: 2, resultMode: 'per-item', dedupe: { key: String, cache: { maxEntries: 5, ttl: -1 } } }, "option 'dedupe.cache.ttl' must be a finite number of milliseconds > 0, got -1"],
+    ['a null cache', { maxBatchSize: 2, resultMode: 'per-item', dedupe: { key: String, cache: null } }, "option 'dedupe.cache' must be an object, got null"],
+    [
+      'a cache without setMany',
+      { maxBatchSize: 2, resultMode: 'per-item', dedupe: { key: String, cache: { getMany: () => [] } } },
+      "option 'dedupe.cache' must be a ResultCache with both getMany() and setMany(), or { maxEntries, ttl? }: it has getMany() but no setMany()",
+    ],
   ];
   it.each(cases)('%s', (_, given, message) => {
     const stream = StreamExecutionEnvironment.create().fromElements('x');

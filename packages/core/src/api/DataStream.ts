@@ -49,11 +49,9 @@ export interface TransformOptions {
    * is read by another operator.
    */
   readonly requiredSideOutputs?: readonly OutputTag<unknown>[] | undefined;
-  /** @internal Set by KeyedStream: the operator runs keyed. */
-  readonly keySelector?: ((value: unknown) => Key) | undefined;
 }
 
-const TRANSFORM_OPTIONS = ['chaining', 'requiredSideOutputs', 'keySelector'];
+const TRANSFORM_OPTIONS = ['chaining', 'requiredSideOutputs'];
 
 // DataStream and KeyedStream share this module: keyBy() returns the subclass, and
 // an import cycle between two modules would break class initialisation.
@@ -212,6 +210,11 @@ export class DataStream<T> {
     return this.sinkTo(sink).name('Sink: Collect');
   }
 
+  /** @internal What the operators applied to this stream run keyed by: nothing, but on a {@link KeyedStream}. */
+  protected get operatorKeySelector(): ((value: unknown) => Key) | undefined {
+    return undefined;
+  }
+
   /** @internal */
   protected addOperator(
     name: string,
@@ -234,7 +237,8 @@ export class DataStream<T> {
       kind: 'operator',
       input: this.transformation,
       factory: factory,
-      keySelector: options.keySelector,
+      // A sink of a keyed stream runs unkeyed, as in Flink: it has no keyed state.
+      keySelector: isSink ? undefined : this.operatorKeySelector,
       chaining,
       requiredSideOutputs: required.map((tag) => tag.id),
       isSink,
@@ -374,8 +378,8 @@ export class KeyedStream<T, TKey extends Key> extends DataStream<T> {
     return super.flatMap(fn);
   }
 
-  /** Operators applied to a keyed stream run keyed. */
-  override transform<R>(name: string, factory: OperatorFactory<T, R>, options: TransformOptions = {}): SingleOutputStream<R> {
-    return super.transform(name, factory, { ...options, keySelector: this.keySelector as (value: unknown) => Key });
+  /** @internal Operators applied to a keyed stream run keyed. */
+  protected override get operatorKeySelector(): (value: unknown) => Key {
+    return this.keySelector as (value: unknown) => Key;
   }
 }

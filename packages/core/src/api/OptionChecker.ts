@@ -27,7 +27,7 @@ export class OptionChecker {
 
   /** The options argument itself: an object. */
   object(options: unknown): Record<string, unknown> {
-    if (typeof options !== 'object' || options === null) this.fail('needs an options object');
+    if (typeof options !== 'object' || options === null || Array.isArray(options)) this.fail(`needs an options object, got ${describeValue(options)}`);
     return options as Record<string, unknown>;
   }
 
