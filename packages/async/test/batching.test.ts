@@ -348,6 +348,10 @@ describe('batch triggers (ours)', () => {
     const harness = batchHarness<string, number>(() => Promise.resolve([]), { maxBatchSize: 3, maxBatchWeight: 5, weigher: () => Number.NaN });
     await harness.open();
     expect(() => harness.processElement('x')).toThrow('the weigher returned NaN; weights must be finite numbers >= 0');
+    const quoted = batchHarness<string, number>(() => Promise.resolve([]), { maxBatchSize: 3, maxBatchWeight: 5, weigher: () => '3' as never });
+    await quoted.open();
+    // A string shows as one: "returned 3" hid why 3 was refused.
+    expect(() => quoted.processElement('x')).toThrow("the weigher returned '3'; weights must be finite numbers >= 0");
   });
 
   it('batchKey keeps a batch per key, each with its own size trigger and timer', async () => {

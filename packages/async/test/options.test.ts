@@ -65,6 +65,7 @@ const cases: readonly BadInput[] = [
   ['exponentialBackoff: jitter a string', () => RetryStrategies.exponentialBackoff({ maxAttempts: 3, initialDelayMs: 1, maxDelayMs: 9, jitter: '0.5' as never }), "option 'jitter' must be a finite number in [0, 1], got '0.5'"],
   ['exponentialBackoff: jitter NaN', () => RetryStrategies.exponentialBackoff({ maxAttempts: 3, initialDelayMs: 1, maxDelayMs: 9, jitter: Number.NaN }), "option 'jitter' must be a finite number in [0, 1], got NaN"],
   ['exponentialBackoff: multiplier Infinity', () => RetryStrategies.exponentialBackoff({ maxAttempts: 3, initialDelayMs: 1, maxDelayMs: 9, multiplier: Number.POSITIVE_INFINITY }), "option 'multiplier' must be a finite number >= 1, got Infinity"],
+  ['exponentialBackoff: seed and random', () => RetryStrategies.exponentialBackoff({ maxAttempts: 3, initialDelayMs: 1, maxDelayMs: 9, seed: 42, random: Math.random }), "options 'random' and 'seed' both choose the jitter's numbers: give one"],
   ['exponentialBackoff: seed a string', () => RetryStrategies.exponentialBackoff({ maxAttempts: 3, initialDelayMs: 1, maxDelayMs: 9, seed: '42' as never }), "option 'seed' must be a finite number, got '42'"],
 ];
 

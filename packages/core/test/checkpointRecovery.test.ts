@@ -405,6 +405,10 @@ describe('checkpoints and recovery', () => {
     await expect(env3.execute('v3', { restoreFrom: join(storage, 'nope.ckpt') })).rejects.toThrow(
       `Job 'v3' cannot restore from ${join(storage, 'nope.ckpt')}: checkpoint ${join(storage, 'nope.ckpt')} cannot be read`,
     );
+    // A misspelt 'latest' is taken for a location, as any string is: the error says what was probably meant.
+    const env4 = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock }).enableCheckpointing(10, { storage });
+    env4.fromElements(1).print();
+    await expect(env4.execute('v4', { restoreFrom: 'latst' })).rejects.toThrow(/^Job 'v4' cannot restore from latst: .*; did you mean 'latest'\?$/);
     const noCheckpointing = StreamExecutionEnvironment.create({ runtime: 'single-thread' });
     noCheckpointing.fromElements(1).print();
     expect(() => noCheckpointing.executeAsync('x', { restoreFrom: 'latest' })).toThrow(/restoreFrom needs enableCheckpointing/);

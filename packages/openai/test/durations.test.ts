@@ -26,7 +26,8 @@ describe('durations of the OpenAI adapters', () => {
       });
 
       it.each(LONG)('accepts %s ms', (value) => {
-        expect(() => build({ [option]: value })).not.toThrow();
+        // A default wait needs a cap at least as long: the cap bounds every wait.
+        expect(() => build({ [option]: value, ...(option === 'defaultRetryAfterMs' ? { maxRetryAfterMs: value } : {}) })).not.toThrow();
       });
     },
   );
@@ -35,6 +36,13 @@ describe('durations of the OpenAI adapters', () => {
     expect(() => openAIEmbeddings<string>({ model: 'm', text: (t) => t, maxRetryAfterMs: Number.POSITIVE_INFINITY })).toThrow(
       '(a cap is required; give a finite number of ms)',
     );
+  });
+
+  it('refuses a defaultRetryAfterMs above maxRetryAfterMs, the cap it would never reach', () => {
+    expect(() => openAIEmbeddings<string>({ model: 'm', text: (t) => t, defaultRetryAfterMs: 5000, maxRetryAfterMs: 1000 })).toThrow(
+      "openAIEmbeddings: option 'defaultRetryAfterMs' (5000) is above 'maxRetryAfterMs' (1000), the cap of every wait; raise maxRetryAfterMs",
+    );
+    expect(() => openAIEmbeddings<string>({ model: 'm', text: (t) => t, defaultRetryAfterMs: 1000, maxRetryAfterMs: 1000 })).not.toThrow();
   });
 
   it('caps a 30-day, an overflowing or a far-future Retry-After at maxRetryAfterMs', () => {

@@ -52,7 +52,9 @@ function resolve<T>(options: RedisStreamSinkOptions<T>): ResolvedSinkOptions<T> 
   if (key !== undefined && key !== false && typeof key !== 'function') {
     check.fail(`option 'idempotencyKey' must be a function record => string, or false, got ${describeValue(key)}`);
   }
-  const field = check.nonEmptyString('idempotencyField', options.idempotencyField ?? DEFAULT_IDEMPOTENCY_FIELD);
+  // Only undefined means absent: null is a wrong value, as for every other option.
+  const field = check.nonEmptyString('idempotencyField', options.idempotencyField === undefined ? DEFAULT_IDEMPOTENCY_FIELD : options.idempotencyField);
+  if (key === false && options.idempotencyField !== undefined) check.fail(`option 'idempotencyField' names where the key goes, but 'idempotencyKey' is false: leave one out`);
   return {
     redis: options.redis,
     stream: options.stream,

@@ -34,6 +34,9 @@ const cases: readonly BadInput[] = [
   ['source: ioredis option in the URL query', source({ redis: 'redis://127.0.0.1:6379/0?hots=cache' }), "RedisStreamSource: unknown option 'redis.hots'; did you mean 'redis.host'?"],
   ['source: ioredis option in a socket path query', source({ redis: '/tmp/redis.sock?dbb=2' }), "RedisStreamSource: unknown option 'redis.dbb'; did you mean 'redis.db'?"],
   ['source: URL that does not parse', source({ redis: 'redis://:pa#ss@127.0.0.1:6379' }), "RedisStreamSource: option 'redis' is not a valid URL"],
+  // null is a wrong value, not the default: it used to fall back to 'idempotency-key' silently.
+  ['sink: idempotencyField null', sink({ idempotencyField: null }), "RedisStreamSink: option 'idempotencyField' must be a non-empty string, got null"],
+  ['sink: idempotencyField without a key', sink({ idempotencyKey: false, idempotencyField: 'key' }), "option 'idempotencyField' names where the key goes, but 'idempotencyKey' is false: leave one out"],
   ['sink: ioredis option misspelled', sink({ redis: { prot: 6380 } }), "RedisStreamSink: unknown option 'redis.prot'; did you mean 'redis.port'?"],
   ['sink: ioredis option in the URL query', sink({ redis: 'rediss://cache:6380?familly=6' }), "RedisStreamSink: unknown option 'redis.familly'; did you mean 'redis.family'?"],
   ['cache: ioredis option misspelled', cache({ redis: { passwrod: 'secret' } }), "RedisResultCache: unknown option 'redis.passwrod'; did you mean 'redis.password'?"],

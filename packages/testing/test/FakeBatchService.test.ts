@@ -240,7 +240,7 @@ describe('FakeBatchService', () => {
     const calls: [() => unknown, string][] = [
       [() => service.call(['a'], { sigal: new AbortController().signal } as never), "FakeBatchService.call(): unknown option 'sigal'; did you mean 'signal'? (known: signal)"],
       [() => service.call(['a'], { signal: 'x' } as never), "FakeBatchService.call(): option 'signal' must be an AbortSignal, got 'x'"],
-      [() => service.callPerItem(['a'], null as never), 'FakeBatchService.callPerItem(): needs an options object'],
+      [() => service.callPerItem(['a'], null as never), 'FakeBatchService.callPerItem(): needs an options object, got null'],
     ];
     for (const [call, message] of calls) {
       // Thrown at the call, so a pending promise (the typo) or a rejection fails this.
@@ -337,6 +337,8 @@ describe('FakeBatchService', () => {
   it('validates its options, naming them', () => {
     const clock = new ManualClock(0);
     expect(() => new FakeBatchService({ clock, handler: lengths, concurrency: 0 })).toThrow(/option 'concurrency'/);
+    // null is a wrong value, not "unlimited" (the default when left out).
+    expect(() => new FakeBatchService({ clock, handler: lengths, concurrency: null as never })).toThrow(/option 'concurrency'/);
     expect(() => new FakeBatchService({ clock, handler: lengths, latency: { baseMs: -1, perItemMs: 0 } })).toThrow(/latency.baseMs/);
     expect(() => new FakeBatchService({ clock, handler: lengths, failureRate: 2 })).toThrow(/failureRate/);
     expect(() => new FakeBatchService({ clock, handler: lengths, failCalls: [0] })).toThrow(/failCalls' holds 1-based/);

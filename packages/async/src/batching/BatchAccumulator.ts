@@ -1,4 +1,4 @@
-import type { ProcessingTimeService } from '@tributary/core';
+import { describeValue, type ProcessingTimeService } from '@tributary/core';
 import type { BatchOwner, BatchPolicy, CallOutcome, Tagger } from './BatchPolicy.js';
 
 /** When an open batch is sent (see the operator options of the same names). */
@@ -69,7 +69,7 @@ export class BatchAccumulator<TIn, TTag> implements BatchPolicy<TIn> {
     if (t.weigher !== undefined) {
       const weight = t.weigher(record);
       if (typeof weight !== 'number' || !(weight >= 0) || weight === Number.POSITIVE_INFINITY) {
-        throw new TypeError(`the weigher returned ${String(weight)}; weights must be finite numbers >= 0`);
+        throw new TypeError(`the weigher returned ${describeValue(weight)}; weights must be finite numbers >= 0`);
       }
       // Close the batch before it would exceed the budget; a record heavier than the budget then travels alone.
       if (batch.records.length > 0 && batch.weight + weight > t.maxBatchWeight) {

@@ -110,6 +110,7 @@ export const RetryStrategies = {
     const jitter = check.optionalNumber('jitter', options.jitter, { min: 0, max: 1 }) ?? 0;
     check.optionalFunc('random', options.random);
     check.optionalNumber('seed', options.seed, {});
+    if (options.random !== undefined && options.seed !== undefined) check.fail(`options 'random' and 'seed' both choose the jitter's numbers: give one`);
     const random = options.random ?? (options.seed === undefined ? Math.random : seededRandom(options.seed));
     return {
       maxAttempts,

@@ -238,7 +238,7 @@ function describeBounds({ min, above, max }: NumberBounds): string {
 }
 
 /** The known name a misspelled one most likely meant: same letters ignoring case, or a few edits away. */
-function nearestName(given: string, names: readonly string[]): string | undefined {
+export function nearestName(given: string, names: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = Number.POSITIVE_INFINITY;
   for (const name of names) {

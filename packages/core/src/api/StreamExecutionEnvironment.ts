@@ -165,6 +165,11 @@ export class StreamExecutionEnvironment {
     this.slotHeapMb = options.slotHeapMb === undefined ? undefined : check.optionalInteger('slotHeapMb', options.slotHeapMb, 0, 16);
     const clock = check.optionalClock('clock', options.clock);
     this.systemClock = clock === undefined || clock instanceof SystemClock;
+    // Contradictions known now, not at execute(): the choice of runtime is explicit.
+    if (this.runtime === 'slots' && !this.systemClock) {
+      check.fail(`option 'clock': a custom clock (ManualClock) needs runtime 'single-thread', since slots keep time by the system clock`);
+    }
+    if (this.runtime === 'single-thread' && this.slotHeapMb !== undefined) check.fail(`option 'slotHeapMb' applies to runtime 'slots' only`);
     this.clock = clock ?? new SystemClock();
     this.logger = check.optionalLogger('logger', options.logger) ?? stderrLogger;
     // Duck-typed like the clock: a second copy of this package has its own MetricRegistry class.

@@ -1,3 +1,4 @@
+import { nearestName } from '../api/OptionChecker.js';
 import { EventLog } from '../logging/EventLog.js';
 import type { LogFields, Logger, LogLevel } from '../logging/Logger.js';
 import type { MetricRegistry, MetricValue } from '../metrics/MetricRegistry.js';
@@ -332,7 +333,8 @@ async function loadRestore(options: RunnerOptions): Promise<StoredCheckpoint | u
     return restoreFrom === 'latest' ? await checkpointing.storage.loadLatest() : await checkpointing.storage.load(restoreFrom);
   } catch (error) {
     // Starting from scratch would write everything again: only the user may choose it.
-    const instead = restoreFrom === 'latest' ? '; to start from scratch instead, run without restoreFrom' : '';
+    const instead =
+      restoreFrom === 'latest' ? '; to start from scratch instead, run without restoreFrom' : nearestName(restoreFrom, ['latest']) === undefined ? '' : "; did you mean 'latest'?";
     throw new InvalidJobError(`Job '${jobName}' cannot restore from ${restoreFrom}: ${messageOf(error)}${instead}`, { cause: error });
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { defineJob, InvalidJobError, StreamExecutionEnvironment } from '../../src/index.js';
+import { defineJob, InvalidJobError, ManualClock, StreamExecutionEnvironment } from '../../src/index.js';
 import { registeredJob } from '../../src/api/defineJob.js';
 import { failing, onManualClock, squares } from './fixtures/jobs.job.js';
 
@@ -13,6 +13,19 @@ describe("the environment's runtime option", () => {
   it('refuses a slot heap limit below 16 MB or not a whole number, naming the option', () => {
     expect(() => StreamExecutionEnvironment.create({ slotHeapMb: 8 })).toThrow("StreamExecutionEnvironment.create(): option 'slotHeapMb' must be an integer >= 16, got 8");
     expect(() => StreamExecutionEnvironment.create({ slotHeapMb: 64.5 })).toThrow(InvalidJobError);
+  });
+
+  it("refuses a custom clock with runtime 'slots', and slotHeapMb with 'single-thread', when the environment is created", () => {
+    expect(() => StreamExecutionEnvironment.create({ runtime: 'slots', clock: new ManualClock(0) })).toThrow(
+      new InvalidJobError(
+        "StreamExecutionEnvironment.create(): option 'clock': a custom clock (ManualClock) needs runtime 'single-thread', since slots keep time by the system clock",
+      ),
+    );
+    expect(() => StreamExecutionEnvironment.create({ runtime: 'single-thread', slotHeapMb: 64 })).toThrow(
+      new InvalidJobError("StreamExecutionEnvironment.create(): option 'slotHeapMb' applies to runtime 'slots' only"),
+    );
+    // Left to the default, the runtime depends on the parallelism: known only at execute().
+    expect(() => StreamExecutionEnvironment.create({ clock: new ManualClock(0), slotHeapMb: 64 })).not.toThrow();
   });
 
   it("refuses 'slots' for a job not built by defineJob, saying how to fix it", () => {

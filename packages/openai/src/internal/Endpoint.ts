@@ -65,6 +65,9 @@ export class Endpoint {
     this.defaultRetryAfterMs = check.optionalDuration('defaultRetryAfterMs', options.defaultRetryAfterMs, 1000);
     // A cap is always finite: a server could otherwise park the job for as long as it likes.
     this.maxRetryAfterMs = check.optionalDuration('maxRetryAfterMs', options.maxRetryAfterMs, 60_000, { infinity: 'a cap is required; give a finite number of ms' });
+    if (this.defaultRetryAfterMs > this.maxRetryAfterMs) {
+      check.fail(`option 'defaultRetryAfterMs' (${this.defaultRetryAfterMs}) is above 'maxRetryAfterMs' (${this.maxRetryAfterMs}), the cap of every wait; raise maxRetryAfterMs`);
+    }
     this.maxResponseBytes = check.optionalInteger('maxResponseBytes', options.maxResponseBytes, DEFAULT_MAX_RESPONSE_BYTES);
   }
 

@@ -159,7 +159,7 @@ export class FakeBatchService<TIn, TOut> {
     this.handler = check.func('handler', options.handler);
     const latency = check.record('latency', options.latency, LATENCY_OPTIONS) ?? { baseMs: 0, perItemMs: 0 };
     this.latency = { baseMs: check.duration('latency.baseMs', latency.baseMs), perItemMs: check.duration('latency.perItemMs', latency.perItemMs) };
-    const concurrency = options.concurrency ?? Number.POSITIVE_INFINITY;
+    const concurrency = options.concurrency === undefined ? Number.POSITIVE_INFINITY : options.concurrency;
     // Infinity (the default) means no limit.
     this.concurrency = concurrency === Number.POSITIVE_INFINITY ? concurrency : check.integer('concurrency', concurrency);
     this.failureRate = check.optionalNumber('failureRate', options.failureRate, { min: 0, max: 1 }) ?? 0;
