@@ -9,7 +9,11 @@ export interface RedisStreamSinkOptions<T> {
   readonly redis?: RedisConnection;
   /** The stream key written to. */
   readonly stream: string;
-  /** Turns a record into the entry's fields. */
+  /**
+   * Turns a record into the entry's fields. A `Buffer` is stored as its bytes;
+   * {@link RedisStreamSource} hands field values to `decode` as UTF-8 text,
+   * so for a Tributary reader encode binary data as base64.
+   */
   readonly encode: (value: T) => Readonly<Record<string, FieldValue>>;
   /**
    * The record's idempotency key, written to `idempotencyField` so that
@@ -171,9 +175,14 @@ class RedisStreamWriter<T> implements SinkWriter<T> {
     await this.drain();
   }
 
+  /**
+   * A job that ended flushed already (end of input waits for every reply); a cancelled or failed one replays from
+   * its checkpoint. So nothing here waits for replies: with Redis down they would never come, the close would time
+   * out and the client would retry its connection after the job. Closing sends what was written, then disconnects.
+   */
   async close(): Promise<void> {
-    await Promise.allSettled([...this.inFlight]);
     closeClient(this.client);
+    await Promise.allSettled([...this.inFlight]);
   }
 
   private send(): void {

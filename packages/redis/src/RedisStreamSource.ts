@@ -49,7 +49,9 @@ export interface RedisStreamSourceOptions<T> {
   /**
    * Turns an entry's fields into a record. An exception makes the entry a
    * {@link RedisDecodeFailure} (see {@link splitDecodeFailures}) instead of
-   * failing the job.
+   * failing the job. Field values arrive as UTF-8 text: bytes that are not
+   * UTF-8 (a `Buffer` another writer stored) arrive altered, so write binary
+   * data as base64.
    */
   readonly decode: (fields: Readonly<Record<string, string>>, id: string) => T;
   /**
@@ -210,6 +212,6 @@ export class RedisStreamSource<T> implements Source<RedisStreamRecord<T>, RedisS
 
   createReader(ctx: SourceReaderContext): SourceReader<RedisStreamRecord<T>, RedisStreamPosition> {
     const consumer = ctx.parallelism > 1 ? `${this.options.consumer}-${ctx.subtaskIndex}` : this.options.consumer;
-    return new RedisStreamReader(this.options, consumer, ctx.signal, ctx.log);
+    return new RedisStreamReader(this.options, consumer, ctx.signal, ctx.log, ctx.checkpointing);
   }
 }

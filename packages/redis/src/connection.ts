@@ -77,5 +77,13 @@ export function openClient(connection: RedisConnection | undefined, name: string
 
 /** Closes a client without waiting for commands still blocked on the server. */
 export function closeClient(client: Redis): void {
+  const betweenAttempts = client.status === 'reconnecting';
   client.disconnect(false);
+  // Between two attempts to reconnect ioredis (6.0) has no socket to close: it stops retrying but keeps the commands
+  // queued for ever, so a close that waits for them never ends. End it as its close handler does when it gives up.
+  if (betweenAttempts) {
+    const internals = client as unknown as { setStatus(status: string): void; flushQueue(error: Error): void };
+    internals.setStatus('end');
+    internals.flushQueue(new Error('Connection is closed.'));
+  }
 }

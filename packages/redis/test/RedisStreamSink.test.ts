@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contentKey, RedisStreamSink, type RedisStreamSinkOptions } from '../src/index.js';
 import { adminClient, eventually, readAll, redisUrl, uniqueKey } from './support/redis.js';
+import { startRedisServer } from './support/redisServer.js';
 
 interface Row {
   readonly id: number;
@@ -116,6 +117,19 @@ describe('RedisStreamSink', () => {
     await writeAll(w, [{ id: 1, text: 'x' }]);
     await expect(Promise.resolve(w.snapshotState?.(1))).rejects.toThrow(/RedisStreamSink: XADD to stream '.*sink-wrongtype.*' failed: WRONGTYPE/);
     expect(() => w.write({ id: 2, text: 'y' })).toThrow(/WRONGTYPE/);
+  });
+
+  it('closes at once while Redis is down with writes in flight (a cancelled job), leaving no connection retrying', async () => {
+    const server = await startRedisServer();
+    const stream = uniqueKey('close-down');
+    const w = writer({ stream, redis: server.url });
+    await writeAll(w, rows(3));
+    await w.snapshotState?.(1);
+    await server.stop();
+    // These wait in ioredis' offline queue for a server that is gone: close() used to wait for their replies.
+    await writeAll(w, rows(2));
+    await w.close?.();
+    expect((w as unknown as { client: Redis }).client.status).toBe('end');
   });
 
   it('refuses a record whose fields clash with the idempotency field, and one without fields', async () => {

@@ -1,5 +1,5 @@
 import { InvalidJobError, ManualClock, silentLogger, type LogFields, type Logger, type SourceReader } from '@tributary/core';
-import type { Redis, RedisOptions } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedisServer, type RunningRedis } from './support/redisServer.js';
 import {
@@ -53,8 +53,8 @@ function options(stream: string, overrides: Partial<RedisStreamSourceOptions<num
   };
 }
 
-async function startReader(opts: RedisStreamSourceOptions<number>, signal?: AbortSignal, logger?: Logger): Promise<Reader> {
-  const reader = new RedisStreamSource(opts).createReader(readerContext(signal, logger));
+async function startReader(opts: RedisStreamSourceOptions<number>, signal?: AbortSignal, logger?: Logger, checkpointing = true): Promise<Reader> {
+  const reader = new RedisStreamSource(opts).createReader(readerContext(signal, logger, checkpointing));
   open.push(reader);
   await reader.start?.(undefined);
   return reader;
@@ -211,6 +211,37 @@ describe('RedisStreamSource reader', () => {
     expect(records[1]).toMatchObject({ fields: null, error: expect.stringContaining('deleted') });
   });
 
+  it('reports an entry deleted while pending as a decode failure when another consumer claims it too', async () => {
+    const stream = uniqueKey('deleted-claimed');
+    const ids = await addEntries(admin, stream, numbered(0, 3));
+    const dead = await startReader(options(stream, { consumer: 'dead' }));
+    await readN(dead, 3);
+    await dead.close?.();
+    await admin.xdel(stream, ids[1]!);
+    await idleAtLeast(admin, stream, 'g', 3, 1);
+
+    // XAUTOCLAIM drops a deleted entry from the pending list and names it apart (Redis 7): it was lost without a trace.
+    const survivor = await startReader(options(stream, { consumer: 'survivor', clock: new ManualClock(), reclaim: { minIdleMs: 1, intervalMs: 1_000 } }));
+    const records = await read(survivor);
+    expect(records.map((r) => [r.id, r.kind, r.delivery])).toEqual([
+      [ids[0], 'entry', 'claimed'],
+      [ids[2], 'entry', 'claimed'],
+      [ids[1], 'decode-failure', 'claimed'],
+    ]);
+    expect(records[2]).toMatchObject({ fields: null, error: expect.stringContaining('deleted') });
+  });
+
+  it('hands a field named __proto__ to decode as a field like any other', async () => {
+    const stream = uniqueKey('proto');
+    await admin.xadd(stream, '*', '__proto__', 'p', 'n', '7');
+    const seen: Record<string, string>[] = [];
+    const reader = await startReader(options(stream, { decode: (fields) => (seen.push({ ...fields }), Number(fields.n)) }));
+    expect(values(await readN(reader, 1))).toEqual([7]);
+    // Assigned to a plain object, the field set the object's prototype instead, and vanished.
+    expect(Object.keys(seen[0]!)).toEqual(['__proto__', 'n']);
+    expect(Object.getOwnPropertyDescriptor(seen[0], '__proto__')?.value).toBe('p');
+  });
+
   it("with ack 'on-read', acks a batch when the next one is asked for", async () => {
     const stream = uniqueKey('on-read');
     await addEntries(admin, stream, numbered(0, 12));
@@ -247,16 +278,22 @@ describe('RedisStreamSource reader', () => {
     expect(values(await readN(reader, 4))).toEqual([4, 5, 6, 7]);
   });
 
-  it('warns once when it fills up before any checkpoint completed (checkpointing may be off)', async () => {
+  it('warns once when it fills up in a job without checkpointing, and not in one whose first checkpoint is still to come', async () => {
     const stream = uniqueKey('no-checkpoint');
     await addEntries(admin, stream, numbered(0, 10));
     const warnings: string[] = [];
     const logger = { ...silentLogger, warn: (message: string, fields?: LogFields) => warnings.push(`${String(fields?.event)}: ${message}`) };
-    const reader = await startReader(options(stream, { maxUnacked: 3 }), undefined, logger);
+    // With checkpointing a full reader waits for the first checkpoint, as on any start with a backlog: no warning.
+    const waiting = await startReader(options(stream, { maxUnacked: 3, group: 'checkpointed' }), undefined, logger);
+    await readN(waiting, 3);
+    const held = waiting.read(10);
+    const reader = await startReader(options(stream, { maxUnacked: 3 }), undefined, logger, false);
     await readN(reader, 3);
     const stalled = reader.read(10);
     await eventually(() => warnings.length > 0, 'the warning');
-    expect(warnings).toEqual([expect.stringMatching(/^source.waitingForCheckpoint: .*holds maxUnacked \(3\).*enable checkpointing.*ack: 'on-read'/)]);
+    expect(warnings).toEqual([expect.stringMatching(/^source.waitingForCheckpoint: .*holds maxUnacked \(3\).*takes none.*enable checkpointing.*ack: 'on-read'/i)]);
+    await waiting.notifyCheckpointComplete?.(1, waiting.position());
+    await held;
     await reader.notifyCheckpointComplete?.(1, reader.position());
     await stalled;
     await readN(reader, 3);
@@ -290,6 +327,27 @@ describe('RedisStreamSource reader', () => {
       await reader.close?.();
     } finally {
       await restarted?.stop();
+    }
+  });
+
+  it('closes at once while Redis is down with acks in flight, and leaves no connection retrying', async () => {
+    const server = await startRedisServer();
+    const stream = uniqueKey('close-down');
+    const own = new Redis(server.url);
+    await addEntries(own, stream, numbered(0, 5));
+    own.disconnect();
+    {
+      const reader = await startReader(options(stream, { redis: server.url }));
+      await readN(reader, 5);
+      await server.stop();
+      // The acks wait in ioredis' offline queue for a server that is gone: close() used to wait for their replies.
+      const acks = reader.notifyCheckpointComplete?.(1, reader.position());
+      await reader.close?.();
+      // They settle now, with the connection's end: the entries stay pending, to be read again.
+      await acks?.catch(() => undefined);
+      // Its two connections (reads, acks) have ended: none retries under the ended job's name.
+      const { reads, control } = reader as unknown as { reads: Redis; control: Redis };
+      expect([reads.status, control.status]).toEqual(['end', 'end']);
     }
   });
 
@@ -330,10 +388,15 @@ describe('RedisStreamSource reader', () => {
     expect(await pending).toEqual([]);
   });
 
-  it('explains a missing consumer group', async () => {
+  it('explains a missing consumer group, and one deleted after the job created it', async () => {
     const stream = uniqueKey('nogroup');
     const reader = await startReader(options(stream, { createGroup: undefined as never, group: 'missing' }));
     await expect(reader.read(10)).rejects.toThrow(/consumer group 'missing' does not exist on stream .*createGroup/);
+    const created = await startReader(options(stream, { group: 'dropped' }));
+    await admin.call('XGROUP', 'DESTROY', stream, 'dropped');
+    await expect(created.read(10)).rejects.toThrow(
+      `consumer group 'dropped' does not exist on stream '${stream}': it was created when the job started, so the group or the stream was deleted since`,
+    );
   });
 
   it.each<[string, (url: URL) => RedisOptions]>([

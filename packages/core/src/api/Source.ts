@@ -10,6 +10,8 @@ export interface SourceReaderContext {
   readonly signal: AbortSignal;
   /** The job's events, bound to this source and subtask: what a user should hear of goes here, not to stderr. */
   readonly log: EventLog;
+  /** Whether the job takes checkpoints: a reader that acks its broker when one completes waits for none without them. */
+  readonly checkpointing: boolean;
 }
 
 /**

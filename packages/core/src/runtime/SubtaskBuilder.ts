@@ -211,6 +211,7 @@ export class SubtaskBuilder {
         parallelism: head.parallelism,
         signal: control.signal,
         log: this.options.log.with({ operator: head.description, subtask: subtaskIndex }),
+        checkpointing: this.options.storesSnapshots,
       });
       const input = {
         kind: 'source',

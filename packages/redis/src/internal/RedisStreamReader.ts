@@ -54,6 +54,8 @@ export class RedisStreamReader<T> implements SourceReader<RedisStreamRecord<T>, 
     private readonly consumer: string,
     private readonly signal: AbortSignal,
     private readonly log: EventLog,
+    /** The job takes checkpoints: a reader full before the first one completes waits for it, which is no news. */
+    private readonly checkpointing: boolean,
   ) {}
 
   async start(): Promise<void> {
@@ -116,12 +118,17 @@ export class RedisStreamReader<T> implements SourceReader<RedisStreamRecord<T>, 
     });
   }
 
+  /**
+   * Disconnects without waiting for the replies to acks in flight: the acks written reach Redis before the
+   * connection closes, and an ack that never does leaves its entries pending, to be read again (at least once).
+   * With Redis down the replies would never come: the close would time out, and the client retry after the job.
+   */
   async close(): Promise<void> {
     this.signal.removeEventListener('abort', this.onAbort);
     this.wakeRoomWaiters();
     if (this.reads !== undefined) closeClient(this.reads);
-    await Promise.allSettled([...this.inFlightAcks]);
     if (this.control !== undefined) closeClient(this.control);
+    await Promise.allSettled([...this.inFlightAcks]);
   }
 
   // ------------------------------------------------------------------ reading
@@ -240,17 +247,17 @@ export class RedisStreamReader<T> implements SourceReader<RedisStreamRecord<T>, 
     return tracked;
   }
 
-  /** A reader that fills up before any checkpoint completed stalls for good if checkpointing is off: say so once. */
+  /** A reader that fills up in a job without checkpoints stalls for good: say so once. */
   private warnIfNeverCheckpointed(): void {
-    if (this.checkpointed || this.warnedNoCheckpoint || this.options.ack !== 'on-checkpoint') return;
+    if (this.checkpointing || this.checkpointed || this.warnedNoCheckpoint || this.options.ack !== 'on-checkpoint') return;
     this.warnedNoCheckpoint = true;
     const { maxUnacked, stream } = this.options;
     this.log.event(
       'warn',
       'source.waitingForCheckpoint',
       `RedisStreamSource: consumer '${this.consumer}' holds maxUnacked (${maxUnacked}) unacked entries of stream ` +
-        `'${stream}' and no checkpoint has completed yet, so it reads nothing more until one does. ` +
-        `Entries are acked when checkpoints complete: enable checkpointing (env.enableCheckpointing), or use ack: 'on-read' for a job without it.`,
+        `'${stream}' and reads nothing more: entries are acked when checkpoints complete, and this job takes none. ` +
+        `Enable checkpointing (env.enableCheckpointing), or use ack: 'on-read' for a job without it.`,
       { stream, consumer: this.consumer, maxUnacked },
     );
   }
@@ -265,11 +272,12 @@ export class RedisStreamReader<T> implements SourceReader<RedisStreamRecord<T>, 
     const { stream, group } = this.options;
     const message = messageOf(error);
     if (message.startsWith('NOGROUP')) {
-      return new Error(
-        `RedisStreamSource: consumer group '${group}' does not exist on stream '${stream}': create it ` +
-          `(XGROUP CREATE ${stream} ${group} $ MKSTREAM) or pass createGroup: '0' or '$'`,
-        { cause: error },
-      );
+      // With createGroup the group existed at start: someone destroyed it (or the stream) since.
+      const fix =
+        this.options.createGroup === undefined
+          ? `create it (XGROUP CREATE ${stream} ${group} $ MKSTREAM) or pass createGroup: '0' or '$'`
+          : 'it was created when the job started, so the group or the stream was deleted since';
+      return new Error(`RedisStreamSource: consumer group '${group}' does not exist on stream '${stream}': ${fix}`, { cause: error });
     }
     return new Error(`RedisStreamSource: ${command} on stream '${stream}' (group '${group}', consumer '${this.consumer}') failed: ${message}`, {
       cause: error,

@@ -18,13 +18,19 @@ function text(value: unknown): string {
   throw new Error(`unexpected value in a stream reply: ${JSON.stringify(value)}`);
 }
 
+/** Sets a field as an own property: assigned, a field named `__proto__` would set the object's prototype instead, and vanish. */
+function setField(fields: Record<string, string>, name: string, value: string): void {
+  if (name === '__proto__') Object.defineProperty(fields, name, { value, enumerable: true, writable: true, configurable: true });
+  else fields[name] = value;
+}
+
 function parseFields(raw: unknown): Record<string, string> | null {
   if (raw === null || raw === undefined) return null;
   const fields: Record<string, string> = {};
   if (Array.isArray(raw)) {
-    for (let i = 0; i + 1 < raw.length; i += 2) fields[text(raw[i])] = text(raw[i + 1]);
+    for (let i = 0; i + 1 < raw.length; i += 2) setField(fields, text(raw[i]), text(raw[i + 1]));
   } else if (typeof raw === 'object') {
-    for (const [k, v] of Object.entries(raw as Record<string, unknown>)) fields[k] = text(v);
+    for (const [k, v] of Object.entries(raw as Record<string, unknown>)) setField(fields, k, text(v));
   } else {
     throw new Error(`unexpected entry fields in a stream reply: ${JSON.stringify(raw)}`);
   }
@@ -61,8 +67,15 @@ export function parseReadReply(raw: unknown): RawEntry[] {
   throw new Error(`unexpected XREADGROUP reply: ${JSON.stringify(raw)}`);
 }
 
-/** An XAUTOCLAIM reply: the cursor to continue from ('0-0' once the scan wrapped) and the claimed entries. */
+/**
+ * An XAUTOCLAIM reply: the cursor to continue from ('0-0' once the scan wrapped) and the claimed entries. An entry
+ * deleted from the stream while it was pending comes back with no fields (Redis 6.2), or only in the third element,
+ * the ids Redis dropped from the pending list (Redis 7): either way it is an entry with `fields: null`, which the
+ * reader hands out as a decode failure, as it does when it re-reads its own pending list.
+ */
 export function parseAutoClaimReply(raw: unknown): { next: string; entries: RawEntry[] } {
   if (!Array.isArray(raw) || raw.length < 2) throw new Error(`unexpected XAUTOCLAIM reply: ${JSON.stringify(raw)}`);
-  return { next: text(raw[0]), entries: parseEntries(raw[1]).filter((e) => e.fields !== null) };
+  const deleted: unknown = raw[2] ?? [];
+  if (!Array.isArray(deleted)) throw new Error(`unexpected XAUTOCLAIM reply: ${JSON.stringify(raw)}`);
+  return { next: text(raw[0]), entries: [...parseEntries(raw[1]), ...deleted.map((id) => ({ id: text(id), fields: null }))] };
 }
