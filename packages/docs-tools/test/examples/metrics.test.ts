@@ -66,7 +66,7 @@ describe('docs/metrics.md', () => {
     const scrape = await (await fetch(server.url)).text();
     await server.close();
 
-    const labels = 'job="embed texts",job_id="[0-9a-f]{32}",operator="embed",uid="",subtask="0"';
+    const labels = 'job_name="embed texts",job_id="[0-9a-f]{32}",operator="embed",uid="",subtask="0"';
     expect(scrape).toMatch(new RegExp(`^tributary_async_calls_total\\{${labels}\\} 16$`, 'm'));
     expect(scrape).toMatch(new RegExp(`^tributary_async_call_duration_seconds_count\\{${labels}\\} 16$`, 'm'));
   });
