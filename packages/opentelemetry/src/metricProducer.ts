@@ -17,8 +17,8 @@ export interface OpenTelemetryExportOptions {
 }
 
 const OPTIONS = ['prefix'];
-/** OpenTelemetry's instrument name syntax; a prefix is the start of one. */
-const INSTRUMENT_NAME = /^[a-zA-Z][a-zA-Z0-9_.\-/]{0,199}$/;
+/** OpenTelemetry's instrument name syntax (at most 255 characters); a prefix is the start of one. */
+const INSTRUMENT_NAME = /^[a-zA-Z][a-zA-Z0-9_.\-/]{0,254}$/;
 const SCOPE = { name: '@tributary/opentelemetry' };
 // The SDK keeps its own resource and drops the one a producer returns (see `MetricReaderOptions.metricProducers`).
 const IGNORED_RESOURCE = {} as ResourceMetrics['resource'];
@@ -93,7 +93,8 @@ class RegistryProducer implements MetricProducer {
       const base = this.prefix === '' ? described.name : `${this.prefix}.${described.name}`;
       // Without a prefix a metric's own name comes first, and may start with a digit or '_' (`addGroup('5xx')`).
       if (!INSTRUMENT_NAME.test(base)) {
-        errors.push(new Error(`Tributary metric '${entry.id}' has no valid OpenTelemetry instrument name: '${base}' must start with a letter; give the option 'prefix'`));
+        const why = base.length > 255 ? `'${base}' is longer than 255 characters` : `'${base}' must start with a letter; give the option 'prefix'`;
+        errors.push(new Error(`Tributary metric '${entry.id}' has no valid OpenTelemetry instrument name: ${why}`));
         continue;
       }
       const metric = entry.metric;

@@ -110,16 +110,21 @@ describe('tributaryMetricProducer', () => {
     group.counter('a_b').inc(4);
     group.addGroup('5xx').counter('count').inc(1);
     group.counter('ok').inc(3);
+    // Up to 255 characters is an instrument name (the SDK's limit); beyond, it is reported as too long.
+    group.counter(`l${'o'.repeat(254)}`).inc(5);
+    group.counter(`l${'o'.repeat(255)}`).inc(6);
     const { resourceMetrics, errors } = await tributaryMetricProducer(registry, { prefix: '' }).collect();
     const points = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics).map((m) => [m.descriptor.name, m.dataPoints.map((p) => p.value)]);
     // Two samples of one label set: Prometheus would refuse the scrape, other collectors keep one at random.
     expect(points).toEqual([
       ['a_b', [2]],
       ['ok', [3]],
+      [`l${'o'.repeat(254)}`, [5]],
     ]);
     expect(errors.map(String)).toEqual([
       `Error: Tributary metrics 'job.j.operator.parse.0.a-b' and 'job.j.operator.parse.0.a_b' both map to the OpenTelemetry series a_b{"job_name":"j","operator":"parse","subtask":"0"}; rename one of them`,
       "Error: Tributary metric 'job.j.operator.parse.0.5xx.count' has no valid OpenTelemetry instrument name: '5xx.count' must start with a letter; give the option 'prefix'",
+      `Error: Tributary metric 'job.j.operator.parse.0.l${'o'.repeat(255)}' has no valid OpenTelemetry instrument name: 'l${'o'.repeat(255)}' is longer than 255 characters`,
     ]);
   });
 

@@ -52,8 +52,11 @@ export class UpdateStream {
   end(): void {
     this.ended = true;
     this.stopTicking();
-    this.broadcast();
-    for (const res of this.pages) res.end();
+    // Every page gets the final state, one that is behind too: it is the last, so at most one more is buffered.
+    if (this.pages.size > 0) {
+      const text = message(this.current());
+      for (const res of this.pages) res.end(text);
+    }
     this.pages.clear();
   }
 

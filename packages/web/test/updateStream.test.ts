@@ -17,7 +17,7 @@ function page(): { res: ServerResponse; written: string[]; behind: { now: boolea
   const res = {
     writeHead: () => res,
     write: (text: string) => written.push(text) > 0,
-    end: () => undefined,
+    end: (text?: string) => void (text === undefined || written.push(text)),
     on: () => res,
     get writableNeedDrain() {
       return behind.now;
@@ -44,4 +44,15 @@ it('skips the updates of a page whose connection still holds an unsent one, and 
   // The update it gets is the current state, as every page's: each holds the whole state.
   expect(stalled.written[1]).toBe(reading.written[4]);
   stream.close();
+});
+
+it('sends the final state to every page when the job ends, one that is behind too', () => {
+  let tick = 0;
+  const stream = new UpdateStream(() => ({ tick: tick++ }) as unknown as UpdateView);
+  const stalled = page();
+  stream.open(stalled.res);
+  stalled.behind.now = true;
+  stream.end();
+  // Skipped, it would leave the page showing a running job: the job is over, and no update follows.
+  expect(stalled.written).toEqual([expect.stringContaining('"tick":0'), expect.stringContaining('"tick":1')]);
 });

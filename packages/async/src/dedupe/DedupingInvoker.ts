@@ -116,13 +116,13 @@ export class DedupingInvoker<TIn, TOut> implements Invoker<TIn, TOut> {
       answer(held);
       return;
     }
-    // A call cut by its time limit while the cache answered is not made: its retry will be.
+    // A call cut by its time limit, or by its operator stopping, while the cache answered is not made: its retry will be.
     held.then(
       (values) => {
-        if (!call.settled) answer(values);
+        if (!call.ended) answer(values);
       },
       () => {
-        if (!call.settled) unanswered();
+        if (!call.ended) unanswered();
       },
     );
   }
@@ -168,8 +168,8 @@ export class DedupingInvoker<TIn, TOut> implements Invoker<TIn, TOut> {
     const sent = missing.map((key) => firstOf.get(key) as TIn);
     this.countCall(sent, call.attempt);
     const complete = (outputs: readonly TOut[]): void => {
-      // The first completion wins and one after the call's time limit is ignored: neither may reach the cache.
-      if (call.settled) return;
+      // The first completion wins, and one after the call's time limit or its operator's stop is ignored: none may reach the cache.
+      if (call.ended) return;
       // Not an array: the operator refuses it as it would without dedupe.
       if (!Array.isArray(outputs)) {
         call.complete(outputs);
@@ -206,8 +206,8 @@ export class DedupingInvoker<TIn, TOut> implements Invoker<TIn, TOut> {
       get signal() {
         return call.signal;
       },
-      get settled() {
-        return call.settled;
+      get ended() {
+        return call.ended;
       },
       metrics: call.metrics,
       attempt: call.attempt,

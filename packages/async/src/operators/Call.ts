@@ -51,6 +51,10 @@ export class Call<TIn, TOut> implements CallFuture<TOut> {
     return this.controller.signal;
   }
 
+  get ended(): boolean {
+    return this.settled || this.abortReason !== undefined;
+  }
+
   get metrics(): MetricGroup {
     return this.owner.metricGroup;
   }

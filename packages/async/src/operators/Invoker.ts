@@ -3,8 +3,8 @@ import type { AsyncBatchFunction, AsyncFunction, AsyncRecordFunction, BatchConte
 
 /** What one call of the user function is given and completes: its context and result future, as bound functions (promise callbacks). */
 export interface CallFuture<TOut> extends BatchContext, ResultFuture<TOut> {
-  /** The call completed, or ran out of time: a completion from now on is ignored. */
-  readonly settled: boolean;
+  /** The call completed, ran out of time, or its operator stopped (closed, cancelled): a completion from now on is ignored. */
+  readonly ended: boolean;
   readonly complete: (outputs: readonly TOut[]) => void;
   readonly completeExceptionally: (error: unknown) => void;
   /** Completes a per-record plain function's call with its one output. */

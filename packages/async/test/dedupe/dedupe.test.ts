@@ -425,6 +425,31 @@ describe('dedupe with a function or cache that misbehaves', () => {
     expect(late.held.size).toBe(0);
   });
 
+  it('calls nothing when a lookup answers after the operator closed (a cancelled job)', async () => {
+    let answer: ((values: (string | undefined)[]) => void) | undefined;
+    const calls: string[][] = [];
+    const { harness } = harnessOf(
+      (xs) => {
+        calls.push([...xs]);
+        return xs.map((x) => x.toUpperCase());
+      },
+      {
+        dedupe: {
+          key: (x) => x,
+          cache: { getMany: () => new Promise<(string | undefined)[]>((resolve) => (answer = resolve)), setMany: () => undefined },
+        },
+      },
+    );
+    await harness.open();
+    harness.processElements(['a', 'b']);
+    await harness.drain();
+    await harness.close();
+    answer?.([undefined, undefined]);
+    await new Promise((resolve) => setImmediate(resolve));
+    // The miss would have sent both records to the service (a paid request) for a job that had stopped.
+    expect(calls).toEqual([]);
+  });
+
   it('takes a lookup that answers no array for a failed one: counted, and every key sent', async () => {
     for (const getMany of [() => undefined, async () => undefined]) {
       const { harness } = harnessOf((xs) => xs.map((x) => x.toUpperCase()), {

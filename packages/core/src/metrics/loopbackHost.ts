@@ -9,7 +9,7 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
  * endpoint); a server on another address is reachable by name anyway.
  */
 export function hostHeaderAllowed(hostHeader: string | undefined, listenHost: string): boolean {
-  if (!LOOPBACK.has(listenHost)) return true;
+  if (!LOOPBACK.has(listenHost.toLowerCase())) return true;
   const name = (hostHeader ?? '').replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1').toLowerCase();
   return LOOPBACK.has(name);
 }
