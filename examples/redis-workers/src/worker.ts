@@ -1,7 +1,7 @@
 /**
  * One worker: reads tasks through the consumer group, scores them, writes
  * results; checkpoints to ./checkpoints/<name> and resumes from there.
- * Start as many as you like with different names; Ctrl-C stops one. Its
+ * Start as many as you like with different names; Ctrl-C drains one (a second Ctrl-C cancels it). Its
  * job runs in --parallelism task slots (worker threads), default 2.
  *
  * Usage: node dist/worker.js <name> [--parallelism <n>] [--checkpoints <dir>] [--redis <url>] [--input ...] [--output ...] [--group ...]
@@ -12,7 +12,8 @@ import { fail, parseSettings } from './settings.js';
 
 const USAGE = `usage: worker.js <name> [flags]
 
-Reads tasks through the consumer group, scores them and writes results; Ctrl-C stops it.
+Reads tasks through the consumer group, scores them and writes results; Ctrl-C drains it
+(it finishes what it has in flight and ends), a second Ctrl-C cancels it.
 
   <name>               the worker's name: its slots read as consumers <name>-0, <name>-1, ...
   --parallelism <n>    task slots (worker threads), default 2; keep it across restarts
@@ -26,9 +27,16 @@ if (rest.length > 1) fail('worker.js', `one name only, got ${rest.length}: ${res
 if (!Number.isInteger(parallelism) || parallelism < 1) fail('worker.js', `--parallelism must be a whole number >= 1, got '${values.parallelism}'`);
 const checkpoints = values.checkpoints ?? join('checkpoints', name);
 const job = workerJob.executeAsync({ settings, name, checkpoints, parallelism }, { jobName: `worker ${name}`, restoreFrom: 'latest' });
-const stop = () => job.cancel();
-process.once('SIGINT', stop);
-process.once('SIGTERM', stop);
+// The first Ctrl-C or SIGTERM drains: the worker reads no more, finishes the tasks it has in flight, commits and
+// acks them, and ends; the others take the rest. A second one cancels at once (what it held is in its checkpoint).
+let stopping = false;
+const stop = () => {
+  if (stopping) job.cancel();
+  else job.drain();
+  stopping = true;
+};
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);
 console.log(`worker ${name} started (parallelism ${parallelism}): group '${settings.group}' on '${settings.input}' -> '${settings.output}', checkpoints in ${checkpoints}`);
 const result = await job.result;
 const records = result.operators.find((o) => o.name === 'tasks')?.recordsOut ?? 0;

@@ -62,6 +62,8 @@ export class JobAttempt {
   /** Settles once every task has ended and no checkpoint is being stored (once cancelled, within `closeTimeoutMs`). */
   readonly done: Promise<AttemptOutcome>;
   private readonly names = new Map<string, string>();
+  /** Where each task runs, and whether it reads a source. */
+  private readonly placements: TaskPlacement[] = [];
   private readonly counters: OperatorCounters;
   private readonly deployment: Deployment;
   private readonly coordinator: CheckpointCoordinator;
@@ -102,7 +104,7 @@ export class JobAttempt {
     const { jobName, jobId, clock, registry, checkpointing } = options;
     this.counters = new OperatorCounters(graph.nodes, options);
 
-    const placements: TaskPlacement[] = [];
+    const placements = this.placements;
     for (const chain of graph.chains) {
       for (let subtask = 0; subtask < chain.parallelism; subtask++) {
         const { id, name } = taskIdentity(chain, subtask, attempt, ids);
@@ -153,6 +155,12 @@ export class JobAttempt {
       this.abandoned.push(...this.deployment.abandonedWork());
       return this.outcome();
     });
+  }
+
+  /** Every source task reads no more (see `JobClient.drain`): the attempt finishes what they read. */
+  drain(): void {
+    if (this.stopped) return;
+    for (const task of this.placements) if (task.isSource) this.deployment.send(task.id, { kind: 'drain' });
   }
 
   /** Stops every task; the attempt ends `cancelled`. */

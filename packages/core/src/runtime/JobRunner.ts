@@ -59,6 +59,19 @@ export interface JobClient {
    * up on and listed in `unfinishedCloses`.
    */
   cancel(): void;
+  /**
+   * Stops the job gracefully (Flink's `stop --drain`): every source reads no
+   * more once its read in progress has returned, and its input ends as a
+   * bounded source's does. The job then finishes what it read (calls in
+   * flight, buffers, end-of-input results), takes its final checkpoint (sinks
+   * commit, sources ack their broker) and `result` resolves `finished`. The
+   * way to stop an endless job for good without losing what its operators
+   * hold (a worker scaled down); a restart meanwhile drains too. A read that
+   * blocks until data comes delays the drain until it returns; `cancel()`
+   * still stops at once. To resume the job later, restore a periodic
+   * checkpoint: the final one holds only source positions and sink state.
+   */
+  drain(): void;
   readonly result: Promise<JobExecutionResult>;
   /** What each task of the current attempt waits on (empty between attempts), as plain data: to see why a job makes no progress. */
   tasks(): readonly TaskStatus[];
@@ -126,6 +139,8 @@ export function executeJob(graph: JobGraph, options: RunnerOptions): JobClient {
   const start = clock.now();
   let status: JobStatus = 'running';
   let cancelled = false;
+  /** Asked to drain (see JobClient.drain): every attempt from now on is told to. */
+  let draining = false;
   const cancelling = new AbortController();
   let wakeFromDelay: (() => void) | undefined;
   const unfinishedCloses: UnfinishedClose[] = [];
@@ -195,6 +210,7 @@ export function executeJob(graph: JobGraph, options: RunnerOptions): JobClient {
       const attempt = new JobAttempt(graph, options, restore, restarts, { unfinishedCloses, abandoned: abandonedWork, log, deploy });
       current = attempt;
       if (cancelled) attempt.cancel();
+      else if (draining) attempt.drain();
       const outcome = await attempt.done;
       log.flush();
       operators = outcome.operators;
@@ -266,6 +282,12 @@ export function executeJob(graph: JobGraph, options: RunnerOptions): JobClient {
       cancelling.abort();
       current?.cancel();
       wakeFromDelay?.();
+    },
+    drain: () => {
+      if (draining || cancelled || status !== 'running') return;
+      draining = true;
+      log.event('info', 'job.draining', `Job '${jobName}' drains: its sources read no more, and it finishes what it read`, {});
+      current?.drain();
     },
     result,
     tasks: () => current?.taskStatuses() ?? [],

@@ -86,6 +86,9 @@ export class LocalTaskGateway implements TaskGateway {
       case 'cancel':
         control.stop(command.reason);
         return;
+      case 'drain':
+        task.drain();
+        return;
     }
   }
 }

@@ -76,6 +76,8 @@ export class Task implements MailboxOwner, ChainDriver {
   private requestedCheckpoint: number | undefined;
   /** The newest checkpoint this task took part in: a later trigger for it or an older one is dropped. */
   private lastCheckpointId = 0;
+  /** Asked to drain: a source reads no more once the read in progress returned, and its input ends (`JobClient.drain`). */
+  private draining = false;
   private wakeForCheckpoint: (() => void) | undefined;
   /** Source positions of checkpoints not yet confirmed complete, for the reader's acks. */
   private readonly positions = new Map<number, unknown>();
@@ -189,6 +191,11 @@ export class Task implements MailboxOwner, ChainDriver {
     this.wakeForCheckpoint?.();
   }
 
+  /** A source reads no more: what its read in progress returns still goes downstream, then its input ends as a bounded one's does. */
+  drain(): void {
+    this.draining = true;
+  }
+
   /** Checkpoint `checkpointId` is durable: let operators commit and the source ack its broker. */
   notifyCheckpointComplete(checkpointId: number): void {
     if (checkpointId === FINAL_CHECKPOINT) {
@@ -217,7 +224,7 @@ export class Task implements MailboxOwner, ChainDriver {
     const time = this.time;
     // Reading counts as work: a synchronous reader (a generator) spends its CPU here.
     let turnStart = time.switchTo(time.busyTimeMs);
-    while (!this.job.stopped) {
+    while (!this.job.stopped && !this.draining) {
       if (this.requestedCheckpoint !== undefined) await this.takeRequestedCheckpoint(input);
       let records = this.wrap(description, () => reader.read(this.take(readSize)));
       if (records instanceof Promise) {

@@ -41,7 +41,9 @@ export type TaskCommand =
   /** `checkpointId` is stored: operators commit, sources ack their brokers. `FINAL_CHECKPOINT` for the final one. */
   | { readonly kind: 'notifyCheckpointComplete'; readonly checkpointId: number }
   /** Stop now: the job was cancelled or another task failed (`reason`). */
-  | { readonly kind: 'cancel'; readonly reason: unknown };
+  | { readonly kind: 'cancel'; readonly reason: unknown }
+  /** A source task reads no more: its input ends after the read in progress, and the job finishes what it read (`JobClient.drain`). */
+  | { readonly kind: 'drain' };
 
 /**
  * What a task reports (Flink's `CheckpointCoordinatorGateway` and

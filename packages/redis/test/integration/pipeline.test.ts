@@ -116,6 +116,30 @@ describe('Redis stream jobs', () => {
     );
   });
 
+  it('drained (to scale down), a worker finishes the calls it has in flight and acks what it wrote: another takes the rest, nothing lost', async () => {
+    const input = uniqueKey('in');
+    const output = uniqueKey('out');
+    const total = 20_000;
+    const ids = await addEntries(admin, input, Array.from({ length: total }, (_, n) => ({ n: String(n) })));
+    const leaving = buildJob({ input, output, parallelism: 1, storage: checkpointDir() }).env.executeAsync('leaving');
+    await eventually(async () => (await admin.xlen(output)) >= 2_000, 'the first outputs', 60_000);
+    leaving.drain();
+    const drained = await leaving.result;
+    expect(drained.status).toBe('finished');
+    const read = drained.operators.find((o) => o.name === 'input')?.recordsOut ?? 0;
+    expect(read).toBeLessThan(total);
+    // Every entry it read is written and acked: a cancel would have left its calls in flight only in its checkpoint.
+    expect(new Set((await readAll(admin, output)).map((e) => e.fields?.['idempotency-key'])).size).toBe(read);
+    expect(await pendingCount(admin, input, 'scorers')).toBe(0);
+
+    const staying = buildJob({ input, output, parallelism: 1, storage: checkpointDir() }).env.executeAsync('staying');
+    await eventually(async () => new Set((await readAll(admin, output)).map((e) => e.fields?.['idempotency-key'])).size === total, 'every entry written', 60_000);
+    staying.cancel();
+    await staying.result;
+    const keys = new Set((await readAll(admin, output)).map((e) => e.fields?.['idempotency-key']));
+    expect(ids.every((id) => keys.has(id))).toBe(true);
+  });
+
   it('sends entries that fail to decode to the side output with their ids; the rest reach the sink', async () => {
     const input = uniqueKey('in');
     const output = uniqueKey('out');

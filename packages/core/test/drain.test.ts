@@ -1,0 +1,76 @@
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { FileSink, ManualClock, StreamExecutionEnvironment } from '../src/index.js';
+import { driveUntilDone, gatedSource, until } from './support/gatedSource.js';
+import { CountAtEnd } from './support/countAtEnd.js';
+
+/** The records in the visible (committed) part files of `dir`. */
+const committed = (dir: string): unknown[] =>
+  readdirSync(dir)
+    .filter((f) => f.startsWith('part-'))
+    .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter((l) => l !== ''))
+    .map((line) => JSON.parse(line) as unknown);
+
+describe('JobClient.drain(): a graceful stop of an endless job', () => {
+  it('finishes what the source read (the read in progress too), commits it, and a restore goes on from there', async () => {
+    const clock = new ManualClock(0);
+    const storage = mkdtempSync(join(tmpdir(), 'drain-ckpt-'));
+    const out = mkdtempSync(join(tmpdir(), 'drain-out-'));
+    const seen: number[] = [];
+
+    /** One run of the endless job: lets `first` records through, drains, then lets the read in progress return up to `last`. */
+    const run = async (first: number, last: number, restoreFrom?: 'latest') => {
+      const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock }).enableCheckpointing(10, { storage });
+      const gate = gatedSource(Number.POSITIVE_INFINITY);
+      const read = env
+        .fromSource(gate.source, 'endless')
+        .uid('endless')
+        .map((n: number) => (seen.push(n), n))
+        .uid('seen');
+      read.sinkTo(FileSink.jsonLines<number>(join(out, 'records'))).uid('records');
+      // An end-of-input result: a drain ends the input as a bounded source's end does.
+      read.transform('Count', (ctx) => new CountAtEnd(ctx)).uid('count').sinkTo(FileSink.jsonLines<unknown>(join(out, 'counts'))).uid('counts');
+      const job = env.executeAsync('endless', restoreFrom === undefined ? {} : { restoreFrom });
+      const before = seen.length;
+      gate.openUntil(first);
+      await until(() => seen.length === before + first - (restoreFrom === undefined ? 0 : seen[before - 1]! + 1), 'the first records');
+      // The source's next read waits at the gate: the drain comes while a read is in progress.
+      await until(() => job.tasks().some((t) => t.task.startsWith('endless') && t.waitingOn === 'input'), 'a read waiting');
+      job.drain();
+      expect(job.status).toBe('running');
+      // The source's read waits at the gate: a drain lets it return, and what it returns goes through.
+      gate.openUntil(last);
+      await driveUntilDone(job.result, clock);
+      return job.result;
+    };
+
+    const first = await run(50, 80);
+    expect(first.status).toBe('finished');
+    expect(seen).toEqual(Array.from({ length: seen.length }, (_, i) => i));
+    expect(seen.length).toBeGreaterThan(50);
+    expect((committed(join(out, 'records')) as number[]).sort((a, b) => a - b)).toEqual(seen);
+    expect((committed(join(out, 'counts')) as number[]).filter((n) => n < 0)).toEqual([-seen.length]);
+
+    const upTo = seen.length;
+    const second = await run(upTo + 20, upTo + 40, 'latest');
+    expect(second.status).toBe('finished');
+    // Exactly once across the two runs: the restore starts where the drained run's final checkpoint left the source.
+    expect(seen).toEqual(Array.from({ length: seen.length }, (_, i) => i));
+    expect((committed(join(out, 'records')) as number[]).sort((a, b) => a - b)).toEqual(seen);
+  });
+
+  it('does nothing once the job has ended, and cancel() still stops a draining job at once', async () => {
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock: new ManualClock(0) });
+    const gate = gatedSource(Number.POSITIVE_INFINITY);
+    env.fromSource(gate.source, 'endless').addSink(() => undefined);
+    const job = env.executeAsync('stuck');
+    // The read waits at a gate that never opens: the drain waits for it, a cancel does not.
+    job.drain();
+    job.cancel();
+    expect((await job.result).status).toBe('cancelled');
+    job.drain();
+    expect(job.status).toBe('cancelled');
+  });
+});

@@ -1,0 +1,37 @@
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, it } from 'vitest';
+import { until } from '../support/gatedSource.js';
+import { endlessToFiles } from './fixtures/jobs.job.js';
+
+/** The records in the visible (committed) part files of `dir`, in order. */
+const committed = (dir: string): number[] =>
+  readdirSync(dir)
+    .filter((f) => f.startsWith('part-'))
+    .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter((l) => l !== ''))
+    .map(Number)
+    .sort((a, b) => a - b);
+
+it.each(['slots', 'single-thread'] as const)('drains an endless job in %s: it finishes, and every record read is committed once', { timeout: 30_000 }, async (runtime) => {
+  const out = mkdtempSync(join(tmpdir(), 'drain-out-'));
+  const storage = mkdtempSync(join(tmpdir(), 'drain-ckpt-'));
+  const job = endlessToFiles.executeAsync({ n: 0, parallelism: 2, runtime, out, storage });
+  const readSoFar = () =>
+    Object.entries(job.metrics.snapshot({ job_id: job.jobId }))
+      .filter(([id]) => id.includes('.operator.numbers.') && id.endsWith('.numRecordsOut'))
+      .reduce((n, [, v]) => n + (v as number), 0);
+  await until(() => readSoFar() >= 1_000, 'a thousand records read');
+  job.drain();
+  const result = await job.result;
+  expect(result.status).toBe('finished');
+  const records = committed(out);
+  // Subtask i reads i, i + 2, ...: each subtask's records are committed without a gap or a repeat, up to where it stopped.
+  for (const subtask of [0, 1]) {
+    const own = records.filter((n) => n % 2 === subtask);
+    expect(own).toEqual(own.map((_, i) => subtask + 2 * i));
+  }
+  const read = result.operators.find((o) => o.name === 'numbers')?.recordsOut;
+  expect(records.length).toBe(read);
+  expect(records.length).toBeGreaterThanOrEqual(1_000);
+});
