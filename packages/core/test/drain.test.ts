@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FileSink, ManualClock, StreamExecutionEnvironment } from '../src/index.js';
+import { FileSink, ManualClock, RestartStrategies, StreamExecutionEnvironment } from '../src/index.js';
 import { driveUntilDone, gatedSource, until } from './support/gatedSource.js';
 import { CountAtEnd } from './support/countAtEnd.js';
 
@@ -59,6 +59,34 @@ describe('JobClient.drain(): a graceful stop of an endless job', () => {
     // Exactly once across the two runs: the restore starts where the drained run's final checkpoint left the source.
     expect(seen).toEqual(Array.from({ length: seen.length }, (_, i) => i));
     expect((committed(join(out, 'records')) as number[]).sort((a, b) => a - b)).toEqual(seen);
+  });
+
+  it('drains the attempt after a restart too', async () => {
+    const clock = new ManualClock(0);
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock, restartStrategy: RestartStrategies.fixedDelay(1, 0) });
+    const gate = gatedSource(Number.POSITIVE_INFINITY);
+    const seen: number[] = [];
+    let failed = false;
+    env
+      .fromSource(gate.source, 'endless')
+      .map((n: number) => {
+        // Fails once, after the drain: the next attempt must be told to drain as well, or it reads for ever.
+        if (n === 60 && !failed) {
+          failed = true;
+          throw new Error('once');
+        }
+        seen.push(n);
+        return n;
+      })
+      .addSink(() => undefined);
+    const job = env.executeAsync('restarted');
+    gate.openUntil(50);
+    await until(() => seen.length === 50 && job.tasks().some((t) => t.waitingOn === 'input'), 'a read waiting');
+    job.drain();
+    gate.openUntil(80);
+    await driveUntilDone(job.result, clock);
+    const result = await job.result;
+    expect([result.status, result.restarts]).toEqual(['finished', 1]);
   });
 
   it('does nothing once the job has ended, and cancel() still stops a draining job at once', async () => {
