@@ -57,7 +57,8 @@ export type EmbeddingsBatchFunction<TIn, TVector extends number[] | Float32Array
  *   429/503 throttle, other 4xx are not retried, 5xx and connection errors are.
  *   An answer with another number of embeddings than inputs, or indices that do
  *   not cover each input once, fails with an {@link OpenAIResponseError} naming
- *   both counts.
+ *   both counts; so does an empty embedding, or one of another size than
+ *   `dimensions` (a server that ignores the option).
  * - `ctx.signal` goes to `fetch`: a timeout or cancellation aborts the request.
  * - When the server reports `usage`, its `prompt_tokens` and `total_tokens`
  *   are added to the operator's counters `promptTokens` and `totalTokens`
@@ -131,6 +132,11 @@ export function openAIEmbeddings<TIn>(options: EmbeddingsOptions<TIn>): Embeddin
       }
       const vector = vectorOf((item as Record<string, unknown>).embedding, float32);
       if (vector === undefined) throw endpoint.unusable(`embedding ${index} is neither an array of numbers nor a base64 string`, json);
+      // An empty vector, or one of another size than asked, is no embedding of the input: it would poison every comparison.
+      if (vector.length === 0) throw endpoint.unusable(`embedding ${index} is empty`, json);
+      if (dimensions !== undefined && vector.length !== dimensions) {
+        throw endpoint.unusable(`embedding ${index} has ${vector.length} dimensions, ${dimensions} were asked for`, json);
+      }
       out[index] = { input: inputs[index] as TIn, embedding: vector };
     }
     return out as Embedding<TIn, number[] | Float32Array>[];

@@ -120,6 +120,20 @@ describe('openAIEmbeddings', () => {
       return { json: { ...answer, data: answer.data.map((d) => ({ ...d, embedding: ['x'] })) } };
     });
     await expect(embedDocs()(docs)).rejects.toThrow(/embedding 0 is neither an array of numbers nor a base64 string/);
+    // Well-formed but no embedding: an empty vector, as an empty array or an empty base64 string.
+    for (const empty of [[], '']) {
+      server.next('/v1/embeddings', (_, normal) => {
+        const answer = normal();
+        return { json: { ...answer, data: answer.data.map((d) => ({ ...d, embedding: empty })) } };
+      });
+      await expect(embedDocs()(docs)).rejects.toThrow(/embedding 0 is empty/);
+    }
+    // A server that ignores `dimensions` (many OpenAI-compatible ones do) answers vectors of another size.
+    server.next('/v1/embeddings', (_, normal) => {
+      const answer = normal();
+      return { json: { ...answer, data: answer.data.map((d) => ({ ...d, embedding: [0.6, 0.8] })) } };
+    });
+    await expect(embedDocs({ dimensions: 16 })(docs)).rejects.toThrow(/embedding 0 has 2 dimensions, 16 were asked for/);
   });
 
   it('makes no request for an empty batch', async () => {
