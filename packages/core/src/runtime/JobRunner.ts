@@ -66,10 +66,12 @@ export interface JobClient {
    * flight, buffers, end-of-input results), takes its final checkpoint (sinks
    * commit, sources ack their broker) and `result` resolves `finished`. The
    * way to stop an endless job for good without losing what its operators
-   * hold (a worker scaled down); a restart meanwhile drains too. A read that
-   * blocks until data comes delays the drain until it returns; `cancel()`
-   * still stops at once. To resume the job later, restore a periodic
-   * checkpoint: the final one holds only source positions and sink state.
+   * hold (a worker scaled down). A restart meanwhile drains too, from the
+   * checkpoint it restored. A read that blocks until data comes delays the
+   * drain until it returns; `cancel()` still stops at once. Resumed from the
+   * final checkpoint, the sources go on and the other operators start empty
+   * (it holds only source positions and sink state); from a periodic one,
+   * they keep their state.
    */
   drain(): void;
   readonly result: Promise<JobExecutionResult>;

@@ -12,7 +12,11 @@ export interface ChainedOperator {
   readonly id: string;
   readonly operator: OneInputStreamOperator<unknown>;
   readonly ctx: OperatorContext<unknown>;
-  /** Restored from a snapshot taken after its end of input (see `OperatorSnapshot.finished`): its end of input does not run again. */
+  /**
+   * Restored from a snapshot taken after its end of input (see `OperatorSnapshot.finished`): its end of input does not
+   * run again, unless the task takes records again (a job resumed from the final checkpoint of a drained run, see
+   * `OperatorChain.inputResumed`).
+   */
   readonly restoredFinished?: boolean;
   /** It emits nothing (a sink, an operator without successors): what it holds is not downstream anywhere. */
   readonly terminal?: boolean;
@@ -52,8 +56,19 @@ export interface ChainDriver {
 export class OperatorChain {
   /** The operators that ended their input in this run, by position: a checkpoint while others still flush holds them finished. */
   private readonly ended: boolean[] = [];
+  /**
+   * The task took a record since it was restored: operators restored finished run again, so their end of input runs
+   * (an async operator waits for its calls there) and checkpoints no longer hold them finished. Restored from the final
+   * checkpoint of a drained job, whose sources read on, they would otherwise drop their calls in flight at the next end.
+   */
+  private resumed = false;
 
   constructor(readonly operators: readonly ChainedOperator[]) {}
+
+  /** Records reach the chain: see `resumed`. Called by the task for each chunk it takes; cheap after the first. */
+  inputResumed(): void {
+    this.resumed = true;
+  }
 
   /** Opens the operators, tail first; then starts the keyed timers restored from a checkpoint (none fires into a closed operator). */
   async open(driver: ChainDriver): Promise<void> {
@@ -73,8 +88,8 @@ export class OperatorChain {
   async endInput(driver: ChainDriver): Promise<void> {
     for (let i = 0; i < this.operators.length; i++) {
       const { operator, ctx, restoredFinished } = this.operators[i] as ChainedOperator;
-      // Its end of input ran before the checkpoint this task restored from: its results are downstream already.
-      if (restoredFinished === true) continue;
+      // Its end of input ran before the checkpoint this task restored from, and nothing came since: its results are downstream already.
+      if (restoredFinished === true && !this.resumed) continue;
       const timers = ctx.keyed?.timers;
       if (timers !== undefined) await driver.step(`the timers due at the end of input of ${ctx.description}`, ctx.description, () => timers.fireDue());
       if (driver.stopped) return;
@@ -120,7 +135,7 @@ export class OperatorChain {
         return new Promise<OperatorSnapshot>((resolve) => resolve(snapshotOperator(ctx, operator, checkpointId))).then(
           // Restored finished, it stays so in every checkpoint (a task restored finished may take a barrier before it
           // ends its input again): a restore from one must not run its end of input a second time.
-          (snapshot): ChainSnapshot[number] => ({ id, snapshot: restoredFinished === true || ended ? { ...snapshot, finished: true as const } : snapshot }),
+          (snapshot): ChainSnapshot[number] => ({ id, snapshot: (restoredFinished === true && !this.resumed) || ended ? { ...snapshot, finished: true as const } : snapshot }),
           (error: unknown) => {
             throw OperatorError.wrap(error, ctx.description);
           },

@@ -244,6 +244,7 @@ export class Task implements MailboxOwner, ChainDriver {
       // Everything chained to a source takes whole chunks: the read itself was cut to what
       // the first operator takes (see take), and per-record checks need a task of their own.
       this.mailbox.enter();
+      if (records.length !== 0) this.chain.inputResumed();
       head.collectChunk(records);
       this.mailbox.leave();
       const end = performance.now();
@@ -308,6 +309,7 @@ export class Task implements MailboxOwner, ChainDriver {
       }
       const mailbox = this.mailbox;
       mailbox.enter();
+      if (chunk.length !== 0) this.chain.inputResumed();
       for (let from = 0; from < chunk.length; ) {
         if (byChunk) {
           const n = this.take(chunk.length - from);
