@@ -126,10 +126,12 @@ describe('RedisStreamSink', () => {
     await writeAll(w, rows(3));
     await w.snapshotState?.(1);
     await server.stop();
+    const client = (w as unknown as { client: Redis }).client;
+    await eventually(() => client.status === 'reconnecting', 'the client to notice');
     // These wait in ioredis' offline queue for a server that is gone: close() used to wait for their replies.
     await writeAll(w, rows(2));
     await w.close?.();
-    expect((w as unknown as { client: Redis }).client.status).toBe('end');
+    expect(client.status).toBe('end');
   });
 
   it('refuses a record whose fields clash with the idempotency field, and one without fields', async () => {

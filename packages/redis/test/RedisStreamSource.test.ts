@@ -340,13 +340,14 @@ describe('RedisStreamSource reader', () => {
       const reader = await startReader(options(stream, { redis: server.url }));
       await readN(reader, 5);
       await server.stop();
+      const { reads, control } = reader as unknown as { reads: Redis; control: Redis };
+      await eventually(() => reads.status === 'reconnecting' && control.status === 'reconnecting', 'the clients to notice');
       // The acks wait in ioredis' offline queue for a server that is gone: close() used to wait for their replies.
       const acks = reader.notifyCheckpointComplete?.(1, reader.position());
       await reader.close?.();
       // They settle now, with the connection's end: the entries stay pending, to be read again.
       await acks?.catch(() => undefined);
       // Its two connections (reads, acks) have ended: none retries under the ended job's name.
-      const { reads, control } = reader as unknown as { reads: Redis; control: Redis };
       expect([reads.status, control.status]).toEqual(['end', 'end']);
     }
   });
