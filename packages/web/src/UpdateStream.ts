@@ -14,7 +14,8 @@ const EVENT_STREAM_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8
  * open, no sampling: the view costs the job nothing while nobody looks.
  * Each update holds the whole state, so a page that reads slower than they
  * come (a stalled proxy, a suspended tab) skips updates while its connection
- * still holds an unsent one: the process never buffers more than one per page.
+ * still holds an unsent one: the process buffers at most one per page, and
+ * the final state, which every page gets when the job ends.
  */
 export class UpdateStream {
   private readonly pages = new Set<ServerResponse>();
