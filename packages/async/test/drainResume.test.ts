@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
@@ -6,14 +6,8 @@ import { FileSink, ManualClock, StreamExecutionEnvironment } from '@tributary/co
 import { AsyncDataStream } from '../src/index.js';
 import { ControlledCalls } from './helpers.js';
 import { gatedSource, until } from '../../core/test/support/gatedSource.js';
+import { committedRecords } from '../../core/test/support/committedRecords.js';
 
-/** The records in the visible (committed) part files of `dir`, in order. */
-const committed = (dir: string): number[] =>
-  readdirSync(dir)
-    .filter((f) => f.startsWith('part-'))
-    .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter((l) => l !== ''))
-    .map(Number)
-    .sort((a, b) => a - b);
 
 it('drained, resumed from that final checkpoint and drained again, an async operator waits for its calls in flight each time', async () => {
   const clock = new ManualClock(0);
@@ -50,8 +44,8 @@ it('drained, resumed from that final checkpoint and drained again, an async oper
   };
 
   expect((await run(50)).status).toBe('finished');
-  expect(committed(out)).toEqual(Array.from({ length: read }, (_, i) => i));
+  expect(committedRecords(out)).toEqual(Array.from({ length: read }, (_, i) => i));
   // Restored from the drained run's final checkpoint: its operators were finished, and must run again, calls and flush.
   expect((await run(50, 'latest')).status).toBe('finished');
-  expect(committed(out)).toEqual(Array.from({ length: read }, (_, i) => i));
+  expect(committedRecords(out)).toEqual(Array.from({ length: read }, (_, i) => i));
 });

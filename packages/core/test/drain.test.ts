@@ -1,17 +1,12 @@
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FileSink, ManualClock, RestartStrategies, StreamExecutionEnvironment } from '../src/index.js';
 import { driveUntilDone, gatedSource, until } from './support/gatedSource.js';
 import { CountAtEnd } from './support/countAtEnd.js';
+import { committedRecords } from './support/committedRecords.js';
 
-/** The records in the visible (committed) part files of `dir`. */
-const committed = (dir: string): unknown[] =>
-  readdirSync(dir)
-    .filter((f) => f.startsWith('part-'))
-    .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter((l) => l !== ''))
-    .map((line) => JSON.parse(line) as unknown);
 
 describe('JobClient.drain(): a graceful stop of an endless job', () => {
   it('finishes what the source read (the read in progress too), commits it, and a restore goes on from there', async () => {
@@ -50,18 +45,18 @@ describe('JobClient.drain(): a graceful stop of an endless job', () => {
     expect(first.status).toBe('finished');
     expect(seen).toEqual(Array.from({ length: seen.length }, (_, i) => i));
     expect(seen.length).toBeGreaterThan(50);
-    expect((committed(join(out, 'records')) as number[]).sort((a, b) => a - b)).toEqual(seen);
-    expect((committed(join(out, 'counts')) as number[]).filter((n) => n < 0)).toEqual([-seen.length]);
+    expect(committedRecords(join(out, 'records'))).toEqual(seen);
+    expect(committedRecords(join(out, 'counts')).filter((n) => n < 0)).toEqual([-seen.length]);
 
     const upTo = seen.length;
     const second = await run(upTo + 20, upTo + 40, 'latest');
     expect(second.status).toBe('finished');
     // Exactly once across the two runs: the restore starts where the drained run's final checkpoint left the source.
     expect(seen).toEqual(Array.from({ length: seen.length }, (_, i) => i));
-    expect((committed(join(out, 'records')) as number[]).sort((a, b) => a - b)).toEqual(seen);
+    expect(committedRecords(join(out, 'records'))).toEqual(seen);
     // Restored finished (the final checkpoint holds no operator state), Count runs again once records come: its end of
     // input counts the second run's records. Skipped, an async operator there dropped its calls in flight.
-    expect((committed(join(out, 'counts')) as number[]).filter((n) => n < 0).sort((a, b) => b - a)).toEqual([-(seen.length - upTo), -upTo].sort((a, b) => b - a));
+    expect(committedRecords(join(out, 'counts')).filter((n) => n < 0).sort((a, b) => b - a)).toEqual([-(seen.length - upTo), -upTo].sort((a, b) => b - a));
   });
 
   it('drains the attempt after a restart too', async () => {

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -14,14 +14,8 @@ import { FINAL_CHECKPOINT } from '../src/runtime/TaskGateway.js';
 import { driveUntilDone, gatedSource, until } from './support/gatedSource.js';
 import { CountAtEnd } from './support/countAtEnd.js';
 import { unevenSplits, type Split } from './support/unevenSplits.js';
+import { committedRecords } from './support/committedRecords.js';
 
-/** The records in the visible part files of `dir`. */
-const visible = (dir: string) =>
-  readdirSync(dir)
-    .filter((f) => f.startsWith('part-'))
-    .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter((l) => l !== ''))
-    .map(Number)
-    .sort((a, b) => a - b);
 
 describe('a branch whose input ended commits at the next checkpoint, while the rest of the job runs (FLIP-147)', () => {
   it.each([{ rolling: false }, { rolling: true }])(
@@ -41,18 +35,18 @@ describe('a branch whose input ended commits at the next checkpoint, while the r
       const completed = () => (env.metrics.snapshot()['job.two branches.checkpoints.numCompletedCheckpoints'] as number | undefined) ?? 0;
       // The bounded branch ended its input and offered its final snapshot before checkpoint 1 starts.
       await until(() => job.tasks().some((t) => t.waitingOn === 'the final checkpoint'), 'the bounded branch waiting for a checkpoint');
-      expect(visible(bounded)).toEqual([]);
+      expect(committedRecords(bounded)).toEqual([]);
       await clock.advance(10);
       await until(() => completed() === 1, 'checkpoint 1');
       // Checkpoint 1 holds that final snapshot: the sink commits its last transaction now.
-      await until(() => visible(bounded).length === 20, "the bounded branch's output");
-      expect(visible(bounded)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+      await until(() => committedRecords(bounded).length === 20, "the bounded branch's output");
+      expect(committedRecords(bounded)).toEqual(Array.from({ length: 20 }, (_, i) => i));
       expect(job.status).toBe('running');
       gate.openUntil(100);
       await driveUntilDone(job.result, clock);
       expect((await job.result).status).toBe('finished');
-      expect(visible(bounded)).toEqual(Array.from({ length: 20 }, (_, i) => i));
-      expect(visible(endless)).toEqual(Array.from({ length: 100 }, (_, i) => i));
+      expect(committedRecords(bounded)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+      expect(committedRecords(endless)).toEqual(Array.from({ length: 100 }, (_, i) => i));
     },
   );
 
@@ -86,7 +80,7 @@ describe('a branch whose input ended commits at the next checkpoint, while the r
     gate.openUntil(100);
     build(env2, 30, gate.source);
     await env2.execute('two branches', { restoreFrom: 'latest' });
-    expect(visible(bounded)).toEqual(Array.from({ length: 30 }, (_, i) => i));
+    expect(committedRecords(bounded)).toEqual(Array.from({ length: 30 }, (_, i) => i));
   });
 
   it('a sink without state whose final commit failed commits after the restart: only a commit reported done drops a task to no state', async () => {

@@ -60,6 +60,13 @@ async function startReader(opts: RedisStreamSourceOptions<number>, signal?: Abor
   return reader;
 }
 
+/** A consumer 'dead' reads `n` entries and closes without acking them: they stay pending under its name. */
+async function leavePending(stream: string, n: number, overrides: Partial<RedisStreamSourceOptions<number>> = {}): Promise<void> {
+  const dead = await startReader(options(stream, { consumer: 'dead', ...overrides }));
+  await readN(dead, n);
+  await dead.close?.();
+}
+
 async function read(reader: Reader, max = 1_000): Promise<RedisStreamRecord<number>[]> {
   const records = await reader.read(max);
   if (records === null) throw new Error('the Redis source never ends');
@@ -139,9 +146,7 @@ describe('RedisStreamSource reader', () => {
   it('claims what a dead consumer left pending once it is idle for minIdleMs, and never hands out an entry it holds twice', async () => {
     const stream = uniqueKey('claim');
     const ids = await addEntries(admin, stream, numbered(0, 5));
-    const dead = await startReader(options(stream, { consumer: 'dead' }));
-    await readN(dead, 5);
-    await dead.close?.();
+    await leavePending(stream, 5);
 
     const patient = await startReader(options(stream, { consumer: 'patient', reclaim: { minIdleMs: 3_600_000 } }));
     expect(await read(patient)).toEqual([]);
@@ -170,9 +175,7 @@ describe('RedisStreamSource reader', () => {
     expect(await read(survivor)).toEqual([]);
 
     const ids = await addEntries(admin, stream, numbered(0, 3));
-    const dead = await startReader(options(stream, { consumer: 'dead' }));
-    await readN(dead, 3);
-    await dead.close?.();
+    await leavePending(stream, 3);
     expect(await read(survivor)).toEqual([]);
     await clock.advance(4_999);
     expect(await read(survivor)).toEqual([]);
@@ -214,9 +217,7 @@ describe('RedisStreamSource reader', () => {
   it('reports an entry deleted while pending as a decode failure when another consumer claims it too', async () => {
     const stream = uniqueKey('deleted-claimed');
     const ids = await addEntries(admin, stream, numbered(0, 3));
-    const dead = await startReader(options(stream, { consumer: 'dead' }));
-    await readN(dead, 3);
-    await dead.close?.();
+    await leavePending(stream, 3);
     await admin.xdel(stream, ids[1]!);
     await idleAtLeast(admin, stream, 'g', 3, 1);
 
@@ -406,9 +407,7 @@ describe('RedisStreamSource reader', () => {
   ])('passes connection options through (%s)', async (_name, connection) => {
     const stream = uniqueKey('protocol');
     const ids = await addEntries(admin, stream, numbered(0, 3));
-    const dead = await startReader(options(stream, { consumer: 'dead', redis: connection(new URL(redisUrl())) }));
-    await readN(dead, 2);
-    await dead.close?.();
+    await leavePending(stream, 2, { redis: connection(new URL(redisUrl())) });
     await idleAtLeast(admin, stream, 'g', 2, 1);
     const reader = await startReader(options(stream, { redis: connection(new URL(redisUrl())), reclaim: { minIdleMs: 1 } }));
     const records = await readN(reader, 3);

@@ -1,17 +1,11 @@
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { until } from '../support/gatedSource.js';
 import { endlessToFiles } from './fixtures/jobs.job.js';
+import { committedRecords } from '../support/committedRecords.js';
 
-/** The records in the visible (committed) part files of `dir`, in order. */
-const committed = (dir: string): number[] =>
-  readdirSync(dir)
-    .filter((f) => f.startsWith('part-'))
-    .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter((l) => l !== ''))
-    .map(Number)
-    .sort((a, b) => a - b);
 
 it.each(['slots', 'single-thread'] as const)('drains an endless job in %s: it finishes, and every record read is committed once', { timeout: 30_000 }, async (runtime) => {
   const out = mkdtempSync(join(tmpdir(), 'drain-out-'));
@@ -25,7 +19,7 @@ it.each(['slots', 'single-thread'] as const)('drains an endless job in %s: it fi
   job.drain();
   const result = await job.result;
   expect(result.status).toBe('finished');
-  const records = committed(out);
+  const records = committedRecords(out);
   // Subtask i reads i, i + 2, ...: each subtask's records are committed without a gap or a repeat, up to where it stopped.
   for (const subtask of [0, 1]) {
     const own = records.filter((n) => n % 2 === subtask);
