@@ -1,3 +1,4 @@
+import { EventEmitter, on } from 'node:events';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -98,5 +99,78 @@ describe('JobClient.drain(): a graceful stop of an endless job', () => {
     expect((await job.result).status).toBe('cancelled');
     job.drain();
     expect(job.status).toBe('cancelled');
+  });
+
+  describe('a source whose read waits for data that does not come', () => {
+    const upTo = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+    it('fromAsyncIterable(fn): the drain ends the waiting read, and each restore reads on from the position', async () => {
+      const clock = new ManualClock(0);
+      const storage = mkdtempSync(join(tmpdir(), 'drain-idle-ckpt-'));
+      const records = join(mkdtempSync(join(tmpdir(), 'drain-idle-out-')), 'records');
+      const seen: number[] = [];
+      let available = 0;
+      // 0, 1, 2 ... up to `available`, then nothing for ever: a queue with nothing in it.
+      async function* numbers() {
+        for (let i = 0; ; i++) {
+          if (i >= available) await new Promise<never>(() => undefined);
+          yield i;
+        }
+      }
+      /** One run: waits until the source waits (`waitingOn` starts with `waiting`), drains, and returns the result. */
+      const run = async (waiting: 'input' | 'start()', restoreFrom?: 'latest') => {
+        const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock }).enableCheckpointing(10, { storage });
+        env
+          .fromAsyncIterable(() => numbers())
+          .uid('numbers')
+          .map((n: number) => (seen.push(n), n))
+          .uid('seen')
+          .sinkTo(FileSink.jsonLines<number>(records))
+          .uid('records');
+        const job = env.executeAsync('idle', restoreFrom === undefined ? {} : { restoreFrom });
+        await until(() => job.tasks().some((t) => t.waitingOn?.startsWith(waiting) === true) && seen.length === Math.max(0, available - seenBefore), `the source waiting in ${waiting}`);
+        job.drain();
+        await driveUntilDone(job.result, clock);
+        return (await job.result).status;
+      };
+      let seenBefore = 0;
+
+      available = 30;
+      expect(await run('input')).toBe('finished');
+      expect(committedRecords(records)).toEqual(upTo(30));
+
+      // The restored reader skips the 30 records its position covers, and the data stops after 10: the drain comes
+      // while it skips. Nothing was read, so the final checkpoint keeps the position at 30, not 10.
+      seen.length = 0;
+      seenBefore = 30;
+      available = 10;
+      expect(await run('start()', 'latest')).toBe('finished');
+      expect(seen).toEqual([]);
+
+      seen.length = 0;
+      available = 50;
+      expect(await run('input', 'latest')).toBe('finished');
+      expect(seen).toEqual(upTo(50).slice(30));
+      expect(committedRecords(records)).toEqual(upTo(50));
+    });
+
+    it('fromAsyncIterable(iterable): the drain asks a one-shot iterable to end, and what it yielded goes through', async () => {
+      const clock = new ManualClock(0);
+      const emitter = new EventEmitter();
+      const out: number[] = [];
+      const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock });
+      // `events.on` ends its pending next() on return(): read only once, so waiting for it is how nothing is lost.
+      env
+        .fromAsyncIterable(on(emitter, 'n'))
+        .map(([n]: unknown[]) => n as number)
+        .addSink((n) => void out.push(n));
+      const job = env.executeAsync('events');
+      for (let i = 0; i < 20; i++) emitter.emit('n', i);
+      await until(() => out.length === 20 && job.tasks().some((t) => t.waitingOn === 'input'), 'the source waiting');
+      job.drain();
+      await driveUntilDone(job.result, clock);
+      expect((await job.result).status).toBe('finished');
+      expect(out).toEqual(upTo(20));
+    });
   });
 });

@@ -12,6 +12,12 @@ export interface SourceReaderContext {
   readonly log: EventLog;
   /** Whether the job takes checkpoints: a reader that acks its broker when one completes waits for none without them. */
   readonly checkpointing: boolean;
+  /**
+   * Aborted when the job drains (`JobClient.drain()`): a `read()` that waits for data should return at once with what
+   * it has (an empty array will do), since the source reads no more once it returns. A read that ignores it delays the
+   * drain until data comes.
+   */
+  readonly drainSignal: AbortSignal;
 }
 
 /**

@@ -206,12 +206,14 @@ export class SubtaskBuilder {
 
     const head = chain.head;
     if (head.transformation.kind === 'source') {
+      const drain = new AbortController();
       const reader = createReader(head.transformation.source, {
         subtaskIndex,
         parallelism: head.parallelism,
         signal: control.signal,
         log: this.options.log.with({ operator: head.description, subtask: subtaskIndex }),
         checkpointing: this.options.storesSnapshots,
+        drainSignal: drain.signal,
       });
       const input = {
         kind: 'source',
@@ -220,6 +222,7 @@ export class SubtaskBuilder {
         description: head.description,
         restoredPosition: this.restoredFor(head, subtaskIndex)?.position,
         readSize: chunkSize,
+        drain,
       } as const;
       hooks.task = new Task(identity, control, input, sourceOutput as ChunkCollector<unknown>, operators, writers);
     } else {

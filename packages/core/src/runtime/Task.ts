@@ -48,6 +48,8 @@ export type TaskInput =
       readonly restoredPosition: unknown;
       /** Records asked of each read: the environment's `chunkSize`. */
       readonly readSize: number;
+      /** Aborted by `drain()`: the reader's `drainSignal`, so that a read waiting for data returns. */
+      readonly drain: AbortController;
     }
   | { readonly kind: 'channel'; readonly channel: InputGate<unknown> };
 
@@ -194,6 +196,7 @@ export class Task implements MailboxOwner, ChainDriver {
   /** A source reads no more: what its read in progress returns still goes downstream, then its input ends as a bounded one's does. */
   drain(): void {
     this.draining = true;
+    if (this.input.kind === 'source') this.input.drain.abort();
   }
 
   /** Checkpoint `checkpointId` is durable: let operators commit and the source ack its broker. */

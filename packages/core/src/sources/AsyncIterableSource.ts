@@ -1,6 +1,7 @@
 import { describeValue, OptionChecker } from '../api/OptionChecker.js';
 import type { ReadResult, Source, SourceReader, SourceReaderContext } from '../api/Source.js';
 import { yieldToEventLoop } from '../runtime/eventLoop.js';
+import { raceAbort } from '../runtime/raceAbort.js';
 
 /**
  * Reads an async iterable (a generator, a stream, a paginated API).
@@ -16,6 +17,14 @@ import { yieldToEventLoop } from '../runtime/eventLoop.js';
  * it with their count (`from`), where its iterable must start: one that starts
  * anywhere else emits records again or skips them. Given the iterable itself,
  * it can be read only once: the source is not replayable.
+ *
+ * A drain (`JobClient.drain()`) does not wait for an iterable with no data:
+ * a read waiting for its first record returns at once when the function form
+ * is read (what the iterable yields later is read again by a restore, which
+ * starts at the position), and for the iterable itself the reader calls its
+ * `return()` and waits on, so that no record it yields is lost: an iterator
+ * that ends its pending `next()` on `return()` (`events.on`, most hand-written
+ * ones) drains at once, an async generator only once its pending await settles.
  */
 export class AsyncIterableSource<T> implements Source<T, number> {
   readonly parallel = false;
@@ -35,6 +44,11 @@ export class AsyncIterableSource<T> implements Source<T, number> {
     let offset = 0;
     let pending: Promise<IteratorResult<T>> | undefined;
     let done = false;
+    const replayable = this.replayable;
+    if (!replayable) {
+      // One-shot: a record yielded after a drain would have nowhere to go, so the iterable is asked to end instead.
+      ctx.drainSignal.addEventListener('abort', () => void iterator?.return?.()?.catch(() => undefined), { once: true });
+    }
     return {
       start: async (position) => {
         const from = position ?? 0;
@@ -55,7 +69,16 @@ export class AsyncIterableSource<T> implements Source<T, number> {
         // beginning, which costs a read of every record before (a run of a day at 3,000 a second: minutes a restart).
         if (this.seekable) offset = from;
         while (offset < from && !ctx.signal.aborted) {
-          if ((await it.next()).done === true) {
+          const next = it.next();
+          const r = await raceAbort(next, ctx.drainSignal);
+          if (r === undefined) {
+            // Drained while skipping: nothing was read, so the position stays the restored one.
+            pending = next;
+            offset = from;
+            done = true;
+            break;
+          }
+          if (r.done === true) {
             done = true;
             break;
           }
@@ -73,9 +96,10 @@ export class AsyncIterableSource<T> implements Source<T, number> {
         });
         while (chunk.length < max && !ctx.signal.aborted) {
           pending ??= it.next();
-          // The first record of a chunk is awaited; after that, stop at the end of the turn.
-          const r = chunk.length === 0 ? await pending : await Promise.race([pending, endOfTurn]);
-          if (r === 'turn') break;
+          // The first record of a chunk is awaited (until a drain, when a replay can read it again); after that, stop at
+          // the end of the turn.
+          const r = chunk.length !== 0 ? await Promise.race([pending, endOfTurn]) : replayable ? await raceAbort(pending, ctx.drainSignal) : await pending;
+          if (r === undefined || r === 'turn') break;
           pending = undefined;
           if (r.done === true) {
             done = true;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { until } from '../support/gatedSource.js';
-import { endlessToFiles } from './fixtures/jobs.job.js';
+import { endlessToFiles, idleIterableToFiles } from './fixtures/jobs.job.js';
 import { committedRecords } from '../support/committedRecords.js';
 
 
@@ -29,3 +29,20 @@ it.each(['slots', 'single-thread'] as const)('drains an endless job in %s: it fi
   expect(records.length).toBe(read);
   expect(records.length).toBeGreaterThanOrEqual(1_000);
 });
+
+it.each(['slots', 'single-thread'] as const)('drains in %s a job whose source waits for data that does not come', { timeout: 30_000 }, async (runtime) => {
+  const out = mkdtempSync(join(tmpdir(), 'drain-idle-out-'));
+  const storage = mkdtempSync(join(tmpdir(), 'drain-idle-ckpt-'));
+  const job = idleIterableToFiles.executeAsync({ n: 500, parallelism: 2, runtime, out, storage });
+  const written = () =>
+    Object.entries(job.metrics.snapshot({ job_id: job.jobId }))
+      .filter(([id]) => id.includes('.operator.copy.') && id.endsWith('.numRecordsOut'))
+      .reduce((n, [, v]) => n + (v as number), 0);
+  // Every record read, the source's next read waits for ever: the drain ends it, and the job finishes with every record committed.
+  await until(() => written() === 500 && job.tasks().some((t) => t.task.startsWith('Source') && t.waitingOn === 'input'), 'the 500 records through');
+  job.drain();
+  const result = await job.result;
+  expect(result.status).toBe('finished');
+  expect(committedRecords(out).sort((a, b) => a - b)).toEqual(Array.from({ length: 500 }, (_, i) => i));
+});
+
