@@ -35,7 +35,8 @@ export class SubtasksPanel {
       const load = loads.find((l) => l.subtask === r.subtask);
       const recordsIn = valueOf(r, 'numRecordsIn');
       const base = [
-        String(r.subtask),
+        // A slot that stopped reporting is stuck: say so where its rates would be read as a standstill.
+        r.silentForMs === undefined ? String(r.subtask) : { text: `${r.subtask}: no report for ${duration(r.silentForMs)}`, className: 'text silent' },
         count(recordsIn),
         { text: '█'.repeat(Math.round((recordsIn / most) * 12)), className: 'text' },
         count(valueOf(r, 'numRecordsOut')),

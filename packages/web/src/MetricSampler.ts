@@ -5,6 +5,8 @@ import type { HistogramView, MetricsView, SubtaskMetricsView } from './api.js';
 const RATED = ['numRecordsIn', 'numRecordsOut', 'busyTimeMs', 'backPressuredTimeMs', 'idleTimeMs'];
 /** Samples closer together than this share one: rates over a shorter span only show noise. */
 const MIN_SPAN_MS = 500;
+/** A task slot reports every second: one silent for longer is stuck (a long synchronous call in user code). */
+const SILENT_MS = 3_000;
 
 /**
  * Reads one job's metrics from the registry, per operator and subtask, and
@@ -36,7 +38,10 @@ export class MetricSampler {
     const previous = this.last;
     if (!fresh && previous !== undefined && time - previous.view.time < MIN_SPAN_MS) return previous.view;
     const counts = new Map<string, CountAt>();
-    const subtasks = new Map<string, { operator: string; subtask: number; values: Record<string, number | HistogramView>; rates: Record<string, number | null> }>();
+    const subtasks = new Map<
+      string,
+      { operator: string; subtask: number; values: Record<string, number | HistogramView>; rates: Record<string, number | null>; silentForMs?: number }
+    >();
     for (const entry of this.registry.entries()) {
       const { job_id: jobId, operator, uid = '', subtask } = entry.variables;
       if (jobId !== this.jobId || operator === undefined || subtask === undefined) continue;
@@ -48,12 +53,16 @@ export class MetricSampler {
       row.values[entry.name] = valueOf(entry);
       if (entry.metric.kind === 'counter' && RATED.includes(entry.name)) {
         // A slot's counter is as of its last sample (once a second): its rate spans the slot's samples, not this
-        // sampler's reads, which would see one sample's growth or none. No new sample since: the rate stands.
+        // sampler's reads, which would see one sample's growth or none. No new sample since: the rate stands, until
+        // the slot has been silent too long to say what it does (unknown, not its last rate).
         const at = entry.metric.sampledAt ?? time;
         const before = previous?.counts.get(`${key}\u0000${entry.name}`);
-        const rate = before === undefined ? null : at === before.at ? before.rate : ((entry.metric.count - before.count) * 1000) / (at - before.at);
+        const silent = time - at > SILENT_MS;
+        const rate =
+          before === undefined || silent ? null : at === before.at ? before.rate : ((entry.metric.count - before.count) * 1000) / (at - before.at);
         counts.set(`${key}\u0000${entry.name}`, { count: entry.metric.count, at, rate });
         row.rates[`${entry.name}PerSecond`] = rate;
+        if (silent) row.silentForMs = Math.max(row.silentForMs ?? 0, time - at);
       }
     }
     const operators: Record<string, SubtaskMetricsView[]> = {};
@@ -64,11 +73,12 @@ export class MetricSampler {
     return view;
   }
 
-  /** The job has ended: a last sample, read from now on, with every rate 0, since nothing moves any more. */
+  /** The job has ended: a last sample, read from now on, with every rate 0, since nothing moves (or is stuck) any more. */
   end(): MetricsView {
     const { operators, ...rest } = this.sample(true);
     const still = (rates: Record<string, number | null>) => Object.fromEntries(Object.keys(rates).map((name) => [name, 0]));
-    this.final = { ...rest, operators: Object.fromEntries(Object.entries(operators).map(([id, rows]) => [id, rows.map((row) => ({ ...row, rates: still(row.rates) }))])) };
+    const ended = ({ silentForMs: _, ...row }: SubtaskMetricsView): SubtaskMetricsView => ({ ...row, rates: still(row.rates) });
+    this.final = { ...rest, operators: Object.fromEntries(Object.entries(operators).map(([id, rows]) => [id, rows.map(ended)])) };
     return this.final;
   }
 }

@@ -81,6 +81,13 @@ export interface SubtaskMetricsView {
    * `idleTimeMsPerSecond` (each where the runtime registers its counter).
    */
   readonly rates: Readonly<Record<string, number | null>>;
+  /**
+   * Present while the subtask's task slot has sent no report for over 3 s (it
+   * reports every second): its thread is stuck, in a long synchronous call or
+   * a loop of user code. Its counts are as of its last report, and the rates
+   * of those counts are null, since nothing says what it does now.
+   */
+  readonly silentForMs?: number;
 }
 
 /** A histogram: core's snapshot (statistics over its recent window), and cumulative buckets over every update. */

@@ -90,6 +90,37 @@ describe('MetricSampler', () => {
     expect(rates).toEqual([null, null, 640, 640, 640, 640, 640]);
   });
 
+  it("marks a task slot silent for over 3 s as such, with unknown rates, and rates a slot's final counts down to 0", () => {
+    class SlotCounter extends Counter {
+      at: number | undefined = undefined;
+      override get sampledAt(): number | undefined {
+        return this.at;
+      }
+    }
+    const registry = new MetricRegistry();
+    const variables = { job: 'j', job_id: JOB_ID, operator: 'map', uid: '', subtask: '0' };
+    const records = registry.register({ id: 'job.j.operator.map.0.numRecordsIn', name: 'numRecordsIn', variables, create: () => new SlotCounter() }, 'counter');
+    let now = 0;
+    const sampler = new MetricSampler(registry, GRAPH, JOB_ID, () => now);
+    const read = (at: number, count: number | undefined, sampledAt: number | undefined) => {
+      now = at;
+      if (count !== undefined) records.count = count;
+      records.at = sampledAt;
+      return sampler.sample().operators['map-1']?.[0];
+    };
+    read(1_000, 100, 1_000);
+    expect(read(2_000, 200, 2_000)).toMatchObject({ rates: { numRecordsInPerSecond: 100 } });
+    // The slot's thread is stuck: no report since 2,000. Its last rate stands for 3 s, then it is unknown, and said so.
+    expect(read(4_900, undefined, 2_000)).toEqual({ subtask: 0, values: { numRecordsIn: 200 }, rates: { numRecordsInPerSecond: 100 } });
+    expect(read(5_500, undefined, 2_000)).toEqual({ subtask: 0, values: { numRecordsIn: 200 }, rates: { numRecordsInPerSecond: null }, silentForMs: 3_500 });
+    // It reports again: the rate spans the silence.
+    expect(read(7_000, 700, 7_000)).toEqual({ subtask: 0, values: { numRecordsIn: 700 }, rates: { numRecordsInPerSecond: 100 } });
+    // Every task of the slot ended: its count is final (no sample time), and the rate falls to 0 instead of standing.
+    read(8_000, 800, undefined);
+    expect(read(9_000, undefined, undefined)?.rates.numRecordsInPerSecond).toBe(0);
+    expect(read(60_000, undefined, undefined)).toEqual({ subtask: 0, values: { numRecordsIn: 800 }, rates: { numRecordsInPerSecond: 0 } });
+  });
+
   it("keeps a finished job's final counts with every rate 0, however late the page asks", () => {
     const registry = new MetricRegistry();
     const records = group(registry, 'map', 0).counter('numRecordsIn');

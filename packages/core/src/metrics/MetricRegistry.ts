@@ -12,7 +12,8 @@ export class Counter {
 
   /**
    * When `count` was taken where it is counted, for a counter mirrored from a task slot (the slot's wall clock, ms):
-   * rates over such a counter divide by the time between its samples. Undefined for a counter counted in this thread.
+   * rates over such a counter divide by the time between its samples. Undefined for a counter counted in this thread,
+   * and for a slot's once every task of the slot has ended (its count is final).
    */
   get sampledAt(): number | undefined {
     return undefined;

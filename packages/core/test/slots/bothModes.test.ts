@@ -34,6 +34,14 @@ describe.each(RUNTIMES)('the same job, runtime %s', { timeout: 30_000 }, (runtim
 });
 
 describe('slots', { timeout: 30_000 }, () => {
+  it("report their counters as final once every task of a slot has ended, so rates over them fall to 0 (the job view's)", async () => {
+    const job = squares.executeAsync({ n: 1000, parallelism: 2, runtime: 'slots', discard: true });
+    await job.result;
+    const counters = [...job.metrics.entries()].flatMap(({ variables, metric }) => (variables.job_id === job.jobId && metric.kind === 'counter' ? [metric] : []));
+    expect(counters.length).toBeGreaterThan(6);
+    expect(counters.map((c) => c.sampledAt)).toEqual(counters.map(() => undefined));
+  });
+
   it('send what user functions log to the main thread’s logger, with their fields', async () => {
     await logging.execute({ n: 10, parallelism: 2, runtime: 'slots' });
     const hellos = logged.filter((l) => l.fields.event === 'test.hello');

@@ -33,6 +33,9 @@ describe("a slot's metrics in the main thread's registry", () => {
     const records = [...main.entries()].find((e) => e.name === 'numRecordsIn')?.metric;
     expect(records?.kind === 'counter' && records.sampledAt).toBe(2_000);
     expect(group.counter('numRecordsIn').sampledAt).toBeUndefined();
+    // The slot's last status (every task ended): the count is final, current from then on, and a rate over it falls to 0.
+    mirror.apply(sampleMetrics(slot), 3_000, true);
+    expect(records?.kind === 'counter' && records.sampledAt).toBeUndefined();
   });
 
   it("adds a restarted attempt's counters and histogram totals to the earlier attempts', as one thread counts over restarts", () => {

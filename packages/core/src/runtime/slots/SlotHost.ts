@@ -162,7 +162,7 @@ export class SlotHost implements Deployment {
       case 'report':
         return this.reports(message.report);
       case 'status':
-        this.mirror.apply(message.metrics, message.at);
+        this.mirror.apply(message.metrics, message.at, message.tasks.every((t) => t.ended));
         for (const status of message.tasks) state.tasks.set(taskKey(status.id), status);
         return;
       case 'log':

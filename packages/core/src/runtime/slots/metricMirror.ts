@@ -99,8 +99,11 @@ export class MetricMirror {
 
   constructor(private readonly registry: MetricRegistry) {}
 
-  /** Takes one slot's samples, taken at `at` by its clock. */
-  apply(samples: readonly MetricSample[], at: number): void {
+  /**
+   * Takes one slot's samples, taken at `at` by its clock. `final` when every task of the slot has ended: its counts
+   * are final, so they count as current from then on (`sampledAt` undefined), and their rates fall to 0.
+   */
+  apply(samples: readonly MetricSample[], at: number, final = false): void {
     for (const { id, name, variables, value } of samples) {
       switch (value.kind) {
         case 'counter': {
@@ -108,7 +111,7 @@ export class MetricMirror {
           let base = this.counterBase.get(counter);
           if (base === undefined) this.counterBase.set(counter, (base = counter.count));
           counter.count = base + value.value;
-          if (counter instanceof MirroredCounter) counter.at = at;
+          if (counter instanceof MirroredCounter) counter.at = final ? undefined : at;
           break;
         }
         case 'gauge': {
