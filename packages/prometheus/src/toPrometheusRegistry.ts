@@ -115,6 +115,10 @@ class Family<TValue> {
     return this.byLabels.values();
   }
 
+  get isEmpty(): boolean {
+    return this.byLabels.size === 0;
+  }
+
   /** Adds a series; returns what removes it. */
   add(series: Series<TValue>): () => void {
     const key = JSON.stringify(this.labelNames.map((l) => series.labels[l]));
@@ -165,20 +169,44 @@ class TributaryRegistry extends Registry {
     this.bound.clear();
   }
 
-  /** Adds the entry's series to its family; returns what removes it. */
+  /** Adds the entry's series to its family; returns what removes it, and the family with its last series. */
   private bind(entry: MetricEntry): () => void {
     const { name, labels, scale, help } = seriesOf(entry, this.prefix);
     const labelNames = Object.keys(labels);
     const { id, metric } = entry;
+    let family: Family<number> | Family<HistogramTotals>;
+    let remove: () => void;
     switch (metric.kind) {
-      case 'counter':
-        return this.family(name, 'counter', labelNames, help).add({ id, labels, scale, read: () => metric.count * scale });
-      case 'gauge':
+      case 'counter': {
+        const counters = this.family(name, 'counter', labelNames, help);
+        remove = counters.add({ id, labels, scale, read: () => metric.count * scale });
+        family = counters;
+        break;
+      }
+      case 'gauge': {
+        const gauges = this.family(name, 'gauge', labelNames, help);
         // A gauge that throws reads NaN: one broken series, not a failed scrape of every job's metrics.
-        return this.family(name, 'gauge', labelNames, help).add({ id, labels, scale, read: () => metric.value() * scale });
-      case 'histogram':
-        return this.family(name, 'histogram', labelNames, help).add({ id, labels, scale, read: () => metric.totals() });
+        remove = gauges.add({ id, labels, scale, read: () => metric.value() * scale });
+        family = gauges;
+        break;
+      }
+      case 'histogram': {
+        const histograms = this.family(name, 'histogram', labelNames, help);
+        remove = histograms.add({ id, labels, scale, read: () => metric.totals() });
+        family = histograms;
+        break;
+      }
     }
+    return () => {
+      remove();
+      if (family.isEmpty) this.drop(family);
+    };
+  }
+
+  /** A family whose series have all ended leaves the exposition: no `# HELP` and `# TYPE` lines without samples. */
+  private drop(family: Family<number> | Family<HistogramTotals>): void {
+    this.removeSingleMetric(family.name);
+    for (const [name, owner] of this.names) if (owner === family) this.names.delete(name);
   }
 
   private family(base: string, kind: 'histogram', labelNames: readonly string[], help: string): Family<HistogramTotals>;

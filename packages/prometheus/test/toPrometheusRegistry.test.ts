@@ -131,6 +131,19 @@ describe('toPrometheusRegistry', () => {
     expect(text.samples.filter((s) => s.name === 'tributary_operator_records_in_total').map((s) => s.labels.job_id)).toEqual(['run2']);
   });
 
+  it('drops a family whose series have all ended (no HELP and TYPE lines without samples), and brings it back with a new series', async () => {
+    const registry = new MetricRegistry();
+    const prometheus = toPrometheusRegistry(registry);
+    const count = (jobId: string) =>
+      registry.scopedGroup(['job', 'j', 'operator', 'm', '0'], { job: 'j', job_id: jobId, operator: 'm', uid: '', subtask: '0' }).counter('numRecordsIn').inc(3);
+    count('run1');
+    expect(await prometheus.metrics()).toContain('# TYPE tributary_operator_records_in_total counter');
+    registry.remove({ job_id: 'run1' });
+    expect(await prometheus.metrics()).not.toContain('tributary_operator_records_in_total');
+    count('run2');
+    expect(valueOf(parseExposition(await prometheus.metrics()), 'tributary_operator_records_in_total', { job_id: 'run2' })).toBe(3);
+  });
+
   it('refuses two metrics of one subtask that sanitize to the same series, naming both', async () => {
     const registry = new MetricRegistry();
     const group = registry.scopedGroup(['job', 'j', 'operator', 'a', '0'], { job: 'j', operator: 'a', subtask: '0' });
