@@ -480,3 +480,41 @@ describe('FileSink writes one line per record, or fails naming the encoder', { t
     expect(lines.sort()).toEqual(['n=1', 'n=2', 'n=3']);
   });
 });
+
+describe('FileSink restored from a checkpoint taken with the other guarantee', { timeout: REAL_IO_TIMEOUT_MS }, () => {
+  /** Creates a restored writer with `guarantee`; resolves 'opened' or the error's text. */
+  const restore = (dir: string, guarantee: 'exactly-once' | 'at-least-once', state: { own?: object; union?: object }) =>
+    Promise.resolve(
+      FileSink.jsonLines<{ id: number }>(dir, { guarantee }).createWriter({
+        subtaskIndex: 0,
+        parallelism: 1,
+        metrics: undefined as never,
+        log: undefined as never,
+        restoredListState: state.own as never,
+        restoredUnionListState: state.union as never,
+        restoredState: undefined,
+      }),
+    ).then(
+      async (writer) => {
+        await writer.close?.();
+        return 'opened';
+      },
+      (error: unknown) => String(error),
+    );
+
+  it('fails the restore naming both guarantees, instead of leaving the parts unpublished or the file uncut', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sink-'));
+    writeFileSync(join(dir, '.part-0-x-000000.jsonl.inprogress'), '{"id":0}\n');
+    const parts = { parts: [{ temp: join(dir, '.part-0-x-000000.jsonl.inprogress'), final: join(dir, 'part-0-x-000000.jsonl') }] };
+    expect(await restore(dir, 'at-least-once', { own: parts, union: parts })).toMatch(
+      /^Error: FileSink: the checkpoint holds the sink at '.*' with guarantee 'exactly-once', and it is restored with 'at-least-once'/,
+    );
+    // The part the checkpoint covers is still there, hidden, for a restore with the right guarantee to publish.
+    expect(readdirSync(dir)).toEqual(['.part-0-x-000000.jsonl.inprogress']);
+    const files = { files: [{ file: 'part-0-abcd1234.jsonl', length: 0 }] };
+    expect(await restore(dir, 'exactly-once', { own: files })).toMatch(/with guarantee 'at-least-once', and it is restored with 'exactly-once'/);
+    // A writer that got no share (restored at a higher parallelism) sees the others' in the union state.
+    expect(await restore(dir, 'exactly-once', { union: files })).toMatch(/with guarantee 'at-least-once'/);
+    expect(await restore(dir, 'exactly-once', { own: parts, union: parts })).toBe('opened');
+  });
+});

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -20,6 +20,13 @@ describe('FileSource', { timeout: 30_000 }, () => {
     const env = StreamExecutionEnvironment.create({ runtime: 'single-thread' });
     const lines = await env.fromSource(new FileSource(file('a\r\nbé\n\nlast')), 'f').executeAndCollect();
     expect(lines).toEqual(['a', 'bé', '', 'last']);
+  });
+
+  it('drops a UTF-8 byte-order mark at the start of a file, and cuts the \r of a last line without newline', async () => {
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread' });
+    const lines = await env.fromSource(new FileSource(file('\uFEFF{"a":1}\r\n\uFEFFkept\n{"a":2}\r')), 'f').executeAndCollect();
+    // Only the file's first bytes can be a byte-order mark: one inside the file is text.
+    expect(lines).toEqual(['{"a":1}', '\uFEFFkept', '{"a":2}']);
   });
 
   it('fails naming the path when a path is a directory', async () => {
@@ -44,6 +51,31 @@ describe('FileSource', { timeout: 30_000 }, () => {
     expect(second[0]).toBe('line 3');
     expect(reader.position()).toEqual([{ path, offset: afterFirst[0]!.offset + Buffer.byteLength(second.map((l) => `${l}\n`).join('')) }]);
     await reader.close?.();
+  });
+
+  it('refuses to resume a file changed since the checkpoint (truncated below its offset, or rewritten), and resumes one appended to', async () => {
+    const path = file('zero\none\ntwo\nthree\n');
+    const reader = new FileSource(path).createReader();
+    await reader.start?.(undefined);
+    await reader.read(2);
+    const position = reader.position();
+    await reader.close?.();
+    const resumeFrom = async () => {
+      const resumed = new FileSource(path).createReader();
+      await resumed.start?.(position);
+      try {
+        return await resumed.read(10);
+      } finally {
+        await resumed.close?.();
+      }
+    };
+    appendFileSync(path, 'four\n');
+    expect(await resumeFrom()).toEqual(['two', 'three', 'four']);
+    // Rotated: a new file under the same name, whose line breaks fall elsewhere.
+    writeFileSync(path, 'a new file\nwith other lines\n');
+    await expect(resumeFrom()).rejects.toThrow(`FileSource: '${path}' has no line break before byte 9, where the checkpoint left it`);
+    truncateSync(path, 4);
+    await expect(resumeFrom()).rejects.toThrow(`FileSource: '${path}' has 4 bytes, fewer than the 9 the checkpoint covers`);
   });
 
   it('resumes from a position exactly after the last line it covered', async () => {

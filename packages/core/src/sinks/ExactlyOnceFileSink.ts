@@ -5,7 +5,7 @@ import type { OperatorListState } from '../operators/StreamOperator.js';
 import type { ExclusiveDirectory } from '../runtime/DirectoryLock.js';
 import { fileOperation, fileSinkError, type SinkFileSystem } from './fileSystem.js';
 import { PartFile } from './PartFile.js';
-import { outputDirectory, partNames, publish, publishRestored, removeLeftovers, type PartState } from './partFiles.js';
+import { outputDirectory, partNames, publish, publishRestored, refuseOtherGuarantee, removeLeftovers, type PartState } from './partFiles.js';
 
 /** `FileSink.jsonLines`'s `rolling` option: exactly-once part files that span checkpoints. */
 export interface RollingOptions {
@@ -81,6 +81,7 @@ export class ExactlyOnceFileSink<T> implements Sink<T> {
 
   async createWriter(ctx: SinkWriterContext): Promise<SinkWriter<T>> {
     const { fs, directory } = this;
+    refuseOtherGuarantee(ctx, directory, 'exactly-once');
     await fileOperation('create directory', directory, () => fs.mkdir(directory));
     // Everything the restored checkpoint holds is stored, so it is published now. Checkpoints from before list state
     // hold a writer's transactions as opaque state.

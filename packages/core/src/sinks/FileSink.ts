@@ -6,7 +6,7 @@ import type { ExclusiveDirectory } from '../runtime/DirectoryLock.js';
 import { fileOperation, fileSinkError, nodeFileSystem, syncDirectory, type SinkFileSystem } from './fileSystem.js';
 import { PartFile } from './PartFile.js';
 import { ExactlyOnceFileSink, rollingPolicy, type RollingOptions } from './ExactlyOnceFileSink.js';
-import { outputDirectory } from './partFiles.js';
+import { outputDirectory, refuseOtherGuarantee } from './partFiles.js';
 
 export interface FileSinkOptions<T> {
   /**
@@ -125,6 +125,7 @@ class AtLeastOnceFileSink<T> implements Sink<T> {
   }
 
   async createWriter(ctx: SinkWriterContext): Promise<SinkWriter<T>> {
+    refuseOtherGuarantee(ctx, this.directory, 'at-least-once');
     await fileOperation('create directory', this.directory, () => this.fs.mkdir(this.directory));
     // Checkpoints from before list state hold the one file as opaque state.
     const legacy = ctx.restoredState as AtLeastOnceFile | undefined;

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { SinkWriterContext } from '../api/Sink.js';
 import type { ExclusiveDirectory } from '../runtime/DirectoryLock.js';
-import { fileOperation, syncDirectory, type SinkFileSystem } from './fileSystem.js';
+import { fileOperation, fileSinkError, syncDirectory, type SinkFileSystem } from './fileSystem.js';
 import { PartFile } from './PartFile.js';
 
 /**
@@ -22,6 +22,24 @@ export interface PartState {
  */
 export function outputDirectory(directory: string): ExclusiveDirectory {
   return { path: directory, writer: 'FileSink' };
+}
+
+/** The list-state keys of each guarantee's writers: `pending` is an earlier release's exactly-once writer's. */
+const STATE_KEYS = { 'exactly-once': ['parts', 'pending'], 'at-least-once': ['files'] } as const;
+
+/**
+ * Fails a writer restored from a checkpoint that the sink took with the other guarantee: each reads only its own
+ * keys, so the other's files would be left unpublished (records lost) or not cut back (records twice).
+ */
+export function refuseOtherGuarantee(ctx: SinkWriterContext, directory: string, guarantee: keyof typeof STATE_KEYS): void {
+  const other = guarantee === 'exactly-once' ? 'at-least-once' : 'exactly-once';
+  for (const state of [ctx.restoredListState, ctx.restoredUnionListState]) {
+    if (state !== undefined && STATE_KEYS[other].some((key) => key in state)) {
+      throw fileSinkError(
+        `the checkpoint holds the sink at '${directory}' with guarantee '${other}', and it is restored with '${guarantee}': restore it with guarantee '${other}' (its files must be published or cut back as that one does), then change the guarantee in a fresh run`,
+      );
+    }
+  }
 }
 
 /** A hidden part file; the group is the index of the subtask that wrote it. */

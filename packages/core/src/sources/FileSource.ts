@@ -123,10 +123,35 @@ class FileSplitReader implements SourceReader<string, FileSplit[]> {
 
   private async open(split: FileSplit): Promise<FileHandle> {
     if (this.file !== undefined) return this.file;
-    this.file = await open(split.path, 'r');
+    const file = await open(split.path, 'r');
+    if (split.offset > 0) {
+      try {
+        await checkResumable(file, split);
+      } catch (error) {
+        await file.close();
+        throw error;
+      }
+    }
+    this.file = file;
     this.readAt = split.offset;
-    this.buffer = new LineBuffer();
+    this.buffer = new LineBuffer(split.offset === 0);
     this.eof = false;
-    return this.file;
+    return file;
+  }
+}
+
+/**
+ * A restored split's offset must still end a line of its file: one truncated below it (read on, it would end at
+ * once, its lines lost) or rewritten since (rotated: the read would start inside another line) fails the restore.
+ */
+async function checkResumable(file: FileHandle, { path, offset }: FileSplit): Promise<void> {
+  const { size } = await file.stat();
+  if (size < offset) {
+    throw new Error(`FileSource: '${path}' has ${size} bytes, fewer than the ${offset} the checkpoint covers: it changed since (truncated or replaced?); restore with the file as it was, or start without the checkpoint`);
+  }
+  const before = Buffer.alloc(1);
+  await file.read(before, 0, 1, offset - 1);
+  if (before[0] !== 0x0a) {
+    throw new Error(`FileSource: '${path}' has no line break before byte ${offset}, where the checkpoint left it: it changed since (rewritten or rotated?); restore with the file as it was, or start without the checkpoint`);
   }
 }

@@ -2,7 +2,8 @@
 export const READ_BYTES = 1 << 16;
 
 /**
- * Bytes read ahead from a file, cut into lines (UTF-8, `\n` or `\r\n`) in
+ * Bytes read ahead from a file, cut into lines (UTF-8, `\n` or `\r\n`, a
+ * byte-order mark at the file's start dropped) in
  * time linear in their size, however long a line is: every byte is scanned
  * for a newline once; the buffer doubles when a line outgrows it and drops
  * the lines already taken only when they are at least as long as what it
@@ -20,6 +21,9 @@ export class LineBuffer {
   /** Bytes taken as lines so far. */
   taken = 0;
 
+  /** Whether the bytes start at the beginning of the file, where a UTF-8 byte-order mark is no part of the first line. */
+  constructor(private atFileStart = false) {}
+
   /** The next complete line, without its line ending; undefined when the bytes held end inside a line. */
   nextLine(): string | undefined {
     const newline = this.buffer.subarray(0, this.end).indexOf(0x0a, this.scanned);
@@ -31,9 +35,10 @@ export class LineBuffer {
     return this.take(lineEnd, newline + 1);
   }
 
-  /** What is left after the last newline (a last line without one), or undefined when nothing is. */
+  /** What is left after the last newline (a last line without one, its `\r` cut as `nextLine` cuts it), or undefined when nothing is. */
   rest(): string | undefined {
-    return this.start === this.end ? undefined : this.take(this.end, this.end);
+    if (this.start === this.end) return undefined;
+    return this.take(this.buffer[this.end - 1] === 0x0d ? this.end - 1 : this.end, this.end);
   }
 
   /** Free space at the end to read into (at least `READ_BYTES`); report what was read with `filled`. */
@@ -47,7 +52,11 @@ export class LineBuffer {
   }
 
   private take(lineEnd: number, next: number): string {
-    const line = this.buffer.toString('utf8', this.start, lineEnd);
+    let line = this.buffer.toString('utf8', this.start, lineEnd);
+    if (this.atFileStart) {
+      this.atFileStart = false;
+      if (line.charCodeAt(0) === 0xfeff) line = line.slice(1);
+    }
     this.taken += next - this.start;
     this.start = next;
     this.scanned = next;
