@@ -1,4 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -8,7 +10,7 @@ import { buildsOnlyOnMain } from './fixtures/buildThrowsInSlot.job.js';
 import { loadsOnlyOnMain } from './fixtures/failsInWorker.job.js';
 import { topLevelThrows } from './fixtures/topLevelThrows.job.js';
 import { selfStarting } from './fixtures/selfStarting.job.js';
-import { closeFailsOnce, failing, randomGraph, stuckClose, stuckMetrics } from './fixtures/jobs.job.js';
+import { closeFailsOnce, failing, fifoLogged, fifoReader, randomGraph, stuckClose, stuckMetrics } from './fixtures/jobs.job.js';
 
 const marker = () => join(mkdtempSync(join(tmpdir(), 'slot-failure-')), 'failed-once');
 const failureOf = (result: Promise<unknown>) => result.then(() => undefined, (error: unknown) => error);
@@ -96,6 +98,22 @@ describe('failures in slots', { timeout: 30_000 }, () => {
       { operator: "'numbers' -> 'stuck'", task: 'numbers -> stuck (1/2)' },
       { operator: "'numbers' -> 'stuck'", task: 'numbers -> stuck (2/2)' },
     ]);
+  });
+
+  it('cancel() ends a job whose slot a terminate() cannot end (a FIFO open waiting in the thread pool), and says so', async () => {
+    const fifo = join(mkdtempSync(join(tmpdir(), 'slot-fifo-')), 'in');
+    execFileSync('mkfifo', [fifo]);
+    const client = fifoReader.executeAsync({ n: 0, parallelism: 1, runtime: 'slots', path: fifo, closeTimeoutMs: 50 });
+    try {
+      await until(() => client.tasks().some((t) => t.waitingOn === 'input'), 'the source waiting');
+      client.cancel();
+      expect((await client.result).status).toBe('cancelled');
+      expect(fifoLogged.map((l) => [l.level, l.fields.event, l.fields.slot])).toContainEqual(['warn', 'slot.threadStuck', 0]);
+    } finally {
+      // A writer lets the open return, so the thread ends and the test process can exit.
+      const writer = await open(fifo, 'w');
+      await writer.close();
+    }
   });
 
   it('a TypeScript job module that does not load in a slot fails the job saying what its threads need', async () => {

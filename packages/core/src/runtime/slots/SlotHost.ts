@@ -204,6 +204,8 @@ export class SlotHost implements Deployment {
   }
 
   private exited(state: SlotState, code: number): void {
+    // A thread given up on (see abandonStuck) may still exit later: it was counted then.
+    if (state.exited) return;
     state.exited = true;
     if (!state.done && !this.stopping) {
       const cause = state.error === undefined ? `it exited with code ${code}` : messageOf(state.error);
@@ -235,6 +237,27 @@ export class SlotHost implements Deployment {
         this.reports({ kind: 'closeUnfinished', task: id, operator });
       }
       void state.worker.terminate();
+    }
+    const { clock } = this.plan.options;
+    this.cancelTerminate = clock.schedule(clock.now() + STOP_GRACE_MS, () => this.abandonStuck());
+  }
+
+  /**
+   * Slots whose thread a `terminate()` did not end: Node ends a worker only once its pending file system calls
+   * return, and one may never (an `open()` of a FIFO nobody writes). The job ends without them, and says so.
+   */
+  private abandonStuck(): void {
+    for (const state of this.slots) {
+      if (state.exited) continue;
+      // It must not keep the process alive on its own; Node may still wait for its call at exit.
+      state.worker.unref();
+      this.plan.options.log.event(
+        'warn',
+        'slot.threadStuck',
+        `slot ${state.slot} (of ${this.slots.length}) did not end after it was terminated: a call of its thread blocks it (a file read that waits for data, such as a FIFO's open?); the job ended without it, and the process may not exit until that call returns`,
+        { slot: state.slot },
+      );
+      this.exited(state, 1);
     }
   }
 
