@@ -166,3 +166,26 @@ describe('keyed state', () => {
     expect([...firstOfEach].sort()).toEqual(['a', 'b', 'c']);
   });
 });
+
+describe('ListState.addAll', () => {
+  it('adds a list of any size (300,000 values: more than spread arguments take)', async () => {
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread' });
+    const sizes = await env
+      .fromElements('a', 'b')
+      .keyBy((k) => k)
+      .process<string>({
+        open(ctx: RuntimeContext) {
+          this.list = ctx.getListState(new ListStateDescriptor<number>('many'));
+        },
+        processElement(key, _ctx, out) {
+          const list = this.list as ListState<number>;
+          list.addAll(Array.from({ length: 300_000 }, (_, i) => i));
+          list.add(-1);
+          const held = list.get();
+          out.collect(`${key}: ${held.length} values, ${held[0]} ... ${held[299_999]}, ${held[300_000]}`);
+        },
+      } as KeyedProcessFunction<string, string, string> & { list?: ListState<number> })
+      .executeAndCollect();
+    expect(sizes.sort()).toEqual(['a: 300001 values, 0 ... 299999, -1', 'b: 300001 values, 0 ... 299999, -1']);
+  });
+});

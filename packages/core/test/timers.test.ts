@@ -111,6 +111,23 @@ describe('processing-time timers', () => {
     expect(fired).toEqual(['a:150']);
   });
 
+  it('refuse a timer at a time that is not a finite number, naming the operator', async () => {
+    for (const time of [Number.NaN, Number.POSITIVE_INFINITY, '100' as unknown as number]) {
+      const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock: new ManualClock(0) });
+      env
+        .fromElements('a')
+        .keyBy((k) => k)
+        .process<string>({
+          processElement(_key, ctx) {
+            ctx.timerService.registerProcessingTimeTimer(time);
+          },
+        })
+        .name('timed')
+        .addSink(() => undefined);
+      await expect(env.execute('bad timer')).rejects.toThrow(/registerProcessingTimeTimer\(\) in 'timed' takes a time in ms since the epoch, a finite number; got /);
+    }
+  });
+
   it('fire the timers due at the end of a bounded input; those not yet due are dropped', async () => {
     const clock = new ManualClock(100);
     const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', clock });

@@ -65,7 +65,7 @@ export class OrderedResultQueue<TIn, TOut> implements ResultQueue<TIn, TOut>, Ta
         if (slot.pending) entries.push({ input: slot.input });
         else if (slot.outputs.length > 0) entries.push(this.completedEntry([...slot.outputs], lane));
       }
-      if (entries.length > 0) runs.push(...this.runsOf(entries));
+      if (entries.length > 0) for (const run of this.runsOf(entries)) runs.push(run);
     }
     return runs;
   }

@@ -1,4 +1,5 @@
 import type { KeyedProcessContext, KeyedProcessFunction } from '../api/functions.js';
+import { describeValue } from '../api/OptionChecker.js';
 import type { PerSubtask } from '../api/perSubtask.js';
 import type { Key } from '../runtime/keyGroups.js';
 import type { OneInputStreamOperator, OperatorContext } from './StreamOperator.js';
@@ -27,6 +28,10 @@ export class KeyedProcessOperator<TKey extends Key, TIn, TOut> implements OneInp
       timerService: {
         currentProcessingTime: () => ctx.clock.now(),
         registerProcessingTimeTimer: (timestamp) => {
+          // Checked here, naming the operator: NaN would sit in the timer heap and fail the clock later, far from the call.
+          if (typeof timestamp !== 'number' || !Number.isFinite(timestamp)) {
+            throw new Error(`registerProcessingTimeTimer() in ${ctx.description} takes a time in ms since the epoch, a finite number; got ${describeValue(timestamp)}`);
+          }
           keyed.timers.register(keyed.backend.currentKey, timestamp);
         },
         deleteProcessingTimeTimer: (timestamp) => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { logged, logging, squares } from './fixtures/jobs.job.js';
+import { fanOut, logged, logging, squares } from './fixtures/jobs.job.js';
 
 const RUNTIMES = ['single-thread', 'slots'] as const;
 const byValue = (a: number, b: number) => a - b;
@@ -34,6 +34,12 @@ describe.each(RUNTIMES)('the same job, runtime %s', { timeout: 30_000 }, (runtim
 });
 
 describe('slots', { timeout: 30_000 }, () => {
+  it('collect any number of records one action emits (400,000 here: more than spread arguments take)', async () => {
+    const rows = await fanOut.executeAndCollect({ n: 2, each: 200_000, parallelism: 2, runtime: 'slots' });
+    expect(rows.length).toBe(400_000);
+    expect(rows.sort(byValue).every((v, i) => v === i)).toBe(true);
+  });
+
   it("report their counters as final once every task of a slot has ended, so rates over them fall to 0 (the job view's)", async () => {
     const job = squares.executeAsync({ n: 1000, parallelism: 2, runtime: 'slots', discard: true });
     await job.result;

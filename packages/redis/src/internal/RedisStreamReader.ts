@@ -216,10 +216,11 @@ export class RedisStreamReader<T> implements SourceReader<RedisStreamRecord<T>, 
   /** Acks every entry among the first `seq` returned, plus earlier acks that failed. */
   private ackUpTo(seq: number): Promise<void> {
     const take = Math.min(seq - this.ackedSeq, this.unacked.length);
-    const ids = take > 0 ? this.unacked.splice(0, take) : [];
+    let ids = take > 0 ? this.unacked.splice(0, take) : [];
     if (take > 0) this.ackedSeq += take;
     if (this.retryAcks.length > 0) {
-      ids.unshift(...this.retryAcks);
+      // concat, not unshift(...): acks pile up while Redis is down, past what spread arguments take.
+      ids = this.retryAcks.concat(ids);
       this.retryAcks = [];
     }
     if (ids.length === 0 || this.control === undefined) return Promise.resolve();
@@ -231,12 +232,12 @@ export class RedisStreamReader<T> implements SourceReader<RedisStreamRecord<T>, 
       (results) => {
         const refused = results?.find(([error]) => error !== null)?.[0];
         if (refused !== undefined && refused !== null) this.ackFailure ??= this.explain(refused, 'XACK');
-        else if (results === null) this.retryAcks.push(...ids);
+        else if (results === null) this.retryAcks = this.retryAcks.concat(ids);
         else for (const id of ids) this.known.delete(id);
       },
       // A lost connection: the entries stay pending in Redis; the next checkpoint's acks carry them again.
       () => {
-        this.retryAcks.push(...ids);
+        this.retryAcks = this.retryAcks.concat(ids);
       },
     );
     const tracked = sent.finally(() => {

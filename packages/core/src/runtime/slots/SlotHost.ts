@@ -118,7 +118,15 @@ export class SlotHost implements Deployment {
         exited: false,
         error: undefined,
         listeners: {
-          message: (message) => this.receive(state, message),
+          message: (message) => {
+            // A message this thread fails to take fails the job: thrown in a worker's listener, it would crash the process.
+            try {
+              this.receive(state, message);
+            } catch (error) {
+              const first = state.tasks.values().next().value as { id: TaskId };
+              this.reports({ kind: 'failed', task: first.id, error: new Error(`a '${message.kind}' message of slot ${slot} could not be taken: ${messageOf(error)}`, { cause: error }), operator: undefined });
+            }
+          },
           error: (error) => (state.error = error),
           exit: (code) => this.exited(state, code),
         },
@@ -167,9 +175,12 @@ export class SlotHost implements Deployment {
         return;
       case 'log':
         return this.log(message);
-      case 'collected':
-        this.job.collected?.push(...message.values);
+      case 'collected': {
+        // A loop, not push(...values): one action (timers firing, a flatMap) may collect hundreds of thousands at once.
+        const collected = this.job.collected;
+        if (collected !== undefined) for (const value of message.values) collected.push(value);
         return;
+      }
       case 'invalidJob': {
         const first = state.tasks.values().next().value as { id: TaskId };
         return this.reports({ kind: 'failed', task: first.id, error: new InvalidJobError(message.message), operator: undefined });

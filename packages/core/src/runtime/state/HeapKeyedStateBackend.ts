@@ -83,7 +83,9 @@ export class HeapKeyedStateBackend {
         list().push(value);
       },
       addAll: (values) => {
-        list().push(...values);
+        // A loop, not push(...values): spread arguments overflow the stack past about 100,000 values.
+        const held = list();
+        for (const value of values) held.push(value);
       },
       update: (values) => {
         table.set(this.currentKey, [...values]);
