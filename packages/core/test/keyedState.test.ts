@@ -184,7 +184,7 @@ describe('ListState.addAll', () => {
           const held = list.get();
           out.collect(`${key}: ${held.length} values, ${held[0]} ... ${held[299_999]}, ${held[300_000]}`);
         },
-      } as KeyedProcessFunction<string, string, string> & { list?: ListState<number> })
+      })
       .executeAndCollect();
     expect(sizes.sort()).toEqual(['a: 300001 values, 0 ... 299999, -1', 'b: 300001 values, 0 ... 299999, -1']);
   });
