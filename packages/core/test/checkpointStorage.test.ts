@@ -1,9 +1,11 @@
 import { spawnSync } from 'node:child_process';
+import { serialize } from 'node:v8';
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FileCheckpointStorage, InvalidJobError, type CompletedCheckpoint } from '../src/index.js';
+import { FileCheckpointStorage, HeapKeyedStateBackend, InvalidJobError, ValueStateDescriptor, type CompletedCheckpoint } from '../src/index.js';
+import { deserializeValue } from '../src/runtime/checkpoint/deserializeValue.js';
 
 const checkpoint = (id: number, value: unknown): CompletedCheckpoint => ({
   version: 1,
@@ -16,6 +18,38 @@ const checkpoint = (id: number, value: unknown): CompletedCheckpoint => ({
 });
 
 describe('FileCheckpointStorage', () => {
+  it('reads back the most deeply nested keyed state value a snapshot accepts (a checkpoint file nests it deeper)', async () => {
+    const nested = (depth: number) => {
+      let value: unknown = 0;
+      for (let i = 0; i < depth; i++) value = { value };
+      return value;
+    };
+    const backend = new HeapKeyedStateBackend();
+    const state = backend.getState(new ValueStateDescriptor<unknown>('deep'));
+    backend.setCurrentKey('k');
+    const accepted = (depth: number) => {
+      state.update(nested(depth));
+      try {
+        backend.snapshot();
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    // The deepest value snapshot() takes, on this thread's stack.
+    let [low, high] = [1, 100_000];
+    while (low < high) {
+      const mid = Math.ceil((low + high) / 2);
+      if (accepted(mid)) low = mid;
+      else high = mid - 1;
+    }
+    expect(accepted(low)).toBe(true);
+    const stored: CompletedCheckpoint = { ...checkpoint(1, undefined), operators: { op: { name: 'op', parallelism: 1, subtasks: [{ keyedState: backend.snapshot() }] } } };
+    // Read back as a restore reads a checkpoint file, on a stack as deep as the snapshot's (no deeper than a restore's).
+    const read = deserializeValue(serialize(stored)) as CompletedCheckpoint;
+    expect(read.checkpointId).toBe(1);
+  });
+
   it('round-trips the values state may hold: Map, Set, Date, BigInt, typed arrays', async () => {
     const storage = new FileCheckpointStorage(mkdtempSync(join(tmpdir(), 'ckpt-')));
     const value = {

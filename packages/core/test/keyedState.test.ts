@@ -168,23 +168,26 @@ describe('keyed state', () => {
 });
 
 describe('ListState.addAll', () => {
+  /** Adds 300,000 values to its key's list, then one more, and emits what the list holds. */
+  class AddMany implements KeyedProcessFunction<string, string, string> {
+    private list!: ListState<number>;
+    open(ctx: RuntimeContext): void {
+      this.list = ctx.getListState(new ListStateDescriptor<number>('many'));
+    }
+    processElement(key: string, _ctx: KeyedProcessContext<string>, out: Collector<string>): void {
+      this.list.addAll(Array.from({ length: 300_000 }, (_, i) => i));
+      this.list.add(-1);
+      const held = this.list.get();
+      out.collect(`${key}: ${held.length} values, ${held[0]} ... ${held[299_999]}, ${held[300_000]}`);
+    }
+  }
+
   it('adds a list of any size (300,000 values: more than spread arguments take)', async () => {
     const env = StreamExecutionEnvironment.create({ runtime: 'single-thread' });
     const sizes = await env
       .fromElements('a', 'b')
       .keyBy((k) => k)
-      .process<string>({
-        open(ctx: RuntimeContext) {
-          this.list = ctx.getListState(new ListStateDescriptor<number>('many'));
-        },
-        processElement(key, _ctx, out) {
-          const list = this.list as ListState<number>;
-          list.addAll(Array.from({ length: 300_000 }, (_, i) => i));
-          list.add(-1);
-          const held = list.get();
-          out.collect(`${key}: ${held.length} values, ${held[0]} ... ${held[299_999]}, ${held[300_000]}`);
-        },
-      })
+      .process(new AddMany())
       .executeAndCollect();
     expect(sizes.sort()).toEqual(['a: 300001 values, 0 ... 299999, -1', 'b: 300001 values, 0 ... 299999, -1']);
   });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CollectionSource, OutputTag, StreamExecutionEnvironment, type Collector, type FlatMapFunction } from '../src/index.js';
+import { CollectionSource, OutputTag, StreamExecutionEnvironment, type Collector, type FlatMapFunction, type OneInputStreamOperator } from '../src/index.js';
+import { MAX_PIECE } from '../src/operators/FlatMapOperator.js';
 
 const numbers = Array.from({ length: 2000 }, (_, i) => i);
 const reference = numbers.map((n) => n * 3).filter((n) => n % 2 === 0).map((n) => `v${n}`);
@@ -172,6 +173,34 @@ describe('pipelines', () => {
 });
 
 describe('chunked execution inside a chain', () => {
+  it("passes on a flatMap's outputs in pieces, however many one record yields (V8 aborts past about 112 million in one array)", async () => {
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread' });
+    const total = 3 * MAX_PIECE + 5;
+    const chunks: number[] = [];
+    let next = 0;
+    let inOrder = true;
+    /** Sees the chunks the flatMap hands on, as an operator chained after it. */
+    class Chunks implements OneInputStreamOperator<number> {
+      processElement(value: number): void {
+        this.processChunk([value]);
+      }
+      processChunk(values: readonly number[]): void {
+        chunks.push(values.length);
+        for (const v of values) inOrder &&= v === next++;
+      }
+    }
+    env
+      .fromElements(1)
+      .flatMap(function* () {
+        for (let i = 0; i < total; i++) yield i;
+      })
+      .transform('chunks', () => new Chunks())
+      .addSink(() => undefined);
+    await env.execute('fan-out');
+    expect([next, inOrder]).toEqual([total, true]);
+    expect(Math.max(...chunks)).toBe(MAX_PIECE);
+  });
+
   it('keeps a sink strictly sequential: records in order, at most one pending write, when only some writes are async', async () => {
     const env = StreamExecutionEnvironment.create({ runtime: 'single-thread', chunkSize: 64 });
     const written: number[] = [];

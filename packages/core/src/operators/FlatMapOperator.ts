@@ -3,6 +3,9 @@ import type { PerSubtask } from '../api/perSubtask.js';
 import { emitChunk, type OneInputStreamOperator, type OperatorContext } from './StreamOperator.js';
 import { closeFunction, functionForSubtask, isThenable, keyContextSetter, openFunction, returnedPromise } from './userFunctions.js';
 
+/** The most records a chunk's outputs are held in before they go on. */
+export const MAX_PIECE = 1 << 16;
+
 /**
  * Emits zero or more records per input: a plain function returns an
  * iterable, a `FlatMapFunction` object emits through a collector (Flink style).
@@ -47,13 +50,19 @@ export class FlatMapOperator<TIn, TOut> implements OneInputStreamOperator<TIn> {
       for (let i = 0; i < values.length; i++) this.processElement(values[i] as TIn);
       return;
     }
-    const out: TOut[] = [];
+    let out: TOut[] = [];
     for (let i = 0; i < values.length; i++) {
       const value = values[i] as TIn;
       this.setKey?.(value);
       const mapped = fn(value);
       if (mapped instanceof Promise) returnedPromise('flatMap');
-      for (const v of mapped) out.push(v);
+      for (const v of mapped) {
+        // Passed on in pieces: a generator yielding a hundred million records would outgrow any one array (V8 aborts).
+        if (out.push(v) === MAX_PIECE) {
+          emitChunk(this.ctx.output, out);
+          out = [];
+        }
+      }
     }
     emitChunk(this.ctx.output, out);
   }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InputChannel } from '../../src/runtime/InputChannel.js';
-import { classLostInClone, fromColumns, recordBuilder, toColumns } from '../../src/runtime/slots/columnChunks.js';
+import { classLostInClone, fromColumns, MAX_COLUMNS, recordBuilder, toColumns } from '../../src/runtime/slots/columnChunks.js';
 import { COLUMNS } from '../../src/runtime/slots/peerMessages.js';
 import { RemoteQueue } from '../../src/runtime/slots/RemoteQueue.js';
 
@@ -49,6 +49,12 @@ describe('column chunks', () => {
         chunk.map((r) => Object.entries(r).map(([, v]) => (Object.is(v, -0) ? '-0' : v))),
       );
     }
+  });
+
+  it(`sends records of more than ${MAX_COLUMNS} keys as they are (a builder for a million keys overflowed the stack when called)`, () => {
+    const wide = (width: number) => [Object.fromEntries(Array.from({ length: width }, (_, i) => [`k${i}`, i]))];
+    expect(toColumns(wide(MAX_COLUMNS))?.[0]).toHaveLength(MAX_COLUMNS);
+    expect(toColumns(wide(MAX_COLUMNS + 1))).toBeUndefined();
   });
 
   it('keeps an object that two records share shared, as cloning the chunk would', () => {

@@ -10,7 +10,7 @@ import { buildsOnlyOnMain } from './fixtures/buildThrowsInSlot.job.js';
 import { loadsOnlyOnMain } from './fixtures/failsInWorker.job.js';
 import { topLevelThrows } from './fixtures/topLevelThrows.job.js';
 import { selfStarting } from './fixtures/selfStarting.job.js';
-import { closeFailsOnce, failing, fifoLogged, fifoReader, randomGraph, stuckClose, stuckMetrics } from './fixtures/jobs.job.js';
+import { closeFailsOnce, deepRecord, failing, fifoLogged, fifoReader, randomGraph, stuckClose, stuckMetrics } from './fixtures/jobs.job.js';
 
 const marker = () => join(mkdtempSync(join(tmpdir(), 'slot-failure-')), 'failed-once');
 const failureOf = (result: Promise<unknown>) => result.then(() => undefined, (error: unknown) => error);
@@ -114,6 +114,12 @@ describe('failures in slots', { timeout: 30_000 }, () => {
       const writer = await open(fifo, 'w');
       await writer.close();
     }
+  });
+
+  it('a message of a slot the main thread cannot read (nested deeper than its stack takes) fails the job instead of losing it', async () => {
+    // 8,000 levels: a slot thread's 4 MB stack clones it, the main thread's 1 MB does not read it back.
+    const error = await failureOf(deepRecord.executeAndCollect({ n: 1, depth: 8_000, parallelism: 1, runtime: 'slots' }));
+    expect(String(error)).toMatch(/a message of slot 0 could not be read in the main thread: Maximum call stack size exceeded/);
   });
 
   it('a TypeScript job module that does not load in a slot fails the job saying what its threads need', async () => {

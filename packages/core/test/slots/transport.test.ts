@@ -7,6 +7,11 @@ import { InputChannel } from '../../src/runtime/InputChannel.js';
 import type { ResultPartition } from '../../src/runtime/ResultPartition.js';
 import { SlotTransport } from '../../src/runtime/slots/SlotTransport.js';
 
+/** No message between these ports may be lost: a test that loses one fails. */
+const messageLost = (peer: number, error: Error): never => {
+  throw new Error(`a message from slot ${peer} could not be read: ${error.message}`);
+};
+
 /** A channel that counts what arrived in it, so a test can wait for a message to land. */
 class CountingChannel extends InputChannel<unknown> {
   arrivals = 0;
@@ -80,7 +85,7 @@ function mesh(slots: number, capacity: number): SlotTransport[] {
       ports[b]!.set(a, port2);
     }
   }
-  const transports = ports.map((p, slot) => new SlotTransport({ slot, ports: p, capacity }));
+  const transports = ports.map((p, slot) => new SlotTransport({ slot, ports: p, capacity, messageLost }));
   open.push(...transports);
   return transports;
 }
@@ -269,8 +274,8 @@ describe('SlotTransport: credits', () => {
       posted.push(message);
       post(message);
     };
-    const producerSlot = new SlotTransport({ slot: 1, ports: new Map([[0, port1]]), capacity: 8 });
-    const consumerSlot = new SlotTransport({ slot: 0, ports: new Map([[1, port2]]), capacity: 8 });
+    const producerSlot = new SlotTransport({ slot: 1, ports: new Map([[0, port1]]), capacity: 8, messageLost });
+    const consumerSlot = new SlotTransport({ slot: 0, ports: new Map([[1, port2]]), capacity: 8, messageLost });
     open.push(producerSlot, consumerSlot);
     const channel = new CountingChannel(1, 8);
     consumerSlot.accept('sum', 0, channel);
@@ -394,7 +399,7 @@ describe('SlotTransport: a producer in a real worker thread', () => {
     const capacity = 4;
     const records = 1_000_000;
     const { port1, port2 } = new MessageChannel();
-    const consumerSlot = new SlotTransport({ slot: 0, ports: new Map([[1, port1]]), capacity });
+    const consumerSlot = new SlotTransport({ slot: 0, ports: new Map([[1, port1]]), capacity, messageLost });
     open.push(consumerSlot);
     const channel = new CountingChannel(1, capacity);
     consumerSlot.accept('sum', 0, channel);
@@ -448,7 +453,7 @@ describe('SlotTransport: a producer in a real worker thread', () => {
   it('a producer waiting for credit wakes when the consumer slot\'s thread is terminated', async () => {
     const capacity = 2;
     const { port1, port2 } = new MessageChannel();
-    const producerSlot = new SlotTransport({ slot: 1, ports: new Map([[0, port1]]), capacity });
+    const producerSlot = new SlotTransport({ slot: 1, ports: new Map([[0, port1]]), capacity, messageLost });
     open.push(producerSlot);
     const worker = typescriptWorker(new URL('../fixtures/transportStalledConsumer.ts', import.meta.url), {
       workerData: { port: port2, capacity },

@@ -25,8 +25,11 @@ export class PeerLink implements CreditSink {
   constructor(
     private readonly port: MessagePort,
     private readonly directory: StreamDirectory,
+    /** Told when a message of the peer could not be read here (a chunk, a barrier or credits lost): the job must fail. */
+    lost: (error: Error) => void,
   ) {
     port.on('message', (message: PeerMessage) => this.receive(message));
+    port.on('messageerror', lost);
     // The peer closed its end (its slot stops): producers waiting for its credits must not hang.
     port.on('close', () => this.close());
   }

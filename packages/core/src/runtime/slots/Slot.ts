@@ -73,6 +73,7 @@ export class Slot {
   async start(): Promise<void> {
     let graph: JobGraph;
     this.port.on('message', this.onMessage);
+    this.port.on('messageerror', (error: Error) => this.messageLost('a message from the main thread', error));
     try {
       graph = await this.buildGraph();
       this.buildTasks(graph);
@@ -140,7 +141,8 @@ export class Slot {
           'send plain data between operators, or build the instance again after the edge',
         { edge, class: className },
       );
-    const transport = new SlotTransport({ slot, ports, capacity: channelCapacity, classLost });
+    const messageLost = (peer: number, error: Error): void => this.messageLost(`a message from slot ${peer}`, error);
+    const transport = new SlotTransport({ slot, ports, capacity: channelCapacity, classLost, messageLost });
     this.transport = transport;
     const chainOfHead = new Map(graph.chains.map((c) => [c.head, c]));
     const queues = inputQueues(graph);
@@ -192,6 +194,16 @@ export class Slot {
     for (const task of this.tasks) this.gateway.send(task.id, { kind: 'cancel', reason: message.reason });
     this.transport?.close();
     for (const channel of this.channels) channel.release();
+  }
+
+  /**
+   * A message this thread could not read (structured clone's limits: nesting deeper than this thread's stack takes) is
+   * gone: records, a barrier or a command lost, so the job fails instead of going on without it.
+   */
+  private messageLost(from: string, error: Error): void {
+    const task = this.tasks[0];
+    if (task === undefined) return;
+    this.report({ kind: 'failed', task: task.id, error: new Error(`${from} could not be read in slot ${this.data.slot}: ${messageOf(error)}`, { cause: error }), operator: undefined });
   }
 
   private report(report: TaskReport): void {

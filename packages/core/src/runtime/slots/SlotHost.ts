@@ -133,6 +133,12 @@ export class SlotHost implements Deployment {
       };
       this.slots.push(state);
       worker.on('message', state.listeners.message);
+      // A message that cannot be read here (a record or state value nested deeper than this thread's stack takes, while
+      // the slot's is larger) is gone: collected records or a checkpoint's acknowledgement lost. The job fails instead.
+      worker.on('messageerror', (error: Error) => {
+        const first = state.tasks.values().next().value as { id: TaskId };
+        this.reports({ kind: 'failed', task: first.id, error: new Error(`a message of slot ${slot} could not be read in the main thread: ${messageOf(error)}`, { cause: error }), operator: undefined });
+      });
       worker.on('error', state.listeners.error);
       worker.on('exit', state.listeners.exit);
       const run: ToSlot = { kind: 'run', data };

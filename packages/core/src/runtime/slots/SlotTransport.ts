@@ -14,6 +14,8 @@ export interface SlotTransportOptions {
   readonly capacity: number;
   /** Told when records of a class start crossing `edge`: they arrive as plain objects. */
   readonly classLost?: (edge: string, className: string) => void;
+  /** Told when a message from a peer slot could not be read in this one (see `PeerLink`). */
+  readonly messageLost: (peer: number, error: Error) => void;
 }
 
 /**
@@ -32,7 +34,7 @@ export class SlotTransport implements StreamDirectory {
   private readonly unclaimed = new Map<string, RemoteQueue[]>();
 
   constructor(private readonly options: SlotTransportOptions) {
-    for (const [peer, port] of options.ports) this.links.set(peer, new PeerLink(port, this));
+    for (const [peer, port] of options.ports) this.links.set(peer, new PeerLink(port, this, (error) => options.messageLost(peer, error)));
   }
 
   /** Chunks, barriers and ends sent to (vertex, subtask) from other slots land in `channel`, in the producer queue the sender names. */

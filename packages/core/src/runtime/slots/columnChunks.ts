@@ -12,6 +12,12 @@ import { types } from 'node:util';
  */
 export type ColumnChunk = readonly [keys: string[], columns: unknown[][]];
 
+/**
+ * Records with more keys go as they are: the builder's generated function holds a local per key, and at hundreds of
+ * thousands of them its call overflows the stack; columns pay off for narrow records anyway.
+ */
+export const MAX_COLUMNS = 256;
+
 /** The chunk as columns, or undefined when its records are not plain objects of one key list. */
 export function toColumns(chunk: readonly unknown[]): ColumnChunk | undefined {
   const first = chunk[0];
@@ -19,7 +25,7 @@ export function toColumns(chunk: readonly unknown[]): ColumnChunk | undefined {
   const keys = Object.keys(first);
   const width = keys.length;
   // Columns of no key would lose the record count; an own `__proto__` would be rebuilt through the prototype setter.
-  if (width === 0 || keys.includes('__proto__')) return undefined;
+  if (width === 0 || width > MAX_COLUMNS || keys.includes('__proto__')) return undefined;
   const columns: unknown[][] = [];
   for (let c = 0; c < width; c++) columns.push(new Array<unknown>(chunk.length));
   for (let i = 0; i < chunk.length; i++) {

@@ -151,7 +151,7 @@ export class HeapKeyedStateBackend {
     const states: Record<string, { kind: StateDescriptor['kind']; entries: [Key, unknown][] }> = {};
     for (const [name, { kind, table }] of this.tables) {
       try {
-        states[name] = { kind, entries: structuredClone([...table.entries()]) };
+        states[name] = { kind, entries: cloneWithRoom([...table.entries()]) };
       } catch (error) {
         throw new TypeError(
           `Keyed state '${name}' holds a value a checkpoint cannot store (state values must be structured-cloneable: no functions or symbols; class instances come back as plain objects): ${String(error)}`,
@@ -199,4 +199,20 @@ export class HeapKeyedStateBackend {
     this.tables.set(descriptor.name, entry);
     return entry.table;
   }
+}
+
+/**
+ * Levels of nesting a copy must leave free: a stored checkpoint wraps each state value in about ten more (checkpoint,
+ * operator, subtask, state, entry), and a restore reads it on a stack that may hold more frames than the one the copy
+ * ran on. Without them, a value nested just under the limit passed here, its checkpoints were stored, and none read back.
+ */
+const NESTING_ROOM = 128;
+
+/** `structuredClone(value)`, failing as it would for a value nested `NESTING_ROOM` levels deeper. */
+function cloneWithRoom<T>(value: T): T {
+  let wrapped: unknown = value;
+  for (let i = 0; i < NESTING_ROOM; i++) wrapped = [wrapped];
+  let copy = structuredClone(wrapped);
+  for (let i = 0; i < NESTING_ROOM; i++) copy = (copy as unknown[])[0];
+  return copy as T;
 }
