@@ -26,8 +26,9 @@ export interface ReclaimOptions {
    * abandoned and is claimed. Must exceed the time an entry of a live worker
    * stays unacked: checkpoint interval + checkpoint duration, with margin.
    * Otherwise a slow but live worker's entries are claimed and processed twice.
+   * Default 60,000.
    */
-  readonly minIdleMs: number;
+  readonly minIdleMs?: number;
   /** How often a claim scan starts (ms; the first one runs at start). Default 10,000. */
   readonly intervalMs?: number;
 }
@@ -133,10 +134,10 @@ function resolve<T>(options: RedisStreamSourceOptions<T>): ResolvedSourceOptions
   const maxUnacked = check.optionalInteger('maxUnacked', options.maxUnacked, DEFAULTS.maxUnacked);
   let reclaim: Required<ReclaimOptions> | false = false;
   if (options.reclaim !== false) {
-    const given = check.record('reclaim', options.reclaim, RECLAIM_OPTIONS) ?? { minIdleMs: DEFAULTS.minIdleMs };
+    const given = check.record('reclaim', options.reclaim, RECLAIM_OPTIONS) ?? {};
     reclaim = {
       // 0 would claim the live consumers' entries at once: every entry read twice.
-      minIdleMs: check.duration('reclaim.minIdleMs', given.minIdleMs, WHOLE_MS),
+      minIdleMs: check.optionalDuration('reclaim.minIdleMs', given.minIdleMs, DEFAULTS.minIdleMs, WHOLE_MS),
       intervalMs: check.optionalDuration('reclaim.intervalMs', given.intervalMs, DEFAULTS.intervalMs, WHOLE_MS),
     };
   }
@@ -212,6 +213,6 @@ export class RedisStreamSource<T> implements Source<RedisStreamRecord<T>, RedisS
 
   createReader(ctx: SourceReaderContext): SourceReader<RedisStreamRecord<T>, RedisStreamPosition> {
     const consumer = ctx.parallelism > 1 ? `${this.options.consumer}-${ctx.subtaskIndex}` : this.options.consumer;
-    return new RedisStreamReader(this.options, consumer, ctx.signal, ctx.log, ctx.checkpointing);
+    return new RedisStreamReader(this.options, consumer, ctx.signal, ctx.log, ctx.checkpointing, ctx.drainSignal);
   }
 }

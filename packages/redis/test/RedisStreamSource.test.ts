@@ -53,8 +53,8 @@ function options(stream: string, overrides: Partial<RedisStreamSourceOptions<num
   };
 }
 
-async function startReader(opts: RedisStreamSourceOptions<number>, signal?: AbortSignal, logger?: Logger, checkpointing = true): Promise<Reader> {
-  const reader = new RedisStreamSource(opts).createReader(readerContext(signal, logger, checkpointing));
+async function startReader(opts: RedisStreamSourceOptions<number>, signal?: AbortSignal, logger?: Logger, checkpointing = true, drainSignal?: AbortSignal): Promise<Reader> {
+  const reader = new RedisStreamSource(opts).createReader(readerContext(signal, logger, checkpointing, drainSignal));
   open.push(reader);
   await reader.start?.(undefined);
   return reader;
@@ -150,6 +150,9 @@ describe('RedisStreamSource reader', () => {
 
     const patient = await startReader(options(stream, { consumer: 'patient', reclaim: { minIdleMs: 3_600_000 } }));
     expect(await read(patient)).toEqual([]);
+    // Given only the interval, minIdleMs keeps its default (60 s): these entries are not that old.
+    const defaulted = await startReader(options(stream, { consumer: 'defaulted', reclaim: { intervalMs: 1_000 } }));
+    expect(await read(defaulted)).toEqual([]);
     expect(await pendingByConsumer(admin, stream, 'g')).toEqual(new Map([['dead', 5]]));
 
     const clock = new ManualClock();
@@ -277,6 +280,20 @@ describe('RedisStreamSource reader', () => {
     await reader.notifyCheckpointComplete?.(1, reader.position());
     expect(await blocked).toEqual([]);
     expect(values(await readN(reader, 4))).toEqual([4, 5, 6, 7]);
+  });
+
+  it('a read waiting for room returns when the job drains (its acks come with the final checkpoint, after the read)', async () => {
+    const stream = uniqueKey('max-unacked-drain');
+    await addEntries(admin, stream, numbered(0, 10));
+    const drain = new AbortController();
+    const reader = await startReader(options(stream, { maxUnacked: 4 }), undefined, undefined, true, drain.signal);
+    expect(values(await readN(reader, 4))).toEqual([0, 1, 2, 3]);
+    const waiting = reader.read(100);
+    drain.abort();
+    expect(await waiting).toEqual([]);
+    // A drained task reads no more; one that did would get nothing either, rather than wait again.
+    expect(await reader.read(100)).toEqual([]);
+    expect(await pendingCount(admin, stream, 'g')).toBe(4);
   });
 
   it('warns once when it fills up in a job without checkpointing, and not in one whose first checkpoint is still to come', async () => {

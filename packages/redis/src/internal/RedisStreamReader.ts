@@ -56,6 +56,8 @@ export class RedisStreamReader<T> implements SourceReader<RedisStreamRecord<T>, 
     private readonly log: EventLog,
     /** The job takes checkpoints: a reader full before the first one completes waits for it, which is no news. */
     private readonly checkpointing: boolean,
+    /** Aborted when the job drains: a read waiting for room returns (acks come only with the drain's final checkpoint). */
+    private readonly drainSignal: AbortSignal,
   ) {}
 
   async start(): Promise<void> {
@@ -65,6 +67,7 @@ export class RedisStreamReader<T> implements SourceReader<RedisStreamRecord<T>, 
     // A read whose reply was lost in a disconnect delivered entries nobody returned: find them in the pending list.
     this.reads.on('reconnecting', () => this.restartRescan());
     this.signal.addEventListener('abort', this.onAbort, { once: true });
+    this.drainSignal.addEventListener('abort', () => this.wakeRoomWaiters(), { once: true });
     this.nextClaimAt = this.options.clock.now();
     if (createGroup !== undefined) {
       try {
@@ -81,6 +84,7 @@ export class RedisStreamReader<T> implements SourceReader<RedisStreamRecord<T>, 
     if (this.options.ack === 'on-read') void this.ackUpTo(this.returned);
     const room = this.options.maxUnacked - this.known.size;
     if (room <= 0) {
+      if (this.drainSignal.aborted) return [];
       this.warnIfNeverCheckpointed();
       await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
       return [];

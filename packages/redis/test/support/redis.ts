@@ -76,8 +76,13 @@ export async function readAll(client: Redis, stream: string): Promise<RawEntry[]
 }
 
 /** A reader context for driving a reader without a job; its events go to `logger` (none by default). */
-export function readerContext(signal: AbortSignal = new AbortController().signal, logger: Logger = silentLogger, checkpointing = true): SourceReaderContext {
-  return { subtaskIndex: 0, parallelism: 1, signal, log: new EventLog(logger, new SystemClock(), { job: 'test' }), checkpointing, drainSignal: new AbortController().signal };
+export function readerContext(
+  signal: AbortSignal = new AbortController().signal,
+  logger: Logger = silentLogger,
+  checkpointing = true,
+  drainSignal: AbortSignal = new AbortController().signal,
+): SourceReaderContext {
+  return { subtaskIndex: 0, parallelism: 1, signal, log: new EventLog(logger, new SystemClock(), { job: 'test' }), checkpointing, drainSignal };
 }
 
 /** Polls `check` until it returns true; for conditions Redis reaches on its own schedule (replies on another connection). */
