@@ -1,4 +1,4 @@
-import { InvalidJobError, OutputTag, StreamExecutionEnvironment, type OneInputStreamOperator, type OperatorFactory } from '@tributary/core';
+import { InvalidJobError, OutputTag, StreamExecutionEnvironment, type OneInputStreamOperator, type OperatorContext, type OperatorFactory } from '@tributary/core';
 import { describe, expect, it } from 'vitest';
 import { collect, FakeBatchService, ManualClock, OneInputOperatorHarness, runJobToCompletion } from '../src/index.js';
 import { miniBatch } from './fixtures/MiniBatchOperator.js';
@@ -92,6 +92,26 @@ describe('OneInputOperatorHarness', () => {
     await harness.setProcessingTime(50);
     expect(harness.numProcessingTimeTimers()).toBe(0);
     expect(service.calls.map((c) => c.queuedAt)).toEqual([50]);
+  });
+
+  it("drops the operator's own timers not yet due at the end of input, as a job does (they never fire)", async () => {
+    const flushed: number[][] = [];
+    /** Buffers records and flushes them on a timer, and forgets to flush at the end of input. */
+    class Forgetful implements OneInputStreamOperator<number> {
+      private held: number[] = [];
+      constructor(private readonly ctx: OperatorContext<number>) {}
+      processElement(value: number): void {
+        if (this.held.length === 0) this.ctx.processingTimeService.registerTimer(this.ctx.processingTimeService.currentProcessingTime() + 50, () => flushed.push(this.held.splice(0)));
+        this.held.push(value);
+      }
+    }
+    const harness = new OneInputOperatorHarness<number, number>((ctx) => new Forgetful(ctx), { clock: new ManualClock(0) });
+    await harness.open();
+    harness.processElements([1, 2, 3]);
+    await harness.endInput();
+    expect(harness.numProcessingTimeTimers()).toBe(0);
+    await harness.setProcessingTime(1_000);
+    expect(flushed).toEqual([]);
   });
 
   it('endInput drives the clock through pending timers until the operator has finished', async () => {

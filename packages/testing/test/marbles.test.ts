@@ -78,6 +78,32 @@ describe('feedMarbles', () => {
     await expect(feedMarbles(harness, 'q', { frameMs: 5, values: { x: 'x' } })).rejects.toThrow(/'q'.*no entry in values/);
     await expect(feedMarbles(harness, '(x', { frameMs: 5 })).rejects.toThrow(/unclosed/);
   });
+
+  it('refuses a diagram that would not feed what it draws, before feeding anything', async () => {
+    const seen: string[] = [];
+    const harness = OneInputOperatorHarness.forProcessFunction<string, string>({
+      processElement: (s) => {
+        seen.push(s);
+      },
+    });
+    await harness.open();
+    const refused: [string, RegExp][] = [
+      ['a)b', /feedMarbles: '\)' without its '\(' in 'a\)b'/],
+      ['(a-b)', /'-' inside a group/],
+      ['(a|)', /'\|' inside a group/],
+      ['a|b', /'b' after '\|'/],
+      ['((a))', /nested '\('/],
+    ];
+    for (const [diagram, error] of refused) await expect(feedMarbles(harness, diagram, { frameMs: 5 })).rejects.toThrow(error);
+    expect(seen).toEqual([]);
+    await harness.setProcessingTime(100);
+    // Frames before the clock's time would all go in at once, at 100.
+    await expect(feedMarbles(harness, 'a-b', { frameMs: 20, startTime: 0 })).rejects.toThrow(
+      "feedMarbles(): option 'startTime' (0) is before the harness clock's time (100); the clock never goes back",
+    );
+    await feedMarbles(harness, 'a-b|  ', { frameMs: 20 });
+    expect(seen).toEqual(['a', 'b']);
+  });
 });
 
 describe('toMarbles', () => {
@@ -90,6 +116,17 @@ describe('toMarbles', () => {
     expect(toMarbles(records, { frameMs: 10 })).toBe('-a-(bc)');
     expect(toMarbles(records, { frameMs: 10, startTime: 10, symbol: (v) => v.toUpperCase() })).toBe('A-(BC)');
     expect(() => toMarbles(records, { frameMs: 10, startTime: 20 })).toThrow(/before startTime/);
+  });
+
+  it('refuses a symbol that is not one character, or is part of the syntax: the diagram would read as another timeline', () => {
+    const batch = [{ time: 0, value: Array.from({ length: 10 }, (_, i) => i) }];
+    // A batch of 10 drawn as '10' reads as a batch of 1, then one of 0.
+    expect(() => toMarbles(batch, { frameMs: 10, symbol: (b) => String(b.length) })).toThrow(
+      new TypeError("toMarbles(): symbol() must return one character other than '-', '(', ')', '|' and space, got '10'"),
+    );
+    for (const symbol of ['', '-', '(', ' ']) expect(() => toMarbles(batch, { frameMs: 10, symbol: () => symbol })).toThrow(/must return one character/);
+    // One character, even outside the basic plane.
+    expect(toMarbles(batch, { frameMs: 10, symbol: () => '🦀' })).toBe('🦀');
   });
 
   it('fails on a record it cannot draw instead of leaving it out', () => {

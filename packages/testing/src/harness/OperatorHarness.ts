@@ -385,8 +385,9 @@ export abstract class OperatorHarness<TIn, TOut> implements MailboxOwner {
         throw settled.error;
       }
     } finally {
-      // The task ends with its input: keyed timers not yet due are dropped, as in a job.
+      // The task ends with its input: timers not yet due, keyed ones and the operator's own, are dropped, as in a job.
       timers?.dropPending();
+      this.context.processingTimeService.dispose();
     }
   }
 

@@ -39,17 +39,19 @@ export async function feedMarbles<TIn>(harness: OperatorHarness<TIn, unknown>, d
   check.duration('frameMs', frameMs, { positive: true });
   // Checked here, or a NaN reaches ManualClock.setTime, whose error does not say which option it came from.
   const start = check.optionalNumber('startTime', options.startTime, {}) ?? harness.clock.now();
+  // Frames before the clock's time would all be fed at once, at the clock's time: not the timeline drawn.
+  if (start < harness.clock.now()) check.fail(`option 'startTime' (${start}) is before the harness clock's time (${harness.clock.now()}); the clock never goes back`);
   const valueOf = (symbol: string): TIn => {
     if (values === undefined) return symbol as TIn;
     if (!(symbol in values)) throw new Error(`feedMarbles: the symbol '${symbol}' in '${diagram}' has no entry in values`);
     return values[symbol] as TIn;
   };
+  checkDiagram(diagram);
   let frame = 0;
   let group: string[] | undefined;
   for (const char of diagram) {
     if (char === ' ') continue;
     if (char === '(') {
-      if (group !== undefined) throw new Error(`feedMarbles: nested '(' in '${diagram}'`);
       group = [];
       continue;
     }
@@ -71,7 +73,39 @@ export async function feedMarbles<TIn>(harness: OperatorHarness<TIn, unknown>, d
     }
     frame++;
   }
-  if (group !== undefined) throw new Error(`feedMarbles: unclosed '(' in '${diagram}'`);
+}
+
+/** Refuses a diagram that would not feed what it draws: a stray or nested bracket, a `-` or `|` in a group, anything after `|`. */
+function checkDiagram(diagram: string): void {
+  const fail = (what: string): never => {
+    throw new Error(`feedMarbles: ${what} in '${diagram}'`);
+  };
+  let open = false;
+  let ended = false;
+  for (const char of diagram) {
+    if (char === ' ') continue;
+    if (ended) fail(`'${char}' after '|' (the input has ended; nothing after it is fed)`);
+    if (char === '(') {
+      if (open) fail("nested '('");
+      open = true;
+    } else if (char === ')') {
+      if (!open) fail("')' without its '('");
+      open = false;
+    } else if (open && (char === '-' || char === '|')) {
+      fail(`'${char}' inside a group (a group is records of one frame)`);
+    } else if (char === '|') {
+      ended = true;
+    }
+  }
+  if (open) fail("unclosed '('");
+}
+
+/** A symbol as {@link toMarbles} draws it: one character that is not part of the diagram's syntax, or the diagram would read otherwise. */
+function marble(symbol: unknown): string {
+  if (typeof symbol !== 'string' || [...symbol].length !== 1 || '-()| '.includes(symbol)) {
+    throw new TypeError(`toMarbles(): symbol() must return one character other than '-', '(', ')', '|' and space, got ${describeValue(symbol)}`);
+  }
+  return symbol;
 }
 
 /** The longest diagram {@link toMarbles} draws: longer ones are a startTime left at 0 for a clock far from 0, not a timeline anyone reads. */
@@ -116,7 +150,7 @@ export function toMarbles<T>(records: readonly TimedRecord<T>[], options: ToMarb
     if (frame >= MAX_FRAMES) {
       throw new RangeError(`toMarbles(): a record at time ${time} falls in frame ${frame}, past the ${MAX_FRAMES} frames a diagram may hold; set startTime (the harness clock's start)`);
     }
-    (frames[frame] ??= []).push(symbol(value));
+    (frames[frame] ??= []).push(marble(symbol(value)));
   }
   return Array.from(frames, (symbols) =>
     symbols === undefined ? '-' : symbols.length === 1 ? (symbols[0] as string) : `(${symbols.join('')})`,
