@@ -451,6 +451,12 @@ describe('FileSink writes one line per record, or fails naming the encoder', { t
       }
     });
 
+    it(`${guarantee}: a record whose JSON outgrows V8's longest string fails the job saying so`, async () => {
+      // Standing in for a 300-million-character string of quotes, which JSON.stringify fails on the same way.
+      const huge = { toJSON: () => { throw new RangeError('Invalid string length'); } };
+      await expect(run([huge], { guarantee }).done).rejects.toThrow(/FileSink: a record's JSON line would be longer than the longest string V8 holds/);
+    });
+
     it(`${guarantee}: an encode() that returns no string, or a line break, fails the job naming encode()`, async () => {
       await expect(run([1], { guarantee, encode: () => undefined as never }).done).rejects.toThrow(
         "failed in operator 'files': FileSink: encode() returned undefined for a record; it must return the record's line, a string",

@@ -71,6 +71,16 @@ export function jsonLinesSink<T>(directory: string, options: FileSinkOptions<T>,
   return new ExactlyOnceFileSink<T>(fs, resolve(directory), encode, rolling);
 }
 
+/** A record's JSON, or an error that says why there is none when it outgrows the longest string V8 holds. */
+function jsonOf(value: unknown): unknown {
+  try {
+    return JSON.stringify(value, errorsWithMessage);
+  } catch (error) {
+    if (!(error instanceof RangeError) || !error.message.includes('Invalid string length')) throw error;
+    throw fileSinkError(`a record's JSON line would be longer than the longest string V8 holds (about 2^29 characters on 64-bit): split such records, or give FileSink.jsonLines() an encode option that writes less`, error);
+  }
+}
+
 /** `JSON.stringify` writes an `Error` as `{}`: a dead letter's error (`{ input, error, attempts }`) would lose its message. */
 function errorsWithMessage(_key: string, value: unknown): unknown {
   return value instanceof Error ? { name: value.name, message: value.message } : value;
@@ -83,7 +93,7 @@ function errorsWithMessage(_key: string, value: unknown): unknown {
 function lineEncoder<T>(encode: ((value: T) => string) | undefined): (value: T) => string {
   if (encode === undefined) {
     return (value) => {
-      const line: unknown = JSON.stringify(value, errorsWithMessage);
+      const line: unknown = jsonOf(value);
       if (typeof line !== 'string') {
         throw fileSinkError(`a record has no JSON form (JSON.stringify() returned ${describeValue(line)} for ${describeValue(value)}); give FileSink.jsonLines() an encode option, or filter such records out`);
       }
