@@ -131,6 +131,36 @@ describe('failure', () => {
     expect((error as { operator?: string }).operator).toBe("keyBy before 'enrich'");
   });
 
+  it('reports a thrown value that has no text (from a function or a close()), naming the operator, instead of hanging', async () => {
+    const noText = Object.create(null) as object;
+    const badMessage = Object.defineProperty(new Error('x'), 'message', {
+      get() {
+        throw new Error('no message for you');
+      },
+    });
+    for (const [where, thrown] of [['map', noText], ['map', badMessage], ['close', noText], ['close', badMessage]] as const) {
+      const env = StreamExecutionEnvironment.create({ runtime: 'single-thread' });
+      env
+        .fromElements(1, 2, 3)
+        .map({
+          map: (n: number) => {
+            if (where === 'map') throw thrown;
+            return n;
+          },
+          close: () => {
+            if (where === 'close') throw thrown;
+          },
+        })
+        .name('thrower')
+        .addSink(() => undefined);
+      const error = await env.execute(`no text in ${where}`).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(JobExecutionError);
+      expect((error as JobExecutionError).operator).toBe("'thrower'");
+      expect((error as Error).message).toMatch(/failed in operator 'thrower': a thrown \[object (Object|Error)\] with no text/);
+      expect((error as Error).cause).toBe(thrown);
+    }
+  });
+
   it('fails when a source read throws, naming the source', async () => {
     const env = StreamExecutionEnvironment.create({ runtime: 'single-thread' });
     env
@@ -187,6 +217,18 @@ describe('cancel', () => {
 });
 
 describe('build-time validation', () => {
+  it('leaves the pipeline of a refused start to be fixed and run: the retry runs it, and a started job takes it', async () => {
+    const env = StreamExecutionEnvironment.create({ runtime: 'single-thread' });
+    const out: number[] = [];
+    const doubled = env.fromElements(1, 2, 3).map((n) => n * 2);
+    doubled.addSink((n) => void out.push(n));
+    expect(() => env.executeAsync('retry', { restoreFrom: 'latest' })).toThrow("Job 'retry': restoreFrom needs enableCheckpointing()");
+    await env.execute('retry');
+    expect(out).toEqual([2, 4, 6]);
+    // Once a job ran, what it was built from is its own.
+    expect(() => doubled.map((n) => n)).toThrow(/The stream 'Map' belongs to a job t/);
+  });
+
   it('rejects bad parallelism with the option named', () => {
     expect(() => StreamExecutionEnvironment.create({ runtime: 'single-thread', parallelism: 0 })).toThrow("StreamExecutionEnvironment.create(): option 'parallelism' must be an integer in [1, 128], got 0");
     const env = StreamExecutionEnvironment.create({ runtime: 'single-thread' });

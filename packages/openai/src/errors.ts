@@ -12,6 +12,7 @@
  * are replaced by `[redacted]` in messages, URLs, server messages and bodies,
  * also when the server echoes them back.
  */
+import { messageOf } from '@tributary/core';
 
 /**
  * The endpoint answered with an HTTP error status.
@@ -135,7 +136,7 @@ export class OpenAIConnectionError extends Error {
 }
 
 function describeCause(cause: unknown): string {
-  if (!(cause instanceof Error)) return String(cause);
+  if (!(cause instanceof Error)) return messageOf(cause);
   const inner = (cause as { cause?: unknown }).cause;
   return inner instanceof Error ? `${cause.message} (${inner.message})` : cause.message;
 }

@@ -8,7 +8,7 @@ import {
   type MetricProducer,
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
-import { describeMetric, describeValue, exportedVariables, OptionChecker, type HistogramTotals, type MetricEntry, type MetricRegistry } from '@tributary/core';
+import { describeMetric, describeValue, exportedVariables, messageOf, OptionChecker, type HistogramTotals, type MetricEntry, type MetricRegistry } from '@tributary/core';
 
 /** Options of {@link tributaryMetricProducer}. */
 export interface OpenTelemetryExportOptions {
@@ -102,7 +102,7 @@ class RegistryProducer implements MetricProducer {
       try {
         value = metric.kind === 'counter' ? metric.count * described.scale : metric.kind === 'gauge' ? metric.readNumber() * described.scale : histogram(metric.totals(), described.scale);
       } catch (error) {
-        errors.push(new Error(`Tributary metric '${entry.id}' could not be read: ${error instanceof Error ? error.message : String(error)}`, { cause: error }));
+        errors.push(new Error(`Tributary metric '${entry.id}' could not be read: ${messageOf(error)}`, { cause: error }));
         continue;
       }
       const data = this.dataFor(metrics, metric.kind, base, described);

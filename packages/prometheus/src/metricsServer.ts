@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { describeValue, hostHeaderAllowed, OptionChecker, type MetricRegistry } from '@tributary/core';
+import { describeValue, hostHeaderAllowed, messageOf, OptionChecker, type MetricRegistry } from '@tributary/core';
 import type { Registry } from 'prom-client';
 import { EXPORT_OPTIONS, exportRegistry, type PrometheusExportOptions } from './toPrometheusRegistry.js';
 
@@ -137,7 +137,7 @@ export function createMetricsHandler(prometheus: Registry): (req: IncomingMessag
       },
       (error: unknown) => {
         res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
-        res.end(`Collecting metrics failed: ${error instanceof Error ? error.message : String(error)}\n`);
+        res.end(`Collecting metrics failed: ${messageOf(error)}\n`);
       },
     );
   };

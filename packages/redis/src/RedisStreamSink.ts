@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { describeValue, OptionChecker, yieldToEventLoop, type Sink, type SinkWriter, type SinkWriterContext } from '@tributary/core';
+import { describeValue, messageOf, OptionChecker, yieldToEventLoop, type Sink, type SinkWriter, type SinkWriterContext } from '@tributary/core';
 import { checkConnection, closeClient, openClient, type RedisConnection } from './connection.js';
 import { contentKey, DEFAULT_IDEMPOTENCY_FIELD, type FieldValue } from './idempotency.js';
 
@@ -203,7 +203,7 @@ class RedisStreamWriter<T> implements SinkWriter<T> {
   }
 
   private fail(error: unknown): void {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = messageOf(error);
     this.failure ??= new Error(`RedisStreamSink: XADD to stream '${this.options.stream}' failed: ${message}`, { cause: error });
   }
 

@@ -1,4 +1,4 @@
-import type { JobClient, JobEvent, LogFields } from '@tributary/core';
+import { messageOf, type JobClient, type JobEvent, type LogFields } from '@tributary/core';
 import type { CheckpointView, JobStatusView, JobView, RestartView } from './api.js';
 
 /** Checkpoints the history keeps: enough for a page, bounded for a job that runs for days. */
@@ -36,7 +36,7 @@ export class JobTracker {
       },
       (error: unknown) => {
         this.endedAfterMs = now() - this.startedAt;
-        this.failure = error instanceof Error ? error.message : String(error);
+        this.failure = messageOf(error);
       },
     );
   }

@@ -17,7 +17,7 @@ import { CollectionSource } from '../sources/CollectionSource.js';
 import { SingleOutputStream } from './DataStream.js';
 import type { Source } from './Source.js';
 import type { PhysicalTransformation, Transformation } from './transformations.js';
-import { refuseJobStartDuringImport } from '../runtime/slots/jobModuleImport.js';
+import { refuseJobStartInSlot } from '../runtime/slots/jobModuleImport.js';
 
 /** Options of {@link StreamExecutionEnvironment.create}. */
 export interface EnvironmentOptions {
@@ -294,10 +294,11 @@ export class StreamExecutionEnvironment {
   launch(jobName: string, options: ExecuteOptions, slots: SlotJob | undefined): JobClient {
     const check = new OptionChecker('execute()');
     check.nonEmptyString('jobName', jobName);
-    refuseJobStartDuringImport(jobName);
+    refuseJobStartInSlot(jobName);
     check.known(check.object(options), EXECUTE_OPTIONS);
     check.optionalString('restoreFrom', options.restoreFrom);
-    const graph = this.compile(jobName);
+    // The pipeline becomes the job's only once it starts: a start refused here leaves it to be fixed and run again.
+    const graph = this.graphOf(jobName);
     if (options.restoreFrom !== undefined && this.checkpointing === undefined) {
       throw new InvalidJobError(`Job '${jobName}': restoreFrom needs enableCheckpointing() (it names the storage to restore from)`);
     }
@@ -307,7 +308,7 @@ export class StreamExecutionEnvironment {
     );
     const runtime = this.runtime ?? (Math.max(...graph.chains.map((c) => c.parallelism)) > 1 ? 'slots' : 'single-thread');
     if (runtime === 'slots') checkSlotsPossible(jobName, this.runtime, slots, this.systemClock);
-    return executeJob(graph, {
+    const client = executeJob(graph, {
       jobName,
       jobId: randomUUID().replaceAll('-', ''),
       clock: this.clock,
@@ -322,19 +323,31 @@ export class StreamExecutionEnvironment {
       logger: this.logger,
       slots: runtime === 'slots' && slots !== undefined ? { ...slots, heapMb: this.slotHeapMb } : undefined,
     });
+    this.startNextJob();
+    return client;
   }
 
   /** @internal Compiles everything added since the last run and starts a new job: what a slot builds, too. */
   compile(jobName: string): JobGraph {
+    const graph = this.graphOf(jobName);
+    this.startNextJob();
+    return graph;
+  }
+
+  /** The job graph of everything added since the last run. */
+  private graphOf(jobName: string): JobGraph {
     const transformations = this.transformations;
     if (sinksOf(transformations).length === 0) {
       throw new InvalidJobError(`Job '${jobName}' has no sink: add one with sinkTo(), addSink(), print() or executeAndCollect()`);
     }
-    const graph = compileJobGraph(transformations, this.parallelism);
+    return compileJobGraph(transformations, this.parallelism);
+  }
+
+  /** What was added so far belongs to the job just started: streams built before it can no longer be used. */
+  private startNextJob(): void {
     this.transformations = [];
     this.uids.clear();
     this.generation++;
-    return graph;
   }
 
   /**

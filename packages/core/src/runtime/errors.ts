@@ -75,9 +75,21 @@ export class InvalidJobError extends Error {
   override readonly name = 'InvalidJobError';
 }
 
-/** An error's message, or the thrown value as text when it is not an Error: for messages that name a failure. */
+/**
+ * An error's message, or the thrown value as text when it is not an Error: for messages that name a failure. Never
+ * throws: a value with no text (`Object.create(null)`, a `message` getter or `toString` that throws, a revoked Proxy)
+ * is described instead, since a failure that cannot be reported would leave its job hanging.
+ */
 export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  try {
+    return error instanceof Error ? String(error.message) : String(error);
+  } catch {
+    try {
+      return `a thrown ${Object.prototype.toString.call(error)} with no text`;
+    } catch {
+      return `a thrown ${typeof error} with no text`;
+    }
+  }
 }
 
 function unfinished(closes: readonly UnfinishedClose[]): string {

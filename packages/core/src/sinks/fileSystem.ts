@@ -1,5 +1,6 @@
 import { open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { makeDirectory } from '../runtime/makeDirectory.js';
+import { messageOf } from '../runtime/errors.js';
 
 /** An open file as the file sinks use it: Node's `FileHandle` is one. */
 export interface SinkFileHandle {
@@ -64,7 +65,7 @@ export async function fileOperation<T>(action: string, path: string, operation: 
   try {
     return await operation();
   } catch (error) {
-    throw fileSinkError(`could not ${action} '${path}': ${error instanceof Error ? error.message : String(error)}`, error);
+    throw fileSinkError(`could not ${action} '${path}': ${messageOf(error)}`, error);
   }
 }
 

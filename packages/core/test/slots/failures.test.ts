@@ -10,6 +10,7 @@ import { buildsOnlyOnMain } from './fixtures/buildThrowsInSlot.job.js';
 import { loadsOnlyOnMain } from './fixtures/failsInWorker.job.js';
 import { topLevelThrows } from './fixtures/topLevelThrows.job.js';
 import { selfStarting } from './fixtures/selfStarting.job.js';
+import { selfStartingLater } from './fixtures/selfStartingLater.job.js';
 import { closeFailsOnce, deepRecord, failing, fifoLogged, fifoReader, randomGraph, stuckClose, stuckMetrics } from './fixtures/jobs.job.js';
 
 const marker = () => join(mkdtempSync(join(tmpdir(), 'slot-failure-')), 'failed-once');
@@ -122,6 +123,11 @@ describe('failures in slots', { timeout: 30_000 }, () => {
     expect(String(error)).toMatch(/a message of slot 0 could not be read in the main thread: Maximum call stack size exceeded/);
   });
 
+  it('a job module that starts its job after an await, once imported, fails the job too, instead of running it again in each slot', async () => {
+    const error = await failureOf(selfStartingLater.execute({}));
+    expect((error as Error).message).toMatch(/slot [01] \(of 2\) crashed: Job 'Tributary job' was started in a task slot's thread, which imported the job module .*selfStartingLater\.job\.ts/);
+  });
+
   it('a TypeScript job module that does not load in a slot fails the job saying what its threads need', async () => {
     const error = await failureOf(loadsOnlyOnMain.execute({}));
     expect((error as Error).message).toMatch(
@@ -139,7 +145,7 @@ describe('failures in slots', { timeout: 30_000 }, () => {
   it('a job module that starts its job at its top level fails the job, instead of starting slots without end', async () => {
     const error = await failureOf(selfStarting.execute({}));
     expect((error as Error).message).toMatch(
-      /Slot [01] cannot load the job module file:\/\/.*selfStarting\.job\.ts: Job 'Tributary job' was started while a slot imported the job module .*: the module starts a job at its top level\. Start jobs from an entry module of their own/,
+      /Slot [01] cannot load the job module file:\/\/.*selfStarting\.job\.ts: Job 'Tributary job' was started in a task slot's thread, which imported the job module .*: the module starts a job when it is imported\. Start jobs from an entry module of their own/,
     );
     // Not a missing loader, nor another top-level failure: no advice about either.
     expect((error as Error).message).not.toContain('TypeScript loader');

@@ -1,4 +1,4 @@
-import { describeValue, OptionChecker, seededRandom, type Clock } from '@tributary/core';
+import { describeValue, messageOf, OptionChecker, seededRandom, type Clock } from '@tributary/core';
 import { AbortError, FakeServiceError, FakeThrottledError } from './errors.js';
 
 /** How a call ended; `pending` while it is queued or being served. */
@@ -287,7 +287,7 @@ export class FakeBatchService<TIn, TOut> {
             finish('ok');
             resolve(result);
           } catch (error) {
-            const err = error instanceof Error ? error : new Error(String(error));
+            const err = error instanceof Error ? error : new Error(messageOf(error));
             finish(err instanceof FakeThrottledError ? 'throttled' : 'error', err);
             reject(err);
           }

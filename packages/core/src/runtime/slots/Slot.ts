@@ -22,7 +22,7 @@ import { taskKey, type TaskReport } from '../TaskGateway.js';
 import { firstDifference } from './graphDifference.js';
 import type { FromSlot, SlotWorkerData, ToSlot } from './hostMessages.js';
 import { sampleMetrics } from './metricMirror.js';
-import { importJobModule, JobStartedDuringImportError } from './jobModuleImport.js';
+import { importJobModule, JobStartedInSlotError } from './jobModuleImport.js';
 import { leftRunningOnceSettled } from './slotWorkers.js';
 import { SlotTransport } from './SlotTransport.js';
 
@@ -104,7 +104,7 @@ export class Slot {
       // holds no arguments of the run): say so, as the message alone (`paths[1]` ...) points nowhere.
       const hint = loaderMissing && /\.[mc]?ts$/.test(module)
         ? '. A TypeScript job module needs a TypeScript loader in every worker thread: run its compiled JavaScript, or register one in each thread (see "TypeScript job modules": https://github.com/tributary-dev/tributary/blob/main/docs/concepts.md#typescript-job-modules)'
-        : error instanceof JobStartedDuringImportError || loaderMissing
+        : error instanceof JobStartedInSlotError || loaderMissing
           ? ''
           : '. Every slot imports the job module and runs its top-level code, where the command line, files and settings of one run are not at hand: keep such code in the entry module that starts the job, and pass what the job needs as its args (see "Job modules": https://github.com/tributary-dev/tributary/blob/main/docs/concepts.md#job-modules)';
       throw new SlotSetupError(`Slot ${slot} cannot load the job module ${module}: ${messageOf(error)}${hint}`);

@@ -4,6 +4,7 @@
  */
 
 import { OptionChecker } from '../../api/OptionChecker.js';
+import { messageOf } from '../errors.js';
 
 /** One value per key. */
 export class ValueStateDescriptor<T> {
@@ -22,7 +23,7 @@ export class ValueStateDescriptor<T> {
       try {
         structuredClone(defaultValue);
       } catch (error) {
-        throw new TypeError(`the default value of state '${name}' cannot be copied for each key: ${error instanceof Error ? error.message : String(error)}`, {
+        throw new TypeError(`the default value of state '${name}' cannot be copied for each key: ${messageOf(error)}`, {
           cause: error,
         });
       }
