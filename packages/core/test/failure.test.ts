@@ -144,10 +144,12 @@ describe('failure', () => {
         .fromElements(1, 2, 3)
         .map({
           map: (n: number) => {
+            // eslint-disable-next-line @typescript-eslint/only-throw-error -- what user code may throw is the point
             if (where === 'map') throw thrown;
             return n;
           },
           close: () => {
+            // eslint-disable-next-line @typescript-eslint/only-throw-error -- what user code may throw is the point
             if (where === 'close') throw thrown;
           },
         })
