@@ -1,10 +1,10 @@
-import { constants, createReadStream } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import { access, rename, stat, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { availableParallelism, constants as osConstants } from 'node:os';
+import { access, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { makeDirectory } from '@tributary/core';
+import { FileSource, makeDirectory } from '@tributary/core';
 import { startJobView, type JobViewServer } from '@tributary/web';
 import { batchStats } from './batchStats.js';
 import { generateCorpus, REPOST_SHARE, type PlantedPair } from './corpus.js';
@@ -84,12 +84,26 @@ interface Settings {
   readonly ui: boolean;
 }
 
+/**
+ * The directory the command was run from, which relative paths start at. Under pnpm the process runs in the
+ * package's directory: pnpm's INIT_CWD names where pnpm started, but that is the workspace root when it was started
+ * in a directory of the workspace without a package.json of its own (docs/); the shell's PWD is the directory then.
+ */
+function whereRun(io: CliIo): string {
+  const env = io.env ?? {};
+  return env.INIT_CWD === undefined ? process.cwd() : (env.PWD ?? env.INIT_CWD);
+}
+
 /** Runs the command line `argv` (without `node` and the script); resolves with the exit code. */
 export async function runCli(argv: readonly string[], io: CliIo = process): Promise<number> {
   let settings: Settings | 'help';
   try {
-    settings = parseSettings(argv, io.env?.INIT_CWD ?? process.cwd());
-    if (settings !== 'help' && settings.input !== undefined) await checkReadable(settings.input);
+    settings = parseSettings(argv, whereRun(io));
+    if (settings !== 'help' && settings.input !== undefined) {
+      await checkReadable(settings.input);
+      // A run removes the part files it finds in --out before it starts: an input among them would be gone.
+      if (within(settings.out, settings.input)) throw new UsageError(`--input '${settings.input}' is inside --out '${settings.out}', whose files each run replaces; keep the input elsewhere`);
+    }
   } catch (error) {
     io.stderr.write(`${PROGRAM}: ${firstLine(error)}${error instanceof InputError ? '' : ' (see --help)'}\n`);
     return 2;
@@ -99,15 +113,15 @@ export async function runCli(argv: readonly string[], io: CliIo = process): Prom
     return 0;
   }
   try {
-    await run(settings, io);
-    return 0;
+    return await run(settings, io);
   } catch (error) {
     io.stderr.write(`${PROGRAM}: ${firstLine(error)}\n`);
     return 1;
   }
 }
 
-async function run(settings: Settings, io: CliIo): Promise<void> {
+/** Runs the job and prints its report; resolves with the exit code: 0, or 128 + the signal's number when stopped by one. */
+async function run(settings: Settings, io: CliIo): Promise<number> {
   // Loaded here, not at the top: --help and a bad flag answer without loading the model runtime.
   const { ensureEmbedderModel } = await import('@tributary/onnx');
   const { DEFAULT_LSH, EMBED_OPERATOR, JOB_NAME, findNearDuplicates } = await import('./nearDuplicates.js');
@@ -137,6 +151,16 @@ async function run(settings: Settings, io: CliIo): Promise<void> {
   let progress: Progress | undefined;
   let view: JobViewServer | undefined;
   let result;
+  // Ctrl-C or SIGTERM cancels the job, so that its output directory is unlocked and the stop is said; a second one kills.
+  let stoppedBy: NodeJS.Signals | undefined;
+  let cancel: (() => void) | undefined;
+  const stop = (signal: NodeJS.Signals): void => {
+    stoppedBy = signal;
+    io.stderr.write(`${PROGRAM}: ${signal}: cancelling the job; ${settings.out} holds part of its output\n`);
+    cancel?.();
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
   try {
     const args = {
       input,
@@ -148,18 +172,27 @@ async function run(settings: Settings, io: CliIo): Promise<void> {
       dedupe: settings.dedupe,
     };
     result = await findNearDuplicates(args, async (job) => {
+      cancel = () => job.cancel();
+      if (stoppedBy !== undefined) job.cancel();
       // The job's registry: with slots, their metrics reach it at least once a second.
       if (!settings.quiet) progress = new Progress({ registry: job.metrics, job: JOB_NAME, operator: EMBED_OPERATOR, stream: io.stdout, total: documents }).start();
       if (settings.ui) io.stdout.write(`Job view: ${(view = await startJobView(job)).url}\n`);
     });
   } catch (error) {
     await view?.close();
+    if (stoppedBy !== undefined) return exitCodeOf(stoppedBy);
     throw error;
   } finally {
     progress?.stop();
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+  if (stoppedBy !== undefined) {
+    await view?.close();
+    return exitCodeOf(stoppedBy);
   }
 
-  const fromCwd = relative(io.env?.INIT_CWD ?? process.cwd(), result.outputFile);
+  const fromCwd = relative(whereRun(io), result.outputFile);
   const shownPath = fromCwd.startsWith('..') || isAbsolute(fromCwd) ? result.outputFile : fromCwd;
   io.stdout.write(
     formatReport({
@@ -182,6 +215,12 @@ async function run(settings: Settings, io: CliIo): Promise<void> {
     await (io.untilInterrupted ?? untilSigint)();
     await view.close();
   }
+  return 0;
+}
+
+/** The shell's exit code for a process a signal stopped. */
+function exitCodeOf(signal: NodeJS.Signals): number {
+  return 128 + (osConstants.signals[signal] ?? 0);
 }
 
 function untilSigint(): Promise<void> {
@@ -219,6 +258,7 @@ function parseSettings(argv: readonly string[], cwd: string): Settings | 'help' 
     throw new UsageError('--docs and --seed describe the generated corpus; leave them out with --input');
   }
   if (values.endpoint !== undefined) checkUrl(values.endpoint);
+  if (values.model?.trim() === '') throw new UsageError('--model needs the name of a model');
   // resolve('') is the working directory, whose part files a run would remove.
   if (values.out?.trim() === '') throw new UsageError('--out needs a directory');
   return {
@@ -274,32 +314,43 @@ async function checkReadable(path: string): Promise<void> {
   }
 }
 
+/** Whether `path` is `directory` or under it. */
+function within(directory: string, path: string): boolean {
+  const fromDirectory = relative(directory, path);
+  return !fromDirectory.startsWith('..') && !isAbsolute(fromDirectory);
+}
+
 /** Generated corpora go to the package's `.cache/` (gitignored); the write is atomic, so concurrent runs are safe. */
 async function writeCorpus(docs: readonly { id: string; text: string }[], name: string): Promise<string> {
   const directory = fileURLToPath(new URL('../.cache/', import.meta.url));
   await makeDirectory(directory);
   const path = resolve(directory, name);
   const temporary = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  await writeFile(temporary, docs.map((doc) => `${JSON.stringify(doc)}\n`).join(''));
-  await rename(temporary, path);
+  try {
+    await writeFile(temporary, docs.map((doc) => `${JSON.stringify(doc)}\n`).join(''));
+    await rename(temporary, path);
+  } catch (error) {
+    // A full disk: the half-written file is not left behind, and the message names the file.
+    await rm(temporary, { force: true });
+    throw new Error(`cannot write the generated corpus to ${path}: ${(error as Error).message}`, { cause: error });
+  }
   return path;
 }
 
-/** The documents in a JSON-lines file: its lines that hold more than white space, which the job's parser skips. */
+/** The documents in a JSON-lines file: the lines the job reads (a `FileSource`) that its parser does not skip as blank. */
 async function countDocuments(path: string): Promise<number> {
+  const { isBlankLine } = await import('./nearDuplicates.js');
+  const reader = new FileSource(path).createReader();
+  await reader.start?.(undefined);
   let documents = 0;
-  let filled = false;
-  for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
-    for (const byte of chunk) {
-      if (byte === 0x0a) {
-        if (filled) documents++;
-        filled = false;
-      } else if (byte !== 0x20 && byte !== 0x09 && byte !== 0x0d) {
-        filled = true;
-      }
+  try {
+    for (let lines = await reader.read(4096); lines !== null; lines = await reader.read(4096)) {
+      for (const line of lines) if (!isBlankLine(line)) documents++;
     }
+  } finally {
+    await reader.close?.();
   }
-  return filled ? documents + 1 : documents;
+  return documents;
 }
 
 function firstLine(error: unknown): string {

@@ -207,12 +207,15 @@ function isRunning(pid: number): boolean {
 export class DocParser implements FlatMapFunction<string, Doc> {
   private line = 0;
 
-  flatMap(text: string, out: Collector<Doc>): void {
+  flatMap(line: string, out: Collector<Doc>): void {
     this.line++;
-    // A byte order mark some editors write at the start of a file is not part of the first document.
-    const line = this.line === 1 && text.startsWith('\uFEFF') ? text.slice(1) : text;
-    if (line.trim() !== '') out.collect(parseDoc(line, this.line));
+    if (!isBlankLine(line)) out.collect(parseDoc(line, this.line));
   }
+}
+
+/** A line the parser skips (the `FileSource` the job reads with drops a byte order mark at the file's start). */
+export function isBlankLine(line: string): boolean {
+  return line.trim() === '';
 }
 
 /** Parses one input line; a bad line fails the job with its number and text in the message. */

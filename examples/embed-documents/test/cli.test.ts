@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -57,6 +57,7 @@ describe('the embed-documents command line', () => {
     [['--input', 'x.jsonl', '--docs', '10'], 'embed-documents: --docs and --seed describe the generated corpus; leave them out with --input (see --help)\n'],
     // It would be the working directory, whose part files the run removes.
     [['--out', ''], 'embed-documents: --out needs a directory (see --help)\n'],
+    [['--endpoint', 'http://localhost:11434/v1', '--model', ' '], 'embed-documents: --model needs the name of a model (see --help)\n'],
   ])('rejects %j with one line on stderr and exit code 2', async (argv, message) => {
     const run = io();
     expect(await runCli(argv, run.io)).toBe(2);
@@ -74,10 +75,25 @@ describe('the embed-documents command line', () => {
     expect(directory.stderr()).toBe(`embed-documents: cannot read --input '${dir}': not a file\n`);
   });
 
-  it('reads relative paths from where the command was run (INIT_CWD under pnpm)', async () => {
+  it('reads relative paths from where the command was run (INIT_CWD under pnpm, or the shell\'s PWD below it)', async () => {
     const run = io();
     expect(await runCli(['--input', 'missing.jsonl'], { ...run.io, env: { INIT_CWD: dir } })).toBe(2);
     expect(run.stderr()).toBe(`embed-documents: cannot read --input '${join(dir, 'missing.jsonl')}': ENOENT\n`);
+    // pnpm started in a directory of the workspace without a package.json (docs/) names the workspace root instead.
+    const below = io();
+    expect(await runCli(['--input', 'missing.jsonl'], { ...below.io, env: { INIT_CWD: '/', PWD: dir } })).toBe(2);
+    expect(below.stderr()).toBe(`embed-documents: cannot read --input '${join(dir, 'missing.jsonl')}': ENOENT\n`);
+  });
+
+  it('refuses an --input inside --out, whose files a run removes, and leaves it there', async () => {
+    const out = join(dir, 'taken-out');
+    await mkdir(out, { recursive: true });
+    const input = join(out, 'part-1.jsonl');
+    await writeFile(input, '{"id": "a", "text": "one"}\n');
+    const run = io();
+    expect(await runCli(['--input', input, '--out', out, '--quiet'], run.io)).toBe(2);
+    expect(run.stderr()).toBe(`embed-documents: --input '${input}' is inside --out '${out}', whose files each run replaces; keep the input elsewhere (see --help)\n`);
+    expect(await readFile(input, 'utf8')).toBe('{"id": "a", "text": "one"}\n');
   });
 
   it('reports a job failure (a bad input line) in one line, with the line number, and exit code 1; blank lines are skipped', async () => {
@@ -99,7 +115,8 @@ describe('the embed-documents command line', () => {
 
   it('reads a file with a byte order mark and blank lines, and counts only its documents', async () => {
     const input = join(dir, 'bom.jsonl');
-    await writeFile(input, '\uFEFF{"id": "a", "text": "the same words"}\n\n  \r\n{"id": "b", "text": "the same words"}\n\n');
+    // Lines of white space the parser skips count as no document: a no-break space, a form feed.
+    await writeFile(input, '\uFEFF{"id": "a", "text": "the same words"}\n\n  \r\n\u00A0\n\f\n{"id": "b", "text": "the same words"}\n\n');
     const run = io();
     expect(await runCli(['--input', input, '--out', join(dir, 'bom-out'), '--quiet'], run.io)).toBe(0);
     expect(run.stdout()).toContain('Near-duplicates among 2 documents');
@@ -172,6 +189,8 @@ describe('the embed-documents command line', () => {
 
 describe('the built command (spawned)', () => {
   const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+  /** Slots and session workers are threads: they need the TypeScript loader too. */
+  const tsxWorkers = fileURLToPath(new URL('../../../tsx-workers.mjs', import.meta.url));
   function spawnCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
     return new Promise((resolve, reject) => {
       const child = spawn(process.execPath, ['--conditions=@tributary/source', '--import', 'tsx', main, ...args], {
@@ -186,6 +205,24 @@ describe('the built command (spawned)', () => {
       child.on('close', (code) => resolve({ code, stdout, stderr }));
     });
   }
+
+  it('cancels the job on SIGINT, says so, unlocks its output directory, and exits 130', async () => {
+    const out = join(dir, 'interrupted');
+    const child = spawn(process.execPath, ['--conditions=@tributary/source', '--import', 'tsx', '--import', tsxWorkers, main, '--docs', '20000', '--out', out, '--parallelism', '1'], {
+      cwd: fileURLToPath(new URL('..', import.meta.url)),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    // Once the job runs (the progress line counts embedded documents), interrupt it.
+    await new Promise<void>((resolve) => child.stdout.on('data', (b: Buffer) => /embedded [1-9]/.test(b.toString()) && resolve()));
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(stderr).toBe(`embed-documents: SIGINT: cancelling the job; ${out} holds part of its output\n`);
+    // No lock is left: the next run into the directory is not refused.
+    expect((await readdir(out)).filter((name) => name.includes('lock'))).toEqual([]);
+  });
 
   it('exits 2 with a single line and no stack trace on a bad flag', async () => {
     const { code, stdout, stderr } = await spawnCli(['--threshold', 'high']);

@@ -4,7 +4,7 @@
  * model and answers one request at a time after `msPerText` per text, like
  * one accelerator whose time grows with the texts it is sent. Prints its URL.
  *
- *   node --conditions=@tributary/source --import tsx test/support/simulatedService.ts 2
+ *   node --conditions=@tributary/source --import tsx --import ../../tsx-workers.mjs test/support/simulatedService.ts 2
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureEmbedderModel, onnxTextEmbedder } from '@tributary/onnx';

@@ -1,9 +1,9 @@
-import { rename, stat, writeFile } from 'node:fs/promises';
+import { rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeModel, type NodeSpec } from '../internal/onnxProto.js';
-import { makeDirectory, OptionChecker, seededRandom } from '@tributary/core';
+import { makeDirectory, messageOf, OptionChecker, seededRandom } from '@tributary/core';
 import { gaussian } from '../internal/random.js';
 
 /** The parameters that fully determine a generated embedder model's bytes. */
@@ -138,8 +138,16 @@ export async function generateEmbedderModel(
   const bytes = buildEmbedderModel(config);
   await makeDirectory(dirname(options.path));
   const temporary = `${options.path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  await writeFile(temporary, bytes);
-  await rename(temporary, options.path);
+  try {
+    await writeFile(temporary, bytes);
+    await rename(temporary, options.path);
+  } catch (error) {
+    // A full disk: the half-written model is not left behind, and the message names the file.
+    await rm(temporary, { force: true });
+    // Keeps the errno code: ensureEmbedderModel falls back to another directory on EACCES and its kind.
+    const code = (error as NodeJS.ErrnoException).code;
+    throw Object.assign(new Error(`generateEmbedderModel: cannot write the model to ${options.path}: ${messageOf(error)}`, { cause: error }), code === undefined ? {} : { code });
+  }
   return { ...config, path: options.path };
 }
 
