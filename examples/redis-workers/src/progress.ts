@@ -50,6 +50,13 @@ export class ProgressWatcher {
 
   constructor(private readonly settings: Settings) {
     this.client = new Redis(settings.redis);
+    // ioredis retries a lost connection by itself; without a listener each failure is printed with its stack.
+    let told = false;
+    this.client.on('error', (error: Error) => {
+      if (told) return;
+      told = true;
+      console.error(`watch: cannot reach Redis at ${settings.redis} (${error.message}); retrying`);
+    });
   }
 
   async poll(): Promise<Progress> {

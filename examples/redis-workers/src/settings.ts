@@ -51,12 +51,33 @@ export function parseSettings(argv: readonly string[], usage: string, extra: Rec
     process.exit(0);
   }
   const settings: Settings = {
-    redis: String(values.redis),
-    input: String(values.input),
-    output: String(values.output),
-    group: String(values.group),
+    redis: redisUrl(program, String(values.redis)),
+    input: named(program, '--input', values.input),
+    output: named(program, '--output', values.output),
+    group: named(program, '--group', values.group),
   };
   return { settings, values: values as Record<string, string | undefined>, rest: positionals };
+}
+
+/** A stream or group name: empty is refused here, naming the flag, rather than deep in a connector. */
+function named(program: string, flag: string, value: unknown): string {
+  const name = String(value);
+  if (name.trim() === '') fail(program, `${flag} needs a name`);
+  return name;
+}
+
+/** A `redis://` or `rediss://` URL, or the script ends naming `--redis`. */
+function redisUrl(program: string, value: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== 'redis:' && url.protocol !== 'rediss:')) {
+    fail(program, `--redis must be a redis:// or rediss:// URL, got '${value}'`);
+  }
+  return value;
 }
 
 /** Ends the script with one line naming what is wrong, and the exit code of bad usage. */

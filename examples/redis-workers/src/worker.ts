@@ -15,7 +15,7 @@ const USAGE = `usage: worker.js <name> [flags]
 Reads tasks through the consumer group, scores them and writes results; Ctrl-C drains it
 (it finishes what it has in flight and ends), a second Ctrl-C cancels it.
 
-  <name>               the worker's name: its slots read as consumers <name>-0, <name>-1, ...
+  <name>               the worker's name: its slots read as consumers <name>-0, <name>-1, ... (<name> alone at parallelism 1)
   --parallelism <n>    task slots (worker threads), default 2; keep it across restarts
   --checkpoints <dir>  where it checkpoints and resumes from (default checkpoints/<name>)`;
 
@@ -24,7 +24,8 @@ const name = rest[0];
 const parallelism = Number(values.parallelism ?? 2);
 if (name === undefined || name === '') fail('worker.js', 'the worker needs a name');
 if (rest.length > 1) fail('worker.js', `one name only, got ${rest.length}: ${rest.join(' ')}`);
-if (!Number.isInteger(parallelism) || parallelism < 1) fail('worker.js', `--parallelism must be a whole number >= 1, got '${values.parallelism}'`);
+if (!Number.isInteger(parallelism) || parallelism < 1 || parallelism > 128) fail('worker.js', `--parallelism must be a whole number from 1 to 128, got '${values.parallelism}'`);
+if (values.checkpoints?.trim() === '') fail('worker.js', '--checkpoints needs a directory');
 const checkpoints = values.checkpoints ?? join('checkpoints', name);
 const job = workerJob.executeAsync({ settings, name, checkpoints, parallelism }, { jobName: `worker ${name}`, restoreFrom: 'latest' });
 // The first Ctrl-C or SIGTERM drains: the worker reads no more, finishes the tasks it has in flight, commits and
