@@ -12,6 +12,16 @@ function file(content: string): string {
   return path;
 }
 
+/** The position of a reader of `path` after it read `lines` lines. */
+async function positionAfter(path: string, lines: number): Promise<FileSplit[]> {
+  const reader = new FileSource(path).createReader();
+  await reader.start?.(undefined);
+  await reader.read(lines);
+  const position = reader.position();
+  await reader.close?.();
+  return position;
+}
+
 /** The byte offset a one-file reader's position names; the file's size once it has no unfinished split. */
 const offsetOf = (position: FileSplit[], size: number) => position[0]?.offset ?? size;
 
@@ -55,11 +65,7 @@ describe('FileSource', { timeout: 30_000 }, () => {
 
   it('refuses to resume a file changed since the checkpoint (truncated below its offset, or rewritten), and resumes one appended to', async () => {
     const path = file('zero\none\ntwo\nthree\n');
-    const reader = new FileSource(path).createReader();
-    await reader.start?.(undefined);
-    await reader.read(2);
-    const position = reader.position();
-    await reader.close?.();
+    const position = await positionAfter(path, 2);
     const resumeFrom = async () => {
       const resumed = new FileSource(path).createReader();
       await resumed.start?.(position);
@@ -80,11 +86,7 @@ describe('FileSource', { timeout: 30_000 }, () => {
 
   it('resumes from a position exactly after the last line it covered', async () => {
     const path = file('zero\none\ntwo\nthree\n');
-    const reader = new FileSource(path).createReader();
-    await reader.start?.(undefined);
-    await reader.read(2);
-    const position = reader.position();
-    await reader.close?.();
+    const position = await positionAfter(path, 2);
     const resumed = new FileSource(path).createReader();
     await resumed.start?.(position);
     expect(await resumed.read(10)).toEqual(['two', 'three']);

@@ -99,6 +99,8 @@ class Family<TValue> {
     readonly name: string,
     readonly kind: FamilyKind,
     readonly labelNames: readonly string[],
+    /** Told when its last series is removed. */
+    private readonly onEmpty: () => void,
   ) {}
 
   /** Sample names this family writes besides its own name. */
@@ -115,10 +117,6 @@ class Family<TValue> {
     return this.byLabels.values();
   }
 
-  get isEmpty(): boolean {
-    return this.byLabels.size === 0;
-  }
-
   /** Adds a series; returns what removes it. */
   add(series: Series<TValue>): () => void {
     const key = JSON.stringify(this.labelNames.map((l) => series.labels[l]));
@@ -129,7 +127,10 @@ class Family<TValue> {
       );
     }
     this.byLabels.set(key, series);
-    return () => this.byLabels.delete(key);
+    return () => {
+      this.byLabels.delete(key);
+      if (this.byLabels.size === 0) this.onEmpty();
+    };
   }
 }
 
@@ -169,38 +170,20 @@ class TributaryRegistry extends Registry {
     this.bound.clear();
   }
 
-  /** Adds the entry's series to its family; returns what removes it, and the family with its last series. */
+  /** Adds the entry's series to its family; returns what removes it. */
   private bind(entry: MetricEntry): () => void {
     const { name, labels, scale, help } = seriesOf(entry, this.prefix);
     const labelNames = Object.keys(labels);
     const { id, metric } = entry;
-    let family: Family<number> | Family<HistogramTotals>;
-    let remove: () => void;
     switch (metric.kind) {
-      case 'counter': {
-        const counters = this.family(name, 'counter', labelNames, help);
-        remove = counters.add({ id, labels, scale, read: () => metric.count * scale });
-        family = counters;
-        break;
-      }
-      case 'gauge': {
-        const gauges = this.family(name, 'gauge', labelNames, help);
+      case 'counter':
+        return this.family(name, 'counter', labelNames, help).add({ id, labels, scale, read: () => metric.count * scale });
+      case 'gauge':
         // A gauge that throws reads NaN: one broken series, not a failed scrape of every job's metrics.
-        remove = gauges.add({ id, labels, scale, read: () => metric.value() * scale });
-        family = gauges;
-        break;
-      }
-      case 'histogram': {
-        const histograms = this.family(name, 'histogram', labelNames, help);
-        remove = histograms.add({ id, labels, scale, read: () => metric.totals() });
-        family = histograms;
-        break;
-      }
+        return this.family(name, 'gauge', labelNames, help).add({ id, labels, scale, read: () => metric.value() * scale });
+      case 'histogram':
+        return this.family(name, 'histogram', labelNames, help).add({ id, labels, scale, read: () => metric.totals() });
     }
-    return () => {
-      remove();
-      if (family.isEmpty) this.drop(family);
-    };
   }
 
   /** A family whose series have all ended leaves the exposition: no `# HELP` and `# TYPE` lines without samples. */
@@ -234,11 +217,11 @@ class TributaryRegistry extends Registry {
   private create(name: string, kind: FamilyKind, labelNames: readonly string[], help: string): Family<number> | Family<HistogramTotals> {
     const config = { name, help, labelNames, registers: [] };
     if (kind === 'histogram') {
-      const family = new Family<HistogramTotals>(name, kind, labelNames);
+      const family: Family<HistogramTotals> = new Family<HistogramTotals>(name, kind, labelNames, () => this.drop(family));
       this.registerMetric(new BucketHistogram(config, () => family.series));
       return family;
     }
-    const family = new Family<number>(name, kind, labelNames);
+    const family: Family<number> = new Family<number>(name, kind, labelNames, () => this.drop(family));
     // Reset then set on every read: the Tributary metric is the only source of truth.
     if (kind === 'counter') {
       this.registerMetric(

@@ -23,6 +23,18 @@ function setup(maxInFlight = 10) {
   return { clock, service, harness };
 }
 
+/** An open harness whose operator keeps every record it is fed, in `seen`. */
+async function recording() {
+  const seen: string[] = [];
+  const harness = OneInputOperatorHarness.forProcessFunction<string, string>({
+    processElement: (s) => {
+      seen.push(s);
+    },
+  });
+  await harness.open();
+  return { seen, harness };
+}
+
 describe('feedMarbles', () => {
   it('feeds records at their frame times and ends the input at |', async () => {
     const { harness, service } = setup();
@@ -66,13 +78,7 @@ describe('feedMarbles', () => {
   });
 
   it('uses the symbols themselves as records when no values are given, and rejects unknown symbols', async () => {
-    const seen: string[] = [];
-    const harness = OneInputOperatorHarness.forProcessFunction<string, string>({
-      processElement: (s) => {
-        seen.push(s);
-      },
-    });
-    await harness.open();
+    const { seen, harness } = await recording();
     await feedMarbles(harness, 'x y', { frameMs: 5 });
     expect(seen).toEqual(['x', 'y']);
     await expect(feedMarbles(harness, 'q', { frameMs: 5, values: { x: 'x' } })).rejects.toThrow(/'q'.*no entry in values/);
@@ -80,13 +86,7 @@ describe('feedMarbles', () => {
   });
 
   it('refuses a diagram that would not feed what it draws, before feeding anything', async () => {
-    const seen: string[] = [];
-    const harness = OneInputOperatorHarness.forProcessFunction<string, string>({
-      processElement: (s) => {
-        seen.push(s);
-      },
-    });
-    await harness.open();
+    const { seen, harness } = await recording();
     const refused: [string, RegExp][] = [
       ['a)b', /feedMarbles: '\)' without its '\(' in 'a\)b'/],
       ['(a-b)', /'-' inside a group/],

@@ -19,6 +19,22 @@ function group(registry: MetricRegistry, operator: string, subtask: number, { ui
   return registry.scopedGroup(['job', 'j', 'operator', operator, String(subtask)], { job: 'j', job_id: jobId, operator, uid, subtask: String(subtask) });
 }
 
+/** A counter as the main thread holds a slot's: its count as of the slot's last sample, once a second. */
+class SlotCounter extends Counter {
+  at: number | undefined = undefined;
+  override get sampledAt(): number | undefined {
+    return this.at;
+  }
+}
+
+/** A slot's `numRecordsIn` of map-1, subtask 0, and a sampler over it on the clock `now`. */
+function slotCounterSampler(now: () => number) {
+  const registry = new MetricRegistry();
+  const variables = { job: 'j', job_id: JOB_ID, operator: 'map', uid: '', subtask: '0' };
+  const records = registry.register({ id: 'job.j.operator.map.0.numRecordsIn', name: 'numRecordsIn', variables, create: () => new SlotCounter() }, 'counter');
+  return { records, sampler: new MetricSampler(registry, GRAPH, JOB_ID, now) };
+}
+
 describe('MetricSampler', () => {
   it("reads one job's metrics per operator id and subtask, telling apart operators of one name as the runtime does", () => {
     const registry = new MetricRegistry();
@@ -66,18 +82,8 @@ describe('MetricSampler', () => {
   });
 
   it("rates a task slot's counter over the slot's samples, whenever the sampler reads it: a steady rate reads steady", () => {
-    /** A counter as the main thread holds a slot's: its count as of the slot's last sample, once a second. */
-    class SlotCounter extends Counter {
-      at: number | undefined = undefined;
-      override get sampledAt(): number | undefined {
-        return this.at;
-      }
-    }
-    const registry = new MetricRegistry();
-    const variables = { job: 'j', job_id: JOB_ID, operator: 'map', uid: '', subtask: '0' };
-    const records = registry.register({ id: 'job.j.operator.map.0.numRecordsIn', name: 'numRecordsIn', variables, create: () => new SlotCounter() }, 'counter');
     let now = 0;
-    const sampler = new MetricSampler(registry, GRAPH, JOB_ID, () => now);
+    const { records, sampler } = slotCounterSampler(() => now);
     const rates: (number | null | undefined)[] = [];
     // 640 records a second, reported at each whole second; the sampler reads at its own pace, out of step.
     for (const read of [300, 900, 1_500, 2_100, 2_700, 3_300, 3_900]) {
@@ -91,17 +97,8 @@ describe('MetricSampler', () => {
   });
 
   it("marks a task slot silent for over 3 s as such, with unknown rates, and rates a slot's final counts down to 0", () => {
-    class SlotCounter extends Counter {
-      at: number | undefined = undefined;
-      override get sampledAt(): number | undefined {
-        return this.at;
-      }
-    }
-    const registry = new MetricRegistry();
-    const variables = { job: 'j', job_id: JOB_ID, operator: 'map', uid: '', subtask: '0' };
-    const records = registry.register({ id: 'job.j.operator.map.0.numRecordsIn', name: 'numRecordsIn', variables, create: () => new SlotCounter() }, 'counter');
     let now = 0;
-    const sampler = new MetricSampler(registry, GRAPH, JOB_ID, () => now);
+    const { records, sampler } = slotCounterSampler(() => now);
     const read = (at: number, count: number | undefined, sampledAt: number | undefined) => {
       now = at;
       if (count !== undefined) records.count = count;

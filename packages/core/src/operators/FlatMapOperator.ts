@@ -57,7 +57,7 @@ export class FlatMapOperator<TIn, TOut> implements OneInputStreamOperator<TIn> {
       const mapped = fn(value);
       if (mapped instanceof Promise) returnedPromise('flatMap');
       for (const v of mapped) {
-        // Passed on in pieces: a generator yielding a hundred million records would outgrow any one array (V8 aborts).
+        // Passed on in pieces: one input's outputs may outgrow any one array.
         if (out.push(v) === MAX_PIECE) {
           emitChunk(this.ctx.output, out);
           out = [];

@@ -78,7 +78,10 @@ export class Task implements MailboxOwner, ChainDriver {
   private requestedCheckpoint: number | undefined;
   /** The newest checkpoint this task took part in: a later trigger for it or an older one is dropped. */
   private lastCheckpointId = 0;
-  /** Asked to drain: a source reads no more once the read in progress returned, and its input ends (`JobClient.drain`). */
+  /**
+   * Asked to drain: a source reads no more once the read in progress returned, and its input ends (`JobClient.drain`).
+   * The source input's `drain` signal says as much; its loop reads this plain field instead (docs/internals.md).
+   */
   private draining = false;
   private wakeForCheckpoint: (() => void) | undefined;
   /** Source positions of checkpoints not yet confirmed complete, for the reader's acks. */

@@ -56,6 +56,9 @@ export class Slot {
   private stopped = false;
   /** Commands that arrived while the slot was built (the thread's port is already listened to): handled once its tasks run. */
   private early: ToSlot[] | undefined = [];
+  /** The port is the thread's: a later job's slot gets it, so both listeners come off when this one ends. */
+  private readonly onMessageError = (error: Error): void => this.messageLost('a message from the main thread', error);
+
   private readonly onMessage = (message: ToSlot): void => {
     if (this.early === undefined) this.receive(message);
     else this.early.push(message);
@@ -73,12 +76,13 @@ export class Slot {
   async start(): Promise<void> {
     let graph: JobGraph;
     this.port.on('message', this.onMessage);
-    this.port.on('messageerror', (error: Error) => this.messageLost('a message from the main thread', error));
+    this.port.on('messageerror', this.onMessageError);
     try {
       graph = await this.buildGraph();
       this.buildTasks(graph);
     } catch (error) {
       this.port.off('message', this.onMessage);
+      this.port.off('messageerror', this.onMessageError);
       this.post({ kind: 'invalidJob', message: error instanceof SlotSetupError ? error.message : `slot ${this.data.slot}: ${messageOf(error)}` });
       // A module that failed to load or build stays so in this thread's module cache: the thread is not reused.
       this.end(false);
@@ -241,6 +245,7 @@ export class Slot {
     this.sendStatus();
     this.transport?.close();
     this.port.off('message', this.onMessage);
+    this.port.off('messageerror', this.onMessageError);
     if (this.stopped) this.end(false);
     else void leftRunningOnceSettled(this.clock).then((left) => this.end(left.length === 0));
   }

@@ -39,7 +39,12 @@ interface SlotState {
   /** What the worker threw outside any task. */
   error: unknown;
   /** This attempt's listeners on the worker, removed when the thread goes back to the pool. */
-  readonly listeners: { readonly message: (m: FromSlot) => void; readonly error: (e: unknown) => void; readonly exit: (code: number) => void };
+  readonly listeners: {
+    readonly message: (m: FromSlot) => void;
+    readonly messageerror: (e: Error) => void;
+    readonly error: (e: unknown) => void;
+    readonly exit: (code: number) => void;
+  };
 }
 
 /**
@@ -123,22 +128,19 @@ export class SlotHost implements Deployment {
             try {
               this.receive(state, message);
             } catch (error) {
-              const first = state.tasks.values().next().value as { id: TaskId };
-              this.reports({ kind: 'failed', task: first.id, error: new Error(`a '${message.kind}' message of slot ${slot} could not be taken: ${messageOf(error)}`, { cause: error }), operator: undefined });
+              this.failSlot(state, new Error(`a '${message.kind}' message of slot ${slot} could not be taken: ${messageOf(error)}`, { cause: error }));
             }
           },
+          // A message that cannot be read here (a record or state value nested deeper than this thread's stack takes,
+          // while the slot's is larger) is gone: collected records or a checkpoint's acknowledgement lost.
+          messageerror: (error) => this.failSlot(state, new Error(`a message of slot ${slot} could not be read in the main thread: ${messageOf(error)}`, { cause: error })),
           error: (error) => (state.error = error),
           exit: (code) => this.exited(state, code),
         },
       };
       this.slots.push(state);
       worker.on('message', state.listeners.message);
-      // A message that cannot be read here (a record or state value nested deeper than this thread's stack takes, while
-      // the slot's is larger) is gone: collected records or a checkpoint's acknowledgement lost. The job fails instead.
-      worker.on('messageerror', (error: Error) => {
-        const first = state.tasks.values().next().value as { id: TaskId };
-        this.reports({ kind: 'failed', task: first.id, error: new Error(`a message of slot ${slot} could not be read in the main thread: ${messageOf(error)}`, { cause: error }), operator: undefined });
-      });
+      worker.on('messageerror', state.listeners.messageerror);
       worker.on('error', state.listeners.error);
       worker.on('exit', state.listeners.exit);
       const run: ToSlot = { kind: 'run', data };
@@ -187,10 +189,8 @@ export class SlotHost implements Deployment {
         if (collected !== undefined) for (const value of message.values) collected.push(value);
         return;
       }
-      case 'invalidJob': {
-        const first = state.tasks.values().next().value as { id: TaskId };
-        return this.reports({ kind: 'failed', task: first.id, error: new InvalidJobError(message.message), operator: undefined });
-      }
+      case 'invalidJob':
+        return this.failSlot(state, new InvalidJobError(message.message));
       case 'done':
         // Everything is sent. A thread that is not reusable ends itself (see Slot's end()); in a reusable one nothing
         // of the job runs any more, so a stopping attempt may end it.
@@ -209,6 +209,7 @@ export class SlotHost implements Deployment {
   private release(state: SlotState): void {
     const { worker, listeners } = state;
     worker.off('message', listeners.message);
+    worker.off('messageerror', listeners.messageerror);
     worker.off('error', listeners.error);
     worker.off('exit', listeners.exit);
     releaseSlotWorker(worker, this.job.heapMb);
@@ -220,6 +221,12 @@ export class SlotHost implements Deployment {
     this.plan.options.log.logger[level](message, fields);
   }
 
+  /** Fails the job for what went wrong with a slot as a whole: reported on its first task, blaming no operator. */
+  private failSlot(state: SlotState, error: Error): void {
+    const first = state.tasks.values().next().value as { id: TaskId };
+    this.reports({ kind: 'failed', task: first.id, error, operator: undefined });
+  }
+
   private exited(state: SlotState, code: number): void {
     // A thread given up on (see abandonStuck) may still exit later: it was counted then.
     if (state.exited) return;
@@ -227,13 +234,7 @@ export class SlotHost implements Deployment {
     if (!state.done && !this.stopping) {
       const cause = state.error === undefined ? `it exited with code ${code}` : messageOf(state.error);
       const held = [...state.tasks.values()].map((t) => t.task).join(', ');
-      const first = state.tasks.values().next().value as { id: TaskId };
-      this.reports({
-        kind: 'failed',
-        task: first.id,
-        error: new Error(`slot ${state.slot} (of ${this.slots.length}) crashed: ${cause}; it held ${held}`, { cause: state.error }),
-        operator: undefined,
-      });
+      this.failSlot(state, new Error(`slot ${state.slot} (of ${this.slots.length}) crashed: ${cause}; it held ${held}`, { cause: state.error }));
     }
     for (const status of state.tasks.values()) state.tasks.set(taskKey(status.id), { ...status, waitingOn: undefined, ended: true });
     if (this.slots.every((s) => s.exited)) {
